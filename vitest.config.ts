@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Each test file runs in its own process: the embedded ClickHouse engine binds one data
+// directory per process, and every suite gets a fresh one (see test/helpers).
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    isolate: true,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+  },
+});

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { startSuite } from './suite.ts';
+
+/** `tayori demo` and `tayori serve`: run the suite in this process until Ctrl-C or SIGTERM. */
+export function registerServeCommands(program: Command, config: () => Config, logger: (level: string) => Logger): void {
+  program
+    .command('demo')
+    .description('デモ: 三重県と 29 市町をサンドボックスにつないで、スイート全体を起動します')
+    .action(() => run(config(), logger, true));
+  program
+    .command('serve')
+    .description('スイート全体 (API・画面・取り込み・配信・帳票) を起動します')
+    .action(() => run(config(), logger, false));
+}
+
+async function run(config: Config, makeLogger: (level: string) => Logger, demo: boolean): Promise<void> {
+  const log = makeLogger(config.logLevel);
+  const suite = await startSuite(config, log, { demo });
+  const where = config.clickhouse.kind === 'embedded' ? `組み込み ClickHouse (${config.clickhouse.path})` : `ClickHouse ${config.clickhouse.url}`;
+  console.log(`\nTayori が起動しました: ${suite.url}\n  データ: ${where}\n  停止するには Ctrl-C を押してください\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      console.error('強制終了します');
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`\n${signal} を受け取りました。停止しています…`);
+    await suite.close();
+    console.log('停止しました');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await new Promise(() => {});
+}

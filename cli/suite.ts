@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { operatorTokenAuth } from '../core/auth.ts';
+import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
+import type { Config } from '../core/config.ts';
+import { loadSecretBox } from '../core/crypto.ts';
+import { registerHealth } from '../core/health.ts';
+import { createHttpApp, type FastifyInstance } from '../core/http.ts';
+import type { Logger } from '../core/logger.ts';
+import { migrate } from '../core/migrations.ts';
+import { connectRedis, type Redis } from '../core/redis.ts';
+import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
+import { TenantStore } from '../core/tenants.ts';
+import { registerHomePage, registerTenantRoutes } from '../dashboard/index.ts';
+import { seedDemoTenants } from './demo-seed.ts';
+import { removeSuiteState, runningSuite, writeSuiteState } from './suite-state.ts';
+
+export interface Suite {
+  url: string;
+  token: string;
+  app: FastifyInstance;
+  ch: ClickHouseClient;
+  redis: Redis;
+  tenants: TenantStore;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the whole suite in this process: ClickHouse (embedded or server) and migrations first,
+ * so a bad CLICKHOUSE_URL fails fast; then Redis, the HTTP app and, for the demo, seed data.
+ * Whatever was started is stopped again if a later step fails.
+ */
+export async function startSuite(config: Config, logger: Logger, opts: { demo?: boolean } = {}): Promise<Suite> {
+  const other = runningSuite(config.dataDir);
+  if (other) {
+    throw Object.assign(new Error(`このデータディレクトリ (${config.dataDir}) では既に Tayori が稼働しています: ${other.url} (pid ${other.pid})`), { code: 'suite_running' });
+  }
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => logger.warn({ err: e }, 'shutdown step failed'));
+  };
+  try {
+    const box = loadSecretBox(config, { create: opts.demo });
+    const ch = await openClickHouse(config.clickhouse);
+    cleanups.push(() => ch.close());
+    const migrated = await migrate(ch);
+    if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'migrations applied');
+
+    let local: LocalRedis | undefined;
+    if (config.redis.kind === 'local') {
+      local = await startLocalRedis({ dir: config.redis.dir, port: config.redis.port, bin: config.redis.bin });
+      cleanups.push(() => local!.stop());
+    }
+    const redis = connectRedis(local ? local.url : (config.redis as { url: string }).url);
+    cleanups.push(() => redis.quit());
+    redis.on('error', (e) => logger.warn({ err: e.message }, 'redis connection error'));
+
+    const tenants = new TenantStore(ch, box);
+    if (opts.demo) {
+      const added = await seedDemoTenants(tenants);
+      if (added) logger.info({ added }, 'demo tenants seeded');
+    }
+
+    const token = randomBytes(24).toString('base64url');
+    const app = createHttpApp(logger);
+    registerHealth(app, { ch, redis });
+    registerTenantRoutes(app, { tenants, auth: operatorTokenAuth([token]) });
+    registerHomePage(app, { tenants });
+    await app.listen({ port: config.port, host: config.host });
+    cleanups.push(() => app.close());
+    const { port } = app.server.address() as AddressInfo;
+    const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${port}`;
+
+    writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
+    cleanups.unshift(async () => removeSuiteState(config.dataDir));
+    return { url, token, app, ch, redis, tenants, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import { openClickHouse } from '../core/clickhouse.ts';
+import type { Config } from '../core/config.ts';
+import { loadSecretBox } from '../core/crypto.ts';
+import { AppError } from '../core/errors.ts';
+import { migrate } from '../core/migrations.ts';
+import { TenantStore, type CredentialsInput, type Tenant, type TenantInput } from '../core/tenants.ts';
+import { table } from './output.ts';
+import { readStdin } from './stdin.ts';
+import { runningSuite, type SuiteState } from './suite-state.ts';
+
+/** The same operations whether the suite is running (through its API) or not (directly). */
+interface TenantsGateway {
+  list(): Promise<Tenant[]>;
+  add(input: TenantInput): Promise<Tenant>;
+  setCredentials(id: string, input: CredentialsInput): Promise<Tenant>;
+  close(): Promise<void>;
+}
+
+async function directGateway(config: Config): Promise<TenantsGateway> {
+  const box = loadSecretBox(config);
+  const ch = await openClickHouse(config.clickhouse);
+  await migrate(ch);
+  const store = new TenantStore(ch, box);
+  return {
+    list: () => store.list(),
+    add: (i) => store.add(i),
+    setCredentials: (id, i) => store.setCredentials(id, i),
+    close: () => ch.close(),
+  };
+}
+
+function apiGateway(suite: SuiteState): TenantsGateway {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    let res: Response;
+    try {
+      res = await fetch(suite.url + path, {
+        method,
+        headers: { authorization: `Bearer ${suite.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (e) {
+      throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
+    }
+    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+    if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
+    return json as T;
+  };
+  return {
+    list: async () => (await call<{ tenants: Tenant[] }>('GET', '/api/v1/tenants')).tenants,
+    add: (i) => call('POST', '/api/v1/tenants', i),
+    setCredentials: (id, i) => call('PUT', `/api/v1/tenants/${encodeURIComponent(id)}/credentials`, i),
+    close: async () => {},
+  };
+}
+
+async function withGateway<T>(config: Config, fn: (g: TenantsGateway) => Promise<T>): Promise<T> {
+  const suite = runningSuite(config.dataDir);
+  const g = suite ? apiGateway(suite) : await directGateway(config);
+  try {
+    return await fn(g);
+  } finally {
+    await g.close();
+  }
+}
+
+const kindLabel = { prefecture: '県', municipality: '市町' } as const;
+
+export function printTenants(list: Tenant[]): string {
+  return table(
+    ['コード', '名称', '種別', '人口', '接続先', 'チャネルID', 'チャネル情報'],
+    list.map((t) => [
+      t.id, t.name, kindLabel[t.kind], t.population === null ? '—' : t.population.toLocaleString('ja-JP'),
+      t.lineApi === 'sandbox' ? 'サンドボックス' : 'LINE', t.channelId || '—', t.hasCredentials ? '設定済み' : '未設定',
+    ]),
+    [3],
+  ) + `\n${list.length} 件`;
+}
+
+/** Parses "secret\ntoken" (or JSON {channelSecret, channelAccessToken}) read from stdin. */
+export function parseCredentialsText(text: string): { channelSecret: string; channelAccessToken: string } {
+  const t = text.trim();
+  if (t.startsWith('{')) {
+    const j = JSON.parse(t) as { channelSecret?: string; channelAccessToken?: string };
+    return { channelSecret: j.channelSecret ?? '', channelAccessToken: j.channelAccessToken ?? '' };
+  }
+  const [channelSecret = '', channelAccessToken = ''] = t.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  return { channelSecret, channelAccessToken };
+}
+
+export function registerTenantsCommand(program: Command, config: () => Config): void {
+  const tenants = program.command('tenants').description('テナント (LINE 公式アカウント) の一覧・登録・チャネル情報の設定');
+
+  tenants
+    .command('list')
+    .description('登録されているテナントを表示します (稼働中のスイートがあればその API を通します)')
+    .option('--json', 'JSON で出力します')
+    .action(async (o: { json?: boolean }) => {
+      const list = await withGateway(config(), (g) => g.list());
+      console.log(o.json ? JSON.stringify(list, null, 2) : printTenants(list));
+    });
+
+  tenants
+    .command('add')
+    .description('テナントを登録します')
+    .requiredOption('--id <code>', '地方公共団体コード 5 桁 (例: 24201、県は 24000)')
+    .requiredOption('--name <name>', '名称 (例: 津市)')
+    .requiredOption('--kind <kind>', 'prefecture (県) または municipality (市町)')
+    .option('--kana <kana>', 'よみがな')
+    .option('--population <n>', '人口')
+    .option('--channel-id <id>', 'LINE チャネル ID')
+    .option('--bot-user-id <id>', 'ボットのユーザー ID (U で始まる 33 文字)')
+    .action(async (o: { id: string; name: string; kind: string; kana?: string; population?: string; channelId?: string; botUserId?: string }) => {
+      const population = o.population === undefined ? null : Number(o.population);
+      const t = await withGateway(config(), (g) =>
+        g.add({ id: o.id, name: o.name, kind: o.kind as 'municipality', nameKana: o.kana, population, channelId: o.channelId, botUserId: o.botUserId }),
+      );
+      console.log(`テナント ${t.id} ${t.name} を登録しました`);
+    });
+
+  tenants
+    .command('set-credentials')
+    .description('チャネルシークレットとアクセストークンを標準入力から読み、暗号化して保存します (1 行目: シークレット、2 行目: トークン)')
+    .requiredOption('--id <code>', 'テナントの地方公共団体コード')
+    .option('--channel-id <id>', 'LINE チャネル ID')
+    .option('--bot-user-id <id>', 'ボットのユーザー ID')
+    .option('--sandbox', '実際の LINE ではなくサンドボックスにつなぎます')
+    .action(async (o: { id: string; channelId?: string; botUserId?: string; sandbox?: boolean }) => {
+      const creds = parseCredentialsText(await readStdin());
+      const t = await withGateway(config(), (g) =>
+        g.setCredentials(o.id, { ...creds, channelId: o.channelId, botUserId: o.botUserId, lineApi: o.sandbox ? 'sandbox' : 'line' }),
+      );
+      console.log(`テナント ${t.id} ${t.name} のチャネル情報を保存しました (接続先: ${t.lineApi === 'line' ? 'LINE' : 'サンドボックス'})`);
+    });
+}

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import type { Config } from './config.ts';
+import { AppError } from './errors.ts';
+
+export type { ClickHouseClient };
+
+/** Only this module knows whether the engine is embedded (chDB) or a server. */
+export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHouseClient> {
+  if (cfg.kind === 'embedded') {
+    fs.mkdirSync(cfg.path, { recursive: true });
+    let client: ClickHouseClient;
+    try {
+      // chdb ships its own copy of client-common's types; the runtime contract is the same.
+      const connection = createChdbConnection({ path: cfg.path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+      client = createClient({ connection });
+      await roundTrip(client);
+    } catch (e) {
+      throw embeddedError(e, cfg.path);
+    }
+    return client;
+  }
+  const target = `${cfg.url}`;
+  if (cfg.database !== 'default') {
+    const admin = createClient({ url: cfg.url, username: cfg.user, password: cfg.password, request_timeout: 5000 });
+    try {
+      await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${cfg.database}` });
+    } catch (e) {
+      throw unreachable(target, e);
+    } finally {
+      await admin.close();
+    }
+  }
+  const client = createClient({
+    url: cfg.url, username: cfg.user, password: cfg.password, database: cfg.database,
+    request_timeout: 30_000,
+  });
+  try {
+    await roundTrip(client);
+  } catch (e) {
+    await client.close().catch(() => {});
+    throw unreachable(target, e);
+  }
+  return client;
+}
+
+/** A real query, not just a connection: what /readyz and start-up rely on. */
+export async function roundTrip(client: ClickHouseClient, timeoutMs = 5000): Promise<void> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  try {
+    const rs = await client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow', abort_signal: ac.signal });
+    const rows = await rs.json<{ ok: number }>();
+    if (rows[0]?.ok !== 1) throw new Error('unexpected answer to SELECT 1');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function unreachable(target: string, e: unknown): AppError {
+  const reason = e instanceof Error ? e.message : String(e);
+  return new AppError('clickhouse_unreachable', `ClickHouse に接続できません (${target}): ${reason || 'timeout'}`, 503);
+}
+
+function embeddedError(e: unknown, dir: string): AppError {
+  const reason = e instanceof Error ? e.message : String(e);
+  if (/Cannot lock file|already running|another.*path.*live|different on-disk path/i.test(reason)) {
+    return new AppError(
+      'clickhouse_locked',
+      `組み込み ClickHouse のデータディレクトリ ${dir} は実行中の Tayori が使用しています。実行中のスイートの API を通して操作するか、停止してから実行してください`,
+      503,
+    );
+  }
+  return new AppError('clickhouse_unavailable', `組み込み ClickHouse (${dir}) を開けません: ${reason}`, 503);
+}

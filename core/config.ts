@@ -1,0 +1,88 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * All configuration comes from the environment, validated once at start.
+ * A bad value stops the process with one line naming the variable (ConfigError).
+ */
+const port = (fallback: number) =>
+  z.coerce.number().int('整数で指定してください').min(0, '0〜65535 で指定してください').max(65535, '0〜65535 で指定してください').default(fallback);
+
+const optionalString = z
+  .string()
+  .transform((s) => (s.trim() === '' ? undefined : s.trim()))
+  .optional();
+
+const envSchema = z.object({
+  PORT: port(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TAYORI_DATA_DIR: z.string().min(1).default('data'),
+  CLICKHOUSE_PATH: optionalString,
+  CLICKHOUSE_URL: optionalString.pipe(z.url('URL の形式ではありません (例: http://127.0.0.1:8123)').optional()),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'データベース名として使えない文字があります').default('default'),
+  REDIS_URL: optionalString.pipe(z.url('URL の形式ではありません (例: redis://127.0.0.1:6379)').optional()),
+  REDIS_PORT: port(0),
+  REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
+  TAYORI_SECRET_KEY: optionalString,
+  TAYORI_SECRET_KEY_FILE: optionalString,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TAYORI_SANDBOX: z.enum(['on', 'off']).default('on'),
+  SANDBOX_PORT: port(0),
+  LINE_API_BASE_URL: z.url('URL の形式ではありません').default('https://api.line.me'),
+  TAYORI_PUBLIC_URL: optionalString.pipe(z.url('URL の形式ではありません').optional()),
+  TAYORI_DEMO_RESIDENT_RATIO: z.coerce.number().min(0, '0〜1 で指定してください').max(1, '0〜1 で指定してください').default(0.02),
+  TAYORI_DEMO_SPEED: z.coerce.number().positive('正の数で指定してください').default(2000),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  clickhouse: { kind: 'embedded'; path: string } | { kind: 'server'; url: string; user: string; password: string; database: string };
+  redis: { kind: 'url'; url: string } | { kind: 'local'; port: number; dir: string; bin: string };
+  secretKey: { kind: 'env'; value: string } | { kind: 'file'; path: string };
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  sandbox: { enabled: boolean; port: number };
+  lineApiBaseUrl: string;
+  publicUrl?: string;
+  demo: { residentRatio: number; speed: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`設定エラー: ${variable} — ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? '?');
+    throw new ConfigError(variable, `${issue.message} (値: ${JSON.stringify(env[variable] ?? '')})`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.TAYORI_DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    clickhouse: e.CLICKHOUSE_URL
+      ? { kind: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      : { kind: 'embedded', path: path.resolve(cwd, e.CLICKHOUSE_PATH ?? path.join(dataDir, 'clickhouse')) },
+    redis: e.REDIS_URL
+      ? { kind: 'url', url: e.REDIS_URL }
+      : { kind: 'local', port: e.REDIS_PORT, dir: path.join(dataDir, 'redis'), bin: e.REDIS_SERVER_BIN },
+    secretKey: e.TAYORI_SECRET_KEY
+      ? { kind: 'env', value: e.TAYORI_SECRET_KEY }
+      : { kind: 'file', path: path.resolve(cwd, e.TAYORI_SECRET_KEY_FILE ?? path.join(dataDir, 'secret.key')) },
+    logLevel: e.LOG_LEVEL,
+    sandbox: { enabled: e.TAYORI_SANDBOX === 'on', port: e.SANDBOX_PORT },
+    lineApiBaseUrl: e.LINE_API_BASE_URL,
+    publicUrl: e.TAYORI_PUBLIC_URL,
+    demo: { residentRatio: e.TAYORI_DEMO_RESIDENT_RATIO, speed: e.TAYORI_DEMO_SPEED },
+  };
+}

@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import type { ClickHouseClient } from './clickhouse.ts';
+import type { SecretBox } from './crypto.ts';
+import { AppError } from './errors.ts';
+import { sql } from './sql.ts';
+import { chDateTime, nextVersion } from './time.ts';
+
+export const tenantIdSchema = z.string().regex(/^\d{5}$/, '地方公共団体コード (5 桁の数字、例: 24201) で指定してください');
+const channelIdSchema = z.string().regex(/^\d{1,20}$/, 'チャネル ID は数字で指定してください');
+const botUserIdSchema = z.string().regex(/^U[0-9a-f]{32}$/, 'ボットのユーザー ID は U で始まる 33 文字です');
+
+export const tenantInputSchema = z.object({
+  id: tenantIdSchema,
+  name: z.string().trim().min(1, '名称を入力してください').max(60, '名称は 60 文字以内です'),
+  nameKana: z.string().trim().max(120, 'よみがなは 120 文字以内です').default(''),
+  kind: z.enum(['prefecture', 'municipality'], { message: '種別は prefecture (県) か municipality (市町) です' }),
+  population: z.number().int('人口は整数です').min(0, '人口は 0 以上です').max(50_000_000, '人口が大きすぎます').nullable().default(null),
+  channelId: channelIdSchema.default(''),
+  botUserId: botUserIdSchema.or(z.literal('')).default(''),
+});
+export type TenantInput = z.input<typeof tenantInputSchema>;
+
+export const credentialsInputSchema = z.object({
+  channelId: channelIdSchema.optional(),
+  botUserId: botUserIdSchema.optional(),
+  channelSecret: z.string().trim().min(1, 'チャネルシークレットを入力してください').max(200),
+  channelAccessToken: z.string().trim().min(1, 'チャネルアクセストークンを入力してください').max(2000),
+  /** Where the tenant's LINE calls go: LINE itself, or the local sandbox. */
+  lineApi: z.enum(['line', 'sandbox']).default('line'),
+});
+export type CredentialsInput = z.input<typeof credentialsInputSchema>;
+
+export type LineApi = 'line' | 'sandbox';
+
+/** What the API and CLI show: never a secret. */
+export interface Tenant {
+  id: string;
+  name: string;
+  nameKana: string;
+  kind: 'prefecture' | 'municipality';
+  population: number | null;
+  channelId: string;
+  botUserId: string;
+  lineApi: LineApi;
+  hasCredentials: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** For the code that talks to LINE on the tenant's behalf; never logged or returned. */
+export interface TenantCredentials {
+  tenantId: string;
+  channelId: string;
+  botUserId: string;
+  channelSecret: string;
+  channelAccessToken: string;
+  lineApi: LineApi;
+}
+
+interface Row {
+  tenant_id: string;
+  name: string;
+  name_kana: string;
+  kind: 'prefecture' | 'municipality';
+  population: number | null;
+  channel_id: string;
+  bot_user_id: string;
+  channel_secret_enc: string;
+  channel_access_token_enc: string;
+  line_api: LineApi;
+  created_ms: string | number;
+  updated_ms: string | number;
+}
+
+const secretContext = (id: string, field: string) => `tenant:${id}:${field}`;
+
+export class TenantStore {
+  #writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly box: SecretBox,
+  ) {}
+
+  async list(): Promise<Tenant[]> {
+    return (await this.#rows('tenants.list', {})).map(toTenant);
+  }
+
+  async get(id: string): Promise<Tenant | undefined> {
+    const row = await this.#row(id);
+    return row && toTenant(row);
+  }
+
+  async require(id: string): Promise<Tenant> {
+    const t = await this.get(id);
+    if (!t) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+    return t;
+  }
+
+  /** Adds a tenant; an id already registered is refused (409). */
+  add(input: TenantInput): Promise<Tenant> {
+    const t = tenantInputSchema.parse(input);
+    return this.#serial(async () => {
+      if (await this.#row(t.id)) throw new AppError('tenant_exists', `テナント ${t.id} は既に登録されています`, 409);
+      const now = Date.now();
+      const row: Row = {
+        tenant_id: t.id, name: t.name, name_kana: t.nameKana, kind: t.kind, population: t.population,
+        channel_id: t.channelId, bot_user_id: t.botUserId, channel_secret_enc: '', channel_access_token_enc: '',
+        line_api: 'sandbox', created_ms: now, updated_ms: now,
+      };
+      await this.#write(row);
+      return toTenant(row);
+    });
+  }
+
+  /** Stores a tenant's channel secret and access token, encrypted; switches it to LINE by default. */
+  setCredentials(id: string, input: CredentialsInput): Promise<Tenant> {
+    const c = credentialsInputSchema.parse(input);
+    return this.#serial(async () => {
+      const row = await this.#row(id);
+      if (!row) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+      const next: Row = {
+        ...row,
+        channel_id: c.channelId ?? row.channel_id,
+        bot_user_id: c.botUserId ?? row.bot_user_id,
+        channel_secret_enc: this.box.encrypt(c.channelSecret, secretContext(id, 'channel_secret')),
+        channel_access_token_enc: this.box.encrypt(c.channelAccessToken, secretContext(id, 'channel_access_token')),
+        line_api: c.lineApi,
+        updated_ms: Date.now(),
+      };
+      await this.#write(next);
+      return toTenant(next);
+    });
+  }
+
+  /** Decrypted credentials, for LINE clients only. */
+  async credentials(id: string): Promise<TenantCredentials> {
+    const row = await this.#row(id);
+    if (!row) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+    if (!row.channel_secret_enc || !row.channel_access_token_enc) {
+      throw new AppError('tenant_no_credentials', `テナント ${id} のチャネル情報 (シークレット・アクセストークン) が未設定です`, 409);
+    }
+    return {
+      tenantId: id,
+      channelId: row.channel_id,
+      botUserId: row.bot_user_id,
+      channelSecret: this.box.decrypt(row.channel_secret_enc, secretContext(id, 'channel_secret')),
+      channelAccessToken: this.box.decrypt(row.channel_access_token_enc, secretContext(id, 'channel_access_token')),
+      lineApi: row.line_api,
+    };
+  }
+
+  async #rows(name: string, params: Record<string, unknown>): Promise<Row[]> {
+    const rs = await this.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' });
+    return rs.json<Row>();
+  }
+
+  async #row(id: string): Promise<Row | undefined> {
+    return (await this.#rows('tenants.get', { id }))[0];
+  }
+
+  async #write(row: Row): Promise<void> {
+    await this.ch.insert({
+      table: 'tenants',
+      format: 'JSONEachRow',
+      values: [{
+        tenant_id: row.tenant_id, name: row.name, name_kana: row.name_kana, kind: row.kind, population: row.population,
+        channel_id: row.channel_id, bot_user_id: row.bot_user_id,
+        channel_secret_enc: row.channel_secret_enc, channel_access_token_enc: row.channel_access_token_enc,
+        line_api: row.line_api, created_at: chDateTime(Number(row.created_ms)), updated_at: chDateTime(Number(row.updated_ms)),
+        version: nextVersion(), is_deleted: 0,
+      }],
+    });
+  }
+
+  /** Writes run one at a time, so a check-then-insert cannot race with another in this process. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#writes.then(fn, fn);
+    this.#writes = p.catch(() => {});
+    return p;
+  }
+}
+
+function toTenant(r: Row): Tenant {
+  return {
+    id: r.tenant_id,
+    name: r.name,
+    nameKana: r.name_kana,
+    kind: r.kind,
+    population: r.population === null ? null : Number(r.population),
+    channelId: r.channel_id,
+    botUserId: r.bot_user_id,
+    lineApi: r.line_api,
+    hasCredentials: r.channel_secret_enc !== '' && r.channel_access_token_enc !== '',
+    createdAt: new Date(Number(r.created_ms)).toISOString(),
+    updatedAt: new Date(Number(r.updated_ms)).toISOString(),
+  };
+}

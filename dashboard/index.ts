@@ -1,0 +1,2 @@
+export { registerTenantRoutes } from './tenants-api.ts';
+export { registerHomePage } from './home-page.ts';

@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
+import { loadConfig, type Config } from '../../core/config.ts';
+import { startLocalRedis, type LocalRedis } from '../../core/redis-server.ts';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tmpDir(prefix = 'tayori-test-'): { dir: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Environment for a suite or CLI run on its own data directory and free ports. */
+export function testEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    TAYORI_DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+export function testConfig(dataDir: string, extra: Record<string, string> = {}): Config {
+  return loadConfig(testEnv(dataDir, extra));
+}
+
+/** A real redis-server on a free port with its own directory. */
+export async function startTestRedis(dir: string): Promise<LocalRedis> {
+  return startLocalRedis({ dir: path.join(dir, 'redis') });
+}
+
+/**
+ * The embedded ClickHouse engine in a fresh directory. chDB binds one directory per process;
+ * vitest runs every test file in its own process, so each file gets its own engine.
+ */
+export async function freshClickHouse(dir: string): Promise<ClickHouseClient> {
+  return openClickHouse({ kind: 'embedded', path: path.join(dir, 'clickhouse') });
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tayori …` as a user would (`npx tayori` resolves to bin/tayori.mjs). */
+export function runCli(args: string[], opts: { env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tayori.mjs'), ...args], { env: opts.env, cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** Polls until fn resolves truthy (or throws after `timeoutMs`). */
+export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

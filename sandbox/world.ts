@@ -125,6 +125,13 @@ export interface ChannelWorld {
   aggregationUnitInsight(unit: string, from: string, to: string): Record<string, unknown>;
   /** Custom aggregation unit names used so far this month (for /v2/bot/message/aggregation/*). */
   aggregationUnitsThisMonth(): readonly string[];
+  /**
+   * Optional (added by the API layer): consumes a reply token this world issued in a webhook
+   * event and returns the user ID the reply goes to; undefined when the token is unknown,
+   * already used or expired (the API answers 400 "Invalid reply token"). Worlds without it get
+   * LINE's rule approximated: any non-empty token is accepted once, with no known recipient.
+   */
+  consumeReplyToken?(replyToken: string): string | undefined;
 }
 
 export interface World {

@@ -1,0 +1,173 @@
+/**
+ * What route handlers see: the authenticated channel, the validated request, and the sandbox's
+ * shared state (receipts, monthly usage, narrowcasts in progress). `deliver` is the one place
+ * where an accepted send reaches residents.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ChannelWorld, DeliveryKind, SandboxConfig, World } from '../world.ts';
+import { ReceiptBook, type AcceptedRequest } from './receipts.ts';
+import { NarrowcastRunner } from './narrowcast.ts';
+
+export interface ApiReply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+  /** For sends with a retry key: the `sentMessages` a 409 repeats (push only). */
+  sentMessages?: unknown[];
+}
+
+export interface ApiContext {
+  requestId: string;
+  operationId: string;
+  channel: ChannelWorld;
+  /** Parsed, schema-validated JSON body (undefined for GET). */
+  body: any;
+  /** Query parameters after validation (integers coerced). */
+  query: Record<string, unknown>;
+  /** Path parameters, e.g. { userId }. */
+  params: Record<string, string>;
+  retryKey?: string;
+  state: SandboxState;
+}
+
+export type Handler = (ctx: ApiContext) => ApiReply;
+
+export interface RecentRequest {
+  requestId: string;
+  channelId: string;
+  kind: DeliveryKind;
+  retryKey: string | null;
+  acceptedAt: string;
+  recipients: number;
+  messageCount: number;
+}
+
+const RECENT_LIMIT = 1000;
+const TOKYO_OFFSET_MS = 9 * 3_600_000;
+
+/** yyyyMM of a simulated instant in Asia/Tokyo. */
+export function tokyoMonth(epochMs: number): string {
+  const d = new Date(epochMs + TOKYO_OFFSET_MS);
+  return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+export class SandboxState {
+  private readonly books = new Map<string, ReceiptBook>();
+  /** channelId → yyyyMM → messages counted against the quota. */
+  private readonly usage = new Map<string, Map<string, number>>();
+  private readonly recent: RecentRequest[] = [];
+  private nextMessageId = 500_000_000_000_000_000n;
+  /** Reply tokens used so far, when the world does not issue its own. */
+  readonly usedReplyTokens = new Set<string>();
+  readonly narrowcasts: NarrowcastRunner;
+
+  constructor(readonly world: World, readonly config: SandboxConfig) {
+    this.narrowcasts = new NarrowcastRunner(this);
+  }
+
+  book(channelId: string): ReceiptBook {
+    let b = this.books.get(channelId);
+    if (!b) {
+      b = new ReceiptBook(channelId);
+      this.books.set(channelId, b);
+    }
+    return b;
+  }
+
+  /**
+   * Delivers an accepted send: keeps the candidates who are friends now (once each), records
+   * their receipts, tells the world, and counts the quota. Returns the accepted request.
+   */
+  deliver(
+    channel: ChannelWorld,
+    request: {
+      requestId: string;
+      kind: DeliveryKind;
+      retryKey?: string;
+      messages: readonly unknown[];
+      customAggregationUnits?: readonly string[];
+    },
+    candidates: readonly string[],
+    /** True when candidates come from followerIds() (distinct friends already). */
+    candidatesAreFriends = false,
+  ): AcceptedRequest {
+    const recipients = candidatesAreFriends ? candidates : friendsOnce(channel, candidates);
+    const at = this.world.now();
+    const accepted = this.book(channel.config.channelId).record(
+      {
+        requestId: request.requestId,
+        kind: request.kind,
+        retryKey: request.retryKey,
+        acceptedAt: Date.now(),
+        simulatedAt: at,
+        messageCount: request.messages.length,
+      },
+      recipients,
+    );
+    channel.recordDelivery({
+      requestId: request.requestId,
+      kind: request.kind,
+      recipients,
+      messageCount: request.messages.length,
+      messages: request.messages,
+      customAggregationUnits: request.customAggregationUnits,
+      at,
+    });
+    if (request.kind !== 'reply') this.countUsage(channel.config.channelId, at, recipients.length);
+    this.recent.push({
+      requestId: request.requestId,
+      channelId: channel.config.channelId,
+      kind: request.kind,
+      retryKey: request.retryKey ?? null,
+      acceptedAt: new Date(accepted.acceptedAt).toISOString(),
+      recipients: recipients.length,
+      messageCount: request.messages.length,
+    });
+    if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
+    return accepted;
+  }
+
+  /** Messages sent this (simulated, Asia/Tokyo) month: one per recipient per request. */
+  usageThisMonth(channelId: string): number {
+    return this.usage.get(channelId)?.get(tokyoMonth(this.world.now())) ?? 0;
+  }
+
+  recentRequests(channelId?: string, limit = 100): RecentRequest[] {
+    const all = channelId ? this.recent.filter((r) => r.channelId === channelId) : this.recent;
+    return all.slice(-limit);
+  }
+
+  /** `sentMessages` for push and reply responses. */
+  sentMessages(messages: readonly { type?: unknown }[]): { id: string; quoteToken?: string }[] {
+    return messages.map((m) => {
+      const id = String(this.nextMessageId++);
+      return QUOTABLE.has(String(m.type)) ? { id, quoteToken: randomBytes(48).toString('base64url') } : { id };
+    });
+  }
+
+  private countUsage(channelId: string, at: number, n: number): void {
+    let months = this.usage.get(channelId);
+    if (!months) {
+      months = new Map();
+      this.usage.set(channelId, months);
+    }
+    const key = tokyoMonth(at);
+    months.set(key, (months.get(key) ?? 0) + n);
+  }
+}
+
+/** Message types that LINE returns a quote token for. */
+const QUOTABLE = new Set(['text', 'textV2', 'sticker', 'image', 'video']);
+
+function friendsOnce(channel: ChannelWorld, candidates: readonly string[]): readonly string[] {
+  const out: string[] = [];
+  const seen = candidates.length > 1 ? new Set<string>() : undefined;
+  for (const id of candidates) {
+    if (seen) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+    }
+    if (channel.isFriend(id)) out.push(id);
+  }
+  return out;
+}

@@ -1,0 +1,230 @@
+/**
+ * Narrowcast: resolving `recipient` / `filter` / `limit` to residents, and the asynchronous
+ * progress LINE reports (waiting → sending → succeeded | failed).
+ *
+ * The world does not model residents' demographics, so demographic filters match against
+ * attributes derived deterministically from each user ID (same ID → same gender, age, app,
+ * area and friendship length); audiences are not modelled (manage-audience is out of scope).
+ */
+import type { ChannelWorld } from '../world.ts';
+import type { SandboxState } from './context.ts';
+import { LineApiError } from './errors.ts';
+
+type Json = Record<string, any>;
+
+export interface NarrowcastJob {
+  requestId: string;
+  channelId: string;
+  phase: 'waiting' | 'sending' | 'succeeded' | 'failed';
+  acceptedTime: string;
+  completedTime?: string;
+  targetCount?: number;
+  successCount?: number;
+  failureCount?: number;
+  errorCode?: number;
+  failedDescription?: string;
+}
+
+/** Milliseconds (real time) a narrowcast spends in "waiting" before recipients are resolved. */
+const WAITING_MS = 300;
+/** Recipients delivered per real millisecond while "sending" (at least SENDING_MIN_MS). */
+const SENDING_PER_MS = 5_000;
+const SENDING_MIN_MS = 200;
+
+export class NarrowcastRunner {
+  private readonly jobs = new Map<string, NarrowcastJob>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly state: SandboxState) {}
+
+  /** Throws a LineApiError for requests LINE would reject synchronously. */
+  static check(body: Json): void {
+    const audience = findAudience(body.recipient, 'recipient');
+    if (audience) {
+      throw new LineApiError(400, {
+        message: 'The request body has 1 error(s)',
+        details: [{ message: 'The audience group does not exist', property: audience }],
+      });
+    }
+  }
+
+  start(channel: ChannelWorld, requestId: string, retryKey: string | undefined, body: Json): void {
+    const job: NarrowcastJob = {
+      requestId,
+      channelId: channel.config.channelId,
+      phase: 'waiting',
+      acceptedTime: new Date().toISOString(),
+    };
+    this.jobs.set(requestId, job);
+    this.later(WAITING_MS, () => {
+      let targets: string[];
+      try {
+        targets = resolveRecipients(channel, this.state, body);
+      } catch {
+        Object.assign(job, { phase: 'failed', errorCode: 1, failedDescription: 'internal error', completedTime: new Date().toISOString() });
+        return;
+      }
+      job.phase = 'sending';
+      job.targetCount = targets.length;
+      const accepted = this.state.deliver(
+        channel,
+        { requestId, kind: 'narrowcast', retryKey, messages: body.messages },
+        targets,
+        true,
+      );
+      const sendingMs = Math.max(SENDING_MIN_MS, targets.length / SENDING_PER_MS);
+      this.later(sendingMs, () => {
+        job.phase = 'succeeded';
+        job.successCount = accepted.recipients.length;
+        job.failureCount = targets.length - accepted.recipients.length;
+        job.completedTime = new Date().toISOString();
+      });
+    });
+  }
+
+  progress(channelId: string, requestId: string): NarrowcastJob | undefined {
+    const job = this.jobs.get(requestId);
+    return job && job.channelId === channelId ? job : undefined;
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+}
+
+function findAudience(recipient: Json | undefined, path: string): string | undefined {
+  if (!recipient || typeof recipient !== 'object') return undefined;
+  if (recipient.type === 'audience') return `${path}.audienceGroupId`;
+  if (recipient.type !== 'operator') return undefined;
+  for (const op of ['and', 'or'] as const) {
+    const list = recipient[op];
+    if (!Array.isArray(list)) continue;
+    for (let i = 0; i < list.length; i++) {
+      const hit = findAudience(list[i], `${path}.${op}[${i}]`);
+      if (hit) return hit;
+    }
+  }
+  return findAudience(recipient.not, `${path}.not`);
+}
+
+export function resolveRecipients(channel: ChannelWorld, state: SandboxState, body: Json): string[] {
+  const friends = channel.followerIds();
+  const recipientTest = body.recipient ? recipientPredicate(body.recipient, channel, state) : undefined;
+  const filterTest = body.filter?.demographic ? demographicPredicate(body.filter.demographic) : undefined;
+  let out: string[] = [];
+  for (const id of friends) {
+    if (recipientTest && !recipientTest(id)) continue;
+    if (filterTest && !filterTest(id)) continue;
+    out.push(id);
+  }
+  const max = body.limit?.max;
+  if (typeof max === 'number' && out.length > max) out = sample(out, max);
+  return out;
+}
+
+function recipientPredicate(r: Json, channel: ChannelWorld, state: SandboxState): (id: string) => boolean {
+  switch (r.type) {
+    case 'redelivery': {
+      const ids = new Set(state.book(channel.config.channelId).recipientsOf(String(r.requestId)) ?? []);
+      return (id) => ids.has(id);
+    }
+    case 'operator':
+      return combine(r, (x) => recipientPredicate(x, channel, state));
+    default:
+      return () => false;
+  }
+}
+
+function combine(node: Json, inner: (x: Json) => (id: string) => boolean): (id: string) => boolean {
+  const tests: ((id: string) => boolean)[] = [];
+  if (Array.isArray(node.and)) {
+    const parts = node.and.map(inner);
+    tests.push((id) => parts.every((t: (id: string) => boolean) => t(id)));
+  }
+  if (Array.isArray(node.or)) {
+    const parts = node.or.map(inner);
+    tests.push((id) => parts.some((t: (id: string) => boolean) => t(id)));
+  }
+  if (node.not) {
+    const t = inner(node.not);
+    tests.push((id) => !t(id));
+  }
+  return (id) => tests.every((t) => t(id));
+}
+
+const AGE_STEPS = ['age_15', 'age_20', 'age_25', 'age_30', 'age_35', 'age_40', 'age_45', 'age_50', 'age_55', 'age_60', 'age_65', 'age_70'];
+const PERIOD_DAYS: Record<string, number> = { day_7: 7, day_30: 30, day_90: 90, day_180: 180, day_365: 365 };
+
+function demographicPredicate(f: Json): (id: string) => boolean {
+  switch (f.type) {
+    case 'gender': {
+      const allowed = new Set<string>(f.oneOf ?? []);
+      return (id) => allowed.has(derived(id).gender);
+    }
+    case 'appType': {
+      const allowed = new Set<string>(f.oneOf ?? []);
+      return (id) => allowed.has(derived(id).appType);
+    }
+    case 'area': {
+      const allowed = new Set<string>(f.oneOf ?? []);
+      return (id) => allowed.has(derived(id).area);
+    }
+    case 'age': {
+      const gte = f.gte ? 15 + 5 * AGE_STEPS.indexOf(f.gte) : -Infinity;
+      const lt = f.lt ? 15 + 5 * AGE_STEPS.indexOf(f.lt) : Infinity;
+      return (id) => {
+        const age = derived(id).age;
+        return age >= gte && age < lt;
+      };
+    }
+    case 'subscriptionPeriod': {
+      const gte = f.gte ? PERIOD_DAYS[f.gte] ?? 0 : -Infinity;
+      const lt = f.lt ? PERIOD_DAYS[f.lt] ?? Infinity : Infinity;
+      return (id) => {
+        const days = derived(id).friendDays;
+        return days >= gte && days < lt;
+      };
+    }
+    case 'operator':
+      return combine(f, demographicPredicate);
+    default:
+      return () => false;
+  }
+}
+
+/** Stable pseudo-demographics of a user ID (FNV-1a based). */
+export function derived(id: string): { gender: string; age: number; appType: string; area: string; friendDays: number } {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  const u = (salt: number) => {
+    let x = Math.imul(h ^ salt, 0x9e3779b1);
+    x ^= x >>> 16;
+    return (x >>> 0) / 2 ** 32;
+  };
+  return {
+    gender: u(1) < 0.48 ? 'female' : u(1) < 0.9 ? 'male' : 'unknown',
+    age: 12 + Math.floor(u(2) * 75),
+    appType: u(3) < 0.65 ? 'ios' : 'android',
+    area: `jp_${String(1 + Math.floor(u(4) * 47)).padStart(2, '0')}`,
+    friendDays: Math.floor(u(5) * 1500),
+  };
+}
+
+function sample(ids: string[], n: number): string[] {
+  const a = ids.slice();
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(Math.random() * (a.length - i));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a.slice(0, n);
+}

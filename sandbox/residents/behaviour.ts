@@ -1,0 +1,228 @@
+/**
+ * Residents' behaviour over simulated time for one channel. Time is cut into cells on a fixed grid
+ * (aligned to epoch multiples, never crossing an Asia/Tokyo midnight). In each cell the numbers of
+ * follows, blocks and unblocks are Poisson draws from the configured daily rates, spread uniformly
+ * over the cell, merged with scheduled actions (fatigue blocks, clicks on postback actions …) and
+ * applied in time order. Each applied action becomes a webhook event. At each midnight the day's
+ * closing figures are kept for the Insight API.
+ */
+import type { ResidentsConfig } from '../world.ts';
+import { DAY_MS, jstDay, jstDayStart } from './clock.ts';
+import { EventFactory, type ResidentAction, type WebhookEvent } from './events.ts';
+import { TimedHeap } from './heap.ts';
+import { BLOCKING, FRIEND, NEVER, Population } from './population.ts';
+import { hash2, hashString, Rng } from './prng.ts';
+
+/** Grid sizes (ms) that divide a day, so no cell crosses midnight. */
+const CELL_SIZES = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600].map((s) => s * 1000);
+
+/** The grid cell for a clock speed: about one cell per `tickMs` of real time, 1 s to 1 h. */
+export function cellSizeFor(speed: number, tickMs: number): number {
+  const want = speed * tickMs;
+  let size = CELL_SIZES[0]!;
+  for (const s of CELL_SIZES) if (s <= want) size = s;
+  return size;
+}
+
+export interface DaySnapshot {
+  followers: number;
+  blocks: number;
+  targetedReaches: number;
+}
+
+interface Scheduled {
+  t: number;
+  seq: number;
+  index: number;
+  action: ResidentAction;
+}
+
+export interface ActionCounts {
+  follows: number;
+  unblocks: number;
+  unfollows: number;
+  postbacks: number;
+  messages: number;
+  videoPlayCompletes: number;
+}
+
+export class ChannelSim {
+  readonly population: Population;
+  readonly events: EventFactory;
+  readonly startDay: number;
+  /** Friends with known gender, age and area at the start. */
+  readonly initialTargetable: number;
+  /** Simulated time up to which behaviour has been applied (exclusive), epoch ms. */
+  processedUpTo: number;
+  private readonly rng: Rng;
+  private readonly heap = new TimedHeap<Scheduled>();
+  private heapSeq = 0;
+  /** Closing figures of each day from the start day on (index: day − startDay). */
+  private readonly days: DaySnapshot[] = [];
+  /** Webhook-visible actions per day (index: day − startDay), for checks and reports. */
+  readonly actionsPerDay: ActionCounts[] = [];
+
+  constructor(
+    channelId: string,
+    private readonly cfg: ResidentsConfig,
+    start: number,
+    readonly cellMs: number,
+    private readonly emit: (ev: WebhookEvent) => void,
+  ) {
+    this.population = new Population({
+      channelId,
+      seed: cfg.seed,
+      count: cfg.count,
+      initialFriendRatio: cfg.initialFriendRatio,
+      start,
+    });
+    const key = this.population.key;
+    this.rng = new Rng(hash2(key, 0xbe4a));
+    this.events = new EventFactory(hash2(key, hashString('events')));
+    this.processedUpTo = start;
+    this.startDay = jstDay(start);
+    this.initialTargetable = this.population.demographics.targetable;
+  }
+
+  /** The last day whose figures are final (the day before the one being simulated). */
+  get lastClosedDay(): number {
+    return jstDay(this.processedUpTo) - 1;
+  }
+
+  /** Closing figures of a day on or after the start day, if that day is over. */
+  snapshot(day: number): DaySnapshot | undefined {
+    return this.days[day - this.startDay];
+  }
+
+  actionsOn(day: number): ActionCounts | undefined {
+    return this.actionsPerDay[day - this.startDay];
+  }
+
+  /** Schedules a resident's action at simulated time t (ms). Actions in the past run next cell. */
+  schedule(t: number, index: number, action: ResidentAction): void {
+    this.heap.push({ t: Math.max(t, this.processedUpTo), seq: ++this.heapSeq, index, action });
+  }
+
+  /**
+   * Applies behaviour up to `target` (exclusive), cell by cell; stops early (returning false) once
+   * `deadline()` says the time budget is spent, so a caller can yield to its event loop.
+   */
+  advanceTo(target: number, deadline?: () => boolean): boolean {
+    while (this.processedUpTo < target) {
+      const t0 = this.processedUpTo;
+      const cellEnd = (Math.floor(t0 / this.cellMs) + 1) * this.cellMs;
+      // Only whole cells are simulated (so results do not depend on when ticks happen); the first
+      // cell after the start may be partial.
+      if (cellEnd > target) return true;
+      this.runCell(t0, cellEnd);
+      this.processedUpTo = cellEnd;
+      if (cellEnd === jstDayStart(jstDay(cellEnd))) this.closeDay(jstDay(cellEnd) - 1);
+      if (deadline?.()) return this.processedUpTo >= target;
+    }
+    return true;
+  }
+
+  private closeDay(day: number): void {
+    const p = this.population;
+    this.days[day - this.startDay] = {
+      followers: p.everFollowed,
+      blocks: p.blocking,
+      targetedReaches: p.demographics.targetable,
+    };
+    this.counts(day);
+  }
+
+  private counts(day: number): ActionCounts {
+    const i = day - this.startDay;
+    let c = this.actionsPerDay[i];
+    if (!c) {
+      for (let j = this.actionsPerDay.length; j <= i; j++) {
+        this.actionsPerDay[j] = { follows: 0, unblocks: 0, unfollows: 0, postbacks: 0, messages: 0, videoPlayCompletes: 0 };
+      }
+      c = this.actionsPerDay[i]!;
+    }
+    return c;
+  }
+
+  private runCell(t0: number, t1: number): void {
+    const p = this.population;
+    const cfg = this.cfg;
+    const rng = this.rng;
+    const span = t1 - t0;
+    const days = span / DAY_MS;
+    const nFollow = rng.poisson(p.neverFriends * cfg.followRatePerDay * days);
+    const nBlock = rng.poisson(p.friends * cfg.blockRatePerDay * days);
+    const nUnblock = rng.poisson(p.blocking * cfg.unblockRatePerDay * days);
+    const total = nFollow + nBlock + nUnblock;
+    // Random actions as (time, kind) pairs sorted by time; kinds: 0 follow, 1 block, 2 unblock.
+    const times = new Float64Array(total);
+    const kinds = new Uint8Array(total);
+    for (let i = 0; i < total; i++) {
+      times[i] = t0 + Math.floor(rng.next() * span);
+      kinds[i] = i < nFollow ? 0 : i < nFollow + nBlock ? 1 : 2;
+    }
+    const order = Array.from({ length: total }, (_, i) => i).sort((a, b) => times[a]! - times[b]! || a - b);
+    let k = 0;
+    for (;;) {
+      const next = this.heap.peek();
+      const scheduledFirst = next !== undefined && next.t < t1 && (k >= total || next.t <= times[order[k]!]!);
+      if (scheduledFirst) {
+        this.heap.pop();
+        this.applyScheduled(next);
+        continue;
+      }
+      if (k >= total) break;
+      const i = order[k++]!;
+      const t = times[i]!;
+      const kind = kinds[i]!;
+      if (kind === 0) {
+        if (p.neverFriends > 0) this.apply(p.randomNever(rng.next()), { type: 'follow', isUnblocked: false }, t);
+      } else if (kind === 1) {
+        if (p.friends > 0) this.apply(p.randomFriend(rng.next()), { type: 'unfollow' }, t);
+      } else if (p.blocking > 0) {
+        this.apply(p.randomBlocking(rng.next()), { type: 'follow', isUnblocked: true }, t);
+      }
+    }
+  }
+
+  private applyScheduled(s: Scheduled): void {
+    const st = this.population.state[s.index];
+    // Scheduled actions only happen if the resident is (still) a friend.
+    if (st !== FRIEND) return;
+    this.apply(s.index, s.action, s.t);
+  }
+
+  /** Applies one action (state change and webhook event). */
+  apply(index: number, action: ResidentAction, t: number): void {
+    const p = this.population;
+    const c = this.counts(jstDay(t));
+    switch (action.type) {
+      case 'follow':
+        if (action.isUnblocked) {
+          if (p.state[index] !== BLOCKING) return;
+          p.unblock(index);
+          c.unblocks++;
+        } else {
+          if (p.state[index] !== NEVER) return;
+          p.follow(index, t);
+          c.follows++;
+        }
+        break;
+      case 'unfollow':
+        if (p.state[index] !== FRIEND) return;
+        p.block(index);
+        c.unfollows++;
+        break;
+      case 'postback':
+        c.postbacks++;
+        break;
+      case 'message':
+        c.messages++;
+        break;
+      case 'videoPlayComplete':
+        c.videoPlayCompletes++;
+        break;
+    }
+    this.emit(this.events.make(action, p.userId(index), t));
+  }
+}

@@ -1,0 +1,129 @@
+/** One channel's simulated world: its residents, their behaviour, webhooks and Insight figures. */
+import type { ChannelConfig, ChannelWorld, DeliveryNotice, FollowersInsight, Profile } from '../world.ts';
+import { ChannelSim } from './behaviour.ts';
+import { jstDay, jstMonth, ymdToDay } from './clock.ts';
+import { demographicInsight } from './demographic-insight.ts';
+import { Engagement } from './engagement.ts';
+import type { WebhookEvent } from './events.ts';
+import { followersInsight } from './followers-insight.ts';
+import { aggregationUnitInsight, messageDeliveriesInsight, messageEventInsight } from './message-insight.ts';
+import { FRIEND } from './population.ts';
+import type { WebhookSender } from './webhook-sender.ts';
+
+/** Reply tokens are usable once, within this much real time (LINE: about a minute). */
+const REPLY_TOKEN_TTL_MS = 60_000;
+const REPLY_TOKENS_KEPT = 100_000;
+
+export interface ChannelWorldDeps {
+  now: () => number;
+  realNow: () => number;
+  start: number;
+  cellMs: number;
+  sender?: WebhookSender;
+  engagementChunk?: number;
+  /** Also told about every webhook event (tests, logging). */
+  onEvent?: (channelId: string, ev: WebhookEvent) => void;
+}
+
+export class SimChannelWorld implements ChannelWorld {
+  readonly sim: ChannelSim;
+  readonly engagement: Engagement;
+  private cachedIds: { version: number; ids: readonly string[] } | undefined;
+  private readonly replyTokens = new Map<string, { userId: string; issuedAt: number }>();
+
+  constructor(
+    readonly config: ChannelConfig,
+    private readonly deps: ChannelWorldDeps,
+  ) {
+    this.sim = new ChannelSim(config.channelId, config.residents, deps.start, deps.cellMs, (ev) => this.emit(ev));
+    this.engagement = new Engagement(this.sim, config.residents, { chunk: deps.engagementChunk });
+  }
+
+  get sender(): WebhookSender | undefined {
+    return this.deps.sender;
+  }
+
+  private emit(ev: WebhookEvent): void {
+    if (ev.replyToken) {
+      if (this.replyTokens.size >= REPLY_TOKENS_KEPT) {
+        const oldest = this.replyTokens.keys().next().value;
+        if (oldest !== undefined) this.replyTokens.delete(oldest);
+      }
+      this.replyTokens.set(ev.replyToken, { userId: ev.source.userId, issuedAt: this.deps.realNow() });
+    }
+    this.deps.sender?.enqueue(ev);
+    this.deps.onEvent?.(this.config.channelId, ev);
+  }
+
+  followerIds(): readonly string[] {
+    const p = this.sim.population;
+    if (this.cachedIds?.version === p.version) return this.cachedIds.ids;
+    const ids: string[] = new Array(p.friends);
+    let k = 0;
+    const st = p.state;
+    for (let i = 0; i < p.count; i++) if (st[i] === FRIEND) ids[k++] = p.userId(i);
+    this.cachedIds = { version: p.version, ids };
+    return ids;
+  }
+
+  isFriend(userId: string): boolean {
+    const p = this.sim.population;
+    const i = p.indexOf(userId);
+    return i >= 0 && p.state[i] === FRIEND;
+  }
+
+  profile(userId: string): Profile | undefined {
+    const p = this.sim.population;
+    const i = p.indexOf(userId);
+    if (i < 0 || p.state[i] !== FRIEND) return undefined;
+    return { userId, ...p.profileOf(i), language: 'ja' };
+  }
+
+  /**
+   * Checks a reply token from a webhook event: returns the user it was issued for and marks it
+   * used, or undefined when unknown, already used or expired. (Not part of the World contract;
+   * the API layer may use it to validate replies.)
+   */
+  useReplyToken(token: string): string | undefined {
+    const t = this.replyTokens.get(token);
+    if (!t) return undefined;
+    this.replyTokens.delete(token);
+    if (this.deps.realNow() - t.issuedAt > REPLY_TOKEN_TTL_MS) return undefined;
+    return t.userId;
+  }
+
+  recordDelivery(notice: DeliveryNotice): void {
+    this.engagement.record(notice);
+  }
+
+  followersInsight(date: string): FollowersInsight {
+    const day = ymdToDay(date);
+    if (day === undefined) return { status: 'out_of_service' };
+    return followersInsight(this.sim, day, jstDay(this.deps.now()));
+  }
+
+  messageDeliveriesInsight(date: string): Record<string, unknown> {
+    const day = ymdToDay(date);
+    if (day === undefined) return { status: 'out_of_service' };
+    return messageDeliveriesInsight(this.engagement, day, jstDay(this.deps.now()), day <= this.sim.lastClosedDay);
+  }
+
+  demographicInsight(): Record<string, unknown> {
+    return demographicInsight(this.sim.population, this.deps.now());
+  }
+
+  messageEventInsight(requestId: string): Record<string, unknown> | undefined {
+    return messageEventInsight(this.engagement, requestId, this.deps.now());
+  }
+
+  aggregationUnitInsight(unit: string, from: string, to: string): Record<string, unknown> {
+    const f = ymdToDay(from);
+    const t = ymdToDay(to);
+    if (f === undefined || t === undefined) return { overview: { uniqueImpression: null, uniqueClick: null, uniqueMediaPlayed: null, uniqueMediaPlayed100Percent: null }, messages: [], clicks: [] };
+    return aggregationUnitInsight(this.engagement, unit, f, t, this.deps.now(), jstDay);
+  }
+
+  aggregationUnitsThisMonth(): readonly string[] {
+    return [...(this.engagement.unitsByMonth.get(jstMonth(this.deps.now())) ?? [])];
+  }
+}

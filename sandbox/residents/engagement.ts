@@ -1,0 +1,361 @@
+/**
+ * What recipients do with a delivered message: open it (with `openProbability`, spread over the
+ * following hours and days), look at its bubbles, play its media, click one of its actions (with
+ * `clickProbability` once opened), and — when messaged more than `fatigueThresholdPerWeek` times in
+ * 7 days — block the account with `fatigueBlockProbability` per excess delivery. Clicks on postback
+ * and message actions and blocks become scheduled resident actions (hence webhooks); URL clicks,
+ * impressions and media plays are kept per delivery for the Insight API.
+ */
+import type { DeliveryKind, DeliveryNotice, ResidentsConfig } from '../world.ts';
+import type { ChannelSim } from './behaviour.ts';
+import { DAY_MS, HOUR_MS, jstDay } from './clock.ts';
+import { hash2, hashString, Rng } from './prng.ts';
+
+/** LINE stops updating a message's statistics 14 days after it was sent. */
+export const STATS_WINDOW_MS = 14 * DAY_MS;
+
+export type TargetKind = 'uri' | 'postback' | 'message';
+export interface Target {
+  /** 1-based index of the message object (bubble) holding the action. */
+  seq: number;
+  kind: TargetKind;
+  url?: string;
+  data?: string;
+  params?: Record<string, string>;
+  text?: string;
+}
+
+export interface Bubble {
+  media: 'video' | 'audio' | null;
+  trackingId?: string;
+}
+
+/** Finds clickable actions and media in message objects (any depth: templates, flex, quick replies). */
+export function analyseMessages(messages: readonly unknown[], count: number): { targets: Target[]; bubbles: Bubble[] } {
+  const targets: Target[] = [];
+  const bubbles: Bubble[] = [];
+  for (let i = 0; i < count; i++) {
+    const m = messages[i] as Record<string, unknown> | undefined;
+    const seq = i + 1;
+    const type = m && typeof m === 'object' ? m.type : undefined;
+    bubbles.push({
+      media: type === 'video' ? 'video' : type === 'audio' ? 'audio' : null,
+      ...(type === 'video' && typeof m?.trackingId === 'string' ? { trackingId: m.trackingId } : {}),
+    });
+    if (type === 'text' && typeof m?.text === 'string') {
+      for (const u of m.text.match(/https?:\/\/[^\s"'<>）」』、。]+/g) ?? []) targets.push({ seq, kind: 'uri', url: u });
+    }
+    walk(m, (o) => {
+      if (o.type === 'uri' && (typeof o.uri === 'string' || typeof o.linkUri === 'string')) {
+        targets.push({ seq, kind: 'uri', url: (o.uri ?? o.linkUri) as string });
+      } else if (o.type === 'postback' && typeof o.data === 'string') {
+        targets.push({ seq, kind: 'postback', data: o.data });
+      } else if (o.type === 'datetimepicker' && typeof o.data === 'string') {
+        const mode = o.mode === 'date' || o.mode === 'time' ? o.mode : 'datetime';
+        targets.push({ seq, kind: 'postback', data: o.data, params: { [mode]: pickerValue(mode) } });
+      } else if (o.type === 'message' && typeof o.text === 'string' && o !== m) {
+        targets.push({ seq, kind: 'message', text: o.text });
+      }
+    });
+  }
+  return { targets, bubbles };
+}
+
+function pickerValue(mode: string): string {
+  return mode === 'date' ? '2025-04-01' : mode === 'time' ? '10:00' : '2025-04-01T10:00';
+}
+
+function walk(v: unknown, f: (o: Record<string, unknown>) => void, depth = 0): void {
+  if (depth > 12 || v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    for (const x of v) walk(x, f, depth + 1);
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  f(o);
+  for (const k of Object.keys(o)) walk(o[k], f, depth + 1);
+}
+
+/** One accepted delivery and its recipients' interactions (times in seconds after `at`). */
+export class DeliveryRecord {
+  readonly key: number;
+  delivered = 0;
+  /** All recipients processed. */
+  complete = false;
+  openers: Int32Array = new Int32Array(0);
+  openAt: Uint32Array = new Uint32Array(0);
+  /** Bit k set: bubble k+1 was displayed. */
+  seen: Uint8Array = new Uint8Array(0);
+  /** Per opener and bubble: 0 not played, 1 started, 2 ≥25 %, 3 ≥50 %, 4 ≥75 %, 5 100 %. */
+  mediaLevel: Uint8Array | null = null;
+  /** URL clicks: opener ordinal, index into targets, seconds after `at`. */
+  clickOpener: Int32Array = new Int32Array(0);
+  clickTarget: Uint16Array = new Uint16Array(0);
+  clickAt: Uint32Array = new Uint32Array(0);
+  /** Final Insight answer once the statistics window has closed (arrays are then released). */
+  frozen: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly kind: DeliveryKind,
+    readonly at: number,
+    readonly messageCount: number,
+    readonly units: readonly string[],
+    readonly targets: readonly Target[],
+    readonly bubbles: readonly Bubble[],
+    channelKey: number,
+  ) {
+    this.key = hash2(channelKey, hashString(requestId));
+  }
+
+  get hasMedia(): boolean {
+    return this.bubbles.some((b) => b.media !== null);
+  }
+}
+
+/** Growable typed-array builder. */
+class IntList {
+  private a: Int32Array;
+  length = 0;
+  constructor(cap = 64) {
+    this.a = new Int32Array(cap);
+  }
+  push(v: number): void {
+    if (this.length === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.length++] = v;
+  }
+  toInt32(): Int32Array {
+    return this.a.slice(0, this.length);
+  }
+  toUint32(): Uint32Array {
+    return new Uint32Array(this.a.buffer.slice(0, this.length * 4));
+  }
+}
+
+/** Per-day counts of delivered messages by kind (for GET /v2/bot/insight/message/delivery). */
+export type DeliveryCounts = Record<DeliveryKind, number>;
+
+export interface EngagementOptions {
+  /** Recipients processed per slice before yielding to the event loop. */
+  chunk?: number;
+}
+
+export class Engagement {
+  /** Records of broadcast and narrowcast requests (message event Insight). */
+  readonly byRequestId = new Map<string, DeliveryRecord>();
+  /** Records of push and multicast requests per custom aggregation unit. */
+  readonly byUnit = new Map<string, DeliveryRecord[]>();
+  /** Units used per Asia/Tokyo month (yyyyMM). */
+  readonly unitsByMonth = new Map<string, Set<string>>();
+  readonly deliveriesPerDay = new Map<number, DeliveryCounts>();
+  private fatigueCounts: Uint8Array | null = null;
+  private fatigueDay: Int32Array | null = null;
+  private readonly queue: Array<{ notice: DeliveryNotice; record: DeliveryRecord; next: number; rng: Rng; openers: IntList; openAt: IntList; seen: number[]; media: number[]; clicks: [IntList, IntList, IntList] }> = [];
+  private working = false;
+  private idleWaiters: Array<() => void> = [];
+  private readonly chunk: number;
+
+  constructor(
+    private readonly sim: ChannelSim,
+    private readonly cfg: ResidentsConfig,
+    opts: EngagementOptions = {},
+  ) {
+    this.chunk = opts.chunk ?? 25_000;
+  }
+
+  record(notice: DeliveryNotice): void {
+    const p = this.sim.population;
+    const count = Math.max(1, Math.min(5, notice.messageCount | 0));
+    const { targets, bubbles } = analyseMessages(notice.messages ?? [], count);
+    const units = [...new Set(notice.customAggregationUnits ?? [])];
+    const record = new DeliveryRecord(notice.requestId, notice.kind, notice.at, count, units, targets, bubbles, p.key);
+    const day = jstDay(notice.at);
+    let dc = this.deliveriesPerDay.get(day);
+    if (!dc) {
+      dc = { push: 0, multicast: 0, broadcast: 0, narrowcast: 0, reply: 0 };
+      this.deliveriesPerDay.set(day, dc);
+    }
+    dc[notice.kind] += notice.recipients.length;
+    if (notice.kind === 'broadcast' || notice.kind === 'narrowcast') this.byRequestId.set(notice.requestId, record);
+    if ((notice.kind === 'push' || notice.kind === 'multicast') && units.length > 0) {
+      const month = monthOf(notice.at);
+      let set = this.unitsByMonth.get(month);
+      if (!set) this.unitsByMonth.set(month, (set = new Set()));
+      for (const u of units) {
+        set.add(u);
+        let list = this.byUnit.get(u);
+        if (!list) this.byUnit.set(u, (list = []));
+        list.push(record);
+      }
+    }
+    this.queue.push({
+      notice,
+      record,
+      next: 0,
+      rng: new Rng(record.key),
+      openers: new IntList(),
+      openAt: new IntList(),
+      seen: [],
+      media: [],
+      clicks: [new IntList(), new IntList(), new IntList()],
+    });
+    // Small deliveries are processed at once; big ones in slices between event-loop turns.
+    if (!this.working) {
+      if (notice.recipients.length <= this.chunk && this.queue.length === 1) this.work(true);
+      else this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.working) return;
+    this.working = true;
+    setImmediate(() => {
+      this.working = false;
+      this.work(false);
+    });
+  }
+
+  private work(inline: boolean): void {
+    let budget = this.chunk;
+    while (this.queue.length > 0 && budget > 0) {
+      const job = this.queue[0]!;
+      const n = Math.min(budget, job.notice.recipients.length - job.next);
+      this.processSlice(job, n);
+      budget -= n;
+      if (job.next >= job.notice.recipients.length) {
+        this.finish(job);
+        this.queue.shift();
+      }
+    }
+    if (this.queue.length > 0) this.schedule();
+    else if (!inline || this.idleWaiters.length > 0) this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when every recorded delivery has been processed. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private processSlice(job: Engagement['queue'][number], n: number): void {
+    const { notice, record, rng } = job;
+    const p = this.sim.population;
+    const cfg = this.cfg;
+    const day = jstDay(notice.at);
+    const fatigue = notice.kind !== 'reply';
+    const bubbles = record.bubbles;
+    const targets = record.targets;
+    for (let r = job.next, end = job.next + n; r < end; r++) {
+      const i = p.indexOf(notice.recipients[r]!);
+      if (i < 0) continue;
+      record.delivered++;
+      if (fatigue && this.fatigued(i, day)) {
+        if (rng.chance(cfg.fatigueBlockProbability)) {
+          this.sim.schedule(notice.at + Math.floor(rng.exponential(12 * HOUR_MS)), i, { type: 'unfollow' });
+        }
+      }
+      if (!rng.chance(cfg.openProbability)) continue;
+      // Most open within the hour, others later in the day or in the following days.
+      const delayMs = rng.chance(0.6) ? rng.exponential(HOUR_MS) : rng.exponential(20 * HOUR_MS);
+      if (delayMs >= STATS_WINDOW_MS) continue;
+      const openSec = Math.floor(delayMs / 1000);
+      const ordinal = job.openers.length;
+      job.openers.push(i);
+      job.openAt.push(openSec);
+      let seen = 1;
+      for (let b = 1; b < record.messageCount; b++) if (rng.chance(0.9)) seen |= 1 << b;
+      job.seen.push(seen);
+      if (record.hasMedia) {
+        for (let b = 0; b < record.messageCount; b++) {
+          let level = 0;
+          const bubble = bubbles[b]!;
+          if (bubble.media && seen & (1 << b) && rng.chance(0.55)) {
+            level = 1;
+            while (level < 5 && rng.chance(level === 1 ? 0.85 : 0.75)) level++;
+            if (level === 5 && bubble.trackingId) {
+              this.sim.schedule(notice.at + delayMs + 60_000, i, { type: 'videoPlayComplete', trackingId: bubble.trackingId });
+            }
+          }
+          job.media.push(level);
+        }
+      }
+      if (targets.length > 0 && rng.chance(cfg.clickProbability)) {
+        // One action, among those in bubbles the resident saw.
+        const visible: number[] = [];
+        for (let t = 0; t < targets.length; t++) if (seen & (1 << (targets[t]!.seq - 1))) visible.push(t);
+        if (visible.length === 0) continue;
+        const t = visible[rng.int(visible.length)]!;
+        const target = targets[t]!;
+        const clickMs = delayMs + rng.exponential(3 * 60_000);
+        if (target.kind === 'uri') {
+          if (clickMs < STATS_WINDOW_MS) {
+            job.clicks[0].push(ordinal);
+            job.clicks[1].push(t);
+            job.clicks[2].push(Math.floor(clickMs / 1000));
+          }
+        } else if (target.kind === 'postback') {
+          this.sim.schedule(notice.at + clickMs, i, {
+            type: 'postback',
+            data: target.data!,
+            ...(target.params ? { params: target.params } : {}),
+          });
+        } else {
+          this.sim.schedule(notice.at + clickMs, i, { type: 'message', text: target.text! });
+        }
+      }
+    }
+    job.next += n;
+  }
+
+  /** Counts a delivery to resident i on `day`; true when it exceeds the weekly threshold. */
+  private fatigued(i: number, day: number): boolean {
+    const n = this.sim.population.count;
+    if (!this.fatigueCounts) {
+      this.fatigueCounts = new Uint8Array(n * 7);
+      this.fatigueDay = new Int32Array(n).fill(-1_000_000);
+    }
+    const c = this.fatigueCounts;
+    const last = this.fatigueDay![i]!;
+    const base = i * 7;
+    if (day > last) {
+      if (day - last >= 7) c.fill(0, base, base + 7);
+      else for (let d = last + 1; d <= day; d++) c[base + (d % 7)] = 0;
+      this.fatigueDay![i] = day;
+    }
+    const slot = base + (((day % 7) + 7) % 7);
+    if (c[slot]! < 255) c[slot]!++;
+    let week = 0;
+    for (let k = 0; k < 7; k++) week += c[base + k]!;
+    return week > this.cfg.fatigueThresholdPerWeek;
+  }
+
+  private finish(job: Engagement['queue'][number]): void {
+    const r = job.record;
+    r.complete = true;
+    const keep = r.kind === 'broadcast' || r.kind === 'narrowcast' || r.units.length > 0;
+    if (!keep) return;
+    r.openers = job.openers.toInt32();
+    r.openAt = job.openAt.toUint32();
+    r.seen = Uint8Array.from(job.seen);
+    r.mediaLevel = r.hasMedia ? Uint8Array.from(job.media) : null;
+    r.clickOpener = job.clicks[0].toInt32();
+    r.clickTarget = Uint16Array.from(job.clicks[1].toInt32());
+    r.clickAt = job.clicks[2].toUint32();
+  }
+}
+
+function monthOf(ms: number): string {
+  const d = new Date(ms + 9 * HOUR_MS);
+  const m = d.getUTCMonth() + 1;
+  return `${d.getUTCFullYear()}${m < 10 ? '0' : ''}${m}`;
+}

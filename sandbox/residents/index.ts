@@ -1,0 +1,172 @@
+/**
+ * The sandbox's simulated world (see ../world.ts for the contract with the HTTP layer).
+ *
+ * `createWorld(config, opts)` builds every channel's residents at once (deterministic for the
+ * seed). `start()` runs behaviour along the simulated clock on a real-time ticker; tests can leave
+ * it stopped and move time explicitly:
+ *
+ *   const world = createWorld(config, { now: () => fakeRealNow });
+ *   await world.advanceBy(86_400_000);   // one simulated day: follows, blocks, webhooks …
+ *   await world.settle();                // deliveries processed, webhooks sent or given up on
+ */
+import { performance } from 'node:perf_hooks';
+import { sandboxConfigSchema, type ChannelWorld, type SandboxConfig, type World } from '../world.ts';
+import { cellSizeFor } from './behaviour.ts';
+import { SimChannelWorld } from './channel-world.ts';
+import { SimClock } from './clock.ts';
+import type { WebhookEvent } from './events.ts';
+import { Semaphore, WebhookSender, type WebhookSenderOptions, type WebhookStats } from './webhook-sender.ts';
+
+export { SimChannelWorld } from './channel-world.ts';
+export { SimClock, jstDay, dayToYmd, ymdToDay, DAY_MS, HOUR_MS } from './clock.ts';
+export { signBody } from './signature.ts';
+export { PRIVACY_THRESHOLD } from './message-insight.ts';
+export { STATS_WINDOW_MS, analyseMessages } from './engagement.ts';
+export type { WebhookEvent } from './events.ts';
+export type { WebhookSenderOptions, WebhookStats } from './webhook-sender.ts';
+
+export interface CreateWorldOptions {
+  /** fetch used to send webhooks (default: global fetch). */
+  fetch?: typeof fetch;
+  /** The real clock, epoch ms (tests pass a fake one so only `advanceBy` moves time). */
+  now?: () => number;
+  /** Real ms between simulation ticks once started. Default 50. */
+  tickMs?: number;
+  /** Real ms of simulation work per slice before yielding to the event loop. Default 15. */
+  sliceMs?: number;
+  /** Webhook sending (batch size, timeouts, redelivery backoff, backlog bound). */
+  webhook?: WebhookSenderOptions & { /** Requests in flight over all channels. Default 32. */ concurrency?: number };
+  /** Recipients of one delivery processed per slice. Default 25000. */
+  engagementChunk?: number;
+  /** Called with every webhook event the residents cause (whether or not a webhook URL is set). */
+  onEvent?: (channelId: string, ev: WebhookEvent) => void;
+}
+
+export class SandboxWorld implements World {
+  readonly clock: SimClock;
+  private readonly list: SimChannelWorld[];
+  private readonly byId = new Map<string, SimChannelWorld>();
+  private readonly byToken = new Map<string, SimChannelWorld>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly sliceMs: number;
+  private readonly tickMs: number;
+
+  constructor(input: SandboxConfig, opts: CreateWorldOptions = {}) {
+    const config = sandboxConfigSchema.parse(input);
+    const realNow = opts.now ?? Date.now;
+    const start = config.clock.start ? Date.parse(config.clock.start) : undefined;
+    this.clock = new SimClock({ start, speed: config.clock.speed, realNow });
+    this.tickMs = opts.tickMs ?? 50;
+    this.sliceMs = opts.sliceMs ?? 15;
+    const cellMs = cellSizeFor(config.clock.speed, this.tickMs);
+    const fetchFn = opts.fetch ?? fetch;
+    const shared = new Semaphore(opts.webhook?.concurrency ?? 32);
+    this.list = config.channels.map((ch) => {
+      const sender = ch.webhookUrl
+        ? new WebhookSender(ch.webhookUrl, ch.channelSecret, ch.botUserId, ch.redelivery, fetchFn, shared, opts.webhook, realNow)
+        : undefined;
+      const w = new SimChannelWorld(ch, {
+        now: () => this.clock.now(),
+        realNow,
+        start: this.clock.startedAt,
+        cellMs,
+        sender,
+        engagementChunk: opts.engagementChunk,
+        onEvent: opts.onEvent,
+      });
+      if (this.byId.has(ch.channelId)) throw new Error(`duplicate channelId ${ch.channelId}`);
+      this.byId.set(ch.channelId, w);
+      this.byToken.set(ch.channelAccessToken, w);
+      return w;
+    });
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  channels(): readonly SimChannelWorld[] {
+    return this.list;
+  }
+
+  byChannelId(channelId: string): SimChannelWorld | undefined {
+    return this.byId.get(channelId);
+  }
+
+  byAccessToken(token: string): SimChannelWorld | undefined {
+    return this.byToken.get(token);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.catchUp(), this.tickMs);
+    this.timer.unref?.();
+  }
+
+  /**
+   * Applies residents' behaviour up to simulated now, in slices that yield to the event loop.
+   * Concurrent calls share one run.
+   */
+  catchUp(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = (async () => {
+      try {
+        for (;;) {
+          const target = this.clock.now();
+          let done = true;
+          const until = performance.now() + this.sliceMs;
+          const deadline = () => performance.now() >= until;
+          for (const w of this.list) {
+            if (!w.sim.advanceTo(target, deadline)) done = false;
+            if (deadline()) break;
+          }
+          if (done && this.list.every((w) => w.sim.processedUpTo + cellOf(w) > target)) return;
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /**
+   * Moves simulated time forward by `ms` and applies everything that happens meanwhile. Pending
+   * deliveries are processed first, so their opens, clicks and fatigue blocks fall in place.
+   */
+  async advanceBy(ms: number): Promise<void> {
+    await Promise.all(this.list.map((w) => w.engagement.idle()));
+    if (this.running) await this.running;
+    this.clock.advanceBy(ms);
+    await this.catchUp();
+  }
+
+  /** Waits until deliveries are processed, behaviour is up to now and webhooks are sent or given up on. */
+  async settle(): Promise<void> {
+    await Promise.all(this.list.map((w) => w.engagement.idle()));
+    await this.catchUp();
+    await Promise.all(this.list.map((w) => w.sender?.idle()));
+  }
+
+  webhookStats(channelId: string): WebhookStats | undefined {
+    return this.byId.get(channelId)?.sender?.stats;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.running) await this.running;
+    await Promise.all(this.list.map((w) => w.sender?.stop()));
+  }
+}
+
+function cellOf(w: SimChannelWorld): number {
+  return w.sim.cellMs;
+}
+
+export function createWorld(config: SandboxConfig, opts?: CreateWorldOptions): SandboxWorld {
+  return new SandboxWorld(config, opts);
+}
+
+export type { ChannelWorld, World };

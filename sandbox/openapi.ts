@@ -255,7 +255,9 @@ export function validateRequest(operationId: string, body: unknown): LineErrorDe
 export function validateQuery(operationId: string, query: Record<string, unknown>): LineErrorDetail[] {
   const v = queryValidator(operationId);
   if (v(query)) return [];
-  return toLineDetails(v.errors ?? []);
+  // One problem per parameter, as LINE reports it.
+  const seen = new Set<string>();
+  return toLineDetails(v.errors ?? []).filter((d) => !seen.has(d.property) && seen.add(d.property));
 }
 
 /**

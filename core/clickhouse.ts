@@ -10,6 +10,8 @@ export type { ClickHouseClient };
 export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHouseClient> {
   if (cfg.kind === 'embedded') {
     fs.mkdirSync(cfg.path, { recursive: true });
+    const holder = embeddedDirHolder(cfg.path);
+    if (holder !== undefined) throw lockedError(cfg.path, holder);
     let client: ClickHouseClient;
     try {
       // chdb ships its own copy of client-common's types; the runtime contract is the same.
@@ -63,14 +65,37 @@ function unreachable(target: string, e: unknown): AppError {
   return new AppError('clickhouse_unreachable', `ClickHouse に接続できません (${target}): ${reason || 'timeout'}`, 503);
 }
 
+function lockedError(dir: string, pid?: number): AppError {
+  return new AppError(
+    'clickhouse_locked',
+    `組み込み ClickHouse のデータディレクトリ ${dir} は実行中の Tayori${pid ? ` (pid ${pid})` : ''} が使用しています。` +
+      '稼働中のスイートの API を通して操作するか、スイートを停止してから実行してください',
+    503,
+  );
+}
+
 function embeddedError(e: unknown, dir: string): AppError {
-  const reason = e instanceof Error ? e.message : String(e);
-  if (/Cannot lock file|already running|another.*path.*live|different on-disk path/i.test(reason)) {
-    return new AppError(
-      'clickhouse_locked',
-      `組み込み ClickHouse のデータディレクトリ ${dir} は実行中の Tayori が使用しています。実行中のスイートの API を通して操作するか、停止してから実行してください`,
-      503,
-    );
+  const reason = e instanceof Error ? `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}` : String(e);
+  if (/Cannot lock file|already running|different on-disk path/i.test(reason)) return lockedError(dir);
+  return new AppError('clickhouse_unavailable', `組み込み ClickHouse (${dir}) を開けません: ${reason.trim()}`, 503);
+}
+
+/**
+ * The pid of another process holding the engine's lock on `dir` (its flock on `status`), read
+ * from /proc/locks, so we can say so before the engine prints a raw error of its own.
+ */
+export function embeddedDirHolder(dir: string): number | undefined {
+  let inode: number;
+  let locks: string;
+  try {
+    inode = fs.statSync(`${dir}/status`).ino;
+    locks = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
   }
-  return new AppError('clickhouse_unavailable', `組み込み ClickHouse (${dir}) を開けません: ${reason}`, 503);
+  for (const line of locks.split('\n')) {
+    const m = /^\d+:\s+FLOCK\s+\S+\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
+    if (m && Number(m[2]) === inode && Number(m[1]) !== process.pid) return Number(m[1]);
+  }
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import { z } from './zod.ts';
 
 /**
  * All configuration comes from the environment, validated once at start.

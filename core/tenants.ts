@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 import type { ClickHouseClient } from './clickhouse.ts';
 import type { SecretBox } from './crypto.ts';
 import { AppError } from './errors.ts';
@@ -14,8 +14,8 @@ export const tenantInputSchema = z.object({
   name: z.string().trim().min(1, '名称を入力してください').max(60, '名称は 60 文字以内です'),
   nameKana: z.string().trim().max(120, 'よみがなは 120 文字以内です').default(''),
   kind: z.enum(['prefecture', 'municipality'], { message: '種別は prefecture (県) か municipality (市町) です' }),
-  population: z.number().int('人口は整数です').min(0, '人口は 0 以上です').max(50_000_000, '人口が大きすぎます').nullable().default(null),
-  channelId: channelIdSchema.default(''),
+  population: z.number({ error: '人口は数値で指定してください' }).int('人口は整数です').min(0, '人口は 0 以上です').max(50_000_000, '人口が大きすぎます').nullable().default(null),
+  channelId: channelIdSchema.or(z.literal('')).default(''),
   botUserId: botUserIdSchema.or(z.literal('')).default(''),
 });
 export type TenantInput = z.input<typeof tenantInputSchema>;

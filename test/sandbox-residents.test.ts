@@ -1,0 +1,390 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { validateSignature } from '@line/bot-sdk';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWorld, DAY_MS, dayToYmd, jstDay, SimClock, type SandboxWorld, type WebhookEvent } from '../sandbox/residents/index.ts';
+import type { ChannelConfig, SandboxConfig } from '../sandbox/world.ts';
+
+const START = '2025-04-01T00:00:00+09:00';
+const START_MS = Date.parse(START);
+const SECRET = 'sandbox-channel-secret-0001';
+
+function channel(over: Partial<ChannelConfig> & { residents?: Partial<ChannelConfig['residents']> } = {}): SandboxConfig['channels'][number] {
+  const { residents, ...rest } = over;
+  return {
+    channelId: '2000000001',
+    botUserId: 'U' + 'ab'.repeat(16),
+    channelSecret: SECRET,
+    channelAccessToken: 'token-0001',
+    redelivery: true,
+    displayName: 'テスト市',
+    residents: {
+      count: 1000,
+      seed: 7,
+      initialFriendRatio: 0.3,
+      followRatePerDay: 0.002,
+      blockRatePerDay: 0.0005,
+      unblockRatePerDay: 0.002,
+      openProbability: 0.6,
+      clickProbability: 0.1,
+      fatigueThresholdPerWeek: 3,
+      fatigueBlockProbability: 0.01,
+      ...residents,
+    },
+    ...rest,
+  };
+}
+
+function config(...channels: SandboxConfig['channels']): SandboxConfig {
+  return {
+    channels,
+    rateLimits: { defaultPerSecond: 2000, multicastPerSecond: 200, perHourEndpoints: 60 },
+    clock: { start: START, speed: 1 },
+  };
+}
+
+/** A world whose simulated time only moves through advanceBy (the real clock stands still). */
+function frozenWorld(cfg: SandboxConfig, extra: Parameters<typeof createWorld>[1] = {}): SandboxWorld {
+  const w = createWorld(cfg, { now: () => START_MS, ...extra });
+  worlds.push(w);
+  return w;
+}
+
+interface Received {
+  raw: string;
+  headers: http.IncomingHttpHeaders;
+  body: { destination: string; events: WebhookEvent[] };
+}
+
+/** A real webhook receiver on a free port; `answer` picks the status for each request. */
+async function receiver(answer: (n: number, r: Received) => number = () => 200) {
+  const got: Received[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const r: Received = { raw, headers: req.headers, body: JSON.parse(raw) };
+      got.push(r);
+      res.statusCode = answer(got.length, r);
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/callback`, got };
+}
+
+const worlds: SandboxWorld[] = [];
+const servers: http.Server[] = [];
+afterEach(async () => {
+  await Promise.all(worlds.splice(0).map((w) => w.stop()));
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+function eventsOf(got: Received[]): WebhookEvent[] {
+  return got.flatMap((r) => r.body.events);
+}
+
+describe('population', () => {
+  it('is deterministic for a seed: same ids and initial friends; another seed differs', () => {
+    const a = frozenWorld(config(channel())).channels()[0]!;
+    const b = frozenWorld(config(channel())).channels()[0]!;
+    const c = frozenWorld(config(channel({ residents: { seed: 8 } }))).channels()[0]!;
+    expect(a.followerIds().length).toBeGreaterThan(200);
+    expect(a.followerIds()).toEqual(b.followerIds());
+    expect(c.followerIds()).not.toEqual(a.followerIds());
+    for (const id of a.followerIds()) expect(id).toMatch(/^U[0-9a-f]{32}$/);
+    expect(a.profile(a.followerIds()[0]!)).toEqual(b.profile(b.followerIds()[0]!));
+  });
+
+  it('gives friends Japanese profiles and answers only for friends', () => {
+    const ch = frozenWorld(config(channel())).channels()[0]!;
+    const id = ch.followerIds()[3]!;
+    expect(ch.isFriend(id)).toBe(true);
+    const p = ch.profile(id)!;
+    expect(p.userId).toBe(id);
+    expect(p.language).toBe('ja');
+    expect(p.displayName.length).toBeGreaterThan(0);
+    expect(ch.isFriend('U' + '0'.repeat(32))).toBe(false);
+    expect(ch.profile('U' + '0'.repeat(32))).toBeUndefined();
+    // An id of the same shape with one digit changed is nobody.
+    const other = id.slice(0, 20) + (id[20] === 'a' ? 'b' : 'a') + id.slice(21);
+    expect(ch.isFriend(other)).toBe(false);
+  });
+
+  it('holds 2,000,000 residents per channel', () => {
+    const w = frozenWorld(config(channel({ residents: { count: 2_000_000 } })));
+    const ch = w.channels()[0]!;
+    const ids = ch.followerIds();
+    expect(ids.length).toBeGreaterThan(590_000);
+    expect(ids.length).toBeLessThan(610_000);
+    expect(new Set(ids.slice(0, 50_000)).size).toBe(50_000);
+    expect(ch.isFriend(ids[ids.length - 1]!)).toBe(true);
+    const yesterday = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
+    expect(yesterday).toEqual({ status: 'ready', followers: ids.length, targetedReaches: expect.any(Number), blocks: 0 });
+  });
+});
+
+describe('simulated clock', () => {
+  it('runs speed× faster while behind real time, then at real time', () => {
+    let real = Date.parse('2025-06-01T00:00:00Z');
+    const clock = new SimClock({ start: real - 10 * DAY_MS, speed: 1000, realNow: () => real });
+    expect(clock.now()).toBe(real - 10 * DAY_MS);
+    real += 60_000; // one real minute → 1000 simulated minutes
+    expect(clock.now()).toBe(real - 60_000 - 10 * DAY_MS + 60_000_000);
+    real += 20 * DAY_MS; // caught up long ago: real time from then on
+    expect(clock.now()).toBe(real);
+    real += 1000;
+    expect(clock.now()).toBe(real);
+    clock.advanceBy(DAY_MS);
+    expect(clock.now()).toBe(real + DAY_MS);
+  });
+});
+
+describe('webhooks', () => {
+  it('sends follow/unfollow events signed with the channel secret, in LINE’s shape', async () => {
+    const rx = await receiver();
+    const w = frozenWorld(config(channel({ webhookUrl: rx.url, residents: { followRatePerDay: 0.05, blockRatePerDay: 0.05 } })));
+    await w.advanceBy(DAY_MS);
+    await w.settle();
+    expect(rx.got.length).toBeGreaterThan(0);
+    for (const r of rx.got) {
+      const sig = r.headers['x-line-signature'] as string;
+      expect(validateSignature(r.raw, SECRET, sig)).toBe(true);
+      expect(validateSignature(r.raw, 'another-secret', sig)).toBe(false);
+      expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(r.body.destination).toBe('U' + 'ab'.repeat(16));
+    }
+    const events = eventsOf(rx.got);
+    const types = new Set(events.map((e) => e.type));
+    expect(types).toEqual(new Set(['follow', 'unfollow']));
+    for (const e of events) {
+      expect(e.mode).toBe('active');
+      expect(e.source.type).toBe('user');
+      expect(e.source.userId).toMatch(/^U[0-9a-f]{32}$/);
+      expect(e.webhookEventId).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+      expect(e.deliveryContext).toEqual({ isRedelivery: false });
+      expect(e.timestamp).toBeGreaterThanOrEqual(START_MS);
+      expect(e.timestamp).toBeLessThan(START_MS + DAY_MS);
+      if (e.type === 'follow') {
+        expect(e.replyToken).toMatch(/^[0-9a-f]{32}$/);
+        expect(e.follow).toEqual({ isUnblocked: false });
+      } else {
+        expect(e.replyToken).toBeUndefined();
+      }
+    }
+    expect(new Set(events.map((e) => e.webhookEventId)).size).toBe(events.length);
+  });
+
+  it('redelivers events a receiver failed, with the same webhookEventId and isRedelivery true', async () => {
+    const rx = await receiver((n) => (n === 1 ? 500 : 200));
+    const w = frozenWorld(config(channel({ webhookUrl: rx.url, residents: { followRatePerDay: 0.05 } })), {
+      webhook: { initialBackoffMs: 20, batchSize: 500, concurrencyPerChannel: 1 },
+    });
+    await w.advanceBy(DAY_MS);
+    await w.settle();
+    expect(rx.got.length).toBeGreaterThanOrEqual(2);
+    const first = rx.got[0]!.body.events;
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.every((e) => e.deliveryContext.isRedelivery === false)).toBe(true);
+    const again = rx.got.slice(1).flatMap((r) => r.body.events).filter((e) => e.deliveryContext.isRedelivery);
+    expect(again.map((e) => e.webhookEventId)).toEqual(first.map((e) => e.webhookEventId));
+    expect(again.map((e) => ({ ...e, deliveryContext: undefined }))).toEqual(first.map((e) => ({ ...e, deliveryContext: undefined })));
+    // The redelivered body is signed afresh.
+    for (const r of rx.got) expect(validateSignature(r.raw, SECRET, r.headers['x-line-signature'] as string)).toBe(true);
+    expect(w.webhookStats('2000000001')).toMatchObject({ failedRequests: 1, dropped: 0, backlog: 0 });
+  });
+
+  it('gives up when redelivery is off, and on an unreachable receiver', async () => {
+    const rx = await receiver(() => 503);
+    const w = frozenWorld(
+      config(
+        channel({ webhookUrl: rx.url, redelivery: false, residents: { followRatePerDay: 0.05 } }),
+        channel({ channelId: '2000000002', channelAccessToken: 'token-0002', webhookUrl: 'http://127.0.0.1:1/unreachable', residents: { followRatePerDay: 0.05 } }),
+      ),
+      { webhook: { initialBackoffMs: 5, maxAttempts: 3 } },
+    );
+    await w.advanceBy(DAY_MS);
+    await w.settle();
+    const events = eventsOf(rx.got);
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e) => !e.deliveryContext.isRedelivery)).toBe(true);
+    expect(w.webhookStats('2000000001')!.dropped).toBe(events.length);
+    const s2 = w.webhookStats('2000000002')!;
+    expect(s2.delivered).toBe(0);
+    expect(s2.backlog).toBe(0);
+    expect(s2.dropped).toBeGreaterThan(0);
+  });
+});
+
+describe('followers insight', () => {
+  it('is unready for today and later, and matches the webhooks sent for past days', async () => {
+    const rx = await receiver();
+    const w = frozenWorld(
+      config(channel({ webhookUrl: rx.url, residents: { count: 5000, followRatePerDay: 0.03, blockRatePerDay: 0.03, unblockRatePerDay: 0.3 } })),
+    );
+    const ch = w.channels()[0]!;
+    const before = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
+    expect(before.status).toBe('ready');
+    expect(ch.followersInsight(dayToYmd(jstDay(START_MS)))).toEqual({ status: 'unready' });
+    await w.advanceBy(3 * DAY_MS + 5 * 3_600_000);
+    await w.settle();
+    const today = jstDay(w.now());
+    expect(ch.followersInsight(dayToYmd(today))).toEqual({ status: 'unready' });
+    expect(ch.followersInsight(dayToYmd(today + 1))).toEqual({ status: 'unready' });
+    expect(ch.followersInsight('20161031')).toEqual({ status: 'out_of_service' });
+
+    const events = eventsOf(rx.got);
+    let prev = before;
+    for (let day = jstDay(START_MS); day < today; day++) {
+      const ins = ch.followersInsight(dayToYmd(day));
+      expect(ins.status).toBe('ready');
+      const that = events.filter((e) => jstDay(e.timestamp) === day);
+      const follows = that.filter((e) => e.type === 'follow' && !(e.follow as { isUnblocked: boolean }).isUnblocked).length;
+      const unblocks = that.filter((e) => e.type === 'follow' && (e.follow as { isUnblocked: boolean }).isUnblocked).length;
+      const unfollows = that.filter((e) => e.type === 'unfollow').length;
+      expect(follows).toBeGreaterThan(0);
+      expect(unfollows).toBeGreaterThan(0);
+      expect(ins.followers! - prev.followers!).toBe(follows);
+      expect(ins.blocks! - prev.blocks!).toBe(unfollows - unblocks);
+      prev = ins;
+    }
+    // Friends now = followers − blocks (as of the last closed day, then today's events).
+    expect(unblocksSeen(events)).toBeGreaterThan(0);
+  });
+});
+
+function unblocksSeen(events: WebhookEvent[]): number {
+  return events.filter((e) => e.type === 'follow' && (e.follow as { isUnblocked: boolean }).isUnblocked).length;
+}
+
+describe('message insight', () => {
+  it('nulls interaction counts under 20 and reports larger ones, frozen after 14 days', async () => {
+    const w = frozenWorld(config(channel({ residents: { count: 20_000, blockRatePerDay: 0, followRatePerDay: 0 } })));
+    const ch = w.channels()[0]!;
+    const friends = ch.followerIds();
+    const messages = [
+      { type: 'text', text: 'けんこうポイントのお知らせ https://example.jp/points' },
+      { type: 'template', altText: 'アンケート', template: { type: 'buttons', text: 'ご回答ください', actions: [{ type: 'uri', label: '回答', uri: 'https://example.jp/survey' }] } },
+    ];
+    ch.recordDelivery({ requestId: 'req-small', kind: 'narrowcast', recipients: friends.slice(0, 15), messageCount: 2, messages, at: w.now() });
+    ch.recordDelivery({ requestId: 'req-big', kind: 'broadcast', recipients: friends, messageCount: 2, messages, at: w.now() });
+    await w.advanceBy(2 * DAY_MS);
+    const small = ch.messageEventInsight('req-small')!;
+    expect(small.overview).toMatchObject({ requestId: 'req-small', delivered: 15, uniqueImpression: null, uniqueClick: null });
+    for (const m of small.messages as Array<Record<string, unknown>>) expect(m.impression).toBeNull();
+    for (const c of small.clicks as Array<Record<string, unknown>>) {
+      expect(c.click).toBeNull();
+      expect(c.uniqueClick).toBeNull();
+    }
+    const big = ch.messageEventInsight('req-big')!;
+    const ov = big.overview as Record<string, number | null>;
+    expect(ov.delivered).toBe(friends.length);
+    expect(ov.uniqueImpression).toBeGreaterThan(friends.length * 0.4);
+    expect(ov.uniqueImpression).toBeLessThan(friends.length * 0.65);
+    expect(ov.uniqueClick).toBeGreaterThan(20);
+    expect(ov.uniqueMediaPlayed).toBeNull();
+    const clicks = big.clicks as Array<Record<string, unknown>>;
+    expect(clicks.map((c) => [c.seq, c.url])).toEqual([
+      [1, 'https://example.jp/points'],
+      [2, 'https://example.jp/survey'],
+    ]);
+    for (const c of clicks) {
+      expect(c.click as number).toBeGreaterThanOrEqual(c.uniqueClick as number);
+    }
+    expect(ch.messageEventInsight('no-such-request')).toBeUndefined();
+
+    await w.advanceBy(13 * DAY_MS);
+    const at15 = ch.messageEventInsight('req-big');
+    await w.advanceBy(5 * DAY_MS);
+    expect(ch.messageEventInsight('req-big')).toEqual(at15);
+  });
+
+  it('counts deliveries per day and kind', async () => {
+    const w = frozenWorld(config(channel()));
+    const ch = w.channels()[0]!;
+    const ids = ch.followerIds();
+    const day = dayToYmd(jstDay(w.now()));
+    ch.recordDelivery({ requestId: 'p1', kind: 'push', recipients: ids.slice(0, 1), messageCount: 1, messages: [{ type: 'text', text: 'a' }], at: w.now() });
+    ch.recordDelivery({ requestId: 'm1', kind: 'multicast', recipients: ids.slice(0, 40), messageCount: 1, messages: [{ type: 'text', text: 'a' }], at: w.now() });
+    expect(ch.messageDeliveriesInsight(day)).toEqual({ status: 'unready' });
+    await w.advanceBy(DAY_MS);
+    expect(ch.messageDeliveriesInsight(day)).toMatchObject({ status: 'ready', apiPush: 1, apiMulticast: 40, apiBroadcast: 0, apiNarrowcast: 0, apiReply: 0 });
+  });
+
+  it('aggregates push and multicast statistics per custom aggregation unit', async () => {
+    const w = frozenWorld(config(channel({ residents: { count: 10_000 } })));
+    const ch = w.channels()[0]!;
+    const ids = ch.followerIds();
+    const msg = [{ type: 'text', text: '健診のご案内 https://example.jp/kenshin' }];
+    for (let k = 0; k * 500 < ids.length; k++) {
+      ch.recordDelivery({ requestId: `mc-${k}`, kind: 'multicast', recipients: ids.slice(k * 500, k * 500 + 500), messageCount: 1, messages: msg, customAggregationUnits: ['kenshin_2025'], at: w.now() });
+    }
+    expect(ch.aggregationUnitsThisMonth()).toEqual(['kenshin_2025']);
+    await w.advanceBy(3 * DAY_MS);
+    const from = dayToYmd(jstDay(START_MS));
+    const res = ch.aggregationUnitInsight('kenshin_2025', from, dayToYmd(jstDay(START_MS) + 30));
+    const ov = res.overview as Record<string, number | null>;
+    expect(ov.uniqueImpression).toBeGreaterThan(ids.length * 0.4);
+    expect(ov.uniqueImpression).toBeLessThanOrEqual(ids.length);
+    expect((res.messages as Array<Record<string, unknown>>)[0]).toMatchObject({ seq: 1, uniqueImpression: ov.uniqueImpression });
+    expect((res.clicks as Array<Record<string, unknown>>)[0]).toMatchObject({ seq: 1, url: 'https://example.jp/kenshin' });
+    const other = ch.aggregationUnitInsight('kenshin_2025', dayToYmd(jstDay(START_MS) + 1), dayToYmd(jstDay(START_MS) + 2));
+    expect(other).toEqual({ overview: { uniqueImpression: null, uniqueClick: null, uniqueMediaPlayed: null, uniqueMediaPlayed100Percent: null }, messages: [], clicks: [] });
+  });
+});
+
+describe('demographic insight', () => {
+  it('is unavailable under 20 friends', () => {
+    const ch = frozenWorld(config(channel({ residents: { count: 40 } }))).channels()[0]!;
+    expect(ch.followerIds().length).toBeLessThan(20);
+    expect(ch.demographicInsight()).toMatchObject({ available: false });
+  });
+
+  it('gives percentages per attribute that add up to 100', () => {
+    const ch = frozenWorld(config(channel({ residents: { count: 5000 } }))).channels()[0]!;
+    const d = ch.demographicInsight() as Record<string, Array<{ percentage: number }>> & { available: boolean };
+    expect(d.available).toBe(true);
+    for (const k of ['genders', 'ages', 'areas', 'appTypes', 'subscriptionPeriods']) {
+      const sum = d[k]!.reduce((a, t) => a + t.percentage, 0);
+      expect(sum).toBeGreaterThan(99.4);
+      expect(sum).toBeLessThan(100.6);
+    }
+  });
+});
+
+describe('resident actions caused by deliveries', () => {
+  it('sends postback events for clicks on postback actions and blocks residents messaged too often', async () => {
+    const rx = await receiver();
+    const w = frozenWorld(
+      config(
+        channel({
+          webhookUrl: rx.url,
+          residents: { count: 2000, followRatePerDay: 0, blockRatePerDay: 0, clickProbability: 0.5, fatigueThresholdPerWeek: 2, fatigueBlockProbability: 1 },
+        }),
+      ),
+    );
+    const ch = w.channels()[0]!;
+    const ids = [...ch.followerIds()];
+    const msg = [{ type: 'template', altText: '登録', template: { type: 'buttons', text: '属性登録', actions: [{ type: 'postback', label: '登録する', data: 'action=register' }] } }];
+    for (let k = 0; k < 3; k++) {
+      ch.recordDelivery({ requestId: `push-${k}`, kind: 'multicast', recipients: ids, messageCount: 1, messages: msg, at: w.now() });
+      await w.advanceBy(3_600_000);
+    }
+    await w.advanceBy(7 * DAY_MS);
+    await w.settle();
+    const events = eventsOf(rx.got);
+    const postbacks = events.filter((e) => e.type === 'postback');
+    expect(postbacks.length).toBeGreaterThan(100);
+    for (const e of postbacks) {
+      expect(e.postback).toEqual({ data: 'action=register' });
+      expect(e.replyToken).toMatch(/^[0-9a-f]{32}$/);
+    }
+    // The third delivery in a week exceeds the threshold of 2: every recipient blocks.
+    const unfollows = events.filter((e) => e.type === 'unfollow');
+    expect(unfollows.length).toBe(ids.length);
+    expect(ch.followerIds().length).toBe(0);
+  });
+});

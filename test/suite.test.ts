@@ -1,0 +1,109 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../core/logger.ts';
+import { startSuite, type Suite } from '../cli/suite.ts';
+import { runCli, testConfig, testEnv, tmpDir } from './helpers/index.ts';
+
+// The suite in this process (embedded ClickHouse, its own redis-server), and the CLI beside it.
+const tmp = tmpDir();
+let suite: Suite;
+
+beforeAll(async () => {
+  suite = await startSuite(testConfig(tmp.dir), createLogger('silent'), { demo: true });
+});
+afterAll(async () => {
+  await suite?.close();
+  tmp.remove();
+});
+
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(suite.url + p, { ...init, headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json', ...init.headers } });
+
+describe('the running suite', () => {
+  it('answers /healthz and /readyz with real round trips', async () => {
+    expect(await (await fetch(`${suite.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${suite.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ clickhouse: 'ok', redis: 'ok' });
+  });
+
+  it('seeded the prefecture and its 29 municipalities, wired to the sandbox, secrets hidden', async () => {
+    const res = await api('/api/v1/tenants');
+    expect(res.status).toBe(200);
+    const { tenants } = (await res.json()) as { tenants: Array<Record<string, unknown>> };
+    expect(tenants).toHaveLength(30);
+    expect(tenants.filter((t) => t.kind === 'prefecture').map((t) => t.id)).toEqual(['24000']);
+    expect(tenants.every((t) => t.lineApi === 'sandbox' && t.hasCredentials === true)).toBe(true);
+    expect(tenants.find((t) => t.id === '24201')).toMatchObject({ name: '津市', kind: 'municipality', population: 274500 });
+    const text = JSON.stringify(tenants);
+    const creds = await suite.tenants.credentials('24201');
+    expect(text).not.toContain(creds.channelSecret);
+    expect(text).not.toContain(creds.channelAccessToken);
+    expect(text).not.toMatch(/secret_enc|token_enc|v1:/);
+  });
+
+  it('refuses API calls without the token, and bad input with a code and a Japanese message', async () => {
+    const anon = await fetch(`${suite.url}/api/v1/tenants`);
+    expect(anon.status).toBe(401);
+    expect(await anon.json()).toMatchObject({ error: { code: 'unauthorized' } });
+
+    const badJson = await api('/api/v1/tenants', { method: 'POST', body: '{"id": ' });
+    expect(badJson.status).toBe(400);
+    expect(await badJson.json()).toMatchObject({ error: { code: 'invalid_json', message: expect.stringMatching(/JSON/) } });
+
+    const bad = await api('/api/v1/tenants', { method: 'POST', body: JSON.stringify({ id: 'abc', name: '', kind: 'village' }) });
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: { code: string; message: string; details: Array<{ field: string }> } };
+    expect(body.error.code).toBe('invalid_input');
+    expect(body.error.details.map((d) => d.field).sort()).toEqual(['id', 'kind', 'name']);
+
+    const dup = await api('/api/v1/tenants', { method: 'POST', body: JSON.stringify({ id: '24201', name: '津市', kind: 'municipality' }) });
+    expect(dup.status).toBe(409);
+    expect(await dup.json()).toMatchObject({ error: { code: 'tenant_exists' } });
+
+    const missing = await api('/api/v1/tenants/24999');
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'tenant_not_found' } });
+
+    expect((await api('/api/v1/tenants')).status).toBe(200);
+  });
+
+  it('lets the CLI work through the running suite while it holds the data directory', async () => {
+    const env = testEnv(tmp.dir);
+    let r = await runCli(['tenants', 'list'], { env });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('30 件');
+    r = await runCli(['tenants', 'add', '--id', '24999', '--name', '試験町', '--kind', 'municipality'], { env });
+    expect(r.code).toBe(0);
+    expect((await suite.tenants.get('24999'))?.name).toBe('試験町');
+    r = await runCli(['tenants', 'set-credentials', '--id', '24999', '--sandbox'], { env, input: 'sec-1\ntok-1\n' });
+    expect(r.code).toBe(0);
+    expect((await suite.tenants.credentials('24999')).channelSecret).toBe('sec-1');
+  });
+
+  it('says plainly that the suite holds the directory when the CLI cannot reach it', async () => {
+    const state = path.join(tmp.dir, 'suite.json');
+    const saved = fs.readFileSync(state);
+    fs.rmSync(state);
+    try {
+      const r = await runCli(['tenants', 'list'], { env: testEnv(tmp.dir) });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/実行中の Tayori \(pid \d+\) が使用しています/);
+      expect(r.stderr).not.toContain('DB::Exception');
+    } finally {
+      fs.writeFileSync(state, saved, { mode: 0o600 });
+    }
+  });
+
+  it('reports Redis as failing on /readyz when it stops answering', async () => {
+    await suite.redis.disconnect();
+    const res = await fetch(`${suite.url}/readyz`);
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as Record<string, string>;
+    expect(body.clickhouse).toBe('ok');
+    expect(body.redis).toMatch(/^error/);
+    await suite.redis.connect();
+    expect((await fetch(`${suite.url}/readyz`)).status).toBe(200);
+  });
+});

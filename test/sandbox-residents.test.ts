@@ -362,7 +362,7 @@ describe('resident actions caused by deliveries', () => {
       config(
         channel({
           webhookUrl: rx.url,
-          residents: { count: 2000, followRatePerDay: 0, blockRatePerDay: 0, clickProbability: 0.5, fatigueThresholdPerWeek: 2, fatigueBlockProbability: 1 },
+          residents: { count: 2000, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0, clickProbability: 0.5, fatigueThresholdPerWeek: 2, fatigueBlockProbability: 1 },
         }),
       ),
     );

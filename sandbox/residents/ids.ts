@@ -38,34 +38,62 @@ function unpermute(key: number, y: number): number {
   return ((l << 16) | r) >>> 0;
 }
 
+/** Parses 8 lowercase hex digits at `off`; -1 when any is not one. */
+function parseHex32(s: string, off: number): number {
+  let n = 0;
+  for (let k = 0; k < 8; k++) {
+    const c = s.charCodeAt(off + k);
+    let v: number;
+    if (c >= 48 && c <= 57) v = c - 48;
+    else if (c >= 97 && c <= 102) v = c - 87;
+    else return -1;
+    n = n * 16 + v;
+  }
+  return n;
+}
+
+const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
+
 /** Encodes and decodes the user ids of one channel's population. */
 export class UserIdCodec {
+  private readonly buf = Buffer.alloc(33);
+
   constructor(
     private readonly key: number,
     private readonly count: number,
-  ) {}
+  ) {
+    this.buf[0] = 85; // 'U'
+  }
+
+  private put(n: number, off: number): void {
+    const b = this.buf;
+    for (let k = 7; k >= 0; k--) {
+      b[off + k] = HEX_CODES[n & 15]!;
+      n >>>= 4;
+    }
+  }
 
   idOf(index: number): string {
     const k = this.key;
-    return (
-      'U' +
-      hex32(permute(k, index)) +
-      hex32(hash3(k, index, 1)) +
-      hex32(hash3(k, index, 2)) +
-      hex32(hash3(k, index, 3))
-    );
+    this.put(permute(k, index), 1);
+    this.put(hash3(k, index, 1), 9);
+    this.put(hash3(k, index, 2), 17);
+    this.put(hash3(k, index, 3), 25);
+    return this.buf.toString('latin1', 0, 33);
   }
 
   /** Index of a resident's user id, or -1 when the id is not one of this population's. */
   indexOf(userId: string): number {
     if (typeof userId !== 'string' || userId.length !== 33 || userId.charCodeAt(0) !== 85 /* U */) return -1;
-    const head = Number.parseInt(userId.slice(1, 9), 16);
-    if (!Number.isFinite(head)) return -1;
+    const head = parseHex32(userId, 1);
+    if (head < 0) return -1;
     const index = unpermute(this.key, head);
     if (index >= this.count) return -1;
     const k = this.key;
-    const tail = hex32(hash3(k, index, 1)) + hex32(hash3(k, index, 2)) + hex32(hash3(k, index, 3));
-    return userId.slice(9) === tail ? index : -1;
+    if (parseHex32(userId, 9) !== hash3(k, index, 1)) return -1;
+    if (parseHex32(userId, 17) !== hash3(k, index, 2)) return -1;
+    if (parseHex32(userId, 25) !== hash3(k, index, 3)) return -1;
+    return index;
   }
 }
 

@@ -64,7 +64,8 @@ export class SandboxWorld implements World {
     const shared = new Semaphore(opts.webhook?.concurrency ?? 32);
     this.list = config.channels.map((ch) => {
       const sender = ch.webhookUrl
-        ? new WebhookSender(ch.webhookUrl, ch.channelSecret, ch.botUserId, ch.redelivery, fetchFn, shared, opts.webhook, realNow)
+        ? // Timeouts and backoff are about the receiver's real behaviour: always the real clock.
+        new WebhookSender(ch.webhookUrl, ch.channelSecret, ch.botUserId, ch.redelivery, fetchFn, shared, opts.webhook)
         : undefined;
       const w = new SimChannelWorld(ch, {
         now: () => this.clock.now(),
@@ -110,25 +111,26 @@ export class SandboxWorld implements World {
    */
   catchUp(): Promise<void> {
     if (this.running) return this.running;
-    this.running = (async () => {
-      try {
-        for (;;) {
-          const target = this.clock.now();
-          let done = true;
-          const until = performance.now() + this.sliceMs;
-          const deadline = () => performance.now() >= until;
-          for (const w of this.list) {
-            if (!w.sim.advanceTo(target, deadline)) done = false;
-            if (deadline()) break;
-          }
-          if (done && this.list.every((w) => w.sim.processedUpTo + cellOf(w) > target)) return;
-          await new Promise<void>((r) => setImmediate(r));
-        }
-      } finally {
-        this.running = undefined;
+    const run = this.runUntilNow().finally(() => {
+      if (this.running === run) this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async runUntilNow(): Promise<void> {
+    for (;;) {
+      const target = this.clock.now();
+      let done = true;
+      const until = performance.now() + this.sliceMs;
+      const deadline = () => performance.now() >= until;
+      for (const w of this.list) {
+        if (!w.sim.advanceTo(target, deadline)) done = false;
+        if (deadline()) break;
       }
-    })();
-    return this.running;
+      if (done && this.list.every((w) => w.sim.processedUpTo + w.sim.cellMs > target)) return;
+      await new Promise<void>((r) => setImmediate(r));
+    }
   }
 
   /**
@@ -159,10 +161,6 @@ export class SandboxWorld implements World {
     if (this.running) await this.running;
     await Promise.all(this.list.map((w) => w.sender?.stop()));
   }
-}
-
-function cellOf(w: SimChannelWorld): number {
-  return w.sim.cellMs;
 }
 
 export function createWorld(config: SandboxConfig, opts?: CreateWorldOptions): SandboxWorld {

@@ -82,6 +82,16 @@ function accumulate(records: readonly DeliveryRecord[], now: number) {
   for (const r of records) {
     for (let b = 0; b < r.messageCount; b++) bubble(b);
     if (r.hasMedia) anyMedia = true;
+    // Every URL of the message is listed, in message order, clicked or not.
+    for (const t of r.targets) {
+      if (t.kind !== 'uri') continue;
+      const id = `${t.seq}\u0000${t.url}`;
+      if (!clickIndex.has(id)) {
+        const acc = { seq: t.seq, url: t.url!, click: 0, users: new Uniq() };
+        clickIndex.set(id, acc);
+        clicks.push(acc);
+      }
+    }
     const horizon = Math.floor((Math.min(now, r.at + STATS_WINDOW_MS) - r.at) / 1000);
     if (horizon < 0) continue;
     const n = r.openers.length;
@@ -124,16 +134,6 @@ function accumulate(records: readonly DeliveryRecord[], now: number) {
       let byu = byUrl.get(t.url!);
       if (!byu) byUrl.set(t.url!, (byu = new Uniq()));
       byu.add(i);
-    }
-    // URLs present in the message but not clicked are still listed.
-    for (const t of r.targets) {
-      if (t.kind !== 'uri') continue;
-      const id = `${t.seq}\u0000${t.url}`;
-      if (!clickIndex.has(id)) {
-        const acc = { seq: t.seq, url: t.url!, click: 0, users: new Uniq() };
-        clickIndex.set(id, acc);
-        clicks.push(acc);
-      }
     }
   }
   return { openers, urlClickers, mediaPlayers, media100, bubbles, clicks, byUrl, anyMedia };

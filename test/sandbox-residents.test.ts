@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { validateSignature } from '@line/bot-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWorld, DAY_MS, dayToYmd, jstDay, SimClock, type SandboxWorld, type WebhookEvent } from '../sandbox/residents/index.ts';
-import type { ChannelConfig, SandboxConfig } from '../sandbox/world.ts';
+import type { ChannelConfig, ResidentsConfig, SandboxConfig } from '../sandbox/world.ts';
 
 const START = '2025-04-01T00:00:00+09:00';
 const START_MS = Date.parse(START);
 const SECRET = 'sandbox-channel-secret-0001';
 
-function channel(over: Partial<ChannelConfig> & { residents?: Partial<ChannelConfig['residents']> } = {}): SandboxConfig['channels'][number] {
+function channel(over: Omit<Partial<ChannelConfig>, 'residents'> & { residents?: Partial<ResidentsConfig> } = {}): SandboxConfig['channels'][number] {
   const { residents, ...rest } = over;
   return {
     channelId: '2000000001',

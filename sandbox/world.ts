@@ -104,6 +104,22 @@ export interface FollowersInsight {
   blocks?: number;
 }
 
+/** A resident's attributes as LINE's demographic Insight and narrowcast filters see them. */
+export interface ResidentDemographics {
+  gender: 'male' | 'female' | 'unknown';
+  /** Age tile name of GET /v2/bot/insight/demographic (e.g. 'from20to24', 'from70') or 'unknown'. */
+  age: string;
+  /** Lower bound of the age band in years; undefined when the age is unknown. */
+  ageFrom?: number;
+  /** Area tile name (a prefecture, e.g. '徳島') or 'unknown'. */
+  area: string;
+  /** Narrowcast area code (e.g. 'jp_36'); undefined when the area is unknown. */
+  areaCode?: string;
+  appType: 'ios' | 'android' | 'others';
+  /** Whole days since the resident first added the account (simulated time). */
+  friendDays: number;
+}
+
 export interface ChannelWorld {
   readonly config: ChannelConfig;
   /** Residents who are friends now (followed and not blocking), in a stable order. */
@@ -132,6 +148,12 @@ export interface ChannelWorld {
    * LINE's rule approximated: any non-empty token is accepted once, with no known recipient.
    */
   consumeReplyToken?(replyToken: string): string | undefined;
+  /**
+   * Optional (added by the world): the attributes of a resident who is a friend — the same ones
+   * demographicInsight() and targetedReaches count — for narrowcast demographic filters;
+   * undefined for anyone else.
+   */
+  demographicsOf?(userId: string): ResidentDemographics | undefined;
 }
 
 export interface World {

@@ -388,3 +388,34 @@ describe('resident actions caused by deliveries', () => {
     expect(ch.followerIds().length).toBe(0);
   });
 });
+
+describe('helpers for the API layer', () => {
+  it('issues reply tokens in events that can be consumed once', async () => {
+    const seen: WebhookEvent[] = [];
+    const w = frozenWorld(config(channel({ residents: { followRatePerDay: 0.05 } })), { onEvent: (_c, e) => seen.push(e) });
+    await w.advanceBy(DAY_MS);
+    const ch = w.channels()[0]!;
+    const follow = seen.find((e) => e.type === 'follow')!;
+    expect(ch.consumeReplyToken(follow.replyToken!)).toBe(follow.source.userId);
+    expect(ch.consumeReplyToken(follow.replyToken!)).toBeUndefined();
+    expect(ch.consumeReplyToken('0'.repeat(32))).toBeUndefined();
+  });
+
+  it('tells friends’ demographics consistently with the demographic Insight', () => {
+    const ch = frozenWorld(config(channel({ residents: { count: 3000 } }))).channels()[0]!;
+    const ids = ch.followerIds();
+    const all = ids.map((id) => ch.demographicsOf(id)!);
+    const female = all.filter((d) => d.gender === 'female').length;
+    const d = ch.demographicInsight() as { genders: Array<{ gender: string; percentage: number }> };
+    expect(d.genders.find((g) => g.gender === 'female')!.percentage).toBe(Math.round((female * 1000) / ids.length) / 10);
+    for (const x of all) {
+      if (x.area === 'unknown') expect(x.areaCode).toBeUndefined();
+      else expect(x.areaCode).toMatch(/^jp_(0[1-9]|[1-3][0-9]|4[0-7])$/);
+      if (x.age === 'unknown') expect(x.ageFrom).toBeUndefined();
+      else expect(x.age).toBe(x.ageFrom === 70 ? 'from70' : `from${x.ageFrom}to${x.ageFrom === 0 ? 14 : x.ageFrom! + 4}`);
+      expect(x.friendDays).toBeGreaterThanOrEqual(0);
+    }
+    const ins = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
+    expect(ins.targetedReaches).toBe(all.filter((x) => x.gender !== 'unknown' && x.age !== 'unknown' && x.area !== 'unknown').length);
+  });
+});

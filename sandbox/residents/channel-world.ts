@@ -1,8 +1,9 @@
 /** One channel's simulated world: its residents, their behaviour, webhooks and Insight figures. */
-import type { ChannelConfig, ChannelWorld, DeliveryNotice, FollowersInsight, Profile } from '../world.ts';
+import type { ChannelConfig, ChannelWorld, DeliveryNotice, FollowersInsight, Profile, ResidentDemographics } from '../world.ts';
 import { ChannelSim } from './behaviour.ts';
 import { jstDay, jstMonth, ymdToDay } from './clock.ts';
 import { demographicInsight } from './demographic-insight.ts';
+import { AGES, APP_TYPES, AREAS, GENDERS, PREFECTURES } from './demographics.ts';
 import { Engagement } from './engagement.ts';
 import type { WebhookEvent } from './events.ts';
 import { followersInsight } from './followers-insight.ts';
@@ -81,15 +82,33 @@ export class SimChannelWorld implements ChannelWorld {
 
   /**
    * Checks a reply token from a webhook event: returns the user it was issued for and marks it
-   * used, or undefined when unknown, already used or expired. (Not part of the World contract;
-   * the API layer may use it to validate replies.)
+   * used, or undefined when unknown, already used or expired (a minute of real time).
    */
-  useReplyToken(token: string): string | undefined {
+  consumeReplyToken(token: string): string | undefined {
     const t = this.replyTokens.get(token);
     if (!t) return undefined;
     this.replyTokens.delete(token);
     if (this.deps.realNow() - t.issuedAt > REPLY_TOKEN_TTL_MS) return undefined;
     return t.userId;
+  }
+
+  demographicsOf(userId: string): ResidentDemographics | undefined {
+    const p = this.sim.population;
+    const i = p.indexOf(userId);
+    if (i < 0 || p.state[i] !== FRIEND) return undefined;
+    const a = p.attributes(i);
+    const age = AGES[a.age]!;
+    const ageFrom = age === 'unknown' ? undefined : Number(/^from(\d+)/.exec(age)![1]);
+    const known = a.area < PREFECTURES.length;
+    return {
+      gender: GENDERS[a.gender]!,
+      age,
+      ...(ageFrom === undefined ? {} : { ageFrom }),
+      area: AREAS[a.area]!,
+      ...(known ? { areaCode: `jp_${String(a.area + 1).padStart(2, '0')}` } : {}),
+      appType: APP_TYPES[a.appType]!,
+      friendDays: Math.max(0, Math.floor((this.deps.now() / 1000 - p.followedAt[i]!) / 86_400)),
+    };
   }
 
   recordDelivery(notice: DeliveryNotice): void {

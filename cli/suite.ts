@@ -13,6 +13,8 @@ import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { registerHomePage, registerTenantRoutes } from '../dashboard/index.ts';
+import type { RunningSandbox } from '../sandbox/index.ts';
+import { startDemoSandbox } from './demo-sandbox.ts';
 import { seedDemoTenants } from './demo-seed.ts';
 import { removeSuiteState, runningSuite, writeSuiteState } from './suite-state.ts';
 
@@ -23,6 +25,8 @@ export interface Suite {
   ch: ClickHouseClient;
   redis: Redis;
   tenants: TenantStore;
+  /** The local LINE Platform stand-in, when tenants are wired to it. */
+  sandbox?: RunningSandbox;
   close(): Promise<void>;
 }
 
@@ -31,7 +35,7 @@ export interface Suite {
  * so a bad CLICKHOUSE_URL fails fast; then Redis, the HTTP app and, for the demo, seed data.
  * Whatever was started is stopped again if a later step fails.
  */
-export async function startSuite(config: Config, logger: Logger, opts: { demo?: boolean } = {}): Promise<Suite> {
+export async function startSuite(config: Config, logger: Logger, opts: { demo?: boolean; say?: (line: string) => void } = {}): Promise<Suite> {
   const other = runningSuite(config.dataDir);
   if (other) {
     throw Object.assign(new Error(`このデータディレクトリ (${config.dataDir}) では既に Tayori が稼働しています: ${other.url} (pid ${other.pid})`), { code: 'suite_running' });
@@ -67,15 +71,22 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     const app = createHttpApp(logger);
     registerHealth(app, { ch, redis });
     registerTenantRoutes(app, { tenants, auth: operatorTokenAuth([token]) });
-    registerHomePage(app, { tenants });
+    let sandbox: RunningSandbox | undefined;
+    registerHomePage(app, { tenants, sandboxUrl: () => sandbox?.url });
     await app.listen({ port: config.port, host: config.host });
     cleanups.push(() => app.close());
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${port}`;
 
+    if (config.sandbox.enabled) {
+      const receivesWebhooks = app.hasRoute({ method: 'POST', url: '/webhook/:tenantId' });
+      sandbox = await startDemoSandbox(tenants, config, opts.say ?? (() => {}), receivesWebhooks ? `http://127.0.0.1:${port}` : undefined);
+      if (sandbox) cleanups.push(() => sandbox!.close());
+    }
+
     writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
     cleanups.unshift(async () => removeSuiteState(config.dataDir));
-    return { url, token, app, ch, redis, tenants, close };
+    return { url, token, app, ch, redis, tenants, sandbox, close };
   } catch (e) {
     await close();
     throw e;

@@ -33,7 +33,7 @@ const envSchema = z.object({
   LINE_API_BASE_URL: z.url('URL の形式ではありません').default('https://api.line.me'),
   TAYORI_PUBLIC_URL: optionalString.pipe(z.url('URL の形式ではありません').optional()),
   TAYORI_DEMO_RESIDENT_RATIO: z.coerce.number().min(0, '0〜1 で指定してください').max(1, '0〜1 で指定してください').default(0.02),
-  TAYORI_DEMO_SPEED: z.coerce.number().positive('正の数で指定してください').default(2000),
+  TAYORI_DEMO_SPEED: z.coerce.number().positive('正の数で指定してください').default(120000),
 });
 
 export interface Config {

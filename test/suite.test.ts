@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/logger.ts';
+import { sandboxIdentity } from '../cli/demo-seed.ts';
 import { startSuite, type Suite } from '../cli/suite.ts';
+import { lineClients } from '../core/line.ts';
 import { runCli, testConfig, testEnv, tmpDir } from './helpers/index.ts';
 
 // The suite in this process (embedded ClickHouse, its own redis-server), and the CLI beside it.
@@ -10,7 +12,7 @@ const tmp = tmpDir();
 let suite: Suite;
 
 beforeAll(async () => {
-  suite = await startSuite(testConfig(tmp.dir), createLogger('silent'), { demo: true });
+  suite = await startSuite(testConfig(tmp.dir, { TAYORI_DEMO_SPEED: '1000' }), createLogger('silent'), { demo: true });
 });
 afterAll(async () => {
   await suite?.close();
@@ -41,6 +43,19 @@ describe('the running suite', () => {
     expect(text).not.toContain(creds.channelSecret);
     expect(text).not.toContain(creds.channelAccessToken);
     expect(text).not.toMatch(/secret_enc|token_enc|v1:/);
+  });
+
+  it('wires the demo tenants to the running sandbox, reached through @line/bot-sdk', async () => {
+    expect(suite.sandbox).toBeDefined();
+    expect(suite.sandbox!.config.channels).toHaveLength(30);
+    const creds = await suite.tenants.credentials('24201');
+    const line = lineClients(creds, { line: 'https://api.line.me', sandbox: suite.sandbox!.url });
+    expect(line.baseURL).toBe(suite.sandbox!.url);
+    const info = await line.messaging.getBotInfo();
+    expect(info.userId).toBe(creds.botUserId);
+    // residents sized from the population: Tsu (274,500) has more than Kiho (10,700)
+    const size = (code: string) => suite.sandbox!.config.channels.find((c) => c.channelId === sandboxIdentity(code).channelId)!.residents.count;
+    expect(size('24201')).toBeGreaterThan(size('24562'));
   });
 
   it('refuses API calls without the token, and bad input with a code and a Japanese message', async () => {

@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../core/config.ts';
+import type { TenantStore } from '../core/tenants.ts';
+import { startSandbox, type RunningSandbox, type SandboxConfig } from '../sandbox/index.ts';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * When the simulated history starts: one year before the first run, kept in the data directory so
+ * a second run replays the same history (same residents, same webhook event ids) instead of a new one.
+ */
+function historyStart(dataDir: string): string {
+  const file = path.join(dataDir, 'sandbox.json');
+  try {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { start?: string };
+    if (saved.start && !Number.isNaN(Date.parse(saved.start))) return saved.start;
+  } catch {
+    /* first run */
+  }
+  // midnight in Asia/Tokyo, 365 days ago
+  const jstMidnight = Math.floor((Date.now() + 9 * 3_600_000) / DAY_MS) * DAY_MS - 9 * 3_600_000;
+  const start = new Date(jstMidnight - 365 * DAY_MS).toISOString();
+  fs.writeFileSync(file, JSON.stringify({ start }, null, 2));
+  return start;
+}
+
+/** The sandbox's channels: every tenant wired to it, with residents sized from its population. */
+export async function sandboxConfigFor(tenants: TenantStore, config: Config, webhookBase?: string): Promise<SandboxConfig | undefined> {
+  const list = (await tenants.list()).filter((t) => t.lineApi === 'sandbox' && t.hasCredentials);
+  if (list.length === 0) return undefined;
+  const channels = [];
+  for (const t of list) {
+    const c = await tenants.credentials(t.id);
+    channels.push({
+      channelId: c.channelId,
+      botUserId: c.botUserId,
+      channelSecret: c.channelSecret,
+      channelAccessToken: c.channelAccessToken,
+      webhookUrl: webhookBase ? `${webhookBase}/webhook/${t.id}` : undefined,
+      redelivery: true,
+      displayName: `${t.name} 公式アカウント`,
+      residents: {
+        count: Math.max(50, Math.round((t.population ?? 10_000) * config.demo.residentRatio)),
+        seed: Number(t.id),
+        initialFriendRatio: 0.15,
+        followRatePerDay: 0.002,
+        blockRatePerDay: 0.0004,
+        unblockRatePerDay: 0.002,
+        openProbability: 0.6,
+        clickProbability: 0.1,
+        fatigueThresholdPerWeek: 3,
+        fatigueBlockProbability: 0.01,
+      },
+    });
+  }
+  return {
+    channels,
+    rateLimits: { defaultPerSecond: 2000, multicastPerSecond: 200, perHourEndpoints: 60 },
+    clock: { start: historyStart(config.dataDir), speed: config.demo.speed },
+  };
+}
+
+/** Starts the sandbox for the tenants wired to it, and logs residents following and blocking live. */
+export async function startDemoSandbox(
+  tenants: TenantStore,
+  config: Config,
+  say: (line: string) => void,
+  webhookBase?: string,
+): Promise<RunningSandbox | undefined> {
+  const sandboxConfig = await sandboxConfigFor(tenants, config, webhookBase);
+  if (!sandboxConfig) return undefined;
+  const names = new Map((await tenants.list()).map((t) => [t.channelId, t.name]));
+  const tally = new Map<string, { follow: number; unblock: number; unfollow: number }>();
+  const sandbox = await startSandbox({
+    config: sandboxConfig,
+    port: config.sandbox.port,
+    world: {
+      onEvent(channelId, ev) {
+        const t = tally.get(channelId) ?? { follow: 0, unblock: 0, unfollow: 0 };
+        if (ev.type === 'follow') (ev.follow as { isUnblocked?: boolean } | undefined)?.isUnblocked ? t.unblock++ : t.follow++;
+        else if (ev.type === 'unfollow') t.unfollow++;
+        tally.set(channelId, t);
+      },
+    },
+  });
+  const timer = setInterval(() => {
+    if (tally.size === 0) return;
+    const simDay = new Date(sandbox.world.now() + 9 * 3_600_000).toISOString().slice(0, 10);
+    const top = [...tally.entries()].sort((a, b) => b[1].follow + b[1].unfollow - (a[1].follow + a[1].unfollow)).slice(0, 3);
+    const sum = [...tally.values()].reduce((s, t) => ({ f: s.f + t.follow, u: s.u + t.unblock, b: s.b + t.unfollow }), { f: 0, u: 0, b: 0 });
+    say(
+      `サンドボックス (模擬日付 ${simDay}): 直近 10 秒で 友だち追加 ${sum.f} / ブロック ${sum.b} / ブロック解除 ${sum.u}` +
+        ` — ${top.map(([id, t]) => `${names.get(id) ?? id} +${t.follow} -${t.unfollow}`).join('、')}`,
+    );
+    tally.clear();
+  }, 10_000);
+  timer.unref();
+  const close = sandbox.close.bind(sandbox);
+  return Object.assign(sandbox, { close: async () => { clearInterval(timer); await close(); } });
+}

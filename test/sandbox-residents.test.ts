@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { validateSignature } from '@line/bot-sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createWorld, DAY_MS, dayToYmd, jstDay, SimClock, type SandboxWorld, type WebhookEvent } from '../sandbox/residents/index.ts';
 import type { ChannelConfig, ResidentsConfig, SandboxConfig } from '../sandbox/world.ts';
 
@@ -417,5 +417,88 @@ describe('helpers for the API layer', () => {
     }
     const ins = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
     expect(ins.targetedReaches).toBe(all.filter((x) => x.gender !== 'unknown' && x.age !== 'unknown' && x.area !== 'unknown').length);
+  });
+});
+
+describe('behaviour over time', () => {
+  it('is reproducible: the same seed and the same steps give the same events', async () => {
+    const run = async () => {
+      const seen: WebhookEvent[] = [];
+      const w = frozenWorld(config(channel({ residents: { followRatePerDay: 0.02, blockRatePerDay: 0.02, unblockRatePerDay: 0.2 } })), {
+        onEvent: (_c, e) => seen.push(e),
+      });
+      await w.advanceBy(DAY_MS / 3);
+      await w.advanceBy(2 * DAY_MS);
+      return seen;
+    };
+    const a = await run();
+    const b = await run();
+    expect(a.length).toBeGreaterThan(10);
+    expect(b).toEqual(a);
+  });
+
+  it('runs on its own once started, laying down past days at speed, then at real time', async () => {
+    const rx = await receiver();
+    const start = new Date(Date.now() - 3 * DAY_MS).toISOString();
+    const w = createWorld(
+      { ...config(channel({ webhookUrl: rx.url, residents: { count: 3000, followRatePerDay: 0.02, blockRatePerDay: 0.01 } })), clock: { start, speed: 1_000_000 } },
+      { tickMs: 10 },
+    );
+    worlds.push(w);
+    const ch = w.channels()[0]!;
+    w.start();
+    const yesterday = dayToYmd(jstDay(Date.now()) - 1);
+    await vi.waitFor(() => expect(ch.followersInsight(yesterday).status).toBe('ready'), { timeout: 30_000, interval: 20 });
+    expect(ch.followersInsight(dayToYmd(jstDay(Date.now()))).status).toBe('unready');
+    await w.settle();
+    const follows = eventsOf(rx.got).filter(
+      (e) => e.type === 'follow' && !(e.follow as { isUnblocked: boolean }).isUnblocked && jstDay(e.timestamp) <= jstDay(Date.now()) - 1,
+    ).length;
+    const first = ch.followersInsight(dayToYmd(jstDay(Date.parse(start)) - 1));
+    expect(ch.followersInsight(yesterday).followers! - first.followers!).toBe(follows);
+  });
+});
+
+describe('webhook delivery limits', () => {
+  it('redelivers after a receiver timed out', async () => {
+    let n = 0;
+    const got: Received[] = [];
+    const hung: http.ServerResponse[] = [];
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        got.push({ raw, headers: req.headers, body: JSON.parse(raw) });
+        if (++n === 1) hung.push(res); // never answers in time
+        else res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cb`;
+    const w = frozenWorld(config(channel({ webhookUrl: url, residents: { followRatePerDay: 0.05 } })), {
+      webhook: { timeoutMs: 200, initialBackoffMs: 10, batchSize: 1000, concurrencyPerChannel: 1 },
+    });
+    await w.advanceBy(DAY_MS);
+    await w.settle();
+    for (const r of hung) r.destroy();
+    const first = got[0]!.body.events;
+    const again = got.slice(1).flatMap((r) => r.body.events).filter((e) => e.deliveryContext.isRedelivery);
+    expect(first.length).toBeGreaterThan(0);
+    expect(again.map((e) => e.webhookEventId)).toEqual(first.map((e) => e.webhookEventId));
+  });
+
+  it('slows the simulation down rather than dropping events when the receiver lags', async () => {
+    const rx = await receiver();
+    const w = frozenWorld(config(channel({ webhookUrl: rx.url, residents: { count: 5000, followRatePerDay: 0.05 } })), {
+      webhook: { batchSize: 5, concurrencyPerChannel: 1, highWater: 10, maxBacklog: 40 },
+    });
+    await w.advanceBy(DAY_MS);
+    await w.settle();
+    const stats = w.webhookStats('2000000001')!;
+    expect(stats.delivered).toBeGreaterThan(100);
+    expect(stats.dropped).toBe(0);
+    expect(eventsOf(rx.got).length).toBe(stats.delivered);
   });
 });

@@ -4,7 +4,7 @@ import { ChannelSim } from './behaviour.ts';
 import { jstDay, jstMonth, ymdToDay } from './clock.ts';
 import { demographicInsight } from './demographic-insight.ts';
 import { AGES, APP_TYPES, AREAS, GENDERS, PREFECTURES } from './demographics.ts';
-import { Engagement } from './engagement.ts';
+import { Engagement, STATS_WINDOW_MS } from './engagement.ts';
 import type { WebhookEvent } from './events.ts';
 import { followersInsight } from './followers-insight.ts';
 import { aggregationUnitInsight, messageDeliveriesInsight, messageEventInsight } from './message-insight.ts';
@@ -29,7 +29,7 @@ export interface ChannelWorldDeps {
 export class SimChannelWorld implements ChannelWorld {
   readonly sim: ChannelSim;
   readonly engagement: Engagement;
-  private cachedIds: { version: number; ids: readonly string[] } | undefined;
+  private cachedIds: { version: number; idx: Int32Array; ids: readonly string[] } | undefined;
   private readonly replyTokens = new Map<string, { userId: string; issuedAt: number }>();
 
   constructor(
@@ -56,14 +56,28 @@ export class SimChannelWorld implements ChannelWorld {
     this.deps.onEvent?.(this.config.channelId, ev);
   }
 
+  /**
+   * Friends' ids in index order. The list is cached; after changes it is rebuilt by one pass over
+   * the state array that reuses the strings of residents who were already listed.
+   */
   followerIds(): readonly string[] {
     const p = this.sim.population;
-    if (this.cachedIds?.version === p.version) return this.cachedIds.ids;
+    const cached = this.cachedIds;
+    if (cached?.version === p.version) return cached.ids;
+    const oldIdx = cached?.idx ?? new Int32Array(0);
+    const oldIds = cached?.ids ?? [];
+    const idx = new Int32Array(p.friends);
     const ids: string[] = new Array(p.friends);
-    let k = 0;
     const st = p.state;
-    for (let i = 0; i < p.count; i++) if (st[i] === FRIEND) ids[k++] = p.userId(i);
-    this.cachedIds = { version: p.version, ids };
+    let k = 0;
+    let j = 0;
+    for (let i = 0; i < p.count; i++) {
+      if (st[i] !== FRIEND) continue;
+      while (j < oldIdx.length && oldIdx[j]! < i) j++;
+      idx[k] = i;
+      ids[k++] = j < oldIdx.length && oldIdx[j] === i ? oldIds[j]! : p.userId(i);
+    }
+    this.cachedIds = { version: p.version, idx, ids };
     return ids;
   }
 
@@ -109,6 +123,14 @@ export class SimChannelWorld implements ChannelWorld {
       appType: APP_TYPES[a.appType]!,
       friendDays: Math.max(0, Math.floor((this.deps.now() / 1000 - p.followedAt[i]!) / 86_400)),
     };
+  }
+
+  /** Freezes the statistics of messages whose 14-day window has closed (releasing their arrays). */
+  sweep(): void {
+    const now = this.deps.now();
+    for (const r of this.engagement.byRequestId.values()) {
+      if (!r.frozen && r.complete && now >= r.at + STATS_WINDOW_MS) messageEventInsight(this.engagement, r.requestId, now);
+    }
   }
 
   recordDelivery(notice: DeliveryNotice): void {

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { sandboxConfigSchema, type ChannelWorld, type SandboxConfig, type World } from '../world.ts';
 import { cellSizeFor } from './behaviour.ts';
 import { SimChannelWorld } from './channel-world.ts';
-import { SimClock } from './clock.ts';
+import { jstDay, SimClock } from './clock.ts';
 import type { WebhookEvent } from './events.ts';
 import { Semaphore, WebhookSender, type WebhookSenderOptions, type WebhookStats } from './webhook-sender.ts';
 
@@ -35,7 +35,12 @@ export interface CreateWorldOptions {
   /** Real ms of simulation work per slice before yielding to the event loop. Default 15. */
   sliceMs?: number;
   /** Webhook sending (batch size, timeouts, redelivery backoff, backlog bound). */
-  webhook?: WebhookSenderOptions & { /** Requests in flight over all channels. Default 32. */ concurrency?: number };
+  webhook?: WebhookSenderOptions & {
+    /** Requests in flight over all channels. Default 32. */
+    concurrency?: number;
+    /** Events waiting for a first attempt above which a channel's simulation pauses. Default 20000. */
+    highWater?: number;
+  };
   /** Recipients of one delivery processed per slice. Default 25000. */
   engagementChunk?: number;
   /** Called with every webhook event the residents cause (whether or not a webhook URL is set). */
@@ -51,6 +56,8 @@ export class SandboxWorld implements World {
   private running: Promise<void> | undefined;
   private readonly sliceMs: number;
   private readonly tickMs: number;
+  private readonly highWater: number;
+  private lastSweepDay = -1;
 
   constructor(input: SandboxConfig, opts: CreateWorldOptions = {}) {
     const config = sandboxConfigSchema.parse(input);
@@ -59,6 +66,7 @@ export class SandboxWorld implements World {
     this.clock = new SimClock({ start, speed: config.clock.speed, realNow });
     this.tickMs = opts.tickMs ?? 50;
     this.sliceMs = opts.sliceMs ?? 15;
+    this.highWater = opts.webhook?.highWater ?? 20_000;
     const cellMs = cellSizeFor(config.clock.speed, this.tickMs);
     const fetchFn = opts.fetch ?? fetch;
     const shared = new Semaphore(opts.webhook?.concurrency ?? 32);
@@ -122,14 +130,30 @@ export class SandboxWorld implements World {
     for (;;) {
       const target = this.clock.now();
       let done = true;
+      let held = false;
       const until = performance.now() + this.sliceMs;
       const deadline = () => performance.now() >= until;
       for (const w of this.list) {
-        if (!w.sim.advanceTo(target, deadline)) done = false;
+        // Back-pressure: a channel whose receiver lags waits (its days stay unready meanwhile)
+        // instead of piling up events beyond the backlog bound.
+        if (w.sender && w.sender.waiting >= this.highWater) {
+          done = false;
+          held = true;
+          continue;
+        }
+        const sender = w.sender;
+        const stop = sender ? () => deadline() || sender.waiting >= this.highWater : deadline;
+        if (!w.sim.advanceTo(target, stop)) done = false;
         if (deadline()) break;
       }
+      const day = jstDay(target);
+      if (day !== this.lastSweepDay) {
+        this.lastSweepDay = day;
+        for (const w of this.list) w.sweep();
+      }
       if (done && this.list.every((w) => w.sim.processedUpTo + w.sim.cellMs > target)) return;
-      await new Promise<void>((r) => setImmediate(r));
+      if (held) await new Promise<void>((r) => setTimeout(r, 5));
+      else await new Promise<void>((r) => setImmediate(r));
     }
   }
 

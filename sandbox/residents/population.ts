@@ -11,7 +11,7 @@ import { AREA_UNKNOWN, attributesOf, DemographicCounts, type Attributes } from '
 import { UserIdCodec } from './ids.ts';
 import { nameOf } from './names.ts';
 import { hash2, hashString, hash3, unit } from './prng.ts';
-import { DAY_MS, jstDay } from './clock.ts';
+import { jstDay, jstDayStart } from './clock.ts';
 
 export const NEVER = 0;
 export const FRIEND = 1;
@@ -64,8 +64,10 @@ export class Population {
     const startDay = jstDay(opts.start);
     this.createdDay = startDay - HISTORY_DAYS;
     this.initialFollowsPerDay = new Uint32Array(HISTORY_DAYS);
-    const createdMs = opts.start - HISTORY_DAYS * DAY_MS;
-    const span = opts.start - createdMs;
+    // Initial friends followed during the HISTORY_DAYS whole days before the start day, so that
+    // every follow on or after the start day is one the simulation reports by webhook.
+    const createdMs = jstDayStart(startDay - HISTORY_DAYS);
+    const span = jstDayStart(startDay) - createdMs;
     const ratio = opts.initialFriendRatio;
     const key = this.key;
 
@@ -88,7 +90,7 @@ export class Population {
         // Earlier friends are more common than recent ones: skew towards the account's beginning.
         const u = unit(hash3(key, i, 302));
         const at = createdMs + Math.floor(Math.sqrt(u) * span);
-        const atMs = Math.min(at, opts.start - 1);
+        const atMs = Math.min(at, createdMs + span - 1);
         this.followedAt[i] = Math.floor(atMs / 1000);
         const d = jstDay(atMs) - this.createdDay;
         if (d >= 0 && d < HISTORY_DAYS) this.initialFollowsPerDay[d]!++;

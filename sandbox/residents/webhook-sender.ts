@@ -105,6 +105,11 @@ export class WebhookSender {
     };
   }
 
+  /** Events not yet attempted (the simulation slows down while this is high). */
+  get waiting(): number {
+    return this.freshCount;
+  }
+
   private get freshCount(): number {
     return this.fresh.length - this.freshHead;
   }

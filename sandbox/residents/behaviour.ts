@@ -100,7 +100,7 @@ export class ChannelSim {
 
   /** Schedules a resident's action at simulated time t (ms). Actions in the past run next cell. */
   schedule(t: number, index: number, action: ResidentAction): void {
-    this.heap.push({ t: Math.max(t, this.processedUpTo), seq: ++this.heapSeq, index, action });
+    this.heap.push({ t: Math.max(Math.floor(t), this.processedUpTo), seq: ++this.heapSeq, index, action });
   }
 
   /**

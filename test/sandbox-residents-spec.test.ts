@@ -50,7 +50,7 @@ function webhookValidator() {
   const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
   ajv.addSchema({ components: spec.components }, 'webhook.yml');
   const compile = (name: string) => ajv.compile({ $ref: `webhook.yml#/components/schemas/${name}` });
-  const byType: Record<string, ReturnType<typeof compile>> = {
+  const byType: Partial<Record<string, ReturnType<typeof compile>>> = {
     follow: compile('FollowEvent'),
     unfollow: compile('UnfollowEvent'),
     postback: compile('PostbackEvent'),

@@ -65,9 +65,10 @@ function webhookValidator() {
     const say = (what: string, v: { errors?: unknown }) => problems.push(`${what}: ${JSON.stringify(v.errors)}`);
     if (!body({ destination, events })) say('body', body);
     for (const e of events) {
-      const v = byType[e.type];
-      if (!v) problems.push(`unexpected type ${e.type}`);
-      else if (!v(e)) say(e.type, v);
+      const type = e.type;
+      const v = byType[type];
+      if (!v) problems.push(`unexpected type ${type}`);
+      else if (!v(e as unknown)) say(type, v);
       if (!user(e.source)) say('source', user);
       if (e.type === 'message' && !text(e.message)) say('message', text);
     }

@@ -6,13 +6,15 @@ import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
 import { registerHealth } from '../core/health.ts';
-import { createHttpApp, type FastifyInstance } from '../core/http.ts';
+import { createHttpApp, FrontHandlers, type FastifyInstance } from '../core/http.ts';
+import type { LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
 import { migrate } from '../core/migrations.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { registerHomePage, registerTenantRoutes } from '../dashboard/index.ts';
+import { createIngest, type Ingest } from '../ingest/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 import { startDemoSandbox } from './demo-sandbox.ts';
 import { seedDemoTenants } from './demo-seed.ts';
@@ -25,6 +27,7 @@ export interface Suite {
   ch: ClickHouseClient;
   redis: Redis;
   tenants: TenantStore;
+  ingest: Ingest;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -67,11 +70,18 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
       if (added) logger.info({ added }, 'demo tenants seeded');
     }
 
+    let sandbox: RunningSandbox | undefined;
+    const endpoints = (): LineEndpoints => ({ line: config.lineApiBaseUrl, sandbox: sandbox?.url });
+    const ingest = createIngest({ ch, redis, tenants, endpoints, logger });
+    await ingest.start();
+    cleanups.push(() => ingest.stop());
+
     const token = randomBytes(24).toString('base64url');
-    const app = createHttpApp(logger);
+    const front = new FrontHandlers();
+    ingest.mount(front);
+    const app = createHttpApp(logger, { front });
     registerHealth(app, { ch, redis });
     registerTenantRoutes(app, { tenants, auth: operatorTokenAuth([token]) });
-    let sandbox: RunningSandbox | undefined;
     registerHomePage(app, { tenants, sandboxUrl: () => sandbox?.url });
     await app.listen({ port: config.port, host: config.host });
     cleanups.push(() => app.close());
@@ -79,14 +89,14 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${port}`;
 
     if (config.sandbox.enabled) {
-      const receivesWebhooks = app.hasRoute({ method: 'POST', url: '/webhook/:tenantId' });
-      sandbox = await startDemoSandbox(tenants, config, opts.say ?? (() => {}), receivesWebhooks ? `http://127.0.0.1:${port}` : undefined);
+      const self = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+      sandbox = await startDemoSandbox(tenants, config, opts.say ?? (() => {}), `http://${self.includes(":") ? `[${self}]` : self}:${port}`);
       if (sandbox) cleanups.push(() => sandbox!.close());
     }
 
     writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
     cleanups.unshift(async () => removeSuiteState(config.dataDir));
-    return { url, token, app, ch, redis, tenants, sandbox, close };
+    return { url, token, app, ch, redis, tenants, ingest, sandbox, close };
   } catch (e) {
     await close();
     throw e;

@@ -1,10 +1,34 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 export type { FastifyInstance, FastifyReply, FastifyRequest };
+
+/**
+ * Handlers that answer before the API app on the same port: hot paths (the webhook receiver) that
+ * must not pay for the framework. The first whose `match` says yes takes the request.
+ */
+export class FrontHandlers {
+  readonly #list: Array<{ match: (req: IncomingMessage) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => void }> = [];
+
+  add(match: (req: IncomingMessage) => boolean, handle: (req: IncomingMessage, res: ServerResponse) => void): void {
+    this.#list.push({ match, handle });
+  }
+
+  /** True when a front handler took the request. */
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    for (const h of this.#list) {
+      if (h.match(req)) {
+        h.handle(req, res);
+        return true;
+      }
+    }
+    return false;
+  }
+}
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -14,8 +38,13 @@ export interface ErrorBody {
  * The one HTTP app of the suite. Feature folders register their routes on it. Every error leaves
  * as JSON with a machine-readable code and a Japanese message; the process keeps serving.
  */
-export function createHttpApp(logger: Logger, opts: { bodyLimit?: number } = {}): FastifyInstance {
+export function createHttpApp(logger: Logger, opts: { bodyLimit?: number; front?: FrontHandlers } = {}): FastifyInstance {
+  const front = opts.front;
   const app = Fastify({
+    serverFactory: (handler) =>
+      createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+        if (!front?.take(req, res)) handler(req, res);
+      }),
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,

@@ -43,6 +43,8 @@ export interface Tenant {
   botUserId: string;
   lineApi: LineApi;
   hasCredentials: boolean;
+  /** What a resident who sends a message gets back (empty: the default text). */
+  autoReplyText: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -68,14 +70,25 @@ interface Row {
   channel_secret_enc: string;
   channel_access_token_enc: string;
   line_api: LineApi;
+  auto_reply_text: string;
   created_ms: string | number;
   updated_ms: string | number;
 }
 
 const secretContext = (id: string, field: string) => `tenant:${id}:${field}`;
 
+export const autoReplyInputSchema = z.object({
+  text: z.string().trim().max(500, '自動応答文は 500 文字以内です'),
+});
+
 export class TenantStore {
   #writes: Promise<unknown> = Promise.resolve();
+  #listeners: Array<(id: string) => void> = [];
+
+  /** Called after a tenant is added or changed in this process. */
+  onChange(fn: (id: string) => void): void {
+    this.#listeners.push(fn);
+  }
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -106,7 +119,7 @@ export class TenantStore {
       const row: Row = {
         tenant_id: t.id, name: t.name, name_kana: t.nameKana, kind: t.kind, population: t.population,
         channel_id: t.channelId, bot_user_id: t.botUserId, channel_secret_enc: '', channel_access_token_enc: '',
-        line_api: 'sandbox', created_ms: now, updated_ms: now,
+        line_api: 'sandbox', auto_reply_text: '', created_ms: now, updated_ms: now,
       };
       await this.#write(row);
       return toTenant(row);
@@ -128,6 +141,18 @@ export class TenantStore {
         line_api: c.lineApi,
         updated_ms: Date.now(),
       };
+      await this.#write(next);
+      return toTenant(next);
+    });
+  }
+
+  /** Sets the automatic reply text (empty: back to the default). */
+  setAutoReply(id: string, input: z.input<typeof autoReplyInputSchema>): Promise<Tenant> {
+    const { text } = autoReplyInputSchema.parse(input);
+    return this.#serial(async () => {
+      const row = await this.#row(id);
+      if (!row) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+      const next: Row = { ...row, auto_reply_text: text, updated_ms: Date.now() };
       await this.#write(next);
       return toTenant(next);
     });
@@ -167,10 +192,11 @@ export class TenantStore {
         tenant_id: row.tenant_id, name: row.name, name_kana: row.name_kana, kind: row.kind, population: row.population,
         channel_id: row.channel_id, bot_user_id: row.bot_user_id,
         channel_secret_enc: row.channel_secret_enc, channel_access_token_enc: row.channel_access_token_enc,
-        line_api: row.line_api, created_at: chDateTime(Number(row.created_ms)), updated_at: chDateTime(Number(row.updated_ms)),
+        line_api: row.line_api, auto_reply_text: row.auto_reply_text, created_at: chDateTime(Number(row.created_ms)), updated_at: chDateTime(Number(row.updated_ms)),
         version: nextVersion(), is_deleted: 0,
       }],
     });
+    for (const fn of this.#listeners) fn(row.tenant_id);
   }
 
   /** Writes run one at a time, so a check-then-insert cannot race with another in this process. */
@@ -192,6 +218,7 @@ function toTenant(r: Row): Tenant {
     botUserId: r.bot_user_id,
     lineApi: r.line_api,
     hasCredentials: r.channel_secret_enc !== '' && r.channel_access_token_enc !== '',
+    autoReplyText: r.auto_reply_text ?? '',
     createdAt: new Date(Number(r.created_ms)).toISOString(),
     updatedAt: new Date(Number(r.updated_ms)).toISOString(),
   };

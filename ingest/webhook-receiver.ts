@@ -1,0 +1,120 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validateSignature } from '@line/bot-sdk';
+import { BufferFullError, type GroupCommitWriter } from '../core/group-commit.ts';
+import type { Logger } from '../core/logger.ts';
+import type { EventHandlerRegistry } from './event-handlers.ts';
+import type { TenantSecretsCache, WebhookTenant } from './tenant-secrets.ts';
+import { checkWebhookBody, toRows, type RawEventRow, type WebhookBody } from './webhook-body.ts';
+
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+
+interface Deps {
+  secrets: TenantSecretsCache;
+  writer: GroupCommitWriter<RawEventRow>;
+  handlers: EventHandlerRegistry;
+  logger: Logger;
+}
+
+const PATH = /^\/webhook\/([^/?#]*)\/?(?:\?.*)?$/;
+
+/** Whether a request is for the webhook receiver (it runs ahead of the API app, on the same port). */
+export function isWebhookRequest(req: IncomingMessage): boolean {
+  return req.url !== undefined && req.url.startsWith('/webhook/');
+}
+
+function reply(res: ServerResponse, status: number, code?: string, message?: string): void {
+  const body = code ? JSON.stringify({ error: { code, message } }) : '{}';
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * POST /webhook/:tenantId — a lean handler in front of the API app. 200 means stored: the answer
+ * waits until the request's events are in ClickHouse (group commit shares INSERTs between
+ * concurrent requests). Nothing is stored for a request that is refused.
+ */
+export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { secrets, writer, handlers, logger } = deps;
+
+  return (req, res) => {
+    const m = PATH.exec(req.url ?? '');
+    if (!m) return drain(req, res, 404, 'not_found', 'Webhook の URL は /webhook/<地方公共団体コード> です');
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return drain(req, res, 405, 'method_not_allowed', 'Webhook は POST で送ってください');
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > WEBHOOK_BODY_LIMIT) return tooLarge(req, res);
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (c: Buffer) => {
+      if (refused) return;
+      size += c.length;
+      if (size > WEBHOOK_BODY_LIMIT) {
+        refused = true;
+        tooLarge(req, res);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', () => {
+      refused = true;
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      const t = secrets.get(decodeURIComponent(m[1]!));
+      if (t instanceof Promise) t.then((tenant) => handle(tenant, raw, req, res), (err) => fail(res, err));
+      else handle(t, raw, req, res);
+    });
+  };
+
+  function handle(tenant: WebhookTenant | undefined, raw: Buffer, req: IncomingMessage, res: ServerResponse): void {
+    if (!tenant) return reply(res, 404, 'tenant_not_found', 'このテナントは登録されていません');
+    if (!tenant.channelSecret) return reply(res, 401, 'channel_secret_missing', 'チャネルシークレットが未設定のため署名を検証できません');
+    const signature = req.headers['x-line-signature'];
+    if (typeof signature !== 'string' || signature === '') return reply(res, 401, 'signature_missing', 'x-line-signature ヘッダーがありません');
+    if (!validateSignature(raw, tenant.channelSecret, signature)) return reply(res, 401, 'signature_invalid', '署名が一致しません (チャネルシークレットを確認してください)');
+
+    let body: WebhookBody;
+    try {
+      body = JSON.parse(raw.toString('utf8')) as WebhookBody;
+    } catch {
+      return reply(res, 400, 'invalid_json', '本文が正しい JSON ではありません');
+    }
+    const problem = checkWebhookBody(body);
+    if (problem) return reply(res, 400, 'invalid_body', `LINE の Webhook の形式ではありません: ${problem}`);
+    if (body.destination !== tenant.botUserId) return reply(res, 400, 'destination_mismatch', 'destination がこのテナントのボットのユーザー ID と一致しません');
+    if (body.events.length === 0) return reply(res, 200);
+
+    writer.write(toRows(tenant.id, body.events, Date.now())).then(
+      () => {
+        reply(res, 200);
+        void handlers.dispatch(tenant.id, body.events);
+      },
+      (err) => fail(res, err),
+    );
+  }
+
+  function fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof BufferFullError) {
+      logger.warn('webhook write buffer full; answering 503 so that LINE redelivers');
+      return reply(res, 503, 'overloaded', '混み合っています。LINE が再送します');
+    }
+    logger.error({ err }, 'webhook events could not be stored');
+    reply(res, 503, 'store_unavailable', 'イベントを保存できませんでした。LINE が再送します');
+  }
+}
+
+function drain(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+  req.resume();
+  reply(res, status, code, message);
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  reply(res, 413, 'body_too_large', `本文が大きすぎます (上限 ${WEBHOOK_BODY_LIMIT / 1024 / 1024} MB)`);
+  req.resume();
+}

@@ -44,7 +44,8 @@ export class InsightFetcher {
 
   async followersDay(tenantId: string, day: string): Promise<FetchOutcome<FollowersDay>> {
     const res = await this.#call(tenantId, (c) => c.insight.getNumberOfFollowers(toYmd(day)));
-    if (res.kind !== 'answer') return res;
+    if (res.kind === 'wait') return res;
+    if (res.kind !== 'answer') throw new InsightCallError('LINE Insight API が 404 を返しました', true, 404);
     const body = res.body;
     if (body.status !== 'ready' && body.status !== 'out_of_service') return { kind: 'unready' };
     const row: FollowersDay = {
@@ -70,7 +71,8 @@ export class InsightFetcher {
       const today = tokyoDay(now);
       const to = today < from ? from : today > last ? last : today;
       const res = await this.#call(d.tenantId, (c) => c.insight.getStatisticsPerUnit(d.key, toYmd(from), toYmd(to)));
-      if (res.kind !== 'answer') return res;
+      if (res.kind === 'wait') return res;
+      if (res.kind !== 'answer') throw new InsightCallError('LINE Insight API が 404 を返しました', true, 404);
       const b = res.body;
       snapshot = {
         ...base, status: 'ready', delivered: null,
@@ -87,7 +89,7 @@ export class InsightFetcher {
           uniqueMediaPlayed100Percent: null, impression: null, click: null, mediaPlayed: null, messages: [], clicks: [], response: null,
         };
       } else {
-        if (res.kind !== 'answer') return res;
+        if (res.kind === 'wait') return res;
         const b = res.body;
         snapshot = {
           ...base, status: 'ready', delivered: count(b.overview?.delivered),

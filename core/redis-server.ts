@@ -33,7 +33,7 @@ export async function startLocalRedis(opts: { dir: string; port?: number; bin?: 
   const bin = opts.bin ?? 'redis-server';
   fs.mkdirSync(opts.dir, { recursive: true });
   const pidFile = path.join(opts.dir, 'redis.pid');
-  stopStale(pidFile);
+  await stopStale(pidFile);
 
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -76,19 +76,26 @@ export async function startLocalRedis(opts: { dir: string; port?: number; bin?: 
   throw new AppError('redis_start_failed', `redis-server が起動しませんでした: ${lastError.split('\n').slice(-3).join(' ')}`, 500);
 }
 
-function stopStale(pidFile: string): void {
+/** Stops a redis-server left running on this directory by a crashed run, and waits until it is gone. */
+async function stopStale(pidFile: string): Promise<void> {
   let pid: number;
   try {
     pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
   } catch {
     return;
   }
-  if (!Number.isInteger(pid) || pid <= 1) return;
-  try {
-    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmd.includes('redis-server')) process.kill(pid, 'SIGTERM');
-  } catch {
-    /* not running */
+  const isRedis = () => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server');
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 1 || !isRedis()) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 200 && isRedis(); i++) {
+    if (i === 100) process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

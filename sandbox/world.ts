@@ -79,6 +79,11 @@ export interface DeliveryNotice {
   kind: DeliveryKind;
   /** Resolved recipients who actually received it (friends only). */
   recipients: readonly string[];
+  /**
+   * The same recipients' residentIndex values, in the same order — present when the world
+   * implements the optional residentIndex fast path, so it need not parse the IDs again.
+   */
+  recipientIndexes?: Int32Array;
   /** Number of message objects in the request (1–5). */
   messageCount: number;
   /** The message objects as sent (for click targets and the receipt log). */
@@ -154,6 +159,17 @@ export interface ChannelWorld {
    * undefined for anyone else.
    */
   demographicsOf?(userId: string): ResidentDemographics | undefined;
+  /**
+   * Optional fast path (added by the API layer; implement all three or none): residents' dense
+   * indexes 0 … count−1, so the API layer checks friendship and counts receipts for millions of
+   * residents in typed arrays instead of hashing every user ID a second time.
+   * residentIndex: the index of userId, or −1 when it is not one of this channel's residents.
+   */
+  residentIndex?(userId: string): number;
+  /** Optional fast path: whether the resident at this index is a friend now. */
+  isFriendAt?(index: number): boolean;
+  /** Optional fast path: the user ID of the resident at this index. */
+  userIdAt?(index: number): string;
 }
 
 export interface World {

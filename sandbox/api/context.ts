@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChannelWorld, DeliveryKind, SandboxConfig, World } from '../world.ts';
-import { ReceiptBook, type AcceptedRequest } from './receipts.ts';
+import { ReceiptBook, ResidentIndex, WorldResidentIndex, type AcceptedRequest } from './receipts.ts';
 import { NarrowcastRunner } from './narrowcast.ts';
 
 export interface ApiReply {
@@ -68,7 +68,9 @@ export class SandboxState {
   book(channelId: string): ReceiptBook {
     let b = this.books.get(channelId);
     if (!b) {
-      b = new ReceiptBook(channelId);
+      const channel = this.world.byChannelId(channelId);
+      const fast = channel && hasIndexFastPath(channel) ? new WorldResidentIndex(channel) : new ResidentIndex();
+      b = new ReceiptBook(channelId, fast);
       this.books.set(channelId, b);
     }
     return b;
@@ -91,9 +93,10 @@ export class SandboxState {
     /** True when candidates come from followerIds() (distinct friends already). */
     candidatesAreFriends = false,
   ): AcceptedRequest {
-    const recipients = candidatesAreFriends ? candidates : friendsOnce(channel, candidates);
+    const book = this.book(channel.config.channelId);
+    const { recipients, indexes } = selectRecipients(channel, book, candidates, candidatesAreFriends);
     const at = this.world.now();
-    const accepted = this.book(channel.config.channelId).record(
+    const accepted = book.record(
       {
         requestId: request.requestId,
         kind: request.kind,
@@ -102,12 +105,13 @@ export class SandboxState {
         simulatedAt: at,
         messageCount: request.messages.length,
       },
-      recipients,
+      indexes,
     );
     channel.recordDelivery({
       requestId: request.requestId,
       kind: request.kind,
       recipients,
+      recipientIndexes: book.index instanceof WorldResidentIndex ? indexes : undefined,
       messageCount: request.messages.length,
       messages: request.messages,
       customAggregationUnits: request.customAggregationUnits,
@@ -159,15 +163,51 @@ export class SandboxState {
 /** Message types that LINE returns a quote token for. */
 const QUOTABLE = new Set(['text', 'textV2', 'sticker', 'image', 'video']);
 
-function friendsOnce(channel: ChannelWorld, candidates: readonly string[]): readonly string[] {
-  const out: string[] = [];
-  const seen = candidates.length > 1 ? new Set<string>() : undefined;
+type IndexedChannel = ChannelWorld & Required<Pick<ChannelWorld, 'residentIndex' | 'isFriendAt' | 'userIdAt'>>;
+
+function hasIndexFastPath(channel: ChannelWorld): channel is IndexedChannel {
+  return (
+    typeof channel.residentIndex === 'function' &&
+    typeof channel.isFriendAt === 'function' &&
+    typeof channel.userIdAt === 'function'
+  );
+}
+
+/** The candidates who are friends now, once each, with their receipt-book indexes. */
+function selectRecipients(
+  channel: ChannelWorld,
+  book: ReceiptBook,
+  candidates: readonly string[],
+  candidatesAreFriends: boolean,
+): { recipients: readonly string[]; indexes: Int32Array } {
+  const indexes = new Int32Array(candidates.length);
+  if (hasIndexFastPath(channel)) {
+    const recipients: string[] = candidatesAreFriends ? (candidates as string[]) : [];
+    let n = 0;
+    if (!candidatesAreFriends) book.beginSelection();
+    for (const id of candidates) {
+      const i = channel.residentIndex(id);
+      if (!candidatesAreFriends) {
+        if (i < 0 || !channel.isFriendAt(i) || !book.firstTime(i)) continue;
+        recipients.push(id);
+      }
+      indexes[n++] = i;
+    }
+    return { recipients, indexes: indexes.subarray(0, n) };
+  }
+  const recipients: string[] = [];
+  const seen = candidates.length > 1 && !candidatesAreFriends ? new Set<string>() : undefined;
+  let n = 0;
   for (const id of candidates) {
     if (seen) {
       if (seen.has(id)) continue;
       seen.add(id);
     }
-    if (channel.isFriend(id)) out.push(id);
+    if (!candidatesAreFriends && !channel.isFriend(id)) continue;
+    const i = book.index.intern(id);
+    if (i < 0) continue;
+    recipients.push(id);
+    indexes[n++] = i;
   }
-  return out;
+  return { recipients, indexes: indexes.subarray(0, n) };
 }

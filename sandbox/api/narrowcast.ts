@@ -2,9 +2,10 @@
  * Narrowcast: resolving `recipient` / `filter` / `limit` to residents, and the asynchronous
  * progress LINE reports (waiting → sending → succeeded | failed).
  *
- * The world does not model residents' demographics, so demographic filters match against
- * attributes derived deterministically from each user ID (same ID → same gender, age, app,
- * area and friendship length); audiences are not modelled (manage-audience is out of scope).
+ * Demographic filters match the residents' own attributes when the world offers them
+ * (ChannelWorld.demographicsOf); otherwise attributes derived deterministically from each user
+ * ID. Audiences are not modelled (manage-audience is out of scope): an audience recipient is
+ * rejected.
  */
 import type { ChannelWorld } from '../world.ts';
 import type { SandboxState } from './context.ts';
@@ -120,7 +121,8 @@ function findAudience(recipient: Json | undefined, path: string): string | undef
 export function resolveRecipients(channel: ChannelWorld, state: SandboxState, body: Json): string[] {
   const friends = channel.followerIds();
   const recipientTest = body.recipient ? recipientPredicate(body.recipient, channel, state) : undefined;
-  const filterTest = body.filter?.demographic ? demographicPredicate(body.filter.demographic) : undefined;
+  const attributes = attributesOf(channel);
+  const filterTest = body.filter?.demographic ? demographicPredicate(body.filter.demographic, attributes) : undefined;
   let out: string[] = [];
   for (const id of friends) {
     if (recipientTest && !recipientTest(id)) continue;
@@ -165,25 +167,45 @@ function combine(node: Json, inner: (x: Json) => (id: string) => boolean): (id: 
 const AGE_STEPS = ['age_15', 'age_20', 'age_25', 'age_30', 'age_35', 'age_40', 'age_45', 'age_50', 'age_55', 'age_60', 'age_65', 'age_70'];
 const PERIOD_DAYS: Record<string, number> = { day_7: 7, day_30: 30, day_90: 90, day_180: 180, day_365: 365 };
 
-function demographicPredicate(f: Json): (id: string) => boolean {
+interface Attributes {
+  gender: string;
+  /** Years (lower bound of the band); NaN when unknown. */
+  age: number;
+  appType: string;
+  /** Narrowcast area code, e.g. jp_13; '' when unknown. */
+  area: string;
+  friendDays: number;
+}
+
+function attributesOf(channel: ChannelWorld): (id: string) => Attributes {
+  const fromWorld = channel.demographicsOf?.bind(channel);
+  if (!fromWorld) return derived;
+  return (id) => {
+    const d = fromWorld(id);
+    if (!d) return { gender: 'unknown', age: NaN, appType: 'others', area: '', friendDays: 0 };
+    return { gender: d.gender, age: d.ageFrom ?? NaN, appType: d.appType, area: d.areaCode ?? '', friendDays: d.friendDays };
+  };
+}
+
+function demographicPredicate(f: Json, attrs: (id: string) => Attributes): (id: string) => boolean {
   switch (f.type) {
     case 'gender': {
       const allowed = new Set<string>(f.oneOf ?? []);
-      return (id) => allowed.has(derived(id).gender);
+      return (id) => allowed.has(attrs(id).gender);
     }
     case 'appType': {
       const allowed = new Set<string>(f.oneOf ?? []);
-      return (id) => allowed.has(derived(id).appType);
+      return (id) => allowed.has(attrs(id).appType);
     }
     case 'area': {
       const allowed = new Set<string>(f.oneOf ?? []);
-      return (id) => allowed.has(derived(id).area);
+      return (id) => allowed.has(attrs(id).area);
     }
     case 'age': {
       const gte = f.gte ? 15 + 5 * AGE_STEPS.indexOf(f.gte) : -Infinity;
       const lt = f.lt ? 15 + 5 * AGE_STEPS.indexOf(f.lt) : Infinity;
       return (id) => {
-        const age = derived(id).age;
+        const age = attrs(id).age;
         return age >= gte && age < lt;
       };
     }
@@ -191,19 +213,19 @@ function demographicPredicate(f: Json): (id: string) => boolean {
       const gte = f.gte ? PERIOD_DAYS[f.gte] ?? 0 : -Infinity;
       const lt = f.lt ? PERIOD_DAYS[f.lt] ?? Infinity : Infinity;
       return (id) => {
-        const days = derived(id).friendDays;
+        const days = attrs(id).friendDays;
         return days >= gte && days < lt;
       };
     }
     case 'operator':
-      return combine(f, demographicPredicate);
+      return combine(f, (x) => demographicPredicate(x, attrs));
     default:
       return () => false;
   }
 }
 
-/** Stable pseudo-demographics of a user ID (FNV-1a based). */
-export function derived(id: string): { gender: string; age: number; appType: string; area: string; friendDays: number } {
+/** Stable pseudo-demographics of a user ID (FNV-1a based), for worlds without demographicsOf. */
+export function derived(id: string): Attributes {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
   const u = (salt: number) => {

@@ -4,12 +4,35 @@
  * words in an open-addressing table), receipt counts live in a typed array, and each accepted
  * request keeps its recipients as an Int32Array of those indexes.
  */
-import type { DeliveryKind } from '../world.ts';
+import type { ChannelWorld, DeliveryKind } from '../world.ts';
 
 const EMPTY = -1;
 
+/** Maps user IDs to dense indexes and back. */
+export interface ResidentIndexer {
+  /** Index of userId, adding it when the indexer can; −1 when it cannot be indexed. */
+  intern(userId: string): number;
+  /** Index of userId, or −1 when unknown. */
+  find(userId: string): number;
+  userId(index: number): string;
+}
+
+/** The world's own resident indexes (ChannelWorld's optional fast path). */
+export class WorldResidentIndex implements ResidentIndexer {
+  constructor(private readonly channel: Required<Pick<ChannelWorld, 'residentIndex' | 'userIdAt'>>) {}
+  intern(userId: string): number {
+    return this.channel.residentIndex(userId);
+  }
+  find(userId: string): number {
+    return this.channel.residentIndex(userId);
+  }
+  userId(index: number): string {
+    return this.channel.userIdAt(index);
+  }
+}
+
 /** Interns user IDs into dense indexes 0, 1, 2 … in first-seen order. */
-export class ResidentIndex {
+export class ResidentIndex implements ResidentIndexer {
   private slots = new Int32Array(1 << 12).fill(EMPTY);
   private words = new Uint32Array(4 * 1024);
   /** IDs that are not `U` + 32 lowercase hex digits (rare; kept as strings). */
@@ -18,9 +41,6 @@ export class ResidentIndex {
   private size = 0;
   private readonly scratch = new Uint32Array(4);
 
-  get count(): number {
-    return this.size;
-  }
 
   /** Index of userId, or -1 when never seen. */
   find(userId: string): number {
@@ -89,8 +109,16 @@ export class ResidentIndex {
   private probe(): number {
     const s = this.scratch;
     const mask = this.slots.length - 1;
-    let h = Math.imul(s[0]! ^ Math.imul(s[1]!, 0x9e3779b1) ^ Math.imul(s[2]!, 0x85ebca6b) ^ s[3]!, 0xc2b2ae35);
-    h = (h ^ (h >>> 15)) & mask;
+    // Combine the four words, then murmur3's fmix32 so every input bit reaches the low bits.
+    let h = Math.imul(s[0]! ^ 0x9e3779b1, 0x85ebca6b);
+    h = Math.imul(h ^ s[1]!, 0xc2b2ae35);
+    h = Math.imul(h ^ s[2]!, 0x85ebca6b);
+    h = Math.imul(h ^ s[3]!, 0xc2b2ae35);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h = (h ^ (h >>> 16)) & mask;
     for (;;) {
       const i = this.slots[h]!;
       if (i === EMPTY) return h;
@@ -147,36 +175,56 @@ export interface ResidentReceipts {
 
 /** One channel's receipts. */
 export class ReceiptBook {
-  private readonly index = new ResidentIndex();
   private counts = new Uint32Array(1024);
+  /** Highest index + 1 that has a count. */
+  private span = 0;
   private readonly requests: AcceptedRequest[] = [];
   private totalReceipts = 0;
   private distinct = 0;
   private multiple = 0;
+  /** Per-index serial of the last request that selected it (dedupes `to` without a Set). */
+  private stamps = new Uint32Array(1024);
+  private serial = 0;
 
-  constructor(readonly channelId: string) {}
+  constructor(
+    readonly channelId: string,
+    readonly index: ResidentIndexer = new ResidentIndex(),
+  ) {}
 
-  /** Records that each recipient (friends only, already filtered) received this request once. */
-  record(
-    request: Omit<AcceptedRequest, 'recipients' | 'channelId'>,
-    recipients: readonly string[],
-  ): AcceptedRequest {
-    const indexes = new Int32Array(recipients.length);
+  /** Starts selecting the recipients of a new request (see `firstTime`). */
+  beginSelection(): void {
+    this.serial++;
+  }
+
+  /** True the first time an index is seen since `beginSelection`. */
+  firstTime(i: number): boolean {
+    if (i >= this.stamps.length) {
+      const grown = new Uint32Array(Math.max(this.stamps.length * 2, i + 1));
+      grown.set(this.stamps);
+      this.stamps = grown;
+    }
+    if (this.stamps[i] === this.serial) return false;
+    this.stamps[i] = this.serial;
+    return true;
+  }
+
+  /** Records that each recipient (distinct friends, by index) received this request once. */
+  record(request: Omit<AcceptedRequest, 'recipients' | 'channelId'>, recipients: Int32Array): AcceptedRequest {
     for (let r = 0; r < recipients.length; r++) {
-      const i = this.index.intern(recipients[r]!);
-      indexes[r] = i;
+      const i = recipients[r]!;
       if (i >= this.counts.length) {
         const grown = new Uint32Array(Math.max(this.counts.length * 2, i + 1));
         grown.set(this.counts);
         this.counts = grown;
       }
+      if (i >= this.span) this.span = i + 1;
       const before = this.counts[i]!;
       this.counts[i] = before + 1;
       if (before === 0) this.distinct++;
       else if (before === 1) this.multiple++;
     }
     this.totalReceipts += recipients.length;
-    const accepted: AcceptedRequest = { ...request, channelId: this.channelId, recipients: indexes };
+    const accepted: AcceptedRequest = { ...request, channelId: this.channelId, recipients };
     this.requests.push(accepted);
     return accepted;
   }
@@ -193,7 +241,7 @@ export class ReceiptBook {
 
   countFor(userId: string): number {
     const i = this.index.find(userId);
-    return i < 0 ? 0 : this.counts[i]!;
+    return i < 0 || i >= this.counts.length ? 0 : this.counts[i]!;
   }
 
   forResident(userId: string): ResidentReceipts {
@@ -211,13 +259,13 @@ export class ReceiptBook {
         });
       }
     }
-    return { channelId: this.channelId, userId, count: i < 0 ? 0 : this.counts[i]!, receipts };
+    return { channelId: this.channelId, userId, count: this.countFor(userId), receipts };
   }
 
   /** Residents with more than one receipt (up to limit), with their counts. */
   duplicates(limit: number): { userId: string; count: number }[] {
     const out: { userId: string; count: number }[] = [];
-    for (let i = 0; i < this.index.count && out.length < limit; i++) {
+    for (let i = 0; i < this.span && out.length < limit; i++) {
       if (this.counts[i]! > 1) out.push({ userId: this.index.userId(i), count: this.counts[i]! });
     }
     return out;

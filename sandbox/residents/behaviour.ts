@@ -67,7 +67,7 @@ export class ChannelSim {
     private readonly cfg: ResidentsConfig,
     start: number,
     readonly cellMs: number,
-    private readonly emit: (ev: WebhookEvent) => void,
+    private readonly emit: (ev: WebhookEvent, index: number) => void,
   ) {
     this.population = new Population({
       channelId,
@@ -223,6 +223,6 @@ export class ChannelSim {
         c.videoPlayCompletes++;
         break;
     }
-    this.emit(this.events.make(action, p.userId(index), t));
+    this.emit(this.events.make(action, p.userId(index), t), index);
   }
 }

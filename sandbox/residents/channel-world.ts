@@ -13,7 +13,7 @@ import type { WebhookSender } from './webhook-sender.ts';
 
 /** Reply tokens are usable once, within this much real time (LINE: about a minute). */
 const REPLY_TOKEN_TTL_MS = 60_000;
-const REPLY_TOKENS_KEPT = 100_000;
+const REPLY_TOKENS_KEPT = 10_000;
 
 export interface ChannelWorldDeps {
   now: () => number;
@@ -30,13 +30,17 @@ export class SimChannelWorld implements ChannelWorld {
   readonly sim: ChannelSim;
   readonly engagement: Engagement;
   private cachedIds: { version: number; idx: Int32Array; ids: readonly string[] } | undefined;
-  private readonly replyTokens = new Map<string, { userId: string; issuedAt: number }>();
+  private readonly replyTokens = new Map<string, number>();
+  private readonly tokenRing: Array<string | undefined> = [];
+  private readonly tokenUser = new Int32Array(REPLY_TOKENS_KEPT);
+  private readonly tokenIssued = new Float64Array(REPLY_TOKENS_KEPT);
+  private tokenPos = 0;
 
   constructor(
     readonly config: ChannelConfig,
     private readonly deps: ChannelWorldDeps,
   ) {
-    this.sim = new ChannelSim(config.channelId, config.residents, deps.start, deps.cellMs, (ev) => this.emit(ev));
+    this.sim = new ChannelSim(config.channelId, config.residents, deps.start, deps.cellMs, (ev, index) => this.emit(ev, index));
     this.engagement = new Engagement(this.sim, config.residents, { chunk: deps.engagementChunk });
   }
 
@@ -44,13 +48,17 @@ export class SimChannelWorld implements ChannelWorld {
     return this.deps.sender;
   }
 
-  private emit(ev: WebhookEvent): void {
+  private emit(ev: WebhookEvent, index: number): void {
     if (ev.replyToken) {
-      if (this.replyTokens.size >= REPLY_TOKENS_KEPT) {
-        const oldest = this.replyTokens.keys().next().value;
-        if (oldest !== undefined) this.replyTokens.delete(oldest);
-      }
-      this.replyTokens.set(ev.replyToken, { userId: ev.source.userId, issuedAt: this.deps.realNow() });
+      // The most recent tokens, in a ring: slot → token, resident and issue time.
+      const slot = this.tokenPos;
+      const old = this.tokenRing[slot];
+      if (old !== undefined) this.replyTokens.delete(old);
+      this.tokenRing[slot] = ev.replyToken;
+      this.tokenUser[slot] = index;
+      this.tokenIssued[slot] = this.deps.realNow();
+      this.replyTokens.set(ev.replyToken, slot);
+      this.tokenPos = (slot + 1) % REPLY_TOKENS_KEPT;
     }
     this.deps.sender?.enqueue(ev);
     this.deps.onEvent?.(this.config.channelId, ev);
@@ -99,11 +107,12 @@ export class SimChannelWorld implements ChannelWorld {
    * used, or undefined when unknown, already used or expired (a minute of real time).
    */
   consumeReplyToken(token: string): string | undefined {
-    const t = this.replyTokens.get(token);
-    if (!t) return undefined;
+    const slot = this.replyTokens.get(token);
+    if (slot === undefined) return undefined;
     this.replyTokens.delete(token);
-    if (this.deps.realNow() - t.issuedAt > REPLY_TOKEN_TTL_MS) return undefined;
-    return t.userId;
+    this.tokenRing[slot] = undefined;
+    if (this.deps.realNow() - this.tokenIssued[slot]! > REPLY_TOKEN_TTL_MS) return undefined;
+    return this.sim.population.userId(this.tokenUser[slot]!);
   }
 
   demographicsOf(userId: string): ResidentDemographics | undefined {
@@ -134,7 +143,9 @@ export class SimChannelWorld implements ChannelWorld {
   }
 
   recordDelivery(notice: DeliveryNotice): void {
-    this.engagement.record(notice);
+    // A broadcast usually passes the very list followerIds() returned: its indexes are known.
+    const cached = this.cachedIds;
+    this.engagement.record(notice, cached && notice.recipients === cached.ids ? cached.idx : undefined);
   }
 
   followersInsight(date: string): FollowersInsight {

@@ -154,7 +154,7 @@ export class Engagement {
   readonly deliveriesPerDay = new Map<number, DeliveryCounts>();
   private fatigueCounts: Uint8Array | null = null;
   private fatigueDay: Int32Array | null = null;
-  private readonly queue: Array<{ notice: DeliveryNotice; record: DeliveryRecord; next: number; rng: Rng; openers: IntList; openAt: IntList; seen: number[]; media: number[]; clicks: [IntList, IntList, IntList] }> = [];
+  private readonly queue: Array<{ notice: DeliveryNotice; indexes: Int32Array | undefined; record: DeliveryRecord; next: number; rng: Rng; openers: IntList; openAt: IntList; seen: number[]; media: number[]; clicks: [IntList, IntList, IntList] }> = [];
   private working = false;
   private idleWaiters: Array<() => void> = [];
   private readonly chunk: number;
@@ -167,7 +167,8 @@ export class Engagement {
     this.chunk = opts.chunk ?? 25_000;
   }
 
-  record(notice: DeliveryNotice): void {
+  /** `indexes`, when given, are the residents' indexes of `notice.recipients`, in order. */
+  record(notice: DeliveryNotice, indexes?: Int32Array): void {
     const p = this.sim.population;
     const count = Math.max(1, Math.min(5, notice.messageCount | 0));
     const { targets, bubbles } = analyseMessages(notice.messages ?? [], count);
@@ -194,6 +195,7 @@ export class Engagement {
     }
     this.queue.push({
       notice,
+      indexes,
       record,
       next: 0,
       rng: new Rng(record.key),
@@ -256,7 +258,7 @@ export class Engagement {
     const bubbles = record.bubbles;
     const targets = record.targets;
     for (let r = job.next, end = job.next + n; r < end; r++) {
-      const i = p.indexOf(notice.recipients[r]!);
+      const i = job.indexes ? job.indexes[r]! : p.indexOf(notice.recipients[r]!);
       if (i < 0) continue;
       record.delivered++;
       if (fatigue && this.fatigued(i, day)) {

@@ -1,0 +1,15 @@
+/** npm run bench -- <name>: prints figures; the last line is one JSON object (see DESIGN.md). */
+import { benchIngest } from './ingest.ts';
+
+const benches: Record<string, () => Promise<Record<string, unknown>>> = {
+  ingest: benchIngest,
+};
+
+const name = process.argv[2];
+if (!name || !benches[name]) {
+  console.error(`使い方: npm run bench -- <${Object.keys(benches).join(' | ')}>`);
+  process.exit(2);
+}
+const result = await benches[name]!();
+console.log(JSON.stringify(result));
+process.exit(0);

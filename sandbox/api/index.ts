@@ -55,6 +55,11 @@ export interface RecordedResponse {
 export interface SandboxServerOptions {
   /** Called for every response sent (not for timeouts, which never answer). */
   onResponse?: (r: RecordedResponse) => void;
+  /**
+   * Real-time clock (epoch ms) for rate-limit windows, retry-key retention and fault windows.
+   * Default Date.now; tests may hold it still to make "within one second" exact.
+   */
+  clock?: () => number;
 }
 
 export interface SandboxServer {
@@ -70,9 +75,10 @@ const HANDLERS: Record<string, Handler> = { ...sendRoutes, ...accountRoutes, ...
 
 export function createSandboxServer(world: World, config: SandboxConfig, options: SandboxServerOptions = {}): SandboxServer {
   const state = new SandboxState(world, config);
-  const faults = new FaultBoard();
-  const rateLimiter = new RateLimiter(config.rateLimits);
-  const retryKeys = new RetryKeyStore();
+  const clock = options.clock ?? Date.now;
+  const faults = new FaultBoard(clock);
+  const rateLimiter = new RateLimiter(config.rateLimits, clock);
+  const retryKeys = new RetryKeyStore(clock);
   const router = new Router(HANDLERS);
   const held = new Set<ServerResponse>();
 

@@ -14,6 +14,7 @@ interface TenantsGateway {
   list(): Promise<Tenant[]>;
   add(input: TenantInput): Promise<Tenant>;
   setCredentials(id: string, input: CredentialsInput): Promise<Tenant>;
+  setAutoReply(id: string, text: string): Promise<Tenant>;
   close(): Promise<void>;
 }
 
@@ -26,6 +27,7 @@ async function directGateway(config: Config): Promise<TenantsGateway> {
     list: () => store.list(),
     add: (i) => store.add(i),
     setCredentials: (id, i) => store.setCredentials(id, i),
+    setAutoReply: (id, text) => store.setAutoReply(id, { text }),
     close: () => ch.close(),
   };
 }
@@ -50,6 +52,7 @@ function apiGateway(suite: SuiteState): TenantsGateway {
     list: async () => (await call<{ tenants: Tenant[] }>('GET', '/api/v1/tenants')).tenants,
     add: (i) => call('POST', '/api/v1/tenants', i),
     setCredentials: (id, i) => call('PUT', `/api/v1/tenants/${encodeURIComponent(id)}/credentials`, i),
+    setAutoReply: (id, text) => call('PUT', `/api/v1/tenants/${encodeURIComponent(id)}/auto-reply`, { text }),
     close: async () => {},
   };
 }
@@ -131,5 +134,15 @@ export function registerTenantsCommand(program: Command, config: () => Config): 
         g.setCredentials(o.id, { ...creds, channelId: o.channelId, botUserId: o.botUserId, lineApi: o.sandbox ? 'sandbox' : 'line' }),
       );
       console.log(`テナント ${t.id} ${t.name} のチャネル情報を保存しました (接続先: ${t.lineApi === 'line' ? 'LINE' : 'サンドボックス'})`);
+    });
+
+  tenants
+    .command('set-auto-reply')
+    .description('住民がメッセージを送ったときの自動応答文を設定します (1 人 1 日 1 回まで返信。空にすると既定の文に戻ります)')
+    .requiredOption('--id <code>', 'テナントの地方公共団体コード')
+    .requiredOption('--text <text>', '自動応答文 (500 文字以内、空文字で既定の文)')
+    .action(async (o: { id: string; text: string }) => {
+      const t = await withGateway(config(), (g) => g.setAutoReply(o.id, o.text));
+      console.log(`テナント ${t.id} ${t.name} の自動応答文を${t.autoReplyText ? '設定しました' : '既定の文に戻しました'}`);
     });
 }

@@ -1,6 +1,6 @@
 import type { Authenticator } from '../core/auth.ts';
 import type { FastifyInstance } from '../core/http.ts';
-import { credentialsInputSchema, tenantIdSchema, tenantInputSchema, type TenantStore } from '../core/tenants.ts';
+import { autoReplyInputSchema, credentialsInputSchema, tenantIdSchema, tenantInputSchema, type TenantStore } from '../core/tenants.ts';
 
 /** /api/v1/tenants: the routes the CLI uses while the suite holds the data directory. */
 export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: TenantStore; auth: Authenticator }): void {
@@ -20,5 +20,9 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
 
   app.put<{ Params: { id: string } }>('/api/v1/tenants/:id/credentials', async (req) =>
     tenants.setCredentials(tenantIdSchema.parse(req.params.id), credentialsInputSchema.parse(req.body ?? {})),
+  );
+
+  app.put<{ Params: { id: string } }>('/api/v1/tenants/:id/auto-reply', async (req) =>
+    tenants.setAutoReply(tenantIdSchema.parse(req.params.id), autoReplyInputSchema.parse(req.body ?? {})),
   );
 }

@@ -88,6 +88,20 @@ describe('npx tayori tenants', () => {
     expect(hits).toEqual([]);
   });
 
+  it('sets and resets the automatic reply text', async () => {
+    let r = await runCli(['tenants', 'set-auto-reply', '--id', '24201', '--text', '津市健康マイレージ事務局です。お問い合わせは 059-000-0000 へ。'], { env });
+    expect(r.code).toBe(0);
+    let t = (JSON.parse((await runCli(['tenants', 'list', '--json'], { env })).stdout) as Array<Record<string, string>>).find((x) => x.id === '24201')!;
+    expect(t.autoReplyText).toContain('津市健康マイレージ事務局');
+    r = await runCli(['tenants', 'set-auto-reply', '--id', '24201', '--text', ''], { env });
+    expect(r.stdout).toContain('既定の文に戻しました');
+    t = (JSON.parse((await runCli(['tenants', 'list', '--json'], { env })).stdout) as Array<Record<string, string>>).find((x) => x.id === '24201')!;
+    expect(t.autoReplyText).toBe('');
+    r = await runCli(['tenants', 'set-auto-reply', '--id', '24201', '--text', 'あ'.repeat(501)], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('500 文字');
+  });
+
   it('refuses credentials for an unknown tenant or an empty stdin', async () => {
     let r = await runCli(['tenants', 'set-credentials', '--id', '24999'], { env, input: `${SECRET}\n${TOKEN}\n` });
     expect(r.code).toBe(1);

@@ -90,7 +90,12 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
     await tenants.add({ id: '24201', name: '津市', kind: 'municipality', botUserId: BOT });
     await tenants.setCredentials('24201', { channelSecret: SECRET, channelAccessToken: 'bench', lineApi: 'sandbox' });
-    const ingest = createIngest({ ch, redis, tenants, endpoints: () => ({ line: 'http://127.0.0.1:1' }), logger });
+    const writer = {
+      ...(process.env.BENCH_COMMIT_CONCURRENCY ? { concurrency: Number(process.env.BENCH_COMMIT_CONCURRENCY) } : {}),
+      ...(process.env.BENCH_COMMIT_DELAY_MS ? { maxDelayMs: Number(process.env.BENCH_COMMIT_DELAY_MS) } : {}),
+    };
+    const rollupIntervalMs = process.env.BENCH_ROLLUP_MS ? Number(process.env.BENCH_ROLLUP_MS) : undefined;
+    const ingest = createIngest({ ch, redis, tenants, endpoints: () => ({ line: 'http://127.0.0.1:1' }), logger, writer, rollupIntervalMs });
     await ingest.start();
     const front = new FrontHandlers();
     ingest.mount(front);

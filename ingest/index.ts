@@ -40,7 +40,11 @@ export interface Ingest {
 /** Webhook receiver, group-commit writer and daily rollups (Insight pollers live in ./insight). */
 export function createIngest(deps: IngestDeps): Ingest {
   const rollup = new DailyRollup(deps.ch, deps.logger, deps.rollupIntervalMs);
-  const writer = new GroupCommitWriter<RawEventRow>(deps.ch, 'raw_webhook_events', deps.writer, (rows) => rollup.markDirty(rows));
+  // One INSERT in flight: everything that arrives meanwhile joins the next one, so batches grow
+  // with load (the embedded engine runs queries one at a time anyway).
+  const writer = new GroupCommitWriter<RawEventRow>(deps.ch, 'raw_webhook_events', { concurrency: 1, ...deps.writer }, (rows) =>
+    rollup.markDirty(rows),
+  );
   const handlers = new EventHandlerRegistry(deps.logger);
   registerAutoReply(handlers, deps);
   const secrets = new TenantSecretsCache(deps.tenants);

@@ -1,6 +1,7 @@
 /**
- * Residents' behaviour over simulated time for one channel. Time is cut into cells on a fixed grid
- * (aligned to epoch multiples, never crossing an Asia/Tokyo midnight). In each cell the numbers of
+ * Residents' behaviour over simulated time for one channel. Time is cut into cells on a grid
+ * (aligned to epoch multiples, never crossing an Asia/Tokyo midnight): hour cells for history,
+ * second cells near real time. In each cell the numbers of
  * follows, blocks and unblocks are Poisson draws from the configured daily rates, spread uniformly
  * over the cell, merged with scheduled actions (fatigue blocks, clicks on postback actions …) and
  * applied in time order. Each applied action becomes a webhook event. At each midnight the day's
@@ -13,16 +14,11 @@ import { TimedHeap } from './heap.ts';
 import { BLOCKING, FRIEND, NEVER, Population } from './population.ts';
 import { hash2, hashString, Rng } from './prng.ts';
 
-/** Grid sizes (ms) that divide a day, so no cell crosses midnight. */
-const CELL_SIZES = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600].map((s) => s * 1000);
+/** The cell used near real time. */
+export const SMALL_CELL_MS = 1000;
 
-/** The grid cell for a clock speed: about one cell per `tickMs` of real time, 1 s to 1 h. */
-export function cellSizeFor(speed: number, tickMs: number): number {
-  const want = speed * tickMs;
-  let size = CELL_SIZES[0]!;
-  for (const s of CELL_SIZES) if (s <= want) size = s;
-  return size;
-}
+/** The cell used for accelerated history (simulated time already past in real time). */
+export const HISTORY_CELL_MS = 3_600_000;
 
 export interface DaySnapshot {
   followers: number;
@@ -66,7 +62,6 @@ export class ChannelSim {
     channelId: string,
     private readonly cfg: ResidentsConfig,
     start: number,
-    readonly cellMs: number,
     private readonly emit: (ev: WebhookEvent, index: number) => void,
   ) {
     this.population = new Population({
@@ -106,18 +101,23 @@ export class ChannelSim {
   /**
    * Applies behaviour up to `target` (exclusive), cell by cell; stops early (returning false) once
    * `deadline()` says the time budget is spent, so a caller can yield to its event loop.
+   *
+   * Cells are an hour long where the whole cell lies before `historyUntil` (simulated time that
+   * is already past in real time: accelerated history), and SMALL_CELL_MS otherwise, so that once
+   * the clock runs at real time, webhooks go out within about a second of their timestamps. Both
+   * grids are aligned to the epoch and divide a day; only whole cells are simulated.
    */
-  advanceTo(target: number, deadline?: () => boolean): boolean {
+  advanceTo(target: number, deadline?: () => boolean, historyUntil = -Infinity): boolean {
+    const big = HISTORY_CELL_MS;
     while (this.processedUpTo < target) {
       const t0 = this.processedUpTo;
-      const cellEnd = (Math.floor(t0 / this.cellMs) + 1) * this.cellMs;
-      // Only whole cells are simulated (so results do not depend on when ticks happen); the first
-      // cell after the start may be partial.
+      const size = t0 % big === 0 && t0 + big <= Math.min(historyUntil, target) ? big : SMALL_CELL_MS;
+      const cellEnd = (Math.floor(t0 / size) + 1) * size;
       if (cellEnd > target) return true;
       this.runCell(t0, cellEnd);
       this.processedUpTo = cellEnd;
       if (cellEnd === jstDayStart(jstDay(cellEnd))) this.closeDay(jstDay(cellEnd) - 1);
-      if (deadline?.()) return this.processedUpTo >= target;
+      if (deadline?.()) return this.processedUpTo + SMALL_CELL_MS > target;
     }
     return true;
   }

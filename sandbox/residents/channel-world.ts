@@ -19,7 +19,6 @@ export interface ChannelWorldDeps {
   now: () => number;
   realNow: () => number;
   start: number;
-  cellMs: number;
   sender?: WebhookSender;
   engagementChunk?: number;
   /** Also told about every webhook event (tests, logging). */
@@ -40,7 +39,7 @@ export class SimChannelWorld implements ChannelWorld {
     readonly config: ChannelConfig,
     private readonly deps: ChannelWorldDeps,
   ) {
-    this.sim = new ChannelSim(config.channelId, config.residents, deps.start, deps.cellMs, (ev, index) => this.emit(ev, index));
+    this.sim = new ChannelSim(config.channelId, config.residents, deps.start, (ev, index) => this.emit(ev, index));
     this.engagement = new Engagement(this.sim, config.residents, { chunk: deps.engagementChunk });
   }
 

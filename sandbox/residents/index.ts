@@ -11,7 +11,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { sandboxConfigSchema, type ChannelWorld, type SandboxConfig, type World } from '../world.ts';
-import { cellSizeFor } from './behaviour.ts';
 import { SimChannelWorld } from './channel-world.ts';
 import { jstDay, SimClock } from './clock.ts';
 import type { WebhookEvent } from './events.ts';
@@ -38,7 +37,7 @@ export interface CreateWorldOptions {
   webhook?: WebhookSenderOptions & {
     /** Requests in flight over all channels. Default 32. */
     concurrency?: number;
-    /** Events waiting for a first attempt above which a channel's simulation pauses. Default 20000. */
+    /** Events waiting for a first attempt above which a channel's simulation pauses. Default 5000. */
     highWater?: number;
   };
   /** Recipients of one delivery processed per slice. Default 25000. */
@@ -58,16 +57,18 @@ export class SandboxWorld implements World {
   private readonly tickMs: number;
   private readonly highWater: number;
   private lastSweepDay = -1;
+  private nextFirst = 0;
+  private readonly realNow: () => number;
 
   constructor(input: SandboxConfig, opts: CreateWorldOptions = {}) {
     const config = sandboxConfigSchema.parse(input);
     const realNow = opts.now ?? Date.now;
+    this.realNow = realNow;
     const start = config.clock.start ? Date.parse(config.clock.start) : undefined;
     this.clock = new SimClock({ start, speed: config.clock.speed, realNow });
     this.tickMs = opts.tickMs ?? 50;
     this.sliceMs = opts.sliceMs ?? 15;
-    this.highWater = opts.webhook?.highWater ?? 20_000;
-    const cellMs = cellSizeFor(config.clock.speed, this.tickMs);
+    this.highWater = opts.webhook?.highWater ?? 5_000;
     const fetchFn = opts.fetch ?? fetch;
     const shared = new Semaphore(opts.webhook?.concurrency ?? 32);
     this.list = config.channels.map((ch) => {
@@ -79,7 +80,6 @@ export class SandboxWorld implements World {
         now: () => this.clock.now(),
         realNow,
         start: this.clock.startedAt,
-        cellMs,
         sender,
         engagementChunk: opts.engagementChunk,
         onEvent: opts.onEvent,
@@ -129,29 +129,37 @@ export class SandboxWorld implements World {
   private async runUntilNow(): Promise<void> {
     for (;;) {
       const target = this.clock.now();
+      const history = this.realNow();
       let done = true;
       let held = false;
       const until = performance.now() + this.sliceMs;
       const deadline = () => performance.now() >= until;
-      for (const w of this.list) {
+      // Start with a different channel each slice, so none starves behind a big one.
+      const n = this.list.length;
+      const first = this.nextFirst++ % n;
+      for (let k = 0; k < n; k++) {
+        const w = this.list[(first + k) % n]!;
+        const sender = w.sender;
         // Back-pressure: a channel whose receiver lags waits (its days stay unready meanwhile)
         // instead of piling up events beyond the backlog bound.
-        if (w.sender && w.sender.waiting >= this.highWater) {
+        if (sender && sender.waiting >= this.highWater) {
           done = false;
           held = true;
           continue;
         }
-        const sender = w.sender;
+        if (deadline()) {
+          done = false;
+          break;
+        }
         const stop = sender ? () => deadline() || sender.waiting >= this.highWater : deadline;
-        if (!w.sim.advanceTo(target, stop)) done = false;
-        if (deadline()) break;
+        if (!w.sim.advanceTo(target, stop, history)) done = false;
       }
       const day = jstDay(target);
       if (day !== this.lastSweepDay) {
         this.lastSweepDay = day;
         for (const w of this.list) w.sweep();
       }
-      if (done && this.list.every((w) => w.sim.processedUpTo + w.sim.cellMs > target)) return;
+      if (done) return;
       if (held) await new Promise<void>((r) => setTimeout(r, 5));
       else await new Promise<void>((r) => setImmediate(r));
     }

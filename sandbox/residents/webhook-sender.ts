@@ -10,7 +10,7 @@ import type { WebhookEvent } from './events.ts';
 import { signBody } from './signature.ts';
 
 export interface WebhookSenderOptions {
-  /** Events per POST (LINE sends one or several). Default 20. */
+  /** Most events per POST (LINE sends one or several; more when many are waiting). Default 100. */
   batchSize?: number;
   /** Requests in flight per channel. Default 4. */
   concurrencyPerChannel?: number;
@@ -93,7 +93,7 @@ export class WebhookSender {
     private readonly realNow: () => number = Date.now,
   ) {
     this.o = {
-      batchSize: opts.batchSize ?? 20,
+      batchSize: opts.batchSize ?? 100,
       concurrencyPerChannel: opts.concurrencyPerChannel ?? 4,
       timeoutMs: opts.timeoutMs ?? 5000,
       initialBackoffMs: opts.initialBackoffMs ?? 1000,

@@ -35,7 +35,9 @@ describe('GroupCommitWriter', () => {
 
   it('never splits one writer\'s rows across INSERTs when a batch reaches maxRows', async () => {
     const seen: number[][] = [];
-    const w = new GroupCommitWriter(ch, 'gc', { maxRows: 10, concurrency: 1 }, (batch) => seen.push([...new Set(batch.map((r) => r.writer))]));
+    const w = new GroupCommitWriter<{ writer: number; n: number }>(ch, 'gc', { maxRows: 10, concurrency: 1 }, (batch) =>
+      seen.push([...new Set(batch.map((r) => r.writer))]),
+    );
     await Promise.all([w.write(rows(101, 6)), w.write(rows(102, 6)), w.write(rows(103, 6)), w.write(rows(104, 15))]);
     expect(seen.flat().sort()).toEqual([101, 102, 103, 104]);
     expect(await count('writer BETWEEN 101 AND 104')).toBe(33);

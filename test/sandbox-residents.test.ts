@@ -115,7 +115,12 @@ describe('population', () => {
   });
 
   it('holds 2,000,000 residents per channel', () => {
+    const before = process.memoryUsage();
     const w = frozenWorld(config(channel({ residents: { count: 2_000_000 } })));
+    const after = process.memoryUsage();
+    // Typed arrays, not objects: a few tens of MB, far from a gigabyte.
+    expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(100e6);
+    expect(after.heapUsed - before.heapUsed).toBeLessThan(100e6);
     const ch = w.channels()[0]!;
     const ids = ch.followerIds();
     expect(ids.length).toBeGreaterThan(590_000);
@@ -124,6 +129,18 @@ describe('population', () => {
     expect(ch.isFriend(ids[ids.length - 1]!)).toBe(true);
     const yesterday = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
     expect(yesterday).toEqual({ status: 'ready', followers: ids.length, targetedReaches: expect.any(Number), blocks: 0 });
+  });
+
+  it('warms the follower list in slices, and the list stays exact after changes', async () => {
+    const w = frozenWorld(config(channel({ residents: { count: 300_000, followRatePerDay: 0.05, blockRatePerDay: 0.05 } })));
+    const ch = w.channels()[0]!;
+    await ch.warmFollowerIds(10_000);
+    await w.advanceBy(DAY_MS / 2);
+    const ids = ch.followerIds();
+    const fresh = frozenWorld(config(channel({ residents: { count: 300_000, followRatePerDay: 0.05, blockRatePerDay: 0.05 } })));
+    await fresh.advanceBy(DAY_MS / 2);
+    expect(ids).toEqual(fresh.channels()[0]!.followerIds());
+    expect(ids.length).toBe(ch.sim.population.friends);
   });
 });
 

@@ -88,6 +88,30 @@ export class SimChannelWorld implements ChannelWorld {
     return ids;
   }
 
+  /**
+   * Builds the follower id list in slices between event-loop turns (for millions of residents),
+   * so that the first followerIds() call only has to patch it.
+   */
+  async warmFollowerIds(sliceSize = 100_000): Promise<void> {
+    const p = this.sim.population;
+    if (this.cachedIds) return;
+    const idx: number[] = [];
+    const ids: string[] = [];
+    const st = p.state;
+    for (let from = 0; from < p.count; from += sliceSize) {
+      const to = Math.min(p.count, from + sliceSize);
+      for (let i = from; i < to; i++) {
+        if (st[i] !== FRIEND) continue;
+        idx.push(i);
+        ids.push(p.userId(i));
+      }
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.cachedIds) return;
+    }
+    // Version -1: stale on purpose; the next call reuses these strings for whoever is still a friend.
+    this.cachedIds = { version: -1, idx: Int32Array.from(idx), ids };
+  }
+
   isFriend(userId: string): boolean {
     const p = this.sim.population;
     const i = p.indexOf(userId);

@@ -111,6 +111,7 @@ export class SandboxWorld implements World {
     if (this.timer) return;
     this.timer = setInterval(() => void this.catchUp(), this.tickMs);
     this.timer.unref?.();
+    for (const w of this.list) void w.warmFollowerIds();
   }
 
   /**

@@ -95,7 +95,7 @@ export class InsightStore {
     const rows = await this.#rows<Record<string, unknown>>('insight.followers_range', { tenantId, from, to });
     return rows.map((r) => ({
       tenantId: String(r.tenant_id),
-      day: String(r.day),
+      day: String(r.day_iso),
       status: r.status as FollowersDay['status'],
       followers: num(r.followers),
       targetedReaches: num(r.targeted_reaches),
@@ -106,8 +106,8 @@ export class InsightStore {
 
   /** Days of the range that already have a final answer. */
   async storedDays(tenantId: string, from: string, to: string): Promise<Set<string>> {
-    const rows = await this.#rows<{ day: string }>('insight.followers_days_stored', { tenantId, from, to });
-    return new Set(rows.map((r) => r.day));
+    const rows = await this.#rows<{ day_iso: string }>('insight.followers_days_stored', { tenantId, from, to });
+    return new Set(rows.map((r) => r.day_iso));
   }
 
   async track(d: TrackedDelivery, registeredAt: number): Promise<void> {
@@ -150,12 +150,16 @@ export class InsightStore {
         status: s.status, delivered: s.delivered, unique_impression: s.uniqueImpression, unique_click: s.uniqueClick,
         unique_media_played: s.uniqueMediaPlayed, unique_media_played_100_percent: s.uniqueMediaPlayed100Percent,
         impression: s.impression, click: s.click, media_played: s.mediaPlayed,
-        messages: s.messages.map((m) => [
-          m.seq, m.impression, m.uniqueImpression, m.mediaPlayed, m.mediaPlayed25Percent, m.mediaPlayed50Percent,
-          m.mediaPlayed75Percent, m.mediaPlayed100Percent, m.uniqueMediaPlayed, m.uniqueMediaPlayed25Percent,
-          m.uniqueMediaPlayed50Percent, m.uniqueMediaPlayed75Percent, m.uniqueMediaPlayed100Percent,
-        ]),
-        clicks: s.clicks.map((c) => [c.seq, c.url, c.click, c.uniqueClick, c.uniqueClickOfRequest]),
+        // Named tuples take JSON objects keyed by the tuple's element names.
+        messages: s.messages.map((m) => ({
+          seq: m.seq, impression: m.impression, unique_impression: m.uniqueImpression, media_played: m.mediaPlayed,
+          media_played_25_percent: m.mediaPlayed25Percent, media_played_50_percent: m.mediaPlayed50Percent,
+          media_played_75_percent: m.mediaPlayed75Percent, media_played_100_percent: m.mediaPlayed100Percent,
+          unique_media_played: m.uniqueMediaPlayed, unique_media_played_25_percent: m.uniqueMediaPlayed25Percent,
+          unique_media_played_50_percent: m.uniqueMediaPlayed50Percent, unique_media_played_75_percent: m.uniqueMediaPlayed75Percent,
+          unique_media_played_100_percent: m.uniqueMediaPlayed100Percent,
+        })),
+        clicks: s.clicks.map((c) => ({ seq: c.seq, url: c.url, click: c.click, unique_click: c.uniqueClick, unique_click_of_request: c.uniqueClickOfRequest })),
         response: JSON.stringify(s.response ?? null),
       }],
     });

@@ -1,6 +1,6 @@
 -- name: insight.followers_range
 -- A tenant's daily followers figures (latest fetch of each day).
-SELECT tenant_id, toString(day) AS day, status, followers, targeted_reaches, blocks,
+SELECT tenant_id, toString(day) AS day_iso, status, followers, targeted_reaches, blocks,
        toUnixTimestamp64Milli(fetched_at) AS fetched_ms
 FROM insight_followers_daily FINAL
 WHERE tenant_id = {tenantId:String} AND day BETWEEN {from:Date} AND {to:Date}
@@ -8,7 +8,7 @@ ORDER BY day;
 
 -- name: insight.followers_days_stored
 -- Days of a range that already have a final answer (ready or out_of_service).
-SELECT DISTINCT toString(day) AS day
+SELECT DISTINCT toString(day) AS day_iso
 FROM insight_followers_daily
 WHERE tenant_id = {tenantId:String} AND day BETWEEN {from:Date} AND {to:Date};
 

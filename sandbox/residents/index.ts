@@ -1,13 +1,36 @@
 /**
  * The sandbox's simulated world (see ../world.ts for the contract with the HTTP layer).
  *
- * `createWorld(config, opts)` builds every channel's residents at once (deterministic for the
- * seed). `start()` runs behaviour along the simulated clock on a real-time ticker; tests can leave
- * it stopped and move time explicitly:
+ * `createWorld(config, opts)` builds every channel's residents at once, deterministically for the
+ * seed (typed arrays; 2,000,000 residents take ~30 MB and well under a second). `start()` runs
+ * behaviour along the simulated clock on a real-time ticker; tests can leave it stopped and move
+ * time explicitly:
  *
  *   const world = createWorld(config, { now: () => fakeRealNow });
  *   await world.advanceBy(86_400_000);   // one simulated day: follows, blocks, webhooks …
  *   await world.settle();                // deliveries processed, webhooks sent or given up on
+ *
+ * Decisions worth knowing (details in each module):
+ * - Clock: simulated time runs `speed`× while behind real time, then at real time; `advanceBy`
+ *   adds to it. Behaviour is simulated in whole cells: hour cells for history (simulated time
+ *   already past in real time), one-second cells near real time. Same seed + same sequence of
+ *   steps (and deliveries) → the same events.
+ * - followers Insight: `followers` counts first-time friend additions (never decreases), `blocks`
+ *   residents blocking at the end of the day (an unblock decreases it), `targetedReaches` friends
+ *   whose gender, age and area are all known. So per day: Δfollowers = follow events with
+ *   isUnblocked false; Δblocks = unfollow events − follow events with isUnblocked true. Today and
+ *   later → unready; before 2016-11-01 → out_of_service; the account is taken to have existed for
+ *   365 days before the start day, its initial friends having followed then (no webhooks).
+ * - Message statistics: per-recipient opens (with openProbability, mostly within the hour, some
+ *   over days), bubble impressions, media plays, clicks (clickProbability once opened) on one
+ *   action; URL clicks count in Insight, postback/message/datetimepicker actions become webhook
+ *   events, videos with a trackingId played to the end become videoPlayComplete events. Counts
+ *   under 20, or from fewer than 20 users, are null; nothing changes 14 days after sending.
+ * - Fatigue: a resident sent more than fatigueThresholdPerWeek messages (replies excluded) within 7
+ *   Asia/Tokyo days blocks, with fatigueBlockProbability per excess delivery, some hours later.
+ * - Webhooks: batches of up to 100 events, signed, bounded concurrency, redelivered with
+ *   isRedelivery true and exponential backoff when redelivery is on; a channel's simulation
+ *   pauses while more than `webhook.highWater` of its events wait for a first attempt.
  */
 import { performance } from 'node:perf_hooks';
 import { sandboxConfigSchema, type ChannelWorld, type SandboxConfig, type World } from '../world.ts';

@@ -74,7 +74,7 @@ async function directBackfill(config: Config, input: { tenant: string; from: str
       { ch, redis, tenants: new TenantStore(ch, box), endpoints: { line: config.lineApiBaseUrl }, say: (l) => console.log(l) },
       input,
     );
-    if (result.failed > 0) process.exitCode = 1;
+    if (result.failed > 0) throw new AppError('insight_backfill_incomplete', `${result.failed} 件を取得できませんでした (上の表示を確認してください)`, 502);
   } finally {
     await redis?.quit().catch(() => redis?.disconnect());
     await local?.stop();

@@ -50,7 +50,8 @@ export function printBackfillResult(r: BackfillResult, suiteUrl: string): string
 export function printStatus(s: InsightStatus): string {
   const c = s.counts;
   return [
-    `Insight 取得ジョブ: 実行中 ${c.active} 件 / 待機中 ${c.waiting} 件 / 後で再試行 ${c.delayed} 件 / 失敗 ${c.failed} 件`,
+    // Every scheduler keeps its next run as a delayed job: those are not retries.
+    `Insight 取得ジョブ: 実行中 ${c.active} 件 / 待機中 ${c.waiting} 件 / 後で再試行 ${Math.max(0, c.delayed - s.schedulers)} 件 / 失敗 ${c.failed} 件`,
     `定期実行の設定: ${s.schedulers} 件`,
   ].join('\n');
 }

@@ -94,6 +94,7 @@ async function pollers(over: Partial<InsightPollersOptions> = {}, start = true):
     unreadyRetryMs: 300,
     rateLimitedPauseMs: 300,
     errorBackoffMs: 200,
+    catchUpOnStart: false,
     ...over,
   });
   running.push(p);
@@ -123,12 +124,12 @@ const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00
 
 describe('daily followers', () => {
   it("stores yesterday's figures for every tenant, equal to what LINE's Insight API says, with daily schedulers in Asia/Tokyo", async () => {
-    const p = await pollers();
+    const since = Date.now();
+    // Started as the suite starts it: what is missing up to yesterday is enqueued at once.
+    const p = await pollers({ catchUpOnStart: true });
     const status = await p.status();
     expect(status.schedulers).toBe(4); // two tenants' daily jobs, the delivery sweep, the scheduler sync
 
-    const due = await p.runDueNow();
-    expect(due.followers).toBe(2 * 8); // yesterday and the week before it, per tenant
     const yesterday = addDays(tokyoDay(Date.now()), -1);
     for (const c of CHANNELS) {
       const stored = await waitFor(async () => (await p.store.followersRange(c.tenantId, yesterday, yesterday))[0], 30_000, `followers of ${c.tenantId}`);
@@ -137,9 +138,15 @@ describe('daily followers', () => {
       expect(stored).toMatchObject({ status: 'ready', followers: line.followers, targetedReaches: line.targetedReaches, blocks: line.blocks });
       expect(stored.followers).toBeGreaterThan(0);
     }
-    // A second run finds nothing missing.
-    await waitFor(async () => (await p.status()).counts.waiting + (await p.status()).counts.active === 0 && true, 30_000, 'queue drained');
+    // Yesterday and the week before it, per tenant; a second run finds nothing missing.
+    await waitFor(async () => {
+      const s = await p.status();
+      return s.counts.waiting + s.counts.active === 0;
+    }, 30_000, 'queue drained');
+    expect(followersAnswers(since)).toHaveLength(2 * 8 + 2); // + the two asked directly above
     expect((await p.runDueNow()).followers).toBe(0);
+    const schedulers = await p.schedulers();
+    expect(schedulers.find((s) => s.key === 'followers-daily.24201')).toMatchObject({ pattern: '0 10 * * *', tz: 'Asia/Tokyo' });
   });
 
   it('asks again later about a day LINE reports as unready, and never stores it as 0', async () => {

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { AppError } from '../../core/errors.ts';
 import type { LineEndpoints } from '../../core/line.ts';
 import type { Redis } from '../../core/redis.ts';
 import type { Tenant, TenantStore } from '../../core/tenants.ts';
@@ -61,7 +62,18 @@ export async function backfillDirect(deps: DirectBackfillDeps, input: { tenant: 
       else list.push(t);
     }
   } else {
-    list = [await deps.tenants.require(b.tenant)];
+    const t = await deps.tenants.require(b.tenant);
+    if (!t.hasCredentials) {
+      throw new AppError('tenant_no_credentials', `テナント ${t.id} ${t.name} のチャネル情報 (シークレット・アクセストークン) が未設定です`, 409);
+    }
+    if (t.lineApi === 'sandbox' && !deps.endpoints.sandbox) {
+      throw new AppError(
+        'sandbox_not_running',
+        `テナント ${t.id} ${t.name} はサンドボックスに接続する設定です。サンドボックスはスイートと一緒に起動するため、スイートの稼働中 (npx tayori serve または npm run demo) に実行してください`,
+        409,
+      );
+    }
+    list = [t];
   }
   const days = daysInRange(b.from, b.to);
   const total = list.length * days.length;

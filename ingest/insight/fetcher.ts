@@ -116,13 +116,12 @@ export class InsightFetcher {
       if (e instanceof AppError && e.status < 500) throw new InsightCallError(e.message, true, e.status);
       throw e;
     }
-    let clients: ReturnType<typeof lineClients>;
-    try {
-      clients = lineClients(creds, this.deps.endpoints());
-    } catch (e) {
-      // A sandbox tenant while no sandbox runs: may change, so not permanent.
-      throw new InsightCallError(`テナント ${tenantId} の接続先がありません: ${(e as Error).message}`, false);
+    const endpoints = this.deps.endpoints();
+    if (creds.lineApi === 'sandbox' && !endpoints.sandbox) {
+      // May change (the sandbox starts with the suite), so not permanent.
+      throw new InsightCallError(`テナント ${tenantId} はサンドボックスに接続する設定ですが、サンドボックスが起動していません`, false);
     }
+    const clients = lineClients(creds, endpoints);
     const channel = channelKey(creds);
     const retryAt = await this.deps.budget.take(channel);
     if (retryAt > 0) return { kind: 'wait', until: retryAt, reason: 'budget' };

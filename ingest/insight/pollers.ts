@@ -46,6 +46,11 @@ export interface InsightPollersOptions {
   errorBackoffMs?: number;
   /** Days before yesterday that the daily job fills in when they are missing. Default 7. */
   catchUpDays?: number;
+  /**
+   * On start, enqueue what is due (missing days up to yesterday, due delivery polls), so that a
+   * suite that was down at the scheduled time, or lost its Redis, catches up. Default true.
+   */
+  catchUpOnStart?: boolean;
 }
 
 export interface BackfillResult {
@@ -80,6 +85,8 @@ export interface InsightPollers {
   /** Makes the per-tenant daily schedulers match the tenants with credentials. */
   syncSchedulers(): Promise<number>;
   status(): Promise<InsightStatus>;
+  /** The job schedulers (id in `key`, cron `pattern`, `tz`, `next` run). */
+  schedulers(): Promise<Array<{ key: string; name: string; pattern?: string; tz?: string; next?: number }>>;
   readonly store: InsightStore;
   readonly budget: InsightBudget;
 }
@@ -213,6 +220,13 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
     return ids.length;
   }
 
+  async function runDueNow(): Promise<{ followers: number; messages: number }> {
+    let followers = 0;
+    for (const id of await credentialedTenants()) followers += await enqueueDaily(id);
+    const messages = await sweep();
+    return { followers, messages };
+  }
+
   /** Leaves the job for later without counting a failed attempt. */
   async function postpone(job: Job, token: string | undefined, until: number, why: string): Promise<never> {
     const at = Math.max(until, Date.now() + 50) + Math.floor(Math.random() * 200);
@@ -227,7 +241,7 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
     return undefined;
   }
 
-  async function process(job: Job, token?: string): Promise<unknown> {
+  async function processJob(job: Job, token?: string): Promise<unknown> {
     try {
       switch (job.name) {
         case 'followers': {
@@ -271,7 +285,7 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
 
     async start() {
       await syncSchedulers();
-      worker = new Worker(QUEUE_NAME, process, {
+      worker = new Worker(QUEUE_NAME, processJob, {
         connection: connect(true),
         prefix,
         concurrency: opts.concurrency ?? 4,
@@ -279,8 +293,11 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
       worker.on('error', (e) => log.warn({ err: e.message }, 'insight worker error'));
       worker.on('failed', (job, e) => log.warn({ job: job?.id, err: e.message }, 'insight job failed'));
       await worker.waitUntilReady();
-      // Polls due while the suite was down (tracking lives in ClickHouse, not in Redis).
-      await sweep();
+      // What fell due while the suite was down (the record is ClickHouse, not Redis).
+      if (opts.catchUpOnStart ?? true) {
+        const due = await runDueNow();
+        if (due.followers || due.messages) log.info(due, 'insight catch-up enqueued');
+      }
     },
 
     async stop() {
@@ -327,14 +344,13 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
       return d;
     },
 
-    async runDueNow() {
-      let followers = 0;
-      for (const id of await credentialedTenants()) followers += await enqueueDaily(id);
-      const messages = await sweep();
-      return { followers, messages };
-    },
+    runDueNow,
 
     syncSchedulers,
+
+    async schedulers() {
+      return (await queue.getJobSchedulers(0, -1)).map((s) => ({ key: s.key, name: s.name, pattern: s.pattern, tz: s.tz, next: s.next }));
+    },
 
     async status() {
       const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');

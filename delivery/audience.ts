@@ -1,0 +1,107 @@
+/**
+ * Audiences: all friends, a segment (nested AND / OR / NOT over residents' attributes), or the
+ * tenant's test devices. A segment compiles to one SQL condition over `m`, the resident's latest
+ * attributes as Map(item, values); every value travels as a query parameter.
+ */
+import { z } from '../core/zod.ts';
+import { AppError } from '../core/errors.ts';
+
+export const BUILTIN_ITEMS = ['lifestyle', 'birth_year', 'gender', 'residence', 'news_areas', 'interests'] as const;
+const itemKey = z
+  .string({ error: '属性を指定してください' })
+  .refine((s) => (BUILTIN_ITEMS as readonly string[]).includes(s) || /^x:[a-z0-9_]{1,40}$/.test(s), '属性は lifestyle・birth_year・gender・residence・news_areas・interests か x:<項目 ID> です');
+
+export interface Leaf {
+  attr: string;
+  op: 'in' | 'all' | 'between' | 'exists';
+  values?: string[];
+  min?: number;
+  max?: number;
+}
+export type Condition = Leaf | { and: Condition[] } | { or: Condition[] } | { not: Condition };
+
+const leafSchema = z
+  .object({
+    attr: itemKey,
+    op: z.enum(['in', 'all', 'between', 'exists'], { message: '条件は in・all・between・exists のいずれかです' }),
+    values: z.array(z.string().min(1).max(200), { error: '値は文字列の配列です' }).max(500, '値は 500 個までです').optional(),
+    min: z.number().int('整数で指定してください').optional(),
+    max: z.number().int('整数で指定してください').optional(),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    if ((l.op === 'in' || l.op === 'all') && !l.values?.length) ctx.addIssue({ code: 'custom', path: ['values'], message: '値を 1 つ以上指定してください' });
+    if (l.op === 'between' && l.min === undefined && l.max === undefined) ctx.addIssue({ code: 'custom', path: ['min'], message: '下限か上限を指定してください' });
+    if (l.op === 'between' && l.min !== undefined && l.max !== undefined && l.min > l.max) ctx.addIssue({ code: 'custom', path: ['max'], message: '上限は下限以上にしてください' });
+  });
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union(
+    [
+      z.object({ and: z.array(conditionSchema).min(1, '条件を 1 つ以上指定してください').max(20, '条件は 20 個までです') }).strict(),
+      z.object({ or: z.array(conditionSchema).min(1, '条件を 1 つ以上指定してください').max(20, '条件は 20 個までです') }).strict(),
+      z.object({ not: conditionSchema }).strict(),
+      leafSchema,
+    ],
+    { error: '条件は {and: […]}・{or: […]}・{not: …}・{attr, op, values} のいずれかです' },
+  ),
+) as z.ZodType<Condition>;
+
+export const audienceSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('all') }),
+    z.object({ type: z.literal('segment'), condition: conditionSchema, label: z.string().trim().max(100, 'セグメント名は 100 文字以内です').optional() }),
+    z.object({ type: z.literal('test') }),
+  ],
+  { error: '配信対象は all (すべての友だち)・segment (セグメント)・test (テスト端末) のいずれかです' },
+);
+export type Audience = z.infer<typeof audienceSchema>;
+
+export function audienceLabel(a: Audience): string {
+  if (a.type === 'all') return 'すべての友だち';
+  if (a.type === 'test') return 'テスト端末';
+  return a.label ? `セグメント: ${a.label}` : 'セグメント';
+}
+
+export interface CompiledCondition {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+/** Compiles a segment to a condition over `m`. Depth and size are bounded. */
+export function compileCondition(c: Condition): CompiledCondition {
+  const params: Record<string, unknown> = {};
+  let n = 0;
+  let leaves = 0;
+  const p = (type: string, v: unknown) => {
+    const name = `s${n++}`;
+    params[name] = v;
+    return `{${name}:${type}}`;
+  };
+  const walk = (c: Condition, depth: number): string => {
+    if (depth > 6) throw new AppError('segment_too_deep', 'セグメントの入れ子は 6 段までです', 400);
+    if ('and' in c) return `(${c.and.map((x) => walk(x, depth + 1)).join(' AND ')})`;
+    if ('or' in c) return `(${c.or.map((x) => walk(x, depth + 1)).join(' OR ')})`;
+    if ('not' in c) return `(NOT ${walk(c.not, depth + 1)})`;
+    if (++leaves > 100) throw new AppError('segment_too_large', 'セグメントの条件は 100 個までです', 400);
+    const col = `m[${p('String', c.attr)}]`;
+    switch (c.op) {
+      case 'exists':
+        return `notEmpty(${col})`;
+      case 'between': {
+        const lo = c.min ?? -2147483648;
+        const hi = c.max ?? 2147483647;
+        return `arrayExists(x -> toInt64OrZero(x) BETWEEN ${p('Int64', lo)} AND ${p('Int64', hi)}, ${col})`;
+      }
+      case 'all':
+        if (c.attr === 'interests') return `arrayAll(q -> arrayExists(x -> x = q OR startsWith(x, concat(q, '/')), ${col}), ${p('Array(String)', c.values ?? [])})`;
+        return `hasAll(${col}, ${p('Array(String)', c.values ?? [])})`;
+      case 'in':
+        // interests are paths (large/middle/area): a value matches itself and everything below it
+        if (c.attr === 'interests') return `arrayExists(x -> arrayExists(q -> x = q OR startsWith(x, concat(q, '/')), ${p('Array(String)', c.values ?? [])}), ${col})`;
+        return `hasAny(${col}, ${p('Array(String)', c.values ?? [])})`;
+    }
+  };
+  return { sql: walk(c, 0), params };
+}

@@ -1,0 +1,97 @@
+/**
+ * delivery/: residents' attributes and follow state, segments, compose / validate / preview /
+ * schedule / cancel / test-send, the BullMQ fan-out under LINE's per-channel limits, records and
+ * CSV export.
+ *
+ *   const delivery = createDelivery({ ch, redisUrl, tenants, endpoints, logger, ingestHandlers: ingest.handlers });
+ *   await delivery.start();
+ *   delivery.registerRoutes(app, auth);
+ *   …
+ *   await delivery.stop();
+ */
+import type { Authenticator } from '../core/auth.ts';
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import type { FastifyInstance } from '../core/http.ts';
+import type { LineEndpoints } from '../core/line.ts';
+import type { Logger } from '../core/logger.ts';
+import type { TenantStore } from '../core/tenants.ts';
+import { FanOut, type FanOutOptions } from './fan-out.ts';
+import { registerRegistrationFlow, REGISTRATION_PREFIX, type EventRegistry } from './registration.ts';
+import { ResidentStore } from './residents.ts';
+import { registerDeliveryRoutes } from './routes.ts';
+import { DeliveryService } from './service.ts';
+import { DeliveryStore, type DeliveryRecord } from './store.ts';
+
+export { audienceSchema, compileCondition, type Audience, type Condition } from './audience.ts';
+export { batchRetryKey, aggregationUnitOf } from './ids.ts';
+export { toCsv, csvCell } from './csv.ts';
+export { BATCH_SIZE } from './fan-out.ts';
+export { REGISTRATION_PREFIX } from './registration.ts';
+export { registerDeliveryRoutes, deliveriesCsv } from './routes.ts';
+export type { DeliveryRecord, DeliveryStatus, ListedDelivery } from './store.ts';
+
+export interface DeliveryDeps {
+  ch: ClickHouseClient;
+  redisUrl: string;
+  tenants: TenantStore;
+  endpoints: () => LineEndpoints;
+  logger: Logger;
+  /** ingest.handlers: follow / unfollow keep residents' state; postbacks run the registration flow. */
+  ingestHandlers?: EventRegistry;
+  /** Fan-out tuning (rate limit, concurrency, timeouts …); see FanOutOptions. */
+  fanOut?: Partial<Omit<FanOutOptions, 'ch' | 'redisUrl' | 'tenants' | 'endpoints' | 'logger' | 'store'>>;
+}
+
+export interface Delivery {
+  store: DeliveryStore;
+  residents: ResidentStore;
+  service: DeliveryService;
+  fanOut: FanOut;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  registerRoutes(app: FastifyInstance, auth: Authenticator): void;
+  /** Resolves once the delivery is done / failed (or after timeoutMs with its current record). */
+  waitFinished(tenantId: string, id: string, timeoutMs?: number): Promise<DeliveryRecord>;
+}
+
+export function createDelivery(deps: DeliveryDeps): Delivery {
+  const store = new DeliveryStore(deps.ch);
+  const residents = new ResidentStore(deps.ch);
+  const fanOut = new FanOut({ ...deps.fanOut, ch: deps.ch, redisUrl: deps.redisUrl, tenants: deps.tenants, endpoints: deps.endpoints, logger: deps.logger, store });
+  const service = new DeliveryService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints, store, fanOut });
+  if (deps.ingestHandlers) {
+    const h = deps.ingestHandlers;
+    h.on('follow', async ({ tenantId, event }) => {
+      if (event.source?.type === 'user' && event.source.userId) await residents.recordFollow(tenantId, event.source.userId, true, event.timestamp);
+    });
+    h.on('unfollow', async ({ tenantId, event }) => {
+      if (event.source?.type === 'user' && event.source.userId) await residents.recordFollow(tenantId, event.source.userId, false, event.timestamp);
+    });
+    registerRegistrationFlow(h, { residents, tenants: deps.tenants, endpoints: deps.endpoints, redis: fanOut.redis, logger: deps.logger });
+  }
+  return {
+    store,
+    residents,
+    service,
+    fanOut,
+    start: () => fanOut.start(),
+    async stop() {
+      await fanOut.stop();
+      await residents.close();
+      await store.batchWriter.close();
+    },
+    registerRoutes(app, auth) {
+      registerDeliveryRoutes(app, { auth, service, store, residents, tenants: deps.tenants });
+    },
+    async waitFinished(tenantId, id, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const d = await store.require(tenantId, id);
+        if (['done', 'failed', 'cancelled'].includes(d.status) || Date.now() > deadline) return d;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}
+
+export { REGISTRATION_PREFIX as DELIVERY_POSTBACK_PREFIX };

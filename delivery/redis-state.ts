@@ -1,0 +1,158 @@
+/**
+ * Work in flight in Redis: a delivery's live progress, which batches are settled, its enumeration
+ * cursor, and per-channel pacing. Every change that must happen once (a batch counted, a state
+ * moved) is one Lua script, so retries and concurrent workers never count twice.
+ */
+import type { Redis } from '../core/redis.ts';
+
+const P = 'tayori:delivery';
+export const keys = {
+  progress: (id: string) => `${P}:${id}`,
+  settled: (id: string) => `${P}:${id}:settled`,
+  payload: (id: string) => `${P}:${id}:payload`,
+  pace: (channel: string) => `${P}:pace:${channel}`,
+  strikes: (channel: string) => `${P}:pace429:${channel}`,
+};
+
+/** Progress hash fields. */
+export interface Progress {
+  state: string;
+  targets: number;
+  batches: number;
+  enumerated: boolean;
+  enqueued: number;
+  settled: number;
+  accepted: number;
+  failed: number;
+  acceptedBatches: number;
+  failedBatches: number;
+  cursor: string;
+  pendingUpto: string;
+  startedAt: number | null;
+}
+
+const SETTLE = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  if ARGV[2] == 'a' then
+    redis.call('HINCRBY', KEYS[2], 'accepted', ARGV[3])
+    redis.call('HINCRBY', KEYS[2], 'acceptedBatches', 1)
+  else
+    redis.call('HINCRBY', KEYS[2], 'failed', ARGV[3])
+    redis.call('HINCRBY', KEYS[2], 'failedBatches', 1)
+  end
+  redis.call('HINCRBY', KEYS[2], 'settled', 1)
+end
+return redis.call('HMGET', KEYS[2], 'settled', 'batches', 'enumerated')
+`;
+
+const CAS = `
+local cur = redis.call('HGET', KEYS[1], 'state') or ''
+for i = 2, #ARGV do
+  if cur == ARGV[i] then
+    redis.call('HSET', KEYS[1], 'state', ARGV[1])
+    return {1, cur}
+  end
+end
+return {0, cur}
+`;
+
+/** Reserves the channel's next send slot; returns how many µs to wait for it. */
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+redis.call('SET', KEYS[1], string.format('%.0f', tat + tonumber(ARGV[1])), 'PX', 600000)
+return tat - now
+`;
+
+/** After a 429: pushes the channel's next slot back, doubling while 429s keep coming. */
+const BACKOFF = `
+local n = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local back = math.min(tonumber(ARGV[1]) * math.pow(2, n - 1), tonumber(ARGV[2])) * 1000
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now + back then tat = now + back end
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', 600000)
+return back
+`;
+
+type Scripted = Redis & {
+  tayoriSettle(settled: string, progress: string, batch: string, outcome: string, recipients: string): Promise<[string | null, string | null, string | null]>;
+  tayoriCas(progress: string, ...args: string[]): Promise<[number, string]>;
+  tayoriReserve(pace: string, intervalUs: string): Promise<number>;
+  tayoriBackoff(pace: string, strikes: string, baseMs: string, maxMs: string, windowMs: string): Promise<number>;
+};
+
+export class DeliveryRedis {
+  readonly r: Scripted;
+
+  constructor(redis: Redis) {
+    this.r = redis as Scripted;
+    if (typeof this.r.tayoriSettle !== 'function') {
+      redis.defineCommand('tayoriSettle', { numberOfKeys: 2, lua: SETTLE });
+      redis.defineCommand('tayoriCas', { numberOfKeys: 1, lua: CAS });
+      redis.defineCommand('tayoriReserve', { numberOfKeys: 1, lua: RESERVE });
+      redis.defineCommand('tayoriBackoff', { numberOfKeys: 2, lua: BACKOFF });
+    }
+  }
+
+  /** Counts a batch's outcome once; returns whether the delivery may be complete now. */
+  async settle(id: string, batchNo: number, accepted: boolean, recipients: number): Promise<boolean> {
+    const [settled, batches, enumerated] = await this.r.tayoriSettle(keys.settled(id), keys.progress(id), String(batchNo), accepted ? 'a' : 'f', String(recipients));
+    return enumerated === '1' && Number(settled) >= Number(batches);
+  }
+
+  async isSettled(id: string, batchNo: number): Promise<boolean> {
+    return (await this.r.hexists(keys.settled(id), String(batchNo))) === 1;
+  }
+
+  /** Moves the state to `to` when it is one of `from` ('' = unknown); returns [moved, previous]. */
+  async cas(id: string, to: string, from: string[]): Promise<[boolean, string]> {
+    const [ok, cur] = await this.r.tayoriCas(keys.progress(id), to, ...from);
+    return [ok === 1, cur];
+  }
+
+  async setState(id: string, state: string): Promise<void> {
+    await this.r.hset(keys.progress(id), 'state', state);
+  }
+
+  async progress(id: string): Promise<Progress | undefined> {
+    const h = await this.r.hgetall(keys.progress(id));
+    if (!h || Object.keys(h).length === 0) return undefined;
+    const n = (k: string) => Number(h[k] ?? 0);
+    return {
+      state: h.state ?? '',
+      targets: n('targets'),
+      batches: n('batches'),
+      enumerated: h.enumerated === '1',
+      enqueued: n('enqueued'),
+      settled: n('settled'),
+      accepted: n('accepted'),
+      failed: n('failed'),
+      acceptedBatches: n('acceptedBatches'),
+      failedBatches: n('failedBatches'),
+      cursor: h.cursor ?? '',
+      pendingUpto: h.pendingUpto ?? '',
+      startedAt: h.startedAt ? Number(h.startedAt) : null,
+    };
+  }
+
+  /** Waits for the channel's next send slot (spaced by intervalUs over every worker process). */
+  async pace(channel: string, intervalUs: number): Promise<void> {
+    const waitUs = Number(await this.r.tayoriReserve(keys.pace(channel), String(Math.max(1, Math.round(intervalUs)))));
+    if (waitUs >= 1000) await new Promise((r) => setTimeout(r, Math.floor(waitUs / 1000)));
+  }
+
+  /** Ends a 429 streak after a success (the next 429 backs off from the base again). */
+  async clearBackoff(channel: string): Promise<void> {
+    await this.r.del(keys.strikes(channel));
+  }
+
+  /** Backs the channel off after a 429 (every worker of the channel waits); returns the ms. */
+  async backoff(channel: string, baseMs: number, maxMs: number): Promise<number> {
+    return Number(await this.r.tayoriBackoff(keys.pace(channel), keys.strikes(channel), String(baseMs), String(maxMs), String(Math.max(2000, maxMs)))) / 1000;
+  }
+}

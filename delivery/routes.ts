@@ -1,0 +1,134 @@
+/**
+ * /api/v1/tenants/:tenantId/deliveries…  (operator bearer token)
+ *
+ *   POST   /deliveries                    create (send: draft | now | schedule)
+ *   POST   /deliveries/validate           check only (our rules, then LINE's validate endpoint)
+ *   POST   /deliveries/preview            the messages as a resident sees them
+ *   POST   /deliveries/count              { audience } → how many residents it reaches now
+ *   POST   /deliveries/test-send          to the tenant's test devices only (recorded as a test)
+ *   GET    /deliveries[?tests=1]          list;  GET /deliveries.csv  export
+ *   GET    /deliveries/:id                record + live progress;  GET /deliveries/:id/batches
+ *   POST   /deliveries/:id/send | /schedule {scheduledAt} | /cancel
+ *   GET|POST /test-devices   DELETE /test-devices/:userId
+ *   GET|POST /categories     PATCH /categories/:id
+ *   GET|POST /attribute-items  PATCH /attribute-items/:id
+ *   GET    /residents/:userId/attributes
+ *   GET    /api/v1/deliveries[.csv]       prefecture-wide list
+ */
+import type { Authenticator } from '../core/auth.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
+import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
+import { z } from '../core/zod.ts';
+import { toCsv } from './csv.ts';
+import { messagesSchema } from './messages.ts';
+import { renderPreview } from './preview.ts';
+import type { ResidentStore } from './residents.ts';
+import { parseOrThrow, type DeliveryService } from './service.ts';
+import type { DeliveryStore, ListedDelivery } from './store.ts';
+
+export interface RouteDeps {
+  auth: Authenticator;
+  service: DeliveryService;
+  store: DeliveryStore;
+  residents: ResidentStore;
+  tenants: TenantStore;
+}
+
+const userIdSchema = z.string().regex(/^U[0-9a-f]{32}$/, 'LINE のユーザー ID (U で始まる 33 文字) を指定してください');
+const testDeviceSchema = z.object({ userId: userIdSchema, label: z.string().trim().max(50, '名前は 50 文字以内です').default('') });
+
+const STATUS_JA: Record<string, string> = { draft: '下書き', scheduled: '予約済み', queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し' };
+const TYPE_JA: Record<string, string> = { text: 'テキスト', image: '画像', video: '動画', sticker: 'スタンプ', flex: 'Flex' };
+
+function tokyo(ms: number): { date: string; time: string } {
+  const iso = new Date(ms + 9 * 3_600_000).toISOString();
+  return { date: iso.slice(0, 10), time: iso.slice(11, 16) };
+}
+
+export function deliveriesCsv(list: ListedDelivery[], tenantNames: Map<string, string>): string {
+  const header = ['団体コード', '団体名', '配信日', '配信時刻', '件名', '種別', 'メッセージ', '配信対象', '状態', '対象数', '受付数', '失敗数', '配信数', '開封者数', '開封率', 'クリック数'];
+  const rows = list.map((d) => {
+    const { date, time } = tokyo(d.at);
+    const openBase = d.delivered ?? d.accepted;
+    const openRate = d.uniqueImpressions !== null && openBase > 0 ? `${((d.uniqueImpressions / openBase) * 100).toFixed(1)}%` : '';
+    return [
+      d.tenantId, tenantNames.get(d.tenantId) ?? '', date, time, d.title, d.kind === 'test' ? 'テスト' : '通常',
+      d.messageTypes.map((t) => TYPE_JA[t] ?? t).join('・'), d.audienceLabel, STATUS_JA[d.status] ?? d.status,
+      d.targets, d.accepted, d.failed, d.delivered ?? '', d.uniqueImpressions ?? '', openRate, d.clicks ?? '',
+    ];
+  });
+  return toCsv(header, rows);
+}
+
+export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { auth, service, store, residents, tenants } = deps;
+  const base = '/api/v1/tenants/:tenantId';
+  const pre = { preHandler: async (req: FastifyRequest) => auth.require(req) };
+  const tid = (req: FastifyRequest) => parseOrThrow(tenantIdSchema, (req.params as { tenantId: string }).tenantId, 'invalid_tenant');
+  const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k]);
+  const listOpts = (req: FastifyRequest) => {
+    const q = req.query as Record<string, string | undefined>;
+    return { includeTests: q.tests === '1' || q.tests === 'true', limit: Math.min(Number(q.limit ?? 1000) || 1000, 10_000) };
+  };
+  const sendCsv = (reply: FastifyReply, name: string, body: string) =>
+    reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${name}"; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .send(body);
+
+  app.post(`${base}/deliveries`, pre, async (req, reply) => reply.status(201).send(await service.create(tid(req), req.body)));
+  app.post(`${base}/deliveries/validate`, pre, async (req) => {
+    const v = await service.validate(tid(req), req.body);
+    return { ok: true, messages: v.messages.length, scheduledAt: v.at ? new Date(v.at).toISOString() : null };
+  });
+  app.post(`${base}/deliveries/preview`, pre, async (req) => {
+    const tenant = await tenants.require(tid(req));
+    const { messages } = parseOrThrow(z.object({ messages: messagesSchema }), req.body);
+    return renderPreview(`${tenant.name}`, messages);
+  });
+  app.post(`${base}/deliveries/count`, pre, async (req) => service.count(tid(req), req.body));
+  app.post(`${base}/deliveries/test-send`, pre, async (req, reply) => reply.status(201).send(await service.testSend(tid(req), req.body)));
+  app.get(`${base}/deliveries`, pre, async (req) => ({ deliveries: await store.list((await tenants.require(tid(req))).id, listOpts(req)) }));
+  app.get(`${base}/deliveries.csv`, pre, async (req, reply) => {
+    const tenant = await tenants.require(tid(req));
+    const list = await store.list(tenant.id, listOpts(req));
+    return sendCsv(reply, `配信一覧_${tenant.name}.csv`, deliveriesCsv(list, new Map([[tenant.id, tenant.name]])));
+  });
+  app.get(`${base}/deliveries/:deliveryId`, pre, async (req) => service.get(tid(req), param(req, 'deliveryId')));
+  app.get(`${base}/deliveries/:deliveryId/batches`, pre, async (req) => ({ batches: await store.batches(tid(req), param(req, 'deliveryId')) }));
+  app.post(`${base}/deliveries/:deliveryId/send`, pre, async (req) => service.sendNow(tid(req), param(req, 'deliveryId')));
+  app.post(`${base}/deliveries/:deliveryId/schedule`, pre, async (req) => service.schedule(tid(req), param(req, 'deliveryId'), req.body));
+  app.post(`${base}/deliveries/:deliveryId/cancel`, pre, async (req) => service.cancel(tid(req), param(req, 'deliveryId')));
+
+  app.get('/api/v1/deliveries', pre, async (req) => ({ deliveries: await store.list('', listOpts(req)) }));
+  app.get('/api/v1/deliveries.csv', pre, async (req, reply) => {
+    const names = new Map((await tenants.list()).map((t) => [t.id, t.name]));
+    return sendCsv(reply, '配信一覧_全団体.csv', deliveriesCsv(await store.list('', listOpts(req)), names));
+  });
+
+  app.get(`${base}/test-devices`, pre, async (req) => ({ devices: await store.testDevices((await tenants.require(tid(req))).id) }));
+  app.post(`${base}/test-devices`, pre, async (req, reply) => {
+    const tenant = await tenants.require(tid(req));
+    const v = parseOrThrow(testDeviceSchema, req.body, 'invalid_test_device');
+    await store.putTestDevice(tenant.id, v.userId, v.label);
+    return reply.status(201).send({ userId: v.userId, label: v.label });
+  });
+  app.delete(`${base}/test-devices/:userId`, pre, async (req) => {
+    const tenant = await tenants.require(tid(req));
+    const userId = parseOrThrow(userIdSchema, param(req, 'userId'), 'invalid_test_device');
+    await store.putTestDevice(tenant.id, userId, '', true);
+    return { ok: true };
+  });
+
+  app.get(`${base}/categories`, pre, async (req) => ({ categories: await residents.categories((await tenants.require(tid(req))).id) }));
+  app.post(`${base}/categories`, pre, async (req, reply) => reply.status(201).send(await residents.addCategory((await tenants.require(tid(req))).id, req.body)));
+  app.patch(`${base}/categories/:categoryId`, pre, async (req) => residents.patchCategory((await tenants.require(tid(req))).id, param(req, 'categoryId'), req.body));
+  app.get(`${base}/attribute-items`, pre, async (req) => ({ items: await residents.items((await tenants.require(tid(req))).id) }));
+  app.post(`${base}/attribute-items`, pre, async (req, reply) => reply.status(201).send(await residents.addItem((await tenants.require(tid(req))).id, req.body)));
+  app.patch(`${base}/attribute-items/:itemId`, pre, async (req) => residents.patchItem((await tenants.require(tid(req))).id, param(req, 'itemId'), req.body));
+  app.get(`${base}/residents/:userId/attributes`, pre, async (req) => {
+    const tenant = await tenants.require(tid(req));
+    const userId = parseOrThrow(userIdSchema, param(req, 'userId'), 'invalid_user');
+    return { userId, friend: await residents.isFriend(tenant.id, userId), attributes: await residents.attributes(tenant.id, userId) };
+  });
+}

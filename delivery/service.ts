@@ -1,0 +1,219 @@
+/** Compose, validate, schedule, send, cancel, test-send, count: what the API calls. */
+import { HTTPFetchError } from '@line/bot-sdk';
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { AppError } from '../core/errors.ts';
+import { lineClients, type LineEndpoints } from '../core/line.ts';
+import { sql } from '../core/sql.ts';
+import type { TenantStore } from '../core/tenants.ts';
+import { z } from '../core/zod.ts';
+import { audienceLabel, audienceSchema, compileCondition, type Audience } from './audience.ts';
+import type { FanOut } from './fan-out.ts';
+import { aggregationUnitOf, newDeliveryId } from './ids.ts';
+import { japaneseLineMessage, lineFieldPath, messagesSchema, type DeliveryMessage, type FieldError } from './messages.ts';
+import type { DeliveryRecord, DeliveryStore } from './store.ts';
+
+/** 'YYYY-MM-DDTHH:mm[:ss]' without an offset is Asia/Tokyo; an ISO time with an offset is taken as is. */
+export function parseTokyoTime(s: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(s.trim());
+  if (m) return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]! - 9, +m[5]!, +(m[6] ?? 0));
+  if (!/([+-]\d{2}:?\d{2}|Z)$/.test(s.trim())) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+const scheduledAtSchema = z
+  .string({ error: '配信日時は文字列 (例: 2026-06-01T09:00) で指定してください' })
+  .refine((s) => parseTokyoTime(s) !== undefined, '配信日時の形式が正しくありません (例: 2026-06-01T09:00、日本時間)');
+
+export const deliveryInputSchema = z.object({
+  title: z.string({ error: '件名を入力してください' }).trim().min(1, '件名を入力してください').max(100, '件名は 100 文字以内です'),
+  messages: messagesSchema,
+  audience: audienceSchema.default({ type: 'all' }),
+  notificationDisabled: z.boolean({ error: '通知の有無は true か false です' }).default(false),
+  scheduledAt: scheduledAtSchema.optional(),
+  /** draft: save only; now: send now; schedule: at scheduledAt (default: schedule when scheduledAt is given, else draft). */
+  send: z.enum(['draft', 'now', 'schedule'], { message: 'send は draft・now・schedule のいずれかです' }).optional(),
+});
+export type DeliveryInput = z.input<typeof deliveryInputSchema>;
+
+export const testSendSchema = z.object({
+  title: z.string().trim().max(100, '件名は 100 文字以内です').default('テスト配信'),
+  messages: messagesSchema,
+  notificationDisabled: z.boolean().default(false),
+});
+
+export const scheduleSchema = z.object({ scheduledAt: scheduledAtSchema });
+
+export interface ServiceDeps {
+  ch: ClickHouseClient;
+  tenants: TenantStore;
+  endpoints: () => LineEndpoints;
+  store: DeliveryStore;
+  fanOut: FanOut;
+}
+
+function invalid(errors: FieldError[], code = 'invalid_delivery'): AppError {
+  return new AppError(code, `入力内容に誤りがあります: ${errors.map((e) => `${e.field || '(全体)'} — ${e.message}`).join(' / ')}`, 400, errors);
+}
+
+function zodFieldErrors(e: z.ZodError): FieldError[] {
+  return e.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+}
+
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, code = 'invalid_delivery'): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) throw invalid(zodFieldErrors(r.error), code);
+  return r.data;
+}
+
+export class DeliveryService {
+  constructor(private readonly d: ServiceDeps) {}
+
+  /** Checks messages with LINE's validate endpoint; its details come back per field, in Japanese. */
+  async validateWithLine(tenantId: string, messages: DeliveryMessage[]): Promise<void> {
+    const creds = await this.d.tenants.credentials(tenantId);
+    const { messaging } = lineClients(creds, this.d.endpoints());
+    try {
+      await messaging.validateMulticast({ messages: messages as never });
+    } catch (err) {
+      if (err instanceof HTTPFetchError && err.status === 400) {
+        let body: { message?: string; details?: Array<{ message?: string; property?: string }> } = {};
+        try {
+          body = JSON.parse(err.body ?? '{}');
+        } catch {
+          /* not JSON */
+        }
+        const errors = (body.details ?? []).map((x) => ({ field: lineFieldPath(x.property ?? 'messages'), message: japaneseLineMessage(x.message ?? '') }));
+        throw invalid(errors.length ? errors : [{ field: 'messages', message: japaneseLineMessage(body.message ?? 'invalid') }], 'invalid_messages');
+      }
+      if (err instanceof HTTPFetchError) throw new AppError('line_validate_failed', `LINE の検証 API がエラーを返しました (${err.status})`, 502);
+      throw new AppError('line_unreachable', `LINE の検証 API に接続できません: ${(err as Error).message}`, 503);
+    }
+  }
+
+  /** Our checks, then LINE's; returns the parsed input. */
+  async validate(tenantId: string, input: unknown): Promise<z.infer<typeof deliveryInputSchema> & { at?: number }> {
+    await this.d.tenants.require(tenantId);
+    const parsed = parseOrThrow(deliveryInputSchema, input);
+    let at: number | undefined;
+    if (parsed.scheduledAt !== undefined) {
+      at = parseTokyoTime(parsed.scheduledAt)!;
+      if (at <= Date.now()) throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
+    }
+    if (parsed.send === 'schedule' && at === undefined) throw invalid([{ field: 'scheduledAt', message: '予約配信には配信日時を指定してください' }]);
+    if (parsed.audience.type === 'segment') compileCondition(parsed.audience.condition);
+    await this.validateWithLine(tenantId, parsed.messages);
+    return { ...parsed, at };
+  }
+
+  async create(tenantId: string, input: unknown): Promise<DeliveryRecord> {
+    const v = await this.validate(tenantId, input);
+    const mode = v.send ?? (v.at !== undefined ? 'schedule' : 'draft');
+    const now = Date.now();
+    const id = newDeliveryId(now);
+    const record: DeliveryRecord = {
+      tenantId, id, kind: 'normal', title: v.title, messages: v.messages, audience: v.audience, audienceLabel: audienceLabel(v.audience),
+      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id),
+      status: mode === 'now' ? 'queued' : mode === 'schedule' ? 'scheduled' : 'draft',
+      scheduledAt: v.at ?? null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
+    };
+    await this.d.store.put(record);
+    await this.d.fanOut.state.setState(id, record.status);
+    if (mode === 'now') await this.d.fanOut.enqueueStart(tenantId, id, 0);
+    if (mode === 'schedule') await this.d.fanOut.enqueueStart(tenantId, id, v.at! - now);
+    return record;
+  }
+
+  async sendNow(tenantId: string, id: string): Promise<DeliveryRecord> {
+    const d = await this.d.store.require(tenantId, id);
+    if (d.status !== 'draft' && d.status !== 'scheduled') throw notChangeable(d);
+    const [moved] = await this.d.fanOut.state.cas(id, 'queued', ['', 'draft', 'scheduled']);
+    if (!moved) throw notChangeable(d);
+    await this.d.fanOut.removeStart(id);
+    const next = { ...d, status: 'queued' as const, scheduledAt: null, updatedAt: Date.now() };
+    await this.d.store.put(next);
+    await this.d.fanOut.enqueueStart(tenantId, id, 0);
+    return next;
+  }
+
+  async schedule(tenantId: string, id: string, input: unknown): Promise<DeliveryRecord> {
+    const { scheduledAt } = parseOrThrow(scheduleSchema, input);
+    const at = parseTokyoTime(scheduledAt)!;
+    if (at <= Date.now()) throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
+    const d = await this.d.store.require(tenantId, id);
+    if (d.status !== 'draft' && d.status !== 'scheduled') throw notChangeable(d);
+    const [moved] = await this.d.fanOut.state.cas(id, 'scheduled', ['', 'draft', 'scheduled']);
+    if (!moved) throw notChangeable(d);
+    const next = { ...d, status: 'scheduled' as const, scheduledAt: at, updatedAt: Date.now() };
+    await this.d.store.put(next);
+    await this.d.fanOut.removeStart(id);
+    await this.d.fanOut.enqueueStart(tenantId, id, at - Date.now());
+    return next;
+  }
+
+  async cancel(tenantId: string, id: string): Promise<DeliveryRecord> {
+    const d = await this.d.store.require(tenantId, id);
+    if (!['draft', 'scheduled', 'queued'].includes(d.status)) throw notChangeable(d);
+    const [moved] = await this.d.fanOut.state.cas(id, 'cancelled', ['', 'draft', 'scheduled', 'queued']);
+    if (!moved) throw new AppError('delivery_started', '配信はすでに開始されているため取り消せません', 409);
+    await this.d.fanOut.removeStart(id);
+    const next = { ...d, status: 'cancelled' as const, updatedAt: Date.now() };
+    await this.d.store.put(next);
+    return next;
+  }
+
+  async testSend(tenantId: string, input: unknown): Promise<DeliveryRecord> {
+    await this.d.tenants.require(tenantId);
+    const v = parseOrThrow(testSendSchema, input);
+    const devices = await this.d.store.testDevices(tenantId);
+    if (devices.length === 0) throw new AppError('no_test_devices', 'テスト端末が登録されていません。先にテスト端末を登録してください', 400);
+    await this.validateWithLine(tenantId, v.messages);
+    const now = Date.now();
+    const id = newDeliveryId(now);
+    const audience: Audience = { type: 'test' };
+    const record: DeliveryRecord = {
+      tenantId, id, kind: 'test', title: v.title, messages: v.messages, audience, audienceLabel: audienceLabel(audience),
+      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), status: 'queued',
+      scheduledAt: null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
+    };
+    await this.d.store.put(record);
+    await this.d.fanOut.state.setState(id, 'queued');
+    await this.d.fanOut.enqueueStart(tenantId, id, 0);
+    return record;
+  }
+
+  /** How many residents the audience reaches now (friends only; blocked residents never count). */
+  async count(tenantId: string, input: unknown): Promise<{ count: number; audienceLabel: string }> {
+    await this.d.tenants.require(tenantId);
+    const audience = parseOrThrow(z.object({ audience: audienceSchema }), input, 'invalid_audience').audience;
+    if (audience.type === 'test') return { count: (await this.d.store.testDevices(tenantId)).length, audienceLabel: audienceLabel(audience) };
+    let query: string;
+    let params: Record<string, unknown> = { tenant: tenantId };
+    if (audience.type === 'all') query = sql('delivery.audience_count_all');
+    else {
+      const c = compileCondition(audience.condition);
+      query = sql('delivery.audience_count_segment').replace('{{segment}}', c.sql);
+      params = { ...params, ...c.params };
+    }
+    const rs = await this.d.ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return { count: Number((await rs.json<{ n: string }>())[0]?.n ?? 0), audienceLabel: audienceLabel(audience) };
+  }
+
+  /** The record, with live counts from Redis while it runs. */
+  async get(tenantId: string, id: string): Promise<DeliveryRecord & { progress: Record<string, unknown> | null }> {
+    const d = await this.d.store.require(tenantId, id);
+    const p = await this.d.fanOut.state.progress(id);
+    if (p && (d.status === 'queued' || d.status === 'sending')) {
+      return {
+        ...d, targets: p.targets, batches: p.enumerated ? p.batches : p.enqueued, accepted: p.accepted, failed: p.failed,
+        progress: { state: p.state, enumerated: p.enumerated, batchesQueued: p.enqueued, batchesSettled: p.settled, batchesAccepted: p.acceptedBatches, batchesFailed: p.failedBatches },
+      };
+    }
+    return { ...d, progress: null };
+  }
+}
+
+function notChangeable(d: DeliveryRecord): AppError {
+  const label: Record<string, string> = { queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し済み', draft: '下書き', scheduled: '予約済み' };
+  return new AppError('delivery_not_changeable', `この配信は${label[d.status] ?? d.status}のため変更できません`, 409);
+}

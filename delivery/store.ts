@@ -1,0 +1,191 @@
+/** ClickHouse records of delivery/: deliveries, batch outcomes, test devices. */
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { AppError } from '../core/errors.ts';
+import { GroupCommitWriter } from '../core/group-commit.ts';
+import { sql } from '../core/sql.ts';
+import { chDateTime, nextVersion } from '../core/time.ts';
+import type { Audience } from './audience.ts';
+import type { DeliveryMessage } from './messages.ts';
+
+export type DeliveryStatus = 'draft' | 'scheduled' | 'queued' | 'sending' | 'done' | 'failed' | 'cancelled';
+export type DeliveryKind = 'normal' | 'test';
+
+export interface DeliveryRecord {
+  tenantId: string;
+  id: string;
+  kind: DeliveryKind;
+  title: string;
+  messages: DeliveryMessage[];
+  audience: Audience;
+  audienceLabel: string;
+  notificationDisabled: boolean;
+  aggregationUnit: string;
+  status: DeliveryStatus;
+  scheduledAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  targets: number;
+  batches: number;
+  accepted: number;
+  failed: number;
+  error: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BatchOutcome extends Record<string, unknown> {
+  tenant_id: string;
+  delivery_id: string;
+  batch_no: number;
+  recipients: number;
+  status: 'accepted' | 'failed';
+  http_status: number;
+  request_id: string;
+  retry_key: string;
+  attempts: number;
+  reason: string;
+  settled_at: string;
+}
+
+export interface ListedDelivery {
+  tenantId: string;
+  id: string;
+  kind: DeliveryKind;
+  title: string;
+  audienceLabel: string;
+  status: DeliveryStatus;
+  messageTypes: string[];
+  at: number;
+  scheduledAt: number | null;
+  targets: number;
+  accepted: number;
+  failed: number;
+  delivered: number | null;
+  uniqueImpressions: number | null;
+  clicks: number | null;
+  uniqueClicks: number | null;
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export class DeliveryStore {
+  readonly batchWriter: GroupCommitWriter<BatchOutcome>;
+
+  constructor(private readonly ch: ClickHouseClient) {
+    this.batchWriter = new GroupCommitWriter<BatchOutcome>(ch, 'delivery_batches', { maxRows: 5000, concurrency: 2 });
+  }
+
+  async rows<T>(name: string, params: Record<string, unknown>, replace?: Record<string, string>): Promise<T[]> {
+    let query = sql(name);
+    for (const [k, v] of Object.entries(replace ?? {})) query = query.replace(`{{${k}}}`, v);
+    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  async get(tenantId: string, id: string): Promise<DeliveryRecord | undefined> {
+    const row = (await this.rows<Record<string, unknown>>('delivery.get', { tenant: tenantId, id }))[0];
+    return row && toRecord(row);
+  }
+
+  async require(tenantId: string, id: string): Promise<DeliveryRecord> {
+    const d = await this.get(tenantId, id);
+    if (!d) throw new AppError('delivery_not_found', `配信 ${id} は見つかりません`, 404);
+    return d;
+  }
+
+  async put(d: DeliveryRecord): Promise<void> {
+    await this.ch.insert({
+      table: 'deliveries',
+      format: 'JSONEachRow',
+      values: [{
+        tenant_id: d.tenantId, delivery_id: d.id, kind: d.kind, title: d.title, messages: JSON.stringify(d.messages),
+        audience: JSON.stringify(d.audience), audience_label: d.audienceLabel, notification_disabled: d.notificationDisabled ? 1 : 0,
+        aggregation_unit: d.aggregationUnit, status: d.status,
+        scheduled_at: d.scheduledAt === null ? null : chDateTime(d.scheduledAt),
+        started_at: d.startedAt === null ? null : chDateTime(d.startedAt),
+        finished_at: d.finishedAt === null ? null : chDateTime(d.finishedAt),
+        targets: d.targets, batches: d.batches, accepted: d.accepted, failed: d.failed, error: d.error,
+        created_at: chDateTime(d.createdAt), updated_at: chDateTime(d.updatedAt), version: nextVersion(), is_deleted: 0,
+      }],
+    });
+  }
+
+  async inFlight(): Promise<Array<{ tenant_id: string; delivery_id: string; status: DeliveryStatus }>> {
+    return this.rows('delivery.in_flight', {});
+  }
+
+  async scheduled(): Promise<Array<{ tenant_id: string; delivery_id: string; scheduled_ms: string }>> {
+    return this.rows('delivery.scheduled', {});
+  }
+
+  async list(tenantId: string, opts: { includeTests?: boolean; limit?: number } = {}): Promise<ListedDelivery[]> {
+    const rows = await this.rows<Record<string, unknown>>('delivery.list', {
+      tenant: tenantId, kinds: opts.includeTests ? ['normal', 'test'] : ['normal'], limit: opts.limit ?? 1000,
+    });
+    return rows.map((r) => ({
+      tenantId: String(r.tenant_id),
+      id: String(r.delivery_id),
+      kind: r.kind as DeliveryKind,
+      title: String(r.title),
+      audienceLabel: String(r.audience_label),
+      status: r.status as DeliveryStatus,
+      messageTypes: (JSON.parse(String(r.messages)) as DeliveryMessage[]).map((m) => m.type),
+      at: Number(r.at_ms),
+      scheduledAt: num(r.scheduled_ms),
+      targets: Number(r.targets),
+      accepted: Number(r.accepted),
+      failed: Number(r.failed),
+      delivered: num(r.delivered),
+      uniqueImpressions: num(r.unique_impression),
+      clicks: num(r.clicks),
+      uniqueClicks: num(r.unique_click),
+    }));
+  }
+
+  async batches(tenantId: string, id: string): Promise<Array<Record<string, unknown>>> {
+    return this.rows('delivery.batches', { tenant: tenantId, id });
+  }
+
+  async batchTotals(tenantId: string, id: string): Promise<{ batches: number; accepted: number; failed: number }> {
+    const r = (await this.rows<Record<string, string>>('delivery.batch_totals', { tenant: tenantId, id }))[0]!;
+    return { batches: Number(r.batches), accepted: Number(r.accepted), failed: Number(r.failed) };
+  }
+
+  async testDevices(tenantId: string): Promise<Array<{ userId: string; label: string }>> {
+    const rows = await this.rows<{ user_id: string; label: string }>('delivery.test_devices', { tenant: tenantId });
+    return rows.map((r) => ({ userId: r.user_id, label: r.label }));
+  }
+
+  async putTestDevice(tenantId: string, userId: string, label: string, deleted = false): Promise<void> {
+    await this.ch.insert({
+      table: 'delivery_test_devices',
+      format: 'JSONEachRow',
+      values: [{ tenant_id: tenantId, user_id: userId, label, updated_at: chDateTime(Date.now()), version: nextVersion(), is_deleted: deleted ? 1 : 0 }],
+    });
+  }
+}
+
+function toRecord(r: Record<string, unknown>): DeliveryRecord {
+  return {
+    tenantId: String(r.tenant_id),
+    id: String(r.delivery_id),
+    kind: r.kind as DeliveryKind,
+    title: String(r.title),
+    messages: JSON.parse(String(r.messages)) as DeliveryMessage[],
+    audience: JSON.parse(String(r.audience)) as Audience,
+    audienceLabel: String(r.audience_label),
+    notificationDisabled: Number(r.notification_disabled) === 1,
+    aggregationUnit: String(r.aggregation_unit),
+    status: r.status as DeliveryStatus,
+    scheduledAt: num(r.scheduled_ms),
+    startedAt: num(r.started_ms),
+    finishedAt: num(r.finished_ms),
+    targets: Number(r.targets),
+    batches: Number(r.batches),
+    accepted: Number(r.accepted),
+    failed: Number(r.failed),
+    error: String(r.error ?? ''),
+    createdAt: Number(r.created_ms),
+    updatedAt: Number(r.updated_ms),
+  };
+}

@@ -1,0 +1,114 @@
+-- Named queries of delivery/ (audiences, deliveries, batches, test devices, residents' attributes).
+
+-- name: delivery.audience_page
+-- One page of friends in user_id order after a cursor (keyset paging: resumable after a crash).
+SELECT user_id FROM resident_states FINAL
+WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String}
+ORDER BY user_id
+LIMIT {limit:UInt32};
+
+-- name: delivery.audience_segment_range
+-- Friends in (after, upto] whose latest attributes match the segment ({{segment}} is a compiled
+-- condition over m; its values are query parameters).
+SELECT s.user_id AS user_id
+FROM (
+    SELECT user_id FROM resident_states FINAL
+    WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
+) AS s
+LEFT JOIN (
+    SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
+    FROM resident_attributes FINAL
+    WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND user_id <= {upto:String}
+    GROUP BY user_id
+) AS a USING (user_id)
+WHERE {{segment}}
+ORDER BY user_id;
+
+-- name: delivery.audience_count_all
+SELECT count() AS n FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1;
+
+-- name: delivery.audience_count_segment
+SELECT count() AS n
+FROM (
+    SELECT user_id FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1
+) AS s
+LEFT JOIN (
+    SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
+    FROM resident_attributes FINAL
+    WHERE tenant_id = {tenant:String}
+    GROUP BY user_id
+) AS a USING (user_id)
+WHERE {{segment}};
+
+-- name: delivery.get
+SELECT tenant_id, delivery_id, kind, title, messages, audience, audience_label, notification_disabled, aggregation_unit, status,
+       toUnixTimestamp64Milli(scheduled_at) AS scheduled_ms, toUnixTimestamp64Milli(started_at) AS started_ms,
+       toUnixTimestamp64Milli(finished_at) AS finished_ms, targets, batches, accepted, failed, error,
+       toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS updated_ms
+FROM deliveries FINAL
+WHERE tenant_id = {tenant:String} AND delivery_id = {id:String};
+
+-- name: delivery.in_flight
+-- Deliveries a restart must pick up again.
+SELECT tenant_id, delivery_id, status FROM deliveries FINAL WHERE status IN ('queued', 'sending');
+
+-- name: delivery.scheduled
+SELECT tenant_id, delivery_id, toUnixTimestamp64Milli(scheduled_at) AS scheduled_ms FROM deliveries FINAL WHERE status = 'scheduled';
+
+-- name: delivery.list
+-- Deliveries of one tenant ('' = every tenant), newest first, with the latest Insight figures of
+-- their aggregation unit (NULL until ingest fetched them).
+SELECT d.tenant_id AS tenant_id, d.delivery_id AS delivery_id, d.kind AS kind, d.title AS title, d.audience_label AS audience_label,
+       d.status AS status, d.messages AS messages,
+       toUnixTimestamp64Milli(coalesce(d.started_at, d.scheduled_at, d.created_at)) AS at_ms,
+       toUnixTimestamp64Milli(d.scheduled_at) AS scheduled_ms,
+       d.targets AS targets, d.accepted AS accepted, d.failed AS failed,
+       s.delivered AS delivered, s.unique_impression AS unique_impression, s.click AS clicks, s.unique_click AS unique_click
+FROM (
+    SELECT * FROM deliveries FINAL
+    WHERE ({tenant:String} = '' OR tenant_id = {tenant:String}) AND has({kinds:Array(String)}, toString(kind))
+) AS d
+LEFT JOIN (
+    SELECT tenant_id, key,
+           argMax(delivered, fetched_at) AS delivered, argMax(unique_impression, fetched_at) AS unique_impression,
+           argMax(click, fetched_at) AS click, argMax(unique_click, fetched_at) AS unique_click
+    FROM insight_message_stats
+    WHERE kind = 'aggregation_unit' AND status = 'ready'
+    GROUP BY tenant_id, key
+) AS s ON s.tenant_id = d.tenant_id AND s.key = d.aggregation_unit
+ORDER BY at_ms DESC, delivery_id DESC
+LIMIT {limit:UInt32};
+
+-- name: delivery.batches
+SELECT batch_no, recipients, status, http_status, request_id, retry_key, attempts, reason
+FROM delivery_batches FINAL
+WHERE tenant_id = {tenant:String} AND delivery_id = {id:String}
+ORDER BY batch_no;
+
+-- name: delivery.batch_totals
+SELECT count() AS batches, countIf(status = 'accepted') AS accepted_batches,
+       sumIf(recipients, status = 'accepted') AS accepted, sumIf(recipients, status = 'failed') AS failed
+FROM delivery_batches FINAL
+WHERE tenant_id = {tenant:String} AND delivery_id = {id:String};
+
+-- name: delivery.test_devices
+SELECT user_id, label FROM delivery_test_devices FINAL WHERE tenant_id = {tenant:String} ORDER BY user_id;
+
+-- name: delivery.resident_attributes
+SELECT toString(item) AS item, values, toUnixTimestamp64Milli(answered_at) AS answered_ms
+FROM resident_attributes FINAL
+WHERE tenant_id = {tenant:String} AND user_id = {user:String}
+ORDER BY item;
+
+-- name: delivery.resident_state
+SELECT is_friend FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND user_id = {user:String};
+
+-- name: delivery.categories
+SELECT category_id, parent_id, name, sort, retired FROM delivery_categories FINAL
+WHERE tenant_id = {tenant:String}
+ORDER BY parent_id, sort, category_id;
+
+-- name: delivery.attribute_items
+SELECT item_id, label, multiple, options, sort, retired FROM delivery_attribute_items FINAL
+WHERE tenant_id = {tenant:String}
+ORDER BY sort, item_id;

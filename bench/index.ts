@@ -3,6 +3,7 @@ import { benchIngest } from './ingest.ts';
 
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   ingest: benchIngest,
+  sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
 };
 
 const name = process.argv[2];

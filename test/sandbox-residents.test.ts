@@ -418,6 +418,59 @@ describe('helpers for the API layer', () => {
     expect(ch.consumeReplyToken('0'.repeat(32))).toBeUndefined();
   });
 
+  it('maps user ids to resident indexes and back without a table (the API layer’s fast path)', () => {
+    const ch = frozenWorld(config(channel())).channels()[0]!;
+    // Ids are part of the world's determinism: the same channel and seed always give these.
+    expect(ch.userIdAt(0)).toBe('Ub7e339cac767512545db902f8760b560');
+    expect(ch.userIdAt(999)).toBe('Udcf10cd397220c8b7c97627af152298a');
+    for (let i = 0; i < 1000; i++) {
+      const id = ch.userIdAt(i);
+      expect(ch.residentIndex(id)).toBe(i);
+      expect(ch.isFriendAt(i)).toBe(ch.isFriend(id));
+    }
+    const id = ch.userIdAt(5);
+    for (const stranger of [
+      'U' + '0'.repeat(32),
+      'U' + id.slice(1).toUpperCase(),
+      id.slice(0, 32) + (id[32] === '0' ? '1' : '0'),
+      id.slice(0, 3) + 'g' + id.slice(4),
+      id + '0',
+      id.slice(0, 32),
+      'C' + id.slice(1),
+      '',
+    ]) {
+      expect(ch.residentIndex(stranger)).toBe(-1);
+    }
+    // An index beyond the population decodes to nobody (another channel's key, or a higher index).
+    const bigger = frozenWorld(config(channel({ residents: { count: 5000 } }))).channels()[0]!;
+    expect(bigger.residentIndex(bigger.userIdAt(4000))).toBe(4000);
+    expect(ch.residentIndex(bigger.userIdAt(4000))).toBe(-1);
+  });
+
+  it('records deliveries by the indexes the API layer resolved', async () => {
+    const w = frozenWorld(config(channel({ residents: { openProbability: 1 } })));
+    const ch = w.channels()[0]!;
+    const to = ch.followerIds().slice(0, 30);
+    const notice = (requestId: string, withIndexes: boolean) => ({
+      requestId,
+      kind: 'multicast' as const,
+      recipients: to,
+      ...(withIndexes ? { recipientIndexes: Int32Array.from(to, (id) => ch.residentIndex(id)) } : {}),
+      messageCount: 1,
+      messages: [{ type: 'text', text: 'お知らせ' }],
+      customAggregationUnits: [withIndexes ? 'with_indexes' : 'without'],
+      at: START_MS,
+    });
+    ch.recordDelivery(notice('a', true));
+    ch.recordDelivery(notice('b', false));
+    await w.settle();
+    const a = ch.engagement.byUnit.get('with_indexes')![0]!;
+    const b = ch.engagement.byUnit.get('without')![0]!;
+    expect(a.delivered).toBe(30);
+    expect(b.delivered).toBe(30);
+    expect(Array.from(a.openers).sort()).toEqual(Array.from(b.openers).sort());
+  });
+
   it('tells friends’ demographics consistently with the demographic Insight', () => {
     const ch = frozenWorld(config(channel({ residents: { count: 3000 } }))).channels()[0]!;
     const ids = ch.followerIds();

@@ -92,9 +92,11 @@ export class SandboxState {
     candidates: readonly string[],
     /** True when candidates come from followerIds() (distinct friends already). */
     candidatesAreFriends = false,
+    /** candidates' residentIndexes() when the caller resolved them already. */
+    resolved?: Int32Array,
   ): AcceptedRequest {
     const book = this.book(channel.config.channelId);
-    const { recipients, indexes } = selectRecipients(channel, book, candidates, candidatesAreFriends);
+    const { recipients, indexes } = selectRecipients(channel, book, candidates, candidatesAreFriends, resolved);
     const at = this.world.now();
     const accepted = book.record(
       {
@@ -129,6 +131,17 @@ export class SandboxState {
     });
     if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
     return accepted;
+  }
+
+  /**
+   * The world's resident index of each user ID (−1 for strangers), when the world offers the
+   * index fast path; undefined otherwise.
+   */
+  residentIndexes(channel: ChannelWorld, userIds: readonly string[]): Int32Array | undefined {
+    if (!hasIndexFastPath(channel)) return undefined;
+    const out = new Int32Array(userIds.length);
+    for (let i = 0; i < userIds.length; i++) out[i] = channel.residentIndex(userIds[i]!);
+    return out;
   }
 
   /** Messages sent this (simulated, Asia/Tokyo) month: one per recipient per request. */
@@ -179,22 +192,25 @@ function selectRecipients(
   book: ReceiptBook,
   candidates: readonly string[],
   candidatesAreFriends: boolean,
+  resolved: Int32Array | undefined,
 ): { recipients: readonly string[]; indexes: Int32Array } {
-  const indexes = new Int32Array(candidates.length);
   if (hasIndexFastPath(channel)) {
-    const recipients: string[] = candidatesAreFriends ? (candidates as string[]) : [];
+    const indexes = resolved && resolved.length === candidates.length ? resolved : new Int32Array(candidates.length);
+    if (indexes !== resolved) for (let k = 0; k < candidates.length; k++) indexes[k] = channel.residentIndex(candidates[k]!);
+    if (candidatesAreFriends) return { recipients: candidates, indexes };
+    // Compacts in place: kept ones move to the front, in order.
+    const recipients: string[] = [];
     let n = 0;
-    if (!candidatesAreFriends) book.beginSelection();
-    for (const id of candidates) {
-      const i = channel.residentIndex(id);
-      if (!candidatesAreFriends) {
-        if (i < 0 || !channel.isFriendAt(i) || !book.firstTime(i)) continue;
-        recipients.push(id);
-      }
+    book.beginSelection();
+    for (let k = 0; k < candidates.length; k++) {
+      const i = indexes[k]!;
+      if (i < 0 || !channel.isFriendAt(i) || !book.firstTime(i)) continue;
+      recipients.push(candidates[k]!);
       indexes[n++] = i;
     }
-    return { recipients, indexes: indexes.subarray(0, n) };
+    return { recipients, indexes: n === indexes.length ? indexes : indexes.slice(0, n) };
   }
+  const indexes = new Int32Array(candidates.length);
   const recipients: string[] = [];
   const seen = candidates.length > 1 && !candidatesAreFriends ? new Set<string>() : undefined;
   let n = 0;

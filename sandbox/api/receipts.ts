@@ -244,6 +244,11 @@ export class ReceiptBook {
     return i < 0 || i >= this.counts.length ? 0 : this.counts[i]!;
   }
 
+  /** Receipts of the resident at a dense index. */
+  countAt(index: number): number {
+    return index < 0 || index >= this.counts.length ? 0 : this.counts[index]!;
+  }
+
   forResident(userId: string): ResidentReceipts {
     const i = this.index.find(userId);
     const receipts: ResidentReceipts['receipts'] = [];

@@ -30,13 +30,21 @@ const pushMessage: Handler = (ctx) => {
 
 const multicast: Handler = (ctx) => {
   const { to, messages, customAggregationUnits } = ctx.body as { to: string[]; messages: unknown[]; customAggregationUnits?: string[] };
-  const details = to.flatMap((id, i) => (USER_ID.test(id) ? [] : [{ message: 'Invalid user ID', property: `to[${i}]` }]));
+  // Resolved once: an ID that is one of the channel's residents is well-formed by construction,
+  // so only the others need the pattern check.
+  const indexes = ctx.state.residentIndexes(ctx.channel, to);
+  const details: { message: string; property: string }[] = [];
+  for (let i = 0; i < to.length; i++) {
+    if ((indexes === undefined || indexes[i]! < 0) && !USER_ID.test(to[i]!)) details.push({ message: 'Invalid user ID', property: `to[${i}]` });
+  }
   details.push(...checkMessageLimits(messages));
   if (details.length) throw invalidRequestBody(details);
   ctx.state.deliver(
     ctx.channel,
     { requestId: ctx.requestId, kind: 'multicast', retryKey: ctx.retryKey, messages, customAggregationUnits },
     to,
+    false,
+    indexes,
   );
   return { status: 200, body: {} };
 };

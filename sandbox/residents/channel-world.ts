@@ -112,6 +112,22 @@ export class SimChannelWorld implements ChannelWorld {
     this.cachedIds = { version: -1, idx: Int32Array.from(idx), ids };
   }
 
+  /**
+   * Fast path for the HTTP layer: a user id's resident index is arithmetic (ids are reversible,
+   * see ids.ts), so receipts and friendship checks need no hash table; −1 for a stranger.
+   */
+  residentIndex(userId: string): number {
+    return this.sim.population.indexOf(userId);
+  }
+
+  isFriendAt(index: number): boolean {
+    return this.sim.population.state[index] === FRIEND;
+  }
+
+  userIdAt(index: number): string {
+    return this.sim.population.userId(index);
+  }
+
   isFriend(userId: string): boolean {
     const p = this.sim.population;
     const i = p.indexOf(userId);
@@ -166,9 +182,14 @@ export class SimChannelWorld implements ChannelWorld {
   }
 
   recordDelivery(notice: DeliveryNotice): void {
-    // A broadcast usually passes the very list followerIds() returned: its indexes are known.
-    const cached = this.cachedIds;
-    this.engagement.record(notice, cached && notice.recipients === cached.ids ? cached.idx : undefined);
+    // The HTTP layer passes the indexes it resolved through residentIndex(); otherwise a
+    // broadcast usually passes the very list followerIds() returned, whose indexes are known.
+    let indexes = notice.recipientIndexes;
+    if (!indexes || indexes.length !== notice.recipients.length) {
+      const cached = this.cachedIds;
+      indexes = cached && notice.recipients === cached.ids ? cached.idx : undefined;
+    }
+    this.engagement.record(notice, indexes);
   }
 
   followersInsight(date: string): FollowersInsight {

@@ -8,48 +8,108 @@ import { fmix32, hash2, hash3 } from './prng.ts';
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/**
+ * hash2(a, b) | 0, written out in one function: int32 results stay unboxed and the JIT can inline
+ * it into the hot id parsing (hash2's uint32 results, returned across calls, are heap numbers).
+ */
+function hash2i(a: number, b: number): number {
+  let x = (b + 0x7f4a7c15) | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  let h = Math.imul(a ^ 0x9e3779b9, 0x01000193) ^ x;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 function hex32(n: number): string {
   return HEX[(n >>> 24) & 255]! + HEX[(n >>> 16) & 255]! + HEX[(n >>> 8) & 255]! + HEX[n & 255]!;
 }
 
-function round(key: number, r: number, half: number): number {
-  return hash3(key, r, half) & 0xffff;
-}
+/** A keyed 4-round Feistel permutation of 32-bit integers (16-bit halves). */
+class Feistel {
+  /** hash2(key, round): the per-round keys, so that a round costs one hash2. */
+  private readonly k0: number;
+  private readonly k1: number;
+  private readonly k2: number;
+  private readonly k3: number;
 
-function permute(key: number, x: number): number {
-  let l = x >>> 16;
-  let r = x & 0xffff;
-  for (let i = 0; i < 4; i++) {
-    const nl = r;
-    r = l ^ round(key, i, r);
-    l = nl;
+  constructor(key: number) {
+    // round r of x is hash3(key, r, x) & 0xffff = hash2(hash2(key, r), x) & 0xffff.
+    this.k0 = hash2(key, 0);
+    this.k1 = hash2(key, 1);
+    this.k2 = hash2(key, 2);
+    this.k3 = hash2(key, 3);
   }
-  return ((l << 16) | r) >>> 0;
-}
 
-function unpermute(key: number, y: number): number {
-  let l = y >>> 16;
-  let r = y & 0xffff;
-  for (let i = 3; i >= 0; i--) {
-    const pr = l;
-    l = r ^ round(key, i, pr);
+  permute(x: number): number {
+    let l = x >>> 16;
+    let r = x & 0xffff;
+    let t = l ^ (hash2i(this.k0, r) & 0xffff);
+    l = r;
+    r = t;
+    t = l ^ (hash2i(this.k1, r) & 0xffff);
+    l = r;
+    r = t;
+    t = l ^ (hash2i(this.k2, r) & 0xffff);
+    l = r;
+    r = t;
+    t = l ^ (hash2i(this.k3, r) & 0xffff);
+    l = r;
+    r = t;
+    return ((l << 16) | r) >>> 0;
+  }
+
+  unpermute(y: number): number {
+    return this.unpermuteHalves(y >>> 16, y & 0xffff);
+  }
+
+  /** unpermute((hi << 16) | lo) for two 16-bit halves (all small integers: no boxing). */
+  unpermuteHalves(hi: number, lo: number): number {
+    let l = hi;
+    let r = lo;
+    let pr = l;
+    l = r ^ (hash2i(this.k3, pr) & 0xffff);
     r = pr;
+    pr = l;
+    l = r ^ (hash2i(this.k2, pr) & 0xffff);
+    r = pr;
+    pr = l;
+    l = r ^ (hash2i(this.k1, pr) & 0xffff);
+    r = pr;
+    pr = l;
+    l = r ^ (hash2i(this.k0, pr) & 0xffff);
+    r = pr;
+    return ((l << 16) | r) >>> 0;
   }
-  return ((l << 16) | r) >>> 0;
 }
 
-/** Parses 8 lowercase hex digits at `off`; -1 when any is not one. */
-function parseHex32(s: string, off: number): number {
-  let n = 0;
-  for (let k = 0; k < 8; k++) {
-    const c = s.charCodeAt(off + k);
-    let v: number;
-    if (c >= 48 && c <= 57) v = c - 48;
-    else if (c >= 97 && c <= 102) v = c - 87;
-    else return -1;
-    n = n * 16 + v;
-  }
-  return n;
+/** Value of each lowercase hex digit's char code; −1 for anything else. */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = 10 + i;
+
+/**
+ * Parses 4 lowercase hex digits at `off` into 0 … 65535; −1 when any is not one. Works in 16-bit
+ * halves so every intermediate value stays a small integer (32-bit values would be boxed).
+ */
+function hex16(s: string, off: number): number {
+  const a = HEX_VALUE[s.charCodeAt(off) & 0x1ff]!;
+  const b = HEX_VALUE[s.charCodeAt(off + 1) & 0x1ff]!;
+  const c = HEX_VALUE[s.charCodeAt(off + 2) & 0x1ff]!;
+  const d = HEX_VALUE[s.charCodeAt(off + 3) & 0x1ff]!;
+  if ((a | b | c | d) < 0) return -1;
+  return (a << 12) | (b << 8) | (c << 4) | d;
+}
+
+/** True when the 8 hex digits at `off` spell the 32-bit value `v`. */
+function hexIs(s: string, off: number, v: number): boolean {
+  return hex16(s, off) === v >>> 16 && hex16(s, off + 4) === (v & 0xffff);
 }
 
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
@@ -57,12 +117,14 @@ const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
 /** Encodes and decodes the user ids of one channel's population. */
 export class UserIdCodec {
   private readonly buf = Buffer.alloc(33);
+  private readonly feistel: Feistel;
 
   constructor(
     private readonly key: number,
     private readonly count: number,
   ) {
     this.buf[0] = 85; // 'U'
+    this.feistel = new Feistel(key);
   }
 
   private put(n: number, off: number): void {
@@ -74,25 +136,26 @@ export class UserIdCodec {
   }
 
   idOf(index: number): string {
-    const k = this.key;
-    this.put(permute(k, index), 1);
-    this.put(hash3(k, index, 1), 9);
-    this.put(hash3(k, index, 2), 17);
-    this.put(hash3(k, index, 3), 25);
+    // The check words are hash3(key, index, j) = hash2(hash2(key, index), j).
+    const h = hash2i(this.key, index);
+    this.put(this.feistel.permute(index), 1);
+    this.put(hash2i(h, 1), 9);
+    this.put(hash2i(h, 2), 17);
+    this.put(hash2i(h, 3), 25);
     return this.buf.toString('latin1', 0, 33);
   }
 
   /** Index of a resident's user id, or -1 when the id is not one of this population's. */
   indexOf(userId: string): number {
+    // Hot path of every multicast (500 ids per request): no allocation, small integers only.
     if (typeof userId !== 'string' || userId.length !== 33 || userId.charCodeAt(0) !== 85 /* U */) return -1;
-    const head = parseHex32(userId, 1);
-    if (head < 0) return -1;
-    const index = unpermute(this.key, head);
+    const hi = hex16(userId, 1);
+    const lo = hex16(userId, 5);
+    if (hi < 0 || lo < 0) return -1;
+    const index = this.feistel.unpermuteHalves(hi, lo);
     if (index >= this.count) return -1;
-    const k = this.key;
-    if (parseHex32(userId, 9) !== hash3(k, index, 1)) return -1;
-    if (parseHex32(userId, 17) !== hash3(k, index, 2)) return -1;
-    if (parseHex32(userId, 25) !== hash3(k, index, 3)) return -1;
+    const h = hash2i(this.key, index);
+    if (!hexIs(userId, 9, hash2i(h, 1)) || !hexIs(userId, 17, hash2i(h, 2)) || !hexIs(userId, 25, hash2i(h, 3))) return -1;
     return index;
   }
 }

@@ -7,6 +7,7 @@ import { registerDbCommand } from './db-command.ts';
 import { registerSandboxCommand } from './sandbox-command.ts';
 import { registerServeCommands } from './serve-command.ts';
 import { registerTenantsCommand } from './tenants-command.ts';
+import { registerUsersCommand } from './users-command.ts';
 
 let cached: Config | undefined;
 const config = () => (cached ??= loadConfig());
@@ -19,6 +20,7 @@ const program = new Command('tayori')
 registerServeCommands(program, config, (level) => createLogger(level));
 registerDbCommand(program, config);
 registerTenantsCommand(program, config);
+registerUsersCommand(program, config);
 registerSandboxCommand(program);
 
 try {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { operatorTokenAuth } from '../core/auth.ts';
 import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
@@ -13,7 +12,7 @@ import { migrate } from '../core/migrations.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
-import { registerHomePage, registerTenantRoutes } from '../dashboard/index.ts';
+import { createDashboard } from '../dashboard/index.ts';
 import { createIngest, type Ingest } from '../ingest/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 import { startDemoSandbox } from './demo-sandbox.ts';
@@ -81,8 +80,9 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     ingest.mount(front);
     const app = createHttpApp(logger, { front });
     registerHealth(app, { ch, redis });
-    registerTenantRoutes(app, { tenants, auth: operatorTokenAuth([token]) });
-    registerHomePage(app, { tenants, sandboxUrl: () => sandbox?.url });
+    const dashboard = createDashboard({ ch, redis, tenants, operatorTokens: [token], logger, publicUrl: config.publicUrl });
+    dashboard.register(app);
+    if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     await app.listen({ port: config.port, host: config.host });
     cleanups.push(() => app.close());
     const { port } = app.server.address() as AddressInfo;

@@ -1,20 +1,248 @@
+import { createHash } from 'node:crypto';
 import { AppError } from './errors.ts';
-import { bearerMatches, type FastifyRequest } from './http.ts';
+import { bearerMatches, type FastifyInstance, type FastifyRequest } from './http.ts';
 
 /**
- * Who may call the API. For now: operator tokens (the local suite token the CLI reads from the
- * data directory). Staff sign-in and roles build on this.
+ * Who may call the API, and what they may do.
+ *
+ * - Operator tokens: the local suite token the CLI reads from the data directory (full access).
+ * - Staff accounts: a session cookie from signing in on the dashboard, or a personal API token
+ *   (`Authorization: Bearer tyr_…`) for scripts. Each account has a role and permissions.
+ *
+ * Roles: prefecture (every tenant, read), contractor (every tenant, operate), municipality (its own
+ * tenant only), admin (everything, and staff accounts). Permissions on top of the role are granted
+ * per account by an admin, capped by what the role allows.
  */
-export interface Authenticator {
-  require(req: FastifyRequest): void;
+
+export const ROLES = ['admin', 'prefecture', 'contractor', 'municipality'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = ['deliver', 'export_residents', 'manage_reports', 'manage_channels'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLE_LABELS: Record<Role, string> = {
+  admin: '管理者',
+  prefecture: '県',
+  contractor: '受託者',
+  municipality: '市町',
+};
+
+export const PERMISSION_LABELS: Record<Permission, string> = {
+  deliver: '配信',
+  export_residents: '住民データの出力',
+  manage_reports: '帳票の管理',
+  manage_channels: 'チャネルの管理',
+};
+
+/** What each role may be granted at most. The prefecture reads: it never sends or changes channels. */
+export const ROLE_ALLOWS: Record<Role, readonly Permission[]> = {
+  admin: PERMISSIONS,
+  contractor: PERMISSIONS,
+  municipality: ['deliver', 'export_residents', 'manage_reports'],
+  prefecture: ['export_residents', 'manage_reports'],
+};
+
+/** What a new account of a role gets unless told otherwise. */
+export const ROLE_DEFAULTS: Record<Role, readonly Permission[]> = {
+  admin: PERMISSIONS,
+  contractor: ['deliver', 'manage_reports', 'manage_channels'],
+  municipality: ['deliver'],
+  prefecture: ['manage_reports'],
+};
+
+/** Permissions capped by the role (unknown names dropped), in a stable order. */
+export function effectivePermissions(role: Role, granted: readonly string[]): Permission[] {
+  return PERMISSIONS.filter((p) => granted.includes(p) && ROLE_ALLOWS[role].includes(p));
 }
 
-export function operatorTokenAuth(tokens: readonly string[]): Authenticator {
-  return {
-    require(req) {
-      if (!bearerMatches(req.headers.authorization, tokens)) {
-        throw new AppError('unauthorized', '認証が必要です (Authorization: Bearer <トークン>)', 401);
+export interface StaffIdentity {
+  userId: string;
+  username: string;
+  displayName: string;
+  role: Role;
+  /** A municipality account's tenant; null for roles that see every tenant. */
+  tenantId: string | null;
+  permissions: Permission[];
+}
+
+export type Principal =
+  | { kind: 'operator' }
+  | (StaffIdentity & { kind: 'staff'; via: 'session'; sessionId: string; csrfToken: string })
+  | (StaffIdentity & { kind: 'staff'; via: 'token' });
+
+/** May this caller see this tenant's figures and records? */
+export function canSeeTenant(p: Principal, tenantId: string): boolean {
+  if (p.kind === 'operator') return true;
+  if (p.role === 'municipality') return p.tenantId === tenantId;
+  return true;
+}
+
+/** 403 unless the caller may see the tenant. */
+export function requireTenant(p: Principal, tenantId: string): void {
+  if (!canSeeTenant(p, tenantId)) {
+    throw new AppError('forbidden_tenant', `このアカウントではテナント ${tenantId} の情報は見られません`, 403);
+  }
+}
+
+/** The tenants, of those given, this caller may see: what queries are scoped to. */
+export function visibleTenants(p: Principal, tenantIds: readonly string[]): string[] {
+  return tenantIds.filter((id) => canSeeTenant(p, id));
+}
+
+export function hasPermission(p: Principal, perm: Permission): boolean {
+  return p.kind === 'operator' || p.permissions.includes(perm);
+}
+
+export function requirePermission(p: Principal, perm: Permission): void {
+  if (!hasPermission(p, perm)) {
+    throw new AppError('forbidden', `この操作には「${PERMISSION_LABELS[perm]}」の権限が必要です`, 403);
+  }
+}
+
+export function requireRole(p: Principal, ...roles: Role[]): void {
+  if (p.kind === 'operator') return;
+  if (!roles.includes(p.role)) {
+    throw new AppError('forbidden', `この操作は ${roles.map((r) => ROLE_LABELS[r]).join('・')} のアカウントのみ行えます`, 403);
+  }
+}
+
+/** Admins and the operator token. */
+export function requireAdmin(p: Principal): void {
+  requireRole(p, 'admin');
+}
+
+export const SESSION_COOKIE = 'tayori_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** Looks up what a session cookie or a staff API token stands for (wired by the suite). */
+export interface StaffResolver {
+  /** The signed-in account behind a session token, or undefined (expired, signed out, disabled). */
+  session(token: string): Promise<(StaffIdentity & { sessionId: string; csrfToken: string }) | undefined>;
+  /** The account behind a personal API token, or undefined. */
+  apiToken(token: string): Promise<StaffIdentity | undefined>;
+}
+
+export interface Authenticator {
+  /** Who is calling, or undefined for an anonymous request. */
+  identify(req: FastifyRequest): Promise<Principal | undefined>;
+  /** Who is calling; 401 when nobody signed in. */
+  require(req: FastifyRequest): Promise<Principal>;
+}
+
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i < 0) continue;
+    if (part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
       }
+    }
+  }
+  return undefined;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Constant-time comparison of two strings of any length. */
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return ha.equals(hb) && a.length === b.length;
+}
+
+/**
+ * Operator tokens first (the CLI's access to a running suite), then staff API tokens, then the
+ * session cookie. A session may change state only with its CSRF token (header or form field).
+ */
+export function createAuthenticator(opts: { operatorTokens: readonly string[]; staff?: StaffResolver }): Authenticator {
+  const identify = async (req: FastifyRequest): Promise<Principal | undefined> => {
+    const header = req.headers.authorization;
+    if (header) {
+      if (bearerMatches(header, opts.operatorTokens)) return { kind: 'operator' };
+      const m = /^Bearer\s+(tyr_[A-Za-z0-9_-]{20,})$/i.exec(header);
+      if (m && opts.staff) {
+        const who = await opts.staff.apiToken(m[1]!);
+        if (who) return { ...who, kind: 'staff', via: 'token' };
+      }
+      return undefined;
+    }
+    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (token && opts.staff) {
+      const s = await opts.staff.session(token);
+      if (s) return { ...s, kind: 'staff', via: 'session' };
+    }
+    return undefined;
+  };
+  return {
+    identify,
+    async require(req) {
+      const p = await identify(req);
+      if (!p) {
+        throw new AppError('unauthorized', '認証が必要です。サインインするか、Authorization: Bearer <トークン> を付けてください', 401);
+      }
+      return p;
     },
   };
+}
+
+/** 403 when a state change made with a session cookie lacks its CSRF token (header or form field). */
+export function checkCsrf(req: FastifyRequest, p: Principal): void {
+  if (p.kind !== 'staff' || p.via !== 'session' || SAFE_METHODS.has(req.method)) return;
+  const given = csrfTokenOf(req);
+  if (!given || !sameSecret(given, p.csrfToken)) {
+    throw new AppError('csrf_failed', '画面の有効期限が切れたか、不正な送信元からの操作です。ページを読み込み直してから操作してください', 403);
+  }
+}
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** The caller of an API request, as the API hook established it. */
+export function principalOf(req: FastifyRequest): Principal {
+  const p = principals.get(req);
+  if (!p) throw new AppError('unauthorized', '認証が必要です', 401);
+  return p;
+}
+
+/** Remembers who is calling (for pages outside /api that identify callers themselves). */
+export function setPrincipal(req: FastifyRequest, p: Principal): void {
+  principals.set(req, p);
+}
+
+/** Routes under /api/ that answer without a caller (signing in). */
+const PUBLIC_API = new Set(['POST /api/v1/sessions']);
+const installed = new WeakSet<object>();
+
+/**
+ * Every /api/ route needs a caller (401 otherwise) and, for state changes by a session, its CSRF
+ * token (403). Installed once per app, whichever feature registers first.
+ */
+export function installApiAuth(app: FastifyInstance, auth: Authenticator): void {
+  if (installed.has(app)) return;
+  installed.add(app);
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/')) return;
+    if (PUBLIC_API.has(`${req.method} ${req.url.split('?')[0]}`)) return;
+    principals.set(req, await auth.require(req));
+  });
+  app.addHook('preHandler', async (req) => {
+    const p = principals.get(req);
+    if (p && req.url.startsWith('/api/')) checkCsrf(req, p);
+  });
+}
+
+/** The CSRF token sent with a state change: the header (fetch) or the `_csrf` form field. */
+export function csrfTokenOf(req: FastifyRequest): string | undefined {
+  const h = req.headers[CSRF_HEADER];
+  if (typeof h === 'string' && h) return h;
+  const body = req.body as Record<string, unknown> | undefined;
+  return body && typeof body === 'object' && typeof body._csrf === 'string' ? body._csrf : undefined;
+}
+
+/** The old operator-only authenticator (kept for callers that need nothing more). */
+export function operatorTokenAuth(tokens: readonly string[]): Authenticator {
+  return createAuthenticator({ operatorTokens: tokens });
 }

@@ -1,0 +1,207 @@
+import type { Command } from 'commander';
+import { AuditLog } from '../core/audit.ts';
+import { PERMISSION_LABELS, PERMISSIONS, ROLE_LABELS, ROLES, type Permission } from '../core/auth.ts';
+import { openClickHouse } from '../core/clickhouse.ts';
+import type { Config } from '../core/config.ts';
+import { AppError } from '../core/errors.ts';
+import { migrate } from '../core/migrations.ts';
+import { StaffStore, type StaffInput, type StaffUser } from '../core/users.ts';
+import { TenantStore } from '../core/tenants.ts';
+import { loadSecretBox } from '../core/crypto.ts';
+import { table } from './output.ts';
+import { runningSuite, type SuiteState } from './suite-state.ts';
+
+/** The same operations whether the suite is running (through its API) or not (directly). */
+interface UsersGateway {
+  list(): Promise<StaffUser[]>;
+  add(input: StaffInput): Promise<StaffUser>;
+  setPermissions(username: string, permissions: Permission[]): Promise<StaffUser>;
+  setPassword(username: string, password: string): Promise<StaffUser>;
+  setDisabled(username: string, disabled: boolean): Promise<StaffUser>;
+  createToken(username: string, label: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function directGateway(config: Config): Promise<UsersGateway> {
+  const ch = await openClickHouse(config.clickhouse);
+  try {
+    await migrate(ch);
+  } catch (e) {
+    await ch.close();
+    throw e;
+  }
+  const tenants = new TenantStore(ch, loadSecretBox(config, { create: true }));
+  const store = new StaffStore(ch, async (id) => (await tenants.get(id))?.kind);
+  const audit = new AuditLog(ch);
+  const record = (action: string, u: StaffUser, detail: Record<string, unknown> = {}) =>
+    audit.record({ action, actor: { kind: 'operator' }, tenantId: u.tenantId, target: u.username, detail: { ...detail, via: 'cli' } });
+  return {
+    list: () => store.list(),
+    add: async (i) => {
+      const u = await store.add(i);
+      await record('user_added', u, { role: u.role, permissions: u.permissions });
+      return u;
+    },
+    setPermissions: async (n, p) => {
+      const u = await store.setPermissions(n, p);
+      await record('user_permissions_changed', u, { permissions: u.permissions });
+      return u;
+    },
+    setPassword: async (n, p) => {
+      const u = await store.setPassword(n, p);
+      await record('user_password_changed', u);
+      return u;
+    },
+    setDisabled: async (n, d) => {
+      const u = await store.setDisabled(n, d);
+      await record(d ? 'user_disabled' : 'user_enabled', u);
+      return u;
+    },
+    createToken: async (n, label) => {
+      const t = await store.createApiToken(n, label);
+      await record('api_token_created', await store.require(n), { label });
+      return t;
+    },
+    close: () => ch.close(),
+  };
+}
+
+function apiGateway(suite: SuiteState): UsersGateway {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    let res: Response;
+    try {
+      res = await fetch(suite.url + path, {
+        method,
+        headers: { authorization: `Bearer ${suite.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (e) {
+      throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
+    }
+    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+    if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
+    return json as T;
+  };
+  const u = (n: string) => `/api/v1/users/${encodeURIComponent(n)}`;
+  return {
+    list: async () => (await call<{ users: StaffUser[] }>('GET', '/api/v1/users')).users,
+    add: (i) => call('POST', '/api/v1/users', i),
+    setPermissions: (n, permissions) => call('PUT', `${u(n)}/permissions`, { permissions }),
+    setPassword: (n, password) => call('PUT', `${u(n)}/password`, { password }),
+    setDisabled: (n, disabled) => call('PUT', `${u(n)}/disabled`, { disabled }),
+    createToken: async (n, label) => (await call<{ token: string }>('POST', `${u(n)}/tokens`, { label })).token,
+    close: async () => {},
+  };
+}
+
+async function withGateway<T>(config: Config, fn: (g: UsersGateway) => Promise<T>): Promise<T> {
+  const suite = runningSuite(config.dataDir);
+  const g = suite ? apiGateway(suite) : await directGateway(config);
+  try {
+    return await fn(g);
+  } finally {
+    await g.close();
+  }
+}
+
+/** The password: the first line of standard input (never argv, never echoed). */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('パスワード (10 文字以上) を入力して Enter、続けて Ctrl-D を押してください:\n');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  if (!line) throw new AppError('password_missing', 'パスワードを標準入力から渡してください (例: echo "…" | npx tayori users add …)', 400);
+  return line;
+}
+
+function parsePermissions(text: string | undefined): Permission[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of list) {
+    if (!(PERMISSIONS as readonly string[]).includes(p)) {
+      throw new AppError('invalid_permission', `権限 ${p} はありません。使えるのは ${PERMISSIONS.join(', ')} です`, 400);
+    }
+  }
+  return list as Permission[];
+}
+
+export function printUsers(list: StaffUser[]): string {
+  return `${table(
+    ['ユーザー名', '表示名', '役割', 'テナント', '権限', '状態'],
+    list.map((u) => [
+      u.username, u.displayName, ROLE_LABELS[u.role], u.tenantId ?? 'すべて',
+      u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || '—', u.disabled ? '停止中' : '有効',
+    ]),
+  )}\n${list.length} 件`;
+}
+
+export function registerUsersCommand(program: Command, config: () => Config): void {
+  const users = program.command('users').description('ダッシュボードにサインインする職員アカウントの管理');
+
+  users
+    .command('add')
+    .description('職員アカウントを登録します。パスワードは標準入力の 1 行目から読みます')
+    .requiredOption('--username <name>', 'ユーザー名 (英小文字・数字・. _ -、3〜32 文字)')
+    .requiredOption('--role <role>', `役割: ${ROLES.map((r) => `${r} (${ROLE_LABELS[r]})`).join(', ')}`)
+    .option('--tenant <code>', '市町アカウントの担当テナント (地方公共団体コード、例: 24201)')
+    .option('--name <display>', '表示名')
+    .option('--permissions <list>', `権限 (カンマ区切り): ${PERMISSIONS.join(', ')}。省略時は役割の既定`)
+    .action(async (o: { username: string; role: string; tenant?: string; name?: string; permissions?: string }) => {
+      const password = await readPassword();
+      const u = await withGateway(config(), (g) =>
+        g.add({ username: o.username, role: o.role as 'admin', tenantId: o.tenant ?? null, displayName: o.name, permissions: parsePermissions(o.permissions), password }),
+      );
+      console.log(`ユーザー ${u.username} (${ROLE_LABELS[u.role]}${u.tenantId ? `、テナント ${u.tenantId}` : ''}) を登録しました。権限: ${u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || 'なし'}`);
+    });
+
+  users
+    .command('list')
+    .description('職員アカウントを表示します')
+    .option('--json', 'JSON で出力します')
+    .action(async (o: { json?: boolean }) => {
+      const list = await withGateway(config(), (g) => g.list());
+      console.log(o.json ? JSON.stringify(list, null, 2) : printUsers(list));
+    });
+
+  users
+    .command('set-permissions')
+    .description('権限を設定します (役割で許されない権限は付きません)')
+    .requiredOption('--username <name>', 'ユーザー名')
+    .requiredOption('--permissions <list>', `権限 (カンマ区切り、空で全部外す): ${PERMISSIONS.join(', ')}`)
+    .action(async (o: { username: string; permissions: string }) => {
+      const u = await withGateway(config(), (g) => g.setPermissions(o.username, parsePermissions(o.permissions) ?? []));
+      console.log(`ユーザー ${u.username} の権限: ${u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || 'なし'}`);
+    });
+
+  users
+    .command('set-password')
+    .description('パスワードを変更します (標準入力の 1 行目)。その人のサインイン中のセッションは終了します')
+    .requiredOption('--username <name>', 'ユーザー名')
+    .action(async (o: { username: string }) => {
+      const password = await readPassword();
+      const u = await withGateway(config(), (g) => g.setPassword(o.username, password));
+      console.log(`ユーザー ${u.username} のパスワードを変更しました`);
+    });
+
+  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+    users
+      .command(name)
+      .description(disabled ? 'アカウントを停止します (サインイン中のセッションも終了します)' : '停止したアカウントを再開します')
+      .requiredOption('--username <name>', 'ユーザー名')
+      .action(async (o: { username: string }) => {
+        const u = await withGateway(config(), (g) => g.setDisabled(o.username, disabled));
+        console.log(`ユーザー ${u.username} を${disabled ? '停止' : '再開'}しました`);
+      });
+  }
+
+  users
+    .command('create-token')
+    .description('スクリプト用の API トークンを発行します (表示は一度だけ)')
+    .requiredOption('--username <name>', 'ユーザー名')
+    .option('--label <label>', '用途のメモ', '')
+    .action(async (o: { username: string; label: string }) => {
+      const token = await withGateway(config(), (g) => g.createToken(o.username, o.label));
+      console.log(token);
+      console.error('このトークンは今回だけ表示されます。Authorization: Bearer <トークン> で API を呼び出せます');
+    });
+}

@@ -1,0 +1,135 @@
+/**
+ * apexcharts option builders, shared by the browser (pages embed the options as JSON) and the
+ * server (reports render them with `apexcharts/ssr`). Options hold data only, no functions, so
+ * they survive JSON and render the same in both places.
+ */
+import type { DeliveryFigures, MunicipalityDay } from './data.ts';
+import { FIGURES } from './figures.ts';
+
+/** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'] as const;
+
+export const CHART_FONT = '"IPAexGothic", "Noto Sans JP", system-ui, sans-serif';
+
+export type ChartOptions = Record<string, unknown>;
+
+const base = (type: string, height: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  type, height, fontFamily: CHART_FONT, foreColor: '#333', animations: { enabled: false },
+  toolbar: { show: false }, zoom: { enabled: false }, ...extra,
+});
+
+const common = {
+  colors: [...PALETTE],
+  dataLabels: { enabled: false },
+  legend: { position: 'top', horizontalAlign: 'left', fontSize: '13px' },
+  grid: { borderColor: '#ddd' },
+  noData: { text: 'データがありません', style: { fontSize: '14px' } },
+  tooltip: { x: { format: 'yyyy/MM/dd' } },
+};
+
+/** Daily friends, targeted reach and blocks as LINE counts them (gaps where LINE gave nothing). */
+export function friendsChartOptions(days: MunicipalityDay[], opts: { height?: number; title?: string } = {}): ChartOptions {
+  const pts = (pick: (d: MunicipalityDay) => number | null) => days.filter((d) => d.insight).map((d) => ({ x: d.day, y: pick(d) }));
+  return {
+    ...common,
+    chart: base('line', opts.height ?? 320, { id: 'friends' }),
+    title: { text: opts.title ?? '友だち数・ターゲットリーチ・ブロック数 (LINE の統計、日別)', style: { fontSize: '15px' } },
+    series: [
+      { name: FIGURES.friends.label, data: pts((d) => d.followers) },
+      { name: FIGURES.targetedReaches.label, data: pts((d) => d.targetedReaches) },
+      { name: FIGURES.blocks.label, data: pts((d) => d.blocks) },
+    ],
+    stroke: { width: [3, 2, 2], curve: 'straight', dashArray: [0, 6, 2] },
+    xaxis: { type: 'datetime', labels: { datetimeUTC: false, format: 'yyyy/MM' } },
+    yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
+  };
+}
+
+/** New follows against blocks per week (from LINE's webhooks). */
+export function followsVsBlocksOptions(days: MunicipalityDay[], opts: { height?: number; bucket?: 'day' | 'week' } = {}): ChartOptions {
+  const bucket = opts.bucket ?? (days.length > 62 ? 'week' : 'day');
+  const groups = new Map<string, { follows: number; unfollows: number }>();
+  for (const d of days) {
+    const key = bucket === 'day' ? d.day : weekStart(d.day);
+    const g = groups.get(key) ?? { follows: 0, unfollows: 0 };
+    g.follows += d.follows + d.unblocks;
+    g.unfollows += d.unfollows;
+    groups.set(key, g);
+  }
+  const keys = [...groups.keys()];
+  return {
+    ...common,
+    chart: base('bar', opts.height ?? 300, { id: 'follows-blocks', stacked: false }),
+    title: { text: `友だち追加とブロック (${bucket === 'week' ? '週別' : '日別'}、LINE の通知から集計)`, style: { fontSize: '15px' } },
+    colors: [PALETTE[0], PALETTE[3]],
+    series: [
+      { name: '友だち追加 (ブロック解除を含む)', data: keys.map((k) => ({ x: k, y: groups.get(k)!.follows })) },
+      { name: 'ブロック', data: keys.map((k) => ({ x: k, y: groups.get(k)!.unfollows })) },
+    ],
+    plotOptions: { bar: { columnWidth: '80%' } },
+    fill: { type: ['solid', 'pattern'], pattern: { style: ['slantedLines'], width: 6, height: 6, strokeWidth: 2 } },
+    xaxis: { type: 'datetime', labels: { datetimeUTC: false, format: 'yyyy/MM/dd' } },
+    yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
+  };
+}
+
+/** Open rate and click rate per delivery (null → a gap, never 0). */
+export function deliveryRatesOptions(deliveries: DeliveryFigures[], opts: { height?: number } = {}): ChartOptions {
+  const label = (d: DeliveryFigures) => `${d.sentAt.slice(0, 10)} ${d.title}`.slice(0, 40);
+  const pct = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 10);
+  return {
+    ...common,
+    chart: base('bar', opts.height ?? 300, { id: 'delivery-rates' }),
+    title: { text: '配信ごとの開封率・クリック率 (%)', style: { fontSize: '15px' } },
+    colors: [PALETTE[2], PALETTE[4]],
+    series: [
+      { name: FIGURES.openRate.label, data: deliveries.map((d) => ({ x: label(d), y: pct(d.openRate) })) },
+      { name: FIGURES.clickRate.label, data: deliveries.map((d) => ({ x: label(d), y: pct(d.clickRate) })) },
+    ],
+    plotOptions: { bar: { horizontal: false, columnWidth: '70%' } },
+    xaxis: { type: 'category', labels: { rotate: -45, trim: true } },
+    yaxis: { min: 0, max: 100, title: { text: '%' }, decimalsInFloat: 0 },
+  };
+}
+
+/** Residents by a registered attribute's values. */
+export function attributeChartOptions(item: string, values: Array<{ value: string; residents: number }>, opts: { height?: number } = {}): ChartOptions {
+  return {
+    ...common,
+    chart: base('bar', opts.height ?? 240, { id: `attr-${item}` }),
+    title: { text: item, style: { fontSize: '14px' } },
+    series: [{ name: '人数', data: values.map((v) => ({ x: v.value, y: v.residents })) }],
+    plotOptions: { bar: { horizontal: true } },
+    yaxis: { decimalsInFloat: 0 },
+  };
+}
+
+/** A small line without axes for a table cell. */
+export function sparklineOptions(values: number[], labels: string[] = []): ChartOptions {
+  return {
+    chart: { type: 'line', width: 120, height: 32, sparkline: { enabled: true }, animations: { enabled: false } },
+    colors: [PALETTE[0]],
+    stroke: { width: 2, curve: 'straight' },
+    series: [{ name: '純増', data: values }],
+    labels,
+    tooltip: { enabled: true, fixed: { enabled: false }, marker: { show: false } },
+  };
+}
+
+function weekStart(day: string): string {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  const dow = (new Date(t).getUTCDay() + 6) % 7; // Monday first
+  return new Date(t - dow * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Renders chart options to SVG on the server (for reports). Width and height in pixels; the
+ * options are the same the pages use.
+ */
+export async function renderChartSvg(options: ChartOptions, size: { width: number; height: number }): Promise<string> {
+  const mod = (await import('apexcharts/ssr')) as unknown as {
+    default: { renderToString(o: unknown, s: { width: number; height: number }): Promise<string> };
+  };
+  const chart = { ...(options.chart as Record<string, unknown>), width: size.width, height: size.height };
+  return mod.default.renderToString({ ...options, chart }, size);
+}

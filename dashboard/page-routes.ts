@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import {
+  checkCsrf, PERMISSION_LABELS, PERMISSIONS, requireAdmin, ROLE_LABELS, setPrincipal, type Authenticator, type Principal,
+} from '../core/auth.ts';
+import type { AuditLog } from '../core/audit.ts';
+import { AppError, isAppError } from '../core/errors.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
+import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
+import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
+import { currentMonth, monthSchema, type DashboardData } from './data.ts';
+import { errorPage, esc, layout, municipalityPage, overviewPage } from './pages.ts';
+
+export interface PageDeps {
+  auth: Authenticator;
+  data: DashboardData;
+  users: StaffStore;
+  audit: AuditLog;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Static files the pages load: apexcharts' browser bundle from node_modules, and our script. */
+function assets(): Map<string, { body: Buffer; type: string }> {
+  const apex = require.resolve('apexcharts/dist/apexcharts.min.js');
+  return new Map([
+    ['apexcharts.js', { body: fs.readFileSync(apex), type: 'application/javascript; charset=utf-8' }],
+    ['dashboard.js', { body: fs.readFileSync(fileURLToPath(new URL('./public/dashboard.js', import.meta.url))), type: 'application/javascript; charset=utf-8' }],
+  ]);
+}
+
+export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
+  const { auth, data, users } = deps;
+  const files = assets();
+
+  app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
+    const f = files.get(req.params.name);
+    if (!f) throw new AppError('not_found', `${req.params.name} は見つかりません`, 404);
+    return reply.type(f.type).header('cache-control', 'public, max-age=3600').send(f.body);
+  });
+
+  /** The signed-in caller, or a redirect to the sign-in page. */
+  const signedIn = async (req: FastifyRequest, reply: FastifyReply): Promise<Principal | undefined> => {
+    const p = await auth.identify(req);
+    if (!p) {
+      void reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+      return undefined;
+    }
+    setPrincipal(req, p);
+    return p;
+  };
+
+  /** Renders a page; an AppError becomes a Japanese error page with its status. */
+  const page = async (req: FastifyRequest, reply: FastifyReply, p: Principal, render: (tenants: Tenant[]) => Promise<string>) => {
+    const tenants = await data.visible(p);
+    try {
+      const html = await render(tenants);
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+    } catch (e) {
+      if (!isAppError(e) || e.status >= 500) throw e;
+      return reply.status(e.status).type('text/html; charset=utf-8').send(errorPage({ status: e.status, message: e.message, principal: p, tenants }));
+    }
+  };
+
+  app.get('/', async (req, reply) => {
+    const p = await auth.identify(req);
+    if (!p) return reply.redirect('/login', 303);
+    if (p.kind === 'staff' && p.role === 'municipality' && p.tenantId) return reply.redirect(`/municipalities/${p.tenantId}`, 303);
+    return reply.redirect('/overview', 303);
+  });
+
+  app.get<{ Querystring: { month?: string } }>('/overview', async (req, reply) => {
+    const p = await signedIn(req, reply);
+    if (!p) return reply;
+    return page(req, reply, p, async (tenants) => {
+      if (p.kind === 'staff' && p.role === 'municipality') {
+        throw new AppError('forbidden', '県全体の状況は県・受託者・管理者のアカウントで見られます。自分の市町のページをご覧ください', 403);
+      }
+      const month = req.query.month ? monthSchema.parse(req.query.month) : currentMonth();
+      return overviewPage(await data.overview(p, month), { principal: p, tenants });
+    });
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>('/municipalities/:id', async (req, reply) => {
+    const p = await signedIn(req, reply);
+    if (!p) return reply;
+    return page(req, reply, p, async (tenants) => {
+      const id = tenantIdSchema.parse(req.params.id);
+      return municipalityPage(await data.municipality(p, id, req.query), { principal: p, tenants });
+    });
+  });
+
+  app.get('/admin/users', async (req, reply) => {
+    const p = await signedIn(req, reply);
+    if (!p) return reply;
+    return page(req, reply, p, async (tenants) => {
+      requireAdmin(p);
+      const list = await users.list();
+      const names = new Map(tenants.map((t) => [t.id, t.name]));
+      const csrf = p.kind === 'staff' && p.via === 'session' ? p.csrfToken : '';
+      const rows = list.map((u) => `<tr><td>${esc(u.username)}</td><td>${esc(u.displayName)}</td><td>${ROLE_LABELS[u.role]}</td>
+<td>${u.tenantId ? esc(`${names.get(u.tenantId) ?? ''} (${u.tenantId})`) : 'すべて'}</td><td>${u.disabled ? '停止中' : '有効'}</td>
+<td><form method="post" action="/admin/users/${esc(u.username)}/permissions"><input type="hidden" name="_csrf" value="${esc(csrf)}">
+${PERMISSIONS.map((perm) => `<label><input type="checkbox" name="permissions" value="${perm}"${u.permissions.includes(perm) ? ' checked' : ''}> ${PERMISSION_LABELS[perm]}</label>`).join(' ')}
+<button type="submit">保存</button></form></td></tr>`).join('');
+      return layout({
+        title: 'ユーザー管理', principal: p, tenants, scripts: false,
+        body: `<h1>ユーザー管理</h1><p class="note">権限は役割の範囲内で付与されます (県は配信・チャネル管理を持てません)。ユーザーの追加は <code>npx tayori users add</code> または POST /api/v1/users で行います。</p>
+<table id="users"><thead><tr><th>ユーザー名</th><th>表示名</th><th>役割</th><th>担当</th><th>状態</th><th>権限</th></tr></thead><tbody>${rows}</tbody></table>`,
+      });
+    });
+  });
+
+  app.post<{ Params: { username: string } }>('/admin/users/:username/permissions', async (req, reply) => {
+    const p = await signedIn(req, reply);
+    if (!p) return reply;
+    checkCsrf(req, p);
+    requireAdmin(p);
+    const body = (req.body ?? {}) as Record<string, string | string[]>;
+    const raw = body.permissions === undefined ? [] : Array.isArray(body.permissions) ? body.permissions : [body.permissions];
+    const username = usernameSchema.parse(req.params.username);
+    const user = await users.setPermissions(username, raw.map((x) => permissionSchema.parse(x)));
+    await deps.audit.record({ action: 'user_permissions_changed', actor: p, tenantId: user.tenantId, target: username, detail: { permissions: user.permissions }, ip: req.ip });
+    return reply.redirect('/admin/users', 303);
+  });
+}

@@ -1,0 +1,57 @@
+// Tayori dashboard: table sorting, sparklines and charts from the options the server embedded.
+(function () {
+  'use strict';
+  function num(td) {
+    var v = td && td.getAttribute('data-v');
+    return v === null || v === '' || v === undefined ? null : Number(v);
+  }
+  // Sortable tables: click a header; unknown values ("—") always sort last.
+  document.querySelectorAll('table').forEach(function (table) {
+    var heads = table.querySelectorAll('thead th');
+    heads.forEach(function (th, col) {
+      var kind = th.getAttribute('data-sort');
+      if (!kind) return;
+      th.tabIndex = 0;
+      var sort = function () {
+        var dir = th.getAttribute('aria-sort') === 'descending' ? 'ascending' : 'descending';
+        heads.forEach(function (h) { h.removeAttribute('aria-sort'); });
+        th.setAttribute('aria-sort', dir);
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = a.cells[col], y = b.cells[col];
+          if (kind === 'text') {
+            var s = (x.getAttribute('data-v') || x.textContent).localeCompare(y.getAttribute('data-v') || y.textContent, 'ja');
+            return dir === 'ascending' ? s : -s;
+          }
+          var p = num(x), q = num(y);
+          if (p === null && q === null) return 0;
+          if (p === null) return 1;
+          if (q === null) return -1;
+          return dir === 'ascending' ? p - q : q - p;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      };
+      th.addEventListener('click', sort);
+      th.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sort(); } });
+    });
+  });
+  var nav = document.getElementById('tenant-nav');
+  if (nav) nav.addEventListener('change', function () { if (nav.value) location.href = '/municipalities/' + nav.value; });
+  if (typeof ApexCharts === 'undefined') return;
+  document.querySelectorAll('[data-spark]').forEach(function (el) {
+    try { new ApexCharts(el, JSON.parse(el.getAttribute('data-spark'))).render(); } catch (e) { console.error(e); }
+  });
+  var data = document.getElementById('chart-data');
+  if (data) {
+    var charts = JSON.parse(data.textContent);
+    window.tayoriCharts = {};
+    document.querySelectorAll('[data-chart]').forEach(function (el) {
+      var opts = charts[el.getAttribute('data-chart')];
+      if (!opts) return;
+      var chart = new ApexCharts(el, opts);
+      window.tayoriCharts[el.getAttribute('data-chart')] = chart;
+      chart.render().then(function () { el.setAttribute('data-rendered', 'true'); });
+    });
+  }
+})();

@@ -1,0 +1,119 @@
+-- Named queries of the dashboard. They read the daily rollups and LINE's Insight tables, never
+-- the raw events; every one is scoped to the tenants the caller may see ({tenants}).
+
+-- name: dashboard.tables_present
+-- Which optional tables (owned by other features) exist in this installation.
+SELECT name FROM system.tables
+WHERE database = currentDatabase() AND name IN {names:Array(String)};
+
+-- name: dashboard.followers_month_end
+-- Per tenant: LINE's figures on the last ready day of the month, and of the month before.
+-- Tuples keep NULLs (LINE's privacy threshold) as NULL instead of falling back to another day.
+SELECT tenant_id,
+       countIf(day >= {from:Date}) AS cur_n,
+       toString(maxIf(day, day >= {from:Date})) AS cur_day,
+       argMaxIf(tuple(followers, targeted_reaches, blocks), day, day >= {from:Date}) AS cur,
+       countIf(day < {from:Date}) AS prev_n,
+       argMaxIf(tuple(followers, targeted_reaches, blocks), day, day < {from:Date}) AS prev
+FROM insight_followers_daily FINAL
+WHERE tenant_id IN {tenants:Array(String)} AND status = 'ready'
+  AND day >= {prevFrom:Date} AND day <= {to:Date}
+GROUP BY tenant_id;
+
+-- name: dashboard.webhooks_per_month
+-- Per tenant and month: follows, unblocks and blocks as LINE's webhooks reported them.
+SELECT tenant_id, toString(toStartOfMonth(day)) AS month,
+       sum(follows) AS follows, sum(unblocks) AS unblocks, sum(unfollows) AS unfollows
+FROM webhook_events_per_day FINAL
+WHERE tenant_id IN {tenants:Array(String)} AND day BETWEEN {from:Date} AND {to:Date}
+GROUP BY tenant_id, month
+ORDER BY tenant_id, month;
+
+-- name: dashboard.webhooks_per_day
+-- One tenant's days: follows, unblocks and blocks from the webhook rollup.
+SELECT toString(day) AS day_iso, follows, unblocks, unfollows
+FROM webhook_events_per_day FINAL
+WHERE tenant_id = {tenant:String} AND day BETWEEN {from:Date} AND {to:Date}
+ORDER BY day;
+
+-- name: dashboard.followers_per_day
+-- One tenant's days as LINE's Insight reported them (ready answers only; NULL stays NULL).
+SELECT toString(day) AS day_iso, followers, targeted_reaches, blocks
+FROM insight_followers_daily FINAL
+WHERE tenant_id = {tenant:String} AND status = 'ready' AND day BETWEEN {from:Date} AND {to:Date}
+ORDER BY day;
+
+-- name: dashboard.deliveries
+-- Deliveries sent in a period with the latest ready statistics LINE gave for each.
+SELECT t.tenant_id AS tenant_id, t.kind AS kind, t.key AS key,
+       toUnixTimestamp64Milli(t.sent_at) AS sent_ms,
+       s.has_stats AS has_stats,
+       tupleElement(s.f, 1) AS delivered, tupleElement(s.f, 2) AS unique_impression, tupleElement(s.f, 3) AS unique_click,
+       '' AS title, CAST(NULL AS Nullable(UInt64)) AS accepted
+FROM
+(
+    SELECT tenant_id, kind, key, sent_at
+    FROM insight_tracked_deliveries FINAL
+    WHERE tenant_id IN {tenants:Array(String)} AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
+) AS t
+LEFT JOIN
+(
+    SELECT tenant_id, kind, key, toUInt8(1) AS has_stats,
+           argMax(tuple(delivered, unique_impression, unique_click), fetched_at) AS f
+    FROM insight_message_stats
+    WHERE tenant_id IN {tenants:Array(String)} AND status = 'ready'
+      AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
+    GROUP BY tenant_id, kind, key
+) AS s
+ON t.tenant_id = s.tenant_id AND t.kind = s.kind AND t.key = s.key
+ORDER BY t.sent_at
+SETTINGS join_use_nulls = 0;
+
+-- name: dashboard.deliveries_with_records
+-- The same, with the delivery records (title, recipients accepted) where delivery/ keeps them:
+-- LINE gives no delivered count for an aggregation unit, the records do.
+SELECT t.tenant_id AS tenant_id, t.kind AS kind, t.key AS key,
+       toUnixTimestamp64Milli(t.sent_at) AS sent_ms,
+       s.has_stats AS has_stats,
+       tupleElement(s.f, 1) AS delivered, tupleElement(s.f, 2) AS unique_impression, tupleElement(s.f, 3) AS unique_click,
+       r.title AS title, if(r.n = 0, NULL, r.accepted) AS accepted
+FROM
+(
+    SELECT tenant_id, kind, key, sent_at
+    FROM insight_tracked_deliveries FINAL
+    WHERE tenant_id IN {tenants:Array(String)} AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
+) AS t
+LEFT JOIN
+(
+    SELECT tenant_id, kind, key, toUInt8(1) AS has_stats,
+           argMax(tuple(delivered, unique_impression, unique_click), fetched_at) AS f
+    FROM insight_message_stats
+    WHERE tenant_id IN {tenants:Array(String)} AND status = 'ready'
+      AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
+    GROUP BY tenant_id, kind, key
+) AS s
+ON t.tenant_id = s.tenant_id AND t.kind = s.kind AND t.key = s.key
+LEFT JOIN
+(
+    SELECT tenant_id, aggregation_unit, any(title) AS title, toUInt64(sum(accepted)) AS accepted, count() AS n
+    FROM deliveries FINAL
+    WHERE tenant_id IN {tenants:Array(String)} AND aggregation_unit != '' AND kind = 'normal'
+    GROUP BY tenant_id, aggregation_unit
+) AS r
+ON t.tenant_id = r.tenant_id AND t.key = r.aggregation_unit AND t.kind = 'aggregation_unit'
+ORDER BY t.sent_at
+SETTINGS join_use_nulls = 0;
+
+-- name: dashboard.resident_attributes
+-- Friends of one tenant by registered attribute (one count per item and chosen value).
+SELECT item, value, count() AS residents
+FROM
+(
+    SELECT item, values
+    FROM resident_attributes FINAL
+    WHERE tenant_id = {tenant:String}
+      AND user_id IN (SELECT user_id FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1)
+)
+ARRAY JOIN values AS value
+GROUP BY item, value
+ORDER BY item, residents DESC;

@@ -1,0 +1,45 @@
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+
+/**
+ * Known figures for the dashboard tests, written straight into the tables the dashboard reads
+ * (LINE's Insight tables and the webhook rollup), so every expected number is computed by hand.
+ */
+export const MONTH = '2025-06';
+
+export async function seedFigures(ch: ClickHouseClient): Promise<void> {
+  const now = '2025-07-01 00:00:00.000';
+  const followers = [
+    // Tsu: end of May and end of June
+    { tenant_id: '24201', day: '2025-05-31', followers: 1000, targeted_reaches: 900, blocks: 50 },
+    { tenant_id: '24201', day: '2025-06-29', followers: 1100, targeted_reaches: 950, blocks: 60 },
+    { tenant_id: '24201', day: '2025-06-30', followers: 1200, targeted_reaches: 1000, blocks: 66 },
+    // Yokkaichi: June only
+    { tenant_id: '24202', day: '2025-06-30', followers: 2000, targeted_reaches: 1800, blocks: 100 },
+    // Kiho: under LINE's privacy threshold — LINE answered null
+    { tenant_id: '24562', day: '2025-06-30', followers: null, targeted_reaches: null, blocks: null },
+  ].map((r) => ({ ...r, status: 'ready', fetched_at: now, version: 1 }));
+  await ch.insert({ table: 'insight_followers_daily', values: followers, format: 'JSONEachRow' });
+
+  const webhooks = [
+    { tenant_id: '24201', day: '2025-06-01', follows: 30, unblocks: 2, unfollows: 5 },
+    { tenant_id: '24201', day: '2025-06-15', follows: 20, unblocks: 0, unfollows: 3 },
+    { tenant_id: '24201', day: '2025-05-10', follows: 7, unblocks: 0, unfollows: 1 },
+    { tenant_id: '24202', day: '2025-06-03', follows: 11, unblocks: 1, unfollows: 4 },
+  ].map((r) => ({ ...r, postbacks: 0, messages: 0, events: r.follows + r.unblocks + r.unfollows, users: 1, computed_at: now }));
+  await ch.insert({ table: 'webhook_events_per_day', values: webhooks, format: 'JSONEachRow' });
+
+  // Tsu delivered twice in June (one with every figure, one under the privacy threshold).
+  const tracked = [
+    { tenant_id: '24201', kind: 'request_id', key: 'req-1', sent_at: '2025-06-05 01:00:00.000' },
+    { tenant_id: '24201', kind: 'request_id', key: 'req-2', sent_at: '2025-06-20 01:00:00.000' },
+  ].map((r) => ({ ...r, track_until: '2025-07-05 01:00:00.000', registered_at: r.sent_at, version: 1, is_deleted: 0 }));
+  await ch.insert({ table: 'insight_tracked_deliveries', values: tracked, format: 'JSONEachRow' });
+  const stats = [
+    { key: 'req-1', sent_at: '2025-06-05 01:00:00.000', delivered: 1000, unique_impression: 600, unique_click: 80 },
+    { key: 'req-2', sent_at: '2025-06-20 01:00:00.000', delivered: 15, unique_impression: null, unique_click: null },
+  ].map((r) => ({
+    tenant_id: '24201', kind: 'request_id', fetched_at: now, status: 'ready', unique_media_played: null,
+    unique_media_played_100_percent: null, impression: null, click: null, media_played: null, messages: [], clicks: [], response: '{}', ...r,
+  }));
+  await ch.insert({ table: 'insight_message_stats', values: stats, format: 'JSONEachRow' });
+}

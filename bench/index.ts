@@ -3,6 +3,7 @@ import { benchIngest } from './ingest.ts';
 
 const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   ingest: benchIngest,
+  delivery: async () => (await import('./delivery.ts')).benchDelivery(),
   sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
 };
 

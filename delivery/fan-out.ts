@@ -127,6 +127,8 @@ export class FanOut {
     });
     this.#controlWorker.on('error', (e) => this.#o.logger.warn({ err: e.message }, 'delivery control worker error'));
     await this.#controlWorker.waitUntilReady();
+    // a worker per tenant that can send, ready before the first delivery
+    for (const t of await this.#o.tenants.list()) if (t.hasCredentials) this.ensureWorker(t.id);
     for (const d of await this.#o.store.inFlight()) {
       this.ensureWorker(d.tenant_id);
       await this.enqueueStart(d.tenant_id, d.delivery_id, 0);
@@ -225,9 +227,12 @@ export class FanOut {
     let nextBatch = start.enqueued;
     let pendingUpto = start.pendingUpto;
     const queue = this.#queue(d.tenantId);
+    // small first pages, so the first batches go out while the rest is read
+    let limit = Math.min(this.#o.pageSize, 2 * BATCH_SIZE);
     for (;;) {
       if (this.#stopped) throw new Error('stopping');
-      const page = await this.#page(d, cursor, pendingUpto);
+      const page = await this.#page(d, cursor, pendingUpto, limit);
+      limit = Math.min(this.#o.pageSize, limit * 4);
       if (page.ids.length > 0) {
         const jobs: Array<{ name: string; data: BatchJob; opts: { jobId: string } }> = [];
         for (let i = 0; i < page.ids.length; i += BATCH_SIZE) {
@@ -251,7 +256,7 @@ export class FanOut {
   }
 
   /** The next page of the audience after `after` (or exactly the range up to `upto` when resuming). */
-  async #page(d: DeliveryRecord, after: string, upto: string): Promise<{ ids: string[]; upto: string; done: boolean }> {
+  async #page(d: DeliveryRecord, after: string, upto: string, limit: number): Promise<{ ids: string[]; upto: string; done: boolean }> {
     const a: Audience = d.audience;
     if (a.type === 'test') {
       const ids = (await this.#o.store.testDevices(d.tenantId)).map((x) => x.userId).filter((u) => u > after).sort();
@@ -259,8 +264,8 @@ export class FanOut {
     }
     let done = false;
     if (!upto) {
-      const page = await this.#userIds('delivery.audience_page', { tenant: d.tenantId, after, limit: this.#o.pageSize });
-      done = page.length < this.#o.pageSize;
+      const page = await this.#userIds('delivery.audience_page', { tenant: d.tenantId, after, limit });
+      done = page.length < limit;
       if (page.length === 0) return { ids: [], upto: after, done: true };
       upto = page.at(-1)!;
       if (a.type === 'all') return { ids: page, upto, done };

@@ -1,0 +1,196 @@
+/**
+ * npm run bench -- delivery [--recipients 2000000] [--limit 200|2000|both]
+ *
+ * Seeds N residents (all friends) for one tenant, sends one text message to all of them through
+ * Tayori's fan-out (ClickHouse audience → BullMQ batches of 500 → multicast under the channel's
+ * rate limit) against the sandbox running in its own process with its multicast limit at L/s, and
+ * prints the time from "send" to the last batch accepted by the sandbox, batches/s, and the ratio
+ * to the floor the limit sets (N / 500 / L seconds). Afterwards the sandbox's receipts are checked:
+ * every resident received it exactly once. Default: both limits (200 and 2,000/s); `ratio` is the
+ * one at LINE's default 200/s.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
+import { SecretBox } from '../core/crypto.ts';
+import { createLogger } from '../core/logger.ts';
+import { migrate } from '../core/migrations.ts';
+import { startLocalRedis } from '../core/redis-server.ts';
+import { TenantStore } from '../core/tenants.ts';
+import { chDateTime } from '../core/time.ts';
+import { createDelivery } from '../delivery/index.ts';
+
+const here = fileURLToPath(import.meta.url);
+const TENANT = '24000';
+const BATCH = 500;
+const WARM = 100_000;
+const WARM_TENANT = '24201';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+// ------------------------------------------------------------------ sandbox child process
+if (process.argv[2] === '--sandbox-child') {
+  const { startSandbox } = await import('../sandbox/index.ts');
+  const [configFile, idsFile] = [process.argv[3]!, process.argv[4]!];
+  const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+  const sandbox = await startSandbox({ config });
+  for (const [i, c] of (config.channels as Array<{ channelId: string }>).entries()) {
+    const ids = sandbox.world.byChannelId(c.channelId)!.followerIds();
+    const out = fs.createWriteStream(`${idsFile}.${i}`);
+    for (let k = 0; k < ids.length; k += 10_000) out.write(ids.slice(k, k + 10_000).join('\n') + '\n');
+    await new Promise<void>((r) => out.end(r));
+  }
+  console.log(`ready ${sandbox.url}`);
+  process.on('SIGTERM', () => void sandbox.close().then(() => process.exit(0)));
+}
+
+async function startSandboxChild(dir: string, recipients: number, limit: number, channelId: string, token: string): Promise<{ child: ChildProcess; url: string; ids: string }> {
+  const configFile = path.join(dir, `sandbox-${limit}.json`);
+  const ids = path.join(dir, `ids-${limit}.txt`);
+  fs.writeFileSync(configFile, JSON.stringify({
+    channels: [{
+      channelId, botUserId: `U${'7'.repeat(32)}`, channelSecret: 'bench-secret', channelAccessToken: token,
+      residents: { count: recipients, seed: 24, initialFriendRatio: 1, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0, fatigueBlockProbability: 0 },
+    }, {
+      // warm-up channel: both processes run a first delivery before the measured one
+      channelId: `${channelId.slice(0, -1)}9`, botUserId: `U${'6'.repeat(32)}`, channelSecret: 'bench-secret', channelAccessToken: `${token}-warm`,
+      residents: { count: WARM, seed: 25, initialFriendRatio: 1, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0, fatigueBlockProbability: 0 },
+    }],
+    rateLimits: { multicastPerSecond: limit },
+  }));
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', here, '--sandbox-child', configFile, ids], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /ready (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearInterval(timer);
+        resolve(m[1]!);
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`sandbox child exited: ${out}`));
+      }
+    }, 100);
+  });
+  return { child, url, ids };
+}
+
+async function seedResidents(ch: ClickHouseClient, idsFile: string, tenant: string): Promise<number> {
+  const ids = fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean);
+  const at = chDateTime(Date.parse('2026-01-01T00:00:00Z'));
+  for (let i = 0; i < ids.length; i += 200_000) {
+    await ch.insert({ table: 'resident_states', format: 'JSONEachRow', values: ids.slice(i, i + 200_000).map((u) => ({ tenant_id: tenant, user_id: u, is_friend: 1, changed_at: at, version: 1 })) });
+  }
+  return ids.length;
+}
+
+interface RunResult {
+  limit: number;
+  recipients: number;
+  batches: number;
+  seconds: number;
+  floor_seconds: number;
+  ratio: number;
+  batches_per_s: number;
+  exactly_once: boolean;
+  accepted: number;
+  failed: number;
+}
+
+async function runOnce(dir: string, recipients: number, limit: number): Promise<RunResult> {
+  const channelId = `30000${limit}`.padEnd(10, '0');
+  const token = `bench-${limit}-${randomBytes(4).toString('hex')}`;
+  const sb = await startSandboxChild(dir, recipients, limit, channelId, token);
+  const logger = createLogger('warn');
+  const chDir = path.join(dir, `clickhouse`);
+  const ch = await openClickHouse({ kind: 'embedded', path: chDir });
+  const redisServer = await startLocalRedis({ dir: path.join(dir, `redis-${limit}`) });
+  try {
+    await migrate(ch);
+    const tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
+    if (!(await tenants.get(TENANT))) await tenants.add({ id: TENANT, name: '三重県', kind: 'prefecture' });
+    await tenants.setCredentials(TENANT, { channelId, channelSecret: 'bench-secret', channelAccessToken: token, lineApi: 'sandbox' });
+    if (!(await tenants.get(WARM_TENANT))) await tenants.add({ id: WARM_TENANT, name: '津市', kind: 'municipality' });
+    await tenants.setCredentials(WARM_TENANT, { channelId: `${channelId.slice(0, -1)}9`, channelSecret: 'bench-secret', channelAccessToken: `${token}-warm`, lineApi: 'sandbox' });
+    await ch.command({ query: `TRUNCATE TABLE resident_states` });
+    const seeded = await seedResidents(ch, `${sb.ids}.0`, TENANT);
+    await seedResidents(ch, `${sb.ids}.1`, WARM_TENANT);
+    await ch.command({ query: 'OPTIMIZE TABLE resident_states FINAL' });
+    console.log(`limit ${limit}/s: ${seeded} residents seeded`);
+
+    const delivery = createDelivery({
+      ch, redisUrl: redisServer.url, tenants, logger, endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sb.url }),
+      fanOut: { multicastPerSecond: limit, concurrency: Math.max(32, Math.ceil(limit / 10)) },
+    });
+    await delivery.start();
+    const warm = await delivery.service.create(WARM_TENANT, { title: '準備', messages: [{ type: 'text', text: '準備運転' }], send: 'now' });
+    await delivery.waitFinished(WARM_TENANT, warm.id, 10 * 60_000);
+    const t0 = Date.now();
+    const d = await delivery.service.create(TENANT, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience: { type: 'all' }, send: 'now' });
+    const final = await delivery.waitFinished(TENANT, d.id, 30 * 60_000);
+    const last = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=1`)).json()) as { requests: Array<{ acceptedAt: string }> };
+    const lastAccepted = Date.parse(last.requests.at(-1)!.acceptedAt);
+    if (process.env.BENCH_DEBUG) {
+      const all = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=100000`)).json()) as { requests: Array<{ acceptedAt: string }> };
+      const times = all.requests.map((r) => Date.parse(r.acceptedAt) - t0);
+      const att = await (await ch.query({ query: `SELECT sum(attempts) AS a, max(attempts) AS m FROM delivery_batches FINAL WHERE delivery_id = {id:String}`, query_params: { id: d.id }, format: 'JSONEachRow' })).json();
+      console.log('attempts', JSON.stringify(att));
+      console.log(`accepted at (ms after send): first ${times[0]}, 10% ${times[Math.floor(times.length / 10)]}, 50% ${times[Math.floor(times.length / 2)]}, last ${times.at(-1)} (${times.length} kept)`);
+    }
+    const summary = (await (await fetch(`${sb.url}/__sandbox/channels/${channelId}/receipts`)).json()) as Record<string, number>;
+    await delivery.stop();
+
+    const seconds = (lastAccepted - t0) / 1000;
+    const batches = Math.ceil(recipients / BATCH);
+    const floor = batches / limit;
+    const exactlyOnce = summary.totalRecipients === recipients && summary.totalReceipts === recipients && summary.residentsWithMultipleReceipts === 0;
+    const r: RunResult = {
+      limit, recipients, batches, seconds: Number(seconds.toFixed(3)), floor_seconds: Number(floor.toFixed(3)), ratio: Number((seconds / floor).toFixed(3)),
+      batches_per_s: Number((batches / seconds).toFixed(1)), exactly_once: exactlyOnce, accepted: final.accepted, failed: final.failed,
+    };
+    console.log(
+      `limit ${limit}/s: ${recipients} recipients in ${batches} batches, send → last accepted ${r.seconds} s (floor ${r.floor_seconds} s), ` +
+        `${r.batches_per_s} batches/s, ratio ${r.ratio}; status ${final.status}, accepted ${final.accepted}, failed ${final.failed}, exactly once: ${exactlyOnce ? 'yes' : 'NO'}`,
+    );
+    return r;
+  } finally {
+    await redisServer.stop();
+    await ch.close();
+    sb.child.kill('SIGTERM');
+  }
+}
+
+export async function benchDelivery(): Promise<Record<string, unknown>> {
+  const recipients = Number(arg('recipients', '2000000'));
+  const which = arg('limit', 'both');
+  const limits = which === 'both' ? [200, 2000] : [Number(which)];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tayori-bench-delivery-'));
+  try {
+    const runs: RunResult[] = [];
+    for (const limit of limits) runs.push(await runOnce(dir, recipients, limit));
+    const main = runs.find((r) => r.limit === 200) ?? runs[0]!;
+    const at2000 = runs.find((r) => r.limit === 2000);
+    return {
+      bench: 'delivery',
+      ratio: main.ratio,
+      recipients,
+      limit: main.limit,
+      seconds: main.seconds,
+      floor_seconds: main.floor_seconds,
+      batches_per_s: main.batches_per_s,
+      exactly_once: runs.every((r) => r.exactly_once),
+      ...(at2000 && at2000 !== main ? { ratio_2000: at2000.ratio, seconds_2000: at2000.seconds, floor_seconds_2000: at2000.floor_seconds, batches_per_s_2000: at2000.batches_per_s } : {}),
+      goal: 'ratio <= 1.25 (at 200/s and at 2,000/s)',
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -40,7 +40,7 @@ export function friendsChartOptions(days: MunicipalityDay[], opts: { height?: nu
       { name: FIGURES.blocks.label, data: pts((d) => d.blocks) },
     ],
     stroke: { width: [3, 2, 2], curve: 'straight', dashArray: [0, 6, 2] },
-    xaxis: { type: 'datetime', labels: { datetimeUTC: false, format: 'yyyy/MM' } },
+    xaxis: { type: 'datetime', labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } } },
     yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
   };
 }
@@ -68,7 +68,7 @@ export function followsVsBlocksOptions(days: MunicipalityDay[], opts: { height?:
     ],
     plotOptions: { bar: { columnWidth: '80%' } },
     fill: { type: ['solid', 'pattern'], pattern: { style: ['slantedLines'], width: 6, height: 6, strokeWidth: 2 } },
-    xaxis: { type: 'datetime', labels: { datetimeUTC: false, format: 'yyyy/MM/dd' } },
+    xaxis: { type: 'datetime', labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } } },
     yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
   };
 }

@@ -6,8 +6,7 @@ import type { Config } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { migrate } from '../core/migrations.ts';
 import { StaffStore, type StaffInput, type StaffUser } from '../core/users.ts';
-import { TenantStore } from '../core/tenants.ts';
-import { loadSecretBox } from '../core/crypto.ts';
+import { sql } from '../core/sql.ts';
 import { table } from './output.ts';
 import { runningSuite, type SuiteState } from './suite-state.ts';
 
@@ -30,8 +29,12 @@ async function directGateway(config: Config): Promise<UsersGateway> {
     await ch.close();
     throw e;
   }
-  const tenants = new TenantStore(ch, loadSecretBox(config, { create: true }));
-  const store = new StaffStore(ch, async (id) => (await tenants.get(id))?.kind);
+  // Only the tenant's kind is needed (no secrets, so no key file).
+  const tenantKind = async (id: string) => {
+    const rs = await ch.query({ query: sql('tenants.get'), query_params: { id }, format: 'JSONEachRow' });
+    return (await rs.json<{ kind: 'prefecture' | 'municipality' }>())[0]?.kind;
+  };
+  const store = new StaffStore(ch, tenantKind);
   const audit = new AuditLog(ch);
   const record = (action: string, u: StaffUser, detail: Record<string, unknown> = {}) =>
     audit.record({ action, actor: { kind: 'operator' }, tenantId: u.tenantId, target: u.username, detail: { ...detail, via: 'cli' } });

@@ -9,7 +9,7 @@
 import type { DeliveryKind, DeliveryNotice, ResidentsConfig } from '../world.ts';
 import type { ChannelSim } from './behaviour.ts';
 import { DAY_MS, HOUR_MS, jstDay } from './clock.ts';
-import { hash2, hashString, Rng } from './prng.ts';
+import { hash2, hashString, Rng, UniformStream } from './prng.ts';
 
 /** LINE stops updating a message's statistics 14 days after it was sent. */
 export const STATS_WINDOW_MS = 14 * DAY_MS;
@@ -144,6 +144,21 @@ export interface EngagementOptions {
   chunk?: number;
 }
 
+/** A delivery being processed: its recipients' interactions so far. */
+interface Job {
+  notice: DeliveryNotice;
+  indexes: Int32Array | undefined;
+  record: DeliveryRecord;
+  /** Next recipient to process. */
+  next: number;
+  draws: UniformStream;
+  openers: IntList;
+  openAt: IntList;
+  seen: number[];
+  media: number[];
+  clicks: [IntList, IntList, IntList];
+}
+
 export class Engagement {
   /** Records of broadcast and narrowcast requests (message event Insight). */
   readonly byRequestId = new Map<string, DeliveryRecord>();
@@ -154,7 +169,7 @@ export class Engagement {
   readonly deliveriesPerDay = new Map<number, DeliveryCounts>();
   private fatigueCounts: Uint8Array | null = null;
   private fatigueDay: Int32Array | null = null;
-  private readonly queue: Array<{ notice: DeliveryNotice; indexes: Int32Array | undefined; record: DeliveryRecord; next: number; rng: Rng; openers: IntList; openAt: IntList; seen: number[]; media: number[]; clicks: [IntList, IntList, IntList] }> = [];
+  private readonly queue: Job[] = [];
   private working = false;
   private idleWaiters: Array<() => void> = [];
   private readonly chunk: number;
@@ -198,7 +213,7 @@ export class Engagement {
       indexes,
       record,
       next: 0,
-      rng: new Rng(record.key),
+      draws: new UniformStream(new Rng(record.key)),
       openers: new IntList(),
       openAt: new IntList(),
       seen: [],
@@ -249,84 +264,104 @@ export class Engagement {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private processSlice(job: Engagement['queue'][number], n: number): void {
-    const { notice, record, rng } = job;
+  /**
+   * Each recipient's fate, drawn from the delivery's own stream: the fatigue count (and maybe a
+   * block), whether and when it opens, which bubbles it sees, media plays and one click. The loop
+   * is the hot path of every send (500 recipients per multicast), so it reads uniform draws from
+   * a buffer and leaves rare branches to other methods.
+   */
+  private processSlice(job: Job, n: number): void {
+    const { notice, record, draws } = job;
     const p = this.sim.population;
     const cfg = this.cfg;
     const day = jstDay(notice.at);
     const fatigue = notice.kind !== 'reply';
-    const bubbles = record.bubbles;
-    const targets = record.targets;
+    const blockP = cfg.fatigueBlockProbability;
+    const openP = cfg.openProbability;
+    const clickP = cfg.clickProbability;
+    const messageCount = record.messageCount;
+    const hasMedia = record.hasMedia;
+    const hasTargets = record.targets.length > 0;
+    const indexes = job.indexes;
+    if (fatigue) this.fatigueArrays();
     for (let r = job.next, end = job.next + n; r < end; r++) {
-      const i = job.indexes ? job.indexes[r]! : p.indexOf(notice.recipients[r]!);
+      const i = indexes ? indexes[r]! : p.indexOf(notice.recipients[r]!);
       if (i < 0) continue;
       record.delivered++;
-      if (fatigue && this.fatigued(i, day)) {
-        if (rng.chance(cfg.fatigueBlockProbability)) {
-          this.sim.schedule(notice.at + Math.floor(rng.exponential(12 * HOUR_MS)), i, { type: 'unfollow' });
-        }
+      if (fatigue && this.fatigued(i, day) && blockP > 0 && draws.next() < blockP) {
+        this.sim.schedule(notice.at + Math.floor(-Math.log(1 - draws.next()) * (12 * HOUR_MS)), i, { type: 'unfollow' });
       }
-      if (!rng.chance(cfg.openProbability)) continue;
+      if (!(openP > 0 && draws.next() < openP)) continue;
       // Most open within the hour, others later in the day or in the following days.
-      const delayMs = rng.chance(0.6) ? rng.exponential(HOUR_MS) : rng.exponential(20 * HOUR_MS);
+      const delayMs = draws.next() < 0.6 ? -Math.log(1 - draws.next()) * HOUR_MS : -Math.log(1 - draws.next()) * (20 * HOUR_MS);
       if (delayMs >= STATS_WINDOW_MS) continue;
-      const openSec = Math.floor(delayMs / 1000);
       const ordinal = job.openers.length;
       job.openers.push(i);
-      job.openAt.push(openSec);
+      job.openAt.push(Math.floor(delayMs / 1000));
       let seen = 1;
-      for (let b = 1; b < record.messageCount; b++) if (rng.chance(0.9)) seen |= 1 << b;
+      for (let b = 1; b < messageCount; b++) if (draws.next() < 0.9) seen |= 1 << b;
       job.seen.push(seen);
-      if (record.hasMedia) {
-        for (let b = 0; b < record.messageCount; b++) {
-          let level = 0;
-          const bubble = bubbles[b]!;
-          if (bubble.media && seen & (1 << b) && rng.chance(0.55)) {
-            level = 1;
-            while (level < 5 && rng.chance(level === 1 ? 0.85 : 0.75)) level++;
-            if (level === 5 && bubble.trackingId) {
-              this.sim.schedule(notice.at + delayMs + 60_000, i, { type: 'videoPlayComplete', trackingId: bubble.trackingId });
-            }
-          }
-          job.media.push(level);
-        }
-      }
-      if (targets.length > 0 && rng.chance(cfg.clickProbability)) {
-        // One action, among those in bubbles the resident saw.
-        const visible: number[] = [];
-        for (let t = 0; t < targets.length; t++) if (seen & (1 << (targets[t]!.seq - 1))) visible.push(t);
-        if (visible.length === 0) continue;
-        const t = visible[rng.int(visible.length)]!;
-        const target = targets[t]!;
-        const clickMs = delayMs + rng.exponential(3 * 60_000);
-        if (target.kind === 'uri') {
-          if (clickMs < STATS_WINDOW_MS) {
-            job.clicks[0].push(ordinal);
-            job.clicks[1].push(t);
-            job.clicks[2].push(Math.floor(clickMs / 1000));
-          }
-        } else if (target.kind === 'postback') {
-          this.sim.schedule(notice.at + clickMs, i, {
-            type: 'postback',
-            data: target.data!,
-            ...(target.params ? { params: target.params } : {}),
-          });
-        } else {
-          this.sim.schedule(notice.at + clickMs, i, { type: 'message', text: target.text! });
-        }
-      }
+      if (hasMedia) this.playMedia(job, i, seen, delayMs);
+      if (hasTargets && clickP > 0 && draws.next() < clickP) this.click(job, i, ordinal, seen, delayMs);
     }
     job.next += n;
   }
 
+  private playMedia(job: Job, i: number, seen: number, delayMs: number): void {
+    const { record, draws, notice } = job;
+    for (let b = 0; b < record.messageCount; b++) {
+      let level = 0;
+      const bubble = record.bubbles[b]!;
+      if (bubble.media && seen & (1 << b) && draws.next() < 0.55) {
+        level = 1;
+        while (level < 5 && draws.next() < (level === 1 ? 0.85 : 0.75)) level++;
+        if (level === 5 && bubble.trackingId) {
+          this.sim.schedule(notice.at + delayMs + 60_000, i, { type: 'videoPlayComplete', trackingId: bubble.trackingId });
+        }
+      }
+      job.media.push(level);
+    }
+  }
+
+  /** One action, among those in bubbles the resident saw. */
+  private click(job: Job, i: number, ordinal: number, seen: number, delayMs: number): void {
+    const { record, draws, notice } = job;
+    const targets = record.targets;
+    let visible = 0;
+    for (let t = 0; t < targets.length; t++) if (seen & (1 << (targets[t]!.seq - 1))) visible++;
+    if (visible === 0) return;
+    let pick = Math.floor(draws.next() * visible);
+    let t = 0;
+    for (; ; t++) if (seen & (1 << (targets[t]!.seq - 1)) && pick-- === 0) break;
+    const target = targets[t]!;
+    const clickMs = delayMs + -Math.log(1 - draws.next()) * (3 * 60_000);
+    if (target.kind === 'uri') {
+      if (clickMs < STATS_WINDOW_MS) {
+        job.clicks[0].push(ordinal);
+        job.clicks[1].push(t);
+        job.clicks[2].push(Math.floor(clickMs / 1000));
+      }
+    } else if (target.kind === 'postback') {
+      this.sim.schedule(notice.at + clickMs, i, {
+        type: 'postback',
+        data: target.data!,
+        ...(target.params ? { params: target.params } : {}),
+      });
+    } else {
+      this.sim.schedule(notice.at + clickMs, i, { type: 'message', text: target.text! });
+    }
+  }
+
+  private fatigueArrays(): void {
+    if (this.fatigueCounts) return;
+    const n = this.sim.population.count;
+    this.fatigueCounts = new Uint8Array(n * 7);
+    this.fatigueDay = new Int32Array(n).fill(-1_000_000);
+  }
+
   /** Counts a delivery to resident i on `day`; true when it exceeds the weekly threshold. */
   private fatigued(i: number, day: number): boolean {
-    const n = this.sim.population.count;
-    if (!this.fatigueCounts) {
-      this.fatigueCounts = new Uint8Array(n * 7);
-      this.fatigueDay = new Int32Array(n).fill(-1_000_000);
-    }
-    const c = this.fatigueCounts;
+    const c = this.fatigueCounts!;
     const last = this.fatigueDay![i]!;
     const base = i * 7;
     if (day > last) {
@@ -341,7 +376,7 @@ export class Engagement {
     return week > this.cfg.fatigueThresholdPerWeek;
   }
 
-  private finish(job: Engagement['queue'][number]): void {
+  private finish(job: Job): void {
     const r = job.record;
     r.complete = true;
     const keep = r.kind === 'broadcast' || r.kind === 'narrowcast' || r.units.length > 0;

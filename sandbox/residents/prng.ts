@@ -125,6 +125,29 @@ export class Rng {
   }
 }
 
+/**
+ * The same uniform values as `rng.next()`, in the same order, drawn 256 at a time into a typed
+ * array: hot loops read them without a call per draw (a double returned from a call that is not
+ * inlined is a heap allocation). Whoever uses one must not draw from `rng` directly as well.
+ */
+export class UniformStream {
+  private readonly buf = new Float64Array(256);
+  private pos = 256;
+
+  constructor(private readonly rng: Rng) {}
+
+  next(): number {
+    if (this.pos === 256) this.refill();
+    return this.buf[this.pos++]!;
+  }
+
+  private refill(): void {
+    const b = this.buf;
+    for (let k = 0; k < 256; k++) b[k] = this.rng.next();
+    this.pos = 0;
+  }
+}
+
 /** Index drawn from cumulative weights using a uniform value u in [0, 1). */
 export function pickCumulative(cumulative: Float64Array, u: number): number {
   const x = u * cumulative[cumulative.length - 1]!;

@@ -19,7 +19,8 @@
  * requests that named it (recounted from the request log).
  *
  * Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 16), BENCH_RESIDENTS
- * (default 2000000), BENCH_BARE=0 to skip the bare-server run.
+ * (default 2000000), BENCH_BARE=0 to skip the bare-server run, BENCH_PROFILE=FILE to write a CPU
+ * profile (.cpuprofile, for Chrome DevTools) of the sandbox during the load only.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -117,9 +118,11 @@ export async function benchSandbox(): Promise<Record<string, unknown>> {
       console.log(`bare http:  ${bare.rps.toFixed(0)} req/s  p50 ${bare.p50_ms} ms  p99 ${bare.p99_ms} ms`);
     }
 
+    const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     const cpu0 = process.cpuUsage();
     const result = await load(sandbox.url, idsFile, seconds, connections);
     const cpu = process.cpuUsage(cpu0);
+    if (profiler) fs.writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(await profiler()));
     await sandbox.world.settle();
 
     // Receipts check.
@@ -196,6 +199,22 @@ export async function benchSandbox(): Promise<Record<string, unknown>> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Starts the V8 profiler in this process; the returned function stops it and gives the profile. */
+async function startProfile(): Promise<() => Promise<unknown>> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post('Profiler.stop');
+    session.disconnect();
+    return profile;
+  };
 }
 
 /** The load generator (its own process): argv --load <url> <seconds> <connections> <ids file> <token>. */

@@ -280,7 +280,7 @@ export class FanOut {
   }
 
   async #userIds(name: string, params: Record<string, unknown>, segment?: string): Promise<string[]> {
-    const query = segment === undefined ? sql(name) : sql(name).replace('{{segment}}', segment);
+    const query = segment === undefined ? sql(name) : sql(name).replaceAll('{{segment}}', segment);
     const rs = await this.#o.ch.query({ query, query_params: params, format: 'TabSeparated' });
     const text = await rs.text();
     if (text.length === 0) return [];

@@ -73,7 +73,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   const sendCsv = (reply: FastifyReply, name: string, body: string) =>
     reply
       .header('content-type', 'text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${name}"; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .header('content-disposition', `attachment; filename="deliveries.csv"; filename*=UTF-8''${encodeURIComponent(name)}`)
       .send(body);
 
   app.post(`${base}/deliveries`, pre, async (req, reply) => reply.status(201).send(await service.create(tid(req), req.body)));

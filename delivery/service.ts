@@ -192,7 +192,7 @@ export class DeliveryService {
     if (audience.type === 'all') query = sql('delivery.audience_count_all');
     else {
       const c = compileCondition(audience.condition);
-      query = sql('delivery.audience_count_segment').replace('{{segment}}', c.sql);
+      query = sql('delivery.audience_count_segment').replaceAll('{{segment}}', c.sql);
       params = { ...params, ...c.params };
     }
     const rs = await this.d.ch.query({ query, query_params: params, format: 'JSONEachRow' });

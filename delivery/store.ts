@@ -77,7 +77,7 @@ export class DeliveryStore {
 
   async rows<T>(name: string, params: Record<string, unknown>, replace?: Record<string, string>): Promise<T[]> {
     let query = sql(name);
-    for (const [k, v] of Object.entries(replace ?? {})) query = query.replace(`{{${k}}}`, v);
+    for (const [k, v] of Object.entries(replace ?? {})) query = query.replaceAll(`{{${k}}}`, v);
     const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
     return rs.json<T>();
   }

@@ -8,7 +8,7 @@ ORDER BY user_id
 LIMIT {limit:UInt32};
 
 -- name: delivery.audience_segment_range
--- Friends in (after, upto] whose latest attributes match the segment ({{segment}} is a compiled
+-- Friends in (after, upto] whose latest attributes match the segment (the segment marker is a compiled
 -- condition over m; its values are query parameters).
 SELECT s.user_id AS user_id
 FROM (

@@ -40,7 +40,19 @@ export function channelKey(creds: Pick<TenantCredentials, 'tenantId' | 'channelI
  * channel's budget first, turns LINE's answer into rows and stores them.
  */
 export class InsightFetcher {
+  /** Credentials read in the last 30 s (a backfill asks for the same tenant many times). */
+  readonly #creds = new Map<string, { at: number; creds: Promise<TenantCredentials> }>();
+
   constructor(private readonly deps: FetcherDeps) {}
+
+  #credentials(tenantId: string): Promise<TenantCredentials> {
+    const hit = this.#creds.get(tenantId);
+    if (hit && Date.now() - hit.at < 30_000) return hit.creds;
+    const creds = this.deps.tenants.credentials(tenantId);
+    this.#creds.set(tenantId, { at: Date.now(), creds });
+    creds.catch(() => this.#creds.delete(tenantId));
+    return creds;
+  }
 
   async followersDay(tenantId: string, day: string): Promise<FetchOutcome<FollowersDay>> {
     const res = await this.#call(tenantId, (c) => c.insight.getNumberOfFollowers(toYmd(day)));
@@ -111,7 +123,7 @@ export class InsightFetcher {
   ): Promise<{ kind: 'answer'; body: T } | { kind: 'not_found' } | { kind: 'wait'; until: number; reason: 'budget' | 'rate_limited' }> {
     let creds: TenantCredentials;
     try {
-      creds = await this.deps.tenants.credentials(tenantId);
+      creds = await this.#credentials(tenantId);
     } catch (e) {
       if (e instanceof AppError && e.status < 500) throw new InsightCallError(e.message, true, e.status);
       throw e;

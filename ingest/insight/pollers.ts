@@ -36,7 +36,7 @@ export interface InsightPollersOptions {
   sweepPattern?: string;
   /** Jobs processed at once by this process's worker. Default 4. */
   concurrency?: number;
-  /** Wait before asking again about a day LINE reports as unready. Default 1 h. */
+  /** Longest wait before asking again about a day LINE reports as unready (5, 10, 20, 40 min, then this). Default 1 h. */
   unreadyRetryMs?: number;
   /** Unready answers after which a day is given up (the job fails). Default 72. */
   maxUnreadyRetries?: number;
@@ -151,18 +151,22 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
   async function addUnique(jobs: Array<{ name: string; data: unknown; id: string }>): Promise<{ added: number; already: number }> {
     const fresh: Array<{ name: string; data: unknown; opts: JobsOptions }> = [];
     let already = 0;
-    for (const j of jobs) {
-      const existing = await queue.getJob(j.id);
-      if (existing) {
+    for (let i = 0; i < jobs.length; i += 100) {
+      const chunk = jobs.slice(i, i + 100);
+      const states = await Promise.all(chunk.map(async (j) => {
+        const existing = await queue.getJob(j.id);
+        if (!existing) return 'none';
         const state = await existing.getState();
         if (state === 'completed' || state === 'failed') {
           await existing.remove().catch(() => {});
-        } else if (state !== 'unknown') {
-          already++;
-          continue;
+          return 'none';
         }
-      }
-      fresh.push({ name: j.name, data: j.data, opts: { jobId: j.id } });
+        return state;
+      }));
+      chunk.forEach((j, k) => {
+        if (states[k] === 'none' || states[k] === 'unknown') fresh.push({ name: j.name, data: j.data, opts: { jobId: j.id } });
+        else already++;
+      });
     }
     for (let i = 0; i < fresh.length; i += 500) await queue.addBulk(fresh.slice(i, i + 500));
     return { added: fresh.length, already };
@@ -251,7 +255,8 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
             const n = (data.unready ?? 0) + 1;
             if (n > maxUnready) throw new UnrecoverableError(`${data.day} の友だち数が ${maxUnready} 回問い合わせても集計済みになりませんでした`);
             await job.updateData({ ...data, unready: n });
-            return postpone(job, token, Date.now() + unreadyRetryMs, 'unready');
+            // Soon at first (LINE finishes its counts in the morning), then every unreadyRetryMs.
+            return postpone(job, token, Date.now() + Math.min(unreadyRetryMs, 5 * 60_000 * 2 ** (n - 1)), 'unready');
           }
           const row = await outcome(job, token, o);
           return row && { day: row.day, status: row.status };
@@ -265,6 +270,11 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
           return { enqueued: await enqueueDaily((job.data as DailyJob).tenantId) };
         case 'message-sweep':
           return { enqueued: await sweep() };
+        case 'catch-up': {
+          const due = await runDueNow();
+          if (due.followers || due.messages) log.info(due, 'insight catch-up enqueued');
+          return due;
+        }
         case 'sync-schedulers':
           return { tenants: await syncSchedulers() };
         default:
@@ -293,11 +303,9 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
       worker.on('error', (e) => log.warn({ err: e.message }, 'insight worker error'));
       worker.on('failed', (job, e) => log.warn({ job: job?.id, err: e.message }, 'insight job failed'));
       await worker.waitUntilReady();
-      // What fell due while the suite was down (the record is ClickHouse, not Redis).
-      if (opts.catchUpOnStart ?? true) {
-        const due = await runDueNow();
-        if (due.followers || due.messages) log.info(due, 'insight catch-up enqueued');
-      }
+      // What fell due while the suite was down (the record is ClickHouse, not Redis): done by
+      // the worker, so that starting the suite does not wait for it.
+      if (opts.catchUpOnStart ?? true) await addUnique([{ name: 'catch-up', id: 'catch-up', data: {} }]);
     },
 
     async stop() {

@@ -9,6 +9,7 @@
  * `tayori-delivery-batches-<tenantId>` per tenant, so a 2M-recipient delivery on one account never
  * holds up another account's batches.
  */
+import { randomBytes } from 'node:crypto';
 import { HTTPFetchError, type messagingApi } from '@line/bot-sdk';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
@@ -60,6 +61,8 @@ export interface FanOutOptions {
   trackDelivery?: (input: { tenantId: string; kind: 'aggregation_unit'; key: string; sentAt: number }) => Promise<unknown>;
   /** Called when a delivery reaches done / failed (tests, dashboards). */
   onFinished?: (d: DeliveryRecord) => void;
+  /** Base of tracked links (/r/<token>). */
+  publicUrl?: string;
 }
 
 interface BatchJob {
@@ -67,6 +70,8 @@ interface BatchJob {
   t: string;
   b: number;
   u: string[];
+  /** Click bucket of these recipients (tracked links only). */
+  k?: string;
 }
 
 interface Payload {
@@ -74,6 +79,18 @@ interface Payload {
   messages: DeliveryMessage[];
   notificationDisabled: boolean;
   unit: string;
+  links: string[];
+}
+
+/** The bucket a resident's clicks count in, from the attribute the delivery splits by. */
+export function bucketOf(by: string, values: string[] | undefined): string {
+  const v = values?.[0];
+  if (!v) return 'unknown';
+  if (by === 'age') {
+    const y = Number(v);
+    return Number.isInteger(y) ? String(Math.floor(y / 10) * 10) : 'unknown';
+  }
+  return v;
 }
 
 interface ChannelClient {
@@ -83,7 +100,9 @@ interface ChannelClient {
 }
 
 export class FanOut {
-  readonly #o: Required<Omit<FanOutOptions, 'trackDelivery' | 'onFinished'>> & Pick<FanOutOptions, 'trackDelivery' | 'onFinished'>;
+  readonly #o: Required<Omit<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>> & Pick<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>;
+  /** delivery id + bucket → messages with their tracked links filled in. */
+  readonly #filled = new Map<string, DeliveryMessage[]>();
   readonly #redis: Redis;
   readonly state: DeliveryRedis;
   readonly control: Queue;
@@ -235,9 +254,11 @@ export class FanOut {
       limit = Math.min(this.#o.pageSize, limit * 4);
       if (page.ids.length > 0) {
         const jobs: Array<{ name: string; data: BatchJob; opts: { jobId: string } }> = [];
-        for (let i = 0; i < page.ids.length; i += BATCH_SIZE) {
-          const b: number = nextBatch + jobs.length;
-          jobs.push({ name: 'b', data: { d: d.id, t: d.tenantId, b, u: page.ids.slice(i, i + BATCH_SIZE) } satisfies BatchJob, opts: { jobId: `${d.id}-${b}` } });
+        for (const [bucket, ids] of await this.#buckets(d, page.ids, cursor, page.upto)) {
+          for (let i = 0; i < ids.length; i += BATCH_SIZE) {
+            const b: number = nextBatch + jobs.length;
+            jobs.push({ name: 'b', data: { d: d.id, t: d.tenantId, b, u: ids.slice(i, i + BATCH_SIZE), ...(bucket !== undefined ? { k: bucket } : {}) }, opts: { jobId: `${d.id}-${b}` } });
+          }
         }
         // The range is fixed before its jobs exist: a restart re-cuts exactly this range.
         await this.#redis.hset(p, 'pendingUpto', page.upto);
@@ -253,6 +274,54 @@ export class FanOut {
       if (page.done) break;
     }
     await this.#redis.hset(p, 'batches', String(nextBatch), 'enumerated', '1');
+  }
+
+  /**
+   * Recipients grouped by click bucket (one group, undefined, when links are not tracked), with a
+   * redirect token per (link, bucket) stored before any batch that uses it is queued.
+   */
+  async #buckets(d: DeliveryRecord, ids: string[], after: string, upto: string): Promise<Map<string | undefined, string[]>> {
+    if (d.links.length === 0) return new Map([[undefined, ids]]);
+    const groups = new Map<string | undefined, string[]>();
+    if (!d.clickBucket) groups.set('', ids);
+    else {
+      const item = d.clickBucket === 'age' ? 'birth_year' : d.clickBucket;
+      const rows = await this.#o.store.rows<{ user_id: string; values: string[] }>('delivery.bucket_attrs', { tenant: d.tenantId, item, after, upto });
+      const byUser = new Map(rows.map((r) => [r.user_id, r.values]));
+      for (const u of ids) {
+        const k = bucketOf(d.clickBucket, byUser.get(u));
+        let g = groups.get(k);
+        if (!g) groups.set(k, (g = []));
+        g.push(u);
+      }
+    }
+    const fresh: Array<{ token: string; tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }> = [];
+    for (const bucket of groups.keys()) {
+      for (let n = 0; n < d.links.length; n++) {
+        const token = randomBytes(12).toString('base64url');
+        if ((await this.#redis.hsetnx(keys.links(d.id), `${n}|${bucket}`, token)) === 1) {
+          fresh.push({ token, tenant_id: d.tenantId, delivery_id: d.id, link_no: n, bucket: bucket ?? '', url: d.links[n]! });
+        }
+      }
+    }
+    await this.#o.store.putLinks(fresh);
+    return groups;
+  }
+
+  /** Messages with tracked links replaced by their redirect URLs for this bucket. */
+  async #messagesFor(id: string, payload: Payload, bucket: string | undefined): Promise<DeliveryMessage[]> {
+    if (payload.links.length === 0 || bucket === undefined) return payload.messages;
+    const cacheKey = `${id}|${bucket}`;
+    const hit = this.#filled.get(cacheKey);
+    if (hit) return hit;
+    const tokens = await this.#redis.hgetall(keys.links(id));
+    const base = (this.#o.publicUrl ?? '').replace(/\/$/, '');
+    const filled = payload.messages.map((m) =>
+      m.type === 'text' ? { ...m, text: m.text.replace(/\{\{link:(\d+)\}\}/g, (_, n: string) => `${base}/r/${tokens[`${n}|${bucket}`] ?? ''}`) } : m,
+    );
+    if (this.#filled.size > 1000) this.#filled.clear();
+    this.#filled.set(cacheKey, filled);
+    return filled;
   }
 
   /** The next page of the audience after `after` (or exactly the range up to `upto` when resuming). */
@@ -290,7 +359,7 @@ export class FanOut {
   }
 
   async #savePayload(d: DeliveryRecord): Promise<Payload> {
-    const payload: Payload = { tenantId: d.tenantId, messages: d.messages, notificationDisabled: d.notificationDisabled, unit: d.aggregationUnit };
+    const payload: Payload = { tenantId: d.tenantId, messages: d.messages, notificationDisabled: d.notificationDisabled, unit: d.aggregationUnit, links: d.links };
     await this.#redis.set(keys.payload(d.id), JSON.stringify(payload), 'EX', 7 * 86_400);
     this.#payloads.set(d.id, payload);
     return payload;
@@ -302,6 +371,7 @@ export class FanOut {
     const text = await this.#redis.get(keys.payload(id));
     if (text) {
       const p = JSON.parse(text) as Payload;
+      p.links ??= [];
       if (this.#payloads.size > 100) this.#payloads.delete(this.#payloads.keys().next().value!);
       this.#payloads.set(id, p);
       return p;
@@ -326,9 +396,10 @@ export class FanOut {
   // ---------------------------------------------------------------- batches
 
   async #runBatch(job: Job<BatchJob>): Promise<void> {
-    const { d: id, t: tenantId, b, u } = job.data;
+    const { d: id, t: tenantId, b, u, k } = job.data;
     if (await this.state.isSettled(id, b)) return;
     const payload = await this.#payload(tenantId, id);
+    const messages = await this.#messagesFor(id, payload, k);
     const retryKey = batchRetryKey(id, b);
     const outcome: BatchOutcome = {
       tenant_id: tenantId, delivery_id: id, batch_no: b, recipients: u.length, status: 'failed', http_status: 0,
@@ -351,7 +422,7 @@ export class FanOut {
       try {
         const res = await withTimeout(
           client.messaging.multicastWithHttpInfo(
-            { to: u, messages: payload.messages as messagingApi.Message[], notificationDisabled: payload.notificationDisabled, customAggregationUnits: [payload.unit] },
+            { to: u, messages: messages as messagingApi.Message[], notificationDisabled: payload.notificationDisabled, customAggregationUnits: [payload.unit] },
             retryKey,
           ),
           this.#o.requestTimeoutMs,

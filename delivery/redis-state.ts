@@ -10,6 +10,7 @@ export const keys = {
   progress: (id: string) => `${P}:${id}`,
   settled: (id: string) => `${P}:${id}:settled`,
   payload: (id: string) => `${P}:${id}:payload`,
+  links: (id: string) => `${P}:${id}:links`,
   pace: (channel: string) => `${P}:pace:${channel}`,
   strikes: (channel: string) => `${P}:pace429:${channel}`,
 };

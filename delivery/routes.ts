@@ -100,6 +100,27 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   app.post(`${base}/deliveries/:deliveryId/schedule`, pre, async (req) => service.schedule(tid(req), param(req, 'deliveryId'), req.body));
   app.post(`${base}/deliveries/:deliveryId/cancel`, pre, async (req) => service.cancel(tid(req), param(req, 'deliveryId')));
 
+  app.get(`${base}/deliveries/:deliveryId/clicks`, pre, async (req) => {
+    const d = await store.require(tid(req), param(req, 'deliveryId'));
+    return { deliveryId: d.id, clickBucket: d.clickBucket, links: d.links, clicks: await store.clicks(d.tenantId, d.id) };
+  });
+
+  // Residents' clicks on tracked links: no auth, no personal data, a 302 to the link.
+  const linkCache = new Map<string, { tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>();
+  app.get('/r/:token', async (req, reply) => {
+    const token = param(req, 'token');
+    if (!/^[A-Za-z0-9_-]{8,64}$/.test(token)) return reply.status(404).type('text/plain; charset=utf-8').send('リンクが見つかりません');
+    let link = linkCache.get(token);
+    if (!link) {
+      link = await store.link(token);
+      if (!link) return reply.status(404).type('text/plain; charset=utf-8').send('リンクが見つかりません');
+      if (linkCache.size > 10_000) linkCache.clear();
+      linkCache.set(token, link);
+    }
+    await store.clickWriter.write([{ tenant_id: link.tenant_id, delivery_id: link.delivery_id, link_no: Number(link.link_no), bucket: link.bucket, clicked_at: new Date().toISOString().replace('T', ' ').replace('Z', '') }]);
+    return reply.status(302).header('location', link.url).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send();
+  });
+
   app.get('/api/v1/deliveries', pre, async (req) => ({ deliveries: await store.list('', listOpts(req)) }));
   app.get('/api/v1/deliveries.csv', pre, async (req, reply) => {
     const names = new Map((await tenants.list()).map((t) => [t.id, t.name]));

@@ -33,7 +33,30 @@ export const deliveryInputSchema = z.object({
   scheduledAt: scheduledAtSchema.optional(),
   /** draft: save only; now: send now; schedule: at scheduledAt (default: schedule when scheduledAt is given, else draft). */
   send: z.enum(['draft', 'now', 'schedule'], { message: 'send は draft・now・schedule のいずれかです' }).optional(),
+  /** Wrap links in text messages in Tayori's redirect (/r/<token>) to count clicks. */
+  trackClicks: z.boolean({ error: 'trackClicks は true か false です' }).default(false),
+  /** Count clicks per group of the audience: gender, age (birth decade) or residence. */
+  clickBucket: z.enum(['', 'gender', 'age', 'residence'], { message: 'clickBucket は gender・age・residence のいずれかです' }).default(''),
 });
+
+const URL_IN_TEXT = /https?:\/\/[^\s<>"]+/g;
+
+/** Replaces the URLs of text messages with {{link:N}} placeholders; returns the links in order. */
+export function extractLinks(messages: DeliveryMessage[]): { messages: DeliveryMessage[]; links: string[] } {
+  const links: string[] = [];
+  const out = messages.map((m) => {
+    if (m.type !== 'text') return m;
+    return {
+      ...m,
+      text: m.text.replace(URL_IN_TEXT, (u) => {
+        let n = links.indexOf(u);
+        if (n < 0) n = links.push(u) - 1;
+        return `{{link:${n}}}`;
+      }),
+    };
+  });
+  return { messages: out, links };
+}
 export type DeliveryInput = z.input<typeof deliveryInputSchema>;
 
 export const testSendSchema = z.object({
@@ -50,6 +73,8 @@ export interface ServiceDeps {
   endpoints: () => LineEndpoints;
   store: DeliveryStore;
   fanOut: FanOut;
+  /** Where residents' clicks on tracked links arrive (the suite's public URL). */
+  publicUrl?: string;
 }
 
 function invalid(errors: FieldError[], code = 'invalid_delivery'): AppError {
@@ -100,6 +125,8 @@ export class DeliveryService {
       at = parseTokyoTime(parsed.scheduledAt)!;
       if (at <= Date.now()) throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
     }
+    if (parsed.trackClicks && !this.d.publicUrl) throw invalid([{ field: 'trackClicks', message: 'TAYORI_PUBLIC_URL が未設定のため、クリック計測は使えません' }]);
+    if (parsed.clickBucket && !parsed.trackClicks) throw invalid([{ field: 'clickBucket', message: '属性別のクリック集計には trackClicks: true が必要です' }]);
     if (parsed.send === 'schedule' && at === undefined) throw invalid([{ field: 'scheduledAt', message: '予約配信には配信日時を指定してください' }]);
     if (parsed.audience.type === 'segment') compileCondition(parsed.audience.condition);
     await this.validateWithLine(tenantId, parsed.messages);
@@ -111,8 +138,10 @@ export class DeliveryService {
     const mode = v.send ?? (v.at !== undefined ? 'schedule' : 'draft');
     const now = Date.now();
     const id = newDeliveryId(now);
+    const tracked = v.trackClicks ? extractLinks(v.messages) : { messages: v.messages, links: [] };
     const record: DeliveryRecord = {
-      tenantId, id, kind: 'normal', title: v.title, messages: v.messages, audience: v.audience, audienceLabel: audienceLabel(v.audience),
+      tenantId, id, kind: 'normal', title: v.title, messages: tracked.messages, links: tracked.links, clickBucket: tracked.links.length ? v.clickBucket : '',
+      audience: v.audience, audienceLabel: audienceLabel(v.audience),
       notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id),
       status: mode === 'now' ? 'queued' : mode === 'schedule' ? 'scheduled' : 'draft',
       scheduledAt: v.at ?? null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
@@ -172,7 +201,7 @@ export class DeliveryService {
     const id = newDeliveryId(now);
     const audience: Audience = { type: 'test' };
     const record: DeliveryRecord = {
-      tenantId, id, kind: 'test', title: v.title, messages: v.messages, audience, audienceLabel: audienceLabel(audience),
+      tenantId, id, kind: 'test', title: v.title, messages: v.messages, links: [], clickBucket: '', audience, audienceLabel: audienceLabel(audience),
       notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), status: 'queued',
       scheduledAt: null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
     };

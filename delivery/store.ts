@@ -16,6 +16,10 @@ export interface DeliveryRecord {
   kind: DeliveryKind;
   title: string;
   messages: DeliveryMessage[];
+  /** Tracked links: text messages carry {{link:N}} placeholders for links[N] (sent as /r/<token>). */
+  links: string[];
+  /** How clicks are split by audience: '' (not at all), gender, age (birth decade), residence. */
+  clickBucket: string;
   audience: Audience;
   audienceLabel: string;
   notificationDisabled: boolean;
@@ -70,9 +74,11 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 
 export class DeliveryStore {
   readonly batchWriter: GroupCommitWriter<BatchOutcome>;
+  readonly clickWriter: GroupCommitWriter<Record<string, unknown>>;
 
   constructor(private readonly ch: ClickHouseClient) {
     this.batchWriter = new GroupCommitWriter<BatchOutcome>(ch, 'delivery_batches', { maxRows: 5000, concurrency: 2 });
+    this.clickWriter = new GroupCommitWriter<Record<string, unknown>>(ch, 'delivery_clicks', { maxRows: 10_000, maxDelayMs: 200 });
   }
 
   async rows<T>(name: string, params: Record<string, unknown>, replace?: Record<string, string>): Promise<T[]> {
@@ -98,7 +104,7 @@ export class DeliveryStore {
       table: 'deliveries',
       format: 'JSONEachRow',
       values: [{
-        tenant_id: d.tenantId, delivery_id: d.id, kind: d.kind, title: d.title, messages: JSON.stringify(d.messages),
+        tenant_id: d.tenantId, delivery_id: d.id, kind: d.kind, title: d.title, messages: JSON.stringify(d.messages), links: d.links, click_bucket: d.clickBucket,
         audience: JSON.stringify(d.audience), audience_label: d.audienceLabel, notification_disabled: d.notificationDisabled ? 1 : 0,
         aggregation_unit: d.aggregationUnit, status: d.status,
         scheduled_at: d.scheduledAt === null ? null : chDateTime(d.scheduledAt),
@@ -151,6 +157,19 @@ export class DeliveryStore {
     return { batches: Number(r.batches), accepted: Number(r.accepted), failed: Number(r.failed) };
   }
 
+  async link(token: string): Promise<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string } | undefined> {
+    return (await this.rows<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>('delivery.link', { token }))[0];
+  }
+
+  async putLinks(rows: Array<{ token: string; tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>): Promise<void> {
+    if (rows.length) await this.ch.insert({ table: 'delivery_links', format: 'JSONEachRow', values: rows.map((r) => ({ ...r, created_at: chDateTime(Date.now()) })) });
+  }
+
+  async clicks(tenantId: string, id: string): Promise<Array<{ linkNo: number; bucket: string; url: string; clicks: number }>> {
+    const rows = await this.rows<Record<string, unknown>>('delivery.clicks', { tenant: tenantId, id });
+    return rows.map((r) => ({ linkNo: Number(r.link_no), bucket: String(r.bucket), url: String(r.url), clicks: Number(r.clicks) }));
+  }
+
   async testDevices(tenantId: string): Promise<Array<{ userId: string; label: string }>> {
     const rows = await this.rows<{ user_id: string; label: string }>('delivery.test_devices', { tenant: tenantId });
     return rows.map((r) => ({ userId: r.user_id, label: r.label }));
@@ -172,6 +191,8 @@ function toRecord(r: Record<string, unknown>): DeliveryRecord {
     kind: r.kind as DeliveryKind,
     title: String(r.title),
     messages: JSON.parse(String(r.messages)) as DeliveryMessage[],
+    links: (r.links as string[] | undefined) ?? [],
+    clickBucket: String(r.click_bucket ?? ''),
     audience: JSON.parse(String(r.audience)) as Audience,
     audienceLabel: String(r.audience_label),
     notificationDisabled: Number(r.notification_disabled) === 1,

@@ -64,7 +64,7 @@ beforeAll(async () => {
 
   registry = new EventHandlerRegistry(logger);
   delivery = createDelivery({
-    ch, redisUrl: redisServer.url, tenants, logger, ingestHandlers: registry,
+    ch, redisUrl: redisServer.url, tenants, logger, ingestHandlers: registry, publicUrl: 'https://tayori.example.jp',
     endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox.url }),
     fanOut: { requestTimeoutMs: 2000, retryBaseMs: 100 },
   });
@@ -338,5 +338,44 @@ describe('records', () => {
     const wide = await api('GET', '/api/v1/deliveries.csv');
     expect(wide.text).toContain('津市');
     expect(wide.text).toContain('三重県');
+  });
+});
+
+describe('click tracking', () => {
+  it('wraps links in /r/<token> per audience bucket, counts clicks per bucket, and redirects', async () => {
+    const created = await api('POST', `${T}/deliveries`, {
+      title: '健診のご案内', messages: [text('詳しくは https://www.pref.mie.lg.jp/kenshin をご覧ください')],
+      audience: { type: 'segment', condition: { attr: 'gender', op: 'in', values: ['female', 'male'] } },
+      trackClicks: true, clickBucket: 'gender', send: 'now',
+    });
+    expect(created.status).toBe(201);
+    expect(created.json.links).toEqual(['https://www.pref.mie.lg.jp/kenshin']);
+    const d = await finished(PREF, created.json.id);
+    expect(d.status).toBe('done');
+
+    expect(d.accepted).toBe(d.targets);
+    const info = (await api('GET', `${T}/deliveries/${d.id}/clicks`)).json;
+    expect(info.clickBucket).toBe('gender');
+    const buckets = info.clicks.map((c: any) => c.bucket).sort();
+    expect(buckets).toEqual(['female', 'male']);
+
+    // tokens are opaque and carry no resident id; clicking counts per bucket
+    const rows = await (await ch.query({ query: 'SELECT token, bucket FROM delivery_links FINAL WHERE delivery_id = {id:String}', query_params: { id: d.id }, format: 'JSONEachRow' })).json<{ token: string; bucket: string }>();
+    const female = rows.find((r) => r.bucket === 'female')!.token;
+    const male = rows.find((r) => r.bucket === 'male')!.token;
+    expect(female).not.toMatch(/U[0-9a-f]{32}/);
+    for (const t of [female, female, male]) {
+      const res = await fetch(`${base}/r/${t}`, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('https://www.pref.mie.lg.jp/kenshin');
+    }
+    expect((await fetch(`${base}/r/nonexistent-token`, { redirect: 'manual' })).status).toBe(404);
+    await delivery.store.clickWriter.drain();
+    const after = (await api('GET', `${T}/deliveries/${d.id}/clicks`)).json.clicks;
+    expect(after).toEqual([
+      { linkNo: 0, bucket: 'female', url: 'https://www.pref.mie.lg.jp/kenshin', clicks: 2 },
+      { linkNo: 0, bucket: 'male', url: 'https://www.pref.mie.lg.jp/kenshin', clicks: 1 },
+    ]);
+
   });
 });

@@ -41,7 +41,7 @@ LEFT JOIN (
 WHERE {{segment}};
 
 -- name: delivery.get
-SELECT tenant_id, delivery_id, kind, title, messages, audience, audience_label, notification_disabled, aggregation_unit, status,
+SELECT tenant_id, delivery_id, kind, title, messages, links, click_bucket, audience, audience_label, notification_disabled, aggregation_unit, status,
        toUnixTimestamp64Milli(scheduled_at) AS scheduled_ms, toUnixTimestamp64Milli(started_at) AS started_ms,
        toUnixTimestamp64Milli(finished_at) AS finished_ms, targets, batches, accepted, failed, error,
        toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS updated_ms
@@ -112,3 +112,20 @@ ORDER BY parent_id, sort, category_id;
 SELECT item_id, label, multiple, options, sort, retired FROM delivery_attribute_items FINAL
 WHERE tenant_id = {tenant:String}
 ORDER BY sort, item_id;
+
+-- name: delivery.link
+SELECT tenant_id, delivery_id, link_no, bucket, url FROM delivery_links FINAL WHERE token = {token:String};
+
+-- name: delivery.clicks
+-- Clicks per link and audience bucket of one delivery.
+SELECT l.link_no AS link_no, l.bucket AS bucket, any(l.url) AS url, countIf(c.delivery_id != '') AS clicks
+FROM (SELECT * FROM delivery_links FINAL WHERE tenant_id = {tenant:String} AND delivery_id = {id:String}) AS l
+LEFT JOIN (SELECT * FROM delivery_clicks WHERE tenant_id = {tenant:String} AND delivery_id = {id:String}) AS c
+    ON c.link_no = l.link_no AND c.bucket = l.bucket
+GROUP BY link_no, bucket
+ORDER BY link_no, bucket;
+
+-- name: delivery.bucket_attrs
+-- The attribute a click bucket is cut by, for the residents of one audience range.
+SELECT user_id, values FROM resident_attributes FINAL
+WHERE tenant_id = {tenant:String} AND item = {item:String} AND user_id > {after:String} AND user_id <= {upto:String};

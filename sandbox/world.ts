@@ -125,6 +125,25 @@ export interface ResidentDemographics {
   friendDays: number;
 }
 
+/**
+ * What a resident does when a test tells it to (POST /__sandbox/channels/:channelId/residents/
+ * :userId/actions): the same actions the simulation produces on its own.
+ */
+export type ResidentActionRequest =
+  | { type: 'follow' }
+  | { type: 'unfollow' }
+  | { type: 'message'; text: string }
+  | { type: 'postback'; data: string; params?: Record<string, string> };
+
+/** A resident's relation to the account: friend, blocking it, or never added it. */
+export type ResidentStatus = 'friend' | 'blocking' | 'never';
+
+export type ResidentActOutcome =
+  /** The webhook event the action caused (already on its way to the webhook URL). */
+  | { ok: true; status: ResidentStatus; event: Record<string, unknown> }
+  /** Nothing happened: no such resident, a follow by a friend, or another action by a non-friend. */
+  | { ok: false; reason: 'unknown-resident' | 'already-friend' | 'not-friend'; status?: ResidentStatus };
+
 export interface ChannelWorld {
   readonly config: ChannelConfig;
   /** Residents who are friends now (followed and not blocking), in a stable order. */
@@ -170,6 +189,16 @@ export interface ChannelWorld {
   isFriendAt?(index: number): boolean;
   /** Optional fast path: the user ID of the resident at this index. */
   userIdAt?(index: number): string;
+  /**
+   * Optional (test hook): the resident acts now, in simulated time — state, Insight figures and
+   * the webhook event (with a reply token where LINE gives one) as if it had acted on its own.
+   */
+  act?(userId: string, action: ResidentActionRequest): ResidentActOutcome;
+  /**
+   * Optional (test hook): n residents with this status that no earlier call picked (fewer when
+   * the population runs out), so that concurrent tests do not share residents.
+   */
+  pickResidents?(status: 'friend' | 'never', n: number): string[];
 }
 
 export interface World {

@@ -447,6 +447,23 @@ describe('helpers for the API layer', () => {
     expect(ch.residentIndex(bigger.userIdAt(4000))).toBe(-1);
   });
 
+  it('lets a resident act now, counting it in today’s figures even when the simulation lags behind', async () => {
+    const w = frozenWorld(config(channel({ residents: { followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0 } })));
+    const ch = w.channels()[0]!;
+    const [friend] = ch.pickResidents('friend', 1);
+    const day = jstDay(START_MS);
+    // Simulated time moves a day on, but nothing has simulated it yet.
+    w.clock.advanceBy(DAY_MS);
+    const outcome = ch.act(friend!, { type: 'unfollow' });
+    expect(outcome).toMatchObject({ ok: true, status: 'blocking', event: { type: 'unfollow', timestamp: START_MS + DAY_MS } });
+    expect(ch.sim.processedUpTo).toBeGreaterThanOrEqual(START_MS + DAY_MS - 1000);
+    expect(ch.followersInsight(dayToYmd(day))).toMatchObject({ status: 'ready', blocks: 0 });
+    await w.advanceBy(DAY_MS);
+    expect(ch.followersInsight(dayToYmd(day + 1))).toMatchObject({ status: 'ready', blocks: 1 });
+    expect(ch.act(friend!, { type: 'message', text: 'x' })).toEqual({ ok: false, reason: 'not-friend', status: 'blocking' });
+    expect(ch.act('U' + '0'.repeat(32), { type: 'follow' })).toEqual({ ok: false, reason: 'unknown-resident' });
+  });
+
   it('records deliveries by the indexes the API layer resolved', async () => {
     const w = frozenWorld(config(channel({ residents: { openProbability: 1 } })));
     const ch = w.channels()[0]!;

@@ -10,9 +10,34 @@
  *   GET    /__sandbox/requests?channelId=&limit=              recent accepted sends
  *   GET    /__sandbox/faults     POST /__sandbox/faults     DELETE /__sandbox/faults[/:id]
  *   DELETE /__sandbox/rate-limits
+ *   POST   /__sandbox/channels/:channelId/residents?friends=N&newcomers=M
+ *   POST   /__sandbox/channels/:channelId/residents/:userId/actions
+ *
+ * Residents for tests: `POST …/residents?friends=N` hands out N residents who are friends now,
+ * `newcomers=M` M residents who never added the account; no resident is handed out twice, so
+ * concurrent tests do not share residents. Answer: {"channelId", "friends": [userId…],
+ * "newcomers": [userId…]} (fewer when the population runs out). The simulation goes on for
+ * them too: with nonzero block rates a picked friend may block on its own; configure
+ * `blockRatePerDay: 0` where that matters.
+ *
+ * A resident acts: `POST …/residents/:userId/actions` with one of
+ *   {"type": "message", "text": "…"}                       a text message (1–5000 characters)
+ *   {"type": "postback", "data": "…", "params": {…}}       a tap on a postback action (data 1–300
+ *                                                          characters; params as LINE sends them,
+ *                                                          e.g. {"date": "2025-04-01"})
+ *   {"type": "follow"}      adds the account (or unblocks it: follow.isUnblocked true)
+ *   {"type": "unfollow"}    blocks the account
+ * now, in simulated time: the world changes the resident's state (friends, blocks and
+ * targetedReaches in the Insight figures follow) and sends the webhook event through the normal
+ * path (signed, batched, redelivered), with a reply token for message, postback and follow
+ * events, usable once within a minute with POST /v2/bot/message/reply; the reply counts in the
+ * resident's receipts. Answer 200 {"channelId", "userId", "status": "friend" | "blocking" |
+ * "never" (after the action), "event": the webhook event object}; 404 for an unknown channel or
+ * user; 409 when the action does not fit the resident's state (follow by a friend, anything else
+ * by a non-friend); 400 for a malformed action.
  */
-import { ZodError } from 'zod';
-import type { World } from '../world.ts';
+import { z, ZodError } from 'zod';
+import type { ResidentActionRequest, World } from '../world.ts';
 import type { SandboxState } from './context.ts';
 import type { FaultBoard } from './faults.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -40,6 +65,37 @@ function parseJson(body: Buffer): unknown {
   } catch {
     throw new LineApiError(400, { message: 'The request body could not be parsed as JSON' });
   }
+}
+
+const actionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('follow') }),
+  z.strictObject({ type: z.literal('unfollow') }),
+  z.strictObject({ type: z.literal('message'), text: z.string().min(1).max(5000) }),
+  z.strictObject({
+    type: z.literal('postback'),
+    data: z.string().min(1).max(300),
+    params: z.record(z.string(), z.string()).optional(),
+  }),
+]);
+
+function badRequest(e: ZodError): LineApiError {
+  const details = e.issues.map((i) => ({ message: i.message, property: i.path.join('.') }));
+  return new LineApiError(400, { message: `The request body has ${details.length} error(s)`, details });
+}
+
+/** A count parameter: absent → 0; otherwise an integer 0 … 10000 (400 otherwise). */
+function countParam(query: URLSearchParams, name: string): number {
+  const raw = query.get(name);
+  if (raw === null) return 0;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 10_000) {
+    throw new LineApiError(400, { message: 'The request has 1 error(s)', details: [{ message: 'must be an integer from 0 to 10000', property: name }] });
+  }
+  return n;
+}
+
+function notImplementedByWorld(what: string): LineApiError {
+  return new LineApiError(501, { message: `This sandbox world does not implement ${what}` });
 }
 
 function limitParam(query: URLSearchParams, fallback: number): number {
@@ -84,6 +140,45 @@ export function handleTestHook(req: TestHookRequest, deps: TestHookDeps): [numbe
       }
       break;
     }
+    case 'POST channels': {
+      const channel = channelOf(parts[1] ?? '');
+      if (parts[2] !== 'residents') break;
+      if (parts.length === 3) {
+        const friends = countParam(req.query, 'friends');
+        const newcomers = countParam(req.query, 'newcomers');
+        if (!channel.pickResidents) throw notImplementedByWorld('pickResidents');
+        return [
+          200,
+          {
+            channelId: channel.config.channelId,
+            friends: friends ? channel.pickResidents('friend', friends) : [],
+            newcomers: newcomers ? channel.pickResidents('never', newcomers) : [],
+          },
+        ];
+      }
+      if (parts.length === 5 && parts[4] === 'actions') {
+        const userId = parts[3]!;
+        let action: ResidentActionRequest;
+        try {
+          action = actionSchema.parse(parseJson(req.body));
+        } catch (e) {
+          if (e instanceof ZodError) throw badRequest(e);
+          throw e;
+        }
+        if (!channel.act) throw notImplementedByWorld('act');
+        const outcome = channel.act(userId, action);
+        if (!outcome.ok) {
+          if (outcome.reason === 'unknown-resident') throw notFound();
+          const message =
+            outcome.reason === 'already-friend'
+              ? 'The resident is already a friend'
+              : `The resident is not a friend (status: ${outcome.status ?? 'unknown'})`;
+          throw new LineApiError(409, { message });
+        }
+        return [200, { channelId: channel.config.channelId, userId, status: outcome.status, event: outcome.event }];
+      }
+      break;
+    }
     case 'GET requests':
       if (parts.length === 1) {
         return [200, { requests: state.recentRequests(req.query.get('channelId') ?? undefined, limitParam(req.query, 100)) }];
@@ -97,10 +192,7 @@ export function handleTestHook(req: TestHookRequest, deps: TestHookDeps): [numbe
         try {
           return [201, faults.add(parseJson(req.body))];
         } catch (e) {
-          if (e instanceof ZodError) {
-            const details = e.issues.map((i) => ({ message: i.message, property: i.path.join('.') }));
-            throw new LineApiError(400, { message: `The request body has ${details.length} error(s)`, details });
-          }
+          if (e instanceof ZodError) throw badRequest(e);
           throw e;
         }
       }

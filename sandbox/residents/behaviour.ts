@@ -192,24 +192,24 @@ export class ChannelSim {
     this.apply(s.index, s.action, s.t);
   }
 
-  /** Applies one action (state change and webhook event). */
-  apply(index: number, action: ResidentAction, t: number): void {
+  /** Applies one action (state change and webhook event); the event, or undefined when it did not apply. */
+  apply(index: number, action: ResidentAction, t: number): WebhookEvent | undefined {
     const p = this.population;
     const c = this.counts(jstDay(t));
     switch (action.type) {
       case 'follow':
         if (action.isUnblocked) {
-          if (p.state[index] !== BLOCKING) return;
+          if (p.state[index] !== BLOCKING) return undefined;
           p.unblock(index);
           c.unblocks++;
         } else {
-          if (p.state[index] !== NEVER) return;
+          if (p.state[index] !== NEVER) return undefined;
           p.follow(index, t);
           c.follows++;
         }
         break;
       case 'unfollow':
-        if (p.state[index] !== FRIEND) return;
+        if (p.state[index] !== FRIEND) return undefined;
         p.block(index);
         c.unfollows++;
         break;
@@ -223,6 +223,8 @@ export class ChannelSim {
         c.videoPlayCompletes++;
         break;
     }
-    this.emit(this.events.make(action, p.userId(index), t), index);
+    const ev = this.events.make(action, p.userId(index), t);
+    this.emit(ev, index);
+    return ev;
   }
 }

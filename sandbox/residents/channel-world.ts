@@ -1,14 +1,24 @@
 /** One channel's simulated world: its residents, their behaviour, webhooks and Insight figures. */
-import type { ChannelConfig, ChannelWorld, DeliveryNotice, FollowersInsight, Profile, ResidentDemographics } from '../world.ts';
+import type {
+  ChannelConfig,
+  ChannelWorld,
+  DeliveryNotice,
+  FollowersInsight,
+  Profile,
+  ResidentActionRequest,
+  ResidentActOutcome,
+  ResidentDemographics,
+  ResidentStatus,
+} from '../world.ts';
 import { ChannelSim } from './behaviour.ts';
 import { jstDay, jstMonth, ymdToDay } from './clock.ts';
 import { demographicInsight } from './demographic-insight.ts';
 import { AGES, APP_TYPES, AREAS, GENDERS, PREFECTURES } from './demographics.ts';
 import { Engagement, STATS_WINDOW_MS } from './engagement.ts';
-import type { WebhookEvent } from './events.ts';
+import type { ResidentAction, WebhookEvent } from './events.ts';
 import { followersInsight } from './followers-insight.ts';
 import { aggregationUnitInsight, messageDeliveriesInsight, messageEventInsight } from './message-insight.ts';
-import { FRIEND } from './population.ts';
+import { BLOCKING, FRIEND, NEVER } from './population.ts';
 import type { WebhookSender } from './webhook-sender.ts';
 
 /** Reply tokens are usable once, within this much real time (LINE: about a minute). */
@@ -25,6 +35,10 @@ export interface ChannelWorldDeps {
   onEvent?: (channelId: string, ev: WebhookEvent) => void;
 }
 
+function statusOf(state: number): ResidentStatus {
+  return state === FRIEND ? 'friend' : state === BLOCKING ? 'blocking' : 'never';
+}
+
 export class SimChannelWorld implements ChannelWorld {
   readonly sim: ChannelSim;
   readonly engagement: Engagement;
@@ -34,6 +48,9 @@ export class SimChannelWorld implements ChannelWorld {
   private readonly tokenUser = new Int32Array(REPLY_TOKENS_KEPT);
   private readonly tokenIssued = new Float64Array(REPLY_TOKENS_KEPT);
   private tokenPos = 0;
+  /** Residents handed out by pickResidents (test hook), and where each status's scan stopped. */
+  private readonly picked = new Set<number>();
+  private readonly pickCursor = { friend: 0, never: 0 };
 
   constructor(
     readonly config: ChannelConfig,
@@ -126,6 +143,60 @@ export class SimChannelWorld implements ChannelWorld {
 
   userIdAt(index: number): string {
     return this.sim.population.userId(index);
+  }
+
+  /**
+   * The resident acts now (test hook). The simulation first catches up to the current day, so the
+   * action lands in the right day's figures; it is applied at simulated now, like any resident's.
+   */
+  act(userId: string, request: ResidentActionRequest): ResidentActOutcome {
+    const p = this.sim.population;
+    const i = p.indexOf(userId);
+    if (i < 0) return { ok: false, reason: 'unknown-resident' };
+    const now = this.deps.now();
+    if (jstDay(this.sim.processedUpTo) < jstDay(now)) this.sim.advanceTo(now);
+    const before = statusOf(p.state[i]!);
+    let action: ResidentAction;
+    switch (request.type) {
+      case 'follow':
+        if (before === 'friend') return { ok: false, reason: 'already-friend', status: before };
+        action = { type: 'follow', isUnblocked: before === 'blocking' };
+        break;
+      case 'unfollow':
+        if (before !== 'friend') return { ok: false, reason: 'not-friend', status: before };
+        action = { type: 'unfollow' };
+        break;
+      case 'message':
+        if (before !== 'friend') return { ok: false, reason: 'not-friend', status: before };
+        action = { type: 'message', text: request.text };
+        break;
+      case 'postback':
+        if (before !== 'friend') return { ok: false, reason: 'not-friend', status: before };
+        action = request.params ? { type: 'postback', data: request.data, params: request.params } : { type: 'postback', data: request.data };
+        break;
+    }
+    const event = this.sim.apply(i, action, Math.max(now, this.sim.processedUpTo));
+    if (!event) return { ok: false, reason: 'not-friend', status: before };
+    return { ok: true, status: statusOf(p.state[i]!), event };
+  }
+
+  /** n residents with this status not picked before, scanning the population in index order. */
+  pickResidents(status: 'friend' | 'never', n: number): string[] {
+    const p = this.sim.population;
+    const want = status === 'friend' ? FRIEND : NEVER;
+    const out: string[] = [];
+    // Residents change status over time: one more pass from the start finds those skipped earlier.
+    for (let pass = 0; pass < 2 && out.length < n; pass++) {
+      let i = this.pickCursor[status];
+      for (; i < p.count && out.length < n; i++) {
+        if (p.state[i] !== want || this.picked.has(i)) continue;
+        this.picked.add(i);
+        out.push(p.userId(i));
+      }
+      this.pickCursor[status] = i < p.count ? i : 0;
+      if (i < p.count) break;
+    }
+    return out;
   }
 
   isFriend(userId: string): boolean {

@@ -28,6 +28,10 @@
  *   under 20, or from fewer than 20 users, are null; nothing changes 14 days after sending.
  * - Fatigue: a resident sent more than fatigueThresholdPerWeek messages (replies excluded) within 7
  *   Asia/Tokyo days blocks, with fatigueBlockProbability per excess delivery, some hours later.
+ * - Test hooks: `act(userId, action)` makes a resident message, postback, follow or unfollow now
+ *   (the simulation first catches up to the current day, so the action counts in the right day's
+ *   figures) through the same path as simulated actions; `pickResidents` hands out residents by
+ *   status, each once. The HTTP layer exposes both under /__sandbox/ (see api/test-hooks.ts).
  * - Webhooks: batches of up to 100 events, signed, bounded concurrency, redelivered with
  *   isRedelivery true and exponential backoff when redelivery is on; a channel's simulation
  *   pauses while more than `webhook.highWater` of its events wait for a first attempt.

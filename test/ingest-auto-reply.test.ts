@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSuite, type Suite } from '../cli/suite.ts';
+import { openClickHouse } from '../core/clickhouse.ts';
+import { loadSecretBox } from '../core/crypto.ts';
+import { createLogger } from '../core/logger.ts';
+import { migrate } from '../core/migrations.ts';
+import { TenantStore } from '../core/tenants.ts';
+import { testConfig, tmpDir, waitFor } from './helpers/index.ts';
+
+// The suite with one tenant wired to the sandbox at real time: a resident sends a message through
+// the sandbox, the webhook reaches the suite, and the auto-reply goes back through the reply API.
+const tmp = tmpDir();
+const config = testConfig(tmp.dir, { TAYORI_DEMO_SPEED: '1', TAYORI_DEMO_RESIDENT_RATIO: '0.01' });
+const CHANNEL = '2242010000';
+let suite: Suite;
+
+beforeAll(async () => {
+  const box = loadSecretBox(config, { create: true });
+  const ch = await openClickHouse(config.clickhouse);
+  await migrate(ch);
+  const tenants = new TenantStore(ch, box);
+  await tenants.add({ id: '24201', name: '津市', kind: 'municipality', population: 20_000, channelId: CHANNEL, botUserId: `U${'5'.repeat(32)}` });
+  await tenants.setCredentials('24201', { channelSecret: 'd'.repeat(32), channelAccessToken: 'tsu-token', lineApi: 'sandbox' });
+  await tenants.setAutoReply('24201', { text: '津市健康づくり課です。個別のお返事はできません。' });
+  await ch.close();
+  suite = await startSuite(config, createLogger('silent'));
+});
+afterAll(async () => {
+  await suite?.close();
+  tmp.remove();
+});
+
+const hook = async (path: string, body?: unknown) => {
+  const res = await fetch(`${suite.sandbox!.url}/__sandbox${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(res.status, path).toBe(200);
+  return res.json() as Promise<Record<string, unknown>>;
+};
+
+describe('automatic reply to a resident who sends a message', () => {
+  it('replies once a day through the reply API, with the tenant\'s text, and stores no text', async () => {
+    expect(suite.sandbox).toBeDefined();
+    const picked = (await hook(`/channels/${CHANNEL}/residents?friends=1`, {})) as { friends: string[] };
+    const userId = picked.friends[0]!;
+    const replies = async () => Number(((await hook(`/channels/${CHANNEL}/receipts/${userId}`)) as { count: number }).count);
+    const before = await replies();
+
+    await hook(`/channels/${CHANNEL}/residents/${userId}/actions`, { type: 'message', text: '今日の歩数は何歩ですか' });
+    await waitFor(async () => (await replies()) === before + 1, 30_000, 'the automatic reply');
+    const reqs = (await hook(`/requests?channelId=${CHANNEL}&limit=5`)) as { requests?: Array<Record<string, unknown>> };
+    expect(JSON.stringify(reqs)).toContain('reply');
+
+    // a second message the same day: stored, but no second reply
+    await hook(`/channels/${CHANNEL}/residents/${userId}/actions`, { type: 'message', text: 'もう一度' });
+    const stored = async () => {
+      const rs = await suite.ch.query({
+        query: "SELECT count() AS c FROM raw_webhook_events FINAL WHERE type = 'message' AND user_id = {u:String}",
+        query_params: { u: userId },
+        format: 'JSONEachRow',
+      });
+      return Number((await rs.json<{ c: string }>())[0]!.c);
+    };
+    await waitFor(async () => (await stored()) === 2, 30_000, 'both messages stored');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await replies()).toBe(before + 1);
+
+    const text = await suite.ch.query({ query: "SELECT count() AS c FROM raw_webhook_events WHERE position(toString(tuple(*)), '歩数') > 0", format: 'JSONEachRow' });
+    expect(Number((await text.json<{ c: string }>())[0]!.c)).toBe(0);
+  });
+});

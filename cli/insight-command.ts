@@ -7,7 +7,11 @@ import { migrate } from '../core/migrations.ts';
 import { connectRedis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
-import { backfillDirect, parseBackfillInput, type BackfillResult, type InsightStatus } from '../ingest/insight/index.ts';
+import {
+  backfillDirect, InsightStore, parseBackfillInput,
+  type BackfillResult, type FollowersDay, type InsightStatus,
+} from '../ingest/insight/index.ts';
+import { table } from './output.ts';
 import { runningSuite, type SuiteState } from './suite-state.ts';
 
 async function callSuite<T>(suite: SuiteState, method: string, path: string, body?: unknown): Promise<T> {
@@ -83,6 +87,36 @@ async function directBackfill(config: Config, input: { tenant: string; from: str
   }
 }
 
+export function printFollowersDays(tenantId: string, days: FollowersDay[]): string {
+  const fmt = (n: number | null) => (n === null ? '—' : n.toLocaleString('ja-JP'));
+  const status = { ready: '確定', out_of_service: '対象期間外' } as const;
+  return table(
+    ['日付', '友だち', 'ターゲットリーチ', 'ブロック', '状態'],
+    days.map((d) => [d.day, fmt(d.followers), fmt(d.targetedReaches), fmt(d.blocks), status[d.status]]),
+    [1, 2, 3],
+  ) + `\n${tenantId}: ${days.length} 日分`;
+}
+
+/** Polls the suite until every requested day has been fetched since `since`, printing progress. */
+async function waitForBackfill(suite: SuiteState, r: BackfillResult, since: number, intervalMs = 2000): Promise<void> {
+  const total = r.tenants.length * r.days;
+  console.log('取得の完了を待ちます (Ctrl-C で待機をやめても、取得はスイートで続きます)');
+  let last = -1;
+  for (;;) {
+    let done = 0;
+    for (const t of r.tenants) {
+      const q = new URLSearchParams({ tenant: t, from: r.from, to: r.to });
+      const { days } = await callSuite<{ days: FollowersDay[] }>(suite, 'GET', `/api/v1/insight/followers?${q}`);
+      done += days.filter((d) => d.fetchedAt >= since).length;
+    }
+    if (done !== last) console.log(`進捗: ${done} / ${total} 件 保存済み`);
+    last = done;
+    if (done >= total) break;
+    await new Promise((res) => setTimeout(res, intervalMs));
+  }
+  console.log('完了しました');
+}
+
 export function registerInsightCommand(program: Command, config: () => Config): void {
   const insight = program.command('insight').description('LINE Insight (友だち数・配信の統計) の取得');
 
@@ -92,15 +126,47 @@ export function registerInsightCommand(program: Command, config: () => Config): 
     .requiredOption('--tenant <code>', 'テナントの地方公共団体コード (例: 24201)、または all (全テナント)')
     .requiredOption('--from <date>', '開始日 yyyy-MM-dd')
     .requiredOption('--to <date>', '終了日 yyyy-MM-dd (今日まで、日本時間)')
+    .option('--wait', 'スイート稼働中: 取得が終わるまで進み具合を表示して待ちます')
     .option('--json', '結果を JSON で出力します (スイート稼働中のみ)')
-    .action(async (o: { tenant: string; from: string; to: string; json?: boolean }) => {
+    .action(async (o: { tenant: string; from: string; to: string; wait?: boolean; json?: boolean }) => {
       const input = { tenant: o.tenant, from: o.from, to: o.to };
       parseBackfillInput(input, Date.now());
       const cfg = config();
       const suite = runningSuite(cfg.dataDir);
       if (!suite) return directBackfill(cfg, input);
+      const since = Date.now();
       const r = await callSuite<BackfillResult>(suite, 'POST', '/api/v1/insight/backfill', input);
       console.log(o.json ? JSON.stringify(r, null, 2) : printBackfillResult(r, suite.url));
+      if (o.wait) await waitForBackfill(suite, r, since);
+    });
+
+  insight
+    .command('show')
+    .description('保存済みの日ごとの友だち数・ターゲットリーチ・ブロック数を表示します')
+    .requiredOption('--tenant <code>', 'テナントの地方公共団体コード (例: 24201)')
+    .requiredOption('--from <date>', '開始日 yyyy-MM-dd')
+    .requiredOption('--to <date>', '終了日 yyyy-MM-dd')
+    .option('--json', 'JSON で出力します')
+    .action(async (o: { tenant: string; from: string; to: string; json?: boolean }) => {
+      const b = parseBackfillInput({ tenant: o.tenant, from: o.from, to: o.to }, Date.now());
+      if (b.tenant === 'all') throw new AppError('invalid_input', '表示するテナントを 1 つ指定してください (all は使えません)', 400);
+      const cfg = config();
+      const suite = runningSuite(cfg.dataDir);
+      let days: FollowersDay[];
+      if (suite) {
+        const q = new URLSearchParams({ tenant: b.tenant, from: b.from, to: b.to });
+        days = (await callSuite<{ days: FollowersDay[] }>(suite, 'GET', `/api/v1/insight/followers?${q}`)).days;
+      } else {
+        const ch = await openClickHouse(cfg.clickhouse);
+        try {
+          await migrate(ch);
+          await new TenantStore(ch, loadSecretBox(cfg)).require(b.tenant);
+          days = await new InsightStore(ch).followersRange(b.tenant, b.from, b.to);
+        } finally {
+          await ch.close();
+        }
+      }
+      console.log(o.json ? JSON.stringify(days, null, 2) : printFollowersDays(b.tenant, days));
     });
 
   insight

@@ -87,6 +87,12 @@ describe('tayori insight backfill without a running suite', () => {
     } finally {
       await ch.close();
     }
+
+    const shown = await tayori('show', '--tenant', '24201', '--from', '2025-12-30', '--to', '2026-01-02');
+    expect(shown.err).toBeUndefined();
+    expect(shown.out).toMatch(/^日付\s+友だち\s+ターゲットリーチ\s+ブロック\s+状態/);
+    expect(shown.out).toMatch(/2026-01-01\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+確定/);
+    expect(shown.out).toContain('24201: 4 日分');
   });
 
   it('refuses bad dates and tenants without credentials with Japanese messages', async () => {
@@ -115,7 +121,8 @@ describe('tayori insight backfill while the suite runs', () => {
     pollers = createInsightPollers({ ch, redisUrl: redis.url, tenants, endpoints: () => ({ line: sandbox.url }), logger: createLogger('silent') });
     app = createHttpApp(createLogger('silent'));
     registerTenantRoutes(app, { tenants, auth: operatorTokenAuth(['suite-token']) });
-    registerInsightRoutes(app, { pollers });
+    registerInsightRoutes(app, { pollers, tenants });
+    await pollers.start();
     await app.listen({ port: 0, host: '127.0.0.1' });
     holder = spawn('sleep', ['60'], { stdio: 'ignore' });
     const port = (app.server.address() as { port: number }).port;
@@ -131,15 +138,19 @@ describe('tayori insight backfill while the suite runs', () => {
   });
 
   it('goes through the API: the days are queued in the suite, and the answer is printed in Japanese', async () => {
-    const r = await tayori('backfill', '--tenant', 'all', '--from', '2025-11-01', '--to', '2025-11-03');
+    const r = await tayori('backfill', '--tenant', 'all', '--from', '2025-11-01', '--to', '2025-11-03', '--wait');
     expect(r.err).toBeUndefined();
     expect(r.out).toContain('に友だち数の取得を登録しました: 1 テナント × 3 日 (2025-11-01〜2025-11-03)');
     expect(r.out).toContain('新規登録 3 件');
     expect(r.out).toContain('対象外: 24202 (チャネル情報が未設定)');
-    expect((await pollers.status()).counts.waiting).toBe(3);
+    expect(r.out).toContain('進捗: 3 / 3 件 保存済み');
+    expect(r.out.trim().split('\n').at(-1)).toBe('完了しました');
+
+    const shown = await tayori('show', '--tenant', '24201', '--from', '2025-11-01', '--to', '2025-11-03');
+    expect(shown.out).toContain('24201: 3 日分');
 
     const s = await tayori('status');
-    expect(s.out).toContain('待機中 3 件');
+    expect(s.out).toMatch(/Insight 取得ジョブ: 実行中 \d+ 件 \/ 待機中 \d+ 件 \/ 後で再試行 0 件 \/ 失敗 0 件/);
 
     const bad = await tayori('backfill', '--tenant', '24299', '--from', '2025-11-01', '--to', '2025-11-01');
     expect(bad.err?.message).toBe('テナント 24299 は登録されていません');

@@ -355,11 +355,11 @@ describe('delivery statistics', () => {
 });
 
 describe('POST /api/v1/insight/backfill', () => {
-  it('enqueues with the operator token, refuses bad input with a Japanese message', async () => {
+  it('enqueues with the operator token, refuses bad input with a Japanese message; GET /api/v1/insight/followers reads stored days', async () => {
     const p = await pollers({}, false);
     const app = createHttpApp(logger);
     registerTenantRoutes(app, { tenants, auth: operatorTokenAuth(['op-token']) });
-    registerInsightRoutes(app, { pollers: p });
+    registerInsightRoutes(app, { pollers: p, tenants });
     await app.ready();
     const post = (body: unknown, token = 'op-token') =>
       app.inject({ method: 'POST', url: '/api/v1/insight/backfill', headers: { authorization: `Bearer ${token}` }, payload: body as object });
@@ -382,6 +382,15 @@ describe('POST /api/v1/insight/backfill', () => {
 
     const status = await app.inject({ method: 'GET', url: '/api/v1/insight/status', headers: { authorization: 'Bearer op-token' } });
     expect(status.json().counts.waiting).toBe(3);
+
+    const get = (q: string) => app.inject({ method: 'GET', url: `/api/v1/insight/followers?${q}`, headers: { authorization: 'Bearer op-token' } });
+    const stored = await get('tenant=24202&from=2025-08-01&to=2025-08-10');
+    expect(stored.statusCode).toBe(200);
+    expect(stored.json().days).toHaveLength(10);
+    expect(stored.json().days[0]).toMatchObject({ tenantId: '24202', day: '2025-08-01', status: 'ready' });
+    const badQuery = await get('tenant=24202&from=2025-08-10&to=2025-08-01');
+    expect(badQuery.statusCode).toBe(400);
+    expect(badQuery.json().error.message).toMatch(/開始日/);
     await app.close();
   });
 });

@@ -113,6 +113,22 @@ const dailySchedulerId = (tenantId: string) => `followers-daily.${tenantId}`;
 const SWEEP_SCHEDULER = 'message-sweep';
 const SYNC_SCHEDULER = 'sync-schedulers';
 
+/**
+ * Registers a delivery for statistics polling. Writes only to ClickHouse (the record the pollers'
+ * sweep reads), so a module without the pollers at hand can call it too.
+ */
+export async function trackDelivery(
+  deps: { ch: ClickHouseClient; tenants?: TenantStore; now?: () => number },
+  input: TrackDeliveryInput,
+): Promise<TrackedDelivery> {
+  const parsed = trackDeliveryInputSchema.parse(input);
+  const sentAt = sentAtMs(parsed.sentAt);
+  if (deps.tenants) await deps.tenants.require(parsed.tenantId);
+  const d: TrackedDelivery = { tenantId: parsed.tenantId, kind: parsed.kind, key: parsed.key, sentAt, until: sentAt + TRACK_MS };
+  await new InsightStore(deps.ch).track(d, (deps.now ?? Date.now)());
+  return d;
+}
+
 export function createInsightPollers(opts: InsightPollersOptions): InsightPollers {
   const log = opts.logger.child({ module: 'insight' });
   const now = opts.now ?? Date.now;
@@ -344,12 +360,7 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
     },
 
     async trackDelivery(input) {
-      const parsed = trackDeliveryInputSchema.parse(input);
-      const sentAt = sentAtMs(parsed.sentAt);
-      await opts.tenants.require(parsed.tenantId);
-      const d: TrackedDelivery = { tenantId: parsed.tenantId, kind: parsed.kind, key: parsed.key, sentAt, until: sentAt + TRACK_MS };
-      await store.track(d, now());
-      return d;
+      return trackDelivery({ ch: opts.ch, tenants: opts.tenants, now }, input);
     },
 
     runDueNow,

@@ -3,9 +3,13 @@
  * progress LINE reports (waiting → sending → succeeded | failed).
  *
  * Demographic filters match the residents' own attributes when the world offers them
- * (ChannelWorld.demographicsOf); otherwise attributes derived deterministically from each user
- * ID. Audiences are not modelled (manage-audience is out of scope): an audience recipient is
- * rejected.
+ * (ChannelWorld.demographicsOf: the same attributes the demographic Insight and targetedReaches
+ * count); otherwise attributes derived deterministically from each user ID. As on LINE, a
+ * narrowcast with a demographic filter reaches only friends whose gender, age and area are all
+ * known — the ones `targetedReaches` counts — so a filter that admits every value reaches exactly
+ * targetedReaches friends. Resolution runs in slices between event-loop turns, so a narrowcast to
+ * millions of friends does not stall the API. Audiences are not modelled (manage-audience is out of
+ * scope): an audience recipient is rejected.
  */
 import type { ChannelWorld } from '../world.ts';
 import type { SandboxState } from './context.ts';
@@ -35,6 +39,7 @@ const SENDING_MIN_MS = 200;
 export class NarrowcastRunner {
   private readonly jobs = new Map<string, NarrowcastJob>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(private readonly state: SandboxState) {}
 
@@ -57,14 +62,15 @@ export class NarrowcastRunner {
       acceptedTime: new Date().toISOString(),
     };
     this.jobs.set(requestId, job);
-    this.later(WAITING_MS, () => {
+    this.later(WAITING_MS, async () => {
       let targets: string[];
       try {
-        targets = resolveRecipients(channel, this.state, body);
+        targets = await resolveRecipients(channel, this.state, body, () => this.stopped);
       } catch {
         Object.assign(job, { phase: 'failed', errorCode: 1, failedDescription: 'internal error', completedTime: new Date().toISOString() });
         return;
       }
+      if (this.stopped) return;
       job.phase = 'sending';
       job.targetCount = targets.length;
       const accepted = this.state.deliver(
@@ -89,14 +95,15 @@ export class NarrowcastRunner {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
 
-  private later(ms: number, fn: () => void): void {
+  private later(ms: number, fn: () => void | Promise<void>): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
-      fn();
+      void fn();
     }, ms);
     t.unref();
     this.timers.add(t);
@@ -118,16 +125,40 @@ function findAudience(recipient: Json | undefined, path: string): string | undef
   return findAudience(recipient.not, `${path}.not`);
 }
 
-export function resolveRecipients(channel: ChannelWorld, state: SandboxState, body: Json): string[] {
+/** Friends examined per slice before yielding to the event loop. */
+const RESOLVE_SLICE = 20_000;
+
+/**
+ * The friends a narrowcast reaches: recipient conditions, then (when there is a demographic
+ * filter) only targetable friends that pass it, then `limit.max` at random.
+ */
+export async function resolveRecipients(
+  channel: ChannelWorld,
+  state: SandboxState,
+  body: Json,
+  cancelled: () => boolean = () => false,
+): Promise<string[]> {
   const friends = channel.followerIds();
   const recipientTest = body.recipient ? recipientPredicate(body.recipient, channel, state) : undefined;
-  const attributes = attributesOf(channel);
-  const filterTest = body.filter?.demographic ? demographicPredicate(body.filter.demographic, attributes) : undefined;
+  const demographic = body.filter?.demographic;
+  const attributes = demographic ? attributesOf(channel) : undefined;
+  const filterTest = demographic ? demographicPredicate(demographic) : undefined;
   let out: string[] = [];
-  for (const id of friends) {
-    if (recipientTest && !recipientTest(id)) continue;
-    if (filterTest && !filterTest(id)) continue;
-    out.push(id);
+  for (let from = 0; from < friends.length; from += RESOLVE_SLICE) {
+    if (from > 0) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (cancelled()) return [];
+    }
+    const to = Math.min(friends.length, from + RESOLVE_SLICE);
+    for (let k = from; k < to; k++) {
+      const id = friends[k]!;
+      if (recipientTest && !recipientTest(id)) continue;
+      if (filterTest) {
+        const a = attributes!(id);
+        if (!a || !filterTest(a)) continue;
+      }
+      out.push(id);
+    }
   }
   const max = body.limit?.max;
   if (typeof max === 'number' && out.length > max) out = sample(out, max);
@@ -147,21 +178,21 @@ function recipientPredicate(r: Json, channel: ChannelWorld, state: SandboxState)
   }
 }
 
-function combine(node: Json, inner: (x: Json) => (id: string) => boolean): (id: string) => boolean {
-  const tests: ((id: string) => boolean)[] = [];
+function combine<T>(node: Json, inner: (x: Json) => (v: T) => boolean): (v: T) => boolean {
+  const tests: ((v: T) => boolean)[] = [];
   if (Array.isArray(node.and)) {
-    const parts = node.and.map(inner);
-    tests.push((id) => parts.every((t: (id: string) => boolean) => t(id)));
+    const parts: ((v: T) => boolean)[] = node.and.map(inner);
+    tests.push((v) => parts.every((t) => t(v)));
   }
   if (Array.isArray(node.or)) {
-    const parts = node.or.map(inner);
-    tests.push((id) => parts.some((t: (id: string) => boolean) => t(id)));
+    const parts: ((v: T) => boolean)[] = node.or.map(inner);
+    tests.push((v) => parts.some((t) => t(v)));
   }
   if (node.not) {
     const t = inner(node.not);
-    tests.push((id) => !t(id));
+    tests.push((v) => !t(v));
   }
-  return (id) => tests.every((t) => t(id));
+  return (v) => tests.every((t) => t(v));
 }
 
 const AGE_STEPS = ['age_15', 'age_20', 'age_25', 'age_30', 'age_35', 'age_40', 'age_45', 'age_50', 'age_55', 'age_60', 'age_65', 'age_70'];
@@ -177,48 +208,46 @@ interface Attributes {
   friendDays: number;
 }
 
-function attributesOf(channel: ChannelWorld): (id: string) => Attributes {
+/**
+ * A friend's attributes for demographic filters, or undefined when the friend cannot be targeted
+ * by them (LINE: gender, age or area not known with enough certainty; no longer a friend).
+ */
+function attributesOf(channel: ChannelWorld): (id: string) => Attributes | undefined {
   const fromWorld = channel.demographicsOf?.bind(channel);
   if (!fromWorld) return derived;
   return (id) => {
     const d = fromWorld(id);
-    if (!d) return { gender: 'unknown', age: NaN, appType: 'others', area: '', friendDays: 0 };
-    return { gender: d.gender, age: d.ageFrom ?? NaN, appType: d.appType, area: d.areaCode ?? '', friendDays: d.friendDays };
+    if (!d || d.gender === 'unknown' || d.ageFrom === undefined || d.areaCode === undefined) return undefined;
+    return { gender: d.gender, age: d.ageFrom, appType: d.appType, area: d.areaCode, friendDays: d.friendDays };
   };
 }
 
-function demographicPredicate(f: Json, attrs: (id: string) => Attributes): (id: string) => boolean {
+function demographicPredicate(f: Json): (a: Attributes) => boolean {
   switch (f.type) {
     case 'gender': {
       const allowed = new Set<string>(f.oneOf ?? []);
-      return (id) => allowed.has(attrs(id).gender);
+      return (a) => allowed.has(a.gender);
     }
     case 'appType': {
       const allowed = new Set<string>(f.oneOf ?? []);
-      return (id) => allowed.has(attrs(id).appType);
+      return (a) => allowed.has(a.appType);
     }
     case 'area': {
       const allowed = new Set<string>(f.oneOf ?? []);
-      return (id) => allowed.has(attrs(id).area);
+      return (a) => allowed.has(a.area);
     }
     case 'age': {
       const gte = f.gte ? 15 + 5 * AGE_STEPS.indexOf(f.gte) : -Infinity;
       const lt = f.lt ? 15 + 5 * AGE_STEPS.indexOf(f.lt) : Infinity;
-      return (id) => {
-        const age = attrs(id).age;
-        return age >= gte && age < lt;
-      };
+      return (a) => a.age >= gte && a.age < lt;
     }
     case 'subscriptionPeriod': {
       const gte = f.gte ? PERIOD_DAYS[f.gte] ?? 0 : -Infinity;
       const lt = f.lt ? PERIOD_DAYS[f.lt] ?? Infinity : Infinity;
-      return (id) => {
-        const days = attrs(id).friendDays;
-        return days >= gte && days < lt;
-      };
+      return (a) => a.friendDays >= gte && a.friendDays < lt;
     }
     case 'operator':
-      return combine(f, (x) => demographicPredicate(x, attrs));
+      return combine(f, demographicPredicate);
     default:
       return () => false;
   }

@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   ingest: benchIngest,
   delivery: async () => (await import('./delivery.ts')).benchDelivery(),
   sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
+  dashboard: async () => (await import('./dashboard.ts')).benchDashboard(),
 };
 
 const name = process.argv[2];

@@ -99,6 +99,10 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     return data.municipality(principalOf(req), id, q);
   });
 
+  app.get<{ Params: { id: string } }>('/api/v1/dashboard/municipalities/:id/attributes', async (req) =>
+    data.attributes(principalOf(req), tenantIdSchema.parse(req.params.id)),
+  );
+
   // ---- staff accounts (admin) ----
   app.get('/api/v1/users', async (req) => {
     requireAdmin(principalOf(req));

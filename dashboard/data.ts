@@ -116,13 +116,22 @@ export interface MunicipalityDay {
   unfollows: number;
 }
 
+/** Friends of a tenant by registered attribute (a separate call: it reads every resident's row). */
+export interface AttributeBreakdown {
+  tenantId: string;
+  /** Whether this installation records residents' attributes at all. */
+  available: boolean;
+  items: Array<{ item: string; value: string; residents: number }>;
+  /** When the counts were taken (they are kept for a minute). */
+  computedAt: string;
+}
+
 export interface MunicipalityView {
   tenant: Pick<Tenant, 'id' | 'name' | 'population' | 'kind'>;
   from: string;
   to: string;
   days: MunicipalityDay[];
   deliveries: DeliveryFigures[];
-  attributes: { available: boolean; items: Array<{ item: string; value: string; residents: number }> };
   summary: {
     friends: Figure;
     friendsAsOf: string | null;
@@ -289,14 +298,10 @@ export class DashboardData {
     if (from > to) throw new AppError('invalid_range', '開始日が終了日より後になっています', 400);
     if (Date.parse(to) - Date.parse(from) > 3 * 366 * DAY_MS) throw new AppError('invalid_range', '期間は 3 年以内で指定してください', 400);
 
-    const present = await this.#present();
-    const [webhooks, followers, deliveries, attributes] = await Promise.all([
+    const [webhooks, followers, deliveries] = await Promise.all([
       this.#rows<{ day_iso: string; follows: string; unblocks: string; unfollows: string }>('dashboard.webhooks_per_day', { tenant: tenantId, from, to }),
       this.#rows<{ day_iso: string; followers: unknown; targeted_reaches: unknown; blocks: unknown }>('dashboard.followers_per_day', { tenant: tenantId, from, to }),
       this.deliveries([tenantId], from, to),
-      present.has('resident_attributes') && present.has('resident_states')
-        ? this.#rows<{ item: string; value: string; residents: string }>('dashboard.resident_attributes', { tenant: tenantId })
-        : Promise.resolve(undefined),
     ]);
     const wMap = new Map(webhooks.map((r) => [r.day_iso, r]));
     const fMap = new Map(followers.map((r) => [r.day_iso, r]));
@@ -318,10 +323,6 @@ export class DashboardData {
     return {
       tenant: { id: tenant.id, name: tenant.name, population: tenant.population, kind: tenant.kind },
       from, to, days, deliveries,
-      attributes: {
-        available: attributes !== undefined,
-        items: (attributes ?? []).map((a) => ({ item: a.item, value: a.value, residents: Number(a.residents) })),
-      },
       summary: {
         friends: lastInsight?.followers ?? null, friendsAsOf: lastInsight?.day ?? null,
         follows: days.reduce((a, d) => a + d.follows, 0),
@@ -330,6 +331,27 @@ export class DashboardData {
         deliveries: deliveries.length, openRate: agg.openRate, missing,
       },
     };
+  }
+
+  #attributes = new Map<string, { at: number; value: AttributeBreakdown }>();
+
+  /** Friends by registered attribute, counted at most once a minute per tenant (403 for another tenant). */
+  async attributes(p: Principal, tenantId: string): Promise<AttributeBreakdown> {
+    requireTenant(p, tenantId);
+    await this.tenants.require(tenantId);
+    const hit = this.#attributes.get(tenantId);
+    if (hit && Date.now() - hit.at < 60_000) return hit.value;
+    const present = await this.#present();
+    const available = present.has('resident_attributes') && present.has('resident_states');
+    const rows = available
+      ? await this.#rows<{ item: string; value: string; residents: string }>('dashboard.resident_attributes', { tenant: tenantId })
+      : [];
+    const value: AttributeBreakdown = {
+      tenantId, available, computedAt: new Date().toISOString(),
+      items: rows.map((a) => ({ item: a.item, value: a.value, residents: Number(a.residents) })),
+    };
+    this.#attributes.set(tenantId, { at: Date.now(), value });
+    return value;
   }
 
   /** The tenants a caller may see (for navigation). */

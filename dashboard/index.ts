@@ -27,7 +27,7 @@ export {
   PALETTE, attributeChartOptions, deliveryRatesOptions, followsVsBlocksOptions, friendsChartOptions, renderChartSvg, sparklineOptions,
   type ChartOptions,
 } from './charts.ts';
-export { DashboardData, aggregateDeliveries, monthBounds, warekiMonth, type Overview, type OverviewRow, type MunicipalityView } from './data.ts';
+export { DashboardData, addDays, addMonths, aggregateDeliveries, monthBounds, warekiMonth, type Overview, type OverviewRow, type MunicipalityView } from './data.ts';
 export { overviewTable, toCsv } from './api.ts';
 export { xlsxWorkbook } from './xlsx.ts';
 

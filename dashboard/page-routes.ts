@@ -87,7 +87,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     if (!p) return reply;
     return page(req, reply, p, async (tenants) => {
       const id = tenantIdSchema.parse(req.params.id);
-      return municipalityPage(await data.municipality(p, id, req.query), { principal: p, tenants });
+      const view = await data.municipality(p, id, req.query);
+      return municipalityPage(view, await data.attributes(p, id), { principal: p, tenants });
     });
   });
 

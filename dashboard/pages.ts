@@ -1,7 +1,7 @@
 import { ROLE_LABELS, type Principal } from '../core/auth.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { attributeChartOptions, deliveryRatesOptions, followsVsBlocksOptions, friendsChartOptions, sparklineOptions } from './charts.ts';
-import { addMonths, currentMonth, type MunicipalityView, type Overview, type OverviewRow } from './data.ts';
+import { addMonths, currentMonth, type AttributeBreakdown, type MunicipalityView, type Overview, type OverviewRow } from './data.ts';
 import {
   DASH, FIGURES, formatChange, formatCount, formatPercent, MISSING_REASONS,
   type Figure, type FigureName, type MissingReason,
@@ -151,7 +151,12 @@ ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
   return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });
 }
 
-export function municipalityPage(v: MunicipalityView, ctx: { principal: Principal; tenants: Tenant[] }): string {
+/** Built-in attribute items as residents see them when registering. */
+const ITEM_LABELS: Record<string, string> = {
+  lifestyle: '生活スタイル', birth_year: '生まれ年', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
+};
+
+export function municipalityPage(v: MunicipalityView, attributes: AttributeBreakdown, ctx: { principal: Principal; tenants: Tenant[] }): string {
   const marks = new Map<MissingReason, number>();
   const s = v.summary;
   const stat = (label: string, value: Figure, text: string, reason?: MissingReason) => {
@@ -168,8 +173,8 @@ export function municipalityPage(v: MunicipalityView, ctx: { principal: Principa
   };
   const hasInsight = v.days.some((d) => d.insight);
   const attrs = new Map<string, Array<{ value: string; residents: number }>>();
-  for (const a of v.attributes.items) attrs.set(a.item, [...(attrs.get(a.item) ?? []), a]);
-  [...attrs.entries()].forEach(([item, values]) => (charts[`attr-${item}`] = attributeChartOptions(item, values)));
+  for (const a of attributes.items) attrs.set(a.item, [...(attrs.get(a.item) ?? []), a]);
+  [...attrs.entries()].forEach(([item, values]) => (charts[`attr-${item}`] = attributeChartOptions(ITEM_LABELS[item] ?? item, values)));
   const deliveryRows = v.deliveries.slice().reverse().map((d) =>
     `<tr><td>${esc(d.sentAt.slice(0, 16).replace('T', ' '))}</td><td>${esc(d.title)}</td>
 ${cell('delivered', d.delivered, formatCount(d.delivered), d.missing.delivered, marks)}
@@ -194,11 +199,11 @@ ${v.deliveries.length
 <div class="scroll"><table id="deliveries"><thead><tr><th>送信日時</th><th>配信</th><th>${FIGURES.delivered.label}</th><th>${FIGURES.uniqueImpressions.label}</th><th>${FIGURES.openRate.label}</th><th>${FIGURES.clicks.label}</th><th>${FIGURES.clickRate.label}</th></tr></thead><tbody>${deliveryRows}</tbody></table></div>`
     : `<p class="note" id="no-deliveries">${esc(MISSING_REASONS.no_deliveries)} (統計を追跡している配信が見つかりません)。</p>`}
 <h2>登録属性別の友だち</h2>
-${!v.attributes.available
+${!attributes.available
     ? `<p class="note">${esc(MISSING_REASONS.no_source)} (住民の属性登録)。</p>`
     : attrs.size === 0
       ? '<p class="note">属性を登録した友だちはまだいません。</p>'
-      : `<div class="grid">${[...attrs.keys()].map((k) => `<div class="card"><div class="chart" data-chart="attr-${esc(k)}"></div></div>`).join('')}</div>`}
+      : `<p class="note">${attributes.computedAt.slice(0, 16).replace('T', ' ')} (UTC) 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => `<div class="card"><div class="chart" data-chart="attr-${esc(k)}"></div></div>`).join('')}</div>`}
 ${definitions(['friends', 'targetedReaches', 'blocks', 'follows', 'unblocks', 'unfollows', 'delivered', 'uniqueImpressions', 'openRate', 'clicks', 'clickRate'], marks)}
 <script type="application/json" id="chart-data">${json(charts)}</script>`;
   return layout({ title: v.tenant.name, principal: ctx.principal, tenants: ctx.tenants, body });

@@ -176,6 +176,14 @@ describe('figures', () => {
     expect(v.summary).toMatchObject({ friends: 1200, friendsAsOf: '2025-06-30', follows: 50, unfollows: 8, deliveries: 2, openRate: 0.6 });
   });
 
+  it('residents by registered attribute: friends only, scoped to the tenant', async () => {
+    const s = await signIn('tsu-staff', 'municipal-pass-1');
+    const a = (await (await s.call('/api/v1/dashboard/municipalities/24201/attributes')).json()) as { available: boolean; items: unknown[] };
+    expect(a.available).toBe(true);
+    expect(a.items).toEqual([{ item: 'gender', value: 'female', residents: 2 }, { item: 'gender', value: 'male', residents: 1 }]);
+    expect((await s.call('/api/v1/dashboard/municipalities/24202/attributes')).status).toBe(403);
+  });
+
   it('rejects a bad month with a code and a Japanese message', async () => {
     const res = await op('/api/v1/dashboard/overview?month=2025-13');
     expect(res.status).toBe(400);

@@ -42,4 +42,17 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
     unique_media_played_100_percent: null, impression: null, click: null, media_played: null, messages: [], clicks: [], response: '{}', ...r,
   }));
   await ch.insert({ table: 'insight_message_stats', values: stats, format: 'JSONEachRow' });
+
+  // Residents' registered attributes in Tsu: three friends and one who blocked.
+  const residents = [['Ua', 1, 'female'], ['Ub', 1, 'female'], ['Uc', 1, 'male'], ['Ud', 0, 'female']] as const;
+  await ch.insert({
+    table: 'resident_states',
+    values: residents.map(([u, f]) => ({ tenant_id: '24201', user_id: u, is_friend: f, changed_at: now, version: 1 })),
+    format: 'JSONEachRow',
+  });
+  await ch.insert({
+    table: 'resident_attributes',
+    values: residents.map(([u, , g]) => ({ tenant_id: '24201', user_id: u, item: 'gender', values: [g], answered_at: now, version: 1, is_deleted: 0 })),
+    format: 'JSONEachRow',
+  });
 }

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
 import { registerDbCommand } from './db-command.ts';
+import { registerInsightCommand } from './insight-command.ts';
 import { registerSandboxCommand } from './sandbox-command.ts';
 import { registerServeCommands } from './serve-command.ts';
 import { registerTenantsCommand } from './tenants-command.ts';
@@ -20,6 +21,7 @@ const program = new Command('tayori')
 registerServeCommands(program, config, (level) => createLogger(level));
 registerDbCommand(program, config);
 registerTenantsCommand(program, config);
+registerInsightCommand(program, config);
 registerUsersCommand(program, config);
 registerSandboxCommand(program);
 

@@ -14,6 +14,7 @@ import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createIngest, type Ingest } from '../ingest/index.ts';
+import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 import { startDemoSandbox } from './demo-sandbox.ts';
 import { seedDemoTenants } from './demo-seed.ts';
@@ -27,6 +28,7 @@ export interface Suite {
   redis: Redis;
   tenants: TenantStore;
   ingest: Ingest;
+  insight: InsightPollers;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -59,7 +61,8 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
       local = await startLocalRedis({ dir: config.redis.dir, port: config.redis.port, bin: config.redis.bin });
       cleanups.push(() => local!.stop());
     }
-    const redis = connectRedis(local ? local.url : (config.redis as { url: string }).url);
+    const redisUrl = local ? local.url : (config.redis as { url: string }).url;
+    const redis = connectRedis(redisUrl);
     cleanups.push(() => redis.quit());
     redis.on('error', (e) => logger.warn({ err: e.message }, 'redis connection error'));
 
@@ -82,6 +85,9 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     registerHealth(app, { ch, redis });
     const dashboard = createDashboard({ ch, redis, tenants, operatorTokens: [token], logger, publicUrl: config.publicUrl });
     dashboard.register(app);
+    const insight = createInsightPollers({ ch, redisUrl, tenants, logger, endpoints });
+    cleanups.push(() => insight.stop());
+    registerInsightRoutes(app, { pollers: insight, tenants });
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     await app.listen({ port: config.port, host: config.host });
     cleanups.push(() => app.close());
@@ -94,9 +100,11 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
       if (sandbox) cleanups.push(() => sandbox!.close());
     }
 
+    await insight.start();
+
     writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
     cleanups.unshift(async () => removeSuiteState(config.dataDir));
-    return { url, token, app, ch, redis, tenants, ingest, sandbox, close };
+    return { url, token, app, ch, redis, tenants, ingest, insight, sandbox, close };
   } catch (e) {
     await close();
     throw e;

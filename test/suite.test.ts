@@ -5,7 +5,7 @@ import { createLogger } from '../core/logger.ts';
 import { sandboxIdentity } from '../cli/demo-seed.ts';
 import { startSuite, type Suite } from '../cli/suite.ts';
 import { lineClients } from '../core/line.ts';
-import { runCli, testConfig, testEnv, tmpDir } from './helpers/index.ts';
+import { runCli, testConfig, testEnv, tmpDir, waitFor } from './helpers/index.ts';
 
 // The suite in this process (embedded ClickHouse, its own redis-server), and the CLI beside it.
 const tmp = tmpDir();
@@ -56,6 +56,28 @@ describe('the running suite', () => {
     // residents sized from the population: Tsu (274,500) has more than Kiho (10,700)
     const size = (code: string) => suite.sandbox!.config.channels.find((c) => c.channelId === sandboxIdentity(code).channelId)!.residents.count;
     expect(size('24201')).toBeGreaterThan(size('24562'));
+  });
+
+  it('backfills Insight followers through the API, equal to what the sandbox reports', async () => {
+    const start = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'sandbox.json'), 'utf8')) as { start: string };
+    const iso = (msBack: number) => new Date(Date.parse(start.start) + 9 * 3_600_000 - msBack).toISOString().slice(0, 10);
+    const from = iso(10 * 86_400_000);
+    const to = iso(8 * 86_400_000);
+    const res = await api('/api/v1/insight/backfill', { method: 'POST', body: JSON.stringify({ tenant: '24201', from, to }) });
+    expect(res.status).toBe(202);
+    const days = await waitFor(async () => {
+      const r = (await (await api(`/api/v1/insight/followers?tenant=24201&from=${from}&to=${to}`)).json()) as { days: Array<Record<string, unknown>> };
+      return r.days.length === 3 ? r.days : undefined;
+    }, 60_000, 'three stored days');
+    const creds = await suite.tenants.credentials('24201');
+    const line = lineClients(creds, { line: 'https://api.line.me', sandbox: suite.sandbox!.url });
+    for (const d of days) {
+      const live = await line.insight.getNumberOfFollowers(String(d.day).replaceAll('-', ''));
+      expect(d.status).toBe('ready');
+      expect({ followers: d.followers, targetedReaches: d.targetedReaches, blocks: d.blocks }).toEqual({
+        followers: live.followers ?? null, targetedReaches: live.targetedReaches ?? null, blocks: live.blocks ?? null,
+      });
+    }
   });
 
   it('refuses API calls without the token, and bad input with a code and a Japanese message', async () => {

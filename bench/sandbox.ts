@@ -163,7 +163,11 @@ export async function benchSandbox(): Promise<Record<string, unknown>> {
       `sandbox:    ${result.rps.toFixed(0)} multicast/s = ${Math.round(recipientsPerSecond).toLocaleString()} recipients/s  p50 ${result.p50_ms} ms  p99 ${result.p99_ms} ms  ` +
         `non-2xx ${result.non2xx} ${JSON.stringify(result.statuses)}  errors ${result.errors}  timeouts ${result.timeouts}`,
     );
-    console.log(`server CPU: ${serverCpuMsPerRequest.toFixed(3)} ms per multicast (user+system of this process, incl. the world's simulation)`);
+    const cpuCapacity = 1000 / serverCpuMsPerRequest;
+    console.log(
+      `server CPU: ${serverCpuMsPerRequest.toFixed(3)} ms per multicast (user+system of this process, incl. the world's simulation) → ` +
+        `~${Math.round(cpuCapacity)} multicast/s if one core were the sandbox's alone (an estimate, not a measurement)`,
+    );
     if (bare) console.log(`vs bare:    ${(result.rps / bare.rps).toFixed(3)} of a bare node:http server reading the same bodies`);
     console.log(
       `receipts:   ${accepted.length} accepted multicasts (2xx seen by the client ${result.ok}, sent ${result.sent}), ${summary.totalReceipts.toLocaleString()} receipts, ` +
@@ -182,6 +186,7 @@ export async function benchSandbox(): Promise<Record<string, unknown>> {
       non2xx: result.non2xx,
       errors: result.errors,
       server_cpu_ms_per_request: Number(serverCpuMsPerRequest.toFixed(3)),
+      one_core_estimate_rps: Math.round(cpuCapacity),
       ...(bare ? { bare_rps: Math.round(bare.rps), ratio_to_bare: Number((result.rps / bare.rps).toFixed(3)) } : {}),
       accepted_requests: accepted.length,
       total_receipts: summary.totalReceipts,

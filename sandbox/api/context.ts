@@ -55,7 +55,10 @@ export class SandboxState {
   private readonly books = new Map<string, ReceiptBook>();
   /** channelId → yyyyMM → messages counted against the quota. */
   private readonly usage = new Map<string, Map<string, number>>();
-  private readonly recent: RecentRequest[] = [];
+  /** The last accepted sends over all channels (formatted when read). */
+  private readonly recent: AcceptedRequest[] = [];
+  /** The Asia/Tokyo month last counted and the simulated-time range it covers. */
+  private month = { key: '', from: 0, to: 0 };
   private nextMessageId = 500_000_000_000_000_000n;
   /** Reply tokens used so far, when the world does not issue its own. */
   readonly usedReplyTokens = new Set<string>();
@@ -120,15 +123,7 @@ export class SandboxState {
       at,
     });
     if (request.kind !== 'reply') this.countUsage(channel.config.channelId, at, recipients.length);
-    this.recent.push({
-      requestId: request.requestId,
-      channelId: channel.config.channelId,
-      kind: request.kind,
-      retryKey: request.retryKey ?? null,
-      acceptedAt: new Date(accepted.acceptedAt).toISOString(),
-      recipients: recipients.length,
-      messageCount: request.messages.length,
-    });
+    this.recent.push(accepted);
     if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
     return accepted;
   }
@@ -151,7 +146,15 @@ export class SandboxState {
 
   recentRequests(channelId?: string, limit = 100): RecentRequest[] {
     const all = channelId ? this.recent.filter((r) => r.channelId === channelId) : this.recent;
-    return all.slice(-limit);
+    return all.slice(-limit).map((r) => ({
+      requestId: r.requestId,
+      channelId: r.channelId,
+      kind: r.kind,
+      retryKey: r.retryKey ?? null,
+      acceptedAt: new Date(r.acceptedAt).toISOString(),
+      recipients: r.recipients.length,
+      messageCount: r.messageCount,
+    }));
   }
 
   /** `sentMessages` for push and reply responses. */
@@ -168,8 +171,15 @@ export class SandboxState {
       months = new Map();
       this.usage.set(channelId, months);
     }
-    const key = tokyoMonth(at);
-    months.set(key, (months.get(key) ?? 0) + n);
+    let m = this.month;
+    if (at < m.from || at >= m.to) {
+      // Month boundaries in Asia/Tokyo (UTC+9, no daylight saving time).
+      const d = new Date(at + TOKYO_OFFSET_MS);
+      const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) - TOKYO_OFFSET_MS;
+      const to = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - TOKYO_OFFSET_MS;
+      m = this.month = { key: tokyoMonth(at), from, to };
+    }
+    months.set(m.key, (months.get(m.key) ?? 0) + n);
   }
 }
 
@@ -198,17 +208,21 @@ function selectRecipients(
     const indexes = resolved && resolved.length === candidates.length ? resolved : new Int32Array(candidates.length);
     if (indexes !== resolved) for (let k = 0; k < candidates.length; k++) indexes[k] = channel.residentIndex(candidates[k]!);
     if (candidatesAreFriends) return { recipients: candidates, indexes };
-    // Compacts in place: kept ones move to the front, in order.
-    const recipients: string[] = [];
+    // Compacts in place: kept ones move to the front, in order. Usually every candidate is kept,
+    // and the candidates themselves are the recipients.
+    let recipients: string[] | undefined;
     let n = 0;
     book.beginSelection();
     for (let k = 0; k < candidates.length; k++) {
       const i = indexes[k]!;
-      if (i < 0 || !channel.isFriendAt(i) || !book.firstTime(i)) continue;
-      recipients.push(candidates[k]!);
+      if (i < 0 || !channel.isFriendAt(i) || !book.firstTime(i)) {
+        recipients ??= candidates.slice(0, k);
+        continue;
+      }
+      recipients?.push(candidates[k]!);
       indexes[n++] = i;
     }
-    return { recipients, indexes: n === indexes.length ? indexes : indexes.slice(0, n) };
+    return { recipients: recipients ?? candidates, indexes: n === indexes.length ? indexes : indexes.slice(0, n) };
   }
   const indexes = new Int32Array(candidates.length);
   const recipients: string[] = [];

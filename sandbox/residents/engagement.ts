@@ -208,14 +208,16 @@ export class Engagement {
         list.push(record);
       }
     }
+    // Room for the expected openers at once (growing by doubling would copy them several times).
+    const openersCap = Math.max(16, Math.min(notice.recipients.length, Math.ceil(notice.recipients.length * this.cfg.openProbability * 1.1) + 16));
     this.queue.push({
       notice,
       indexes,
       record,
       next: 0,
       draws: new UniformStream(new Rng(record.key)),
-      openers: new IntList(),
-      openAt: new IntList(),
+      openers: new IntList(openersCap),
+      openAt: new IntList(openersCap),
       seen: [],
       media: [],
       clicks: [new IntList(), new IntList(), new IntList()],

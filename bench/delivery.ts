@@ -101,6 +101,7 @@ interface RunResult {
   ratio: number;
   batches_per_s: number;
   first_batch_s: number;
+  cpu_ms_per_batch: number;
   exactly_once: boolean;
   accepted: number;
   failed: number;
@@ -134,6 +135,7 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     await delivery.start();
     const warm = await delivery.service.create(WARM_TENANT, { title: '準備', messages: [{ type: 'text', text: '準備運転' }], send: 'now' });
     await delivery.waitFinished(WARM_TENANT, warm.id, 10 * 60_000);
+    const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     const d = await delivery.service.create(TENANT, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience: { type: 'all' }, send: 'now' });
     let firstBatch = NaN;
@@ -146,6 +148,7 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
       await new Promise((r) => setTimeout(r, 20));
     }
     const final = await delivery.waitFinished(TENANT, d.id, 30 * 60_000);
+    const cpu = process.cpuUsage(cpu0);
     const last = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=1`)).json()) as { requests: Array<{ acceptedAt: string }> };
     const lastAccepted = Date.parse(last.requests.at(-1)!.acceptedAt);
     if (process.env.BENCH_DEBUG) {
@@ -164,11 +167,11 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     const exactlyOnce = summary.totalRecipients === recipients && summary.totalReceipts === recipients && summary.residentsWithMultipleReceipts === 0;
     const r: RunResult = {
       limit, recipients, batches, seconds: Number(seconds.toFixed(3)), floor_seconds: Number(floor.toFixed(3)), ratio: Number((seconds / floor).toFixed(3)),
-      batches_per_s: Number((batches / seconds).toFixed(1)), first_batch_s: Number(firstBatch.toFixed(3)), exactly_once: exactlyOnce, accepted: final.accepted, failed: final.failed,
+      batches_per_s: Number((batches / seconds).toFixed(1)), first_batch_s: Number(firstBatch.toFixed(3)), cpu_ms_per_batch: Number(((cpu.user + cpu.system) / 1000 / batches).toFixed(3)), exactly_once: exactlyOnce, accepted: final.accepted, failed: final.failed,
     };
     console.log(
       `limit ${limit}/s: ${recipients} recipients in ${batches} batches, send → last accepted ${r.seconds} s (floor ${r.floor_seconds} s), ` +
-        `${r.batches_per_s} batches/s, first batch settled after ${r.first_batch_s} s, ratio ${r.ratio}; status ${final.status}, accepted ${final.accepted}, failed ${final.failed}, exactly once: ${exactlyOnce ? 'yes' : 'NO'}`,
+        `${r.batches_per_s} batches/s, first batch settled after ${r.first_batch_s} s, Tayori CPU ${r.cpu_ms_per_batch} ms/batch, ratio ${r.ratio}; status ${final.status}, accepted ${final.accepted}, failed ${final.failed}, exactly once: ${exactlyOnce ? 'yes' : 'NO'}`,
     );
     return r;
   } finally {
@@ -197,6 +200,7 @@ export async function benchDelivery(): Promise<Record<string, unknown>> {
       floor_seconds: main.floor_seconds,
       batches_per_s: main.batches_per_s,
       first_batch_s: main.first_batch_s,
+      cpu_ms_per_batch: main.cpu_ms_per_batch,
       exactly_once: runs.every((r) => r.exactly_once),
       ...(at2000 && at2000 !== main ? { ratio_2000: at2000.ratio, seconds_2000: at2000.seconds, floor_seconds_2000: at2000.floor_seconds, batches_per_s_2000: at2000.batches_per_s } : {}),
       goal: 'ratio <= 1.25 (at 200/s and at 2,000/s)',

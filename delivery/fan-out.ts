@@ -62,7 +62,7 @@ export interface FanOutOptions {
   /** Called when a delivery reaches done / failed (tests, dashboards). */
   onFinished?: (d: DeliveryRecord) => void;
   /** Base of tracked links (/r/<token>). */
-  publicUrl?: string;
+  publicUrl?: () => string | undefined;
 }
 
 interface BatchJob {
@@ -315,7 +315,7 @@ export class FanOut {
     const hit = this.#filled.get(cacheKey);
     if (hit) return hit;
     const tokens = await this.#redis.hgetall(keys.links(id));
-    const base = (this.#o.publicUrl ?? '').replace(/\/$/, '');
+    const base = (this.#o.publicUrl?.() ?? '').replace(/\/$/, '');
     const filled = payload.messages.map((m) =>
       m.type === 'text' ? { ...m, text: m.text.replace(/\{\{link:(\d+)\}\}/g, (_, n: string) => `${base}/r/${tokens[`${n}|${bucket}`] ?? ''}`) } : m,
     );
@@ -495,6 +495,8 @@ export class FanOut {
     };
     await this.#o.store.put(final);
     await this.state.setState(id, status);
+    // work in flight is over: the record of it is in ClickHouse; Redis keeps it a week for the live view
+    await this.#redis.multi().expire(keys.progress(id), 7 * 86_400).expire(keys.settled(id), 7 * 86_400).expire(keys.links(id), 7 * 86_400).exec();
     this.#o.onFinished?.(final);
     if (final.kind === 'normal' && final.accepted > 0 && this.#o.trackDelivery) {
       await this.#o.trackDelivery({ tenantId, kind: 'aggregation_unit', key: final.aggregationUnit, sentAt: final.startedAt ?? Date.now() }).catch((err: unknown) =>

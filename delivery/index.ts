@@ -38,8 +38,8 @@ export interface DeliveryDeps {
   logger: Logger;
   /** ingest.handlers: follow / unfollow keep residents' state; postbacks run the registration flow. */
   ingestHandlers?: EventRegistry;
-  /** The suite's public URL: tracked links go to <publicUrl>/r/<token>. */
-  publicUrl?: string;
+  /** The suite's public URL (or a getter, for a URL known after listen): tracked links go to <publicUrl>/r/<token>. */
+  publicUrl?: string | (() => string | undefined);
   /** Fan-out tuning (rate limit, concurrency, timeouts …); see FanOutOptions. */
   fanOut?: Partial<Omit<FanOutOptions, 'ch' | 'redisUrl' | 'tenants' | 'endpoints' | 'logger' | 'store'>>;
 }
@@ -59,8 +59,9 @@ export interface Delivery {
 export function createDelivery(deps: DeliveryDeps): Delivery {
   const store = new DeliveryStore(deps.ch);
   const residents = new ResidentStore(deps.ch);
-  const fanOut = new FanOut({ ...deps.fanOut, publicUrl: deps.publicUrl, ch: deps.ch, redisUrl: deps.redisUrl, tenants: deps.tenants, endpoints: deps.endpoints, logger: deps.logger, store });
-  const service = new DeliveryService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints, store, fanOut, publicUrl: deps.publicUrl });
+  const publicUrl = () => (typeof deps.publicUrl === 'function' ? deps.publicUrl() : deps.publicUrl);
+  const fanOut = new FanOut({ ...deps.fanOut, publicUrl, ch: deps.ch, redisUrl: deps.redisUrl, tenants: deps.tenants, endpoints: deps.endpoints, logger: deps.logger, store });
+  const service = new DeliveryService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints, store, fanOut, publicUrl });
   if (deps.ingestHandlers) {
     const h = deps.ingestHandlers;
     h.on('follow', async ({ tenantId, event }) => {

@@ -52,9 +52,18 @@ interface TenantView {
 export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps): void {
   const once = async (ctx: EventContext) => (await deps.redis.set(`tayori:delivery:pb:${ctx.tenantId}:${ctx.event.webhookEventId}`, '1', 'EX', 2 * 86_400, 'NX')) === 'OK';
 
-  const view = async (tenantId: string): Promise<TenantView> => {
-    const categories = await deps.residents.categories(tenantId);
-    return { categories, items: (await deps.residents.items(tenantId)).filter((i) => !i.retired), areas: categories.filter((c) => c.parentId === AREA_ROOT && !c.retired) };
+  // a tenant's tree and items change rarely; follows can come in bursts
+  const views = new Map<string, { at: number; changes: number; view: Promise<TenantView> }>();
+  const view = (tenantId: string): Promise<TenantView> => {
+    const hit = views.get(tenantId);
+    if (hit && hit.changes === deps.residents.changes && Date.now() - hit.at < 5_000) return hit.view;
+    const fresh = (async () => {
+      const categories = await deps.residents.categories(tenantId);
+      return { categories, items: (await deps.residents.items(tenantId)).filter((i) => !i.retired), areas: categories.filter((c) => c.parentId === AREA_ROOT && !c.retired) };
+    })();
+    fresh.catch(() => views.delete(tenantId));
+    views.set(tenantId, { at: Date.now(), changes: deps.residents.changes, view: fresh });
+    return fresh;
   };
 
   const reply = async (ctx: EventContext, messages: messagingApi.Message[]) => {

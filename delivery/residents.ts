@@ -111,6 +111,8 @@ const shortId = (p: string) => `${p}${randomBytes(4).toString('hex')}`;
 export class ResidentStore {
   readonly stateWriter: GroupCommitWriter<ResidentStateRow>;
   readonly attributeWriter: GroupCommitWriter<AttributeRow>;
+  /** Bumped whenever this process changes a tenant's tree or items (caches compare it). */
+  changes = 0;
 
   constructor(private readonly ch: ClickHouseClient) {
     this.stateWriter = new GroupCommitWriter<ResidentStateRow>(ch, 'resident_states', { maxRows: 50_000 });
@@ -170,6 +172,7 @@ export class ResidentStore {
     const siblings = all.filter((c) => c.parentId === v.parentId);
     const c: Category = { id: v.parentId === AREA_ROOT ? shortId('a') : shortId('c'), parentId: v.parentId, name: v.name, sort: v.sort ?? siblings.length, retired: false };
     await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values: [this.#categoryRow(tenantId, c)] });
+    this.changes++;
     return c;
   }
 
@@ -179,6 +182,7 @@ export class ResidentStore {
     if (!c) throw new AppError('category_not_found', `分類 ${id} は見つかりません`, 404);
     const next = { ...c, name: v.name ?? c.name, sort: v.sort ?? c.sort, retired: v.retired ?? c.retired };
     await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values: [this.#categoryRow(tenantId, next)] });
+    this.changes++;
     return next;
   }
 
@@ -230,6 +234,7 @@ export class ResidentStore {
       format: 'JSONEachRow',
       values: [{ tenant_id: tenantId, item_id: i.id, label: i.label, multiple: i.multiple ? 1 : 0, options: JSON.stringify(i.options), sort: i.sort, retired: i.retired ? 1 : 0, updated_at: chDateTime(Date.now()), version: nextVersion(), is_deleted: 0 }],
     });
+    this.changes++;
   }
 
   async #rows<T>(name: string, params: Record<string, unknown>): Promise<T[]> {

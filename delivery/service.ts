@@ -74,7 +74,7 @@ export interface ServiceDeps {
   store: DeliveryStore;
   fanOut: FanOut;
   /** Where residents' clicks on tracked links arrive (the suite's public URL). */
-  publicUrl?: string;
+  publicUrl?: () => string | undefined;
 }
 
 function invalid(errors: FieldError[], code = 'invalid_delivery'): AppError {
@@ -125,7 +125,7 @@ export class DeliveryService {
       at = parseTokyoTime(parsed.scheduledAt)!;
       if (at <= Date.now()) throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
     }
-    if (parsed.trackClicks && !this.d.publicUrl) throw invalid([{ field: 'trackClicks', message: 'TAYORI_PUBLIC_URL が未設定のため、クリック計測は使えません' }]);
+    if (parsed.trackClicks && !this.d.publicUrl?.()) throw invalid([{ field: 'trackClicks', message: 'TAYORI_PUBLIC_URL が未設定のため、クリック計測は使えません' }]);
     if (parsed.clickBucket && !parsed.trackClicks) throw invalid([{ field: 'clickBucket', message: '属性別のクリック集計には trackClicks: true が必要です' }]);
     if (parsed.send === 'schedule' && at === undefined) throw invalid([{ field: 'scheduledAt', message: '予約配信には配信日時を指定してください' }]);
     if (parsed.audience.type === 'segment') compileCondition(parsed.audience.condition);

@@ -77,21 +77,27 @@ function walk(v: unknown, f: (o: Record<string, unknown>) => void, depth = 0): v
 }
 
 /** One accepted delivery and its recipients' interactions (times in seconds after `at`). */
+/** Shared empty arrays: a record's initial values (never written; one allocation, not eight per send). */
+const NO_I32 = new Int32Array(0);
+const NO_U32 = new Uint32Array(0);
+const NO_U16 = new Uint16Array(0);
+const NO_U8 = new Uint8Array(0);
+
 export class DeliveryRecord {
   readonly key: number;
   delivered = 0;
   /** All recipients processed. */
   complete = false;
-  openers: Int32Array = new Int32Array(0);
-  openAt: Uint32Array = new Uint32Array(0);
+  openers: Int32Array = NO_I32;
+  openAt: Uint32Array = NO_U32;
   /** Bit k set: bubble k+1 was displayed. */
-  seen: Uint8Array = new Uint8Array(0);
+  seen: Uint8Array = NO_U8;
   /** Per opener and bubble: 0 not played, 1 started, 2 ≥25 %, 3 ≥50 %, 4 ≥75 %, 5 100 %. */
   mediaLevel: Uint8Array | null = null;
   /** URL clicks: opener ordinal, index into targets, seconds after `at`. */
-  clickOpener: Int32Array = new Int32Array(0);
-  clickTarget: Uint16Array = new Uint16Array(0);
-  clickAt: Uint32Array = new Uint32Array(0);
+  clickOpener: Int32Array = NO_I32;
+  clickTarget: Uint16Array = NO_U16;
+  clickAt: Uint32Array = NO_U32;
   /** Final Insight answer once the statistics window has closed (arrays are then released). */
   frozen: Record<string, unknown> | undefined;
 
@@ -113,16 +119,14 @@ export class DeliveryRecord {
   }
 }
 
-/** Growable typed-array builder. */
+/** Growable typed-array builder; allocates on the first push (most click lists stay empty). */
 class IntList {
-  private a: Int32Array;
+  private a: Int32Array = NO_I32;
   length = 0;
-  constructor(cap = 64) {
-    this.a = new Int32Array(cap);
-  }
+  constructor(private readonly cap = 64) {}
   push(v: number): void {
     if (this.length === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
+      const b = new Int32Array(Math.max(this.cap, this.a.length * 2));
       b.set(this.a);
       this.a = b;
     }
@@ -215,12 +219,13 @@ export class Engagement {
       indexes,
       record,
       next: 0,
-      draws: new UniformStream(new Rng(record.key)),
+      // About three draws per recipient; a small delivery needs no big buffer.
+      draws: new UniformStream(new Rng(record.key), Math.min(256, 16 + 4 * notice.recipients.length)),
       openers: new IntList(openersCap),
       openAt: new IntList(openersCap),
       seen: [],
       media: [],
-      clicks: [new IntList(), new IntList(), new IntList()],
+      clicks: [new IntList(16), new IntList(16), new IntList(16)],
     });
     // Small deliveries are processed at once; big ones in slices between event-loop turns.
     if (!this.working) {

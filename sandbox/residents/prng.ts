@@ -126,24 +126,30 @@ export class Rng {
 }
 
 /**
- * The same uniform values as `rng.next()`, in the same order, drawn 256 at a time into a typed
- * array: hot loops read them without a call per draw (a double returned from a call that is not
- * inlined is a heap allocation). Whoever uses one must not draw from `rng` directly as well.
+ * The same uniform values as `rng.next()`, in the same order, drawn ahead into a typed array
+ * (`size` at a time): hot loops read them without a call per draw (a double returned from a call
+ * that is not inlined is a heap allocation). Whoever uses one must not draw from `rng` directly.
  */
 export class UniformStream {
-  private readonly buf = new Float64Array(256);
-  private pos = 256;
+  private readonly buf: Float64Array;
+  private pos: number;
 
-  constructor(private readonly rng: Rng) {}
+  constructor(
+    private readonly rng: Rng,
+    size = 256,
+  ) {
+    this.buf = new Float64Array(size);
+    this.pos = size;
+  }
 
   next(): number {
-    if (this.pos === 256) this.refill();
+    if (this.pos === this.buf.length) this.refill();
     return this.buf[this.pos++]!;
   }
 
   private refill(): void {
     const b = this.buf;
-    for (let k = 0; k < 256; k++) b[k] = this.rng.next();
+    for (let k = 0; k < b.length; k++) b[k] = this.rng.next();
     this.pos = 0;
   }
 }

@@ -100,7 +100,7 @@ export function attributeChartOptions(item: string, values: Array<{ value: strin
     title: { text: item, style: { fontSize: '14px' } },
     series: [{ name: '人数', data: values.map((v) => ({ x: v.value, y: v.residents })) }],
     plotOptions: { bar: { horizontal: true } },
-    yaxis: { decimalsInFloat: 0 },
+    xaxis: { decimalsInFloat: 0, tickAmount: Math.min(5, Math.max(1, ...values.map((v) => v.residents))) },
   };
 }
 

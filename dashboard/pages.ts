@@ -46,7 +46,9 @@ export function layout(opts: { title: string; principal?: Principal; body: strin
   const seesAll = p && (p.kind === 'operator' || p.role !== 'municipality');
   const nav = p
     ? `<nav>${seesAll ? '<a href="/overview">県全体</a>' : ''}
-${(opts.tenants ?? []).filter((t) => t.kind === 'municipality').length
+${(opts.tenants ?? []).filter((t) => t.kind === 'municipality').length === 1
+    ? (opts.tenants ?? []).filter((t) => t.kind === 'municipality').map((t) => `<a href="/municipalities/${esc(t.id)}">${esc(t.name)}</a>`).join('')
+    : (opts.tenants ?? []).filter((t) => t.kind === 'municipality').length
     ? `<label>市町: <select id="tenant-nav" aria-label="市町を選ぶ"><option value="">選んでください</option>${(opts.tenants ?? [])
       .filter((t) => t.kind === 'municipality')
       .map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join('')}</select></label>`
@@ -156,6 +158,15 @@ const ITEM_LABELS: Record<string, string> = {
   lifestyle: '生活スタイル', birth_year: '生まれ年', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
 };
 
+/** Labels of built-in options (ids as delivery/ stores them); other values show as stored. */
+const VALUE_LABELS: Record<string, Record<string, string>> = {
+  gender: { female: '女性', male: '男性', other: 'その他・回答しない' },
+  lifestyle: { worker: '会社員・公務員', self: '自営業', student: '学生', homemaker: '家事専業', retired: '退職・年金生活', other: 'その他' },
+};
+
+const tokyoTime = (iso: string) =>
+  new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+
 export function municipalityPage(v: MunicipalityView, attributes: AttributeBreakdown, ctx: { principal: Principal; tenants: Tenant[] }): string {
   const marks = new Map<MissingReason, number>();
   const s = v.summary;
@@ -173,7 +184,7 @@ export function municipalityPage(v: MunicipalityView, attributes: AttributeBreak
   };
   const hasInsight = v.days.some((d) => d.insight);
   const attrs = new Map<string, Array<{ value: string; residents: number }>>();
-  for (const a of attributes.items) attrs.set(a.item, [...(attrs.get(a.item) ?? []), a]);
+  for (const a of attributes.items) attrs.set(a.item, [...(attrs.get(a.item) ?? []), { ...a, value: VALUE_LABELS[a.item]?.[a.value] ?? a.value }]);
   [...attrs.entries()].forEach(([item, values]) => (charts[`attr-${item}`] = attributeChartOptions(ITEM_LABELS[item] ?? item, values)));
   const deliveryRows = v.deliveries.slice().reverse().map((d) =>
     `<tr><td>${esc(d.sentAt.slice(0, 16).replace('T', ' '))}</td><td>${esc(d.title)}</td>
@@ -193,6 +204,8 @@ ${stat('開封率 (期間)', s.openRate, formatPercent(s.openRate), s.missing.op
 <div class="card"><div id="chart-friends" class="chart" data-chart="friends" role="img" aria-label="友だち数の推移"></div>
 ${hasInsight ? '' : `<p class="note">${esc(MISSING_REASONS.not_fetched)}。LINE の統計は取得後に表示されます。</p>`}</div>
 <div class="card"><div id="chart-followsBlocks" class="chart" data-chart="followsBlocks" role="img" aria-label="友だち追加とブロック"></div></div>
+<h2>配信の進み具合</h2>
+<div id="live-deliveries" class="card" data-tenant="${esc(v.tenant.id)}" aria-live="polite">読み込み中…</div>
 <h2>配信ごとの開封率・クリック</h2>
 ${v.deliveries.length
     ? `<div class="card"><div id="chart-deliveries" class="chart" data-chart="deliveries" role="img" aria-label="配信ごとの開封率"></div></div>
@@ -203,7 +216,7 @@ ${!attributes.available
     ? `<p class="note">${esc(MISSING_REASONS.no_source)} (住民の属性登録)。</p>`
     : attrs.size === 0
       ? '<p class="note">属性を登録した友だちはまだいません。</p>'
-      : `<p class="note">${attributes.computedAt.slice(0, 16).replace('T', ' ')} (UTC) 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => `<div class="card"><div class="chart" data-chart="attr-${esc(k)}"></div></div>`).join('')}</div>`}
+      : `<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => `<div class="card"><div class="chart" data-chart="attr-${esc(k)}"></div></div>`).join('')}</div>`}
 ${definitions(['friends', 'targetedReaches', 'blocks', 'follows', 'unblocks', 'unfollows', 'delivered', 'uniqueImpressions', 'openRate', 'clicks', 'clickRate'], marks)}
 <script type="application/json" id="chart-data">${json(charts)}</script>`;
   return layout({ title: v.tenant.name, principal: ctx.principal, tenants: ctx.tenants, body });

@@ -38,6 +38,50 @@
   });
   var nav = document.getElementById('tenant-nav');
   if (nav) nav.addEventListener('change', function () { if (nav.value) location.href = '/municipalities/' + nav.value; });
+  // A municipality's deliveries with live progress (delivery's API), refreshed while any is sending.
+  var live = document.getElementById('live-deliveries');
+  if (live) {
+    var STATUS = { draft: '下書き', scheduled: '予約済み', queued: '送信待ち', sending: '送信中', done: '完了', failed: '失敗', cancelled: '取り消し' };
+    var el = function (tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
+    var load = function () {
+      fetch('/api/v1/tenants/' + live.getAttribute('data-tenant') + '/deliveries?limit=20', { credentials: 'same-origin' })
+        .then(function (res) {
+          if (res.status === 404) { live.textContent = 'この環境では配信機能が有効になっていません。'; return null; }
+          if (!res.ok) { live.textContent = '配信一覧を読み込めませんでした (HTTP ' + res.status + ')。'; return null; }
+          return res.json();
+        })
+        .then(function (body) {
+          if (!body) return;
+          var list = body.deliveries || [];
+          live.textContent = '';
+          if (!list.length) { live.appendChild(el('p', 'まだ配信はありません。', 'note')); return; }
+          var table = el('table'); var head = el('tr');
+          ['日時', '件名', '対象', '状態', '送信済み / 対象', '失敗'].forEach(function (h) { head.appendChild(el('th', h)); });
+          table.appendChild(el('thead')).appendChild(head);
+          var tbody = table.appendChild(el('tbody'));
+          var active = false;
+          list.forEach(function (d) {
+            var tr = el('tr');
+            tr.appendChild(el('td', new Date(d.scheduledAt || d.at).toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo' })));
+            tr.appendChild(el('td', d.title));
+            tr.appendChild(el('td', d.audienceLabel));
+            tr.appendChild(el('td', STATUS[d.status] || d.status));
+            var cell = el('td', null, 'num');
+            var bar = el('progress'); bar.max = Math.max(1, d.targets); bar.value = d.accepted;
+            cell.appendChild(bar);
+            cell.appendChild(document.createTextNode(' ' + d.accepted.toLocaleString('ja-JP') + ' / ' + d.targets.toLocaleString('ja-JP')));
+            tr.appendChild(cell);
+            tr.appendChild(el('td', d.failed.toLocaleString('ja-JP'), 'num'));
+            tbody.appendChild(tr);
+            if (d.status === 'queued' || d.status === 'sending') active = true;
+          });
+          live.appendChild(table);
+          if (active) setTimeout(load, 3000);
+        })
+        .catch(function () { live.textContent = '配信一覧を読み込めませんでした。'; });
+    };
+    load();
+  }
   if (typeof ApexCharts === 'undefined') return;
   document.querySelectorAll('[data-spark]').forEach(function (el) {
     try { new ApexCharts(el, JSON.parse(el.getAttribute('data-spark'))).render(); } catch (e) { console.error(e); }

@@ -33,7 +33,7 @@ export interface Progress {
 }
 
 const SETTLE = `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[4]) == 1 then
   if ARGV[2] == 'a' then
     redis.call('HINCRBY', KEYS[2], 'accepted', ARGV[3])
     redis.call('HINCRBY', KEYS[2], 'acceptedBatches', 1)
@@ -81,7 +81,7 @@ return back
 `;
 
 type Scripted = Redis & {
-  tayoriSettle(settled: string, progress: string, batch: string, outcome: string, recipients: string): Promise<[string | null, string | null, string | null]>;
+  tayoriSettle(settled: string, progress: string, batch: string, outcome: string, recipients: string, record: string): Promise<[string | null, string | null, string | null]>;
   tayoriCas(progress: string, ...args: string[]): Promise<[number, string]>;
   tayoriReserve(pace: string, intervalUs: string): Promise<number>;
   tayoriBackoff(pace: string, strikes: string, baseMs: string, maxMs: string, windowMs: string): Promise<number>;
@@ -100,10 +100,18 @@ export class DeliveryRedis {
     }
   }
 
-  /** Counts a batch's outcome once; returns whether the delivery may be complete now. */
-  async settle(id: string, batchNo: number, accepted: boolean, recipients: number): Promise<boolean> {
-    const [settled, batches, enumerated] = await this.r.tayoriSettle(keys.settled(id), keys.progress(id), String(batchNo), accepted ? 'a' : 'f', String(recipients));
+  /**
+   * Counts a batch's outcome once and keeps it (JSON) until the delivery is finalized, so an
+   * outcome row that never reached ClickHouse can be written then; returns whether the delivery
+   * may be complete now.
+   */
+  async settle(id: string, batchNo: number, accepted: boolean, recipients: number, record: string): Promise<boolean> {
+    const [settled, batches, enumerated] = await this.r.tayoriSettle(keys.settled(id), keys.progress(id), String(batchNo), accepted ? 'a' : 'f', String(recipients), record);
     return enumerated === '1' && Number(settled) >= Number(batches);
+  }
+
+  async settledRecords(id: string): Promise<Record<string, string>> {
+    return this.r.hgetall(keys.settled(id));
   }
 
   async isSettled(id: string, batchNo: number): Promise<boolean> {

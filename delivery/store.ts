@@ -77,7 +77,7 @@ export class DeliveryStore {
   readonly clickWriter: GroupCommitWriter<Record<string, unknown>>;
 
   constructor(private readonly ch: ClickHouseClient) {
-    this.batchWriter = new GroupCommitWriter<BatchOutcome>(ch, 'delivery_batches', { maxRows: 5000, concurrency: 2 });
+    this.batchWriter = new GroupCommitWriter<BatchOutcome>(ch, 'delivery_batches', { maxRows: 5000, maxDelayMs: 500, concurrency: 1 });
     this.clickWriter = new GroupCommitWriter<Record<string, unknown>>(ch, 'delivery_clicks', { maxRows: 10_000, maxDelayMs: 200 });
   }
 

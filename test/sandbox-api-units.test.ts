@@ -104,6 +104,25 @@ describe('receipts', () => {
     expect(book.forResident(userId(9)).count).toBe(0);
     expect(book.recipientsOf('r2')).toEqual([userId(2), userId(3)]);
   });
+
+  it('bounds the per-request lists but keeps every receipt counted', () => {
+    const book = new ReceiptBook('ch', undefined, 5);
+    const indexes = (ids: string[]) => Int32Array.from(ids, (id) => book.index.intern(id));
+    const base = { kind: 'multicast' as const, acceptedAt: 0, simulatedAt: 0, messageCount: 1 };
+    for (let r = 0; r < 4; r++) book.record({ ...base, requestId: `r${r}` }, indexes([userId(1), userId(2 + r)]));
+    // 8 listed indexes over a bound of 5: the two oldest lists are dropped.
+    expect(book.accepted().map((r) => [r.recipientCount, r.recipients.length])).toEqual([[2, 0], [2, 0], [2, 2], [2, 2]]);
+    expect(book.summary()).toMatchObject({ totalReceipts: 8, acceptedRequests: 4 });
+    const one = book.forResident(userId(1));
+    expect(one.count).toBe(4);
+    expect(one.receipts.map((r) => r.requestId)).toEqual(['r2', 'r3']);
+    expect(one.unlisted).toBe(2);
+    expect(book.recipientsOf('r0')).toBeUndefined();
+    expect(book.recipientsOf('r3')).toEqual([userId(1), userId(5)]);
+    // The newest request keeps its list even when it alone is over the bound.
+    book.record({ ...base, requestId: 'big' }, indexes([6, 7, 8, 9, 10, 11].map(userId)));
+    expect(book.recipientsOf('big')).toHaveLength(6);
+  });
 });
 
 describe('delivery to friends', () => {

@@ -152,7 +152,7 @@ export class SandboxState {
       kind: r.kind,
       retryKey: r.retryKey ?? null,
       acceptedAt: new Date(r.acceptedAt).toISOString(),
-      recipients: r.recipients.length,
+      recipients: r.recipientCount,
       messageCount: r.messageCount,
     }));
   }

@@ -82,8 +82,8 @@ export class NarrowcastRunner {
       const sendingMs = Math.max(SENDING_MIN_MS, targets.length / SENDING_PER_MS);
       this.later(sendingMs, () => {
         job.phase = 'succeeded';
-        job.successCount = accepted.recipients.length;
-        job.failureCount = targets.length - accepted.recipients.length;
+        job.successCount = accepted.recipientCount;
+        job.failureCount = targets.length - accepted.recipientCount;
         job.completedTime = new Date().toISOString();
       });
     });

@@ -2,7 +2,9 @@
  * Who received what, per channel, compact enough for millions of residents: user IDs are
  * interned into dense indexes (LINE user IDs, `U` + 32 hex digits, are stored as four 32-bit
  * words in an open-addressing table), receipt counts live in a typed array, and each accepted
- * request keeps its recipients as an Int32Array of those indexes.
+ * request keeps its recipients as an Int32Array of those indexes. The per-request lists are
+ * bounded (by default 20 million indexes, 80 MB): beyond that the oldest requests' lists are
+ * dropped — their receipts stay counted, only the per-resident listing no longer shows them.
  */
 import type { ChannelWorld, DeliveryKind } from '../world.ts';
 
@@ -151,9 +153,15 @@ export interface AcceptedRequest {
   /** Simulated time of acceptance (epoch ms). */
   simulatedAt: number;
   messageCount: number;
-  /** Indexes (ResidentIndex) of the residents who received it. */
+  /** How many residents received it. */
+  recipientCount: number;
+  /** Indexes (ResidentIndex) of the residents who received it; empty once dropped (see ReceiptBook). */
   recipients: Int32Array;
 }
+
+const NO_RECIPIENTS = new Int32Array(0);
+/** Default bound on the recipient indexes kept in per-request lists, per channel. */
+export const MAX_LISTED_RECIPIENTS = 20_000_000;
 
 export interface ReceiptSummary {
   channelId: string;
@@ -171,6 +179,8 @@ export interface ResidentReceipts {
   userId: string;
   count: number;
   receipts: { requestId: string; kind: DeliveryKind; retryKey: string | null; acceptedAt: string; messageCount: number }[];
+  /** Receipts counted in `count` whose requests' lists were dropped (too old to list). */
+  unlisted: number;
 }
 
 /** One channel's receipts. */
@@ -185,10 +195,14 @@ export class ReceiptBook {
   /** Per-index serial of the last request that selected it (dedupes `to` without a Set). */
   private stamps = new Uint32Array(1024);
   private serial = 0;
+  /** Recipient indexes held in per-request lists, and the oldest request still holding its list. */
+  private listed = 0;
+  private firstListed = 0;
 
   constructor(
     readonly channelId: string,
     readonly index: ResidentIndexer = new ResidentIndex(),
+    private readonly maxListed = MAX_LISTED_RECIPIENTS,
   ) {}
 
   /** Starts selecting the recipients of a new request (see `firstTime`). */
@@ -209,7 +223,7 @@ export class ReceiptBook {
   }
 
   /** Records that each recipient (distinct friends, by index) received this request once. */
-  record(request: Omit<AcceptedRequest, 'recipients' | 'channelId'>, recipients: Int32Array): AcceptedRequest {
+  record(request: Omit<AcceptedRequest, 'recipients' | 'recipientCount' | 'channelId'>, recipients: Int32Array): AcceptedRequest {
     for (let r = 0; r < recipients.length; r++) {
       const i = recipients[r]!;
       if (i >= this.counts.length) {
@@ -224,8 +238,15 @@ export class ReceiptBook {
       else if (before === 1) this.multiple++;
     }
     this.totalReceipts += recipients.length;
-    const accepted: AcceptedRequest = { ...request, channelId: this.channelId, recipients };
+    const accepted: AcceptedRequest = { ...request, channelId: this.channelId, recipientCount: recipients.length, recipients };
     this.requests.push(accepted);
+    this.listed += recipients.length;
+    // Drop the oldest lists beyond the bound (never the newest request's).
+    while (this.listed > this.maxListed && this.firstListed < this.requests.length - 1) {
+      const old = this.requests[this.firstListed++]!;
+      this.listed -= old.recipients.length;
+      old.recipients = NO_RECIPIENTS;
+    }
     return accepted;
   }
 
@@ -253,7 +274,8 @@ export class ReceiptBook {
     const i = this.index.find(userId);
     const receipts: ResidentReceipts['receipts'] = [];
     if (i >= 0) {
-      for (const r of this.requests) {
+      for (let k = this.firstListed; k < this.requests.length; k++) {
+        const r = this.requests[k]!;
         if (!r.recipients.includes(i)) continue;
         receipts.push({
           requestId: r.requestId,
@@ -264,7 +286,8 @@ export class ReceiptBook {
         });
       }
     }
-    return { channelId: this.channelId, userId, count: this.countFor(userId), receipts };
+    const count = this.countFor(userId);
+    return { channelId: this.channelId, userId, count, receipts, unlisted: count - receipts.length };
   }
 
   /** Residents with more than one receipt (up to limit), with their counts. */
@@ -276,10 +299,11 @@ export class ReceiptBook {
     return out;
   }
 
-  /** User IDs of the recipients of an accepted request (for redelivery narrowcasts). */
+  /** User IDs of the recipients of an accepted request (for redelivery narrowcasts); undefined once dropped. */
   recipientsOf(requestId: string): string[] | undefined {
     const r = this.requests.find((q) => q.requestId === requestId);
-    return r ? Array.from(r.recipients, (i) => this.index.userId(i)) : undefined;
+    if (!r || (r.recipients.length === 0 && r.recipientCount > 0)) return undefined;
+    return Array.from(r.recipients, (i) => this.index.userId(i));
   }
 
   accepted(): readonly AcceptedRequest[] {

@@ -5,7 +5,8 @@
  *   GET    /__sandbox/health
  *   GET    /__sandbox/channels
  *   GET    /__sandbox/channels/:channelId/receipts            summary
- *   GET    /__sandbox/channels/:channelId/receipts/:userId    one resident's receipts
+ *   GET    /__sandbox/channels/:channelId/receipts/:userId    one resident's receipts (count exact;
+ *                                                             `unlisted`: old ones no longer listed)
  *   GET    /__sandbox/channels/:channelId/duplicates?limit=   residents with > 1 receipt
  *   GET    /__sandbox/requests?channelId=&limit=              recent accepted sends
  *   GET    /__sandbox/faults     POST /__sandbox/faults     DELETE /__sandbox/faults[/:id]

@@ -39,7 +39,7 @@ export interface FanOutOptions {
   store: DeliveryStore;
   /** Multicast requests per second per channel (LINE's default 200). */
   multicastPerSecond?: number | ((tenantId: string) => number);
-  /** Share of the limit actually used, so clock jitter never crosses LINE's window (default 0.97). */
+  /** Share of the limit actually used, so clock jitter rarely crosses LINE's window (default 0.95). */
   headroom?: number;
   /** Batches in flight per tenant worker (default 256; pacing, not concurrency, keeps the rate). */
   concurrency?: number;
@@ -118,7 +118,7 @@ export class FanOut {
 
   constructor(opts: FanOutOptions) {
     this.#o = {
-      multicastPerSecond: 200, headroom: 0.97, concurrency: 256, requestTimeoutMs: 20_000, maxAttempts: 8, retryBaseMs: 500,
+      multicastPerSecond: 200, headroom: 0.95, concurrency: 256, requestTimeoutMs: 20_000, maxAttempts: 8, retryBaseMs: 500,
       backoff429Ms: 250, max429: 200, lockDurationMs: 30_000, pageSize: 100_000, ...opts,
     };
     this.#redis = connectRedis(opts.redisUrl, { forQueues: true });

@@ -13,6 +13,7 @@ export const keys = {
   links: (id: string) => `${P}:${id}:links`,
   pace: (channel: string) => `${P}:pace:${channel}`,
   strikes: (channel: string) => `${P}:pace429:${channel}`,
+  paused: (channel: string) => `${P}:paused:${channel}`,
 };
 
 /** Progress hash fields. */
@@ -67,13 +68,20 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat + tonumber(ARGV[1])), 'PX',
 return tat - now
 `;
 
-/** After a 429: pushes the channel's next slot back, doubling while 429s keep coming. */
+/**
+ * After a 429: pauses the channel (every worker's next slot moves past the pause), doubling while
+ * 429s keep coming after pauses. 429s that arrive during a pause (requests already in flight when
+ * it began) do not lengthen it.
+ */
 const BACKOFF = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local paused = tonumber(redis.call('GET', KEYS[3]) or '0')
+if paused > now then return paused - now end
 local n = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 local back = math.min(tonumber(ARGV[1]) * math.pow(2, n - 1), tonumber(ARGV[2])) * 1000
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('SET', KEYS[3], string.format('%.0f', now + back), 'PX', math.ceil(back / 1000) + 1)
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now + back then tat = now + back end
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', 600000)
@@ -84,7 +92,7 @@ type Scripted = Redis & {
   tayoriSettle(settled: string, progress: string, batch: string, outcome: string, recipients: string, record: string): Promise<[string | null, string | null, string | null]>;
   tayoriCas(progress: string, ...args: string[]): Promise<[number, string]>;
   tayoriReserve(pace: string, intervalUs: string): Promise<number>;
-  tayoriBackoff(pace: string, strikes: string, baseMs: string, maxMs: string, windowMs: string): Promise<number>;
+  tayoriBackoff(pace: string, strikes: string, paused: string, baseMs: string, maxMs: string, windowMs: string): Promise<number>;
 };
 
 export class DeliveryRedis {
@@ -96,7 +104,7 @@ export class DeliveryRedis {
       redis.defineCommand('tayoriSettle', { numberOfKeys: 2, lua: SETTLE });
       redis.defineCommand('tayoriCas', { numberOfKeys: 1, lua: CAS });
       redis.defineCommand('tayoriReserve', { numberOfKeys: 1, lua: RESERVE });
-      redis.defineCommand('tayoriBackoff', { numberOfKeys: 2, lua: BACKOFF });
+      redis.defineCommand('tayoriBackoff', { numberOfKeys: 3, lua: BACKOFF });
     }
   }
 
@@ -162,6 +170,6 @@ export class DeliveryRedis {
 
   /** Backs the channel off after a 429 (every worker of the channel waits); returns the ms. */
   async backoff(channel: string, baseMs: number, maxMs: number): Promise<number> {
-    return Number(await this.r.tayoriBackoff(keys.pace(channel), keys.strikes(channel), String(baseMs), String(maxMs), String(Math.max(2000, maxMs)))) / 1000;
+    return Number(await this.r.tayoriBackoff(keys.pace(channel), keys.strikes(channel), keys.paused(channel), String(baseMs), String(maxMs), String(Math.max(2000, maxMs)))) / 1000;
   }
 }

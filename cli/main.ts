@@ -3,12 +3,6 @@ import { ZodError } from 'zod';
 import { ConfigError, loadConfig, type Config } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { createLogger } from '../core/logger.ts';
-import { registerDbCommand } from './db-command.ts';
-import { registerInsightCommand } from './insight-command.ts';
-import { registerSandboxCommand } from './sandbox-command.ts';
-import { registerServeCommands } from './serve-command.ts';
-import { registerTenantsCommand } from './tenants-command.ts';
-import { registerUsersCommand } from './users-command.ts';
 
 let cached: Config | undefined;
 const config = () => (cached ??= loadConfig());
@@ -18,14 +12,23 @@ const program = new Command('tayori')
   .showHelpAfterError('(--help で使い方を表示します)')
   .exitOverride();
 
-registerServeCommands(program, config, (level) => createLogger(level));
-registerDbCommand(program, config);
-registerTenantsCommand(program, config);
-registerInsightCommand(program, config);
-registerUsersCommand(program, config);
-registerSandboxCommand(program);
+// A command's module is loaded only when that command runs (the suite's modules take seconds to
+// load on a small machine); `tayori --help` and unknown words load them all.
+const registrars: Record<string, () => Promise<void>> = {
+  serve: async () => (await import('./serve-command.ts')).registerServeCommands(program, config, (level) => createLogger(level)),
+  db: async () => (await import('./db-command.ts')).registerDbCommand(program, config),
+  tenants: async () => (await import('./tenants-command.ts')).registerTenantsCommand(program, config),
+  insight: async () => (await import('./insight-command.ts')).registerInsightCommand(program, config),
+  users: async () => (await import('./users-command.ts')).registerUsersCommand(program, config),
+  sandbox: async () => (await import('./sandbox-command.ts')).registerSandboxCommand(program),
+};
+const aliases: Record<string, string> = { demo: 'serve' };
 
 try {
+  const word = process.argv[2] ?? '';
+  const one = registrars[aliases[word] ?? word];
+  if (one) await one();
+  else for (const load of Object.values(registrars)) await load();
   await program.parseAsync(process.argv);
 } catch (e) {
   process.exitCode = report(e);

@@ -45,25 +45,39 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     throw Object.assign(new Error(`このデータディレクトリ (${config.dataDir}) では既に Tayori が稼働しています: ${other.url} (pid ${other.pid})`), { code: 'suite_running' });
   }
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const cleanups: Array<() => Promise<unknown>> = [];
+  // Shutdown steps, run in reverse order of start; each named in the debug log, each bounded so a
+  // stuck part cannot keep the process (and its redis-server) alive.
+  const steps: Array<[string, () => Promise<unknown>]> = [];
+  const cleanups = {
+    push: (name: string, fn: () => Promise<unknown>) => steps.push([name, fn]),
+    first: (name: string, fn: () => Promise<unknown>) => steps.unshift([name, fn]),
+  };
   const close = async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => logger.warn({ err: e }, 'shutdown step failed'));
+    for (const [name, fn] of steps.splice(0).reverse()) {
+      logger.debug({ step: name }, 'stopping');
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)));
+      const outcome = await Promise.race([fn().then(() => 'ok', (e: unknown) => e), limit]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') logger.warn({ step: name }, 'shutdown step did not finish in 15 s; going on');
+      else if (outcome !== 'ok') logger.warn({ step: name, err: outcome }, 'shutdown step failed');
+    }
   };
   try {
     const box = loadSecretBox(config, { create: opts.demo });
     const ch = await openClickHouse(config.clickhouse);
-    cleanups.push(() => ch.close());
+    cleanups.push('clickhouse', () => ch.close());
     const migrated = await migrate(ch);
     if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'migrations applied');
 
     let local: LocalRedis | undefined;
     if (config.redis.kind === 'local') {
       local = await startLocalRedis({ dir: config.redis.dir, port: config.redis.port, bin: config.redis.bin });
-      cleanups.push(() => local!.stop());
+      cleanups.push('redis-server', () => local!.stop());
     }
     const redisUrl = local ? local.url : (config.redis as { url: string }).url;
     const redis = connectRedis(redisUrl);
-    cleanups.push(() => redis.quit());
+    cleanups.push('redis connection', () => redis.quit());
     redis.on('error', (e) => logger.warn({ err: e.message }, 'redis connection error'));
 
     const tenants = new TenantStore(ch, box);
@@ -76,7 +90,7 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     const endpoints = (): LineEndpoints => ({ line: config.lineApiBaseUrl, sandbox: sandbox?.url });
     const ingest = createIngest({ ch, redis, tenants, endpoints, logger });
     await ingest.start();
-    cleanups.push(() => ingest.stop());
+    cleanups.push('ingest', () => ingest.stop());
 
     const token = randomBytes(24).toString('base64url');
     const front = new FrontHandlers();
@@ -86,24 +100,24 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     const dashboard = createDashboard({ ch, redis, tenants, operatorTokens: [token], logger, publicUrl: config.publicUrl });
     dashboard.register(app);
     const insight = createInsightPollers({ ch, redisUrl, tenants, logger, endpoints });
-    cleanups.push(() => insight.stop());
+    cleanups.push('insight pollers', () => insight.stop());
     registerInsightRoutes(app, { pollers: insight, tenants });
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     await app.listen({ port: config.port, host: config.host });
-    cleanups.push(() => app.close());
+    cleanups.push('http', () => app.close());
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${port}`;
 
     if (config.sandbox.enabled) {
       const self = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
       sandbox = await startDemoSandbox(tenants, config, opts.say ?? (() => {}), `http://${self.includes(":") ? `[${self}]` : self}:${port}`);
-      if (sandbox) cleanups.push(() => sandbox!.close());
+      if (sandbox) cleanups.push('sandbox', () => sandbox!.close());
     }
 
     await insight.start();
 
     writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
-    cleanups.unshift(async () => removeSuiteState(config.dataDir));
+    cleanups.first('suite state', async () => removeSuiteState(config.dataDir));
     return { url, token, app, ch, redis, tenants, ingest, insight, sandbox, close };
   } catch (e) {
     await close();

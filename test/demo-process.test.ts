@@ -20,6 +20,7 @@ function startDemo(extraEnv: Record<string, string> = {}): { child: ChildProcess
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const url = waitFor(async () => /起動しました: (http:\/\/\S+)/.exec(out)?.[1], 110_000, 'the demo URL');
+  url.catch(() => {});
   return { child, output: () => out, url };
 }
 
@@ -48,16 +49,18 @@ describe('npm run demo', () => {
       expect(fs.existsSync(path.join(tmp.dir, 'suite.json'))).toBe(false);
     }
     expect(fs.statSync(path.join(tmp.dir, 'secret.key')).mode & 0o777).toBe(0o600);
-  });
+  }, 240_000);
 
   it('fails fast with a message naming ClickHouse when CLICKHOUSE_URL points nowhere', async () => {
-    const r = await runCli(['demo'], { env: { ...env, CLICKHOUSE_URL: 'http://127.0.0.1:1' }, timeoutMs: 30_000 });
+    const other = tmpDir();
+    const r = await runCli(['demo'], { env: { ...testEnv(other.dir), CLICKHOUSE_URL: 'http://127.0.0.1:1' }, timeoutMs: 60_000 });
+    other.remove();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ClickHouse に接続できません \(http:\/\/127\.0\.0\.1:1/);
   });
 
   it('stops at start with one line naming a bad variable', async () => {
-    const r = await runCli(['demo'], { env: { ...env, PORT: 'eighty' }, timeoutMs: 30_000 });
+    const r = await runCli(['demo'], { env: { ...env, PORT: 'eighty' }, timeoutMs: 60_000 });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('PORT');

@@ -80,6 +80,7 @@ export class SandboxWorld implements World {
   private readonly byToken = new Map<string, SimChannelWorld>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private halted = false;
   private readonly sliceMs: number;
   private readonly tickMs: number;
   private readonly highWater: number;
@@ -136,6 +137,7 @@ export class SandboxWorld implements World {
 
   start(): void {
     if (this.timer) return;
+    this.halted = false;
     this.timer = setInterval(() => void this.catchUp(), this.tickMs);
     this.timer.unref?.();
     for (const w of this.list) void w.warmFollowerIds();
@@ -156,6 +158,9 @@ export class SandboxWorld implements World {
 
   private async runUntilNow(): Promise<void> {
     for (;;) {
+      // While catching up at high speed, simulated now can run ahead of the simulation for long:
+      // stop() must not wait for it.
+      if (this.halted) return;
       const target = this.clock.now();
       const history = this.realNow();
       let done = true;
@@ -218,6 +223,7 @@ export class SandboxWorld implements World {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.halted = true;
     if (this.running) await this.running;
     await Promise.all(this.list.map((w) => w.sender?.stop()));
   }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isAlive, repoRoot, runCli, testEnv, tmpDir, waitFor } from './helpers/index.ts';
+import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from './helpers/index.ts';
 
 // `npm run demo` runs `node bin/tayori.mjs demo` after the bootstrap; this drives that process.
 const tmp = tmpDir();
@@ -10,6 +10,7 @@ const env = testEnv(tmp.dir, { LOG_LEVEL: 'error' });
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  reapRedis(tmp.dir);
   tmp.remove();
 });
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../core/clickhouse.ts';
-import { isAlive, repoRoot, runCli, testEnv, tmpDir, waitFor } from './helpers/index.ts';
+import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from './helpers/index.ts';
 import { event, sign } from './helpers/webhooks.ts';
 
 // Load against the suite in a child process, kill -9 mid-load, restart, redeliver what was not
@@ -15,6 +15,7 @@ const BOT = `U${'2'.repeat(32)}`;
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  reapRedis(tmp.dir);
   tmp.remove();
 });
 

@@ -92,3 +92,13 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Stops a redis-server a killed suite left behind in `dataDir` (for afterAll after a SIGKILL). */
+export function reapRedis(dataDir: string): void {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8').trim());
+    if (pid > 1 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')) process.kill(pid, 'SIGKILL');
+  } catch {
+    /* none left */
+  }
+}

@@ -108,6 +108,41 @@ describe('staff sign-in and sessions', () => {
     expect(after.status).toBe(401);
   });
 
+  it('signs in through the form (303 and a cookie), and shows a wrong password on the form in Japanese', async () => {
+    const form = (username: string, password: string, headers: Record<string, string> = {}) =>
+      fetch(`${suite.url}/login`, {
+        method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams({ username, password, next: '/overview' }).toString(),
+      });
+    const ok = await form('ken', 'prefecture-pass-1');
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/overview');
+    expect(ok.headers.get('set-cookie')).toMatch(/^tayori_session=/);
+    const bad = await form('ken', 'nope-nope-nope');
+    expect(bad.status).toBe(401);
+    expect(await bad.text()).toContain('ユーザー名またはパスワードが正しくありません');
+    const crossSite = await form('ken', 'prefecture-pass-1', { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    await suite.redis.del('tayori:login-fail:user:ken');
+  });
+
+  it('lets an admin edit permissions on the page, only with the CSRF token', async () => {
+    const s = await signIn('boss', 'admin-pass-123');
+    const page = await (await s.call('/admin/users')).text();
+    expect(page).toContain('ユーザー管理');
+    const post = (body: URLSearchParams) =>
+      s.call('/admin/users/tsu-staff/permissions', { method: 'POST', body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const without = await post(new URLSearchParams([['permissions', 'deliver']]));
+    expect(without.status).toBe(403);
+    const withToken = await post(new URLSearchParams([['_csrf', s.csrfToken], ['permissions', 'deliver'], ['permissions', 'export_residents']]));
+    expect(withToken.status).toBe(303);
+    const { users } = (await (await op('/api/v1/users')).json()) as { users: Array<{ username: string; permissions: string[]; passwordHash?: string }> };
+    expect(users.find((u) => u.username === 'tsu-staff')!.permissions).toEqual(['deliver', 'export_residents']);
+    expect(JSON.stringify(users)).not.toMatch(/argon2|password/);
+    const ken = await signIn('ken', 'prefecture-pass-1');
+    expect((await ken.call('/admin/users')).status).toBe(403);
+  });
+
   it('keeps the operator token working for the CLI', async () => {
     expect((await op('/api/v1/tenants')).status).toBe(200);
     expect((await fetch(`${suite.url}/api/v1/tenants`)).status).toBe(401);

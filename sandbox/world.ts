@@ -77,7 +77,11 @@ export interface DeliveryNotice {
   /** The x-line-request-id the API answered with. */
   requestId: string;
   kind: DeliveryKind;
-  /** Resolved recipients who actually received it (friends only). */
+  /**
+   * Resolved recipients who actually received it (friends only). Empty when recipientIndexes
+   * is given and the API layer never made the IDs (a multicast read straight from its bytes);
+   * userIdAt gives any of them.
+   */
   recipients: readonly string[];
   /**
    * The same recipients' residentIndex values, in the same order — present when the world
@@ -185,6 +189,11 @@ export interface ChannelWorld {
    * residentIndex: the index of userId, or −1 when it is not one of this channel's residents.
    */
   residentIndex?(userId: string): number;
+  /**
+   * Optional fast path: residentIndex of the 33 ASCII bytes of a user ID at `offset` in `bytes`
+   * (a request body), so that a multicast's IDs need not become strings at all.
+   */
+  residentIndexOfBytes?(bytes: Uint8Array, offset: number): number;
   /** Optional fast path: whether the resident at this index is a friend now. */
   isFriendAt?(index: number): boolean;
   /** Optional fast path: the user ID of the resident at this index. */

@@ -14,6 +14,7 @@ import { lineProperty, validateQuery, validateRequest, validateResponse } from '
 import { loadSandboxConfigFile, SandboxConfigError } from '../sandbox/index.ts';
 import { rateLimitsSchema, sandboxConfigSchema, type ChannelWorld, type DeliveryNotice, type World } from '../sandbox/world.ts';
 import { SandboxState } from '../sandbox/api/context.ts';
+import { parseMulticastFast } from '../sandbox/api/fast-multicast.ts';
 
 const userId = (n: number) => `U${n.toString(16).padStart(32, '0')}`;
 
@@ -244,5 +245,51 @@ describe('sandbox config files', () => {
     writeFileSync(join(dir, 'broken.json'), '{');
     expect(() => loadSandboxConfigFile(join(dir, 'broken.json'))).toThrow(/broken\.json: not valid JSON/);
     expect(() => loadSandboxConfigFile(join(dir, 'missing.json'))).toThrow(/missing\.json: cannot read/);
+  });
+});
+
+describe('multicast fast path', () => {
+  // Residents are the IDs userId(0 … 99); any other well-formed ID is a stranger.
+  const indexOf = (bytes: Uint8Array, offset: number) => {
+    const id = Buffer.from(bytes.buffer, bytes.byteOffset + offset, 33).toString('latin1');
+    const n = /^U[0-9a-f]{32}$/.test(id) ? parseInt(id.slice(1), 16) : -1;
+    return n >= 0 && n < 100 ? n : -1;
+  };
+  const messages = [{ type: 'text', text: 'お知らせ' }];
+  const fast = (text: string) => parseMulticastFast(Buffer.from(text, 'utf8'), indexOf);
+
+  it('reads the IDs of the usual body into indexes and leaves the rest parsed', () => {
+    const body = { to: [userId(3), userId(7), userId(3)], messages, notificationDisabled: true, customAggregationUnits: ['u1'] };
+    const got = fast(JSON.stringify(body))!;
+    expect(Array.from(got.indexes)).toEqual([3, 7, 3]);
+    expect(got.body).toEqual({ messages, notificationDisabled: true, customAggregationUnits: ['u1'] });
+    expect(Array.from(fast(JSON.stringify({ to: [userId(1)], messages }))!.indexes)).toEqual([1]);
+    const many = fast(JSON.stringify({ to: Array.from({ length: 500 }, (_, i) => userId(i % 100)), messages }))!;
+    expect(many.indexes.length).toBe(500);
+  });
+
+  it('leaves every other body to the general path (which parses it and reports LINE’s errors)', () => {
+    const to = [userId(1), userId(2)];
+    for (const text of [
+      JSON.stringify({ messages, to }), // another key order
+      JSON.stringify({ to, messages }, null, 1), // whitespace
+      `{"to":["\\u0055${userId(1).slice(1)}"],"messages":${JSON.stringify(messages)}}`, // an escape
+      JSON.stringify({ to: [userId(1), userId(100)], messages }), // a stranger
+      JSON.stringify({ to: [userId(1), 'U123'], messages }), // malformed
+      JSON.stringify({ to: [userId(10).toUpperCase()], messages }), // U…00A: upper-case hex
+      JSON.stringify({ to: Array.from({ length: 501 }, (_, i) => userId(i % 100)), messages }), // too many
+      `{"to":${JSON.stringify(to)},"messages":${JSON.stringify(messages)},"to":["${userId(5)}"]}`, // duplicate key
+      `{"to":${JSON.stringify(to)},}`, // trailing comma
+      `{"to":${JSON.stringify(to)},"messages":${JSON.stringify(messages)}}x`, // trailing garbage
+      `{"to":${JSON.stringify(to)}}`, // no messages
+      JSON.stringify({ to, messages: [{ type: 'text' }] }), // schema error in the rest
+      JSON.stringify({ to, messages: [] }),
+      JSON.stringify({ to: [], messages }),
+      `{"to":["${userId(1)}"`,
+    ]) {
+      expect(fast(text), text).toBeUndefined();
+    }
+    // Trailing whitespace is still JSON, and the same body.
+    expect(fast(`${JSON.stringify({ to, messages })}\n`)?.body).toEqual({ messages });
   });
 });

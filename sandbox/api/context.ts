@@ -22,6 +22,11 @@ export interface ApiContext {
   channel: ChannelWorld;
   /** Parsed, schema-validated JSON body (undefined for GET). */
   body: any;
+  /**
+   * Multicast read by the fast path (fast-multicast.ts): the resident indexes of `to`, which is
+   * then absent from `body`.
+   */
+  toIndexes?: Int32Array;
   /** Query parameters after validation (integers coerced). */
   query: Record<string, unknown>;
   /** Path parameters, e.g. { userId }. */
@@ -122,7 +127,7 @@ export class SandboxState {
       customAggregationUnits: request.customAggregationUnits,
       at,
     });
-    if (request.kind !== 'reply') this.countUsage(channel.config.channelId, at, recipients.length);
+    if (request.kind !== 'reply') this.countUsage(channel.config.channelId, at, indexes.length);
     this.recent.push(accepted);
     if (this.recent.length > RECENT_LIMIT * 2) this.recent.splice(0, this.recent.length - RECENT_LIMIT);
     return accepted;
@@ -188,7 +193,7 @@ const QUOTABLE = new Set(['text', 'textV2', 'sticker', 'image', 'video']);
 
 type IndexedChannel = ChannelWorld & Required<Pick<ChannelWorld, 'residentIndex' | 'isFriendAt' | 'userIdAt'>>;
 
-function hasIndexFastPath(channel: ChannelWorld): channel is IndexedChannel {
+export function hasIndexFastPath(channel: ChannelWorld): channel is IndexedChannel {
   return (
     typeof channel.residentIndex === 'function' &&
     typeof channel.isFriendAt === 'function' &&
@@ -205,6 +210,17 @@ function selectRecipients(
   resolved: Int32Array | undefined,
 ): { recipients: readonly string[]; indexes: Int32Array } {
   if (hasIndexFastPath(channel)) {
+    if (resolved && candidates.length === 0) {
+      // Indexes only (a multicast read by the fast path): the IDs are never made.
+      let n = 0;
+      book.beginSelection();
+      for (let k = 0; k < resolved.length; k++) {
+        const i = resolved[k]!;
+        if (i < 0 || !channel.isFriendAt(i) || !book.firstTime(i)) continue;
+        resolved[n++] = i;
+      }
+      return { recipients: [], indexes: n === resolved.length ? resolved : resolved.slice(0, n) };
+    }
     const indexes = resolved && resolved.length === candidates.length ? resolved : new Int32Array(candidates.length);
     if (indexes !== resolved) for (let k = 0; k < candidates.length; k++) indexes[k] = channel.residentIndex(candidates[k]!);
     if (candidatesAreFriends) return { recipients: candidates, indexes };

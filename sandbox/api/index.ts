@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { SandboxConfig, World } from '../world.ts';
 import { validateQuery, validateRequest } from '../openapi.ts';
 import { authenticate } from './auth.ts';
-import { SandboxState, type ApiContext, type ApiReply, type Handler } from './context.ts';
+import { hasIndexFastPath, SandboxState, type ApiContext, type ApiReply, type Handler } from './context.ts';
 import {
   internalError,
   invalidQuery,
@@ -36,6 +36,7 @@ import { sendRoutes } from './send-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { insightRoutes } from './insight-routes.ts';
 import { handleTestHook, TEST_HOOK_PREFIX } from './test-hooks.ts';
+import { parseMulticastFast } from './fast-multicast.ts';
 
 export { SandboxState } from './context.ts';
 export { FaultBoard, faultSpecSchema, type FaultSpec } from './faults.ts';
@@ -171,12 +172,22 @@ export function createSandboxServer(world: World, config: SandboxConfig, options
       if (queryDetails.length) throw invalidQuery(queryDetails);
 
       let body: unknown;
+      let toIndexes: Int32Array | undefined;
       if (match.operation.requestBodyRef) {
         const contentType = String(req.headers['content-type'] ?? '');
         if (!/^application\/json\b/i.test(contentType)) throw unsupportedContentType(contentType || '(none)');
-        body = parseJson(read.body.toString('utf8'));
-        const details = validateRequest(operationId, body);
-        if (details.length) throw invalidRequestBody(details);
+        const fast =
+          operationId === 'multicast' && channel.residentIndexOfBytes && hasIndexFastPath(channel)
+            ? parseMulticastFast(read.body, channel.residentIndexOfBytes.bind(channel))
+            : undefined;
+        if (fast) {
+          body = fast.body;
+          toIndexes = fast.indexes;
+        } else {
+          body = parseJson(read.body.toString('utf8'));
+          const details = validateRequest(operationId, body);
+          if (details.length) throw invalidRequestBody(details);
+        }
       }
 
       if (retryKey) {
@@ -184,7 +195,7 @@ export function createSandboxServer(world: World, config: SandboxConfig, options
         if (earlier) throw retryKeyAccepted(earlier.requestId, earlier.sentMessages);
       }
 
-      const ctx: ApiContext = { requestId, operationId, channel, body, query, params: match.params, retryKey, state };
+      const ctx: ApiContext = { requestId, operationId, channel, body, toIndexes, query, params: match.params, retryKey, state };
       const reply: ApiReply = match.handler(ctx);
       if (retryKey && reply.status < 300) {
         retryKeys.remember(channelId, retryKey, { requestId, sentMessages: reply.sentMessages });

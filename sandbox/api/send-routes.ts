@@ -29,6 +29,19 @@ const pushMessage: Handler = (ctx) => {
 };
 
 const multicast: Handler = (ctx) => {
+  if (ctx.toIndexes) {
+    // Read by the fast path: every ID is one of the channel's residents (hence well-formed).
+    const { messages, customAggregationUnits } = ctx.body as { messages: unknown[]; customAggregationUnits?: string[] };
+    requireMessageLimits(messages);
+    ctx.state.deliver(
+      ctx.channel,
+      { requestId: ctx.requestId, kind: 'multicast', retryKey: ctx.retryKey, messages, customAggregationUnits },
+      [],
+      false,
+      ctx.toIndexes,
+    );
+    return { status: 200, body: {} };
+  }
   const { to, messages, customAggregationUnits } = ctx.body as { to: string[]; messages: unknown[]; customAggregationUnits?: string[] };
   // Resolved once: an ID that is one of the channel's residents is well-formed by construction,
   // so only the others need the pattern check.

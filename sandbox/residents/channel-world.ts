@@ -137,6 +137,10 @@ export class SimChannelWorld implements ChannelWorld {
     return this.sim.population.indexOf(userId);
   }
 
+  residentIndexOfBytes(bytes: Uint8Array, offset: number): number {
+    return this.sim.population.indexOfBytes(bytes, offset);
+  }
+
   isFriendAt(index: number): boolean {
     return this.sim.population.state[index] === FRIEND;
   }
@@ -256,7 +260,7 @@ export class SimChannelWorld implements ChannelWorld {
     // The HTTP layer passes the indexes it resolved through residentIndex(); otherwise a
     // broadcast usually passes the very list followerIds() returned, whose indexes are known.
     let indexes = notice.recipientIndexes;
-    if (!indexes || indexes.length !== notice.recipients.length) {
+    if (!indexes || (notice.recipients.length > 0 && indexes.length !== notice.recipients.length)) {
       const cached = this.cachedIds;
       indexes = cached && notice.recipients === cached.ids ? cached.idx : undefined;
     }

@@ -153,7 +153,8 @@ interface Job {
   notice: DeliveryNotice;
   indexes: Int32Array | undefined;
   record: DeliveryRecord;
-  /** Next recipient to process. */
+  /** Recipients in all, and the next one to process. */
+  count: number;
   next: number;
   draws: UniformStream;
   openers: IntList;
@@ -186,20 +187,24 @@ export class Engagement {
     this.chunk = opts.chunk ?? 25_000;
   }
 
-  /** `indexes`, when given, are the residents' indexes of `notice.recipients`, in order. */
+  /**
+   * `indexes`, when given, are the residents' indexes of `notice.recipients`, in order; then
+   * `notice.recipients` may be empty (the API layer did not make the IDs).
+   */
   record(notice: DeliveryNotice, indexes?: Int32Array): void {
     const p = this.sim.population;
-    const count = Math.max(1, Math.min(5, notice.messageCount | 0));
-    const { targets, bubbles } = analyseMessages(notice.messages ?? [], count);
+    const messageCount = Math.max(1, Math.min(5, notice.messageCount | 0));
+    const { targets, bubbles } = analyseMessages(notice.messages ?? [], messageCount);
     const units = [...new Set(notice.customAggregationUnits ?? [])];
-    const record = new DeliveryRecord(notice.requestId, notice.kind, notice.at, count, units, targets, bubbles, p.key);
+    const record = new DeliveryRecord(notice.requestId, notice.kind, notice.at, messageCount, units, targets, bubbles, p.key);
     const day = jstDay(notice.at);
     let dc = this.deliveriesPerDay.get(day);
     if (!dc) {
       dc = { push: 0, multicast: 0, broadcast: 0, narrowcast: 0, reply: 0 };
       this.deliveriesPerDay.set(day, dc);
     }
-    dc[notice.kind] += notice.recipients.length;
+    const count = indexes ? indexes.length : notice.recipients.length;
+    dc[notice.kind] += count;
     if (notice.kind === 'broadcast' || notice.kind === 'narrowcast') this.byRequestId.set(notice.requestId, record);
     if ((notice.kind === 'push' || notice.kind === 'multicast') && units.length > 0) {
       const month = monthOf(notice.at);
@@ -213,14 +218,15 @@ export class Engagement {
       }
     }
     // Room for the expected openers at once (growing by doubling would copy them several times).
-    const openersCap = Math.max(16, Math.min(notice.recipients.length, Math.ceil(notice.recipients.length * this.cfg.openProbability * 1.1) + 16));
+    const openersCap = Math.max(16, Math.min(count, Math.ceil(count * this.cfg.openProbability * 1.1) + 16));
     this.queue.push({
       notice,
       indexes,
       record,
+      count,
       next: 0,
       // About three draws per recipient; a small delivery needs no big buffer.
-      draws: new UniformStream(new Rng(record.key), Math.min(256, 16 + 4 * notice.recipients.length)),
+      draws: new UniformStream(new Rng(record.key), Math.min(256, 16 + 4 * count)),
       openers: new IntList(openersCap),
       openAt: new IntList(openersCap),
       seen: [],
@@ -229,7 +235,7 @@ export class Engagement {
     });
     // Small deliveries are processed at once; big ones in slices between event-loop turns.
     if (!this.working) {
-      if (notice.recipients.length <= this.chunk && this.queue.length === 1) this.work(true);
+      if (count <= this.chunk && this.queue.length === 1) this.work(true);
       else this.schedule();
     }
   }
@@ -247,10 +253,10 @@ export class Engagement {
     let budget = this.chunk;
     while (this.queue.length > 0 && budget > 0) {
       const job = this.queue[0]!;
-      const n = Math.min(budget, job.notice.recipients.length - job.next);
+      const n = Math.min(budget, job.count - job.next);
       this.processSlice(job, n);
       budget -= n;
-      if (job.next >= job.notice.recipients.length) {
+      if (job.next >= job.count) {
         this.finish(job);
         this.queue.shift();
       }

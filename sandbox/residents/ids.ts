@@ -148,6 +148,30 @@ export class UserIdCodec {
       if ((a | b | c | d) < 0) return -1;
       w[q] = (a << 12) | (b << 8) | (c << 4) | d;
     }
+    return this.checkHalves();
+  }
+
+  /**
+   * indexOf for the 33 ASCII bytes of a user id at `offset` in `bytes` (a request body), without
+   * making a string of them; −1 when they are not one of this population's ids.
+   */
+  indexOfBytes(bytes: Uint8Array, offset: number): number {
+    if (offset < 0 || offset + 33 > bytes.length || bytes[offset] !== 85 /* U */) return -1;
+    const w = this.halves;
+    for (let q = 0, o = offset + 1; q < 8; q++, o += 4) {
+      const a = HEX_VALUE[bytes[o]! & 127]!;
+      const b = HEX_VALUE[bytes[o + 1]! & 127]!;
+      const c = HEX_VALUE[bytes[o + 2]! & 127]!;
+      const d = HEX_VALUE[bytes[o + 3]! & 127]!;
+      if ((a | b | c | d) < 0 || (bytes[o]! | bytes[o + 1]! | bytes[o + 2]! | bytes[o + 3]!) > 127) return -1;
+      w[q] = (a << 12) | (b << 8) | (c << 4) | d;
+    }
+    return this.checkHalves();
+  }
+
+  /** The index whose id has the digits in `halves`, or −1. */
+  private checkHalves(): number {
+    const w = this.halves;
     const index = this.feistel.unpermuteHalves(w[0]!, w[1]!);
     if (index >= this.count) return -1;
     const h = hash2i(this.key, index);

@@ -124,6 +124,10 @@ export class Population {
     return this.ids.indexOf(userId);
   }
 
+  indexOfBytes(bytes: Uint8Array, offset: number): number {
+    return this.ids.indexOfBytes(bytes, offset);
+  }
+
   profileOf(i: number): { displayName: string; statusMessage?: string } {
     const g = this.attributes(i).gender;
     const female = g === 1 || (g === 2 && (hash3(this.key, i, 205) & 1) === 1);

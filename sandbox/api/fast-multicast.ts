@@ -1,0 +1,72 @@
+/**
+ * A fast path for the multicast bodies Tayori (and any @line/bot-sdk client) sends:
+ * `{"to":["U…","U…",…],"messages":[…],…}` with `to` first and no whitespace. The user IDs are
+ * read straight from the request bytes into the world's resident indexes (no JSON strings, no
+ * second pass); the rest of the body is parsed and schema-validated as usual.
+ *
+ * It only ever says yes to bodies the general path would accept with the same meaning: anything
+ * else — another key order, whitespace, escapes, an ID that is not one of the channel's
+ * residents, more than 500 IDs, a duplicate `to`, a body the schema rejects — returns undefined,
+ * and the general path parses the body and produces LINE's errors.
+ */
+import { validateRequest } from '../openapi.ts';
+
+const PREFIX = Buffer.from('{"to":[', 'latin1');
+const MAX_TO = 500;
+/** A valid `to` stands in for the real one while the rest of the body is validated. */
+const STAND_IN_TO = [`U${'0'.repeat(32)}`];
+
+const scratch = new Int32Array(MAX_TO);
+
+export interface FastMulticast {
+  /** The body without `to`. */
+  body: Record<string, unknown>;
+  /** The resident index of each `to` entry, in order (duplicates kept). */
+  indexes: Int32Array;
+}
+
+/** `indexOf(bytes, offset)`: the resident index of the 33-byte user ID at offset, or −1. */
+export function parseMulticastFast(bytes: Buffer, indexOf: (bytes: Uint8Array, offset: number) => number): FastMulticast | undefined {
+  const len = bytes.length;
+  if (len < PREFIX.length + 36) return undefined;
+  for (let k = 0; k < PREFIX.length; k++) if (bytes[k] !== PREFIX[k]) return undefined;
+  let p = PREFIX.length;
+  let n = 0;
+  for (;;) {
+    if (n === MAX_TO) return undefined;
+    // "U" + 32 hex digits + ", then , or ]
+    if (p + 35 >= len || bytes[p] !== 34 || bytes[p + 34] !== 34) return undefined;
+    const i = indexOf(bytes, p + 1);
+    if (i < 0) return undefined;
+    scratch[n++] = i;
+    p += 35;
+    const c = bytes[p];
+    if (c === 44 /* , */) {
+      p++;
+      continue;
+    }
+    if (c === 93 /* ] */) {
+      p++;
+      break;
+    }
+    return undefined;
+  }
+  // What follows `]` is `}` (end of the object) or `,"key":…` (more members).
+  let restText: string;
+  if (bytes[p] === 125 /* } */) restText = `{${bytes.toString('utf8', p)}`;
+  else if (bytes[p] === 44 /* , */ && bytes[p + 1] === 34 /* " */) restText = `{${bytes.toString('utf8', p + 1)}`;
+  else return undefined;
+  let rest: unknown;
+  try {
+    rest = JSON.parse(restText);
+  } catch {
+    return undefined;
+  }
+  if (rest === null || typeof rest !== 'object' || Array.isArray(rest) || Object.hasOwn(rest, 'to')) return undefined;
+  const body = rest as Record<string, unknown>;
+  body.to = STAND_IN_TO;
+  const valid = validateRequest('multicast', body).length === 0;
+  delete body.to;
+  if (!valid) return undefined;
+  return { body, indexes: scratch.slice(0, n) };
+}

@@ -154,6 +154,23 @@ describe('staff sign-in and sessions', () => {
   });
 });
 
+describe('API tokens for scripts', () => {
+  it('a personal token works like its account (scope and audit), and only its hash is stored', async () => {
+    const made = await op('/api/v1/users/tsu-staff/tokens', { method: 'POST', body: JSON.stringify({ label: 'export script' }) });
+    expect(made.status).toBe(201);
+    const { token } = (await made.json()) as { token: string };
+    expect(token).toMatch(/^tyr_/);
+    const call = (p: string) => fetch(suite.url + p, { headers: { authorization: `Bearer ${token}` } });
+    expect((await call(`/api/v1/dashboard/overview.csv?month=${MONTH}`)).status).toBe(200);
+    expect((await call('/api/v1/dashboard/municipalities/24202')).status).toBe(403);
+    expect((await fetch(`${suite.url}/api/v1/me`, { headers: { authorization: 'Bearer tyr_not-a-real-token-000000000' } })).status).toBe(401);
+    const { records } = (await (await op('/api/v1/audit?action=export')).json()) as { records: Array<Record<string, unknown>> };
+    expect(records[0]).toMatchObject({ username: 'tsu-staff', tenantId: '24201', target: 'overview.csv' });
+    const rs = await suite.ch.query({ query: 'SELECT token_hash FROM staff_api_tokens', format: 'JSONEachRow' });
+    expect(JSON.stringify(await rs.json())).not.toContain(token);
+  });
+});
+
 describe('tenant scoping', () => {
   it('gives a municipality account its own tenant and 403 for another, in the API and its queries', async () => {
     const s = await signIn('tsu-staff', 'municipal-pass-1');

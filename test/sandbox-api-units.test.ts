@@ -256,7 +256,7 @@ describe('multicast fast path', () => {
     return n >= 0 && n < 100 ? n : -1;
   };
   const messages = [{ type: 'text', text: 'お知らせ' }];
-  const fast = (text: string) => parseMulticastFast(Buffer.from(text, 'utf8'), indexOf);
+  const fast = (text: string) => parseMulticastFast(Buffer.from(text, 'utf8'), { residentIndexOfBytes: indexOf });
 
   it('reads the IDs of the usual body into indexes and leaves the rest parsed', () => {
     const body = { to: [userId(3), userId(7), userId(3)], messages, notificationDisabled: true, customAggregationUnits: ['u1'] };

@@ -25,8 +25,12 @@ export interface FastMulticast {
   indexes: Int32Array;
 }
 
-/** `indexOf(bytes, offset)`: the resident index of the 33-byte user ID at offset, or −1. */
-export function parseMulticastFast(bytes: Buffer, indexOf: (bytes: Uint8Array, offset: number) => number): FastMulticast | undefined {
+/** Whatever resolves the 33-byte user ID at `offset` to a resident index (−1: not a resident). */
+export interface BytesIndexer {
+  residentIndexOfBytes(bytes: Uint8Array, offset: number): number;
+}
+
+export function parseMulticastFast(bytes: Buffer, ids: BytesIndexer): FastMulticast | undefined {
   const len = bytes.length;
   if (len < PREFIX.length + 36) return undefined;
   for (let k = 0; k < PREFIX.length; k++) if (bytes[k] !== PREFIX[k]) return undefined;
@@ -36,7 +40,7 @@ export function parseMulticastFast(bytes: Buffer, indexOf: (bytes: Uint8Array, o
     if (n === MAX_TO) return undefined;
     // "U" + 32 hex digits + ", then , or ]
     if (p + 35 >= len || bytes[p] !== 34 || bytes[p + 34] !== 34) return undefined;
-    const i = indexOf(bytes, p + 1);
+    const i = ids.residentIndexOfBytes(bytes, p + 1);
     if (i < 0) return undefined;
     scratch[n++] = i;
     p += 35;

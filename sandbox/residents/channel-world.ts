@@ -138,7 +138,7 @@ export class SimChannelWorld implements ChannelWorld {
   }
 
   residentIndexOfBytes(bytes: Uint8Array, offset: number): number {
-    return this.sim.population.indexOfBytes(bytes, offset);
+    return this.sim.population.ids.indexOfBytes(bytes, offset);
   }
 
   isFriendAt(index: number): boolean {

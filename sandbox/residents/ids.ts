@@ -159,11 +159,16 @@ export class UserIdCodec {
     if (offset < 0 || offset + 33 > bytes.length || bytes[offset] !== 85 /* U */) return -1;
     const w = this.halves;
     for (let q = 0, o = offset + 1; q < 8; q++, o += 4) {
-      const a = HEX_VALUE[bytes[o]! & 127]!;
-      const b = HEX_VALUE[bytes[o + 1]! & 127]!;
-      const c = HEX_VALUE[bytes[o + 2]! & 127]!;
-      const d = HEX_VALUE[bytes[o + 3]! & 127]!;
-      if ((a | b | c | d) < 0 || (bytes[o]! | bytes[o + 1]! | bytes[o + 2]! | bytes[o + 3]!) > 127) return -1;
+      const ba = bytes[o]!;
+      const bb = bytes[o + 1]!;
+      const bc = bytes[o + 2]!;
+      const bd = bytes[o + 3]!;
+      if ((ba | bb | bc | bd) > 127) return -1;
+      const a = HEX_VALUE[ba]!;
+      const b = HEX_VALUE[bb]!;
+      const c = HEX_VALUE[bc]!;
+      const d = HEX_VALUE[bd]!;
+      if ((a | b | c | d) < 0) return -1;
       w[q] = (a << 12) | (b << 8) | (c << 4) | d;
     }
     return this.checkHalves();

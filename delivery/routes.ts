@@ -15,7 +15,7 @@
  *   GET    /residents/:userId/attributes
  *   GET    /api/v1/deliveries[.csv]       prefecture-wide list
  */
-import type { Authenticator } from '../core/auth.ts';
+import { checkCsrf, requirePermission, requireTenant, visibleTenants, type Authenticator, type Principal } from '../core/auth.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
@@ -63,8 +63,31 @@ export function deliveriesCsv(list: ListedDelivery[], tenantNames: Map<string, s
 export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { auth, service, store, residents, tenants } = deps;
   const base = '/api/v1/tenants/:tenantId';
-  const pre = { preHandler: async (req: FastifyRequest) => auth.require(req) };
-  const tid = (req: FastifyRequest) => parseOrThrow(tenantIdSchema, (req.params as { tenantId: string }).tenantId, 'invalid_tenant');
+  // who calls: any signed-in caller who may see the tenant reads; changing needs the 'deliver' permission
+  const principals = new WeakMap<FastifyRequest, Principal>();
+  const pre = {
+    preHandler: async (req: FastifyRequest) => {
+      const p = await auth.require(req);
+      checkCsrf(req, p);
+      principals.set(req, p);
+    },
+  };
+  const who = (req: FastifyRequest) => principals.get(req)!;
+  const tid = (req: FastifyRequest) => {
+    const id = parseOrThrow(tenantIdSchema, (req.params as { tenantId: string }).tenantId, 'invalid_tenant');
+    requireTenant(who(req), id);
+    return id;
+  };
+  /** The tenant id, for a caller allowed to deliver / change delivery settings there. */
+  const tidDeliver = (req: FastifyRequest) => {
+    const id = tid(req);
+    requirePermission(who(req), 'deliver');
+    return id;
+  };
+  const visible = async (req: FastifyRequest, list: ListedDelivery[]) => {
+    const ids = new Set(visibleTenants(who(req), [...new Set(list.map((d) => d.tenantId))]));
+    return list.filter((d) => ids.has(d.tenantId));
+  };
   const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k]);
   const listOpts = (req: FastifyRequest) => {
     const q = req.query as Record<string, string | undefined>;
@@ -76,7 +99,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       .header('content-disposition', `attachment; filename="deliveries.csv"; filename*=UTF-8''${encodeURIComponent(name)}`)
       .send(body);
 
-  app.post(`${base}/deliveries`, pre, async (req, reply) => reply.status(201).send(await service.create(tid(req), req.body)));
+  app.post(`${base}/deliveries`, pre, async (req, reply) => reply.status(201).send(await service.create(tidDeliver(req), req.body)));
   app.post(`${base}/deliveries/validate`, pre, async (req) => {
     const v = await service.validate(tid(req), req.body);
     return { ok: true, messages: v.messages.length, scheduledAt: v.at ? new Date(v.at).toISOString() : null };
@@ -87,7 +110,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     return renderPreview(`${tenant.name}`, messages);
   });
   app.post(`${base}/deliveries/count`, pre, async (req) => service.count(tid(req), req.body));
-  app.post(`${base}/deliveries/test-send`, pre, async (req, reply) => reply.status(201).send(await service.testSend(tid(req), req.body)));
+  app.post(`${base}/deliveries/test-send`, pre, async (req, reply) => reply.status(201).send(await service.testSend(tidDeliver(req), req.body)));
   app.get(`${base}/deliveries`, pre, async (req) => ({ deliveries: await store.list((await tenants.require(tid(req))).id, listOpts(req)) }));
   app.get(`${base}/deliveries.csv`, pre, async (req, reply) => {
     const tenant = await tenants.require(tid(req));
@@ -96,9 +119,9 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   });
   app.get(`${base}/deliveries/:deliveryId`, pre, async (req) => service.get(tid(req), param(req, 'deliveryId')));
   app.get(`${base}/deliveries/:deliveryId/batches`, pre, async (req) => ({ batches: await store.batches(tid(req), param(req, 'deliveryId')) }));
-  app.post(`${base}/deliveries/:deliveryId/send`, pre, async (req) => service.sendNow(tid(req), param(req, 'deliveryId')));
-  app.post(`${base}/deliveries/:deliveryId/schedule`, pre, async (req) => service.schedule(tid(req), param(req, 'deliveryId'), req.body));
-  app.post(`${base}/deliveries/:deliveryId/cancel`, pre, async (req) => service.cancel(tid(req), param(req, 'deliveryId')));
+  app.post(`${base}/deliveries/:deliveryId/send`, pre, async (req) => service.sendNow(tidDeliver(req), param(req, 'deliveryId')));
+  app.post(`${base}/deliveries/:deliveryId/schedule`, pre, async (req) => service.schedule(tidDeliver(req), param(req, 'deliveryId'), req.body));
+  app.post(`${base}/deliveries/:deliveryId/cancel`, pre, async (req) => service.cancel(tidDeliver(req), param(req, 'deliveryId')));
 
   app.get(`${base}/deliveries/:deliveryId/clicks`, pre, async (req) => {
     const d = await store.require(tid(req), param(req, 'deliveryId'));
@@ -121,34 +144,35 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     return reply.status(302).header('location', link.url).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send();
   });
 
-  app.get('/api/v1/deliveries', pre, async (req) => ({ deliveries: await store.list('', listOpts(req)) }));
+  app.get('/api/v1/deliveries', pre, async (req) => ({ deliveries: await visible(req, await store.list('', listOpts(req))) }));
   app.get('/api/v1/deliveries.csv', pre, async (req, reply) => {
     const names = new Map((await tenants.list()).map((t) => [t.id, t.name]));
-    return sendCsv(reply, '配信一覧_全団体.csv', deliveriesCsv(await store.list('', listOpts(req)), names));
+    return sendCsv(reply, '配信一覧_全団体.csv', deliveriesCsv(await visible(req, await store.list('', listOpts(req))), names));
   });
 
   app.get(`${base}/test-devices`, pre, async (req) => ({ devices: await store.testDevices((await tenants.require(tid(req))).id) }));
   app.post(`${base}/test-devices`, pre, async (req, reply) => {
-    const tenant = await tenants.require(tid(req));
+    const tenant = await tenants.require(tidDeliver(req));
     const v = parseOrThrow(testDeviceSchema, req.body, 'invalid_test_device');
     await store.putTestDevice(tenant.id, v.userId, v.label);
     return reply.status(201).send({ userId: v.userId, label: v.label });
   });
   app.delete(`${base}/test-devices/:userId`, pre, async (req) => {
-    const tenant = await tenants.require(tid(req));
+    const tenant = await tenants.require(tidDeliver(req));
     const userId = parseOrThrow(userIdSchema, param(req, 'userId'), 'invalid_test_device');
     await store.putTestDevice(tenant.id, userId, '', true);
     return { ok: true };
   });
 
   app.get(`${base}/categories`, pre, async (req) => ({ categories: await residents.categories((await tenants.require(tid(req))).id) }));
-  app.post(`${base}/categories`, pre, async (req, reply) => reply.status(201).send(await residents.addCategory((await tenants.require(tid(req))).id, req.body)));
-  app.patch(`${base}/categories/:categoryId`, pre, async (req) => residents.patchCategory((await tenants.require(tid(req))).id, param(req, 'categoryId'), req.body));
+  app.post(`${base}/categories`, pre, async (req, reply) => reply.status(201).send(await residents.addCategory((await tenants.require(tidDeliver(req))).id, req.body)));
+  app.patch(`${base}/categories/:categoryId`, pre, async (req) => residents.patchCategory((await tenants.require(tidDeliver(req))).id, param(req, 'categoryId'), req.body));
   app.get(`${base}/attribute-items`, pre, async (req) => ({ items: await residents.items((await tenants.require(tid(req))).id) }));
-  app.post(`${base}/attribute-items`, pre, async (req, reply) => reply.status(201).send(await residents.addItem((await tenants.require(tid(req))).id, req.body)));
-  app.patch(`${base}/attribute-items/:itemId`, pre, async (req) => residents.patchItem((await tenants.require(tid(req))).id, param(req, 'itemId'), req.body));
+  app.post(`${base}/attribute-items`, pre, async (req, reply) => reply.status(201).send(await residents.addItem((await tenants.require(tidDeliver(req))).id, req.body)));
+  app.patch(`${base}/attribute-items/:itemId`, pre, async (req) => residents.patchItem((await tenants.require(tidDeliver(req))).id, param(req, 'itemId'), req.body));
   app.get(`${base}/residents/:userId/attributes`, pre, async (req) => {
     const tenant = await tenants.require(tid(req));
+    requirePermission(who(req), 'export_residents');
     const userId = parseOrThrow(userIdSchema, param(req, 'userId'), 'invalid_user');
     return { userId, friend: await residents.isFriend(tenant.id, userId), attributes: await residents.attributes(tenant.id, userId) };
   });

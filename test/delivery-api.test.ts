@@ -379,3 +379,35 @@ describe('click tracking', () => {
 
   });
 });
+
+describe('who may do what', () => {
+  it('lets a municipality account see and deliver for its own tenant only, and a reader never change anything', async () => {
+    const { createHttpApp: mkApp } = await import('../core/http.ts');
+    const staff = (permissions: Array<'deliver' | 'export_residents'>) => ({
+      kind: 'staff' as const, via: 'token' as const, userId: 'u1', username: 'tsu', displayName: '津市 担当', role: 'municipality' as const, tenantId: CITY, permissions,
+    });
+    for (const [perms, canDeliver] of [[['deliver'], true], [[], false]] as const) {
+      const scoped = mkApp(logger);
+      delivery.registerRoutes(scoped, { identify: async () => staff([...perms]), require: async () => staff([...perms]) });
+      await scoped.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(scoped.server.address() as AddressInfo).port}`;
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+      try {
+        expect((await call('GET', `/api/v1/tenants/${CITY}/deliveries`)).status).toBe(200);
+        const other = await call('GET', `/api/v1/tenants/${PREF}/deliveries`);
+        expect(other.status).toBe(403);
+        expect(((await other.json()) as any).error.code).toBe('forbidden_tenant');
+        expect((await call('POST', `/api/v1/tenants/${PREF}/deliveries/count`, { audience: { type: 'all' } })).status).toBe(403);
+        const wide = (await (await call('GET', '/api/v1/deliveries')).json()) as any;
+        expect(wide.deliveries.length).toBeGreaterThan(0);
+        expect(wide.deliveries.every((d: any) => d.tenantId === CITY)).toBe(true);
+        const draft = await call('POST', `/api/v1/tenants/${CITY}/deliveries`, { title: '下書き', messages: [text('x')] });
+        expect(draft.status).toBe(canDeliver ? 201 : 403);
+        expect((await call('GET', `/api/v1/tenants/${CITY}/residents/${residents[0]}/attributes`)).status).toBe(403);
+      } finally {
+        await scoped.close();
+      }
+    }
+  });
+});

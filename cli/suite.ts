@@ -13,6 +13,7 @@ import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createDashboard } from '../dashboard/index.ts';
+import { createDelivery, type Delivery } from '../delivery/index.ts';
 import { createIngest, type Ingest } from '../ingest/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
@@ -29,6 +30,7 @@ export interface Suite {
   tenants: TenantStore;
   ingest: Ingest;
   insight: InsightPollers;
+  delivery: Delivery;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -91,6 +93,17 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     const ingest = createIngest({ ch, redis, tenants, endpoints, logger });
     await ingest.start();
     cleanups.push('ingest', () => ingest.stop());
+    const insight = createInsightPollers({ ch, redisUrl, tenants, logger, endpoints });
+    cleanups.push('insight pollers', () => insight.stop());
+    let suiteUrl: string | undefined;
+    const delivery = createDelivery({
+      ch, redisUrl, tenants, endpoints, logger,
+      ingestHandlers: ingest.handlers,
+      publicUrl: () => config.publicUrl ?? suiteUrl,
+      fanOut: { trackDelivery: (i) => insight.trackDelivery(i) },
+    });
+    await delivery.start();
+    cleanups.push('delivery', () => delivery.stop());
 
     const token = randomBytes(24).toString('base64url');
     const front = new FrontHandlers();
@@ -99,14 +112,14 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     registerHealth(app, { ch, redis });
     const dashboard = createDashboard({ ch, redis, tenants, operatorTokens: [token], logger, publicUrl: config.publicUrl });
     dashboard.register(app);
-    const insight = createInsightPollers({ ch, redisUrl, tenants, logger, endpoints });
-    cleanups.push('insight pollers', () => insight.stop());
     registerInsightRoutes(app, { pollers: insight, tenants });
+    delivery.registerRoutes(app, dashboard.auth);
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     await app.listen({ port: config.port, host: config.host });
     cleanups.push('http', () => app.close());
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${port}`;
+    suiteUrl = url;
 
     if (config.sandbox.enabled) {
       const self = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
@@ -118,7 +131,7 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
 
     writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
     cleanups.first('suite state', async () => removeSuiteState(config.dataDir));
-    return { url, token, app, ch, redis, tenants, ingest, insight, sandbox, close };
+    return { url, token, app, ch, redis, tenants, ingest, insight, delivery, sandbox, close };
   } catch (e) {
     await close();
     throw e;

@@ -11,6 +11,7 @@ import { LoginThrottle, SessionStore } from '../core/sessions.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { StaffStore } from '../core/users.ts';
 import { registerDashboardApi } from './api.ts';
+import { registerAuditHooks } from './audit-hooks.ts';
 import { DashboardData } from './data.ts';
 import { registerPageRoutes } from './page-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
@@ -87,6 +88,7 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
         });
       }
       installApiAuth(app, auth);
+      registerAuditHooks(app, audit);
       registerTenantRoutes(app, { tenants: deps.tenants, auth });
       registerSessionRoutes(app, { auth, users, sessions, throttle, audit, publicUrl: deps.publicUrl });
       registerDashboardApi(app, { data, users, sessions, audit });

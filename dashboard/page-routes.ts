@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
-  checkCsrf, PERMISSION_LABELS, PERMISSIONS, requireAdmin, ROLE_LABELS, setPrincipal, type Authenticator, type Principal,
+  checkCsrf, hasPermission, PERMISSION_LABELS, PERMISSIONS, requireAdmin, requireTenant, ROLE_LABELS, setPrincipal, type Authenticator, type Principal,
 } from '../core/auth.ts';
 import type { AuditLog } from '../core/audit.ts';
 import { AppError, isAppError } from '../core/errors.ts';
@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
 import { currentMonth, monthSchema, type DashboardData } from './data.ts';
-import { errorPage, esc, layout, municipalityPage, overviewPage } from './pages.ts';
+import { deliveriesPage, errorPage, esc, layout, municipalityPage, overviewPage } from './pages.ts';
 
 export interface PageDeps {
   auth: Authenticator;
@@ -89,6 +89,18 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const id = tenantIdSchema.parse(req.params.id);
       const view = await data.municipality(p, id, req.query);
       return municipalityPage(view, await data.attributes(p, id), { principal: p, tenants });
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/municipalities/:id/deliveries', async (req, reply) => {
+    const p = await signedIn(req, reply);
+    if (!p) return reply;
+    return page(req, reply, p, async (tenants) => {
+      const id = tenantIdSchema.parse(req.params.id);
+      requireTenant(p, id);
+      const tenant = tenants.find((t) => t.id === id);
+      if (!tenant) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+      return deliveriesPage(tenant, { principal: p, tenants, canDeliver: hasPermission(p, 'deliver') });
     });
   });
 

@@ -153,6 +153,31 @@ ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
   return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });
 }
 
+/** 配信: the composer (with the deliver permission) and the tenant's deliveries with live progress. */
+export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean }): string {
+  const composer = ctx.canDeliver
+    ? `<form id="composer" class="card" data-tenant="${esc(tenant.id)}">
+<h2 style="margin-top:0">新しい配信</h2>
+<p><label>件名 (管理用、住民には表示されません)<br><input name="title" required maxlength="100" style="width:100%;padding:.4rem"></label></p>
+<p><label>本文<br><textarea name="text" required maxlength="5000" rows="6" style="width:100%;padding:.4rem"></textarea></label></p>
+<p>配信対象: すべての友だち <button type="button" id="count-audience">対象人数を確認</button> <span id="audience-count" aria-live="polite"></span></p>
+<p><label><input type="checkbox" name="notificationDisabled"> 通知なしで送る</label>
+ <label><input type="checkbox" name="trackClicks" checked> 本文の URL のクリックを数える</label></p>
+<p><label><input type="radio" name="send" value="draft" checked> 下書き保存</label>
+ <label><input type="radio" name="send" value="now"> すぐに送る</label>
+ <label><input type="radio" name="send" value="schedule"> 予約: <input type="datetime-local" name="scheduledAt"></label> (日本時間)</p>
+<p><button type="submit">保存・送信</button> <span id="composer-result" role="status" aria-live="polite"></span></p>
+</form>`
+    : '<p class="note">このアカウントには「配信」の権限がないため、配信の作成はできません (一覧は見られます)。</p>';
+  return layout({
+    title: `${tenant.name} の配信`, principal: ctx.principal, tenants: ctx.tenants,
+    body: `<h1>${esc(tenant.name)} の配信 <small><a href="/municipalities/${esc(tenant.id)}">状況を見る</a></small></h1>
+${composer}
+<h2>配信一覧と進み具合</h2>
+<div id="live-deliveries" class="card" data-tenant="${esc(tenant.id)}"${ctx.canDeliver ? ' data-can-deliver' : ''} aria-live="polite">読み込み中…</div>`,
+  });
+}
+
 /** Built-in attribute items as residents see them when registering. */
 const ITEM_LABELS: Record<string, string> = {
   lifestyle: '生活スタイル', birth_year: '生まれ年', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
@@ -204,7 +229,7 @@ ${stat('開封率 (期間)', s.openRate, formatPercent(s.openRate), s.missing.op
 <div class="card"><div id="chart-friends" class="chart" data-chart="friends" role="img" aria-label="友だち数の推移"></div>
 ${hasInsight ? '' : `<p class="note">${esc(MISSING_REASONS.not_fetched)}。LINE の統計は取得後に表示されます。</p>`}</div>
 <div class="card"><div id="chart-followsBlocks" class="chart" data-chart="followsBlocks" role="img" aria-label="友だち追加とブロック"></div></div>
-<h2>配信の進み具合</h2>
+<h2>配信の進み具合 <small><a href="/municipalities/${esc(v.tenant.id)}/deliveries">配信する・一覧</a></small></h2>
 <div id="live-deliveries" class="card" data-tenant="${esc(v.tenant.id)}" aria-live="polite">読み込み中…</div>
 <h2>配信ごとの開封率・クリック</h2>
 ${v.deliveries.length

@@ -38,6 +38,45 @@
   });
   var nav = document.getElementById('tenant-nav');
   if (nav) nav.addEventListener('change', function () { if (nav.value) location.href = '/municipalities/' + nav.value; });
+  // The composer: JSON to delivery's API with the session's CSRF token; errors shown as the API words them.
+  var composer = document.getElementById('composer');
+  if (composer) {
+    var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+    var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
+    var base = '/api/v1/tenants/' + composer.getAttribute('data-tenant') + '/deliveries';
+    var post = function (url, body) {
+      return fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) })
+        .then(function (res) { return res.json().catch(function () { return {}; }).then(function (j) { return { ok: res.ok, status: res.status, body: j }; }); });
+    };
+    var countOut = document.getElementById('audience-count');
+    document.getElementById('count-audience').addEventListener('click', function () {
+      countOut.textContent = '確認中…';
+      post(base + '/count', { audience: { type: 'all' } }).then(function (r) {
+        countOut.textContent = r.ok ? r.body.count.toLocaleString('ja-JP') + ' 人 (' + r.body.audienceLabel + ')' : (r.body.error && r.body.error.message) || ('HTTP ' + r.status);
+      });
+    });
+    composer.addEventListener('submit', function (e) {
+      e.preventDefault();
+      var f = composer.elements;
+      var send = composer.querySelector('input[name=send]:checked').value;
+      var body = {
+        title: f.title.value, messages: [{ type: 'text', text: f.text.value }], audience: { type: 'all' },
+        notificationDisabled: f.notificationDisabled.checked, trackClicks: f.trackClicks.checked, send: send,
+      };
+      if (send === 'schedule') body.scheduledAt = f.scheduledAt.value;
+      var out = document.getElementById('composer-result');
+      out.textContent = '送信中…';
+      post(base, body).then(function (r) {
+        if (r.ok) {
+          out.textContent = send === 'now' ? '送信を開始しました。' : send === 'schedule' ? '予約しました。' : '下書きを保存しました。';
+          composer.reset();
+          if (window.tayoriReloadDeliveries) window.tayoriReloadDeliveries();
+        } else {
+          out.textContent = (r.body.error && r.body.error.message) || ('送信できませんでした (HTTP ' + r.status + ')');
+        }
+      });
+    });
+  }
   // A municipality's deliveries with live progress (delivery's API), refreshed while any is sending.
   var live = document.getElementById('live-deliveries');
   if (live) {
@@ -56,7 +95,7 @@
           live.textContent = '';
           if (!list.length) { live.appendChild(el('p', 'まだ配信はありません。', 'note')); return; }
           var table = el('table'); var head = el('tr');
-          ['日時', '件名', '対象', '状態', '送信済み / 対象', '失敗'].forEach(function (h) { head.appendChild(el('th', h)); });
+          ['日時', '件名', '対象', '状態', '送信済み / 対象', '失敗', ''].forEach(function (h) { head.appendChild(el('th', h)); });
           table.appendChild(el('thead')).appendChild(head);
           var tbody = table.appendChild(el('tbody'));
           var active = false;
@@ -72,6 +111,23 @@
             cell.appendChild(document.createTextNode(' ' + d.accepted.toLocaleString('ja-JP') + ' / ' + d.targets.toLocaleString('ja-JP')));
             tr.appendChild(cell);
             tr.appendChild(el('td', d.failed.toLocaleString('ja-JP'), 'num'));
+            var actions = el('td');
+            var act = function (label, verb, confirmText) {
+              var b = el('button', label); b.type = 'button';
+              b.addEventListener('click', function () {
+                if (!window.confirm(confirmText)) return;
+                var meta = document.querySelector('meta[name="csrf-token"]');
+                fetch('/api/v1/tenants/' + live.getAttribute('data-tenant') + '/deliveries/' + encodeURIComponent(d.id) + '/' + verb, {
+                  method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': meta ? meta.getAttribute('content') : '' }, body: '{}',
+                }).then(function (res) { return res.json().catch(function () { return {}; }).then(function (j) { if (!res.ok) window.alert((j.error && j.error.message) || ('HTTP ' + res.status)); load(); }); });
+              });
+              actions.appendChild(b);
+            };
+            if (live.hasAttribute('data-can-deliver')) {
+              if (d.status === 'draft') act('送信', 'send', '「' + d.title + '」を ' + d.audienceLabel + ' に今すぐ送ります。よろしいですか?');
+              if (d.status === 'scheduled') act('予約取り消し', 'cancel', '「' + d.title + '」の予約を取り消します。よろしいですか?');
+            }
+            tr.appendChild(actions);
             tbody.appendChild(tr);
             if (d.status === 'queued' || d.status === 'sending') active = true;
           });
@@ -80,6 +136,7 @@
         })
         .catch(function () { live.textContent = '配信一覧を読み込めませんでした。'; });
     };
+    window.tayoriReloadDeliveries = load;
     load();
   }
   if (typeof ApexCharts === 'undefined') return;

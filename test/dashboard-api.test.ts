@@ -198,8 +198,8 @@ describe('figures', () => {
     const tsu = o.rows.find((r) => r.tenantId === '24201')!;
     expect(tsu).toMatchObject({
       name: '津市', friends: 1200, friendsAsOf: '2025-06-30', friendsChange: 200, targetedReaches: 1000, blocks: 66,
-      blockRate: 0.055, follows: 50, unblocks: 2, unfollows: 8, deliveries: 2, delivered: 1015, uniqueImpressions: 600,
-      openRate: 0.6, clicks: 80,
+      blockRate: 0.055, follows: 50, unblocks: 2, unfollows: 8, deliveries: 3, delivered: 1515, uniqueImpressions: 900,
+      openRate: 0.6, clicks: 110,
     });
     expect(tsu.friendsPerPopulation).toBeCloseTo(1200 / 274500, 6);
     const yokkaichi = o.rows.find((r) => r.tenantId === '24202')!;
@@ -211,7 +211,7 @@ describe('figures', () => {
     const ise = o.rows.find((r) => r.tenantId === '24203')!;
     expect(ise).toMatchObject({ friends: null, follows: 0 });
     expect(ise.missing.friends).toBe('not_fetched');
-    expect(o.totals).toMatchObject({ municipalities: 29, friends: 3200, blocks: 166, follows: 61, unfollows: 12, deliveries: 2, openRate: 0.6 });
+    expect(o.totals).toMatchObject({ municipalities: 29, friends: 3200, blocks: 166, follows: 61, unfollows: 12, deliveries: 3, openRate: 0.6 });
     expect(o.totals.blockRate).toBeCloseTo(166 / 3200, 6);
   });
 
@@ -223,9 +223,10 @@ describe('figures', () => {
     expect(v.days).toHaveLength(30);
     expect(v.days[0]).toMatchObject({ day: '2025-06-01', follows: 30, unblocks: 2, unfollows: 5, insight: false, followers: null });
     expect(v.days[29]).toMatchObject({ day: '2025-06-30', followers: 1200, targetedReaches: 1000, blocks: 66, insight: true });
-    expect(v.deliveries.map((d) => [d.key, d.openRate, d.clickRate])).toEqual([['req-1', 0.6, 0.08], ['req-2', null, null]]);
+    expect(v.deliveries.map((d) => [d.key, d.openRate, d.clickRate])).toEqual([['req-1', 0.6, 0.08], ['req-2', null, null], ['unit-1', 0.6, 0.06]]);
+    expect(v.deliveries[2]).toMatchObject({ title: '6月の健康だより', delivered: 500 });
     expect(v.deliveries[1]!.missing.openRate).toBe('privacy');
-    expect(v.summary).toMatchObject({ friends: 1200, friendsAsOf: '2025-06-30', follows: 50, unfollows: 8, deliveries: 2, openRate: 0.6 });
+    expect(v.summary).toMatchObject({ friends: 1200, friendsAsOf: '2025-06-30', follows: 50, unfollows: 8, deliveries: 3, openRate: 0.6 });
   });
 
   it('residents by registered attribute: friends only, scoped to the tenant', async () => {
@@ -254,7 +255,7 @@ describe('downloads', () => {
     const lines = new TextDecoder().decode(bytes.slice(3)).trimEnd().split('\r\n');
     expect(lines[0]!.split(',').slice(0, 5)).toEqual(['地方公共団体コード', '市町名', '人口', '友だち数', '友だち数の基準日']);
     expect(lines).toHaveLength(1 + 29 + 1);
-    expect(lines.find((l) => l.startsWith('24201,'))).toMatch(/^24201,津市,274500,1200,2025-06-30,200,0\.44,1000,66,5\.5,50,2,8,2,1015,600,60,80,/);
+    expect(lines.find((l) => l.startsWith('24201,'))).toMatch(/^24201,津市,274500,1200,2025-06-30,200,0\.44,1000,66,5\.5,50,2,8,3,1515,900,60,110,/);
     expect(lines.find((l) => l.startsWith('24562,'))).toMatch(/^24562,紀宝町,\d+,—,2025-06-30,—/);
     const { records } = (await (await op('/api/v1/audit?action=export')).json()) as { records: Array<Record<string, unknown>> };
     expect(records[0]).toMatchObject({ username: 'ken', target: 'overview.csv', detail: { month: MONTH, rows: 29 } });

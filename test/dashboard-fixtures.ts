@@ -43,6 +43,31 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
   }));
   await ch.insert({ table: 'insight_message_stats', values: stats, format: 'JSONEachRow' });
 
+  // A multicast tracked by its aggregation unit: LINE gives no delivered count, the record does.
+  await ch.insert({
+    table: 'insight_tracked_deliveries',
+    values: [{ tenant_id: '24201', kind: 'aggregation_unit', key: 'unit-1', sent_at: '2025-06-25 01:00:00.000', track_until: '2025-07-09 01:00:00.000', registered_at: now, version: 1, is_deleted: 0 }],
+    format: 'JSONEachRow',
+  });
+  await ch.insert({
+    table: 'insight_message_stats',
+    values: [{
+      tenant_id: '24201', kind: 'aggregation_unit', key: 'unit-1', sent_at: '2025-06-25 01:00:00.000', fetched_at: now, status: 'ready',
+      delivered: null, unique_impression: 300, unique_click: 30, unique_media_played: null, unique_media_played_100_percent: null,
+      impression: null, click: null, media_played: null, messages: [], clicks: [], response: '{}',
+    }],
+    format: 'JSONEachRow',
+  });
+  await ch.insert({
+    table: 'deliveries',
+    values: [{
+      tenant_id: '24201', delivery_id: 'd-unit-1', kind: 'normal', title: '6月の健康だより', messages: '[]', audience: '{"type":"all"}',
+      audience_label: 'すべての友だち', aggregation_unit: 'unit-1', status: 'done', targets: 510, batches: 2, accepted: 500, failed: 10,
+      created_at: now, updated_at: now, version: 1, is_deleted: 0,
+    }],
+    format: 'JSONEachRow',
+  });
+
   // Residents' registered attributes in Tsu: three friends and one who blocked.
   const residents = [['Ua', 1, 'female'], ['Ub', 1, 'female'], ['Uc', 1, 'male'], ['Ud', 0, 'female']] as const;
   await ch.insert({

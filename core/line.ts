@@ -1,4 +1,5 @@
 import { insight, messagingApi } from '@line/bot-sdk';
+import { AppError } from './errors.ts';
 import type { TenantCredentials } from './tenants.ts';
 
 /** Where LINE calls go: LINE itself, and the local sandbox when one runs. */
@@ -16,7 +17,13 @@ export interface LineClients {
 /** The base URL for a tenant's calls; a sandbox tenant without a running sandbox is an error. */
 export function lineBaseUrl(creds: Pick<TenantCredentials, 'tenantId' | 'lineApi'>, endpoints: LineEndpoints): string {
   if (creds.lineApi === 'line') return endpoints.line;
-  if (!endpoints.sandbox) throw new Error(`tenant ${creds.tenantId} is wired to the sandbox, but no sandbox is running (TAYORI_SANDBOX=off?)`);
+  if (!endpoints.sandbox) {
+    throw new AppError(
+      'sandbox_not_running',
+      `テナント ${creds.tenantId} は LINE サンドボックスにつながっていますが、サンドボックスが起動していません (TAYORI_SANDBOX=on で起動するか、実際のチャネル情報を設定してください)`,
+      503,
+    );
+  }
   return endpoints.sandbox;
 }
 

@@ -80,6 +80,25 @@ describe('the running suite', () => {
     }
   });
 
+  it('keeps a municipality account to its own tenant on the Insight routes too', async () => {
+    const created = await api('/api/v1/users', {
+      method: 'POST',
+      body: JSON.stringify({ username: 'tsu-staff', role: 'municipality', tenantId: '24201', password: 'a-long-passphrase-for-tsu', permissions: ['deliver', 'manage_reports'] }),
+    });
+    expect(created.status).toBe(201);
+    const { token } = (await (await api('/api/v1/users/tsu-staff/tokens', { method: 'POST', body: '{}' })).json()) as { token: string };
+    const asTsu = (p: string, init: RequestInit = {}) =>
+      fetch(suite.url + p, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    expect((await asTsu('/api/v1/insight/followers?tenant=24201&from=2026-01-01&to=2026-01-02')).status).toBe(200);
+    const other = await asTsu('/api/v1/insight/followers?tenant=24202&from=2026-01-01&to=2026-01-02');
+    expect(other.status).toBe(403);
+    expect(await other.json()).toMatchObject({ error: { code: 'forbidden_tenant' } });
+    const backfillOther = await asTsu('/api/v1/insight/backfill', { method: 'POST', body: JSON.stringify({ tenant: '24202', from: '2026-01-01', to: '2026-01-02' }) });
+    expect(backfillOther.status).toBe(403);
+    const backfillAll = await asTsu('/api/v1/insight/backfill', { method: 'POST', body: JSON.stringify({ tenant: 'all', from: '2026-01-01', to: '2026-01-02' }) });
+    expect(backfillAll.status).toBe(403);
+  });
+
   it('refuses API calls without the token, and bad input with a code and a Japanese message', async () => {
     const anon = await fetch(`${suite.url}/api/v1/tenants`);
     expect(anon.status).toBe(401);

@@ -12,23 +12,7 @@ import {
   type BackfillResult, type FollowersDay, type InsightStatus,
 } from '../ingest/insight/index.ts';
 import { table } from './output.ts';
-import { runningSuite, type SuiteState } from './suite-state.ts';
-
-async function callSuite<T>(suite: SuiteState, method: string, path: string, body?: unknown): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(suite.url + path, {
-      method,
-      headers: { authorization: `Bearer ${suite.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-  } catch (e) {
-    throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
-  }
-  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
-  return json as T;
-}
+import { callSuite, runningSuite, type SuiteState } from './suite-state.ts';
 
 /** Hours the queue needs at 60 calls per hour per channel (channels work in parallel). */
 function estimateHours(perTenant: number): number {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { AppError } from '../core/errors.ts';
 
 /** What a running suite leaves in its data directory so that CLI commands can go through its API. */
 export interface SuiteState {
@@ -42,4 +43,21 @@ export function runningSuite(dataDir: string): SuiteState | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Calls the running suite's API with its local token; errors keep the API's code and Japanese message. */
+export async function callSuite<T>(suite: SuiteState, method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(suite.url + path, {
+      method,
+      headers: { authorization: `Bearer ${suite.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch (e) {
+    throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
+  }
+  const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+  if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
+  return json as T;
 }

@@ -2,12 +2,11 @@ import type { Command } from 'commander';
 import { openClickHouse } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
-import { AppError } from '../core/errors.ts';
 import { migrate } from '../core/migrations.ts';
 import { TenantStore, type CredentialsInput, type Tenant, type TenantInput } from '../core/tenants.ts';
 import { table } from './output.ts';
 import { readStdin } from './stdin.ts';
-import { runningSuite, type SuiteState } from './suite-state.ts';
+import { callSuite, runningSuite, type SuiteState } from './suite-state.ts';
 
 /** The same operations whether the suite is running (through its API) or not (directly). */
 interface TenantsGateway {
@@ -33,21 +32,7 @@ async function directGateway(config: Config): Promise<TenantsGateway> {
 }
 
 function apiGateway(suite: SuiteState): TenantsGateway {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    let res: Response;
-    try {
-      res = await fetch(suite.url + path, {
-        method,
-        headers: { authorization: `Bearer ${suite.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (e) {
-      throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
-    }
-    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
-    return json as T;
-  };
+  const call = <T>(method: string, path: string, body?: unknown) => callSuite<T>(suite, method, path, body);
   return {
     list: async () => (await call<{ tenants: Tenant[] }>('GET', '/api/v1/tenants')).tenants,
     add: (i) => call('POST', '/api/v1/tenants', i),

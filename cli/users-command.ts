@@ -8,7 +8,7 @@ import { migrate } from '../core/migrations.ts';
 import { StaffStore, type StaffInput, type StaffUser } from '../core/users.ts';
 import { sql } from '../core/sql.ts';
 import { table } from './output.ts';
-import { runningSuite, type SuiteState } from './suite-state.ts';
+import { callSuite, runningSuite, type SuiteState } from './suite-state.ts';
 
 /** The same operations whether the suite is running (through its API) or not (directly). */
 interface UsersGateway {
@@ -70,21 +70,7 @@ async function directGateway(config: Config): Promise<UsersGateway> {
 }
 
 function apiGateway(suite: SuiteState): UsersGateway {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    let res: Response;
-    try {
-      res = await fetch(suite.url + path, {
-        method,
-        headers: { authorization: `Bearer ${suite.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (e) {
-      throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
-    }
-    const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
-    return json as T;
-  };
+  const call = <T>(method: string, path: string, body?: unknown) => callSuite<T>(suite, method, path, body);
   const u = (n: string) => `/api/v1/users/${encodeURIComponent(n)}`;
   return {
     list: async () => (await call<{ users: StaffUser[] }>('GET', '/api/v1/users')).users,

@@ -13,7 +13,7 @@ import { lineClients, type LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
-import type { EventContext, EventHandler } from '../ingest/index.ts';
+import { replyTokenUsable, type EventContext, type EventHandler } from '../ingest/index.ts';
 import { AREA_ROOT, GENDERS, LIFESTYLES, type AttributeItem, type Category, type ItemOption, type ResidentStore } from './residents.ts';
 
 export const REGISTRATION_PREFIX = 'tayori-attr:';
@@ -67,9 +67,10 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
   };
 
   const reply = async (ctx: EventContext, messages: messagingApi.Message[]) => {
-    if (!ctx.event.replyToken || ctx.event.mode !== 'active') return;
+    // A historical or late event (e.g. a redelivery after an outage) has an expired token.
+    if (!replyTokenUsable(ctx.event)) return;
     const { messaging } = lineClients(await deps.tenants.credentials(ctx.tenantId), deps.endpoints());
-    await messaging.replyMessage({ replyToken: ctx.event.replyToken, messages });
+    await messaging.replyMessage({ replyToken: ctx.event.replyToken!, messages });
   };
 
   const menu = (v: TenantView, lead: string) =>

@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import type { EventHandlerRegistry } from './event-handlers.ts';
-import { jstDay } from './webhook-body.ts';
+import { jstDay, replyTokenUsable } from './webhook-body.ts';
 
 export function defaultAutoReply(tenantName: string): string {
   return (
@@ -23,14 +23,14 @@ export function registerAutoReply(
 ): void {
   registry.on('message', async ({ tenantId, event }) => {
     const userId = event.source?.userId;
-    if (event.source?.type !== 'user' || !userId || !event.replyToken || event.mode !== 'active') return;
+    if (event.source?.type !== 'user' || !userId || !replyTokenUsable(event)) return;
     const key = `tayori:auto-reply:${tenantId}:${userId}:${jstDay(event.timestamp)}`;
     if ((await deps.redis.set(key, '1', 'EX', 2 * 86_400, 'NX')) !== 'OK') return;
     try {
       const tenant = await deps.tenants.require(tenantId);
       const { messaging } = lineClients(await deps.tenants.credentials(tenantId), deps.endpoints());
       await messaging.replyMessage({
-        replyToken: event.replyToken,
+        replyToken: event.replyToken!,
         messages: [{ type: 'text', text: tenant.autoReplyText || defaultAutoReply(tenant.name) }],
       });
     } catch (err) {

@@ -14,7 +14,7 @@ import { createWebhookReceiver, isWebhookRequest } from './webhook-receiver.ts';
 
 export { EventHandlerRegistry, type EventContext, type EventHandler } from './event-handlers.ts';
 export { defaultAutoReply } from './auto-reply.ts';
-export { jstDay, type WebhookEvent } from './webhook-body.ts';
+export { jstDay, replyTokenUsable, type WebhookEvent } from './webhook-body.ts';
 
 export interface IngestDeps {
   ch: ClickHouseClient;

@@ -86,3 +86,11 @@ export function toRows(tenantId: string, events: WebhookEvent[], receivedAt: num
     received_at: receivedAt,
   }));
 }
+
+/** LINE's reply tokens expire about a minute after the event; older events are not answered. */
+export const REPLY_TOKEN_LIFETIME_MS = 55_000;
+
+/** Whether the event can still be answered through the reply API (its token is fresh enough). */
+export function replyTokenUsable(e: WebhookEvent, now = Date.now()): boolean {
+  return typeof e.replyToken === 'string' && e.replyToken !== '' && e.mode === 'active' && now - e.timestamp < REPLY_TOKEN_LIFETIME_MS;
+}

@@ -21,6 +21,7 @@ const registrars: Record<string, () => Promise<void>> = {
   insight: async () => (await import('./insight-command.ts')).registerInsightCommand(program, config),
   users: async () => (await import('./users-command.ts')).registerUsersCommand(program, config),
   sandbox: async () => (await import('./sandbox-command.ts')).registerSandboxCommand(program),
+  report: async () => (await import('./report-command.ts')).registerReportCommand(program, config),
 };
 const aliases: Record<string, string> = { demo: 'serve' };
 

@@ -16,7 +16,7 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     try {
       // chdb ships its own copy of client-common's types; the runtime contract is the same.
       const connection = createChdbConnection({ path: cfg.path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
-      client = createClient({ connection });
+      client = drainOnClose(createClient({ connection }));
       await roundTrip(client);
     } catch (e) {
       throw embeddedError(e, cfg.path);
@@ -45,6 +45,46 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     throw unreachable(target, e);
   }
   return client;
+}
+
+/**
+ * Makes close() wait (up to `limitMs`) for operations still running and refuse new ones: the
+ * embedded engine aborts the whole process when its connection closes under a running query, and
+ * at shutdown some worker or timer may still be mid-query.
+ */
+function drainOnClose(client: ClickHouseClient, limitMs = 10_000): ClickHouseClient {
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (closing) throw new Error('ClickHouse client is closing');
+      inFlight++;
+      try {
+        return await fn(...args);
+      } finally {
+        if (--inFlight === 0) drained?.();
+      }
+    };
+  const close = client.close.bind(client);
+  return Object.assign(client, {
+    query: wrap(client.query.bind(client)),
+    insert: wrap(client.insert.bind(client)),
+    command: wrap(client.command.bind(client)),
+    exec: wrap(client.exec.bind(client)),
+    async close() {
+      closing = true;
+      if (inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((r) => (drained = r)),
+          new Promise<void>((r) => (timer = setTimeout(r, limitMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      await close();
+    },
+  }) as ClickHouseClient;
 }
 
 /** A real query, not just a connection: what /readyz and start-up rely on. */

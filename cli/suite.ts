@@ -114,6 +114,7 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     dashboard.register(app);
     registerInsightRoutes(app, { pollers: insight, tenants });
     delivery.registerRoutes(app, dashboard.auth);
+    (await import('../reports/index.ts')).registerReportRoutes(app, { ch });
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     await app.listen({ port: config.port, host: config.host });
     cleanups.push('http', () => app.close());

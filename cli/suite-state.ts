@@ -61,3 +61,21 @@ export async function callSuite<T>(suite: SuiteState, method: string, path: stri
   if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
   return json as T;
 }
+
+/**
+ * Runs `fn` with a gateway to the data: through the running suite's API when one holds the data
+ * directory, directly otherwise. Commands that work both ways share this.
+ */
+export async function withGateway<G extends { close(): Promise<void> }, T>(
+  dataDir: string,
+  gateways: { api: (suite: SuiteState) => G; direct: () => Promise<G> },
+  fn: (g: G) => Promise<T>,
+): Promise<T> {
+  const suite = runningSuite(dataDir);
+  const g = suite ? gateways.api(suite) : await gateways.direct();
+  try {
+    return await fn(g);
+  } finally {
+    await g.close();
+  }
+}

@@ -6,7 +6,7 @@ import { migrate } from '../core/migrations.ts';
 import { TenantStore, type CredentialsInput, type Tenant, type TenantInput } from '../core/tenants.ts';
 import { table } from './output.ts';
 import { readStdin } from './stdin.ts';
-import { callSuite, runningSuite, type SuiteState } from './suite-state.ts';
+import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
 
 /** The same operations whether the suite is running (through its API) or not (directly). */
 interface TenantsGateway {
@@ -42,14 +42,9 @@ function apiGateway(suite: SuiteState): TenantsGateway {
   };
 }
 
-async function withGateway<T>(config: Config, fn: (g: TenantsGateway) => Promise<T>): Promise<T> {
-  const suite = runningSuite(config.dataDir);
-  const g = suite ? apiGateway(suite) : await directGateway(config);
-  try {
-    return await fn(g);
-  } finally {
-    await g.close();
-  }
+/** Through the running suite's API, or directly on the data directory. */
+function withGateway<T>(config: Config, fn: (g: TenantsGateway) => Promise<T>): Promise<T> {
+  return withSuiteGateway(config.dataDir, { api: apiGateway, direct: () => directGateway(config) }, fn);
 }
 
 const kindLabel = { prefecture: '県', municipality: '市町' } as const;

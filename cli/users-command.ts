@@ -8,7 +8,7 @@ import { migrate } from '../core/migrations.ts';
 import { StaffStore, type StaffInput, type StaffUser } from '../core/users.ts';
 import { sql } from '../core/sql.ts';
 import { table } from './output.ts';
-import { callSuite, runningSuite, type SuiteState } from './suite-state.ts';
+import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
 
 /** The same operations whether the suite is running (through its API) or not (directly). */
 interface UsersGateway {
@@ -83,14 +83,9 @@ function apiGateway(suite: SuiteState): UsersGateway {
   };
 }
 
-async function withGateway<T>(config: Config, fn: (g: UsersGateway) => Promise<T>): Promise<T> {
-  const suite = runningSuite(config.dataDir);
-  const g = suite ? apiGateway(suite) : await directGateway(config);
-  try {
-    return await fn(g);
-  } finally {
-    await g.close();
-  }
+/** Through the running suite's API, or directly on the data directory. */
+function withGateway<T>(config: Config, fn: (g: UsersGateway) => Promise<T>): Promise<T> {
+  return withSuiteGateway(config.dataDir, { api: apiGateway, direct: () => directGateway(config) }, fn);
 }
 
 /** The password: the first line of standard input (never argv, never echoed). */

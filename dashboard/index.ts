@@ -18,7 +18,6 @@ import { registerSessionRoutes } from './session-routes.ts';
 import { registerTenantRoutes } from './tenants-api.ts';
 
 export { registerTenantRoutes } from './tenants-api.ts';
-export { registerHomePage } from './home-page.ts';
 export * as figures from './figures.ts';
 export {
   FIGURES, MISSING_REASONS, blockRate, clickRate, friendsPerPopulation, openRate, ratio, formatCount, formatChange, formatPercent,

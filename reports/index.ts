@@ -8,3 +8,4 @@ export { closedReason, dueDateFor, formatWareki, formatWarekiMonth, isOpenDay, n
 export { actorOf, registerReportRoutes } from './routes.ts';
 export { ISSUE_STATUSES, MINUTES_KINDS } from './schemas.ts';
 export { ReportStore, type Issue, type Minutes } from './store.ts';
+export { chartPng, REPORT_FONT } from './chart-png.ts';

@@ -9,7 +9,7 @@ import { FIGURES } from './figures.ts';
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
 export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'] as const;
 
-export const CHART_FONT = '"IPAexGothic", "Noto Sans JP", system-ui, sans-serif';
+export const CHART_FONT = "IPAexGothic, 'Noto Sans JP', system-ui, sans-serif";
 
 export type ChartOptions = Record<string, unknown>;
 

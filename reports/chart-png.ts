@@ -9,8 +9,7 @@ export const REPORT_FONT = process.env.TAYORI_REPORT_FONT ?? '/usr/share/fonts/o
 
 /** Renders chart options to a PNG (white background), Japanese text in the report font. */
 export async function chartPng(options: ChartOptions, size: { width: number; height: number }): Promise<Buffer> {
-  // the pages' font list is quoted ("IPAexGothic", …), which apexcharts/ssr writes into an SVG
-  // attribute unescaped; the server names the one font it has
+  // the server names the one font it embeds (the pages list fallbacks for browsers)
   const chart = { ...(options.chart as Record<string, unknown> | undefined), fontFamily: 'IPAexGothic' };
   const svg = await renderChartSvg({ ...options, chart }, size);
   const resvg = new Resvg(svg, {

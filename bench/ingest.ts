@@ -4,13 +4,11 @@
  * answers 200 and (2) Tayori's webhook receiver (group commit into the embedded ClickHouse); prints
  * both and the ratio. Afterwards checks that every acknowledged event is stored exactly once.
  */
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createHmac, randomBytes } from 'node:crypto';
 import { openClickHouse } from '../core/clickhouse.ts';
@@ -22,8 +20,8 @@ import { connectRedis } from '../core/redis.ts';
 import { startLocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createIngest } from '../ingest/index.ts';
+import { runLoad, type LoadResult } from './load-result.ts';
 
-const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const POOL = 60_000;
@@ -31,23 +29,8 @@ const SECRET = randomBytes(16).toString('hex');
 const BOT = `U${'3'.repeat(32)}`;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface LoadResult {
-  rps: number;
-  total: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  p50_ms: number;
-  p99_ms: number;
-  sent: number;
-}
-
-async function load(url: string, poolFile: string): Promise<LoadResult> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(here, 'load.ts'), url, String(SECONDS), String(CONNECTIONS), poolFile], {
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
+function load(url: string, poolFile: string): Promise<LoadResult> {
+  return runLoad(path.join(here, 'load.ts'), [url, String(SECONDS), String(CONNECTIONS), poolFile]);
 }
 
 export async function benchIngest(): Promise<Record<string, unknown>> {

@@ -5,21 +5,14 @@
  */
 import fs from 'node:fs';
 import autocannonModule from 'autocannon';
+import { loadFigures, type AutocannonResult } from './load-result.ts';
 
 interface Prepared {
   body: string;
   signature: string;
 }
 
-type Autocannon = (opts: Record<string, unknown>) => Promise<{
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-  '2xx': number;
-}>;
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
 
 const autocannon = autocannonModule as unknown as Autocannon;
 const [url, seconds, connections, file] = process.argv.slice(2);
@@ -42,16 +35,4 @@ const result = await autocannon({
   ],
 });
 
-console.log(
-  JSON.stringify({
-    rps: result.requests.average,
-    total: result.requests.total,
-    ok: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    sent: i,
-  }),
-);
+console.log(JSON.stringify(loadFigures(result, i)));

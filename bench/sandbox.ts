@@ -22,7 +22,6 @@
  * (default 2000000), BENCH_BARE=0 to skip the bare-server run, BENCH_PROFILE=FILE to write a CPU
  * profile (.cpuprofile, for Chrome DevTools) of the sandbox during the load only.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { createServer } from 'node:http';
@@ -30,36 +29,18 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { loadFigures, runLoad, type LoadResult } from './load-result.ts';
 
-const run = promisify(execFile);
 const here = fileURLToPath(import.meta.url);
 const BATCH = 500;
 const CHANNEL_ID = '2000099999';
 const TOKEN = 'bench-sandbox-token';
 
-interface LoadResult {
-  rps: number;
-  total: number;
-  ok: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  p50_ms: number;
-  p99_ms: number;
-  sent: number;
-  statuses: Record<string, number>;
-}
 
 const mb = (n: number) => Math.round(n / 1048576);
 
-async function load(url: string, idsFile: string, seconds: number, connections: number): Promise<LoadResult> {
-  const { stdout } = await run(
-    process.execPath,
-    ['--import', 'tsx', here, '--load', url, String(seconds), String(connections), idsFile, TOKEN],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
-  return JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
+function load(url: string, idsFile: string, seconds: number, connections: number): Promise<LoadResult> {
+  return runLoad(here, ['--load', url, String(seconds), String(connections), idsFile, TOKEN]);
 }
 
 export async function benchSandbox(): Promise<Record<string, unknown>> {
@@ -268,20 +249,7 @@ async function loadGenerator(argv: string[]): Promise<void> {
     ],
   });
   for (const k of Object.keys(statuses)) if (k.startsWith('2')) delete statuses[k];
-  console.log(
-    JSON.stringify({
-      rps: result.requests.average,
-      total: result.requests.total,
-      ok: result['2xx'],
-      non2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      p50_ms: result.latency.p50,
-      p99_ms: result.latency.p99,
-      sent,
-      statuses,
-    } satisfies LoadResult),
-  );
+  console.log(JSON.stringify(loadFigures(result, sent, statuses)));
 }
 
 if (process.argv[2] === '--load' && process.argv[1] && path.resolve(process.argv[1]) === here) {

@@ -127,28 +127,6 @@ function toIssue(r: Row): Issue {
   };
 }
 
-const isoToMs = (iso: string | null) => (iso === null ? null : Date.parse(iso));
-
-function minutesRow(m: Minutes, isDeleted = false): Row {
-  return {
-    minutes_id: m.id, held_at: chDateTime(Date.parse(m.heldAt)), ended_at: m.endedAt === null ? null : chDateTime(isoToMs(m.endedAt)!),
-    kind: m.kind, title: m.title, place: m.place, tenant_ids: m.tenantIds, attendees: JSON.stringify(m.attendees), agenda: m.agenda,
-    discussion: m.discussion, decisions: m.decisions, action_items: JSON.stringify(m.actionItems), status: m.status,
-    approved_by: m.approvedBy, approved_at: m.approvedAt === null ? null : chDateTime(isoToMs(m.approvedAt)!),
-    created_by: m.createdBy, created_at: chDateTime(Date.parse(m.createdAt)), updated_by: m.updatedBy,
-    updated_at: chDateTime(Date.parse(m.updatedAt)), version: m.version, is_deleted: isDeleted ? 1 : 0,
-  };
-}
-
-function issueRow(i: Issue, isDeleted = false): Row {
-  return {
-    issue_id: i.id, issue_no: i.no, tenant_id: i.tenantId, raised_on: i.raisedOn, category: i.category, description: i.description,
-    response: i.response, owner: i.owner, status: i.status, due_on: i.dueOn, resolved_on: i.resolvedOn, created_by: i.createdBy,
-    created_at: chDateTime(Date.parse(i.createdAt)), updated_by: i.updatedBy, updated_at: chDateTime(Date.parse(i.updatedAt)),
-    version: i.version, is_deleted: isDeleted ? 1 : 0,
-  };
-}
-
 /** Resolution rules of the issue log: 完了 carries the day it was resolved, nothing else does. */
 function settleResolution(i: Issue, resolvedGiven: boolean): void {
   if (i.status === '完了') {
@@ -164,8 +142,9 @@ function settleResolution(i: Issue, resolvedGiven: boolean): void {
 }
 
 /**
- * Minutes and the issue log in ClickHouse. Each change writes the new version to the history table
- * and then to the current-state table; changes to one record are serialized within this process,
+ * Minutes and the issue log in ClickHouse. Each change is one INSERT of the new version into the
+ * history table; materialized views (migration 0022) write the current-state row in the same
+ * statement; changes to one record are serialized within this process,
  * and a change made on an older version than the stored one is refused (409).
  */
 export class ReportStore {
@@ -227,11 +206,10 @@ export class ReportStore {
     }));
   }
 
-  async #writeMinutes(m: Minutes, action: string, actor: string, isDeleted = false): Promise<void> {
+  async #writeMinutes(m: Minutes, action: string, actor: string): Promise<void> {
     await this.#insert('report_minutes_history', {
       minutes_id: m.id, version: m.version, action, changed_by: actor, changed_at: chDateTime(Date.parse(m.updatedAt)), record: JSON.stringify(m),
     });
-    await this.#insert('report_minutes', minutesRow(m, isDeleted));
   }
 
   async createMinutes(input: MinutesInput, actor: string): Promise<Minutes> {
@@ -266,7 +244,7 @@ export class ReportStore {
       checkMinutesTimes(m);
       const now = Date.now();
       Object.assign(m, reportFields(m), { updatedBy: actor, updatedAt: tokyoIso(now), version: nextVersion() });
-      await this.#writeMinutes(m, action, actor, action === 'deleted');
+      await this.#writeMinutes(m, action, actor);
       return m;
     });
   }
@@ -317,12 +295,11 @@ export class ReportStore {
     }));
   }
 
-  async #writeIssue(i: Issue, action: string, actor: string, changes: FieldChange[], note: string, isDeleted = false): Promise<void> {
+  async #writeIssue(i: Issue, action: string, actor: string, changes: FieldChange[], note: string): Promise<void> {
     await this.#insert('report_issues_history', {
       issue_id: i.id, version: i.version, action, changed_by: actor, changed_at: chDateTime(Date.parse(i.updatedAt)),
       changes: JSON.stringify(changes), note, record: JSON.stringify(i),
     });
-    await this.#insert('report_issues', issueRow(i, isDeleted));
   }
 
   async createIssue(input: IssueInput, actor: string): Promise<Issue> {
@@ -364,7 +341,7 @@ export class ReportStore {
       if (!del && !changes.length) return current; // nothing changed: no new version
       const now = Date.now();
       Object.assign(i, { updatedBy: actor, updatedAt: tokyoIso(now), version: nextVersion() });
-      await this.#writeIssue(i, del ? 'deleted' : 'updated', actor, changes, del ? '' : patch.note, del);
+      await this.#writeIssue(i, del ? 'deleted' : 'updated', actor, changes, del ? '' : patch.note);
       return i;
     });
   }

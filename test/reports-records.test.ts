@@ -236,6 +236,20 @@ describe('課題管理表 (issue log) API', () => {
     const next = await api<Issue>('POST', '/api/v1/issues', { tenantId: '24201', category: '運用', description: '次の課題' });
     expect(next.body.no).toBe(d.body.no + 1);
   });
+
+  it('writes each change once: the current row comes from the history row in the same INSERT', async () => {
+    const c = await api<Issue>('POST', '/api/v1/issues', { tenantId: '24201', category: '運用', description: '一度だけ書く' });
+    await api('PATCH', `/api/v1/issues/${c.body.id}`, { status: '対応中', note: '着手' });
+    await api('DELETE', `/api/v1/issues/${c.body.id}`);
+    const rows = async (table: string) => (await (await suite.ch.query({
+      query: `SELECT version, ${table === 'report_issues' ? 'is_deleted, status' : "action = 'deleted' AS is_deleted, JSONExtractString(record, 'status') AS status"} FROM ${table} WHERE issue_id = {id:String} ORDER BY version`,
+      query_params: { id: c.body.id }, format: 'JSONEachRow',
+    })).json<Record<string, unknown>>());
+    const current = await rows('report_issues');
+    expect(current).toHaveLength(3);
+    expect(current).toEqual(await rows('report_issues_history'));
+    expect(current.map((r) => [r.status, Number(r.is_deleted)])).toEqual([['未着手', 0], ['対応中', 0], ['対応中', 1]]);
+  });
 });
 
 describe('who may see and change records', () => {

@@ -11,6 +11,7 @@ import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
 import { currentMonth, monthSchema, type DashboardData } from './data.ts';
 import { deliveriesPage, errorPage, esc, layout, municipalityPage, overviewPage } from './pages.ts';
+import { issuesPage, minutesPage, RECORD_ASSETS, reportsPage } from './record-pages.ts';
 
 export interface PageDeps {
   auth: Authenticator;
@@ -24,9 +25,13 @@ const require = createRequire(import.meta.url);
 /** Static files the pages load: apexcharts' browser bundle from node_modules, and our script. */
 function assets(): Map<string, { body: Buffer; type: string }> {
   const apex = require.resolve('apexcharts/dist/apexcharts.min.js');
+  const own = (name: string): [string, { body: Buffer; type: string }] => [name, {
+    body: fs.readFileSync(fileURLToPath(new URL(`./public/${name}`, import.meta.url))),
+    type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'application/javascript; charset=utf-8',
+  }];
   return new Map([
     ['apexcharts.js', { body: fs.readFileSync(apex), type: 'application/javascript; charset=utf-8' }],
-    ['dashboard.js', { body: fs.readFileSync(fileURLToPath(new URL('./public/dashboard.js', import.meta.url))), type: 'application/javascript; charset=utf-8' }],
+    ...['dashboard.js', ...RECORD_ASSETS].map(own),
   ]);
 }
 
@@ -103,6 +108,15 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       return deliveriesPage(tenant, { principal: p, tenants, canDeliver: hasPermission(p, 'deliver') });
     });
   });
+
+  // 議事録, 課題管理表 and 帳票: pages over reports' API (/api/v1/minutes…, /issues…, /reports…)
+  for (const [url, render] of [['/minutes', minutesPage], ['/issues', issuesPage], ['/reports', reportsPage]] as const) {
+    app.get(url, async (req, reply) => {
+      const p = await signedIn(req, reply);
+      if (!p) return reply;
+      return page(req, reply, p, async (tenants) => render({ principal: p, tenants }));
+    });
+  }
 
   app.get('/admin/users', async (req, reply) => {
     const p = await signedIn(req, reply);

@@ -39,7 +39,11 @@ dl.defs dt{font-weight:bold}dl.defs dd{margin:0}
 .scroll{overflow-x:auto}
 `;
 
-export function layout(opts: { title: string; principal?: Principal; body: string; tenants?: Tenant[]; scripts?: boolean }): string {
+/**
+ * The page frame. `scripts: false` loads no script; a list loads dashboard.js and those files from
+ * /assets/ (no apexcharts); `styles` are extra stylesheets from /assets/.
+ */
+export function layout(opts: { title: string; principal?: Principal; body: string; tenants?: Tenant[]; scripts?: boolean | string[]; styles?: string[] }): string {
   const p = opts.principal;
   const who = p?.kind === 'staff' ? `${esc(p.displayName)} (${ROLE_LABELS[p.role]})` : p ? '運用トークン' : '';
   const csrf = p?.kind === 'staff' && p.via === 'session' ? p.csrfToken : '';
@@ -53,6 +57,7 @@ ${(opts.tenants ?? []).filter((t) => t.kind === 'municipality').length === 1
       .filter((t) => t.kind === 'municipality')
       .map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join('')}</select></label>`
     : ''}
+<a href="/minutes">議事録</a><a href="/issues">課題管理表</a>${seesAll ? '<a href="/reports">帳票</a>' : ''}
 ${p.kind === 'operator' || p.role === 'admin' ? '<a href="/admin/users">ユーザー管理</a>' : ''}</nav>
 <span>${who}</span>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button type="submit" id="sign-out">サインアウト</button></form>`
@@ -60,10 +65,12 @@ ${p.kind === 'operator' || p.role === 'admin' ? '<a href="/admin/users">ユー�
   return `<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>${esc(opts.title)} — Tayori</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${csrf ? `<meta name="csrf-token" content="${esc(csrf)}">` : ''}
-<style>${STYLE}</style></head><body>
+<style>${STYLE}</style>${(opts.styles ?? []).map((f) => `<link rel="stylesheet" href="/assets/${esc(f)}">`).join('')}</head><body>
 <header><a class="brand" href="/">Tayori 便り</a>${nav}</header>
 <main>${opts.body}</main>
-${opts.scripts === false ? '' : '<script src="/assets/apexcharts.js"></script><script src="/assets/dashboard.js"></script>'}
+${opts.scripts === false ? '' : Array.isArray(opts.scripts)
+    ? ['dashboard.js', ...opts.scripts].map((f) => `<script src="/assets/${esc(f)}"></script>`).join('')
+    : '<script src="/assets/apexcharts.js"></script><script src="/assets/dashboard.js"></script>'}
 </body></html>`;
 }
 

@@ -1,0 +1,74 @@
+/**
+ * The records and figures a report is made from, read once and in parallel: the dashboard's
+ * figures (the same queries the pages use, read as the operator), the month's minutes and issue
+ * log with each entry's history, and the tenants' names.
+ */
+import type { Principal } from '../../core/auth.ts';
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import type { Tenant, TenantStore } from '../../core/tenants.ts';
+import { DashboardData, monthBounds, type Overview } from '../../dashboard/index.ts';
+import type { HistoryEntry, Issue, Minutes, ReportStore } from '../store.ts';
+
+/** One delivery's figures, as the dashboard reads them. */
+export type DeliveryFigures = Awaited<ReturnType<DashboardData['deliveries']>>[number];
+
+export interface ReportSources {
+  ch: ClickHouseClient;
+  tenants: TenantStore;
+  store: ReportStore;
+}
+
+/** Reports cover every tenant: they are read as the operator. */
+export const OPERATOR: Principal = { kind: 'operator' };
+
+const ALL = 100_000;
+
+export interface TenantIndex {
+  list: Tenant[];
+  byId: Map<string, Tenant>;
+  /** The prefecture's name (e.g. 三重県), when it is registered. */
+  prefecture: string | undefined;
+  municipalityIds: string[];
+  name(id: string): string;
+}
+
+export function indexTenants(list: Tenant[]): TenantIndex {
+  const byId = new Map(list.map((t) => [t.id, t]));
+  return {
+    list, byId,
+    prefecture: list.find((t) => t.kind === 'prefecture')?.name,
+    municipalityIds: list.filter((t) => t.kind === 'municipality').map((t) => t.id),
+    name: (id) => byId.get(id)?.name ?? id,
+  };
+}
+
+export interface MonthlySources {
+  month: string;
+  tenants: TenantIndex;
+  overview: Overview;
+  /** The month's deliveries of every municipality (as the dashboard counts them). */
+  deliveries: DeliveryFigures[];
+  minutes: Minutes[];
+  issues: Issue[];
+  history: Map<string, Array<HistoryEntry<Issue>>>;
+}
+
+export async function readMonthly(src: ReportSources, month: string): Promise<MonthlySources> {
+  const data = new DashboardData(src.ch, src.tenants);
+  const { from, to } = monthBounds(month);
+  const [list, overview, minutes, issues] = await Promise.all([
+    src.tenants.list(),
+    data.overview(OPERATOR, month),
+    src.store.listMinutes({ month, limit: ALL }),
+    src.store.listIssues({ month, limit: ALL }),
+  ]);
+  const tenants = indexTenants(list);
+  const [deliveries, histories] = await Promise.all([
+    data.deliveries(overview.rows.map((r) => r.tenantId), from, to),
+    Promise.all(issues.map((i) => src.store.issueHistory(i.id))),
+  ]);
+  return {
+    month, tenants, overview, deliveries, minutes, issues,
+    history: new Map(issues.map((i, n) => [i.id, histories[n]!])),
+  };
+}

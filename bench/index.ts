@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   delivery: async () => (await import('./delivery.ts')).benchDelivery(),
   sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
   dashboard: async () => (await import('./dashboard.ts')).benchDashboard(),
+  reports: async () => (await import('./reports.ts')).benchReports(),
 };
 
 const name = process.argv[2];

@@ -23,7 +23,8 @@ const registrars: Record<string, () => Promise<void>> = {
   sandbox: async () => (await import('./sandbox-command.ts')).registerSandboxCommand(program),
   report: async () => (await import('./report-command.ts')).registerReportCommand(program, config),
 };
-const aliases: Record<string, string> = { demo: 'serve' };
+// words whose commands another registrar adds
+const aliases: Record<string, string> = { demo: 'serve', minutes: 'report', issues: 'report' };
 
 try {
   const word = process.argv[2] ?? '';

@@ -16,6 +16,7 @@ import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery } from '../delivery/index.ts';
 import { createIngest, type Ingest } from '../ingest/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
+import type { Reports } from '../reports/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 import { startDemoSandbox } from './demo-sandbox.ts';
 import { seedDemoTenants } from './demo-seed.ts';
@@ -31,6 +32,8 @@ export interface Suite {
   ingest: Ingest;
   insight: InsightPollers;
   delivery: Delivery;
+  /** Report files and the jobs that make them. */
+  reports: Reports;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -104,6 +107,10 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     });
     await delivery.start();
     cleanups.push('delivery', () => delivery.stop());
+    const { createReports, registerReportRoutes } = await import('../reports/index.ts');
+    const reports = createReports({ ch, tenants, redisUrl, reportsDir: config.reportsDir, logger });
+    await reports.start();
+    cleanups.push('reports jobs', () => reports.stop());
 
     const token = randomBytes(24).toString('base64url');
     const front = new FrontHandlers();
@@ -114,7 +121,7 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     dashboard.register(app);
     registerInsightRoutes(app, { pollers: insight, tenants });
     delivery.registerRoutes(app, dashboard.auth);
-    (await import('../reports/index.ts')).registerReportRoutes(app, { ch });
+    registerReportRoutes(app, { ch, reports });
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     await app.listen({ port: config.port, host: config.host });
     cleanups.push('http', () => app.close());
@@ -129,10 +136,15 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     }
 
     await insight.start();
+    if (opts.demo) {
+      // the reports page lists last month's package from the start
+      const r = await reports.ensureLastMonthPackage('デモ');
+      if (r.jobId) opts.say?.(`デモ: ${r.label}の月次報告 (議事録・課題管理表・KPI 報告書) を作成しています — 帳票ページに表示されます`);
+    }
 
     writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
     cleanups.first('suite state', async () => removeSuiteState(config.dataDir));
-    return { url, token, app, ch, redis, tenants, ingest, insight, delivery, sandbox, close };
+    return { url, token, app, ch, redis, tenants, ingest, insight, delivery, reports, sandbox, close };
   } catch (e) {
     await close();
     throw e;

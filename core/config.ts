@@ -17,6 +17,7 @@ const envSchema = z.object({
   PORT: port(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   TAYORI_DATA_DIR: z.string().min(1).default('data'),
+  TAYORI_REPORTS_DIR: optionalString.pipe(z.string().refine((s) => !s.includes('\0'), '使えない文字 (NUL) が含まれています').optional()),
   CLICKHOUSE_PATH: optionalString,
   CLICKHOUSE_URL: optionalString.pipe(z.url('URL の形式ではありません (例: http://127.0.0.1:8123)').optional()),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -40,6 +41,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** Where generated report files are kept (TAYORI_REPORTS_DIR, default <dataDir>/reports). */
+  reportsDir: string;
   clickhouse: { kind: 'embedded'; path: string } | { kind: 'server'; url: string; user: string; password: string; database: string };
   redis: { kind: 'url'; url: string } | { kind: 'local'; port: number; dir: string; bin: string };
   secretKey: { kind: 'env'; value: string } | { kind: 'file'; path: string };
@@ -70,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port: e.PORT,
     host: e.HOST,
     dataDir,
+    reportsDir: path.resolve(cwd, e.TAYORI_REPORTS_DIR ?? path.join(dataDir, 'reports')),
     clickhouse: e.CLICKHOUSE_URL
       ? { kind: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
       : { kind: 'embedded', path: path.resolve(cwd, e.CLICKHOUSE_PATH ?? path.join(dataDir, 'clickhouse')) },

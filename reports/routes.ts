@@ -26,16 +26,11 @@ import {
   issueCreateSchema, issueListQuerySchema, issuePatchSchema, minutesCreateSchema, minutesListQuerySchema, minutesPatchSchema, tokyoIso,
 } from './schemas.ts';
 import { ReportStore, type Issue, type Minutes } from './store.ts';
+import { parseInput, registerReportFileRoutes } from './files-routes.ts';
+import type { Reports } from './jobs.ts';
 
 const idSchema = z.string().uuid('ID の形式が正しくありません');
 const versionBody = z.strictObject({ version: z.number().int().positive().optional() }).default({});
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, code: string): z.infer<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const details = r.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
-  throw new AppError(code, `入力内容に誤りがあります: ${details.map((d) => `${d.field || '(全体)'} — ${d.message}`).join(' / ')}`, 400, details);
-}
 
 /** Who made a change, as the records show it. */
 export function actorOf(p: Principal): string {
@@ -52,9 +47,14 @@ function canSeeMinutes(p: Principal, m: Minutes): boolean {
   return own === undefined || m.tenantIds.includes(own);
 }
 
-export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHouseClient }): ReportStore {
+/**
+ * The records' routes, and with `reports` (createReports: files and jobs) the report files' routes
+ * (files-routes.ts).
+ */
+export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHouseClient; reports?: Reports }): ReportStore {
   const store = new ReportStore(deps.ch);
-  const param = (req: FastifyRequest, code: string) => parse(idSchema, (req.params as { id: string }).id, code);
+  if (deps.reports) registerReportFileRoutes(app, deps.reports);
+  const param = (req: FastifyRequest, code: string) => parseInput(idSchema, (req.params as { id: string }).id, code);
 
   const checkTenants = async (p: Principal, ids: readonly string[], field: string, code: string) => {
     for (const id of ids) requireTenant(p, id);
@@ -86,7 +86,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
 
   app.get('/api/v1/minutes', async (req) => {
     const p = principalOf(req);
-    const q = parse(minutesListQuerySchema, req.query, 'invalid_query');
+    const q = parseInput(minutesListQuerySchema, req.query, 'invalid_query');
     if (q.tenant) requireTenant(p, q.tenant);
     const tenant = q.tenant ?? ownTenant(p);
     return { minutes: await store.listMinutes({ ...q, tenant }) };
@@ -95,7 +95,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
   app.post('/api/v1/minutes', async (req, reply) => {
     const p = principalOf(req);
     requirePermission(p, 'manage_reports');
-    const input = parse(minutesCreateSchema, req.body ?? {}, 'invalid_minutes');
+    const input = parseInput(minutesCreateSchema, req.body ?? {}, 'invalid_minutes');
     await checkMinutesTenants(p, input.tenantIds);
     return reply.status(201).send(await store.createMinutes(input, actorOf(p)));
   });
@@ -111,7 +111,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
     const p = principalOf(req);
     requirePermission(p, 'manage_reports');
     const id = param(req, 'invalid_minutes_id');
-    const patch = parse(minutesPatchSchema, req.body ?? {}, 'invalid_minutes');
+    const patch = parseInput(minutesPatchSchema, req.body ?? {}, 'invalid_minutes');
     if (patch.tenantIds !== undefined) await checkMinutesTenants(p, patch.tenantIds);
     return store.changeMinutes(id, actorOf(p), patch.version, async (m) => {
       if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
@@ -129,7 +129,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
       const p = principalOf(req);
       requirePermission(p, 'manage_reports');
       const id = param(req, 'invalid_minutes_id');
-      const { version } = parse(versionBody, req.body ?? {}, 'invalid_minutes');
+      const { version } = parseInput(versionBody, req.body ?? {}, 'invalid_minutes');
       return store.changeMinutes(id, actorOf(p), version, (m) => {
         if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
         if (m.status !== from) throw new AppError('invalid_state', refusal, 409);
@@ -164,7 +164,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
 
   app.get('/api/v1/issues', async (req) => {
     const p = principalOf(req);
-    const q = parse(issueListQuerySchema, req.query, 'invalid_query');
+    const q = parseInput(issueListQuerySchema, req.query, 'invalid_query');
     if (q.tenant) requireTenant(p, q.tenant);
     return { issues: await store.listIssues({ ...q, tenant: q.tenant ?? ownTenant(p) }) };
   });
@@ -172,7 +172,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
   app.post('/api/v1/issues', async (req, reply) => {
     const p = principalOf(req);
     requirePermission(p, 'manage_reports');
-    const input = parse(issueCreateSchema, req.body ?? {}, 'invalid_issue');
+    const input = parseInput(issueCreateSchema, req.body ?? {}, 'invalid_issue');
     await checkTenants(p, [input.tenantId], 'tenantId', 'invalid_issue');
     return reply.status(201).send(await store.createIssue(input, actorOf(p)));
   });
@@ -192,7 +192,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
     const p = principalOf(req);
     requirePermission(p, 'manage_reports');
     const id = param(req, 'invalid_issue_id');
-    const patch = parse(issuePatchSchema, req.body ?? {}, 'invalid_issue');
+    const patch = parseInput(issuePatchSchema, req.body ?? {}, 'invalid_issue');
     if (patch.tenantId !== undefined) await checkTenants(p, [patch.tenantId], 'tenantId', 'invalid_issue');
     return store.changeIssue(id, actorOf(p), patch, (current) => {
       visibleIssue(p, current);

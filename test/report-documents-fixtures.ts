@@ -39,17 +39,18 @@ const chTime = (day: string, hour = 1) => `${day} ${String(hour).padStart(2, '0'
  * municipality's code and the month, so the tests can compute any of them.
  */
 export async function seedMunicipalities(ch: ClickHouseClient, tenants: TenantStore, months: string[], skip = HAND_SEEDED): Promise<void> {
-  const ids = (await tenants.list()).filter((t) => t.kind === 'municipality' && !skip.has(t.id)).map((t) => t.id);
+  const list = (await tenants.list()).filter((t) => t.kind === 'municipality' && !skip.has(t.id));
   const now = chTime(lastDay(months.at(-1)!), 23);
   const followers: Array<Record<string, unknown>> = [];
   const webhooks: Array<Record<string, unknown>> = [];
   const tracked: Array<Record<string, unknown>> = [];
   const stats: Array<Record<string, unknown>> = [];
   const records: Array<Record<string, unknown>> = [];
-  for (const id of ids) {
-    const base = (Number(id) % 1000) * 40;
+  for (const { id, population } of list) {
+    // 3–9% of the population are friends at the start, and more each month
+    const base = Math.round((population ?? 10_000) * (0.03 + (Number(id) % 7) / 100));
     [addMonths(months[0]!, -1), ...months].forEach((month, i) => {
-      const friends = base + 500 + i * 120;
+      const friends = base + i * 120;
       followers.push({ tenant_id: id, day: lastDay(month), followers: friends, targeted_reaches: Math.round(friends * 0.9), blocks: 30 + i * 5, status: 'ready', fetched_at: now, version: 1 });
     });
     months.forEach((month, i) => {
@@ -57,7 +58,7 @@ export async function seedMunicipalities(ch: ClickHouseClient, tenants: TenantSt
       for (const [n, audience] of (['all', 'segment'] as const).entries()) {
         const key = `u-${id}-${month}-${n}`;
         const sent = chTime(`${month}-${10 + n * 10}`);
-        const delivered = base + 400 + i * 100 - n * 200;
+        const delivered = Math.round((base + i * 120) * (n ? 0.4 : 0.9));
         tracked.push({ tenant_id: id, kind: 'aggregation_unit', key, sent_at: sent, track_until: chTime(`${month}-28`), registered_at: sent, version: 1, is_deleted: 0 });
         stats.push({
           tenant_id: id, kind: 'aggregation_unit', key, sent_at: sent, fetched_at: now, status: 'ready', delivered: null,

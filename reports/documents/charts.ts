@@ -15,14 +15,37 @@ export interface ChartImage {
   height: number;
 }
 
+/*
+ * Rendered on the server, apexcharts cannot measure text, and its legend is HTML that an SVG
+ * renderer does not draw: label space is reserved explicitly and the legend is a subtitle naming
+ * each series' colour.
+ */
 const style = {
   dataLabels: { enabled: false },
-  legend: { position: 'top', horizontalAlign: 'left', fontSize: '15px' },
-  grid: { borderColor: '#ddd' },
+  legend: { show: false },
+  grid: { borderColor: '#ddd', padding: { top: 10, right: 40, bottom: 30, left: 10 } },
   noData: { text: 'データがありません', style: { fontSize: '16px' } },
 };
 
+const COLOUR_NAMES: Record<string, string> = {
+  '#0072B2': '青', '#E69F00': '黄橙', '#009E73': '緑', '#D55E00': '赤橙', '#CC79A7': '赤紫', '#56B4E9': '水色', '#F0E442': '黄', '#000000': '黒',
+};
+
+/** 凡例: 青 = 友だち追加　赤橙 = ブロック (for two or more series), with room for it above the plot. */
+export function legendSubtitle(names: readonly string[], colors: readonly string[]): Record<string, unknown> {
+  if (names.length < 2) return {};
+  const text = names.map((n, i) => `${COLOUR_NAMES[colors[i % colors.length]!] ?? colors[i % colors.length]} = ${n}`).join('　');
+  return {
+    subtitle: { text: `凡例: ${text}`, style: { fontSize: '15px' } },
+    grid: { ...style.grid, padding: { ...style.grid.padding, top: 30 } },
+  };
+}
+
 const pct = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 10);
+
+/** Axis labels with thousands separators (server-side only: a function does not survive JSON). */
+const axisLabel = (percent: boolean) => (v: number) =>
+  (typeof v !== 'number' || !Number.isFinite(v) ? String(v ?? '') : percent ? `${Number(v.toFixed(1))}` : Math.round(v).toLocaleString('ja-JP'));
 
 export interface Series {
   name: string;
@@ -37,15 +60,17 @@ export function municipalityBarsOptions(o: {
   title: string; names: string[]; series: Series[]; unit: '人' | '%' | '件'; colors?: string[];
 }): ChartOptions {
   const percent = o.unit === '%';
+  const colors = o.colors ?? [...PALETTE];
   return {
     ...style,
     chart: { type: 'bar', height: 900, id: 'by-municipality', animations: { enabled: false }, toolbar: { show: false } },
     title: { text: o.title, style: { fontSize: '18px' } },
-    colors: o.colors ?? [...PALETTE],
+    ...legendSubtitle(o.series.map((s) => s.name), colors),
+    colors,
     series: o.series.map((s) => ({ name: s.name, data: o.names.map((x, i) => ({ x, y: percent ? pct(s.values[i] ?? null) : s.values[i] ?? null })) })),
     plotOptions: { bar: { horizontal: true, barHeight: o.series.length > 1 ? '80%' : '65%' } },
-    xaxis: { title: { text: o.unit }, decimalsInFloat: percent ? 1 : 0, labels: { style: { fontSize: '13px' } } },
-    yaxis: { labels: { style: { fontSize: '14px' }, maxWidth: 160 } },
+    xaxis: { title: { text: o.unit }, decimalsInFloat: percent ? 1 : 0, labels: { style: { fontSize: '13px' }, formatter: axisLabel(percent) } },
+    yaxis: { labels: { style: { fontSize: '14px' }, minWidth: 100, maxWidth: 160 } },
   };
 }
 
@@ -54,27 +79,43 @@ export function monthlyOptions(o: {
   title: string; months: string[]; series: Series[]; unit: '人' | '%'; type?: 'line' | 'bar'; colors?: string[];
 }): ChartOptions {
   const percent = o.unit === '%';
+  const colors = o.colors ?? [...PALETTE];
   return {
     ...style,
     chart: { type: o.type ?? 'line', height: 500, id: 'by-month', animations: { enabled: false }, toolbar: { show: false } },
     title: { text: o.title, style: { fontSize: '18px' } },
-    colors: o.colors ?? [...PALETTE],
+    ...legendSubtitle(o.series.map((s) => s.name), colors),
+    colors,
     series: o.series.map((s) => ({ name: s.name, data: o.months.map((m, i) => ({ x: monthLabel(m), y: percent ? pct(s.values[i] ?? null) : s.values[i] ?? null })) })),
     stroke: o.type === 'bar' ? { width: 0 } : { width: 3, curve: 'straight' },
+    grid: { ...style.grid, padding: { ...style.grid.padding, right: 60, top: o.series.length > 1 ? 30 : 10 } },
     markers: { size: o.type === 'bar' ? 0 : 5 },
     xaxis: { type: 'category', labels: { style: { fontSize: '13px' } } },
-    yaxis: { title: { text: o.unit }, min: 0, decimalsInFloat: percent ? 1 : 0, labels: { style: { fontSize: '13px' } } },
+    yaxis: { min: 0, decimalsInFloat: percent ? 1 : 0, labels: { style: { fontSize: '13px' }, minWidth: 60, formatter: axisLabel(percent) } },
   };
 }
 
 /** 2026-04 → 2026/4 */
 const monthLabel = (m: string) => `${m.slice(0, 4)}/${Number(m.slice(5))}`;
 
-/** The dashboard's per-delivery open and click rates, for the deliveries given (most opened first). */
+/**
+ * The dashboard's per-delivery open and click rates (its series, colours and scale), drawn as
+ * horizontal bars so each delivery's label stays readable; labels are numbered like the table.
+ */
 export function topDeliveryRatesOptions(ds: DeliveryFigures[], names: (id: string) => string): ChartOptions {
-  const labelled = ds.map((d) => ({ ...d, title: `${names(d.tenantId)} ${d.title}` }));
-  const o = deliveryRatesOptions(labelled, { height: 600 });
-  return { ...o, title: { text: '開封率の高い配信 (開封率・クリック率、%)', style: { fontSize: '18px' } } };
+  const short = (t: string) => ([...t].length > 12 ? `${[...t].slice(0, 11).join('')}…` : t);
+  const labelled = ds.map((d, i) => ({ ...d, title: `${i + 1}. ${names(d.tenantId)}「${short(d.title)}」` }));
+  const o = deliveryRatesOptions(labelled, { height: 650 });
+  const colors = (o.colors as string[] | undefined) ?? [...PALETTE];
+  return {
+    ...o,
+    ...style,
+    title: { text: '開封率の高い配信 (開封率・クリック率、%)', style: { fontSize: '18px' } },
+    ...legendSubtitle((o.series as Array<{ name: string }>).map((s) => s.name), colors),
+    plotOptions: { bar: { horizontal: true, barHeight: '75%' } },
+    xaxis: { ...(o.xaxis as Record<string, unknown>), labels: { style: { fontSize: '13px' } } },
+    yaxis: { ...(o.yaxis as Record<string, unknown>), title: { text: '' }, labels: { style: { fontSize: '14px' }, minWidth: 420, maxWidth: 420 } },
+  };
 }
 
 /** The deliveries with the highest open rate (those with too few recipients to tell are left out). */

@@ -162,3 +162,17 @@ export async function docxBuffer(o: { title: string; children: Block[]; landscap
   });
   return Packer.toBuffer(doc);
 }
+
+/** A place the contractor completes: 【記入してください】 in red, what to write, and room to write it. */
+export function fillIn(marker: string, prompt: string): Paragraph[] {
+  return [
+    new Paragraph({
+      indent: { left: 240 },
+      spacing: { after: 60 },
+      border: { top: border, bottom: border, left: border, right: border },
+      shading: { type: ShadingType.CLEAR, color: 'auto', fill: 'FFF2CC' },
+      children: [new TextRun({ text: marker, bold: true, color: 'C00000' }), new TextRun({ text: ` ${prompt}` })],
+    }),
+    para('', { after: 240 }),
+  ];
+}

@@ -10,8 +10,8 @@
  */
 import { FIGURES, PALETTE } from '../../dashboard/index.ts';
 import { renderCharts, municipalityBarsOptions, topByOpenRate, topDeliveryRatesOptions, type ChartImage } from './charts.ts';
-import { AppError } from '../../core/errors.ts';
 import { MIME, checkMonth, monthlyHeader, runSteps, type Progress } from './common.ts';
+import { buildFinal, FINAL_TITLE } from './final.ts';
 import { issuesXlsx, ISSUES_TITLE } from './issues-xlsx.ts';
 import { kpiDocx } from './kpi-docx.ts';
 import { kpiPdf } from './kpi-pdf.ts';
@@ -41,7 +41,6 @@ export interface BuildOptions {
 }
 
 const KPI_TITLE = '月次KPI報告書';
-const FINAL_TITLE = '最終報告書';
 
 export const REPORT_KINDS: Record<ReportKind, { title: string; mime: string; ext: string }> = {
   'minutes-docx': { title: `${MINUTES_TITLE} (Word)`, mime: MIME.docx, ext: 'docx' },
@@ -129,9 +128,12 @@ export async function buildMonthlyPackage(src: ReportSources, month: string, opt
 
 /**
  * The final report over a period of months ('YYYY-MM', inclusive): per municipality and
- * prefecture-wide, with charts and a proposals section the contractor completes.
+ * prefecture-wide, with charts and a proposals section the contractor completes. `due`
+ * ('YYYY-MM-DD') is the contract's due date when known; else the period's last day is shown.
  */
-export async function buildFinalReport(src: ReportSources, period: { from: string; to: string }, opts: BuildOptions = {}): Promise<ReportFile[]> {
-  void src; void period; void opts;
-  throw new AppError('not_implemented', '最終報告書はまだ作成できません', 501);
+export async function buildFinalReport(
+  src: ReportSources, period: { from: string; to: string }, opts: BuildOptions & { due?: string } = {},
+): Promise<ReportFile[]> {
+  const { prefix, docx, xlsx } = await buildFinal(src, period, opts.now ?? new Date(), opts.onProgress, opts.due);
+  return [reportFile('final-docx', prefix, docx), reportFile('final-xlsx', prefix, xlsx)];
 }

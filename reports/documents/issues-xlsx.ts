@@ -12,30 +12,11 @@ import {
 
 export const ISSUES_TITLE = '課題管理表';
 
-const LOG_COLUMNS = [
-  { label: 'No.', width: 6 },
-  { label: '市町', width: 12 },
-  { label: '起票日', width: 17 },
-  { label: '分類', width: 12 },
-  { label: '内容', width: 46 },
-  { label: '対応', width: 46 },
-  { label: '担当', width: 12 },
-  { label: '状況', width: 9 },
-  { label: '期限', width: 17 },
-  { label: '完了日', width: 17 },
-] as const;
-
-const HISTORY_COLUMNS = [
-  { label: 'No.', width: 6 },
-  { label: '市町', width: 12 },
-  { label: '変更日時', width: 17 },
-  { label: '変更者', width: 14 },
-  { label: '操作', width: 8 },
-  { label: '項目', width: 12 },
-  { label: '変更前', width: 36 },
-  { label: '変更後', width: 36 },
-  { label: '変更の理由', width: 28 },
-] as const;
+const columns = (...pairs: Array<[string, number]>) => pairs.map(([label, width]) => ({ label, width }));
+const LOG_COLUMNS = columns(['No.', 6], ['市町', 12], ['起票日', 17], ['分類', 12], ['内容', 46], ['対応', 46], ['担当', 12], ['状況', 9], ['期限', 17], ['完了日', 17]);
+const HISTORY_COLUMNS = columns(
+  ['No.', 6], ['市町', 12], ['変更日時', 17], ['変更者', 14], ['操作', 8], ['項目', 12], ['変更前', 36], ['変更後', 36], ['変更の理由', 28],
+);
 
 const STATUS_FILL: Record<string, string> = { 未着手: 'FFFCE4D6', 対応中: 'FFFFF2CC', 完了: 'FFE2EFDA' };
 const ACTION_LABELS: Record<string, string> = { created: '起票', updated: '変更', deleted: '削除' };

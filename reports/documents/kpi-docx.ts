@@ -5,23 +5,12 @@
 import type { ChartImage } from './charts.ts';
 import { Footnotes, type DocumentHeader } from './common.ts';
 import { definitions, docxBuffer, figure, footnotes, header, heading, para, table, type Block } from './docx-kit.ts';
-import {
-  DELIVERY_ALIGN, DELIVERY_HEADER, DELIVERY_WEIGHTS, KPI_COLUMNS, deliveryRows, kpiRows, kpiSummary, kpiText,
-} from './kpi-table.ts';
+import { DELIVERY_ALIGN, DELIVERY_HEADER, DELIVERY_WEIGHTS, deliveryRows, kpiSummary, kpiTextTable } from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 
-/** The KPI table as a docx table (shared with the final report). */
+/** The KPI table as a docx table. */
 export function kpiDocxTable(s: Pick<MonthlySources, 'overview'>, notes: Footnotes, landscape = true): Block {
-  const rows = kpiRows(s.overview);
-  return table({
-    header: ['市町', ...KPI_COLUMNS.map((c) => `${c.label}\n(${c.unit})`)],
-    rows: rows.map((r) => [r.name, ...KPI_COLUMNS.map((c) => kpiText(r.cells[c.key], c.kind, notes))]),
-    weights: [1.3, ...KPI_COLUMNS.map(() => 1)],
-    align: ['left', ...KPI_COLUMNS.map(() => 'right' as const)],
-    emphasize: new Set([rows.length - 1]),
-    size: 16,
-    landscape,
-  });
+  return table({ ...kpiTextTable(s.overview, notes), size: 16, landscape });
 }
 
 export async function kpiDocx(s: MonthlySources, h: DocumentHeader, charts: readonly ChartImage[], top: readonly DeliveryFigures[]): Promise<Buffer> {

@@ -6,9 +6,7 @@ import PDFDocument from 'pdfkit';
 import { REPORT_FONT } from '../chart-png.ts';
 import type { ChartImage } from './charts.ts';
 import { DASH_NOTE, Footnotes, definitionRows, type DocumentHeader } from './common.ts';
-import {
-  DELIVERY_ALIGN, DELIVERY_HEADER, DELIVERY_WEIGHTS, KPI_COLUMNS, deliveryRows, kpiRows, kpiSummary, kpiText,
-} from './kpi-table.ts';
+import { DELIVERY_ALIGN, DELIVERY_HEADER, DELIVERY_WEIGHTS, deliveryRows, kpiSummary, kpiTextTable } from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 
 type Align = 'left' | 'right' | 'center';
@@ -56,9 +54,11 @@ class Flow {
     const sum = o.weights.reduce((a, b) => a + b, 0);
     const widths = o.weights.map((w) => (w / sum) * this.width);
     const pad = 3;
+    // line by line: pdfkit measures a line ending in "\n" wider than it is and wraps its last character
+    const lineHeights = (text: string, width: number) => text.split('\n').map((l) => this.doc.heightOfString(l || ' ', { width }));
     const heightOf = (cells: readonly string[]) => {
       this.doc.font(JP).fontSize(size);
-      return Math.max(...cells.map((c, i) => this.doc.heightOfString(c, { width: widths[i]! - 2 * pad }))) + 2 * pad;
+      return Math.max(...cells.map((c, i) => lineHeights(c, widths[i]! - 2 * pad).reduce((a, b) => a + b, 0))) + 2 * pad;
     };
     const draw = (cells: readonly string[], head: boolean, strong: boolean) => {
       const h = heightOf(cells);
@@ -68,8 +68,13 @@ class Flow {
         const w = widths[i]!;
         if (head || strong) this.doc.rect(x, y, w, h).fill(head ? '#D9E2F3' : '#F2F2F2');
         this.doc.rect(x, y, w, h).lineWidth(0.5).strokeColor('#808080').stroke();
-        this.doc.fillColor('black').font(JP).fontSize(size)
-          .text(c, x + pad, y + pad, { width: w - 2 * pad, align: head ? 'center' : o.align?.[i] ?? 'left', lineBreak: true });
+        this.doc.fillColor('black').font(JP).fontSize(size);
+        let ly = y + pad;
+        const lines = c.split('\n');
+        lineHeights(c, w - 2 * pad).forEach((lh, li) => {
+          this.doc.text(lines[li]!, x + pad, ly, { width: w - 2 * pad, align: head ? 'center' : o.align?.[i] ?? 'left' });
+          ly += lh;
+        });
         x += w;
       });
       this.doc.x = MARGIN;
@@ -129,14 +134,7 @@ export async function kpiPdf(s: MonthlySources, h: DocumentHeader, charts: reado
 
   f.heading('2. 市町別の実績');
   f.text(`${s.overview.monthLabel}の市町別の実績です。友だち数・ブロック数は月末時点 (その月で最後に LINE の統計を取得できた日) の値です。`, { size: 9 });
-  const rows = kpiRows(s.overview);
-  f.table({
-    header: ['市町', ...KPI_COLUMNS.map((c) => `${c.label}\n(${c.unit})`)],
-    rows: rows.map((r) => [r.name, ...KPI_COLUMNS.map((c) => kpiText(r.cells[c.key], c.kind, notes))]),
-    weights: [1.3, ...KPI_COLUMNS.map(() => 1)],
-    align: ['left', ...KPI_COLUMNS.map(() => 'right' as const)],
-    emphasize: new Set([rows.length - 1]),
-  });
+  f.table(kpiTextTable(s.overview, notes));
 
   doc.addPage();
   f.heading('3. グラフ');

@@ -78,6 +78,18 @@ export function kpiText(cell: KpiCell, kind: FigureKind, notes: Footnotes): stri
   return cell.partial ? `${text}${notes.mark(PARTIAL_NOTE)}` : text;
 }
 
+/** The KPI table as text (the Word and PDF versions draw it): headings, rows, column weights. */
+export function kpiTextTable(o: Overview, notes: Footnotes) {
+  const rows = kpiRows(o);
+  return {
+    header: ['市町', ...KPI_COLUMNS.map((c) => `${c.label}\n(${c.unit})`)],
+    rows: rows.map((r) => [r.name, ...KPI_COLUMNS.map((c) => kpiText(r.cells[c.key], c.kind, notes))]),
+    weights: [1.3, ...KPI_COLUMNS.map(() => 1)],
+    align: ['left' as const, ...KPI_COLUMNS.map(() => 'right' as const)],
+    emphasize: new Set([rows.length - 1]),
+  };
+}
+
 /** The month in a few sentences, from the prefecture-wide total. */
 export function kpiSummary(o: Overview, notes: Footnotes): string[] {
   const t = kpiRows(o).at(-1)!.cells;

@@ -4,46 +4,29 @@
  * deliveries, the charts and the definitions.
  */
 import type { Worksheet } from 'exceljs';
-import { MISSING_REASONS } from '../../dashboard/index.ts';
 import type { ChartImage } from './charts.ts';
-import { EXCEL_FORMATS, Footnotes, PARTIAL_NOTE, definitionRows, type DocumentHeader } from './common.ts';
+import { Footnotes, definitionRows, type DocumentHeader } from './common.ts';
 import { KPI_COLUMNS, kpiRows, kpiSummary } from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import {
-  DATETIME_FORMAT, bodyCell, chartsSheet, headerRow, newWorkbook, notesBlock, printable, titleBlock, xlsxBuffer,
+  bodyCell, chartsSheet, fig, headerRow, newWorkbook, notesBlock, printable, titleBlock, writeTable, xlsxBuffer,
 } from './xlsx-kit.ts';
 
-/** Writes the KPI table from `start`; returns the next free row. Exported for the final report. */
+/** Writes the KPI table from `start`; returns the next free row. */
 export function kpiTableSheet(ws: Worksheet, s: Pick<MonthlySources, 'overview'>, start: number, notes: Footnotes): number {
-  ws.getColumn(1).width = 14;
-  KPI_COLUMNS.forEach((c, i) => (ws.getColumn(i + 2).width = c.kind === 'percent' ? 11 : 12));
-  headerRow(ws, start, ['市町', ...KPI_COLUMNS.map((c) => `${c.label}\n(${c.unit})`)]);
-  ws.getRow(start).height = 32;
-  let row = start + 1;
-  for (const r of kpiRows(s.overview)) {
-    const x = ws.getRow(row);
-    const fill = r.total ? 'FFF2F2F2' : undefined;
-    bodyCell(Object.assign(x.getCell(1), { value: r.name }), { bold: r.total, fill });
-    KPI_COLUMNS.forEach((c, i) => {
-      const cell = r.cells[c.key];
-      const xc = x.getCell(i + 2);
-      xc.value = cell.value;
-      bodyCell(xc, { numFmt: EXCEL_FORMATS[c.kind], bold: r.total, fill, align: 'right' });
-      const why = [cell.reason ? MISSING_REASONS[cell.reason] : '', cell.partial ? PARTIAL_NOTE : ''].filter(Boolean);
-      if (why.length) {
-        xc.note = why.join('\n');
-        if (cell.reason) notes.reason(cell.reason);
-        if (cell.partial) notes.mark(PARTIAL_NOTE);
-      }
-    });
-    row++;
-  }
-  return row;
+  return writeTable(ws, start, [
+    { label: '市町', width: 14 },
+    ...KPI_COLUMNS.map((c) => ({ label: `${c.label}\n(${c.unit})`, width: c.kind === 'percent' ? 11 : 12 })),
+  ], kpiRows(s.overview).map((r) => ({
+    strong: r.total,
+    cells: [r.name, ...KPI_COLUMNS.map((c) => fig(r.cells[c.key].value, c.kind, r.cells[c.key].reason, r.cells[c.key].partial))],
+  })), notes);
 }
 
 /** The deliveries as a table (numbers as numbers); returns the next free row. */
-export function deliveriesSheet(ws: Worksheet, ds: DeliveryFigures[], name: (id: string) => string, start: number, notes: Footnotes): number {
-  const text = [{ label: '市町', width: 12 }, { label: '配信日時', width: 17 }, { label: 'タイトル', width: 40 }];
+export function deliveriesSheet(ws: Worksheet, ds: readonly DeliveryFigures[], name: (id: string) => string, start: number, notes: Footnotes, extra?: {
+  label: string; width: number; value: (d: DeliveryFigures) => string;
+}): number {
   const figs = [
     { label: '配信人数\n(人)', key: 'delivered', kind: 'count' },
     { label: '開封人数\n(人)', key: 'uniqueImpressions', kind: 'count' },
@@ -51,35 +34,16 @@ export function deliveriesSheet(ws: Worksheet, ds: DeliveryFigures[], name: (id:
     { label: 'クリック\n(人)', key: 'clicks', kind: 'count' },
     { label: 'クリック率\n(%)', key: 'clickRate', kind: 'percent' },
   ] as const;
-  const columns = text.length + figs.length;
-  text.forEach((c, i) => (ws.getColumn(i + 1).width = c.width));
-  figs.forEach((_, i) => (ws.getColumn(text.length + i + 1).width = 11));
-  headerRow(ws, start, [...text.map((c) => c.label), ...figs.map((c) => c.label)]);
-  ws.getRow(start).height = 32;
-  let row = start + 1;
-  for (const d of ds) {
-    const x = ws.getRow(row);
-    bodyCell(Object.assign(x.getCell(1), { value: name(d.tenantId) }));
-    bodyCell(Object.assign(x.getCell(2), { value: new Date(Date.parse(d.sentAt) + 9 * 3_600_000) }), { numFmt: DATETIME_FORMAT });
-    bodyCell(Object.assign(x.getCell(3), { value: d.title }), { wrap: true });
-    figs.forEach((c, i) => {
-      const xc = x.getCell(text.length + i + 1);
-      xc.value = d[c.key];
-      bodyCell(xc, { numFmt: EXCEL_FORMATS[c.kind], align: 'right' });
-      const reason = d[c.key] === null ? d.missing[c.key] : undefined;
-      if (reason) {
-        xc.note = MISSING_REASONS[reason];
-        notes.reason(reason);
-      }
-    });
-    row++;
-  }
-  if (!ds.length) {
-    ws.mergeCells(row, 1, row, columns);
-    bodyCell(Object.assign(ws.getCell(row, 1), { value: 'この期間の配信はありません' }));
-    row++;
-  }
-  return row;
+  return writeTable(ws, start, [
+    { label: '市町', width: 12 }, { label: '配信日時', width: 17, format: 'datetime' }, { label: 'タイトル', width: 40, format: 'wrap' },
+    ...(extra ? [{ label: extra.label, width: extra.width, format: 'wrap' as const }] : []),
+    ...figs.map((c) => ({ label: c.label, width: 11 })),
+  ], ds.map((d) => ({
+    cells: [
+      name(d.tenantId), new Date(Date.parse(d.sentAt) + 9 * 3_600_000), d.title, ...(extra ? [extra.value(d)] : []),
+      ...figs.map((c) => fig(d[c.key], c.kind, d.missing[c.key])),
+    ],
+  })), notes, { empty: 'この期間の配信はありません' });
 }
 
 /** The definitions of the figures on a sheet. */

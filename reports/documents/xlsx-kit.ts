@@ -5,8 +5,9 @@
  */
 import ExcelJS from 'exceljs';
 import type { Cell, Worksheet } from 'exceljs';
+import { MISSING_REASONS, type Figure, type MissingReason } from '../../dashboard/index.ts';
 import type { ChartImage } from './charts.ts';
-import { DASH_NOTE, type DocumentHeader, type Footnotes } from './common.ts';
+import { DASH_NOTE, EXCEL_FORMATS, PARTIAL_NOTE, type DocumentHeader, type FigureKind, type Footnotes } from './common.ts';
 
 export const FONT = 'ＭＳ Ｐゴシック';
 
@@ -49,7 +50,7 @@ const thin = { style: 'thin' as const, color: { argb: 'FF808080' } };
 export const BORDER = { top: thin, left: thin, bottom: thin, right: thin };
 
 /** A header row (bold, shaded, wrapped) with filters, frozen with everything above it. */
-export function headerRow(ws: Worksheet, row: number, labels: readonly string[], opts: { filter?: boolean } = {}): void {
+export function headerRow(ws: Worksheet, row: number, labels: readonly string[], opts: { filter?: boolean; freeze?: boolean } = {}): void {
   const r = ws.getRow(row);
   labels.forEach((l, i) => {
     const c = r.getCell(i + 1);
@@ -60,7 +61,7 @@ export function headerRow(ws: Worksheet, row: number, labels: readonly string[],
     c.border = BORDER;
   });
   r.height = 30;
-  ws.views = [{ state: 'frozen', xSplit: 0, ySplit: row, topLeftCell: `A${row + 1}`, activeCell: `A${row + 1}` }];
+  if (opts.freeze !== false) ws.views = [{ state: 'frozen', xSplit: 0, ySplit: row, topLeftCell: `A${row + 1}`, activeCell: `A${row + 1}` }];
   if (opts.filter !== false) ws.autoFilter = { from: { row, column: 1 }, to: { row, column: labels.length } };
 }
 
@@ -122,6 +123,73 @@ export function chartsSheet(wb: ExcelJS.Workbook, name: string, title: string, c
   });
   printable(ws, { landscape: false, lastColumn: 12, lastRow: row });
 }
+
+/** A figure cell: a number with its format, or empty with a note saying why it is not known. */
+export interface FigureCell {
+  value: Figure;
+  kind: FigureKind;
+  reason?: MissingReason;
+  partial?: boolean;
+}
+
+export type TableCell = string | number | Date | null | FigureCell;
+
+export interface TableColumn {
+  label: string;
+  width: number;
+  /** How plain values are shown: dates in 和暦, date and time, wrapped text. */
+  format?: 'date' | 'datetime' | 'wrap';
+  align?: 'left' | 'right' | 'center';
+}
+
+const isFigure = (c: TableCell): c is FigureCell => typeof c === 'object' && c !== null && !(c instanceof Date);
+
+/**
+ * A table from row `start`: the header (frozen, with filters) and one row per entry; unknown
+ * figures are empty cells with a note, and their reasons go to `notes`. Returns the next free row.
+ */
+export function writeTable(
+  ws: Worksheet, start: number, columns: readonly TableColumn[], rows: ReadonlyArray<{ cells: readonly TableCell[]; strong?: boolean; height?: number }>,
+  notes: Footnotes, opts: { filter?: boolean; freeze?: boolean; empty?: string } = {},
+): number {
+  columns.forEach((c, i) => (ws.getColumn(i + 1).width = c.width));
+  headerRow(ws, start, columns.map((c) => c.label), { filter: opts.filter, freeze: opts.freeze });
+  if (columns.some((c) => c.label.includes('\n'))) ws.getRow(start).height = 32;
+  let row = start + 1;
+  for (const r of rows) {
+    const x = ws.getRow(row);
+    const fill = r.strong ? 'FFF2F2F2' : undefined;
+    r.cells.forEach((cell, i) => {
+      const c = x.getCell(i + 1);
+      const col = columns[i]!;
+      if (isFigure(cell)) {
+        c.value = cell.value;
+        bodyCell(c, { numFmt: EXCEL_FORMATS[cell.kind], bold: r.strong, fill, align: 'right' });
+        const why = [cell.value === null && cell.reason ? MISSING_REASONS[cell.reason] : '', cell.partial ? PARTIAL_NOTE : ''].filter(Boolean);
+        if (why.length) c.note = why.join('\n');
+        if (cell.value === null && cell.reason) notes.reason(cell.reason);
+        if (cell.partial) notes.mark(PARTIAL_NOTE);
+      } else {
+        c.value = cell;
+        bodyCell(c, {
+          numFmt: col.format === 'date' ? DATE_FORMAT : col.format === 'datetime' ? DATETIME_FORMAT : undefined,
+          wrap: col.format === 'wrap', bold: r.strong, fill, align: col.align,
+        });
+      }
+    });
+    if (r.height) x.height = r.height;
+    row++;
+  }
+  if (!rows.length && opts.empty) {
+    ws.mergeCells(row, 1, row, columns.length);
+    bodyCell(Object.assign(ws.getCell(row, 1), { value: opts.empty }));
+    row++;
+  }
+  return row;
+}
+
+/** A figure of a number column: `{ value, kind, reason }`. */
+export const fig = (value: Figure, kind: FigureKind, reason?: MissingReason, partial?: boolean): FigureCell => ({ value, kind, reason, partial });
 
 export async function xlsxBuffer(wb: ExcelJS.Workbook): Promise<Buffer> {
   return Buffer.from(await wb.xlsx.writeBuffer());

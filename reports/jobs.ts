@@ -258,9 +258,12 @@ export class ReportJobs {
     return data.month ?? previousMonth(job.timestamp + (job.delay ?? 0));
   }
 
-  async #view(job: Job): Promise<ReportJobView> {
-    const data = job.data as JobData;
+  async #view(snapshot: Job): Promise<ReportJobView> {
+    let job = snapshot;
     const state = stateOf(await job.getState());
+    // finished after the snapshot was read: read it again for its result
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn) job = (await this.queue.getJob(job.id!)) ?? job;
+    const data = job.data as JobData;
     const period = this.#periodOfJob(job);
     const p = job.progress as Partial<JobProgress> | number | undefined;
     let progress: JobProgress =

@@ -248,6 +248,37 @@ describe('failures and restarts', () => {
   });
 });
 
+describe('a final report job', () => {
+  it('is stored under its period (from_to), with no due date', async () => {
+    const asked: Array<{ from: string; to: string }> = [];
+    const build: ReportBuilders = {
+      monthly: async () => [],
+      final: async (_s, period, o) => {
+        asked.push(period);
+        o?.onProgress?.('最終報告書を作成しています', 0, 1);
+        return [{ kind: 'final-docx', title: '最終報告書 (Word)', fileName: `${period.from}_${period.to}_最終報告書.docx`, mime: 'application/octet-stream', bytes: Buffer.from('final') }];
+      },
+    };
+    const jobs = new ReportJobs({ ch: src.ch, tenants: src.tenants, redisUrl: redisServer.url, files: new ReportFileStore(src.ch, path.join(tmp.dir, 'reports-final')), logger, build, prefix: 'final' });
+    await jobs.start();
+    try {
+      const { jobId } = await jobs.enqueue({ type: 'final', from: '2025-04', to: '2025-06' }, 'itaku');
+      const done = await waitFor(async () => {
+        const v = await jobs.get(jobId);
+        return v?.state === 'completed' ? v : undefined;
+      }, 30_000, 'the final report job');
+      expect(asked).toEqual([{ from: '2025-04', to: '2025-06' }]);
+      expect(done).toMatchObject({ type: 'final', period: '2025-04_2025-06', periodLabel: '令和7年4月〜令和7年6月' });
+      const { body } = await api<{ files: any[]; packages: any[] }>('GET', '/api/v1/reports?period=2025-04_2025-06');
+      expect(body.files).toHaveLength(1);
+      expect(body.files[0]).toMatchObject({ id: done.fileIds![0], scope: 'final', kind: 'final-docx', dueDate: null, dueDateLabel: null, version: 1 });
+      expect(body.packages[0]).toMatchObject({ scope: 'final', period: '2025-04_2025-06' });
+    } finally {
+      await jobs.stop();
+    }
+  });
+});
+
 describe('who may see and ask for reports', () => {
   it('a municipality account gets 403 with a Japanese message, whatever its permissions', async () => {
     for (const [method, p, body] of [['GET', '/api/v1/reports/jobs'], ['POST', '/api/v1/reports/jobs', { type: 'monthly', month: MONTH }], ['GET', '/api/v1/reports']] as const) {

@@ -180,8 +180,8 @@ ${field({ id: 'r-month', label: '対象月', control: (a) => `<select ${a} name=
 <p class="note">期間全体の分析と提案 (Word・Excel)</p>
 <div class="form-summary" role="alert" hidden></div>
 <div class="form-grid">
-${field({ id: 'r-from', label: '期間の始め', control: (a) => `<input ${a} type="month" name="from" data-field="from" value="${addMonths(last, -11)}">` })}
-${field({ id: 'r-to', label: '期間の終わり', control: (a) => `<input ${a} type="month" name="to" data-field="to" value="${last}">` })}
+${field({ id: 'r-from', label: '期間の始め', control: (a) => `<select ${a} name="from" data-field="from">${monthOptions(60, addMonths(last, -11))}</select>` })}
+${field({ id: 'r-to', label: '期間の終わり', control: (a) => `<select ${a} name="to" data-field="to">${monthOptions(60, last)}</select>` })}
 </div>
 <p class="actions"><button type="submit">作成</button></p></form>
 </div></section>`

@@ -59,8 +59,15 @@ async function signIn(username: string, password: string, viewport = { width: 14
   return page;
 }
 
-const statusIs = (page: Page, id: string, text: string) =>
-  page.waitForFunction(([i, t]) => document.getElementById(i!)!.textContent!.includes(t!), [id, text]);
+/** Waits for a status line to say `text`; a form's error summary showing instead fails at once, with its text. */
+async function statusIs(page: Page, id: string, text: string): Promise<void> {
+  const outcome = await page.waitForFunction(([i, t]) => {
+    if (document.getElementById(i!)!.textContent!.includes(t!)) return 'ok';
+    const summary = [...document.querySelectorAll('.form-summary')].find((s) => !(s as HTMLElement).hidden);
+    return summary ? `form error: ${summary.textContent}` : false;
+  }, [id, text]);
+  expect(await outcome.jsonValue()).toBe('ok');
+}
 
 describe('議事録 in Chromium', () => {
   it('a contractor writes minutes in the form (errors shown per field), edits, approves, reopens and reads the history', async () => {
@@ -133,6 +140,7 @@ describe('議事録 in Chromium', () => {
 
     // edit the draft: only what changed is sent
     await page.click('#minutes-detail button:has-text("編集")');
+    await page.waitForSelector('#minutes-editor:not([hidden])');
     expect(await page.inputValue('#m-heldAt')).toBe('2026-04-15T14:00');
     await page.fill('#m-discussion', '津市の登録者数は前月比で 10% 増加。ブロック率は横ばい。');
     await page.click('#minutes-save');
@@ -162,8 +170,10 @@ describe('議事録 in Chromium', () => {
     await page.waitForFunction(() => document.getElementById('minutes-list')!.textContent!.includes('条件に合う議事録はありません'));
     await page.selectOption('#minutes-filter select[name=status]', '');
     await page.selectOption('#minutes-filter select[name=tenant]', '24202');
-    await page.waitForFunction(() => !document.getElementById('minutes-list')!.textContent!.includes('第1回 定例会'));
-    expect(await page.textContent('#minutes-list')).toContain('四日市市 個別検討会議');
+    await page.waitForFunction(() => {
+      const t = document.getElementById('minutes-list')!.textContent!;
+      return t.includes('四日市市 個別検討会議') && !t.includes('第1回 定例会');
+    });
     expect(new URL(page.url()).search).toBe('?tenant=24202');
 
     // a draft can be deleted (confirmed)
@@ -213,14 +223,17 @@ describe('課題管理表 in Chromium', () => {
 
     // edit with a note, then complete it
     await page.click(`${row} button:has-text("編集")`);
+    await page.waitForSelector('#issue-editor:not([hidden])');
     expect(await page.isVisible('#i-note')).toBe(true);
     await page.selectOption('#i-status', '対応中');
     await page.fill('#i-response', '新しいデザインの画像を作成中');
     await page.fill('#i-note', '県と協議のうえ対応');
     await page.click('#issue-save');
     await statusIs(page, 'issue-status', `No.${issue.no} の変更を保存しました`);
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '対応中', `${row} .badge`);
     // a resolved day on an open issue is refused, next to the field
     await page.click(`${row} button:has-text("編集")`);
+    await page.waitForFunction(() => (document.getElementById('i-status') as HTMLSelectElement).value === '対応中');
     await page.fill('#i-resolvedOn', '2026-04-20');
     await page.click('#issue-save');
     await page.waitForSelector('#i-resolvedOn-error:not([hidden])');
@@ -251,7 +264,10 @@ describe('課題管理表 in Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('#issues tbody tr[data-id]').length === 1);
     await page.selectOption('#issue-filter select[name=status]', '');
     await page.selectOption('#issue-filter select[name=tenant]', '24202');
-    await page.waitForFunction(() => [...document.querySelectorAll('#issues tbody tr[data-id] td:nth-child(2)')].every((td) => td.textContent === '四日市市'));
+    await page.waitForFunction(() => {
+      const cells = [...document.querySelectorAll('#issues tbody tr[data-id] td:nth-child(2)')];
+      return cells.length > 0 && cells.every((td) => td.textContent === '四日市市');
+    });
     await page.context().close();
   });
 });

@@ -25,10 +25,13 @@
   var slash = function (d) { return d ? d.replace(/-/g, '/') : ''; };
   var dateCell = function (d, cls) { return el('td', { class: cls, title: d ? T.wareki(d) : null, text: d ? slash(d) : '—' }); };
 
+  var loads = 0; // only the latest request's answer is drawn (filters can change faster than answers come)
   function load() {
     tbody.setAttribute('aria-busy', 'true');
     var q = query();
+    var mine = ++loads;
     return T.api('GET', '/api/v1/issues' + (q ? '?' + q : '')).then(function (r) {
+      if (mine !== loads) return;
       tbody.removeAttribute('aria-busy');
       tbody.textContent = '';
       if (!r.ok) { tbody.appendChild(el('tr', {}, [el('td', { colspan: '11', class: 'error', role: 'alert', text: '課題管理表を読み込めませんでした: ' + T.errorText(r) })])); return; }
@@ -117,7 +120,7 @@
   if (form) {
     var note = document.getElementById('i-note').closest('.field');
     var FIELDS = ['tenantId', 'raisedOn', 'category', 'description', 'response', 'owner', 'status', 'dueOn', 'resolvedOn'];
-    openEditor = function (i) {
+    var fill = function (i) {
       editing = i || null;
       T.clearErrors(form);
       form.reset();
@@ -133,10 +136,20 @@
       editor.hidden = false;
       (i ? f.response : f.tenantId).focus();
     };
+    // an edit starts from the entry as stored now (the list may be older), so its version is current
+    openEditor = function (i) {
+      if (!i) { fill(null); return; }
+      T.api('GET', '/api/v1/issues/' + i.id).then(function (r) {
+        if (!r.ok) { T.say(status, T.errorText(r), true); return; }
+        fill(r.body);
+      });
+    };
     document.getElementById('issue-new').addEventListener('click', function () { openEditor(null); });
     document.getElementById('issue-cancel').addEventListener('click', function () { editor.hidden = true; editing = null; });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
+      T.say(status, '');
+      T.clearErrors(form);
       var f = form.elements;
       var v = {};
       FIELDS.forEach(function (k) { v[k] = f[k].value.trim(); });

@@ -33,10 +33,13 @@
 
   // ---- the list, by month --------------------------------------------------------------------------
 
+  var loads = 0; // only the latest request's answer is drawn (filters can change faster than answers come)
   function load(then) {
     list.setAttribute('aria-busy', 'true');
     var q = query();
+    var mine = ++loads;
     return T.api('GET', '/api/v1/minutes' + (q ? '?' + q : '')).then(function (r) {
+      if (mine !== loads) return;
       list.removeAttribute('aria-busy');
       list.textContent = '';
       if (!r.ok) { list.appendChild(el('p', { class: 'error', role: 'alert', text: '議事録を読み込めませんでした: ' + T.errorText(r) })); return; }
@@ -88,7 +91,14 @@
     var buttons = el('div', { class: 'actions' });
     var act = function (label, cls, fn) { buttons.appendChild(el('button', { type: 'button', class: cls, text: label, onclick: fn })); };
     if (canManage && m.status === 'draft') {
-      act('編集', 'secondary', function () { openEditor(m); });
+      act('編集', 'secondary', function () {
+        // from the record as stored now (the list may be older), so the change is made on its current version
+        T.api('GET', '/api/v1/minutes/' + m.id).then(function (r) {
+          if (!r.ok) { T.say(status, T.errorText(r), true); return; }
+          if (r.body.status !== 'draft') { T.say(status, '「' + m.title + '」は承認済みになっています。変更するには差し戻してください。', true); load(); return; }
+          openEditor(r.body);
+        });
+      });
       act('承認', '', function () { transition(m, 'approve', '承認しました。'); });
       act('下書きを削除', 'danger', function () {
         if (!window.confirm('下書き「' + m.title + '」を削除します。よろしいですか?')) return;
@@ -247,6 +257,8 @@
     document.getElementById('minutes-cancel').addEventListener('click', function () { editor.hidden = true; editing = null; });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
+      T.say(status, '');
+      T.clearErrors(form);
       var body = values();
       var save = document.getElementById('minutes-save');
       var req;

@@ -122,7 +122,9 @@
     });
     var first = form.querySelector('[aria-invalid=true]'); // the first in the order a person reads
     if (summary) {
-      summary.appendChild(el('strong', { text: details.length ? '入力内容に誤りがあります (' + details.length + ' 件)。' : errorText(r) }));
+      // the API's own sentence, unless it is the generic one that lists field paths
+      var head = !details.length || !/^入力内容に誤りがあります/.test(err.message || '') ? errorText(r) : '入力内容に誤りがあります (' + details.length + ' 件)。';
+      summary.appendChild(el('strong', { text: head }));
       if (items.length) summary.appendChild(el('ul', {}, items.map(function (t) { return el('li', { text: t }); })));
       summary.hidden = false;
     }

@@ -41,9 +41,12 @@
 
   // ---- the files, grouped by period ------------------------------------------------------------
 
+  var loads = 0; // only the latest request's answer is drawn
   function loadFiles() {
     filesBox.setAttribute('aria-busy', 'true');
+    var mine = ++loads;
     return T.api('GET', '/api/v1/reports').then(function (r) {
+      if (mine !== loads) return;
       filesBox.removeAttribute('aria-busy');
       filesBox.textContent = '';
       if (!r.ok) { filesBox.appendChild(el('p', { class: 'error', role: 'alert', text: '帳票の一覧を読み込めませんでした: ' + T.errorText(r) })); return; }
@@ -135,7 +138,10 @@
         ? (j.error || '作成できませんでした')
         : (p.step ? p.step : STATES[j.state] || j.state) + (p.total ? ' (' + (j.state === 'completed' ? p.total : p.done || 0) + ' / ' + p.total + ')' : '');
       jobsBox.appendChild(el('div', { class: 'job', 'data-job': j.id, 'data-state': j.state }, [
-        el('div', {}, [el('strong', { text: jobLabel(j) }), el('br'), el('span', { class: 'state-' + j.state, text: STATES[j.state] || j.state })]),
+        el('div', {}, [
+          el('strong', { text: jobLabel(j) }), el('br'), el('span', { class: 'state-' + j.state, text: STATES[j.state] || j.state }),
+          j.createdAt ? el('span', { class: 'who', text: ' ' + T.dateTime(j.createdAt) + (j.createdBy ? ' ' + j.createdBy : '') }) : null,
+        ]),
         el('div', {}, [bar, el('div', { class: j.state === 'failed' ? 'state-failed' : 'note', role: j.state === 'failed' && watched[j.id] === 'done' ? 'alert' : null, text: detailText })]),
       ]));
     });

@@ -174,6 +174,27 @@ describe('an on-demand monthly package (real documents)', () => {
   });
 });
 
+describe('an on-demand final report (real documents)', () => {
+  it('makes the Word and Excel report for the period, listed under from_to and downloadable', async () => {
+    const r = await api<{ jobId: string }>('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH });
+    expect(r.status).toBe(202);
+    const job = await waitFor(async () => {
+      const j = (await api<ReportJobView>('GET', `/api/v1/reports/jobs/${r.body.jobId}`)).body;
+      return j.state === 'completed' || j.state === 'failed' ? j : undefined;
+    }, 120_000, 'the final report job');
+    expect(job).toMatchObject({ state: 'completed', type: 'final', period: '2025-05_2025-06', periodLabel: '令和7年5月〜令和7年6月' });
+    const { files } = (await api<{ files: any[] }>('GET', '/api/v1/reports?period=2025-05_2025-06')).body;
+    expect(files.map((f) => f.kind)).toEqual(['final-docx', 'final-xlsx']);
+    expect(files.every((f) => f.scope === 'final' && f.dueDate === null)).toBe(true);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load((await download(files[1].id)).bytes as unknown as ArrayBuffer);
+    const names: string[] = [];
+    wb.eachSheet((ws) => ws.eachRow((row) => void names.push(...(row.values as unknown[]).filter((v): v is string => typeof v === 'string'))));
+    expect(names).toContain('津市');
+    expect(docxText((await download(files[0].id)).bytes)).toContain('津市');
+  }, 150_000);
+});
+
 describe('failures and restarts', () => {
   const files = () => new ReportFileStore(src.ch, path.join(tmp.dir, 'reports-fake'));
 

@@ -1,10 +1,13 @@
 /**
  * Charts of the report documents: the dashboard's chart definitions (dashboard/charts.ts) where
  * the dashboard has one, and per-municipality comparisons in the same style, rendered once to PNG
- * (reports/chart-png.ts) and reused by every document of a package.
+ * and reused by every document of a package.
  */
-import { PALETTE, deliveryRatesOptions, type ChartOptions } from '../../dashboard/index.ts';
-import { chartPng } from '../chart-png.ts';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { renderAsync } from '@resvg/resvg-js';
+import { PALETTE, deliveryRatesOptions, renderChartSvg, type ChartOptions } from '../../dashboard/index.ts';
+import { REPORT_FONT } from '../chart-png.ts';
 import type { DeliveryFigures } from './sources.ts';
 
 export interface ChartImage {
@@ -126,11 +129,53 @@ export function topByOpenRate(ds: DeliveryFigures[], n: number): DeliveryFigures
     .slice(0, n);
 }
 
-/** Renders charts one after another (rendering is CPU work; running them together gains nothing). */
+const deflate = promisify(zlib.deflate);
+
+/** PNG of opaque RGB pixels taken from RGBA (the alpha is dropped: charts have a white background). */
+async function rgbPng(rgba: Buffer, width: number, height: number): Promise<Buffer> {
+  const stride = width * 3 + 1;
+  const raw = Buffer.alloc(stride * height); // each row: filter type 0, then the pixels
+  for (let y = 0, s = 0; y < height; y++) {
+    for (let x = 0, d = y * stride + 1; x < width; x++, s += 4, d += 3) {
+      raw[d] = rgba[s]!;
+      raw[d + 1] = rgba[s + 1]!;
+      raw[d + 2] = rgba[s + 2]!;
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(type)) >>> 0, 0);
+    return [head, data, crc];
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no filter method variants, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    ...chunk('IHDR', ihdr), ...chunk('IDAT', await deflate(raw)), ...chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/**
+ * Renders the charts one after another (drawing several at once on a small machine is slower):
+ * each chart's SVG here (apexcharts/ssr, as chartPng does), its pixels off the main thread
+ * (resvg's renderAsync, with chartPng's font), so the documents that need no chart are made
+ * meanwhile. The PNGs are opaque RGB, which a PDF embeds as they are (pdfkit would otherwise
+ * decode each image in JavaScript to split off its alpha channel).
+ */
 export async function renderCharts(list: Array<{ caption: string; options: ChartOptions; width: number; height: number }>): Promise<ChartImage[]> {
   const out: ChartImage[] = [];
   for (const c of list) {
-    out.push({ caption: c.caption, width: c.width, height: c.height, png: await chartPng(c.options, { width: c.width, height: c.height }) });
+    const chart = { ...(c.options.chart as Record<string, unknown> | undefined), fontFamily: 'IPAexGothic' };
+    const svg = await renderChartSvg({ ...c.options, chart }, { width: c.width, height: c.height });
+    const img = await renderAsync(svg, { background: 'white', font: RESVG_FONT });
+    out.push({ caption: c.caption, width: img.width, height: img.height, png: await rgbPng(img.pixels, img.width, img.height) });
   }
   return out;
 }
+
+const RESVG_FONT = { fontFiles: [REPORT_FONT], loadSystemFonts: false, defaultFontFamily: 'IPAexGothic', sansSerifFamily: 'IPAexGothic' };

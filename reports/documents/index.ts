@@ -109,20 +109,32 @@ export async function buildMonthlyPackage(src: ReportSources, month: string, opt
   const m = checkMonth(month);
   const now = opts.now ?? new Date();
   let s!: MonthlySources;
+  let pending!: Promise<ChartImage[]>;
   let charts: ChartImage[] = [];
   const files: ReportFile[] = [];
   const kpi = () => monthlyHeader(KPI_TITLE, m, now, s.tenants.prefecture);
   const top = () => topByOpenRate(s.deliveries, 10);
   const add = (kind: ReportKind) => (bytes: Buffer) => void files.push(reportFile(kind, m, bytes));
-  await runSteps([
-    ['集計値と記録を読み込んでいます', async () => void (s = await readMonthly(src, m))],
-    ['グラフを作成しています', async () => void (charts = await monthlyCharts(s))],
-    ['議事録 (Word) を作成しています', async () => add('minutes-docx')(await minutesDocx(s, now))],
-    ['課題管理表 (Excel) を作成しています', async () => add('issues-xlsx')(await issuesXlsx(s, now))],
-    ['KPI 報告書 (Excel) を作成しています', async () => add('kpi-xlsx')(await kpiXlsx(s, kpi(), charts, now))],
-    ['KPI 報告書 (Word) を作成しています', async () => add('kpi-docx')(await kpiDocx(s, kpi(), charts, top()))],
-    ['KPI 報告書 (PDF) を作成しています', async () => add('kpi-pdf')(await kpiPdf(s, kpi(), charts, top(), now))],
-  ], opts.onProgress);
+  try {
+    await runSteps([
+      ['集計値と記録を読み込んでいます', async () => void (s = await readMonthly(src, m))],
+      // the charts' pixels are drawn off the main thread while the minutes and the issue log are made
+      ['グラフを作成しています', async () => {
+        pending = monthlyCharts(s);
+        pending.catch(() => {}); // awaited (and its error thrown) by the KPI steps
+      }],
+      ['議事録 (Word) を作成しています', async () => add('minutes-docx')(await minutesDocx(s, now))],
+      ['課題管理表 (Excel) を作成しています', async () => add('issues-xlsx')(await issuesXlsx(s, now))],
+      ['KPI 報告書 (Excel) を作成しています', async () => {
+        charts = await pending;
+        add('kpi-xlsx')(await kpiXlsx(s, kpi(), charts, now));
+      }],
+      ['KPI 報告書 (Word) を作成しています', async () => add('kpi-docx')(await kpiDocx(s, kpi(), charts, top()))],
+      ['KPI 報告書 (PDF) を作成しています', async () => add('kpi-pdf')(await kpiPdf(s, kpi(), charts, top(), now))],
+    ], opts.onProgress);
+  } finally {
+    await pending?.catch(() => {}); // nothing left running when a step failed
+  }
   return files;
 }
 

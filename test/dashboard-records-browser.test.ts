@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../cli/suite.ts';
 import { createLogger } from '../core/logger.ts';
+import { launchChromium, operatorCall, signedInPage } from './helpers/browser.ts';
 import { repoRoot, testConfig, tmpDir } from './helpers/index.ts';
 
 // 議事録 and 課題管理表 in real Chromium against the suite in this process (no sandbox: these pages
@@ -13,14 +14,7 @@ const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 let suite: Suite;
 let browser: Browser;
 
-const op = async <T = Record<string, unknown>>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-  const res = await fetch(suite.url + p, {
-    method,
-    headers: { authorization: `Bearer ${suite.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-};
+const op = <T = Record<string, unknown>>(method: string, p: string, body?: unknown) => operatorCall<T>(suite, method, p, body);
 
 type Minutes = { id: string; title: string; status: string; tenantIds: string[]; attendees: unknown[]; agenda: string[]; decisions: string[]; actionItems: unknown[]; discussion: string; heldAt: string; endedAt: string | null; kind: string; place: string };
 type Issue = { id: string; no: number; tenantId: string; status: string; response: string; owner: string; resolvedOn: string | null; category: string };
@@ -37,10 +31,7 @@ beforeAll(async () => {
   // someone else's records: Yokkaichi's, which Tsu must not see
   expect((await op('POST', '/api/v1/minutes', { heldAt: '2026-04-20T10:00', kind: '個別検討会議', title: '四日市市 個別検討会議', tenantIds: ['24202'] })).status).toBe(201);
   expect((await op('POST', '/api/v1/issues', { tenantId: '24202', raisedOn: '2026-04-02', category: '配信', description: '四日市市の配信予約の確認' })).status).toBe(201);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--lang=ja-JP', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -48,16 +39,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-async function signIn(username: string, password: string, viewport = { width: 1400, height: 1000 }): Promise<Page> {
-  const ctx = await browser.newContext({ viewport, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => { throw e; });
-  await page.goto(`${suite.url}/login`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-  return page;
-}
+const signIn = (username: string, password: string, viewport?: { width: number; height: number }) => signedInPage(browser, suite.url, username, password, { viewport });
 
 /** Waits for a status line to say `text`; a form's error summary showing instead fails at once, with its text. */
 async function statusIs(page: Page, id: string, text: string): Promise<void> {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../cli/suite.ts';
 import { createLogger } from '../core/logger.ts';
 import { MONTH, seedFigures } from './dashboard-fixtures.ts';
+import { launchChromium, operatorCall, signedInPage } from './helpers/browser.ts';
 import { repoRoot, testConfig, tmpDir } from './helpers/index.ts';
 
 // 帳票 in real Chromium against the suite in this process: reports' own API and jobs (BullMQ on the
@@ -15,14 +16,7 @@ const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 let suite: Suite;
 let browser: Browser;
 
-const op = async <T = any>(method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
-  const res = await fetch(suite.url + p, {
-    method,
-    headers: { authorization: `Bearer ${suite.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-};
+const op = <T = any>(method: string, p: string, body?: unknown) => operatorCall<T>(suite, method, p, body);
 
 interface FileView { id: string; scope: string; period: string; kind: string; fileName: string; version: number; size: number; sha256: string; dueDateLabel: string | null }
 
@@ -40,10 +34,7 @@ beforeAll(async () => {
     heldAt: '2025-06-12T14:00', kind: '定例会', title: '第3回 定例会', tenantIds: ['24000', '24201'], decisions: ['7月は熱中症予防の案内を配信する'],
   });
   expect((await op('POST', `/api/v1/minutes/${m.body.id}/approve`, { version: m.body.version })).status).toBe(200);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--lang=ja-JP', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -51,16 +42,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-async function signIn(username: string, password: string): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'ja-JP', timezoneId: 'Asia/Tokyo', acceptDownloads: true });
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => { throw e; });
-  await page.goto(`${suite.url}/login`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
-  return page;
-}
+const signIn = (username: string, password: string) => signedInPage(browser, suite.url, username, password);
 
 /** Records every state and progress text the jobs panel shows, from now on. */
 async function recordJobs(page: Page): Promise<void> {

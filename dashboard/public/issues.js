@@ -25,19 +25,14 @@
   var slash = function (d) { return d ? d.replace(/-/g, '/') : ''; };
   var dateCell = function (d, cls) { return el('td', { class: cls, title: d ? T.wareki(d) : null, text: d ? slash(d) : '—' }); };
 
-  var loads = 0; // only the latest request's answer is drawn (filters can change faster than answers come)
+  var fetchList = T.loader(tbody, '課題管理表', function (text) { return el('tr', {}, [el('td', { colspan: '11', class: 'error', role: 'alert', text: text })]); });
   function load() {
-    tbody.setAttribute('aria-busy', 'true');
     var q = query();
-    var mine = ++loads;
-    return T.api('GET', '/api/v1/issues' + (q ? '?' + q : '')).then(function (r) {
-      if (mine !== loads) return;
-      tbody.removeAttribute('aria-busy');
-      tbody.textContent = '';
-      if (!r.ok) { tbody.appendChild(el('tr', {}, [el('td', { colspan: '11', class: 'error', role: 'alert', text: '課題管理表を読み込めませんでした: ' + T.errorText(r) })])); return; }
+    return fetchList('/api/v1/issues' + (q ? '?' + q : '')).then(function (body) {
+      if (!body) return;
       issues = {};
       var today = T.todayTokyo();
-      var list = r.body.issues.slice().sort(function (a, b) { return a.no - b.no; });
+      var list = body.issues.slice().sort(function (a, b) { return a.no - b.no; });
       if (!list.length) tbody.appendChild(el('tr', {}, [el('td', { colspan: '11', class: 'note', text: '条件に合う課題はありません。' })]));
       list.forEach(function (i) {
         issues[i.id] = i;

@@ -33,19 +33,14 @@
 
   // ---- the list, by month --------------------------------------------------------------------------
 
-  var loads = 0; // only the latest request's answer is drawn (filters can change faster than answers come)
-  function load(then) {
-    list.setAttribute('aria-busy', 'true');
+  var fetchList = T.loader(list, '議事録');
+  function load() {
     var q = query();
-    var mine = ++loads;
-    return T.api('GET', '/api/v1/minutes' + (q ? '?' + q : '')).then(function (r) {
-      if (mine !== loads) return;
-      list.removeAttribute('aria-busy');
-      list.textContent = '';
-      if (!r.ok) { list.appendChild(el('p', { class: 'error', role: 'alert', text: '議事録を読み込めませんでした: ' + T.errorText(r) })); return; }
+    return fetchList('/api/v1/minutes' + (q ? '?' + q : '')).then(function (body) {
+      if (!body) return;
       records = {};
       var byMonth = {};
-      r.body.minutes.forEach(function (m) {
+      body.minutes.forEach(function (m) {
         records[m.id] = m;
         (byMonth[m.reportMonth] = byMonth[m.reportMonth] || []).push(m);
       });
@@ -76,8 +71,7 @@
         ])]));
         list.appendChild(section);
       });
-      if (then) then();
-      else if (openId && records[openId]) show(openId, false);
+      if (openId && records[openId]) show(openId, false);
     });
   }
 

@@ -139,6 +139,28 @@
     return wrap ? wrap.firstChild.textContent.trim() : '';
   }
 
+  /**
+   * A loader for a list: `box` is busy while it loads and emptied for the answer; a failure shows
+   * 「<what>を読み込めませんでした」 with the API's words (in the node `failed` makes, a <p> by default).
+   * Only the latest call's answer is drawn (filters change faster than answers come): → the body, or null.
+   */
+  function loader(box, what, failed) {
+    var calls = 0;
+    return function (url) {
+      var mine = ++calls;
+      box.setAttribute('aria-busy', 'true');
+      return api('GET', url).then(function (r) {
+        if (mine !== calls) return null;
+        box.removeAttribute('aria-busy');
+        box.textContent = '';
+        if (r.ok) return r.body;
+        var text = what + 'を読み込めませんでした: ' + errorText(r);
+        box.appendChild(failed ? failed(text) : el('p', { class: 'error', role: 'alert', text: text }));
+        return null;
+      });
+    };
+  }
+
   /** Writes a message to a status line (role=status); errors in their colour. */
   function say(node, text, isError) {
     node.textContent = text;
@@ -168,6 +190,6 @@
   window.Tayori = {
     data: data, api: api, errorText: errorText, el: el, wareki: wareki, warekiMonth: warekiMonth, seireki: seireki, dateTime: dateTime,
     localInput: localInput, todayTokyo: todayTokyo, tenantName: tenantName, clearErrors: clearErrors, showErrors: showErrors, say: say,
-    bindFilters: bindFilters,
+    bindFilters: bindFilters, loader: loader,
   };
 })();

@@ -13,7 +13,7 @@
     'kpi-pdf': '実績報告 (PDF)', 'final-docx': '最終報告書 (Word)', 'final-xlsx': '最終報告書 (Excel)',
   };
   var STATES = { waiting: '順番待ち', active: '作成中', completed: '完了', failed: '失敗' };
-  var POLL_MS = 1000;
+  var POLL_MS = 500;
   var jobs = []; // newest first
   var watched = {}; // job ids polled until they finish
   var fresh = {}; // file ids a job on this page just made
@@ -41,17 +41,12 @@
 
   // ---- the files, grouped by period ------------------------------------------------------------
 
-  var loads = 0; // only the latest request's answer is drawn
+  var fetchFiles = T.loader(filesBox, '帳票の一覧');
   function loadFiles() {
-    filesBox.setAttribute('aria-busy', 'true');
-    var mine = ++loads;
-    return T.api('GET', '/api/v1/reports').then(function (r) {
-      if (mine !== loads) return;
-      filesBox.removeAttribute('aria-busy');
-      filesBox.textContent = '';
-      if (!r.ok) { filesBox.appendChild(el('p', { class: 'error', role: 'alert', text: '帳票の一覧を読み込めませんでした: ' + T.errorText(r) })); return; }
+    return fetchFiles('/api/v1/reports').then(function (body) {
+      if (!body) return;
       var groups = {};
-      (r.body.files || []).forEach(function (f) {
+      (body.files || []).forEach(function (f) {
         var key = (f.scope === 'final' ? '1' : '0') + '|' + f.period;
         (groups[key] = groups[key] || []).push(f);
       });

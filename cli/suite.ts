@@ -136,7 +136,7 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     }
 
     await insight.start();
-    if (opts.demo) {
+    if (opts.demo && config.demo.reports) {
       // the reports page lists last month's package from the start
       const r = await reports.ensureLastMonthPackage('デモ');
       if (r.jobId) opts.say?.(`デモ: ${r.label}の月次報告 (議事録・課題管理表・KPI 報告書) を作成しています — 帳票ページに表示されます`);

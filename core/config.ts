@@ -35,6 +35,7 @@ const envSchema = z.object({
   TAYORI_PUBLIC_URL: optionalString.pipe(z.url('URL の形式ではありません').optional()),
   TAYORI_DEMO_RESIDENT_RATIO: z.coerce.number().min(0, '0〜1 で指定してください').max(1, '0〜1 で指定してください').default(0.02),
   TAYORI_DEMO_SPEED: z.coerce.number().positive('正の数で指定してください').default(120000),
+  TAYORI_DEMO_REPORTS: z.enum(['on', 'off']).default('on'),
 });
 
 export interface Config {
@@ -50,7 +51,7 @@ export interface Config {
   sandbox: { enabled: boolean; port: number };
   lineApiBaseUrl: string;
   publicUrl?: string;
-  demo: { residentRatio: number; speed: number };
+  demo: { residentRatio: number; speed: number; /** make last month's report package on start when none is stored */ reports: boolean };
 }
 
 export class ConfigError extends Error {
@@ -87,6 +88,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sandbox: { enabled: e.TAYORI_SANDBOX === 'on', port: e.SANDBOX_PORT },
     lineApiBaseUrl: e.LINE_API_BASE_URL,
     publicUrl: e.TAYORI_PUBLIC_URL,
-    demo: { residentRatio: e.TAYORI_DEMO_RESIDENT_RATIO, speed: e.TAYORI_DEMO_SPEED },
+    demo: { residentRatio: e.TAYORI_DEMO_RESIDENT_RATIO, speed: e.TAYORI_DEMO_SPEED, reports: e.TAYORI_DEMO_REPORTS === 'on' },
   };
 }

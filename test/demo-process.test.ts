@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from './helpers/index.ts';
 
@@ -25,17 +27,48 @@ function startDemo(extraEnv: Record<string, string> = {}): { child: ChildProcess
   return { child, output: () => out, url };
 }
 
+/** The reports API lists last month's package (5 files), and every file downloads intact and opens. */
+async function lastMonthPackageOpens(url: string): Promise<void> {
+  const { token } = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'suite.json'), 'utf8')) as { token: string };
+  const auth = { authorization: `Bearer ${token}` };
+  const now = new Date(Date.now() + 9 * 3600_000);
+  const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+  type File = { id: string; kind: string; period: string; sha256: string; fileName: string };
+  const files = await waitFor(async () => {
+    const r = (await (await fetch(`${url}/api/v1/reports?period=${last}`, { headers: auth })).json()) as { files: File[] };
+    return r.files.length >= 5 ? r.files : undefined;
+  }, 150_000, `last month's (${last}) report package`);
+  expect(files.map((f) => f.kind).sort()).toEqual(['issues-xlsx', 'kpi-docx', 'kpi-pdf', 'kpi-xlsx', 'minutes-docx']);
+  for (const f of files) {
+    const res = await fetch(`${url}/api/v1/reports/files/${f.id}`, { headers: auth });
+    expect(res.status, f.fileName).toBe(200);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
+    if (f.kind.endsWith('pdf')) expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    else expect(bytes.subarray(0, 2).toString('latin1'), f.fileName).toBe('PK');
+    if (f.kind === 'kpi-xlsx') {
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(bytes as unknown as ArrayBuffer);
+      expect(wb.worksheets.length).toBeGreaterThan(0);
+      const text = wb.worksheets.flatMap((ws) => ws.getSheetValues().flat()).join(' ');
+      expect(text).toContain('津市');
+    }
+  }
+}
+
 const exited = (c: ChildProcess) =>
   new Promise<number | string | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code, signal) => r(code ?? signal))));
 
 describe('npm run demo', () => {
   it('starts, is ready with 30 tenants, stops cleanly on Ctrl-C, and reuses its data when run again', async () => {
     for (const round of [1, 2]) {
-      const demo = startDemo();
+      // the first run also makes last month's report package, as `npm run demo` does
+      const demo = startDemo(round === 1 ? { TAYORI_DEMO_REPORTS: 'on' } : {});
       const url = await demo.url;
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status, demo.output()).toBe(200);
       expect(await ready.json()).toEqual({ clickhouse: 'ok', redis: 'ok' });
+      if (round === 1) await lastMonthPackageOpens(url);
 
       const list = await runCli(['tenants', 'list'], { env });
       expect(list.stdout, `round ${round}`).toContain('30 件');
@@ -51,7 +84,7 @@ describe('npm run demo', () => {
       expect(fs.existsSync(path.join(tmp.dir, 'suite.json'))).toBe(false);
     }
     expect(fs.statSync(path.join(tmp.dir, 'secret.key')).mode & 0o777).toBe(0o600);
-  }, 240_000);
+  }, 420_000);
 
   it('fails fast with a message naming ClickHouse when CLICKHOUSE_URL points nowhere', async () => {
     const other = tmpDir();

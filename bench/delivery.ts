@@ -8,6 +8,10 @@
  * to the floor the limit sets (N / 500 / L seconds). Afterwards the sandbox's receipts are checked:
  * every resident received it exactly once. Default: both limits (200 and 2,000/s); `ratio` is the
  * one at LINE's default 200/s.
+ *
+ * BENCH_PROFILE=PREFIX writes a CPU profile of this process (Tayori: ClickHouse client, fan-out
+ * workers) from "send" to the end of the delivery, PREFIX-<limit>.cpuprofile, for Chrome DevTools;
+ * BENCH_DEBUG=1 prints when the sandbox accepted the batches.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,11 +51,26 @@ if (process.argv[2] === '--sandbox-child') {
     for (let k = 0; k < ids.length; k += 10_000) out.write(ids.slice(k, k + 10_000).join('\n') + '\n');
     await new Promise<void>((r) => out.end(r));
   }
+  // SIGUSR2: print the CPU time this process used so far (the parent measures the sandbox's share);
+  // with BENCH_PROFILE, the first signal starts a CPU profile and the second writes it
+  let profiling: Promise<() => Promise<unknown>> | undefined;
+  process.on('SIGUSR2', () => {
+    const c = process.cpuUsage();
+    if (process.env.BENCH_PROFILE) {
+      if (!profiling) profiling = startProfile();
+      else {
+        const stop = profiling;
+        profiling = undefined;
+        void stop.then((f) => f()).then((prof) => fs.writeFileSync(`${process.env.BENCH_PROFILE}-sandbox-${config.rateLimits.multicastPerSecond}.cpuprofile`, JSON.stringify(prof)));
+      }
+    }
+    console.log(`cpu ${(c.user + c.system) / 1000}`);
+  });
   console.log(`ready ${sandbox.url}`);
   process.on('SIGTERM', () => void sandbox.close().then(() => process.exit(0)));
 }
 
-async function startSandboxChild(dir: string, recipients: number, limit: number, channelId: string, token: string): Promise<{ child: ChildProcess; url: string; ids: string }> {
+async function startSandboxChild(dir: string, recipients: number, limit: number, channelId: string, token: string): Promise<{ child: ChildProcess; url: string; ids: string; cpuMs(): Promise<number> }> {
   const configFile = path.join(dir, `sandbox-${limit}.json`);
   const ids = path.join(dir, `ids-${limit}.txt`);
   fs.writeFileSync(configFile, JSON.stringify({
@@ -80,7 +99,20 @@ async function startSandboxChild(dir: string, recipients: number, limit: number,
       }
     }, 100);
   });
-  return { child, url, ids };
+  return {
+    child, url, ids,
+    /** The sandbox process's CPU time so far, ms. */
+    async cpuMs() {
+      const before = out.length;
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 100; i++) {
+        const m = /cpu ([\d.]+)\n/.exec(out.slice(before));
+        if (m) return Number(m[1]);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return NaN;
+    },
+  };
 }
 
 async function seedResidents(ch: ClickHouseClient, idsFile: string, tenant: string): Promise<number> {
@@ -105,6 +137,10 @@ interface RunResult {
   exactly_once: boolean;
   accepted: number;
   failed: number;
+  /** 1-minute load average when the delivery started (other work on the machine). */
+  load_average: number;
+  /** The sandbox process's CPU time per batch (it shares the machine's cores with Tayori). */
+  sandbox_cpu_ms_per_batch: number;
 }
 
 async function runOnce(dir: string, recipients: number, limit: number): Promise<RunResult> {
@@ -130,14 +166,24 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
 
     const delivery = createDelivery({
       ch, redisUrl: redisServer.url, tenants, logger, endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sb.url }),
-      fanOut: { multicastPerSecond: limit, concurrency: Math.max(256, Math.ceil(limit / 4)) },
+      fanOut: { multicastPerSecond: limit },
     });
     await delivery.start();
-    const warm = await delivery.service.create(WARM_TENANT, { title: '準備', messages: [{ type: 'text', text: '準備運転' }], send: 'now' });
+    const warm = await delivery.service.create(WARM_TENANT, { title: '準備', messages: [{ type: 'text', text: '準備運転' }], sendMethod: 'multicast', send: 'now' });
     await delivery.waitFinished(WARM_TENANT, warm.id, 10 * 60_000);
+    const load = os.loadavg()[0]!;
+    const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
+    const sandboxCpu0 = await sb.cpuMs();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
-    const d = await delivery.service.create(TENANT, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience: { type: 'all' }, send: 'now' });
+    // all friends, but by multicast: this bench measures the fan-out (a broadcast is one request)
+    const d = await delivery.service.create(TENANT, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience: { type: 'all' }, sendMethod: 'multicast', send: 'now' });
+    const trace: string[] = [];
+    const tracer = process.env.BENCH_DEBUG
+      ? setInterval(() => {
+          void delivery.fanOut.state.progress(d.id).then((p) => p && trace.push(`${Date.now() - t0}ms cut ${p.enqueued} settled ${p.settled}`));
+        }, 250)
+      : undefined;
     let firstBatch = NaN;
     for (;;) {
       const p = await delivery.fanOut.state.progress(d.id);
@@ -149,6 +195,10 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     }
     const final = await delivery.waitFinished(TENANT, d.id, 30 * 60_000);
     const cpu = process.cpuUsage(cpu0);
+    const sandboxCpu = (await sb.cpuMs()) - sandboxCpu0;
+    clearInterval(tracer);
+    if (trace.length) console.log(`progress: ${trace.join(' | ')}`);
+    if (profiler) fs.writeFileSync(`${process.env.BENCH_PROFILE}-${limit}.cpuprofile`, JSON.stringify(await profiler()));
     const last = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=1`)).json()) as { requests: Array<{ acceptedAt: string }> };
     const lastAccepted = Date.parse(last.requests.at(-1)!.acceptedAt);
     if (process.env.BENCH_DEBUG) {
@@ -168,10 +218,12 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     const r: RunResult = {
       limit, recipients, batches, seconds: Number(seconds.toFixed(3)), floor_seconds: Number(floor.toFixed(3)), ratio: Number((seconds / floor).toFixed(3)),
       batches_per_s: Number((batches / seconds).toFixed(1)), first_batch_s: Number(firstBatch.toFixed(3)), cpu_ms_per_batch: Number(((cpu.user + cpu.system) / 1000 / batches).toFixed(3)), exactly_once: exactlyOnce, accepted: final.accepted, failed: final.failed,
+      load_average: Number(load.toFixed(2)),
+      sandbox_cpu_ms_per_batch: Number((sandboxCpu / batches).toFixed(3)),
     };
     console.log(
       `limit ${limit}/s: ${recipients} recipients in ${batches} batches, send → last accepted ${r.seconds} s (floor ${r.floor_seconds} s), ` +
-        `${r.batches_per_s} batches/s, first batch settled after ${r.first_batch_s} s, Tayori CPU ${r.cpu_ms_per_batch} ms/batch, ratio ${r.ratio}; status ${final.status}, accepted ${final.accepted}, failed ${final.failed}, exactly once: ${exactlyOnce ? 'yes' : 'NO'}`,
+        `${r.batches_per_s} batches/s, first batch settled after ${r.first_batch_s} s, Tayori CPU ${r.cpu_ms_per_batch} ms/batch, sandbox CPU ${r.sandbox_cpu_ms_per_batch} ms/batch, ratio ${r.ratio}; status ${final.status}, accepted ${final.accepted}, failed ${final.failed}, exactly once: ${exactlyOnce ? 'yes' : 'NO'}; load average ${r.load_average} (${os.cpus().length} cores)`,
     );
     return r;
   } finally {
@@ -179,6 +231,22 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     await ch.close();
     sb.child.kill('SIGTERM');
   }
+}
+
+/** Starts the V8 profiler in this process; the returned function stops it and gives the profile. */
+async function startProfile(): Promise<() => Promise<unknown>> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post('Profiler.stop');
+    session.disconnect();
+    return profile;
+  };
 }
 
 export async function benchDelivery(): Promise<Record<string, unknown>> {
@@ -202,7 +270,8 @@ export async function benchDelivery(): Promise<Record<string, unknown>> {
       first_batch_s: main.first_batch_s,
       cpu_ms_per_batch: main.cpu_ms_per_batch,
       exactly_once: runs.every((r) => r.exactly_once),
-      ...(at2000 && at2000 !== main ? { ratio_2000: at2000.ratio, seconds_2000: at2000.seconds, floor_seconds_2000: at2000.floor_seconds, batches_per_s_2000: at2000.batches_per_s } : {}),
+      load_average: main.load_average,
+      ...(at2000 && at2000 !== main ? { ratio_2000: at2000.ratio, seconds_2000: at2000.seconds, floor_seconds_2000: at2000.floor_seconds, batches_per_s_2000: at2000.batches_per_s, load_average_2000: at2000.load_average } : {}),
       goal: 'ratio <= 1.25 (at 200/s and at 2,000/s)',
     };
   } finally {

@@ -1,9 +1,17 @@
 /**
- * Fan-out: a delivery's audience is enumerated from ClickHouse in user_id order (keyset pages, so a
- * restart resumes at the cursor), cut into multicast batches of 500 and queued as BullMQ jobs on
- * its tenant's queue; workers send them under the channel's rate limit with a retry key derived
- * from (delivery, batch). Outcomes go to ClickHouse (delivery_batches) and are counted once in
- * Redis; the last batch settles the delivery record.
+ * Fan-out. At send time a delivery's audience is read from ClickHouse in user_id order (keyset
+ * pages, so a restart resumes at the cursor) and cut once into multicast batches of 500, kept in
+ * Redis as chunks of up to CHUNK_BATCHES batches, each batch a ready-made JSON fragment (the
+ * quoted, comma-separated user ids of its `to`). One small BullMQ job per chunk goes on its
+ * tenant's queue; a worker takes a chunk, skips the batches already settled, and sends the rest
+ * under the channel's rate limit (a token schedule in Redis shared by every worker process, taken
+ * in blocks; several requests in flight over keep-alive connections), each with a retry key derived
+ * from (delivery, batch). Outcomes are counted in Redis in groups (once per batch) and appended to
+ * ClickHouse (delivery_batches) through the group-commit writer; the last one settles the delivery
+ * record.
+ *
+ * "All friends" may go out as one broadcast instead (sendMethod 'broadcast'): one request, retry
+ * key of batch 0, its request id kept for Insight statistics by request id.
  *
  * Queues: `tayori-delivery-control` (start jobs; delayed for scheduled deliveries) and one
  * `tayori-delivery-batches-<tenantId>` per tenant, so a 2M-recipient delivery on one account never
@@ -11,24 +19,31 @@
  */
 import { randomBytes } from 'node:crypto';
 import { HTTPFetchError, type messagingApi } from '@line/bot-sdk';
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
-import { lineClients, type LineEndpoints } from '../core/line.ts';
+import { lineBaseUrl, lineClients, type LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { compileCondition, type Audience } from './audience.ts';
 import { batchRetryKey } from './ids.ts';
 import { japaneseLineMessage, type DeliveryMessage } from './messages.ts';
-import { DeliveryRedis, keys } from './redis-state.ts';
+import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from './multicast-http.ts';
+import { ChannelPacer, Semaphore } from './pacer.ts';
+import { DeliveryRedis, keys, type Progress } from './redis-state.ts';
 import type { BatchOutcome, DeliveryRecord, DeliveryStore } from './store.ts';
 import { sql } from '../core/sql.ts';
 import { chDateTime } from '../core/time.ts';
 
 export const BATCH_SIZE = 500;
+/** Batches per chunk: one send job, and one Redis value of about 360 KB. */
+export const CHUNK_BATCHES = 20;
 const PREFIX = 'tayori';
 const CONTROL_QUEUE = 'tayori-delivery-control';
 const batchQueueName = (tenantId: string) => `tayori-delivery-batches-${tenantId}`;
+const WEEK_S = 7 * 86_400;
+/** The first page is small, so the first batches go out while the rest is read. */
+const FIRST_PAGE = 2 * BATCH_SIZE;
 
 export interface FanOutOptions {
   ch: ClickHouseClient;
@@ -41,8 +56,10 @@ export interface FanOutOptions {
   multicastPerSecond?: number | ((tenantId: string) => number);
   /** Share of the limit actually used, so clock jitter rarely crosses LINE's window (default 0.95). */
   headroom?: number;
-  /** Batches in flight per tenant worker (default 256; pacing, not concurrency, keeps the rate). */
+  /** Chunks (send jobs of up to CHUNK_BATCHES batches) in progress per tenant worker (default 8). */
   concurrency?: number;
+  /** Multicast requests in flight per channel at most (default 64; pacing, not this, keeps the rate). */
+  inFlight?: number;
   /** A multicast request that has not answered after this long is retried (default 20 s). */
   requestTimeoutMs?: number;
   /** Attempts for 5xx / timeouts before a batch is marked failed (default 8). */
@@ -53,25 +70,22 @@ export interface FanOutOptions {
   backoff429Ms?: number;
   /** Consecutive 429s on one batch before it is failed (default 200). */
   max429?: number;
-  /** BullMQ lock of an active job: how soon a crashed worker's batches are taken over (default 30 s). */
+  /** BullMQ lock of an active job: how soon a crashed worker's chunks are taken over (default 30 s). */
   lockDurationMs?: number;
-  /** Audience rows per ClickHouse page (default 100,000). */
+  /** Audience rows per ClickHouse page at most (default 250,000). */
   pageSize?: number;
-  /** Registers a finished delivery's aggregation unit for Insight polling (ingest/insight). */
-  trackDelivery?: (input: { tenantId: string; kind: 'aggregation_unit'; key: string; sentAt: number }) => Promise<unknown>;
+  /** Registers a finished delivery for Insight polling (ingest/insight): its aggregation unit, or a broadcast's request id. */
+  trackDelivery?: (input: { tenantId: string; kind: 'aggregation_unit' | 'request_id'; key: string; sentAt: number }) => Promise<unknown>;
   /** Called when a delivery reaches done / failed (tests, dashboards). */
   onFinished?: (d: DeliveryRecord) => void;
   /** Base of tracked links (/r/<token>). */
   publicUrl?: () => string | undefined;
 }
 
-interface BatchJob {
+interface ChunkJob {
   d: string;
   t: string;
-  b: number;
-  u: string[];
-  /** Click bucket of these recipients (tracked links only). */
-  k?: string;
+  c: number;
 }
 
 interface Payload {
@@ -93,16 +107,139 @@ export function bucketOf(by: string, values: string[] | undefined): string {
   return v;
 }
 
-interface ChannelClient {
-  messaging: messagingApi.MessagingApiClient;
+/** One page of the audience: user ids as JSON strings, one per line, in user_id order. */
+interface Page {
+  ids: Buffer;
+  count: number;
+  /** The cursor after this page. */
+  upto: string;
+  done: boolean;
+}
+
+interface CutChunk {
+  n: number;
+  first: number;
+  value: Buffer;
+  batches: number;
+}
+
+const NL = 10;
+const TAB = 9;
+const COMMA = 44;
+
+/** Lines in '\n'-terminated bytes. */
+function lineCount(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(NL); i >= 0; i = b.indexOf(NL, i + 1)) n++;
+  return n;
+}
+
+/** The user id on the last line of '\n'-terminated JSON strings. */
+function lastId(b: Buffer): string {
+  return JSON.parse(b.toString('utf8', b.lastIndexOf(NL, b.length - 2) + 1, b.length - 1)) as string;
+}
+
+/** User ids as JSON strings, one per line. */
+function jsonLines(ids: readonly string[]): Buffer {
+  return Buffer.from(ids.map((u) => `${JSON.stringify(u)}\n`).join(''));
+}
+
+/**
+ * Cuts user ids (JSON strings, one per line) into chunks of up to CHUNK_BATCHES multicast
+ * batches, each chunk one Redis value: a header line "<first batch>\t<bucket>" ('-': no bucket,
+ * '=<name>' otherwise), then a line per batch, "<recipients>\t<"id","id",…>" — the JSON of its
+ * `to`, ready to be written into a request. Bytes in, bytes out (one copy per batch, its line
+ * breaks turned into commas): 2,000,000 ids never become strings.
+ */
+export function cutChunks(ids: Buffer, firstBatch: number, firstChunk: number, bucket: string | undefined): CutChunk[] {
+  const head = bucket === undefined ? '-' : `=${bucket}`;
+  const out: CutChunk[] = [];
+  const ends: number[] = [];
+  let pos = 0;
+  let batch = firstBatch;
+  while (pos < ids.length) {
+    // the chunk's ids: up to CHUNK_BATCHES × BATCH_SIZE lines; ends[k] is where line k's '\n' is
+    ends.length = 0;
+    let p = pos;
+    while (ends.length < CHUNK_BATCHES * BATCH_SIZE && p < ids.length) {
+      let nl = ids.indexOf(NL, p);
+      if (nl < 0) nl = ids.length;
+      ends.push(nl);
+      p = nl + 1;
+    }
+    const batches = Math.ceil(ends.length / BATCH_SIZE);
+    const header = `${batch}\t${head}`;
+    let length = Buffer.byteLength(header) + (ends[ends.length - 1]! - pos);
+    for (let b = 0; b < batches; b++) length += 2 + String(Math.min(BATCH_SIZE, ends.length - b * BATCH_SIZE)).length; // '\n', count, '\t'
+    const value = Buffer.allocUnsafe(length);
+    let o = value.write(header, 0);
+    let start = pos;
+    for (let b = 0; b < batches; b++) {
+      const from = b * BATCH_SIZE;
+      const count = Math.min(BATCH_SIZE, ends.length - from);
+      value[o++] = NL;
+      o += value.write(String(count), o, 'latin1');
+      value[o++] = TAB;
+      const end = ends[from + count - 1]!;
+      const at = o;
+      o += ids.copy(value, o, start, end);
+      // the line breaks between this batch's ids become commas
+      for (let k = from; k < from + count - 1; k++) value[at + ends[k]! - start] = COMMA;
+      start = end + 1;
+    }
+    out.push({ n: firstChunk + out.length, first: batch, value: o === length ? value : value.subarray(0, o), batches });
+    batch += batches;
+    pos = p;
+  }
+  return out;
+}
+
+interface ParsedChunk {
+  first: number;
+  bucket: string | undefined;
+  counts: number[];
+  /** Each batch's `to` fragment (views into the Redis value, no copies). */
+  lines: Buffer[];
+}
+
+function parseChunk(buf: Buffer): ParsedChunk {
+  let nl = buf.indexOf(NL);
+  if (nl < 0) nl = buf.length;
+  const [first, bucket] = buf.toString('utf8', 0, nl).split('\t') as [string, string];
+  const counts: number[] = [];
+  const lines: Buffer[] = [];
+  let pos = nl + 1;
+  while (pos < buf.length) {
+    let end = buf.indexOf(NL, pos);
+    if (end < 0) end = buf.length;
+    const tab = buf.indexOf(TAB, pos);
+    counts.push(Number(buf.toString('latin1', pos, tab)));
+    lines.push(buf.subarray(tab + 1, end));
+    pos = end + 1;
+  }
+  return { first: Number(first), bucket: bucket === '-' ? undefined : bucket.slice(1), counts, lines };
+}
+
+interface Channel {
+  key: string;
   channel: string;
+  messaging: messagingApi.MessagingApiClient;
+  http: MulticastHttp;
+  pacer: ChannelPacer;
+  inFlight: Semaphore;
   at: number;
+}
+
+interface Pending {
+  outcome: BatchOutcome;
+  resolve: () => void;
+  reject: (e: unknown) => void;
 }
 
 export class FanOut {
   readonly #o: Required<Omit<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>> & Pick<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>;
-  /** delivery id + bucket → messages with their tracked links filled in. */
-  readonly #filled = new Map<string, DeliveryMessage[]>();
+  /** delivery id + bucket → the JSON body after `to` (messages with their tracked links filled in). */
+  readonly #tails = new Map<string, Buffer>();
   readonly #redis: Redis;
   readonly state: DeliveryRedis;
   readonly control: Queue;
@@ -110,16 +247,22 @@ export class FanOut {
   readonly #workers = new Map<string, Worker>();
   #controlWorker: Worker | undefined;
   readonly #payloads = new Map<string, Payload>();
-  readonly #clients = new Map<string, ChannelClient>();
+  readonly #channels = new Map<string, Channel>();
+  readonly #pacers = new Map<string, ChannelPacer>();
   #stopped = false;
   readonly #connections: Redis[] = [];
   /** Channels that saw a 429 lately (their back-off streak is reset on the next success). */
   readonly #recent429 = new Map<string, number>();
+  /** Outcomes waiting to be settled in Redis, by delivery. */
+  #pending = new Map<string, Pending[]>();
+  #pendingCount = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
 
   constructor(opts: FanOutOptions) {
     this.#o = {
-      multicastPerSecond: 200, headroom: 0.95, concurrency: 256, requestTimeoutMs: 20_000, maxAttempts: 8, retryBaseMs: 500,
-      backoff429Ms: 250, max429: 200, lockDurationMs: 30_000, pageSize: 100_000, ...opts,
+      multicastPerSecond: 200, headroom: 0.95, concurrency: 8, inFlight: 64, requestTimeoutMs: 20_000, maxAttempts: 8, retryBaseMs: 500,
+      backoff429Ms: 250, max429: 200, lockDurationMs: 30_000, pageSize: 250_000, ...opts,
     };
     this.#redis = connectRedis(opts.redisUrl, { forQueues: true });
     this.#redis.on('error', (e) => opts.logger.warn({ err: e.message }, 'delivery redis error'));
@@ -158,11 +301,14 @@ export class FanOut {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const p of this.#pacers.values()) p.stop();
     await this.#controlWorker?.close();
     await Promise.all([...this.#workers.values()].map((w) => w.close()));
+    await this.#flush();
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
     await this.control.close();
     await this.#o.store.batchWriter.drain();
+    for (const c of this.#channels.values()) c.http.close();
     for (const c of this.#connections) await c.quit().catch(() => {});
     await this.#redis.quit().catch(() => {});
   }
@@ -186,13 +332,15 @@ export class FanOut {
 
   ensureWorker(tenantId: string): void {
     if (this.#workers.has(tenantId) || this.#stopped) return;
-    const w = new Worker<BatchJob>(batchQueueName(tenantId), (job) => this.#runBatch(job), {
+    const w = new Worker<ChunkJob>(batchQueueName(tenantId), (job, token) => this.#runChunk(job, token), {
       connection: this.#connection(), prefix: PREFIX, concurrency: this.#o.concurrency,
       lockDuration: this.#o.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(this.#o.lockDurationMs / 2)), maxStalledCount: 1000,
       removeOnComplete: { count: 0 }, removeOnFail: { count: 10_000 },
     });
     w.on('error', (e) => this.#o.logger.warn({ err: e.message, tenantId }, 'delivery batch worker error'));
-    w.on('failed', (job, err) => this.#o.logger.error({ err, tenantId, job: job?.id }, 'delivery batch job failed'));
+    w.on('failed', (job, err) => {
+      if (!(err instanceof DelayedError)) this.#o.logger.error({ err, tenantId, job: job?.id }, 'delivery chunk job failed');
+    });
     this.#workers.set(tenantId, w);
   }
 
@@ -224,9 +372,12 @@ export class FanOut {
     await this.#savePayload(d);
     const startedAt = Number(await this.#redis.hget(p, 'startedAt'));
     if (d.status !== 'sending') await this.#o.store.put({ ...d, status: 'sending', startedAt, updatedAt: Date.now() });
+    if (d.sendMethod === 'broadcast') return this.#runBroadcast(d, startedAt);
     this.ensureWorker(tenantId);
 
     let prog = (await this.state.progress(id))!;
+    // a restart: chunks whose jobs ended without settling every batch (a stop, a failure) go again
+    if (prog.chunks > 0) await this.#requeueUnsettled(d);
     if (!prog.enumerated) {
       try {
         await this.#enumerate(d, prog);
@@ -240,127 +391,175 @@ export class FanOut {
     if (prog.settled >= prog.batches) await this.finalize(tenantId, id);
   }
 
-  async #enumerate(d: DeliveryRecord, start: { cursor: string; pendingUpto: string; enqueued: number }): Promise<void> {
+  async #enumerate(d: DeliveryRecord, prog: Progress): Promise<void> {
     const p = keys.progress(d.id);
-    let cursor = start.cursor;
-    let nextBatch = start.enqueued;
-    let pendingUpto = start.pendingUpto;
-    const queue = this.#queue(d.tenantId);
-    // small first pages, so the first batches go out while the rest is read
-    let limit = Math.min(this.#o.pageSize, 2 * BATCH_SIZE);
+    let cursor = prog.cursor;
+    let chunkNo = prog.chunks;
+    let nextBatch = prog.enqueued;
+    // a crash between writing a page's chunks and queuing their jobs
+    if (prog.pageChunk < chunkNo) await this.#queueChunks(d, prog.pageChunk, chunkNo);
+    let limit = Math.min(this.#o.pageSize, FIRST_PAGE);
+    let next = this.#page(d, cursor, limit);
+    next.catch(() => {}); // awaited below; not an unhandled rejection if the loop stops first
     for (;;) {
       if (this.#stopped) throw new Error('stopping');
-      const page = await this.#page(d, cursor, pendingUpto, limit);
-      limit = Math.min(this.#o.pageSize, limit * 4);
-      if (page.ids.length > 0) {
-        const jobs: Array<{ name: string; data: BatchJob; opts: { jobId: string } }> = [];
-        for (const [bucket, ids] of await this.#buckets(d, page.ids, cursor, page.upto)) {
-          for (let i = 0; i < ids.length; i += BATCH_SIZE) {
-            const b: number = nextBatch + jobs.length;
-            jobs.push({ name: 'b', data: { d: d.id, t: d.tenantId, b, u: ids.slice(i, i + BATCH_SIZE), ...(bucket !== undefined ? { k: bucket } : {}) }, opts: { jobId: `${d.id}-${b}` } });
-          }
-        }
-        // The range is fixed before its jobs exist: a restart re-cuts exactly this range.
-        await this.#redis.hset(p, 'pendingUpto', page.upto);
-        for (let i = 0; i < jobs.length; i += 200) await queue.addBulk(jobs.slice(i, i + 200));
-        nextBatch += jobs.length;
-        await this.#redis.multi().hset(p, 'cursor', page.upto, 'enqueued', String(nextBatch)).hincrby(p, 'targets', page.ids.length).hdel(p, 'pendingUpto').exec();
-        cursor = page.upto;
-      } else if (pendingUpto) {
-        await this.#redis.multi().hset(p, 'cursor', page.upto).hdel(p, 'pendingUpto').exec();
-        cursor = page.upto;
+      const page = await next;
+      // the next page is read while this one is cut and stored
+      limit = Math.min(this.#o.pageSize, limit * 8);
+      if (!page.done) {
+        next = this.#page(d, page.upto, limit);
+        next.catch(() => {});
       }
-      pendingUpto = '';
+      if (page.count > 0) {
+        const chunks: CutChunk[] = [];
+        for (const [bucket, ids] of await this.#buckets(d, page, cursor)) {
+          const last = chunks.at(-1);
+          chunks.push(...cutChunks(ids, last ? last.first + last.batches : nextBatch, chunkNo + chunks.length, bucket));
+        }
+        const batches = chunks.reduce((n, c) => n + c.batches, 0);
+        // The chunks first (a crash before the cursor moves re-cuts the same numbers), then the
+        // cursor after them with their table; the jobs follow (re-queued after a crash).
+        await Promise.all(chunks.map((c) => this.#redis.set(keys.chunk(d.id, c.n), c.value, 'EX', WEEK_S)));
+        const m = this.#redis.multi();
+        m.hset(keys.chunks(d.id), Object.fromEntries(chunks.map((c) => [String(c.n), `${c.first}:${c.batches}`]))).expire(keys.chunks(d.id), WEEK_S);
+        m.hset(p, 'cursor', page.upto, 'pageChunk', String(chunkNo), 'chunks', String(chunkNo + chunks.length), 'enqueued', String(nextBatch + batches)).hincrby(p, 'targets', page.count);
+        await m.exec();
+        await this.#queueChunks(d, chunkNo, chunkNo + chunks.length);
+        chunkNo += chunks.length;
+        nextBatch += batches;
+      } else if (page.upto !== cursor) {
+        await this.#redis.hset(p, 'cursor', page.upto);
+      }
+      cursor = page.upto;
       if (page.done) break;
     }
-    await this.#redis.hset(p, 'batches', String(nextBatch), 'enumerated', '1');
+    await this.#redis.hset(p, 'batches', String(nextBatch), 'enumerated', '1', 'pageChunk', String(chunkNo));
+  }
+
+  async #queueChunks(d: DeliveryRecord, from: number, to: number): Promise<void> {
+    const jobs = [];
+    for (let n = from; n < to; n++) {
+      jobs.push({ name: 'c', data: { d: d.id, t: d.tenantId, c: n } satisfies ChunkJob, opts: { jobId: `${d.id}-c${n}`, attempts: 10, backoff: { type: 'exponential', delay: 1000 } } });
+    }
+    const queue = this.#queue(d.tenantId);
+    for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
+  }
+
+  /** After a restart: queues again every chunk with unsettled batches whose job is gone or failed. */
+  async #requeueUnsettled(d: DeliveryRecord): Promise<void> {
+    const meta = await this.#redis.hgetall(keys.chunks(d.id));
+    const settled = new Set(await this.#redis.hkeys(keys.settled(d.id)));
+    const queue = this.#queue(d.tenantId);
+    for (const [n, v] of Object.entries(meta)) {
+      const [first, count] = v.split(':').map(Number) as [number, number];
+      let open = false;
+      for (let b = first; b < first + count && !open; b++) open = !settled.has(String(b));
+      if (!open) continue;
+      const job = await queue.getJob(`${d.id}-c${n}`);
+      if (job) {
+        const state = await job.getState();
+        if (state !== 'failed' && state !== 'completed') continue;
+        await job.remove().catch(() => {});
+      }
+      await this.#queueChunks(d, Number(n), Number(n) + 1);
+    }
   }
 
   /**
-   * Recipients grouped by click bucket (one group, undefined, when links are not tracked), with a
-   * redirect token per (link, bucket) stored before any batch that uses it is queued.
+   * The page's user ids grouped by click bucket (one group, undefined, when links are not
+   * tracked), with a redirect token per (link, bucket) stored before any batch that uses it.
    */
-  async #buckets(d: DeliveryRecord, ids: string[], after: string, upto: string): Promise<Map<string | undefined, string[]>> {
-    if (d.links.length === 0) return new Map([[undefined, ids]]);
-    const groups = new Map<string | undefined, string[]>();
-    if (!d.clickBucket) groups.set('', ids);
+  async #buckets(d: DeliveryRecord, page: Page, after: string): Promise<Map<string | undefined, Buffer>> {
+    if (d.links.length === 0) return new Map([[undefined, page.ids]]);
+    const groups = new Map<string, string[]>();
+    const ids = page.ids.toString('utf8').split('\n');
+    ids.pop();
+    const userIds = ids.map((u) => JSON.parse(u) as string);
+    if (!d.clickBucket) groups.set('', userIds);
     else {
       const item = d.clickBucket === 'age' ? 'birth_year' : d.clickBucket;
-      const rows = await this.#o.store.rows<{ user_id: string; values: string[] }>('delivery.bucket_attrs', { tenant: d.tenantId, item, after, upto });
+      const rows = await this.#o.store.rows<{ user_id: string; values: string[] }>('delivery.bucket_attrs', { tenant: d.tenantId, item, after, upto: page.upto });
       const byUser = new Map(rows.map((r) => [r.user_id, r.values]));
-      for (const u of ids) {
+      for (const u of userIds) {
         const k = bucketOf(d.clickBucket, byUser.get(u));
         let g = groups.get(k);
         if (!g) groups.set(k, (g = []));
         g.push(u);
       }
     }
+    await this.#linkTokens(d, [...groups.keys()]);
+    return new Map([...groups].map(([k, v]) => [k, jsonLines(v)]));
+  }
+
+  async #linkTokens(d: DeliveryRecord, buckets: string[]): Promise<void> {
     const fresh: Array<{ token: string; tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }> = [];
-    for (const bucket of groups.keys()) {
+    for (const bucket of buckets) {
       for (let n = 0; n < d.links.length; n++) {
         const token = randomBytes(12).toString('base64url');
         if ((await this.#redis.hsetnx(keys.links(d.id), `${n}|${bucket}`, token)) === 1) {
-          fresh.push({ token, tenant_id: d.tenantId, delivery_id: d.id, link_no: n, bucket: bucket ?? '', url: d.links[n]! });
+          fresh.push({ token, tenant_id: d.tenantId, delivery_id: d.id, link_no: n, bucket, url: d.links[n]! });
         }
       }
     }
     await this.#o.store.putLinks(fresh);
-    return groups;
   }
 
   /** Messages with tracked links replaced by their redirect URLs for this bucket. */
   async #messagesFor(id: string, payload: Payload, bucket: string | undefined): Promise<DeliveryMessage[]> {
     if (payload.links.length === 0 || bucket === undefined) return payload.messages;
-    const cacheKey = `${id}|${bucket}`;
-    const hit = this.#filled.get(cacheKey);
-    if (hit) return hit;
     const tokens = await this.#redis.hgetall(keys.links(id));
     const base = (this.#o.publicUrl?.() ?? '').replace(/\/$/, '');
-    const filled = payload.messages.map((m) =>
+    return payload.messages.map((m) =>
       m.type === 'text' ? { ...m, text: m.text.replace(/\{\{link:(\d+)\}\}/g, (_, n: string) => `${base}/r/${tokens[`${n}|${bucket}`] ?? ''}`) } : m,
     );
-    if (this.#filled.size > 1000) this.#filled.clear();
-    this.#filled.set(cacheKey, filled);
-    return filled;
   }
 
-  /** The next page of the audience after `after` (or exactly the range up to `upto` when resuming). */
-  async #page(d: DeliveryRecord, after: string, upto: string, limit: number): Promise<{ ids: string[]; upto: string; done: boolean }> {
+  /** The multicast body after `to`'s ids, serialised once per (delivery, bucket). */
+  async #tail(id: string, payload: Payload, bucket: string | undefined): Promise<Buffer> {
+    const cacheKey = `${id}|${bucket ?? '-'}`;
+    const hit = this.#tails.get(cacheKey);
+    if (hit) return hit;
+    const messages = await this.#messagesFor(id, payload, bucket);
+    const tail = multicastTail({ messages: messages as messagingApi.Message[], notificationDisabled: payload.notificationDisabled, customAggregationUnits: [payload.unit] });
+    if (this.#tails.size > 1000) this.#tails.clear();
+    this.#tails.set(cacheKey, tail);
+    return tail;
+  }
+
+  /** The next page of the audience after the cursor `after`. */
+  async #page(d: DeliveryRecord, after: string, limit: number): Promise<Page> {
     const a: Audience = d.audience;
     if (a.type === 'test') {
       const ids = (await this.#o.store.testDevices(d.tenantId)).map((x) => x.userId).filter((u) => u > after).sort();
-      return { ids, upto: ids.at(-1) ?? after, done: true };
-    }
-    let done = false;
-    if (!upto) {
-      const page = await this.#userIds('delivery.audience_page', { tenant: d.tenantId, after, limit });
-      done = page.length < limit;
-      if (page.length === 0) return { ids: [], upto: after, done: true };
-      upto = page.at(-1)!;
-      if (a.type === 'all') return { ids: page, upto, done };
+      return { ids: jsonLines(ids), count: ids.length, upto: ids.at(-1) ?? after, done: true };
     }
     if (a.type === 'all') {
-      const ids = await this.#userIds('delivery.audience_segment_range', { tenant: d.tenantId, after, upto }, '1');
-      return { ids, upto, done };
+      const ids = await this.#ids('delivery.audience_page', { tenant: d.tenantId, after, limit });
+      const count = lineCount(ids);
+      return { ids, count, upto: count ? lastId(ids) : after, done: count < limit };
     }
+    // a segment: a window of `limit` friends, then those of them the segment selects
+    const w = (await this.#o.store.rows<{ n: string; upto: string }>('delivery.audience_window', { tenant: d.tenantId, after, limit }))[0];
+    const n = Number(w?.n ?? 0);
+    if (n === 0) return { ids: Buffer.alloc(0), count: 0, upto: after, done: true };
     const c = compileCondition(a.condition);
-    const ids = await this.#userIds('delivery.audience_segment_range', { tenant: d.tenantId, after, upto, ...c.params }, c.sql);
-    return { ids, upto, done };
+    const ids = await this.#ids('delivery.audience_segment_range', { tenant: d.tenantId, after, upto: w!.upto, ...c.params }, c.sql);
+    return { ids, count: lineCount(ids), upto: w!.upto, done: n < limit };
   }
 
-  async #userIds(name: string, params: Record<string, unknown>, segment?: string): Promise<string[]> {
+  /** A query's answer, one JSON string per line, as bytes (never decoded to strings). */
+  async #ids(name: string, params: Record<string, unknown>, segment?: string): Promise<Buffer> {
     const query = segment === undefined ? sql(name) : sql(name).replaceAll('{{segment}}', segment);
-    const rs = await this.#o.ch.query({ query, query_params: params, format: 'TabSeparated' });
-    const text = await rs.text();
-    if (text.length === 0) return [];
-    const ids = text.split('\n');
-    if (ids.at(-1) === '') ids.pop();
-    return ids;
+    const { stream } = await this.#o.ch.exec({ query: `${query}\nFORMAT TabSeparatedRaw`, query_params: params });
+    const parts: Buffer[] = [];
+    for await (const part of stream) parts.push(part as Buffer);
+    const ids = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return ids.length === 0 || ids[ids.length - 1] === NL ? ids : Buffer.concat([ids, Buffer.from('\n')]);
   }
 
   async #savePayload(d: DeliveryRecord): Promise<Payload> {
     const payload: Payload = { tenantId: d.tenantId, messages: d.messages, notificationDisabled: d.notificationDisabled, unit: d.aggregationUnit, links: d.links };
-    await this.#redis.set(keys.payload(d.id), JSON.stringify(payload), 'EX', 7 * 86_400);
+    await this.#redis.set(keys.payload(d.id), JSON.stringify(payload), 'EX', WEEK_S);
     this.#payloads.set(d.id, payload);
     return payload;
   }
@@ -379,12 +578,31 @@ export class FanOut {
     return this.#savePayload(await this.#o.store.require(tenantId, id));
   }
 
-  async #client(tenantId: string): Promise<ChannelClient> {
-    const c = this.#clients.get(tenantId);
+  /** The tenant's channel: clients (refreshed each minute, for rotated tokens), pacer and in-flight bound. */
+  async #channel(tenantId: string): Promise<Channel> {
+    const c = this.#channels.get(tenantId);
     if (c && Date.now() - c.at < 60_000) return c;
     const creds = await this.#o.tenants.credentials(tenantId);
-    const fresh = { messaging: lineClients(creds, this.#o.endpoints()).messaging, channel: creds.channelId || tenantId, at: Date.now() };
-    this.#clients.set(tenantId, fresh);
+    const baseURL = lineBaseUrl(creds, this.#o.endpoints());
+    const channel = creds.channelId || tenantId;
+    const key = `${baseURL}|${creds.channelAccessToken}`;
+    if (c && c.key === key && c.channel === channel) {
+      c.at = Date.now();
+      return c;
+    }
+    c?.http.close();
+    let pacer = this.#pacers.get(channel);
+    if (!pacer) {
+      pacer = new ChannelPacer(this.state, channel, () => this.#rate(tenantId) * this.#o.headroom, (err) => this.#o.logger.warn({ err, channel }, 'could not reserve send slots'));
+      this.#pacers.set(channel, pacer);
+    }
+    const fresh: Channel = {
+      key, channel, pacer, at: Date.now(),
+      messaging: lineClients(creds, this.#o.endpoints()).messaging,
+      http: new MulticastHttp(baseURL, creds.channelAccessToken, { maxSockets: this.#o.inFlight }),
+      inFlight: c?.inFlight ?? new Semaphore(this.#o.inFlight),
+    };
+    this.#channels.set(tenantId, fresh);
     return fresh;
   }
 
@@ -393,97 +611,211 @@ export class FanOut {
     return typeof r === 'function' ? r(tenantId) : r;
   }
 
-  // ---------------------------------------------------------------- batches
+  // ---------------------------------------------------------------- chunks and batches
 
-  async #runBatch(job: Job<BatchJob>): Promise<void> {
-    const { d: id, t: tenantId, b, u, k } = job.data;
-    if (await this.state.isSettled(id, b)) return;
-    const payload = await this.#payload(tenantId, id);
-    const messages = await this.#messagesFor(id, payload, k);
-    const retryKey = batchRetryKey(id, b);
-    const outcome: BatchOutcome = {
-      tenant_id: tenantId, delivery_id: id, batch_no: b, recipients: u.length, status: 'failed', http_status: 0,
-      request_id: '', retry_key: retryKey, attempts: 0, reason: '', settled_at: '',
-    };
-    let client: ChannelClient;
-    try {
-      client = await this.#client(tenantId);
-    } catch (err) {
-      outcome.reason = (err as Error).message;
-      return this.#settle(outcome);
+  async #runChunk(job: Job<ChunkJob>, token?: string): Promise<void> {
+    const { d: id, t: tenantId, c } = job.data;
+    const raw = await this.#redis.getBuffer(keys.chunk(id, c));
+    if (!raw) {
+      this.#o.logger.warn({ id, chunk: c }, 'chunk gone (delivery finished or expired)');
+      return;
     }
-    const intervalUs = 1e6 / (this.#rate(tenantId) * this.#o.headroom);
+    const chunk = parseChunk(raw);
+    const numbers = chunk.counts.map((_, i) => chunk.first + i);
+    const settled = await this.state.settledAmong(id, numbers);
+    const open = numbers.map((_, i) => i).filter((i) => !settled[i]);
+    if (open.length === 0) return;
+    const payload = await this.#payload(tenantId, id);
+    const tail = await this.#tail(id, payload, chunk.bucket);
+    let channel: Channel;
+    try {
+      channel = await this.#channel(tenantId);
+    } catch (err) {
+      await Promise.all(open.map((i) => this.#settle({ ...this.#outcome(tenantId, id, chunk.first + i, chunk.counts[i]!), reason: (err as Error).message })));
+      return;
+    }
+    const results = await Promise.all(open.map((i) => this.#sendBatch(channel, tenantId, id, chunk.first + i, chunk.counts[i]!, chunk.lines[i]!, tail)));
+    if (results.includes('stopped')) {
+      // the process is stopping: the chunk goes back to the queue, its unsettled batches are sent after a restart
+      if (token) await job.moveToDelayed(Date.now() + 1000, token);
+      throw new DelayedError();
+    }
+  }
+
+  #outcome(tenantId: string, id: string, b: number, recipients: number): BatchOutcome {
+    return {
+      tenant_id: tenantId, delivery_id: id, batch_no: b, recipients, status: 'failed', http_status: 0,
+      request_id: '', retry_key: batchRetryKey(id, b), attempts: 0, reason: '', settled_at: '',
+    };
+  }
+
+  async #sendBatch(channel: Channel, tenantId: string, id: string, b: number, recipients: number, to: Buffer, tail: Buffer): Promise<'settled' | 'stopped'> {
+    const outcome = this.#outcome(tenantId, id, b, recipients);
+    const parts = [MULTICAST_HEAD, to, tail];
     let strikes429 = 0;
     let transient = 0;
     for (;;) {
-      if (this.#stopped) throw new Error('worker stopping; the batch is taken over after restart');
-      await this.state.pace(client.channel, intervalUs);
+      if (this.#stopped) return 'stopped';
+      await channel.pacer.acquire();
+      if (this.#stopped) return 'stopped';
+      await channel.inFlight.acquire();
       outcome.attempts++;
       try {
-        const res = await withTimeout(
-          client.messaging.multicastWithHttpInfo(
-            { to: u, messages: messages as messagingApi.Message[], notificationDisabled: payload.notificationDisabled, customAggregationUnits: [payload.unit] },
-            retryKey,
-          ),
-          this.#o.requestTimeoutMs,
-        );
+        const res = await channel.http.send(parts, outcome.retry_key, this.#o.requestTimeoutMs);
         outcome.status = 'accepted';
-        outcome.http_status = 200;
-        outcome.request_id = res.httpResponse.headers.get('x-line-request-id') ?? '';
+        outcome.http_status = res.status;
+        outcome.request_id = res.requestId;
         break;
       } catch (err) {
-        if (err instanceof HTTPFetchError) {
-          outcome.http_status = err.status;
-          if (err.status === 409) {
-            // an earlier attempt with this key was accepted: LINE did not send it again
-            outcome.status = 'accepted';
-            outcome.request_id = err.headers.get('x-line-accepted-request-id') ?? err.headers.get('x-line-request-id') ?? '';
-            break;
-          }
-          if (err.status === 429) {
-            const reason = lineReason(err);
-            if (/monthly limit/i.test(err.body ?? '') || ++strikes429 > this.#o.max429) {
-              outcome.reason = reason;
-              break;
-            }
-            this.#recent429.set(client.channel, Date.now());
-            await this.state.backoff(client.channel, this.#o.backoff429Ms, 10_000);
-            continue;
-          }
-          if (err.status < 500) {
-            outcome.reason = lineReason(err);
-            break;
-          }
-          outcome.reason = lineReason(err);
-        } else {
-          outcome.http_status = 0;
-          outcome.reason = err instanceof TimeoutError ? `LINE からの応答がありません (${this.#o.requestTimeoutMs} ms)` : `LINE に接続できません: ${(err as Error).message}`;
-        }
-        if (++transient >= this.#o.maxAttempts) break;
-        await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
+        const verdict = await this.#judge(err, outcome, channel, () => ++strikes429, () => ++transient);
+        if (verdict === 'done') break;
+        if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
+      } finally {
+        channel.inFlight.release();
       }
     }
-    if (outcome.status === 'accepted') {
-      outcome.reason = '';
-      const last429 = this.#recent429.get(client.channel);
-      if (last429 !== undefined) {
-        this.#recent429.delete(client.channel);
-        if (Date.now() - last429 < 10_000) await this.state.clearBackoff(client.channel);
-      }
-    }
+    await this.#accepted(outcome, channel.channel);
     await this.#settle(outcome);
+    return 'settled';
   }
 
   /**
-   * Counts the outcome in Redis (once), then appends it to ClickHouse through the group-commit
-   * buffer without waiting: a row lost to a crash is written from Redis when the delivery is
-   * finalized. Waiting for each INSERT would cost a ClickHouse part per few batches.
+   * What a failed attempt means: 'done' (accepted after all — a 409 —, or failed for good),
+   * 'retry' (a 429: the channel backs off) or 'retry-later' (a 5xx / timeout: this batch backs off).
    */
-  async #settle(outcome: BatchOutcome): Promise<void> {
+  async #judge(err: unknown, outcome: BatchOutcome, channel: Channel | undefined, strike429: () => number, strikeTransient: () => number): Promise<'done' | 'retry' | 'retry-later'> {
+    if (err instanceof HTTPFetchError) {
+      outcome.http_status = err.status;
+      if (err.status === 409) {
+        // an earlier attempt with this key was accepted: LINE did not send it again
+        outcome.status = 'accepted';
+        outcome.request_id = err.headers.get('x-line-accepted-request-id') ?? err.headers.get('x-line-request-id') ?? '';
+        return 'done';
+      }
+      if (err.status === 429) {
+        outcome.reason = lineReason(err);
+        const strikes = strike429();
+        if (/monthly limit/i.test(err.body ?? '') || strikes > this.#o.max429) return 'done';
+        if (channel) {
+          this.#recent429.set(channel.channel, Date.now());
+          await this.state.backoff(channel.channel, this.#o.backoff429Ms, 10_000);
+          channel.pacer.reset();
+        } else {
+          await sleep(Math.min(10_000, this.#o.backoff429Ms * 2 ** Math.min(6, strikes - 1)));
+        }
+        return 'retry';
+      }
+      outcome.reason = lineReason(err);
+      if (err.status < 500) return 'done';
+    } else {
+      outcome.http_status = 0;
+      outcome.reason = err instanceof RequestTimeout || err instanceof TimeoutError
+        ? `LINE からの応答がありません (${this.#o.requestTimeoutMs} ms)`
+        : `LINE に接続できません: ${(err as Error).message}`;
+    }
+    return strikeTransient() >= this.#o.maxAttempts ? 'done' : 'retry-later';
+  }
+
+  async #accepted(outcome: BatchOutcome, channel: string): Promise<void> {
+    if (outcome.status !== 'accepted') return;
+    outcome.reason = '';
+    const last429 = this.#recent429.get(channel);
+    if (last429 !== undefined) {
+      this.#recent429.delete(channel);
+      if (Date.now() - last429 < 10_000) await this.state.clearBackoff(channel);
+    }
+  }
+
+  // ---------------------------------------------------------------- broadcast
+
+  /**
+   * "All friends" by broadcast: one request (retry key of batch 0), every friend of the account;
+   * targets are the friends Tayori knows of. A restart sends it again with the same key (409).
+   */
+  async #runBroadcast(d: DeliveryRecord, startedAt: number): Promise<void> {
+    const p = keys.progress(d.id);
+    let prog = (await this.state.progress(d.id))!;
+    if (!prog.enumerated) {
+      const targets = Number((await this.#o.store.rows<{ n: string }>('delivery.audience_count_all', { tenant: d.tenantId }))[0]?.n ?? 0);
+      await this.#redis.hset(p, 'targets', String(targets), 'batches', '1', 'enqueued', '1', 'enumerated', '1');
+      prog = (await this.state.progress(d.id))!;
+      await this.#o.store.put({ ...d, status: 'sending', startedAt, targets, batches: 1, updatedAt: Date.now() });
+    }
+    if (!(await this.state.settledAmong(d.id, [0]))[0]) {
+      const outcome = this.#outcome(d.tenantId, d.id, 0, prog.targets);
+      let messages = d.messages;
+      if (d.links.length) {
+        await this.#linkTokens(d, ['']);
+        messages = await this.#messagesFor(d.id, await this.#payload(d.tenantId, d.id), '');
+      }
+      let strikes429 = 0;
+      let transient = 0;
+      for (;;) {
+        if (this.#stopped) throw new Error('stopping; the broadcast is sent again (same retry key) after a restart');
+        outcome.attempts++;
+        try {
+          const { messaging } = lineClients(await this.#o.tenants.credentials(d.tenantId), this.#o.endpoints());
+          const res = await withTimeout(
+            messaging.broadcastWithHttpInfo({ messages: messages as messagingApi.Message[], notificationDisabled: d.notificationDisabled }, outcome.retry_key),
+            this.#o.requestTimeoutMs,
+          );
+          outcome.status = 'accepted';
+          outcome.http_status = res.httpResponse.status;
+          outcome.request_id = res.httpResponse.headers.get('x-line-request-id') ?? '';
+          break;
+        } catch (err) {
+          const verdict = await this.#judge(err, outcome, undefined, () => ++strikes429, () => ++transient);
+          if (verdict === 'done') break;
+          if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
+        }
+      }
+      if (outcome.status === 'accepted') outcome.reason = '';
+      await this.#settle(outcome);
+    }
+    await this.finalize(d.tenantId, d.id);
+  }
+
+  // ---------------------------------------------------------------- outcomes
+
+  /**
+   * Settles an outcome: counted in Redis (once) together with the others that arrive within 25 ms,
+   * then appended to ClickHouse through the group-commit buffer without waiting (a row lost to a
+   * crash is written from Redis when the delivery is finalized). Resolves once it is counted.
+   */
+  #settle(outcome: BatchOutcome): Promise<void> {
     outcome.settled_at = chDateTime(Date.now());
-    const complete = await this.state.settle(outcome.delivery_id, outcome.batch_no, outcome.status === 'accepted', outcome.recipients, JSON.stringify(outcome));
-    this.#o.store.batchWriter.write([outcome]).catch((err: unknown) => this.#o.logger.warn({ err, id: outcome.delivery_id }, 'batch outcome not written yet (written when the delivery finishes)'));
-    if (complete) await this.finalize(outcome.tenant_id, outcome.delivery_id);
+    return new Promise<void>((resolve, reject) => {
+      let list = this.#pending.get(outcome.delivery_id);
+      if (!list) this.#pending.set(outcome.delivery_id, (list = []));
+      list.push({ outcome, resolve, reject });
+      this.#pendingCount++;
+      if (this.#pendingCount >= 512) void this.#flush();
+      else this.#flushTimer ??= setTimeout(() => void this.#flush(), 25);
+    });
+  }
+
+  #flush(): Promise<void> {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const groups = this.#pending;
+    if (groups.size === 0) return this.#flushing;
+    this.#pending = new Map();
+    this.#pendingCount = 0;
+    // one flush at a time, in order
+    this.#flushing = this.#flushing.then(async () => {
+      for (const [id, items] of groups) {
+        const outcomes = items.map((x) => x.outcome);
+        try {
+          const complete = await this.state.settle(id, outcomes.map((o) => ({ batch: o.batch_no, accepted: o.status === 'accepted', recipients: o.recipients, record: JSON.stringify(o) })));
+          this.#o.store.batchWriter.write(outcomes).catch((err: unknown) => this.#o.logger.warn({ err, id }, 'batch outcomes not written yet (written when the delivery finishes)'));
+          for (const x of items) x.resolve();
+          if (complete) await this.finalize(outcomes[0]!.tenant_id, id).catch((err: unknown) => this.#o.logger.error({ err, id }, 'could not finalize the delivery'));
+        } catch (err) {
+          for (const x of items) x.reject(err);
+        }
+      }
+    });
+    return this.#flushing;
   }
 
   /** Writes the outcome rows ClickHouse does not have yet (after a crash, or a full buffer). */
@@ -510,20 +842,33 @@ export class FanOut {
     if (!d || d.status === 'done' || d.status === 'failed' || d.status === 'cancelled') return;
     await this.#reconcileOutcomes(tenantId, id);
     const status = prog.batches > 0 && prog.acceptedBatches === 0 ? 'failed' : 'done';
+    let requestId = d.requestId;
+    if (d.sendMethod === 'broadcast') {
+      const first = (await this.state.settledRecords(id))['0'];
+      requestId = first ? String((JSON.parse(first) as BatchOutcome).request_id ?? '') : '';
+    }
     const final: DeliveryRecord = {
-      ...d, status, targets: prog.targets, batches: prog.batches, accepted: prog.accepted, failed: prog.failed,
+      ...d, status, targets: prog.targets, batches: prog.batches, accepted: prog.accepted, failed: prog.failed, requestId,
       startedAt: d.startedAt ?? prog.startedAt, finishedAt: Date.now(), updatedAt: Date.now(),
       error: status === 'failed' ? 'すべてのバッチが LINE に受け付けられませんでした' : '',
     };
     await this.#o.store.put(final);
     await this.state.setState(id, status);
     // work in flight is over: the record of it is in ClickHouse; Redis keeps it a week for the live view
-    await this.#redis.multi().expire(keys.progress(id), 7 * 86_400).expire(keys.settled(id), 7 * 86_400).expire(keys.links(id), 7 * 86_400).exec();
+    const m = this.#redis.multi().expire(keys.progress(id), WEEK_S).expire(keys.settled(id), WEEK_S).expire(keys.links(id), WEEK_S);
+    // the chunks themselves are not needed any more
+    for (let n = 0; n < prog.chunks; n++) m.unlink(keys.chunk(id, n));
+    await m.exec();
     this.#o.onFinished?.(final);
     if (final.kind === 'normal' && final.accepted > 0 && this.#o.trackDelivery) {
-      await this.#o.trackDelivery({ tenantId, kind: 'aggregation_unit', key: final.aggregationUnit, sentAt: final.startedAt ?? Date.now() }).catch((err: unknown) =>
-        this.#o.logger.warn({ err, id }, 'could not register the delivery for Insight polling'),
-      );
+      const tracked = final.sendMethod === 'broadcast'
+        ? (final.requestId ? { kind: 'request_id' as const, key: final.requestId } : undefined)
+        : { kind: 'aggregation_unit' as const, key: final.aggregationUnit };
+      if (tracked) {
+        await this.#o.trackDelivery({ tenantId, ...tracked, sentAt: final.startedAt ?? Date.now() }).catch((err: unknown) =>
+          this.#o.logger.warn({ err, id }, 'could not register the delivery for Insight polling'),
+        );
+      }
     }
   }
 }

@@ -25,10 +25,10 @@ import { DeliveryStore, type DeliveryRecord } from './store.ts';
 export { audienceSchema, compileCondition, type Audience, type Condition } from './audience.ts';
 export { batchRetryKey, aggregationUnitOf } from './ids.ts';
 export { toCsv, csvCell } from './csv.ts';
-export { BATCH_SIZE } from './fan-out.ts';
+export { BATCH_SIZE, CHUNK_BATCHES } from './fan-out.ts';
 export { REGISTRATION_PREFIX } from './registration.ts';
 export { registerDeliveryRoutes, deliveriesCsv } from './routes.ts';
-export type { DeliveryRecord, DeliveryStatus, ListedDelivery } from './store.ts';
+export type { DeliveryRecord, DeliveryStatus, ListedDelivery, SendMethod } from './store.ts';
 
 export interface DeliveryDeps {
   ch: ClickHouseClient;

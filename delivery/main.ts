@@ -5,7 +5,8 @@
  *
  *   REDIS_URL=redis://… TAYORI_SANDBOX_URL=http://… TAYORI_OPERATOR_TOKEN=… node --import tsx delivery/main.ts
  *
- * Tuning: DELIVERY_MULTICAST_PER_SECOND, DELIVERY_CONCURRENCY, DELIVERY_LOCK_MS, DELIVERY_TIMEOUT_MS.
+ * Tuning: DELIVERY_MULTICAST_PER_SECOND, DELIVERY_CONCURRENCY (chunks per worker), DELIVERY_IN_FLIGHT
+ * (requests per channel), DELIVERY_LOCK_MS, DELIVERY_TIMEOUT_MS.
  * Prints "delivery ready: <url>" once it serves.
  */
 import type { AddressInfo } from 'node:net';
@@ -39,6 +40,7 @@ const delivery = createDelivery({
     Object.entries({
       multicastPerSecond: n('DELIVERY_MULTICAST_PER_SECOND'),
       concurrency: n('DELIVERY_CONCURRENCY'),
+      inFlight: n('DELIVERY_IN_FLIGHT'),
       lockDurationMs: n('DELIVERY_LOCK_MS'),
       requestTimeoutMs: n('DELIVERY_TIMEOUT_MS'),
     }).filter(([, v]) => v !== undefined),

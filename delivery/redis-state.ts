@@ -1,7 +1,8 @@
 /**
- * Work in flight in Redis: a delivery's live progress, which batches are settled, its enumeration
- * cursor, and per-channel pacing. Every change that must happen once (a batch counted, a state
- * moved) is one Lua script, so retries and concurrent workers never count twice.
+ * Work in flight in Redis: a delivery's live progress, which batches are settled, its audience cut
+ * into chunks of batches, its enumeration cursor, and per-channel pacing. Every change that must
+ * happen once (a batch counted, a state moved) is one Lua script, so retries and concurrent
+ * workers never count twice; outcomes are settled in groups (one script call for many batches).
  */
 import type { Redis } from '../core/redis.ts';
 
@@ -11,6 +12,10 @@ export const keys = {
   settled: (id: string) => `${P}:${id}:settled`,
   payload: (id: string) => `${P}:${id}:payload`,
   links: (id: string) => `${P}:${id}:links`,
+  /** Chunk n of the audience: a header line, then one line per batch (its quoted, comma-separated user ids). */
+  chunk: (id: string, n: number) => `${P}:${id}:c:${n}`,
+  /** Chunk number → "firstBatch:batches" (which chunks hold which batches, for a restart). */
+  chunks: (id: string) => `${P}:${id}:chunks`,
   pace: (channel: string) => `${P}:pace:${channel}`,
   strikes: (channel: string) => `${P}:pace429:${channel}`,
   paused: (channel: string) => `${P}:paused:${channel}`,
@@ -29,20 +34,33 @@ export interface Progress {
   acceptedBatches: number;
   failedBatches: number;
   cursor: string;
-  pendingUpto: string;
+  /** Chunks written so far, and the first chunk of the last page written (its jobs may be missing after a crash). */
+  chunks: number;
+  pageChunk: number;
   startedAt: number | null;
 }
 
+/** Settles a group of batches: ARGV = (batch, 'a' | 'f', recipients, record) × n; each counts once. */
 const SETTLE = `
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[4]) == 1 then
-  if ARGV[2] == 'a' then
-    redis.call('HINCRBY', KEYS[2], 'accepted', ARGV[3])
-    redis.call('HINCRBY', KEYS[2], 'acceptedBatches', 1)
-  else
-    redis.call('HINCRBY', KEYS[2], 'failed', ARGV[3])
-    redis.call('HINCRBY', KEYS[2], 'failedBatches', 1)
+local a, f, ab, fb, n = 0, 0, 0, 0, 0
+for i = 1, #ARGV, 4 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 3]) == 1 then
+    n = n + 1
+    if ARGV[i + 1] == 'a' then
+      a = a + tonumber(ARGV[i + 2])
+      ab = ab + 1
+    else
+      f = f + tonumber(ARGV[i + 2])
+      fb = fb + 1
+    end
   end
-  redis.call('HINCRBY', KEYS[2], 'settled', 1)
+end
+if n > 0 then
+  redis.call('HINCRBY', KEYS[2], 'accepted', a)
+  redis.call('HINCRBY', KEYS[2], 'acceptedBatches', ab)
+  redis.call('HINCRBY', KEYS[2], 'failed', f)
+  redis.call('HINCRBY', KEYS[2], 'failedBatches', fb)
+  redis.call('HINCRBY', KEYS[2], 'settled', n)
 end
 return redis.call('HMGET', KEYS[2], 'settled', 'batches', 'enumerated')
 `;
@@ -58,13 +76,16 @@ end
 return {0, cur}
 `;
 
-/** Reserves the channel's next send slot; returns how many µs to wait for it. */
+/**
+ * Reserves the channel's next ARGV[2] send slots, ARGV[1] µs apart (a virtual schedule shared by
+ * every worker process); returns how many µs from now the first one is.
+ */
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-redis.call('SET', KEYS[1], string.format('%.0f', tat + tonumber(ARGV[1])), 'PX', 600000)
+redis.call('SET', KEYS[1], string.format('%.0f', tat + tonumber(ARGV[1]) * tonumber(ARGV[2])), 'PX', 600000)
 return tat - now
 `;
 
@@ -89,9 +110,9 @@ return back
 `;
 
 type Scripted = Redis & {
-  tayoriSettle(settled: string, progress: string, batch: string, outcome: string, recipients: string, record: string): Promise<[string | null, string | null, string | null]>;
+  tayoriSettle(settled: string, progress: string, ...args: string[]): Promise<[string | null, string | null, string | null]>;
   tayoriCas(progress: string, ...args: string[]): Promise<[number, string]>;
-  tayoriReserve(pace: string, intervalUs: string): Promise<number>;
+  tayoriReserve(pace: string, intervalUs: string, slots: string): Promise<number>;
   tayoriBackoff(pace: string, strikes: string, paused: string, baseMs: string, maxMs: string, windowMs: string): Promise<number>;
 };
 
@@ -109,13 +130,22 @@ export class DeliveryRedis {
   }
 
   /**
-   * Counts a batch's outcome once and keeps it (JSON) until the delivery is finalized, so an
-   * outcome row that never reached ClickHouse can be written then; returns whether the delivery
-   * may be complete now.
+   * Counts a group of one delivery's batch outcomes, each once, and keeps them (JSON) until the
+   * delivery is finalized, so an outcome row that never reached ClickHouse can be written then;
+   * returns whether the delivery may be complete now.
    */
-  async settle(id: string, batchNo: number, accepted: boolean, recipients: number, record: string): Promise<boolean> {
-    const [settled, batches, enumerated] = await this.r.tayoriSettle(keys.settled(id), keys.progress(id), String(batchNo), accepted ? 'a' : 'f', String(recipients), record);
+  async settle(id: string, outcomes: ReadonlyArray<{ batch: number; accepted: boolean; recipients: number; record: string }>): Promise<boolean> {
+    const args: string[] = [];
+    for (const o of outcomes) args.push(String(o.batch), o.accepted ? 'a' : 'f', String(o.recipients), o.record);
+    const [settled, batches, enumerated] = await this.r.tayoriSettle(keys.settled(id), keys.progress(id), ...args);
     return enumerated === '1' && Number(settled) >= Number(batches);
+  }
+
+  /** Which of these batches are settled already. */
+  async settledAmong(id: string, batches: readonly number[]): Promise<boolean[]> {
+    if (batches.length === 0) return [];
+    const v = await this.r.hmget(keys.settled(id), ...batches.map(String));
+    return v.map((x) => x !== null);
   }
 
   async settledRecords(id: string): Promise<Record<string, string>> {
@@ -152,15 +182,18 @@ export class DeliveryRedis {
       acceptedBatches: n('acceptedBatches'),
       failedBatches: n('failedBatches'),
       cursor: h.cursor ?? '',
-      pendingUpto: h.pendingUpto ?? '',
+      chunks: n('chunks'),
+      pageChunk: n('pageChunk'),
       startedAt: h.startedAt ? Number(h.startedAt) : null,
     };
   }
 
-  /** Waits for the channel's next send slot (spaced by intervalUs over every worker process). */
-  async pace(channel: string, intervalUs: number): Promise<void> {
-    const waitUs = Number(await this.r.tayoriReserve(keys.pace(channel), String(Math.max(1, Math.round(intervalUs)))));
-    if (waitUs >= 1000) await new Promise((r) => setTimeout(r, Math.floor(waitUs / 1000)));
+  /**
+   * Reserves the channel's next `slots` send slots, spaced by intervalUs over every worker process;
+   * returns how many µs from now the first one is.
+   */
+  async reserve(channel: string, intervalUs: number, slots: number): Promise<number> {
+    return Number(await this.r.tayoriReserve(keys.pace(channel), String(Math.max(1, Math.round(intervalUs))), String(Math.max(1, slots))));
   }
 
   /** Ends a 429 streak after a success (the next 429 backs off from the base again). */

@@ -10,7 +10,7 @@ import { audienceLabel, audienceSchema, compileCondition, type Audience } from '
 import type { FanOut } from './fan-out.ts';
 import { aggregationUnitOf, newDeliveryId } from './ids.ts';
 import { japaneseLineMessage, lineFieldPath, messagesSchema, type DeliveryMessage, type FieldError } from './messages.ts';
-import type { DeliveryRecord, DeliveryStore } from './store.ts';
+import type { DeliveryRecord, DeliveryStore, SendMethod } from './store.ts';
 
 /** 'YYYY-MM-DDTHH:mm[:ss]' without an offset is Asia/Tokyo; an ISO time with an offset is taken as is. */
 export function parseTokyoTime(s: string): number | undefined {
@@ -37,6 +37,8 @@ export const deliveryInputSchema = z.object({
   trackClicks: z.boolean({ error: 'trackClicks は true か false です' }).default(false),
   /** Count clicks per group of the audience: gender, age (birth decade) or residence. */
   clickBucket: z.enum(['', 'gender', 'age', 'residence'], { message: 'clickBucket は gender・age・residence のいずれかです' }).default(''),
+  /** How it goes out; default: broadcast for all friends, multicast for a segment. */
+  sendMethod: z.enum(['broadcast', 'multicast'], { message: 'sendMethod は broadcast (一斉配信) か multicast (500 人ずつ) です' }).optional(),
 });
 
 const URL_IN_TEXT = /https?:\/\/[^\s<>"]+/g;
@@ -117,7 +119,7 @@ export class DeliveryService {
   }
 
   /** Our checks, then LINE's; returns the parsed input. */
-  async validate(tenantId: string, input: unknown): Promise<z.infer<typeof deliveryInputSchema> & { at?: number }> {
+  async validate(tenantId: string, input: unknown): Promise<z.infer<typeof deliveryInputSchema> & { sendMethod: SendMethod; at?: number }> {
     await this.d.tenants.require(tenantId);
     const parsed = parseOrThrow(deliveryInputSchema, input);
     let at: number | undefined;
@@ -128,9 +130,16 @@ export class DeliveryService {
     if (parsed.trackClicks && !this.d.publicUrl?.()) throw invalid([{ field: 'trackClicks', message: 'TAYORI_PUBLIC_URL が未設定のため、クリック計測は使えません' }]);
     if (parsed.clickBucket && !parsed.trackClicks) throw invalid([{ field: 'clickBucket', message: '属性別のクリック集計には trackClicks: true が必要です' }]);
     if (parsed.send === 'schedule' && at === undefined) throw invalid([{ field: 'scheduledAt', message: '予約配信には配信日時を指定してください' }]);
+    const sendMethod = parsed.sendMethod ?? (parsed.audience.type === 'all' ? 'broadcast' : 'multicast');
+    if (sendMethod === 'broadcast' && parsed.audience.type !== 'all') {
+      throw invalid([{ field: 'sendMethod', message: '一斉配信 (broadcast) は配信対象が「すべての友だち」のときだけ使えます' }]);
+    }
+    if (sendMethod === 'broadcast' && parsed.clickBucket) {
+      throw invalid([{ field: 'clickBucket', message: '属性別のクリック集計は multicast でのみ使えます (一斉配信では全員が同じリンクを受け取ります)' }]);
+    }
     if (parsed.audience.type === 'segment') compileCondition(parsed.audience.condition);
     await this.validateWithLine(tenantId, parsed.messages);
-    return { ...parsed, at };
+    return { ...parsed, sendMethod, at };
   }
 
   async create(tenantId: string, input: unknown): Promise<DeliveryRecord> {
@@ -141,8 +150,8 @@ export class DeliveryService {
     const tracked = v.trackClicks ? extractLinks(v.messages) : { messages: v.messages, links: [] };
     const record: DeliveryRecord = {
       tenantId, id, kind: 'normal', title: v.title, messages: tracked.messages, links: tracked.links, clickBucket: tracked.links.length ? v.clickBucket : '',
-      audience: v.audience, audienceLabel: audienceLabel(v.audience),
-      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id),
+      audience: v.audience, audienceLabel: audienceLabel(v.audience), sendMethod: v.sendMethod,
+      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), requestId: '',
       status: mode === 'now' ? 'queued' : mode === 'schedule' ? 'scheduled' : 'draft',
       scheduledAt: v.at ?? null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
     };
@@ -201,8 +210,8 @@ export class DeliveryService {
     const id = newDeliveryId(now);
     const audience: Audience = { type: 'test' };
     const record: DeliveryRecord = {
-      tenantId, id, kind: 'test', title: v.title, messages: v.messages, links: [], clickBucket: '', audience, audienceLabel: audienceLabel(audience),
-      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), status: 'queued',
+      tenantId, id, kind: 'test', title: v.title, messages: v.messages, links: [], clickBucket: '', audience, audienceLabel: audienceLabel(audience), sendMethod: 'multicast',
+      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), requestId: '', status: 'queued',
       scheduledAt: null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
     };
     await this.d.store.put(record);

@@ -9,6 +9,8 @@ import type { DeliveryMessage } from './messages.ts';
 
 export type DeliveryStatus = 'draft' | 'scheduled' | 'queued' | 'sending' | 'done' | 'failed' | 'cancelled';
 export type DeliveryKind = 'normal' | 'test';
+/** multicast: batches of 500 from Tayori's audience; broadcast: one request to every friend (all friends only). */
+export type SendMethod = 'multicast' | 'broadcast';
 
 export interface DeliveryRecord {
   tenantId: string;
@@ -22,8 +24,11 @@ export interface DeliveryRecord {
   clickBucket: string;
   audience: Audience;
   audienceLabel: string;
+  sendMethod: SendMethod;
   notificationDisabled: boolean;
   aggregationUnit: string;
+  /** A broadcast's x-line-request-id (its Insight statistics are by request id); '' otherwise. */
+  requestId: string;
   status: DeliveryStatus;
   scheduledAt: number | null;
   startedAt: number | null;
@@ -57,6 +62,7 @@ export interface ListedDelivery {
   kind: DeliveryKind;
   title: string;
   audienceLabel: string;
+  sendMethod: SendMethod;
   status: DeliveryStatus;
   messageTypes: string[];
   at: number;
@@ -105,8 +111,8 @@ export class DeliveryStore {
       format: 'JSONEachRow',
       values: [{
         tenant_id: d.tenantId, delivery_id: d.id, kind: d.kind, title: d.title, messages: JSON.stringify(d.messages), links: d.links, click_bucket: d.clickBucket,
-        audience: JSON.stringify(d.audience), audience_label: d.audienceLabel, notification_disabled: d.notificationDisabled ? 1 : 0,
-        aggregation_unit: d.aggregationUnit, status: d.status,
+        audience: JSON.stringify(d.audience), audience_label: d.audienceLabel, send_method: d.sendMethod, notification_disabled: d.notificationDisabled ? 1 : 0,
+        aggregation_unit: d.aggregationUnit, request_id: d.requestId, status: d.status,
         scheduled_at: d.scheduledAt === null ? null : chDateTime(d.scheduledAt),
         started_at: d.startedAt === null ? null : chDateTime(d.startedAt),
         finished_at: d.finishedAt === null ? null : chDateTime(d.finishedAt),
@@ -134,6 +140,7 @@ export class DeliveryStore {
       kind: r.kind as DeliveryKind,
       title: String(r.title),
       audienceLabel: String(r.audience_label),
+      sendMethod: r.send_method === 'broadcast' ? 'broadcast' : 'multicast',
       status: r.status as DeliveryStatus,
       messageTypes: (JSON.parse(String(r.messages)) as DeliveryMessage[]).map((m) => m.type),
       at: Number(r.at_ms),
@@ -195,8 +202,10 @@ function toRecord(r: Record<string, unknown>): DeliveryRecord {
     clickBucket: String(r.click_bucket ?? ''),
     audience: JSON.parse(String(r.audience)) as Audience,
     audienceLabel: String(r.audience_label),
+    sendMethod: r.send_method === 'broadcast' ? 'broadcast' : 'multicast',
     notificationDisabled: Number(r.notification_disabled) === 1,
     aggregationUnit: String(r.aggregation_unit),
+    requestId: String(r.request_id ?? ''),
     status: r.status as DeliveryStatus,
     scheduledAt: num(r.scheduled_ms),
     startedAt: num(r.started_ms),

@@ -84,7 +84,7 @@ describe('delivery survives kill -9 of its worker process', () => {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ channelId: CHANNEL, endpoint: 'multicast', kind: 'timeout', delivered: true, count: 1, hangMs: 60_000, durationMs: 600_000 }),
     });
-    const created = await api(first.url, 'POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: '健康マイレージ', messages: [{ type: 'text', text: '今月のポイント' }], send: 'now' });
+    const created = await api(first.url, 'POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: '健康マイレージ', messages: [{ type: 'text', text: '今月のポイント' }], sendMethod: 'multicast', send: 'now' });
     expect(created.status).toBe(201);
     const id = created.json.id as string;
 

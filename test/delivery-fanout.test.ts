@@ -103,7 +103,7 @@ async function hook(method: string, path: string, body?: unknown): Promise<any> 
 }
 
 async function sendNow(title: string): Promise<string> {
-  const r = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title, messages: [{ type: 'text', text: `${title}のお知らせ` }], audience: { type: 'all' }, send: 'now' });
+  const r = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title, messages: [{ type: 'text', text: `${title}のお知らせ` }], audience: { type: 'all' }, sendMethod: 'multicast', send: 'now' });
   expect(r.status).toBe(201);
   return r.json.id as string;
 }

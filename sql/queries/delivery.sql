@@ -1,16 +1,27 @@
 -- Named queries of delivery/ (audiences, deliveries, batches, test devices, residents' attributes).
 
 -- name: delivery.audience_page
--- One page of friends in user_id order after a cursor (keyset paging: resumable after a crash).
-SELECT user_id FROM resident_states FINAL
+-- One page of friends in user_id order after a cursor (keyset paging: resumable after a crash),
+-- each user id as a JSON string: the fan-out writes them into multicast requests as they are.
+SELECT toJSONString(user_id) AS id FROM resident_states FINAL
 WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String}
 ORDER BY user_id
 LIMIT {limit:UInt32};
 
+-- name: delivery.audience_window
+-- How many friends the next window after a cursor holds (at most limit), and its last user id.
+SELECT count() AS n, max(user_id) AS upto
+FROM (
+    SELECT user_id FROM resident_states FINAL
+    WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String}
+    ORDER BY user_id
+    LIMIT {limit:UInt32}
+);
+
 -- name: delivery.audience_segment_range
 -- Friends in (after, upto] whose latest attributes match the segment (the segment marker is a compiled
--- condition over m; its values are query parameters).
-SELECT s.user_id AS user_id
+-- condition over m; its values are query parameters), in user_id order, as JSON strings.
+SELECT toJSONString(s.user_id) AS id
 FROM (
     SELECT user_id FROM resident_states FINAL
     WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
@@ -22,7 +33,7 @@ LEFT JOIN (
     GROUP BY user_id
 ) AS a USING (user_id)
 WHERE {{segment}}
-ORDER BY user_id;
+ORDER BY s.user_id;
 
 -- name: delivery.audience_count_all
 SELECT count() AS n FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1;
@@ -41,7 +52,7 @@ LEFT JOIN (
 WHERE {{segment}};
 
 -- name: delivery.get
-SELECT tenant_id, delivery_id, kind, title, messages, links, click_bucket, audience, audience_label, notification_disabled, aggregation_unit, status,
+SELECT tenant_id, delivery_id, kind, title, messages, links, click_bucket, audience, audience_label, send_method, notification_disabled, aggregation_unit, request_id, status,
        toUnixTimestamp64Milli(scheduled_at) AS scheduled_ms, toUnixTimestamp64Milli(started_at) AS started_ms,
        toUnixTimestamp64Milli(finished_at) AS finished_ms, targets, batches, accepted, failed, error,
        toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS updated_ms
@@ -57,25 +68,28 @@ SELECT tenant_id, delivery_id, toUnixTimestamp64Milli(scheduled_at) AS scheduled
 
 -- name: delivery.list
 -- Deliveries of one tenant ('' = every tenant), newest first, with the latest Insight figures of
--- their aggregation unit (NULL until ingest fetched them).
+-- their aggregation unit, or of their request id for a broadcast (NULL until ingest fetched them).
 SELECT d.tenant_id AS tenant_id, d.delivery_id AS delivery_id, d.kind AS kind, d.title AS title, d.audience_label AS audience_label,
-       d.status AS status, d.messages AS messages,
+       d.send_method AS send_method, d.status AS status, d.messages AS messages,
        toUnixTimestamp64Milli(coalesce(d.started_at, d.scheduled_at, d.created_at)) AS at_ms,
        toUnixTimestamp64Milli(d.scheduled_at) AS scheduled_ms,
        d.targets AS targets, d.accepted AS accepted, d.failed AS failed,
        s.delivered AS delivered, s.unique_impression AS unique_impression, s.click AS clicks, s.unique_click AS unique_click
 FROM (
-    SELECT * FROM deliveries FINAL
+    SELECT *,
+           if(send_method = 'broadcast', 'request_id', 'aggregation_unit') AS stats_kind,
+           if(send_method = 'broadcast', request_id, aggregation_unit) AS stats_key
+    FROM deliveries FINAL
     WHERE ({tenant:String} = '' OR tenant_id = {tenant:String}) AND has({kinds:Array(String)}, toString(kind))
 ) AS d
 LEFT JOIN (
-    SELECT tenant_id, key,
+    SELECT tenant_id, toString(kind) AS stats_kind, key,
            argMax(delivered, fetched_at) AS delivered, argMax(unique_impression, fetched_at) AS unique_impression,
            argMax(click, fetched_at) AS click, argMax(unique_click, fetched_at) AS unique_click
     FROM insight_message_stats
-    WHERE kind = 'aggregation_unit' AND status = 'ready'
-    GROUP BY tenant_id, key
-) AS s ON s.tenant_id = d.tenant_id AND s.key = d.aggregation_unit
+    WHERE status = 'ready'
+    GROUP BY tenant_id, stats_kind, key
+) AS s ON s.tenant_id = d.tenant_id AND s.stats_kind = d.stats_kind AND s.key = d.stats_key
 ORDER BY at_ms DESC, delivery_id DESC
 LIMIT {limit:UInt32};
 

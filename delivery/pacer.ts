@@ -1,0 +1,129 @@
+/**
+ * Pacing of one channel's multicast requests in this process. The channel's schedule lives in
+ * Redis (one virtual send time shared by every worker process, see DeliveryRedis.reserve); this
+ * pacer reserves slots from it in small blocks (about 40 ms worth at a time, only as many as
+ * requests are waiting) and releases waiting requests locally at their slot times, so a fast
+ * channel costs a Redis round trip per block rather than per request. After a 429 the reserved
+ * slots are dropped, so the next requests take the channel's paused schedule.
+ *
+ * A semaphore bounds the requests in flight per channel (LINE answering slowly never opens
+ * sockets without end).
+ */
+import type { DeliveryRedis } from './redis-state.ts';
+
+export class ChannelPacer {
+  readonly #waiters: Array<() => void> = [];
+  /** Reserved slot times (performance.now() ms), ascending. */
+  #slots: number[] = [];
+  #reserving = false;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  /** Bumped when reserved slots are dropped (a reservation in flight then no longer counts). */
+  #epoch = 0;
+  #stopped = false;
+
+  constructor(
+    private readonly state: DeliveryRedis,
+    readonly channel: string,
+    /** Current rate in requests/s (may change between reservations). */
+    private readonly rate: () => number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Resolves at this request's send slot. */
+  acquire(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#waiters.push(resolve);
+      this.#pump();
+    });
+  }
+
+  /** Drops the reserved slots (after a 429: the channel's schedule moved). */
+  reset(): void {
+    this.#slots = [];
+    this.#epoch++;
+    this.#pump();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    // waiters go on (and find the fan-out stopping)
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  #pump(): void {
+    if (this.#stopped) {
+      for (const w of this.#waiters.splice(0)) w();
+      return;
+    }
+    const now = performance.now();
+    // slots that passed with nobody waiting are gone (the schedule does not save them up)
+    while (this.#slots.length > 0 && this.#waiters.length === 0 && this.#slots[0]! < now - 1) this.#slots.shift();
+    while (this.#slots.length > 0 && this.#waiters.length > 0 && this.#slots[0]! <= now + 0.25) {
+      this.#slots.shift();
+      this.#waiters.shift()!();
+    }
+    const missing = this.#waiters.length - this.#slots.length;
+    if (missing > 0 && !this.#reserving) void this.#reserve(missing);
+    if (this.#waiters.length > 0 && this.#slots.length > 0) this.#wakeAt(this.#slots[0]!);
+  }
+
+  async #reserve(missing: number): Promise<void> {
+    this.#reserving = true;
+    const epoch = this.#epoch;
+    try {
+      const rate = Math.max(0.001, this.rate());
+      const intervalUs = 1e6 / rate;
+      const block = Math.max(1, Math.min(missing, Math.floor(rate * 0.04)));
+      const t0 = performance.now();
+      const waitUs = await this.state.reserve(this.channel, intervalUs, block);
+      if (epoch === this.#epoch) {
+        // Redis said "from now": its now is about when the answer left, halfway through the round trip
+        const first = t0 + (performance.now() - t0) / 2 + waitUs / 1000;
+        for (let i = 0; i < block; i++) this.#slots.push(first + (i * intervalUs) / 1000);
+      }
+    } catch (err) {
+      this.onError(err);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      this.#reserving = false;
+    }
+    this.#pump();
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#timer && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#pump();
+    }, Math.max(0, Math.floor(at - performance.now())));
+  }
+}
+
+/** At most `limit` holders at once; the rest wait in order. */
+export class Semaphore {
+  #free: number;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#free = Math.max(1, limit);
+  }
+
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((r) => this.#queue.push(r));
+  }
+
+  release(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}

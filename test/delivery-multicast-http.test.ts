@@ -1,0 +1,132 @@
+/**
+ * The fan-out's multicast request (delivery/multicast-http.ts) is the one @line/bot-sdk sends:
+ * same method, path, headers and JSON body, byte for byte; LINE's error answers become the SDK's
+ * HTTPFetchError; a request that never answers is a RequestTimeout. And the audience cut into
+ * chunks (cutChunks) gives every user id once, in order, properly escaped.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HTTPFetchError, messagingApi } from '@line/bot-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BATCH_SIZE, CHUNK_BATCHES, cutChunks } from '../delivery/fan-out.ts';
+import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from '../delivery/multicast-http.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+let server: http.Server;
+let base: string;
+const seen: Seen[] = [];
+/** What the next request is answered with (status, headers, body), or 'hang'. */
+let answer: [number, Record<string, string>, string] | 'hang' = [200, { 'x-line-request-id': 'req-1' }, '{}'];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+      if (answer === 'hang') return;
+      const [status, headers, body] = answer;
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `U${(from + i).toString(16).padStart(32, '0')}`);
+const jsonLines = (list: string[]) => Buffer.from(list.map((u) => `${JSON.stringify(u)}\n`).join(''));
+
+/** The `to` fragment of batch k of the first chunk cut from these ids. */
+function toFragment(list: string[], k = 0): Buffer {
+  const value = cutChunks(jsonLines(list), 0, 0, undefined)[0]!.value;
+  const line = value.toString('utf8').split('\n')[k + 1]!;
+  return Buffer.from(line.slice(line.indexOf('\t') + 1));
+}
+
+describe('the multicast request', () => {
+  const request: messagingApi.MulticastRequest = {
+    to: ids(500),
+    messages: [{ type: 'text', text: '健康マイレージのお知らせ "引用" \\ https://example.jp/?a=1&b=2' }, { type: 'sticker', packageId: '446', stickerId: '1988' }],
+    notificationDisabled: true,
+    customAggregationUnits: ['tayori_d123'],
+  };
+  const key = '6f1c5d2e-8a7b-5c3d-9e0f-1a2b3c4d5e6f';
+
+  it('is what the SDK sends, byte for byte', async () => {
+    seen.length = 0;
+    answer = [200, { 'x-line-request-id': 'req-sdk' }, '{}'];
+    await new messagingApi.MessagingApiClient({ channelAccessToken: 'token-a', baseURL: base }).multicast(request, key);
+    answer = [200, { 'x-line-request-id': 'req-tayori' }, '{}'];
+    const { to: _to, ...rest } = request;
+    const http = new MulticastHttp(base, 'token-a');
+    const accepted = await http.send([MULTICAST_HEAD, toFragment(request.to), multicastTail(rest)], key, 5000);
+    http.close();
+    expect(accepted).toEqual({ status: 200, requestId: 'req-tayori' });
+
+    const [sdk, ours] = seen as [Seen, Seen];
+    expect(ours.method).toBe(sdk.method);
+    expect(ours.url).toBe('/v2/bot/message/multicast');
+    expect(ours.url).toBe(sdk.url);
+    for (const h of ['authorization', 'content-type', 'user-agent', 'x-line-retry-key', 'content-length']) expect(ours.headers[h], h).toBe(sdk.headers[h]);
+    expect(ours.body.equals(sdk.body)).toBe(true);
+    expect(JSON.parse(ours.body.toString('utf8'))).toEqual(request);
+  });
+
+  it('turns LINE’s error answers into the SDK’s HTTPFetchError, a 409 with the accepted request id', async () => {
+    const http = new MulticastHttp(base, 'token-a');
+    answer = [400, { 'x-line-request-id': 'r400' }, JSON.stringify({ message: 'The request body has 1 error(s)', details: [{ message: 'Invalid user ID', property: 'to[0]' }] })];
+    const err = await http.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 5000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HTTPFetchError);
+    expect((err as HTTPFetchError).status).toBe(400);
+    expect(JSON.parse((err as HTTPFetchError).body).details[0].property).toBe('to[0]');
+    answer = [409, { 'x-line-accepted-request-id': 'accepted-earlier' }, '{"message":"The retry key is already accepted"}'];
+    const conflict = (await http.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 5000).catch((e: unknown) => e)) as HTTPFetchError;
+    expect(conflict.status).toBe(409);
+    expect(conflict.headers.get('x-line-accepted-request-id')).toBe('accepted-earlier');
+    answer = 'hang';
+    await expect(http.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 300)).rejects.toBeInstanceOf(RequestTimeout);
+    answer = [200, {}, '{}'];
+    http.close();
+  });
+});
+
+describe('cutting the audience into chunks', () => {
+  it('keeps every id once, in order, 500 per batch and CHUNK_BATCHES batches per chunk', () => {
+    const list = ids(CHUNK_BATCHES * BATCH_SIZE + 1234);
+    const chunks = cutChunks(jsonLines(list), 40, 7, undefined);
+    expect(chunks.map((c) => [c.n, c.first, c.batches])).toEqual([[7, 40, CHUNK_BATCHES], [8, 40 + CHUNK_BATCHES, 3]]);
+    const back: string[] = [];
+    for (const c of chunks) {
+      const [header, ...lines] = c.value.toString('utf8').split('\n');
+      expect(header).toBe(`${c.first}\t-`);
+      for (const line of lines) {
+        const [count, to] = line.split('\t') as [string, string];
+        const batch = JSON.parse(`[${to}]`) as string[];
+        expect(batch.length).toBe(Number(count));
+        expect(batch.length).toBeLessThanOrEqual(BATCH_SIZE);
+        back.push(...batch);
+      }
+    }
+    expect(back).toEqual(list);
+  });
+
+  it('carries ids that need escaping and the click bucket unharmed', () => {
+    const odd = ['U"quoted"', 'back\\slash', 'tab\there', '日本語'];
+    const [chunk] = cutChunks(jsonLines(odd), 0, 0, 'female');
+    const [header, line] = chunk!.value.toString('utf8').split('\n') as [string, string];
+    expect(header).toBe('0\t=female');
+    expect(JSON.parse(`[${line.slice(line.indexOf('\t') + 1)}]`)).toEqual(odd);
+  });
+});

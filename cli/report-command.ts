@@ -361,19 +361,19 @@ export function registerReportCommand(program: Command, config: () => Config): v
       const list = await gateway(config(), (g) => g.listIssues({ month: o.month, tenant: o.tenant, status: o.status }));
       if (o.json) return console.log(JSON.stringify(list, null, 2));
       console.log(table(
-        ['No.', '団体', '発生日', '分類', '課題の内容', '担当', '状態', '期限', '解決日'],
+        ['No.', '市町', '起票日', '分類', '内容', '担当', '状況', '期限', '完了日'],
         list.map((i) => [String(i.no), i.tenantId, i.raisedOn, i.category, i.description, i.owner || '—', i.status, i.dueOn ?? '—', i.resolvedOn ?? '—']),
         [0],
       ) + `\n${list.length} 件`);
     });
 
   const issueFields = (c: Command) => c
-    .option('--raised-on <date>', '発生日 YYYY-MM-DD (既定: 今日)')
+    .option('--raised-on <date>', '起票日 YYYY-MM-DD (既定: 今日)')
     .option('--response <text>', '対応内容')
     .option('--owner <name>', '担当')
     .option('--status <status>', '状態 (未着手・対応中・完了)')
     .option('--due <date>', '期限 YYYY-MM-DD')
-    .option('--resolved-on <date>', '解決日 YYYY-MM-DD (完了のとき。省略すると今日)')
+    .option('--resolved-on <date>', '完了日 YYYY-MM-DD (完了のとき。省略すると今日)')
     .option('--note <text>', '変更の理由 (履歴に残ります)')
     .option('--json', '結果を JSON で出力します');
   type IssueOpts = {
@@ -409,6 +409,6 @@ export function registerReportCommand(program: Command, config: () => Config): v
     const patch = issueInput(o);
     if (!Object.keys(patch).some((k) => k !== 'note')) throw new AppError('invalid_issue', '変更する項目を指定してください (--status、--response など)');
     const i = await gateway(config(), async (g) => g.updateIssue(await issueId(g, ref), patch));
-    console.log(o.json ? JSON.stringify(i, null, 2) : `課題 No.${i.no} を変更しました (状態 ${i.status}${i.resolvedOn ? `、解決日 ${i.resolvedOn}` : ''})`);
+    console.log(o.json ? JSON.stringify(i, null, 2) : `課題 No.${i.no} を変更しました (状況 ${i.status}${i.resolvedOn ? `、完了日 ${i.resolvedOn}` : ''})`);
   });
 }

@@ -76,8 +76,8 @@ export interface HistoryEntry<T> {
 }
 
 export const ISSUE_FIELD_LABELS: Record<string, string> = {
-  tenantId: '団体', raisedOn: '発生日', category: '分類', description: '課題の内容', response: '対応内容',
-  owner: '担当', status: '状態', dueOn: '期限', resolvedOn: '解決日',
+  tenantId: '団体', raisedOn: '起票日', category: '分類', description: '課題の内容', response: '対応内容',
+  owner: '担当', status: '状況', dueOn: '期限', resolvedOn: '完了日',
 };
 const ISSUE_TRACKED = Object.keys(ISSUE_FIELD_LABELS) as Array<keyof Issue>;
 
@@ -132,12 +132,12 @@ function settleResolution(i: Issue, resolvedGiven: boolean): void {
   if (i.status === '完了') {
     i.resolvedOn ??= tokyoToday();
   } else if (resolvedGiven && i.resolvedOn !== null) {
-    throw new AppError('invalid_issue', '解決日は状態が「完了」の課題にだけ入れられます', 400, [{ field: 'resolvedOn', message: '状態が「完了」ではありません' }]);
+    throw new AppError('invalid_issue', '完了日は状況が「完了」の課題にだけ入れられます', 400, [{ field: 'resolvedOn', message: '状況が「完了」ではありません' }]);
   } else {
     i.resolvedOn = null;
   }
   if (i.resolvedOn !== null && i.resolvedOn < i.raisedOn) {
-    throw new AppError('invalid_issue', '解決日は発生日より後の日付にしてください', 400, [{ field: 'resolvedOn', message: '発生日より前です' }]);
+    throw new AppError('invalid_issue', '完了日は起票日より後の日付にしてください', 400, [{ field: 'resolvedOn', message: '起票日より前です' }]);
   }
 }
 

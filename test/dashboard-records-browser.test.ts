@@ -219,7 +219,7 @@ describe('課題管理表 in Chromium', () => {
     await page.fill('#i-resolvedOn', '2026-04-20');
     await page.click('#issue-save');
     await page.waitForSelector('#i-resolvedOn-error:not([hidden])');
-    expect(await page.textContent('#i-resolvedOn-error')).toContain('状態が「完了」ではありません');
+    expect(await page.textContent('#i-resolvedOn-error')).toContain('状況が「完了」ではありません');
     await page.selectOption('#i-status', '完了');
     await page.fill('#i-note', '差し替え済み');
     await page.click('#issue-save');

@@ -66,7 +66,7 @@ describe('with the suite running (through its API)', () => {
     expect(add.stdout.trim()).toBe('課題 No.1 を登録しました (24201 操作: 配信予約の時刻を間違えやすい、状態 未着手)');
     const upd = await cli('issues', 'update', '1', '--status', '完了', '--resolved-on', '2025-06-20', '--response', '操作手順書を改訂した', '--note', '県と協議のうえ対応');
     expect(upd.code).toBe(0);
-    expect(upd.stdout.trim()).toBe('課題 No.1 を変更しました (状態 完了、解決日 2025-06-20)');
+    expect(upd.stdout.trim()).toBe('課題 No.1 を変更しました (状況 完了、完了日 2025-06-20)');
     const list = await cli('issues', 'list', '--month', '2025-06');
     expect(list.stdout).toMatch(/1\s+24201\s+2025-06-03\s+操作\s+配信予約の時刻を間違えやすい\s+佐藤\s+完了/);
     const nothing = await cli('issues', 'update', '1', '--note', '理由だけ');

@@ -219,7 +219,7 @@ describe('monthly package', () => {
     const rows: string[][] = [];
     const hs = wb.getWorksheet('変更履歴')!;
     for (let n = h.header + 1; n <= hs.rowCount; n++) rows.push((hs.getRow(n).values as unknown[]).slice(1).map((v) => (v instanceof Date ? 'date' : String(v ?? ''))));
-    expect(rows).toContainEqual(['1', '津市', 'date', 'itaku', '変更', '状態', '未着手', '対応中', '県と協議のうえ対応']);
+    expect(rows).toContainEqual(['1', '津市', 'date', 'itaku', '変更', '状況', '未着手', '対応中', '県と協議のうえ対応']);
     expect(rows).toContainEqual(['1', '津市', 'date', 'itaku', '変更', '対応内容', '(なし)', '操作手順書を改訂する', '県と協議のうえ対応']);
     expect(rows.filter((r) => r[0] === '1' && r[4] === '起票').map((r) => r[5])).toContain('課題の内容');
   });

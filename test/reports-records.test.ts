@@ -179,11 +179,11 @@ describe('課題管理表 (issue log) API', () => {
     expect(h.body.history.map((e) => e.action)).toEqual(['created', 'updated', 'updated', 'updated']);
     expect(h.body.history[1]).toMatchObject({
       changedBy: 'operator', note: '定例会で協議',
-      changes: [{ field: 'response', label: '対応内容', from: '', to: 'ポスター掲示を提案' }, { field: 'status', label: '状態', from: '未着手', to: '対応中' }],
+      changes: [{ field: 'response', label: '対応内容', from: '', to: 'ポスター掲示を提案' }, { field: 'status', label: '状況', from: '未着手', to: '対応中' }],
     });
     expect(h.body.history[2]!.changes).toEqual([
-      { field: 'status', label: '状態', from: '対応中', to: '完了' },
-      { field: 'resolvedOn', label: '解決日', from: null, to: '2026-04-25' },
+      { field: 'status', label: '状況', from: '対応中', to: '完了' },
+      { field: 'resolvedOn', label: '完了日', from: null, to: '2026-04-25' },
     ]);
     expect(h.body.history[3]!.changes!.map((c) => c.field)).toEqual(['status', 'resolvedOn']);
     expect(h.body.history.map((e) => e.record.status)).toEqual(['未着手', '対応中', '完了', '対応中']);
@@ -245,10 +245,13 @@ describe('課題管理表 (issue log) API', () => {
       query: `SELECT version, ${table === 'report_issues' ? 'is_deleted, status' : "action = 'deleted' AS is_deleted, JSONExtractString(record, 'status') AS status"} FROM ${table} WHERE issue_id = {id:String} ORDER BY version`,
       query_params: { id: c.body.id }, format: 'JSONEachRow',
     })).json<Record<string, unknown>>());
+    const history = await rows('report_issues_history');
+    expect(history.map((r) => [r.status, Number(r.is_deleted)])).toEqual([['未着手', 0], ['対応中', 0], ['対応中', 1]]);
+    // background merges may have collapsed older current rows; every one left is a history row, and the last is there
     const current = await rows('report_issues');
-    expect(current).toHaveLength(3);
-    expect(current).toEqual(await rows('report_issues_history'));
-    expect(current.map((r) => [r.status, Number(r.is_deleted)])).toEqual([['未着手', 0], ['対応中', 0], ['対応中', 1]]);
+    expect(current.length).toBeGreaterThan(0);
+    for (const r of current) expect(history).toContainEqual(r);
+    expect(current.at(-1)).toEqual(history.at(-1));
   });
 });
 

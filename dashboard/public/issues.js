@@ -11,7 +11,7 @@
   var editor = document.getElementById('issue-editor');
   var form = document.getElementById('issue-form');
   var canManage = T.data.canManage;
-  // the column names of the log (the API's own labels differ in places: 団体, 発生日, 状態, 解決日)
+  // the column names of the log
   var LABELS = {
     tenantId: '市町', raisedOn: '起票日', category: '分類', description: '内容', response: '対応', owner: '担当', status: '状況',
     dueOn: '期限', resolvedOn: '完了日',

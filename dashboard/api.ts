@@ -50,6 +50,7 @@ export function overviewTable(o: Overview): XlsxCell[][] {
     cols.map(([h]) => h),
     ...o.rows.map((r) => cols.map(([, f]) => f(r))),
     cols.map(([h, f]) => (h === '友だち数の基準日' ? '' : h === '地方公共団体コード' ? '' : f(totals))),
+    ...o.accounts.map((r) => cols.map(([h, f]) => (h === '市町名' ? `${r.name} (県のアカウント・合計に含みません)` : f(r)))),
   ];
 }
 

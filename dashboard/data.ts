@@ -99,7 +99,10 @@ export interface Overview {
   monthLabel: string;
   from: string;
   to: string;
+  /** One row per municipality. */
   rows: OverviewRow[];
+  /** The prefecture's own accounts (e.g. 三重県's), outside the municipalities' totals. */
+  accounts: OverviewRow[];
   totals: Omit<OverviewRow, 'tenantId' | 'name' | 'friendsAsOf' | 'sparkline'> & { municipalities: number; partial: FigureName[] };
   sources: { insightFollowers: boolean; deliveryStats: boolean; deliveryRecords: boolean };
 }
@@ -210,8 +213,11 @@ export class DashboardData {
     const { from, to } = monthBounds(month);
     const prevFrom = monthBounds(addMonths(month, -1)).from;
     const sparkFrom = monthBounds(addMonths(month, -11)).from;
-    const municipalities = (await this.tenants.list()).filter((t) => t.kind === 'municipality' && canSeeTenant(p, t.id));
-    const ids = municipalities.map((t) => t.id);
+    const visible = (await this.tenants.list()).filter((t) => canSeeTenant(p, t.id));
+    const municipalities = visible.filter((t) => t.kind === 'municipality');
+    // the prefecture's own accounts: shown beside the municipalities, never in their totals
+    const prefectureAccounts = visible.filter((t) => t.kind === 'prefecture');
+    const ids = [...municipalities, ...prefectureAccounts].map((t) => t.id);
 
     const [followers, webhooks, deliveries] = ids.length
       ? await Promise.all([
@@ -236,7 +242,7 @@ export class DashboardData {
     const dByTenant = new Map<string, DeliveryFigures[]>();
     for (const d of deliveries) dByTenant.set(d.tenantId, [...(dByTenant.get(d.tenantId) ?? []), d]);
 
-    const rows: OverviewRow[] = municipalities.map((t) => {
+    const rowOf = (t: Tenant): OverviewRow => {
       const missing: Missing = {};
       const f = fByTenant.get(t.id);
       const hasCur = !!f && Number(f.cur_n) > 0;
@@ -276,11 +282,14 @@ export class DashboardData {
         },
         missing,
       };
-    });
+    };
+    const rows = municipalities.map(rowOf);
+    const municipal = new Set(municipalities.map((t) => t.id));
 
     return {
       month, monthLabel: warekiMonth(month), from, to, rows,
-      totals: totalsOf(rows, deliveries),
+      totals: totalsOf(rows, deliveries.filter((d) => municipal.has(d.tenantId))),
+      accounts: prefectureAccounts.map(rowOf),
       sources: {
         insightFollowers: followers.some((r) => Number(r.cur_n) > 0),
         deliveryStats: deliveries.some((d) => d.hasStats),

@@ -132,8 +132,8 @@ export function overviewPage(o: Overview, ctx: { principal: Principal; tenants: 
   const marks = new Map<MissingReason, number>();
   const months = Array.from({ length: 24 }, (_, i) => addMonths(currentMonth(), -i));
   if (!months.includes(o.month)) months.unshift(o.month);
-  const rowHtml = (r: OverviewRow) =>
-    `<tr data-tenant="${esc(r.tenantId)}"><td data-v="${esc(r.tenantId)}"><a href="/municipalities/${esc(r.tenantId)}">${esc(r.name)}</a></td>
+  const rowHtml = (r: OverviewRow, note = '') =>
+    `<tr data-tenant="${esc(r.tenantId)}"><td data-v="${esc(r.tenantId)}"><a href="/municipalities/${esc(r.tenantId)}">${esc(r.name)}</a>${note}</td>
 ${cell('population', r.population, formatCount(r.population), 'no_population', marks)}
 ${COLUMNS.map((c) => cell(c.key, r[c.key] as Figure, c.fmt(r[c.key] as Figure), r.missing[c.key], marks)).join('')}
 <td><div class="spark" data-spark='${esc(json(sparklineOptions(r.sparkline.values, r.sparkline.months)))}'></div></td></tr>`;
@@ -153,8 +153,8 @@ ${o.sources.insightFollowers ? '' : '<p class="note" role="note">この月の LI
 <div class="scroll"><table id="overview" aria-label="市町別の状況">
 <thead><tr><th data-sort="text" scope="col">市町</th><th data-sort="num" scope="col">人口</th>${COLUMNS
     .map((c) => `<th data-sort="num" scope="col" title="${esc(FIGURES[c.key].definition)}">${FIGURES[c.key].label}</th>`).join('')}<th scope="col">直近12か月の純増</th></tr></thead>
-<tbody>${o.rows.map(rowHtml).join('')}</tbody>
-<tfoot>${totalRow}</tfoot></table></div>
+<tbody>${o.rows.map((r) => rowHtml(r)).join('')}</tbody>
+<tfoot>${totalRow}${o.accounts.map((r) => rowHtml(r, ' <small class="account-note">(県のアカウント・合計に含みません)</small>')).join('')}</tfoot></table></div>
 <p class="note">列見出しを押すと並べ替えます。「直近12か月の純増」は月ごとの 友だち追加 + ブロック解除 − 新規ブロック (LINE からの通知で集計) です。</p>
 ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
   return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });

@@ -181,8 +181,9 @@ describe('tenant scoping', () => {
     expect((await s.call('/api/v1/tenants/24202')).status).toBe(403);
     const { tenants } = (await (await s.call('/api/v1/tenants')).json()) as { tenants: Array<{ id: string }> };
     expect(tenants.map((t) => t.id)).toEqual(['24201']);
-    const overview = (await (await s.call(`/api/v1/dashboard/overview?month=${MONTH}`)).json()) as { rows: Array<{ tenantId: string }> };
+    const overview = (await (await s.call(`/api/v1/dashboard/overview?month=${MONTH}`)).json()) as { rows: Array<{ tenantId: string }>; accounts: unknown[] };
     expect(overview.rows.map((r) => r.tenantId)).toEqual(['24201']);
+    expect(overview.accounts).toEqual([]);
     expect((await s.call('/api/v1/users')).status).toBe(403);
   });
 });
@@ -192,7 +193,9 @@ describe('figures', () => {
     const s = await signIn('ken', 'prefecture-pass-1');
     const res = await s.call(`/api/v1/dashboard/overview?month=${MONTH}`);
     expect(res.status).toBe(200);
-    const o = (await res.json()) as { rows: Array<Record<string, unknown> & { missing: Record<string, string> }>; totals: Record<string, unknown>; monthLabel: string };
+    const o = (await res.json()) as {
+      rows: Array<Record<string, unknown> & { missing: Record<string, string> }>; totals: Record<string, unknown>; monthLabel: string; accounts: Array<Record<string, unknown>>;
+    };
     expect(o.monthLabel).toBe('令和7年6月');
     expect(o.rows).toHaveLength(29);
     const tsu = o.rows.find((r) => r.tenantId === '24201')!;
@@ -213,6 +216,9 @@ describe('figures', () => {
     expect(ise.missing.friends).toBe('not_fetched');
     expect(o.totals).toMatchObject({ municipalities: 29, friends: 3200, blocks: 166, follows: 61, unfollows: 12, deliveries: 3, openRate: 0.6 });
     expect(o.totals.blockRate).toBeCloseTo(166 / 3200, 6);
+    // the prefecture's own account, beside the municipalities and outside their totals
+    expect(o.accounts).toHaveLength(1);
+    expect(o.accounts[0]).toMatchObject({ tenantId: '24000', name: '三重県', friends: 5000, blocks: 200, blockRate: 0.04 });
   });
 
   it('municipality: days from LINE and the webhooks, deliveries with open rates', async () => {
@@ -254,7 +260,8 @@ describe('downloads', () => {
     expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const lines = new TextDecoder().decode(bytes.slice(3)).trimEnd().split('\r\n');
     expect(lines[0]!.split(',').slice(0, 5)).toEqual(['地方公共団体コード', '市町名', '人口', '友だち数', '友だち数の基準日']);
-    expect(lines).toHaveLength(1 + 29 + 1);
+    expect(lines).toHaveLength(1 + 29 + 1 + 1);
+    expect(lines.at(-1)).toMatch(/^24000,三重県 \(県のアカウント・合計に含みません\),\d+,5000,2025-06-30,/);
     expect(lines.find((l) => l.startsWith('24201,'))).toMatch(/^24201,津市,274500,1200,2025-06-30,200,0\.44,1000,66,5\.5,50,2,8,3,1515,900,60,110,/);
     expect(lines.find((l) => l.startsWith('24562,'))).toMatch(/^24562,紀宝町,\d+,—,2025-06-30,—/);
     const { records } = (await (await op('/api/v1/audit?action=export')).json()) as { records: Array<Record<string, unknown>> };

@@ -15,6 +15,8 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
     { tenant_id: '24201', day: '2025-06-30', followers: 1200, targeted_reaches: 1000, blocks: 66 },
     // Yokkaichi: June only
     { tenant_id: '24202', day: '2025-06-30', followers: 2000, targeted_reaches: 1800, blocks: 100 },
+    // the prefecture's own account: shown on the overview, never in the municipalities' totals
+    { tenant_id: '24000', day: '2025-06-30', followers: 5000, targeted_reaches: 4500, blocks: 200 },
     // Kiho: under LINE's privacy threshold — LINE answered null
     { tenant_id: '24562', day: '2025-06-30', followers: null, targeted_reaches: null, blocks: null },
   ].map((r) => ({ ...r, status: 'ready', fetched_at: now, version: 1 }));

@@ -114,7 +114,7 @@ describe('monthly package', () => {
       '市町', '人口\n(人)', '友だち数\n(人)', '増減 (前月比)\n(人)', '人口あたり\n(%)', 'ブロック数\n(人)', 'ブロック率\n(%)',
       '友だち追加\n(人)', '新規ブロック\n(人)', '配信数\n(件)', '開封率\n(%)', 'クリック\n(人)',
     ]);
-    expect([...t.rows.keys()]).toEqual([...overview.rows.map((r) => r.name), '県全体']);
+    expect([...t.rows.keys()]).toEqual([...overview.rows.map((r) => r.name), '県全体', '三重県 (県のアカウント・合計に含みません)']);
     const keys = ['population', 'friends', 'friendsChange', 'friendsPerPopulation', 'blocks', 'blockRate', 'follows', 'unfollows', 'deliveries', 'openRate', 'clicks'] as const;
     const check = (name: string, expected: Record<(typeof keys)[number], number | null>) => {
       const r = t.rows.get(name)!;
@@ -122,6 +122,8 @@ describe('monthly package', () => {
     };
     for (const name of ['津市', '四日市市', '伊勢市', '紀宝町', '御浜町']) check(name, overview.rows.find((r) => r.name === name)!);
     check('県全体', overview.totals);
+    check('三重県 (県のアカウント・合計に含みません)', overview.accounts[0]!);
+    expect(t.rows.get('三重県 (県のアカウント・合計に含みません)')!.getCell(3).value).toBe(5000);
 
     // hand-computed figures (test/dashboard-fixtures.ts), so a wrong query cannot agree with itself
     const tsu = t.rows.get('津市')!;

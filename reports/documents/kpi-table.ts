@@ -64,11 +64,12 @@ function cellsOf(r: Source, partial: readonly FigureName[] = []): Record<KpiKey,
   return out;
 }
 
-/** The municipalities' rows in the dashboard's order, then the prefecture-wide total. */
+/** The municipalities' rows in the dashboard's order, the prefecture-wide total, then the prefecture's own accounts. */
 export function kpiRows(o: Overview): KpiRow[] {
   return [
     ...o.rows.map((r) => ({ tenantId: r.tenantId, name: r.name, total: false, cells: cellsOf(r) })),
     { tenantId: null, name: TOTAL_LABEL, total: true, cells: cellsOf(o.totals, o.totals.partial) },
+    ...o.accounts.map((r) => ({ tenantId: r.tenantId, name: `${r.name} (県のアカウント・合計に含みません)`, total: false, cells: cellsOf(r) })),
   ];
 }
 

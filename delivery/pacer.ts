@@ -58,14 +58,19 @@ export class ChannelPacer {
       return;
     }
     const now = performance.now();
-    // slots that passed with nobody waiting are gone (the schedule does not save them up)
-    while (this.#slots.length > 0 && this.#waiters.length === 0 && this.#slots[0]! < now - 1) this.#slots.shift();
+    // Slots long past are gone, waiters or not: after a stall (a busy event loop, a GC pause) the
+    // requests must not go out in a burst that LINE's one-second window would count against the
+    // limit; a little lateness (a few ms, timers are coarse) is caught up.
+    const tolerance = Math.max(4, 2000 / Math.max(0.001, this.rate()));
+    while (this.#slots.length > 0 && this.#slots[0]! < now - (this.#waiters.length === 0 ? 1 : tolerance)) this.#slots.shift();
     while (this.#slots.length > 0 && this.#waiters.length > 0 && this.#slots[0]! <= now + 0.25) {
       this.#slots.shift();
       this.#waiters.shift()!();
     }
+    // Slots are reserved a block ahead at most, whatever the queue: after a 429 the slots reserved
+    // are dropped, and the channel's schedule should not have run far ahead of them.
     const missing = this.#waiters.length - this.#slots.length;
-    if (missing > 0 && !this.#reserving) void this.#reserve(missing);
+    if (missing > 0 && this.#slots.length < this.#block() && !this.#reserving) void this.#reserve(missing);
     if (this.#waiters.length > 0 && this.#slots.length > 0) this.#wakeAt(this.#slots[0]!);
   }
 
@@ -73,9 +78,8 @@ export class ChannelPacer {
     this.#reserving = true;
     const epoch = this.#epoch;
     try {
-      const rate = Math.max(0.001, this.rate());
-      const intervalUs = 1e6 / rate;
-      const block = Math.max(1, Math.min(missing, Math.floor(rate * 0.04)));
+      const intervalUs = 1e6 / Math.max(0.001, this.rate());
+      const block = Math.min(missing, this.#block());
       const t0 = performance.now();
       const waitUs = await this.state.reserve(this.channel, intervalUs, block);
       if (epoch === this.#epoch) {
@@ -90,6 +94,11 @@ export class ChannelPacer {
       this.#reserving = false;
     }
     this.#pump();
+  }
+
+  /** Slots reserved at once: about 40 ms worth. */
+  #block(): number {
+    return Math.max(1, Math.floor(this.rate() * 0.04));
   }
 
   #wakeAt(at: number): void {

@@ -2,6 +2,8 @@
  * Fan-out against the sandbox, through the API: every friend gets a delivery exactly once, blocked
  * residents never; 429 and 5xx / timeout storms still complete with no duplicate receipt; 4xx
  * marks batches failed with LINE's reason; retry keys are deterministic per (delivery, batch).
+ * "All friends" goes out as one broadcast unless staff choose multicast: retry key of batch 0, a
+ * 5xx after it took effect answered 409 on the retry, its request id kept and tracked for Insight.
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +35,7 @@ let app: FastifyInstance;
 let base: string;
 let friends: string[];
 let blocked: string[];
+const tracked: Array<{ tenantId: string; kind: string; key: string; sentAt: number }> = [];
 
 beforeAll(async () => {
   sandbox = await startSandbox({
@@ -67,7 +70,7 @@ beforeAll(async () => {
   delivery = createDelivery({
     ch, redisUrl: redisServer.url, tenants, logger,
     endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox.url }),
-    fanOut: { requestTimeoutMs: 1500, retryBaseMs: 100, backoff429Ms: 50, pageSize: 1000 },
+    fanOut: { requestTimeoutMs: 1500, retryBaseMs: 100, backoff429Ms: 50, pageSize: 1000, trackDelivery: async (i) => tracked.push(i) },
   });
   await delivery.start();
   app = createHttpApp(logger);
@@ -181,6 +184,43 @@ describe('delivery fan-out', () => {
     expectExactlyOnce(await receiptsOf(id, d.batches));
     const batches = (await api('GET', `/api/v1/tenants/${TENANT}/deliveries/${id}/batches`)).json.batches;
     expect(batches.some((b: any) => Number(b.attempts) > 1)).toBe(true);
+  });
+
+  it('sends "all friends" as one broadcast unless multicast is chosen; a retry after a 5xx that took effect is a 409', async () => {
+    const bad = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, {
+      title: 'x', messages: [{ type: 'text', text: 'x' }], audience: { type: 'segment', condition: { attr: 'gender', op: 'in', values: ['female'] } }, sendMethod: 'broadcast',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe('invalid_delivery');
+    expect(bad.json.error.details).toEqual([{ field: 'sendMethod', message: expect.stringMatching(/すべての友だち/) }]);
+
+    // the broadcast takes effect, but LINE answers 500: the retry (same key) is answered 409
+    await hook('POST', '/faults', { channelId: CHANNEL, endpoint: 'broadcast', kind: '5xx', durationMs: 60_000, count: 1, delivered: true });
+    const created = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: '一斉配信', messages: [{ type: 'text', text: '全員へのお知らせ' }], send: 'now' });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ sendMethod: 'broadcast', audience: { type: 'all' } });
+    const d = await finished(created.json.id);
+    await hook('DELETE', '/faults');
+    // LINE sends a broadcast to every friend of the account; targets are the friends Tayori knows of
+    expect(d).toMatchObject({ status: 'done', sendMethod: 'broadcast', batches: 1, targets: friends.length, accepted: friends.length, failed: 0 });
+    const key = batchRetryKey(d.id, 0);
+    const sent = (await hook('GET', `/requests?channelId=${CHANNEL}&limit=1000`)).requests.filter((r: any) => r.retryKey === key);
+    expect(sent).toEqual([expect.objectContaining({ kind: 'broadcast', recipients: friends.length + blocked.length })]);
+    expect(d.requestId).toBe(sent[0].requestId);
+    const [batch] = (await api('GET', `/api/v1/tenants/${TENANT}/deliveries/${d.id}/batches`)).json.batches;
+    expect(batch).toMatchObject({ batch_no: 0, status: 'accepted', http_status: 409, attempts: 2, retry_key: key, request_id: d.requestId });
+    for (const u of [friends[0]!, friends.at(-1)!, blocked[0]!]) {
+      const r = await hook('GET', `/channels/${CHANNEL}/receipts/${u}`);
+      expect(r.receipts.filter((x: any) => x.retryKey === key)).toHaveLength(1);
+    }
+    // Insight statistics of a broadcast are by request id
+    expect(tracked).toContainEqual({ tenantId: TENANT, kind: 'request_id', key: d.requestId, sentAt: expect.any(Number) });
+    await ch.insert({
+      table: 'insight_message_stats', format: 'JSONEachRow',
+      values: [{ tenant_id: TENANT, kind: 'request_id', key: d.requestId, sent_at: chDateTime(Date.now()), fetched_at: chDateTime(Date.now()), status: 'ready', delivered: 3150, unique_impression: 2000, unique_click: 10, click: 12 }],
+    });
+    const listed = (await api('GET', `/api/v1/tenants/${TENANT}/deliveries`)).json.deliveries.find((x: any) => x.id === d.id);
+    expect(listed).toMatchObject({ sendMethod: 'broadcast', delivered: 3150, uniqueImpressions: 2000, clicks: 12 });
   });
 
   it('marks a batch failed with LINE’s reason on a 4xx other than 409/429, and the others still go out', async () => {

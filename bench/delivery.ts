@@ -141,6 +141,8 @@ interface RunResult {
   load_average: number;
   /** The sandbox process's CPU time per batch (it shares the machine's cores with Tayori). */
   sandbox_cpu_ms_per_batch: number;
+  /** redis-server's CPU time per batch (queues, progress, pacing). */
+  redis_cpu_ms_per_batch: number;
 }
 
 async function runOnce(dir: string, recipients: number, limit: number): Promise<RunResult> {
@@ -174,6 +176,7 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     const load = os.loadavg()[0]!;
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     const sandboxCpu0 = await sb.cpuMs();
+    const redisCpu0 = procCpuMs(redisServer.pid);
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     // all friends, but by multicast: this bench measures the fan-out (a broadcast is one request)
@@ -196,6 +199,7 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     const final = await delivery.waitFinished(TENANT, d.id, 30 * 60_000);
     const cpu = process.cpuUsage(cpu0);
     const sandboxCpu = (await sb.cpuMs()) - sandboxCpu0;
+    const redisCpu = procCpuMs(redisServer.pid) - redisCpu0;
     clearInterval(tracer);
     if (trace.length) console.log(`progress: ${trace.join(' | ')}`);
     if (profiler) fs.writeFileSync(`${process.env.BENCH_PROFILE}-${limit}.cpuprofile`, JSON.stringify(await profiler()));
@@ -220,16 +224,27 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
       batches_per_s: Number((batches / seconds).toFixed(1)), first_batch_s: Number(firstBatch.toFixed(3)), cpu_ms_per_batch: Number(((cpu.user + cpu.system) / 1000 / batches).toFixed(3)), exactly_once: exactlyOnce, accepted: final.accepted, failed: final.failed,
       load_average: Number(load.toFixed(2)),
       sandbox_cpu_ms_per_batch: Number((sandboxCpu / batches).toFixed(3)),
+      redis_cpu_ms_per_batch: Number((redisCpu / batches).toFixed(3)),
     };
     console.log(
       `limit ${limit}/s: ${recipients} recipients in ${batches} batches, send → last accepted ${r.seconds} s (floor ${r.floor_seconds} s), ` +
-        `${r.batches_per_s} batches/s, first batch settled after ${r.first_batch_s} s, Tayori CPU ${r.cpu_ms_per_batch} ms/batch, sandbox CPU ${r.sandbox_cpu_ms_per_batch} ms/batch, ratio ${r.ratio}; status ${final.status}, accepted ${final.accepted}, failed ${final.failed}, exactly once: ${exactlyOnce ? 'yes' : 'NO'}; load average ${r.load_average} (${os.cpus().length} cores)`,
+        `${r.batches_per_s} batches/s, first batch settled after ${r.first_batch_s} s, Tayori CPU ${r.cpu_ms_per_batch} ms/batch, sandbox CPU ${r.sandbox_cpu_ms_per_batch} ms/batch, redis CPU ${r.redis_cpu_ms_per_batch} ms/batch, ratio ${r.ratio}; status ${final.status}, accepted ${final.accepted}, failed ${final.failed}, exactly once: ${exactlyOnce ? 'yes' : 'NO'}; load average ${r.load_average} (${os.cpus().length} cores)`,
     );
     return r;
   } finally {
     await redisServer.stop();
     await ch.close();
     sb.child.kill('SIGTERM');
+  }
+}
+
+/** CPU time (user + system) a process used so far, ms, from /proc (NaN where there is none). */
+function procCpuMs(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
   }
 }
 

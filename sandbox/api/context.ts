@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChannelWorld, DeliveryKind, SandboxConfig, World } from '../world.ts';
 import { ReceiptBook, ResidentIndex, WorldResidentIndex, type AcceptedRequest } from './receipts.ts';
 import { NarrowcastRunner } from './narrowcast.ts';
+import { RichMenuBook } from './rich-menus.ts';
 
 export interface ApiReply {
   status: number;
@@ -14,6 +15,8 @@ export interface ApiReply {
   headers?: Record<string, string>;
   /** For sends with a retry key: the `sentMessages` a 409 repeats (push only). */
   sentMessages?: unknown[];
+  /** A binary answer (e.g. a rich menu image) instead of JSON `body`. */
+  raw?: { contentType: string; bytes: Buffer };
 }
 
 export interface ApiContext {
@@ -33,6 +36,10 @@ export interface ApiContext {
   params: Record<string, string>;
   retryKey?: string;
   state: SandboxState;
+  /** The request body as received (what binary uploads read). */
+  raw?: Buffer;
+  /** The request's Content-Type header. */
+  contentType?: string;
 }
 
 export type Handler = (ctx: ApiContext) => ApiReply;
@@ -68,6 +75,8 @@ export class SandboxState {
   /** Reply tokens used so far, when the world does not issue its own. */
   readonly usedReplyTokens = new Set<string>();
   readonly narrowcasts: NarrowcastRunner;
+  /** Every channel's rich menus and default menu. */
+  readonly richMenus = new RichMenuBook();
 
   constructor(readonly world: World, readonly config: SandboxConfig) {
     this.narrowcasts = new NarrowcastRunner(this);
@@ -114,6 +123,7 @@ export class SandboxState {
         acceptedAt: Date.now(),
         simulatedAt: at,
         messageCount: request.messages.length,
+        messages: request.messages,
       },
       indexes,
     );

@@ -37,6 +37,7 @@ import { Router } from './router.ts';
 import { sendRoutes } from './send-routes.ts';
 import { accountRoutes } from './account-routes.ts';
 import { insightRoutes } from './insight-routes.ts';
+import { richMenuRoutes } from './rich-menus.ts';
 import { handleTestHook, TEST_HOOK_PREFIX } from './test-hooks.ts';
 import { parseMulticastFast } from './fast-multicast.ts';
 
@@ -74,7 +75,7 @@ export interface SandboxServer {
   close(): Promise<void>;
 }
 
-const HANDLERS: Record<string, Handler> = { ...sendRoutes, ...accountRoutes, ...insightRoutes };
+const HANDLERS: Record<string, Handler> = { ...sendRoutes, ...accountRoutes, ...insightRoutes, ...richMenuRoutes };
 
 export function createSandboxServer(world: World, config: SandboxConfig, options: SandboxServerOptions = {}): SandboxServer {
   const state = new SandboxState(world, config);
@@ -197,7 +198,10 @@ export function createSandboxServer(world: World, config: SandboxConfig, options
         if (earlier) throw retryKeyAccepted(earlier.requestId, earlier.sentMessages);
       }
 
-      const ctx: ApiContext = { requestId, operationId, channel, body, toIndexes, query, params: match.params, retryKey, state };
+      const ctx: ApiContext = {
+        requestId, operationId, channel, body, toIndexes, query, params: match.params, retryKey, state,
+        raw: read.body, contentType: req.headers['content-type'],
+      };
       const reply: ApiReply = match.handler(ctx);
       if (retryKey && reply.status < 300) {
         retryKeys.remember(channelId, retryKey, { requestId, sentMessages: reply.sentMessages });
@@ -207,6 +211,14 @@ export function createSandboxServer(world: World, config: SandboxConfig, options
         // The request took effect; the client sees a failure anyway.
         if (fault.kind === '5xx') throw internalError(fault.status);
         hold(res, fault);
+        return;
+      }
+      if (reply.raw) {
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(reply.status, { ...headers, ...reply.headers, 'content-type': reply.raw.contentType, 'content-length': reply.raw.bytes.length });
+          res.end(reply.raw.bytes);
+        }
+        options.onResponse?.({ method: req.method ?? '', path: pathname, operationId, status: reply.status, headers, body: undefined });
         return;
       }
       respond(req, res, pathname, operationId, reply.status, reply.body, { ...headers, ...reply.headers });

@@ -153,6 +153,8 @@ export interface AcceptedRequest {
   /** Simulated time of acceptance (epoch ms). */
   simulatedAt: number;
   messageCount: number;
+  /** The message objects as sent (shared by every recipient's receipt; tests read what arrived). */
+  messages?: readonly unknown[];
   /** How many residents received it. */
   recipientCount: number;
   /** Indexes (ResidentIndex) of the residents who received it; empty once dropped (see ReceiptBook). */
@@ -178,7 +180,7 @@ export interface ResidentReceipts {
   channelId: string;
   userId: string;
   count: number;
-  receipts: { requestId: string; kind: DeliveryKind; retryKey: string | null; acceptedAt: string; messageCount: number }[];
+  receipts: { requestId: string; kind: DeliveryKind; retryKey: string | null; acceptedAt: string; messageCount: number; messages?: readonly unknown[] }[];
   /** Receipts counted in `count` whose requests' lists were dropped (too old to list). */
   unlisted: number;
 }
@@ -283,6 +285,7 @@ export class ReceiptBook {
           retryKey: r.retryKey ?? null,
           acceptedAt: new Date(r.acceptedAt).toISOString(),
           messageCount: r.messageCount,
+          ...(r.messages ? { messages: r.messages } : {}),
         });
       }
     }

@@ -28,6 +28,11 @@
  *                                                          e.g. {"date": "2025-04-01"})
  *   {"type": "follow"}      adds the account (or unblocks it: follow.isUnblocked true)
  *   {"type": "unfollow"}    blocks the account
+ *   {"type": "richMenu", "area": n, "params": {…}}   a tap on area n (0-based) of the rich menu the
+ *                          resident sees (the channel's default): a postback or datetimepicker area
+ *                          sends that postback event (params as the picker gives them), a message
+ *                          area that message; a uri area opens the link (no webhook; "event" null,
+ *                          "uri" given); 409 when no rich menu is shown, 400 for an area it lacks
  * now, in simulated time: the world changes the resident's state (friends, blocks and
  * targetedReaches in the Insight figures follow) and sends the webhook event through the normal
  * path (signed, batched, redelivered), with a reply token for message, postback and follow
@@ -75,6 +80,11 @@ const actionSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('postback'),
     data: z.string().min(1).max(300),
+    params: z.record(z.string(), z.string()).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('richMenu'),
+    area: z.number().int().min(0),
     params: z.record(z.string(), z.string()).optional(),
   }),
 ]);
@@ -159,14 +169,36 @@ export function handleTestHook(req: TestHookRequest, deps: TestHookDeps): [numbe
       }
       if (parts.length === 5 && parts[4] === 'actions') {
         const userId = parts[3]!;
-        let action: ResidentActionRequest;
+        let parsed: z.infer<typeof actionSchema>;
         try {
-          action = actionSchema.parse(parseJson(req.body));
+          parsed = actionSchema.parse(parseJson(req.body));
         } catch (e) {
           if (e instanceof ZodError) throw badRequest(e);
           throw e;
         }
         if (!channel.act) throw notImplementedByWorld('act');
+        let action: ResidentActionRequest;
+        if (parsed.type === 'richMenu') {
+          const menu = state.richMenus.shownTo(channel.config.channelId);
+          if (!menu) throw new LineApiError(409, { message: 'The resident sees no rich menu (the channel has no default rich menu)' });
+          const area = menu.menu.areas[parsed.area];
+          if (!area) {
+            throw new LineApiError(400, { message: 'The request body has 1 error(s)', details: [{ message: `The rich menu has ${menu.menu.areas.length} area(s)`, property: 'area' }] });
+          }
+          const a = area.action as Record<string, unknown>;
+          if (a.type === 'postback' || a.type === 'datetimepicker') {
+            action = parsed.params ? { type: 'postback', data: String(a.data), params: parsed.params } : { type: 'postback', data: String(a.data) };
+          } else if (a.type === 'message') {
+            action = { type: 'message', text: String(a.text) };
+          } else if (a.type === 'uri') {
+            if (!channel.isFriend(userId)) throw new LineApiError(409, { message: 'The resident is not a friend' });
+            return [200, { channelId: channel.config.channelId, userId, status: 'friend', event: null, uri: a.uri }];
+          } else {
+            throw notImplementedByWorld(`rich menu ${String(a.type)} actions`);
+          }
+        } else {
+          action = parsed;
+        }
         const outcome = channel.act(userId, action);
         if (!outcome.ok) {
           if (outcome.reason === 'unknown-resident') throw notFound();

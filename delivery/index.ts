@@ -18,6 +18,7 @@ import type { TenantStore } from '../core/tenants.ts';
 import { FanOut, type FanOutOptions } from './fan-out.ts';
 import { registerRegistrationFlow, REGISTRATION_PREFIX, type EventRegistry } from './registration.ts';
 import { ResidentStore } from './residents.ts';
+import { RichMenuService } from './rich-menu.ts';
 import { registerDeliveryRoutes } from './routes.ts';
 import { DeliveryService } from './service.ts';
 import { DeliveryStore, type DeliveryRecord } from './store.ts';
@@ -27,6 +28,7 @@ export { batchRetryKey, aggregationUnitOf } from './ids.ts';
 export { toCsv, csvCell } from './csv.ts';
 export { BATCH_SIZE, CHUNK_BATCHES } from './fan-out.ts';
 export { REGISTRATION_PREFIX } from './registration.ts';
+export { RICH_MENU_SIZE, renderRichMenuImage, richMenuObject, type AppliedRichMenu } from './rich-menu.ts';
 export { registerDeliveryRoutes, deliveriesCsv } from './routes.ts';
 export type { DeliveryRecord, DeliveryStatus, ListedDelivery, SendMethod } from './store.ts';
 
@@ -49,6 +51,8 @@ export interface Delivery {
   residents: ResidentStore;
   service: DeliveryService;
   fanOut: FanOut;
+  /** Each tenant's default rich menu (the way into the registration flow). */
+  richMenus: RichMenuService;
   start(): Promise<void>;
   stop(): Promise<void>;
   registerRoutes(app: FastifyInstance, auth: Authenticator): void;
@@ -62,6 +66,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   const publicUrl = () => (typeof deps.publicUrl === 'function' ? deps.publicUrl() : deps.publicUrl);
   const fanOut = new FanOut({ ...deps.fanOut, publicUrl, ch: deps.ch, redisUrl: deps.redisUrl, tenants: deps.tenants, endpoints: deps.endpoints, logger: deps.logger, store });
   const service = new DeliveryService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints, store, fanOut, publicUrl });
+  const richMenus = new RichMenuService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints });
   if (deps.ingestHandlers) {
     const h = deps.ingestHandlers;
     h.on('follow', async ({ tenantId, event }) => {
@@ -77,6 +82,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     residents,
     service,
     fanOut,
+    richMenus,
     start: () => fanOut.start(),
     async stop() {
       await fanOut.stop();
@@ -85,7 +91,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       await store.clickWriter.close();
     },
     registerRoutes(app, auth) {
-      registerDeliveryRoutes(app, { auth, service, store, residents, tenants: deps.tenants });
+      registerDeliveryRoutes(app, { auth, service, store, residents, tenants: deps.tenants, richMenus });
     },
     async waitFinished(tenantId, id, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;

@@ -13,6 +13,7 @@
  *   GET|POST /categories     PATCH /categories/:id
  *   GET|POST /attribute-items  PATCH /attribute-items/:id
  *   GET    /residents/:userId/attributes
+ *   GET|POST /rich-menu                    the tenant's default rich menu; POST (re)applies it {newsUrl?, contactUrl?}
  *   GET    /api/v1/deliveries[.csv]       prefecture-wide list
  */
 import { checkCsrf, requirePermission, requireTenant, visibleTenants, type Authenticator, type Principal } from '../core/auth.ts';
@@ -23,6 +24,7 @@ import { toCsv } from './csv.ts';
 import { messagesSchema } from './messages.ts';
 import { renderPreview } from './preview.ts';
 import type { ResidentStore } from './residents.ts';
+import type { RichMenuService } from './rich-menu.ts';
 import { parseOrThrow, type DeliveryService } from './service.ts';
 import type { DeliveryStore, ListedDelivery } from './store.ts';
 
@@ -32,6 +34,7 @@ export interface RouteDeps {
   store: DeliveryStore;
   residents: ResidentStore;
   tenants: TenantStore;
+  richMenus: RichMenuService;
 }
 
 const userIdSchema = z.string().regex(/^U[0-9a-f]{32}$/, 'LINE のユーザー ID (U で始まる 33 文字) を指定してください');
@@ -61,7 +64,7 @@ export function deliveriesCsv(list: ListedDelivery[], tenantNames: Map<string, s
 }
 
 export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { auth, service, store, residents, tenants } = deps;
+  const { auth, service, store, residents, tenants, richMenus } = deps;
   const base = '/api/v1/tenants/:tenantId';
   // who calls: any signed-in caller who may see the tenant reads; changing needs the 'deliver' permission
   const principals = new WeakMap<FastifyRequest, Principal>();
@@ -170,6 +173,8 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   app.get(`${base}/attribute-items`, pre, async (req) => ({ items: await residents.items((await tenants.require(tid(req))).id) }));
   app.post(`${base}/attribute-items`, pre, async (req, reply) => reply.status(201).send(await residents.addItem((await tenants.require(tidDeliver(req))).id, req.body)));
   app.patch(`${base}/attribute-items/:itemId`, pre, async (req) => residents.patchItem((await tenants.require(tidDeliver(req))).id, param(req, 'itemId'), req.body));
+  app.get(`${base}/rich-menu`, pre, async (req) => ({ richMenu: await richMenus.current(tid(req)) }));
+  app.post(`${base}/rich-menu`, pre, async (req, reply) => reply.status(201).send({ richMenu: await richMenus.apply(tidDeliver(req), req.body) }));
   app.get(`${base}/residents/:userId/attributes`, pre, async (req) => {
     const tenant = await tenants.require(tid(req));
     requirePermission(who(req), 'export_residents');

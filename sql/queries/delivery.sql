@@ -143,3 +143,9 @@ ORDER BY link_no, bucket;
 -- The attribute a click bucket is cut by, for the residents of one audience range.
 SELECT user_id, values FROM resident_attributes FINAL
 WHERE tenant_id = {tenant:String} AND item = {item:String} AND user_id > {after:String} AND user_id <= {upto:String};
+
+-- name: delivery.rich_menu
+-- The rich menu Tayori last applied for a tenant.
+SELECT rich_menu_id, news_url, contact_url, toUnixTimestamp64Milli(applied_at) AS applied_ms
+FROM delivery_rich_menus FINAL
+WHERE tenant_id = {tenant:String};

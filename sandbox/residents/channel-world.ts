@@ -276,6 +276,7 @@ export class SimChannelWorld implements ChannelWorld {
   messageDeliveriesInsight(date: string): Record<string, unknown> {
     const day = ymdToDay(date);
     if (day === undefined) return { status: 'out_of_service' };
+    this.engagement.drain();
     return messageDeliveriesInsight(this.engagement, day, jstDay(this.deps.now()), day <= this.sim.lastClosedDay);
   }
 
@@ -284,6 +285,7 @@ export class SimChannelWorld implements ChannelWorld {
   }
 
   messageEventInsight(requestId: string): Record<string, unknown> | undefined {
+    this.engagement.drain();
     return messageEventInsight(this.engagement, requestId, this.deps.now());
   }
 
@@ -291,6 +293,7 @@ export class SimChannelWorld implements ChannelWorld {
     const f = ymdToDay(from);
     const t = ymdToDay(to);
     if (f === undefined || t === undefined) return { overview: { uniqueImpression: null, uniqueClick: null, uniqueMediaPlayed: null, uniqueMediaPlayed100Percent: null }, messages: [], clicks: [] };
+    this.engagement.drain();
     return aggregationUnitInsight(this.engagement, unit, f, t, this.deps.now(), jstDay);
   }
 

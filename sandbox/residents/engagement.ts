@@ -146,6 +146,14 @@ export type DeliveryCounts = Record<DeliveryKind, number>;
 export interface EngagementOptions {
   /** Recipients processed per slice before yielding to the event loop. */
   chunk?: number;
+  /**
+   * While sends keep coming (another within this many ms), their recipients are simulated once
+   * they stop, so that the simulation does not take the CPU a fast fan-out's requests need.
+   * Default 50.
+   */
+  quietMs?: number;
+  /** Recipients waiting to be simulated at most; beyond it they are simulated as they come. Default 5,000,000. */
+  maxBacklog?: number;
 }
 
 /** A delivery being processed: its recipients' interactions so far. */
@@ -156,7 +164,8 @@ interface Job {
   /** Recipients in all, and the next one to process. */
   count: number;
   next: number;
-  draws: UniformStream;
+  /** Made when the first slice is simulated (a job may wait a while; it holds no buffer meanwhile). */
+  draws: UniformStream | undefined;
   openers: IntList;
   openAt: IntList;
   seen: number[];
@@ -178,6 +187,14 @@ export class Engagement {
   private working = false;
   private idleWaiters: Array<() => void> = [];
   private readonly chunk: number;
+  private readonly quietMs: number;
+  private readonly maxBacklog: number;
+  /** When the last send was recorded (performance.now()), and recipients waiting to be simulated. */
+  private lastRecordAt = -Infinity;
+  private backlog = 0;
+  private quietTimer: NodeJS.Timeout | undefined;
+  /** Someone waits for the queue (idle()): work through it without waiting for quiet. */
+  private urgent = false;
 
   constructor(
     private readonly sim: ChannelSim,
@@ -185,6 +202,8 @@ export class Engagement {
     opts: EngagementOptions = {},
   ) {
     this.chunk = opts.chunk ?? 25_000;
+    this.quietMs = opts.quietMs ?? 50;
+    this.maxBacklog = opts.maxBacklog ?? 5_000_000;
   }
 
   /**
@@ -225,23 +244,46 @@ export class Engagement {
       record,
       count,
       next: 0,
-      // About three draws per recipient; a small delivery needs no big buffer.
-      draws: new UniformStream(new Rng(record.key), Math.min(256, 16 + 4 * count)),
+      draws: undefined,
       openers: new IntList(openersCap),
       openAt: new IntList(openersCap),
       seen: [],
       media: [],
       clicks: [new IntList(16), new IntList(16), new IntList(16)],
     });
-    // Small deliveries are processed at once; big ones in slices between event-loop turns.
-    if (!this.working) {
-      if (count <= this.chunk && this.queue.length === 1) this.work(true);
+    this.backlog += count;
+    const now = performance.now();
+    const streaming = now - this.lastRecordAt < this.quietMs;
+    this.lastRecordAt = now;
+    // A lone small delivery is simulated at once; a big one in slices between event-loop turns; a
+    // stream of sends (a fan-out's batches) once it stops, unless too many recipients wait.
+    if (this.backlog > this.maxBacklog) this.work(true, count);
+    else if (this.working) return;
+    else if (!streaming && count <= this.chunk && this.queue.length === 1) this.work(true);
+    else if (streaming) this.waitForQuiet();
+    else this.schedule();
+  }
+
+  /** Simulates everything recorded so far, now (before Insight figures are read). */
+  drain(): void {
+    if (this.queue.length > 0) this.work(true, Infinity);
+  }
+
+  private waitForQuiet(): void {
+    if (this.quietTimer || this.working) return;
+    const wait = Math.max(1, Math.ceil(this.lastRecordAt + this.quietMs - performance.now()));
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined;
+      if (!this.urgent && performance.now() - this.lastRecordAt < this.quietMs) this.waitForQuiet();
       else this.schedule();
-    }
+    }, wait);
+    this.quietTimer.unref?.();
   }
 
   private schedule(): void {
     if (this.working) return;
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
     this.working = true;
     setImmediate(() => {
       this.working = false;
@@ -249,20 +291,27 @@ export class Engagement {
     });
   }
 
-  private work(inline: boolean): void {
-    let budget = this.chunk;
+  private work(inline: boolean, budget = this.chunk): void {
     while (this.queue.length > 0 && budget > 0) {
       const job = this.queue[0]!;
       const n = Math.min(budget, job.count - job.next);
       this.processSlice(job, n);
       budget -= n;
+      this.backlog -= n;
       if (job.next >= job.count) {
         this.finish(job);
         this.queue.shift();
       }
     }
-    if (this.queue.length > 0) this.schedule();
-    else if (!inline || this.idleWaiters.length > 0) this.notifyIdle();
+    if (this.queue.length > 0) {
+      if (inline) {
+        if (!this.working) this.waitForQuiet();
+      } else if (!this.urgent && performance.now() - this.lastRecordAt < this.quietMs) this.waitForQuiet();
+      else this.schedule();
+    } else {
+      this.urgent = false;
+      if (!inline || this.idleWaiters.length > 0) this.notifyIdle();
+    }
   }
 
   private notifyIdle(): void {
@@ -274,7 +323,10 @@ export class Engagement {
   /** Resolves when every recorded delivery has been processed. */
   idle(): Promise<void> {
     if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    this.urgent = true;
+    const waiting = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.schedule();
+    return waiting;
   }
 
   /**
@@ -284,7 +336,9 @@ export class Engagement {
    * a buffer and leaves rare branches to other methods.
    */
   private processSlice(job: Job, n: number): void {
-    const { notice, record, draws } = job;
+    const { notice, record } = job;
+    // About three draws per recipient; a small delivery needs no big buffer.
+    const draws = (job.draws ??= new UniformStream(new Rng(record.key), Math.min(256, 16 + 4 * job.count)));
     const p = this.sim.population;
     const cfg = this.cfg;
     const day = jstDay(notice.at);
@@ -321,7 +375,8 @@ export class Engagement {
   }
 
   private playMedia(job: Job, i: number, seen: number, delayMs: number): void {
-    const { record, draws, notice } = job;
+    const { record, notice } = job;
+    const draws = job.draws!;
     for (let b = 0; b < record.messageCount; b++) {
       let level = 0;
       const bubble = record.bubbles[b]!;
@@ -338,7 +393,8 @@ export class Engagement {
 
   /** One action, among those in bubbles the resident saw. */
   private click(job: Job, i: number, ordinal: number, seen: number, delayMs: number): void {
-    const { record, draws, notice } = job;
+    const { record, notice } = job;
+    const draws = job.draws!;
     const targets = record.targets;
     let visible = 0;
     for (let t = 0; t < targets.length; t++) if (seen & (1 << (targets[t]!.seq - 1))) visible++;

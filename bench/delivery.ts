@@ -2,16 +2,21 @@
  * npm run bench -- delivery [--recipients 2000000] [--limit 200|2000|both]
  *
  * Seeds N residents (all friends) for one tenant, sends one text message to all of them through
- * Tayori's fan-out (ClickHouse audience → BullMQ batches of 500 → multicast under the channel's
- * rate limit) against the sandbox running in its own process with its multicast limit at L/s, and
- * prints the time from "send" to the last batch accepted by the sandbox, batches/s, and the ratio
- * to the floor the limit sets (N / 500 / L seconds). Afterwards the sandbox's receipts are checked:
- * every resident received it exactly once. Default: both limits (200 and 2,000/s); `ratio` is the
- * one at LINE's default 200/s.
+ * Tayori's fan-out (ClickHouse audience → chunks of ready-made batches of 500 in Redis → BullMQ
+ * chunk jobs → multicast under the channel's rate limit; "all friends", but by multicast, since a
+ * broadcast would be one request) against the sandbox running in its own process with its
+ * multicast limit at L/s, and prints the time from "send" to the last batch accepted by the
+ * sandbox, batches/s, and the ratio to the floor the limit sets (N / 500 / L seconds). Afterwards
+ * the sandbox's receipts are checked: every resident received it exactly once. Default: both
+ * limits (200 and 2,000/s); `ratio` is the one at LINE's default 200/s.
  *
- * BENCH_PROFILE=PREFIX writes a CPU profile of this process (Tayori: ClickHouse client, fan-out
- * workers) from "send" to the end of the delivery, PREFIX-<limit>.cpuprofile, for Chrome DevTools;
- * BENCH_DEBUG=1 prints when the sandbox accepted the batches.
+ * Tayori, the sandbox and redis-server share the machine's cores: each one's CPU time per batch and
+ * the load average at the start are printed too (at 2,000/s the run is CPU-bound on 2 cores).
+ *
+ * BENCH_PROFILE=PREFIX writes CPU profiles from "send" to the end of the delivery, of this process
+ * (Tayori: ClickHouse client, fan-out workers) to PREFIX-<limit>.cpuprofile and of the sandbox to
+ * PREFIX-sandbox-<limit>.cpuprofile, for Chrome DevTools; BENCH_DEBUG=1 prints progress (batches
+ * cut, settled) every 250 ms and when the sandbox accepted the last batches.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

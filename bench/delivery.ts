@@ -255,18 +255,12 @@ function procCpuMs(pid: number): number {
 
 /** Starts the V8 profiler in this process; the returned function stops it and gives the profile. */
 async function startProfile(): Promise<() => Promise<unknown>> {
-  const { Session } = await import('node:inspector');
+  const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
-  await post('Profiler.enable');
-  await post('Profiler.start');
-  return async () => {
-    const { profile } = await post('Profiler.stop');
-    session.disconnect();
-    return profile;
-  };
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => (await session.post('Profiler.stop').finally(() => session.disconnect())).profile;
 }
 
 export async function benchDelivery(): Promise<Record<string, unknown>> {

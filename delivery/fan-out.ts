@@ -660,19 +660,22 @@ export class FanOut {
       if (this.#stopped) return 'stopped';
       await channel.inFlight.acquire();
       outcome.attempts++;
+      let failure: unknown;
       try {
         const res = await channel.http.send(parts, outcome.retry_key, this.#o.requestTimeoutMs);
         outcome.status = 'accepted';
         outcome.http_status = res.status;
         outcome.request_id = res.requestId;
-        break;
       } catch (err) {
-        const verdict = await this.#judge(err, outcome, channel, () => ++strikes429, () => ++transient);
-        if (verdict === 'done') break;
-        if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
+        failure = err;
       } finally {
         channel.inFlight.release();
       }
+      if (failure === undefined) break;
+      // the request's slot is free again while this batch waits for its retry
+      const verdict = await this.#judge(failure, outcome, channel, () => ++strikes429, () => ++transient);
+      if (verdict === 'done') break;
+      if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
     }
     await this.#accepted(outcome, channel.channel);
     await this.#settle(outcome);

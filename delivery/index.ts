@@ -1,7 +1,8 @@
 /**
- * delivery/: residents' attributes and follow state, segments, compose / validate / preview /
- * schedule / cancel / test-send, the BullMQ fan-out under LINE's per-channel limits, records and
- * CSV export.
+ * delivery/: residents' attributes and follow state (the registration flow inside LINE, and each
+ * tenant's default rich menu leading to it), segments, compose / validate / preview / schedule /
+ * cancel / test-send, the BullMQ fan-out under LINE's per-channel limits (multicast batches, or one
+ * broadcast for all friends), records and CSV export.
  *
  *   const delivery = createDelivery({ ch, redisUrl, tenants, endpoints, logger, ingestHandlers: ingest.handlers });
  *   await delivery.start();

@@ -231,6 +231,8 @@ describe('figures', () => {
     expect(v.days[29]).toMatchObject({ day: '2025-06-30', followers: 1200, targetedReaches: 1000, blocks: 66, insight: true });
     expect(v.deliveries.map((d) => [d.key, d.openRate, d.clickRate])).toEqual([['req-1', 0.6, 0.08], ['req-2', null, null], ['unit-1', 0.6, 0.06]]);
     expect(v.deliveries[2]).toMatchObject({ title: '6月の健康だより', delivered: 500 });
+    // a broadcast's record is found by LINE's request id; a delivery made in LINE's own manager shows its key
+    expect(v.deliveries.map((d) => d.title)).toEqual(['6月の防災だより', 'req-2', '6月の健康だより']);
     expect(v.deliveries[1]!.missing.openRate).toBe('privacy');
     expect(v.summary).toMatchObject({ friends: 1200, friendsAsOf: '2025-06-30', follows: 50, unfollows: 8, deliveries: 3, openRate: 0.6 });
   });

@@ -66,6 +66,11 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
       tenant_id: '24201', delivery_id: 'd-unit-1', kind: 'normal', title: '6月の健康だより', messages: '[]', audience: '{"type":"all"}',
       audience_label: 'すべての友だち', aggregation_unit: 'unit-1', status: 'done', targets: 510, batches: 2, accepted: 500, failed: 10,
       created_at: now, updated_at: now, version: 1, is_deleted: 0,
+    }, {
+      // a broadcast to every friend, tracked by LINE's request id (req-2 was sent from LINE's own manager: no record)
+      tenant_id: '24201', delivery_id: 'd-req-1', kind: 'normal', title: '6月の防災だより', messages: '[]', audience: '{"type":"all"}',
+      audience_label: 'すべての友だち', send_method: 'broadcast', request_id: 'req-1', status: 'done', targets: 1000, batches: 1,
+      accepted: 1000, failed: 0, created_at: now, updated_at: now, version: 1, is_deleted: 0,
     }],
     format: 'JSONEachRow',
   });

@@ -147,14 +147,14 @@ describe('final report', () => {
   it('top deliveries by open rate with their titles and audiences; results by audience; clicks by attribute', async () => {
     const top = await sheet('配信上位');
     const firstTwo = top.list.slice(0, 2);
-    expect(firstTwo.map((r) => [r[0], r[2], r[3]])).toEqual([['津市', 'req-1', '配信記録なし (LINE の管理画面などから配信)'], ['津市', '6月の健康だより', 'すべての友だち']]);
+    expect(firstTwo.map((r) => [r[0], r[2], r[3]])).toEqual([['津市', '6月の防災だより', 'すべての友だち'], ['津市', '6月の健康だより', 'すべての友だち']]);
     expect(firstTwo.map((r) => r[6])).toEqual([0.6, 0.6]);
     expect(top.list).toHaveLength(10);
 
     const groups = await sheet('配信対象別');
     expect([...groups.rows.keys()]).toEqual(['すべての友だち', 'セグメント: 40歳以上', '配信記録なし (LINE の管理画面などから配信)']);
-    // 26 municipalities × 3 months, plus 津市's multicast; the two request-id deliveries have no record
-    expect([...groups.rows.values()].map((r) => r[1])).toEqual([79, 78, 2]);
+    // 26 municipalities × 3 months, plus 津市's multicast and broadcast; req-2 (LINE's own manager) has no record
+    expect([...groups.rows.values()].map((r) => r[1])).toEqual([80, 78, 1]);
     const seg = groups.rows.get('セグメント: 40歳以上')!;
     expect(seg[5]).toBeGreaterThan(groups.rows.get('すべての友だち')![5] as number);
 

@@ -81,7 +81,7 @@ export function topRows(top: readonly DeliveryFigures[], d: FinalData, notes: Fo
 }
 
 export function audienceOf(x: DeliveryFigures, d: FinalData) {
-  return (x.kind === 'aggregation_unit' ? d.audiences.get(audienceKey(x.tenantId, x.key)) : undefined) ?? NO_RECORD;
+  return d.audiences.get(audienceKey(x.tenantId, x.key)) ?? NO_RECORD;
 }
 
 /** 定例会 3 回・研修 1 回; 未着手 1 件・完了 4 件 */

@@ -193,7 +193,7 @@ export function periodRows(overviews: readonly Overview[], deliveries: readonly 
 export function audienceGroups(deliveries: readonly DeliveryFigures[], audiences: ReadonlyMap<string, Audience>): AudienceGroup[] {
   const groups = new Map<string, { a: Audience; ds: DeliveryFigures[]; targets: number | null }>();
   for (const d of deliveries) {
-    const a = (d.kind === 'aggregation_unit' ? audiences.get(audienceKey(d.tenantId, d.key)) : undefined) ?? NO_RECORD;
+    const a = audiences.get(audienceKey(d.tenantId, d.key)) ?? NO_RECORD;
     const g = groups.get(a.label) ?? { a, ds: [], targets: a.targets === null ? null : 0 };
     g.ds.push(d);
     if (g.targets !== null && a.targets !== null) g.targets += a.targets;

@@ -71,7 +71,8 @@ SETTINGS join_use_nulls = 0;
 
 -- name: dashboard.deliveries_with_records
 -- The same, with the delivery records (title, recipients accepted) where delivery/ keeps them:
--- LINE gives no delivered count for an aggregation unit, the records do.
+-- LINE gives no delivered count for an aggregation unit, the records do. Deliveries made elsewhere
+-- (LINE's own manager) have no record.
 SELECT t.tenant_id AS tenant_id, t.kind AS kind, t.key AS key,
        toUnixTimestamp64Milli(t.sent_at) AS sent_ms,
        s.has_stats AS has_stats,
@@ -95,12 +96,17 @@ LEFT JOIN
 ON t.tenant_id = s.tenant_id AND t.kind = s.kind AND t.key = s.key
 LEFT JOIN
 (
-    SELECT tenant_id, aggregation_unit, any(title) AS title, toUInt64(sum(accepted)) AS accepted, count() AS n
+    -- a multicast is tracked by its aggregation unit, a broadcast by LINE's request id
+    SELECT tenant_id,
+           if(send_method = 'broadcast', 'request_id', 'aggregation_unit') AS tracked_kind,
+           if(send_method = 'broadcast', request_id, aggregation_unit) AS tracked_key,
+           any(title) AS title, toUInt64(sum(accepted)) AS accepted, count() AS n
     FROM deliveries FINAL
-    WHERE tenant_id IN {tenants:Array(String)} AND aggregation_unit != '' AND kind = 'normal'
-    GROUP BY tenant_id, aggregation_unit
+    WHERE tenant_id IN {tenants:Array(String)} AND kind = 'normal'
+      AND if(send_method = 'broadcast', request_id, aggregation_unit) != ''
+    GROUP BY tenant_id, tracked_kind, tracked_key
 ) AS r
-ON t.tenant_id = r.tenant_id AND t.key = r.aggregation_unit AND t.kind = 'aggregation_unit'
+ON t.tenant_id = r.tenant_id AND t.kind = r.tracked_kind AND t.key = r.tracked_key
 ORDER BY t.sent_at
 SETTINGS join_use_nulls = 0;
 

@@ -2,13 +2,13 @@
 -- cover — who each delivery went to, and clicks split by the audience's attributes.
 
 -- name: report_documents.delivery_audiences
--- The audience of each delivery made through Tayori (its record), keyed by the aggregation unit that
--- LINE's statistics are tracked by.
-SELECT tenant_id, aggregation_unit AS key, any(audience_label) AS audience_label,
+-- The audience of each delivery made through Tayori (its record), keyed as LINE's statistics are
+-- tracked: a multicast by its aggregation unit, a broadcast by LINE's request id.
+SELECT tenant_id, if(send_method = 'broadcast', request_id, aggregation_unit) AS key, any(audience_label) AS audience_label,
        any(JSONExtractString(audience, 'type')) AS audience_type, toUInt64(sum(targets)) AS targets
 FROM deliveries FINAL
-WHERE tenant_id IN {tenants:Array(String)} AND aggregation_unit != '' AND kind = 'normal'
-GROUP BY tenant_id, aggregation_unit;
+WHERE tenant_id IN {tenants:Array(String)} AND kind = 'normal' AND if(send_method = 'broadcast', request_id, aggregation_unit) != ''
+GROUP BY tenant_id, key;
 
 -- name: report_documents.click_buckets
 -- Clicks on tracked links in [from, to) (UTC instants), by the attribute the delivery split its

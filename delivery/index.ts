@@ -61,6 +61,9 @@ export interface Delivery {
   waitFinished(tenantId: string, id: string, timeoutMs?: number): Promise<DeliveryRecord>;
 }
 
+/** How far back the start replays stored follows and blocks into residents' state. */
+const REPLAY_WEBHOOKS_MS = 24 * 3600_000;
+
 export function createDelivery(deps: DeliveryDeps): Delivery {
   const store = new DeliveryStore(deps.ch);
   const residents = new ResidentStore(deps.ch);
@@ -84,7 +87,11 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     service,
     fanOut,
     richMenus,
-    start: () => fanOut.start(),
+    async start() {
+      // the follow state the ingest handlers keep, caught up with the last day's stored webhooks
+      if (deps.ingestHandlers) await residents.replayFromWebhooks(Date.now() - REPLAY_WEBHOOKS_MS);
+      await fanOut.start();
+    },
     async stop() {
       await fanOut.stop();
       await residents.close();

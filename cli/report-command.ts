@@ -197,10 +197,10 @@ function progressPrinter(): Progress {
   };
 }
 
-function jobInput(o: { month?: string; final?: boolean; from?: string; to?: string }): ReportJobInput {
+function jobInput(o: { month?: string; final?: boolean; from?: string; to?: string; due?: string }): ReportJobInput {
   if (o.final) {
     if (!o.from || !o.to) throw new AppError('invalid_report_job', '最終報告には --from と --to (YYYY-MM) を指定してください');
-    return { type: 'final', from: o.from, to: o.to };
+    return { type: 'final', from: o.from, to: o.to, ...(o.due ? { due: o.due } : {}) };
   }
   if (!o.month) throw new AppError('invalid_report_job', '--month YYYY-MM (月次報告) か --final --from YYYY-MM --to YYYY-MM (最終報告) を指定してください');
   return { type: 'monthly', month: o.month };
@@ -255,9 +255,10 @@ export function registerReportCommand(program: Command, config: () => Config): v
     .option('--final', '最終報告を作成します (--from と --to で期間を指定)')
     .option('--from <YYYY-MM>', '最終報告の期間の最初の月')
     .option('--to <YYYY-MM>', '最終報告の期間の最後の月')
+    .option('--due <YYYY-MM-DD>', '最終報告の提出期限 (契約で定めた日。文書に表示します)')
     .option('--no-wait', 'スイート稼働中: 作成ジョブを登録するだけで、終わるのを待ちません')
     .option('--json', '作成したファイルを JSON で出力します')
-    .action(async (o: { month?: string; final?: boolean; from?: string; to?: string; wait: boolean; json?: boolean }) => {
+    .action(async (o: { month?: string; final?: boolean; from?: string; to?: string; due?: string; wait: boolean; json?: boolean }) => {
       const input = parseReportJobInput(jobInput(o));
       const what = input.type === 'monthly' ? `${formatWarekiMonth(input.month)}分の月次報告` : `最終報告 (${input.from}〜${input.to})`;
       await gateway(config(), async (g) => {

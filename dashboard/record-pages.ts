@@ -183,6 +183,7 @@ ${field({ id: 'r-month', label: '対象月', control: (a) => `<select ${a} name=
 ${field({ id: 'r-from', label: '期間の始め', control: (a) => `<select ${a} name="from" data-field="from">${monthOptions(60, addMonths(last, -11))}</select>` })}
 ${field({ id: 'r-to', label: '期間の終わり', control: (a) => `<select ${a} name="to" data-field="to">${monthOptions(60, last)}</select>` })}
 </div>
+${field({ id: 'r-due', label: '提出期限 (契約で定めた日・任意)', control: (a) => `<input type="date" ${a} name="due" data-field="due">` })}
 <p class="actions"><button type="submit">作成</button></p></form>
 </div></section>`
     : '<p class="note">このアカウントには「帳票の管理」の権限がないため、作成はできません (ダウンロードはできます)。</p>';

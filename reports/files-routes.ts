@@ -13,7 +13,7 @@ import { principalOf, requirePermission, type Principal } from '../core/auth.ts'
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import { z } from '../core/zod.ts';
-import { parseYearMonth } from './due-date.ts';
+import { parseDate, parseYearMonth } from './due-date.ts';
 import { packagesOf, REPORT_KIND_ORDER } from './files.ts';
 import type { ReportJobInput, Reports } from './jobs.ts';
 import { monthSchema, tokyoMonth } from './schemas.ts';
@@ -30,7 +30,11 @@ const jobTypeSchema = z.object({
   type: z.enum(['monthly', 'final'], { message: 'type は monthly (月次報告) か final (最終報告) で指定してください' }),
 });
 const monthlyJobSchema = z.strictObject({ type: z.literal('monthly'), month: monthSchema });
-const finalJobSchema = z.strictObject({ type: z.literal('final'), from: monthSchema, to: monthSchema });
+const finalJobSchema = z.strictObject({
+  type: z.literal('final'), from: monthSchema, to: monthSchema,
+  /** the contract's due date for the final report (optional; shown on the documents) */
+  due: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, '提出期限は YYYY-MM-DD の形式で指定してください (例: 2027-03-31)').optional(),
+});
 const jobIdSchema = z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'ジョブ ID の形式が正しくありません');
 const fileIdSchema = z.string().uuid('ファイル ID の形式が正しくありません');
 
@@ -70,6 +74,16 @@ export function parseReportJobInput(body: unknown, now = Date.now()): ReportJobI
     throw new AppError('invalid_report_job', `最終報告の期間は ${FINAL_MAX_MONTHS} か月以内にしてください`, 400, [{ field: 'to', message: '期間が長すぎます' }]);
   }
   notFuture(input.to, 'to');
+  if (input.due !== undefined) {
+    try {
+      parseDate(input.due);
+    } catch {
+      throw new AppError('invalid_report_job', `提出期限 ${input.due} は存在しない日付です`, 400, [{ field: 'due', message: '存在しない日付です' }]);
+    }
+    if (input.due < `${input.to}-01`) {
+      throw new AppError('invalid_report_job', '提出期限は期間の終わりの月より後の日付にしてください', 400, [{ field: 'due', message: '期間より前です' }]);
+    }
+  }
   return input;
 }
 

@@ -27,10 +27,10 @@ export const REPORTS_TZ = 'Asia/Tokyo';
 /** Who the scheduler's jobs are made by, as the file list shows it. */
 export const SCHEDULER_ACTOR = '自動作成 (毎月1日)';
 
-export type ReportJobInput = { type: 'monthly'; month: string } | { type: 'final'; from: string; to: string };
+export type ReportJobInput = { type: 'monthly'; month: string } | { type: 'final'; from: string; to: string; due?: string };
 
 /** What a job carries: a monthly job from the scheduler has no month (the previous one is meant). */
-type JobData = ({ type: 'monthly'; month?: string } | { type: 'final'; from: string; to: string }) & { createdBy: string };
+type JobData = ({ type: 'monthly'; month?: string } | { type: 'final'; from: string; to: string; due?: string }) & { createdBy: string };
 
 export type ReportJobState = 'waiting' | 'active' | 'completed' | 'failed';
 
@@ -57,7 +57,7 @@ export interface ReportJobView {
 /** The document builders (reports/documents), injectable for tests. */
 export interface ReportBuilders {
   monthly(src: ReportSources, month: string, opts?: { now?: Date; onProgress?: Progress }): Promise<ReportFile[]>;
-  final(src: ReportSources, period: { from: string; to: string }, opts?: { now?: Date; onProgress?: Progress }): Promise<ReportFile[]>;
+  final(src: ReportSources, period: { from: string; to: string }, opts?: { now?: Date; onProgress?: Progress; due?: string }): Promise<ReportFile[]>;
 }
 
 /** The real builders, loaded on first use (docx, exceljs and pdfkit take a while to load). */
@@ -111,7 +111,7 @@ export async function produceReport(
   opts.onProgress?.(last);
   const built = input.type === 'monthly'
     ? await deps.build.monthly(deps.sources, input.month, { now: opts.now, onProgress })
-    : await deps.build.final(deps.sources, { from: input.from, to: input.to }, { now: opts.now, onProgress });
+    : await deps.build.final(deps.sources, { from: input.from, to: input.to }, { now: opts.now, onProgress, ...(input.due ? { due: input.due } : {}) });
   opts.onProgress?.({ step: 'ファイルを保存しています', done: last.done, total: last.total });
   const { scope, period } = periodOf(input);
   const saved = await deps.files.save({ scope, period, files: built, createdBy: opts.createdBy, jobId: opts.jobId, now: opts.now?.getTime() });
@@ -288,7 +288,7 @@ export class ReportJobs {
   async #process(job: Job, token?: string): Promise<{ fileIds: string[] }> {
     const data = job.data as JobData;
     const input: ReportJobInput = data.type === 'final'
-      ? { type: 'final', from: data.from, to: data.to }
+      ? { type: 'final', from: data.from, to: data.to, ...(data.due ? { due: data.due } : {}) }
       : { type: 'monthly', month: this.#periodOfJob(job) };
     if (data.type === 'monthly' && !data.month) await job.updateData({ ...data, month: input.type === 'monthly' ? input.month : undefined });
     // progress updates go out in order, without holding up the build

@@ -175,8 +175,12 @@ describe('an on-demand monthly package (real documents)', () => {
 });
 
 describe('an on-demand final report (real documents)', () => {
-  it('makes the Word and Excel report for the period, listed under from_to and downloadable', async () => {
-    const r = await api<{ jobId: string }>('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH });
+  it('makes the Word and Excel report for the period, listed under from_to and downloadable, with the contract\'s due date', async () => {
+    const bad = await api<{ error: { code: string; details: Array<{ field: string }> } }>('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH, due: '2025-02-30' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_report_job', details: [{ field: 'due' }] });
+    expect((await api('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH, due: '2025-05-31' })).status).toBe(400);
+    const r = await api<{ jobId: string }>('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH, due: '2025-07-31' });
     expect(r.status).toBe(202);
     const job = await waitFor(async () => {
       const j = (await api<ReportJobView>('GET', `/api/v1/reports/jobs/${r.body.jobId}`)).body;
@@ -191,7 +195,9 @@ describe('an on-demand final report (real documents)', () => {
     const names: string[] = [];
     wb.eachSheet((ws) => ws.eachRow((row) => void names.push(...(row.values as unknown[]).filter((v): v is string => typeof v === 'string'))));
     expect(names).toContain('津市');
-    expect(docxText((await download(files[0].id)).bytes)).toContain('津市');
+    const text = docxText((await download(files[0].id)).bytes);
+    expect(text).toContain('津市');
+    expect(text).toContain('提出期限: 令和7年7月31日(木)');
   }, 150_000);
 });
 

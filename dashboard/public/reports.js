@@ -202,7 +202,11 @@
     });
   }
   creator('create-monthly', function (f) { return { type: 'monthly', month: f.month.value }; });
-  creator('create-final', function (f) { return { type: 'final', from: f.from.value, to: f.to.value }; });
+  creator('create-final', function (f) {
+    var body = { type: 'final', from: f.from.value, to: f.to.value };
+    if (f.due.value) body.due = f.due.value;
+    return body;
+  });
 
   loadJobs();
   loadFiles();

@@ -123,6 +123,13 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     delivery.registerRoutes(app, dashboard.auth);
     registerReportRoutes(app, { ch, reports });
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
+    if (opts.demo && config.demo.reports) {
+      // last month's minutes and issue log, so the first package has records to show
+      const { seedDemoRecords } = await import('./demo-records.ts');
+      const { ReportStore } = await import('../reports/index.ts');
+      const seeded = await seedDemoRecords(new ReportStore(ch));
+      if (seeded.minutes) logger.info(seeded, 'demo minutes and issues seeded');
+    }
     await app.listen({ port: config.port, host: config.host });
     cleanups.push('http', () => app.close());
     const { port } = app.server.address() as AddressInfo;

@@ -104,7 +104,7 @@ export const issueCreateSchema = z.strictObject({
   description: required('課題の内容', 2000),
   response: text('対応内容', 2000).default(''),
   owner: text('担当', 60).default(''),
-  status: z.enum(ISSUE_STATUSES, { message: `状態は ${ISSUE_STATUSES.join('・')} のいずれかです` }).default('未着手'),
+  status: z.enum(ISSUE_STATUSES, { message: `状況は ${ISSUE_STATUSES.join('・')} のいずれかです` }).default('未着手'),
   dueOn: isoDateSchema.nullable().default(null),
   resolvedOn: isoDateSchema.nullable().default(null),
   note: text('変更の理由', 500).default(''),
@@ -118,7 +118,7 @@ export const issuePatchSchema = z.strictObject({
   description: required('課題の内容', 2000).optional(),
   response: text('対応内容', 2000).optional(),
   owner: text('担当', 60).optional(),
-  status: z.enum(ISSUE_STATUSES, { message: `状態は ${ISSUE_STATUSES.join('・')} のいずれかです` }).optional(),
+  status: z.enum(ISSUE_STATUSES, { message: `状況は ${ISSUE_STATUSES.join('・')} のいずれかです` }).optional(),
   dueOn: isoDateSchema.nullable().optional(),
   resolvedOn: isoDateSchema.nullable().optional(),
   note: text('変更の理由', 500).default(''),
@@ -140,7 +140,7 @@ export const minutesListQuerySchema = z.object({
 export const issueListQuerySchema = z.object({
   month: monthSchema.optional(),
   tenant: tenantIdSchema.optional(),
-  status: z.enum(ISSUE_STATUSES, { message: `状態は ${ISSUE_STATUSES.join('・')} のいずれかです` }).optional(),
+  status: z.enum(ISSUE_STATUSES, { message: `状況は ${ISSUE_STATUSES.join('・')} のいずれかです` }).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 

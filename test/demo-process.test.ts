@@ -5,6 +5,7 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from './helpers/index.ts';
+import { docxText } from './report-documents-fixtures.ts';
 
 // `npm run demo` runs `node bin/tayori.mjs demo` after the bootstrap; this drives that process.
 const tmp = tmpDir();
@@ -39,11 +40,15 @@ async function lastMonthPackageOpens(url: string): Promise<void> {
     return r.files.length >= 5 ? r.files : undefined;
   }, 150_000, `last month's (${last}) report package`);
   expect(files.map((f) => f.kind).sort()).toEqual(['issues-xlsx', 'kpi-docx', 'kpi-pdf', 'kpi-xlsx', 'minutes-docx']);
+  // the demo's records of that month are in the package
+  const minutes = (await (await fetch(`${url}/api/v1/minutes?month=${last}`, { headers: auth })).json()) as { minutes: Array<{ title: string }> };
+  expect(minutes.minutes.map((m) => m.title)).toContain('健康マイレージ LINE 運用 定例会');
   for (const f of files) {
     const res = await fetch(`${url}/api/v1/reports/files/${f.id}`, { headers: auth });
     expect(res.status, f.fileName).toBe(200);
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
+    if (f.kind === 'minutes-docx') expect(docxText(bytes)).toContain('健康マイレージ LINE 運用 定例会');
     if (f.kind.endsWith('pdf')) expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     else expect(bytes.subarray(0, 2).toString('latin1'), f.fileName).toBe('PK');
     if (f.kind === 'kpi-xlsx') {

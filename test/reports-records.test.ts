@@ -218,7 +218,7 @@ describe('課題管理表 (issue log) API', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_issue');
     expect(bad.body.error.details.map((d) => d.field).sort()).toEqual(['category', 'description', 'dueOn', 'status', 'tenantId']);
-    expect(bad.body.error.message).toMatch(/状態は 未着手・対応中・完了 のいずれかです/);
+    expect(bad.body.error.message).toMatch(/状況は 未着手・対応中・完了 のいずれかです/);
     const resolvedOpen = await api('POST', '/api/v1/issues', { tenantId: '24201', category: 'x', description: 'y', resolvedOn: '2026-04-01' });
     expect(resolvedOpen.status).toBe(400);
     expect(resolvedOpen.body).toMatchObject({ error: { message: expect.stringContaining('完了') } });

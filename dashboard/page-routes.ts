@@ -22,7 +22,7 @@ export interface PageDeps {
 
 const require = createRequire(import.meta.url);
 
-/** Static files the pages load: apexcharts' browser bundle from node_modules, and our script. */
+/** Static files the pages load: apexcharts' browser bundle from node_modules, and our scripts (the 配信 composer's too). */
 function assets(): Map<string, { body: Buffer; type: string }> {
   const apex = require.resolve('apexcharts/dist/apexcharts.min.js');
   const own = (name: string): [string, { body: Buffer; type: string }] => [name, {
@@ -31,7 +31,7 @@ function assets(): Map<string, { body: Buffer; type: string }> {
   }];
   return new Map([
     ['apexcharts.js', { body: fs.readFileSync(apex), type: 'application/javascript; charset=utf-8' }],
-    ...['dashboard.js', ...RECORD_ASSETS].map(own),
+    ...['dashboard.js', ...RECORD_ASSETS, 'composer.js', 'composer.css'].map(own),
   ]);
 }
 

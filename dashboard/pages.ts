@@ -160,24 +160,68 @@ ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
   return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });
 }
 
-/** 配信: the composer (with the deliver permission) and the tenant's deliveries with live progress. */
+/**
+ * 配信: the composer (with the deliver permission) and the tenant's deliveries with live progress.
+ * The composer's controls (messages, segment builder, live count, check, preview, test-send) are
+ * built by /assets/composer.js over delivery's API; this is its frame.
+ */
 export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean }): string {
   const composer = ctx.canDeliver
-    ? `<form id="composer" class="card" data-tenant="${esc(tenant.id)}">
-<h2 style="margin-top:0">新しい配信</h2>
-<p><label>件名 (管理用、住民には表示されません)<br><input name="title" required maxlength="100" style="width:100%;padding:.4rem"></label></p>
-<p><label>本文<br><textarea name="text" required maxlength="5000" rows="6" style="width:100%;padding:.4rem"></textarea></label></p>
-<p>配信対象: すべての友だち <button type="button" id="count-audience">対象人数を確認</button> <span id="audience-count" aria-live="polite"></span></p>
-<p><label><input type="checkbox" name="notificationDisabled"> 通知なしで送る</label>
- <label><input type="checkbox" name="trackClicks" checked> 本文の URL のクリックを数える</label></p>
-<p><label><input type="radio" name="send" value="draft" checked> 下書き保存</label>
- <label><input type="radio" name="send" value="now"> すぐに送る</label>
- <label><input type="radio" name="send" value="schedule"> 予約: <input type="datetime-local" name="scheduledAt"></label> (日本時間)</p>
-<p><button type="submit">保存・送信</button> <span id="composer-result" role="status" aria-live="polite"></span></p>
+    ? `<form id="composer" class="card composer" data-tenant="${esc(tenant.id)}" data-tenant-name="${esc(tenant.name)}" novalidate aria-labelledby="composer-h">
+<h2 id="composer-h">新しい配信</h2>
+<div class="form-summary" role="alert" hidden></div>
+<div class="composer-cols"><div class="composer-main">
+<div class="field"><label for="c-title">件名 (管理用、住民には表示されません)<span class="req">必須</span></label>
+<input id="c-title" name="title" data-field="title" required maxlength="100" aria-describedby="c-title-err"><p class="field-error" id="c-title-err" hidden></p></div>
+<fieldset id="c-messages" data-field="messages"><legend>メッセージ <small>(1〜5 件。上から順に届きます)</small></legend>
+<p class="field-error" id="c-messages-err" hidden></p>
+<div id="message-list"><p class="note">読み込み中…</p></div>
+<p class="actions"><button type="button" class="secondary" id="add-message">＋ メッセージを追加</button> <span id="message-room" class="note"></span></p>
+</fieldset>
+<fieldset id="c-audience" data-field="audience"><legend>配信対象</legend>
+<p class="field-error" id="c-audience-err" hidden></p>
+<div class="choice-row" role="radiogroup" aria-label="配信対象">
+<label class="check"><input type="radio" name="audienceType" value="all" checked> すべての友だち</label>
+<label class="check"><input type="radio" name="audienceType" value="segment"> セグメント (属性で絞り込む)</label>
+<label class="check"><input type="radio" name="audienceType" value="test"> テスト端末 <span id="test-device-count"></span></label>
+</div>
+<div id="send-method" class="sub" data-field="sendMethod" role="radiogroup" aria-label="送り方" aria-describedby="c-send-method-err">送り方:
+<label class="check"><input type="radio" name="sendMethod" value="broadcast" checked> 一斉配信 (broadcast)</label>
+<label class="check"><input type="radio" name="sendMethod" value="multicast"> マルチキャスト (500 人ずつ)</label>
+<p class="field-error" id="c-send-method-err" hidden></p></div>
+<div id="segment-builder" class="sub" hidden></div>
+<p id="audience-count" class="count" role="status" aria-live="polite"></p>
+</fieldset>
+<fieldset><legend>オプション</legend>
+<label class="check"><input type="checkbox" name="notificationDisabled"> 通知なしで送る</label>
+<div class="field"><label class="check"><input type="checkbox" name="trackClicks" data-field="trackClicks" checked aria-describedby="c-track-err"> クリック計測 (本文の URL のクリックを数える)</label><p class="field-error" id="c-track-err" hidden></p></div>
+<div class="field" id="bucket-field"><label for="c-bucket">属性別のクリック集計 (マルチキャストのみ)</label>
+<select id="c-bucket" name="clickBucket" data-field="clickBucket" aria-describedby="c-bucket-err"><option value="">しない</option><option value="gender">性別</option><option value="age">年代</option><option value="residence">お住まい</option></select>
+<p class="field-error" id="c-bucket-err" hidden></p></div>
+</fieldset>
+<fieldset data-field="scheduledAt"><legend>送信のしかた</legend>
+<p class="field-error" id="c-when-err" hidden></p>
+<label class="check"><input type="radio" name="send" value="draft" checked> 下書き保存</label>
+<label class="check"><input type="radio" name="send" value="now"> すぐに送る</label>
+<label class="check"><input type="radio" name="send" value="schedule"> 予約:</label>
+<input type="datetime-local" name="scheduledAt" aria-label="予約する日時 (日本時間)" aria-describedby="c-when-err"> <span class="note">(日本時間)</span>
+</fieldset>
+<div class="actions">
+<button type="button" class="secondary" id="validate-button">内容を確認</button>
+<button type="button" class="secondary" id="preview-button">プレビュー</button>
+<button type="button" class="secondary" id="test-send-button">テスト送信</button>
+<button type="submit" id="submit-button">下書き保存</button>
+</div>
+<p id="composer-result" class="status" role="status" aria-live="polite"></p>
+</div>
+<aside class="composer-preview" aria-labelledby="preview-h"><h3 id="preview-h">プレビュー (住民の LINE での見え方)</h3>
+<div id="preview" aria-live="polite"><p class="note">「プレビュー」を押すと、ここにトーク画面のように表示されます。</p></div></aside>
+</div>
 </form>`
     : '<p class="note">このアカウントには「配信」の権限がないため、配信の作成はできません (一覧は見られます)。</p>';
   return layout({
     title: `${tenant.name} の配信`, principal: ctx.principal, tenants: ctx.tenants,
+    scripts: ctx.canDeliver ? ['records.js', 'composer.js'] : [], styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
     body: `<h1>${esc(tenant.name)} の配信 <small><a href="/municipalities/${esc(tenant.id)}">状況を見る</a></small></h1>
 ${composer}
 <h2>配信一覧と進み具合</h2>

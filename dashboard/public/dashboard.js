@@ -38,45 +38,7 @@
   });
   var nav = document.getElementById('tenant-nav');
   if (nav) nav.addEventListener('change', function () { if (nav.value) location.href = '/municipalities/' + nav.value; });
-  // The composer: JSON to delivery's API with the session's CSRF token; errors shown as the API words them.
-  var composer = document.getElementById('composer');
-  if (composer) {
-    var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-    var csrf = csrfMeta ? csrfMeta.getAttribute('content') : '';
-    var base = '/api/v1/tenants/' + composer.getAttribute('data-tenant') + '/deliveries';
-    var post = function (url, body) {
-      return fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) })
-        .then(function (res) { return res.json().catch(function () { return {}; }).then(function (j) { return { ok: res.ok, status: res.status, body: j }; }); });
-    };
-    var countOut = document.getElementById('audience-count');
-    document.getElementById('count-audience').addEventListener('click', function () {
-      countOut.textContent = '確認中…';
-      post(base + '/count', { audience: { type: 'all' } }).then(function (r) {
-        countOut.textContent = r.ok ? r.body.count.toLocaleString('ja-JP') + ' 人 (' + r.body.audienceLabel + ')' : (r.body.error && r.body.error.message) || ('HTTP ' + r.status);
-      });
-    });
-    composer.addEventListener('submit', function (e) {
-      e.preventDefault();
-      var f = composer.elements;
-      var send = composer.querySelector('input[name=send]:checked').value;
-      var body = {
-        title: f.title.value, messages: [{ type: 'text', text: f.text.value }], audience: { type: 'all' },
-        notificationDisabled: f.notificationDisabled.checked, trackClicks: f.trackClicks.checked, send: send,
-      };
-      if (send === 'schedule') body.scheduledAt = f.scheduledAt.value;
-      var out = document.getElementById('composer-result');
-      out.textContent = '送信中…';
-      post(base, body).then(function (r) {
-        if (r.ok) {
-          out.textContent = send === 'now' ? '送信を開始しました。' : send === 'schedule' ? '予約しました。' : '下書きを保存しました。';
-          composer.reset();
-          if (window.tayoriReloadDeliveries) window.tayoriReloadDeliveries();
-        } else {
-          out.textContent = (r.body.error && r.body.error.message) || ('送信できませんでした (HTTP ' + r.status + ')');
-        }
-      });
-    });
-  }
+  // The 配信 composer lives in composer.js (it calls window.tayoriReloadDeliveries after a save).
   // A municipality's deliveries with live progress (delivery's API), refreshed while any is sending.
   var live = document.getElementById('live-deliveries');
   if (live) {

@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSuite, type Suite } from '../cli/suite.ts';
+import { createLogger } from '../core/logger.ts';
+import { chDateTime } from '../core/time.ts';
+import { launchChromium, operatorCall, signedInPage } from './helpers/browser.ts';
+import { repoRoot, testConfig, tmpDir } from './helpers/index.ts';
+
+// The 配信 composer in real Chromium against the suite in this process (its sandbox small: check,
+// preview and test-send go through LINE's validate endpoint): a segment built in the page counts what
+// a direct ClickHouse count says, errors sit next to their fields, the preview shows the text, and a
+// draft keeps the audience the page built. Screenshots go to test-artifacts/dashboard/composer-*.png.
+const tmp = tmpDir();
+const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
+const TENANT = '24201';
+let suite: Suite;
+let browser: Browser;
+let area = '';
+let otherArea = '';
+
+const op = <T = any>(method: string, p: string, body?: unknown) => operatorCall<T>(suite, method, p, body);
+const uid = (n: number) => `U${'c0ffee'}${String(n).padStart(26, '0')}`;
+
+beforeAll(async () => {
+  fs.mkdirSync(shots, { recursive: true });
+  suite = await startSuite(testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }), createLogger(process.env.DBG ? 'error' : 'silent'), { demo: true });
+  expect((await op('POST', '/api/v1/users', { username: 'tsu-deliver', displayName: '津市 配信担当', role: 'municipality', tenantId: TENANT, password: 'municipal-pass-1', permissions: ['deliver'] })).status).toBe(201);
+  // two areas of Tsu, and residents who registered gender and residence (one of them has blocked)
+  const a = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/categories`, { parentId: '@area', name: '久居' });
+  const b = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/categories`, { parentId: '@area', name: '一志' });
+  expect([a.status, b.status]).toEqual([201, 201]);
+  area = a.body.id;
+  otherArea = b.body.id;
+  const people: Array<[number, 0 | 1, string, string]> = [
+    [1, 1, 'female', area], [2, 1, 'female', area], [3, 1, 'female', area], [4, 0, 'female', area],
+    [5, 1, 'female', otherArea], [6, 1, 'male', area], [7, 1, 'male', area], [8, 1, 'other', otherArea],
+  ];
+  const now = chDateTime(Date.now());
+  await suite.ch.insert({ table: 'resident_states', format: 'JSONEachRow', values: people.map(([n, f]) => ({ tenant_id: TENANT, user_id: uid(n), is_friend: f, changed_at: now, version: 1 })) });
+  await suite.ch.insert({
+    table: 'resident_attributes', format: 'JSONEachRow',
+    values: people.flatMap(([n, , g, r]) => [
+      { tenant_id: TENANT, user_id: uid(n), item: 'gender', values: [g], answered_at: now, version: 1, is_deleted: 0 },
+      { tenant_id: TENANT, user_id: uid(n), item: 'residence', values: [r], answered_at: now, version: 1, is_deleted: 0 },
+    ]),
+  });
+  expect((await op('POST', `/api/v1/tenants/${TENANT}/test-devices`, { userId: uid(99), label: '担当者のスマートフォン' })).status).toBe(201);
+  browser = await launchChromium();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await suite?.close();
+  tmp.remove();
+});
+
+/** Residents of Tsu who are friends now, female and living (or, `outside`, not living) in `area` — counted straight from ClickHouse. */
+async function directCount(outside = false): Promise<number> {
+  const rs = await suite.ch.query({
+    query: `SELECT count() AS n FROM (
+        SELECT user_id FROM resident_states FINAL WHERE tenant_id = {t:String} AND is_friend = 1
+      ) WHERE user_id IN (SELECT user_id FROM resident_attributes FINAL WHERE tenant_id = {t:String} AND item = 'gender' AND is_deleted = 0 AND has(values, 'female'))
+        AND user_id ${outside ? 'NOT IN' : 'IN'} (SELECT user_id FROM resident_attributes FINAL WHERE tenant_id = {t:String} AND item = 'residence' AND is_deleted = 0 AND has(values, {a:String}))`,
+    query_params: { t: TENANT, a: area },
+    format: 'JSONEachRow',
+  });
+  return Number((await rs.json<{ n: string }>())[0]!.n);
+}
+
+const countIs = (page: Page, n: number) =>
+  page.waitForFunction((want) => document.getElementById('audience-count')!.getAttribute('data-count') === String(want), n);
+
+describe('配信 composer in Chromium', () => {
+  it('builds a segment with a live count, shows errors per field, previews, test-sends and saves a draft with the same audience', async () => {
+    const page = await signedInPage(browser, suite.url, 'tsu-deliver', 'municipal-pass-1', { viewport: { width: 1400, height: 1200 } });
+    await page.goto(`${suite.url}/municipalities/${TENANT}/deliveries`);
+    await page.waitForSelector('textarea[name=text]');
+    // all friends by default, counted at once; broadcast is the default way
+    await page.waitForFunction(() => /この条件で届く人数: [\d,]+ 人/.test(document.getElementById('audience-count')!.textContent!));
+    expect(await page.isChecked('input[name=sendMethod][value=broadcast]')).toBe(true);
+    await page.waitForFunction(() => document.getElementById('test-device-count')!.textContent === '(1 台)');
+
+    // the segment: gender = female AND residence = 久居
+    await page.check('input[name=audienceType][value=segment]');
+    await page.waitForSelector('#segment-builder select[data-role=attr]');
+    expect(await page.isVisible('#send-method')).toBe(false);
+    await page.selectOption('#segment-builder select[data-role=attr] >> nth=0', 'gender');
+    await page.check('#segment-builder .seg-cond >> nth=0 >> label:has-text("女性") input');
+    await page.click('#segment-builder button:has-text("条件を追加")');
+    await page.selectOption('#segment-builder select[data-role=attr] >> nth=1', 'residence');
+    await page.check('#segment-builder .seg-cond >> nth=1 >> label:has-text("久居") input');
+    const want = await directCount();
+    expect(want).toBe(3);
+    await countIs(page, want);
+    expect(await page.textContent('#audience-count')).toBe(`この条件で届く人数: ${want} 人`);
+    expect(await page.textContent('#segment-summary')).toBe('性別: 女性 かつ お住まい: 久居');
+    // を除く (NOT) on the residence: female residents elsewhere
+    await page.check('#segment-builder .seg-cond >> nth=1 >> input[data-role=not]');
+    const outside = await directCount(true);
+    expect(outside).toBeGreaterThanOrEqual(1);
+    await countIs(page, outside);
+    await page.uncheck('#segment-builder .seg-cond >> nth=1 >> input[data-role=not]');
+    await countIs(page, want);
+
+    // two messages: a text, and an empty one → 内容を確認 shows the error next to its field
+    await page.fill('input[name=title]', '久居地区の女性向け 健康教室のご案内');
+    await page.fill('textarea[name=text] >> nth=0', '6月20日(土) 10時から 久居保健センターで健康教室を開きます。\nhttps://example.jp/kenko');
+    expect(await page.textContent('.message >> nth=0 >> .counter')).toMatch(/^\d+ \/ 5,000 文字$/);
+    await page.click('#add-message');
+    await page.click('#validate-button');
+    await page.waitForSelector('[data-field="messages.1.text"][aria-invalid=true]');
+    const slot = await page.$eval('[data-field="messages.1.text"]', (t) => {
+      const id = t.getAttribute('aria-describedby')!.split(' ').find((i) => document.getElementById(i)!.classList.contains('field-error'))!;
+      const p = document.getElementById(id)!;
+      return { text: p.textContent, hidden: p.hidden, inSameMessage: t.closest('fieldset.message') === p.closest('fieldset.message') };
+    });
+    expect(slot).toEqual({ text: '本文を入力してください', hidden: false, inSameMessage: true });
+    expect(await page.getAttribute('[data-field="messages.0.text"]', 'aria-invalid')).toBeNull();
+    expect(await page.textContent('.form-summary')).toContain('本文を入力してください');
+    await page.screenshot({ path: path.join(shots, 'composer-1-segment-and-error.png'), fullPage: true });
+
+    // the second message becomes a sticker, moved up; then removed again
+    await page.selectOption('[data-field="messages.1.type"]', 'sticker');
+    await page.fill('[data-field="messages.1.packageId"]', '446');
+    await page.fill('[data-field="messages.1.stickerId"]', '1988');
+    await page.click('button[aria-label="メッセージ 2 を上へ移動"]');
+    expect(await page.inputValue('[data-field="messages.0.packageId"]')).toBe('446');
+    await page.click('#validate-button');
+    await page.waitForFunction(() => document.getElementById('composer-result')!.textContent!.includes('問題は見つかりませんでした'));
+    expect(await page.$$('[aria-invalid=true]')).toHaveLength(0);
+
+    // preview: a LINE-like chat with the text
+    await page.click('#preview-button');
+    await page.waitForSelector('#preview .line-preview .bubble.text');
+    expect(await page.textContent('#preview .bubble.text')).toContain('久居保健センターで健康教室を開きます');
+    expect(await page.$$eval('#preview .bubble', (b) => b.map((x) => x.className))).toEqual(['bubble sticker', 'bubble text']);
+    await page.screenshot({ path: path.join(shots, 'composer-2-preview.png'), fullPage: true });
+
+    // test-send goes to the one test device
+    await page.click('#test-send-button');
+    await page.waitForFunction(() => !document.getElementById('composer-result')!.textContent!.includes('送信中'));
+    expect(await page.textContent('#composer-result')).toContain('テスト端末 1 台に送信しました');
+
+    // the draft: saved with the audience the page built, listed by the API
+    await page.click('button[aria-label="メッセージ 1 を削除"]');
+    expect(await page.$$('fieldset.message')).toHaveLength(1);
+    const [request] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === `/api/v1/tenants/${TENANT}/deliveries`),
+      page.click('#composer button[type=submit]'),
+    ]);
+    const sent = request.postDataJSON() as { audience: unknown; messages: unknown; send: string };
+    expect(sent.send).toBe('draft');
+    expect(sent.audience).toEqual({
+      type: 'segment', label: '性別: 女性 かつ お住まい: 久居',
+      condition: { and: [{ attr: 'gender', op: 'in', values: ['female'] }, { attr: 'residence', op: 'in', values: [area] }] },
+    });
+    await page.waitForFunction(() => document.getElementById('composer-result')!.textContent!.includes('下書きを保存しました'));
+    await page.waitForFunction(() => document.getElementById('live-deliveries')!.textContent!.includes('久居地区の女性向け'));
+    const listed = (await op<{ deliveries: Array<{ id: string; title: string; status: string; audienceLabel: string }> }>('GET', `/api/v1/tenants/${TENANT}/deliveries`)).body.deliveries
+      .find((d) => d.title === '久居地区の女性向け 健康教室のご案内')!;
+    expect(listed).toMatchObject({ status: 'draft', audienceLabel: 'セグメント: 性別: 女性 かつ お住まい: 久居' });
+    const record = (await op<{ audience: unknown; messages: unknown; links: string[] }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${listed.id}`)).body;
+    expect(record.audience).toEqual(sent.audience);
+    // クリック計測 was on (the default): the link is kept apart, to be wrapped when it is sent
+    expect(record.messages).toEqual([{ type: 'text', text: '6月20日(土) 10時から 久居保健センターで健康教室を開きます。\n{{link:0}}' }]);
+    expect(record.links).toEqual(['https://example.jp/kenko']);
+    await page.screenshot({ path: path.join(shots, 'composer-3-saved.png'), fullPage: true });
+    await page.context().close();
+  });
+});

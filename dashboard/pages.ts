@@ -193,8 +193,8 @@ export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { princ
 <p id="audience-count" class="count" role="status" aria-live="polite"></p>
 </fieldset>
 <fieldset><legend>オプション</legend>
-<label class="check"><input type="checkbox" name="notificationDisabled"> 通知なしで送る</label>
-<div class="field"><label class="check"><input type="checkbox" name="trackClicks" data-field="trackClicks" checked aria-describedby="c-track-err"> クリック計測 (本文の URL のクリックを数える)</label><p class="field-error" id="c-track-err" hidden></p></div>
+<div class="opt"><label class="check"><input type="checkbox" name="notificationDisabled"> 通知なしで送る</label></div>
+<div class="opt"><label class="check"><input type="checkbox" name="trackClicks" data-field="trackClicks" checked aria-describedby="c-track-err"> クリック計測 (本文の URL のクリックを数える)</label><p class="field-error" id="c-track-err" hidden></p></div>
 <div class="field" id="bucket-field"><label for="c-bucket">属性別のクリック集計 (マルチキャストのみ)</label>
 <select id="c-bucket" name="clickBucket" data-field="clickBucket" aria-describedby="c-bucket-err"><option value="">しない</option><option value="gender">性別</option><option value="age">年代</option><option value="residence">お住まい</option></select>
 <p class="field-error" id="c-bucket-err" hidden></p></div>

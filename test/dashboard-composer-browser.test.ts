@@ -145,6 +145,14 @@ describe('配信 composer in Chromium', () => {
     // the draft: saved with the audience the page built, listed by the API
     await page.click('button[aria-label="メッセージ 1 を削除"]');
     expect(await page.$$('fieldset.message')).toHaveLength(1);
+    // すぐに送る asks first, with how many it reaches (dismissed here: nothing is sent)
+    await page.check('input[name=send][value=now]');
+    expect(await page.textContent('#composer button[type=submit]')).toBe('すぐに送る');
+    const asked = new Promise<string>((resolve) => page.once('dialog', (d) => { resolve(d.message()); void d.dismiss(); }));
+    await page.click('#composer button[type=submit]');
+    expect(await asked).toContain(`届く人数: ${want} 人`);
+    await page.waitForFunction(() => document.getElementById('composer-result')!.textContent === '送信を中止しました。');
+    await page.check('input[name=send][value=draft]');
     const [request] = await Promise.all([
       page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === `/api/v1/tenants/${TENANT}/deliveries`),
       page.click('#composer button[type=submit]'),

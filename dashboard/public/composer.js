@@ -490,7 +490,7 @@
       preview.innerHTML = r.body.html; // the server escaped every text in it
       preview.querySelectorAll('a').forEach(function (a) { a.setAttribute('target', '_blank'); });
       preview.querySelectorAll('img').forEach(function (img) {
-        img.addEventListener('error', function () { img.replaceWith(el('span', { class: 'img-missing', text: '[' + (img.alt || '画像') + ' を表示できません]' })); });
+        img.addEventListener('error', function () { img.replaceWith(el('span', { class: 'img-missing', text: '[' + (img.alt || '画像') + 'を表示できません]' })); });
       });
       preview.prepend(el('div', { class: 'phone-bar', text: form.getAttribute('data-tenant-name') || '' }));
       preview.appendChild(el('p', { class: 'note notification' }, ['通知に表示される文: ', el('q', { text: r.body.notificationText })]));
@@ -534,6 +534,8 @@
           form.elements.title.value = '';
           state.messages = [newMessage()];
           renderMessages();
+          preview.textContent = '';
+          preview.appendChild(el('p', { class: 'note', text: '「プレビュー」を押すと、ここにトーク画面のように表示されます。' }));
           if (window.tayoriReloadDeliveries) window.tayoriReloadDeliveries();
         } else {
           showErrors(r);

@@ -102,6 +102,21 @@ describe('配信 composer in Chromium', () => {
     await countIs(page, outside);
     await page.uncheck('#segment-builder .seg-cond >> nth=1 >> input[data-role=not]');
     await countIs(page, want);
+    // a second group, OR'ed: born 1950–1969; counted, described, then removed again
+    await page.click('#add-group');
+    await page.selectOption('#segment-builder .seg-group >> nth=1 >> select[data-role=attr]', 'birth_year');
+    await page.waitForFunction(() => /生まれ年 \(から・まで\)/.test(document.getElementById('audience-count')!.textContent!));
+    await page.fill('#segment-builder input[data-role=min]', '1950');
+    await page.fill('#segment-builder input[data-role=max]', '1969');
+    await page.selectOption('#segment-builder .seg-root-op select', 'or');
+    await page.waitForFunction(() => document.getElementById('segment-summary')!.textContent === '(性別: 女性 かつ お住まい: 久居) または 生まれ年: 1950〜1969年');
+    expect(await page.evaluate(() => (window as any).tayoriComposer.audience().condition)).toEqual({
+      or: [{ and: [{ attr: 'gender', op: 'in', values: ['female'] }, { attr: 'residence', op: 'in', values: [area] }] }, { attr: 'birth_year', op: 'between', min: 1950, max: 1969 }],
+    });
+    await page.waitForFunction(() => /^\d+$/.test(document.getElementById('audience-count')!.getAttribute('data-count') ?? ''));
+    expect(Number(await page.getAttribute('#audience-count', 'data-count'))).toBeGreaterThanOrEqual(want);
+    await page.click('button[aria-label="グループ 2 を削除"]');
+    await countIs(page, want);
 
     // two messages: a text, and an empty one → 内容を確認 shows the error next to its field
     await page.fill('input[name=title]', '久居地区の女性向け 健康教室のご案内');

@@ -211,6 +211,36 @@ export function hasIndexFastPath(channel: ChannelWorld): channel is IndexedChann
   );
 }
 
+/** Selections of up to this many indexes are deduplicated in the table below (at most half full). */
+const SMALL_SELECTION = 512;
+const SMALL_SLOTS = 1024;
+const smallKeys = new Int32Array(SMALL_SLOTS);
+/** A slot is taken in the current selection when its stamp is the current one. */
+const smallStamps = new Uint32Array(SMALL_SLOTS);
+let smallStamp = 0;
+
+function nextSmallSelection(): void {
+  smallStamp = (smallStamp + 1) >>> 0;
+  if (smallStamp === 0) {
+    smallStamps.fill(0);
+    smallStamp = 1;
+  }
+}
+
+/** True the first time index i (≥ 0) is seen since nextSmallSelection(). */
+function firstInSmallSelection(i: number): boolean {
+  let h = Math.imul(i, 0x9e3779b1) >>> 22; // 10 bits: SMALL_SLOTS
+  for (;;) {
+    if (smallStamps[h] !== smallStamp) {
+      smallStamps[h] = smallStamp;
+      smallKeys[h] = i;
+      return true;
+    }
+    if (smallKeys[h] === i) return false;
+    h = (h + 1) & (SMALL_SLOTS - 1);
+  }
+}
+
 /** The candidates who are friends now, once each, with their receipt-book indexes. */
 function selectRecipients(
   channel: ChannelWorld,
@@ -221,12 +251,17 @@ function selectRecipients(
 ): { recipients: readonly string[]; indexes: Int32Array } {
   if (hasIndexFastPath(channel)) {
     if (resolved && candidates.length === 0) {
-      // Indexes only (a multicast read by the fast path): the IDs are never made.
+      // Indexes only (a multicast read by the fast path): the IDs are never made. Up to 500 of
+      // them, deduplicated in a small table that stays in cache rather than in the receipt book's
+      // per-resident cells (a fan-out's batches name residents all over the population: one
+      // cache miss fewer per recipient).
       let n = 0;
-      book.beginSelection();
+      const small = resolved.length <= SMALL_SELECTION;
+      if (small) nextSmallSelection();
+      else book.beginSelection();
       for (let k = 0; k < resolved.length; k++) {
         const i = resolved[k]!;
-        if (i < 0 || !channel.isFriendAt(i) || !book.firstTime(i)) continue;
+        if (i < 0 || !channel.isFriendAt(i) || !(small ? firstInSmallSelection(i) : book.firstTime(i))) continue;
         resolved[n++] = i;
       }
       return { recipients: [], indexes: n === resolved.length ? resolved : resolved.slice(0, n) };

@@ -148,8 +148,9 @@ export interface EngagementOptions {
   chunk?: number;
   /**
    * While sends keep coming (another within this many ms), their recipients are simulated once
-   * they stop, so that the simulation does not take the CPU a fast fan-out's requests need.
-   * Default 50.
+   * they stop, so that the simulation does not take the CPU a fast fan-out's requests need (a
+   * fan-out's own pauses — a garbage collection, an audience page read — last up to a few hundred
+   * ms). Default 500.
    */
   quietMs?: number;
   /** Recipients waiting to be simulated at most; beyond it they are simulated as they come. Default 5,000,000. */
@@ -202,7 +203,7 @@ export class Engagement {
     opts: EngagementOptions = {},
   ) {
     this.chunk = opts.chunk ?? 25_000;
-    this.quietMs = opts.quietMs ?? 50;
+    this.quietMs = opts.quietMs ?? 500;
     this.maxBacklog = opts.maxBacklog ?? 5_000_000;
   }
 

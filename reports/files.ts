@@ -162,6 +162,34 @@ export class ReportFileStore {
     return rs.json<Row>();
   }
 
+  /**
+   * Removes temporary files a process that died mid-write left behind (`.tmp-<pid>-…` of a pid
+   * that is not running); returns how many. Run at start: they were never listed.
+   */
+  async sweepTemporary(): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries: fs.Dirent[];
+      try {
+        entries = await fs.promises.readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw e;
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) await walk(full);
+        const pid = /^\.tmp-(\d+)-/.exec(e.name)?.[1];
+        if (e.isFile() && pid !== undefined && !processAlive(Number(pid))) {
+          await fs.promises.rm(full, { force: true });
+          removed++;
+        }
+      }
+    };
+    await walk(this.dir);
+    return removed;
+  }
+
   async list(q: { period?: string; kind?: string; limit?: number } = {}): Promise<StoredReportFile[]> {
     const rows = await this.#rows('report_files.list', { period: q.period ?? '', kind: q.kind ?? '', limit: q.limit ?? 10_000 });
     return rows.map(toFile).sort(newestFirst);
@@ -292,6 +320,17 @@ export class ReportFileStore {
 
 function toStored(r: Row): StoredReportFile {
   return toFile({ ...r, due_day: r.due_on, created_ms: Date.parse(`${String(r.created_at).replace(' ', 'T')}Z`) });
+}
+
+/** Whether a process with this pid runs (EPERM: it does, under another user). */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -341,7 +341,11 @@ export function createReports(opts: Omit<ReportJobsOptions, 'files'> & { reports
   return {
     files,
     jobs,
-    start: () => jobs.start(),
+    async start() {
+      const swept = await files.sweepTemporary();
+      if (swept) opts.logger.warn({ swept }, 'removed temporary report files left by an earlier crash');
+      await jobs.start();
+    },
     stop: () => jobs.stop(),
     async ensureLastMonthPackage(createdBy, now = Date.now()) {
       const period = previousMonth(now);

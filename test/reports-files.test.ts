@@ -126,6 +126,19 @@ describe('report file storage', () => {
     expect(fs.readFileSync(orphan, 'utf8')).toBe('left over');
   });
 
+  it('removes temporary files a crashed writer left, and only those', async () => {
+    const dir = path.join(reportsDir, '2026-10', 'kpi-xlsx');
+    const dead = path.join(dir, '.tmp-999999999-0b7e9c1a');
+    const ours = path.join(dir, `.tmp-${process.pid}-in-progress`);
+    fs.writeFileSync(dead, 'half written');
+    fs.writeFileSync(ours, 'being written');
+    expect(await reports.files.sweepTemporary()).toBe(1);
+    expect(fs.existsSync(dead)).toBe(false);
+    expect(fs.existsSync(ours)).toBe(true);
+    expect(fs.readdirSync(dir).filter((n) => n.startsWith('v'))).not.toHaveLength(0);
+    fs.rmSync(ours);
+  });
+
   it('two saves of the same period at once take different versions', async () => {
     const save = (text: string) => reports.files.save({ scope: 'monthly', period: '2026-12', createdBy: 'operator', files: [file('kpi-xlsx', '2026-12_月次KPI報告書.xlsx', text)] });
     const [a, b] = await Promise.all([save('a'), save('b')]);

@@ -123,7 +123,7 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     delivery.registerRoutes(app, dashboard.auth);
     registerReportRoutes(app, { ch, reports });
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
-    if (opts.demo && config.demo.reports) {
+    if (opts.demo && config.reportsCatchUp) {
       // last month's minutes and issue log, so the first package has records to show
       const { seedDemoRecords } = await import('./demo-records.ts');
       const { ReportStore } = await import('../reports/index.ts');
@@ -143,10 +143,13 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     }
 
     await insight.start();
-    if (opts.demo && config.demo.reports) {
-      // the reports page lists last month's package from the start
-      const r = await reports.ensureLastMonthPackage('デモ');
-      if (r.jobId) opts.say?.(`デモ: ${r.label}の月次報告 (議事録・課題管理表・KPI 報告書) を作成しています — 帳票ページに表示されます`);
+    if (config.reportsCatchUp) {
+      // last month's package when the 1st-of-month run was missed (the suite was down) — and the demo's first
+      const r = await reports.ensureLastMonthPackage(opts.demo ? 'デモ' : '起動時の補完');
+      if (r.jobId) {
+        logger.info({ period: r.period }, 'making last month\'s report package (none was stored)');
+        opts.say?.(`${r.label}の月次報告 (議事録・課題管理表・KPI 報告書) を作成しています — 帳票ページに表示されます`);
+      }
     }
 
     writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });

@@ -68,7 +68,7 @@ describe('npm run demo', () => {
   it('starts, is ready with 30 tenants, stops cleanly on Ctrl-C, and reuses its data when run again', async () => {
     for (const round of [1, 2]) {
       // the first run also makes last month's report package, as `npm run demo` does
-      const demo = startDemo(round === 1 ? { TAYORI_DEMO_REPORTS: 'on' } : {});
+      const demo = startDemo(round === 1 ? { TAYORI_REPORTS_CATCH_UP: 'on' } : {});
       const url = await demo.url;
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status, demo.output()).toBe(200);

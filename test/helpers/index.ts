@@ -23,8 +23,8 @@ export function testEnv(dataDir: string, extra: Record<string, string> = {}): Re
     TAYORI_DATA_DIR: dataDir,
     PORT: '0',
     LOG_LEVEL: 'warn',
-    // suites started in demo mode do not build last month's report package unless a test asks
-    TAYORI_DEMO_REPORTS: 'off',
+    // suites under test do not build last month's report package on start unless a test asks
+    TAYORI_REPORTS_CATCH_UP: 'off',
     ...extra,
   };
 }

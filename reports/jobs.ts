@@ -350,6 +350,9 @@ export function createReports(opts: Omit<ReportJobsOptions, 'files'> & { reports
     async ensureLastMonthPackage(createdBy, now = Date.now()) {
       const period = previousMonth(now);
       const label = periodLabel('monthly', period);
+      // before 06:00 on the 1st the scheduler's own run is still to come (LINE's figures settle overnight)
+      const tokyo = new Date(now + 9 * 3600_000);
+      if (tokyo.getUTCDate() === 1 && tokyo.getUTCHours() < 6) return { period, label };
       if (await files.hasPeriod('monthly', period)) return { period, label };
       const { jobId } = await jobs.enqueue({ type: 'monthly', month: period }, createdBy);
       return { jobId, period, label };

@@ -139,6 +139,13 @@ describe('report file storage', () => {
     fs.rmSync(ours);
   });
 
+  it('on start, leaves last month alone when its package is stored, or before the 1st\'s 06:00 run', async () => {
+    // 2026-10's package was stored above
+    expect(await reports.ensureLastMonthPackage('test', Date.parse('2026-11-15T12:00:00+09:00'))).toEqual({ period: '2026-10', label: '令和8年10月分' });
+    // 05:59 on December 1st: the scheduler's run for November is still to come
+    expect(await reports.ensureLastMonthPackage('test', Date.parse('2026-12-01T05:59:00+09:00'))).toEqual({ period: '2026-11', label: '令和8年11月分' });
+  });
+
   it('two saves of the same period at once take different versions', async () => {
     const save = (text: string) => reports.files.save({ scope: 'monthly', period: '2026-12', createdBy: 'operator', files: [file('kpi-xlsx', '2026-12_月次KPI報告書.xlsx', text)] });
     const [a, b] = await Promise.all([save('a'), save('b')]);

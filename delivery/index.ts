@@ -103,9 +103,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     },
     async waitFinished(tenantId, id, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
+      let stored = 0;
       for (;;) {
-        const d = await store.require(tenantId, id);
-        if (['done', 'failed', 'cancelled'].includes(d.status) || Date.now() > deadline) return d;
+        // While the fan-out sends, its progress in Redis tells when it is over (the final record
+        // is stored before that state is set); the record itself (a ClickHouse read, which takes
+        // CPU the fan-out needs) is read then, or once a second.
+        const state = (await fanOut.state.progress(id).catch(() => undefined))?.state;
+        if (state !== 'sending' || Date.now() - stored >= 1000 || Date.now() > deadline) {
+          stored = Date.now();
+          const d = await store.require(tenantId, id);
+          if (['done', 'failed', 'cancelled'].includes(d.status) || Date.now() > deadline) return d;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     },

@@ -102,6 +102,50 @@ describe('the multicast request', () => {
   });
 });
 
+describe('the connections', () => {
+  const send = (h: MulticastHttp, key = 'k') => h.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], key, 5000);
+
+  it('are kept alive, and a new one is made after an answer with Connection: close or a close while idle', async () => {
+    const h = new MulticastHttp(base, 'token-a', { maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const count = (_req: http.IncomingMessage) => sockets.add(_req.socket);
+    server.on('request', count);
+    try {
+      answer = [200, { 'x-line-request-id': 'a' }, '{}'];
+      expect(await send(h)).toEqual({ status: 200, requestId: 'a' });
+      expect(await send(h)).toEqual({ status: 200, requestId: 'a' });
+      expect(sockets.size).toBe(1);
+      answer = [200, { 'x-line-request-id': 'b', connection: 'close' }, '{}'];
+      expect(await send(h)).toEqual({ status: 200, requestId: 'b' });
+      answer = [200, { 'x-line-request-id': 'c' }, '{}'];
+      expect(await send(h)).toEqual({ status: 200, requestId: 'c' });
+      expect(sockets.size).toBe(2);
+      // the server drops its idle connections: the next request goes out on a fresh one
+      server.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await send(h)).toEqual({ status: 200, requestId: 'c' });
+      expect(sockets.size).toBe(3);
+    } finally {
+      server.off('request', count);
+      h.close();
+    }
+  });
+
+  it('read chunked answers and wait for a free connection beyond maxSockets', async () => {
+    const h = new MulticastHttp(base, 'token-a', { maxSockets: 2 });
+    answer = [429, { 'x-line-request-id': 'r429', 'transfer-encoding': 'chunked' }, JSON.stringify({ message: 'You have reached your monthly limit.' })];
+    const err = (await send(h).catch((e: unknown) => e)) as HTTPFetchError;
+    expect(err).toBeInstanceOf(HTTPFetchError);
+    expect(err.status).toBe(429);
+    expect(JSON.parse(err.body).message).toBe('You have reached your monthly limit.');
+    expect(err.headers.get('x-line-request-id')).toBe('r429');
+    answer = [200, { 'x-line-request-id': 'many' }, '{}'];
+    const all = await Promise.all(Array.from({ length: 7 }, (_, i) => send(h, `k${i}`)));
+    expect(all.every((a) => a.requestId === 'many')).toBe(true);
+    h.close();
+  });
+});
+
 describe('cutting the audience into chunks', () => {
   it('keeps every id once, in order, 500 per batch and CHUNK_BATCHES batches per chunk', () => {
     const list = ids(CHUNK_BATCHES * BATCH_SIZE + 1234);

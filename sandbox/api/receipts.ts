@@ -188,11 +188,15 @@ export interface ResidentReceipts {
 /** One channel's receipts. */
 export class ReceiptBook {
   /**
-   * Per resident index i: cells[2i] its receipt count, cells[2i + 1] the serial of the last request
-   * that selected it (dedupes `to` without a Set). Side by side, so a recipient costs one cache
-   * miss, not two (a fan-out's batches name residents in user-id order, all over the population).
+   * Per resident index i: counts[i] its receipt count, up to 254; 255 means "see `big`" (the
+   * exact count of the few residents with that many). One byte per resident keeps the array a
+   * quarter of the size 32-bit counts would be, so more of it stays in cache: a fan-out's batches
+   * name residents all over the population, and each recipient costs a random access here.
    */
-  private cells = new Uint32Array(2048);
+  private counts = new Uint8Array(1024);
+  private readonly big = new Map<number, number>();
+  /** Per resident index: the serial of the last request that selected it (dedupes `to` without a Set); made when first needed. */
+  private serials = new Uint32Array(0);
   /** Highest index + 1 that has a count. */
   private span = 0;
   private readonly requests: AcceptedRequest[] = [];
@@ -211,9 +215,9 @@ export class ReceiptBook {
   ) {}
 
   private grow(i: number): void {
-    const grown = new Uint32Array(Math.max(this.cells.length * 2, 2 * (i + 1)));
-    grown.set(this.cells);
-    this.cells = grown;
+    const grown = new Uint8Array(Math.max(this.counts.length * 2, i + 1));
+    grown.set(this.counts);
+    this.counts = grown;
   }
 
   /** Starts selecting the recipients of a new request (see `firstTime`). */
@@ -223,9 +227,13 @@ export class ReceiptBook {
 
   /** True the first time an index is seen since `beginSelection`. */
   firstTime(i: number): boolean {
-    if (2 * i >= this.cells.length) this.grow(i);
-    if (this.cells[2 * i + 1] === this.serial) return false;
-    this.cells[2 * i + 1] = this.serial;
+    if (i >= this.serials.length) {
+      const grown = new Uint32Array(Math.max(this.serials.length * 2, i + 1, 1024));
+      grown.set(this.serials);
+      this.serials = grown;
+    }
+    if (this.serials[i] === this.serial) return false;
+    this.serials[i] = this.serial;
     return true;
   }
 
@@ -233,10 +241,14 @@ export class ReceiptBook {
   record(request: Omit<AcceptedRequest, 'recipients' | 'recipientCount' | 'channelId'>, recipients: Int32Array): AcceptedRequest {
     for (let r = 0; r < recipients.length; r++) {
       const i = recipients[r]!;
-      if (2 * i >= this.cells.length) this.grow(i);
+      if (i >= this.counts.length) this.grow(i);
       if (i >= this.span) this.span = i + 1;
-      const before = this.cells[2 * i]!;
-      this.cells[2 * i] = before + 1;
+      const before = this.counts[i]!;
+      if (before < 254) this.counts[i] = before + 1;
+      else if (before === 254) {
+        this.counts[i] = 255;
+        this.big.set(i, 255);
+      } else this.big.set(i, this.big.get(i)! + 1);
       if (before === 0) this.distinct++;
       else if (before === 1) this.multiple++;
     }
@@ -265,12 +277,14 @@ export class ReceiptBook {
 
   countFor(userId: string): number {
     const i = this.index.find(userId);
-    return i < 0 || 2 * i >= this.cells.length ? 0 : this.cells[2 * i]!;
+    return this.countAt(i);
   }
 
   /** Receipts of the resident at a dense index. */
   countAt(index: number): number {
-    return index < 0 || 2 * index >= this.cells.length ? 0 : this.cells[2 * index]!;
+    if (index < 0 || index >= this.counts.length) return 0;
+    const c = this.counts[index]!;
+    return c === 255 ? this.big.get(index)! : c;
   }
 
   forResident(userId: string): ResidentReceipts {
@@ -298,7 +312,7 @@ export class ReceiptBook {
   duplicates(limit: number): { userId: string; count: number }[] {
     const out: { userId: string; count: number }[] = [];
     for (let i = 0; i < this.span && out.length < limit; i++) {
-      if (this.cells[2 * i]! > 1) out.push({ userId: this.index.userId(i), count: this.cells[2 * i]! });
+      if (this.counts[i]! > 1) out.push({ userId: this.index.userId(i), count: this.countAt(i) });
     }
     return out;
   }

@@ -96,6 +96,10 @@ for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = 10 + i;
 
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
 
+/** Value of two lowercase hex digits by their byte codes (first << 8 | second); −1 for anything else. */
+const HEX_PAIR = new Int16Array(1 << 16).fill(-1);
+for (let a = 0; a < 16; a++) for (let b = 0; b < 16; b++) HEX_PAIR[(HEX_CODES[a]! << 8) | HEX_CODES[b]!] = (a << 4) | b;
+
 /** Encodes and decodes the user ids of one channel's population. */
 export class UserIdCodec {
   private readonly buf = Buffer.alloc(33);
@@ -158,18 +162,12 @@ export class UserIdCodec {
   indexOfBytes(bytes: Uint8Array, offset: number): number {
     if (offset < 0 || offset + 33 > bytes.length || bytes[offset] !== 85 /* U */) return -1;
     const w = this.halves;
+    // two digits per lookup (bytes are < 256, so any pair indexes the table)
     for (let q = 0, o = offset + 1; q < 8; q++, o += 4) {
-      const ba = bytes[o]!;
-      const bb = bytes[o + 1]!;
-      const bc = bytes[o + 2]!;
-      const bd = bytes[o + 3]!;
-      if ((ba | bb | bc | bd) > 127) return -1;
-      const a = HEX_VALUE[ba]!;
-      const b = HEX_VALUE[bb]!;
-      const c = HEX_VALUE[bc]!;
-      const d = HEX_VALUE[bd]!;
-      if ((a | b | c | d) < 0) return -1;
-      w[q] = (a << 12) | (b << 8) | (c << 4) | d;
+      const hi = HEX_PAIR[(bytes[o]! << 8) | bytes[o + 1]!]!;
+      const lo = HEX_PAIR[(bytes[o + 2]! << 8) | bytes[o + 3]!]!;
+      if ((hi | lo) < 0) return -1;
+      w[q] = (hi << 8) | lo;
     }
     return this.checkHalves();
   }

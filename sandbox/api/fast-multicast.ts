@@ -72,5 +72,26 @@ export function parseMulticastFast(bytes: Buffer, ids: BytesIndexer): FastMultic
   const valid = validateRequest('multicast', body).length === 0;
   delete body.to;
   if (!valid) return undefined;
-  return { body, indexes: scratch.slice(0, n) };
+  return { body, indexes: keep(n) };
+}
+
+/**
+ * The indexes of `to` outlive the request (the receipt book lists each request's recipients):
+ * they are cut from slabs of 1 MB rather than allocated one small array buffer each, since V8
+ * starts a full garbage collection (marking millions of resident ids) per so much new external
+ * memory.
+ */
+const SLAB = 1 << 18;
+let slab = new Int32Array(SLAB);
+let slabUsed = 0;
+
+function keep(n: number): Int32Array {
+  if (slabUsed + n > SLAB) {
+    slab = new Int32Array(SLAB);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  out.set(scratch.subarray(0, n));
+  return out;
 }

@@ -24,6 +24,8 @@ import type { WebhookSender } from './webhook-sender.ts';
 /** Reply tokens are usable once, within this much real time (LINE: about a minute). */
 const REPLY_TOKEN_TTL_MS = 60_000;
 const REPLY_TOKENS_KEPT = 10_000;
+/** Follower id lists longer than this are held weakly (see cachedIds). */
+const WEAKLY_HELD_IDS = 500_000;
 
 export interface ChannelWorldDeps {
   now: () => number;
@@ -42,7 +44,13 @@ function statusOf(state: number): ResidentStatus {
 export class SimChannelWorld implements ChannelWorld {
   readonly sim: ChannelSim;
   readonly engagement: Engagement;
-  private cachedIds: { version: number; idx: Int32Array; ids: readonly string[] } | undefined;
+  /**
+   * Friends' indexes and ids as of a population version. Millions of id strings are held weakly
+   * (`weak`): marking them would cost every full garbage collection of the process about as much
+   * as the rest of its heap, so they live while someone uses them and are made again from `idx`
+   * when they were collected; smaller lists are held as they are (`ids`).
+   */
+  private cachedIds: { version: number; idx: Int32Array; ids?: readonly string[]; weak?: WeakRef<readonly string[]> } | undefined;
   private readonly replyTokens = new Map<string, number>();
   private readonly tokenRing: Array<string | undefined> = [];
   private readonly tokenUser = new Int32Array(REPLY_TOKENS_KEPT);
@@ -87,9 +95,17 @@ export class SimChannelWorld implements ChannelWorld {
   followerIds(): readonly string[] {
     const p = this.sim.population;
     const cached = this.cachedIds;
-    if (cached?.version === p.version) return cached.ids;
-    const oldIdx = cached?.idx ?? new Int32Array(0);
-    const oldIds = cached?.ids ?? [];
+    const held = cached && (cached.ids ?? cached.weak?.deref());
+    if (cached?.version === p.version) {
+      if (held) return held;
+      // collected: the same ids again, from the indexes
+      const ids: string[] = new Array(cached.idx.length);
+      for (let k = 0; k < ids.length; k++) ids[k] = p.userId(cached.idx[k]!);
+      this.holdIds(cached, ids);
+      return ids;
+    }
+    const oldIdx = held ? cached!.idx : new Int32Array(0);
+    const oldIds = held ?? [];
     const idx = new Int32Array(p.friends);
     const ids: string[] = new Array(p.friends);
     const st = p.state;
@@ -101,17 +117,29 @@ export class SimChannelWorld implements ChannelWorld {
       idx[k] = i;
       ids[k++] = j < oldIdx.length && oldIdx[j] === i ? oldIds[j]! : p.userId(i);
     }
-    this.cachedIds = { version: p.version, idx, ids };
+    this.cachedIds = { version: p.version, idx };
+    this.holdIds(this.cachedIds, ids);
     return ids;
+  }
+
+  private holdIds(cache: NonNullable<SimChannelWorld['cachedIds']>, ids: readonly string[]): void {
+    if (ids.length > WEAKLY_HELD_IDS) {
+      cache.ids = undefined;
+      cache.weak = new WeakRef(ids);
+    } else {
+      cache.ids = ids;
+      cache.weak = undefined;
+    }
   }
 
   /**
    * Builds the follower id list in slices between event-loop turns (for millions of residents),
-   * so that the first followerIds() call only has to patch it.
+   * so that the first followerIds() call only has to patch it. A list long enough to be held
+   * weakly is not made ahead (it would not outlive the next full garbage collection).
    */
   async warmFollowerIds(sliceSize = 100_000): Promise<void> {
     const p = this.sim.population;
-    if (this.cachedIds) return;
+    if (this.cachedIds || p.friends > WEAKLY_HELD_IDS) return;
     const idx: number[] = [];
     const ids: string[] = [];
     const st = p.state;
@@ -262,7 +290,7 @@ export class SimChannelWorld implements ChannelWorld {
     let indexes = notice.recipientIndexes;
     if (!indexes || (notice.recipients.length > 0 && indexes.length !== notice.recipients.length)) {
       const cached = this.cachedIds;
-      indexes = cached && notice.recipients === cached.ids ? cached.idx : undefined;
+      indexes = cached && notice.recipients === (cached.ids ?? cached.weak?.deref()) ? cached.idx : undefined;
     }
     this.engagement.record(notice, indexes);
   }

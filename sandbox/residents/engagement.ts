@@ -61,6 +61,20 @@ export function analyseMessages(messages: readonly unknown[], count: number): { 
   return { targets, bubbles };
 }
 
+/**
+ * analyseMessages, once per frozen messages array: the sandbox's multicast fast path hands every
+ * request of a fan-out the same frozen body (see fast-multicast.ts), so its actions are found once.
+ */
+const analysedFrozen = new WeakMap<readonly unknown[], Map<number, { targets: Target[]; bubbles: Bubble[] }>>();
+function analysed(messages: readonly unknown[], count: number): { targets: Target[]; bubbles: Bubble[] } {
+  if (!Object.isFrozen(messages)) return analyseMessages(messages, count);
+  let byCount = analysedFrozen.get(messages);
+  if (!byCount) analysedFrozen.set(messages, (byCount = new Map()));
+  let hit = byCount.get(count);
+  if (!hit) byCount.set(count, (hit = analyseMessages(messages, count)));
+  return hit;
+}
+
 function pickerValue(mode: string): string {
   return mode === 'date' ? '2025-04-01' : mode === 'time' ? '10:00' : '2025-04-01T10:00';
 }
@@ -214,7 +228,7 @@ export class Engagement {
   record(notice: DeliveryNotice, indexes?: Int32Array): void {
     const p = this.sim.population;
     const messageCount = Math.max(1, Math.min(5, notice.messageCount | 0));
-    const { targets, bubbles } = analyseMessages(notice.messages ?? [], messageCount);
+    const { targets, bubbles } = analysed(notice.messages ?? [], messageCount);
     const units = [...new Set(notice.customAggregationUnits ?? [])];
     const record = new DeliveryRecord(notice.requestId, notice.kind, notice.at, messageCount, units, targets, bubbles, p.key);
     const day = jstDay(notice.at);

@@ -36,7 +36,7 @@ import { sql } from '../core/sql.ts';
 import { chDateTime } from '../core/time.ts';
 
 export const BATCH_SIZE = 500;
-/** Batches per chunk: one send job, and one Redis value of about 360 KB. */
+/** Batches per chunk: one send job, and one Redis value of about 1.8 MB. */
 export const CHUNK_BATCHES = 100;
 const PREFIX = 'tayori';
 const CONTROL_QUEUE = 'tayori-delivery-control';
@@ -44,6 +44,9 @@ const batchQueueName = (tenantId: string) => `tayori-delivery-batches-${tenantId
 const WEEK_S = 7 * 86_400;
 /** The first page is small, so the first batches go out while the rest is read. */
 const FIRST_PAGE = 2 * BATCH_SIZE;
+/** Chunk values kept in memory between cutting and sending at most (see FanOut.#cutChunks). */
+const CHUNK_CACHE_BYTES = 256 * 1024 * 1024;
+const CHUNK_CACHE_MS = 10 * 60_000;
 
 export interface FanOutOptions {
   ch: ClickHouseClient;
@@ -241,6 +244,14 @@ export class FanOut {
   readonly #o: Required<Omit<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>> & Pick<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>;
   /** delivery id + bucket → the JSON body after `to` (messages with their tracked links filled in). */
   readonly #tails = new Map<string, Buffer>();
+  /**
+   * Chunks this process cut and stored, until its own worker takes them (each is read once):
+   * their Redis values are the record (other processes, restarts); this copy saves reading 1.8 MB
+   * per 100 batches back through the Redis connection. Bounded by CHUNK_CACHE_BYTES; a chunk
+   * another process took is dropped after CHUNK_CACHE_MS.
+   */
+  readonly #cutChunks = new Map<string, { value: Buffer; at: number }>();
+  #cutBytes = 0;
   readonly #redis: Redis;
   readonly state: DeliveryRedis;
   readonly control: Queue;
@@ -421,6 +432,16 @@ export class FanOut {
         // The chunks first (a crash before the cursor moves re-cuts the same numbers), then the
         // cursor after them with their table; the jobs follow (re-queued after a crash).
         await Promise.all(chunks.map((c) => this.#redis.set(keys.chunk(d.id, c.n), c.value, 'EX', WEEK_S)));
+        const now = Date.now();
+        for (const [k, v] of this.#cutChunks) {
+          if (now - v.at < CHUNK_CACHE_MS) break;
+          this.#uncache(k);
+        }
+        for (const c of chunks) {
+          if (this.#cutBytes + c.value.length > CHUNK_CACHE_BYTES) break;
+          this.#cutChunks.set(keys.chunk(d.id, c.n), { value: c.value, at: now });
+          this.#cutBytes += c.value.length;
+        }
         const m = this.#redis.multi();
         m.hset(keys.chunks(d.id), Object.fromEntries(chunks.map((c) => [String(c.n), `${c.first}:${c.batches}`]))).expire(keys.chunks(d.id), WEEK_S);
         m.hset(p, 'cursor', page.upto, 'pageChunk', String(chunkNo), 'chunks', String(chunkNo + chunks.length), 'enqueued', String(nextBatch + batches)).hincrby(p, 'targets', page.count);
@@ -435,6 +456,15 @@ export class FanOut {
       if (page.done) break;
     }
     await this.#redis.hset(p, 'batches', String(nextBatch), 'enumerated', '1', 'pageChunk', String(chunkNo));
+  }
+
+  /** Takes a chunk out of the in-memory copies (see #cutChunks). */
+  #uncache(key: string): Buffer | undefined {
+    const hit = this.#cutChunks.get(key);
+    if (!hit) return undefined;
+    this.#cutChunks.delete(key);
+    this.#cutBytes -= hit.value.length;
+    return hit.value;
   }
 
   async #queueChunks(d: DeliveryRecord, from: number, to: number): Promise<void> {
@@ -633,7 +663,8 @@ export class FanOut {
 
   async #runChunk(job: Job<ChunkJob>, token?: string): Promise<void> {
     const { d: id, t: tenantId, c } = job.data;
-    const raw = await this.#redis.getBuffer(keys.chunk(id, c));
+    const key = keys.chunk(id, c);
+    const raw = this.#uncache(key) ?? (await this.#redis.getBuffer(key));
     if (!raw) {
       this.#o.logger.warn({ id, chunk: c }, 'chunk gone (delivery finished or expired)');
       return;
@@ -878,7 +909,10 @@ export class FanOut {
     // work in flight is over: the record of it is in ClickHouse; Redis keeps it a week for the live view
     const m = this.#redis.multi().expire(keys.progress(id), WEEK_S).expire(keys.settled(id), WEEK_S).expire(keys.links(id), WEEK_S);
     // the chunks themselves are not needed any more
-    for (let n = 0; n < prog.chunks; n++) m.unlink(keys.chunk(id, n));
+    for (let n = 0; n < prog.chunks; n++) {
+      m.unlink(keys.chunk(id, n));
+      this.#uncache(keys.chunk(id, n));
+    }
     await m.exec();
     this.#o.onFinished?.(final);
     if (final.kind === 'normal' && final.accepted > 0 && this.#o.trackDelivery) {

@@ -129,7 +129,6 @@ interface CutChunk {
 const NL = 10;
 const TAB = 9;
 const COMMA = 44;
-const BACKSLASH = 92;
 
 /** Lines in '\n'-terminated bytes. */
 function lineCount(b: Buffer): number {
@@ -578,20 +577,10 @@ export class FanOut {
     return { ids, count: lineCount(ids), upto: w!.upto, done: n < limit };
   }
 
-  /**
-   * A query's answer, one JSON string per line, as bytes (never decoded to strings). The engine's
-   * toJSONString costs about twice what the rest of an audience page does; an id that needs no
-   * escaping (the usual `U` + 32 hex digits) is the same JSON string with quotes around it, so the
-   * page is read first with ids quoted by concat (`<name>_quoted`), in TabSeparated (escaped) format: if no byte of
-   * it is a backslash, no id needed escaping (TabSeparated escapes backslashes and control characters, an
-   * id holding `"` goes through toJSONString, whose escapes show as backslashes too), and the bytes
-   * are exactly what the query itself gives. Otherwise the page is read again as written.
-   */
+  /** A query's answer, one JSON string per line, as bytes (never decoded to strings). */
   async #ids(name: string, params: Record<string, unknown>, segment?: string): Promise<Buffer> {
-    const text = (n: string) => (segment === undefined ? sql(n) : sql(n).replaceAll('{{segment}}', segment));
-    const ids = await this.#read(`${text(`${name}_quoted`)}\nFORMAT TabSeparated`, params);
-    if (ids.indexOf(BACKSLASH) < 0) return ids;
-    return this.#read(`${text(name)}\nFORMAT TabSeparatedRaw`, params);
+    const query = segment === undefined ? sql(name) : sql(name).replaceAll('{{segment}}', segment);
+    return this.#read(`${query}\nFORMAT TabSeparatedRaw`, params);
   }
 
   async #read(query: string, params: Record<string, unknown>): Promise<Buffer> {

@@ -16,13 +16,15 @@
  * BENCH_PROFILE=PREFIX writes CPU profiles from "send" to the end of the delivery, of this process
  * (Tayori: ClickHouse client, fan-out workers) to PREFIX-<limit>.cpuprofile and of the sandbox to
  * PREFIX-sandbox-<limit>.cpuprofile, for Chrome DevTools; BENCH_DEBUG=1 prints progress (batches
- * cut, settled) every 250 ms and when the sandbox accepted the last batches.
+ * cut, settled, event-loop stalls, each process's CPU time) every 200 ms and when the sandbox accepted
+ * the last batches.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { SecretBox } from '../core/crypto.ts';
@@ -182,15 +184,24 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
     const sandboxCpu0 = await sb.cpuMs();
     const redisCpu0 = procCpuMs(redisServer.pid);
+    const sandboxProc0 = procCpuMs(sb.child.pid!);
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     // all friends, but by multicast: this bench measures the fan-out (a broadcast is one request)
     const d = await delivery.service.create(TENANT, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience: { type: 'all' }, sendMethod: 'multicast', send: 'now' });
     const trace: string[] = [];
+    // BENCH_DEBUG: every 200 ms, batches cut and settled, the longest event-loop stall and the CPU
+    // time each process used so far (Tayori, sandbox, redis-server)
+    const lag = monitorEventLoopDelay({ resolution: 2 });
+    if (process.env.BENCH_DEBUG) lag.enable();
     const tracer = process.env.BENCH_DEBUG
       ? setInterval(() => {
-          void delivery.fanOut.state.progress(d.id).then((p) => p && trace.push(`${Date.now() - t0}ms cut ${p.enqueued} settled ${p.settled}`));
-        }, 250)
+          const stall = lag.max / 1e6;
+          lag.reset();
+          const cpu = process.cpuUsage(cpu0);
+          const cpus = `cpu ms Tayori ${((cpu.user + cpu.system) / 1000).toFixed(0)} sandbox ${(procCpuMs(sb.child.pid!) - sandboxProc0).toFixed(0)} redis ${(procCpuMs(redisServer.pid) - redisCpu0).toFixed(0)}`;
+          void delivery.fanOut.state.progress(d.id).then((p) => p && trace.push(`${Date.now() - t0}ms cut ${p.enqueued} settled ${p.settled} stall ${stall.toFixed(0)}ms ${cpus}`));
+        }, 200)
       : undefined;
     let firstBatch = NaN;
     for (;;) {
@@ -206,7 +217,8 @@ async function runOnce(dir: string, recipients: number, limit: number): Promise<
     const sandboxCpu = (await sb.cpuMs()) - sandboxCpu0;
     const redisCpu = procCpuMs(redisServer.pid) - redisCpu0;
     clearInterval(tracer);
-    if (trace.length) console.log(`progress: ${trace.join(' | ')}`);
+    lag.disable();
+    if (trace.length) console.log(`progress:\n  ${trace.join('\n  ')}`);
     if (profiler) fs.writeFileSync(`${process.env.BENCH_PROFILE}-${limit}.cpuprofile`, JSON.stringify(await profiler()));
     const last = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=1`)).json()) as { requests: Array<{ acceptedAt: string }> };
     const lastAccepted = Date.parse(last.requests.at(-1)!.acceptedAt);

@@ -26,24 +26,27 @@ import type { Logger } from '../core/logger.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { compileCondition, type Audience } from './audience.ts';
+import { BATCH_SIZE, batchLines, CHUNK_BATCHES, cutChunks, idsOfLines, parseChunk, readBatchLines, summarize, type CutChunk, type Page } from './audience-batches.ts';
 import { batchRetryKey } from './ids.ts';
 import { japaneseLineMessage, type DeliveryMessage } from './messages.ts';
 import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from './multicast-http.ts';
 import { ChannelPacer, Semaphore } from './pacer.ts';
 import { DeliveryRedis, keys, type Progress } from './redis-state.ts';
 import type { BatchOutcome, DeliveryRecord, DeliveryStore } from './store.ts';
-import { sql } from '../core/sql.ts';
 import { chDateTime } from '../core/time.ts';
 
-export const BATCH_SIZE = 500;
-/** Batches per chunk: one send job, and one Redis value of about 1.8 MB. */
-export const CHUNK_BATCHES = 100;
+export { BATCH_SIZE, CHUNK_BATCHES };
 const PREFIX = 'tayori';
 const CONTROL_QUEUE = 'tayori-delivery-control';
 const batchQueueName = (tenantId: string) => `tayori-delivery-batches-${tenantId}`;
 const WEEK_S = 7 * 86_400;
 /** The first page is small, so the first batches go out while the rest is read. */
 const FIRST_PAGE = 2 * BATCH_SIZE;
+/**
+ * Each page is at most this many times the one before: the next page is read while this one is
+ * sent, and reading it should take less time than sending this one.
+ */
+const PAGE_GROWTH = 4;
 /** Chunk values kept in memory between cutting and sending at most (see FanOut.#cutChunks). */
 const CHUNK_CACHE_BYTES = 256 * 1024 * 1024;
 const CHUNK_CACHE_MS = 10 * 60_000;
@@ -61,7 +64,7 @@ export interface FanOutOptions {
   headroom?: number;
   /** Chunks (send jobs of up to CHUNK_BATCHES batches) in progress per tenant worker (default 8). */
   concurrency?: number;
-  /** Multicast requests in flight per channel at most (default 64; pacing, not this, keeps the rate). */
+  /** Multicast requests in flight per channel at most (default 128; pacing, not this, keeps the rate). */
   inFlight?: number;
   /** A multicast request that has not answered after this long is retried (default 20 s). */
   requestTimeoutMs?: number;
@@ -75,7 +78,7 @@ export interface FanOutOptions {
   max429?: number;
   /** BullMQ lock of an active job: how soon a crashed worker's chunks are taken over (default 30 s). */
   lockDurationMs?: number;
-  /** Audience rows per ClickHouse page at most (default 250,000). */
+  /** Audience rows per ClickHouse page at most (default 100,000). */
   pageSize?: number;
   /** Registers a finished delivery for Insight polling (ingest/insight): its aggregation unit, or a broadcast's request id. */
   trackDelivery?: (input: { tenantId: string; kind: 'aggregation_unit' | 'request_id'; key: string; sentAt: number }) => Promise<unknown>;
@@ -110,119 +113,6 @@ export function bucketOf(by: string, values: string[] | undefined): string {
   return v;
 }
 
-/** One page of the audience: user ids as JSON strings, one per line, in user_id order. */
-interface Page {
-  ids: Buffer;
-  count: number;
-  /** The cursor after this page. */
-  upto: string;
-  done: boolean;
-}
-
-interface CutChunk {
-  n: number;
-  first: number;
-  value: Buffer;
-  batches: number;
-}
-
-const NL = 10;
-const TAB = 9;
-const COMMA = 44;
-
-/** Lines in '\n'-terminated bytes. */
-function lineCount(b: Buffer): number {
-  let n = 0;
-  for (let i = b.indexOf(NL); i >= 0; i = b.indexOf(NL, i + 1)) n++;
-  return n;
-}
-
-/** The user id on the last line of '\n'-terminated JSON strings. */
-function lastId(b: Buffer): string {
-  return JSON.parse(b.toString('utf8', b.lastIndexOf(NL, b.length - 2) + 1, b.length - 1)) as string;
-}
-
-/** User ids as JSON strings, one per line. */
-function jsonLines(ids: readonly string[]): Buffer {
-  return Buffer.from(ids.map((u) => `${JSON.stringify(u)}\n`).join(''));
-}
-
-/**
- * Cuts user ids (JSON strings, one per line) into chunks of up to CHUNK_BATCHES multicast
- * batches, each chunk one Redis value: a header line "<first batch>\t<bucket>" ('-': no bucket,
- * '=<name>' otherwise), then a line per batch, "<recipients>\t<"id","id",…>" — the JSON of its
- * `to`, ready to be written into a request. Bytes in, bytes out (one copy per batch, its line
- * breaks turned into commas): 2,000,000 ids never become strings.
- */
-export function cutChunks(ids: Buffer, firstBatch: number, firstChunk: number, bucket: string | undefined): CutChunk[] {
-  const head = bucket === undefined ? '-' : `=${bucket}`;
-  const out: CutChunk[] = [];
-  const ends: number[] = [];
-  let pos = 0;
-  let batch = firstBatch;
-  while (pos < ids.length) {
-    // the chunk's ids: up to CHUNK_BATCHES × BATCH_SIZE lines; ends[k] is where line k's '\n' is
-    ends.length = 0;
-    let p = pos;
-    while (ends.length < CHUNK_BATCHES * BATCH_SIZE && p < ids.length) {
-      let nl = ids.indexOf(NL, p);
-      if (nl < 0) nl = ids.length;
-      ends.push(nl);
-      p = nl + 1;
-    }
-    const batches = Math.ceil(ends.length / BATCH_SIZE);
-    const header = `${batch}\t${head}`;
-    let length = Buffer.byteLength(header) + (ends[ends.length - 1]! - pos);
-    for (let b = 0; b < batches; b++) length += 2 + String(Math.min(BATCH_SIZE, ends.length - b * BATCH_SIZE)).length; // '\n', count, '\t'
-    const value = Buffer.allocUnsafe(length);
-    let o = value.write(header, 0);
-    let start = pos;
-    for (let b = 0; b < batches; b++) {
-      const from = b * BATCH_SIZE;
-      const count = Math.min(BATCH_SIZE, ends.length - from);
-      value[o++] = NL;
-      o += value.write(String(count), o, 'latin1');
-      value[o++] = TAB;
-      const end = ends[from + count - 1]!;
-      const at = o;
-      o += ids.copy(value, o, start, end);
-      // the line breaks between this batch's ids become commas
-      for (let k = from; k < from + count - 1; k++) value[at + ends[k]! - start] = COMMA;
-      start = end + 1;
-    }
-    out.push({ n: firstChunk + out.length, first: batch, value: o === length ? value : value.subarray(0, o), batches });
-    batch += batches;
-    pos = p;
-  }
-  return out;
-}
-
-interface ParsedChunk {
-  first: number;
-  bucket: string | undefined;
-  counts: number[];
-  /** Each batch's `to` fragment (views into the Redis value, no copies). */
-  lines: Buffer[];
-}
-
-function parseChunk(buf: Buffer): ParsedChunk {
-  let nl = buf.indexOf(NL);
-  if (nl < 0) nl = buf.length;
-  const [first, bucket] = buf.toString('utf8', 0, nl).split('\t') as [string, string];
-  const counts: number[] = [];
-  const lines: Buffer[] = [];
-  let pos = nl + 1;
-  while (pos < buf.length) {
-    let end = buf.indexOf(NL, pos);
-    if (end < 0) end = buf.length;
-    const tab = buf.indexOf(TAB, pos);
-    counts.push(Number(buf.toString('latin1', pos, tab)));
-    lines.push(buf.subarray(tab + 1, end));
-    pos = end + 1;
-  }
-  return { first: Number(first), bucket: bucket === '-' ? undefined : bucket.slice(1), counts, lines };
-}
-
 interface Channel {
   key: string;
   channel: string;
@@ -252,6 +142,7 @@ export class FanOut {
   readonly #cutChunks = new Map<string, { value: Buffer; at: number }>();
   #cutBytes = 0;
   readonly #redis: Redis;
+  #bulkConnection: Redis | undefined;
   readonly state: DeliveryRedis;
   readonly control: Queue;
   readonly #queues = new Map<string, Queue>();
@@ -272,8 +163,8 @@ export class FanOut {
 
   constructor(opts: FanOutOptions) {
     this.#o = {
-      multicastPerSecond: 200, headroom: 0.95, concurrency: 8, inFlight: 64, requestTimeoutMs: 20_000, maxAttempts: 8, retryBaseMs: 500,
-      backoff429Ms: 250, max429: 200, lockDurationMs: 30_000, pageSize: 250_000, ...opts,
+      multicastPerSecond: 200, headroom: 0.95, concurrency: 8, inFlight: 128, requestTimeoutMs: 20_000, maxAttempts: 8, retryBaseMs: 500,
+      backoff429Ms: 250, max429: 200, lockDurationMs: 30_000, pageSize: 100_000, ...opts,
     };
     this.#redis = connectRedis(opts.redisUrl, { forQueues: true });
     this.#redis.on('error', (e) => opts.logger.warn({ err: e.message }, 'delivery redis error'));
@@ -290,6 +181,14 @@ export class FanOut {
 
   get redis(): Redis {
     return this.#redis;
+  }
+
+  /**
+   * The connection for chunk values (megabytes each): on the shared connection they would hold up
+   * the small, urgent commands queued behind them (send slots, settling).
+   */
+  #bulk(): Redis {
+    return (this.#bulkConnection ??= this.#connection());
   }
 
   /** Starts the control worker and picks up deliveries left in flight or scheduled. */
@@ -416,7 +315,7 @@ export class FanOut {
       if (this.#stopped) throw new Error('stopping');
       const page = await next;
       // the next page is read while this one is cut and stored
-      limit = Math.min(this.#o.pageSize, limit * 8);
+      limit = Math.min(this.#o.pageSize, limit * PAGE_GROWTH);
       if (!page.done) {
         next = this.#page(d, page.upto, limit);
         next.catch(() => {});
@@ -430,7 +329,7 @@ export class FanOut {
         const batches = chunks.reduce((n, c) => n + c.batches, 0);
         // The chunks first (a crash before the cursor moves re-cuts the same numbers), then the
         // cursor after them with their table; the jobs follow (re-queued after a crash).
-        await Promise.all(chunks.map((c) => this.#redis.set(keys.chunk(d.id, c.n), c.value, 'EX', WEEK_S)));
+        await Promise.all(chunks.map((c) => this.#bulk().set(keys.chunk(d.id, c.n), c.value, 'EX', WEEK_S)));
         const now = Date.now();
         for (const [k, v] of this.#cutChunks) {
           if (now - v.at < CHUNK_CACHE_MS) break;
@@ -500,11 +399,9 @@ export class FanOut {
    * tracked), with a redirect token per (link, bucket) stored before any batch that uses it.
    */
   async #buckets(d: DeliveryRecord, page: Page, after: string): Promise<Map<string | undefined, Buffer>> {
-    if (d.links.length === 0) return new Map([[undefined, page.ids]]);
+    if (d.links.length === 0) return new Map([[undefined, page.lines]]);
     const groups = new Map<string, string[]>();
-    const ids = page.ids.toString('utf8').split('\n');
-    ids.pop();
-    const userIds = ids.map((u) => JSON.parse(u) as string);
+    const userIds = idsOfLines(page.lines);
     if (!d.clickBucket) groups.set('', userIds);
     else {
       const item = d.clickBucket === 'age' ? 'birth_year' : d.clickBucket;
@@ -518,7 +415,7 @@ export class FanOut {
       }
     }
     await this.#linkTokens(d, [...groups.keys()]);
-    return new Map([...groups].map(([k, v]) => [k, jsonLines(v)]));
+    return new Map([...groups].map(([k, v]) => [k, batchLines(v)]));
   }
 
   async #linkTokens(d: DeliveryRecord, buckets: string[]): Promise<void> {
@@ -561,34 +458,20 @@ export class FanOut {
     const a: Audience = d.audience;
     if (a.type === 'test') {
       const ids = (await this.#o.store.testDevices(d.tenantId)).map((x) => x.userId).filter((u) => u > after).sort();
-      return { ids: jsonLines(ids), count: ids.length, upto: ids.at(-1) ?? after, done: true };
+      return { lines: batchLines(ids), count: ids.length, upto: ids.at(-1) ?? after, done: true };
     }
     if (a.type === 'all') {
-      const ids = await this.#ids('delivery.audience_page', { tenant: d.tenantId, after, limit });
-      const count = lineCount(ids);
-      return { ids, count, upto: count ? lastId(ids) : after, done: count < limit };
+      const lines = await readBatchLines(this.#o.ch, 'delivery.audience_page', { tenant: d.tenantId, after, limit });
+      const { count, last } = summarize(lines);
+      return { lines, count, upto: last ?? after, done: count < limit };
     }
     // a segment: a window of `limit` friends, then those of them the segment selects
     const w = (await this.#o.store.rows<{ n: string; upto: string }>('delivery.audience_window', { tenant: d.tenantId, after, limit }))[0];
     const n = Number(w?.n ?? 0);
-    if (n === 0) return { ids: Buffer.alloc(0), count: 0, upto: after, done: true };
+    if (n === 0) return { lines: Buffer.alloc(0), count: 0, upto: after, done: true };
     const c = compileCondition(a.condition);
-    const ids = await this.#ids('delivery.audience_segment_range', { tenant: d.tenantId, after, upto: w!.upto, ...c.params }, c.sql);
-    return { ids, count: lineCount(ids), upto: w!.upto, done: n < limit };
-  }
-
-  /** A query's answer, one JSON string per line, as bytes (never decoded to strings). */
-  async #ids(name: string, params: Record<string, unknown>, segment?: string): Promise<Buffer> {
-    const query = segment === undefined ? sql(name) : sql(name).replaceAll('{{segment}}', segment);
-    return this.#read(`${query}\nFORMAT TabSeparatedRaw`, params);
-  }
-
-  async #read(query: string, params: Record<string, unknown>): Promise<Buffer> {
-    const { stream } = await this.#o.ch.exec({ query, query_params: params });
-    const parts: Buffer[] = [];
-    for await (const part of stream) parts.push(part as Buffer);
-    const ids = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    return ids.length === 0 || ids[ids.length - 1] === NL ? ids : Buffer.concat([ids, Buffer.from('\n')]);
+    const lines = await readBatchLines(this.#o.ch, 'delivery.audience_segment_range', { tenant: d.tenantId, after, upto: w!.upto, ...c.params }, c.sql);
+    return { lines, count: summarize(lines).count, upto: w!.upto, done: n < limit };
   }
 
   async #savePayload(d: DeliveryRecord): Promise<Payload> {
@@ -650,7 +533,7 @@ export class FanOut {
   async #runChunk(job: Job<ChunkJob>, token?: string): Promise<void> {
     const { d: id, t: tenantId, c } = job.data;
     const key = keys.chunk(id, c);
-    const raw = this.#uncache(key) ?? (await this.#redis.getBuffer(key));
+    const raw = this.#uncache(key) ?? (await this.#bulk().getBuffer(key));
     if (!raw) {
       this.#o.logger.warn({ id, chunk: c }, 'chunk gone (delivery finished or expired)');
       return;
@@ -691,9 +574,15 @@ export class FanOut {
     let transient = 0;
     for (;;) {
       if (this.#stopped) return 'stopped';
-      await channel.pacer.acquire();
-      if (this.#stopped) return 'stopped';
+      // a connection first, then the send slot: a request that holds a slot leaves at once (one
+      // that waited for a connection after its slot would leave bunched with later ones, and LINE
+      // counts requests as they arrive)
       await channel.inFlight.acquire();
+      if (this.#stopped) {
+        channel.inFlight.release();
+        return 'stopped';
+      }
+      await channel.pacer.acquire();
       outcome.attempts++;
       let failure: unknown;
       try {

@@ -2,13 +2,13 @@
  * The fan-out's multicast request (delivery/multicast-http.ts) is the one @line/bot-sdk sends:
  * same method, path, headers and JSON body, byte for byte; LINE's error answers become the SDK's
  * HTTPFetchError; a request that never answers is a RequestTimeout. And the audience cut into
- * chunks (cutChunks) gives every user id once, in order, properly escaped.
+ * chunks (batchLines, cutChunks) gives every user id once, in order, properly escaped.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HTTPFetchError, messagingApi } from '@line/bot-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_SIZE, CHUNK_BATCHES, cutChunks } from '../delivery/fan-out.ts';
+import { BATCH_SIZE, batchLines, CHUNK_BATCHES, cutChunks, idsOfLines, parseChunk, summarize } from '../delivery/audience-batches.ts';
 import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from '../delivery/multicast-http.ts';
 
 interface Seen {
@@ -46,11 +46,10 @@ afterAll(async () => {
 });
 
 const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `U${(from + i).toString(16).padStart(32, '0')}`);
-const jsonLines = (list: string[]) => Buffer.from(list.map((u) => `${JSON.stringify(u)}\n`).join(''));
 
 /** The `to` fragment of batch k of the first chunk cut from these ids. */
 function toFragment(list: string[], k = 0): Buffer {
-  const value = cutChunks(jsonLines(list), 0, 0, undefined)[0]!.value;
+  const value = cutChunks(batchLines(list), 0, 0, undefined)[0]!.value;
   const line = value.toString('utf8').split('\n')[k + 1]!;
   return Buffer.from(line.slice(line.indexOf('\t') + 1));
 }
@@ -149,7 +148,7 @@ describe('the connections', () => {
 describe('cutting the audience into chunks', () => {
   it('keeps every id once, in order, 500 per batch and CHUNK_BATCHES batches per chunk', () => {
     const list = ids(CHUNK_BATCHES * BATCH_SIZE + 1234);
-    const chunks = cutChunks(jsonLines(list), 40, 7, undefined);
+    const chunks = cutChunks(batchLines(list), 40, 7, undefined);
     expect(chunks.map((c) => [c.n, c.first, c.batches])).toEqual([[7, 40, CHUNK_BATCHES], [8, 40 + CHUNK_BATCHES, 3]]);
     const back: string[] = [];
     for (const c of chunks) {
@@ -168,9 +167,23 @@ describe('cutting the audience into chunks', () => {
 
   it('carries ids that need escaping and the click bucket unharmed', () => {
     const odd = ['U"quoted"', 'back\\slash', 'tab\there', '日本語'];
-    const [chunk] = cutChunks(jsonLines(odd), 0, 0, 'female');
+    const [chunk] = cutChunks(batchLines(odd), 0, 0, 'female');
     const [header, line] = chunk!.value.toString('utf8').split('\n') as [string, string];
     expect(header).toBe('0\t=female');
     expect(JSON.parse(`[${line.slice(line.indexOf('\t') + 1)}]`)).toEqual(odd);
+  });
+
+  it('reads back what it cut: counts, the last id, the ids, the parsed chunk', () => {
+    const list = [...ids(BATCH_SIZE + 2), 'U"z"'];
+    const lines = batchLines(list);
+    expect(summarize(lines)).toEqual({ count: list.length, batches: 2, last: 'U"z"' });
+    expect(summarize(Buffer.alloc(0))).toEqual({ count: 0, batches: 0, last: undefined });
+    expect(idsOfLines(lines)).toEqual(list);
+    const [chunk] = cutChunks(lines, 3, 0, undefined);
+    const parsed = parseChunk(chunk!.value);
+    expect(parsed.first).toBe(3);
+    expect(parsed.bucket).toBeUndefined();
+    expect(parsed.counts).toEqual([BATCH_SIZE, 3]);
+    expect(parsed.lines.flatMap((l) => JSON.parse(`[${l.toString('utf8')}]`) as string[])).toEqual(list);
   });
 });

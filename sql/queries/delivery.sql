@@ -1,14 +1,27 @@
 -- Named queries of delivery/ (audiences, deliveries, batches, test devices, residents' attributes).
 
 -- name: delivery.audience_page
--- One page of friends in user_id order after a cursor (keyset paging: resumable after a crash),
--- each user id as a JSON string: the fan-out writes them into multicast requests as they are. An id
--- of letters and digits (LINE's U + 32 hex) is quoted by concat, which costs about half of
--- toJSONString; any other id goes through toJSONString.
-SELECT if(match(user_id, '^[0-9A-Za-z]+$'), concat('"', user_id, '"'), toJSONString(user_id)) AS id FROM resident_states FINAL
-WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String}
-ORDER BY user_id
-LIMIT {limit:UInt32};
+-- One page of friends after a cursor (keyset paging in user_id order: resumable after a crash), cut
+-- into multicast batches of {batch} ids: a line per batch, "<count>\t<"id","id",…>" — the JSON of
+-- its `to`, ready to be written into a request (delivery/audience-batches.ts). An id of letters and
+-- digits (LINE's U + 32 hex) is quoted by concat, about half the cost of toJSONString; any other id
+-- goes through toJSONString. The page is sorted again inside the array, so the batches do not depend
+-- on the order rows arrive in; one thread costs less and leaves the other cores to the requests
+-- already going out.
+SELECT length(b) AS n, arrayStringConcat(arrayMap(u -> if(match(u, '^[0-9A-Za-z]+$'), concat('"', u, '"'), toJSONString(u)), b), ',') AS ids
+FROM (
+    SELECT arrayJoin(arraySplit((u, i) -> i % {batch:UInt32} = 1, page, arrayEnumerate(page))) AS b
+    FROM (
+        SELECT arraySort(groupArray(user_id)) AS page
+        FROM (
+            SELECT user_id FROM resident_states FINAL
+            WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String}
+            ORDER BY user_id
+            LIMIT {limit:UInt32}
+        )
+    )
+)
+SETTINGS max_threads = 1;
 
 -- name: delivery.audience_window
 -- How many friends the next window after a cursor holds (at most limit), and its last user id.
@@ -22,20 +35,25 @@ FROM (
 
 -- name: delivery.audience_segment_range
 -- Friends in (after, upto] whose latest attributes match the segment (the segment marker is a compiled
--- condition over m; its values are query parameters), in user_id order, as JSON strings.
-SELECT if(match(s.user_id, '^[0-9A-Za-z]+$'), concat('"', s.user_id, '"'), toJSONString(s.user_id)) AS id
+-- condition over m; its values are query parameters), cut into batch lines as delivery.audience_page.
+SELECT length(b) AS n, arrayStringConcat(arrayMap(u -> if(match(u, '^[0-9A-Za-z]+$'), concat('"', u, '"'), toJSONString(u)), b), ',') AS ids
 FROM (
-    SELECT user_id FROM resident_states FINAL
-    WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
-) AS s
-LEFT JOIN (
-    SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
-    FROM resident_attributes FINAL
-    WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND user_id <= {upto:String}
-    GROUP BY user_id
-) AS a USING (user_id)
-WHERE {{segment}}
-ORDER BY s.user_id;
+    SELECT arrayJoin(arraySplit((u, i) -> i % {batch:UInt32} = 1, page, arrayEnumerate(page))) AS b
+    FROM (
+        SELECT arraySort(groupArray(s.user_id)) AS page
+        FROM (
+            SELECT user_id FROM resident_states FINAL
+            WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
+        ) AS s
+        LEFT JOIN (
+            SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
+            FROM resident_attributes FINAL
+            WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND user_id <= {upto:String}
+            GROUP BY user_id
+        ) AS a USING (user_id)
+        WHERE {{segment}}
+    )
+);
 
 -- name: delivery.audience_count_all
 SELECT count() AS n FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1;

@@ -421,8 +421,8 @@ describe('helpers for the API layer', () => {
   it('maps user ids to resident indexes and back without a table (the API layer’s fast path)', () => {
     const ch = frozenWorld(config(channel())).channels()[0]!;
     // Ids are part of the world's determinism: the same channel and seed always give these.
-    expect(ch.userIdAt(0)).toBe('U00161164c767512545db902f8760b560');
-    expect(ch.userIdAt(999)).toBe('Ufff90d5397220c8b7c97627af152298a');
+    expect(ch.userIdAt(0)).toBe('U002901fbc767512545db902f8760b560');
+    expect(ch.userIdAt(999)).toBe('Uf9ce0c2d97220c8b7c97627af152298a');
     // ids sort in index order (an audience sent in user id order walks the arrays in order)
     const sorted = Array.from({ length: 1000 }, (_, i) => ch.userIdAt(i));
     expect([...sorted].sort()).toEqual(sorted);

@@ -2,7 +2,8 @@
  * Identifiers: resident user ids ('U' + 32 hex), webhook event ids (ULID-shaped), reply tokens,
  * message ids. A user id is a pure function of (key, index) and can be turned back into the index
  * without any lookup table: its first 8 hex digits are index × stride + a keyed offset below the
- * stride (stride = 2³² ÷ population), the other 24 are hashes of (key, index) that act as a check.
+ * stride (the largest power of two with population × stride ≤ 2³²), the other 24 are hashes of
+ * (key, index) that act as a check.
  * So ids sort in index order, as a store keyed by user id keeps its rows: an audience sent in user
  * id order (as Tayori reads it from ClickHouse) walks the population's arrays in order instead of
  * jumping across them for every recipient.
@@ -48,8 +49,9 @@ for (let a = 0; a < 16; a++) for (let b = 0; b < 16; b++) HEX_PAIR[(HEX_CODES[a]
 /** Encodes and decodes the user ids of one channel's population. */
 export class UserIdCodec {
   private readonly buf = Buffer.alloc(33);
-  /** Ids' first 32 bits: index × stride + offset(index), offset < stride. */
-  private readonly stride: number;
+  /** Ids' first 32 bits: index × 2^shift + offset(index), offset < 2^shift. */
+  private readonly shift: number;
+  private readonly mask: number;
   /** Scratch: the 32 hex digits of the id being parsed, as eight 16-bit values. */
   private readonly halves = new Int32Array(8);
 
@@ -58,7 +60,8 @@ export class UserIdCodec {
     private readonly count: number,
   ) {
     this.buf[0] = 85; // 'U'
-    this.stride = Math.max(1, Math.floor(0x1_0000_0000 / Math.max(1, count)));
+    this.shift = Math.max(0, 32 - Math.ceil(Math.log2(Math.max(1, count))));
+    this.mask = this.shift === 32 ? -1 : (1 << this.shift) - 1;
   }
 
   private put(n: number, off: number): void {
@@ -72,7 +75,7 @@ export class UserIdCodec {
   idOf(index: number): string {
     // The check words are hash3(key, index, j) = hash2(hash2(key, index), j).
     const h = hash2i(this.key, index);
-    this.put(index * this.stride + this.offset(h), 1);
+    this.put(index * 2 ** this.shift + this.offset(h), 1);
     this.put(hash2i(h, 1), 9);
     this.put(hash2i(h, 2), 17);
     this.put(hash2i(h, 3), 25);
@@ -120,17 +123,17 @@ export class UserIdCodec {
 
   /** The keyed offset of an index's id within its stride (h = hash2i(key, index)). */
   private offset(h: number): number {
-    return (hash2i(h, 0) >>> 0) % this.stride;
+    return (hash2i(h, 0) & this.mask) >>> 0;
   }
 
   /** The index whose id has the digits in `halves`, or −1. */
   private checkHalves(): number {
     const w = this.halves;
-    const v = w[0]! * 0x10000 + w[1]!;
-    const index = Math.floor(v / this.stride);
+    const v = ((w[0]! << 16) | w[1]!) >>> 0;
+    const index = this.shift === 32 ? 0 : v >>> this.shift;
     if (index >= this.count) return -1;
     const h = hash2i(this.key, index);
-    if (v - index * this.stride !== this.offset(h)) return -1;
+    if (((v & this.mask) >>> 0) !== this.offset(h)) return -1;
     const x1 = hash2i(h, 1);
     if (w[2] !== x1 >>> 16 || w[3] !== (x1 & 0xffff)) return -1;
     const x2 = hash2i(h, 2);

@@ -1,7 +1,7 @@
 /**
  * The audience queries cut pages into multicast batch lines inside ClickHouse: read page after
  * page along the cursor, they give every friend once, in user_id order, 500 per batch, as valid
- * JSON whatever the id holds (quotes, backslashes, tabs, line breaks, commas, non-ASCII), never a
+ * JSON whatever the id holds (quotes, backslashes, control characters, commas, slashes, non-ASCII), never a
  * resident who blocked; a segment's range gives exactly the residents its condition selects.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { freshClickHouse, tmpDir } from './helpers/index.ts';
 const tmp = tmpDir();
 const TENANT = '24201';
 let ch: ClickHouseClient;
-const odd = ['U"quoted"', 'back\\slash', 'tab\there', 'new\nline', 'a,b', '日本語のID', ' space'];
+const odd = ['U"quoted"', 'back\\slash', 'tab\there', 'new\nline', 'a,b', '日本語のID', ' space', 'a/b', 'del\u007f', 'nul\u0000x'];
 const plain = Array.from({ length: 1203 }, (_, i) => `U${(i * 7919).toString(16).padStart(32, '0')}`);
 const blocked = plain.filter((_, i) => i % 100 === 5);
 const friends = [...plain.filter((u) => !blocked.includes(u)), ...odd].sort();

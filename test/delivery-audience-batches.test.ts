@@ -69,6 +69,18 @@ describe('audience batch lines from ClickHouse', () => {
     expect(back).toEqual(friends);
   });
 
+  it('escapes each kind of id even when it is the only one in its batch that needs it', async () => {
+    const at = chDateTime(Date.parse('2026-01-01T00:00:00Z'));
+    await ch.insert({
+      table: 'resident_states', format: 'JSONEachRow',
+      values: odd.flatMap((u, i) => [u, plain[i]!].map((id) => ({ tenant_id: `odd${i}`, user_id: id, is_friend: 1, changed_at: at, version: 1 }))),
+    });
+    for (const [i, u] of odd.entries()) {
+      const lines = await readBatchLines(ch, 'delivery.audience_page', { tenant: `odd${i}`, after: '', limit: 700 });
+      expect(idsOfLines(lines)).toEqual([u, plain[i]!].sort());
+    }
+  });
+
   it('gives an empty page after the last friend', async () => {
     const lines = await readBatchLines(ch, 'delivery.audience_page', { tenant: TENANT, after: friends.at(-1)!, limit: 700 });
     expect(lines.length).toBe(0);

@@ -3,13 +3,16 @@
 -- name: delivery.audience_page
 -- One page of friends after a cursor (keyset paging in user_id order: resumable after a crash), cut
 -- into multicast batches of {batch} ids: a line per batch, "<count>\t<"id","id",…>" — the JSON of
--- its `to`, ready to be written into a request (delivery/audience-batches.ts). An id that needs no
--- escape in JSON (no quote, backslash or control character; valid UTF-8 — LINE's U + 32 hex) is
--- quoted by concat, less than half the cost of toJSONString, which any other id goes through; these
--- checks cost a fifth of one anchored regular expression. The page is sorted again inside the
--- array, so the batches do not depend on the order rows arrive in; one thread costs less and leaves
--- the other cores to the requests already going out.
-SELECT length(b) AS n, arrayStringConcat(arrayMap(u -> if(position(u, '"') = 0 AND position(u, '\\') = 0 AND NOT match(u, '[\\x00-\\x1f]') AND isValidUTF8(u), concat('"', u, '"'), toJSONString(u)), b), ',') AS ids
+-- its `to`, ready to be written into a request (delivery/audience-batches.ts). A batch whose ids need
+-- no escape in JSON (no quote, backslash or control character: LINE's ids are U + 32 hex) is joined
+-- with '","' between quotes, one check and one join per batch (escaping each id costs twice the
+-- whole query); any other batch goes through toJSONString id by id. The page is sorted again inside
+-- the array, so the batches do not depend on the order rows arrive in; one thread costs less and
+-- leaves the other cores to the requests already going out.
+SELECT length(b) AS n,
+       if(NOT multiSearchAny(arrayStringConcat(b, ','), ['\x00', '\x01', '\x02', '\x03', '\x04', '\x05', '\x06', '\x07', '\x08', '\x09', '\x0a', '\x0b', '\x0c', '\x0d', '\x0e', '\x0f', '\x10', '\x11', '\x12', '\x13', '\x14', '\x15', '\x16', '\x17', '\x18', '\x19', '\x1a', '\x1b', '\x1c', '\x1d', '\x1e', '\x1f', '"', '\\']),
+          concat('"', arrayStringConcat(b, '","'), '"'),
+          arrayStringConcat(arrayMap(u -> toJSONString(u), b), ',')) AS ids
 FROM (
     SELECT arrayJoin(arraySplit((u, i) -> i % {batch:UInt32} = 1, page, arrayEnumerate(page))) AS b
     FROM (
@@ -37,7 +40,10 @@ FROM (
 -- name: delivery.audience_segment_range
 -- Friends in (after, upto] whose latest attributes match the segment (the segment marker is a compiled
 -- condition over m; its values are query parameters), cut into batch lines as delivery.audience_page.
-SELECT length(b) AS n, arrayStringConcat(arrayMap(u -> if(position(u, '"') = 0 AND position(u, '\\') = 0 AND NOT match(u, '[\\x00-\\x1f]') AND isValidUTF8(u), concat('"', u, '"'), toJSONString(u)), b), ',') AS ids
+SELECT length(b) AS n,
+       if(NOT multiSearchAny(arrayStringConcat(b, ','), ['\x00', '\x01', '\x02', '\x03', '\x04', '\x05', '\x06', '\x07', '\x08', '\x09', '\x0a', '\x0b', '\x0c', '\x0d', '\x0e', '\x0f', '\x10', '\x11', '\x12', '\x13', '\x14', '\x15', '\x16', '\x17', '\x18', '\x19', '\x1a', '\x1b', '\x1c', '\x1d', '\x1e', '\x1f', '"', '\\']),
+          concat('"', arrayStringConcat(b, '","'), '"'),
+          arrayStringConcat(arrayMap(u -> toJSONString(u), b), ',')) AS ids
 FROM (
     SELECT arrayJoin(arraySplit((u, i) -> i % {batch:UInt32} = 1, page, arrayEnumerate(page))) AS b
     FROM (

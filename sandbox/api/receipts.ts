@@ -239,19 +239,27 @@ export class ReceiptBook {
 
   /** Records that each recipient (distinct friends, by index) received this request once. */
   record(request: Omit<AcceptedRequest, 'recipients' | 'recipientCount' | 'channelId'>, recipients: Int32Array): AcceptedRequest {
+    // the largest index first (one growth at most), then one pass with the counters in locals
+    let top = -1;
+    for (let r = 0; r < recipients.length; r++) if (recipients[r]! > top) top = recipients[r]!;
+    if (top >= this.counts.length) this.grow(top);
+    if (top >= this.span) this.span = top + 1;
+    const counts = this.counts;
+    let distinct = 0;
+    let multiple = 0;
     for (let r = 0; r < recipients.length; r++) {
       const i = recipients[r]!;
-      if (i >= this.counts.length) this.grow(i);
-      if (i >= this.span) this.span = i + 1;
-      const before = this.counts[i]!;
-      if (before < 254) this.counts[i] = before + 1;
+      const before = counts[i]!;
+      if (before < 254) counts[i] = before + 1;
       else if (before === 254) {
-        this.counts[i] = 255;
+        counts[i] = 255;
         this.big.set(i, 255);
       } else this.big.set(i, this.big.get(i)! + 1);
-      if (before === 0) this.distinct++;
-      else if (before === 1) this.multiple++;
+      if (before === 0) distinct++;
+      else if (before === 1) multiple++;
     }
+    this.distinct += distinct;
+    this.multiple += multiple;
     this.totalReceipts += recipients.length;
     const accepted: AcceptedRequest = { ...request, channelId: this.channelId, recipientCount: recipients.length, recipients };
     this.requests.push(accepted);

@@ -28,6 +28,11 @@ export function freePort(): Promise<number> {
  * Starts a real redis-server owned by this process: data under `dir`, AOF on, no eviction
  * (queues and idempotency keys must never be evicted), bound to loopback. A redis-server left
  * behind by a crashed earlier run of the same directory is stopped first.
+ *
+ * The AOF is rewritten once it has doubled and passed 512 MB (Redis's default is 64 MB): a 2M
+ * recipient delivery appends its audience (about 72 MB of batches) at once, and with the default a
+ * rewrite — a fork and a child process serialising the whole dataset — ran in the middle of every
+ * such delivery, on the cores its requests needed.
  */
 export async function startLocalRedis(opts: { dir: string; port?: number; bin?: string }): Promise<LocalRedis> {
   const bin = opts.bin ?? 'redis-server';
@@ -43,6 +48,7 @@ export async function startLocalRedis(opts: { dir: string; port?: number; bin?: 
       [
         '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
         '--dir', opts.dir, '--appendonly', 'yes', '--appendfsync', 'everysec',
+        '--auto-aof-rewrite-min-size', '512mb',
         '--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no',
         '--pidfile', pidFile, '--loglevel', 'warning',
       ],

@@ -5,7 +5,7 @@
  * delivery.audience_segment_range). Here those lines are grouped into chunks of up to
  * CHUNK_BATCHES batches — one Redis value and one send job each: a header line
  * "<first batch>\t<bucket>" ('-': no bucket, '=<name>' otherwise), then the batch lines. 2,000,000
- * user ids never become strings on the way.
+ * user ids never become strings on the way, and are copied once (into Redis).
  */
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { sql } from '../core/sql.ts';
@@ -31,8 +31,10 @@ export interface Page {
 export interface CutChunk {
   n: number;
   first: number;
-  value: Buffer;
   batches: number;
+  bucket: string | undefined;
+  /** Its batch lines: a view into the page read from ClickHouse (no copy). */
+  lines: Buffer;
 }
 
 export interface ParsedChunk {
@@ -96,10 +98,10 @@ export async function readBatchLines(ch: ClickHouseClient, name: string, params:
 
 /**
  * Groups batch lines into chunks of up to CHUNK_BATCHES batches, numbered from firstBatch and
- * firstChunk: each chunk's value is its header line and its batch lines, copied once.
+ * firstChunk. A chunk's lines are a view into `lines` (no copy: at 2M recipients, 72 MB less to
+ * allocate and collect); its Redis value is chunkHeader(c) followed by them.
  */
 export function cutChunks(lines: Buffer, firstBatch: number, firstChunk: number, bucket: string | undefined): CutChunk[] {
-  const head = bucket === undefined ? '-' : `=${bucket}`;
   const out: CutChunk[] = [];
   let pos = 0;
   let batch = firstBatch;
@@ -112,23 +114,29 @@ export function cutChunks(lines: Buffer, firstBatch: number, firstChunk: number,
       batches++;
       end = nl + 1;
     }
-    const header = Buffer.from(`${batch}\t${head}\n`);
     const body = lines.subarray(pos, Math.min(end, lines.length));
-    const value = Buffer.concat([header, body[body.length - 1] === NL ? body.subarray(0, body.length - 1) : body]);
-    out.push({ n: firstChunk + out.length, first: batch, value, batches });
+    out.push({ n: firstChunk + out.length, first: batch, batches, bucket, lines: body[body.length - 1] === NL ? body.subarray(0, body.length - 1) : body });
     batch += batches;
     pos = end;
   }
   return out;
 }
 
-export function parseChunk(buf: Buffer): ParsedChunk {
-  let nl = buf.indexOf(NL);
-  if (nl < 0) nl = buf.length;
-  const [first, bucket] = buf.toString('utf8', 0, nl).split('\t') as [string, string];
+/** The header line of a chunk's Redis value: "<first batch>\t<bucket>\n" ('-': no bucket, '=<name>' otherwise). */
+export function chunkHeader(c: Pick<CutChunk, 'first' | 'bucket'>): Buffer {
+  return Buffer.from(`${c.first}\t${c.bucket === undefined ? '-' : `=${c.bucket}`}\n`);
+}
+
+/** A chunk's Redis value: its header line, then its batch lines. */
+export function chunkValue(c: CutChunk): Buffer {
+  return Buffer.concat([chunkHeader(c), c.lines]);
+}
+
+/** A chunk's batches from its lines (the header known apart). */
+export function parseLines(buf: Buffer, first: number, bucket: string | undefined, from = 0): ParsedChunk {
   const counts: number[] = [];
   const lines: Buffer[] = [];
-  let pos = nl + 1;
+  let pos = from;
   while (pos < buf.length) {
     let end = buf.indexOf(NL, pos);
     if (end < 0) end = buf.length;
@@ -137,5 +145,13 @@ export function parseChunk(buf: Buffer): ParsedChunk {
     lines.push(buf.subarray(tab + 1, end));
     pos = end + 1;
   }
-  return { first: Number(first), bucket: bucket === '-' ? undefined : bucket.slice(1), counts, lines };
+  return { first, bucket, counts, lines };
+}
+
+/** A chunk's batches from its Redis value (chunkValue). */
+export function parseChunk(buf: Buffer): ParsedChunk {
+  let nl = buf.indexOf(NL);
+  if (nl < 0) nl = buf.length;
+  const [first, bucket] = buf.toString('utf8', 0, nl).split('\t') as [string, string];
+  return parseLines(buf, Number(first), bucket === '-' ? undefined : bucket.slice(1), nl + 1);
 }

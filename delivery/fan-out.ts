@@ -26,7 +26,7 @@ import type { Logger } from '../core/logger.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { compileCondition, type Audience } from './audience.ts';
-import { BATCH_SIZE, batchLines, CHUNK_BATCHES, cutChunks, idsOfLines, parseChunk, readBatchLines, summarize, type CutChunk, type Page } from './audience-batches.ts';
+import { BATCH_SIZE, batchLines, CHUNK_BATCHES, chunkHeader, cutChunks, idsOfLines, parseChunk, parseLines, readBatchLines, summarize, type CutChunk, type Page } from './audience-batches.ts';
 import { batchRetryKey } from './ids.ts';
 import { japaneseLineMessage, type DeliveryMessage } from './messages.ts';
 import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from './multicast-http.ts';
@@ -139,7 +139,7 @@ export class FanOut {
    * per 100 batches back through the Redis connection. Bounded by CHUNK_CACHE_BYTES; a chunk
    * another process took is dropped after CHUNK_CACHE_MS.
    */
-  readonly #cutChunks = new Map<string, { value: Buffer; at: number }>();
+  readonly #cutChunks = new Map<string, { chunk: CutChunk; at: number }>();
   #cutBytes = 0;
   readonly #redis: Redis;
   #bulkConnection: Redis | undefined;
@@ -329,16 +329,21 @@ export class FanOut {
         const batches = chunks.reduce((n, c) => n + c.batches, 0);
         // The chunks first (a crash before the cursor moves re-cuts the same numbers), then the
         // cursor after them with their table; the jobs follow (re-queued after a crash).
-        await Promise.all(chunks.map((c) => this.#bulk().set(keys.chunk(d.id, c.n), c.value, 'EX', WEEK_S)));
+        // each value as its header and then its lines, in one transaction (no joined copy of the lines)
+        const bulk = this.#bulk().multi();
+        for (const c of chunks) bulk.set(keys.chunk(d.id, c.n), chunkHeader(c), 'EX', WEEK_S).append(keys.chunk(d.id, c.n), c.lines);
+        const written = await bulk.exec();
+        const failed = written?.find(([err]) => err)?.[0];
+        if (!written || failed) throw failed ?? new Error('chunk values not written');
         const now = Date.now();
         for (const [k, v] of this.#cutChunks) {
           if (now - v.at < CHUNK_CACHE_MS) break;
           this.#uncache(k);
         }
         for (const c of chunks) {
-          if (this.#cutBytes + c.value.length > CHUNK_CACHE_BYTES) break;
-          this.#cutChunks.set(keys.chunk(d.id, c.n), { value: c.value, at: now });
-          this.#cutBytes += c.value.length;
+          if (this.#cutBytes + c.lines.length > CHUNK_CACHE_BYTES) break;
+          this.#cutChunks.set(keys.chunk(d.id, c.n), { chunk: c, at: now });
+          this.#cutBytes += c.lines.length;
         }
         const m = this.#redis.multi();
         m.hset(keys.chunks(d.id), Object.fromEntries(chunks.map((c) => [String(c.n), `${c.first}:${c.batches}`]))).expire(keys.chunks(d.id), WEEK_S);
@@ -357,12 +362,12 @@ export class FanOut {
   }
 
   /** Takes a chunk out of the in-memory copies (see #cutChunks). */
-  #uncache(key: string): Buffer | undefined {
+  #uncache(key: string): CutChunk | undefined {
     const hit = this.#cutChunks.get(key);
     if (!hit) return undefined;
     this.#cutChunks.delete(key);
-    this.#cutBytes -= hit.value.length;
-    return hit.value;
+    this.#cutBytes -= hit.chunk.lines.length;
+    return hit.chunk;
   }
 
   async #queueChunks(d: DeliveryRecord, from: number, to: number): Promise<void> {
@@ -533,12 +538,13 @@ export class FanOut {
   async #runChunk(job: Job<ChunkJob>, token?: string): Promise<void> {
     const { d: id, t: tenantId, c } = job.data;
     const key = keys.chunk(id, c);
-    const raw = this.#uncache(key) ?? (await this.#bulk().getBuffer(key));
-    if (!raw) {
+    const cut = this.#uncache(key);
+    const raw = cut ? undefined : await this.#bulk().getBuffer(key);
+    if (!cut && !raw) {
       this.#o.logger.warn({ id, chunk: c }, 'chunk gone (delivery finished or expired)');
       return;
     }
-    const chunk = parseChunk(raw);
+    const chunk = cut ? parseLines(cut.lines, cut.first, cut.bucket) : parseChunk(raw!);
     const numbers = chunk.counts.map((_, i) => chunk.first + i);
     const settled = await this.state.settledAmong(id, numbers);
     const open = numbers.map((_, i) => i).filter((i) => !settled[i]);

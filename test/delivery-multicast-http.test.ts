@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HTTPFetchError, messagingApi } from '@line/bot-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_SIZE, batchLines, CHUNK_BATCHES, cutChunks, idsOfLines, parseChunk, summarize } from '../delivery/audience-batches.ts';
+import { BATCH_SIZE, batchLines, CHUNK_BATCHES, chunkValue, cutChunks, idsOfLines, parseChunk, parseLines, summarize } from '../delivery/audience-batches.ts';
 import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from '../delivery/multicast-http.ts';
 
 interface Seen {
@@ -49,7 +49,7 @@ const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `U${(fr
 
 /** The `to` fragment of batch k of the first chunk cut from these ids. */
 function toFragment(list: string[], k = 0): Buffer {
-  const value = cutChunks(batchLines(list), 0, 0, undefined)[0]!.value;
+  const value = chunkValue(cutChunks(batchLines(list), 0, 0, undefined)[0]!);
   const line = value.toString('utf8').split('\n')[k + 1]!;
   return Buffer.from(line.slice(line.indexOf('\t') + 1));
 }
@@ -152,7 +152,7 @@ describe('cutting the audience into chunks', () => {
     expect(chunks.map((c) => [c.n, c.first, c.batches])).toEqual([[7, 40, CHUNK_BATCHES], [8, 40 + CHUNK_BATCHES, 3]]);
     const back: string[] = [];
     for (const c of chunks) {
-      const [header, ...lines] = c.value.toString('utf8').split('\n');
+      const [header, ...lines] = chunkValue(c).toString('utf8').split('\n');
       expect(header).toBe(`${c.first}\t-`);
       for (const line of lines) {
         const [count, to] = line.split('\t') as [string, string];
@@ -168,7 +168,7 @@ describe('cutting the audience into chunks', () => {
   it('carries ids that need escaping and the click bucket unharmed', () => {
     const odd = ['U"quoted"', 'back\\slash', 'tab\there', '日本語'];
     const [chunk] = cutChunks(batchLines(odd), 0, 0, 'female');
-    const [header, line] = chunk!.value.toString('utf8').split('\n') as [string, string];
+    const [header, line] = chunkValue(chunk!).toString('utf8').split('\n') as [string, string];
     expect(header).toBe('0\t=female');
     expect(JSON.parse(`[${line.slice(line.indexOf('\t') + 1)}]`)).toEqual(odd);
   });
@@ -180,7 +180,8 @@ describe('cutting the audience into chunks', () => {
     expect(summarize(Buffer.alloc(0))).toEqual({ count: 0, batches: 0, last: undefined });
     expect(idsOfLines(lines)).toEqual(list);
     const [chunk] = cutChunks(lines, 3, 0, undefined);
-    const parsed = parseChunk(chunk!.value);
+    const parsed = parseChunk(chunkValue(chunk!));
+    expect(parseLines(chunk!.lines, chunk!.first, chunk!.bucket)).toEqual(parsed);
     expect(parsed.first).toBe(3);
     expect(parsed.bucket).toBeUndefined();
     expect(parsed.counts).toEqual([BATCH_SIZE, 3]);

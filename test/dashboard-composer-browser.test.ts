@@ -157,6 +157,36 @@ describe('配信 composer in Chromium', () => {
     await page.waitForFunction(() => !document.getElementById('composer-result')!.textContent!.includes('送信中'));
     expect(await page.textContent('#composer-result')).toContain('テスト端末 1 台に送信しました');
 
+    // a Flex message (its JSON pasted; an unreadable one is an error next to it) and a video
+    await page.click('#add-message');
+    await page.selectOption('[data-field="messages.2.type"]', 'flex');
+    await page.fill('[data-field="messages.2.altText"]', '健康教室のご案内');
+    expect(await page.textContent('.message >> nth=2 >> .counter')).toBe('8 / 1,500 文字');
+    await page.fill('[data-field="messages.2.contents"]', '{"type": "bubble", "body": ');
+    await page.click('#validate-button');
+    await page.waitForSelector('[data-field="messages.2.contents"][aria-invalid=true]');
+    expect(await page.textContent('.form-summary')).toContain('JSON として読めません');
+    const bubble = { type: 'bubble', body: { type: 'box', layout: 'vertical', contents: [{ type: 'text', text: '6月20日 健康教室' }, { type: 'text', text: '久居保健センター', size: 'sm' }] } };
+    await page.fill('[data-field="messages.2.contents"]', JSON.stringify(bubble, null, 2));
+    await page.click('#add-message');
+    await page.selectOption('[data-field="messages.3.type"]', 'video');
+    await page.fill('[data-field="messages.3.originalContentUrl"]', 'https://example.jp/kenko/taiso.mp4');
+    await page.fill('[data-field="messages.3.previewImageUrl"]', 'http://example.jp/kenko/taiso.jpg');
+    await page.click('#validate-button');
+    await page.waitForSelector('[data-field="messages.3.previewImageUrl"][aria-invalid=true]');
+    expect(await page.getAttribute('[data-field="messages.2.contents"]', 'aria-invalid')).toBeNull();
+    await page.fill('[data-field="messages.3.previewImageUrl"]', 'https://example.jp/kenko/taiso.jpg');
+    await page.fill('[data-field="messages.3.trackingId"]', 'taiso-2026-06');
+    await page.click('#validate-button');
+    await page.waitForFunction(() => document.getElementById('composer-result')!.textContent!.includes('問題は見つかりませんでした (メッセージ 4 件'));
+    await page.click('#preview-button');
+    await page.waitForSelector('#preview .line-preview .bubble.video');
+    expect(await page.$$eval('#preview .bubble', (b) => b.map((x) => x.className))).toEqual(['bubble sticker', 'bubble text', 'bubble flex', 'bubble video']);
+    expect(await page.textContent('#preview .bubble.flex')).toContain('6月20日 健康教室');
+    await page.screenshot({ path: path.join(shots, 'composer-3-flex-and-video.png'), fullPage: true });
+    await page.click('button[aria-label="メッセージ 4 を削除"]');
+    await page.click('button[aria-label="メッセージ 3 を削除"]');
+
     // the draft: saved with the audience the page built, listed by the API
     await page.click('button[aria-label="メッセージ 1 を削除"]');
     expect(await page.$$('fieldset.message')).toHaveLength(1);

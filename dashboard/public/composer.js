@@ -1,4 +1,4 @@
-// Tayori 配信 composer: up to 5 messages (text / sticker / image), the audience (all friends, a
+// Tayori 配信 composer: up to 5 messages (text / sticker / image / video / Flex), the audience (all friends, a
 // segment built from residents' attributes, or the test devices) with a live count, 内容を確認
 // (delivery's validate, errors next to their fields), プレビュー (a LINE-like chat), テスト送信, and
 // 下書き保存 / すぐに送る / 予約. Everything goes through delivery's API with the session's CSRF token
@@ -17,14 +17,15 @@
   var nextId = function (p) { return p + '-' + (++uid); };
 
   // ------------------------------------------------------------------ state
-  var newMessage = function () { return { type: 'text', text: '', packageId: '', stickerId: '', originalContentUrl: '', previewImageUrl: '' }; };
+  var newMessage = function () { return { type: 'text', text: '', packageId: '', stickerId: '', originalContentUrl: '', previewImageUrl: '', trackingId: '', altText: '', contents: '' }; };
   var newCond = function () { return { attr: '', op: 'in', values: [], min: '', max: '', not: false }; };
   var newGroup = function () { return { op: 'and', not: false, conds: [newCond()] }; };
   var state = { messages: [newMessage()], segment: { op: 'and', groups: [newGroup()] } };
   var catalog = null; // attribute items once loaded
   var testDevices = null;
 
-  var TYPE_LABELS = { text: 'テキスト', sticker: 'スタンプ', image: '画像' };
+  var TYPE_LABELS = { text: 'テキスト', sticker: 'スタンプ', image: '画像', video: '動画', flex: 'Flex メッセージ' };
+  var MAX_ALT_TEXT = 1500;
   var GENDERS = [{ id: 'female', label: '女性' }, { id: 'male', label: '男性' }, { id: 'other', label: 'その他・回答しない' }];
   var LIFESTYLES = [
     { id: 'worker', label: '会社員・公務員' }, { id: 'self', label: '自営業' }, { id: 'student', label: '学生' },
@@ -99,6 +100,26 @@
       } else if (m.type === 'sticker') {
         body.push(field({ path: path + '.packageId', label: 'メッセージ ' + n + ' のパッケージ ID', value: m.packageId, attrs: { inputmode: 'numeric', autocomplete: 'off' }, hint: 'LINE の「送信できるスタンプ」一覧の番号 (例: 446)', onInput: function (v) { m.packageId = v; } }).node);
         body.push(field({ path: path + '.stickerId', label: 'メッセージ ' + n + ' のスタンプ ID', value: m.stickerId, attrs: { inputmode: 'numeric', autocomplete: 'off' }, hint: '例: 1988', onInput: function (v) { m.stickerId = v; } }).node);
+      } else if (m.type === 'video') {
+        body.push(field({ path: path + '.originalContentUrl', label: 'メッセージ ' + n + ' の動画 URL', value: m.originalContentUrl, wide: true, attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' }, hint: 'https:// で始まる MP4 (200MB まで)', onInput: function (v) { m.originalContentUrl = v; } }).node);
+        body.push(field({ path: path + '.previewImageUrl', label: 'メッセージ ' + n + ' のプレビュー画像 URL', value: m.previewImageUrl, wide: true, attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' }, hint: '再生前に表示される画像 (JPEG・PNG、1MB まで)', onInput: function (v) { m.previewImageUrl = v; } }).node);
+        body.push(field({ path: path + '.trackingId', label: 'メッセージ ' + n + ' のトラッキング ID (任意)', value: m.trackingId, attrs: { autocomplete: 'off' }, hint: '最後まで視聴されたことを知らせてもらうときに付けます (半角英数記号 100 文字まで)', onInput: function (v) { m.trackingId = v; } }).node);
+      } else if (m.type === 'flex') {
+        var alt = field({
+          path: path + '.altText', label: 'メッセージ ' + n + ' の代替テキスト', value: m.altText, wide: true, counter: true,
+          attrs: { maxlength: MAX_ALT_TEXT }, hint: '通知やトーク一覧に表示される文 (1,500 文字まで)',
+          onInput: function (v) { m.altText = v; countAlt(v); },
+        });
+        var altCounter = alt.node.querySelector('.counter');
+        var countAlt = function (v) { altCounter.textContent = nf(v.length) + ' / ' + nf(MAX_ALT_TEXT) + ' 文字'; };
+        countAlt(m.altText);
+        body.push(alt.node);
+        body.push(field({
+          tag: 'textarea', path: path + '.contents', label: 'メッセージ ' + n + ' の内容 (Flex の JSON)', value: m.contents, wide: true,
+          attrs: { rows: 10, spellcheck: 'false', class: 'code' },
+          hint: 'LINE の Flex Message Simulator で作った bubble か carousel の JSON を貼り付けます。',
+          onInput: function (v) { m.contents = v; },
+        }).node);
       } else {
         body.push(field({ path: path + '.originalContentUrl', label: 'メッセージ ' + n + ' の画像 URL', value: m.originalContentUrl, wide: true, attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' }, hint: 'https:// で始まる JPEG・PNG (10MB まで)', onInput: function (v) { m.originalContentUrl = v; } }).node);
         body.push(field({ path: path + '.previewImageUrl', label: 'メッセージ ' + n + ' のプレビュー画像 URL', value: m.previewImageUrl, wide: true, attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' }, hint: 'トーク画面に小さく出る画像 (1MB まで)', onInput: function (v) { m.previewImageUrl = v; } }).node);
@@ -120,7 +141,7 @@
     addButton.disabled = state.messages.length >= MAX_MESSAGES;
     room.textContent = state.messages.length >= MAX_MESSAGES ? 'メッセージは 5 件までです。' : 'あと ' + (MAX_MESSAGES - state.messages.length) + ' 件追加できます。';
   }
-  function isBlank(m) { return !m.text && !m.packageId && !m.stickerId && !m.originalContentUrl && !m.previewImageUrl; }
+  function isBlank(m) { return !m.text && !m.packageId && !m.stickerId && !m.originalContentUrl && !m.previewImageUrl && !m.trackingId && !m.altText && !m.contents; }
   function focusIn(i, selector) {
     var set = list.children[i];
     var c = set && set.querySelector(selector);
@@ -133,10 +154,25 @@
     focusIn(state.messages.length - 1, 'textarea, select');
   });
 
+  /** Flex contents that are not JSON, by field path: their message replaces the API's (which only sees no contents). */
+  var localErrors = {};
   function messagesPayload() {
-    return state.messages.map(function (m) {
+    localErrors = {};
+    return state.messages.map(function (m, i) {
       if (m.type === 'sticker') return { type: 'sticker', packageId: m.packageId.trim(), stickerId: m.stickerId.trim() };
       if (m.type === 'image') return { type: 'image', originalContentUrl: m.originalContentUrl.trim(), previewImageUrl: m.previewImageUrl.trim() };
+      if (m.type === 'video') {
+        var v = { type: 'video', originalContentUrl: m.originalContentUrl.trim(), previewImageUrl: m.previewImageUrl.trim() };
+        if (m.trackingId.trim()) v.trackingId = m.trackingId.trim();
+        return v;
+      }
+      if (m.type === 'flex') {
+        var contents = null;
+        if (m.contents.trim()) {
+          try { contents = JSON.parse(m.contents); } catch (e) { localErrors['messages.' + i + '.contents'] = 'JSON として読めません (' + e.message + ')'; }
+        }
+        return { type: 'flex', altText: m.altText, contents: contents };
+      }
       return { type: 'text', text: m.text };
     });
   }
@@ -449,7 +485,10 @@
   function showErrors(r) {
     var err = r.body && r.body.error;
     if (err && Array.isArray(err.details)) {
-      err.details.forEach(function (d) { if (/^audience\./.test(d.field || '')) d.field = 'audience'; });
+      err.details.forEach(function (d) {
+        if (/^audience\./.test(d.field || '')) d.field = 'audience';
+        if (localErrors[d.field]) d.message = localErrors[d.field];
+      });
     }
     T.showErrors(form, r);
   }

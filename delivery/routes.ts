@@ -2,6 +2,7 @@
  * /api/v1/tenants/:tenantId/deliveries…  (operator bearer token)
  *
  *   POST   /deliveries                    create (send: draft | now | schedule)
+ *   PUT    /deliveries/:id                a draft's new contents (same body; it may be sent or scheduled too)
  *   POST   /deliveries/validate           check only (our rules, then LINE's validate endpoint)
  *   POST   /deliveries/preview            the messages as a resident sees them
  *   POST   /deliveries/count              { audience } → how many residents it reaches now
@@ -103,6 +104,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       .send(body);
 
   app.post(`${base}/deliveries`, pre, async (req, reply) => reply.status(201).send(await service.create(tidDeliver(req), req.body)));
+  app.put(`${base}/deliveries/:deliveryId`, pre, async (req) => service.update(tidDeliver(req), param(req, 'deliveryId'), req.body));
   app.post(`${base}/deliveries/validate`, pre, async (req) => {
     const v = await service.validate(tid(req), req.body);
     return { ok: true, messages: v.messages.length, scheduledAt: v.at ? new Date(v.at).toISOString() : null };

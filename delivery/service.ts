@@ -144,22 +144,48 @@ export class DeliveryService {
 
   async create(tenantId: string, input: unknown): Promise<DeliveryRecord> {
     const v = await this.validate(tenantId, input);
-    const mode = v.send ?? (v.at !== undefined ? 'schedule' : 'draft');
     const now = Date.now();
     const id = newDeliveryId(now);
+    const record = this.#record(tenantId, id, v, now, now);
+    await this.d.store.put(record);
+    await this.d.fanOut.state.setState(id, record.status);
+    await this.#start(record, now);
+    return record;
+  }
+
+  /**
+   * Replaces a draft with new contents (same id), kept as a draft, sent now or scheduled. Only a
+   * draft can change this way: once it is scheduled or sent, reschedule or cancel it instead.
+   */
+  async update(tenantId: string, id: string, input: unknown): Promise<DeliveryRecord> {
+    const d = await this.d.store.require(tenantId, id);
+    if (d.status !== 'draft') throw notEditable(d);
+    const v = await this.validate(tenantId, input);
+    const now = Date.now();
+    const record = { ...this.#record(tenantId, id, v, d.createdAt, now), aggregationUnit: d.aggregationUnit };
+    // a send of this draft racing the edit: only one of them moves it on
+    const [moved] = await this.d.fanOut.state.cas(id, record.status, ['', 'draft']);
+    if (!moved) throw notEditable({ ...d, status: (await this.d.store.require(tenantId, id)).status });
+    await this.d.store.put(record);
+    await this.#start(record, now);
+    return record;
+  }
+
+  #record(tenantId: string, id: string, v: Awaited<ReturnType<DeliveryService['validate']>>, createdAt: number, now: number): DeliveryRecord {
+    const mode = v.send ?? (v.at !== undefined ? 'schedule' : 'draft');
     const tracked = v.trackClicks ? extractLinks(v.messages) : { messages: v.messages, links: [] };
-    const record: DeliveryRecord = {
+    return {
       tenantId, id, kind: 'normal', title: v.title, messages: tracked.messages, links: tracked.links, clickBucket: tracked.links.length ? v.clickBucket : '',
       audience: v.audience, audienceLabel: audienceLabel(v.audience), sendMethod: v.sendMethod,
       notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), requestId: '',
       status: mode === 'now' ? 'queued' : mode === 'schedule' ? 'scheduled' : 'draft',
-      scheduledAt: v.at ?? null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
+      scheduledAt: v.at ?? null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt, updatedAt: now,
     };
-    await this.d.store.put(record);
-    await this.d.fanOut.state.setState(id, record.status);
-    if (mode === 'now') await this.d.fanOut.enqueueStart(tenantId, id, 0);
-    if (mode === 'schedule') await this.d.fanOut.enqueueStart(tenantId, id, v.at! - now);
-    return record;
+  }
+
+  async #start(record: DeliveryRecord, now: number): Promise<void> {
+    if (record.status === 'queued') await this.d.fanOut.enqueueStart(record.tenantId, record.id, 0);
+    if (record.status === 'scheduled') await this.d.fanOut.enqueueStart(record.tenantId, record.id, record.scheduledAt! - now);
   }
 
   async sendNow(tenantId: string, id: string): Promise<DeliveryRecord> {
@@ -249,6 +275,11 @@ export class DeliveryService {
     }
     return { ...d, progress: null };
   }
+}
+
+function notEditable(d: Pick<DeliveryRecord, 'status'>): AppError {
+  const label: Record<string, string> = { queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し済み', scheduled: '予約済み' };
+  return new AppError('delivery_not_editable', `内容を変えられるのは下書きだけです (この配信は${label[d.status] ?? d.status})。予約済みの配信は取り消してから作り直してください`, 409);
 }
 
 function notChangeable(d: DeliveryRecord): AppError {

@@ -258,6 +258,36 @@ describe('scheduling', () => {
   });
 });
 
+describe('drafts', () => {
+  it('changes a draft in place (same id), checks it like a new one, sends it on request, and refuses to change anything but a draft', async () => {
+    const d = await api('POST', `/api/v1/tenants/${CITY}/deliveries`, { title: '下書き', messages: [text('第一稿')] });
+    expect(d.status).toBe(201);
+    expect(d.json.status).toBe('draft');
+    const bad = await api('PUT', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}`, { title: '', messages: [text('')] });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details.map((x: { field: string }) => x.field)).toEqual(expect.arrayContaining(['title', 'messages.0.text']));
+    expect((await api('GET', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}`)).json).toMatchObject({ title: '下書き', messages: [text('第一稿')] });
+
+    const edited = await api('PUT', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}`, { title: '下書き (改)', messages: [text('第二稿'), { type: 'sticker', packageId: '446', stickerId: '1988' }] });
+    expect(edited.status).toBe(200);
+    expect(edited.json).toMatchObject({ id: d.json.id, status: 'draft', title: '下書き (改)', createdAt: d.json.createdAt, aggregationUnit: d.json.aggregationUnit });
+    const listed = (await api('GET', `/api/v1/tenants/${CITY}/deliveries`)).json.deliveries.filter((x: { id: string }) => x.id === d.json.id);
+    expect(listed).toHaveLength(1);
+    expect(listed[0].title).toBe('下書き (改)');
+
+    const sent = await api('PUT', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}`, { title: '下書き (確定)', messages: [text('確定稿')], send: 'now' });
+    expect(sent.status).toBe(200);
+    expect(sent.json.status).toBe('queued');
+    const done = await finished(CITY, d.json.id);
+    expect(done).toMatchObject({ status: 'done', title: '下書き (確定)', accepted: sandbox.world.byChannelId(CH_CITY)!.followerIds().length });
+    const again = await api('PUT', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}`, { title: '送信後', messages: [text('変えられない')] });
+    expect(again.status).toBe(409);
+    expect(again.json.error).toMatchObject({ code: 'delivery_not_editable' });
+    expect(again.json.error.message).toMatch(/下書きだけ/);
+    expect((await api('PUT', `/api/v1/tenants/${CITY}/deliveries/d-none`, { title: 'x', messages: [text('x')] })).status).toBe(404);
+  });
+});
+
 describe('test-send', () => {
   it('reaches the test devices only and is recorded as a test', async () => {
     expect((await api('POST', `${T}/deliveries/test-send`, { messages: [text('テスト')] })).json.error.code).toBe('no_test_devices');

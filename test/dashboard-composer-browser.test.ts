@@ -183,7 +183,7 @@ describe('配信 composer in Chromium', () => {
     await page.waitForSelector('#preview .line-preview .bubble.video');
     expect(await page.$$eval('#preview .bubble', (b) => b.map((x) => x.className))).toEqual(['bubble sticker', 'bubble text', 'bubble flex', 'bubble video']);
     expect(await page.textContent('#preview .bubble.flex')).toContain('6月20日 健康教室');
-    await page.screenshot({ path: path.join(shots, 'composer-3-flex-and-video.png'), fullPage: true });
+    await page.screenshot({ path: path.join(shots, 'composer-2b-flex-and-video.png'), fullPage: true });
     await page.click('button[aria-label="メッセージ 4 を削除"]');
     await page.click('button[aria-label="メッセージ 3 を削除"]');
 
@@ -219,6 +219,29 @@ describe('配信 composer in Chromium', () => {
     expect(record.messages).toEqual([{ type: 'text', text: '6月20日(土) 10時から 久居保健センターで健康教室を開きます。\n{{link:0}}' }]);
     expect(record.links).toEqual(['https://example.jp/kenko']);
     await page.screenshot({ path: path.join(shots, 'composer-3-saved.png'), fullPage: true });
+
+    // 編集 reopens the draft: its text with the link back in, its segment in the builder; saving updates it (same id)
+    await page.click('button[aria-label="「久居地区の女性向け 健康教室のご案内」を編集"]');
+    await page.waitForFunction(() => document.getElementById('composer-result')!.textContent!.includes('を開きました'));
+    expect(await page.isVisible('#composer-editing')).toBe(true);
+    expect(await page.inputValue('input[name=title]')).toBe('久居地区の女性向け 健康教室のご案内');
+    expect(await page.inputValue('[data-field="messages.0.text"]')).toBe('6月20日(土) 10時から 久居保健センターで健康教室を開きます。\nhttps://example.jp/kenko');
+    expect(await page.isChecked('input[name=audienceType][value=segment]')).toBe(true);
+    expect(await page.isChecked('input[name=trackClicks]')).toBe(true);
+    await page.waitForFunction(() => document.getElementById('segment-summary')!.textContent === '性別: 女性 かつ お住まい: 久居');
+    expect(await page.evaluate(() => (window as any).tayoriComposer.audience())).toEqual(sent.audience);
+    await page.screenshot({ path: path.join(shots, 'composer-4-editing-draft.png') });
+    await page.fill('input[name=title]', '久居地区の女性向け 健康教室のご案内 (日時を追記)');
+    const [put] = await Promise.all([
+      page.waitForRequest((r) => r.method() === 'PUT' && new URL(r.url()).pathname === `/api/v1/tenants/${TENANT}/deliveries/${listed.id}`),
+      page.click('#composer button[type=submit]'),
+    ]);
+    expect((put.postDataJSON() as { send: string }).send).toBe('draft');
+    await page.waitForFunction(() => document.getElementById('composer-result')!.textContent!.includes('下書きを更新しました'));
+    expect(await page.isVisible('#composer-editing')).toBe(false);
+    const after = (await op<{ deliveries: Array<{ id: string; title: string; status: string }> }>('GET', `/api/v1/tenants/${TENANT}/deliveries`)).body.deliveries
+      .filter((d) => d.title.startsWith('久居地区の女性向け'));
+    expect(after).toEqual([expect.objectContaining({ id: listed.id, status: 'draft', title: '久居地区の女性向け 健康教室のご案内 (日時を追記)' })]);
     await page.context().close();
   });
 });

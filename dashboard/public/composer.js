@@ -565,11 +565,14 @@
     var go = function () {
       busy(submitButton, true);
       T.say(result, '送信中…');
-      T.api('POST', base + '/deliveries', payload(send)).then(function (r) {
+      var editingId = editing && editing.id;
+      var call = editingId ? T.api('PUT', base + '/deliveries/' + encodeURIComponent(editingId), payload(send)) : T.api('POST', base + '/deliveries', payload(send));
+      call.then(function (r) {
         busy(submitButton, false);
         if (r.ok) {
           T.clearErrors(form);
-          T.say(result, send === 'now' ? '送信を開始しました。' : send === 'schedule' ? '予約しました。' : '下書きを保存しました。');
+          T.say(result, send === 'now' ? '送信を開始しました。' : send === 'schedule' ? '予約しました。' : editingId ? '下書きを更新しました。' : '下書きを保存しました。');
+          setEditing(null);
           form.elements.title.value = '';
           state.messages = [newMessage()];
           renderMessages();
@@ -594,9 +597,88 @@
     });
   });
 
+  // ------------------------------------------------------------------ reopening a draft
+  var editing = null; // { id, title } of the draft being changed (saved with PUT, same id)
+  var editNote = el('p', { class: 'editing-note', id: 'composer-editing', hidden: true });
+  form.insertBefore(editNote, form.querySelector('.form-summary').nextSibling);
+  function setEditing(d) {
+    editing = d;
+    editNote.textContent = '';
+    editNote.hidden = !d;
+    if (!d) return;
+    editNote.appendChild(document.createTextNode('下書き「' + d.title + '」を編集しています。保存すると同じ下書きが更新されます。 '));
+    editNote.appendChild(el('button', { type: 'button', class: 'secondary small', text: '新しい配信にする', onclick: function () { setEditing(null); T.say(result, '新しい配信として作成します (元の下書きはそのまま残ります)。'); } }));
+  }
+
+  /** The builder's state from a condition it built: groups of conditions under one AND / OR. */
+  function segmentOf(c) {
+    var isLeaf = function (x) { return x && (x.attr !== undefined || (x.not && x.not.attr !== undefined)); };
+    var cond = function (x) {
+      var not = !!x.not;
+      var l = not ? x.not : x;
+      return { attr: l.attr, op: l.op, values: (l.values || []).slice(), min: l.min === undefined ? '' : String(l.min), max: l.max === undefined ? '' : String(l.max), not: not };
+    };
+    var group = function (x) {
+      var not = false;
+      if (x.not && !isLeaf(x)) { not = true; x = x.not; }
+      if (isLeaf(x)) return { op: 'and', not: not, conds: [cond(x)] };
+      var kids = x.and || x.or;
+      if (!kids || !kids.every(isLeaf)) return null;
+      return { op: x.and ? 'and' : 'or', not: not, conds: kids.map(cond) };
+    };
+    var kids = c.and || c.or;
+    if (kids && !kids.every(isLeaf)) {
+      var groups = kids.map(group);
+      return groups.every(Boolean) ? { op: c.and ? 'and' : 'or', groups: groups } : null;
+    }
+    var g = group(c);
+    return g ? { op: 'and', groups: [g] } : null;
+  }
+
+  /** Opens a draft in the composer: its contents, audience and options, saved back to it. */
+  function load(id) {
+    T.say(result, '下書きを読み込んでいます…');
+    return T.api('GET', base + '/deliveries/' + encodeURIComponent(id)).then(function (r) {
+      if (!r.ok) { T.say(result, '下書きを開けませんでした: ' + T.errorText(r), true); return; }
+      var d = r.body;
+      if (d.status !== 'draft') { T.say(result, 'この配信は下書きではないため編集できません。', true); return; }
+      var f = form.elements;
+      var links = d.links || [];
+      var unlink = function (t) { return String(t).replace(/\{\{link:(\d+)\}\}/g, function (_, n) { return links[Number(n)] || ''; }); };
+      state.messages = (d.messages || []).map(function (m) {
+        var x = newMessage();
+        x.type = m.type;
+        if (m.type === 'text') x.text = unlink(m.text);
+        if (m.type === 'sticker') { x.packageId = m.packageId; x.stickerId = m.stickerId; }
+        if (m.type === 'image' || m.type === 'video') { x.originalContentUrl = m.originalContentUrl; x.previewImageUrl = m.previewImageUrl; x.trackingId = m.trackingId || ''; }
+        if (m.type === 'flex') { x.altText = m.altText; x.contents = JSON.stringify(m.contents, null, 2); }
+        return x;
+      });
+      if (!state.messages.length) state.messages = [newMessage()];
+      f.title.value = d.title;
+      f.notificationDisabled.checked = !!d.notificationDisabled;
+      f.trackClicks.checked = links.length > 0;
+      f.clickBucket.value = d.clickBucket || '';
+      var a = d.audience || { type: 'all' };
+      var seg = a.type === 'segment' ? segmentOf(a.condition) : null;
+      if (a.type === 'segment' && !seg) { T.say(result, 'この下書きのセグメントは画面の条件組み立てでは表せません。API で変更してください。', true); return; }
+      if (seg) state.segment = seg;
+      form.querySelector('input[name=audienceType][value=' + a.type + ']').checked = true;
+      if (a.type === 'all') form.querySelector('input[name=sendMethod][value=' + (d.sendMethod || 'broadcast') + ']').checked = true;
+      form.querySelector('input[name=send][value=draft]').checked = true;
+      T.clearErrors(form);
+      renderMessages();
+      syncOptions();
+      audienceChanged();
+      setEditing({ id: d.id, title: d.title });
+      T.say(result, '下書き「' + d.title + '」を開きました。');
+      f.title.focus();
+    });
+  }
+
   renderMessages();
   syncOptions();
   audienceChanged();
   loadCatalog().then(function () { if (audienceType() === 'segment') renderBuilder(); changed(); });
-  window.tayoriComposer = { audience: audience };
+  window.tayoriComposer = { audience: audience, load: load };
 })();

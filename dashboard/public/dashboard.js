@@ -86,6 +86,16 @@
               actions.appendChild(b);
             };
             if (live.hasAttribute('data-can-deliver')) {
+              if (d.status === 'draft' && window.tayoriComposer && window.tayoriComposer.load) {
+                var edit = el('button', '編集'); edit.type = 'button';
+                edit.setAttribute('aria-label', '「' + d.title + '」を編集');
+                edit.addEventListener('click', function () {
+                  window.tayoriComposer.load(d.id);
+                  var composer = document.getElementById('composer');
+                  if (composer) composer.scrollIntoView({ block: 'start' });
+                });
+                actions.appendChild(edit);
+              }
               if (d.status === 'draft') act('送信', 'send', '「' + d.title + '」を ' + d.audienceLabel + ' に今すぐ送ります。よろしいですか?');
               if (d.status === 'scheduled') act('予約取り消し', 'cancel', '「' + d.title + '」の予約を取り消します。よろしいですか?');
             }

@@ -1,8 +1,8 @@
 /**
  * The audience as multicast batches. ClickHouse returns each page of the audience already cut into
  * batches: one line per batch, "<count>\t<"id","id",…>" — the JSON of its `to`, ready to be
- * written into a request (sql/queries/delivery.sql, delivery.audience_page and
- * delivery.audience_segment_range). Here those lines are grouped into chunks of up to
+ * written into a request (sql/queries/delivery.sql: delivery.audience_batches around
+ * delivery.audience_page or delivery.audience_segment_range). Here those lines are grouped into chunks of up to
  * CHUNK_BATCHES batches — one Redis value and one send job each: a header line
  * "<first batch>\t<bucket>" ('-': no bucket, '=<name>' otherwise), then the batch lines. 2,000,000
  * user ids never become strings on the way, and are copied once (into Redis).
@@ -86,9 +86,13 @@ export function summarize(lines: Buffer): { count: number; batches: number; last
   return { count, batches, last };
 }
 
-/** A named query's batch lines (TabSeparatedRaw: the lines as ClickHouse wrote them). */
+/**
+ * The batch lines of the user ids a named query gives (delivery.audience_batches around it;
+ * TabSeparatedRaw: the lines as ClickHouse wrote them).
+ */
 export async function readBatchLines(ch: ClickHouseClient, name: string, params: Record<string, unknown>, segment?: string): Promise<Buffer> {
-  const query = segment === undefined ? sql(name) : sql(name).replaceAll('{{segment}}', segment);
+  const ids = (segment === undefined ? sql(name) : sql(name).replaceAll('{{segment}}', segment)).replace(/;\s*$/, '');
+  const query = sql('delivery.audience_batches').replace('{{ids}}', () => ids);
   const { stream } = await ch.exec({ query: `${query}\nFORMAT TabSeparatedRaw`, query_params: { ...params, batch: BATCH_SIZE } });
   const parts: Buffer[] = [];
   for await (const part of stream) parts.push(part as Buffer);

@@ -1,31 +1,30 @@
 -- Named queries of delivery/ (audiences, deliveries, batches, test devices, residents' attributes).
 
--- name: delivery.audience_page
--- One page of friends after a cursor (keyset paging in user_id order: resumable after a crash), cut
--- into multicast batches of {batch} ids: a line per batch, "<count>\t<"id","id",…>" — the JSON of
--- its `to`, ready to be written into a request (delivery/audience-batches.ts). A batch whose ids need
--- no escape in JSON (no quote, backslash or control character: LINE's ids are U + 32 hex) is joined
--- with '","' between quotes, one check and one join per batch (escaping each id costs twice the
--- whole query); any other batch goes through toJSONString id by id. The page is sorted again inside
--- the array, so the batches do not depend on the order rows arrive in; one thread costs less and
--- leaves the other cores to the requests already going out.
+-- name: delivery.audience_batches
+-- A page of the audience (the user ids one of the two queries below gives, in the marker's place)
+-- cut into multicast batches of {batch} ids: a line per batch, "<count>\t<"id","id",…>" — the JSON of its `to`, ready to
+-- be written into a request (delivery/audience-batches.ts). A batch whose ids need no escape in JSON
+-- (no quote, backslash or control character: LINE's ids are U + 32 hex) is joined with '","' between
+-- quotes, one check and one join per batch (escaping each id costs twice the whole query); any other
+-- batch goes through toJSONString id by id. The page is sorted again inside the array, so the batches
+-- do not depend on the order rows arrive in; one thread costs less and leaves the other cores to the
+-- requests already going out.
 SELECT length(b) AS n,
        if(NOT multiSearchAny(arrayStringConcat(b, ','), ['\x00', '\x01', '\x02', '\x03', '\x04', '\x05', '\x06', '\x07', '\x08', '\x09', '\x0a', '\x0b', '\x0c', '\x0d', '\x0e', '\x0f', '\x10', '\x11', '\x12', '\x13', '\x14', '\x15', '\x16', '\x17', '\x18', '\x19', '\x1a', '\x1b', '\x1c', '\x1d', '\x1e', '\x1f', '"', '\\']),
           concat('"', arrayStringConcat(b, '","'), '"'),
           arrayStringConcat(arrayMap(u -> toJSONString(u), b), ',')) AS ids
 FROM (
     SELECT arrayJoin(arraySplit((u, i) -> i % {batch:UInt32} = 1, page, arrayEnumerate(page))) AS b
-    FROM (
-        SELECT arraySort(groupArray(user_id)) AS page
-        FROM (
-            SELECT user_id FROM resident_states FINAL
-            WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String}
-            ORDER BY user_id
-            LIMIT {limit:UInt32}
-        )
-    )
+    FROM (SELECT arraySort(groupArray(user_id)) AS page FROM ({{ids}}))
 )
 SETTINGS max_threads = 1;
+
+-- name: delivery.audience_page
+-- One page of friends after a cursor (keyset paging in user_id order: resumable after a crash).
+SELECT user_id FROM resident_states FINAL
+WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String}
+ORDER BY user_id
+LIMIT {limit:UInt32};
 
 -- name: delivery.audience_window
 -- How many friends the next window after a cursor holds (at most limit), and its last user id.
@@ -39,28 +38,19 @@ FROM (
 
 -- name: delivery.audience_segment_range
 -- Friends in (after, upto] whose latest attributes match the segment (the segment marker is a compiled
--- condition over m; its values are query parameters), cut into batch lines as delivery.audience_page.
-SELECT length(b) AS n,
-       if(NOT multiSearchAny(arrayStringConcat(b, ','), ['\x00', '\x01', '\x02', '\x03', '\x04', '\x05', '\x06', '\x07', '\x08', '\x09', '\x0a', '\x0b', '\x0c', '\x0d', '\x0e', '\x0f', '\x10', '\x11', '\x12', '\x13', '\x14', '\x15', '\x16', '\x17', '\x18', '\x19', '\x1a', '\x1b', '\x1c', '\x1d', '\x1e', '\x1f', '"', '\\']),
-          concat('"', arrayStringConcat(b, '","'), '"'),
-          arrayStringConcat(arrayMap(u -> toJSONString(u), b), ',')) AS ids
+-- condition over m; its values are query parameters).
+SELECT s.user_id AS user_id
 FROM (
-    SELECT arrayJoin(arraySplit((u, i) -> i % {batch:UInt32} = 1, page, arrayEnumerate(page))) AS b
-    FROM (
-        SELECT arraySort(groupArray(s.user_id)) AS page
-        FROM (
-            SELECT user_id FROM resident_states FINAL
-            WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
-        ) AS s
-        LEFT JOIN (
-            SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
-            FROM resident_attributes FINAL
-            WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND user_id <= {upto:String}
-            GROUP BY user_id
-        ) AS a USING (user_id)
-        WHERE {{segment}}
-    )
-);
+    SELECT user_id FROM resident_states FINAL
+    WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
+) AS s
+LEFT JOIN (
+    SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
+    FROM resident_attributes FINAL
+    WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND user_id <= {upto:String}
+    GROUP BY user_id
+) AS a USING (user_id)
+WHERE {{segment}};
 
 -- name: delivery.audience_count_all
 SELECT count() AS n FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1;

@@ -166,7 +166,13 @@ export class DeliveryService {
     // a send of this draft racing the edit: only one of them moves it on
     const [moved] = await this.d.fanOut.state.cas(id, record.status, ['', 'draft']);
     if (!moved) throw notEditable({ ...d, status: (await this.d.store.require(tenantId, id)).status });
-    await this.d.store.put(record);
+    try {
+      await this.d.store.put(record);
+    } catch (err) {
+      // nothing half-done: the draft stays a draft
+      await this.d.fanOut.state.setState(id, 'draft');
+      throw err;
+    }
     await this.#start(record, now);
     return record;
   }

@@ -2,8 +2,8 @@
  * The audience as multicast batches. ClickHouse returns each page of the audience already cut into
  * batches: one line per batch, "<count>\t<"id","id",…>" — the JSON of its `to`, ready to be
  * written into a request (sql/queries/delivery.sql: delivery.audience_batches around
- * delivery.audience_page or delivery.audience_segment_range). Here those lines are grouped into chunks of up to
- * CHUNK_BATCHES batches — one Redis value and one send job each: a header line
+ * delivery.audience_page or delivery.audience_segment_range). Here those lines are grouped into
+ * chunks of up to CHUNK_BATCHES batches — one Redis value and one send job each: a header line
  * "<first batch>\t<bucket>" ('-': no bucket, '=<name>' otherwise), then the batch lines. 2,000,000
  * user ids never become strings on the way, and are copied once (into Redis).
  */
@@ -136,18 +136,14 @@ export function chunkValue(c: CutChunk): Buffer {
   return Buffer.concat([chunkHeader(c), c.lines]);
 }
 
-/** A chunk's batches from its lines (the header known apart). */
+/** A chunk's batches from its lines (the header known apart), from byte `from` on. */
 export function parseLines(buf: Buffer, first: number, bucket: string | undefined, from = 0): ParsedChunk {
   const counts: number[] = [];
   const lines: Buffer[] = [];
-  let pos = from;
-  while (pos < buf.length) {
-    let end = buf.indexOf(NL, pos);
-    if (end < 0) end = buf.length;
-    const tab = buf.indexOf(TAB, pos);
-    counts.push(Number(buf.toString('latin1', pos, tab)));
-    lines.push(buf.subarray(tab + 1, end));
-    pos = end + 1;
+  for (const line of eachLine(buf.subarray(from))) {
+    const tab = line.indexOf(TAB);
+    counts.push(Number(line.toString('latin1', 0, tab)));
+    lines.push(line.subarray(tab + 1));
   }
   return { first, bucket, counts, lines };
 }

@@ -589,6 +589,11 @@ export class FanOut {
         return 'stopped';
       }
       await channel.pacer.acquire();
+      if (this.#stopped) {
+        // a stopping pacer lets every waiter go at once: none of them may be sent
+        channel.inFlight.release();
+        return 'stopped';
+      }
       outcome.attempts++;
       let failure: unknown;
       try {

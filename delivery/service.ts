@@ -283,12 +283,13 @@ export class DeliveryService {
   }
 }
 
+/** What a delivery's status is called on the pages and in messages. */
+const STATUS_LABEL: Record<string, string> = { queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し済み', draft: '下書き', scheduled: '予約済み' };
+
 function notEditable(d: Pick<DeliveryRecord, 'status'>): AppError {
-  const label: Record<string, string> = { queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し済み', scheduled: '予約済み' };
-  return new AppError('delivery_not_editable', `内容を変えられるのは下書きだけです (この配信は${label[d.status] ?? d.status})。予約済みの配信は取り消してから作り直してください`, 409);
+  return new AppError('delivery_not_editable', `内容を変えられるのは下書きだけです (この配信は${STATUS_LABEL[d.status] ?? d.status})。予約済みの配信は取り消してから作り直してください`, 409);
 }
 
 function notChangeable(d: DeliveryRecord): AppError {
-  const label: Record<string, string> = { queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し済み', draft: '下書き', scheduled: '予約済み' };
-  return new AppError('delivery_not_changeable', `この配信は${label[d.status] ?? d.status}のため変更できません`, 409);
+  return new AppError('delivery_not_changeable', `この配信は${STATUS_LABEL[d.status] ?? d.status}のため変更できません`, 409);
 }

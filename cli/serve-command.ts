@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../core/config.ts';
+import { HEAP_FLAG, heapSizeConfigured } from '../core/heap.ts';
 import type { Logger } from '../core/logger.ts';
 import { startSuite } from './suite.ts';
 
@@ -17,6 +18,7 @@ export function registerServeCommands(program: Command, config: () => Config, lo
 
 async function run(config: Config, makeLogger: (level: string) => Logger, demo: boolean): Promise<void> {
   const log = makeLogger(config.logLevel);
+  if (!heapSizeConfigured()) log.warn({ flag: HEAP_FLAG }, 'node started without an initial heap size: large deliveries will spend CPU on needless full collections (npx tayori and the npm scripts pass it)');
   const suite = await startSuite(config, log, { demo, say: (line) => console.log(line) });
   const where = config.clickhouse.kind === 'embedded' ? `組み込み ClickHouse (${config.clickhouse.path})` : `ClickHouse ${config.clickhouse.url}`;
   const sandbox = suite.sandbox

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Socket } from 'node:net';
+import { Command, Redis } from 'ioredis';
 
 export type { Redis };
 
@@ -22,5 +23,39 @@ export async function redisRoundTrip(redis: Redis, timeoutMs = 2000): Promise<vo
     if (answer !== 'PONG') throw new Error(`unexpected answer ${answer}`);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * SET key (parts joined) EX ttl, with the parts written to the socket as they are. ioredis copies
+ * a Buffer argument into a new buffer for each command, and again for a pipeline or MULTI: for
+ * values of megabytes (delivery chunks) those copies, and the collections their external memory
+ * sets off, cost more than the write itself.
+ */
+export function setFromParts(redis: Redis, key: string, parts: readonly Buffer[], ttlSeconds: number): Promise<unknown> {
+  const command = new PartsSet(key, parts, ttlSeconds);
+  return redis.sendCommand(command) as Promise<unknown>;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+class PartsSet extends Command {
+  readonly #parts: readonly Buffer[];
+
+  constructor(key: string, parts: readonly Buffer[], ttlSeconds: number) {
+    super('set', [key, EMPTY, 'EX', String(ttlSeconds)], { replyEncoding: 'utf8' });
+    this.#parts = parts;
+  }
+
+  override toWritable(socket: object): string | Buffer {
+    const s = socket as Socket;
+    const [key, , ex, ttl] = this.args as [string, Buffer, string, string];
+    const length = this.#parts.reduce((n, p) => n + p.length, 0);
+    s.cork();
+    s.write(`*5\r\n$3\r\nset\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$${length}\r\n`);
+    for (const p of this.#parts) if (p.length) s.write(p);
+    s.write(`\r\n$${ex.length}\r\n${ex}\r\n$${ttl.length}\r\n${ttl}\r\n`);
+    process.nextTick(() => s.uncork());
+    return EMPTY;
   }
 }

@@ -23,7 +23,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { lineBaseUrl, lineClients, type LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
-import { connectRedis, type Redis } from '../core/redis.ts';
+import { connectRedis, setFromParts, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { compileCondition, type Audience } from './audience.ts';
 import { BATCH_SIZE, batchLines, CHUNK_BATCHES, chunkHeader, cutChunks, idsOfLines, parseChunk, parseLines, readBatchLines, summarize, type CutChunk, type Page } from './audience-batches.ts';
@@ -329,12 +329,9 @@ export class FanOut {
         const batches = chunks.reduce((n, c) => n + c.batches, 0);
         // The chunks first (a crash before the cursor moves re-cuts the same numbers), then the
         // cursor after them with their table; the jobs follow (re-queued after a crash).
-        // each value as its header and then its lines, in one transaction (no joined copy of the lines)
-        const bulk = this.#bulk().multi();
-        for (const c of chunks) bulk.set(keys.chunk(d.id, c.n), chunkHeader(c), 'EX', WEEK_S).append(keys.chunk(d.id, c.n), c.lines);
-        const written = await bulk.exec();
-        const failed = written?.find(([err]) => err)?.[0];
-        if (!written || failed) throw failed ?? new Error('chunk values not written');
+        // each value written from its header and its lines as they are (no joined copy of the lines)
+        const bulk = this.#bulk();
+        await Promise.all(chunks.map((c) => setFromParts(bulk, keys.chunk(d.id, c.n), [chunkHeader(c), c.lines], WEEK_S)));
         const now = Date.now();
         for (const [k, v] of this.#cutChunks) {
           if (now - v.at < CHUNK_CACHE_MS) break;

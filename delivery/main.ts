@@ -3,7 +3,9 @@
  * delivery API, against a Redis that is already running. The suite composes the same pieces; this
  * runner is what the crash test kills and restarts.
  *
- *   REDIS_URL=redis://… TAYORI_SANDBOX_URL=http://… TAYORI_OPERATOR_TOKEN=… node --import tsx delivery/main.ts
+ *   REDIS_URL=redis://… TAYORI_SANDBOX_URL=http://… TAYORI_OPERATOR_TOKEN=… node --initial-old-space-size=256 --import tsx delivery/main.ts
+ *
+ * (the heap flag: core/heap.ts)
  *
  * Tuning: DELIVERY_MULTICAST_PER_SECOND, DELIVERY_CONCURRENCY (chunks per worker), DELIVERY_IN_FLIGHT
  * (requests per channel), DELIVERY_LOCK_MS, DELIVERY_TIMEOUT_MS.
@@ -15,6 +17,7 @@ import { openClickHouse } from '../core/clickhouse.ts';
 import { loadConfig } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
 import { createHttpApp } from '../core/http.ts';
+import { HEAP_FLAG, heapSizeConfigured } from '../core/heap.ts';
 import { createLogger } from '../core/logger.ts';
 import { migrate } from '../core/migrations.ts';
 import { TenantStore } from '../core/tenants.ts';
@@ -22,6 +25,7 @@ import { createDelivery } from './index.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'tayori-delivery');
+if (!heapSizeConfigured()) logger.warn({ flag: HEAP_FLAG }, 'node started without an initial heap size: large deliveries will spend CPU on needless full collections');
 const redisUrl = process.env.REDIS_URL;
 const token = process.env.TAYORI_OPERATOR_TOKEN;
 if (!redisUrl || !token) {

@@ -19,6 +19,8 @@ let suite: Suite;
 let browser: Browser;
 let area = '';
 let otherArea = '';
+/** A middle category of the demo's interest tree: large/middle. */
+let middle = { path: '', label: '' };
 
 const op = <T = any>(method: string, p: string, body?: unknown) => operatorCall<T>(suite, method, p, body);
 const uid = (n: number) => `U${'c0ffee'}${String(n).padStart(26, '0')}`;
@@ -46,6 +48,16 @@ beforeAll(async () => {
       { tenant_id: TENANT, user_id: uid(n), item: 'residence', values: [r], answered_at: now, version: 1, is_deleted: 0 },
     ]),
   });
+  // 関心のある分野 as residents answer it: large/middle/area, or large/middle where there were no areas
+  const cats = (await op<{ categories: Array<{ id: string; parentId: string; name: string; retired: boolean }> }>('GET', `/api/v1/tenants/${TENANT}/categories`)).body.categories.filter((c) => !c.retired);
+  const large = cats.find((c) => c.parentId === '' && cats.some((m) => m.parentId === c.id))!;
+  const mid = cats.find((c) => c.parentId === large.id)!;
+  middle = { path: `${large.id}/${mid.id}`, label: `${large.name} › ${mid.name}` };
+  const interests: Array<[number, string]> = [[1, `${middle.path}/${area}`], [2, `${middle.path}/${otherArea}`], [3, middle.path], [4, `${middle.path}/${area}`], [6, `${middle.path}/${area}`]];
+  await suite.ch.insert({
+    table: 'resident_attributes', format: 'JSONEachRow',
+    values: interests.map(([n, v]) => ({ tenant_id: TENANT, user_id: uid(n), item: 'interests', values: [v], answered_at: now, version: 1, is_deleted: 0 })),
+  });
   expect((await op('POST', `/api/v1/tenants/${TENANT}/test-devices`, { userId: uid(99), label: '担当者のスマートフォン' })).status).toBe(201);
   browser = await launchChromium();
 }, 120_000);
@@ -63,6 +75,19 @@ async function directCount(outside = false): Promise<number> {
       ) WHERE user_id IN (SELECT user_id FROM resident_attributes FINAL WHERE tenant_id = {t:String} AND item = 'gender' AND is_deleted = 0 AND has(values, 'female'))
         AND user_id ${outside ? 'NOT IN' : 'IN'} (SELECT user_id FROM resident_attributes FINAL WHERE tenant_id = {t:String} AND item = 'residence' AND is_deleted = 0 AND has(values, {a:String}))`,
     query_params: { t: TENANT, a: area },
+    format: 'JSONEachRow',
+  });
+  return Number((await rs.json<{ n: string }>())[0]!.n);
+}
+
+/** Friends of Tsu whose 関心のある分野 is `path` or below it — counted straight from ClickHouse. */
+async function interestCount(path: string): Promise<number> {
+  const rs = await suite.ch.query({
+    query: `SELECT count() AS n FROM (
+        SELECT user_id FROM resident_states FINAL WHERE tenant_id = {t:String} AND is_friend = 1
+      ) WHERE user_id IN (SELECT user_id FROM resident_attributes FINAL WHERE tenant_id = {t:String} AND item = 'interests' AND is_deleted = 0
+        AND arrayExists(x -> x = {p:String} OR startsWith(x, concat({p:String}, '/')), values))`,
+    query_params: { t: TENANT, p: path },
     format: 'JSONEachRow',
   });
   return Number((await rs.json<{ n: string }>())[0]!.n);
@@ -242,6 +267,32 @@ describe('配信 composer in Chromium', () => {
     const after = (await op<{ deliveries: Array<{ id: string; title: string; status: string }> }>('GET', `/api/v1/tenants/${TENANT}/deliveries`)).body.deliveries
       .filter((d) => d.title.startsWith('久居地区の女性向け'));
     expect(after).toEqual([expect.objectContaining({ id: listed.id, status: 'draft', title: '久居地区の女性向け 健康教室のご案内 (日時を追記)' })]);
+    await page.context().close();
+  });
+
+  it('selects 関心のある分野 down to an area (the small level), folded under its middle category', async () => {
+    const page = await signedInPage(browser, suite.url, 'tsu-deliver', 'municipal-pass-1', { viewport: { width: 1400, height: 1200 } });
+    await page.goto(`${suite.url}/municipalities/${TENANT}/deliveries`);
+    await page.check('input[name=audienceType][value=segment]');
+    await page.waitForSelector('#segment-builder select[data-role=attr]');
+    await page.selectOption('#segment-builder select[data-role=attr] >> nth=0', 'interests');
+    const row = page.locator('#segment-builder .seg-cond .middle').filter({ has: page.locator(`input[value="${middle.path}"]`) });
+    // the areas are folded away until asked for
+    expect(await row.locator('details.areas').getAttribute('open')).toBeNull();
+    await row.locator('summary').click();
+    await row.locator('label:has-text("久居") input').check();
+    expect(await row.locator('summary').textContent()).toBe('地域で選ぶ (1)');
+    const inArea = await interestCount(`${middle.path}/${area}`);
+    expect(inArea).toBe(2); // residents 1 and 6 (4 has blocked; 2 chose the other area, 3 no area)
+    await countIs(page, inArea);
+    expect(await page.textContent('#segment-summary')).toBe(`関心のある分野: ${middle.label} › 久居`);
+    expect(await page.evaluate(() => (window as any).tayoriComposer.audience().condition)).toEqual({ attr: 'interests', op: 'in', values: [`${middle.path}/${area}`] });
+    // the middle category itself takes in every area under it, and those who answered without one
+    await row.locator(`input[value="${middle.path}"]`).check();
+    const all = await interestCount(middle.path);
+    expect(all).toBe(4);
+    await countIs(page, all);
+    await page.screenshot({ path: path.join(shots, 'composer-4-interest-areas.png'), fullPage: true });
     await page.context().close();
   });
 });

@@ -208,7 +208,10 @@
       cats.filter(function (c) { return c.parentId === '' && live(c); }).sort(bySort).forEach(function (l) {
         interests.push({ id: l.id, label: l.name });
         cats.filter(function (c) { return c.parentId === l.id && live(c); }).sort(bySort).forEach(function (mid) {
-          interests.push({ id: l.id + '/' + mid.id, label: l.name + ' › ' + mid.name, indent: true });
+          var path = l.id + '/' + mid.id;
+          interests.push({ id: path, label: l.name + ' › ' + mid.name, indent: true });
+          // the small level: the middle one in one area (what residents answer when the tenant has areas)
+          areas.forEach(function (a) { interests.push({ id: path + '/' + a.id, label: l.name + ' › ' + mid.name + ' › ' + a.label, under: path, short: a.label }); });
         });
       });
       catalog = [
@@ -217,7 +220,7 @@
         { key: 'lifestyle', label: '生活スタイル', kind: 'choice', multiple: false, options: LIFESTYLES },
         { key: 'residence', label: 'お住まい', kind: 'choice', multiple: false, options: areas },
         { key: 'news_areas', label: '知りたい地域', kind: 'choice', multiple: true, options: areas },
-        { key: 'interests', label: '関心のある分野', kind: 'choice', multiple: true, options: interests, hint: '大分類を選ぶと、その下の中分類・地域を選んだ人も含みます' },
+        { key: 'interests', label: '関心のある分野', kind: 'choice', multiple: true, options: interests, hint: '大分類・中分類を選ぶと、その下の中分類・地域を選んだ人も含みます。地域ごとに選ぶには中分類の「地域で選ぶ」を開いてください。' },
       ].concat(items.filter(live).sort(bySort).map(function (it) {
         return {
           key: 'x:' + it.id, label: it.label, kind: 'choice', multiple: !!it.multiple,
@@ -315,14 +318,29 @@
       values.appendChild(yr('max', '年まで'));
     } else if (item && c.op !== 'exists') {
       if (!item.options.length) values.appendChild(el('p', { class: 'note', text: item.key === 'residence' || item.key === 'news_areas' ? '地域が登録されていません (分類の「地域」に追加してください)。' : '選択肢がありません。' }));
-      var box = el('div', { class: 'options', role: 'group', 'aria-label': name + ' の値' });
-      item.options.forEach(function (o) {
+      var tree = item.options.some(function (o) { return o.under; });
+      var box = el('div', { class: 'options' + (tree ? ' tree' : ''), role: 'group', 'aria-label': name + ' の値' });
+      var check = function (o, text) {
         var cb = el('input', { type: 'checkbox', value: o.id, checked: c.values.indexOf(o.id) >= 0 });
         cb.addEventListener('change', function () {
-          c.values = Array.prototype.filter.call(box.querySelectorAll('input:checked'), function () { return true; }).map(function (x) { return x.value; });
+          c.values = Array.prototype.map.call(box.querySelectorAll('input:checked'), function (x) { return x.value; });
           changed();
         });
-        box.appendChild(el('label', { class: 'check' + (o.indent ? ' indent' : '') }, [cb, ' ' + o.label]));
+        return el('label', { class: 'check' + (o.indent ? ' indent' : '') }, [cb, ' ' + text]);
+      };
+      item.options.forEach(function (o) {
+        if (o.under) return;
+        var small = tree ? item.options.filter(function (x) { return x.under === o.id; }) : [];
+        if (!small.length) { box.appendChild(check(o, o.label)); return; }
+        // a middle category and, folded under it, the same in each area
+        var chosen = small.filter(function (x) { return c.values.indexOf(x.id) >= 0; }).length;
+        var areaBox = el('div', { class: 'areas', role: 'group', 'aria-label': o.label + ' の地域' }, small.map(function (x) { return check(x, x.short); }));
+        var summary = el('summary', { text: '地域で選ぶ' + (chosen ? ' (' + chosen + ')' : '') });
+        areaBox.addEventListener('change', function () {
+          var n = areaBox.querySelectorAll('input:checked').length;
+          summary.textContent = '地域で選ぶ' + (n ? ' (' + n + ')' : '');
+        });
+        box.appendChild(el('div', { class: 'middle' }, [check(o, o.label), el('details', { class: 'areas', open: chosen > 0 }, [summary, areaBox])]));
       });
       values.appendChild(box);
       if (item.hint) values.appendChild(el('p', { class: 'hint', text: item.hint }));

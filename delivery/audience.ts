@@ -1,10 +1,10 @@
 /**
  * Audiences: all friends, a segment (nested AND / OR / NOT over residents' attributes), or the
- * tenant's test devices. A segment compiles to one SQL condition over `m`, the resident's latest
- * attributes as Map(item, values); every value travels as a query parameter.
+ * tenant's test devices. A segment compiles to one SQL condition over `user_id` (compileCondition).
  */
 import { z } from '../core/zod.ts';
 import { AppError } from '../core/errors.ts';
+import { sql } from '../core/sql.ts';
 
 export const BUILTIN_ITEMS = ['lifestyle', 'birth_year', 'gender', 'residence', 'news_areas', 'interests'] as const;
 const itemKey = z
@@ -69,8 +69,13 @@ export interface CompiledCondition {
   params: Record<string, unknown>;
 }
 
-/** Compiles a segment to a condition over `m`. Depth and size are bounded. */
-export function compileCondition(c: Condition): CompiledCondition {
+/**
+ * Compiles a segment to a condition over `user_id` for a query over a tenant's friends: each leaf is
+ * the set of residents whose latest answer passes it (delivery.segment_leaf), AND / OR / NOT combine
+ * them. With `range`, each set is narrowed to the query's (after, upto]. The query supplies
+ * {tenant:String} (and {after}, {upto}); every value travels as a parameter. Depth and size are bounded.
+ */
+export function compileCondition(c: Condition, opts: { range?: boolean } = {}): CompiledCondition {
   const params: Record<string, unknown> = {};
   let n = 0;
   let leaves = 0;
@@ -79,29 +84,38 @@ export function compileCondition(c: Condition): CompiledCondition {
     params[name] = v;
     return `{${name}:${type}}`;
   };
+  // its comment lines dropped: the leaf is written into the middle of the query, once per condition
+  const leafSql = sql('delivery.segment_leaf').split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' ');
+  const range = opts.range ? ' AND user_id > {after:String} AND user_id <= {upto:String}' : '';
   const walk = (c: Condition, depth: number): string => {
     if (depth > 6) throw new AppError('segment_too_deep', 'セグメントの入れ子は 6 段までです', 400);
     if ('and' in c) return `(${c.and.map((x) => walk(x, depth + 1)).join(' AND ')})`;
     if ('or' in c) return `(${c.or.map((x) => walk(x, depth + 1)).join(' OR ')})`;
     if ('not' in c) return `(NOT ${walk(c.not, depth + 1)})`;
     if (++leaves > 100) throw new AppError('segment_too_large', 'セグメントの条件は 100 個までです', 400);
-    const col = `m[${p('String', c.attr)}]`;
-    switch (c.op) {
-      case 'exists':
-        return `notEmpty(${col})`;
-      case 'between': {
-        const lo = c.min ?? -2147483648;
-        const hi = c.max ?? 2147483647;
-        return `arrayExists(x -> toInt64OrZero(x) BETWEEN ${p('Int64', lo)} AND ${p('Int64', hi)}, ${col})`;
-      }
-      case 'all':
-        if (c.attr === 'interests') return `arrayAll(q -> arrayExists(x -> x = q OR startsWith(x, concat(q, '/')), ${col}), ${p('Array(String)', c.values ?? [])})`;
-        return `hasAll(${col}, ${p('Array(String)', c.values ?? [])})`;
-      case 'in':
-        // interests are paths (large/middle/area): a value matches itself and everything below it
-        if (c.attr === 'interests') return `arrayExists(x -> arrayExists(q -> x = q OR startsWith(x, concat(q, '/')), ${p('Array(String)', c.values ?? [])}), ${col})`;
-        return `hasAny(${col}, ${p('Array(String)', c.values ?? [])})`;
-    }
+    const item = p('String', c.attr);
+    const match = matchOf(c, p);
+    return `(${leafSql.replace('{{item}}', item).replace('{{range}}', range).replace('{{match}}', match)})`;
   };
   return { sql: walk(c, 0), params };
+}
+
+/** A leaf's test over `values`, a resident's latest answer to its item. */
+function matchOf(c: Leaf, p: (type: string, v: unknown) => string): string {
+  switch (c.op) {
+    case 'exists':
+      return 'notEmpty(values)';
+    case 'between': {
+      const lo = c.min ?? -2147483648;
+      const hi = c.max ?? 2147483647;
+      return `arrayExists(x -> toInt64OrZero(x) BETWEEN ${p('Int64', lo)} AND ${p('Int64', hi)}, values)`;
+    }
+    case 'all':
+      if (c.attr === 'interests') return `arrayAll(q -> arrayExists(x -> x = q OR startsWith(x, concat(q, '/')), values), ${p('Array(String)', c.values ?? [])})`;
+      return `hasAll(values, ${p('Array(String)', c.values ?? [])})`;
+    case 'in':
+      // interests are paths (large/middle/area): a value matches itself and everything below it
+      if (c.attr === 'interests') return `arrayExists(x -> arrayExists(q -> x = q OR startsWith(x, concat(q, '/')), ${p('Array(String)', c.values ?? [])}), values)`;
+      return `hasAny(values, ${p('Array(String)', c.values ?? [])})`;
+  }
 }

@@ -471,7 +471,7 @@ export class FanOut {
     const w = (await this.#o.store.rows<{ n: string; upto: string }>('delivery.audience_window', { tenant: d.tenantId, after, limit }))[0];
     const n = Number(w?.n ?? 0);
     if (n === 0) return { lines: Buffer.alloc(0), count: 0, upto: after, done: true };
-    const c = compileCondition(a.condition);
+    const c = compileCondition(a.condition, { range: true });
     const lines = await readBatchLines(this.#o.ch, 'delivery.audience_segment_range', { tenant: d.tenantId, after, upto: w!.upto, ...c.params }, c.sql);
     return { lines, count: summarize(lines).count, upto: w!.upto, done: n < limit };
   }

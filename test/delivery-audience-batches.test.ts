@@ -87,7 +87,7 @@ describe('audience batch lines from ClickHouse', () => {
   });
 
   it('cuts a segment’s range into batches of the residents it selects', async () => {
-    const c = compileCondition({ attr: 'gender', op: 'in', values: ['female'] });
+    const c = compileCondition({ attr: 'gender', op: 'in', values: ['female'] }, { range: true });
     const lines = await readBatchLines(ch, 'delivery.audience_segment_range', { tenant: TENANT, after: '', upto: friends.at(-1)!, ...c.params }, c.sql);
     const expected = [...new Set([...friends.filter((_, i) => i % 3 === 0), odd[0]!, odd[3]!])].sort();
     expect(idsOfLines(lines)).toEqual(expected);

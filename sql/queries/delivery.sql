@@ -37,36 +37,30 @@ FROM (
 );
 
 -- name: delivery.audience_segment_range
--- Friends in (after, upto] whose latest attributes match the segment (the segment marker is a compiled
--- condition over m; its values are query parameters).
-SELECT s.user_id AS user_id
-FROM (
-    SELECT user_id FROM resident_states FINAL
-    WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
-) AS s
-LEFT JOIN (
-    SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
-    FROM resident_attributes FINAL
-    WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND user_id <= {upto:String}
-    GROUP BY user_id
-) AS a USING (user_id)
-WHERE {{segment}};
+-- Friends in (after, upto] whose latest attributes match the segment (the marker: a compiled
+-- condition over user_id, delivery.segment_leaf for each of its conditions, compiled with the range).
+SELECT user_id FROM resident_states FINAL
+WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
+  AND ({{segment}});
+
+-- name: delivery.segment_leaf
+-- One condition of a segment (delivery/audience.ts): the residents whose latest answer to the item
+-- passes {{match}}, a test over its values; {{range}} narrows it to a range query's (after, upto].
+-- One set per condition, combined with AND / OR / NOT over user_id: cheaper than gathering every
+-- resident's answers into a map (2M friends, 600k who answered: ~0.3 s against ~0.7 s for one or
+-- two conditions). A resident who never answered the item is in no set, so NOT takes them in.
+-- FINAL keeps each (resident, item)'s latest row (item is in the sort key; deleted answers drop out).
+user_id IN (
+    SELECT user_id FROM resident_attributes FINAL
+    WHERE tenant_id = {tenant:String} AND item = {{item}}{{range}} AND {{match}}
+)
 
 -- name: delivery.audience_count_all
 SELECT count() AS n FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1;
 
 -- name: delivery.audience_count_segment
-SELECT count() AS n
-FROM (
-    SELECT user_id FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1
-) AS s
-LEFT JOIN (
-    SELECT user_id, mapFromArrays(groupArray(toString(item)), groupArray(values)) AS m
-    FROM resident_attributes FINAL
-    WHERE tenant_id = {tenant:String}
-    GROUP BY user_id
-) AS a USING (user_id)
-WHERE {{segment}};
+SELECT count() AS n FROM resident_states FINAL
+WHERE tenant_id = {tenant:String} AND is_friend = 1 AND ({{segment}});
 
 -- name: delivery.get
 SELECT tenant_id, delivery_id, kind, title, messages, links, click_bucket, audience, audience_label, send_method, notification_disabled, aggregation_unit, request_id, status,

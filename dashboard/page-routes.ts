@@ -105,7 +105,7 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       requireTenant(p, id);
       const tenant = tenants.find((t) => t.id === id);
       if (!tenant) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
-      return deliveriesPage(tenant, { principal: p, tenants, canDeliver: hasPermission(p, 'deliver') });
+      return deliveriesPage(tenant, { principal: p, tenants, canDeliver: hasPermission(p, 'deliver'), canExportResidents: hasPermission(p, 'export_residents') });
     });
   });
 

@@ -148,6 +148,7 @@ ${COLUMNS.map((c) => cell(c.key, t[c.key] as Figure, c.fmt(t[c.key] as Figure) +
 <noscript><button type="submit">表示</button></noscript></form>
 <a class="button" id="download-csv" href="/api/v1/dashboard/overview.csv?month=${o.month}">CSV をダウンロード</a>
 <a class="button" id="download-xlsx" href="/api/v1/dashboard/overview.xlsx?month=${o.month}">Excel をダウンロード</a>
+<a class="button" id="download-deliveries" href="/api/v1/deliveries.csv">全団体の配信一覧 (CSV)</a>
 </div>
 ${o.sources.insightFollowers ? '' : '<p class="note" role="note">この月の LINE の統計 (友だち数・ブロック数) はまだ取得されていません。友だち追加・新規ブロックは LINE からの通知 (Webhook) で数えた値です。</p>'}
 <div class="scroll"><table id="overview" aria-label="市町別の状況">
@@ -165,7 +166,7 @@ ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
  * The composer's controls (messages, segment builder, live count, check, preview, test-send) are
  * built by /assets/composer.js over delivery's API; this is its frame.
  */
-export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean }): string {
+export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean; canExportResidents: boolean }): string {
   const composer = ctx.canDeliver
     ? `<form id="composer" class="card composer" data-tenant="${esc(tenant.id)}" data-tenant-name="${esc(tenant.name)}" novalidate aria-labelledby="composer-h">
 <h2 id="composer-h">新しい配信</h2>
@@ -225,6 +226,9 @@ export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { princ
     body: `<h1>${esc(tenant.name)} の配信 <small><a href="/municipalities/${esc(tenant.id)}">状況を見る</a></small></h1>
 ${composer}
 <h2>配信一覧と進み具合</h2>
+<div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${esc(tenant.id)}/deliveries.csv">配信一覧 (CSV)</a>${ctx.canExportResidents
+      ? ` <a class="button" id="download-residents" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv">住民の登録内容 (CSV)</a> <a class="button" id="download-friends" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv?friends=1">住民の登録内容・友だちのみ (CSV)</a>`
+      : ''}</div>
 <div id="live-deliveries" class="card" data-tenant="${esc(tenant.id)}"${ctx.canDeliver ? ' data-can-deliver' : ''} aria-live="polite">読み込み中…</div>`,
   });
 }

@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { replyTokenUsable, type EventContext, type EventHandler } from '../ingest/index.ts';
-import { AREA_ROOT, GENDERS, LIFESTYLES, type AttributeItem, type Category, type ItemOption, type ResidentStore } from './residents.ts';
+import { AREA_ROOT, BUILTIN_LABELS, GENDERS, LIFESTYLES, type AttributeItem, type Category, type ItemOption, type ResidentStore } from './residents.ts';
 
 export const REGISTRATION_PREFIX = 'tayori-attr:';
 const P = REGISTRATION_PREFIX;
@@ -32,9 +32,6 @@ interface FlowDeps {
   logger: Logger;
 }
 
-const BUILTIN_LABELS: Record<string, string> = {
-  lifestyle: '生活スタイル', birth_year: '生まれ年', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
-};
 
 type QuickItem = messagingApi.QuickReplyItem;
 const pb = (label: string, data: string, displayText?: string): QuickItem => ({

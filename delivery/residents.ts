@@ -55,6 +55,11 @@ export interface AttributeItem {
 /** Parent id of the tenant's areas (the small level of the interest tree, and where residents live). */
 export const AREA_ROOT = '@area';
 
+/** The built-in items as residents and staff read them, in the order they are asked. */
+export const BUILTIN_LABELS: Record<string, string> = {
+  lifestyle: '生活スタイル', birth_year: '生まれ年', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
+};
+
 export const LIFESTYLES: ItemOption[] = [
   { id: 'worker', label: '会社員・公務員' },
   { id: 'self', label: '自営業' },

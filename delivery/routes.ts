@@ -13,10 +13,11 @@
  *   GET|POST /test-devices   DELETE /test-devices/:userId
  *   GET|POST /categories     PATCH /categories/:id
  *   GET|POST /attribute-items  PATCH /attribute-items/:id
- *   GET    /residents/:userId/attributes
+ *   GET    /residents/:userId/attributes   GET /residents.csv[?friends=1]  住民の登録内容 (export_residents)
  *   GET|POST /rich-menu                    the tenant's default rich menu; POST (re)applies it {newsUrl?, contactUrl?}
  *   GET    /api/v1/deliveries[.csv]       prefecture-wide list
  */
+import { Readable } from 'node:stream';
 import { checkCsrf, requirePermission, requireTenant, visibleTenants, type Authenticator, type Principal } from '../core/auth.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
@@ -25,6 +26,7 @@ import { toCsv } from './csv.ts';
 import { messagesSchema } from './messages.ts';
 import { renderPreview } from './preview.ts';
 import type { ResidentStore } from './residents.ts';
+import { residentsCsv } from './residents-export.ts';
 import type { RichMenuService } from './rich-menu.ts';
 import { parseOrThrow, type DeliveryService } from './service.ts';
 import type { DeliveryStore, ListedDelivery } from './store.ts';
@@ -97,10 +99,10 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     const q = req.query as Record<string, string | undefined>;
     return { includeTests: q.tests === '1' || q.tests === 'true', limit: Math.min(Number(q.limit ?? 1000) || 1000, 10_000) };
   };
-  const sendCsv = (reply: FastifyReply, name: string, body: string) =>
+  const sendCsv = (reply: FastifyReply, name: string, body: string | Readable, ascii = 'deliveries.csv') =>
     reply
       .header('content-type', 'text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="deliveries.csv"; filename*=UTF-8''${encodeURIComponent(name)}`)
+      .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`)
       .send(body);
 
   app.post(`${base}/deliveries`, pre, async (req, reply) => reply.status(201).send(await service.create(tidDeliver(req), req.body)));
@@ -177,6 +179,21 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   app.patch(`${base}/attribute-items/:itemId`, pre, async (req) => residents.patchItem((await tenants.require(tidDeliver(req))).id, param(req, 'itemId'), req.body));
   app.get(`${base}/rich-menu`, pre, async (req) => ({ richMenu: await richMenus.current(tid(req)) }));
   app.post(`${base}/rich-menu`, pre, async (req, reply) => reply.status(201).send({ richMenu: await richMenus.apply(tidDeliver(req), req.body) }));
+  // 住民の登録内容: every resident with their answers by name (personal data: export_residents; audited as an export)
+  app.get(`${base}/residents.csv`, pre, async (req, reply) => {
+    const tenant = await tenants.require(tid(req));
+    requirePermission(who(req), 'export_residents');
+    const q = req.query as Record<string, string | undefined>;
+    const friendsOnly = q.friends === '1' || q.friends === 'true';
+    const lines = residentsCsv(store, residents, tenant.id, { friendsOnly });
+    // the header first: a failure to read the tenant's items is still an error status, not a cut-off file
+    const first = await lines.next();
+    const body = Readable.from((async function* () {
+      if (!first.done) yield first.value;
+      yield* lines;
+    })());
+    return sendCsv(reply, `住民登録内容_${tenant.name}${friendsOnly ? '_友だちのみ' : ''}.csv`, body, 'residents.csv');
+  });
   app.get(`${base}/residents/:userId/attributes`, pre, async (req) => {
     const tenant = await tenants.require(tid(req));
     requirePermission(who(req), 'export_residents');

@@ -28,6 +28,7 @@ const uid = (n: number) => `U${'c0ffee'}${String(n).padStart(26, '0')}`;
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
   suite = await startSuite(testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }), createLogger(process.env.DBG ? 'error' : 'silent'), { demo: true });
+  expect((await op('POST', '/api/v1/users', { username: 'tsu-export', displayName: '津市 分析担当', role: 'municipality', tenantId: TENANT, password: 'municipal-pass-2', permissions: ['export_residents'] })).status).toBe(201);
   expect((await op('POST', '/api/v1/users', { username: 'tsu-deliver', displayName: '津市 配信担当', role: 'municipality', tenantId: TENANT, password: 'municipal-pass-1', permissions: ['deliver'] })).status).toBe(201);
   // two areas of Tsu, and residents who registered gender and residence (one of them has blocked)
   const a = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/categories`, { parentId: '@area', name: '久居' });
@@ -293,6 +294,27 @@ describe('配信 composer in Chromium', () => {
     expect(all).toBe(4);
     await countIs(page, all);
     await page.screenshot({ path: path.join(shots, 'composer-4-interest-areas.png'), fullPage: true });
+    // the delivery list downloads as CSV; residents' answers are personal data, not for this account
+    expect(await page.getAttribute('#download-deliveries', 'href')).toBe(`/api/v1/tenants/${TENANT}/deliveries.csv`);
+    expect(await page.$('#download-residents')).toBeNull();
+    expect((await page.request.get(`${suite.url}/api/v1/tenants/${TENANT}/residents.csv`)).status()).toBe(403);
+    await page.context().close();
+  });
+
+  it('downloads 住民の登録内容 for an account allowed to export residents\' data', async () => {
+    const page = await signedInPage(browser, suite.url, 'tsu-export', 'municipal-pass-2');
+    await page.goto(`${suite.url}/municipalities/${TENANT}/deliveries`);
+    expect(await page.$('#composer')).toBeNull(); // no 配信 permission
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-friends')]);
+    expect(download.suggestedFilename()).toBe('住民登録内容_津市_友だちのみ.csv');
+    const text = fs.readFileSync((await download.path())!, 'utf8');
+    expect(text.startsWith('\uFEFFユーザーID,友だち,')).toBe(true);
+    // resident 1: a friend, female, living in 久居
+    expect(text.split('\r\n').find((l) => l.startsWith(uid(1)))).toMatch(new RegExp(`^${uid(1)},友だち,[^,]+,,,女性,久居,`));
+    expect(text).not.toContain(uid(4)); // blocked: not in the friends-only file
+    // who took residents' data, and when, is in the audit log
+    const audit = await op<{ records: Array<Record<string, unknown>> }>('GET', '/api/v1/audit?action=export');
+    expect(audit.body.records[0]).toMatchObject({ username: 'tsu-export', tenantId: TENANT, target: 'residents.csv' });
     await page.context().close();
   });
 });

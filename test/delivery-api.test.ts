@@ -369,6 +369,42 @@ describe('records', () => {
     expect(wide.text).toContain('津市');
     expect(wide.text).toContain('三重県');
   });
+
+  it('exports 住民の登録内容: every resident with their answers by name, as CSV that Excel opens', async () => {
+    // an area whose name a spreadsheet would run as a formula, as someone's residence
+    const area = (await api('POST', `${T}/categories`, { parentId: '@area', name: '=1+1' })).json;
+    await ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: [{ tenant_id: PREF, user_id: residents[3], item: 'residence', values: [area.id], answered_at: chDateTime(Date.parse('2026-02-03T01:02:00Z')), version: 1, is_deleted: 0 }] });
+    const res = await fetch(`${base}${T}/residents.csv`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/csv; charset=utf-8/);
+    expect(res.headers.get('content-disposition')).toContain(`filename*=UTF-8''${encodeURIComponent('住民登録内容_三重県.csv')}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = bytes.subarray(3).toString('utf8').split('\r\n').filter(Boolean);
+    const items = (await api('GET', `${T}/attribute-items`)).json.items as Array<{ id: string; label: string; retired: boolean }>;
+    expect(lines[0]).toBe(['ユーザーID,友だち,友だち状態の日時,生活スタイル,生まれ年,性別,お住まい,知りたい地域,関心のある分野', ...items.map((i) => i.label), '最後に回答した日時'].join(','));
+    // one line per resident of the tenant, in user id order
+    expect(lines.length - 1).toBe(residents.length);
+    expect(lines.slice(1).map((l) => l.slice(0, 33))).toEqual([...residents].sort());
+    const names = new Map(((await api('GET', `${T}/categories`)).json.categories as Array<{ id: string; name: string; retired: boolean }>).map((c) => [c.id, c.retired ? `${c.name} (廃止)` : c.name]));
+    const path = (p: string) => p.split('/').map((id) => names.get(id) ?? id).join(' › ');
+    const lineOf = (u: string) => lines.find((l) => l.startsWith(u))!;
+    // resident 140: born 1960, gender その他, interests at three levels (an area id the tree does not know stays as it is)
+    expect(lineOf(residents[140]!)).toBe([residents[140], '友だち', '2026-02-01 09:00', '', '1960', 'その他・回答しない', '', '', interestsOf(140).map(path).join('、'), ...items.map(() => ''), '2026-02-01 09:00'].join(','));
+    expect(interestsOf(140).map(path).join('、')).toMatch(/^健康づくり › 健康マイレージ \(廃止\)、防災、健康づくり › 健康教室 › aX$/);
+    // resident 3: the formula-like area name is neutralised; resident 15 has blocked
+    expect(lineOf(residents[3]!)).toContain(`,"'=1+1",`);
+    expect(lineOf(residents[3]!).endsWith(',2026-02-03 10:02')).toBe(true);
+    expect(lineOf(residents[15]!).split(',')[1]).toBe('ブロック中');
+    // the resident who registered by postback: the extra item's retired option by name
+    const item = items.find((i) => i.label === 'マイレージ参加')!;
+    expect(lineOf(residents[501]!).split(',')[9 + items.indexOf(item)]).toBe('参加している (廃止)');
+
+    const friendsOnly = await api('GET', `${T}/residents.csv?friends=1`);
+    const friendLines = friendsOnly.text.split('\r\n').filter(Boolean).slice(1);
+    expect(friendLines.length).toBe((await api('POST', `${T}/deliveries/count`, { audience: { type: 'all' } })).json.count);
+    expect(friendLines.every((l) => l.split(',')[1] === '友だち')).toBe(true);
+  });
 });
 
 describe('click tracking', () => {
@@ -435,6 +471,9 @@ describe('who may do what', () => {
         const draft = await call('POST', `/api/v1/tenants/${CITY}/deliveries`, { title: '下書き', messages: [text('x')] });
         expect(draft.status).toBe(canDeliver ? 201 : 403);
         expect((await call('GET', `/api/v1/tenants/${CITY}/residents/${residents[0]}/attributes`)).status).toBe(403);
+        const csv = await call('GET', `/api/v1/tenants/${CITY}/residents.csv`);
+        expect(csv.status).toBe(403);
+        expect(((await csv.json()) as any).error.code).toBe('forbidden');
       } finally {
         await scoped.close();
       }

@@ -125,6 +125,21 @@ FROM resident_attributes FINAL
 WHERE tenant_id = {tenant:String} AND user_id = {user:String}
 ORDER BY item;
 
+-- name: delivery.residents_export_states
+-- A page of a tenant's residents for the export (keyset paging in user_id order): friend or not, since when.
+SELECT user_id, is_friend, toUnixTimestamp64Milli(changed_at) AS changed_ms
+FROM resident_states FINAL
+WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND ({friends_only:UInt8} = 0 OR is_friend = 1)
+ORDER BY user_id
+LIMIT {limit:UInt32};
+
+-- name: delivery.residents_export_answers
+-- The latest answers of the residents in (after, upto], for the export.
+SELECT user_id, toString(item) AS item, values, toUnixTimestamp64Milli(answered_at) AS answered_ms
+FROM resident_attributes FINAL
+WHERE tenant_id = {tenant:String} AND user_id > {after:String} AND user_id <= {upto:String}
+ORDER BY user_id, item;
+
 -- name: delivery.resident_state
 SELECT is_friend FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND user_id = {user:String};
 

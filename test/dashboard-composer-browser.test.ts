@@ -6,7 +6,7 @@ import { startSuite, type Suite } from '../cli/suite.ts';
 import { createLogger } from '../core/logger.ts';
 import { chDateTime } from '../core/time.ts';
 import { launchChromium, operatorCall, signedInPage } from './helpers/browser.ts';
-import { repoRoot, testConfig, tmpDir } from './helpers/index.ts';
+import { repoRoot, testConfig, tmpDir, waitFor } from './helpers/index.ts';
 
 // The 配信 composer in real Chromium against the suite in this process (its sandbox small: check,
 // preview and test-send go through LINE's validate endpoint): a segment built in the page counts what
@@ -293,11 +293,46 @@ describe('配信 composer in Chromium', () => {
     const all = await interestCount(middle.path);
     expect(all).toBe(4);
     await countIs(page, all);
-    await page.screenshot({ path: path.join(shots, 'composer-4-interest-areas.png'), fullPage: true });
+    await page.screenshot({ path: path.join(shots, 'composer-5-interest-areas.png'), fullPage: true });
     // the delivery list downloads as CSV; residents' answers are personal data, not for this account
     expect(await page.getAttribute('#download-deliveries', 'href')).toBe(`/api/v1/tenants/${TENANT}/deliveries.csv`);
     expect(await page.$('#download-residents')).toBeNull();
     expect((await page.request.get(`${suite.url}/api/v1/tenants/${TENANT}/residents.csv`)).status()).toBe(403);
+    await page.context().close();
+  });
+
+  it('lists LINE\'s open rate and clicks once fetched, and moves a scheduled delivery to another time', async () => {
+    // a delivery sent to the test device, and LINE's figures for its aggregation unit as ingest stores them
+    const sent = await op<{ id: string; aggregationUnit: string }>('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: '開封率の確認', messages: [{ type: 'text', text: '健診のお知らせ' }], audience: { type: 'test' }, send: 'now' });
+    expect(sent.status).toBe(201);
+    await waitFor(async () => (await op<{ status: string }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${sent.body.id}`)).body.status === 'done', 30_000, 'the test delivery sent');
+    const now = chDateTime(Date.now());
+    await suite.ch.insert({ table: 'insight_message_stats', format: 'JSONEachRow', values: [{ tenant_id: TENANT, kind: 'aggregation_unit', key: sent.body.aggregationUnit, sent_at: now, fetched_at: now, status: 'ready', unique_impression: 1, click: 3 }] });
+    // and one scheduled for tomorrow 10:00 (Japan time)
+    const day = (n: number) => new Date(Date.now() + 9 * 3_600_000 + n * 86_400_000).toISOString().slice(0, 10);
+    const planned = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: '予約のテスト', messages: [{ type: 'text', text: '予約配信' }], scheduledAt: `${day(1)}T10:00` });
+    expect(planned.status).toBe(201);
+
+    const page = await signedInPage(browser, suite.url, 'tsu-deliver', 'municipal-pass-1', { viewport: { width: 1400, height: 1200 } });
+    await page.goto(`${suite.url}/municipalities/${TENANT}/deliveries`);
+    const row = (title: string) => page.locator('#live-deliveries tr', { hasText: title });
+    await row('開封率の確認').waitFor();
+    expect(await row('開封率の確認').locator('td').allTextContents()).toEqual(expect.arrayContaining(['送信済み', '100.0%', '3']));
+    expect(await row('予約のテスト').locator('td >> nth=3').textContent()).toBe('予約済み');
+
+    await page.click('button[aria-label="「予約のテスト」の予約日時を変更"]');
+    const when = row('予約のテスト').locator('input[type=datetime-local]');
+    expect(await when.inputValue()).toBe(`${day(1)}T10:00`);
+    await when.fill('2020-01-01T09:00');
+    await row('予約のテスト').locator('button:has-text("保存")').click();
+    await row('予約のテスト').locator('.field-error:has-text("配信日時は現在より後の日時を指定してください")').waitFor();
+    await when.fill(`${day(2)}T11:30`);
+    await row('予約のテスト').locator('button:has-text("保存")').click();
+    await row('予約のテスト').locator('button:has-text("日時を変更")').waitFor();
+    const moved = await op<{ status: string; scheduledAt: number }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${planned.body.id}`);
+    expect(moved.body.status).toBe('scheduled');
+    expect(new Date(moved.body.scheduledAt).toISOString()).toBe(new Date(`${day(2)}T11:30:00+09:00`).toISOString());
+    await page.locator('#live-deliveries').screenshot({ path: path.join(shots, 'composer-6-list.png') });
     await page.context().close();
   });
 

@@ -42,7 +42,7 @@
   // A municipality's deliveries with live progress (delivery's API), refreshed while any is sending.
   var live = document.getElementById('live-deliveries');
   if (live) {
-    var STATUS = { draft: '下書き', scheduled: '予約済み', queued: '送信待ち', sending: '送信中', done: '完了', failed: '失敗', cancelled: '取り消し' };
+    var STATUS = { draft: '下書き', scheduled: '予約済み', queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し' };
     var el = function (tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
     var load = function () {
       fetch('/api/v1/tenants/' + live.getAttribute('data-tenant') + '/deliveries?limit=20', { credentials: 'same-origin' })
@@ -57,15 +57,15 @@
           live.textContent = '';
           if (!list.length) { live.appendChild(el('p', 'まだ配信はありません。', 'note')); return; }
           var table = el('table'); var head = el('tr');
-          ['日時', '件名', '対象', '状態', '送信済み / 対象', '失敗', ''].forEach(function (h) { head.appendChild(el('th', h)); });
+          ['日時', '件名', '対象', '状態', '送信済み / 対象', '失敗', '開封率', 'クリック', ''].forEach(function (h) { head.appendChild(el('th', h)); });
           table.appendChild(el('thead')).appendChild(head);
           var tbody = table.appendChild(el('tbody'));
           var active = false;
           list.forEach(function (d) {
             var tr = el('tr');
-            tr.appendChild(el('td', new Date(d.scheduledAt || d.at).toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo' })));
-            tr.appendChild(el('td', d.title));
-            tr.appendChild(el('td', d.audienceLabel));
+            tr.appendChild(el('td', new Date(d.scheduledAt || d.at).toLocaleString('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })));
+            tr.appendChild(el('td', d.title, 'wrap'));
+            tr.appendChild(el('td', d.audienceLabel, 'wrap'));
             tr.appendChild(el('td', STATUS[d.status] || d.status));
             var cell = el('td', null, 'num');
             var bar = el('progress'); bar.max = Math.max(1, d.targets); bar.value = d.accepted;
@@ -73,7 +73,17 @@
             cell.appendChild(document.createTextNode(' ' + d.accepted.toLocaleString('ja-JP') + ' / ' + d.targets.toLocaleString('ja-JP')));
             tr.appendChild(cell);
             tr.appendChild(el('td', d.failed.toLocaleString('ja-JP'), 'num'));
-            var actions = el('td');
+            // LINE's figures, once ingest has fetched them (null: not yet, or fewer than 20 people)
+            var sent = d.status === 'done' || d.status === 'failed';
+            var base = d.delivered !== null && d.delivered !== undefined ? d.delivered : d.accepted;
+            var hidden = 'LINE の統計がまだ届いていないか、20 人未満のため公開されていません';
+            var open = el('td', !sent ? '' : d.uniqueImpressions !== null && base > 0 ? (d.uniqueImpressions / base * 100).toFixed(1) + '%' : '—', 'num');
+            if (sent) open.title = d.uniqueImpressions !== null && base > 0 ? '開封した人 ' + d.uniqueImpressions.toLocaleString('ja-JP') + ' 人 / 届いた人 ' + base.toLocaleString('ja-JP') + ' 人' : hidden;
+            tr.appendChild(open);
+            var clicks = el('td', !sent ? '' : d.clicks !== null ? d.clicks.toLocaleString('ja-JP') : '—', 'num');
+            if (sent && d.clicks === null) clicks.title = hidden;
+            tr.appendChild(clicks);
+            var actions = el('td', undefined, 'row-actions');
             var act = function (label, verb, confirmText) {
               var b = el('button', label); b.type = 'button';
               b.addEventListener('click', function () {
@@ -97,16 +107,59 @@
                 actions.appendChild(edit);
               }
               if (d.status === 'draft') act('送信', 'send', '「' + d.title + '」を ' + d.audienceLabel + ' に今すぐ送ります。よろしいですか?');
-              if (d.status === 'scheduled') act('予約取り消し', 'cancel', '「' + d.title + '」の予約を取り消します。よろしいですか?');
+              if (d.status === 'scheduled') {
+                reschedule(d, actions);
+                act('予約取り消し', 'cancel', '「' + d.title + '」の予約を取り消します。よろしいですか?');
+              }
             }
             tr.appendChild(actions);
             tbody.appendChild(tr);
             if (d.status === 'queued' || d.status === 'sending') active = true;
           });
-          live.appendChild(table);
+          var scroll = el('div', undefined, 'scroll');
+          scroll.appendChild(table);
+          live.appendChild(scroll);
           if (active) setTimeout(load, 3000);
         })
         .catch(function () { live.textContent = '配信一覧を読み込めませんでした。'; });
+    };
+    /** 日時を変更: an inline date-time field for a scheduled delivery (Japan time), saved through /schedule. */
+    var reschedule = function (d, cell) {
+      var open = el('button', '日時を変更'); open.type = 'button';
+      open.setAttribute('aria-label', '「' + d.title + '」の予約日時を変更');
+      open.addEventListener('click', function () {
+        var form = el('form', null, 'reschedule');
+        var id = 'when-' + d.id;
+        var label = el('label', '新しい日時 (日本時間)'); label.htmlFor = id; label.className = 'sr';
+        var input = el('input'); input.type = 'datetime-local'; input.id = id; input.required = true;
+        // the current time, as Japan time in the field's format
+        input.value = new Date(d.scheduledAt + 9 * 3600000).toISOString().slice(0, 16);
+        var save = el('button', '保存'); save.type = 'submit';
+        var cancel = el('button', 'やめる'); cancel.type = 'button'; cancel.className = 'secondary';
+        var msg = el('p', '', 'field-error'); msg.setAttribute('role', 'alert'); msg.hidden = true;
+        cancel.addEventListener('click', load);
+        form.addEventListener('submit', function (e) {
+          e.preventDefault();
+          var meta = document.querySelector('meta[name="csrf-token"]');
+          fetch('/api/v1/tenants/' + live.getAttribute('data-tenant') + '/deliveries/' + encodeURIComponent(d.id) + '/schedule', {
+            method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': meta ? meta.getAttribute('content') : '' },
+            body: JSON.stringify({ scheduledAt: input.value }),
+          }).then(function (res) {
+            return res.json().catch(function () { return {}; }).then(function (j) {
+              if (res.ok) { load(); return; }
+              var details = j.error && j.error.details;
+              msg.textContent = details && details.length ? details.map(function (x) { return x.message; }).join(' ') : (j.error && j.error.message) || ('HTTP ' + res.status);
+              msg.hidden = false;
+              input.focus();
+            });
+          });
+        });
+        [label, input, save, cancel, msg].forEach(function (x) { form.appendChild(x); form.appendChild(document.createTextNode(' ')); });
+        cell.textContent = '';
+        cell.appendChild(form);
+        input.focus();
+      });
+      cell.appendChild(open);
     };
     window.tayoriReloadDeliveries = load;
     load();

@@ -59,8 +59,11 @@ user_id IN (
 SELECT count() AS n FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1;
 
 -- name: delivery.audience_count_segment
+-- (A condition's set of up to millions of ids is not worth turning into primary-key ranges: the
+-- whole tenant is read anyway; ~30% faster at 2M.)
 SELECT count() AS n FROM resident_states FINAL
-WHERE tenant_id = {tenant:String} AND is_friend = 1 AND ({{segment}});
+WHERE tenant_id = {tenant:String} AND is_friend = 1 AND ({{segment}})
+SETTINGS use_index_for_in_with_subqueries = 0;
 
 -- name: delivery.get
 SELECT tenant_id, delivery_id, kind, title, messages, links, click_bucket, audience, audience_label, send_method, notification_disabled, aggregation_unit, request_id, status,

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
 import { currentMonth, monthSchema, type DashboardData } from './data.ts';
-import { deliveriesPage, errorPage, esc, layout, municipalityPage, overviewPage } from './pages.ts';
+import { deliveriesPage, deliverySettingsPage, errorPage, esc, layout, municipalityPage, overviewPage } from './pages.ts';
 import { issuesPage, minutesPage, RECORD_ASSETS, reportsPage } from './record-pages.ts';
 
 export interface PageDeps {
@@ -31,7 +31,7 @@ function assets(): Map<string, { body: Buffer; type: string }> {
   }];
   return new Map([
     ['apexcharts.js', { body: fs.readFileSync(apex), type: 'application/javascript; charset=utf-8' }],
-    ...['dashboard.js', ...RECORD_ASSETS, 'composer.js', 'composer.css'].map(own),
+    ...['dashboard.js', ...RECORD_ASSETS, 'composer.js', 'composer.css', 'delivery-settings.js', 'delivery-settings.css'].map(own),
   ]);
 }
 
@@ -68,6 +68,15 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     }
   };
 
+  /** The tenant a page under /municipalities/:id is about, if this principal may see it. */
+  const tenantPageOf = (p: Principal, tenants: Tenant[], raw: string): Tenant => {
+    const id = tenantIdSchema.parse(raw);
+    requireTenant(p, id);
+    const tenant = tenants.find((t) => t.id === id);
+    if (!tenant) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+    return tenant;
+  };
+
   app.get('/', async (req, reply) => {
     const p = await auth.identify(req);
     if (!p) return reply.redirect('/login', 303);
@@ -101,11 +110,17 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const p = await signedIn(req, reply);
     if (!p) return reply;
     return page(req, reply, p, async (tenants) => {
-      const id = tenantIdSchema.parse(req.params.id);
-      requireTenant(p, id);
-      const tenant = tenants.find((t) => t.id === id);
-      if (!tenant) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+      const tenant = tenantPageOf(p, tenants, req.params.id);
       return deliveriesPage(tenant, { principal: p, tenants, canDeliver: hasPermission(p, 'deliver'), canExportResidents: hasPermission(p, 'export_residents') });
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/municipalities/:id/delivery-settings', async (req, reply) => {
+    const p = await signedIn(req, reply);
+    if (!p) return reply;
+    return page(req, reply, p, async (tenants) => {
+      const tenant = tenantPageOf(p, tenants, req.params.id);
+      return deliverySettingsPage(tenant, { principal: p, tenants, canEdit: hasPermission(p, 'deliver') });
     });
   });
 

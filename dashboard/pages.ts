@@ -224,13 +224,27 @@ export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { princ
   return layout({
     title: `${tenant.name} の配信`, principal: ctx.principal, tenants: ctx.tenants,
     scripts: ctx.canDeliver ? ['records.js', 'composer.js'] : [], styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
-    body: `<h1>${esc(tenant.name)} の配信 <small><a href="/municipalities/${esc(tenant.id)}">状況を見る</a></small></h1>
+    body: `<h1>${esc(tenant.name)} の配信 <small><a href="/municipalities/${esc(tenant.id)}">状況を見る</a> <a id="settings-link" href="/municipalities/${esc(tenant.id)}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a></small></h1>
 ${composer}
 <h2>配信一覧と進み具合</h2>
 <div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${esc(tenant.id)}/deliveries.csv">配信一覧 (CSV)</a>${ctx.canExportResidents
       ? ` <a class="button" id="download-residents" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv">住民の登録内容 (CSV)</a> <a class="button" id="download-friends" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv?friends=1">住民の登録内容・友だちのみ (CSV)</a>`
       : ''}</div>
 <div id="live-deliveries" class="card" data-tenant="${esc(tenant.id)}"${ctx.canDeliver ? ' data-can-deliver' : ''} aria-live="polite">読み込み中…</div>`,
+  });
+}
+
+/**
+ * 配信設定: the areas, the 関心のある分野 tree, extra registration items, test devices and the rich
+ * menu, drawn and changed by /assets/delivery-settings.js over delivery's API (which checks the
+ * tenant and the deliver permission again).
+ */
+export function deliverySettingsPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { principal: Principal; tenants: Tenant[]; canEdit: boolean }): string {
+  return layout({
+    title: `${tenant.name} の配信設定`, principal: ctx.principal, tenants: ctx.tenants,
+    scripts: ['records.js', 'delivery-settings.js'], styles: ['records.css', 'composer.css', 'delivery-settings.css'],
+    body: `<h1>${esc(tenant.name)} の配信設定 <small><a href="/municipalities/${esc(tenant.id)}/deliveries">配信に戻る</a></small></h1>
+<div id="delivery-settings" data-tenant="${esc(tenant.id)}"${ctx.canEdit ? ' data-can-edit' : ''}></div>`,
   });
 }
 

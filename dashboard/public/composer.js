@@ -317,7 +317,7 @@
       values.appendChild(yr('min', '年から'));
       values.appendChild(yr('max', '年まで'));
     } else if (item && c.op !== 'exists') {
-      if (!item.options.length) values.appendChild(el('p', { class: 'note', text: item.key === 'residence' || item.key === 'news_areas' ? '地域が登録されていません (分類の「地域」に追加してください)。' : '選択肢がありません。' }));
+      if (!item.options.length) values.appendChild(el('p', { class: 'note', text: item.key === 'residence' || item.key === 'news_areas' ? '地域が登録されていません (配信設定の「地域」で追加してください)。' : '選択肢がありません。' }));
       var tree = item.options.some(function (o) { return o.under; });
       var box = el('div', { class: 'options' + (tree ? ' tree' : ''), role: 'group', 'aria-label': name + ' の値' });
       var check = function (o, text) {

@@ -1,5 +1,5 @@
 /**
- * npm run bench -- delivery [--recipients 2000000] [--limit 200|2000|both] [--runs R]
+ * npm run bench -- delivery [--recipients 2000000] [--limit 200|2000|both] [--runs R] [--audience all|segment]
  *
  * Seeds N residents (all friends) for one tenant, sends one text message to all of them through
  * Tayori's fan-out (ClickHouse audience → chunks of ready-made batches of 500 in Redis → BullMQ
@@ -265,7 +265,10 @@ async function measureOne({ sb, ch, redisServer, delivery, tenant, channelId, re
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   // all friends, but by multicast: this bench measures the fan-out (a broadcast is one request)
-  const d = await delivery.service.create(tenant, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience: { type: 'all' }, sendMethod: 'multicast', send: 'now' });
+  // --audience segment: the same residents through the segment path (a window of friends, then a set
+  // per condition): "not answered 性別", which every seeded resident matches
+  const audience = arg('audience', 'all') === 'segment' ? { type: 'segment' as const, condition: { not: { attr: 'gender', op: 'exists' as const } } } : { type: 'all' as const };
+  const d = await delivery.service.create(tenant, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience, sendMethod: 'multicast', send: 'now' });
   const trace: string[] = [];
   // BENCH_DEBUG: every 200 ms, batches cut and settled, the longest event-loop stall and the CPU
   // time each process used so far (Tayori, sandbox, redis-server)

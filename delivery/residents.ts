@@ -104,6 +104,7 @@ export const itemInputSchema = z.object({
 export const itemPatchSchema = z.object({
   label: z.string().trim().min(1, '項目名を入力してください').max(20, '項目名は 20 文字以内です').optional(),
   retired: z.boolean().optional(),
+  sort: z.number().int().optional(),
   /** Options by id: rename or retire; options without id are added. */
   options: z
     .array(z.object({ id: z.string().optional(), label: z.string().trim().min(1, '選択肢を入力してください').max(20, '選択肢は 20 文字以内です'), retired: z.boolean().optional() }))
@@ -236,7 +237,7 @@ export class ResidentStore {
         else options.push({ id: `o${++n}`, label: o.label, retired: o.retired });
       }
     }
-    const next = { ...item, label: v.label ?? item.label, retired: v.retired ?? item.retired, options };
+    const next = { ...item, label: v.label ?? item.label, retired: v.retired ?? item.retired, sort: v.sort ?? item.sort, options };
     await this.#putItem(tenantId, next);
     return next;
   }

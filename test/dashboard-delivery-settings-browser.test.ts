@@ -38,7 +38,7 @@ afterAll(async () => {
 const section = (page: Page, id: string) => page.locator(`#${id}`);
 const statusIs = (page: Page, id: string, text: string) =>
   page.waitForFunction(([sel, want]) => document.querySelector(sel!)?.textContent === want, [`#${id} .status`, text] as const);
-const categories = async () => (await op<{ categories: Array<{ id: string; parentId: string; name: string; retired: boolean }> }>('GET', `${base}/categories`)).body.categories;
+const categories = async () => (await op<{ categories: Array<{ id: string; parentId: string; name: string; retired: boolean; sort: number }> }>('GET', `${base}/categories`)).body.categories;
 
 describe('配信設定 in Chromium', () => {
   it('changes areas, the interest tree, items, test devices and the rich menu, keeping residents\' answers', async () => {
@@ -80,6 +80,14 @@ describe('配信設定 in Chromium', () => {
     const cats = await categories();
     const l = cats.find((c) => c.parentId === '' && c.name === large)!;
     expect(cats.some((c) => c.parentId === l.id && c.name === '熱中症')).toBe(true);
+    // moved up one place: the order residents' quick replies follow
+    const middles = () => cats.filter((c) => c.parentId === l.id);
+    const before = middles().map((c) => c.name);
+    await page.click(`button[aria-label="中分類「${large} › 熱中症」を上へ"]`);
+    await statusIs(page, 'interests', '「熱中症」を上へ移しました。');
+    const order = (await categories()).filter((c) => c.parentId === l.id).sort((a, b) => a.sort - b.sort).map((c) => c.name);
+    expect(order).toEqual([...before.slice(0, -2), '熱中症', before.at(-2)]);
+    expect(await page.isDisabled(`button[aria-label="大分類「${large}」を上へ"]`)).toBe(true);
     await tree.locator('.large').first().locator('input[data-role=name]').first().fill(`${large}・安全`);
     await page.click(`button[aria-label="大分類「${large}」の名前を保存"]`);
     await statusIs(page, 'interests', `「${large}・安全」に変更しました。`);

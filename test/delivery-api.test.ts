@@ -339,6 +339,8 @@ describe('registration by postback', () => {
     const item = (await api('POST', `${T}/attribute-items`, { label: '健康マイレージ', options: [{ label: '参加中' }, { label: '未参加' }] })).json;
     await registry.dispatch(PREF, [pb(`set:x:${item.id}:o1`)]);
     await api('PATCH', `${T}/attribute-items/${item.id}`, { label: 'マイレージ参加', options: [{ id: 'o1', label: '参加している', retired: true }] });
+    // its place among the items (the order residents are asked in) changes alone
+    expect((await api('PATCH', `${T}/attribute-items/${item.id}`, { sort: 7 })).json).toMatchObject({ sort: 7, label: 'マイレージ参加' });
     expect((await api('GET', `${T}/residents/${u}/attributes`)).json.attributes[`x:${item.id}`]).toEqual(['o1']);
     const count = await api('POST', `${T}/deliveries/count`, { audience: { type: 'segment', condition: { and: [{ attr: `x:${item.id}`, op: 'in', values: ['o1'] }, { attr: 'interests', op: 'in', values: ['c3'] }] } } });
     expect(count.json.count).toBe(1);

@@ -46,8 +46,14 @@
     });
     input.addEventListener('keydown', function (e) { if (e.key === 'Enter') { e.preventDefault(); save.click(); } });
     toggle.addEventListener('click', function () { opts.onToggle(!opts.retired); });
+    var move = function (dir, text, label) {
+      var b = el('button', { type: 'button', class: 'secondary small', text: text, 'aria-label': opts.what + label, disabled: !canEdit || !opts.onMove || (dir < 0 ? opts.first : opts.last) });
+      b.addEventListener('click', function () { opts.onMove(dir); });
+      return b;
+    };
     return el('div', { class: 'name-row' + (opts.retired ? ' retired' : '') + (opts.indent ? ' indent' : '') }, [
       el('label', { for: id, class: 'sr', text: opts.what + 'の名前' }), input, save, toggle,
+      opts.onMove ? move(-1, '↑', 'を上へ') : null, opts.onMove ? move(1, '↓', 'を下へ') : null,
       opts.retired ? el('span', { class: 'badge', text: '廃止' }) : null,
     ]);
   }
@@ -64,6 +70,22 @@
       Promise.resolve(onAdd(input.value)).then(function (ok) { if (ok) input.value = ''; });
     });
     return form;
+  }
+
+  /**
+   * Moves list[i] one place up (-1) or down (+1) among its siblings: the order residents see in
+   * their quick replies. Every sibling whose place changed gets its new sort number.
+   */
+  function reorder(status, list, i, dir, urlOf, done, after) {
+    var next = list.slice();
+    var j = i + dir;
+    next[i] = list[j];
+    next[j] = list[i];
+    var calls = next.map(function (x, k) { return x.sort === k ? null : { url: urlOf(x), sort: k }; }).filter(Boolean);
+    T.say(status, '保存しています…');
+    return calls.reduce(function (p, c) {
+      return p.then(function (ok) { return ok ? T.api('PATCH', c.url, { sort: c.sort }).then(function (r) { if (!r.ok) T.say(status, problem(r), true); return r.ok; }) : false; });
+    }, Promise.resolve(true)).then(function (ok) { return after().then(function () { if (ok) T.say(status, done); }); });
   }
 
   function section(id, title, lead) {
@@ -88,23 +110,28 @@
       var cats = r.body.categories || [];
       var patch = function (status, c, body, done) { return change(status, 'PATCH', base + '/categories/' + encodeURIComponent(c.id), body, done, loadCategories); };
       var add = function (status, parentId, name, done) { return change(status, 'POST', base + '/categories', { parentId: parentId, name: name }, done, loadCategories); };
-      var row = function (status, c, what, indent) {
+      var catUrl = function (c) { return base + '/categories/' + encodeURIComponent(c.id); };
+      var row = function (status, c, what, indent, siblings) {
+        var i = siblings.indexOf(c);
         return nameRow({
-          name: c.name, retired: c.retired, what: what, indent: indent,
+          name: c.name, retired: c.retired, what: what, indent: indent, first: i === 0, last: i === siblings.length - 1,
+          onMove: function (dir) { reorder(status, siblings, i, dir, catUrl, '「' + c.name + '」を' + (dir < 0 ? '上へ' : '下へ') + '移しました。', loadCategories); },
           onSave: function (name) { patch(status, c, { name: name }, '「' + name + '」に変更しました。'); },
           onToggle: function (retired) { patch(status, c, { retired: retired }, '「' + c.name + '」を' + (retired ? '廃止しました (登録済みの内容は残ります)。' : '使用に戻しました。')); },
         });
       };
       var list = cats.filter(function (c) { return c.parentId === '@area'; }).sort(bySort);
       if (!list.length) areas.box.appendChild(el('p', { class: 'note', text: 'まだ地域がありません。' }));
-      list.forEach(function (a) { areas.box.appendChild(row(areas.status, a, '地域「' + a.name + '」')); });
+      list.forEach(function (a) { areas.box.appendChild(row(areas.status, a, '地域「' + a.name + '」', false, list)); });
       var addArea = addRow('地域を追加', '例: 久居', function (name) { return add(areas.status, '@area', name, '地域「' + name.trim() + '」を追加しました。'); });
       if (addArea) areas.box.appendChild(addArea);
 
-      cats.filter(function (c) { return c.parentId === ''; }).sort(bySort).forEach(function (l) {
-        var group = el('div', { class: 'large' }, [row(tree.status, l, '大分類「' + l.name + '」')]);
-        cats.filter(function (c) { return c.parentId === l.id; }).sort(bySort).forEach(function (m) {
-          group.appendChild(row(tree.status, m, '中分類「' + l.name + ' › ' + m.name + '」', true));
+      var larges = cats.filter(function (c) { return c.parentId === ''; }).sort(bySort);
+      larges.forEach(function (l) {
+        var group = el('div', { class: 'large' }, [row(tree.status, l, '大分類「' + l.name + '」', false, larges)]);
+        var middles = cats.filter(function (c) { return c.parentId === l.id; }).sort(bySort);
+        middles.forEach(function (m) {
+          group.appendChild(row(tree.status, m, '中分類「' + l.name + ' › ' + m.name + '」', true, middles));
         });
         var addMid = addRow('「' + l.name + '」に中分類を追加', '例: 避難情報', function (name) { return add(tree.status, l.id, name, '「' + l.name + ' › ' + name.trim() + '」を追加しました。'); });
         if (addMid) { addMid.classList.add('indent'); group.appendChild(addMid); }
@@ -125,11 +152,13 @@
       var list = (r.body.items || []).sort(bySort);
       if (!list.length) items.box.appendChild(el('p', { class: 'note', text: '追加の登録項目はまだありません。' }));
       var patch = function (it, body, done) { return change(items.status, 'PATCH', base + '/attribute-items/' + encodeURIComponent(it.id), body, done, loadItems); };
-      list.forEach(function (it) {
+      var itemUrl = function (x) { return base + '/attribute-items/' + encodeURIComponent(x.id); };
+      list.forEach(function (it, i) {
         var what = '項目「' + it.label + '」';
         var box = el('div', { class: 'item' }, [
           nameRow({
-            name: it.label, retired: it.retired, what: what,
+            name: it.label, retired: it.retired, what: what, first: i === 0, last: i === list.length - 1,
+            onMove: function (dir) { reorder(items.status, list, i, dir, itemUrl, '「' + it.label + '」を' + (dir < 0 ? '上へ' : '下へ') + '移しました。', loadItems); },
             onSave: function (label) { patch(it, { label: label }, '「' + label + '」に変更しました。'); },
             onToggle: function (retired) { patch(it, { retired: retired }, what + 'を' + (retired ? '廃止しました (登録済みの内容は残ります)。' : '使用に戻しました。')); },
           }),

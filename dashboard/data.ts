@@ -124,7 +124,8 @@ export interface AttributeBreakdown {
   tenantId: string;
   /** Whether this installation records residents' attributes at all. */
   available: boolean;
-  items: Array<{ item: string; value: string; residents: number }>;
+  /** Per item and value (ids as delivery/ stores them), with the names people read. */
+  items: Array<{ item: string; itemLabel: string; value: string; label: string; residents: number }>;
   /** When the counts were taken (they are kept for a minute). */
   computedAt: string;
 }
@@ -171,7 +172,7 @@ export class DashboardData {
   async #present(): Promise<Set<string>> {
     if (this.#tables && Date.now() - this.#tables.at < 60_000) return this.#tables.names;
     const rows = await this.#rows<{ name: string }>('dashboard.tables_present', {
-      names: ['deliveries', 'resident_attributes', 'resident_states'],
+      names: ['deliveries', 'resident_attributes', 'resident_states', 'delivery_categories', 'delivery_attribute_items'],
     });
     this.#tables = { at: Date.now(), names: new Set(rows.map((r) => r.name)) };
     return this.#tables.names;
@@ -352,13 +353,22 @@ export class DashboardData {
     if (hit && Date.now() - hit.at < 60_000) return hit.value;
     const present = await this.#present();
     const available = present.has('resident_attributes') && present.has('resident_states');
+    const year = Number(new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 4));
     const rows = available
-      ? await this.#rows<{ item: string; value: string; residents: string }>('dashboard.resident_attributes', { tenant: tenantId })
+      ? await this.#rows<{ item: string; value: string; residents: string }>('dashboard.resident_attributes', { tenant: tenantId, year })
       : [];
-    const value: AttributeBreakdown = {
-      tenantId, available, computedAt: new Date().toISOString(),
-      items: rows.map((a) => ({ item: a.item, value: a.value, residents: Number(a.residents) })),
-    };
+    const names = present.has('delivery_categories') && present.has('delivery_attribute_items')
+      ? await this.#rows<{ kind: string; id: string; name: string; options: string }>('dashboard.attribute_names', { tenant: tenantId })
+      : [];
+    const label = attributeLabeller(names);
+    // age groups in age order, the rest as counted (most first, as the query gives them)
+    const age = (v: string) => (v === '不明' ? 999 : v === '10代以下' ? 0 : parseInt(v, 10));
+    const order = (a: { item: string; value: string }, i: number) => (a.item === 'birth_year' ? age(a.value) : i);
+    const items = rows
+      .map((a, i) => ({ a, key: order(a, i) }))
+      .sort((x, y) => (x.a.item < y.a.item ? -1 : x.a.item > y.a.item ? 1 : x.key - y.key))
+      .map(({ a }) => ({ item: a.item, itemLabel: label.item(a.item), value: a.value, label: label.value(a.item, a.value), residents: Number(a.residents) }));
+    const value: AttributeBreakdown = { tenantId, available, computedAt: new Date().toISOString(), items };
     this.#attributes.set(tenantId, { at: Date.now(), value });
     return value;
   }
@@ -429,5 +439,46 @@ function totalsOf(rows: OverviewRow[], deliveries: DeliveryFigures[]): Overview[
     deliveries: deliveries.length,
     delivered: agg.delivered, uniqueImpressions: agg.uniqueImpressions, openRate: agg.openRate, clicks: agg.clicks,
     missing, partial,
+  };
+}
+
+/** Built-in attribute items as the breakdown shows them (birth years are counted by age group). */
+const ITEM_LABELS: Record<string, string> = {
+  lifestyle: '生活スタイル', birth_year: '年代 (生まれ年から)', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
+};
+
+/** Labels of built-in options (ids as delivery/ stores them). */
+const VALUE_LABELS: Record<string, Record<string, string>> = {
+  gender: { female: '女性', male: '男性', other: 'その他・回答しない' },
+  lifestyle: { worker: '会社員・公務員', self: '自営業', student: '学生', homemaker: '家事専業', retired: '退職・年金生活', other: 'その他' },
+};
+
+/**
+ * Names for attribute items and values: built-in labels, the tenant's areas and interest tree
+ * (大 › 中), its extra items and their options; an id nobody named shows as it is.
+ */
+function attributeLabeller(rows: Array<{ kind: string; id: string; name: string; options: string }>) {
+  const categories = new Map<string, string>();
+  const items = new Map<string, { label: string; options: Map<string, string> }>();
+  for (const r of rows) {
+    if (r.kind === 'category') categories.set(r.id, r.name);
+    else {
+      let options: Array<{ id: string; label: string }> = [];
+      try {
+        options = JSON.parse(r.options) as typeof options;
+      } catch {
+        /* an item without readable options keeps its ids */
+      }
+      items.set(`x:${r.id}`, { label: r.name, options: new Map(options.map((o) => [o.id, o.label])) });
+    }
+  }
+  return {
+    item: (item: string) => ITEM_LABELS[item] ?? items.get(item)?.label ?? item,
+    value: (item: string, value: string): string => {
+      if (item === 'interests') return value.split('/').map((id) => categories.get(id) ?? id).join(' › ');
+      if (item === 'residence' || item === 'news_areas') return categories.get(value) ?? value;
+      if (item === 'birth_year') return value;
+      return VALUE_LABELS[item]?.[value] ?? items.get(item)?.options.get(value) ?? value;
+    },
   };
 }

@@ -248,17 +248,6 @@ export function deliverySettingsPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: {
   });
 }
 
-/** Built-in attribute items as residents see them when registering. */
-const ITEM_LABELS: Record<string, string> = {
-  lifestyle: '生活スタイル', birth_year: '生まれ年', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
-};
-
-/** Labels of built-in options (ids as delivery/ stores them); other values show as stored. */
-const VALUE_LABELS: Record<string, Record<string, string>> = {
-  gender: { female: '女性', male: '男性', other: 'その他・回答しない' },
-  lifestyle: { worker: '会社員・公務員', self: '自営業', student: '学生', homemaker: '家事専業', retired: '退職・年金生活', other: 'その他' },
-};
-
 const tokyoTime = (iso: string) =>
   new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
 
@@ -278,9 +267,13 @@ export function municipalityPage(v: MunicipalityView, attributes: AttributeBreak
     deliveries: deliveryRatesOptions(v.deliveries),
   };
   const hasInsight = v.days.some((d) => d.insight);
-  const attrs = new Map<string, Array<{ value: string; residents: number }>>();
-  for (const a of attributes.items) attrs.set(a.item, [...(attrs.get(a.item) ?? []), { ...a, value: VALUE_LABELS[a.item]?.[a.value] ?? a.value }]);
-  [...attrs.entries()].forEach(([item, values]) => (charts[`attr-${item}`] = attributeChartOptions(ITEM_LABELS[item] ?? item, values)));
+  const attrs = new Map<string, { label: string; values: Array<{ value: string; residents: number }> }>();
+  for (const a of attributes.items) {
+    const entry = attrs.get(a.item) ?? { label: a.itemLabel, values: [] };
+    entry.values.push({ value: a.label, residents: a.residents });
+    attrs.set(a.item, entry);
+  }
+  [...attrs.entries()].forEach(([item, e]) => (charts[`attr-${item}`] = attributeChartOptions(e.label, e.values, { height: Math.max(160, 60 + 28 * e.values.length) })));
   const deliveryRows = v.deliveries.slice().reverse().map((d) =>
     `<tr><td>${esc(d.sentAt.slice(0, 16).replace('T', ' '))}</td><td>${esc(d.title)}</td>
 ${cell('delivered', d.delivered, formatCount(d.delivered), d.missing.delivered, marks)}

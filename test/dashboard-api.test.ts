@@ -241,7 +241,17 @@ describe('figures', () => {
     const s = await signIn('tsu-staff', 'municipal-pass-1');
     const a = (await (await s.call('/api/v1/dashboard/municipalities/24201/attributes')).json()) as { available: boolean; items: unknown[] };
     expect(a.available).toBe(true);
-    expect(a.items).toEqual([{ item: 'gender', value: 'female', residents: 2 }, { item: 'gender', value: 'male', residents: 1 }]);
+    // names from the tenant's categories and items; interests at the middle level, once per resident; birth years by age group
+    const age = Number(new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 4)) - 1980;
+    expect(a.items).toEqual([
+      { item: 'birth_year', itemLabel: '年代 (生まれ年から)', value: `${Math.floor(age / 10) * 10}代`, label: `${Math.floor(age / 10) * 10}代`, residents: 1 },
+      { item: 'gender', itemLabel: '性別', value: 'female', label: '女性', residents: 2 },
+      { item: 'gender', itemLabel: '性別', value: 'male', label: '男性', residents: 1 },
+      { item: 'interests', itemLabel: '関心のある分野', value: 'c1', label: '防災', residents: 1 },
+      { item: 'interests', itemLabel: '関心のある分野', value: 'c1/c1_1', label: '防災 › 気象・警報', residents: 1 },
+      { item: 'residence', itemLabel: 'お住まい', value: 'a1', label: '久居', residents: 1 }, // the blocked resident there is not counted
+      { item: 'x:i1', itemLabel: '健康マイレージ', value: 'o1', label: '参加している', residents: 1 },
+    ]);
     expect((await s.call('/api/v1/dashboard/municipalities/24202/attributes')).status).toBe(403);
   });
 

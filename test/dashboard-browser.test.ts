@@ -117,6 +117,14 @@ describe('dashboard in Chromium', () => {
     expect(series.follows!.reduce((a, b) => a + b, 0)).toBe(7 + 50 + 2);
     expect(await page.$$eval('[data-chart="friends"] .apexcharts-series path', (p) => p.length)).toBeGreaterThan(0);
     expect(await page.textContent('#deliveries')).toContain('60.0%');
+    // residents by registered attribute, by name (areas, 大 › 中, extra items)
+    await page.waitForSelector('[data-chart="attr-x:i1"][data-rendered="true"]');
+    const labels = await page.evaluate(() => {
+      const charts = (window as unknown as { tayoriCharts: Record<string, { w: { globals: { labels: string[] } } }> }).tayoriCharts;
+      return Object.fromEntries(['attr-interests', 'attr-residence', 'attr-x:i1'].map((k) => [k, charts[k]!.w.globals.labels]));
+    });
+    expect(labels).toEqual({ 'attr-interests': ['防災', '防災 › 気象・警報'], 'attr-residence': ['久居'], 'attr-x:i1': ['参加している'] });
+    expect(await page.textContent('[data-chart="attr-x:i1"]')).toContain('健康マイレージ');
     await page.screenshot({ path: path.join(shots, '03-municipality.png'), fullPage: true });
     await ctx.close();
   });

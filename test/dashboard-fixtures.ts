@@ -84,7 +84,23 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
   });
   await ch.insert({
     table: 'resident_attributes',
-    values: residents.map(([u, , g]) => ({ tenant_id: '24201', user_id: u, item: 'gender', values: [g], answered_at: now, version: 1, is_deleted: 0 })),
+    values: [
+      ...residents.map(([u, , g]) => ({ tenant_id: '24201', user_id: u, item: 'gender', values: [g], answered_at: now, version: 1, is_deleted: 0 })),
+      // by id, as delivery/ keeps them: an area, interests at three levels (two areas under one middle), an extra item
+      ...([['Ua', 'residence', ['a1']], ['Ua', 'interests', ['c1/c1_1/a1', 'c1/c1_1/a2']], ['Ua', 'birth_year', ['1980']], ['Ub', 'interests', ['c1']], ['Ub', 'x:i1', ['o1']], ['Ud', 'residence', ['a1']]] as const)
+        .map(([u, item, values]) => ({ tenant_id: '24201', user_id: u, item, values, answered_at: now, version: 1, is_deleted: 0 })),
+    ],
+    format: 'JSONEachRow',
+  });
+  // their names, as delivery/ keeps them
+  await ch.insert({
+    table: 'delivery_categories',
+    values: [['a1', '@area', '久居'], ['c1', '', '防災'], ['c1_1', 'c1', '気象・警報']].map(([id, parent, name], i) => ({ tenant_id: '24201', category_id: id, parent_id: parent, name, sort: i, retired: 0, updated_at: now, version: 1, is_deleted: 0 })),
+    format: 'JSONEachRow',
+  });
+  await ch.insert({
+    table: 'delivery_attribute_items',
+    values: [{ tenant_id: '24201', item_id: 'i1', label: '健康マイレージ', multiple: 0, options: JSON.stringify([{ id: 'o1', label: '参加している' }]), sort: 0, retired: 0, updated_at: now, version: 1, is_deleted: 0 }],
     format: 'JSONEachRow',
   });
 }

@@ -57,7 +57,8 @@
           live.textContent = '';
           if (!list.length) { live.appendChild(el('p', 'まだ配信はありません。', 'note')); return; }
           var table = el('table'); var head = el('tr');
-          ['日時', '件名', '対象', '状態', '送信済み / 対象', '失敗', '開封率', 'クリック', ''].forEach(function (h) { head.appendChild(el('th', h)); });
+          var canDeliver = live.hasAttribute('data-can-deliver');
+          ['日時', '件名', '対象', '状態', '送信済み / 対象', '失敗', '開封率', 'クリック'].concat(canDeliver ? [''] : []).forEach(function (h) { head.appendChild(el('th', h)); });
           table.appendChild(el('thead')).appendChild(head);
           var tbody = table.appendChild(el('tbody'));
           var active = false;
@@ -112,7 +113,7 @@
                 act('予約取り消し', 'cancel', '「' + d.title + '」の予約を取り消します。よろしいですか?');
               }
             }
-            tr.appendChild(actions);
+            if (canDeliver) tr.appendChild(actions);
             tbody.appendChild(tr);
             if (d.status === 'queued' || d.status === 'sending') active = true;
           });
@@ -175,6 +176,11 @@
     document.querySelectorAll('[data-chart]').forEach(function (el) {
       var opts = charts[el.getAttribute('data-chart')];
       if (!opts) return;
+      // counts of people (residents by attribute): whole numbers on the value axis (a function cannot travel in the JSON spec)
+      if (/^attr-/.test(el.getAttribute('data-chart'))) {
+        opts.xaxis = opts.xaxis || {};
+        opts.xaxis.labels = Object.assign({}, opts.xaxis.labels, { formatter: function (v) { return Number.isInteger(Number(v)) ? Number(v).toLocaleString('ja-JP') : ''; } });
+      }
       var chart = new ApexCharts(el, opts);
       window.tayoriCharts[el.getAttribute('data-chart')] = chart;
       chart.render().then(function () { el.setAttribute('data-rendered', 'true'); });

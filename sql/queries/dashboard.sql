@@ -111,15 +111,30 @@ ORDER BY t.sent_at
 SETTINGS join_use_nulls = 0;
 
 -- name: dashboard.resident_attributes
--- Friends of one tenant by registered attribute (one count per item and chosen value).
+-- Friends of one tenant by registered attribute (one count per item and value; a resident counts once
+-- per value). 関心のある分野 is counted at its middle level (大/中: the area below it would split it
+-- too finely), 生まれ年 by age group in {year} (Japan time): 10代以下, 20代 … 80代以上.
 SELECT item, value, count() AS residents
 FROM
 (
-    SELECT item, values
+    SELECT toString(item) AS item,
+           multiIf(item = 'interests', arrayDistinct(arrayMap(v -> arrayStringConcat(arraySlice(splitByChar('/', v), 1, 2), '/'), values)),
+                   item = 'birth_year', arrayDistinct(arrayMap(v -> multiIf(toInt32OrZero(v) = 0, '不明',
+                                                                         {year:Int32} - toInt32OrZero(v) < 20, '10代以下',
+                                                                         {year:Int32} - toInt32OrZero(v) >= 80, '80代以上',
+                                                                         concat(toString(intDiv({year:Int32} - toInt32OrZero(v), 10) * 10), '代')), values)),
+                   values) AS vals
     FROM resident_attributes FINAL
     WHERE tenant_id = {tenant:String}
       AND user_id IN (SELECT user_id FROM resident_states FINAL WHERE tenant_id = {tenant:String} AND is_friend = 1)
 )
-ARRAY JOIN values AS value
+ARRAY JOIN vals AS value
 GROUP BY item, value
-ORDER BY item, residents DESC;
+ORDER BY item, residents DESC, value;
+
+-- name: dashboard.attribute_names
+-- The names behind a tenant's attribute values: its categories (areas and the interest tree) and its
+-- extra items with their options (JSON), as delivery/ keeps them.
+SELECT 'category' AS kind, category_id AS id, name, '' AS options FROM delivery_categories FINAL WHERE tenant_id = {tenant:String}
+UNION ALL
+SELECT 'item' AS kind, item_id AS id, label AS name, options FROM delivery_attribute_items FINAL WHERE tenant_id = {tenant:String};

@@ -34,6 +34,23 @@ beforeAll(async () => {
       targets: 100, batches: 1, accepted: 100, failed: 0, created_at: '2025-05-01 01:00:00.000', updated_at: '2025-05-01 01:00:00.000', version: 1, is_deleted: 0,
     }],
   });
+  // and one counted by where residents live: an area, by its id
+  await src.ch.insert({
+    table: 'deliveries', format: 'JSONEachRow',
+    values: [{
+      tenant_id: '24203', delivery_id: 'd-area', kind: 'normal', title: '地区の健康教室', messages: '[]', links: ['https://example.jp/class'],
+      click_bucket: 'residence', audience: '{"type":"all"}', audience_label: 'すべての友だち', aggregation_unit: 'u-area', status: 'done',
+      targets: 50, batches: 1, accepted: 50, failed: 0, created_at: '2025-05-01 01:00:00.000', updated_at: '2025-05-01 01:00:00.000', version: 1, is_deleted: 0,
+    }],
+  });
+  await src.ch.insert({
+    table: 'delivery_categories', format: 'JSONEachRow',
+    values: [{ tenant_id: '24203', category_id: 'a9f00d1e', parent_id: '@area', name: '伊勢中央', sort: 0, retired: 0, updated_at: '2025-04-01 00:00:00.000', version: 1, is_deleted: 0 }],
+  });
+  await src.ch.insert({
+    table: 'delivery_clicks', format: 'JSONEachRow',
+    values: ['2025-05-01 05:00:00.000', '2025-05-02 05:00:00.000'].map((at) => ({ tenant_id: '24203', delivery_id: 'd-area', link_no: 0, bucket: 'a9f00d1e', clicked_at: at })),
+  });
   const click = (bucket: string, at: string) => ({ tenant_id: '24203', delivery_id: 'd-click', link_no: 0, bucket, clicked_at: at });
   await src.ch.insert({
     table: 'delivery_clicks', format: 'JSONEachRow',
@@ -162,6 +179,8 @@ describe('final report', () => {
     expect(text).toMatch(/性別\n女性\n3\n1\n/);
     expect(text).toMatch(/性別\n男性\n1\n1\n/);
     expect(text).toMatch(/性別\n未回答\n1\n1\n/);
+    expect(text).toMatch(/お住まい\n伊勢中央\n2\n1\n/); // the area by name, not its id
+    expect(text).not.toContain('a9f00d1e');
   });
 
   it('Word: the sections, the figures, charts as PNGs, and proposals marked for the contractor to complete', () => {

@@ -44,6 +44,8 @@ export type AudienceGroup = Audience & DeliveryTotals;
 export interface ClickBucket {
   dimension: string;
   bucket: string;
+  /** A residence bucket's area name (its id is what clicks are counted under). */
+  name?: string;
   clicks: number;
   deliveries: number;
 }
@@ -103,7 +105,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
       ? rows<{ tenant_id: string; key: string; audience_label: string; audience_type: string; targets: string }>('report_documents.delivery_audiences', { tenants: ids })
       : [],
     ids.length
-      ? rows<{ dimension: string; bucket: string; clicks: string; deliveries: string }>('report_documents.click_buckets', {
+      ? rows<{ dimension: string; bucket: string; clicks: string; deliveries: string; bucket_name: string }>('report_documents.click_buckets', {
         tenants: ids, from: tokyoMidnightUtc(fromDay), to: tokyoMidnightUtc(nextDay(toDay)),
       })
       : [],
@@ -124,7 +126,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
     from, to, months, tenants, overviews, deliveries, audiences,
     rows: periodRows(overviews, deliveries),
     audienceGroups: audienceGroups(deliveries, audiences),
-    clickBuckets: buckets.map((b) => ({ dimension: b.dimension, bucket: b.bucket, clicks: Number(b.clicks), deliveries: Number(b.deliveries) })),
+    clickBuckets: buckets.map((b) => ({ dimension: b.dimension, bucket: b.bucket, name: b.bucket_name || undefined, clicks: Number(b.clicks), deliveries: Number(b.deliveries) })),
     meetings: { total: inPeriod.length, byKind: count(inPeriod, (m) => m.kind) },
     issues: { total: raised.length, byStatus: count(raised, (i) => i.status) },
   };
@@ -258,8 +260,9 @@ export const MONTH_COLUMNS = [
 /** Labels of the attributes clicks are split by, and of their built-in values. */
 export const DIMENSION_LABELS: Record<string, string> = { gender: '性別', age: '年代 (生まれ年)', residence: 'お住まい' };
 
-export function bucketLabel(dimension: string, bucket: string): string {
+export function bucketLabel(dimension: string, bucket: string, name?: string): string {
   if (bucket === 'unknown' || bucket === '') return '未回答';
+  if (name) return name;
   if (dimension === 'gender') return ({ female: '女性', male: '男性', other: 'その他・回答しない' } as Record<string, string>)[bucket] ?? bucket;
   if (dimension === 'age' && /^\d{4}$/.test(bucket)) return `${bucket}年代生まれ`;
   return bucket;

@@ -91,7 +91,7 @@ export async function finalDocx(d: FinalData, h: DocumentHeader, charts: readonl
         para('属性別のクリック計測 (リンクのクリックを配信対象の属性ごとに数えた配信) の結果です。', { size: 18 }),
         table({
           header: ['属性', '区分', 'クリック数\n(回)', '配信数\n(件)'],
-          rows: d.clickBuckets.map((b) => [DIMENSION_LABELS[b.dimension] ?? b.dimension, bucketLabel(b.dimension, b.bucket), formatFigure(b.clicks, 'count'), formatFigure(b.deliveries, 'count')]),
+          rows: d.clickBuckets.map((b) => [DIMENSION_LABELS[b.dimension] ?? b.dimension, bucketLabel(b.dimension, b.bucket, b.name), formatFigure(b.clicks, 'count'), formatFigure(b.deliveries, 'count')]),
           weights: [1.5, 2, 1, 1], align: ['left', 'left', 'right', 'right'],
         }),
       ]

@@ -104,7 +104,7 @@ export async function finalXlsx(d: FinalData, h: DocumentHeader, charts: readonl
     end += 1;
     for (const b of d.clickBuckets) {
       const r = ws.getRow(end++);
-      [DIMENSION_LABELS[b.dimension] ?? b.dimension, bucketLabel(b.dimension, b.bucket), b.clicks, b.deliveries].forEach((v, i) =>
+      [DIMENSION_LABELS[b.dimension] ?? b.dimension, bucketLabel(b.dimension, b.bucket, b.name), b.clicks, b.deliveries].forEach((v, i) =>
         bodyCell(Object.assign(r.getCell(i + 1), { value: v }), { numFmt: i >= 2 ? '#,##0' : undefined }));
     }
     return { end, columns: 8 };

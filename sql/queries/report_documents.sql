@@ -12,8 +12,9 @@ GROUP BY tenant_id, key;
 
 -- name: report_documents.click_buckets
 -- Clicks on tracked links in [from, to) (UTC instants), by the attribute the delivery split its
--- audience by (gender, age, residence) and the bucket.
-SELECT d.bucket_by AS dimension, c.bucket AS bucket, count() AS clicks, uniqExact(c.tenant_id, c.delivery_id) AS deliveries
+-- audience by (gender, age, residence) and the bucket; an area's name for a residence bucket ('' for others).
+SELECT d.bucket_by AS dimension, c.bucket AS bucket, count() AS clicks, uniqExact(c.tenant_id, c.delivery_id) AS deliveries,
+       if(dimension = 'residence', any(a.name), '') AS bucket_name
 FROM delivery_clicks AS c
 INNER JOIN
 (
@@ -22,6 +23,12 @@ INNER JOIN
     WHERE tenant_id IN {tenants:Array(String)} AND click_bucket != '' AND kind = 'normal'
     GROUP BY tenant_id, delivery_id
 ) AS d ON toString(c.tenant_id) = d.tenant_id AND c.delivery_id = d.delivery_id
+LEFT JOIN
+(
+    SELECT category_id, any(name) AS name FROM delivery_categories FINAL
+    WHERE tenant_id IN {tenants:Array(String)} AND parent_id = '@area'
+    GROUP BY category_id
+) AS a ON c.bucket = a.category_id
 WHERE c.tenant_id IN {tenants:Array(String)} AND c.clicked_at >= {from:DateTime64(3)} AND c.clicked_at < {to:DateTime64(3)}
 GROUP BY dimension, bucket
 ORDER BY dimension, clicks DESC, bucket;

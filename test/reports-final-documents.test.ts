@@ -25,24 +25,13 @@ beforeAll(async () => {
   src = await reportSources(tmp.dir);
   await seedFigures(src.ch); // 津市・四日市市・紀宝町 by hand (June, and May for 津市)
   await seedMunicipalities(src.ch, src.tenants, MONTHS);
-  // a delivery whose link clicks were counted by gender
-  await src.ch.insert({
-    table: 'deliveries', format: 'JSONEachRow',
-    values: [{
-      tenant_id: '24203', delivery_id: 'd-click', kind: 'normal', title: '健康ウォークのご案内', messages: '[]', links: ['https://example.jp/walk'],
-      click_bucket: 'gender', audience: '{"type":"all"}', audience_label: 'すべての友だち', aggregation_unit: 'u-click', status: 'done',
-      targets: 100, batches: 1, accepted: 100, failed: 0, created_at: '2025-05-01 01:00:00.000', updated_at: '2025-05-01 01:00:00.000', version: 1, is_deleted: 0,
-    }],
+  // deliveries whose link clicks were counted by gender, and by where residents live (an area, by its id)
+  const clicked = (id: string, title: string, bucketBy: string, targets: number) => ({
+    tenant_id: '24203', delivery_id: id, kind: 'normal', title, messages: '[]', links: [`https://example.jp/${id}`],
+    click_bucket: bucketBy, audience: '{"type":"all"}', audience_label: 'すべての友だち', aggregation_unit: `u-${id}`, status: 'done',
+    targets, batches: 1, accepted: targets, failed: 0, created_at: '2025-05-01 01:00:00.000', updated_at: '2025-05-01 01:00:00.000', version: 1, is_deleted: 0,
   });
-  // and one counted by where residents live: an area, by its id
-  await src.ch.insert({
-    table: 'deliveries', format: 'JSONEachRow',
-    values: [{
-      tenant_id: '24203', delivery_id: 'd-area', kind: 'normal', title: '地区の健康教室', messages: '[]', links: ['https://example.jp/class'],
-      click_bucket: 'residence', audience: '{"type":"all"}', audience_label: 'すべての友だち', aggregation_unit: 'u-area', status: 'done',
-      targets: 50, batches: 1, accepted: 50, failed: 0, created_at: '2025-05-01 01:00:00.000', updated_at: '2025-05-01 01:00:00.000', version: 1, is_deleted: 0,
-    }],
-  });
+  await src.ch.insert({ table: 'deliveries', format: 'JSONEachRow', values: [clicked('d-click', '健康ウォークのご案内', 'gender', 100), clicked('d-area', '地区の健康教室', 'residence', 50)] });
   await src.ch.insert({
     table: 'delivery_categories', format: 'JSONEachRow',
     values: [{ tenant_id: '24203', category_id: 'a9f00d1e', parent_id: '@area', name: '伊勢中央', sort: 0, retired: 0, updated_at: '2025-04-01 00:00:00.000', version: 1, is_deleted: 0 }],

@@ -37,7 +37,7 @@ dl.defs dt{font-weight:bold}dl.defs dd{margin:0}
 .login label{display:block;margin:.8rem 0 .2rem;font-weight:bold}.login input{width:100%;padding:.5rem;font-size:1rem;border:1px solid #888;border-radius:4px}
 .login button{margin-top:1.2rem;width:100%;padding:.6rem;font-size:1rem;background:#0072B2;color:#fff;border:0;border-radius:4px;cursor:pointer}
 .scroll{overflow-x:auto}
-#live-deliveries td.wrap{white-space:normal;min-width:8rem}#live-deliveries td.row-actions{white-space:normal}#live-deliveries td.row-actions button{margin:.1rem .2rem .1rem 0}
+#live-deliveries td.wrap{white-space:normal;min-width:8rem}#live-deliveries .link-button{background:none;border:0;color:#0b57d0;text-decoration:underline;cursor:pointer;padding:0;font-size:.9em}#live-deliveries tr.breakdown>td{background:#f7f9fb;white-space:normal}#live-deliveries tr.breakdown table{margin:.3rem 0}#live-deliveries td.row-actions{white-space:normal}#live-deliveries td.row-actions button{margin:.1rem .2rem .1rem 0}
 `;
 
 /**

@@ -313,11 +313,32 @@ describe('配信 composer in Chromium', () => {
     const planned = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: '予約のテスト', messages: [{ type: 'text', text: '予約配信' }], scheduledAt: `${day(1)}T10:00` });
     expect(planned.status).toBe(201);
 
+    // a delivery with a tracked link, its clicks counted by where residents live; two clicks from 久居
+    const tracked = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/deliveries`, {
+      title: 'クリック内訳の確認', messages: [{ type: 'text', text: '教室の案内 https://example.jp/kyoshitsu' }], sendMethod: 'multicast',
+      audience: { type: 'segment', condition: { attr: 'residence', op: 'in', values: [area, otherArea] } }, trackClicks: true, clickBucket: 'residence', send: 'now',
+    });
+    expect(tracked.status).toBe(201);
+    await waitFor(async () => (await op<{ status: string }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${tracked.body.id}`)).body.status === 'done', 30_000, 'the tracked delivery sent');
+    const tokens = await (await suite.ch.query({ query: 'SELECT token, bucket FROM delivery_links FINAL WHERE delivery_id = {id:String}', query_params: { id: tracked.body.id }, format: 'JSONEachRow' })).json<{ token: string; bucket: string }>();
+    const hisai = tokens.find((t) => t.bucket === area)!.token;
+    for (let i = 0; i < 2; i++) expect((await fetch(`${suite.url}/r/${hisai}`, { redirect: 'manual' })).status).toBe(302);
+
     const page = await signedInPage(browser, suite.url, 'tsu-deliver', 'municipal-pass-1', { viewport: { width: 1400, height: 1200 } });
     await page.goto(`${suite.url}/municipalities/${TENANT}/deliveries`);
     const row = (title: string) => page.locator('#live-deliveries tr', { hasText: title });
     await row('開封率の確認').waitFor();
-    expect(await row('開封率の確認').locator('td').allTextContents()).toEqual(expect.arrayContaining(['送信済み', '100.0%', '3']));
+    // クリック内訳: per link and area, by name
+    await page.click('button[aria-label="「クリック内訳の確認」のクリック内訳"]');
+    const breakdown = page.locator('#live-deliveries tr.breakdown');
+    await breakdown.locator('tbody tr').first().waitFor();
+    const lines = await breakdown.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    expect(lines).toEqual(expect.arrayContaining([['https://example.jp/kyoshitsu', '久居', '2'], ['https://example.jp/kyoshitsu', '一志', '0']]));
+    expect(await breakdown.textContent()).toContain('お住まい別');
+    await page.locator('#live-deliveries').screenshot({ path: path.join(shots, 'composer-7-clicks.png') });
+    await page.click('button[aria-label="「クリック内訳の確認」のクリック内訳"]');
+    expect(await page.$('#live-deliveries tr.breakdown')).toBeNull();
+    expect(await row('開封率の確認').locator('td').allTextContents()).toEqual(expect.arrayContaining(['送信済み', '100.0%', '3 内訳']));
     expect(await row('予約のテスト').locator('td >> nth=3').textContent()).toBe('予約済み');
 
     await page.click('button[aria-label="「予約のテスト」の予約日時を変更"]');

@@ -83,6 +83,15 @@
             tr.appendChild(open);
             var clicks = el('td', !sent ? '' : d.clicks !== null ? d.clicks.toLocaleString('ja-JP') : '—', 'num');
             if (sent && d.clicks === null) clicks.title = hidden;
+            if (sent) {
+              // Tayori's own count of tracked links, per attribute group (what LINE's statistics cannot show)
+              var more = el('button', '内訳'); more.type = 'button'; more.className = 'link-button';
+              more.setAttribute('aria-label', '「' + d.title + '」のクリック内訳');
+              more.setAttribute('aria-expanded', 'false');
+              more.addEventListener('click', function () { clickBreakdown(d, tr, more); });
+              clicks.appendChild(document.createTextNode(' '));
+              clicks.appendChild(more);
+            }
             tr.appendChild(clicks);
             var actions = el('td', undefined, 'row-actions');
             var act = function (label, verb, confirmText) {
@@ -123,6 +132,61 @@
           if (active) setTimeout(load, 3000);
         })
         .catch(function () { live.textContent = '配信一覧を読み込めませんでした。'; });
+    };
+    var GENDER = { female: '女性', male: '男性', other: 'その他・回答しない' };
+    var BY = { gender: '性別', age: '年代', residence: 'お住まい' };
+    var areaNames = null;
+    /** A click bucket in words: 女性, 1970年代生まれ, an area's name, 未回答, or すべて (no split). */
+    var bucketText = function (by, bucket) {
+      if (bucket === '') return 'すべて';
+      if (bucket === 'unknown') return '未回答';
+      if (by === 'gender') return GENDER[bucket] || bucket;
+      if (by === 'age') return bucket + '年代生まれ';
+      if (by === 'residence') return (areaNames && areaNames[bucket]) || bucket;
+      return bucket;
+    };
+    /** クリック内訳: clicks per tracked link and attribute group, in a row under the delivery's (toggles). */
+    var clickBreakdown = function (d, tr, button) {
+      var next = tr.nextSibling;
+      if (next && next.classList && next.classList.contains('breakdown')) {
+        next.parentNode.removeChild(next);
+        button.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      var row = el('tr', null, 'breakdown');
+      var cell = el('td', '読み込み中…');
+      cell.colSpan = tr.children.length;
+      row.appendChild(cell);
+      tr.parentNode.insertBefore(row, tr.nextSibling);
+      button.setAttribute('aria-expanded', 'true');
+      var api = '/api/v1/tenants/' + live.getAttribute('data-tenant');
+      Promise.all([
+        fetch(api + '/deliveries/' + encodeURIComponent(d.id) + '/clicks', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }),
+        areaNames ? null : fetch(api + '/categories', { credentials: 'same-origin' }).then(function (r) { return r.ok ? r.json() : null; }),
+      ]).then(function (rs) {
+        if (rs[1]) {
+          areaNames = {};
+          (rs[1].categories || []).forEach(function (c) { if (c.parentId === '@area') areaNames[c.id] = c.name; });
+        }
+        var info = rs[0];
+        cell.textContent = '';
+        if (!info) { cell.textContent = 'クリック内訳を読み込めませんでした。'; return; }
+        if (!info.links.length) { cell.textContent = 'この配信はクリック計測をしていません (本文に URL がないか、計測をオフにして送りました)。'; return; }
+        var by = info.clickBucket;
+        cell.appendChild(el('p', 'Tayori のリンク (/r/…) で数えたクリック数' + (by ? ' (' + BY[by] + '別)' : '') + '。同じ人が何度押しても、そのたびに数えます。', 'note'));
+        var t = el('table'); var h = el('tr');
+        ['リンク', by ? BY[by] : '対象', 'クリック数'].forEach(function (x) { h.appendChild(el('th', x)); });
+        t.appendChild(el('thead')).appendChild(h);
+        var body = t.appendChild(el('tbody'));
+        info.clicks.forEach(function (c) {
+          var r = el('tr');
+          r.appendChild(el('td', c.url, 'wrap'));
+          r.appendChild(el('td', bucketText(by, c.bucket)));
+          r.appendChild(el('td', c.clicks.toLocaleString('ja-JP'), 'num'));
+          body.appendChild(r);
+        });
+        cell.appendChild(t);
+      });
     };
     /** 日時を変更: an inline date-time field for a scheduled delivery (Japan time), saved through /schedule. */
     var reschedule = function (d, cell) {

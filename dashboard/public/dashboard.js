@@ -129,7 +129,8 @@
           var scroll = el('div', undefined, 'scroll');
           scroll.appendChild(table);
           live.appendChild(scroll);
-          if (active) setTimeout(load, 3000);
+          // refreshed while something is sending, but not under a form or a breakdown someone has open
+          if (active) setTimeout(function again() { if (live.querySelector('form.reschedule, tr.breakdown')) setTimeout(again, 3000); else load(); }, 3000);
         })
         .catch(function () { live.textContent = '配信一覧を読み込めませんでした。'; });
     };

@@ -61,6 +61,27 @@ async function lastMonthPackageOpens(url: string): Promise<void> {
   }
 }
 
+/** Demo residents registered in LINE: 津市's districts, and friends counted by them and by interest. */
+async function residentsRegistered(url: string): Promise<void> {
+  const { token } = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'suite.json'), 'utf8')) as { token: string };
+  const auth = { authorization: `Bearer ${token}` };
+  const areas = ((await (await fetch(`${url}/api/v1/tenants/24201/categories`, { headers: auth })).json()) as { categories: Array<{ parentId: string; name: string }> }).categories
+    .filter((c) => c.parentId === '@area').map((c) => c.name);
+  expect(areas).toEqual(['津', '久居', '河芸', '芸濃', '美里', '安濃', '香良洲', '一志', '白山', '美杉']);
+  // friends arrive through the sandbox's follow webhooks; their answers were there from the start
+  type Items = { items: Array<{ item: string; label: string; residents: number }> };
+  const items = await waitFor(async () => {
+    const a = (await (await fetch(`${url}/api/v1/dashboard/municipalities/24201/attributes`, { headers: auth })).json()) as Items;
+    return a.items.some((i) => i.item === 'residence') && a.items.some((i) => i.item === 'interests') ? a.items : undefined;
+  }, 90_000, '津市 residents by attribute');
+  expect(items.filter((i) => i.item === 'residence').every((i) => areas.includes(i.label))).toBe(true);
+  expect(items.find((i) => i.item === 'interests' && i.label.startsWith('健康 › '))).toBeTruthy();
+  const female = (await (await fetch(`${url}/api/v1/tenants/24201/deliveries/count`, {
+    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ audience: { type: 'segment', condition: { attr: 'gender', op: 'in', values: ['female'] } } }),
+  })).json()) as { count: number };
+  expect(female.count).toBeGreaterThan(0);
+}
+
 const exited = (c: ChildProcess) =>
   new Promise<number | string | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code, signal) => r(code ?? signal))));
 
@@ -74,6 +95,7 @@ describe('npm run demo', () => {
       expect(ready.status, demo.output()).toBe(200);
       expect(await ready.json()).toEqual({ clickhouse: 'ok', redis: 'ok' });
       if (round === 1) await lastMonthPackageOpens(url);
+      if (round === 1) await residentsRegistered(url);
 
       const list = await runCli(['tenants', 'list'], { env });
       expect(list.stdout, `round ${round}`).toContain('30 件');

@@ -49,21 +49,18 @@ export async function seedDemoResidentAttributes(ch: ClickHouseClient, tenants: 
   const at = chDateTime(sandbox.world.now());
   let seededTenants = 0;
   let seededResidents = 0;
+  // (few queries: the embedded engine runs one at a time, and the sandbox's history is pouring in)
+  const answered = new Set((await (await ch.query({ query: 'SELECT DISTINCT tenant_id FROM resident_attributes', format: 'JSONEachRow' })).json<{ tenant_id: string }>()).map((r) => r.tenant_id));
+  const rows: Array<Record<string, unknown>> = [];
   for (const tenant of await tenants.list()) {
     const world = tenant.channelId ? sandbox.world.byChannelId(tenant.channelId) : undefined;
-    if (!world) continue;
-    const answered = await (await ch.query({ query: 'SELECT count() AS n FROM resident_attributes WHERE tenant_id = {t:String}', query_params: { t: tenant.id }, format: 'JSONEachRow' })).json<{ n: string }>();
-    if (Number(answered[0]?.n ?? 0) > 0) continue;
-    let categories = await delivery.residents.categories(tenant.id);
-    if (!categories.some((c) => c.parentId === '@area')) {
-      for (const name of AREAS[tenant.id] ?? DEFAULT_AREAS) await delivery.residents.addCategory(tenant.id, { parentId: '@area', name });
-      categories = await delivery.residents.categories(tenant.id);
-    }
-    const areas = categories.filter((c) => c.parentId === '@area' && !c.retired).map((c) => c.id);
+    if (!world || answered.has(tenant.id)) continue;
+    const categories = await delivery.residents.categories(tenant.id);
+    let areas = categories.filter((c) => c.parentId === '@area' && !c.retired).map((c) => c.id);
+    if (!areas.length) areas = (await delivery.residents.addAreas(tenant.id, AREAS[tenant.id] ?? DEFAULT_AREAS)).map((c) => c.id);
     const middles = categories.filter((c) => c.parentId !== '' && c.parentId !== '@area' && !c.retired).map((c) => `${c.parentId}/${c.id}`);
     // a health-mileage programme: 健康 (c3) is the interest most residents choose
     const health = middles.filter((m) => m.startsWith('c3/'));
-    const rows: Array<Record<string, unknown>> = [];
     let residents = 0;
     for (const userId of world.followerIds()) {
       const r = draws(`${tenant.id}:${userId}`);
@@ -86,9 +83,9 @@ export async function seedDemoResidentAttributes(ch: ClickHouseClient, tenants: 
       for (let n = Math.floor(r() * 3); n > 0; n--) interests.add(`${pick(middles, r())}/${home}`);
       answer('interests', [...interests]);
     }
-    for (let i = 0; i < rows.length; i += 50_000) await ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: rows.slice(i, i + 50_000) });
     seededTenants++;
     seededResidents += residents;
   }
+  for (let i = 0; i < rows.length; i += 50_000) await ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: rows.slice(i, i + 50_000) });
   return { tenants: seededTenants, residents: seededResidents };
 }

@@ -140,11 +140,14 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
       const self = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
       sandbox = await startDemoSandbox(tenants, config, opts.say ?? (() => {}), `http://${self.includes(":") ? `[${self}]` : self}:${port}`);
       if (sandbox) cleanups.push('sandbox', () => sandbox!.close());
-      if (sandbox && opts.demo) {
-        // residents' own registrations (areas, attributes, interests), so segments count something
-        const { seedDemoResidentAttributes } = await import('./demo-residents.ts');
-        const seeded = await seedDemoResidentAttributes(ch, tenants, delivery, sandbox);
-        if (seeded.residents) logger.info(seeded, 'demo residents\' registrations seeded');
+      if (sandbox && opts.demo && config.demo.registrations) {
+        // residents' own registrations (areas, attributes, interests), so segments count something;
+        // in the background: the URL is printed at once, while the sandbox's history is pouring in
+        const running = sandbox;
+        void import('./demo-residents.ts')
+          .then(({ seedDemoResidentAttributes }) => seedDemoResidentAttributes(ch, tenants, delivery, running))
+          .then((seeded) => seeded.residents && logger.info(seeded, 'demo residents\' registrations seeded'))
+          .catch((err: unknown) => logger.warn({ err }, 'demo residents\' registrations not seeded'));
       }
     }
 

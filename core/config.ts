@@ -35,6 +35,7 @@ const envSchema = z.object({
   TAYORI_PUBLIC_URL: optionalString.pipe(z.url('URL の形式ではありません').optional()),
   TAYORI_DEMO_RESIDENT_RATIO: z.coerce.number().min(0, '0〜1 で指定してください').max(1, '0〜1 で指定してください').default(0.02),
   TAYORI_DEMO_SPEED: z.coerce.number().positive('正の数で指定してください').default(120000),
+  TAYORI_DEMO_REGISTRATIONS: z.enum(['on', 'off']).default('on'),
   TAYORI_REPORTS_CATCH_UP: z.enum(['on', 'off']).default('on'),
 });
 
@@ -51,7 +52,8 @@ export interface Config {
   sandbox: { enabled: boolean; port: number };
   lineApiBaseUrl: string;
   publicUrl?: string;
-  demo: { residentRatio: number; speed: number };
+  /** registrations: the demo residents' own answers (areas, attributes), seeded at start. */
+  demo: { residentRatio: number; speed: number; registrations: boolean };
   /** On start, make last month's report package when none is stored (a missed 1st-of-month run). */
   reportsCatchUp: boolean;
 }
@@ -90,7 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sandbox: { enabled: e.TAYORI_SANDBOX === 'on', port: e.SANDBOX_PORT },
     lineApiBaseUrl: e.LINE_API_BASE_URL,
     publicUrl: e.TAYORI_PUBLIC_URL,
-    demo: { residentRatio: e.TAYORI_DEMO_RESIDENT_RATIO, speed: e.TAYORI_DEMO_SPEED },
+    demo: { residentRatio: e.TAYORI_DEMO_RESIDENT_RATIO, speed: e.TAYORI_DEMO_SPEED, registrations: e.TAYORI_DEMO_REGISTRATIONS === 'on' },
     reportsCatchUp: e.TAYORI_REPORTS_CATCH_UP === 'on',
   };
 }

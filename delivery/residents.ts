@@ -175,6 +175,18 @@ export class ResidentStore {
     return rows.map((r) => ({ id: String(r.category_id), parentId: String(r.parent_id), name: String(r.name), sort: Number(r.sort), retired: Number(r.retired) === 1 }));
   }
 
+  /** Adds several areas at once, after the tenant's existing ones, in one write. */
+  async addAreas(tenantId: string, names: readonly string[]): Promise<Category[]> {
+    const existing = (await this.categories(tenantId)).filter((c) => c.parentId === AREA_ROOT).length;
+    const areas = names.map((name, i) => {
+      const v = categoryInputSchema.parse({ parentId: AREA_ROOT, name });
+      return { id: shortId('a'), parentId: AREA_ROOT, name: v.name, sort: existing + i, retired: false } satisfies Category;
+    });
+    if (areas.length) await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values: areas.map((c) => this.#categoryRow(tenantId, c)) });
+    this.changes++;
+    return areas;
+  }
+
   async addCategory(tenantId: string, input: unknown): Promise<Category> {
     const v = categoryInputSchema.parse(input);
     const all = await this.categories(tenantId);

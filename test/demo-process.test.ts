@@ -73,7 +73,7 @@ async function residentsRegistered(url: string): Promise<void> {
   const items = await waitFor(async () => {
     const a = (await (await fetch(`${url}/api/v1/dashboard/municipalities/24201/attributes`, { headers: auth })).json()) as Items;
     return a.items.some((i) => i.item === 'residence') && a.items.some((i) => i.item === 'interests') ? a.items : undefined;
-  }, 90_000, '津市 residents by attribute');
+  }, 180_000, '津市 residents by attribute');
   expect(items.filter((i) => i.item === 'residence').every((i) => areas.includes(i.label))).toBe(true);
   expect(items.find((i) => i.item === 'interests' && i.label.startsWith('健康 › '))).toBeTruthy();
   const female = (await (await fetch(`${url}/api/v1/tenants/24201/deliveries/count`, {
@@ -89,7 +89,7 @@ describe('npm run demo', () => {
   it('starts, is ready with 30 tenants, stops cleanly on Ctrl-C, and reuses its data when run again', async () => {
     for (const round of [1, 2]) {
       // the first run also makes last month's report package, as `npm run demo` does
-      const demo = startDemo(round === 1 ? { TAYORI_REPORTS_CATCH_UP: 'on' } : {});
+      const demo = startDemo(round === 1 ? { TAYORI_REPORTS_CATCH_UP: 'on', TAYORI_DEMO_REGISTRATIONS: 'on' } : {});
       const url = await demo.url;
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status, demo.output()).toBe(200);

@@ -25,6 +25,8 @@ export function testEnv(dataDir: string, extra: Record<string, string> = {}): Re
     LOG_LEVEL: 'warn',
     // suites under test do not build last month's report package on start unless a test asks
     TAYORI_REPORTS_CATCH_UP: 'off',
+    // nor seed the demo residents' registrations (tests make the areas and answers they count)
+    TAYORI_DEMO_REGISTRATIONS: 'off',
     ...extra,
   };
 }

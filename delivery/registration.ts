@@ -40,6 +40,27 @@ const pb = (label: string, data: string, displayText?: string): QuickItem => ({
 });
 const text = (t: string, items?: QuickItem[]): messagingApi.Message => ({ type: 'text', text: t, ...(items?.length ? { quickReply: { items: items.slice(0, 13) } } : {}) });
 
+/** LINE shows at most 13 quick reply buttons. */
+const QUICK_REPLY_MAX = 13;
+/** A postback's page (…~N: the Nth page of a long list of choices). */
+const PAGE_MARK = '~';
+
+/**
+ * Quick replies for a list longer than LINE allows: `head` and `tail` always, and between them a
+ * page of `all` with ◀ 前へ / 次へ ▶ (their postback data from `to(page)`); `note` is " (2/3)" on a
+ * paged list, '' otherwise.
+ */
+function paged(head: QuickItem[], all: QuickItem[], tail: QuickItem[], page: number, to: (page: number) => string): { items: QuickItem[]; note: string } {
+  const room = QUICK_REPLY_MAX - head.length - tail.length;
+  if (all.length <= room) return { items: [...head, ...all, ...tail], note: '' };
+  const per = room - 2;
+  const pages = Math.ceil(all.length / per);
+  const p = Math.min(Math.max(0, page), pages - 1);
+  const nav = [...(p > 0 ? [pb('◀ 前へ', to(p - 1), '前へ')] : []), ...(p < pages - 1 ? [pb('次へ ▶', to(p + 1), '次へ')] : [])];
+  return { items: [...head, ...all.slice(p * per, (p + 1) * per), ...nav, ...tail], note: ` (${p + 1}/${pages})` };
+}
+const onPage = (data: string, page: number) => (page > 0 ? `${data}${PAGE_MARK}${page}` : data);
+
 interface TenantView {
   categories: Category[];
   items: AttributeItem[];
@@ -70,12 +91,11 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
     await messaging.replyMessage({ replyToken: ctx.event.replyToken!, messages });
   };
 
-  const menu = (v: TenantView, lead: string) =>
-    text(lead, [
-      ...Object.entries(BUILTIN_LABELS).map(([k, l]) => pb(l, `${P}q:${k}`, l)),
-      ...v.items.map((i) => pb(i.label, `${P}q:x:${i.id}`, i.label)),
-      pb('登録内容の確認', `${P}view`, '登録内容の確認'),
-    ]);
+  const menu = (v: TenantView, lead: string, page = 0) => {
+    const all = [...Object.entries(BUILTIN_LABELS).map(([k, l]) => pb(l, `${P}q:${k}`, l)), ...v.items.map((i) => pb(i.label, `${P}q:x:${i.id}`, i.label))];
+    const { items, note } = paged([], all, [pb('登録内容の確認', `${P}view`, '登録内容の確認')], page, (p) => onPage(`${P}menu`, p));
+    return text(`${lead}${note}`, items);
+  };
 
   const optionsOf = (item: string, v: TenantView): { options: ItemOption[]; multiple: boolean; label: string } | undefined => {
     if (item === 'lifestyle') return { options: LIFESTYLES, multiple: false, label: BUILTIN_LABELS.lifestyle! };
@@ -100,14 +120,16 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
     return optionsOf(item, v)?.options.find((o) => o.id === value)?.label ?? v.categories.find((c) => c.id === value)?.name ?? value;
   };
 
-  const ask = (item: string, v: TenantView, current: string[]): messagingApi.Message => {
+  const ask = (item: string, v: TenantView, current: string[], page = 0): messagingApi.Message => {
     const o = optionsOf(item, v);
     if (!o) return menu(v, 'その項目は現在受け付けていません。');
     if (o.options.length === 0) return menu(v, `${o.label}の選択肢はまだ登録されていません。`);
-    const items = o.options.map((x) => pb(`${current.includes(x.id) ? '✓ ' : ''}${x.label}`, `${P}${o.multiple ? 'tg' : 'set'}:${item}:${x.id}`, x.label));
+    // a toggle keeps the resident on the page they were on
+    const all = o.options.map((x) => pb(`${current.includes(x.id) ? '✓ ' : ''}${x.label}`, onPage(`${P}${o.multiple ? 'tg' : 'set'}:${item}:${x.id}`, o.multiple ? page : 0), x.label));
     const tail = [pb(o.multiple ? '完了' : '回答しない', o.multiple ? `${P}menu` : `${P}clr:${item}`), ...(o.multiple ? [] : [pb('戻る', `${P}menu`)])];
+    const { items, note } = paged([], all, tail, page, (p) => onPage(`${P}q:${item}`, p));
     const now = current.length ? `(現在: ${current.map((c) => labelOf(item, c, v)).join('、')})` : '';
-    return text(`${o.label}を選んでください${o.multiple ? ' (複数選べます)' : ''}。${now}`, [...items.slice(0, 13 - tail.length), ...tail]);
+    return text(`${o.label}を選んでください${o.multiple ? ' (複数選べます)' : ''}${note}。${now}`, items);
   };
 
   const summary = async (tenantId: string, userId: string, v: TenantView): Promise<string> => {
@@ -119,32 +141,33 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
     return `登録内容\n${lines.join('\n')}`;
   };
 
-  const interestsAsk = (v: TenantView, current: string[], data: string): messagingApi.Message => {
-    const large = v.categories.filter((c) => c.parentId === '' && !c.retired);
-    if (data === 'q:interests') return text('関心のある分野を選んでください。', [...large.map((c) => pb(c.name, `${P}iL:${c.id}`, c.name)), pb('完了', `${P}menu`)]);
+  const interestsAsk = (v: TenantView, current: string[], data: string, page = 0): messagingApi.Message => {
+    if (data === 'q:interests') {
+      const large = v.categories.filter((c) => c.parentId === '' && !c.retired).map((c) => pb(c.name, `${P}iL:${c.id}`, c.name));
+      const { items, note } = paged([], large, [pb('完了', `${P}menu`)], page, (p) => onPage(`${P}q:interests`, p));
+      return text(`関心のある分野を選んでください${note}。`, items);
+    }
     if (data.startsWith('iL:')) {
       const l = data.slice(3);
-      const mids = v.categories.filter((c) => c.parentId === l && !c.retired);
-      return text(`${labelOf('interests', l, v)}の中から選んでください。`, [
-        pb(`${current.includes(l) ? '✓ ' : ''}すべて`, `${P}ti:${l}`),
-        ...mids.slice(0, 10).map((m) => pb(`${current.some((x) => x === `${l}/${m.id}` || x.startsWith(`${l}/${m.id}/`)) ? '✓ ' : ''}${m.name}`, `${P}iM:${l}/${m.id}`, m.name)),
-        pb('戻る', `${P}q:interests`),
-      ]);
+      const mids = v.categories.filter((c) => c.parentId === l && !c.retired)
+        .map((m) => pb(`${current.some((x) => x === `${l}/${m.id}` || x.startsWith(`${l}/${m.id}/`)) ? '✓ ' : ''}${m.name}`, `${P}iM:${l}/${m.id}`, m.name));
+      const { items, note } = paged([pb(`${current.includes(l) ? '✓ ' : ''}すべて`, onPage(`${P}ti:${l}`, page))], mids, [pb('戻る', `${P}q:interests`)], page, (p) => onPage(`${P}iL:${l}`, p));
+      return text(`${labelOf('interests', l, v)}の中から選んでください${note}。`, items);
     }
     // iM:<large>/<middle>: areas (the small level)
     const path = data.slice(3);
     if (v.areas.length === 0) return text(`${labelOf('interests', path, v)}`, [pb(`${current.includes(path) ? '✓ ' : ''}登録する`, `${P}ti:${path}`), pb('戻る', `${P}q:interests`)]);
-    return text(`${labelOf('interests', path, v)}: 地域を選んでください (複数選べます)。`, [
-      pb(`${current.includes(path) ? '✓ ' : ''}全地域`, `${P}ti:${path}`),
-      ...v.areas.slice(0, 10).map((a) => pb(`${current.includes(`${path}/${a.id}`) ? '✓ ' : ''}${a.name}`, `${P}ti:${path}/${a.id}`, a.name)),
-      pb('戻る', `${P}iL:${path.split('/')[0]}`),
-    ]);
+    const areas = v.areas.map((a) => pb(`${current.includes(`${path}/${a.id}`) ? '✓ ' : ''}${a.name}`, onPage(`${P}ti:${path}/${a.id}`, page), a.name));
+    const { items, note } = paged([pb(`${current.includes(path) ? '✓ ' : ''}全地域`, onPage(`${P}ti:${path}`, page))], areas, [pb('戻る', `${P}iL:${path.split('/')[0]}`)], page, (p) => onPage(`${P}iM:${path}`, p));
+    return text(`${labelOf('interests', path, v)}: 地域を選んでください (複数選べます)${note}。`, items);
   };
 
   const handle: EventHandler = async (ctx) => {
     const userId = ctx.event.source?.userId;
     if (ctx.event.source?.type !== 'user' || !userId) return;
-    const data = String(ctx.event.postback?.data ?? '').slice(P.length);
+    // "<command>~<page>": the page of a long list the resident was on
+    const [data = '', pageText] = String(ctx.event.postback?.data ?? '').slice(P.length).split(PAGE_MARK);
+    const page = Math.max(0, Math.floor(Number(pageText) || 0));
     if (!(await once(ctx))) return;
     const v = await view(ctx.tenantId);
     const attrs = await deps.residents.attributes(ctx.tenantId, userId);
@@ -153,7 +176,7 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
     const arg = rest.join(':');
     const itemOf = (s: string) => (s.startsWith('x:') ? s.split(':').slice(0, 2).join(':') : s.split(':')[0]!);
 
-    if (cmd === 'menu' || data === '') return reply(ctx, [menu(v, '登録・変更したい項目を選んでください。')]);
+    if (cmd === 'menu' || data === '') return reply(ctx, [menu(v, '登録・変更したい項目を選んでください。', page)]);
     if (cmd === 'view') return reply(ctx, [menu(v, await summary(ctx.tenantId, userId, v))]);
     if (cmd === 'q' && arg === 'birth_year') {
       const cur = attrs.birth_year?.[0];
@@ -172,8 +195,8 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
       await deps.residents.setAttribute(ctx.tenantId, userId, 'birth_year', [m[1]!], at);
       return reply(ctx, [menu(v, `生まれ年を ${m[1]}年 で登録しました。`)]);
     }
-    if (cmd === 'q' && arg === 'interests') return reply(ctx, [interestsAsk(v, attrs.interests ?? [], 'q:interests')]);
-    if (cmd === 'iL' || cmd === 'iM') return reply(ctx, [interestsAsk(v, attrs.interests ?? [], data)]);
+    if (cmd === 'q' && arg === 'interests') return reply(ctx, [interestsAsk(v, attrs.interests ?? [], 'q:interests', page)]);
+    if (cmd === 'iL' || cmd === 'iM') return reply(ctx, [interestsAsk(v, attrs.interests ?? [], data, page)]);
     if (cmd === 'ti') {
       const cur = new Set(attrs.interests ?? []);
       if (cur.has(arg)) cur.delete(arg);
@@ -181,9 +204,9 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
       const next = [...cur].sort();
       await deps.residents.setAttribute(ctx.tenantId, userId, 'interests', next, at);
       const parts = arg.split('/');
-      return reply(ctx, [interestsAsk(v, next, parts.length >= 2 ? `iM:${parts[0]}/${parts[1]}` : `iL:${parts[0]}`)]);
+      return reply(ctx, [interestsAsk(v, next, parts.length >= 2 ? `iM:${parts[0]}/${parts[1]}` : `iL:${parts[0]}`, page)]);
     }
-    if (cmd === 'q') return reply(ctx, [ask(arg, v, attrs[arg] ?? [])]);
+    if (cmd === 'q') return reply(ctx, [ask(arg, v, attrs[arg] ?? [], page)]);
     if (cmd === 'clr') {
       await deps.residents.setAttribute(ctx.tenantId, userId, arg, [], at);
       return reply(ctx, [menu(v, `${BUILTIN_LABELS[arg] ?? optionsOf(arg, v)?.label ?? arg}の登録を取り消しました。`)]);
@@ -202,7 +225,7 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
       else cur.add(value);
       const next = [...cur].sort();
       await deps.residents.setAttribute(ctx.tenantId, userId, item, next, at);
-      return reply(ctx, [ask(item, v, next)]);
+      return reply(ctx, [ask(item, v, next, page)]);
     }
     return reply(ctx, [menu(v, '登録・変更したい項目を選んでください。')]);
   };

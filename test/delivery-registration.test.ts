@@ -249,4 +249,32 @@ describe('registration inside LINE', () => {
     expect(await count({ type: 'all' })).toBe(2);
     expect(await count({ type: 'segment', condition: { attr: 'gender', op: 'in', values: ['male'] } })).toBe(2);
   }, 120_000);
+
+  it('pages a list longer than LINE\'s 13 quick replies (25 areas), keeping the page through a toggle', async () => {
+    for (let i = 1; i <= 25; i++) expect((await api('POST', '/categories', { parentId: '@area', name: `第${i}地区` })).status).toBe(201);
+    const [userId] = (await hook('POST', `/channels/${CHANNEL}/residents?newcomers=1`)).newcomers as string[];
+    const jiro = new Resident(userId!);
+    const welcome = await jiro.act({ type: 'follow' });
+
+    // お住まい: a page of areas, 次へ ▶, and 回答しない / 戻る — never more than 13 buttons
+    const first = await jiro.tap(welcome, 'お住まい');
+    expect(first.text).toMatch(/お住まいを選んでください \(1\/3\)/);
+    expect(labels(first)).toEqual([...Array.from({ length: 9 }, (_, i) => `第${i + 1}地区`), '次へ ▶', '回答しない', '戻る']);
+    const second = await jiro.tap(first, '次へ ▶');
+    expect(labels(second)).toEqual(['第10地区', '第11地区', '第12地区', '第13地区', '第14地区', '第15地区', '第16地区', '第17地区', '第18地区', '◀ 前へ', '次へ ▶', '回答しない', '戻る']);
+    const third = await jiro.tap(second, '次へ ▶');
+    expect(third.text).toMatch(/\(3\/3\)/);
+    expect(labels(third).length).toBeLessThanOrEqual(13);
+    const stored = await jiro.tap(third, '第25地区');
+    expect(stored.text).toMatch(/お住まいを「第25地区」で登録しました/);
+
+    // 知りたい地域 (several): a toggle on page 2 answers with page 2, ticked
+    const news = await jiro.tap(await jiro.tap(stored, '知りたい地域'), '次へ ▶');
+    const ticked = await jiro.tap(news, '第12地区');
+    expect(ticked.text).toMatch(/\(2\/3\)/);
+    expect(labels(ticked)).toContain('✓ 第12地区');
+    const areas = (await api('GET', '/categories')).json.categories as Array<{ id: string; name: string }>;
+    const idOf = (name: string) => areas.find((c) => c.name === name)!.id;
+    expect((await api('GET', `/residents/${userId}/attributes`)).json.attributes).toMatchObject({ residence: [idOf('第25地区')], news_areas: [idOf('第12地区')] });
+  }, 120_000);
 });

@@ -357,6 +357,23 @@ describe('配信 composer in Chromium', () => {
     await page.context().close();
   });
 
+  it('shows the latest 20 deliveries, and older ones 20 more at a time', async () => {
+    const listed = async () => (await op<{ deliveries: unknown[] }>('GET', `/api/v1/tenants/${TENANT}/deliveries?limit=1000`)).body.deliveries.length;
+    for (let n = await listed(); n < 25; n++) {
+      expect((await op('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: `下書き ${n + 1}`, messages: [{ type: 'text', text: 'お知らせ' }] })).status).toBe(201);
+    }
+    const total = await listed();
+    const page = await signedInPage(browser, suite.url, 'tsu-deliver', 'municipal-pass-1');
+    await page.goto(`${suite.url}/municipalities/${TENANT}/deliveries`);
+    await page.waitForSelector('#more-deliveries');
+    expect(await page.locator('#live-deliveries tbody > tr').count()).toBe(20);
+    await page.click('#more-deliveries');
+    await page.waitForFunction((n) => document.querySelectorAll('#live-deliveries tbody > tr').length === n, Math.min(40, total));
+    expect(total).toBeLessThan(40);
+    expect(await page.$('#more-deliveries')).toBeNull(); // all of them shown
+    await page.context().close();
+  });
+
   it('downloads 住民の登録内容 for an account allowed to export residents\' data', async () => {
     const page = await signedInPage(browser, suite.url, 'tsu-export', 'municipal-pass-2');
     await page.goto(`${suite.url}/municipalities/${TENANT}/deliveries`);

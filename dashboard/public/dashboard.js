@@ -44,8 +44,9 @@
   if (live) {
     var STATUS = { draft: '下書き', scheduled: '予約済み', queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し' };
     var el = function (tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
+    var limit = 20;
     var load = function () {
-      fetch('/api/v1/tenants/' + live.getAttribute('data-tenant') + '/deliveries?limit=20', { credentials: 'same-origin' })
+      fetch('/api/v1/tenants/' + live.getAttribute('data-tenant') + '/deliveries?limit=' + limit, { credentials: 'same-origin' })
         .then(function (res) {
           if (res.status === 404) { live.textContent = 'この環境では配信機能が有効になっていません。'; return null; }
           if (!res.ok) { live.textContent = '配信一覧を読み込めませんでした (HTTP ' + res.status + ')。'; return null; }
@@ -129,6 +130,12 @@
           var scroll = el('div', undefined, 'scroll');
           scroll.appendChild(table);
           live.appendChild(scroll);
+          if (list.length >= limit) {
+            // older deliveries, 20 more at a time (all of them: 配信一覧 (CSV))
+            var more = el('button', 'さらに表示 (次の 20 件)'); more.type = 'button'; more.id = 'more-deliveries'; more.className = 'secondary';
+            more.addEventListener('click', function () { limit += 20; load(); });
+            live.appendChild(el('p')).appendChild(more);
+          }
           // refreshed while something is sending, but not under a form or a breakdown someone has open
           if (active) setTimeout(function again() { if (live.querySelector('form.reschedule, tr.breakdown')) setTimeout(again, 3000); else load(); }, 3000);
         })

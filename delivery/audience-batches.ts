@@ -131,9 +131,14 @@ export function chunkHeader(c: Pick<CutChunk, 'first' | 'bucket'>): Buffer {
   return Buffer.from(`${c.first}\t${c.bucket === undefined ? '-' : `=${c.bucket}`}\n`);
 }
 
-/** A chunk's Redis value: its header line, then its batch lines. */
+/** A chunk's Redis value in parts, written as they are (core/redis.ts setFromParts): its header line, then its batch lines. */
+export function chunkParts(c: CutChunk): Buffer[] {
+  return [chunkHeader(c), c.lines];
+}
+
+/** A chunk's Redis value in one buffer (what parseChunk reads back). */
 export function chunkValue(c: CutChunk): Buffer {
-  return Buffer.concat([chunkHeader(c), c.lines]);
+  return Buffer.concat(chunkParts(c));
 }
 
 /** A chunk's batches from its lines (the header known apart), from byte `from` on. */

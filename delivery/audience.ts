@@ -84,8 +84,7 @@ export function compileCondition(c: Condition, opts: { range?: boolean } = {}): 
     params[name] = v;
     return `{${name}:${type}}`;
   };
-  // its comment lines dropped: the leaf is written into the middle of the query, once per condition
-  const leafSql = sql('delivery.segment_leaf').split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' ');
+  const leafSql = segmentLeaf();
   const range = opts.range ? ' AND user_id > {after:String} AND user_id <= {upto:String}' : '';
   const walk = (c: Condition, depth: number): string => {
     if (depth > 6) throw new AppError('segment_too_deep', 'セグメントの入れ子は 6 段までです', 400);
@@ -98,6 +97,12 @@ export function compileCondition(c: Condition, opts: { range?: boolean } = {}): 
     return `(${leafSql.replace('{{item}}', item).replace('{{range}}', range).replace('{{match}}', match)})`;
   };
   return { sql: walk(c, 0), params };
+}
+
+let leafTemplate: string | undefined;
+/** delivery.segment_leaf without its comment lines: it is written into the middle of a query, once per condition. */
+function segmentLeaf(): string {
+  return (leafTemplate ??= sql('delivery.segment_leaf').split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' '));
 }
 
 /** A leaf's test over `values`, a resident's latest answer to its item. */

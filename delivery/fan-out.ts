@@ -26,7 +26,7 @@ import type { Logger } from '../core/logger.ts';
 import { connectRedis, setFromParts, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { compileCondition, type Audience } from './audience.ts';
-import { BATCH_SIZE, batchLines, CHUNK_BATCHES, chunkHeader, cutChunks, idsOfLines, parseChunk, parseLines, readBatchLines, summarize, type CutChunk, type Page } from './audience-batches.ts';
+import { BATCH_SIZE, batchLines, CHUNK_BATCHES, chunkParts, cutChunks, idsOfLines, parseChunk, parseLines, readBatchLines, summarize, type CutChunk, type Page } from './audience-batches.ts';
 import { batchRetryKey } from './ids.ts';
 import { japaneseLineMessage, type DeliveryMessage } from './messages.ts';
 import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from './multicast-http.ts';
@@ -331,7 +331,7 @@ export class FanOut {
         // cursor after them with their table; the jobs follow (re-queued after a crash).
         // each value written from its header and its lines as they are (no joined copy of the lines)
         const bulk = this.#bulk();
-        await Promise.all(chunks.map((c) => setFromParts(bulk, keys.chunk(d.id, c.n), [chunkHeader(c), c.lines], WEEK_S)));
+        await Promise.all(chunks.map((c) => setFromParts(bulk, keys.chunk(d.id, c.n), chunkParts(c), WEEK_S)));
         const now = Date.now();
         for (const [k, v] of this.#cutChunks) {
           if (now - v.at < CHUNK_CACHE_MS) break;

@@ -194,7 +194,7 @@
           body.appendChild(r);
         });
         cell.appendChild(t);
-      });
+      }).catch(function () { cell.textContent = 'クリック内訳を読み込めませんでした。'; });
     };
     /** 日時を変更: an inline date-time field for a scheduled delivery (Japan time), saved through /schedule. */
     var reschedule = function (d, cell) {
@@ -225,7 +225,7 @@
               msg.hidden = false;
               input.focus();
             });
-          });
+          }, function () { msg.textContent = 'サーバーに接続できませんでした。ネットワークを確認してください。'; msg.hidden = false; });
         });
         [label, input, save, cancel, msg].forEach(function (x) { form.appendChild(x); form.appendChild(document.createTextNode(' ')); });
         cell.textContent = '';

@@ -88,6 +88,15 @@
     }, Promise.resolve(true)).then(function (ok) { return after().then(function () { if (ok) T.say(status, done); }); });
   }
 
+  /** GETs base + path, empties the sections and draws the answer; a failure is said in the first section. */
+  function reload(path, sections, what, draw) {
+    return T.api('GET', base + path).then(function (r) {
+      sections.forEach(function (x) { x.box.textContent = ''; });
+      if (!r.ok) { T.say(sections[0].status, what + 'を読み込めませんでした: ' + T.errorText(r), true); return; }
+      return draw(r.body);
+    });
+  }
+
   function section(id, title, lead) {
     var box = el('div', { class: 'section-body' });
     var status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
@@ -103,11 +112,8 @@
   var tree = section('interests', '関心のある分野', '大分類と中分類 (2 段) です。住民は中分類ごとに地域を選べます。名前を変えたり廃止したりしても、住民がこれまでに登録した内容は消えません。');
 
   function loadCategories() {
-    return T.api('GET', base + '/categories').then(function (r) {
-      areas.box.textContent = '';
-      tree.box.textContent = '';
-      if (!r.ok) { T.say(areas.status, '地域を読み込めませんでした: ' + T.errorText(r), true); return; }
-      var cats = r.body.categories || [];
+    return reload('/categories', [areas, tree], '地域と分野', function (body) {
+      var cats = body.categories || [];
       var patch = function (status, c, body, done) { return change(status, 'PATCH', base + '/categories/' + encodeURIComponent(c.id), body, done, loadCategories); };
       var add = function (status, parentId, name, done) { return change(status, 'POST', base + '/categories', { parentId: parentId, name: name }, done, loadCategories); };
       var catUrl = function (c) { return base + '/categories/' + encodeURIComponent(c.id); };
@@ -146,10 +152,8 @@
   var items = section('items', '追加の登録項目', '性別・生まれ年などのほかに住民に尋ねる項目と、その選択肢です (選択肢は 12 個まで。クイックリプライで選びます)。');
 
   function loadItems() {
-    return T.api('GET', base + '/attribute-items').then(function (r) {
-      items.box.textContent = '';
-      if (!r.ok) { T.say(items.status, '登録項目を読み込めませんでした: ' + T.errorText(r), true); return; }
-      var list = (r.body.items || []).sort(bySort);
+    return reload('/attribute-items', [items], '登録項目', function (body) {
+      var list = (body.items || []).sort(bySort);
       if (!list.length) items.box.appendChild(el('p', { class: 'note', text: '追加の登録項目はまだありません。' }));
       var patch = function (it, body, done) { return change(items.status, 'PATCH', base + '/attribute-items/' + encodeURIComponent(it.id), body, done, loadItems); };
       var itemUrl = function (x) { return base + '/attribute-items/' + encodeURIComponent(x.id); };
@@ -200,10 +204,8 @@
   var devices = section('test-devices', 'テスト端末', 'テスト送信の宛先です。担当者の LINE のユーザー ID (U で始まる 33 文字) を登録します。');
 
   function loadDevices() {
-    return T.api('GET', base + '/test-devices').then(function (r) {
-      devices.box.textContent = '';
-      if (!r.ok) { T.say(devices.status, 'テスト端末を読み込めませんでした: ' + T.errorText(r), true); return; }
-      var list = r.body.devices || [];
+    return reload('/test-devices', [devices], 'テスト端末', function (body) {
+      var list = body.devices || [];
       if (!list.length) devices.box.appendChild(el('p', { class: 'note', text: 'テスト端末はまだ登録されていません。' }));
       else {
         devices.box.appendChild(el('table', {}, [
@@ -237,10 +239,8 @@
   var menu = section('rich-menu', 'リッチメニュー', '住民のトーク画面の下に出るメニューです。「登録内容の確認・変更」は上の項目で登録を始めます。「お知らせ」「問い合わせ」は指定したページを開きます。');
 
   function loadMenu() {
-    return T.api('GET', base + '/rich-menu').then(function (r) {
-      menu.box.textContent = '';
-      if (!r.ok) { T.say(menu.status, 'リッチメニューを読み込めませんでした: ' + T.errorText(r), true); return; }
-      var m = r.body.richMenu;
+    return reload('/rich-menu', [menu], 'リッチメニュー', function (body) {
+      var m = body.richMenu;
       menu.box.appendChild(el('p', { text: m ? '適用済み (' + T.dateTime(m.appliedAt) + ')' : 'まだ適用されていません。' }));
       if (!canEdit) return;
       var news = el('input', { id: nextId('news'), type: 'url', value: (m && m.newsUrl) || '', placeholder: 'https://www.city.example.lg.jp/news/', size: 50, 'data-role': 'news-url' });

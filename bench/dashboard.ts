@@ -72,7 +72,9 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
     await migrate(ch);
     const tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
     const rows = readMunicipalities().filter((r) => r.kind === 'municipality');
-    if (!reuse) for (const r of rows) await tenants.add({ id: r.code, name: r.name, nameKana: r.kana, kind: r.kind, population: r.population });
+    if (!reuse)
+      for (const r of rows)
+        await tenants.add({ id: r.code, name: r.name, nameKana: r.kana, kind: r.kind, population: r.population });
     const ids = rows.map((r) => r.code);
     const total = rows.reduce((a, r) => a + (r.population ?? 0), 0);
     let acc = 0;
@@ -86,23 +88,41 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
     let generateSeconds = 0;
     if (reuse) say(`${dir} の生成済みデータを使います`);
     else {
-    say(`生成: イベント ${events.toLocaleString()} 件、住民 ${residents.toLocaleString()} 人、${days} 日 (${start}〜${end})、${ids.length} 市町`);
-    const g0 = performance.now();
-    const chunk = 10_000_000;
-    for (let offset = 0; offset < events; offset += chunk) {
-      const count = Math.min(chunk, events - offset);
-      const ms = await timed(() => exec(ch, 'dashboard_bench.raw_events', { offset, count, tenants: ids, weights, start, days, residents: perTenant }));
-      say(`  生イベント ${(offset + count).toLocaleString()} / ${events.toLocaleString()} (${r1(ms / 1000)} 秒)`);
-    }
-    const tRollup = await timed(() => exec(ch, 'dashboard_bench.rollup_all', {}));
-    say(`  日別集計 ${r1(tRollup / 1000)} 秒`);
-    await exec(ch, 'dashboard_bench.followers', { tenants: ids, start, days, friendsMax: Math.round(residents / ids.length) });
-    await exec(ch, 'dashboard_bench.tracked', { tenants: ids, start, days });
-    await exec(ch, 'dashboard_bench.stats', {});
-    await exec(ch, 'dashboard_bench.residents', { count: residents, tenants: ids, weights });
-    await exec(ch, 'dashboard_bench.attributes', {});
-    generateSeconds = r1((performance.now() - g0) / 1000);
-    if (keep) fs.writeFileSync(path.join(dir, 'generated.json'), JSON.stringify({ events, residents, days, start, end }));
+      say(
+        `生成: イベント ${events.toLocaleString()} 件、住民 ${residents.toLocaleString()} 人、${days} 日 (${start}〜${end})、${ids.length} 市町`,
+      );
+      const g0 = performance.now();
+      const chunk = 10_000_000;
+      for (let offset = 0; offset < events; offset += chunk) {
+        const count = Math.min(chunk, events - offset);
+        const ms = await timed(() =>
+          exec(ch, 'dashboard_bench.raw_events', {
+            offset,
+            count,
+            tenants: ids,
+            weights,
+            start,
+            days,
+            residents: perTenant,
+          }),
+        );
+        say(`  生イベント ${(offset + count).toLocaleString()} / ${events.toLocaleString()} (${r1(ms / 1000)} 秒)`);
+      }
+      const tRollup = await timed(() => exec(ch, 'dashboard_bench.rollup_all', {}));
+      say(`  日別集計 ${r1(tRollup / 1000)} 秒`);
+      await exec(ch, 'dashboard_bench.followers', {
+        tenants: ids,
+        start,
+        days,
+        friendsMax: Math.round(residents / ids.length),
+      });
+      await exec(ch, 'dashboard_bench.tracked', { tenants: ids, start, days });
+      await exec(ch, 'dashboard_bench.stats', {});
+      await exec(ch, 'dashboard_bench.residents', { count: residents, tenants: ids, weights });
+      await exec(ch, 'dashboard_bench.attributes', {});
+      generateSeconds = r1((performance.now() - g0) / 1000);
+      if (keep)
+        fs.writeFileSync(path.join(dir, 'generated.json'), JSON.stringify({ events, residents, days, start, end }));
     }
     const count = async (table: string) => {
       const rs = await ch.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' });
@@ -139,7 +159,9 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
     const municipality: number[] = [];
     for (let i = 0; i < requests; i++) {
       overview.push(await timed(() => get(`/api/v1/dashboard/overview?month=${pick(months, i)}`)));
-      municipality.push(await timed(() => get(`/api/v1/dashboard/municipalities/${pick(ids, i)}?from=${addDays(end, -364)}&to=${end}`)));
+      municipality.push(
+        await timed(() => get(`/api/v1/dashboard/municipalities/${pick(ids, i)}?from=${addDays(end, -364)}&to=${end}`)),
+      );
     }
     // Residents by attribute: its own call (it reads every resident's row); each tenant once, uncached.
     const attributes: number[] = [];
@@ -160,9 +182,13 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
       const to = `${m}-28`;
       const t = pick(ids, i);
       rollupQ.push(await timed(() => q('dashboard.webhooks_per_month', { tenants: ids, from, to })));
-      rollupQ.push(await timed(() => q('dashboard.webhooks_per_day', { tenant: t, from: addDays(end, -364), to: end })));
+      rollupQ.push(
+        await timed(() => q('dashboard.webhooks_per_day', { tenant: t, from: addDays(end, -364), to: end })),
+      );
       rawQ.push(await timed(() => q('dashboard_bench.raw_overview', { tenants: ids, from, to })));
-      rawQ.push(await timed(() => q('dashboard_bench.raw_municipality', { tenant: t, from: addDays(end, -364), to: end })));
+      rawQ.push(
+        await timed(() => q('dashboard_bench.raw_municipality', { tenant: t, from: addDays(end, -364), to: end })),
+      );
     }
 
     const figures = {
@@ -177,11 +203,21 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
     };
     say(`概要 API p50 ${figures.overview_p50_ms} ms / p95 ${figures.overview_p95_ms} ms (${requests} 回)`);
     say(`市町 API p50 ${figures.municipality_p50_ms} ms / p95 ${figures.municipality_p95_ms} ms (${requests} 回)`);
-    say(`属性別 API (集計キャッシュなし) p50 ${figures.attributes_p50_ms} ms / p95 ${figures.attributes_p95_ms} ms (${ids.length} 回)`);
-    say(`同じ Webhook 集計: 日別集計テーブル p95 ${figures.rollup_query_p95_ms} ms、生イベント p95 ${figures.raw_query_p95_ms} ms`);
+    say(
+      `属性別 API (集計キャッシュなし) p50 ${figures.attributes_p50_ms} ms / p95 ${figures.attributes_p95_ms} ms (${ids.length} 回)`,
+    );
+    say(
+      `同じ Webhook 集計: 日別集計テーブル p95 ${figures.rollup_query_p95_ms} ms、生イベント p95 ${figures.raw_query_p95_ms} ms`,
+    );
     return {
       bench: 'dashboard',
-      events, residents, days, tenants: ids.length, requests, generate_seconds: generateSeconds, stored,
+      events,
+      residents,
+      days,
+      tenants: ids.length,
+      requests,
+      generate_seconds: generateSeconds,
+      stored,
       ...figures,
       p95_ms: Math.max(figures.overview_p95_ms, figures.municipality_p95_ms),
       raw_vs_rollup: r1(figures.raw_query_p95_ms / Math.max(0.1, figures.rollup_query_p95_ms)),

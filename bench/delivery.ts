@@ -58,7 +58,7 @@ if (process.argv[2] === '--sandbox-child') {
   for (const [i, c] of (config.channels as Array<{ channelId: string }>).entries()) {
     const ids = sandbox.world.byChannelId(c.channelId)!.followerIds();
     const out = fs.createWriteStream(`${idsFile}.${i}`);
-    for (let k = 0; k < ids.length; k += 10_000) out.write(ids.slice(k, k + 10_000).join('\n') + '\n');
+    for (let k = 0; k < ids.length; k += 10_000) out.write(`${ids.slice(k, k + 10_000).join('\n')}\n`);
     await new Promise<void>((r) => out.end(r));
   }
   // The id lists just written are the bench's own garbage (millions of strings the world holds
@@ -77,7 +77,14 @@ if (process.argv[2] === '--sandbox-child') {
       else {
         const stop = profiling;
         profiling = undefined;
-        void stop.then((f) => f()).then((prof) => fs.writeFileSync(`${process.env.BENCH_PROFILE}-sandbox-${config.rateLimits.multicastPerSecond}.cpuprofile`, JSON.stringify(prof)));
+        void stop
+          .then((f) => f())
+          .then((prof) =>
+            fs.writeFileSync(
+              `${process.env.BENCH_PROFILE}-sandbox-${config.rateLimits.multicastPerSecond}.cpuprofile`,
+              JSON.stringify(prof),
+            ),
+          );
       }
     }
     console.log(`cpu ${(c.user + c.system) / 1000}`);
@@ -86,23 +93,66 @@ if (process.argv[2] === '--sandbox-child') {
   process.on('SIGTERM', () => void sandbox.close().then(() => process.exit(0)));
 }
 
-async function startSandboxChild(dir: string, recipients: number, limit: number, channels: ReadonlyArray<{ channelId: string; token: string }>, warm: { channelId: string; token: string }): Promise<{ child: ChildProcess; url: string; ids: string; cpuMs(): Promise<number> }> {
+async function startSandboxChild(
+  dir: string,
+  recipients: number,
+  limit: number,
+  channels: ReadonlyArray<{ channelId: string; token: string }>,
+  warm: { channelId: string; token: string },
+): Promise<{ child: ChildProcess; url: string; ids: string; cpuMs(): Promise<number> }> {
   const configFile = path.join(dir, `sandbox-${limit}.json`);
   const ids = path.join(dir, `ids-${limit}.txt`);
-  const residents = (count: number, seed: number) => ({ count, seed, initialFriendRatio: 1, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0, fatigueBlockProbability: 0 });
-  fs.writeFileSync(configFile, JSON.stringify({
-    channels: [
-      // one channel (and its residents) per measured delivery: each one's receipts show it went to every resident once
-      ...channels.map((c, i) => ({ channelId: c.channelId, botUserId: `U${String(i).repeat(32)}`, channelSecret: 'bench-secret', channelAccessToken: c.token, residents: residents(recipients, 24 + i) })),
-      // warm-up channel: both processes run a first delivery before the measured ones
-      { channelId: warm.channelId, botUserId: `U${'f'.repeat(32)}`, channelSecret: 'bench-secret', channelAccessToken: warm.token, residents: residents(WARM, 99) },
-    ],
-    rateLimits: { multicastPerSecond: limit },
-  }));
+  const residents = (count: number, seed: number) => ({
+    count,
+    seed,
+    initialFriendRatio: 1,
+    followRatePerDay: 0,
+    blockRatePerDay: 0,
+    unblockRatePerDay: 0,
+    fatigueBlockProbability: 0,
+  });
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      channels: [
+        // one channel (and its residents) per measured delivery: each one's receipts show it went to every resident once
+        ...channels.map((c, i) => ({
+          channelId: c.channelId,
+          botUserId: `U${String(i).repeat(32)}`,
+          channelSecret: 'bench-secret',
+          channelAccessToken: c.token,
+          residents: residents(recipients, 24 + i),
+        })),
+        // warm-up channel: both processes run a first delivery before the measured ones
+        {
+          channelId: warm.channelId,
+          botUserId: `U${'f'.repeat(32)}`,
+          channelSecret: 'bench-secret',
+          channelAccessToken: warm.token,
+          residents: residents(WARM, 99),
+        },
+      ],
+      rateLimits: { multicastPerSecond: limit },
+    }),
+  );
   // The sandbox stands in for LINE's servers: its heap starts at 512 MB, so that the external memory
   // of request bodies does not set off a full collection every quarter second while its heap is
   // still small (9 in the first measured delivery, 224 ms, against 1 and 112 ms with it).
-  const child = spawn(process.execPath, ['--max-old-space-size=8192', '--initial-old-space-size=512', '--expose-gc', '--import', 'tsx', here, '--sandbox-child', configFile, ids], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-old-space-size=8192',
+      '--initial-old-space-size=512',
+      '--expose-gc',
+      '--import',
+      'tsx',
+      here,
+      '--sandbox-child',
+      configFile,
+      ids,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
@@ -118,7 +168,9 @@ async function startSandboxChild(dir: string, recipients: number, limit: number,
     }, 100);
   });
   return {
-    child, url, ids,
+    child,
+    url,
+    ids,
     /** The sandbox process's CPU time so far, ms. */
     async cpuMs() {
       const before = out.length;
@@ -137,7 +189,13 @@ async function seedResidents(ch: ClickHouseClient, idsFile: string, tenant: stri
   const ids = fs.readFileSync(idsFile, 'utf8').split('\n').filter(Boolean);
   const at = chDateTime(Date.parse('2026-01-01T00:00:00Z'));
   for (let i = 0; i < ids.length; i += 200_000) {
-    await ch.insert({ table: 'resident_states', format: 'JSONEachRow', values: ids.slice(i, i + 200_000).map((u) => ({ tenant_id: tenant, user_id: u, is_friend: 1, changed_at: at, version: 1 })) });
+    await ch.insert({
+      table: 'resident_states',
+      format: 'JSONEachRow',
+      values: ids
+        .slice(i, i + 200_000)
+        .map((u) => ({ tenant_id: tenant, user_id: u, is_friend: 1, changed_at: at, version: 1 })),
+    });
   }
   return ids.length;
 }
@@ -165,7 +223,13 @@ interface RunResult {
   steal_ms: number;
 }
 
-const RUN_TENANTS = [{ id: TENANT, name: '三重県', kind: 'prefecture' as const }, { id: '24202', name: '四日市市', kind: 'municipality' as const }, { id: '24203', name: '伊勢市', kind: 'municipality' as const }, { id: '24204', name: '松阪市', kind: 'municipality' as const }, { id: '24205', name: '桑名市', kind: 'municipality' as const }];
+const RUN_TENANTS = [
+  { id: TENANT, name: '三重県', kind: 'prefecture' as const },
+  { id: '24202', name: '四日市市', kind: 'municipality' as const },
+  { id: '24203', name: '伊勢市', kind: 'municipality' as const },
+  { id: '24204', name: '松阪市', kind: 'municipality' as const },
+  { id: '24205', name: '桑名市', kind: 'municipality' as const },
+];
 
 /** `runs` measured deliveries at one limit (each to its own channel of `recipients` residents). */
 async function runLimit(dir: string, recipients: number, limit: number, runs: number): Promise<RunResult[]> {
@@ -181,9 +245,17 @@ async function runLimit(dir: string, recipients: number, limit: number, runs: nu
   try {
     await migrate(ch);
     const tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
-    const credentials = async (t: { id: string; name: string; kind: 'prefecture' | 'municipality' }, c: { channelId: string; token: string }) => {
+    const credentials = async (
+      t: { id: string; name: string; kind: 'prefecture' | 'municipality' },
+      c: { channelId: string; token: string },
+    ) => {
       if (!(await tenants.get(t.id))) await tenants.add(t);
-      await tenants.setCredentials(t.id, { channelId: c.channelId, channelSecret: 'bench-secret', channelAccessToken: c.token, lineApi: 'sandbox' });
+      await tenants.setCredentials(t.id, {
+        channelId: c.channelId,
+        channelSecret: 'bench-secret',
+        channelAccessToken: c.token,
+        lineApi: 'sandbox',
+      });
     };
     await ch.command({ query: `TRUNCATE TABLE resident_states` });
     for (const [j, c] of channels.entries()) {
@@ -196,12 +268,21 @@ async function runLimit(dir: string, recipients: number, limit: number, runs: nu
     console.log(`limit ${limit}/s: ${recipients} residents seeded for each of ${runs} channel(s)`);
 
     const delivery = createDelivery({
-      ch, redisUrl: redisServer.url, tenants, logger, endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sb.url }),
+      ch,
+      redisUrl: redisServer.url,
+      tenants,
+      logger,
+      endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sb.url }),
       fanOut: { multicastPerSecond: limit },
     });
     await delivery.start();
     try {
-      const w = await delivery.service.create(WARM_TENANT, { title: '準備', messages: [{ type: 'text', text: '準備運転' }], sendMethod: 'multicast', send: 'now' });
+      const w = await delivery.service.create(WARM_TENANT, {
+        title: '準備',
+        messages: [{ type: 'text', text: '準備運転' }],
+        sendMethod: 'multicast',
+        send: 'now',
+      });
       await delivery.waitFinished(WARM_TENANT, w.id, 10 * 60_000);
       const results: RunResult[] = [];
       for (const [j, c] of channels.entries()) {
@@ -212,7 +293,20 @@ async function runLimit(dir: string, recipients: number, limit: number, runs: nu
           await new Promise((r) => setTimeout(r, 10));
         }
         const label = runs > 1 ? `limit ${limit}/s, run ${j + 1}/${runs}` : `limit ${limit}/s`;
-        results.push(await measureOne({ sb, ch, redisServer, delivery, tenant: RUN_TENANTS[j]!.id, channelId: c.channelId, recipients, limit, label, profileName: runs > 1 ? `${limit}-${j + 1}` : `${limit}` }));
+        results.push(
+          await measureOne({
+            sb,
+            ch,
+            redisServer,
+            delivery,
+            tenant: RUN_TENANTS[j]!.id,
+            channelId: c.channelId,
+            recipients,
+            limit,
+            label,
+            profileName: runs > 1 ? `${limit}-${j + 1}` : `${limit}`,
+          }),
+        );
       }
       return results;
     } finally {
@@ -255,7 +349,18 @@ interface MeasureInput {
   profileName: string;
 }
 
-async function measureOne({ sb, ch, redisServer, delivery, tenant, channelId, recipients, limit, label, profileName }: MeasureInput): Promise<RunResult> {
+async function measureOne({
+  sb,
+  ch,
+  redisServer,
+  delivery,
+  tenant,
+  channelId,
+  recipients,
+  limit,
+  label,
+  profileName,
+}: MeasureInput): Promise<RunResult> {
   const load = os.loadavg()[0]!;
   const profiler = process.env.BENCH_PROFILE ? await startProfile() : undefined;
   const steal0 = stealMs();
@@ -267,8 +372,17 @@ async function measureOne({ sb, ch, redisServer, delivery, tenant, channelId, re
   // all friends, but by multicast: this bench measures the fan-out (a broadcast is one request)
   // --audience segment: the same residents through the segment path (a window of friends, then a set
   // per condition): "not answered 性別", which every seeded resident matches
-  const audience = arg('audience', 'all') === 'segment' ? { type: 'segment' as const, condition: { not: { attr: 'gender', op: 'exists' as const } } } : { type: 'all' as const };
-  const d = await delivery.service.create(tenant, { title: 'ベンチマーク', messages: [{ type: 'text', text: '健康マイレージのお知らせ' }], audience, sendMethod: 'multicast', send: 'now' });
+  const audience =
+    arg('audience', 'all') === 'segment'
+      ? { type: 'segment' as const, condition: { not: { attr: 'gender', op: 'exists' as const } } }
+      : { type: 'all' as const };
+  const d = await delivery.service.create(tenant, {
+    title: 'ベンチマーク',
+    messages: [{ type: 'text', text: '健康マイレージのお知らせ' }],
+    audience,
+    sendMethod: 'multicast',
+    send: 'now',
+  });
   const trace: string[] = [];
   // BENCH_DEBUG: every 200 ms, batches cut and settled, the longest event-loop stall and the CPU
   // time each process used so far (Tayori, sandbox, redis-server)
@@ -280,7 +394,15 @@ async function measureOne({ sb, ch, redisServer, delivery, tenant, channelId, re
         lag.reset();
         const cpu = process.cpuUsage(cpu0);
         const cpus = `cpu ms Tayori ${((cpu.user + cpu.system) / 1000).toFixed(0)} sandbox ${(procCpuMs(sb.child.pid!) - sandboxProc0).toFixed(0)} redis ${(procCpuMs(redisServer.pid) - redisCpu0).toFixed(0)}`;
-        void delivery.fanOut.state.progress(d.id).then((p) => p && trace.push(`${Date.now() - t0}ms cut ${p.enqueued} settled ${p.settled} stall ${stall.toFixed(0)}ms ${cpus}`));
+        void delivery.fanOut.state
+          .progress(d.id)
+          .then(
+            (p) =>
+              p &&
+              trace.push(
+                `${Date.now() - t0}ms cut ${p.enqueued} settled ${p.settled} stall ${stall.toFixed(0)}ms ${cpus}`,
+              ),
+          );
       }, 200)
     : undefined;
   let firstBatch = NaN;
@@ -300,25 +422,54 @@ async function measureOne({ sb, ch, redisServer, delivery, tenant, channelId, re
   clearInterval(tracer);
   lag.disable();
   if (trace.length) console.log(`progress:\n  ${trace.join('\n  ')}`);
-  if (profiler) fs.writeFileSync(`${process.env.BENCH_PROFILE}-${profileName}.cpuprofile`, JSON.stringify(await profiler()));
-  const last = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=1`)).json()) as { requests: Array<{ acceptedAt: string }> };
+  if (profiler)
+    fs.writeFileSync(`${process.env.BENCH_PROFILE}-${profileName}.cpuprofile`, JSON.stringify(await profiler()));
+  const last = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=1`)).json()) as {
+    requests: Array<{ acceptedAt: string }>;
+  };
   const lastAccepted = Date.parse(last.requests.at(-1)!.acceptedAt);
   if (process.env.BENCH_DEBUG) {
-    const all = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=100000`)).json()) as { requests: Array<{ acceptedAt: string }> };
+    const all = (await (await fetch(`${sb.url}/__sandbox/requests?channelId=${channelId}&limit=100000`)).json()) as {
+      requests: Array<{ acceptedAt: string }>;
+    };
     const times = all.requests.map((r) => Date.parse(r.acceptedAt) - t0);
-    const att = await (await ch.query({ query: `SELECT sum(attempts) AS a, max(attempts) AS m FROM delivery_batches FINAL WHERE delivery_id = {id:String}`, query_params: { id: d.id }, format: 'JSONEachRow' })).json();
+    const att = await (
+      await ch.query({
+        query: `SELECT sum(attempts) AS a, max(attempts) AS m FROM delivery_batches FINAL WHERE delivery_id = {id:String}`,
+        query_params: { id: d.id },
+        format: 'JSONEachRow',
+      })
+    ).json();
     console.log('attempts', JSON.stringify(att));
-    console.log(`accepted at (ms after send): first ${times[0]}, 10% ${times[Math.floor(times.length / 10)]}, 50% ${times[Math.floor(times.length / 2)]}, last ${times.at(-1)} (${times.length} kept)`);
+    console.log(
+      `accepted at (ms after send): first ${times[0]}, 10% ${times[Math.floor(times.length / 10)]}, 50% ${times[Math.floor(times.length / 2)]}, last ${times.at(-1)} (${times.length} kept)`,
+    );
   }
-  const summary = (await (await fetch(`${sb.url}/__sandbox/channels/${channelId}/receipts`)).json()) as Record<string, number>;
+  const summary = (await (await fetch(`${sb.url}/__sandbox/channels/${channelId}/receipts`)).json()) as Record<
+    string,
+    number
+  >;
 
   const seconds = (lastAccepted - t0) / 1000;
   const batches = Math.ceil(recipients / BATCH);
   const floor = batches / limit;
-  const exactlyOnce = summary.totalRecipients === recipients && summary.totalReceipts === recipients && summary.residentsWithMultipleReceipts === 0;
+  const exactlyOnce =
+    summary.totalRecipients === recipients &&
+    summary.totalReceipts === recipients &&
+    summary.residentsWithMultipleReceipts === 0;
   const r: RunResult = {
-    limit, recipients, batches, seconds: Number(seconds.toFixed(3)), floor_seconds: Number(floor.toFixed(3)), ratio: Number((seconds / floor).toFixed(3)),
-    batches_per_s: Number((batches / seconds).toFixed(1)), first_batch_s: Number(firstBatch.toFixed(3)), cpu_ms_per_batch: Number(((cpu.user + cpu.system) / 1000 / batches).toFixed(3)), exactly_once: exactlyOnce, accepted: final.accepted, failed: final.failed,
+    limit,
+    recipients,
+    batches,
+    seconds: Number(seconds.toFixed(3)),
+    floor_seconds: Number(floor.toFixed(3)),
+    ratio: Number((seconds / floor).toFixed(3)),
+    batches_per_s: Number((batches / seconds).toFixed(1)),
+    first_batch_s: Number(firstBatch.toFixed(3)),
+    cpu_ms_per_batch: Number(((cpu.user + cpu.system) / 1000 / batches).toFixed(3)),
+    exactly_once: exactlyOnce,
+    accepted: final.accepted,
+    failed: final.failed,
     load_average: Number(load.toFixed(2)),
     sandbox_cpu_ms_per_batch: Number((sandboxCpu / batches).toFixed(3)),
     redis_cpu_ms_per_batch: Number((redisCpu / batches).toFixed(3)),
@@ -380,7 +531,11 @@ export async function benchDelivery(): Promise<Record<string, unknown>> {
     const at2000 = mainLimit !== 2000 && byLimit.has(2000) ? median(byLimit.get(2000)!) : undefined;
     const all = [...byLimit.values()].flat();
     if (all.length > limits.length) {
-      for (const [limit, rs] of byLimit) if (rs.length > 1) console.log(`limit ${limit}/s: median of ${rs.length} runs ${median(rs).seconds} s, ratio ${median(rs).ratio} (runs: ${rs.map((r) => r.ratio).join(', ')})`);
+      for (const [limit, rs] of byLimit)
+        if (rs.length > 1)
+          console.log(
+            `limit ${limit}/s: median of ${rs.length} runs ${median(rs).seconds} s, ratio ${median(rs).ratio} (runs: ${rs.map((r) => r.ratio).join(', ')})`,
+          );
     }
     return {
       bench: 'delivery',
@@ -397,7 +552,15 @@ export async function benchDelivery(): Promise<Record<string, unknown>> {
       steal_ms: main.steal_ms,
       runs: byLimit.get(mainLimit)!.map((r) => r.ratio),
       ...(at2000
-        ? { ratio_2000: at2000.ratio, seconds_2000: at2000.seconds, floor_seconds_2000: at2000.floor_seconds, batches_per_s_2000: at2000.batches_per_s, load_average_2000: at2000.load_average, steal_ms_2000: at2000.steal_ms, runs_2000: byLimit.get(2000)!.map((r) => r.ratio) }
+        ? {
+            ratio_2000: at2000.ratio,
+            seconds_2000: at2000.seconds,
+            floor_seconds_2000: at2000.floor_seconds,
+            batches_per_s_2000: at2000.batches_per_s,
+            load_average_2000: at2000.load_average,
+            steal_ms_2000: at2000.steal_ms,
+            runs_2000: byLimit.get(2000)!.map((r) => r.ratio),
+          }
         : {}),
       goal: 'ratio <= 1.25 (at 200/s and at 2,000/s; the median of the runs at each)',
     };

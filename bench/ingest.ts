@@ -41,11 +41,18 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const pool = Array.from({ length: POOL }, (_, i) => {
       const body = JSON.stringify({
         destination: BOT,
-        events: [{
-          type: 'follow', mode: 'active', timestamp: start + i, source: { type: 'user', userId: `U${i.toString(16).padStart(32, '0')}` },
-          webhookEventId: `01BENCH${i.toString(36).toUpperCase().padStart(19, '0')}`, deliveryContext: { isRedelivery: false },
-          replyToken: randomBytes(16).toString('hex'), follow: { isUnblocked: false },
-        }],
+        events: [
+          {
+            type: 'follow',
+            mode: 'active',
+            timestamp: start + i,
+            source: { type: 'user', userId: `U${i.toString(16).padStart(32, '0')}` },
+            webhookEventId: `01BENCH${i.toString(36).toUpperCase().padStart(19, '0')}`,
+            deliveryContext: { isRedelivery: false },
+            replyToken: randomBytes(16).toString('hex'),
+            follow: { isUnblocked: false },
+          },
+        ],
       });
       return { body, signature: createHmac('sha256', SECRET).update(body).digest('base64') };
     });
@@ -78,7 +85,15 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       ...(process.env.BENCH_COMMIT_DELAY_MS ? { maxDelayMs: Number(process.env.BENCH_COMMIT_DELAY_MS) } : {}),
     };
     const rollupIntervalMs = process.env.BENCH_ROLLUP_MS ? Number(process.env.BENCH_ROLLUP_MS) : undefined;
-    const ingest = createIngest({ ch, redis, tenants, endpoints: () => ({ line: 'http://127.0.0.1:1' }), logger, writer, rollupIntervalMs });
+    const ingest = createIngest({
+      ch,
+      redis,
+      tenants,
+      endpoints: () => ({ line: 'http://127.0.0.1:1' }),
+      logger,
+      writer,
+      rollupIntervalMs,
+    });
     await ingest.start();
     const front = new FrontHandlers();
     ingest.mount(front);
@@ -88,7 +103,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     await app.close();
     await ingest.stop();
 
-    const q = async (query: string) => (await (await ch.query({ query, format: 'JSONEachRow' })).json<Record<string, string>>())[0]!;
+    const q = async (query: string) =>
+      (await (await ch.query({ query, format: 'JSONEachRow' })).json<Record<string, string>>())[0]!;
     const stored = await q('SELECT count() AS n, uniqExact(webhook_event_id) AS ids FROM raw_webhook_events FINAL');
     const rolled = await q("SELECT sum(events) AS events FROM webhook_events_per_day FINAL WHERE tenant_id = '24201'");
     const expectedDistinct = Math.min(tayori.sent, POOL);
@@ -97,11 +113,22 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     await ch.close();
 
     const ratio = tayori.rps / bareResult.rps;
-    console.log(`bare http:  ${bareResult.rps.toFixed(0)} req/s  p50 ${bareResult.p50_ms} ms  p99 ${bareResult.p99_ms} ms`);
-    console.log(`Tayori:     ${tayori.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori.p50_ms} ms  p99 ${tayori.p99_ms} ms  non-2xx ${tayori.non2xx}  errors ${tayori.errors}`);
-    console.log(`group commit: ${ingest.writer.stats.inserts} INSERTs, ${(ingest.writer.stats.rows / Math.max(1, ingest.writer.stats.inserts)).toFixed(1)} rows each`);
-    console.log(`stored: ${stored.ids} distinct events (expected ${expectedDistinct}), rows after FINAL ${stored.n}, rollup ${rolled.events}`);
-    const exactlyOnce = Number(stored.ids) === expectedDistinct && Number(stored.n) === expectedDistinct && Number(rolled.events) === expectedDistinct;
+    console.log(
+      `bare http:  ${bareResult.rps.toFixed(0)} req/s  p50 ${bareResult.p50_ms} ms  p99 ${bareResult.p99_ms} ms`,
+    );
+    console.log(
+      `Tayori:     ${tayori.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori.p50_ms} ms  p99 ${tayori.p99_ms} ms  non-2xx ${tayori.non2xx}  errors ${tayori.errors}`,
+    );
+    console.log(
+      `group commit: ${ingest.writer.stats.inserts} INSERTs, ${(ingest.writer.stats.rows / Math.max(1, ingest.writer.stats.inserts)).toFixed(1)} rows each`,
+    );
+    console.log(
+      `stored: ${stored.ids} distinct events (expected ${expectedDistinct}), rows after FINAL ${stored.n}, rollup ${rolled.events}`,
+    );
+    const exactlyOnce =
+      Number(stored.ids) === expectedDistinct &&
+      Number(stored.n) === expectedDistinct &&
+      Number(rolled.events) === expectedDistinct;
     console.log(`ratio ${ratio.toFixed(3)} (goal ≥ 0.7)  exactly once: ${exactlyOnce ? 'yes' : 'NO'}`);
     return {
       bench: 'ingest',

@@ -41,6 +41,8 @@ export function loadFigures(result: AutocannonResult, sent: number, statuses?: R
 
 /** Runs a load script (through tsx) in its own process; its last stdout line is the LoadResult. */
 export async function runLoad(script: string, args: string[]): Promise<LoadResult> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult;
 }

@@ -29,7 +29,12 @@ const result = await autocannon({
     {
       setupRequest(req: Record<string, unknown>) {
         const p = pool[i++ % pool.length]!;
-        return { ...req, method: 'POST', body: p.body, headers: { 'content-type': 'application/json', 'x-line-signature': p.signature } };
+        return {
+          ...req,
+          method: 'POST',
+          body: p.body,
+          headers: { 'content-type': 'application/json', 'x-line-signature': p.signature },
+        };
       },
     },
   ],

@@ -54,16 +54,20 @@ if (process.argv[2] === '--measure-child') {
   let at = performance.now();
   let current = '';
   const t1 = performance.now();
-  const files = await r.produceReport(deps, { type: 'monthly', month }, {
-    createdBy: 'bench',
-    onProgress: (p) => {
-      if (p.step === current) return;
-      const now = performance.now();
-      if (current) steps.push({ step: current, seconds: r2((now - at) / 1000) });
-      current = p.step;
-      at = now;
+  const files = await r.produceReport(
+    deps,
+    { type: 'monthly', month },
+    {
+      createdBy: 'bench',
+      onProgress: (p) => {
+        if (p.step === current) return;
+        const now = performance.now();
+        if (current) steps.push({ step: current, seconds: r2((now - at) / 1000) });
+        current = p.step;
+        at = now;
+      },
     },
-  });
+  );
   const seconds = (performance.now() - t1) / 1000;
   const peak = process.resourceUsage().maxRSS / 1024;
   const t2 = performance.now();
@@ -71,7 +75,12 @@ if (process.argv[2] === '--measure-child') {
   const warm = (performance.now() - t2) / 1000;
   await ch.close();
   const out: ChildResult = {
-    seconds, warm_seconds: warm, load_seconds: loadSeconds, peak_rss_mb: peak, steps, files: files.map((f) => ({ kind: f.kind, size: f.size })),
+    seconds,
+    warm_seconds: warm,
+    load_seconds: loadSeconds,
+    peak_rss_mb: peak,
+    steps,
+    files: files.map((f) => ({ kind: f.kind, size: f.size })),
   };
   console.log(JSON.stringify(out));
   process.exit(0);
@@ -91,7 +100,11 @@ async function exec(ch: ClickHouseClient, name: string, params: Record<string, u
 }
 
 /** The month's minutes (a regular meeting and individual ones) and an issue log with changes. */
-async function seedRecords(ch: ClickHouseClient, month: string, ids: string[]): Promise<{ minutes: number; issues: number }> {
+async function seedRecords(
+  ch: ClickHouseClient,
+  month: string,
+  ids: string[],
+): Promise<{ minutes: number; issues: number }> {
   const { ReportStore } = await import('../reports/index.ts');
   const { issueCreateSchema, issuePatchSchema, minutesCreateSchema } = await import('../reports/schemas.ts');
   const store = new ReportStore(ch);
@@ -99,23 +112,49 @@ async function seedRecords(ch: ClickHouseClient, month: string, ids: string[]): 
   let minutes = 0;
   for (let k = 0; k < 8; k++) {
     const tenant = ids[(k * 7) % ids.length]!;
-    await store.createMinutes(minutesCreateSchema.parse({
-      heldAt: `${day(3 + k * 3)}T14:00`, endedAt: `${day(3 + k * 3)}T15:30`, kind: k === 0 ? '定例会' : '個別検討会議',
-      title: k === 0 ? `${month.slice(5)}月 定例会` : `個別検討会議 (${tenant})`, place: 'web会議', tenantIds: k === 0 ? ['24000'] : ['24000', tenant],
-      attendees: [{ organization: '県 健康推進課', name: '山田 花子' }, { organization: '受託者', name: '佐藤 一郎' }],
-      agenda: ['友だち登録数の推移', '翌月の配信計画'], discussion: '登録者数は前月比で増加。ブロック率は横ばい。\n配信の時間帯を見直す。',
-      decisions: ['翌月は健康ポイントの案内を配信する'], actionItems: [{ task: '配信原稿の作成', owner: '佐藤', due: day(28) }],
-    }), 'bench');
+    await store.createMinutes(
+      minutesCreateSchema.parse({
+        heldAt: `${day(3 + k * 3)}T14:00`,
+        endedAt: `${day(3 + k * 3)}T15:30`,
+        kind: k === 0 ? '定例会' : '個別検討会議',
+        title: k === 0 ? `${month.slice(5)}月 定例会` : `個別検討会議 (${tenant})`,
+        place: 'web会議',
+        tenantIds: k === 0 ? ['24000'] : ['24000', tenant],
+        attendees: [
+          { organization: '県 健康推進課', name: '山田 花子' },
+          { organization: '受託者', name: '佐藤 一郎' },
+        ],
+        agenda: ['友だち登録数の推移', '翌月の配信計画'],
+        discussion: '登録者数は前月比で増加。ブロック率は横ばい。\n配信の時間帯を見直す。',
+        decisions: ['翌月は健康ポイントの案内を配信する'],
+        actionItems: [{ task: '配信原稿の作成', owner: '佐藤', due: day(28) }],
+      }),
+      'bench',
+    );
     minutes++;
   }
   let issues = 0;
   for (let k = 0; k < 40; k++) {
-    const i = await store.createIssue(issueCreateSchema.parse({
-      tenantId: ids[k % ids.length]!, raisedOn: day(1 + (k % 27)), category: ['操作', '設定', '集計', '配信'][k % 4]!,
-      description: `課題 ${k + 1}: 配信予約の時刻を間違えやすい`, owner: '佐藤', dueOn: day(28),
-    }), 'bench');
-    if (k % 2 === 0) await store.changeIssue(i.id, 'bench', issuePatchSchema.parse({ status: '対応中', response: '操作手順書を改訂する', note: '県と協議' }), () => {});
-    if (k % 4 === 0) await store.changeIssue(i.id, 'bench', issuePatchSchema.parse({ status: '完了', resolvedOn: day(28) }), () => {});
+    const i = await store.createIssue(
+      issueCreateSchema.parse({
+        tenantId: ids[k % ids.length]!,
+        raisedOn: day(1 + (k % 27)),
+        category: ['操作', '設定', '集計', '配信'][k % 4]!,
+        description: `課題 ${k + 1}: 配信予約の時刻を間違えやすい`,
+        owner: '佐藤',
+        dueOn: day(28),
+      }),
+      'bench',
+    );
+    if (k % 2 === 0)
+      await store.changeIssue(
+        i.id,
+        'bench',
+        issuePatchSchema.parse({ status: '対応中', response: '操作手順書を改訂する', note: '県と協議' }),
+        () => {},
+      );
+    if (k % 4 === 0)
+      await store.changeIssue(i.id, 'bench', issuePatchSchema.parse({ status: '完了', resolvedOn: day(28) }), () => {});
     issues++;
   }
   return { minutes, issues };
@@ -138,17 +177,33 @@ export async function benchReports(): Promise<Record<string, unknown>> {
       await migrate(ch);
       const tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
       const rows = readMunicipalities();
-      for (const r of rows) await tenants.add({ id: r.code, name: r.name, nameKana: r.kana, kind: r.kind, population: r.population });
+      for (const r of rows)
+        await tenants.add({ id: r.code, name: r.name, nameKana: r.kana, kind: r.kind, population: r.population });
       const munis = rows.filter((r) => r.kind === 'municipality');
       const ids = munis.map((r) => r.code);
       tenantsCount = ids.length;
       const total = munis.reduce((a, r) => a + (r.population ?? 0), 0);
       let acc = 0;
       const weights = munis.map((r, i) => (i === munis.length - 1 ? 1.0000001 : (acc += (r.population ?? 0) / total)));
-      say(`生成: ${ids.length} 市町、${start}〜${end} (${days} 日)、イベント ${events.toLocaleString()} 件、対象月 ${month}`);
-      await exec(ch, 'dashboard_bench.raw_events', { offset: 0, count: events, tenants: ids, weights, start, days, residents: 20_000 });
+      say(
+        `生成: ${ids.length} 市町、${start}〜${end} (${days} 日)、イベント ${events.toLocaleString()} 件、対象月 ${month}`,
+      );
+      await exec(ch, 'dashboard_bench.raw_events', {
+        offset: 0,
+        count: events,
+        tenants: ids,
+        weights,
+        start,
+        days,
+        residents: 20_000,
+      });
       await exec(ch, 'dashboard_bench.rollup_all', {});
-      await exec(ch, 'dashboard_bench.followers', { tenants: ids, start: addDays(start, -1), days: days + 1, friendsMax: 20_000 });
+      await exec(ch, 'dashboard_bench.followers', {
+        tenants: ids,
+        start: addDays(start, -1),
+        days: days + 1,
+        friendsMax: 20_000,
+      });
       await exec(ch, 'dashboard_bench.tracked', { tenants: ids, start, days });
       await exec(ch, 'dashboard_bench.stats', {});
       records = await seedRecords(ch, month, ids);
@@ -159,18 +214,26 @@ export async function benchReports(): Promise<Record<string, unknown>> {
     say(`生成完了 ${generateSeconds} 秒 (議事録 ${records.minutes} 件、課題 ${records.issues} 件)`);
 
     // The package in a process of its own: its peak RSS is the package's (with the engine's).
-    const child = spawn(process.execPath, ['--import', 'tsx', here, '--measure-child', dir, month], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', here, '--measure-child', dir, month], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     if (code !== 0) throw new Error(`計測プロセスが異常終了しました (終了コード ${code}): ${out}`);
     const m = JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
     for (const s of m.steps) say(`  ${s.step}: ${s.seconds} 秒`);
-    say(`月次報告 (${m.files.length} ファイル、${(m.files.reduce((a, f) => a + f.size, 0) / 1024).toFixed(0)} KB): ${r2(m.seconds)} 秒、2 回目 ${r2(m.warm_seconds)} 秒、モジュール読み込み ${r2(m.load_seconds)} 秒、最大 RSS ${Math.round(m.peak_rss_mb)} MB`);
+    say(
+      `月次報告 (${m.files.length} ファイル、${(m.files.reduce((a, f) => a + f.size, 0) / 1024).toFixed(0)} KB): ${r2(m.seconds)} 秒、2 回目 ${r2(m.warm_seconds)} 秒、モジュール読み込み ${r2(m.load_seconds)} 秒、最大 RSS ${Math.round(m.peak_rss_mb)} MB`,
+    );
     const seconds = r2(m.seconds);
     return {
       bench: 'reports',
-      month, tenants: tenantsCount, events, ...records, generate_seconds: generateSeconds,
+      month,
+      tenants: tenantsCount,
+      events,
+      ...records,
+      generate_seconds: generateSeconds,
       files: Object.fromEntries(m.files.map((f) => [f.kind, f.size])),
       steps: Object.fromEntries(m.steps.map((s) => [s.step, s.seconds])),
       load_seconds: r2(m.load_seconds),

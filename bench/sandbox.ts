@@ -36,7 +36,6 @@ const BATCH = 500;
 const CHANNEL_ID = '2000099999';
 const TOKEN = 'bench-sandbox-token';
 
-
 const mb = (n: number) => Math.round(n / 1048576);
 
 function load(url: string, idsFile: string, seconds: number, connections: number): Promise<LoadResult> {
@@ -81,14 +80,20 @@ export async function benchSandbox(): Promise<Record<string, unknown>> {
     const startMs = performance.now() - t0;
     const idsFile = path.join(dir, 'ids.txt');
     fs.writeFileSync(idsFile, ids.join('\n'));
-    console.log(`sandbox: ${residents.toLocaleString()} residents, ${ids.length.toLocaleString()} friends, ready in ${(startMs / 1000).toFixed(1)} s`);
+    console.log(
+      `sandbox: ${residents.toLocaleString()} residents, ${ids.length.toLocaleString()} friends, ready in ${(startMs / 1000).toFixed(1)} s`,
+    );
 
     let bare: LoadResult | undefined;
     if (withBare) {
       const server = createServer((req, res) => {
         req.resume();
         req.on('end', () => {
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2, 'x-line-request-id': randomUUID() });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': 2,
+            'x-line-request-id': randomUUID(),
+          });
           res.end('{}');
         });
       });
@@ -139,7 +144,12 @@ export async function benchSandbox(): Promise<Record<string, unknown>> {
     }
     const totalsOk = summary.totalReceipts === accepted.length * BATCH && summary.acceptedRequests === accepted.length;
     const exact =
-      totalsOk && unlisted === 0 && badRequests === 0 && countMismatches === 0 && accepted.length >= result.ok && accepted.length <= result.sent;
+      totalsOk &&
+      unlisted === 0 &&
+      badRequests === 0 &&
+      countMismatches === 0 &&
+      accepted.length >= result.ok &&
+      accepted.length <= result.sent;
     global.gc?.();
     const mem = process.memoryUsage();
     const loadAfter = os.loadavg();
@@ -156,15 +166,22 @@ export async function benchSandbox(): Promise<Record<string, unknown>> {
       `server CPU: ${serverCpuMsPerRequest.toFixed(3)} ms per multicast (user+system of this process, incl. the world's simulation) → ` +
         `~${Math.round(cpuCapacity)} multicast/s if one core were the sandbox's alone (an estimate, not a measurement)`,
     );
-    if (bare) console.log(`vs bare:    ${(result.rps / bare.rps).toFixed(3)} of a bare node:http server reading the same bodies`);
+    if (bare)
+      console.log(
+        `vs bare:    ${(result.rps / bare.rps).toFixed(3)} of a bare node:http server reading the same bodies`,
+      );
     console.log(
       `receipts:   ${accepted.length} accepted multicasts (2xx seen by the client ${result.ok}, sent ${result.sent}), ${summary.totalReceipts.toLocaleString()} receipts, ` +
         `${reached.toLocaleString()} residents reached; requests without 500 distinct recipients ${badRequests}; per-resident count mismatches ${countMismatches}` +
         (unlisted ? `; ${unlisted} requests too old to recount (use a shorter BENCH_SECONDS)` : '') +
         ` → ${exact ? 'every recipient counted exactly once per request' : 'MISMATCH'}`,
     );
-    console.log(`memory:     rss ${mb(mem.rss)} MB, heap ${mb(mem.heapUsed)} MB, array buffers ${mb(mem.arrayBuffers)} MB (after the run, ${residents.toLocaleString()} residents)`);
-    console.log(`machine:    ${os.cpus().length} cores, load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after (load generator and other work share the cores)`);
+    console.log(
+      `memory:     rss ${mb(mem.rss)} MB, heap ${mb(mem.heapUsed)} MB, array buffers ${mb(mem.arrayBuffers)} MB (after the run, ${residents.toLocaleString()} residents)`,
+    );
+    console.log(
+      `machine:    ${os.cpus().length} cores, load average ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after (load generator and other work share the cores)`,
+    );
     console.log(`goal:       multicast_rps ≥ 2000 — ${result.rps >= 2000 ? 'met' : 'not met'}`);
     return {
       bench: 'sandbox',
@@ -201,7 +218,9 @@ async function startProfile(): Promise<() => Promise<unknown>> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+    new Promise<any>((resolve, reject) =>
+      session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))),
+    );
   await post('Profiler.enable');
   await post('Profiler.start');
   return async () => {
@@ -214,13 +233,22 @@ async function startProfile(): Promise<() => Promise<unknown>> {
 /** The load generator (its own process): argv --load <url> <seconds> <connections> <ids file> <token>. */
 async function loadGenerator(argv: string[]): Promise<void> {
   const [url, seconds, connections, file, token] = argv;
-  const { default: autocannon } = (await import('autocannon')) as { default: (opts: Record<string, unknown>) => Promise<any> };
+  const { default: autocannon } = (await import('autocannon')) as {
+    default: (opts: Record<string, unknown>) => Promise<any>;
+  };
   const ids = fs.readFileSync(file!, 'utf8').split('\n');
   const bodies: string[] = [];
-  const message = JSON.stringify([{ type: 'text', text: '【ベンチ県】健康マイレージのお知らせです。詳しくは https://example.jp/health をご覧ください。' }]);
+  const message = JSON.stringify([
+    {
+      type: 'text',
+      text: '【ベンチ県】健康マイレージのお知らせです。詳しくは https://example.jp/health をご覧ください。',
+    },
+  ]);
   for (let from = 0; from + BATCH <= ids.length; from += BATCH) {
     const to = JSON.stringify(ids.slice(from, from + BATCH));
-    bodies.push(`{"to":${to},"messages":${message},"notificationDisabled":true,"customAggregationUnits":["bench_sandbox"]}`);
+    bodies.push(
+      `{"to":${to},"messages":${message},"notificationDisabled":true,"customAggregationUnits":["bench_sandbox"]}`,
+    );
   }
   ids.length = 0;
   let sent = 0;
@@ -239,7 +267,11 @@ async function loadGenerator(argv: string[]): Promise<void> {
             ...req,
             method: 'POST',
             body,
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-line-retry-key': randomUUID() },
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${token}`,
+              'x-line-retry-key': randomUUID(),
+            },
           };
         },
         onResponse(status: number) {

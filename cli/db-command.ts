@@ -7,12 +7,16 @@ import { runningSuite } from './suite-state.ts';
 export function registerDbCommand(program: Command, config: () => Config): void {
   const db = program.command('db').description('ClickHouse のスキーマ管理');
   db.command('migrate')
-    .description('sql/migrations の番号付きマイグレーションを順に適用します (適用済みは飛ばし、変更されたものは拒否します)')
+    .description(
+      'sql/migrations の番号付きマイグレーションを順に適用します (適用済みは飛ばし、変更されたものは拒否します)',
+    )
     .action(async () => {
       const c = config();
       const suite = runningSuite(c.dataDir);
       if (suite && c.clickhouse.kind === 'embedded') {
-        console.log(`稼働中の Tayori (${suite.url}) が起動時にマイグレーションを適用済みです。新しいマイグレーションは再起動で適用されます`);
+        console.log(
+          `稼働中の Tayori (${suite.url}) が起動時にマイグレーションを適用済みです。新しいマイグレーションは再起動で適用されます`,
+        );
         return;
       }
       const ch = await openClickHouse(c.clickhouse);

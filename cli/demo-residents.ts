@@ -44,21 +44,35 @@ function lifestyleFor(age: number | undefined, r: number): string | undefined {
   return r < 0.6 ? 'worker' : r < 0.75 ? 'self' : r < 0.9 ? 'homemaker' : 'other';
 }
 
-export async function seedDemoResidentAttributes(ch: ClickHouseClient, tenants: TenantStore, delivery: Delivery, sandbox: RunningSandbox): Promise<{ tenants: number; residents: number }> {
+export async function seedDemoResidentAttributes(
+  ch: ClickHouseClient,
+  tenants: TenantStore,
+  delivery: Delivery,
+  sandbox: RunningSandbox,
+): Promise<{ tenants: number; residents: number }> {
   const year = Number(new Date(sandbox.world.now() + 9 * 3_600_000).toISOString().slice(0, 4));
   const at = chDateTime(sandbox.world.now());
   let seededTenants = 0;
   let seededResidents = 0;
   // (few queries: the embedded engine runs one at a time, and the sandbox's history is pouring in)
-  const answered = new Set((await (await ch.query({ query: 'SELECT DISTINCT tenant_id FROM resident_attributes', format: 'JSONEachRow' })).json<{ tenant_id: string }>()).map((r) => r.tenant_id));
+  const answered = new Set(
+    (
+      await (
+        await ch.query({ query: 'SELECT DISTINCT tenant_id FROM resident_attributes', format: 'JSONEachRow' })
+      ).json<{ tenant_id: string }>()
+    ).map((r) => r.tenant_id),
+  );
   const rows: Array<Record<string, unknown>> = [];
   for (const tenant of await tenants.list()) {
     const world = tenant.channelId ? sandbox.world.byChannelId(tenant.channelId) : undefined;
     if (!world || answered.has(tenant.id)) continue;
     const categories = await delivery.residents.categories(tenant.id);
     let areas = categories.filter((c) => c.parentId === '@area' && !c.retired).map((c) => c.id);
-    if (!areas.length) areas = (await delivery.residents.addAreas(tenant.id, AREAS[tenant.id] ?? DEFAULT_AREAS)).map((c) => c.id);
-    const middles = categories.filter((c) => c.parentId !== '' && c.parentId !== '@area' && !c.retired).map((c) => `${c.parentId}/${c.id}`);
+    if (!areas.length)
+      areas = (await delivery.residents.addAreas(tenant.id, AREAS[tenant.id] ?? DEFAULT_AREAS)).map((c) => c.id);
+    const middles = categories
+      .filter((c) => c.parentId !== '' && c.parentId !== '@area' && !c.retired)
+      .map((c) => `${c.parentId}/${c.id}`);
     // a health-mileage programme: 健康 (c3) is the interest most residents choose
     const health = middles.filter((m) => m.startsWith('c3/'));
     let residents = 0;
@@ -67,7 +81,16 @@ export async function seedDemoResidentAttributes(ch: ClickHouseClient, tenants: 
       if (r() >= REGISTERED_SHARE) continue;
       residents++;
       const answer = (item: string, values: string[]) => {
-        if (values.length) rows.push({ tenant_id: tenant.id, user_id: userId, item, values, answered_at: at, version: nextVersion(), is_deleted: 0 });
+        if (values.length)
+          rows.push({
+            tenant_id: tenant.id,
+            user_id: userId,
+            item,
+            values,
+            answered_at: at,
+            version: nextVersion(),
+            is_deleted: 0,
+          });
       };
       const d = world.demographicsOf?.(userId);
       if (d && d.gender !== 'unknown') answer('gender', [d.gender]);
@@ -86,6 +109,7 @@ export async function seedDemoResidentAttributes(ch: ClickHouseClient, tenants: 
     seededTenants++;
     seededResidents += residents;
   }
-  for (let i = 0; i < rows.length; i += 50_000) await ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: rows.slice(i, i + 50_000) });
+  for (let i = 0; i < rows.length; i += 50_000)
+    await ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: rows.slice(i, i + 50_000) });
   return { tenants: seededTenants, residents: seededResidents };
 }

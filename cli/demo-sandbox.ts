@@ -26,7 +26,11 @@ function historyStart(dataDir: string): string {
 }
 
 /** The sandbox's channels: every tenant wired to it, with residents sized from its population. */
-export async function sandboxConfigFor(tenants: TenantStore, config: Config, webhookBase?: string): Promise<SandboxConfig | undefined> {
+export async function sandboxConfigFor(
+  tenants: TenantStore,
+  config: Config,
+  webhookBase?: string,
+): Promise<SandboxConfig | undefined> {
   const list = (await tenants.list()).filter((t) => t.lineApi === 'sandbox' && t.hasCredentials);
   if (list.length === 0) return undefined;
   const channels = [];
@@ -78,7 +82,8 @@ export async function startDemoSandbox(
     world: {
       onEvent(channelId, ev) {
         const t = tally.get(channelId) ?? { follow: 0, unblock: 0, unfollow: 0 };
-        if (ev.type === 'follow') (ev.follow as { isUnblocked?: boolean } | undefined)?.isUnblocked ? t.unblock++ : t.follow++;
+        if (ev.type === 'follow')
+          (ev.follow as { isUnblocked?: boolean } | undefined)?.isUnblocked ? t.unblock++ : t.follow++;
         else if (ev.type === 'unfollow') t.unfollow++;
         tally.set(channelId, t);
       },
@@ -87,8 +92,14 @@ export async function startDemoSandbox(
   const timer = setInterval(() => {
     if (tally.size === 0) return;
     const simDay = new Date(sandbox.world.now() + 9 * 3_600_000).toISOString().slice(0, 10);
-    const top = [...tally.entries()].sort((a, b) => b[1].follow + b[1].unfollow - (a[1].follow + a[1].unfollow)).slice(0, 3);
-    const sum = [...tally.values()].reduce((s, t) => ({ f: s.f + t.follow, u: s.u + t.unblock, b: s.b + t.unfollow }), { f: 0, u: 0, b: 0 });
+    const top = [...tally.entries()]
+      .sort((a, b) => b[1].follow + b[1].unfollow - (a[1].follow + a[1].unfollow))
+      .slice(0, 3);
+    const sum = [...tally.values()].reduce((s, t) => ({ f: s.f + t.follow, u: s.u + t.unblock, b: s.b + t.unfollow }), {
+      f: 0,
+      u: 0,
+      b: 0,
+    });
     say(
       `サンドボックス (模擬日付 ${simDay}): 直近 10 秒で 友だち追加 ${sum.f} / ブロック ${sum.b} / ブロック解除 ${sum.u}` +
         ` — ${top.map(([id, t]) => `${names.get(id) ?? id} +${t.follow} -${t.unfollow}`).join('、')}`,
@@ -97,5 +108,10 @@ export async function startDemoSandbox(
   }, 10_000);
   timer.unref();
   const close = sandbox.close.bind(sandbox);
-  return Object.assign(sandbox, { close: async () => { clearInterval(timer); await close(); } });
+  return Object.assign(sandbox, {
+    close: async () => {
+      clearInterval(timer);
+      await close();
+    },
+  });
 }

@@ -32,16 +32,18 @@ export function readMunicipalities(file = municipalitiesCsvPath()): Municipality
     return i;
   };
   const [code, name, kana, kind, pop] = ['code', 'name', 'kana', 'kind', 'population_approx'].map(at) as number[];
-  return lines.filter((l) => l.trim()).map((l) => {
-    const f = l.split(',');
-    return {
-      code: f[code!]!.trim(),
-      name: f[name!]!.trim(),
-      kana: f[kana!]!.trim(),
-      kind: f[kind!]!.trim() === 'prefecture' ? 'prefecture' : 'municipality',
-      population: f[pop!]?.trim() ? Number(f[pop!]) : null,
-    };
-  });
+  return lines
+    .filter((l) => l.trim())
+    .map((l) => {
+      const f = l.split(',');
+      return {
+        code: f[code!]!.trim(),
+        name: f[name!]!.trim(),
+        kana: f[kana!]!.trim(),
+        kind: f[kind!]!.trim() === 'prefecture' ? 'prefecture' : 'municipality',
+        population: f[pop!]?.trim() ? Number(f[pop!]) : null,
+      };
+    });
 }
 
 /** Deterministic sandbox identifiers for a tenant (the secret and token are random). */

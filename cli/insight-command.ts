@@ -8,8 +8,12 @@ import { connectRedis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import {
-  backfillDirect, InsightStore, parseBackfillInput,
-  type BackfillResult, type FollowersDay, type InsightStatus,
+  backfillDirect,
+  InsightStore,
+  parseBackfillInput,
+  type BackfillResult,
+  type FollowersDay,
+  type InsightStatus,
 } from '../ingest/insight/index.ts';
 import { table } from './output.ts';
 import { callSuite, runningSuite, type SuiteState } from './suite-state.ts';
@@ -57,13 +61,25 @@ async function directBackfill(config: Config, input: { tenant: string; from: str
   let redis: ReturnType<typeof connectRedis> | undefined;
   try {
     await migrate(ch);
-    if (config.redis.kind === 'local') local = await startLocalRedis({ dir: config.redis.dir, port: config.redis.port, bin: config.redis.bin });
+    if (config.redis.kind === 'local')
+      local = await startLocalRedis({ dir: config.redis.dir, port: config.redis.port, bin: config.redis.bin });
     redis = connectRedis(local ? local.url : (config.redis as { url: string }).url);
     const result = await backfillDirect(
-      { ch, redis, tenants: new TenantStore(ch, box), endpoints: { line: config.lineApiBaseUrl }, say: (l) => console.log(l) },
+      {
+        ch,
+        redis,
+        tenants: new TenantStore(ch, box),
+        endpoints: { line: config.lineApiBaseUrl },
+        say: (l) => console.log(l),
+      },
       input,
     );
-    if (result.failed > 0) throw new AppError('insight_backfill_incomplete', `${result.failed} 件を取得できませんでした (上の表示を確認してください)`, 502);
+    if (result.failed > 0)
+      throw new AppError(
+        'insight_backfill_incomplete',
+        `${result.failed} 件を取得できませんでした (上の表示を確認してください)`,
+        502,
+      );
   } finally {
     await redis?.quit().catch(() => redis?.disconnect());
     await local?.stop();
@@ -74,11 +90,11 @@ async function directBackfill(config: Config, input: { tenant: string; from: str
 export function printFollowersDays(tenantId: string, days: FollowersDay[]): string {
   const fmt = (n: number | null) => (n === null ? '—' : n.toLocaleString('ja-JP'));
   const status = { ready: '確定', out_of_service: '対象期間外' } as const;
-  return table(
+  return `${table(
     ['日付', '友だち', 'ターゲットリーチ', 'ブロック', '状態'],
     days.map((d) => [d.day, fmt(d.followers), fmt(d.targetedReaches), fmt(d.blocks), status[d.status]]),
     [1, 2, 3],
-  ) + `\n${tenantId}: ${days.length} 日分`;
+  )}\n${tenantId}: ${days.length} 日分`;
 }
 
 /** Polls the suite until every requested day has been fetched since `since`, printing progress. */
@@ -106,7 +122,9 @@ export function registerInsightCommand(program: Command, config: () => Config): 
 
   insight
     .command('backfill')
-    .description('指定期間の友だち数・ターゲットリーチ・ブロック数を日ごとに取得します (稼働中のスイートがあればそのキューに登録します)')
+    .description(
+      '指定期間の友だち数・ターゲットリーチ・ブロック数を日ごとに取得します (稼働中のスイートがあればそのキューに登録します)',
+    )
     .requiredOption('--tenant <code>', 'テナントの地方公共団体コード (例: 24201)、または all (全テナント)')
     .requiredOption('--from <date>', '開始日 yyyy-MM-dd')
     .requiredOption('--to <date>', '終了日 yyyy-MM-dd (今日まで、日本時間)')
@@ -133,7 +151,8 @@ export function registerInsightCommand(program: Command, config: () => Config): 
     .option('--json', 'JSON で出力します')
     .action(async (o: { tenant: string; from: string; to: string; json?: boolean }) => {
       const b = parseBackfillInput({ tenant: o.tenant, from: o.from, to: o.to }, Date.now());
-      if (b.tenant === 'all') throw new AppError('invalid_input', '表示するテナントを 1 つ指定してください (all は使えません)', 400);
+      if (b.tenant === 'all')
+        throw new AppError('invalid_input', '表示するテナントを 1 つ指定してください (all は使えません)', 400);
       const cfg = config();
       const suite = runningSuite(cfg.dataDir);
       let days: FollowersDay[];
@@ -159,7 +178,12 @@ export function registerInsightCommand(program: Command, config: () => Config): 
     .option('--json', 'JSON で出力します')
     .action(async (o: { json?: boolean }) => {
       const suite = runningSuite(config().dataDir);
-      if (!suite) throw new AppError('suite_not_running', 'スイートが稼働していません (取得ジョブはスイートの稼働中に処理されます)', 409);
+      if (!suite)
+        throw new AppError(
+          'suite_not_running',
+          'スイートが稼働していません (取得ジョブはスイートの稼働中に処理されます)',
+          409,
+        );
       const s = await callSuite<InsightStatus>(suite, 'GET', '/api/v1/insight/status');
       console.log(o.json ? JSON.stringify(s, null, 2) : printStatus(s));
     });

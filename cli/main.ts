@@ -15,7 +15,8 @@ const program = new Command('tayori')
 // A command's module is loaded only when that command runs (the suite's modules take seconds to
 // load on a small machine); `tayori --help` and unknown words load them all.
 const registrars: Record<string, () => Promise<void>> = {
-  serve: async () => (await import('./serve-command.ts')).registerServeCommands(program, config, (level) => createLogger(level)),
+  serve: async () =>
+    (await import('./serve-command.ts')).registerServeCommands(program, config, (level) => createLogger(level)),
   db: async () => (await import('./db-command.ts')).registerDbCommand(program, config),
   tenants: async () => (await import('./tenants-command.ts')).registerTenantsCommand(program, config),
   insight: async () => (await import('./insight-command.ts')).registerInsightCommand(program, config),
@@ -43,7 +44,9 @@ function report(e: unknown): number {
     return 1;
   }
   if (e instanceof ZodError) {
-    console.error(`エラー: 入力内容に誤りがあります: ${e.issues.map((i) => `${i.path.join('.') || '(全体)'} — ${i.message}`).join(' / ')}`);
+    console.error(
+      `エラー: 入力内容に誤りがあります: ${e.issues.map((i) => `${i.path.join('.') || '(全体)'} — ${i.message}`).join(' / ')}`,
+    );
     return 1;
   }
   console.error(`エラー: ${(e as Error)?.message ?? String(e)}`);

@@ -71,7 +71,8 @@ function apiGateway(suite: SuiteState): ReportsGateway {
         const key = `${job.state}:${job.progress.step}`;
         if (key !== last) onProgress(job.progress);
         last = key;
-        if (job.state === 'failed') throw new AppError('report_job_failed', job.error ?? '帳票の作成に失敗しました', 500);
+        if (job.state === 'failed')
+          throw new AppError('report_job_failed', job.error ?? '帳票の作成に失敗しました', 500);
         if (job.state === 'completed') {
           const ids = new Set(job.fileIds ?? []);
           return (await list({ period: job.period })).files.filter((f) => ids.has(f.id));
@@ -83,9 +84,15 @@ function apiGateway(suite: SuiteState): ReportsGateway {
     async download(id) {
       let res: Response;
       try {
-        res = await fetch(`${suite.url}/api/v1/reports/files/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${suite.token}` } });
+        res = await fetch(`${suite.url}/api/v1/reports/files/${encodeURIComponent(id)}`, {
+          headers: { authorization: `Bearer ${suite.token}` },
+        });
       } catch (e) {
-        throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
+        throw new AppError(
+          'suite_unreachable',
+          `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`,
+          503,
+        );
       }
       if (!res.ok) {
         const j = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
@@ -127,11 +134,17 @@ async function directGateway(config: Config): Promise<ReportsGateway> {
     async generate(input, onProgress) {
       const checked = r.parseReportJobInput(input);
       const sources = { ch, tenants: new TenantStore(ch, secretBoxOrThrowaway(config)), store };
-      const saved = await r.produceReport({ sources, files, build: await r.documentBuilders() }, checked, { createdBy: actor, onProgress });
+      const saved = await r.produceReport({ sources, files, build: await r.documentBuilders() }, checked, {
+        createdBy: actor,
+        onProgress,
+      });
       return saved.map(strip);
     },
     enqueue: async () => {
-      throw new AppError('suite_not_running', '--no-wait はスイートの稼働中だけ使えます (帳票の作成ジョブはスイートが実行します)');
+      throw new AppError(
+        'suite_not_running',
+        '--no-wait はスイートの稼働中だけ使えます (帳票の作成ジョブはスイートが実行します)',
+      );
     },
     async list(q) {
       const list = await files.list(q);
@@ -177,15 +190,28 @@ function gateway<T>(config: Config, fn: (g: ReportsGateway) => Promise<T>): Prom
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-const size = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.max(1, Math.round(n / 1024)).toLocaleString('ja-JP')} KB`);
+const size = (n: number) =>
+  n >= 1024 * 1024
+    ? `${(n / 1024 / 1024).toFixed(1)} MB`
+    : `${Math.max(1, Math.round(n / 1024)).toLocaleString('ja-JP')} KB`;
 const when = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
 export function printFiles(files: FileView[]): string {
-  return table(
+  return `${table(
     ['期間', '帳票', '版', 'ファイル名', 'サイズ', '作成日時', '作成者', '提出期限', 'ID'],
-    files.map((f) => [f.periodLabel, f.title, `第${f.version}版`, f.fileName, size(f.size), when(f.createdAt), f.createdBy, f.dueDateLabel ?? '—', f.id]),
+    files.map((f) => [
+      f.periodLabel,
+      f.title,
+      `第${f.version}版`,
+      f.fileName,
+      size(f.size),
+      when(f.createdAt),
+      f.createdBy,
+      f.dueDateLabel ?? '—',
+      f.id,
+    ]),
     [4],
-  ) + `\n${files.length} 件`;
+  )}\n${files.length} 件`;
 }
 
 function progressPrinter(): Progress {
@@ -199,17 +225,24 @@ function progressPrinter(): Progress {
 
 function jobInput(o: { month?: string; final?: boolean; from?: string; to?: string; due?: string }): ReportJobInput {
   if (o.final) {
-    if (!o.from || !o.to) throw new AppError('invalid_report_job', '最終報告には --from と --to (YYYY-MM) を指定してください');
+    if (!o.from || !o.to)
+      throw new AppError('invalid_report_job', '最終報告には --from と --to (YYYY-MM) を指定してください');
     return { type: 'final', from: o.from, to: o.to, ...(o.due ? { due: o.due } : {}) };
   }
-  if (!o.month) throw new AppError('invalid_report_job', '--month YYYY-MM (月次報告) か --final --from YYYY-MM --to YYYY-MM (最終報告) を指定してください');
+  if (!o.month)
+    throw new AppError(
+      'invalid_report_job',
+      '--month YYYY-MM (月次報告) か --final --from YYYY-MM --to YYYY-MM (最終報告) を指定してください',
+    );
   return { type: 'monthly', month: o.month };
 }
 
 /** 'organization:name' → attendee; 'task|owner|due' → action item. */
 function attendee(s: string) {
   const i = s.lastIndexOf(':');
-  return i < 0 ? { organization: '', name: s.trim() } : { organization: s.slice(0, i).trim(), name: s.slice(i + 1).trim() };
+  return i < 0
+    ? { organization: '', name: s.trim() }
+    : { organization: s.slice(0, i).trim(), name: s.slice(i + 1).trim() };
 }
 function actionItem(s: string) {
   const [task = '', owner = '', due = ''] = s.split('|').map((x) => x.trim());
@@ -225,7 +258,9 @@ async function issueId(g: ReportsGateway, ref: string): Promise<string> {
 }
 
 export function registerReportCommand(program: Command, config: () => Config): void {
-  const report = program.command('report').description('県への報告: 提出期限、月次報告・最終報告の作成と一覧、ダウンロード');
+  const report = program
+    .command('report')
+    .description('県への報告: 提出期限、月次報告・最終報告の作成と一覧、ダウンロード');
 
   report
     .command('due')
@@ -242,7 +277,8 @@ export function registerReportCommand(program: Command, config: () => Config): v
       const lines = [d.due, `${formatWareki(d.due, { weekday: true })} (${formatWarekiMonth(d.month)}分の提出期限)`];
       if (o.verbose) {
         lines.push(`本来の期限: ${formatWareki(d.nominal, { weekday: true })}`);
-        for (const s of d.skipped) lines.push(`  ${s.date} ${formatWareki(s.date, { weekday: true })} — ${s.reason}のため閉庁`);
+        for (const s of d.skipped)
+          lines.push(`  ${s.date} ${formatWareki(s.date, { weekday: true })} — ${s.reason}のため閉庁`);
         if (!d.skipped.length) lines.push('  翌月10日が開庁日のため、そのまま期限です');
       }
       console.log(lines.join('\n'));
@@ -258,31 +294,47 @@ export function registerReportCommand(program: Command, config: () => Config): v
     .option('--due <YYYY-MM-DD>', '最終報告の提出期限 (契約で定めた日。文書に表示します)')
     .option('--no-wait', 'スイート稼働中: 作成ジョブを登録するだけで、終わるのを待ちません')
     .option('--json', '作成したファイルを JSON で出力します')
-    .action(async (o: { month?: string; final?: boolean; from?: string; to?: string; due?: string; wait: boolean; json?: boolean }) => {
-      const input = parseReportJobInput(jobInput(o));
-      const what = input.type === 'monthly' ? `${formatWarekiMonth(input.month)}分の月次報告` : `最終報告 (${input.from}〜${input.to})`;
-      await gateway(config(), async (g) => {
-        if (!o.wait) {
-          const jobId = await g.enqueue(input);
-          console.log(o.json ? JSON.stringify({ jobId }) : `${what}の作成ジョブを登録しました (ジョブ ID: ${jobId})`);
-          return;
-        }
-        process.stderr.write(`${what}を作成しています…\n`);
-        const files = await g.generate(input, progressPrinter());
-        if (o.json) {
-          console.log(JSON.stringify(files, null, 2));
-          return;
-        }
-        const due = files[0]?.dueDateLabel ? `、提出期限 ${files[0].dueDateLabel}` : '';
-        console.log(`${what}を作成しました (${files.length} ファイル${due})\n${printFiles(files)}`);
-      });
-    });
+    .action(
+      async (o: {
+        month?: string;
+        final?: boolean;
+        from?: string;
+        to?: string;
+        due?: string;
+        wait: boolean;
+        json?: boolean;
+      }) => {
+        const input = parseReportJobInput(jobInput(o));
+        const what =
+          input.type === 'monthly'
+            ? `${formatWarekiMonth(input.month)}分の月次報告`
+            : `最終報告 (${input.from}〜${input.to})`;
+        await gateway(config(), async (g) => {
+          if (!o.wait) {
+            const jobId = await g.enqueue(input);
+            console.log(o.json ? JSON.stringify({ jobId }) : `${what}の作成ジョブを登録しました (ジョブ ID: ${jobId})`);
+            return;
+          }
+          process.stderr.write(`${what}を作成しています…\n`);
+          const files = await g.generate(input, progressPrinter());
+          if (o.json) {
+            console.log(JSON.stringify(files, null, 2));
+            return;
+          }
+          const due = files[0]?.dueDateLabel ? `、提出期限 ${files[0].dueDateLabel}` : '';
+          console.log(`${what}を作成しました (${files.length} ファイル${due})\n${printFiles(files)}`);
+        });
+      },
+    );
 
   report
     .command('list')
     .description('保存されている帳票ファイルを新しい順に表示します')
     .option('--period <period>', '期間 YYYY-MM (月次) または YYYY-MM_YYYY-MM (最終報告)')
-    .option('--kind <kind>', '帳票の種類 (minutes-docx, issues-xlsx, kpi-xlsx, kpi-docx, kpi-pdf, final-docx, final-xlsx)')
+    .option(
+      '--kind <kind>',
+      '帳票の種類 (minutes-docx, issues-xlsx, kpi-xlsx, kpi-docx, kpi-pdf, final-docx, final-xlsx)',
+    )
     .option('--json', 'JSON で出力します')
     .action(async (o: { period?: string; kind?: string; json?: boolean }) => {
       const listing = await gateway(config(), (g) => g.list({ period: o.period, kind: o.kind }));
@@ -297,7 +349,8 @@ export function registerReportCommand(program: Command, config: () => Config): v
     .action(async (id: string, o: { out?: string }) => {
       const { file, bytes } = await gateway(config(), (g) => g.download(id));
       let out = path.resolve(o.out ?? '.');
-      if (fs.existsSync(out) && fs.statSync(out).isDirectory()) out = path.join(out, path.basename(file.fileName.replace(/[/\\]/g, '_')));
+      if (fs.existsSync(out) && fs.statSync(out).isDirectory())
+        out = path.join(out, path.basename(file.fileName.replace(/[/\\]/g, '_')));
       fs.writeFileSync(out, bytes, { flag: 'wx' });
       console.log(`${out} に保存しました (${size(bytes.length)}、SHA-256 ${file.sha256})`);
     });
@@ -312,12 +365,24 @@ export function registerReportCommand(program: Command, config: () => Config): v
     .option('--status <status>', 'draft (下書き) または approved (承認済み)')
     .option('--json', 'JSON で出力します')
     .action(async (o: { month?: string; tenant?: string; status?: string; json?: boolean }) => {
-      const list = await gateway(config(), (g) => g.listMinutes({ month: o.month, tenant: o.tenant, status: o.status }));
+      const list = await gateway(config(), (g) =>
+        g.listMinutes({ month: o.month, tenant: o.tenant, status: o.status }),
+      );
       if (o.json) return console.log(JSON.stringify(list, null, 2));
-      console.log(table(
-        ['開催日時', '種別', '件名', '関係団体', '状態', '提出期限', 'ID'],
-        list.map((m) => [when(m.heldAt), m.kind, m.title, m.tenantIds.join('、') || '—', m.statusLabel, m.reportDue || '—', m.id]),
-      ) + `\n${list.length} 件`);
+      console.log(
+        `${table(
+          ['開催日時', '種別', '件名', '関係団体', '状態', '提出期限', 'ID'],
+          list.map((m) => [
+            when(m.heldAt),
+            m.kind,
+            m.title,
+            m.tenantIds.join('、') || '—',
+            m.statusLabel,
+            m.reportDue || '—',
+            m.id,
+          ]),
+        )}\n${list.length} 件`,
+      );
     });
 
   minutes
@@ -335,19 +400,42 @@ export function registerReportCommand(program: Command, config: () => Config): v
     .option('--decision <text>', '決定事項 (複数指定可)', collect, [])
     .option('--action <対応事項|担当|期限>', '対応事項 (複数指定可、例: "配信原稿の作成|佐藤|2026-10-31")', collect, [])
     .option('--json', '登録した議事録を JSON で出力します')
-    .action(async (o: {
-      heldAt: string; kind: string; title: string; endedAt?: string; place?: string; tenant: string[]; attendee: string[]; agenda: string[];
-      discussion?: string; decision: string[]; action: string[]; json?: boolean;
-    }) => {
-      const input = {
-        heldAt: o.heldAt, kind: o.kind, title: o.title, tenantIds: o.tenant, attendees: o.attendee.map(attendee), agenda: o.agenda,
-        decisions: o.decision, actionItems: o.action.map(actionItem),
-        ...(o.endedAt !== undefined ? { endedAt: o.endedAt } : {}), ...(o.place !== undefined ? { place: o.place } : {}),
-        ...(o.discussion !== undefined ? { discussion: o.discussion } : {}),
-      };
-      const m = await gateway(config(), (g) => g.addMinutes(input));
-      console.log(o.json ? JSON.stringify(m, null, 2) : `議事録「${m.title}」(${when(m.heldAt)}) を下書きとして登録しました (ID: ${m.id}、提出期限 ${m.reportDue || '—'})`);
-    });
+    .action(
+      async (o: {
+        heldAt: string;
+        kind: string;
+        title: string;
+        endedAt?: string;
+        place?: string;
+        tenant: string[];
+        attendee: string[];
+        agenda: string[];
+        discussion?: string;
+        decision: string[];
+        action: string[];
+        json?: boolean;
+      }) => {
+        const input = {
+          heldAt: o.heldAt,
+          kind: o.kind,
+          title: o.title,
+          tenantIds: o.tenant,
+          attendees: o.attendee.map(attendee),
+          agenda: o.agenda,
+          decisions: o.decision,
+          actionItems: o.action.map(actionItem),
+          ...(o.endedAt !== undefined ? { endedAt: o.endedAt } : {}),
+          ...(o.place !== undefined ? { place: o.place } : {}),
+          ...(o.discussion !== undefined ? { discussion: o.discussion } : {}),
+        };
+        const m = await gateway(config(), (g) => g.addMinutes(input));
+        console.log(
+          o.json
+            ? JSON.stringify(m, null, 2)
+            : `議事録「${m.title}」(${when(m.heldAt)}) を下書きとして登録しました (ID: ${m.id}、提出期限 ${m.reportDue || '—'})`,
+        );
+      },
+    );
 
   const issues = program.command('issues').description('課題管理表 (変更はすべて履歴に残ります)');
 
@@ -361,30 +449,63 @@ export function registerReportCommand(program: Command, config: () => Config): v
     .action(async (o: { month?: string; tenant?: string; status?: string; json?: boolean }) => {
       const list = await gateway(config(), (g) => g.listIssues({ month: o.month, tenant: o.tenant, status: o.status }));
       if (o.json) return console.log(JSON.stringify(list, null, 2));
-      console.log(table(
-        ['No.', '市町', '起票日', '分類', '内容', '担当', '状況', '期限', '完了日'],
-        list.map((i) => [String(i.no), i.tenantId, i.raisedOn, i.category, i.description, i.owner || '—', i.status, i.dueOn ?? '—', i.resolvedOn ?? '—']),
-        [0],
-      ) + `\n${list.length} 件`);
+      console.log(
+        `${table(
+          ['No.', '市町', '起票日', '分類', '内容', '担当', '状況', '期限', '完了日'],
+          list.map((i) => [
+            String(i.no),
+            i.tenantId,
+            i.raisedOn,
+            i.category,
+            i.description,
+            i.owner || '—',
+            i.status,
+            i.dueOn ?? '—',
+            i.resolvedOn ?? '—',
+          ]),
+          [0],
+        )}\n${list.length} 件`,
+      );
     });
 
-  const issueFields = (c: Command) => c
-    .option('--raised-on <date>', '起票日 YYYY-MM-DD (既定: 今日)')
-    .option('--response <text>', '対応内容')
-    .option('--owner <name>', '担当')
-    .option('--status <status>', '状態 (未着手・対応中・完了)')
-    .option('--due <date>', '期限 YYYY-MM-DD')
-    .option('--resolved-on <date>', '完了日 YYYY-MM-DD (完了のとき。省略すると今日)')
-    .option('--note <text>', '変更の理由 (履歴に残ります)')
-    .option('--json', '結果を JSON で出力します');
+  const issueFields = (c: Command) =>
+    c
+      .option('--raised-on <date>', '起票日 YYYY-MM-DD (既定: 今日)')
+      .option('--response <text>', '対応内容')
+      .option('--owner <name>', '担当')
+      .option('--status <status>', '状態 (未着手・対応中・完了)')
+      .option('--due <date>', '期限 YYYY-MM-DD')
+      .option('--resolved-on <date>', '完了日 YYYY-MM-DD (完了のとき。省略すると今日)')
+      .option('--note <text>', '変更の理由 (履歴に残ります)')
+      .option('--json', '結果を JSON で出力します');
   type IssueOpts = {
-    tenant?: string; category?: string; description?: string; raisedOn?: string; response?: string; owner?: string; status?: string;
-    due?: string; resolvedOn?: string; note?: string; json?: boolean;
+    tenant?: string;
+    category?: string;
+    description?: string;
+    raisedOn?: string;
+    response?: string;
+    owner?: string;
+    status?: string;
+    due?: string;
+    resolvedOn?: string;
+    note?: string;
+    json?: boolean;
   };
-  const issueInput = (o: IssueOpts) => Object.fromEntries(Object.entries({
-    tenantId: o.tenant, category: o.category, description: o.description, raisedOn: o.raisedOn, response: o.response, owner: o.owner,
-    status: o.status, dueOn: o.due, resolvedOn: o.resolvedOn, note: o.note,
-  }).filter(([, v]) => v !== undefined));
+  const issueInput = (o: IssueOpts) =>
+    Object.fromEntries(
+      Object.entries({
+        tenantId: o.tenant,
+        category: o.category,
+        description: o.description,
+        raisedOn: o.raisedOn,
+        response: o.response,
+        owner: o.owner,
+        status: o.status,
+        dueOn: o.due,
+        resolvedOn: o.resolvedOn,
+        note: o.note,
+      }).filter(([, v]) => v !== undefined),
+    );
 
   issueFields(
     issues
@@ -395,7 +516,11 @@ export function registerReportCommand(program: Command, config: () => Config): v
       .requiredOption('--description <text>', '課題の内容'),
   ).action(async (o: IssueOpts) => {
     const i = await gateway(config(), (g) => g.addIssue(issueInput(o)));
-    console.log(o.json ? JSON.stringify(i, null, 2) : `課題 No.${i.no} を登録しました (${i.tenantId} ${i.category}: ${i.description}、状態 ${i.status})`);
+    console.log(
+      o.json
+        ? JSON.stringify(i, null, 2)
+        : `課題 No.${i.no} を登録しました (${i.tenantId} ${i.category}: ${i.description}、状態 ${i.status})`,
+    );
   });
 
   issueFields(
@@ -408,8 +533,13 @@ export function registerReportCommand(program: Command, config: () => Config): v
       .option('--description <text>', '課題の内容'),
   ).action(async (ref: string, o: IssueOpts) => {
     const patch = issueInput(o);
-    if (!Object.keys(patch).some((k) => k !== 'note')) throw new AppError('invalid_issue', '変更する項目を指定してください (--status、--response など)');
+    if (!Object.keys(patch).some((k) => k !== 'note'))
+      throw new AppError('invalid_issue', '変更する項目を指定してください (--status、--response など)');
     const i = await gateway(config(), async (g) => g.updateIssue(await issueId(g, ref), patch));
-    console.log(o.json ? JSON.stringify(i, null, 2) : `課題 No.${i.no} を変更しました (状況 ${i.status}${i.resolvedOn ? `、完了日 ${i.resolvedOn}` : ''})`);
+    console.log(
+      o.json
+        ? JSON.stringify(i, null, 2)
+        : `課題 No.${i.no} を変更しました (状況 ${i.status}${i.resolvedOn ? `、完了日 ${i.resolvedOn}` : ''})`,
+    );
   });
 }

@@ -18,13 +18,22 @@ export function registerServeCommands(program: Command, config: () => Config, lo
 
 async function run(config: Config, makeLogger: (level: string) => Logger, demo: boolean): Promise<void> {
   const log = makeLogger(config.logLevel);
-  if (!heapSizeConfigured()) log.warn({ flag: HEAP_FLAG }, 'node started without an initial heap size: large deliveries will spend CPU on needless full collections (npx tayori and the npm scripts pass it)');
+  if (!heapSizeConfigured())
+    log.warn(
+      { flag: HEAP_FLAG },
+      'node started without an initial heap size: large deliveries will spend CPU on needless full collections (npx tayori and the npm scripts pass it)',
+    );
   const suite = await startSuite(config, log, { demo, say: (line) => console.log(line) });
-  const where = config.clickhouse.kind === 'embedded' ? `組み込み ClickHouse (${config.clickhouse.path})` : `ClickHouse ${config.clickhouse.url}`;
+  const where =
+    config.clickhouse.kind === 'embedded'
+      ? `組み込み ClickHouse (${config.clickhouse.path})`
+      : `ClickHouse ${config.clickhouse.url}`;
   const sandbox = suite.sandbox
     ? `\n  LINE サンドボックス: ${suite.sandbox.url} (${suite.sandbox.config.channels.length} チャネル、模擬住民が友だち追加・ブロックを続けます)`
     : '';
-  console.log(`\nTayori が起動しました: ${suite.url}\n  データ: ${where}${sandbox}\n  停止するには Ctrl-C を押してください\n`);
+  console.log(
+    `\nTayori が起動しました: ${suite.url}\n  データ: ${where}${sandbox}\n  停止するには Ctrl-C を押してください\n`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

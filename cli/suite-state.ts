@@ -55,10 +55,15 @@ export async function callSuite<T>(suite: SuiteState, method: string, path: stri
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch (e) {
-    throw new AppError('suite_unreachable', `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`, 503);
+    throw new AppError(
+      'suite_unreachable',
+      `稼働中の Tayori (${suite.url}) に接続できません: ${(e as Error).message}`,
+      503,
+    );
   }
   const json = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-  if (!res.ok) throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
+  if (!res.ok)
+    throw new AppError(json.error?.code ?? 'api_error', json.error?.message ?? `HTTP ${res.status}`, res.status);
   return json as T;
 }
 

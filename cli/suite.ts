@@ -44,10 +44,19 @@ export interface Suite {
  * so a bad CLICKHOUSE_URL fails fast; then Redis, the HTTP app and, for the demo, seed data.
  * Whatever was started is stopped again if a later step fails.
  */
-export async function startSuite(config: Config, logger: Logger, opts: { demo?: boolean; say?: (line: string) => void } = {}): Promise<Suite> {
+export async function startSuite(
+  config: Config,
+  logger: Logger,
+  opts: { demo?: boolean; say?: (line: string) => void } = {},
+): Promise<Suite> {
   const other = runningSuite(config.dataDir);
   if (other) {
-    throw Object.assign(new Error(`このデータディレクトリ (${config.dataDir}) では既に Tayori が稼働しています: ${other.url} (pid ${other.pid})`), { code: 'suite_running' });
+    throw Object.assign(
+      new Error(
+        `このデータディレクトリ (${config.dataDir}) では既に Tayori が稼働しています: ${other.url} (pid ${other.pid})`,
+      ),
+      { code: 'suite_running' },
+    );
   }
   fs.mkdirSync(config.dataDir, { recursive: true });
   // Shutdown steps, run in reverse order of start; each named in the debug log, each bounded so a
@@ -62,7 +71,13 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
       logger.debug({ step: name }, 'stopping');
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 15_000)));
-      const outcome = await Promise.race([fn().then(() => 'ok', (e: unknown) => e), limit]);
+      const outcome = await Promise.race([
+        fn().then(
+          () => 'ok',
+          (e: unknown) => e,
+        ),
+        limit,
+      ]);
       clearTimeout(timer);
       if (outcome === 'timeout') logger.warn({ step: name }, 'shutdown step did not finish in 15 s; going on');
       else if (outcome !== 'ok') logger.warn({ step: name, err: outcome }, 'shutdown step failed');
@@ -100,7 +115,11 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     cleanups.push('insight pollers', () => insight.stop());
     let suiteUrl: string | undefined;
     const delivery = createDelivery({
-      ch, redisUrl, tenants, endpoints, logger,
+      ch,
+      redisUrl,
+      tenants,
+      endpoints,
+      logger,
       ingestHandlers: ingest.handlers,
       publicUrl: () => config.publicUrl ?? suiteUrl,
       fanOut: { trackDelivery: (i) => insight.trackDelivery(i) },
@@ -117,7 +136,14 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     ingest.mount(front);
     const app = createHttpApp(logger, { front });
     registerHealth(app, { ch, redis });
-    const dashboard = createDashboard({ ch, redis, tenants, operatorTokens: [token], logger, publicUrl: config.publicUrl });
+    const dashboard = createDashboard({
+      ch,
+      redis,
+      tenants,
+      operatorTokens: [token],
+      logger,
+      publicUrl: config.publicUrl,
+    });
     dashboard.register(app);
     registerInsightRoutes(app, { pollers: insight, tenants });
     delivery.registerRoutes(app, dashboard.auth);
@@ -137,8 +163,13 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
     suiteUrl = url;
 
     if (config.sandbox.enabled) {
-      const self = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-      sandbox = await startDemoSandbox(tenants, config, opts.say ?? (() => {}), `http://${self.includes(":") ? `[${self}]` : self}:${port}`);
+      const self = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      sandbox = await startDemoSandbox(
+        tenants,
+        config,
+        opts.say ?? (() => {}),
+        `http://${self.includes(':') ? `[${self}]` : self}:${port}`,
+      );
       if (sandbox) cleanups.push('sandbox', () => sandbox!.close());
       if (sandbox && opts.demo && config.demo.registrations) {
         // residents' own registrations (areas, attributes, interests), so segments count something;
@@ -146,8 +177,8 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
         const running = sandbox;
         void import('./demo-residents.ts')
           .then(({ seedDemoResidentAttributes }) => seedDemoResidentAttributes(ch, tenants, delivery, running))
-          .then((seeded) => seeded.residents && logger.info(seeded, 'demo residents\' registrations seeded'))
-          .catch((err: unknown) => logger.warn({ err }, 'demo residents\' registrations not seeded'));
+          .then((seeded) => seeded.residents && logger.info(seeded, "demo residents' registrations seeded"))
+          .catch((err: unknown) => logger.warn({ err }, "demo residents' registrations not seeded"));
       }
     }
 
@@ -156,7 +187,7 @@ export async function startSuite(config: Config, logger: Logger, opts: { demo?: 
       // last month's package when the 1st-of-month run was missed (the suite was down) — and the demo's first
       const r = await reports.ensureLastMonthPackage(opts.demo ? 'デモ' : '起動時の補完');
       if (r.jobId) {
-        logger.info({ period: r.period }, 'making last month\'s report package (none was stored)');
+        logger.info({ period: r.period }, "making last month's report package (none was stored)");
         opts.say?.(`${r.label}の月次報告 (議事録・課題管理表・KPI 報告書) を作成しています — 帳票ページに表示されます`);
       }
     }

@@ -50,14 +50,19 @@ function withGateway<T>(config: Config, fn: (g: TenantsGateway) => Promise<T>): 
 const kindLabel = { prefecture: '県', municipality: '市町' } as const;
 
 export function printTenants(list: Tenant[]): string {
-  return table(
+  return `${table(
     ['コード', '名称', '種別', '人口', '接続先', 'チャネルID', 'チャネル情報'],
     list.map((t) => [
-      t.id, t.name, kindLabel[t.kind], t.population === null ? '—' : t.population.toLocaleString('ja-JP'),
-      t.lineApi === 'sandbox' ? 'サンドボックス' : 'LINE', t.channelId || '—', t.hasCredentials ? '設定済み' : '未設定',
+      t.id,
+      t.name,
+      kindLabel[t.kind],
+      t.population === null ? '—' : t.population.toLocaleString('ja-JP'),
+      t.lineApi === 'sandbox' ? 'サンドボックス' : 'LINE',
+      t.channelId || '—',
+      t.hasCredentials ? '設定済み' : '未設定',
     ]),
     [3],
-  ) + `\n${list.length} 件`;
+  )}\n${list.length} 件`;
 }
 
 /** Parses "secret\ntoken" (or JSON {channelSecret, channelAccessToken}) read from stdin. */
@@ -67,12 +72,17 @@ export function parseCredentialsText(text: string): { channelSecret: string; cha
     const j = JSON.parse(t) as { channelSecret?: string; channelAccessToken?: string };
     return { channelSecret: j.channelSecret ?? '', channelAccessToken: j.channelAccessToken ?? '' };
   }
-  const [channelSecret = '', channelAccessToken = ''] = t.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const [channelSecret = '', channelAccessToken = ''] = t
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   return { channelSecret, channelAccessToken };
 }
 
 export function registerTenantsCommand(program: Command, config: () => Config): void {
-  const tenants = program.command('tenants').description('テナント (LINE 公式アカウント) の一覧・登録・チャネル情報の設定');
+  const tenants = program
+    .command('tenants')
+    .description('テナント (LINE 公式アカウント) の一覧・登録・チャネル情報の設定');
 
   tenants
     .command('list')
@@ -93,17 +103,37 @@ export function registerTenantsCommand(program: Command, config: () => Config): 
     .option('--population <n>', '人口')
     .option('--channel-id <id>', 'LINE チャネル ID')
     .option('--bot-user-id <id>', 'ボットのユーザー ID (U で始まる 33 文字)')
-    .action(async (o: { id: string; name: string; kind: string; kana?: string; population?: string; channelId?: string; botUserId?: string }) => {
-      const population = o.population === undefined ? null : Number(o.population);
-      const t = await withGateway(config(), (g) =>
-        g.add({ id: o.id, name: o.name, kind: o.kind as 'municipality', nameKana: o.kana, population, channelId: o.channelId, botUserId: o.botUserId }),
-      );
-      console.log(`テナント ${t.id} ${t.name} を登録しました`);
-    });
+    .action(
+      async (o: {
+        id: string;
+        name: string;
+        kind: string;
+        kana?: string;
+        population?: string;
+        channelId?: string;
+        botUserId?: string;
+      }) => {
+        const population = o.population === undefined ? null : Number(o.population);
+        const t = await withGateway(config(), (g) =>
+          g.add({
+            id: o.id,
+            name: o.name,
+            kind: o.kind as 'municipality',
+            nameKana: o.kana,
+            population,
+            channelId: o.channelId,
+            botUserId: o.botUserId,
+          }),
+        );
+        console.log(`テナント ${t.id} ${t.name} を登録しました`);
+      },
+    );
 
   tenants
     .command('set-credentials')
-    .description('チャネルシークレットとアクセストークンを標準入力から読み、暗号化して保存します (1 行目: シークレット、2 行目: トークン)')
+    .description(
+      'チャネルシークレットとアクセストークンを標準入力から読み、暗号化して保存します (1 行目: シークレット、2 行目: トークン)',
+    )
     .requiredOption('--id <code>', 'テナントの地方公共団体コード')
     .option('--channel-id <id>', 'LINE チャネル ID')
     .option('--bot-user-id <id>', 'ボットのユーザー ID')
@@ -111,18 +141,29 @@ export function registerTenantsCommand(program: Command, config: () => Config): 
     .action(async (o: { id: string; channelId?: string; botUserId?: string; sandbox?: boolean }) => {
       const creds = parseCredentialsText(await readStdin());
       const t = await withGateway(config(), (g) =>
-        g.setCredentials(o.id, { ...creds, channelId: o.channelId, botUserId: o.botUserId, lineApi: o.sandbox ? 'sandbox' : 'line' }),
+        g.setCredentials(o.id, {
+          ...creds,
+          channelId: o.channelId,
+          botUserId: o.botUserId,
+          lineApi: o.sandbox ? 'sandbox' : 'line',
+        }),
       );
-      console.log(`テナント ${t.id} ${t.name} のチャネル情報を保存しました (接続先: ${t.lineApi === 'line' ? 'LINE' : 'サンドボックス'})`);
+      console.log(
+        `テナント ${t.id} ${t.name} のチャネル情報を保存しました (接続先: ${t.lineApi === 'line' ? 'LINE' : 'サンドボックス'})`,
+      );
     });
 
   tenants
     .command('set-auto-reply')
-    .description('住民がメッセージを送ったときの自動応答文を設定します (1 人 1 日 1 回まで返信。空にすると既定の文に戻ります)')
+    .description(
+      '住民がメッセージを送ったときの自動応答文を設定します (1 人 1 日 1 回まで返信。空にすると既定の文に戻ります)',
+    )
     .requiredOption('--id <code>', 'テナントの地方公共団体コード')
     .requiredOption('--text <text>', '自動応答文 (500 文字以内、空文字で既定の文)')
     .action(async (o: { id: string; text: string }) => {
       const t = await withGateway(config(), (g) => g.setAutoReply(o.id, o.text));
-      console.log(`テナント ${t.id} ${t.name} の自動応答文を${t.autoReplyText ? '設定しました' : '既定の文に戻しました'}`);
+      console.log(
+        `テナント ${t.id} ${t.name} の自動応答文を${t.autoReplyText ? '設定しました' : '既定の文に戻しました'}`,
+      );
     });
 }

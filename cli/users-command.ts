@@ -37,7 +37,13 @@ async function directGateway(config: Config): Promise<UsersGateway> {
   const store = new StaffStore(ch, tenantKind);
   const audit = new AuditLog(ch);
   const record = (action: string, u: StaffUser, detail: Record<string, unknown> = {}) =>
-    audit.record({ action, actor: { kind: 'operator' }, tenantId: u.tenantId, target: u.username, detail: { ...detail, via: 'cli' } });
+    audit.record({
+      action,
+      actor: { kind: 'operator' },
+      tenantId: u.tenantId,
+      target: u.username,
+      detail: { ...detail, via: 'cli' },
+    });
   return {
     list: () => store.list(),
     add: async (i) => {
@@ -90,20 +96,33 @@ function withGateway<T>(config: Config, fn: (g: UsersGateway) => Promise<T>): Pr
 
 /** The password: the first line of standard input (never argv, never echoed). */
 async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('パスワード (10 文字以上) を入力して Enter、続けて Ctrl-D を押してください:\n');
+  if (process.stdin.isTTY)
+    process.stderr.write('パスワード (10 文字以上) を入力して Enter、続けて Ctrl-D を押してください:\n');
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
-  if (!line) throw new AppError('password_missing', 'パスワードを標準入力から渡してください (例: echo "…" | npx tayori users add …)', 400);
+  if (!line)
+    throw new AppError(
+      'password_missing',
+      'パスワードを標準入力から渡してください (例: echo "…" | npx tayori users add …)',
+      400,
+    );
   return line;
 }
 
 function parsePermissions(text: string | undefined): Permission[] | undefined {
   if (text === undefined) return undefined;
-  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const p of list) {
     if (!(PERMISSIONS as readonly string[]).includes(p)) {
-      throw new AppError('invalid_permission', `権限 ${p} はありません。使えるのは ${PERMISSIONS.join(', ')} です`, 400);
+      throw new AppError(
+        'invalid_permission',
+        `権限 ${p} はありません。使えるのは ${PERMISSIONS.join(', ')} です`,
+        400,
+      );
     }
   }
   return list as Permission[];
@@ -113,8 +132,12 @@ export function printUsers(list: StaffUser[]): string {
   return `${table(
     ['ユーザー名', '表示名', '役割', 'テナント', '権限', '状態'],
     list.map((u) => [
-      u.username, u.displayName, ROLE_LABELS[u.role], u.tenantId ?? 'すべて',
-      u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || '—', u.disabled ? '停止中' : '有効',
+      u.username,
+      u.displayName,
+      ROLE_LABELS[u.role],
+      u.tenantId ?? 'すべて',
+      u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || '—',
+      u.disabled ? '停止中' : '有効',
     ]),
   )}\n${list.length} 件`;
 }
@@ -133,9 +156,18 @@ export function registerUsersCommand(program: Command, config: () => Config): vo
     .action(async (o: { username: string; role: string; tenant?: string; name?: string; permissions?: string }) => {
       const password = await readPassword();
       const u = await withGateway(config(), (g) =>
-        g.add({ username: o.username, role: o.role as 'admin', tenantId: o.tenant ?? null, displayName: o.name, permissions: parsePermissions(o.permissions), password }),
+        g.add({
+          username: o.username,
+          role: o.role as 'admin',
+          tenantId: o.tenant ?? null,
+          displayName: o.name,
+          permissions: parsePermissions(o.permissions),
+          password,
+        }),
       );
-      console.log(`ユーザー ${u.username} (${ROLE_LABELS[u.role]}${u.tenantId ? `、テナント ${u.tenantId}` : ''}) を登録しました。権限: ${u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || 'なし'}`);
+      console.log(
+        `ユーザー ${u.username} (${ROLE_LABELS[u.role]}${u.tenantId ? `、テナント ${u.tenantId}` : ''}) を登録しました。権限: ${u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || 'なし'}`,
+      );
     });
 
   users
@@ -154,7 +186,9 @@ export function registerUsersCommand(program: Command, config: () => Config): vo
     .requiredOption('--permissions <list>', `権限 (カンマ区切り、空で全部外す): ${PERMISSIONS.join(', ')}`)
     .action(async (o: { username: string; permissions: string }) => {
       const u = await withGateway(config(), (g) => g.setPermissions(o.username, parsePermissions(o.permissions) ?? []));
-      console.log(`ユーザー ${u.username} の権限: ${u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || 'なし'}`);
+      console.log(
+        `ユーザー ${u.username} の権限: ${u.permissions.map((p) => PERMISSION_LABELS[p]).join('・') || 'なし'}`,
+      );
     });
 
   users
@@ -167,10 +201,15 @@ export function registerUsersCommand(program: Command, config: () => Config): vo
       console.log(`ユーザー ${u.username} のパスワードを変更しました`);
     });
 
-  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
     users
       .command(name)
-      .description(disabled ? 'アカウントを停止します (サインイン中のセッションも終了します)' : '停止したアカウントを再開します')
+      .description(
+        disabled ? 'アカウントを停止します (サインイン中のセッションも終了します)' : '停止したアカウントを再開します',
+      )
       .requiredOption('--username <name>', 'ユーザー名')
       .action(async (o: { username: string }) => {
         const u = await withGateway(config(), (g) => g.setDisabled(o.username, disabled));

@@ -7,9 +7,17 @@ import { chDateTime } from './time.ts';
 
 /** What the audit log records. Features add their own actions (send, export, …). */
 export type AuditAction =
-  | 'sign_in' | 'sign_in_failed' | 'sign_out'
-  | 'export' | 'send'
-  | 'user_added' | 'user_permissions_changed' | 'user_password_changed' | 'user_disabled' | 'user_enabled' | 'api_token_created'
+  | 'sign_in'
+  | 'sign_in_failed'
+  | 'sign_out'
+  | 'export'
+  | 'send'
+  | 'user_added'
+  | 'user_permissions_changed'
+  | 'user_password_changed'
+  | 'user_disabled'
+  | 'user_enabled'
+  | 'api_token_created'
   | (string & {});
 
 export interface AuditEntry {
@@ -82,9 +90,18 @@ export class AuditLog {
     const rows = await rs.json<Record<string, string>>();
     return rows.map((r) => ({
       at: new Date(Number(r.at_ms)).toISOString(),
-      eventId: r.event_id!, action: r.action!, outcome: r.outcome!, actorKind: r.actor_kind!, userId: r.user_id!,
-      username: r.username!, role: r.role!, tenantId: r.tenant_id!, target: r.target!,
-      detail: JSON.parse(r.detail || '{}') as Record<string, unknown>, ip: r.ip!, userAgent: r.user_agent!,
+      eventId: r.event_id!,
+      action: r.action!,
+      outcome: r.outcome!,
+      actorKind: r.actor_kind!,
+      userId: r.user_id!,
+      username: r.username!,
+      role: r.role!,
+      tenantId: r.tenant_id!,
+      target: r.target!,
+      detail: JSON.parse(r.detail || '{}') as Record<string, unknown>,
+      ip: r.ip!,
+      userAgent: r.user_agent!,
     }));
   }
 }

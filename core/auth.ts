@@ -102,7 +102,11 @@ export function requirePermission(p: Principal, perm: Permission): void {
 export function requireRole(p: Principal, ...roles: Role[]): void {
   if (p.kind === 'operator') return;
   if (!roles.includes(p.role)) {
-    throw new AppError('forbidden', `この操作は ${roles.map((r) => ROLE_LABELS[r]).join('・')} のアカウントのみ行えます`, 403);
+    throw new AppError(
+      'forbidden',
+      `この操作は ${roles.map((r) => ROLE_LABELS[r]).join('・')} のアカウントのみ行えます`,
+      403,
+    );
   }
 }
 
@@ -182,7 +186,11 @@ export function createAuthenticator(opts: { operatorTokens: readonly string[]; s
     async require(req) {
       const p = await identify(req);
       if (!p) {
-        throw new AppError('unauthorized', '認証が必要です。サインインするか、Authorization: Bearer <トークン> を付けてください', 401);
+        throw new AppError(
+          'unauthorized',
+          '認証が必要です。サインインするか、Authorization: Bearer <トークン> を付けてください',
+          401,
+        );
       }
       return p;
     },
@@ -194,7 +202,11 @@ export function checkCsrf(req: FastifyRequest, p: Principal): void {
   if (p.kind !== 'staff' || p.via !== 'session' || SAFE_METHODS.has(req.method)) return;
   const given = csrfTokenOf(req);
   if (!given || !sameSecret(given, p.csrfToken)) {
-    throw new AppError('csrf_failed', '画面の有効期限が切れたか、不正な送信元からの操作です。ページを読み込み直してから操作してください', 403);
+    throw new AppError(
+      'csrf_failed',
+      '画面の有効期限が切れたか、不正な送信元からの操作です。ページを読み込み直してから操作してください',
+      403,
+    );
   }
 }
 

@@ -15,7 +15,9 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     let client: ClickHouseClient;
     try {
       // chdb ships its own copy of client-common's types; the runtime contract is the same.
-      const connection = createChdbConnection({ path: cfg.path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+      const connection = createChdbConnection({ path: cfg.path }) as unknown as NonNullable<
+        Parameters<typeof createClient>[0]
+      >['connection'];
       client = drainOnClose(createClient({ connection }));
       await roundTrip(client);
     } catch (e) {
@@ -35,7 +37,10 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     }
   }
   const client = createClient({
-    url: cfg.url, username: cfg.user, password: cfg.password, database: cfg.database,
+    url: cfg.url,
+    username: cfg.user,
+    password: cfg.password,
+    database: cfg.database,
     request_timeout: 30_000,
   });
   try {
@@ -56,7 +61,8 @@ function drainOnClose(client: ClickHouseClient, limitMs = 10_000): ClickHouseCli
   let inFlight = 0;
   let closing = false;
   let drained: (() => void) | undefined;
-  const wrap = <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       if (closing) throw new Error('ClickHouse client is closing');
       inFlight++;

@@ -6,7 +6,12 @@ import { z } from './zod.ts';
  * A bad value stops the process with one line naming the variable (ConfigError).
  */
 const port = (fallback: number) =>
-  z.coerce.number().int('整数で指定してください').min(0, '0〜65535 で指定してください').max(65535, '0〜65535 で指定してください').default(fallback);
+  z.coerce
+    .number()
+    .int('整数で指定してください')
+    .min(0, '0〜65535 で指定してください')
+    .max(65535, '0〜65535 で指定してください')
+    .default(fallback);
 
 const optionalString = z
   .string()
@@ -17,12 +22,20 @@ const envSchema = z.object({
   PORT: port(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   TAYORI_DATA_DIR: z.string().min(1).default('data'),
-  TAYORI_REPORTS_DIR: optionalString.pipe(z.string().refine((s) => !s.includes('\0'), '使えない文字 (NUL) が含まれています').optional()),
+  TAYORI_REPORTS_DIR: optionalString.pipe(
+    z
+      .string()
+      .refine((s) => !s.includes('\0'), '使えない文字 (NUL) が含まれています')
+      .optional(),
+  ),
   CLICKHOUSE_PATH: optionalString,
   CLICKHOUSE_URL: optionalString.pipe(z.url('URL の形式ではありません (例: http://127.0.0.1:8123)').optional()),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: z.string().default(''),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'データベース名として使えない文字があります').default('default'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'データベース名として使えない文字があります')
+    .default('default'),
   REDIS_URL: optionalString.pipe(z.url('URL の形式ではありません (例: redis://127.0.0.1:6379)').optional()),
   REDIS_PORT: port(0),
   REDIS_SERVER_BIN: z.string().min(1).default('redis-server'),
@@ -33,7 +46,11 @@ const envSchema = z.object({
   SANDBOX_PORT: port(0),
   LINE_API_BASE_URL: z.url('URL の形式ではありません').default('https://api.line.me'),
   TAYORI_PUBLIC_URL: optionalString.pipe(z.url('URL の形式ではありません').optional()),
-  TAYORI_DEMO_RESIDENT_RATIO: z.coerce.number().min(0, '0〜1 で指定してください').max(1, '0〜1 で指定してください').default(0.02),
+  TAYORI_DEMO_RESIDENT_RATIO: z.coerce
+    .number()
+    .min(0, '0〜1 で指定してください')
+    .max(1, '0〜1 で指定してください')
+    .default(0.02),
   TAYORI_DEMO_SPEED: z.coerce.number().positive('正の数で指定してください').default(120000),
   TAYORI_DEMO_REGISTRATIONS: z.enum(['on', 'off']).default('on'),
   TAYORI_REPORTS_CATCH_UP: z.enum(['on', 'off']).default('on'),
@@ -45,7 +62,9 @@ export interface Config {
   dataDir: string;
   /** Where generated report files are kept (TAYORI_REPORTS_DIR, default <dataDir>/reports). */
   reportsDir: string;
-  clickhouse: { kind: 'embedded'; path: string } | { kind: 'server'; url: string; user: string; password: string; database: string };
+  clickhouse:
+    | { kind: 'embedded'; path: string }
+    | { kind: 'server'; url: string; user: string; password: string; database: string };
   redis: { kind: 'url'; url: string } | { kind: 'local'; port: number; dir: string; bin: string };
   secretKey: { kind: 'env'; value: string } | { kind: 'file'; path: string };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -59,7 +78,10 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`設定エラー: ${variable} — ${reason}`);
     this.name = 'ConfigError';
   }
@@ -80,7 +102,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     reportsDir: path.resolve(cwd, e.TAYORI_REPORTS_DIR ?? path.join(dataDir, 'reports')),
     clickhouse: e.CLICKHOUSE_URL
-      ? { kind: 'server', url: e.CLICKHOUSE_URL, user: e.CLICKHOUSE_USER, password: e.CLICKHOUSE_PASSWORD, database: e.CLICKHOUSE_DATABASE }
+      ? {
+          kind: 'server',
+          url: e.CLICKHOUSE_URL,
+          user: e.CLICKHOUSE_USER,
+          password: e.CLICKHOUSE_PASSWORD,
+          database: e.CLICKHOUSE_DATABASE,
+        }
       : { kind: 'embedded', path: path.resolve(cwd, e.CLICKHOUSE_PATH ?? path.join(dataDir, 'clickhouse')) },
     redis: e.REDIS_URL
       ? { kind: 'url', url: e.REDIS_URL }
@@ -92,7 +120,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sandbox: { enabled: e.TAYORI_SANDBOX === 'on', port: e.SANDBOX_PORT },
     lineApiBaseUrl: e.LINE_API_BASE_URL,
     publicUrl: e.TAYORI_PUBLIC_URL,
-    demo: { residentRatio: e.TAYORI_DEMO_RESIDENT_RATIO, speed: e.TAYORI_DEMO_SPEED, registrations: e.TAYORI_DEMO_REGISTRATIONS === 'on' },
+    demo: {
+      residentRatio: e.TAYORI_DEMO_RESIDENT_RATIO,
+      speed: e.TAYORI_DEMO_SPEED,
+      registrations: e.TAYORI_DEMO_REGISTRATIONS === 'on',
+    },
     reportsCatchUp: e.TAYORI_REPORTS_CATCH_UP === 'on',
   };
 }

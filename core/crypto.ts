@@ -41,7 +41,11 @@ export function parseSecretKey(text: string, source: string): Buffer {
   const t = text.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
   if (key.length !== 32 || (!/^[0-9a-fA-F]{64}$/.test(t) && !/^[A-Za-z0-9+/]{43}=?$/.test(t))) {
-    throw new AppError('secret_key_invalid', `${source}: 32 バイトの鍵を 16 進 64 文字または base64 で指定してください (生成例: openssl rand -base64 32)`, 500);
+    throw new AppError(
+      'secret_key_invalid',
+      `${source}: 32 バイトの鍵を 16 進 64 文字または base64 で指定してください (生成例: openssl rand -base64 32)`,
+      500,
+    );
   }
   return key;
 }
@@ -55,10 +59,14 @@ export function loadSecretBox(config: Config, opts: { create?: boolean } = {}): 
   if (sk.kind === 'env') return new SecretBox(parseSecretKey(sk.value, 'TAYORI_SECRET_KEY'));
   if (!fs.existsSync(sk.path)) {
     if (!opts.create) {
-      throw new AppError('secret_key_missing', `暗号鍵がありません: ${sk.path} (TAYORI_SECRET_KEY を設定するか、npm run demo で作成してください)`, 500);
+      throw new AppError(
+        'secret_key_missing',
+        `暗号鍵がありません: ${sk.path} (TAYORI_SECRET_KEY を設定するか、npm run demo で作成してください)`,
+        500,
+      );
     }
     fs.mkdirSync(path.dirname(sk.path), { recursive: true });
-    fs.writeFileSync(sk.path, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(sk.path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   }
   return new SecretBox(parseSecretKey(fs.readFileSync(sk.path, 'utf8'), sk.path));
 }

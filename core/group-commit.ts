@@ -52,7 +52,8 @@ export class GroupCommitWriter<Row extends Record<string, unknown>> {
   write(rows: Row[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error(`write buffer for ${this.table} is closed`));
     if (rows.length === 0) return Promise.resolve();
-    if (this.#pending.rows.length + rows.length > this.#o.maxPendingRows) return Promise.reject(new BufferFullError(this.table));
+    if (this.#pending.rows.length + rows.length > this.#o.maxPendingRows)
+      return Promise.reject(new BufferFullError(this.table));
     return new Promise<void>((resolve, reject) => {
       for (const r of rows) this.#pending.rows.push(r);
       this.#pending.waiters.push({ resolve, reject, n: rows.length });

@@ -9,8 +9,14 @@ export function registerHealth(app: FastifyInstance, deps: { ch: ClickHouseClien
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const [ch, redis] = await Promise.all([
-      roundTrip(deps.ch, 2000).then(() => 'ok', (e: Error) => `error: ${e.message || 'timeout'}`),
-      redisRoundTrip(deps.redis, 2000).then(() => 'ok', (e: Error) => `error: ${e.message || 'timeout'}`),
+      roundTrip(deps.ch, 2000).then(
+        () => 'ok',
+        (e: Error) => `error: ${e.message || 'timeout'}`,
+      ),
+      redisRoundTrip(deps.redis, 2000).then(
+        () => 'ok',
+        (e: Error) => `error: ${e.message || 'timeout'}`,
+      ),
     ]);
     const body = { clickhouse: ch, redis };
     return reply.status(ch === 'ok' && redis === 'ok' ? 200 : 503).send(body);

@@ -12,7 +12,10 @@ export type { FastifyInstance, FastifyReply, FastifyRequest };
  * must not pay for the framework. The first whose `match` says yes takes the request.
  */
 export class FrontHandlers {
-  readonly #list: Array<{ match: (req: IncomingMessage) => boolean; handle: (req: IncomingMessage, res: ServerResponse) => void }> = [];
+  readonly #list: Array<{
+    match: (req: IncomingMessage) => boolean;
+    handle: (req: IncomingMessage, res: ServerResponse) => void;
+  }> = [];
 
   add(match: (req: IncomingMessage) => boolean, handle: (req: IncomingMessage, res: ServerResponse) => void): void {
     this.#list.push({ match, handle });
@@ -38,7 +41,10 @@ export interface ErrorBody {
  * The one HTTP app of the suite. Feature folders register their routes on it. Every error leaves
  * as JSON with a machine-readable code and a Japanese message; the process keeps serving.
  */
-export function createHttpApp(logger: Logger, opts: { bodyLimit?: number; front?: FrontHandlers } = {}): FastifyInstance {
+export function createHttpApp(
+  logger: Logger,
+  opts: { bodyLimit?: number; front?: FrontHandlers } = {},
+): FastifyInstance {
   const front = opts.front;
   const app = Fastify({
     serverFactory: (handler) =>
@@ -57,14 +63,19 @@ export function createHttpApp(logger: Logger, opts: { bodyLimit?: number; front?
     void reply.status(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: 'not_found', message: `${req.method} ${req.url.split('?')[0]} は見つかりません` } });
+    void reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `${req.method} ${req.url.split('?')[0]} は見つかりません` } });
   });
   return app;
 }
 
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof AppError) {
-    return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } } };
+    return {
+      status: err.status,
+      body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
+    };
   }
   if (err instanceof ZodError) {
     return {
@@ -83,15 +94,31 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     return { status: 413, body: { error: { code: 'body_too_large', message: 'リクエストの本文が大きすぎます' } } };
   }
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return { status: 415, body: { error: { code: 'unsupported_media_type', message: 'Content-Type は application/json で送ってください' } } };
+    return {
+      status: 415,
+      body: { error: { code: 'unsupported_media_type', message: 'Content-Type は application/json で送ってください' } },
+    };
   }
   if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (e.statusCode === 400 && /JSON/i.test(e.message ?? ''))) {
     return { status: 400, body: { error: { code: 'invalid_json', message: '本文が正しい JSON ではありません' } } };
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return { status: e.statusCode, body: { error: { code: (e.code ?? 'bad_request').toLowerCase(), message: `リクエストを処理できません: ${e.message ?? ''}` } } };
+    return {
+      status: e.statusCode,
+      body: {
+        error: {
+          code: (e.code ?? 'bad_request').toLowerCase(),
+          message: `リクエストを処理できません: ${e.message ?? ''}`,
+        },
+      },
+    };
   }
-  return { status: 500, body: { error: { code: 'internal_error', message: 'サーバー内部でエラーが発生しました。時間をおいて再度お試しください' } } };
+  return {
+    status: 500,
+    body: {
+      error: { code: 'internal_error', message: 'サーバー内部でエラーが発生しました。時間をおいて再度お試しください' },
+    },
+  };
 }
 
 /** Compares a bearer token with the accepted ones in constant time. */

@@ -2,9 +2,19 @@ import { pino, type Logger } from 'pino';
 
 /** Paths that may hold secrets; pino replaces their values before anything is written. */
 const redact = [
-  'channelSecret', '*.channelSecret', 'channelAccessToken', '*.channelAccessToken',
-  'password', '*.password', 'token', '*.token', 'secret', '*.secret',
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-line-signature"]',
+  'channelSecret',
+  '*.channelSecret',
+  'channelAccessToken',
+  '*.channelAccessToken',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-line-signature"]',
 ];
 
 export function createLogger(level = 'info', name = 'tayori'): Logger {

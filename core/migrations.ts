@@ -28,7 +28,13 @@ export function readMigrations(dir = migrationsDir): Migration[] {
     if (out.some((x) => x.version === version)) {
       throw new AppError('migration_duplicate', `マイグレーション番号 ${m[1]} が重複しています (${file})`, 500);
     }
-    out.push({ version, name: m[2]!, file, checksum: createHash('sha256').update(text).digest('hex'), statements: splitStatements(text) });
+    out.push({
+      version,
+      name: m[2]!,
+      file,
+      checksum: createHash('sha256').update(text).digest('hex'),
+      statements: splitStatements(text),
+    });
   }
   return out;
 }
@@ -47,7 +53,9 @@ export async function migrate(ch: ClickHouseClient, dir = migrationsDir): Promis
   const migrations = readMigrations(dir);
   await ch.command({ query: sql('migrations.create_table') });
   const rs = await ch.query({ query: sql('migrations.applied'), format: 'JSONEachRow' });
-  const applied = new Map((await rs.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]));
+  const applied = new Map(
+    (await rs.json<{ version: number; name: string; checksum: string }>()).map((r) => [Number(r.version), r]),
+  );
 
   for (const m of migrations) {
     const done = applied.get(m.version);
@@ -70,7 +78,11 @@ export async function migrate(ch: ClickHouseClient, dir = migrationsDir): Promis
       try {
         await ch.command({ query: statement });
       } catch (e) {
-        throw new AppError('migration_failed', `マイグレーション ${m.file} の実行に失敗しました: ${(e as Error).message}`, 500);
+        throw new AppError(
+          'migration_failed',
+          `マイグレーション ${m.file} の実行に失敗しました: ${(e as Error).message}`,
+          500,
+        );
       }
     }
     await ch.insert({

@@ -46,11 +46,30 @@ export async function startLocalRedis(opts: { dir: string; port?: number; bin?: 
     const child = spawn(
       bin,
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes',
-        '--dir', opts.dir, '--appendonly', 'yes', '--appendfsync', 'everysec',
-        '--auto-aof-rewrite-min-size', '512mb',
-        '--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no',
-        '--pidfile', pidFile, '--loglevel', 'warning',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--protected-mode',
+        'yes',
+        '--dir',
+        opts.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--auto-aof-rewrite-min-size',
+        '512mb',
+        '--maxmemory-policy',
+        'noeviction',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        '--pidfile',
+        pidFile,
+        '--loglevel',
+        'warning',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -62,7 +81,11 @@ export async function startLocalRedis(opts: { dir: string; port?: number; bin?: 
       child.once('spawn', () => resolve(undefined));
     });
     if (spawnError) {
-      throw new AppError('redis_missing', `redis-server を起動できません (${bin}): ${spawnError.message}。sudo apt-get install -y redis-server で導入してください`, 500);
+      throw new AppError(
+        'redis_missing',
+        `redis-server を起動できません (${bin}): ${spawnError.message}。sudo apt-get install -y redis-server で導入してください`,
+        500,
+      );
     }
     const killOnExit = () => child.kill('SIGTERM');
     process.once('exit', killOnExit);
@@ -79,7 +102,11 @@ export async function startLocalRedis(opts: { dir: string; port?: number; bin?: 
     lastError = output.trim();
     if (opts.port) break;
   }
-  throw new AppError('redis_start_failed', `redis-server が起動しませんでした: ${lastError.split('\n').slice(-3).join(' ')}`, 500);
+  throw new AppError(
+    'redis_start_failed',
+    `redis-server が起動しませんでした: ${lastError.split('\n').slice(-3).join(' ')}`,
+    500,
+  );
 }
 
 /** Stops a redis-server left running on this directory by a crashed run, and waits until it is gone. */

@@ -32,7 +32,12 @@ export async function redisRoundTrip(redis: Redis, timeoutMs = 2000): Promise<vo
  * values of megabytes (delivery chunks) those copies, and the collections their external memory
  * sets off, cost more than the write itself.
  */
-export function setFromParts(redis: Redis, key: string, parts: readonly Buffer[], ttlSeconds: number): Promise<unknown> {
+export function setFromParts(
+  redis: Redis,
+  key: string,
+  parts: readonly Buffer[],
+  ttlSeconds: number,
+): Promise<unknown> {
   const command = new PartsSet(key, parts, ttlSeconds);
   return redis.sendCommand(command) as Promise<unknown>;
 }

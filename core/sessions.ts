@@ -38,7 +38,12 @@ export class SessionStore {
   /** A new session; returns the cookie token (shown to nobody else) and the record. */
   async create(username: string, userId: string): Promise<{ token: string; record: SessionRecord }> {
     const token = randomBytes(32).toString('base64url');
-    const record: SessionRecord = { username, userId, csrfToken: randomBytes(24).toString('base64url'), createdMs: Date.now() };
+    const record: SessionRecord = {
+      username,
+      userId,
+      csrfToken: randomBytes(24).toString('base64url'),
+      createdMs: Date.now(),
+    };
     await this.redis
       .multi()
       .set(this.#key(token), JSON.stringify(record), 'PX', this.idleMs)
@@ -103,9 +108,14 @@ export class LoginThrottle {
     if (overUser || overIp) {
       const ttl = Math.max(await this.redis.pttl(overUser ? u : i), 1000);
       const minutes = Math.ceil(ttl / 60_000);
-      throw new AppError('too_many_attempts', `サインインの失敗が続いたため、一時的にサインインできません。約 ${minutes} 分後にもう一度お試しください`, 429, {
-        retryAfterSeconds: Math.ceil(ttl / 1000),
-      });
+      throw new AppError(
+        'too_many_attempts',
+        `サインインの失敗が続いたため、一時的にサインインできません。約 ${minutes} 分後にもう一度お試しください`,
+        429,
+        {
+          retryAfterSeconds: Math.ceil(ttl / 1000),
+        },
+      );
     }
   }
 

@@ -20,7 +20,10 @@ export function sql(name: string): string {
 
 export function loadQueries(dir: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     let name: string | undefined;
     let body: string[] = [];
     const flush = () => {

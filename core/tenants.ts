@@ -5,7 +5,9 @@ import { AppError } from './errors.ts';
 import { sql } from './sql.ts';
 import { chDateTime, nextVersion } from './time.ts';
 
-export const tenantIdSchema = z.string().regex(/^\d{5}$/, '地方公共団体コード (5 桁の数字、例: 24201) で指定してください');
+export const tenantIdSchema = z
+  .string()
+  .regex(/^\d{5}$/, '地方公共団体コード (5 桁の数字、例: 24201) で指定してください');
 const channelIdSchema = z.string().regex(/^\d{1,20}$/, 'チャネル ID は数字で指定してください');
 const botUserIdSchema = z.string().regex(/^U[0-9a-f]{32}$/, 'ボットのユーザー ID は U で始まる 33 文字です');
 
@@ -14,7 +16,13 @@ export const tenantInputSchema = z.object({
   name: z.string().trim().min(1, '名称を入力してください').max(60, '名称は 60 文字以内です'),
   nameKana: z.string().trim().max(120, 'よみがなは 120 文字以内です').default(''),
   kind: z.enum(['prefecture', 'municipality'], { message: '種別は prefecture (県) か municipality (市町) です' }),
-  population: z.number({ error: '人口は数値で指定してください' }).int('人口は整数です').min(0, '人口は 0 以上です').max(50_000_000, '人口が大きすぎます').nullable().default(null),
+  population: z
+    .number({ error: '人口は数値で指定してください' })
+    .int('人口は整数です')
+    .min(0, '人口は 0 以上です')
+    .max(50_000_000, '人口が大きすぎます')
+    .nullable()
+    .default(null),
   channelId: channelIdSchema.or(z.literal('')).default(''),
   botUserId: botUserIdSchema.or(z.literal('')).default(''),
 });
@@ -117,9 +125,19 @@ export class TenantStore {
       if (await this.#row(t.id)) throw new AppError('tenant_exists', `テナント ${t.id} は既に登録されています`, 409);
       const now = Date.now();
       const row: Row = {
-        tenant_id: t.id, name: t.name, name_kana: t.nameKana, kind: t.kind, population: t.population,
-        channel_id: t.channelId, bot_user_id: t.botUserId, channel_secret_enc: '', channel_access_token_enc: '',
-        line_api: 'sandbox', auto_reply_text: '', created_ms: now, updated_ms: now,
+        tenant_id: t.id,
+        name: t.name,
+        name_kana: t.nameKana,
+        kind: t.kind,
+        population: t.population,
+        channel_id: t.channelId,
+        bot_user_id: t.botUserId,
+        channel_secret_enc: '',
+        channel_access_token_enc: '',
+        line_api: 'sandbox',
+        auto_reply_text: '',
+        created_ms: now,
+        updated_ms: now,
       };
       await this.#write(row);
       return toTenant(row);
@@ -163,7 +181,11 @@ export class TenantStore {
     const row = await this.#row(id);
     if (!row) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
     if (!row.channel_secret_enc || !row.channel_access_token_enc) {
-      throw new AppError('tenant_no_credentials', `テナント ${id} のチャネル情報 (シークレット・アクセストークン) が未設定です`, 409);
+      throw new AppError(
+        'tenant_no_credentials',
+        `テナント ${id} のチャネル情報 (シークレット・アクセストークン) が未設定です`,
+        409,
+      );
     }
     return {
       tenantId: id,
@@ -188,13 +210,25 @@ export class TenantStore {
     await this.ch.insert({
       table: 'tenants',
       format: 'JSONEachRow',
-      values: [{
-        tenant_id: row.tenant_id, name: row.name, name_kana: row.name_kana, kind: row.kind, population: row.population,
-        channel_id: row.channel_id, bot_user_id: row.bot_user_id,
-        channel_secret_enc: row.channel_secret_enc, channel_access_token_enc: row.channel_access_token_enc,
-        line_api: row.line_api, auto_reply_text: row.auto_reply_text, created_at: chDateTime(Number(row.created_ms)), updated_at: chDateTime(Number(row.updated_ms)),
-        version: nextVersion(), is_deleted: 0,
-      }],
+      values: [
+        {
+          tenant_id: row.tenant_id,
+          name: row.name,
+          name_kana: row.name_kana,
+          kind: row.kind,
+          population: row.population,
+          channel_id: row.channel_id,
+          bot_user_id: row.bot_user_id,
+          channel_secret_enc: row.channel_secret_enc,
+          channel_access_token_enc: row.channel_access_token_enc,
+          line_api: row.line_api,
+          auto_reply_text: row.auto_reply_text,
+          created_at: chDateTime(Number(row.created_ms)),
+          updated_at: chDateTime(Number(row.updated_ms)),
+          version: nextVersion(),
+          is_deleted: 0,
+        },
+      ],
     });
     for (const fn of this.#listeners) fn(row.tenant_id);
   }

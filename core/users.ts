@@ -1,6 +1,14 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import argon2 from 'argon2';
-import { effectivePermissions, PERMISSIONS, ROLE_DEFAULTS, ROLES, type Permission, type Role, type StaffIdentity } from './auth.ts';
+import {
+  effectivePermissions,
+  PERMISSIONS,
+  ROLE_DEFAULTS,
+  ROLES,
+  type Permission,
+  type Role,
+  type StaffIdentity,
+} from './auth.ts';
 import type { ClickHouseClient } from './clickhouse.ts';
 import { AppError } from './errors.ts';
 import { sql } from './sql.ts';
@@ -11,7 +19,10 @@ export const usernameSchema = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[a-z0-9][a-z0-9._-]{2,31}$/, 'ユーザー名は英小文字・数字・「.」「_」「-」の 3〜32 文字で、英数字から始めてください');
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{2,31}$/,
+    'ユーザー名は英小文字・数字・「.」「_」「-」の 3〜32 文字で、英数字から始めてください',
+  );
 
 export const passwordSchema = z
   .string()
@@ -26,16 +37,28 @@ export const staffInputSchema = z
     username: usernameSchema,
     displayName: z.string().trim().max(60, '表示名は 60 文字以内です').default(''),
     role: roleSchema,
-    tenantId: z.string().regex(/^\d{5}$/, 'テナントは地方公共団体コード (5 桁、例: 24201) で指定してください').nullable().default(null),
+    tenantId: z
+      .string()
+      .regex(/^\d{5}$/, 'テナントは地方公共団体コード (5 桁、例: 24201) で指定してください')
+      .nullable()
+      .default(null),
     permissions: z.array(permissionSchema).optional(),
     password: passwordSchema,
   })
   .superRefine((v, ctx) => {
     if (v.role === 'municipality' && !v.tenantId) {
-      ctx.addIssue({ code: 'custom', path: ['tenantId'], message: '市町のアカウントには担当テナント (--tenant) が必要です' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tenantId'],
+        message: '市町のアカウントには担当テナント (--tenant) が必要です',
+      });
     }
     if (v.role !== 'municipality' && v.tenantId) {
-      ctx.addIssue({ code: 'custom', path: ['tenantId'], message: 'テナントを指定できるのは市町のアカウントだけです (県・受託者・管理者はすべてのテナントを扱います)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tenantId'],
+        message: 'テナントを指定できるのは市町のアカウントだけです (県・受託者・管理者はすべてのテナントを扱います)',
+      });
     }
   });
 export type StaffInput = z.input<typeof staffInputSchema>;
@@ -128,7 +151,8 @@ export class StaffStore {
     }
     const hash = await argon2.hash(v.password, HASH_OPTIONS);
     return this.#serial(async () => {
-      if (await this.#row(v.username)) throw new AppError('user_exists', `ユーザー ${v.username} は既に登録されています`, 409);
+      if (await this.#row(v.username))
+        throw new AppError('user_exists', `ユーザー ${v.username} は既に登録されています`, 409);
       const now = Date.now();
       const row: Row = {
         username: v.username,
@@ -182,7 +206,16 @@ export class StaffStore {
     const token = `tyr_${randomBytes(24).toString('base64url')}`;
     await this.ch.insert({
       table: 'staff_api_tokens',
-      values: [{ token_hash: sha256(token), username, label, created_at: chDateTime(Date.now()), version: nextVersion(), is_deleted: 0 }],
+      values: [
+        {
+          token_hash: sha256(token),
+          username,
+          label,
+          created_at: chDateTime(Date.now()),
+          version: nextVersion(),
+          is_deleted: 0,
+        },
+      ],
       format: 'JSONEachRow',
     });
     return token;
@@ -195,7 +228,11 @@ export class StaffStore {
     let username: string | undefined;
     if (hit && Date.now() - hit.at < CACHE_MS) username = hit.username;
     else {
-      const rs = await this.ch.query({ query: sql('users.token_owner'), query_params: { hash: sha256(token) }, format: 'JSONEachRow' });
+      const rs = await this.ch.query({
+        query: sql('users.token_owner'),
+        query_params: { hash: sha256(token) },
+        format: 'JSONEachRow',
+      });
       username = (await rs.json<{ username: string }>())[0]?.username;
       this.#tokenCache.set(key, { at: Date.now(), username });
     }
@@ -221,12 +258,22 @@ export class StaffStore {
   async #write(r: Row): Promise<void> {
     await this.ch.insert({
       table: 'staff_users',
-      values: [{
-        username: r.username, user_id: r.user_id, display_name: r.display_name, role: r.role, tenant_id: r.tenant_id,
-        permissions: r.permissions, password_hash: r.password_hash, disabled: r.disabled,
-        created_at: chDateTime(Number(r.created_ms)), updated_at: chDateTime(Number(r.updated_ms)),
-        version: nextVersion(), is_deleted: 0,
-      }],
+      values: [
+        {
+          username: r.username,
+          user_id: r.user_id,
+          display_name: r.display_name,
+          role: r.role,
+          tenant_id: r.tenant_id,
+          permissions: r.permissions,
+          password_hash: r.password_hash,
+          disabled: r.disabled,
+          created_at: chDateTime(Number(r.created_ms)),
+          updated_at: chDateTime(Number(r.updated_ms)),
+          version: nextVersion(),
+          is_deleted: 0,
+        },
+      ],
       format: 'JSONEachRow',
     });
     this.#cache.delete(r.username);

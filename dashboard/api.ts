@@ -4,7 +4,13 @@ import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
 import type { SessionStore } from '../core/sessions.ts';
 import { tenantIdSchema } from '../core/tenants.ts';
-import { passwordSchema, permissionsInputSchema, staffInputSchema, usernameSchema, type StaffStore } from '../core/users.ts';
+import {
+  passwordSchema,
+  permissionsInputSchema,
+  staffInputSchema,
+  usernameSchema,
+  type StaffStore,
+} from '../core/users.ts';
 import { z } from '../core/zod.ts';
 import { currentMonth, daySchema, monthSchema, type DashboardData, type Overview } from './data.ts';
 import { FIGURES, MISSING_REASONS, type Figure, type FigureName } from './figures.ts';
@@ -45,19 +51,29 @@ export function overviewTable(o: Overview): XlsxCell[][] {
     [FIGURES.clicks.label, (r) => r.clicks],
     ['備考 (— の理由)', (r) => notes(r.missing)],
   ];
-  const totals = { ...o.totals, tenantId: '', name: `県全体 (${o.totals.municipalities} 市町)`, friendsAsOf: null } as unknown as Overview['rows'][number];
+  const totals = {
+    ...o.totals,
+    tenantId: '',
+    name: `県全体 (${o.totals.municipalities} 市町)`,
+    friendsAsOf: null,
+  } as unknown as Overview['rows'][number];
   return [
     cols.map(([h]) => h),
     ...o.rows.map((r) => cols.map(([, f]) => f(r))),
     cols.map(([h, f]) => (h === '友だち数の基準日' ? '' : h === '地方公共団体コード' ? '' : f(totals))),
-    ...o.accounts.map((r) => cols.map(([h, f]) => (h === '市町名' ? `${r.name} (県のアカウント・合計に含みません)` : f(r)))),
+    ...o.accounts.map((r) =>
+      cols.map(([h, f]) => (h === '市町名' ? `${r.name} (県のアカウント・合計に含みません)` : f(r))),
+    ),
   ];
 }
 
 function notes(missing: Partial<Record<FigureName, keyof typeof MISSING_REASONS>>): string {
   const byReason = new Map<string, string[]>();
-  for (const [k, r] of Object.entries(missing)) byReason.set(r!, [...(byReason.get(r!) ?? []), FIGURES[k as FigureName].label]);
-  return [...byReason.entries()].map(([r, labels]) => `${labels.join('・')}: ${MISSING_REASONS[r as keyof typeof MISSING_REASONS]}`).join(' / ');
+  for (const [k, r] of Object.entries(missing))
+    byReason.set(r!, [...(byReason.get(r!) ?? []), FIGURES[k as FigureName].label]);
+  return [...byReason.entries()]
+    .map(([r, labels]) => `${labels.join('・')}: ${MISSING_REASONS[r as keyof typeof MISSING_REASONS]}`)
+    .join(' / ');
 }
 
 /** RFC 4180 CSV with a UTF-8 BOM (Excel opens it as UTF-8), CRLF line ends; null → "—". */
@@ -85,12 +101,24 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
       const q = monthQuery.parse(req.query ?? {});
       const o = await data.overview(p, q.month ?? currentMonth());
       const table = overviewTable(o);
-      await audit.record({ action: 'export', actor: p, tenantId: tenantOf(p), target: `overview.${format}`, detail: { month: o.month, rows: o.rows.length }, ...meta(req) });
+      await audit.record({
+        action: 'export',
+        actor: p,
+        tenantId: tenantOf(p),
+        target: `overview.${format}`,
+        detail: { month: o.month, rows: o.rows.length },
+        ...meta(req),
+      });
       const name = `県全体_${o.month}.${format}`;
-      void reply.header('content-disposition', `attachment; filename="overview_${o.month}.${format}"; filename*=UTF-8''${encodeURIComponent(name)}`);
+      void reply.header(
+        'content-disposition',
+        `attachment; filename="overview_${o.month}.${format}"; filename*=UTF-8''${encodeURIComponent(name)}`,
+      );
       void reply.header('cache-control', 'no-store');
       if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(toCsv(table));
-      return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(xlsxWorkbook(`県全体 ${o.month}`, table));
+      return reply
+        .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+        .send(xlsxWorkbook(`県全体 ${o.month}`, table));
     });
   }
 
@@ -115,7 +143,14 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     requireAdmin(p);
     const input = staffInputSchema.parse(req.body ?? {});
     const user = await users.add(input);
-    await audit.record({ action: 'user_added', actor: p, tenantId: user.tenantId, target: user.username, detail: { role: user.role, permissions: user.permissions }, ...meta(req) });
+    await audit.record({
+      action: 'user_added',
+      actor: p,
+      tenantId: user.tenantId,
+      target: user.username,
+      detail: { role: user.role, permissions: user.permissions },
+      ...meta(req),
+    });
     return reply.status(201).send(user);
   });
 
@@ -124,7 +159,14 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     requireAdmin(p);
     const username = usernameSchema.parse(req.params.username);
     const user = await users.setPermissions(username, permissionsInputSchema.parse(req.body ?? {}).permissions);
-    await audit.record({ action: 'user_permissions_changed', actor: p, tenantId: user.tenantId, target: username, detail: { permissions: user.permissions }, ...meta(req) });
+    await audit.record({
+      action: 'user_permissions_changed',
+      actor: p,
+      tenantId: user.tenantId,
+      target: username,
+      detail: { permissions: user.permissions },
+      ...meta(req),
+    });
     return user;
   });
 
@@ -135,7 +177,13 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const { password } = z.object({ password: passwordSchema }).parse(req.body ?? {});
     const user = await users.setPassword(username, password);
     await sessions.destroyAllFor(user.userId);
-    await audit.record({ action: 'user_password_changed', actor: p, tenantId: user.tenantId, target: username, ...meta(req) });
+    await audit.record({
+      action: 'user_password_changed',
+      actor: p,
+      tenantId: user.tenantId,
+      target: username,
+      ...meta(req),
+    });
     return user;
   });
 
@@ -143,11 +191,20 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const p = principalOf(req);
     requireAdmin(p);
     const username = usernameSchema.parse(req.params.username);
-    const { disabled } = z.object({ disabled: z.boolean({ error: 'disabled は true か false です' }) }).parse(req.body ?? {});
-    if (p.kind === 'staff' && p.username === username && disabled) throw new AppError('cannot_disable_self', '自分のアカウントは停止できません', 400);
+    const { disabled } = z
+      .object({ disabled: z.boolean({ error: 'disabled は true か false です' }) })
+      .parse(req.body ?? {});
+    if (p.kind === 'staff' && p.username === username && disabled)
+      throw new AppError('cannot_disable_self', '自分のアカウントは停止できません', 400);
     const user = await users.setDisabled(username, disabled);
     if (disabled) await sessions.destroyAllFor(user.userId);
-    await audit.record({ action: disabled ? 'user_disabled' : 'user_enabled', actor: p, tenantId: user.tenantId, target: username, ...meta(req) });
+    await audit.record({
+      action: disabled ? 'user_disabled' : 'user_enabled',
+      actor: p,
+      tenantId: user.tenantId,
+      target: username,
+      ...meta(req),
+    });
     return user;
   });
 
@@ -158,16 +215,21 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     const { label } = z.object({ label: z.string().trim().max(60).default('') }).parse(req.body ?? {});
     const token = await users.createApiToken(username, label);
     await audit.record({ action: 'api_token_created', actor: p, target: username, detail: { label }, ...meta(req) });
-    return reply.status(201).send({ token, note: 'このトークンは今回だけ表示されます。Authorization: Bearer <トークン> で API を呼び出せます' });
+    return reply.status(201).send({
+      token,
+      note: 'このトークンは今回だけ表示されます。Authorization: Bearer <トークン> で API を呼び出せます',
+    });
   });
 
   app.get('/api/v1/audit', async (req) => {
     requireAdmin(principalOf(req));
-    const q = z.object({
-      tenant: tenantIdSchema.optional(),
-      action: z.string().max(40).optional(),
-      limit: z.coerce.number().int().min(1).max(1000).default(100),
-    }).parse(req.query ?? {});
+    const q = z
+      .object({
+        tenant: tenantIdSchema.optional(),
+        action: z.string().max(40).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      })
+      .parse(req.query ?? {});
     return { records: await audit.recent({ tenantId: q.tenant, action: q.action, limit: q.limit }) };
   });
 }

@@ -18,13 +18,19 @@ export function registerAuditHooks(app: FastifyInstance, audit: AuditLog): void 
     const m = req.method === 'POST' ? SEND.exec(req.url) : null;
     if (m) {
       const [, tenantId, deliveryId, verb, testSend] = m;
-      const action = testSend ? 'test_send'
-        : verb === 'send' ? 'send'
-        : verb === 'schedule' ? 'send_scheduled'
-        : verb === 'cancel' ? 'send_cancelled'
-        : body.send === 'now' ? 'send'
-        : body.send === 'schedule' || (body.send === undefined && body.scheduledAt) ? 'send_scheduled'
-        : 'delivery_saved';
+      const action = testSend
+        ? 'test_send'
+        : verb === 'send'
+          ? 'send'
+          : verb === 'schedule'
+            ? 'send_scheduled'
+            : verb === 'cancel'
+              ? 'send_cancelled'
+              : body.send === 'now'
+                ? 'send'
+                : body.send === 'schedule' || (body.send === undefined && body.scheduledAt)
+                  ? 'send_scheduled'
+                  : 'delivery_saved';
       let created: { id?: string } = {};
       if (!deliveryId && typeof payload === 'string') {
         try {
@@ -34,15 +40,31 @@ export function registerAuditHooks(app: FastifyInstance, audit: AuditLog): void 
         }
       }
       entry = {
-        action, tenantId, target: deliveryId ?? created.id ?? '',
-        detail: { title: typeof body.title === 'string' ? body.title.slice(0, 100) : undefined, audience: (body.audience as { type?: string } | undefined)?.type },
+        action,
+        tenantId,
+        target: deliveryId ?? created.id ?? '',
+        detail: {
+          title: typeof body.title === 'string' ? body.title.slice(0, 100) : undefined,
+          audience: (body.audience as { type?: string } | undefined)?.type,
+        },
       };
     } else if (req.method === 'GET') {
       const c = CSV.exec(req.url);
-      if (c && !req.url.startsWith('/api/v1/dashboard/')) entry = { action: 'export', tenantId: c[1] ?? null, target: `${c[2]}.csv`, detail: { url: req.url.slice(0, 200) } };
+      if (c && !req.url.startsWith('/api/v1/dashboard/'))
+        entry = {
+          action: 'export',
+          tenantId: c[1] ?? null,
+          target: `${c[2]}.csv`,
+          detail: { url: req.url.slice(0, 200) },
+        };
     }
     if (entry) {
-      await audit.record({ ...entry, actor: principalOf(req), ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
+      await audit.record({
+        ...entry,
+        actor: principalOf(req),
+        ip: req.ip,
+        userAgent: String(req.headers['user-agent'] ?? ''),
+      });
     }
     return payload;
   });

@@ -7,15 +7,30 @@ import type { DeliveryFigures, MunicipalityDay } from './data.ts';
 import { FIGURES } from './figures.ts';
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
-export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'] as const;
+export const PALETTE = [
+  '#0072B2',
+  '#E69F00',
+  '#009E73',
+  '#D55E00',
+  '#CC79A7',
+  '#56B4E9',
+  '#F0E442',
+  '#000000',
+] as const;
 
 export const CHART_FONT = "IPAexGothic, 'Noto Sans JP', system-ui, sans-serif";
 
 export type ChartOptions = Record<string, unknown>;
 
 const base = (type: string, height: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  type, height, fontFamily: CHART_FONT, foreColor: '#333', animations: { enabled: false },
-  toolbar: { show: false }, zoom: { enabled: false }, ...extra,
+  type,
+  height,
+  fontFamily: CHART_FONT,
+  foreColor: '#333',
+  animations: { enabled: false },
+  toolbar: { show: false },
+  zoom: { enabled: false },
+  ...extra,
 });
 
 const common = {
@@ -28,25 +43,38 @@ const common = {
 };
 
 /** Daily friends, targeted reach and blocks as LINE counts them (gaps where LINE gave nothing). */
-export function friendsChartOptions(days: MunicipalityDay[], opts: { height?: number; title?: string } = {}): ChartOptions {
-  const pts = (pick: (d: MunicipalityDay) => number | null) => days.filter((d) => d.insight).map((d) => ({ x: d.day, y: pick(d) }));
+export function friendsChartOptions(
+  days: MunicipalityDay[],
+  opts: { height?: number; title?: string } = {},
+): ChartOptions {
+  const pts = (pick: (d: MunicipalityDay) => number | null) =>
+    days.filter((d) => d.insight).map((d) => ({ x: d.day, y: pick(d) }));
   return {
     ...common,
     chart: base('line', opts.height ?? 320, { id: 'friends' }),
-    title: { text: opts.title ?? '友だち数・ターゲットリーチ・ブロック数 (LINE の統計、日別)', style: { fontSize: '15px' } },
+    title: {
+      text: opts.title ?? '友だち数・ターゲットリーチ・ブロック数 (LINE の統計、日別)',
+      style: { fontSize: '15px' },
+    },
     series: [
       { name: FIGURES.friends.label, data: pts((d) => d.followers) },
       { name: FIGURES.targetedReaches.label, data: pts((d) => d.targetedReaches) },
       { name: FIGURES.blocks.label, data: pts((d) => d.blocks) },
     ],
     stroke: { width: [3, 2, 2], curve: 'straight', dashArray: [0, 6, 2] },
-    xaxis: { type: 'datetime', labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } } },
+    xaxis: {
+      type: 'datetime',
+      labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } },
+    },
     yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
   };
 }
 
 /** New follows against blocks per week (from LINE's webhooks). */
-export function followsVsBlocksOptions(days: MunicipalityDay[], opts: { height?: number; bucket?: 'day' | 'week' } = {}): ChartOptions {
+export function followsVsBlocksOptions(
+  days: MunicipalityDay[],
+  opts: { height?: number; bucket?: 'day' | 'week' } = {},
+): ChartOptions {
   const bucket = opts.bucket ?? (days.length > 62 ? 'week' : 'day');
   const groups = new Map<string, { follows: number; unfollows: number }>();
   for (const d of days) {
@@ -60,7 +88,10 @@ export function followsVsBlocksOptions(days: MunicipalityDay[], opts: { height?:
   return {
     ...common,
     chart: base('bar', opts.height ?? 300, { id: 'follows-blocks', stacked: false }),
-    title: { text: `友だち追加とブロック (${bucket === 'week' ? '週別' : '日別'}、LINE の通知から集計)`, style: { fontSize: '15px' } },
+    title: {
+      text: `友だち追加とブロック (${bucket === 'week' ? '週別' : '日別'}、LINE の通知から集計)`,
+      style: { fontSize: '15px' },
+    },
     colors: [PALETTE[0], PALETTE[3]],
     series: [
       { name: '友だち追加 (ブロック解除を含む)', data: keys.map((k) => ({ x: k, y: groups.get(k)!.follows })) },
@@ -68,7 +99,10 @@ export function followsVsBlocksOptions(days: MunicipalityDay[], opts: { height?:
     ],
     plotOptions: { bar: { columnWidth: '80%' } },
     fill: { type: ['solid', 'pattern'], pattern: { style: ['slantedLines'], width: 6, height: 6, strokeWidth: 2 } },
-    xaxis: { type: 'datetime', labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } } },
+    xaxis: {
+      type: 'datetime',
+      labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } },
+    },
     yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
   };
 }
@@ -93,7 +127,11 @@ export function deliveryRatesOptions(deliveries: DeliveryFigures[], opts: { heig
 }
 
 /** Residents by a registered attribute's values. */
-export function attributeChartOptions(item: string, values: Array<{ value: string; residents: number }>, opts: { height?: number } = {}): ChartOptions {
+export function attributeChartOptions(
+  item: string,
+  values: Array<{ value: string; residents: number }>,
+  opts: { height?: number } = {},
+): ChartOptions {
   return {
     ...common,
     chart: base('bar', opts.height ?? 240, { id: `attr-${item}` }),

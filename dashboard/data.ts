@@ -5,11 +5,22 @@ import { sql } from '../core/sql.ts';
 import type { Tenant, TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
 import {
-  blockRate, change, clickRate, friendsPerPopulation, openRate, ratio, roundRatio, sumKnown,
-  type Figure, type FigureName, type MissingReason,
+  blockRate,
+  change,
+  clickRate,
+  friendsPerPopulation,
+  openRate,
+  ratio,
+  roundRatio,
+  sumKnown,
+  type Figure,
+  type FigureName,
+  type MissingReason,
 } from './figures.ts';
 
-export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, '月は YYYY-MM の形式で指定してください (例: 2025-04)');
+export const monthSchema = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '月は YYYY-MM の形式で指定してください (例: 2025-04)');
 export const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD の形式で指定してください');
 
 const DAY_MS = 86_400_000;
@@ -49,7 +60,12 @@ function tokyoMidnight(day: string): string {
 /** 令和7年4月 */
 export function warekiMonth(month: string): string {
   const d = new Date(`${month}-15T00:00:00+09:00`);
-  return new Intl.DateTimeFormat('ja-JP-u-ca-japanese', { era: 'long', year: 'numeric', month: 'long', timeZone: 'Asia/Tokyo' }).format(d);
+  return new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+    era: 'long',
+    year: 'numeric',
+    month: 'long',
+    timeZone: 'Asia/Tokyo',
+  }).format(d);
 }
 
 type Missing = Partial<Record<FigureName, MissingReason>>;
@@ -103,7 +119,10 @@ export interface Overview {
   rows: OverviewRow[];
   /** The prefecture's own accounts (e.g. 三重県's), outside the municipalities' totals. */
   accounts: OverviewRow[];
-  totals: Omit<OverviewRow, 'tenantId' | 'name' | 'friendsAsOf' | 'sparkline'> & { municipalities: number; partial: FigureName[] };
+  totals: Omit<OverviewRow, 'tenantId' | 'name' | 'friendsAsOf' | 'sparkline'> & {
+    municipalities: number;
+    partial: FigureName[];
+  };
   sources: { insightFollowers: boolean; deliveryStats: boolean; deliveryRecords: boolean };
 }
 
@@ -172,7 +191,13 @@ export class DashboardData {
   async #present(): Promise<Set<string>> {
     if (this.#tables && Date.now() - this.#tables.at < 60_000) return this.#tables.names;
     const rows = await this.#rows<{ name: string }>('dashboard.tables_present', {
-      names: ['deliveries', 'resident_attributes', 'resident_states', 'delivery_categories', 'delivery_attribute_items'],
+      names: [
+        'deliveries',
+        'resident_attributes',
+        'resident_states',
+        'delivery_categories',
+        'delivery_attribute_items',
+      ],
     });
     this.#tables = { at: Date.now(), names: new Set(rows.map((r) => r.name)) };
     return this.#tables.names;
@@ -182,10 +207,20 @@ export class DashboardData {
     if (tenantIds.length === 0) return [];
     const withRecords = (await this.#present()).has('deliveries');
     const rows = await this.#rows<{
-      tenant_id: string; kind: string; key: string; sent_ms: string; has_stats: number;
-      delivered: unknown; unique_impression: unknown; unique_click: unknown; title: string; accepted: unknown;
+      tenant_id: string;
+      kind: string;
+      key: string;
+      sent_ms: string;
+      has_stats: number;
+      delivered: unknown;
+      unique_impression: unknown;
+      unique_click: unknown;
+      title: string;
+      accepted: unknown;
     }>(withRecords ? 'dashboard.deliveries_with_records' : 'dashboard.deliveries', {
-      tenants: tenantIds, from: tokyoMidnight(fromDay), to: tokyoMidnight(addDays(toDayInclusive, 1)),
+      tenants: tenantIds,
+      from: tokyoMidnight(fromDay),
+      to: tokyoMidnight(addDays(toDayInclusive, 1)),
     });
     return rows.map((r) => {
       const hasStats = Number(r.has_stats) === 1;
@@ -201,9 +236,16 @@ export class DashboardData {
       const c = clickRate(f);
       if (c === null) missing.clickRate = missing.clicks ?? missing.delivered ?? 'no_denominator';
       return {
-        tenantId: r.tenant_id, kind: r.kind, key: r.key, title: r.title || r.key,
-        sentAt: new Date(Number(r.sent_ms)).toISOString(), hasStats, ...f,
-        openRate: roundRatio(o), clickRate: roundRatio(c), missing,
+        tenantId: r.tenant_id,
+        kind: r.kind,
+        key: r.key,
+        title: r.title || r.key,
+        sentAt: new Date(Number(r.sent_ms)).toISOString(),
+        hasStats,
+        ...f,
+        openRate: roundRatio(o),
+        clickRate: roundRatio(c),
+        missing,
       };
     });
   }
@@ -222,14 +264,16 @@ export class DashboardData {
 
     const [followers, webhooks, deliveries] = ids.length
       ? await Promise.all([
-        this.#rows<{ tenant_id: string; cur_n: string; cur_day: string; cur: Tup; prev_n: string; prev: Tup }>(
-          'dashboard.followers_month_end', { tenants: ids, from, to, prevFrom },
-        ),
-        this.#rows<{ tenant_id: string; month: string; follows: string; unblocks: string; unfollows: string }>(
-          'dashboard.webhooks_per_month', { tenants: ids, from: sparkFrom, to },
-        ),
-        this.deliveries(ids, from, to),
-      ])
+          this.#rows<{ tenant_id: string; cur_n: string; cur_day: string; cur: Tup; prev_n: string; prev: Tup }>(
+            'dashboard.followers_month_end',
+            { tenants: ids, from, to, prevFrom },
+          ),
+          this.#rows<{ tenant_id: string; month: string; follows: string; unblocks: string; unfollows: string }>(
+            'dashboard.webhooks_per_month',
+            { tenants: ids, from: sparkFrom, to },
+          ),
+          this.deliveries(ids, from, to),
+        ])
       : [[], [], []];
 
     const fByTenant = new Map(followers.map((r) => [r.tenant_id, r]));
@@ -237,7 +281,11 @@ export class DashboardData {
     const wByTenant = new Map<string, Map<string, { follows: number; unblocks: number; unfollows: number }>>();
     for (const r of webhooks) {
       const m = wByTenant.get(r.tenant_id) ?? new Map();
-      m.set(r.month.slice(0, 7), { follows: Number(r.follows), unblocks: Number(r.unblocks), unfollows: Number(r.unfollows) });
+      m.set(r.month.slice(0, 7), {
+        follows: Number(r.follows),
+        unblocks: Number(r.unblocks),
+        unfollows: Number(r.unfollows),
+      });
       wByTenant.set(r.tenant_id, m);
     }
     const dByTenant = new Map<string, DeliveryFigures[]>();
@@ -258,7 +306,8 @@ export class DashboardData {
       const friendsChange = change(friends, prev[0]!);
       if (friendsChange === null) missing.friendsChange = missing.friends ?? (hasPrev ? 'privacy' : 'not_fetched');
       const perPop = friendsPerPopulation({ friends, population: t.population });
-      if (perPop === null) missing.friendsPerPopulation = missing.friends ?? (t.population ? 'no_denominator' : 'no_population');
+      if (perPop === null)
+        missing.friendsPerPopulation = missing.friends ?? (t.population ? 'no_denominator' : 'no_population');
       const br = blockRate({ blocks, friends });
       if (br === null) missing.blockRate = missing.blocks ?? missing.friends ?? 'no_denominator';
 
@@ -268,12 +317,22 @@ export class DashboardData {
       const agg = aggregateDeliveries(ds);
       Object.assign(missing, agg.missing);
       return {
-        tenantId: t.id, name: t.name, population: t.population,
-        friends, friendsAsOf: hasCur ? f.cur_day : null, friendsChange,
-        friendsPerPopulation: roundRatio(perPop), targetedReaches, blocks, blockRate: roundRatio(br),
+        tenantId: t.id,
+        name: t.name,
+        population: t.population,
+        friends,
+        friendsAsOf: hasCur ? f.cur_day : null,
+        friendsChange,
+        friendsPerPopulation: roundRatio(perPop),
+        targetedReaches,
+        blocks,
+        blockRate: roundRatio(br),
         ...thisMonth,
-        deliveries: ds.length, delivered: agg.delivered, uniqueImpressions: agg.uniqueImpressions,
-        openRate: agg.openRate, clicks: agg.clicks,
+        deliveries: ds.length,
+        delivered: agg.delivered,
+        uniqueImpressions: agg.uniqueImpressions,
+        openRate: agg.openRate,
+        clicks: agg.clicks,
         sparkline: {
           months,
           values: months.map((m) => {
@@ -288,8 +347,15 @@ export class DashboardData {
     const municipal = new Set(municipalities.map((t) => t.id));
 
     return {
-      month, monthLabel: warekiMonth(month), from, to, rows,
-      totals: totalsOf(rows, deliveries.filter((d) => municipal.has(d.tenantId))),
+      month,
+      monthLabel: warekiMonth(month),
+      from,
+      to,
+      rows,
+      totals: totalsOf(
+        rows,
+        deliveries.filter((d) => municipal.has(d.tenantId)),
+      ),
       accounts: prefectureAccounts.map(rowOf),
       sources: {
         insightFollowers: followers.some((r) => Number(r.cur_n) > 0),
@@ -300,17 +366,28 @@ export class DashboardData {
   }
 
   /** One municipality's days, deliveries and residents' attributes (403 for another tenant). */
-  async municipality(p: Principal, tenantId: string, range: { from?: string; to?: string } = {}): Promise<MunicipalityView> {
+  async municipality(
+    p: Principal,
+    tenantId: string,
+    range: { from?: string; to?: string } = {},
+  ): Promise<MunicipalityView> {
     requireTenant(p, tenantId);
     const tenant = await this.tenants.require(tenantId);
     const to = range.to ? daySchema.parse(range.to) : tokyoToday();
     const from = range.from ? daySchema.parse(range.from) : addDays(to, -364);
     if (from > to) throw new AppError('invalid_range', '開始日が終了日より後になっています', 400);
-    if (Date.parse(to) - Date.parse(from) > 3 * 366 * DAY_MS) throw new AppError('invalid_range', '期間は 3 年以内で指定してください', 400);
+    if (Date.parse(to) - Date.parse(from) > 3 * 366 * DAY_MS)
+      throw new AppError('invalid_range', '期間は 3 年以内で指定してください', 400);
 
     const [webhooks, followers, deliveries] = await Promise.all([
-      this.#rows<{ day_iso: string; follows: string; unblocks: string; unfollows: string }>('dashboard.webhooks_per_day', { tenant: tenantId, from, to }),
-      this.#rows<{ day_iso: string; followers: unknown; targeted_reaches: unknown; blocks: unknown }>('dashboard.followers_per_day', { tenant: tenantId, from, to }),
+      this.#rows<{ day_iso: string; follows: string; unblocks: string; unfollows: string }>(
+        'dashboard.webhooks_per_day',
+        { tenant: tenantId, from, to },
+      ),
+      this.#rows<{ day_iso: string; followers: unknown; targeted_reaches: unknown; blocks: unknown }>(
+        'dashboard.followers_per_day',
+        { tenant: tenantId, from, to },
+      ),
       this.deliveries([tenantId], from, to),
     ]);
     const wMap = new Map(webhooks.map((r) => [r.day_iso, r]));
@@ -321,8 +398,13 @@ export class DashboardData {
       const f = fMap.get(d);
       days.push({
         day: d,
-        followers: num(f?.followers), targetedReaches: num(f?.targeted_reaches), blocks: num(f?.blocks), insight: !!f,
-        follows: Number(w?.follows ?? 0), unblocks: Number(w?.unblocks ?? 0), unfollows: Number(w?.unfollows ?? 0),
+        followers: num(f?.followers),
+        targetedReaches: num(f?.targeted_reaches),
+        blocks: num(f?.blocks),
+        insight: !!f,
+        follows: Number(w?.follows ?? 0),
+        unblocks: Number(w?.unblocks ?? 0),
+        unfollows: Number(w?.unfollows ?? 0),
       });
     }
     const lastInsight = [...days].reverse().find((d) => d.insight);
@@ -332,13 +414,19 @@ export class DashboardData {
     else if (lastInsight.followers === null) missing.friends = 'privacy';
     return {
       tenant: { id: tenant.id, name: tenant.name, population: tenant.population, kind: tenant.kind },
-      from, to, days, deliveries,
+      from,
+      to,
+      days,
+      deliveries,
       summary: {
-        friends: lastInsight?.followers ?? null, friendsAsOf: lastInsight?.day ?? null,
+        friends: lastInsight?.followers ?? null,
+        friendsAsOf: lastInsight?.day ?? null,
         follows: days.reduce((a, d) => a + d.follows, 0),
         unblocks: days.reduce((a, d) => a + d.unblocks, 0),
         unfollows: days.reduce((a, d) => a + d.unfollows, 0),
-        deliveries: deliveries.length, openRate: agg.openRate, missing,
+        deliveries: deliveries.length,
+        openRate: agg.openRate,
+        missing,
       },
     };
   }
@@ -355,11 +443,17 @@ export class DashboardData {
     const available = present.has('resident_attributes') && present.has('resident_states');
     const year = Number(new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 4));
     const rows = available
-      ? await this.#rows<{ item: string; value: string; residents: string }>('dashboard.resident_attributes', { tenant: tenantId, year })
+      ? await this.#rows<{ item: string; value: string; residents: string }>('dashboard.resident_attributes', {
+          tenant: tenantId,
+          year,
+        })
       : [];
-    const names = present.has('delivery_categories') && present.has('delivery_attribute_items')
-      ? await this.#rows<{ kind: string; id: string; name: string; options: string }>('dashboard.attribute_names', { tenant: tenantId })
-      : [];
+    const names =
+      present.has('delivery_categories') && present.has('delivery_attribute_items')
+        ? await this.#rows<{ kind: string; id: string; name: string; options: string }>('dashboard.attribute_names', {
+            tenant: tenantId,
+          })
+        : [];
     const label = attributeLabeller(names);
     // age groups in age order, the rest as counted (most first, as the query gives them)
     const age = (v: string) => (v === '不明' ? 999 : v === '10代以下' ? 0 : parseInt(v, 10));
@@ -367,7 +461,13 @@ export class DashboardData {
     const items = rows
       .map((a, i) => ({ a, key: order(a, i) }))
       .sort((x, y) => (x.a.item < y.a.item ? -1 : x.a.item > y.a.item ? 1 : x.key - y.key))
-      .map(({ a }) => ({ item: a.item, itemLabel: label.item(a.item), value: a.value, label: label.value(a.item, a.value), residents: Number(a.residents) }));
+      .map(({ a }) => ({
+        item: a.item,
+        itemLabel: label.item(a.item),
+        value: a.value,
+        label: label.value(a.item, a.value),
+        residents: Number(a.residents),
+      }));
     const value: AttributeBreakdown = { tenantId, available, computedAt: new Date().toISOString(), items };
     this.#attributes.set(tenantId, { at: Date.now(), value });
     return value;
@@ -376,14 +476,23 @@ export class DashboardData {
   /** The tenants a caller may see (for navigation). */
   async visible(p: Principal): Promise<Tenant[]> {
     const all = await this.tenants.list();
-    const ok = new Set(visibleTenants(p, all.map((t) => t.id)));
+    const ok = new Set(
+      visibleTenants(
+        p,
+        all.map((t) => t.id),
+      ),
+    );
     return all.filter((t) => ok.has(t.id));
   }
 }
 
 /** A period's delivery figures: open rate over the deliveries where both parts are known. */
 export function aggregateDeliveries(ds: DeliveryFigures[]): {
-  delivered: Figure; uniqueImpressions: Figure; openRate: Figure; clicks: Figure; missing: Missing;
+  delivered: Figure;
+  uniqueImpressions: Figure;
+  openRate: Figure;
+  clicks: Figure;
+  missing: Missing;
 } {
   const missing: Missing = {};
   if (ds.length === 0) {
@@ -395,9 +504,13 @@ export function aggregateDeliveries(ds: DeliveryFigures[]): {
   const clicks = sumKnown(ds.map((d) => d.clicks)).value;
   const pairs = ds.filter((d) => d.delivered !== null && d.uniqueImpressions !== null);
   const rate = pairs.length
-    ? openRate({ delivered: pairs.reduce((a, d) => a + d.delivered!, 0), uniqueImpressions: pairs.reduce((a, d) => a + d.uniqueImpressions!, 0) })
+    ? openRate({
+        delivered: pairs.reduce((a, d) => a + d.delivered!, 0),
+        uniqueImpressions: pairs.reduce((a, d) => a + d.uniqueImpressions!, 0),
+      })
     : null;
-  const firstReason = (k: FigureName): MissingReason => ds.map((d) => d.missing[k]).find((r) => r !== undefined) ?? 'no_denominator';
+  const firstReason = (k: FigureName): MissingReason =>
+    ds.map((d) => d.missing[k]).find((r) => r !== undefined) ?? 'no_denominator';
   if (delivered === null) missing.delivered = firstReason('delivered');
   if (uniqueImpressions === null) missing.uniqueImpressions = firstReason('uniqueImpressions');
   if (clicks === null) missing.clicks = firstReason('clicks');
@@ -412,45 +525,86 @@ function totalsOf(rows: OverviewRow[], deliveries: DeliveryFigures[]): Overview[
     if (s.partial && s.value !== null) partial.push(name);
     return s.value;
   };
-  const friends = sum('friends', rows.map((r) => r.friends));
-  const blocks = sum('blocks', rows.map((r) => r.blocks));
+  const friends = sum(
+    'friends',
+    rows.map((r) => r.friends),
+  );
+  const blocks = sum(
+    'blocks',
+    rows.map((r) => r.blocks),
+  );
   const both = rows.filter((r) => r.friends !== null && r.population);
   const withBlocks = rows.filter((r) => r.friends !== null && r.blocks !== null);
   const agg = aggregateDeliveries(deliveries);
   const missing: Missing = { ...agg.missing };
-  const perPop = ratio(both.reduce((a, r) => a + r.friends!, 0), both.length ? both.reduce((a, r) => a + r.population!, 0) : null);
-  const br = withBlocks.length ? blockRate({ blocks: withBlocks.reduce((a, r) => a + r.blocks!, 0), friends: withBlocks.reduce((a, r) => a + r.friends!, 0) }) : null;
+  const perPop = ratio(
+    both.reduce((a, r) => a + r.friends!, 0),
+    both.length ? both.reduce((a, r) => a + r.population!, 0) : null,
+  );
+  const br = withBlocks.length
+    ? blockRate({
+        blocks: withBlocks.reduce((a, r) => a + r.blocks!, 0),
+        friends: withBlocks.reduce((a, r) => a + r.friends!, 0),
+      })
+    : null;
   if (friends === null) missing.friends = rows[0]?.missing.friends ?? 'not_fetched';
   if (blocks === null) missing.blocks = rows[0]?.missing.blocks ?? 'not_fetched';
   if (perPop === null) missing.friendsPerPopulation = missing.friends ?? 'no_population';
   if (br === null) missing.blockRate = missing.blocks ?? 'no_denominator';
-  const friendsChange = sum('friendsChange', rows.map((r) => r.friendsChange));
+  const friendsChange = sum(
+    'friendsChange',
+    rows.map((r) => r.friendsChange),
+  );
   if (friendsChange === null) missing.friendsChange = rows[0]?.missing.friendsChange ?? 'not_fetched';
-  const targetedReaches = sum('targetedReaches', rows.map((r) => r.targetedReaches));
+  const targetedReaches = sum(
+    'targetedReaches',
+    rows.map((r) => r.targetedReaches),
+  );
   if (targetedReaches === null) missing.targetedReaches = rows[0]?.missing.targetedReaches ?? 'not_fetched';
   const pops = rows.map((r) => r.population);
   return {
     municipalities: rows.length,
     population: pops.every((x) => x === null) ? null : pops.reduce<number>((a, x) => a + (x ?? 0), 0),
-    friends, friendsChange, friendsPerPopulation: roundRatio(perPop), targetedReaches, blocks, blockRate: roundRatio(br),
+    friends,
+    friendsChange,
+    friendsPerPopulation: roundRatio(perPop),
+    targetedReaches,
+    blocks,
+    blockRate: roundRatio(br),
     follows: rows.reduce((a, r) => a + r.follows, 0),
     unblocks: rows.reduce((a, r) => a + r.unblocks, 0),
     unfollows: rows.reduce((a, r) => a + r.unfollows, 0),
     deliveries: deliveries.length,
-    delivered: agg.delivered, uniqueImpressions: agg.uniqueImpressions, openRate: agg.openRate, clicks: agg.clicks,
-    missing, partial,
+    delivered: agg.delivered,
+    uniqueImpressions: agg.uniqueImpressions,
+    openRate: agg.openRate,
+    clicks: agg.clicks,
+    missing,
+    partial,
   };
 }
 
 /** Built-in attribute items as the breakdown shows them (birth years are counted by age group). */
 const ITEM_LABELS: Record<string, string> = {
-  lifestyle: '生活スタイル', birth_year: '年代 (生まれ年から)', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
+  lifestyle: '生活スタイル',
+  birth_year: '年代 (生まれ年から)',
+  gender: '性別',
+  residence: 'お住まい',
+  news_areas: '知りたい地域',
+  interests: '関心のある分野',
 };
 
 /** Labels of built-in options (ids as delivery/ stores them). */
 const VALUE_LABELS: Record<string, Record<string, string>> = {
   gender: { female: '女性', male: '男性', other: 'その他・回答しない' },
-  lifestyle: { worker: '会社員・公務員', self: '自営業', student: '学生', homemaker: '家事専業', retired: '退職・年金生活', other: 'その他' },
+  lifestyle: {
+    worker: '会社員・公務員',
+    self: '自営業',
+    student: '学生',
+    homemaker: '家事専業',
+    retired: '退職・年金生活',
+    other: 'その他',
+  },
 };
 
 /**
@@ -475,7 +629,11 @@ function attributeLabeller(rows: Array<{ kind: string; id: string; name: string;
   return {
     item: (item: string) => ITEM_LABELS[item] ?? items.get(item)?.label ?? item,
     value: (item: string, value: string): string => {
-      if (item === 'interests') return value.split('/').map((id) => categories.get(id) ?? id).join(' › ');
+      if (item === 'interests')
+        return value
+          .split('/')
+          .map((id) => categories.get(id) ?? id)
+          .join(' › ');
       if (item === 'residence' || item === 'news_areas') return categories.get(value) ?? value;
       if (item === 'birth_year') return value;
       return VALUE_LABELS[item]?.[value] ?? items.get(item)?.options.get(value) ?? value;

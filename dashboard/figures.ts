@@ -10,12 +10,12 @@ export type Figure = number | null;
 
 /** Why a figure is null; each has a sentence people read. */
 export type MissingReason =
-  | 'privacy'          // LINE answered null: under its privacy threshold
-  | 'not_fetched'      // LINE's statistics for the period are not stored (yet)
-  | 'no_deliveries'    // nothing was delivered in the period
-  | 'no_population'    // the tenant's population is not registered
-  | 'no_denominator'   // the denominator is zero
-  | 'no_source';       // the data this figure needs is not collected by this installation
+  | 'privacy' // LINE answered null: under its privacy threshold
+  | 'not_fetched' // LINE's statistics for the period are not stored (yet)
+  | 'no_deliveries' // nothing was delivered in the period
+  | 'no_population' // the tenant's population is not registered
+  | 'no_denominator' // the denominator is zero
+  | 'no_source'; // the data this figure needs is not collected by this installation
 
 export const MISSING_REASONS: Record<MissingReason, string> = {
   privacy: 'LINE のプライバシー保護により、20 人未満の値は LINE から提供されません',
@@ -37,7 +37,8 @@ export const FIGURES = {
   friends: {
     label: '友だち数',
     unit: '人',
-    definition: 'LINE が数える友だち数 (Insight の followers)。月末時点 (その月で最後に取得できた日) の値で、ブロック中の人も含みます',
+    definition:
+      'LINE が数える友だち数 (Insight の followers)。月末時点 (その月で最後に取得できた日) の値で、ブロック中の人も含みます',
   },
   friendsChange: {
     label: '今月の増減',
@@ -120,7 +121,8 @@ export function ratio(num: Figure, den: Figure): Figure {
 }
 
 /** Open rate = unique impressions ÷ delivered. */
-export const openRate = (f: { uniqueImpressions: Figure; delivered: Figure }): Figure => ratio(f.uniqueImpressions, f.delivered);
+export const openRate = (f: { uniqueImpressions: Figure; delivered: Figure }): Figure =>
+  ratio(f.uniqueImpressions, f.delivered);
 
 /** Click rate = unique clicks ÷ delivered. */
 export const clickRate = (f: { clicks: Figure; delivered: Figure }): Figure => ratio(f.clicks, f.delivered);
@@ -129,7 +131,8 @@ export const clickRate = (f: { clicks: Figure; delivered: Figure }): Figure => r
 export const blockRate = (f: { blocks: Figure; friends: Figure }): Figure => ratio(f.blocks, f.friends);
 
 /** Friends per population (a fraction; shown as %). */
-export const friendsPerPopulation = (f: { friends: Figure; population: Figure }): Figure => ratio(f.friends, f.population);
+export const friendsPerPopulation = (f: { friends: Figure; population: Figure }): Figure =>
+  ratio(f.friends, f.population);
 
 /** Difference of two counts, null when either is unknown. */
 export function change(now: Figure, before: Figure): Figure {

@@ -20,14 +20,41 @@ import { registerTenantRoutes } from './tenants-api.ts';
 export { registerTenantRoutes } from './tenants-api.ts';
 export * as figures from './figures.ts';
 export {
-  FIGURES, MISSING_REASONS, blockRate, clickRate, friendsPerPopulation, openRate, ratio, formatCount, formatChange, formatPercent,
-  type Figure, type FigureName, type MissingReason,
+  FIGURES,
+  MISSING_REASONS,
+  blockRate,
+  clickRate,
+  friendsPerPopulation,
+  openRate,
+  ratio,
+  formatCount,
+  formatChange,
+  formatPercent,
+  type Figure,
+  type FigureName,
+  type MissingReason,
 } from './figures.ts';
 export {
-  PALETTE, attributeChartOptions, deliveryRatesOptions, followsVsBlocksOptions, friendsChartOptions, renderChartSvg, sparklineOptions,
+  PALETTE,
+  attributeChartOptions,
+  deliveryRatesOptions,
+  followsVsBlocksOptions,
+  friendsChartOptions,
+  renderChartSvg,
+  sparklineOptions,
   type ChartOptions,
 } from './charts.ts';
-export { DashboardData, addDays, addMonths, aggregateDeliveries, monthBounds, warekiMonth, type Overview, type OverviewRow, type MunicipalityView } from './data.ts';
+export {
+  DashboardData,
+  addDays,
+  addMonths,
+  aggregateDeliveries,
+  monthBounds,
+  warekiMonth,
+  type Overview,
+  type OverviewRow,
+  type MunicipalityView,
+} from './data.ts';
 export { overviewTable, toCsv } from './api.ts';
 export { xlsxWorkbook } from './xlsx.ts';
 
@@ -74,17 +101,25 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
     },
   });
   return {
-    auth, users, sessions, audit, data,
+    auth,
+    users,
+    sessions,
+    audit,
+    data,
     register(app) {
       if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
-        app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
-          const out: Record<string, string | string[]> = {};
-          for (const [k, v] of new URLSearchParams(body as string)) {
-            const prev = out[k];
-            out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-          }
-          done(null, out);
-        });
+        app.addContentTypeParser(
+          'application/x-www-form-urlencoded',
+          { parseAs: 'string', bodyLimit: 64 * 1024 },
+          (_req, body, done) => {
+            const out: Record<string, string | string[]> = {};
+            for (const [k, v] of new URLSearchParams(body as string)) {
+              const prev = out[k];
+              out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+            }
+            done(null, out);
+          },
+        );
       }
       installApiAuth(app, auth);
       registerAuditHooks(app, audit);
@@ -95,7 +130,13 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
     },
     async seedDemoAccounts(dataDir, say) {
       const file = path.join(dataDir, 'demo-accounts.json');
-      let saved: Array<{ username: string; password: string; role: Role; tenantId: string | null; displayName: string }> = [];
+      let saved: Array<{
+        username: string;
+        password: string;
+        role: Role;
+        tenantId: string | null;
+        displayName: string;
+      }> = [];
       try {
         saved = JSON.parse(fs.readFileSync(file, 'utf8'));
       } catch {
@@ -119,7 +160,9 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       if (!saved.length) return;
       say('デモ用のサインイン情報 (デモ専用。data ディレクトリの demo-accounts.json にも保存しています):');
       for (const s of saved) {
-        say(`  ${ROLE_LABELS[s.role].padEnd(4, '　')} ユーザー名 ${s.username.padEnd(10)} パスワード ${s.password}${s.tenantId ? ` (${s.displayName})` : ''}`);
+        say(
+          `  ${ROLE_LABELS[s.role].padEnd(4, '　')} ユーザー名 ${s.username.padEnd(10)} パスワード ${s.password}${s.tenantId ? ` (${s.displayName})` : ''}`,
+        );
       }
     },
   };

@@ -2,7 +2,16 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
-  checkCsrf, hasPermission, PERMISSION_LABELS, PERMISSIONS, requireAdmin, requireTenant, ROLE_LABELS, setPrincipal, type Authenticator, type Principal,
+  checkCsrf,
+  hasPermission,
+  PERMISSION_LABELS,
+  PERMISSIONS,
+  requireAdmin,
+  requireTenant,
+  ROLE_LABELS,
+  setPrincipal,
+  type Authenticator,
+  type Principal,
 } from '../core/auth.ts';
 import type { AuditLog } from '../core/audit.ts';
 import { AppError, isAppError } from '../core/errors.ts';
@@ -10,7 +19,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
 import { currentMonth, monthSchema, type DashboardData } from './data.ts';
-import { deliveriesPage, deliverySettingsPage, errorPage, esc, layout, municipalityPage, overviewPage } from './pages.ts';
+import {
+  deliveriesPage,
+  deliverySettingsPage,
+  errorPage,
+  esc,
+  layout,
+  municipalityPage,
+  overviewPage,
+} from './pages.ts';
 import { issuesPage, minutesPage, RECORD_ASSETS, reportsPage } from './record-pages.ts';
 
 export interface PageDeps {
@@ -25,13 +42,23 @@ const require = createRequire(import.meta.url);
 /** Static files the pages load: apexcharts' browser bundle from node_modules, and our scripts (the 配信 composer's too). */
 function assets(): Map<string, { body: Buffer; type: string }> {
   const apex = require.resolve('apexcharts/dist/apexcharts.min.js');
-  const own = (name: string): [string, { body: Buffer; type: string }] => [name, {
-    body: fs.readFileSync(fileURLToPath(new URL(`./public/${name}`, import.meta.url))),
-    type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'application/javascript; charset=utf-8',
-  }];
+  const own = (name: string): [string, { body: Buffer; type: string }] => [
+    name,
+    {
+      body: fs.readFileSync(fileURLToPath(new URL(`./public/${name}`, import.meta.url))),
+      type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'application/javascript; charset=utf-8',
+    },
+  ];
   return new Map([
     ['apexcharts.js', { body: fs.readFileSync(apex), type: 'application/javascript; charset=utf-8' }],
-    ...['dashboard.js', ...RECORD_ASSETS, 'composer.js', 'composer.css', 'delivery-settings.js', 'delivery-settings.css'].map(own),
+    ...[
+      'dashboard.js',
+      ...RECORD_ASSETS,
+      'composer.js',
+      'composer.css',
+      'delivery-settings.js',
+      'delivery-settings.css',
+    ].map(own),
   ]);
 }
 
@@ -57,14 +84,22 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   };
 
   /** Renders a page; an AppError becomes a Japanese error page with its status. */
-  const page = async (req: FastifyRequest, reply: FastifyReply, p: Principal, render: (tenants: Tenant[]) => Promise<string>) => {
+  const page = async (
+    _req: FastifyRequest,
+    reply: FastifyReply,
+    p: Principal,
+    render: (tenants: Tenant[]) => Promise<string>,
+  ) => {
     const tenants = await data.visible(p);
     try {
       const html = await render(tenants);
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
     } catch (e) {
       if (!isAppError(e) || e.status >= 500) throw e;
-      return reply.status(e.status).type('text/html; charset=utf-8').send(errorPage({ status: e.status, message: e.message, principal: p, tenants }));
+      return reply
+        .status(e.status)
+        .type('text/html; charset=utf-8')
+        .send(errorPage({ status: e.status, message: e.message, principal: p, tenants }));
     }
   };
 
@@ -80,7 +115,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   app.get('/', async (req, reply) => {
     const p = await auth.identify(req);
     if (!p) return reply.redirect('/login', 303);
-    if (p.kind === 'staff' && p.role === 'municipality' && p.tenantId) return reply.redirect(`/municipalities/${p.tenantId}`, 303);
+    if (p.kind === 'staff' && p.role === 'municipality' && p.tenantId)
+      return reply.redirect(`/municipalities/${p.tenantId}`, 303);
     return reply.redirect('/overview', 303);
   });
 
@@ -89,29 +125,41 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     if (!p) return reply;
     return page(req, reply, p, async (tenants) => {
       if (p.kind === 'staff' && p.role === 'municipality') {
-        throw new AppError('forbidden', '県全体の状況は県・受託者・管理者のアカウントで見られます。自分の市町のページをご覧ください', 403);
+        throw new AppError(
+          'forbidden',
+          '県全体の状況は県・受託者・管理者のアカウントで見られます。自分の市町のページをご覧ください',
+          403,
+        );
       }
       const month = req.query.month ? monthSchema.parse(req.query.month) : currentMonth();
       return overviewPage(await data.overview(p, month), { principal: p, tenants });
     });
   });
 
-  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>('/municipalities/:id', async (req, reply) => {
-    const p = await signedIn(req, reply);
-    if (!p) return reply;
-    return page(req, reply, p, async (tenants) => {
-      const id = tenantIdSchema.parse(req.params.id);
-      const view = await data.municipality(p, id, req.query);
-      return municipalityPage(view, await data.attributes(p, id), { principal: p, tenants });
-    });
-  });
+  app.get<{ Params: { id: string }; Querystring: { from?: string; to?: string } }>(
+    '/municipalities/:id',
+    async (req, reply) => {
+      const p = await signedIn(req, reply);
+      if (!p) return reply;
+      return page(req, reply, p, async (tenants) => {
+        const id = tenantIdSchema.parse(req.params.id);
+        const view = await data.municipality(p, id, req.query);
+        return municipalityPage(view, await data.attributes(p, id), { principal: p, tenants });
+      });
+    },
+  );
 
   app.get<{ Params: { id: string } }>('/municipalities/:id/deliveries', async (req, reply) => {
     const p = await signedIn(req, reply);
     if (!p) return reply;
     return page(req, reply, p, async (tenants) => {
       const tenant = tenantPageOf(p, tenants, req.params.id);
-      return deliveriesPage(tenant, { principal: p, tenants, canDeliver: hasPermission(p, 'deliver'), canExportResidents: hasPermission(p, 'export_residents') });
+      return deliveriesPage(tenant, {
+        principal: p,
+        tenants,
+        canDeliver: hasPermission(p, 'deliver'),
+        canExportResidents: hasPermission(p, 'export_residents'),
+      });
     });
   });
 
@@ -125,7 +173,11 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
   });
 
   // 議事録, 課題管理表 and 帳票: pages over reports' API (/api/v1/minutes…, /issues…, /reports…)
-  for (const [url, render] of [['/minutes', minutesPage], ['/issues', issuesPage], ['/reports', reportsPage]] as const) {
+  for (const [url, render] of [
+    ['/minutes', minutesPage],
+    ['/issues', issuesPage],
+    ['/reports', reportsPage],
+  ] as const) {
     app.get(url, async (req, reply) => {
       const p = await signedIn(req, reply);
       if (!p) return reply;
@@ -141,13 +193,20 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const list = await users.list();
       const names = new Map(tenants.map((t) => [t.id, t.name]));
       const csrf = p.kind === 'staff' && p.via === 'session' ? p.csrfToken : '';
-      const rows = list.map((u) => `<tr><td>${esc(u.username)}</td><td>${esc(u.displayName)}</td><td>${ROLE_LABELS[u.role]}</td>
+      const rows = list
+        .map(
+          (u) => `<tr><td>${esc(u.username)}</td><td>${esc(u.displayName)}</td><td>${ROLE_LABELS[u.role]}</td>
 <td>${u.tenantId ? esc(`${names.get(u.tenantId) ?? ''} (${u.tenantId})`) : 'すべて'}</td><td>${u.disabled ? '停止中' : '有効'}</td>
 <td><form method="post" action="/admin/users/${esc(u.username)}/permissions"><input type="hidden" name="_csrf" value="${esc(csrf)}">
 ${PERMISSIONS.map((perm) => `<label><input type="checkbox" name="permissions" value="${perm}"${u.permissions.includes(perm) ? ' checked' : ''}> ${PERMISSION_LABELS[perm]}</label>`).join(' ')}
-<button type="submit">保存</button></form></td></tr>`).join('');
+<button type="submit">保存</button></form></td></tr>`,
+        )
+        .join('');
       return layout({
-        title: 'ユーザー管理', principal: p, tenants, scripts: false,
+        title: 'ユーザー管理',
+        principal: p,
+        tenants,
+        scripts: false,
         body: `<h1>ユーザー管理</h1><p class="note">権限は役割の範囲内で付与されます (県は配信・チャネル管理を持てません)。ユーザーの追加は <code>npx tayori users add</code> または POST /api/v1/users で行います。</p>
 <table id="users"><thead><tr><th>ユーザー名</th><th>表示名</th><th>役割</th><th>担当</th><th>状態</th><th>権限</th></tr></thead><tbody>${rows}</tbody></table>`,
       });
@@ -160,10 +219,21 @@ ${PERMISSIONS.map((perm) => `<label><input type="checkbox" name="permissions" va
     checkCsrf(req, p);
     requireAdmin(p);
     const body = (req.body ?? {}) as Record<string, string | string[]>;
-    const raw = body.permissions === undefined ? [] : Array.isArray(body.permissions) ? body.permissions : [body.permissions];
+    const raw =
+      body.permissions === undefined ? [] : Array.isArray(body.permissions) ? body.permissions : [body.permissions];
     const username = usernameSchema.parse(req.params.username);
-    const user = await users.setPermissions(username, raw.map((x) => permissionSchema.parse(x)));
-    await deps.audit.record({ action: 'user_permissions_changed', actor: p, tenantId: user.tenantId, target: username, detail: { permissions: user.permissions }, ip: req.ip });
+    const user = await users.setPermissions(
+      username,
+      raw.map((x) => permissionSchema.parse(x)),
+    );
+    await deps.audit.record({
+      action: 'user_permissions_changed',
+      actor: p,
+      tenantId: user.tenantId,
+      target: username,
+      detail: { permissions: user.permissions },
+      ip: req.ip,
+    });
     return reply.redirect('/admin/users', 303);
   });
 }

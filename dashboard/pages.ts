@@ -1,10 +1,30 @@
 import { ROLE_LABELS, type Principal } from '../core/auth.ts';
 import type { Tenant } from '../core/tenants.ts';
-import { attributeChartOptions, deliveryRatesOptions, followsVsBlocksOptions, friendsChartOptions, sparklineOptions } from './charts.ts';
-import { addMonths, currentMonth, type AttributeBreakdown, type MunicipalityView, type Overview, type OverviewRow } from './data.ts';
 import {
-  DASH, FIGURES, formatChange, formatCount, formatPercent, MISSING_REASONS,
-  type Figure, type FigureName, type MissingReason,
+  attributeChartOptions,
+  deliveryRatesOptions,
+  followsVsBlocksOptions,
+  friendsChartOptions,
+  sparklineOptions,
+} from './charts.ts';
+import {
+  addMonths,
+  currentMonth,
+  type AttributeBreakdown,
+  type MunicipalityView,
+  type Overview,
+  type OverviewRow,
+} from './data.ts';
+import {
+  DASH,
+  FIGURES,
+  formatChange,
+  formatCount,
+  formatPercent,
+  MISSING_REASONS,
+  type Figure,
+  type FigureName,
+  type MissingReason,
 } from './figures.ts';
 
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -44,20 +64,35 @@ dl.defs dt{font-weight:bold}dl.defs dd{margin:0}
  * The page frame. `scripts: false` loads no script; a list loads dashboard.js and those files from
  * /assets/ (no apexcharts); `styles` are extra stylesheets from /assets/.
  */
-export function layout(opts: { title: string; principal?: Principal; body: string; tenants?: Tenant[]; scripts?: boolean | string[]; styles?: string[] }): string {
+export function layout(opts: {
+  title: string;
+  principal?: Principal;
+  body: string;
+  tenants?: Tenant[];
+  scripts?: boolean | string[];
+  styles?: string[];
+}): string {
   const p = opts.principal;
   const who = p?.kind === 'staff' ? `${esc(p.displayName)} (${ROLE_LABELS[p.role]})` : p ? '運用トークン' : '';
   const csrf = p?.kind === 'staff' && p.via === 'session' ? p.csrfToken : '';
   const seesAll = p && (p.kind === 'operator' || p.role !== 'municipality');
   const nav = p
     ? `<nav>${seesAll ? '<a href="/overview">県全体</a>' : ''}
-${(opts.tenants ?? []).filter((t) => t.kind === 'municipality').length === 1
-    ? (opts.tenants ?? []).filter((t) => t.kind === 'municipality').map((t) => `<a href="/municipalities/${esc(t.id)}">${esc(t.name)}</a>`).join('')
+${
+  (opts.tenants ?? []).filter((t) => t.kind === 'municipality').length === 1
+    ? (opts.tenants ?? [])
+        .filter((t) => t.kind === 'municipality')
+        .map((t) => `<a href="/municipalities/${esc(t.id)}">${esc(t.name)}</a>`)
+        .join('')
     : (opts.tenants ?? []).filter((t) => t.kind === 'municipality').length
-    ? `<label>市町: <select id="tenant-nav" aria-label="市町を選ぶ"><option value="">選んでください</option>${(opts.tenants ?? [])
-      .filter((t) => t.kind === 'municipality')
-      .map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join('')}</select></label>`
-    : ''}
+      ? `<label>市町: <select id="tenant-nav" aria-label="市町を選ぶ"><option value="">選んでください</option>${(
+          opts.tenants ?? []
+        )
+          .filter((t) => t.kind === 'municipality')
+          .map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`)
+          .join('')}</select></label>`
+      : ''
+}
 <a href="/minutes">議事録</a><a href="/issues">課題管理表</a>${seesAll ? '<a href="/reports">帳票</a>' : ''}
 ${p.kind === 'operator' || p.role === 'admin' ? '<a href="/admin/users">ユーザー管理</a>' : ''}</nav>
 <span>${who}</span>
@@ -69,9 +104,13 @@ ${csrf ? `<meta name="csrf-token" content="${esc(csrf)}">` : ''}
 <style>${STYLE}</style>${(opts.styles ?? []).map((f) => `<link rel="stylesheet" href="/assets/${esc(f)}">`).join('')}</head><body>
 <header><a class="brand" href="/">Tayori 便り</a>${nav}</header>
 <main>${opts.body}</main>
-${opts.scripts === false ? '' : Array.isArray(opts.scripts)
-    ? ['dashboard.js', ...opts.scripts].map((f) => `<script src="/assets/${esc(f)}"></script>`).join('')
-    : '<script src="/assets/apexcharts.js"></script><script src="/assets/dashboard.js"></script>'}
+${
+  opts.scripts === false
+    ? ''
+    : Array.isArray(opts.scripts)
+      ? ['dashboard.js', ...opts.scripts].map((f) => `<script src="/assets/${esc(f)}"></script>`).join('')
+      : '<script src="/assets/apexcharts.js"></script><script src="/assets/dashboard.js"></script>'
+}
 </body></html>`;
 }
 
@@ -91,16 +130,30 @@ ${opts.error ? `<p class="error" role="alert">${esc(opts.error)}</p>` : ''}
   });
 }
 
-export function errorPage(opts: { status: number; message: string; principal?: Principal; tenants?: Tenant[] }): string {
+export function errorPage(opts: {
+  status: number;
+  message: string;
+  principal?: Principal;
+  tenants?: Tenant[];
+}): string {
   const title = opts.status === 403 ? '閲覧できません' : opts.status === 404 ? '見つかりません' : 'エラー';
   return layout({
-    title, principal: opts.principal, tenants: opts.tenants, scripts: false,
+    title,
+    principal: opts.principal,
+    tenants: opts.tenants,
+    scripts: false,
     body: `<h1>${title}</h1><p class="error" role="alert">${esc(opts.message)}</p><p><a href="/">最初のページへ戻る</a></p>`,
   });
 }
 
 /** A figure cell: the formatted value, or "—" with the reason (and a footnote mark). */
-function cell(field: FigureName | 'population', v: Figure, text: string, reason: MissingReason | undefined, marks: Map<MissingReason, number>): string {
+function cell(
+  field: FigureName | 'population',
+  v: Figure,
+  text: string,
+  reason: MissingReason | undefined,
+  marks: Map<MissingReason, number>,
+): string {
   if (v === null) {
     const r = reason ?? 'not_fetched';
     if (!marks.has(r)) marks.set(r, marks.size + 1);
@@ -124,8 +177,10 @@ const COLUMNS: Array<{ key: OverviewKey; fmt: (v: Figure) => string }> = [
 ];
 
 function definitions(keys: FigureName[], marks: Map<MissingReason, number>): string {
-  const notes = [...marks.entries()].sort((a, b) => a[1] - b[1])
-    .map(([r, n]) => `<dt>※${n} ${DASH}</dt><dd>${esc(MISSING_REASONS[r])} (0 ではありません)</dd>`).join('');
+  const notes = [...marks.entries()]
+    .sort((a, b) => a[1] - b[1])
+    .map(([r, n]) => `<dt>※${n} ${DASH}</dt><dd>${esc(MISSING_REASONS[r])} (0 ではありません)</dd>`)
+    .join('');
   return `<h2>指標の定義</h2><dl class="defs" id="definitions">${keys.map((k) => `<dt>${FIGURES[k].label}</dt><dd>${esc(FIGURES[k].definition)}</dd>`).join('')}${notes}</dl>`;
 }
 
@@ -145,7 +200,8 @@ ${COLUMNS.map((c) => cell(c.key, t[c.key] as Figure, c.fmt(t[c.key] as Figure) +
   const body = `<h1>県全体の状況 <small>${esc(o.monthLabel)} (${o.from}〜${o.to})</small></h1>
 <div class="toolbar">
 <form method="get" action="/overview"><label>月: <select name="month" id="month" onchange="this.form.submit()">${months
-    .map((m) => `<option value="${m}"${m === o.month ? ' selected' : ''}>${m.replace('-', '年')}月</option>`).join('')}</select></label>
+    .map((m) => `<option value="${m}"${m === o.month ? ' selected' : ''}>${m.replace('-', '年')}月</option>`)
+    .join('')}</select></label>
 <noscript><button type="submit">表示</button></noscript></form>
 <a class="button" id="download-csv" href="/api/v1/dashboard/overview.csv?month=${o.month}">CSV をダウンロード</a>
 <a class="button" id="download-xlsx" href="/api/v1/dashboard/overview.xlsx?month=${o.month}">Excel をダウンロード</a>
@@ -153,8 +209,9 @@ ${COLUMNS.map((c) => cell(c.key, t[c.key] as Figure, c.fmt(t[c.key] as Figure) +
 </div>
 ${o.sources.insightFollowers ? '' : '<p class="note" role="note">この月の LINE の統計 (友だち数・ブロック数) はまだ取得されていません。友だち追加・新規ブロックは LINE からの通知 (Webhook) で数えた値です。</p>'}
 <div class="scroll"><table id="overview" aria-label="市町別の状況">
-<thead><tr><th data-sort="text" scope="col">市町</th><th data-sort="num" scope="col">人口</th>${COLUMNS
-    .map((c) => `<th data-sort="num" scope="col" title="${esc(FIGURES[c.key].definition)}">${FIGURES[c.key].label}</th>`).join('')}<th scope="col">直近12か月の純増</th></tr></thead>
+<thead><tr><th data-sort="text" scope="col">市町</th><th data-sort="num" scope="col">人口</th>${COLUMNS.map(
+    (c) => `<th data-sort="num" scope="col" title="${esc(FIGURES[c.key].definition)}">${FIGURES[c.key].label}</th>`,
+  ).join('')}<th scope="col">直近12か月の純増</th></tr></thead>
 <tbody>${o.rows.map((r) => rowHtml(r)).join('')}</tbody>
 <tfoot>${totalRow}${o.accounts.map((r) => rowHtml(r, ' <small class="account-note">(県のアカウント・合計に含みません)</small>')).join('')}</tfoot></table></div>
 <p class="note">列見出しを押すと並べ替えます。「直近12か月の純増」は月ごとの 友だち追加 + ブロック解除 − 新規ブロック (LINE からの通知で集計) です。</p>
@@ -167,7 +224,10 @@ ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
  * The composer's controls (messages, segment builder, live count, check, preview, test-send) are
  * built by /assets/composer.js over delivery's API; this is its frame.
  */
-export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean; canExportResidents: boolean }): string {
+export function deliveriesPage(
+  tenant: Pick<Tenant, 'id' | 'name'>,
+  ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean; canExportResidents: boolean },
+): string {
   const composer = ctx.canDeliver
     ? `<form id="composer" class="card composer" data-tenant="${esc(tenant.id)}" data-tenant-name="${esc(tenant.name)}" novalidate aria-labelledby="composer-h">
 <h2 id="composer-h">新しい配信</h2>
@@ -222,14 +282,19 @@ export function deliveriesPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { princ
 </form>`
     : '<p class="note">このアカウントには「配信」の権限がないため、配信の作成はできません (一覧は見られます)。</p>';
   return layout({
-    title: `${tenant.name} の配信`, principal: ctx.principal, tenants: ctx.tenants,
-    scripts: ctx.canDeliver ? ['records.js', 'composer.js'] : [], styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
+    title: `${tenant.name} の配信`,
+    principal: ctx.principal,
+    tenants: ctx.tenants,
+    scripts: ctx.canDeliver ? ['records.js', 'composer.js'] : [],
+    styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
     body: `<h1>${esc(tenant.name)} の配信 <small><a href="/municipalities/${esc(tenant.id)}">状況を見る</a> <a id="settings-link" href="/municipalities/${esc(tenant.id)}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a></small></h1>
 ${composer}
 <h2>配信一覧と進み具合</h2>
-<div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${esc(tenant.id)}/deliveries.csv">配信一覧 (CSV)</a>${ctx.canExportResidents
-      ? ` <a class="button" id="download-residents" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv">住民の登録内容 (CSV)</a> <a class="button" id="download-friends" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv?friends=1">住民の登録内容・友だちのみ (CSV)</a>`
-      : ''}</div>
+<div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${esc(tenant.id)}/deliveries.csv">配信一覧 (CSV)</a>${
+      ctx.canExportResidents
+        ? ` <a class="button" id="download-residents" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv">住民の登録内容 (CSV)</a> <a class="button" id="download-friends" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv?friends=1">住民の登録内容・友だちのみ (CSV)</a>`
+        : ''
+    }</div>
 <div id="live-deliveries" class="card" data-tenant="${esc(tenant.id)}"${ctx.canDeliver ? ' data-can-deliver' : ''} aria-live="polite">読み込み中…</div>`,
   });
 }
@@ -239,19 +304,36 @@ ${composer}
  * menu, drawn and changed by /assets/delivery-settings.js over delivery's API (which checks the
  * tenant and the deliver permission again).
  */
-export function deliverySettingsPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { principal: Principal; tenants: Tenant[]; canEdit: boolean }): string {
+export function deliverySettingsPage(
+  tenant: Pick<Tenant, 'id' | 'name'>,
+  ctx: { principal: Principal; tenants: Tenant[]; canEdit: boolean },
+): string {
   return layout({
-    title: `${tenant.name} の配信設定`, principal: ctx.principal, tenants: ctx.tenants,
-    scripts: ['records.js', 'delivery-settings.js'], styles: ['records.css', 'composer.css', 'delivery-settings.css'],
+    title: `${tenant.name} の配信設定`,
+    principal: ctx.principal,
+    tenants: ctx.tenants,
+    scripts: ['records.js', 'delivery-settings.js'],
+    styles: ['records.css', 'composer.css', 'delivery-settings.css'],
     body: `<h1>${esc(tenant.name)} の配信設定 <small><a href="/municipalities/${esc(tenant.id)}/deliveries">配信に戻る</a></small></h1>
 <div id="delivery-settings" data-tenant="${esc(tenant.id)}"${ctx.canEdit ? ' data-can-edit' : ''}></div>`,
   });
 }
 
 const tokyoTime = (iso: string) =>
-  new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+  new Intl.DateTimeFormat('ja-JP', {
+    timeZone: 'Asia/Tokyo',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  }).format(new Date(iso));
 
-export function municipalityPage(v: MunicipalityView, attributes: AttributeBreakdown, ctx: { principal: Principal; tenants: Tenant[] }): string {
+export function municipalityPage(
+  v: MunicipalityView,
+  attributes: AttributeBreakdown,
+  ctx: { principal: Principal; tenants: Tenant[] },
+): string {
   const marks = new Map<MissingReason, number>();
   const s = v.summary;
   const stat = (label: string, value: Figure, text: string, reason?: MissingReason) => {
@@ -273,14 +355,25 @@ export function municipalityPage(v: MunicipalityView, attributes: AttributeBreak
     entry.values.push({ value: a.label, residents: a.residents });
     attrs.set(a.item, entry);
   }
-  [...attrs.entries()].forEach(([item, e]) => (charts[`attr-${item}`] = attributeChartOptions(e.label, e.values, { height: Math.max(160, 60 + 28 * e.values.length) })));
-  const deliveryRows = v.deliveries.slice().reverse().map((d) =>
-    `<tr><td>${esc(d.sentAt.slice(0, 16).replace('T', ' '))}</td><td>${esc(d.title)}</td>
+  [...attrs.entries()].forEach(
+    ([item, e]) =>
+      (charts[`attr-${item}`] = attributeChartOptions(e.label, e.values, {
+        height: Math.max(160, 60 + 28 * e.values.length),
+      })),
+  );
+  const deliveryRows = v.deliveries
+    .slice()
+    .reverse()
+    .map(
+      (d) =>
+        `<tr><td>${esc(d.sentAt.slice(0, 16).replace('T', ' '))}</td><td>${esc(d.title)}</td>
 ${cell('delivered', d.delivered, formatCount(d.delivered), d.missing.delivered, marks)}
 ${cell('uniqueImpressions', d.uniqueImpressions, formatCount(d.uniqueImpressions), d.missing.uniqueImpressions, marks)}
 ${cell('openRate', d.openRate, formatPercent(d.openRate), d.missing.openRate, marks)}
 ${cell('clicks', d.clicks, formatCount(d.clicks), d.missing.clicks, marks)}
-${cell('clickRate', d.clickRate, formatPercent(d.clickRate), d.missing.clickRate, marks)}</tr>`).join('');
+${cell('clickRate', d.clickRate, formatPercent(d.clickRate), d.missing.clickRate, marks)}</tr>`,
+    )
+    .join('');
   const body = `<h1>${esc(v.tenant.name)} <small>${v.from}〜${v.to}</small></h1>
 <div class="grid">
 ${stat(`友だち数${s.friendsAsOf ? ` (${s.friendsAsOf})` : ''}`, s.friends, formatCount(s.friends), s.missing.friends)}
@@ -295,16 +388,20 @@ ${hasInsight ? '' : `<p class="note">${esc(MISSING_REASONS.not_fetched)}。LINE 
 <h2>配信の進み具合 <small><a href="/municipalities/${esc(v.tenant.id)}/deliveries">配信する・一覧</a></small></h2>
 <div id="live-deliveries" class="card" data-tenant="${esc(v.tenant.id)}" aria-live="polite">読み込み中…</div>
 <h2>配信ごとの開封率・クリック</h2>
-${v.deliveries.length
+${
+  v.deliveries.length
     ? `<div class="card"><div id="chart-deliveries" class="chart" data-chart="deliveries" role="img" aria-label="配信ごとの開封率"></div></div>
 <div class="scroll"><table id="deliveries"><thead><tr><th>送信日時</th><th>配信</th><th>${FIGURES.delivered.label}</th><th>${FIGURES.uniqueImpressions.label}</th><th>${FIGURES.openRate.label}</th><th>${FIGURES.clicks.label}</th><th>${FIGURES.clickRate.label}</th></tr></thead><tbody>${deliveryRows}</tbody></table></div>`
-    : `<p class="note" id="no-deliveries">${esc(MISSING_REASONS.no_deliveries)} (統計を追跡している配信が見つかりません)。</p>`}
+    : `<p class="note" id="no-deliveries">${esc(MISSING_REASONS.no_deliveries)} (統計を追跡している配信が見つかりません)。</p>`
+}
 <h2>登録属性別の友だち</h2>
-${!attributes.available
+${
+  !attributes.available
     ? `<p class="note">${esc(MISSING_REASONS.no_source)} (住民の属性登録)。</p>`
     : attrs.size === 0
       ? '<p class="note">属性を登録した友だちはまだいません。</p>'
-      : `<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => `<div class="card"><div class="chart" data-chart="attr-${esc(k)}"></div></div>`).join('')}</div>`}
+      : `<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => `<div class="card"><div class="chart" data-chart="attr-${esc(k)}"></div></div>`).join('')}</div>`
+}
 ${definitions(['friends', 'targetedReaches', 'blocks', 'follows', 'unblocks', 'unfollows', 'delivered', 'uniqueImpressions', 'openRate', 'clicks', 'clickRate'], marks)}
 <script type="application/json" id="chart-data">${json(charts)}</script>`;
   return layout({ title: v.tenant.name, principal: ctx.principal, tenants: ctx.tenants, body });

@@ -28,7 +28,14 @@ async function vocabulary(): Promise<{ kinds: readonly string[]; statuses: reado
 }
 
 /** A labelled control with its hint and the place its error is shown (aria-describedby ties them). */
-function field(o: { id: string; label: string; control: (attrs: string) => string; hint?: string; required?: boolean; wide?: boolean }): string {
+function field(o: {
+  id: string;
+  label: string;
+  control: (attrs: string) => string;
+  hint?: string;
+  required?: boolean;
+  wide?: boolean;
+}): string {
   const describedBy = [o.hint ? `${o.id}-hint` : '', `${o.id}-error`].filter(Boolean).join(' ');
   return `<div class="field${o.wide ? ' wide' : ''}"><label for="${o.id}">${esc(o.label)}${o.required ? ' <span class="req">必須</span>' : ''}</label>
 ${o.control(`id="${o.id}" aria-describedby="${describedBy}"${o.required ? ' aria-required="true"' : ''}`)}
@@ -36,11 +43,14 @@ ${o.hint ? `<p class="hint" id="${o.id}-hint">${esc(o.hint)}</p>` : ''}<p class=
 }
 
 const options = (values: readonly string[], labels?: Record<string, string>, selected = '') =>
-  values.map((v) => `<option value="${esc(v)}"${v === selected ? ' selected' : ''}>${esc(labels?.[v] ?? v)}</option>`).join('');
+  values
+    .map((v) => `<option value="${esc(v)}"${v === selected ? ' selected' : ''}>${esc(labels?.[v] ?? v)}</option>`)
+    .join('');
 
 function monthOptions(count: number, selected = ''): string {
   return Array.from({ length: count }, (_, i) => addMonths(currentMonth(), -i))
-    .map((m) => `<option value="${m}"${m === selected ? ' selected' : ''}>${monthLabel(m)}</option>`).join('');
+    .map((m) => `<option value="${m}"${m === selected ? ' selected' : ''}>${monthLabel(m)}</option>`)
+    .join('');
 }
 
 function tenantOptions(tenants: Tenant[]): string {
@@ -75,8 +85,12 @@ export async function minutesPage(ctx: RecordPageContext): Promise<string> {
   const { kinds } = await vocabulary();
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
-  const tenantBoxes = ctx.tenants.map((t) =>
-    `<label class="check"><input type="checkbox" name="tenantIds" value="${esc(t.id)}"${own ? ' checked' : ''}> ${esc(t.name)}</label>`).join('');
+  const tenantBoxes = ctx.tenants
+    .map(
+      (t) =>
+        `<label class="check"><input type="checkbox" name="tenantIds" value="${esc(t.id)}"${own ? ' checked' : ''}> ${esc(t.name)}</label>`,
+    )
+    .join('');
   const editor = canManage
     ? `<section id="minutes-editor" class="card" hidden aria-labelledby="minutes-editor-title">
 <h2 id="minutes-editor-title">新しい議事録</h2>
@@ -114,7 +128,14 @@ ${editor}
 <section id="minutes-detail" class="card" hidden aria-labelledby="minutes-detail-title" tabindex="-1"></section>
 <div id="minutes-list" aria-busy="true">読み込み中…</div>
 ${pageData(ctx)}`;
-  return layout({ title: '議事録', principal: ctx.principal, tenants: ctx.tenants, body, scripts: ['records.js', 'minutes.js'], styles: ['records.css'] });
+  return layout({
+    title: '議事録',
+    principal: ctx.principal,
+    tenants: ctx.tenants,
+    body,
+    scripts: ['records.js', 'minutes.js'],
+    styles: ['records.css'],
+  });
 }
 
 // ---- 課題管理表 -----------------------------------------------------------------------------------
@@ -123,7 +144,16 @@ export async function issuesPage(ctx: RecordPageContext): Promise<string> {
   const { statuses } = await vocabulary();
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
-  const categories = ['アカウント開設', 'リッチメニュー', '配信', '特典チケット・ポイント', '操作方法', '広報', '問い合わせ', 'その他'];
+  const categories = [
+    'アカウント開設',
+    'リッチメニュー',
+    '配信',
+    '特典チケット・ポイント',
+    '操作方法',
+    '広報',
+    '問い合わせ',
+    'その他',
+  ];
   const editor = canManage
     ? `<section id="issue-editor" class="card" hidden aria-labelledby="issue-editor-title">
 <h2 id="issue-editor-title">課題を起票する</h2>
@@ -156,14 +186,25 @@ ${editor}
 <th scope="col">担当</th><th scope="col">状況</th><th scope="col">期限</th><th scope="col">完了日</th><th scope="col"><span class="visually-hidden">操作</span></th>
 </tr></thead><tbody aria-busy="true"><tr><td colspan="11">読み込み中…</td></tr></tbody></table></div>
 ${pageData(ctx)}`;
-  return layout({ title: '課題管理表', principal: ctx.principal, tenants: ctx.tenants, body, scripts: ['records.js', 'issues.js'], styles: ['records.css'] });
+  return layout({
+    title: '課題管理表',
+    principal: ctx.principal,
+    tenants: ctx.tenants,
+    body,
+    scripts: ['records.js', 'issues.js'],
+    styles: ['records.css'],
+  });
 }
 
 // ---- 帳票 -----------------------------------------------------------------------------------------
 
 export async function reportsPage(ctx: RecordPageContext): Promise<string> {
   if (isMunicipality(ctx.principal)) {
-    throw new AppError('forbidden', '帳票は県・受託者・管理者のアカウントで見られます。議事録と課題管理表は上のメニューから開けます', 403);
+    throw new AppError(
+      'forbidden',
+      '帳票は県・受託者・管理者のアカウントで見られます。議事録と課題管理表は上のメニューから開けます',
+      403,
+    );
   }
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const last = addMonths(currentMonth(), -1);
@@ -195,5 +236,12 @@ ${create}
 <section aria-labelledby="files-title"><h2 id="files-title">作成済みの帳票</h2>
 <div id="report-files" aria-busy="true">読み込み中…</div></section>
 ${pageData(ctx)}`;
-  return layout({ title: '帳票', principal: ctx.principal, tenants: ctx.tenants, body, scripts: ['records.js', 'reports.js'], styles: ['records.css'] });
+  return layout({
+    title: '帳票',
+    principal: ctx.principal,
+    tenants: ctx.tenants,
+    body,
+    scripts: ['records.js', 'reports.js'],
+    styles: ['records.css'],
+  });
 }

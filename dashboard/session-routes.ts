@@ -1,4 +1,12 @@
-import { checkCsrf, principalOf, readCookie, ROLE_LABELS, SESSION_COOKIE, type Authenticator, type Principal } from '../core/auth.ts';
+import {
+  checkCsrf,
+  principalOf,
+  readCookie,
+  ROLE_LABELS,
+  SESSION_COOKIE,
+  type Authenticator,
+  type Principal,
+} from '../core/auth.ts';
 import type { AuditLog } from '../core/audit.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
@@ -54,8 +62,14 @@ function sameOrigin(req: FastifyRequest): void {
 export function whoAmI(p: Principal): Record<string, unknown> {
   if (p.kind === 'operator') return { kind: 'operator', role: 'admin', roleLabel: '運用トークン' };
   return {
-    kind: 'staff', username: p.username, displayName: p.displayName, role: p.role, roleLabel: ROLE_LABELS[p.role],
-    tenantId: p.tenantId, permissions: p.permissions, ...(p.via === 'session' ? { csrfToken: p.csrfToken } : {}),
+    kind: 'staff',
+    username: p.username,
+    displayName: p.displayName,
+    role: p.role,
+    roleLabel: ROLE_LABELS[p.role],
+    tenantId: p.tenantId,
+    permissions: p.permissions,
+    ...(p.via === 'session' ? { csrfToken: p.csrfToken } : {}),
   };
 }
 
@@ -63,25 +77,43 @@ export function whoAmI(p: Principal): Record<string, unknown> {
 export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): void {
   const { users, sessions, throttle, audit } = deps;
 
-  const signIn = async (req: FastifyRequest, username: string, password: string): Promise<{ user: StaffUser; token: string; csrfToken: string }> => {
+  const signIn = async (
+    req: FastifyRequest,
+    username: string,
+    password: string,
+  ): Promise<{ user: StaffUser; token: string; csrfToken: string }> => {
     sameOrigin(req);
     try {
       await throttle.check(username, req.ip);
     } catch (e) {
-      await audit.record({ action: 'sign_in_failed', outcome: 'denied', username, detail: { reason: 'throttled' }, ...meta(req) });
+      await audit.record({
+        action: 'sign_in_failed',
+        outcome: 'denied',
+        username,
+        detail: { reason: 'throttled' },
+        ...meta(req),
+      });
       throw e;
     }
     const user = await users.verify(username, password);
     if (!user) {
       await throttle.failed(username, req.ip);
-      await audit.record({ action: 'sign_in_failed', outcome: 'failed', username: username.slice(0, 64), detail: { reason: 'bad_credentials' }, ...meta(req) });
+      await audit.record({
+        action: 'sign_in_failed',
+        outcome: 'failed',
+        username: username.slice(0, 64),
+        detail: { reason: 'bad_credentials' },
+        ...meta(req),
+      });
       throw new AppError('sign_in_failed', 'ユーザー名またはパスワードが正しくありません', 401);
     }
     await throttle.succeeded(user.username);
     const { token, record } = await sessions.create(user.username, user.userId);
     await audit.record({
-      action: 'sign_in', tenantId: user.tenantId,
-      actor: { ...user, kind: 'staff', via: 'session', sessionId: '', csrfToken: '' }, ...meta(req),
+      action: 'sign_in',
+      tenantId: user.tenantId,
+      actor: { ...user, kind: 'staff', via: 'session', sessionId: '', csrfToken: '' },
+      ...meta(req),
     });
     return { user, token, csrfToken: record.csrfToken };
   };
@@ -89,14 +121,21 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
   const endSession = async (req: FastifyRequest, reply: FastifyReply, p: Principal) => {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (token) await sessions.destroy(token);
-    await audit.record({ action: 'sign_out', actor: p, tenantId: p.kind === 'staff' ? p.tenantId : null, ...meta(req) });
+    await audit.record({
+      action: 'sign_out',
+      actor: p,
+      tenantId: p.kind === 'staff' ? p.tenantId : null,
+      ...meta(req),
+    });
     void reply.header('set-cookie', sessionCookie('', 0, secure(req, deps.publicUrl)));
   };
 
   app.get<{ Querystring: { next?: string; signed_out?: string } }>('/login', async (req, reply) => {
     const p = await deps.auth.identify(req);
     if (p) return reply.redirect(safeNext(req.query.next), 303);
-    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store')
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
       .send(loginPage({ next: safeNext(req.query.next), signedOut: req.query.signed_out === '1' }));
   });
 
@@ -105,15 +144,24 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
     const parsed = credentialsSchema.safeParse(body);
     const next = safeNext(typeof body.next === 'string' ? body.next : undefined);
     if (!parsed.success) {
-      return reply.status(400).type('text/html; charset=utf-8').send(loginPage({ next, error: parsed.error.issues[0]!.message, username: String(body.username ?? '') }));
+      return reply
+        .status(400)
+        .type('text/html; charset=utf-8')
+        .send(loginPage({ next, error: parsed.error.issues[0]!.message, username: String(body.username ?? '') }));
     }
     try {
       const s = await signIn(req, parsed.data.username, parsed.data.password);
-      void reply.header('set-cookie', sessionCookie(s.token, Math.floor(sessions.maxMs / 1000), secure(req, deps.publicUrl)));
+      void reply.header(
+        'set-cookie',
+        sessionCookie(s.token, Math.floor(sessions.maxMs / 1000), secure(req, deps.publicUrl)),
+      );
       return reply.redirect(next, 303);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
-      return reply.status(e.status).type('text/html; charset=utf-8').send(loginPage({ next, error: e.message, username: parsed.data.username }));
+      return reply
+        .status(e.status)
+        .type('text/html; charset=utf-8')
+        .send(loginPage({ next, error: e.message, username: parsed.data.username }));
     }
   });
 
@@ -129,7 +177,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
   app.post('/api/v1/sessions', async (req, reply) => {
     const v = credentialsSchema.parse(req.body ?? {});
     const s = await signIn(req, v.username, v.password);
-    void reply.header('set-cookie', sessionCookie(s.token, Math.floor(sessions.maxMs / 1000), secure(req, deps.publicUrl)));
+    void reply.header(
+      'set-cookie',
+      sessionCookie(s.token, Math.floor(sessions.maxMs / 1000), secure(req, deps.publicUrl)),
+    );
     return reply.status(201).send({
       user: whoAmI({ ...s.user, kind: 'staff', via: 'session', sessionId: '', csrfToken: s.csrfToken }),
       csrfToken: s.csrfToken,
@@ -138,7 +189,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
 
   app.delete('/api/v1/sessions/current', async (req, reply) => {
     const p = principalOf(req);
-    if (p.kind !== 'staff' || p.via !== 'session') throw new AppError('no_session', 'サインインしたセッションではありません', 400);
+    if (p.kind !== 'staff' || p.via !== 'session')
+      throw new AppError('no_session', 'サインインしたセッションではありません', 400);
     await endSession(req, reply, p);
     return reply.status(204).send();
   });

@@ -1,6 +1,19 @@
-import { installApiAuth, principalOf, requirePermission, requireTenant, visibleTenants, type Authenticator } from '../core/auth.ts';
+import {
+  installApiAuth,
+  principalOf,
+  requirePermission,
+  requireTenant,
+  visibleTenants,
+  type Authenticator,
+} from '../core/auth.ts';
 import type { FastifyInstance } from '../core/http.ts';
-import { autoReplyInputSchema, credentialsInputSchema, tenantIdSchema, tenantInputSchema, type TenantStore } from '../core/tenants.ts';
+import {
+  autoReplyInputSchema,
+  credentialsInputSchema,
+  tenantIdSchema,
+  tenantInputSchema,
+  type TenantStore,
+} from '../core/tenants.ts';
 
 /**
  * /api/v1/tenants: the routes the CLI uses while the suite holds the data directory (operator
@@ -12,7 +25,12 @@ export function registerTenantRoutes(app: FastifyInstance, deps: { tenants: Tena
 
   app.get('/api/v1/tenants', async (req) => {
     const all = await tenants.list();
-    const visible = new Set(visibleTenants(principalOf(req), all.map((t) => t.id)));
+    const visible = new Set(
+      visibleTenants(
+        principalOf(req),
+        all.map((t) => t.id),
+      ),
+    );
     return { tenants: all.filter((t) => visible.has(t.id)) };
   });
 

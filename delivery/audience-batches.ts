@@ -58,7 +58,8 @@ export function batchLines(ids: readonly string[]): Buffer {
 /** The user ids of batch lines, in order. */
 export function idsOfLines(lines: Buffer): string[] {
   const out: string[] = [];
-  for (const line of eachLine(lines)) for (const u of JSON.parse(`[${line.toString('utf8', line.indexOf(TAB) + 1)}]`) as string[]) out.push(u);
+  for (const line of eachLine(lines))
+    for (const u of JSON.parse(`[${line.toString('utf8', line.indexOf(TAB) + 1)}]`) as string[]) out.push(u);
   return out;
 }
 
@@ -82,7 +83,9 @@ export function summarize(lines: Buffer): { count: number; batches: number; last
     batches++;
     lastLine = line;
   }
-  const last = lastLine ? (JSON.parse(`[${lastLine.toString('utf8', lastLine.indexOf(TAB) + 1)}]`) as string[]).at(-1) : undefined;
+  const last = lastLine
+    ? (JSON.parse(`[${lastLine.toString('utf8', lastLine.indexOf(TAB) + 1)}]`) as string[]).at(-1)
+    : undefined;
   return { count, batches, last };
 }
 
@@ -90,10 +93,18 @@ export function summarize(lines: Buffer): { count: number; batches: number; last
  * The batch lines of the user ids a named query gives (delivery.audience_batches around it;
  * TabSeparatedRaw: the lines as ClickHouse wrote them).
  */
-export async function readBatchLines(ch: ClickHouseClient, name: string, params: Record<string, unknown>, segment?: string): Promise<Buffer> {
+export async function readBatchLines(
+  ch: ClickHouseClient,
+  name: string,
+  params: Record<string, unknown>,
+  segment?: string,
+): Promise<Buffer> {
   const ids = (segment === undefined ? sql(name) : sql(name).replaceAll('{{segment}}', segment)).replace(/;\s*$/, '');
   const query = sql('delivery.audience_batches').replace('{{ids}}', () => ids);
-  const { stream } = await ch.exec({ query: `${query}\nFORMAT TabSeparatedRaw`, query_params: { ...params, batch: BATCH_SIZE } });
+  const { stream } = await ch.exec({
+    query: `${query}\nFORMAT TabSeparatedRaw`,
+    query_params: { ...params, batch: BATCH_SIZE },
+  });
   const parts: Buffer[] = [];
   for await (const part of stream) parts.push(part as Buffer);
   const lines = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
@@ -105,7 +116,12 @@ export async function readBatchLines(ch: ClickHouseClient, name: string, params:
  * firstChunk. A chunk's lines are a view into `lines` (no copy: at 2M recipients, 72 MB less to
  * allocate and collect); its Redis value is chunkHeader(c) followed by them.
  */
-export function cutChunks(lines: Buffer, firstBatch: number, firstChunk: number, bucket: string | undefined): CutChunk[] {
+export function cutChunks(
+  lines: Buffer,
+  firstBatch: number,
+  firstChunk: number,
+  bucket: string | undefined,
+): CutChunk[] {
   const out: CutChunk[] = [];
   let pos = 0;
   let batch = firstBatch;
@@ -119,7 +135,13 @@ export function cutChunks(lines: Buffer, firstBatch: number, firstChunk: number,
       end = nl + 1;
     }
     const body = lines.subarray(pos, Math.min(end, lines.length));
-    out.push({ n: firstChunk + out.length, first: batch, batches, bucket, lines: body[body.length - 1] === NL ? body.subarray(0, body.length - 1) : body });
+    out.push({
+      n: firstChunk + out.length,
+      first: batch,
+      batches,
+      bucket,
+      lines: body[body.length - 1] === NL ? body.subarray(0, body.length - 1) : body,
+    });
     batch += batches;
     pos = end;
   }

@@ -9,7 +9,10 @@ import { sql } from '../core/sql.ts';
 export const BUILTIN_ITEMS = ['lifestyle', 'birth_year', 'gender', 'residence', 'news_areas', 'interests'] as const;
 const itemKey = z
   .string({ error: '属性を指定してください' })
-  .refine((s) => (BUILTIN_ITEMS as readonly string[]).includes(s) || /^x:[a-z0-9_]{1,40}$/.test(s), '属性は lifestyle・birth_year・gender・residence・news_areas・interests か x:<項目 ID> です');
+  .refine(
+    (s) => (BUILTIN_ITEMS as readonly string[]).includes(s) || /^x:[a-z0-9_]{1,40}$/.test(s),
+    '属性は lifestyle・birth_year・gender・residence・news_areas・interests か x:<項目 ID> です',
+  );
 
 export interface Leaf {
   attr: string;
@@ -24,22 +27,36 @@ const leafSchema = z
   .object({
     attr: itemKey,
     op: z.enum(['in', 'all', 'between', 'exists'], { message: '条件は in・all・between・exists のいずれかです' }),
-    values: z.array(z.string().min(1).max(200), { error: '値は文字列の配列です' }).max(500, '値は 500 個までです').optional(),
+    values: z
+      .array(z.string().min(1).max(200), { error: '値は文字列の配列です' })
+      .max(500, '値は 500 個までです')
+      .optional(),
     min: z.number().int('整数で指定してください').optional(),
     max: z.number().int('整数で指定してください').optional(),
   })
   .strict()
   .superRefine((l, ctx) => {
-    if ((l.op === 'in' || l.op === 'all') && !l.values?.length) ctx.addIssue({ code: 'custom', path: ['values'], message: '値を 1 つ以上指定してください' });
-    if (l.op === 'between' && l.min === undefined && l.max === undefined) ctx.addIssue({ code: 'custom', path: ['min'], message: '下限か上限を指定してください' });
-    if (l.op === 'between' && l.min !== undefined && l.max !== undefined && l.min > l.max) ctx.addIssue({ code: 'custom', path: ['max'], message: '上限は下限以上にしてください' });
+    if ((l.op === 'in' || l.op === 'all') && !l.values?.length)
+      ctx.addIssue({ code: 'custom', path: ['values'], message: '値を 1 つ以上指定してください' });
+    if (l.op === 'between' && l.min === undefined && l.max === undefined)
+      ctx.addIssue({ code: 'custom', path: ['min'], message: '下限か上限を指定してください' });
+    if (l.op === 'between' && l.min !== undefined && l.max !== undefined && l.min > l.max)
+      ctx.addIssue({ code: 'custom', path: ['max'], message: '上限は下限以上にしてください' });
   });
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union(
     [
-      z.object({ and: z.array(conditionSchema).min(1, '条件を 1 つ以上指定してください').max(20, '条件は 20 個までです') }).strict(),
-      z.object({ or: z.array(conditionSchema).min(1, '条件を 1 つ以上指定してください').max(20, '条件は 20 個までです') }).strict(),
+      z
+        .object({
+          and: z.array(conditionSchema).min(1, '条件を 1 つ以上指定してください').max(20, '条件は 20 個までです'),
+        })
+        .strict(),
+      z
+        .object({
+          or: z.array(conditionSchema).min(1, '条件を 1 つ以上指定してください').max(20, '条件は 20 個までです'),
+        })
+        .strict(),
       z.object({ not: conditionSchema }).strict(),
       leafSchema,
     ],
@@ -51,7 +68,11 @@ export const audienceSchema = z.discriminatedUnion(
   'type',
   [
     z.object({ type: z.literal('all') }),
-    z.object({ type: z.literal('segment'), condition: conditionSchema, label: z.string().trim().max(100, 'セグメント名は 100 文字以内です').optional() }),
+    z.object({
+      type: z.literal('segment'),
+      condition: conditionSchema,
+      label: z.string().trim().max(100, 'セグメント名は 100 文字以内です').optional(),
+    }),
     z.object({ type: z.literal('test') }),
   ],
   { error: '配信対象は all (すべての友だち)・segment (セグメント)・test (テスト端末) のいずれかです' },
@@ -102,7 +123,11 @@ export function compileCondition(c: Condition, opts: { range?: boolean } = {}): 
 let leafTemplate: string | undefined;
 /** delivery.segment_leaf without its comment lines: it is written into the middle of a query, once per condition. */
 function segmentLeaf(): string {
-  return (leafTemplate ??= sql('delivery.segment_leaf').split('\n').filter((l) => !/^\s*--/.test(l)).join(' ').replace(/\s+/g, ' '));
+  return (leafTemplate ??= sql('delivery.segment_leaf')
+    .split('\n')
+    .filter((l) => !/^\s*--/.test(l))
+    .join(' ')
+    .replace(/\s+/g, ' '));
 }
 
 /** A leaf's test over `values`, a resident's latest answer to its item. */
@@ -116,11 +141,13 @@ function matchOf(c: Leaf, p: (type: string, v: unknown) => string): string {
       return `arrayExists(x -> toInt64OrZero(x) BETWEEN ${p('Int64', lo)} AND ${p('Int64', hi)}, values)`;
     }
     case 'all':
-      if (c.attr === 'interests') return `arrayAll(q -> arrayExists(x -> x = q OR startsWith(x, concat(q, '/')), values), ${p('Array(String)', c.values ?? [])})`;
+      if (c.attr === 'interests')
+        return `arrayAll(q -> arrayExists(x -> x = q OR startsWith(x, concat(q, '/')), values), ${p('Array(String)', c.values ?? [])})`;
       return `hasAll(values, ${p('Array(String)', c.values ?? [])})`;
     case 'in':
       // interests are paths (large/middle/area): a value matches itself and everything below it
-      if (c.attr === 'interests') return `arrayExists(x -> arrayExists(q -> x = q OR startsWith(x, concat(q, '/')), ${p('Array(String)', c.values ?? [])}), values)`;
+      if (c.attr === 'interests')
+        return `arrayExists(x -> arrayExists(q -> x = q OR startsWith(x, concat(q, '/')), ${p('Array(String)', c.values ?? [])}), values)`;
       return `hasAny(values, ${p('Array(String)', c.values ?? [])})`;
   }
 }

@@ -26,7 +26,20 @@ import type { Logger } from '../core/logger.ts';
 import { connectRedis, setFromParts, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { compileCondition, type Audience } from './audience.ts';
-import { BATCH_SIZE, batchLines, CHUNK_BATCHES, chunkParts, cutChunks, idsOfLines, parseChunk, parseLines, readBatchLines, summarize, type CutChunk, type Page } from './audience-batches.ts';
+import {
+  BATCH_SIZE,
+  batchLines,
+  CHUNK_BATCHES,
+  chunkParts,
+  cutChunks,
+  idsOfLines,
+  parseChunk,
+  parseLines,
+  readBatchLines,
+  summarize,
+  type CutChunk,
+  type Page,
+} from './audience-batches.ts';
 import { batchRetryKey } from './ids.ts';
 import { japaneseLineMessage, type DeliveryMessage } from './messages.ts';
 import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from './multicast-http.ts';
@@ -81,7 +94,12 @@ export interface FanOutOptions {
   /** Audience rows per ClickHouse page at most (default 100,000). */
   pageSize?: number;
   /** Registers a finished delivery for Insight polling (ingest/insight): its aggregation unit, or a broadcast's request id. */
-  trackDelivery?: (input: { tenantId: string; kind: 'aggregation_unit' | 'request_id'; key: string; sentAt: number }) => Promise<unknown>;
+  trackDelivery?: (input: {
+    tenantId: string;
+    kind: 'aggregation_unit' | 'request_id';
+    key: string;
+    sentAt: number;
+  }) => Promise<unknown>;
   /** Called when a delivery reaches done / failed (tests, dashboards). */
   onFinished?: (d: DeliveryRecord) => void;
   /** Base of tracked links (/r/<token>). */
@@ -130,7 +148,8 @@ interface Pending {
 }
 
 export class FanOut {
-  readonly #o: Required<Omit<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>> & Pick<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>;
+  readonly #o: Required<Omit<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>> &
+    Pick<FanOutOptions, 'trackDelivery' | 'onFinished' | 'publicUrl'>;
   /** delivery id + bucket → the JSON body after `to` (messages with their tracked links filled in). */
   readonly #tails = new Map<string, Buffer>();
   /**
@@ -163,8 +182,18 @@ export class FanOut {
 
   constructor(opts: FanOutOptions) {
     this.#o = {
-      multicastPerSecond: 200, headroom: 0.95, concurrency: 8, inFlight: 128, requestTimeoutMs: 20_000, maxAttempts: 8, retryBaseMs: 500,
-      backoff429Ms: 250, max429: 200, lockDurationMs: 30_000, pageSize: 100_000, ...opts,
+      multicastPerSecond: 200,
+      headroom: 0.95,
+      concurrency: 8,
+      inFlight: 128,
+      requestTimeoutMs: 20_000,
+      maxAttempts: 8,
+      retryBaseMs: 500,
+      backoff429Ms: 250,
+      max429: 200,
+      lockDurationMs: 30_000,
+      pageSize: 100_000,
+      ...opts,
     };
     this.#redis = connectRedis(opts.redisUrl, { forQueues: true });
     this.#redis.on('error', (e) => opts.logger.warn({ err: e.message }, 'delivery redis error'));
@@ -194,8 +223,12 @@ export class FanOut {
   /** Starts the control worker and picks up deliveries left in flight or scheduled. */
   async start(): Promise<void> {
     this.#controlWorker = new Worker(CONTROL_QUEUE, (job) => this.#runStart(job), {
-      connection: this.#connection(), prefix: PREFIX, concurrency: 4,
-      lockDuration: this.#o.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(this.#o.lockDurationMs / 2)), maxStalledCount: 100,
+      connection: this.#connection(),
+      prefix: PREFIX,
+      concurrency: 4,
+      lockDuration: this.#o.lockDurationMs,
+      stalledInterval: Math.max(1000, Math.floor(this.#o.lockDurationMs / 2)),
+      maxStalledCount: 100,
     });
     this.#controlWorker.on('error', (e) => this.#o.logger.warn({ err: e.message }, 'delivery control worker error'));
     await this.#controlWorker.waitUntilReady();
@@ -206,7 +239,8 @@ export class FanOut {
       await this.enqueueStart(d.tenant_id, d.delivery_id, 0);
     }
     const now = Date.now();
-    for (const d of await this.#o.store.scheduled()) await this.enqueueStart(d.tenant_id, d.delivery_id, Math.max(0, Number(d.scheduled_ms) - now));
+    for (const d of await this.#o.store.scheduled())
+      await this.enqueueStart(d.tenant_id, d.delivery_id, Math.max(0, Number(d.scheduled_ms) - now));
   }
 
   async stop(): Promise<void> {
@@ -225,7 +259,18 @@ export class FanOut {
 
   /** Queues the start of a delivery after `delayMs` (0: now). Re-queuing a pending start is a no-op. */
   async enqueueStart(tenantId: string, id: string, delayMs: number): Promise<void> {
-    await this.control.add('start', { t: tenantId, d: id }, { jobId: `start-${id}`, delay: Math.max(0, delayMs), removeOnComplete: true, removeOnFail: 1000, attempts: 5, backoff: { type: 'exponential', delay: 2000 } });
+    await this.control.add(
+      'start',
+      { t: tenantId, d: id },
+      {
+        jobId: `start-${id}`,
+        delay: Math.max(0, delayMs),
+        removeOnComplete: true,
+        removeOnFail: 1000,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 2000 },
+      },
+    );
   }
 
   /** Drops a pending start (reschedule, cancel); false when it is already running. */
@@ -243,13 +288,19 @@ export class FanOut {
   ensureWorker(tenantId: string): void {
     if (this.#workers.has(tenantId) || this.#stopped) return;
     const w = new Worker<ChunkJob>(batchQueueName(tenantId), (job, token) => this.#runChunk(job, token), {
-      connection: this.#connection(), prefix: PREFIX, concurrency: this.#o.concurrency,
-      lockDuration: this.#o.lockDurationMs, stalledInterval: Math.max(1000, Math.floor(this.#o.lockDurationMs / 2)), maxStalledCount: 1000,
-      removeOnComplete: { count: 0 }, removeOnFail: { count: 10_000 },
+      connection: this.#connection(),
+      prefix: PREFIX,
+      concurrency: this.#o.concurrency,
+      lockDuration: this.#o.lockDurationMs,
+      stalledInterval: Math.max(1000, Math.floor(this.#o.lockDurationMs / 2)),
+      maxStalledCount: 1000,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 10_000 },
     });
     w.on('error', (e) => this.#o.logger.warn({ err: e.message, tenantId }, 'delivery batch worker error'));
     w.on('failed', (job, err) => {
-      if (!(err instanceof DelayedError)) this.#o.logger.error({ err, tenantId, job: job?.id }, 'delivery chunk job failed');
+      if (!(err instanceof DelayedError))
+        this.#o.logger.error({ err, tenantId, job: job?.id }, 'delivery chunk job failed');
     });
     this.#workers.set(tenantId, w);
   }
@@ -296,7 +347,14 @@ export class FanOut {
         throw err;
       }
       prog = (await this.state.progress(id))!;
-      await this.#o.store.put({ ...d, status: 'sending', startedAt, targets: prog.targets, batches: prog.batches, updatedAt: Date.now() });
+      await this.#o.store.put({
+        ...d,
+        status: 'sending',
+        startedAt,
+        targets: prog.targets,
+        batches: prog.batches,
+        updatedAt: Date.now(),
+      });
     }
     if (prog.settled >= prog.batches) await this.finalize(tenantId, id);
   }
@@ -343,8 +401,21 @@ export class FanOut {
           this.#cutBytes += c.lines.length;
         }
         const m = this.#redis.multi();
-        m.hset(keys.chunks(d.id), Object.fromEntries(chunks.map((c) => [String(c.n), `${c.first}:${c.batches}`]))).expire(keys.chunks(d.id), WEEK_S);
-        m.hset(p, 'cursor', page.upto, 'pageChunk', String(chunkNo), 'chunks', String(chunkNo + chunks.length), 'enqueued', String(nextBatch + batches)).hincrby(p, 'targets', page.count);
+        m.hset(
+          keys.chunks(d.id),
+          Object.fromEntries(chunks.map((c) => [String(c.n), `${c.first}:${c.batches}`])),
+        ).expire(keys.chunks(d.id), WEEK_S);
+        m.hset(
+          p,
+          'cursor',
+          page.upto,
+          'pageChunk',
+          String(chunkNo),
+          'chunks',
+          String(chunkNo + chunks.length),
+          'enqueued',
+          String(nextBatch + batches),
+        ).hincrby(p, 'targets', page.count);
         await m.exec();
         await this.#queueChunks(d, chunkNo, chunkNo + chunks.length);
         chunkNo += chunks.length;
@@ -370,7 +441,11 @@ export class FanOut {
   async #queueChunks(d: DeliveryRecord, from: number, to: number): Promise<void> {
     const jobs = [];
     for (let n = from; n < to; n++) {
-      jobs.push({ name: 'c', data: { d: d.id, t: d.tenantId, c: n } satisfies ChunkJob, opts: { jobId: `${d.id}-c${n}`, attempts: 10, backoff: { type: 'exponential', delay: 1000 } } });
+      jobs.push({
+        name: 'c',
+        data: { d: d.id, t: d.tenantId, c: n } satisfies ChunkJob,
+        opts: { jobId: `${d.id}-c${n}`, attempts: 10, backoff: { type: 'exponential', delay: 1000 } },
+      });
     }
     const queue = this.#queue(d.tenantId);
     for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
@@ -407,7 +482,12 @@ export class FanOut {
     if (!d.clickBucket) groups.set('', userIds);
     else {
       const item = d.clickBucket === 'age' ? 'birth_year' : d.clickBucket;
-      const rows = await this.#o.store.rows<{ user_id: string; values: string[] }>('delivery.bucket_attrs', { tenant: d.tenantId, item, after, upto: page.upto });
+      const rows = await this.#o.store.rows<{ user_id: string; values: string[] }>('delivery.bucket_attrs', {
+        tenant: d.tenantId,
+        item,
+        after,
+        upto: page.upto,
+      });
       const byUser = new Map(rows.map((r) => [r.user_id, r.values]));
       for (const u of userIds) {
         const k = bucketOf(d.clickBucket, byUser.get(u));
@@ -421,7 +501,14 @@ export class FanOut {
   }
 
   async #linkTokens(d: DeliveryRecord, buckets: string[]): Promise<void> {
-    const fresh: Array<{ token: string; tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }> = [];
+    const fresh: Array<{
+      token: string;
+      tenant_id: string;
+      delivery_id: string;
+      link_no: number;
+      bucket: string;
+      url: string;
+    }> = [];
     for (const bucket of buckets) {
       for (let n = 0; n < d.links.length; n++) {
         const token = randomBytes(12).toString('base64url');
@@ -439,7 +526,15 @@ export class FanOut {
     const tokens = await this.#redis.hgetall(keys.links(id));
     const base = (this.#o.publicUrl?.() ?? '').replace(/\/$/, '');
     return payload.messages.map((m) =>
-      m.type === 'text' ? { ...m, text: m.text.replace(/\{\{link:(\d+)\}\}/g, (_, n: string) => `${base}/r/${tokens[`${n}|${bucket}`] ?? ''}`) } : m,
+      m.type === 'text'
+        ? {
+            ...m,
+            text: m.text.replace(
+              /\{\{link:(\d+)\}\}/g,
+              (_, n: string) => `${base}/r/${tokens[`${n}|${bucket}`] ?? ''}`,
+            ),
+          }
+        : m,
     );
   }
 
@@ -449,7 +544,11 @@ export class FanOut {
     const hit = this.#tails.get(cacheKey);
     if (hit) return hit;
     const messages = await this.#messagesFor(id, payload, bucket);
-    const tail = multicastTail({ messages: messages as messagingApi.Message[], notificationDisabled: payload.notificationDisabled, customAggregationUnits: [payload.unit] });
+    const tail = multicastTail({
+      messages: messages as messagingApi.Message[],
+      notificationDisabled: payload.notificationDisabled,
+      customAggregationUnits: [payload.unit],
+    });
     if (this.#tails.size > 1000) this.#tails.clear();
     this.#tails.set(cacheKey, tail);
     return tail;
@@ -459,7 +558,10 @@ export class FanOut {
   async #page(d: DeliveryRecord, after: string, limit: number): Promise<Page> {
     const a: Audience = d.audience;
     if (a.type === 'test') {
-      const ids = (await this.#o.store.testDevices(d.tenantId)).map((x) => x.userId).filter((u) => u > after).sort();
+      const ids = (await this.#o.store.testDevices(d.tenantId))
+        .map((x) => x.userId)
+        .filter((u) => u > after)
+        .sort();
       return { lines: batchLines(ids), count: ids.length, upto: ids.at(-1) ?? after, done: true };
     }
     if (a.type === 'all') {
@@ -468,16 +570,33 @@ export class FanOut {
       return { lines, count, upto: last ?? after, done: count < limit };
     }
     // a segment: a window of `limit` friends, then those of them the segment selects
-    const w = (await this.#o.store.rows<{ n: string; upto: string }>('delivery.audience_window', { tenant: d.tenantId, after, limit }))[0];
+    const w = (
+      await this.#o.store.rows<{ n: string; upto: string }>('delivery.audience_window', {
+        tenant: d.tenantId,
+        after,
+        limit,
+      })
+    )[0];
     const n = Number(w?.n ?? 0);
     if (n === 0) return { lines: Buffer.alloc(0), count: 0, upto: after, done: true };
     const c = compileCondition(a.condition, { range: true });
-    const lines = await readBatchLines(this.#o.ch, 'delivery.audience_segment_range', { tenant: d.tenantId, after, upto: w!.upto, ...c.params }, c.sql);
+    const lines = await readBatchLines(
+      this.#o.ch,
+      'delivery.audience_segment_range',
+      { tenant: d.tenantId, after, upto: w!.upto, ...c.params },
+      c.sql,
+    );
     return { lines, count: summarize(lines).count, upto: w!.upto, done: n < limit };
   }
 
   async #savePayload(d: DeliveryRecord): Promise<Payload> {
-    const payload: Payload = { tenantId: d.tenantId, messages: d.messages, notificationDisabled: d.notificationDisabled, unit: d.aggregationUnit, links: d.links };
+    const payload: Payload = {
+      tenantId: d.tenantId,
+      messages: d.messages,
+      notificationDisabled: d.notificationDisabled,
+      unit: d.aggregationUnit,
+      links: d.links,
+    };
     await this.#redis.set(keys.payload(d.id), JSON.stringify(payload), 'EX', WEEK_S);
     this.#payloads.set(d.id, payload);
     return payload;
@@ -512,11 +631,19 @@ export class FanOut {
     c?.http.close();
     let pacer = this.#pacers.get(channel);
     if (!pacer) {
-      pacer = new ChannelPacer(this.state, channel, () => this.#rate(tenantId) * this.#o.headroom, (err) => this.#o.logger.warn({ err, channel }, 'could not reserve send slots'));
+      pacer = new ChannelPacer(
+        this.state,
+        channel,
+        () => this.#rate(tenantId) * this.#o.headroom,
+        (err) => this.#o.logger.warn({ err, channel }, 'could not reserve send slots'),
+      );
       this.#pacers.set(channel, pacer);
     }
     const fresh: Channel = {
-      key, channel, pacer, at: Date.now(),
+      key,
+      channel,
+      pacer,
+      at: Date.now(),
       messaging: lineClients(creds, this.#o.endpoints()).messaging,
       http: new MulticastHttp(baseURL, creds.channelAccessToken, { maxSockets: this.#o.inFlight }),
       inFlight: c?.inFlight ?? new Semaphore(this.#o.inFlight),
@@ -552,10 +679,19 @@ export class FanOut {
     try {
       channel = await this.#channel(tenantId);
     } catch (err) {
-      await Promise.all(open.map((i) => this.#settle({ ...this.#outcome(tenantId, id, chunk.first + i, chunk.counts[i]!), reason: (err as Error).message })));
+      await Promise.all(
+        open.map((i) =>
+          this.#settle({
+            ...this.#outcome(tenantId, id, chunk.first + i, chunk.counts[i]!),
+            reason: (err as Error).message,
+          }),
+        ),
+      );
       return;
     }
-    const results = await Promise.all(open.map((i) => this.#sendBatch(channel, tenantId, id, chunk.first + i, chunk.counts[i]!, chunk.lines[i]!, tail)));
+    const results = await Promise.all(
+      open.map((i) => this.#sendBatch(channel, tenantId, id, chunk.first + i, chunk.counts[i]!, chunk.lines[i]!, tail)),
+    );
     if (results.includes('stopped')) {
       // the process is stopping: the chunk goes back to the queue, its unsettled batches are sent after a restart
       if (token) await job.moveToDelayed(Date.now() + 1000, token);
@@ -565,12 +701,29 @@ export class FanOut {
 
   #outcome(tenantId: string, id: string, b: number, recipients: number): BatchOutcome {
     return {
-      tenant_id: tenantId, delivery_id: id, batch_no: b, recipients, status: 'failed', http_status: 0,
-      request_id: '', retry_key: batchRetryKey(id, b), attempts: 0, reason: '', settled_at: '',
+      tenant_id: tenantId,
+      delivery_id: id,
+      batch_no: b,
+      recipients,
+      status: 'failed',
+      http_status: 0,
+      request_id: '',
+      retry_key: batchRetryKey(id, b),
+      attempts: 0,
+      reason: '',
+      settled_at: '',
     };
   }
 
-  async #sendBatch(channel: Channel, tenantId: string, id: string, b: number, recipients: number, to: Buffer, tail: Buffer): Promise<'settled' | 'stopped'> {
+  async #sendBatch(
+    channel: Channel,
+    tenantId: string,
+    id: string,
+    b: number,
+    recipients: number,
+    to: Buffer,
+    tail: Buffer,
+  ): Promise<'settled' | 'stopped'> {
     const outcome = this.#outcome(tenantId, id, b, recipients);
     const parts = [MULTICAST_HEAD, to, tail];
     let strikes429 = 0;
@@ -605,7 +758,13 @@ export class FanOut {
       }
       if (failure === undefined) break;
       // the request's slot is free again while this batch waits for its retry
-      const verdict = await this.#judge(failure, outcome, channel, () => ++strikes429, () => ++transient);
+      const verdict = await this.#judge(
+        failure,
+        outcome,
+        channel,
+        () => ++strikes429,
+        () => ++transient,
+      );
       if (verdict === 'done') break;
       if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
     }
@@ -618,13 +777,20 @@ export class FanOut {
    * What a failed attempt means: 'done' (accepted after all — a 409 —, or failed for good),
    * 'retry' (a 429: the channel backs off) or 'retry-later' (a 5xx / timeout: this batch backs off).
    */
-  async #judge(err: unknown, outcome: BatchOutcome, channel: Channel | undefined, strike429: () => number, strikeTransient: () => number): Promise<'done' | 'retry' | 'retry-later'> {
+  async #judge(
+    err: unknown,
+    outcome: BatchOutcome,
+    channel: Channel | undefined,
+    strike429: () => number,
+    strikeTransient: () => number,
+  ): Promise<'done' | 'retry' | 'retry-later'> {
     if (err instanceof HTTPFetchError) {
       outcome.http_status = err.status;
       if (err.status === 409) {
         // an earlier attempt with this key was accepted: LINE did not send it again
         outcome.status = 'accepted';
-        outcome.request_id = err.headers.get('x-line-accepted-request-id') ?? err.headers.get('x-line-request-id') ?? '';
+        outcome.request_id =
+          err.headers.get('x-line-accepted-request-id') ?? err.headers.get('x-line-request-id') ?? '';
         return 'done';
       }
       if (err.status === 429) {
@@ -644,9 +810,10 @@ export class FanOut {
       if (err.status < 500) return 'done';
     } else {
       outcome.http_status = 0;
-      outcome.reason = err instanceof RequestTimeout || err instanceof TimeoutError
-        ? `LINE からの応答がありません (${this.#o.requestTimeoutMs} ms)`
-        : `LINE に接続できません: ${(err as Error).message}`;
+      outcome.reason =
+        err instanceof RequestTimeout || err instanceof TimeoutError
+          ? `LINE からの応答がありません (${this.#o.requestTimeoutMs} ms)`
+          : `LINE に接続できません: ${(err as Error).message}`;
     }
     return strikeTransient() >= this.#o.maxAttempts ? 'done' : 'retry-later';
   }
@@ -671,7 +838,9 @@ export class FanOut {
     const p = keys.progress(d.id);
     let prog = (await this.state.progress(d.id))!;
     if (!prog.enumerated) {
-      const targets = Number((await this.#o.store.rows<{ n: string }>('delivery.audience_count_all', { tenant: d.tenantId }))[0]?.n ?? 0);
+      const targets = Number(
+        (await this.#o.store.rows<{ n: string }>('delivery.audience_count_all', { tenant: d.tenantId }))[0]?.n ?? 0,
+      );
       await this.#redis.hset(p, 'targets', String(targets), 'batches', '1', 'enqueued', '1', 'enumerated', '1');
       prog = (await this.state.progress(d.id))!;
       await this.#o.store.put({ ...d, status: 'sending', startedAt, targets, batches: 1, updatedAt: Date.now() });
@@ -691,7 +860,10 @@ export class FanOut {
         try {
           const { messaging } = lineClients(await this.#o.tenants.credentials(d.tenantId), this.#o.endpoints());
           const res = await withTimeout(
-            messaging.broadcastWithHttpInfo({ messages: messages as messagingApi.Message[], notificationDisabled: d.notificationDisabled }, outcome.retry_key),
+            messaging.broadcastWithHttpInfo(
+              { messages: messages as messagingApi.Message[], notificationDisabled: d.notificationDisabled },
+              outcome.retry_key,
+            ),
             this.#o.requestTimeoutMs,
           );
           outcome.status = 'accepted';
@@ -699,7 +871,13 @@ export class FanOut {
           outcome.request_id = res.httpResponse.headers.get('x-line-request-id') ?? '';
           break;
         } catch (err) {
-          const verdict = await this.#judge(err, outcome, undefined, () => ++strikes429, () => ++transient);
+          const verdict = await this.#judge(
+            err,
+            outcome,
+            undefined,
+            () => ++strikes429,
+            () => ++transient,
+          );
           if (verdict === 'done') break;
           if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
         }
@@ -741,10 +919,25 @@ export class FanOut {
       for (const [id, items] of groups) {
         const outcomes = items.map((x) => x.outcome);
         try {
-          const complete = await this.state.settle(id, outcomes.map((o) => ({ batch: o.batch_no, accepted: o.status === 'accepted', recipients: o.recipients, record: JSON.stringify(o) })));
-          this.#o.store.batchWriter.write(outcomes).catch((err: unknown) => this.#o.logger.warn({ err, id }, 'batch outcomes not written yet (written when the delivery finishes)'));
+          const complete = await this.state.settle(
+            id,
+            outcomes.map((o) => ({
+              batch: o.batch_no,
+              accepted: o.status === 'accepted',
+              recipients: o.recipients,
+              record: JSON.stringify(o),
+            })),
+          );
+          this.#o.store.batchWriter
+            .write(outcomes)
+            .catch((err: unknown) =>
+              this.#o.logger.warn({ err, id }, 'batch outcomes not written yet (written when the delivery finishes)'),
+            );
           for (const x of items) x.resolve();
-          if (complete) await this.finalize(outcomes[0]!.tenant_id, id).catch((err: unknown) => this.#o.logger.error({ err, id }, 'could not finalize the delivery'));
+          if (complete)
+            await this.finalize(outcomes[0]!.tenant_id, id).catch((err: unknown) =>
+              this.#o.logger.error({ err, id }, 'could not finalize the delivery'),
+            );
         } catch (err) {
           for (const x of items) x.reject(err);
         }
@@ -772,7 +965,7 @@ export class FanOut {
   /** Writes the final record once every batch is settled (idempotent). */
   async finalize(tenantId: string, id: string): Promise<void> {
     const prog = await this.state.progress(id);
-    if (!prog || !prog.enumerated || prog.settled < prog.batches) return;
+    if (!prog?.enumerated || prog.settled < prog.batches) return;
     const d = await this.#o.store.get(tenantId, id);
     if (!d || d.status === 'done' || d.status === 'failed' || d.status === 'cancelled') return;
     await this.#reconcileOutcomes(tenantId, id);
@@ -783,14 +976,26 @@ export class FanOut {
       requestId = first ? String((JSON.parse(first) as BatchOutcome).request_id ?? '') : '';
     }
     const final: DeliveryRecord = {
-      ...d, status, targets: prog.targets, batches: prog.batches, accepted: prog.accepted, failed: prog.failed, requestId,
-      startedAt: d.startedAt ?? prog.startedAt, finishedAt: Date.now(), updatedAt: Date.now(),
+      ...d,
+      status,
+      targets: prog.targets,
+      batches: prog.batches,
+      accepted: prog.accepted,
+      failed: prog.failed,
+      requestId,
+      startedAt: d.startedAt ?? prog.startedAt,
+      finishedAt: Date.now(),
+      updatedAt: Date.now(),
       error: status === 'failed' ? 'すべてのバッチが LINE に受け付けられませんでした' : '',
     };
     await this.#o.store.put(final);
     await this.state.setState(id, status);
     // work in flight is over: the record of it is in ClickHouse; Redis keeps it a week for the live view
-    const m = this.#redis.multi().expire(keys.progress(id), WEEK_S).expire(keys.settled(id), WEEK_S).expire(keys.links(id), WEEK_S);
+    const m = this.#redis
+      .multi()
+      .expire(keys.progress(id), WEEK_S)
+      .expire(keys.settled(id), WEEK_S)
+      .expire(keys.links(id), WEEK_S);
     // the chunks themselves are not needed any more
     for (let n = 0; n < prog.chunks; n++) {
       m.unlink(keys.chunk(id, n));
@@ -799,13 +1004,18 @@ export class FanOut {
     await m.exec();
     this.#o.onFinished?.(final);
     if (final.kind === 'normal' && final.accepted > 0 && this.#o.trackDelivery) {
-      const tracked = final.sendMethod === 'broadcast'
-        ? (final.requestId ? { kind: 'request_id' as const, key: final.requestId } : undefined)
-        : { kind: 'aggregation_unit' as const, key: final.aggregationUnit };
+      const tracked =
+        final.sendMethod === 'broadcast'
+          ? final.requestId
+            ? { kind: 'request_id' as const, key: final.requestId }
+            : undefined
+          : { kind: 'aggregation_unit' as const, key: final.aggregationUnit };
       if (tracked) {
-        await this.#o.trackDelivery({ tenantId, ...tracked, sentAt: final.startedAt ?? Date.now() }).catch((err: unknown) =>
-          this.#o.logger.warn({ err, id }, 'could not register the delivery for Insight polling'),
-        );
+        await this.#o
+          .trackDelivery({ tenantId, ...tracked, sentAt: final.startedAt ?? Date.now() })
+          .catch((err: unknown) =>
+            this.#o.logger.warn({ err, id }, 'could not register the delivery for Insight polling'),
+          );
       }
     }
   }
@@ -838,6 +1048,8 @@ function lineReason(err: HTTPFetchError): string {
   } catch {
     /* not JSON */
   }
-  const details = (body.details ?? []).map((x) => `${x.property ?? ''}: ${japaneseLineMessage(x.message ?? '')}`).join(' / ');
+  const details = (body.details ?? [])
+    .map((x) => `${x.property ?? ''}: ${japaneseLineMessage(x.message ?? '')}`)
+    .join(' / ');
   return `LINE ${err.status}: ${body.message ?? err.statusText}${details ? ` (${details})` : ''}`;
 }

@@ -68,18 +68,42 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   const store = new DeliveryStore(deps.ch);
   const residents = new ResidentStore(deps.ch);
   const publicUrl = () => (typeof deps.publicUrl === 'function' ? deps.publicUrl() : deps.publicUrl);
-  const fanOut = new FanOut({ ...deps.fanOut, publicUrl, ch: deps.ch, redisUrl: deps.redisUrl, tenants: deps.tenants, endpoints: deps.endpoints, logger: deps.logger, store });
-  const service = new DeliveryService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints, store, fanOut, publicUrl });
+  const fanOut = new FanOut({
+    ...deps.fanOut,
+    publicUrl,
+    ch: deps.ch,
+    redisUrl: deps.redisUrl,
+    tenants: deps.tenants,
+    endpoints: deps.endpoints,
+    logger: deps.logger,
+    store,
+  });
+  const service = new DeliveryService({
+    ch: deps.ch,
+    tenants: deps.tenants,
+    endpoints: deps.endpoints,
+    store,
+    fanOut,
+    publicUrl,
+  });
   const richMenus = new RichMenuService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints });
   if (deps.ingestHandlers) {
     const h = deps.ingestHandlers;
     h.on('follow', async ({ tenantId, event }) => {
-      if (event.source?.type === 'user' && event.source.userId) await residents.recordFollow(tenantId, event.source.userId, true, event.timestamp);
+      if (event.source?.type === 'user' && event.source.userId)
+        await residents.recordFollow(tenantId, event.source.userId, true, event.timestamp);
     });
     h.on('unfollow', async ({ tenantId, event }) => {
-      if (event.source?.type === 'user' && event.source.userId) await residents.recordFollow(tenantId, event.source.userId, false, event.timestamp);
+      if (event.source?.type === 'user' && event.source.userId)
+        await residents.recordFollow(tenantId, event.source.userId, false, event.timestamp);
     });
-    registerRegistrationFlow(h, { residents, tenants: deps.tenants, endpoints: deps.endpoints, redis: fanOut.redis, logger: deps.logger });
+    registerRegistrationFlow(h, {
+      residents,
+      tenants: deps.tenants,
+      endpoints: deps.endpoints,
+      redis: fanOut.redis,
+      logger: deps.logger,
+    });
   }
   return {
     store,

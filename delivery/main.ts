@@ -25,7 +25,11 @@ import { createDelivery } from './index.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.logLevel, 'tayori-delivery');
-if (!heapSizeConfigured()) logger.warn({ flag: HEAP_FLAG }, 'node started without an initial heap size: large deliveries will spend CPU on needless full collections');
+if (!heapSizeConfigured())
+  logger.warn(
+    { flag: HEAP_FLAG },
+    'node started without an initial heap size: large deliveries will spend CPU on needless full collections',
+  );
 const redisUrl = process.env.REDIS_URL;
 const token = process.env.TAYORI_OPERATOR_TOKEN;
 if (!redisUrl || !token) {
@@ -38,7 +42,10 @@ const ch = await openClickHouse(config.clickhouse);
 await migrate(ch);
 const tenants = new TenantStore(ch, loadSecretBox(config));
 const delivery = createDelivery({
-  ch, redisUrl, tenants, logger,
+  ch,
+  redisUrl,
+  tenants,
+  logger,
   endpoints: () => ({ line: config.lineApiBaseUrl, sandbox: process.env.TAYORI_SANDBOX_URL }),
   fanOut: Object.fromEntries(
     Object.entries({

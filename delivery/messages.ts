@@ -15,7 +15,10 @@ const httpsUrl = (what: string) =>
 
 const textMessage = z.object({
   type: z.literal('text'),
-  text: z.string({ error: '本文を入力してください' }).min(1, '本文を入力してください').max(5000, '本文は 5000 文字以内です'),
+  text: z
+    .string({ error: '本文を入力してください' })
+    .min(1, '本文を入力してください')
+    .max(5000, '本文は 5000 文字以内です'),
 });
 
 const imageMessage = z.object({
@@ -28,26 +31,44 @@ const videoMessage = z.object({
   type: z.literal('video'),
   originalContentUrl: httpsUrl('動画の URL '),
   previewImageUrl: httpsUrl('プレビュー画像の URL '),
-  trackingId: z.string().regex(/^[A-Za-z0-9!#$%&()*+,\-./:;<=>?@[\]^_{|}~]{1,100}$/, 'トラッキング ID は半角英数記号 100 文字以内です').optional(),
+  trackingId: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&()*+,\-./:;<=>?@[\]^_{|}~]{1,100}$/, 'トラッキング ID は半角英数記号 100 文字以内です')
+    .optional(),
 });
 
 const stickerMessage = z.object({
   type: z.literal('sticker'),
-  packageId: z.string({ error: 'パッケージ ID を入力してください' }).regex(/^\d{1,20}$/, 'パッケージ ID は数字で指定してください'),
-  stickerId: z.string({ error: 'スタンプ ID を入力してください' }).regex(/^\d{1,20}$/, 'スタンプ ID は数字で指定してください'),
+  packageId: z
+    .string({ error: 'パッケージ ID を入力してください' })
+    .regex(/^\d{1,20}$/, 'パッケージ ID は数字で指定してください'),
+  stickerId: z
+    .string({ error: 'スタンプ ID を入力してください' })
+    .regex(/^\d{1,20}$/, 'スタンプ ID は数字で指定してください'),
 });
 
 const flexMessage = z.object({
   type: z.literal('flex'),
-  altText: z.string({ error: '代替テキストを入力してください' }).trim().min(1, '代替テキストを入力してください').max(1500, '代替テキストは 1500 文字以内です'),
+  altText: z
+    .string({ error: '代替テキストを入力してください' })
+    .trim()
+    .min(1, '代替テキストを入力してください')
+    .max(1500, '代替テキストは 1500 文字以内です'),
   contents: z
-    .object({ type: z.enum(['bubble', 'carousel'], { message: 'contents.type は bubble か carousel です' }) }, { error: 'Flex メッセージの内容 (contents) を指定してください' })
+    .object(
+      { type: z.enum(['bubble', 'carousel'], { message: 'contents.type は bubble か carousel です' }) },
+      { error: 'Flex メッセージの内容 (contents) を指定してください' },
+    )
     .loose(),
 });
 
-export const messageSchema = z.discriminatedUnion('type', [textMessage, imageMessage, videoMessage, stickerMessage, flexMessage], {
-  error: 'メッセージの種類は text・image・video・sticker・flex のいずれかです',
-});
+export const messageSchema = z.discriminatedUnion(
+  'type',
+  [textMessage, imageMessage, videoMessage, stickerMessage, flexMessage],
+  {
+    error: 'メッセージの種類は text・image・video・sticker・flex のいずれかです',
+  },
+);
 export type DeliveryMessage = z.infer<typeof messageSchema>;
 
 export const messagesSchema = z
@@ -75,7 +96,8 @@ export function japaneseLineMessage(message: string): string {
   if ((m = /^must be one of: (.*)$/.exec(message))) return `次のいずれかを指定してください: ${m[1]}`;
   if ((m = /must be greater than or equal to (\S+)/.exec(message))) return `${m[1]} 以上で指定してください`;
   if ((m = /must be less than or equal to (\S+)/.exec(message))) return `${m[1]} 以下で指定してください`;
-  if (/must be a valid (uri|url)|invalid (uri|url)|https/i.test(message)) return 'URL の形式が正しくありません (https:// で始まる URL)';
+  if (/must be a valid (uri|url)|invalid (uri|url)|https/i.test(message))
+    return 'URL の形式が正しくありません (https:// で始まる URL)';
   if ((m = /^must be (\w+)$/.exec(message))) return `形式が正しくありません (${m[1]} で指定してください)`;
   return `LINE の検証でエラーになりました: ${message}`;
 }

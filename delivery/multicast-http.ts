@@ -65,7 +65,7 @@ const TOKEN_SAFE = /^[^\r\n]*$/;
  */
 class AnswerReader {
   #buf: Buffer = EMPTY;
-  #head: Omit<Answer, 'body' | 'reusable'> & { length: number; chunked: boolean; close: boolean } | undefined;
+  #head: (Omit<Answer, 'body' | 'reusable'> & { length: number; chunked: boolean; close: boolean }) | undefined;
   /** Some byte of an answer arrived since the last reset. */
   started = false;
 
@@ -90,7 +90,8 @@ class AnswerReader {
         const lines = this.#buf.toString('latin1', 0, end).split('\r\n');
         this.#buf = this.#buf.subarray(end + 4);
         const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]!);
-        if (!m) throw new Error(`LINE answered with no HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 100))}`);
+        if (!m)
+          throw new Error(`LINE answered with no HTTP/1.x status line: ${JSON.stringify(lines[0]!.slice(0, 100))}`);
         const status = Number(m[2]);
         const fields: Array<[string, string]> = [];
         let length = -1;
@@ -130,7 +131,13 @@ class AnswerReader {
         return; // read until the connection closes (end())
       }
       this.#head = undefined;
-      this.onAnswer({ status: head.status, statusText: head.statusText, fields: head.fields, body, reusable: !head.close && this.#buf.length === 0 });
+      this.onAnswer({
+        status: head.status,
+        statusText: head.statusText,
+        fields: head.fields,
+        body,
+        reusable: !head.close && this.#buf.length === 0,
+      });
       if (this.#buf.length === 0) return;
     }
   }
@@ -140,7 +147,13 @@ class AnswerReader {
     const head = this.#head;
     if (!head || head.length !== -2) return false;
     this.#head = undefined;
-    this.onAnswer({ status: head.status, statusText: head.statusText, fields: head.fields, body: this.#buf, reusable: false });
+    this.onAnswer({
+      status: head.status,
+      statusText: head.statusText,
+      fields: head.fields,
+      body: this.#buf,
+      reusable: false,
+    });
     return true;
   }
 }
@@ -184,7 +197,10 @@ class Connection {
   used = 0;
   closed = false;
 
-  constructor(socket: net.Socket, private readonly onIdleClose: (c: Connection) => void) {
+  constructor(
+    socket: net.Socket,
+    private readonly onIdleClose: (c: Connection) => void,
+  ) {
     this.socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
@@ -282,7 +298,14 @@ export class MulticastHttp {
         }
         const headers = new Headers();
         for (const [k, v] of fields) headers.append(k, v);
-        reject(new HTTPFetchError(`${status} - ${a!.statusText}`, { status, statusText: a!.statusText, headers, body: a!.body.toString('utf8') }));
+        reject(
+          new HTTPFetchError(`${status} - ${a!.statusText}`, {
+            status,
+            statusText: a!.statusText,
+            headers,
+            body: a!.body.toString('utf8'),
+          }),
+        );
       };
       let inFlight: InFlight | undefined;
       const timer = setTimeout(() => {
@@ -317,7 +340,10 @@ export class MulticastHttp {
         for (const p of parts) s.write(p);
         s.uncork();
       };
-      this.#acquire().then((c) => write(c, false), (e: Error) => finish(e));
+      this.#acquire().then(
+        (c) => write(c, false),
+        (e: Error) => finish(e),
+      );
     });
   }
 
@@ -340,7 +366,12 @@ export class MulticastHttp {
 
   #connect(): Connection {
     const socket = this.#secure
-      ? tls.connect({ host: this.#host, port: this.#port, servername: net.isIP(this.#host) ? undefined : this.#host, ALPNProtocols: ['http/1.1'] })
+      ? tls.connect({
+          host: this.#host,
+          port: this.#port,
+          servername: net.isIP(this.#host) ? undefined : this.#host,
+          ALPNProtocols: ['http/1.1'],
+        })
       : net.connect({ host: this.#host, port: this.#port });
     return new Connection(socket, (c) => this.#dropIdle(c));
   }

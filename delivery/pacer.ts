@@ -71,7 +71,8 @@ export class ChannelPacer {
     // 429 streaks once seen with 20 ms came from requests that waited for a connection after their
     // slot (the fan-out now takes the connection first).
     const tolerance = Math.max(LATE_TOLERANCE_MS, 2000 / Math.max(0.001, this.rate()));
-    while (this.#slots.length > 0 && this.#slots[0]! < now - (this.#waiters.length === 0 ? 1 : tolerance)) this.#slots.shift();
+    while (this.#slots.length > 0 && this.#slots[0]! < now - (this.#waiters.length === 0 ? 1 : tolerance))
+      this.#slots.shift();
     while (this.#slots.length > 0 && this.#waiters.length > 0 && this.#slots[0]! <= now + RELEASE_EARLY_MS) {
       this.#slots.shift();
       this.#waiters.shift()!();
@@ -114,11 +115,14 @@ export class ChannelPacer {
     if (this.#timer && this.#timerAt <= at) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Infinity;
-      this.#pump();
-    }, Math.max(0, Math.floor(at - performance.now())));
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Infinity;
+        this.#pump();
+      },
+      Math.max(0, Math.floor(at - performance.now())),
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 /** Preview: the messages as a resident would see them in the LINE chat (HTML fragment). */
 import type { DeliveryMessage } from './messages.ts';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function flexText(node: unknown, out: string[]): void {
   if (!node || typeof node !== 'object') return;
@@ -16,13 +17,23 @@ function flexText(node: unknown, out: string[]): void {
 export function previewBubble(m: DeliveryMessage): { type: string; html: string; notificationText: string } {
   switch (m.type) {
     case 'text': {
-      const linked = esc(m.text).replace(/https?:\/\/[^\s<]+/g, (u) => `<a href="${u}" rel="noopener">${u}</a>`).replace(/\n/g, '<br>');
+      const linked = esc(m.text)
+        .replace(/https?:\/\/[^\s<]+/g, (u) => `<a href="${u}" rel="noopener">${u}</a>`)
+        .replace(/\n/g, '<br>');
       return { type: 'text', html: `<div class="bubble text">${linked}</div>`, notificationText: m.text.slice(0, 100) };
     }
     case 'image':
-      return { type: 'image', html: `<div class="bubble image"><img src="${esc(m.previewImageUrl)}" alt="画像"></div>`, notificationText: '画像を送信しました' };
+      return {
+        type: 'image',
+        html: `<div class="bubble image"><img src="${esc(m.previewImageUrl)}" alt="画像"></div>`,
+        notificationText: '画像を送信しました',
+      };
     case 'video':
-      return { type: 'video', html: `<div class="bubble video"><img src="${esc(m.previewImageUrl)}" alt="動画"><span class="play">▶</span></div>`, notificationText: '動画を送信しました' };
+      return {
+        type: 'video',
+        html: `<div class="bubble video"><img src="${esc(m.previewImageUrl)}" alt="動画"><span class="play">▶</span></div>`,
+        notificationText: '動画を送信しました',
+      };
     case 'sticker':
       return {
         type: 'sticker',
@@ -32,12 +43,19 @@ export function previewBubble(m: DeliveryMessage): { type: string; html: string;
     case 'flex': {
       const texts: string[] = [];
       flexText(m.contents, texts);
-      return { type: 'flex', html: `<div class="bubble flex">${texts.map((t) => `<p>${esc(t)}</p>`).join('')}</div>`, notificationText: m.altText };
+      return {
+        type: 'flex',
+        html: `<div class="bubble flex">${texts.map((t) => `<p>${esc(t)}</p>`).join('')}</div>`,
+        notificationText: m.altText,
+      };
     }
   }
 }
 
-export function renderPreview(accountName: string, messages: DeliveryMessage[]): { html: string; bubbles: ReturnType<typeof previewBubble>[]; notificationText: string } {
+export function renderPreview(
+  accountName: string,
+  messages: DeliveryMessage[],
+): { html: string; bubbles: ReturnType<typeof previewBubble>[]; notificationText: string } {
   const bubbles = messages.map(previewBubble);
   const html =
     `<div class="line-preview"><div class="account">${esc(accountName)}</div>` +

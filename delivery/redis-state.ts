@@ -110,10 +110,21 @@ return back
 `;
 
 type Scripted = Redis & {
-  tayoriSettle(settled: string, progress: string, ...args: string[]): Promise<[string | null, string | null, string | null]>;
+  tayoriSettle(
+    settled: string,
+    progress: string,
+    ...args: string[]
+  ): Promise<[string | null, string | null, string | null]>;
   tayoriCas(progress: string, ...args: string[]): Promise<[number, string]>;
   tayoriReserve(pace: string, intervalUs: string, slots: string): Promise<number>;
-  tayoriBackoff(pace: string, strikes: string, paused: string, baseMs: string, maxMs: string, windowMs: string): Promise<number>;
+  tayoriBackoff(
+    pace: string,
+    strikes: string,
+    paused: string,
+    baseMs: string,
+    maxMs: string,
+    windowMs: string,
+  ): Promise<number>;
 };
 
 export class DeliveryRedis {
@@ -134,7 +145,10 @@ export class DeliveryRedis {
    * delivery is finalized, so an outcome row that never reached ClickHouse can be written then;
    * returns whether the delivery may be complete now.
    */
-  async settle(id: string, outcomes: ReadonlyArray<{ batch: number; accepted: boolean; recipients: number; record: string }>): Promise<boolean> {
+  async settle(
+    id: string,
+    outcomes: ReadonlyArray<{ batch: number; accepted: boolean; recipients: number; record: string }>,
+  ): Promise<boolean> {
     const args: string[] = [];
     for (const o of outcomes) args.push(String(o.batch), o.accepted ? 'a' : 'f', String(o.recipients), o.record);
     const [settled, batches, enumerated] = await this.r.tayoriSettle(keys.settled(id), keys.progress(id), ...args);
@@ -193,7 +207,13 @@ export class DeliveryRedis {
    * returns how many µs from now the first one is.
    */
   async reserve(channel: string, intervalUs: number, slots: number): Promise<number> {
-    return Number(await this.r.tayoriReserve(keys.pace(channel), String(Math.max(1, Math.round(intervalUs))), String(Math.max(1, slots))));
+    return Number(
+      await this.r.tayoriReserve(
+        keys.pace(channel),
+        String(Math.max(1, Math.round(intervalUs))),
+        String(Math.max(1, slots)),
+      ),
+    );
   }
 
   /** Ends a 429 streak after a success (the next 429 backs off from the base again). */
@@ -203,6 +223,17 @@ export class DeliveryRedis {
 
   /** Backs the channel off after a 429 (every worker of the channel waits); returns the ms. */
   async backoff(channel: string, baseMs: number, maxMs: number): Promise<number> {
-    return Number(await this.r.tayoriBackoff(keys.pace(channel), keys.strikes(channel), keys.paused(channel), String(baseMs), String(maxMs), String(Math.max(2000, maxMs)))) / 1000;
+    return (
+      Number(
+        await this.r.tayoriBackoff(
+          keys.pace(channel),
+          keys.strikes(channel),
+          keys.paused(channel),
+          String(baseMs),
+          String(maxMs),
+          String(Math.max(2000, maxMs)),
+        ),
+      ) / 1000
+    );
   }
 }

@@ -6,13 +6,29 @@
  * and every export is in the audit log.
  */
 import { csvCell } from './csv.ts';
-import { BUILTIN_LABELS, GENDERS, LIFESTYLES, type AttributeItem, type Category, type ResidentStore } from './residents.ts';
+import {
+  BUILTIN_LABELS,
+  GENDERS,
+  LIFESTYLES,
+  type AttributeItem,
+  type Category,
+  type ResidentStore,
+} from './residents.ts';
 import type { DeliveryStore } from './store.ts';
 
 const PAGE = 20_000;
 
-interface StateRow { user_id: string; is_friend: number; changed_ms: string }
-interface AnswerRow { user_id: string; item: string; values: string[]; answered_ms: string }
+interface StateRow {
+  user_id: string;
+  is_friend: number;
+  changed_ms: string;
+}
+interface AnswerRow {
+  user_id: string;
+  item: string;
+  values: string[];
+  answered_ms: string;
+}
 
 /** 'YYYY-MM-DD HH:mm' in Japan time. */
 function tokyoTime(ms: number): string {
@@ -20,20 +36,41 @@ function tokyoTime(ms: number): string {
 }
 
 /** The CSV's lines (the first with the BOM and the header), each ending in CRLF. */
-export async function* residentsCsv(store: DeliveryStore, residents: ResidentStore, tenantId: string, opts: { friendsOnly?: boolean } = {}): AsyncGenerator<string> {
+export async function* residentsCsv(
+  store: DeliveryStore,
+  residents: ResidentStore,
+  tenantId: string,
+  opts: { friendsOnly?: boolean } = {},
+): AsyncGenerator<string> {
   const categories = await residents.categories(tenantId);
   const items = await residents.items(tenantId);
   const label = labeller(categories, items);
   const columns = [...Object.keys(BUILTIN_LABELS), ...items.map((i) => `x:${i.id}`)];
-  const header = ['ユーザーID', '友だち', '友だち状態の日時', ...Object.values(BUILTIN_LABELS), ...items.map((i) => (i.retired ? `${i.label} (廃止)` : i.label)), '最後に回答した日時'];
+  const header = [
+    'ユーザーID',
+    '友だち',
+    '友だち状態の日時',
+    ...Object.values(BUILTIN_LABELS),
+    ...items.map((i) => (i.retired ? `${i.label} (廃止)` : i.label)),
+    '最後に回答した日時',
+  ];
   yield `\uFEFF${header.map(csvCell).join(',')}\r\n`;
   let after = '';
   for (;;) {
-    const states = await store.rows<StateRow>('delivery.residents_export_states', { tenant: tenantId, after, friends_only: opts.friendsOnly ? 1 : 0, limit: PAGE });
+    const states = await store.rows<StateRow>('delivery.residents_export_states', {
+      tenant: tenantId,
+      after,
+      friends_only: opts.friendsOnly ? 1 : 0,
+      limit: PAGE,
+    });
     if (states.length === 0) return;
     const upto = states.at(-1)!.user_id;
     const answers = new Map<string, AnswerRow[]>();
-    for (const a of await store.rows<AnswerRow>('delivery.residents_export_answers', { tenant: tenantId, after, upto })) {
+    for (const a of await store.rows<AnswerRow>('delivery.residents_export_answers', {
+      tenant: tenantId,
+      after,
+      upto,
+    })) {
       let list = answers.get(a.user_id);
       if (!list) answers.set(a.user_id, (list = []));
       list.push(a);
@@ -44,7 +81,9 @@ export async function* residentsCsv(store: DeliveryStore, residents: ResidentSto
       const byItem = new Map(mine.map((a) => [a.item, a.values]));
       const last = mine.reduce((m, a) => Math.max(m, Number(a.answered_ms)), 0);
       const row = [
-        s.user_id, Number(s.is_friend) === 1 ? '友だち' : 'ブロック中', tokyoTime(Number(s.changed_ms)),
+        s.user_id,
+        Number(s.is_friend) === 1 ? '友だち' : 'ブロック中',
+        tokyoTime(Number(s.changed_ms)),
         ...columns.map((c) => (byItem.get(c) ?? []).map((v) => label(c, v)).join('、')),
         last ? tokyoTime(last) : '',
       ];
@@ -62,11 +101,17 @@ function labeller(categories: Category[], items: AttributeItem[]): (item: string
   const options = new Map<string, Map<string, string>>([
     ['lifestyle', new Map(LIFESTYLES.map((o) => [o.id, o.label]))],
     ['gender', new Map(GENDERS.map((o) => [o.id, o.label]))],
-    ...items.map((i) => [`x:${i.id}`, new Map(i.options.map((o) => [o.id, o.retired ? `${o.label} (廃止)` : o.label]))] as const),
+    ...items.map(
+      (i) => [`x:${i.id}`, new Map(i.options.map((o) => [o.id, o.retired ? `${o.label} (廃止)` : o.label]))] as const,
+    ),
   ]);
   return (item, value) => {
     if (item === 'birth_year') return value;
-    if (item === 'interests') return value.split('/').map((id) => names.get(id) ?? id).join(' › ');
+    if (item === 'interests')
+      return value
+        .split('/')
+        .map((id) => names.get(id) ?? id)
+        .join(' › ');
     if (item === 'residence' || item === 'news_areas') return names.get(value) ?? value;
     return options.get(item)?.get(value) ?? value;
   };

@@ -57,7 +57,12 @@ export const AREA_ROOT = '@area';
 
 /** The built-in items as residents and staff read them, in the order they are asked. */
 export const BUILTIN_LABELS: Record<string, string> = {
-  lifestyle: '生活スタイル', birth_year: '生まれ年', gender: '性別', residence: 'お住まい', news_areas: '知りたい地域', interests: '関心のある分野',
+  lifestyle: '生活スタイル',
+  birth_year: '生まれ年',
+  gender: '性別',
+  residence: 'お住まい',
+  news_areas: '知りたい地域',
+  interests: '関心のある分野',
 };
 
 export const LIFESTYLES: ItemOption[] = [
@@ -84,7 +89,11 @@ const DEFAULT_TREE: Array<[string, string[]]> = [
 
 export const categoryInputSchema = z.object({
   parentId: z.string().max(40).default(''),
-  name: z.string({ error: '名称を入力してください' }).trim().min(1, '名称を入力してください').max(20, '名称は 20 文字以内です (クイックリプライに収まる長さ)'),
+  name: z
+    .string({ error: '名称を入力してください' })
+    .trim()
+    .min(1, '名称を入力してください')
+    .max(20, '名称は 20 文字以内です (クイックリプライに収まる長さ)'),
   sort: z.number().int().optional(),
 });
 export const categoryPatchSchema = z.object({
@@ -93,10 +102,16 @@ export const categoryPatchSchema = z.object({
   retired: z.boolean({ error: 'retired は true か false です' }).optional(),
 });
 export const itemInputSchema = z.object({
-  label: z.string({ error: '項目名を入力してください' }).trim().min(1, '項目名を入力してください').max(20, '項目名は 20 文字以内です'),
+  label: z
+    .string({ error: '項目名を入力してください' })
+    .trim()
+    .min(1, '項目名を入力してください')
+    .max(20, '項目名は 20 文字以内です'),
   multiple: z.boolean().default(false),
   options: z
-    .array(z.object({ label: z.string().trim().min(1, '選択肢を入力してください').max(20, '選択肢は 20 文字以内です') }))
+    .array(
+      z.object({ label: z.string().trim().min(1, '選択肢を入力してください').max(20, '選択肢は 20 文字以内です') }),
+    )
     .min(1, '選択肢を 1 つ以上指定してください')
     .max(12, '選択肢は 12 個までです'),
   sort: z.number().int().optional(),
@@ -107,7 +122,13 @@ export const itemPatchSchema = z.object({
   sort: z.number().int().optional(),
   /** Options by id: rename or retire; options without id are added. */
   options: z
-    .array(z.object({ id: z.string().optional(), label: z.string().trim().min(1, '選択肢を入力してください').max(20, '選択肢は 20 文字以内です'), retired: z.boolean().optional() }))
+    .array(
+      z.object({
+        id: z.string().optional(),
+        label: z.string().trim().min(1, '選択肢を入力してください').max(20, '選択肢は 20 文字以内です'),
+        retired: z.boolean().optional(),
+      }),
+    )
     .max(24, '選択肢は 24 個までです')
     .optional(),
 });
@@ -132,7 +153,15 @@ export class ResidentStore {
 
   /** A follow (or unblock) or an unfollow; the event time decides which is latest. */
   async recordFollow(tenantId: string, userId: string, isFriend: boolean, at: number): Promise<void> {
-    await this.stateWriter.write([{ tenant_id: tenantId, user_id: userId, is_friend: isFriend ? 1 : 0, changed_at: chDateTime(at), version: at * 10 + (isFriend ? 1 : 0) }]);
+    await this.stateWriter.write([
+      {
+        tenant_id: tenantId,
+        user_id: userId,
+        is_friend: isFriend ? 1 : 0,
+        changed_at: chDateTime(at),
+        version: at * 10 + (isFriend ? 1 : 0),
+      },
+    ]);
   }
 
   /**
@@ -140,7 +169,10 @@ export class ResidentStore {
    * closes the gap a crash between acknowledging a webhook and handling it would leave.
    */
   async replayFromWebhooks(sinceMs: number): Promise<void> {
-    await this.ch.command({ query: sql('resident_states.replay_from_webhooks'), query_params: { since: chDateTime(sinceMs) } });
+    await this.ch.command({
+      query: sql('resident_states.replay_from_webhooks'),
+      query_params: { since: chDateTime(sinceMs) },
+    });
   }
 
   async isFriend(tenantId: string, userId: string): Promise<boolean> {
@@ -149,11 +181,24 @@ export class ResidentStore {
   }
 
   async setAttribute(tenantId: string, userId: string, item: string, values: string[], at = Date.now()): Promise<void> {
-    await this.attributeWriter.write([{ tenant_id: tenantId, user_id: userId, item, values, answered_at: chDateTime(at), version: nextVersion(), is_deleted: 0 }]);
+    await this.attributeWriter.write([
+      {
+        tenant_id: tenantId,
+        user_id: userId,
+        item,
+        values,
+        answered_at: chDateTime(at),
+        version: nextVersion(),
+        is_deleted: 0,
+      },
+    ]);
   }
 
   async attributes(tenantId: string, userId: string): Promise<Record<string, string[]>> {
-    const rows = await this.#rows<{ item: string; values: string[] }>('delivery.resident_attributes', { tenant: tenantId, user: userId });
+    const rows = await this.#rows<{ item: string; values: string[] }>('delivery.resident_attributes', {
+      tenant: tenantId,
+      user: userId,
+    });
     return Object.fromEntries(rows.map((r) => [r.item, r.values]));
   }
 
@@ -167,12 +212,22 @@ export class ResidentStore {
       DEFAULT_TREE.forEach(([large, middles], i) => {
         const id = `c${i + 1}`;
         values.push(this.#categoryRow(tenantId, { id, parentId: '', name: large, sort: i, retired: false }));
-        middles.forEach((m, j) => values.push(this.#categoryRow(tenantId, { id: `${id}_${j + 1}`, parentId: id, name: m, sort: j, retired: false })));
+        middles.forEach((m, j) =>
+          values.push(
+            this.#categoryRow(tenantId, { id: `${id}_${j + 1}`, parentId: id, name: m, sort: j, retired: false }),
+          ),
+        );
       });
       await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values });
       rows = await this.#rows<Record<string, unknown>>('delivery.categories', { tenant: tenantId });
     }
-    return rows.map((r) => ({ id: String(r.category_id), parentId: String(r.parent_id), name: String(r.name), sort: Number(r.sort), retired: Number(r.retired) === 1 }));
+    return rows.map((r) => ({
+      id: String(r.category_id),
+      parentId: String(r.parent_id),
+      name: String(r.name),
+      sort: Number(r.sort),
+      retired: Number(r.retired) === 1,
+    }));
   }
 
   /** Adds several areas at once, after the tenant's existing ones, in one write. */
@@ -180,9 +235,20 @@ export class ResidentStore {
     const existing = (await this.categories(tenantId)).filter((c) => c.parentId === AREA_ROOT).length;
     const areas = names.map((name, i) => {
       const v = categoryInputSchema.parse({ parentId: AREA_ROOT, name });
-      return { id: shortId('a'), parentId: AREA_ROOT, name: v.name, sort: existing + i, retired: false } satisfies Category;
+      return {
+        id: shortId('a'),
+        parentId: AREA_ROOT,
+        name: v.name,
+        sort: existing + i,
+        retired: false,
+      } satisfies Category;
     });
-    if (areas.length) await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values: areas.map((c) => this.#categoryRow(tenantId, c)) });
+    if (areas.length)
+      await this.ch.insert({
+        table: 'delivery_categories',
+        format: 'JSONEachRow',
+        values: areas.map((c) => this.#categoryRow(tenantId, c)),
+      });
     this.changes++;
     return areas;
   }
@@ -193,11 +259,22 @@ export class ResidentStore {
     if (v.parentId && v.parentId !== AREA_ROOT) {
       const parent = all.find((c) => c.id === v.parentId);
       if (!parent) throw new AppError('category_not_found', `親の分類 ${v.parentId} は見つかりません`, 404);
-      if (parent.parentId !== '') throw new AppError('category_too_deep', '分類は大分類・中分類の 2 段までです (小分類は地域です)', 400);
+      if (parent.parentId !== '')
+        throw new AppError('category_too_deep', '分類は大分類・中分類の 2 段までです (小分類は地域です)', 400);
     }
     const siblings = all.filter((c) => c.parentId === v.parentId);
-    const c: Category = { id: v.parentId === AREA_ROOT ? shortId('a') : shortId('c'), parentId: v.parentId, name: v.name, sort: v.sort ?? siblings.length, retired: false };
-    await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values: [this.#categoryRow(tenantId, c)] });
+    const c: Category = {
+      id: v.parentId === AREA_ROOT ? shortId('a') : shortId('c'),
+      parentId: v.parentId,
+      name: v.name,
+      sort: v.sort ?? siblings.length,
+      retired: false,
+    };
+    await this.ch.insert({
+      table: 'delivery_categories',
+      format: 'JSONEachRow',
+      values: [this.#categoryRow(tenantId, c)],
+    });
     this.changes++;
     return c;
   }
@@ -207,27 +284,52 @@ export class ResidentStore {
     const c = (await this.categories(tenantId)).find((x) => x.id === id);
     if (!c) throw new AppError('category_not_found', `分類 ${id} は見つかりません`, 404);
     const next = { ...c, name: v.name ?? c.name, sort: v.sort ?? c.sort, retired: v.retired ?? c.retired };
-    await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values: [this.#categoryRow(tenantId, next)] });
+    await this.ch.insert({
+      table: 'delivery_categories',
+      format: 'JSONEachRow',
+      values: [this.#categoryRow(tenantId, next)],
+    });
     this.changes++;
     return next;
   }
 
   #categoryRow(tenantId: string, c: Category): Record<string, unknown> {
-    return { tenant_id: tenantId, category_id: c.id, parent_id: c.parentId, name: c.name, sort: c.sort, retired: c.retired ? 1 : 0, updated_at: chDateTime(Date.now()), version: nextVersion(), is_deleted: 0 };
+    return {
+      tenant_id: tenantId,
+      category_id: c.id,
+      parent_id: c.parentId,
+      name: c.name,
+      sort: c.sort,
+      retired: c.retired ? 1 : 0,
+      updated_at: chDateTime(Date.now()),
+      version: nextVersion(),
+      is_deleted: 0,
+    };
   }
 
   // ------------------------------------------------------------ extra items
 
   async items(tenantId: string): Promise<AttributeItem[]> {
     const rows = await this.#rows<Record<string, unknown>>('delivery.attribute_items', { tenant: tenantId });
-    return rows.map((r) => ({ id: String(r.item_id), label: String(r.label), multiple: Number(r.multiple) === 1, options: JSON.parse(String(r.options)) as ItemOption[], sort: Number(r.sort), retired: Number(r.retired) === 1 }));
+    return rows.map((r) => ({
+      id: String(r.item_id),
+      label: String(r.label),
+      multiple: Number(r.multiple) === 1,
+      options: JSON.parse(String(r.options)) as ItemOption[],
+      sort: Number(r.sort),
+      retired: Number(r.retired) === 1,
+    }));
   }
 
   async addItem(tenantId: string, input: unknown): Promise<AttributeItem> {
     const v = itemInputSchema.parse(input);
     const existing = await this.items(tenantId);
     const item: AttributeItem = {
-      id: shortId('i'), label: v.label, multiple: v.multiple, sort: v.sort ?? existing.length, retired: false,
+      id: shortId('i'),
+      label: v.label,
+      multiple: v.multiple,
+      sort: v.sort ?? existing.length,
+      retired: false,
       options: v.options.map((o, i) => ({ id: `o${i + 1}`, label: o.label })),
     };
     await this.#putItem(tenantId, item);
@@ -249,7 +351,13 @@ export class ResidentStore {
         else options.push({ id: `o${++n}`, label: o.label, retired: o.retired });
       }
     }
-    const next = { ...item, label: v.label ?? item.label, retired: v.retired ?? item.retired, sort: v.sort ?? item.sort, options };
+    const next = {
+      ...item,
+      label: v.label ?? item.label,
+      retired: v.retired ?? item.retired,
+      sort: v.sort ?? item.sort,
+      options,
+    };
     await this.#putItem(tenantId, next);
     return next;
   }
@@ -258,7 +366,20 @@ export class ResidentStore {
     await this.ch.insert({
       table: 'delivery_attribute_items',
       format: 'JSONEachRow',
-      values: [{ tenant_id: tenantId, item_id: i.id, label: i.label, multiple: i.multiple ? 1 : 0, options: JSON.stringify(i.options), sort: i.sort, retired: i.retired ? 1 : 0, updated_at: chDateTime(Date.now()), version: nextVersion(), is_deleted: 0 }],
+      values: [
+        {
+          tenant_id: tenantId,
+          item_id: i.id,
+          label: i.label,
+          multiple: i.multiple ? 1 : 0,
+          options: JSON.stringify(i.options),
+          sort: i.sort,
+          retired: i.retired ? 1 : 0,
+          updated_at: chDateTime(Date.now()),
+          version: nextVersion(),
+          is_deleted: 0,
+        },
+      ],
     });
     this.changes++;
   }

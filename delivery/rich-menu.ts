@@ -31,7 +31,10 @@ const httpsUrl = (what: string) =>
     .refine((s) => /^https:\/\/[^\s]+$/.test(s), `${what}の URL は https:// で始まる URL で指定してください`);
 
 export const richMenuInputSchema = z
-  .object({ newsUrl: httpsUrl('お知らせ').optional(), contactUrl: httpsUrl('問い合わせ').optional() }, { error: '本文は JSON オブジェクトです' })
+  .object(
+    { newsUrl: httpsUrl('お知らせ').optional(), contactUrl: httpsUrl('問い合わせ').optional() },
+    { error: '本文は JSON オブジェクトです' },
+  )
   .strict();
 
 export interface AppliedRichMenu {
@@ -54,9 +57,23 @@ export function richMenuObject(tenantName: string, newsUrl: string, contactUrl: 
     name: `Tayori ${tenantName}`.slice(0, 300),
     chatBarText: 'メニュー',
     areas: [
-      { bounds: { x: 0, y: 0, width: third, height }, action: { type: 'postback', label: '登録内容の確認・変更', data: `${REGISTRATION_PREFIX}menu`, displayText: '登録内容の確認・変更' } },
-      { bounds: { x: third, y: 0, width: width - 2 * third, height }, action: { type: 'uri', label: 'お知らせ', uri: newsUrl } },
-      { bounds: { x: width - third, y: 0, width: third, height }, action: { type: 'uri', label: '問い合わせ', uri: contactUrl } },
+      {
+        bounds: { x: 0, y: 0, width: third, height },
+        action: {
+          type: 'postback',
+          label: '登録内容の確認・変更',
+          data: `${REGISTRATION_PREFIX}menu`,
+          displayText: '登録内容の確認・変更',
+        },
+      },
+      {
+        bounds: { x: third, y: 0, width: width - 2 * third, height },
+        action: { type: 'uri', label: 'お知らせ', uri: newsUrl },
+      },
+      {
+        bounds: { x: width - third, y: 0, width: third, height },
+        action: { type: 'uri', label: '問い合わせ', uri: contactUrl },
+      },
     ],
   };
 }
@@ -76,13 +93,25 @@ export function renderRichMenuImage(tenantName: string): Buffer {
     .map((p) => {
       const cx = p.x + p.w / 2;
       const top = height / 2 - (p.lines.length - 1) * 70 - 30;
-      const text = p.lines.map((l, i) => `<text x="${cx}" y="${top + i * 140}" font-size="120" fill="#fff" text-anchor="middle" dominant-baseline="middle">${escapeXml(l)}</text>`).join('');
+      const text = p.lines
+        .map(
+          (l, i) =>
+            `<text x="${cx}" y="${top + i * 140}" font-size="120" fill="#fff" text-anchor="middle" dominant-baseline="middle">${escapeXml(l)}</text>`,
+        )
+        .join('');
       return `<rect x="${p.x}" y="0" width="${p.w}" height="${height}" fill="${p.fill}"/>${text}<text x="${cx}" y="${height - 110}" font-size="56" fill="#fff" fill-opacity="0.85" text-anchor="middle">${escapeXml(p.note.slice(0, 20))}</text>`;
     })
     .join('');
   const lines = `<line x1="${third}" y1="0" x2="${third}" y2="${height}" stroke="#fff" stroke-width="6"/><line x1="${width - third}" y1="0" x2="${width - third}" y2="${height}" stroke="#fff" stroke-width="6"/>`;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="IPAexGothic">${body}${lines}</svg>`;
-  const resvg = new Resvg(svg, { font: { fontFiles: [FONT], loadSystemFonts: false, defaultFontFamily: 'IPAexGothic', sansSerifFamily: 'IPAexGothic' } });
+  const resvg = new Resvg(svg, {
+    font: {
+      fontFiles: [FONT],
+      loadSystemFonts: false,
+      defaultFontFamily: 'IPAexGothic',
+      sansSerifFamily: 'IPAexGothic',
+    },
+  });
   return resvg.render().asPng();
 }
 
@@ -99,22 +128,40 @@ function lineFailure(step: string, err: unknown): AppError {
     } catch {
       /* not JSON */
     }
-    return new AppError('line_rich_menu_failed', `LINE がリッチメニューの${step}を受け付けませんでした (${err.status}: ${message})`, 502);
+    return new AppError(
+      'line_rich_menu_failed',
+      `LINE がリッチメニューの${step}を受け付けませんでした (${err.status}: ${message})`,
+      502,
+    );
   }
   if (err instanceof AppError) return err;
-  return new AppError('line_unreachable', `LINE に接続できません (リッチメニューの${step}): ${(err as Error).message}`, 503);
+  return new AppError(
+    'line_unreachable',
+    `LINE に接続できません (リッチメニューの${step}): ${(err as Error).message}`,
+    503,
+  );
 }
 
 export class RichMenuService {
-  constructor(
-    private readonly d: { ch: ClickHouseClient; tenants: TenantStore; endpoints: () => LineEndpoints },
-  ) {}
+  constructor(private readonly d: { ch: ClickHouseClient; tenants: TenantStore; endpoints: () => LineEndpoints }) {}
 
   async applied(tenantId: string): Promise<AppliedRichMenu | undefined> {
-    const rs = await this.d.ch.query({ query: sql('delivery.rich_menu'), query_params: { tenant: tenantId }, format: 'JSONEachRow' });
-    const row = (await rs.json<{ rich_menu_id: string; news_url: string; contact_url: string; applied_ms: string }>())[0];
+    const rs = await this.d.ch.query({
+      query: sql('delivery.rich_menu'),
+      query_params: { tenant: tenantId },
+      format: 'JSONEachRow',
+    });
+    const row = (
+      await rs.json<{ rich_menu_id: string; news_url: string; contact_url: string; applied_ms: string }>()
+    )[0];
     if (!row) return undefined;
-    return { tenantId, richMenuId: row.rich_menu_id, newsUrl: row.news_url, contactUrl: row.contact_url, appliedAt: Number(row.applied_ms) };
+    return {
+      tenantId,
+      richMenuId: row.rich_menu_id,
+      newsUrl: row.news_url,
+      contactUrl: row.contact_url,
+      appliedAt: Number(row.applied_ms),
+    };
   }
 
   /** What is applied, and whether LINE still shows it as the default. */
@@ -138,13 +185,27 @@ export class RichMenuService {
     const parsed = richMenuInputSchema.safeParse(input ?? {});
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
-      throw new AppError('invalid_rich_menu', `入力内容に誤りがあります: ${details.map((e) => `${e.field || '(全体)'} — ${e.message}`).join(' / ')}`, 400, details);
+      throw new AppError(
+        'invalid_rich_menu',
+        `入力内容に誤りがあります: ${details.map((e) => `${e.field || '(全体)'} — ${e.message}`).join(' / ')}`,
+        400,
+        details,
+      );
     }
     const before = await this.applied(tenant.id);
     const newsUrl = parsed.data.newsUrl ?? before?.newsUrl;
     const contactUrl = parsed.data.contactUrl ?? before?.contactUrl;
-    const missing = [...(newsUrl ? [] : [{ field: 'newsUrl', message: 'お知らせの URL を指定してください' }]), ...(contactUrl ? [] : [{ field: 'contactUrl', message: '問い合わせの URL を指定してください' }])];
-    if (missing.length) throw new AppError('rich_menu_urls_required', `はじめてリッチメニューを設定するときは、お知らせと問い合わせのリンク先 (https://…) を指定してください`, 400, missing);
+    const missing = [
+      ...(newsUrl ? [] : [{ field: 'newsUrl', message: 'お知らせの URL を指定してください' }]),
+      ...(contactUrl ? [] : [{ field: 'contactUrl', message: '問い合わせの URL を指定してください' }]),
+    ];
+    if (missing.length)
+      throw new AppError(
+        'rich_menu_urls_required',
+        `はじめてリッチメニューを設定するときは、お知らせと問い合わせのリンク先 (https://…) を指定してください`,
+        400,
+        missing,
+      );
 
     const { messaging, blob } = await this.#clients(tenant.id);
     let richMenuId: string;
@@ -163,22 +224,43 @@ export class RichMenuService {
       await messaging.deleteRichMenu(richMenuId).catch(() => {});
       throw lineFailure(step, err);
     }
-    const applied: AppliedRichMenu = { tenantId: tenant.id, richMenuId, newsUrl: newsUrl!, contactUrl: contactUrl!, appliedAt: Date.now() };
+    const applied: AppliedRichMenu = {
+      tenantId: tenant.id,
+      richMenuId,
+      newsUrl: newsUrl!,
+      contactUrl: contactUrl!,
+      appliedAt: Date.now(),
+    };
     await this.d.ch.insert({
-      table: 'delivery_rich_menus', format: 'JSONEachRow',
-      values: [{ tenant_id: tenant.id, rich_menu_id: richMenuId, news_url: applied.newsUrl, contact_url: applied.contactUrl, applied_at: chDateTime(applied.appliedAt), version: nextVersion() }],
+      table: 'delivery_rich_menus',
+      format: 'JSONEachRow',
+      values: [
+        {
+          tenant_id: tenant.id,
+          rich_menu_id: richMenuId,
+          news_url: applied.newsUrl,
+          contact_url: applied.contactUrl,
+          applied_at: chDateTime(applied.appliedAt),
+          version: nextVersion(),
+        },
+      ],
     });
     // the menu it replaces (already gone, or never Tayori's to keep: a 404 is fine)
     if (before && before.richMenuId !== richMenuId) await messaging.deleteRichMenu(before.richMenuId).catch(() => {});
     return { ...applied, isDefault: true };
   }
 
-  async #clients(tenantId: string): Promise<{ messaging: messagingApi.MessagingApiClient; blob: messagingApi.MessagingApiBlobClient }> {
+  async #clients(
+    tenantId: string,
+  ): Promise<{ messaging: messagingApi.MessagingApiClient; blob: messagingApi.MessagingApiBlobClient }> {
     const creds = await this.d.tenants.credentials(tenantId);
     const baseURL = lineBaseUrl(creds, this.d.endpoints());
     return {
       messaging: new messagingApi.MessagingApiClient({ channelAccessToken: creds.channelAccessToken, baseURL }),
-      blob: new messagingApi.MessagingApiBlobClient({ channelAccessToken: creds.channelAccessToken, baseURL: dataBaseUrl(baseURL) }),
+      blob: new messagingApi.MessagingApiBlobClient({
+        channelAccessToken: creds.channelAccessToken,
+        baseURL: dataBaseUrl(baseURL),
+      }),
     };
   }
 }

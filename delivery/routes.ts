@@ -18,7 +18,14 @@
  *   GET    /api/v1/deliveries[.csv]       prefecture-wide list
  */
 import { Readable } from 'node:stream';
-import { checkCsrf, requirePermission, requireTenant, visibleTenants, type Authenticator, type Principal } from '../core/auth.ts';
+import {
+  checkCsrf,
+  requirePermission,
+  requireTenant,
+  visibleTenants,
+  type Authenticator,
+  type Principal,
+} from '../core/auth.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
@@ -41,10 +48,27 @@ export interface RouteDeps {
 }
 
 const userIdSchema = z.string().regex(/^U[0-9a-f]{32}$/, 'LINE のユーザー ID (U で始まる 33 文字) を指定してください');
-const testDeviceSchema = z.object({ userId: userIdSchema, label: z.string().trim().max(50, '名前は 50 文字以内です').default('') });
+const testDeviceSchema = z.object({
+  userId: userIdSchema,
+  label: z.string().trim().max(50, '名前は 50 文字以内です').default(''),
+});
 
-const STATUS_JA: Record<string, string> = { draft: '下書き', scheduled: '予約済み', queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し' };
-const TYPE_JA: Record<string, string> = { text: 'テキスト', image: '画像', video: '動画', sticker: 'スタンプ', flex: 'Flex' };
+const STATUS_JA: Record<string, string> = {
+  draft: '下書き',
+  scheduled: '予約済み',
+  queued: '送信待ち',
+  sending: '送信中',
+  done: '送信済み',
+  failed: '失敗',
+  cancelled: '取り消し',
+};
+const TYPE_JA: Record<string, string> = {
+  text: 'テキスト',
+  image: '画像',
+  video: '動画',
+  sticker: 'スタンプ',
+  flex: 'Flex',
+};
 
 function tokyo(ms: number): { date: string; time: string } {
   const iso = new Date(ms + 9 * 3_600_000).toISOString();
@@ -52,15 +76,46 @@ function tokyo(ms: number): { date: string; time: string } {
 }
 
 export function deliveriesCsv(list: ListedDelivery[], tenantNames: Map<string, string>): string {
-  const header = ['団体コード', '団体名', '配信日', '配信時刻', '件名', '種別', 'メッセージ', '配信対象', '状態', '対象数', '受付数', '失敗数', '配信数', '開封者数', '開封率', 'クリック数'];
+  const header = [
+    '団体コード',
+    '団体名',
+    '配信日',
+    '配信時刻',
+    '件名',
+    '種別',
+    'メッセージ',
+    '配信対象',
+    '状態',
+    '対象数',
+    '受付数',
+    '失敗数',
+    '配信数',
+    '開封者数',
+    '開封率',
+    'クリック数',
+  ];
   const rows = list.map((d) => {
     const { date, time } = tokyo(d.at);
     const openBase = d.delivered ?? d.accepted;
-    const openRate = d.uniqueImpressions !== null && openBase > 0 ? `${((d.uniqueImpressions / openBase) * 100).toFixed(1)}%` : '';
+    const openRate =
+      d.uniqueImpressions !== null && openBase > 0 ? `${((d.uniqueImpressions / openBase) * 100).toFixed(1)}%` : '';
     return [
-      d.tenantId, tenantNames.get(d.tenantId) ?? '', date, time, d.title, d.kind === 'test' ? 'テスト' : '通常',
-      d.messageTypes.map((t) => TYPE_JA[t] ?? t).join('・'), d.audienceLabel, STATUS_JA[d.status] ?? d.status,
-      d.targets, d.accepted, d.failed, d.delivered ?? '', d.uniqueImpressions ?? '', openRate, d.clicks ?? '',
+      d.tenantId,
+      tenantNames.get(d.tenantId) ?? '',
+      date,
+      time,
+      d.title,
+      d.kind === 'test' ? 'テスト' : '通常',
+      d.messageTypes.map((t) => TYPE_JA[t] ?? t).join('・'),
+      d.audienceLabel,
+      STATUS_JA[d.status] ?? d.status,
+      d.targets,
+      d.accepted,
+      d.failed,
+      d.delivered ?? '',
+      d.uniqueImpressions ?? '',
+      openRate,
+      d.clicks ?? '',
     ];
   });
   return toCsv(header, rows);
@@ -97,7 +152,10 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k]);
   const listOpts = (req: FastifyRequest) => {
     const q = req.query as Record<string, string | undefined>;
-    return { includeTests: q.tests === '1' || q.tests === 'true', limit: Math.min(Number(q.limit ?? 1000) || 1000, 10_000) };
+    return {
+      includeTests: q.tests === '1' || q.tests === 'true',
+      limit: Math.min(Number(q.limit ?? 1000) || 1000, 10_000),
+    };
   };
   const sendCsv = (reply: FastifyReply, name: string, body: string | Readable, ascii = 'deliveries.csv') =>
     reply
@@ -105,8 +163,12 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`)
       .send(body);
 
-  app.post(`${base}/deliveries`, pre, async (req, reply) => reply.status(201).send(await service.create(tidDeliver(req), req.body)));
-  app.put(`${base}/deliveries/:deliveryId`, pre, async (req) => service.update(tidDeliver(req), param(req, 'deliveryId'), req.body));
+  app.post(`${base}/deliveries`, pre, async (req, reply) =>
+    reply.status(201).send(await service.create(tidDeliver(req), req.body)),
+  );
+  app.put(`${base}/deliveries/:deliveryId`, pre, async (req) =>
+    service.update(tidDeliver(req), param(req, 'deliveryId'), req.body),
+  );
   app.post(`${base}/deliveries/validate`, pre, async (req) => {
     const v = await service.validate(tid(req), req.body);
     return { ok: true, messages: v.messages.length, scheduledAt: v.at ? new Date(v.at).toISOString() : null };
@@ -117,29 +179,50 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     return renderPreview(`${tenant.name}`, messages);
   });
   app.post(`${base}/deliveries/count`, pre, async (req) => service.count(tid(req), req.body));
-  app.post(`${base}/deliveries/test-send`, pre, async (req, reply) => reply.status(201).send(await service.testSend(tidDeliver(req), req.body)));
-  app.get(`${base}/deliveries`, pre, async (req) => ({ deliveries: await store.list((await tenants.require(tid(req))).id, listOpts(req)) }));
+  app.post(`${base}/deliveries/test-send`, pre, async (req, reply) =>
+    reply.status(201).send(await service.testSend(tidDeliver(req), req.body)),
+  );
+  app.get(`${base}/deliveries`, pre, async (req) => ({
+    deliveries: await store.list((await tenants.require(tid(req))).id, listOpts(req)),
+  }));
   app.get(`${base}/deliveries.csv`, pre, async (req, reply) => {
     const tenant = await tenants.require(tid(req));
     const list = await store.list(tenant.id, listOpts(req));
     return sendCsv(reply, `配信一覧_${tenant.name}.csv`, deliveriesCsv(list, new Map([[tenant.id, tenant.name]])));
   });
   app.get(`${base}/deliveries/:deliveryId`, pre, async (req) => service.get(tid(req), param(req, 'deliveryId')));
-  app.get(`${base}/deliveries/:deliveryId/batches`, pre, async (req) => ({ batches: await store.batches(tid(req), param(req, 'deliveryId')) }));
-  app.post(`${base}/deliveries/:deliveryId/send`, pre, async (req) => service.sendNow(tidDeliver(req), param(req, 'deliveryId')));
-  app.post(`${base}/deliveries/:deliveryId/schedule`, pre, async (req) => service.schedule(tidDeliver(req), param(req, 'deliveryId'), req.body));
-  app.post(`${base}/deliveries/:deliveryId/cancel`, pre, async (req) => service.cancel(tidDeliver(req), param(req, 'deliveryId')));
+  app.get(`${base}/deliveries/:deliveryId/batches`, pre, async (req) => ({
+    batches: await store.batches(tid(req), param(req, 'deliveryId')),
+  }));
+  app.post(`${base}/deliveries/:deliveryId/send`, pre, async (req) =>
+    service.sendNow(tidDeliver(req), param(req, 'deliveryId')),
+  );
+  app.post(`${base}/deliveries/:deliveryId/schedule`, pre, async (req) =>
+    service.schedule(tidDeliver(req), param(req, 'deliveryId'), req.body),
+  );
+  app.post(`${base}/deliveries/:deliveryId/cancel`, pre, async (req) =>
+    service.cancel(tidDeliver(req), param(req, 'deliveryId')),
+  );
 
   app.get(`${base}/deliveries/:deliveryId/clicks`, pre, async (req) => {
     const d = await store.require(tid(req), param(req, 'deliveryId'));
-    return { deliveryId: d.id, clickBucket: d.clickBucket, links: d.links, clicks: await store.clicks(d.tenantId, d.id) };
+    return {
+      deliveryId: d.id,
+      clickBucket: d.clickBucket,
+      links: d.links,
+      clicks: await store.clicks(d.tenantId, d.id),
+    };
   });
 
   // Residents' clicks on tracked links: no auth, no personal data, a 302 to the link.
-  const linkCache = new Map<string, { tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>();
+  const linkCache = new Map<
+    string,
+    { tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }
+  >();
   app.get('/r/:token', async (req, reply) => {
     const token = param(req, 'token');
-    if (!/^[A-Za-z0-9_-]{8,64}$/.test(token)) return reply.status(404).type('text/plain; charset=utf-8').send('リンクが見つかりません');
+    if (!/^[A-Za-z0-9_-]{8,64}$/.test(token))
+      return reply.status(404).type('text/plain; charset=utf-8').send('リンクが見つかりません');
     let link = linkCache.get(token);
     if (!link) {
       link = await store.link(token);
@@ -147,17 +230,38 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       if (linkCache.size > 10_000) linkCache.clear();
       linkCache.set(token, link);
     }
-    await store.clickWriter.write([{ tenant_id: link.tenant_id, delivery_id: link.delivery_id, link_no: Number(link.link_no), bucket: link.bucket, clicked_at: new Date().toISOString().replace('T', ' ').replace('Z', '') }]);
-    return reply.status(302).header('location', link.url).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').send();
+    await store.clickWriter.write([
+      {
+        tenant_id: link.tenant_id,
+        delivery_id: link.delivery_id,
+        link_no: Number(link.link_no),
+        bucket: link.bucket,
+        clicked_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+      },
+    ]);
+    return reply
+      .status(302)
+      .header('location', link.url)
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .send();
   });
 
-  app.get('/api/v1/deliveries', pre, async (req) => ({ deliveries: await visible(req, await store.list('', listOpts(req))) }));
+  app.get('/api/v1/deliveries', pre, async (req) => ({
+    deliveries: await visible(req, await store.list('', listOpts(req))),
+  }));
   app.get('/api/v1/deliveries.csv', pre, async (req, reply) => {
     const names = new Map((await tenants.list()).map((t) => [t.id, t.name]));
-    return sendCsv(reply, '配信一覧_全団体.csv', deliveriesCsv(await visible(req, await store.list('', listOpts(req))), names));
+    return sendCsv(
+      reply,
+      '配信一覧_全団体.csv',
+      deliveriesCsv(await visible(req, await store.list('', listOpts(req))), names),
+    );
   });
 
-  app.get(`${base}/test-devices`, pre, async (req) => ({ devices: await store.testDevices((await tenants.require(tid(req))).id) }));
+  app.get(`${base}/test-devices`, pre, async (req) => ({
+    devices: await store.testDevices((await tenants.require(tid(req))).id),
+  }));
   app.post(`${base}/test-devices`, pre, async (req, reply) => {
     const tenant = await tenants.require(tidDeliver(req));
     const v = parseOrThrow(testDeviceSchema, req.body, 'invalid_test_device');
@@ -171,14 +275,28 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     return { ok: true };
   });
 
-  app.get(`${base}/categories`, pre, async (req) => ({ categories: await residents.categories((await tenants.require(tid(req))).id) }));
-  app.post(`${base}/categories`, pre, async (req, reply) => reply.status(201).send(await residents.addCategory((await tenants.require(tidDeliver(req))).id, req.body)));
-  app.patch(`${base}/categories/:categoryId`, pre, async (req) => residents.patchCategory((await tenants.require(tidDeliver(req))).id, param(req, 'categoryId'), req.body));
-  app.get(`${base}/attribute-items`, pre, async (req) => ({ items: await residents.items((await tenants.require(tid(req))).id) }));
-  app.post(`${base}/attribute-items`, pre, async (req, reply) => reply.status(201).send(await residents.addItem((await tenants.require(tidDeliver(req))).id, req.body)));
-  app.patch(`${base}/attribute-items/:itemId`, pre, async (req) => residents.patchItem((await tenants.require(tidDeliver(req))).id, param(req, 'itemId'), req.body));
+  app.get(`${base}/categories`, pre, async (req) => ({
+    categories: await residents.categories((await tenants.require(tid(req))).id),
+  }));
+  app.post(`${base}/categories`, pre, async (req, reply) =>
+    reply.status(201).send(await residents.addCategory((await tenants.require(tidDeliver(req))).id, req.body)),
+  );
+  app.patch(`${base}/categories/:categoryId`, pre, async (req) =>
+    residents.patchCategory((await tenants.require(tidDeliver(req))).id, param(req, 'categoryId'), req.body),
+  );
+  app.get(`${base}/attribute-items`, pre, async (req) => ({
+    items: await residents.items((await tenants.require(tid(req))).id),
+  }));
+  app.post(`${base}/attribute-items`, pre, async (req, reply) =>
+    reply.status(201).send(await residents.addItem((await tenants.require(tidDeliver(req))).id, req.body)),
+  );
+  app.patch(`${base}/attribute-items/:itemId`, pre, async (req) =>
+    residents.patchItem((await tenants.require(tidDeliver(req))).id, param(req, 'itemId'), req.body),
+  );
   app.get(`${base}/rich-menu`, pre, async (req) => ({ richMenu: await richMenus.current(tid(req)) }));
-  app.post(`${base}/rich-menu`, pre, async (req, reply) => reply.status(201).send({ richMenu: await richMenus.apply(tidDeliver(req), req.body) }));
+  app.post(`${base}/rich-menu`, pre, async (req, reply) =>
+    reply.status(201).send({ richMenu: await richMenus.apply(tidDeliver(req), req.body) }),
+  );
   // 住民の登録内容: every resident with their answers by name (personal data: export_residents; audited as an export)
   app.get(`${base}/residents.csv`, pre, async (req, reply) => {
     const tenant = await tenants.require(tid(req));
@@ -188,16 +306,22 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     const lines = residentsCsv(store, residents, tenant.id, { friendsOnly });
     // the header first: a failure to read the tenant's items is still an error status, not a cut-off file
     const first = await lines.next();
-    const body = Readable.from((async function* () {
-      if (!first.done) yield first.value;
-      yield* lines;
-    })());
+    const body = Readable.from(
+      (async function* () {
+        if (!first.done) yield first.value;
+        yield* lines;
+      })(),
+    );
     return sendCsv(reply, `住民登録内容_${tenant.name}${friendsOnly ? '_友だちのみ' : ''}.csv`, body, 'residents.csv');
   });
   app.get(`${base}/residents/:userId/attributes`, pre, async (req) => {
     const tenant = await tenants.require(tid(req));
     requirePermission(who(req), 'export_residents');
     const userId = parseOrThrow(userIdSchema, param(req, 'userId'), 'invalid_user');
-    return { userId, friend: await residents.isFriend(tenant.id, userId), attributes: await residents.attributes(tenant.id, userId) };
+    return {
+      userId,
+      friend: await residents.isFriend(tenant.id, userId),
+      attributes: await residents.attributes(tenant.id, userId),
+    };
   });
 }

@@ -9,7 +9,13 @@ import { z } from '../core/zod.ts';
 import { audienceLabel, audienceSchema, compileCondition, type Audience } from './audience.ts';
 import type { FanOut } from './fan-out.ts';
 import { aggregationUnitOf, newDeliveryId } from './ids.ts';
-import { japaneseLineMessage, lineFieldPath, messagesSchema, type DeliveryMessage, type FieldError } from './messages.ts';
+import {
+  japaneseLineMessage,
+  lineFieldPath,
+  messagesSchema,
+  type DeliveryMessage,
+  type FieldError,
+} from './messages.ts';
 import type { DeliveryRecord, DeliveryStore, SendMethod } from './store.ts';
 
 /** 'YYYY-MM-DDTHH:mm[:ss]' without an offset is Asia/Tokyo; an ISO time with an offset is taken as is. */
@@ -26,7 +32,11 @@ const scheduledAtSchema = z
   .refine((s) => parseTokyoTime(s) !== undefined, '配信日時の形式が正しくありません (例: 2026-06-01T09:00、日本時間)');
 
 export const deliveryInputSchema = z.object({
-  title: z.string({ error: '件名を入力してください' }).trim().min(1, '件名を入力してください').max(100, '件名は 100 文字以内です'),
+  title: z
+    .string({ error: '件名を入力してください' })
+    .trim()
+    .min(1, '件名を入力してください')
+    .max(100, '件名は 100 文字以内です'),
   messages: messagesSchema,
   audience: audienceSchema.default({ type: 'all' }),
   notificationDisabled: z.boolean({ error: '通知の有無は true か false です' }).default(false),
@@ -36,9 +46,13 @@ export const deliveryInputSchema = z.object({
   /** Wrap links in text messages in Tayori's redirect (/r/<token>) to count clicks. */
   trackClicks: z.boolean({ error: 'trackClicks は true か false です' }).default(false),
   /** Count clicks per group of the audience: gender, age (birth decade) or residence. */
-  clickBucket: z.enum(['', 'gender', 'age', 'residence'], { message: 'clickBucket は gender・age・residence のいずれかです' }).default(''),
+  clickBucket: z
+    .enum(['', 'gender', 'age', 'residence'], { message: 'clickBucket は gender・age・residence のいずれかです' })
+    .default(''),
   /** How it goes out; default: broadcast for all friends, multicast for a segment. */
-  sendMethod: z.enum(['broadcast', 'multicast'], { message: 'sendMethod は broadcast (一斉配信) か multicast (500 人ずつ) です' }).optional(),
+  sendMethod: z
+    .enum(['broadcast', 'multicast'], { message: 'sendMethod は broadcast (一斉配信) か multicast (500 人ずつ) です' })
+    .optional(),
 });
 
 const URL_IN_TEXT = /https?:\/\/[^\s<>"]+/g;
@@ -80,7 +94,12 @@ export interface ServiceDeps {
 }
 
 function invalid(errors: FieldError[], code = 'invalid_delivery'): AppError {
-  return new AppError(code, `入力内容に誤りがあります: ${errors.map((e) => `${e.field || '(全体)'} — ${e.message}`).join(' / ')}`, 400, errors);
+  return new AppError(
+    code,
+    `入力内容に誤りがあります: ${errors.map((e) => `${e.field || '(全体)'} — ${e.message}`).join(' / ')}`,
+    400,
+    errors,
+  );
 }
 
 function zodFieldErrors(e: z.ZodError): FieldError[] {
@@ -110,32 +129,53 @@ export class DeliveryService {
         } catch {
           /* not JSON */
         }
-        const errors = (body.details ?? []).map((x) => ({ field: lineFieldPath(x.property ?? 'messages'), message: japaneseLineMessage(x.message ?? '') }));
-        throw invalid(errors.length ? errors : [{ field: 'messages', message: japaneseLineMessage(body.message ?? 'invalid') }], 'invalid_messages');
+        const errors = (body.details ?? []).map((x) => ({
+          field: lineFieldPath(x.property ?? 'messages'),
+          message: japaneseLineMessage(x.message ?? ''),
+        }));
+        throw invalid(
+          errors.length ? errors : [{ field: 'messages', message: japaneseLineMessage(body.message ?? 'invalid') }],
+          'invalid_messages',
+        );
       }
-      if (err instanceof HTTPFetchError) throw new AppError('line_validate_failed', `LINE の検証 API がエラーを返しました (${err.status})`, 502);
+      if (err instanceof HTTPFetchError)
+        throw new AppError('line_validate_failed', `LINE の検証 API がエラーを返しました (${err.status})`, 502);
       throw new AppError('line_unreachable', `LINE の検証 API に接続できません: ${(err as Error).message}`, 503);
     }
   }
 
   /** Our checks, then LINE's; returns the parsed input. */
-  async validate(tenantId: string, input: unknown): Promise<z.infer<typeof deliveryInputSchema> & { sendMethod: SendMethod; at?: number }> {
+  async validate(
+    tenantId: string,
+    input: unknown,
+  ): Promise<z.infer<typeof deliveryInputSchema> & { sendMethod: SendMethod; at?: number }> {
     await this.d.tenants.require(tenantId);
     const parsed = parseOrThrow(deliveryInputSchema, input);
     let at: number | undefined;
     if (parsed.scheduledAt !== undefined) {
       at = parseTokyoTime(parsed.scheduledAt)!;
-      if (at <= Date.now()) throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
+      if (at <= Date.now())
+        throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
     }
-    if (parsed.trackClicks && !this.d.publicUrl?.()) throw invalid([{ field: 'trackClicks', message: 'TAYORI_PUBLIC_URL が未設定のため、クリック計測は使えません' }]);
-    if (parsed.clickBucket && !parsed.trackClicks) throw invalid([{ field: 'clickBucket', message: '属性別のクリック集計には trackClicks: true が必要です' }]);
-    if (parsed.send === 'schedule' && at === undefined) throw invalid([{ field: 'scheduledAt', message: '予約配信には配信日時を指定してください' }]);
+    if (parsed.trackClicks && !this.d.publicUrl?.())
+      throw invalid([{ field: 'trackClicks', message: 'TAYORI_PUBLIC_URL が未設定のため、クリック計測は使えません' }]);
+    if (parsed.clickBucket && !parsed.trackClicks)
+      throw invalid([{ field: 'clickBucket', message: '属性別のクリック集計には trackClicks: true が必要です' }]);
+    if (parsed.send === 'schedule' && at === undefined)
+      throw invalid([{ field: 'scheduledAt', message: '予約配信には配信日時を指定してください' }]);
     const sendMethod = parsed.sendMethod ?? (parsed.audience.type === 'all' ? 'broadcast' : 'multicast');
     if (sendMethod === 'broadcast' && parsed.audience.type !== 'all') {
-      throw invalid([{ field: 'sendMethod', message: '一斉配信 (broadcast) は配信対象が「すべての友だち」のときだけ使えます' }]);
+      throw invalid([
+        { field: 'sendMethod', message: '一斉配信 (broadcast) は配信対象が「すべての友だち」のときだけ使えます' },
+      ]);
     }
     if (sendMethod === 'broadcast' && parsed.clickBucket) {
-      throw invalid([{ field: 'clickBucket', message: '属性別のクリック集計は multicast でのみ使えます (一斉配信では全員が同じリンクを受け取ります)' }]);
+      throw invalid([
+        {
+          field: 'clickBucket',
+          message: '属性別のクリック集計は multicast でのみ使えます (一斉配信では全員が同じリンクを受け取ります)',
+        },
+      ]);
     }
     if (parsed.audience.type === 'segment') compileCondition(parsed.audience.condition);
     await this.validateWithLine(tenantId, parsed.messages);
@@ -177,21 +217,47 @@ export class DeliveryService {
     return record;
   }
 
-  #record(tenantId: string, id: string, v: Awaited<ReturnType<DeliveryService['validate']>>, createdAt: number, now: number): DeliveryRecord {
+  #record(
+    tenantId: string,
+    id: string,
+    v: Awaited<ReturnType<DeliveryService['validate']>>,
+    createdAt: number,
+    now: number,
+  ): DeliveryRecord {
     const mode = v.send ?? (v.at !== undefined ? 'schedule' : 'draft');
     const tracked = v.trackClicks ? extractLinks(v.messages) : { messages: v.messages, links: [] };
     return {
-      tenantId, id, kind: 'normal', title: v.title, messages: tracked.messages, links: tracked.links, clickBucket: tracked.links.length ? v.clickBucket : '',
-      audience: v.audience, audienceLabel: audienceLabel(v.audience), sendMethod: v.sendMethod,
-      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), requestId: '',
+      tenantId,
+      id,
+      kind: 'normal',
+      title: v.title,
+      messages: tracked.messages,
+      links: tracked.links,
+      clickBucket: tracked.links.length ? v.clickBucket : '',
+      audience: v.audience,
+      audienceLabel: audienceLabel(v.audience),
+      sendMethod: v.sendMethod,
+      notificationDisabled: v.notificationDisabled,
+      aggregationUnit: aggregationUnitOf(id),
+      requestId: '',
       status: mode === 'now' ? 'queued' : mode === 'schedule' ? 'scheduled' : 'draft',
-      scheduledAt: v.at ?? null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt, updatedAt: now,
+      scheduledAt: v.at ?? null,
+      startedAt: null,
+      finishedAt: null,
+      targets: 0,
+      batches: 0,
+      accepted: 0,
+      failed: 0,
+      error: '',
+      createdAt,
+      updatedAt: now,
     };
   }
 
   async #start(record: DeliveryRecord, now: number): Promise<void> {
     if (record.status === 'queued') await this.d.fanOut.enqueueStart(record.tenantId, record.id, 0);
-    if (record.status === 'scheduled') await this.d.fanOut.enqueueStart(record.tenantId, record.id, record.scheduledAt! - now);
+    if (record.status === 'scheduled')
+      await this.d.fanOut.enqueueStart(record.tenantId, record.id, record.scheduledAt! - now);
   }
 
   async sendNow(tenantId: string, id: string): Promise<DeliveryRecord> {
@@ -209,7 +275,8 @@ export class DeliveryService {
   async schedule(tenantId: string, id: string, input: unknown): Promise<DeliveryRecord> {
     const { scheduledAt } = parseOrThrow(scheduleSchema, input);
     const at = parseTokyoTime(scheduledAt)!;
-    if (at <= Date.now()) throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
+    if (at <= Date.now())
+      throw invalid([{ field: 'scheduledAt', message: '配信日時は現在より後の日時を指定してください' }]);
     const d = await this.d.store.require(tenantId, id);
     if (d.status !== 'draft' && d.status !== 'scheduled') throw notChangeable(d);
     const [moved] = await this.d.fanOut.state.cas(id, 'scheduled', ['', 'draft', 'scheduled']);
@@ -236,15 +303,37 @@ export class DeliveryService {
     await this.d.tenants.require(tenantId);
     const v = parseOrThrow(testSendSchema, input);
     const devices = await this.d.store.testDevices(tenantId);
-    if (devices.length === 0) throw new AppError('no_test_devices', 'テスト端末が登録されていません。先にテスト端末を登録してください', 400);
+    if (devices.length === 0)
+      throw new AppError('no_test_devices', 'テスト端末が登録されていません。先にテスト端末を登録してください', 400);
     await this.validateWithLine(tenantId, v.messages);
     const now = Date.now();
     const id = newDeliveryId(now);
     const audience: Audience = { type: 'test' };
     const record: DeliveryRecord = {
-      tenantId, id, kind: 'test', title: v.title, messages: v.messages, links: [], clickBucket: '', audience, audienceLabel: audienceLabel(audience), sendMethod: 'multicast',
-      notificationDisabled: v.notificationDisabled, aggregationUnit: aggregationUnitOf(id), requestId: '', status: 'queued',
-      scheduledAt: null, startedAt: null, finishedAt: null, targets: 0, batches: 0, accepted: 0, failed: 0, error: '', createdAt: now, updatedAt: now,
+      tenantId,
+      id,
+      kind: 'test',
+      title: v.title,
+      messages: v.messages,
+      links: [],
+      clickBucket: '',
+      audience,
+      audienceLabel: audienceLabel(audience),
+      sendMethod: 'multicast',
+      notificationDisabled: v.notificationDisabled,
+      aggregationUnit: aggregationUnitOf(id),
+      requestId: '',
+      status: 'queued',
+      scheduledAt: null,
+      startedAt: null,
+      finishedAt: null,
+      targets: 0,
+      batches: 0,
+      accepted: 0,
+      failed: 0,
+      error: '',
+      createdAt: now,
+      updatedAt: now,
     };
     await this.d.store.put(record);
     await this.d.fanOut.state.setState(id, 'queued');
@@ -256,7 +345,8 @@ export class DeliveryService {
   async count(tenantId: string, input: unknown): Promise<{ count: number; audienceLabel: string }> {
     await this.d.tenants.require(tenantId);
     const audience = parseOrThrow(z.object({ audience: audienceSchema }), input, 'invalid_audience').audience;
-    if (audience.type === 'test') return { count: (await this.d.store.testDevices(tenantId)).length, audienceLabel: audienceLabel(audience) };
+    if (audience.type === 'test')
+      return { count: (await this.d.store.testDevices(tenantId)).length, audienceLabel: audienceLabel(audience) };
     let query: string;
     let params: Record<string, unknown> = { tenant: tenantId };
     if (audience.type === 'all') query = sql('delivery.audience_count_all');
@@ -275,8 +365,19 @@ export class DeliveryService {
     const p = await this.d.fanOut.state.progress(id);
     if (p && (d.status === 'queued' || d.status === 'sending')) {
       return {
-        ...d, targets: p.targets, batches: p.enumerated ? p.batches : p.enqueued, accepted: p.accepted, failed: p.failed,
-        progress: { state: p.state, enumerated: p.enumerated, batchesQueued: p.enqueued, batchesSettled: p.settled, batchesAccepted: p.acceptedBatches, batchesFailed: p.failedBatches },
+        ...d,
+        targets: p.targets,
+        batches: p.enumerated ? p.batches : p.enqueued,
+        accepted: p.accepted,
+        failed: p.failed,
+        progress: {
+          state: p.state,
+          enumerated: p.enumerated,
+          batchesQueued: p.enqueued,
+          batchesSettled: p.settled,
+          batchesAccepted: p.acceptedBatches,
+          batchesFailed: p.failedBatches,
+        },
       };
     }
     return { ...d, progress: null };
@@ -284,12 +385,28 @@ export class DeliveryService {
 }
 
 /** What a delivery's status is called on the pages and in messages. */
-const STATUS_LABEL: Record<string, string> = { queued: '送信待ち', sending: '送信中', done: '送信済み', failed: '失敗', cancelled: '取り消し済み', draft: '下書き', scheduled: '予約済み' };
+const STATUS_LABEL: Record<string, string> = {
+  queued: '送信待ち',
+  sending: '送信中',
+  done: '送信済み',
+  failed: '失敗',
+  cancelled: '取り消し済み',
+  draft: '下書き',
+  scheduled: '予約済み',
+};
 
 function notEditable(d: Pick<DeliveryRecord, 'status'>): AppError {
-  return new AppError('delivery_not_editable', `内容を変えられるのは下書きだけです (この配信は${STATUS_LABEL[d.status] ?? d.status})。予約済みの配信は取り消してから作り直してください`, 409);
+  return new AppError(
+    'delivery_not_editable',
+    `内容を変えられるのは下書きだけです (この配信は${STATUS_LABEL[d.status] ?? d.status})。予約済みの配信は取り消してから作り直してください`,
+    409,
+  );
 }
 
 function notChangeable(d: DeliveryRecord): AppError {
-  return new AppError('delivery_not_changeable', `この配信は${STATUS_LABEL[d.status] ?? d.status}のため変更できません`, 409);
+  return new AppError(
+    'delivery_not_changeable',
+    `この配信は${STATUS_LABEL[d.status] ?? d.status}のため変更できません`,
+    409,
+  );
 }

@@ -83,8 +83,15 @@ export class DeliveryStore {
   readonly clickWriter: GroupCommitWriter<Record<string, unknown>>;
 
   constructor(private readonly ch: ClickHouseClient) {
-    this.batchWriter = new GroupCommitWriter<BatchOutcome>(ch, 'delivery_batches', { maxRows: 5000, maxDelayMs: 500, concurrency: 1 });
-    this.clickWriter = new GroupCommitWriter<Record<string, unknown>>(ch, 'delivery_clicks', { maxRows: 10_000, maxDelayMs: 200 });
+    this.batchWriter = new GroupCommitWriter<BatchOutcome>(ch, 'delivery_batches', {
+      maxRows: 5000,
+      maxDelayMs: 500,
+      concurrency: 1,
+    });
+    this.clickWriter = new GroupCommitWriter<Record<string, unknown>>(ch, 'delivery_clicks', {
+      maxRows: 10_000,
+      maxDelayMs: 200,
+    });
   }
 
   async rows<T>(name: string, params: Record<string, unknown>, replace?: Record<string, string>): Promise<T[]> {
@@ -109,16 +116,36 @@ export class DeliveryStore {
     await this.ch.insert({
       table: 'deliveries',
       format: 'JSONEachRow',
-      values: [{
-        tenant_id: d.tenantId, delivery_id: d.id, kind: d.kind, title: d.title, messages: JSON.stringify(d.messages), links: d.links, click_bucket: d.clickBucket,
-        audience: JSON.stringify(d.audience), audience_label: d.audienceLabel, send_method: d.sendMethod, notification_disabled: d.notificationDisabled ? 1 : 0,
-        aggregation_unit: d.aggregationUnit, request_id: d.requestId, status: d.status,
-        scheduled_at: d.scheduledAt === null ? null : chDateTime(d.scheduledAt),
-        started_at: d.startedAt === null ? null : chDateTime(d.startedAt),
-        finished_at: d.finishedAt === null ? null : chDateTime(d.finishedAt),
-        targets: d.targets, batches: d.batches, accepted: d.accepted, failed: d.failed, error: d.error,
-        created_at: chDateTime(d.createdAt), updated_at: chDateTime(d.updatedAt), version: nextVersion(), is_deleted: 0,
-      }],
+      values: [
+        {
+          tenant_id: d.tenantId,
+          delivery_id: d.id,
+          kind: d.kind,
+          title: d.title,
+          messages: JSON.stringify(d.messages),
+          links: d.links,
+          click_bucket: d.clickBucket,
+          audience: JSON.stringify(d.audience),
+          audience_label: d.audienceLabel,
+          send_method: d.sendMethod,
+          notification_disabled: d.notificationDisabled ? 1 : 0,
+          aggregation_unit: d.aggregationUnit,
+          request_id: d.requestId,
+          status: d.status,
+          scheduled_at: d.scheduledAt === null ? null : chDateTime(d.scheduledAt),
+          started_at: d.startedAt === null ? null : chDateTime(d.startedAt),
+          finished_at: d.finishedAt === null ? null : chDateTime(d.finishedAt),
+          targets: d.targets,
+          batches: d.batches,
+          accepted: d.accepted,
+          failed: d.failed,
+          error: d.error,
+          created_at: chDateTime(d.createdAt),
+          updated_at: chDateTime(d.updatedAt),
+          version: nextVersion(),
+          is_deleted: 0,
+        },
+      ],
     });
   }
 
@@ -132,7 +159,9 @@ export class DeliveryStore {
 
   async list(tenantId: string, opts: { includeTests?: boolean; limit?: number } = {}): Promise<ListedDelivery[]> {
     const rows = await this.rows<Record<string, unknown>>('delivery.list', {
-      tenant: tenantId, kinds: opts.includeTests ? ['normal', 'test'] : ['normal'], limit: opts.limit ?? 1000,
+      tenant: tenantId,
+      kinds: opts.includeTests ? ['normal', 'test'] : ['normal'],
+      limit: opts.limit ?? 1000,
     });
     return rows.map((r) => ({
       tenantId: String(r.tenant_id),
@@ -164,17 +193,46 @@ export class DeliveryStore {
     return { batches: Number(r.batches), accepted: Number(r.accepted), failed: Number(r.failed) };
   }
 
-  async link(token: string): Promise<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string } | undefined> {
-    return (await this.rows<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>('delivery.link', { token }))[0];
+  async link(
+    token: string,
+  ): Promise<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string } | undefined> {
+    return (
+      await this.rows<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>(
+        'delivery.link',
+        { token },
+      )
+    )[0];
   }
 
-  async putLinks(rows: Array<{ token: string; tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>): Promise<void> {
-    if (rows.length) await this.ch.insert({ table: 'delivery_links', format: 'JSONEachRow', values: rows.map((r) => ({ ...r, created_at: chDateTime(Date.now()) })) });
+  async putLinks(
+    rows: Array<{
+      token: string;
+      tenant_id: string;
+      delivery_id: string;
+      link_no: number;
+      bucket: string;
+      url: string;
+    }>,
+  ): Promise<void> {
+    if (rows.length)
+      await this.ch.insert({
+        table: 'delivery_links',
+        format: 'JSONEachRow',
+        values: rows.map((r) => ({ ...r, created_at: chDateTime(Date.now()) })),
+      });
   }
 
-  async clicks(tenantId: string, id: string): Promise<Array<{ linkNo: number; bucket: string; url: string; clicks: number }>> {
+  async clicks(
+    tenantId: string,
+    id: string,
+  ): Promise<Array<{ linkNo: number; bucket: string; url: string; clicks: number }>> {
     const rows = await this.rows<Record<string, unknown>>('delivery.clicks', { tenant: tenantId, id });
-    return rows.map((r) => ({ linkNo: Number(r.link_no), bucket: String(r.bucket), url: String(r.url), clicks: Number(r.clicks) }));
+    return rows.map((r) => ({
+      linkNo: Number(r.link_no),
+      bucket: String(r.bucket),
+      url: String(r.url),
+      clicks: Number(r.clicks),
+    }));
   }
 
   async testDevices(tenantId: string): Promise<Array<{ userId: string; label: string }>> {
@@ -186,7 +244,16 @@ export class DeliveryStore {
     await this.ch.insert({
       table: 'delivery_test_devices',
       format: 'JSONEachRow',
-      values: [{ tenant_id: tenantId, user_id: userId, label, updated_at: chDateTime(Date.now()), version: nextVersion(), is_deleted: deleted ? 1 : 0 }],
+      values: [
+        {
+          tenant_id: tenantId,
+          user_id: userId,
+          label,
+          updated_at: chDateTime(Date.now()),
+          version: nextVersion(),
+          is_deleted: deleted ? 1 : 0,
+        },
+      ],
     });
   }
 }

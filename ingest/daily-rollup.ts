@@ -31,11 +31,18 @@ export class DailyRollup {
     const rs = await this.ch.query({ query: sql('webhook_events.rollup_watermark'), format: 'JSONEachRow' });
     const [w] = await rs.json<{ ms: string | number | null; n: string | number }>();
     const since = Number(w?.n ?? 0) > 0 ? Number(w!.ms) - 60_000 : 0;
-    const pairs = await this.ch.query({ query: sql('webhook_events.days_since'), query_params: { since }, format: 'JSONEachRow' });
+    const pairs = await this.ch.query({
+      query: sql('webhook_events.days_since'),
+      query_params: { since },
+      format: 'JSONEachRow',
+    });
     const rows = await pairs.json<{ tenant_id: string; day: string }>();
     this.markDirty(rows as unknown as RawEventRow[]);
     await this.refreshNow();
-    this.#timer = setInterval(() => void this.refreshNow().catch((err) => this.logger.warn({ err }, 'daily rollup refresh failed')), this.intervalMs);
+    this.#timer = setInterval(
+      () => void this.refreshNow().catch((err) => this.logger.warn({ err }, 'daily rollup refresh failed')),
+      this.intervalMs,
+    );
     this.#timer.unref();
   }
 
@@ -48,10 +55,14 @@ export class DailyRollup {
     this.#running = (async () => {
       try {
         for (const [tenant, days] of work) {
-          await this.ch.command({ query: sql('webhook_events.refresh_days'), query_params: { tenant, days: [...days] } });
+          await this.ch.command({
+            query: sql('webhook_events.refresh_days'),
+            query_params: { tenant, days: [...days] },
+          });
         }
       } catch (err) {
-        for (const [tenant, days] of work) for (const d of days) this.markDirty([{ tenant_id: tenant, day: d } as RawEventRow]);
+        for (const [tenant, days] of work)
+          for (const d of days) this.markDirty([{ tenant_id: tenant, day: d } as RawEventRow]);
         throw err;
       }
     })().finally(() => (this.#running = undefined));

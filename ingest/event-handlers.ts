@@ -39,7 +39,12 @@ export class EventHandlerRegistry {
         runs.push(
           Promise.resolve()
             .then(() => h({ tenantId, event }))
-            .catch((err: unknown) => this.logger.error({ err, tenantId, type: event.type, webhookEventId: event.webhookEventId }, 'webhook event handler failed')),
+            .catch((err: unknown) =>
+              this.logger.error(
+                { err, tenantId, type: event.type, webhookEventId: event.webhookEventId },
+                'webhook event handler failed',
+              ),
+            ),
         );
       }
     }

@@ -42,8 +42,11 @@ export function createIngest(deps: IngestDeps): Ingest {
   const rollup = new DailyRollup(deps.ch, deps.logger, deps.rollupIntervalMs);
   // One INSERT in flight: everything that arrives meanwhile joins the next one, so batches grow
   // with load (the embedded engine runs queries one at a time anyway).
-  const writer = new GroupCommitWriter<RawEventRow>(deps.ch, 'raw_webhook_events', { concurrency: 1, ...deps.writer }, (rows) =>
-    rollup.markDirty(rows),
+  const writer = new GroupCommitWriter<RawEventRow>(
+    deps.ch,
+    'raw_webhook_events',
+    { concurrency: 1, ...deps.writer },
+    (rows) => rollup.markDirty(rows),
   );
   const handlers = new EventHandlerRegistry(deps.logger);
   registerAutoReply(handlers, deps);

@@ -51,10 +51,13 @@ export function checkWebhookBody(body: unknown): string | undefined {
     const e: unknown = body.events[i];
     if (!isObj(e)) return `events[${i}] がオブジェクトではありません`;
     if (typeof e.type !== 'string' || e.type === '' || e.type.length > 64) return `events[${i}].type がありません`;
-    if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp) || e.timestamp < 0) return `events[${i}].timestamp が数値ではありません`;
+    if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp) || e.timestamp < 0)
+      return `events[${i}].timestamp が数値ではありません`;
     if (typeof e.mode !== 'string') return `events[${i}].mode がありません`;
-    if (typeof e.webhookEventId !== 'string' || e.webhookEventId === '' || e.webhookEventId.length > 64) return `events[${i}].webhookEventId がありません`;
-    if (!isObj(e.deliveryContext) || typeof e.deliveryContext.isRedelivery !== 'boolean') return `events[${i}].deliveryContext.isRedelivery がありません`;
+    if (typeof e.webhookEventId !== 'string' || e.webhookEventId === '' || e.webhookEventId.length > 64)
+      return `events[${i}].webhookEventId がありません`;
+    if (!isObj(e.deliveryContext) || typeof e.deliveryContext.isRedelivery !== 'boolean')
+      return `events[${i}].deliveryContext.isRedelivery がありません`;
     if (e.source !== undefined && !isObj(e.source)) return `events[${i}].source がオブジェクトではありません`;
   }
   return undefined;
@@ -92,5 +95,10 @@ export const REPLY_TOKEN_LIFETIME_MS = 55_000;
 
 /** Whether the event can still be answered through the reply API (its token is fresh enough). */
 export function replyTokenUsable(e: WebhookEvent, now = Date.now()): boolean {
-  return typeof e.replyToken === 'string' && e.replyToken !== '' && e.mode === 'active' && now - e.timestamp < REPLY_TOKEN_LIFETIME_MS;
+  return (
+    typeof e.replyToken === 'string' &&
+    e.replyToken !== '' &&
+    e.mode === 'active' &&
+    now - e.timestamp < REPLY_TOKEN_LIFETIME_MS
+  );
 }

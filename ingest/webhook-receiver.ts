@@ -19,12 +19,15 @@ const PATH = /^\/webhook\/([^/?#]*)\/?(?:\?.*)?$/;
 
 /** Whether a request is for the webhook receiver (it runs ahead of the API app, on the same port). */
 export function isWebhookRequest(req: IncomingMessage): boolean {
-  return req.url !== undefined && req.url.startsWith('/webhook/');
+  return req.url?.startsWith('/webhook/') === true;
 }
 
 function reply(res: ServerResponse, status: number, code?: string, message?: string): void {
   const body = code ? JSON.stringify({ error: { code, message } }) : '{}';
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -66,17 +69,24 @@ export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: S
       if (refused) return;
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       const t = secrets.get(decodeURIComponent(m[1]!));
-      if (t instanceof Promise) t.then((tenant) => handle(tenant, raw, req, res), (err) => fail(res, err));
+      if (t instanceof Promise)
+        t.then(
+          (tenant) => handle(tenant, raw, req, res),
+          (err) => fail(res, err),
+        );
       else handle(t, raw, req, res);
     });
   };
 
   function handle(tenant: WebhookTenant | undefined, raw: Buffer, req: IncomingMessage, res: ServerResponse): void {
     if (!tenant) return reply(res, 404, 'tenant_not_found', 'このテナントは登録されていません');
-    if (!tenant.channelSecret) return reply(res, 401, 'channel_secret_missing', 'チャネルシークレットが未設定のため署名を検証できません');
+    if (!tenant.channelSecret)
+      return reply(res, 401, 'channel_secret_missing', 'チャネルシークレットが未設定のため署名を検証できません');
     const signature = req.headers['x-line-signature'];
-    if (typeof signature !== 'string' || signature === '') return reply(res, 401, 'signature_missing', 'x-line-signature ヘッダーがありません');
-    if (!validateSignature(raw, tenant.channelSecret, signature)) return reply(res, 401, 'signature_invalid', '署名が一致しません (チャネルシークレットを確認してください)');
+    if (typeof signature !== 'string' || signature === '')
+      return reply(res, 401, 'signature_missing', 'x-line-signature ヘッダーがありません');
+    if (!validateSignature(raw, tenant.channelSecret, signature))
+      return reply(res, 401, 'signature_invalid', '署名が一致しません (チャネルシークレットを確認してください)');
 
     let body: WebhookBody;
     try {
@@ -86,7 +96,8 @@ export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: S
     }
     const problem = checkWebhookBody(body);
     if (problem) return reply(res, 400, 'invalid_body', `LINE の Webhook の形式ではありません: ${problem}`);
-    if (body.destination !== tenant.botUserId) return reply(res, 400, 'destination_mismatch', 'destination がこのテナントのボットのユーザー ID と一致しません');
+    if (body.destination !== tenant.botUserId)
+      return reply(res, 400, 'destination_mismatch', 'destination がこのテナントのボットのユーザー ID と一致しません');
     if (body.events.length === 0) return reply(res, 200);
 
     writer.write(toRows(tenant.id, body.events, Date.now())).then(

@@ -14,7 +14,12 @@ export async function chartPng(options: ChartOptions, size: { width: number; hei
   const svg = await renderChartSvg({ ...options, chart }, size);
   const resvg = new Resvg(svg, {
     background: 'white',
-    font: { fontFiles: [REPORT_FONT], loadSystemFonts: false, defaultFontFamily: 'IPAexGothic', sansSerifFamily: 'IPAexGothic' },
+    font: {
+      fontFiles: [REPORT_FONT],
+      loadSystemFonts: false,
+      defaultFontFamily: 'IPAexGothic',
+      sansSerifFamily: 'IPAexGothic',
+    },
   });
   return Buffer.from(resvg.render().asPng());
 }

@@ -46,7 +46,10 @@ export function parseYearMonth(text: string): YearMonth {
   const year = m ? Number(m[1]) : NaN;
   const month = m ? Number(m[2]) : NaN;
   if (!m || month < 1 || month > 12) {
-    throw new AppError('invalid_month', `年月「${text}」を読み取れません。YYYY-MM の形式で指定してください (例: 2022-09)`);
+    throw new AppError(
+      'invalid_month',
+      `年月「${text}」を読み取れません。YYYY-MM の形式で指定してください (例: 2022-09)`,
+    );
   }
   // the due date lies in the next month, which the holiday table must cover
   const dueYear = month === 12 ? year + 1 : year;
@@ -63,7 +66,10 @@ export function parseYearMonth(text: string): YearMonth {
 export function parseDate(text: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
   if (!m || iso(ms(m[0])) !== m[0]) {
-    throw new AppError('invalid_date', `日付「${text}」を読み取れません。YYYY-MM-DD の形式で指定してください (例: 2022-10-11)`);
+    throw new AppError(
+      'invalid_date',
+      `日付「${text}」を読み取れません。YYYY-MM-DD の形式で指定してください (例: 2022-10-11)`,
+    );
   }
   return m[0];
 }
@@ -106,11 +112,27 @@ export function dueDateFor(month: YearMonth | string): DueDate {
   return { month: `${pad(ym.year, 4)}-${pad(ym.month)}`, nominal, due: date, skipped };
 }
 
-const wareki = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', { era: 'long', year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
-const warekiWithDay = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
-  era: 'long', year: 'numeric', month: 'long', day: 'numeric', weekday: 'short', timeZone: 'UTC',
+const wareki = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+  era: 'long',
+  year: 'numeric',
+  month: 'long',
+  day: 'numeric',
+  timeZone: 'UTC',
 });
-const warekiMonth = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', { era: 'long', year: 'numeric', month: 'long', timeZone: 'UTC' });
+const warekiWithDay = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+  era: 'long',
+  year: 'numeric',
+  month: 'long',
+  day: 'numeric',
+  weekday: 'short',
+  timeZone: 'UTC',
+});
+const warekiMonth = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+  era: 'long',
+  year: 'numeric',
+  month: 'long',
+  timeZone: 'UTC',
+});
 
 /** 'YYYY-MM-DD' → 令和4年10月11日 (with `weekday`: 令和4年10月11日(火)). */
 export function formatWareki(date: string, opts: { weekday?: boolean } = {}): string {

@@ -25,7 +25,13 @@ export type ReportScope = 'monthly' | 'final';
 
 /** Where each kind stands in a package (every kind of the documents' contract, checked by tsc). */
 const KIND_RANK: Record<ReportKind, number> = {
-  'minutes-docx': 0, 'issues-xlsx': 1, 'kpi-xlsx': 2, 'kpi-docx': 3, 'kpi-pdf': 4, 'final-docx': 5, 'final-xlsx': 6,
+  'minutes-docx': 0,
+  'issues-xlsx': 1,
+  'kpi-xlsx': 2,
+  'kpi-docx': 3,
+  'kpi-pdf': 4,
+  'final-docx': 5,
+  'final-xlsx': 6,
 };
 /** The kinds in the order a package lists them. */
 export const REPORT_KIND_ORDER = (Object.keys(KIND_RANK) as ReportKind[]).sort((a, b) => KIND_RANK[a] - KIND_RANK[b]);
@@ -91,7 +97,11 @@ export function monthlyDue(month: string): { dueDate: string; dueDateLabel: stri
 /** A file name safe on any disk (stored behind a `v<N>-` prefix): no separators or control characters, at most ~180 bytes. */
 export function diskName(fileName: string): string {
   // eslint-disable-next-line no-control-regex
-  let s = fileName.normalize('NFC').replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_').trim() || 'report';
+  let s =
+    fileName
+      .normalize('NFC')
+      .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_')
+      .trim() || 'report';
   while (Buffer.byteLength(s) > 180) {
     const ext = path.extname(s);
     const base = s.slice(0, s.length - ext.length);
@@ -106,18 +116,36 @@ const kindRank = (k: string) => KIND_RANK[k as ReportKind] ?? REPORT_KIND_ORDER.
 function toFile(r: Row): StoredReportFile {
   const scope = String(r.scope) as ReportScope;
   const period = String(r.period);
-  const dueDay = r.due_day === null || r.due_day === undefined || r.due_day === '' || r.due_day === '\\N' ? null : String(r.due_day);
+  const dueDay =
+    r.due_day === null || r.due_day === undefined || r.due_day === '' || r.due_day === '\\N' ? null : String(r.due_day);
   return {
-    id: String(r.file_id), scope, period, periodLabel: periodLabel(scope, period), kind: String(r.kind) as ReportKind,
-    title: String(r.title), fileName: String(r.file_name), mime: String(r.mime), version: Number(r.version), size: Number(r.size),
-    sha256: String(r.sha256), dueDate: dueDay, dueDateLabel: dueDay === null ? null : formatWareki(dueDay),
-    createdAt: tokyoIso(Number(r.created_ms)), createdBy: String(r.created_by), jobId: String(r.job_id),
+    id: String(r.file_id),
+    scope,
+    period,
+    periodLabel: periodLabel(scope, period),
+    kind: String(r.kind) as ReportKind,
+    title: String(r.title),
+    fileName: String(r.file_name),
+    mime: String(r.mime),
+    version: Number(r.version),
+    size: Number(r.size),
+    sha256: String(r.sha256),
+    dueDate: dueDay,
+    dueDateLabel: dueDay === null ? null : formatWareki(dueDay),
+    createdAt: tokyoIso(Number(r.created_ms)),
+    createdBy: String(r.created_by),
+    jobId: String(r.job_id),
   };
 }
 
 /** Newest first; within one batch, in package order. */
 function newestFirst(a: StoredReportFile, b: StoredReportFile): number {
-  return b.createdAt.localeCompare(a.createdAt) || b.period.localeCompare(a.period) || kindRank(a.kind) - kindRank(b.kind) || b.version - a.version;
+  return (
+    b.createdAt.localeCompare(a.createdAt) ||
+    b.period.localeCompare(a.period) ||
+    kindRank(a.kind) - kindRank(b.kind) ||
+    b.version - a.version
+  );
 }
 
 /** Groups files by period, keeping the latest version of each kind; newest period first. */
@@ -127,7 +155,15 @@ export function packagesOf(files: readonly StoredReportFile[]): ReportPackage[] 
     const key = `${f.scope}:${f.period}`;
     let p = groups.get(key);
     if (!p) {
-      p = { scope: f.scope, period: f.period, periodLabel: f.periodLabel, dueDate: f.dueDate, dueDateLabel: f.dueDateLabel, createdAt: f.createdAt, files: [] };
+      p = {
+        scope: f.scope,
+        period: f.period,
+        periodLabel: f.periodLabel,
+        dueDate: f.dueDate,
+        dueDateLabel: f.dueDateLabel,
+        createdAt: f.createdAt,
+        files: [],
+      };
       groups.set(key, p);
     }
     const same = p.files.findIndex((x) => x.kind === f.kind);
@@ -138,7 +174,12 @@ export function packagesOf(files: readonly StoredReportFile[]): ReportPackage[] 
   const end = (p: ReportPackage) => p.period.split('_').pop()!;
   return [...groups.values()]
     .map((p) => ({ ...p, files: p.files.sort((a, b) => kindRank(a.kind) - kindRank(b.kind)) }))
-    .sort((a, b) => end(b).localeCompare(end(a)) || (a.scope === b.scope ? 0 : a.scope === 'final' ? -1 : 1) || b.period.localeCompare(a.period));
+    .sort(
+      (a, b) =>
+        end(b).localeCompare(end(a)) ||
+        (a.scope === b.scope ? 0 : a.scope === 'final' ? -1 : 1) ||
+        b.period.localeCompare(a.period),
+    );
 }
 
 export interface SaveBatch {
@@ -191,7 +232,11 @@ export class ReportFileStore {
   }
 
   async list(q: { period?: string; kind?: string; limit?: number } = {}): Promise<StoredReportFile[]> {
-    const rows = await this.#rows('report_files.list', { period: q.period ?? '', kind: q.kind ?? '', limit: q.limit ?? 10_000 });
+    const rows = await this.#rows('report_files.list', {
+      period: q.period ?? '',
+      kind: q.kind ?? '',
+      limit: q.limit ?? 10_000,
+    });
     return rows.map(toFile).sort(newestFirst);
   }
 
@@ -202,7 +247,9 @@ export class ReportFileStore {
 
   /** The files a job stored, if it got that far. */
   async ofJob(jobId: string): Promise<StoredReportFile[]> {
-    return (await this.#rows('report_files.of_job', { job: jobId })).map(toFile).sort((a, b) => kindRank(a.kind) - kindRank(b.kind));
+    return (await this.#rows('report_files.of_job', { job: jobId }))
+      .map(toFile)
+      .sort((a, b) => kindRank(a.kind) - kindRank(b.kind));
   }
 
   /** Whether any file of a period is stored. */
@@ -260,7 +307,12 @@ export class ReportFileStore {
   async save(batch: SaveBatch): Promise<StoredReportFile[]> {
     if (!batch.files.length) throw new AppError('report_empty', '保存する帳票ファイルがありません', 500);
     const now = batch.now ?? Date.now();
-    const versions = new Map((await this.#rows('report_files.max_versions', { scope: batch.scope, period: batch.period })).map((r) => [String(r.kind), Number(r.v)]));
+    const versions = new Map(
+      (await this.#rows('report_files.max_versions', { scope: batch.scope, period: batch.period })).map((r) => [
+        String(r.kind),
+        Number(r.v),
+      ]),
+    );
     const due = batch.scope === 'monthly' ? monthlyDue(batch.period) : null;
     const written: string[] = [];
     const rows: Row[] = [];
@@ -269,13 +321,31 @@ export class ReportFileStore {
         const relDir = path.join(batch.period, f.kind);
         const absDir = this.#resolve(relDir);
         await fs.promises.mkdir(absDir, { recursive: true });
-        const { relative, version } = await this.#writeNew(absDir, relDir, diskName(f.fileName), f.bytes, (versions.get(f.kind) ?? 0) + 1);
+        const { relative, version } = await this.#writeNew(
+          absDir,
+          relDir,
+          diskName(f.fileName),
+          f.bytes,
+          (versions.get(f.kind) ?? 0) + 1,
+        );
         written.push(this.#resolve(relative));
         versions.set(f.kind, version);
         rows.push({
-          file_id: randomUUID(), scope: batch.scope, period: batch.period, kind: f.kind, version, title: f.title, file_name: f.fileName,
-          mime: f.mime, size: f.bytes.length, sha256: sha256Hex(f.bytes), path: relative, due_on: due?.dueDate ?? null, job_id: batch.jobId ?? '',
-          created_by: batch.createdBy, created_at: chDateTime(now),
+          file_id: randomUUID(),
+          scope: batch.scope,
+          period: batch.period,
+          kind: f.kind,
+          version,
+          title: f.title,
+          file_name: f.fileName,
+          mime: f.mime,
+          size: f.bytes.length,
+          sha256: sha256Hex(f.bytes),
+          path: relative,
+          due_on: due?.dueDate ?? null,
+          job_id: batch.jobId ?? '',
+          created_by: batch.createdBy,
+          created_at: chDateTime(now),
         });
       }
       await this.ch.insert({ table: 'report_files', values: rows, format: 'JSONEachRow' });
@@ -290,7 +360,13 @@ export class ReportFileStore {
    * Writes bytes to `v<N>-<name>` in `absDir` without ever replacing a file: temporary file, fsync,
    * link (which fails on an existing name: then the next version), directory fsync.
    */
-  async #writeNew(absDir: string, relDir: string, name: string, bytes: Buffer, firstVersion: number): Promise<{ relative: string; version: number }> {
+  async #writeNew(
+    absDir: string,
+    relDir: string,
+    name: string,
+    bytes: Buffer,
+    firstVersion: number,
+  ): Promise<{ relative: string; version: number }> {
     const tmp = path.join(absDir, `.tmp-${process.pid}-${randomUUID()}`);
     const fh = await fs.promises.open(tmp, 'wx', 0o640);
     try {

@@ -9,14 +9,47 @@
  *   …
  *   await reports.stop();
  */
-export { closedReason, dueDateFor, formatWareki, formatWarekiMonth, isOpenDay, nextOpenDay, parseYearMonth, type DueDate } from './due-date.ts';
+export {
+  closedReason,
+  dueDateFor,
+  formatWareki,
+  formatWarekiMonth,
+  isOpenDay,
+  nextOpenDay,
+  parseYearMonth,
+  type DueDate,
+} from './due-date.ts';
 export { actorOf, registerReportRoutes } from './routes.ts';
-export { contentDisposition, parseReportJobInput, registerReportFileRoutes, requireReportsAccess } from './files-routes.ts';
+export {
+  contentDisposition,
+  parseReportJobInput,
+  registerReportFileRoutes,
+  requireReportsAccess,
+} from './files-routes.ts';
 export { ISSUE_STATUSES, MINUTES_KINDS } from './schemas.ts';
 export { ReportStore, type Issue, type Minutes } from './store.ts';
 export { chartPng, REPORT_FONT } from './chart-png.ts';
-export { finalPeriodKey, packagesOf, REPORT_KIND_ORDER, ReportFileStore, type ReportPackage, type ReportScope, type StoredReportFile } from './files.ts';
 export {
-  createReports, documentBuilders, MONTHLY_PATTERN, MONTHLY_SCHEDULER, previousMonth, produceReport, REPORTS_QUEUE, ReportJobs, REPORTS_TZ,
-  type ReportBuilders, type ReportJobInput, type ReportJobView, type Reports,
+  finalPeriodKey,
+  packagesOf,
+  REPORT_KIND_ORDER,
+  ReportFileStore,
+  type ReportPackage,
+  type ReportScope,
+  type StoredReportFile,
+} from './files.ts';
+export {
+  createReports,
+  documentBuilders,
+  MONTHLY_PATTERN,
+  MONTHLY_SCHEDULER,
+  previousMonth,
+  produceReport,
+  REPORTS_QUEUE,
+  ReportJobs,
+  REPORTS_TZ,
+  type ReportBuilders,
+  type ReportJobInput,
+  type ReportJobView,
+  type Reports,
 } from './jobs.ts';

@@ -27,10 +27,14 @@ export const REPORTS_TZ = 'Asia/Tokyo';
 /** Who the scheduler's jobs are made by, as the file list shows it. */
 export const SCHEDULER_ACTOR = '自動作成 (毎月1日)';
 
-export type ReportJobInput = { type: 'monthly'; month: string } | { type: 'final'; from: string; to: string; due?: string };
+export type ReportJobInput =
+  | { type: 'monthly'; month: string }
+  | { type: 'final'; from: string; to: string; due?: string };
 
 /** What a job carries: a monthly job from the scheduler has no month (the previous one is meant). */
-type JobData = ({ type: 'monthly'; month?: string } | { type: 'final'; from: string; to: string; due?: string }) & { createdBy: string };
+type JobData = ({ type: 'monthly'; month?: string } | { type: 'final'; from: string; to: string; due?: string }) & {
+  createdBy: string;
+};
 
 export type ReportJobState = 'waiting' | 'active' | 'completed' | 'failed';
 
@@ -57,7 +61,11 @@ export interface ReportJobView {
 /** The document builders (reports/documents), injectable for tests. */
 export interface ReportBuilders {
   monthly(src: ReportSources, month: string, opts?: { now?: Date; onProgress?: Progress }): Promise<ReportFile[]>;
-  final(src: ReportSources, period: { from: string; to: string }, opts?: { now?: Date; onProgress?: Progress; due?: string }): Promise<ReportFile[]>;
+  final(
+    src: ReportSources,
+    period: { from: string; to: string },
+    opts?: { now?: Date; onProgress?: Progress; due?: string },
+  ): Promise<ReportFile[]>;
 }
 
 /** The real builders, loaded on first use (docx, exceljs and pdfkit take a while to load). */
@@ -73,7 +81,9 @@ export function previousMonth(ms: number): string {
 }
 
 export function periodOf(input: ReportJobInput): { scope: ReportScope; period: string } {
-  return input.type === 'monthly' ? { scope: 'monthly', period: input.month } : { scope: 'final', period: finalPeriodKey(input.from, input.to) };
+  return input.type === 'monthly'
+    ? { scope: 'monthly', period: input.month }
+    : { scope: 'final', period: finalPeriodKey(input.from, input.to) };
 }
 
 class StoppingError extends Error {
@@ -109,12 +119,24 @@ export async function produceReport(
     opts.onProgress?.(last);
   };
   opts.onProgress?.(last);
-  const built = input.type === 'monthly'
-    ? await deps.build.monthly(deps.sources, input.month, { now: opts.now, onProgress })
-    : await deps.build.final(deps.sources, { from: input.from, to: input.to }, { now: opts.now, onProgress, ...(input.due ? { due: input.due } : {}) });
+  const built =
+    input.type === 'monthly'
+      ? await deps.build.monthly(deps.sources, input.month, { now: opts.now, onProgress })
+      : await deps.build.final(
+          deps.sources,
+          { from: input.from, to: input.to },
+          { now: opts.now, onProgress, ...(input.due ? { due: input.due } : {}) },
+        );
   opts.onProgress?.({ step: 'ファイルを保存しています', done: last.done, total: last.total });
   const { scope, period } = periodOf(input);
-  const saved = await deps.files.save({ scope, period, files: built, createdBy: opts.createdBy, jobId: opts.jobId, now: opts.now?.getTime() });
+  const saved = await deps.files.save({
+    scope,
+    period,
+    files: built,
+    createdBy: opts.createdBy,
+    jobId: opts.jobId,
+    now: opts.now?.getTime(),
+  });
   opts.onProgress?.({ step: '完了', done: Math.max(last.total, 1), total: Math.max(last.total, 1) });
   return saved;
 }
@@ -183,7 +205,12 @@ export class ReportJobs {
       {
         name: 'monthly',
         data: { type: 'monthly', createdBy: SCHEDULER_ACTOR } satisfies JobData,
-        opts: { attempts: 3, backoff: { type: 'exponential', delay: 5 * 60_000 }, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
+        opts: {
+          attempts: 3,
+          backoff: { type: 'exponential', delay: 5 * 60_000 },
+          removeOnComplete: KEEP_FINISHED,
+          removeOnFail: KEEP_FINISHED,
+        },
       },
     );
     this.#worker = new Worker(REPORTS_QUEUE, (job, token) => this.#process(job, token), {
@@ -214,7 +241,9 @@ export class ReportJobs {
   /** The monthly scheduler as registered in Redis. */
   async scheduler(): Promise<{ key: string; pattern?: string; tz?: string; next?: number } | undefined> {
     const s = await this.queue.getJobScheduler(MONTHLY_SCHEDULER);
-    return s ? { key: s.key, pattern: s.pattern ?? undefined, tz: s.tz ?? undefined, next: s.next ?? undefined } : undefined;
+    return s
+      ? { key: s.key, pattern: s.pattern ?? undefined, tz: s.tz ?? undefined, next: s.next ?? undefined }
+      : undefined;
   }
 
   /**
@@ -262,7 +291,8 @@ export class ReportJobs {
     let job = snapshot;
     const state = stateOf(await job.getState());
     // finished after the snapshot was read: read it again for its result
-    if ((state === 'completed' || state === 'failed') && !job.finishedOn) job = (await this.queue.getJob(job.id!)) ?? job;
+    if ((state === 'completed' || state === 'failed') && !job.finishedOn)
+      job = (await this.queue.getJob(job.id!)) ?? job;
     const data = job.data as JobData;
     const period = this.#periodOfJob(job);
     const p = job.progress as Partial<JobProgress> | number | undefined;
@@ -271,8 +301,14 @@ export class ReportJobs {
         ? { step: p.step, done: Number(p.done ?? 0), total: Number(p.total ?? 0) }
         : { step: state === 'active' ? '準備中' : '待機中', done: 0, total: 0 };
     const view: ReportJobView = {
-      id: job.id!, type: data.type, period, periodLabel: periodLabel(data.type, period), state, progress,
-      createdBy: data.createdBy, createdAt: tokyoIso(job.timestamp),
+      id: job.id!,
+      type: data.type,
+      period,
+      periodLabel: periodLabel(data.type, period),
+      state,
+      progress,
+      createdBy: data.createdBy,
+      createdAt: tokyoIso(job.timestamp),
     };
     if (state === 'completed') {
       const rv = job.returnvalue as { fileIds?: string[] } | null;
@@ -287,10 +323,12 @@ export class ReportJobs {
 
   async #process(job: Job, token?: string): Promise<{ fileIds: string[] }> {
     const data = job.data as JobData;
-    const input: ReportJobInput = data.type === 'final'
-      ? { type: 'final', from: data.from, to: data.to, ...(data.due ? { due: data.due } : {}) }
-      : { type: 'monthly', month: this.#periodOfJob(job) };
-    if (data.type === 'monthly' && !data.month) await job.updateData({ ...data, month: input.type === 'monthly' ? input.month : undefined });
+    const input: ReportJobInput =
+      data.type === 'final'
+        ? { type: 'final', from: data.from, to: data.to, ...(data.due ? { due: data.due } : {}) }
+        : { type: 'monthly', month: this.#periodOfJob(job) };
+    if (data.type === 'monthly' && !data.month)
+      await job.updateData({ ...data, month: input.type === 'monthly' ? input.month : undefined });
     // progress updates go out in order, without holding up the build
     let updates: Promise<unknown> = Promise.resolve();
     const onProgress = (p: JobProgress) => {
@@ -299,11 +337,12 @@ export class ReportJobs {
     };
     try {
       this.#build ??= await documentBuilders();
-      const saved = await produceReport(
-        { sources: this.#sources, files: this.#o.files, build: this.#build },
-        input,
-        { createdBy: data.createdBy, jobId: job.id, now: this.#o.now?.(), onProgress },
-      );
+      const saved = await produceReport({ sources: this.#sources, files: this.#o.files, build: this.#build }, input, {
+        createdBy: data.createdBy,
+        jobId: job.id,
+        now: this.#o.now?.(),
+        onProgress,
+      });
       await updates;
       this.#log.info({ job: job.id, period: periodOf(input).period, files: saved.length }, 'report job done');
       return { fileIds: saved.map((f) => f.id) };
@@ -311,7 +350,9 @@ export class ReportJobs {
       await updates;
       if (this.#stopping) {
         // cut short by the suite stopping: back to the queue, to run again on the next start
-        await job.updateProgress({ step: '待機中 (スイートの再起動後に再開します)', done: 0, total: 0 }).catch(() => {});
+        await job
+          .updateProgress({ step: '待機中 (スイートの再起動後に再開します)', done: 0, total: 0 })
+          .catch(() => {});
         await job.moveToDelayed(Date.now() + 1000, token);
         throw new DelayedError();
       }

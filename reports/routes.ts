@@ -23,7 +23,13 @@ import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
 import { z } from '../core/zod.ts';
 import {
-  issueCreateSchema, issueListQuerySchema, issuePatchSchema, minutesCreateSchema, minutesListQuerySchema, minutesPatchSchema, tokyoIso,
+  issueCreateSchema,
+  issueListQuerySchema,
+  issuePatchSchema,
+  minutesCreateSchema,
+  minutesListQuerySchema,
+  minutesPatchSchema,
+  tokyoIso,
 } from './schemas.ts';
 import { ReportStore, type Issue, type Minutes } from './store.ts';
 import { parseInput, registerReportFileRoutes } from './files-routes.ts';
@@ -51,7 +57,10 @@ function canSeeMinutes(p: Principal, m: Minutes): boolean {
  * The records' routes, and with `reports` (createReports: files and jobs) the report files' routes
  * (files-routes.ts).
  */
-export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHouseClient; reports?: Reports }): ReportStore {
+export function registerReportRoutes(
+  app: FastifyInstance,
+  deps: { ch: ClickHouseClient; reports?: Reports },
+): ReportStore {
   const store = new ReportStore(deps.ch);
   if (deps.reports) registerReportFileRoutes(app, deps.reports);
   const param = (req: FastifyRequest, code: string) => parseInput(idSchema, (req.params as { id: string }).id, code);
@@ -60,13 +69,20 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
     for (const id of ids) requireTenant(p, id);
     const unknown = await store.unknownTenants(ids);
     if (unknown.length) {
-      throw new AppError(code, `登録されていない団体です: ${unknown.join('、')}`, 400, unknown.map(() => ({ field, message: '登録されていない団体コードです' })));
+      throw new AppError(
+        code,
+        `登録されていない団体です: ${unknown.join('、')}`,
+        400,
+        unknown.map(() => ({ field, message: '登録されていない団体コードです' })),
+      );
     }
   };
   /** Minutes a municipality records must name its tenant (and only it). */
   const checkMinutesTenants = async (p: Principal, ids: readonly string[]) => {
     if (ownTenant(p) !== undefined && ids.length === 0) {
-      throw new AppError('invalid_minutes', '関係団体に自団体を指定してください', 400, [{ field: 'tenantIds', message: '関係団体がありません' }]);
+      throw new AppError('invalid_minutes', '関係団体に自団体を指定してください', 400, [
+        { field: 'tenantIds', message: '関係団体がありません' },
+      ]);
     }
     await checkTenants(p, ids, 'tenantIds', 'invalid_minutes');
   };
@@ -78,7 +94,8 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
   };
   const visibleIssue = (p: Principal, i: Issue) => {
     const own = ownTenant(p);
-    if (own !== undefined && i.tenantId !== own) throw new AppError('issue_not_found', `課題 ${i.id} は見つかりません`, 404);
+    if (own !== undefined && i.tenantId !== own)
+      throw new AppError('issue_not_found', `課題 ${i.id} は見つかりません`, 404);
     return i;
   };
 
@@ -113,50 +130,91 @@ export function registerReportRoutes(app: FastifyInstance, deps: { ch: ClickHous
     const id = param(req, 'invalid_minutes_id');
     const patch = parseInput(minutesPatchSchema, req.body ?? {}, 'invalid_minutes');
     if (patch.tenantIds !== undefined) await checkMinutesTenants(p, patch.tenantIds);
-    return store.changeMinutes(id, actorOf(p), patch.version, async (m) => {
-      if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
-      if (m.status === 'approved') {
-        throw new AppError('minutes_approved', '承認済みの議事録は変更できません。変更するには差し戻してください (POST /api/v1/minutes/:id/reopen)', 409);
-      }
-    }, (m) => {
-      ReportStore.applyMinutesPatch(m, patch);
-      return 'updated';
-    });
+    return store.changeMinutes(
+      id,
+      actorOf(p),
+      patch.version,
+      async (m) => {
+        if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
+        if (m.status === 'approved') {
+          throw new AppError(
+            'minutes_approved',
+            '承認済みの議事録は変更できません。変更するには差し戻してください (POST /api/v1/minutes/:id/reopen)',
+            409,
+          );
+        }
+      },
+      (m) => {
+        ReportStore.applyMinutesPatch(m, patch);
+        return 'updated';
+      },
+    );
   });
 
-  const transition = (path: string, from: 'draft' | 'approved', action: string, apply: (m: Minutes, actor: string) => void, refusal: string) =>
+  const transition = (
+    path: string,
+    from: 'draft' | 'approved',
+    action: string,
+    apply: (m: Minutes, actor: string) => void,
+    refusal: string,
+  ) =>
     app.post(`/api/v1/minutes/:id/${path}`, async (req) => {
       const p = principalOf(req);
       requirePermission(p, 'manage_reports');
       const id = param(req, 'invalid_minutes_id');
       const { version } = parseInput(versionBody, req.body ?? {}, 'invalid_minutes');
-      return store.changeMinutes(id, actorOf(p), version, (m) => {
-        if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
-        if (m.status !== from) throw new AppError('invalid_state', refusal, 409);
-      }, (m) => {
-        apply(m, actorOf(p));
-        return action;
-      });
+      return store.changeMinutes(
+        id,
+        actorOf(p),
+        version,
+        (m) => {
+          if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
+          if (m.status !== from) throw new AppError('invalid_state', refusal, 409);
+        },
+        (m) => {
+          apply(m, actorOf(p));
+          return action;
+        },
+      );
     });
-  transition('approve', 'draft', 'approved', (m, actor) => {
-    m.status = 'approved';
-    m.approvedBy = actor;
-    m.approvedAt = tokyoIso(Date.now());
-  }, 'この議事録は既に承認されています');
-  transition('reopen', 'approved', 'reopened', (m) => {
-    m.status = 'draft';
-    m.approvedBy = '';
-    m.approvedAt = null;
-  }, '差し戻せるのは承認済みの議事録だけです');
+  transition(
+    'approve',
+    'draft',
+    'approved',
+    (m, actor) => {
+      m.status = 'approved';
+      m.approvedBy = actor;
+      m.approvedAt = tokyoIso(Date.now());
+    },
+    'この議事録は既に承認されています',
+  );
+  transition(
+    'reopen',
+    'approved',
+    'reopened',
+    (m) => {
+      m.status = 'draft';
+      m.approvedBy = '';
+      m.approvedAt = null;
+    },
+    '差し戻せるのは承認済みの議事録だけです',
+  );
 
   app.delete('/api/v1/minutes/:id', async (req) => {
     const p = principalOf(req);
     requirePermission(p, 'manage_reports');
     const id = param(req, 'invalid_minutes_id');
-    await store.changeMinutes(id, actorOf(p), undefined, (m) => {
-      if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
-      if (m.status === 'approved') throw new AppError('minutes_approved', '承認済みの議事録は削除できません。先に差し戻してください', 409);
-    }, () => 'deleted');
+    await store.changeMinutes(
+      id,
+      actorOf(p),
+      undefined,
+      (m) => {
+        if (!canSeeMinutes(p, m)) throw new AppError('minutes_not_found', `議事録 ${id} は見つかりません`, 404);
+        if (m.status === 'approved')
+          throw new AppError('minutes_approved', '承認済みの議事録は削除できません。先に差し戻してください', 409);
+      },
+      () => 'deleted',
+    );
     return { ok: true, id };
   });
 

@@ -3,7 +3,10 @@ import { z } from '../core/zod.ts';
 
 export const MINUTES_KINDS = ['定例会', '個別検討会議', '研修', 'その他'] as const;
 export const MINUTES_STATUSES = ['draft', 'approved'] as const;
-export const MINUTES_STATUS_LABELS: Record<(typeof MINUTES_STATUSES)[number], string> = { draft: '下書き', approved: '承認済み' };
+export const MINUTES_STATUS_LABELS: Record<(typeof MINUTES_STATUSES)[number], string> = {
+  draft: '下書き',
+  approved: '承認済み',
+};
 export const ISSUE_STATUSES = ['未着手', '対応中', '完了'] as const;
 
 const TOKYO_OFFSET_MS = 9 * 3_600_000;
@@ -31,7 +34,10 @@ export const tokyoDateTimeSchema = z
     const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)(Z|[+-]\d{2}:\d{2})?$/.exec(s);
     const t = m ? Date.parse(`${m[1]}T${m[2]}${m[3] ?? '+09:00'}`) : NaN;
     if (!m || Number.isNaN(t) || !isRealDay(m[1]!) || m[1]! < '2000-01-01' || m[1]! > '2100-12-31') {
-      ctx.addIssue({ code: 'custom', message: '日時は YYYY-MM-DDTHH:mm の形式 (日本時間) で指定してください (例: 2026-04-10T14:00)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: '日時は YYYY-MM-DDTHH:mm の形式 (日本時間) で指定してください (例: 2026-04-10T14:00)',
+      });
       return z.NEVER;
     }
     return t;
@@ -66,18 +72,17 @@ const minutesFields = {
   actionItems: z.array(actionItemSchema).max(100, '対応事項は 100 件までです'),
 };
 
-export const minutesCreateSchema = z
-  .strictObject({
-    ...minutesFields,
-    endedAt: minutesFields.endedAt.default(null),
-    place: minutesFields.place.default(''),
-    tenantIds: minutesFields.tenantIds.default([]),
-    attendees: minutesFields.attendees.default([]),
-    agenda: minutesFields.agenda.default([]),
-    discussion: minutesFields.discussion.default(''),
-    decisions: minutesFields.decisions.default([]),
-    actionItems: minutesFields.actionItems.default([]),
-  });
+export const minutesCreateSchema = z.strictObject({
+  ...minutesFields,
+  endedAt: minutesFields.endedAt.default(null),
+  place: minutesFields.place.default(''),
+  tenantIds: minutesFields.tenantIds.default([]),
+  attendees: minutesFields.attendees.default([]),
+  agenda: minutesFields.agenda.default([]),
+  discussion: minutesFields.discussion.default(''),
+  decisions: minutesFields.decisions.default([]),
+  actionItems: minutesFields.actionItems.default([]),
+});
 export type MinutesInput = z.infer<typeof minutesCreateSchema>;
 
 export const minutesPatchSchema = z.strictObject({

@@ -5,8 +5,15 @@ import { sql } from '../core/sql.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
 import { dueDateFor } from './due-date.ts';
 import {
-  MINUTES_STATUS_LABELS, tokyoIso, tokyoMonth, tokyoMonthRange, tokyoToday,
-  type IssueInput, type IssuePatch, type MinutesInput, type MinutesPatch,
+  MINUTES_STATUS_LABELS,
+  tokyoIso,
+  tokyoMonth,
+  tokyoMonthRange,
+  tokyoToday,
+  type IssueInput,
+  type IssuePatch,
+  type MinutesInput,
+  type MinutesPatch,
 } from './schemas.ts';
 
 export type MinutesStatus = 'draft' | 'approved';
@@ -76,8 +83,15 @@ export interface HistoryEntry<T> {
 }
 
 export const ISSUE_FIELD_LABELS: Record<string, string> = {
-  tenantId: '団体', raisedOn: '起票日', category: '分類', description: '課題の内容', response: '対応内容',
-  owner: '担当', status: '状況', dueOn: '期限', resolvedOn: '完了日',
+  tenantId: '団体',
+  raisedOn: '起票日',
+  category: '分類',
+  description: '課題の内容',
+  response: '対応内容',
+  owner: '担当',
+  status: '状況',
+  dueOn: '期限',
+  resolvedOn: '完了日',
 };
 const ISSUE_TRACKED = Object.keys(ISSUE_FIELD_LABELS) as Array<keyof Issue>;
 
@@ -106,24 +120,50 @@ function toMinutes(r: Row): Minutes {
     /* a month outside the holiday table has no due date */
   }
   return {
-    id: String(r.minutes_id), heldAt: tokyoIso(held), endedAt: ended === null ? null : tokyoIso(ended), kind: String(r.kind),
-    title: String(r.title), place: String(r.place), tenantIds: (r.tenant_ids as string[]) ?? [],
-    attendees: parseJson(r.attendees, []), agenda: (r.agenda as string[]) ?? [], discussion: String(r.discussion),
-    decisions: (r.decisions as string[]) ?? [], actionItems: parseJson(r.action_items, []),
-    status, statusLabel: MINUTES_STATUS_LABELS[status] ?? status, approvedBy: String(r.approved_by),
-    approvedAt: approved === null ? null : tokyoIso(approved), reportMonth, reportDue,
-    createdBy: String(r.created_by), createdAt: tokyoIso(num(r.created_ms)), updatedBy: String(r.updated_by),
-    updatedAt: tokyoIso(num(r.updated_ms)), version: num(r.version),
+    id: String(r.minutes_id),
+    heldAt: tokyoIso(held),
+    endedAt: ended === null ? null : tokyoIso(ended),
+    kind: String(r.kind),
+    title: String(r.title),
+    place: String(r.place),
+    tenantIds: (r.tenant_ids as string[]) ?? [],
+    attendees: parseJson(r.attendees, []),
+    agenda: (r.agenda as string[]) ?? [],
+    discussion: String(r.discussion),
+    decisions: (r.decisions as string[]) ?? [],
+    actionItems: parseJson(r.action_items, []),
+    status,
+    statusLabel: MINUTES_STATUS_LABELS[status] ?? status,
+    approvedBy: String(r.approved_by),
+    approvedAt: approved === null ? null : tokyoIso(approved),
+    reportMonth,
+    reportDue,
+    createdBy: String(r.created_by),
+    createdAt: tokyoIso(num(r.created_ms)),
+    updatedBy: String(r.updated_by),
+    updatedAt: tokyoIso(num(r.updated_ms)),
+    version: num(r.version),
   };
 }
 
 function toIssue(r: Row): Issue {
   return {
-    id: String(r.issue_id), no: num(r.issue_no), tenantId: String(r.tenant_id), raisedOn: String(r.raised_day),
-    category: String(r.category), description: String(r.description), response: String(r.response), owner: String(r.owner),
-    status: String(r.status) as IssueStatus, dueOn: dateOrNull(r.due_day), resolvedOn: dateOrNull(r.resolved_day),
-    createdBy: String(r.created_by), createdAt: tokyoIso(num(r.created_ms)), updatedBy: String(r.updated_by),
-    updatedAt: tokyoIso(num(r.updated_ms)), version: num(r.version),
+    id: String(r.issue_id),
+    no: num(r.issue_no),
+    tenantId: String(r.tenant_id),
+    raisedOn: String(r.raised_day),
+    category: String(r.category),
+    description: String(r.description),
+    response: String(r.response),
+    owner: String(r.owner),
+    status: String(r.status) as IssueStatus,
+    dueOn: dateOrNull(r.due_day),
+    resolvedOn: dateOrNull(r.resolved_day),
+    createdBy: String(r.created_by),
+    createdAt: tokyoIso(num(r.created_ms)),
+    updatedBy: String(r.updated_by),
+    updatedAt: tokyoIso(num(r.updated_ms)),
+    version: num(r.version),
   };
 }
 
@@ -132,12 +172,16 @@ function settleResolution(i: Issue, resolvedGiven: boolean): void {
   if (i.status === '完了') {
     i.resolvedOn ??= tokyoToday();
   } else if (resolvedGiven && i.resolvedOn !== null) {
-    throw new AppError('invalid_issue', '完了日は状況が「完了」の課題にだけ入れられます', 400, [{ field: 'resolvedOn', message: '状況が「完了」ではありません' }]);
+    throw new AppError('invalid_issue', '完了日は状況が「完了」の課題にだけ入れられます', 400, [
+      { field: 'resolvedOn', message: '状況が「完了」ではありません' },
+    ]);
   } else {
     i.resolvedOn = null;
   }
   if (i.resolvedOn !== null && i.resolvedOn < i.raisedOn) {
-    throw new AppError('invalid_issue', '完了日は起票日より後の日付にしてください', 400, [{ field: 'resolvedOn', message: '起票日より前です' }]);
+    throw new AppError('invalid_issue', '完了日は起票日より後の日付にしてください', 400, [
+      { field: 'resolvedOn', message: '起票日より前です' },
+    ]);
   }
 }
 
@@ -177,7 +221,9 @@ export class ReportStore {
   /** Those of the given tenant ids that are not registered. */
   async unknownTenants(ids: readonly string[]): Promise<string[]> {
     if (!ids.length) return [];
-    const known = new Set((await this.#rows('reports.tenants_known', { ids: [...new Set(ids)] })).map((r) => String(r.tenant_id)));
+    const known = new Set(
+      (await this.#rows('reports.tenants_known', { ids: [...new Set(ids)] })).map((r) => String(r.tenant_id)),
+    );
     return ids.filter((id) => !known.has(id));
   }
 
@@ -196,30 +242,63 @@ export class ReportStore {
 
   async listMinutes(q: { month?: string; tenant?: string; status?: string; limit: number }): Promise<Minutes[]> {
     const range = q.month ? tokyoMonthRange(q.month) : { from: 0, to: Date.UTC(2200, 0, 1) };
-    return (await this.#rows('reports.minutes_list', { ...range, tenant: q.tenant ?? '', status: q.status ?? '', limit: q.limit })).map(toMinutes);
+    return (
+      await this.#rows('reports.minutes_list', {
+        ...range,
+        tenant: q.tenant ?? '',
+        status: q.status ?? '',
+        limit: q.limit,
+      })
+    ).map(toMinutes);
   }
 
   async minutesHistory(id: string): Promise<Array<HistoryEntry<Minutes>>> {
     return (await this.#rows('reports.minutes_history', { id })).map((r) => ({
-      version: num(r.version), action: String(r.action), changedBy: String(r.changed_by), changedAt: tokyoIso(num(r.changed_ms)),
+      version: num(r.version),
+      action: String(r.action),
+      changedBy: String(r.changed_by),
+      changedAt: tokyoIso(num(r.changed_ms)),
       record: parseJson<Minutes>(r.record, {} as Minutes),
     }));
   }
 
   async #writeMinutes(m: Minutes, action: string, actor: string): Promise<void> {
     await this.#insert('report_minutes_history', {
-      minutes_id: m.id, version: m.version, action, changed_by: actor, changed_at: chDateTime(Date.parse(m.updatedAt)), record: JSON.stringify(m),
+      minutes_id: m.id,
+      version: m.version,
+      action,
+      changed_by: actor,
+      changed_at: chDateTime(Date.parse(m.updatedAt)),
+      record: JSON.stringify(m),
     });
   }
 
   async createMinutes(input: MinutesInput, actor: string): Promise<Minutes> {
     const now = Date.now();
     const m: Minutes = {
-      id: randomUUID(), heldAt: tokyoIso(input.heldAt), endedAt: input.endedAt === null ? null : tokyoIso(input.endedAt), kind: input.kind,
-      title: input.title, place: input.place, tenantIds: [...new Set(input.tenantIds)], attendees: input.attendees, agenda: input.agenda,
-      discussion: input.discussion, decisions: input.decisions, actionItems: input.actionItems, status: 'draft', statusLabel: MINUTES_STATUS_LABELS.draft,
-      approvedBy: '', approvedAt: null, reportMonth: '', reportDue: '', createdBy: actor, createdAt: tokyoIso(now), updatedBy: actor,
-      updatedAt: tokyoIso(now), version: nextVersion(),
+      id: randomUUID(),
+      heldAt: tokyoIso(input.heldAt),
+      endedAt: input.endedAt === null ? null : tokyoIso(input.endedAt),
+      kind: input.kind,
+      title: input.title,
+      place: input.place,
+      tenantIds: [...new Set(input.tenantIds)],
+      attendees: input.attendees,
+      agenda: input.agenda,
+      discussion: input.discussion,
+      decisions: input.decisions,
+      actionItems: input.actionItems,
+      status: 'draft',
+      statusLabel: MINUTES_STATUS_LABELS.draft,
+      approvedBy: '',
+      approvedAt: null,
+      reportMonth: '',
+      reportDue: '',
+      createdBy: actor,
+      createdAt: tokyoIso(now),
+      updatedBy: actor,
+      updatedAt: tokyoIso(now),
+      version: nextVersion(),
     };
     checkMinutesTimes(m);
     Object.assign(m, reportFields(m));
@@ -232,8 +311,11 @@ export class ReportStore {
    * first (permissions, state); `change` returns the action name after changing the copy.
    */
   async changeMinutes(
-    id: string, actor: string, expectedVersion: number | undefined,
-    check: (m: Minutes) => void | Promise<void>, change: (m: Minutes) => string,
+    id: string,
+    actor: string,
+    expectedVersion: number | undefined,
+    check: (m: Minutes) => void | Promise<void>,
+    change: (m: Minutes) => string,
   ): Promise<Minutes> {
     return this.#serial(`minutes:${id}`, async () => {
       const current = await this.requireMinutes(id);
@@ -285,20 +367,39 @@ export class ReportStore {
       raisedBy = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
       openFrom = `${q.month}-01`;
     }
-    return (await this.#rows('reports.issue_list', { tenant: q.tenant ?? '', status: q.status ?? '', raisedBy, openFrom, limit: q.limit })).map(toIssue);
+    return (
+      await this.#rows('reports.issue_list', {
+        tenant: q.tenant ?? '',
+        status: q.status ?? '',
+        raisedBy,
+        openFrom,
+        limit: q.limit,
+      })
+    ).map(toIssue);
   }
 
   async issueHistory(id: string): Promise<Array<HistoryEntry<Issue>>> {
     return (await this.#rows('reports.issue_history', { id })).map((r) => ({
-      version: num(r.version), action: String(r.action), changedBy: String(r.changed_by), changedAt: tokyoIso(num(r.changed_ms)),
-      changes: parseJson<FieldChange[]>(r.changes, []), note: String(r.note), record: parseJson<Issue>(r.record, {} as Issue),
+      version: num(r.version),
+      action: String(r.action),
+      changedBy: String(r.changed_by),
+      changedAt: tokyoIso(num(r.changed_ms)),
+      changes: parseJson<FieldChange[]>(r.changes, []),
+      note: String(r.note),
+      record: parseJson<Issue>(r.record, {} as Issue),
     }));
   }
 
   async #writeIssue(i: Issue, action: string, actor: string, changes: FieldChange[], note: string): Promise<void> {
     await this.#insert('report_issues_history', {
-      issue_id: i.id, version: i.version, action, changed_by: actor, changed_at: chDateTime(Date.parse(i.updatedAt)),
-      changes: JSON.stringify(changes), note, record: JSON.stringify(i),
+      issue_id: i.id,
+      version: i.version,
+      action,
+      changed_by: actor,
+      changed_at: chDateTime(Date.parse(i.updatedAt)),
+      changes: JSON.stringify(changes),
+      note,
+      record: JSON.stringify(i),
     });
   }
 
@@ -308,10 +409,22 @@ export class ReportStore {
       const [row] = await this.#rows('reports.issue_max_no', {});
       const now = Date.now();
       const i: Issue = {
-        id: randomUUID(), no: num(row?.n ?? 0) + 1, tenantId: input.tenantId, raisedOn: input.raisedOn ?? tokyoToday(now),
-        category: input.category, description: input.description, response: input.response, owner: input.owner, status: input.status,
-        dueOn: input.dueOn, resolvedOn: input.resolvedOn, createdBy: actor, createdAt: tokyoIso(now), updatedBy: actor,
-        updatedAt: tokyoIso(now), version: nextVersion(),
+        id: randomUUID(),
+        no: num(row?.n ?? 0) + 1,
+        tenantId: input.tenantId,
+        raisedOn: input.raisedOn ?? tokyoToday(now),
+        category: input.category,
+        description: input.description,
+        response: input.response,
+        owner: input.owner,
+        status: input.status,
+        dueOn: input.dueOn,
+        resolvedOn: input.resolvedOn,
+        createdBy: actor,
+        createdAt: tokyoIso(now),
+        updatedBy: actor,
+        updatedAt: tokyoIso(now),
+        version: nextVersion(),
       };
       settleResolution(i, input.resolvedOn !== null);
       const changes = ISSUE_TRACKED.map((f) => ({ field: f, label: ISSUE_FIELD_LABELS[f]!, from: null, to: i[f] }));
@@ -321,14 +434,27 @@ export class ReportStore {
   }
 
   async changeIssue(
-    id: string, actor: string, patch: IssuePatch | 'delete', check: (current: Issue, next: Issue) => void | Promise<void>,
+    id: string,
+    actor: string,
+    patch: IssuePatch | 'delete',
+    check: (current: Issue, next: Issue) => void | Promise<void>,
   ): Promise<Issue> {
     return this.#serial(`issue:${id}`, async () => {
       const current = await this.requireIssue(id);
       const i: Issue = structuredClone(current);
       const del = patch === 'delete';
       if (!del) {
-        for (const f of ['tenantId', 'raisedOn', 'category', 'description', 'response', 'owner', 'status', 'dueOn', 'resolvedOn'] as const) {
+        for (const f of [
+          'tenantId',
+          'raisedOn',
+          'category',
+          'description',
+          'response',
+          'owner',
+          'status',
+          'dueOn',
+          'resolvedOn',
+        ] as const) {
           if (patch[f] !== undefined) (i as unknown as Record<string, unknown>)[f] = patch[f];
         }
         settleResolution(i, patch.resolvedOn !== undefined && patch.resolvedOn !== null);
@@ -336,7 +462,10 @@ export class ReportStore {
       await check(current, i);
       if (!del && patch.version !== undefined && patch.version !== current.version) throw staleVersion();
       const changes = ISSUE_TRACKED.filter((f) => JSON.stringify(current[f]) !== JSON.stringify(i[f])).map((f) => ({
-        field: f, label: ISSUE_FIELD_LABELS[f]!, from: current[f], to: i[f],
+        field: f,
+        label: ISSUE_FIELD_LABELS[f]!,
+        from: current[f],
+        to: i[f],
       }));
       if (!del && !changes.length) return current; // nothing changed: no new version
       const now = Date.now();
@@ -360,10 +489,16 @@ function reportFields(m: Minutes): Pick<Minutes, 'reportMonth' | 'reportDue' | '
 
 function checkMinutesTimes(m: Minutes): void {
   if (m.endedAt !== null && Date.parse(m.endedAt) < Date.parse(m.heldAt)) {
-    throw new AppError('invalid_minutes', '終了日時は開始日時より後にしてください', 400, [{ field: 'endedAt', message: '開始日時より前です' }]);
+    throw new AppError('invalid_minutes', '終了日時は開始日時より後にしてください', 400, [
+      { field: 'endedAt', message: '開始日時より前です' },
+    ]);
   }
 }
 
 function staleVersion(): AppError {
-  return new AppError('stale_version', 'ほかの人がこの記録を先に更新しました。最新の内容を読み込み直してから変更してください', 409);
+  return new AppError(
+    'stale_version',
+    'ほかの人がこの記録を先に更新しました。最新の内容を読み込み直してから変更してください',
+    409,
+  );
 }

@@ -6,13 +6,18 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { ZodError } from 'zod';
+import type { ZodError } from 'zod';
 import { sandboxConfigSchema, type SandboxConfig } from './world.ts';
 import { createWorld, type CreateWorldOptions, type SandboxWorld } from './residents/index.ts';
 import { createSandboxServer, type SandboxServer, type SandboxServerOptions } from './api/index.ts';
 
 export { sandboxConfigSchema, type SandboxConfig, type World } from './world.ts';
-export { createSandboxServer, type RecordedResponse, type SandboxServer, type SandboxServerOptions } from './api/index.ts';
+export {
+  createSandboxServer,
+  type RecordedResponse,
+  type SandboxServer,
+  type SandboxServerOptions,
+} from './api/index.ts';
 
 export interface StartSandboxOptions {
   /** A SandboxConfig, or anything to be parsed with sandboxConfigSchema. */
@@ -55,7 +60,8 @@ export function parseSandboxConfig(input: unknown, source = 'sandbox config'): S
       ['channelAccessToken', c.channelAccessToken],
     ] as const) {
       const key = `${field}\u0000${value}`;
-      if (seen.has(key)) throw new SandboxConfigError(`${source}: invalid — channels.${i}.${field}: duplicates ${seen.get(key)}`);
+      if (seen.has(key))
+        throw new SandboxConfigError(`${source}: invalid — channels.${i}.${field}: duplicates ${seen.get(key)}`);
       seen.set(key, `channels.${i}.${field}`);
     }
   }
@@ -68,13 +74,17 @@ export function loadSandboxConfigFile(path: string): SandboxConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new SandboxConfigError(`${path}: cannot read sandbox config (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new SandboxConfigError(
+      `${path}: cannot read sandbox config (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
   }
   let raw: unknown;
   try {
     raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    throw new SandboxConfigError(`${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'} — ${(e as Error).message}`);
+    throw new SandboxConfigError(
+      `${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'} — ${(e as Error).message}`,
+    );
   }
   return parseSandboxConfig(raw, path);
 }

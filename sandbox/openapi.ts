@@ -74,6 +74,7 @@ export function rewriteDiscriminators(schemas: Record<string, Json>): void {
     const prop = discriminator.propertyName;
     const dispatch: Json[] = Object.entries(mapping).map(([value, ref]) => ({
       if: { properties: { [prop]: { const: value } }, required: [prop] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema keyword
       then: { $ref: ref },
     }));
     schemas[name] = {
@@ -99,7 +100,10 @@ function isObject(v: unknown): v is Json {
 
 /** Formats the specs use that JSON Schema does not define. */
 function addOpenApiFormats(ajv: Ajv): void {
-  const int32 = { type: 'number' as const, validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 };
+  const int32 = {
+    type: 'number' as const,
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  };
   ajv.addFormat('int32', int32);
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   ajv.addFormat('double', { type: 'number', validate: () => true });

@@ -13,8 +13,19 @@ describe('configuration from the environment', () => {
   });
 
   it('points the same client at a server with CLICKHOUSE_URL', () => {
-    const c = loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', CLICKHOUSE_USER: 'u', CLICKHOUSE_PASSWORD: 'p', CLICKHOUSE_DATABASE: 'tayori' });
-    expect(c.clickhouse).toEqual({ kind: 'server', url: 'http://ch:8123', user: 'u', password: 'p', database: 'tayori' });
+    const c = loadConfig({
+      CLICKHOUSE_URL: 'http://ch:8123',
+      CLICKHOUSE_USER: 'u',
+      CLICKHOUSE_PASSWORD: 'p',
+      CLICKHOUSE_DATABASE: 'tayori',
+    });
+    expect(c.clickhouse).toEqual({
+      kind: 'server',
+      url: 'http://ch:8123',
+      user: 'u',
+      password: 'p',
+      database: 'tayori',
+    });
   });
 
   it.each([

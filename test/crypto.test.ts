@@ -29,7 +29,9 @@ describe('SecretBox (AES-256-GCM)', () => {
   it('refuses a value moved to another context, or opened with another key', () => {
     const sealed = box.encrypt('secret', 'tenant:24201:channel_secret');
     expect(() => box.decrypt(sealed, 'tenant:24202:channel_secret')).toThrow(/復号できません/);
-    expect(() => new SecretBox(randomBytes(32)).decrypt(sealed, 'tenant:24201:channel_secret')).toThrow(/復号できません/);
+    expect(() => new SecretBox(randomBytes(32)).decrypt(sealed, 'tenant:24201:channel_secret')).toThrow(
+      /復号できません/,
+    );
     expect(() => box.decrypt('plain', 'ctx')).toThrow(/形式が不正/);
   });
 

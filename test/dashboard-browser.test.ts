@@ -16,21 +16,42 @@ let suite: Suite;
 let browser: Browser;
 
 const op = (p: string, init: RequestInit = {}) =>
-  fetch(suite.url + p, { ...init, headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json', ...init.headers } });
+  fetch(suite.url + p, {
+    ...init,
+    headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json', ...init.headers },
+  });
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }), createLogger(process.env.DBG ? 'error' : 'silent'), { demo: true });
+  suite = await startSuite(
+    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
+    createLogger(process.env.DBG ? 'error' : 'silent'),
+    { demo: true },
+  );
   await seedFigures(suite.ch);
   for (const u of [
     { username: 'ken', displayName: '三重県 健康推進課', role: 'prefecture', password: 'prefecture-pass-1' },
-    { username: 'tsu-staff', displayName: '津市 担当者', role: 'municipality', tenantId: '24201', password: 'municipal-pass-1' },
+    {
+      username: 'tsu-staff',
+      displayName: '津市 担当者',
+      role: 'municipality',
+      tenantId: '24201',
+      password: 'municipal-pass-1',
+    },
   ]) {
     expect((await op('/api/v1/users', { method: 'POST', body: JSON.stringify(u) })).status).toBe(201);
   }
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 afterAll(async () => {
@@ -59,17 +80,33 @@ describe('dashboard in Chromium', () => {
     await page.goto(`${suite.url}/overview?month=${MONTH}`);
     await page.waitForSelector('#overview tbody tr');
     await page.waitForSelector('.spark svg');
-    const api = (await (await op(`/api/v1/dashboard/overview?month=${MONTH}`)).json()) as { rows: Array<Record<string, number | null | string>> };
-    const rows = await page.$$eval('#overview tbody tr', (trs) => trs.map((tr) => ({
-      tenant: tr.getAttribute('data-tenant'),
-      cells: Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map((td) => [td.getAttribute('data-field'), { v: td.getAttribute('data-v'), text: td.textContent!.trim() }])),
-    })));
+    const api = (await (await op(`/api/v1/dashboard/overview?month=${MONTH}`)).json()) as {
+      rows: Array<Record<string, number | null | string>>;
+    };
+    const rows = await page.$$eval('#overview tbody tr', (trs) =>
+      trs.map((tr) => ({
+        tenant: tr.getAttribute('data-tenant'),
+        cells: Object.fromEntries(
+          [...tr.querySelectorAll('td[data-field]')].map((td) => [
+            td.getAttribute('data-field'),
+            { v: td.getAttribute('data-v'), text: td.textContent!.trim() },
+          ]),
+        ),
+      })),
+    );
     expect(rows).toHaveLength(29);
     expect(rows.map((r) => r.tenant)).toEqual(api.rows.map((r) => r.tenantId));
     const fmt: Record<string, (v: number | null) => string> = {
-      friends: formatCount, friendsChange: formatChange, friendsPerPopulation: (v) => formatPercent(v, 2), blocks: formatCount,
-      blockRate: (v) => formatPercent(v, 1), follows: formatCount, unfollows: formatCount, deliveries: formatCount,
-      openRate: (v) => formatPercent(v, 1), clicks: formatCount,
+      friends: formatCount,
+      friendsChange: formatChange,
+      friendsPerPopulation: (v) => formatPercent(v, 2),
+      blocks: formatCount,
+      blockRate: (v) => formatPercent(v, 1),
+      follows: formatCount,
+      unfollows: formatCount,
+      deliveries: formatCount,
+      openRate: (v) => formatPercent(v, 1),
+      clicks: formatCount,
     };
     for (const r of rows) {
       const want = api.rows.find((x) => x.tenantId === r.tenant)!;
@@ -82,7 +119,9 @@ describe('dashboard in Chromium', () => {
     // unknown is "—" with its reason, never 0
     const kiho = rows.find((r) => r.tenant === '24562')!;
     expect(kiho.cells.friends!.text).toMatch(/^—/);
-    expect(await page.getAttribute('tr[data-tenant="24562"] td[data-field="friends"] abbr', 'title')).toContain('プライバシー');
+    expect(await page.getAttribute('tr[data-tenant="24562"] td[data-field="friends"] abbr', 'title')).toContain(
+      'プライバシー',
+    );
     expect(await page.textContent('#definitions')).toContain('開封人数 ÷ 配信人数');
     await page.screenshot({ path: path.join(shots, '02-overview.png'), fullPage: true });
 
@@ -110,7 +149,8 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('[data-chart="friends"][data-rendered="true"]');
     await page.waitForSelector('[data-chart="followsBlocks"][data-rendered="true"]');
     const series = await page.evaluate(() => {
-      const charts = (window as unknown as { tayoriCharts: Record<string, { w: { globals: { series: number[][] } } }> }).tayoriCharts;
+      const charts = (window as unknown as { tayoriCharts: Record<string, { w: { globals: { series: number[][] } } }> })
+        .tayoriCharts;
       return { friends: charts.friends!.w.globals.series[0], follows: charts.followsBlocks!.w.globals.series[0] };
     });
     expect(series.friends).toEqual([1000, 1100, 1200]);
@@ -120,10 +160,17 @@ describe('dashboard in Chromium', () => {
     // residents by registered attribute, by name (areas, 大 › 中, extra items)
     await page.waitForSelector('[data-chart="attr-x:i1"][data-rendered="true"]');
     const labels = await page.evaluate(() => {
-      const charts = (window as unknown as { tayoriCharts: Record<string, { w: { globals: { labels: string[] } } }> }).tayoriCharts;
-      return Object.fromEntries(['attr-interests', 'attr-residence', 'attr-x:i1'].map((k) => [k, charts[k]!.w.globals.labels]));
+      const charts = (window as unknown as { tayoriCharts: Record<string, { w: { globals: { labels: string[] } } }> })
+        .tayoriCharts;
+      return Object.fromEntries(
+        ['attr-interests', 'attr-residence', 'attr-x:i1'].map((k) => [k, charts[k]!.w.globals.labels]),
+      );
     });
-    expect(labels).toEqual({ 'attr-interests': ['防災', '防災 › 気象・警報'], 'attr-residence': ['久居'], 'attr-x:i1': ['参加している'] });
+    expect(labels).toEqual({
+      'attr-interests': ['防災', '防災 › 気象・警報'],
+      'attr-residence': ['久居'],
+      'attr-x:i1': ['参加している'],
+    });
     expect(await page.textContent('[data-chart="attr-x:i1"]')).toContain('健康マイレージ');
     await page.screenshot({ path: path.join(shots, '03-municipality.png'), fullPage: true });
     await ctx.close();
@@ -139,7 +186,9 @@ describe('dashboard in Chromium', () => {
     await page.click('#composer button[type=submit]');
     await page.waitForFunction(() => !document.getElementById('composer-result')!.textContent!.includes('送信中'));
     expect(await page.textContent('#composer-result')).toContain('下書きを保存しました');
-    await page.waitForFunction(() => document.getElementById('live-deliveries')!.textContent!.includes('健康マイレージ 6月のお知らせ'));
+    await page.waitForFunction(() =>
+      document.getElementById('live-deliveries')!.textContent!.includes('健康マイレージ 6月のお知らせ'),
+    );
     expect(await page.textContent('#live-deliveries')).toContain('下書き');
     await page.screenshot({ path: path.join(shots, '05-deliveries.png'), fullPage: true });
     // send the draft from the list (confirmed), through delivery's API; the send is audited
@@ -148,8 +197,14 @@ describe('dashboard in Chromium', () => {
     await page.waitForFunction(() => !/下書き/.test(document.getElementById('live-deliveries')!.textContent!));
     const sends = (await (await op('/api/v1/audit?action=send')).json()) as { records: Array<Record<string, unknown>> };
     expect(sends.records[0]).toMatchObject({ username: 'tsu-staff', tenantId: '24201', outcome: 'ok' });
-    const { records } = (await (await op('/api/v1/audit?action=delivery_saved')).json()) as { records: Array<Record<string, unknown>> };
-    expect(records[0]).toMatchObject({ username: 'tsu-staff', tenantId: '24201', detail: { title: '健康マイレージ 6月のお知らせ', audience: 'all' } });
+    const { records } = (await (await op('/api/v1/audit?action=delivery_saved')).json()) as {
+      records: Array<Record<string, unknown>>;
+    };
+    expect(records[0]).toMatchObject({
+      username: 'tsu-staff',
+      tenantId: '24201',
+      detail: { title: '健康マイレージ 6月のお知らせ', audience: 'all' },
+    });
     await ctx.close();
   });
 

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FIGURES, MISSING_REASONS, aggregateDeliveries, blockRate, deliveryRatesOptions, followsVsBlocksOptions, formatChange, formatCount,
-  formatPercent, friendsChartOptions, openRate, renderChartSvg, toCsv, xlsxWorkbook,
+  FIGURES,
+  MISSING_REASONS,
+  aggregateDeliveries,
+  blockRate,
+  deliveryRatesOptions,
+  followsVsBlocksOptions,
+  formatChange,
+  formatCount,
+  formatPercent,
+  friendsChartOptions,
+  openRate,
+  renderChartSvg,
+  toCsv,
+  xlsxWorkbook,
 } from '../dashboard/index.ts';
 import { addMonths, monthBounds, warekiMonth } from '../dashboard/data.ts';
 
@@ -18,13 +30,30 @@ describe('figure definitions', () => {
 
   it('shows unknown as "—", never 0', () => {
     expect([formatCount(null), formatPercent(null), formatChange(null)]).toEqual(['—', '—', '—']);
-    expect([formatCount(12345), formatPercent(0.0551), formatChange(-56), formatChange(0), formatChange(3)]).toEqual(['12,345', '5.5%', '−56', '±0', '+3']);
+    expect([formatCount(12345), formatPercent(0.0551), formatChange(-56), formatChange(0), formatChange(3)]).toEqual([
+      '12,345',
+      '5.5%',
+      '−56',
+      '±0',
+      '+3',
+    ]);
   });
 
   it("a period's open rate counts only deliveries where both parts are known", () => {
     const d = (delivered: number | null, uniqueImpressions: number | null) => ({
-      tenantId: '24201', kind: 'request_id', key: 'k', title: '', sentAt: '', hasStats: true, delivered, uniqueImpressions, clicks: null,
-      openRate: openRate({ delivered, uniqueImpressions }), clickRate: null, missing: uniqueImpressions === null ? { uniqueImpressions: 'privacy' as const, openRate: 'privacy' as const } : {},
+      tenantId: '24201',
+      kind: 'request_id',
+      key: 'k',
+      title: '',
+      sentAt: '',
+      hasStats: true,
+      delivered,
+      uniqueImpressions,
+      clicks: null,
+      openRate: openRate({ delivered, uniqueImpressions }),
+      clickRate: null,
+      missing:
+        uniqueImpressions === null ? { uniqueImpressions: 'privacy' as const, openRate: 'privacy' as const } : {},
     });
     const agg = aggregateDeliveries([d(1000, 600), d(15, null)]);
     expect(agg).toMatchObject({ delivered: 1015, uniqueImpressions: 600, openRate: 0.6, clicks: null });
@@ -41,10 +70,19 @@ describe('figure definitions', () => {
 
 describe('downloads', () => {
   it('CSV quotes what needs quoting and starts with a BOM', () => {
-    expect(toCsv([['市町', '備考'], ['津市', 'a,"b"'], ['x', null]])).toBe('\uFEFF市町,備考\r\n津市,"a,""b"""\r\nx,—\r\n');
+    expect(
+      toCsv([
+        ['市町', '備考'],
+        ['津市', 'a,"b"'],
+        ['x', null],
+      ]),
+    ).toBe('\uFEFF市町,備考\r\n津市,"a,""b"""\r\nx,—\r\n');
   });
   it('xlsx is a zip package with the sheet', () => {
-    const buf = xlsxWorkbook('県全体', [['市町', '友だち数'], ['津市', 1200]]);
+    const buf = xlsxWorkbook('県全体', [
+      ['市町', '友だち数'],
+      ['津市', 1200],
+    ]);
     expect(buf.subarray(0, 4).toString('hex')).toBe('504b0304');
     expect(buf.includes(Buffer.from('xl/worksheets/sheet1.xml'))).toBe(true);
   });
@@ -52,7 +90,14 @@ describe('downloads', () => {
 
 describe('chart options shared with reports', () => {
   const days = ['2025-06-01', '2025-06-02', '2025-06-03'].map((day, i) => ({
-    day, followers: i === 1 ? null : 1000 + i * 10, targetedReaches: 900, blocks: 50, insight: true, follows: 3 + i, unblocks: 0, unfollows: 1,
+    day,
+    followers: i === 1 ? null : 1000 + i * 10,
+    targetedReaches: 900,
+    blocks: 50,
+    insight: true,
+    follows: 3 + i,
+    unblocks: 0,
+    unfollows: 1,
   }));
 
   it('are plain data (JSON round trip keeps them) with the colour-blind-safe palette', () => {
@@ -60,7 +105,11 @@ describe('chart options shared with reports', () => {
     expect(JSON.parse(JSON.stringify(o))).toEqual(o);
     expect((o.colors as string[])[0]).toBe('#0072B2');
     // LINE's null stays a gap, not 0
-    expect((o.series as Array<{ data: Array<{ y: number | null }> }>)[0]!.data.map((p) => p.y)).toEqual([1000, null, 1020]);
+    expect((o.series as Array<{ data: Array<{ y: number | null }> }>)[0]!.data.map((p) => p.y)).toEqual([
+      1000,
+      null,
+      1020,
+    ]);
     const fb = followsVsBlocksOptions(days);
     expect((fb.series as Array<{ data: Array<{ y: number }> }>)[0]!.data.map((p) => p.y)).toEqual([3, 4, 5]);
   });

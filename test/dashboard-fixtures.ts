@@ -27,7 +27,14 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
     { tenant_id: '24201', day: '2025-06-15', follows: 20, unblocks: 0, unfollows: 3 },
     { tenant_id: '24201', day: '2025-05-10', follows: 7, unblocks: 0, unfollows: 1 },
     { tenant_id: '24202', day: '2025-06-03', follows: 11, unblocks: 1, unfollows: 4 },
-  ].map((r) => ({ ...r, postbacks: 0, messages: 0, events: r.follows + r.unblocks + r.unfollows, users: 1, computed_at: now }));
+  ].map((r) => ({
+    ...r,
+    postbacks: 0,
+    messages: 0,
+    events: r.follows + r.unblocks + r.unfollows,
+    users: 1,
+    computed_at: now,
+  }));
   await ch.insert({ table: 'webhook_events_per_day', values: webhooks, format: 'JSONEachRow' });
 
   // Tsu delivered twice in June (one with every figure, one under the privacy threshold).
@@ -40,43 +47,118 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
     { key: 'req-1', sent_at: '2025-06-05 01:00:00.000', delivered: 1000, unique_impression: 600, unique_click: 80 },
     { key: 'req-2', sent_at: '2025-06-20 01:00:00.000', delivered: 15, unique_impression: null, unique_click: null },
   ].map((r) => ({
-    tenant_id: '24201', kind: 'request_id', fetched_at: now, status: 'ready', unique_media_played: null,
-    unique_media_played_100_percent: null, impression: null, click: null, media_played: null, messages: [], clicks: [], response: '{}', ...r,
+    tenant_id: '24201',
+    kind: 'request_id',
+    fetched_at: now,
+    status: 'ready',
+    unique_media_played: null,
+    unique_media_played_100_percent: null,
+    impression: null,
+    click: null,
+    media_played: null,
+    messages: [],
+    clicks: [],
+    response: '{}',
+    ...r,
   }));
   await ch.insert({ table: 'insight_message_stats', values: stats, format: 'JSONEachRow' });
 
   // A multicast tracked by its aggregation unit: LINE gives no delivered count, the record does.
   await ch.insert({
     table: 'insight_tracked_deliveries',
-    values: [{ tenant_id: '24201', kind: 'aggregation_unit', key: 'unit-1', sent_at: '2025-06-25 01:00:00.000', track_until: '2025-07-09 01:00:00.000', registered_at: now, version: 1, is_deleted: 0 }],
+    values: [
+      {
+        tenant_id: '24201',
+        kind: 'aggregation_unit',
+        key: 'unit-1',
+        sent_at: '2025-06-25 01:00:00.000',
+        track_until: '2025-07-09 01:00:00.000',
+        registered_at: now,
+        version: 1,
+        is_deleted: 0,
+      },
+    ],
     format: 'JSONEachRow',
   });
   await ch.insert({
     table: 'insight_message_stats',
-    values: [{
-      tenant_id: '24201', kind: 'aggregation_unit', key: 'unit-1', sent_at: '2025-06-25 01:00:00.000', fetched_at: now, status: 'ready',
-      delivered: null, unique_impression: 300, unique_click: 30, unique_media_played: null, unique_media_played_100_percent: null,
-      impression: null, click: null, media_played: null, messages: [], clicks: [], response: '{}',
-    }],
+    values: [
+      {
+        tenant_id: '24201',
+        kind: 'aggregation_unit',
+        key: 'unit-1',
+        sent_at: '2025-06-25 01:00:00.000',
+        fetched_at: now,
+        status: 'ready',
+        delivered: null,
+        unique_impression: 300,
+        unique_click: 30,
+        unique_media_played: null,
+        unique_media_played_100_percent: null,
+        impression: null,
+        click: null,
+        media_played: null,
+        messages: [],
+        clicks: [],
+        response: '{}',
+      },
+    ],
     format: 'JSONEachRow',
   });
   await ch.insert({
     table: 'deliveries',
-    values: [{
-      tenant_id: '24201', delivery_id: 'd-unit-1', kind: 'normal', title: '6月の健康だより', messages: '[]', audience: '{"type":"all"}',
-      audience_label: 'すべての友だち', aggregation_unit: 'unit-1', status: 'done', targets: 510, batches: 2, accepted: 500, failed: 10,
-      created_at: now, updated_at: now, version: 1, is_deleted: 0,
-    }, {
-      // a broadcast to every friend, tracked by LINE's request id (req-2 was sent from LINE's own manager: no record)
-      tenant_id: '24201', delivery_id: 'd-req-1', kind: 'normal', title: '6月の防災だより', messages: '[]', audience: '{"type":"all"}',
-      audience_label: 'すべての友だち', send_method: 'broadcast', request_id: 'req-1', status: 'done', targets: 1000, batches: 1,
-      accepted: 1000, failed: 0, created_at: now, updated_at: now, version: 1, is_deleted: 0,
-    }],
+    values: [
+      {
+        tenant_id: '24201',
+        delivery_id: 'd-unit-1',
+        kind: 'normal',
+        title: '6月の健康だより',
+        messages: '[]',
+        audience: '{"type":"all"}',
+        audience_label: 'すべての友だち',
+        aggregation_unit: 'unit-1',
+        status: 'done',
+        targets: 510,
+        batches: 2,
+        accepted: 500,
+        failed: 10,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        is_deleted: 0,
+      },
+      {
+        // a broadcast to every friend, tracked by LINE's request id (req-2 was sent from LINE's own manager: no record)
+        tenant_id: '24201',
+        delivery_id: 'd-req-1',
+        kind: 'normal',
+        title: '6月の防災だより',
+        messages: '[]',
+        audience: '{"type":"all"}',
+        audience_label: 'すべての友だち',
+        send_method: 'broadcast',
+        request_id: 'req-1',
+        status: 'done',
+        targets: 1000,
+        batches: 1,
+        accepted: 1000,
+        failed: 0,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        is_deleted: 0,
+      },
+    ],
     format: 'JSONEachRow',
   });
 
   // Residents' registered attributes in Tsu: three friends and one who blocked.
-  const residents = [['Ua', 1, 'female'], ['Ub', 1, 'female'], ['Uc', 1, 'male'], ['Ud', 0, 'female']] as const;
+  const residents = [
+    ['Ua', 1, 'female'],
+    ['Ub', 1, 'female'],
+    ['Uc', 1, 'male'],
+    ['Ud', 0, 'female'],
+  ] as const;
   await ch.insert({
     table: 'resident_states',
     values: residents.map(([u, f]) => ({ tenant_id: '24201', user_id: u, is_friend: f, changed_at: now, version: 1 })),
@@ -85,22 +167,73 @@ export async function seedFigures(ch: ClickHouseClient): Promise<void> {
   await ch.insert({
     table: 'resident_attributes',
     values: [
-      ...residents.map(([u, , g]) => ({ tenant_id: '24201', user_id: u, item: 'gender', values: [g], answered_at: now, version: 1, is_deleted: 0 })),
+      ...residents.map(([u, , g]) => ({
+        tenant_id: '24201',
+        user_id: u,
+        item: 'gender',
+        values: [g],
+        answered_at: now,
+        version: 1,
+        is_deleted: 0,
+      })),
       // by id, as delivery/ keeps them: an area, interests at three levels (two areas under one middle), an extra item
-      ...([['Ua', 'residence', ['a1']], ['Ua', 'interests', ['c1/c1_1/a1', 'c1/c1_1/a2']], ['Ua', 'birth_year', ['1980']], ['Ub', 'interests', ['c1']], ['Ub', 'x:i1', ['o1']], ['Ud', 'residence', ['a1']]] as const)
-        .map(([u, item, values]) => ({ tenant_id: '24201', user_id: u, item, values, answered_at: now, version: 1, is_deleted: 0 })),
+      ...(
+        [
+          ['Ua', 'residence', ['a1']],
+          ['Ua', 'interests', ['c1/c1_1/a1', 'c1/c1_1/a2']],
+          ['Ua', 'birth_year', ['1980']],
+          ['Ub', 'interests', ['c1']],
+          ['Ub', 'x:i1', ['o1']],
+          ['Ud', 'residence', ['a1']],
+        ] as const
+      ).map(([u, item, values]) => ({
+        tenant_id: '24201',
+        user_id: u,
+        item,
+        values,
+        answered_at: now,
+        version: 1,
+        is_deleted: 0,
+      })),
     ],
     format: 'JSONEachRow',
   });
   // their names, as delivery/ keeps them
   await ch.insert({
     table: 'delivery_categories',
-    values: [['a1', '@area', '久居'], ['c1', '', '防災'], ['c1_1', 'c1', '気象・警報']].map(([id, parent, name], i) => ({ tenant_id: '24201', category_id: id, parent_id: parent, name, sort: i, retired: 0, updated_at: now, version: 1, is_deleted: 0 })),
+    values: [
+      ['a1', '@area', '久居'],
+      ['c1', '', '防災'],
+      ['c1_1', 'c1', '気象・警報'],
+    ].map(([id, parent, name], i) => ({
+      tenant_id: '24201',
+      category_id: id,
+      parent_id: parent,
+      name,
+      sort: i,
+      retired: 0,
+      updated_at: now,
+      version: 1,
+      is_deleted: 0,
+    })),
     format: 'JSONEachRow',
   });
   await ch.insert({
     table: 'delivery_attribute_items',
-    values: [{ tenant_id: '24201', item_id: 'i1', label: '健康マイレージ', multiple: 0, options: JSON.stringify([{ id: 'o1', label: '参加している' }]), sort: 0, retired: 0, updated_at: now, version: 1, is_deleted: 0 }],
+    values: [
+      {
+        tenant_id: '24201',
+        item_id: 'i1',
+        label: '健康マイレージ',
+        multiple: 0,
+        options: JSON.stringify([{ id: 'o1', label: '参加している' }]),
+        sort: 0,
+        retired: 0,
+        updated_at: now,
+        version: 1,
+        is_deleted: 0,
+      },
+    ],
     format: 'JSONEachRow',
   });
 }

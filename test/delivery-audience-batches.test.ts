@@ -15,7 +15,18 @@ import { freshClickHouse, tmpDir } from './helpers/index.ts';
 const tmp = tmpDir();
 const TENANT = '24201';
 let ch: ClickHouseClient;
-const odd = ['U"quoted"', 'back\\slash', 'tab\there', 'new\nline', 'a,b', '日本語のID', ' space', 'a/b', 'del\u007f', 'nul\u0000x'];
+const odd = [
+  'U"quoted"',
+  'back\\slash',
+  'tab\there',
+  'new\nline',
+  'a,b',
+  '日本語のID',
+  ' space',
+  'a/b',
+  'del\u007f',
+  'nul\u0000x',
+];
 const plain = Array.from({ length: 1203 }, (_, i) => `U${(i * 7919).toString(16).padStart(32, '0')}`);
 const blocked = plain.filter((_, i) => i % 100 === 5);
 const friends = [...plain.filter((u) => !blocked.includes(u)), ...odd].sort();
@@ -25,18 +36,40 @@ beforeAll(async () => {
   await migrate(ch);
   const at = Date.parse('2026-01-01T00:00:00Z');
   await ch.insert({
-    table: 'resident_states', format: 'JSONEachRow',
+    table: 'resident_states',
+    format: 'JSONEachRow',
     values: [
-      ...[...plain, ...odd].map((u) => ({ tenant_id: TENANT, user_id: u, is_friend: 1, changed_at: chDateTime(at), version: 1 })),
-      ...blocked.map((u) => ({ tenant_id: TENANT, user_id: u, is_friend: 0, changed_at: chDateTime(at + 1000), version: 2 })),
+      ...[...plain, ...odd].map((u) => ({
+        tenant_id: TENANT,
+        user_id: u,
+        is_friend: 1,
+        changed_at: chDateTime(at),
+        version: 1,
+      })),
+      ...blocked.map((u) => ({
+        tenant_id: TENANT,
+        user_id: u,
+        is_friend: 0,
+        changed_at: chDateTime(at + 1000),
+        version: 2,
+      })),
       { tenant_id: '24202', user_id: plain[0], is_friend: 1, changed_at: chDateTime(at), version: 1 },
     ],
   });
   // every third friend (and two odd ids) registered gender female
   const female = [...friends.filter((_, i) => i % 3 === 0), odd[0]!, odd[3]!];
   await ch.insert({
-    table: 'resident_attributes', format: 'JSONEachRow',
-    values: [...new Set(female)].map((u) => ({ tenant_id: TENANT, user_id: u, item: 'gender', values: ['female'], answered_at: chDateTime(at), version: 1, is_deleted: 0 })),
+    table: 'resident_attributes',
+    format: 'JSONEachRow',
+    values: [...new Set(female)].map((u) => ({
+      tenant_id: TENANT,
+      user_id: u,
+      item: 'gender',
+      values: ['female'],
+      answered_at: chDateTime(at),
+      version: 1,
+      is_deleted: 0,
+    })),
   });
 }, 60_000);
 
@@ -72,8 +105,11 @@ describe('audience batch lines from ClickHouse', () => {
   it('escapes each kind of id even when it is the only one in its batch that needs it', async () => {
     const at = chDateTime(Date.parse('2026-01-01T00:00:00Z'));
     await ch.insert({
-      table: 'resident_states', format: 'JSONEachRow',
-      values: odd.flatMap((u, i) => [u, plain[i]!].map((id) => ({ tenant_id: `odd${i}`, user_id: id, is_friend: 1, changed_at: at, version: 1 }))),
+      table: 'resident_states',
+      format: 'JSONEachRow',
+      values: odd.flatMap((u, i) =>
+        [u, plain[i]!].map((id) => ({ tenant_id: `odd${i}`, user_id: id, is_friend: 1, changed_at: at, version: 1 })),
+      ),
     });
     for (const [i, u] of odd.entries()) {
       const lines = await readBatchLines(ch, 'delivery.audience_page', { tenant: `odd${i}`, after: '', limit: 700 });
@@ -82,13 +118,22 @@ describe('audience batch lines from ClickHouse', () => {
   });
 
   it('gives an empty page after the last friend', async () => {
-    const lines = await readBatchLines(ch, 'delivery.audience_page', { tenant: TENANT, after: friends.at(-1)!, limit: 700 });
+    const lines = await readBatchLines(ch, 'delivery.audience_page', {
+      tenant: TENANT,
+      after: friends.at(-1)!,
+      limit: 700,
+    });
     expect(lines.length).toBe(0);
   });
 
   it('cuts a segment’s range into batches of the residents it selects', async () => {
     const c = compileCondition({ attr: 'gender', op: 'in', values: ['female'] }, { range: true });
-    const lines = await readBatchLines(ch, 'delivery.audience_segment_range', { tenant: TENANT, after: '', upto: friends.at(-1)!, ...c.params }, c.sql);
+    const lines = await readBatchLines(
+      ch,
+      'delivery.audience_segment_range',
+      { tenant: TENANT, after: '', upto: friends.at(-1)!, ...c.params },
+      c.sql,
+    );
     const expected = [...new Set([...friends.filter((_, i) => i % 3 === 0), odd[0]!, odd[3]!])].sort();
     expect(idsOfLines(lines)).toEqual(expected);
     expect(summarize(lines).count).toBe(expected.length);

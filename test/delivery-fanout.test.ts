@@ -40,10 +40,23 @@ const tracked: Array<{ tenantId: string; kind: string; key: string; sentAt: numb
 beforeAll(async () => {
   sandbox = await startSandbox({
     config: {
-      channels: [{
-        channelId: CHANNEL, botUserId: `U${'9'.repeat(32)}`, channelSecret: 'secret-pref', channelAccessToken: ACCESS,
-        residents: { count: 3200, seed: 7, initialFriendRatio: 1, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0, fatigueBlockProbability: 0 },
-      }],
+      channels: [
+        {
+          channelId: CHANNEL,
+          botUserId: `U${'9'.repeat(32)}`,
+          channelSecret: 'secret-pref',
+          channelAccessToken: ACCESS,
+          residents: {
+            count: 3200,
+            seed: 7,
+            initialFriendRatio: 1,
+            followRatePerDay: 0,
+            blockRatePerDay: 0,
+            unblockRatePerDay: 0,
+            fatigueBlockProbability: 0,
+          },
+        },
+      ],
       rateLimits: { multicastPerSecond: 200 },
     },
   });
@@ -51,8 +64,18 @@ beforeAll(async () => {
   await migrate(ch);
   redisServer = await startTestRedis(tmp.dir);
   tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
-  await tenants.add({ id: TENANT, name: '三重県', kind: 'prefecture', channelId: CHANNEL, botUserId: `U${'9'.repeat(32)}` });
-  await tenants.setCredentials(TENANT, { channelSecret: 'secret-pref', channelAccessToken: ACCESS, lineApi: 'sandbox' });
+  await tenants.add({
+    id: TENANT,
+    name: '三重県',
+    kind: 'prefecture',
+    channelId: CHANNEL,
+    botUserId: `U${'9'.repeat(32)}`,
+  });
+  await tenants.setCredentials(TENANT, {
+    channelSecret: 'secret-pref',
+    channelAccessToken: ACCESS,
+    lineApi: 'sandbox',
+  });
 
   // residents' follow state as ingest would have recorded it: everyone followed, 200 blocked later
   const all = [...sandbox.world.byChannelId(CHANNEL)!.followerIds()];
@@ -60,17 +83,39 @@ beforeAll(async () => {
   friends = all.slice(200);
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   await ch.insert({
-    table: 'resident_states', format: 'JSONEachRow',
+    table: 'resident_states',
+    format: 'JSONEachRow',
     values: [
-      ...all.map((u) => ({ tenant_id: TENANT, user_id: u, is_friend: 1, changed_at: chDateTime(t0), version: t0 * 10 + 1 })),
-      ...blocked.map((u) => ({ tenant_id: TENANT, user_id: u, is_friend: 0, changed_at: chDateTime(t0 + 1000), version: (t0 + 1000) * 10 })),
+      ...all.map((u) => ({
+        tenant_id: TENANT,
+        user_id: u,
+        is_friend: 1,
+        changed_at: chDateTime(t0),
+        version: t0 * 10 + 1,
+      })),
+      ...blocked.map((u) => ({
+        tenant_id: TENANT,
+        user_id: u,
+        is_friend: 0,
+        changed_at: chDateTime(t0 + 1000),
+        version: (t0 + 1000) * 10,
+      })),
     ],
   });
 
   delivery = createDelivery({
-    ch, redisUrl: redisServer.url, tenants, logger,
+    ch,
+    redisUrl: redisServer.url,
+    tenants,
+    logger,
     endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox.url }),
-    fanOut: { requestTimeoutMs: 1500, retryBaseMs: 100, backoff429Ms: 50, pageSize: 1000, trackDelivery: async (i) => tracked.push(i) },
+    fanOut: {
+      requestTimeoutMs: 1500,
+      retryBaseMs: 100,
+      backoff429Ms: 50,
+      pageSize: 1000,
+      trackDelivery: async (i) => tracked.push(i),
+    },
   });
   await delivery.start();
   app = createHttpApp(logger);
@@ -91,7 +136,10 @@ afterAll(async () => {
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -100,26 +148,41 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 
 async function hook(method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${sandbox.url}/__sandbox${path}`, {
-    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return res.json();
 }
 
 async function sendNow(title: string): Promise<string> {
-  const r = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title, messages: [{ type: 'text', text: `${title}のお知らせ` }], audience: { type: 'all' }, sendMethod: 'multicast', send: 'now' });
+  const r = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, {
+    title,
+    messages: [{ type: 'text', text: `${title}のお知らせ` }],
+    audience: { type: 'all' },
+    sendMethod: 'multicast',
+    send: 'now',
+  });
   expect(r.status).toBe(201);
   return r.json.id as string;
 }
 
 async function finished(id: string): Promise<any> {
-  return waitFor(async () => {
-    const r = await api('GET', `/api/v1/tenants/${TENANT}/deliveries/${id}`);
-    return ['done', 'failed'].includes(r.json.status) ? r.json : undefined;
-  }, 90_000, `delivery ${id} to finish`);
+  return waitFor(
+    async () => {
+      const r = await api('GET', `/api/v1/tenants/${TENANT}/deliveries/${id}`);
+      return ['done', 'failed'].includes(r.json.status) ? r.json : undefined;
+    },
+    90_000,
+    `delivery ${id} to finish`,
+  );
 }
 
 /** Per-resident receipt counts of the requests that carried this delivery's retry keys. */
-async function receiptsOf(id: string, batches: number): Promise<{ requests: number; perResident: Map<string, number> }> {
+async function receiptsOf(
+  id: string,
+  batches: number,
+): Promise<{ requests: number; perResident: Map<string, number> }> {
   const keys = new Set(Array.from({ length: batches }, (_, b) => batchRetryKey(id, b)));
   const perResident = new Map<string, number>();
   const requestIds = new Set<string>();
@@ -152,20 +215,38 @@ describe('delivery fan-out', () => {
   it('sends every friend the delivery once, in batches of 500, and never a blocked resident', async () => {
     const id = await sendNow('通常配信');
     const d = await finished(id);
-    expect(d).toMatchObject({ status: 'done', targets: friends.length, accepted: friends.length, failed: 0, batches: Math.ceil(friends.length / 500) });
+    expect(d).toMatchObject({
+      status: 'done',
+      targets: friends.length,
+      accepted: friends.length,
+      failed: 0,
+      batches: Math.ceil(friends.length / 500),
+    });
     const r = await receiptsOf(id, d.batches);
     expect(r.requests).toBe(d.batches);
     expectExactlyOnce(r);
     const batches = (await api('GET', `/api/v1/tenants/${TENANT}/deliveries/${id}/batches`)).json.batches;
     expect(batches).toHaveLength(d.batches);
-    expect(batches.every((b: any) => b.status === 'accepted' && b.recipients <= 500 && b.retry_key === batchRetryKey(id, Number(b.batch_no)))).toBe(true);
+    expect(
+      batches.every(
+        (b: any) =>
+          b.status === 'accepted' && b.recipients <= 500 && b.retry_key === batchRetryKey(id, Number(b.batch_no)),
+      ),
+    ).toBe(true);
     // customAggregationUnits on every request
     const recent = await hook('GET', `/requests?channelId=${CHANNEL}&limit=1000`);
     expect(recent.requests.filter((x: any) => x.kind === 'multicast').length).toBeGreaterThanOrEqual(d.batches);
   });
 
   it('completes through a 429 storm without failing or duplicating', async () => {
-    await hook('POST', '/faults', { channelId: CHANNEL, endpoint: 'multicast', kind: '429', durationMs: 60_000, probability: 0.5, count: 30 });
+    await hook('POST', '/faults', {
+      channelId: CHANNEL,
+      endpoint: 'multicast',
+      kind: '429',
+      durationMs: 60_000,
+      probability: 0.5,
+      count: 30,
+    });
     const id = await sendNow('429 の嵐');
     const d = await finished(id);
     await hook('DELETE', '/faults');
@@ -174,9 +255,35 @@ describe('delivery fan-out', () => {
   });
 
   it('completes through 5xx and timeouts (some after the request took effect) with no duplicate receipt', async () => {
-    await hook('POST', '/faults', { channelId: CHANNEL, endpoint: 'multicast', kind: '5xx', durationMs: 60_000, probability: 0.4, count: 6, delivered: true });
-    await hook('POST', '/faults', { channelId: CHANNEL, endpoint: 'multicast', kind: '5xx', durationMs: 60_000, probability: 0.4, count: 4, status: 503, delivered: false });
-    await hook('POST', '/faults', { channelId: CHANNEL, endpoint: 'multicast', kind: 'timeout', durationMs: 60_000, probability: 0.3, count: 3, hangMs: 3000, delivered: true });
+    await hook('POST', '/faults', {
+      channelId: CHANNEL,
+      endpoint: 'multicast',
+      kind: '5xx',
+      durationMs: 60_000,
+      probability: 0.4,
+      count: 6,
+      delivered: true,
+    });
+    await hook('POST', '/faults', {
+      channelId: CHANNEL,
+      endpoint: 'multicast',
+      kind: '5xx',
+      durationMs: 60_000,
+      probability: 0.4,
+      count: 4,
+      status: 503,
+      delivered: false,
+    });
+    await hook('POST', '/faults', {
+      channelId: CHANNEL,
+      endpoint: 'multicast',
+      kind: 'timeout',
+      durationMs: 60_000,
+      probability: 0.3,
+      count: 3,
+      hangMs: 3000,
+      delivered: true,
+    });
     const id = await sendNow('5xx とタイムアウト');
     const d = await finished(id);
     await hook('DELETE', '/faults');
@@ -188,45 +295,108 @@ describe('delivery fan-out', () => {
 
   it('sends "all friends" as one broadcast unless multicast is chosen; a retry after a 5xx that took effect is a 409', async () => {
     const bad = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, {
-      title: 'x', messages: [{ type: 'text', text: 'x' }], audience: { type: 'segment', condition: { attr: 'gender', op: 'in', values: ['female'] } }, sendMethod: 'broadcast',
+      title: 'x',
+      messages: [{ type: 'text', text: 'x' }],
+      audience: { type: 'segment', condition: { attr: 'gender', op: 'in', values: ['female'] } },
+      sendMethod: 'broadcast',
     });
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe('invalid_delivery');
     expect(bad.json.error.details).toEqual([{ field: 'sendMethod', message: expect.stringMatching(/すべての友だち/) }]);
 
     // the broadcast takes effect, but LINE answers 500: the retry (same key) is answered 409
-    await hook('POST', '/faults', { channelId: CHANNEL, endpoint: 'broadcast', kind: '5xx', durationMs: 60_000, count: 1, delivered: true });
-    const created = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, { title: '一斉配信', messages: [{ type: 'text', text: '全員へのお知らせ' }], send: 'now' });
+    await hook('POST', '/faults', {
+      channelId: CHANNEL,
+      endpoint: 'broadcast',
+      kind: '5xx',
+      durationMs: 60_000,
+      count: 1,
+      delivered: true,
+    });
+    const created = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, {
+      title: '一斉配信',
+      messages: [{ type: 'text', text: '全員へのお知らせ' }],
+      send: 'now',
+    });
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({ sendMethod: 'broadcast', audience: { type: 'all' } });
     const d = await finished(created.json.id);
     await hook('DELETE', '/faults');
     // LINE sends a broadcast to every friend of the account; targets are the friends Tayori knows of
-    expect(d).toMatchObject({ status: 'done', sendMethod: 'broadcast', batches: 1, targets: friends.length, accepted: friends.length, failed: 0 });
+    expect(d).toMatchObject({
+      status: 'done',
+      sendMethod: 'broadcast',
+      batches: 1,
+      targets: friends.length,
+      accepted: friends.length,
+      failed: 0,
+    });
     const key = batchRetryKey(d.id, 0);
-    const sent = (await hook('GET', `/requests?channelId=${CHANNEL}&limit=1000`)).requests.filter((r: any) => r.retryKey === key);
+    const sent = (await hook('GET', `/requests?channelId=${CHANNEL}&limit=1000`)).requests.filter(
+      (r: any) => r.retryKey === key,
+    );
     expect(sent).toEqual([expect.objectContaining({ kind: 'broadcast', recipients: friends.length + blocked.length })]);
     expect(d.requestId).toBe(sent[0].requestId);
     const [batch] = (await api('GET', `/api/v1/tenants/${TENANT}/deliveries/${d.id}/batches`)).json.batches;
-    expect(batch).toMatchObject({ batch_no: 0, status: 'accepted', http_status: 409, attempts: 2, retry_key: key, request_id: d.requestId });
+    expect(batch).toMatchObject({
+      batch_no: 0,
+      status: 'accepted',
+      http_status: 409,
+      attempts: 2,
+      retry_key: key,
+      request_id: d.requestId,
+    });
     for (const u of [friends[0]!, friends.at(-1)!, blocked[0]!]) {
       const r = await hook('GET', `/channels/${CHANNEL}/receipts/${u}`);
       expect(r.receipts.filter((x: any) => x.retryKey === key)).toHaveLength(1);
     }
     // Insight statistics of a broadcast are by request id
-    expect(tracked).toContainEqual({ tenantId: TENANT, kind: 'request_id', key: d.requestId, sentAt: expect.any(Number) });
-    await ch.insert({
-      table: 'insight_message_stats', format: 'JSONEachRow',
-      values: [{ tenant_id: TENANT, kind: 'request_id', key: d.requestId, sent_at: chDateTime(Date.now()), fetched_at: chDateTime(Date.now()), status: 'ready', delivered: 3150, unique_impression: 2000, unique_click: 10, click: 12 }],
+    expect(tracked).toContainEqual({
+      tenantId: TENANT,
+      kind: 'request_id',
+      key: d.requestId,
+      sentAt: expect.any(Number),
     });
-    const listed = (await api('GET', `/api/v1/tenants/${TENANT}/deliveries`)).json.deliveries.find((x: any) => x.id === d.id);
+    await ch.insert({
+      table: 'insight_message_stats',
+      format: 'JSONEachRow',
+      values: [
+        {
+          tenant_id: TENANT,
+          kind: 'request_id',
+          key: d.requestId,
+          sent_at: chDateTime(Date.now()),
+          fetched_at: chDateTime(Date.now()),
+          status: 'ready',
+          delivered: 3150,
+          unique_impression: 2000,
+          unique_click: 10,
+          click: 12,
+        },
+      ],
+    });
+    const listed = (await api('GET', `/api/v1/tenants/${TENANT}/deliveries`)).json.deliveries.find(
+      (x: any) => x.id === d.id,
+    );
     expect(listed).toMatchObject({ sendMethod: 'broadcast', delivered: 3150, uniqueImpressions: 2000, clicks: 12 });
   });
 
   it('marks a batch failed with LINE’s reason on a 4xx other than 409/429, and the others still go out', async () => {
     // a resident id LINE refuses ends up alone in the last batch (ids sort after every hex id)
     const bad = `U${'z'.repeat(32)}`;
-    await ch.insert({ table: 'resident_states', format: 'JSONEachRow', values: [{ tenant_id: TENANT, user_id: bad, is_friend: 1, changed_at: chDateTime(Date.now()), version: Date.now() * 10 + 1 }] });
+    await ch.insert({
+      table: 'resident_states',
+      format: 'JSONEachRow',
+      values: [
+        {
+          tenant_id: TENANT,
+          user_id: bad,
+          is_friend: 1,
+          changed_at: chDateTime(Date.now()),
+          version: Date.now() * 10 + 1,
+        },
+      ],
+    });
     const id = await sendNow('一部失敗');
     const d = await finished(id);
     expect(d).toMatchObject({ status: 'done', targets: friends.length + 1, accepted: friends.length, failed: 1 });

@@ -8,7 +8,17 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HTTPFetchError, messagingApi } from '@line/bot-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_SIZE, batchLines, CHUNK_BATCHES, chunkValue, cutChunks, idsOfLines, parseChunk, parseLines, summarize } from '../delivery/audience-batches.ts';
+import {
+  BATCH_SIZE,
+  batchLines,
+  CHUNK_BATCHES,
+  chunkValue,
+  cutChunks,
+  idsOfLines,
+  parseChunk,
+  parseLines,
+  summarize,
+} from '../delivery/audience-batches.ts';
 import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from '../delivery/multicast-http.ts';
 
 interface Seen {
@@ -45,7 +55,8 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `U${(from + i).toString(16).padStart(32, '0')}`);
+const ids = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => `U${(from + i).toString(16).padStart(32, '0')}`);
 
 /** The `to` fragment of batch k of the first chunk cut from these ids. */
 function toFragment(list: string[], k = 0): Buffer {
@@ -57,7 +68,10 @@ function toFragment(list: string[], k = 0): Buffer {
 describe('the multicast request', () => {
   const request: messagingApi.MulticastRequest = {
     to: ids(500),
-    messages: [{ type: 'text', text: '健康マイレージのお知らせ "引用" \\ https://example.jp/?a=1&b=2' }, { type: 'sticker', packageId: '446', stickerId: '1988' }],
+    messages: [
+      { type: 'text', text: '健康マイレージのお知らせ "引用" \\ https://example.jp/?a=1&b=2' },
+      { type: 'sticker', packageId: '446', stickerId: '1988' },
+    ],
     notificationDisabled: true,
     customAggregationUnits: ['tayori_d123'],
   };
@@ -78,31 +92,54 @@ describe('the multicast request', () => {
     expect(ours.method).toBe(sdk.method);
     expect(ours.url).toBe('/v2/bot/message/multicast');
     expect(ours.url).toBe(sdk.url);
-    for (const h of ['authorization', 'content-type', 'user-agent', 'x-line-retry-key', 'content-length']) expect(ours.headers[h], h).toBe(sdk.headers[h]);
+    for (const h of ['authorization', 'content-type', 'user-agent', 'x-line-retry-key', 'content-length'])
+      expect(ours.headers[h], h).toBe(sdk.headers[h]);
     expect(ours.body.equals(sdk.body)).toBe(true);
     expect(JSON.parse(ours.body.toString('utf8'))).toEqual(request);
   });
 
   it('turns LINE’s error answers into the SDK’s HTTPFetchError, a 409 with the accepted request id', async () => {
     const http = new MulticastHttp(base, 'token-a');
-    answer = [400, { 'x-line-request-id': 'r400' }, JSON.stringify({ message: 'The request body has 1 error(s)', details: [{ message: 'Invalid user ID', property: 'to[0]' }] })];
-    const err = await http.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 5000).catch((e: unknown) => e);
+    answer = [
+      400,
+      { 'x-line-request-id': 'r400' },
+      JSON.stringify({
+        message: 'The request body has 1 error(s)',
+        details: [{ message: 'Invalid user ID', property: 'to[0]' }],
+      }),
+    ];
+    const err = await http
+      .send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 5000)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HTTPFetchError);
     expect((err as HTTPFetchError).status).toBe(400);
     expect(JSON.parse((err as HTTPFetchError).body).details[0].property).toBe('to[0]');
-    answer = [409, { 'x-line-accepted-request-id': 'accepted-earlier' }, '{"message":"The retry key is already accepted"}'];
-    const conflict = (await http.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 5000).catch((e: unknown) => e)) as HTTPFetchError;
+    answer = [
+      409,
+      { 'x-line-accepted-request-id': 'accepted-earlier' },
+      '{"message":"The retry key is already accepted"}',
+    ];
+    const conflict = (await http
+      .send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 5000)
+      .catch((e: unknown) => e)) as HTTPFetchError;
     expect(conflict.status).toBe(409);
     expect(conflict.headers.get('x-line-accepted-request-id')).toBe('accepted-earlier');
     answer = 'hang';
-    await expect(http.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], 'k', 300)).rejects.toBeInstanceOf(RequestTimeout);
+    await expect(
+      http.send(
+        [MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })],
+        'k',
+        300,
+      ),
+    ).rejects.toBeInstanceOf(RequestTimeout);
     answer = [200, {}, '{}'];
     http.close();
   });
 });
 
 describe('the connections', () => {
-  const send = (h: MulticastHttp, key = 'k') => h.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], key, 5000);
+  const send = (h: MulticastHttp, key = 'k') =>
+    h.send([MULTICAST_HEAD, toFragment(ids(1)), multicastTail({ messages: [{ type: 'text', text: 'x' }] })], key, 5000);
 
   it('are kept alive, and a new one is made after an answer with Connection: close or a close while idle', async () => {
     const h = new MulticastHttp(base, 'token-a', { maxSockets: 1 });
@@ -132,7 +169,11 @@ describe('the connections', () => {
 
   it('read chunked answers and wait for a free connection beyond maxSockets', async () => {
     const h = new MulticastHttp(base, 'token-a', { maxSockets: 2 });
-    answer = [429, { 'x-line-request-id': 'r429', 'transfer-encoding': 'chunked' }, JSON.stringify({ message: 'You have reached your monthly limit.' })];
+    answer = [
+      429,
+      { 'x-line-request-id': 'r429', 'transfer-encoding': 'chunked' },
+      JSON.stringify({ message: 'You have reached your monthly limit.' }),
+    ];
     const err = (await send(h).catch((e: unknown) => e)) as HTTPFetchError;
     expect(err).toBeInstanceOf(HTTPFetchError);
     expect(err.status).toBe(429);
@@ -149,7 +190,10 @@ describe('cutting the audience into chunks', () => {
   it('keeps every id once, in order, 500 per batch and CHUNK_BATCHES batches per chunk', () => {
     const list = ids(CHUNK_BATCHES * BATCH_SIZE + 1234);
     const chunks = cutChunks(batchLines(list), 40, 7, undefined);
-    expect(chunks.map((c) => [c.n, c.first, c.batches])).toEqual([[7, 40, CHUNK_BATCHES], [8, 40 + CHUNK_BATCHES, 3]]);
+    expect(chunks.map((c) => [c.n, c.first, c.batches])).toEqual([
+      [7, 40, CHUNK_BATCHES],
+      [8, 40 + CHUNK_BATCHES, 3],
+    ]);
     const back: string[] = [];
     for (const c of chunks) {
       const [header, ...lines] = chunkValue(c).toString('utf8').split('\n');

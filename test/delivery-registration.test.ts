@@ -22,7 +22,13 @@ import { migrate } from '../core/migrations.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import type { LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
-import { createDelivery, REGISTRATION_PREFIX, renderRichMenuImage, RICH_MENU_SIZE, type Delivery } from '../delivery/index.ts';
+import {
+  createDelivery,
+  REGISTRATION_PREFIX,
+  renderRichMenuImage,
+  RICH_MENU_SIZE,
+  type Delivery,
+} from '../delivery/index.ts';
 import { createIngest, type Ingest } from '../ingest/index.ts';
 import { imageSize } from '../sandbox/api/rich-menus.ts';
 import { startSandbox, type RunningSandbox } from '../sandbox/index.ts';
@@ -59,7 +65,14 @@ beforeAll(async () => {
 
   const endpoints = () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox?.url });
   ingest = createIngest({ ch, redis, tenants, endpoints, logger });
-  delivery = createDelivery({ ch, redisUrl: redisServer.url, tenants, endpoints, logger, ingestHandlers: ingest.handlers });
+  delivery = createDelivery({
+    ch,
+    redisUrl: redisServer.url,
+    tenants,
+    endpoints,
+    logger,
+    ingestHandlers: ingest.handlers,
+  });
   const front = new FrontHandlers();
   ingest.mount(front);
   app = createHttpApp(logger, { front });
@@ -72,10 +85,24 @@ beforeAll(async () => {
   // the sandbox at real time, its webhooks to the suite; nobody acts unless the test says so
   sandbox = await startSandbox({
     config: {
-      channels: [{
-        channelId: CHANNEL, botUserId: BOT, channelSecret: SECRET, channelAccessToken: ACCESS, webhookUrl: `${base}/webhook/${TENANT}`,
-        residents: { count: 40, seed: 12, initialFriendRatio: 0.5, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0, openProbability: 0 },
-      }],
+      channels: [
+        {
+          channelId: CHANNEL,
+          botUserId: BOT,
+          channelSecret: SECRET,
+          channelAccessToken: ACCESS,
+          webhookUrl: `${base}/webhook/${TENANT}`,
+          residents: {
+            count: 40,
+            seed: 12,
+            initialFriendRatio: 0.5,
+            followRatePerDay: 0,
+            blockRatePerDay: 0,
+            unblockRatePerDay: 0,
+            openProbability: 0,
+          },
+        },
+      ],
     },
   });
   line = new messagingApi.MessagingApiClient({ channelAccessToken: ACCESS, baseURL: sandbox.url });
@@ -96,14 +123,21 @@ afterAll(async () => {
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${base}/api/v1/tenants/${TENANT}${path}`, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${TOKEN}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: await res.json() };
 }
 
 async function hook(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${sandbox!.url}/__sandbox${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${sandbox!.url}/__sandbox${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const json = await res.json();
   expect(res.status, `${method} ${path}: ${JSON.stringify(json)}`).toBe(200);
   return json;
@@ -117,7 +151,9 @@ class Resident {
 
   async replies(): Promise<Reply[]> {
     const r = await hook('GET', `/channels/${CHANNEL}/receipts/${this.userId}`);
-    return (r.receipts as Array<{ kind: string; messages: Reply[] }>).filter((x) => x.kind === 'reply').map((x) => x.messages[0]!);
+    return (r.receipts as Array<{ kind: string; messages: Reply[] }>)
+      .filter((x) => x.kind === 'reply')
+      .map((x) => x.messages[0]!);
   }
 
   /** Acts, then waits for the reply it causes. */
@@ -139,7 +175,13 @@ class Resident {
 
 const labels = (r: Reply) => (r.quickReply?.items ?? []).map((i) => (i.action as { label?: string }).label ?? '');
 
-const femaleOver40 = { and: [{ attr: 'gender', op: 'in', values: ['female'] }, { attr: 'birth_year', op: 'between', max: 1985 }, { attr: 'interests', op: 'in', values: ['c3'] }] };
+const femaleOver40 = {
+  and: [
+    { attr: 'gender', op: 'in', values: ['female'] },
+    { attr: 'birth_year', op: 'between', max: 1985 },
+    { attr: 'interests', op: 'in', values: ['c3'] },
+  ],
+};
 const count = async (audience: unknown) => {
   const r = await api('POST', '/deliveries/count', { audience });
   expect(r.status).toBe(200);
@@ -152,20 +194,32 @@ describe('the default rich menu', () => {
     expect(none.status).toBe(400);
     expect(none.json.error.code).toBe('rich_menu_urls_required');
     expect(none.json.error.details.map((d: any) => d.field)).toEqual(['newsUrl', 'contactUrl']);
-    const bad = await api('POST', '/rich-menu', { newsUrl: 'http://www.city.ise.mie.jp/', contactUrl: 'https://www.city.ise.mie.jp/contact', extra: 1 });
+    const bad = await api('POST', '/rich-menu', {
+      newsUrl: 'http://www.city.ise.mie.jp/',
+      contactUrl: 'https://www.city.ise.mie.jp/contact',
+      extra: 1,
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe('invalid_rich_menu');
     expect(bad.json.error.message).toMatch(/https:\/\/ で始まる URL/);
     expect((await api('GET', '/rich-menu')).json).toEqual({ richMenu: null });
 
-    const first = await api('POST', '/rich-menu', { newsUrl: 'https://www.city.ise.mie.jp/news', contactUrl: 'https://www.city.ise.mie.jp/contact' });
+    const first = await api('POST', '/rich-menu', {
+      newsUrl: 'https://www.city.ise.mie.jp/news',
+      contactUrl: 'https://www.city.ise.mie.jp/contact',
+    });
     expect(first.status).toBe(201);
     const id = first.json.richMenu.richMenuId as string;
     expect(await line.getDefaultRichMenuId()).toEqual({ richMenuId: id });
     const menu = await line.getRichMenu(id);
     expect(menu).toMatchObject({ size: RICH_MENU_SIZE, selected: true, chatBarText: 'メニュー' });
     expect(menu.areas.map((a) => a.action)).toEqual([
-      { type: 'postback', label: '登録内容の確認・変更', data: `${REGISTRATION_PREFIX}menu`, displayText: '登録内容の確認・変更' },
+      {
+        type: 'postback',
+        label: '登録内容の確認・変更',
+        data: `${REGISTRATION_PREFIX}menu`,
+        displayText: '登録内容の確認・変更',
+      },
       { type: 'uri', label: 'お知らせ', uri: 'https://www.city.ise.mie.jp/news' },
       { type: 'uri', label: '問い合わせ', uri: 'https://www.city.ise.mie.jp/contact' },
     ]);
@@ -181,10 +235,17 @@ describe('the default rich menu', () => {
     // again, keeping the links: a new menu, the old one deleted from the channel
     const again = await api('POST', '/rich-menu', {});
     expect(again.status).toBe(201);
-    expect(again.json.richMenu).toMatchObject({ newsUrl: 'https://www.city.ise.mie.jp/news', contactUrl: 'https://www.city.ise.mie.jp/contact', isDefault: true });
+    expect(again.json.richMenu).toMatchObject({
+      newsUrl: 'https://www.city.ise.mie.jp/news',
+      contactUrl: 'https://www.city.ise.mie.jp/contact',
+      isDefault: true,
+    });
     expect(again.json.richMenu.richMenuId).not.toBe(id);
     expect((await line.getRichMenuList()).richmenus.map((m) => m.richMenuId)).toEqual([again.json.richMenu.richMenuId]);
-    expect((await api('GET', '/rich-menu')).json.richMenu).toMatchObject({ richMenuId: again.json.richMenu.richMenuId, isDefault: true });
+    expect((await api('GET', '/rich-menu')).json.richMenu).toMatchObject({
+      richMenuId: again.json.richMenu.richMenuId,
+      isDefault: true,
+    });
   });
 });
 
@@ -197,7 +258,17 @@ describe('registration inside LINE', () => {
     // adding the account: the flow's first question arrives as a reply with quick replies
     const welcome = await hana.act({ type: 'follow' });
     expect(welcome.text).toMatch(/友だち追加ありがとうございます/);
-    expect(labels(welcome)).toEqual(expect.arrayContaining(['生活スタイル', '生まれ年', '性別', 'お住まい', '知りたい地域', '関心のある分野', '登録内容の確認']));
+    expect(labels(welcome)).toEqual(
+      expect.arrayContaining([
+        '生活スタイル',
+        '生まれ年',
+        '性別',
+        'お住まい',
+        '知りたい地域',
+        '関心のある分野',
+        '登録内容の確認',
+      ]),
+    );
 
     // each step by tapping what the previous reply offered
     const gender = await hana.tap(welcome, '性別');
@@ -220,7 +291,10 @@ describe('registration inside LINE', () => {
 
     // stored in ClickHouse
     const attrs = (await api('GET', `/residents/${hana.userId}/attributes`)).json;
-    expect(attrs).toMatchObject({ friend: true, attributes: { gender: ['female'], birth_year: ['1978'], interests: ['c3/c3_1'], lifestyle: ['worker'] } });
+    expect(attrs).toMatchObject({
+      friend: true,
+      attributes: { gender: ['female'], birth_year: ['1978'], interests: ['c3/c3_1'], lifestyle: ['worker'] },
+    });
 
     // another resident, other answers
     const w2 = await taro.act({ type: 'follow' });
@@ -237,21 +311,27 @@ describe('registration inside LINE', () => {
     expect(await count({ type: 'segment', condition: femaleOver40 })).toBe(0);
     expect(await count({ type: 'segment', condition: { attr: 'gender', op: 'in', values: ['male'] } })).toBe(2);
     // the お知らせ area is a link: no webhook, no reply
-    expect(await hook('POST', `/channels/${CHANNEL}/residents/${hana.userId}/actions`, { type: 'richMenu', area: 1 })).toMatchObject({ event: null, uri: 'https://www.city.ise.mie.jp/news' });
+    expect(
+      await hook('POST', `/channels/${CHANNEL}/residents/${hana.userId}/actions`, { type: 'richMenu', area: 1 }),
+    ).toMatchObject({ event: null, uri: 'https://www.city.ise.mie.jp/news' });
 
     // a block takes her out of every audience (her answers stay); an unblock brings her back
     await hook('POST', `/channels/${CHANNEL}/residents/${hana.userId}/actions`, { type: 'unfollow' });
     await waitFor(async () => (await count({ type: 'all' })) === 1, 20_000, 'the block to count');
     expect(await count({ type: 'segment', condition: { attr: 'gender', op: 'in', values: ['male'] } })).toBe(1);
-    expect((await api('GET', `/residents/${hana.userId}/attributes`)).json).toMatchObject({ friend: false, attributes: { gender: ['male'], birth_year: ['1978'] } });
+    expect((await api('GET', `/residents/${hana.userId}/attributes`)).json).toMatchObject({
+      friend: false,
+      attributes: { gender: ['male'], birth_year: ['1978'] },
+    });
     const back = await hana.act({ type: 'follow' });
     expect(back.text).toMatch(/友だち追加ありがとうございます/);
     expect(await count({ type: 'all' })).toBe(2);
     expect(await count({ type: 'segment', condition: { attr: 'gender', op: 'in', values: ['male'] } })).toBe(2);
   }, 120_000);
 
-  it('pages a list longer than LINE\'s 13 quick replies (25 areas), keeping the page through a toggle', async () => {
-    for (let i = 1; i <= 25; i++) expect((await api('POST', '/categories', { parentId: '@area', name: `第${i}地区` })).status).toBe(201);
+  it("pages a list longer than LINE's 13 quick replies (25 areas), keeping the page through a toggle", async () => {
+    for (let i = 1; i <= 25; i++)
+      expect((await api('POST', '/categories', { parentId: '@area', name: `第${i}地区` })).status).toBe(201);
     const [userId] = (await hook('POST', `/channels/${CHANNEL}/residents?newcomers=1`)).newcomers as string[];
     const jiro = new Resident(userId!);
     const welcome = await jiro.act({ type: 'follow' });
@@ -259,9 +339,28 @@ describe('registration inside LINE', () => {
     // お住まい: a page of areas, 次へ ▶, and 回答しない / 戻る — never more than 13 buttons
     const first = await jiro.tap(welcome, 'お住まい');
     expect(first.text).toMatch(/お住まいを選んでください \(1\/3\)/);
-    expect(labels(first)).toEqual([...Array.from({ length: 9 }, (_, i) => `第${i + 1}地区`), '次へ ▶', '回答しない', '戻る']);
+    expect(labels(first)).toEqual([
+      ...Array.from({ length: 9 }, (_, i) => `第${i + 1}地区`),
+      '次へ ▶',
+      '回答しない',
+      '戻る',
+    ]);
     const second = await jiro.tap(first, '次へ ▶');
-    expect(labels(second)).toEqual(['第10地区', '第11地区', '第12地区', '第13地区', '第14地区', '第15地区', '第16地区', '第17地区', '第18地区', '◀ 前へ', '次へ ▶', '回答しない', '戻る']);
+    expect(labels(second)).toEqual([
+      '第10地区',
+      '第11地区',
+      '第12地区',
+      '第13地区',
+      '第14地区',
+      '第15地区',
+      '第16地区',
+      '第17地区',
+      '第18地区',
+      '◀ 前へ',
+      '次へ ▶',
+      '回答しない',
+      '戻る',
+    ]);
     const third = await jiro.tap(second, '次へ ▶');
     expect(third.text).toMatch(/\(3\/3\)/);
     expect(labels(third).length).toBeLessThanOrEqual(13);
@@ -275,6 +374,9 @@ describe('registration inside LINE', () => {
     expect(labels(ticked)).toContain('✓ 第12地区');
     const areas = (await api('GET', '/categories')).json.categories as Array<{ id: string; name: string }>;
     const idOf = (name: string) => areas.find((c) => c.name === name)!.id;
-    expect((await api('GET', `/residents/${userId}/attributes`)).json.attributes).toMatchObject({ residence: [idOf('第25地区')], news_areas: [idOf('第12地区')] });
+    expect((await api('GET', `/residents/${userId}/attributes`)).json.attributes).toMatchObject({
+      residence: [idOf('第25地区')],
+      news_areas: [idOf('第12地区')],
+    });
   }, 120_000);
 });

@@ -17,8 +17,15 @@ afterAll(() => {
   tmp.remove();
 });
 
-function startDemo(extraEnv: Record<string, string> = {}): { child: ChildProcess; output: () => string; url: Promise<string> } {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tayori.mjs'), 'demo'], { env: { ...env, ...extraEnv }, cwd: repoRoot });
+function startDemo(extraEnv: Record<string, string> = {}): {
+  child: ChildProcess;
+  output: () => string;
+  url: Promise<string>;
+} {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tayori.mjs'), 'demo'], {
+    env: { ...env, ...extraEnv },
+    cwd: repoRoot,
+  });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -35,13 +42,21 @@ async function lastMonthPackageOpens(url: string): Promise<void> {
   const now = new Date(Date.now() + 9 * 3600_000);
   const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
   type File = { id: string; kind: string; period: string; sha256: string; fileName: string };
-  const files = await waitFor(async () => {
-    const r = (await (await fetch(`${url}/api/v1/reports?period=${last}`, { headers: auth })).json()) as { files: File[] };
-    return r.files.length >= 5 ? r.files : undefined;
-  }, 150_000, `last month's (${last}) report package`);
+  const files = await waitFor(
+    async () => {
+      const r = (await (await fetch(`${url}/api/v1/reports?period=${last}`, { headers: auth })).json()) as {
+        files: File[];
+      };
+      return r.files.length >= 5 ? r.files : undefined;
+    },
+    150_000,
+    `last month's (${last}) report package`,
+  );
   expect(files.map((f) => f.kind).sort()).toEqual(['issues-xlsx', 'kpi-docx', 'kpi-pdf', 'kpi-xlsx', 'minutes-docx']);
   // the demo's records of that month are in the package
-  const minutes = (await (await fetch(`${url}/api/v1/minutes?month=${last}`, { headers: auth })).json()) as { minutes: Array<{ title: string }> };
+  const minutes = (await (await fetch(`${url}/api/v1/minutes?month=${last}`, { headers: auth })).json()) as {
+    minutes: Array<{ title: string }>;
+  };
   expect(minutes.minutes.map((m) => m.title)).toContain('健康マイレージ LINE 運用 定例会');
   for (const f of files) {
     const res = await fetch(`${url}/api/v1/reports/files/${f.id}`, { headers: auth });
@@ -65,25 +80,46 @@ async function lastMonthPackageOpens(url: string): Promise<void> {
 async function residentsRegistered(url: string): Promise<void> {
   const { token } = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'suite.json'), 'utf8')) as { token: string };
   const auth = { authorization: `Bearer ${token}` };
-  const areas = ((await (await fetch(`${url}/api/v1/tenants/24201/categories`, { headers: auth })).json()) as { categories: Array<{ parentId: string; name: string }> }).categories
-    .filter((c) => c.parentId === '@area').map((c) => c.name);
+  const areas = (
+    (await (await fetch(`${url}/api/v1/tenants/24201/categories`, { headers: auth })).json()) as {
+      categories: Array<{ parentId: string; name: string }>;
+    }
+  ).categories
+    .filter((c) => c.parentId === '@area')
+    .map((c) => c.name);
   expect(areas).toEqual(['津', '久居', '河芸', '芸濃', '美里', '安濃', '香良洲', '一志', '白山', '美杉']);
   // friends arrive through the sandbox's follow webhooks; their answers were there from the start
   type Items = { items: Array<{ item: string; label: string; residents: number }> };
-  const items = await waitFor(async () => {
-    const a = (await (await fetch(`${url}/api/v1/dashboard/municipalities/24201/attributes`, { headers: auth })).json()) as Items;
-    return a.items.some((i) => i.item === 'residence') && a.items.some((i) => i.item === 'interests') ? a.items : undefined;
-  }, 180_000, '津市 residents by attribute');
+  const items = await waitFor(
+    async () => {
+      const a = (await (
+        await fetch(`${url}/api/v1/dashboard/municipalities/24201/attributes`, { headers: auth })
+      ).json()) as Items;
+      return a.items.some((i) => i.item === 'residence') && a.items.some((i) => i.item === 'interests')
+        ? a.items
+        : undefined;
+    },
+    180_000,
+    '津市 residents by attribute',
+  );
   expect(items.filter((i) => i.item === 'residence').every((i) => areas.includes(i.label))).toBe(true);
   expect(items.find((i) => i.item === 'interests' && i.label.startsWith('健康 › '))).toBeTruthy();
-  const female = (await (await fetch(`${url}/api/v1/tenants/24201/deliveries/count`, {
-    method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ audience: { type: 'segment', condition: { attr: 'gender', op: 'in', values: ['female'] } } }),
-  })).json()) as { count: number };
+  const female = (await (
+    await fetch(`${url}/api/v1/tenants/24201/deliveries/count`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        audience: { type: 'segment', condition: { attr: 'gender', op: 'in', values: ['female'] } },
+      }),
+    })
+  ).json()) as { count: number };
   expect(female.count).toBeGreaterThan(0);
 }
 
 const exited = (c: ChildProcess) =>
-  new Promise<number | string | null>((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code, signal) => r(code ?? signal))));
+  new Promise<number | string | null>((r) =>
+    c.exitCode !== null ? r(c.exitCode) : c.once('exit', (code, signal) => r(code ?? signal)),
+  );
 
 describe('npm run demo', () => {
   it('starts, is ready with 30 tenants, stops cleanly on Ctrl-C, and reuses its data when run again', async () => {
@@ -115,7 +151,10 @@ describe('npm run demo', () => {
 
   it('fails fast with a message naming ClickHouse when CLICKHOUSE_URL points nowhere', async () => {
     const other = tmpDir();
-    const r = await runCli(['demo'], { env: { ...testEnv(other.dir), CLICKHOUSE_URL: 'http://127.0.0.1:1' }, timeoutMs: 60_000 });
+    const r = await runCli(['demo'], {
+      env: { ...testEnv(other.dir), CLICKHOUSE_URL: 'http://127.0.0.1:1' },
+      timeoutMs: 60_000,
+    });
     other.remove();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ClickHouse に接続できません \(http:\/\/127\.0\.0\.1:1/);

@@ -17,7 +17,13 @@ afterAll(async () => {
 
 const rows = (writer: number, k: number) => Array.from({ length: k }, (_, n) => ({ writer, n }));
 const count = async (where = '1') =>
-  Number((await (await ch.query({ query: `SELECT count() AS c FROM gc WHERE ${where}`, format: 'JSONEachRow' })).json<{ c: string }>())[0]!.c);
+  Number(
+    (
+      await (
+        await ch.query({ query: `SELECT count() AS c FROM gc WHERE ${where}`, format: 'JSONEachRow' })
+      ).json<{ c: string }>()
+    )[0]!.c,
+  );
 
 describe('GroupCommitWriter', () => {
   it('shares INSERTs between concurrent writers and resolves each only once its rows are stored', async () => {
@@ -33,7 +39,7 @@ describe('GroupCommitWriter', () => {
     expect(w.stats.inserts).toBeLessThan(40);
   });
 
-  it('never splits one writer\'s rows across INSERTs when a batch reaches maxRows', async () => {
+  it("never splits one writer's rows across INSERTs when a batch reaches maxRows", async () => {
     const seen: number[][] = [];
     const w = new GroupCommitWriter<{ writer: number; n: number }>(ch, 'gc', { maxRows: 10, concurrency: 1 }, (batch) =>
       seen.push([...new Set(batch.map((r) => r.writer))]),

@@ -21,12 +21,27 @@ beforeAll(async () => {
   const ch = await openClickHouse(config.clickhouse);
   await migrate(ch);
   const tenants = new TenantStore(ch, box);
-  await tenants.add({ id: '24201', name: '津市', kind: 'municipality', population: 20_000, channelId: CHANNEL, botUserId: `U${'5'.repeat(32)}` });
-  await tenants.setCredentials('24201', { channelSecret: 'd'.repeat(32), channelAccessToken: 'tsu-token', lineApi: 'sandbox' });
+  await tenants.add({
+    id: '24201',
+    name: '津市',
+    kind: 'municipality',
+    population: 20_000,
+    channelId: CHANNEL,
+    botUserId: `U${'5'.repeat(32)}`,
+  });
+  await tenants.setCredentials('24201', {
+    channelSecret: 'd'.repeat(32),
+    channelAccessToken: 'tsu-token',
+    lineApi: 'sandbox',
+  });
   await tenants.setAutoReply('24201', { text: '津市健康づくり課です。個別のお返事はできません。' });
   await ch.close();
   suite = await startSuite(config, createLogger('silent'));
-  await waitFor(async () => suite.sandbox!.world.now() >= Date.now() - 2000, 60_000, 'the sandbox to catch up with real time');
+  await waitFor(
+    async () => suite.sandbox!.world.now() >= Date.now() - 2000,
+    60_000,
+    'the sandbox to catch up with real time',
+  );
 });
 afterAll(async () => {
   await suite?.close();
@@ -44,16 +59,19 @@ const hook = async (path: string, body?: unknown) => {
 };
 
 describe('automatic reply to a resident who sends a message', () => {
-  it('replies once a day through the reply API, with the tenant\'s text, and stores no text', async () => {
+  it("replies once a day through the reply API, with the tenant's text, and stores no text", async () => {
     expect(suite.sandbox).toBeDefined();
     const picked = (await hook(`/channels/${CHANNEL}/residents?friends=1`, {})) as { friends: string[] };
     const userId = picked.friends[0]!;
-    const replies = async () => Number(((await hook(`/channels/${CHANNEL}/receipts/${userId}`)) as { count: number }).count);
+    const replies = async () =>
+      Number(((await hook(`/channels/${CHANNEL}/receipts/${userId}`)) as { count: number }).count);
     const before = await replies();
 
     await hook(`/channels/${CHANNEL}/residents/${userId}/actions`, { type: 'message', text: '今日の歩数は何歩ですか' });
     await waitFor(async () => (await replies()) === before + 1, 30_000, 'the automatic reply');
-    const reqs = (await hook(`/requests?channelId=${CHANNEL}&limit=5`)) as { requests?: Array<Record<string, unknown>> };
+    const reqs = (await hook(`/requests?channelId=${CHANNEL}&limit=5`)) as {
+      requests?: Array<Record<string, unknown>>;
+    };
     expect(JSON.stringify(reqs)).toContain('reply');
 
     // a second message the same day: stored, but no second reply
@@ -71,7 +89,10 @@ describe('automatic reply to a resident who sends a message', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await replies()).toBe(before + 1);
 
-    const text = await suite.ch.query({ query: "SELECT count() AS c FROM raw_webhook_events WHERE position(toString(tuple(*)), '歩数') > 0", format: 'JSONEachRow' });
+    const text = await suite.ch.query({
+      query: "SELECT count() AS c FROM raw_webhook_events WHERE position(toString(tuple(*)), '歩数') > 0",
+      format: 'JSONEachRow',
+    });
     expect(Number((await text.json<{ c: string }>())[0]!.c)).toBe(0);
   });
 });

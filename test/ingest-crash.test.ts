@@ -38,7 +38,11 @@ async function send(url: string, req: Req, redelivery: boolean): Promise<void> {
   const events = redelivery ? req.events.map((e) => ({ ...e, deliveryContext: { isRedelivery: true } })) : req.events;
   const text = JSON.stringify({ destination: BOT, events });
   try {
-    const res = await fetch(`${url}/webhook/24201`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-line-signature': sign(text, SECRET) }, body: text });
+    const res = await fetch(`${url}/webhook/24201`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-line-signature': sign(text, SECRET) },
+      body: text,
+    });
     if (res.status === 200) req.acked = true;
   } catch {
     /* connection lost: not acknowledged */
@@ -48,8 +52,18 @@ async function send(url: string, req: Req, redelivery: boolean): Promise<void> {
 describe('ingest survives kill -9', () => {
   it('keeps every acknowledged event exactly once after a crash and redelivery', async () => {
     fs.writeFileSync(path.join(tmp.dir, 'secret.key'), Buffer.alloc(32, 3).toString('base64'), { mode: 0o600 });
-    expect((await runCli(['tenants', 'add', '--id', '24201', '--name', '津市', '--kind', 'municipality', '--bot-user-id', BOT], { env })).code).toBe(0);
-    expect((await runCli(['tenants', 'set-credentials', '--id', '24201', '--sandbox'], { env, input: `${SECRET}\ntok\n` })).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          ['tenants', 'add', '--id', '24201', '--name', '津市', '--kind', 'municipality', '--bot-user-id', BOT],
+          { env },
+        )
+      ).code,
+    ).toBe(0);
+    expect(
+      (await runCli(['tenants', 'set-credentials', '--id', '24201', '--sandbox'], { env, input: `${SECRET}\ntok\n` }))
+        .code,
+    ).toBe(0);
 
     const day = Date.parse('2026-05-01T01:00:00Z');
     const reqs: Req[] = Array.from({ length: 400 }, (_, i) => ({
@@ -74,7 +88,11 @@ describe('ingest survives kill -9', () => {
       }
     };
     await Promise.all(Array.from({ length: 16 }, sender));
-    await waitFor(async () => first.child.exitCode !== null || first.child.signalCode !== null, 10_000, 'the child to die');
+    await waitFor(
+      async () => first.child.exitCode !== null || first.child.signalCode !== null,
+      10_000,
+      'the child to die',
+    );
     const ackedFirst = reqs.filter((r) => r.acked).length;
     expect(ackedFirst).toBeGreaterThanOrEqual(100);
     expect(ackedFirst).toBeLessThan(reqs.length);
@@ -83,7 +101,8 @@ describe('ingest survives kill -9', () => {
     const second = await startServe();
     const redeliver = reqs.filter((r) => !r.acked);
     const duplicates = reqs.filter((r) => r.acked).slice(0, 30);
-    for (let i = 0; i < redeliver.length; i += 16) await Promise.all(redeliver.slice(i, i + 16).map((r) => send(second.url, r, true)));
+    for (let i = 0; i < redeliver.length; i += 16)
+      await Promise.all(redeliver.slice(i, i + 16).map((r) => send(second.url, r, true)));
     await Promise.all(duplicates.map((r) => send(second.url, r, true)));
     expect(reqs.every((r) => r.acked)).toBe(true);
 
@@ -94,12 +113,15 @@ describe('ingest survives kill -9', () => {
 
     const ch = await openClickHouse({ kind: 'embedded', path: path.join(tmp.dir, 'clickhouse') });
     try {
-      const q = async (query: string) => (await (await ch.query({ query, format: 'JSONEachRow' })).json<Record<string, string>>())[0]!;
+      const q = async (query: string) =>
+        (await (await ch.query({ query, format: 'JSONEachRow' })).json<Record<string, string>>())[0]!;
       const total = reqs.length * 10;
       const raw = await q('SELECT count() AS n, uniqExact(webhook_event_id) AS ids FROM raw_webhook_events FINAL');
       expect(Number(raw.n)).toBe(total);
       expect(Number(raw.ids)).toBe(total);
-      const roll = await q("SELECT sum(events) AS events, sum(follows) AS follows, sum(unfollows) AS unfollows FROM webhook_events_per_day FINAL WHERE tenant_id = '24201'");
+      const roll = await q(
+        "SELECT sum(events) AS events, sum(follows) AS follows, sum(unfollows) AS unfollows FROM webhook_events_per_day FINAL WHERE tenant_id = '24201'",
+      );
       expect(Number(roll.events)).toBe(total);
       expect(Number(roll.unfollows)).toBe(reqs.length * 2);
       expect(Number(roll.follows)).toBe(total - reqs.length * 2);

@@ -14,7 +14,12 @@ import { migrate } from '../core/migrations.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { registerTenantRoutes } from '../dashboard/index.ts';
-import { createInsightPollers, InsightStore, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
+import {
+  createInsightPollers,
+  InsightStore,
+  registerInsightRoutes,
+  type InsightPollers,
+} from '../ingest/insight/index.ts';
 import { startSandbox, type RunningSandbox } from '../sandbox/index.ts';
 import { testConfig, tmpDir } from './helpers/index.ts';
 
@@ -28,10 +33,15 @@ const channel = { channelId: '2000000101', secret: 'cli-secret-0101', token: 'cl
 beforeAll(async () => {
   sandbox = await startSandbox({
     config: {
-      channels: [{
-        channelId: channel.channelId, botUserId: 'U' + 'c'.repeat(32), channelSecret: channel.secret, channelAccessToken: channel.token,
-        residents: { count: 300, seed: 5 },
-      }],
+      channels: [
+        {
+          channelId: channel.channelId,
+          botUserId: `U${'c'.repeat(32)}`,
+          channelSecret: channel.secret,
+          channelAccessToken: channel.token,
+          residents: { count: 300, seed: 5 },
+        },
+      ],
     },
   });
   env.LINE_API_BASE_URL = sandbox.url;
@@ -42,7 +52,11 @@ beforeAll(async () => {
   const tenants = new TenantStore(ch, loadSecretBox(config));
   // Wired to "LINE" whose base URL is the sandbox here: reachable without a running suite.
   await tenants.add({ id: '24201', name: '津市', kind: 'municipality', channelId: channel.channelId });
-  await tenants.setCredentials('24201', { channelSecret: channel.secret, channelAccessToken: channel.token, lineApi: 'line' });
+  await tenants.setCredentials('24201', {
+    channelSecret: channel.secret,
+    channelAccessToken: channel.token,
+    lineApi: 'line',
+  });
   await tenants.add({ id: '24202', name: '四日市市', kind: 'municipality' });
   await ch.close();
 });
@@ -74,7 +88,9 @@ describe('tayori insight backfill without a running suite', () => {
     expect(r.err).toBeUndefined();
     expect(r.out).toContain('スイートが稼働していないため、このプロセスで直接取得します');
     expect(r.out).toContain('1 テナント × 4 日 (計 4 件)');
-    expect(r.out).toMatch(/\[1\/4\] 24201 津市 2025年12月30日: 友だち [\d,]+ \/ ターゲットリーチ [\d,]+ \/ ブロック [\d,]+/);
+    expect(r.out).toMatch(
+      /\[1\/4\] 24201 津市 2025年12月30日: 友だち [\d,]+ \/ ターゲットリーチ [\d,]+ \/ ブロック [\d,]+/,
+    );
     expect(r.out).toContain('完了: 保存 4 件、集計中 0 件、失敗 0 件');
 
     const config = testConfig(tmp.dir, env);
@@ -83,7 +99,12 @@ describe('tayori insight backfill without a running suite', () => {
       const rows = await new InsightStore(ch).followersRange('24201', '2025-12-30', '2026-01-02');
       expect(rows.map((x) => x.day)).toEqual(['2025-12-30', '2025-12-31', '2026-01-01', '2026-01-02']);
       const want = sandbox.world.byChannelId(channel.channelId)!.followersInsight('20260101');
-      expect(rows[2]).toMatchObject({ status: 'ready', followers: want.followers, targetedReaches: want.targetedReaches, blocks: want.blocks });
+      expect(rows[2]).toMatchObject({
+        status: 'ready',
+        followers: want.followers,
+        targetedReaches: want.targetedReaches,
+        blocks: want.blocks,
+      });
     } finally {
       await ch.close();
     }
@@ -96,9 +117,15 @@ describe('tayori insight backfill without a running suite', () => {
   });
 
   it('refuses bad dates and tenants without credentials with Japanese messages', async () => {
-    expect((await tayori('backfill', '--tenant', '24201', '--from', '2026-01-31', '--to', '2026-01-01')).err?.message).toMatch(/開始日 2026-01-31 が終了日 2026-01-01 より後/);
-    expect((await tayori('backfill', '--tenant', '24201', '--from', '2026-1-1', '--to', '2026-01-02')).err?.message).toMatch(/yyyy-MM-dd/);
-    expect((await tayori('backfill', '--tenant', '2420', '--from', '2026-01-01', '--to', '2026-01-02')).err?.message).toMatch(/地方公共団体コード/);
+    expect(
+      (await tayori('backfill', '--tenant', '24201', '--from', '2026-01-31', '--to', '2026-01-01')).err?.message,
+    ).toMatch(/開始日 2026-01-31 が終了日 2026-01-01 より後/);
+    expect(
+      (await tayori('backfill', '--tenant', '24201', '--from', '2026-1-1', '--to', '2026-01-02')).err?.message,
+    ).toMatch(/yyyy-MM-dd/);
+    expect(
+      (await tayori('backfill', '--tenant', '2420', '--from', '2026-01-01', '--to', '2026-01-02')).err?.message,
+    ).toMatch(/地方公共団体コード/);
     const r = await tayori('backfill', '--tenant', '24202', '--from', '2026-01-01', '--to', '2026-01-01');
     expect(r.err?.message).toBe('テナント 24202 四日市市 のチャネル情報 (シークレット・アクセストークン) が未設定です');
   });
@@ -118,7 +145,13 @@ describe('tayori insight backfill while the suite runs', () => {
     ch = await openClickHouse(config.clickhouse);
     const tenants = new TenantStore(ch, loadSecretBox(config));
     redis = await startLocalRedis({ dir: path.join(tmp.dir, 'suite-redis') });
-    pollers = createInsightPollers({ ch, redisUrl: redis.url, tenants, endpoints: () => ({ line: sandbox.url }), logger: createLogger('silent') });
+    pollers = createInsightPollers({
+      ch,
+      redisUrl: redis.url,
+      tenants,
+      endpoints: () => ({ line: sandbox.url }),
+      logger: createLogger('silent'),
+    });
     app = createHttpApp(createLogger('silent'));
     registerTenantRoutes(app, { tenants, auth: operatorTokenAuth(['suite-token']) });
     registerInsightRoutes(app, { pollers, tenants });
@@ -126,7 +159,12 @@ describe('tayori insight backfill while the suite runs', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     holder = spawn('sleep', ['60'], { stdio: 'ignore' });
     const port = (app.server.address() as { port: number }).port;
-    writeSuiteState(tmp.dir, { pid: holder.pid!, url: `http://127.0.0.1:${port}`, token: 'suite-token', startedAt: new Date().toISOString() });
+    writeSuiteState(tmp.dir, {
+      pid: holder.pid!,
+      url: `http://127.0.0.1:${port}`,
+      token: 'suite-token',
+      startedAt: new Date().toISOString(),
+    });
   });
 
   afterAll(async () => {

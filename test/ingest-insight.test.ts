@@ -11,8 +11,13 @@ import type { LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { registerTenantRoutes } from '../dashboard/index.ts';
 import {
-  createInsightPollers, nextPollAt, registerInsightRoutes, tokyoDay, TRACK_MS,
-  type InsightPollers, type InsightPollersOptions,
+  createInsightPollers,
+  nextPollAt,
+  registerInsightRoutes,
+  tokyoDay,
+  TRACK_MS,
+  type InsightPollers,
+  type InsightPollersOptions,
 } from '../ingest/insight/index.ts';
 import { startSandbox, type RecordedResponse, type RunningSandbox } from '../sandbox/index.ts';
 import { freshClickHouse, startTestRedis, tmpDir, waitFor } from './helpers/index.ts';
@@ -22,8 +27,20 @@ const HOUR = 3_600_000;
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
 const CHANNELS = [
-  { tenantId: '24201', name: '津市', channelId: '2000000001', token: 'insight-test-token-0001', secret: 'insight-test-secret-0001' },
-  { tenantId: '24202', name: '四日市市', channelId: '2000000002', token: 'insight-test-token-0002', secret: 'insight-test-secret-0002' },
+  {
+    tenantId: '24201',
+    name: '津市',
+    channelId: '2000000001',
+    token: 'insight-test-token-0001',
+    secret: 'insight-test-secret-0001',
+  },
+  {
+    tenantId: '24202',
+    name: '四日市市',
+    channelId: '2000000002',
+    token: 'insight-test-token-0002',
+    secret: 'insight-test-secret-0002',
+  },
 ] as const;
 
 const tmp = tmpDir('tayori-insight-');
@@ -44,7 +61,7 @@ beforeAll(async () => {
     config: {
       channels: CHANNELS.map((c, i) => ({
         channelId: c.channelId,
-        botUserId: 'U' + String(i + 1).repeat(32),
+        botUserId: `U${String(i + 1).repeat(32)}`,
         channelSecret: c.secret,
         channelAccessToken: c.token,
         displayName: c.name,
@@ -57,7 +74,11 @@ beforeAll(async () => {
   tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
   for (const c of CHANNELS) {
     await tenants.add({ id: c.tenantId, name: c.name, kind: 'municipality', channelId: c.channelId });
-    await tenants.setCredentials(c.tenantId, { channelSecret: c.secret, channelAccessToken: c.token, lineApi: 'sandbox' });
+    await tenants.setCredentials(c.tenantId, {
+      channelSecret: c.secret,
+      channelAccessToken: c.token,
+      lineApi: 'sandbox',
+    });
   }
 });
 
@@ -89,7 +110,11 @@ const endpoints = (): LineEndpoints => ({ line: 'https://api.line.me', sandbox: 
 /** Pollers on their own queue and budget (a fresh Redis prefix), started. */
 async function pollers(over: Partial<InsightPollersOptions> = {}, start = true): Promise<InsightPollers> {
   const p = createInsightPollers({
-    ch, redisUrl: redis.url, tenants, endpoints, logger,
+    ch,
+    redisUrl: redis.url,
+    tenants,
+    endpoints,
+    logger,
     prefix: `t${++prefixes}`,
     unreadyRetryMs: 300,
     rateLimitedPauseMs: 300,
@@ -116,11 +141,22 @@ async function rows(tenantId: string, from: string, to: string) {
     query_params: { t: tenantId, f: from, to },
     format: 'JSONEachRow',
   });
-  return (await rs.json<{ d: string; status: string; followers: number | null; targeted_reaches: number | null; blocks: number | null; versions: number }>()).map(({ d, ...r }) => ({ day: d, ...r }));
+  return (
+    await rs.json<{
+      d: string;
+      status: string;
+      followers: number | null;
+      targeted_reaches: number | null;
+      blocks: number | null;
+      versions: number;
+    }>()
+  ).map(({ d, ...r }) => ({ day: d, ...r }));
 }
 
-const followersAnswers = (since: number) => answers.filter((a) => a.at >= since && a.operationId === 'getNumberOfFollowers');
-const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY).toISOString().slice(0, 10);
+const followersAnswers = (since: number) =>
+  answers.filter((a) => a.at >= since && a.operationId === 'getNumberOfFollowers');
+const addDays = (day: string, n: number) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY).toISOString().slice(0, 10);
 
 describe('daily followers', () => {
   it("stores yesterday's figures for every tenant, equal to what LINE's Insight API says, with daily schedulers in Asia/Tokyo", async () => {
@@ -132,21 +168,37 @@ describe('daily followers', () => {
 
     const yesterday = addDays(tokyoDay(Date.now()), -1);
     for (const c of CHANNELS) {
-      const stored = await waitFor(async () => (await p.store.followersRange(c.tenantId, yesterday, yesterday))[0], 30_000, `followers of ${c.tenantId}`);
+      const stored = await waitFor(
+        async () => (await p.store.followersRange(c.tenantId, yesterday, yesterday))[0],
+        30_000,
+        `followers of ${c.tenantId}`,
+      );
       const line = await sandboxFollowers(c.tenantId, yesterday);
       expect(line.status).toBe('ready');
-      expect(stored).toMatchObject({ status: 'ready', followers: line.followers, targetedReaches: line.targetedReaches, blocks: line.blocks });
+      expect(stored).toMatchObject({
+        status: 'ready',
+        followers: line.followers,
+        targetedReaches: line.targetedReaches,
+        blocks: line.blocks,
+      });
       expect(stored.followers).toBeGreaterThan(0);
     }
     // Yesterday and the week before it, per tenant; a second run finds nothing missing.
-    await waitFor(async () => {
-      const s = await p.status();
-      return s.counts.waiting + s.counts.active === 0;
-    }, 30_000, 'queue drained');
+    await waitFor(
+      async () => {
+        const s = await p.status();
+        return s.counts.waiting + s.counts.active === 0;
+      },
+      30_000,
+      'queue drained',
+    );
     expect(followersAnswers(since)).toHaveLength(2 * 8 + 2); // + the two asked directly above
     expect((await p.runDueNow()).followers).toBe(0);
     const schedulers = await p.schedulers();
-    expect(schedulers.find((s) => s.key === 'followers-daily.24201')).toMatchObject({ pattern: '0 10 * * *', tz: 'Asia/Tokyo' });
+    expect(schedulers.find((s) => s.key === 'followers-daily.24201')).toMatchObject({
+      pattern: '0 10 * * *',
+      tz: 'Asia/Tokyo',
+    });
   });
 
   it('asks again later about a day LINE reports as unready, and never stores it as 0', async () => {
@@ -164,21 +216,48 @@ describe('daily followers', () => {
     // The day ends at LINE (the sandbox's clock moves on); the next try stores it.
     await sandbox.world.advanceBy(DAY);
     await sandbox.world.settle();
-    const stored = await waitFor(async () => (await p.store.followersRange('24201', today, today))[0], 30_000, 'today stored');
+    const stored = await waitFor(
+      async () => (await p.store.followersRange('24201', today, today))[0],
+      30_000,
+      'today stored',
+    );
     const line = await sandboxFollowers('24201', today);
     expect(line.status).toBe('ready');
-    expect(stored).toMatchObject({ status: 'ready', followers: line.followers, targetedReaches: line.targetedReaches, blocks: line.blocks });
+    expect(stored).toMatchObject({
+      status: 'ready',
+      followers: line.followers,
+      targetedReaches: line.targetedReaches,
+      blocks: line.blocks,
+    });
     expect((await p.status()).counts.failed).toBe(0);
   });
 
-  it("records out_of_service days with NULL figures (never 0)", async () => {
+  it('records out_of_service days with NULL figures (never 0)', async () => {
     const p = await pollers();
     await p.backfill('24202', '2016-10-30', '2016-11-01');
-    await waitFor(async () => (await rows('24202', '2016-10-30', '2016-11-01')).length === 3 && true, 30_000, 'three days');
+    await waitFor(
+      async () => (await rows('24202', '2016-10-30', '2016-11-01')).length === 3 && true,
+      30_000,
+      'three days',
+    );
     const r = await rows('24202', '2016-10-30', '2016-11-01');
     expect(r.slice(0, 2)).toEqual([
-      { day: '2016-10-30', status: 'out_of_service', followers: null, targeted_reaches: null, blocks: null, versions: 1 },
-      { day: '2016-10-31', status: 'out_of_service', followers: null, targeted_reaches: null, blocks: null, versions: 1 },
+      {
+        day: '2016-10-30',
+        status: 'out_of_service',
+        followers: null,
+        targeted_reaches: null,
+        blocks: null,
+        versions: 1,
+      },
+      {
+        day: '2016-10-31',
+        status: 'out_of_service',
+        followers: null,
+        targeted_reaches: null,
+        blocks: null,
+        versions: 1,
+      },
     ]);
     expect(r[2]).toMatchObject({ day: '2016-11-01', status: 'ready' });
     expect(r[2]!.followers).not.toBeNull();
@@ -187,10 +266,20 @@ describe('daily followers', () => {
   it('postpones the job when LINE answers 429 and succeeds later, without a failed attempt', async () => {
     const p = await pollers();
     const since = Date.now();
-    await hook('POST', '/__sandbox/faults', { kind: '429', endpoint: 'insight', channelId: '2000000002', durationMs: 60_000, count: 3 });
+    await hook('POST', '/__sandbox/faults', {
+      kind: '429',
+      endpoint: 'insight',
+      channelId: '2000000002',
+      durationMs: 60_000,
+      count: 3,
+    });
     const day = '2025-06-01';
     await p.backfill('24202', day, day);
-    const stored = await waitFor(async () => (await p.store.followersRange('24202', day, day))[0], 30_000, 'stored after 429s');
+    const stored = await waitFor(
+      async () => (await p.store.followersRange('24202', day, day))[0],
+      30_000,
+      'stored after 429s',
+    );
     const seen = followersAnswers(since).map((a) => a.status);
     expect(seen).toEqual([429, 429, 429, 200]);
     const line = await sandboxFollowers('24202', day);
@@ -206,15 +295,27 @@ describe('backfill', () => {
     const to = '2025-08-10';
     const r = await p.backfill('24202', from, to);
     expect(r).toMatchObject({ enqueued: 10, alreadyQueued: 0, tenants: ['24202'], days: 10 });
-    await waitFor(async () => (await p.store.followersRange('24202', from, to)).length === 10 && true, 30_000, 'ten days');
+    await waitFor(
+      async () => (await p.store.followersRange('24202', from, to)).length === 10 && true,
+      30_000,
+      'ten days',
+    );
     const stored = await p.store.followersRange('24202', from, to);
     expect(stored.map((s) => s.day)).toEqual(Array.from({ length: 10 }, (_, i) => addDays(from, i)));
     const line = await sandboxFollowers('24202', '2025-08-05');
-    expect(stored[4]).toMatchObject({ followers: line.followers, targetedReaches: line.targetedReaches, blocks: line.blocks });
+    expect(stored[4]).toMatchObject({
+      followers: line.followers,
+      targetedReaches: line.targetedReaches,
+      blocks: line.blocks,
+    });
 
     const firstFetch = Math.max(...stored.map((s) => s.fetchedAt));
     await p.backfill('24202', from, to);
-    await waitFor(async () => (await p.store.followersRange('24202', from, to)).every((s) => s.fetchedAt > firstFetch) && true, 30_000, 'second versions');
+    await waitFor(
+      async () => (await p.store.followersRange('24202', from, to)).every((s) => s.fetchedAt > firstFetch) && true,
+      30_000,
+      'second versions',
+    );
     expect(await p.store.followersRange('24202', from, to)).toHaveLength(10);
   });
 
@@ -243,12 +344,20 @@ describe('the per-channel budget', () => {
     const from = '2024-01-01';
     const to = addDays(from, 74); // 75 days
     expect((await p.backfill('24201', from, to)).enqueued).toBe(75);
-    await waitFor(async () => (await p.store.followersRange('24201', from, to)).length === 60 && true, 60_000, '60 days stored');
-    await waitFor(async () => {
-      const s = await p.status();
-      // Each scheduler keeps its next run as a delayed job too.
-      return s.counts.delayed - s.schedulers === 15 && s.counts.active === 0 && s.counts.waiting === 0;
-    }, 30_000, 'the other 15 delayed');
+    await waitFor(
+      async () => (await p.store.followersRange('24201', from, to)).length === 60 && true,
+      60_000,
+      '60 days stored',
+    );
+    await waitFor(
+      async () => {
+        const s = await p.status();
+        // Each scheduler keeps its next run as a delayed job too.
+        return s.counts.delayed - s.schedulers === 15 && s.counts.active === 0 && s.counts.waiting === 0;
+      },
+      30_000,
+      'the other 15 delayed',
+    );
     const calls = followersAnswers(since);
     expect(calls).toHaveLength(60);
     expect(calls.every((a) => a.status === 200)).toBe(true);
@@ -262,7 +371,11 @@ describe('the per-channel budget', () => {
     const from = '2024-05-01';
     const to = addDays(from, 7);
     await p.backfill('24202', from, to);
-    await waitFor(async () => (await p.store.followersRange('24202', from, to)).length === 8 && true, 60_000, 'eight days');
+    await waitFor(
+      async () => (await p.store.followersRange('24202', from, to)).length === 8 && true,
+      60_000,
+      'eight days',
+    );
     const times = followersAnswers(since).map((a) => a.at);
     expect(times).toHaveLength(8);
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(3);
@@ -291,8 +404,16 @@ describe('delivery statistics', () => {
 
     // LINE's clock here is the sandbox's (earlier tests moved it on): the pollers' clock follows it.
     const sentAt = sandbox.world.now();
-    await line.messaging.multicast({ to: [...friends], messages: [{ type: 'text', text: '健康マイレージのお知らせ https://example.jp/walk' }], customAggregationUnits: ['spring_walk'] });
-    await line.messaging.pushMessage({ to: friends[0]!, messages: [{ type: 'text', text: 'ひとりだけ' }], customAggregationUnits: ['tiny_unit'] });
+    await line.messaging.multicast({
+      to: [...friends],
+      messages: [{ type: 'text', text: '健康マイレージのお知らせ https://example.jp/walk' }],
+      customAggregationUnits: ['spring_walk'],
+    });
+    await line.messaging.pushMessage({
+      to: friends[0]!,
+      messages: [{ type: 'text', text: 'ひとりだけ' }],
+      customAggregationUnits: ['tiny_unit'],
+    });
     const bc = await line.messaging.broadcastWithHttpInfo({ messages: [{ type: 'text', text: 'みなさんへ' }] });
     const requestId = bc.httpResponse.headers.get('x-line-request-id')!;
     expect(requestId).toBeTruthy();
@@ -301,22 +422,41 @@ describe('delivery statistics', () => {
 
     await p.trackDelivery({ tenantId: '24201', kind: 'aggregation_unit', key: 'spring_walk', sentAt });
     await p.trackDelivery({ tenantId: '24201', kind: 'aggregation_unit', key: 'tiny_unit', sentAt: new Date(sentAt) });
-    await p.trackDelivery({ tenantId: '24201', kind: 'request_id', key: requestId, sentAt: new Date(sentAt).toISOString() });
-    await expect(p.trackDelivery({ tenantId: '24201', kind: 'aggregation_unit', key: 'bad:name', sentAt })).rejects.toThrow(/集計単位名/);
+    await p.trackDelivery({
+      tenantId: '24201',
+      kind: 'request_id',
+      key: requestId,
+      sentAt: new Date(sentAt).toISOString(),
+    });
+    await expect(
+      p.trackDelivery({ tenantId: '24201', kind: 'aggregation_unit', key: 'bad:name', sentAt }),
+    ).rejects.toThrow(/集計単位名/);
 
     clock = sentAt + 30 * 60_000;
     expect((await p.runDueNow()).messages).toBe(0); // nothing due before the first hour
 
     clock = sentAt + HOUR;
     expect((await p.runDueNow()).messages).toBe(3);
-    const first = await waitFor(async () => {
-      const l = await p.store.latestMessageStats('24201');
-      return l.length === 3 && l;
-    }, 30_000, 'three snapshots');
+    const first = await waitFor(
+      async () => {
+        const l = await p.store.latestMessageStats('24201');
+        return l.length === 3 && l;
+      },
+      30_000,
+      'three snapshots',
+    );
     const byKey = Object.fromEntries(first.map((s) => [s.key, s]));
 
-    const unit = (await line.insight.getStatisticsPerUnit('spring_walk', tokyoDay(sentAt).replaceAll('-', ''), tokyoDay(clock).replaceAll('-', '')));
-    expect(byKey.spring_walk).toMatchObject({ kind: 'aggregation_unit', uniqueImpression: unit.overview.uniqueImpression ?? null, fetchedAt: clock });
+    const unit = await line.insight.getStatisticsPerUnit(
+      'spring_walk',
+      tokyoDay(sentAt).replaceAll('-', ''),
+      tokyoDay(clock).replaceAll('-', ''),
+    );
+    expect(byKey.spring_walk).toMatchObject({
+      kind: 'aggregation_unit',
+      uniqueImpression: unit.overview.uniqueImpression ?? null,
+      fetchedAt: clock,
+    });
     expect(byKey.spring_walk!.uniqueImpression).toBeGreaterThanOrEqual(20);
     expect(byKey.spring_walk!.impression).toBe(unit.messages[0]!.impression);
     expect(byKey.spring_walk!.clicks[0]).toMatchObject({ url: 'https://example.jp/walk' });
@@ -325,7 +465,11 @@ describe('delivery statistics', () => {
     expect(byKey.tiny_unit).toMatchObject({ uniqueImpression: null, uniqueClick: null, impression: null, click: null });
 
     const ev = await line.insight.getMessageEvent(requestId);
-    expect(byKey[requestId]).toMatchObject({ kind: 'request_id', delivered: ev.overview!.delivered, uniqueImpression: ev.overview!.uniqueImpression ?? null });
+    expect(byKey[requestId]).toMatchObject({
+      kind: 'request_id',
+      delivered: ev.overview!.delivered,
+      uniqueImpression: ev.overview!.uniqueImpression ?? null,
+    });
     expect(byKey[requestId]!.delivered).toBeGreaterThanOrEqual(friends.length);
 
     // Same clock: nothing due; an hour later: one more snapshot each, the latest wins.
@@ -334,10 +478,18 @@ describe('delivery statistics', () => {
     await sandbox.world.settle();
     clock = sentAt + 2 * HOUR;
     expect((await p.runDueNow()).messages).toBe(3);
-    await waitFor(async () => (await p.store.messageStatsHistory('24201', 'aggregation_unit', 'spring_walk')).length === 2 && true, 30_000, 'second snapshot');
+    await waitFor(
+      async () => (await p.store.messageStatsHistory('24201', 'aggregation_unit', 'spring_walk')).length === 2 && true,
+      30_000,
+      'second snapshot',
+    );
     const history = await p.store.messageStatsHistory('24201', 'aggregation_unit', 'spring_walk');
     expect(history.map((h) => h.fetchedAt)).toEqual([sentAt + HOUR, sentAt + 2 * HOUR]);
-    await waitFor(async () => (await p.store.latestMessageStats('24201')).every((s) => s.fetchedAt === sentAt + 2 * HOUR) && true, 30_000, 'latest');
+    await waitFor(
+      async () => (await p.store.latestMessageStats('24201')).every((s) => s.fetchedAt === sentAt + 2 * HOUR) && true,
+      30_000,
+      'latest',
+    );
     expect(history[1]!.uniqueImpression!).toBeGreaterThanOrEqual(history[0]!.uniqueImpression!);
 
     // Redis lost, process restarted: tracking comes back from ClickHouse. 14 days on: one final poll, then none.
@@ -346,9 +498,23 @@ describe('delivery statistics', () => {
     const again = await pollers({ now: () => clock });
     clock = sentAt + TRACK_MS + HOUR;
     expect((await again.runDueNow()).messages).toBe(3);
-    await waitFor(async () => (await again.store.messageStatsHistory('24201', 'aggregation_unit', 'spring_walk')).length === 3 && true, 30_000, 'final snapshot');
-    await waitFor(async () => (await again.store.messageStatsHistory('24201', 'request_id', requestId)).length === 3 && true, 30_000, 'final snapshot');
-    await waitFor(async () => (await again.store.messageStatsHistory('24201', 'aggregation_unit', 'tiny_unit')).length === 3 && true, 30_000, 'final snapshot');
+    await waitFor(
+      async () =>
+        (await again.store.messageStatsHistory('24201', 'aggregation_unit', 'spring_walk')).length === 3 && true,
+      30_000,
+      'final snapshot',
+    );
+    await waitFor(
+      async () => (await again.store.messageStatsHistory('24201', 'request_id', requestId)).length === 3 && true,
+      30_000,
+      'final snapshot',
+    );
+    await waitFor(
+      async () =>
+        (await again.store.messageStatsHistory('24201', 'aggregation_unit', 'tiny_unit')).length === 3 && true,
+      30_000,
+      'final snapshot',
+    );
     clock += 7 * HOUR;
     expect((await again.runDueNow()).messages).toBe(0);
   });
@@ -362,7 +528,12 @@ describe('POST /api/v1/insight/backfill', () => {
     registerInsightRoutes(app, { pollers: p, tenants });
     await app.ready();
     const post = (body: unknown, token = 'op-token') =>
-      app.inject({ method: 'POST', url: '/api/v1/insight/backfill', headers: { authorization: `Bearer ${token}` }, payload: body as object });
+      app.inject({
+        method: 'POST',
+        url: '/api/v1/insight/backfill',
+        headers: { authorization: `Bearer ${token}` },
+        payload: body as object,
+      });
 
     expect((await post({ tenant: '24201', from: '2025-03-01', to: '2025-03-03' }, 'wrong')).statusCode).toBe(401);
     const ok = await post({ tenant: '24201', from: '2025-03-01', to: '2025-03-03' });
@@ -380,10 +551,19 @@ describe('POST /api/v1/insight/backfill', () => {
     const unknown = await post({ tenant: '24299', from: '2025-03-01', to: '2025-03-01' });
     expect(unknown.statusCode).toBe(404);
 
-    const status = await app.inject({ method: 'GET', url: '/api/v1/insight/status', headers: { authorization: 'Bearer op-token' } });
+    const status = await app.inject({
+      method: 'GET',
+      url: '/api/v1/insight/status',
+      headers: { authorization: 'Bearer op-token' },
+    });
     expect(status.json().counts.waiting).toBe(3);
 
-    const get = (q: string) => app.inject({ method: 'GET', url: `/api/v1/insight/followers?${q}`, headers: { authorization: 'Bearer op-token' } });
+    const get = (q: string) =>
+      app.inject({
+        method: 'GET',
+        url: `/api/v1/insight/followers?${q}`,
+        headers: { authorization: 'Bearer op-token' },
+      });
     const stored = await get('tenant=24202&from=2025-08-01&to=2025-08-10');
     expect(stored.statusCode).toBe(200);
     expect(stored.json().days).toHaveLength(10);

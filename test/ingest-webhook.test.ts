@@ -40,9 +40,20 @@ beforeAll(async () => {
   redis = connectRedis(localRedis.url);
   tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
   await tenants.add({ id: '24201', name: '津市', kind: 'municipality', channelId: '1000000001', botUserId: BOT });
-  await tenants.setCredentials('24201', { channelSecret: SECRET, channelAccessToken: 'token-24201', lineApi: 'sandbox' });
+  await tenants.setCredentials('24201', {
+    channelSecret: SECRET,
+    channelAccessToken: 'token-24201',
+    lineApi: 'sandbox',
+  });
   await tenants.add({ id: '24202', name: '四日市市', kind: 'municipality' }); // no credentials yet
-  ingest = createIngest({ ch, redis, tenants, endpoints: () => ({ line: 'http://127.0.0.1:1' }), logger, rollupIntervalMs: 60_000 });
+  ingest = createIngest({
+    ch,
+    redis,
+    tenants,
+    endpoints: () => ({ line: 'http://127.0.0.1:1' }),
+    logger,
+    rollupIntervalMs: 60_000,
+  });
   await ingest.start();
   const front = new FrontHandlers();
   ingest.mount(front);
@@ -82,16 +93,28 @@ describe('POST /webhook/:tenantId', () => {
       'SELECT type, mode, source_type, user_id, is_redelivery, is_unblocked, toString(day) AS day FROM raw_webhook_events WHERE webhook_event_id = {id:String}',
       { id: unblock.webhookEventId },
     );
-    expect(row).toMatchObject({ type: 'follow', mode: 'active', source_type: 'user', user_id: `U${'b'.repeat(32)}`, is_redelivery: 0, is_unblocked: 1 });
+    expect(row).toMatchObject({
+      type: 'follow',
+      mode: 'active',
+      source_type: 'user',
+      user_id: `U${'b'.repeat(32)}`,
+      is_redelivery: 0,
+      is_unblocked: 1,
+    });
     expect(row.day).toBe(new Date(Number(unblock.timestamp) + 9 * 3_600_000).toISOString().slice(0, 10));
-    const pb = await one<{ postback_data: string }>('SELECT postback_data FROM raw_webhook_events WHERE webhook_event_id = {id:String}', { id: postback.webhookEventId });
+    const pb = await one<{ postback_data: string }>(
+      'SELECT postback_data FROM raw_webhook_events WHERE webhook_event_id = {id:String}',
+      { id: postback.webhookEventId },
+    );
     expect(pb.postback_data).toBe('delivery:attr=health');
   });
 
   it('refuses bad requests with a code, storing nothing, and keeps serving', async () => {
     const before = await stored();
     const ev = [event('follow', `U${'d'.repeat(32)}`)];
-    const cases: Array<[Promise<{ status: number; json: { error?: { code: string; message: string } } }>, number, string]> = [
+    const cases: Array<
+      [Promise<{ status: number; json: { error?: { code: string; message: string } } }>, number, string]
+    > = [
       [postWebhook(base + url, body(ev), SECRET, { signature: null }), 401, 'signature_missing'],
       [postWebhook(base + url, body(ev), 'another-secret'), 401, 'signature_invalid'],
       [postWebhook(base + url, body(ev), SECRET, { signature: 'not base64 at all' }), 401, 'signature_invalid'],
@@ -101,7 +124,11 @@ describe('POST /webhook/:tenantId', () => {
       [postWebhook(base + url, { destination: BOT, events: [{ type: 'follow' }] }, SECRET), 400, 'invalid_body'],
       [postWebhook(base + url, { events: ev }, SECRET), 400, 'invalid_body'],
       [postWebhook(base + url, body(ev, `U${'9'.repeat(32)}`), SECRET), 400, 'destination_mismatch'],
-      [postWebhook(base + url, body([...ev, { ...event('x', 'U1'), pad: 'x'.repeat(1024 * 1024) }]), SECRET), 413, 'body_too_large'],
+      [
+        postWebhook(base + url, body([...ev, { ...event('x', 'U1'), pad: 'x'.repeat(1024 * 1024) }]), SECRET),
+        413,
+        'body_too_large',
+      ],
     ];
     for (const [p, status, code] of cases) {
       const r = await p;
@@ -116,30 +143,53 @@ describe('POST /webhook/:tenantId', () => {
     expect((await postWebhook(base + url, body([event('follow', `U${'d'.repeat(32)}`)]), SECRET)).status).toBe(200);
   });
 
-  it('accepts the header name in any case, and an empty events array (LINE\'s connectivity check)', async () => {
+  it("accepts the header name in any case, and an empty events array (LINE's connectivity check)", async () => {
     const before = await stored();
     expect((await postWebhook(base + url, body([]), SECRET, { headerName: 'X-Line-Signature' })).status).toBe(200);
     expect(await stored()).toBe(before);
-    expect((await postWebhook(base + url, body([event('follow', `U${'e'.repeat(32)}`)]), SECRET, { headerName: 'X-LINE-SIGNATURE' })).status).toBe(200);
+    expect(
+      (
+        await postWebhook(base + url, body([event('follow', `U${'e'.repeat(32)}`)]), SECRET, {
+          headerName: 'X-LINE-SIGNATURE',
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('keeps unknown event types by name, and message events without their content', async () => {
     const secretText = `個人情報を含む本文-${randomBytes(8).toString('hex')}`;
-    const msg = event('message', `U${'f'.repeat(32)}`, { message: { id: '1', type: 'text', text: secretText, quoteToken: 'q' } });
+    const msg = event('message', `U${'f'.repeat(32)}`, {
+      message: { id: '1', type: 'text', text: secretText, quoteToken: 'q' },
+    });
     const future = event('somethingNewFromLine', `U${'f'.repeat(32)}`, { novel: { a: 1 } });
     expect((await postWebhook(base + url, body([msg, future]), SECRET)).status).toBe(200);
-    const m = await one<Record<string, string>>('SELECT type, message_type FROM raw_webhook_events WHERE webhook_event_id = {id:String}', { id: msg.webhookEventId });
+    const m = await one<Record<string, string>>(
+      'SELECT type, message_type FROM raw_webhook_events WHERE webhook_event_id = {id:String}',
+      { id: msg.webhookEventId },
+    );
     expect(m).toEqual({ type: 'message', message_type: 'text' });
-    const u = await one<{ type: string }>('SELECT type FROM raw_webhook_events WHERE webhook_event_id = {id:String}', { id: future.webhookEventId });
+    const u = await one<{ type: string }>('SELECT type FROM raw_webhook_events WHERE webhook_event_id = {id:String}', {
+      id: future.webhookEventId,
+    });
     expect(u.type).toBe('somethingNewFromLine');
 
     // the text is in no column of any table, and in no file of the engine's directory
     // the search below does find what is stored (a postback's data)
-    const control = await one<{ c: string }>("SELECT count() AS c FROM raw_webhook_events WHERE position(toString(tuple(*)), 'delivery:attr=health') > 0");
+    const control = await one<{ c: string }>(
+      "SELECT count() AS c FROM raw_webhook_events WHERE position(toString(tuple(*)), 'delivery:attr=health') > 0",
+    );
     expect(Number(control.c)).toBe(1);
-    const tables = await (await ch.query({ query: "SELECT name FROM system.tables WHERE database = currentDatabase()", format: 'JSONEachRow' })).json<{ name: string }>();
+    const tables = await (
+      await ch.query({
+        query: 'SELECT name FROM system.tables WHERE database = currentDatabase()',
+        format: 'JSONEachRow',
+      })
+    ).json<{ name: string }>();
     for (const { name } of tables) {
-      const hit = await one<{ c: string }>(`SELECT count() AS c FROM ${name} WHERE position(toString(tuple(*)), {t:String}) > 0`, { t: secretText });
+      const hit = await one<{ c: string }>(
+        `SELECT count() AS c FROM ${name} WHERE position(toString(tuple(*)), {t:String}) > 0`,
+        { t: secretText },
+      );
       expect(Number(hit.c), name).toBe(0);
     }
     const files: string[] = [];
@@ -157,7 +207,9 @@ describe('POST /webhook/:tenantId', () => {
   it('stores duplicates and redeliveries once as far as every figure is concerned, also concurrently', async () => {
     const userId = `U${'7'.repeat(32)}`;
     const dayTs = Date.parse('2026-03-03T03:00:00Z');
-    const follows = Array.from({ length: 5 }, (_, i) => event('follow', userId, { follow: { isUnblocked: false } }, dayTs + i));
+    const follows = Array.from({ length: 5 }, (_, i) =>
+      event('follow', userId, { follow: { isUnblocked: false } }, dayTs + i),
+    );
     const block = event('unfollow', userId, {}, dayTs + 10);
     const payload = body([...follows, block]);
     const redelivered = body([...follows, block].map((e) => ({ ...e, deliveryContext: { isRedelivery: true } })));
@@ -171,21 +223,32 @@ describe('POST /webhook/:tenantId', () => {
       "SELECT follows, unfollows, events FROM webhook_events_per_day FINAL WHERE tenant_id = '24201' AND day = '2026-03-03'",
     );
     expect(day).toEqual({ follows: 5, unfollows: 1, events: 6 });
-    const distinct = await one<{ c: string }>("SELECT count() AS c FROM raw_webhook_events FINAL WHERE tenant_id = '24201' AND day = '2026-03-03'");
+    const distinct = await one<{ c: string }>(
+      "SELECT count() AS c FROM raw_webhook_events FINAL WHERE tenant_id = '24201' AND day = '2026-03-03'",
+    );
     expect(Number(distinct.c)).toBe(6);
   });
 
   it('answers 503 (never 200) when ClickHouse cannot take the write', async () => {
     const broken = createClient({ url: 'http://127.0.0.1:1', request_timeout: 2000 });
     const writer = new GroupCommitWriter<RawEventRow>(broken, 'raw_webhook_events');
-    const receiver = createWebhookReceiver({ secrets: new TenantSecretsCache(tenants), writer, handlers: new EventHandlerRegistry(logger), logger });
+    const receiver = createWebhookReceiver({
+      secrets: new TenantSecretsCache(tenants),
+      writer,
+      handlers: new EventHandlerRegistry(logger),
+      logger,
+    });
     const front = new FrontHandlers();
     front.add(isWebhookRequest, receiver);
     const app2 = createHttpApp(logger, { front });
     await app2.listen({ port: 0, host: '127.0.0.1' });
     try {
       const before = await stored();
-      const r = await postWebhook(`http://127.0.0.1:${(app2.server.address() as AddressInfo).port}${url}`, body([event('follow', `U${'8'.repeat(32)}`)]), SECRET);
+      const r = await postWebhook(
+        `http://127.0.0.1:${(app2.server.address() as AddressInfo).port}${url}`,
+        body([event('follow', `U${'8'.repeat(32)}`)]),
+        SECRET,
+      );
       expect(r.status).toBe(503);
       expect(r.json.error?.code).toBe('store_unavailable');
       expect(await stored()).toBe(before);
@@ -206,7 +269,10 @@ describe('POST /webhook/:tenantId', () => {
     expect((await postWebhook(base + url, body([pb]), SECRET)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     expect(seen).toEqual(['delivery delivery:interest=防災']);
-    const row = await one<{ c: string }>('SELECT count() AS c FROM raw_webhook_events WHERE webhook_event_id = {id:String}', { id: pb.webhookEventId });
+    const row = await one<{ c: string }>(
+      'SELECT count() AS c FROM raw_webhook_events WHERE webhook_event_id = {id:String}',
+      { id: pb.webhookEventId },
+    );
     expect(Number(row.c)).toBe(1);
   });
 });

@@ -30,7 +30,9 @@ describe('migrations', () => {
 
     const first = await migrate(ch);
     expect(first.applied).toEqual(files);
-    expect(await count("SELECT count() AS c FROM system.tables WHERE database = currentDatabase() AND name = 'tenants'")).toBe(1);
+    expect(
+      await count("SELECT count() AS c FROM system.tables WHERE database = currentDatabase() AND name = 'tenants'"),
+    ).toBe(1);
 
     const second = await migrate(ch);
     expect(second.applied).toEqual([]);
@@ -43,10 +45,18 @@ describe('migrations', () => {
     fs.cpSync(migrationsDir, dir, { recursive: true });
     const first = readMigrations(dir)[0]!;
     fs.appendFileSync(path.join(dir, first.file), '\n-- edited after it was applied\n');
-    fs.writeFileSync(path.join(dir, '9999_never_runs.sql'), 'CREATE TABLE IF NOT EXISTS never_runs (x UInt8) ENGINE = MergeTree ORDER BY x;\n');
+    fs.writeFileSync(
+      path.join(dir, '9999_never_runs.sql'),
+      'CREATE TABLE IF NOT EXISTS never_runs (x UInt8) ENGINE = MergeTree ORDER BY x;\n',
+    );
 
-    await expect(migrate(ch, dir)).rejects.toMatchObject({ code: 'migration_changed', message: expect.stringContaining(first.file) });
-    expect(await count("SELECT count() AS c FROM system.tables WHERE database = currentDatabase() AND name = 'never_runs'")).toBe(0);
+    await expect(migrate(ch, dir)).rejects.toMatchObject({
+      code: 'migration_changed',
+      message: expect.stringContaining(first.file),
+    });
+    expect(
+      await count("SELECT count() AS c FROM system.tables WHERE database = currentDatabase() AND name = 'never_runs'"),
+    ).toBe(0);
   });
 
   it('applies a new migration added later, once', async () => {
@@ -58,7 +68,9 @@ describe('migrations', () => {
     );
     expect((await migrate(ch, dir)).applied).toEqual(['9998_extra.sql']);
     expect((await migrate(ch, dir)).applied).toEqual([]);
-    expect(await count("SELECT count() AS c FROM system.tables WHERE database = currentDatabase() AND name LIKE 'extra_%'")).toBe(2);
+    expect(
+      await count("SELECT count() AS c FROM system.tables WHERE database = currentDatabase() AND name LIKE 'extra_%'"),
+    ).toBe(2);
   });
 
   it('refuses two files with the same number', () => {
@@ -70,6 +82,10 @@ describe('migrations', () => {
   });
 
   it('splits statements on semicolons at line ends, ignoring comments', () => {
-    expect(splitStatements('-- c;\nSELECT 1;\nSELECT \';\' AS x;\n\nSELECT 3')).toEqual(["SELECT 1", "SELECT ';' AS x", 'SELECT 3']);
+    expect(splitStatements("-- c;\nSELECT 1;\nSELECT ';' AS x;\n\nSELECT 3")).toEqual([
+      'SELECT 1',
+      "SELECT ';' AS x",
+      'SELECT 3',
+    ]);
   });
 });

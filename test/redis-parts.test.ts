@@ -23,7 +23,11 @@ describe('setFromParts: a value written from its parts, without copies', () => {
   it('stores the parts joined, with its expiry, in order with the commands around it', async () => {
     const big = randomBytes(3 * 1024 * 1024);
     const parts = [Buffer.from('0\t-\n'), Buffer.alloc(0), big, Buffer.from('\r\n"end"')];
-    const [before, written, after] = await Promise.all([redis.set('k:before', 'a'), setFromParts(redis, 'k:parts', parts, 60), redis.get('k:before')]);
+    const [before, written, after] = await Promise.all([
+      redis.set('k:before', 'a'),
+      setFromParts(redis, 'k:parts', parts, 60),
+      redis.get('k:before'),
+    ]);
     expect([before, written, after]).toEqual(['OK', 'OK', 'a']);
     expect((await redis.getBuffer('k:parts'))!.equals(Buffer.concat(parts))).toBe(true);
     const ttl = await redis.ttl('k:parts');
@@ -38,7 +42,7 @@ describe('setFromParts: a value written from its parts, without copies', () => {
     stored.forEach((v, i) => expect(v!.equals(Buffer.concat(values[i]!)), `value ${i}`).toBe(true));
   });
 
-  it('rejects with Redis\'s error (a wrong expiry) and leaves the connection usable', async () => {
+  it("rejects with Redis's error (a wrong expiry) and leaves the connection usable", async () => {
     await expect(setFromParts(redis, 'k:bad', [Buffer.from('x')], 0)).rejects.toThrow(/invalid expire/i);
     expect(await redis.exists('k:bad')).toBe(0);
     expect(await redis.ping()).toBe('PONG');

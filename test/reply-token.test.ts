@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { replyTokenUsable, type WebhookEvent } from '../ingest/index.ts';
 
 const ev = (over: Partial<WebhookEvent>): WebhookEvent => ({
-  type: 'message', mode: 'active', timestamp: 1_800_000_000_000, webhookEventId: 'x', deliveryContext: { isRedelivery: false }, replyToken: 'tok', ...over,
+  type: 'message',
+  mode: 'active',
+  timestamp: 1_800_000_000_000,
+  webhookEventId: 'x',
+  deliveryContext: { isRedelivery: false },
+  replyToken: 'tok',
+  ...over,
 });
 
 describe('replyTokenUsable', () => {

@@ -38,7 +38,12 @@ const chTime = (day: string, hour = 1) => `${day} ${String(hour).padStart(2, '0'
  * Tayori (one to every friend, one to a segment) with LINE's statistics. Values follow the
  * municipality's code and the month, so the tests can compute any of them.
  */
-export async function seedMunicipalities(ch: ClickHouseClient, tenants: TenantStore, months: string[], skip = HAND_SEEDED): Promise<void> {
+export async function seedMunicipalities(
+  ch: ClickHouseClient,
+  tenants: TenantStore,
+  months: string[],
+  skip = HAND_SEEDED,
+): Promise<void> {
   const list = (await tenants.list()).filter((t) => t.kind === 'municipality' && !skip.has(t.id));
   const now = chTime(lastDay(months.at(-1)!), 23);
   const followers: Array<Record<string, unknown>> = [];
@@ -51,25 +56,87 @@ export async function seedMunicipalities(ch: ClickHouseClient, tenants: TenantSt
     const base = Math.round((population ?? 10_000) * (0.03 + (Number(id) % 7) / 100));
     [addMonths(months[0]!, -1), ...months].forEach((month, i) => {
       const friends = base + i * 120;
-      followers.push({ tenant_id: id, day: lastDay(month), followers: friends, targeted_reaches: Math.round(friends * 0.9), blocks: 30 + i * 5, status: 'ready', fetched_at: now, version: 1 });
+      followers.push({
+        tenant_id: id,
+        day: lastDay(month),
+        followers: friends,
+        targeted_reaches: Math.round(friends * 0.9),
+        blocks: 30 + i * 5,
+        status: 'ready',
+        fetched_at: now,
+        version: 1,
+      });
     });
     months.forEach((month, i) => {
-      webhooks.push({ tenant_id: id, day: `${month}-05`, follows: 100 + i, unblocks: 3, unfollows: 7 + i, postbacks: 0, messages: 0, events: 110, users: 100, computed_at: now });
+      webhooks.push({
+        tenant_id: id,
+        day: `${month}-05`,
+        follows: 100 + i,
+        unblocks: 3,
+        unfollows: 7 + i,
+        postbacks: 0,
+        messages: 0,
+        events: 110,
+        users: 100,
+        computed_at: now,
+      });
       for (const [n, audience] of (['all', 'segment'] as const).entries()) {
         const key = `u-${id}-${month}-${n}`;
         const sent = chTime(`${month}-${10 + n * 10}`);
         const delivered = Math.round((base + i * 120) * (n ? 0.4 : 0.9));
-        tracked.push({ tenant_id: id, kind: 'aggregation_unit', key, sent_at: sent, track_until: chTime(`${month}-28`), registered_at: sent, version: 1, is_deleted: 0 });
+        tracked.push({
+          tenant_id: id,
+          kind: 'aggregation_unit',
+          key,
+          sent_at: sent,
+          track_until: chTime(`${month}-28`),
+          registered_at: sent,
+          version: 1,
+          is_deleted: 0,
+        });
         stats.push({
-          tenant_id: id, kind: 'aggregation_unit', key, sent_at: sent, fetched_at: now, status: 'ready', delivered: null,
-          unique_impression: Math.round(delivered * (0.4 + n * 0.1 + (Number(id) % 7) / 100)), unique_click: Math.round(delivered * 0.05),
-          unique_media_played: null, unique_media_played_100_percent: null, impression: null, click: null, media_played: null, messages: [], clicks: [], response: '{}',
+          tenant_id: id,
+          kind: 'aggregation_unit',
+          key,
+          sent_at: sent,
+          fetched_at: now,
+          status: 'ready',
+          delivered: null,
+          unique_impression: Math.round(delivered * (0.4 + n * 0.1 + (Number(id) % 7) / 100)),
+          unique_click: Math.round(delivered * 0.05),
+          unique_media_played: null,
+          unique_media_played_100_percent: null,
+          impression: null,
+          click: null,
+          media_played: null,
+          messages: [],
+          clicks: [],
+          response: '{}',
         });
         records.push({
-          tenant_id: id, delivery_id: `d-${key}`, kind: 'normal', title: audience === 'all' ? `${month.slice(5)}月の健康だより` : `${month.slice(5)}月 40歳以上の方へ 特定健診のご案内`,
-          messages: '[]', audience: audience === 'all' ? '{"type":"all"}' : '{"type":"segment","condition":{"attr":"birth_year","op":"lte","values":["1986"]},"label":"40歳以上"}',
-          audience_label: audience === 'all' ? 'すべての友だち' : 'セグメント: 40歳以上', aggregation_unit: key, status: 'done',
-          targets: delivered + 10, batches: 1, accepted: delivered, failed: 10, created_at: sent, updated_at: sent, version: 1, is_deleted: 0,
+          tenant_id: id,
+          delivery_id: `d-${key}`,
+          kind: 'normal',
+          title:
+            audience === 'all'
+              ? `${month.slice(5)}月の健康だより`
+              : `${month.slice(5)}月 40歳以上の方へ 特定健診のご案内`,
+          messages: '[]',
+          audience:
+            audience === 'all'
+              ? '{"type":"all"}'
+              : '{"type":"segment","condition":{"attr":"birth_year","op":"lte","values":["1986"]},"label":"40歳以上"}',
+          audience_label: audience === 'all' ? 'すべての友だち' : 'セグメント: 40歳以上',
+          aggregation_unit: key,
+          status: 'done',
+          targets: delivered + 10,
+          batches: 1,
+          accepted: delivered,
+          failed: 10,
+          created_at: sent,
+          updated_at: sent,
+          version: 1,
+          is_deleted: 0,
         });
       }
     });
@@ -85,18 +152,30 @@ export async function seedMunicipalities(ch: ClickHouseClient, tenants: TenantSt
 export async function addMinutes(store: ReportStore, input: Record<string, unknown>, approve = false) {
   const m = await store.createMinutes(minutesCreateSchema.parse(input), 'itaku');
   if (!approve) return m;
-  return store.changeMinutes(m.id, 'mie-ken', undefined, () => {}, (x) => {
-    x.status = 'approved';
-    x.approvedBy = 'mie-ken';
-    x.approvedAt = tokyoIso(Date.now());
-    return 'approved';
-  });
+  return store.changeMinutes(
+    m.id,
+    'mie-ken',
+    undefined,
+    () => {},
+    (x) => {
+      x.status = 'approved';
+      x.approvedBy = 'mie-ken';
+      x.approvedAt = tokyoIso(Date.now());
+      return 'approved';
+    },
+  );
 }
 
 /** The text of a docx's body (word/document.xml with tags removed, paragraphs on lines). */
 export function docxText(bytes: Buffer, part = 'word/document.xml'): string {
   const xml = unzip(bytes, part).toString('utf8');
-  return xml.replace(/<\/w:p>/g, '\n').replace(/<[^>]+>/g, '').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"');
+  return xml
+    .replace(/<\/w:p>/g, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"');
 }
 
 /** Runs `unzip` on the bytes (it needs a file it can seek in). */
@@ -118,7 +197,11 @@ export function unzip(bytes: Buffer, entry: string): Buffer {
 /** The entries of a zip archive with their sizes. */
 export function zipEntries(bytes: Buffer): Array<{ name: string; size: number }> {
   const out = withZip(bytes, (f) => execFileSync('unzip', ['-l', f]).toString('utf8'));
-  return out.split('\n').map((l) => /^\s*(\d+)\s+\S+\s+\S+\s+(\S.*)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => ({ name: m[2]!, size: Number(m[1]) }));
+  return out
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+\S+\s+\S+\s+(\S.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => ({ name: m[2]!, size: Number(m[1]) }));
 }
 
 /** A PDF's text, read by poppler's pdftotext. */

@@ -1,6 +1,14 @@
 import holidayJp from '@holiday-jp/holiday_jp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closedReason, dueDateFor, formatWareki, formatWarekiMonth, isOpenDay, nextOpenDay, parseYearMonth } from '../reports/due-date.ts';
+import {
+  closedReason,
+  dueDateFor,
+  formatWareki,
+  formatWarekiMonth,
+  isOpenDay,
+  nextOpenDay,
+  parseYearMonth,
+} from '../reports/due-date.ts';
 import { runCli, testEnv, tmpDir } from './helpers/index.ts';
 
 describe('due dates: the 10th of the following month, or the next open day', () => {
@@ -27,7 +35,9 @@ describe('due dates: the 10th of the following month, or the next open day', () 
     expect(isOpenDay(d.due)).toBe(true);
     // every day passed over is closed, and there are no gaps
     expect(d.skipped.map((s) => s.date)).toEqual(
-      Array.from({ length: d.skipped.length }, (_, i) => new Date(Date.parse(`${d.nominal}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10)),
+      Array.from({ length: d.skipped.length }, (_, i) =>
+        new Date(Date.parse(`${d.nominal}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10),
+      ),
     );
   });
 
@@ -58,7 +68,8 @@ describe('due dates: the 10th of the following month, or the next open day', () 
   });
 
   it('keeps the year-end closure 12/29–1/3 closed, then weekends', () => {
-    for (const d of ['2025-12-29', '2025-12-30', '2025-12-31', '2026-01-02', '2026-01-03']) expect(closedReason(d)).toBe('年末年始の閉庁日');
+    for (const d of ['2025-12-29', '2025-12-30', '2025-12-31', '2026-01-02', '2026-01-03'])
+      expect(closedReason(d)).toBe('年末年始の閉庁日');
     expect(closedReason('2026-01-01')).toBe('元日');
     expect(closedReason('2025-12-26')).toBeUndefined();
     // from Sat 12/27: weekend, closure, 元日, closure, Sun 1/4 → Mon 1/5
@@ -115,7 +126,12 @@ describe('npx tayori report due', () => {
     expect(v.stdout).toContain('成人の日');
     expect(v.stdout).toContain('土曜日');
     const j = await runCli(['report', 'due', '2025-12', '--json'], { env });
-    expect(JSON.parse(j.stdout)).toMatchObject({ month: '2025-12', nominal: '2026-01-10', due: '2026-01-13', dueWareki: '令和8年1月13日(火)' });
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      month: '2025-12',
+      nominal: '2026-01-10',
+      due: '2026-01-13',
+      dueWareki: '令和8年1月13日(火)',
+    });
   });
 
   it('exits 1 with a Japanese message on bad input', async () => {

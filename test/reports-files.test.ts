@@ -35,15 +35,30 @@ let base: string;
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 const file = (kind: ReportFile['kind'], fileName: string, text: string): ReportFile => ({
-  kind, title: kind.startsWith('kpi') ? '月次KPI報告書 (Excel)' : '議事録 (Word)', fileName, mime: kind.endsWith('xlsx') ? XLSX : DOCX, bytes: Buffer.from(text),
+  kind,
+  title: kind.startsWith('kpi') ? '月次KPI報告書 (Excel)' : '議事録 (Word)',
+  fileName,
+  mime: kind.endsWith('xlsx') ? XLSX : DOCX,
+  bytes: Buffer.from(text),
 });
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 // Callers by bearer token: the operator, a prefecture reader and a municipality account.
 const staff = (role: 'prefecture' | 'municipality', tenantId: string | null): Principal => ({
-  kind: 'staff', via: 'token', userId: role, username: role, displayName: role, role, tenantId, permissions: [],
+  kind: 'staff',
+  via: 'token',
+  userId: role,
+  username: role,
+  displayName: role,
+  role,
+  tenantId,
+  permissions: [],
 });
-const callers: Record<string, Principal> = { op: { kind: 'operator' }, pref: staff('prefecture', null), muni: staff('municipality', '24201') };
+const callers: Record<string, Principal> = {
+  op: { kind: 'operator' },
+  pref: staff('prefecture', null),
+  muni: staff('municipality', '24201'),
+};
 const auth: Authenticator = {
   identify: async (req) => callers[(req.headers.authorization ?? '').replace(/^Bearer /, '')],
   require: async (req) => {
@@ -78,7 +93,9 @@ describe('where report files are kept', () => {
   it('TAYORI_REPORTS_DIR, by default <dataDir>/reports', () => {
     expect(loadConfig({}, '/srv/tayori').reportsDir).toBe('/srv/tayori/data/reports');
     expect(loadConfig({ TAYORI_DATA_DIR: '/var/lib/tayori' }, '/srv').reportsDir).toBe('/var/lib/tayori/reports');
-    expect(loadConfig({ TAYORI_REPORTS_DIR: 'files/reports' }, '/srv/tayori').reportsDir).toBe('/srv/tayori/files/reports');
+    expect(loadConfig({ TAYORI_REPORTS_DIR: 'files/reports' }, '/srv/tayori').reportsDir).toBe(
+      '/srv/tayori/files/reports',
+    );
     expect(loadConfig({ TAYORI_REPORTS_DIR: '  ' }, '/srv/tayori').reportsDir).toBe('/srv/tayori/data/reports');
   });
 });
@@ -86,17 +103,33 @@ describe('where report files are kept', () => {
 describe('report file storage', () => {
   let first: Awaited<ReturnType<Reports['files']['save']>>;
 
-  it('stores a batch under <period>/<kind>/v1-<name> with its SHA-256 and the month\'s due date', async () => {
+  it("stores a batch under <period>/<kind>/v1-<name> with its SHA-256 and the month's due date", async () => {
     first = await reports.files.save({
-      scope: 'monthly', period: '2026-10', createdBy: 'operator',
-      files: [file('kpi-xlsx', '2026-10_月次KPI報告書.xlsx', 'kpi v1'), file('minutes-docx', '2026-10_議事録.docx', 'minutes v1')],
+      scope: 'monthly',
+      period: '2026-10',
+      createdBy: 'operator',
+      files: [
+        file('kpi-xlsx', '2026-10_月次KPI報告書.xlsx', 'kpi v1'),
+        file('minutes-docx', '2026-10_議事録.docx', 'minutes v1'),
+      ],
     });
     // package order: minutes first
-    expect(first.map((f) => [f.kind, f.version])).toEqual([['minutes-docx', 1], ['kpi-xlsx', 1]]);
+    expect(first.map((f) => [f.kind, f.version])).toEqual([
+      ['minutes-docx', 1],
+      ['kpi-xlsx', 1],
+    ]);
     const kpi = first[1]!;
     expect(kpi).toMatchObject({
-      scope: 'monthly', period: '2026-10', periodLabel: '令和8年10月分', fileName: '2026-10_月次KPI報告書.xlsx', mime: XLSX, size: 6,
-      sha256: sha(Buffer.from('kpi v1')), dueDate: '2026-11-10', dueDateLabel: '令和8年11月10日', createdBy: 'operator',
+      scope: 'monthly',
+      period: '2026-10',
+      periodLabel: '令和8年10月分',
+      fileName: '2026-10_月次KPI報告書.xlsx',
+      mime: XLSX,
+      size: 6,
+      sha256: sha(Buffer.from('kpi v1')),
+      dueDate: '2026-11-10',
+      dueDateLabel: '令和8年11月10日',
+      createdBy: 'operator',
     });
     expect(kpi.createdAt).toMatch(/\+09:00$/);
     const onDisk = path.join(reportsDir, '2026-10', 'kpi-xlsx', 'v1-2026-10_月次KPI報告書.xlsx');
@@ -108,7 +141,10 @@ describe('report file storage', () => {
 
   it('regenerating makes a new version; the old file stays as it was', async () => {
     const second = await reports.files.save({
-      scope: 'monthly', period: '2026-10', createdBy: 'ken', now: Date.now() + 1000,
+      scope: 'monthly',
+      period: '2026-10',
+      createdBy: 'ken',
+      now: Date.now() + 1000,
       files: [file('kpi-xlsx', '2026-10_月次KPI報告書.xlsx', 'kpi v2 (more figures)')],
     });
     expect(second.map((f) => [f.kind, f.version])).toEqual([['kpi-xlsx', 2]]);
@@ -120,7 +156,11 @@ describe('report file storage', () => {
     const orphan = path.join(reportsDir, '2026-10', 'kpi-xlsx', 'v3-2026-10_月次KPI報告書.xlsx');
     fs.writeFileSync(orphan, 'left over');
     const third = await reports.files.save({
-      scope: 'monthly', period: '2026-10', createdBy: 'ken', now: Date.now() + 2000, files: [file('kpi-xlsx', '2026-10_月次KPI報告書.xlsx', 'kpi v4')],
+      scope: 'monthly',
+      period: '2026-10',
+      createdBy: 'ken',
+      now: Date.now() + 2000,
+      files: [file('kpi-xlsx', '2026-10_月次KPI報告書.xlsx', 'kpi v4')],
     });
     expect(third[0]!.version).toBe(4);
     expect(fs.readFileSync(orphan, 'utf8')).toBe('left over');
@@ -139,15 +179,27 @@ describe('report file storage', () => {
     fs.rmSync(ours);
   });
 
-  it('on start, leaves last month alone when its package is stored, or before the 1st\'s 06:00 run', async () => {
+  it("on start, leaves last month alone when its package is stored, or before the 1st's 06:00 run", async () => {
     // 2026-10's package was stored above
-    expect(await reports.ensureLastMonthPackage('test', Date.parse('2026-11-15T12:00:00+09:00'))).toEqual({ period: '2026-10', label: '令和8年10月分' });
+    expect(await reports.ensureLastMonthPackage('test', Date.parse('2026-11-15T12:00:00+09:00'))).toEqual({
+      period: '2026-10',
+      label: '令和8年10月分',
+    });
     // 05:59 on December 1st: the scheduler's run for November is still to come
-    expect(await reports.ensureLastMonthPackage('test', Date.parse('2026-12-01T05:59:00+09:00'))).toEqual({ period: '2026-11', label: '令和8年11月分' });
+    expect(await reports.ensureLastMonthPackage('test', Date.parse('2026-12-01T05:59:00+09:00'))).toEqual({
+      period: '2026-11',
+      label: '令和8年11月分',
+    });
   });
 
   it('two saves of the same period at once take different versions', async () => {
-    const save = (text: string) => reports.files.save({ scope: 'monthly', period: '2026-12', createdBy: 'operator', files: [file('kpi-xlsx', '2026-12_月次KPI報告書.xlsx', text)] });
+    const save = (text: string) =>
+      reports.files.save({
+        scope: 'monthly',
+        period: '2026-12',
+        createdBy: 'operator',
+        files: [file('kpi-xlsx', '2026-12_月次KPI報告書.xlsx', text)],
+      });
     const [a, b] = await Promise.all([save('a'), save('b')]);
     expect([a[0]!.version, b[0]!.version].sort()).toEqual([1, 2]);
     for (const f of [a[0]!, b[0]!]) expect(sha(fs.readFileSync((await reports.files.pathOf(f.id))!))).toBe(f.sha256);
@@ -157,10 +209,14 @@ describe('report file storage', () => {
     // the issue log's directory cannot be made: a plain file is in its place
     fs.mkdirSync(path.join(reportsDir, '2026-11'), { recursive: true });
     fs.writeFileSync(path.join(reportsDir, '2026-11', 'issues-xlsx'), 'not a directory');
-    await expect(reports.files.save({
-      scope: 'monthly', period: '2026-11', createdBy: 'operator',
-      files: [file('minutes-docx', '2026-11_議事録.docx', 'm'), file('issues-xlsx', '2026-11_課題管理表.xlsx', 'i')],
-    })).rejects.toThrow();
+    await expect(
+      reports.files.save({
+        scope: 'monthly',
+        period: '2026-11',
+        createdBy: 'operator',
+        files: [file('minutes-docx', '2026-11_議事録.docx', 'm'), file('issues-xlsx', '2026-11_課題管理表.xlsx', 'i')],
+      }),
+    ).rejects.toThrow();
     expect(await reports.files.list({ period: '2026-11' })).toEqual([]);
     expect(fs.readdirSync(path.join(reportsDir, '2026-11', 'minutes-docx'))).toEqual([]);
     expect(await reports.files.hasPeriod('monthly', '2026-11')).toBe(false);
@@ -168,9 +224,19 @@ describe('report file storage', () => {
 
   it('keeps names that are not safe on disk out of the path, and the Japanese name for the download', async () => {
     const [f] = await reports.files.save({
-      scope: 'final', period: '2025-04_2026-03', createdBy: 'operator', now: Date.now() + 10_000, files: [file('final-docx', '../最終報告書/令和7年度.docx', 'final')],
+      scope: 'final',
+      period: '2025-04_2026-03',
+      createdBy: 'operator',
+      now: Date.now() + 10_000,
+      files: [file('final-docx', '../最終報告書/令和7年度.docx', 'final')],
     });
-    expect(f).toMatchObject({ scope: 'final', periodLabel: '令和7年4月〜令和8年3月', dueDate: null, dueDateLabel: null, fileName: '../最終報告書/令和7年度.docx' });
+    expect(f).toMatchObject({
+      scope: 'final',
+      periodLabel: '令和7年4月〜令和8年3月',
+      dueDate: null,
+      dueDateLabel: null,
+      fileName: '../最終報告書/令和7年度.docx',
+    });
     const where = (await reports.files.pathOf(f!.id))!;
     expect(path.dirname(where)).toBe(path.join(reportsDir, '2025-04_2026-03', 'final-docx'));
     expect(path.basename(where)).toBe('v1-.._最終報告書_令和7年度.docx');
@@ -181,19 +247,43 @@ describe('GET /api/v1/reports', () => {
   it('lists files newest first, and packages with the latest version of each kind', async () => {
     const res = await get('/api/v1/reports');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { files: Array<Record<string, unknown>>; packages: Array<{ period: string; scope: string; dueDate: string | null; files: Array<Record<string, unknown>> }> };
+    const body = (await res.json()) as {
+      files: Array<Record<string, unknown>>;
+      packages: Array<{ period: string; scope: string; dueDate: string | null; files: Array<Record<string, unknown>> }>;
+    };
     expect(body.files[0]).toMatchObject({ scope: 'final', kind: 'final-docx' });
     const oct = body.files.filter((f) => f.period === '2026-10');
-    expect(oct.map((f) => `${f.kind}@${f.version}`)).toEqual(['kpi-xlsx@4', 'kpi-xlsx@2', 'minutes-docx@1', 'kpi-xlsx@1']);
-    expect(Object.keys(oct[0]!).sort()).toEqual(
-      ['createdAt', 'createdBy', 'dueDate', 'dueDateLabel', 'fileName', 'id', 'kind', 'mime', 'period', 'periodLabel', 'scope', 'sha256', 'size', 'title', 'version'],
-    );
+    expect(oct.map((f) => `${f.kind}@${f.version}`)).toEqual([
+      'kpi-xlsx@4',
+      'kpi-xlsx@2',
+      'minutes-docx@1',
+      'kpi-xlsx@1',
+    ]);
+    expect(Object.keys(oct[0]!).sort()).toEqual([
+      'createdAt',
+      'createdBy',
+      'dueDate',
+      'dueDateLabel',
+      'fileName',
+      'id',
+      'kind',
+      'mime',
+      'period',
+      'periodLabel',
+      'scope',
+      'sha256',
+      'size',
+      'title',
+      'version',
+    ]);
     const pkg = body.packages.find((p) => p.period === '2026-10')!;
     expect(pkg).toMatchObject({ scope: 'monthly', dueDate: '2026-11-10', dueDateLabel: '令和8年11月10日' });
     expect(pkg.files.map((f) => `${f.kind}@${f.version}`)).toEqual(['minutes-docx@1', 'kpi-xlsx@4']);
     expect(body.packages.map((p) => p.period)).toEqual(['2026-12', '2026-10', '2025-04_2026-03']);
 
-    const filtered = (await (await get('/api/v1/reports?period=2026-10&kind=minutes-docx')).json()) as { files: unknown[] };
+    const filtered = (await (await get('/api/v1/reports?period=2026-10&kind=minutes-docx')).json()) as {
+      files: unknown[];
+    };
     expect(filtered.files).toHaveLength(1);
   });
 
@@ -211,7 +301,9 @@ describe('GET /api/v1/reports', () => {
     expect((await get('/api/v1/reports', 'pref')).status).toBe(200);
     const res = await get('/api/v1/reports', 'muni');
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: { code: 'forbidden_reports', message: expect.stringContaining('県・受託者') } });
+    expect(await res.json()).toEqual({
+      error: { code: 'forbidden_reports', message: expect.stringContaining('県・受託者') },
+    });
   });
 });
 

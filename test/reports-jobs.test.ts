@@ -18,7 +18,14 @@ import type { LocalRedis } from '../core/redis-server.ts';
 import { DashboardData } from '../dashboard/index.ts';
 import type { ReportFile, ReportSources } from '../reports/documents/index.ts';
 import {
-  createReports, MONTHLY_PATTERN, registerReportRoutes, ReportFileStore, ReportJobs, type ReportBuilders, type ReportJobView, type Reports,
+  createReports,
+  MONTHLY_PATTERN,
+  registerReportRoutes,
+  ReportFileStore,
+  ReportJobs,
+  type ReportBuilders,
+  type ReportJobView,
+  type Reports,
 } from '../reports/index.ts';
 import { MONTH, seedFigures } from './dashboard-fixtures.ts';
 import { addMinutes, docxText, reportSources, seedMunicipalities } from './report-documents-fixtures.ts';
@@ -33,8 +40,14 @@ let app: FastifyInstance;
 let base: string;
 
 const staff = (role: 'contractor' | 'prefecture' | 'municipality', permissions: Permission[]): Principal => ({
-  kind: 'staff', via: 'token', userId: role, username: `${role}-user`, displayName: role, role,
-  tenantId: role === 'municipality' ? '24201' : null, permissions,
+  kind: 'staff',
+  via: 'token',
+  userId: role,
+  username: `${role}-user`,
+  displayName: role,
+  role,
+  tenantId: role === 'municipality' ? '24201' : null,
+  permissions,
 });
 const callers: Record<string, Principal> = {
   op: { kind: 'operator' },
@@ -42,13 +55,19 @@ const callers: Record<string, Principal> = {
   ken: staff('prefecture', []),
   tsu: staff('municipality', ['manage_reports']),
 };
-const caller = (req: { headers: { authorization?: string } }) => callers[(req.headers.authorization ?? '').replace(/^Bearer /, '')];
+const caller = (req: { headers: { authorization?: string } }) =>
+  callers[(req.headers.authorization ?? '').replace(/^Bearer /, '')];
 const auth: Authenticator = {
   identify: async (req) => caller(req),
   require: async (req) => caller(req) ?? Promise.reject(new Error('no caller')),
 };
 
-async function api<T = any>(method: string, p: string, body?: unknown, who = 'itaku'): Promise<{ status: number; body: T }> {
+async function api<T = any>(
+  method: string,
+  p: string,
+  body?: unknown,
+  who = 'itaku',
+): Promise<{ status: number; body: T }> {
   const res = await fetch(base + p, {
     method,
     headers: { authorization: `Bearer ${who}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -63,16 +82,36 @@ const download = async (id: string) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fakeFile = (month: string): ReportFile => ({
-  kind: 'issues-xlsx', title: '課題管理表 (Excel)', fileName: `${month}_課題管理表.xlsx`, mime: 'application/octet-stream', bytes: Buffer.from(`issues ${month}`),
+  kind: 'issues-xlsx',
+  title: '課題管理表 (Excel)',
+  fileName: `${month}_課題管理表.xlsx`,
+  mime: 'application/octet-stream',
+  bytes: Buffer.from(`issues ${month}`),
 });
 
 beforeAll(async () => {
   src = await reportSources(tmp.dir);
   await seedFigures(src.ch);
   await seedMunicipalities(src.ch, src.tenants, ['2025-05', MONTH]);
-  await addMinutes(src.store, { heldAt: '2025-06-12T14:00', kind: '定例会', title: '第3回 定例会', tenantIds: ['24000', '24201'], decisions: ['7月は熱中症予防の案内を配信する'] }, true);
+  await addMinutes(
+    src.store,
+    {
+      heldAt: '2025-06-12T14:00',
+      kind: '定例会',
+      title: '第3回 定例会',
+      tenantIds: ['24000', '24201'],
+      decisions: ['7月は熱中症予防の案内を配信する'],
+    },
+    true,
+  );
   redisServer = await startTestRedis(tmp.dir);
-  reports = createReports({ ch: src.ch, tenants: src.tenants, redisUrl: redisServer.url, reportsDir: path.join(tmp.dir, 'reports'), logger });
+  reports = createReports({
+    ch: src.ch,
+    tenants: src.tenants,
+    redisUrl: redisServer.url,
+    reportsDir: path.join(tmp.dir, 'reports'),
+    logger,
+  });
   await reports.start();
   app = createHttpApp(logger);
   installApiAuth(app, auth);
@@ -89,7 +128,7 @@ afterAll(async () => {
 });
 
 describe('the monthly scheduler', () => {
-  it('makes the previous month\'s package on the 1st at 06:00, Asia/Tokyo (one scheduler, however often the suite starts)', async () => {
+  it("makes the previous month's package on the 1st at 06:00, Asia/Tokyo (one scheduler, however often the suite starts)", async () => {
     const s = await reports.jobs.scheduler();
     expect(s).toMatchObject({ key: 'monthly-package', pattern: MONTHLY_PATTERN, tz: 'Asia/Tokyo' });
     expect(MONTHLY_PATTERN).toBe('0 6 1 * *');
@@ -97,7 +136,13 @@ describe('the monthly scheduler', () => {
     expect([next.getUTCDate(), next.getUTCHours(), next.getUTCMinutes()]).toEqual([1, 6, 0]);
     expect(s!.next!).toBeGreaterThan(Date.now());
     // the suite started again on the same Redis: still one scheduler
-    const again = new ReportJobs({ ch: src.ch, tenants: src.tenants, redisUrl: redisServer.url, files: reports.files, logger });
+    const again = new ReportJobs({
+      ch: src.ch,
+      tenants: src.tenants,
+      redisUrl: redisServer.url,
+      files: reports.files,
+      logger,
+    });
     await again.start();
     await again.stop();
     expect(await reports.jobs.queue.getJobSchedulersCount()).toBe(1);
@@ -114,28 +159,53 @@ describe('an on-demand monthly package (real documents)', () => {
     const r = await api<{ jobId: string }>('POST', '/api/v1/reports/jobs', { type: 'monthly', month: MONTH });
     expect(r.status).toBe(202);
     expect(r.body.jobId).toMatch(/^monthly-2025-06-[0-9a-f]{8}$/);
-    job = await waitFor(async () => {
-      const j = (await api<ReportJobView>('GET', `/api/v1/reports/jobs/${r.body.jobId}`)).body;
-      seen.push(j);
-      return j.state === 'completed' || j.state === 'failed' ? j : undefined;
-    }, 120_000, 'the package job');
-    expect(job).toMatchObject({ id: r.body.jobId, type: 'monthly', period: MONTH, periodLabel: '令和7年6月分', state: 'completed', createdBy: 'contractor-user' });
+    job = await waitFor(
+      async () => {
+        const j = (await api<ReportJobView>('GET', `/api/v1/reports/jobs/${r.body.jobId}`)).body;
+        seen.push(j);
+        return j.state === 'completed' || j.state === 'failed' ? j : undefined;
+      },
+      120_000,
+      'the package job',
+    );
+    expect(job).toMatchObject({
+      id: r.body.jobId,
+      type: 'monthly',
+      period: MONTH,
+      periodLabel: '令和7年6月分',
+      state: 'completed',
+      createdBy: 'contractor-user',
+    });
     expect(job.error).toBeUndefined();
     expect(job.fileIds).toHaveLength(5);
     // progress was visible while it ran: steps with done < total
     const running = seen.filter((j) => j.state === 'active');
     expect(running.length).toBeGreaterThan(0);
-    expect(running.some((j) => j.progress.total > 0 && j.progress.done < j.progress.total && j.progress.step.length > 0)).toBe(true);
+    expect(
+      running.some((j) => j.progress.total > 0 && j.progress.done < j.progress.total && j.progress.step.length > 0),
+    ).toBe(true);
     expect(job.progress.done).toBe(job.progress.total);
   }, 150_000);
 
   it('lists the files as a package with its due date, newest first', async () => {
-    const { status, body } = await api<{ files: any[]; packages: any[] }>('GET', `/api/v1/reports?period=${MONTH}`, undefined, 'ken');
+    const { status, body } = await api<{ files: any[]; packages: any[] }>(
+      'GET',
+      `/api/v1/reports?period=${MONTH}`,
+      undefined,
+      'ken',
+    );
     expect(status).toBe(200);
     expect(body.files.map((f) => f.kind)).toEqual(['minutes-docx', 'issues-xlsx', 'kpi-xlsx', 'kpi-docx', 'kpi-pdf']);
     expect(body.files.map((f) => f.id).sort()).toEqual([...job.fileIds!].sort());
     for (const f of body.files) {
-      expect(f).toMatchObject({ scope: 'monthly', period: MONTH, version: 1, dueDate: '2025-07-10', dueDateLabel: '令和7年7月10日', createdBy: 'contractor-user' });
+      expect(f).toMatchObject({
+        scope: 'monthly',
+        period: MONTH,
+        version: 1,
+        dueDate: '2025-07-10',
+        dueDateLabel: '令和7年7月10日',
+        createdBy: 'contractor-user',
+      });
       expect(f.size).toBeGreaterThan(1000);
       expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
     }
@@ -146,7 +216,7 @@ describe('an on-demand monthly package (real documents)', () => {
     expect(listed.map((j) => j.id)).toContain(job.id);
   });
 
-  it('downloads files that open: the KPI workbook holds the dashboard\'s figures, the minutes hold the meeting', async () => {
+  it("downloads files that open: the KPI workbook holds the dashboard's figures, the minutes hold the meeting", async () => {
     const { files } = (await api<{ files: any[] }>('GET', `/api/v1/reports?period=${MONTH}`)).body;
     const kpi = files.find((f) => f.kind === 'kpi-xlsx');
     const { res, bytes } = await download(kpi.id);
@@ -160,10 +230,12 @@ describe('an on-demand monthly package (real documents)', () => {
     const want = overview.rows.find((r) => r.tenantId === '24201')!;
     expect(want.friends).toBe(1200);
     let tsu: unknown[] | undefined;
-    wb.eachSheet((ws) => ws.eachRow((row) => {
-      const values = (row.values as unknown[]).slice(1);
-      if (!tsu && values[0] === '津市' && values.includes(want.friends)) tsu = values;
-    }));
+    wb.eachSheet((ws) =>
+      ws.eachRow((row) => {
+        const values = (row.values as unknown[]).slice(1);
+        if (!tsu && values[0] === '津市' && values.includes(want.friends)) tsu = values;
+      }),
+    );
     expect(tsu).toBeDefined();
 
     const minutes = files.find((f) => f.kind === 'minutes-docx');
@@ -175,25 +247,50 @@ describe('an on-demand monthly package (real documents)', () => {
 });
 
 describe('an on-demand final report (real documents)', () => {
-  it('makes the Word and Excel report for the period, listed under from_to and downloadable, with the contract\'s due date', async () => {
-    const bad = await api<{ error: { code: string; details: Array<{ field: string }> } }>('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH, due: '2025-02-30' });
+  it("makes the Word and Excel report for the period, listed under from_to and downloadable, with the contract's due date", async () => {
+    const bad = await api<{ error: { code: string; details: Array<{ field: string }> } }>(
+      'POST',
+      '/api/v1/reports/jobs',
+      { type: 'final', from: '2025-05', to: MONTH, due: '2025-02-30' },
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'invalid_report_job', details: [{ field: 'due' }] });
-    expect((await api('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH, due: '2025-05-31' })).status).toBe(400);
-    const r = await api<{ jobId: string }>('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH, due: '2025-07-31' });
+    expect(
+      (await api('POST', '/api/v1/reports/jobs', { type: 'final', from: '2025-05', to: MONTH, due: '2025-05-31' }))
+        .status,
+    ).toBe(400);
+    const r = await api<{ jobId: string }>('POST', '/api/v1/reports/jobs', {
+      type: 'final',
+      from: '2025-05',
+      to: MONTH,
+      due: '2025-07-31',
+    });
     expect(r.status).toBe(202);
-    const job = await waitFor(async () => {
-      const j = (await api<ReportJobView>('GET', `/api/v1/reports/jobs/${r.body.jobId}`)).body;
-      return j.state === 'completed' || j.state === 'failed' ? j : undefined;
-    }, 120_000, 'the final report job');
-    expect(job).toMatchObject({ state: 'completed', type: 'final', period: '2025-05_2025-06', periodLabel: '令和7年5月〜令和7年6月' });
+    const job = await waitFor(
+      async () => {
+        const j = (await api<ReportJobView>('GET', `/api/v1/reports/jobs/${r.body.jobId}`)).body;
+        return j.state === 'completed' || j.state === 'failed' ? j : undefined;
+      },
+      120_000,
+      'the final report job',
+    );
+    expect(job).toMatchObject({
+      state: 'completed',
+      type: 'final',
+      period: '2025-05_2025-06',
+      periodLabel: '令和7年5月〜令和7年6月',
+    });
     const { files } = (await api<{ files: any[] }>('GET', '/api/v1/reports?period=2025-05_2025-06')).body;
     expect(files.map((f) => f.kind)).toEqual(['final-docx', 'final-xlsx']);
     expect(files.every((f) => f.scope === 'final' && f.dueDate === null)).toBe(true);
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load((await download(files[1].id)).bytes as unknown as ArrayBuffer);
     const names: string[] = [];
-    wb.eachSheet((ws) => ws.eachRow((row) => void names.push(...(row.values as unknown[]).filter((v): v is string => typeof v === 'string'))));
+    wb.eachSheet((ws) =>
+      ws.eachRow(
+        (row) => void names.push(...(row.values as unknown[]).filter((v): v is string => typeof v === 'string')),
+      ),
+    );
     expect(names).toContain('津市');
     const text = docxText((await download(files[0].id)).bytes);
     expect(text).toContain('津市');
@@ -214,14 +311,26 @@ describe('failures and restarts', () => {
       },
       final: async () => [],
     };
-    const jobs = new ReportJobs({ ch: src.ch, tenants: src.tenants, redisUrl: redisServer.url, files: files(), logger, build: failing, prefix: 'failing' });
+    const jobs = new ReportJobs({
+      ch: src.ch,
+      tenants: src.tenants,
+      redisUrl: redisServer.url,
+      files: files(),
+      logger,
+      build: failing,
+      prefix: 'failing',
+    });
     await jobs.start();
     try {
       const { jobId } = await jobs.enqueue({ type: 'monthly', month: '2025-04' }, 'itaku');
-      const j = await waitFor(async () => {
-        const v = await jobs.get(jobId);
-        return v?.state === 'failed' ? v : undefined;
-      }, 30_000, 'the failing job');
+      const j = await waitFor(
+        async () => {
+          const v = await jobs.get(jobId);
+          return v?.state === 'failed' ? v : undefined;
+        },
+        30_000,
+        'the failing job',
+      );
       expect(j.error).toBe('帳票の作成に失敗しました: グラフのフォントが見つかりません');
       expect(j.fileIds).toBeUndefined();
       expect(await reports.files.list({ period: '2025-04' })).toEqual([]);
@@ -244,28 +353,52 @@ describe('failures and restarts', () => {
       },
       final: async () => [],
     };
-    const first = new ReportJobs({ ch: src.ch, tenants: src.tenants, redisUrl: redisServer.url, files: files(), logger, build: slow, prefix: 'restart' });
+    const first = new ReportJobs({
+      ch: src.ch,
+      tenants: src.tenants,
+      redisUrl: redisServer.url,
+      files: files(),
+      logger,
+      build: slow,
+      prefix: 'restart',
+    });
     await first.start();
     const { jobId } = await first.enqueue({ type: 'monthly', month: '2025-03' }, 'itaku');
     // asking again while it is on its way gives the same job
     expect(await first.enqueue({ type: 'monthly', month: '2025-03' }, 'ken')).toEqual({ jobId, existing: true });
-    await waitFor(async () => {
-      const v = await first.get(jobId);
-      return v?.state === 'active' && v.progress.done >= 2;
-    }, 30_000, 'the job to be under way');
+    await waitFor(
+      async () => {
+        const v = await first.get(jobId);
+        return v?.state === 'active' && v.progress.done >= 2;
+      },
+      30_000,
+      'the job to be under way',
+    );
     await first.stop();
     expect(started).toBe(1);
     expect(await reports.files.list({ period: '2025-03' })).toEqual([]);
 
     const fast: ReportBuilders = { monthly: async (_s, month) => [fakeFile(month)], final: async () => [] };
-    const second = new ReportJobs({ ch: src.ch, tenants: src.tenants, redisUrl: redisServer.url, files: files(), logger, build: fast, prefix: 'restart' });
+    const second = new ReportJobs({
+      ch: src.ch,
+      tenants: src.tenants,
+      redisUrl: redisServer.url,
+      files: files(),
+      logger,
+      build: fast,
+      prefix: 'restart',
+    });
     try {
       expect((await second.get(jobId))?.state).toBe('waiting');
       await second.start();
-      const done = await waitFor(async () => {
-        const v = await second.get(jobId);
-        return v?.state === 'completed' ? v : undefined;
-      }, 30_000, 'the job after the restart');
+      const done = await waitFor(
+        async () => {
+          const v = await second.get(jobId);
+          return v?.state === 'completed' ? v : undefined;
+        },
+        30_000,
+        'the job after the restart',
+      );
       expect(done.fileIds).toHaveLength(1);
       const [f] = await reports.files.list({ period: '2025-03' });
       expect(f).toMatchObject({ kind: 'issues-xlsx', version: 1, createdBy: 'itaku' });
@@ -283,22 +416,49 @@ describe('a final report job', () => {
       final: async (_s, period, o) => {
         asked.push(period);
         o?.onProgress?.('最終報告書を作成しています', 0, 1);
-        return [{ kind: 'final-docx', title: '最終報告書 (Word)', fileName: `${period.from}_${period.to}_最終報告書.docx`, mime: 'application/octet-stream', bytes: Buffer.from('final') }];
+        return [
+          {
+            kind: 'final-docx',
+            title: '最終報告書 (Word)',
+            fileName: `${period.from}_${period.to}_最終報告書.docx`,
+            mime: 'application/octet-stream',
+            bytes: Buffer.from('final'),
+          },
+        ];
       },
     };
-    const jobs = new ReportJobs({ ch: src.ch, tenants: src.tenants, redisUrl: redisServer.url, files: new ReportFileStore(src.ch, path.join(tmp.dir, 'reports-final')), logger, build, prefix: 'final' });
+    const jobs = new ReportJobs({
+      ch: src.ch,
+      tenants: src.tenants,
+      redisUrl: redisServer.url,
+      files: new ReportFileStore(src.ch, path.join(tmp.dir, 'reports-final')),
+      logger,
+      build,
+      prefix: 'final',
+    });
     await jobs.start();
     try {
       const { jobId } = await jobs.enqueue({ type: 'final', from: '2025-04', to: '2025-06' }, 'itaku');
-      const done = await waitFor(async () => {
-        const v = await jobs.get(jobId);
-        return v?.state === 'completed' ? v : undefined;
-      }, 30_000, 'the final report job');
+      const done = await waitFor(
+        async () => {
+          const v = await jobs.get(jobId);
+          return v?.state === 'completed' ? v : undefined;
+        },
+        30_000,
+        'the final report job',
+      );
       expect(asked).toEqual([{ from: '2025-04', to: '2025-06' }]);
       expect(done).toMatchObject({ type: 'final', period: '2025-04_2025-06', periodLabel: '令和7年4月〜令和7年6月' });
       const { body } = await api<{ files: any[]; packages: any[] }>('GET', '/api/v1/reports?period=2025-04_2025-06');
       expect(body.files).toHaveLength(1);
-      expect(body.files[0]).toMatchObject({ id: done.fileIds![0], scope: 'final', kind: 'final-docx', dueDate: null, dueDateLabel: null, version: 1 });
+      expect(body.files[0]).toMatchObject({
+        id: done.fileIds![0],
+        scope: 'final',
+        kind: 'final-docx',
+        dueDate: null,
+        dueDateLabel: null,
+        version: 1,
+      });
       expect(body.packages[0]).toMatchObject({ scope: 'final', period: '2025-04_2025-06' });
     } finally {
       await jobs.stop();
@@ -308,7 +468,11 @@ describe('a final report job', () => {
 
 describe('who may see and ask for reports', () => {
   it('a municipality account gets 403 with a Japanese message, whatever its permissions', async () => {
-    for (const [method, p, body] of [['GET', '/api/v1/reports/jobs'], ['POST', '/api/v1/reports/jobs', { type: 'monthly', month: MONTH }], ['GET', '/api/v1/reports']] as const) {
+    for (const [method, p, body] of [
+      ['GET', '/api/v1/reports/jobs'],
+      ['POST', '/api/v1/reports/jobs', { type: 'monthly', month: MONTH }],
+      ['GET', '/api/v1/reports'],
+    ] as const) {
       const r = await api(method, p, body, 'tsu');
       expect(r.status).toBe(403);
       expect(r.body.error).toEqual({ code: 'forbidden_reports', message: expect.stringContaining('県・受託者') });

@@ -38,7 +38,8 @@ async function hook(method: string, path: string, body?: unknown): Promise<any> 
   return { ...(await res.json()), httpStatus: res.status };
 }
 
-const act = (userId: string, action: unknown) => hook('POST', `/channels/${CHANNEL}/residents/${userId}/actions`, action);
+const act = (userId: string, action: unknown) =>
+  hook('POST', `/channels/${CHANNEL}/residents/${userId}/actions`, action);
 
 /** The received webhook event with this id (waits for it). */
 async function delivered(webhookEventId: string): Promise<{ event: WebhookEvent; request: Received }> {
@@ -84,7 +85,14 @@ beforeAll(async () => {
           channelAccessToken: 'actions-token',
           webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhook`,
           // Nobody acts on their own: every event here is one a test caused.
-          residents: { count: 400, seed: 9, initialFriendRatio: 0.5, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0 },
+          residents: {
+            count: 400,
+            seed: 9,
+            initialFriendRatio: 0.5,
+            followRatePerDay: 0,
+            blockRatePerDay: 0,
+            unblockRatePerDay: 0,
+          },
         },
       ],
       clock: { start: START, speed: 1 },
@@ -140,9 +148,14 @@ describe('POST /__sandbox/channels/:channelId/residents/:userId/actions', () => 
     expect(validateSignature(request.raw, SECRET, request.signature)).toBe(true);
     expect(validateSignature(request.raw, 'another-secret', request.signature)).toBe(false);
 
-    const reply = await client.replyMessage({ replyToken: event.replyToken!, messages: [{ type: 'text', text: '現在 120 ポイントです' }] });
+    const reply = await client.replyMessage({
+      replyToken: event.replyToken!,
+      messages: [{ type: 'text', text: '現在 120 ポイントです' }],
+    });
     expect(reply.sentMessages).toHaveLength(1);
-    const again = await failure(client.replyMessage({ replyToken: event.replyToken!, messages: [{ type: 'text', text: '二度目' }] }));
+    const again = await failure(
+      client.replyMessage({ replyToken: event.replyToken!, messages: [{ type: 'text', text: '二度目' }] }),
+    );
     expect(again.status).toBe(400);
     expect(again.json.message).toBe('Invalid reply token');
 
@@ -153,7 +166,11 @@ describe('POST /__sandbox/channels/:channelId/residents/:userId/actions', () => 
 
   it('a postback carries its data and params, as from a quick reply or a date picker', async () => {
     const [userId] = (await hook('POST', `/channels/${CHANNEL}/residents?friends=1`)).friends;
-    const answer = await act(userId, { type: 'postback', data: 'action=register&attr=birthdate', params: { date: '1960-04-01' } });
+    const answer = await act(userId, {
+      type: 'postback',
+      data: 'action=register&attr=birthdate',
+      params: { date: '1960-04-01' },
+    });
     expect(answer.httpStatus).toBe(200);
     expect(answer.event.postback).toEqual({ data: 'action=register&attr=birthdate', params: { date: '1960-04-01' } });
     const plain = await act(userId, { type: 'postback', data: 'action=register&attr=gender&value=female' });
@@ -161,7 +178,13 @@ describe('POST /__sandbox/channels/:channelId/residents/:userId/actions', () => 
     const { event } = await delivered(plain.event.webhookEventId);
     await client.replyMessage({
       replyToken: event.replyToken!,
-      messages: [{ type: 'text', text: '登録しました', quickReply: { items: [{ type: 'action', action: { type: 'postback', label: '次へ', data: 'next' } }] } }],
+      messages: [
+        {
+          type: 'text',
+          text: '登録しました',
+          quickReply: { items: [{ type: 'action', action: { type: 'postback', label: '次へ', data: 'next' } }] },
+        },
+      ],
     });
     expect((await hook('GET', `/channels/${CHANNEL}/receipts/${userId}`)).count).toBe(1);
   });
@@ -192,7 +215,10 @@ describe('POST /__sandbox/channels/:channelId/residents/:userId/actions', () => 
     for (const ev of [blocked, back, added]) await delivered(ev.event.webhookEventId);
 
     // A follow's reply token works like any other (a greeting).
-    await client.replyMessage({ replyToken: added.event.replyToken, messages: [{ type: 'text', text: '友だち追加ありがとうございます' }] });
+    await client.replyMessage({
+      replyToken: added.event.replyToken,
+      messages: [{ type: 'text', text: '友だち追加ありがとうございます' }],
+    });
     expect((await hook('GET', `/channels/${CHANNEL}/receipts/${newcomer}`)).count).toBe(1);
 
     // Today is unready; once the day is over its figures include the actions.
@@ -207,8 +233,16 @@ describe('POST /__sandbox/channels/:channelId/residents/:userId/actions', () => 
   it('answers 404 for strangers and 400 for malformed actions', async () => {
     const [userId] = (await hook('POST', `/channels/${CHANNEL}/residents?friends=1`)).friends;
     expect((await act(`U${'0'.repeat(32)}`, { type: 'message', text: 'x' })).httpStatus).toBe(404);
-    expect((await hook('POST', `/channels/9999999999/residents/${userId}/actions`, { type: 'follow' })).httpStatus).toBe(404);
-    for (const bad of [{ type: 'sticker' }, { type: 'message' }, { type: 'message', text: '' }, { type: 'postback', data: 'x'.repeat(301) }, { type: 'follow', extra: 1 }]) {
+    expect(
+      (await hook('POST', `/channels/9999999999/residents/${userId}/actions`, { type: 'follow' })).httpStatus,
+    ).toBe(404);
+    for (const bad of [
+      { type: 'sticker' },
+      { type: 'message' },
+      { type: 'message', text: '' },
+      { type: 'postback', data: 'x'.repeat(301) },
+      { type: 'follow', extra: 1 },
+    ]) {
       const answer = await act(userId, bad);
       expect(answer.httpStatus).toBe(400);
       expect(answer.details.length).toBeGreaterThan(0);

@@ -12,7 +12,13 @@ import { ReceiptBook, ResidentIndex } from '../sandbox/api/receipts.ts';
 import { FaultBoard } from '../sandbox/api/faults.ts';
 import { lineProperty, validateQuery, validateRequest, validateResponse } from '../sandbox/openapi.ts';
 import { loadSandboxConfigFile, SandboxConfigError } from '../sandbox/index.ts';
-import { rateLimitsSchema, sandboxConfigSchema, type ChannelWorld, type DeliveryNotice, type World } from '../sandbox/world.ts';
+import {
+  rateLimitsSchema,
+  sandboxConfigSchema,
+  type ChannelWorld,
+  type DeliveryNotice,
+  type World,
+} from '../sandbox/world.ts';
 import { SandboxState } from '../sandbox/api/context.ts';
 import { parseMulticastFast } from '../sandbox/api/fast-multicast.ts';
 
@@ -112,7 +118,12 @@ describe('receipts', () => {
     const base = { kind: 'multicast' as const, acceptedAt: 0, simulatedAt: 0, messageCount: 1 };
     for (let r = 0; r < 4; r++) book.record({ ...base, requestId: `r${r}` }, indexes([userId(1), userId(2 + r)]));
     // 8 listed indexes over a bound of 5: the two oldest lists are dropped.
-    expect(book.accepted().map((r) => [r.recipientCount, r.recipients.length])).toEqual([[2, 0], [2, 0], [2, 2], [2, 2]]);
+    expect(book.accepted().map((r) => [r.recipientCount, r.recipients.length])).toEqual([
+      [2, 0],
+      [2, 0],
+      [2, 2],
+      [2, 2],
+    ]);
     expect(book.summary()).toMatchObject({ totalReceipts: 8, acceptedRequests: 4 });
     const one = book.forResident(userId(1));
     expect(one.count).toBe(4);
@@ -132,7 +143,12 @@ describe('delivery to friends', () => {
     const ids = Array.from({ length: 10 }, (_, i) => userId(1000 + i));
     const friend = (i: number) => i >= 0 && i % 2 === 0;
     const base = {
-      config: { channelId: 'c', botUserId: userId(1), channelSecret: 's', channelAccessToken: 't' } as ChannelWorld['config'],
+      config: {
+        channelId: 'c',
+        botUserId: userId(1),
+        channelSecret: 's',
+        channelAccessToken: 't',
+      } as ChannelWorld['config'],
       followerIds: () => ids.filter((_, i) => friend(i)),
       isFriend: (id: string) => friend(ids.indexOf(id)),
       profile: () => undefined,
@@ -145,7 +161,12 @@ describe('delivery to friends', () => {
       aggregationUnitsThisMonth: () => [],
     };
     if (!withIndexes) return base;
-    return { ...base, residentIndex: (id: string) => ids.indexOf(id), isFriendAt: friend, userIdAt: (i: number) => ids[i]! };
+    return {
+      ...base,
+      residentIndex: (id: string) => ids.indexOf(id),
+      isFriendAt: friend,
+      userIdAt: (i: number) => ids[i]!,
+    };
   }
 
   for (const withIndexes of [false, true]) {
@@ -159,10 +180,21 @@ describe('delivery to friends', () => {
       state.deliver(channel, { requestId: 'r1', kind: 'multicast', messages: [{}] }, to);
       state.deliver(channel, { requestId: 'r2', kind: 'broadcast', messages: [{}] }, channel.followerIds(), true);
       expect(notices[0]!.recipients).toEqual([userId(1000), userId(1002)]);
-      expect(notices[0]!.recipientIndexes ? Array.from(notices[0]!.recipientIndexes) : undefined).toEqual(withIndexes ? [0, 2] : undefined);
+      expect(notices[0]!.recipientIndexes ? Array.from(notices[0]!.recipientIndexes) : undefined).toEqual(
+        withIndexes ? [0, 2] : undefined,
+      );
       expect(notices[1]!.recipients).toHaveLength(5);
-      expect(state.book('c').summary()).toMatchObject({ totalRecipients: 5, totalReceipts: 7, residentsWithMultipleReceipts: 2 });
-      expect(state.book('c').forResident(userId(1002)).receipts.map((r) => r.requestId)).toEqual(['r1', 'r2']);
+      expect(state.book('c').summary()).toMatchObject({
+        totalRecipients: 5,
+        totalReceipts: 7,
+        residentsWithMultipleReceipts: 2,
+      });
+      expect(
+        state
+          .book('c')
+          .forResident(userId(1002))
+          .receipts.map((r) => r.requestId),
+      ).toEqual(['r1', 'r2']);
       expect(state.usageThisMonth('c')).toBe(7);
     });
   }
@@ -191,11 +223,18 @@ describe('OpenAPI validation', () => {
     expect(lineProperty('/messages/0/text')).toBe('messages[0].text');
     expect(lineProperty('/to')).toBe('to');
     expect(lineProperty('', 'messages')).toBe('messages');
-    expect(lineProperty('/messages/2/contents/body/contents/0', 'type')).toBe('messages[2].contents.body.contents[0].type');
+    expect(lineProperty('/messages/2/contents/body/contents/0', 'type')).toBe(
+      'messages[2].contents.body.contents[0].type',
+    );
   });
 
   it('dispatches message objects on `type` to the mapped schema', () => {
-    expect(validateRequest('pushMessage', { to: userId(1), messages: [{ type: 'sticker', packageId: '1', stickerId: '2' }] })).toEqual([]);
+    expect(
+      validateRequest('pushMessage', {
+        to: userId(1),
+        messages: [{ type: 'sticker', packageId: '1', stickerId: '2' }],
+      }),
+    ).toEqual([]);
     expect(validateRequest('pushMessage', { to: userId(1), messages: [{ type: 'sticker', packageId: '1' }] })).toEqual([
       { message: 'must be specified', property: 'messages[0].stickerId' },
     ]);
@@ -206,16 +245,21 @@ describe('OpenAPI validation', () => {
     };
     const details = validateRequest('broadcast', { messages: [flex] });
     expect(details).toEqual([expect.objectContaining({ property: 'messages[0].contents.body.layout' })]);
-    expect(validateRequest('narrowcast', { messages: [{ type: 'text', text: 'x' }], filter: { demographic: { type: 'age', gte: 'age_99' } } })).toEqual([
-      expect.objectContaining({ property: 'filter.demographic.gte' }),
-    ]);
+    expect(
+      validateRequest('narrowcast', {
+        messages: [{ type: 'text', text: 'x' }],
+        filter: { demographic: { type: 'age', gte: 'age_99' } },
+      }),
+    ).toEqual([expect.objectContaining({ property: 'filter.demographic.gte' })]);
   });
 
   it('validates and coerces query parameters', () => {
     const q: Record<string, unknown> = { limit: '10' };
     expect(validateQuery('getFollowers', q)).toEqual([]);
     expect(q.limit).toBe(10);
-    expect(validateQuery('getNumberOfMessageDeliveries', {})).toEqual([{ message: 'must be specified', property: 'date' }]);
+    expect(validateQuery('getNumberOfMessageDeliveries', {})).toEqual([
+      { message: 'must be specified', property: 'date' },
+    ]);
   });
 
   it('checks responses, with ErrorResponse for undocumented error statuses', () => {
@@ -233,13 +277,21 @@ describe('sandbox config files', () => {
     const channel = { channelId: '1', botUserId: `U${'a'.repeat(32)}`, channelSecret: 's', channelAccessToken: 't' };
     writeFileSync(join(dir, 'ok.json'), JSON.stringify({ channels: [channel] }));
     expect(loadSandboxConfigFile(join(dir, 'ok.json')).rateLimits.multicastPerSecond).toBe(200);
-    writeFileSync(join(dir, 'ok.yaml'), `channels:\n  - channelId: "1"\n    botUserId: U${'a'.repeat(32)}\n    channelSecret: s\n    channelAccessToken: t\n`);
+    writeFileSync(
+      join(dir, 'ok.yaml'),
+      `channels:\n  - channelId: "1"\n    botUserId: U${'a'.repeat(32)}\n    channelSecret: s\n    channelAccessToken: t\n`,
+    );
     expect(loadSandboxConfigFile(join(dir, 'ok.yaml')).channels[0]!.residents.count).toBe(1000);
   });
 
   it('names the file and the bad field', () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ channels: [{ channelId: '1', botUserId: 'nope', channelSecret: 's', channelAccessToken: 't' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        channels: [{ channelId: '1', botUserId: 'nope', channelSecret: 's', channelAccessToken: 't' }],
+      }),
+    );
     expect(() => loadSandboxConfigFile(file)).toThrow(SandboxConfigError);
     expect(() => loadSandboxConfigFile(file)).toThrow(/bad\.json.*channels\.0\.botUserId/);
     writeFileSync(join(dir, 'broken.json'), '{');
@@ -259,7 +311,12 @@ describe('multicast fast path', () => {
   const fast = (text: string) => parseMulticastFast(Buffer.from(text, 'utf8'), { residentIndexOfBytes: indexOf });
 
   it('reads the IDs of the usual body into indexes and leaves the rest parsed', () => {
-    const body = { to: [userId(3), userId(7), userId(3)], messages, notificationDisabled: true, customAggregationUnits: ['u1'] };
+    const body = {
+      to: [userId(3), userId(7), userId(3)],
+      messages,
+      notificationDisabled: true,
+      customAggregationUnits: ['u1'],
+    };
     const got = fast(JSON.stringify(body))!;
     expect(Array.from(got.indexes)).toEqual([3, 7, 3]);
     expect(got.body).toEqual({ messages, notificationDisabled: true, customAggregationUnits: ['u1'] });

@@ -47,7 +47,11 @@ let bigFriends: string[];
 let heldAt: number | undefined;
 
 function client(token: string, headers?: Record<string, string>) {
-  return new messagingApi.MessagingApiClient({ channelAccessToken: token, baseURL: sandbox.url, defaultHeaders: headers });
+  return new messagingApi.MessagingApiClient({
+    channelAccessToken: token,
+    baseURL: sandbox.url,
+    defaultHeaders: headers,
+  });
 }
 
 /** The HTTPFetchError a call fails with (fails the test if it succeeds). */
@@ -166,17 +170,28 @@ describe('sandbox Messaging API', () => {
     const err = await failure(
       big.pushMessage({
         to: bigFriends[0]!,
-        messages: [{ type: 'text' } as never, { type: 'image', originalContentUrl: 'not a url' } as never, { type: 'bogus' } as never],
+        messages: [
+          { type: 'text' } as never,
+          { type: 'image', originalContentUrl: 'not a url' } as never,
+          { type: 'bogus' } as never,
+        ],
       }),
     );
     expect(err.status).toBe(400);
     expect(err.json.message).toMatch(/^The request body has \d+ error\(s\)$/);
     const properties = err.json.details.map((d: { property: string }) => d.property);
     expect(properties).toEqual(
-      expect.arrayContaining(['messages[0].text', 'messages[1].originalContentUrl', 'messages[1].previewImageUrl', 'messages[2].type']),
+      expect.arrayContaining([
+        'messages[0].text',
+        'messages[1].originalContentUrl',
+        'messages[1].previewImageUrl',
+        'messages[2].type',
+      ]),
     );
     const longText = await failure(big.validatePush({ messages: [text('あ'.repeat(5001))] }));
-    expect(longText.json.details).toEqual([{ message: 'Length must be between 0 and 5000', property: 'messages[0].text' }]);
+    expect(longText.json.details).toEqual([
+      { message: 'Length must be between 0 and 5000', property: 'messages[0].text' },
+    ]);
     expect(await big.validateMulticast({ messages: [text('ok')] })).toEqual({});
   });
 
@@ -298,7 +313,14 @@ describe('sandbox Messaging API', () => {
 
 describe('sandbox faults', () => {
   it('a timed-out multicast that was delivered is answered 409 on retry with the same key', async () => {
-    const fault = await hook('POST', '/faults', { channelId: BIG.channelId, endpoint: 'multicast', kind: 'timeout', durationMs: 10_000, count: 1, hangMs: 300 });
+    const fault = await hook('POST', '/faults', {
+      channelId: BIG.channelId,
+      endpoint: 'multicast',
+      kind: 'timeout',
+      durationMs: 10_000,
+      count: 1,
+      hangMs: 300,
+    });
     expect(fault.httpStatus).toBe(201);
     const key = randomUUID();
     const to = bigFriends.slice(700, 710);
@@ -374,7 +396,11 @@ describe('sandbox Insight API', () => {
     expect(demo.available).toBeTypeOf('boolean');
     const deliveries = await bigInsight.getNumberOfMessageDeliveries(tokyoDate(sandbox.world.now()));
     expect(deliveries.status).toBe('unready');
-    await big.multicast({ to: bigFriends.slice(900, 930), messages: [text('unit')], customAggregationUnits: ['kenko_2025'] });
+    await big.multicast({
+      to: bigFriends.slice(900, 930),
+      messages: [text('unit')],
+      customAggregationUnits: ['kenko_2025'],
+    });
     expect((await big.getAggregationUnitNameList()).customAggregationUnits).toContain('kenko_2025');
     expect((await big.getAggregationUnitUsage()).numOfCustomAggregationUnits).toBeGreaterThanOrEqual(1);
     const day = tokyoDate(sandbox.world.now());
@@ -395,11 +421,21 @@ describe('sandbox robustness', () => {
     expect(await unknown.json()).toEqual({ message: 'Not found' });
     expect(unknown.headers.get('x-line-request-id')).toBeTruthy();
 
-    const broken = await raw('/v2/bot/message/push', { method: 'POST', headers: auth, body: '{"to": "U1",\n "messages": [' });
+    const broken = await raw('/v2/bot/message/push', {
+      method: 'POST',
+      headers: auth,
+      body: '{"to": "U1",\n "messages": [',
+    });
     expect(broken.status).toBe(400);
-    expect((await broken.json()).message).toMatch(/^The request body could not be parsed as JSON \(line: \d+, column: \d+\)$/);
+    expect((await broken.json()).message).toMatch(
+      /^The request body could not be parsed as JSON \(line: \d+, column: \d+\)$/,
+    );
 
-    const notJson = await raw('/v2/bot/message/push', { method: 'POST', headers: { ...auth, 'content-type': 'text/plain' }, body: 'hi' });
+    const notJson = await raw('/v2/bot/message/push', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: 'hi',
+    });
     expect(notJson.status).toBe(415);
 
     const noAuth = await raw('/v2/bot/info');

@@ -12,10 +12,25 @@ describe('npx tayori sandbox --port P --config FILE', () => {
   it('serves the configured channels until Ctrl-C', async () => {
     const file = path.join(tmp.dir, 'sandbox.json');
     const bot = `U${'4'.repeat(32)}`;
-    fs.writeFileSync(file, JSON.stringify({
-      channels: [{ channelId: '1234567890', botUserId: bot, channelSecret: 's'.repeat(32), channelAccessToken: 'cli-token', residents: { count: 100, seed: 7 } }],
-    }));
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tayori.mjs'), 'sandbox', '--port', '0', '--config', file], { env: testEnv(tmp.dir), cwd: repoRoot });
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        channels: [
+          {
+            channelId: '1234567890',
+            botUserId: bot,
+            channelSecret: 's'.repeat(32),
+            channelAccessToken: 'cli-token',
+            residents: { count: 100, seed: 7 },
+          },
+        ],
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'bin/tayori.mjs'), 'sandbox', '--port', '0', '--config', file],
+      { env: testEnv(tmp.dir), cwd: repoRoot },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -34,7 +49,12 @@ describe('npx tayori sandbox --port P --config FILE', () => {
 
   it('names the file and the field of a bad config', async () => {
     const file = path.join(tmp.dir, 'bad.json');
-    fs.writeFileSync(file, JSON.stringify({ channels: [{ channelId: '1', botUserId: 'nope', channelSecret: 's', channelAccessToken: 't' }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        channels: [{ channelId: '1', botUserId: 'nope', channelSecret: 's', channelAccessToken: 't' }],
+      }),
+    );
     const r = await runCli(['sandbox', '--config', file], { env: testEnv(tmp.dir) });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('bad.json');

@@ -18,11 +18,15 @@ let insightClient: insight.InsightClient;
 /** Every friend's attributes, as the world knows them. */
 let friends: Array<{ userId: string; d: ResidentDemographics }>;
 
-const targetable = (d: ResidentDemographics) => d.gender !== 'unknown' && d.ageFrom !== undefined && d.areaCode !== undefined;
+const targetable = (d: ResidentDemographics) =>
+  d.gender !== 'unknown' && d.ageFrom !== undefined && d.areaCode !== undefined;
 
 /** Sends a narrowcast and waits until it has succeeded; its progress. */
 async function narrowcast(filter: messagingApi.DemographicFilter, text: string) {
-  const res = await client.narrowcastWithHttpInfo({ messages: [{ type: 'text', text }], filter: { demographic: filter } });
+  const res = await client.narrowcastWithHttpInfo({
+    messages: [{ type: 'text', text }],
+    filter: { demographic: filter },
+  });
   expect(res.httpResponse.status).toBe(202);
   const requestId = res.httpResponse.headers.get('x-line-request-id')!;
   for (;;) {
@@ -46,7 +50,14 @@ beforeAll(async () => {
           botUserId: `U${'8'.repeat(32)}`,
           channelSecret: 'narrowcast-secret',
           channelAccessToken: 'narrowcast-token',
-          residents: { count: 3000, seed: 21, initialFriendRatio: 0.6, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0 },
+          residents: {
+            count: 3000,
+            seed: 21,
+            initialFriendRatio: 0.6,
+            followRatePerDay: 0,
+            blockRatePerDay: 0,
+            unblockRatePerDay: 0,
+          },
         },
       ],
       clock: { start: START, speed: 1 },
@@ -65,7 +76,10 @@ afterAll(async () => {
 
 describe('narrowcast demographic filters', () => {
   it('a filter that admits everyone reaches exactly targetedReaches friends', async () => {
-    const { progress } = await narrowcast({ type: 'gender', oneOf: ['male', 'female'] } as messagingApi.DemographicFilter, '全員（推定属性あり）へ');
+    const { progress } = await narrowcast(
+      { type: 'gender', oneOf: ['male', 'female'] } as messagingApi.DemographicFilter,
+      '全員（推定属性あり）へ',
+    );
     const reach = (await insightClient.getNumberOfFollowers(dayToYmd(jstDay(START_MS) - 1))).targetedReaches;
     expect(progress.phase).toBe('succeeded');
     expect(progress.targetCount).toBe(reach);
@@ -86,7 +100,10 @@ describe('narrowcast demographic filters', () => {
         { type: 'area', oneOf: [area] },
       ],
     } as messagingApi.DemographicFilter;
-    const expected = friends.filter((f) => targetable(f.d) && f.d.gender === 'female' && f.d.ageFrom! >= 20 && f.d.ageFrom! < 40 && f.d.areaCode === area);
+    const expected = friends.filter(
+      (f) =>
+        targetable(f.d) && f.d.gender === 'female' && f.d.ageFrom! >= 20 && f.d.ageFrom! < 40 && f.d.areaCode === area,
+    );
     expect(expected.length).toBeGreaterThan(20);
     const before = await Promise.all(friends.slice(0, 200).map((f) => receiptsOf(f.userId)));
     const { progress } = await narrowcast(filter, '20〜30代の女性の方へ');
@@ -106,10 +123,17 @@ describe('narrowcast demographic filters', () => {
       ],
     } as messagingApi.DemographicFilter;
     const { progress } = await narrowcast(filter, 'Android などの方と70歳以上の方へ');
-    expect(progress.targetCount).toBe(friends.filter((f) => targetable(f.d) && (f.d.appType !== 'ios' || f.d.ageFrom! >= 70)).length);
+    expect(progress.targetCount).toBe(
+      friends.filter((f) => targetable(f.d) && (f.d.appType !== 'ios' || f.d.ageFrom! >= 70)).length,
+    );
 
-    const longFriends = await narrowcast({ type: 'subscriptionPeriod', gte: 'day_180' } as messagingApi.DemographicFilter, '半年以上の友だちへ');
-    expect(longFriends.progress.targetCount).toBe(friends.filter((f) => targetable(f.d) && f.d.friendDays >= 180).length);
+    const longFriends = await narrowcast(
+      { type: 'subscriptionPeriod', gte: 'day_180' } as messagingApi.DemographicFilter,
+      '半年以上の友だちへ',
+    );
+    expect(longFriends.progress.targetCount).toBe(
+      friends.filter((f) => targetable(f.d) && f.d.friendDays >= 180).length,
+    );
     expect(longFriends.progress.targetCount).toBeGreaterThan(0);
   });
 });

@@ -19,7 +19,7 @@ function world(events: WebhookEvent[]) {
     channels: [
       {
         channelId: '2000000001',
-        botUserId: 'U' + 'cd'.repeat(16),
+        botUserId: `U${'cd'.repeat(16)}`,
         channelSecret: 'secret',
         channelAccessToken: 'token',
         redelivery: true,
@@ -46,7 +46,9 @@ function world(events: WebhookEvent[]) {
 
 /** webhook.yml's event schemas by event type (each is `allOf: [Event, …]`; discriminators ignored). */
 function webhookValidator() {
-  const spec = parseYaml(readFileSync(join(lineOpenApiDir(), 'webhook.yml'), 'utf8')) as { components: { schemas: Record<string, unknown> } };
+  const spec = parseYaml(readFileSync(join(lineOpenApiDir(), 'webhook.yml'), 'utf8')) as {
+    components: { schemas: Record<string, unknown> };
+  };
   const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
   ajv.addSchema({ components: spec.components }, 'webhook.yml');
   const compile = (name: string) => ajv.compile({ $ref: `webhook.yml#/components/schemas/${name}` });
@@ -78,7 +80,12 @@ function webhookValidator() {
 
 const messages = [
   { type: 'text', text: '健康マイレージのお知らせ https://example.jp/mileage' },
-  { type: 'video', originalContentUrl: 'https://example.jp/v.mp4', previewImageUrl: 'https://example.jp/v.jpg', trackingId: 'walk-video' },
+  {
+    type: 'video',
+    originalContentUrl: 'https://example.jp/v.mp4',
+    previewImageUrl: 'https://example.jp/v.jpg',
+    trackingId: 'walk-video',
+  },
   {
     type: 'template',
     altText: '属性登録',
@@ -100,19 +107,31 @@ describe('the world against LINE’s specs', () => {
     const events: WebhookEvent[] = [];
     const w = world(events);
     const ch = w.channels()[0]!;
-    ch.recordDelivery({ requestId: 'push-1', kind: 'multicast', recipients: ch.followerIds().slice(0, 3000), messageCount: 3, messages, at: w.now() });
+    ch.recordDelivery({
+      requestId: 'push-1',
+      kind: 'multicast',
+      recipients: ch.followerIds().slice(0, 3000),
+      messageCount: 3,
+      messages,
+      at: w.now(),
+    });
     await w.advanceBy(2 * DAY_MS);
     const types = new Set(events.map((e) => e.type));
     expect(types).toEqual(new Set(['follow', 'unfollow', 'postback', 'message', 'videoPlayComplete']));
     const validate = webhookValidator();
     for (const type of types) {
       const sample = events.filter((e) => e.type === type).slice(0, 20);
-      expect(validate('U' + 'cd'.repeat(16), sample), type).toEqual([]);
+      expect(validate(`U${'cd'.repeat(16)}`, sample), type).toEqual([]);
     }
     // The validator does catch a wrong shape.
-    expect(validate('U' + 'cd'.repeat(16), [{ ...events[0]!, timestamp: 'soon' as unknown as number }])).not.toEqual([]);
+    expect(validate(`U${'cd'.repeat(16)}`, [{ ...events[0]!, timestamp: 'soon' as unknown as number }])).not.toEqual(
+      [],
+    );
     const picked = events.find((e) => e.type === 'postback' && (e.postback as { data: string }).data === 'pick=date');
-    expect(picked?.postback).toEqual({ data: 'pick=date', params: { date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) } });
+    expect(picked?.postback).toEqual({
+      data: 'pick=date',
+      params: { date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) },
+    });
     await w.stop();
   });
 
@@ -120,9 +139,32 @@ describe('the world against LINE’s specs', () => {
     const w = world([]);
     const ch = w.channels()[0]!;
     const ids = ch.followerIds();
-    ch.recordDelivery({ requestId: 'bc-1', kind: 'broadcast', recipients: ids, messageCount: 3, messages, at: w.now() });
-    ch.recordDelivery({ requestId: 'mc-1', kind: 'multicast', recipients: ids.slice(0, 500), messageCount: 3, messages, customAggregationUnits: ['walk_2025'], at: w.now() });
-    ch.recordDelivery({ requestId: 'mc-2', kind: 'multicast', recipients: ids.slice(0, 10), messageCount: 1, messages, customAggregationUnits: ['tiny'], at: w.now() });
+    ch.recordDelivery({
+      requestId: 'bc-1',
+      kind: 'broadcast',
+      recipients: ids,
+      messageCount: 3,
+      messages,
+      at: w.now(),
+    });
+    ch.recordDelivery({
+      requestId: 'mc-1',
+      kind: 'multicast',
+      recipients: ids.slice(0, 500),
+      messageCount: 3,
+      messages,
+      customAggregationUnits: ['walk_2025'],
+      at: w.now(),
+    });
+    ch.recordDelivery({
+      requestId: 'mc-2',
+      kind: 'multicast',
+      recipients: ids.slice(0, 10),
+      messageCount: 1,
+      messages,
+      customAggregationUnits: ['tiny'],
+      at: w.now(),
+    });
     await w.advanceBy(3 * DAY_MS);
     const yesterday = dayToYmd(jstDay(w.now()) - 1);
     const today = dayToYmd(jstDay(w.now()));
@@ -145,7 +187,12 @@ describe('the world against LINE’s specs', () => {
     check('getStatisticsPerUnit', ch.aggregationUnitInsight('walk_2025', from, to));
     const tiny = ch.aggregationUnitInsight('tiny', from, to);
     check('getStatisticsPerUnit', tiny);
-    expect(tiny.overview).toEqual({ uniqueImpression: null, uniqueClick: null, uniqueMediaPlayed: null, uniqueMediaPlayed100Percent: null });
+    expect(tiny.overview).toEqual({
+      uniqueImpression: null,
+      uniqueClick: null,
+      uniqueMediaPlayed: null,
+      uniqueMediaPlayed100Percent: null,
+    });
     await w.stop();
   });
 });

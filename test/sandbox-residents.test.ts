@@ -2,18 +2,28 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { validateSignature } from '@line/bot-sdk';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createWorld, DAY_MS, dayToYmd, jstDay, SimClock, type SandboxWorld, type WebhookEvent } from '../sandbox/residents/index.ts';
+import {
+  createWorld,
+  DAY_MS,
+  dayToYmd,
+  jstDay,
+  SimClock,
+  type SandboxWorld,
+  type WebhookEvent,
+} from '../sandbox/residents/index.ts';
 import type { ChannelConfig, ResidentsConfig, SandboxConfig } from '../sandbox/world.ts';
 
 const START = '2025-04-01T00:00:00+09:00';
 const START_MS = Date.parse(START);
 const SECRET = 'sandbox-channel-secret-0001';
 
-function channel(over: Omit<Partial<ChannelConfig>, 'residents'> & { residents?: Partial<ResidentsConfig> } = {}): SandboxConfig['channels'][number] {
+function channel(
+  over: Omit<Partial<ChannelConfig>, 'residents'> & { residents?: Partial<ResidentsConfig> } = {},
+): SandboxConfig['channels'][number] {
   const { residents, ...rest } = over;
   return {
     channelId: '2000000001',
-    botUserId: 'U' + 'ab'.repeat(16),
+    botUserId: `U${'ab'.repeat(16)}`,
     channelSecret: SECRET,
     channelAccessToken: 'token-0001',
     redelivery: true,
@@ -107,8 +117,8 @@ describe('population', () => {
     expect(p.userId).toBe(id);
     expect(p.language).toBe('ja');
     expect(p.displayName.length).toBeGreaterThan(0);
-    expect(ch.isFriend('U' + '0'.repeat(32))).toBe(false);
-    expect(ch.profile('U' + '0'.repeat(32))).toBeUndefined();
+    expect(ch.isFriend(`U${'0'.repeat(32)}`)).toBe(false);
+    expect(ch.profile(`U${'0'.repeat(32)}`)).toBeUndefined();
     // An id of the same shape with one digit changed is nobody.
     const other = id.slice(0, 20) + (id[20] === 'a' ? 'b' : 'a') + id.slice(21);
     expect(ch.isFriend(other)).toBe(false);
@@ -128,16 +138,25 @@ describe('population', () => {
     expect(new Set(ids.slice(0, 50_000)).size).toBe(50_000);
     expect(ch.isFriend(ids[ids.length - 1]!)).toBe(true);
     const yesterday = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
-    expect(yesterday).toEqual({ status: 'ready', followers: ids.length, targetedReaches: expect.any(Number), blocks: 0 });
+    expect(yesterday).toEqual({
+      status: 'ready',
+      followers: ids.length,
+      targetedReaches: expect.any(Number),
+      blocks: 0,
+    });
   });
 
   it('warms the follower list in slices, and the list stays exact after changes', async () => {
-    const w = frozenWorld(config(channel({ residents: { count: 300_000, followRatePerDay: 0.05, blockRatePerDay: 0.05 } })));
+    const w = frozenWorld(
+      config(channel({ residents: { count: 300_000, followRatePerDay: 0.05, blockRatePerDay: 0.05 } })),
+    );
     const ch = w.channels()[0]!;
     await ch.warmFollowerIds(10_000);
     await w.advanceBy(DAY_MS / 2);
     const ids = ch.followerIds();
-    const fresh = frozenWorld(config(channel({ residents: { count: 300_000, followRatePerDay: 0.05, blockRatePerDay: 0.05 } })));
+    const fresh = frozenWorld(
+      config(channel({ residents: { count: 300_000, followRatePerDay: 0.05, blockRatePerDay: 0.05 } })),
+    );
     await fresh.advanceBy(DAY_MS / 2);
     expect(ids).toEqual(fresh.channels()[0]!.followerIds());
     expect(ids.length).toBe(ch.sim.population.friends);
@@ -163,7 +182,9 @@ describe('simulated clock', () => {
 describe('webhooks', () => {
   it('sends follow/unfollow events signed with the channel secret, in LINE’s shape', async () => {
     const rx = await receiver();
-    const w = frozenWorld(config(channel({ webhookUrl: rx.url, residents: { followRatePerDay: 0.05, blockRatePerDay: 0.05 } })));
+    const w = frozenWorld(
+      config(channel({ webhookUrl: rx.url, residents: { followRatePerDay: 0.05, blockRatePerDay: 0.05 } })),
+    );
     await w.advanceBy(DAY_MS);
     await w.settle();
     expect(rx.got.length).toBeGreaterThan(0);
@@ -172,7 +193,7 @@ describe('webhooks', () => {
       expect(validateSignature(r.raw, SECRET, sig)).toBe(true);
       expect(validateSignature(r.raw, 'another-secret', sig)).toBe(false);
       expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(r.body.destination).toBe('U' + 'ab'.repeat(16));
+      expect(r.body.destination).toBe(`U${'ab'.repeat(16)}`);
     }
     const events = eventsOf(rx.got);
     const types = new Set(events.map((e) => e.type));
@@ -206,11 +227,17 @@ describe('webhooks', () => {
     const first = rx.got[0]!.body.events;
     expect(first.length).toBeGreaterThan(0);
     expect(first.every((e) => e.deliveryContext.isRedelivery === false)).toBe(true);
-    const again = rx.got.slice(1).flatMap((r) => r.body.events).filter((e) => e.deliveryContext.isRedelivery);
+    const again = rx.got
+      .slice(1)
+      .flatMap((r) => r.body.events)
+      .filter((e) => e.deliveryContext.isRedelivery);
     expect(again.map((e) => e.webhookEventId)).toEqual(first.map((e) => e.webhookEventId));
-    expect(again.map((e) => ({ ...e, deliveryContext: undefined }))).toEqual(first.map((e) => ({ ...e, deliveryContext: undefined })));
+    expect(again.map((e) => ({ ...e, deliveryContext: undefined }))).toEqual(
+      first.map((e) => ({ ...e, deliveryContext: undefined })),
+    );
     // The redelivered body is signed afresh.
-    for (const r of rx.got) expect(validateSignature(r.raw, SECRET, r.headers['x-line-signature'] as string)).toBe(true);
+    for (const r of rx.got)
+      expect(validateSignature(r.raw, SECRET, r.headers['x-line-signature'] as string)).toBe(true);
     expect(w.webhookStats('2000000001')).toMatchObject({ failedRequests: 1, dropped: 0, backlog: 0 });
   });
 
@@ -219,7 +246,12 @@ describe('webhooks', () => {
     const w = frozenWorld(
       config(
         channel({ webhookUrl: rx.url, redelivery: false, residents: { followRatePerDay: 0.05 } }),
-        channel({ channelId: '2000000002', channelAccessToken: 'token-0002', webhookUrl: 'http://127.0.0.1:1/unreachable', residents: { followRatePerDay: 0.05 } }),
+        channel({
+          channelId: '2000000002',
+          channelAccessToken: 'token-0002',
+          webhookUrl: 'http://127.0.0.1:1/unreachable',
+          residents: { followRatePerDay: 0.05 },
+        }),
       ),
       { webhook: { initialBackoffMs: 5, maxAttempts: 3 } },
     );
@@ -240,7 +272,12 @@ describe('followers insight', () => {
   it('is unready for today and later, and matches the webhooks sent for past days', async () => {
     const rx = await receiver();
     const w = frozenWorld(
-      config(channel({ webhookUrl: rx.url, residents: { count: 5000, followRatePerDay: 0.03, blockRatePerDay: 0.03, unblockRatePerDay: 0.3 } })),
+      config(
+        channel({
+          webhookUrl: rx.url,
+          residents: { count: 5000, followRatePerDay: 0.03, blockRatePerDay: 0.03, unblockRatePerDay: 0.3 },
+        }),
+      ),
     );
     const ch = w.channels()[0]!;
     const before = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
@@ -259,8 +296,12 @@ describe('followers insight', () => {
       const ins = ch.followersInsight(dayToYmd(day));
       expect(ins.status).toBe('ready');
       const that = events.filter((e) => jstDay(e.timestamp) === day);
-      const follows = that.filter((e) => e.type === 'follow' && !(e.follow as { isUnblocked: boolean }).isUnblocked).length;
-      const unblocks = that.filter((e) => e.type === 'follow' && (e.follow as { isUnblocked: boolean }).isUnblocked).length;
+      const follows = that.filter(
+        (e) => e.type === 'follow' && !(e.follow as { isUnblocked: boolean }).isUnblocked,
+      ).length;
+      const unblocks = that.filter(
+        (e) => e.type === 'follow' && (e.follow as { isUnblocked: boolean }).isUnblocked,
+      ).length;
       const unfollows = that.filter((e) => e.type === 'unfollow').length;
       expect(follows).toBeGreaterThan(0);
       expect(unfollows).toBeGreaterThan(0);
@@ -284,13 +325,40 @@ describe('message insight', () => {
     const friends = ch.followerIds();
     const messages = [
       { type: 'text', text: 'けんこうポイントのお知らせ https://example.jp/points' },
-      { type: 'template', altText: 'アンケート', template: { type: 'buttons', text: 'ご回答ください', actions: [{ type: 'uri', label: '回答', uri: 'https://example.jp/survey' }] } },
+      {
+        type: 'template',
+        altText: 'アンケート',
+        template: {
+          type: 'buttons',
+          text: 'ご回答ください',
+          actions: [{ type: 'uri', label: '回答', uri: 'https://example.jp/survey' }],
+        },
+      },
     ];
-    ch.recordDelivery({ requestId: 'req-small', kind: 'narrowcast', recipients: friends.slice(0, 15), messageCount: 2, messages, at: w.now() });
-    ch.recordDelivery({ requestId: 'req-big', kind: 'broadcast', recipients: friends, messageCount: 2, messages, at: w.now() });
+    ch.recordDelivery({
+      requestId: 'req-small',
+      kind: 'narrowcast',
+      recipients: friends.slice(0, 15),
+      messageCount: 2,
+      messages,
+      at: w.now(),
+    });
+    ch.recordDelivery({
+      requestId: 'req-big',
+      kind: 'broadcast',
+      recipients: friends,
+      messageCount: 2,
+      messages,
+      at: w.now(),
+    });
     await w.advanceBy(2 * DAY_MS);
     const small = ch.messageEventInsight('req-small')!;
-    expect(small.overview).toMatchObject({ requestId: 'req-small', delivered: 15, uniqueImpression: null, uniqueClick: null });
+    expect(small.overview).toMatchObject({
+      requestId: 'req-small',
+      delivered: 15,
+      uniqueImpression: null,
+      uniqueClick: null,
+    });
     for (const m of small.messages as Array<Record<string, unknown>>) expect(m.impression).toBeNull();
     for (const c of small.clicks as Array<Record<string, unknown>>) {
       expect(c.click).toBeNull();
@@ -324,11 +392,32 @@ describe('message insight', () => {
     const ch = w.channels()[0]!;
     const ids = ch.followerIds();
     const day = dayToYmd(jstDay(w.now()));
-    ch.recordDelivery({ requestId: 'p1', kind: 'push', recipients: ids.slice(0, 1), messageCount: 1, messages: [{ type: 'text', text: 'a' }], at: w.now() });
-    ch.recordDelivery({ requestId: 'm1', kind: 'multicast', recipients: ids.slice(0, 40), messageCount: 1, messages: [{ type: 'text', text: 'a' }], at: w.now() });
+    ch.recordDelivery({
+      requestId: 'p1',
+      kind: 'push',
+      recipients: ids.slice(0, 1),
+      messageCount: 1,
+      messages: [{ type: 'text', text: 'a' }],
+      at: w.now(),
+    });
+    ch.recordDelivery({
+      requestId: 'm1',
+      kind: 'multicast',
+      recipients: ids.slice(0, 40),
+      messageCount: 1,
+      messages: [{ type: 'text', text: 'a' }],
+      at: w.now(),
+    });
     expect(ch.messageDeliveriesInsight(day)).toEqual({ status: 'unready' });
     await w.advanceBy(DAY_MS);
-    expect(ch.messageDeliveriesInsight(day)).toMatchObject({ status: 'ready', apiPush: 1, apiMulticast: 40, apiBroadcast: 0, apiNarrowcast: 0, apiReply: 0 });
+    expect(ch.messageDeliveriesInsight(day)).toMatchObject({
+      status: 'ready',
+      apiPush: 1,
+      apiMulticast: 40,
+      apiBroadcast: 0,
+      apiNarrowcast: 0,
+      apiReply: 0,
+    });
   });
 
   it('aggregates push and multicast statistics per custom aggregation unit', async () => {
@@ -337,7 +426,15 @@ describe('message insight', () => {
     const ids = ch.followerIds();
     const msg = [{ type: 'text', text: '健診のご案内 https://example.jp/kenshin' }];
     for (let k = 0; k * 500 < ids.length; k++) {
-      ch.recordDelivery({ requestId: `mc-${k}`, kind: 'multicast', recipients: ids.slice(k * 500, k * 500 + 500), messageCount: 1, messages: msg, customAggregationUnits: ['kenshin_2025'], at: w.now() });
+      ch.recordDelivery({
+        requestId: `mc-${k}`,
+        kind: 'multicast',
+        recipients: ids.slice(k * 500, k * 500 + 500),
+        messageCount: 1,
+        messages: msg,
+        customAggregationUnits: ['kenshin_2025'],
+        at: w.now(),
+      });
     }
     expect(ch.aggregationUnitsThisMonth()).toEqual(['kenshin_2025']);
     await w.advanceBy(3 * DAY_MS);
@@ -346,10 +443,29 @@ describe('message insight', () => {
     const ov = res.overview as Record<string, number | null>;
     expect(ov.uniqueImpression).toBeGreaterThan(ids.length * 0.4);
     expect(ov.uniqueImpression).toBeLessThanOrEqual(ids.length);
-    expect((res.messages as Array<Record<string, unknown>>)[0]).toMatchObject({ seq: 1, uniqueImpression: ov.uniqueImpression });
-    expect((res.clicks as Array<Record<string, unknown>>)[0]).toMatchObject({ seq: 1, url: 'https://example.jp/kenshin' });
-    const other = ch.aggregationUnitInsight('kenshin_2025', dayToYmd(jstDay(START_MS) + 1), dayToYmd(jstDay(START_MS) + 2));
-    expect(other).toEqual({ overview: { uniqueImpression: null, uniqueClick: null, uniqueMediaPlayed: null, uniqueMediaPlayed100Percent: null }, messages: [], clicks: [] });
+    expect((res.messages as Array<Record<string, unknown>>)[0]).toMatchObject({
+      seq: 1,
+      uniqueImpression: ov.uniqueImpression,
+    });
+    expect((res.clicks as Array<Record<string, unknown>>)[0]).toMatchObject({
+      seq: 1,
+      url: 'https://example.jp/kenshin',
+    });
+    const other = ch.aggregationUnitInsight(
+      'kenshin_2025',
+      dayToYmd(jstDay(START_MS) + 1),
+      dayToYmd(jstDay(START_MS) + 2),
+    );
+    expect(other).toEqual({
+      overview: {
+        uniqueImpression: null,
+        uniqueClick: null,
+        uniqueMediaPlayed: null,
+        uniqueMediaPlayed100Percent: null,
+      },
+      messages: [],
+      clicks: [],
+    });
   });
 });
 
@@ -379,15 +495,40 @@ describe('resident actions caused by deliveries', () => {
       config(
         channel({
           webhookUrl: rx.url,
-          residents: { count: 2000, followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0, clickProbability: 0.5, fatigueThresholdPerWeek: 2, fatigueBlockProbability: 1 },
+          residents: {
+            count: 2000,
+            followRatePerDay: 0,
+            blockRatePerDay: 0,
+            unblockRatePerDay: 0,
+            clickProbability: 0.5,
+            fatigueThresholdPerWeek: 2,
+            fatigueBlockProbability: 1,
+          },
         }),
       ),
     );
     const ch = w.channels()[0]!;
     const ids = [...ch.followerIds()];
-    const msg = [{ type: 'template', altText: '登録', template: { type: 'buttons', text: '属性登録', actions: [{ type: 'postback', label: '登録する', data: 'action=register' }] } }];
+    const msg = [
+      {
+        type: 'template',
+        altText: '登録',
+        template: {
+          type: 'buttons',
+          text: '属性登録',
+          actions: [{ type: 'postback', label: '登録する', data: 'action=register' }],
+        },
+      },
+    ];
     for (let k = 0; k < 3; k++) {
-      ch.recordDelivery({ requestId: `push-${k}`, kind: 'multicast', recipients: ids, messageCount: 1, messages: msg, at: w.now() });
+      ch.recordDelivery({
+        requestId: `push-${k}`,
+        kind: 'multicast',
+        recipients: ids,
+        messageCount: 1,
+        messages: msg,
+        at: w.now(),
+      });
       await w.advanceBy(3_600_000);
     }
     await w.advanceBy(7 * DAY_MS);
@@ -409,7 +550,9 @@ describe('resident actions caused by deliveries', () => {
 describe('helpers for the API layer', () => {
   it('issues reply tokens in events that can be consumed once', async () => {
     const seen: WebhookEvent[] = [];
-    const w = frozenWorld(config(channel({ residents: { followRatePerDay: 0.05 } })), { onEvent: (_c, e) => seen.push(e) });
+    const w = frozenWorld(config(channel({ residents: { followRatePerDay: 0.05 } })), {
+      onEvent: (_c, e) => seen.push(e),
+    });
     await w.advanceBy(DAY_MS);
     const ch = w.channels()[0]!;
     const follow = seen.find((e) => e.type === 'follow')!;
@@ -433,13 +576,13 @@ describe('helpers for the API layer', () => {
     }
     const id = ch.userIdAt(5);
     for (const stranger of [
-      'U' + '0'.repeat(32),
-      'U' + id.slice(1).toUpperCase(),
+      `U${'0'.repeat(32)}`,
+      `U${id.slice(1).toUpperCase()}`,
       id.slice(0, 32) + (id[32] === '0' ? '1' : '0'),
-      id.slice(0, 3) + 'g' + id.slice(4),
-      id + '0',
+      `${id.slice(0, 3)}g${id.slice(4)}`,
+      `${id}0`,
       id.slice(0, 32),
-      'C' + id.slice(1),
+      `C${id.slice(1)}`,
       '',
     ]) {
       expect(ch.residentIndex(stranger)).toBe(-1);
@@ -451,20 +594,30 @@ describe('helpers for the API layer', () => {
   });
 
   it('lets a resident act now, counting it in today’s figures even when the simulation lags behind', async () => {
-    const w = frozenWorld(config(channel({ residents: { followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0 } })));
+    const w = frozenWorld(
+      config(channel({ residents: { followRatePerDay: 0, blockRatePerDay: 0, unblockRatePerDay: 0 } })),
+    );
     const ch = w.channels()[0]!;
     const [friend] = ch.pickResidents('friend', 1);
     const day = jstDay(START_MS);
     // Simulated time moves a day on, but nothing has simulated it yet.
     w.clock.advanceBy(DAY_MS);
     const outcome = ch.act(friend!, { type: 'unfollow' });
-    expect(outcome).toMatchObject({ ok: true, status: 'blocking', event: { type: 'unfollow', timestamp: START_MS + DAY_MS } });
+    expect(outcome).toMatchObject({
+      ok: true,
+      status: 'blocking',
+      event: { type: 'unfollow', timestamp: START_MS + DAY_MS },
+    });
     expect(ch.sim.processedUpTo).toBeGreaterThanOrEqual(START_MS + DAY_MS - 1000);
     expect(ch.followersInsight(dayToYmd(day))).toMatchObject({ status: 'ready', blocks: 0 });
     await w.advanceBy(DAY_MS);
     expect(ch.followersInsight(dayToYmd(day + 1))).toMatchObject({ status: 'ready', blocks: 1 });
-    expect(ch.act(friend!, { type: 'message', text: 'x' })).toEqual({ ok: false, reason: 'not-friend', status: 'blocking' });
-    expect(ch.act('U' + '0'.repeat(32), { type: 'follow' })).toEqual({ ok: false, reason: 'unknown-resident' });
+    expect(ch.act(friend!, { type: 'message', text: 'x' })).toEqual({
+      ok: false,
+      reason: 'not-friend',
+      status: 'blocking',
+    });
+    expect(ch.act(`U${'0'.repeat(32)}`, { type: 'follow' })).toEqual({ ok: false, reason: 'unknown-resident' });
   });
 
   it('records deliveries by the indexes the API layer resolved', async () => {
@@ -497,16 +650,21 @@ describe('helpers for the API layer', () => {
     const all = ids.map((id) => ch.demographicsOf(id)!);
     const female = all.filter((d) => d.gender === 'female').length;
     const d = ch.demographicInsight() as { genders: Array<{ gender: string; percentage: number }> };
-    expect(d.genders.find((g) => g.gender === 'female')!.percentage).toBe(Math.round((female * 1000) / ids.length) / 10);
+    expect(d.genders.find((g) => g.gender === 'female')!.percentage).toBe(
+      Math.round((female * 1000) / ids.length) / 10,
+    );
     for (const x of all) {
       if (x.area === 'unknown') expect(x.areaCode).toBeUndefined();
       else expect(x.areaCode).toMatch(/^jp_(0[1-9]|[1-3][0-9]|4[0-7])$/);
       if (x.age === 'unknown') expect(x.ageFrom).toBeUndefined();
-      else expect(x.age).toBe(x.ageFrom === 70 ? 'from70' : `from${x.ageFrom}to${x.ageFrom === 0 ? 14 : x.ageFrom! + 4}`);
+      else
+        expect(x.age).toBe(x.ageFrom === 70 ? 'from70' : `from${x.ageFrom}to${x.ageFrom === 0 ? 14 : x.ageFrom! + 4}`);
       expect(x.friendDays).toBeGreaterThanOrEqual(0);
     }
     const ins = ch.followersInsight(dayToYmd(jstDay(START_MS) - 1));
-    expect(ins.targetedReaches).toBe(all.filter((x) => x.gender !== 'unknown' && x.age !== 'unknown' && x.area !== 'unknown').length);
+    expect(ins.targetedReaches).toBe(
+      all.filter((x) => x.gender !== 'unknown' && x.age !== 'unknown' && x.area !== 'unknown').length,
+    );
   });
 });
 
@@ -514,9 +672,12 @@ describe('behaviour over time', () => {
   it('is reproducible: the same seed and the same steps give the same events', async () => {
     const run = async () => {
       const seen: WebhookEvent[] = [];
-      const w = frozenWorld(config(channel({ residents: { followRatePerDay: 0.02, blockRatePerDay: 0.02, unblockRatePerDay: 0.2 } })), {
-        onEvent: (_c, e) => seen.push(e),
-      });
+      const w = frozenWorld(
+        config(channel({ residents: { followRatePerDay: 0.02, blockRatePerDay: 0.02, unblockRatePerDay: 0.2 } })),
+        {
+          onEvent: (_c, e) => seen.push(e),
+        },
+      );
       await w.advanceBy(DAY_MS / 3);
       await w.advanceBy(2 * DAY_MS);
       return seen;
@@ -531,18 +692,29 @@ describe('behaviour over time', () => {
     const rx = await receiver();
     const start = new Date(Date.now() - 3 * DAY_MS).toISOString();
     const w = createWorld(
-      { ...config(channel({ webhookUrl: rx.url, residents: { count: 3000, followRatePerDay: 0.02, blockRatePerDay: 0.01 } })), clock: { start, speed: 1_000_000 } },
+      {
+        ...config(
+          channel({ webhookUrl: rx.url, residents: { count: 3000, followRatePerDay: 0.02, blockRatePerDay: 0.01 } }),
+        ),
+        clock: { start, speed: 1_000_000 },
+      },
       { tickMs: 10 },
     );
     worlds.push(w);
     const ch = w.channels()[0]!;
     w.start();
     const yesterday = dayToYmd(jstDay(Date.now()) - 1);
-    await vi.waitFor(() => expect(ch.followersInsight(yesterday).status).toBe('ready'), { timeout: 30_000, interval: 20 });
+    await vi.waitFor(() => expect(ch.followersInsight(yesterday).status).toBe('ready'), {
+      timeout: 30_000,
+      interval: 20,
+    });
     expect(ch.followersInsight(dayToYmd(jstDay(Date.now()))).status).toBe('unready');
     await w.settle();
     const follows = eventsOf(rx.got).filter(
-      (e) => e.type === 'follow' && !(e.follow as { isUnblocked: boolean }).isUnblocked && jstDay(e.timestamp) <= jstDay(Date.now()) - 1,
+      (e) =>
+        e.type === 'follow' &&
+        !(e.follow as { isUnblocked: boolean }).isUnblocked &&
+        jstDay(e.timestamp) <= jstDay(Date.now()) - 1,
     ).length;
     const first = ch.followersInsight(dayToYmd(jstDay(Date.parse(start)) - 1));
     expect(ch.followersInsight(yesterday).followers! - first.followers!).toBe(follows);
@@ -560,7 +732,8 @@ describe('webhook delivery limits', () => {
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         got.push({ raw, headers: req.headers, body: JSON.parse(raw) });
-        if (++n === 1) hung.push(res); // never answers in time
+        if (++n === 1)
+          hung.push(res); // never answers in time
         else res.end('ok');
       });
     });
@@ -574,7 +747,10 @@ describe('webhook delivery limits', () => {
     await w.settle();
     for (const r of hung) r.destroy();
     const first = got[0]!.body.events;
-    const again = got.slice(1).flatMap((r) => r.body.events).filter((e) => e.deliveryContext.isRedelivery);
+    const again = got
+      .slice(1)
+      .flatMap((r) => r.body.events)
+      .filter((e) => e.deliveryContext.isRedelivery);
     expect(first.length).toBeGreaterThan(0);
     expect(again.map((e) => e.webhookEventId)).toEqual(first.map((e) => e.webhookEventId));
   });

@@ -20,7 +20,10 @@ afterAll(async () => {
 });
 
 const api = (p: string, init: RequestInit = {}) =>
-  fetch(suite.url + p, { ...init, headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json', ...init.headers } });
+  fetch(suite.url + p, {
+    ...init,
+    headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json', ...init.headers },
+  });
 
 describe('the running suite', () => {
   it('answers /healthz and /readyz with real round trips', async () => {
@@ -37,7 +40,11 @@ describe('the running suite', () => {
     expect(tenants).toHaveLength(30);
     expect(tenants.filter((t) => t.kind === 'prefecture').map((t) => t.id)).toEqual(['24000']);
     expect(tenants.every((t) => t.lineApi === 'sandbox' && t.hasCredentials === true)).toBe(true);
-    expect(tenants.find((t) => t.id === '24201')).toMatchObject({ name: '津市', kind: 'municipality', population: 274500 });
+    expect(tenants.find((t) => t.id === '24201')).toMatchObject({
+      name: '津市',
+      kind: 'municipality',
+      population: 274500,
+    });
     const text = JSON.stringify(tenants);
     const creds = await suite.tenants.credentials('24201');
     expect(text).not.toContain(creds.channelSecret);
@@ -54,28 +61,41 @@ describe('the running suite', () => {
     const info = await line.messaging.getBotInfo();
     expect(info.userId).toBe(creds.botUserId);
     // residents sized from the population: Tsu (274,500) has more than Kiho (10,700)
-    const size = (code: string) => suite.sandbox!.config.channels.find((c) => c.channelId === sandboxIdentity(code).channelId)!.residents.count;
+    const size = (code: string) =>
+      suite.sandbox!.config.channels.find((c) => c.channelId === sandboxIdentity(code).channelId)!.residents.count;
     expect(size('24201')).toBeGreaterThan(size('24562'));
   });
 
   it('backfills Insight followers through the API, equal to what the sandbox reports', async () => {
     const start = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'sandbox.json'), 'utf8')) as { start: string };
-    const iso = (msBack: number) => new Date(Date.parse(start.start) + 9 * 3_600_000 - msBack).toISOString().slice(0, 10);
+    const iso = (msBack: number) =>
+      new Date(Date.parse(start.start) + 9 * 3_600_000 - msBack).toISOString().slice(0, 10);
     const from = iso(10 * 86_400_000);
     const to = iso(8 * 86_400_000);
-    const res = await api('/api/v1/insight/backfill', { method: 'POST', body: JSON.stringify({ tenant: '24201', from, to }) });
+    const res = await api('/api/v1/insight/backfill', {
+      method: 'POST',
+      body: JSON.stringify({ tenant: '24201', from, to }),
+    });
     expect(res.status).toBe(202);
-    const days = await waitFor(async () => {
-      const r = (await (await api(`/api/v1/insight/followers?tenant=24201&from=${from}&to=${to}`)).json()) as { days: Array<Record<string, unknown>> };
-      return r.days.length === 3 ? r.days : undefined;
-    }, 60_000, 'three stored days');
+    const days = await waitFor(
+      async () => {
+        const r = (await (await api(`/api/v1/insight/followers?tenant=24201&from=${from}&to=${to}`)).json()) as {
+          days: Array<Record<string, unknown>>;
+        };
+        return r.days.length === 3 ? r.days : undefined;
+      },
+      60_000,
+      'three stored days',
+    );
     const creds = await suite.tenants.credentials('24201');
     const line = lineClients(creds, { line: 'https://api.line.me', sandbox: suite.sandbox!.url });
     for (const d of days) {
       const live = await line.insight.getNumberOfFollowers(String(d.day).replaceAll('-', ''));
       expect(d.status).toBe('ready');
       expect({ followers: d.followers, targetedReaches: d.targetedReaches, blocks: d.blocks }).toEqual({
-        followers: live.followers ?? null, targetedReaches: live.targetedReaches ?? null, blocks: live.blocks ?? null,
+        followers: live.followers ?? null,
+        targetedReaches: live.targetedReaches ?? null,
+        blocks: live.blocks ?? null,
       });
     }
   });
@@ -83,19 +103,36 @@ describe('the running suite', () => {
   it('keeps a municipality account to its own tenant on the Insight routes too', async () => {
     const created = await api('/api/v1/users', {
       method: 'POST',
-      body: JSON.stringify({ username: 'tsu-staff', role: 'municipality', tenantId: '24201', password: 'a-long-passphrase-for-tsu', permissions: ['deliver', 'manage_reports'] }),
+      body: JSON.stringify({
+        username: 'tsu-staff',
+        role: 'municipality',
+        tenantId: '24201',
+        password: 'a-long-passphrase-for-tsu',
+        permissions: ['deliver', 'manage_reports'],
+      }),
     });
     expect(created.status).toBe(201);
-    const { token } = (await (await api('/api/v1/users/tsu-staff/tokens', { method: 'POST', body: '{}' })).json()) as { token: string };
+    const { token } = (await (await api('/api/v1/users/tsu-staff/tokens', { method: 'POST', body: '{}' })).json()) as {
+      token: string;
+    };
     const asTsu = (p: string, init: RequestInit = {}) =>
-      fetch(suite.url + p, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+      fetch(suite.url + p, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
     expect((await asTsu('/api/v1/insight/followers?tenant=24201&from=2026-01-01&to=2026-01-02')).status).toBe(200);
     const other = await asTsu('/api/v1/insight/followers?tenant=24202&from=2026-01-01&to=2026-01-02');
     expect(other.status).toBe(403);
     expect(await other.json()).toMatchObject({ error: { code: 'forbidden_tenant' } });
-    const backfillOther = await asTsu('/api/v1/insight/backfill', { method: 'POST', body: JSON.stringify({ tenant: '24202', from: '2026-01-01', to: '2026-01-02' }) });
+    const backfillOther = await asTsu('/api/v1/insight/backfill', {
+      method: 'POST',
+      body: JSON.stringify({ tenant: '24202', from: '2026-01-01', to: '2026-01-02' }),
+    });
     expect(backfillOther.status).toBe(403);
-    const backfillAll = await asTsu('/api/v1/insight/backfill', { method: 'POST', body: JSON.stringify({ tenant: 'all', from: '2026-01-01', to: '2026-01-02' }) });
+    const backfillAll = await asTsu('/api/v1/insight/backfill', {
+      method: 'POST',
+      body: JSON.stringify({ tenant: 'all', from: '2026-01-01', to: '2026-01-02' }),
+    });
     expect(backfillAll.status).toBe(403);
   });
 
@@ -106,15 +143,23 @@ describe('the running suite', () => {
 
     const badJson = await api('/api/v1/tenants', { method: 'POST', body: '{"id": ' });
     expect(badJson.status).toBe(400);
-    expect(await badJson.json()).toMatchObject({ error: { code: 'invalid_json', message: expect.stringMatching(/JSON/) } });
+    expect(await badJson.json()).toMatchObject({
+      error: { code: 'invalid_json', message: expect.stringMatching(/JSON/) },
+    });
 
-    const bad = await api('/api/v1/tenants', { method: 'POST', body: JSON.stringify({ id: 'abc', name: '', kind: 'village' }) });
+    const bad = await api('/api/v1/tenants', {
+      method: 'POST',
+      body: JSON.stringify({ id: 'abc', name: '', kind: 'village' }),
+    });
     expect(bad.status).toBe(400);
     const body = (await bad.json()) as { error: { code: string; message: string; details: Array<{ field: string }> } };
     expect(body.error.code).toBe('invalid_input');
     expect(body.error.details.map((d) => d.field).sort()).toEqual(['id', 'kind', 'name']);
 
-    const dup = await api('/api/v1/tenants', { method: 'POST', body: JSON.stringify({ id: '24201', name: '津市', kind: 'municipality' }) });
+    const dup = await api('/api/v1/tenants', {
+      method: 'POST',
+      body: JSON.stringify({ id: '24201', name: '津市', kind: 'municipality' }),
+    });
     expect(dup.status).toBe(409);
     expect(await dup.json()).toMatchObject({ error: { code: 'tenant_exists' } });
 

@@ -13,7 +13,15 @@ const TOKEN = 'tok-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789';
 
 describe('npx tayori tenants', () => {
   it('prints help for every command', async () => {
-    for (const args of [['--help'], ['tenants', '--help'], ['tenants', 'list', '--help'], ['tenants', 'add', '--help'], ['tenants', 'set-credentials', '--help'], ['db', 'migrate', '--help'], ['demo', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['tenants', '--help'],
+      ['tenants', 'list', '--help'],
+      ['tenants', 'add', '--help'],
+      ['tenants', 'set-credentials', '--help'],
+      ['db', 'migrate', '--help'],
+      ['demo', '--help'],
+    ]) {
       const r = await runCli(args, { env });
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: tayori/);
@@ -25,7 +33,10 @@ describe('npx tayori tenants', () => {
     fs.mkdirSync(tmp.dir, { recursive: true });
     fs.writeFileSync(path.join(tmp.dir, 'secret.key'), Buffer.alloc(32, 7).toString('base64'), { mode: 0o600 });
 
-    let r = await runCli(['tenants', 'add', '--id', '24201', '--name', '津市', '--kind', 'municipality', '--population', '274500'], { env });
+    let r = await runCli(
+      ['tenants', 'add', '--id', '24201', '--name', '津市', '--kind', 'municipality', '--population', '274500'],
+      { env },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('24201 津市');
@@ -53,7 +64,10 @@ describe('npx tayori tenants', () => {
     r = await runCli(['tenants', 'add', '--id', '24299', '--name', 'x', '--kind', 'city'], { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('prefecture');
-    r = await runCli(['tenants', 'add', '--id', '24299', '--name', 'x', '--kind', 'municipality', '--population', 'many'], { env });
+    r = await runCli(
+      ['tenants', 'add', '--id', '24299', '--name', 'x', '--kind', 'municipality', '--population', 'many'],
+      { env },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('人口');
     r = await runCli(['tenants', 'list', '--json'], { env });
@@ -61,9 +75,22 @@ describe('npx tayori tenants', () => {
   });
 
   it('sets credentials from stdin, encrypted at rest and never shown', async () => {
-    const r = await runCli(['tenants', 'set-credentials', '--id', '24201', '--channel-id', '1234567890', '--bot-user-id', `U${'a'.repeat(32)}`], {
-      env, input: `${SECRET}\n${TOKEN}\n`,
-    });
+    const r = await runCli(
+      [
+        'tenants',
+        'set-credentials',
+        '--id',
+        '24201',
+        '--channel-id',
+        '1234567890',
+        '--bot-user-id',
+        `U${'a'.repeat(32)}`,
+      ],
+      {
+        env,
+        input: `${SECRET}\n${TOKEN}\n`,
+      },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
@@ -89,13 +116,27 @@ describe('npx tayori tenants', () => {
   });
 
   it('sets and resets the automatic reply text', async () => {
-    let r = await runCli(['tenants', 'set-auto-reply', '--id', '24201', '--text', '津市健康マイレージ事務局です。お問い合わせは 059-000-0000 へ。'], { env });
+    let r = await runCli(
+      [
+        'tenants',
+        'set-auto-reply',
+        '--id',
+        '24201',
+        '--text',
+        '津市健康マイレージ事務局です。お問い合わせは 059-000-0000 へ。',
+      ],
+      { env },
+    );
     expect(r.code).toBe(0);
-    let t = (JSON.parse((await runCli(['tenants', 'list', '--json'], { env })).stdout) as Array<Record<string, string>>).find((x) => x.id === '24201')!;
+    let t = (
+      JSON.parse((await runCli(['tenants', 'list', '--json'], { env })).stdout) as Array<Record<string, string>>
+    ).find((x) => x.id === '24201')!;
     expect(t.autoReplyText).toContain('津市健康マイレージ事務局');
     r = await runCli(['tenants', 'set-auto-reply', '--id', '24201', '--text', ''], { env });
     expect(r.stdout).toContain('既定の文に戻しました');
-    t = (JSON.parse((await runCli(['tenants', 'list', '--json'], { env })).stdout) as Array<Record<string, string>>).find((x) => x.id === '24201')!;
+    t = (
+      JSON.parse((await runCli(['tenants', 'list', '--json'], { env })).stdout) as Array<Record<string, string>>
+    ).find((x) => x.id === '24201')!;
     expect(t.autoReplyText).toBe('');
     r = await runCli(['tenants', 'set-auto-reply', '--id', '24201', '--text', 'あ'.repeat(501)], { env });
     expect(r.code).toBe(1);

@@ -7,7 +7,9 @@
   var dataEl = document.getElementById('page-data');
   var data = dataEl ? JSON.parse(dataEl.textContent) : { tenants: [], ownTenant: null, canManage: false };
   var names = {};
-  data.tenants.forEach(function (t) { names[t.id] = t.name; });
+  data.tenants.forEach(function (t) {
+    names[t.id] = t.name;
+  });
 
   // the current page in the navigation
   document.querySelectorAll('header nav a').forEach(function (a) {
@@ -19,20 +21,35 @@
     var init = { method: method, credentials: 'same-origin', headers: { accept: 'application/json' } };
     if (method !== 'GET') {
       init.headers['x-csrf-token'] = csrf;
-      if (body !== undefined) { init.headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+      if (body !== undefined) {
+        init.headers['content-type'] = 'application/json';
+        init.body = JSON.stringify(body);
+      }
     }
-    return fetch(url, init).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (j) { return { ok: res.ok, status: res.status, body: j }; });
-    }, function () { return { ok: false, status: 0, body: {} }; });
+    return fetch(url, init).then(
+      function (res) {
+        return res
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (j) {
+            return { ok: res.ok, status: res.status, body: j };
+          });
+      },
+      function () {
+        return { ok: false, status: 0, body: {} };
+      },
+    );
   }
 
   /** The API's Japanese message, or a plain one for what gave none. */
   function errorText(r) {
-    if (r.body && r.body.error && r.body.error.message) return r.body.error.message;
+    if (r.body?.error?.message) return r.body.error.message;
     if (r.status === 0) return 'サーバーに接続できませんでした。ネットワークを確認してください';
     if (r.status === 401) return 'サインインの有効期限が切れました。ページを読み込み直してサインインしてください';
     if (r.status === 403) return 'この操作を行う権限がありません';
-    return '処理できませんでした (HTTP ' + r.status + ')';
+    return `処理できませんでした (HTTP ${r.status})`;
   }
 
   /** el('td', { class: 'num' }, ['text', node]) — text is always text, never HTML. */
@@ -52,35 +69,75 @@
     return e;
   }
 
-  var warekiDay = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', { era: 'long', year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
-  var warekiMon = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', { era: 'long', year: 'numeric', month: 'long', timeZone: 'UTC' });
-  var tokyoTime = new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  var warekiDay = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+    era: 'long',
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+    timeZone: 'UTC',
+  });
+  var warekiMon = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+    era: 'long',
+    year: 'numeric',
+    month: 'long',
+    timeZone: 'UTC',
+  });
+  var tokyoTime = new Intl.DateTimeFormat('ja-JP', {
+    timeZone: 'Asia/Tokyo',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
   /** 'YYYY-MM-DD' → 令和8年4月10日 */
-  function wareki(day) { return day ? warekiDay.format(new Date(day.slice(0, 10) + 'T00:00:00Z')) : ''; }
+  function wareki(day) {
+    return day ? warekiDay.format(new Date(`${day.slice(0, 10)}T00:00:00Z`)) : '';
+  }
   /** 'YYYY-MM' → 令和8年4月 */
-  function warekiMonth(month) { return month ? warekiMon.format(new Date(month.slice(0, 7) + '-01T00:00:00Z')) : ''; }
+  function warekiMonth(month) {
+    return month ? warekiMon.format(new Date(`${month.slice(0, 7)}-01T00:00:00Z`)) : '';
+  }
   /** 'YYYY-MM' → 2026年4月 */
-  function seireki(month) { return Number(month.slice(0, 4)) + '年' + Number(month.slice(5, 7)) + '月'; }
+  function seireki(month) {
+    return `${Number(month.slice(0, 4))}年${Number(month.slice(5, 7))}月`;
+  }
   /** ISO instant → 2026/04/15 14:00 (Tokyo) */
-  function dateTime(iso) { return iso ? tokyoTime.format(new Date(iso)) : ''; }
+  function dateTime(iso) {
+    return iso ? tokyoTime.format(new Date(iso)) : '';
+  }
   /** ISO instant with +09:00 → the value of an <input type=datetime-local> */
-  function localInput(iso) { return iso ? iso.slice(0, 16) : ''; }
-  function todayTokyo() { return new Date(Date.now() + 9 * 3600000).toISOString().slice(0, 10); }
-  function tenantName(id) { return names[id] || id; }
+  function localInput(iso) {
+    return iso ? iso.slice(0, 16) : '';
+  }
+  function todayTokyo() {
+    return new Date(Date.now() + 9 * 3600000).toISOString().slice(0, 10);
+  }
+  function tenantName(id) {
+    return names[id] || id;
+  }
 
   /** Clears the errors a form shows. */
   function clearErrors(form) {
-    form.querySelectorAll('[aria-invalid]').forEach(function (c) { c.removeAttribute('aria-invalid'); });
-    form.querySelectorAll('.field-error').forEach(function (p) { p.textContent = ''; p.hidden = true; });
+    form.querySelectorAll('[aria-invalid]').forEach(function (c) {
+      c.removeAttribute('aria-invalid');
+    });
+    form.querySelectorAll('.field-error').forEach(function (p) {
+      p.textContent = '';
+      p.hidden = true;
+    });
     var summary = form.querySelector('.form-summary');
-    if (summary) { summary.textContent = ''; summary.hidden = true; }
+    if (summary) {
+      summary.textContent = '';
+      summary.hidden = true;
+    }
   }
 
   /** The control for an API field path: exact ('attendees.0.name'), else the nearest parent ('agenda'). */
   function controlFor(form, path) {
     var parts = path ? path.split('.') : [];
     for (var n = parts.length; n > 0; n--) {
-      var c = form.querySelector('[data-field="' + parts.slice(0, n).join('.') + '"]');
+      var c = form.querySelector(`[data-field="${parts.slice(0, n).join('.')}"]`);
       if (c) return { control: c, rest: parts.slice(n) };
     }
     return null;
@@ -90,7 +147,7 @@
     var ids = (control.getAttribute('aria-describedby') || '').split(/\s+/);
     for (var i = 0; i < ids.length; i++) {
       var p = ids[i] && document.getElementById(ids[i]);
-      if (p && p.classList.contains('field-error')) return p;
+      if (p?.classList.contains('field-error')) return p;
     }
     var wrap = control.closest('.field, fieldset, .row');
     return wrap ? wrap.querySelector('.field-error') : null;
@@ -102,39 +159,68 @@
    */
   function showErrors(form, r) {
     clearErrors(form);
-    var err = (r.body && r.body.error) || {};
+    var err = r.body?.error || {};
     var details = Array.isArray(err.details) ? err.details : [];
     var summary = form.querySelector('.form-summary');
     var items = [];
     details.forEach(function (d) {
       var found = controlFor(form, d.field || '');
-      if (!found) { items.push(d.message); return; }
-      var prefix = found.rest.length && /^\d+$/.test(found.rest[0]) ? (Number(found.rest[0]) + 1) + '行目: ' : '';
+      if (!found) {
+        items.push(d.message);
+        return;
+      }
+      var prefix = found.rest.length && /^\d+$/.test(found.rest[0]) ? `${Number(found.rest[0]) + 1}行目: ` : '';
       var message = prefix + d.message;
       found.control.setAttribute('aria-invalid', 'true');
       var slot = errorSlot(found.control);
-      if (slot) { slot.textContent = slot.textContent ? slot.textContent + ' / ' + message : message; slot.hidden = false; }
+      if (slot) {
+        slot.textContent = slot.textContent ? `${slot.textContent} / ${message}` : message;
+        slot.hidden = false;
+      }
       var label = labelOf(found.control);
       var row = found.control.closest('.row');
-      var set = row && row.closest('fieldset');
-      if (set) label = labelOf(set) + ' ' + (Array.prototype.indexOf.call(row.parentNode.children, row) + 1) + '件目の' + label;
-      items.push((label ? label + ': ' : '') + message);
+      var set = row?.closest('fieldset');
+      if (set)
+        label = `${labelOf(set)} ${Array.prototype.indexOf.call(row.parentNode.children, row) + 1}件目の${label}`;
+      items.push((label ? `${label}: ` : '') + message);
     });
     var first = form.querySelector('[aria-invalid=true]'); // the first in the order a person reads
     if (summary) {
       // the API's own sentence, unless it is the generic one that lists field paths
-      var head = !details.length || !/^入力内容に誤りがあります/.test(err.message || '') ? errorText(r) : '入力内容に誤りがあります (' + details.length + ' 件)。';
+      var head =
+        !details.length || !/^入力内容に誤りがあります/.test(err.message || '')
+          ? errorText(r)
+          : `入力内容に誤りがあります (${details.length} 件)。`;
       summary.appendChild(el('strong', { text: head }));
-      if (items.length) summary.appendChild(el('ul', {}, items.map(function (t) { return el('li', { text: t }); })));
+      if (items.length)
+        summary.appendChild(
+          el(
+            'ul',
+            {},
+            items.map(function (t) {
+              return el('li', { text: t });
+            }),
+          ),
+        );
       summary.hidden = false;
     }
-    var target = first && first.matches('fieldset') ? first.querySelector('input, select, textarea') : first;
-    if (target) target.focus(); else if (summary) { summary.tabIndex = -1; summary.focus(); }
+    var target = first?.matches('fieldset') ? first.querySelector('input, select, textarea') : first;
+    if (target) target.focus();
+    else if (summary) {
+      summary.tabIndex = -1;
+      summary.focus();
+    }
   }
 
   function labelOf(control) {
-    if (control.matches('fieldset')) { var lg = control.querySelector('legend'); return lg ? lg.firstChild.textContent.trim() : ''; }
-    if (control.id) { var l = document.querySelector('label[for="' + control.id + '"]'); if (l) return l.firstChild.textContent.trim(); }
+    if (control.matches('fieldset')) {
+      var lg = control.querySelector('legend');
+      return lg ? lg.firstChild.textContent.trim() : '';
+    }
+    if (control.id) {
+      var l = document.querySelector(`label[for="${control.id}"]`);
+      if (l) return l.firstChild.textContent.trim();
+    }
     var wrap = control.closest('label');
     return wrap ? wrap.firstChild.textContent.trim() : '';
   }
@@ -154,7 +240,7 @@
         box.removeAttribute('aria-busy');
         box.textContent = '';
         if (r.ok) return r.body;
-        var text = what + 'を読み込めませんでした: ' + errorText(r);
+        var text = `${what}を読み込めませんでした: ${errorText(r)}`;
         box.appendChild(failed ? failed(text) : el('p', { class: 'error', role: 'alert', text: text }));
         return null;
       });
@@ -175,21 +261,38 @@
     });
     var query = function () {
       var q = new URLSearchParams();
-      Array.prototype.forEach.call(form.elements, function (c) { if (c.name && c.value) q.set(c.name, c.value); });
+      Array.prototype.forEach.call(form.elements, function (c) {
+        if (c.name && c.value) q.set(c.name, c.value);
+      });
       return q.toString();
     };
     form.addEventListener('change', function () {
       var q = query();
-      history.replaceState(null, '', location.pathname + (q ? '?' + q : ''));
+      history.replaceState(null, '', location.pathname + (q ? `?${q}` : ''));
       onChange(q);
     });
-    form.addEventListener('submit', function (e) { e.preventDefault(); });
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+    });
     return query;
   }
 
   window.Tayori = {
-    data: data, api: api, errorText: errorText, el: el, wareki: wareki, warekiMonth: warekiMonth, seireki: seireki, dateTime: dateTime,
-    localInput: localInput, todayTokyo: todayTokyo, tenantName: tenantName, clearErrors: clearErrors, showErrors: showErrors, say: say,
-    bindFilters: bindFilters, loader: loader,
+    data: data,
+    api: api,
+    errorText: errorText,
+    el: el,
+    wareki: wareki,
+    warekiMonth: warekiMonth,
+    seireki: seireki,
+    dateTime: dateTime,
+    localInput: localInput,
+    todayTokyo: todayTokyo,
+    tenantName: tenantName,
+    clearErrors: clearErrors,
+    showErrors: showErrors,
+    say: say,
+    bindFilters: bindFilters,
+    loader: loader,
   };
 })();

@@ -45,7 +45,14 @@ return 0
 `;
 
 type BudgetRedis = Redis & {
-  insightBudgetTake(log: string, pause: string, now: number, window: number, limit: number, member: string): Promise<number>;
+  insightBudgetTake(
+    log: string,
+    pause: string,
+    now: number,
+    window: number,
+    limit: number,
+    member: string,
+  ): Promise<number>;
   insightBudgetPause(pause: string, until: number, ttl: number): Promise<number>;
 };
 
@@ -78,7 +85,9 @@ export class InsightBudget {
    */
   async take(channel: string, now = Date.now()): Promise<number> {
     const [log, pause] = this.#keys(channel);
-    return Number(await this.#redis.insightBudgetTake(log, pause, now, this.#effectiveWindow, this.limit, `${now}-${randomUUID()}`));
+    return Number(
+      await this.#redis.insightBudgetTake(log, pause, now, this.#effectiveWindow, this.limit, `${now}-${randomUUID()}`),
+    );
   }
 
   /** LINE answered 429: no call for this channel until `until`. */

@@ -42,14 +42,21 @@ export function describeFollowersDay(r: FollowersDay): string {
  * the same per-channel budget (kept in Redis); when it is spent, this waits and says until when.
  * A day LINE has not finished counting is reported and left out (run again later).
  */
-export async function backfillDirect(deps: DirectBackfillDeps, input: { tenant: string; from: string; to: string }): Promise<DirectBackfillResult> {
+export async function backfillDirect(
+  deps: DirectBackfillDeps,
+  input: { tenant: string; from: string; to: string },
+): Promise<DirectBackfillResult> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const b = parseBackfillInput(input, now());
   const store = new InsightStore(deps.ch);
   const budget = new InsightBudget(deps.redis, { prefix: deps.prefix ?? 'tayori', ...deps.budget });
   const fetcher = new InsightFetcher({
-    tenants: deps.tenants, store, budget, endpoints: () => deps.endpoints, now,
+    tenants: deps.tenants,
+    store,
+    budget,
+    endpoints: () => deps.endpoints,
+    now,
     rateLimitedPauseMs: deps.rateLimitedPauseMs ?? 15 * 60_000,
   });
 
@@ -58,13 +65,18 @@ export async function backfillDirect(deps: DirectBackfillDeps, input: { tenant: 
     list = [];
     for (const t of await deps.tenants.list()) {
       if (!t.hasCredentials) deps.say(`${t.id} ${t.name}: チャネル情報が未設定のため対象外です`);
-      else if (t.lineApi === 'sandbox' && !deps.endpoints.sandbox) deps.say(`${t.id} ${t.name}: サンドボックス接続のテナントは、スイート稼働中にだけ取得できます (対象外)`);
+      else if (t.lineApi === 'sandbox' && !deps.endpoints.sandbox)
+        deps.say(`${t.id} ${t.name}: サンドボックス接続のテナントは、スイート稼働中にだけ取得できます (対象外)`);
       else list.push(t);
     }
   } else {
     const t = await deps.tenants.require(b.tenant);
     if (!t.hasCredentials) {
-      throw new AppError('tenant_no_credentials', `テナント ${t.id} ${t.name} のチャネル情報 (シークレット・アクセストークン) が未設定です`, 409);
+      throw new AppError(
+        'tenant_no_credentials',
+        `テナント ${t.id} ${t.name} のチャネル情報 (シークレット・アクセストークン) が未設定です`,
+        409,
+      );
     }
     if (t.lineApi === 'sandbox' && !deps.endpoints.sandbox) {
       throw new AppError(
@@ -77,7 +89,9 @@ export async function backfillDirect(deps: DirectBackfillDeps, input: { tenant: 
   }
   const days = daysInRange(b.from, b.to);
   const total = list.length * days.length;
-  deps.say(`${list.length} テナント × ${days.length} 日 (計 ${total} 件) の友だち数を取得します (${jaDay(b.from)}〜${jaDay(b.to)})`);
+  deps.say(
+    `${list.length} テナント × ${days.length} 日 (計 ${total} 件) の友だち数を取得します (${jaDay(b.from)}〜${jaDay(b.to)})`,
+  );
 
   const result: DirectBackfillResult = { stored: 0, unready: 0, failed: 0 };
   let n = 0;
@@ -94,9 +108,11 @@ export async function backfillDirect(deps: DirectBackfillDeps, input: { tenant: 
         try {
           const o = await fetcher.followersDay(t.id, day);
           if (o.kind === 'wait') {
-            deps.say(o.reason === 'budget'
-              ? `${head}: チャネルの取得上限 (${budget.limit} 回/時) に達したため ${jaTime(o.until)} まで待機します…`
-              : `${head}: LINE から回数制限 (429) の応答があったため ${jaTime(o.until)} まで待機します…`);
+            deps.say(
+              o.reason === 'budget'
+                ? `${head}: チャネルの取得上限 (${budget.limit} 回/時) に達したため ${jaTime(o.until)} まで待機します…`
+                : `${head}: LINE から回数制限 (429) の応答があったため ${jaTime(o.until)} まで待機します…`,
+            );
             await sleep(Math.max(0, o.until - Date.now()));
             continue;
           }

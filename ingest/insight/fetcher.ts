@@ -4,7 +4,14 @@ import { lineClients, type LineEndpoints } from '../../core/line.ts';
 import type { TenantCredentials, TenantStore } from '../../core/tenants.ts';
 import type { InsightBudget } from './budget.ts';
 import { addDays, tokyoDay, toYmd } from './dates.ts';
-import type { ClickFigures, FollowersDay, InsightStore, MessageFigures, MessageStatsSnapshot, TrackedDelivery } from './store.ts';
+import type {
+  ClickFigures,
+  FollowersDay,
+  InsightStore,
+  MessageFigures,
+  MessageStatsSnapshot,
+  TrackedDelivery,
+} from './store.ts';
 
 /** What one attempt came to: stored, not ready yet at LINE, or to be tried again later. */
 export type FetchOutcome<T> =
@@ -14,7 +21,11 @@ export type FetchOutcome<T> =
 
 /** A call that failed; `permanent` ones (bad token, unknown tenant …) are not worth retrying. */
 export class InsightCallError extends Error {
-  constructor(message: string, readonly permanent: boolean, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'InsightCallError';
   }
@@ -87,9 +98,13 @@ export class InsightFetcher {
       if (res.kind !== 'answer') throw new InsightCallError('LINE Insight API が 404 を返しました', true, 404);
       const b = res.body;
       snapshot = {
-        ...base, status: 'ready', delivered: null,
-        uniqueImpression: count(b.overview?.uniqueImpression), uniqueClick: count(b.overview?.uniqueClick),
-        uniqueMediaPlayed: count(b.overview?.uniqueMediaPlayed), uniqueMediaPlayed100Percent: count(b.overview?.uniqueMediaPlayed100Percent),
+        ...base,
+        status: 'ready',
+        delivered: null,
+        uniqueImpression: count(b.overview?.uniqueImpression),
+        uniqueClick: count(b.overview?.uniqueClick),
+        uniqueMediaPlayed: count(b.overview?.uniqueMediaPlayed),
+        uniqueMediaPlayed100Percent: count(b.overview?.uniqueMediaPlayed100Percent),
         ...figures(b.messages ?? [], b.clicks ?? []),
         response: b,
       };
@@ -97,16 +112,31 @@ export class InsightFetcher {
       const res = await this.#call(d.tenantId, (c) => c.insight.getMessageEvent(d.key), { notFoundIsAnswer: true });
       if (res.kind === 'not_found') {
         snapshot = {
-          ...base, status: 'not_found', delivered: null, uniqueImpression: null, uniqueClick: null, uniqueMediaPlayed: null,
-          uniqueMediaPlayed100Percent: null, impression: null, click: null, mediaPlayed: null, messages: [], clicks: [], response: null,
+          ...base,
+          status: 'not_found',
+          delivered: null,
+          uniqueImpression: null,
+          uniqueClick: null,
+          uniqueMediaPlayed: null,
+          uniqueMediaPlayed100Percent: null,
+          impression: null,
+          click: null,
+          mediaPlayed: null,
+          messages: [],
+          clicks: [],
+          response: null,
         };
       } else {
         if (res.kind === 'wait') return res;
         const b = res.body;
         snapshot = {
-          ...base, status: 'ready', delivered: count(b.overview?.delivered),
-          uniqueImpression: count(b.overview?.uniqueImpression), uniqueClick: count(b.overview?.uniqueClick),
-          uniqueMediaPlayed: count(b.overview?.uniqueMediaPlayed), uniqueMediaPlayed100Percent: count(b.overview?.uniqueMediaPlayed100Percent),
+          ...base,
+          status: 'ready',
+          delivered: count(b.overview?.delivered),
+          uniqueImpression: count(b.overview?.uniqueImpression),
+          uniqueClick: count(b.overview?.uniqueClick),
+          uniqueMediaPlayed: count(b.overview?.uniqueMediaPlayed),
+          uniqueMediaPlayed100Percent: count(b.overview?.uniqueMediaPlayed100Percent),
           ...figures(b.messages ?? [], b.clicks ?? []),
           response: b,
         };
@@ -120,7 +150,11 @@ export class InsightFetcher {
     tenantId: string,
     fn: (c: ReturnType<typeof lineClients>) => Promise<T>,
     opts: { notFoundIsAnswer?: boolean } = {},
-  ): Promise<{ kind: 'answer'; body: T } | { kind: 'not_found' } | { kind: 'wait'; until: number; reason: 'budget' | 'rate_limited' }> {
+  ): Promise<
+    | { kind: 'answer'; body: T }
+    | { kind: 'not_found' }
+    | { kind: 'wait'; until: number; reason: 'budget' | 'rate_limited' }
+  > {
     let creds: TenantCredentials;
     try {
       creds = await this.#credentials(tenantId);
@@ -131,7 +165,10 @@ export class InsightFetcher {
     const endpoints = this.deps.endpoints();
     if (creds.lineApi === 'sandbox' && !endpoints.sandbox) {
       // May change (the sandbox starts with the suite), so not permanent.
-      throw new InsightCallError(`テナント ${tenantId} はサンドボックスに接続する設定ですが、サンドボックスが起動していません`, false);
+      throw new InsightCallError(
+        `テナント ${tenantId} はサンドボックスに接続する設定ですが、サンドボックスが起動していません`,
+        false,
+      );
     }
     const clients = lineClients(creds, endpoints);
     const channel = channelKey(creds);
@@ -140,7 +177,8 @@ export class InsightFetcher {
     try {
       return { kind: 'answer', body: await fn(clients) };
     } catch (e) {
-      if (!(e instanceof HTTPFetchError)) throw new InsightCallError(`LINE Insight API に接続できません: ${(e as Error).message}`, false);
+      if (!(e instanceof HTTPFetchError))
+        throw new InsightCallError(`LINE Insight API に接続できません: ${(e as Error).message}`, false);
       if (e.status === 429) {
         const now = Date.now();
         const until = now + retryAfterMs(e.headers.get('retry-after'), now, this.deps.rateLimitedPauseMs);
@@ -149,7 +187,11 @@ export class InsightFetcher {
       }
       if (e.status === 404 && opts.notFoundIsAnswer) return { kind: 'not_found' };
       const permanent = e.status >= 400 && e.status < 500 && e.status !== 408;
-      throw new InsightCallError(`LINE Insight API がエラーを返しました (HTTP ${e.status}): ${lineMessage(e.body)}`, permanent, e.status);
+      throw new InsightCallError(
+        `LINE Insight API がエラーを返しました (HTTP ${e.status}): ${lineMessage(e.body)}`,
+        permanent,
+        e.status,
+      );
     }
   }
 }
@@ -166,12 +208,27 @@ function sumOrNull(values: Array<number | null>): number | null {
 }
 
 type LineMessage = {
-  seq?: number; impression?: number | null; uniqueImpression?: number | null; mediaPlayed?: number | null;
-  mediaPlayed25Percent?: number | null; mediaPlayed50Percent?: number | null; mediaPlayed75Percent?: number | null; mediaPlayed100Percent?: number | null;
-  uniqueMediaPlayed?: number | null; uniqueMediaPlayed25Percent?: number | null; uniqueMediaPlayed50Percent?: number | null;
-  uniqueMediaPlayed75Percent?: number | null; uniqueMediaPlayed100Percent?: number | null;
+  seq?: number;
+  impression?: number | null;
+  uniqueImpression?: number | null;
+  mediaPlayed?: number | null;
+  mediaPlayed25Percent?: number | null;
+  mediaPlayed50Percent?: number | null;
+  mediaPlayed75Percent?: number | null;
+  mediaPlayed100Percent?: number | null;
+  uniqueMediaPlayed?: number | null;
+  uniqueMediaPlayed25Percent?: number | null;
+  uniqueMediaPlayed50Percent?: number | null;
+  uniqueMediaPlayed75Percent?: number | null;
+  uniqueMediaPlayed100Percent?: number | null;
 };
-type LineClick = { seq?: number; url?: string; click?: number | null; uniqueClick?: number | null; uniqueClickOfRequest?: number | null };
+type LineClick = {
+  seq?: number;
+  url?: string;
+  click?: number | null;
+  uniqueClick?: number | null;
+  uniqueClickOfRequest?: number | null;
+};
 
 function figures(messages: LineMessage[], clicks: LineClick[]) {
   const ms: MessageFigures[] = messages.map((m, i) => ({

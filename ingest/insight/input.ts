@@ -8,7 +8,8 @@ import type { DeliveryKind } from './store.ts';
 export const MAX_BACKFILL_DAYS = 366;
 
 const isoDay = (label: string) =>
-  z.string({ error: `${label}を yyyy-MM-dd 形式で指定してください` })
+  z
+    .string({ error: `${label}を yyyy-MM-dd 形式で指定してください` })
     .trim()
     .refine(isIsoDay, `${label}は yyyy-MM-dd 形式の実在する日付で指定してください (例: 2026-01-31)`);
 
@@ -27,11 +28,19 @@ export function parseBackfillInput(input: unknown, now: number): BackfillInput {
   }
   const today = tokyoDay(now);
   if (b.to > today) {
-    throw new AppError('date_in_future', `終了日 ${b.to} は未来の日付です (今日は ${today}、日本時間)。前日までの日付を指定してください`, 400);
+    throw new AppError(
+      'date_in_future',
+      `終了日 ${b.to} は未来の日付です (今日は ${today}、日本時間)。前日までの日付を指定してください`,
+      400,
+    );
   }
   const days = dayDiff(b.from, b.to) + 1;
   if (days > MAX_BACKFILL_DAYS) {
-    throw new AppError('range_too_long', `期間が長すぎます (${days} 日)。1 回に指定できるのは ${MAX_BACKFILL_DAYS} 日までです`, 400);
+    throw new AppError(
+      'range_too_long',
+      `期間が長すぎます (${days} 日)。1 回に指定できるのは ${MAX_BACKFILL_DAYS} 日までです`,
+      400,
+    );
   }
   return b;
 }

@@ -124,7 +124,13 @@ export async function trackDelivery(
   const parsed = trackDeliveryInputSchema.parse(input);
   const sentAt = sentAtMs(parsed.sentAt);
   if (deps.tenants) await deps.tenants.require(parsed.tenantId);
-  const d: TrackedDelivery = { tenantId: parsed.tenantId, kind: parsed.kind, key: parsed.key, sentAt, until: sentAt + TRACK_MS };
+  const d: TrackedDelivery = {
+    tenantId: parsed.tenantId,
+    kind: parsed.kind,
+    key: parsed.key,
+    sentAt,
+    until: sentAt + TRACK_MS,
+  };
   await new InsightStore(deps.ch).track(d, (deps.now ?? Date.now)());
   return d;
 }
@@ -150,7 +156,11 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
   const budget = new InsightBudget(budgetRedis, { prefix, ...opts.budget });
   const store = new InsightStore(opts.ch);
   const fetcher = new InsightFetcher({
-    tenants: opts.tenants, store, budget, endpoints: opts.endpoints, now,
+    tenants: opts.tenants,
+    store,
+    budget,
+    endpoints: opts.endpoints,
+    now,
     rateLimitedPauseMs: opts.rateLimitedPauseMs ?? 15 * 60_000,
   });
   const defaultJobOptions: JobsOptions = {
@@ -164,23 +174,28 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
   let worker: Worker | undefined;
 
   /** Adds jobs by id; one already waiting or delayed is kept, a finished one is replaced. */
-  async function addUnique(jobs: Array<{ name: string; data: unknown; id: string }>): Promise<{ added: number; already: number }> {
+  async function addUnique(
+    jobs: Array<{ name: string; data: unknown; id: string }>,
+  ): Promise<{ added: number; already: number }> {
     const fresh: Array<{ name: string; data: unknown; opts: JobsOptions }> = [];
     let already = 0;
     for (let i = 0; i < jobs.length; i += 100) {
       const chunk = jobs.slice(i, i + 100);
-      const states = await Promise.all(chunk.map(async (j) => {
-        const existing = await queue.getJob(j.id);
-        if (!existing) return 'none';
-        const state = await existing.getState();
-        if (state === 'completed' || state === 'failed') {
-          await existing.remove().catch(() => {});
-          return 'none';
-        }
-        return state;
-      }));
+      const states = await Promise.all(
+        chunk.map(async (j) => {
+          const existing = await queue.getJob(j.id);
+          if (!existing) return 'none';
+          const state = await existing.getState();
+          if (state === 'completed' || state === 'failed') {
+            await existing.remove().catch(() => {});
+            return 'none';
+          }
+          return state;
+        }),
+      );
       chunk.forEach((j, k) => {
-        if (states[k] === 'none' || states[k] === 'unknown') fresh.push({ name: j.name, data: j.data, opts: { jobId: j.id } });
+        if (states[k] === 'none' || states[k] === 'unknown')
+          fresh.push({ name: j.name, data: j.data, opts: { jobId: j.id } });
         else already++;
       });
     }
@@ -189,7 +204,13 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
   }
 
   function enqueueFollowers(tenantId: string, days: string[]) {
-    return addUnique(days.map((day) => ({ name: 'followers', id: followersJobId(tenantId, day), data: { tenantId, day } satisfies FollowersJob })));
+    return addUnique(
+      days.map((day) => ({
+        name: 'followers',
+        id: followersJobId(tenantId, day),
+        data: { tenantId, day } satisfies FollowersJob,
+      })),
+    );
   }
 
   /** Yesterday and any missing day of the week before it. */
@@ -208,11 +229,13 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
       const at = nextPollAt(d);
       return at !== undefined && at <= t;
     });
-    const { added } = await addUnique(due.map((d) => ({
-      name: 'message-stats',
-      id: messageJobId(d),
-      data: { tenantId: d.tenantId, kind: d.kind, key: d.key, sentAt: d.sentAt, until: d.until } satisfies MessageJob,
-    })));
+    const { added } = await addUnique(
+      due.map((d) => ({
+        name: 'message-stats',
+        id: messageJobId(d),
+        data: { tenantId: d.tenantId, kind: d.kind, key: d.key, sentAt: d.sentAt, until: d.until } satisfies MessageJob,
+      })),
+    );
     if (added) log.debug({ added }, 'delivery statistics polls enqueued');
     return added;
   }
@@ -229,9 +252,14 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
       want.add(id);
       const s = existing.get(id);
       if (s && s.pattern === pattern && s.tz === 'Asia/Tokyo') return;
-      await queue.upsertJobScheduler(id, { pattern, tz: 'Asia/Tokyo' }, { name, data, opts: { removeOnComplete: true, removeOnFail: 100 } });
+      await queue.upsertJobScheduler(
+        id,
+        { pattern, tz: 'Asia/Tokyo' },
+        { name, data, opts: { removeOnComplete: true, removeOnFail: 100 } },
+      );
     };
-    for (const id of ids) await ensure(dailySchedulerId(id), dailyPattern, 'followers-daily', { tenantId: id } satisfies DailyJob);
+    for (const id of ids)
+      await ensure(dailySchedulerId(id), dailyPattern, 'followers-daily', { tenantId: id } satisfies DailyJob);
     await ensure(SWEEP_SCHEDULER, sweepPattern, 'message-sweep', {});
     await ensure(SYNC_SCHEDULER, '*/15 * * * *', 'sync-schedulers', {});
     for (const key of existing.keys()) {
@@ -269,7 +297,10 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
           const o = await fetcher.followersDay(data.tenantId, data.day);
           if (o.kind === 'unready') {
             const n = (data.unready ?? 0) + 1;
-            if (n > maxUnready) throw new UnrecoverableError(`${data.day} の友だち数が ${maxUnready} 回問い合わせても集計済みになりませんでした`);
+            if (n > maxUnready)
+              throw new UnrecoverableError(
+                `${data.day} の友だち数が ${maxUnready} 回問い合わせても集計済みになりませんでした`,
+              );
             await job.updateData({ ...data, unready: n });
             // Soon at first (LINE finishes its counts in the morning), then every unreadyRetryMs.
             return postpone(job, token, Date.now() + Math.min(unreadyRetryMs, 5 * 60_000 * 2 ** (n - 1)), 'unready');
@@ -343,7 +374,11 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
       } else {
         const t = await opts.tenants.require(input.tenant);
         if (!t.hasCredentials) {
-          throw new AppError('tenant_no_credentials', `テナント ${t.id} のチャネル情報 (シークレット・アクセストークン) が未設定です`, 409);
+          throw new AppError(
+            'tenant_no_credentials',
+            `テナント ${t.id} のチャネル情報 (シークレット・アクセストークン) が未設定です`,
+            409,
+          );
         }
         ids = [t.id];
       }
@@ -368,13 +403,25 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
     syncSchedulers,
 
     async schedulers() {
-      return (await queue.getJobSchedulers(0, -1)).map((s) => ({ key: s.key, name: s.name, pattern: s.pattern, tz: s.tz, next: s.next }));
+      return (await queue.getJobSchedulers(0, -1)).map((s) => ({
+        key: s.key,
+        name: s.name,
+        pattern: s.pattern,
+        tz: s.tz,
+        next: s.next,
+      }));
     },
 
     async status() {
       const c = await queue.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');
       return {
-        counts: { waiting: c.waiting ?? 0, delayed: c.delayed ?? 0, active: c.active ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 },
+        counts: {
+          waiting: c.waiting ?? 0,
+          delayed: c.delayed ?? 0,
+          active: c.active ?? 0,
+          completed: c.completed ?? 0,
+          failed: c.failed ?? 0,
+        },
         schedulers: await queue.getJobSchedulersCount(),
       };
     },

@@ -14,7 +14,10 @@ import type { InsightPollers } from './pollers.ts';
  * /api/v1/insight: what the CLI uses while the suite runs. The app authenticates every /api/ route;
  * here each route checks what the caller may see or do (a municipality account: its own tenant).
  */
-export function registerInsightRoutes(app: FastifyInstance, deps: { pollers: InsightPollers; tenants: TenantStore }): void {
+export function registerInsightRoutes(
+  app: FastifyInstance,
+  deps: { pollers: InsightPollers; tenants: TenantStore },
+): void {
   app.post('/api/v1/insight/backfill', async (req, reply) => {
     const input = backfillInputSchema.parse(req.body ?? {});
     const who = principalOf(req);
@@ -31,7 +34,8 @@ export function registerInsightRoutes(app: FastifyInstance, deps: { pollers: Ins
   app.get('/api/v1/insight/followers', async (req) => {
     const q = followersQuerySchema.parse(req.query ?? {});
     requireTenant(principalOf(req), q.tenant);
-    if (q.from > q.to) throw new AppError('invalid_date_range', `開始日 ${q.from} が終了日 ${q.to} より後になっています`, 400);
+    if (q.from > q.to)
+      throw new AppError('invalid_date_range', `開始日 ${q.from} が終了日 ${q.to} より後になっています`, 400);
     await deps.tenants.require(q.tenant);
     return { days: await deps.pollers.store.followersRange(q.tenant, q.from, q.to) };
   });

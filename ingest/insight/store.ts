@@ -83,11 +83,18 @@ export class InsightStore {
     await this.ch.insert({
       table: 'insight_followers_daily',
       format: 'JSONEachRow',
-      values: [{
-        tenant_id: r.tenantId, day: r.day, status: r.status,
-        followers: r.followers, targeted_reaches: r.targetedReaches, blocks: r.blocks,
-        fetched_at: chDateTime(r.fetchedAt), version: nextVersion(),
-      }],
+      values: [
+        {
+          tenant_id: r.tenantId,
+          day: r.day,
+          status: r.status,
+          followers: r.followers,
+          targeted_reaches: r.targetedReaches,
+          blocks: r.blocks,
+          fetched_at: chDateTime(r.fetchedAt),
+          version: nextVersion(),
+        },
+      ],
     });
   }
 
@@ -114,17 +121,29 @@ export class InsightStore {
     await this.ch.insert({
       table: 'insight_tracked_deliveries',
       format: 'JSONEachRow',
-      values: [{
-        tenant_id: d.tenantId, kind: d.kind, key: d.key, sent_at: chDateTime(d.sentAt), track_until: chDateTime(d.until),
-        registered_at: chDateTime(registeredAt), version: nextVersion(), is_deleted: 0,
-      }],
+      values: [
+        {
+          tenant_id: d.tenantId,
+          kind: d.kind,
+          key: d.key,
+          sent_at: chDateTime(d.sentAt),
+          track_until: chDateTime(d.until),
+          registered_at: chDateTime(registeredAt),
+          version: nextVersion(),
+          is_deleted: 0,
+        },
+      ],
     });
   }
 
   async trackedList(tenantId: string): Promise<TrackedDelivery[]> {
     const rows = await this.#rows<Record<string, unknown>>('insight.tracked_list', { tenantId });
     return rows.map((r) => ({
-      tenantId: String(r.tenant_id), kind: r.kind as DeliveryKind, key: String(r.key), sentAt: Number(r.sent_ms), until: Number(r.until_ms),
+      tenantId: String(r.tenant_id),
+      kind: r.kind as DeliveryKind,
+      key: String(r.key),
+      sentAt: Number(r.sent_ms),
+      until: Number(r.until_ms),
     }));
   }
 
@@ -145,23 +164,48 @@ export class InsightStore {
     await this.ch.insert({
       table: 'insight_message_stats',
       format: 'JSONEachRow',
-      values: [{
-        tenant_id: s.tenantId, kind: s.kind, key: s.key, sent_at: chDateTime(s.sentAt), fetched_at: chDateTime(s.fetchedAt),
-        status: s.status, delivered: s.delivered, unique_impression: s.uniqueImpression, unique_click: s.uniqueClick,
-        unique_media_played: s.uniqueMediaPlayed, unique_media_played_100_percent: s.uniqueMediaPlayed100Percent,
-        impression: s.impression, click: s.click, media_played: s.mediaPlayed,
-        // Named tuples take JSON objects keyed by the tuple's element names.
-        messages: s.messages.map((m) => ({
-          seq: m.seq, impression: m.impression, unique_impression: m.uniqueImpression, media_played: m.mediaPlayed,
-          media_played_25_percent: m.mediaPlayed25Percent, media_played_50_percent: m.mediaPlayed50Percent,
-          media_played_75_percent: m.mediaPlayed75Percent, media_played_100_percent: m.mediaPlayed100Percent,
-          unique_media_played: m.uniqueMediaPlayed, unique_media_played_25_percent: m.uniqueMediaPlayed25Percent,
-          unique_media_played_50_percent: m.uniqueMediaPlayed50Percent, unique_media_played_75_percent: m.uniqueMediaPlayed75Percent,
-          unique_media_played_100_percent: m.uniqueMediaPlayed100Percent,
-        })),
-        clicks: s.clicks.map((c) => ({ seq: c.seq, url: c.url, click: c.click, unique_click: c.uniqueClick, unique_click_of_request: c.uniqueClickOfRequest })),
-        response: JSON.stringify(s.response ?? null),
-      }],
+      values: [
+        {
+          tenant_id: s.tenantId,
+          kind: s.kind,
+          key: s.key,
+          sent_at: chDateTime(s.sentAt),
+          fetched_at: chDateTime(s.fetchedAt),
+          status: s.status,
+          delivered: s.delivered,
+          unique_impression: s.uniqueImpression,
+          unique_click: s.uniqueClick,
+          unique_media_played: s.uniqueMediaPlayed,
+          unique_media_played_100_percent: s.uniqueMediaPlayed100Percent,
+          impression: s.impression,
+          click: s.click,
+          media_played: s.mediaPlayed,
+          // Named tuples take JSON objects keyed by the tuple's element names.
+          messages: s.messages.map((m) => ({
+            seq: m.seq,
+            impression: m.impression,
+            unique_impression: m.uniqueImpression,
+            media_played: m.mediaPlayed,
+            media_played_25_percent: m.mediaPlayed25Percent,
+            media_played_50_percent: m.mediaPlayed50Percent,
+            media_played_75_percent: m.mediaPlayed75Percent,
+            media_played_100_percent: m.mediaPlayed100Percent,
+            unique_media_played: m.uniqueMediaPlayed,
+            unique_media_played_25_percent: m.uniqueMediaPlayed25Percent,
+            unique_media_played_50_percent: m.uniqueMediaPlayed50Percent,
+            unique_media_played_75_percent: m.uniqueMediaPlayed75Percent,
+            unique_media_played_100_percent: m.uniqueMediaPlayed100Percent,
+          })),
+          clicks: s.clicks.map((c) => ({
+            seq: c.seq,
+            url: c.url,
+            click: c.click,
+            unique_click: c.uniqueClick,
+            unique_click_of_request: c.uniqueClickOfRequest,
+          })),
+          response: JSON.stringify(s.response ?? null),
+        },
+      ],
     });
   }
 
@@ -187,11 +231,28 @@ export class InsightStore {
     }));
   }
 
-  async messageStatsHistory(tenantId: string, kind: DeliveryKind, key: string): Promise<Array<{ fetchedAt: number; status: string; uniqueImpression: number | null; impression: number | null; click: number | null; delivered: number | null }>> {
+  async messageStatsHistory(
+    tenantId: string,
+    kind: DeliveryKind,
+    key: string,
+  ): Promise<
+    Array<{
+      fetchedAt: number;
+      status: string;
+      uniqueImpression: number | null;
+      impression: number | null;
+      click: number | null;
+      delivered: number | null;
+    }>
+  > {
     const rows = await this.#rows<Record<string, unknown>>('insight.message_stats_history', { tenantId, kind, key });
     return rows.map((r) => ({
-      fetchedAt: Number(r.fetched_ms), status: String(r.status), delivered: num(r.delivered),
-      uniqueImpression: num(r.unique_impression), impression: num(r.impression), click: num(r.click),
+      fetchedAt: Number(r.fetched_ms),
+      status: String(r.status),
+      delivered: num(r.delivered),
+      uniqueImpression: num(r.unique_impression),
+      impression: num(r.impression),
+      click: num(r.click),
     }));
   }
 }
@@ -203,9 +264,19 @@ function fields(v: unknown, names: string[]): Record<string, unknown> {
 }
 
 const MESSAGE_COLUMNS = [
-  'seq', 'impression', 'unique_impression', 'media_played', 'media_played_25_percent', 'media_played_50_percent',
-  'media_played_75_percent', 'media_played_100_percent', 'unique_media_played', 'unique_media_played_25_percent',
-  'unique_media_played_50_percent', 'unique_media_played_75_percent', 'unique_media_played_100_percent',
+  'seq',
+  'impression',
+  'unique_impression',
+  'media_played',
+  'media_played_25_percent',
+  'media_played_50_percent',
+  'media_played_75_percent',
+  'media_played_100_percent',
+  'unique_media_played',
+  'unique_media_played_25_percent',
+  'unique_media_played_50_percent',
+  'unique_media_played_75_percent',
+  'unique_media_played_100_percent',
 ];
 
 function messageFromRow(v: unknown): MessageFigures {
@@ -229,5 +300,11 @@ function messageFromRow(v: unknown): MessageFigures {
 
 function clickFromRow(v: unknown): ClickFigures {
   const r = fields(v, ['seq', 'url', 'click', 'unique_click', 'unique_click_of_request']);
-  return { seq: Number(r.seq), url: String(r.url), click: num(r.click), uniqueClick: num(r.unique_click), uniqueClickOfRequest: num(r.unique_click_of_request) };
+  return {
+    seq: Number(r.seq),
+    url: String(r.url),
+    click: num(r.click),
+    uniqueClick: num(r.unique_click),
+    uniqueClickOfRequest: num(r.unique_click_of_request),
+  };
 }

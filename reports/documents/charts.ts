@@ -31,13 +31,22 @@ const style = {
 };
 
 const COLOUR_NAMES: Record<string, string> = {
-  '#0072B2': '青', '#E69F00': '黄橙', '#009E73': '緑', '#D55E00': '赤橙', '#CC79A7': '赤紫', '#56B4E9': '水色', '#F0E442': '黄', '#000000': '黒',
+  '#0072B2': '青',
+  '#E69F00': '黄橙',
+  '#009E73': '緑',
+  '#D55E00': '赤橙',
+  '#CC79A7': '赤紫',
+  '#56B4E9': '水色',
+  '#F0E442': '黄',
+  '#000000': '黒',
 };
 
 /** 凡例: 青 = 友だち追加　赤橙 = ブロック (for two or more series), with room for it above the plot. */
 export function legendSubtitle(names: readonly string[], colors: readonly string[]): Record<string, unknown> {
   if (names.length < 2) return {};
-  const text = names.map((n, i) => `${COLOUR_NAMES[colors[i % colors.length]!] ?? colors[i % colors.length]} = ${n}`).join('　');
+  const text = names
+    .map((n, i) => `${COLOUR_NAMES[colors[i % colors.length]!] ?? colors[i % colors.length]} = ${n}`)
+    .join('　');
   return {
     subtitle: { text: `凡例: ${text}`, style: { fontSize: '15px' } },
     grid: { ...style.grid, padding: { ...style.grid.padding, top: 30 } },
@@ -48,7 +57,11 @@ const pct = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 10
 
 /** Axis labels with thousands separators (server-side only: a function does not survive JSON). */
 const axisLabel = (percent: boolean) => (v: number) =>
-  (typeof v !== 'number' || !Number.isFinite(v) ? String(v ?? '') : percent ? `${Number(v.toFixed(1))}` : Math.round(v).toLocaleString('ja-JP'));
+  typeof v !== 'number' || !Number.isFinite(v)
+    ? String(v ?? '')
+    : percent
+      ? `${Number(v.toFixed(1))}`
+      : Math.round(v).toLocaleString('ja-JP');
 
 export interface Series {
   name: string;
@@ -60,41 +73,85 @@ export interface Series {
  * Percent series take fractions and are drawn as % with one decimal.
  */
 export function municipalityBarsOptions(o: {
-  title: string; names: string[]; series: Series[]; unit: '人' | '%' | '件'; colors?: string[];
+  title: string;
+  names: string[];
+  series: Series[];
+  unit: '人' | '%' | '件';
+  colors?: string[];
 }): ChartOptions {
   const percent = o.unit === '%';
   const colors = o.colors ?? [...PALETTE];
   return {
     ...style,
-    chart: { type: 'bar', height: 900, id: 'by-municipality', animations: { enabled: false }, toolbar: { show: false } },
+    chart: {
+      type: 'bar',
+      height: 900,
+      id: 'by-municipality',
+      animations: { enabled: false },
+      toolbar: { show: false },
+    },
     title: { text: o.title, style: { fontSize: '18px' } },
-    ...legendSubtitle(o.series.map((s) => s.name), colors),
+    ...legendSubtitle(
+      o.series.map((s) => s.name),
+      colors,
+    ),
     colors,
-    series: o.series.map((s) => ({ name: s.name, data: o.names.map((x, i) => ({ x, y: percent ? pct(s.values[i] ?? null) : s.values[i] ?? null })) })),
+    series: o.series.map((s) => ({
+      name: s.name,
+      data: o.names.map((x, i) => ({ x, y: percent ? pct(s.values[i] ?? null) : (s.values[i] ?? null) })),
+    })),
     plotOptions: { bar: { horizontal: true, barHeight: o.series.length > 1 ? '80%' : '65%' } },
-    xaxis: { title: { text: o.unit }, decimalsInFloat: percent ? 1 : 0, labels: { style: { fontSize: '13px' }, formatter: axisLabel(percent) } },
+    xaxis: {
+      title: { text: o.unit },
+      decimalsInFloat: percent ? 1 : 0,
+      labels: { style: { fontSize: '13px' }, formatter: axisLabel(percent) },
+    },
     yaxis: { labels: { style: { fontSize: '14px' }, minWidth: 100, maxWidth: 160 } },
   };
 }
 
 /** Lines (or bars) over months, e.g. prefecture-wide friends at each month's end. */
 export function monthlyOptions(o: {
-  title: string; months: string[]; series: Series[]; unit: '人' | '%'; type?: 'line' | 'bar'; colors?: string[];
+  title: string;
+  months: string[];
+  series: Series[];
+  unit: '人' | '%';
+  type?: 'line' | 'bar';
+  colors?: string[];
 }): ChartOptions {
   const percent = o.unit === '%';
   const colors = o.colors ?? [...PALETTE];
   return {
     ...style,
-    chart: { type: o.type ?? 'line', height: 500, id: 'by-month', animations: { enabled: false }, toolbar: { show: false } },
+    chart: {
+      type: o.type ?? 'line',
+      height: 500,
+      id: 'by-month',
+      animations: { enabled: false },
+      toolbar: { show: false },
+    },
     title: { text: o.title, style: { fontSize: '18px' } },
-    ...legendSubtitle(o.series.map((s) => s.name), colors),
+    ...legendSubtitle(
+      o.series.map((s) => s.name),
+      colors,
+    ),
     colors,
-    series: o.series.map((s) => ({ name: s.name, data: o.months.map((m, i) => ({ x: monthLabel(m), y: percent ? pct(s.values[i] ?? null) : s.values[i] ?? null })) })),
+    series: o.series.map((s) => ({
+      name: s.name,
+      data: o.months.map((m, i) => ({
+        x: monthLabel(m),
+        y: percent ? pct(s.values[i] ?? null) : (s.values[i] ?? null),
+      })),
+    })),
     stroke: o.type === 'bar' ? { width: 0 } : { width: 3, curve: 'straight' },
     grid: { ...style.grid, padding: { ...style.grid.padding, right: 60, top: o.series.length > 1 ? 30 : 10 } },
     markers: { size: o.type === 'bar' ? 0 : 5 },
     xaxis: { type: 'category', labels: { style: { fontSize: '13px' } } },
-    yaxis: { min: 0, decimalsInFloat: percent ? 1 : 0, labels: { style: { fontSize: '13px' }, minWidth: 60, formatter: axisLabel(percent) } },
+    yaxis: {
+      min: 0,
+      decimalsInFloat: percent ? 1 : 0,
+      labels: { style: { fontSize: '13px' }, minWidth: 60, formatter: axisLabel(percent) },
+    },
   };
 }
 
@@ -114,10 +171,17 @@ export function topDeliveryRatesOptions(ds: DeliveryFigures[], names: (id: strin
     ...o,
     ...style,
     title: { text: '開封率の高い配信 (開封率・クリック率、%)', style: { fontSize: '18px' } },
-    ...legendSubtitle((o.series as Array<{ name: string }>).map((s) => s.name), colors),
+    ...legendSubtitle(
+      (o.series as Array<{ name: string }>).map((s) => s.name),
+      colors,
+    ),
     plotOptions: { bar: { horizontal: true, barHeight: '75%' } },
     xaxis: { ...(o.xaxis as Record<string, unknown>), labels: { style: { fontSize: '13px' } } },
-    yaxis: { ...(o.yaxis as Record<string, unknown>), title: { text: '' }, labels: { style: { fontSize: '14px' }, minWidth: 420, maxWidth: 420 } },
+    yaxis: {
+      ...(o.yaxis as Record<string, unknown>),
+      title: { text: '' },
+      labels: { style: { fontSize: '14px' }, minWidth: 420, maxWidth: 420 },
+    },
   };
 }
 
@@ -125,7 +189,10 @@ export function topDeliveryRatesOptions(ds: DeliveryFigures[], names: (id: strin
 export function topByOpenRate(ds: DeliveryFigures[], n: number): DeliveryFigures[] {
   return ds
     .filter((d) => d.openRate !== null)
-    .sort((a, b) => b.openRate! - a.openRate! || (b.delivered ?? 0) - (a.delivered ?? 0) || a.sentAt.localeCompare(b.sentAt))
+    .sort(
+      (a, b) =>
+        b.openRate! - a.openRate! || (b.delivered ?? 0) - (a.delivered ?? 0) || a.sentAt.localeCompare(b.sentAt),
+    )
     .slice(0, n);
 }
 
@@ -156,7 +223,9 @@ async function rgbPng(rgba: Buffer, width: number, height: number): Promise<Buff
   ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no filter method variants, no interlace
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    ...chunk('IHDR', ihdr), ...chunk('IDAT', await deflate(raw)), ...chunk('IEND', Buffer.alloc(0)),
+    ...chunk('IHDR', ihdr),
+    ...chunk('IDAT', await deflate(raw)),
+    ...chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -167,15 +236,27 @@ async function rgbPng(rgba: Buffer, width: number, height: number): Promise<Buff
  * meanwhile. The PNGs are opaque RGB, which a PDF embeds as they are (pdfkit would otherwise
  * decode each image in JavaScript to split off its alpha channel).
  */
-export async function renderCharts(list: Array<{ caption: string; options: ChartOptions; width: number; height: number }>): Promise<ChartImage[]> {
+export async function renderCharts(
+  list: Array<{ caption: string; options: ChartOptions; width: number; height: number }>,
+): Promise<ChartImage[]> {
   const out: ChartImage[] = [];
   for (const c of list) {
     const chart = { ...(c.options.chart as Record<string, unknown> | undefined), fontFamily: 'IPAexGothic' };
     const svg = await renderChartSvg({ ...c.options, chart }, { width: c.width, height: c.height });
     const img = await renderAsync(svg, { background: 'white', font: RESVG_FONT });
-    out.push({ caption: c.caption, width: img.width, height: img.height, png: await rgbPng(img.pixels, img.width, img.height) });
+    out.push({
+      caption: c.caption,
+      width: img.width,
+      height: img.height,
+      png: await rgbPng(img.pixels, img.width, img.height),
+    });
   }
   return out;
 }
 
-const RESVG_FONT = { fontFiles: [REPORT_FONT], loadSystemFonts: false, defaultFontFamily: 'IPAexGothic', sansSerifFamily: 'IPAexGothic' };
+const RESVG_FONT = {
+  fontFiles: [REPORT_FONT],
+  loadSystemFonts: false,
+  defaultFontFamily: 'IPAexGothic',
+  sansSerifFamily: 'IPAexGothic',
+};

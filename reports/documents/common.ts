@@ -4,7 +4,14 @@
  */
 import { AppError } from '../../core/errors.ts';
 import {
-  FIGURES, MISSING_REASONS, figures, formatChange, formatCount, formatPercent, type Figure, type MissingReason,
+  FIGURES,
+  MISSING_REASONS,
+  figures,
+  formatChange,
+  formatCount,
+  formatPercent,
+  type Figure,
+  type MissingReason,
 } from '../../dashboard/index.ts';
 import { dueDateFor, formatWareki, formatWarekiMonth, parseYearMonth } from '../due-date.ts';
 
@@ -73,7 +80,10 @@ export function partiesLine(prefecture: string | undefined): string {
 /** Header lines of a monthly document: the month in 和暦 and the 10th-of-next-month due date. */
 export function monthlyHeader(title: string, month: string, now: Date, prefecture: string | undefined): DocumentHeader {
   const due = dueDateFor(month);
-  const moved = due.due !== due.nominal ? ` (${due.skipped.map((s) => `${formatWareki(s.date)}は${s.reason}`).join('、')}のため翌開庁日)` : '';
+  const moved =
+    due.due !== due.nominal
+      ? ` (${due.skipped.map((s) => `${formatWareki(s.date)}は${s.reason}`).join('、')}のため翌開庁日)`
+      : '';
   return {
     title,
     subtitle: `${formatWarekiMonth(month)}分`,
@@ -139,7 +149,9 @@ export const DASH_NOTE = `「${DASH}」は値が分からないことを示し�
 export const PARTIAL_NOTE = '県全体の合計は、値の分かる市町だけを合計しています (一部の市町の値が分かりません)';
 
 /** The definitions section: every figure the reports show, label and meaning. */
-export function definitionRows(names: ReadonlyArray<keyof typeof FIGURES> = Object.keys(FIGURES) as Array<keyof typeof FIGURES>): Array<[string, string]> {
+export function definitionRows(
+  names: ReadonlyArray<keyof typeof FIGURES> = Object.keys(FIGURES) as Array<keyof typeof FIGURES>,
+): Array<[string, string]> {
   return names.map((n) => [FIGURES[n].label, FIGURES[n].definition]);
 }
 
@@ -150,12 +162,13 @@ export const MIME = {
 } as const;
 
 /** Called as each step starts (done = steps finished so far) and once more when all are done. */
-export interface Progress {
-  (step: string, done: number, total: number): void;
-}
+export type Progress = (step: string, done: number, total: number) => void;
 
 /** Runs steps in order, reporting each to `onProgress`. */
-export async function runSteps(steps: ReadonlyArray<readonly [string, () => Promise<void>]>, onProgress?: Progress): Promise<void> {
+export async function runSteps(
+  steps: ReadonlyArray<readonly [string, () => Promise<void>]>,
+  onProgress?: Progress,
+): Promise<void> {
   for (const [i, [label, fn]] of steps.entries()) {
     onProgress?.(label, i, steps.length);
     await fn();

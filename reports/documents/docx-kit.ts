@@ -4,8 +4,24 @@
  * page numbers. A4, Japanese fonts (ＭＳ 明朝 / ＭＳ ゴシック, which Word on Windows always has).
  */
 import {
-  AlignmentType, BorderStyle, Document, Footer, HeadingLevel, ImageRun, Packer, PageNumber, PageOrientation, Paragraph,
-  ShadingType, Table, TableCell, TableRow, TextRun, VerticalAlign, WidthType, type ParagraphChild,
+  AlignmentType,
+  BorderStyle,
+  Document,
+  Footer,
+  HeadingLevel,
+  ImageRun,
+  Packer,
+  PageNumber,
+  PageOrientation,
+  Paragraph,
+  ShadingType,
+  Table,
+  TableCell,
+  TableRow,
+  TextRun,
+  VerticalAlign,
+  WidthType,
+  type ParagraphChild,
 } from 'docx';
 import type { ChartImage } from './charts.ts';
 import { DASH_NOTE, definitionRows, type DocumentHeader, type Footnotes } from './common.ts';
@@ -28,10 +44,12 @@ export function heading(text: string, level: 1 | 2 | 3): Paragraph {
   return new Paragraph({ heading: h, keepNext: true, children: [new TextRun({ text })] });
 }
 
-export function para(text: string | ParagraphChild[], opts: { bold?: boolean; size?: number; align?: Align; indent?: number; after?: number; color?: string } = {}): Paragraph {
-  const children = typeof text === 'string'
-    ? [new TextRun({ text, bold: opts.bold, size: opts.size, color: opts.color })]
-    : text;
+export function para(
+  text: string | ParagraphChild[],
+  opts: { bold?: boolean; size?: number; align?: Align; indent?: number; after?: number; color?: string } = {},
+): Paragraph {
+  const children =
+    typeof text === 'string' ? [new TextRun({ text, bold: opts.bold, size: opts.size, color: opts.color })] : text;
   return new Paragraph({
     alignment: opts.align ? ALIGN[opts.align] : undefined,
     indent: opts.indent ? { left: opts.indent } : undefined,
@@ -43,11 +61,14 @@ export function para(text: string | ParagraphChild[], opts: { bold?: boolean; si
 /** "・item" lines (or "(1) item" when numbered); an empty list gives `empty`. */
 export function list(items: readonly string[], opts: { numbered?: boolean; empty?: string } = {}): Paragraph[] {
   if (!items.length) return [para(opts.empty ?? 'なし', { indent: 240 })];
-  return items.map((t, i) => new Paragraph({
-    indent: { left: 480, hanging: 360 },
-    spacing: { after: 40 },
-    children: [new TextRun({ text: `${opts.numbered ? `(${i + 1})` : '・'} ${t}` })],
-  }));
+  return items.map(
+    (t, i) =>
+      new Paragraph({
+        indent: { left: 480, hanging: 360 },
+        spacing: { after: 40 },
+        children: [new TextRun({ text: `${opts.numbered ? `(${i + 1})` : '・'} ${t}` })],
+      }),
+  );
 }
 
 /** Multi-line text as paragraphs (blank lines kept as paragraph breaks). */
@@ -79,23 +100,42 @@ export function table(spec: TableSpec): Table {
   const sum = spec.weights.reduce((a, b) => a + b, 0);
   const widths = spec.weights.map((w) => Math.floor((w / sum) * total));
   const size = spec.size ?? 18;
-  const cell = (text: string, i: number, head: boolean, strong: boolean) => new TableCell({
-    width: { size: widths[i]!, type: WidthType.DXA },
-    borders,
-    verticalAlign: VerticalAlign.CENTER,
-    margins: { top: 30, bottom: 30, left: 60, right: 60 },
-    shading: head ? { type: ShadingType.CLEAR, color: 'auto', fill: 'D9E2F3' } : strong ? { type: ShadingType.CLEAR, color: 'auto', fill: 'F2F2F2' } : undefined,
-    children: String(text).split('\n').map((line) => new Paragraph({
-      alignment: head ? AlignmentType.CENTER : ALIGN[spec.align?.[i] ?? 'left'],
-      children: [new TextRun({ text: line, bold: head || strong, size, font: head ? font(GOTHIC) : undefined })],
-    })),
-  });
+  const cell = (text: string, i: number, head: boolean, strong: boolean) =>
+    new TableCell({
+      width: { size: widths[i]!, type: WidthType.DXA },
+      borders,
+      verticalAlign: VerticalAlign.CENTER,
+      margins: { top: 30, bottom: 30, left: 60, right: 60 },
+      shading: head
+        ? { type: ShadingType.CLEAR, color: 'auto', fill: 'D9E2F3' }
+        : strong
+          ? { type: ShadingType.CLEAR, color: 'auto', fill: 'F2F2F2' }
+          : undefined,
+      children: String(text)
+        .split('\n')
+        .map(
+          (line) =>
+            new Paragraph({
+              alignment: head ? AlignmentType.CENTER : ALIGN[spec.align?.[i] ?? 'left'],
+              children: [
+                new TextRun({ text: line, bold: head || strong, size, font: head ? font(GOTHIC) : undefined }),
+              ],
+            }),
+        ),
+    });
   return new Table({
     width: { size: total, type: WidthType.DXA },
     columnWidths: widths,
     rows: [
-      new TableRow({ tableHeader: true, cantSplit: true, children: spec.header.map((h, i) => cell(h, i, true, false)) }),
-      ...spec.rows.map((r, ri) => new TableRow({ cantSplit: true, children: r.map((c, i) => cell(c, i, false, !!spec.emphasize?.has(ri))) })),
+      new TableRow({
+        tableHeader: true,
+        cantSplit: true,
+        children: spec.header.map((h, i) => cell(h, i, true, false)),
+      }),
+      ...spec.rows.map(
+        (r, ri) =>
+          new TableRow({ cantSplit: true, children: r.map((c, i) => cell(c, i, false, !!spec.emphasize?.has(ri))) }),
+      ),
     ],
   });
 }
@@ -105,7 +145,18 @@ export function figure(img: ChartImage, no: number, widthMm: number): Paragraph[
   const w = Math.round((widthMm / 25.4) * 96);
   const h = Math.round((w * img.height) / img.width);
   return [
-    new Paragraph({ alignment: AlignmentType.CENTER, keepNext: true, children: [new ImageRun({ type: 'png', data: img.png, transformation: { width: w, height: h }, altText: { name: img.caption, description: img.caption, title: img.caption } })] }),
+    new Paragraph({
+      alignment: AlignmentType.CENTER,
+      keepNext: true,
+      children: [
+        new ImageRun({
+          type: 'png',
+          data: img.png,
+          transformation: { width: w, height: h },
+          altText: { name: img.caption, description: img.caption, title: img.caption },
+        }),
+      ],
+    }),
     para(`図${no} ${img.caption}`, { align: 'center', size: 18, after: 200 }),
   ];
 }
@@ -113,8 +164,16 @@ export function figure(img: ChartImage, no: number, widthMm: number): Paragraph[
 /** Title, month and the right-aligned lines (due date, when made, for whom). */
 export function header(h: DocumentHeader): Paragraph[] {
   return [
-    new Paragraph({ alignment: AlignmentType.CENTER, spacing: { after: 60 }, children: [new TextRun({ text: h.title, bold: true, size: 36, font: font(GOTHIC) })] }),
-    new Paragraph({ alignment: AlignmentType.CENTER, spacing: { after: 200 }, children: [new TextRun({ text: h.subtitle, size: 26, font: font(GOTHIC) })] }),
+    new Paragraph({
+      alignment: AlignmentType.CENTER,
+      spacing: { after: 60 },
+      children: [new TextRun({ text: h.title, bold: true, size: 36, font: font(GOTHIC) })],
+    }),
+    new Paragraph({
+      alignment: AlignmentType.CENTER,
+      spacing: { after: 200 },
+      children: [new TextRun({ text: h.subtitle, size: 26, font: font(GOTHIC) })],
+    }),
     para(h.due, { align: 'right', bold: true, after: 20 }),
     para(h.generated, { align: 'right', after: 20 }),
     para(h.parties, { align: 'right', after: 240 }),
@@ -124,14 +183,16 @@ export function header(h: DocumentHeader): Paragraph[] {
 /** The notes for "—" and partial totals, when there are any. */
 export function footnotes(notes: Footnotes, title = '注記'): Block[] {
   if (!notes.size) return [];
-  return [heading(title, 1), para(DASH_NOTE, { size: 18 }), ...notes.lines().map((l) => para(l, { size: 18, indent: 240, after: 40 }))];
+  return [
+    heading(title, 1),
+    para(DASH_NOTE, { size: 18 }),
+    ...notes.lines().map((l) => para(l, { size: 18, indent: 240, after: 40 })),
+  ];
 }
 
 /** The definitions of the figures (dashboard/figures.ts). */
 export function definitions(landscape: boolean, names?: Parameters<typeof definitionRows>[0]): Block[] {
-  return [
-    table({ header: ['項目', '定義'], rows: definitionRows(names), weights: [1, 4], landscape }),
-  ];
+  return [table({ header: ['項目', '定義'], rows: definitionRows(names), weights: [1, 4], landscape })];
 }
 
 /** Packs a document: one A4 section, page numbers in the footer. */
@@ -142,23 +203,47 @@ export async function docxBuffer(o: { title: string; children: Block[]; landscap
     styles: {
       default: {
         document: { run: { font: font(MINCHO), size: 21 }, paragraph: { spacing: { line: 300 } } },
-        heading1: { run: { font: font(GOTHIC), size: 28, bold: true }, paragraph: { spacing: { before: 360, after: 120 } } },
-        heading2: { run: { font: font(GOTHIC), size: 24, bold: true }, paragraph: { spacing: { before: 240, after: 100 } } },
-        heading3: { run: { font: font(GOTHIC), size: 22, bold: true }, paragraph: { spacing: { before: 200, after: 80 } } },
-      },
-    },
-    sections: [{
-      properties: {
-        page: {
-          size: { width: A4.short, height: A4.long, orientation: o.landscape ? PageOrientation.LANDSCAPE : PageOrientation.PORTRAIT },
-          margin: { top: A4.margin, bottom: A4.margin, left: A4.margin, right: A4.margin },
+        heading1: {
+          run: { font: font(GOTHIC), size: 28, bold: true },
+          paragraph: { spacing: { before: 360, after: 120 } },
+        },
+        heading2: {
+          run: { font: font(GOTHIC), size: 24, bold: true },
+          paragraph: { spacing: { before: 240, after: 100 } },
+        },
+        heading3: {
+          run: { font: font(GOTHIC), size: 22, bold: true },
+          paragraph: { spacing: { before: 200, after: 80 } },
         },
       },
-      footers: {
-        default: new Footer({ children: [new Paragraph({ alignment: AlignmentType.CENTER, children: [new TextRun({ children: ['- ', PageNumber.CURRENT, ' / ', PageNumber.TOTAL_PAGES, ' -'], size: 18 })] })] }),
+    },
+    sections: [
+      {
+        properties: {
+          page: {
+            size: {
+              width: A4.short,
+              height: A4.long,
+              orientation: o.landscape ? PageOrientation.LANDSCAPE : PageOrientation.PORTRAIT,
+            },
+            margin: { top: A4.margin, bottom: A4.margin, left: A4.margin, right: A4.margin },
+          },
+        },
+        footers: {
+          default: new Footer({
+            children: [
+              new Paragraph({
+                alignment: AlignmentType.CENTER,
+                children: [
+                  new TextRun({ children: ['- ', PageNumber.CURRENT, ' / ', PageNumber.TOTAL_PAGES, ' -'], size: 18 }),
+                ],
+              }),
+            ],
+          }),
+        },
+        children: o.children,
       },
-      children: o.children,
-    }],
+    ],
   });
   return Packer.toBuffer(doc);
 }

@@ -5,7 +5,15 @@
  */
 import { sql } from '../../core/sql.ts';
 import {
-  DashboardData, aggregateDeliveries, figures, monthBounds, ratio, type Figure, type FigureName, type MissingReason, type Overview,
+  DashboardData,
+  aggregateDeliveries,
+  figures,
+  monthBounds,
+  ratio,
+  type Figure,
+  type FigureName,
+  type MissingReason,
+  type Overview,
   type OverviewRow,
 } from '../../dashboard/index.ts';
 import { monthsOf, type FigureKind } from './common.ts';
@@ -22,8 +30,11 @@ export interface Audience {
 /** A period's delivery figures (open and click rates over the deliveries where both parts are known). */
 export type DeliveryTotals = ReturnType<typeof deliveryFigures>;
 
-export type PeriodRow = Pick<OverviewRow, 'population' | 'friendsPerPopulation' | 'blocks' | 'blockRate' | 'follows' | 'unblocks' | 'unfollows'>
-  & Omit<DeliveryTotals, 'missing'> & {
+export type PeriodRow = Pick<
+  OverviewRow,
+  'population' | 'friendsPerPopulation' | 'blocks' | 'blockRate' | 'follows' | 'unblocks' | 'unfollows'
+> &
+  Omit<DeliveryTotals, 'missing'> & {
     tenantId: string | null;
     name: string;
     total: boolean;
@@ -36,8 +47,21 @@ export type PeriodRow = Pick<OverviewRow, 'population' | 'friendsPerPopulation' 
   };
 
 export type PeriodKey =
-  | 'population' | 'friendsStart' | 'friendsEnd' | 'growth' | 'friendsPerPopulation' | 'blocks' | 'blockRate' | 'follows' | 'unfollows'
-  | 'deliveries' | 'delivered' | 'uniqueImpressions' | 'openRate' | 'clicks' | 'clickRate';
+  | 'population'
+  | 'friendsStart'
+  | 'friendsEnd'
+  | 'growth'
+  | 'friendsPerPopulation'
+  | 'blocks'
+  | 'blockRate'
+  | 'follows'
+  | 'unfollows'
+  | 'deliveries'
+  | 'delivered'
+  | 'uniqueImpressions'
+  | 'openRate'
+  | 'clicks'
+  | 'clickRate';
 
 export type AudienceGroup = Audience & DeliveryTotals;
 
@@ -73,18 +97,33 @@ export const NO_RECORD: Audience = { label: '配信記録なし (LINE の管理�
 function clickRateOf(ds: readonly DeliveryFigures[]): Figure {
   const pairs = ds.filter((d) => d.delivered !== null && d.clicks !== null);
   if (!pairs.length) return null;
-  return figures.roundRatio(ratio(pairs.reduce((a, d) => a + d.clicks!, 0), pairs.reduce((a, d) => a + d.delivered!, 0)));
+  return figures.roundRatio(
+    ratio(
+      pairs.reduce((a, d) => a + d.clicks!, 0),
+      pairs.reduce((a, d) => a + d.delivered!, 0),
+    ),
+  );
 }
 
 function deliveryFigures(ds: readonly DeliveryFigures[]) {
   const agg = aggregateDeliveries([...ds]);
   const clickRate = clickRateOf(ds);
   const missing: Partial<Record<FigureName, MissingReason>> = { ...agg.missing };
-  if (clickRate === null) missing.clickRate = agg.missing.clicks ?? agg.missing.delivered ?? (ds.length ? 'no_denominator' : 'no_deliveries');
-  return { deliveries: ds.length, delivered: agg.delivered, uniqueImpressions: agg.uniqueImpressions, openRate: agg.openRate, clicks: agg.clicks, clickRate, missing };
+  if (clickRate === null)
+    missing.clickRate = agg.missing.clicks ?? agg.missing.delivered ?? (ds.length ? 'no_denominator' : 'no_deliveries');
+  return {
+    deliveries: ds.length,
+    delivered: agg.delivered,
+    uniqueImpressions: agg.uniqueImpressions,
+    openRate: agg.openRate,
+    clicks: agg.clicks,
+    clickRate,
+    missing,
+  };
 }
 
-const tokyoMidnightUtc = (day: string) => new Date(Date.parse(`${day}T00:00:00+09:00`)).toISOString().replace('T', ' ').replace('Z', '');
+const tokyoMidnightUtc = (day: string) =>
+  new Date(Date.parse(`${day}T00:00:00+09:00`)).toISOString().replace('T', ' ').replace('Z', '');
 
 export async function readFinal(src: ReportSources, period: { from: string; to: string }): Promise<FinalData> {
   const months = monthsOf(period);
@@ -102,31 +141,58 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
     Promise.all(months.map((m) => data.overview(OPERATOR, m))),
     data.deliveries(ids, fromDay, toDay),
     ids.length
-      ? rows<{ tenant_id: string; key: string; audience_label: string; audience_type: string; targets: string }>('report_documents.delivery_audiences', { tenants: ids })
+      ? rows<{ tenant_id: string; key: string; audience_label: string; audience_type: string; targets: string }>(
+          'report_documents.delivery_audiences',
+          { tenants: ids },
+        )
       : [],
     ids.length
-      ? rows<{ dimension: string; bucket: string; clicks: string; deliveries: string; bucket_name: string }>('report_documents.click_buckets', {
-        tenants: ids, from: tokyoMidnightUtc(fromDay), to: tokyoMidnightUtc(nextDay(toDay)),
-      })
+      ? rows<{ dimension: string; bucket: string; clicks: string; deliveries: string; bucket_name: string }>(
+          'report_documents.click_buckets',
+          {
+            tenants: ids,
+            from: tokyoMidnightUtc(fromDay),
+            to: tokyoMidnightUtc(nextDay(toDay)),
+          },
+        )
       : [],
     src.store.listMinutes({ limit: ALL }),
     src.store.listIssues({ limit: ALL }),
   ]);
-  const audiences = new Map(audienceRows.map((r) => [audienceKey(r.tenant_id, r.key), {
-    label: r.audience_label || (r.audience_type === 'segment' ? 'セグメント' : 'すべての友だち'),
-    type: r.audience_type === 'segment' ? 'segment' as const : 'all' as const,
-    targets: Number(r.targets),
-  }]));
+  const audiences = new Map(
+    audienceRows.map((r) => [
+      audienceKey(r.tenant_id, r.key),
+      {
+        label: r.audience_label || (r.audience_type === 'segment' ? 'セグメント' : 'すべての友だち'),
+        type: r.audience_type === 'segment' ? ('segment' as const) : ('all' as const),
+        targets: Number(r.targets),
+      },
+    ]),
+  );
 
   const inPeriod = minutes.filter((m) => m.heldAt.slice(0, 7) >= from && m.heldAt.slice(0, 7) <= to);
   const raised = issues.filter((i) => i.raisedOn.slice(0, 7) >= from && i.raisedOn.slice(0, 7) <= to);
-  const count = <T>(xs: T[], key: (x: T) => string) => [...xs.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map<string, number>())];
+  const count = <T>(xs: T[], key: (x: T) => string) => [
+    ...xs.reduce((m, x) => m.set(key(x), (m.get(key(x)) ?? 0) + 1), new Map<string, number>()),
+  ];
 
   return {
-    from, to, months, tenants, overviews, deliveries, audiences,
+    from,
+    to,
+    months,
+    tenants,
+    overviews,
+    deliveries,
+    audiences,
     rows: periodRows(overviews, deliveries),
     audienceGroups: audienceGroups(deliveries, audiences),
-    clickBuckets: buckets.map((b) => ({ dimension: b.dimension, bucket: b.bucket, name: b.bucket_name || undefined, clicks: Number(b.clicks), deliveries: Number(b.deliveries) })),
+    clickBuckets: buckets.map((b) => ({
+      dimension: b.dimension,
+      bucket: b.bucket,
+      name: b.bucket_name || undefined,
+      clicks: Number(b.clicks),
+      deliveries: Number(b.deliveries),
+    })),
     meetings: { total: inPeriod.length, byKind: count(inPeriod, (m) => m.kind) },
     issues: { total: raised.length, byStatus: count(raised, (i) => i.status) },
   };
@@ -144,23 +210,36 @@ export function periodRows(overviews: readonly Overview[], deliveries: readonly 
   const rows: PeriodRow[] = last.rows.map((end) => {
     const start = first.rows.find((r) => r.tenantId === end.tenantId);
     const missing: PeriodRow['missing'] = {};
-    const friendsStart = start && start.friends !== null && start.friendsChange !== null ? start.friends - start.friendsChange : null;
-    if (friendsStart === null) missing.friendsStart = start?.missing.friendsChange ?? start?.missing.friends ?? 'not_fetched';
+    const friendsStart =
+      start && start.friends !== null && start.friendsChange !== null ? start.friends - start.friendsChange : null;
+    if (friendsStart === null)
+      missing.friendsStart = start?.missing.friendsChange ?? start?.missing.friends ?? 'not_fetched';
     const growth = figures.change(end.friends, friendsStart);
     if (growth === null) missing.growth = end.missing.friends ?? missing.friendsStart;
-    for (const k of ['friendsPerPopulation', 'blocks', 'blockRate'] as const) if (end[k] === null) missing[k] = end.missing[k];
+    for (const k of ['friendsPerPopulation', 'blocks', 'blockRate'] as const)
+      if (end[k] === null) missing[k] = end.missing[k];
     if (end.friends === null) missing.friendsEnd = end.missing.friends;
     if (end.population === null) missing.population = 'no_population';
     const months = overviews.map((o) => o.rows.find((r) => r.tenantId === end.tenantId));
     const d = deliveryFigures(byTenant.get(end.tenantId) ?? []);
     Object.assign(missing, d.missing);
     return {
-      tenantId: end.tenantId, name: end.name, total: false, population: end.population,
-      friendsStart, friendsEnd: end.friends, growth, friendsPerPopulation: end.friendsPerPopulation, blocks: end.blocks, blockRate: end.blockRate,
+      tenantId: end.tenantId,
+      name: end.name,
+      total: false,
+      population: end.population,
+      friendsStart,
+      friendsEnd: end.friends,
+      growth,
+      friendsPerPopulation: end.friendsPerPopulation,
+      blocks: end.blocks,
+      blockRate: end.blockRate,
       follows: months.reduce((a, r) => a + (r?.follows ?? 0), 0),
       unblocks: months.reduce((a, r) => a + (r?.unblocks ?? 0), 0),
       unfollows: months.reduce((a, r) => a + (r?.unfollows ?? 0), 0),
-      ...d, missing, partial: [],
+      ...d,
+      missing,
+      partial: [],
     };
   });
 
@@ -170,29 +249,56 @@ export function periodRows(overviews: readonly Overview[], deliveries: readonly 
     if (s.partial && s.value !== null) partial.push(k);
     return s.value;
   };
-  const friendsStart = sum('friendsStart', rows.map((r) => r.friendsStart));
-  const friendsEnd = sum('friendsEnd', rows.map((r) => r.friendsEnd));
-  const growth = sum('growth', rows.map((r) => r.growth));
+  const friendsStart = sum(
+    'friendsStart',
+    rows.map((r) => r.friendsStart),
+  );
+  const friendsEnd = sum(
+    'friendsEnd',
+    rows.map((r) => r.friendsEnd),
+  );
+  const growth = sum(
+    'growth',
+    rows.map((r) => r.growth),
+  );
   const t = last.totals;
   const d = deliveryFigures(deliveries);
   const missing: PeriodRow['missing'] = { ...d.missing };
   if (friendsStart === null) missing.friendsStart = rows[0]?.missing.friendsStart ?? 'not_fetched';
   if (friendsEnd === null) missing.friendsEnd = t.missing.friends ?? 'not_fetched';
   if (growth === null) missing.growth = missing.friendsStart ?? missing.friendsEnd;
-  for (const k of ['friendsPerPopulation', 'blocks', 'blockRate'] as const) if (t[k] === null) missing[k] = t.missing[k];
+  for (const k of ['friendsPerPopulation', 'blocks', 'blockRate'] as const)
+    if (t[k] === null) missing[k] = t.missing[k];
   if (t.population === null) missing.population = 'no_population';
-  for (const k of t.partial) if (k === 'friends') partial.push('friendsEnd'); else if (k === 'blocks') partial.push('blocks');
+  for (const k of t.partial)
+    if (k === 'friends') partial.push('friendsEnd');
+    else if (k === 'blocks') partial.push('blocks');
   rows.push({
-    tenantId: null, name: '県全体', total: true, population: t.population, friendsStart, friendsEnd, growth,
-    friendsPerPopulation: t.friendsPerPopulation, blocks: t.blocks, blockRate: t.blockRate,
-    follows: rows.reduce((a, r) => a + r.follows, 0), unblocks: rows.reduce((a, r) => a + r.unblocks, 0), unfollows: rows.reduce((a, r) => a + r.unfollows, 0),
-    ...d, missing, partial: [...new Set(partial)],
+    tenantId: null,
+    name: '県全体',
+    total: true,
+    population: t.population,
+    friendsStart,
+    friendsEnd,
+    growth,
+    friendsPerPopulation: t.friendsPerPopulation,
+    blocks: t.blocks,
+    blockRate: t.blockRate,
+    follows: rows.reduce((a, r) => a + r.follows, 0),
+    unblocks: rows.reduce((a, r) => a + r.unblocks, 0),
+    unfollows: rows.reduce((a, r) => a + r.unfollows, 0),
+    ...d,
+    missing,
+    partial: [...new Set(partial)],
   });
   return rows;
 }
 
 /** The period's deliveries by who they went to: every friend, each segment, or no record. */
-export function audienceGroups(deliveries: readonly DeliveryFigures[], audiences: ReadonlyMap<string, Audience>): AudienceGroup[] {
+export function audienceGroups(
+  deliveries: readonly DeliveryFigures[],
+  audiences: ReadonlyMap<string, Audience>,
+): AudienceGroup[] {
   const groups = new Map<string, { a: Audience; ds: DeliveryFigures[]; targets: number | null }>();
   for (const d of deliveries) {
     const a = audiences.get(audienceKey(d.tenantId, d.key)) ?? NO_RECORD;
@@ -218,23 +324,25 @@ export interface PeriodColumn {
  * The period's columns: registrations against population, growth and blocks ('friends'), then
  * follows, blocks, deliveries, opens and clicks summed over the period ('deliveries').
  */
-const PERIOD_COLUMNS: ReadonlyArray<PeriodColumn & { group: 'friends' | 'deliveries' }> = ([
-  ['friends', 'population', '人口', '人', 'count'],
-  ['friends', 'friendsStart', '期間開始時の友だち数', '人', 'count'],
-  ['friends', 'friendsEnd', '期間末の友だち数', '人', 'count'],
-  ['friends', 'growth', '期間中の増減', '人', 'change'],
-  ['friends', 'friendsPerPopulation', '人口あたり (期間末)', '%', 'percent'],
-  ['friends', 'blocks', 'ブロック数 (期間末)', '人', 'count'],
-  ['friends', 'blockRate', 'ブロック率 (期間末)', '%', 'percent'],
-  ['deliveries', 'follows', '友だち追加 (期間計)', '人', 'count'],
-  ['deliveries', 'unfollows', '新規ブロック (期間計)', '人', 'count'],
-  ['deliveries', 'deliveries', '配信数', '件', 'count'],
-  ['deliveries', 'delivered', '配信人数', '人', 'count'],
-  ['deliveries', 'uniqueImpressions', '開封人数', '人', 'count'],
-  ['deliveries', 'openRate', '開封率', '%', 'percent'],
-  ['deliveries', 'clicks', 'クリック人数', '人', 'count'],
-  ['deliveries', 'clickRate', 'クリック率', '%', 'percent'],
-] as const).map(([group, key, label, unit, kind]) => ({ group, key, label, unit, kind }));
+const PERIOD_COLUMNS: ReadonlyArray<PeriodColumn & { group: 'friends' | 'deliveries' }> = (
+  [
+    ['friends', 'population', '人口', '人', 'count'],
+    ['friends', 'friendsStart', '期間開始時の友だち数', '人', 'count'],
+    ['friends', 'friendsEnd', '期間末の友だち数', '人', 'count'],
+    ['friends', 'growth', '期間中の増減', '人', 'change'],
+    ['friends', 'friendsPerPopulation', '人口あたり (期間末)', '%', 'percent'],
+    ['friends', 'blocks', 'ブロック数 (期間末)', '人', 'count'],
+    ['friends', 'blockRate', 'ブロック率 (期間末)', '%', 'percent'],
+    ['deliveries', 'follows', '友だち追加 (期間計)', '人', 'count'],
+    ['deliveries', 'unfollows', '新規ブロック (期間計)', '人', 'count'],
+    ['deliveries', 'deliveries', '配信数', '件', 'count'],
+    ['deliveries', 'delivered', '配信人数', '人', 'count'],
+    ['deliveries', 'uniqueImpressions', '開封人数', '人', 'count'],
+    ['deliveries', 'openRate', '開封率', '%', 'percent'],
+    ['deliveries', 'clicks', 'クリック人数', '人', 'count'],
+    ['deliveries', 'clickRate', 'クリック率', '%', 'percent'],
+  ] as const
+).map(([group, key, label, unit, kind]) => ({ group, key, label, unit, kind }));
 
 export const FRIENDS_COLUMNS = PERIOD_COLUMNS.filter((c) => c.group === 'friends');
 export const DELIVERY_COLUMNS = PERIOD_COLUMNS.filter((c) => c.group === 'deliveries');
@@ -242,7 +350,11 @@ export const DELIVERY_COLUMNS = PERIOD_COLUMNS.filter((c) => c.group === 'delive
 /** A period row's figure with why it is null and whether it is a partial total. */
 export function periodCell(r: PeriodRow, key: PeriodKey): { value: Figure; reason?: MissingReason; partial: boolean } {
   const value = r[key];
-  return { value, reason: value === null ? r.missing[key] ?? 'no_source' : undefined, partial: r.partial.includes(key) };
+  return {
+    value,
+    reason: value === null ? (r.missing[key] ?? 'no_source') : undefined,
+    partial: r.partial.includes(key),
+  };
 }
 
 /** The prefecture-wide figures of each month (from the month's overview). */
@@ -258,12 +370,17 @@ export const MONTH_COLUMNS = [
 ] as const satisfies ReadonlyArray<{ key: FigureName; label: string; unit: string; kind: FigureKind }>;
 
 /** Labels of the attributes clicks are split by, and of their built-in values. */
-export const DIMENSION_LABELS: Record<string, string> = { gender: '性別', age: '年代 (生まれ年)', residence: 'お住まい' };
+export const DIMENSION_LABELS: Record<string, string> = {
+  gender: '性別',
+  age: '年代 (生まれ年)',
+  residence: 'お住まい',
+};
 
 export function bucketLabel(dimension: string, bucket: string, name?: string): string {
   if (bucket === 'unknown' || bucket === '') return '未回答';
   if (name) return name;
-  if (dimension === 'gender') return ({ female: '女性', male: '男性', other: 'その他・回答しない' } as Record<string, string>)[bucket] ?? bucket;
+  if (dimension === 'gender')
+    return ({ female: '女性', male: '男性', other: 'その他・回答しない' } as Record<string, string>)[bucket] ?? bucket;
   if (dimension === 'age' && /^\d{4}$/.test(bucket)) return `${bucket}年代生まれ`;
   return bucket;
 }

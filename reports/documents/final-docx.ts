@@ -5,11 +5,39 @@
  */
 import type { ChartImage } from './charts.ts';
 import { Footnotes, formatFigure, type DocumentHeader } from './common.ts';
-import { definitions, docxBuffer, figure, fillIn, footnotes, header, heading, list, para, table, type Block } from './docx-kit.ts';
 import {
-  FILL_IN, PROPOSALS, TOP_HEADER, activitySummary, municipalityState, observations, periodLabel, periodText, topRows,
+  definitions,
+  docxBuffer,
+  figure,
+  fillIn,
+  footnotes,
+  header,
+  heading,
+  list,
+  para,
+  table,
+  type Block,
+} from './docx-kit.ts';
+import {
+  FILL_IN,
+  PROPOSALS,
+  TOP_HEADER,
+  activitySummary,
+  municipalityState,
+  observations,
+  periodLabel,
+  periodText,
+  topRows,
 } from './final-content.ts';
-import { DELIVERY_COLUMNS, DIMENSION_LABELS, FRIENDS_COLUMNS, MONTH_COLUMNS, bucketLabel, type FinalData, type PeriodColumn } from './final-data.ts';
+import {
+  DELIVERY_COLUMNS,
+  DIMENSION_LABELS,
+  FRIENDS_COLUMNS,
+  MONTH_COLUMNS,
+  bucketLabel,
+  type FinalData,
+  type PeriodColumn,
+} from './final-data.ts';
 import type { DeliveryFigures } from './sources.ts';
 
 function periodTable(d: FinalData, cols: readonly PeriodColumn[], notes: Footnotes): Block {
@@ -26,14 +54,22 @@ function periodTable(d: FinalData, cols: readonly PeriodColumn[], notes: Footnot
 function monthTable(d: FinalData, notes: Footnotes): Block {
   return table({
     header: ['月', ...MONTH_COLUMNS.map((c) => `${c.label}\n(${c.unit})`)],
-    rows: d.overviews.map((o) => [o.monthLabel, ...MONTH_COLUMNS.map((c) => notes.cell(o.totals[c.key], c.kind, o.totals.missing[c.key]))]),
+    rows: d.overviews.map((o) => [
+      o.monthLabel,
+      ...MONTH_COLUMNS.map((c) => notes.cell(o.totals[c.key], c.kind, o.totals.missing[c.key])),
+    ]),
     weights: [1.4, ...MONTH_COLUMNS.map(() => 1)],
     align: ['left', ...MONTH_COLUMNS.map(() => 'right' as const)],
     size: 15,
   });
 }
 
-export async function finalDocx(d: FinalData, h: DocumentHeader, charts: readonly ChartImage[], top: readonly DeliveryFigures[]): Promise<Buffer> {
+export async function finalDocx(
+  d: FinalData,
+  h: DocumentHeader,
+  charts: readonly ChartImage[],
+  top: readonly DeliveryFigures[],
+): Promise<Buffer> {
   const notes = new Footnotes();
   const obs = observations(d);
   const fig = (i: number) => figure(charts[i]!, i + 1, charts[i]!.height > charts[i]!.width * 0.6 ? 150 : 165);
@@ -42,20 +78,30 @@ export async function finalDocx(d: FinalData, h: DocumentHeader, charts: readonl
   const children: Block[] = [
     ...header(h),
     heading('1. 本報告書について', 1),
-    para(`本報告書は、${periodLabel(d)}の ${municipalities.length} 市町の LINE 公式アカウントの運用実績 (友だち登録の状況、メッセージの開封・クリック) をまとめ、分析と今後に向けた提案を記載したものです。`),
-    para('数値はダッシュボードと同じ定義・集計によります (「8. 用語の定義」参照)。LINE の統計は LINE が提供する値で、20 人未満の値は提供されないため「—」と表示しています。'),
+    para(
+      `本報告書は、${periodLabel(d)}の ${municipalities.length} 市町の LINE 公式アカウントの運用実績 (友だち登録の状況、メッセージの開封・クリック) をまとめ、分析と今後に向けた提案を記載したものです。`,
+    ),
+    para(
+      '数値はダッシュボードと同じ定義・集計によります (「8. 用語の定義」参照)。LINE の統計は LINE が提供する値で、20 人未満の値は提供されないため「—」と表示しています。',
+    ),
 
     heading('2. 概要', 1),
     ...list([...obs.friends, ...obs.opens]),
     table({
       header: ['項目', '県全体'],
-      rows: [...FRIENDS_COLUMNS, ...DELIVERY_COLUMNS].map((c) => [`${c.label} (${c.unit})`, periodText(total, c, notes)]),
-      weights: [3, 2], align: ['left', 'right'],
+      rows: [...FRIENDS_COLUMNS, ...DELIVERY_COLUMNS].map((c) => [
+        `${c.label} (${c.unit})`,
+        periodText(total, c, notes),
+      ]),
+      weights: [3, 2],
+      align: ['left', 'right'],
     }),
 
     heading('3. 友だち登録の状況', 1),
     heading('3.1 人口に対する友だち登録と期間中の増減', 2),
-    para('期間開始時は対象期間の前月末、期間末は最終月の月末 (その月で最後に LINE の統計を取得できた日) の値です。', { size: 18 }),
+    para('期間開始時は対象期間の前月末、期間末は最終月の月末 (その月で最後に LINE の統計を取得できた日) の値です。', {
+      size: 18,
+    }),
     periodTable(d, FRIENDS_COLUMNS, notes),
     ...fig(2),
     heading('3.2 月別の推移 (県全体)', 2),
@@ -70,37 +116,69 @@ export async function finalDocx(d: FinalData, h: DocumentHeader, charts: readonl
     ...fig(3),
     heading(`4.2 開封率の高い配信 (上位 ${top.length} 件)`, 2),
     top.length
-      ? table({ header: [...TOP_HEADER], rows: topRows(top, d, notes), weights: [0.5, 1.1, 1.6, 3, 1.6, 1, 0.9, 0.9], align: ['center', 'left', 'left', 'left', 'left', 'right', 'right', 'right'], size: 15 })
+      ? table({
+          header: [...TOP_HEADER],
+          rows: topRows(top, d, notes),
+          weights: [0.5, 1.1, 1.6, 3, 1.6, 1, 0.9, 0.9],
+          align: ['center', 'left', 'left', 'left', 'left', 'right', 'right', 'right'],
+          size: 15,
+        })
       : para('対象期間に開封率の分かる配信はありません。'),
     ...(top.length ? fig(4) : []),
     heading('4.3 配信対象別の結果 (セグメント配信)', 2),
     d.audienceGroups.length
       ? table({
-        header: ['配信対象', '配信数\n(件)', '配信対象者\n(人)', '配信人数\n(人)', '開封率\n(%)', 'クリック人数\n(人)', 'クリック率\n(%)'],
-        rows: d.audienceGroups.map((g) => [
-          g.label, formatFigure(g.deliveries, 'count'), g.targets === null ? '—' : formatFigure(g.targets, 'count'),
-          notes.cell(g.delivered, 'count', g.missing.delivered), notes.cell(g.openRate, 'percent', g.missing.openRate),
-          notes.cell(g.clicks, 'count', g.missing.clicks), notes.cell(g.clickRate, 'percent', g.missing.clickRate),
-        ]),
-        weights: [3, 1, 1.2, 1.2, 1, 1.2, 1], align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'], size: 16,
-      })
+          header: [
+            '配信対象',
+            '配信数\n(件)',
+            '配信対象者\n(人)',
+            '配信人数\n(人)',
+            '開封率\n(%)',
+            'クリック人数\n(人)',
+            'クリック率\n(%)',
+          ],
+          rows: d.audienceGroups.map((g) => [
+            g.label,
+            formatFigure(g.deliveries, 'count'),
+            g.targets === null ? '—' : formatFigure(g.targets, 'count'),
+            notes.cell(g.delivered, 'count', g.missing.delivered),
+            notes.cell(g.openRate, 'percent', g.missing.openRate),
+            notes.cell(g.clicks, 'count', g.missing.clicks),
+            notes.cell(g.clickRate, 'percent', g.missing.clickRate),
+          ]),
+          weights: [3, 1, 1.2, 1.2, 1, 1.2, 1],
+          align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+          size: 16,
+        })
       : para('対象期間の配信はありません。'),
-    para('配信対象は Tayori の配信記録によります。LINE の管理画面など Tayori 以外から送った配信は「配信記録なし」にまとめています。', { size: 18 }),
+    para(
+      '配信対象は Tayori の配信記録によります。LINE の管理画面など Tayori 以外から送った配信は「配信記録なし」にまとめています。',
+      { size: 18 },
+    ),
     ...(d.clickBuckets.length
       ? [
-        para('属性別のクリック計測 (リンクのクリックを配信対象の属性ごとに数えた配信) の結果です。', { size: 18 }),
-        table({
-          header: ['属性', '区分', 'クリック数\n(回)', '配信数\n(件)'],
-          rows: d.clickBuckets.map((b) => [DIMENSION_LABELS[b.dimension] ?? b.dimension, bucketLabel(b.dimension, b.bucket, b.name), formatFigure(b.clicks, 'count'), formatFigure(b.deliveries, 'count')]),
-          weights: [1.5, 2, 1, 1], align: ['left', 'left', 'right', 'right'],
-        }),
-      ]
+          para('属性別のクリック計測 (リンクのクリックを配信対象の属性ごとに数えた配信) の結果です。', { size: 18 }),
+          table({
+            header: ['属性', '区分', 'クリック数\n(回)', '配信数\n(件)'],
+            rows: d.clickBuckets.map((b) => [
+              DIMENSION_LABELS[b.dimension] ?? b.dimension,
+              bucketLabel(b.dimension, b.bucket, b.name),
+              formatFigure(b.clicks, 'count'),
+              formatFigure(b.deliveries, 'count'),
+            ]),
+            weights: [1.5, 2, 1, 1],
+            align: ['left', 'left', 'right', 'right'],
+          }),
+        ]
       : [para('属性別のクリック計測を行った配信はありません。', { size: 18 })]),
 
     heading('5. 分析', 1),
     heading('5.1 友だち登録の状況', 2),
     ...list(obs.friends),
-    ...fillIn(FILL_IN, '友だち登録の状況について、市町ごとの地域特性や周知の取り組みを踏まえた分析を記入してください。'),
+    ...fillIn(
+      FILL_IN,
+      '友だち登録の状況について、市町ごとの地域特性や周知の取り組みを踏まえた分析を記入してください。',
+    ),
     heading('5.2 メッセージの開封とクリック', 2),
     ...list(obs.opens),
     ...fillIn(FILL_IN, '開封・クリックの状況について、配信内容・時間帯・配信対象を踏まえた分析を記入してください。'),
@@ -112,7 +190,8 @@ export async function finalDocx(d: FinalData, h: DocumentHeader, charts: readonl
     table({
       header: ['市町', '現状 (期間末・期間計)', '提案'],
       rows: municipalities.map((r) => [r.name, municipalityState(r), FILL_IN]),
-      weights: [1.1, 3.4, 3], size: 16,
+      weights: [1.1, 3.4, 3],
+      size: 16,
     }),
 
     heading('7. 業務の実施状況', 1),

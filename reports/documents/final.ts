@@ -5,7 +5,14 @@
  */
 import { FIGURES, PALETTE } from '../../dashboard/index.ts';
 import { formatWareki, formatWarekiMonth, parseDate } from '../due-date.ts';
-import { municipalityBarsOptions, monthlyOptions, renderCharts, topByOpenRate, topDeliveryRatesOptions, type ChartImage } from './charts.ts';
+import {
+  municipalityBarsOptions,
+  monthlyOptions,
+  renderCharts,
+  topByOpenRate,
+  topDeliveryRatesOptions,
+  type ChartImage,
+} from './charts.ts';
 import { generatedLabel, partiesLine, runSteps, type DocumentHeader, type Progress } from './common.ts';
 import { periodLabel } from './final-content.ts';
 import { finalDocx } from './final-docx.ts';
@@ -38,13 +45,26 @@ export async function finalCharts(d: FinalData, top: DeliveryFigures[]): Promise
   const label = periodLabel(d);
   return renderCharts([
     {
-      caption: `県全体の友だち数の推移 (各月末、${label})`, width: 1200, height: 600,
-      options: monthlyOptions({ title: `県全体の${FIGURES.friends.label} (各月末、人)`, months: d.months, unit: '人', series: [{ name: FIGURES.friends.label, values: totals.map((t) => t.friends) }] }),
+      caption: `県全体の友だち数の推移 (各月末、${label})`,
+      width: 1200,
+      height: 600,
+      options: monthlyOptions({
+        title: `県全体の${FIGURES.friends.label} (各月末、人)`,
+        months: d.months,
+        unit: '人',
+        series: [{ name: FIGURES.friends.label, values: totals.map((t) => t.friends) }],
+      }),
     },
     {
-      caption: `月別の友だち追加とブロック (県全体、LINE の通知から集計)`, width: 1200, height: 600,
+      caption: `月別の友だち追加とブロック (県全体、LINE の通知から集計)`,
+      width: 1200,
+      height: 600,
       options: monthlyOptions({
-        title: '月別の友だち追加とブロック (県全体、人)', months: d.months, unit: '人', type: 'bar', colors: [PALETTE[0], PALETTE[3]],
+        title: '月別の友だち追加とブロック (県全体、人)',
+        months: d.months,
+        unit: '人',
+        type: 'bar',
+        colors: [PALETTE[0], PALETTE[3]],
         series: [
           { name: '友だち追加 (ブロック解除を含む)', values: totals.map((t) => t.follows + t.unblocks) },
           { name: 'ブロック', values: totals.map((t) => t.unfollows) },
@@ -52,13 +72,25 @@ export async function finalCharts(d: FinalData, top: DeliveryFigures[]): Promise
       }),
     },
     {
-      caption: `市町別の人口あたり友だち数 (${formatWarekiMonth(d.to)}末)`, width: 1200, height: 900,
-      options: municipalityBarsOptions({ title: `市町別の${FIGURES.friendsPerPopulation.label} (%)`, names, unit: '%', series: [{ name: FIGURES.friendsPerPopulation.label, values: muni.map((r) => r.friendsPerPopulation) }] }),
+      caption: `市町別の人口あたり友だち数 (${formatWarekiMonth(d.to)}末)`,
+      width: 1200,
+      height: 900,
+      options: municipalityBarsOptions({
+        title: `市町別の${FIGURES.friendsPerPopulation.label} (%)`,
+        names,
+        unit: '%',
+        series: [{ name: FIGURES.friendsPerPopulation.label, values: muni.map((r) => r.friendsPerPopulation) }],
+      }),
     },
     {
-      caption: `市町別の開封率とクリック率 (${label})`, width: 1200, height: 900,
+      caption: `市町別の開封率とクリック率 (${label})`,
+      width: 1200,
+      height: 900,
       options: municipalityBarsOptions({
-        title: `市町別の${FIGURES.openRate.label}と${FIGURES.clickRate.label} (%)`, names, unit: '%', colors: [PALETTE[2], PALETTE[4]],
+        title: `市町別の${FIGURES.openRate.label}と${FIGURES.clickRate.label} (%)`,
+        names,
+        unit: '%',
+        colors: [PALETTE[2], PALETTE[4]],
         series: [
           { name: FIGURES.openRate.label, values: muni.map((r) => r.openRate) },
           { name: FIGURES.clickRate.label, values: muni.map((r) => r.clickRate) },
@@ -66,14 +98,20 @@ export async function finalCharts(d: FinalData, top: DeliveryFigures[]): Promise
       }),
     },
     {
-      caption: `開封率の高い配信 上位 ${top.length} 件 (${label})`, width: 1200, height: 650,
+      caption: `開封率の高い配信 上位 ${top.length} 件 (${label})`,
+      width: 1200,
+      height: 650,
       options: topDeliveryRatesOptions(top, d.tenants.name),
     },
   ]);
 }
 
 export async function buildFinal(
-  src: ReportSources, period: { from: string; to: string }, now: Date, onProgress?: Progress, due?: string,
+  src: ReportSources,
+  period: { from: string; to: string },
+  now: Date,
+  onProgress?: Progress,
+  due?: string,
 ): Promise<{ prefix: string; docx: Buffer; xlsx: Buffer }> {
   if (due !== undefined) parseDate(due);
   let d!: FinalData;
@@ -81,14 +119,26 @@ export async function buildFinal(
   let docx!: Buffer;
   let xlsx!: Buffer;
   let top: DeliveryFigures[] = [];
-  await runSteps([
-    ['期間の集計値と記録を読み込んでいます', async () => {
-      d = await readFinal(src, period);
-      top = topByOpenRate(d.deliveries, TOP_DELIVERIES);
-    }],
-    ['グラフを作成しています', async () => void (charts = await finalCharts(d, top))],
-    ['最終報告書 (Word) を作成しています', async () => void (docx = await finalDocx(d, finalHeader(d, now, due), charts, top))],
-    ['最終報告書 (Excel) を作成しています', async () => void (xlsx = await finalXlsx(d, finalHeader(d, now, due), charts, top, now))],
-  ], onProgress);
+  await runSteps(
+    [
+      [
+        '期間の集計値と記録を読み込んでいます',
+        async () => {
+          d = await readFinal(src, period);
+          top = topByOpenRate(d.deliveries, TOP_DELIVERIES);
+        },
+      ],
+      ['グラフを作成しています', async () => void (charts = await finalCharts(d, top))],
+      [
+        '最終報告書 (Word) を作成しています',
+        async () => void (docx = await finalDocx(d, finalHeader(d, now, due), charts, top)),
+      ],
+      [
+        '最終報告書 (Excel) を作成しています',
+        async () => void (xlsx = await finalXlsx(d, finalHeader(d, now, due), charts, top, now)),
+      ],
+    ],
+    onProgress,
+  );
   return { prefix: `${d.from}_${d.to}`, docx, xlsx };
 }

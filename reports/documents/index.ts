@@ -9,7 +9,13 @@
  *   // → final-docx, final-xlsx
  */
 import { FIGURES, PALETTE } from '../../dashboard/index.ts';
-import { renderCharts, municipalityBarsOptions, topByOpenRate, topDeliveryRatesOptions, type ChartImage } from './charts.ts';
+import {
+  renderCharts,
+  municipalityBarsOptions,
+  topByOpenRate,
+  topDeliveryRatesOptions,
+  type ChartImage,
+} from './charts.ts';
 import { MIME, checkMonth, monthlyHeader, runSteps, type Progress } from './common.ts';
 import { buildFinal, FINAL_TITLE } from './final.ts';
 import { issuesXlsx, ISSUES_TITLE } from './issues-xlsx.ts';
@@ -22,7 +28,14 @@ import { readMonthly, type MonthlySources, type ReportSources } from './sources.
 export type { ReportSources } from './sources.ts';
 export type { Progress } from './common.ts';
 
-export type ReportKind = 'minutes-docx' | 'issues-xlsx' | 'kpi-xlsx' | 'kpi-docx' | 'kpi-pdf' | 'final-docx' | 'final-xlsx';
+export type ReportKind =
+  | 'minutes-docx'
+  | 'issues-xlsx'
+  | 'kpi-xlsx'
+  | 'kpi-docx'
+  | 'kpi-pdf'
+  | 'final-docx'
+  | 'final-xlsx';
 
 export interface ReportFile {
   kind: ReportKind;
@@ -53,8 +66,13 @@ export const REPORT_KINDS: Record<ReportKind, { title: string; mime: string; ext
 };
 
 const BASE_NAMES: Record<ReportKind, string> = {
-  'minutes-docx': MINUTES_TITLE, 'issues-xlsx': ISSUES_TITLE, 'kpi-xlsx': KPI_TITLE, 'kpi-docx': KPI_TITLE, 'kpi-pdf': KPI_TITLE,
-  'final-docx': FINAL_TITLE, 'final-xlsx': FINAL_TITLE,
+  'minutes-docx': MINUTES_TITLE,
+  'issues-xlsx': ISSUES_TITLE,
+  'kpi-xlsx': KPI_TITLE,
+  'kpi-docx': KPI_TITLE,
+  'kpi-pdf': KPI_TITLE,
+  'final-docx': FINAL_TITLE,
+  'final-xlsx': FINAL_TITLE,
 };
 
 /** The file of a kind: 2026-10_月次KPI報告書.xlsx (the prefix is the month or the period). */
@@ -71,13 +89,23 @@ export async function monthlyCharts(s: MonthlySources): Promise<ChartImage[]> {
   const top = topByOpenRate(s.deliveries, 10);
   return renderCharts([
     {
-      caption: `市町別の友だち数 (${s.overview.monthLabel}末)`, ...size,
-      options: municipalityBarsOptions({ title: `市町別の${FIGURES.friends.label} (人)`, names, unit: '人', series: [{ name: FIGURES.friends.label, values: rows.map((r) => r.friends) }] }),
+      caption: `市町別の友だち数 (${s.overview.monthLabel}末)`,
+      ...size,
+      options: municipalityBarsOptions({
+        title: `市町別の${FIGURES.friends.label} (人)`,
+        names,
+        unit: '人',
+        series: [{ name: FIGURES.friends.label, values: rows.map((r) => r.friends) }],
+      }),
     },
     {
-      caption: `市町別の友だち追加とブロック (${s.overview.monthLabel}、LINE の通知から集計)`, ...size,
+      caption: `市町別の友だち追加とブロック (${s.overview.monthLabel}、LINE の通知から集計)`,
+      ...size,
       options: municipalityBarsOptions({
-        title: '市町別の友だち追加とブロック (人)', names, unit: '人', colors: [PALETTE[0], PALETTE[3]],
+        title: '市町別の友だち追加とブロック (人)',
+        names,
+        unit: '人',
+        colors: [PALETTE[0], PALETTE[3]],
         series: [
           { name: '友だち追加 (ブロック解除を含む)', values: rows.map((r) => r.follows + r.unblocks) },
           { name: 'ブロック', values: rows.map((r) => r.unfollows) },
@@ -85,9 +113,13 @@ export async function monthlyCharts(s: MonthlySources): Promise<ChartImage[]> {
       }),
     },
     {
-      caption: `市町別の開封率とブロック率 (${s.overview.monthLabel})`, ...size,
+      caption: `市町別の開封率とブロック率 (${s.overview.monthLabel})`,
+      ...size,
       options: municipalityBarsOptions({
-        title: `市町別の${FIGURES.openRate.label}と${FIGURES.blockRate.label} (%)`, names, unit: '%', colors: [PALETTE[2], PALETTE[3]],
+        title: `市町別の${FIGURES.openRate.label}と${FIGURES.blockRate.label} (%)`,
+        names,
+        unit: '%',
+        colors: [PALETTE[2], PALETTE[3]],
         series: [
           { name: FIGURES.openRate.label, values: rows.map((r) => r.openRate) },
           { name: FIGURES.blockRate.label, values: rows.map((r) => r.blockRate) },
@@ -95,7 +127,9 @@ export async function monthlyCharts(s: MonthlySources): Promise<ChartImage[]> {
       }),
     },
     {
-      caption: `開封率の高い配信 上位 ${top.length} 件 (${s.overview.monthLabel})`, width: 1200, height: 650,
+      caption: `開封率の高い配信 上位 ${top.length} 件 (${s.overview.monthLabel})`,
+      width: 1200,
+      height: 650,
       options: topDeliveryRatesOptions(top, s.tenants.name),
     },
   ]);
@@ -105,7 +139,11 @@ export async function monthlyCharts(s: MonthlySources): Promise<ChartImage[]> {
  * The monthly package for a month ('YYYY-MM'): the minutes (docx), the issue log (xlsx) and the
  * KPI report (xlsx, docx, pdf). Each file shows the month, its due date and when it was made.
  */
-export async function buildMonthlyPackage(src: ReportSources, month: string, opts: BuildOptions = {}): Promise<ReportFile[]> {
+export async function buildMonthlyPackage(
+  src: ReportSources,
+  month: string,
+  opts: BuildOptions = {},
+): Promise<ReportFile[]> {
   const m = checkMonth(month);
   const now = opts.now ?? new Date();
   let s!: MonthlySources;
@@ -116,22 +154,31 @@ export async function buildMonthlyPackage(src: ReportSources, month: string, opt
   const top = () => topByOpenRate(s.deliveries, 10);
   const add = (kind: ReportKind) => (bytes: Buffer) => void files.push(reportFile(kind, m, bytes));
   try {
-    await runSteps([
-      ['集計値と記録を読み込んでいます', async () => void (s = await readMonthly(src, m))],
-      // the charts' pixels are drawn off the main thread while the minutes and the issue log are made
-      ['グラフを作成しています', async () => {
-        pending = monthlyCharts(s);
-        pending.catch(() => {}); // awaited (and its error thrown) by the KPI steps
-      }],
-      ['議事録 (Word) を作成しています', async () => add('minutes-docx')(await minutesDocx(s, now))],
-      ['課題管理表 (Excel) を作成しています', async () => add('issues-xlsx')(await issuesXlsx(s, now))],
-      ['KPI 報告書 (Excel) を作成しています', async () => {
-        charts = await pending;
-        add('kpi-xlsx')(await kpiXlsx(s, kpi(), charts, now));
-      }],
-      ['KPI 報告書 (Word) を作成しています', async () => add('kpi-docx')(await kpiDocx(s, kpi(), charts, top()))],
-      ['KPI 報告書 (PDF) を作成しています', async () => add('kpi-pdf')(await kpiPdf(s, kpi(), charts, top(), now))],
-    ], opts.onProgress);
+    await runSteps(
+      [
+        ['集計値と記録を読み込んでいます', async () => void (s = await readMonthly(src, m))],
+        // the charts' pixels are drawn off the main thread while the minutes and the issue log are made
+        [
+          'グラフを作成しています',
+          async () => {
+            pending = monthlyCharts(s);
+            pending.catch(() => {}); // awaited (and its error thrown) by the KPI steps
+          },
+        ],
+        ['議事録 (Word) を作成しています', async () => add('minutes-docx')(await minutesDocx(s, now))],
+        ['課題管理表 (Excel) を作成しています', async () => add('issues-xlsx')(await issuesXlsx(s, now))],
+        [
+          'KPI 報告書 (Excel) を作成しています',
+          async () => {
+            charts = await pending;
+            add('kpi-xlsx')(await kpiXlsx(s, kpi(), charts, now));
+          },
+        ],
+        ['KPI 報告書 (Word) を作成しています', async () => add('kpi-docx')(await kpiDocx(s, kpi(), charts, top()))],
+        ['KPI 報告書 (PDF) を作成しています', async () => add('kpi-pdf')(await kpiPdf(s, kpi(), charts, top(), now))],
+      ],
+      opts.onProgress,
+    );
   } finally {
     await pending?.catch(() => {}); // nothing left running when a step failed
   }
@@ -144,7 +191,9 @@ export async function buildMonthlyPackage(src: ReportSources, month: string, opt
  * ('YYYY-MM-DD') is the contract's due date when known; else the period's last day is shown.
  */
 export async function buildFinalReport(
-  src: ReportSources, period: { from: string; to: string }, opts: BuildOptions & { due?: string } = {},
+  src: ReportSources,
+  period: { from: string; to: string },
+  opts: BuildOptions & { due?: string } = {},
 ): Promise<ReportFile[]> {
   const { prefix, docx, xlsx } = await buildFinal(src, period, opts.now ?? new Date(), opts.onProgress, opts.due);
   return [reportFile('final-docx', prefix, docx), reportFile('final-xlsx', prefix, xlsx)];

@@ -7,15 +7,42 @@ import type { Issue } from '../store.ts';
 import { monthlyHeader, warekiDay } from './common.ts';
 import type { MonthlySources } from './sources.ts';
 import {
-  DATE_FORMAT, DATETIME_FORMAT, bodyCell, excelDate, headerRow, newWorkbook, printable, titleBlock, xlsxBuffer,
+  DATE_FORMAT,
+  DATETIME_FORMAT,
+  bodyCell,
+  excelDate,
+  headerRow,
+  newWorkbook,
+  printable,
+  titleBlock,
+  xlsxBuffer,
 } from './xlsx-kit.ts';
 
 export const ISSUES_TITLE = '課題管理表';
 
 const columns = (...pairs: Array<[string, number]>) => pairs.map(([label, width]) => ({ label, width }));
-const LOG_COLUMNS = columns(['No.', 6], ['市町', 12], ['起票日', 17], ['分類', 12], ['内容', 46], ['対応', 46], ['担当', 12], ['状況', 9], ['期限', 17], ['完了日', 17]);
+const LOG_COLUMNS = columns(
+  ['No.', 6],
+  ['市町', 12],
+  ['起票日', 17],
+  ['分類', 12],
+  ['内容', 46],
+  ['対応', 46],
+  ['担当', 12],
+  ['状況', 9],
+  ['期限', 17],
+  ['完了日', 17],
+);
 const HISTORY_COLUMNS = columns(
-  ['No.', 6], ['市町', 12], ['変更日時', 17], ['変更者', 14], ['操作', 8], ['項目', 12], ['変更前', 36], ['変更後', 36], ['変更の理由', 28],
+  ['No.', 6],
+  ['市町', 12],
+  ['変更日時', 17],
+  ['変更者', 14],
+  ['操作', 8],
+  ['項目', 12],
+  ['変更前', 36],
+  ['変更後', 36],
+  ['変更の理由', 28],
 );
 
 const STATUS_FILL: Record<string, string> = { 未着手: 'FFFCE4D6', 対応中: 'FFFFF2CC', 完了: 'FFE2EFDA' };
@@ -27,7 +54,13 @@ function fitHeight(texts: Array<[string, number]>): number {
   let lines = 1;
   for (const [text, width] of texts) {
     const perLine = Math.max(1, width - 1);
-    const n = text.split('\n').reduce((a, l) => a + Math.max(1, Math.ceil([...l].reduce((w, ch) => w + (ch.charCodeAt(0) > 0xff ? 2 : 1), 0) / perLine)), 0);
+    const n = text
+      .split('\n')
+      .reduce(
+        (a, l) =>
+          a + Math.max(1, Math.ceil([...l].reduce((w, ch) => w + (ch.charCodeAt(0) > 0xff ? 2 : 1), 0) / perLine)),
+        0,
+      );
     lines = Math.max(lines, n);
   }
   return Math.min(409, Math.max(18, lines * 13.5 + 4));
@@ -35,21 +68,41 @@ function fitHeight(texts: Array<[string, number]>): number {
 
 function logSheet(ws: Worksheet, s: MonthlySources, issues: Issue[], startRow: number): number {
   LOG_COLUMNS.forEach((c, i) => (ws.getColumn(i + 1).width = c.width));
-  headerRow(ws, startRow, LOG_COLUMNS.map((c) => c.label));
+  headerRow(
+    ws,
+    startRow,
+    LOG_COLUMNS.map((c) => c.label),
+  );
   let row = startRow + 1;
   for (const i of issues) {
     const r = ws.getRow(row);
     const values: Array<string | number | Date | null> = [
-      i.no, s.tenants.name(i.tenantId), excelDate(i.raisedOn), i.category, i.description, i.response, i.owner, i.status,
-      excelDate(i.dueOn), excelDate(i.resolvedOn),
+      i.no,
+      s.tenants.name(i.tenantId),
+      excelDate(i.raisedOn),
+      i.category,
+      i.description,
+      i.response,
+      i.owner,
+      i.status,
+      excelDate(i.dueOn),
+      excelDate(i.resolvedOn),
     ];
     values.forEach((v, ci) => {
       const c = r.getCell(ci + 1);
       c.value = v;
       const isDate = ci === 2 || ci >= 8;
-      bodyCell(c, { numFmt: isDate ? DATE_FORMAT : undefined, wrap: !isDate, align: ci === 0 || ci === 7 ? 'center' : undefined, fill: ci === 7 ? STATUS_FILL[i.status] : undefined });
+      bodyCell(c, {
+        numFmt: isDate ? DATE_FORMAT : undefined,
+        wrap: !isDate,
+        align: ci === 0 || ci === 7 ? 'center' : undefined,
+        fill: ci === 7 ? STATUS_FILL[i.status] : undefined,
+      });
     });
-    r.height = fitHeight([[i.description, 46], [i.response, 46]]);
+    r.height = fitHeight([
+      [i.description, 46],
+      [i.response, 46],
+    ]);
     row++;
   }
   return row;
@@ -57,7 +110,11 @@ function logSheet(ws: Worksheet, s: MonthlySources, issues: Issue[], startRow: n
 
 function historySheet(ws: Worksheet, s: MonthlySources, issues: Issue[], startRow: number): number {
   HISTORY_COLUMNS.forEach((c, i) => (ws.getColumn(i + 1).width = c.width));
-  headerRow(ws, startRow, HISTORY_COLUMNS.map((c) => c.label));
+  headerRow(
+    ws,
+    startRow,
+    HISTORY_COLUMNS.map((c) => c.label),
+  );
   const show = (field: string, v: unknown): string => {
     if (v === null || v === undefined || v === '') return '(なし)';
     if (field === 'tenantId') return s.tenants.name(String(v));
@@ -73,13 +130,27 @@ function historySheet(ws: Worksheet, s: MonthlySources, issues: Issue[], startRo
         const from = h.action === 'created' ? '' : show(ch.field, ch.from);
         const to = h.action === 'deleted' ? '' : show(ch.field, ch.to);
         const values: Array<string | number | Date> = [
-          i.no, s.tenants.name(i.tenantId), new Date(Date.parse(h.changedAt) + 9 * 3_600_000), h.changedBy, ACTION_LABELS[h.action] ?? h.action,
-          ch.label, from, to, h.note ?? '',
+          i.no,
+          s.tenants.name(i.tenantId),
+          new Date(Date.parse(h.changedAt) + 9 * 3_600_000),
+          h.changedBy,
+          ACTION_LABELS[h.action] ?? h.action,
+          ch.label,
+          from,
+          to,
+          h.note ?? '',
         ];
-        values.forEach((v, ci) => bodyCell(Object.assign(r.getCell(ci + 1), { value: v }), {
-          numFmt: ci === 2 ? DATETIME_FORMAT : undefined, wrap: ci >= 5, align: ci === 0 || ci === 4 ? 'center' : undefined,
-        }));
-        r.height = fitHeight([[from, 36], [to, 36]]);
+        values.forEach((v, ci) =>
+          bodyCell(Object.assign(r.getCell(ci + 1), { value: v }), {
+            numFmt: ci === 2 ? DATETIME_FORMAT : undefined,
+            wrap: ci >= 5,
+            align: ci === 0 || ci === 4 ? 'center' : undefined,
+          }),
+        );
+        r.height = fitHeight([
+          [from, 36],
+          [to, 36],
+        ]);
         row++;
       }
     }

@@ -5,7 +5,14 @@
 import type { ChartImage } from './charts.ts';
 import { Footnotes, type DocumentHeader } from './common.ts';
 import { definitions, docxBuffer, figure, footnotes, header, heading, para, table, type Block } from './docx-kit.ts';
-import { DELIVERY_ALIGN, DELIVERY_HEADER, DELIVERY_WEIGHTS, deliveryRows, kpiSummary, kpiTextTable } from './kpi-table.ts';
+import {
+  DELIVERY_ALIGN,
+  DELIVERY_HEADER,
+  DELIVERY_WEIGHTS,
+  deliveryRows,
+  kpiSummary,
+  kpiTextTable,
+} from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 
 /** The KPI table as a docx table. */
@@ -13,22 +20,39 @@ export function kpiDocxTable(s: Pick<MonthlySources, 'overview'>, notes: Footnot
   return table({ ...kpiTextTable(s.overview, notes), size: 16, landscape });
 }
 
-export async function kpiDocx(s: MonthlySources, h: DocumentHeader, charts: readonly ChartImage[], top: readonly DeliveryFigures[]): Promise<Buffer> {
+export async function kpiDocx(
+  s: MonthlySources,
+  h: DocumentHeader,
+  charts: readonly ChartImage[],
+  top: readonly DeliveryFigures[],
+): Promise<Buffer> {
   const notes = new Footnotes();
   const children: Block[] = [
     ...header(h),
     heading('1. 概要', 1),
     ...kpiSummary(s.overview, notes).map((t) => para(t)),
     heading('2. 市町別の実績', 1),
-    para(`${s.overview.monthLabel}の市町別の実績です。友だち数・ブロック数は月末時点 (その月で最後に LINE の統計を取得できた日) の値です。`, { size: 18 }),
+    para(
+      `${s.overview.monthLabel}の市町別の実績です。友だち数・ブロック数は月末時点 (その月で最後に LINE の統計を取得できた日) の値です。`,
+      { size: 18 },
+    ),
     kpiDocxTable(s, notes),
     heading('3. グラフ', 1),
     ...charts.flatMap((c, i) => figure(c, i + 1, c.height > c.width * 0.6 ? 175 : 230)),
     heading('4. 開封率の高い配信', 1),
     top.length
-      ? table({ header: [...DELIVERY_HEADER], rows: deliveryRows(top, s.tenants.name, notes), weights: [...DELIVERY_WEIGHTS], align: [...DELIVERY_ALIGN], landscape: true })
+      ? table({
+          header: [...DELIVERY_HEADER],
+          rows: deliveryRows(top, s.tenants.name, notes),
+          weights: [...DELIVERY_WEIGHTS],
+          align: [...DELIVERY_ALIGN],
+          landscape: true,
+        })
       : para('この月に開封率の分かる配信はありません。'),
-    para(`この月の配信は全部で ${s.deliveries.length.toLocaleString('ja-JP')} 件です (一覧は Excel 版の「配信」シートにあります)。`, { size: 18 }),
+    para(
+      `この月の配信は全部で ${s.deliveries.length.toLocaleString('ja-JP')} 件です (一覧は Excel 版の「配信」シートにあります)。`,
+      { size: 18 },
+    ),
     heading('5. 用語の定義', 1),
     ...definitions(true),
     ...footnotes(notes, '6. 注記'),

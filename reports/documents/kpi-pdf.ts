@@ -6,7 +6,14 @@ import PDFDocument from 'pdfkit';
 import { REPORT_FONT } from '../chart-png.ts';
 import type { ChartImage } from './charts.ts';
 import { DASH_NOTE, Footnotes, definitionRows, type DocumentHeader } from './common.ts';
-import { DELIVERY_ALIGN, DELIVERY_HEADER, DELIVERY_WEIGHTS, deliveryRows, kpiSummary, kpiTextTable } from './kpi-table.ts';
+import {
+  DELIVERY_ALIGN,
+  DELIVERY_HEADER,
+  DELIVERY_WEIGHTS,
+  deliveryRows,
+  kpiSummary,
+  kpiTextTable,
+} from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 
 type Align = 'left' | 'right' | 'center';
@@ -34,9 +41,19 @@ class Flow {
 
   heading(text: string, size = 14): void {
     this.ensure(size * 3);
-    this.doc.moveDown(0.6).font(JP).fontSize(size).fillColor('#1F3864').text(text, MARGIN, this.doc.y, { width: this.width });
+    this.doc
+      .moveDown(0.6)
+      .font(JP)
+      .fontSize(size)
+      .fillColor('#1F3864')
+      .text(text, MARGIN, this.doc.y, { width: this.width });
     const y = this.doc.y + 2;
-    this.doc.moveTo(MARGIN, y).lineTo(MARGIN + this.width, y).lineWidth(0.7).strokeColor('#1F3864').stroke();
+    this.doc
+      .moveTo(MARGIN, y)
+      .lineTo(MARGIN + this.width, y)
+      .lineWidth(0.7)
+      .strokeColor('#1F3864')
+      .stroke();
     this.doc.fillColor('black').moveDown(0.4);
   }
 
@@ -45,20 +62,34 @@ class Flow {
     this.doc.font(JP).fontSize(size);
     const h = this.doc.heightOfString(text, { width: this.width - (opts.indent ?? 0) });
     this.ensure(h);
-    this.doc.text(text, MARGIN + (opts.indent ?? 0), this.doc.y, { width: this.width - (opts.indent ?? 0), align: opts.align ?? 'left', lineGap: 2 });
+    this.doc.text(text, MARGIN + (opts.indent ?? 0), this.doc.y, {
+      width: this.width - (opts.indent ?? 0),
+      align: opts.align ?? 'left',
+      lineGap: 2,
+    });
     this.doc.moveDown(0.2);
   }
 
-  table(o: { header: readonly string[]; rows: ReadonlyArray<readonly string[]>; weights: readonly number[]; align?: readonly Align[]; emphasize?: ReadonlySet<number>; size?: number }): void {
+  table(o: {
+    header: readonly string[];
+    rows: ReadonlyArray<readonly string[]>;
+    weights: readonly number[];
+    align?: readonly Align[];
+    emphasize?: ReadonlySet<number>;
+    size?: number;
+  }): void {
     const size = o.size ?? 8;
     const sum = o.weights.reduce((a, b) => a + b, 0);
     const widths = o.weights.map((w) => (w / sum) * this.width);
     const pad = 3;
     // line by line: pdfkit measures a line ending in "\n" wider than it is and wraps its last character
-    const lineHeights = (text: string, width: number) => text.split('\n').map((l) => this.doc.heightOfString(l || ' ', { width }));
+    const lineHeights = (text: string, width: number) =>
+      text.split('\n').map((l) => this.doc.heightOfString(l || ' ', { width }));
     const heightOf = (cells: readonly string[]) => {
       this.doc.font(JP).fontSize(size);
-      return Math.max(...cells.map((c, i) => lineHeights(c, widths[i]! - 2 * pad).reduce((a, b) => a + b, 0))) + 2 * pad;
+      return (
+        Math.max(...cells.map((c, i) => lineHeights(c, widths[i]! - 2 * pad).reduce((a, b) => a + b, 0))) + 2 * pad
+      );
     };
     const draw = (cells: readonly string[], head: boolean, strong: boolean) => {
       const h = heightOf(cells);
@@ -72,7 +103,10 @@ class Flow {
         let ly = y + pad;
         const lines = c.split('\n');
         lineHeights(c, w - 2 * pad).forEach((lh, li) => {
-          this.doc.text(lines[li]!, x + pad, ly, { width: w - 2 * pad, align: head ? 'center' : o.align?.[i] ?? 'left' });
+          this.doc.text(lines[li]!, x + pad, ly, {
+            width: w - 2 * pad,
+            align: head ? 'center' : (o.align?.[i] ?? 'left'),
+          });
           ly += lh;
         });
         x += w;
@@ -109,11 +143,21 @@ class Flow {
   }
 }
 
-export async function kpiPdf(s: MonthlySources, h: DocumentHeader, charts: readonly ChartImage[], top: readonly DeliveryFigures[], now: Date): Promise<Buffer> {
+export async function kpiPdf(
+  s: MonthlySources,
+  h: DocumentHeader,
+  charts: readonly ChartImage[],
+  top: readonly DeliveryFigures[],
+  now: Date,
+): Promise<Buffer> {
   const doc = new PDFDocument({
-    size: 'A4', layout: 'landscape', margin: MARGIN, bufferPages: true,
+    size: 'A4',
+    layout: 'landscape',
+    margin: MARGIN,
+    bufferPages: true,
     info: { Title: `${h.title} ${h.subtitle}`, Author: '受託者', Creator: 'Tayori', CreationDate: now },
-    lang: 'ja-JP', displayTitle: true,
+    lang: 'ja-JP',
+    displayTitle: true,
   } as PDFKit.PDFDocumentOptions);
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
@@ -127,13 +171,20 @@ export async function kpiPdf(s: MonthlySources, h: DocumentHeader, charts: reado
 
   doc.font(JP).fontSize(20).text(h.title, { align: 'center' });
   doc.fontSize(13).text(h.subtitle, { align: 'center' }).moveDown(0.5);
-  doc.fontSize(10).text(h.due, { align: 'right' }).text(h.generated, { align: 'right' }).text(h.parties, { align: 'right' });
+  doc
+    .fontSize(10)
+    .text(h.due, { align: 'right' })
+    .text(h.generated, { align: 'right' })
+    .text(h.parties, { align: 'right' });
 
   f.heading('1. 概要');
   for (const t of kpiSummary(s.overview, notes)) f.text(t);
 
   f.heading('2. 市町別の実績');
-  f.text(`${s.overview.monthLabel}の市町別の実績です。友だち数・ブロック数は月末時点 (その月で最後に LINE の統計を取得できた日) の値です。`, { size: 9 });
+  f.text(
+    `${s.overview.monthLabel}の市町別の実績です。友だち数・ブロック数は月末時点 (その月で最後に LINE の統計を取得できた日) の値です。`,
+    { size: 9 },
+  );
   f.table(kpiTextTable(s.overview, notes));
 
   doc.addPage();
@@ -142,11 +193,19 @@ export async function kpiPdf(s: MonthlySources, h: DocumentHeader, charts: reado
 
   f.heading('4. 開封率の高い配信');
   if (top.length) {
-    f.table({ header: DELIVERY_HEADER, rows: deliveryRows(top, s.tenants.name, notes), weights: DELIVERY_WEIGHTS, align: DELIVERY_ALIGN });
+    f.table({
+      header: DELIVERY_HEADER,
+      rows: deliveryRows(top, s.tenants.name, notes),
+      weights: DELIVERY_WEIGHTS,
+      align: DELIVERY_ALIGN,
+    });
   } else {
     f.text('この月に開封率の分かる配信はありません。');
   }
-  f.text(`この月の配信は全部で ${s.deliveries.length.toLocaleString('ja-JP')} 件です (一覧は Excel 版の「配信」シートにあります)。`, { size: 9 });
+  f.text(
+    `この月の配信は全部で ${s.deliveries.length.toLocaleString('ja-JP')} 件です (一覧は Excel 版の「配信」シートにあります)。`,
+    { size: 9 },
+  );
 
   f.heading('5. 用語の定義');
   f.table({ header: ['項目', '定義'], rows: definitionRows(), weights: [1, 5], size: 9 });
@@ -161,8 +220,15 @@ export async function kpiPdf(s: MonthlySources, h: DocumentHeader, charts: reado
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
     doc.page.margins.bottom = 0; // the footer sits in the margin; without this pdfkit would start a new page
-    doc.font(JP).fontSize(8).fillColor('#555')
-      .text(`${h.title} ${h.subtitle}　- ${i + 1} / ${range.count} -`, MARGIN, doc.page.height - MARGIN, { width: f.width, align: 'center', lineBreak: false });
+    doc
+      .font(JP)
+      .fontSize(8)
+      .fillColor('#555')
+      .text(`${h.title} ${h.subtitle}　- ${i + 1} / ${range.count} -`, MARGIN, doc.page.height - MARGIN, {
+        width: f.width,
+        align: 'center',
+        lineBreak: false,
+      });
   }
   doc.end();
   await ended;

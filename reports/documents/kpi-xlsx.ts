@@ -9,24 +9,56 @@ import { Footnotes, definitionRows, type DocumentHeader } from './common.ts';
 import { KPI_COLUMNS, kpiRows, kpiSummary } from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import {
-  bodyCell, chartsSheet, fig, headerRow, newWorkbook, notesBlock, printable, titleBlock, writeTable, xlsxBuffer,
+  bodyCell,
+  chartsSheet,
+  fig,
+  headerRow,
+  newWorkbook,
+  notesBlock,
+  printable,
+  titleBlock,
+  writeTable,
+  xlsxBuffer,
 } from './xlsx-kit.ts';
 
 /** Writes the KPI table from `start`; returns the next free row. */
-export function kpiTableSheet(ws: Worksheet, s: Pick<MonthlySources, 'overview'>, start: number, notes: Footnotes): number {
-  return writeTable(ws, start, [
-    { label: '市町', width: 14 },
-    ...KPI_COLUMNS.map((c) => ({ label: `${c.label}\n(${c.unit})`, width: c.kind === 'percent' ? 11 : 12 })),
-  ], kpiRows(s.overview).map((r) => ({
-    strong: r.total,
-    cells: [r.name, ...KPI_COLUMNS.map((c) => fig(r.cells[c.key].value, c.kind, r.cells[c.key].reason, r.cells[c.key].partial))],
-  })), notes);
+export function kpiTableSheet(
+  ws: Worksheet,
+  s: Pick<MonthlySources, 'overview'>,
+  start: number,
+  notes: Footnotes,
+): number {
+  return writeTable(
+    ws,
+    start,
+    [
+      { label: '市町', width: 14 },
+      ...KPI_COLUMNS.map((c) => ({ label: `${c.label}\n(${c.unit})`, width: c.kind === 'percent' ? 11 : 12 })),
+    ],
+    kpiRows(s.overview).map((r) => ({
+      strong: r.total,
+      cells: [
+        r.name,
+        ...KPI_COLUMNS.map((c) => fig(r.cells[c.key].value, c.kind, r.cells[c.key].reason, r.cells[c.key].partial)),
+      ],
+    })),
+    notes,
+  );
 }
 
 /** The deliveries as a table (numbers as numbers); returns the next free row. */
-export function deliveriesSheet(ws: Worksheet, ds: readonly DeliveryFigures[], name: (id: string) => string, start: number, notes: Footnotes, extra?: {
-  label: string; width: number; value: (d: DeliveryFigures) => string;
-}): number {
+export function deliveriesSheet(
+  ws: Worksheet,
+  ds: readonly DeliveryFigures[],
+  name: (id: string) => string,
+  start: number,
+  notes: Footnotes,
+  extra?: {
+    label: string;
+    width: number;
+    value: (d: DeliveryFigures) => string;
+  },
+): number {
   const figs = [
     { label: '配信人数\n(人)', key: 'delivered', kind: 'count' },
     { label: '開封人数\n(人)', key: 'uniqueImpressions', kind: 'count' },
@@ -34,16 +66,28 @@ export function deliveriesSheet(ws: Worksheet, ds: readonly DeliveryFigures[], n
     { label: 'クリック\n(人)', key: 'clicks', kind: 'count' },
     { label: 'クリック率\n(%)', key: 'clickRate', kind: 'percent' },
   ] as const;
-  return writeTable(ws, start, [
-    { label: '市町', width: 12 }, { label: '配信日時', width: 17, format: 'datetime' }, { label: 'タイトル', width: 40, format: 'wrap' },
-    ...(extra ? [{ label: extra.label, width: extra.width, format: 'wrap' as const }] : []),
-    ...figs.map((c) => ({ label: c.label, width: 11 })),
-  ], ds.map((d) => ({
-    cells: [
-      name(d.tenantId), new Date(Date.parse(d.sentAt) + 9 * 3_600_000), d.title, ...(extra ? [extra.value(d)] : []),
-      ...figs.map((c) => fig(d[c.key], c.kind, d.missing[c.key])),
+  return writeTable(
+    ws,
+    start,
+    [
+      { label: '市町', width: 12 },
+      { label: '配信日時', width: 17, format: 'datetime' },
+      { label: 'タイトル', width: 40, format: 'wrap' },
+      ...(extra ? [{ label: extra.label, width: extra.width, format: 'wrap' as const }] : []),
+      ...figs.map((c) => ({ label: c.label, width: 11 })),
     ],
-  })), notes, { empty: 'この期間の配信はありません' });
+    ds.map((d) => ({
+      cells: [
+        name(d.tenantId),
+        new Date(Date.parse(d.sentAt) + 9 * 3_600_000),
+        d.title,
+        ...(extra ? [extra.value(d)] : []),
+        ...figs.map((c) => fig(d[c.key], c.kind, d.missing[c.key])),
+      ],
+    })),
+    notes,
+    { empty: 'この期間の配信はありません' },
+  );
 }
 
 /** The definitions of the figures on a sheet. */
@@ -60,7 +104,12 @@ export function definitionsSheet(ws: Worksheet, h: DocumentHeader): void {
   printable(ws, { landscape: false, headerRow: start, lastColumn: 2, lastRow: start + definitionRows().length });
 }
 
-export async function kpiXlsx(s: MonthlySources, h: DocumentHeader, charts: readonly ChartImage[], now: Date): Promise<Buffer> {
+export async function kpiXlsx(
+  s: MonthlySources,
+  h: DocumentHeader,
+  charts: readonly ChartImage[],
+  now: Date,
+): Promise<Buffer> {
   const wb = newWorkbook(now);
   const notes = new Footnotes();
   const ws = wb.addWorksheet('KPI', { properties: { defaultRowHeight: 18 } });
@@ -72,7 +121,9 @@ export async function kpiXlsx(s: MonthlySources, h: DocumentHeader, charts: read
 
   const dws = wb.addWorksheet('配信', { properties: { defaultRowHeight: 18 } });
   const dNotes = new Footnotes();
-  const dStart = titleBlock(dws, { ...h, title: `${h.title} 配信一覧` }, 8, [`この月の配信 ${s.deliveries.length} 件 (配信日時は日本時間)。`]);
+  const dStart = titleBlock(dws, { ...h, title: `${h.title} 配信一覧` }, 8, [
+    `この月の配信 ${s.deliveries.length} 件 (配信日時は日本時間)。`,
+  ]);
   const dEnd = deliveriesSheet(dws, s.deliveries, s.tenants.name, dStart, dNotes);
   const dLast = notesBlock(dws, dEnd + 1, dNotes, 8);
   printable(dws, { landscape: true, headerRow: dStart, lastColumn: 8, lastRow: dLast - 1 });

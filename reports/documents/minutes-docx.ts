@@ -17,7 +17,9 @@ export function meetingTime(m: Pick<Minutes, 'heldAt' | 'endedAt'>): string {
   if (!m.endedAt) return `${warekiDay(day, true)} ${start}〜`;
   const endDay = m.endedAt.slice(0, 10);
   const end = m.endedAt.slice(11, 16);
-  return endDay === day ? `${warekiDay(day, true)} ${start}〜${end}` : `${warekiDay(day, true)} ${start}〜${warekiDay(endDay, true)} ${end}`;
+  return endDay === day
+    ? `${warekiDay(day, true)} ${start}〜${end}`
+    : `${warekiDay(day, true)} ${start}〜${warekiDay(endDay, true)} ${end}`;
 }
 
 /** Approved first, then drafts; each group in the order the meetings were held. */
@@ -30,7 +32,9 @@ function meeting(m: Minutes, no: number, name: (id: string) => string): Block[] 
   const draft = m.status !== 'approved';
   const tenants = m.tenantIds.map(name).join('、') || '—';
   const attendees = m.attendees.map((a) => (a.organization ? `${a.organization} ${a.name}` : a.name)).join('\n') || '—';
-  const approval = draft ? '下書き (未承認)' : `承認済み${m.approvedAt ? ` (${warekiDay(m.approvedAt.slice(0, 10))}${m.approvedBy ? `、${m.approvedBy}` : ''})` : ''}`;
+  const approval = draft
+    ? '下書き (未承認)'
+    : `承認済み${m.approvedAt ? ` (${warekiDay(m.approvedAt.slice(0, 10))}${m.approvedBy ? `、${m.approvedBy}` : ''})` : ''}`;
   return [
     heading(`${no}. ${draft ? '【下書き】' : ''}${m.title}`, 1),
     table({
@@ -45,17 +49,20 @@ function meeting(m: Minutes, no: number, name: (id: string) => string): Block[] 
         ['状態', approval],
       ],
     }),
-    heading('議題', 2), ...list(m.agenda, { numbered: true, empty: '記載なし' }),
-    heading('協議内容', 2), ...textBlock(m.discussion),
-    heading('決定事項', 2), ...list(m.decisions, { empty: 'なし' }),
+    heading('議題', 2),
+    ...list(m.agenda, { numbered: true, empty: '記載なし' }),
+    heading('協議内容', 2),
+    ...textBlock(m.discussion),
+    heading('決定事項', 2),
+    ...list(m.decisions, { empty: 'なし' }),
     heading('対応事項', 2),
     m.actionItems.length
       ? table({
-        header: ['No.', '対応事項', '担当', '期限'],
-        weights: [0.5, 5, 1.5, 2],
-        align: ['center', 'left', 'left', 'left'],
-        rows: m.actionItems.map((a, i) => [String(i + 1), a.task, a.owner, warekiDay(a.due)]),
-      })
+          header: ['No.', '対応事項', '担当', '期限'],
+          weights: [0.5, 5, 1.5, 2],
+          align: ['center', 'left', 'left', 'left'],
+          rows: m.actionItems.map((a, i) => [String(i + 1), a.task, a.owner, warekiDay(a.due)]),
+        })
       : para('なし', { indent: 240 }),
   ];
 }
@@ -66,15 +73,25 @@ export async function minutesDocx(s: MonthlySources, now: Date): Promise<Buffer>
   const drafts = ordered.filter((m) => m.status !== 'approved').length;
   const children: Block[] = [...header(h)];
   if (!ordered.length) {
-    children.push(para(`${h.subtitle.replace(/分$/, '')}に開催した打ち合わせ・会議はありませんでした。`, { after: 200 }));
+    children.push(
+      para(`${h.subtitle.replace(/分$/, '')}に開催した打ち合わせ・会議はありませんでした。`, { after: 200 }),
+    );
   } else {
     children.push(
-      para(`${h.subtitle.replace(/分$/, '')}に開催した打ち合わせ・会議 ${ordered.length} 件の議事録です${drafts ? ` (うち ${drafts} 件は下書きで、県・市町の確認前です)` : ''}。`),
+      para(
+        `${h.subtitle.replace(/分$/, '')}に開催した打ち合わせ・会議 ${ordered.length} 件の議事録です${drafts ? ` (うち ${drafts} 件は下書きで、県・市町の確認前です)` : ''}。`,
+      ),
       table({
         header: ['No.', '日時', '種別', '件名', '状態'],
         weights: [0.5, 3, 1.3, 3.5, 1],
         align: ['center', 'left', 'left', 'left', 'center'],
-        rows: ordered.map((m, i) => [String(i + 1), meetingTime(m), m.kind, m.title, m.status === 'approved' ? '承認済み' : '下書き']),
+        rows: ordered.map((m, i) => [
+          String(i + 1),
+          meetingTime(m),
+          m.kind,
+          m.title,
+          m.status === 'approved' ? '承認済み' : '下書き',
+        ]),
       }),
     );
     ordered.forEach((m, i) => children.push(...meeting(m, i + 1, s.tenants.name)));

@@ -35,7 +35,8 @@ export interface TenantIndex {
 export function indexTenants(list: Tenant[]): TenantIndex {
   const byId = new Map(list.map((t) => [t.id, t]));
   return {
-    list, byId,
+    list,
+    byId,
     prefecture: list.find((t) => t.kind === 'prefecture')?.name,
     municipalityIds: list.filter((t) => t.kind === 'municipality').map((t) => t.id),
     name: (id) => byId.get(id)?.name ?? id,
@@ -64,11 +65,20 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
   ]);
   const tenants = indexTenants(list);
   const [deliveries, histories] = await Promise.all([
-    data.deliveries(overview.rows.map((r) => r.tenantId), from, to),
+    data.deliveries(
+      overview.rows.map((r) => r.tenantId),
+      from,
+      to,
+    ),
     Promise.all(issues.map((i) => src.store.issueHistory(i.id))),
   ]);
   return {
-    month, tenants, overview, deliveries, minutes, issues,
+    month,
+    tenants,
+    overview,
+    deliveries,
+    minutes,
+    issues,
     history: new Map(issues.map((i, n) => [i.id, histories[n]!])),
   };
 }

@@ -7,7 +7,14 @@ import ExcelJS from 'exceljs';
 import type { Cell, Worksheet } from 'exceljs';
 import { MISSING_REASONS, type Figure, type MissingReason } from '../../dashboard/index.ts';
 import type { ChartImage } from './charts.ts';
-import { DASH_NOTE, EXCEL_FORMATS, PARTIAL_NOTE, type DocumentHeader, type FigureKind, type Footnotes } from './common.ts';
+import {
+  DASH_NOTE,
+  EXCEL_FORMATS,
+  PARTIAL_NOTE,
+  type DocumentHeader,
+  type FigureKind,
+  type Footnotes,
+} from './common.ts';
 
 export const FONT = 'ＭＳ Ｐゴシック';
 
@@ -50,7 +57,12 @@ const thin = { style: 'thin' as const, color: { argb: 'FF808080' } };
 export const BORDER = { top: thin, left: thin, bottom: thin, right: thin };
 
 /** A header row (bold, shaded, wrapped) with filters, frozen with everything above it. */
-export function headerRow(ws: Worksheet, row: number, labels: readonly string[], opts: { filter?: boolean; freeze?: boolean } = {}): void {
+export function headerRow(
+  ws: Worksheet,
+  row: number,
+  labels: readonly string[],
+  opts: { filter?: boolean; freeze?: boolean } = {},
+): void {
   const r = ws.getRow(row);
   labels.forEach((l, i) => {
     const c = r.getCell(i + 1);
@@ -61,12 +73,16 @@ export function headerRow(ws: Worksheet, row: number, labels: readonly string[],
     c.border = BORDER;
   });
   r.height = 30;
-  if (opts.freeze !== false) ws.views = [{ state: 'frozen', xSplit: 0, ySplit: row, topLeftCell: `A${row + 1}`, activeCell: `A${row + 1}` }];
+  if (opts.freeze !== false)
+    ws.views = [{ state: 'frozen', xSplit: 0, ySplit: row, topLeftCell: `A${row + 1}`, activeCell: `A${row + 1}` }];
   if (opts.filter !== false) ws.autoFilter = { from: { row, column: 1 }, to: { row, column: labels.length } };
 }
 
 /** Body cell style: font, border, wrap for text. */
-export function bodyCell(c: Cell, opts: { numFmt?: string; wrap?: boolean; bold?: boolean; fill?: string; align?: 'left' | 'right' | 'center' } = {}): void {
+export function bodyCell(
+  c: Cell,
+  opts: { numFmt?: string; wrap?: boolean; bold?: boolean; fill?: string; align?: 'left' | 'right' | 'center' } = {},
+): void {
   c.font = { name: FONT, size: 10, bold: opts.bold };
   c.border = BORDER;
   c.alignment = { vertical: 'top', wrapText: opts.wrap, horizontal: opts.align };
@@ -75,10 +91,18 @@ export function bodyCell(c: Cell, opts: { numFmt?: string; wrap?: boolean; bold?
 }
 
 /** A4, fit to the page width (any number of pages down), header row repeated, page numbers. */
-export function printable(ws: Worksheet, o: { landscape: boolean; headerRow?: number; lastColumn: number; lastRow: number }): void {
+export function printable(
+  ws: Worksheet,
+  o: { landscape: boolean; headerRow?: number; lastColumn: number; lastRow: number },
+): void {
   ws.pageSetup = {
-    paperSize: 9, orientation: o.landscape ? 'landscape' : 'portrait', fitToPage: true, fitToWidth: 1, fitToHeight: 0,
-    horizontalCentered: true, margins: { left: 0.5, right: 0.5, top: 0.6, bottom: 0.6, header: 0.3, footer: 0.3 },
+    paperSize: 9,
+    orientation: o.landscape ? 'landscape' : 'portrait',
+    fitToPage: true,
+    fitToWidth: 1,
+    fitToHeight: 0,
+    horizontalCentered: true,
+    margins: { left: 0.5, right: 0.5, top: 0.6, bottom: 0.6, header: 0.3, footer: 0.3 },
     printArea: `A1:${colName(o.lastColumn)}${Math.max(o.lastRow, 1)}`,
     ...(o.headerRow ? { printTitlesRow: `${o.headerRow}:${o.headerRow}` } : {}),
   };
@@ -149,11 +173,20 @@ const isFigure = (c: TableCell): c is FigureCell => typeof c === 'object' && c !
  * figures are empty cells with a note, and their reasons go to `notes`. Returns the next free row.
  */
 export function writeTable(
-  ws: Worksheet, start: number, columns: readonly TableColumn[], rows: ReadonlyArray<{ cells: readonly TableCell[]; strong?: boolean; height?: number }>,
-  notes: Footnotes, opts: { filter?: boolean; freeze?: boolean; empty?: string } = {},
+  ws: Worksheet,
+  start: number,
+  columns: readonly TableColumn[],
+  rows: ReadonlyArray<{ cells: readonly TableCell[]; strong?: boolean; height?: number }>,
+  notes: Footnotes,
+  opts: { filter?: boolean; freeze?: boolean; empty?: string } = {},
 ): number {
   columns.forEach((c, i) => (ws.getColumn(i + 1).width = c.width));
-  headerRow(ws, start, columns.map((c) => c.label), { filter: opts.filter, freeze: opts.freeze });
+  headerRow(
+    ws,
+    start,
+    columns.map((c) => c.label),
+    { filter: opts.filter, freeze: opts.freeze },
+  );
   if (columns.some((c) => c.label.includes('\n'))) ws.getRow(start).height = 32;
   let row = start + 1;
   for (const r of rows) {
@@ -165,7 +198,10 @@ export function writeTable(
       if (isFigure(cell)) {
         c.value = cell.value;
         bodyCell(c, { numFmt: EXCEL_FORMATS[cell.kind], bold: r.strong, fill, align: 'right' });
-        const why = [cell.value === null && cell.reason ? MISSING_REASONS[cell.reason] : '', cell.partial ? PARTIAL_NOTE : ''].filter(Boolean);
+        const why = [
+          cell.value === null && cell.reason ? MISSING_REASONS[cell.reason] : '',
+          cell.partial ? PARTIAL_NOTE : '',
+        ].filter(Boolean);
         if (why.length) c.note = why.join('\n');
         if (cell.value === null && cell.reason) notes.reason(cell.reason);
         if (cell.partial) notes.mark(PARTIAL_NOTE);
@@ -173,7 +209,10 @@ export function writeTable(
         c.value = cell;
         bodyCell(c, {
           numFmt: col.format === 'date' ? DATE_FORMAT : col.format === 'datetime' ? DATETIME_FORMAT : undefined,
-          wrap: col.format === 'wrap', bold: r.strong, fill, align: col.align,
+          wrap: col.format === 'wrap',
+          bold: r.strong,
+          fill,
+          align: col.align,
         });
       }
     });
@@ -189,7 +228,12 @@ export function writeTable(
 }
 
 /** A figure of a number column: `{ value, kind, reason }`. */
-export const fig = (value: Figure, kind: FigureKind, reason?: MissingReason, partial?: boolean): FigureCell => ({ value, kind, reason, partial });
+export const fig = (value: Figure, kind: FigureKind, reason?: MissingReason, partial?: boolean): FigureCell => ({
+  value,
+  kind,
+  reason,
+  partial,
+});
 
 export async function xlsxBuffer(wb: ExcelJS.Workbook): Promise<Buffer> {
   return Buffer.from(await wb.xlsx.writeBuffer());

@@ -78,7 +78,10 @@ export class SandboxState {
   /** Every channel's rich menus and default menu. */
   readonly richMenus = new RichMenuBook();
 
-  constructor(readonly world: World, readonly config: SandboxConfig) {
+  constructor(
+    readonly world: World,
+    readonly config: SandboxConfig,
+  ) {
     this.narrowcasts = new NarrowcastRunner(this);
   }
 
@@ -267,7 +270,8 @@ function selectRecipients(
       return { recipients: [], indexes: n === resolved.length ? resolved : resolved.slice(0, n) };
     }
     const indexes = resolved && resolved.length === candidates.length ? resolved : new Int32Array(candidates.length);
-    if (indexes !== resolved) for (let k = 0; k < candidates.length; k++) indexes[k] = channel.residentIndex(candidates[k]!);
+    if (indexes !== resolved)
+      for (let k = 0; k < candidates.length; k++) indexes[k] = channel.residentIndex(candidates[k]!);
     if (candidatesAreFriends) return { recipients: candidates, indexes };
     // Compacts in place: kept ones move to the front, in order. Usually every candidate is kept,
     // and the candidates themselves are the recipients.

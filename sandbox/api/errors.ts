@@ -24,11 +24,15 @@ export function invalidQuery(details: LineErrorDetail[]): LineApiError {
 }
 
 export function invalidProperty(property: string): LineApiError {
-  return new LineApiError(400, { message: `The property, '${property}', in the request body is invalid (line: -, column: -)` });
+  return new LineApiError(400, {
+    message: `The property, '${property}', in the request body is invalid (line: -, column: -)`,
+  });
 }
 
 export function unparsableJson(line: number, column: number): LineApiError {
-  return new LineApiError(400, { message: `The request body could not be parsed as JSON (line: ${line}, column: ${column})` });
+  return new LineApiError(400, {
+    message: `The request body could not be parsed as JSON (line: ${line}, column: ${column})`,
+  });
 }
 
 export function unsupportedContentType(contentType: string): LineApiError {

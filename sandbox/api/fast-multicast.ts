@@ -67,7 +67,7 @@ export function parseMulticastFast(bytes: Buffer, ids: BytesIndexer): FastMultic
     return undefined;
   }
   // What follows `]` is `}` (end of the object) or `,"key":…` (more members).
-  if (!(bytes[p] === 125 /* } */ || (bytes[p] === 44 /* , */ && bytes[p + 1] === 34) /* " */)) return undefined;
+  if (!((bytes[p] === 125 /* } */ || (bytes[p] === 44 /* , */ && bytes[p + 1] === 34)) /* " */)) return undefined;
   // A fan-out's requests differ in `to` only: the rest is parsed and validated once, and the same
   // (frozen) body serves while the bytes are the same.
   if (last && len - p === last.rest.length && bytes.compare(last.rest, 0, last.rest.length, p, len) === 0) {

@@ -31,7 +31,11 @@ export const faultSpecSchema = z
     /** A short name (push, multicast, narrowcast, broadcast, reply, profile, followers, insight) or an operationId. */
     endpoint: z.string().min(1).optional(),
     kind: z.enum(['5xx', 'timeout', '429']),
-    durationMs: z.number().int().positive().max(24 * 3_600_000),
+    durationMs: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 3_600_000),
     /** HTTP status for kind 5xx (default 500). */
     status: z.number().int().min(500).max(599).optional(),
     /**
@@ -70,14 +74,14 @@ export class FaultBoard {
   /** Adds a fault from an unchecked spec; throws a ZodError when it is malformed. */
   add(input: unknown): Fault {
     const spec = faultSpecSchema.parse(input);
-    const operations = spec.endpoint ? ENDPOINT_ALIASES[spec.endpoint] ?? [spec.endpoint] : undefined;
+    const operations = spec.endpoint ? (ENDPOINT_ALIASES[spec.endpoint] ?? [spec.endpoint]) : undefined;
     const fault: Fault = {
       id: randomUUID(),
       channelId: spec.channelId,
       operations,
       kind: spec.kind,
-      status: spec.kind === '429' ? 429 : spec.status ?? 500,
-      delivered: spec.kind === '429' ? false : spec.delivered ?? spec.kind === 'timeout',
+      status: spec.kind === '429' ? 429 : (spec.status ?? 500),
+      delivered: spec.kind === '429' ? false : (spec.delivered ?? spec.kind === 'timeout'),
       probability: spec.probability,
       remaining: spec.count,
       hangMs: spec.hangMs,

@@ -77,7 +77,11 @@ export interface SandboxServer {
 
 const HANDLERS: Record<string, Handler> = { ...sendRoutes, ...accountRoutes, ...insightRoutes, ...richMenuRoutes };
 
-export function createSandboxServer(world: World, config: SandboxConfig, options: SandboxServerOptions = {}): SandboxServer {
+export function createSandboxServer(
+  world: World,
+  config: SandboxConfig,
+  options: SandboxServerOptions = {},
+): SandboxServer {
   const state = new SandboxState(world, config);
   const clock = options.clock ?? Date.now;
   const faults = new FaultBoard(clock);
@@ -130,7 +134,10 @@ export function createSandboxServer(world: World, config: SandboxConfig, options
         }
         let result: [number, unknown];
         try {
-          result = handleTestHook({ method, pathname, query: url.searchParams, body: read.body }, { world, state, faults, rateLimiter });
+          result = handleTestHook(
+            { method, pathname, query: url.searchParams, body: read.body },
+            { world, state, faults, rateLimiter },
+          );
         } catch (e) {
           if (e instanceof URIError) throw notFound();
           throw e;
@@ -199,8 +206,17 @@ export function createSandboxServer(world: World, config: SandboxConfig, options
       }
 
       const ctx: ApiContext = {
-        requestId, operationId, channel, body, toIndexes, query, params: match.params, retryKey, state,
-        raw: read.body, contentType: req.headers['content-type'],
+        requestId,
+        operationId,
+        channel,
+        body,
+        toIndexes,
+        query,
+        params: match.params,
+        retryKey,
+        state,
+        raw: read.body,
+        contentType: req.headers['content-type'],
       };
       const reply: ApiReply = match.handler(ctx);
       if (retryKey && reply.status < 300) {
@@ -215,10 +231,22 @@ export function createSandboxServer(world: World, config: SandboxConfig, options
       }
       if (reply.raw) {
         if (!res.headersSent && !res.destroyed) {
-          res.writeHead(reply.status, { ...headers, ...reply.headers, 'content-type': reply.raw.contentType, 'content-length': reply.raw.bytes.length });
+          res.writeHead(reply.status, {
+            ...headers,
+            ...reply.headers,
+            'content-type': reply.raw.contentType,
+            'content-length': reply.raw.bytes.length,
+          });
           res.end(reply.raw.bytes);
         }
-        options.onResponse?.({ method: req.method ?? '', path: pathname, operationId, status: reply.status, headers, body: undefined });
+        options.onResponse?.({
+          method: req.method ?? '',
+          path: pathname,
+          operationId,
+          status: reply.status,
+          headers,
+          body: undefined,
+        });
         return;
       }
       respond(req, res, pathname, operationId, reply.status, reply.body, { ...headers, ...reply.headers });

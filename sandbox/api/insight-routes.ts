@@ -23,8 +23,7 @@ function parseDate(value: string, property: string): number {
 
 const getNumberOfFollowers: Handler = (ctx) => {
   // The date parameter is optional: LINE then reports yesterday (Asia/Tokyo).
-  const date =
-    ctx.query.date === undefined ? tokyoDate(ctx.state.world.now() - DAY_MS) : String(ctx.query.date);
+  const date = ctx.query.date === undefined ? tokyoDate(ctx.state.world.now() - DAY_MS) : String(ctx.query.date);
   parseDate(date, 'date');
   return { status: 200, body: ctx.channel.followersInsight(date) };
 };

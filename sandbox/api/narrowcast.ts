@@ -67,7 +67,12 @@ export class NarrowcastRunner {
       try {
         targets = await resolveRecipients(channel, this.state, body, () => this.stopped);
       } catch {
-        Object.assign(job, { phase: 'failed', errorCode: 1, failedDescription: 'internal error', completedTime: new Date().toISOString() });
+        Object.assign(job, {
+          phase: 'failed',
+          errorCode: 1,
+          failedDescription: 'internal error',
+          completedTime: new Date().toISOString(),
+        });
         return;
       }
       if (this.stopped) return;
@@ -195,7 +200,20 @@ function combine<T>(node: Json, inner: (x: Json) => (v: T) => boolean): (v: T) =
   return (v) => tests.every((t) => t(v));
 }
 
-const AGE_STEPS = ['age_15', 'age_20', 'age_25', 'age_30', 'age_35', 'age_40', 'age_45', 'age_50', 'age_55', 'age_60', 'age_65', 'age_70'];
+const AGE_STEPS = [
+  'age_15',
+  'age_20',
+  'age_25',
+  'age_30',
+  'age_35',
+  'age_40',
+  'age_45',
+  'age_50',
+  'age_55',
+  'age_60',
+  'age_65',
+  'age_70',
+];
 const PERIOD_DAYS: Record<string, number> = { day_7: 7, day_30: 30, day_90: 90, day_180: 180, day_365: 365 };
 
 interface Attributes {
@@ -242,8 +260,8 @@ function demographicPredicate(f: Json): (a: Attributes) => boolean {
       return (a) => a.age >= gte && a.age < lt;
     }
     case 'subscriptionPeriod': {
-      const gte = f.gte ? PERIOD_DAYS[f.gte] ?? 0 : -Infinity;
-      const lt = f.lt ? PERIOD_DAYS[f.lt] ?? Infinity : Infinity;
+      const gte = f.gte ? (PERIOD_DAYS[f.gte] ?? 0) : -Infinity;
+      const lt = f.lt ? (PERIOD_DAYS[f.lt] ?? Infinity) : Infinity;
       return (a) => a.friendDays >= gte && a.friendDays < lt;
     }
     case 'operator':

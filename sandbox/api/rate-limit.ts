@@ -52,7 +52,10 @@ export class SlidingWindow {
 export class RateLimiter {
   private readonly windows = new Map<string, SlidingWindow>();
 
-  constructor(private readonly limits: RateLimits, private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly limits: RateLimits,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** True if the request may proceed (and counts it). */
   allow(channelId: string, operationId: string): boolean {

@@ -43,7 +43,6 @@ export class ResidentIndex implements ResidentIndexer {
   private size = 0;
   private readonly scratch = new Uint32Array(4);
 
-
   /** Index of userId, or -1 when never seen. */
   find(userId: string): number {
     if (!this.pack(userId)) return this.odd.get(userId) ?? EMPTY;
@@ -180,7 +179,14 @@ export interface ResidentReceipts {
   channelId: string;
   userId: string;
   count: number;
-  receipts: { requestId: string; kind: DeliveryKind; retryKey: string | null; acceptedAt: string; messageCount: number; messages?: readonly unknown[] }[];
+  receipts: {
+    requestId: string;
+    kind: DeliveryKind;
+    retryKey: string | null;
+    acceptedAt: string;
+    messageCount: number;
+    messages?: readonly unknown[];
+  }[];
   /** Receipts counted in `count` whose requests' lists were dropped (too old to list). */
   unlisted: number;
 }
@@ -238,7 +244,10 @@ export class ReceiptBook {
   }
 
   /** Records that each recipient (distinct friends, by index) received this request once. */
-  record(request: Omit<AcceptedRequest, 'recipients' | 'recipientCount' | 'channelId'>, recipients: Int32Array): AcceptedRequest {
+  record(
+    request: Omit<AcceptedRequest, 'recipients' | 'recipientCount' | 'channelId'>,
+    recipients: Int32Array,
+  ): AcceptedRequest {
     // the largest index first (one growth at most), then one pass with the counters in locals
     let top = -1;
     for (let r = 0; r < recipients.length; r++) if (recipients[r]! > top) top = recipients[r]!;
@@ -261,7 +270,12 @@ export class ReceiptBook {
     this.distinct += distinct;
     this.multiple += multiple;
     this.totalReceipts += recipients.length;
-    const accepted: AcceptedRequest = { ...request, channelId: this.channelId, recipientCount: recipients.length, recipients };
+    const accepted: AcceptedRequest = {
+      ...request,
+      channelId: this.channelId,
+      recipientCount: recipients.length,
+      recipients,
+    };
     this.requests.push(accepted);
     this.listed += recipients.length;
     // Drop the oldest lists beyond the bound (never the newest request's).

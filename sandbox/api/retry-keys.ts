@@ -6,7 +6,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RETENTION_MS = 24 * 3_600_000;
 
 /** Operations that accept the header; any other operation answers 400 when it is present. */
-export const RETRY_KEY_OPERATIONS: ReadonlySet<string> = new Set(['pushMessage', 'multicast', 'narrowcast', 'broadcast']);
+export const RETRY_KEY_OPERATIONS: ReadonlySet<string> = new Set([
+  'pushMessage',
+  'multicast',
+  'narrowcast',
+  'broadcast',
+]);
 
 export function isValidRetryKey(key: string): boolean {
   return UUID.test(key);

@@ -55,7 +55,8 @@ export class RichMenuBook {
 
   create(channelId: string, menu: RichMenu): string {
     const m = this.of(channelId);
-    if (m.size >= MAX_RICH_MENUS) throw new LineApiError(400, { message: `The number of rich menus has reached the limit (${MAX_RICH_MENUS})` });
+    if (m.size >= MAX_RICH_MENUS)
+      throw new LineApiError(400, { message: `The number of rich menus has reached the limit (${MAX_RICH_MENUS})` });
     const richMenuId = `richmenu-${randomBytes(16).toString('hex')}`;
     m.set(richMenuId, { richMenuId, menu: structuredClone(menu) });
     return richMenuId;
@@ -101,14 +102,16 @@ export function checkRichMenu(body: Record<string, any>): LineErrorDetail[] {
     return v !== undefined && v !== null;
   };
   const length = (v: unknown, max: number, property: string, min = 0) => {
-    if (typeof v === 'string' && (v.length < min || v.length > max)) d.push({ message: `Length must be between ${min} and ${max}`, property });
+    if (typeof v === 'string' && (v.length < min || v.length > max))
+      d.push({ message: `Length must be between ${min} and ${max}`, property });
   };
   if (need(body.size, 'size')) {
     const { width, height } = body.size as { width?: number; height?: number };
     if (need(width, 'size.width') && need(height, 'size.height')) {
       if (width! < 800 || width! > 2500) d.push({ message: 'must be between 800 and 2500', property: 'size.width' });
       if (height! < 250) d.push({ message: 'must be greater than or equal to 250', property: 'size.height' });
-      if (width! / height! < 1.45) d.push({ message: 'The aspect ratio (width / height) must be at least 1.45', property: 'size' });
+      if (width! / height! < 1.45)
+        d.push({ message: 'The aspect ratio (width / height) must be at least 1.45', property: 'size' });
     }
   }
   need(body.selected, 'selected');
@@ -142,7 +145,8 @@ export function checkRichMenu(body: Record<string, any>): LineErrorDetail[] {
       case 'uri':
         if (need(a.uri, `${p}.uri`)) {
           length(a.uri, 1000, `${p}.uri`, 1);
-          if (typeof a.uri === 'string' && !/^(https?|line|tel):/i.test(a.uri)) d.push({ message: 'must be an http, https, line or tel URI', property: `${p}.uri` });
+          if (typeof a.uri === 'string' && !/^(https?|line|tel):/i.test(a.uri))
+            d.push({ message: 'must be an http, https, line or tel URI', property: `${p}.uri` });
         }
         break;
       case 'datetimepicker':
@@ -161,7 +165,9 @@ export function checkRichMenu(body: Record<string, any>): LineErrorDetail[] {
 }
 
 /** Width and height of a PNG or JPEG, from its header; undefined when it is neither. */
-export function imageSize(bytes: Buffer): { type: 'image/png' | 'image/jpeg'; width: number; height: number } | undefined {
+export function imageSize(
+  bytes: Buffer,
+): { type: 'image/png' | 'image/jpeg'; width: number; height: number } | undefined {
   if (bytes.length >= 24 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.toString('latin1', 12, 16) === 'IHDR') {
     return { type: 'image/png', width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
   }
@@ -200,7 +206,10 @@ const toMenu = (body: Record<string, any>): RichMenu => ({
 const createRichMenu: Handler = (ctx) => {
   const details = checkRichMenu(ctx.body);
   if (details.length) throw invalidRequestBody(details);
-  return { status: 200, body: { richMenuId: ctx.state.richMenus.create(ctx.channel.config.channelId, toMenu(ctx.body)) } };
+  return {
+    status: 200,
+    body: { richMenuId: ctx.state.richMenus.create(ctx.channel.config.channelId, toMenu(ctx.body)) },
+  };
 };
 
 const validateRichMenuObject: Handler = (ctx) => {
@@ -211,7 +220,10 @@ const validateRichMenuObject: Handler = (ctx) => {
 
 const getRichMenu: Handler = (ctx) => ({ status: 200, body: response(stored(ctx)) });
 
-const getRichMenuList: Handler = (ctx) => ({ status: 200, body: { richmenus: ctx.state.richMenus.list(ctx.channel.config.channelId).map(response) } });
+const getRichMenuList: Handler = (ctx) => ({
+  status: 200,
+  body: { richmenus: ctx.state.richMenus.list(ctx.channel.config.channelId).map(response) },
+});
 
 const deleteRichMenu: Handler = (ctx) => {
   stored(ctx);
@@ -223,14 +235,21 @@ const setRichMenuImage: Handler = (ctx) => {
   const s = stored(ctx);
   const contentType = (ctx.contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== 'image/png' && contentType !== 'image/jpeg') {
-    throw new LineApiError(415, { message: `The content type, ${contentType || '(none)'}, is not supported (image/jpeg or image/png)` });
+    throw new LineApiError(415, {
+      message: `The content type, ${contentType || '(none)'}, is not supported (image/jpeg or image/png)`,
+    });
   }
   const bytes = ctx.raw ?? Buffer.alloc(0);
   if (bytes.length > MAX_IMAGE_BYTES) throw new LineApiError(413, { message: 'The image must be 1 MB or smaller' });
   const image = imageSize(bytes);
-  if (!image || image.type !== contentType) throw new LineApiError(400, { message: `The image is not a valid ${contentType === 'image/png' ? 'PNG' : 'JPEG'} file` });
+  if (!image || image.type !== contentType)
+    throw new LineApiError(400, {
+      message: `The image is not a valid ${contentType === 'image/png' ? 'PNG' : 'JPEG'} file`,
+    });
   if (image.width !== s.menu.size.width || image.height !== s.menu.size.height) {
-    throw new LineApiError(400, { message: `The image size (${image.width}x${image.height}) must match the rich menu size (${s.menu.size.width}x${s.menu.size.height})` });
+    throw new LineApiError(400, {
+      message: `The image size (${image.width}x${image.height}) must match the rich menu size (${s.menu.size.width}x${s.menu.size.height})`,
+    });
   }
   if (s.image) throw new LineApiError(400, { message: 'An image has already been uploaded to the richmenu' });
   s.image = { contentType, bytes: Buffer.from(bytes) };

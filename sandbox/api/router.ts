@@ -30,7 +30,12 @@ export class Router {
         paramNames.push(name);
         return '([^/]+)';
       });
-      const route: Route = { operation: op, handler: handlers[op.operationId], pattern: new RegExp(`^${source}$`), paramNames };
+      const route: Route = {
+        operation: op,
+        handler: handlers[op.operationId],
+        pattern: new RegExp(`^${source}$`),
+        paramNames,
+      };
       if (paramNames.length === 0) this.exact.set(`${op.method} ${op.path}`, route);
       else this.templated.push(route);
     }

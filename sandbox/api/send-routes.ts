@@ -42,13 +42,18 @@ const multicast: Handler = (ctx) => {
     );
     return { status: 200, body: {} };
   }
-  const { to, messages, customAggregationUnits } = ctx.body as { to: string[]; messages: unknown[]; customAggregationUnits?: string[] };
+  const { to, messages, customAggregationUnits } = ctx.body as {
+    to: string[];
+    messages: unknown[];
+    customAggregationUnits?: string[];
+  };
   // Resolved once: an ID that is one of the channel's residents is well-formed by construction,
   // so only the others need the pattern check.
   const indexes = ctx.state.residentIndexes(ctx.channel, to);
   const details: { message: string; property: string }[] = [];
   for (let i = 0; i < to.length; i++) {
-    if ((indexes === undefined || indexes[i]! < 0) && !USER_ID.test(to[i]!)) details.push({ message: 'Invalid user ID', property: `to[${i}]` });
+    if ((indexes === undefined || indexes[i]! < 0) && !USER_ID.test(to[i]!))
+      details.push({ message: 'Invalid user ID', property: `to[${i}]` });
   }
   details.push(...checkMessageLimits(messages));
   if (details.length) throw invalidRequestBody(details);
@@ -124,4 +129,3 @@ export const sendRoutes: Record<string, Handler> = {
   validateNarrowcast: validateMessages,
   validateReply: validateMessages,
 };
-

@@ -100,7 +100,10 @@ function countParam(query: URLSearchParams, name: string): number {
   if (raw === null) return 0;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n > 10_000) {
-    throw new LineApiError(400, { message: 'The request has 1 error(s)', details: [{ message: 'must be an integer from 0 to 10000', property: name }] });
+    throw new LineApiError(400, {
+      message: 'The request has 1 error(s)',
+      details: [{ message: 'must be an integer from 0 to 10000', property: name }],
+    });
   }
   return n;
 }
@@ -180,14 +183,22 @@ export function handleTestHook(req: TestHookRequest, deps: TestHookDeps): [numbe
         let action: ResidentActionRequest;
         if (parsed.type === 'richMenu') {
           const menu = state.richMenus.shownTo(channel.config.channelId);
-          if (!menu) throw new LineApiError(409, { message: 'The resident sees no rich menu (the channel has no default rich menu)' });
+          if (!menu)
+            throw new LineApiError(409, {
+              message: 'The resident sees no rich menu (the channel has no default rich menu)',
+            });
           const area = menu.menu.areas[parsed.area];
           if (!area) {
-            throw new LineApiError(400, { message: 'The request body has 1 error(s)', details: [{ message: `The rich menu has ${menu.menu.areas.length} area(s)`, property: 'area' }] });
+            throw new LineApiError(400, {
+              message: 'The request body has 1 error(s)',
+              details: [{ message: `The rich menu has ${menu.menu.areas.length} area(s)`, property: 'area' }],
+            });
           }
           const a = area.action as Record<string, unknown>;
           if (a.type === 'postback' || a.type === 'datetimepicker') {
-            action = parsed.params ? { type: 'postback', data: String(a.data), params: parsed.params } : { type: 'postback', data: String(a.data) };
+            action = parsed.params
+              ? { type: 'postback', data: String(a.data), params: parsed.params }
+              : { type: 'postback', data: String(a.data) };
           } else if (a.type === 'message') {
             action = { type: 'message', text: String(a.text) };
           } else if (a.type === 'uri') {
@@ -214,7 +225,10 @@ export function handleTestHook(req: TestHookRequest, deps: TestHookDeps): [numbe
     }
     case 'GET requests':
       if (parts.length === 1) {
-        return [200, { requests: state.recentRequests(req.query.get('channelId') ?? undefined, limitParam(req.query, 100)) }];
+        return [
+          200,
+          { requests: state.recentRequests(req.query.get('channelId') ?? undefined, limitParam(req.query, 100)) },
+        ];
       }
       break;
     case 'GET faults':

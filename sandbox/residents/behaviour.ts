@@ -137,7 +137,14 @@ export class ChannelSim {
     let c = this.actionsPerDay[i];
     if (!c) {
       for (let j = this.actionsPerDay.length; j <= i; j++) {
-        this.actionsPerDay[j] = { follows: 0, unblocks: 0, unfollows: 0, postbacks: 0, messages: 0, videoPlayCompletes: 0 };
+        this.actionsPerDay[j] = {
+          follows: 0,
+          unblocks: 0,
+          unfollows: 0,
+          postbacks: 0,
+          messages: 0,
+          videoPlayCompletes: 0,
+        };
       }
       c = this.actionsPerDay[i]!;
     }

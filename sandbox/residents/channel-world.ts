@@ -50,7 +50,9 @@ export class SimChannelWorld implements ChannelWorld {
    * as the rest of its heap, so they live while someone uses them and are made again from `idx`
    * when they were collected; smaller lists are held as they are (`ids`).
    */
-  private cachedIds: { version: number; idx: Int32Array; ids?: readonly string[]; weak?: WeakRef<readonly string[]> } | undefined;
+  private cachedIds:
+    | { version: number; idx: Int32Array; ids?: readonly string[]; weak?: WeakRef<readonly string[]> }
+    | undefined;
   private readonly replyTokens = new Map<string, number>();
   private readonly tokenRing: Array<string | undefined> = [];
   private readonly tokenUser = new Int32Array(REPLY_TOKENS_KEPT);
@@ -204,7 +206,9 @@ export class SimChannelWorld implements ChannelWorld {
         break;
       case 'postback':
         if (before !== 'friend') return { ok: false, reason: 'not-friend', status: before };
-        action = request.params ? { type: 'postback', data: request.data, params: request.params } : { type: 'postback', data: request.data };
+        action = request.params
+          ? { type: 'postback', data: request.data, params: request.params }
+          : { type: 'postback', data: request.data };
         break;
     }
     const event = this.sim.apply(i, action, Math.max(now, this.sim.processedUpTo));
@@ -280,7 +284,8 @@ export class SimChannelWorld implements ChannelWorld {
   sweep(): void {
     const now = this.deps.now();
     for (const r of this.engagement.byRequestId.values()) {
-      if (!r.frozen && r.complete && now >= r.at + STATS_WINDOW_MS) messageEventInsight(this.engagement, r.requestId, now);
+      if (!r.frozen && r.complete && now >= r.at + STATS_WINDOW_MS)
+        messageEventInsight(this.engagement, r.requestId, now);
     }
   }
 
@@ -320,7 +325,17 @@ export class SimChannelWorld implements ChannelWorld {
   aggregationUnitInsight(unit: string, from: string, to: string): Record<string, unknown> {
     const f = ymdToDay(from);
     const t = ymdToDay(to);
-    if (f === undefined || t === undefined) return { overview: { uniqueImpression: null, uniqueClick: null, uniqueMediaPlayed: null, uniqueMediaPlayed100Percent: null }, messages: [], clicks: [] };
+    if (f === undefined || t === undefined)
+      return {
+        overview: {
+          uniqueImpression: null,
+          uniqueClick: null,
+          uniqueMediaPlayed: null,
+          uniqueMediaPlayed100Percent: null,
+        },
+        messages: [],
+        clicks: [],
+      };
     this.engagement.drain();
     return aggregationUnitInsight(this.engagement, unit, f, t, this.deps.now(), jstDay);
   }

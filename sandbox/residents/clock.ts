@@ -96,6 +96,6 @@ export class SimClock {
     }
     // Accelerated until simulated time catches up with real time, then real time.
     const fast = this.simAnchor + elapsed * this.speed;
-    return fast < real ? fast : real;
+    return Math.min(fast, real);
   }
 }

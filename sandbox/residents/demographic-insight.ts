@@ -2,11 +2,25 @@
  * GET /v2/bot/insight/demographic: friends' attributes as percentages (one decimal place).
  * LINE answers `available: false` when the account has too few friends (under 20).
  */
-import { AGES, APP_TYPES, AREAS, GENDERS, percentages, SUBSCRIPTION_PERIODS, subscriptionPeriodIndex } from './demographics.ts';
+import {
+  AGES,
+  APP_TYPES,
+  AREAS,
+  GENDERS,
+  percentages,
+  SUBSCRIPTION_PERIODS,
+  subscriptionPeriodIndex,
+} from './demographics.ts';
 import type { Population } from './population.ts';
 import { PRIVACY_THRESHOLD } from './message-insight.ts';
 
-function tiles<K extends string>(field: K, names: readonly string[], counts: ArrayLike<number>, total: number, dropZero: boolean) {
+function tiles<K extends string>(
+  field: K,
+  names: readonly string[],
+  counts: ArrayLike<number>,
+  total: number,
+  dropZero: boolean,
+) {
   const pct = percentages(counts, total);
   const out: Array<Record<K, string> & { percentage: number }> = [];
   for (let i = 0; i < names.length; i++) {

@@ -43,7 +43,8 @@ export function analyseMessages(messages: readonly unknown[], count: number): { 
       ...(type === 'video' && typeof m?.trackingId === 'string' ? { trackingId: m.trackingId } : {}),
     });
     if (type === 'text' && typeof m?.text === 'string') {
-      for (const u of m.text.match(/https?:\/\/[^\s"'<>）」』、。]+/g) ?? []) targets.push({ seq, kind: 'uri', url: u });
+      for (const u of m.text.match(/https?:\/\/[^\s"'<>）」』、。]+/g) ?? [])
+        targets.push({ seq, kind: 'uri', url: u });
     }
     walk(m, (o) => {
       if (o.type === 'uri' && (typeof o.uri === 'string' || typeof o.linkUri === 'string')) {
@@ -230,7 +231,16 @@ export class Engagement {
     const messageCount = Math.max(1, Math.min(5, notice.messageCount | 0));
     const { targets, bubbles } = analysed(notice.messages ?? [], messageCount);
     const units = [...new Set(notice.customAggregationUnits ?? [])];
-    const record = new DeliveryRecord(notice.requestId, notice.kind, notice.at, messageCount, units, targets, bubbles, p.key);
+    const record = new DeliveryRecord(
+      notice.requestId,
+      notice.kind,
+      notice.at,
+      messageCount,
+      units,
+      targets,
+      bubbles,
+      p.key,
+    );
     const day = jstDay(notice.at);
     let dc = this.deliveriesPerDay.get(day);
     if (!dc) {
@@ -371,11 +381,14 @@ export class Engagement {
       if (i < 0) continue;
       record.delivered++;
       if (fatigue && this.fatigued(i, day) && blockP > 0 && draws.next() < blockP) {
-        this.sim.schedule(notice.at + Math.floor(-Math.log(1 - draws.next()) * (12 * HOUR_MS)), i, { type: 'unfollow' });
+        this.sim.schedule(notice.at + Math.floor(-Math.log(1 - draws.next()) * (12 * HOUR_MS)), i, {
+          type: 'unfollow',
+        });
       }
       if (!(openP > 0 && draws.next() < openP)) continue;
       // Most open within the hour, others later in the day or in the following days.
-      const delayMs = draws.next() < 0.6 ? -Math.log(1 - draws.next()) * HOUR_MS : -Math.log(1 - draws.next()) * (20 * HOUR_MS);
+      const delayMs =
+        draws.next() < 0.6 ? -Math.log(1 - draws.next()) * HOUR_MS : -Math.log(1 - draws.next()) * (20 * HOUR_MS);
       if (delayMs >= STATS_WINDOW_MS) continue;
       const ordinal = job.openers.length;
       job.openers.push(i);
@@ -399,7 +412,10 @@ export class Engagement {
         level = 1;
         while (level < 5 && draws.next() < (level === 1 ? 0.85 : 0.75)) level++;
         if (level === 5 && bubble.trackingId) {
-          this.sim.schedule(notice.at + delayMs + 60_000, i, { type: 'videoPlayComplete', trackingId: bubble.trackingId });
+          this.sim.schedule(notice.at + delayMs + 60_000, i, {
+            type: 'videoPlayComplete',
+            trackingId: bubble.trackingId,
+          });
         }
       }
       job.media.push(level);

@@ -133,7 +133,7 @@ export class UserIdCodec {
     const index = this.shift === 32 ? 0 : v >>> this.shift;
     if (index >= this.count) return -1;
     const h = hash2i(this.key, index);
-    if (((v & this.mask) >>> 0) !== this.offset(h)) return -1;
+    if ((v & this.mask) >>> 0 !== this.offset(h)) return -1;
     const x1 = hash2i(h, 1);
     if (w[2] !== x1 >>> 16 || w[3] !== (x1 & 0xffff)) return -1;
     const x2 = hash2i(h, 2);
@@ -158,7 +158,7 @@ export function ulid(timeMs: number, a: number, b: number): string {
   out = timePart.reverse().join('');
   let x = fmix32(a);
   let y = fmix32(b ^ 0x5bd1e995);
-  let z = hash2(a, b);
+  const z = hash2(a, b);
   const words = [x, y, z];
   for (let i = 0; i < 16; i++) {
     const w = i % 3;

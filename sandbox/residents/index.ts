@@ -102,7 +102,7 @@ export class SandboxWorld implements World {
     this.list = config.channels.map((ch) => {
       const sender = ch.webhookUrl
         ? // Timeouts and backoff are about the receiver's real behaviour: always the real clock.
-        new WebhookSender(ch.webhookUrl, ch.channelSecret, ch.botUserId, ch.redelivery, fetchFn, shared, opts.webhook)
+          new WebhookSender(ch.webhookUrl, ch.channelSecret, ch.botUserId, ch.redelivery, fetchFn, shared, opts.webhook)
         : undefined;
       const w = new SimChannelWorld(ch, {
         now: () => this.clock.now(),

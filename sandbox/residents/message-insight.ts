@@ -41,7 +41,14 @@ class Uniq {
   }
 }
 
-const LEVEL_KEYS = ['', 'mediaPlayed', 'mediaPlayed25Percent', 'mediaPlayed50Percent', 'mediaPlayed75Percent', 'mediaPlayed100Percent'] as const;
+const LEVEL_KEYS = [
+  '',
+  'mediaPlayed',
+  'mediaPlayed25Percent',
+  'mediaPlayed50Percent',
+  'mediaPlayed75Percent',
+  'mediaPlayed100Percent',
+] as const;
 
 interface BubbleAcc {
   impression: number;
@@ -75,7 +82,12 @@ function accumulate(records: readonly DeliveryRecord[], now: number) {
   let anyMedia = false;
   const bubble = (b: number): BubbleAcc => {
     for (let k = bubbles.length; k <= b; k++) {
-      bubbles.push({ impression: 0, viewers: new Uniq(), plays: [0, 0, 0, 0, 0, 0], players: Array.from({ length: 6 }, () => new Uniq()) });
+      bubbles.push({
+        impression: 0,
+        viewers: new Uniq(),
+        plays: [0, 0, 0, 0, 0, 0],
+        players: Array.from({ length: 6 }, () => new Uniq()),
+      });
     }
     return bubbles[b]!;
   };
@@ -174,7 +186,11 @@ function body(records: readonly DeliveryRecord[], now: number, perUnit: boolean)
 }
 
 /** GetMessageEventResponse for a broadcast or narrowcast request id; undefined when unknown. */
-export function messageEventInsight(eng: Engagement, requestId: string, now: number): Record<string, unknown> | undefined {
+export function messageEventInsight(
+  eng: Engagement,
+  requestId: string,
+  now: number,
+): Record<string, unknown> | undefined {
   const r = eng.byRequestId.get(requestId);
   if (!r) return undefined;
   if (r.frozen) return r.frozen;
@@ -205,7 +221,14 @@ export function messageEventInsight(eng: Engagement, requestId: string, now: num
 }
 
 /** GetStatisticsPerUnitResponse for push and multicast messages of a unit sent from `fromDay` to `toDay`. */
-export function aggregationUnitInsight(eng: Engagement, unit: string, fromDay: number, toDay: number, now: number, dayOf: (ms: number) => number): Record<string, unknown> {
+export function aggregationUnitInsight(
+  eng: Engagement,
+  unit: string,
+  fromDay: number,
+  toDay: number,
+  now: number,
+  dayOf: (ms: number) => number,
+): Record<string, unknown> {
   const records = (eng.byUnit.get(unit) ?? []).filter((r) => {
     const d = dayOf(r.at);
     return d >= fromDay && d <= toDay;
@@ -214,10 +237,21 @@ export function aggregationUnitInsight(eng: Engagement, unit: string, fromDay: n
 }
 
 /** GetNumberOfMessageDeliveriesResponse: messages delivered (one per recipient) that day. */
-export function messageDeliveriesInsight(eng: Engagement, day: number, today: number, closed: boolean): Record<string, unknown> {
+export function messageDeliveriesInsight(
+  eng: Engagement,
+  day: number,
+  today: number,
+  closed: boolean,
+): Record<string, unknown> {
   if (day < SERVICE_START_DAY) return { status: 'out_of_service' };
   if (day >= today || !closed) return { status: 'unready' };
-  const d: DeliveryCounts = eng.deliveriesPerDay.get(day) ?? { push: 0, multicast: 0, broadcast: 0, narrowcast: 0, reply: 0 };
+  const d: DeliveryCounts = eng.deliveriesPerDay.get(day) ?? {
+    push: 0,
+    multicast: 0,
+    broadcast: 0,
+    narrowcast: 0,
+    reply: 0,
+  };
   return {
     status: 'ready',
     // Sends from LINE Official Account Manager (broadcast, targeting, auto/greeting responses,

@@ -80,7 +80,14 @@ export class WebhookSender {
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   private readonly o: Required<WebhookSenderOptions>;
-  readonly stats: WebhookStats = { delivered: 0, requests: 0, failedRequests: 0, redelivered: 0, dropped: 0, backlog: 0 };
+  readonly stats: WebhookStats = {
+    delivered: 0,
+    requests: 0,
+    failedRequests: 0,
+    redelivered: 0,
+    dropped: 0,
+    backlog: 0,
+  };
 
   constructor(
     private readonly url: string,
@@ -232,7 +239,12 @@ export class WebhookSender {
   private retry(batch: Batch): void {
     const now = this.realNow();
     const attempts = batch.attempts + 1;
-    if (!this.redelivery || this.stopped || attempts >= this.o.maxAttempts || now - batch.firstTriedAt >= this.o.maxRedeliveryMs) {
+    if (
+      !this.redelivery ||
+      this.stopped ||
+      attempts >= this.o.maxAttempts ||
+      now - batch.firstTriedAt >= this.o.maxRedeliveryMs
+    ) {
       this.stats.dropped += batch.events.length;
       return;
     }
@@ -247,10 +259,13 @@ export class WebhookSender {
   private armRetryTimer(): void {
     if (this.retryTimer || this.retries.length === 0 || this.stopped) return;
     const next = Math.min(...this.retries.map((b) => b.dueAt));
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.pump();
-    }, Math.max(0, next - this.realNow()));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.pump();
+      },
+      Math.max(0, next - this.realNow()),
+    );
     this.retryTimer.unref?.();
   }
 

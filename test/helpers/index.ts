@@ -55,9 +55,15 @@ export interface CliResult {
 }
 
 /** Runs `tayori …` as a user would (`npx tayori` resolves to bin/tayori.mjs). */
-export function runCli(args: string[], opts: { env: Record<string, string>; input?: string; timeoutMs?: number }): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env: Record<string, string>; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tayori.mjs'), ...args], { env: opts.env, cwd: repoRoot });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tayori.mjs'), ...args], {
+      env: opts.env,
+      cwd: repoRoot,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -73,7 +79,11 @@ export function runCli(args: string[], opts: { env: Record<string, string>; inpu
 }
 
 /** Polls until fn resolves truthy (or throws after `timeoutMs`). */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -101,7 +111,8 @@ export function isAlive(pid: number): boolean {
 export function reapRedis(dataDir: string): void {
   try {
     const pid = Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8').trim());
-    if (pid > 1 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server')) process.kill(pid, 'SIGKILL');
+    if (pid > 1 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server'))
+      process.kill(pid, 'SIGKILL');
   } catch {
     /* none left */
   }

@@ -1,7 +1,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
 /** A LINE-shaped webhook event for tests; ids unique unless given. */
-export function event(type: string, userId: string, extra: Record<string, unknown> = {}, ts = Date.now()): Record<string, unknown> {
+export function event(
+  type: string,
+  userId: string,
+  extra: Record<string, unknown> = {},
+  ts = Date.now(),
+): Record<string, unknown> {
   return {
     type,
     mode: 'active',
@@ -29,5 +34,8 @@ export async function postWebhook(
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (opts.signature !== null) headers[opts.headerName ?? 'x-line-signature'] = opts.signature ?? sign(text, secret);
   const res = await fetch(url, { method: 'POST', headers, body: text });
-  return { status: res.status, json: (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } } };
+  return {
+    status: res.status,
+    json: (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } },
+  };
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openClickHouse } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { migrate } from '../core/migrations.ts';
-import { runningSuite } from './suite-state.ts';
+import { awaitSuite } from './suite-state.ts';
 
 export function registerDbCommand(program: Command, config: () => Config): void {
   const db = program.command('db').description('ClickHouse のスキーマ管理');
@@ -12,7 +12,7 @@ export function registerDbCommand(program: Command, config: () => Config): void 
     )
     .action(async () => {
       const c = config();
-      const suite = runningSuite(c.dataDir);
+      const suite = await awaitSuite(c.dataDir);
       if (suite && c.clickhouse.kind === 'embedded') {
         console.log(
           `稼働中の Tayori (${suite.url}) が起動時にマイグレーションを適用済みです。新しいマイグレーションは再起動で適用されます`,

@@ -16,7 +16,7 @@ import {
   type InsightStatus,
 } from '../ingest/insight/index.ts';
 import { table } from './output.ts';
-import { callSuite, runningSuite, type SuiteState } from './suite-state.ts';
+import { awaitSuite, callSuite, type SuiteState } from './suite-state.ts';
 
 /** Hours the queue needs at 60 calls per hour per channel (channels work in parallel). */
 function estimateHours(perTenant: number): number {
@@ -134,7 +134,7 @@ export function registerInsightCommand(program: Command, config: () => Config): 
       const input = { tenant: o.tenant, from: o.from, to: o.to };
       parseBackfillInput(input, Date.now());
       const cfg = config();
-      const suite = runningSuite(cfg.dataDir);
+      const suite = await awaitSuite(cfg.dataDir);
       if (!suite) return directBackfill(cfg, input);
       const since = Date.now();
       const r = await callSuite<BackfillResult>(suite, 'POST', '/api/v1/insight/backfill', input);
@@ -154,7 +154,7 @@ export function registerInsightCommand(program: Command, config: () => Config): 
       if (b.tenant === 'all')
         throw new AppError('invalid_input', '表示するテナントを 1 つ指定してください (all は使えません)', 400);
       const cfg = config();
-      const suite = runningSuite(cfg.dataDir);
+      const suite = await awaitSuite(cfg.dataDir);
       let days: FollowersDay[];
       if (suite) {
         const q = new URLSearchParams({ tenant: b.tenant, from: b.from, to: b.to });
@@ -177,7 +177,7 @@ export function registerInsightCommand(program: Command, config: () => Config): 
     .description('稼働中のスイートの Insight 取得ジョブの状況を表示します')
     .option('--json', 'JSON で出力します')
     .action(async (o: { json?: boolean }) => {
-      const suite = runningSuite(config().dataDir);
+      const suite = await awaitSuite(config().dataDir);
       if (!suite)
         throw new AppError(
           'suite_not_running',

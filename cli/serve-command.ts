@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Config } from '../core/config.ts';
 import { HEAP_FLAG, heapSizeConfigured } from '../core/heap.ts';
 import type { Logger } from '../core/logger.ts';
-import { startSuite } from './suite.ts';
+import { type Suite, startSuite } from './suite.ts';
 
 /** `tayori demo` and `tayori serve`: run the suite in this process until Ctrl-C or SIGTERM. */
 export function registerServeCommands(program: Command, config: () => Config, logger: (level: string) => Logger): void {
@@ -23,7 +23,37 @@ async function run(config: Config, makeLogger: (level: string) => Logger, demo: 
       { flag: HEAP_FLAG },
       'node started without an initial heap size: large deliveries will spend CPU on needless full collections (npx tayori and the npm scripts pass it)',
     );
-  const suite = await startSuite(config, log, { demo, say: (line) => console.log(line) });
+  let suite: Suite | undefined;
+  let stopping = false;
+  const stop = async (why: string, code: number) => {
+    if (stopping) {
+      if (code === 0) {
+        console.error('強制終了します');
+        process.exit(130);
+      }
+      return;
+    }
+    stopping = true;
+    if (code === 0) console.log(`\n${why} を受け取りました。停止しています…`);
+    else
+      console.error(`\n予期しないエラーのため停止しています (${why})。受け付け済みのデータを保存してから終了します…`);
+    await suite?.close();
+    if (code === 0) console.log('停止しました');
+    process.exit(code);
+  };
+  // A promise nobody awaited: logged, the suite keeps serving. An exception nobody caught: the state
+  // of the process is unknown, so it stops through the ordered shutdown (what was acknowledged is
+  // flushed) rather than dying mid-write; a supervisor (systemd, the container) starts it again.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (err, origin) => {
+    log.fatal({ err, origin }, 'uncaught exception: shutting down in order');
+    void stop('uncaughtException', 1);
+  });
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+
+  suite = await startSuite(config, log, { demo, say: (line) => console.log(line) });
+  if (stopping) return;
   const where =
     config.clickhouse.kind === 'embedded'
       ? `組み込み ClickHouse (${config.clickhouse.path})`
@@ -34,20 +64,5 @@ async function run(config: Config, makeLogger: (level: string) => Logger, demo: 
   console.log(
     `\nTayori が起動しました: ${suite.url}\n  データ: ${where}${sandbox}\n  停止するには Ctrl-C を押してください\n`,
   );
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      console.error('強制終了します');
-      process.exit(130);
-    }
-    stopping = true;
-    console.log(`\n${signal} を受け取りました。停止しています…`);
-    await suite.close();
-    console.log('停止しました');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
   await new Promise(() => {});
 }

@@ -10,9 +10,18 @@ export interface SuiteState {
   startedAt: string;
 }
 
+/**
+ * The data directory's suite.json: written as `starting` as soon as a suite claims the directory
+ * (before it opens ClickHouse), `ready` with its URL and token once start-up is complete, and
+ * `stopping` while it shuts down. A CLI command waits through `starting` and `stopping`.
+ */
+export type SuiteFile =
+  | (SuiteState & { state?: 'ready' })
+  | { pid: number; state: 'starting' | 'stopping'; startedAt: string };
+
 const file = (dataDir: string) => path.join(dataDir, 'suite.json');
 
-export function writeSuiteState(dataDir: string, state: SuiteState): void {
+export function writeSuiteState(dataDir: string, state: SuiteFile): void {
   fs.mkdirSync(dataDir, { recursive: true });
   const tmp = `${file(dataDir)}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
@@ -28,11 +37,11 @@ export function removeSuiteState(dataDir: string): void {
   }
 }
 
-/** The suite running on this data directory, if its process is alive. */
-export function runningSuite(dataDir: string): SuiteState | undefined {
-  let s: SuiteState;
+/** The suite.json of another live process on this data directory, whatever its state. */
+export function liveSuiteFile(dataDir: string): SuiteFile | undefined {
+  let s: SuiteFile;
   try {
-    s = JSON.parse(fs.readFileSync(file(dataDir), 'utf8')) as SuiteState;
+    s = JSON.parse(fs.readFileSync(file(dataDir), 'utf8')) as SuiteFile;
   } catch {
     return undefined;
   }
@@ -42,6 +51,46 @@ export function runningSuite(dataDir: string): SuiteState | undefined {
     return s;
   } catch {
     return undefined;
+  }
+}
+
+/** The suite ready on this data directory (its API answers), if any; a starting one is not. */
+export function runningSuite(dataDir: string): SuiteState | undefined {
+  const s = liveSuiteFile(dataDir);
+  return s && (s.state === undefined || s.state === 'ready') ? s : undefined;
+}
+
+/**
+ * The suite on this data directory for a CLI command: waits while one is starting or stopping
+ * (it holds the data directory but has no API yet), up to `waitMs`, then says so plainly.
+ */
+export async function awaitSuite(
+  dataDir: string,
+  opts: { waitMs?: number; say?: (line: string) => void } = {},
+): Promise<SuiteState | undefined> {
+  const waitMs = opts.waitMs ?? Number(process.env.TAYORI_CLI_WAIT_MS ?? 60_000);
+  const say = opts.say ?? ((line: string) => console.error(line));
+  const t0 = Date.now();
+  let told = false;
+  for (;;) {
+    const s = liveSuiteFile(dataDir);
+    if (!s) return undefined;
+    if (s.state === undefined || s.state === 'ready') return s;
+    const what = s.state === 'starting' ? '起動中' : '停止中';
+    const waited = Date.now() - t0;
+    if (waited >= waitMs) {
+      throw new AppError(
+        s.state === 'starting' ? 'suite_starting' : 'suite_stopping',
+        `このデータディレクトリ (${dataDir}) の Tayori (pid ${s.pid}) は${what}です。` +
+          `${Math.round(waited / 1000)} 秒待ちましたが終わりませんでした。${s.state === 'starting' ? '起動が終わってから' : '停止が終わってから'}もう一度実行してください`,
+        503,
+      );
+    }
+    if (!told && waited >= 500) {
+      say(`Tayori (pid ${s.pid}) が${what}です。終わるのを待っています…`);
+      told = true;
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -76,7 +125,7 @@ export async function withGateway<G extends { close(): Promise<void> }, T>(
   gateways: { api: (suite: SuiteState) => G; direct: () => Promise<G> },
   fn: (g: G) => Promise<T>,
 ): Promise<T> {
-  const suite = runningSuite(dataDir);
+  const suite = await awaitSuite(dataDir);
   const g = suite ? gateways.api(suite) : await gateways.direct();
   try {
     return await fn(g);

@@ -20,7 +20,7 @@ import type { Reports } from '../reports/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 import { startDemoSandbox } from './demo-sandbox.ts';
 import { seedDemoTenants } from './demo-seed.ts';
-import { removeSuiteState, runningSuite, writeSuiteState } from './suite-state.ts';
+import { liveSuiteFile, removeSuiteState, writeSuiteState } from './suite-state.ts';
 
 export interface Suite {
   url: string;
@@ -49,16 +49,22 @@ export async function startSuite(
   logger: Logger,
   opts: { demo?: boolean; say?: (line: string) => void } = {},
 ): Promise<Suite> {
-  const other = runningSuite(config.dataDir);
+  const other = liveSuiteFile(config.dataDir);
   if (other) {
+    const where = 'url' in other ? other.url : other.state === 'starting' ? '起動中' : '停止中';
     throw Object.assign(
       new Error(
-        `このデータディレクトリ (${config.dataDir}) では既に Tayori が稼働しています: ${other.url} (pid ${other.pid})`,
+        `このデータディレクトリ (${config.dataDir}) では既に Tayori が稼働しています: ${where} (pid ${other.pid})`,
       ),
       { code: 'suite_running' },
     );
   }
   fs.mkdirSync(config.dataDir, { recursive: true });
+  // The directory is claimed before ClickHouse opens it, so a CLI command run meanwhile waits for
+  // this suite's API instead of meeting the engine's lock; `ready` only once start-up is complete.
+  const startedAt = new Date().toISOString();
+  writeSuiteState(config.dataDir, { pid: process.pid, state: 'starting', startedAt });
+  let started = false;
   // Shutdown steps, run in reverse order of start; each named in the debug log, each bounded so a
   // stuck part cannot keep the process (and its redis-server) alive.
   const steps: Array<[string, () => Promise<unknown>]> = [];
@@ -67,6 +73,8 @@ export async function startSuite(
     first: (name: string, fn: () => Promise<unknown>) => steps.unshift([name, fn]),
   };
   const close = async () => {
+    started = false;
+    if (steps.length) writeSuiteState(config.dataDir, { pid: process.pid, state: 'stopping', startedAt });
     for (const [name, fn] of steps.splice(0).reverse()) {
       logger.debug({ step: name }, 'stopping');
       let timer: NodeJS.Timeout | undefined;
@@ -83,6 +91,7 @@ export async function startSuite(
       else if (outcome !== 'ok') logger.warn({ step: name, err: outcome }, 'shutdown step failed');
     }
   };
+  cleanups.first('suite state', async () => removeSuiteState(config.dataDir));
   try {
     const box = loadSecretBox(config, { create: opts.demo });
     const ch = await openClickHouse(config.clickhouse);
@@ -135,7 +144,7 @@ export async function startSuite(
     const front = new FrontHandlers();
     ingest.mount(front);
     const app = createHttpApp(logger, { front });
-    registerHealth(app, { ch, redis });
+    registerHealth(app, { ch, redis, started: () => started });
     const dashboard = createDashboard({
       ch,
       redis,
@@ -192,8 +201,8 @@ export async function startSuite(
       }
     }
 
-    writeSuiteState(config.dataDir, { pid: process.pid, url, token, startedAt: new Date().toISOString() });
-    cleanups.first('suite state', async () => removeSuiteState(config.dataDir));
+    writeSuiteState(config.dataDir, { pid: process.pid, state: 'ready', url, token, startedAt });
+    started = true;
     return { url, token, app, ch, redis, tenants, ingest, insight, delivery, reports, sandbox, close };
   } catch (e) {
     await close();

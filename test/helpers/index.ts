@@ -83,6 +83,7 @@ export async function waitFor<T>(
   fn: () => Promise<T | undefined | false>,
   timeoutMs = 30_000,
   what = 'condition',
+  intervalMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -93,7 +94,7 @@ export async function waitFor<T>(
     } catch (e) {
       last = e;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }

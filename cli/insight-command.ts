@@ -90,11 +90,13 @@ async function directBackfill(config: Config, input: { tenant: string; from: str
 export function printFollowersDays(tenantId: string, days: FollowersDay[]): string {
   const fmt = (n: number | null) => (n === null ? '—' : n.toLocaleString('ja-JP'));
   const status = { ready: '確定', out_of_service: '対象期間外' } as const;
-  return `${table(
-    ['日付', '友だち', 'ターゲットリーチ', 'ブロック', '状態'],
-    days.map((d) => [d.day, fmt(d.followers), fmt(d.targetedReaches), fmt(d.blocks), status[d.status]]),
-    [1, 2, 3],
-  )}\n${tenantId}: ${days.length} 日分`;
+  return (
+    table(
+      ['日付', '友だち', 'ターゲットリーチ', 'ブロック', '状態'],
+      days.map((d) => [d.day, fmt(d.followers), fmt(d.targetedReaches), fmt(d.blocks), status[d.status]]),
+      [1, 2, 3],
+    ) + `\n${tenantId}: ${days.length} 日分`
+  );
 }
 
 /** Polls the suite until every requested day has been fetched since `since`, printing progress. */

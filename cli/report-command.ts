@@ -197,21 +197,23 @@ const size = (n: number) =>
 const when = (iso: string) => iso.slice(0, 16).replace('T', ' ');
 
 export function printFiles(files: FileView[]): string {
-  return `${table(
-    ['期間', '帳票', '版', 'ファイル名', 'サイズ', '作成日時', '作成者', '提出期限', 'ID'],
-    files.map((f) => [
-      f.periodLabel,
-      f.title,
-      `第${f.version}版`,
-      f.fileName,
-      size(f.size),
-      when(f.createdAt),
-      f.createdBy,
-      f.dueDateLabel ?? '—',
-      f.id,
-    ]),
-    [4],
-  )}\n${files.length} 件`;
+  return (
+    table(
+      ['期間', '帳票', '版', 'ファイル名', 'サイズ', '作成日時', '作成者', '提出期限', 'ID'],
+      files.map((f) => [
+        f.periodLabel,
+        f.title,
+        `第${f.version}版`,
+        f.fileName,
+        size(f.size),
+        when(f.createdAt),
+        f.createdBy,
+        f.dueDateLabel ?? '—',
+        f.id,
+      ]),
+      [4],
+    ) + `\n${files.length} 件`
+  );
 }
 
 function progressPrinter(): Progress {
@@ -370,7 +372,7 @@ export function registerReportCommand(program: Command, config: () => Config): v
       );
       if (o.json) return console.log(JSON.stringify(list, null, 2));
       console.log(
-        `${table(
+        table(
           ['開催日時', '種別', '件名', '関係団体', '状態', '提出期限', 'ID'],
           list.map((m) => [
             when(m.heldAt),
@@ -381,7 +383,7 @@ export function registerReportCommand(program: Command, config: () => Config): v
             m.reportDue || '—',
             m.id,
           ]),
-        )}\n${list.length} 件`,
+        ) + `\n${list.length} 件`,
       );
     });
 
@@ -450,7 +452,7 @@ export function registerReportCommand(program: Command, config: () => Config): v
       const list = await gateway(config(), (g) => g.listIssues({ month: o.month, tenant: o.tenant, status: o.status }));
       if (o.json) return console.log(JSON.stringify(list, null, 2));
       console.log(
-        `${table(
+        table(
           ['No.', '市町', '起票日', '分類', '内容', '担当', '状況', '期限', '完了日'],
           list.map((i) => [
             String(i.no),
@@ -464,7 +466,7 @@ export function registerReportCommand(program: Command, config: () => Config): v
             i.resolvedOn ?? '—',
           ]),
           [0],
-        )}\n${list.length} 件`,
+        ) + `\n${list.length} 件`,
       );
     });
 

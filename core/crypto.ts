@@ -66,7 +66,7 @@ export function loadSecretBox(config: Config, opts: { create?: boolean } = {}): 
       );
     }
     fs.mkdirSync(path.dirname(sk.path), { recursive: true });
-    fs.writeFileSync(sk.path, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(sk.path, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   }
   return new SecretBox(parseSecretKey(fs.readFileSync(sk.path, 'utf8'), sk.path));
 }

@@ -965,7 +965,7 @@ export class FanOut {
   /** Writes the final record once every batch is settled (idempotent). */
   async finalize(tenantId: string, id: string): Promise<void> {
     const prog = await this.state.progress(id);
-    if (!prog?.enumerated || prog.settled < prog.batches) return;
+    if (!prog || !prog.enumerated || prog.settled < prog.batches) return;
     const d = await this.#o.store.get(tenantId, id);
     if (!d || d.status === 'done' || d.status === 'failed' || d.status === 'cancelled') return;
     await this.#reconcileOutcomes(tenantId, id);

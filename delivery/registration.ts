@@ -331,7 +331,8 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
       const item = itemOf(arg);
       const value = arg.slice(item.length + 1);
       const o = optionsOf(item, v);
-      if (!o?.options.some((x) => x.id === value)) return reply(ctx, [menu(v, 'その選択肢は現在受け付けていません。')]);
+      if (!o || !o.options.some((x) => x.id === value))
+        return reply(ctx, [menu(v, 'その選択肢は現在受け付けていません。')]);
       if (cmd === 'set') {
         await deps.residents.setAttribute(ctx.tenantId, userId, item, [value], at);
         return reply(ctx, [

@@ -36,7 +36,7 @@ beforeAll(async () => {
       channels: [
         {
           channelId: channel.channelId,
-          botUserId: `U${'c'.repeat(32)}`,
+          botUserId: 'U' + 'c'.repeat(32),
           channelSecret: channel.secret,
           channelAccessToken: channel.token,
           residents: { count: 300, seed: 5 },

@@ -61,7 +61,7 @@ beforeAll(async () => {
     config: {
       channels: CHANNELS.map((c, i) => ({
         channelId: c.channelId,
-        botUserId: `U${String(i + 1).repeat(32)}`,
+        botUserId: 'U' + String(i + 1).repeat(32),
         channelSecret: c.secret,
         channelAccessToken: c.token,
         displayName: c.name,

@@ -23,7 +23,7 @@ function channel(
   const { residents, ...rest } = over;
   return {
     channelId: '2000000001',
-    botUserId: `U${'ab'.repeat(16)}`,
+    botUserId: 'U' + 'ab'.repeat(16),
     channelSecret: SECRET,
     channelAccessToken: 'token-0001',
     redelivery: true,
@@ -117,8 +117,8 @@ describe('population', () => {
     expect(p.userId).toBe(id);
     expect(p.language).toBe('ja');
     expect(p.displayName.length).toBeGreaterThan(0);
-    expect(ch.isFriend(`U${'0'.repeat(32)}`)).toBe(false);
-    expect(ch.profile(`U${'0'.repeat(32)}`)).toBeUndefined();
+    expect(ch.isFriend('U' + '0'.repeat(32))).toBe(false);
+    expect(ch.profile('U' + '0'.repeat(32))).toBeUndefined();
     // An id of the same shape with one digit changed is nobody.
     const other = id.slice(0, 20) + (id[20] === 'a' ? 'b' : 'a') + id.slice(21);
     expect(ch.isFriend(other)).toBe(false);
@@ -193,7 +193,7 @@ describe('webhooks', () => {
       expect(validateSignature(r.raw, SECRET, sig)).toBe(true);
       expect(validateSignature(r.raw, 'another-secret', sig)).toBe(false);
       expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(r.body.destination).toBe(`U${'ab'.repeat(16)}`);
+      expect(r.body.destination).toBe('U' + 'ab'.repeat(16));
     }
     const events = eventsOf(rx.got);
     const types = new Set(events.map((e) => e.type));
@@ -576,13 +576,13 @@ describe('helpers for the API layer', () => {
     }
     const id = ch.userIdAt(5);
     for (const stranger of [
-      `U${'0'.repeat(32)}`,
-      `U${id.slice(1).toUpperCase()}`,
+      'U' + '0'.repeat(32),
+      'U' + id.slice(1).toUpperCase(),
       id.slice(0, 32) + (id[32] === '0' ? '1' : '0'),
-      `${id.slice(0, 3)}g${id.slice(4)}`,
-      `${id}0`,
+      id.slice(0, 3) + 'g' + id.slice(4),
+      id + '0',
       id.slice(0, 32),
-      `C${id.slice(1)}`,
+      'C' + id.slice(1),
       '',
     ]) {
       expect(ch.residentIndex(stranger)).toBe(-1);
@@ -617,7 +617,7 @@ describe('helpers for the API layer', () => {
       reason: 'not-friend',
       status: 'blocking',
     });
-    expect(ch.act(`U${'0'.repeat(32)}`, { type: 'follow' })).toEqual({ ok: false, reason: 'unknown-resident' });
+    expect(ch.act('U' + '0'.repeat(32), { type: 'follow' })).toEqual({ ok: false, reason: 'unknown-resident' });
   });
 
   it('records deliveries by the indexes the API layer resolved', async () => {

@@ -9,7 +9,7 @@
   if (!form || !window.Tayori) return;
   var T = window.Tayori;
   var el = T.el;
-  var base = `/api/v1/tenants/${encodeURIComponent(form.getAttribute('data-tenant'))}`;
+  var base = '/api/v1/tenants/' + encodeURIComponent(form.getAttribute('data-tenant'));
   var MAX_MESSAGES = 5;
   var MAX_TEXT = 5000;
   var nf = function (n) {
@@ -17,7 +17,7 @@
   };
   var uid = 0;
   var nextId = function (p) {
-    return `${p}-${++uid}`;
+    return p + '-' + ++uid;
   };
 
   // ------------------------------------------------------------------ state
@@ -68,8 +68,8 @@
   function field(opts) {
     // a labelled control with its error slot (records.js finds it through aria-describedby)
     var id = nextId('f');
-    var err = el('p', { class: 'field-error', id: `${id}-err`, hidden: true });
-    var describedBy = [opts.counter ? `${id}-count` : '', opts.hint ? `${id}-hint` : '', `${id}-err`]
+    var err = el('p', { class: 'field-error', id: id + '-err', hidden: true });
+    var describedBy = [opts.counter ? id + '-count' : '', opts.hint ? id + '-hint' : '', id + '-err']
       .filter(Boolean)
       .join(' ');
     var attrs = { id: id, 'data-field': opts.path, 'aria-describedby': describedBy };
@@ -83,11 +83,11 @@
     });
     return {
       control: control,
-      node: el('div', { class: `field${opts.wide ? ' wide' : ''}` }, [
+      node: el('div', { class: 'field' + (opts.wide ? ' wide' : '') }, [
         el('label', { for: id, text: opts.label }),
         control,
-        opts.counter ? el('p', { class: 'counter', id: `${id}-count` }) : null,
-        opts.hint ? el('p', { class: 'hint', id: `${id}-hint`, text: opts.hint }) : null,
+        opts.counter ? el('p', { class: 'counter', id: id + '-count' }) : null,
+        opts.hint ? el('p', { class: 'hint', id: id + '-hint', text: opts.hint }) : null,
         err,
       ]),
     };
@@ -97,11 +97,11 @@
     list.textContent = '';
     state.messages.forEach(function (m, i) {
       var n = i + 1;
-      var path = `messages.${i}`;
+      var path = 'messages.' + i;
       var typeId = nextId('type');
       var typeSelect = el(
         'select',
-        { id: typeId, 'data-field': `${path}.type` },
+        { id: typeId, 'data-field': path + '.type' },
         Object.keys(TYPE_LABELS).map(function (t) {
           return el('option', { value: t, text: TYPE_LABELS[t], selected: m.type === t });
         }),
@@ -109,21 +109,21 @@
       typeSelect.addEventListener('change', function () {
         m.type = typeSelect.value;
         renderMessages();
-        focusIn(i, `[data-field="${path}.type"]`);
+        focusIn(i, '[data-field="' + path + '.type"]');
       });
       var move = function (to, label, disabled, key) {
         return el('button', {
           type: 'button',
           class: 'secondary small',
           text: label,
-          'aria-label': `メッセージ ${n} を${key}`,
+          'aria-label': 'メッセージ ' + n + ' を' + key,
           disabled: disabled,
           onclick: function () {
             var x = state.messages.splice(i, 1)[0];
             if (to !== null) state.messages.splice(to, 0, x);
             if (!state.messages.length) state.messages.push(newMessage());
             renderMessages();
-            if (to !== null) focusIn(to, `button[aria-label$="${key}"]`);
+            if (to !== null) focusIn(to, 'button[aria-label$="' + key + '"]');
             else if (list.querySelector('select')) list.querySelector('select').focus();
           },
         });
@@ -132,8 +132,8 @@
       if (m.type === 'text') {
         var t = field({
           tag: 'textarea',
-          path: `${path}.text`,
-          label: `メッセージ ${n} の本文`,
+          path: path + '.text',
+          label: 'メッセージ ' + n + ' の本文',
           value: m.text,
           wide: true,
           counter: true,
@@ -146,7 +146,7 @@
         });
         var counter = t.node.querySelector('.counter');
         var countText = function (v) {
-          counter.textContent = `${nf(v.length)} / ${nf(MAX_TEXT)} 文字`;
+          counter.textContent = nf(v.length) + ' / ' + nf(MAX_TEXT) + ' 文字';
           counter.classList.toggle('over', v.length >= MAX_TEXT);
         };
         countText(m.text);
@@ -154,8 +154,8 @@
       } else if (m.type === 'sticker') {
         body.push(
           field({
-            path: `${path}.packageId`,
-            label: `メッセージ ${n} のパッケージ ID`,
+            path: path + '.packageId',
+            label: 'メッセージ ' + n + ' のパッケージ ID',
             value: m.packageId,
             attrs: { inputmode: 'numeric', autocomplete: 'off' },
             hint: 'LINE の「送信できるスタンプ」一覧の番号 (例: 446)',
@@ -166,8 +166,8 @@
         );
         body.push(
           field({
-            path: `${path}.stickerId`,
-            label: `メッセージ ${n} のスタンプ ID`,
+            path: path + '.stickerId',
+            label: 'メッセージ ' + n + ' のスタンプ ID',
             value: m.stickerId,
             attrs: { inputmode: 'numeric', autocomplete: 'off' },
             hint: '例: 1988',
@@ -179,8 +179,8 @@
       } else if (m.type === 'video') {
         body.push(
           field({
-            path: `${path}.originalContentUrl`,
-            label: `メッセージ ${n} の動画 URL`,
+            path: path + '.originalContentUrl',
+            label: 'メッセージ ' + n + ' の動画 URL',
             value: m.originalContentUrl,
             wide: true,
             attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' },
@@ -192,8 +192,8 @@
         );
         body.push(
           field({
-            path: `${path}.previewImageUrl`,
-            label: `メッセージ ${n} のプレビュー画像 URL`,
+            path: path + '.previewImageUrl',
+            label: 'メッセージ ' + n + ' のプレビュー画像 URL',
             value: m.previewImageUrl,
             wide: true,
             attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' },
@@ -205,8 +205,8 @@
         );
         body.push(
           field({
-            path: `${path}.trackingId`,
-            label: `メッセージ ${n} のトラッキング ID (任意)`,
+            path: path + '.trackingId',
+            label: 'メッセージ ' + n + ' のトラッキング ID (任意)',
             value: m.trackingId,
             attrs: { autocomplete: 'off' },
             hint: '最後まで視聴されたことを知らせてもらうときに付けます (半角英数記号 100 文字まで)',
@@ -217,8 +217,8 @@
         );
       } else if (m.type === 'flex') {
         var alt = field({
-          path: `${path}.altText`,
-          label: `メッセージ ${n} の代替テキスト`,
+          path: path + '.altText',
+          label: 'メッセージ ' + n + ' の代替テキスト',
           value: m.altText,
           wide: true,
           counter: true,
@@ -231,15 +231,15 @@
         });
         var altCounter = alt.node.querySelector('.counter');
         var countAlt = function (v) {
-          altCounter.textContent = `${nf(v.length)} / ${nf(MAX_ALT_TEXT)} 文字`;
+          altCounter.textContent = nf(v.length) + ' / ' + nf(MAX_ALT_TEXT) + ' 文字';
         };
         countAlt(m.altText);
         body.push(alt.node);
         body.push(
           field({
             tag: 'textarea',
-            path: `${path}.contents`,
-            label: `メッセージ ${n} の内容 (Flex の JSON)`,
+            path: path + '.contents',
+            label: 'メッセージ ' + n + ' の内容 (Flex の JSON)',
             value: m.contents,
             wide: true,
             attrs: { rows: 10, spellcheck: 'false', class: 'code' },
@@ -252,8 +252,8 @@
       } else {
         body.push(
           field({
-            path: `${path}.originalContentUrl`,
-            label: `メッセージ ${n} の画像 URL`,
+            path: path + '.originalContentUrl',
+            label: 'メッセージ ' + n + ' の画像 URL',
             value: m.originalContentUrl,
             wide: true,
             attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' },
@@ -265,8 +265,8 @@
         );
         body.push(
           field({
-            path: `${path}.previewImageUrl`,
-            label: `メッセージ ${n} のプレビュー画像 URL`,
+            path: path + '.previewImageUrl',
+            label: 'メッセージ ' + n + ' のプレビュー画像 URL',
             value: m.previewImageUrl,
             wide: true,
             attrs: { type: 'url', inputmode: 'url', placeholder: 'https://' },
@@ -278,7 +278,7 @@
         );
       }
       var set = el('fieldset', { class: 'message', 'data-field': path }, [
-        el('legend', { text: `メッセージ ${n}` }),
+        el('legend', { text: 'メッセージ ' + n }),
         el('p', { class: 'field-error', hidden: true }),
         el('div', { class: 'message-head' }, [
           el('label', { for: typeId, text: '種類 ' }),
@@ -296,7 +296,7 @@
     room.textContent =
       state.messages.length >= MAX_MESSAGES
         ? 'メッセージは 5 件までです。'
-        : `あと ${MAX_MESSAGES - state.messages.length} 件追加できます。`;
+        : 'あと ' + (MAX_MESSAGES - state.messages.length) + ' 件追加できます。';
   }
   function isBlank(m) {
     return (
@@ -312,7 +312,7 @@
   }
   function focusIn(i, selector) {
     var set = list.children[i];
-    var c = set?.querySelector(selector);
+    var c = set && set.querySelector(selector);
     if (c) c.focus();
   }
   addButton.addEventListener('click', function () {
@@ -350,7 +350,7 @@
           try {
             contents = JSON.parse(m.contents);
           } catch (e) {
-            localErrors[`messages.${i}.contents`] = `JSON として読めません (${e.message})`;
+            localErrors['messages.' + i + '.contents'] = 'JSON として読めません (' + e.message + ')';
           }
         }
         return { type: 'flex', altText: m.altText, contents: contents };
@@ -393,15 +393,15 @@
 
   function loadCatalog() {
     return Promise.all([
-      T.api('GET', `${base}/categories`),
-      T.api('GET', `${base}/attribute-items`),
-      T.api('GET', `${base}/test-devices`),
+      T.api('GET', base + '/categories'),
+      T.api('GET', base + '/attribute-items'),
+      T.api('GET', base + '/test-devices'),
     ]).then(function (rs) {
       var cats = rs[0].ok ? rs[0].body.categories || [] : [];
       var items = rs[1].ok ? rs[1].body.items || [] : [];
       if (rs[2].ok) {
         testDevices = (rs[2].body.devices || []).length;
-        document.getElementById('test-device-count').textContent = `(${testDevices} 台)`;
+        document.getElementById('test-device-count').textContent = '(' + testDevices + ' 台)';
       }
       var live = function (c) {
         return !c.retired;
@@ -431,13 +431,13 @@
             })
             .sort(bySort)
             .forEach(function (mid) {
-              var path = `${l.id}/${mid.id}`;
-              interests.push({ id: path, label: `${l.name} › ${mid.name}`, indent: true });
+              var path = l.id + '/' + mid.id;
+              interests.push({ id: path, label: l.name + ' › ' + mid.name, indent: true });
               // the small level: the middle one in one area (what residents answer when the tenant has areas)
               areas.forEach(function (a) {
                 interests.push({
-                  id: `${path}/${a.id}`,
-                  label: `${l.name} › ${mid.name} › ${a.label}`,
+                  id: path + '/' + a.id,
+                  label: l.name + ' › ' + mid.name + ' › ' + a.label,
                   under: path,
                   short: a.label,
                 });
@@ -464,7 +464,7 @@
           .sort(bySort)
           .map(function (it) {
             return {
-              key: `x:${it.id}`,
+              key: 'x:' + it.id,
               label: it.label,
               kind: 'choice',
               multiple: !!it.multiple,
@@ -475,7 +475,7 @@
           }),
       );
       if (!rs[0].ok || !rs[1].ok)
-        T.say(countOut, `属性の一覧を読み込めませんでした: ${T.errorText(rs[0].ok ? rs[1] : rs[0])}`, true);
+        T.say(countOut, '属性の一覧を読み込めませんでした: ' + T.errorText(rs[0].ok ? rs[1] : rs[0]), true);
     });
   }
 
@@ -527,15 +527,19 @@
         set.classList.toggle('negated', g.not);
         changed();
       });
-      var set = el('fieldset', { class: `seg-group${g.not ? ' negated' : ''}`, 'data-field': `audience.group.${gi}` }, [
-        el('legend', { text: `グループ ${gn}` }),
-        el('div', { class: 'seg-group-head' }, [
-          opSelect('このグループの条件を', g.op, function (v) {
-            g.op = v;
-          }),
-          el('label', { class: 'check', for: notId }, [gNot, ' このグループに当てはまる人を除く']),
-        ]),
-      ]);
+      var set = el(
+        'fieldset',
+        { class: 'seg-group' + (g.not ? ' negated' : ''), 'data-field': 'audience.group.' + gi },
+        [
+          el('legend', { text: 'グループ ' + gn }),
+          el('div', { class: 'seg-group-head' }, [
+            opSelect('このグループの条件を', g.op, function (v) {
+              g.op = v;
+            }),
+            el('label', { class: 'check', for: notId }, [gNot, ' このグループに当てはまる人を除く']),
+          ]),
+        ],
+      );
       g.conds.forEach(function (c, ci) {
         if (ci > 0) set.appendChild(el('div', { class: 'joiner', 'aria-hidden': 'true', text: joinWord(g.op) }));
         set.appendChild(renderCond(g, c, gi, ci));
@@ -546,7 +550,7 @@
             type: 'button',
             class: 'secondary small',
             text: '＋ 条件を追加',
-            'aria-label': `グループ ${gn} に条件を追加`,
+            'aria-label': 'グループ ' + gn + ' に条件を追加',
             disabled: g.conds.length >= 20,
             onclick: function () {
               g.conds.push(newCond());
@@ -562,7 +566,7 @@
                 type: 'button',
                 class: 'danger small',
                 text: 'グループを削除',
-                'aria-label': `グループ ${gn} を削除`,
+                'aria-label': 'グループ ' + gn + ' を削除',
                 onclick: function () {
                   seg.groups.splice(gi, 1);
                   renderBuilder();
@@ -603,7 +607,7 @@
   }
 
   function renderCond(g, c, gi, ci) {
-    var name = `グループ ${gi + 1} の条件 ${ci + 1}`;
+    var name = 'グループ ' + (gi + 1) + ' の条件 ' + (ci + 1);
     var item = itemOf(c.attr);
     var attrId = nextId('attr');
     var attr = el(
@@ -627,7 +631,7 @@
       var again = builder.querySelectorAll('.seg-group')[gi].querySelectorAll('select[data-role=attr]')[ci];
       if (again) again.focus();
     });
-    var parts = [el('label', { for: attrId, class: 'sr', text: `${name} の属性` }), attr];
+    var parts = [el('label', { for: attrId, class: 'sr', text: name + ' の属性' }), attr];
     if (item) {
       var opId = nextId('opr');
       var op = el(
@@ -642,7 +646,7 @@
         renderBuilder();
         changed();
       });
-      parts.push(el('label', { for: opId, class: 'sr', text: `${name} の条件` }), op);
+      parts.push(el('label', { for: opId, class: 'sr', text: name + ' の条件' }), op);
     }
     var values = el('div', { class: 'seg-values' });
     if (item && c.op === 'between') {
@@ -663,7 +667,7 @@
           c[key] = input.value;
           changed();
         });
-        return el('label', { for: id, class: 'inline' }, [input, ` ${label}`]);
+        return el('label', { for: id, class: 'inline' }, [input, ' ' + label]);
       };
       values.appendChild(yr('min', '年から'));
       values.appendChild(yr('max', '年まで'));
@@ -681,7 +685,7 @@
       var tree = item.options.some(function (o) {
         return o.under;
       });
-      var box = el('div', { class: `options${tree ? ' tree' : ''}`, role: 'group', 'aria-label': `${name} の値` });
+      var box = el('div', { class: 'options' + (tree ? ' tree' : ''), role: 'group', 'aria-label': name + ' の値' });
       var check = function (o, text) {
         var cb = el('input', { type: 'checkbox', value: o.id, checked: c.values.indexOf(o.id) >= 0 });
         cb.addEventListener('change', function () {
@@ -690,7 +694,7 @@
           });
           changed();
         });
-        return el('label', { class: `check${o.indent ? ' indent' : ''}` }, [cb, ` ${text}`]);
+        return el('label', { class: 'check' + (o.indent ? ' indent' : '') }, [cb, ' ' + text]);
       };
       item.options.forEach(function (o) {
         if (o.under) return;
@@ -709,15 +713,15 @@
         }).length;
         var areaBox = el(
           'div',
-          { class: 'areas', role: 'group', 'aria-label': `${o.label} の地域` },
+          { class: 'areas', role: 'group', 'aria-label': o.label + ' の地域' },
           small.map(function (x) {
             return check(x, x.short);
           }),
         );
-        var summary = el('summary', { text: `地域で選ぶ${chosen ? ` (${chosen})` : ''}` });
+        var summary = el('summary', { text: '地域で選ぶ' + (chosen ? ' (' + chosen + ')' : '') });
         areaBox.addEventListener('change', function () {
           var n = areaBox.querySelectorAll('input:checked').length;
-          summary.textContent = `地域で選ぶ${n ? ` (${n})` : ''}`;
+          summary.textContent = '地域で選ぶ' + (n ? ' (' + n + ')' : '');
         });
         box.appendChild(
           el('div', { class: 'middle' }, [
@@ -730,7 +734,7 @@
       if (item.hint) values.appendChild(el('p', { class: 'hint', text: item.hint }));
     }
     var notCb = el('input', { type: 'checkbox', checked: c.not, 'data-role': 'not' });
-    var row = el('div', { class: `seg-cond${c.not ? ' negated' : ''}`, role: 'group', 'aria-label': name }, [
+    var row = el('div', { class: 'seg-cond' + (c.not ? ' negated' : ''), role: 'group', 'aria-label': name }, [
       el(
         'div',
         { class: 'seg-cond-head' },
@@ -741,7 +745,7 @@
             type: 'button',
             class: 'danger small',
             text: '削除',
-            'aria-label': `${name} を削除`,
+            'aria-label': name + ' を削除',
             onclick: function () {
               g.conds.splice(ci, 1);
               if (!g.conds.length) g.conds.push(newCond());
@@ -767,14 +771,14 @@
     state.segment.groups.forEach(function (g, gi) {
       g.conds.forEach(function (c, ci) {
         if (problem) return;
-        var where = `グループ ${gi + 1} の条件 ${ci + 1}`;
-        if (!c.attr) problem = `${where} の属性を選んでください`;
+        var where = 'グループ ' + (gi + 1) + ' の条件 ' + (ci + 1);
+        if (!c.attr) problem = where + ' の属性を選んでください';
         else if ((c.op === 'in' || c.op === 'all') && !c.values.length)
-          problem = `${where} の値を 1 つ以上選んでください`;
+          problem = where + ' の値を 1 つ以上選んでください';
         else if (c.op === 'between' && c.min === '' && c.max === '')
-          problem = `${where} の生まれ年 (から・まで) を入力してください`;
+          problem = where + ' の生まれ年 (から・まで) を入力してください';
         else if (c.op === 'between' && c.min !== '' && c.max !== '' && Number(c.min) > Number(c.max))
-          problem = `${where} の生まれ年は「から」≦「まで」にしてください`;
+          problem = where + ' の生まれ年は「から」≦「まで」にしてください';
       });
     });
     return problem;
@@ -804,8 +808,8 @@
       var item = itemOf(c.attr);
       if (!item) return '';
       var s;
-      if (c.op === 'exists') s = `${item.label}: 回答あり`;
-      else if (c.op === 'between') s = `${item.label}: ${c.min || ''}〜${c.max || ''}年`;
+      if (c.op === 'exists') s = item.label + ': 回答あり';
+      else if (c.op === 'between') s = item.label + ': ' + (c.min || '') + '〜' + (c.max || '') + '年';
       else {
         var names = c.values.map(function (v) {
           var o = item.options.filter(function (x) {
@@ -813,20 +817,20 @@
           })[0];
           return o ? o.label : v;
         });
-        s = `${item.label}: ${names.join(c.op === 'all' ? '・' : '/')}`;
+        s = item.label + ': ' + names.join(c.op === 'all' ? '・' : '/');
       }
-      return c.not ? `${s} 以外` : s;
+      return c.not ? s + ' 以外' : s;
     };
     var gs = state.segment.groups
       .map(function (g) {
         var parts = g.conds.map(one).filter(Boolean);
         var s = parts.join(g.op === 'and' ? ' かつ ' : ' または ');
-        if (g.not && s) return `(${s}) 以外`;
-        return parts.length > 1 && state.segment.groups.length > 1 ? `(${s})` : s;
+        if (g.not && s) return '(' + s + ') 以外';
+        return parts.length > 1 && state.segment.groups.length > 1 ? '(' + s + ')' : s;
       })
       .filter(Boolean);
     var text = gs.join(state.segment.op === 'and' ? ' かつ ' : ' または ');
-    return text.length > 100 ? `${text.slice(0, 99)}…` : text;
+    return text.length > 100 ? text.slice(0, 99) + '…' : text;
   }
 
   function audience() {
@@ -858,22 +862,22 @@
       var missing = incomplete();
       if (missing) {
         countOut.setAttribute('data-count', '');
-        T.say(countOut, `${missing}。`, true);
+        T.say(countOut, missing + '。', true);
         return Promise.resolve(null);
       }
     }
     countOut.setAttribute('aria-busy', 'true');
-    return T.api('POST', `${base}/deliveries/count`, { audience: audience() }).then(function (r) {
+    return T.api('POST', base + '/deliveries/count', { audience: audience() }).then(function (r) {
       if (mine !== countCalls) return null;
       countOut.removeAttribute('aria-busy');
       if (!r.ok) {
         countOut.setAttribute('data-count', '');
-        T.say(countOut, `人数を数えられませんでした: ${T.errorText(r)}`, true);
+        T.say(countOut, '人数を数えられませんでした: ' + T.errorText(r), true);
         return null;
       }
       lastCount = r.body.count;
       countOut.setAttribute('data-count', String(r.body.count));
-      T.say(countOut, `この条件で届く人数: ${nf(r.body.count)} 人`);
+      T.say(countOut, 'この条件で届く人数: ' + nf(r.body.count) + ' 人');
       return r.body.count;
     });
   }
@@ -928,7 +932,7 @@
 
   /** Shows the API's errors next to their fields; segment paths go to the audience box. */
   function showErrors(r) {
-    var err = r.body?.error;
+    var err = r.body && r.body.error;
     if (err && Array.isArray(err.details)) {
       err.details.forEach(function (d) {
         if (/^audience\./.test(d.field || '')) d.field = 'audience';
@@ -948,11 +952,11 @@
     var button = this;
     busy(button, true);
     T.say(result, '確認中…');
-    T.api('POST', `${base}/deliveries/validate`, payload(sendValue())).then(function (r) {
+    T.api('POST', base + '/deliveries/validate', payload(sendValue())).then(function (r) {
       busy(button, false);
       if (r.ok) {
         T.clearErrors(form);
-        T.say(result, `問題は見つかりませんでした (メッセージ ${r.body.messages} 件、LINE の検証も通過)。`);
+        T.say(result, '問題は見つかりませんでした (メッセージ ' + r.body.messages + ' 件、LINE の検証も通過)。');
       } else {
         showErrors(r);
         T.say(result, '直すところがあります。赤く表示された項目を確認してください。', true);
@@ -965,7 +969,7 @@
     var button = this;
     busy(button, true);
     preview.setAttribute('aria-busy', 'true');
-    T.api('POST', `${base}/deliveries/preview`, { messages: messagesPayload() }).then(function (r) {
+    T.api('POST', base + '/deliveries/preview', { messages: messagesPayload() }).then(function (r) {
       busy(button, false);
       preview.removeAttribute('aria-busy');
       if (!r.ok) {
@@ -981,7 +985,7 @@
       });
       preview.querySelectorAll('img').forEach(function (img) {
         img.addEventListener('error', function () {
-          img.replaceWith(el('span', { class: 'img-missing', text: `[${img.alt || '画像'}を表示できません]` }));
+          img.replaceWith(el('span', { class: 'img-missing', text: '[' + (img.alt || '画像') + 'を表示できません]' }));
         });
       });
       preview.prepend(el('div', { class: 'phone-bar', text: form.getAttribute('data-tenant-name') || '' }));
@@ -997,22 +1001,22 @@
     var f = form.elements;
     busy(button, true);
     T.say(result, 'テスト端末に送信中…');
-    T.api('POST', `${base}/deliveries/test-send`, {
+    T.api('POST', base + '/deliveries/test-send', {
       title: f.title.value.trim() || 'テスト配信',
       messages: messagesPayload(),
       notificationDisabled: f.notificationDisabled.checked,
     }).then(function (r) {
       if (!r.ok) {
         busy(button, false);
-        if (r.body?.error && Array.isArray(r.body.error.details)) showErrors(r);
-        T.say(result, `テスト送信できませんでした: ${T.errorText(r)}`, true);
+        if (r.body && r.body.error && Array.isArray(r.body.error.details)) showErrors(r);
+        T.say(result, 'テスト送信できませんでした: ' + T.errorText(r), true);
         return;
       }
       T.clearErrors(form);
       if (window.tayoriReloadDeliveries) window.tayoriReloadDeliveries();
-      return T.api('GET', `${base}/test-devices`).then(function (d) {
+      return T.api('GET', base + '/test-devices').then(function (d) {
         var n = d.ok ? (d.body.devices || []).length : testDevices;
-        T.say(result, `テスト端末 ${nf(n)} 台に送信しました (本番の配信には数えません)。`);
+        T.say(result, 'テスト端末 ' + nf(n) + ' 台に送信しました (本番の配信には数えません)。');
         busy(button, false);
       });
     });
@@ -1024,10 +1028,10 @@
     var go = function () {
       busy(submitButton, true);
       T.say(result, '送信中…');
-      var editingId = editing?.id;
+      var editingId = editing && editing.id;
       var call = editingId
-        ? T.api('PUT', `${base}/deliveries/${encodeURIComponent(editingId)}`, payload(send))
-        : T.api('POST', `${base}/deliveries`, payload(send));
+        ? T.api('PUT', base + '/deliveries/' + encodeURIComponent(editingId), payload(send))
+        : T.api('POST', base + '/deliveries', payload(send));
       call.then(function (r) {
         busy(submitButton, false);
         if (r.ok) {
@@ -1067,8 +1071,15 @@
           ? 'すべての友だち'
           : audienceType() === 'test'
             ? 'テスト端末'
-            : `セグメント (${describe() || '条件'})`;
-      var text = `「${form.elements.title.value || '(件名なし)'}」を ${who} に今すぐ送ります。\n届く人数: ${n === null || n === undefined ? '不明' : `${nf(n)} 人`}\n\nよろしいですか?`;
+            : 'セグメント (' + (describe() || '条件') + ')';
+      var text =
+        '「' +
+        (form.elements.title.value || '(件名なし)') +
+        '」を ' +
+        who +
+        ' に今すぐ送ります。\n届く人数: ' +
+        (n === null || n === undefined ? '不明' : nf(n) + ' 人') +
+        '\n\nよろしいですか?';
       if (window.confirm(text)) go();
       else T.say(result, '送信を中止しました。');
     });
@@ -1084,7 +1095,7 @@
     editNote.hidden = !d;
     if (!d) return;
     editNote.appendChild(
-      document.createTextNode(`下書き「${d.title}」を編集しています。保存すると同じ下書きが更新されます。 `),
+      document.createTextNode('下書き「' + d.title + '」を編集しています。保存すると同じ下書きが更新されます。 '),
     );
     editNote.appendChild(
       el('button', {
@@ -1124,7 +1135,7 @@
       }
       if (isLeaf(x)) return { op: 'and', not: not, conds: [cond(x)] };
       var kids = x.and || x.or;
-      if (!kids?.every(isLeaf)) return null;
+      if (!kids || !kids.every(isLeaf)) return null;
       return { op: x.and ? 'and' : 'or', not: not, conds: kids.map(cond) };
     };
     var kids = c.and || c.or;
@@ -1139,9 +1150,9 @@
   /** Opens a draft in the composer: its contents, audience and options, saved back to it. */
   function load(id) {
     T.say(result, '下書きを読み込んでいます…');
-    return T.api('GET', `${base}/deliveries/${encodeURIComponent(id)}`).then(function (r) {
+    return T.api('GET', base + '/deliveries/' + encodeURIComponent(id)).then(function (r) {
       if (!r.ok) {
-        T.say(result, `下書きを開けませんでした: ${T.errorText(r)}`, true);
+        T.say(result, '下書きを開けませんでした: ' + T.errorText(r), true);
         return;
       }
       var d = r.body;
@@ -1187,16 +1198,16 @@
         return;
       }
       if (seg) state.segment = seg;
-      form.querySelector(`input[name=audienceType][value=${a.type}]`).checked = true;
+      form.querySelector('input[name=audienceType][value=' + a.type + ']').checked = true;
       if (a.type === 'all')
-        form.querySelector(`input[name=sendMethod][value=${d.sendMethod || 'broadcast'}]`).checked = true;
+        form.querySelector('input[name=sendMethod][value=' + (d.sendMethod || 'broadcast') + ']').checked = true;
       form.querySelector('input[name=send][value=draft]').checked = true;
       T.clearErrors(form);
       renderMessages();
       syncOptions();
       audienceChanged();
       setEditing({ id: d.id, title: d.title });
-      T.say(result, `下書き「${d.title}」を開きました。`);
+      T.say(result, '下書き「' + d.title + '」を開きました。');
       f.title.focus();
     });
   }

@@ -9,11 +9,11 @@
   if (!root || !window.Tayori) return;
   var T = window.Tayori;
   var el = T.el;
-  var base = `/api/v1/tenants/${encodeURIComponent(root.getAttribute('data-tenant'))}`;
+  var base = '/api/v1/tenants/' + encodeURIComponent(root.getAttribute('data-tenant'));
   var canEdit = root.hasAttribute('data-can-edit');
   var uid = 0;
   var nextId = function (p) {
-    return `${p}-${++uid}`;
+    return p + '-' + ++uid;
   };
   var bySort = function (a, b) {
     return a.sort - b.sort || (a.id < b.id ? -1 : 1);
@@ -21,8 +21,8 @@
 
   /** The API's complaint in words: its field messages, or its sentence. */
   var problem = function (r) {
-    var details = r.body?.error?.details;
-    return details?.length
+    var details = r.body && r.body.error && r.body.error.details;
+    return details && details.length
       ? details
           .map(function (d) {
             return d.message;
@@ -40,7 +40,7 @@
         return false;
       }
       // said once the section shows the change
-      return Promise.resolve(after?.()).then(function () {
+      return Promise.resolve(after && after()).then(function () {
         T.say(status, done);
         return true;
       });
@@ -58,12 +58,12 @@
       type: 'button',
       class: 'secondary small',
       text: '名前を保存',
-      'aria-label': `${opts.what}の名前を保存`,
+      'aria-label': opts.what + 'の名前を保存',
       disabled: !canEdit,
     });
     var toggle = el('button', {
       type: 'button',
-      class: `${opts.retired ? 'secondary' : 'danger'} small`,
+      class: (opts.retired ? 'secondary' : 'danger') + ' small',
       text: opts.retired ? '使用に戻す' : '廃止する',
       'aria-label': opts.what + (opts.retired ? 'を使用に戻す' : 'を廃止する'),
       disabled: !canEdit,
@@ -94,8 +94,8 @@
       });
       return b;
     };
-    return el('div', { class: `name-row${opts.retired ? ' retired' : ''}${opts.indent ? ' indent' : ''}` }, [
-      el('label', { for: id, class: 'sr', text: `${opts.what}の名前` }),
+    return el('div', { class: 'name-row' + (opts.retired ? ' retired' : '') + (opts.indent ? ' indent' : '') }, [
+      el('label', { for: id, class: 'sr', text: opts.what + 'の名前' }),
       input,
       save,
       toggle,
@@ -161,7 +161,7 @@
         x.box.textContent = '';
       });
       if (!r.ok) {
-        T.say(sections[0].status, `${what}を読み込めませんでした: ${T.errorText(r)}`, true);
+        T.say(sections[0].status, what + 'を読み込めませんでした: ' + T.errorText(r), true);
         return;
       }
       return draw(r.body);
@@ -171,8 +171,8 @@
   function section(id, title, lead) {
     var box = el('div', { class: 'section-body' });
     var status = el('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
-    var node = el('section', { class: 'card settings', id: id, 'aria-labelledby': `${id}-h` }, [
-      el('h2', { id: `${id}-h`, text: title }),
+    var node = el('section', { class: 'card settings', id: id, 'aria-labelledby': id + '-h' }, [
+      el('h2', { id: id + '-h', text: title }),
       el('p', { class: 'note', text: lead }),
       box,
       status,
@@ -197,13 +197,13 @@
     return reload('/categories', [areas, tree], '地域と分野', function (body) {
       var cats = body.categories || [];
       var patch = function (status, c, body, done) {
-        return change(status, 'PATCH', `${base}/categories/${encodeURIComponent(c.id)}`, body, done, loadCategories);
+        return change(status, 'PATCH', base + '/categories/' + encodeURIComponent(c.id), body, done, loadCategories);
       };
       var add = function (status, parentId, name, done) {
-        return change(status, 'POST', `${base}/categories`, { parentId: parentId, name: name }, done, loadCategories);
+        return change(status, 'POST', base + '/categories', { parentId: parentId, name: name }, done, loadCategories);
       };
       var catUrl = function (c) {
-        return `${base}/categories/${encodeURIComponent(c.id)}`;
+        return base + '/categories/' + encodeURIComponent(c.id);
       };
       var row = function (status, c, what, indent, siblings) {
         var i = siblings.indexOf(c);
@@ -221,19 +221,19 @@
               i,
               dir,
               catUrl,
-              `「${c.name}」を${dir < 0 ? '上へ' : '下へ'}移しました。`,
+              '「' + c.name + '」を' + (dir < 0 ? '上へ' : '下へ') + '移しました。',
               loadCategories,
             );
           },
           onSave: function (name) {
-            patch(status, c, { name: name }, `「${name}」に変更しました。`);
+            patch(status, c, { name: name }, '「' + name + '」に変更しました。');
           },
           onToggle: function (retired) {
             patch(
               status,
               c,
               { retired: retired },
-              `「${c.name}」を${retired ? '廃止しました (登録済みの内容は残ります)。' : '使用に戻しました。'}`,
+              '「' + c.name + '」を' + (retired ? '廃止しました (登録済みの内容は残ります)。' : '使用に戻しました。'),
             );
           },
         });
@@ -245,10 +245,10 @@
         .sort(bySort);
       if (!list.length) areas.box.appendChild(el('p', { class: 'note', text: 'まだ地域がありません。' }));
       list.forEach(function (a) {
-        areas.box.appendChild(row(areas.status, a, `地域「${a.name}」`, false, list));
+        areas.box.appendChild(row(areas.status, a, '地域「' + a.name + '」', false, list));
       });
       var addArea = addRow('地域を追加', '例: 久居', function (name) {
-        return add(areas.status, '@area', name, `地域「${name.trim()}」を追加しました。`);
+        return add(areas.status, '@area', name, '地域「' + name.trim() + '」を追加しました。');
       });
       if (addArea) areas.box.appendChild(addArea);
 
@@ -258,17 +258,17 @@
         })
         .sort(bySort);
       larges.forEach(function (l) {
-        var group = el('div', { class: 'large' }, [row(tree.status, l, `大分類「${l.name}」`, false, larges)]);
+        var group = el('div', { class: 'large' }, [row(tree.status, l, '大分類「' + l.name + '」', false, larges)]);
         var middles = cats
           .filter(function (c) {
             return c.parentId === l.id;
           })
           .sort(bySort);
         middles.forEach(function (m) {
-          group.appendChild(row(tree.status, m, `中分類「${l.name} › ${m.name}」`, true, middles));
+          group.appendChild(row(tree.status, m, '中分類「' + l.name + ' › ' + m.name + '」', true, middles));
         });
-        var addMid = addRow(`「${l.name}」に中分類を追加`, '例: 避難情報', function (name) {
-          return add(tree.status, l.id, name, `「${l.name} › ${name.trim()}」を追加しました。`);
+        var addMid = addRow('「' + l.name + '」に中分類を追加', '例: 避難情報', function (name) {
+          return add(tree.status, l.id, name, '「' + l.name + ' › ' + name.trim() + '」を追加しました。');
         });
         if (addMid) {
           addMid.classList.add('indent');
@@ -277,7 +277,7 @@
         tree.box.appendChild(group);
       });
       var addLarge = addRow('大分類を追加', '例: 防災', function (name) {
-        return add(tree.status, '', name, `大分類「${name.trim()}」を追加しました。`);
+        return add(tree.status, '', name, '大分類「' + name.trim() + '」を追加しました。');
       });
       if (addLarge) tree.box.appendChild(addLarge);
     });
@@ -298,17 +298,17 @@
         return change(
           items.status,
           'PATCH',
-          `${base}/attribute-items/${encodeURIComponent(it.id)}`,
+          base + '/attribute-items/' + encodeURIComponent(it.id),
           body,
           done,
           loadItems,
         );
       };
       var itemUrl = function (x) {
-        return `${base}/attribute-items/${encodeURIComponent(x.id)}`;
+        return base + '/attribute-items/' + encodeURIComponent(x.id);
       };
       list.forEach(function (it, i) {
-        var what = `項目「${it.label}」`;
+        var what = '項目「' + it.label + '」';
         var box = el('div', { class: 'item' }, [
           nameRow({
             name: it.label,
@@ -323,18 +323,18 @@
                 i,
                 dir,
                 itemUrl,
-                `「${it.label}」を${dir < 0 ? '上へ' : '下へ'}移しました。`,
+                '「' + it.label + '」を' + (dir < 0 ? '上へ' : '下へ') + '移しました。',
                 loadItems,
               );
             },
             onSave: function (label) {
-              patch(it, { label: label }, `「${label}」に変更しました。`);
+              patch(it, { label: label }, '「' + label + '」に変更しました。');
             },
             onToggle: function (retired) {
               patch(
                 it,
                 { retired: retired },
-                `${what}を${retired ? '廃止しました (登録済みの内容は残ります)。' : '使用に戻しました。'}`,
+                what + 'を' + (retired ? '廃止しました (登録済みの内容は残ります)。' : '使用に戻しました。'),
               );
             },
           }),
@@ -345,23 +345,23 @@
             nameRow({
               name: o.label,
               retired: !!o.retired,
-              what: `${what}の選択肢「${o.label}」`,
+              what: what + 'の選択肢「' + o.label + '」',
               indent: true,
               onSave: function (label) {
-                patch(it, { options: [{ id: o.id, label: label }] }, `選択肢を「${label}」に変更しました。`);
+                patch(it, { options: [{ id: o.id, label: label }] }, '選択肢を「' + label + '」に変更しました。');
               },
               onToggle: function (retired) {
                 patch(
                   it,
                   { options: [{ id: o.id, label: o.label, retired: retired }] },
-                  `選択肢「${o.label}」を${retired ? '廃止しました。' : '使用に戻しました。'}`,
+                  '選択肢「' + o.label + '」を' + (retired ? '廃止しました。' : '使用に戻しました。'),
                 );
               },
             }),
           );
         });
-        var addOption = addRow(`${what}に選択肢を追加`, '例: 参加している', function (label) {
-          return patch(it, { options: [{ label: label }] }, `選択肢「${label.trim()}」を追加しました。`);
+        var addOption = addRow(what + 'に選択肢を追加', '例: 参加している', function (label) {
+          return patch(it, { options: [{ label: label }] }, '選択肢「' + label.trim() + '」を追加しました。');
         });
         if (addOption) {
           addOption.classList.add('indent');
@@ -405,9 +405,9 @@
         change(
           items.status,
           'POST',
-          `${base}/attribute-items`,
+          base + '/attribute-items',
           { label: label.value, multiple: multiple.checked, options: opts },
-          `項目「${label.value.trim()}」を追加しました。`,
+          '項目「' + label.value.trim() + '」を追加しました。',
           loadItems,
         );
       });
@@ -445,15 +445,16 @@
                   type: 'button',
                   class: 'danger small',
                   text: '削除',
-                  'aria-label': `テスト端末「${d.label || d.userId}」を削除`,
+                  'aria-label': 'テスト端末「' + (d.label || d.userId) + '」を削除',
                   disabled: !canEdit,
                 });
                 remove.addEventListener('click', function () {
-                  if (!window.confirm(`テスト端末「${d.label || d.userId}」を削除します。よろしいですか?`)) return;
+                  if (!window.confirm('テスト端末「' + (d.label || d.userId) + '」を削除します。よろしいですか?'))
+                    return;
                   change(
                     devices.status,
                     'DELETE',
-                    `${base}/test-devices/${encodeURIComponent(d.userId)}`,
+                    base + '/test-devices/' + encodeURIComponent(d.userId),
                     undefined,
                     '削除しました。',
                     loadDevices,
@@ -500,7 +501,7 @@
         change(
           devices.status,
           'POST',
-          `${base}/test-devices`,
+          base + '/test-devices',
           { userId: user.value.trim(), label: name.value },
           'テスト端末を登録しました。',
           loadDevices,
@@ -520,12 +521,14 @@
   function loadMenu() {
     return reload('/rich-menu', [menu], 'リッチメニュー', function (body) {
       var m = body.richMenu;
-      menu.box.appendChild(el('p', { text: m ? `適用済み (${T.dateTime(m.appliedAt)})` : 'まだ適用されていません。' }));
+      menu.box.appendChild(
+        el('p', { text: m ? '適用済み (' + T.dateTime(m.appliedAt) + ')' : 'まだ適用されていません。' }),
+      );
       if (!canEdit) return;
       var news = el('input', {
         id: nextId('news'),
         type: 'url',
-        value: m?.newsUrl || '',
+        value: (m && m.newsUrl) || '',
         placeholder: 'https://www.city.example.lg.jp/news/',
         size: 50,
         'data-role': 'news-url',
@@ -533,7 +536,7 @@
       var contact = el('input', {
         id: nextId('contact'),
         type: 'url',
-        value: m?.contactUrl || '',
+        value: (m && m.contactUrl) || '',
         placeholder: 'https://www.city.example.lg.jp/contact/',
         size: 50,
         'data-role': 'contact-url',
@@ -548,7 +551,7 @@
         var body = {};
         if (news.value.trim()) body.newsUrl = news.value.trim();
         if (contact.value.trim()) body.contactUrl = contact.value.trim();
-        change(menu.status, 'POST', `${base}/rich-menu`, body, 'リッチメニューを適用しました。', loadMenu);
+        change(menu.status, 'POST', base + '/rich-menu', body, 'リッチメニューを適用しました。', loadMenu);
       });
       menu.box.appendChild(form);
     });

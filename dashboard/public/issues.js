@@ -43,7 +43,7 @@
   });
   function load() {
     var q = query();
-    return fetchList(`/api/v1/issues${q ? `?${q}` : ''}`).then(function (body) {
+    return fetchList('/api/v1/issues' + (q ? '?' + q : '')).then(function (body) {
       if (!body) return;
       issues = {};
       var today = T.todayTokyo();
@@ -62,7 +62,7 @@
             ? el('button', {
                 type: 'button',
                 class: 'secondary',
-                'aria-label': `No.${i.no} を編集`,
+                'aria-label': 'No.' + i.no + ' を編集',
                 text: '編集',
                 onclick: function () {
                   openEditor(i);
@@ -73,7 +73,7 @@
           el('button', {
             type: 'button',
             class: 'secondary',
-            'aria-label': `No.${i.no} の変更履歴`,
+            'aria-label': 'No.' + i.no + ' の変更履歴',
             text: '履歴',
             onclick: function () {
               history(i, true);
@@ -91,7 +91,7 @@
             el('td', { class: 'wrap', text: i.description }),
             el('td', { class: 'wrap', text: i.response || '—' }),
             el('td', { text: i.owner || '—' }),
-            el('td', {}, [el('span', { class: `badge s-${i.status}`, text: i.status })]),
+            el('td', {}, [el('span', { class: 'badge s-' + i.status, text: i.status })]),
             due,
             dateCell(i.resolvedOn),
             actions,
@@ -114,7 +114,7 @@
     historyBox.textContent = '';
     historyBox.appendChild(
       el('div', { class: 'detail-head' }, [
-        el('h2', { id: 'issue-history-title', text: `No.${i.no} (${T.tenantName(i.tenantId)}) の変更履歴` }),
+        el('h2', { id: 'issue-history-title', text: 'No.' + i.no + ' (' + T.tenantName(i.tenantId) + ') の変更履歴' }),
         el('div', { class: 'actions' }, [
           el('button', {
             type: 'button',
@@ -132,7 +132,7 @@
     historyBox.appendChild(box);
     historyBox.hidden = false;
     if (focus) historyBox.focus();
-    T.api('GET', `/api/v1/issues/${i.id}/history`).then(function (r) {
+    T.api('GET', '/api/v1/issues/' + i.id + '/history').then(function (r) {
       box.textContent = '';
       if (!r.ok) {
         box.appendChild(el('p', { class: 'error', role: 'alert', text: T.errorText(r) }));
@@ -161,7 +161,7 @@
           var cells = [
             el('th', { scope: 'row', text: LABELS[c.field] || c.label }),
             el('td', {
-              class: `wrap${c.from === null || c.from === '' ? '' : ' from'}`,
+              class: 'wrap' + (c.from === null || c.from === '' ? '' : ' from'),
               text: h.action === 'created' ? '' : shown(c.field, c.from),
             }),
             el('td', { class: 'wrap', text: shown(c.field, c.to) }),
@@ -205,7 +205,7 @@
       T.clearErrors(form);
       form.reset();
       var f = form.elements;
-      document.getElementById('issue-editor-title').textContent = i ? `No.${i.no} を編集` : '課題を起票する';
+      document.getElementById('issue-editor-title').textContent = i ? 'No.' + i.no + ' を編集' : '課題を起票する';
       document.getElementById('issue-save').textContent = i ? '変更を保存' : '起票する';
       note.hidden = !i;
       if (i)
@@ -225,7 +225,7 @@
         fill(null);
         return;
       }
-      T.api('GET', `/api/v1/issues/${i.id}`).then(function (r) {
+      T.api('GET', '/api/v1/issues/' + i.id).then(function (r) {
         if (!r.ok) {
           T.say(status, T.errorText(r), true);
           return;
@@ -258,7 +258,7 @@
         FIELDS.forEach(function (k) {
           if ((editing[k] === null ? null : String(editing[k])) !== v[k]) patch[k] = v[k];
         });
-        req = T.api('PATCH', `/api/v1/issues/${editing.id}`, patch);
+        req = T.api('PATCH', '/api/v1/issues/' + editing.id, patch);
       } else {
         if (!v.raisedOn) delete v.raisedOn;
         req = T.api('POST', '/api/v1/issues', v);
@@ -272,11 +272,14 @@
           T.showErrors(form, r);
           return;
         }
-        T.say(status, wasEditing ? `No.${r.body.no} の変更を保存しました。` : `No.${r.body.no} を起票しました。`);
+        T.say(
+          status,
+          wasEditing ? 'No.' + r.body.no + ' の変更を保存しました。' : 'No.' + r.body.no + ' を起票しました。',
+        );
         editor.hidden = true;
         editing = null;
         load().then(function () {
-          var row = tbody.querySelector(`tr[data-id="${r.body.id}"]`);
+          var row = tbody.querySelector('tr[data-id="' + r.body.id + '"]');
           if (row) row.classList.add('highlight');
         });
       });

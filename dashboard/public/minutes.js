@@ -34,17 +34,17 @@
 
   function tenantsText(ids) {
     var all = ids.map(T.tenantName);
-    return all.length > 4 ? `${all.slice(0, 3).join('、')} ほか${all.length - 3}団体` : all.join('、');
+    return all.length > 4 ? all.slice(0, 3).join('、') + ' ほか' + (all.length - 3) + '団体' : all.join('、');
   }
   function badge(m) {
     return el('span', {
-      class: `badge ${m.status}`,
+      class: 'badge ' + m.status,
       text: m.statusLabel || (m.status === 'approved' ? '承認済み' : '下書き'),
     });
   }
   function timeRange(m) {
     var end = m.endedAt
-      ? `〜${m.endedAt.slice(0, 10) === m.heldAt.slice(0, 10) ? m.endedAt.slice(11, 16) : T.dateTime(m.endedAt)}`
+      ? '〜' + (m.endedAt.slice(0, 10) === m.heldAt.slice(0, 10) ? m.endedAt.slice(11, 16) : T.dateTime(m.endedAt))
       : '';
     return T.dateTime(m.heldAt) + end;
   }
@@ -54,7 +54,7 @@
   var fetchList = T.loader(list, '議事録');
   function load() {
     var q = query();
-    return fetchList(`/api/v1/minutes${q ? `?${q}` : ''}`).then(function (body) {
+    return fetchList('/api/v1/minutes' + (q ? '?' + q : '')).then(function (body) {
       if (!body) return;
       records = {};
       var byMonth = {};
@@ -72,12 +72,18 @@
         var drafts = items.filter(function (m) {
           return m.status !== 'approved';
         }).length;
-        var id = `month-${month}`;
+        var id = 'month-' + month;
         var section = el('section', { class: 'month-group', 'aria-labelledby': id }, [
           el('h2', { id: id }, [
-            `${T.warekiMonth(month)}分`,
+            T.warekiMonth(month) + '分',
             el('small', {
-              text: `${T.seireki(month) + (due ? `・提出期限 ${T.wareki(due)}` : '')}・${items.length}件${drafts ? ` (うち下書き ${drafts}件)` : ''}`,
+              text:
+                T.seireki(month) +
+                (due ? '・提出期限 ' + T.wareki(due) : '') +
+                '・' +
+                items.length +
+                '件' +
+                (drafts ? ' (うち下書き ' + drafts + '件)' : ''),
             }),
           ]),
         ]);
@@ -103,7 +109,7 @@
                 text: tenantsText(m.tenantIds) || '—',
               }),
               el('td', {}, [badge(m)]),
-              el('td', { text: `${T.dateTime(m.updatedAt)} ${m.updatedBy}` }),
+              el('td', { text: T.dateTime(m.updatedAt) + ' ' + m.updatedBy }),
             ]),
           );
         });
@@ -147,13 +153,13 @@
     if (canManage && m.status === 'draft') {
       act('編集', 'secondary', function () {
         // from the record as stored now (the list may be older), so the change is made on its current version
-        T.api('GET', `/api/v1/minutes/${m.id}`).then(function (r) {
+        T.api('GET', '/api/v1/minutes/' + m.id).then(function (r) {
           if (!r.ok) {
             T.say(status, T.errorText(r), true);
             return;
           }
           if (r.body.status !== 'draft') {
-            T.say(status, `「${m.title}」は承認済みになっています。変更するには差し戻してください。`, true);
+            T.say(status, '「' + m.title + '」は承認済みになっています。変更するには差し戻してください。', true);
             load();
             return;
           }
@@ -164,13 +170,13 @@
         transition(m, 'approve', '承認しました。');
       });
       act('下書きを削除', 'danger', function () {
-        if (!window.confirm(`下書き「${m.title}」を削除します。よろしいですか?`)) return;
-        T.api('DELETE', `/api/v1/minutes/${m.id}`).then(function (r) {
+        if (!window.confirm('下書き「' + m.title + '」を削除します。よろしいですか?')) return;
+        T.api('DELETE', '/api/v1/minutes/' + m.id).then(function (r) {
           if (!r.ok) {
             T.say(status, T.errorText(r), true);
             return;
           }
-          T.say(status, `「${m.title}」を削除しました。`);
+          T.say(status, '「' + m.title + '」を削除しました。');
           detail.hidden = true;
           openId = null;
           load();
@@ -179,7 +185,7 @@
     }
     if (canManage && m.status === 'approved') {
       act('差し戻し', 'secondary', function () {
-        if (!window.confirm(`「${m.title}」を下書きに戻します。承認し直すまで帳票には載りません。よろしいですか?`))
+        if (!window.confirm('「' + m.title + '」を下書きに戻します。承認し直すまで帳票には載りません。よろしいですか?'))
           return;
         transition(m, 'reopen', '下書きに差し戻しました。');
       });
@@ -201,10 +207,13 @@
     };
     row(
       '状態',
-      el('span', {}, [badge(m), m.status === 'approved' ? ` ${T.dateTime(m.approvedAt)} ${m.approvedBy} が承認` : '']),
+      el('span', {}, [
+        badge(m),
+        m.status === 'approved' ? ' ' + T.dateTime(m.approvedAt) + ' ' + m.approvedBy + ' が承認' : '',
+      ]),
     );
     row('種別', m.kind);
-    row('日時', `${timeRange(m)} (${T.wareki(m.heldAt)})`);
+    row('日時', timeRange(m) + ' (' + T.wareki(m.heldAt) + ')');
     row('場所', m.place || '—');
     row('関係団体', m.tenantIds.map(T.tenantName).join('、') || '—');
     row(
@@ -214,7 +223,7 @@
             'ul',
             {},
             m.attendees.map(function (a) {
-              return el('li', { text: (a.organization ? `${a.organization} ` : '') + a.name });
+              return el('li', { text: (a.organization ? a.organization + ' ' : '') + a.name });
             }),
           )
         : '—',
@@ -271,10 +280,17 @@
           ])
         : '—',
     );
-    row('提出', `${T.warekiMonth(m.reportMonth)}分${m.reportDue ? `・提出期限 ${T.wareki(m.reportDue)}` : ''}`);
+    row('提出', T.warekiMonth(m.reportMonth) + '分' + (m.reportDue ? '・提出期限 ' + T.wareki(m.reportDue) : ''));
     row(
       '作成・更新',
-      `${T.dateTime(m.createdAt)} ${m.createdBy} が作成、${T.dateTime(m.updatedAt)} ${m.updatedBy} が更新`,
+      T.dateTime(m.createdAt) +
+        ' ' +
+        m.createdBy +
+        ' が作成、' +
+        T.dateTime(m.updatedAt) +
+        ' ' +
+        m.updatedBy +
+        ' が更新',
     );
     detail.appendChild(dl);
     detail.appendChild(el('div', { id: 'minutes-history', class: 'history' }));
@@ -283,12 +299,12 @@
   }
 
   function transition(m, verb, done) {
-    T.api('POST', `/api/v1/minutes/${m.id}/${verb}`, { version: m.version }).then(function (r) {
+    T.api('POST', '/api/v1/minutes/' + m.id + '/' + verb, { version: m.version }).then(function (r) {
       if (!r.ok) {
         T.say(status, T.errorText(r), true);
         return;
       }
-      T.say(status, `「${m.title}」を${done}`);
+      T.say(status, '「' + m.title + '」を' + done);
       openId = m.id;
       load();
     });
@@ -297,7 +313,7 @@
   function history(m) {
     var box = document.getElementById('minutes-history');
     box.textContent = '読み込み中…';
-    T.api('GET', `/api/v1/minutes/${m.id}/history`).then(function (r) {
+    T.api('GET', '/api/v1/minutes/' + m.id + '/history').then(function (r) {
       box.textContent = '';
       if (!r.ok) {
         box.appendChild(el('p', { class: 'error', role: 'alert', text: T.errorText(r) }));
@@ -325,9 +341,9 @@
           el('td', { class: 'wrap', text: h.action === 'updated' ? changed.join('、') || '—' : '' }),
         ]);
       });
-      box.appendChild(el('h3', { text: `変更履歴 (${entries.length}件)` }));
+      box.appendChild(el('h3', { text: '変更履歴 (' + entries.length + '件)' }));
       box.appendChild(
-        el('table', { 'aria-label': `「${m.title}」の変更履歴` }, [
+        el('table', { 'aria-label': '「' + m.title + '」の変更履歴' }, [
           el('thead', {}, [
             el(
               'tr',
@@ -352,7 +368,7 @@
           el('label', {}, [
             '所属',
             el('input', {
-              'data-field': `attendees.${i}.organization`,
+              'data-field': 'attendees.' + i + '.organization',
               name: 'organization',
               maxlength: '60',
               value: v.organization || '',
@@ -360,7 +376,12 @@
           ]),
           el('label', {}, [
             '氏名',
-            el('input', { 'data-field': `attendees.${i}.name`, name: 'name', maxlength: '60', value: v.name || '' }),
+            el('input', {
+              'data-field': 'attendees.' + i + '.name',
+              name: 'name',
+              maxlength: '60',
+              value: v.name || '',
+            }),
           ]),
         ];
       },
@@ -368,12 +389,17 @@
         return [
           el('label', {}, [
             '対応事項',
-            el('input', { 'data-field': `actionItems.${i}.task`, name: 'task', maxlength: '500', value: v.task || '' }),
+            el('input', {
+              'data-field': 'actionItems.' + i + '.task',
+              name: 'task',
+              maxlength: '500',
+              value: v.task || '',
+            }),
           ]),
           el('label', {}, [
             '担当',
             el('input', {
-              'data-field': `actionItems.${i}.owner`,
+              'data-field': 'actionItems.' + i + '.owner',
               name: 'owner',
               maxlength: '60',
               value: v.owner || '',
@@ -381,7 +407,7 @@
           ]),
           el('label', {}, [
             '期限',
-            el('input', { 'data-field': `actionItems.${i}.due`, name: 'due', type: 'date', value: v.due || '' }),
+            el('input', { 'data-field': 'actionItems.' + i + '.due', name: 'due', type: 'date', value: v.due || '' }),
           ]),
         ];
       },
@@ -391,11 +417,11 @@
       var prefix = set.getAttribute('data-field');
       set.querySelectorAll('.row').forEach(function (r, i) {
         r.querySelectorAll('[data-field]').forEach(function (c) {
-          c.setAttribute('data-field', `${prefix}.${i}.${c.name}`);
+          c.setAttribute('data-field', prefix + '.' + i + '.' + c.name);
         });
         r.querySelector('button').setAttribute(
           'aria-label',
-          `${i + 1}件目の${NOUN[set.getAttribute('data-row')]}を削除`,
+          i + 1 + '件目の' + NOUN[set.getAttribute('data-row')] + 'を削除',
         );
       });
     };
@@ -500,8 +526,8 @@
           addRow(sets.action, a);
         });
       }
-      if (!m?.attendees.length) addRow(sets.attendee, {});
-      if (!m?.actionItems.length) addRow(sets.action, {});
+      if (!m || !m.attendees.length) addRow(sets.attendee, {});
+      if (!m || !m.actionItems.length) addRow(sets.action, {});
       editor.hidden = false;
       f.title.focus();
     };
@@ -530,7 +556,7 @@
           var before = k in was ? was[k] : editing[k];
           if (JSON.stringify(before) !== JSON.stringify(body[k])) patch[k] = body[k];
         });
-        req = T.api('PATCH', `/api/v1/minutes/${editing.id}`, patch);
+        req = T.api('PATCH', '/api/v1/minutes/' + editing.id, patch);
       } else {
         req = T.api('POST', '/api/v1/minutes', body);
       }
@@ -541,7 +567,7 @@
           T.showErrors(form, r);
           return;
         }
-        T.say(status, `「${r.body.title}」の下書きを保存しました。`);
+        T.say(status, '「' + r.body.title + '」の下書きを保存しました。');
         editor.hidden = true;
         editing = null;
         openId = r.body.id;

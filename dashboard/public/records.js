@@ -45,11 +45,11 @@
 
   /** The API's Japanese message, or a plain one for what gave none. */
   function errorText(r) {
-    if (r.body?.error?.message) return r.body.error.message;
+    if (r.body && r.body.error && r.body.error.message) return r.body.error.message;
     if (r.status === 0) return 'サーバーに接続できませんでした。ネットワークを確認してください';
     if (r.status === 401) return 'サインインの有効期限が切れました。ページを読み込み直してサインインしてください';
     if (r.status === 403) return 'この操作を行う権限がありません';
-    return `処理できませんでした (HTTP ${r.status})`;
+    return '処理できませんでした (HTTP ' + r.status + ')';
   }
 
   /** el('td', { class: 'num' }, ['text', node]) — text is always text, never HTML. */
@@ -92,15 +92,15 @@
   });
   /** 'YYYY-MM-DD' → 令和8年4月10日 */
   function wareki(day) {
-    return day ? warekiDay.format(new Date(`${day.slice(0, 10)}T00:00:00Z`)) : '';
+    return day ? warekiDay.format(new Date(day.slice(0, 10) + 'T00:00:00Z')) : '';
   }
   /** 'YYYY-MM' → 令和8年4月 */
   function warekiMonth(month) {
-    return month ? warekiMon.format(new Date(`${month.slice(0, 7)}-01T00:00:00Z`)) : '';
+    return month ? warekiMon.format(new Date(month.slice(0, 7) + '-01T00:00:00Z')) : '';
   }
   /** 'YYYY-MM' → 2026年4月 */
   function seireki(month) {
-    return `${Number(month.slice(0, 4))}年${Number(month.slice(5, 7))}月`;
+    return Number(month.slice(0, 4)) + '年' + Number(month.slice(5, 7)) + '月';
   }
   /** ISO instant → 2026/04/15 14:00 (Tokyo) */
   function dateTime(iso) {
@@ -137,7 +137,7 @@
   function controlFor(form, path) {
     var parts = path ? path.split('.') : [];
     for (var n = parts.length; n > 0; n--) {
-      var c = form.querySelector(`[data-field="${parts.slice(0, n).join('.')}"]`);
+      var c = form.querySelector('[data-field="' + parts.slice(0, n).join('.') + '"]');
       if (c) return { control: c, rest: parts.slice(n) };
     }
     return null;
@@ -147,7 +147,7 @@
     var ids = (control.getAttribute('aria-describedby') || '').split(/\s+/);
     for (var i = 0; i < ids.length; i++) {
       var p = ids[i] && document.getElementById(ids[i]);
-      if (p?.classList.contains('field-error')) return p;
+      if (p && p.classList.contains('field-error')) return p;
     }
     var wrap = control.closest('.field, fieldset, .row');
     return wrap ? wrap.querySelector('.field-error') : null;
@@ -159,7 +159,7 @@
    */
   function showErrors(form, r) {
     clearErrors(form);
-    var err = r.body?.error || {};
+    var err = (r.body && r.body.error) || {};
     var details = Array.isArray(err.details) ? err.details : [];
     var summary = form.querySelector('.form-summary');
     var items = [];
@@ -169,20 +169,21 @@
         items.push(d.message);
         return;
       }
-      var prefix = found.rest.length && /^\d+$/.test(found.rest[0]) ? `${Number(found.rest[0]) + 1}行目: ` : '';
+      var prefix = found.rest.length && /^\d+$/.test(found.rest[0]) ? Number(found.rest[0]) + 1 + '行目: ' : '';
       var message = prefix + d.message;
       found.control.setAttribute('aria-invalid', 'true');
       var slot = errorSlot(found.control);
       if (slot) {
-        slot.textContent = slot.textContent ? `${slot.textContent} / ${message}` : message;
+        slot.textContent = slot.textContent ? slot.textContent + ' / ' + message : message;
         slot.hidden = false;
       }
       var label = labelOf(found.control);
       var row = found.control.closest('.row');
-      var set = row?.closest('fieldset');
+      var set = row && row.closest('fieldset');
       if (set)
-        label = `${labelOf(set)} ${Array.prototype.indexOf.call(row.parentNode.children, row) + 1}件目の${label}`;
-      items.push((label ? `${label}: ` : '') + message);
+        label =
+          labelOf(set) + ' ' + (Array.prototype.indexOf.call(row.parentNode.children, row) + 1) + '件目の' + label;
+      items.push((label ? label + ': ' : '') + message);
     });
     var first = form.querySelector('[aria-invalid=true]'); // the first in the order a person reads
     if (summary) {
@@ -190,7 +191,7 @@
       var head =
         !details.length || !/^入力内容に誤りがあります/.test(err.message || '')
           ? errorText(r)
-          : `入力内容に誤りがあります (${details.length} 件)。`;
+          : '入力内容に誤りがあります (' + details.length + ' 件)。';
       summary.appendChild(el('strong', { text: head }));
       if (items.length)
         summary.appendChild(
@@ -204,7 +205,7 @@
         );
       summary.hidden = false;
     }
-    var target = first?.matches('fieldset') ? first.querySelector('input, select, textarea') : first;
+    var target = first && first.matches('fieldset') ? first.querySelector('input, select, textarea') : first;
     if (target) target.focus();
     else if (summary) {
       summary.tabIndex = -1;
@@ -218,7 +219,7 @@
       return lg ? lg.firstChild.textContent.trim() : '';
     }
     if (control.id) {
-      var l = document.querySelector(`label[for="${control.id}"]`);
+      var l = document.querySelector('label[for="' + control.id + '"]');
       if (l) return l.firstChild.textContent.trim();
     }
     var wrap = control.closest('label');
@@ -240,7 +241,7 @@
         box.removeAttribute('aria-busy');
         box.textContent = '';
         if (r.ok) return r.body;
-        var text = `${what}を読み込めませんでした: ${errorText(r)}`;
+        var text = what + 'を読み込めませんでした: ' + errorText(r);
         box.appendChild(failed ? failed(text) : el('p', { class: 'error', role: 'alert', text: text }));
         return null;
       });
@@ -268,7 +269,7 @@
     };
     form.addEventListener('change', function () {
       var q = query();
-      history.replaceState(null, '', location.pathname + (q ? `?${q}` : ''));
+      history.replaceState(null, '', location.pathname + (q ? '?' + q : ''));
       onChange(q);
     });
     form.addEventListener('submit', function (e) {

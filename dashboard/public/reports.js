@@ -27,26 +27,26 @@
   /** 'YYYY-MM' → 令和8年4月分; a period with two months (final report) → 令和7年4月〜令和8年3月 */
   function periodLabel(period) {
     var months = String(period || '').match(/\d{4}-\d{2}/g) || [];
-    if (months.length === 1) return `${T.warekiMonth(months[0])}分`;
-    if (months.length >= 2) return `${T.warekiMonth(months[0])}〜${T.warekiMonth(months[months.length - 1])}`;
+    if (months.length === 1) return T.warekiMonth(months[0]) + '分';
+    if (months.length >= 2) return T.warekiMonth(months[0]) + '〜' + T.warekiMonth(months[months.length - 1]);
     return String(period || '');
   }
   function jobLabel(j) {
     return (j.type === 'final' ? '最終報告書 ' : '月次帳票 ') + (j.periodLabel || periodLabel(j.period));
   }
   function size(n) {
-    if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
-    return `${Math.max(1, Math.round(n / 1024)).toLocaleString('ja-JP')} KB`;
+    if (n >= 1048576) return (n / 1048576).toFixed(1) + ' MB';
+    return Math.max(1, Math.round(n / 1024)).toLocaleString('ja-JP') + ' KB';
   }
   function kindLabel(f) {
     return KIND_LABELS[f.kind] || f.title || f.kind;
   }
   function download(f) {
     return el('a', {
-      href: `/api/v1/reports/files/${encodeURIComponent(f.id)}`,
+      href: '/api/v1/reports/files/' + encodeURIComponent(f.id),
       download: f.fileName,
       class: 'download',
-      'aria-label': `${kindLabel(f)} 第${f.version}版 (${f.fileName}) をダウンロード`,
+      'aria-label': kindLabel(f) + ' 第' + f.version + '版 (' + f.fileName + ') をダウンロード',
       text: 'ダウンロード',
     });
   }
@@ -59,7 +59,7 @@
       if (!body) return;
       var groups = {};
       (body.files || []).forEach(function (f) {
-        var key = `${f.scope === 'final' ? '1' : '0'}|${f.period}`;
+        var key = (f.scope === 'final' ? '1' : '0') + '|' + f.period;
         (groups[key] = groups[key] || []).push(f);
       });
       var keys = Object.keys(groups).sort(function (a, b) {
@@ -75,7 +75,7 @@
   function packageCard(files) {
     var first = files[0];
     var final = first.scope === 'final';
-    var id = `pkg-${first.scope}-${String(first.period).replace(/[^\w-]/g, '_')}`;
+    var id = 'pkg-' + first.scope + '-' + String(first.period).replace(/[^\w-]/g, '_');
     var byKind = {};
     files.forEach(function (f) {
       (byKind[f.kind] = byKind[f.kind] || []).push(f);
@@ -98,10 +98,10 @@
       tbody.appendChild(
         el('tr', { 'data-file': latest.id, 'data-kind': kind, class: fresh[latest.id] ? 'highlight' : null }, [
           el('th', { scope: 'row', text: kindLabel(latest) }),
-          el('td', { class: 'wrap', title: `SHA-256: ${latest.sha256}`, text: latest.fileName }),
-          el('td', { class: 'num', text: `第${latest.version}版` }),
+          el('td', { class: 'wrap', title: 'SHA-256: ' + latest.sha256, text: latest.fileName }),
+          el('td', { class: 'num', text: '第' + latest.version + '版' }),
           el('td', { class: 'num', text: size(latest.size) }),
-          el('td', { text: T.dateTime(latest.createdAt) + (latest.createdBy ? ` ${latest.createdBy}` : '') }),
+          el('td', { text: T.dateTime(latest.createdAt) + (latest.createdBy ? ' ' + latest.createdBy : '') }),
           el('td', {}, [download(latest)]),
         ]),
       );
@@ -111,8 +111,8 @@
           el('tr', { class: 'older-row', 'data-kind': kind }, [
             el('td', { colspan: '6' }, [
               el('details', { class: 'older' }, [
-                el('summary', { text: `${kindLabel(latest)} の以前の版 (${older.length}件)` }),
-                el('table', { 'aria-label': `${kindLabel(latest)} の以前の版` }, [
+                el('summary', { text: kindLabel(latest) + ' の以前の版 (' + older.length + '件)' }),
+                el('table', { 'aria-label': kindLabel(latest) + ' の以前の版' }, [
                   el('thead', {}, [
                     el(
                       'tr',
@@ -127,11 +127,11 @@
                     {},
                     older.map(function (f) {
                       return el('tr', { 'data-file': f.id }, [
-                        el('td', { class: 'num', text: `第${f.version}版` }),
+                        el('td', { class: 'num', text: '第' + f.version + '版' }),
                         el('td', { text: f.fileName }),
                         el('td', { class: 'num', text: size(f.size) }),
-                        el('td', { text: T.dateTime(f.createdAt) + (f.createdBy ? ` ${f.createdBy}` : '') }),
-                        el('td', { title: f.sha256, text: `${String(f.sha256 || '').slice(0, 12)}…` }),
+                        el('td', { text: T.dateTime(f.createdAt) + (f.createdBy ? ' ' + f.createdBy : '') }),
+                        el('td', { title: f.sha256, text: String(f.sha256 || '').slice(0, 12) + '…' }),
                         el('td', {}, [download(f)]),
                       ]);
                     }),
@@ -148,15 +148,15 @@
       {
         class: 'package',
         id: id,
-        'aria-labelledby': `${id}-title`,
+        'aria-labelledby': id + '-title',
         'data-period': first.period,
         'data-scope': first.scope,
       },
       [
-        el('h3', { id: `${id}-title` }, [
+        el('h3', { id: id + '-title' }, [
           final
-            ? `最終報告書 ${first.periodLabel || periodLabel(first.period)}`
-            : `${first.periodLabel || periodLabel(first.period)} 月次帳票`,
+            ? '最終報告書 ' + (first.periodLabel || periodLabel(first.period))
+            : (first.periodLabel || periodLabel(first.period)) + ' 月次帳票',
           el('small', { text: months.map(T.seireki).join('〜') }),
         ]),
         dueFile
@@ -166,7 +166,7 @@
             ])
           : null,
         el('div', { class: 'scroll' }, [
-          el('table', { 'aria-labelledby': `${id}-title` }, [
+          el('table', { 'aria-labelledby': id + '-title' }, [
             el('thead', {}, [
               el(
                 'tr',
@@ -203,22 +203,25 @@
     jobs.slice(0, 10).forEach(function (j) {
       var p = j.progress || {};
       var running = j.state === 'waiting' || j.state === 'active';
-      var bar = el('progress', { max: String(Math.max(1, p.total || 1)), 'aria-label': `${jobLabel(j)} の進み具合` });
+      var bar = el('progress', { max: String(Math.max(1, p.total || 1)), 'aria-label': jobLabel(j) + ' の進み具合' });
       if (running && !p.total) bar.removeAttribute('value');
       else bar.value = j.state === 'completed' ? Math.max(1, p.total || 1) : p.done || 0;
       var detailText =
         j.state === 'failed'
           ? j.error || '作成できませんでした'
           : (p.step ? p.step : STATES[j.state] || j.state) +
-            (p.total ? ` (${j.state === 'completed' ? p.total : p.done || 0} / ${p.total})` : '');
+            (p.total ? ' (' + (j.state === 'completed' ? p.total : p.done || 0) + ' / ' + p.total + ')' : '');
       jobsBox.appendChild(
         el('div', { class: 'job', 'data-job': j.id, 'data-state': j.state }, [
           el('div', {}, [
             el('strong', { text: jobLabel(j) }),
             el('br'),
-            el('span', { class: `state-${j.state}`, text: STATES[j.state] || j.state }),
+            el('span', { class: 'state-' + j.state, text: STATES[j.state] || j.state }),
             j.createdAt
-              ? el('span', { class: 'who', text: ` ${T.dateTime(j.createdAt)}${j.createdBy ? ` ${j.createdBy}` : ''}` })
+              ? el('span', {
+                  class: 'who',
+                  text: ' ' + T.dateTime(j.createdAt) + (j.createdBy ? ' ' + j.createdBy : ''),
+                })
               : null,
           ]),
           el('div', {}, [
@@ -238,7 +241,7 @@
     return T.api('GET', '/api/v1/reports/jobs').then(function (r) {
       if (!r.ok) {
         jobsBox.textContent = '';
-        jobsBox.appendChild(el('p', { class: 'error', text: `作成の状況を読み込めませんでした: ${T.errorText(r)}` }));
+        jobsBox.appendChild(el('p', { class: 'error', text: '作成の状況を読み込めませんでした: ' + T.errorText(r) }));
         return;
       }
       var list = Array.isArray(r.body) ? r.body : r.body.jobs || [];
@@ -264,7 +267,7 @@
     if (!ids.length) return;
     Promise.all(
       ids.map(function (id) {
-        return T.api('GET', `/api/v1/reports/jobs/${encodeURIComponent(id)}`);
+        return T.api('GET', '/api/v1/reports/jobs/' + encodeURIComponent(id));
       }),
     ).then(function (rs) {
       var finished = false;
@@ -316,7 +319,7 @@
           remember({
             id: r.body.jobId,
             type: b.type,
-            period: b.type === 'final' ? `${b.from}_${b.to}` : b.month,
+            period: b.type === 'final' ? b.from + '_' + b.to : b.month,
             state: 'waiting',
             progress: { step: '', done: 0, total: 0 },
           });

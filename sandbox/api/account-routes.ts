@@ -53,7 +53,7 @@ const getFollowers: Handler = (ctx) => {
 
 const getBotInfo: Handler = (ctx) => {
   const { botUserId, displayName, channelId } = ctx.channel.config;
-  const basicId = `@${createHash('sha256').update(channelId).digest('hex').slice(0, 7)}x`;
+  const basicId = '@' + createHash('sha256').update(channelId).digest('hex').slice(0, 7) + 'x';
   return {
     status: 200,
     body: { userId: botUserId, basicId, displayName, chatMode: 'bot', markAsReadMode: 'auto' },

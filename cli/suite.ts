@@ -14,7 +14,7 @@ import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery } from '../delivery/index.ts';
-import { createIngest, type Ingest } from '../ingest/index.ts';
+import { createIngest, eventLogDir, type Ingest } from '../ingest/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
@@ -117,9 +117,7 @@ export async function startSuite(
 
     let sandbox: RunningSandbox | undefined;
     const endpoints = (): LineEndpoints => ({ line: config.lineApiBaseUrl, sandbox: sandbox?.url });
-    const ingest = createIngest({ ch, redis, tenants, endpoints, logger });
-    await ingest.start();
-    cleanups.push('ingest', () => ingest.stop());
+    const ingest = createIngest({ ch, redis, tenants, endpoints, logger, eventLog: { dir: eventLogDir(config.dataDir) } });
     const insight = createInsightPollers({ ch, redisUrl, tenants, logger, endpoints });
     cleanups.push('insight pollers', () => insight.stop());
     let suiteUrl: string | undefined;
@@ -132,9 +130,13 @@ export async function startSuite(
       ingestHandlers: ingest.handlers,
       publicUrl: () => config.publicUrl ?? suiteUrl,
       fanOut: { trackDelivery: (i) => insight.trackDelivery(i) },
+      clicks: ingest.clicks,
     });
     await delivery.start();
     cleanups.push('delivery', () => delivery.stop());
+    // once every handler is registered (they run from the event log); stopped before delivery
+    await ingest.start();
+    cleanups.push('ingest', () => ingest.stop());
     const { createReports, registerReportRoutes } = await import('../reports/index.ts');
     const reports = createReports({ ch, tenants, redisUrl, reportsDir: config.reportsDir, logger });
     await reports.start();
@@ -144,7 +146,13 @@ export async function startSuite(
     const front = new FrontHandlers();
     ingest.mount(front);
     const app = createHttpApp(logger, { front });
-    registerHealth(app, { ch, redis, started: () => started });
+    registerHealth(app, {
+      ch,
+      redis,
+      started: () => started,
+      eventLog: () => ingest.status(),
+      showErrors: async (req) => (await dashboard.auth.identify(req)) !== undefined,
+    });
     const dashboard = createDashboard({
       ch,
       redis,

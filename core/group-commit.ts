@@ -38,7 +38,7 @@ export class GroupCommitWriter<Row extends Record<string, unknown>> {
   #idle: Array<() => void> = [];
   readonly #o: Required<GroupCommitOptions>;
   /** Rows and INSERTs written so far (for figures and tests). */
-  readonly stats = { rows: 0, inserts: 0, failures: 0 };
+  readonly stats = { rows: 0, inserts: 0, failures: 0, afterInsertFailures: 0 };
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -80,7 +80,8 @@ export class GroupCommitWriter<Row extends Record<string, unknown>> {
     while (this.#pending.rows.length > 0 && this.#inFlight < this.#o.concurrency) {
       const batch = this.#take();
       this.#inFlight++;
-      void this.#insert(batch).finally(() => {
+      // #insert settles every waiter itself and never rejects
+      this.#insert(batch).then(() => {
         this.#inFlight--;
         if (this.#pending.rows.length > 0) this.#flushNow();
         else if (this.#inFlight === 0) for (const fn of this.#idle.splice(0)) fn();
@@ -117,9 +118,11 @@ export class GroupCommitWriter<Row extends Record<string, unknown>> {
     }
     try {
       this.afterInsert?.(batch.rows);
-    } finally {
-      for (const w of batch.waiters) w.resolve();
+    } catch {
+      // the rows are stored: a failing observer must not fail their writers (nor reject unseen)
+      this.stats.afterInsertFailures++;
     }
+    for (const w of batch.waiters) w.resolve();
   }
 
   /** Resolves when nothing is pending or in flight. */

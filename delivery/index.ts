@@ -22,7 +22,7 @@ import { ResidentStore } from './residents.ts';
 import { RichMenuService } from './rich-menu.ts';
 import { registerDeliveryRoutes } from './routes.ts';
 import { DeliveryService } from './service.ts';
-import { DeliveryStore, type DeliveryRecord } from './store.ts';
+import { DeliveryStore, type ClickRecorder, type DeliveryRecord } from './store.ts';
 
 export { audienceSchema, compileCondition, type Audience, type Condition } from './audience.ts';
 export { batchRetryKey, aggregationUnitOf } from './ids.ts';
@@ -43,6 +43,8 @@ export interface DeliveryDeps {
   ingestHandlers?: EventRegistry;
   /** The suite's public URL (or a getter, for a URL known after listen): tracked links go to <publicUrl>/r/<token>. */
   publicUrl?: string | (() => string | undefined);
+  /** Where residents' clicks are recorded (ingest.clicks: rate-limited, through the event log). */
+  clicks?: ClickRecorder;
   /** Fan-out tuning (rate limit, concurrency, timeouts …); see FanOutOptions. */
   fanOut?: Partial<Omit<FanOutOptions, 'ch' | 'redisUrl' | 'tenants' | 'endpoints' | 'logger' | 'store'>>;
 }
@@ -61,11 +63,9 @@ export interface Delivery {
   waitFinished(tenantId: string, id: string, timeoutMs?: number): Promise<DeliveryRecord>;
 }
 
-/** How far back the start replays stored follows and blocks into residents' state. */
-const REPLAY_WEBHOOKS_MS = 24 * 3600_000;
-
 export function createDelivery(deps: DeliveryDeps): Delivery {
   const store = new DeliveryStore(deps.ch);
+  if (deps.clicks) store.clickRecorder = deps.clicks;
   const residents = new ResidentStore(deps.ch);
   const publicUrl = () => (typeof deps.publicUrl === 'function' ? deps.publicUrl() : deps.publicUrl);
   const fanOut = new FanOut({
@@ -112,8 +112,6 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     fanOut,
     richMenus,
     async start() {
-      // the follow state the ingest handlers keep, caught up with the last day's stored webhooks
-      if (deps.ingestHandlers) await residents.replayFromWebhooks(Date.now() - REPLAY_WEBHOOKS_MS);
       await fanOut.start();
     },
     async stop() {

@@ -164,17 +164,6 @@ export class ResidentStore {
     ]);
   }
 
-  /**
-   * Follows and blocks received since `sinceMs`, written again from the stored webhooks (idempotent):
-   * closes the gap a crash between acknowledging a webhook and handling it would leave.
-   */
-  async replayFromWebhooks(sinceMs: number): Promise<void> {
-    await this.ch.command({
-      query: sql('resident_states.replay_from_webhooks'),
-      query_params: { since: chDateTime(sinceMs) },
-    });
-  }
-
   async isFriend(tenantId: string, userId: string): Promise<boolean> {
     const rows = await this.#rows<{ is_friend: number }>('delivery.resident_state', { tenant: tenantId, user: userId });
     return Number(rows[0]?.is_friend ?? 0) === 1;

@@ -225,20 +225,28 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       return reply.status(404).type('text/plain; charset=utf-8').send('リンクが見つかりません');
     let link = linkCache.get(token);
     if (!link) {
-      link = await store.link(token);
+      try {
+        link = await store.link(token);
+      } catch {
+        return reply
+          .status(503)
+          .type('text/plain; charset=utf-8')
+          .send('ただいまリンクを開けません。しばらくしてからもう一度お試しください');
+      }
       if (!link) return reply.status(404).type('text/plain; charset=utf-8').send('リンクが見つかりません');
       if (linkCache.size > 10_000) linkCache.clear();
       linkCache.set(token, link);
     }
-    await store.clickWriter.write([
-      {
+    // the click goes to the local event log (rate-limited): ClickHouse being slow or down does not hold the resident
+    await store.clickRecorder
+      .record(token, req.ip, {
         tenant_id: link.tenant_id,
         delivery_id: link.delivery_id,
         link_no: Number(link.link_no),
         bucket: link.bucket,
         clicked_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
-      },
-    ]);
+      })
+      .catch(() => undefined);
     return reply
       .status(302)
       .header('location', link.url)

@@ -78,9 +78,28 @@ export interface ListedDelivery {
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/** Where residents' clicks go: the suite wires ingest's ClickSink (rate limits, the event log). */
+export interface ClickRecorder {
+  record(token: string, address: string, row: ClickRow): Promise<unknown>;
+}
+
+export interface ClickRow extends Record<string, unknown> {
+  tenant_id: string;
+  delivery_id: string;
+  link_no: number;
+  bucket: string;
+  clicked_at: string;
+}
+
 export class DeliveryStore {
   readonly batchWriter: GroupCommitWriter<BatchOutcome>;
   readonly clickWriter: GroupCommitWriter<Record<string, unknown>>;
+  /** Without the suite's event log (tests of delivery alone): straight to ClickHouse, not awaited. */
+  clickRecorder: ClickRecorder = {
+    record: async (_token, _address, row) => {
+      this.clickWriter.write([row]).catch(() => undefined);
+    },
+  };
 
   constructor(private readonly ch: ClickHouseClient) {
     this.batchWriter = new GroupCommitWriter<BatchOutcome>(ch, 'delivery_batches', {

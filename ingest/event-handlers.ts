@@ -8,11 +8,16 @@ export interface EventContext {
 
 export type EventHandler = (ctx: EventContext) => unknown;
 
+export interface HandlerRun {
+  handler: EventHandler;
+  ctx: EventContext;
+}
+
 /**
- * How feature folders react to stored webhook events: by type, or for postbacks by the prefix of
- * their data. Handlers run after the events are stored and acknowledged; a failing handler is
- * logged and never loses the event. A redelivered event may reach a handler again: handlers are
- * idempotent.
+ * How feature folders react to webhook events: by type, or for postbacks by the prefix of their
+ * data. Handlers run from the event log once the events are durable (see handler-runner.ts), at
+ * least once: after a crash, or when LINE redelivers, an event may reach a handler again, so
+ * handlers are idempotent. A failing handler is logged and retried; it never loses the event.
  */
 export class EventHandlerRegistry {
   #byType = new Map<string, EventHandler[]>();
@@ -28,26 +33,40 @@ export class EventHandlerRegistry {
     this.#postback.push({ prefix, handler });
   }
 
-  dispatch(tenantId: string, events: WebhookEvent[]): Promise<void> {
-    const runs: Promise<unknown>[] = [];
+  /** Runs every handler the events call for; resolves once all are done (failures are logged). */
+  async dispatch(tenantId: string, events: WebhookEvent[]): Promise<void> {
+    await this.run(this.runsFor(tenantId, events));
+  }
+
+  /** One run per (handler, event) the events call for. */
+  runsFor(tenantId: string, events: WebhookEvent[]): HandlerRun[] {
+    const runs: HandlerRun[] = [];
     for (const event of events) {
-      const handlers = [...(this.#byType.get(event.type) ?? [])];
+      for (const handler of this.#byType.get(event.type) ?? []) runs.push({ handler, ctx: { tenantId, event } });
       if (event.type === 'postback' && typeof event.postback?.data === 'string') {
-        for (const p of this.#postback) if (event.postback.data.startsWith(p.prefix)) handlers.push(p.handler);
-      }
-      for (const h of handlers) {
-        runs.push(
-          Promise.resolve()
-            .then(() => h({ tenantId, event }))
-            .catch((err: unknown) =>
-              this.logger.error(
-                { err, tenantId, type: event.type, webhookEventId: event.webhookEventId },
-                'webhook event handler failed',
-              ),
-            ),
-        );
+        for (const p of this.#postback)
+          if (event.postback.data.startsWith(p.prefix)) runs.push({ handler: p.handler, ctx: { tenantId, event } });
       }
     }
-    return Promise.all(runs).then(() => undefined);
+    return runs;
+  }
+
+  /** Runs them concurrently; resolves with the runs that failed (each logged), for a retry. */
+  async run(runs: HandlerRun[]): Promise<HandlerRun[]> {
+    const failed: HandlerRun[] = [];
+    await Promise.all(
+      runs.map((r) =>
+        Promise.resolve()
+          .then(() => r.handler(r.ctx))
+          .catch((err: unknown) => {
+            failed.push(r);
+            this.logger.error(
+              { err, tenantId: r.ctx.tenantId, type: r.ctx.event.type, webhookEventId: r.ctx.event.webhookEventId },
+              'webhook event handler failed',
+            );
+          }),
+      ),
+    );
+    return failed;
   }
 }

@@ -1,20 +1,26 @@
+import path from 'node:path';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
-import { GroupCommitWriter, type GroupCommitOptions } from '../core/group-commit.ts';
 import type { FrontHandlers } from '../core/http.ts';
 import type { LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { registerAutoReply } from './auto-reply.ts';
+import { ClickSink, type ClickLimits } from './click-sink.ts';
 import { DailyRollup } from './daily-rollup.ts';
+import { eventLogMaxBytes, type EventLog, type EventLogStatus } from './event-log.ts';
 import { EventHandlerRegistry } from './event-handlers.ts';
+import { HANDLERS, HandlerRunner, type HandlerRunnerOptions } from './handler-runner.ts';
+import { LmdbEventLog } from './lmdb-event-log.ts';
+import { SHIPPER, Shipper, type ShipperOptions } from './shipper.ts';
 import { TenantSecretsCache } from './tenant-secrets.ts';
-import type { RawEventRow } from './webhook-body.ts';
 import { createWebhookReceiver, isWebhookRequest } from './webhook-receiver.ts';
 
 export { EventHandlerRegistry, type EventContext, type EventHandler } from './event-handlers.ts';
 export { defaultAutoReply } from './auto-reply.ts';
 export { jstDay, replyTokenUsable, type WebhookEvent } from './webhook-body.ts';
+export { BacklogFullError, eventLogMaxBytes, type ClickRow, type EventLog, type EventLogStatus } from './event-log.ts';
+export { ClickSink, type ClickOutcome } from './click-sink.ts';
 
 export interface IngestDeps {
   ch: ClickHouseClient;
@@ -22,48 +28,112 @@ export interface IngestDeps {
   tenants: TenantStore;
   endpoints: () => LineEndpoints;
   logger: Logger;
-  writer?: GroupCommitOptions;
+  /** Where the local event log lives (normally <dataDir>/event-log) and its bound in bytes. */
+  eventLog: { dir: string; maxBytes?: number } | { log: EventLog };
+  shipper?: ShipperOptions;
+  handlerRunner?: HandlerRunnerOptions;
+  clickLimits?: ClickLimits;
   rollupIntervalMs?: number;
 }
 
+/** What /readyz and `tayori ingest status` show of ingest. */
+export interface IngestStatus {
+  healthy: boolean;
+  error?: string;
+  /** Not yet in ClickHouse. */
+  backlog: { events: number; bytes: number; oldestAgeMs: number | null };
+  /** Not yet handled (delivery's postbacks, the auto-reply, residents' follow state). */
+  handlers: { events: number; oldestAgeMs: number | null };
+  bytes: number;
+  maxBytes: number;
+  shipper: { batches: number; rows: number; failures: number; lastError?: string; lastShippedAt: number | null };
+  clicks: { counted: number; limited: number; lost: number };
+}
+
 export interface Ingest {
-  /** Registry feature folders use to react to stored events. */
+  /** Registry feature folders use to react to webhook events (run from the log). */
   handlers: EventHandlerRegistry;
-  writer: GroupCommitWriter<RawEventRow>;
+  log: EventLog;
+  shipper: Shipper;
+  runner: HandlerRunner;
   rollup: DailyRollup;
+  /** Where the click redirect records clicks (rate-limited, through the log). */
+  clicks: ClickSink;
   /** Puts POST /webhook/:tenantId in front of the API app. */
   mount(front: FrontHandlers): void;
+  status(): IngestStatus;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Webhook receiver, group-commit writer and daily rollups (Insight pollers live in ./insight). */
+/** The default place of the event log in a data directory. */
+export const eventLogDir = (dataDir: string) => path.join(dataDir, 'event-log');
+
+/**
+ * Webhook receiver → durable local event log → shipper (ClickHouse, in batches) and handler runner;
+ * daily rollups (Insight pollers live in ./insight).
+ */
 export function createIngest(deps: IngestDeps): Ingest {
   const rollup = new DailyRollup(deps.ch, deps.logger, deps.rollupIntervalMs);
-  // One INSERT in flight: everything that arrives meanwhile joins the next one, so batches grow
-  // with load (the embedded engine runs queries one at a time anyway).
-  const writer = new GroupCommitWriter<RawEventRow>(
-    deps.ch,
-    'raw_webhook_events',
-    { concurrency: 1, ...deps.writer },
-    (rows) => rollup.markDirty(rows),
-  );
+  const log =
+    'log' in deps.eventLog
+      ? deps.eventLog.log
+      : new LmdbEventLog({
+          dir: deps.eventLog.dir,
+          maxBytes: deps.eventLog.maxBytes ?? eventLogMaxBytes(),
+          consumers: [SHIPPER, HANDLERS],
+        });
   const handlers = new EventHandlerRegistry(deps.logger);
   registerAutoReply(handlers, deps);
-  const secrets = new TenantSecretsCache(deps.tenants);
-  const receiver = createWebhookReceiver({ secrets, writer, handlers, logger: deps.logger });
+  const shipper = new Shipper(log, deps.ch, deps.logger, rollup, deps.shipper);
+  const runner = new HandlerRunner(log, handlers, deps.logger, deps.handlerRunner);
+  const clicks = new ClickSink(log, deps.logger, deps.clickLimits);
+  const secrets = new TenantSecretsCache(deps.tenants, deps.logger);
+  const receiver = createWebhookReceiver({ secrets, log, logger: deps.logger });
+  let stopped = false;
   return {
     handlers,
-    writer,
+    log,
+    shipper,
+    runner,
     rollup,
+    clicks,
     mount: (front) => front.add(isWebhookRequest, receiver),
+    status() {
+      const s: EventLogStatus = log.status();
+      const ship = s.consumers[SHIPPER]!;
+      const handle = s.consumers[HANDLERS]!;
+      return {
+        healthy: s.healthy,
+        ...(s.error ? { error: s.error } : {}),
+        backlog: ship,
+        handlers: { events: handle.events, oldestAgeMs: handle.oldestAgeMs },
+        bytes: s.bytes,
+        maxBytes: s.maxBytes,
+        shipper: {
+          batches: shipper.stats.batches,
+          rows: shipper.stats.rows,
+          failures: shipper.stats.failures,
+          ...(shipper.stats.lastError ? { lastError: shipper.stats.lastError } : {}),
+          lastShippedAt: shipper.stats.lastShippedAt || null,
+        },
+        clicks: { ...clicks.stats },
+      };
+    },
     async start() {
       await secrets.reload();
+      // handlers run from the log whether or not ClickHouse answers; the rollup needs it
+      runner.start();
+      shipper.start();
       await rollup.start();
     },
     async stop() {
-      await writer.close();
+      if (stopped) return;
+      stopped = true;
+      await runner.stop();
+      await shipper.stop();
       await rollup.stop();
+      await log.close();
     },
   };
 }

@@ -13,7 +13,7 @@ export interface WebhookEvent {
   replyToken?: string;
   follow?: { isUnblocked?: boolean };
   postback?: { data?: string };
-  message?: { type?: string };
+  message?: { type?: string; id?: string };
   [k: string]: unknown;
 }
 
@@ -51,17 +51,35 @@ export function checkWebhookBody(body: unknown): string | undefined {
     const e: unknown = body.events[i];
     if (!isObj(e)) return `events[${i}] がオブジェクトではありません`;
     if (typeof e.type !== 'string' || e.type === '' || e.type.length > 64) return `events[${i}].type がありません`;
-    if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp) || e.timestamp < 0)
-      return `events[${i}].timestamp が数値ではありません`;
+    if (typeof e.timestamp !== 'number' || !Number.isSafeInteger(e.timestamp))
+      return `events[${i}].timestamp がミリ秒の整数ではありません`;
+    if (e.timestamp < MIN_TIMESTAMP || e.timestamp > Date.now() + MAX_FUTURE_MS)
+      return `events[${i}].timestamp が有効な日時ではありません`;
     if (typeof e.mode !== 'string') return `events[${i}].mode がありません`;
     if (typeof e.webhookEventId !== 'string' || e.webhookEventId === '' || e.webhookEventId.length > 64)
       return `events[${i}].webhookEventId がありません`;
     if (!isObj(e.deliveryContext) || typeof e.deliveryContext.isRedelivery !== 'boolean')
       return `events[${i}].deliveryContext.isRedelivery がありません`;
-    if (e.source !== undefined && !isObj(e.source)) return `events[${i}].source がオブジェクトではありません`;
+    if (e.source !== undefined) {
+      if (!isObj(e.source)) return `events[${i}].source がオブジェクトではありません`;
+      for (const k of ['type', 'userId', 'groupId', 'roomId'] as const)
+        if (e.source[k] !== undefined && (typeof e.source[k] !== 'string' || e.source[k].length > 64))
+          return `events[${i}].source.${k} が文字列ではありません`;
+    }
+    if (e.replyToken !== undefined && (typeof e.replyToken !== 'string' || e.replyToken.length > 256))
+      return `events[${i}].replyToken が文字列ではありません`;
+    if (e.postback !== undefined && (!isObj(e.postback) || typeof e.postback.data !== 'string'))
+      return `events[${i}].postback.data が文字列ではありません`;
+    if (e.message !== undefined && (!isObj(e.message) || typeof e.message.type !== 'string'))
+      return `events[${i}].message.type がありません`;
   }
   return undefined;
 }
+
+/** LINE's webhooks began long after this; an earlier (or negative) timestamp is not an event time. */
+const MIN_TIMESTAMP = Date.UTC(2011, 0, 1);
+/** Clocks differ a little; an event a day ahead of ours is not plausible. */
+const MAX_FUTURE_MS = 86_400_000;
 
 const JST_MS = 9 * 3_600_000;
 
@@ -88,6 +106,16 @@ export function toRows(tenantId: string, events: WebhookEvent[], receivedAt: num
     message_type: e.type === 'message' && isObj(e.message) ? str(e.message.type, 32) : '',
     received_at: receivedAt,
   }));
+}
+
+/**
+ * The event as the log keeps it: everything the handlers read, but of a message only its type and
+ * id (never text or media).
+ */
+export function forLog(e: WebhookEvent): WebhookEvent {
+  if (e.type !== 'message' && e.message === undefined) return e;
+  const { message, ...rest } = e;
+  return isObj(message) ? { ...rest, message: { type: str(message.type, 32), id: str(message.id, 64) } } : rest;
 }
 
 /** LINE's reply tokens expire about a minute after the event; older events are not answered. */

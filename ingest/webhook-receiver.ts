@@ -1,25 +1,36 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateSignature } from '@line/bot-sdk';
-import { BufferFullError, type GroupCommitWriter } from '../core/group-commit.ts';
 import type { Logger } from '../core/logger.ts';
-import type { EventHandlerRegistry } from './event-handlers.ts';
+import { BacklogFullError, type EventLog } from './event-log.ts';
 import type { TenantSecretsCache, WebhookTenant } from './tenant-secrets.ts';
-import { checkWebhookBody, toRows, type RawEventRow, type WebhookBody } from './webhook-body.ts';
+import { checkWebhookBody, forLog, type WebhookBody } from './webhook-body.ts';
 
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
 
 interface Deps {
   secrets: TenantSecretsCache;
-  writer: GroupCommitWriter<RawEventRow>;
-  handlers: EventHandlerRegistry;
+  log: EventLog;
   logger: Logger;
 }
 
 const PATH = /^\/webhook\/([^/?#]*)\/?(?:\?.*)?$/;
+/** Tenant ids are 地方公共団体コード (5 digits); anything else is not a tenant of this suite. */
+const TENANT_ID = /^\d{5}$/;
+
+/** The tenant id of a webhook path, decoded and checked; undefined when it cannot be one. */
+export function webhookTenantId(segment: string): string | undefined {
+  let id: string;
+  try {
+    id = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  return TENANT_ID.test(id) ? id : undefined;
+}
 
 /** Whether a request is for the webhook receiver (it runs ahead of the API app, on the same port). */
 export function isWebhookRequest(req: IncomingMessage): boolean {
-  return req.url?.startsWith('/webhook/') === true;
+  return req.url !== undefined && req.url.startsWith('/webhook/');
 }
 
 function reply(res: ServerResponse, status: number, code?: string, message?: string): void {
@@ -32,16 +43,35 @@ function reply(res: ServerResponse, status: number, code?: string, message?: str
 }
 
 /**
- * POST /webhook/:tenantId — a lean handler in front of the API app. 200 means stored: the answer
- * waits until the request's events are in ClickHouse (group commit shares INSERTs between
- * concurrent requests). Nothing is stored for a request that is refused.
+ * POST /webhook/:tenantId — a lean handler in front of the API app. 200 means durable: the answer
+ * waits until the request's events are synced in the local event log (concurrent requests share one
+ * sync); the shipper moves them to ClickHouse and the handlers run from the log. Nothing is logged
+ * for a request that is refused. No input may throw out of here: a throw in a stream callback
+ * would take the process down.
  */
 export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { secrets, writer, handlers, logger } = deps;
+  const { secrets, log, logger } = deps;
 
   return (req, res) => {
+    try {
+      receive(req, res);
+    } catch (err) {
+      fail(res, err);
+    }
+  };
+
+  function receive(req: IncomingMessage, res: ServerResponse): void {
     const m = PATH.exec(req.url ?? '');
     if (!m) return drain(req, res, 404, 'not_found', 'Webhook の URL は /webhook/<地方公共団体コード> です');
+    const tenantId = webhookTenantId(m[1]!);
+    if (!tenantId)
+      return drain(
+        req,
+        res,
+        404,
+        'tenant_invalid',
+        'Webhook の URL のテナント (地方公共団体コード 5 桁) が正しくありません',
+      );
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       return drain(req, res, 405, 'method_not_allowed', 'Webhook は POST で送ってください');
@@ -67,19 +97,27 @@ export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: S
     });
     req.on('end', () => {
       if (refused) return;
-      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      const t = secrets.get(decodeURIComponent(m[1]!));
-      if (t instanceof Promise)
-        t.then(
-          (tenant) => handle(tenant, raw, req, res),
-          (err) => fail(res, err),
-        );
-      else handle(t, raw, req, res);
+      try {
+        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+        const t = secrets.get(tenantId);
+        if (t instanceof Promise)
+          t.then((tenant) => handle(tenant, raw, req, res)).catch((err: unknown) => fail(res, err));
+        else handle(t, raw, req, res);
+      } catch (err) {
+        fail(res, err);
+      }
     });
-  };
+  }
 
   function handle(tenant: WebhookTenant | undefined, raw: Buffer, req: IncomingMessage, res: ServerResponse): void {
     if (!tenant) return reply(res, 404, 'tenant_not_found', 'このテナントは登録されていません');
+    if (tenant.secretUnreadable)
+      return reply(
+        res,
+        401,
+        'channel_secret_unreadable',
+        'チャネルシークレットを復号できないため署名を検証できません (暗号鍵とチャネル設定を確認してください)',
+      );
     if (!tenant.channelSecret)
       return reply(res, 401, 'channel_secret_missing', 'チャネルシークレットが未設定のため署名を検証できません');
     const signature = req.headers['x-line-signature'];
@@ -100,21 +138,22 @@ export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: S
       return reply(res, 400, 'destination_mismatch', 'destination がこのテナントのボットのユーザー ID と一致しません');
     if (body.events.length === 0) return reply(res, 200);
 
-    writer.write(toRows(tenant.id, body.events, Date.now())).then(
-      () => {
-        reply(res, 200);
-        void handlers.dispatch(tenant.id, body.events);
-      },
-      (err) => fail(res, err),
-    );
+    log
+      .append([{ kind: 'webhook', tenantId: tenant.id, receivedAt: Date.now(), events: body.events.map(forLog) }])
+      .then(() => reply(res, 200))
+      .catch((err: unknown) => fail(res, err));
   }
 
   function fail(res: ServerResponse, err: unknown): void {
-    if (err instanceof BufferFullError) {
-      logger.warn('webhook write buffer full; answering 503 so that LINE redelivers');
-      return reply(res, 503, 'overloaded', '混み合っています。LINE が再送します');
+    if (res.headersSent) return;
+    if (err instanceof BacklogFullError) {
+      logger.warn(
+        { bytes: err.bytes, maxBytes: err.maxBytes },
+        'event log full; answering 503 so that LINE redelivers',
+      );
+      return reply(res, 503, 'backlog_full', '未送信のイベントが上限に達しました。LINE が再送します');
     }
-    logger.error({ err }, 'webhook events could not be stored');
+    logger.error({ err }, 'webhook events could not be logged');
     reply(res, 503, 'store_unavailable', 'イベントを保存できませんでした。LINE が再送します');
   }
 }

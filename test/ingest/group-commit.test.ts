@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@clickhouse/client';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
-import { BufferFullError, GroupCommitWriter } from '../core/group-commit.ts';
-import { freshClickHouse, tmpDir } from './helpers/index.ts';
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { BufferFullError, GroupCommitWriter } from '../../core/group-commit.ts';
+import { freshClickHouse, tmpDir } from '../helpers/index.ts';
 
 const tmp = tmpDir();
 let ch: ClickHouseClient;

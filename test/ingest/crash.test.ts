@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openClickHouse } from '../core/clickhouse.ts';
-import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from './helpers/index.ts';
-import { event, sign } from './helpers/webhooks.ts';
+import { openClickHouse } from '../../core/clickhouse.ts';
+import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { event, sign } from '../helpers/webhooks.ts';
 
 // Load against the suite in a child process, kill -9 mid-load, restart, redeliver what was not
 // acknowledged: every event that got a 200 is stored, and each counts once.

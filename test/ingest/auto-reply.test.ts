@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../cli/suite.ts';
-import { openClickHouse } from '../core/clickhouse.ts';
-import { loadSecretBox } from '../core/crypto.ts';
-import { createLogger } from '../core/logger.ts';
-import { migrate } from '../core/migrations.ts';
-import { TenantStore } from '../core/tenants.ts';
-import { testConfig, tmpDir, waitFor } from './helpers/index.ts';
+import { startSuite, type Suite } from '../../cli/suite.ts';
+import { openClickHouse } from '../../core/clickhouse.ts';
+import { loadSecretBox } from '../../core/crypto.ts';
+import { createLogger } from '../../core/logger.ts';
+import { migrate } from '../../core/migrations.ts';
+import { TenantStore } from '../../core/tenants.ts';
+import { testConfig, tmpDir, waitFor } from '../helpers/index.ts';
 
 // The suite with one tenant wired to the sandbox at real time: a resident sends a message through
 // the sandbox, the webhook reaches the suite, and the auto-reply goes back through the reply API.

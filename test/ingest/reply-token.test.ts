@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replyTokenUsable, type WebhookEvent } from '../ingest/index.ts';
+import { replyTokenUsable, type WebhookEvent } from '../../ingest/index.ts';
 
 const ev = (over: Partial<WebhookEvent>): WebhookEvent => ({
   type: 'message',

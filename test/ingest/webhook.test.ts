@@ -2,24 +2,21 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
-import { loadSecretBox } from '../core/crypto.ts';
-import { GroupCommitWriter } from '../core/group-commit.ts';
-import { createHttpApp, FrontHandlers, type FastifyInstance } from '../core/http.ts';
-import { createLogger } from '../core/logger.ts';
-import { migrate } from '../core/migrations.ts';
-import { connectRedis, type Redis } from '../core/redis.ts';
-import type { LocalRedis } from '../core/redis-server.ts';
-import { TenantStore } from '../core/tenants.ts';
-import { createIngest, type Ingest } from '../ingest/index.ts';
-import { EventHandlerRegistry } from '../ingest/event-handlers.ts';
-import { TenantSecretsCache } from '../ingest/tenant-secrets.ts';
-import type { RawEventRow } from '../ingest/webhook-body.ts';
-import { createWebhookReceiver, isWebhookRequest } from '../ingest/webhook-receiver.ts';
-import { freshClickHouse, startTestRedis, testConfig, tmpDir } from './helpers/index.ts';
-import { event, postWebhook } from './helpers/webhooks.ts';
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { loadSecretBox } from '../../core/crypto.ts';
+import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
+import { createLogger } from '../../core/logger.ts';
+import { migrate } from '../../core/migrations.ts';
+import { connectRedis, type Redis } from '../../core/redis.ts';
+import type { LocalRedis } from '../../core/redis-server.ts';
+import { TenantStore } from '../../core/tenants.ts';
+import { createIngest, type Ingest } from '../../ingest/index.ts';
+import { LmdbEventLog } from '../../ingest/lmdb-event-log.ts';
+import { TenantSecretsCache } from '../../ingest/tenant-secrets.ts';
+import { createWebhookReceiver, isWebhookRequest } from '../../ingest/webhook-receiver.ts';
+import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { event, postWebhook } from '../helpers/webhooks.ts';
 
 const tmp = tmpDir();
 const logger = createLogger('silent');
@@ -52,6 +49,9 @@ beforeAll(async () => {
     tenants,
     endpoints: () => ({ line: 'http://127.0.0.1:1' }),
     logger,
+    eventLog: { dir: path.join(tmp.dir, 'event-log') },
+    shipper: { intervalMs: 20 },
+    handlerRunner: { retryForMs: 300, retryMs: 50 },
     rollupIntervalMs: 60_000,
   });
   await ingest.start();
@@ -76,18 +76,28 @@ async function one<T>(query: string, params: Record<string, unknown> = {}): Prom
   return (await rs.json<T>())[0]!;
 }
 const stored = async () => Number((await one<{ c: string }>('SELECT count() AS c FROM raw_webhook_events')).c);
+/** Everything acknowledged so far has been shipped to ClickHouse and handled. */
+const settled = async () => {
+  await waitFor(async () => ingest.log.position('ship').seq >= ingest.log.head(), 20_000, 'the shipper');
+  await ingest.runner.drained();
+};
 const url = `/webhook/24201`;
 const body = (events: unknown[], destination = BOT) => ({ destination, events });
 
 describe('POST /webhook/:tenantId', () => {
-  it('answers 200 only once the events are in ClickHouse, with their common fields', async () => {
+  it('answers 200 once the events are durable in the log; the shipper stores them with their common fields', async () => {
     const follow = event('follow', `U${'a'.repeat(32)}`, { follow: { isUnblocked: false } });
     const unblock = event('follow', `U${'b'.repeat(32)}`, { follow: { isUnblocked: true } });
     const block = event('unfollow', `U${'c'.repeat(32)}`);
     const postback = event('postback', `U${'a'.repeat(32)}`, { postback: { data: 'delivery:attr=health' } });
     const res = await postWebhook(base + url, body([follow, unblock, block, postback]), SECRET);
     expect(res.status).toBe(200);
-    // no wait, no flush: 200 means stored
+    // 200 means in the log (synced); ClickHouse follows
+    const logged = ingest.log.read(0, 1000).filter((e) => e.record.kind === 'webhook');
+    expect(
+      logged.flatMap((e) => (e.record.kind === 'webhook' ? e.record.events.map((x) => x.webhookEventId) : [])),
+    ).toEqual([follow, unblock, block, postback].map((e) => e.webhookEventId));
+    await settled();
     expect(await stored()).toBe(4);
     const row = await one<Record<string, unknown>>(
       'SELECT type, mode, source_type, user_id, is_redelivery, is_unblocked, toString(day) AS day FROM raw_webhook_events WHERE webhook_event_id = {id:String}',
@@ -138,14 +148,17 @@ describe('POST /webhook/:tenantId', () => {
     }
     const get = await fetch(base + url);
     expect(get.status).toBe(405);
+    await settled();
     expect(await stored()).toBe(before);
     // still serving
     expect((await postWebhook(base + url, body([event('follow', `U${'d'.repeat(32)}`)]), SECRET)).status).toBe(200);
   });
 
   it("accepts the header name in any case, and an empty events array (LINE's connectivity check)", async () => {
+    await settled();
     const before = await stored();
     expect((await postWebhook(base + url, body([]), SECRET, { headerName: 'X-Line-Signature' })).status).toBe(200);
+    await settled();
     expect(await stored()).toBe(before);
     expect(
       (
@@ -163,6 +176,7 @@ describe('POST /webhook/:tenantId', () => {
     });
     const future = event('somethingNewFromLine', `U${'f'.repeat(32)}`, { novel: { a: 1 } });
     expect((await postWebhook(base + url, body([msg, future]), SECRET)).status).toBe(200);
+    await settled();
     const m = await one<Record<string, string>>(
       'SELECT type, message_type FROM raw_webhook_events WHERE webhook_event_id = {id:String}',
       { id: msg.webhookEventId },
@@ -201,6 +215,7 @@ describe('POST /webhook/:tenantId', () => {
       }
     };
     walk(path.join(tmp.dir, 'clickhouse'));
+    walk(path.join(tmp.dir, 'event-log'));
     expect(files).toEqual([]);
   });
 
@@ -218,6 +233,7 @@ describe('POST /webhook/:tenantId', () => {
       ...Array.from({ length: 15 }, () => postWebhook(base + url, redelivered, SECRET)),
     ]);
     expect(results.every((r) => r.status === 200)).toBe(true);
+    await settled();
     await ingest.rollup.refreshNow();
     const day = await one<Record<string, number>>(
       "SELECT follows, unfollows, events FROM webhook_events_per_day FINAL WHERE tenant_id = '24201' AND day = '2026-03-03'",
@@ -229,21 +245,15 @@ describe('POST /webhook/:tenantId', () => {
     expect(Number(distinct.c)).toBe(6);
   });
 
-  it('answers 503 (never 200) when ClickHouse cannot take the write', async () => {
-    const broken = createClient({ url: 'http://127.0.0.1:1', request_timeout: 2000 });
-    const writer = new GroupCommitWriter<RawEventRow>(broken, 'raw_webhook_events');
-    const receiver = createWebhookReceiver({
-      secrets: new TenantSecretsCache(tenants),
-      writer,
-      handlers: new EventHandlerRegistry(logger),
-      logger,
-    });
+  it('answers 503 (never 200) when the log cannot take the write', async () => {
+    const closed = new LmdbEventLog({ dir: path.join(tmp.dir, 'closed-log'), maxBytes: 1 << 20, consumers: ['ship'] });
+    await closed.close();
+    const receiver = createWebhookReceiver({ secrets: new TenantSecretsCache(tenants, logger), log: closed, logger });
     const front = new FrontHandlers();
     front.add(isWebhookRequest, receiver);
     const app2 = createHttpApp(logger, { front });
     await app2.listen({ port: 0, host: '127.0.0.1' });
     try {
-      const before = await stored();
       const r = await postWebhook(
         `http://127.0.0.1:${(app2.server.address() as AddressInfo).port}${url}`,
         body([event('follow', `U${'8'.repeat(32)}`)]),
@@ -251,10 +261,8 @@ describe('POST /webhook/:tenantId', () => {
       );
       expect(r.status).toBe(503);
       expect(r.json.error?.code).toBe('store_unavailable');
-      expect(await stored()).toBe(before);
     } finally {
       await app2.close();
-      await broken.close();
     }
   });
 
@@ -267,12 +275,56 @@ describe('POST /webhook/:tenantId', () => {
     });
     const pb = event('postback', `U${'6'.repeat(32)}`, { postback: { data: 'delivery:interest=防災' } });
     expect((await postWebhook(base + url, body([pb]), SECRET)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 50));
+    await settled();
     expect(seen).toEqual(['delivery delivery:interest=防災']);
     const row = await one<{ c: string }>(
       'SELECT count() AS c FROM raw_webhook_events WHERE webhook_event_id = {id:String}',
       { id: pb.webhookEventId },
     );
     expect(Number(row.c)).toBe(1);
+  });
+
+  it('answers an undecodable or malformed tenant id with 404 and a code, and keeps serving', async () => {
+    for (const p of [
+      '/webhook/%E0',
+      '/webhook/%',
+      '/webhook/%E0%A4%A',
+      '/webhook/..%2F..',
+      '/webhook/24201x',
+      '/webhook/',
+    ]) {
+      const r = await postWebhook(base + p, body([event('follow', `U${'4'.repeat(32)}`)]), SECRET);
+      expect(r.status, p).toBe(404);
+      expect(r.json.error?.code, p).toMatch(/^(tenant_invalid|not_found)$/);
+    }
+    // percent-encoded digits are the same tenant
+    expect(
+      (await postWebhook(`${base}/webhook/%32%34%32%30%31`, body([event('follow', `U${'4'.repeat(32)}`)]), SECRET))
+        .status,
+    ).toBe(200);
+  });
+
+  it('answers 400 to a signed webhook with an absurd timestamp or fields later code would choke on', async () => {
+    await settled();
+    const before = ingest.log.head();
+    const u = `U${'3'.repeat(32)}`;
+    const bad: Array<Record<string, unknown>> = [
+      event('follow', u, {}, 1e20),
+      event('follow', u, {}, -5),
+      event('follow', u, {}, 1_780_000_000_000.5),
+      event('follow', u, {}, Date.now() + 30 * 86_400_000),
+      { ...event('follow', u), timestamp: '1780000000000' },
+      { ...event('follow', u), source: { type: 'user', userId: { $ne: 1 } } },
+      { ...event('postback', u), postback: { data: 42 } },
+      { ...event('message', u), message: 'hello' },
+      { ...event('follow', u), replyToken: ['x'] },
+    ];
+    for (const e of bad) {
+      const r = await postWebhook(base + url, body([e]), SECRET);
+      expect(r.status, JSON.stringify(e).slice(0, 120)).toBe(400);
+      expect(r.json.error?.code).toBe('invalid_body');
+    }
+    expect(ingest.log.head()).toBe(before);
+    expect((await postWebhook(base + url, body([event('follow', u)]), SECRET)).status).toBe(200);
   });
 });

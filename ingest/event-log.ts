@@ -1,0 +1,101 @@
+/**
+ * The event log in front of ClickHouse: what a webhook or a click is acknowledged against. One small
+ * interface, so that a distributed log (Kafka) can stand in for the local one: append (durable on
+ * resolve), read in order after a position, and per-consumer positions.
+ */
+import type { WebhookEvent } from './webhook-body.ts';
+
+/** A resident's click on a tracked link: a delivery_clicks row. */
+export interface ClickRow extends Record<string, unknown> {
+  tenant_id: string;
+  delivery_id: string;
+  link_no: number;
+  bucket: string;
+  /** 'YYYY-MM-DD hh:mm:ss.sss' (UTC) */
+  clicked_at: string;
+}
+
+export type LogRecord =
+  | { kind: 'webhook'; tenantId: string; receivedAt: number; events: WebhookEvent[] }
+  | { kind: 'click'; row: ClickRow };
+
+export interface LogEntry {
+  /** Position in the log: 1, 2, 3 … in append order. */
+  seq: number;
+  /** Bytes appended up to and including this entry (for backlog sizes). */
+  end: number;
+  /** When it was appended (epoch ms). */
+  at: number;
+  record: LogRecord;
+}
+
+/** Where a consumer stands: everything up to `seq` is done. */
+export interface LogPosition {
+  seq: number;
+  end: number;
+}
+
+export interface ConsumerBacklog {
+  /** Entries after the consumer's position. */
+  events: number;
+  bytes: number;
+  /** Age of the oldest entry the consumer has not done (ms), or null when it is caught up. */
+  oldestAgeMs: number | null;
+}
+
+export interface EventLogStatus {
+  /** False after a failed append or sync (until one succeeds again). */
+  healthy: boolean;
+  error?: string;
+  /** Bytes kept (not yet done by every consumer) and the bound past which appends are refused. */
+  bytes: number;
+  maxBytes: number;
+  consumers: Record<string, ConsumerBacklog>;
+}
+
+export interface EventLog {
+  /** Appends in order; resolves once the records are durable (synced). */
+  append(records: LogRecord[]): Promise<void>;
+  /** The last durable entry's seq (0 when none was ever appended). */
+  head(): number;
+  /** Durable entries after `after`, in order, at most `max`. */
+  read(after: number, max: number): LogEntry[];
+  /** A consumer's position (0 before its first commit). */
+  position(consumer: string): LogPosition;
+  /** Moves a consumer's position forward; entries every consumer has done are freed. */
+  commit(consumer: string, to: LogPosition): Promise<void>;
+  /** A small durable value beside the positions (e.g. the range a shipper is about to insert). */
+  note(name: string): unknown;
+  setNote(name: string, value: unknown): Promise<void>;
+  /** Called (synchronously, after durability) whenever entries were appended. */
+  onAppend(fn: () => void): void;
+  status(): EventLogStatus;
+  close(): Promise<void>;
+}
+
+/** The log holds as many bytes as it may: 503 backlog_full, LINE redelivers later. */
+export class BacklogFullError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`event log is full (${bytes} of ${maxBytes} bytes)`);
+    this.name = 'BacklogFullError';
+  }
+}
+
+/** Default bound of the local log: 1 GiB. */
+export const DEFAULT_EVENT_LOG_MAX_BYTES = 1024 ** 3;
+
+/** TAYORI_EVENT_LOG_MAX_BYTES: a whole number of bytes, optionally with K, M or G (binary). */
+export function eventLogMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TAYORI_EVENT_LOG_MAX_BYTES?.trim();
+  if (!raw) return DEFAULT_EVENT_LOG_MAX_BYTES;
+  const m = /^(\d+)\s*([KMG]i?B?)?$/i.exec(raw);
+  if (!m)
+    throw new Error(`TAYORI_EVENT_LOG_MAX_BYTES はバイト数 (例: 1073741824 または 1G) で指定してください: ${raw}`);
+  const unit = (m[2] ?? '').charAt(0).toUpperCase();
+  const n = Number(m[1]) * (unit === 'K' ? 1024 : unit === 'M' ? 1024 ** 2 : unit === 'G' ? 1024 ** 3 : 1);
+  if (!Number.isSafeInteger(n) || n < 4096) throw new Error('TAYORI_EVENT_LOG_MAX_BYTES は 4096 以上にしてください');
+  return n;
+}

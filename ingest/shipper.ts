@@ -1,0 +1,167 @@
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import type { Logger } from '../core/logger.ts';
+import type { DailyRollup } from './daily-rollup.ts';
+import type { ClickRow, EventLog, LogEntry } from './event-log.ts';
+import { toRows, type RawEventRow } from './webhook-body.ts';
+
+export const SHIPPER = 'ship';
+
+export interface ShipperOptions {
+  /** Entries in one batch at most. */
+  maxEntries?: number;
+  /** How long the oldest entry may wait for company before its batch goes (ms). */
+  intervalMs?: number;
+  /** First and largest wait after a failed INSERT (ms); doubles in between. */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+/** The batch the shipper is inserting: kept beside the positions, so a restart re-sends exactly it. */
+interface InFlight {
+  from: number;
+  to: number;
+}
+
+/**
+ * Moves the log into ClickHouse in log order: batches of up to maxEntries, one about every
+ * intervalMs (sooner when a batch is full), raw_webhook_events and delivery_clicks each in one INSERT.
+ * Before an INSERT the batch's range is noted; its INSERTs carry a deduplication token made of that
+ * range, so a batch re-sent after a crash is stored once (and raw_webhook_events collapses
+ * duplicates by webhook_event_id anyway). A failed INSERT is retried with backoff, the same batch, for
+ * as long as it takes; the position moves only after success.
+ */
+export class Shipper {
+  readonly #o: Required<ShipperOptions>;
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #retryMs: number;
+  /** Figures for /readyz and the bench. */
+  readonly stats = {
+    batches: 0,
+    rows: 0,
+    failures: 0,
+    lastError: undefined as string | undefined,
+    lastShippedAt: 0,
+    /** ack → stored, ms, for the newest entries shipped (a bounded sample). */
+    lags: [] as number[],
+  };
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly ch: ClickHouseClient,
+    private readonly logger: Logger,
+    private readonly rollup?: DailyRollup,
+    opts: ShipperOptions = {},
+  ) {
+    this.#o = { maxEntries: 20_000, intervalMs: 500, retryMs: 200, maxRetryMs: 5_000, ...opts };
+    this.#retryMs = this.#o.retryMs;
+    log.onAppend(() => {
+      if (this.#wake && this.#pending() >= this.#o.maxEntries) this.#wake();
+    });
+  }
+
+  #pending(): number {
+    return this.log.head() - this.log.position(SHIPPER).seq;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run().catch((err: unknown) => this.logger.error({ err }, 'event log shipper stopped'));
+  }
+
+  /** Ships what is in the log, then stops. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = () => {
+        clearTimeout(this.#timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      this.#timer = setTimeout(this.#wake, ms);
+    });
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      const pos = this.log.position(SHIPPER);
+      const noted = this.log.note('ship.inflight') as InFlight | undefined;
+      const redo = noted && noted.from === pos.seq + 1 ? noted : undefined;
+      const batch = this.log.read(pos.seq, redo ? redo.to - pos.seq : this.#o.maxEntries);
+      if (batch.length === 0) {
+        if (this.#stopped) return;
+        await this.#sleep(this.#o.intervalMs);
+        continue;
+      }
+      const age = Date.now() - batch[0]!.at;
+      if (!redo && !this.#stopped && batch.length < this.#o.maxEntries && age < this.#o.intervalMs) {
+        await this.#sleep(this.#o.intervalMs - age);
+        continue;
+      }
+      try {
+        await this.#ship(batch, !redo);
+        this.#retryMs = this.#o.retryMs;
+      } catch (err) {
+        this.stats.failures++;
+        this.stats.lastError = (err as Error).message;
+        this.logger.warn(
+          { err: (err as Error).message, entries: batch.length, retryMs: this.#retryMs },
+          'shipping the event log to ClickHouse failed; retrying',
+        );
+        if (this.#stopped) return; // what is left ships at the next start
+        await this.#sleep(this.#retryMs);
+        this.#retryMs = Math.min(this.#o.maxRetryMs, this.#retryMs * 2);
+      }
+    }
+  }
+
+  async #ship(batch: LogEntry[], note: boolean): Promise<void> {
+    const first = batch[0]!;
+    const last = batch[batch.length - 1]!;
+    if (note) await this.log.setNote('ship.inflight', { from: first.seq, to: last.seq } satisfies InFlight);
+    const events: RawEventRow[] = [];
+    const clicks: ClickRow[] = [];
+    for (const { record } of batch) {
+      if (record.kind === 'webhook')
+        for (const r of toRows(record.tenantId, record.events, record.receivedAt)) events.push(r);
+      else if (record.kind === 'click') clicks.push(record.row);
+    }
+    const token = `log-${first.seq}-${last.seq}`;
+    const settings = { insert_deduplication_token: token };
+    if (events.length)
+      await this.ch.insert({
+        table: 'raw_webhook_events',
+        values: events,
+        format: 'JSONEachRow',
+        clickhouse_settings: settings,
+      });
+    if (clicks.length)
+      await this.ch.insert({
+        table: 'delivery_clicks',
+        values: clicks,
+        format: 'JSONEachRow',
+        clickhouse_settings: settings,
+      });
+    const now = Date.now();
+    this.stats.batches++;
+    this.stats.rows += events.length + clicks.length;
+    this.stats.lastShippedAt = now;
+    this.stats.lastError = undefined;
+    for (const e of batch) this.#lag(now - e.at);
+    this.rollup?.markDirty(events);
+    await this.log.commit(SHIPPER, { seq: last.seq, end: last.end });
+    await this.log.setNote('ship.inflight', undefined);
+  }
+
+  #lag(ms: number): void {
+    const l = this.stats.lags;
+    if (l.length < 100_000) l.push(ms);
+    else l[Math.floor(Math.random() * l.length)] = ms;
+  }
+}

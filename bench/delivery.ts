@@ -58,7 +58,7 @@ if (process.argv[2] === '--sandbox-child') {
   for (const [i, c] of (config.channels as Array<{ channelId: string }>).entries()) {
     const ids = sandbox.world.byChannelId(c.channelId)!.followerIds();
     const out = fs.createWriteStream(`${idsFile}.${i}`);
-    for (let k = 0; k < ids.length; k += 10_000) out.write(`${ids.slice(k, k + 10_000).join('\n')}\n`);
+    for (let k = 0; k < ids.length; k += 10_000) out.write(ids.slice(k, k + 10_000).join('\n') + '\n');
     await new Promise<void>((r) => out.end(r));
   }
   // The id lists just written are the bench's own garbage (millions of strings the world holds
@@ -277,12 +277,16 @@ async function runLimit(dir: string, recipients: number, limit: number, runs: nu
     });
     await delivery.start();
     try {
-      const w = await delivery.service.create(WARM_TENANT, {
-        title: '準備',
-        messages: [{ type: 'text', text: '準備運転' }],
-        sendMethod: 'multicast',
-        send: 'now',
-      });
+      const w = await delivery.service.create(
+        WARM_TENANT,
+        {
+          title: '準備',
+          messages: [{ type: 'text', text: '準備運転' }],
+          sendMethod: 'multicast',
+          send: 'now',
+        },
+        { actor: { kind: 'operator' } },
+      );
       await delivery.waitFinished(WARM_TENANT, w.id, 10 * 60_000);
       const results: RunResult[] = [];
       for (const [j, c] of channels.entries()) {
@@ -376,13 +380,17 @@ async function measureOne({
     arg('audience', 'all') === 'segment'
       ? { type: 'segment' as const, condition: { not: { attr: 'gender', op: 'exists' as const } } }
       : { type: 'all' as const };
-  const d = await delivery.service.create(tenant, {
-    title: 'ベンチマーク',
-    messages: [{ type: 'text', text: '健康マイレージのお知らせ' }],
-    audience,
-    sendMethod: 'multicast',
-    send: 'now',
-  });
+  const d = await delivery.service.create(
+    tenant,
+    {
+      title: 'ベンチマーク',
+      messages: [{ type: 'text', text: '健康マイレージのお知らせ' }],
+      audience,
+      sendMethod: 'multicast',
+      send: 'now',
+    },
+    { actor: { kind: 'operator' } },
+  );
   const trace: string[] = [];
   // BENCH_DEBUG: every 200 ms, batches cut and settled, the longest event-loop stall and the CPU
   // time each process used so far (Tayori, sandbox, redis-server)

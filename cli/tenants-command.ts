@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { AuditLog } from '../core/audit.ts';
 import { openClickHouse } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
@@ -22,11 +23,27 @@ async function directGateway(config: Config): Promise<TenantsGateway> {
   const ch = await openClickHouse(config.clickhouse);
   await migrate(ch);
   const store = new TenantStore(ch, box);
+  // the same audit records as the API writes (there, the suite writes them)
+  const audit = new AuditLog(ch);
+  const record = (action: string, id: string, detail: Record<string, unknown> = {}) =>
+    audit.record({ action, actor: { kind: 'operator' }, tenantId: id, target: id, detail: { ...detail, via: 'cli' } });
   return {
     list: () => store.list(),
-    add: (i) => store.add(i),
-    setCredentials: (id, i) => store.setCredentials(id, i),
-    setAutoReply: (id, text) => store.setAutoReply(id, { text }),
+    add: async (i) => {
+      const t = await store.add(i);
+      await record('tenant_added', t.id, { name: t.name, kind: t.kind, channelId: t.channelId });
+      return t;
+    },
+    setCredentials: async (id, i) => {
+      const t = await store.setCredentials(id, i);
+      await record('tenant_credentials_changed', t.id, { fields: Object.keys(i).sort() });
+      return t;
+    },
+    setAutoReply: async (id, text) => {
+      const t = await store.setAutoReply(id, { text });
+      await record('tenant_auto_reply_changed', t.id);
+      return t;
+    },
     close: () => ch.close(),
   };
 }
@@ -50,19 +67,21 @@ function withGateway<T>(config: Config, fn: (g: TenantsGateway) => Promise<T>): 
 const kindLabel = { prefecture: '県', municipality: '市町' } as const;
 
 export function printTenants(list: Tenant[]): string {
-  return `${table(
-    ['コード', '名称', '種別', '人口', '接続先', 'チャネルID', 'チャネル情報'],
-    list.map((t) => [
-      t.id,
-      t.name,
-      kindLabel[t.kind],
-      t.population === null ? '—' : t.population.toLocaleString('ja-JP'),
-      t.lineApi === 'sandbox' ? 'サンドボックス' : 'LINE',
-      t.channelId || '—',
-      t.hasCredentials ? '設定済み' : '未設定',
-    ]),
-    [3],
-  )}\n${list.length} 件`;
+  return (
+    table(
+      ['コード', '名称', '種別', '人口', '接続先', 'チャネルID', 'チャネル情報'],
+      list.map((t) => [
+        t.id,
+        t.name,
+        kindLabel[t.kind],
+        t.population === null ? '—' : t.population.toLocaleString('ja-JP'),
+        t.lineApi === 'sandbox' ? 'サンドボックス' : 'LINE',
+        t.channelId || '—',
+        t.hasCredentials ? '設定済み' : '未設定',
+      ]),
+      [3],
+    ) + `\n${list.length} 件`
+  );
 }
 
 /** Parses "secret\ntoken" (or JSON {channelSecret, channelAccessToken}) read from stdin. */

@@ -5,7 +5,7 @@ import { openClickHouse } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { migrate } from '../core/migrations.ts';
-import { StaffStore, type StaffInput, type StaffUser } from '../core/users.ts';
+import { StaffStore, TOKEN_DEFAULT_DAYS, type ApiTokenInfo, type StaffInput, type StaffUser } from '../core/users.ts';
 import { sql } from '../core/sql.ts';
 import { table } from './output.ts';
 import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
@@ -17,7 +17,9 @@ interface UsersGateway {
   setPermissions(username: string, permissions: Permission[]): Promise<StaffUser>;
   setPassword(username: string, password: string): Promise<StaffUser>;
   setDisabled(username: string, disabled: boolean): Promise<StaffUser>;
-  createToken(username: string, label: string): Promise<string>;
+  createToken(username: string, label: string, days?: number): Promise<{ token: string } & ApiTokenInfo>;
+  listTokens(username?: string): Promise<ApiTokenInfo[]>;
+  revokeToken(username: string, id: string): Promise<ApiTokenInfo>;
   close(): Promise<void>;
 }
 
@@ -66,10 +68,16 @@ async function directGateway(config: Config): Promise<UsersGateway> {
       await record(d ? 'user_disabled' : 'user_enabled', u);
       return u;
     },
-    createToken: async (n, label) => {
-      const t = await store.createApiToken(n, label);
-      await record('api_token_created', await store.require(n), { label });
-      return t;
+    createToken: async (n, label, days) => {
+      const { token, info } = await store.createApiToken(n, { label, days });
+      await record('api_token_created', await store.require(n), { id: info.id, label, expiresAt: info.expiresAt });
+      return { token, ...info };
+    },
+    listTokens: (n) => store.listTokens(n),
+    revokeToken: async (n, id) => {
+      const info = await store.revokeToken(id, n);
+      await record('api_token_revoked', await store.require(n), { id: info.id, label: info.label });
+      return info;
     },
     close: () => ch.close(),
   };
@@ -84,7 +92,11 @@ function apiGateway(suite: SuiteState): UsersGateway {
     setPermissions: (n, permissions) => call('PUT', `${u(n)}/permissions`, { permissions }),
     setPassword: (n, password) => call('PUT', `${u(n)}/password`, { password }),
     setDisabled: (n, disabled) => call('PUT', `${u(n)}/disabled`, { disabled }),
-    createToken: async (n, label) => (await call<{ token: string }>('POST', `${u(n)}/tokens`, { label })).token,
+    createToken: (n, label, days) => call('POST', `${u(n)}/tokens`, { label, ...(days ? { days } : {}) }),
+    listTokens: async (n) =>
+      (await call<{ tokens: ApiTokenInfo[] }>('GET', n ? `${u(n)}/tokens` : '/api/v1/tokens')).tokens,
+    revokeToken: async (n, id) =>
+      (await call<{ revoked: ApiTokenInfo }>('DELETE', `${u(n)}/tokens/${encodeURIComponent(id)}`)).revoked,
     close: async () => {},
   };
 }
@@ -219,12 +231,53 @@ export function registerUsersCommand(program: Command, config: () => Config): vo
 
   users
     .command('create-token')
-    .description('スクリプト用の API トークンを発行します (表示は一度だけ)')
+    .description(`スクリプト用の API トークンを発行します (表示は一度だけ。有効期間は既定で ${TOKEN_DEFAULT_DAYS} 日)`)
     .requiredOption('--username <name>', 'ユーザー名')
     .option('--label <label>', '用途のメモ', '')
-    .action(async (o: { username: string; label: string }) => {
-      const token = await withGateway(config(), (g) => g.createToken(o.username, o.label));
-      console.log(token);
-      console.error('このトークンは今回だけ表示されます。Authorization: Bearer <トークン> で API を呼び出せます');
+    .option('--days <n>', `有効期間 (日数、1〜730。既定 ${TOKEN_DEFAULT_DAYS})`)
+    .action(async (o: { username: string; label: string; days?: string }) => {
+      const days = o.days === undefined ? undefined : Number(o.days);
+      if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 730))
+        throw new AppError('invalid_days', '--days は 1〜730 の整数で指定してください', 400);
+      const t = await withGateway(config(), (g) => g.createToken(o.username, o.label, days));
+      console.log(t.token);
+      console.error(
+        `このトークンは今回だけ表示されます (ID ${t.id}、有効期限 ${t.expiresAt.slice(0, 10)})。Authorization: Bearer <トークン> で API を呼び出せます`,
+      );
     });
+
+  const tokens = users.command('tokens').description('API トークンの一覧と失効');
+  tokens
+    .command('list')
+    .description('失効していない API トークンを表示します (トークン自体は表示しません)')
+    .option('--username <name>', 'このユーザーのトークンだけ')
+    .option('--json', 'JSON で出力します')
+    .action(async (o: { username?: string; json?: boolean }) => {
+      const list = await withGateway(config(), (g) => g.listTokens(o.username));
+      console.log(o.json ? JSON.stringify(list, null, 2) : printTokens(list));
+    });
+  tokens
+    .command('revoke')
+    .description('API トークンを失効させます (ID は tokens list で確認できます)')
+    .requiredOption('--username <name>', 'ユーザー名')
+    .requiredOption('--id <id>', 'トークン ID (12 桁)')
+    .action(async (o: { username: string; id: string }) => {
+      const t = await withGateway(config(), (g) => g.revokeToken(o.username, o.id));
+      console.log(`ユーザー ${t.username} のトークン ${t.id}${t.label ? ` (${t.label})` : ''} を失効させました`);
+    });
+}
+
+export function printTokens(list: ApiTokenInfo[]): string {
+  const day = (iso: string) => new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+  return `${table(
+    ['ID', 'ユーザー名', '用途', '発行日時', '有効期限', '状態'],
+    list.map((t) => [
+      t.id,
+      t.username,
+      t.label || '—',
+      day(t.createdAt),
+      day(t.expiresAt),
+      t.expired ? '期限切れ' : '有効',
+    ]),
+  )}\n${list.length} 件`;
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from './auth.ts';
 import type { ClickHouseClient } from './clickhouse.ts';
+import { AppError } from './errors.ts';
+import type { FastifyRequest } from './http.ts';
 import type { Logger } from './logger.ts';
 import { sql } from './sql.ts';
 import { chDateTime } from './time.ts';
@@ -18,7 +20,28 @@ export type AuditAction =
   | 'user_disabled'
   | 'user_enabled'
   | 'api_token_created'
+  | 'api_token_revoked'
+  | 'send_scheduled'
+  | 'send_cancelled'
+  | 'test_send'
+  | 'resident_lookup'
+  | 'tenant_added'
+  | 'tenant_credentials_changed'
+  | 'tenant_auto_reply_changed'
+  | 'rich_menu_applied'
   | (string & {});
+
+/** Who is acting, as the service call is told by its caller (the authenticated principal) and from where. */
+export interface AuditContext {
+  actor: Principal;
+  ip?: string;
+  userAgent?: string;
+}
+
+/** The audit context of an HTTP request made by this principal. */
+export function auditContext(req: FastifyRequest, actor: Principal): AuditContext {
+  return { actor, ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') };
+}
 
 export interface AuditEntry {
   action: AuditAction;
@@ -49,7 +72,11 @@ export interface AuditRecord {
   userAgent: string;
 }
 
-/** Audit records in ClickHouse (audit_log): who did what, when. Written before the answer leaves. */
+/**
+ * Audit records in ClickHouse (audit_log): who did what, when. Written by the call that does the
+ * thing (a send before it is queued, an export before its file leaves); when the record cannot be
+ * written the call fails with 503 `audit_unavailable` and does nothing.
+ */
 export class AuditLog {
   constructor(
     private readonly ch: ClickHouseClient,
@@ -77,8 +104,17 @@ export class AuditLog {
       await this.ch.insert({ table: 'audit_log', values: [row], format: 'JSONEachRow' });
     } catch (err) {
       this.logger?.error({ err, action: e.action }, 'audit record not written');
-      throw err;
+      throw new AppError(
+        'audit_unavailable',
+        '監査記録を書き込めないため、この操作は行っていません。しばらくしてからもう一度お試しください',
+        503,
+      );
     }
+  }
+
+  /** A record for what a caller (AuditContext) did. */
+  async by(ctx: AuditContext, e: Omit<AuditEntry, 'actor' | 'ip' | 'userAgent'>): Promise<void> {
+    await this.record({ ...e, actor: ctx.actor, ip: ctx.ip, userAgent: ctx.userAgent });
   }
 
   async recent(filter: { tenantId?: string; action?: string; limit?: number } = {}): Promise<AuditRecord[]> {

@@ -77,6 +77,11 @@ export function canSeeTenant(p: Principal, tenantId: string): boolean {
   return true;
 }
 
+/** Whether the caller sees every tenant (the operator, and every role but a municipality). */
+export function canSeeEvery(p: Principal): boolean {
+  return p.kind === 'operator' || p.role !== 'municipality';
+}
+
 /** 403 unless the caller may see the tenant. */
 export function requireTenant(p: Principal, tenantId: string): void {
   if (!canSeeTenant(p, tenantId)) {
@@ -115,8 +120,21 @@ export function requireAdmin(p: Principal): void {
   requireRole(p, 'admin');
 }
 
+/** The session cookie on plain http (localhost): browsers refuse `__Host-` cookies without TLS. */
 export const SESSION_COOKIE = 'tayori_session';
+/** The session cookie over https: `__Host-` binds it to this host (Secure, Path=/, no Domain). */
+export const SECURE_SESSION_COOKIE = '__Host-tayori_session';
 export const CSRF_HEADER = 'x-csrf-token';
+
+/** Whether the request came over TLS (directly, or through a trusted proxy), or the suite is served over https. */
+export function isSecureRequest(req: FastifyRequest, publicUrl?: string): boolean {
+  return req.protocol === 'https' || (publicUrl ?? '').startsWith('https:');
+}
+
+/** The session cookie's name for this request. */
+export function sessionCookieName(req: FastifyRequest, publicUrl?: string): string {
+  return isSecureRequest(req, publicUrl) ? SECURE_SESSION_COOKIE : SESSION_COOKIE;
+}
 
 /** Looks up what a session cookie or a staff API token stands for (wired by the suite). */
 export interface StaffResolver {
@@ -159,22 +177,67 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /**
+ * Failed API-token lookups per address in a window (in memory, bounded): past the limit the address
+ * gets 429 before any lookup, so tokens cannot be guessed at speed nor the store flooded.
+ */
+export class TokenFailureLimiter {
+  readonly #byIp = new Map<string, { count: number; until: number }>();
+  constructor(private readonly opts: { max?: number; windowMs?: number; maxEntries?: number } = {}) {}
+
+  check(ip: string, now = Date.now()): void {
+    const e = this.#byIp.get(ip);
+    if (e && e.until > now && e.count >= (this.opts.max ?? 20)) {
+      throw new AppError(
+        'too_many_token_failures',
+        '無効なトークンでの呼び出しが続いたため、一時的に受け付けていません。しばらくしてからお試しください',
+        429,
+        { retryAfterSeconds: Math.ceil((e.until - now) / 1000) },
+      );
+    }
+  }
+
+  failed(ip: string, now = Date.now()): void {
+    const e = this.#byIp.get(ip);
+    if (e && e.until > now) e.count++;
+    else {
+      if (this.#byIp.size >= (this.opts.maxEntries ?? 10_000)) {
+        for (const [k, v] of this.#byIp) if (v.until <= now) this.#byIp.delete(k);
+        // still full: the oldest entry goes (Maps iterate in insertion order)
+        if (this.#byIp.size >= (this.opts.maxEntries ?? 10_000))
+          this.#byIp.delete(this.#byIp.keys().next().value as string);
+      }
+      this.#byIp.set(ip, { count: 1, until: now + (this.opts.windowMs ?? 60_000) });
+    }
+  }
+}
+
+/**
  * Operator tokens first (the CLI's access to a running suite), then staff API tokens, then the
  * session cookie. A session may change state only with its CSRF token (header or form field).
+ * Over https only the `__Host-` session cookie counts (a plain-named one could be planted by a
+ * sibling host).
  */
-export function createAuthenticator(opts: { operatorTokens: readonly string[]; staff?: StaffResolver }): Authenticator {
+export function createAuthenticator(opts: {
+  operatorTokens: readonly string[];
+  staff?: StaffResolver;
+  publicUrl?: string;
+  tokenFailures?: TokenFailureLimiter;
+}): Authenticator {
+  const failures = opts.tokenFailures ?? new TokenFailureLimiter();
   const identify = async (req: FastifyRequest): Promise<Principal | undefined> => {
     const header = req.headers.authorization;
     if (header) {
       if (bearerMatches(header, opts.operatorTokens)) return { kind: 'operator' };
-      const m = /^Bearer\s+(tyr_[A-Za-z0-9_-]{20,})$/i.exec(header);
+      const m = /^Bearer\s+(tyr_[A-Za-z0-9_-]{20,100})$/i.exec(header);
       if (m && opts.staff) {
+        failures.check(req.ip);
         const who = await opts.staff.apiToken(m[1]!);
         if (who) return { ...who, kind: 'staff', via: 'token' };
+        failures.failed(req.ip);
       }
       return undefined;
     }
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const token = readCookie(req.headers.cookie, sessionCookieName(req, opts.publicUrl));
     if (token && opts.staff) {
       const s = await opts.staff.session(token);
       if (s) return { ...s, kind: 'staff', via: 'session' };
@@ -229,20 +292,42 @@ const PUBLIC_API = new Set(['POST /api/v1/sessions']);
 const installed = new WeakSet<object>();
 
 /**
+ * The path the router matched, as registered ('/api/v1/tenants/:id'), or for a request no route
+ * matched, its decoded path: never the raw URL, which `/%61pi/…` would slip past.
+ */
+export function routePath(req: FastifyRequest): string {
+  const matched = req.routeOptions?.url;
+  if (matched) return matched;
+  const raw = req.url.split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Whether a request is for the API: by the matched route, else by the decoded path (any case). */
+export function isApiRequest(req: FastifyRequest): boolean {
+  return /^\/+api(\/|$)/i.test(routePath(req));
+}
+
+/**
  * Every /api/ route needs a caller (401 otherwise) and, for state changes by a session, its CSRF
- * token (403). Installed once per app, whichever feature registers first.
+ * token (403). Decided by the matched route, not the raw URL, so a percent-encoded path cannot
+ * step around it; a request under /api/ that matches no route needs a caller too (fail closed).
+ * Installed once per app, whichever feature registers first.
  */
 export function installApiAuth(app: FastifyInstance, auth: Authenticator): void {
   if (installed.has(app)) return;
   installed.add(app);
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/')) return;
-    if (PUBLIC_API.has(`${req.method} ${req.url.split('?')[0]}`)) return;
+    if (!isApiRequest(req)) return;
+    if (req.routeOptions?.url && PUBLIC_API.has(`${req.method} ${req.routeOptions.url}`)) return;
     principals.set(req, await auth.require(req));
   });
   app.addHook('preHandler', async (req) => {
     const p = principals.get(req);
-    if (p && req.url.startsWith('/api/')) checkCsrf(req, p);
+    if (p && isApiRequest(req)) checkCsrf(req, p);
   });
 }
 

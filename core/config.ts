@@ -1,5 +1,53 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from './zod.ts';
+
+/** Whom X-Forwarded-For / -Proto are believed from: nobody (off), the nearest N hops, or these addresses. */
+export type TrustProxy = false | number | string[];
+
+/**
+ * What fastify's `trustProxy` takes: a hop count becomes "the nearest N addresses" (fastify itself
+ * ignores a bare number); addresses and CIDRs as they are.
+ */
+export function trustProxyOption(tp: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof tp === 'number') return tp > 0 ? (_address, hop) => hop < tp : false;
+  return tp;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address or CIDR (192.0.2.0/24, 2001:db8::/32), or one of proxy-addr's names (loopback …). */
+function isProxyAddress(s: string): boolean {
+  if (PROXY_NAMES.has(s)) return true;
+  const [addr = '', bits, ...rest] = s.split('/');
+  const family = isIP(addr);
+  if (!family || rest.length) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
+
+const trustProxySchema = z
+  .string()
+  .default('off')
+  .transform((raw, ctx): TrustProxy => {
+    const v = raw.trim();
+    if (v === '' || v === 'off' || v === 'false' || v === '0') return false;
+    if (/^\d+$/.test(v)) return Number(v);
+    const list = v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const bad = list.find((x) => !isProxyAddress(x));
+    if (bad || list.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `off、プロキシの段数 (例: 1)、またはカンマ区切りのアドレス・CIDR (例: 10.0.0.0/8,127.0.0.1) で指定してください${bad ? ` (${bad} は読めません)` : ''}`,
+      });
+      return z.NEVER;
+    }
+    return list;
+  });
 
 /**
  * All configuration comes from the environment, validated once at start.
@@ -54,6 +102,7 @@ const envSchema = z.object({
   TAYORI_DEMO_SPEED: z.coerce.number().positive('正の数で指定してください').default(120000),
   TAYORI_DEMO_REGISTRATIONS: z.enum(['on', 'off']).default('on'),
   TAYORI_REPORTS_CATCH_UP: z.enum(['on', 'off']).default('on'),
+  TAYORI_TRUST_PROXY: trustProxySchema,
 });
 
 export interface Config {
@@ -75,6 +124,8 @@ export interface Config {
   demo: { residentRatio: number; speed: number; registrations: boolean };
   /** On start, make last month's report package when none is stored (a missed 1st-of-month run). */
   reportsCatchUp: boolean;
+  /** TAYORI_TRUST_PROXY: whose X-Forwarded-For / -Proto count (off by default: the socket's address is the caller). */
+  trustProxy: TrustProxy;
 }
 
 export class ConfigError extends Error {
@@ -126,5 +177,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       registrations: e.TAYORI_DEMO_REGISTRATIONS === 'on',
     },
     reportsCatchUp: e.TAYORI_REPORTS_CATCH_UP === 'on',
+    trustProxy: e.TAYORI_TRUST_PROXY,
   };
 }

@@ -82,50 +82,91 @@ export class SessionStore {
 }
 
 /**
- * Failed sign-ins counted in Redis per username and per address within a window. Past the limit,
- * sign-in is refused (429) until the window passes, even with the right password.
+ * Failed sign-ins counted in Redis per username and per address (the socket's, or the one a trusted
+ * proxy reports: TAYORI_TRUST_PROXY). Past the limit, each further failure locks sign-in for that
+ * username or address for a growing while (base, 2×, 4× … up to `maxLockMs`); a lock always
+ * expires, so an attacker can slow an account down but never shut it out for good. The counts
+ * themselves lapse after `windowMs` without failures; a successful sign-in clears the username's.
  */
 export class LoginThrottle {
   constructor(
     private readonly redis: Redis,
-    private readonly opts: { perUser?: number; perIp?: number; windowMs?: number; prefix?: string } = {},
+    private readonly opts: {
+      perUser?: number;
+      perIp?: number;
+      windowMs?: number;
+      baseLockMs?: number;
+      maxLockMs?: number;
+      prefix?: string;
+    } = {},
   ) {}
 
   get windowMs(): number {
-    return this.opts.windowMs ?? 15 * 60_000;
+    return this.opts.windowMs ?? 60 * 60_000;
   }
-  #keys(username: string, ip: string): [string, string] {
-    const p = `${this.opts.prefix ?? 'tayori:'}login-fail:`;
-    return [`${p}user:${username.trim().toLowerCase()}`, `${p}ip:${ip}`];
+  #keys(username: string, ip: string) {
+    const p = `${this.opts.prefix ?? 'tayori:'}login-`;
+    const u = `user:${username.trim().toLowerCase()}`;
+    const i = `ip:${ip}`;
+    return { userFails: `${p}fail:${u}`, ipFails: `${p}fail:${i}`, userLock: `${p}lock:${u}`, ipLock: `${p}lock:${i}` };
   }
 
-  /** 429 when too many recent failures for this username or address. */
+  /** 429 while this username or address is locked. */
   async check(username: string, ip: string): Promise<void> {
-    const [u, i] = this.#keys(username, ip);
-    const [uc, ic] = await this.redis.mget(u, i);
-    const overUser = Number(uc ?? 0) >= (this.opts.perUser ?? 5);
-    const overIp = Number(ic ?? 0) >= (this.opts.perIp ?? 30);
-    if (overUser || overIp) {
-      const ttl = Math.max(await this.redis.pttl(overUser ? u : i), 1000);
-      const minutes = Math.ceil(ttl / 60_000);
+    const k = this.#keys(username, ip);
+    const [u, i] = await this.redis
+      .multi()
+      .pttl(k.userLock)
+      .pttl(k.ipLock)
+      .exec()
+      .then((r) => r ?? []);
+    const ttl = Math.max(Number(u?.[1] ?? -2), Number(i?.[1] ?? -2));
+    if (ttl > 0) {
+      const seconds = Math.ceil(ttl / 1000);
       throw new AppError(
         'too_many_attempts',
-        `サインインの失敗が続いたため、一時的にサインインできません。約 ${minutes} 分後にもう一度お試しください`,
+        seconds < 60
+          ? `サインインの失敗が続いたため、約 ${seconds} 秒間サインインできません。しばらくしてからもう一度お試しください`
+          : `サインインの失敗が続いたため、約 ${Math.ceil(seconds / 60)} 分間サインインできません。しばらくしてからもう一度お試しください`,
         429,
-        {
-          retryAfterSeconds: Math.ceil(ttl / 1000),
-        },
+        { retryAfterSeconds: seconds },
       );
     }
   }
 
   async failed(username: string, ip: string): Promise<void> {
+    const k = this.#keys(username, ip);
+    const r = await this.redis
+      .multi()
+      .incr(k.userFails)
+      .pexpire(k.userFails, this.windowMs)
+      .incr(k.ipFails)
+      .pexpire(k.ipFails, this.windowMs)
+      .exec();
+    const userCount = Number(r?.[0]?.[1] ?? 0);
+    const ipCount = Number(r?.[2]?.[1] ?? 0);
     const m = this.redis.multi();
-    for (const k of this.#keys(username, ip)) m.incr(k).pexpire(k, this.windowMs, 'NX');
-    await m.exec();
+    const over = [
+      [k.userLock, userCount - (this.opts.perUser ?? 5)],
+      [k.ipLock, ipCount - (this.opts.perIp ?? 30)],
+    ] as const;
+    let locks = 0;
+    for (const [key, n] of over) {
+      if (n < 0) continue;
+      m.set(key, '1', 'PX', this.lockMs(n));
+      locks++;
+    }
+    if (locks) await m.exec();
+  }
+
+  /** How long the n-th failure past the limit (0-based) locks sign-in. */
+  lockMs(n: number): number {
+    const base = this.opts.baseLockMs ?? 30_000;
+    return Math.min(base * 2 ** Math.min(n, 20), this.opts.maxLockMs ?? 15 * 60_000);
   }
 
   async succeeded(username: string): Promise<void> {
-    await this.redis.del(this.#keys(username, '')[0]);
+    const k = this.#keys(username, '');
+    await this.redis.del(k.userFails, k.userLock);
   }
 }

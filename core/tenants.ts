@@ -99,7 +99,8 @@ export class TenantStore {
   }
 
   constructor(
-    private readonly ch: ClickHouseClient,
+    /** The store's ClickHouse (also where changes to tenants are audited). */
+    readonly ch: ClickHouseClient,
     private readonly box: SecretBox,
   ) {}
 

@@ -101,6 +101,75 @@ const toUser = (r: Row): StaffUser => ({
 });
 
 const CACHE_MS = 5_000;
+/** Entries each lookup cache holds at most (the oldest go first). */
+const CACHE_MAX = 2_000;
+
+/** A Map that keeps at most `max` entries, dropping the oldest. */
+function putBounded<K, V>(m: Map<K, V>, k: K, v: V, max = CACHE_MAX): void {
+  m.delete(k);
+  while (m.size >= max) m.delete(m.keys().next().value as K);
+  m.set(k, v);
+}
+
+/**
+ * At most `max` argon2 computations at once (each takes ~19 MiB and a core for tens of ms); up to
+ * `queue` more wait their turn, past that the caller gets 503 rather than the machine swapping.
+ */
+export class HashGate {
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+  constructor(readonly opts: { max?: number; queue?: number } = {}) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#running >= (this.opts.max ?? 2)) {
+      if (this.#waiting.length >= (this.opts.queue ?? 32)) {
+        throw new AppError('busy', 'サインインの処理が混み合っています。しばらくしてからもう一度お試しください', 503);
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else this.#running++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+}
+
+/** API tokens live 90 days unless made with another lifetime (1–730 days). */
+export const TOKEN_DEFAULT_DAYS = 90;
+export const tokenDaysSchema = z.coerce
+  .number({ error: '有効期間は日数 (整数) で指定してください' })
+  .int('有効期間は日数 (整数) で指定してください')
+  .min(1, '有効期間は 1 日以上にしてください')
+  .max(730, '有効期間は 730 日以内にしてください');
+
+/** What the API, the CLI and the admin page show of a token: never the token or its whole hash. */
+export interface ApiTokenInfo {
+  /** The first 12 hex digits of the token's SHA-256: what `revoke` takes. */
+  id: string;
+  username: string;
+  label: string;
+  createdAt: string;
+  expiresAt: string;
+  expired: boolean;
+}
+
+interface TokenRow {
+  token_hash: string;
+  username: string;
+  label: string;
+  created_ms: string | number;
+  expires_ms: string | number;
+}
 
 /** Staff accounts in ClickHouse (staff_users), with argon2id passwords. */
 export class StaffStore {
@@ -112,7 +181,16 @@ export class StaffStore {
     private readonly ch: ClickHouseClient,
     /** Whether a tenant exists and is a municipality (checked when a municipality account is made). */
     private readonly tenantKind: (id: string) => Promise<'prefecture' | 'municipality' | undefined>,
+    /** argon2's concurrency cap (shared by sign-in and password changes). */
+    readonly hashGate = new HashGate(),
   ) {}
+
+  #hash(password: string): Promise<string> {
+    return this.hashGate.run(() => argon2.hash(password, HASH_OPTIONS));
+  }
+  #verifyHash(hash: string, password: string): Promise<boolean> {
+    return this.hashGate.run(() => argon2.verify(hash, password).catch(() => false));
+  }
 
   async list(): Promise<StaffUser[]> {
     const rs = await this.ch.query({ query: sql('users.list'), format: 'JSONEachRow' });
@@ -137,7 +215,7 @@ export class StaffStore {
     if (hit && Date.now() - hit.at < CACHE_MS) row = hit.row;
     else {
       row = await this.#row(username);
-      this.#cache.set(username, { at: Date.now(), row });
+      putBounded(this.#cache, username, { at: Date.now(), row });
     }
     if (!row || Number(row.disabled) === 1) return undefined;
     return toUser(row);
@@ -149,7 +227,7 @@ export class StaffStore {
       const kind = await this.tenantKind(v.tenantId);
       if (!kind) throw new AppError('tenant_not_found', `テナント ${v.tenantId} は登録されていません`, 404);
     }
-    const hash = await argon2.hash(v.password, HASH_OPTIONS);
+    const hash = await this.#hash(v.password);
     return this.#serial(async () => {
       if (await this.#row(v.username))
         throw new AppError('user_exists', `ユーザー ${v.username} は既に登録されています`, 409);
@@ -175,13 +253,26 @@ export class StaffStore {
     return this.#update(username, (r) => ({ ...r, permissions: effectivePermissions(r.role, permissions) }));
   }
 
+  /** A new password; every API token of the account is revoked with it. */
   async setPassword(username: string, password: string): Promise<StaffUser> {
-    const hash = await argon2.hash(passwordSchema.parse(password), HASH_OPTIONS);
-    return this.#update(username, (r) => ({ ...r, password_hash: hash }));
+    const hash = await this.#hash(passwordSchema.parse(password));
+    const user = await this.#update(username, (r) => ({ ...r, password_hash: hash }));
+    await this.revokeAllTokens(user.username);
+    return user;
   }
 
+  /** Disabling an account also revokes every API token it has. */
   async setDisabled(username: string, disabled: boolean): Promise<StaffUser> {
-    return this.#update(username, (r) => ({ ...r, disabled: disabled ? 1 : 0 }));
+    const user = await this.#update(username, (r) => ({ ...r, disabled: disabled ? 1 : 0 }));
+    if (disabled) await this.revokeAllTokens(user.username);
+    return user;
+  }
+
+  /** Whether this is the account's current password (changing one's own password asks for it). */
+  async checkPassword(username: string, password: string): Promise<boolean> {
+    const row = await this.#row(username);
+    if (!row) return false;
+    return this.#verifyHash(row.password_hash, password);
   }
 
   /**
@@ -192,53 +283,105 @@ export class StaffStore {
     const name = username.trim().toLowerCase();
     const row = /^[a-z0-9][a-z0-9._-]{2,31}$/.test(name) ? await this.#row(name) : undefined;
     if (!row || Number(row.disabled) === 1) {
-      this.#dummyHash ??= argon2.hash(randomBytes(16).toString('hex'), HASH_OPTIONS);
-      await argon2.verify(await this.#dummyHash, password).catch(() => false);
+      this.#dummyHash ??= this.#hash(randomBytes(16).toString('hex'));
+      await this.#verifyHash(await this.#dummyHash, password);
       return undefined;
     }
-    const ok = await argon2.verify(row.password_hash, password).catch(() => false);
+    const ok = await this.#verifyHash(row.password_hash, password);
     return ok ? toUser(row) : undefined;
   }
 
-  /** A personal API token for scripts; only its hash is stored. Returns the token (shown once). */
-  async createApiToken(username: string, label = ''): Promise<string> {
+  /**
+   * A personal API token for scripts, valid for `days` (default 90); only its hash is stored.
+   * Returns the token (shown once) and what the lists show of it.
+   */
+  async createApiToken(
+    username: string,
+    opts: { label?: string; days?: number } = {},
+  ): Promise<{ token: string; info: ApiTokenInfo }> {
     await this.require(username);
+    const days = tokenDaysSchema.parse(opts.days ?? TOKEN_DEFAULT_DAYS);
     const token = `tyr_${randomBytes(24).toString('base64url')}`;
+    const now = Date.now();
+    const row: TokenRow = {
+      token_hash: sha256(token),
+      username,
+      label: (opts.label ?? '').slice(0, 60),
+      created_ms: now,
+      expires_ms: now + days * 86_400_000,
+    };
+    await this.#writeToken(row, false);
+    return { token, info: toTokenInfo(row) };
+  }
+
+  /** Tokens not revoked (expired ones included, marked), of one account or of every account. */
+  async listTokens(username?: string): Promise<ApiTokenInfo[]> {
+    return (await this.#tokenRows(username ?? '')).map(toTokenInfo);
+  }
+
+  /** Revokes a token by its id (of this account, when given); 404 when there is none. */
+  async revokeToken(id: string, username?: string): Promise<ApiTokenInfo> {
+    const clean = id.trim().toLowerCase();
+    if (!/^[0-9a-f]{12,64}$/.test(clean))
+      throw new AppError('invalid_token_id', 'トークン ID は一覧に表示される 12 桁の英数字です', 400);
+    const row = (await this.#tokenRows(username ?? '')).find((r) => r.token_hash.startsWith(clean));
+    if (!row) throw new AppError('token_not_found', `トークン ${clean} は見つかりません (失効済みかもしれません)`, 404);
+    await this.#writeToken(row, true);
+    return toTokenInfo(row);
+  }
+
+  /** Revokes every token of an account; returns how many. */
+  async revokeAllTokens(username: string): Promise<number> {
+    const rows = await this.#tokenRows(username);
+    for (const r of rows) await this.#writeToken(r, true);
+    for (const [k, v] of this.#tokenCache) if (v.username === username) this.#tokenCache.delete(k);
+    return rows.length;
+  }
+
+  /** The active account an unexpired, unrevoked API token belongs to. */
+  async apiTokenOwner(token: string): Promise<StaffUser | undefined> {
+    const hash = sha256(token);
+    const hit = this.#tokenCache.get(hash);
+    let entry: { at: number; username: string | undefined; expiresMs: number };
+    if (hit && Date.now() - hit.at < CACHE_MS) entry = hit;
+    else {
+      const rs = await this.ch.query({
+        query: sql('users.token_owner'),
+        query_params: { hash },
+        format: 'JSONEachRow',
+      });
+      const r = (await rs.json<{ username: string; expires_ms: string }>())[0];
+      entry = { at: Date.now(), username: r?.username, expiresMs: Number(r?.expires_ms ?? 0) };
+      putBounded(this.#tokenCache, hash, entry);
+    }
+    if (!entry.username || entry.expiresMs <= Date.now()) return undefined;
+    return this.active(entry.username);
+  }
+  #tokenCache = new Map<string, { at: number; username: string | undefined; expiresMs: number }>();
+
+  async #tokenRows(username: string): Promise<TokenRow[]> {
+    const rs = await this.ch.query({ query: sql('users.tokens'), query_params: { username }, format: 'JSONEachRow' });
+    return rs.json<TokenRow>();
+  }
+
+  async #writeToken(r: TokenRow, revoked: boolean): Promise<void> {
     await this.ch.insert({
       table: 'staff_api_tokens',
       values: [
         {
-          token_hash: sha256(token),
-          username,
-          label,
-          created_at: chDateTime(Date.now()),
+          token_hash: r.token_hash,
+          username: r.username,
+          label: r.label,
+          created_at: chDateTime(Number(r.created_ms)),
+          expires_at: chDateTime(Number(r.expires_ms)),
           version: nextVersion(),
-          is_deleted: 0,
+          is_deleted: revoked ? 1 : 0,
         },
       ],
       format: 'JSONEachRow',
     });
-    return token;
+    this.#tokenCache.delete(r.token_hash);
   }
-
-  /** The active account an API token belongs to. */
-  async apiTokenOwner(token: string): Promise<StaffUser | undefined> {
-    const key = `token:${sha256(token)}`;
-    const hit = this.#tokenCache.get(key);
-    let username: string | undefined;
-    if (hit && Date.now() - hit.at < CACHE_MS) username = hit.username;
-    else {
-      const rs = await this.ch.query({
-        query: sql('users.token_owner'),
-        query_params: { hash: sha256(token) },
-        format: 'JSONEachRow',
-      });
-      username = (await rs.json<{ username: string }>())[0]?.username;
-      this.#tokenCache.set(key, { at: Date.now(), username });
-    }
-    return username ? this.active(username) : undefined;
-  }
-  #tokenCache = new Map<string, { at: number; username: string | undefined }>();
 
   async #update(username: string, change: (r: Row) => Row): Promise<StaffUser> {
     return this.#serial(async () => {
@@ -277,6 +420,7 @@ export class StaffStore {
       format: 'JSONEachRow',
     });
     this.#cache.delete(r.username);
+    for (const [k, v] of this.#tokenCache) if (v.username === r.username) this.#tokenCache.delete(k);
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -284,6 +428,18 @@ export class StaffStore {
     this.#writes = run.catch(() => {});
     return run;
   }
+}
+
+function toTokenInfo(r: TokenRow): ApiTokenInfo {
+  const expires = Number(r.expires_ms);
+  return {
+    id: r.token_hash.slice(0, 12),
+    username: r.username,
+    label: r.label,
+    createdAt: new Date(Number(r.created_ms)).toISOString(),
+    expiresAt: new Date(expires).toISOString(),
+    expired: expires <= Date.now(),
+  };
 }
 
 function defaultsFor(role: Role): Permission[] {

@@ -1,5 +1,6 @@
 import { principalOf, requireAdmin, type Principal } from '../core/auth.ts';
-import type { AuditLog } from '../core/audit.ts';
+import { auditContext, type AuditLog } from '../core/audit.ts';
+import { toCsv } from '../core/csv.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
 import type { SessionStore } from '../core/sessions.ts';
@@ -8,6 +9,7 @@ import {
   passwordSchema,
   permissionsInputSchema,
   staffInputSchema,
+  tokenDaysSchema,
   usernameSchema,
   type StaffStore,
 } from '../core/users.ts';
@@ -76,13 +78,9 @@ function notes(missing: Partial<Record<FigureName, keyof typeof MISSING_REASONS>
     .join(' / ');
 }
 
-/** RFC 4180 CSV with a UTF-8 BOM (Excel opens it as UTF-8), CRLF line ends; null → "—". */
-export function toCsv(rows: XlsxCell[][]): string {
-  const q = (c: XlsxCell) => {
-    const s = c === null ? '—' : String(c);
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return `\uFEFF${rows.map((r) => r.map(q).join(',')).join('\r\n')}\r\n`;
+/** The overview as CSV through the suite's one writer (core/csv.ts): formulas neutralised, null → "—". */
+export function overviewCsv(o: Overview): string {
+  return toCsv(overviewTable(o), { nullAs: '—' });
 }
 
 const tenantOf = (p: Principal) => (p.kind === 'staff' ? p.tenantId : null);
@@ -100,14 +98,13 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
       const p = principalOf(req);
       const q = monthQuery.parse(req.query ?? {});
       const o = await data.overview(p, q.month ?? currentMonth());
-      const table = overviewTable(o);
-      await audit.record({
+      const body = format === 'csv' ? overviewCsv(o) : xlsxWorkbook(`県全体 ${o.month}`, overviewTable(o));
+      // no audit record, no file
+      await audit.by(auditContext(req, p), {
         action: 'export',
-        actor: p,
         tenantId: tenantOf(p),
         target: `overview.${format}`,
         detail: { month: o.month, rows: o.rows.length },
-        ...meta(req),
       });
       const name = `県全体_${o.month}.${format}`;
       void reply.header(
@@ -115,10 +112,8 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
         `attachment; filename="overview_${o.month}.${format}"; filename*=UTF-8''${encodeURIComponent(name)}`,
       );
       void reply.header('cache-control', 'no-store');
-      if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(toCsv(table));
-      return reply
-        .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
-        .send(xlsxWorkbook(`県全体 ${o.month}`, table));
+      if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(body);
+      return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(body);
     });
   }
 
@@ -170,11 +165,25 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     return user;
   });
 
+  // one's own password: the current one too; an admin (or the operator) may set anyone else's.
+  // Either way every session and API token of the account ends.
   app.put<{ Params: { username: string } }>('/api/v1/users/:username/password', async (req) => {
     const p = principalOf(req);
     const username = usernameSchema.parse(req.params.username);
-    if (!(p.kind === 'staff' && p.username === username)) requireAdmin(p);
-    const { password } = z.object({ password: passwordSchema }).parse(req.body ?? {});
+    const self = p.kind === 'staff' && p.username === username;
+    if (!self) requireAdmin(p);
+    const { password, currentPassword } = z
+      .object({
+        password: passwordSchema,
+        currentPassword: z.string({ error: '現在のパスワードを入力してください' }).max(200).optional(),
+      })
+      .parse(req.body ?? {});
+    if (self) {
+      if (!currentPassword)
+        throw new AppError('current_password_required', '自分のパスワードを変えるには現在のパスワードが必要です', 400);
+      if (!(await users.checkPassword(username, currentPassword)))
+        throw new AppError('current_password_incorrect', '現在のパスワードが正しくありません', 403);
+    }
     const user = await users.setPassword(username, password);
     await sessions.destroyAllFor(user.userId);
     await audit.record({
@@ -182,6 +191,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
       actor: p,
       tenantId: user.tenantId,
       target: username,
+      detail: { tokensRevoked: true },
       ...meta(req),
     });
     return user;
@@ -203,22 +213,57 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
       actor: p,
       tenantId: user.tenantId,
       target: username,
+      ...(disabled ? { detail: { tokensRevoked: true } } : {}),
       ...meta(req),
     });
     return user;
   });
 
-  app.post<{ Params: { username: string } }>('/api/v1/users/:username/tokens', async (req, reply) => {
+  // ---- API tokens: one's own, or anyone's for an admin ----
+  const tokenOwner = (req: FastifyRequest<{ Params: { username: string } }>) => {
     const p = principalOf(req);
     const username = usernameSchema.parse(req.params.username);
     if (!(p.kind === 'staff' && p.username === username)) requireAdmin(p);
-    const { label } = z.object({ label: z.string().trim().max(60).default('') }).parse(req.body ?? {});
-    const token = await users.createApiToken(username, label);
-    await audit.record({ action: 'api_token_created', actor: p, target: username, detail: { label }, ...meta(req) });
+    return { p, username };
+  };
+
+  app.post<{ Params: { username: string } }>('/api/v1/users/:username/tokens', async (req, reply) => {
+    const { p, username } = tokenOwner(req);
+    const { label, days } = z
+      .object({ label: z.string().trim().max(60).default(''), days: tokenDaysSchema.optional() })
+      .parse(req.body ?? {});
+    const { token, info } = await users.createApiToken(username, { label, days });
+    await audit.by(auditContext(req, p), {
+      action: 'api_token_created',
+      target: username,
+      detail: { id: info.id, label, expiresAt: info.expiresAt },
+    });
     return reply.status(201).send({
       token,
-      note: 'このトークンは今回だけ表示されます。Authorization: Bearer <トークン> で API を呼び出せます',
+      ...info,
+      note: `このトークンは今回だけ表示されます。有効期限は ${info.expiresAt.slice(0, 10)} です。Authorization: Bearer <トークン> で API を呼び出せます`,
     });
+  });
+
+  app.get<{ Params: { username: string } }>('/api/v1/users/:username/tokens', async (req) => {
+    const { username } = tokenOwner(req);
+    return { tokens: await users.listTokens(username) };
+  });
+
+  app.delete<{ Params: { username: string; id: string } }>('/api/v1/users/:username/tokens/:id', async (req) => {
+    const { p, username } = tokenOwner(req);
+    const info = await users.revokeToken(req.params.id, username);
+    await audit.by(auditContext(req, p), {
+      action: 'api_token_revoked',
+      target: username,
+      detail: { id: info.id, label: info.label },
+    });
+    return { revoked: info };
+  });
+
+  app.get('/api/v1/tokens', async (req) => {
+    requireAdmin(principalOf(req));
+    return { tokens: await users.listTokens() };
   });
 
   app.get('/api/v1/audit', async (req) => {

@@ -11,7 +11,6 @@ import { LoginThrottle, SessionStore } from '../core/sessions.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { StaffStore } from '../core/users.ts';
 import { registerDashboardApi } from './api.ts';
-import { registerAuditHooks } from './audit-hooks.ts';
 import { DashboardData } from './data.ts';
 import { registerPageRoutes } from './page-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
@@ -55,7 +54,8 @@ export {
   type OverviewRow,
   type MunicipalityView,
 } from './data.ts';
-export { overviewTable, toCsv } from './api.ts';
+export { overviewCsv, overviewTable } from './api.ts';
+export { csvCell, csvLine, toCsv } from '../core/csv.ts';
 export { xlsxWorkbook } from './xlsx.ts';
 
 export interface DashboardDeps {
@@ -89,6 +89,7 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
   const data = new DashboardData(deps.ch, deps.tenants);
   const auth = createAuthenticator({
     operatorTokens: deps.operatorTokens,
+    publicUrl: deps.publicUrl,
     staff: {
       async session(token) {
         const s = await sessions.get(token);
@@ -122,8 +123,8 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
         );
       }
       installApiAuth(app, auth);
-      registerAuditHooks(app, audit);
-      registerTenantRoutes(app, { tenants: deps.tenants, auth });
+      // sends and exports are audited by the calls that make them (delivery's service, each export)
+      registerTenantRoutes(app, { tenants: deps.tenants, auth, audit });
       registerSessionRoutes(app, { auth, users, sessions, throttle, audit, publicUrl: deps.publicUrl });
       registerDashboardApi(app, { data, users, sessions, audit });
       registerPageRoutes(app, { auth, data, users, audit });

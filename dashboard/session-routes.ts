@@ -1,9 +1,10 @@
 import {
   checkCsrf,
   principalOf,
+  isSecureRequest,
   readCookie,
   ROLE_LABELS,
-  SESSION_COOKIE,
+  sessionCookieName,
   type Authenticator,
   type Principal,
 } from '../core/auth.ts';
@@ -38,12 +39,13 @@ export function safeNext(next: string | undefined): string {
 
 const meta = (req: FastifyRequest) => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
 
-function secure(req: FastifyRequest, publicUrl?: string): boolean {
-  return req.protocol === 'https' || (publicUrl ?? '').startsWith('https:');
-}
-
-function sessionCookie(token: string, maxAgeS: number, isSecure: boolean): string {
-  return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${isSecure ? '; Secure' : ''}`;
+/**
+ * The session cookie: `__Host-tayori_session` with Secure over https (bound to this host: no Domain,
+ * Path=/), the plain name on plain http (localhost), which browsers require; HttpOnly, SameSite=Lax.
+ */
+function sessionCookie(req: FastifyRequest, publicUrl: string | undefined, token: string, maxAgeS: number): string {
+  const name = sessionCookieName(req, publicUrl);
+  return `${name}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${isSecureRequest(req, publicUrl) ? '; Secure' : ''}`;
 }
 
 /** Refuses a sign-in posted from another site (login CSRF). */
@@ -119,7 +121,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
   };
 
   const endSession = async (req: FastifyRequest, reply: FastifyReply, p: Principal) => {
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const token = readCookie(req.headers.cookie, sessionCookieName(req, deps.publicUrl));
     if (token) await sessions.destroy(token);
     await audit.record({
       action: 'sign_out',
@@ -127,7 +129,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
       tenantId: p.kind === 'staff' ? p.tenantId : null,
       ...meta(req),
     });
-    void reply.header('set-cookie', sessionCookie('', 0, secure(req, deps.publicUrl)));
+    void reply.header('set-cookie', sessionCookie(req, deps.publicUrl, '', 0));
   };
 
   app.get<{ Querystring: { next?: string; signed_out?: string } }>('/login', async (req, reply) => {
@@ -151,10 +153,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
     }
     try {
       const s = await signIn(req, parsed.data.username, parsed.data.password);
-      void reply.header(
-        'set-cookie',
-        sessionCookie(s.token, Math.floor(sessions.maxMs / 1000), secure(req, deps.publicUrl)),
-      );
+      void reply.header('set-cookie', sessionCookie(req, deps.publicUrl, s.token, Math.floor(sessions.maxMs / 1000)));
       return reply.redirect(next, 303);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
@@ -177,10 +176,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
   app.post('/api/v1/sessions', async (req, reply) => {
     const v = credentialsSchema.parse(req.body ?? {});
     const s = await signIn(req, v.username, v.password);
-    void reply.header(
-      'set-cookie',
-      sessionCookie(s.token, Math.floor(sessions.maxMs / 1000), secure(req, deps.publicUrl)),
-    );
+    void reply.header('set-cookie', sessionCookie(req, deps.publicUrl, s.token, Math.floor(sessions.maxMs / 1000)));
     return reply.status(201).send({
       user: whoAmI({ ...s.user, kind: 'staff', via: 'session', sessionId: '', csrfToken: s.csrfToken }),
       csrfToken: s.csrfToken,

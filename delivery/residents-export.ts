@@ -5,7 +5,7 @@
  * never sit in memory at once. Personal data: the route asks for the export_residents permission,
  * and every export is in the audit log.
  */
-import { csvCell } from './csv.ts';
+import { CSV_BOM, csvLine } from '../core/csv.ts';
 import {
   BUILTIN_LABELS,
   GENDERS,
@@ -54,7 +54,7 @@ export async function* residentsCsv(
     ...items.map((i) => (i.retired ? `${i.label} (廃止)` : i.label)),
     '最後に回答した日時',
   ];
-  yield `\uFEFF${header.map(csvCell).join(',')}\r\n`;
+  yield CSV_BOM + csvLine(header);
   let after = '';
   for (;;) {
     const states = await store.rows<StateRow>('delivery.residents_export_states', {
@@ -87,7 +87,7 @@ export async function* residentsCsv(
         ...columns.map((c) => (byItem.get(c) ?? []).map((v) => label(c, v)).join('、')),
         last ? tokyoTime(last) : '',
       ];
-      out += `${row.map(csvCell).join(',')}\r\n`;
+      out += csvLine(row);
     }
     yield out;
     if (states.length < PAGE) return;

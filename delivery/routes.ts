@@ -3,9 +3,9 @@
  *
  *   POST   /deliveries                    create (send: draft | now | schedule)
  *   PUT    /deliveries/:id                a draft's new contents (same body; it may be sent or scheduled too)
- *   POST   /deliveries/validate           check only (our rules, then LINE's validate endpoint)
- *   POST   /deliveries/preview            the messages as a resident sees them
- *   POST   /deliveries/count              { audience } → how many residents it reaches now
+ *   POST   /deliveries/validate           check only (our rules, then LINE's validate endpoint)   (deliver)
+ *   POST   /deliveries/preview            the messages as a resident sees them                   (deliver)
+ *   POST   /deliveries/count              { audience } → how many residents it reaches now       (deliver)
  *   POST   /deliveries/test-send          to the tenant's test devices only (recorded as a test)
  *   GET    /deliveries[?tests=1]          list;  GET /deliveries.csv  export
  *   GET    /deliveries/:id                record + live progress;  GET /deliveries/:id/batches
@@ -15,10 +15,14 @@
  *   GET|POST /attribute-items  PATCH /attribute-items/:id
  *   GET    /residents/:userId/attributes   GET /residents.csv[?friends=1]  住民の登録内容 (export_residents)
  *   GET|POST /rich-menu                    the tenant's default rich menu; POST (re)applies it {newsUrl?, contactUrl?}
- *   GET    /api/v1/deliveries[.csv]       prefecture-wide list
+ *   GET    /api/v1/deliveries[.csv]       prefecture-wide list (scoped to the caller's tenants in the query)
+ *
+ * Sends are audited by the service (the caller is handed in); exports and lookups of residents'
+ * data are audited here, before their body leaves: no audit record, no file (503).
  */
 import { Readable } from 'node:stream';
 import {
+  canSeeEvery,
   checkCsrf,
   requirePermission,
   requireTenant,
@@ -26,10 +30,11 @@ import {
   type Authenticator,
   type Principal,
 } from '../core/auth.ts';
+import { auditContext } from '../core/audit.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
-import { toCsv } from './csv.ts';
+import { toCsv } from '../core/csv.ts';
 import { messagesSchema } from './messages.ts';
 import { renderPreview } from './preview.ts';
 import type { ResidentStore } from './residents.ts';
@@ -48,6 +53,22 @@ export interface RouteDeps {
 }
 
 const userIdSchema = z.string().regex(/^U[0-9a-f]{32}$/, 'LINE のユーザー ID (U で始まる 33 文字) を指定してください');
+const flag = z
+  .enum(['0', '1', 'true', 'false'], { message: '0・1・true・false のいずれかで指定してください' })
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
+/** The list's query string: a bad limit is a 400, never a 500. */
+const listQuerySchema = z.object({
+  tests: flag,
+  limit: z.coerce
+    .number({ error: 'limit は数値で指定してください' })
+    .int('limit は整数で指定してください')
+    .min(1, 'limit は 1 以上で指定してください')
+    .max(10_000, 'limit は 10000 以下で指定してください')
+    .default(1000),
+});
+const residentsQuerySchema = z.object({ friends: flag });
+
 const testDeviceSchema = z.object({
   userId: userIdSchema,
   label: z.string().trim().max(50, '名前は 50 文字以内です').default(''),
@@ -118,11 +139,12 @@ export function deliveriesCsv(list: ListedDelivery[], tenantNames: Map<string, s
       d.clicks ?? '',
     ];
   });
-  return toCsv(header, rows);
+  return toCsv([header, ...rows]);
 }
 
 export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { auth, service, store, residents, tenants, richMenus } = deps;
+  const audit = service.audit;
   const base = '/api/v1/tenants/:tenantId';
   // who calls: any signed-in caller who may see the tenant reads; changing needs the 'deliver' permission
   const principals = new WeakMap<FastifyRequest, Principal>();
@@ -145,18 +167,22 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     requirePermission(who(req), 'deliver');
     return id;
   };
-  const visible = async (req: FastifyRequest, list: ListedDelivery[]) => {
-    const ids = new Set(visibleTenants(who(req), [...new Set(list.map((d) => d.tenantId))]));
-    return list.filter((d) => ids.has(d.tenantId));
+  /** The prefecture-wide list, scoped to the caller's tenants in the query (before its LIMIT). */
+  const visibleList = async (req: FastifyRequest) => {
+    const p = who(req);
+    const all = (await tenants.list()).map((t) => t.id);
+    const mine = visibleTenants(p, all);
+    const scope = mine.length === all.length && canSeeEvery(p) ? '' : { tenants: mine };
+    return store.list(scope, listOpts(req));
   };
+  const by = (req: FastifyRequest) => auditContext(req, who(req));
   const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k]);
   const listOpts = (req: FastifyRequest) => {
-    const q = req.query as Record<string, string | undefined>;
-    return {
-      includeTests: q.tests === '1' || q.tests === 'true',
-      limit: Math.min(Number(q.limit ?? 1000) || 1000, 10_000),
-    };
+    const q = listQuerySchema.parse(req.query ?? {});
+    return { includeTests: q.tests, limit: q.limit };
   };
+  const auditExport = (req: FastifyRequest, tenantId: string | null, target: string, detail = {}) =>
+    audit.by(by(req), { action: 'export', tenantId, target, detail });
   const sendCsv = (reply: FastifyReply, name: string, body: string | Readable, ascii = 'deliveries.csv') =>
     reply
       .header('content-type', 'text/csv; charset=utf-8')
@@ -164,23 +190,24 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       .send(body);
 
   app.post(`${base}/deliveries`, pre, async (req, reply) =>
-    reply.status(201).send(await service.create(tidDeliver(req), req.body)),
+    reply.status(201).send(await service.create(tidDeliver(req), req.body, by(req))),
   );
   app.put(`${base}/deliveries/:deliveryId`, pre, async (req) =>
-    service.update(tidDeliver(req), param(req, 'deliveryId'), req.body),
+    service.update(tidDeliver(req), param(req, 'deliveryId'), req.body, by(req)),
   );
+  // validate, preview and count (a heavy segment count) are the composer's: for callers who deliver
   app.post(`${base}/deliveries/validate`, pre, async (req) => {
-    const v = await service.validate(tid(req), req.body);
+    const v = await service.validate(tidDeliver(req), req.body);
     return { ok: true, messages: v.messages.length, scheduledAt: v.at ? new Date(v.at).toISOString() : null };
   });
   app.post(`${base}/deliveries/preview`, pre, async (req) => {
-    const tenant = await tenants.require(tid(req));
+    const tenant = await tenants.require(tidDeliver(req));
     const { messages } = parseOrThrow(z.object({ messages: messagesSchema }), req.body);
     return renderPreview(`${tenant.name}`, messages);
   });
-  app.post(`${base}/deliveries/count`, pre, async (req) => service.count(tid(req), req.body));
+  app.post(`${base}/deliveries/count`, pre, async (req) => service.count(tidDeliver(req), req.body));
   app.post(`${base}/deliveries/test-send`, pre, async (req, reply) =>
-    reply.status(201).send(await service.testSend(tidDeliver(req), req.body)),
+    reply.status(201).send(await service.testSend(tidDeliver(req), req.body, by(req))),
   );
   app.get(`${base}/deliveries`, pre, async (req) => ({
     deliveries: await store.list((await tenants.require(tid(req))).id, listOpts(req)),
@@ -188,20 +215,22 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   app.get(`${base}/deliveries.csv`, pre, async (req, reply) => {
     const tenant = await tenants.require(tid(req));
     const list = await store.list(tenant.id, listOpts(req));
-    return sendCsv(reply, `配信一覧_${tenant.name}.csv`, deliveriesCsv(list, new Map([[tenant.id, tenant.name]])));
+    const body = deliveriesCsv(list, new Map([[tenant.id, tenant.name]]));
+    await auditExport(req, tenant.id, 'deliveries.csv', { rows: list.length });
+    return sendCsv(reply, `配信一覧_${tenant.name}.csv`, body);
   });
   app.get(`${base}/deliveries/:deliveryId`, pre, async (req) => service.get(tid(req), param(req, 'deliveryId')));
   app.get(`${base}/deliveries/:deliveryId/batches`, pre, async (req) => ({
     batches: await store.batches(tid(req), param(req, 'deliveryId')),
   }));
   app.post(`${base}/deliveries/:deliveryId/send`, pre, async (req) =>
-    service.sendNow(tidDeliver(req), param(req, 'deliveryId')),
+    service.sendNow(tidDeliver(req), param(req, 'deliveryId'), by(req)),
   );
   app.post(`${base}/deliveries/:deliveryId/schedule`, pre, async (req) =>
-    service.schedule(tidDeliver(req), param(req, 'deliveryId'), req.body),
+    service.schedule(tidDeliver(req), param(req, 'deliveryId'), req.body, by(req)),
   );
   app.post(`${base}/deliveries/:deliveryId/cancel`, pre, async (req) =>
-    service.cancel(tidDeliver(req), param(req, 'deliveryId')),
+    service.cancel(tidDeliver(req), param(req, 'deliveryId'), by(req)),
   );
 
   app.get(`${base}/deliveries/:deliveryId/clicks`, pre, async (req) => {
@@ -255,16 +284,14 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       .send();
   });
 
-  app.get('/api/v1/deliveries', pre, async (req) => ({
-    deliveries: await visible(req, await store.list('', listOpts(req))),
-  }));
+  app.get('/api/v1/deliveries', pre, async (req) => ({ deliveries: await visibleList(req) }));
   app.get('/api/v1/deliveries.csv', pre, async (req, reply) => {
     const names = new Map((await tenants.list()).map((t) => [t.id, t.name]));
-    return sendCsv(
-      reply,
-      '配信一覧_全団体.csv',
-      deliveriesCsv(await visible(req, await store.list('', listOpts(req))), names),
-    );
+    const p = who(req);
+    const list = await visibleList(req);
+    const body = deliveriesCsv(list, names);
+    await auditExport(req, p.kind === 'staff' ? p.tenantId : null, 'deliveries.csv', { rows: list.length });
+    return sendCsv(reply, '配信一覧_全団体.csv', body);
   });
 
   app.get(`${base}/test-devices`, pre, async (req) => ({
@@ -302,18 +329,26 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     residents.patchItem((await tenants.require(tidDeliver(req))).id, param(req, 'itemId'), req.body),
   );
   app.get(`${base}/rich-menu`, pre, async (req) => ({ richMenu: await richMenus.current(tid(req)) }));
-  app.post(`${base}/rich-menu`, pre, async (req, reply) =>
-    reply.status(201).send({ richMenu: await richMenus.apply(tidDeliver(req), req.body) }),
-  );
+  app.post(`${base}/rich-menu`, pre, async (req, reply) => {
+    const tenantId = tidDeliver(req);
+    const richMenu = await richMenus.apply(tenantId, req.body);
+    await audit.by(by(req), {
+      action: 'rich_menu_applied',
+      tenantId,
+      target: richMenu.richMenuId,
+      detail: { newsUrl: richMenu.newsUrl, contactUrl: richMenu.contactUrl },
+    });
+    return reply.status(201).send({ richMenu });
+  });
   // 住民の登録内容: every resident with their answers by name (personal data: export_residents; audited as an export)
   app.get(`${base}/residents.csv`, pre, async (req, reply) => {
     const tenant = await tenants.require(tid(req));
     requirePermission(who(req), 'export_residents');
-    const q = req.query as Record<string, string | undefined>;
-    const friendsOnly = q.friends === '1' || q.friends === 'true';
+    const friendsOnly = residentsQuerySchema.parse(req.query ?? {}).friends;
     const lines = residentsCsv(store, residents, tenant.id, { friendsOnly });
     // the header first: a failure to read the tenant's items is still an error status, not a cut-off file
     const first = await lines.next();
+    await auditExport(req, tenant.id, 'residents.csv', { friendsOnly });
     const body = Readable.from(
       (async function* () {
         if (!first.done) yield first.value;
@@ -326,6 +361,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     const tenant = await tenants.require(tid(req));
     requirePermission(who(req), 'export_residents');
     const userId = parseOrThrow(userIdSchema, param(req, 'userId'), 'invalid_user');
+    await audit.by(by(req), { action: 'resident_lookup', tenantId: tenant.id, target: userId });
     return {
       userId,
       friend: await residents.isFriend(tenant.id, userId),

@@ -1,5 +1,6 @@
 /** Compose, validate, schedule, send, cancel, test-send, count: what the API calls. */
 import { HTTPFetchError } from '@line/bot-sdk';
+import { AuditLog, type AuditAction, type AuditContext } from '../core/audit.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import { lineClients, type LineEndpoints } from '../core/line.ts';
@@ -91,6 +92,8 @@ export interface ServiceDeps {
   fanOut: FanOut;
   /** Where residents' clicks on tracked links arrive (the suite's public URL). */
   publicUrl?: () => string | undefined;
+  /** The audit log (default: audit_log in the same ClickHouse). */
+  audit?: AuditLog;
 }
 
 function invalid(errors: FieldError[], code = 'invalid_delivery'): AppError {
@@ -112,8 +115,36 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, cod
   return r.data;
 }
 
+/** What a record's status means for the audit log, when it leaves (or will leave) for residents. */
+function sendAction(status: DeliveryRecord['status']): AuditAction | undefined {
+  return status === 'queued' ? 'send' : status === 'scheduled' ? 'send_scheduled' : undefined;
+}
+
+/**
+ * Every send, schedule, cancel and test-send is audited here, by the caller the route hands in
+ * (`by`), before the delivery is queued: when the audit record cannot be written, nothing is queued
+ * and the caller gets 503 `audit_unavailable`.
+ */
 export class DeliveryService {
-  constructor(private readonly d: ServiceDeps) {}
+  readonly audit: AuditLog;
+  constructor(private readonly d: ServiceDeps) {
+    this.audit = d.audit ?? new AuditLog(d.ch);
+  }
+
+  async #audit(by: AuditContext, action: AuditAction, r: DeliveryRecord, extra: Record<string, unknown> = {}) {
+    await this.audit.by(by, {
+      action,
+      tenantId: r.tenantId,
+      target: r.id,
+      detail: {
+        title: r.title.slice(0, 100),
+        audience: r.audience.type,
+        sendMethod: r.sendMethod,
+        ...(r.scheduledAt ? { scheduledAt: new Date(r.scheduledAt).toISOString() } : {}),
+        ...extra,
+      },
+    });
+  }
 
   /** Checks messages with LINE's validate endpoint; its details come back per field, in Japanese. */
   async validateWithLine(tenantId: string, messages: DeliveryMessage[]): Promise<void> {
@@ -182,11 +213,13 @@ export class DeliveryService {
     return { ...parsed, sendMethod, at };
   }
 
-  async create(tenantId: string, input: unknown): Promise<DeliveryRecord> {
+  async create(tenantId: string, input: unknown, by: AuditContext): Promise<DeliveryRecord> {
     const v = await this.validate(tenantId, input);
     const now = Date.now();
     const id = newDeliveryId(now);
     const record = this.#record(tenantId, id, v, now, now);
+    const action = sendAction(record.status);
+    if (action) await this.#audit(by, action, record);
     await this.d.store.put(record);
     await this.d.fanOut.state.setState(id, record.status);
     await this.#start(record, now);
@@ -197,7 +230,7 @@ export class DeliveryService {
    * Replaces a draft with new contents (same id), kept as a draft, sent now or scheduled. Only a
    * draft can change this way: once it is scheduled or sent, reschedule or cancel it instead.
    */
-  async update(tenantId: string, id: string, input: unknown): Promise<DeliveryRecord> {
+  async update(tenantId: string, id: string, input: unknown, by: AuditContext): Promise<DeliveryRecord> {
     const d = await this.d.store.require(tenantId, id);
     if (d.status !== 'draft') throw notEditable(d);
     const v = await this.validate(tenantId, input);
@@ -207,6 +240,8 @@ export class DeliveryService {
     const [moved] = await this.d.fanOut.state.cas(id, record.status, ['', 'draft']);
     if (!moved) throw notEditable({ ...d, status: (await this.d.store.require(tenantId, id)).status });
     try {
+      const action = sendAction(record.status);
+      if (action) await this.#audit(by, action, record);
       await this.d.store.put(record);
     } catch (err) {
       // nothing half-done: the draft stays a draft
@@ -254,25 +289,44 @@ export class DeliveryService {
     };
   }
 
+  /** The audit record of a state change already claimed in Redis; on failure the claim is given back. */
+  async #auditOrRevert(
+    by: AuditContext,
+    action: AuditAction,
+    next: DeliveryRecord,
+    id: string,
+    claimed: DeliveryRecord['status'],
+    previous: DeliveryRecord['status'],
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    try {
+      await this.#audit(by, action, next, extra);
+    } catch (err) {
+      await this.d.fanOut.state.cas(id, previous, [claimed]);
+      throw err;
+    }
+  }
+
   async #start(record: DeliveryRecord, now: number): Promise<void> {
     if (record.status === 'queued') await this.d.fanOut.enqueueStart(record.tenantId, record.id, 0);
     if (record.status === 'scheduled')
       await this.d.fanOut.enqueueStart(record.tenantId, record.id, record.scheduledAt! - now);
   }
 
-  async sendNow(tenantId: string, id: string): Promise<DeliveryRecord> {
+  async sendNow(tenantId: string, id: string, by: AuditContext): Promise<DeliveryRecord> {
     const d = await this.d.store.require(tenantId, id);
     if (d.status !== 'draft' && d.status !== 'scheduled') throw notChangeable(d);
     const [moved] = await this.d.fanOut.state.cas(id, 'queued', ['', 'draft', 'scheduled']);
     if (!moved) throw notChangeable(d);
-    await this.d.fanOut.removeStart(id);
     const next = { ...d, status: 'queued' as const, scheduledAt: null, updatedAt: Date.now() };
+    await this.#auditOrRevert(by, 'send', next, id, 'queued', d.status);
+    await this.d.fanOut.removeStart(id);
     await this.d.store.put(next);
     await this.d.fanOut.enqueueStart(tenantId, id, 0);
     return next;
   }
 
-  async schedule(tenantId: string, id: string, input: unknown): Promise<DeliveryRecord> {
+  async schedule(tenantId: string, id: string, input: unknown, by: AuditContext): Promise<DeliveryRecord> {
     const { scheduledAt } = parseOrThrow(scheduleSchema, input);
     const at = parseTokyoTime(scheduledAt)!;
     if (at <= Date.now())
@@ -282,15 +336,20 @@ export class DeliveryService {
     const [moved] = await this.d.fanOut.state.cas(id, 'scheduled', ['', 'draft', 'scheduled']);
     if (!moved) throw notChangeable(d);
     const next = { ...d, status: 'scheduled' as const, scheduledAt: at, updatedAt: Date.now() };
+    await this.#auditOrRevert(by, 'send_scheduled', next, id, 'scheduled', d.status, {
+      ...(d.status === 'scheduled' && d.scheduledAt ? { rescheduledFrom: new Date(d.scheduledAt).toISOString() } : {}),
+    });
     await this.d.store.put(next);
     await this.d.fanOut.removeStart(id);
     await this.d.fanOut.enqueueStart(tenantId, id, at - Date.now());
     return next;
   }
 
-  async cancel(tenantId: string, id: string): Promise<DeliveryRecord> {
+  /** Audited first: stopping a send is never undone because its record could not be written. */
+  async cancel(tenantId: string, id: string, by: AuditContext): Promise<DeliveryRecord> {
     const d = await this.d.store.require(tenantId, id);
     if (!['draft', 'scheduled', 'queued'].includes(d.status)) throw notChangeable(d);
+    await this.#audit(by, 'send_cancelled', d, { from: d.status });
     const [moved] = await this.d.fanOut.state.cas(id, 'cancelled', ['', 'draft', 'scheduled', 'queued']);
     if (!moved) throw new AppError('delivery_started', '配信はすでに開始されているため取り消せません', 409);
     await this.d.fanOut.removeStart(id);
@@ -299,7 +358,7 @@ export class DeliveryService {
     return next;
   }
 
-  async testSend(tenantId: string, input: unknown): Promise<DeliveryRecord> {
+  async testSend(tenantId: string, input: unknown, by: AuditContext): Promise<DeliveryRecord> {
     await this.d.tenants.require(tenantId);
     const v = parseOrThrow(testSendSchema, input);
     const devices = await this.d.store.testDevices(tenantId);
@@ -335,6 +394,7 @@ export class DeliveryService {
       createdAt: now,
       updatedAt: now,
     };
+    await this.#audit(by, 'test_send', record, { devices: devices.length });
     await this.d.store.put(record);
     await this.d.fanOut.state.setState(id, 'queued');
     await this.d.fanOut.enqueueStart(tenantId, id, 0);

@@ -176,9 +176,18 @@ export class DeliveryStore {
     return this.rows('delivery.scheduled', {});
   }
 
-  async list(tenantId: string, opts: { includeTests?: boolean; limit?: number } = {}): Promise<ListedDelivery[]> {
+  /**
+   * Newest first: one tenant's deliveries, every tenant's (''), or those of the given tenants (a
+   * caller's scope, applied in the query before its LIMIT).
+   */
+  async list(
+    scope: string | { tenants: readonly string[] },
+    opts: { includeTests?: boolean; limit?: number } = {},
+  ): Promise<ListedDelivery[]> {
     const rows = await this.rows<Record<string, unknown>>('delivery.list', {
-      tenant: tenantId,
+      tenant: typeof scope === 'string' ? scope : '',
+      scoped: typeof scope === 'string' ? 0 : 1,
+      tenants: typeof scope === 'string' ? [] : [...scope.tenants],
       kinds: opts.includeTests ? ['normal', 'test'] : ['normal'],
       limit: opts.limit ?? 1000,
     });

@@ -9,6 +9,7 @@
  * Reports are for the prefecture and the contractor: admin, prefecture and contractor accounts
  * (and the operator token) see them; a municipality account gets 403.
  */
+import { type AuditLog, auditContext } from '../core/audit.ts';
 import { principalOf, requirePermission, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance } from '../core/http.ts';
@@ -135,7 +136,8 @@ export function contentDisposition(fileName: string, fallback: string): string {
   return `attachment; filename="${fallback.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encoded}`;
 }
 
-export function registerReportFileRoutes(app: FastifyInstance, reports: Reports): void {
+/** Downloads of report files (official documents with figures) are audited before the file leaves. */
+export function registerReportFileRoutes(app: FastifyInstance, reports: Reports, audit: AuditLog): void {
   const { files, jobs } = reports;
 
   app.get('/api/v1/reports', async (req) => {
@@ -178,9 +180,15 @@ export function registerReportFileRoutes(app: FastifyInstance, reports: Reports)
   });
 
   app.get('/api/v1/reports/files/:id', async (req, reply) => {
-    requireReportsAccess(principalOf(req));
+    const p = principalOf(req);
+    requireReportsAccess(p);
     const id = parseInput(fileIdSchema, (req.params as { id: string }).id, 'invalid_report_file_id');
     const { file, bytes } = await files.read(id);
+    await audit.by(auditContext(req, p), {
+      action: 'export',
+      target: file.fileName,
+      detail: { reportFile: id, kind: file.kind, period: file.period, version: file.version },
+    });
     const ext = file.fileName.includes('.') ? file.fileName.slice(file.fileName.lastIndexOf('.')) : '';
     return reply
       .header('content-type', file.mime)

@@ -17,6 +17,7 @@
  * Any caller who may see the tenants concerned reads; changes need the 「帳票の管理」 permission.
  * A municipality account sees and records only what concerns its own tenant.
  */
+import { AuditLog } from '../core/audit.ts';
 import { principalOf, requirePermission, requireTenant, type Principal } from '../core/auth.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
@@ -62,7 +63,7 @@ export function registerReportRoutes(
   deps: { ch: ClickHouseClient; reports?: Reports },
 ): ReportStore {
   const store = new ReportStore(deps.ch);
-  if (deps.reports) registerReportFileRoutes(app, deps.reports);
+  if (deps.reports) registerReportFileRoutes(app, deps.reports, new AuditLog(deps.ch));
   const param = (req: FastifyRequest, code: string) => parseInput(idSchema, (req.params as { id: string }).id, code);
 
   const checkTenants = async (p: Principal, ids: readonly string[], field: string, code: string) => {

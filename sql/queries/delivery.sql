@@ -81,7 +81,8 @@ SELECT tenant_id, delivery_id, status FROM deliveries FINAL WHERE status IN ('qu
 SELECT tenant_id, delivery_id, toUnixTimestamp64Milli(scheduled_at) AS scheduled_ms FROM deliveries FINAL WHERE status = 'scheduled';
 
 -- name: delivery.list
--- Deliveries of one tenant ('' = every tenant), newest first, with the latest Insight figures of
+-- Deliveries of one tenant ('' = every tenant; scoped = 1: only those in {tenants}, the caller's
+-- scope, applied before the LIMIT), newest first, with the latest Insight figures of
 -- their aggregation unit, or of their request id for a broadcast (NULL until ingest fetched them).
 SELECT d.tenant_id AS tenant_id, d.delivery_id AS delivery_id, d.kind AS kind, d.title AS title, d.audience_label AS audience_label,
        d.send_method AS send_method, d.status AS status, d.messages AS messages,
@@ -95,6 +96,7 @@ FROM (
            if(send_method = 'broadcast', request_id, aggregation_unit) AS stats_key
     FROM deliveries FINAL
     WHERE ({tenant:String} = '' OR tenant_id = {tenant:String}) AND has({kinds:Array(String)}, toString(kind))
+      AND ({scoped:UInt8} = 0 OR has({tenants:Array(String)}, tenant_id))
 ) AS d
 LEFT JOIN (
     SELECT tenant_id, toString(kind) AS stats_kind, key,

@@ -11,8 +11,18 @@ FROM staff_users FINAL
 WHERE username = {username:String};
 
 -- name: users.token_owner
--- The account an API token belongs to (by the token's SHA-256).
-SELECT username FROM staff_api_tokens FINAL WHERE token_hash = {hash:String};
+-- The account an API token belongs to (by the token's SHA-256) and when the token expires.
+SELECT username, toUnixTimestamp64Milli(expires_at) AS expires_ms
+FROM staff_api_tokens FINAL
+WHERE token_hash = {hash:String};
+
+-- name: users.tokens
+-- API tokens that are not revoked, of one account ('' = every account), newest first.
+SELECT token_hash, username, label, toUnixTimestamp64Milli(created_at) AS created_ms,
+       toUnixTimestamp64Milli(expires_at) AS expires_ms
+FROM staff_api_tokens FINAL
+WHERE ({username:String} = '' OR username = {username:String})
+ORDER BY created_at DESC, token_hash;
 
 -- name: users.audit_recent
 -- The latest audit records, newest first, optionally for one tenant or one action.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
-import type { Config } from '../core/config.ts';
+import { trustProxyOption, type Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
 import { registerHealth } from '../core/health.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../core/http.ts';
@@ -145,7 +145,7 @@ export async function startSuite(
     const token = randomBytes(24).toString('base64url');
     const front = new FrontHandlers();
     ingest.mount(front);
-    const app = createHttpApp(logger, { front });
+    const app = createHttpApp(logger, { front, trustProxy: trustProxyOption(config.trustProxy) });
     registerHealth(app, {
       ch,
       redis,

@@ -43,7 +43,11 @@ export interface ErrorBody {
  */
 export function createHttpApp(
   logger: Logger,
-  opts: { bodyLimit?: number; front?: FrontHandlers } = {},
+  opts: {
+    bodyLimit?: number;
+    front?: FrontHandlers;
+    trustProxy?: boolean | string[] | ((address: string, hop: number) => boolean);
+  } = {},
 ): FastifyInstance {
   const front = opts.front;
   const app = Fastify({
@@ -54,7 +58,7 @@ export function createHttpApp(
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
-    trustProxy: true,
+    trustProxy: opts.trustProxy ?? false, // TAYORI_TRUST_PROXY (off: X-Forwarded-For is ignored)
   }) as unknown as FastifyInstance;
 
   app.setErrorHandler((err: unknown, req, reply) => {

@@ -145,7 +145,11 @@ export async function startSuite(
     const token = randomBytes(24).toString('base64url');
     const front = new FrontHandlers();
     ingest.mount(front);
-    const app = createHttpApp(logger, { front, trustProxy: trustProxyOption(config.trustProxy) });
+    const app = createHttpApp(logger, {
+      front,
+      trustProxy: trustProxyOption(config.trustProxy),
+      publicUrl: config.publicUrl,
+    });
     registerHealth(app, {
       ch,
       redis,

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { ZodError } from 'zod';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { applySecurityHeaders, registerSecurityHeaders } from './security-headers.ts';
 
 export type { FastifyInstance, FastifyReply, FastifyRequest };
 
@@ -21,10 +22,14 @@ export class FrontHandlers {
     this.#list.push({ match, handle });
   }
 
-  /** True when a front handler took the request. */
+  /** The suite's public URL (createHttpApp sets it): HSTS on the front handlers' answers when https. */
+  publicUrl?: string;
+
+  /** True when a front handler took the request (its answer carries the security headers). */
   take(req: IncomingMessage, res: ServerResponse): boolean {
     for (const h of this.#list) {
       if (h.match(req)) {
+        applySecurityHeaders(req, res, this.publicUrl);
         h.handle(req, res);
         return true;
       }
@@ -47,9 +52,12 @@ export function createHttpApp(
     bodyLimit?: number;
     front?: FrontHandlers;
     trustProxy?: boolean | string[] | ((address: string, hop: number) => boolean);
+    /** TAYORI_PUBLIC_URL: an https one turns on HSTS. */
+    publicUrl?: string;
   } = {},
 ): FastifyInstance {
   const front = opts.front;
+  if (front) front.publicUrl = opts.publicUrl;
   const app = Fastify({
     serverFactory: (handler) =>
       createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -60,6 +68,8 @@ export function createHttpApp(
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     trustProxy: opts.trustProxy ?? false, // TAYORI_TRUST_PROXY (off: X-Forwarded-For is ignored)
   }) as unknown as FastifyInstance;
+
+  registerSecurityHeaders(app, { publicUrl: opts.publicUrl });
 
   app.setErrorHandler((err: unknown, req, reply) => {
     const { status, body } = toErrorResponse(err);

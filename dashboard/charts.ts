@@ -2,7 +2,13 @@
  * apexcharts option builders, shared by the browser (pages embed the options as JSON) and the
  * server (reports render them with `apexcharts/ssr`). Options hold data only, no functions, so
  * they survive JSON and render the same in both places.
+ *
+ * Stored text (delivery titles, option labels, names) reaches these charts. Both renderers make it
+ * safe with the one module public/chart-text.js: the browser (public/charts.js) adds its escaping
+ * tooltip and legend formatters after parsing the JSON, and `renderChartSvg` escapes every text
+ * before apexcharts/ssr serialises it. Every chart, whichever builder made it, goes through one of the two.
  */
+import { withSvgSafeText } from './public/chart-text.js';
 import type { DeliveryFigures, MunicipalityDay } from './data.ts';
 import { FIGURES } from './figures.ts';
 
@@ -162,12 +168,14 @@ function weekStart(day: string): string {
 
 /**
  * Renders chart options to SVG on the server (for reports). Width and height in pixels; the
- * options are the same the pages use.
+ * options are the same the pages use. apexcharts/ssr writes texts and attributes without escaping
+ * them, so every text is escaped first (withSvgSafeText): the SVG stays well-formed and reads as
+ * the stored text.
  */
 export async function renderChartSvg(options: ChartOptions, size: { width: number; height: number }): Promise<string> {
   const mod = (await import('apexcharts/ssr')) as unknown as {
     default: { renderToString(o: unknown, s: { width: number; height: number }): Promise<string> };
   };
   const chart = { ...(options.chart as Record<string, unknown>), width: size.width, height: size.height };
-  return mod.default.renderToString({ ...options, chart }, size);
+  return mod.default.renderToString(withSvgSafeText({ ...options, chart }), size);
 }

@@ -15,20 +15,14 @@ import {
 } from '../core/auth.ts';
 import type { AuditLog } from '../core/audit.ts';
 import { AppError, isAppError } from '../core/errors.ts';
+import { html, toHtmlString, type SafeHtml } from '../core/html.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
 import { currentMonth, monthSchema, type DashboardData } from './data.ts';
-import {
-  deliveriesPage,
-  deliverySettingsPage,
-  errorPage,
-  esc,
-  layout,
-  municipalityPage,
-  overviewPage,
-} from './pages.ts';
+import { deliveriesPage, deliverySettingsPage, errorPage, layout, municipalityPage, overviewPage } from './pages.ts';
 import { issuesPage, minutesPage, RECORD_ASSETS, reportsPage } from './record-pages.ts';
+import { registerTokenPages, tokensSection } from './token-pages.ts';
 
 export interface PageDeps {
   auth: Authenticator;
@@ -39,9 +33,9 @@ export interface PageDeps {
 
 const require = createRequire(import.meta.url);
 
-/** Static files the pages load: apexcharts' browser bundle from node_modules, and our scripts (the 配信 composer's too). */
+/** Static files the pages load: apexcharts' browser bundle from node_modules, and our scripts and styles. */
 function assets(): Map<string, { body: Buffer; type: string }> {
-  const apex = require.resolve('apexcharts/dist/apexcharts.min.js');
+  const apex = (file: string) => fs.readFileSync(require.resolve(`apexcharts/dist/${file}`));
   const own = (name: string): [string, { body: Buffer; type: string }] => [
     name,
     {
@@ -50,9 +44,15 @@ function assets(): Map<string, { body: Buffer; type: string }> {
     },
   ];
   return new Map([
-    ['apexcharts.js', { body: fs.readFileSync(apex), type: 'application/javascript; charset=utf-8' }],
+    ['apexcharts.js', { body: apex('apexcharts.min.js'), type: 'application/javascript; charset=utf-8' }],
+    // apexcharts' own styles, which it would otherwise inject as inline <style> (see public/charts.js)
+    ['apexcharts.css', { body: apex('apexcharts.css'), type: 'text/css; charset=utf-8' }],
+    ['apexcharts-legend.css', { body: apex('apexcharts-legend.css'), type: 'text/css; charset=utf-8' }],
     ...[
       'dashboard.js',
+      'dashboard.css',
+      'charts.js',
+      'chart-text.js',
       ...RECORD_ASSETS,
       'composer.js',
       'composer.css',
@@ -88,18 +88,18 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     _req: FastifyRequest,
     reply: FastifyReply,
     p: Principal,
-    render: (tenants: Tenant[]) => Promise<string>,
+    render: (tenants: Tenant[]) => Promise<SafeHtml>,
   ) => {
     const tenants = await data.visible(p);
     try {
-      const html = await render(tenants);
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+      const page = await render(tenants);
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(toHtmlString(page));
     } catch (e) {
       if (!isAppError(e) || e.status >= 500) throw e;
       return reply
         .status(e.status)
         .type('text/html; charset=utf-8')
-        .send(errorPage({ status: e.status, message: e.message, principal: p, tenants }));
+        .send(toHtmlString(errorPage({ status: e.status, message: e.message, principal: p, tenants })));
     }
   };
 
@@ -193,22 +193,22 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const list = await users.list();
       const names = new Map(tenants.map((t) => [t.id, t.name]));
       const csrf = p.kind === 'staff' && p.via === 'session' ? p.csrfToken : '';
-      const rows = list
-        .map(
-          (u) => `<tr><td>${esc(u.username)}</td><td>${esc(u.displayName)}</td><td>${ROLE_LABELS[u.role]}</td>
-<td>${u.tenantId ? esc(`${names.get(u.tenantId) ?? ''} (${u.tenantId})`) : 'すべて'}</td><td>${u.disabled ? '停止中' : '有効'}</td>
-<td><form method="post" action="/admin/users/${esc(u.username)}/permissions"><input type="hidden" name="_csrf" value="${esc(csrf)}">
-${PERMISSIONS.map((perm) => `<label><input type="checkbox" name="permissions" value="${perm}"${u.permissions.includes(perm) ? ' checked' : ''}> ${PERMISSION_LABELS[perm]}</label>`).join(' ')}
+      const tokens = tokensSection(await users.listTokens(), list, csrf);
+      const rows = list.map(
+        (u) => html`<tr><td>${u.username}</td><td>${u.displayName}</td><td>${ROLE_LABELS[u.role]}</td>
+<td>${u.tenantId ? `${names.get(u.tenantId) ?? ''} (${u.tenantId})` : 'すべて'}</td><td>${u.disabled ? '停止中' : '有効'}</td>
+<td><form method="post" action="/admin/users/${encodeURIComponent(u.username)}/permissions"><input type="hidden" name="_csrf" value="${csrf}">
+${PERMISSIONS.map((perm, i) => html`${i ? ' ' : ''}<label><input type="checkbox" name="permissions" value="${perm}"${u.permissions.includes(perm) ? html` checked` : ''}> ${PERMISSION_LABELS[perm]}</label>`)}
 <button type="submit">保存</button></form></td></tr>`,
-        )
-        .join('');
+      );
       return layout({
         title: 'ユーザー管理',
         principal: p,
         tenants,
         scripts: false,
-        body: `<h1>ユーザー管理</h1><p class="note">権限は役割の範囲内で付与されます (県は配信・チャネル管理を持てません)。ユーザーの追加は <code>npx tayori users add</code> または POST /api/v1/users で行います。</p>
-<table id="users"><thead><tr><th>ユーザー名</th><th>表示名</th><th>役割</th><th>担当</th><th>状態</th><th>権限</th></tr></thead><tbody>${rows}</tbody></table>`,
+        body: html`<h1>ユーザー管理</h1><p class="note">権限は役割の範囲内で付与されます (県は配信・チャネル管理を持てません)。ユーザーの追加は <code>npx tayori users add</code> または POST /api/v1/users で行います。</p>
+<table id="users"><thead><tr><th>ユーザー名</th><th>表示名</th><th>役割</th><th>担当</th><th>状態</th><th>権限</th></tr></thead><tbody>${rows}</tbody></table>
+${tokens}`,
       });
     });
   });
@@ -236,4 +236,6 @@ ${PERMISSIONS.map((perm) => `<label><input type="checkbox" name="permissions" va
     });
     return reply.redirect('/admin/users', 303);
   });
+
+  registerTokenPages(app, { auth, users, audit: deps.audit, data });
 }

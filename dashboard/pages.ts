@@ -1,4 +1,5 @@
 import { ROLE_LABELS, type Principal } from '../core/auth.ts';
+import { html, jsonBlock, type HtmlValue, type SafeHtml } from '../core/html.ts';
 import type { Tenant } from '../core/tenants.ts';
 import {
   attributeChartOptions,
@@ -27,104 +28,75 @@ import {
   type MissingReason,
 } from './figures.ts';
 
-export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const json = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
-
-const STYLE = `
-*{box-sizing:border-box}
-body{font-family:"IPAexGothic","Noto Sans JP",system-ui,sans-serif;margin:0;color:#1a1a1a;background:#f6f7f9;font-size:15px;line-height:1.6}
-header{background:#0b3d66;color:#fff;display:flex;align-items:center;gap:1.5rem;padding:.6rem 1.2rem;flex-wrap:wrap}
-header a{color:#fff;text-decoration:none}header a:hover,header a:focus{text-decoration:underline}
-header .brand{font-weight:bold;font-size:1.1rem}header nav{display:flex;gap:1rem;flex:1}
-header form{margin:0}header button{background:#fff;color:#0b3d66;border:0;border-radius:4px;padding:.25rem .8rem;cursor:pointer}
-main{padding:1rem 1.2rem;max-width:1500px}
-h1{font-size:1.4rem;margin:.2rem 0 .8rem}h2{font-size:1.15rem;margin:1.4rem 0 .5rem}
-.toolbar{display:flex;gap:1rem;align-items:center;flex-wrap:wrap;margin-bottom:.8rem}
-.toolbar a.button,.toolbar button{background:#0072B2;color:#fff;border:0;border-radius:4px;padding:.35rem .9rem;text-decoration:none;cursor:pointer;font-size:.95rem}
-table{border-collapse:collapse;background:#fff}th,td{border:1px solid #d0d4da;padding:.3rem .5rem;white-space:nowrap}
-th{background:#e9eef3;font-weight:bold;position:sticky;top:0}th[data-sort]{cursor:pointer}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-td.num{text-align:right;font-variant-numeric:tabular-nums}tfoot td{font-weight:bold;background:#f1f4f7}
-td.missing{color:#666}abbr{text-decoration:none;cursor:help}
-.card{background:#fff;border:1px solid #d0d4da;border-radius:6px;padding:.8rem;margin-bottom:1rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:.8rem;margin-bottom:1rem}
-.stat{background:#fff;border:1px solid #d0d4da;border-radius:6px;padding:.6rem .8rem}.stat .v{font-size:1.5rem;font-weight:bold}
-.stat .l{color:#444;font-size:.9rem}
-dl.defs{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;background:#fff;padding:.8rem;border:1px solid #d0d4da;border-radius:6px;font-size:.92rem}
-dl.defs dt{font-weight:bold}dl.defs dd{margin:0}
-.note{color:#444;font-size:.92rem}.error{background:#fde8e4;border:1px solid #D55E00;padding:.6rem;border-radius:4px}
-.spark{width:120px;height:32px}
-.login{max-width:420px;margin:4rem auto;background:#fff;padding:1.5rem 2rem;border:1px solid #d0d4da;border-radius:8px}
-.login label{display:block;margin:.8rem 0 .2rem;font-weight:bold}.login input{width:100%;padding:.5rem;font-size:1rem;border:1px solid #888;border-radius:4px}
-.login button{margin-top:1.2rem;width:100%;padding:.6rem;font-size:1rem;background:#0072B2;color:#fff;border:0;border-radius:4px;cursor:pointer}
-.scroll{overflow-x:auto}
-#live-deliveries td.wrap{white-space:normal;min-width:8rem}#live-deliveries .link-button{background:none;border:0;color:#0b57d0;text-decoration:underline;cursor:pointer;padding:0;font-size:.9em}#live-deliveries tr.breakdown>td{background:#f7f9fb;white-space:normal}#live-deliveries tr.breakdown table{margin:.3rem 0}#live-deliveries td.row-actions{white-space:normal}#live-deliveries td.row-actions button{margin:.1rem .2rem .1rem 0}
-`;
-
 /**
  * The page frame. `scripts: false` loads no script; a list loads dashboard.js and those files from
- * /assets/ (no apexcharts); `styles` are extra stylesheets from /assets/.
+ * /assets/ (no apexcharts); the default loads apexcharts, dashboard.js and the chart module. `styles`
+ * are extra stylesheets from /assets/ (dashboard.css always). No inline style or script: the
+ * Content-Security-Policy allows only files from this site.
  */
 export function layout(opts: {
   title: string;
   principal?: Principal;
-  body: string;
+  body: SafeHtml;
   tenants?: Tenant[];
   scripts?: boolean | string[];
   styles?: string[];
-}): string {
+}): SafeHtml {
   const p = opts.principal;
-  const who = p?.kind === 'staff' ? `${esc(p.displayName)} (${ROLE_LABELS[p.role]})` : p ? '運用トークン' : '';
+  const who = p?.kind === 'staff' ? `${p.displayName} (${ROLE_LABELS[p.role]})` : p ? '運用トークン' : '';
   const csrf = p?.kind === 'staff' && p.via === 'session' ? p.csrfToken : '';
   const seesAll = p && (p.kind === 'operator' || p.role !== 'municipality');
+  const municipalities = (opts.tenants ?? []).filter((t) => t.kind === 'municipality');
   const nav = p
-    ? `<nav>${seesAll ? '<a href="/overview">県全体</a>' : ''}
+    ? html`<nav>${seesAll ? html`<a href="/overview">県全体</a>` : ''}
 ${
-  (opts.tenants ?? []).filter((t) => t.kind === 'municipality').length === 1
-    ? (opts.tenants ?? [])
-        .filter((t) => t.kind === 'municipality')
-        .map((t) => `<a href="/municipalities/${esc(t.id)}">${esc(t.name)}</a>`)
-        .join('')
-    : (opts.tenants ?? []).filter((t) => t.kind === 'municipality').length
-      ? `<label>市町: <select id="tenant-nav" aria-label="市町を選ぶ"><option value="">選んでください</option>${(
-          opts.tenants ?? []
-        )
-          .filter((t) => t.kind === 'municipality')
-          .map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`)
-          .join('')}</select></label>`
+  municipalities.length === 1
+    ? municipalities.map((t) => html`<a href="/municipalities/${t.id}">${t.name}</a>`)
+    : municipalities.length
+      ? html`<label>市町: <select id="tenant-nav" aria-label="市町を選ぶ"><option value="">選んでください</option>${municipalities.map(
+          (t) => html`<option value="${t.id}">${t.name}</option>`,
+        )}</select></label>`
       : ''
 }
-<a href="/minutes">議事録</a><a href="/issues">課題管理表</a>${seesAll ? '<a href="/reports">帳票</a>' : ''}
-${p.kind === 'operator' || p.role === 'admin' ? '<a href="/admin/users">ユーザー管理</a>' : ''}</nav>
+<a href="/minutes">議事録</a><a href="/issues">課題管理表</a>${seesAll ? html`<a href="/reports">帳票</a>` : ''}
+${p.kind === 'operator' || p.role === 'admin' ? html`<a href="/admin/users">ユーザー管理</a>` : ''}</nav>
 <span>${who}</span>
-<form method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(csrf)}"><button type="submit" id="sign-out">サインアウト</button></form>`
+<form method="post" action="/logout"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" id="sign-out">サインアウト</button></form>`
     : '';
-  return `<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>${esc(opts.title)} — Tayori</title>
+  const script = (f: string) => html`<script src="/assets/${f}"></script>`;
+  const charts = opts.scripts === undefined || opts.scripts === true;
+  const scripts =
+    opts.scripts === false
+      ? ''
+      : Array.isArray(opts.scripts)
+        ? ['dashboard.js', ...opts.scripts].map(script)
+        : html`${script('apexcharts.js')}${script('dashboard.js')}<script type="module" src="/assets/charts.js"></script>`;
+  const styles = [
+    'dashboard.css',
+    ...(charts ? ['apexcharts.css', 'apexcharts-legend.css'] : []),
+    ...(opts.styles ?? []),
+  ];
+  return html`<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>${opts.title} — Tayori</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-${csrf ? `<meta name="csrf-token" content="${esc(csrf)}">` : ''}
-<style>${STYLE}</style>${(opts.styles ?? []).map((f) => `<link rel="stylesheet" href="/assets/${esc(f)}">`).join('')}</head><body>
+${csrf ? html`<meta name="csrf-token" content="${csrf}">` : ''}
+${styles.map((f) => html`<link rel="stylesheet" href="/assets/${f}">`)}</head><body>
 <header><a class="brand" href="/">Tayori 便り</a>${nav}</header>
 <main>${opts.body}</main>
-${
-  opts.scripts === false
-    ? ''
-    : Array.isArray(opts.scripts)
-      ? ['dashboard.js', ...opts.scripts].map((f) => `<script src="/assets/${esc(f)}"></script>`).join('')
-      : '<script src="/assets/apexcharts.js"></script><script src="/assets/dashboard.js"></script>'
-}
+${scripts}
 </body></html>`;
 }
 
-export function loginPage(opts: { next: string; error?: string; username?: string; signedOut?: boolean }): string {
+export function loginPage(opts: { next: string; error?: string; username?: string; signedOut?: boolean }): SafeHtml {
   return layout({
     title: 'サインイン',
     scripts: false,
-    body: `<div class="login"><h1>サインイン</h1>
+    body: html`<div class="login"><h1>サインイン</h1>
 <p class="note">三重県 健康マイレージ LINE 公式アカウント 運用ダッシュボード (県・受託者・市町の担当者用)</p>
-${opts.signedOut ? '<p class="note" role="status">サインアウトしました。</p>' : ''}
-${opts.error ? `<p class="error" role="alert">${esc(opts.error)}</p>` : ''}
+${opts.signedOut ? html`<p class="note" role="status">サインアウトしました。</p>` : ''}
+${opts.error ? html`<p class="error" role="alert">${opts.error}</p>` : ''}
 <form method="post" action="/login">
-<input type="hidden" name="next" value="${esc(opts.next)}">
-<label for="username">ユーザー名</label><input id="username" name="username" autocomplete="username" required value="${esc(opts.username ?? '')}">
+<input type="hidden" name="next" value="${opts.next}">
+<label for="username">ユーザー名</label><input id="username" name="username" autocomplete="username" required value="${opts.username ?? ''}">
 <label for="password">パスワード</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">サインイン</button></form></div>`,
   });
@@ -135,14 +107,14 @@ export function errorPage(opts: {
   message: string;
   principal?: Principal;
   tenants?: Tenant[];
-}): string {
+}): SafeHtml {
   const title = opts.status === 403 ? '閲覧できません' : opts.status === 404 ? '見つかりません' : 'エラー';
   return layout({
     title,
     principal: opts.principal,
     tenants: opts.tenants,
     scripts: false,
-    body: `<h1>${title}</h1><p class="error" role="alert">${esc(opts.message)}</p><p><a href="/">最初のページへ戻る</a></p>`,
+    body: html`<h1>${title}</h1><p class="error" role="alert">${opts.message}</p><p><a href="/">最初のページへ戻る</a></p>`,
   });
 }
 
@@ -150,16 +122,16 @@ export function errorPage(opts: {
 function cell(
   field: FigureName | 'population',
   v: Figure,
-  text: string,
+  text: HtmlValue,
   reason: MissingReason | undefined,
   marks: Map<MissingReason, number>,
-): string {
+): SafeHtml {
   if (v === null) {
     const r = reason ?? 'not_fetched';
     if (!marks.has(r)) marks.set(r, marks.size + 1);
-    return `<td class="num missing" data-field="${field}" data-v=""><abbr title="${esc(MISSING_REASONS[r])}">${DASH}<sup>※${marks.get(r)}</sup></abbr></td>`;
+    return html`<td class="num missing" data-field="${field}" data-v=""><abbr title="${MISSING_REASONS[r]}">${DASH}<sup>※${marks.get(r)}</sup></abbr></td>`;
   }
-  return `<td class="num" data-field="${field}" data-v="${v}">${text}</td>`;
+  return html`<td class="num" data-field="${field}" data-v="${v}">${text}</td>`;
 }
 
 type OverviewKey = Exclude<FigureName, 'clickRate'>;
@@ -176,44 +148,43 @@ const COLUMNS: Array<{ key: OverviewKey; fmt: (v: Figure) => string }> = [
   { key: 'clicks', fmt: formatCount },
 ];
 
-function definitions(keys: FigureName[], marks: Map<MissingReason, number>): string {
+function definitions(keys: FigureName[], marks: Map<MissingReason, number>): SafeHtml {
   const notes = [...marks.entries()]
     .sort((a, b) => a[1] - b[1])
-    .map(([r, n]) => `<dt>※${n} ${DASH}</dt><dd>${esc(MISSING_REASONS[r])} (0 ではありません)</dd>`)
-    .join('');
-  return `<h2>指標の定義</h2><dl class="defs" id="definitions">${keys.map((k) => `<dt>${FIGURES[k].label}</dt><dd>${esc(FIGURES[k].definition)}</dd>`).join('')}${notes}</dl>`;
+    .map(([r, n]) => html`<dt>※${n} ${DASH}</dt><dd>${MISSING_REASONS[r]} (0 ではありません)</dd>`);
+  return html`<h2>指標の定義</h2><dl class="defs" id="definitions">${keys.map((k) => html`<dt>${FIGURES[k].label}</dt><dd>${FIGURES[k].definition}</dd>`)}${notes}</dl>`;
 }
 
-export function overviewPage(o: Overview, ctx: { principal: Principal; tenants: Tenant[] }): string {
+export function overviewPage(o: Overview, ctx: { principal: Principal; tenants: Tenant[] }): SafeHtml {
   const marks = new Map<MissingReason, number>();
   const months = Array.from({ length: 24 }, (_, i) => addMonths(currentMonth(), -i));
   if (!months.includes(o.month)) months.unshift(o.month);
-  const rowHtml = (r: OverviewRow, note = '') =>
-    `<tr data-tenant="${esc(r.tenantId)}"><td data-v="${esc(r.tenantId)}"><a href="/municipalities/${esc(r.tenantId)}">${esc(r.name)}</a>${note}</td>
+  const rowHtml = (r: OverviewRow, note: SafeHtml | '' = '') =>
+    html`<tr data-tenant="${r.tenantId}"><td data-v="${r.tenantId}"><a href="/municipalities/${r.tenantId}">${r.name}</a>${note}</td>
 ${cell('population', r.population, formatCount(r.population), 'no_population', marks)}
-${COLUMNS.map((c) => cell(c.key, r[c.key] as Figure, c.fmt(r[c.key] as Figure), r.missing[c.key], marks)).join('')}
-<td><div class="spark" data-spark='${esc(json(sparklineOptions(r.sparkline.values, r.sparkline.months)))}'></div></td></tr>`;
+${COLUMNS.map((c) => cell(c.key, r[c.key] as Figure, c.fmt(r[c.key] as Figure), r.missing[c.key], marks))}
+<td><div class="spark" data-spark="${JSON.stringify(sparklineOptions(r.sparkline.values, r.sparkline.months))}"></div></td></tr>`;
   const t = o.totals;
-  const totalRow = `<tr data-tenant="total"><td>県全体 (${t.municipalities} 市町)</td>
+  const totalRow = html`<tr data-tenant="total"><td>県全体 (${t.municipalities} 市町)</td>
 ${cell('population', t.population, formatCount(t.population), 'no_population', marks)}
-${COLUMNS.map((c) => cell(c.key, t[c.key] as Figure, c.fmt(t[c.key] as Figure) + (t.partial.includes(c.key) ? '<sup title="一部の市町の値が不明なため、分かる値だけの合計です">*</sup>' : ''), t.missing[c.key], marks)).join('')}<td></td></tr>`;
-  const body = `<h1>県全体の状況 <small>${esc(o.monthLabel)} (${o.from}〜${o.to})</small></h1>
+${COLUMNS.map((c) => cell(c.key, t[c.key] as Figure, [c.fmt(t[c.key] as Figure), t.partial.includes(c.key) ? html`<sup title="一部の市町の値が不明なため、分かる値だけの合計です">*</sup>` : ''], t.missing[c.key], marks))}<td></td></tr>`;
+  const body = html`<h1>県全体の状況 <small>${o.monthLabel} (${o.from}〜${o.to})</small></h1>
 <div class="toolbar">
-<form method="get" action="/overview"><label>月: <select name="month" id="month" onchange="this.form.submit()">${months
-    .map((m) => `<option value="${m}"${m === o.month ? ' selected' : ''}>${m.replace('-', '年')}月</option>`)
-    .join('')}</select></label>
+<form method="get" action="/overview"><label>月: <select name="month" id="month" data-submit-on-change>${months.map(
+    (m) => html`<option value="${m}"${m === o.month ? html` selected` : ''}>${m.replace('-', '年')}月</option>`,
+  )}</select></label>
 <noscript><button type="submit">表示</button></noscript></form>
 <a class="button" id="download-csv" href="/api/v1/dashboard/overview.csv?month=${o.month}">CSV をダウンロード</a>
 <a class="button" id="download-xlsx" href="/api/v1/dashboard/overview.xlsx?month=${o.month}">Excel をダウンロード</a>
 <a class="button" id="download-deliveries" href="/api/v1/deliveries.csv">全団体の配信一覧 (CSV)</a>
 </div>
-${o.sources.insightFollowers ? '' : '<p class="note" role="note">この月の LINE の統計 (友だち数・ブロック数) はまだ取得されていません。友だち追加・新規ブロックは LINE からの通知 (Webhook) で数えた値です。</p>'}
+${o.sources.insightFollowers ? '' : html`<p class="note" role="note">この月の LINE の統計 (友だち数・ブロック数) はまだ取得されていません。友だち追加・新規ブロックは LINE からの通知 (Webhook) で数えた値です。</p>`}
 <div class="scroll"><table id="overview" aria-label="市町別の状況">
 <thead><tr><th data-sort="text" scope="col">市町</th><th data-sort="num" scope="col">人口</th>${COLUMNS.map(
-    (c) => `<th data-sort="num" scope="col" title="${esc(FIGURES[c.key].definition)}">${FIGURES[c.key].label}</th>`,
-  ).join('')}<th scope="col">直近12か月の純増</th></tr></thead>
-<tbody>${o.rows.map((r) => rowHtml(r)).join('')}</tbody>
-<tfoot>${totalRow}${o.accounts.map((r) => rowHtml(r, ' <small class="account-note">(県のアカウント・合計に含みません)</small>')).join('')}</tfoot></table></div>
+    (c) => html`<th data-sort="num" scope="col" title="${FIGURES[c.key].definition}">${FIGURES[c.key].label}</th>`,
+  )}<th scope="col">直近12か月の純増</th></tr></thead>
+<tbody>${o.rows.map((r) => rowHtml(r))}</tbody>
+<tfoot>${totalRow}${o.accounts.map((r) => rowHtml(r, html` <small class="account-note">(県のアカウント・合計に含みません)</small>`))}</tfoot></table></div>
 <p class="note">列見出しを押すと並べ替えます。「直近12か月の純増」は月ごとの 友だち追加 + ブロック解除 − 新規ブロック (LINE からの通知で集計) です。</p>
 ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
   return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });
@@ -227,9 +198,9 @@ ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
 export function deliveriesPage(
   tenant: Pick<Tenant, 'id' | 'name'>,
   ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean; canExportResidents: boolean },
-): string {
+): SafeHtml {
   const composer = ctx.canDeliver
-    ? `<form id="composer" class="card composer" data-tenant="${esc(tenant.id)}" data-tenant-name="${esc(tenant.name)}" novalidate aria-labelledby="composer-h">
+    ? html`<form id="composer" class="card composer" data-tenant="${tenant.id}" data-tenant-name="${tenant.name}" novalidate aria-labelledby="composer-h">
 <h2 id="composer-h">新しい配信</h2>
 <div class="form-summary" role="alert" hidden></div>
 <div class="composer-cols"><div class="composer-main">
@@ -280,22 +251,22 @@ export function deliveriesPage(
 <div id="preview" aria-live="polite"><p class="note">「プレビュー」を押すと、ここにトーク画面のように表示されます。</p></div></aside>
 </div>
 </form>`
-    : '<p class="note">このアカウントには「配信」の権限がないため、配信の作成はできません (一覧は見られます)。</p>';
+    : html`<p class="note">このアカウントには「配信」の権限がないため、配信の作成はできません (一覧は見られます)。</p>`;
   return layout({
     title: `${tenant.name} の配信`,
     principal: ctx.principal,
     tenants: ctx.tenants,
     scripts: ctx.canDeliver ? ['records.js', 'composer.js'] : [],
     styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
-    body: `<h1>${esc(tenant.name)} の配信 <small><a href="/municipalities/${esc(tenant.id)}">状況を見る</a> <a id="settings-link" href="/municipalities/${esc(tenant.id)}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a></small></h1>
+    body: html`<h1>${tenant.name} の配信 <small><a href="/municipalities/${tenant.id}">状況を見る</a> <a id="settings-link" href="/municipalities/${tenant.id}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a></small></h1>
 ${composer}
 <h2>配信一覧と進み具合</h2>
-<div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${esc(tenant.id)}/deliveries.csv">配信一覧 (CSV)</a>${
+<div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${tenant.id}/deliveries.csv">配信一覧 (CSV)</a>${
       ctx.canExportResidents
-        ? ` <a class="button" id="download-residents" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv">住民の登録内容 (CSV)</a> <a class="button" id="download-friends" href="/api/v1/tenants/${esc(tenant.id)}/residents.csv?friends=1">住民の登録内容・友だちのみ (CSV)</a>`
+        ? html` <a class="button" id="download-residents" href="/api/v1/tenants/${tenant.id}/residents.csv">住民の登録内容 (CSV)</a> <a class="button" id="download-friends" href="/api/v1/tenants/${tenant.id}/residents.csv?friends=1">住民の登録内容・友だちのみ (CSV)</a>`
         : ''
     }</div>
-<div id="live-deliveries" class="card" data-tenant="${esc(tenant.id)}"${ctx.canDeliver ? ' data-can-deliver' : ''} aria-live="polite">読み込み中…</div>`,
+<div id="live-deliveries" class="card" data-tenant="${tenant.id}"${ctx.canDeliver ? html` data-can-deliver` : ''} aria-live="polite">読み込み中…</div>`,
   });
 }
 
@@ -307,15 +278,15 @@ ${composer}
 export function deliverySettingsPage(
   tenant: Pick<Tenant, 'id' | 'name'>,
   ctx: { principal: Principal; tenants: Tenant[]; canEdit: boolean },
-): string {
+): SafeHtml {
   return layout({
     title: `${tenant.name} の配信設定`,
     principal: ctx.principal,
     tenants: ctx.tenants,
     scripts: ['records.js', 'delivery-settings.js'],
     styles: ['records.css', 'composer.css', 'delivery-settings.css'],
-    body: `<h1>${esc(tenant.name)} の配信設定 <small><a href="/municipalities/${esc(tenant.id)}/deliveries">配信に戻る</a></small></h1>
-<div id="delivery-settings" data-tenant="${esc(tenant.id)}"${ctx.canEdit ? ' data-can-edit' : ''}></div>`,
+    body: html`<h1>${tenant.name} の配信設定 <small><a href="/municipalities/${tenant.id}/deliveries">配信に戻る</a></small></h1>
+<div id="delivery-settings" data-tenant="${tenant.id}"${ctx.canEdit ? html` data-can-edit` : ''}></div>`,
   });
 }
 
@@ -333,15 +304,15 @@ export function municipalityPage(
   v: MunicipalityView,
   attributes: AttributeBreakdown,
   ctx: { principal: Principal; tenants: Tenant[] },
-): string {
+): SafeHtml {
   const marks = new Map<MissingReason, number>();
   const s = v.summary;
   const stat = (label: string, value: Figure, text: string, reason?: MissingReason) => {
     if (value === null) {
       const r = reason ?? 'not_fetched';
-      return `<div class="stat"><div class="l">${label}</div><div class="v"><abbr title="${esc(MISSING_REASONS[r])}">${DASH}</abbr></div><div class="note">${esc(MISSING_REASONS[r])}</div></div>`;
+      return html`<div class="stat"><div class="l">${label}</div><div class="v"><abbr title="${MISSING_REASONS[r]}">${DASH}</abbr></div><div class="note">${MISSING_REASONS[r]}</div></div>`;
     }
-    return `<div class="stat"><div class="l">${label}</div><div class="v">${text}</div></div>`;
+    return html`<div class="stat"><div class="l">${label}</div><div class="v">${text}</div></div>`;
   };
   const charts: Record<string, unknown> = {
     friends: friendsChartOptions(v.days),
@@ -366,15 +337,14 @@ export function municipalityPage(
     .reverse()
     .map(
       (d) =>
-        `<tr><td>${esc(d.sentAt.slice(0, 16).replace('T', ' '))}</td><td>${esc(d.title)}</td>
+        html`<tr><td>${d.sentAt.slice(0, 16).replace('T', ' ')}</td><td>${d.title}</td>
 ${cell('delivered', d.delivered, formatCount(d.delivered), d.missing.delivered, marks)}
 ${cell('uniqueImpressions', d.uniqueImpressions, formatCount(d.uniqueImpressions), d.missing.uniqueImpressions, marks)}
 ${cell('openRate', d.openRate, formatPercent(d.openRate), d.missing.openRate, marks)}
 ${cell('clicks', d.clicks, formatCount(d.clicks), d.missing.clicks, marks)}
 ${cell('clickRate', d.clickRate, formatPercent(d.clickRate), d.missing.clickRate, marks)}</tr>`,
-    )
-    .join('');
-  const body = `<h1>${esc(v.tenant.name)} <small>${v.from}〜${v.to}</small></h1>
+    );
+  const body = html`<h1>${v.tenant.name} <small>${v.from}〜${v.to}</small></h1>
 <div class="grid">
 ${stat(`友だち数${s.friendsAsOf ? ` (${s.friendsAsOf})` : ''}`, s.friends, formatCount(s.friends), s.missing.friends)}
 ${stat('友だち追加 (期間)', s.follows, formatCount(s.follows))}
@@ -383,26 +353,26 @@ ${stat('配信数 (期間)', s.deliveries, formatCount(s.deliveries))}
 ${stat('開封率 (期間)', s.openRate, formatPercent(s.openRate), s.missing.openRate)}
 </div>
 <div class="card"><div id="chart-friends" class="chart" data-chart="friends" role="img" aria-label="友だち数の推移"></div>
-${hasInsight ? '' : `<p class="note">${esc(MISSING_REASONS.not_fetched)}。LINE の統計は取得後に表示されます。</p>`}</div>
+${hasInsight ? '' : html`<p class="note">${MISSING_REASONS.not_fetched}。LINE の統計は取得後に表示されます。</p>`}</div>
 <div class="card"><div id="chart-followsBlocks" class="chart" data-chart="followsBlocks" role="img" aria-label="友だち追加とブロック"></div></div>
-<h2>配信の進み具合 <small><a href="/municipalities/${esc(v.tenant.id)}/deliveries">配信する・一覧</a></small></h2>
-<div id="live-deliveries" class="card" data-tenant="${esc(v.tenant.id)}" aria-live="polite">読み込み中…</div>
+<h2>配信の進み具合 <small><a href="/municipalities/${v.tenant.id}/deliveries">配信する・一覧</a></small></h2>
+<div id="live-deliveries" class="card" data-tenant="${v.tenant.id}" aria-live="polite">読み込み中…</div>
 <h2>配信ごとの開封率・クリック</h2>
 ${
   v.deliveries.length
-    ? `<div class="card"><div id="chart-deliveries" class="chart" data-chart="deliveries" role="img" aria-label="配信ごとの開封率"></div></div>
+    ? html`<div class="card"><div id="chart-deliveries" class="chart" data-chart="deliveries" role="img" aria-label="配信ごとの開封率"></div></div>
 <div class="scroll"><table id="deliveries"><thead><tr><th>送信日時</th><th>配信</th><th>${FIGURES.delivered.label}</th><th>${FIGURES.uniqueImpressions.label}</th><th>${FIGURES.openRate.label}</th><th>${FIGURES.clicks.label}</th><th>${FIGURES.clickRate.label}</th></tr></thead><tbody>${deliveryRows}</tbody></table></div>`
-    : `<p class="note" id="no-deliveries">${esc(MISSING_REASONS.no_deliveries)} (統計を追跡している配信が見つかりません)。</p>`
+    : html`<p class="note" id="no-deliveries">${MISSING_REASONS.no_deliveries} (統計を追跡している配信が見つかりません)。</p>`
 }
 <h2>登録属性別の友だち</h2>
 ${
   !attributes.available
-    ? `<p class="note">${esc(MISSING_REASONS.no_source)} (住民の属性登録)。</p>`
+    ? html`<p class="note">${MISSING_REASONS.no_source} (住民の属性登録)。</p>`
     : attrs.size === 0
-      ? '<p class="note">属性を登録した友だちはまだいません。</p>'
-      : `<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => `<div class="card"><div class="chart" data-chart="attr-${esc(k)}"></div></div>`).join('')}</div>`
+      ? html`<p class="note">属性を登録した友だちはまだいません。</p>`
+      : html`<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => html`<div class="card"><div class="chart" data-chart="attr-${k}"></div></div>`)}</div>`
 }
 ${definitions(['friends', 'targetedReaches', 'blocks', 'follows', 'unblocks', 'unfollows', 'delivered', 'uniqueImpressions', 'openRate', 'clicks', 'clickRate'], marks)}
-<script type="application/json" id="chart-data">${json(charts)}</script>`;
+${jsonBlock('chart-data', charts)}`;
   return layout({ title: v.tenant.name, principal: ctx.principal, tenants: ctx.tenants, body });
 }

@@ -7,7 +7,8 @@ import { hasPermission, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { addMonths, currentMonth } from './data.ts';
-import { esc, layout } from './pages.ts';
+import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
+import { layout } from './pages.ts';
 
 /** The files these pages load from /assets/ (served by page-routes.ts). */
 export const RECORD_ASSETS = ['records.css', 'records.js', 'minutes.js', 'issues.js', 'reports.js'] as const;
@@ -17,7 +18,6 @@ export interface RecordPageContext {
   tenants: Tenant[];
 }
 
-const json = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 const isMunicipality = (p: Principal) => p.kind === 'staff' && p.role === 'municipality';
 const monthLabel = (m: string) => `${Number(m.slice(0, 4))}年${Number(m.slice(5))}月`;
 
@@ -31,87 +31,83 @@ async function vocabulary(): Promise<{ kinds: readonly string[]; statuses: reado
 function field(o: {
   id: string;
   label: string;
-  control: (attrs: string) => string;
+  control: (attrs: SafeHtml) => SafeHtml;
   hint?: string;
   required?: boolean;
   wide?: boolean;
-}): string {
+}): SafeHtml {
   const describedBy = [o.hint ? `${o.id}-hint` : '', `${o.id}-error`].filter(Boolean).join(' ');
-  return `<div class="field${o.wide ? ' wide' : ''}"><label for="${o.id}">${esc(o.label)}${o.required ? ' <span class="req">必須</span>' : ''}</label>
-${o.control(`id="${o.id}" aria-describedby="${describedBy}"${o.required ? ' aria-required="true"' : ''}`)}
-${o.hint ? `<p class="hint" id="${o.id}-hint">${esc(o.hint)}</p>` : ''}<p class="field-error" id="${o.id}-error" hidden></p></div>`;
+  return html`<div class="field${o.wide ? ' wide' : ''}"><label for="${o.id}">${o.label}${o.required ? html` <span class="req">必須</span>` : ''}</label>
+${o.control(html`id="${o.id}" aria-describedby="${describedBy}"${o.required ? html` aria-required="true"` : ''}`)}
+${o.hint ? html`<p class="hint" id="${o.id}-hint">${o.hint}</p>` : ''}<p class="field-error" id="${o.id}-error" hidden></p></div>`;
 }
 
-const options = (values: readonly string[], labels?: Record<string, string>, selected = '') =>
-  values
-    .map((v) => `<option value="${esc(v)}"${v === selected ? ' selected' : ''}>${esc(labels?.[v] ?? v)}</option>`)
-    .join('');
+const options = (values: readonly string[], labels?: Record<string, string>, selected = ''): SafeHtml[] =>
+  values.map((v) => html`<option value="${v}"${v === selected ? html` selected` : ''}>${labels?.[v] ?? v}</option>`);
 
-function monthOptions(count: number, selected = ''): string {
-  return Array.from({ length: count }, (_, i) => addMonths(currentMonth(), -i))
-    .map((m) => `<option value="${m}"${m === selected ? ' selected' : ''}>${monthLabel(m)}</option>`)
-    .join('');
+function monthOptions(count: number, selected = ''): SafeHtml[] {
+  return Array.from({ length: count }, (_, i) => addMonths(currentMonth(), -i)).map(
+    (m) => html`<option value="${m}"${m === selected ? html` selected` : ''}>${monthLabel(m)}</option>`,
+  );
 }
 
-function tenantOptions(tenants: Tenant[]): string {
-  return tenants.map((t) => `<option value="${esc(t.id)}">${esc(t.name)}</option>`).join('');
+function tenantOptions(tenants: Tenant[]): SafeHtml[] {
+  return tenants.map((t) => html`<option value="${t.id}">${t.name}</option>`);
 }
 
 /** The visible tenants for the scripts (names for ids), and what the caller may do. */
-function pageData(ctx: RecordPageContext, extra: Record<string, unknown> = {}): string {
+function pageData(ctx: RecordPageContext, extra: Record<string, unknown> = {}): SafeHtml {
   const p = ctx.principal;
-  return `<script type="application/json" id="page-data">${json({
+  return jsonBlock('page-data', {
     tenants: ctx.tenants.map((t) => ({ id: t.id, name: t.name, kind: t.kind })),
     ownTenant: isMunicipality(p) && p.kind === 'staff' ? p.tenantId : null,
     canManage: hasPermission(p, 'manage_reports'),
     ...extra,
-  })}</script>`;
+  });
 }
 
 /** Month / status / tenant filters above a list (the tenant one only for accounts that see several). */
-function filters(id: string, ctx: RecordPageContext, statuses: string, monthHint: string): string {
-  return `<form id="${id}" class="filters" role="search" aria-label="絞り込み">
-<label>月 <select name="month" title="${esc(monthHint)}"><option value="">すべての月</option>${monthOptions(36)}</select></label>
+function filters(id: string, ctx: RecordPageContext, statuses: SafeHtml[], monthHint: string): SafeHtml {
+  return html`<form id="${id}" class="filters" role="search" aria-label="絞り込み">
+<label>月 <select name="month" title="${monthHint}"><option value="">すべての月</option>${monthOptions(36)}</select></label>
 <label>状態 <select name="status"><option value="">すべて</option>${statuses}</select></label>
-${isMunicipality(ctx.principal) ? '' : `<label>市町 <select name="tenant"><option value="">すべて</option>${tenantOptions(ctx.tenants)}</select></label>`}
+${isMunicipality(ctx.principal) ? '' : html`<label>市町 <select name="tenant"><option value="">すべて</option>${tenantOptions(ctx.tenants)}</select></label>`}
 </form>`;
 }
 
-const manageNote = '<p class="note">このアカウントには「帳票の管理」の権限がないため、閲覧のみできます。</p>';
+const manageNote = html`<p class="note">このアカウントには「帳票の管理」の権限がないため、閲覧のみできます。</p>`;
 
 // ---- 議事録 ---------------------------------------------------------------------------------------
 
-export async function minutesPage(ctx: RecordPageContext): Promise<string> {
+export async function minutesPage(ctx: RecordPageContext): Promise<SafeHtml> {
   const { kinds } = await vocabulary();
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
-  const tenantBoxes = ctx.tenants
-    .map(
-      (t) =>
-        `<label class="check"><input type="checkbox" name="tenantIds" value="${esc(t.id)}"${own ? ' checked' : ''}> ${esc(t.name)}</label>`,
-    )
-    .join('');
+  const tenantBoxes = ctx.tenants.map(
+    (t) =>
+      html`<label class="check"><input type="checkbox" name="tenantIds" value="${t.id}"${own ? html` checked` : ''}> ${t.name}</label>`,
+  );
   const editor = canManage
-    ? `<section id="minutes-editor" class="card" hidden aria-labelledby="minutes-editor-title">
+    ? html`<section id="minutes-editor" class="card" hidden aria-labelledby="minutes-editor-title">
 <h2 id="minutes-editor-title">新しい議事録</h2>
 <form id="minutes-form" novalidate>
 <div class="form-summary" role="alert" hidden></div>
 <div class="form-grid">
-${field({ id: 'm-title', label: '件名', required: true, wide: true, control: (a) => `<input ${a} name="title" data-field="title" maxlength="100" required>` })}
-${field({ id: 'm-kind', label: '種別', required: true, control: (a) => `<select ${a} name="kind" data-field="kind">${options(kinds)}</select>` })}
-${field({ id: 'm-heldAt', label: '開始日時', required: true, hint: '日本時間', control: (a) => `<input ${a} type="datetime-local" name="heldAt" data-field="heldAt" required>` })}
-${field({ id: 'm-endedAt', label: '終了日時', hint: '日本時間 (任意)', control: (a) => `<input ${a} type="datetime-local" name="endedAt" data-field="endedAt">` })}
-${field({ id: 'm-place', label: '場所', hint: '例: web会議、県庁 5階 会議室', control: (a) => `<input ${a} name="place" data-field="place" maxlength="100">` })}
+${field({ id: 'm-title', label: '件名', required: true, wide: true, control: (a) => html`<input ${a} name="title" data-field="title" maxlength="100" required>` })}
+${field({ id: 'm-kind', label: '種別', required: true, control: (a) => html`<select ${a} name="kind" data-field="kind">${options(kinds)}</select>` })}
+${field({ id: 'm-heldAt', label: '開始日時', required: true, hint: '日本時間', control: (a) => html`<input ${a} type="datetime-local" name="heldAt" data-field="heldAt" required>` })}
+${field({ id: 'm-endedAt', label: '終了日時', hint: '日本時間 (任意)', control: (a) => html`<input ${a} type="datetime-local" name="endedAt" data-field="endedAt">` })}
+${field({ id: 'm-place', label: '場所', hint: '例: web会議、県庁 5階 会議室', control: (a) => html`<input ${a} name="place" data-field="place" maxlength="100">` })}
 </div>
-<fieldset class="tenant-boxes" data-field="tenantIds" aria-describedby="m-tenantIds-error"><legend>関係団体${own ? ' <span class="req">必須</span>' : ''}</legend>
+<fieldset class="tenant-boxes" data-field="tenantIds" aria-describedby="m-tenantIds-error"><legend>関係団体${own ? html` <span class="req">必須</span>` : ''}</legend>
 <div class="boxes">${tenantBoxes}</div><p class="field-error" id="m-tenantIds-error" hidden></p></fieldset>
 <fieldset class="rows" id="m-attendees" data-field="attendees" aria-describedby="m-attendees-error" data-row="attendee"><legend>出席者</legend>
 <div class="row-list"></div><p class="field-error" id="m-attendees-error" hidden></p>
 <button type="button" class="secondary" data-add="attendee">出席者を追加</button></fieldset>
 <div class="form-grid">
-${field({ id: 'm-agenda', label: '議題', hint: '1 行に 1 件', wide: true, control: (a) => `<textarea ${a} name="agenda" data-field="agenda" rows="3"></textarea>` })}
-${field({ id: 'm-discussion', label: '協議内容', wide: true, control: (a) => `<textarea ${a} name="discussion" data-field="discussion" rows="6"></textarea>` })}
-${field({ id: 'm-decisions', label: '決定事項', hint: '1 行に 1 件', wide: true, control: (a) => `<textarea ${a} name="decisions" data-field="decisions" rows="3"></textarea>` })}
+${field({ id: 'm-agenda', label: '議題', hint: '1 行に 1 件', wide: true, control: (a) => html`<textarea ${a} name="agenda" data-field="agenda" rows="3"></textarea>` })}
+${field({ id: 'm-discussion', label: '協議内容', wide: true, control: (a) => html`<textarea ${a} name="discussion" data-field="discussion" rows="6"></textarea>` })}
+${field({ id: 'm-decisions', label: '決定事項', hint: '1 行に 1 件', wide: true, control: (a) => html`<textarea ${a} name="decisions" data-field="decisions" rows="3"></textarea>` })}
 </div>
 <fieldset class="rows" id="m-actionItems" data-field="actionItems" aria-describedby="m-actionItems-error" data-row="action"><legend>対応事項 (担当・期限)</legend>
 <div class="row-list"></div><p class="field-error" id="m-actionItems-error" hidden></p>
@@ -119,10 +115,10 @@ ${field({ id: 'm-decisions', label: '決定事項', hint: '1 行に 1 件', wide
 <p class="actions"><button type="submit" id="minutes-save">下書きを保存</button> <button type="button" class="secondary" id="minutes-cancel">閉じる</button></p>
 </form></section>`
     : manageNote;
-  const body = `<h1>議事録</h1>
+  const body = html`<h1>議事録</h1>
 <p class="note">県・市町との会議の記録です。開催した月の分を翌月10日 (閉庁日のときは次の開庁日) までに県へ提出します。下書きを承認すると、その月の帳票に載ります。</p>
 <div class="toolbar">${filters('minutes-filter', ctx, options(['draft', 'approved'], { draft: '下書き', approved: '承認済み' }), '開催した月')}
-${canManage ? '<button type="button" id="minutes-new">新しい議事録</button>' : ''}</div>
+${canManage ? html`<button type="button" id="minutes-new">新しい議事録</button>` : ''}</div>
 <p id="minutes-status" class="status" role="status" aria-live="polite"></p>
 ${editor}
 <section id="minutes-detail" class="card" hidden aria-labelledby="minutes-detail-title" tabindex="-1"></section>
@@ -140,7 +136,7 @@ ${pageData(ctx)}`;
 
 // ---- 課題管理表 -----------------------------------------------------------------------------------
 
-export async function issuesPage(ctx: RecordPageContext): Promise<string> {
+export async function issuesPage(ctx: RecordPageContext): Promise<SafeHtml> {
   const { statuses } = await vocabulary();
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
@@ -155,29 +151,29 @@ export async function issuesPage(ctx: RecordPageContext): Promise<string> {
     'その他',
   ];
   const editor = canManage
-    ? `<section id="issue-editor" class="card" hidden aria-labelledby="issue-editor-title">
+    ? html`<section id="issue-editor" class="card" hidden aria-labelledby="issue-editor-title">
 <h2 id="issue-editor-title">課題を起票する</h2>
 <form id="issue-form" novalidate>
 <div class="form-summary" role="alert" hidden></div>
 <div class="form-grid">
-${field({ id: 'i-tenantId', label: '市町', required: true, control: (a) => `<select ${a} name="tenantId" data-field="tenantId" required>${own ? '' : '<option value="">選んでください</option>'}${tenantOptions(ctx.tenants)}</select>` })}
-${field({ id: 'i-raisedOn', label: '起票日', hint: '空欄なら今日', control: (a) => `<input ${a} type="date" name="raisedOn" data-field="raisedOn">` })}
-${field({ id: 'i-category', label: '分類', required: true, control: (a) => `<input ${a} name="category" data-field="category" list="issue-categories" maxlength="50" required><datalist id="issue-categories">${options(categories)}</datalist>` })}
-${field({ id: 'i-status', label: '状況', control: (a) => `<select ${a} name="status" data-field="status">${options(statuses)}</select>` })}
-${field({ id: 'i-description', label: '内容', required: true, wide: true, control: (a) => `<textarea ${a} name="description" data-field="description" rows="3" required></textarea>` })}
-${field({ id: 'i-response', label: '対応', wide: true, control: (a) => `<textarea ${a} name="response" data-field="response" rows="3"></textarea>` })}
-${field({ id: 'i-owner', label: '担当', control: (a) => `<input ${a} name="owner" data-field="owner" maxlength="60">` })}
-${field({ id: 'i-dueOn', label: '期限', control: (a) => `<input ${a} type="date" name="dueOn" data-field="dueOn">` })}
-${field({ id: 'i-resolvedOn', label: '完了日', hint: '状況が「完了」のときだけ。空欄なら完了にした日', control: (a) => `<input ${a} type="date" name="resolvedOn" data-field="resolvedOn">` })}
-${field({ id: 'i-note', label: '変更の理由', hint: '履歴に残ります (任意)', wide: true, control: (a) => `<input ${a} name="note" data-field="note" maxlength="500">` })}
+${field({ id: 'i-tenantId', label: '市町', required: true, control: (a) => html`<select ${a} name="tenantId" data-field="tenantId" required>${own ? '' : html`<option value="">選んでください</option>`}${tenantOptions(ctx.tenants)}</select>` })}
+${field({ id: 'i-raisedOn', label: '起票日', hint: '空欄なら今日', control: (a) => html`<input ${a} type="date" name="raisedOn" data-field="raisedOn">` })}
+${field({ id: 'i-category', label: '分類', required: true, control: (a) => html`<input ${a} name="category" data-field="category" list="issue-categories" maxlength="50" required><datalist id="issue-categories">${options(categories)}</datalist>` })}
+${field({ id: 'i-status', label: '状況', control: (a) => html`<select ${a} name="status" data-field="status">${options(statuses)}</select>` })}
+${field({ id: 'i-description', label: '内容', required: true, wide: true, control: (a) => html`<textarea ${a} name="description" data-field="description" rows="3" required></textarea>` })}
+${field({ id: 'i-response', label: '対応', wide: true, control: (a) => html`<textarea ${a} name="response" data-field="response" rows="3"></textarea>` })}
+${field({ id: 'i-owner', label: '担当', control: (a) => html`<input ${a} name="owner" data-field="owner" maxlength="60">` })}
+${field({ id: 'i-dueOn', label: '期限', control: (a) => html`<input ${a} type="date" name="dueOn" data-field="dueOn">` })}
+${field({ id: 'i-resolvedOn', label: '完了日', hint: '状況が「完了」のときだけ。空欄なら完了にした日', control: (a) => html`<input ${a} type="date" name="resolvedOn" data-field="resolvedOn">` })}
+${field({ id: 'i-note', label: '変更の理由', hint: '履歴に残ります (任意)', wide: true, control: (a) => html`<input ${a} name="note" data-field="note" maxlength="500">` })}
 </div>
 <p class="actions"><button type="submit" id="issue-save">起票する</button> <button type="button" class="secondary" id="issue-cancel">閉じる</button></p>
 </form></section>`
     : manageNote;
-  const body = `<h1>課題管理表</h1>
+  const body = html`<h1>課題管理表</h1>
 <p class="note">市町ごとの課題と対応の記録です。変更はすべて履歴に残ります。月を選ぶと、その月の課題管理表 (月末までに起票し、月初より前に完了していないもの) を表示します。</p>
 <div class="toolbar">${filters('issue-filter', ctx, options(statuses), 'その月の課題管理表')}
-${canManage ? '<button type="button" id="issue-new">課題を起票</button>' : ''}</div>
+${canManage ? html`<button type="button" id="issue-new">課題を起票</button>` : ''}</div>
 <p id="issue-status" class="status" role="status" aria-live="polite"></p>
 ${editor}
 <section id="issue-history" class="card" hidden aria-labelledby="issue-history-title" tabindex="-1"></section>
@@ -198,7 +194,7 @@ ${pageData(ctx)}`;
 
 // ---- 帳票 -----------------------------------------------------------------------------------------
 
-export async function reportsPage(ctx: RecordPageContext): Promise<string> {
+export async function reportsPage(ctx: RecordPageContext): Promise<SafeHtml> {
   if (isMunicipality(ctx.principal)) {
     throw new AppError(
       'forbidden',
@@ -209,26 +205,26 @@ export async function reportsPage(ctx: RecordPageContext): Promise<string> {
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const last = addMonths(currentMonth(), -1);
   const create = canManage
-    ? `<section class="card" aria-labelledby="create-title"><h2 id="create-title">帳票を作成する</h2>
+    ? html`<section class="card" aria-labelledby="create-title"><h2 id="create-title">帳票を作成する</h2>
 <p class="note">作成し直すと新しい版として保存され、以前の版も残ります。作成中は進み具合を表示します。</p>
 <div class="create-forms">
 <form id="create-monthly" novalidate aria-labelledby="create-monthly-title"><h3 id="create-monthly-title">月次帳票</h3>
 <p class="note">議事録 (Word)、課題管理表 (Excel)、実績報告 (Excel・Word・PDF)</p>
 <div class="form-summary" role="alert" hidden></div>
-${field({ id: 'r-month', label: '対象月', control: (a) => `<select ${a} name="month" data-field="month">${monthOptions(36, last)}</select>` })}
+${field({ id: 'r-month', label: '対象月', control: (a) => html`<select ${a} name="month" data-field="month">${monthOptions(36, last)}</select>` })}
 <p class="actions"><button type="submit">作成</button></p></form>
 <form id="create-final" novalidate aria-labelledby="create-final-title"><h3 id="create-final-title">最終報告書</h3>
 <p class="note">期間全体の分析と提案 (Word・Excel)</p>
 <div class="form-summary" role="alert" hidden></div>
 <div class="form-grid">
-${field({ id: 'r-from', label: '期間の始め', control: (a) => `<select ${a} name="from" data-field="from">${monthOptions(60, addMonths(last, -11))}</select>` })}
-${field({ id: 'r-to', label: '期間の終わり', control: (a) => `<select ${a} name="to" data-field="to">${monthOptions(60, last)}</select>` })}
+${field({ id: 'r-from', label: '期間の始め', control: (a) => html`<select ${a} name="from" data-field="from">${monthOptions(60, addMonths(last, -11))}</select>` })}
+${field({ id: 'r-to', label: '期間の終わり', control: (a) => html`<select ${a} name="to" data-field="to">${monthOptions(60, last)}</select>` })}
 </div>
-${field({ id: 'r-due', label: '提出期限 (契約で定めた日・任意)', control: (a) => `<input type="date" ${a} name="due" data-field="due">` })}
+${field({ id: 'r-due', label: '提出期限 (契約で定めた日・任意)', control: (a) => html`<input type="date" ${a} name="due" data-field="due">` })}
 <p class="actions"><button type="submit">作成</button></p></form>
 </div></section>`
-    : '<p class="note">このアカウントには「帳票の管理」の権限がないため、作成はできません (ダウンロードはできます)。</p>';
-  const body = `<h1>帳票</h1>
+    : html`<p class="note">このアカウントには「帳票の管理」の権限がないため、作成はできません (ダウンロードはできます)。</p>`;
+  const body = html`<h1>帳票</h1>
 <p class="note">県へ提出する帳票です。月次帳票は毎月1日に前月分を自動で作成します。提出期限は翌月10日 (閉庁日のときは次の開庁日) です。</p>
 ${create}
 <section aria-labelledby="jobs-title"><h2 id="jobs-title">作成の進み具合</h2>

@@ -1,8 +1,9 @@
-// Tayori dashboard: table sorting, sparklines and charts from the options the server embedded.
+// Tayori dashboard: table sorting, the month and municipality selectors, and the live delivery list
+// (charts: charts.js).
 (function () {
   'use strict';
   function num(td) {
-    var v = td?.getAttribute('data-v');
+    var v = td && td.getAttribute('data-v');
     return v === null || v === '' || v === undefined ? null : Number(v);
   }
   // Sortable tables: click a header; unknown values ("—") always sort last.
@@ -50,10 +51,16 @@
       });
     });
   });
+  // a selector that submits its form when changed (no inline handlers: the CSP forbids them)
+  document.querySelectorAll('select[data-submit-on-change]').forEach(function (select) {
+    select.addEventListener('change', function () {
+      if (select.form) select.form.submit();
+    });
+  });
   var nav = document.getElementById('tenant-nav');
   if (nav)
     nav.addEventListener('change', function () {
-      if (nav.value) location.href = `/municipalities/${nav.value}`;
+      if (nav.value) location.href = '/municipalities/' + nav.value;
     });
   // The 配信 composer lives in composer.js (it calls window.tayoriReloadDeliveries after a save).
   // A municipality's deliveries with live progress (delivery's API), refreshed while any is sending.
@@ -76,7 +83,7 @@
     };
     var limit = 20;
     var load = function () {
-      fetch(`/api/v1/tenants/${live.getAttribute('data-tenant')}/deliveries?limit=${limit}`, {
+      fetch('/api/v1/tenants/' + live.getAttribute('data-tenant') + '/deliveries?limit=' + limit, {
         credentials: 'same-origin',
       })
         .then(function (res) {
@@ -85,7 +92,7 @@
             return null;
           }
           if (!res.ok) {
-            live.textContent = `配信一覧を読み込めませんでした (HTTP ${res.status})。`;
+            live.textContent = '配信一覧を読み込めませんでした (HTTP ' + res.status + ')。';
             return null;
           }
           return res.json();
@@ -133,7 +140,9 @@
             bar.value = d.accepted;
             cell.appendChild(bar);
             cell.appendChild(
-              document.createTextNode(` ${d.accepted.toLocaleString('ja-JP')} / ${d.targets.toLocaleString('ja-JP')}`),
+              document.createTextNode(
+                ' ' + d.accepted.toLocaleString('ja-JP') + ' / ' + d.targets.toLocaleString('ja-JP'),
+              ),
             );
             tr.appendChild(cell);
             tr.appendChild(el('td', d.failed.toLocaleString('ja-JP'), 'num'));
@@ -146,14 +155,18 @@
               !sent
                 ? ''
                 : d.uniqueImpressions !== null && base > 0
-                  ? `${((d.uniqueImpressions / base) * 100).toFixed(1)}%`
+                  ? ((d.uniqueImpressions / base) * 100).toFixed(1) + '%'
                   : '—',
               'num',
             );
             if (sent)
               open.title =
                 d.uniqueImpressions !== null && base > 0
-                  ? `開封した人 ${d.uniqueImpressions.toLocaleString('ja-JP')} 人 / 届いた人 ${base.toLocaleString('ja-JP')} 人`
+                  ? '開封した人 ' +
+                    d.uniqueImpressions.toLocaleString('ja-JP') +
+                    ' 人 / 届いた人 ' +
+                    base.toLocaleString('ja-JP') +
+                    ' 人'
                   : hidden;
             tr.appendChild(open);
             var clicks = el('td', !sent ? '' : d.clicks !== null ? d.clicks.toLocaleString('ja-JP') : '—', 'num');
@@ -163,7 +176,7 @@
               var more = el('button', '内訳');
               more.type = 'button';
               more.className = 'link-button';
-              more.setAttribute('aria-label', `「${d.title}」のクリック内訳`);
+              more.setAttribute('aria-label', '「' + d.title + '」のクリック内訳');
               more.setAttribute('aria-expanded', 'false');
               more.addEventListener('click', function () {
                 clickBreakdown(d, tr, more);
@@ -180,7 +193,12 @@
                 if (!window.confirm(confirmText)) return;
                 var meta = document.querySelector('meta[name="csrf-token"]');
                 fetch(
-                  `/api/v1/tenants/${live.getAttribute('data-tenant')}/deliveries/${encodeURIComponent(d.id)}/${verb}`,
+                  '/api/v1/tenants/' +
+                    live.getAttribute('data-tenant') +
+                    '/deliveries/' +
+                    encodeURIComponent(d.id) +
+                    '/' +
+                    verb,
                   {
                     method: 'POST',
                     credentials: 'same-origin',
@@ -197,7 +215,7 @@
                       return {};
                     })
                     .then(function (j) {
-                      if (!res.ok) window.alert(j.error?.message || `HTTP ${res.status}`);
+                      if (!res.ok) window.alert((j.error && j.error.message) || 'HTTP ' + res.status);
                       load();
                     });
                 });
@@ -208,7 +226,7 @@
               if (d.status === 'draft' && window.tayoriComposer && window.tayoriComposer.load) {
                 var edit = el('button', '編集');
                 edit.type = 'button';
-                edit.setAttribute('aria-label', `「${d.title}」を編集`);
+                edit.setAttribute('aria-label', '「' + d.title + '」を編集');
                 edit.addEventListener('click', function () {
                   window.tayoriComposer.load(d.id);
                   var composer = document.getElementById('composer');
@@ -217,10 +235,10 @@
                 actions.appendChild(edit);
               }
               if (d.status === 'draft')
-                act('送信', 'send', `「${d.title}」を ${d.audienceLabel} に今すぐ送ります。よろしいですか?`);
+                act('送信', 'send', '「' + d.title + '」を ' + d.audienceLabel + ' に今すぐ送ります。よろしいですか?');
               if (d.status === 'scheduled') {
                 reschedule(d, actions);
-                act('予約取り消し', 'cancel', `「${d.title}」の予約を取り消します。よろしいですか?`);
+                act('予約取り消し', 'cancel', '「' + d.title + '」の予約を取り消します。よろしいですか?');
               }
             }
             if (canDeliver) tr.appendChild(actions);
@@ -261,14 +279,14 @@
       if (bucket === '') return 'すべて';
       if (bucket === 'unknown') return '未回答';
       if (by === 'gender') return GENDER[bucket] || bucket;
-      if (by === 'age') return `${bucket}年代生まれ`;
-      if (by === 'residence') return areaNames?.[bucket] || bucket;
+      if (by === 'age') return bucket + '年代生まれ';
+      if (by === 'residence') return (areaNames && areaNames[bucket]) || bucket;
       return bucket;
     };
     /** クリック内訳: clicks per tracked link and attribute group, in a row under the delivery's (toggles). */
     var clickBreakdown = function (d, tr, button) {
       var next = tr.nextSibling;
-      if (next?.classList?.contains('breakdown')) {
+      if (next && next.classList && next.classList.contains('breakdown')) {
         next.parentNode.removeChild(next);
         button.setAttribute('aria-expanded', 'false');
         return;
@@ -279,16 +297,16 @@
       row.appendChild(cell);
       tr.parentNode.insertBefore(row, tr.nextSibling);
       button.setAttribute('aria-expanded', 'true');
-      var api = `/api/v1/tenants/${live.getAttribute('data-tenant')}`;
+      var api = '/api/v1/tenants/' + live.getAttribute('data-tenant');
       Promise.all([
-        fetch(`${api}/deliveries/${encodeURIComponent(d.id)}/clicks`, { credentials: 'same-origin' }).then(
+        fetch(api + '/deliveries/' + encodeURIComponent(d.id) + '/clicks', { credentials: 'same-origin' }).then(
           function (r) {
             return r.ok ? r.json() : null;
           },
         ),
         areaNames
           ? null
-          : fetch(`${api}/categories`, { credentials: 'same-origin' }).then(function (r) {
+          : fetch(api + '/categories', { credentials: 'same-origin' }).then(function (r) {
               return r.ok ? r.json() : null;
             }),
       ])
@@ -314,7 +332,9 @@
           cell.appendChild(
             el(
               'p',
-              `Tayori のリンク (/r/…) で数えたクリック数${by ? ` (${BY[by]}別)` : ''}。同じ人が何度押しても、そのたびに数えます。`,
+              'Tayori のリンク (/r/…) で数えたクリック数' +
+                (by ? ' (' + BY[by] + '別)' : '') +
+                '。同じ人が何度押しても、そのたびに数えます。',
               'note',
             ),
           );
@@ -342,10 +362,10 @@
     var reschedule = function (d, cell) {
       var open = el('button', '日時を変更');
       open.type = 'button';
-      open.setAttribute('aria-label', `「${d.title}」の予約日時を変更`);
+      open.setAttribute('aria-label', '「' + d.title + '」の予約日時を変更');
       open.addEventListener('click', function () {
         var form = el('form', null, 'reschedule');
-        var id = `when-${d.id}`;
+        var id = 'when-' + d.id;
         var label = el('label', '新しい日時 (日本時間)');
         label.htmlFor = id;
         label.className = 'sr';
@@ -367,12 +387,19 @@
         form.addEventListener('submit', function (e) {
           e.preventDefault();
           var meta = document.querySelector('meta[name="csrf-token"]');
-          fetch(`/api/v1/tenants/${live.getAttribute('data-tenant')}/deliveries/${encodeURIComponent(d.id)}/schedule`, {
-            method: 'POST',
-            credentials: 'same-origin',
-            headers: { 'content-type': 'application/json', 'x-csrf-token': meta ? meta.getAttribute('content') : '' },
-            body: JSON.stringify({ scheduledAt: input.value }),
-          }).then(
+          fetch(
+            '/api/v1/tenants/' +
+              live.getAttribute('data-tenant') +
+              '/deliveries/' +
+              encodeURIComponent(d.id) +
+              '/schedule',
+            {
+              method: 'POST',
+              credentials: 'same-origin',
+              headers: { 'content-type': 'application/json', 'x-csrf-token': meta ? meta.getAttribute('content') : '' },
+              body: JSON.stringify({ scheduledAt: input.value }),
+            },
+          ).then(
             function (res) {
               return res
                 .json()
@@ -384,14 +411,15 @@
                     load();
                     return;
                   }
-                  var details = j.error?.details;
-                  msg.textContent = details?.length
-                    ? details
-                        .map(function (x) {
-                          return x.message;
-                        })
-                        .join(' ')
-                    : j.error?.message || `HTTP ${res.status}`;
+                  var details = j.error && j.error.details;
+                  msg.textContent =
+                    details && details.length
+                      ? details
+                          .map(function (x) {
+                            return x.message;
+                          })
+                          .join(' ')
+                      : (j.error && j.error.message) || 'HTTP ' + res.status;
                   msg.hidden = false;
                   input.focus();
                 });
@@ -414,36 +442,5 @@
     };
     window.tayoriReloadDeliveries = load;
     load();
-  }
-  if (typeof ApexCharts === 'undefined') return;
-  document.querySelectorAll('[data-spark]').forEach(function (el) {
-    try {
-      new ApexCharts(el, JSON.parse(el.getAttribute('data-spark'))).render();
-    } catch (e) {
-      console.error(e);
-    }
-  });
-  var data = document.getElementById('chart-data');
-  if (data) {
-    var charts = JSON.parse(data.textContent);
-    window.tayoriCharts = {};
-    document.querySelectorAll('[data-chart]').forEach(function (el) {
-      var opts = charts[el.getAttribute('data-chart')];
-      if (!opts) return;
-      // counts of people (residents by attribute): whole numbers on the value axis (a function cannot travel in the JSON spec)
-      if (/^attr-/.test(el.getAttribute('data-chart'))) {
-        opts.xaxis = opts.xaxis || {};
-        opts.xaxis.labels = Object.assign({}, opts.xaxis.labels, {
-          formatter: function (v) {
-            return Number.isInteger(Number(v)) ? Number(v).toLocaleString('ja-JP') : '';
-          },
-        });
-      }
-      var chart = new ApexCharts(el, opts);
-      window.tayoriCharts[el.getAttribute('data-chart')] = chart;
-      chart.render().then(function () {
-        el.setAttribute('data-rendered', 'true');
-      });
-    });
   }
 })();

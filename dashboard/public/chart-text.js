@@ -1,0 +1,95 @@
+// Tayori: how stored text (delivery titles, option labels, area and tenant names) is made safe in a
+// chart — the one definition, loaded by the browser as a module (charts.js) and imported by the
+// server (dashboard/charts.ts, renderChartSvg). Chart options are data only (they travel as JSON);
+// these functions add what cannot travel: formatters.
+//
+// In the browser ApexCharts writes tooltip titles, tooltip series names and legend texts with
+// innerHTML, and axis labels and titles with textContent: withHtmlSafeText escapes the former only,
+// so a person reads exactly the stored text (an ampersand still reads as &).
+// On the server apexcharts/ssr serialises every text and attribute as it is: withSvgSafeText escapes
+// each text the options hold before rendering; the SVG reader turns the entities back into the text.
+
+var ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text for HTML or XML: & < > " ' as entities. */
+export function escapeChartText(value) {
+  return String(value === null || value === undefined ? '' : value).replace(/[&<>"']/g, function (c) {
+    return ESCAPES[c];
+  });
+}
+
+function copy(o) {
+  return o && typeof o === 'object' && !Array.isArray(o) ? Object.assign({}, o) : {};
+}
+
+/** Options for the browser: escaping formatters where ApexCharts writes HTML (tooltip, legend). */
+export function withHtmlSafeText(options) {
+  var o = Object.assign({}, options);
+  var tooltip = copy(o.tooltip);
+  // a datetime axis's tooltip title is a date apexcharts formats itself (its `format` is kept)
+  if (copy(o.xaxis).type !== 'datetime') {
+    var x = copy(tooltip.x);
+    var xFormat = typeof x.formatter === 'function' ? x.formatter : null;
+    x.formatter = function (value, ctx) {
+      return escapeChartText(xFormat ? xFormat(value, ctx) : value);
+    };
+    tooltip.x = x;
+  }
+  var y = copy(tooltip.y);
+  var title = copy(y.title);
+  var titleFormat = typeof title.formatter === 'function' ? title.formatter : null;
+  title.formatter = function (name, ctx) {
+    if (titleFormat) return escapeChartText(titleFormat(name, ctx));
+    return name ? escapeChartText(name) + ': ' : '';
+  };
+  y.title = title;
+  tooltip.y = y;
+  o.tooltip = tooltip;
+  var legend = copy(o.legend);
+  var legendFormat = typeof legend.formatter === 'function' ? legend.formatter : null;
+  legend.formatter = function (name, ctx) {
+    return escapeChartText(legendFormat ? legendFormat(name, ctx) : name);
+  };
+  o.legend = legend;
+  return o;
+}
+
+function escapedTitle(t) {
+  if (!t || typeof t !== 'object' || typeof t.text !== 'string') return t;
+  return Object.assign({}, t, { text: escapeChartText(t.text) });
+}
+
+function escapedAxis(axis) {
+  if (!axis || typeof axis !== 'object') return axis;
+  var a = Object.assign({}, axis);
+  if (axis.title) a.title = escapedTitle(axis.title);
+  if (Array.isArray(axis.categories)) a.categories = axis.categories.map(escapeChartText);
+  return a;
+}
+
+/** Options for apexcharts/ssr: every text they hold escaped (titles, names, categories, labels, x values). */
+export function withSvgSafeText(options) {
+  var o = Object.assign({}, options);
+  ['title', 'subtitle', 'noData'].forEach(function (k) {
+    if (o[k]) o[k] = escapedTitle(o[k]);
+  });
+  if (o.xaxis) o.xaxis = escapedAxis(o.xaxis);
+  if (o.yaxis) o.yaxis = Array.isArray(o.yaxis) ? o.yaxis.map(escapedAxis) : escapedAxis(o.yaxis);
+  if (Array.isArray(o.labels)) o.labels = o.labels.map(escapeChartText);
+  if (Array.isArray(o.series)) {
+    o.series = o.series.map(function (s) {
+      if (!s || typeof s !== 'object') return s;
+      var out = Object.assign({}, s);
+      if (typeof s.name === 'string') out.name = escapeChartText(s.name);
+      if (Array.isArray(s.data)) {
+        out.data = s.data.map(function (p) {
+          return p && typeof p === 'object' && typeof p.x === 'string'
+            ? Object.assign({}, p, { x: escapeChartText(p.x) })
+            : p;
+        });
+      }
+      return out;
+    });
+  }
+  return o;
+}

@@ -22,9 +22,3 @@ WHERE received_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC');
 
 -- name: webhook_events.rollup_watermark
 SELECT toUnixTimestamp64Milli(max(computed_at)) AS ms, count() AS n FROM webhook_events_per_day;
-
--- name: webhook_events.per_day
-SELECT tenant_id, toString(day) AS day, follows, unblocks, unfollows, postbacks, messages, events, users
-FROM webhook_events_per_day FINAL
-WHERE tenant_id = {tenant:String} AND day BETWEEN {from:Date} AND {to:Date}
-ORDER BY day;

@@ -69,14 +69,18 @@ describe('figure definitions', () => {
 });
 
 describe('downloads', () => {
-  it('CSV quotes what needs quoting and starts with a BOM', () => {
+  it('CSV (the one writer) quotes, neutralises formulas, keeps numbers, starts with a BOM', () => {
     expect(
-      toCsv([
-        ['市町', '備考'],
-        ['津市', 'a,"b"'],
-        ['x', null],
-      ]),
-    ).toBe('\uFEFF市町,備考\r\n津市,"a,""b"""\r\nx,—\r\n');
+      toCsv(
+        [
+          ['市町', '備考'],
+          ['津市', 'a,"b"'],
+          ['x', null],
+          ["=cmd|' /C calc'!A0", -3],
+        ],
+        { nullAs: '—' },
+      ),
+    ).toBe('\uFEFF市町,備考\r\n津市,"a,""b"""\r\nx,—\r\n"\'=cmd|\' /C calc\'!A0",-3\r\n');
   });
   it('xlsx is a zip package with the sheet', () => {
     const buf = xlsxWorkbook('県全体', [

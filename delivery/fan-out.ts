@@ -18,7 +18,7 @@
  * holds up another account's batches.
  */
 import { randomBytes } from 'node:crypto';
-import { HTTPFetchError, type messagingApi } from '@line/bot-sdk';
+import type { messagingApi } from '@line/bot-sdk';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { lineBaseUrl, lineClients, type LineEndpoints } from '../core/line.ts';
@@ -41,8 +41,9 @@ import {
   type Page,
 } from './audience-batches.ts';
 import { batchRetryKey } from './ids.ts';
-import { japaneseLineMessage, type DeliveryMessage } from './messages.ts';
-import { MULTICAST_HEAD, MulticastHttp, multicastTail, RequestTimeout } from './multicast-http.ts';
+import { type AttemptCounts, isRateLimited, isTransient, judgeFailure, SdkTimeout } from './line-answer.ts';
+import type { DeliveryMessage } from './messages.ts';
+import { MULTICAST_HEAD, MulticastHttp, multicastTail } from './multicast-http.ts';
 import { ChannelPacer, Semaphore } from './pacer.ts';
 import { DeliveryRedis, keys, type Progress } from './redis-state.ts';
 import type { BatchOutcome, DeliveryRecord, DeliveryStore } from './store.ts';
@@ -726,8 +727,7 @@ export class FanOut {
   ): Promise<'settled' | 'stopped'> {
     const outcome = this.#outcome(tenantId, id, b, recipients);
     const parts = [MULTICAST_HEAD, to, tail];
-    let strikes429 = 0;
-    let transient = 0;
+    const counts: AttemptCounts = { strikes429: 0, transient: 0 };
     for (;;) {
       if (this.#stopped) return 'stopped';
       // a connection first, then the send slot: a request that holds a slot leaves at once (one
@@ -758,15 +758,7 @@ export class FanOut {
       }
       if (failure === undefined) break;
       // the request's slot is free again while this batch waits for its retry
-      const verdict = await this.#judge(
-        failure,
-        outcome,
-        channel,
-        () => ++strikes429,
-        () => ++transient,
-      );
-      if (verdict === 'done') break;
-      if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
+      if ((await this.#judge(failure, outcome, channel, counts)) === 'done') break;
     }
     await this.#accepted(outcome, channel.channel);
     await this.#settle(outcome);
@@ -774,48 +766,48 @@ export class FanOut {
   }
 
   /**
-   * What a failed attempt means: 'done' (accepted after all — a 409 —, or failed for good),
-   * 'retry' (a 429: the channel backs off) or 'retry-later' (a 5xx / timeout: this batch backs off).
+   * Acts on LINE's answer to a failed attempt (judgeFailure decides what it means): 'done' (accepted
+   * after all — a 409 —, or failed for good), 'retry' (a 429: the channel has backed off) or
+   * 'retry-later' (a 5xx / timeout: this batch has waited its backoff).
    */
   async #judge(
     err: unknown,
     outcome: BatchOutcome,
     channel: Channel | undefined,
-    strike429: () => number,
-    strikeTransient: () => number,
+    counts: AttemptCounts,
   ): Promise<'done' | 'retry' | 'retry-later'> {
-    if (err instanceof HTTPFetchError) {
-      outcome.http_status = err.status;
-      if (err.status === 409) {
-        // an earlier attempt with this key was accepted: LINE did not send it again
+    if (isRateLimited(err)) counts.strikes429++;
+    else if (isTransient(err)) counts.transient++;
+    const v = judgeFailure(err, counts, {
+      requestTimeoutMs: this.#o.requestTimeoutMs,
+      maxAttempts: this.#o.maxAttempts,
+      max429: this.#o.max429,
+      retryBaseMs: this.#o.retryBaseMs,
+    });
+    outcome.http_status = v.httpStatus;
+    switch (v.kind) {
+      case 'accepted':
         outcome.status = 'accepted';
-        outcome.request_id =
-          err.headers.get('x-line-accepted-request-id') ?? err.headers.get('x-line-request-id') ?? '';
+        outcome.request_id = v.requestId;
         return 'done';
-      }
-      if (err.status === 429) {
-        outcome.reason = lineReason(err);
-        const strikes = strike429();
-        if (/monthly limit/i.test(err.body ?? '') || strikes > this.#o.max429) return 'done';
+      case 'failed':
+        outcome.reason = v.reason;
+        return 'done';
+      case 'retry-channel':
+        outcome.reason = v.reason;
         if (channel) {
           this.#recent429.set(channel.channel, Date.now());
           await this.state.backoff(channel.channel, this.#o.backoff429Ms, 10_000);
           channel.pacer.reset();
         } else {
-          await sleep(Math.min(10_000, this.#o.backoff429Ms * 2 ** Math.min(6, strikes - 1)));
+          await sleep(Math.min(10_000, this.#o.backoff429Ms * 2 ** Math.min(6, counts.strikes429 - 1)));
         }
         return 'retry';
-      }
-      outcome.reason = lineReason(err);
-      if (err.status < 500) return 'done';
-    } else {
-      outcome.http_status = 0;
-      outcome.reason =
-        err instanceof RequestTimeout || err instanceof TimeoutError
-          ? `LINE からの応答がありません (${this.#o.requestTimeoutMs} ms)`
-          : `LINE に接続できません: ${(err as Error).message}`;
+      case 'retry-later':
+        outcome.reason = v.reason;
+        await sleep(v.waitMs);
+        return 'retry-later';
     }
-    return strikeTransient() >= this.#o.maxAttempts ? 'done' : 'retry-later';
   }
 
   async #accepted(outcome: BatchOutcome, channel: string): Promise<void> {
@@ -852,8 +844,7 @@ export class FanOut {
         await this.#linkTokens(d, ['']);
         messages = await this.#messagesFor(d.id, await this.#payload(d.tenantId, d.id), '');
       }
-      let strikes429 = 0;
-      let transient = 0;
+      const counts: AttemptCounts = { strikes429: 0, transient: 0 };
       for (;;) {
         if (this.#stopped) throw new Error('stopping; the broadcast is sent again (same retry key) after a restart');
         outcome.attempts++;
@@ -871,15 +862,7 @@ export class FanOut {
           outcome.request_id = res.httpResponse.headers.get('x-line-request-id') ?? '';
           break;
         } catch (err) {
-          const verdict = await this.#judge(
-            err,
-            outcome,
-            undefined,
-            () => ++strikes429,
-            () => ++transient,
-          );
-          if (verdict === 'done') break;
-          if (verdict === 'retry-later') await sleep(Math.min(30_000, this.#o.retryBaseMs * 2 ** (transient - 1)));
+          if ((await this.#judge(err, outcome, undefined, counts)) === 'done') break;
         }
       }
       if (outcome.status === 'accepted') outcome.reason = '';
@@ -1021,13 +1004,11 @@ export class FanOut {
   }
 }
 
-class TimeoutError extends Error {}
-
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError('timeout')), ms))),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new SdkTimeout('timeout')), ms))),
   ]);
 }
 
@@ -1038,18 +1019,4 @@ let lastSettled: [number, string] = [NaN, ''];
 function settledAt(ms: number): string {
   if (lastSettled[0] !== ms) lastSettled = [ms, chDateTime(ms)];
   return lastSettled[1];
-}
-
-/** LINE's reason from an error answer, in Japanese where we know it. */
-function lineReason(err: HTTPFetchError): string {
-  let body: { message?: string; details?: Array<{ message?: string; property?: string }> } = {};
-  try {
-    body = JSON.parse(err.body ?? '{}');
-  } catch {
-    /* not JSON */
-  }
-  const details = (body.details ?? [])
-    .map((x) => `${x.property ?? ''}: ${japaneseLineMessage(x.message ?? '')}`)
-    .join(' / ');
-  return `LINE ${err.status}: ${body.message ?? err.statusText}${details ? ` (${details})` : ''}`;
 }

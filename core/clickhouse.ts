@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.ts';
-import { AppError } from './errors.ts';
+import { AppError, isConnectionError, unavailableError } from './errors.ts';
 
 export type { ClickHouseClient };
 
@@ -23,7 +23,7 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     } catch (e) {
       throw embeddedError(e, cfg.path);
     }
-    return client;
+    return guardUnavailable(client);
   }
   const target = `${cfg.url}`;
   if (cfg.database !== 'default') {
@@ -49,8 +49,36 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
     await client.close().catch(() => {});
     throw unreachable(target, e);
   }
-  return client;
+  return guardUnavailable(client);
 }
+
+/**
+ * Turns a failure to reach ClickHouse (refused, reset, timed out, the client closing) into
+ * AppError 503 `clickhouse_unavailable`, with the original as its cause: a request that needed it
+ * answers 503 in Japanese instead of 500, whatever route it came through. Errors ClickHouse itself
+ * answered (a bad query) pass unchanged.
+ */
+export function guardUnavailable(client: ClickHouseClient): ClickHouseClient {
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await fn(...args);
+      } catch (e) {
+        if (isConnectionError(e) || (e instanceof Error && e.message === CLOSING))
+          throw unavailableError('clickhouse', e);
+        throw e;
+      }
+    };
+  return Object.assign(client, {
+    query: wrap(client.query.bind(client)),
+    insert: wrap(client.insert.bind(client)),
+    command: wrap(client.command.bind(client)),
+    exec: wrap(client.exec.bind(client)),
+  }) as ClickHouseClient;
+}
+
+const CLOSING = 'ClickHouse client is closing';
 
 /**
  * Makes close() wait (up to `limitMs`) for operations still running and refuse new ones: the
@@ -64,7 +92,7 @@ function drainOnClose(client: ClickHouseClient, limitMs = 10_000): ClickHouseCli
   const wrap =
     <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
-      if (closing) throw new Error('ClickHouse client is closing');
+      if (closing) throw new Error(CLOSING);
       inFlight++;
       try {
         return await fn(...args);

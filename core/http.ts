@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
-import { AppError } from './errors.ts';
+import { AppError, isConnectionError, isRedisConnectionError, unavailableError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { applySecurityHeaders, registerSecurityHeaders } from './security-headers.ts';
 
@@ -38,6 +38,22 @@ export class FrontHandlers {
   }
 }
 
+/** One route as registered: its method and URL pattern (`/api/v1/tenants/:id`). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+const routeTables = new WeakMap<object, RouteEntry[]>();
+
+/**
+ * Every route registered on an app made by createHttpApp, in registration order (the HEAD twins
+ * fastify adds to GET routes left out): what the security tests enumerate instead of a hand-kept list.
+ */
+export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
 }
@@ -67,7 +83,17 @@ export function createHttpApp(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     trustProxy: opts.trustProxy ?? false, // TAYORI_TRUST_PROXY (off: X-Forwarded-For is ignored)
+    // an undecodable path (`%E0`) or an overlong parameter: answered like every other error
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = toErrorResponse(err);
+      void (reply as FastifyReply).status(status).send(body);
+    },
   }) as unknown as FastifyInstance;
+  const table: RouteEntry[] = [];
+  routeTables.set(app, table);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') table.push({ method, url: r.url });
+  });
 
   registerSecurityHeaders(app, { publicUrl: opts.publicUrl });
 
@@ -85,54 +111,54 @@ export function createHttpApp(
 }
 
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {
-  if (err instanceof AppError) {
-    return {
-      status: err.status,
-      body: { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } },
-    };
-  }
+  const answer = (status: number, code: string, message: string, details?: unknown) => ({
+    status,
+    body: { error: { code, message, ...(details ? { details } : {}) } },
+  });
+  if (err instanceof AppError) return answer(err.status, err.code, err.message, err.details);
   if (err instanceof ZodError) {
-    return {
-      status: 400,
-      body: {
-        error: {
-          code: 'invalid_input',
-          message: `入力内容に誤りがあります: ${err.issues.map((i) => `${i.path.join('.') || '(全体)'} — ${i.message}`).join(' / ')}`,
-          details: err.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
-        },
-      },
-    };
+    return answer(
+      400,
+      'invalid_input',
+      `入力内容に誤りがあります: ${err.issues.map((i) => `${i.path.join('.') || '(全体)'} — ${i.message}`).join(' / ')}`,
+      err.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+    );
   }
+  // a part that did not answer: 503, so the caller (or LINE) tries again; never a 500
+  if (isRedisConnectionError(err)) return toErrorResponse(unavailableError('redis', err));
+  if (isConnectionError(err)) {
+    return answer(503, 'store_unavailable', '保存先に一時的に接続できません。しばらくしてから再度お試しください');
+  }
+  // a path or parameter that cannot be decoded (`%E0`): nothing is there
+  if (err instanceof URIError) return answer(404, 'invalid_path', 'URL を解釈できません (% の後が正しくありません)');
   const e = err as { statusCode?: number; code?: string; message?: string };
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return { status: 413, body: { error: { code: 'body_too_large', message: 'リクエストの本文が大きすぎます' } } };
+  switch (e.code) {
+    case 'FST_ERR_BAD_URL':
+      return answer(404, 'invalid_path', 'URL を解釈できません (% の後が正しくありません)');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return answer(414, 'path_too_long', 'URL が長すぎます');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return answer(413, 'body_too_large', 'リクエストの本文が大きすぎます');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return answer(415, 'unsupported_media_type', 'Content-Type は application/json で送ってください');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return answer(400, 'invalid_content_length', 'Content-Length が本文の長さと合いません');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return answer(400, 'invalid_json', '本文が正しい JSON ではありません');
   }
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return {
-      status: 415,
-      body: { error: { code: 'unsupported_media_type', message: 'Content-Type は application/json で送ってください' } },
-    };
-  }
-  if (e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (e.statusCode === 400 && /JSON/i.test(e.message ?? ''))) {
-    return { status: 400, body: { error: { code: 'invalid_json', message: '本文が正しい JSON ではありません' } } };
+  if (e.statusCode === 400 && /JSON|prototype property/i.test(e.message ?? '')) {
+    return answer(400, 'invalid_json', '本文が正しい JSON ではありません (使えないキーを含むか、形式に誤りがあります)');
   }
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return {
-      status: e.statusCode,
-      body: {
-        error: {
-          code: (e.code ?? 'bad_request').toLowerCase(),
-          message: `リクエストを処理できません: ${e.message ?? ''}`,
-        },
-      },
-    };
+    return answer(
+      e.statusCode,
+      (e.code ?? 'bad_request').toLowerCase(),
+      `リクエストを処理できません: ${e.message ?? ''}`,
+    );
   }
-  return {
-    status: 500,
-    body: {
-      error: { code: 'internal_error', message: 'サーバー内部でエラーが発生しました。時間をおいて再度お試しください' },
-    },
-  };
+  return answer(500, 'internal_error', 'サーバー内部でエラーが発生しました。時間をおいて再度お試しください');
 }
 
 /** Compares a bearer token with the accepted ones in constant time. */

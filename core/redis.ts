@@ -3,12 +3,21 @@ import { Command, Redis } from 'ioredis';
 
 export type { Redis };
 
-/** One ioredis connection; BullMQ needs maxRetriesPerRequest null on the connections it uses. */
-export function connectRedis(url: string, opts: { forQueues?: boolean } = {}): Redis {
+/**
+ * One ioredis connection.
+ *
+ * - default: the suite's own commands (sessions, throttles, budgets): a command waits through at
+ *   most two reconnection attempts, then fails (MaxRetriesPerRequestError → 503 redis_unavailable).
+ * - `forQueues`: what BullMQ Workers need (maxRetriesPerRequest null, the offline queue on): their
+ *   commands wait for Redis to come back, however long.
+ * - `failFast` (with forQueues, for a BullMQ Queue that requests add to and read from): no offline
+ *   queue, so while Redis is down a command fails at once instead of holding the request forever.
+ */
+export function connectRedis(url: string, opts: { forQueues?: boolean; failFast?: boolean } = {}): Redis {
   return new Redis(url, {
     lazyConnect: false,
     maxRetriesPerRequest: opts.forQueues ? null : 2,
-    enableOfflineQueue: true,
+    enableOfflineQueue: !opts.failFast,
   });
 }
 

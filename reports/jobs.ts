@@ -183,15 +183,16 @@ export class ReportJobs {
     this.#build = opts.build;
     this.#sources = { ch: opts.ch, tenants: opts.tenants, store: new ReportStore(opts.ch) };
     this.queue = new Queue(REPORTS_QUEUE, {
-      connection: this.#connect(),
+      connection: this.#connect(true),
       prefix: opts.prefix ?? 'tayori',
       defaultJobOptions: { attempts: 1, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED },
     });
     this.queue.on('error', (e) => this.#log.warn({ err: e.message }, 'reports queue error'));
   }
 
-  #connect(): Redis {
-    const c = connectRedis(this.#o.redisUrl, { forQueues: true });
+  /** failFast: the queue requests read and add to answers 503 at once while Redis is down. */
+  #connect(failFast = false): Redis {
+    const c = connectRedis(this.#o.redisUrl, { forQueues: true, failFast });
     c.on('error', (e) => this.#log.warn({ err: e.message }, 'reports redis error'));
     this.#connections.push(c);
     return c;

@@ -146,8 +146,8 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
   const catchUpDays = opts.catchUpDays ?? 7;
 
   const connections: Redis[] = [];
-  const connect = (forQueues: boolean) => {
-    const c = connectRedis(opts.redisUrl, { forQueues });
+  const connect = (forQueues: boolean, failFast = false) => {
+    const c = connectRedis(opts.redisUrl, { forQueues, failFast });
     c.on('error', (e) => log.warn({ err: e.message }, 'redis connection error'));
     connections.push(c);
     return c;
@@ -169,7 +169,8 @@ export function createInsightPollers(opts: InsightPollersOptions): InsightPoller
     removeOnComplete: true,
     removeOnFail: { age: 14 * 24 * 3600, count: 5000 },
   };
-  const queue = new Queue(QUEUE_NAME, { connection: connect(true), prefix, defaultJobOptions });
+  // failFast: /api/v1/insight/status and backfill answer 503 at once while Redis is down
+  const queue = new Queue(QUEUE_NAME, { connection: connect(true, true), prefix, defaultJobOptions });
   queue.on('error', (e) => log.warn({ err: e.message }, 'insight queue error'));
   let worker: Worker | undefined;
 

@@ -1,10 +1,12 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { seedFigures } from '../dashboard-fixtures.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
 
 // Stored text with markup — a delivery title, area, category, item and option labels, a tenant's and
 // staff members' names, minutes and issue text — rendered in real Chromium on every page and chart that
@@ -29,6 +31,7 @@ const ISSUE_TEXT = `${LONG}課題の内容&`;
 const PASSWORD = 'xss-browser-pass-1';
 
 const tmp = tmpDir();
+const shots = path.join(repoRoot, 'test-artifacts', 'security');
 let suite: Suite;
 let browser: Browser;
 const op = <T = any>(method: string, p: string, body?: unknown) => operatorCall<T>(suite, method, p, body);
@@ -37,6 +40,7 @@ const op = <T = any>(method: string, p: string, body?: unknown) => operatorCall<
 const seen = { dialogs: [] as string[], errors: [] as string[], refused: [] as string[], imageX: [] as string[] };
 
 beforeAll(async () => {
+  fs.mkdirSync(shots, { recursive: true });
   suite = await startSuite(
     testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
     createLogger(process.env.DBG ? 'error' : 'silent'),
@@ -207,6 +211,7 @@ describe('stored text with markup in Chromium', () => {
     expect(deliveries).toContain(`2025-06-05 ${LONG}`);
     expect(deliveries).toContain('開封率: ');
     expect(await page.textContent('[data-chart="deliveries"] .apexcharts-xaxis')).toContain(LONG);
+    await page.screenshot({ path: path.join(shots, 'municipality-tooltip.png'), fullPage: true });
     // residents by area, interest and extra item: the names as labels and in tooltips
     expect(await tooltipOf(page, 'attr-residence')).toContain(AREA);
     expect(await page.textContent('[data-chart="attr-interests"]')).toContain(CATEGORY);
@@ -258,6 +263,7 @@ describe('stored text with markup in Chromium', () => {
       links: ['https://example.jp/a?b=1&c='],
       breaks: 1,
     });
+    await page.screenshot({ path: path.join(shots, 'deliveries-preview.png'), fullPage: true });
     await expectInert(page, [DRAFT_TITLE, DELIVERY_TITLE, `${LONG}itaku-x&`]);
     await page.context().close();
   });

@@ -115,7 +115,7 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, cod
   return r.data;
 }
 
-/** What a record's status means for the audit log, when it leaves (or will leave) for residents. */
+/** What a record's status means for the audit log when it leaves (or will leave) for residents; a draft is only saved. */
 function sendAction(status: DeliveryRecord['status']): AuditAction | undefined {
   return status === 'queued' ? 'send' : status === 'scheduled' ? 'send_scheduled' : undefined;
 }
@@ -218,8 +218,7 @@ export class DeliveryService {
     const now = Date.now();
     const id = newDeliveryId(now);
     const record = this.#record(tenantId, id, v, now, now);
-    const action = sendAction(record.status);
-    if (action) await this.#audit(by, action, record);
+    await this.#audit(by, sendAction(record.status) ?? 'delivery_saved', record);
     await this.d.store.put(record);
     await this.d.fanOut.state.setState(id, record.status);
     await this.#start(record, now);
@@ -240,8 +239,7 @@ export class DeliveryService {
     const [moved] = await this.d.fanOut.state.cas(id, record.status, ['', 'draft']);
     if (!moved) throw notEditable({ ...d, status: (await this.d.store.require(tenantId, id)).status });
     try {
-      const action = sendAction(record.status);
-      if (action) await this.#audit(by, action, record);
+      await this.#audit(by, sendAction(record.status) ?? 'delivery_saved', record);
       await this.d.store.put(record);
     } catch (err) {
       // nothing half-done: the draft stays a draft

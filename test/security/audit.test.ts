@@ -157,11 +157,12 @@ describe('every send path leaves exactly one audit record, by the caller', () =>
     expect(JSON.parse(rows[0]!.detail)).toMatchObject({ title: '今すぐ配信', audience: 'all' });
   });
 
-  it('a draft is no send; PUT of the draft with send now is one', async () => {
+  it('a draft is saved (delivery_saved), no send; PUT of the draft with send now is one', async () => {
     const draft = await staff.call('POST', base, message('下書きから配信'));
     expect(draft.status).toBe(201);
     const { id } = (await draft.json()) as { id: string };
     expect(await sendRecords(id)).toHaveLength(0);
+    expect((await auditRows({ target: id })).map((r) => r.action)).toEqual(['delivery_saved']);
     const put = await staff.call('PUT', `${base}/${id}`, message('下書きから配信', { send: 'now' }));
     expect(put.status, await put.clone().text()).toBe(200);
     expect((await sendRecords(id)).map((r) => r.action)).toEqual(['send']);

@@ -22,6 +22,19 @@ function copy(o) {
   return o && typeof o === 'object' && !Array.isArray(o) ? Object.assign({}, o) : {};
 }
 
+/**
+ * The tooltip title ApexCharts shows when no formatter is set (its own label formatters: the category
+ * for an index, the label axis of horizontal bars), so the escaped title reads as it did before.
+ */
+function defaultTooltipTitle(value, ctx) {
+  var w = ctx && ctx.w;
+  var f = w && w.formatters;
+  if (!f) return value;
+  if (w.globals && w.globals.isBarHorizontal && f.yLabelFormatters && f.yLabelFormatters[0])
+    return f.yLabelFormatters[0](value, ctx);
+  return f.xLabelFormatter ? f.xLabelFormatter(value, ctx) : value;
+}
+
 /** Options for the browser: escaping formatters where ApexCharts writes HTML (tooltip, legend). */
 export function withHtmlSafeText(options) {
   var o = Object.assign({}, options);
@@ -31,7 +44,7 @@ export function withHtmlSafeText(options) {
     var x = copy(tooltip.x);
     var xFormat = typeof x.formatter === 'function' ? x.formatter : null;
     x.formatter = function (value, ctx) {
-      return escapeChartText(xFormat ? xFormat(value, ctx) : value);
+      return escapeChartText(xFormat ? xFormat(value, ctx) : defaultTooltipTitle(value, ctx));
     };
     tooltip.x = x;
   }

@@ -146,6 +146,26 @@ describe('chart text (dashboard/public/chart-text.js, one definition for both re
     expect(JSON.stringify(spec)).toBe(JSON.stringify(JSON.parse(JSON.stringify(charts[name]))));
   });
 
+  it("browser: without a formatter of its own, the tooltip title is what ApexCharts' label formatters make of it", () => {
+    const o = withHtmlSafeText({}) as unknown as {
+      tooltip: { x: { formatter: (v: unknown, ctx?: unknown) => string } };
+    };
+    const labels = ['2025-04', '<b>&'];
+    const xLabelFormatter = (i: number) => labels[i - 1];
+    // a category chart: the x value is an index its label formatter turns into the category
+    const vertical = { w: { globals: { isBarHorizontal: false }, formatters: { xLabelFormatter } } };
+    expect(o.tooltip.x.formatter(1, vertical)).toBe('2025-04');
+    expect(o.tooltip.x.formatter(2, vertical)).toBe('&lt;b&gt;&amp;');
+    // horizontal bars: the label axis is the y axis
+    const horizontal = {
+      w: {
+        globals: { isBarHorizontal: true },
+        formatters: { xLabelFormatter: () => 'no', yLabelFormatters: [String] },
+      },
+    };
+    expect(o.tooltip.x.formatter('<i>', horizontal)).toBe('&lt;i&gt;');
+  });
+
   it('browser: a formatter a chart already has keeps working, its result escaped', () => {
     const o = withHtmlSafeText({
       tooltip: { x: { formatter: (v: string) => `«${v}»` } },

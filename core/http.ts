@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ZodError } from 'zod';
 import { AppError, isConnectionError, isRedisConnectionError, unavailableError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -83,6 +84,7 @@ export function createHttpApp(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     trustProxy: opts.trustProxy ?? false, // TAYORI_TRUST_PROXY (off: X-Forwarded-For is ignored)
+    clientErrorHandler: answerClientError,
     // an undecodable path (`%E0`) or an overlong parameter: answered like every other error
     frameworkErrors: (err, _req, reply) => {
       const { status, body } = toErrorResponse(err);
@@ -108,6 +110,28 @@ export function createHttpApp(
       .send({ error: { code: 'not_found', message: `${req.method} ${req.url.split('?')[0]} は見つかりません` } });
   });
   return app;
+}
+
+/**
+ * A request Node's HTTP parser refused (broken framing: a bad Content-Length or Transfer-Encoding,
+ * headers over the limit, too slow): answered in the suite's own shape, then the connection closed.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'リクエストのヘッダーが大きすぎます']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'リクエストの受信が時間内に終わりませんでした']
+        : [400, 'malformed_request', 'リクエストの形式が HTTP として正しくありません'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 export function toErrorResponse(err: unknown): { status: number; body: ErrorBody } {

@@ -237,19 +237,20 @@ export function rawRequest(port: number, req: RawRequest, timeoutMs = 15_000): P
 }
 
 function parse(buf: Buffer): RawAnswer {
-  const text = buf.toString('utf8');
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-  if (!m) return { status: 'closed', headers: {}, body: text };
-  const end = text.indexOf('\r\n\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(buf.subarray(0, 16).toString('latin1'));
+  if (!m) return { status: 'closed', headers: {}, body: buf.toString('utf8') };
+  const end = buf.indexOf('\r\n\r\n');
   const headers: Record<string, string> = {};
-  for (const line of text
-    .slice(0, end < 0 ? undefined : end)
-    .split('\r\n')
-    .slice(1)) {
+  const head = buf.subarray(0, end < 0 ? undefined : end).toString('latin1');
+  for (const line of head.split('\r\n').slice(1)) {
     const i = line.indexOf(':');
     if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
   }
-  return { status: Number(m[1]), headers, body: end < 0 ? '' : text.slice(end + 4) };
+  // the first answer only (a refused request's leftover bytes may have been answered as another)
+  const length = Number(headers['content-length']);
+  const rest = end < 0 ? Buffer.alloc(0) : buf.subarray(end + 4);
+  const body = Number.isInteger(length) ? rest.subarray(0, length) : rest;
+  return { status: Number(m[1]), headers, body: body.toString('utf8') };
 }
 
 /** The error code of a JSON error body, if it is one. */

@@ -1,0 +1,53 @@
+/**
+ * Reading the audience: the next page of a delivery's recipients after a cursor, as batch lines in
+ * user_id order (test devices; all friends; a segment, by windows of friends).
+ */
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { type Audience, compileCondition } from '../audience.ts';
+import { batchLines, type Page, readBatchLines, summarize } from '../audience-batches.ts';
+import type { DeliveryRecord, DeliveryStore } from '../store.ts';
+
+export interface AudienceSource {
+  ch: ClickHouseClient;
+  store: Pick<DeliveryStore, 'testDevices' | 'rows'>;
+}
+
+/** The next page of the audience after the cursor `after`. */
+export async function readAudiencePage(
+  src: AudienceSource,
+  d: DeliveryRecord,
+  after: string,
+  limit: number,
+): Promise<Page> {
+  const a: Audience = d.audience;
+  if (a.type === 'test') {
+    const ids = (await src.store.testDevices(d.tenantId))
+      .map((x) => x.userId)
+      .filter((u) => u > after)
+      .sort();
+    return { lines: batchLines(ids), count: ids.length, upto: ids.at(-1) ?? after, done: true };
+  }
+  if (a.type === 'all') {
+    const lines = await readBatchLines(src.ch, 'delivery.audience_page', { tenant: d.tenantId, after, limit });
+    const { count, last } = summarize(lines);
+    return { lines, count, upto: last ?? after, done: count < limit };
+  }
+  // a segment: a window of `limit` friends, then those of them the segment selects
+  const w = (
+    await src.store.rows<{ n: string; upto: string }>('delivery.audience_window', {
+      tenant: d.tenantId,
+      after,
+      limit,
+    })
+  )[0];
+  const n = Number(w?.n ?? 0);
+  if (n === 0) return { lines: Buffer.alloc(0), count: 0, upto: after, done: true };
+  const c = compileCondition(a.condition, { range: true });
+  const lines = await readBatchLines(
+    src.ch,
+    'delivery.audience_segment_range',
+    { tenant: d.tenantId, after, upto: w!.upto, ...c.params },
+    c.sql,
+  );
+  return { lines, count: summarize(lines).count, upto: w!.upto, done: n < limit };
+}

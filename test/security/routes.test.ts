@@ -106,7 +106,11 @@ describe('without credentials', () => {
           { authorization: 'Bearer tyr_forgedforgedforged000' },
         ]) {
           const a = await send(r, p, creds);
-          if (a.status !== 401 || codeOf(a.body) !== 'unauthorized') failures.push(line(r, p, a));
+          const refused = a.status === 401 && codeOf(a.body) === 'unauthorized';
+          // failed token look-ups are throttled per address: 429 is a refusal too
+          const throttled =
+            'authorization' in creds && a.status === 429 && codeOf(a.body) === 'too_many_token_failures';
+          if (!refused && !throttled) failures.push(line(r, p, a));
         }
       }
     }

@@ -140,8 +140,8 @@ export function sessionCookieName(req: FastifyRequest, publicUrl?: string): stri
 export interface StaffResolver {
   /** The signed-in account behind a session token, or undefined (expired, signed out, disabled). */
   session(token: string): Promise<(StaffIdentity & { sessionId: string; csrfToken: string }) | undefined>;
-  /** The account behind a personal API token, or undefined. */
-  apiToken(token: string): Promise<StaffIdentity | undefined>;
+  /** The account behind a personal API token, or undefined; `cachedOnly`: no store lookup. */
+  apiToken(token: string, opts?: { cachedOnly?: boolean }): Promise<StaffIdentity | undefined>;
 }
 
 export interface Authenticator {
@@ -177,35 +177,32 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /**
- * Failed API-token lookups per address in a window (in memory, bounded): past the limit the address
- * gets 429 before any lookup, so tokens cannot be guessed at speed nor the store flooded.
+ * Failed API-token lookups per address in a window (in memory, bounded). Past the limit an
+ * address's tokens are no longer looked up in the store (only tokens already in the cache still
+ * work) and the caller gets 401 saying so, until the window passes: tokens cannot be guessed at
+ * speed, nor the store flooded with lookups.
  */
 export class TokenFailureLimiter {
   readonly #byIp = new Map<string, { count: number; until: number }>();
   constructor(private readonly opts: { max?: number; windowMs?: number; maxEntries?: number } = {}) {}
 
-  check(ip: string, now = Date.now()): void {
+  /** Seconds until this address may look tokens up again, or 0 when it may now. */
+  blockedFor(ip: string, now = Date.now()): number {
     const e = this.#byIp.get(ip);
-    if (e && e.until > now && e.count >= (this.opts.max ?? 20)) {
-      throw new AppError(
-        'too_many_token_failures',
-        '無効なトークンでの呼び出しが続いたため、一時的に受け付けていません。しばらくしてからお試しください',
-        429,
-        { retryAfterSeconds: Math.ceil((e.until - now) / 1000) },
-      );
-    }
+    return e && e.until > now && e.count >= (this.opts.max ?? 20) ? Math.ceil((e.until - now) / 1000) : 0;
   }
 
   failed(ip: string, now = Date.now()): void {
     const e = this.#byIp.get(ip);
     if (e && e.until > now) e.count++;
     else {
-      if (this.#byIp.size >= (this.opts.maxEntries ?? 10_000)) {
+      const max = this.opts.maxEntries ?? 10_000;
+      if (this.#byIp.size >= max) {
         for (const [k, v] of this.#byIp) if (v.until <= now) this.#byIp.delete(k);
         // still full: the oldest entry goes (Maps iterate in insertion order)
-        if (this.#byIp.size >= (this.opts.maxEntries ?? 10_000))
-          this.#byIp.delete(this.#byIp.keys().next().value as string);
+        if (this.#byIp.size >= max) this.#byIp.delete(this.#byIp.keys().next().value as string);
       }
+      this.#byIp.delete(ip);
       this.#byIp.set(ip, { count: 1, until: now + (this.opts.windowMs ?? 60_000) });
     }
   }
@@ -230,9 +227,17 @@ export function createAuthenticator(opts: {
       if (bearerMatches(header, opts.operatorTokens)) return { kind: 'operator' };
       const m = /^Bearer\s+(tyr_[A-Za-z0-9_-]{20,100})$/i.exec(header);
       if (m && opts.staff) {
-        failures.check(req.ip);
-        const who = await opts.staff.apiToken(m[1]!);
+        const blocked = failures.blockedFor(req.ip);
+        const who = await opts.staff.apiToken(m[1]!, { cachedOnly: blocked > 0 });
         if (who) return { ...who, kind: 'staff', via: 'token' };
+        if (blocked) {
+          throw new AppError(
+            'unauthorized',
+            `無効なトークンでの呼び出しが続いたため、約 ${blocked} 秒間このアドレスからのトークンは確認しません。しばらくしてからお試しください`,
+            401,
+            { retryAfterSeconds: blocked },
+          );
+        }
         failures.failed(req.ip);
       }
       return undefined;

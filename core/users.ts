@@ -338,12 +338,16 @@ export class StaffStore {
     return rows.length;
   }
 
-  /** The active account an unexpired, unrevoked API token belongs to. */
-  async apiTokenOwner(token: string): Promise<StaffUser | undefined> {
+  /**
+   * The active account an unexpired, unrevoked API token belongs to (`cachedOnly`: only from the
+   * cache, for an address whose lookups are rate-limited).
+   */
+  async apiTokenOwner(token: string, opts: { cachedOnly?: boolean } = {}): Promise<StaffUser | undefined> {
     const hash = sha256(token);
     const hit = this.#tokenCache.get(hash);
     let entry: { at: number; username: string | undefined; expiresMs: number };
     if (hit && Date.now() - hit.at < CACHE_MS) entry = hit;
+    else if (opts.cachedOnly) return undefined;
     else {
       const rs = await this.ch.query({
         query: sql('users.token_owner'),

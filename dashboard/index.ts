@@ -98,7 +98,7 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
         if (!u || u.userId !== s.userId) return undefined;
         return { ...u, sessionId: s.sessionId, csrfToken: s.csrfToken };
       },
-      apiToken: (token) => users.apiTokenOwner(token),
+      apiToken: (token, opts) => users.apiTokenOwner(token, opts),
     },
   });
   return {

@@ -8,6 +8,8 @@ import { redisRoundTrip } from './redis.ts';
 export interface EventLogHealth {
   healthy: boolean;
   error?: string;
+  /** Raw error texts of its parts (e.g. the shipper's last failed INSERT): shown like `error`. */
+  errors?: Record<string, string>;
 }
 
 export interface HealthDeps {
@@ -47,9 +49,10 @@ export async function readiness(deps: HealthDeps): Promise<{ body: Readiness; er
   let logOk = true;
   if (deps.eventLog) {
     try {
-      const { healthy, error, ...rest } = deps.eventLog();
+      const { healthy, error, errors: partErrors, ...rest } = deps.eventLog();
       logOk = healthy;
       if (error) errors.event_log = error;
+      for (const [k, v] of Object.entries(partErrors ?? {})) errors[`event_log.${k}`] = v;
       eventLog = { status: healthy ? 'ok' : 'error', ...rest };
     } catch (e) {
       logOk = false;

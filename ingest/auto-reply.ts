@@ -1,8 +1,8 @@
 import { lineClients, type LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
-import type { TenantStore } from '../core/tenants.ts';
 import type { EventHandlerRegistry } from './event-handlers.ts';
+import type { TenantSecretsCache } from './tenant-secrets.ts';
 import { jstDay, replyTokenUsable } from './webhook-body.ts';
 
 export function defaultAutoReply(tenantName: string): string {
@@ -16,10 +16,11 @@ export function defaultAutoReply(tenantName: string): string {
 /**
  * Residents cannot hold a conversation with these accounts: one who sends a message anyway gets
  * one polite reply through the reply API, at most once per resident per day (Asia/Tokyo).
+ * Tenants and credentials come from the receiver's cache (no ClickHouse query per reply).
  */
 export function registerAutoReply(
   registry: EventHandlerRegistry,
-  deps: { redis: Redis; tenants: TenantStore; endpoints: () => LineEndpoints; logger: Logger },
+  deps: { redis: Redis; secrets: TenantSecretsCache; endpoints: () => LineEndpoints; logger: Logger },
 ): void {
   registry.on('message', async ({ tenantId, event }) => {
     const userId = event.source?.userId;
@@ -27,8 +28,11 @@ export function registerAutoReply(
     const key = `tayori:auto-reply:${tenantId}:${userId}:${jstDay(event.timestamp)}`;
     if ((await deps.redis.set(key, '1', 'EX', 2 * 86_400, 'NX')) !== 'OK') return;
     try {
-      const tenant = await deps.tenants.require(tenantId);
-      const { messaging } = lineClients(await deps.tenants.credentials(tenantId), deps.endpoints());
+      // from the cache the receiver keeps (reloaded on every tenant change): no query per reply
+      const t = await deps.secrets.get(tenantId);
+      if (!t?.credentials) throw new Error(`tenant ${tenantId} has no readable credentials`);
+      const tenant = t.tenant;
+      const { messaging } = lineClients(t.credentials, deps.endpoints());
       await messaging.replyMessage({
         replyToken: event.replyToken!,
         messages: [{ type: 'text', text: tenant.autoReplyText || defaultAutoReply(tenant.name) }],

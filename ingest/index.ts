@@ -21,6 +21,7 @@ export { defaultAutoReply } from './auto-reply.ts';
 export { jstDay, replyTokenUsable, type WebhookEvent } from './webhook-body.ts';
 export { BacklogFullError, eventLogMaxBytes, type ClickRow, type EventLog, type EventLogStatus } from './event-log.ts';
 export { ClickSink, type ClickOutcome } from './click-sink.ts';
+export { TenantSecretsCache, type WebhookTenant } from './tenant-secrets.ts';
 
 export interface IngestDeps {
   ch: ClickHouseClient;
@@ -46,7 +47,9 @@ export interface IngestStatus {
   handlers: { events: number; oldestAgeMs: number | null };
   bytes: number;
   maxBytes: number;
-  shipper: { batches: number; rows: number; failures: number; lastError?: string; lastShippedAt: number | null };
+  shipper: { batches: number; rows: number; failures: number; lastShippedAt: number | null };
+  /** Raw error texts (shown only to the operator and signed-in staff). */
+  errors?: { shipper?: string };
   clicks: { counted: number; limited: number; lost: number };
 }
 
@@ -59,6 +62,8 @@ export interface Ingest {
   rollup: DailyRollup;
   /** Where the click redirect records clicks (rate-limited, through the log). */
   clicks: ClickSink;
+  /** Tenants and decrypted credentials, cached and reloaded on every change (for handlers' replies). */
+  tenantCache: TenantSecretsCache;
   /** Puts POST /webhook/:tenantId in front of the API app. */
   mount(front: FrontHandlers): void;
   status(): IngestStatus;
@@ -83,12 +88,12 @@ export function createIngest(deps: IngestDeps): Ingest {
           maxBytes: deps.eventLog.maxBytes ?? eventLogMaxBytes(),
           consumers: [SHIPPER, HANDLERS],
         });
+  const secrets = new TenantSecretsCache(deps.tenants, deps.logger);
   const handlers = new EventHandlerRegistry(deps.logger);
-  registerAutoReply(handlers, deps);
+  registerAutoReply(handlers, { ...deps, secrets });
   const shipper = new Shipper(log, deps.ch, deps.logger, rollup, deps.shipper);
   const runner = new HandlerRunner(log, handlers, deps.logger, deps.handlerRunner);
   const clicks = new ClickSink(log, deps.logger, deps.clickLimits);
-  const secrets = new TenantSecretsCache(deps.tenants, deps.logger);
   const receiver = createWebhookReceiver({ secrets, log, logger: deps.logger });
   let stopped = false;
   return {
@@ -98,6 +103,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     runner,
     rollup,
     clicks,
+    tenantCache: secrets,
     mount: (front) => front.add(isWebhookRequest, receiver),
     status() {
       const s: EventLogStatus = log.status();
@@ -114,9 +120,9 @@ export function createIngest(deps: IngestDeps): Ingest {
           batches: shipper.stats.batches,
           rows: shipper.stats.rows,
           failures: shipper.stats.failures,
-          ...(shipper.stats.lastError ? { lastError: shipper.stats.lastError } : {}),
           lastShippedAt: shipper.stats.lastShippedAt || null,
         },
+        ...(shipper.stats.lastError ? { errors: { shipper: shipper.stats.lastError } } : {}),
         clicks: { ...clicks.stats },
       };
     },

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.ts';
-import type { TenantStore } from '../core/tenants.ts';
+import type { Tenant, TenantCredentials, TenantStore } from '../core/tenants.ts';
 
 export interface WebhookTenant {
   id: string;
@@ -9,10 +9,13 @@ export interface WebhookTenant {
   channelSecret?: string;
   /** Set when the stored secret could not be decrypted (wrong key, damaged row). */
   secretUnreadable?: boolean;
+  /** The tenant as the store lists it, and its credentials (for the handlers' replies). */
+  tenant: Tenant;
+  credentials?: TenantCredentials;
 }
 
 /**
- * Decrypted channel secrets for the webhook hot path, loaded once and refreshed when tenants change
+ * Tenants and their decrypted credentials for the webhook hot path and the handlers' replies, loaded once and refreshed when tenants change
  * or an unknown id is asked for (at most once a second, so unknown ids cannot hammer ClickHouse).
  * A change always leads to a load that starts after it: a change during a load queues one more.
  * One tenant's unreadable secret is logged and marks that tenant only.
@@ -57,10 +60,11 @@ export class TenantSecretsCache {
   async #load(): Promise<void> {
     const next = new Map<string, WebhookTenant>();
     for (const t of await this.tenants.list()) {
-      const entry: WebhookTenant = { id: t.id, name: t.name, botUserId: t.botUserId };
+      const entry: WebhookTenant = { id: t.id, name: t.name, botUserId: t.botUserId, tenant: t };
       if (t.hasCredentials) {
         try {
-          entry.channelSecret = (await this.tenants.credentials(t.id)).channelSecret;
+          entry.credentials = await this.tenants.credentials(t.id);
+          entry.channelSecret = entry.credentials.channelSecret;
         } catch (err) {
           entry.secretUnreadable = true;
           this.logger.error({ err: (err as Error).message, tenantId: t.id }, 'channel secret could not be read');

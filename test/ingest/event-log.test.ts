@@ -1,0 +1,240 @@
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { loadSecretBox } from '../../core/crypto.ts';
+import { registerHealth } from '../../core/health.ts';
+import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
+import { createLogger } from '../../core/logger.ts';
+import { migrate } from '../../core/migrations.ts';
+import { connectRedis, type Redis } from '../../core/redis.ts';
+import type { LocalRedis } from '../../core/redis-server.ts';
+import { TenantStore } from '../../core/tenants.ts';
+import { createIngest, type Ingest } from '../../ingest/index.ts';
+import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { event, postWebhook } from '../helpers/webhooks.ts';
+
+// ClickHouse outages injected at the client boundary: while `down`, every call fails the way an
+// unreachable server does (and, with `lostReply`, an INSERT is stored but its answer never arrives).
+const tmp = tmpDir();
+const logger = createLogger('silent');
+const SECRET = 'e'.repeat(32);
+const BOT = `U${'4'.repeat(32)}`;
+const fault = { down: false, lostReply: 0 };
+let ch: ClickHouseClient;
+let faulty: ClickHouseClient;
+let localRedis: LocalRedis;
+let redis: Redis;
+let tenants: TenantStore;
+const opened: Array<{ ingest: Ingest; app: FastifyInstance }> = [];
+
+beforeAll(async () => {
+  ch = await freshClickHouse(tmp.dir);
+  await migrate(ch);
+  faulty = new Proxy(ch, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      if (['insert', 'query', 'command', 'exec', 'ping'].includes(String(prop)))
+        return async (...args: unknown[]) => {
+          if (fault.down)
+            throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
+          const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (prop === 'insert' && fault.lostReply > 0) {
+            fault.lostReply--;
+            throw new Error('socket hang up (the INSERT was stored, its answer lost)');
+          }
+          return out;
+        };
+      return v.bind(target);
+    },
+  });
+  localRedis = await startTestRedis(tmp.dir);
+  redis = connectRedis(localRedis.url);
+  tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
+  await tenants.add({ id: '24201', name: '津市', kind: 'municipality', botUserId: BOT });
+  await tenants.setCredentials('24201', { channelSecret: SECRET, channelAccessToken: 't', lineApi: 'sandbox' });
+});
+afterAll(async () => {
+  fault.down = false;
+  for (const o of opened) {
+    await o.app.close();
+    await o.ingest.stop();
+  }
+  await redis?.quit();
+  await localRedis?.stop();
+  await ch?.close();
+  tmp.remove();
+});
+
+async function open(name: string, maxBytes?: number) {
+  const ingest = createIngest({
+    ch: faulty,
+    redis,
+    tenants,
+    endpoints: () => ({ line: 'http://127.0.0.1:1' }),
+    logger,
+    eventLog: { dir: path.join(tmp.dir, name), maxBytes },
+    shipper: { intervalMs: 20, retryMs: 20, maxRetryMs: 100 },
+    handlerRunner: { retryMs: 20, maxRetryMs: 50 },
+    rollupIntervalMs: 60_000,
+  });
+  await ingest.start();
+  const front = new FrontHandlers();
+  ingest.mount(front);
+  const app = createHttpApp(logger, { front });
+  registerHealth(app, {
+    ch: faulty,
+    redis,
+    eventLog: () => ingest.status(),
+    showErrors: async (req) => req.headers.authorization === 'Bearer operator',
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  opened.push({ ingest, app });
+  return { ingest, base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+}
+
+async function ids(where: string): Promise<string[]> {
+  const rs = await ch.query({
+    query: `SELECT webhook_event_id AS id FROM raw_webhook_events WHERE ${where} ORDER BY id`,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ id: string }>()).map((r) => r.id);
+}
+const shipped = (ingest: Ingest) =>
+  waitFor(async () => ingest.log.position('ship').seq >= ingest.log.head(), 20_000, 'the backlog to ship');
+
+describe('event log in front of ClickHouse', () => {
+  it('keeps answering 200 while ClickHouse is down, reports the backlog, and drains it in order once it is back', async () => {
+    const { ingest, base } = await open('outage');
+    const user = (i: number) => `U${String(i).padStart(32, '0')}`;
+    const sent: string[] = [];
+    fault.down = true;
+    for (let i = 0; i < 30; i++) {
+      const evs = [event(i % 3 ? 'follow' : 'unfollow', user(i)), event('follow', user(100 + i))];
+      sent.push(...evs.map((e) => String(e.webhookEventId)));
+      const r = await postWebhook(`${base}/webhook/24201`, { destination: BOT, events: evs }, SECRET);
+      expect(r.status).toBe(200);
+    }
+    await waitFor(async () => ingest.shipper.stats.failures > 0, 10_000, 'a failed INSERT');
+
+    // /readyz: 200 (webhooks are safe), ClickHouse shown apart, the backlog with its age; no raw errors anonymously
+    const anon = await fetch(`${base}/readyz`);
+    expect(anon.status).toBe(200);
+    const a = (await anon.json()) as Record<string, unknown> & { event_log: Record<string, unknown> };
+    expect(a.status).toBe('degraded');
+    expect(a.clickhouse).toBe('error');
+    expect(a.redis).toBe('ok');
+    expect(a.event_log.status).toBe('ok');
+    expect(a.event_log.backlog).toMatchObject({ events: 30 });
+    expect((a.event_log.backlog as { oldestAgeMs: number }).oldestAgeMs).toBeGreaterThan(0);
+    expect(JSON.stringify(a)).not.toMatch(/ECONNREFUSED/);
+    const op = (await (await fetch(`${base}/readyz`, { headers: { authorization: 'Bearer operator' } })).json()) as {
+      errors?: Record<string, string>;
+    };
+    expect(op.errors?.clickhouse).toMatch(/ECONNREFUSED/);
+    expect(await ids("tenant_id = '24201'").catch(() => [])).toEqual([]);
+
+    fault.down = false;
+    await shipped(ingest);
+    expect(await ids("tenant_id = '24201'")).toEqual([...sent].sort());
+    // in log order: the receive times follow the order they were acknowledged in
+    const rs = await ch.query({
+      query:
+        "SELECT webhook_event_id AS id FROM raw_webhook_events WHERE tenant_id = '24201' ORDER BY received_at, webhook_event_id",
+      format: 'JSONEachRow',
+    });
+    const order = (await rs.json<{ id: string }>()).map((r) => r.id);
+    const request = (id: string) => Math.floor(sent.indexOf(id) / 2);
+    expect(order.map(request)).toEqual([...order.map(request)].sort((x, y) => x - y));
+    const ready = (await (await fetch(`${base}/readyz`)).json()) as { status: string; event_log: { backlog: object } };
+    expect(ready.status).toBe('ok');
+    expect(ready.event_log.backlog).toMatchObject({ events: 0, bytes: 0, oldestAgeMs: null });
+  });
+
+  it('answers 503 backlog_full at its bound while ClickHouse is down, then drains and takes webhooks again', async () => {
+    const { ingest, base } = await open('full', 8 * 1024);
+    fault.down = true;
+    const statuses: Array<{ status: number; code?: string }> = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await postWebhook(
+        `${base}/webhook/24201`,
+        { destination: BOT, events: [event('follow', `U${'f'.repeat(28)}${String(i).padStart(4, '0')}`)] },
+        SECRET,
+      );
+      statuses.push({ status: r.status, code: r.json.error?.code });
+    }
+    const accepted = statuses.filter((s) => s.status === 200).length;
+    expect(accepted).toBeGreaterThan(5);
+    expect(statuses.slice(accepted).every((s) => s.status === 503 && s.code === 'backlog_full')).toBe(true);
+    expect(statuses.slice(0, accepted).every((s) => s.status === 200)).toBe(true);
+    expect(ingest.status().bytes).toBeLessThanOrEqual(8 * 1024);
+
+    fault.down = false;
+    await shipped(ingest);
+    await waitFor(async () => ingest.status().bytes === 0, 10_000, 'the log to be freed');
+    const again = await postWebhook(
+      `${base}/webhook/24201`,
+      { destination: BOT, events: [event('follow', `U${'e'.repeat(32)}`)] },
+      SECRET,
+    );
+    expect(again.status).toBe(200);
+    await shipped(ingest);
+    expect((await ids(`user_id LIKE 'U${'f'.repeat(28)}%'`)).length).toBe(accepted);
+  });
+
+  it("records clicks through the log while ClickHouse is down, rate-limited, stored once even when an INSERT's answer is lost", async () => {
+    const { ingest } = await open('clicks');
+    fault.down = true;
+    const row = (n: number) => ({
+      tenant_id: '24201',
+      delivery_id: 'd-clicks',
+      link_no: n,
+      bucket: 'all',
+      clicked_at: '2026-06-01 00:00:00.000',
+    });
+    const outcomes = [
+      await ingest.clicks.record('tok1', '203.0.113.1', row(1)),
+      await ingest.clicks.record('tok1', '203.0.113.1', row(1)), // the same resident again: not counted
+      await ingest.clicks.record('tok1', '203.0.113.2', row(1)),
+      await ingest.clicks.record('tok2', '203.0.113.1', row(2)),
+    ];
+    expect(outcomes).toEqual(['counted', 'limited', 'counted', 'counted']);
+    // a script from one address over many links stops being counted
+    let limited = 0;
+    for (let i = 0; i < 200; i++)
+      if ((await ingest.clicks.record(`s${i}`, '198.51.100.9', row(3))) === 'limited') limited++;
+    expect(limited).toBe(80);
+
+    fault.lostReply = 1; // the first INSERT is stored but reported failed: the batch is sent again
+    fault.down = false;
+    await shipped(ingest);
+    const rs = await ch.query({
+      query:
+        "SELECT link_no, count() AS n FROM delivery_clicks WHERE delivery_id = 'd-clicks' GROUP BY link_no ORDER BY link_no",
+      format: 'JSONEachRow',
+    });
+    expect((await rs.json<{ link_no: number; n: string }>()).map((r) => [Number(r.link_no), Number(r.n)])).toEqual([
+      [1, 2],
+      [2, 1],
+      [3, 120],
+    ]);
+    expect(ingest.shipper.stats.failures).toBeGreaterThan(0);
+  });
+
+  it('runs handlers from the log after durability and retries a failing one until it succeeds', async () => {
+    const { ingest, base } = await open('handlers');
+    let attempts = 0;
+    const done: string[] = [];
+    ingest.handlers.on('postback', ({ event: e }) => {
+      if (++attempts < 3) throw new Error('LINE is busy');
+      done.push(String(e.postback?.data));
+    });
+    const pb = event('postback', `U${'9'.repeat(32)}`, { postback: { data: 'menu:1' } });
+    expect((await postWebhook(`${base}/webhook/24201`, { destination: BOT, events: [pb] }, SECRET)).status).toBe(200);
+    await ingest.runner.drained();
+    expect(done).toEqual(['menu:1']);
+    expect(attempts).toBe(3);
+    expect(ingest.status().handlers.events).toBe(0);
+  });
+});

@@ -265,6 +265,50 @@ describe('every export leaves exactly one audit record', () => {
     expect((await auditRows({ target: '24999' })).map((r) => r.action)).toEqual(['tenant_added']);
   });
 
+  it('a report file download, also through /%61pi/…', async () => {
+    const [saved] = await suite.reports.files.save({
+      scope: 'monthly',
+      period: '2026-10',
+      createdBy: 'operator',
+      files: [
+        {
+          kind: 'kpi-xlsx',
+          title: '月次KPI報告書 (Excel)',
+          fileName: '2026-10_月次KPI報告書.xlsx',
+          mime: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+          bytes: Buffer.from('kpi'),
+        },
+      ],
+    });
+    const ken = await signIn('ken-view', 'prefecture-pass-1');
+    for (const path of [`/api/v1/reports/files/${saved!.id}`, `/%61pi/v1/reports/files/${saved!.id}`]) {
+      const before = await auditCount('export');
+      const res = await ken.call('GET', path);
+      expect(res.status, path).toBe(200);
+      await res.arrayBuffer();
+      const rows = await auditRows({ action: 'export' });
+      expect(rows.length - before, path).toBe(1);
+      expect(rows.at(-1)).toMatchObject({ username: 'ken-view', target: '2026-10_月次KPI報告書.xlsx' });
+    }
+    await withAuditDown(suite.ch, async () => {
+      const res = await ken.call('GET', `/api/v1/reports/files/${saved!.id}`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-disposition')).toBeNull();
+    });
+  });
+
+  it('applying the rich menu is audited', async () => {
+    const res = await staff.call('POST', `/api/v1/tenants/${TENANT}/rich-menu`, {
+      newsUrl: 'https://www.city.tsu.mie.jp/',
+      contactUrl: 'https://www.city.tsu.mie.jp/contact',
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { richMenu } = (await res.json()) as { richMenu: { richMenuId: string } };
+    expect((await auditRows({ target: richMenu.richMenuId })).map((r) => [r.action, r.username])).toEqual([
+      ['rich_menu_applied', 'tsu-ops'],
+    ]);
+  });
+
   it('a credential change is audited without its secrets', async () => {
     const res = await op('PUT', `/api/v1/tenants/24999/credentials`, {
       channelSecret: 'secret-that-must-not-be-logged',

@@ -529,7 +529,8 @@ describe('配信 composer in Chromium', () => {
     });
     expect(planned.status).toBe(201);
 
-    // a delivery with a tracked link, its clicks counted by where residents live; two clicks from 久居
+    // a delivery with a tracked link, its clicks counted by where residents live; two taps from 久居 by
+    // the same resident (same address, within a minute) count once
     const tracked = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/deliveries`, {
       title: 'クリック内訳の確認',
       messages: [{ type: 'text', text: '教室の案内 https://example.jp/kyoshitsu' }],
@@ -573,11 +574,12 @@ describe('配信 composer in Chromium', () => {
       .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     expect(lines).toEqual(
       expect.arrayContaining([
-        ['https://example.jp/kyoshitsu', '久居', '2'],
+        ['https://example.jp/kyoshitsu', '久居', '1'],
         ['https://example.jp/kyoshitsu', '一志', '0'],
       ]),
     );
     expect(await breakdown.textContent()).toContain('お住まい別');
+    expect(await breakdown.textContent()).toContain('1 分以内に何度押しても 1 回と数えます');
     await page.locator('#live-deliveries').screenshot({ path: path.join(shots, 'composer-7-clicks.png') });
     await page.click('button[aria-label="「クリック内訳の確認」のクリック内訳"]');
     expect(await page.$('#live-deliveries tr.breakdown')).toBeNull();

@@ -18,10 +18,22 @@ import {
   type MissingReason,
 } from './figures.ts';
 
+/** The years figures can be asked for (ClickHouse's Date covers 1970–2149; LINE's accounts, far less). */
+const YEARS = { min: 2000, max: 2100 };
+const inYears = (v: string) => Number(v.slice(0, 4)) >= YEARS.min && Number(v.slice(0, 4)) <= YEARS.max;
+/** A day that exists in the calendar (no 2026-02-30). */
+const realDay = (v: string) => {
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+};
 export const monthSchema = z
   .string()
-  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '月は YYYY-MM の形式で指定してください (例: 2025-04)');
-export const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD の形式で指定してください');
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '月は YYYY-MM の形式で指定してください (例: 2025-04)')
+  .refine(inYears, `月は ${YEARS.min}年から${YEARS.max}年の間で指定してください`);
+export const daySchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD の形式で指定してください')
+  .refine((v) => inYears(v) && realDay(v), `日付は ${YEARS.min}年から${YEARS.max}年の実在する日付で指定してください`);
 
 const DAY_MS = 86_400_000;
 const JST_MS = 9 * 3_600_000;

@@ -396,3 +396,102 @@ describe('generated malformed requests against every route', () => {
     expect(failures).toEqual([]);
   }, 900_000);
 });
+
+/** Inputs that pass validation, for routes where one is easy to give: mutated one field at a time. */
+const text = [{ type: 'text', text: 'お知らせ' }];
+const SAMPLES: Record<string, Record<string, unknown>> = {
+  'POST /api/v1/tenants/:tenantId/deliveries': { title: '試験', messages: text },
+  'PUT /api/v1/tenants/:tenantId/deliveries/:deliveryId': { title: '試験', messages: text },
+  'POST /api/v1/tenants/:tenantId/deliveries/preview': { messages: text },
+  'POST /api/v1/tenants/:tenantId/deliveries/count': { audience: { type: 'all' } },
+  'POST /api/v1/tenants/:tenantId/deliveries/:deliveryId/schedule': { scheduledAt: '2030-01-01T10:00' },
+  'POST /api/v1/tenants/:tenantId/test-devices': { userId: `U${'0'.repeat(32)}`, label: '試験端末' },
+  'POST /api/v1/minutes': { heldAt: '2026-04-15T14:00', kind: '定例会', title: '試験', tenantIds: [OWN] },
+  'POST /api/v1/issues': { tenantId: OWN, category: '配信', description: '試験' },
+  'PATCH /api/v1/issues/:id': { status: '対応中', note: '試験' },
+  'PUT /api/v1/tenants/:id/auto-reply': { text: '自動応答' },
+  'POST /api/v1/insight/backfill': { tenant: OWN, from: '2026-01-01', to: '2026-01-02' },
+};
+
+/** Every path to a value in `v`, a few levels down: ['messages', 0, 'text'], … */
+function leaves(v: unknown, at: Array<string | number> = [], depth = 0): Array<Array<string | number>> {
+  if (depth > 3 || v === null || typeof v !== 'object') return [at];
+  const entries = Array.isArray(v) ? v.map((x, i) => [i, x] as const) : Object.entries(v);
+  return [at, ...entries.flatMap(([k, x]) => leaves(x, [...at, k], depth + 1))];
+}
+
+function mutated(sample: Record<string, unknown>, seed: number, n: number): string[] {
+  const arb = fc.record({
+    at: fc.constantFrom(...leaves(sample).filter((p) => p.length > 0)),
+    how: fc.constantFrom('replace', 'delete', 'proto'),
+    value: oddValue,
+  });
+  return fc.sample(arb, { seed, numRuns: n }).map(({ at, how, value }) => {
+    const copy = structuredClone(sample) as Record<string | number, unknown>;
+    let parent = copy;
+    for (const k of at.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+    const last = at[at.length - 1]!;
+    if (how === 'delete') delete parent[last];
+    else parent[last] = value;
+    const json = JSON.stringify(copy);
+    // a prototype key next to the real ones, as JSON.parse would see it
+    return how === 'proto' ? json.replace(/^\{/, '{"__proto__":{"role":"admin","tenantId":null},') : json;
+  });
+}
+
+describe('near-valid inputs, past the first check', () => {
+  it('valid bodies with one field made odd, and odd paging and dates on every GET, answer below 500 or 503', async () => {
+    const failures: string[] = [];
+    const session = await s.tsu();
+    const callers: Array<Array<[string, string]>> = [
+      [['Authorization', `Bearer ${s.suite.token}`]],
+      [
+        ['Cookie', session.cookie],
+        ['X-CSRF-Token', session.csrfToken],
+      ],
+    ];
+    const requests: RawRequest[] = [];
+    for (const [i, r] of s.routes.entries()) {
+      const path = fillPath(r.url, OWN, s.fixtures);
+      const sample = SAMPLES[`${r.method} ${r.url}`];
+      for (const who of callers) {
+        if (sample) {
+          for (const body of mutated(sample, SEED + i, 24))
+            requests.push({ method: r.method, path, headers: [...who, ['Content-Type', 'application/json']], body });
+        }
+        if (r.method === 'GET') {
+          for (const query of [
+            'limit=-1',
+            'limit=NaN',
+            'limit=1e309',
+            'limit=99999999999',
+            'limit=1.5',
+            'limit[]=1',
+            'offset=-1',
+            'before=-1',
+            'month=2026-13',
+            'month=0000-01',
+            'from=2026-02-30&to=2026-03-01',
+            'from=1900-01-01&to=2999-12-31',
+            `tenant=${OWN}&tenant=${OWN}`,
+            'tenant=all',
+            'status=%E0',
+            'friends=%00',
+          ])
+            requests.push({ method: 'GET', path: `${path}?${query}`, headers: who });
+        }
+      }
+    }
+    for (let j = 0; j < requests.length; j += PARALLEL) {
+      await Promise.all(
+        requests.slice(j, j + PARALLEL).map(async (q) => {
+          const why = wrong(await rawRequest(s.port, q), q.method);
+          if (why) failures.push(`${describeReq(q)} → ${why}`);
+        }),
+      );
+    }
+    expect(requests.length).toBeGreaterThan(1000);
+    expect(failures).toEqual([]);
+    expect(await healthy()).toBe(true);
+  }, 600_000);
+});

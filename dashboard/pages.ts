@@ -352,15 +352,15 @@ ${stat('新規ブロック (期間)', s.unfollows, formatCount(s.unfollows))}
 ${stat('配信数 (期間)', s.deliveries, formatCount(s.deliveries))}
 ${stat('開封率 (期間)', s.openRate, formatPercent(s.openRate), s.missing.openRate)}
 </div>
-<div class="card"><div id="chart-friends" class="chart" data-chart="friends" role="img" aria-label="友だち数の推移"></div>
+<div class="card"><div id="chart-friends" class="chart" data-chart="friends" role="figure" aria-label="友だち数の推移"></div>
 ${hasInsight ? '' : html`<p class="note">${MISSING_REASONS.not_fetched}。LINE の統計は取得後に表示されます。</p>`}</div>
-<div class="card"><div id="chart-followsBlocks" class="chart" data-chart="followsBlocks" role="img" aria-label="友だち追加とブロック"></div></div>
+<div class="card"><div id="chart-followsBlocks" class="chart" data-chart="followsBlocks" role="figure" aria-label="友だち追加とブロック"></div></div>
 <h2>配信の進み具合 <small><a href="/municipalities/${v.tenant.id}/deliveries">配信する・一覧</a></small></h2>
 <div id="live-deliveries" class="card" data-tenant="${v.tenant.id}" aria-live="polite">読み込み中…</div>
 <h2>配信ごとの開封率・クリック</h2>
 ${
   v.deliveries.length
-    ? html`<div class="card"><div id="chart-deliveries" class="chart" data-chart="deliveries" role="img" aria-label="配信ごとの開封率"></div></div>
+    ? html`<div class="card"><div id="chart-deliveries" class="chart" data-chart="deliveries" role="figure" aria-label="配信ごとの開封率"></div></div>
 <div class="scroll"><table id="deliveries"><thead><tr><th>送信日時</th><th>配信</th><th>${FIGURES.delivered.label}</th><th>${FIGURES.uniqueImpressions.label}</th><th>${FIGURES.openRate.label}</th><th>${FIGURES.clicks.label}</th><th>${FIGURES.clickRate.label}</th></tr></thead><tbody>${deliveryRows}</tbody></table></div>`
     : html`<p class="note" id="no-deliveries">${MISSING_REASONS.no_deliveries} (統計を追跡している配信が見つかりません)。</p>`
 }

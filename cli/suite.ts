@@ -14,7 +14,7 @@ import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery } from '../delivery/index.ts';
-import { createIngest, eventLogDir, type Ingest } from '../ingest/index.ts';
+import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
@@ -94,7 +94,7 @@ export async function startSuite(
   cleanups.first('suite state', async () => removeSuiteState(config.dataDir));
   try {
     const box = loadSecretBox(config, { create: opts.demo });
-    const ch = await openClickHouse(config.clickhouse);
+    const ch = refusingWrites(await openClickHouse(config.clickhouse));
     cleanups.push('clickhouse', () => ch.close());
     const migrated = await migrate(ch);
     if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'migrations applied');

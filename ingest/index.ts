@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { FrontHandlers } from '../core/http.ts';
@@ -69,6 +70,29 @@ export interface Ingest {
   status(): IngestStatus;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * An outage drill at the client boundary (TAYORI_FAULT_CLICKHOUSE_WRITES=<file>): while the file
+ * exists, every INSERT through this client fails as if ClickHouse refused it; without the variable
+ * the client itself. The crash test uses it on a running suite.
+ */
+export function refusingWrites(
+  ch: ClickHouseClient,
+  file = process.env.TAYORI_FAULT_CLICKHOUSE_WRITES,
+): ClickHouseClient {
+  if (!file) return ch;
+  return new Proxy(ch, {
+    get(target, prop) {
+      if (prop === 'insert')
+        return (...args: Parameters<ClickHouseClient['insert']>) =>
+          fs.existsSync(file)
+            ? Promise.reject(new Error(`ClickHouse writes refused (drill: ${file} exists)`))
+            : target.insert(...args);
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 /** The default place of the event log in a data directory. */

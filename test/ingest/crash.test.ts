@@ -6,10 +6,13 @@ import { openClickHouse } from '../../core/clickhouse.ts';
 import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
 import { event, sign } from '../helpers/webhooks.ts';
 
-// Load against the suite in a child process, kill -9 mid-load, restart, redeliver what was not
-// acknowledged: every event that got a 200 is stored, and each counts once.
+// Load against the suite in a child process, killed with -9 three times: during load, while
+// ClickHouse refuses writes (the acknowledged events wait in the event log), and as it starts again
+// shipping that backlog. After a last restart LINE redelivers what was not acknowledged: every event
+// that got a 200 is stored once, and every handler ran (residents' follow state for each of them).
 const tmp = tmpDir();
-const env = testEnv(tmp.dir, { TAYORI_SANDBOX: 'off', LOG_LEVEL: 'error' });
+const FAULT = path.join(tmp.dir, 'clickhouse-refuses-writes');
+const env = testEnv(tmp.dir, { TAYORI_SANDBOX: 'off', LOG_LEVEL: 'error', TAYORI_FAULT_CLICKHOUSE_WRITES: FAULT });
 const SECRET = 'c'.repeat(32);
 const BOT = `U${'2'.repeat(32)}`;
 const children: ChildProcess[] = [];
@@ -49,8 +52,27 @@ async function send(url: string, req: Req, redelivery: boolean): Promise<void> {
   }
 }
 
+/** 16 senders over `batch` until `ackTarget` of them are acknowledged, then kill -9 (mid-load). */
+async function loadAndKill(url: string, child: ChildProcess, batch: Req[], ackTarget: number): Promise<void> {
+  let next = 0;
+  let killed = false;
+  const sender = async () => {
+    while (next < batch.length && !killed) {
+      const r = batch[next++]!;
+      await send(url, r, false);
+      if (!killed && batch.filter((x) => x.acked).length >= ackTarget) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, sender));
+  if (!killed) child.kill('SIGKILL');
+  await waitFor(async () => child.exitCode !== null || child.signalCode !== null, 10_000, 'the child to die');
+}
+
 describe('ingest survives kill -9', () => {
-  it('keeps every acknowledged event exactly once after a crash and redelivery', async () => {
+  it('keeps every acknowledged event exactly once, and runs every handler, after crashes and redelivery', async () => {
     fs.writeFileSync(path.join(tmp.dir, 'secret.key'), Buffer.alloc(32, 3).toString('base64'), { mode: 0o600 });
     expect(
       (
@@ -66,49 +88,44 @@ describe('ingest survives kill -9', () => {
     ).toBe(0);
 
     const day = Date.parse('2026-05-01T01:00:00Z');
-    const reqs: Req[] = Array.from({ length: 400 }, (_, i) => ({
+    const user = (n: number) => `U${String(n).padStart(32, '0')}`;
+    const reqs: Req[] = Array.from({ length: 600 }, (_, i) => ({
       acked: false,
       events: Array.from({ length: 10 }, (_, k) =>
-        event(k % 4 === 3 ? 'unfollow' : 'follow', `U${String(i * 10 + k).padStart(32, '0')}`, {}, day + i * 10 + k),
+        event(k % 4 === 3 ? 'unfollow' : 'follow', user(i * 10 + k), {}, day + i * 10 + k),
       ),
     }));
+    const acked = (from: number, to: number) => reqs.slice(from, to).filter((r) => r.acked).length;
 
-    // first run: load with 16 senders, killed with SIGKILL after 100 acknowledgements
+    // 1. during load
     const first = await startServe();
-    let next = 0;
-    let killed = false;
-    const sender = async () => {
-      while (next < reqs.length && !killed) {
-        const r = reqs[next++]!;
-        await send(first.url, r, false);
-        if (!killed && reqs.filter((x) => x.acked).length >= 100) {
-          killed = true;
-          first.child.kill('SIGKILL');
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, sender));
-    await waitFor(
-      async () => first.child.exitCode !== null || first.child.signalCode !== null,
-      10_000,
-      'the child to die',
-    );
-    const ackedFirst = reqs.filter((r) => r.acked).length;
-    expect(ackedFirst).toBeGreaterThanOrEqual(100);
-    expect(ackedFirst).toBeLessThan(reqs.length);
+    await loadAndKill(first.url, first.child, reqs.slice(0, 200), 100);
+    expect(acked(0, 200)).toBeGreaterThanOrEqual(100);
+    expect(acked(0, 200)).toBeLessThan(200);
 
-    // restart; LINE redelivers what was not acknowledged, and some acknowledged requests arrive again
+    // 2. while ClickHouse refuses writes: acknowledged from the log alone, handlers failing and retried
     const second = await startServe();
+    fs.writeFileSync(FAULT, ''); // every INSERT fails from now on: the shipper's, and the follow-state handler's
+    await loadAndKill(second.url, second.child, reqs.slice(200, 400), 120);
+    expect(acked(200, 400)).toBeGreaterThanOrEqual(120);
+
+    // 3. ClickHouse takes writes again: killed while the backlog ships (and more load arrives)
+    fs.rmSync(FAULT);
+    const third = await startServe();
+    await loadAndKill(third.url, third.child, reqs.slice(400, 600), 40);
+
+    // 4. restart; LINE redelivers what was not acknowledged, and some acknowledged requests arrive again
+    const last = await startServe();
     const redeliver = reqs.filter((r) => !r.acked);
     const duplicates = reqs.filter((r) => r.acked).slice(0, 30);
     for (let i = 0; i < redeliver.length; i += 16)
-      await Promise.all(redeliver.slice(i, i + 16).map((r) => send(second.url, r, true)));
-    await Promise.all(duplicates.map((r) => send(second.url, r, true)));
+      await Promise.all(redeliver.slice(i, i + 16).map((r) => send(last.url, r, true)));
+    await Promise.all(duplicates.map((r) => send(last.url, r, true)));
     expect(reqs.every((r) => r.acked)).toBe(true);
 
     const redisPid = Number(fs.readFileSync(path.join(tmp.dir, 'redis', 'redis.pid'), 'utf8'));
-    second.child.kill('SIGTERM');
-    await waitFor(async () => second.child.exitCode !== null, 30_000, 'a clean stop');
+    last.child.kill('SIGTERM');
+    await waitFor(async () => last.child.exitCode !== null, 30_000, 'a clean stop');
     await waitFor(async () => !isAlive(redisPid), 10_000, 'redis-server to stop');
 
     const ch = await openClickHouse({ kind: 'embedded', path: path.join(tmp.dir, 'clickhouse') });
@@ -125,6 +142,12 @@ describe('ingest survives kill -9', () => {
       expect(Number(roll.events)).toBe(total);
       expect(Number(roll.unfollows)).toBe(reqs.length * 2);
       expect(Number(roll.follows)).toBe(total - reqs.length * 2);
+      // the follow-state handler ran for every event (each resident has exactly one)
+      const states = await q(
+        "SELECT count() AS n, countIf(is_friend = 1) AS friends FROM resident_states FINAL WHERE tenant_id = '24201'",
+      );
+      expect(Number(states.n)).toBe(total);
+      expect(Number(states.friends)).toBe(total - reqs.length * 2);
     } finally {
       await ch.close();
     }

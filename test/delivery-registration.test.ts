@@ -64,7 +64,7 @@ beforeAll(async () => {
   await tenants.setCredentials(TENANT, { channelSecret: SECRET, channelAccessToken: ACCESS, lineApi: 'sandbox' });
 
   const endpoints = () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox?.url });
-  ingest = createIngest({ ch, redis, tenants, endpoints, logger });
+  ingest = createIngest({ ch, redis, tenants, endpoints, logger, eventLog: { dir: `${tmp.dir}/event-log` } });
   delivery = createDelivery({
     ch,
     redisUrl: redisServer.url,

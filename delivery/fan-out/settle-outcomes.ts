@@ -35,7 +35,7 @@ interface Pending {
 export interface OutcomeSettlerDeps {
   state: Pick<DeliveryRedis, 'settle'>;
   store: { batchWriter: Pick<DeliveryStore['batchWriter'], 'write'> };
-  logger: Logger;
+  logger: Pick<Logger, 'warn' | 'error'>;
   /** Called when a group completes a delivery (every batch settled). */
   finalizer: { finalize(tenantId: string, id: string): Promise<void> };
 }

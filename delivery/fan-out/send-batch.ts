@@ -11,15 +11,26 @@ import type { Channel } from './channels.ts';
 import type { FanOutConfig, RunState } from './options.ts';
 import { blankOutcome, type OutcomeSettler } from './settle-outcomes.ts';
 
+/** What sending needs of the options. */
+export type SendLimits = Pick<
+  FanOutConfig,
+  'requestTimeoutMs' | 'maxAttempts' | 'max429' | 'retryBaseMs' | 'backoff429Ms'
+>;
+
 export class BatchSender {
-  readonly #o: FanOutConfig;
-  readonly #state: DeliveryRedis;
+  readonly #o: SendLimits;
+  readonly #state: Pick<DeliveryRedis, 'backoff' | 'clearBackoff'>;
   readonly #run: RunState;
-  readonly #settler: OutcomeSettler;
+  readonly #settler: Pick<OutcomeSettler, 'settle'>;
   /** Channels that saw a 429 lately (their back-off streak is reset on the next success). */
   readonly #recent429 = new Map<string, number>();
 
-  constructor(o: FanOutConfig, state: DeliveryRedis, run: RunState, settler: OutcomeSettler) {
+  constructor(
+    o: SendLimits,
+    state: Pick<DeliveryRedis, 'backoff' | 'clearBackoff'>,
+    run: RunState,
+    settler: Pick<OutcomeSettler, 'settle'>,
+  ) {
     this.#o = o;
     this.#state = state;
     this.#run = run;

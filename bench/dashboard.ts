@@ -22,7 +22,8 @@ import { connectRedis } from '../core/redis.ts';
 import { startLocalRedis } from '../core/redis-server.ts';
 import { sql } from '../core/sql.ts';
 import { TenantStore } from '../core/tenants.ts';
-import { addDays, addMonths, createDashboard } from '../dashboard/index.ts';
+import { addDays, addMonths } from '../core/time.ts';
+import { createDashboard } from '../dashboard/index.ts';
 
 function arg(name: string, env: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -181,10 +182,8 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
       const from = `${addMonths(m, -11)}-01`;
       const to = `${m}-28`;
       const t = pick(ids, i);
-      rollupQ.push(await timed(() => q('dashboard.webhooks_per_month', { tenants: ids, from, to })));
-      rollupQ.push(
-        await timed(() => q('dashboard.webhooks_per_day', { tenant: t, from: addDays(end, -364), to: end })),
-      );
+      rollupQ.push(await timed(() => q('metrics.webhooks_per_month', { tenants: ids, from, to })));
+      rollupQ.push(await timed(() => q('metrics.webhooks_per_day', { tenant: t, from: addDays(end, -364), to: end })));
       rawQ.push(await timed(() => q('dashboard_bench.raw_overview', { tenants: ids, from, to })));
       rawQ.push(
         await timed(() => q('dashboard_bench.raw_municipality', { tenant: t, from: addDays(end, -364), to: end })),

@@ -21,7 +21,7 @@ import { SecretBox } from '../core/crypto.ts';
 import { migrate } from '../core/migrations.ts';
 import { sql } from '../core/sql.ts';
 import { TenantStore } from '../core/tenants.ts';
-import { addDays, addMonths, monthBounds } from '../dashboard/index.ts';
+import { addDays, addMonths, monthBounds } from '../core/time.ts';
 
 const here = fileURLToPath(import.meta.url);
 const LIMIT_SECONDS = 10;

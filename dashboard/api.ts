@@ -14,8 +14,9 @@ import {
   type StaffStore,
 } from '../core/users.ts';
 import { z } from '../core/zod.ts';
-import { currentMonth, daySchema, monthSchema, type DashboardData, type Overview } from './data.ts';
-import { FIGURES, MISSING_REASONS, type Figure, type FigureName } from './figures.ts';
+import { tokyoMonth as currentMonth, daySchema, monthSchema } from '../core/time.ts';
+import { FIGURES, MISSING_REASONS, type Figure, type FigureName, type Overview } from '../metrics/index.ts';
+import type { DashboardData } from './data.ts';
 import { xlsxWorkbook, type XlsxCell } from './xlsx.ts';
 
 export interface ApiDeps {

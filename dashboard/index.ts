@@ -17,43 +17,7 @@ import { registerSessionRoutes } from './session-routes.ts';
 import { registerTenantRoutes } from './tenants-api.ts';
 
 export { registerTenantRoutes } from './tenants-api.ts';
-export * as figures from './figures.ts';
-export {
-  FIGURES,
-  MISSING_REASONS,
-  blockRate,
-  clickRate,
-  friendsPerPopulation,
-  openRate,
-  ratio,
-  formatCount,
-  formatChange,
-  formatPercent,
-  type Figure,
-  type FigureName,
-  type MissingReason,
-} from './figures.ts';
-export {
-  PALETTE,
-  attributeChartOptions,
-  deliveryRatesOptions,
-  followsVsBlocksOptions,
-  friendsChartOptions,
-  renderChartSvg,
-  sparklineOptions,
-  type ChartOptions,
-} from './charts.ts';
-export {
-  DashboardData,
-  addDays,
-  addMonths,
-  aggregateDeliveries,
-  monthBounds,
-  warekiMonth,
-  type Overview,
-  type OverviewRow,
-  type MunicipalityView,
-} from './data.ts';
+export { DashboardData } from './data.ts';
 export { overviewCsv, overviewTable } from './api.ts';
 export { csvCell, csvLine, toCsv } from '../core/csv.ts';
 export { xlsxWorkbook } from './xlsx.ts';

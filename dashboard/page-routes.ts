@@ -19,7 +19,8 @@ import { html, toHtmlString, type SafeHtml } from '../core/html.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
-import { currentMonth, monthSchema, type DashboardData } from './data.ts';
+import { tokyoMonth as currentMonth, monthSchema } from '../core/time.ts';
+import type { DashboardData } from './data.ts';
 import { deliveriesPage, deliverySettingsPage, errorPage, layout, municipalityPage, overviewPage } from './pages.ts';
 import { issuesPage, minutesPage, RECORD_ASSETS, reportsPage } from './record-pages.ts';
 import { registerTokenPages, tokensSection } from './token-pages.ts';
@@ -48,11 +49,18 @@ function assets(): Map<string, { body: Buffer; type: string }> {
     // apexcharts' own styles, which it would otherwise inject as inline <style> (see public/charts.js)
     ['apexcharts.css', { body: apex('apexcharts.css'), type: 'text/css; charset=utf-8' }],
     ['apexcharts-legend.css', { body: apex('apexcharts-legend.css'), type: 'text/css; charset=utf-8' }],
+    // the chart text escaping metrics/ shares with the server's renderer (one definition)
+    [
+      'chart-text.js',
+      {
+        body: fs.readFileSync(fileURLToPath(new URL('../metrics/chart-text.js', import.meta.url))),
+        type: 'application/javascript; charset=utf-8',
+      },
+    ],
     ...[
       'dashboard.js',
       'dashboard.css',
       'charts.js',
-      'chart-text.js',
       ...RECORD_ASSETS,
       'composer.js',
       'composer.css',

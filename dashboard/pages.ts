@@ -1,32 +1,27 @@
 import { ROLE_LABELS, type Principal } from '../core/auth.ts';
 import { html, jsonBlock, type HtmlValue, type SafeHtml } from '../core/html.ts';
 import type { Tenant } from '../core/tenants.ts';
+import { addMonths, tokyoMonth as currentMonth } from '../core/time.ts';
 import {
   attributeChartOptions,
-  deliveryRatesOptions,
-  followsVsBlocksOptions,
-  friendsChartOptions,
-  sparklineOptions,
-} from './charts.ts';
-import {
-  addMonths,
-  currentMonth,
-  type AttributeBreakdown,
-  type MunicipalityView,
-  type Overview,
-  type OverviewRow,
-} from './data.ts';
-import {
   DASH,
+  deliveryRatesOptions,
   FIGURES,
+  followsVsBlocksOptions,
   formatChange,
   formatCount,
   formatPercent,
+  friendsChartOptions,
   MISSING_REASONS,
+  sparklineOptions,
+  type AttributeBreakdown,
   type Figure,
   type FigureName,
   type MissingReason,
-} from './figures.ts';
+  type MunicipalityView,
+  type Overview,
+  type OverviewRow,
+} from '../metrics/index.ts';
 
 /**
  * The page frame. `scripts: false` loads no script; a list loads dashboard.js and those files from

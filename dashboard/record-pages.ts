@@ -6,7 +6,7 @@
 import { hasPermission, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tenant } from '../core/tenants.ts';
-import { addMonths, currentMonth } from './data.ts';
+import { addMonths, tokyoMonth as currentMonth } from '../core/time.ts';
 import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
 import { layout } from './pages.ts';
 

@@ -13,9 +13,7 @@ var ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#3
 
 /** Text for HTML or XML: & < > " ' as entities. */
 export function escapeChartText(value) {
-  return String(value === null || value === undefined ? '' : value).replace(/[&<>"']/g, function (c) {
-    return ESCAPES[c];
-  });
+  return String(value === null || value === undefined ? '' : value).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
 function copy(o) {
@@ -41,17 +39,15 @@ export function withHtmlSafeText(options) {
   var tooltip = copy(o.tooltip);
   // a datetime axis's tooltip title is a date apexcharts formats itself (its `format` is kept)
   if (copy(o.xaxis).type !== 'datetime') {
-    var x = copy(tooltip.x);
-    var xFormat = typeof x.formatter === 'function' ? x.formatter : null;
-    x.formatter = function (value, ctx) {
-      return escapeChartText(xFormat ? xFormat(value, ctx) : defaultTooltipTitle(value, ctx));
-    };
+    const x = copy(tooltip.x);
+    const xFormat = typeof x.formatter === 'function' ? x.formatter : null;
+    x.formatter = (value, ctx) => escapeChartText(xFormat ? xFormat(value, ctx) : defaultTooltipTitle(value, ctx));
     tooltip.x = x;
   }
   var y = copy(tooltip.y);
   var title = copy(y.title);
   var titleFormat = typeof title.formatter === 'function' ? title.formatter : null;
-  title.formatter = function (name, ctx) {
+  title.formatter = (name, ctx) => {
     if (titleFormat) return escapeChartText(titleFormat(name, ctx));
     return name ? escapeChartText(name) + ': ' : '';
   };
@@ -60,9 +56,7 @@ export function withHtmlSafeText(options) {
   o.tooltip = tooltip;
   var legend = copy(o.legend);
   var legendFormat = typeof legend.formatter === 'function' ? legend.formatter : null;
-  legend.formatter = function (name, ctx) {
-    return escapeChartText(legendFormat ? legendFormat(name, ctx) : name);
-  };
+  legend.formatter = (name, ctx) => escapeChartText(legendFormat ? legendFormat(name, ctx) : name);
   o.legend = legend;
   return o;
 }
@@ -83,23 +77,21 @@ function escapedAxis(axis) {
 /** Options for apexcharts/ssr: every text they hold escaped (titles, names, categories, labels, x values). */
 export function withSvgSafeText(options) {
   var o = Object.assign({}, options);
-  ['title', 'subtitle', 'noData'].forEach(function (k) {
+  ['title', 'subtitle', 'noData'].forEach((k) => {
     if (o[k]) o[k] = escapedTitle(o[k]);
   });
   if (o.xaxis) o.xaxis = escapedAxis(o.xaxis);
   if (o.yaxis) o.yaxis = Array.isArray(o.yaxis) ? o.yaxis.map(escapedAxis) : escapedAxis(o.yaxis);
   if (Array.isArray(o.labels)) o.labels = o.labels.map(escapeChartText);
   if (Array.isArray(o.series)) {
-    o.series = o.series.map(function (s) {
+    o.series = o.series.map((s) => {
       if (!s || typeof s !== 'object') return s;
       var out = Object.assign({}, s);
       if (typeof s.name === 'string') out.name = escapeChartText(s.name);
       if (Array.isArray(s.data)) {
-        out.data = s.data.map(function (p) {
-          return p && typeof p === 'object' && typeof p.x === 'string'
-            ? Object.assign({}, p, { x: escapeChartText(p.x) })
-            : p;
-        });
+        out.data = s.data.map((p) =>
+          p && typeof p === 'object' && typeof p.x === 'string' ? Object.assign({}, p, { x: escapeChartText(p.x) }) : p,
+        );
       }
       return out;
     });

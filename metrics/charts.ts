@@ -4,12 +4,13 @@
  * they survive JSON and render the same in both places.
  *
  * Stored text (delivery titles, option labels, names) reaches these charts. Both renderers make it
- * safe with the one module public/chart-text.js: the browser (public/charts.js) adds its escaping
+ * safe with the one module chart-text.js: the browser (dashboard/public/charts.js) adds its escaping
  * tooltip and legend formatters after parsing the JSON, and `renderChartSvg` escapes every text
  * before apexcharts/ssr serialises it. Every chart, whichever builder made it, goes through one of the two.
  */
-import { withSvgSafeText } from './public/chart-text.js';
-import type { DeliveryFigures, MunicipalityDay } from './data.ts';
+import { withSvgSafeText } from './chart-text.js';
+import type { DeliveryFigures } from './deliveries.ts';
+import type { MunicipalityDay } from './municipality.ts';
 import { FIGURES } from './figures.ts';
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */

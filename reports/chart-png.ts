@@ -3,7 +3,7 @@
  * `renderChartSvg` (apexcharts/ssr) → PNG with @resvg/resvg-js, text in IPAex Gothic.
  */
 import { Resvg } from '@resvg/resvg-js';
-import { renderChartSvg, type ChartOptions } from '../dashboard/index.ts';
+import { renderChartSvg, type ChartOptions } from '../metrics/index.ts';
 
 export const REPORT_FONT = process.env.TAYORI_REPORT_FONT ?? '/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf';
 

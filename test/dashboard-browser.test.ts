@@ -4,7 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../cli/suite.ts';
 import { createLogger } from '../core/logger.ts';
-import { formatChange, formatCount, formatPercent } from '../dashboard/figures.ts';
+import { formatChange, formatCount, formatPercent } from '../metrics/index.ts';
 import { MONTH, seedFigures } from './dashboard-fixtures.ts';
 import { repoRoot, testConfig, tmpDir } from './helpers/index.ts';
 

@@ -12,10 +12,9 @@ import {
   friendsChartOptions,
   openRate,
   renderChartSvg,
-  toCsv,
-  xlsxWorkbook,
-} from '../dashboard/index.ts';
-import { addMonths, monthBounds, warekiMonth } from '../dashboard/data.ts';
+} from '../metrics/index.ts';
+import { toCsv, xlsxWorkbook } from '../dashboard/index.ts';
+import { addMonths, formatWarekiMonth as warekiMonth, monthBounds } from '../core/time.ts';
 
 describe('figure definitions', () => {
   it('open rate = unique impressions ÷ delivered; block rate = blocks ÷ friends; unknown stays null', () => {

@@ -8,7 +8,7 @@ import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { SecretBox } from '../core/crypto.ts';
 import { migrate } from '../core/migrations.ts';
 import { TenantStore } from '../core/tenants.ts';
-import { addMonths, monthBounds } from '../dashboard/index.ts';
+import { addMonths, monthBounds } from '../core/time.ts';
 import { ReportStore } from '../reports/index.ts';
 import { minutesCreateSchema, tokyoIso } from '../reports/schemas.ts';
 import type { ReportSources } from '../reports/documents/index.ts';

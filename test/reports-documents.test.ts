@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryRatesOptions } from '../dashboard/index.ts';
+import { deliveryRatesOptions } from '../metrics/index.ts';
 import { chartPng } from '../reports/index.ts';
 
 // Report charts: the dashboard's chart options rendered on the server to PNG in a Japanese font.

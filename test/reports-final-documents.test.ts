@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DashboardData, MISSING_REASONS, aggregateDeliveries, type Overview } from '../dashboard/index.ts';
+import { MISSING_REASONS, Metrics, aggregateDeliveries, type Overview } from '../metrics/index.ts';
 import { buildFinalReport, REPORT_KINDS, type ReportFile, type ReportSources } from '../reports/documents/index.ts';
 import { issueCreateSchema } from '../reports/schemas.ts';
 import { seedFigures } from './dashboard-fixtures.ts';
@@ -11,7 +11,7 @@ import { tmpDir } from './helpers/index.ts';
 // with the demo's 29 municipalities; the files are opened and read back.
 const tmp = tmpDir();
 let src: ReportSources;
-let data: DashboardData;
+let data: Metrics;
 let overviews: Overview[];
 let files: ReportFile[];
 const progress: string[] = [];
@@ -115,8 +115,9 @@ beforeAll(async () => {
     'itaku',
   );
 
-  data = new DashboardData(src.ch, src.tenants);
-  overviews = await Promise.all(MONTHS.map((m) => data.overview({ kind: 'operator' }, m)));
+  data = new Metrics(src.ch, src.tenants);
+  const all = (await src.tenants.list()).map((t) => t.id);
+  overviews = await Promise.all(MONTHS.map((m) => data.overview(all, m)));
   const t0 = performance.now();
   files = await buildFinalReport(src, PERIOD, { now: NOW, onProgress: (s) => progress.push(s) });
   console.log(`final report for ${MONTHS.length} months: ${((performance.now() - t0) / 1000).toFixed(2)} s`);

@@ -15,7 +15,7 @@ import { installApiAuth, type Authenticator, type Permission, type Principal } f
 import { createHttpApp, type FastifyInstance } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
 import type { LocalRedis } from '../core/redis-server.ts';
-import { DashboardData } from '../dashboard/index.ts';
+import { Metrics } from '../metrics/index.ts';
 import type { ReportFile, ReportSources } from '../reports/documents/index.ts';
 import {
   createReports,
@@ -226,7 +226,10 @@ describe('an on-demand monthly package (real documents)', () => {
 
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(bytes as unknown as ArrayBuffer);
-    const overview = await new DashboardData(src.ch, src.tenants).overview({ kind: 'operator' }, MONTH);
+    const overview = await new Metrics(src.ch, src.tenants).overview(
+      (await src.tenants.list()).map((t) => t.id),
+      MONTH,
+    );
     const want = overview.rows.find((r) => r.tenantId === '24201')!;
     expect(want.friends).toBe(1200);
     let tsu: unknown[] | undefined;

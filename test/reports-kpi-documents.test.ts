@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DashboardData, MISSING_REASONS, type Overview } from '../dashboard/index.ts';
+import { MISSING_REASONS, Metrics, type Overview } from '../metrics/index.ts';
 import { buildMonthlyPackage, REPORT_KINDS, type ReportFile, type ReportSources } from '../reports/documents/index.ts';
 import { issueCreateSchema, issuePatchSchema } from '../reports/schemas.ts';
 import { MONTH, seedFigures } from './dashboard-fixtures.ts';
@@ -102,7 +102,10 @@ beforeAll(async () => {
     resolvedOn: '2025-06-25',
   });
 
-  overview = await new DashboardData(src.ch, src.tenants).overview({ kind: 'operator' }, MONTH);
+  overview = await new Metrics(src.ch, src.tenants).overview(
+    (await src.tenants.list()).map((t) => t.id),
+    MONTH,
+  );
   const t0 = performance.now();
   files = await buildMonthlyPackage(src, MONTH, { now: NOW, onProgress: (s, d, t) => progress.push([s, d, t]) });
   seconds = (performance.now() - t0) / 1000;

@@ -6,7 +6,7 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { renderAsync } from '@resvg/resvg-js';
-import { PALETTE, deliveryRatesOptions, renderChartSvg, type ChartOptions } from '../../dashboard/index.ts';
+import { PALETTE, deliveryRatesOptions, renderChartSvg, type ChartOptions } from '../../metrics/index.ts';
 import { REPORT_FONT } from '../chart-png.ts';
 import type { DeliveryFigures } from './sources.ts';
 

@@ -12,7 +12,7 @@ import {
   formatPercent,
   type Figure,
   type MissingReason,
-} from '../../dashboard/index.ts';
+} from '../../metrics/index.ts';
 import { dueDateFor, formatWareki, formatWarekiMonth, parseYearMonth } from '../due-date.ts';
 
 const JST_MS = 9 * 3_600_000;

@@ -4,20 +4,20 @@
  * per municipality and prefecture-wide the period's registrations, growth, blocks, opens and clicks.
  */
 import { sql } from '../../core/sql.ts';
+import { monthBounds } from '../../core/time.ts';
 import {
-  DashboardData,
+  Metrics,
   aggregateDeliveries,
   figures,
-  monthBounds,
   ratio,
   type Figure,
   type FigureName,
   type MissingReason,
   type Overview,
   type OverviewRow,
-} from '../../dashboard/index.ts';
+} from '../../metrics/index.ts';
 import { monthsOf, type FigureKind } from './common.ts';
-import { OPERATOR, indexTenants, type DeliveryFigures, type ReportSources, type TenantIndex } from './sources.ts';
+import { indexTenants, type DeliveryFigures, type ReportSources, type TenantIndex } from './sources.ts';
 
 const ALL = 100_000;
 
@@ -129,7 +129,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
   const months = monthsOf(period);
   const from = months[0]!;
   const to = months.at(-1)!;
-  const data = new DashboardData(src.ch, src.tenants);
+  const metrics = new Metrics(src.ch, src.tenants);
   const list = await src.tenants.list();
   const tenants = indexTenants(list);
   const ids = tenants.municipalityIds;
@@ -138,8 +138,16 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
   const rows = async <T>(name: string, params: Record<string, unknown>) =>
     (await src.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' })).json<T>();
   const [overviews, deliveries, audienceRows, buckets, minutes, issues] = await Promise.all([
-    Promise.all(months.map((m) => data.overview(OPERATOR, m))),
-    data.deliveries(ids, fromDay, toDay),
+    // reports cover every tenant
+    Promise.all(
+      months.map((m) =>
+        metrics.overview(
+          list.map((t) => t.id),
+          m,
+        ),
+      ),
+    ),
+    metrics.deliveries(ids, fromDay, toDay),
     ids.length
       ? rows<{ tenant_id: string; key: string; audience_label: string; audience_type: string; targets: string }>(
           'report_documents.delivery_audiences',

@@ -3,7 +3,7 @@
  * Word and Excel versions. Its due date is the one the contract sets for the end of the work:
  * within 10 days counted from the day the work is completed, or the contract's end if earlier.
  */
-import { FIGURES, PALETTE } from '../../dashboard/index.ts';
+import { FIGURES, PALETTE } from '../../metrics/index.ts';
 import { formatWareki, formatWarekiMonth, parseDate } from '../due-date.ts';
 import {
   municipalityBarsOptions,

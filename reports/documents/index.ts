@@ -8,7 +8,7 @@
  *   const final = await buildFinalReport({ ch, tenants, store }, { from: '2025-04', to: '2026-03' });
  *   // → final-docx, final-xlsx
  */
-import { FIGURES, PALETTE } from '../../dashboard/index.ts';
+import { FIGURES, PALETTE } from '../../metrics/index.ts';
 import {
   renderCharts,
   municipalityBarsOptions,

@@ -9,7 +9,7 @@ import {
   type MissingReason,
   type Overview,
   type OverviewRow,
-} from '../../dashboard/index.ts';
+} from '../../metrics/index.ts';
 import { type Footnotes, PARTIAL_NOTE, formatFigure, tokyoClock, warekiDay, type FigureKind } from './common.ts';
 import type { DeliveryFigures } from './sources.ts';
 

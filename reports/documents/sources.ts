@@ -1,25 +1,22 @@
 /**
- * The records and figures a report is made from, read once and in parallel: the dashboard's
- * figures (the same queries the pages use, read as the operator), the month's minutes and issue
+ * The records and figures a report is made from, read once and in parallel: metrics/'
+ * figures (the same queries the dashboard's pages use, for every tenant), the month's minutes and issue
  * log with each entry's history, and the tenants' names.
  */
-import type { Principal } from '../../core/auth.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Tenant, TenantStore } from '../../core/tenants.ts';
-import { DashboardData, monthBounds, type Overview } from '../../dashboard/index.ts';
+import { monthBounds } from '../../core/time.ts';
+import { type DeliveryFigures, Metrics, type Overview } from '../../metrics/index.ts';
 import type { HistoryEntry, Issue, Minutes, ReportStore } from '../store.ts';
 
-/** One delivery's figures, as the dashboard reads them. */
-export type DeliveryFigures = Awaited<ReturnType<DashboardData['deliveries']>>[number];
+/** One delivery's figures, as metrics/ reads them for the dashboard too. */
+export type { DeliveryFigures };
 
 export interface ReportSources {
   ch: ClickHouseClient;
   tenants: TenantStore;
   store: ReportStore;
 }
-
-/** Reports cover every tenant: they are read as the operator. */
-export const OPERATOR: Principal = { kind: 'operator' };
 
 const ALL = 100_000;
 
@@ -55,17 +52,21 @@ export interface MonthlySources {
 }
 
 export async function readMonthly(src: ReportSources, month: string): Promise<MonthlySources> {
-  const data = new DashboardData(src.ch, src.tenants);
+  const metrics = new Metrics(src.ch, src.tenants);
   const { from, to } = monthBounds(month);
-  const [list, overview, minutes, issues] = await Promise.all([
-    src.tenants.list(),
-    data.overview(OPERATOR, month),
+  const list = await src.tenants.list();
+  // reports cover every tenant
+  const [overview, minutes, issues] = await Promise.all([
+    metrics.overview(
+      list.map((t) => t.id),
+      month,
+    ),
     src.store.listMinutes({ month, limit: ALL }),
     src.store.listIssues({ month, limit: ALL }),
   ]);
   const tenants = indexTenants(list);
   const [deliveries, histories] = await Promise.all([
-    data.deliveries(
+    metrics.deliveries(
       overview.rows.map((r) => r.tenantId),
       from,
       to,

@@ -5,7 +5,7 @@
  */
 import ExcelJS from 'exceljs';
 import type { Cell, Worksheet } from 'exceljs';
-import { MISSING_REASONS, type Figure, type MissingReason } from '../../dashboard/index.ts';
+import { MISSING_REASONS, type Figure, type MissingReason } from '../../metrics/index.ts';
 import type { ChartImage } from './charts.ts';
 import {
   DASH_NOTE,

@@ -1,12 +1,12 @@
 -- Named queries of the dashboard. They read the daily rollups and LINE's Insight tables, never
 -- the raw events; every one is scoped to the tenants the caller may see ({tenants}).
 
--- name: dashboard.tables_present
+-- name: metrics.tables_present
 -- Which optional tables (owned by other features) exist in this installation.
 SELECT name FROM system.tables
 WHERE database = currentDatabase() AND name IN {names:Array(String)};
 
--- name: dashboard.followers_month_end
+-- name: metrics.followers_month_end
 -- Per tenant: LINE's figures on the last ready day of the month, and of the month before.
 -- Tuples keep NULLs (LINE's privacy threshold) as NULL instead of falling back to another day.
 SELECT tenant_id,
@@ -20,7 +20,7 @@ WHERE tenant_id IN {tenants:Array(String)} AND status = 'ready'
   AND day >= {prevFrom:Date} AND day <= {to:Date}
 GROUP BY tenant_id;
 
--- name: dashboard.webhooks_per_month
+-- name: metrics.webhooks_per_month
 -- Per tenant and month: follows, unblocks and blocks as LINE's webhooks reported them.
 SELECT tenant_id, toString(toStartOfMonth(day)) AS month,
        sum(follows) AS follows, sum(unblocks) AS unblocks, sum(unfollows) AS unfollows
@@ -29,21 +29,21 @@ WHERE tenant_id IN {tenants:Array(String)} AND day BETWEEN {from:Date} AND {to:D
 GROUP BY tenant_id, month
 ORDER BY tenant_id, month;
 
--- name: dashboard.webhooks_per_day
+-- name: metrics.webhooks_per_day
 -- One tenant's days: follows, unblocks and blocks from the webhook rollup.
 SELECT toString(day) AS day_iso, follows, unblocks, unfollows
 FROM webhook_events_per_day FINAL
 WHERE tenant_id = {tenant:String} AND day BETWEEN {from:Date} AND {to:Date}
 ORDER BY day;
 
--- name: dashboard.followers_per_day
+-- name: metrics.followers_per_day
 -- One tenant's days as LINE's Insight reported them (ready answers only; NULL stays NULL).
 SELECT toString(day) AS day_iso, followers, targeted_reaches, blocks
 FROM insight_followers_daily FINAL
 WHERE tenant_id = {tenant:String} AND status = 'ready' AND day BETWEEN {from:Date} AND {to:Date}
 ORDER BY day;
 
--- name: dashboard.deliveries
+-- name: metrics.deliveries
 -- Deliveries sent in a period with the latest ready statistics LINE gave for each.
 SELECT t.tenant_id AS tenant_id, t.kind AS kind, t.key AS key,
        toUnixTimestamp64Milli(t.sent_at) AS sent_ms,
@@ -69,7 +69,7 @@ ON t.tenant_id = s.tenant_id AND t.kind = s.kind AND t.key = s.key
 ORDER BY t.sent_at
 SETTINGS join_use_nulls = 0;
 
--- name: dashboard.deliveries_with_records
+-- name: metrics.deliveries_with_records
 -- The same, with the delivery records (title, recipients accepted) where delivery/ keeps them:
 -- LINE gives no delivered count for an aggregation unit, the records do. Deliveries made elsewhere
 -- (LINE's own manager) have no record.
@@ -110,7 +110,7 @@ ON t.tenant_id = r.tenant_id AND t.kind = r.tracked_kind AND t.key = r.tracked_k
 ORDER BY t.sent_at
 SETTINGS join_use_nulls = 0;
 
--- name: dashboard.resident_attributes
+-- name: metrics.resident_attributes
 -- Friends of one tenant by registered attribute (one count per item and value; a resident counts once
 -- per value). 関心のある分野 is counted at its middle level (大/中: the area below it would split it
 -- too finely), 生まれ年 by age group in {year} (Japan time): 10代以下, 20代 … 80代以上.
@@ -132,7 +132,7 @@ ARRAY JOIN vals AS value
 GROUP BY item, value
 ORDER BY item, residents DESC, value;
 
--- name: dashboard.attribute_names
+-- name: metrics.attribute_names
 -- The names behind a tenant's attribute values: its categories (areas and the interest tree) and its
 -- extra items with their options (JSON), as delivery/ keeps them.
 SELECT 'category' AS kind, category_id AS id, name, '' AS options FROM delivery_categories FINAL WHERE tenant_id = {tenant:String}

@@ -8,9 +8,9 @@ import {
   friendsChartOptions,
   renderChartSvg,
   sparklineOptions,
-} from '../../dashboard/charts.ts';
-import type { DeliveryFigures, MunicipalityDay } from '../../dashboard/data.ts';
-import { escapeChartText, withHtmlSafeText, withSvgSafeText } from '../../dashboard/public/chart-text.js';
+} from '../../metrics/charts.ts';
+import type { DeliveryFigures, MunicipalityDay } from '../../metrics/index.ts';
+import { escapeChartText, withHtmlSafeText, withSvgSafeText } from '../../metrics/chart-text.js';
 import { REPORT_FONT } from '../../reports/chart-png.ts';
 import {
   monthlyOptions,
@@ -79,7 +79,7 @@ const charts: Record<string, ChartOptions> = {
   topDeliveries: topDeliveryRatesOptions([delivery(MARKUP)], () => MARKUP),
 };
 
-describe('chart text (dashboard/public/chart-text.js, one definition for both renderers)', () => {
+describe('chart text (metrics/chart-text.js, one definition for both renderers)', () => {
   it('escapes the five characters and nothing else', () => {
     expect(escapeChartText(MARKUP)).toBe(ESCAPED);
     expect(escapeChartText('津市 健康だより 2026')).toBe('津市 健康だより 2026');

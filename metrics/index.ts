@@ -1,0 +1,90 @@
+/**
+ * metrics/: the figures Tayori shows and reports — their definitions (figures.ts), the queries that
+ * compute them, split by view (overview, municipality, attributes, deliveries), and the chart specs
+ * with their server-side SVG/PNG rendering (charts.ts). It takes tenant ids, never a signed-in
+ * caller: the dashboard decides what a caller may see, reports read every tenant. Both import this
+ * folder and never each other (ingest → ClickHouse → metrics → dashboard / reports).
+ */
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import type { Tenant, TenantStore } from '../core/tenants.ts';
+import { type AttributeBreakdown, AttributeCounts } from './attributes.ts';
+import { type DeliveryFigures, deliveryFigures } from './deliveries.ts';
+import { type MunicipalityView, municipality } from './municipality.ts';
+import { type Overview, overview } from './overview.ts';
+import { MetricsReader } from './reader.ts';
+
+export type { AttributeBreakdown } from './attributes.ts';
+export {
+  PALETTE,
+  attributeChartOptions,
+  deliveryRatesOptions,
+  followsVsBlocksOptions,
+  friendsChartOptions,
+  renderChartSvg,
+  sparklineOptions,
+  type ChartOptions,
+} from './charts.ts';
+export { aggregateDeliveries, type DeliveryFigures, type Missing } from './deliveries.ts';
+export * as figures from './figures.ts';
+export {
+  DASH,
+  FIGURES,
+  MISSING_REASONS,
+  blockRate,
+  clickRate,
+  formatChange,
+  formatCount,
+  formatPercent,
+  friendsPerPopulation,
+  openRate,
+  ratio,
+  type Figure,
+  type FigureName,
+  type MissingReason,
+} from './figures.ts';
+export type { MunicipalityDay, MunicipalityView } from './municipality.ts';
+export type { Overview, OverviewRow } from './overview.ts';
+
+/** The figures of the tenants asked for (the caller has decided which ones may be seen). */
+export class Metrics {
+  readonly #reader: MetricsReader;
+  readonly #attributes: AttributeCounts;
+
+  constructor(
+    ch: ClickHouseClient,
+    private readonly tenants: TenantStore,
+  ) {
+    this.#reader = new MetricsReader(ch);
+    this.#attributes = new AttributeCounts(this.#reader);
+  }
+
+  /** The overview of a month for these tenants (municipalities as rows, the prefecture's own accounts beside). */
+  async overview(tenantIds: readonly string[], month: string): Promise<Overview> {
+    const ids = new Set(tenantIds);
+    return overview(
+      this.#reader,
+      (await this.tenants.list()).filter((t) => ids.has(t.id)),
+      month,
+    );
+  }
+
+  /** One municipality's days and deliveries; 404 for a tenant that is not registered. */
+  async municipality(tenantId: string, range: { from?: string; to?: string } = {}): Promise<MunicipalityView> {
+    return municipality(this.#reader, await this.#tenant(tenantId), range);
+  }
+
+  /** Friends of a tenant by registered attribute (kept for a minute). */
+  async attributes(tenantId: string): Promise<AttributeBreakdown> {
+    await this.#tenant(tenantId);
+    return this.#attributes.of(tenantId);
+  }
+
+  /** Each delivery of these tenants sent in [from, to] (Tokyo days). */
+  deliveries(tenantIds: string[], from: string, to: string): Promise<DeliveryFigures[]> {
+    return deliveryFigures(this.#reader, tenantIds, from, to);
+  }
+
+  #tenant(id: string): Promise<Tenant> {
+    return this.tenants.require(id);
+  }
+}

@@ -23,6 +23,7 @@ const registrars: Record<string, () => Promise<void>> = {
   users: async () => (await import('./users-command.ts')).registerUsersCommand(program, config),
   sandbox: async () => (await import('./sandbox-command.ts')).registerSandboxCommand(program),
   report: async () => (await import('./report-command.ts')).registerReportCommand(program, config),
+  ingest: async () => (await import('./ingest-command.ts')).registerIngestCommand(program, config),
 };
 // words whose commands another registrar adds
 const aliases: Record<string, string> = { demo: 'serve', minutes: 'report', issues: 'report' };

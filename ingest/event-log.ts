@@ -24,6 +24,8 @@ export interface LogEntry {
   seq: number;
   /** Bytes appended up to and including this entry (for backlog sizes). */
   end: number;
+  /** Events (webhook events, clicks) appended up to and including this entry. */
+  events: number;
   /** When it was appended (epoch ms). */
   at: number;
   record: LogRecord;
@@ -33,11 +35,14 @@ export interface LogEntry {
 export interface LogPosition {
   seq: number;
   end: number;
+  events: number;
 }
 
 export interface ConsumerBacklog {
-  /** Entries after the consumer's position. */
+  /** Events (webhook events, clicks) after the consumer's position … */
   events: number;
+  /** … in this many entries (one per acknowledged request or click). */
+  entries: number;
   bytes: number;
   /** Age of the oldest entry the consumer has not done (ms), or null when it is caught up. */
   oldestAgeMs: number | null;

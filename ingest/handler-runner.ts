@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.ts';
-import type { EventLog, LogEntry } from './event-log.ts';
+import type { EventLog, LogEntry, LogPosition } from './event-log.ts';
 import type { EventHandlerRegistry, HandlerRun } from './event-handlers.ts';
 
 export const HANDLERS = 'handle';
@@ -116,13 +116,13 @@ export class HandlerRunner {
     if (n > 0) {
       const last = this.#slots[n - 1]!.entry;
       this.#slots.splice(0, n);
-      this.#pendingCommit = { seq: last.seq, end: last.end };
+      this.#pendingCommit = { seq: last.seq, end: last.end, events: last.events };
       this.#commitTimer ??= setTimeout(() => this.#commit(), this.#o.commitEveryMs);
       if (!this.#stopped) queueMicrotask(() => this.#pump());
     }
   }
 
-  #pendingCommit: { seq: number; end: number } | undefined;
+  #pendingCommit: LogPosition | undefined;
 
   #commit(): Promise<void> {
     this.#commitTimer = undefined;

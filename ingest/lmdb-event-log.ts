@@ -18,8 +18,11 @@ export interface LmdbEventLogOptions {
   cacheEntries?: number;
 }
 
-/** A stored value: cumulative bytes (float64 LE), appended-at ms (float64 LE), then the record as JSON. */
-const HEADER = 16;
+/**
+ * A stored value: cumulative bytes, appended-at ms and cumulative events (float64 LE each), then the
+ * record as JSON.
+ */
+const HEADER = 24;
 
 /**
  * The event log on LMDB (lmdb-js): appends issued in one event turn share one transaction, and each
@@ -34,9 +37,11 @@ export class LmdbEventLog implements EventLog {
   readonly #o: Required<LmdbEventLogOptions>;
   #lastSeq = 0;
   #lastEnd = 0;
+  #lastEvents = 0;
   /** Highest seq known durable (readers see nothing beyond it). */
   #durable = 0;
   #durableEnd = 0;
+  #durableEvents = 0;
   #positions = new Map<string, LogPosition>();
   /** Durable-or-pending entries in memory: #cache[i] has seq #cacheStart + i. */
   #cache: LogEntry[] = [];
@@ -63,33 +68,33 @@ export class LmdbEventLog implements EventLog {
     this.#meta = this.#root.openDB<unknown, string>({ name: 'meta' });
     for (const key of this.#events.getKeys({ reverse: true, limit: 1 })) {
       this.#lastSeq = key;
-      this.#lastEnd = decode(this.#events.get(key)!).e;
+      const d = decode(this.#events.get(key)!);
+      this.#lastEnd = d.e;
+      this.#lastEvents = d.n;
     }
     let first: number | undefined;
     for (const key of this.#events.getKeys({ limit: 1 })) first = key;
     for (const c of opts.consumers) {
       const p = this.#meta.get(`pos:${c}`) as LogPosition | undefined;
       // a consumer without a position starts before the first entry kept
-      this.#positions.set(
-        c,
-        p ?? { seq: first !== undefined ? first - 1 : this.#lastSeq, end: this.#endBefore(first) },
-      );
+      this.#positions.set(c, p ?? { seq: first !== undefined ? first - 1 : this.#lastSeq, ...this.#before(first) });
     }
     this.#durable = this.#lastSeq;
     this.#durableEnd = this.#lastEnd;
     this.#cacheStart = this.#lastSeq + 1;
   }
 
-  #endBefore(seq: number | undefined): number {
-    if (seq === undefined) return this.#lastEnd;
-    const v = this.#events.get(seq)!;
-    return v.readDoubleLE(0) - v.length;
+  /** The cumulative figures just before `seq` (or at the end of the log). */
+  #before(seq: number | undefined): { end: number; events: number } {
+    if (seq === undefined) return { end: this.#lastEnd, events: this.#lastEvents };
+    const d = decode(this.#events.get(seq)!);
+    return { end: d.e - (this.#events.get(seq)?.length ?? 0), events: d.n - countOf(d.r) };
   }
 
   #minPosition(): LogPosition {
     let min: LogPosition | undefined;
     for (const p of this.#positions.values()) if (!min || p.seq < min.seq) min = p;
-    return min ?? { seq: this.#durable, end: this.#durableEnd };
+    return min ?? { seq: this.#durable, end: this.#durableEnd, events: this.#durableEvents };
   }
 
   async append(records: LogRecord[]): Promise<void> {
@@ -111,10 +116,12 @@ export class LmdbEventLog implements EventLog {
       const seq = ++this.#lastSeq;
       const v = values[i]!;
       this.#lastEnd += v.length;
+      this.#lastEvents += countOf(records[i]!);
       v.writeDoubleLE(this.#lastEnd, 0);
       v.writeDoubleLE(t, 8);
+      v.writeDoubleLE(this.#lastEvents, 16);
       last = this.#events.put(seq, v);
-      entries.push({ seq, end: this.#lastEnd, at: t, record: records[i]! });
+      entries.push({ seq, end: this.#lastEnd, events: this.#lastEvents, at: t, record: records[i]! });
     }
     for (const e of entries) this.#cache.push(e);
     this.#trimCache();
@@ -132,6 +139,7 @@ export class LmdbEventLog implements EventLog {
     if (tail.seq > this.#durable) {
       this.#durable = tail.seq;
       this.#durableEnd = tail.end;
+      this.#durableEvents = tail.events;
     }
     for (const fn of this.#listeners) fn();
   }
@@ -159,7 +167,7 @@ export class LmdbEventLog implements EventLog {
     const out: LogEntry[] = [];
     for (const { key, value } of this.#events.getRange({ start: from, end: to + 1 })) {
       const s = decode(value);
-      out.push({ seq: key, end: s.e, at: s.t, record: s.r });
+      out.push({ seq: key, end: s.e, events: s.n, at: s.t, record: s.r });
     }
     return out;
   }
@@ -173,9 +181,9 @@ export class LmdbEventLog implements EventLog {
   async commit(consumer: string, to: LogPosition): Promise<void> {
     const before = this.#minPosition().seq;
     if (to.seq <= this.position(consumer).seq) return;
-    this.#positions.set(consumer, { seq: to.seq, end: to.end });
+    this.#positions.set(consumer, { seq: to.seq, end: to.end, events: to.events });
     const after = this.#minPosition().seq;
-    const put = this.#meta.put(`pos:${consumer}`, { seq: to.seq, end: to.end });
+    const put = this.#meta.put(`pos:${consumer}`, { seq: to.seq, end: to.end, events: to.events });
     if (after > before) {
       // drop what every consumer has done from memory and from the store (in the background of the
       // position write; a crash before it only means those entries are read again and skipped)
@@ -221,7 +229,8 @@ export class LmdbEventLog implements EventLog {
     const consumers: EventLogStatus['consumers'] = {};
     for (const [name, p] of this.#positions) {
       consumers[name] = {
-        events: this.#durable - p.seq,
+        entries: this.#durable - p.seq,
+        events: this.#durableEvents - (p.events ?? 0),
         bytes: this.#durableEnd - p.end,
         oldestAgeMs: this.#ageOf(p.seq + 1),
       };
@@ -246,6 +255,16 @@ export class LmdbEventLog implements EventLog {
   }
 }
 
-function decode(v: Buffer): { e: number; t: number; r: LogRecord } {
-  return { e: v.readDoubleLE(0), t: v.readDoubleLE(8), r: JSON.parse(v.toString('utf8', HEADER)) as LogRecord };
+function decode(v: Buffer): { e: number; t: number; n: number; r: LogRecord } {
+  return {
+    e: v.readDoubleLE(0),
+    t: v.readDoubleLE(8),
+    n: v.readDoubleLE(16),
+    r: JSON.parse(v.toString('utf8', HEADER)) as LogRecord,
+  };
+}
+
+/** Events a record stands for (a webhook request may carry several). */
+function countOf(r: LogRecord): number {
+  return r.kind === 'webhook' ? r.events.length : 1;
 }

@@ -155,7 +155,7 @@ export class Shipper {
     this.stats.lastError = undefined;
     for (const e of batch) this.#lag(now - e.at);
     this.rollup?.markDirty(events);
-    await this.log.commit(SHIPPER, { seq: last.seq, end: last.end });
+    await this.log.commit(SHIPPER, { seq: last.seq, end: last.end, events: last.events });
     await this.log.setNote('ship.inflight', undefined);
   }
 

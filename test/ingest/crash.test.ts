@@ -72,7 +72,9 @@ async function loadAndKill(url: string, child: ChildProcess, batch: Req[], ackTa
 }
 
 describe('ingest survives kill -9', () => {
-  it('keeps every acknowledged event exactly once, and runs every handler, after crashes and redelivery', async () => {
+  it('keeps every acknowledged event exactly once, and runs every handler, after crashes and redelivery', {
+    timeout: 300_000,
+  }, async () => {
     fs.writeFileSync(path.join(tmp.dir, 'secret.key'), Buffer.alloc(32, 3).toString('base64'), { mode: 0o600 });
     expect(
       (
@@ -106,7 +108,28 @@ describe('ingest survives kill -9', () => {
     // 2. while ClickHouse refuses writes: acknowledged from the log alone, handlers failing and retried
     const second = await startServe();
     fs.writeFileSync(FAULT, ''); // every INSERT fails from now on: the shipper's, and the follow-state handler's
-    await loadAndKill(second.url, second.child, reqs.slice(200, 400), 120);
+    for (const r of reqs.slice(200, 205)) await send(second.url, r, false);
+    // `tayori ingest status` shows what /readyz shows: the backlog waiting in the log, the shipper's error
+    const status = await waitFor(
+      async () => {
+        const st = await runCli(['ingest', 'status', '--json'], { env });
+        expect(st.code, st.stderr).toBe(0);
+        const body = JSON.parse(st.stdout) as {
+          status: string;
+          event_log: { status: string; backlog: { events: number; entries: number } };
+          errors?: Record<string, string>;
+        };
+        return body.errors?.['event_log.shipper'] ? body : undefined;
+      },
+      60_000,
+      "the shipper's failure in `ingest status`",
+    );
+    expect(status.status).toBe('ok');
+    expect(status.event_log.status).toBe('ok');
+    expect(status.event_log.backlog.events).toBeGreaterThanOrEqual(50);
+    expect(status.event_log.backlog.entries).toBeGreaterThanOrEqual(5);
+    expect(status.errors?.['event_log.shipper']).toMatch(/refused/);
+    await loadAndKill(second.url, second.child, reqs.slice(205, 400), 120);
     expect(acked(200, 400)).toBeGreaterThanOrEqual(120);
 
     // 3. ClickHouse takes writes again: killed while the backlog ships (and more load arrives)

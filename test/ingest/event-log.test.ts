@@ -126,7 +126,7 @@ describe('event log in front of ClickHouse', () => {
     expect(a.clickhouse).toBe('error');
     expect(a.redis).toBe('ok');
     expect(a.event_log.status).toBe('ok');
-    expect(a.event_log.backlog).toMatchObject({ events: 30 });
+    expect(a.event_log.backlog).toMatchObject({ events: 60, entries: 30 });
     expect((a.event_log.backlog as { oldestAgeMs: number }).oldestAgeMs).toBeGreaterThan(0);
     expect(JSON.stringify(a)).not.toMatch(/ECONNREFUSED/);
     const op = (await (await fetch(`${base}/readyz`, { headers: { authorization: 'Bearer operator' } })).json()) as {

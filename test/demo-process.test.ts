@@ -129,7 +129,12 @@ describe('npm run demo', () => {
       const url = await demo.url;
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status, demo.output()).toBe(200);
-      expect(await ready.json()).toMatchObject({ status: 'ok', clickhouse: 'ok', redis: 'ok', event_log: { status: 'ok' } });
+      expect(await ready.json()).toMatchObject({
+        status: 'ok',
+        clickhouse: 'ok',
+        redis: 'ok',
+        event_log: { status: 'ok' },
+      });
       if (round === 1) await lastMonthPackageOpens(url);
       if (round === 1) await residentsRegistered(url);
 

@@ -30,7 +30,12 @@ describe('the running suite', () => {
     expect(await (await fetch(`${suite.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${suite.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ok', clickhouse: 'ok', redis: 'ok', event_log: { status: 'ok' } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ok',
+      clickhouse: 'ok',
+      redis: 'ok',
+      event_log: { status: 'ok' },
+    });
   });
 
   it('seeded the prefecture and its 29 municipalities, wired to the sandbox, secrets hidden', async () => {

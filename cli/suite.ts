@@ -117,7 +117,14 @@ export async function startSuite(
 
     let sandbox: RunningSandbox | undefined;
     const endpoints = (): LineEndpoints => ({ line: config.lineApiBaseUrl, sandbox: sandbox?.url });
-    const ingest = createIngest({ ch, redis, tenants, endpoints, logger, eventLog: { dir: eventLogDir(config.dataDir) } });
+    const ingest = createIngest({
+      ch,
+      redis,
+      tenants,
+      endpoints,
+      logger,
+      eventLog: { dir: eventLogDir(config.dataDir) },
+    });
     const insight = createInsightPollers({ ch, redisUrl, tenants, logger, endpoints });
     cleanups.push('insight pollers', () => insight.stop());
     let suiteUrl: string | undefined;

@@ -63,6 +63,7 @@ export class FanOut {
   readonly #connections: RedisConnections;
   readonly #redis: Redis;
   readonly state: DeliveryRedis;
+  readonly #work: DeliveryRedis;
   readonly control: Queue;
   readonly #queues: BatchQueues;
   readonly #workers = new Map<string, Worker>();
@@ -80,10 +81,12 @@ export class FanOut {
     this.#o = withDefaults(opts);
     this.#connections = new RedisConnections(opts.redisUrl, opts.logger);
     this.#redis = this.#connections.main;
-    this.state = new DeliveryRedis(this.#redis);
-    this.control = new Queue(CONTROL_QUEUE, { connection: this.#redis, prefix: PREFIX });
+    // requests (the service) fail fast while Redis is down; the workers' steps wait for it
+    this.state = new DeliveryRedis(this.#connections.requests);
+    this.#work = new DeliveryRedis(this.#redis);
+    this.control = new Queue(CONTROL_QUEUE, { connection: this.#connections.requests, prefix: PREFIX });
     this.#queues = new BatchQueues(this.#redis);
-    this.#channels = new Channels(this.#o, this.state);
+    this.#channels = new Channels(this.#o, this.#work);
     this.#links = new TrackedLinks({ redis: this.#redis, store: this.#o.store, publicUrl: this.#o.publicUrl });
     this.#enumerator = new AudienceEnumerator(
       this.#o,
@@ -93,14 +96,14 @@ export class FanOut {
       this.#cut,
       this.#run,
     );
-    this.#finalizer = new Finalizer(this.#o, this.state, this.#redis, this.#cut);
+    this.#finalizer = new Finalizer(this.#o, this.#work, this.#redis, this.#cut);
     this.#settler = new OutcomeSettler({
-      state: this.state,
+      state: this.#work,
       store: this.#o.store,
       logger: this.#o.logger,
       finalizer: this.#finalizer,
     });
-    this.#sender = new BatchSender(this.#o, this.state, this.#run, this.#settler);
+    this.#sender = new BatchSender(this.#o, this.#work, this.#run, this.#settler);
   }
 
   get redis(): Redis {
@@ -204,7 +207,7 @@ export class FanOut {
     if (!d || !['scheduled', 'queued', 'sending'].includes(d.status)) return;
     // rescheduled to later: the newer start job takes it
     if (d.status === 'scheduled' && d.scheduledAt !== null && d.scheduledAt > Date.now() + 1000) return;
-    const [moved, was] = await this.state.cas(id, 'sending', ['', 'scheduled', 'queued', 'sending']);
+    const [moved, was] = await this.#work.cas(id, 'sending', ['', 'scheduled', 'queued', 'sending']);
     if (!moved) {
       this.#o.logger.info({ id, state: was }, 'delivery not started (state changed)');
       return;
@@ -218,7 +221,7 @@ export class FanOut {
     if (d.sendMethod === 'broadcast') return this.#runBroadcast(d, startedAt);
     this.ensureWorker(tenantId);
 
-    let prog = (await this.state.progress(id))!;
+    let prog = (await this.#work.progress(id))!;
     // a restart: chunks whose jobs ended without settling every batch (a stop, a failure) go again
     if (prog.chunks > 0) await this.#enumerator.requeueUnsettled(d);
     if (!prog.enumerated) {
@@ -228,7 +231,7 @@ export class FanOut {
         this.#o.logger.error({ err, id }, 'audience enumeration failed');
         throw err;
       }
-      prog = (await this.state.progress(id))!;
+      prog = (await this.#work.progress(id))!;
       await this.#o.store.put({
         ...d,
         status: 'sending',
@@ -245,7 +248,7 @@ export class FanOut {
     return runBroadcast(
       {
         o: this.#o,
-        state: this.state,
+        state: this.#work,
         redis: this.#redis,
         run: this.#run,
         links: this.#links,
@@ -272,7 +275,7 @@ export class FanOut {
     }
     const chunk = cut ? parseLines(cut.lines, cut.first, cut.bucket) : parseChunk(raw!);
     const numbers = chunk.counts.map((_, i) => chunk.first + i);
-    const settled = await this.state.settledAmong(id, numbers);
+    const settled = await this.#work.settledAmong(id, numbers);
     const open = numbers.map((_, i) => i).filter((i) => !settled[i]);
     if (open.length === 0) return;
     const payload = await this.#payload(tenantId, id);

@@ -9,10 +9,18 @@ export class RedisConnections {
   #bulkConnection: Redis | undefined;
   readonly #connections: Redis[] = [];
 
+  /**
+   * What requests use (the API's state reads and changes, adding a delivery's start): no offline
+   * queue, so while Redis is down they answer 503 at once instead of waiting for it.
+   */
+  readonly requests: Redis;
+
   constructor(redisUrl: string, logger: Logger) {
     this.#logger = logger;
     this.main = connectRedis(redisUrl, { forQueues: true });
     this.main.on('error', (e) => logger.warn({ err: e.message }, 'delivery redis error'));
+    this.requests = connectRedis(redisUrl, { forQueues: true, failFast: true });
+    this.requests.on('error', (e) => logger.warn({ err: e.message }, 'delivery redis error'));
   }
 
   /** A new connection (a worker's), closed with the others. */
@@ -34,5 +42,6 @@ export class RedisConnections {
   async quit(): Promise<void> {
     for (const c of this.#connections) await c.quit().catch(() => {});
     await this.main.quit().catch(() => {});
+    await this.requests.quit().catch(() => {});
   }
 }

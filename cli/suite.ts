@@ -13,7 +13,7 @@ import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createDashboard } from '../dashboard/index.ts';
-import { createDelivery, type Delivery } from '../delivery/index.ts';
+import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
 import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
@@ -144,7 +144,7 @@ export async function startSuite(
     // once every handler is registered (they run from the event log); stopped before delivery
     await ingest.start();
     cleanups.push('ingest', () => ingest.stop());
-    const { createReports, registerReportRoutes } = await import('../reports/index.ts');
+    const { createReports, registerReportPages, registerReportRoutes } = await import('../reports/index.ts');
     const reports = createReports({ ch, tenants, redisUrl, reportsDir: config.reportsDir, logger });
     await reports.start();
     cleanups.push('reports jobs', () => reports.stop());
@@ -172,10 +172,13 @@ export async function startSuite(
       logger,
       publicUrl: config.publicUrl,
     });
-    dashboard.register(app);
+    const shell = dashboard.register(app);
     registerInsightRoutes(app, { pollers: insight, tenants });
     delivery.registerRoutes(app, dashboard.auth);
     registerReportRoutes(app, { ch, reports });
+    // each capability's pages, in the dashboard's frame
+    registerDeliveryPages(shell);
+    registerReportPages(shell);
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     if (opts.demo && config.reportsCatchUp) {
       // last month's minutes and issue log, so the first package has records to show

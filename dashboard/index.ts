@@ -12,6 +12,7 @@ import type { TenantStore } from '../core/tenants.ts';
 import { StaffStore } from '../core/users.ts';
 import { registerDashboardApi } from './api.ts';
 import { DashboardData } from './data.ts';
+import type { PageShell } from '../core/page-shell.ts';
 import { registerPageRoutes } from './page-routes.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerTenantRoutes } from './tenants-api.ts';
@@ -39,7 +40,8 @@ export interface Dashboard {
   audit: AuditLog;
   data: DashboardData;
   /** Sign-in, pages, /api/v1 (tenants, dashboard, users, audit) on the suite's app. */
-  register(app: FastifyInstance): void;
+  /** Sign-in, pages, /api/v1 (tenants, dashboard, users, audit) on the suite's app; the page shell capabilities draw their pages in. */
+  register(app: FastifyInstance): PageShell;
   /** Demo only: staff accounts with random passwords, kept in the data directory and printed. */
   seedDemoAccounts(dataDir: string, say: (line: string) => void): Promise<void>;
 }
@@ -91,7 +93,7 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       registerTenantRoutes(app, { tenants: deps.tenants, auth, audit });
       registerSessionRoutes(app, { auth, users, sessions, throttle, audit, publicUrl: deps.publicUrl });
       registerDashboardApi(app, { data, users, sessions, audit });
-      registerPageRoutes(app, { auth, data, users, audit });
+      return registerPageRoutes(app, { auth, data, users, audit });
     },
     async seedDemoAccounts(dataDir, say) {
       const file = path.join(dataDir, 'demo-accounts.json');

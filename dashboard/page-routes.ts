@@ -3,11 +3,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import {
   checkCsrf,
-  hasPermission,
   PERMISSION_LABELS,
   PERMISSIONS,
   requireAdmin,
-  requireTenant,
   ROLE_LABELS,
   setPrincipal,
   type Authenticator,
@@ -21,8 +19,8 @@ import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
 import { tokyoMonth as currentMonth, monthSchema } from '../core/time.ts';
 import type { DashboardData } from './data.ts';
-import { deliveriesPage, deliverySettingsPage, errorPage, layout, municipalityPage, overviewPage } from './pages.ts';
-import { issuesPage, minutesPage, RECORD_ASSETS, reportsPage } from './record-pages.ts';
+import type { PageShell } from '../core/page-shell.ts';
+import { addNav, errorPage, layout, municipalityPage, overviewPage } from './pages.ts';
 import { registerTokenPages, tokensSection } from './token-pages.ts';
 
 export interface PageDeps {
@@ -57,20 +55,13 @@ function assets(): Map<string, { body: Buffer; type: string }> {
         type: 'application/javascript; charset=utf-8',
       },
     ],
-    ...[
-      'dashboard.js',
-      'dashboard.css',
-      'charts.js',
-      ...RECORD_ASSETS,
-      'composer.js',
-      'composer.css',
-      'delivery-settings.js',
-      'delivery-settings.css',
-    ].map(own),
+    // the shell's own: the base script and style, the chart module, and the kit every page's forms use
+    ...['dashboard.js', 'dashboard.css', 'charts.js', 'records.js', 'records.css'].map(own),
   ]);
 }
 
-export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
+/** Registers the shell's pages and returns the shell capabilities draw their pages in. */
+export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): PageShell {
   const { auth, data, users } = deps;
   const files = assets();
 
@@ -111,15 +102,6 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
     }
   };
 
-  /** The tenant a page under /municipalities/:id is about, if this principal may see it. */
-  const tenantPageOf = (p: Principal, tenants: Tenant[], raw: string): Tenant => {
-    const id = tenantIdSchema.parse(raw);
-    requireTenant(p, id);
-    const tenant = tenants.find((t) => t.id === id);
-    if (!tenant) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
-    return tenant;
-  };
-
   app.get('/', async (req, reply) => {
     const p = await auth.identify(req);
     if (!p) return reply.redirect('/login', 303);
@@ -156,42 +138,6 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): void {
       });
     },
   );
-
-  app.get<{ Params: { id: string } }>('/municipalities/:id/deliveries', async (req, reply) => {
-    const p = await signedIn(req, reply);
-    if (!p) return reply;
-    return page(req, reply, p, async (tenants) => {
-      const tenant = tenantPageOf(p, tenants, req.params.id);
-      return deliveriesPage(tenant, {
-        principal: p,
-        tenants,
-        canDeliver: hasPermission(p, 'deliver'),
-        canExportResidents: hasPermission(p, 'export_residents'),
-      });
-    });
-  });
-
-  app.get<{ Params: { id: string } }>('/municipalities/:id/delivery-settings', async (req, reply) => {
-    const p = await signedIn(req, reply);
-    if (!p) return reply;
-    return page(req, reply, p, async (tenants) => {
-      const tenant = tenantPageOf(p, tenants, req.params.id);
-      return deliverySettingsPage(tenant, { principal: p, tenants, canEdit: hasPermission(p, 'deliver') });
-    });
-  });
-
-  // 議事録, 課題管理表 and 帳票: pages over reports' API (/api/v1/minutes…, /issues…, /reports…)
-  for (const [url, render] of [
-    ['/minutes', minutesPage],
-    ['/issues', issuesPage],
-    ['/reports', reportsPage],
-  ] as const) {
-    app.get(url, async (req, reply) => {
-      const p = await signedIn(req, reply);
-      if (!p) return reply;
-      return page(req, reply, p, async (tenants) => render({ principal: p, tenants }));
-    });
-  }
 
   app.get('/admin/users', async (req, reply) => {
     const p = await signedIn(req, reply);
@@ -246,4 +192,34 @@ ${tokens}`,
   });
 
   registerTokenPages(app, { auth, users, audit: deps.audit, data });
+
+  return {
+    page(url, render) {
+      app.get(url, async (req, reply) => {
+        const p = await signedIn(req, reply);
+        if (!p) return reply;
+        return page(req, reply, p, async (tenants) => {
+          const c = await render({ req: req as never, principal: p, tenants });
+          return layout({
+            title: c.title,
+            principal: p,
+            tenants,
+            body: c.body,
+            scripts: c.scripts === false ? false : (c.scripts ?? []),
+            styles: c.styles,
+          });
+        });
+      });
+    },
+    nav: addNav,
+    assets(list) {
+      for (const [name, file] of Object.entries(list)) {
+        if (files.has(name)) throw new Error(`/assets/${name} is served twice`);
+        files.set(name, {
+          body: fs.readFileSync(file),
+          type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'application/javascript; charset=utf-8',
+        });
+      }
+    },
+  };
 }

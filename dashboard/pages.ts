@@ -1,5 +1,6 @@
 import { ROLE_LABELS, type Principal } from '../core/auth.ts';
 import { html, jsonBlock, type HtmlValue, type SafeHtml } from '../core/html.ts';
+import type { NavEntry } from '../core/page-shell.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { addMonths, tokyoMonth as currentMonth } from '../core/time.ts';
 import {
@@ -22,6 +23,12 @@ import {
   type Overview,
   type OverviewRow,
 } from '../metrics/index.ts';
+
+/** Navigation entries capabilities add through the page shell (by href: a second suite in one process adds the same). */
+const navEntries = new Map<string, NavEntry>();
+export function addNav(entry: NavEntry): void {
+  navEntries.set(entry.href, entry);
+}
 
 /**
  * The page frame. `scripts: false` loads no script; a list loads dashboard.js and those files from
@@ -53,7 +60,7 @@ ${
         )}</select></label>`
       : ''
 }
-<a href="/minutes">議事録</a><a href="/issues">課題管理表</a>${seesAll ? html`<a href="/reports">帳票</a>` : ''}
+${[...navEntries.values()].filter((e) => !e.visible || e.visible(p)).map((e) => html`<a href="${e.href}">${e.label}</a>`)}
 ${p.kind === 'operator' || p.role === 'admin' ? html`<a href="/admin/users">ユーザー管理</a>` : ''}</nav>
 <span>${who}</span>
 <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" id="sign-out">サインアウト</button></form>`
@@ -183,106 +190,6 @@ ${o.sources.insightFollowers ? '' : html`<p class="note" role="note">この月�
 <p class="note">列見出しを押すと並べ替えます。「直近12か月の純増」は月ごとの 友だち追加 + ブロック解除 − 新規ブロック (LINE からの通知で集計) です。</p>
 ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
   return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });
-}
-
-/**
- * 配信: the composer (with the deliver permission) and the tenant's deliveries with live progress.
- * The composer's controls (messages, segment builder, live count, check, preview, test-send) are
- * built by /assets/composer.js over delivery's API; this is its frame.
- */
-export function deliveriesPage(
-  tenant: Pick<Tenant, 'id' | 'name'>,
-  ctx: { principal: Principal; tenants: Tenant[]; canDeliver: boolean; canExportResidents: boolean },
-): SafeHtml {
-  const composer = ctx.canDeliver
-    ? html`<form id="composer" class="card composer" data-tenant="${tenant.id}" data-tenant-name="${tenant.name}" novalidate aria-labelledby="composer-h">
-<h2 id="composer-h">新しい配信</h2>
-<div class="form-summary" role="alert" hidden></div>
-<div class="composer-cols"><div class="composer-main">
-<div class="field"><label for="c-title">件名 (管理用、住民には表示されません)<span class="req">必須</span></label>
-<input id="c-title" name="title" data-field="title" required maxlength="100" aria-describedby="c-title-err"><p class="field-error" id="c-title-err" hidden></p></div>
-<fieldset id="c-messages" data-field="messages"><legend>メッセージ <small>(1〜5 件。上から順に届きます)</small></legend>
-<p class="field-error" id="c-messages-err" hidden></p>
-<div id="message-list"><p class="note">読み込み中…</p></div>
-<p class="actions"><button type="button" class="secondary" id="add-message">＋ メッセージを追加</button> <span id="message-room" class="note"></span></p>
-</fieldset>
-<fieldset id="c-audience" data-field="audience"><legend>配信対象</legend>
-<p class="field-error" id="c-audience-err" hidden></p>
-<div class="choice-row" role="radiogroup" aria-label="配信対象">
-<label class="check"><input type="radio" name="audienceType" value="all" checked> すべての友だち</label>
-<label class="check"><input type="radio" name="audienceType" value="segment"> セグメント (属性で絞り込む)</label>
-<label class="check"><input type="radio" name="audienceType" value="test"> テスト端末 <span id="test-device-count"></span></label>
-</div>
-<div id="send-method" class="sub" data-field="sendMethod" role="radiogroup" aria-label="送り方" aria-describedby="c-send-method-err">送り方:
-<label class="check"><input type="radio" name="sendMethod" value="broadcast" checked> 一斉配信 (broadcast)</label>
-<label class="check"><input type="radio" name="sendMethod" value="multicast"> マルチキャスト (500 人ずつ)</label>
-<p class="field-error" id="c-send-method-err" hidden></p></div>
-<div id="segment-builder" class="sub" hidden></div>
-<p id="audience-count" class="count" role="status" aria-live="polite"></p>
-</fieldset>
-<fieldset><legend>オプション</legend>
-<div class="opt"><label class="check"><input type="checkbox" name="notificationDisabled"> 通知なしで送る</label></div>
-<div class="opt"><label class="check"><input type="checkbox" name="trackClicks" data-field="trackClicks" checked aria-describedby="c-track-err"> クリック計測 (本文の URL のクリックを数える)</label><p class="field-error" id="c-track-err" hidden></p></div>
-<div class="field" id="bucket-field"><label for="c-bucket">属性別のクリック集計 (マルチキャストのみ)</label>
-<select id="c-bucket" name="clickBucket" data-field="clickBucket" aria-describedby="c-bucket-err"><option value="">しない</option><option value="gender">性別</option><option value="age">年代</option><option value="residence">お住まい</option></select>
-<p class="field-error" id="c-bucket-err" hidden></p></div>
-</fieldset>
-<fieldset data-field="scheduledAt"><legend>送信のしかた</legend>
-<p class="field-error" id="c-when-err" hidden></p>
-<label class="check"><input type="radio" name="send" value="draft" checked> 下書き保存</label>
-<label class="check"><input type="radio" name="send" value="now"> すぐに送る</label>
-<label class="check"><input type="radio" name="send" value="schedule"> 予約:</label>
-<input type="datetime-local" name="scheduledAt" aria-label="予約する日時 (日本時間)" aria-describedby="c-when-err"> <span class="note">(日本時間)</span>
-</fieldset>
-<div class="actions">
-<button type="button" class="secondary" id="validate-button">内容を確認</button>
-<button type="button" class="secondary" id="preview-button">プレビュー</button>
-<button type="button" class="secondary" id="test-send-button">テスト送信</button>
-<button type="submit" id="submit-button">下書き保存</button>
-</div>
-<p id="composer-result" class="status" role="status" aria-live="polite"></p>
-</div>
-<aside class="composer-preview" aria-labelledby="preview-h"><h3 id="preview-h">プレビュー (住民の LINE での見え方)</h3>
-<div id="preview" aria-live="polite"><p class="note">「プレビュー」を押すと、ここにトーク画面のように表示されます。</p></div></aside>
-</div>
-</form>`
-    : html`<p class="note">このアカウントには「配信」の権限がないため、配信の作成はできません (一覧は見られます)。</p>`;
-  return layout({
-    title: `${tenant.name} の配信`,
-    principal: ctx.principal,
-    tenants: ctx.tenants,
-    scripts: ctx.canDeliver ? ['records.js', 'composer.js'] : [],
-    styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
-    body: html`<h1>${tenant.name} の配信 <small><a href="/municipalities/${tenant.id}">状況を見る</a> <a id="settings-link" href="/municipalities/${tenant.id}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a></small></h1>
-${composer}
-<h2>配信一覧と進み具合</h2>
-<div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${tenant.id}/deliveries.csv">配信一覧 (CSV)</a>${
-      ctx.canExportResidents
-        ? html` <a class="button" id="download-residents" href="/api/v1/tenants/${tenant.id}/residents.csv">住民の登録内容 (CSV)</a> <a class="button" id="download-friends" href="/api/v1/tenants/${tenant.id}/residents.csv?friends=1">住民の登録内容・友だちのみ (CSV)</a>`
-        : ''
-    }</div>
-<div id="live-deliveries" class="card" data-tenant="${tenant.id}"${ctx.canDeliver ? html` data-can-deliver` : ''} aria-live="polite">読み込み中…</div>`,
-  });
-}
-
-/**
- * 配信設定: the areas, the 関心のある分野 tree, extra registration items, test devices and the rich
- * menu, drawn and changed by /assets/delivery-settings.js over delivery's API (which checks the
- * tenant and the deliver permission again).
- */
-export function deliverySettingsPage(
-  tenant: Pick<Tenant, 'id' | 'name'>,
-  ctx: { principal: Principal; tenants: Tenant[]; canEdit: boolean },
-): SafeHtml {
-  return layout({
-    title: `${tenant.name} の配信設定`,
-    principal: ctx.principal,
-    tenants: ctx.tenants,
-    scripts: ['records.js', 'delivery-settings.js'],
-    styles: ['records.css', 'composer.css', 'delivery-settings.css'],
-    body: html`<h1>${tenant.name} の配信設定 <small><a href="/municipalities/${tenant.id}/deliveries">配信に戻る</a></small></h1>
-<div id="delivery-settings" data-tenant="${tenant.id}"${ctx.canEdit ? html` data-can-edit` : ''}></div>`,
-  });
 }
 
 const tokyoTime = (iso: string) =>

@@ -30,6 +30,7 @@ export { toCsv, csvCell } from './csv.ts';
 export { BATCH_SIZE, CHUNK_BATCHES } from './fan-out.ts';
 export { REGISTRATION_PREFIX } from './registration.ts';
 export { RICH_MENU_SIZE, renderRichMenuImage, richMenuObject, type AppliedRichMenu } from './rich-menu.ts';
+export { registerDeliveryPages } from './pages.ts';
 export { registerDeliveryRoutes, deliveriesCsv } from './routes.ts';
 export type { DeliveryRecord, DeliveryStatus, ListedDelivery, SendMethod } from './store.ts';
 

@@ -19,6 +19,7 @@ export {
   parseYearMonth,
   type DueDate,
 } from './due-date.ts';
+export { registerReportPages } from './pages.ts';
 export { actorOf, registerReportRoutes } from './routes.ts';
 export {
   contentDisposition,

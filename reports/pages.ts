@@ -1,17 +1,30 @@
 /**
- * 議事録 (/minutes), 課題管理表 (/issues) and 帳票 (/reports): server-rendered frames with accessible
- * forms; the lists, forms and job progress run in the browser (public/minutes.js, issues.js,
- * reports.js over records.js) against reports' API, which checks tenants and permissions again.
+ * reports' pages, drawn inside the staff shell (core/page-shell.ts): 議事録 (/minutes), 課題管理表
+ * (/issues) and 帳票 (/reports): server-rendered frames with accessible forms; the lists, forms and
+ * job progress run in the browser (public/minutes.js, issues.js, reports.js over the shell's
+ * records.js kit) against reports' API, which checks tenants and permissions again.
  */
 import { hasPermission, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { addMonths, tokyoMonth as currentMonth } from '../core/time.ts';
+import { fileURLToPath } from 'node:url';
 import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
-import { layout } from './pages.ts';
+import { type PageContent, type PageShell, seesEveryTenant } from '../core/page-shell.ts';
+import { ISSUE_STATUSES, MINUTES_KINDS } from './schemas.ts';
 
-/** The files these pages load from /assets/ (served by page-routes.ts). */
-export const RECORD_ASSETS = ['records.css', 'records.js', 'minutes.js', 'issues.js', 'reports.js'] as const;
+const publicFile = (name: string) => fileURLToPath(new URL(`./public/${name}`, import.meta.url));
+
+/** 議事録, 課題管理表 and 帳票 in the shell: pages, navigation entries and their browser files. */
+export function registerReportPages(shell: PageShell): void {
+  shell.assets(Object.fromEntries(['minutes.js', 'issues.js', 'reports.js'].map((f) => [f, publicFile(f)])));
+  shell.nav({ href: '/minutes', label: '議事録' });
+  shell.nav({ href: '/issues', label: '課題管理表' });
+  shell.nav({ href: '/reports', label: '帳票', visible: seesEveryTenant });
+  shell.page('/minutes', async (ctx) => minutesPage(ctx));
+  shell.page('/issues', async (ctx) => issuesPage(ctx));
+  shell.page('/reports', async (ctx) => reportsPage(ctx));
+}
 
 export interface RecordPageContext {
   principal: Principal;
@@ -20,12 +33,6 @@ export interface RecordPageContext {
 
 const isMunicipality = (p: Principal) => p.kind === 'staff' && p.role === 'municipality';
 const monthLabel = (m: string) => `${Number(m.slice(0, 4))}年${Number(m.slice(5))}月`;
-
-/** Reports' vocabulary (kinds, statuses); loaded when a page is drawn, as reports/ builds on dashboard/. */
-async function vocabulary(): Promise<{ kinds: readonly string[]; statuses: readonly string[] }> {
-  const r = await import('../reports/index.ts');
-  return { kinds: r.MINUTES_KINDS, statuses: r.ISSUE_STATUSES };
-}
 
 /** A labelled control with its hint and the place its error is shown (aria-describedby ties them). */
 function field(o: {
@@ -79,8 +86,8 @@ const manageNote = html`<p class="note">このアカウントには「帳票の�
 
 // ---- 議事録 ---------------------------------------------------------------------------------------
 
-export async function minutesPage(ctx: RecordPageContext): Promise<SafeHtml> {
-  const { kinds } = await vocabulary();
+export function minutesPage(ctx: RecordPageContext): PageContent {
+  const kinds = MINUTES_KINDS;
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
   const tenantBoxes = ctx.tenants.map(
@@ -124,20 +131,13 @@ ${editor}
 <section id="minutes-detail" class="card" hidden aria-labelledby="minutes-detail-title" tabindex="-1"></section>
 <div id="minutes-list" aria-busy="true">読み込み中…</div>
 ${pageData(ctx)}`;
-  return layout({
-    title: '議事録',
-    principal: ctx.principal,
-    tenants: ctx.tenants,
-    body,
-    scripts: ['records.js', 'minutes.js'],
-    styles: ['records.css'],
-  });
+  return { title: '議事録', body, scripts: ['records.js', 'minutes.js'], styles: ['records.css'] };
 }
 
 // ---- 課題管理表 -----------------------------------------------------------------------------------
 
-export async function issuesPage(ctx: RecordPageContext): Promise<SafeHtml> {
-  const { statuses } = await vocabulary();
+export function issuesPage(ctx: RecordPageContext): PageContent {
+  const statuses = ISSUE_STATUSES;
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
   const categories = [
@@ -182,19 +182,12 @@ ${editor}
 <th scope="col">担当</th><th scope="col">状況</th><th scope="col">期限</th><th scope="col">完了日</th><th scope="col"><span class="visually-hidden">操作</span></th>
 </tr></thead><tbody aria-busy="true"><tr><td colspan="11">読み込み中…</td></tr></tbody></table></div>
 ${pageData(ctx)}`;
-  return layout({
-    title: '課題管理表',
-    principal: ctx.principal,
-    tenants: ctx.tenants,
-    body,
-    scripts: ['records.js', 'issues.js'],
-    styles: ['records.css'],
-  });
+  return { title: '課題管理表', body, scripts: ['records.js', 'issues.js'], styles: ['records.css'] };
 }
 
 // ---- 帳票 -----------------------------------------------------------------------------------------
 
-export async function reportsPage(ctx: RecordPageContext): Promise<SafeHtml> {
+export function reportsPage(ctx: RecordPageContext): PageContent {
   if (isMunicipality(ctx.principal)) {
     throw new AppError(
       'forbidden',
@@ -232,12 +225,5 @@ ${create}
 <section aria-labelledby="files-title"><h2 id="files-title">作成済みの帳票</h2>
 <div id="report-files" aria-busy="true">読み込み中…</div></section>
 ${pageData(ctx)}`;
-  return layout({
-    title: '帳票',
-    principal: ctx.principal,
-    tenants: ctx.tenants,
-    body,
-    scripts: ['records.js', 'reports.js'],
-    styles: ['records.css'],
-  });
+  return { title: '帳票', body, scripts: ['records.js', 'reports.js'], styles: ['records.css'] };
 }

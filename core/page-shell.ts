@@ -1,0 +1,56 @@
+/**
+ * The staff pages' frame as capabilities see it. dashboard/ is the shell (layout, navigation,
+ * sign-in, error pages, /assets/) and provides this interface; cli/suite.ts hands it to each
+ * capability, which registers its own pages, navigation entries and browser files through it. So a
+ * capability owns its pages without importing dashboard/, and the shell never imports a capability.
+ */
+import type { Principal } from './auth.ts';
+import type { SafeHtml } from './html.ts';
+import type { FastifyRequest } from './http.ts';
+import type { Tenant } from './tenants.ts';
+
+/** Whom a page is drawn for: the signed-in caller and the tenants it may see. */
+export interface PageContext<Params = Record<string, string>, Query = Record<string, string | undefined>> {
+  req: FastifyRequest<{ Params: Params; Querystring: Query }>;
+  principal: Principal;
+  tenants: Tenant[];
+}
+
+/** A page's content; the shell draws the frame (header, navigation, sign-out) around it. */
+export interface PageContent {
+  /** The page's own title (the shell adds " — Tayori"). */
+  title: string;
+  body: SafeHtml;
+  /** Scripts from /assets/ after the shell's base script; `false`: no script at all. */
+  scripts?: string[] | false;
+  /** Stylesheets from /assets/ after the shell's own. */
+  styles?: string[];
+}
+
+/** A link in the header's navigation. */
+export interface NavEntry {
+  href: string;
+  label: string;
+  /** Shown only to callers for whom this is true (default: every signed-in caller). */
+  visible?: (p: Principal) => boolean;
+}
+
+export interface PageShell {
+  /**
+   * A GET page for signed-in staff: a caller who is not signed in goes to the sign-in page and back;
+   * an AppError with a 4xx status becomes the shell's error page with that status.
+   */
+  page<Params = Record<string, string>, Query = Record<string, string | undefined>>(
+    url: string,
+    render: (ctx: PageContext<Params, Query>) => Promise<PageContent>,
+  ): void;
+  /** A link in the navigation, after the shell's own (in the order capabilities add them). */
+  nav(entry: NavEntry): void;
+  /** Browser files of a capability, served as /assets/<name> (name → absolute path). */
+  assets(files: Record<string, string>): void;
+}
+
+/** True for accounts that see every tenant (prefecture, contractor, admin, the operator token). */
+export function seesEveryTenant(p: Principal): boolean {
+  return p.kind === 'operator' || p.role !== 'municipality';
+}

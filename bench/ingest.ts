@@ -57,12 +57,15 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-/** Signed bodies, one event each: 80 % follows, 10 % postbacks, 10 % messages (timestamps now, so replies are due). */
-function makePool(file: string, prefix: string): string[] {
+/**
+ * Signed bodies, one event each: follows, as LINE mostly sends them — or, `mixed`, 80 % follows, 10 %
+ * postbacks and 10 % messages, timestamped now so that their replies are due.
+ */
+function makePool(file: string, prefix: string, mixed = false): string[] {
   const ids: string[] = [];
   const now = Date.now();
   const pool = Array.from({ length: POOL }, (_, i) => {
-    const kind = i % 10 === 3 ? 'postback' : i % 10 === 7 ? 'message' : 'follow';
+    const kind = !mixed ? 'follow' : i % 10 === 3 ? 'postback' : i % 10 === 7 ? 'message' : 'follow';
     const id = `01${prefix}${i.toString(36).toUpperCase().padStart(20, '0')}`;
     ids.push(id);
     const body = JSON.stringify({
@@ -131,6 +134,7 @@ async function appendLoad(append: () => Promise<void>, seconds: number, concurre
   const lat: number[] = [];
   const until = Date.now() + seconds * 1000;
   let n = 0;
+  const cpu0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < until) {
@@ -141,7 +145,12 @@ async function appendLoad(append: () => Promise<void>, seconds: number, concurre
       }
     }),
   );
-  return { per_s: Math.round(n / seconds), p99_ms: Number(pct(lat, 99).toFixed(2)) };
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    per_s: Math.round(n / seconds),
+    p99_ms: Number(pct(lat, 99).toFixed(2)),
+    cpu_us: Number(((cpu.user + cpu.system) / Math.max(1, n)).toFixed(1)),
+  };
 }
 
 async function compareStores(dir: string) {
@@ -151,14 +160,28 @@ async function compareStores(dir: string) {
     receivedAt: Date.now(),
     events: [JSON.parse(JSON.parse(fs.readFileSync(path.join(dir, 'pool.json'), 'utf8'))[0].body).events[0]],
   };
-  const seconds = Math.max(2, Math.round(SECONDS / 2));
-  const lmdbLog = new LmdbEventLog({ dir: path.join(dir, 'cmp-lmdb'), maxBytes: 1024 ** 3, consumers: ['x'] });
-  const lmdb = await appendLoad(() => lmdbLog.append([record]), seconds, CONNECTIONS);
-  await lmdbLog.close();
-  const seg = await SegmentFile.open(path.join(dir, 'cmp-segment.log'));
-  const segment = await appendLoad(() => seg.append(Buffer.from(JSON.stringify(record))), seconds, CONNECTIONS);
-  await seg.close();
-  return { lmdb, segment };
+  // alternating rounds (the machine is shared): each store's best round
+  const seconds = Math.max(2, Math.round(SECONDS / 4));
+  type Figures = Awaited<ReturnType<typeof appendLoad>>;
+  let lmdb: Figures | undefined;
+  let segment: Figures | undefined;
+  const better = (a: Figures | undefined, b: Figures) => (!a || b.per_s > a.per_s ? b : a);
+  for (let round = 0; round < 2; round++) {
+    const lmdbLog = new LmdbEventLog({
+      dir: path.join(dir, `cmp-lmdb-${round}`),
+      maxBytes: 1024 ** 3,
+      consumers: ['x'],
+    });
+    lmdb = better(lmdb, await appendLoad(() => lmdbLog.append([record]), seconds, CONNECTIONS));
+    await lmdbLog.close();
+    const seg = await SegmentFile.open(path.join(dir, `cmp-segment-${round}.log`));
+    segment = better(
+      segment,
+      await appendLoad(() => seg.append(Buffer.from(JSON.stringify(record))), seconds, CONNECTIONS),
+    );
+    await seg.close();
+  }
+  return { lmdb: lmdb!, segment: segment! };
 }
 
 // ------------------------------------------------------------------ 2–4. the receiver
@@ -204,14 +227,17 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
   const load1 = os.loadavg()[0]!.toFixed(2);
   try {
     const poolFile = path.join(dir, 'pool.json');
-    const ids = makePool(poolFile, 'A');
+    makePool(poolFile, 'A');
     const outagePoolFile = path.join(dir, 'pool-outage.json');
     const outageIds = makePool(outagePoolFile, 'B');
+    const warmPoolFile = path.join(dir, 'pool-warm.json');
+    makePool(warmPoolFile, 'W');
 
     const stores = await compareStores(dir);
     console.log(
-      `event log store, ${CONNECTIONS} appenders: lmdb ${stores.lmdb.per_s}/s p99 ${stores.lmdb.p99_ms} ms; ` +
-        `segment file (length+CRC32, fdatasync per group) ${stores.segment.per_s}/s p99 ${stores.segment.p99_ms} ms`,
+      `event log store, ${CONNECTIONS} appenders (best of 2 alternating rounds): ` +
+        `lmdb ${stores.lmdb.per_s}/s p99 ${stores.lmdb.p99_ms} ms ${stores.lmdb.cpu_us} µs CPU/append; ` +
+        `segment file (length+CRC32, fdatasync per group) ${stores.segment.per_s}/s p99 ${stores.segment.p99_ms} ms ${stores.segment.cpu_us} µs CPU/append`,
     );
 
     const bare50 = await bare(poolFile, CONNECTIONS);
@@ -236,6 +262,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     for (const [id, name] of [
       ['24201', '津市'],
       ['24202', '四日市市'],
+      ['24203', '伊勢市'],
+      ['24204', '松阪市'],
     ] as const) {
       await tenants.add({ id, name, kind: 'municipality', botUserId: BOT });
       await tenants.setCredentials(id, { channelSecret: SECRET, channelAccessToken: 'bench', lineApi: 'sandbox' });
@@ -251,11 +279,15 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       eventLog: { dir: path.join(dir, 'event-log') },
     });
     // a resident's tap: answered through the reply API while the token is fresh (as delivery's menu does)
+    const clients = new Map<string, ReturnType<typeof lineClients>>();
     ingest.handlers.onPostback('bench:', async ({ tenantId, event }) => {
       if (!replyTokenUsable(event)) return;
-      const t = await ingest.tenantCache.get(tenantId);
-      const { messaging } = lineClients(t!.credentials!, endpoints());
-      await messaging.replyMessage({ replyToken: event.replyToken!, messages: [{ type: 'text', text: 'メニュー' }] });
+      let c = clients.get(tenantId);
+      if (!c) {
+        const t = await ingest.tenantCache.get(tenantId);
+        clients.set(tenantId, (c = lineClients(t!.credentials!, endpoints())));
+      }
+      await c.messaging.replyMessage({ replyToken: event.replyToken!, messages: [{ type: 'text', text: 'メニュー' }] });
     });
     await ingest.start();
     const front = new FrontHandlers();
@@ -270,12 +302,29 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       await ingest.runner.drained();
     };
 
+    // warm-up (JIT, the store's first pages, ClickHouse's first parts), not measured
+    await load(`${base}/webhook/24203`, warmPoolFile, 3);
+    await settle();
+    ingest.shipper.stats.lags.length = 0;
+    const batches0 = ingest.shipper.stats.batches;
+    const rows0 = ingest.shipper.stats.rows;
+
     const tayori50 = await load(`${base}/webhook/24201`, poolFile);
     await settle();
     const shipLag = pct(ingest.shipper.stats.lags, 99);
+    const batches50 = ingest.shipper.stats.batches - batches0;
+    const rows50 = ingest.shipper.stats.rows - rows0;
+
+    // residents waiting for replies: a fifth of the events are postbacks and messages, answered through
+    // LINE's reply API (stood in for by lineStub) from the handlers; pool made now, so the tokens are fresh
+    const mixedPoolFile = path.join(dir, 'pool-mixed.json');
+    makePool(mixedPoolFile, 'M', true);
+    ingest.runner.stats.lags.length = 0;
+    const bareMixed = await bare(mixedPoolFile, CONNECTIONS);
+    const mixed = await load(`${base}/webhook/24204`, mixedPoolFile);
+    await settle();
     const handlerLag = pct(ingest.runner.stats.lags, 99);
-    const batches50 = ingest.shipper.stats.batches;
-    const rows50 = ingest.shipper.stats.rows;
+    const handled = ingest.runner.stats.lags.length;
 
     // 256 connections, against the bare server too
     const bare256 = await bare(poolFile, 256);
@@ -326,7 +375,6 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const outageRows = Number(
       (await q("SELECT count() AS n FROM raw_webhook_events FINAL WHERE tenant_id = '24202'")).n,
     );
-    void ids;
     await redis.quit();
     await redisServer.stop();
     await ch.close();
@@ -344,7 +392,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       `shipper: ${batches50} INSERT batches, ${(rows50 / Math.max(1, batches50)).toFixed(0)} rows each; ship lag p99 ${shipLag} ms (ack → in ClickHouse)`,
     );
     console.log(
-      `handlers: lag p99 ${handlerLag} ms (ack → done, replies included; postbacks and messages, ${replies.n} replies sent)`,
+      `with 10 % postbacks + 10 % messages replied to: ${mixed.rps.toFixed(0)} req/s (bare ${bareMixed.rps.toFixed(0)}, ratio ${(mixed.rps / bareMixed.rps).toFixed(3)})  p99 ${mixed.p99_ms} ms; ` +
+        `handler lag p99 ${handlerLag} ms over ${handled} handled events (ack → done, replies included; ${replies.n} replies sent)`,
     );
     console.log(`bare http (256): ${bare256.rps.toFixed(0)} req/s  p99 ${bare256.p99_ms} ms`);
     console.log(
@@ -370,6 +419,7 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       handler_lag_p99_ms: handlerLag,
       outage_lost: outageLost,
       ratio_256: Number(ratio256.toFixed(3)),
+      ratio_with_replies: Number((mixed.rps / bareMixed.rps).toFixed(3)),
       p99_ms_256: tayori256.p99_ms,
       tayori_rps: Math.round(tayori50.rps),
       bare_rps: Math.round(bare50.rps),
@@ -379,6 +429,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       log_lmdb_p99_ms: stores.lmdb.p99_ms,
       log_segment_appends_per_s: stores.segment.per_s,
       log_segment_p99_ms: stores.segment.p99_ms,
+      log_lmdb_cpu_us: stores.lmdb.cpu_us,
+      log_segment_cpu_us: stores.segment.cpu_us,
       load_avg_1m: [Number(load1), Number(load2)],
       connections: CONNECTIONS,
       seconds: SECONDS,

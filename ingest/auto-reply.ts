@@ -22,6 +22,8 @@ export function registerAutoReply(
   registry: EventHandlerRegistry,
   deps: { redis: Redis; secrets: TenantSecretsCache; endpoints: () => LineEndpoints; logger: Logger },
 ): void {
+  // one client per tenant's credentials (a reload brings new credentials objects, hence new clients)
+  const clients = new WeakMap<object, { base: string; messaging: ReturnType<typeof lineClients>['messaging'] }>();
   registry.on('message', async ({ tenantId, event }) => {
     const userId = event.source?.userId;
     if (event.source?.type !== 'user' || !userId || !replyTokenUsable(event)) return;
@@ -32,7 +34,16 @@ export function registerAutoReply(
       const t = await deps.secrets.get(tenantId);
       if (!t?.credentials) throw new Error(`tenant ${tenantId} has no readable credentials`);
       const tenant = t.tenant;
-      const { messaging } = lineClients(t.credentials, deps.endpoints());
+      const endpoints = deps.endpoints();
+      let c = clients.get(t.credentials);
+      if (!c || c.base !== (endpoints.sandbox ?? '') + endpoints.line) {
+        c = {
+          base: (endpoints.sandbox ?? '') + endpoints.line,
+          messaging: lineClients(t.credentials, endpoints).messaging,
+        };
+        clients.set(t.credentials, c);
+      }
+      const { messaging } = c;
       await messaging.replyMessage({
         replyToken: event.replyToken!,
         messages: [{ type: 'text', text: tenant.autoReplyText || defaultAutoReply(tenant.name) }],

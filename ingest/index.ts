@@ -103,7 +103,8 @@ export const eventLogDir = (dataDir: string) => path.join(dataDir, 'event-log');
  * daily rollups (Insight pollers live in ./insight).
  */
 export function createIngest(deps: IngestDeps): Ingest {
-  const rollup = new DailyRollup(deps.ch, deps.logger, deps.rollupIntervalMs);
+  // daily figures a few seconds behind are fine; each refresh rereads the dirty days (FINAL)
+  const rollup = new DailyRollup(deps.ch, deps.logger, deps.rollupIntervalMs ?? 5000);
   const log =
     'log' in deps.eventLog
       ? deps.eventLog.log

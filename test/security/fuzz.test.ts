@@ -495,3 +495,115 @@ describe('near-valid inputs, past the first check', () => {
     expect(await healthy()).toBe(true);
   }, 600_000);
 });
+
+describe('signed webhooks with generated events', () => {
+  it('are answered below 500 or 503 and their handlers leave the process up', async () => {
+    const creds = await s.suite.tenants.credentials(OWN);
+    const user = fc.oneof(
+      { weight: 4, arbitrary: fc.constant(`U${'b'.repeat(32)}`) },
+      fc.constantFrom('', '%E0', `U${long(100, 'f')}`, 'U0', '__proto__'),
+    );
+    const eventArb = fc.record(
+      {
+        type: fc.constantFrom(
+          'follow',
+          'unfollow',
+          'message',
+          'postback',
+          'join',
+          'leave',
+          'memberJoined',
+          'accountLink',
+          'beacon',
+          'things',
+          'unsend',
+          'videoPlayComplete',
+          'membership',
+          'unknownType',
+        ),
+        mode: fc.oneof({ weight: 4, arbitrary: fc.constant('active') }, fc.constantFrom('standby', 'x')),
+        timestamp: fc.oneof(
+          { weight: 6, arbitrary: fc.constant(Date.now()) },
+          fc.constantFrom(0, -1, 1e20, 1.5, Number.MAX_SAFE_INTEGER),
+        ),
+        source: fc.oneof(
+          { weight: 6, arbitrary: user.map((userId) => ({ type: 'user', userId })) },
+          fc.constantFrom({ type: 'group', groupId: 'C1' }, { type: 'room' }, null, 'user'),
+        ),
+        webhookEventId: fc.oneof({ weight: 6, arbitrary: fc.uuid() }, fc.constantFrom('', long(500))),
+        replyToken: fc.oneof(
+          { weight: 4, arbitrary: fc.constant('0123456789abcdef0123456789abcdef') },
+          fc.constant(''),
+        ),
+        deliveryContext: fc.oneof(
+          { weight: 6, arbitrary: fc.constant({ isRedelivery: false }) },
+          fc.constantFrom({ isRedelivery: 'yes' }, null),
+        ),
+        message: fc.oneof(
+          {
+            weight: 4,
+            arbitrary: fc.record({
+              type: fc.constantFrom('text', 'image', 'sticker', 'location'),
+              id: fc.string(),
+              text: fc.string(),
+            }),
+          },
+          oddValue,
+        ),
+        postback: fc.oneof(
+          {
+            weight: 4,
+            arbitrary: fc.record({
+              data: fc.oneof(
+                fc.string(),
+                fc.constantFrom('action=register', 'a=%E0&b=', 'page=-1', 'page=1e20', '__proto__=1', long(3000)),
+              ),
+            }),
+          },
+          oddValue,
+        ),
+      },
+      { requiredKeys: ['type', 'mode', 'timestamp', 'source', 'webhookEventId', 'deliveryContext'] },
+    );
+    const bodies = fc.sample(fc.array(eventArb, { maxLength: 3 }), { seed: SEED, numRuns: 300 });
+    const failures: string[] = [];
+    let accepted = 0;
+    const rejected = new Set<string>();
+    for (let j = 0; j < bodies.length; j += PARALLEL) {
+      await Promise.all(
+        bodies.slice(j, j + PARALLEL).map(async (events) => {
+          const body = JSON.stringify({ destination: creds.botUserId, events });
+          const a = await rawRequest(s.port, {
+            method: 'POST',
+            path: `/webhook/${OWN}`,
+            headers: [
+              ['Content-Type', 'application/json'],
+              ['X-Line-Signature', sign(body, creds.channelSecret)],
+            ],
+            body,
+          });
+          const why = wrong(a, 'POST');
+          if (why) failures.push(`${body.slice(0, 160)} → ${why}`);
+          if (a.status === 200) accepted++;
+          else rejected.add(`${a.status} ${codeOf(a.body)}`);
+        }),
+      );
+    }
+    expect(failures).toEqual([]);
+    // enough of them well-formed enough to be taken, so the event handlers ran on them
+    expect(accepted, [...rejected].join(', ')).toBeGreaterThan(bodies.length / 4);
+    // the handlers run after the answer: the process is still up and still taking webhooks
+    const body = JSON.stringify({ destination: creds.botUserId, events: [event('follow', `U${'c'.repeat(32)}`)] });
+    const ok = await rawRequest(s.port, {
+      method: 'POST',
+      path: `/webhook/${OWN}`,
+      headers: [
+        ['Content-Type', 'application/json'],
+        ['X-Line-Signature', sign(body, creds.channelSecret)],
+      ],
+      body,
+    });
+    expect(ok.status).toBe(200);
+    expect(await healthy()).toBe(true);
+  }, 300_000);
+});

@@ -69,13 +69,26 @@ export function addDays(day: string, offset: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + offset * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** A month as people and query strings give it: 'YYYY-MM'. */
+/** The years a month or day may be asked for (ClickHouse's Date covers 1970–2149: 0000-01 was a 500). */
+const YEARS = { min: 2000, max: 2100 };
+const inYears = (v: string) => Number(v.slice(0, 4)) >= YEARS.min && Number(v.slice(0, 4)) <= YEARS.max;
+/** A day that exists in the calendar (no 2026-02-30). */
+const realDay = (v: string) => {
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+};
+
+/** A month as people and query strings give it: 'YYYY-MM', 2000–2100. */
 export const monthSchema = z
   .string()
-  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '年月は YYYY-MM の形式で指定してください (例: 2026-04)');
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '年月は YYYY-MM の形式で指定してください (例: 2026-04)')
+  .refine(inYears, `年月は ${YEARS.min}年から${YEARS.max}年の間で指定してください`);
 
-/** A day: 'YYYY-MM-DD'. */
-export const daySchema = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD の形式で指定してください');
+/** A day: 'YYYY-MM-DD', one that exists, 2000–2100. */
+export const daySchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD の形式で指定してください')
+  .refine((v) => inYears(v) && realDay(v), `日付は ${YEARS.min}年から${YEARS.max}年の実在する日付で指定してください`);
 
 // ---------------------------------------------------------------- 和暦 (official documents)
 

@@ -19,6 +19,7 @@ import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { permissionSchema, usernameSchema, type StaffStore } from '../core/users.ts';
 import { tokyoMonth as currentMonth, monthSchema } from '../core/time.ts';
 import type { DashboardData } from './data.ts';
+import { browserBundle } from '../core/browser-bundle.ts';
 import type { PageShell } from '../core/page-shell.ts';
 import { addNav, errorPage, layout, municipalityPage, overviewPage } from './pages.ts';
 import { registerTokenPages, tokensSection } from './token-pages.ts';
@@ -216,7 +217,8 @@ ${tokens}`,
       for (const [name, file] of Object.entries(list)) {
         if (files.has(name)) throw new Error(`/assets/${name} is served twice`);
         files.set(name, {
-          body: fs.readFileSync(file),
+          // TypeScript entries are bundled for the browser (core/browser-bundle.ts)
+          body: file.endsWith('.ts') ? browserBundle(file) : fs.readFileSync(file),
           type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'application/javascript; charset=utf-8',
         });
       }

@@ -1,6 +1,7 @@
 import { ROLE_LABELS, type Principal } from '../core/auth.ts';
 import { html, jsonBlock, type HtmlValue, type SafeHtml } from '../core/html.ts';
 import type { NavEntry } from '../core/page-shell.ts';
+import { VOCABULARY } from '../core/vocabulary.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { addMonths, tokyoMonth as currentMonth } from '../core/time.ts';
 import {
@@ -84,6 +85,7 @@ ${csrf ? html`<meta name="csrf-token" content="${csrf}">` : ''}
 ${styles.map((f) => html`<link rel="stylesheet" href="/assets/${f}">`)}</head><body>
 <header><a class="brand" href="/">Tayori 便り</a>${nav}</header>
 <main>${opts.body}</main>
+${opts.scripts === false ? '' : jsonBlock('vocabulary', VOCABULARY)}
 ${scripts}
 </body></html>`;
 }

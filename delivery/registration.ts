@@ -142,7 +142,7 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
   const optionsOf = (
     item: string,
     v: TenantView,
-  ): { options: ItemOption[]; multiple: boolean; label: string } | undefined => {
+  ): { options: readonly ItemOption[]; multiple: boolean; label: string } | undefined => {
     if (item === 'lifestyle') return { options: LIFESTYLES, multiple: false, label: BUILTIN_LABELS.lifestyle! };
     if (item === 'gender') return { options: GENDERS, multiple: false, label: BUILTIN_LABELS.gender! };
     if (item === 'residence')

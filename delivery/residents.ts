@@ -9,6 +9,7 @@ import { AppError } from '../core/errors.ts';
 import { GroupCommitWriter } from '../core/group-commit.ts';
 import { sql } from '../core/sql.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
+import { BUILTIN_ITEM_LABELS, GENDERS, LIFESTYLES } from '../core/vocabulary.ts';
 import { z } from '../core/zod.ts';
 
 export interface ResidentStateRow extends Record<string, unknown> {
@@ -55,29 +56,9 @@ export interface AttributeItem {
 /** Parent id of the tenant's areas (the small level of the interest tree, and where residents live). */
 export const AREA_ROOT = '@area';
 
-/** The built-in items as residents and staff read them, in the order they are asked. */
-export const BUILTIN_LABELS: Record<string, string> = {
-  lifestyle: '生活スタイル',
-  birth_year: '生まれ年',
-  gender: '性別',
-  residence: 'お住まい',
-  news_areas: '知りたい地域',
-  interests: '関心のある分野',
-};
-
-export const LIFESTYLES: ItemOption[] = [
-  { id: 'worker', label: '会社員・公務員' },
-  { id: 'self', label: '自営業' },
-  { id: 'student', label: '学生' },
-  { id: 'homemaker', label: '家事専業' },
-  { id: 'retired', label: '退職・年金生活' },
-  { id: 'other', label: 'その他' },
-];
-export const GENDERS: ItemOption[] = [
-  { id: 'female', label: '女性' },
-  { id: 'male', label: '男性' },
-  { id: 'other', label: 'その他・回答しない' },
-];
+/** The built-in items and options (core/vocabulary.ts, the one definition). */
+export const BUILTIN_LABELS = BUILTIN_ITEM_LABELS;
+export { GENDERS, LIFESTYLES };
 
 const DEFAULT_TREE: Array<[string, string[]]> = [
   ['防災', ['気象・警報', '避難情報', '防災訓練']],

@@ -1,4 +1,5 @@
 import { tokyoToday } from '../core/time.ts';
+import { BUILTIN_ITEM_LABELS, builtinOptionLabel } from '../core/vocabulary.ts';
 import type { MetricsReader } from './reader.ts';
 
 /** Friends of a tenant by registered attribute (a separate call: it reads every resident's row). */
@@ -58,27 +59,7 @@ export class AttributeCounts {
 }
 
 /** Built-in attribute items as the breakdown shows them (birth years are counted by age group). */
-const ITEM_LABELS: Record<string, string> = {
-  lifestyle: '生活スタイル',
-  birth_year: '年代 (生まれ年から)',
-  gender: '性別',
-  residence: 'お住まい',
-  news_areas: '知りたい地域',
-  interests: '関心のある分野',
-};
-
-/** Labels of built-in options (ids as delivery/ stores them). */
-const VALUE_LABELS: Record<string, Record<string, string>> = {
-  gender: { female: '女性', male: '男性', other: 'その他・回答しない' },
-  lifestyle: {
-    worker: '会社員・公務員',
-    self: '自営業',
-    student: '学生',
-    homemaker: '家事専業',
-    retired: '退職・年金生活',
-    other: 'その他',
-  },
-};
+const ITEM_LABELS: Record<string, string> = { ...BUILTIN_ITEM_LABELS, birth_year: '年代 (生まれ年から)' };
 
 /**
  * Names for attribute items and values: built-in labels, the tenant's areas and interest tree
@@ -109,7 +90,7 @@ function attributeLabeller(rows: Array<{ kind: string; id: string; name: string;
           .join(' › ');
       if (item === 'residence' || item === 'news_areas') return categories.get(value) ?? value;
       if (item === 'birth_year') return value;
-      return VALUE_LABELS[item]?.[value] ?? items.get(item)?.options.get(value) ?? value;
+      return builtinOptionLabel(item, value) ?? items.get(item)?.options.get(value) ?? value;
     },
   };
 }

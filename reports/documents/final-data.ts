@@ -5,6 +5,7 @@
  */
 import { sql } from '../../core/sql.ts';
 import { monthBounds } from '../../core/time.ts';
+import { builtinOptionLabel, CLICK_DIMENSION_LABELS } from '../../core/vocabulary.ts';
 import {
   Metrics,
   aggregateDeliveries,
@@ -378,17 +379,12 @@ export const MONTH_COLUMNS = [
 ] as const satisfies ReadonlyArray<{ key: FigureName; label: string; unit: string; kind: FigureKind }>;
 
 /** Labels of the attributes clicks are split by, and of their built-in values. */
-export const DIMENSION_LABELS: Record<string, string> = {
-  gender: '性別',
-  age: '年代 (生まれ年)',
-  residence: 'お住まい',
-};
+export const DIMENSION_LABELS = CLICK_DIMENSION_LABELS;
 
 export function bucketLabel(dimension: string, bucket: string, name?: string): string {
   if (bucket === 'unknown' || bucket === '') return '未回答';
   if (name) return name;
-  if (dimension === 'gender')
-    return ({ female: '女性', male: '男性', other: 'その他・回答しない' } as Record<string, string>)[bucket] ?? bucket;
+  if (dimension === 'gender') return builtinOptionLabel('gender', bucket) ?? bucket;
   if (dimension === 'age' && /^\d{4}$/.test(bucket)) return `${bucket}年代生まれ`;
   return bucket;
 }

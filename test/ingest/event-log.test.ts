@@ -10,6 +10,8 @@ import { migrate } from '../../core/migrations.ts';
 import { connectRedis, type Redis } from '../../core/redis.ts';
 import type { LocalRedis } from '../../core/redis-server.ts';
 import { TenantStore } from '../../core/tenants.ts';
+import { createAuthenticator } from '../../core/auth.ts';
+import { createDelivery } from '../../delivery/index.ts';
 import { createIngest, type Ingest } from '../../ingest/index.ts';
 import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
 import { event, postWebhook } from '../helpers/webhooks.ts';
@@ -236,5 +238,66 @@ describe('event log in front of ClickHouse', () => {
     expect(done).toEqual(['menu:1']);
     expect(attempts).toBe(3);
     expect(ingest.status().handlers.events).toBe(0);
+  });
+
+  it('redirects /r/<token> at once while ClickHouse is down; the click waits in the log and is counted once', async () => {
+    const { ingest } = await open('redirect');
+    const delivery = createDelivery({
+      ch: faulty,
+      redisUrl: localRedis.url,
+      tenants,
+      endpoints: () => ({ line: 'http://127.0.0.1:1' }),
+      logger,
+      clicks: ingest.clicks,
+    });
+    const app = createHttpApp(logger);
+    delivery.registerRoutes(app, createAuthenticator({ operatorTokens: ['op'] }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    try {
+      await ch.insert({
+        table: 'delivery_links',
+        format: 'JSONEachRow',
+        values: [
+          {
+            token: 'tok-redirect-1',
+            tenant_id: '24201',
+            delivery_id: 'd-redirect',
+            link_no: 0,
+            bucket: '',
+            url: 'https://www.city.tsu.mie.jp/kenko',
+            created_at: Date.now(),
+          },
+        ],
+      });
+      fault.down = true;
+      // a link not seen since start needs ClickHouse: a page that says so, not a crash
+      const unseen = await fetch(`${base}/r/tok-redirect-1`, { redirect: 'manual' });
+      expect(unseen.status).toBe(503);
+      fault.down = false;
+      const first = await fetch(`${base}/r/tok-redirect-1`, { redirect: 'manual' });
+      expect(first.status).toBe(302);
+      fault.down = true;
+      const during = await fetch(`${base}/r/tok-redirect-1`, {
+        redirect: 'manual',
+        headers: { 'x-forwarded-for': '198.51.100.1' },
+      });
+      expect(during.status).toBe(302);
+      expect(during.headers.get('location')).toBe('https://www.city.tsu.mie.jp/kenko');
+      expect(ingest.status().backlog.events).toBeGreaterThanOrEqual(1);
+      fault.down = false;
+      await shipped(ingest);
+      const rs = await ch.query({
+        query: "SELECT count() AS n FROM delivery_clicks WHERE delivery_id = 'd-redirect'",
+        format: 'JSONEachRow',
+      });
+      // the same address twice within the window (X-Forwarded-For is not trusted by default): one click counted
+      expect(Number((await rs.json<{ n: string }>())[0]!.n)).toBe(1);
+      expect(ingest.clicks.stats.limited).toBeGreaterThanOrEqual(1);
+    } finally {
+      fault.down = false;
+      await app.close();
+      await delivery.stop();
+    }
   });
 });

@@ -81,7 +81,7 @@ export class GroupCommitWriter<Row extends Record<string, unknown>> {
       const batch = this.#take();
       this.#inFlight++;
       // #insert settles every waiter itself and never rejects
-      this.#insert(batch).then(() => {
+      void this.#insert(batch).then(() => {
         this.#inFlight--;
         if (this.#pending.rows.length > 0) this.#flushNow();
         else if (this.#inFlight === 0) for (const fn of this.#idle.splice(0)) fn();

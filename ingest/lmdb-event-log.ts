@@ -192,14 +192,20 @@ export class LmdbEventLog implements EventLog {
         this.#cache.splice(0, drop);
         this.#cacheStart += drop;
       }
-      this.#freeing = this.#freeing.then(() => this.#free(before, after));
+      this.#freeing = this.#freeing
+        .then(() => this.#free(after))
+        .catch((e: unknown) => {
+          // not freed now: those entries stay until a later commit frees past them
+          this.#error = { message: `freeing the log failed: ${(e as Error).message}`, at: Date.now() };
+        });
     }
     await put;
   }
 
-  async #free(from: number, to: number): Promise<void> {
+  /** Removes every entry up to `to` (from the first kept: what a failed free left is removed too). */
+  async #free(to: number): Promise<void> {
     await this.#events.transaction(() => {
-      for (const key of this.#events.getKeys({ start: from, end: to + 1 })) this.#events.remove(key);
+      for (const key of this.#events.getKeys({ end: to + 1 })) this.#events.removeSync(key);
     });
   }
 

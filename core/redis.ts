@@ -12,14 +12,22 @@ export type { Redis };
  *   commands wait for Redis to come back, however long.
  * - `failFast` (with forQueues, for a BullMQ Queue that requests add to and read from): no offline
  *   queue, so while Redis is down a command fails at once instead of holding the request forever.
+ * - all but Workers' connections: a command without an answer in COMMAND_TIMEOUT_MS fails.
  */
 export function connectRedis(url: string, opts: { forQueues?: boolean; failFast?: boolean } = {}): Redis {
+  const waits = opts.forQueues && !opts.failFast;
   return new Redis(url, {
     lazyConnect: false,
     maxRetriesPerRequest: opts.forQueues ? null : 2,
     enableOfflineQueue: !opts.failFast,
+    // a Redis that accepts but does not answer (stalled, stopped): a request's command gives up;
+    // never on a Worker's connection, whose blocking commands wait by design
+    ...(waits ? {} : { commandTimeout: COMMAND_TIMEOUT_MS }),
   });
 }
+
+/** How long a request's Redis command may take before it fails (as redis_unavailable). */
+export const COMMAND_TIMEOUT_MS = 5000;
 
 /** A real PING round trip with a deadline: what /readyz relies on. */
 export async function redisRoundTrip(redis: Redis, timeoutMs = 2000): Promise<void> {

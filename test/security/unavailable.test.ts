@@ -3,7 +3,8 @@
  * code and a Japanese message when it needs the missing part — never 500, never a hang — or
  * answers as usual when it does not; the process keeps serving and recovers when the part is back.
  *
- * Redis: the suite's own redis-server is killed, then started again on its port and directory.
+ * Redis: the suite's own redis-server is killed, then started again on its port and directory;
+ * then stopped (SIGSTOP: it keeps its connections and answers nothing), then continued.
  * ClickHouse: the suite's client is pointed, at its boundary, at a port where nothing listens (a
  * real @clickhouse/client, so the errors are the ones a dead server gives), then restored.
  */
@@ -139,6 +140,32 @@ describe('Redis stopped', () => {
     const me = await rawRequest(s.port, { method: 'GET', path: '/api/v1/me', headers: [['Cookie', session.cookie]] });
     expect(me.status).toBe(200);
   });
+});
+
+describe('Redis stalled (accepts connections, answers nothing)', () => {
+  it('every /api/ route answers 503 (a session: always) once a command times out, never a hang; then recovers', async () => {
+    const session = await s.tsu();
+    const pid = restarted?.pid ?? Number(fs.readFileSync(path.join(s.dataDir, 'redis', 'redis.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGSTOP');
+    let asSession: string[];
+    let asOperator: string[];
+    try {
+      const codes = ['redis_unavailable', 'store_unavailable'];
+      asSession = await sweep({ cookie: session.cookie, csrf: session.csrfToken }, codes, () => true);
+      asOperator = await sweep(operator(), codes, () => false);
+      expect((await rawRequest(s.port, { method: 'GET', path: '/healthz' })).status).toBe(200);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect({ asSession, asOperator }).toEqual({ asSession: [], asOperator: [] });
+    await waitFor(
+      async () => (await rawRequest(s.port, { method: 'GET', path: '/readyz' })).status === 200,
+      30_000,
+      '/readyz 200',
+    );
+    const me = await rawRequest(s.port, { method: 'GET', path: '/api/v1/me', headers: [['Cookie', session.cookie]] });
+    expect(me.status).toBe(200);
+  }, 300_000);
 });
 
 describe('ClickHouse unavailable', () => {

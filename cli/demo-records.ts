@@ -5,12 +5,13 @@
  */
 import type { ReportStore } from '../reports/index.ts';
 import { minutesCreateSchema, issueCreateSchema, tokyoIso } from '../reports/schemas.ts';
+import { tokyoWallClock } from '../core/time.ts';
 
 const ACTOR = 'デモ';
 
 /** 'YYYY-MM' of the month before `now` in Asia/Tokyo. */
 function previousMonth(now: number): string {
-  const t = new Date(now + 9 * 3600_000);
+  const t = tokyoWallClock(now);
   return new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
 }
 

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { TenantStore } from '../core/tenants.ts';
-import { chDateTime, nextVersion } from '../core/time.ts';
+import { chDateTime, nextVersion, tokyoToday } from '../core/time.ts';
 import type { Delivery } from '../delivery/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 
@@ -50,7 +50,7 @@ export async function seedDemoResidentAttributes(
   delivery: Delivery,
   sandbox: RunningSandbox,
 ): Promise<{ tenants: number; residents: number }> {
-  const year = Number(new Date(sandbox.world.now() + 9 * 3_600_000).toISOString().slice(0, 4));
+  const year = Number(tokyoToday(sandbox.world.now()).slice(0, 4));
   const at = chDateTime(sandbox.world.now());
   let seededTenants = 0;
   let seededResidents = 0;

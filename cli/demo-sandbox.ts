@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { startSandbox, type RunningSandbox, type SandboxConfig } from '../sandbox/index.ts';
+import { TOKYO_OFFSET_MS, tokyoToday } from '../core/time.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -19,7 +20,7 @@ function historyStart(dataDir: string): string {
     /* first run */
   }
   // midnight in Asia/Tokyo, 365 days ago
-  const jstMidnight = Math.floor((Date.now() + 9 * 3_600_000) / DAY_MS) * DAY_MS - 9 * 3_600_000;
+  const jstMidnight = Math.floor((Date.now() + TOKYO_OFFSET_MS) / DAY_MS) * DAY_MS - TOKYO_OFFSET_MS;
   const start = new Date(jstMidnight - 365 * DAY_MS).toISOString();
   fs.writeFileSync(file, JSON.stringify({ start }, null, 2));
   return start;
@@ -91,7 +92,7 @@ export async function startDemoSandbox(
   });
   const timer = setInterval(() => {
     if (tally.size === 0) return;
-    const simDay = new Date(sandbox.world.now() + 9 * 3_600_000).toISOString().slice(0, 10);
+    const simDay = tokyoToday(sandbox.world.now());
     const top = [...tally.entries()]
       .sort((a, b) => b[1].follow + b[1].unfollow - (a[1].follow + a[1].unfollow))
       .slice(0, 3);

@@ -9,6 +9,7 @@ import { StaffStore, TOKEN_DEFAULT_DAYS, type ApiTokenInfo, type StaffInput, typ
 import { sql } from '../core/sql.ts';
 import { table } from './output.ts';
 import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
+import { tokyoMinute } from '../core/time.ts';
 
 /** The same operations whether the suite is running (through its API) or not (directly). */
 interface UsersGateway {
@@ -268,7 +269,7 @@ export function registerUsersCommand(program: Command, config: () => Config): vo
 }
 
 export function printTokens(list: ApiTokenInfo[]): string {
-  const day = (iso: string) => new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+  const day = (iso: string) => tokyoMinute(Date.parse(iso));
   return `${table(
     ['ID', 'ユーザー名', '用途', '発行日時', '有効期限', '状態'],
     list.map((t) => [

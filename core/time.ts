@@ -40,6 +40,16 @@ export function tokyoDateTime(ms: number): { date: string; time: string } {
   return { date: iso.slice(0, 10), time: iso.slice(11, 16) };
 }
 
+/** Epoch ms → 'YYYY-MM-DD hh:mm' in Tokyo (lists and CSVs people read). */
+export function tokyoMinute(ms: number): string {
+  return new Date(ms + TOKYO_OFFSET_MS).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** An instant as a Date whose UTC fields read as Tokyo's wall clock (a spreadsheet's date cell, which has no zone). */
+export function tokyoWallClock(ms: number): Date {
+  return new Date(ms + TOKYO_OFFSET_MS);
+}
+
 /** The UTC instant a Tokyo day starts, as ClickHouse DateTime64 text. */
 export function tokyoMidnight(day: string): string {
   return chDateTime(Date.parse(`${day}T00:00:00Z`) - TOKYO_OFFSET_MS);

@@ -20,11 +20,10 @@ import {
 import { z } from '../core/zod.ts';
 import type { DashboardData } from './data.ts';
 import { errorPage, layout } from './pages.ts';
+import { tokyoMinute } from '../core/time.ts';
 
 /** 'YYYY-MM-DD HH:mm' in Japan time. */
-function tokyo(iso: string): string {
-  return new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
-}
+const tokyo = (iso: string): string => tokyoMinute(Date.parse(iso));
 
 /** The API-token section of the users page. */
 export function tokensSection(tokens: ApiTokenInfo[], accounts: StaffUser[], csrf: string): SafeHtml {

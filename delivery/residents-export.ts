@@ -15,6 +15,7 @@ import {
   type ResidentStore,
 } from './residents.ts';
 import type { DeliveryStore } from './store.ts';
+import { tokyoMinute } from '../core/time.ts';
 
 const PAGE = 20_000;
 
@@ -28,11 +29,6 @@ interface AnswerRow {
   item: string;
   values: string[];
   answered_ms: string;
-}
-
-/** 'YYYY-MM-DD HH:mm' in Japan time. */
-function tokyoTime(ms: number): string {
-  return new Date(ms + 9 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
 }
 
 /** The CSV's lines (the first with the BOM and the header), each ending in CRLF. */
@@ -83,9 +79,9 @@ export async function* residentsCsv(
       const row = [
         s.user_id,
         Number(s.is_friend) === 1 ? '友だち' : 'ブロック中',
-        tokyoTime(Number(s.changed_ms)),
+        tokyoMinute(Number(s.changed_ms)),
         ...columns.map((c) => (byItem.get(c) ?? []).map((v) => label(c, v)).join('、')),
-        last ? tokyoTime(last) : '',
+        last ? tokyoMinute(last) : '',
       ];
       out += csvLine(row);
     }

@@ -42,6 +42,7 @@ import { residentsCsv } from './residents-export.ts';
 import type { RichMenuService } from './rich-menu.ts';
 import { parseOrThrow, type DeliveryService } from './service.ts';
 import type { DeliveryStore, ListedDelivery } from './store.ts';
+import { tokyoDateTime } from '../core/time.ts';
 
 export interface RouteDeps {
   auth: Authenticator;
@@ -91,11 +92,6 @@ const TYPE_JA: Record<string, string> = {
   flex: 'Flex',
 };
 
-function tokyo(ms: number): { date: string; time: string } {
-  const iso = new Date(ms + 9 * 3_600_000).toISOString();
-  return { date: iso.slice(0, 10), time: iso.slice(11, 16) };
-}
-
 export function deliveriesCsv(list: ListedDelivery[], tenantNames: Map<string, string>): string {
   const header = [
     '団体コード',
@@ -116,7 +112,7 @@ export function deliveriesCsv(list: ListedDelivery[], tenantNames: Map<string, s
     'クリック数',
   ];
   const rows = list.map((d) => {
-    const { date, time } = tokyo(d.at);
+    const { date, time } = tokyoDateTime(d.at);
     const openBase = d.delivered ?? d.accepted;
     const openRate =
       d.uniqueImpressions !== null && openBase > 0 ? `${((d.uniqueImpressions / openBase) * 100).toFixed(1)}%` : '';

@@ -112,34 +112,5 @@ export function dueDateFor(month: YearMonth | string): DueDate {
   return { month: `${pad(ym.year, 4)}-${pad(ym.month)}`, nominal, due: date, skipped };
 }
 
-const wareki = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
-  era: 'long',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-  timeZone: 'UTC',
-});
-const warekiWithDay = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
-  era: 'long',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-  weekday: 'short',
-  timeZone: 'UTC',
-});
-const warekiMonth = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
-  era: 'long',
-  year: 'numeric',
-  month: 'long',
-  timeZone: 'UTC',
-});
-
-/** 'YYYY-MM-DD' → 令和4年10月11日 (with `weekday`: 令和4年10月11日(火)). */
-export function formatWareki(date: string, opts: { weekday?: boolean } = {}): string {
-  return (opts.weekday ? warekiWithDay : wareki).format(new Date(ms(date)));
-}
-
-/** 'YYYY-MM' → 令和4年9月. */
-export function formatWarekiMonth(month: string): string {
-  return warekiMonth.format(new Date(ms(`${month}-01`)));
-}
+// 和暦 formatters: one definition in core/time.ts
+export { formatWareki, formatWarekiMonth } from '../core/time.ts';

@@ -18,6 +18,7 @@ import type { Progress, ReportFile, ReportSources } from './documents/index.ts';
 import { finalPeriodKey, periodLabel, ReportFileStore, type ReportScope, type StoredReportFile } from './files.ts';
 import { tokyoIso, tokyoMonth } from './schemas.ts';
 import { ReportStore } from './store.ts';
+import { tokyoWallClock } from '../core/time.ts';
 
 export const REPORTS_QUEUE = 'reports';
 export const MONTHLY_SCHEDULER = 'monthly-package';
@@ -393,7 +394,7 @@ export function createReports(opts: Omit<ReportJobsOptions, 'files'> & { reports
       const period = previousMonth(now);
       const label = periodLabel('monthly', period);
       // before 06:00 on the 1st the scheduler's own run is still to come (LINE's figures settle overnight)
-      const tokyo = new Date(now + 9 * 3600_000);
+      const tokyo = tokyoWallClock(now);
       if (tokyo.getUTCDate() === 1 && tokyo.getUTCHours() < 6) return { period, label };
       if (await files.hasPeriod('monthly', period)) return { period, label };
       const { jobId } = await jobs.enqueue({ type: 'monthly', month: period }, createdBy);

@@ -1,5 +1,6 @@
 import { tenantIdSchema } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
+import { monthSchema } from '../core/time.ts';
 
 export const MINUTES_KINDS = ['定例会', '個別検討会議', '研修', 'その他'] as const;
 export const MINUTES_STATUSES = ['draft', 'approved'] as const;
@@ -8,8 +9,6 @@ export const MINUTES_STATUS_LABELS: Record<(typeof MINUTES_STATUSES)[number], st
   approved: '承認済み',
 };
 export const ISSUE_STATUSES = ['未着手', '対応中', '完了'] as const;
-
-const TOKYO_OFFSET_MS = 9 * 3_600_000;
 
 /** 'YYYY-MM-DD' that is a real calendar day. */
 export const isoDateSchema = z
@@ -131,9 +130,8 @@ export const issuePatchSchema = z.strictObject({
 });
 export type IssuePatch = z.infer<typeof issuePatchSchema>;
 
-export const monthSchema = z
-  .string()
-  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '年月は YYYY-MM の形式で指定してください (例: 2026-04)');
+/** One month schema for the suite (core/time.ts). */
+export { monthSchema };
 
 export const minutesListQuerySchema = z.object({
   month: monthSchema.optional(),
@@ -149,23 +147,5 @@ export const issueListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
-/** Today in Asia/Tokyo, 'YYYY-MM-DD'. */
-export function tokyoToday(now = Date.now()): string {
-  return new Date(now + TOKYO_OFFSET_MS).toISOString().slice(0, 10);
-}
-
-/** Epoch ms → '2026-04-10T14:00:00+09:00'. */
-export function tokyoIso(ms: number): string {
-  return `${new Date(ms + TOKYO_OFFSET_MS).toISOString().slice(0, 19)}+09:00`;
-}
-
-/** 'YYYY-MM' → [first instant, first instant of the next month) in Asia/Tokyo, as epoch ms. */
-export function tokyoMonthRange(month: string): { from: number; to: number } {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return { from: Date.UTC(y, m - 1, 1) - TOKYO_OFFSET_MS, to: Date.UTC(y, m, 1) - TOKYO_OFFSET_MS };
-}
-
-/** The Tokyo month 'YYYY-MM' an instant falls in. */
-export function tokyoMonth(ms: number): string {
-  return new Date(ms + TOKYO_OFFSET_MS).toISOString().slice(0, 7);
-}
+// Tokyo dates live in core/time.ts; reports' modules import them from here as before.
+export { tokyoIso, tokyoMonth, tokyoMonthRange, tokyoToday } from '../core/time.ts';

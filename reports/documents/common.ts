@@ -14,14 +14,14 @@ import {
   type MissingReason,
 } from '../../metrics/index.ts';
 import { dueDateFor, formatWareki, formatWarekiMonth, parseYearMonth } from '../due-date.ts';
+import { tokyoWallClock } from '../../core/time.ts';
 
-const JST_MS = 9 * 3_600_000;
 /** "—": a figure that is not known. */
 export const DASH = figures.DASH;
 
 /** The Tokyo calendar day and time of an instant: { day: 'YYYY-MM-DD', time: 'HH:mm' }. */
 export function tokyoClock(at: Date): { day: string; time: string } {
-  const iso = new Date(at.getTime() + JST_MS).toISOString();
+  const iso = tokyoWallClock(at.getTime()).toISOString();
   return { day: iso.slice(0, 10), time: iso.slice(11, 16) };
 }
 

@@ -17,6 +17,7 @@ import {
   titleBlock,
   xlsxBuffer,
 } from './xlsx-kit.ts';
+import { tokyoWallClock } from '../../core/time.ts';
 
 export const ISSUES_TITLE = '課題管理表';
 
@@ -132,7 +133,7 @@ function historySheet(ws: Worksheet, s: MonthlySources, issues: Issue[], startRo
         const values: Array<string | number | Date> = [
           i.no,
           s.tenants.name(i.tenantId),
-          new Date(Date.parse(h.changedAt) + 9 * 3_600_000),
+          tokyoWallClock(Date.parse(h.changedAt)),
           h.changedBy,
           ACTION_LABELS[h.action] ?? h.action,
           ch.label,

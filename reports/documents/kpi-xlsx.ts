@@ -20,6 +20,7 @@ import {
   writeTable,
   xlsxBuffer,
 } from './xlsx-kit.ts';
+import { tokyoWallClock } from '../../core/time.ts';
 
 /** Writes the KPI table from `start`; returns the next free row. */
 export function kpiTableSheet(
@@ -79,7 +80,7 @@ export function deliveriesSheet(
     ds.map((d) => ({
       cells: [
         name(d.tenantId),
-        new Date(Date.parse(d.sentAt) + 9 * 3_600_000),
+        tokyoWallClock(Date.parse(d.sentAt)),
         d.title,
         ...(extra ? [extra.value(d)] : []),
         ...figs.map((c) => fig(d[c.key], c.kind, d.missing[c.key])),

@@ -55,7 +55,7 @@ export class Shipper {
     private readonly rollup?: DailyRollup,
     opts: ShipperOptions = {},
   ) {
-    this.#o = { maxEntries: 20_000, intervalMs: 500, retryMs: 200, maxRetryMs: 5_000, ...opts };
+    this.#o = { maxEntries: 20_000, intervalMs: 1000, retryMs: 200, maxRetryMs: 5_000, ...opts };
     this.#retryMs = this.#o.retryMs;
     log.onAppend(() => {
       if (this.#wake && this.#pending() >= this.#o.maxEntries) this.#wake();
@@ -134,20 +134,8 @@ export class Shipper {
     }
     const token = `log-${first.seq}-${last.seq}`;
     const settings = { insert_deduplication_token: token };
-    if (events.length)
-      await this.ch.insert({
-        table: 'raw_webhook_events',
-        values: events,
-        format: 'JSONEachRow',
-        clickhouse_settings: settings,
-      });
-    if (clicks.length)
-      await this.ch.insert({
-        table: 'delivery_clicks',
-        values: clicks,
-        format: 'JSONEachRow',
-        clickhouse_settings: settings,
-      });
+    if (events.length) await this.#insert('raw_webhook_events', events, settings);
+    if (clicks.length) await this.#insert('delivery_clicks', clicks, settings);
     const now = Date.now();
     this.stats.batches++;
     this.stats.rows += events.length + clicks.length;
@@ -157,6 +145,22 @@ export class Shipper {
     this.rollup?.markDirty(events);
     await this.log.commit(SHIPPER, { seq: last.seq, end: last.end, events: last.events });
     await this.log.setNote('ship.inflight', undefined);
+  }
+
+  /** Rows as arrays under their column names (JSONCompactEachRow: a quarter less work for the engine). */
+  async #insert(
+    table: string,
+    rows: ReadonlyArray<Record<string, unknown>>,
+    settings: { insert_deduplication_token: string },
+  ): Promise<void> {
+    const columns = Object.keys(rows[0]!) as [string, ...string[]];
+    await this.ch.insert({
+      table,
+      columns,
+      values: rows.map((r) => columns.map((c) => r[c])),
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: settings,
+    });
   }
 
   #lag(ms: number): void {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { ZodError } from 'zod';
 import { AppError, isConnectionError, isRedisConnectionError, unavailableError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { applySecurityHeaders, registerSecurityHeaders } from './security-headers.ts';
+import { applySecurityHeaders, registerSecurityHeaders, securityHeaders } from './security-headers.ts';
 
 export type { FastifyInstance, FastifyReply, FastifyRequest };
 
@@ -86,8 +86,10 @@ export function createHttpApp(
     trustProxy: opts.trustProxy ?? false, // TAYORI_TRUST_PROXY (off: X-Forwarded-For is ignored)
     clientErrorHandler: answerClientError,
     // an undecodable path (`%E0`) or an overlong parameter: answered like every other error
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
       const { status, body } = toErrorResponse(err);
+      // these answers skip the app's hooks: the security headers are set here
+      applySecurityHeaders(req.raw, reply.raw, opts.publicUrl);
       void (reply as FastifyReply).status(status).send(body);
     },
   }) as unknown as FastifyInstance;
@@ -125,9 +127,12 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
         ? [408, 'request_timeout', 'リクエストの受信が時間内に終わりませんでした']
         : [400, 'malformed_request', 'リクエストの形式が HTTP として正しくありません'];
   const body = JSON.stringify({ error: { code, message } });
+  const headers = Object.entries(securityHeaders())
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n${headers}` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }

@@ -270,6 +270,8 @@ function wrong(a: RawAnswer, method = 'GET'): string | undefined {
   if (a.status === 'timeout') return 'no answer (hang)';
   if (a.status === 'closed') return `connection closed without an answer ${a.body.slice(0, 60)}`;
   if (a.status >= 500 && a.status !== 503) return `${a.status} ${codeOf(a.body) ?? a.body.slice(0, 120)}`;
+  // every answer, whatever broke in the request, carries the security headers
+  if (a.headers['x-content-type-options'] !== 'nosniff') return `${a.status} without the security headers`;
   // the app's own JSON errors carry a code
   if (
     method !== 'HEAD' &&

@@ -33,31 +33,36 @@ export interface PageDeps {
 
 const require = createRequire(import.meta.url);
 
-/** Static files the pages load: apexcharts' browser bundle from node_modules, and our scripts and styles. */
+/**
+ * Static files the pages load: apexcharts' browser bundle from node_modules, our styles, and our
+ * scripts (TypeScript entries under browser/, bundled by esbuild: core/browser-bundle.ts).
+ */
 function assets(): Map<string, { body: Buffer; type: string }> {
+  const js = 'application/javascript; charset=utf-8';
   const apex = (file: string) => fs.readFileSync(require.resolve(`apexcharts/dist/${file}`));
+  const path = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
   const own = (name: string): [string, { body: Buffer; type: string }] => [
     name,
     {
-      body: fs.readFileSync(fileURLToPath(new URL(`./public/${name}`, import.meta.url))),
-      type: name.endsWith('.css') ? 'text/css; charset=utf-8' : 'application/javascript; charset=utf-8',
+      body: fs.readFileSync(path(`./public/${name}`)),
+      type: name.endsWith('.css') ? 'text/css; charset=utf-8' : js,
     },
   ];
+  const bundle = (name: string, entry: string): [string, { body: Buffer; type: string }] => [
+    name,
+    { body: browserBundle(path(entry)), type: js },
+  ];
   return new Map([
-    ['apexcharts.js', { body: apex('apexcharts.min.js'), type: 'application/javascript; charset=utf-8' }],
-    // apexcharts' own styles, which it would otherwise inject as inline <style> (see public/charts.js)
+    ['apexcharts.js', { body: apex('apexcharts.min.js'), type: js }],
+    // apexcharts' own styles, which it would otherwise inject as inline <style> (see browser/charts.ts)
     ['apexcharts.css', { body: apex('apexcharts.css'), type: 'text/css; charset=utf-8' }],
     ['apexcharts-legend.css', { body: apex('apexcharts-legend.css'), type: 'text/css; charset=utf-8' }],
-    // the chart text escaping metrics/ shares with the server's renderer (one definition)
-    [
-      'chart-text.js',
-      {
-        body: fs.readFileSync(fileURLToPath(new URL('../metrics/chart-text.js', import.meta.url))),
-        type: 'application/javascript; charset=utf-8',
-      },
-    ],
-    // the shell's own: the base script and style, the chart module, and the kit every page's forms use
-    ...['dashboard.js', 'dashboard.css', 'charts.js', 'records.js', 'records.css'].map(own),
+    // the chart text escaping metrics/ shares with the server's renderer, as a module (charts.js bundles it)
+    ['chart-text.js', { body: fs.readFileSync(path('../metrics/chart-text.js')), type: js }],
+    // the shell's own: the base script and the charts, its style, and the kit the not yet converted pages use
+    bundle('dashboard.js', './browser/dashboard.ts'),
+    bundle('charts.js', './browser/charts.ts'),
+    ...['dashboard.css', 'records.js', 'records.css'].map(own),
   ]);
 }
 

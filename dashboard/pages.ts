@@ -33,7 +33,7 @@ export function addNav(entry: NavEntry): void {
 
 /**
  * The page frame. `scripts: false` loads no script; a list loads dashboard.js and those files from
- * /assets/ (no apexcharts); the default loads apexcharts, dashboard.js and the chart module. `styles`
+ * /assets/ (no apexcharts); the default loads apexcharts, dashboard.js and charts.js. `styles`
  * are extra stylesheets from /assets/ (dashboard.css always). No inline style or script: the
  * Content-Security-Policy allows only files from this site.
  */
@@ -73,7 +73,7 @@ ${p.kind === 'operator' || p.role === 'admin' ? html`<a href="/admin/users">ãƒ¦ã
       ? ''
       : Array.isArray(opts.scripts)
         ? ['dashboard.js', ...opts.scripts].map(script)
-        : html`${script('apexcharts.js')}${script('dashboard.js')}<script type="module" src="/assets/charts.js"></script>`;
+        : ['apexcharts.js', 'dashboard.js', 'charts.js'].map(script);
   const styles = [
     'dashboard.css',
     ...(charts ? ['apexcharts.css', 'apexcharts-legend.css'] : []),

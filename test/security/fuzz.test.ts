@@ -609,3 +609,36 @@ describe('signed webhooks with generated events', () => {
     expect(await healthy()).toBe(true);
   }, 300_000);
 });
+
+describe('bodies nested as deep as the size limit allows', () => {
+  it('are refused or answered below 500 on every state-changing route, the process stays up', async () => {
+    const deepArray = deep(400_000, '[', ']');
+    const deepInside = (key: string) =>
+      `{"title":"x","messages":[{"type":"flex","altText":"x","contents":${deep(150_000, '{"a":', '}', `{"${key}":1}`)}}]}`;
+    const failures: string[] = [];
+    const session = await s.tsu();
+    for (const r of s.routes.filter((x) => STATE_CHANGES.has(x.method))) {
+      const path = fillPath(r.url, OWN, s.fixtures);
+      for (const who of [
+        [['Authorization', `Bearer ${s.suite.token}`]] as Array<[string, string]>,
+        [
+          ['Cookie', session.cookie],
+          ['X-CSRF-Token', session.csrfToken],
+        ] as Array<[string, string]>,
+      ]) {
+        for (const body of [deepArray, deepInside('type')]) {
+          const q = {
+            method: r.method,
+            path,
+            headers: [...who, ['Content-Type', 'application/json']],
+            body,
+          } as RawRequest;
+          const why = wrong(await rawRequest(s.port, q), q.method);
+          if (why) failures.push(`${r.method} ${path} (${body.length} bytes nested) → ${why}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(await healthy()).toBe(true);
+  }, 300_000);
+});

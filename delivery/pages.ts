@@ -1,7 +1,8 @@
 /**
  * delivery's pages, drawn inside the staff shell (core/page-shell.ts): 配信 (the composer and the
- * delivery list) and 配信設定. Their controls are built in the browser by public/composer.js and
- * public/delivery-settings.js over delivery's API, which checks the tenant and permissions again.
+ * delivery list) and 配信設定. Their controls are built in the browser by browser/composer.ts,
+ * browser/live-deliveries.ts and browser/delivery-settings.ts over delivery's API, which checks the
+ * tenant and permissions again.
  */
 import { fileURLToPath } from 'node:url';
 import { hasPermission, requireTenant, type Principal } from '../core/auth.ts';
@@ -19,15 +20,21 @@ function tenantOf(p: Principal, tenants: Tenant[], raw: string): Tenant {
   return tenant;
 }
 
-const publicFile = (name: string) => fileURLToPath(new URL(`./public/${name}`, import.meta.url));
+const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-/** 配信 and 配信設定 in the shell, and their browser files under /assets/. */
+/**
+ * 配信 and 配信設定 in the shell, and their browser files under /assets/: the scripts are TypeScript
+ * entries under browser/ (bundled by the shell), the styles plain files under public/. live-deliveries.js
+ * is also loaded by the dashboard's 市町 page, which shows the same list.
+ */
 export function registerDeliveryPages(shell: PageShell): void {
-  shell.assets(
-    Object.fromEntries(
-      ['composer.js', 'composer.css', 'delivery-settings.js', 'delivery-settings.css'].map((f) => [f, publicFile(f)]),
-    ),
-  );
+  shell.assets({
+    'composer.js': file('./browser/composer.ts'),
+    'delivery-settings.js': file('./browser/delivery-settings.ts'),
+    'live-deliveries.js': file('./browser/live-deliveries.ts'),
+    'composer.css': file('./public/composer.css'),
+    'delivery-settings.css': file('./public/delivery-settings.css'),
+  });
   shell.page<{ id: string }>('/municipalities/:id/deliveries', async ({ req, principal, tenants }) =>
     deliveriesPage(tenantOf(principal, tenants, req.params.id), {
       canDeliver: hasPermission(principal, 'deliver'),
@@ -42,7 +49,7 @@ export function registerDeliveryPages(shell: PageShell): void {
 /**
  * 配信: the composer (with the deliver permission) and the tenant's deliveries with live progress.
  * The composer's controls (messages, segment builder, live count, check, preview, test-send) are
- * built by /assets/composer.js over delivery's API; this is its frame.
+ * built by /assets/composer.js over delivery's API, the list by /assets/live-deliveries.js; this is their frame.
  */
 export function deliveriesPage(
   tenant: Pick<Tenant, 'id' | 'name'>,
@@ -103,7 +110,7 @@ export function deliveriesPage(
     : html`<p class="note">このアカウントには「配信」の権限がないため、配信の作成はできません (一覧は見られます)。</p>`;
   return {
     title: `${tenant.name} の配信`,
-    scripts: ctx.canDeliver ? ['records.js', 'composer.js'] : [],
+    scripts: ctx.canDeliver ? ['live-deliveries.js', 'composer.js'] : ['live-deliveries.js'],
     styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
     body: html`<h1>${tenant.name} の配信 <small><a href="/municipalities/${tenant.id}">状況を見る</a> <a id="settings-link" href="/municipalities/${tenant.id}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a></small></h1>
 ${composer}
@@ -125,7 +132,7 @@ ${composer}
 export function deliverySettingsPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: { canEdit: boolean }): PageContent {
   return {
     title: `${tenant.name} の配信設定`,
-    scripts: ['records.js', 'delivery-settings.js'],
+    scripts: ['delivery-settings.js'],
     styles: ['records.css', 'composer.css', 'delivery-settings.css'],
     body: html`<h1>${tenant.name} の配信設定 <small><a href="/municipalities/${tenant.id}/deliveries">配信に戻る</a></small></h1>
 <div id="delivery-settings" data-tenant="${tenant.id}"${ctx.canEdit ? html` data-can-edit` : ''}></div>`,

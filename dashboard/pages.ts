@@ -278,5 +278,13 @@ ${
 }
 ${definitions(['friends', 'targetedReaches', 'blocks', 'follows', 'unblocks', 'unfollows', 'delivered', 'uniqueImpressions', 'openRate', 'clicks', 'clickRate'], marks)}
 ${jsonBlock('chart-data', charts)}`;
-  return layout({ title: v.tenant.name, principal: ctx.principal, tenants: ctx.tenants, body });
+  return layout({
+    title: v.tenant.name,
+    principal: ctx.principal,
+    tenants: ctx.tenants,
+    body,
+    // the charts (as the default loads them) and delivery's live list of this tenant's deliveries
+    scripts: ['apexcharts.js', 'charts.js', 'live-deliveries.js'],
+    styles: ['apexcharts.css', 'apexcharts-legend.css'],
+  });
 }

@@ -129,6 +129,9 @@ describe('imports run one way', () => {
       .filter((i) => folderOf(i.to) !== folderOf(i.from) && folderOf(i.to) !== 'core')
       .filter((i) => !['cli', 'bench'].includes(folderOf(i.from)))
       .filter((i) => i.to !== path.join(folderOf(i.to), 'index.ts'))
+      // browser code cannot take an index.ts that pulls server modules in: the chart text escaping is
+      // one plain module shared by the browser and metrics' SVG renderer
+      .filter((i) => i.to !== path.join('metrics', 'chart-text.js'))
       .map((i) => `${i.from} → ${i.to}`);
     expect(bad).toEqual([]);
   });

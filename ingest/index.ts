@@ -153,6 +153,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     },
     async start() {
       await secrets.reload();
+      secrets.refreshEvery(60_000);
       // handlers run from the log whether or not ClickHouse answers; the rollup needs it
       runner.start();
       shipper.start();
@@ -161,6 +162,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     async stop() {
       if (stopped) return;
       stopped = true;
+      secrets.stopRefresh();
       await runner.stop();
       await shipper.stop();
       await rollup.stop();

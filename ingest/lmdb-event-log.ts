@@ -54,7 +54,7 @@ export class LmdbEventLog implements EventLog {
   #freeing: Promise<void> = Promise.resolve();
 
   constructor(opts: LmdbEventLogOptions) {
-    this.#o = { cacheEntries: 200_000, ...opts };
+    this.#o = { cacheEntries: 50_000, ...opts };
     fs.mkdirSync(opts.dir, { recursive: true });
     this.#root = open({
       path: opts.dir,
@@ -144,9 +144,11 @@ export class LmdbEventLog implements EventLog {
     for (const fn of this.#listeners) fn();
   }
 
+  /** Beyond the bound, the oldest tenth goes at once (consumers read those from the store). */
   #trimCache(): void {
-    const over = this.#cache.length - this.#o.cacheEntries;
-    if (over > 0) {
+    const cap = this.#o.cacheEntries;
+    if (this.#cache.length > cap + Math.ceil(cap / 10)) {
+      const over = this.#cache.length - cap;
       this.#cache.splice(0, over);
       this.#cacheStart += over;
     }

@@ -25,6 +25,7 @@ export class TenantSecretsCache {
   #loading: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
   #lastLoad = 0;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly tenants: TenantStore,
@@ -74,6 +75,22 @@ export class TenantSecretsCache {
     }
     this.#map = next;
     this.#lastLoad = Date.now();
+  }
+
+  /**
+   * Reloads every `ms` as well: changes made by another node (a shared ClickHouse server) arrive
+   * without a restart. Stopped by stopRefresh().
+   */
+  refreshEvery(ms: number): void {
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => {
+      this.reload().catch((err: unknown) => this.logger.warn({ err }, 'channel secrets not refreshed'));
+    }, ms);
+    this.#timer.unref();
+  }
+
+  stopRefresh(): void {
+    clearInterval(this.#timer);
   }
 
   /** Synchronous when cached (the common case). */

@@ -59,6 +59,11 @@ export interface EventLogStatus {
 }
 
 export interface EventLog {
+  /**
+   * This log's identity, made when it was created: part of the shipper's deduplication tokens, so
+   * that two logs (two nodes, or a log made afresh) never share a token in ClickHouse.
+   */
+  readonly id: string;
   /** Appends in order; resolves once the records are durable (synced). */
   append(records: LogRecord[]): Promise<void>;
   /** The last durable entry's seq (0 when none was ever appended). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import {
@@ -31,6 +32,7 @@ const HEADER = 24;
  * copy-on-write with atomic meta pages: no torn records to find and cut).
  */
 export class LmdbEventLog implements EventLog {
+  readonly id: string;
   readonly #root: RootDatabase;
   readonly #events: Database<Buffer, number>;
   readonly #meta: Database<unknown, string>;
@@ -66,6 +68,12 @@ export class LmdbEventLog implements EventLog {
     });
     this.#events = this.#root.openDB<Buffer, number>({ name: 'events', encoding: 'binary' });
     this.#meta = this.#root.openDB<unknown, string>({ name: 'meta' });
+    let id = this.#meta.get('id') as string | undefined;
+    if (!id) {
+      id = randomUUID();
+      this.#meta.putSync('id', id);
+    }
+    this.id = id;
     for (const key of this.#events.getKeys({ reverse: true, limit: 1 })) {
       this.#lastSeq = key;
       const d = decode(this.#events.get(key)!);

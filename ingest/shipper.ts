@@ -25,8 +25,9 @@ interface InFlight {
 /**
  * Moves the log into ClickHouse in log order: batches of up to maxEntries, one about every
  * intervalMs (sooner when a batch is full), raw_webhook_events and delivery_clicks each in one INSERT.
- * Before an INSERT the batch's range is noted; its INSERTs carry a deduplication token made of that
- * range, so a batch re-sent after a crash is stored once (and raw_webhook_events collapses
+ * Before an INSERT the batch's range is noted; its INSERTs carry a deduplication token made of the
+ * log's id and that range, so a batch re-sent after a crash is stored once, while another node's log
+ * (or a log made afresh) never collides with it (and raw_webhook_events collapses
  * duplicates by webhook_event_id anyway). A failed INSERT is retried with backoff, the same batch, for
  * as long as it takes; the position moves only after success.
  */
@@ -132,7 +133,7 @@ export class Shipper {
         for (const r of toRows(record.tenantId, record.events, record.receivedAt)) events.push(r);
       else if (record.kind === 'click') clicks.push(record.row);
     }
-    const token = `log-${first.seq}-${last.seq}`;
+    const token = `log-${this.log.id}-${first.seq}-${last.seq}`;
     const settings = { insert_deduplication_token: token };
     if (events.length) await this.#insert('raw_webhook_events', events, settings);
     if (clicks.length) await this.#insert('delivery_clicks', clicks, settings);

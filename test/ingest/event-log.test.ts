@@ -300,4 +300,27 @@ describe('event log in front of ClickHouse', () => {
       await delivery.stop();
     }
   });
+
+  it("never takes another log's batch for a repeat: two nodes' first clicks are both stored", async () => {
+    const a = await open('node-a');
+    const b = await open('node-b');
+    expect(a.ingest.log.id).not.toBe(b.ingest.log.id);
+    const row = {
+      tenant_id: '24201',
+      delivery_id: 'd-two-nodes',
+      link_no: 0,
+      bucket: '',
+      clicked_at: '2026-06-01 00:00:00.000',
+    };
+    // the same row at the same position (seq 1) of each log
+    expect(await a.ingest.clicks.record('t', '192.0.2.1', row)).toBe('counted');
+    expect(await b.ingest.clicks.record('t', '192.0.2.1', row)).toBe('counted');
+    await shipped(a.ingest);
+    await shipped(b.ingest);
+    const rs = await ch.query({
+      query: "SELECT count() AS n FROM delivery_clicks WHERE delivery_id = 'd-two-nodes'",
+      format: 'JSONEachRow',
+    });
+    expect(Number((await rs.json<{ n: string }>())[0]!.n)).toBe(2);
+  });
 });

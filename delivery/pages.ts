@@ -10,6 +10,7 @@ import { AppError } from '../core/errors.ts';
 import { html } from '../core/html.ts';
 import type { PageContent, PageShell } from '../core/page-shell.ts';
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
+import { CLICK_DIMENSION_LABELS } from '../core/vocabulary.ts';
 
 /** The tenant a page under /municipalities/:id is about, if this caller may see it. */
 function tenantOf(p: Principal, tenants: Tenant[], raw: string): Tenant {
@@ -85,7 +86,7 @@ export function deliveriesPage(
 <div class="opt"><label class="check"><input type="checkbox" name="notificationDisabled"> 通知なしで送る</label></div>
 <div class="opt"><label class="check"><input type="checkbox" name="trackClicks" data-field="trackClicks" checked aria-describedby="c-track-err"> クリック計測 (本文の URL のクリックを数える)</label><p class="field-error" id="c-track-err" hidden></p></div>
 <div class="field" id="bucket-field"><label for="c-bucket">属性別のクリック集計 (マルチキャストのみ)</label>
-<select id="c-bucket" name="clickBucket" data-field="clickBucket" aria-describedby="c-bucket-err"><option value="">しない</option><option value="gender">性別</option><option value="age">年代</option><option value="residence">お住まい</option></select>
+<select id="c-bucket" name="clickBucket" data-field="clickBucket" aria-describedby="c-bucket-err"><option value="">しない</option>${Object.entries(CLICK_DIMENSION_LABELS).map(([id, label]) => html`<option value="${id}">${label}</option>`)}</select>
 <p class="field-error" id="c-bucket-err" hidden></p></div>
 </fieldset>
 <fieldset data-field="scheduledAt"><legend>送信のしかた</legend>

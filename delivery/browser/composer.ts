@@ -12,7 +12,6 @@ import {
   clearErrors,
   el,
   errorText,
-  markCurrentNav,
   say,
   showErrors as showFormErrors,
 } from '../../core/browser/kit.ts';
@@ -36,9 +35,8 @@ const form = document.querySelector<HTMLFormElement>('form#composer');
 if (form) start(form);
 
 function start(form: HTMLFormElement): void {
-  markCurrentNav();
   const base = `/api/v1/tenants/${encodeURIComponent(form.dataset.tenant ?? '')}`;
-  const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+  const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.querySelector<T>(`#${id}`)!;
   const named = <T extends HTMLElement = HTMLInputElement>(selector: string) => form.querySelector<T>(selector)!;
   const title = named('input[name=title]');
   const notificationDisabled = named('input[name=notificationDisabled]');
@@ -49,13 +47,13 @@ function start(form: HTMLFormElement): void {
   const audienceType = () => checked('audienceType') as Audience['type'];
   const sendValue = () => checked('send') as Send;
 
-  const result = byId<HTMLElement>('composer-result');
-  const countOut = byId<HTMLElement>('audience-count');
-  const builderBox = byId<HTMLElement>('segment-builder');
-  const sendMethodBox = byId<HTMLElement>('send-method');
+  const result = byId('composer-result');
+  const countOut = byId('audience-count');
+  const builderBox = byId('segment-builder');
+  const sendMethodBox = byId('send-method');
   const submitButton = byId<HTMLButtonElement>('submit-button');
-  const bucketField = byId<HTMLElement>('bucket-field');
-  const preview = byId<HTMLElement>('preview');
+  const bucketField = byId('bucket-field');
+  const preview = byId('preview');
 
   const messages = new MessageEditor(
     byId('message-list'),

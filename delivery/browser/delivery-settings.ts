@@ -6,7 +6,7 @@
  * longer offered; their answers stay). Every change goes through delivery's API with the session's
  * CSRF token (the kit's api).
  */
-import { dateTime, el, markCurrentNav } from '../../core/browser/kit.ts';
+import { dateTime, el } from '../../core/browser/kit.ts';
 import { nextId } from './page.ts';
 import { addRow, bySort, change, nameRow, reload, reorder, section } from './settings-parts.ts';
 import type { AttributeItem, Category, RichMenu, TestDevice } from './types.ts';
@@ -15,7 +15,6 @@ const root = document.getElementById('delivery-settings');
 if (root) start(root);
 
 function start(root: HTMLElement): void {
-  markCurrentNav();
   const base = `/api/v1/tenants/${encodeURIComponent(root.dataset.tenant ?? '')}`;
   const canEdit = root.hasAttribute('data-can-edit');
   const moved = (name: string, dir: number) => `「${name}」を${dir < 0 ? '上へ' : '下へ'}移しました。`;

@@ -85,6 +85,8 @@ export class FanOut {
     this.state = new DeliveryRedis(this.#connections.requests);
     this.#work = new DeliveryRedis(this.#redis);
     this.control = new Queue(CONTROL_QUEUE, { connection: this.#connections.requests, prefix: PREFIX });
+    // without a listener BullMQ prints each error to stderr (raw, past the logger) while Redis is down
+    this.control.on('error', (e) => opts.logger.warn({ err: e.message }, 'delivery control queue error'));
     this.#queues = new BatchQueues(this.#redis);
     this.#channels = new Channels(this.#o, this.#work);
     this.#links = new TrackedLinks({ redis: this.#redis, store: this.#o.store, publicUrl: this.#o.publicUrl });

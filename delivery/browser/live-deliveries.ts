@@ -28,6 +28,7 @@ function start(live: HTMLElement): void {
   const canDeliver = live.hasAttribute('data-can-deliver');
   let limit = 20;
   let calls = 0;
+  let refresh: ReturnType<typeof setTimeout> | undefined;
   /** Area names by id, for a breakdown by お住まい (loaded with the first breakdown). */
   let areaNames: Map<string, string> | null = null;
 
@@ -88,12 +89,14 @@ function start(live: HTMLElement): void {
       live.appendChild(el('p', {}, [more]));
     }
     // refreshed while something is sending, but not under a form or a breakdown someone has open
+    // (one timer at a time: a reload the composer asks for replaces the pending one)
+    clearTimeout(refresh);
     if (active) {
       const again = () => {
-        if (live.querySelector('form.reschedule, tr.breakdown')) setTimeout(again, 3000);
+        if (live.querySelector('form.reschedule, tr.breakdown')) refresh = setTimeout(again, 3000);
         else void load();
       };
-      setTimeout(again, 3000);
+      refresh = setTimeout(again, 3000);
     }
   };
 

@@ -157,6 +157,21 @@ describe(`a municipality account (${OWN}) aimed at another tenant (${OTHER})`, (
   });
 });
 
+describe("the prefecture's account (reads every tenant)", () => {
+  it("never changes a tenant's deliveries, settings or channel: 403 on every state change under /api/v1/tenants", async () => {
+    const failures: string[] = [];
+    const session = await s.ken();
+    const changes = guarded().filter((r) => STATE_CHANGES.has(r.method) && r.url.startsWith('/api/v1/tenants'));
+    expect(changes.length).toBeGreaterThan(10);
+    for (const r of changes) {
+      const path = fillPath(r.url, OWN, s.fixtures);
+      const a = await send(r, path, { cookie: session.cookie, csrf: session.csrfToken });
+      if (a.status !== 403) failures.push(line(r, path, a));
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('a state change by a signed-in session without its CSRF token', () => {
   it('is refused with 403 csrf_failed on every route, also through a percent-encoded path', async () => {
     const failures: string[] = [];

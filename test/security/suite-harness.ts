@@ -43,6 +43,8 @@ export interface SecuritySuite {
   fixtures: Fixtures;
   /** The municipality account of OWN (deliver, export_residents, manage_reports). */
   tsu: () => Promise<Session>;
+  /** The prefecture's account (reads every tenant; manage_reports, export_residents). */
+  ken: () => Promise<Session>;
   /** With the operator token (what the CLI uses). */
   op(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
@@ -76,6 +78,12 @@ export async function startSecuritySuite(extraEnv: Record<string, string> = {}):
       password: PASSWORD,
       permissions: ['deliver', 'export_residents', 'manage_reports'],
     });
+    await created('/api/v1/users', {
+      username: 'ken-sec',
+      role: 'prefecture',
+      password: PASSWORD,
+      permissions: ['manage_reports', 'export_residents'],
+    });
     const draft = (tenant: string) => ({ title: `${tenant} の下書き`, messages: [{ type: 'text', text: 'お知らせ' }] });
     const fixtures: Fixtures = {
       otherDelivery: (await created(`/api/v1/tenants/${OTHER}/deliveries`, draft(OTHER))).id,
@@ -96,12 +104,15 @@ export async function startSecuritySuite(extraEnv: Record<string, string> = {}):
         })
       ).id,
     };
-    let session: Session | undefined;
-    const tsu = async () => {
-      if (session && (await stillSignedIn(suite.url, session))) return session;
-      session = await signIn(suite.url, 'tsu-sec', PASSWORD);
-      return session;
+    const sessions = new Map<string, Session>();
+    const as = (username: string) => async () => {
+      const known = sessions.get(username);
+      if (known && (await stillSignedIn(suite.url, known))) return known;
+      const fresh = await signIn(suite.url, username, PASSWORD);
+      sessions.set(username, fresh);
+      return fresh;
     };
+    const tsu = as('tsu-sec');
     return {
       suite,
       dataDir: tmp.dir,
@@ -110,6 +121,7 @@ export async function startSecuritySuite(extraEnv: Record<string, string> = {}):
       routes: routeTable(suite.app),
       fixtures,
       tsu,
+      ken: as('ken-sec'),
       op,
       async close() {
         await suite.close();

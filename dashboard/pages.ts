@@ -274,7 +274,7 @@ ${
     ? html`<p class="note">${MISSING_REASONS.no_source} (住民の属性登録)。</p>`
     : attrs.size === 0
       ? html`<p class="note">属性を登録した友だちはまだいません。</p>`
-      : html`<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid">${[...attrs.keys()].map((k) => html`<div class="card"><div class="chart" data-chart="attr-${k}"></div></div>`)}</div>`
+      : html`<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid charts">${[...attrs.keys()].map((k) => html`<div class="card"><div class="chart" data-chart="attr-${k}"></div></div>`)}</div>`
 }
 ${definitions(['friends', 'targetedReaches', 'blocks', 'follows', 'unblocks', 'unfollows', 'delivered', 'uniqueImpressions', 'openRate', 'clicks', 'clickRate'], marks)}
 ${jsonBlock('chart-data', charts)}`;

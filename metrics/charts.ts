@@ -3,11 +3,15 @@
  * server (reports render them with `apexcharts/ssr`). Options hold data only, no functions, so
  * they survive JSON and render the same in both places.
  *
+ * Every chart speaks Japanese: apexcharts' own `ja` locale (month and day names) and date formats
+ * such as 6/1 and 2026年6月 on the daily axes, whose ticks are whole days (never hours).
+ *
  * Stored text (delivery titles, option labels, names) reaches these charts. Both renderers make it
- * safe with the one module chart-text.js: the browser (dashboard/public/charts.js) adds its escaping
+ * safe with the one module chart-text.js: the browser (dashboard/browser/charts.ts) adds its escaping
  * tooltip and legend formatters after parsing the JSON, and `renderChartSvg` escapes every text
  * before apexcharts/ssr serialises it. Every chart, whichever builder made it, goes through one of the two.
  */
+import { createRequire } from 'node:module';
 import { withSvgSafeText } from './chart-text.js';
 import type { DeliveryFigures } from './deliveries.ts';
 import type { MunicipalityDay } from './municipality.ts';
@@ -29,9 +33,14 @@ export const CHART_FONT = "IPAexGothic, 'Noto Sans JP', system-ui, sans-serif";
 
 export type ChartOptions = Record<string, unknown>;
 
+/** apexcharts' Japanese locale (its dist/locales/ja.json: 1月…, 日曜日…), the one every chart uses. */
+export const JA_LOCALE: Record<string, unknown> = createRequire(import.meta.url)('apexcharts/dist/locales/ja.json');
+const locale = { locales: [JA_LOCALE], defaultLocale: 'ja' };
+
 const base = (type: string, height: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   type,
   height,
+  ...locale,
   fontFamily: CHART_FONT,
   foreColor: '#333',
   animations: { enabled: false },
@@ -46,8 +55,43 @@ const common = {
   legend: { position: 'top', horizontalAlign: 'left', fontSize: '13px' },
   grid: { borderColor: '#ddd' },
   noData: { text: 'データがありません', style: { fontSize: '14px' } },
-  tooltip: { x: { format: 'yyyy/MM/dd' } },
 };
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A datetime x axis over calendar days ('YYYY-MM-DD', first to last) that asks apexcharts for at most
+ * one tick a day: its ladder of intervals would pick hours for a range under a week or so
+ * ("29 Jun 09:00"). Days are read as UTC dates, so a label stands under its day's point in every
+ * time zone. Labels: 6/29, 6月, 2026年, with the year when the range crosses one (2025/12/30,
+ * 2026年1月). `span`: the axis runs from first to last even where a line has no point (bars leave
+ * it to apexcharts, which pads the ends by a bar's width).
+ */
+function dayAxis(first: string | undefined, last: string | undefined, opts: { span?: boolean } = {}) {
+  const crossesYear = !!first && !!last && first.slice(0, 4) !== last.slice(0, 4);
+  const axis: Record<string, unknown> = {
+    type: 'datetime',
+    labels: {
+      datetimeUTC: true,
+      datetimeFormatter: {
+        year: 'yyyy年',
+        month: crossesYear ? 'yyyy年M月' : 'M月',
+        day: crossesYear ? 'yyyy/M/d' : 'M/d',
+        hour: 'M/d H時',
+      },
+    },
+  };
+  if (!first || !last) return axis;
+  let min = Date.parse(`${first}T00:00:00Z`);
+  let max = Date.parse(`${last}T00:00:00Z`);
+  if (opts.span) {
+    // one day: half a day each side, so the axis has a width
+    if (min === max) [min, max] = [min - DAY_MS / 2, max + DAY_MS / 2];
+    Object.assign(axis, { min, max });
+  }
+  axis.tickAmount = Math.max(1, Math.min(10, Math.round((max - min) / DAY_MS)));
+  return axis;
+}
 
 /** Daily friends, targeted reach and blocks as LINE counts them (gaps where LINE gave nothing). */
 export function friendsChartOptions(
@@ -69,10 +113,9 @@ export function friendsChartOptions(
       { name: FIGURES.blocks.label, data: pts((d) => d.blocks) },
     ],
     stroke: { width: [3, 2, 2], curve: 'straight', dashArray: [0, 6, 2] },
-    xaxis: {
-      type: 'datetime',
-      labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } },
-    },
+    // the whole range, also where LINE gave nothing
+    xaxis: dayAxis(days[0]?.day, days.at(-1)?.day, { span: true }),
+    tooltip: { x: { format: 'yyyy年M月d日' } },
     yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
   };
 }
@@ -106,10 +149,8 @@ export function followsVsBlocksOptions(
     ],
     plotOptions: { bar: { columnWidth: '80%' } },
     fill: { type: ['solid', 'pattern'], pattern: { style: ['slantedLines'], width: 6, height: 6, strokeWidth: 2 } },
-    xaxis: {
-      type: 'datetime',
-      labels: { datetimeUTC: false, datetimeFormatter: { year: 'yyyy年', month: 'yyyy/MM', day: 'MM/dd' } },
-    },
+    xaxis: dayAxis(keys[0], keys.at(-1)),
+    tooltip: { x: { format: bucket === 'day' ? 'yyyy年M月d日' : 'yyyy年M月d日からの週' } },
     yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
   };
 }
@@ -152,7 +193,14 @@ export function attributeChartOptions(
 /** A small line without axes for a table cell. */
 export function sparklineOptions(values: number[], labels: string[] = []): ChartOptions {
   return {
-    chart: { type: 'line', width: 120, height: 32, sparkline: { enabled: true }, animations: { enabled: false } },
+    chart: {
+      type: 'line',
+      width: 120,
+      height: 32,
+      ...locale,
+      sparkline: { enabled: true },
+      animations: { enabled: false },
+    },
     colors: [PALETTE[0]],
     stroke: { width: 2, curve: 'straight' },
     series: [{ name: '純増', data: values }],
@@ -177,6 +225,7 @@ export async function renderChartSvg(options: ChartOptions, size: { width: numbe
   const mod = (await import('apexcharts/ssr')) as unknown as {
     default: { renderToString(o: unknown, s: { width: number; height: number }): Promise<string> };
   };
-  const chart = { ...(options.chart as Record<string, unknown>), width: size.width, height: size.height };
+  // Japanese, also for the charts reports build themselves
+  const chart = { ...locale, ...(options.chart as Record<string, unknown>), width: size.width, height: size.height };
   return mod.default.renderToString(withSvgSafeText({ ...options, chart }), size);
 }

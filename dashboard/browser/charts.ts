@@ -48,6 +48,43 @@ const wholeNumbers = (o: Options): Options => {
   };
 };
 
+/** Whether any two of the visible labels under `selector` in `el` overlap (their boxes on the page). */
+const labelsOverlap = (el: Element, selector: string): boolean => {
+  const boxes = Array.from(el.querySelectorAll(selector), (n) => n.getBoundingClientRect()).filter(
+    (r) => r.width > 0 && r.height > 0,
+  );
+  return boxes.some((a, i) =>
+    boxes.slice(i + 1).some((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom),
+  );
+};
+
+/**
+ * Fewer ticks on an axis whose spec counts them (tickAmount) until its labels stand apart: how many
+ * fit depends on the card's width, which only the browser knows (the counts of 関心のある分野 ran
+ * together: 0 2,0004,000…). Run after the first drawing and after each redraw (a narrower window);
+ * the count only goes down, from what the chart has now.
+ */
+const labelsApart = (el: Element, opts: Options): ((chart: Chart) => Promise<void>) => {
+  let xaxis = object(opts.xaxis);
+  let busy = false;
+  return async (chart) => {
+    if (busy || typeof xaxis.tickAmount !== 'number') return;
+    busy = true;
+    try {
+      while (
+        typeof xaxis.tickAmount === 'number' &&
+        xaxis.tickAmount > 1 &&
+        labelsOverlap(el, '.apexcharts-xaxis-label')
+      ) {
+        xaxis = { ...xaxis, tickAmount: xaxis.tickAmount - 1 };
+        await chart.updateOptions({ xaxis }, false, false);
+      }
+    } finally {
+      busy = false;
+    }
+  };
+};
+
 const Apex = window.ApexCharts;
 if (Apex) {
   for (const el of document.querySelectorAll<HTMLElement>('[data-spark]')) {
@@ -67,9 +104,15 @@ if (Apex) {
       if (!spec) continue;
       // counts of residents by attribute (a function cannot travel in the JSON spec)
       const opts = name.startsWith('attr-') ? wholeNumbers(browserOptions(spec)) : browserOptions(spec);
+      const spread = labelsApart(el, opts);
+      const options = object(opts.chart);
+      opts.chart = { ...options, events: { ...object(options.events), updated: (c: Chart) => void spread(c) } };
       const chart = new Apex(el, opts);
       charts[name] = chart;
-      void chart.render().then(() => el.setAttribute('data-rendered', 'true'));
+      void chart
+        .render()
+        .then(() => spread(chart))
+        .then(() => el.setAttribute('data-rendered', 'true'));
     }
   }
 }

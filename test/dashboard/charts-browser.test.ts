@@ -1,0 +1,209 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSuite, type Suite } from '../../cli/suite.ts';
+import { createLogger } from '../../core/logger.ts';
+import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { seedFigures } from '../dashboard-fixtures.ts';
+import { launchChromium, signedInPage } from '../helpers/browser.ts';
+import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
+
+// The 市町 page's charts in real Chromium: apexcharts' Japanese locale (a daily axis reads 6/1, never
+// "01 Jun" or "12:00"), and axis labels that never run into each other. Screenshots go to
+// test-artifacts/dashboard/.
+const tmp = tmpDir();
+const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
+let suite: Suite;
+let browser: Browser;
+const PASSWORD = 'charts-check-pass-1';
+const ENGLISH_MONTH = /\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b/;
+
+/**
+ * Yokkaichi's registered friends at a real town's scale: 20,000 friends over the default interest tree
+ * (大 › 中, long names), 23 areas, genders and birth years, so counts run to thousands.
+ */
+async function seedAttributes(ch: ClickHouseClient): Promise<void> {
+  const tenant = '24202';
+  const now = '2025-07-01 00:00:00.000';
+  const tree: Array<[string, string[]]> = [
+    ['防災', ['気象・警報', '避難情報', '防災訓練']],
+    ['子育て', ['健診・予防接種', '保育・教育', '子育てイベント']],
+    ['健康', ['健康マイレージ', '健康教室', '検診']],
+    ['イベント', ['文化・スポーツ', 'まつり', '講座']],
+    ['お知らせ', ['行政', 'ごみ・環境', '募集']],
+  ];
+  const areas =
+    '富田 羽津 常磐 日永 四郷 内部 塩浜 小山田 川島 神前 桜 三重 県 下野 大矢知 八郷 海蔵 橋北 中部 保々 河原田 水沢 楠'.split(
+      ' ',
+    );
+  const categories = [
+    ...tree.flatMap(([name, middles], i) => [
+      [`c${i}`, '', name],
+      ...middles.map((m, j) => [`c${i}_${j}`, `c${i}`, m]),
+    ]),
+    ...areas.map((name, i) => [`a${i}`, '@area', name]),
+  ];
+  await ch.insert({
+    table: 'delivery_categories',
+    values: categories.map(([id, parent, name], i) => ({
+      tenant_id: tenant,
+      category_id: id,
+      parent_id: parent,
+      name,
+      sort: i,
+      retired: 0,
+      updated_at: now,
+      version: 1,
+      is_deleted: 0,
+    })),
+    format: 'JSONEachRow',
+  });
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % n;
+  };
+  const users = Array.from({ length: 20_000 }, (_, i) => `U${String(i).padStart(32, '0')}`);
+  await ch.insert({
+    table: 'resident_states',
+    values: users.map((u) => ({ tenant_id: tenant, user_id: u, is_friend: 1, changed_at: now, version: 1 })),
+    format: 'JSONEachRow',
+  });
+  const row = (u: string, item: string, values: string[]) => ({
+    tenant_id: tenant,
+    user_id: u,
+    item,
+    values,
+    answered_at: now,
+    version: 1,
+    is_deleted: 0,
+  });
+  await ch.insert({
+    table: 'resident_attributes',
+    values: users.flatMap((u, i) => [
+      row(u, 'gender', [['female', 'male', 'other'][random(3)]!]),
+      row(u, 'birth_year', [String(1940 + random(65))]),
+      row(u, 'residence', [`a${random(i % 3 ? 5 : areas.length)}`]),
+      row(
+        u,
+        'interests',
+        Array.from({ length: 1 + random(3) }, () => {
+          const a = random(i % 4 ? 2 : tree.length);
+          return `c${a}/c${a}_${random(3)}/a${random(areas.length)}`;
+        }),
+      ),
+    ]),
+    format: 'JSONEachRow',
+  });
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(shots, { recursive: true });
+  suite = await startSuite(
+    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
+    createLogger('silent'),
+    { demo: true },
+  );
+  await seedFigures(suite.ch);
+  await seedAttributes(suite.ch);
+  const res = await fetch(`${suite.url}/api/v1/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'charts-ken', displayName: '県 担当者', role: 'prefecture', password: PASSWORD }),
+  });
+  expect(res.status).toBe(201);
+  browser = await launchChromium();
+}, 180_000);
+afterAll(async () => {
+  await browser?.close();
+  await suite?.close();
+  tmp.remove();
+});
+
+/** The visible texts of a chart's axis labels, with their boxes on the page. */
+function axisLabels(
+  page: Page,
+  selector: string,
+): Promise<Array<{ text: string; x: number; y: number; w: number; h: number }>> {
+  return page.$$eval(selector, (nodes) =>
+    nodes
+      .map((n) => {
+        // the label's own text (apexcharts adds a <title> with the same words for a trimmed label)
+        const text = [...n.querySelectorAll('tspan')].map((t) => t.textContent ?? '').join('');
+        const r = n.getBoundingClientRect();
+        return { text: text.trim(), x: r.x, y: r.y, w: r.width, h: r.height };
+      })
+      .filter((b) => b.text && b.w > 0 && b.h > 0),
+  );
+}
+
+const overlap = (
+  a: { x: number; y: number; w: number; h: number },
+  b: { x: number; y: number; w: number; h: number },
+) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/** No two boxes of a list overlap (each pair named in the failure). */
+function expectApart(what: string, labels: Array<{ text: string; x: number; y: number; w: number; h: number }>) {
+  for (const [i, a] of labels.entries())
+    for (const b of labels.slice(i + 1))
+      expect(overlap(a, b), `${what}: 「${a.text}」 and 「${b.text}」 overlap`).toBe(false);
+}
+
+describe('the 市町 page charts in Chromium', () => {
+  it.each([
+    ['two days', 'from=2025-06-29&to=2025-06-30'],
+    ['one day', 'from=2025-06-30&to=2025-06-30'],
+    ['a week', 'from=2025-06-24&to=2025-06-30'],
+    ['two months', 'from=2025-05-01&to=2025-06-30'],
+    ['a year across the new year', 'from=2025-01-15&to=2026-01-14'],
+  ])('daily axes read as Japanese dates, apart (%s)', async (name, query) => {
+    const page = await signedInPage(browser, suite.url, 'charts-ken', PASSWORD, {
+      viewport: { width: 1000, height: 900 },
+    });
+    await page.goto(`${suite.url}/municipalities/24201?${query}`);
+    for (const chart of ['friends', 'followsBlocks']) {
+      await page.waitForSelector(`[data-chart="${chart}"][data-rendered="true"]`);
+      const labels = await axisLabels(page, `[data-chart="${chart}"] .apexcharts-xaxis-label`);
+      expect(labels.length, `${name} ${chart}`).toBeGreaterThan(0);
+      for (const { text } of labels) {
+        expect(text, `${name} ${chart}`).not.toMatch(ENGLISH_MONTH);
+        expect(text, `${name} ${chart}: a daily axis shows no time of day`).not.toMatch(/:/);
+        // 6/29, 2025/12/30 (a short range across the new year), 6月, 2025年12月
+        expect(text, `${name} ${chart}`).toMatch(/^((\d{4}\/)?\d{1,2}\/\d{1,2}|(\d{4}年)?\d{1,2}月|\d{4}年)$/);
+      }
+      expectApart(`${name} ${chart}`, labels);
+      await page
+        .locator(`[data-chart="${chart}"]`)
+        .screenshot({
+          path: path.join(shots, `06-axis-${query.replace(/from=|to=/g, '').replace('&', '_')}-${chart}.png`),
+        });
+    }
+    await page.context().close();
+  });
+
+  it.each([
+    ['wide', { width: 1400, height: 1000 }],
+    ['narrow', { width: 800, height: 1000 }],
+    ['phone', { width: 390, height: 900 }],
+  ] as const)('residents by attribute: category and count labels apart (%s)', async (name, viewport) => {
+    const page = await signedInPage(browser, suite.url, 'charts-ken', PASSWORD, { viewport });
+    await page.goto(`${suite.url}/municipalities/24202`);
+    const charts = ['attr-interests', 'attr-gender', 'attr-birth_year', 'attr-residence'];
+    for (const chart of charts) await page.waitForSelector(`[data-chart="${chart}"][data-rendered="true"]`);
+    await page.screenshot({ path: path.join(shots, `07-municipality-attributes-${name}.png`), fullPage: true });
+    for (const chart of charts) {
+      const categories = await axisLabels(page, `[data-chart="${chart}"] .apexcharts-yaxis-label`);
+      const counts = await axisLabels(page, `[data-chart="${chart}"] .apexcharts-xaxis-label`);
+      expect(categories.length, chart).toBeGreaterThan(1);
+      expect(counts.length, chart).toBeGreaterThan(1);
+      expectApart(`${chart} categories`, categories);
+      expectApart(`${chart} counts`, counts);
+      expectApart(`${chart} categories and counts`, [...categories, ...counts]);
+    }
+    // 関心のある分野: every middle category of the tree has a bar and a label
+    const interests = await axisLabels(page, '[data-chart="attr-interests"] .apexcharts-yaxis-label');
+    expect(interests.length).toBe(15);
+    await page.context().close();
+  });
+});

@@ -88,6 +88,9 @@ export function parseReportJobInput(body: unknown, now = Date.now()): ReportJobI
     return input;
   }
   const input = parseInput(finalJobSchema, body, 'invalid_report_job');
+  // within the holiday table, as a monthly report's month (0001-01 made a job that could only fail)
+  parseYearMonth(input.from);
+  parseYearMonth(input.to);
   if (input.from > input.to) {
     throw new AppError('invalid_report_job', '期間の開始 (from) は終了 (to) 以前の年月にしてください', 400, [
       { field: 'from', message: '終了より後です' },

@@ -498,7 +498,7 @@ describe('bad requests', () => {
       [{ type: 'monthly' }, /month/],
       [{ type: 'monthly', month: '2025-13' }, /YYYY-MM/],
       [{ type: 'monthly', month: MONTH, extra: 1 }, /extra/],
-      [{ type: 'monthly', month: '2999-01' }, /祝日表の範囲外|まだ始まっていない/],
+      [{ type: 'monthly', month: '2999-01' }, /祝日表の範囲外|まだ始まっていない|2000年から2100年/],
       [{ type: 'monthly', month: '2049-01' }, /まだ始まっていない月/],
       [{ type: 'final', from: '2025-06', to: '2025-04' }, /開始 \(from\) は終了 \(to\) 以前/],
       [{ type: 'final', from: '2015-01', to: '2025-04' }, /60 か月以内/],

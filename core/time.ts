@@ -91,13 +91,13 @@ const realDay = (v: string) => {
 /** A month as people and query strings give it: 'YYYY-MM', 2000–2100. */
 export const monthSchema = z
   .string()
-  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '年月は YYYY-MM の形式で指定してください (例: 2026-04)')
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, { message: '年月は YYYY-MM の形式で指定してください (例: 2026-04)', abort: true })
   .refine(inYears, `年月は ${YEARS.min}年から${YEARS.max}年の間で指定してください`);
 
 /** A day: 'YYYY-MM-DD', one that exists, 2000–2100. */
 export const daySchema = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD の形式で指定してください')
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { message: '日付は YYYY-MM-DD の形式で指定してください', abort: true })
   .refine((v) => inYears(v) && realDay(v), `日付は ${YEARS.min}年から${YEARS.max}年の実在する日付で指定してください`);
 
 // ---------------------------------------------------------------- 和暦 (official documents)

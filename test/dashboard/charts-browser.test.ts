@@ -157,6 +157,7 @@ describe('the 市町 page charts in Chromium', () => {
     ['a week', 'from=2025-06-24&to=2025-06-30'],
     ['two months', 'from=2025-05-01&to=2025-06-30'],
     ['a year across the new year', 'from=2025-01-15&to=2026-01-14'],
+    ['a week across the new year', 'from=2025-12-28&to=2026-01-03'],
   ])('daily axes read as Japanese dates, apart (%s)', async (name, query) => {
     const page = await signedInPage(browser, suite.url, 'charts-ken', PASSWORD, {
       viewport: { width: 1000, height: 900 },
@@ -173,11 +174,30 @@ describe('the 市町 page charts in Chromium', () => {
         expect(text, `${name} ${chart}`).toMatch(/^((\d{4}\/)?\d{1,2}\/\d{1,2}|(\d{4}年)?\d{1,2}月|\d{4}年)$/);
       }
       expectApart(`${name} ${chart}`, labels);
-      await page
-        .locator(`[data-chart="${chart}"]`)
-        .screenshot({
-          path: path.join(shots, `06-axis-${query.replace(/from=|to=/g, '').replace('&', '_')}-${chart}.png`),
-        });
+      await page.locator(`[data-chart="${chart}"]`).screenshot({
+        path: path.join(shots, `06-axis-${query.replace(/from=|to=/g, '').replace('&', '_')}-${chart}.png`),
+      });
+    }
+    // apexcharts' own Japanese words (month and day names) in every chart of the page
+    const locales = await page.evaluate(() =>
+      Object.entries(
+        (
+          window as unknown as {
+            tayoriCharts: Record<
+              string,
+              { w: { config: { chart: { defaultLocale: string } }; globals: { locale: { months: string[] } } } }
+            >;
+          }
+        ).tayoriCharts,
+      ).map(([chart, c]) => `${chart} ${c.w.config.chart.defaultLocale} ${c.w.globals.locale.months[0]}`),
+    );
+    expect(locales.length).toBeGreaterThan(2);
+    for (const l of locales) expect(l).toMatch(/ ja 1月$/);
+    if (name === 'two months') {
+      // a day's tooltip names its date in Japanese
+      await page.hover('[data-chart="followsBlocks"] .apexcharts-bar-area[val="7"]'); // 5/10: 7 follows
+      await page.waitForSelector('[data-chart="followsBlocks"] .apexcharts-tooltip.apexcharts-active');
+      expect(await page.textContent('[data-chart="followsBlocks"] .apexcharts-tooltip-title')).toBe('2025年5月10日');
     }
     await page.context().close();
   });
@@ -192,6 +212,9 @@ describe('the 市町 page charts in Chromium', () => {
     const charts = ['attr-interests', 'attr-gender', 'attr-birth_year', 'attr-residence'];
     for (const chart of charts) await page.waitForSelector(`[data-chart="${chart}"][data-rendered="true"]`);
     await page.screenshot({ path: path.join(shots, `07-municipality-attributes-${name}.png`), fullPage: true });
+    await page
+      .locator('[data-chart="attr-interests"]')
+      .screenshot({ path: path.join(shots, `07-attr-interests-${name}.png`) });
     for (const chart of charts) {
       const categories = await axisLabels(page, `[data-chart="${chart}"] .apexcharts-yaxis-label`);
       const counts = await axisLabels(page, `[data-chart="${chart}"] .apexcharts-xaxis-label`);

@@ -123,13 +123,12 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionDeps): 
   const endSession = async (req: FastifyRequest, reply: FastifyReply, p: Principal) => {
     const token = readCookie(req.headers.cookie, sessionCookieName(req, deps.publicUrl));
     if (token) await sessions.destroy(token);
-    await audit.record({
-      action: 'sign_out',
-      actor: p,
-      tenantId: p.kind === 'staff' ? p.tenantId : null,
-      ...meta(req),
-    });
     void reply.header('set-cookie', sessionCookie(req, deps.publicUrl, '', 0));
+    // the session is gone either way: a sign-out whose record cannot be written (ClickHouse down) is
+    // still a sign-out, not an error the person would retry
+    await audit
+      .record({ action: 'sign_out', actor: p, tenantId: p.kind === 'staff' ? p.tenantId : null, ...meta(req) })
+      .catch((err: unknown) => req.log.warn({ err }, 'sign-out not recorded in the audit log'));
   };
 
   app.get<{ Querystring: { next?: string; signed_out?: string } }>('/login', async (req, reply) => {

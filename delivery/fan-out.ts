@@ -87,7 +87,9 @@ export class FanOut {
     this.control = new Queue(CONTROL_QUEUE, { connection: this.#connections.requests, prefix: PREFIX });
     // without a listener BullMQ prints each error to stderr (raw, past the logger) while Redis is down
     this.control.on('error', (e) => opts.logger.warn({ err: e.message }, 'delivery control queue error'));
-    this.#queues = new BatchQueues(this.#redis);
+    this.#queues = new BatchQueues(this.#redis, (err, tenantId) =>
+      opts.logger.warn({ err: err.message, tenantId }, 'delivery batch queue error'),
+    );
     this.#channels = new Channels(this.#o, this.#work);
     this.#links = new TrackedLinks({ redis: this.#redis, store: this.#o.store, publicUrl: this.#o.publicUrl });
     this.#enumerator = new AudienceEnumerator(

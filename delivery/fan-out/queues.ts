@@ -21,15 +21,19 @@ export interface ChunkJob {
 export class BatchQueues {
   readonly #redis: Redis;
   readonly #queues = new Map<string, Queue>();
+  readonly #onError: (err: Error, tenantId: string) => void;
 
-  constructor(redis: Redis) {
+  /** `onError`: a queue's connection errors (without a listener BullMQ prints them raw to stderr). */
+  constructor(redis: Redis, onError: (err: Error, tenantId: string) => void) {
     this.#redis = redis;
+    this.#onError = onError;
   }
 
   queue(tenantId: string): Queue {
     let q = this.#queues.get(tenantId);
     if (!q) {
       q = new Queue(batchQueueName(tenantId), { connection: this.#redis, prefix: PREFIX });
+      q.on('error', (err) => this.#onError(err, tenantId));
       this.#queues.set(tenantId, q);
     }
     return q;

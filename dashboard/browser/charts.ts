@@ -48,35 +48,66 @@ const wholeNumbers = (o: Options): Options => {
   };
 };
 
-/** Whether any two of the visible labels under `selector` in `el` overlap (their boxes on the page). */
-const labelsOverlap = (el: Element, selector: string): boolean => {
-  const boxes = Array.from(el.querySelectorAll(selector), (n) => n.getBoundingClientRect()).filter(
-    (r) => r.width > 0 && r.height > 0,
+interface Point {
+  x: number;
+  y: number;
+}
+
+/** The corners of a label's text on the page: a rotated label (the per-delivery chart's) is a rotated box. */
+const corners = (text: SVGGraphicsElement): Point[] | null => {
+  const b = text.getBBox();
+  const m = text.getScreenCTM();
+  if (!m || b.width === 0 || b.height === 0) return null;
+  return [
+    [b.x, b.y],
+    [b.x + b.width, b.y],
+    [b.x + b.width, b.y + b.height],
+    [b.x, b.y + b.height],
+  ].map(([x, y]) => new DOMPoint(x, y).matrixTransform(m));
+};
+
+/** Whether two convex shapes overlap (no edge of either separates them); shapes that touch are apart. */
+const intersect = (a: Point[], b: Point[]): boolean => {
+  for (const shape of [a, b])
+    for (const [i, p] of shape.entries()) {
+      const q = shape[(i + 1) % shape.length]!;
+      const along = (v: Point) => v.x * (q.y - p.y) - v.y * (q.x - p.x);
+      const pa = a.map(along);
+      const pb = b.map(along);
+      if (Math.max(...pa) <= Math.min(...pb) + 0.5 || Math.max(...pb) <= Math.min(...pa) + 0.5) return false;
+    }
+  return true;
+};
+
+/** Whether any two of the x axis's visible labels in `el` overlap on the page. */
+const labelsOverlap = (el: Element): boolean => {
+  const shapes = Array.from(el.querySelectorAll<SVGGraphicsElement>('.apexcharts-xaxis-label'), corners).filter(
+    (c): c is Point[] => c !== null,
   );
-  return boxes.some((a, i) =>
-    boxes.slice(i + 1).some((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom),
-  );
+  return shapes.some((a, i) => shapes.slice(i + 1).some((b) => intersect(a, b)));
 };
 
 /**
- * Fewer ticks on an axis whose spec counts them (tickAmount) until its labels stand apart: how many
- * fit depends on the card's width, which only the browser knows (the counts of 関心のある分野 ran
- * together: 0 2,0004,000…). Run after the first drawing and after each redraw (a narrower window);
- * the count only goes down, from what the chart has now.
+ * Fewer labels on an x axis of categories, or one whose spec counts its ticks, until they stand apart: how many fit
+ * depends on the card's width, which only the browser knows (the counts of 関心のある分野 ran
+ * together: 0 2,0004,000…; sixty deliveries' dates and titles in a row). Run after the first drawing
+ * and after each redraw (a narrower window); the count only goes down, from what the chart has now.
  */
 const labelsApart = (el: Element, opts: Options): ((chart: Chart) => Promise<void>) => {
   let xaxis = object(opts.xaxis);
+  // a category axis starts from one label a category
+  const first = Array.isArray(opts.series) ? object(opts.series[0]).data : undefined;
+  if (xaxis.type === 'category' && xaxis.tickAmount === undefined && Array.isArray(first))
+    xaxis = { ...xaxis, tickAmount: first.length };
   let busy = false;
   return async (chart) => {
     if (busy || typeof xaxis.tickAmount !== 'number') return;
     busy = true;
     try {
-      while (
-        typeof xaxis.tickAmount === 'number' &&
-        xaxis.tickAmount > 1 &&
-        labelsOverlap(el, '.apexcharts-xaxis-label')
-      ) {
-        xaxis = { ...xaxis, tickAmount: xaxis.tickAmount - 1 };
+      while (typeof xaxis.tickAmount === 'number' && xaxis.tickAmount > 1 && labelsOverlap(el)) {
+        // a quarter fewer each time (one fewer for a handful): a few redraws even for a long axis
+        const fewer = Math.max(1, Math.floor(xaxis.tickAmount / 4));
+        xaxis = { ...xaxis, tickAmount: xaxis.tickAmount - fewer };
         await chart.updateOptions({ xaxis }, false, false);
       }
     } finally {

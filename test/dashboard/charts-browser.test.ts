@@ -98,6 +98,77 @@ async function seedAttributes(ch: ClickHouseClient): Promise<void> {
   });
 }
 
+/** Yokkaichi's year of deliveries: 60, one every six days in 2025, each with LINE's figures. */
+async function seedDeliveries(ch: ClickHouseClient): Promise<void> {
+  const tenant = '24202';
+  const now = '2026-01-10 00:00:00.000';
+  const list = Array.from({ length: 60 }, (_, i) => {
+    const sent = new Date(Date.UTC(2025, 0, 1 + i * 6, 1)).toISOString().replace('T', ' ').replace('Z', '');
+    return { key: `y-req-${i}`, sent, title: `${i + 1}回目 健康マイレージのお知らせ`, delivered: 1000 + i };
+  });
+  await ch.insert({
+    table: 'insight_tracked_deliveries',
+    values: list.map((d) => ({
+      tenant_id: tenant,
+      kind: 'request_id',
+      key: d.key,
+      sent_at: d.sent,
+      track_until: now,
+      registered_at: d.sent,
+      version: 1,
+      is_deleted: 0,
+    })),
+    format: 'JSONEachRow',
+  });
+  await ch.insert({
+    table: 'insight_message_stats',
+    values: list.map((d, i) => ({
+      tenant_id: tenant,
+      kind: 'request_id',
+      key: d.key,
+      sent_at: d.sent,
+      fetched_at: now,
+      status: 'ready',
+      delivered: d.delivered,
+      unique_impression: 400 + i * 5,
+      unique_click: 40 + i,
+      unique_media_played: null,
+      unique_media_played_100_percent: null,
+      impression: null,
+      click: null,
+      media_played: null,
+      messages: [],
+      clicks: [],
+      response: '{}',
+    })),
+    format: 'JSONEachRow',
+  });
+  await ch.insert({
+    table: 'deliveries',
+    values: list.map((d) => ({
+      tenant_id: tenant,
+      delivery_id: `d-${d.key}`,
+      kind: 'normal',
+      title: d.title,
+      messages: '[]',
+      audience: '{"type":"all"}',
+      audience_label: 'すべての友だち',
+      send_method: 'broadcast',
+      request_id: d.key,
+      status: 'done',
+      targets: d.delivered,
+      batches: 1,
+      accepted: d.delivered,
+      failed: 0,
+      created_at: d.sent,
+      updated_at: d.sent,
+      version: 1,
+      is_deleted: 0,
+    })),
+    format: 'JSONEachRow',
+  });
+}
+
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
   suite = await startSuite(
@@ -107,6 +178,7 @@ beforeAll(async () => {
   );
   await seedFigures(suite.ch);
   await seedAttributes(suite.ch);
+  await seedDeliveries(suite.ch);
   const res = await fetch(`${suite.url}/api/v1/users`, {
     method: 'POST',
     headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json' },
@@ -142,6 +214,19 @@ const overlap = (
   a: { x: number; y: number; w: number; h: number },
   b: { x: number; y: number; w: number; h: number },
 ) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/** Whether two convex shapes overlap (no edge of either separates them; touching is apart). */
+function convexOverlap(a: Array<{ x: number; y: number }>, b: Array<{ x: number; y: number }>): boolean {
+  for (const shape of [a, b])
+    for (const [i, p] of shape.entries()) {
+      const q = shape[(i + 1) % shape.length]!;
+      const along = (v: { x: number; y: number }) => v.x * (q.y - p.y) - v.y * (q.x - p.x);
+      const pa = a.map(along);
+      const pb = b.map(along);
+      if (Math.max(...pa) <= Math.min(...pb) + 0.5 || Math.max(...pb) <= Math.min(...pa) + 0.5) return false;
+    }
+  return true;
+}
 
 /** No two boxes of a list overlap (each pair named in the failure). */
 function expectApart(what: string, labels: Array<{ text: string; x: number; y: number; w: number; h: number }>) {
@@ -227,6 +312,35 @@ describe('the 市町 page charts in Chromium', () => {
     // 関心のある分野: every middle category of the tree has a bar and a label
     const interests = await axisLabels(page, '[data-chart="attr-interests"] .apexcharts-yaxis-label');
     expect(interests.length).toBe(15);
+    await page.context().close();
+  });
+
+  it.each([
+    ['wide', { width: 1400, height: 1000 }],
+    ['narrow', { width: 800, height: 1000 }],
+  ] as const)('a year of deliveries: their slanted labels apart (%s)', async (name, viewport) => {
+    const page = await signedInPage(browser, suite.url, 'charts-ken', PASSWORD, { viewport });
+    await page.goto(`${suite.url}/municipalities/24202?from=2025-01-01&to=2025-12-31`);
+    await page.waitForSelector('[data-chart="deliveries"][data-rendered="true"]');
+    await page.locator('[data-chart="deliveries"]').screenshot({ path: path.join(shots, `08-deliveries-${name}.png`) });
+    // each label's text as drawn (turned -45°): the four corners of its box on the page
+    const shapes = await page.$$eval('[data-chart="deliveries"] .apexcharts-xaxis-label', (nodes) =>
+      nodes.flatMap((n) => {
+        const t = n as SVGGraphicsElement;
+        const b = t.getBBox();
+        const m = t.getScreenCTM();
+        if (!m || !b.width || !b.height) return [];
+        const text = [...t.querySelectorAll('tspan')].map((s) => s.textContent ?? '').join('');
+        const at = (x: number, y: number) => new DOMPoint(x, y).matrixTransform(m);
+        const c = [at(b.x, b.y), at(b.x + b.width, b.y), at(b.x + b.width, b.y + b.height), at(b.x, b.y + b.height)];
+        return [{ text, corners: c.map((p) => ({ x: p.x, y: p.y })) }];
+      }),
+    );
+    expect(shapes.length).toBeGreaterThan(3);
+    expect(shapes.every((s) => /^2025-\d\d-\d\d/.test(s.text))).toBe(true);
+    for (const [i, a] of shapes.entries())
+      for (const b of shapes.slice(i + 1))
+        expect(convexOverlap(a.corners, b.corners), `「${a.text}」 and 「${b.text}」 overlap`).toBe(false);
     await page.context().close();
   });
 });

@@ -1,7 +1,7 @@
 // Tayori: how stored text (delivery titles, option labels, area and tenant names) is made safe in a
-// chart — the one definition, loaded by the browser as a module (charts.js) and imported by the
-// server (dashboard/charts.ts, renderChartSvg). Chart options are data only (they travel as JSON);
-// these functions add what cannot travel: formatters.
+// chart — the one definition, bundled into the browser's charts.js (dashboard/browser/charts.ts) and
+// imported by the server (metrics/charts.ts, renderChartSvg). Chart options are data only (they travel
+// as JSON); these functions add what cannot travel: formatters.
 //
 // In the browser ApexCharts writes tooltip titles, tooltip series names and legend texts with
 // innerHTML, and axis labels and titles with textContent: withHtmlSafeText escapes the former only,

@@ -3,6 +3,8 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.ts';
 import { AppError, isConnectionError, unavailableError } from './errors.ts';
+import { sql } from './sql.ts';
+import type { z } from './zod.ts';
 
 export type { ClickHouseClient };
 
@@ -119,6 +121,58 @@ function drainOnClose(client: ClickHouseClient, limitMs = 10_000): ClickHouseCli
       await close();
     },
   }) as ClickHouseClient;
+}
+
+/**
+ * Runs the named query `name` (sql/queries) and parses every row with the zod schema `row`, so a
+ * column whose name or type changed fails here, naming the query and the column, instead of turning
+ * up later as `undefined`. ClickHouse's JSON gives 64-bit integers as strings: schemas say
+ * `z.coerce.number()` where the code wants a number, `z.string()` where it keeps the text.
+ * `fill` replaces `{{marker}}` templates in the statement (compiled SQL, never user input).
+ */
+export async function query<S extends z.ZodType>(
+  ch: ClickHouseClient,
+  name: string,
+  params: Record<string, unknown>,
+  row: S,
+  fill?: Record<string, string>,
+): Promise<z.output<S>[]> {
+  let text = sql(name);
+  for (const [k, v] of Object.entries(fill ?? {})) text = text.replaceAll(`{{${k}}}`, v);
+  const rs = await ch.query({ query: text, query_params: params, format: 'JSONEachRow' });
+  const raw = await rs.json<unknown>();
+  const out: z.output<S>[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const r = row.safeParse(raw[i]);
+    if (!r.success) throw new QueryRowError(name, i, raw[i], r.error);
+    out[i] = r.data;
+  }
+  return out;
+}
+
+/** A row of a named query that does not have the shape its schema says. */
+export class QueryRowError extends Error {
+  constructor(
+    readonly query: string,
+    readonly rowIndex: number,
+    row: unknown,
+    readonly issues: z.ZodError,
+  ) {
+    const first = issues.issues[0];
+    const column = first?.path.map(String).join('.') ?? '';
+    const missing =
+      first !== undefined && first.path.length === 1 && typeof row === 'object' && row !== null && !(column in row);
+    super(
+      `named query '${query}', row ${rowIndex}: ` +
+        (column === ''
+          ? `${first?.message ?? 'invalid row'}`
+          : missing
+            ? `column '${column}' is missing`
+            : `column '${column}': ${first?.message}`),
+      { cause: issues },
+    );
+    this.name = 'QueryRowError';
+  }
 }
 
 /** A real query, not just a connection: what /readyz and start-up rely on. */

@@ -1,8 +1,7 @@
 import { z } from './zod.ts';
-import type { ClickHouseClient } from './clickhouse.ts';
+import { type ClickHouseClient, query } from './clickhouse.ts';
 import type { SecretBox } from './crypto.ts';
 import { AppError } from './errors.ts';
-import { sql } from './sql.ts';
 import { chDateTime, nextVersion } from './time.ts';
 
 export const tenantIdSchema = z
@@ -67,21 +66,22 @@ export interface TenantCredentials {
   lineApi: LineApi;
 }
 
-interface Row {
-  tenant_id: string;
-  name: string;
-  name_kana: string;
-  kind: 'prefecture' | 'municipality';
-  population: number | null;
-  channel_id: string;
-  bot_user_id: string;
-  channel_secret_enc: string;
-  channel_access_token_enc: string;
-  line_api: LineApi;
-  auto_reply_text: string;
-  created_ms: string | number;
-  updated_ms: string | number;
-}
+const rowSchema = z.object({
+  tenant_id: z.string(),
+  name: z.string(),
+  name_kana: z.string(),
+  kind: z.enum(['prefecture', 'municipality']),
+  population: z.number().nullable(),
+  channel_id: z.string(),
+  bot_user_id: z.string(),
+  channel_secret_enc: z.string(),
+  channel_access_token_enc: z.string(),
+  line_api: z.enum(['line', 'sandbox']),
+  auto_reply_text: z.string(),
+  created_ms: z.coerce.number(),
+  updated_ms: z.coerce.number(),
+});
+type Row = z.infer<typeof rowSchema>;
 
 const secretContext = (id: string, field: string) => `tenant:${id}:${field}`;
 
@@ -105,7 +105,7 @@ export class TenantStore {
   ) {}
 
   async list(): Promise<Tenant[]> {
-    return (await this.#rows('tenants.list', {})).map(toTenant);
+    return (await query(this.ch, 'tenants.list', {}, rowSchema)).map(toTenant);
   }
 
   async get(id: string): Promise<Tenant | undefined> {
@@ -198,13 +198,8 @@ export class TenantStore {
     };
   }
 
-  async #rows(name: string, params: Record<string, unknown>): Promise<Row[]> {
-    const rs = await this.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' });
-    return rs.json<Row>();
-  }
-
   async #row(id: string): Promise<Row | undefined> {
-    return (await this.#rows('tenants.get', { id }))[0];
+    return (await query(this.ch, 'tenants.get', { id }, rowSchema))[0];
   }
 
   async #write(row: Row): Promise<void> {
@@ -224,8 +219,8 @@ export class TenantStore {
           channel_access_token_enc: row.channel_access_token_enc,
           line_api: row.line_api,
           auto_reply_text: row.auto_reply_text,
-          created_at: chDateTime(Number(row.created_ms)),
-          updated_at: chDateTime(Number(row.updated_ms)),
+          created_at: chDateTime(row.created_ms),
+          updated_at: chDateTime(row.updated_ms),
           version: nextVersion(),
           is_deleted: 0,
         },
@@ -248,13 +243,13 @@ function toTenant(r: Row): Tenant {
     name: r.name,
     nameKana: r.name_kana,
     kind: r.kind,
-    population: r.population === null ? null : Number(r.population),
+    population: r.population,
     channelId: r.channel_id,
     botUserId: r.bot_user_id,
     lineApi: r.line_api,
     hasCredentials: r.channel_secret_enc !== '' && r.channel_access_token_enc !== '',
-    autoReplyText: r.auto_reply_text ?? '',
-    createdAt: new Date(Number(r.created_ms)).toISOString(),
-    updatedAt: new Date(Number(r.updated_ms)).toISOString(),
+    autoReplyText: r.auto_reply_text,
+    createdAt: new Date(r.created_ms).toISOString(),
+    updatedAt: new Date(r.updated_ms).toISOString(),
   };
 }

@@ -16,20 +16,18 @@ import {
 } from './residents.ts';
 import type { DeliveryStore } from './store.ts';
 import { tokyoMinute } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 
 const PAGE = 20_000;
 
-interface StateRow {
-  user_id: string;
-  is_friend: number;
-  changed_ms: string;
-}
-interface AnswerRow {
-  user_id: string;
-  item: string;
-  values: string[];
-  answered_ms: string;
-}
+const stateRow = z.object({ user_id: z.string(), is_friend: z.number(), changed_ms: z.coerce.number() });
+const answerRow = z.object({
+  user_id: z.string(),
+  item: z.string(),
+  values: z.array(z.string()),
+  answered_ms: z.coerce.number(),
+});
+type AnswerRow = z.infer<typeof answerRow>;
 
 /** The CSV's lines (the first with the BOM and the header), each ending in CRLF. */
 export async function* residentsCsv(
@@ -53,20 +51,19 @@ export async function* residentsCsv(
   yield CSV_BOM + csvLine(header);
   let after = '';
   for (;;) {
-    const states = await store.rows<StateRow>('delivery.residents_export_states', {
-      tenant: tenantId,
-      after,
-      friends_only: opts.friendsOnly ? 1 : 0,
-      limit: PAGE,
-    });
+    const states = await store.rows(
+      'delivery.residents_export_states',
+      { tenant: tenantId, after, friends_only: opts.friendsOnly ? 1 : 0, limit: PAGE },
+      stateRow,
+    );
     if (states.length === 0) return;
     const upto = states.at(-1)!.user_id;
     const answers = new Map<string, AnswerRow[]>();
-    for (const a of await store.rows<AnswerRow>('delivery.residents_export_answers', {
-      tenant: tenantId,
-      after,
-      upto,
-    })) {
+    for (const a of await store.rows(
+      'delivery.residents_export_answers',
+      { tenant: tenantId, after, upto },
+      answerRow,
+    )) {
       let list = answers.get(a.user_id);
       if (!list) answers.set(a.user_id, (list = []));
       list.push(a);

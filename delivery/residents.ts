@@ -4,10 +4,9 @@
  * extra attribute items.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import { GroupCommitWriter } from '../core/group-commit.ts';
-import { sql } from '../core/sql.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
 import { BUILTIN_ITEM_LABELS, GENDERS, LIFESTYLES } from '../core/vocabulary.ts';
 import { z } from '../core/zod.ts';
@@ -116,6 +115,23 @@ export const itemPatchSchema = z.object({
 
 const shortId = (p: string) => `${p}${randomBytes(4).toString('hex')}`;
 
+// Rows of delivery.categories and delivery.attribute_items (sql/queries/delivery.sql).
+const categoryRow = z.object({
+  category_id: z.string(),
+  parent_id: z.string(),
+  name: z.string(),
+  sort: z.number(),
+  retired: z.number(),
+});
+const itemRow = z.object({
+  item_id: z.string(),
+  label: z.string(),
+  multiple: z.number(),
+  options: z.string(),
+  sort: z.number(),
+  retired: z.number(),
+});
+
 export class ResidentStore {
   readonly stateWriter: GroupCommitWriter<ResidentStateRow>;
   readonly attributeWriter: GroupCommitWriter<AttributeRow>;
@@ -146,8 +162,9 @@ export class ResidentStore {
   }
 
   async isFriend(tenantId: string, userId: string): Promise<boolean> {
-    const rows = await this.#rows<{ is_friend: number }>('delivery.resident_state', { tenant: tenantId, user: userId });
-    return Number(rows[0]?.is_friend ?? 0) === 1;
+    const row = z.object({ is_friend: z.number() });
+    const rows = await query(this.ch, 'delivery.resident_state', { tenant: tenantId, user: userId }, row);
+    return (rows[0]?.is_friend ?? 0) === 1;
   }
 
   async setAttribute(tenantId: string, userId: string, item: string, values: string[], at = Date.now()): Promise<void> {
@@ -165,10 +182,8 @@ export class ResidentStore {
   }
 
   async attributes(tenantId: string, userId: string): Promise<Record<string, string[]>> {
-    const rows = await this.#rows<{ item: string; values: string[] }>('delivery.resident_attributes', {
-      tenant: tenantId,
-      user: userId,
-    });
+    const row = z.object({ item: z.string(), values: z.array(z.string()) });
+    const rows = await query(this.ch, 'delivery.resident_attributes', { tenant: tenantId, user: userId }, row);
     return Object.fromEntries(rows.map((r) => [r.item, r.values]));
   }
 
@@ -176,7 +191,7 @@ export class ResidentStore {
 
   /** The tenant's categories; a tenant without any gets the default large/middle tree first. */
   async categories(tenantId: string): Promise<Category[]> {
-    let rows = await this.#rows<Record<string, unknown>>('delivery.categories', { tenant: tenantId });
+    let rows = await query(this.ch, 'delivery.categories', { tenant: tenantId }, categoryRow);
     if (rows.length === 0) {
       const values: Record<string, unknown>[] = [];
       DEFAULT_TREE.forEach(([large, middles], i) => {
@@ -189,14 +204,14 @@ export class ResidentStore {
         );
       });
       await this.ch.insert({ table: 'delivery_categories', format: 'JSONEachRow', values });
-      rows = await this.#rows<Record<string, unknown>>('delivery.categories', { tenant: tenantId });
+      rows = await query(this.ch, 'delivery.categories', { tenant: tenantId }, categoryRow);
     }
     return rows.map((r) => ({
-      id: String(r.category_id),
-      parentId: String(r.parent_id),
-      name: String(r.name),
-      sort: Number(r.sort),
-      retired: Number(r.retired) === 1,
+      id: r.category_id,
+      parentId: r.parent_id,
+      name: r.name,
+      sort: r.sort,
+      retired: r.retired === 1,
     }));
   }
 
@@ -280,14 +295,14 @@ export class ResidentStore {
   // ------------------------------------------------------------ extra items
 
   async items(tenantId: string): Promise<AttributeItem[]> {
-    const rows = await this.#rows<Record<string, unknown>>('delivery.attribute_items', { tenant: tenantId });
+    const rows = await query(this.ch, 'delivery.attribute_items', { tenant: tenantId }, itemRow);
     return rows.map((r) => ({
-      id: String(r.item_id),
-      label: String(r.label),
-      multiple: Number(r.multiple) === 1,
-      options: JSON.parse(String(r.options)) as ItemOption[],
-      sort: Number(r.sort),
-      retired: Number(r.retired) === 1,
+      id: r.item_id,
+      label: r.label,
+      multiple: r.multiple === 1,
+      options: JSON.parse(r.options) as ItemOption[],
+      sort: r.sort,
+      retired: r.retired === 1,
     }));
   }
 
@@ -352,10 +367,5 @@ export class ResidentStore {
       ],
     });
     this.changes++;
-  }
-
-  async #rows<T>(name: string, params: Record<string, unknown>): Promise<T[]> {
-    const rs = await this.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
   }
 }

@@ -1,14 +1,16 @@
 /** ClickHouse records of delivery/: deliveries, batch outcomes, test devices. */
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import { GroupCommitWriter } from '../core/group-commit.ts';
-import { sql } from '../core/sql.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 import type { Audience } from './audience.ts';
 import type { DeliveryMessage } from './messages.ts';
 
-export type DeliveryStatus = 'draft' | 'scheduled' | 'queued' | 'sending' | 'done' | 'failed' | 'cancelled';
-export type DeliveryKind = 'normal' | 'test';
+const deliveryStatus = z.enum(['draft', 'scheduled', 'queued', 'sending', 'done', 'failed', 'cancelled']);
+export type DeliveryStatus = z.infer<typeof deliveryStatus>;
+const deliveryKind = z.enum(['normal', 'test']);
+export type DeliveryKind = z.infer<typeof deliveryKind>;
 /** multicast: batches of 500 from Tayori's audience; broadcast: one request to every friend (all friends only). */
 export type SendMethod = 'multicast' | 'broadcast';
 
@@ -76,7 +78,78 @@ export interface ListedDelivery {
   uniqueClicks: number | null;
 }
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+// Rows of the named queries (sql/queries/delivery.sql). 64-bit integers (counts, sums, epoch ms)
+// are coerced: a ClickHouse server sends them quoted, chDB bare.
+const int64 = z.coerce.number();
+const ms = z.coerce.number().nullable();
+
+const recordRow = z.object({
+  tenant_id: z.string(),
+  delivery_id: z.string(),
+  kind: deliveryKind,
+  title: z.string(),
+  messages: z.string(),
+  links: z.array(z.string()),
+  click_bucket: z.string(),
+  audience: z.string(),
+  audience_label: z.string(),
+  send_method: z.string(),
+  notification_disabled: z.number(),
+  aggregation_unit: z.string(),
+  request_id: z.string(),
+  status: deliveryStatus,
+  scheduled_ms: ms,
+  started_ms: ms,
+  finished_ms: ms,
+  targets: z.number(),
+  batches: z.number(),
+  accepted: z.number(),
+  failed: z.number(),
+  error: z.string(),
+  created_ms: int64,
+  updated_ms: int64,
+});
+
+const listRow = z.object({
+  tenant_id: z.string(),
+  delivery_id: z.string(),
+  kind: deliveryKind,
+  title: z.string(),
+  audience_label: z.string(),
+  send_method: z.string(),
+  status: deliveryStatus,
+  messages: z.string(),
+  at_ms: int64,
+  scheduled_ms: ms,
+  targets: z.number(),
+  accepted: z.number(),
+  failed: z.number(),
+  // Insight's latest figures (NULL until ingest fetched them)
+  delivered: int64.nullable(),
+  unique_impression: int64.nullable(),
+  clicks: int64.nullable(),
+  unique_click: int64.nullable(),
+});
+
+const batchRow = z.object({
+  batch_no: z.number(),
+  recipients: z.number(),
+  status: z.string(),
+  http_status: z.number(),
+  request_id: z.string(),
+  retry_key: z.string(),
+  attempts: z.number(),
+  reason: z.string(),
+});
+export type BatchRow = z.infer<typeof batchRow>;
+
+const linkRow = z.object({
+  tenant_id: z.string(),
+  delivery_id: z.string(),
+  link_no: z.number(),
+  bucket: z.string(),
+  url: z.string(),
+});
 
 /** Where residents' clicks go: the suite wires ingest's ClickSink (rate limits, the event log). */
 export interface ClickRecorder {
@@ -113,15 +186,18 @@ export class DeliveryStore {
     });
   }
 
-  async rows<T>(name: string, params: Record<string, unknown>, replace?: Record<string, string>): Promise<T[]> {
-    let query = sql(name);
-    for (const [k, v] of Object.entries(replace ?? {})) query = query.replaceAll(`{{${k}}}`, v);
-    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
+  /** A named query's rows, each parsed with `row` (core/clickhouse.ts `query`), for delivery's other modules. */
+  rows<S extends z.ZodType>(
+    name: string,
+    params: Record<string, unknown>,
+    row: S,
+    fill?: Record<string, string>,
+  ): Promise<z.output<S>[]> {
+    return query(this.ch, name, params, row, fill);
   }
 
   async get(tenantId: string, id: string): Promise<DeliveryRecord | undefined> {
-    const row = (await this.rows<Record<string, unknown>>('delivery.get', { tenant: tenantId, id }))[0];
+    const row = (await query(this.ch, 'delivery.get', { tenant: tenantId, id }, recordRow))[0];
     return row && toRecord(row);
   }
 
@@ -169,11 +245,21 @@ export class DeliveryStore {
   }
 
   async inFlight(): Promise<Array<{ tenant_id: string; delivery_id: string; status: DeliveryStatus }>> {
-    return this.rows('delivery.in_flight', {});
+    return query(
+      this.ch,
+      'delivery.in_flight',
+      {},
+      z.object({ tenant_id: z.string(), delivery_id: z.string(), status: deliveryStatus }),
+    );
   }
 
-  async scheduled(): Promise<Array<{ tenant_id: string; delivery_id: string; scheduled_ms: string }>> {
-    return this.rows('delivery.scheduled', {});
+  async scheduled(): Promise<Array<{ tenant_id: string; delivery_id: string; scheduled_ms: number | null }>> {
+    return query(
+      this.ch,
+      'delivery.scheduled',
+      {},
+      z.object({ tenant_id: z.string(), delivery_id: z.string(), scheduled_ms: ms }),
+    );
   }
 
   /**
@@ -184,52 +270,51 @@ export class DeliveryStore {
     scope: string | { tenants: readonly string[] },
     opts: { includeTests?: boolean; limit?: number } = {},
   ): Promise<ListedDelivery[]> {
-    const rows = await this.rows<Record<string, unknown>>('delivery.list', {
-      tenant: typeof scope === 'string' ? scope : '',
-      scoped: typeof scope === 'string' ? 0 : 1,
-      tenants: typeof scope === 'string' ? [] : [...scope.tenants],
-      kinds: opts.includeTests ? ['normal', 'test'] : ['normal'],
-      limit: opts.limit ?? 1000,
-    });
+    const rows = await query(
+      this.ch,
+      'delivery.list',
+      {
+        tenant: typeof scope === 'string' ? scope : '',
+        scoped: typeof scope === 'string' ? 0 : 1,
+        tenants: typeof scope === 'string' ? [] : [...scope.tenants],
+        kinds: opts.includeTests ? ['normal', 'test'] : ['normal'],
+        limit: opts.limit ?? 1000,
+      },
+      listRow,
+    );
     return rows.map((r) => ({
-      tenantId: String(r.tenant_id),
-      id: String(r.delivery_id),
-      kind: r.kind as DeliveryKind,
-      title: String(r.title),
-      audienceLabel: String(r.audience_label),
+      tenantId: r.tenant_id,
+      id: r.delivery_id,
+      kind: r.kind,
+      title: r.title,
+      audienceLabel: r.audience_label,
       sendMethod: r.send_method === 'broadcast' ? 'broadcast' : 'multicast',
-      status: r.status as DeliveryStatus,
-      messageTypes: (JSON.parse(String(r.messages)) as DeliveryMessage[]).map((m) => m.type),
-      at: Number(r.at_ms),
-      scheduledAt: num(r.scheduled_ms),
-      targets: Number(r.targets),
-      accepted: Number(r.accepted),
-      failed: Number(r.failed),
-      delivered: num(r.delivered),
-      uniqueImpressions: num(r.unique_impression),
-      clicks: num(r.clicks),
-      uniqueClicks: num(r.unique_click),
+      status: r.status,
+      messageTypes: (JSON.parse(r.messages) as DeliveryMessage[]).map((m) => m.type),
+      at: r.at_ms,
+      scheduledAt: r.scheduled_ms,
+      targets: r.targets,
+      accepted: r.accepted,
+      failed: r.failed,
+      delivered: r.delivered,
+      uniqueImpressions: r.unique_impression,
+      clicks: r.clicks,
+      uniqueClicks: r.unique_click,
     }));
   }
 
-  async batches(tenantId: string, id: string): Promise<Array<Record<string, unknown>>> {
-    return this.rows('delivery.batches', { tenant: tenantId, id });
+  async batches(tenantId: string, id: string): Promise<BatchRow[]> {
+    return query(this.ch, 'delivery.batches', { tenant: tenantId, id }, batchRow);
   }
 
   async batchTotals(tenantId: string, id: string): Promise<{ batches: number; accepted: number; failed: number }> {
-    const r = (await this.rows<Record<string, string>>('delivery.batch_totals', { tenant: tenantId, id }))[0]!;
-    return { batches: Number(r.batches), accepted: Number(r.accepted), failed: Number(r.failed) };
+    const totals = z.object({ batches: int64, accepted: int64, failed: int64 });
+    // one row always (aggregates without GROUP BY)
+    return (await query(this.ch, 'delivery.batch_totals', { tenant: tenantId, id }, totals))[0]!;
   }
 
-  async link(
-    token: string,
-  ): Promise<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string } | undefined> {
-    return (
-      await this.rows<{ tenant_id: string; delivery_id: string; link_no: number; bucket: string; url: string }>(
-        'delivery.link',
-        { token },
-      )
-    )[0];
+  async link(token: string): Promise<z.infer<typeof linkRow> | undefined> {
+    return (await query(this.ch, 'delivery.link', { token }, linkRow))[0];
   }
 
   async putLinks(
@@ -254,17 +339,14 @@ export class DeliveryStore {
     tenantId: string,
     id: string,
   ): Promise<Array<{ linkNo: number; bucket: string; url: string; clicks: number }>> {
-    const rows = await this.rows<Record<string, unknown>>('delivery.clicks', { tenant: tenantId, id });
-    return rows.map((r) => ({
-      linkNo: Number(r.link_no),
-      bucket: String(r.bucket),
-      url: String(r.url),
-      clicks: Number(r.clicks),
-    }));
+    const row = z.object({ link_no: z.number(), bucket: z.string(), url: z.string(), clicks: int64 });
+    const rows = await query(this.ch, 'delivery.clicks', { tenant: tenantId, id }, row);
+    return rows.map((r) => ({ linkNo: r.link_no, bucket: r.bucket, url: r.url, clicks: r.clicks }));
   }
 
   async testDevices(tenantId: string): Promise<Array<{ userId: string; label: string }>> {
-    const rows = await this.rows<{ user_id: string; label: string }>('delivery.test_devices', { tenant: tenantId });
+    const row = z.object({ user_id: z.string(), label: z.string() });
+    const rows = await query(this.ch, 'delivery.test_devices', { tenant: tenantId }, row);
     return rows.map((r) => ({ userId: r.user_id, label: r.label }));
   }
 
@@ -286,31 +368,31 @@ export class DeliveryStore {
   }
 }
 
-function toRecord(r: Record<string, unknown>): DeliveryRecord {
+function toRecord(r: z.infer<typeof recordRow>): DeliveryRecord {
   return {
-    tenantId: String(r.tenant_id),
-    id: String(r.delivery_id),
-    kind: r.kind as DeliveryKind,
-    title: String(r.title),
-    messages: JSON.parse(String(r.messages)) as DeliveryMessage[],
-    links: (r.links as string[] | undefined) ?? [],
-    clickBucket: String(r.click_bucket ?? ''),
-    audience: JSON.parse(String(r.audience)) as Audience,
-    audienceLabel: String(r.audience_label),
+    tenantId: r.tenant_id,
+    id: r.delivery_id,
+    kind: r.kind,
+    title: r.title,
+    messages: JSON.parse(r.messages) as DeliveryMessage[],
+    links: r.links,
+    clickBucket: r.click_bucket,
+    audience: JSON.parse(r.audience) as Audience,
+    audienceLabel: r.audience_label,
     sendMethod: r.send_method === 'broadcast' ? 'broadcast' : 'multicast',
-    notificationDisabled: Number(r.notification_disabled) === 1,
-    aggregationUnit: String(r.aggregation_unit),
-    requestId: String(r.request_id ?? ''),
-    status: r.status as DeliveryStatus,
-    scheduledAt: num(r.scheduled_ms),
-    startedAt: num(r.started_ms),
-    finishedAt: num(r.finished_ms),
-    targets: Number(r.targets),
-    batches: Number(r.batches),
-    accepted: Number(r.accepted),
-    failed: Number(r.failed),
-    error: String(r.error ?? ''),
-    createdAt: Number(r.created_ms),
-    updatedAt: Number(r.updated_ms),
+    notificationDisabled: r.notification_disabled === 1,
+    aggregationUnit: r.aggregation_unit,
+    requestId: r.request_id,
+    status: r.status,
+    scheduledAt: r.scheduled_ms,
+    startedAt: r.started_ms,
+    finishedAt: r.finished_ms,
+    targets: r.targets,
+    batches: r.batches,
+    accepted: r.accepted,
+    failed: r.failed,
+    error: r.error,
+    createdAt: r.created_ms,
+    updatedAt: r.updated_ms,
   };
 }

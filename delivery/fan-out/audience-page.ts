@@ -3,6 +3,7 @@
  * user_id order (test devices; all friends; a segment, by windows of friends).
  */
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { z } from '../../core/zod.ts';
 import { type Audience, compileCondition } from '../audience.ts';
 import { batchLines, type Page, readBatchLines, summarize } from '../audience-batches.ts';
 import type { DeliveryRecord, DeliveryStore } from '../store.ts';
@@ -11,6 +12,9 @@ export interface AudienceSource {
   ch: ClickHouseClient;
   store: Pick<DeliveryStore, 'testDevices' | 'rows'>;
 }
+
+/** How many friends the next window holds (count(): a 64-bit integer) and its last user id. */
+const windowRow = z.object({ n: z.coerce.number(), upto: z.string() });
 
 /** The next page of the audience after the cursor `after`. */
 export async function readAudiencePage(
@@ -33,13 +37,7 @@ export async function readAudiencePage(
     return { lines, count, upto: last ?? after, done: count < limit };
   }
   // a segment: a window of `limit` friends, then those of them the segment selects
-  const w = (
-    await src.store.rows<{ n: string; upto: string }>('delivery.audience_window', {
-      tenant: d.tenantId,
-      after,
-      limit,
-    })
-  )[0];
+  const w = (await src.store.rows('delivery.audience_window', { tenant: d.tenantId, after, limit }, windowRow))[0];
   const n = Number(w?.n ?? 0);
   if (n === 0) return { lines: Buffer.alloc(0), count: 0, upto: after, done: true };
   const c = compileCondition(a.condition, { range: true });

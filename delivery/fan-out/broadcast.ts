@@ -4,6 +4,7 @@
  */
 import type { messagingApi } from '@line/bot-sdk';
 import { lineClients } from '../../core/line.ts';
+import { z } from '../../core/zod.ts';
 import type { Redis } from '../../core/redis.ts';
 import { type AttemptCounts, SdkTimeout } from '../line-answer.ts';
 import { type DeliveryRedis, keys } from '../redis-state.ts';
@@ -27,13 +28,15 @@ export interface BroadcastDeps {
   finalizer: Finalizer;
 }
 
+const countRow = z.object({ n: z.coerce.number() });
+
 /** Sends a delivery by broadcast. A restart sends it again with the same key (409). */
 export async function runBroadcast(x: BroadcastDeps, d: DeliveryRecord, startedAt: number): Promise<void> {
   const p = keys.progress(d.id);
   let prog = (await x.state.progress(d.id))!;
   if (!prog.enumerated) {
     const targets = Number(
-      (await x.o.store.rows<{ n: string }>('delivery.audience_count_all', { tenant: d.tenantId }))[0]?.n ?? 0,
+      (await x.o.store.rows('delivery.audience_count_all', { tenant: d.tenantId }, countRow))[0]?.n ?? 0,
     );
     await x.redis.hset(p, 'targets', String(targets), 'batches', '1', 'enqueued', '1', 'enumerated', '1');
     prog = (await x.state.progress(d.id))!;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { messagingApi } from '@line/bot-sdk';
 import type { Redis } from '../../core/redis.ts';
+import { z } from '../../core/zod.ts';
 import { batchLines, idsOfLines, type Page } from '../audience-batches.ts';
 import type { DeliveryMessage } from '../messages.ts';
 import { multicastTail } from '../multicast-http.ts';
@@ -23,6 +24,8 @@ export function bucketOf(by: string, values: string[] | undefined): string {
   }
   return v;
 }
+
+const attrRow = z.object({ user_id: z.string(), values: z.array(z.string()) });
 
 export interface TrackedLinksDeps {
   redis: Pick<Redis, 'hsetnx' | 'hgetall'>;
@@ -50,12 +53,11 @@ export class TrackedLinks {
     if (!d.clickBucket) groups.set('', userIds);
     else {
       const item = d.clickBucket === 'age' ? 'birth_year' : d.clickBucket;
-      const rows = await this.#d.store.rows<{ user_id: string; values: string[] }>('delivery.bucket_attrs', {
-        tenant: d.tenantId,
-        item,
-        after,
-        upto: page.upto,
-      });
+      const rows = await this.#d.store.rows(
+        'delivery.bucket_attrs',
+        { tenant: d.tenantId, item, after, upto: page.upto },
+        attrRow,
+      );
       const byUser = new Map(rows.map((r) => [r.user_id, r.values]));
       for (const u of userIds) {
         const k = bucketOf(d.clickBucket, byUser.get(u));

@@ -57,7 +57,10 @@ function allCode(): string {
   return parts.join('\n');
 }
 
-/** Files of code that name queries: every `sql('…')`-style literal that looks like `folder.name`. */
+/**
+ * Files of code that name queries: every `sql('…')`-style literal that looks like `folder.name`,
+ * also as the second argument after a client (`query(this.ch, '…', …)`).
+ */
 function namesUsedInCode(): Map<string, string> {
   const used = new Map<string, string>();
   const walk = (dir: string) => {
@@ -67,7 +70,9 @@ function namesUsedInCode(): Map<string, string> {
         if (!['node_modules', 'data', '.git', '.tools', 'test'].includes(e.name)) walk(p);
       } else if (p.endsWith('.ts')) {
         const text = fs.readFileSync(p, 'utf8');
-        for (const m of text.matchAll(/\b(?:sql|rows|query|one|exec|command|named)\(\s*'([a-z_]+\.[a-z0-9_]+)'/g))
+        for (const m of text.matchAll(
+          /\b(?:sql|rows|query|one|exec|command|named)\(\s*(?:[\w.#]+,\s*)?'([a-z_]+\.[a-z0-9_]+)'/g,
+        ))
           used.set(m[1]!, path.relative(repoRoot, p));
       }
     }

@@ -57,12 +57,11 @@ function assets(): Map<string, { body: Buffer; type: string }> {
     // apexcharts' own styles, which it would otherwise inject as inline <style> (see browser/charts.ts)
     ['apexcharts.css', { body: apex('apexcharts.css'), type: 'text/css; charset=utf-8' }],
     ['apexcharts-legend.css', { body: apex('apexcharts-legend.css'), type: 'text/css; charset=utf-8' }],
-    // the chart text escaping metrics/ shares with the server's renderer, as a module (charts.js bundles it)
-    ['chart-text.js', { body: fs.readFileSync(path('../metrics/chart-text.js')), type: js }],
-    // the shell's own: the base script and the charts, its style, and the kit the not yet converted pages use
+    // the shell's own: the base script and the charts (which bundles metrics/chart-text.js), and the
+    // styles of the pages and of the forms every capability's pages use
     bundle('dashboard.js', './browser/dashboard.ts'),
     bundle('charts.js', './browser/charts.ts'),
-    ...['dashboard.css', 'records.js', 'records.css'].map(own),
+    ...['dashboard.css', 'records.css'].map(own),
   ]);
 }
 

@@ -115,7 +115,6 @@ describe('security headers on the running suite', () => {
     for (const [file, type] of [
       ['dashboard.js', 'javascript'],
       ['charts.js', 'javascript'],
-      ['chart-text.js', 'javascript'],
       ['dashboard.css', 'text/css'],
       ['apexcharts.js', 'javascript'],
       ['apexcharts.css', 'text/css'],

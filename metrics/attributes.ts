@@ -1,6 +1,11 @@
+import { query } from '../core/clickhouse.ts';
 import { tokyoToday } from '../core/time.ts';
 import { BUILTIN_ITEM_LABELS, builtinOptionLabel } from '../core/vocabulary.ts';
-import type { MetricsReader } from './reader.ts';
+import { z } from '../core/zod.ts';
+import { int64, type MetricsReader } from './reader.ts';
+
+const countRow = z.object({ item: z.string(), value: z.string(), residents: int64 });
+const nameRow = z.object({ kind: z.string(), id: z.string(), name: z.string(), options: z.string() });
 
 /** Friends of a tenant by registered attribute (a separate call: it reads every resident's row). */
 export interface AttributeBreakdown {
@@ -27,16 +32,11 @@ export class AttributeCounts {
     const available = present.has('resident_attributes') && present.has('resident_states');
     const year = Number(tokyoToday().slice(0, 4));
     const rows = available
-      ? await reader.rows<{ item: string; value: string; residents: string }>('metrics.resident_attributes', {
-          tenant: tenantId,
-          year,
-        })
+      ? await query(reader.ch, 'metrics.resident_attributes', { tenant: tenantId, year }, countRow)
       : [];
     const names =
       present.has('delivery_categories') && present.has('delivery_attribute_items')
-        ? await reader.rows<{ kind: string; id: string; name: string; options: string }>('metrics.attribute_names', {
-            tenant: tenantId,
-          })
+        ? await query(reader.ch, 'metrics.attribute_names', { tenant: tenantId }, nameRow)
         : [];
     const label = attributeLabeller(names);
     // age groups in age order, the rest as counted (most first, as the query gives them)
@@ -50,7 +50,7 @@ export class AttributeCounts {
         itemLabel: label.item(a.item),
         value: a.value,
         label: label.value(a.item, a.value),
-        residents: Number(a.residents),
+        residents: a.residents,
       }));
     const value: AttributeBreakdown = { tenantId, available, computedAt: new Date().toISOString(), items };
     this.#cache.set(tenantId, { at: Date.now(), value });

@@ -1,4 +1,6 @@
+import { query } from '../core/clickhouse.ts';
 import { addDays, tokyoMidnight } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 import {
   clickRate,
   openRate,
@@ -8,7 +10,22 @@ import {
   type FigureName,
   type MissingReason,
 } from './figures.ts';
-import { type MetricsReader, num } from './reader.ts';
+import { figure, int64, type MetricsReader } from './reader.ts';
+
+// A delivery LINE tracks, its latest ready statistics (has_stats 0 and NULLs when none yet) and, with
+// delivery's records, its title and recipients accepted (NULL: no record).
+const deliveryRow = z.object({
+  tenant_id: z.string(),
+  kind: z.string(),
+  key: z.string(),
+  sent_ms: int64,
+  has_stats: z.number(),
+  delivered: figure,
+  unique_impression: figure,
+  unique_click: figure,
+  title: z.string(),
+  accepted: figure,
+});
 
 /** Why each figure of a row is missing, where it is. */
 export type Missing = Partial<Record<FigureName, MissingReason>>;
@@ -37,26 +54,14 @@ export async function deliveryFigures(
 ): Promise<DeliveryFigures[]> {
   if (tenantIds.length === 0) return [];
   const withRecords = (await reader.present()).has('deliveries');
-  const rows = await reader.rows<{
-    tenant_id: string;
-    kind: string;
-    key: string;
-    sent_ms: string;
-    has_stats: number;
-    delivered: unknown;
-    unique_impression: unknown;
-    unique_click: unknown;
-    title: string;
-    accepted: unknown;
-  }>(withRecords ? 'metrics.deliveries_with_records' : 'metrics.deliveries', {
-    tenants: tenantIds,
-    from: tokyoMidnight(fromDay),
-    to: tokyoMidnight(addDays(toDayInclusive, 1)),
-  });
+  const params = { tenants: tenantIds, from: tokyoMidnight(fromDay), to: tokyoMidnight(addDays(toDayInclusive, 1)) };
+  const rows = withRecords
+    ? await query(reader.ch, 'metrics.deliveries_with_records', params, deliveryRow)
+    : await query(reader.ch, 'metrics.deliveries', params, deliveryRow);
   return rows.map((r) => {
-    const hasStats = Number(r.has_stats) === 1;
-    const delivered = num(r.delivered) ?? num(r.accepted);
-    const f = { delivered, uniqueImpressions: num(r.unique_impression), clicks: num(r.unique_click) };
+    const hasStats = r.has_stats === 1;
+    const delivered = r.delivered ?? r.accepted;
+    const f = { delivered, uniqueImpressions: r.unique_impression, clicks: r.unique_click };
     const missing: Missing = {};
     const why: MissingReason = hasStats ? 'privacy' : 'not_fetched';
     if (f.uniqueImpressions === null) missing.uniqueImpressions = why;
@@ -71,7 +76,7 @@ export async function deliveryFigures(
       kind: r.kind,
       key: r.key,
       title: r.title || r.key,
-      sentAt: new Date(Number(r.sent_ms)).toISOString(),
+      sentAt: new Date(r.sent_ms).toISOString(),
       hasStats,
       ...f,
       openRate: roundRatio(o),

@@ -1,9 +1,14 @@
+import { query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { addDays, daySchema, tokyoToday } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 import { aggregateDeliveries, type DeliveryFigures, deliveryFigures, type Missing } from './deliveries.ts';
 import type { Figure } from './figures.ts';
-import { type MetricsReader, num } from './reader.ts';
+import { figure, int64, type MetricsReader } from './reader.ts';
+
+const webhookDayRow = z.object({ day_iso: z.string(), follows: int64, unblocks: int64, unfollows: int64 });
+const followersDayRow = z.object({ day_iso: z.string(), followers: figure, targeted_reaches: figure, blocks: figure });
 
 const DAY_MS = 86_400_000;
 
@@ -51,15 +56,8 @@ export async function municipality(
     throw new AppError('invalid_range', '期間は 3 年以内で指定してください', 400);
 
   const [webhooks, followers, deliveries] = await Promise.all([
-    reader.rows<{ day_iso: string; follows: string; unblocks: string; unfollows: string }>('metrics.webhooks_per_day', {
-      tenant: tenantId,
-      from,
-      to,
-    }),
-    reader.rows<{ day_iso: string; followers: unknown; targeted_reaches: unknown; blocks: unknown }>(
-      'metrics.followers_per_day',
-      { tenant: tenantId, from, to },
-    ),
+    query(reader.ch, 'metrics.webhooks_per_day', { tenant: tenantId, from, to }, webhookDayRow),
+    query(reader.ch, 'metrics.followers_per_day', { tenant: tenantId, from, to }, followersDayRow),
     deliveryFigures(reader, [tenantId], from, to),
   ]);
   const wMap = new Map(webhooks.map((r) => [r.day_iso, r]));
@@ -70,13 +68,13 @@ export async function municipality(
     const f = fMap.get(d);
     days.push({
       day: d,
-      followers: num(f?.followers),
-      targetedReaches: num(f?.targeted_reaches),
-      blocks: num(f?.blocks),
+      followers: f?.followers ?? null,
+      targetedReaches: f?.targeted_reaches ?? null,
+      blocks: f?.blocks ?? null,
       insight: !!f,
-      follows: Number(w?.follows ?? 0),
-      unblocks: Number(w?.unblocks ?? 0),
-      unfollows: Number(w?.unfollows ?? 0),
+      follows: w?.follows ?? 0,
+      unblocks: w?.unblocks ?? 0,
+      unfollows: w?.unfollows ?? 0,
     });
   }
   const lastInsight = [...days].reverse().find((d) => d.insight);

@@ -1,5 +1,7 @@
+import { query } from '../core/clickhouse.ts';
 import { addMonths, formatWarekiMonth, monthBounds, monthSchema } from '../core/time.ts';
 import type { Tenant } from '../core/tenants.ts';
+import { z } from '../core/zod.ts';
 import { aggregateDeliveries, type DeliveryFigures, deliveryFigures, type Missing } from './deliveries.ts';
 import {
   blockRate,
@@ -12,9 +14,24 @@ import {
   type FigureName,
   type MissingReason,
 } from './figures.ts';
-import { type MetricsReader, num } from './reader.ts';
+import { figure, int64, type MetricsReader } from './reader.ts';
 
-type Tup = [number | string | null, number | string | null, number | string | null];
+// LINE's (followers, targeted reaches, blocks) on a month's last ready day
+const monthEndRow = z.object({
+  tenant_id: z.string(),
+  cur_n: int64,
+  cur_day: z.string(),
+  cur: z.array(figure),
+  prev_n: int64,
+  prev: z.array(figure),
+});
+const webhookMonthRow = z.object({
+  tenant_id: z.string(),
+  month: z.string(),
+  follows: int64,
+  unblocks: int64,
+  unfollows: int64,
+});
 
 export interface OverviewRow {
   tenantId: string;
@@ -73,14 +90,8 @@ export async function overview(reader: MetricsReader, visible: Tenant[], month: 
 
   const [followers, webhooks, deliveries] = ids.length
     ? await Promise.all([
-        reader.rows<{ tenant_id: string; cur_n: string; cur_day: string; cur: Tup; prev_n: string; prev: Tup }>(
-          'metrics.followers_month_end',
-          { tenants: ids, from, to, prevFrom },
-        ),
-        reader.rows<{ tenant_id: string; month: string; follows: string; unblocks: string; unfollows: string }>(
-          'metrics.webhooks_per_month',
-          { tenants: ids, from: sparkFrom, to },
-        ),
+        query(reader.ch, 'metrics.followers_month_end', { tenants: ids, from, to, prevFrom }, monthEndRow),
+        query(reader.ch, 'metrics.webhooks_per_month', { tenants: ids, from: sparkFrom, to }, webhookMonthRow),
         deliveryFigures(reader, ids, from, to),
       ])
     : [[], [], []];
@@ -90,11 +101,7 @@ export async function overview(reader: MetricsReader, visible: Tenant[], month: 
   const wByTenant = new Map<string, Map<string, { follows: number; unblocks: number; unfollows: number }>>();
   for (const r of webhooks) {
     const m = wByTenant.get(r.tenant_id) ?? new Map();
-    m.set(r.month.slice(0, 7), {
-      follows: Number(r.follows),
-      unblocks: Number(r.unblocks),
-      unfollows: Number(r.unfollows),
-    });
+    m.set(r.month.slice(0, 7), { follows: r.follows, unblocks: r.unblocks, unfollows: r.unfollows });
     wByTenant.set(r.tenant_id, m);
   }
   const dByTenant = new Map<string, DeliveryFigures[]>();
@@ -103,10 +110,10 @@ export async function overview(reader: MetricsReader, visible: Tenant[], month: 
   const rowOf = (t: Tenant): OverviewRow => {
     const missing: Missing = {};
     const f = fByTenant.get(t.id);
-    const hasCur = !!f && Number(f.cur_n) > 0;
-    const hasPrev = !!f && Number(f.prev_n) > 0;
-    const cur = hasCur ? f.cur.map(num) : [null, null, null];
-    const prev = hasPrev ? f.prev.map(num) : [null, null, null];
+    const hasCur = !!f && f.cur_n > 0;
+    const hasPrev = !!f && f.prev_n > 0;
+    const cur = hasCur ? f.cur : [null, null, null];
+    const prev = hasPrev ? f.prev : [null, null, null];
     const [friends, targetedReaches, blocks] = cur as [Figure, Figure, Figure];
     const curWhy: MissingReason = hasCur ? 'privacy' : 'not_fetched';
     if (friends === null) missing.friends = curWhy;
@@ -167,7 +174,7 @@ export async function overview(reader: MetricsReader, visible: Tenant[], month: 
     ),
     accounts: prefectureAccounts.map(rowOf),
     sources: {
-      insightFollowers: followers.some((r) => Number(r.cur_n) > 0),
+      insightFollowers: followers.some((r) => r.cur_n > 0),
       deliveryStats: deliveries.some((d) => d.hasStats),
       deliveryRecords: (await reader.present()).has('deliveries'),
     },

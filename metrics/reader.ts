@@ -1,36 +1,35 @@
-import type { ClickHouseClient } from '../core/clickhouse.ts';
-import { sql } from '../core/sql.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import { z } from '../core/zod.ts';
+
+// Column schemas of metrics' rows (sql/queries/metrics.sql). Counts, sums and epoch milliseconds are
+// 64-bit integers, which a ClickHouse server sends quoted and chDB bare: both read as numbers.
+/** A count or sum. */
+export const int64 = z.coerce.number();
+/** One of LINE's figures: NULL when LINE withheld it (its privacy threshold), a number otherwise. */
+export const figure = z.coerce.number().nullable();
 
 /**
- * Runs metrics' named queries (sql/queries/metrics.sql) and knows which optional tables other
- * capabilities own (delivery's records, residents' attributes), checked at most once a minute.
+ * Holds metrics' ClickHouse client (its named queries run through core/clickhouse.ts `query`) and
+ * knows which optional tables other capabilities own (delivery's records, residents' attributes),
+ * checked at most once a minute.
  */
 export class MetricsReader {
   #tables: { at: number; names: Set<string> } | undefined;
 
   constructor(readonly ch: ClickHouseClient) {}
 
-  async rows<T>(name: string, params: Record<string, unknown>): Promise<T[]> {
-    const rs = await this.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
-  }
-
   /** Optional tables owned by other capabilities, checked at most once a minute. */
   async present(): Promise<Set<string>> {
     if (this.#tables && Date.now() - this.#tables.at < 60_000) return this.#tables.names;
-    const rows = await this.rows<{ name: string }>('metrics.tables_present', {
-      names: [
-        'deliveries',
-        'resident_attributes',
-        'resident_states',
-        'delivery_categories',
-        'delivery_attribute_items',
-      ],
-    });
+    const names = [
+      'deliveries',
+      'resident_attributes',
+      'resident_states',
+      'delivery_categories',
+      'delivery_attribute_items',
+    ];
+    const rows = await query(this.ch, 'metrics.tables_present', { names }, z.object({ name: z.string() }));
     this.#tables = { at: Date.now(), names: new Set(rows.map((r) => r.name)) };
     return this.#tables.names;
   }
 }
-
-/** A figure from a query's cell: null stays null (LINE withheld it), anything else a number. */
-export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { Handler } from './context.ts';
 import { invalidQuery, notFound } from './errors.ts';
+import { TOKYO_OFFSET_MS } from '../../core/time.ts';
 
-const TOKYO_OFFSET_MS = 9 * 3_600_000;
 const FOLLOWERS_DEFAULT_LIMIT = 300;
 const AGGREGATION_LIST_DEFAULT_LIMIT = 100;
 const AGGREGATION_LIST_MAX_LIMIT = 100;

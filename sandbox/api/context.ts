@@ -8,6 +8,7 @@ import type { ChannelWorld, DeliveryKind, SandboxConfig, World } from '../world.
 import { ReceiptBook, ResidentIndex, WorldResidentIndex, type AcceptedRequest } from './receipts.ts';
 import { NarrowcastRunner } from './narrowcast.ts';
 import { RichMenuBook } from './rich-menus.ts';
+import { TOKYO_OFFSET_MS } from '../../core/time.ts';
 
 export interface ApiReply {
   status: number;
@@ -55,7 +56,6 @@ export interface RecentRequest {
 }
 
 const RECENT_LIMIT = 1000;
-const TOKYO_OFFSET_MS = 9 * 3_600_000;
 
 /** yyyyMM of a simulated instant in Asia/Tokyo. */
 export function tokyoMonth(epochMs: number): string {

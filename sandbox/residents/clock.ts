@@ -3,19 +3,19 @@
  * time, then at real time. Tests can move it forward explicitly with `advanceBy`.
  * Insight days are Asia/Tokyo calendar days (UTC+9, no daylight saving).
  */
+import { TOKYO_OFFSET_MS } from '../../core/time.ts';
 
 export const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;
-const JST_OFFSET_MS = 9 * HOUR_MS;
 
 /** Days since 1970-01-01 in Asia/Tokyo for an epoch-ms instant. */
 export function jstDay(ms: number): number {
-  return Math.floor((ms + JST_OFFSET_MS) / DAY_MS);
+  return Math.floor((ms + TOKYO_OFFSET_MS) / DAY_MS);
 }
 
 /** Epoch ms of 00:00 Asia/Tokyo on the given day number. */
 export function jstDayStart(day: number): number {
-  return day * DAY_MS - JST_OFFSET_MS;
+  return day * DAY_MS - TOKYO_OFFSET_MS;
 }
 
 /** yyyyMMdd of a day number. */

@@ -10,6 +10,7 @@ import type { DeliveryKind, DeliveryNotice, ResidentsConfig } from '../world.ts'
 import type { ChannelSim } from './behaviour.ts';
 import { DAY_MS, HOUR_MS, jstDay } from './clock.ts';
 import { hash2, hashString, Rng, UniformStream } from './prng.ts';
+import { TOKYO_OFFSET_MS } from '../../core/time.ts';
 
 /** LINE stops updating a message's statistics 14 days after it was sent. */
 export const STATS_WINDOW_MS = 14 * DAY_MS;
@@ -492,7 +493,7 @@ export class Engagement {
 }
 
 function monthOf(ms: number): string {
-  const d = new Date(ms + 9 * HOUR_MS);
+  const d = new Date(ms + TOKYO_OFFSET_MS);
   const m = d.getUTCMonth() + 1;
   return `${d.getUTCFullYear()}${m < 10 ? '0' : ''}${m}`;
 }

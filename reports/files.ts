@@ -13,10 +13,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
-import { sql } from '../core/sql.ts';
 import { chDateTime } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 import { dueDateFor, formatWareki, formatWarekiMonth } from './due-date.ts';
 import type { ReportFile, ReportKind } from './documents/index.ts';
 import { tokyoIso } from './schemas.ts';
@@ -71,7 +71,28 @@ export interface ReportPackage {
   files: StoredReportFile[];
 }
 
-type Row = Record<string, unknown>;
+/** A file's row as report_files.list / get / of_job read it (sql/queries/report_files.sql). */
+const fileRow = z.object({
+  file_id: z.string(),
+  scope: z.enum(['monthly', 'final']),
+  period: z.string(),
+  kind: z.string(),
+  version: z.number(),
+  title: z.string(),
+  file_name: z.string(),
+  mime: z.string(),
+  size: z.coerce.number(),
+  sha256: z.string(),
+  path: z.string(),
+  due_day: z.string().nullable(),
+  job_id: z.string(),
+  created_by: z.string(),
+  created_ms: z.coerce.number(),
+});
+type FileRow = z.infer<typeof fileRow>;
+
+/** A file's row as inserted into report_files. */
+type InsertRow = Omit<FileRow, 'due_day' | 'created_ms'> & { due_on: string | null; created_at: string };
 
 /** 'YYYY-MM_YYYY-MM' for a final report's period. */
 export function finalPeriodKey(from: string, to: string): string {
@@ -113,28 +134,25 @@ export function diskName(fileName: string): string {
 const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const kindRank = (k: string) => KIND_RANK[k as ReportKind] ?? REPORT_KIND_ORDER.length;
 
-function toFile(r: Row): StoredReportFile {
-  const scope = String(r.scope) as ReportScope;
-  const period = String(r.period);
-  const dueDay =
-    r.due_day === null || r.due_day === undefined || r.due_day === '' || r.due_day === '\\N' ? null : String(r.due_day);
+function toFile(r: FileRow): StoredReportFile {
+  const dueDay = r.due_day === null || r.due_day === '' || r.due_day === '\\N' ? null : r.due_day;
   return {
-    id: String(r.file_id),
-    scope,
-    period,
-    periodLabel: periodLabel(scope, period),
-    kind: String(r.kind) as ReportKind,
-    title: String(r.title),
-    fileName: String(r.file_name),
-    mime: String(r.mime),
-    version: Number(r.version),
-    size: Number(r.size),
-    sha256: String(r.sha256),
+    id: r.file_id,
+    scope: r.scope,
+    period: r.period,
+    periodLabel: periodLabel(r.scope, r.period),
+    kind: r.kind as ReportKind,
+    title: r.title,
+    fileName: r.file_name,
+    mime: r.mime,
+    version: r.version,
+    size: r.size,
+    sha256: r.sha256,
     dueDate: dueDay,
     dueDateLabel: dueDay === null ? null : formatWareki(dueDay),
-    createdAt: tokyoIso(Number(r.created_ms)),
-    createdBy: String(r.created_by),
-    jobId: String(r.job_id),
+    createdAt: tokyoIso(r.created_ms),
+    createdBy: r.created_by,
+    jobId: r.job_id,
   };
 }
 
@@ -198,11 +216,6 @@ export class ReportFileStore {
     readonly dir: string,
   ) {}
 
-  async #rows(name: string, params: Record<string, unknown>): Promise<Row[]> {
-    const rs = await this.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' });
-    return rs.json<Row>();
-  }
-
   /**
    * Removes temporary files a process that died mid-write left behind (`.tmp-<pid>-…` of a pid
    * that is not running); returns how many. Run at start: they were never listed.
@@ -232,38 +245,36 @@ export class ReportFileStore {
   }
 
   async list(q: { period?: string; kind?: string; limit?: number } = {}): Promise<StoredReportFile[]> {
-    const rows = await this.#rows('report_files.list', {
-      period: q.period ?? '',
-      kind: q.kind ?? '',
-      limit: q.limit ?? 10_000,
-    });
+    const params = { period: q.period ?? '', kind: q.kind ?? '', limit: q.limit ?? 10_000 };
+    const rows = await query(this.ch, 'report_files.list', params, fileRow);
     return rows.map(toFile).sort(newestFirst);
   }
 
   async get(id: string): Promise<StoredReportFile | undefined> {
-    const [row] = await this.#rows('report_files.get', { id });
+    const [row] = await query(this.ch, 'report_files.get', { id }, fileRow);
     return row && toFile(row);
   }
 
   /** The files a job stored, if it got that far. */
   async ofJob(jobId: string): Promise<StoredReportFile[]> {
-    return (await this.#rows('report_files.of_job', { job: jobId }))
+    return (await query(this.ch, 'report_files.of_job', { job: jobId }, fileRow))
       .map(toFile)
       .sort((a, b) => kindRank(a.kind) - kindRank(b.kind));
   }
 
   /** Whether any file of a period is stored. */
   async hasPeriod(scope: ReportScope, period: string): Promise<boolean> {
-    const [row] = await this.#rows('report_files.count_period', { scope, period });
-    return Number(row?.n ?? 0) > 0;
+    const count = z.object({ n: z.coerce.number() });
+    const [row] = await query(this.ch, 'report_files.count_period', { scope, period }, count);
+    return (row?.n ?? 0) > 0;
   }
 
   /** The bytes of a file, checked against the SHA-256 recorded when it was made. */
   async read(id: string): Promise<{ file: StoredReportFile; bytes: Buffer }> {
-    const [row] = await this.#rows('report_files.get', { id });
+    const [row] = await query(this.ch, 'report_files.get', { id }, fileRow);
     if (!row) throw new AppError('report_file_not_found', `帳票ファイル ${id} は見つかりません`, 404);
     const file = toFile(row);
-    const full = this.#resolve(String(row.path));
+    const full = this.#resolve(row.path);
     let bytes: Buffer;
     try {
       bytes = await fs.promises.readFile(full);
@@ -295,8 +306,8 @@ export class ReportFileStore {
 
   /** Where a stored file lives on disk (for operators and tests). */
   async pathOf(id: string): Promise<string | undefined> {
-    const [row] = await this.#rows('report_files.get', { id });
-    return row ? this.#resolve(String(row.path)) : undefined;
+    const [row] = await query(this.ch, 'report_files.get', { id }, fileRow);
+    return row ? this.#resolve(row.path) : undefined;
   }
 
   /**
@@ -308,14 +319,18 @@ export class ReportFileStore {
     if (!batch.files.length) throw new AppError('report_empty', '保存する帳票ファイルがありません', 500);
     const now = batch.now ?? Date.now();
     const versions = new Map(
-      (await this.#rows('report_files.max_versions', { scope: batch.scope, period: batch.period })).map((r) => [
-        String(r.kind),
-        Number(r.v),
-      ]),
+      (
+        await query(
+          this.ch,
+          'report_files.max_versions',
+          { scope: batch.scope, period: batch.period },
+          z.object({ kind: z.string(), v: z.number() }),
+        )
+      ).map((r) => [r.kind, r.v]),
     );
     const due = batch.scope === 'monthly' ? monthlyDue(batch.period) : null;
     const written: string[] = [];
-    const rows: Row[] = [];
+    const rows: InsertRow[] = [];
     try {
       for (const f of batch.files) {
         const relDir = path.join(batch.period, f.kind);
@@ -394,8 +409,8 @@ export class ReportFileStore {
   }
 }
 
-function toStored(r: Row): StoredReportFile {
-  return toFile({ ...r, due_day: r.due_on, created_ms: Date.parse(`${String(r.created_at).replace(' ', 'T')}Z`) });
+function toStored({ due_on, created_at, ...r }: InsertRow): StoredReportFile {
+  return toFile({ ...r, due_day: due_on, created_ms: Date.parse(`${created_at.replace(' ', 'T')}Z`) });
 }
 
 /** Whether a process with this pid runs (EPERM: it does, under another user). */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
-import { sql } from '../core/sql.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 import { dueDateFor } from './due-date.ts';
 import {
   MINUTES_STATUS_LABELS,
@@ -95,10 +95,61 @@ export const ISSUE_FIELD_LABELS: Record<string, string> = {
 };
 const ISSUE_TRACKED = Object.keys(ISSUE_FIELD_LABELS) as Array<keyof Issue>;
 
-type Row = Record<string, unknown>;
-const num = (v: unknown) => Number(v);
-const msOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-const dateOrNull = (v: unknown) => (v === null || v === undefined || v === '' || v === '\\N' ? null : String(v));
+// Rows of sql/queries/reports.sql. Epoch milliseconds and versions are 64-bit integers (a server
+// sends them quoted, chDB bare); days are toString(Date), NULL when not set.
+const int64 = z.coerce.number();
+const dateOrNull = (v: string | null) => (v === null || v === '' || v === '\\N' ? null : v);
+
+const minutesRow = z.object({
+  minutes_id: z.string(),
+  held_ms: int64,
+  ended_ms: int64.nullable(),
+  kind: z.string(),
+  title: z.string(),
+  place: z.string(),
+  tenant_ids: z.array(z.string()),
+  attendees: z.string(),
+  agenda: z.array(z.string()),
+  discussion: z.string(),
+  decisions: z.array(z.string()),
+  action_items: z.string(),
+  status: z.enum(['draft', 'approved']),
+  approved_by: z.string(),
+  approved_ms: int64.nullable(),
+  created_by: z.string(),
+  created_ms: int64,
+  updated_by: z.string(),
+  updated_ms: int64,
+  version: int64,
+});
+
+const issueRow = z.object({
+  issue_id: z.string(),
+  issue_no: z.number(),
+  tenant_id: z.string(),
+  raised_day: z.string(),
+  category: z.string(),
+  description: z.string(),
+  response: z.string(),
+  owner: z.string(),
+  status: z.enum(['未着手', '対応中', '完了']),
+  due_day: z.string().nullable(),
+  resolved_day: z.string().nullable(),
+  created_by: z.string(),
+  created_ms: int64,
+  updated_by: z.string(),
+  updated_ms: int64,
+  version: int64,
+});
+
+const historyRow = z.object({
+  version: int64,
+  action: z.string(),
+  changed_by: z.string(),
+  changed_ms: int64,
+  record: z.string(),
+});
+const issueHistoryRow = historyRow.extend({ changes: z.string(), note: z.string() });
 const parseJson = <T>(v: unknown, fallback: T): T => {
   try {
     return JSON.parse(String(v)) as T;
@@ -107,11 +158,11 @@ const parseJson = <T>(v: unknown, fallback: T): T => {
   }
 };
 
-function toMinutes(r: Row): Minutes {
-  const held = num(r.held_ms);
-  const ended = msOrNull(r.ended_ms);
-  const approved = msOrNull(r.approved_ms);
-  const status = String(r.status) as MinutesStatus;
+function toMinutes(r: z.infer<typeof minutesRow>): Minutes {
+  const held = r.held_ms;
+  const ended = r.ended_ms;
+  const approved = r.approved_ms;
+  const status = r.status;
   const reportMonth = tokyoMonth(held);
   let reportDue = '';
   try {
@@ -120,50 +171,50 @@ function toMinutes(r: Row): Minutes {
     /* a month outside the holiday table has no due date */
   }
   return {
-    id: String(r.minutes_id),
+    id: r.minutes_id,
     heldAt: tokyoIso(held),
     endedAt: ended === null ? null : tokyoIso(ended),
-    kind: String(r.kind),
-    title: String(r.title),
-    place: String(r.place),
-    tenantIds: (r.tenant_ids as string[]) ?? [],
+    kind: r.kind,
+    title: r.title,
+    place: r.place,
+    tenantIds: r.tenant_ids,
     attendees: parseJson(r.attendees, []),
-    agenda: (r.agenda as string[]) ?? [],
-    discussion: String(r.discussion),
-    decisions: (r.decisions as string[]) ?? [],
+    agenda: r.agenda,
+    discussion: r.discussion,
+    decisions: r.decisions,
     actionItems: parseJson(r.action_items, []),
     status,
     statusLabel: MINUTES_STATUS_LABELS[status] ?? status,
-    approvedBy: String(r.approved_by),
+    approvedBy: r.approved_by,
     approvedAt: approved === null ? null : tokyoIso(approved),
     reportMonth,
     reportDue,
-    createdBy: String(r.created_by),
-    createdAt: tokyoIso(num(r.created_ms)),
-    updatedBy: String(r.updated_by),
-    updatedAt: tokyoIso(num(r.updated_ms)),
-    version: num(r.version),
+    createdBy: r.created_by,
+    createdAt: tokyoIso(r.created_ms),
+    updatedBy: r.updated_by,
+    updatedAt: tokyoIso(r.updated_ms),
+    version: r.version,
   };
 }
 
-function toIssue(r: Row): Issue {
+function toIssue(r: z.infer<typeof issueRow>): Issue {
   return {
-    id: String(r.issue_id),
-    no: num(r.issue_no),
-    tenantId: String(r.tenant_id),
-    raisedOn: String(r.raised_day),
-    category: String(r.category),
-    description: String(r.description),
-    response: String(r.response),
-    owner: String(r.owner),
-    status: String(r.status) as IssueStatus,
+    id: r.issue_id,
+    no: r.issue_no,
+    tenantId: r.tenant_id,
+    raisedOn: r.raised_day,
+    category: r.category,
+    description: r.description,
+    response: r.response,
+    owner: r.owner,
+    status: r.status,
     dueOn: dateOrNull(r.due_day),
     resolvedOn: dateOrNull(r.resolved_day),
-    createdBy: String(r.created_by),
-    createdAt: tokyoIso(num(r.created_ms)),
-    updatedBy: String(r.updated_by),
-    updatedAt: tokyoIso(num(r.updated_ms)),
-    version: num(r.version),
+    createdBy: r.created_by,
+    createdAt: tokyoIso(r.created_ms),
+    updatedBy: r.updated_by,
+    updatedAt: tokyoIso(r.updated_ms),
+    version: r.version,
   };
 }
 
@@ -209,12 +260,7 @@ export class ReportStore {
     }
   }
 
-  async #rows(name: string, params: Record<string, unknown>): Promise<Row[]> {
-    const rs = await this.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' });
-    return rs.json<Row>();
-  }
-
-  async #insert(table: string, row: Row): Promise<void> {
+  async #insert(table: string, row: Record<string, unknown>): Promise<void> {
     await this.ch.insert({ table, values: [row], format: 'JSONEachRow' });
   }
 
@@ -222,7 +268,9 @@ export class ReportStore {
   async unknownTenants(ids: readonly string[]): Promise<string[]> {
     if (!ids.length) return [];
     const known = new Set(
-      (await this.#rows('reports.tenants_known', { ids: [...new Set(ids)] })).map((r) => String(r.tenant_id)),
+      (
+        await query(this.ch, 'reports.tenants_known', { ids: [...new Set(ids)] }, z.object({ tenant_id: z.string() }))
+      ).map((r) => r.tenant_id),
     );
     return ids.filter((id) => !known.has(id));
   }
@@ -230,7 +278,7 @@ export class ReportStore {
   // ---- minutes ---------------------------------------------------------------------------------
 
   async getMinutes(id: string): Promise<Minutes | undefined> {
-    const [row] = await this.#rows('reports.minutes_get', { id });
+    const [row] = await query(this.ch, 'reports.minutes_get', { id }, minutesRow);
     return row && toMinutes(row);
   }
 
@@ -243,21 +291,21 @@ export class ReportStore {
   async listMinutes(q: { month?: string; tenant?: string; status?: string; limit: number }): Promise<Minutes[]> {
     const range = q.month ? tokyoMonthRange(q.month) : { from: 0, to: Date.UTC(2200, 0, 1) };
     return (
-      await this.#rows('reports.minutes_list', {
-        ...range,
-        tenant: q.tenant ?? '',
-        status: q.status ?? '',
-        limit: q.limit,
-      })
+      await query(
+        this.ch,
+        'reports.minutes_list',
+        { ...range, tenant: q.tenant ?? '', status: q.status ?? '', limit: q.limit },
+        minutesRow,
+      )
     ).map(toMinutes);
   }
 
   async minutesHistory(id: string): Promise<Array<HistoryEntry<Minutes>>> {
-    return (await this.#rows('reports.minutes_history', { id })).map((r) => ({
-      version: num(r.version),
-      action: String(r.action),
-      changedBy: String(r.changed_by),
-      changedAt: tokyoIso(num(r.changed_ms)),
+    return (await query(this.ch, 'reports.minutes_history', { id }, historyRow)).map((r) => ({
+      version: r.version,
+      action: r.action,
+      changedBy: r.changed_by,
+      changedAt: tokyoIso(r.changed_ms),
       record: parseJson<Minutes>(r.record, {} as Minutes),
     }));
   }
@@ -348,7 +396,7 @@ export class ReportStore {
   // ---- issue log -------------------------------------------------------------------------------
 
   async getIssue(id: string): Promise<Issue | undefined> {
-    const [row] = await this.#rows('reports.issue_get', { id });
+    const [row] = await query(this.ch, 'reports.issue_get', { id }, issueRow);
     return row && toIssue(row);
   }
 
@@ -368,24 +416,23 @@ export class ReportStore {
       openFrom = `${q.month}-01`;
     }
     return (
-      await this.#rows('reports.issue_list', {
-        tenant: q.tenant ?? '',
-        status: q.status ?? '',
-        raisedBy,
-        openFrom,
-        limit: q.limit,
-      })
+      await query(
+        this.ch,
+        'reports.issue_list',
+        { tenant: q.tenant ?? '', status: q.status ?? '', raisedBy, openFrom, limit: q.limit },
+        issueRow,
+      )
     ).map(toIssue);
   }
 
   async issueHistory(id: string): Promise<Array<HistoryEntry<Issue>>> {
-    return (await this.#rows('reports.issue_history', { id })).map((r) => ({
-      version: num(r.version),
-      action: String(r.action),
-      changedBy: String(r.changed_by),
-      changedAt: tokyoIso(num(r.changed_ms)),
+    return (await query(this.ch, 'reports.issue_history', { id }, issueHistoryRow)).map((r) => ({
+      version: r.version,
+      action: r.action,
+      changedBy: r.changed_by,
+      changedAt: tokyoIso(r.changed_ms),
       changes: parseJson<FieldChange[]>(r.changes, []),
-      note: String(r.note),
+      note: r.note,
       record: parseJson<Issue>(r.record, {} as Issue),
     }));
   }
@@ -406,11 +453,11 @@ export class ReportStore {
   async createIssue(input: IssueInput, actor: string): Promise<Issue> {
     // Nos. are given in order under one lock: one process owns the records (the running suite).
     return this.#serial('issues:no', async () => {
-      const [row] = await this.#rows('reports.issue_max_no', {});
+      const [row] = await query(this.ch, 'reports.issue_max_no', {}, z.object({ n: z.coerce.number() }));
       const now = Date.now();
       const i: Issue = {
         id: randomUUID(),
-        no: num(row?.n ?? 0) + 1,
+        no: (row?.n ?? 0) + 1,
         tenantId: input.tenantId,
         raisedOn: input.raisedOn ?? tokyoToday(now),
         category: input.category,

@@ -3,9 +3,10 @@
  * query), the period's deliveries with who they went to, clicks by the audience's attributes, and
  * per municipality and prefecture-wide the period's registrations, growth, blocks, opens and clicks.
  */
-import { sql } from '../../core/sql.ts';
+import { query } from '../../core/clickhouse.ts';
 import { monthBounds } from '../../core/time.ts';
 import { builtinOptionLabel, CLICK_DIMENSION_LABELS } from '../../core/vocabulary.ts';
+import { z } from '../../core/zod.ts';
 import {
   Metrics,
   aggregateDeliveries,
@@ -123,6 +124,22 @@ function deliveryFigures(ds: readonly DeliveryFigures[]) {
   };
 }
 
+// Rows of sql/queries/report_documents.sql (counts and sums: 64-bit integers, quoted by a server).
+const audienceRow = z.object({
+  tenant_id: z.string(),
+  key: z.string(),
+  audience_label: z.string(),
+  audience_type: z.string(),
+  targets: z.coerce.number(),
+});
+const bucketRow = z.object({
+  dimension: z.string(),
+  bucket: z.string(),
+  clicks: z.coerce.number(),
+  deliveries: z.coerce.number(),
+  bucket_name: z.string(),
+});
+
 const tokyoMidnightUtc = (day: string) =>
   new Date(Date.parse(`${day}T00:00:00+09:00`)).toISOString().replace('T', ' ').replace('Z', '');
 
@@ -136,8 +153,6 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
   const ids = tenants.municipalityIds;
   const fromDay = monthBounds(from).from;
   const toDay = monthBounds(to).to;
-  const rows = async <T>(name: string, params: Record<string, unknown>) =>
-    (await src.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' })).json<T>();
   const [overviews, deliveries, audienceRows, buckets, minutes, issues] = await Promise.all([
     // reports cover every tenant
     Promise.all(
@@ -149,20 +164,13 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
       ),
     ),
     metrics.deliveries(ids, fromDay, toDay),
+    ids.length ? query(src.ch, 'report_documents.delivery_audiences', { tenants: ids }, audienceRow) : [],
     ids.length
-      ? rows<{ tenant_id: string; key: string; audience_label: string; audience_type: string; targets: string }>(
-          'report_documents.delivery_audiences',
-          { tenants: ids },
-        )
-      : [],
-    ids.length
-      ? rows<{ dimension: string; bucket: string; clicks: string; deliveries: string; bucket_name: string }>(
+      ? query(
+          src.ch,
           'report_documents.click_buckets',
-          {
-            tenants: ids,
-            from: tokyoMidnightUtc(fromDay),
-            to: tokyoMidnightUtc(nextDay(toDay)),
-          },
+          { tenants: ids, from: tokyoMidnightUtc(fromDay), to: tokyoMidnightUtc(nextDay(toDay)) },
+          bucketRow,
         )
       : [],
     src.store.listMinutes({ limit: ALL }),
@@ -174,7 +182,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
       {
         label: r.audience_label || (r.audience_type === 'segment' ? 'セグメント' : 'すべての友だち'),
         type: r.audience_type === 'segment' ? ('segment' as const) : ('all' as const),
-        targets: Number(r.targets),
+        targets: r.targets,
       },
     ]),
   );
@@ -199,8 +207,8 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
       dimension: b.dimension,
       bucket: b.bucket,
       name: b.bucket_name || undefined,
-      clicks: Number(b.clicks),
-      deliveries: Number(b.deliveries),
+      clicks: b.clicks,
+      deliveries: b.deliveries,
     })),
     meetings: { total: inPeriod.length, byKind: count(inPeriod, (m) => m.kind) },
     issues: { total: raised.length, byStatus: count(raised, (i) => i.status) },

@@ -126,8 +126,8 @@ function drainOnClose(client: ClickHouseClient, limitMs = 10_000): ClickHouseCli
 /**
  * Runs the named query `name` (sql/queries) and parses every row with the zod schema `row`, so a
  * column whose name or type changed fails here, naming the query and the column, instead of turning
- * up later as `undefined`. ClickHouse's JSON gives 64-bit integers as strings: schemas say
- * `z.coerce.number()` where the code wants a number, `z.string()` where it keeps the text.
+ * up later as `undefined`. 64-bit integers (counts, sums, epoch ms, UInt64 columns) come quoted
+ * from a ClickHouse server and bare from chDB: schemas read them with `z.coerce.number()`.
  * `fill` replaces `{{marker}}` templates in the statement (compiled SQL, never user input).
  */
 export async function query<S extends z.ZodType>(
@@ -160,17 +160,14 @@ export class QueryRowError extends Error {
   ) {
     const first = issues.issues[0];
     const column = first?.path.map(String).join('.') ?? '';
-    const missing =
-      first !== undefined && first.path.length === 1 && typeof row === 'object' && row !== null && !(column in row);
-    super(
-      `named query '${query}', row ${rowIndex}: ` +
-        (column === ''
-          ? `${first?.message ?? 'invalid row'}`
-          : missing
-            ? `column '${column}' is missing`
-            : `column '${column}': ${first?.message}`),
-      { cause: issues },
-    );
+    const absent = first?.path.length === 1 && typeof row === 'object' && row !== null && !(column in row);
+    const what =
+      column === ''
+        ? (first?.message ?? 'invalid row')
+        : absent
+          ? `column '${column}' is missing`
+          : `column '${column}': ${first?.message}`;
+    super(`named query '${query}', row ${rowIndex}: ${what}`, { cause: issues });
     this.name = 'QueryRowError';
   }
 }

@@ -3,6 +3,8 @@
  * hot path, and turned into raw_webhook_events rows that keep no message content.
  */
 
+import { TOKYO_OFFSET_MS } from '../core/time.ts';
+
 export interface WebhookEvent {
   type: string;
   timestamp: number;
@@ -81,11 +83,9 @@ const MIN_TIMESTAMP = Date.UTC(2011, 0, 1);
 /** Clocks differ a little; an event a day ahead of ours is not plausible. */
 const MAX_FUTURE_MS = 86_400_000;
 
-const JST_MS = 9 * 3_600_000;
-
 /** The Asia/Tokyo calendar day of an epoch-ms instant, as yyyy-MM-dd. */
 export function jstDay(ms: number): string {
-  return new Date(ms + JST_MS).toISOString().slice(0, 10);
+  return new Date(ms + TOKYO_OFFSET_MS).toISOString().slice(0, 10);
 }
 
 /** One row per event; message events keep only message.type. */

@@ -10,7 +10,7 @@ describe('browser bundles', () => {
     try {
       fs.writeFileSync(
         path.join(tmp.dir, 'lib.ts'),
-        'export const greet = (n: string): string => `こんにちは ${n}`;\n',
+        "export const greet = (n: string): string => 'こんにちは ' + n;\n",
       );
       const entry = path.join(tmp.dir, 'page.ts');
       fs.writeFileSync(

@@ -1,8 +1,10 @@
 /**
  * reports' pages, drawn inside the staff shell (core/page-shell.ts): 議事録 (/minutes), 課題管理表
  * (/issues) and 帳票 (/reports): server-rendered frames with accessible forms; the lists, forms and
- * job progress run in the browser (public/minutes.js, issues.js, reports.js over the shell's
- * records.js kit) against reports' API, which checks tenants and permissions again.
+ * job progress run in the browser (browser/minutes.ts, issues.ts, reports.ts over core/browser/kit.ts,
+ * bundled by the shell) against reports' API, which checks tenants and permissions again. The words
+ * those scripts show (statuses, field and action names, kinds of file) are handed to them in the page
+ * data (browser/types.ts says what each page gets).
  */
 import { hasPermission, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
@@ -11,13 +13,25 @@ import { addMonths, tokyoMonth as currentMonth } from '../core/time.ts';
 import { fileURLToPath } from 'node:url';
 import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
 import { type PageContent, type PageShell, seesEveryTenant } from '../core/page-shell.ts';
-import { ISSUE_STATUSES, MINUTES_KINDS } from './schemas.ts';
+import {
+  ISSUE_FIELDS,
+  type IssueField,
+  type IssuesWords,
+  type MinutesField,
+  type MinutesWords,
+  type ReportsWords,
+} from './browser/types.ts';
+import type { ReportKind } from './documents/index.ts';
+import { REPORT_KIND_ORDER } from './files.ts';
+import type { ReportJobState } from './jobs.ts';
+import { ISSUE_STATUSES, MINUTES_KINDS, MINUTES_STATUS_LABELS, MINUTES_STATUSES } from './schemas.ts';
 
-const publicFile = (name: string) => fileURLToPath(new URL(`./public/${name}`, import.meta.url));
+/** A page's script: browser/<name>.ts, bundled and served as /assets/<name>.js. */
+const browserEntry = (name: string) => fileURLToPath(new URL(`./browser/${name}.ts`, import.meta.url));
 
 /** 議事録, 課題管理表 and 帳票 in the shell: pages, navigation entries and their browser files. */
 export function registerReportPages(shell: PageShell): void {
-  shell.assets(Object.fromEntries(['minutes.js', 'issues.js', 'reports.js'].map((f) => [f, publicFile(f)])));
+  shell.assets(Object.fromEntries(['minutes', 'issues', 'reports'].map((f) => [`${f}.js`, browserEntry(f)])));
   shell.nav({ href: '/minutes', label: '議事録' });
   shell.nav({ href: '/issues', label: '課題管理表' });
   shell.nav({ href: '/reports', label: '帳票', visible: seesEveryTenant });
@@ -63,7 +77,7 @@ function tenantOptions(tenants: Tenant[]): SafeHtml[] {
 }
 
 /** The visible tenants for the scripts (names for ids), and what the caller may do. */
-function pageData(ctx: RecordPageContext, extra: Record<string, unknown> = {}): SafeHtml {
+function pageData(ctx: RecordPageContext, extra: MinutesWords | IssuesWords | ReportsWords): SafeHtml {
   const p = ctx.principal;
   return jsonBlock('page-data', {
     tenants: ctx.tenants.map((t) => ({ id: t.id, name: t.name, kind: t.kind })),
@@ -82,12 +96,80 @@ ${isMunicipality(ctx.principal) ? '' : html`<label>市町 <select name="tenant">
 </form>`;
 }
 
+// ---- the words the scripts show ----------------------------------------------------------------
+
+/** A minutes record's fields as the form names them (and its history lists what changed). */
+const MINUTES_FIELD_LABELS: Record<MinutesField, string> = {
+  heldAt: '開始日時',
+  endedAt: '終了日時',
+  kind: '種別',
+  title: '件名',
+  place: '場所',
+  tenantIds: '関係団体',
+  attendees: '出席者',
+  agenda: '議題',
+  discussion: '協議内容',
+  decisions: '決定事項',
+  actionItems: '対応事項',
+};
+
+const MINUTES_WORDS: MinutesWords = {
+  statusLabels: MINUTES_STATUS_LABELS,
+  actionLabels: { created: '作成', updated: '更新', approved: '承認', reopened: '差し戻し', deleted: '削除' },
+  fieldLabels: MINUTES_FIELD_LABELS,
+};
+
+/** The issue log's columns (the editor's labels, and the history's field names). */
+const ISSUE_COLUMN_LABELS: Record<IssueField, string> = {
+  tenantId: '市町',
+  raisedOn: '起票日',
+  category: '分類',
+  description: '内容',
+  response: '対応',
+  owner: '担当',
+  status: '状況',
+  dueOn: '期限',
+  resolvedOn: '完了日',
+};
+
+const CLOSED_ISSUE: (typeof ISSUE_STATUSES)[number] = '完了';
+
+const ISSUES_WORDS: IssuesWords = {
+  fieldLabels: ISSUE_COLUMN_LABELS,
+  actionLabels: { created: '起票', updated: '変更', deleted: '削除' },
+  closedStatus: CLOSED_ISSUE,
+};
+
+/** The kinds of file as the 帳票 page names them (every kind of the documents' contract, checked by tsc). */
+const REPORT_KIND_LABELS: Record<ReportKind, string> = {
+  'minutes-docx': '議事録 (Word)',
+  'issues-xlsx': '課題管理表 (Excel)',
+  'kpi-xlsx': '実績報告 (Excel)',
+  'kpi-docx': '実績報告 (Word)',
+  'kpi-pdf': '実績報告 (PDF)',
+  'final-docx': '最終報告書 (Word)',
+  'final-xlsx': '最終報告書 (Excel)',
+};
+
+const JOB_STATE_LABELS: Record<ReportJobState, string> = {
+  waiting: '順番待ち',
+  active: '作成中',
+  completed: '完了',
+  failed: '失敗',
+};
+
+const REPORTS_WORDS: ReportsWords = {
+  kinds: REPORT_KIND_ORDER.map((id) => ({ id, label: REPORT_KIND_LABELS[id] })),
+  jobStates: JOB_STATE_LABELS,
+};
+
 const manageNote = html`<p class="note">このアカウントには「帳票の管理」の権限がないため、閲覧のみできます。</p>`;
 
 // ---- 議事録 ---------------------------------------------------------------------------------------
 
 export function minutesPage(ctx: RecordPageContext): PageContent {
   const kinds = MINUTES_KINDS;
+  const m = MINUTES_FIELD_LABELS;
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
   const tenantBoxes = ctx.tenants.map(
@@ -100,23 +182,23 @@ export function minutesPage(ctx: RecordPageContext): PageContent {
 <form id="minutes-form" novalidate>
 <div class="form-summary" role="alert" hidden></div>
 <div class="form-grid">
-${field({ id: 'm-title', label: '件名', required: true, wide: true, control: (a) => html`<input ${a} name="title" data-field="title" maxlength="100" required>` })}
-${field({ id: 'm-kind', label: '種別', required: true, control: (a) => html`<select ${a} name="kind" data-field="kind">${options(kinds)}</select>` })}
-${field({ id: 'm-heldAt', label: '開始日時', required: true, hint: '日本時間', control: (a) => html`<input ${a} type="datetime-local" name="heldAt" data-field="heldAt" required>` })}
-${field({ id: 'm-endedAt', label: '終了日時', hint: '日本時間 (任意)', control: (a) => html`<input ${a} type="datetime-local" name="endedAt" data-field="endedAt">` })}
-${field({ id: 'm-place', label: '場所', hint: '例: web会議、県庁 5階 会議室', control: (a) => html`<input ${a} name="place" data-field="place" maxlength="100">` })}
+${field({ id: 'm-title', label: m.title, required: true, wide: true, control: (a) => html`<input ${a} name="title" data-field="title" maxlength="100" required>` })}
+${field({ id: 'm-kind', label: m.kind, required: true, control: (a) => html`<select ${a} name="kind" data-field="kind">${options(kinds)}</select>` })}
+${field({ id: 'm-heldAt', label: m.heldAt, required: true, hint: '日本時間', control: (a) => html`<input ${a} type="datetime-local" name="heldAt" data-field="heldAt" required>` })}
+${field({ id: 'm-endedAt', label: m.endedAt, hint: '日本時間 (任意)', control: (a) => html`<input ${a} type="datetime-local" name="endedAt" data-field="endedAt">` })}
+${field({ id: 'm-place', label: m.place, hint: '例: web会議、県庁 5階 会議室', control: (a) => html`<input ${a} name="place" data-field="place" maxlength="100">` })}
 </div>
-<fieldset class="tenant-boxes" data-field="tenantIds" aria-describedby="m-tenantIds-error"><legend>関係団体${own ? html` <span class="req">必須</span>` : ''}</legend>
+<fieldset class="tenant-boxes" data-field="tenantIds" aria-describedby="m-tenantIds-error"><legend>${m.tenantIds}${own ? html` <span class="req">必須</span>` : ''}</legend>
 <div class="boxes">${tenantBoxes}</div><p class="field-error" id="m-tenantIds-error" hidden></p></fieldset>
-<fieldset class="rows" id="m-attendees" data-field="attendees" aria-describedby="m-attendees-error" data-row="attendee"><legend>出席者</legend>
+<fieldset class="rows" id="m-attendees" data-field="attendees" aria-describedby="m-attendees-error" data-row="attendee"><legend>${m.attendees}</legend>
 <div class="row-list"></div><p class="field-error" id="m-attendees-error" hidden></p>
 <button type="button" class="secondary" data-add="attendee">出席者を追加</button></fieldset>
 <div class="form-grid">
-${field({ id: 'm-agenda', label: '議題', hint: '1 行に 1 件', wide: true, control: (a) => html`<textarea ${a} name="agenda" data-field="agenda" rows="3"></textarea>` })}
-${field({ id: 'm-discussion', label: '協議内容', wide: true, control: (a) => html`<textarea ${a} name="discussion" data-field="discussion" rows="6"></textarea>` })}
-${field({ id: 'm-decisions', label: '決定事項', hint: '1 行に 1 件', wide: true, control: (a) => html`<textarea ${a} name="decisions" data-field="decisions" rows="3"></textarea>` })}
+${field({ id: 'm-agenda', label: m.agenda, hint: '1 行に 1 件', wide: true, control: (a) => html`<textarea ${a} name="agenda" data-field="agenda" rows="3"></textarea>` })}
+${field({ id: 'm-discussion', label: m.discussion, wide: true, control: (a) => html`<textarea ${a} name="discussion" data-field="discussion" rows="6"></textarea>` })}
+${field({ id: 'm-decisions', label: m.decisions, hint: '1 行に 1 件', wide: true, control: (a) => html`<textarea ${a} name="decisions" data-field="decisions" rows="3"></textarea>` })}
 </div>
-<fieldset class="rows" id="m-actionItems" data-field="actionItems" aria-describedby="m-actionItems-error" data-row="action"><legend>対応事項 (担当・期限)</legend>
+<fieldset class="rows" id="m-actionItems" data-field="actionItems" aria-describedby="m-actionItems-error" data-row="action"><legend>${m.actionItems} (担当・期限)</legend>
 <div class="row-list"></div><p class="field-error" id="m-actionItems-error" hidden></p>
 <button type="button" class="secondary" data-add="action">対応事項を追加</button></fieldset>
 <p class="actions"><button type="submit" id="minutes-save">下書きを保存</button> <button type="button" class="secondary" id="minutes-cancel">閉じる</button></p>
@@ -124,20 +206,21 @@ ${field({ id: 'm-decisions', label: '決定事項', hint: '1 行に 1 件', wide
     : manageNote;
   const body = html`<h1>議事録</h1>
 <p class="note">県・市町との会議の記録です。開催した月の分を翌月10日 (閉庁日のときは次の開庁日) までに県へ提出します。下書きを承認すると、その月の帳票に載ります。</p>
-<div class="toolbar">${filters('minutes-filter', ctx, options(['draft', 'approved'], { draft: '下書き', approved: '承認済み' }), '開催した月')}
+<div class="toolbar">${filters('minutes-filter', ctx, options(MINUTES_STATUSES, MINUTES_STATUS_LABELS), '開催した月')}
 ${canManage ? html`<button type="button" id="minutes-new">新しい議事録</button>` : ''}</div>
 <p id="minutes-status" class="status" role="status" aria-live="polite"></p>
 ${editor}
 <section id="minutes-detail" class="card" hidden aria-labelledby="minutes-detail-title" tabindex="-1"></section>
 <div id="minutes-list" aria-busy="true">読み込み中…</div>
-${pageData(ctx)}`;
-  return { title: '議事録', body, scripts: ['records.js', 'minutes.js'], styles: ['records.css'] };
+${pageData(ctx, MINUTES_WORDS)}`;
+  return { title: '議事録', body, scripts: ['minutes.js'], styles: ['records.css'] };
 }
 
 // ---- 課題管理表 -----------------------------------------------------------------------------------
 
 export function issuesPage(ctx: RecordPageContext): PageContent {
   const statuses = ISSUE_STATUSES;
+  const c = ISSUE_COLUMN_LABELS;
   const canManage = hasPermission(ctx.principal, 'manage_reports');
   const own = isMunicipality(ctx.principal);
   const categories = [
@@ -156,15 +239,15 @@ export function issuesPage(ctx: RecordPageContext): PageContent {
 <form id="issue-form" novalidate>
 <div class="form-summary" role="alert" hidden></div>
 <div class="form-grid">
-${field({ id: 'i-tenantId', label: '市町', required: true, control: (a) => html`<select ${a} name="tenantId" data-field="tenantId" required>${own ? '' : html`<option value="">選んでください</option>`}${tenantOptions(ctx.tenants)}</select>` })}
-${field({ id: 'i-raisedOn', label: '起票日', hint: '空欄なら今日', control: (a) => html`<input ${a} type="date" name="raisedOn" data-field="raisedOn">` })}
-${field({ id: 'i-category', label: '分類', required: true, control: (a) => html`<input ${a} name="category" data-field="category" list="issue-categories" maxlength="50" required><datalist id="issue-categories">${options(categories)}</datalist>` })}
-${field({ id: 'i-status', label: '状況', control: (a) => html`<select ${a} name="status" data-field="status">${options(statuses)}</select>` })}
-${field({ id: 'i-description', label: '内容', required: true, wide: true, control: (a) => html`<textarea ${a} name="description" data-field="description" rows="3" required></textarea>` })}
-${field({ id: 'i-response', label: '対応', wide: true, control: (a) => html`<textarea ${a} name="response" data-field="response" rows="3"></textarea>` })}
-${field({ id: 'i-owner', label: '担当', control: (a) => html`<input ${a} name="owner" data-field="owner" maxlength="60">` })}
-${field({ id: 'i-dueOn', label: '期限', control: (a) => html`<input ${a} type="date" name="dueOn" data-field="dueOn">` })}
-${field({ id: 'i-resolvedOn', label: '完了日', hint: '状況が「完了」のときだけ。空欄なら完了にした日', control: (a) => html`<input ${a} type="date" name="resolvedOn" data-field="resolvedOn">` })}
+${field({ id: 'i-tenantId', label: c.tenantId, required: true, control: (a) => html`<select ${a} name="tenantId" data-field="tenantId" required>${own ? '' : html`<option value="">選んでください</option>`}${tenantOptions(ctx.tenants)}</select>` })}
+${field({ id: 'i-raisedOn', label: c.raisedOn, hint: '空欄なら今日', control: (a) => html`<input ${a} type="date" name="raisedOn" data-field="raisedOn">` })}
+${field({ id: 'i-category', label: c.category, required: true, control: (a) => html`<input ${a} name="category" data-field="category" list="issue-categories" maxlength="50" required><datalist id="issue-categories">${options(categories)}</datalist>` })}
+${field({ id: 'i-status', label: c.status, control: (a) => html`<select ${a} name="status" data-field="status">${options(statuses)}</select>` })}
+${field({ id: 'i-description', label: c.description, required: true, wide: true, control: (a) => html`<textarea ${a} name="description" data-field="description" rows="3" required></textarea>` })}
+${field({ id: 'i-response', label: c.response, wide: true, control: (a) => html`<textarea ${a} name="response" data-field="response" rows="3"></textarea>` })}
+${field({ id: 'i-owner', label: c.owner, control: (a) => html`<input ${a} name="owner" data-field="owner" maxlength="60">` })}
+${field({ id: 'i-dueOn', label: c.dueOn, control: (a) => html`<input ${a} type="date" name="dueOn" data-field="dueOn">` })}
+${field({ id: 'i-resolvedOn', label: c.resolvedOn, hint: '状況が「完了」のときだけ。空欄なら完了にした日', control: (a) => html`<input ${a} type="date" name="resolvedOn" data-field="resolvedOn">` })}
 ${field({ id: 'i-note', label: '変更の理由', hint: '履歴に残ります (任意)', wide: true, control: (a) => html`<input ${a} name="note" data-field="note" maxlength="500">` })}
 </div>
 <p class="actions"><button type="submit" id="issue-save">起票する</button> <button type="button" class="secondary" id="issue-cancel">閉じる</button></p>
@@ -178,11 +261,10 @@ ${canManage ? html`<button type="button" id="issue-new">課題を起票</button>
 ${editor}
 <section id="issue-history" class="card" hidden aria-labelledby="issue-history-title" tabindex="-1"></section>
 <div class="scroll"><table id="issues" aria-label="課題管理表"><thead><tr>
-<th scope="col">No.</th><th scope="col">市町</th><th scope="col">起票日</th><th scope="col">分類</th><th scope="col">内容</th><th scope="col">対応</th>
-<th scope="col">担当</th><th scope="col">状況</th><th scope="col">期限</th><th scope="col">完了日</th><th scope="col"><span class="visually-hidden">操作</span></th>
-</tr></thead><tbody aria-busy="true"><tr><td colspan="11">読み込み中…</td></tr></tbody></table></div>
-${pageData(ctx)}`;
-  return { title: '課題管理表', body, scripts: ['records.js', 'issues.js'], styles: ['records.css'] };
+<th scope="col">No.</th>${ISSUE_FIELDS.map((f) => html`<th scope="col">${c[f]}</th>`)}<th scope="col"><span class="visually-hidden">操作</span></th>
+</tr></thead><tbody aria-busy="true"><tr><td colspan="${ISSUE_FIELDS.length + 2}">読み込み中…</td></tr></tbody></table></div>
+${pageData(ctx, ISSUES_WORDS)}`;
+  return { title: '課題管理表', body, scripts: ['issues.js'], styles: ['records.css'] };
 }
 
 // ---- 帳票 -----------------------------------------------------------------------------------------
@@ -224,6 +306,6 @@ ${create}
 <div id="report-jobs" class="card" aria-live="polite">読み込み中…</div></section>
 <section aria-labelledby="files-title"><h2 id="files-title">作成済みの帳票</h2>
 <div id="report-files" aria-busy="true">読み込み中…</div></section>
-${pageData(ctx)}`;
-  return { title: '帳票', body, scripts: ['records.js', 'reports.js'], styles: ['records.css'] };
+${pageData(ctx, REPORTS_WORDS)}`;
+  return { title: '帳票', body, scripts: ['reports.js'], styles: ['records.css'] };
 }

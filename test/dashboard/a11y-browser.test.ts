@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { routeTable } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { seedFigures } from '../dashboard-fixtures.ts';
+import { seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { launchChromium, signedInPage } from '../helpers/browser.ts';
 import { testConfig, tmpDir } from '../helpers/index.ts';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { seedFigures } from '../dashboard-fixtures.ts';
+import { seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { launchChromium, signedInPage } from '../helpers/browser.ts';
 import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
 

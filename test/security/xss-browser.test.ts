@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
-import { seedFigures } from '../dashboard-fixtures.ts';
+import { seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
 import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
 

@@ -218,10 +218,11 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
       generate_seconds: generateSeconds,
       stored,
       ...figures,
-      p95_ms: Math.max(figures.overview_p95_ms, figures.municipality_p95_ms),
+      // every view the pages call, the attribute breakdown (uncached) included
+      p95_ms: Math.max(figures.overview_p95_ms, figures.municipality_p95_ms, figures.attributes_p95_ms),
       raw_vs_rollup: r1(figures.raw_query_p95_ms / Math.max(0.1, figures.rollup_query_p95_ms)),
       cpus: os.cpus().length,
-      goal: { p95_ms: 150 },
+      goal: 'p95_ms <= 150 (overview, municipality and attribute views)',
     };
   } finally {
     await redis.quit().catch(() => {});

@@ -99,7 +99,7 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
       const p = principalOf(req);
       const q = monthQuery.parse(req.query ?? {});
       const o = await data.overview(p, q.month ?? currentMonth());
-      const body = format === 'csv' ? overviewCsv(o) : xlsxWorkbook(`県全体 ${o.month}`, overviewTable(o));
+      const body = format === 'csv' ? overviewCsv(o) : await xlsxWorkbook(`県全体 ${o.month}`, overviewTable(o));
       // no audit record, no file
       await audit.by(auditContext(req, p), {
         action: 'export',

@@ -1,3 +1,4 @@
+import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import {
   FIGURES,
@@ -81,13 +82,21 @@ describe('downloads', () => {
       ),
     ).toBe('\uFEFF市町,備考\r\n津市,"a,""b"""\r\nx,—\r\n"\'=cmd|\' /C calc\'!A0",-3\r\n');
   });
-  it('xlsx is a zip package with the sheet', () => {
-    const buf = xlsxWorkbook('県全体', [
+  it('xlsx (exceljs) has the sheet, numbers as numbers, a bold frozen header and — for unknown', async () => {
+    const buf = await xlsxWorkbook('県全体 2026-04', [
       ['市町', '友だち数'],
       ['津市', 1200],
+      ['四日市市', null],
     ]);
     expect(buf.subarray(0, 4).toString('hex')).toBe('504b0304');
-    expect(buf.includes(Buffer.from('xl/worksheets/sheet1.xml'))).toBe(true);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(buf as unknown as ArrayBuffer);
+    const ws = wb.getWorksheet('県全体 2026-04')!;
+    expect(ws.getCell('A1').value).toBe('市町');
+    expect(ws.getCell('A1').font?.bold).toBe(true);
+    expect(ws.getCell('B2').value).toBe(1200);
+    expect(ws.getCell('B3').value).toBe('—');
+    expect(ws.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
   });
 });
 

@@ -1,8 +1,8 @@
 /** Asia/Tokyo calendar days (UTC+9, no daylight saving), as 'yyyy-MM-dd' strings. */
+import { TOKYO_OFFSET_MS } from '../../core/time.ts';
 
 export const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;
-const TOKYO_OFFSET_MS = 9 * HOUR_MS;
 
 /** The Asia/Tokyo day containing an instant, 'yyyy-MM-dd'. */
 export function tokyoDay(ms: number): string {

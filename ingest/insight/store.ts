@@ -1,6 +1,6 @@
-import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { sql } from '../../core/sql.ts';
+import { type ClickHouseClient, query } from '../../core/clickhouse.ts';
 import { chDateTime, nextVersion } from '../../core/time.ts';
+import { z } from '../../core/zod.ts';
 
 export type DeliveryKind = 'aggregation_unit' | 'request_id';
 
@@ -68,16 +68,89 @@ export interface ClickFigures {
   uniqueClickOfRequest: number | null;
 }
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+// 64-bit integers come bare from chDB and quoted from a server: coerced, NULL kept as null.
+const u64 = z.coerce.number();
+const nu64 = z.coerce.number().nullable();
+const deliveryKind = z.enum(['aggregation_unit', 'request_id']);
+
+const followersRow = z.object({
+  tenant_id: z.string(),
+  day_iso: z.string(),
+  status: z.enum(['ready', 'out_of_service']),
+  followers: nu64,
+  targeted_reaches: nu64,
+  blocks: nu64,
+  fetched_ms: u64,
+});
+
+const storedDayRow = z.object({ day_iso: z.string() });
+
+const trackedRow = z.object({
+  tenant_id: z.string(),
+  kind: deliveryKind,
+  key: z.string(),
+  sent_ms: u64,
+  until_ms: u64,
+});
+
+const activeRow = trackedRow.extend({ last_ms: u64 });
+
+// Named tuples arrive as JSON objects keyed by the tuple's element names.
+const messageTuple = z.object({
+  seq: z.coerce.number(),
+  impression: nu64,
+  unique_impression: nu64,
+  media_played: nu64,
+  media_played_25_percent: nu64,
+  media_played_50_percent: nu64,
+  media_played_75_percent: nu64,
+  media_played_100_percent: nu64,
+  unique_media_played: nu64,
+  unique_media_played_25_percent: nu64,
+  unique_media_played_50_percent: nu64,
+  unique_media_played_75_percent: nu64,
+  unique_media_played_100_percent: nu64,
+});
+
+const clickTuple = z.object({
+  seq: z.coerce.number(),
+  url: z.string(),
+  click: nu64,
+  unique_click: nu64,
+  unique_click_of_request: nu64,
+});
+
+const latestRow = z.object({
+  tenant_id: z.string(),
+  kind: deliveryKind,
+  key: z.string(),
+  sent_ms: u64,
+  fetched_ms: u64,
+  delivered: nu64,
+  unique_impression: nu64,
+  unique_click: nu64,
+  unique_media_played: nu64,
+  unique_media_played_100_percent: nu64,
+  impression: nu64,
+  click: nu64,
+  media_played: nu64,
+  messages: z.array(messageTuple),
+  clicks: z.array(clickTuple),
+});
+
+const historyRow = z.object({
+  fetched_ms: u64,
+  status: z.string(),
+  delivered: nu64,
+  unique_impression: nu64,
+  unique_click: nu64,
+  impression: nu64,
+  click: nu64,
+});
 
 /** The ClickHouse side of the pollers: the tables of sql/migrations/0004_insight.sql. */
 export class InsightStore {
   constructor(private readonly ch: ClickHouseClient) {}
-
-  async #rows<T>(name: string, params: Record<string, unknown>): Promise<T[]> {
-    const rs = await this.ch.query({ query: sql(name), query_params: params, format: 'JSONEachRow' });
-    return rs.json<T>();
-  }
 
   async saveFollowersDay(r: FollowersDay): Promise<void> {
     await this.ch.insert({
@@ -99,21 +172,21 @@ export class InsightStore {
   }
 
   async followersRange(tenantId: string, from: string, to: string): Promise<FollowersDay[]> {
-    const rows = await this.#rows<Record<string, unknown>>('insight.followers_range', { tenantId, from, to });
+    const rows = await query(this.ch, 'insight.followers_range', { tenantId, from, to }, followersRow);
     return rows.map((r) => ({
-      tenantId: String(r.tenant_id),
-      day: String(r.day_iso),
-      status: r.status as FollowersDay['status'],
-      followers: num(r.followers),
-      targetedReaches: num(r.targeted_reaches),
-      blocks: num(r.blocks),
-      fetchedAt: Number(r.fetched_ms),
+      tenantId: r.tenant_id,
+      day: r.day_iso,
+      status: r.status,
+      followers: r.followers,
+      targetedReaches: r.targeted_reaches,
+      blocks: r.blocks,
+      fetchedAt: r.fetched_ms,
     }));
   }
 
   /** Days of the range that already have a final answer. */
   async storedDays(tenantId: string, from: string, to: string): Promise<Set<string>> {
-    const rows = await this.#rows<{ day_iso: string }>('insight.followers_days_stored', { tenantId, from, to });
+    const rows = await query(this.ch, 'insight.followers_days_stored', { tenantId, from, to }, storedDayRow);
     return new Set(rows.map((r) => r.day_iso));
   }
 
@@ -137,26 +210,26 @@ export class InsightStore {
   }
 
   async trackedList(tenantId: string): Promise<TrackedDelivery[]> {
-    const rows = await this.#rows<Record<string, unknown>>('insight.tracked_list', { tenantId });
+    const rows = await query(this.ch, 'insight.tracked_list', { tenantId }, trackedRow);
     return rows.map((r) => ({
-      tenantId: String(r.tenant_id),
-      kind: r.kind as DeliveryKind,
-      key: String(r.key),
-      sentAt: Number(r.sent_ms),
-      until: Number(r.until_ms),
+      tenantId: r.tenant_id,
+      kind: r.kind,
+      key: r.key,
+      sentAt: r.sent_ms,
+      until: r.until_ms,
     }));
   }
 
   /** Deliveries whose window ends at or after `since`, with their latest poll (undefined: never). */
   async trackedActive(since: number): Promise<Array<TrackedDelivery & { lastPolledAt?: number }>> {
-    const rows = await this.#rows<Record<string, unknown>>('insight.tracked_active', { since: chDateTime(since) });
+    const rows = await query(this.ch, 'insight.tracked_active', { since: chDateTime(since) }, activeRow);
     return rows.map((r) => ({
-      tenantId: String(r.tenant_id),
-      kind: r.kind as DeliveryKind,
-      key: String(r.key),
-      sentAt: Number(r.sent_ms),
-      until: Number(r.until_ms),
-      lastPolledAt: Number(r.last_ms) > 0 ? Number(r.last_ms) : undefined,
+      tenantId: r.tenant_id,
+      kind: r.kind,
+      key: r.key,
+      sentAt: r.sent_ms,
+      until: r.until_ms,
+      lastPolledAt: r.last_ms > 0 ? r.last_ms : undefined,
     }));
   }
 
@@ -211,23 +284,23 @@ export class InsightStore {
 
   /** The latest ready snapshot of each of a tenant's deliveries. */
   async latestMessageStats(tenantId: string): Promise<Array<Omit<MessageStatsSnapshot, 'status' | 'response'>>> {
-    const rows = await this.#rows<Record<string, unknown>>('insight.message_stats_latest', { tenantId });
+    const rows = await query(this.ch, 'insight.message_stats_latest', { tenantId }, latestRow);
     return rows.map((r) => ({
-      tenantId: String(r.tenant_id),
-      kind: r.kind as DeliveryKind,
-      key: String(r.key),
-      sentAt: Number(r.sent_ms),
-      fetchedAt: Number(r.fetched_ms),
-      delivered: num(r.delivered),
-      uniqueImpression: num(r.unique_impression),
-      uniqueClick: num(r.unique_click),
-      uniqueMediaPlayed: num(r.unique_media_played),
-      uniqueMediaPlayed100Percent: num(r.unique_media_played_100_percent),
-      impression: num(r.impression),
-      click: num(r.click),
-      mediaPlayed: num(r.media_played),
-      messages: (r.messages as unknown[]).map(messageFromRow),
-      clicks: (r.clicks as unknown[]).map(clickFromRow),
+      tenantId: r.tenant_id,
+      kind: r.kind,
+      key: r.key,
+      sentAt: r.sent_ms,
+      fetchedAt: r.fetched_ms,
+      delivered: r.delivered,
+      uniqueImpression: r.unique_impression,
+      uniqueClick: r.unique_click,
+      uniqueMediaPlayed: r.unique_media_played,
+      uniqueMediaPlayed100Percent: r.unique_media_played_100_percent,
+      impression: r.impression,
+      click: r.click,
+      mediaPlayed: r.media_played,
+      messages: r.messages.map(messageFromRow),
+      clicks: r.clicks.map(clickFromRow),
     }));
   }
 
@@ -245,66 +318,42 @@ export class InsightStore {
       delivered: number | null;
     }>
   > {
-    const rows = await this.#rows<Record<string, unknown>>('insight.message_stats_history', { tenantId, kind, key });
+    const rows = await query(this.ch, 'insight.message_stats_history', { tenantId, kind, key }, historyRow);
     return rows.map((r) => ({
-      fetchedAt: Number(r.fetched_ms),
-      status: String(r.status),
-      delivered: num(r.delivered),
-      uniqueImpression: num(r.unique_impression),
-      impression: num(r.impression),
-      click: num(r.click),
+      fetchedAt: r.fetched_ms,
+      status: r.status,
+      delivered: r.delivered,
+      uniqueImpression: r.unique_impression,
+      impression: r.impression,
+      click: r.click,
     }));
   }
 }
 
-/** Tuples come back as objects (named) or arrays depending on the engine's settings. */
-function fields(v: unknown, names: string[]): Record<string, unknown> {
-  if (Array.isArray(v)) return Object.fromEntries(names.map((n, i) => [n, v[i]]));
-  return v as Record<string, unknown>;
-}
-
-const MESSAGE_COLUMNS = [
-  'seq',
-  'impression',
-  'unique_impression',
-  'media_played',
-  'media_played_25_percent',
-  'media_played_50_percent',
-  'media_played_75_percent',
-  'media_played_100_percent',
-  'unique_media_played',
-  'unique_media_played_25_percent',
-  'unique_media_played_50_percent',
-  'unique_media_played_75_percent',
-  'unique_media_played_100_percent',
-];
-
-function messageFromRow(v: unknown): MessageFigures {
-  const r = fields(v, MESSAGE_COLUMNS);
+function messageFromRow(r: z.output<typeof messageTuple>): MessageFigures {
   return {
-    seq: Number(r.seq),
-    impression: num(r.impression),
-    uniqueImpression: num(r.unique_impression),
-    mediaPlayed: num(r.media_played),
-    mediaPlayed25Percent: num(r.media_played_25_percent),
-    mediaPlayed50Percent: num(r.media_played_50_percent),
-    mediaPlayed75Percent: num(r.media_played_75_percent),
-    mediaPlayed100Percent: num(r.media_played_100_percent),
-    uniqueMediaPlayed: num(r.unique_media_played),
-    uniqueMediaPlayed25Percent: num(r.unique_media_played_25_percent),
-    uniqueMediaPlayed50Percent: num(r.unique_media_played_50_percent),
-    uniqueMediaPlayed75Percent: num(r.unique_media_played_75_percent),
-    uniqueMediaPlayed100Percent: num(r.unique_media_played_100_percent),
+    seq: r.seq,
+    impression: r.impression,
+    uniqueImpression: r.unique_impression,
+    mediaPlayed: r.media_played,
+    mediaPlayed25Percent: r.media_played_25_percent,
+    mediaPlayed50Percent: r.media_played_50_percent,
+    mediaPlayed75Percent: r.media_played_75_percent,
+    mediaPlayed100Percent: r.media_played_100_percent,
+    uniqueMediaPlayed: r.unique_media_played,
+    uniqueMediaPlayed25Percent: r.unique_media_played_25_percent,
+    uniqueMediaPlayed50Percent: r.unique_media_played_50_percent,
+    uniqueMediaPlayed75Percent: r.unique_media_played_75_percent,
+    uniqueMediaPlayed100Percent: r.unique_media_played_100_percent,
   };
 }
 
-function clickFromRow(v: unknown): ClickFigures {
-  const r = fields(v, ['seq', 'url', 'click', 'unique_click', 'unique_click_of_request']);
+function clickFromRow(r: z.output<typeof clickTuple>): ClickFigures {
   return {
-    seq: Number(r.seq),
-    url: String(r.url),
-    click: num(r.click),
-    uniqueClick: num(r.unique_click),
-    uniqueClickOfRequest: num(r.unique_click_of_request),
+    seq: r.seq,
+    url: r.url,
+    click: r.click,
+    uniqueClick: r.unique_click,
+    uniqueClickOfRequest: r.unique_click_of_request,
   };
 }

@@ -9,9 +9,8 @@ import {
   type Role,
   type StaffIdentity,
 } from './auth.ts';
-import type { ClickHouseClient } from './clickhouse.ts';
+import { type ClickHouseClient, query } from './clickhouse.ts';
 import { AppError } from './errors.ts';
-import { sql } from './sql.ts';
 import { chDateTime, nextVersion } from './time.ts';
 import { z } from './zod.ts';
 
@@ -72,18 +71,20 @@ export interface StaffUser extends StaffIdentity {
   updatedAt: string;
 }
 
-interface Row {
-  username: string;
-  user_id: string;
-  display_name: string;
-  role: Role;
-  tenant_id: string;
-  permissions: string[];
-  password_hash: string;
-  disabled: number;
-  created_ms: string | number;
-  updated_ms: string | number;
-}
+// 64-bit integers (epoch ms) come bare from chDB and quoted from a server: coerced.
+const userRow = z.object({
+  username: z.string(),
+  user_id: z.string(),
+  display_name: z.string(),
+  role: roleSchema,
+  tenant_id: z.string(),
+  permissions: z.array(z.string()),
+  password_hash: z.string(),
+  disabled: z.coerce.number(),
+  created_ms: z.coerce.number(),
+  updated_ms: z.coerce.number(),
+});
+type Row = z.output<typeof userRow>;
 
 // OWASP's argon2id baseline (19 MiB, 2 passes) keeps sign-in fast on a small shared machine.
 const HASH_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -163,13 +164,16 @@ export interface ApiTokenInfo {
   expired: boolean;
 }
 
-interface TokenRow {
-  token_hash: string;
-  username: string;
-  label: string;
-  created_ms: string | number;
-  expires_ms: string | number;
-}
+const tokenRow = z.object({
+  token_hash: z.string(),
+  username: z.string(),
+  label: z.string(),
+  created_ms: z.coerce.number(),
+  expires_ms: z.coerce.number(),
+});
+type TokenRow = z.output<typeof tokenRow>;
+
+const tokenOwnerRow = z.object({ username: z.string(), expires_ms: z.coerce.number() });
 
 /** Staff accounts in ClickHouse (staff_users), with argon2id passwords. */
 export class StaffStore {
@@ -193,8 +197,7 @@ export class StaffStore {
   }
 
   async list(): Promise<StaffUser[]> {
-    const rs = await this.ch.query({ query: sql('users.list'), format: 'JSONEachRow' });
-    return (await rs.json<Row>()).map(toUser);
+    return (await query(this.ch, 'users.list', {}, userRow)).map(toUser);
   }
 
   async get(username: string): Promise<StaffUser | undefined> {
@@ -349,13 +352,8 @@ export class StaffStore {
     if (hit && Date.now() - hit.at < CACHE_MS) entry = hit;
     else if (opts.cachedOnly) return undefined;
     else {
-      const rs = await this.ch.query({
-        query: sql('users.token_owner'),
-        query_params: { hash },
-        format: 'JSONEachRow',
-      });
-      const r = (await rs.json<{ username: string; expires_ms: string }>())[0];
-      entry = { at: Date.now(), username: r?.username, expiresMs: Number(r?.expires_ms ?? 0) };
+      const r = (await query(this.ch, 'users.token_owner', { hash }, tokenOwnerRow))[0];
+      entry = { at: Date.now(), username: r?.username, expiresMs: r?.expires_ms ?? 0 };
       putBounded(this.#tokenCache, hash, entry);
     }
     if (!entry.username || entry.expiresMs <= Date.now()) return undefined;
@@ -364,8 +362,7 @@ export class StaffStore {
   #tokenCache = new Map<string, { at: number; username: string | undefined; expiresMs: number }>();
 
   async #tokenRows(username: string): Promise<TokenRow[]> {
-    const rs = await this.ch.query({ query: sql('users.tokens'), query_params: { username }, format: 'JSONEachRow' });
-    return rs.json<TokenRow>();
+    return query(this.ch, 'users.tokens', { username }, tokenRow);
   }
 
   async #writeToken(r: TokenRow, revoked: boolean): Promise<void> {
@@ -398,8 +395,7 @@ export class StaffStore {
   }
 
   async #row(username: string): Promise<Row | undefined> {
-    const rs = await this.ch.query({ query: sql('users.get'), query_params: { username }, format: 'JSONEachRow' });
-    return (await rs.json<Row>())[0];
+    return (await query(this.ch, 'users.get', { username }, userRow))[0];
   }
 
   async #write(r: Row): Promise<void> {

@@ -1,11 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from './auth.ts';
-import type { ClickHouseClient } from './clickhouse.ts';
+import { type ClickHouseClient, query } from './clickhouse.ts';
 import { AppError } from './errors.ts';
 import type { FastifyRequest } from './http.ts';
 import type { Logger } from './logger.ts';
-import { sql } from './sql.ts';
 import { chDateTime } from './time.ts';
+import { z } from './zod.ts';
+
+/** A row of users.audit_recent (epoch ms: bare from chDB, quoted from a server). */
+const auditRow = z.object({
+  at_ms: z.coerce.number(),
+  event_id: z.string(),
+  action: z.string(),
+  outcome: z.string(),
+  actor_kind: z.string(),
+  user_id: z.string(),
+  username: z.string(),
+  role: z.string(),
+  tenant_id: z.string(),
+  target: z.string(),
+  detail: z.string(),
+  ip: z.string(),
+  user_agent: z.string(),
+});
 
 /** What the audit log records. Features add their own actions (send, export, …). */
 export type AuditAction =
@@ -118,26 +135,26 @@ export class AuditLog {
   }
 
   async recent(filter: { tenantId?: string; action?: string; limit?: number } = {}): Promise<AuditRecord[]> {
-    const rs = await this.ch.query({
-      query: sql('users.audit_recent'),
-      query_params: { tenant: filter.tenantId ?? '', action: filter.action ?? '', limit: filter.limit ?? 100 },
-      format: 'JSONEachRow',
-    });
-    const rows = await rs.json<Record<string, string>>();
+    const rows = await query(
+      this.ch,
+      'users.audit_recent',
+      { tenant: filter.tenantId ?? '', action: filter.action ?? '', limit: filter.limit ?? 100 },
+      auditRow,
+    );
     return rows.map((r) => ({
-      at: new Date(Number(r.at_ms)).toISOString(),
-      eventId: r.event_id!,
-      action: r.action!,
-      outcome: r.outcome!,
-      actorKind: r.actor_kind!,
-      userId: r.user_id!,
-      username: r.username!,
-      role: r.role!,
-      tenantId: r.tenant_id!,
-      target: r.target!,
+      at: new Date(r.at_ms).toISOString(),
+      eventId: r.event_id,
+      action: r.action,
+      outcome: r.outcome,
+      actorKind: r.actor_kind,
+      userId: r.user_id,
+      username: r.username,
+      role: r.role,
+      tenantId: r.tenant_id,
+      target: r.target,
       detail: JSON.parse(r.detail || '{}') as Record<string, unknown>,
-      ip: r.ip!,
-      userAgent: r.user_agent!,
+      ip: r.ip,
+      userAgent: r.user_agent,
     }));
   }
 }

@@ -11,10 +11,9 @@
  */
 import { Resvg } from '@resvg/resvg-js';
 import { HTTPFetchError, messagingApi } from '@line/bot-sdk';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import { lineBaseUrl, type LineEndpoints } from '../core/line.ts';
-import { sql } from '../core/sql.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
 import { z } from '../core/zod.ts';
@@ -142,25 +141,26 @@ function lineFailure(step: string, err: unknown): AppError {
   );
 }
 
+/** A row of delivery.rich_menu (applied_ms: bare from chDB, quoted from a server). */
+const appliedRow = z.object({
+  rich_menu_id: z.string(),
+  news_url: z.string(),
+  contact_url: z.string(),
+  applied_ms: z.coerce.number(),
+});
+
 export class RichMenuService {
   constructor(private readonly d: { ch: ClickHouseClient; tenants: TenantStore; endpoints: () => LineEndpoints }) {}
 
   async applied(tenantId: string): Promise<AppliedRichMenu | undefined> {
-    const rs = await this.d.ch.query({
-      query: sql('delivery.rich_menu'),
-      query_params: { tenant: tenantId },
-      format: 'JSONEachRow',
-    });
-    const row = (
-      await rs.json<{ rich_menu_id: string; news_url: string; contact_url: string; applied_ms: string }>()
-    )[0];
+    const row = (await query(this.d.ch, 'delivery.rich_menu', { tenant: tenantId }, appliedRow))[0];
     if (!row) return undefined;
     return {
       tenantId,
       richMenuId: row.rich_menu_id,
       newsUrl: row.news_url,
       contactUrl: row.contact_url,
-      appliedAt: Number(row.applied_ms),
+      appliedAt: row.applied_ms,
     };
   }
 

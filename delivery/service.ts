@@ -1,10 +1,9 @@
 /** Compose, validate, schedule, send, cancel, test-send, count: what the API calls. */
 import { HTTPFetchError } from '@line/bot-sdk';
 import { AuditLog, type AuditAction, type AuditContext } from '../core/audit.ts';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import { lineClients, type LineEndpoints } from '../core/line.ts';
-import { sql } from '../core/sql.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
 import { audienceLabel, audienceSchema, compileCondition, type Audience } from './audience.ts';
@@ -55,6 +54,9 @@ export const deliveryInputSchema = z.object({
     .enum(['broadcast', 'multicast'], { message: 'sendMethod は broadcast (一斉配信) か multicast (500 人ずつ) です' })
     .optional(),
 });
+
+/** delivery.audience_count_*: count() is a UInt64, bare from chDB and quoted from a server. */
+const countRow = z.object({ n: z.coerce.number() });
 
 const URL_IN_TEXT = /https?:\/\/[^\s<>"]+/g;
 
@@ -405,16 +407,16 @@ export class DeliveryService {
     const audience = parseOrThrow(z.object({ audience: audienceSchema }), input, 'invalid_audience').audience;
     if (audience.type === 'test')
       return { count: (await this.d.store.testDevices(tenantId)).length, audienceLabel: audienceLabel(audience) };
-    let query: string;
-    let params: Record<string, unknown> = { tenant: tenantId };
-    if (audience.type === 'all') query = sql('delivery.audience_count_all');
+    let rows: Array<{ n: number }>;
+    if (audience.type === 'all')
+      rows = await query(this.d.ch, 'delivery.audience_count_all', { tenant: tenantId }, countRow);
     else {
       const c = compileCondition(audience.condition);
-      query = sql('delivery.audience_count_segment').replaceAll('{{segment}}', c.sql);
-      params = { ...params, ...c.params };
+      rows = await query(this.d.ch, 'delivery.audience_count_segment', { tenant: tenantId, ...c.params }, countRow, {
+        segment: c.sql,
+      });
     }
-    const rs = await this.d.ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return { count: Number((await rs.json<{ n: string }>())[0]?.n ?? 0), audienceLabel: audienceLabel(audience) };
+    return { count: rows[0]?.n ?? 0, audienceLabel: audienceLabel(audience) };
   }
 
   /** The record, with live counts from Redis while it runs. */

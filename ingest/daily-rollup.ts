@@ -1,7 +1,12 @@
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import type { Logger } from '../core/logger.ts';
 import { sql } from '../core/sql.ts';
+import { z } from '../core/zod.ts';
 import type { RawEventRow } from './webhook-body.ts';
+
+// 64-bit integers come bare from chDB and quoted from a server: coerced.
+const watermarkRow = z.object({ ms: z.coerce.number().nullable(), n: z.coerce.number() });
+const dayRow = z.object({ tenant_id: z.string(), day: z.string() });
 
 /**
  * Keeps webhook_events_per_day in step with raw_webhook_events: days that received events are
@@ -19,7 +24,7 @@ export class DailyRollup {
     private readonly intervalMs = 1000,
   ) {}
 
-  markDirty(rows: readonly RawEventRow[]): void {
+  markDirty(rows: readonly Pick<RawEventRow, 'tenant_id' | 'day'>[]): void {
     for (const r of rows) {
       let days = this.#dirty.get(r.tenant_id);
       if (!days) this.#dirty.set(r.tenant_id, (days = new Set()));
@@ -28,16 +33,9 @@ export class DailyRollup {
   }
 
   async start(): Promise<void> {
-    const rs = await this.ch.query({ query: sql('webhook_events.rollup_watermark'), format: 'JSONEachRow' });
-    const [w] = await rs.json<{ ms: string | number | null; n: string | number }>();
-    const since = Number(w?.n ?? 0) > 0 ? Number(w!.ms) - 60_000 : 0;
-    const pairs = await this.ch.query({
-      query: sql('webhook_events.days_since'),
-      query_params: { since },
-      format: 'JSONEachRow',
-    });
-    const rows = await pairs.json<{ tenant_id: string; day: string }>();
-    this.markDirty(rows as unknown as RawEventRow[]);
+    const [w] = await query(this.ch, 'webhook_events.rollup_watermark', {}, watermarkRow);
+    const since = (w?.n ?? 0) > 0 ? Number(w!.ms) - 60_000 : 0;
+    this.markDirty(await query(this.ch, 'webhook_events.days_since', { since }, dayRow));
     await this.refreshNow();
     this.#timer = setInterval(
       () => void this.refreshNow().catch((err) => this.logger.warn({ err }, 'daily rollup refresh failed')),

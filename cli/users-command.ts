@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { AuditLog } from '../core/audit.ts';
 import { PERMISSION_LABELS, PERMISSIONS, ROLE_LABELS, ROLES, type Permission } from '../core/auth.ts';
-import { openClickHouse } from '../core/clickhouse.ts';
+import { openClickHouse, query } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { migrate } from '../core/migrations.ts';
 import { StaffStore, TOKEN_DEFAULT_DAYS, type ApiTokenInfo, type StaffInput, type StaffUser } from '../core/users.ts';
-import { sql } from '../core/sql.ts';
 import { table } from './output.ts';
 import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
 import { tokyoMinute } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 
 /** The same operations whether the suite is running (through its API) or not (directly). */
 interface UsersGateway {
@@ -24,6 +24,9 @@ interface UsersGateway {
   close(): Promise<void>;
 }
 
+/** The one column of tenants.get the direct gateway needs. */
+const tenantKindRow = z.object({ kind: z.enum(['prefecture', 'municipality']) });
+
 async function directGateway(config: Config): Promise<UsersGateway> {
   const ch = await openClickHouse(config.clickhouse);
   try {
@@ -34,8 +37,7 @@ async function directGateway(config: Config): Promise<UsersGateway> {
   }
   // Only the tenant's kind is needed (no secrets, so no key file).
   const tenantKind = async (id: string) => {
-    const rs = await ch.query({ query: sql('tenants.get'), query_params: { id }, format: 'JSONEachRow' });
-    return (await rs.json<{ kind: 'prefecture' | 'municipality' }>())[0]?.kind;
+    return (await query(ch, 'tenants.get', { id }, tenantKindRow))[0]?.kind;
   };
   const store = new StaffStore(ch, tenantKind);
   const audit = new AuditLog(ch);

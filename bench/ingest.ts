@@ -277,6 +277,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       endpoints,
       logger,
       eventLog: { dir: path.join(dir, 'event-log') },
+      // diagnostic: BENCH_SHIP=deferred holds shipping back while measuring (what receiving alone costs)
+      ...(process.env.BENCH_SHIP === 'deferred' ? { shipper: { intervalMs: 600_000, maxEntries: 10_000_000 } } : {}),
     });
     // a resident's tap: answered through the reply API while the token is fresh (as delivery's menu does)
     const clients = new Map<string, ReturnType<typeof lineClients>>();
@@ -310,6 +312,12 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const rows0 = ingest.shipper.stats.rows;
 
     const tayori50 = await load(`${base}/webhook/24201`, poolFile);
+    if (process.env.BENCH_SHIP === 'deferred') {
+      console.log(
+        `shipping deferred: Tayori (50) ${tayori50.rps.toFixed(0)} req/s p99 ${tayori50.p99_ms} ms; bare ${bare50.rps.toFixed(0)} req/s`,
+      );
+      return { ratio_ship_deferred: Number((tayori50.rps / bare50.rps).toFixed(3)) };
+    }
     await settle();
     const shipLag = pct(ingest.shipper.stats.lags, 99);
     const batches50 = ingest.shipper.stats.batches - batches0;

@@ -39,6 +39,32 @@ export type CredentialsInput = z.input<typeof credentialsInputSchema>;
 
 export type LineApi = 'line' | 'sandbox';
 
+/** A LIFF app id as LINE issues it: the Login channel id, a hyphen, 8 letters or digits. */
+export const liffIdSchema = z
+  .string()
+  .trim()
+  .regex(/^\d{1,20}-[A-Za-z0-9]{8}$/, 'LIFF ID は「チャネル ID-8 文字の英数字」の形式です (例: 1234567890-AbCdEfGh)');
+
+/** The residents' pages inside LINE: the LINE Login channel (ID token audience) and the LIFF app. */
+export const liffSettingsSchema = z
+  .object({
+    liffChannelId: z
+      .string()
+      .trim()
+      .regex(/^\d{1,20}$/, 'LINE ログインチャネルの ID は数字で指定してください')
+      .or(z.literal('')),
+    liffId: liffIdSchema.or(z.literal('')),
+  })
+  .refine((s) => s.liffId === '' || s.liffChannelId !== '', {
+    message: 'LIFF ID を設定するには LINE ログインチャネルの ID も指定してください',
+    path: ['liffChannelId'],
+  })
+  .refine((s) => s.liffId === '' || s.liffId.startsWith(`${s.liffChannelId}-`), {
+    message: 'LIFF ID がこの LINE ログインチャネルのものではありません (LIFF ID はチャネル ID で始まります)',
+    path: ['liffId'],
+  });
+export type LiffSettingsInput = z.input<typeof liffSettingsSchema>;
+
 /** What the API and CLI show: never a secret. */
 export interface Tenant {
   id: string;
@@ -52,6 +78,10 @@ export interface Tenant {
   hasCredentials: boolean;
   /** What a resident who sends a message gets back (empty: the default text). */
   autoReplyText: string;
+  /** The LINE Login channel whose ID tokens residents' pages accept (empty: not set). */
+  liffChannelId: string;
+  /** The LIFF app residents open inside LINE (empty: not set). */
+  liffId: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -78,6 +108,8 @@ const rowSchema = z.object({
   channel_access_token_enc: z.string(),
   line_api: z.enum(['line', 'sandbox']),
   auto_reply_text: z.string(),
+  liff_channel_id: z.string(),
+  liff_id: z.string(),
   created_ms: z.coerce.number(),
   updated_ms: z.coerce.number(),
 });
@@ -137,6 +169,8 @@ export class TenantStore {
         channel_access_token_enc: '',
         line_api: 'sandbox',
         auto_reply_text: '',
+        liff_channel_id: '',
+        liff_id: '',
         created_ms: now,
         updated_ms: now,
       };
@@ -172,6 +206,18 @@ export class TenantStore {
       const row = await this.#row(id);
       if (!row) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
       const next: Row = { ...row, auto_reply_text: text, updated_ms: Date.now() };
+      await this.#write(next);
+      return toTenant(next);
+    });
+  }
+
+  /** Sets the LINE Login channel and LIFF app of the residents' pages (empty strings: cleared). */
+  setLiff(id: string, input: LiffSettingsInput): Promise<Tenant> {
+    const l = liffSettingsSchema.parse(input);
+    return this.#serial(async () => {
+      const row = await this.#row(id);
+      if (!row) throw new AppError('tenant_not_found', `テナント ${id} は登録されていません`, 404);
+      const next: Row = { ...row, liff_channel_id: l.liffChannelId, liff_id: l.liffId, updated_ms: Date.now() };
       await this.#write(next);
       return toTenant(next);
     });
@@ -219,6 +265,8 @@ export class TenantStore {
           channel_access_token_enc: row.channel_access_token_enc,
           line_api: row.line_api,
           auto_reply_text: row.auto_reply_text,
+          liff_channel_id: row.liff_channel_id,
+          liff_id: row.liff_id,
           created_at: chDateTime(row.created_ms),
           updated_at: chDateTime(row.updated_ms),
           version: nextVersion(),
@@ -249,6 +297,8 @@ function toTenant(r: Row): Tenant {
     lineApi: r.line_api,
     hasCredentials: r.channel_secret_enc !== '' && r.channel_access_token_enc !== '',
     autoReplyText: r.auto_reply_text,
+    liffChannelId: r.liff_channel_id,
+    liffId: r.liff_id,
     createdAt: new Date(r.created_ms).toISOString(),
     updatedAt: new Date(r.updated_ms).toISOString(),
   };

@@ -55,3 +55,10 @@ export const VOCABULARY = {
   clickDimensions: CLICK_DIMENSION_LABELS,
 } as const;
 export type Vocabulary = typeof VOCABULARY;
+
+/** How a mileage activity's points are earned (mileage_activities.method), as staff read it. */
+export const MILEAGE_METHOD_LABELS: Readonly<Record<string, string>> = {
+  qr: '会場QR',
+  self_report: '自己申告',
+  grant: '職員付与',
+};

@@ -118,3 +118,15 @@ export function reapRedis(dataDir: string): void {
     /* none left */
   }
 }
+
+export {
+  addTenants,
+  harness,
+  stillResidents,
+  Teardown,
+  tenantStore,
+  type Harness,
+  type HarnessOptions,
+  type HarnessRedis,
+  type HarnessTenant,
+} from './harness.ts';

@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { harness, isAlive, stillResidents, Teardown } from './index.ts';
+
+describe('the shared test harness', () => {
+  it('starts the parts asked for, wires tenants to the sandbox, and tears down in reverse order', async () => {
+    const h = await harness({
+      redis: true,
+      sandbox: {
+        config: {
+          channels: [
+            {
+              channelId: '3000000901',
+              botUserId: `U${'7'.repeat(32)}`,
+              channelSecret: 'harness-secret',
+              channelAccessToken: 'harness-token',
+              residents: stillResidents(5, 1),
+            },
+          ],
+        },
+      },
+      tenants: [
+        { id: '24201', name: '津市', kind: 'municipality', channelId: '3000000901', credentials: 'sandbox' },
+        { id: '24202', name: '四日市市', kind: 'municipality' },
+      ],
+    });
+    const order: string[] = [];
+    h.defer('first', () => void order.push('first'));
+    h.defer('second', () => void order.push('second'));
+    try {
+      const applied = await h.ch.query({ query: 'SELECT count() AS c FROM schema_migrations', format: 'JSONEachRow' });
+      expect(Number((await applied.json<{ c: string }>())[0]!.c)).toBeGreaterThan(0);
+      expect(await h.redis.client.ping()).toBe('PONG');
+      expect(await h.tenants.credentials('24201')).toMatchObject({
+        channelSecret: 'harness-secret',
+        channelAccessToken: 'harness-token',
+        lineApi: 'sandbox',
+      });
+      expect((await h.tenants.get('24202'))?.hasCredentials).toBe(false);
+      expect((await fetch(`${h.sandbox.url}/__sandbox/channels`)).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+    expect(order).toEqual(['second', 'first']);
+    expect(isAlive(h.redis.server.pid)).toBe(false);
+    await expect(fetch(h.sandbox.url)).rejects.toThrow();
+    expect(fs.existsSync(h.dir)).toBe(false);
+    await h.close(); // a second close does nothing more
+  });
+
+  it('says which part it was started without', async () => {
+    const h = await harness({ clickhouse: false });
+    try {
+      expect(() => h.redis).toThrow(/without redis/);
+      expect(() => h.ch).toThrow(/without clickhouse/);
+      expect(() => h.sandbox).toThrow(/without a sandbox/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('gives up on a teardown step that never ends, runs the rest, and says which one failed', async () => {
+    const t = new Teardown(200);
+    const ran: string[] = [];
+    t.add('last', () => void ran.push('last'));
+    t.add('throws', () => {
+      throw new Error('broken');
+    });
+    t.add('hangs', () => new Promise(() => undefined));
+    await expect(t.run()).rejects.toThrow(/hangs: no end within 200 ms; throws: broken/);
+    expect(ran).toEqual(['last']);
+  });
+});

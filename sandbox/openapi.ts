@@ -44,7 +44,7 @@ export interface Operation {
 
 type Json = Record<string, unknown>;
 
-const SPEC_FILES = ['messaging-api', 'insight', 'manage-audience'] as const;
+const SPEC_FILES = ['messaging-api', 'insight', 'manage-audience', 'liff', 'channel-access-token'] as const;
 
 /** Finds ../shared/line-openapi relative to the repository root (or LINE_OPENAPI_DIR). */
 export function lineOpenApiDir(): string {

@@ -41,6 +41,8 @@ export const channelConfigSchema = z.object({
   /** LINE's "use webhook redelivery" setting. */
   redelivery: z.boolean().default(true),
   displayName: z.string().default('サンドボックス公式アカウント'),
+  /** A LINE Login channel under the same provider (its residents' user IDs are this channel's): LIFF. */
+  login: z.object({ channelId: z.string().regex(/^\d{1,20}$/), channelSecret: z.string().min(1) }).optional(),
   residents: residentsConfigSchema.default(residentsConfigSchema.parse({})),
 });
 export type ChannelConfig = z.infer<typeof channelConfigSchema>;

@@ -40,10 +40,12 @@ import { insightRoutes } from './insight-routes.ts';
 import { richMenuRoutes } from './rich-menus.ts';
 import { handleTestHook, TEST_HOOK_PREFIX } from './test-hooks.ts';
 import { parseMulticastFast } from './fast-multicast.ts';
+import { LoginPlatform } from './login.ts';
 
 export { SandboxState } from './context.ts';
 export { FaultBoard, faultSpecSchema, type FaultSpec } from './faults.ts';
 export type { ReceiptSummary, ResidentReceipts } from './receipts.ts';
+export { ID_TOKEN_ISSUER, LoginPlatform, type LiffApp } from './login.ts';
 
 /** One answered request, for tests that check every response against the OpenAPI spec. */
 export interface RecordedResponse {
@@ -71,6 +73,8 @@ export interface SandboxServer {
   state: SandboxState;
   faults: FaultBoard;
   rateLimiter: RateLimiter;
+  /** LINE Login (keys, verify, tokens) and the LIFF server API of the channels' Login channels. */
+  login: LoginPlatform;
   /** Stops timers, drops held (timed-out) connections and closes the server. */
   close(): Promise<void>;
 }
@@ -88,6 +92,7 @@ export function createSandboxServer(
   const rateLimiter = new RateLimiter(config.rateLimits, clock);
   const retryKeys = new RetryKeyStore(clock);
   const router = new Router(HANDLERS);
+  const login = new LoginPlatform(world, clock);
   const held = new Set<ServerResponse>();
 
   const respond = (
@@ -134,15 +139,32 @@ export function createSandboxServer(
         }
         let result: [number, unknown];
         try {
-          result = handleTestHook(
+          result = await handleTestHook(
             { method, pathname, query: url.searchParams, body: read.body },
-            { world, state, faults, rateLimiter },
+            { world, state, faults, rateLimiter, login },
           );
         } catch (e) {
           if (e instanceof URIError) throw notFound();
           throw e;
         }
         respond(req, res, pathname, undefined, result[0], result[1], headers);
+        return;
+      }
+
+      if (LoginPlatform.handles(pathname)) {
+        operationId = LoginPlatform.operationOf(method, pathname);
+        const read = await readBody(req);
+        if (!read.ok) {
+          if (read.reason === 'aborted') return;
+          throw payloadTooLarge();
+        }
+        const a = await login.handle(
+          method,
+          pathname,
+          { authorization: req.headers.authorization, contentType: req.headers['content-type'] },
+          read.body,
+        );
+        respond(req, res, pathname, a.operationId, a.status, a.body, headers);
         return;
       }
 
@@ -284,7 +306,7 @@ export function createSandboxServer(
     });
   };
 
-  return { server, state, faults, rateLimiter, close };
+  return { server, state, faults, rateLimiter, login, close };
 }
 
 function parseJson(text: string): unknown {

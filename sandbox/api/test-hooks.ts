@@ -41,6 +41,16 @@
  * "never" (after the action), "event": the webhook event object}; 404 for an unknown channel or
  * user; 409 when the action does not fit the resident's state (follow by a friend, anything else
  * by a non-friend); 400 for a malformed action.
+ *
+ * LINE Login (a resident who opens the channel's LIFF app), for the channels with a Login channel:
+ *   GET    /__sandbox/login-channels                           [{loginChannelId, channelId}]
+ *   GET    /__sandbox/login-channels/:loginChannelId/residents?limit=N
+ *          some residents who can sign in (friends now, in a stable order; default 10, at most 100):
+ *          {"loginChannelId", "channelId", "residents": [{"userId", "displayName"}]}
+ *   POST   /__sandbox/login-channels/:loginChannelId/id-tokens
+ *          {"userId", "expiresIn"?: seconds (default 3600; 0 or less: already expired), "nonce"?}
+ *          → {"idToken", "expiresAt"}: the ID token LINE gives that resident's LIFF app, signed
+ *          with the key published at /oauth2/v2.1/certs; 404 for an unknown channel or resident.
  */
 import { z, ZodError } from 'zod';
 import type { ResidentActionRequest, World } from '../world.ts';
@@ -48,6 +58,7 @@ import type { SandboxState } from './context.ts';
 import type { FaultBoard } from './faults.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { LineApiError, notFound } from './errors.ts';
+import type { LoginPlatform } from './login.ts';
 
 export const TEST_HOOK_PREFIX = '/__sandbox/';
 
@@ -56,6 +67,7 @@ export interface TestHookDeps {
   state: SandboxState;
   faults: FaultBoard;
   rateLimiter: RateLimiter;
+  login: LoginPlatform;
 }
 
 export interface TestHookRequest {
@@ -72,6 +84,12 @@ function parseJson(body: Buffer): unknown {
     throw new LineApiError(400, { message: 'The request body could not be parsed as JSON' });
   }
 }
+
+const idTokenRequestSchema = z.strictObject({
+  userId: z.string().min(1).max(100),
+  expiresIn: z.number().int().min(-86_400).max(86_400).optional(),
+  nonce: z.string().min(1).max(255).optional(),
+});
 
 const actionSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('follow') }),
@@ -118,7 +136,10 @@ function limitParam(query: URLSearchParams, fallback: number): number {
 }
 
 /** Returns [status, body]; throws LineApiError for 4xx. */
-export function handleTestHook(req: TestHookRequest, deps: TestHookDeps): [number, unknown] {
+export function handleTestHook(
+  req: TestHookRequest,
+  deps: TestHookDeps,
+): [number, unknown] | Promise<[number, unknown]> {
   const parts = req.pathname.slice(TEST_HOOK_PREFIX.length).split('/').map(decodeURIComponent);
   const route = `${req.method} ${parts[0] ?? ''}`;
   const { world, state, faults } = deps;
@@ -130,6 +151,35 @@ export function handleTestHook(req: TestHookRequest, deps: TestHookDeps): [numbe
   };
 
   switch (route) {
+    case 'GET login-channels': {
+      if (parts.length === 1) {
+        return [
+          200,
+          deps.login
+            .loginChannels()
+            .map((l) => ({ loginChannelId: l.channelId, channelId: l.channel.config.channelId })),
+        ];
+      }
+      const login = deps.login.loginChannel(parts[1]!);
+      if (!login || parts[2] !== 'residents' || parts.length !== 3) break;
+      const limit = Math.min(limitParam(req.query, 10), 100);
+      const residents = login.channel
+        .followerIds()
+        .slice(0, limit)
+        .map((userId) => ({ userId, displayName: login.channel.profile(userId)?.displayName ?? '' }));
+      return [200, { loginChannelId: login.channelId, channelId: login.channel.config.channelId, residents }];
+    }
+    case 'POST login-channels': {
+      if (parts.length !== 3 || parts[2] !== 'id-tokens') break;
+      let r: z.infer<typeof idTokenRequestSchema>;
+      try {
+        r = idTokenRequestSchema.parse(parseJson(req.body));
+      } catch (e) {
+        if (e instanceof ZodError) throw badRequest(e);
+        throw e;
+      }
+      return deps.login.issueIdToken({ loginChannelId: parts[1]!, ...r }).then((t) => [200, t]);
+    }
     case 'GET health':
       if (parts.length === 1) return [200, { ok: true, now: new Date(world.now()).toISOString() }];
       break;

@@ -31,6 +31,8 @@ import { startLocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createIngest, replyTokenUsable, type Ingest } from '../ingest/index.ts';
 import { LmdbEventLog } from '../ingest/lmdb-event-log.ts';
+import { checkWebhookBody, forLog, type WebhookBody } from '../ingest/webhook-body.ts';
+import { validateSignature } from '@line/bot-sdk';
 import { runLoad, type LoadResult } from './load-result.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -41,14 +43,27 @@ const SECRET = randomBytes(16).toString('hex');
 const BOT = `U${'3'.repeat(32)}`;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function load(url: string, poolFile: string, seconds = SECONDS, connections = CONNECTIONS, ackFile?: string) {
-  return runLoad(path.join(here, 'load.ts'), [
+/**
+ * One load run; `cpu_us` is this process's CPU (user + system, every thread: the server, the log,
+ * the shipper and chDB's own threads) per request answered, while the load ran in its own process.
+ */
+async function load(
+  url: string,
+  poolFile: string,
+  seconds = SECONDS,
+  connections = CONNECTIONS,
+  ackFile?: string,
+): Promise<LoadResult & { cpu_us: number }> {
+  const cpu0 = process.cpuUsage();
+  const r = await runLoad(path.join(here, 'load.ts'), [
     url,
     String(seconds),
     String(connections),
     poolFile,
     ...(ackFile ? [ackFile] : []),
   ]);
+  const cpu = process.cpuUsage(cpu0);
+  return { ...r, cpu_us: Number(((cpu.user + cpu.system) / Math.max(1, r.total)).toFixed(1)) };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -203,12 +218,35 @@ function faulty(ch: ClickHouseClient) {
   return { client, state };
 }
 
+/** CPU per request of the receiver's own steps (signature, parse and check), over the pool, in this process. */
+function receiveSteps(poolFile: string): { hmac_us: number; parse_us: number } {
+  const pool = (JSON.parse(fs.readFileSync(poolFile, 'utf8')) as Array<{ body: string; signature: string }>).map(
+    (p) => ({ raw: Buffer.from(p.body), signature: p.signature }),
+  );
+  const timed = (fn: (p: (typeof pool)[number]) => void) => {
+    for (const p of pool.slice(0, 2000)) fn(p); // warm-up
+    const c0 = process.cpuUsage();
+    for (const p of pool) fn(p);
+    const c = process.cpuUsage(c0);
+    return Number(((c.user + c.system) / pool.length).toFixed(2));
+  };
+  const hmac_us = timed((p) => {
+    if (!validateSignature(p.raw, SECRET, p.signature)) throw new Error('bad signature in pool');
+  });
+  const parse_us = timed((p) => {
+    const body = JSON.parse(p.raw.toString('utf8')) as WebhookBody;
+    if (checkWebhookBody(body)) throw new Error('bad body in pool');
+    body.events.map(forLog);
+  });
+  return { hmac_us, parse_us };
+}
+
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function bare(poolFile: string, connections: number): Promise<LoadResult> {
+async function bare(poolFile: string, connections: number): Promise<LoadResult & { cpu_us: number }> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -240,6 +278,10 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
         `segment file (length+CRC32, fdatasync per group) ${stores.segment.per_s}/s p99 ${stores.segment.p99_ms} ms ${stores.segment.cpu_us} µs CPU/append`,
     );
 
+    const steps = receiveSteps(poolFile);
+    console.log(
+      `receiver steps, CPU per request: signature (HMAC-SHA256) ${steps.hmac_us} µs, JSON parse + check ${steps.parse_us} µs; log append ${stores.lmdb.cpu_us} µs (above)`,
+    );
     const bare50 = await bare(poolFile, CONNECTIONS);
 
     // Tayori's receiver, as the suite mounts it; LINE's reply API stood in for by a server that answers 200
@@ -314,9 +356,15 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const tayori50 = await load(`${base}/webhook/24201`, poolFile);
     if (process.env.BENCH_SHIP === 'deferred') {
       console.log(
-        `shipping deferred: Tayori (50) ${tayori50.rps.toFixed(0)} req/s p99 ${tayori50.p99_ms} ms; bare ${bare50.rps.toFixed(0)} req/s`,
+        `shipping deferred: Tayori (50) ${tayori50.rps.toFixed(0)} req/s p99 ${tayori50.p99_ms} ms ${tayori50.cpu_us} µs CPU/req; bare ${bare50.rps.toFixed(0)} req/s ${bare50.cpu_us} µs CPU/req`,
       );
-      return { ratio_ship_deferred: Number((tayori50.rps / bare50.rps).toFixed(3)) };
+      return {
+        ratio_ship_deferred: Number((tayori50.rps / bare50.rps).toFixed(3)),
+        cpu_us_per_req: tayori50.cpu_us,
+        bare_cpu_us_per_req: bare50.cpu_us,
+        step_hmac_us: steps.hmac_us,
+        step_parse_us: steps.parse_us,
+      };
     }
     await settle();
     const shipLag = pct(ingest.shipper.stats.lags, 99);
@@ -392,9 +440,11 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const ratio = tayori50.rps / bare50.rps;
     const ratio256 = tayori256.rps / bare256.rps;
     console.log(`load average (1 min): ${load1} before, ${load2} after — other work shares the 2 cores`);
-    console.log(`bare http (50):  ${bare50.rps.toFixed(0)} req/s  p50 ${bare50.p50_ms} ms  p99 ${bare50.p99_ms} ms`);
     console.log(
-      `Tayori (50):     ${tayori50.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori50.p50_ms} ms  p99 ${tayori50.p99_ms} ms  non-2xx ${tayori50.non2xx}  errors ${tayori50.errors}`,
+      `bare http (50):  ${bare50.rps.toFixed(0)} req/s  p50 ${bare50.p50_ms} ms  p99 ${bare50.p99_ms} ms  ${bare50.cpu_us} µs CPU/req`,
+    );
+    console.log(
+      `Tayori (50):     ${tayori50.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori50.p50_ms} ms  p99 ${tayori50.p99_ms} ms  non-2xx ${tayori50.non2xx}  errors ${tayori50.errors}  ${tayori50.cpu_us} µs CPU/req (server, log, shipper, chDB)`,
     );
     console.log(
       `shipper: ${batches50} INSERT batches, ${(rows50 / Math.max(1, batches50)).toFixed(0)} rows each; ship lag p99 ${shipLag} ms (ack → in ClickHouse)`,
@@ -430,6 +480,10 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       ratio_with_replies: Number((mixed.rps / bareMixed.rps).toFixed(3)),
       p99_ms_256: tayori256.p99_ms,
       tayori_rps: Math.round(tayori50.rps),
+      step_hmac_us: steps.hmac_us,
+      step_parse_us: steps.parse_us,
+      cpu_us_per_req: tayori50.cpu_us,
+      bare_cpu_us_per_req: bare50.cpu_us,
       bare_rps: Math.round(bare50.rps),
       non2xx: tayori50.non2xx + tayori256.non2xx,
       exactly_once: exactlyOnce,

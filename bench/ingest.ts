@@ -20,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
 import { lineClients } from '../core/line.ts';
 import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { SecretBox } from '../core/crypto.ts';
@@ -44,8 +45,9 @@ const BOT = `U${'3'.repeat(32)}`;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * One load run; `cpu_us` is this process's CPU (user + system, every thread: the server, the log,
- * the shipper and chDB's own threads) per request answered, while the load ran in its own process.
+ * One load run; per request answered: `cpu_us`, this process's CPU (user + system, every thread: the
+ * server, the log's writer, the shipper and chDB's own threads), and `loop_us`, the time the main
+ * event loop was busy (the server's one thread: what caps its rate). The load runs in its own process.
  */
 async function load(
   url: string,
@@ -53,8 +55,9 @@ async function load(
   seconds = SECONDS,
   connections = CONNECTIONS,
   ackFile?: string,
-): Promise<LoadResult & { cpu_us: number }> {
+): Promise<LoadResult & { cpu_us: number; loop_us: number }> {
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const r = await runLoad(path.join(here, 'load.ts'), [
     url,
     String(seconds),
@@ -63,7 +66,13 @@ async function load(
     ...(ackFile ? [ackFile] : []),
   ]);
   const cpu = process.cpuUsage(cpu0);
-  return { ...r, cpu_us: Number(((cpu.user + cpu.system) / Math.max(1, r.total)).toFixed(1)) };
+  const elu = performance.eventLoopUtilization(elu0);
+  const n = Math.max(1, r.total);
+  return {
+    ...r,
+    cpu_us: Number(((cpu.user + cpu.system) / n).toFixed(1)),
+    loop_us: Number(((elu.active * 1000) / n).toFixed(1)),
+  };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -246,7 +255,7 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function bare(poolFile: string, connections: number): Promise<LoadResult & { cpu_us: number }> {
+async function bare(poolFile: string, connections: number): Promise<LoadResult & { cpu_us: number; loop_us: number }> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -356,12 +365,14 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const tayori50 = await load(`${base}/webhook/24201`, poolFile);
     if (process.env.BENCH_SHIP === 'deferred') {
       console.log(
-        `shipping deferred: Tayori (50) ${tayori50.rps.toFixed(0)} req/s p99 ${tayori50.p99_ms} ms ${tayori50.cpu_us} µs CPU/req; bare ${bare50.rps.toFixed(0)} req/s ${bare50.cpu_us} µs CPU/req`,
+        `shipping deferred: Tayori (50) ${tayori50.rps.toFixed(0)} req/s p99 ${tayori50.p99_ms} ms ${tayori50.cpu_us} µs CPU/req, loop ${tayori50.loop_us} µs/req; bare ${bare50.rps.toFixed(0)} req/s ${bare50.cpu_us} µs CPU/req, loop ${bare50.loop_us} µs/req`,
       );
       return {
         ratio_ship_deferred: Number((tayori50.rps / bare50.rps).toFixed(3)),
         cpu_us_per_req: tayori50.cpu_us,
         bare_cpu_us_per_req: bare50.cpu_us,
+        loop_us_per_req: tayori50.loop_us,
+        bare_loop_us_per_req: bare50.loop_us,
         step_hmac_us: steps.hmac_us,
         step_parse_us: steps.parse_us,
       };
@@ -441,10 +452,10 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const ratio256 = tayori256.rps / bare256.rps;
     console.log(`load average (1 min): ${load1} before, ${load2} after — other work shares the 2 cores`);
     console.log(
-      `bare http (50):  ${bare50.rps.toFixed(0)} req/s  p50 ${bare50.p50_ms} ms  p99 ${bare50.p99_ms} ms  ${bare50.cpu_us} µs CPU/req`,
+      `bare http (50):  ${bare50.rps.toFixed(0)} req/s  p50 ${bare50.p50_ms} ms  p99 ${bare50.p99_ms} ms  ${bare50.cpu_us} µs CPU/req, event loop busy ${bare50.loop_us} µs/req`,
     );
     console.log(
-      `Tayori (50):     ${tayori50.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori50.p50_ms} ms  p99 ${tayori50.p99_ms} ms  non-2xx ${tayori50.non2xx}  errors ${tayori50.errors}  ${tayori50.cpu_us} µs CPU/req (server, log, shipper, chDB)`,
+      `Tayori (50):     ${tayori50.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori50.p50_ms} ms  p99 ${tayori50.p99_ms} ms  non-2xx ${tayori50.non2xx}  errors ${tayori50.errors}  ${tayori50.cpu_us} µs CPU/req (server, log, shipper, chDB), event loop busy ${tayori50.loop_us} µs/req`,
     );
     console.log(
       `shipper: ${batches50} INSERT batches, ${(rows50 / Math.max(1, batches50)).toFixed(0)} rows each; ship lag p99 ${shipLag} ms (ack → in ClickHouse)`,
@@ -484,6 +495,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       step_parse_us: steps.parse_us,
       cpu_us_per_req: tayori50.cpu_us,
       bare_cpu_us_per_req: bare50.cpu_us,
+      loop_us_per_req: tayori50.loop_us,
+      bare_loop_us_per_req: bare50.loop_us,
       bare_rps: Math.round(bare50.rps),
       non2xx: tayori50.non2xx + tayori256.non2xx,
       exactly_once: exactlyOnce,

@@ -8,29 +8,20 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorTokenAuth } from '../../core/auth.ts';
-import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import { chDateTime } from '../../core/time.ts';
 import { batchRetryKey, createDelivery, REGISTRATION_PREFIX, type Delivery } from '../../delivery/index.ts';
 import { EventHandlerRegistry, type WebhookEvent } from '../../ingest/index.ts';
-import { startSandbox, type RunningSandbox } from '../../sandbox/index.ts';
-import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, stillResidents, waitFor, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
 const logger = createLogger(process.env.TEST_LOG ?? 'silent');
 const TOKEN = 'operator-token';
 const PREF = '24000';
 const CITY = '24201';
 const CH_PREF = '3000000011';
 const CH_CITY = '3000000012';
-let ch: ClickHouseClient;
-let redisServer: LocalRedis;
-let sandbox: RunningSandbox;
+let h: Harness;
 let delivery: Delivery;
 let app: FastifyInstance;
 let base: string;
@@ -50,15 +41,7 @@ const channel = (id: string, token: string, count: number, seed: number) => ({
   botUserId: `U${id.slice(-1).repeat(32)}`,
   channelSecret: `secret-${id}`,
   channelAccessToken: token,
-  residents: {
-    count,
-    seed,
-    initialFriendRatio: 1,
-    followRatePerDay: 0,
-    blockRatePerDay: 0,
-    unblockRatePerDay: 0,
-    fatigueBlockProbability: 0,
-  },
+  residents: stillResidents(count, seed),
 });
 
 let eventSeq = 0;
@@ -76,45 +59,38 @@ function ev(type: string, userId: string, extra: Partial<WebhookEvent> = {}, ts 
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    config: { channels: [channel(CH_PREF, 'token-pref', 1500, 31), channel(CH_CITY, 'token-city', 60, 32)] },
-  });
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
-  redisServer = await startTestRedis(tmp.dir);
-  const tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
-  await tenants.add({ id: PREF, name: '三重県', kind: 'prefecture', channelId: CH_PREF });
-  await tenants.setCredentials(PREF, {
-    channelSecret: `secret-${CH_PREF}`,
-    channelAccessToken: 'token-pref',
-    lineApi: 'sandbox',
-  });
-  await tenants.add({ id: CITY, name: '津市', kind: 'municipality', channelId: CH_CITY });
-  await tenants.setCredentials(CITY, {
-    channelSecret: `secret-${CH_CITY}`,
-    channelAccessToken: 'token-city',
-    lineApi: 'sandbox',
+  h = await harness({
+    redis: true,
+    sandbox: {
+      config: { channels: [channel(CH_PREF, 'token-pref', 1500, 31), channel(CH_CITY, 'token-city', 60, 32)] },
+    },
+    tenants: [
+      { id: PREF, name: '三重県', kind: 'prefecture', channelId: CH_PREF, credentials: 'sandbox' },
+      { id: CITY, name: '津市', kind: 'municipality', channelId: CH_CITY, credentials: 'sandbox' },
+    ],
   });
 
   registry = new EventHandlerRegistry(logger);
   delivery = createDelivery({
-    ch,
-    redisUrl: redisServer.url,
-    tenants,
+    ch: h.ch,
+    redisUrl: h.redis.url,
+    tenants: h.tenants,
     logger,
     ingestHandlers: registry,
     publicUrl: 'https://tayori.example.jp',
-    endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox.url }),
+    endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: h.sandbox.url }),
     fanOut: { requestTimeoutMs: 2000, retryBaseMs: 100 },
   });
   await delivery.start();
+  h.defer('stop delivery', () => delivery.stop());
   app = createHttpApp(logger);
   delivery.registerRoutes(app, operatorTokenAuth([TOKEN]));
+  h.defer('close the app', () => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
   // residents follow (through ingest's handlers), with attributes registered earlier
-  residents = [...sandbox.world.byChannelId(CH_PREF)!.followerIds()];
+  residents = [...h.sandbox.world.byChannelId(CH_PREF)!.followerIds()];
   const t0 = Date.parse('2026-02-01T00:00:00Z');
   await registry.dispatch(
     PREF,
@@ -167,22 +143,15 @@ beforeAll(async () => {
         ]
       : []),
   ]);
-  await ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: rows });
-  const city = [...sandbox.world.byChannelId(CH_CITY)!.followerIds()];
+  await h.ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: rows });
+  const city = [...h.sandbox.world.byChannelId(CH_CITY)!.followerIds()];
   await registry.dispatch(
     CITY,
     city.map((u, i) => ev('follow', u, { replyToken: undefined }, t0 + i)),
   );
 }, 60_000);
 
-afterAll(async () => {
-  await app?.close();
-  await delivery?.stop();
-  await sandbox?.close();
-  await redisServer?.stop();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function api(
   method: string,
@@ -207,7 +176,7 @@ async function api(
   return { status: res.status, json, text, headers: res.headers };
 }
 const receiptsFor = async (channelId: string, userId: string): Promise<Array<{ retryKey: string | null }>> =>
-  (await (await fetch(`${sandbox.url}/__sandbox/channels/${channelId}/receipts/${userId}`)).json()).receipts;
+  (await (await fetch(`${h.sandbox.url}/__sandbox/channels/${channelId}/receipts/${userId}`)).json()).receipts;
 
 async function finished(tenant: string, id: string): Promise<any> {
   return waitFor(
@@ -415,12 +384,12 @@ describe('scheduling', () => {
 
     const doneA = await finished(CITY, a.json.id);
     const doneC = await finished(CITY, c.json.id);
-    const friends = sandbox.world.byChannelId(CH_CITY)!.followerIds().length;
+    const friends = h.sandbox.world.byChannelId(CH_CITY)!.followerIds().length;
     expect(doneA).toMatchObject({ status: 'done', accepted: friends });
     expect(doneC).toMatchObject({ status: 'done', accepted: friends });
     expect((await api('POST', `/api/v1/tenants/${CITY}/deliveries/${a.json.id}/cancel`)).status).toBe(409);
     expect((await api('GET', `/api/v1/tenants/${CITY}/deliveries/${b.json.id}`)).json.status).toBe('cancelled');
-    const someone = sandbox.world.byChannelId(CH_CITY)!.followerIds()[0]!;
+    const someone = h.sandbox.world.byChannelId(CH_CITY)!.followerIds()[0]!;
     const keys = (await receiptsFor(CH_CITY, someone)).map((r) => r.retryKey);
     expect(keys).toContain(batchRetryKey(a.json.id, 0));
     expect(keys).not.toContain(batchRetryKey(b.json.id, 0));
@@ -474,7 +443,7 @@ describe('drafts', () => {
     expect(done).toMatchObject({
       status: 'done',
       title: '下書き (確定)',
-      accepted: sandbox.world.byChannelId(CH_CITY)!.followerIds().length,
+      accepted: h.sandbox.world.byChannelId(CH_CITY)!.followerIds().length,
     });
     const again = await api('PUT', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}`, {
       title: '送信後',
@@ -617,7 +586,7 @@ describe('records', () => {
   it('exports 住民の登録内容: every resident with their answers by name, as CSV that Excel opens', async () => {
     // an area whose name a spreadsheet would run as a formula, as someone's residence
     const area = (await api('POST', `${T}/categories`, { parentId: '@area', name: '=1+1' })).json;
-    await ch.insert({
+    await h.ch.insert({
       table: 'resident_attributes',
       format: 'JSONEachRow',
       values: [
@@ -726,7 +695,7 @@ describe('click tracking', () => {
 
     // tokens are opaque and carry no resident id; clicking counts per bucket
     const rows = await (
-      await ch.query({
+      await h.ch.query({
         query: 'SELECT token, bucket FROM delivery_links FINAL WHERE delivery_id = {id:String}',
         query_params: { id: d.id },
         format: 'JSONEachRow',

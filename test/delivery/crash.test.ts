@@ -6,29 +6,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { migrate } from '../../core/migrations.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import { chDateTime } from '../../core/time.ts';
-import { startSandbox, type RunningSandbox } from '../../sandbox/index.ts';
-import { freshClickHouse, repoRoot, startTestRedis, testConfig, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import {
+  addTenants,
+  freshClickHouse,
+  harness,
+  repoRoot,
+  stillResidents,
+  tenantStore,
+  testEnv,
+  waitFor,
+  type Harness,
+} from '../helpers/index.ts';
 
-const tmp = tmpDir();
 const TOKEN = 'crash-token';
 const TENANT = '24000';
 const CHANNEL = '3000000002';
 const FRIENDS = 12_000;
 const children: ChildProcess[] = [];
-let sandbox: RunningSandbox | undefined;
-let redis: LocalRedis | undefined;
+let h: Harness | undefined;
 
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await sandbox?.close();
-  await redis?.stop();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function startChild(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'delivery/main.ts')], {
@@ -50,51 +49,53 @@ async function startChild(env: Record<string, string>): Promise<{ child: ChildPr
   return { child, url };
 }
 
-const hook = async (p: string): Promise<any> => (await fetch(`${sandbox!.url}/__sandbox${p}`)).json();
+const hook = async (p: string): Promise<any> => (await fetch(`${h!.sandbox.url}/__sandbox${p}`)).json();
 
 describe('delivery survives kill -9 of its worker process', () => {
   it('delivers to every friend exactly once after a crash and restart', async () => {
-    sandbox = await startSandbox({
-      config: {
-        channels: [
-          {
-            channelId: CHANNEL,
-            botUserId: `U${'8'.repeat(32)}`,
-            channelSecret: 'secret-crash',
-            channelAccessToken: 'token-crash',
-            residents: {
-              count: FRIENDS,
-              seed: 3,
-              initialFriendRatio: 1,
-              followRatePerDay: 0,
-              blockRatePerDay: 0,
-              unblockRatePerDay: 0,
-              fatigueBlockProbability: 0,
+    // the sandbox and redis-server stay up; the engine's directory is handed to the worker process
+    h = await harness({
+      clickhouse: false,
+      redis: true,
+      sandbox: {
+        config: {
+          channels: [
+            {
+              channelId: CHANNEL,
+              botUserId: `U${'8'.repeat(32)}`,
+              channelSecret: 'secret-crash',
+              channelAccessToken: 'token-crash',
+              residents: stillResidents(FRIENDS, 3),
             },
-          },
-        ],
+          ],
+        },
       },
     });
-    redis = await startTestRedis(tmp.dir);
+    // killed first at the teardown: the worker processes still running
+    h.defer('kill the worker processes', () => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    });
+    const { sandbox, redis } = h;
     const friends = [...sandbox.world.byChannelId(CHANNEL)!.followerIds()];
     expect(friends).toHaveLength(FRIENDS);
 
     // tenant and residents' state, written before the worker process takes the engine's directory
-    const ch = await freshClickHouse(tmp.dir);
+    const ch = await freshClickHouse(h.dir);
     await migrate(ch);
-    const tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
-    await tenants.add({
-      id: TENANT,
-      name: '三重県',
-      kind: 'prefecture',
-      channelId: CHANNEL,
-      botUserId: `U${'8'.repeat(32)}`,
-    });
-    await tenants.setCredentials(TENANT, {
-      channelSecret: 'secret-crash',
-      channelAccessToken: 'token-crash',
-      lineApi: 'sandbox',
-    });
+    await addTenants(
+      tenantStore(ch, h.config),
+      [
+        {
+          id: TENANT,
+          name: '三重県',
+          kind: 'prefecture',
+          channelId: CHANNEL,
+          botUserId: `U${'8'.repeat(32)}`,
+          credentials: 'sandbox',
+        },
+      ],
+      sandbox,
+    );
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     await ch.insert({
       table: 'resident_states',
@@ -109,7 +110,7 @@ describe('delivery survives kill -9 of its worker process', () => {
     });
     await ch.close();
 
-    const env = testEnv(tmp.dir, {
+    const env = testEnv(h.dir, {
       TAYORI_SANDBOX: 'off',
       LOG_LEVEL: 'error',
       REDIS_URL: redis.url,

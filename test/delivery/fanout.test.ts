@@ -8,28 +8,18 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorTokenAuth } from '../../core/auth.ts';
-import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import { chDateTime } from '../../core/time.ts';
 import { batchRetryKey, createDelivery, type Delivery } from '../../delivery/index.ts';
-import { startSandbox, type RunningSandbox } from '../../sandbox/index.ts';
-import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, stillResidents, waitFor, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
 const logger = createLogger('silent');
 const TOKEN = 'operator-token';
 const TENANT = '24000';
 const CHANNEL = '3000000001';
 const ACCESS = 'token-pref';
-let ch: ClickHouseClient;
-let redisServer: LocalRedis;
-let sandbox: RunningSandbox;
-let tenants: TenantStore;
+let h: Harness;
 let delivery: Delivery;
 let app: FastifyInstance;
 let base: string;
@@ -38,51 +28,40 @@ let blocked: string[];
 const tracked: Array<{ tenantId: string; kind: string; key: string; sentAt: number }> = [];
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    config: {
-      channels: [
-        {
-          channelId: CHANNEL,
-          botUserId: `U${'9'.repeat(32)}`,
-          channelSecret: 'secret-pref',
-          channelAccessToken: ACCESS,
-          residents: {
-            count: 3200,
-            seed: 7,
-            initialFriendRatio: 1,
-            followRatePerDay: 0,
-            blockRatePerDay: 0,
-            unblockRatePerDay: 0,
-            fatigueBlockProbability: 0,
+  h = await harness({
+    redis: true,
+    sandbox: {
+      config: {
+        channels: [
+          {
+            channelId: CHANNEL,
+            botUserId: `U${'9'.repeat(32)}`,
+            channelSecret: 'secret-pref',
+            channelAccessToken: ACCESS,
+            residents: stillResidents(3200, 7),
           },
-        },
-      ],
-      rateLimits: { multicastPerSecond: 200 },
+        ],
+        rateLimits: { multicastPerSecond: 200 },
+      },
     },
-  });
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
-  redisServer = await startTestRedis(tmp.dir);
-  tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
-  await tenants.add({
-    id: TENANT,
-    name: '三重県',
-    kind: 'prefecture',
-    channelId: CHANNEL,
-    botUserId: `U${'9'.repeat(32)}`,
-  });
-  await tenants.setCredentials(TENANT, {
-    channelSecret: 'secret-pref',
-    channelAccessToken: ACCESS,
-    lineApi: 'sandbox',
+    tenants: [
+      {
+        id: TENANT,
+        name: '三重県',
+        kind: 'prefecture',
+        channelId: CHANNEL,
+        botUserId: `U${'9'.repeat(32)}`,
+        credentials: 'sandbox',
+      },
+    ],
   });
 
   // residents' follow state as ingest would have recorded it: everyone followed, 200 blocked later
-  const all = [...sandbox.world.byChannelId(CHANNEL)!.followerIds()];
+  const all = [...h.sandbox.world.byChannelId(CHANNEL)!.followerIds()];
   blocked = all.slice(0, 200);
   friends = all.slice(200);
   const t0 = Date.parse('2026-01-01T00:00:00Z');
-  await ch.insert({
+  await h.ch.insert({
     table: 'resident_states',
     format: 'JSONEachRow',
     values: [
@@ -104,11 +83,11 @@ beforeAll(async () => {
   });
 
   delivery = createDelivery({
-    ch,
-    redisUrl: redisServer.url,
-    tenants,
+    ch: h.ch,
+    redisUrl: h.redis.url,
+    tenants: h.tenants,
     logger,
-    endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox.url }),
+    endpoints: () => ({ line: 'http://127.0.0.1:1', sandbox: h.sandbox.url }),
     fanOut: {
       requestTimeoutMs: 1500,
       retryBaseMs: 100,
@@ -118,20 +97,15 @@ beforeAll(async () => {
     },
   });
   await delivery.start();
+  h.defer('stop delivery', () => delivery.stop());
   app = createHttpApp(logger);
   delivery.registerRoutes(app, operatorTokenAuth([TOKEN]));
+  h.defer('close the app', () => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }, 60_000);
 
-afterAll(async () => {
-  await app?.close();
-  await delivery?.stop();
-  await sandbox?.close();
-  await redisServer?.stop();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${base}${path}`, {
@@ -147,7 +121,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 }
 
 async function hook(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${sandbox.url}/__sandbox${path}`, {
+  const res = await fetch(`${h.sandbox.url}/__sandbox${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -357,7 +331,7 @@ describe('delivery fan-out', () => {
       key: d.requestId,
       sentAt: expect.any(Number),
     });
-    await ch.insert({
+    await h.ch.insert({
       table: 'insight_message_stats',
       format: 'JSONEachRow',
       values: [
@@ -384,7 +358,7 @@ describe('delivery fan-out', () => {
   it('marks a batch failed with LINE’s reason on a 4xx other than 409/429, and the others still go out', async () => {
     // a resident id LINE refuses ends up alone in the last batch (ids sort after every hex id)
     const bad = `U${'z'.repeat(32)}`;
-    await ch.insert({
+    await h.ch.insert({
       table: 'resident_states',
       format: 'JSONEachRow',
       values: [

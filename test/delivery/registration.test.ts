@@ -14,14 +14,8 @@ import type { AddressInfo } from 'node:net';
 import { messagingApi } from '@line/bot-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorTokenAuth } from '../../core/auth.ts';
-import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import { connectRedis, type Redis } from '../../core/redis.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import {
   createDelivery,
   REGISTRATION_PREFIX,
@@ -31,10 +25,9 @@ import {
 } from '../../delivery/index.ts';
 import { createIngest, type Ingest } from '../../ingest/index.ts';
 import { imageSize } from '../../sandbox/api/rich-menus.ts';
-import { startSandbox, type RunningSandbox } from '../../sandbox/index.ts';
-import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import type { RunningSandbox } from '../../sandbox/index.ts';
+import { harness, waitFor, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
 const logger = createLogger(process.env.TEST_LOG ?? 'silent');
 const TOKEN = 'operator-token';
 const TENANT = '24203';
@@ -43,9 +36,7 @@ const CHANNEL = '3000000203';
 const BOT = `U${'4'.repeat(32)}`;
 const SECRET = 'registration-secret';
 const ACCESS = 'registration-token';
-let ch: ClickHouseClient;
-let redisServer: LocalRedis;
-let redis: Redis;
+let h: Harness;
 let sandbox: RunningSandbox | undefined;
 let ingest: Ingest;
 let delivery: Delivery;
@@ -55,19 +46,27 @@ let line: messagingApi.MessagingApiClient;
 let lineBlob: messagingApi.MessagingApiBlobClient;
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
-  redisServer = await startTestRedis(tmp.dir);
-  redis = connectRedis(redisServer.url);
-  const tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
-  await tenants.add({ id: TENANT, name: NAME, kind: 'municipality', channelId: CHANNEL, botUserId: BOT });
-  await tenants.setCredentials(TENANT, { channelSecret: SECRET, channelAccessToken: ACCESS, lineApi: 'sandbox' });
+  h = await harness({
+    redis: true,
+    tenants: [
+      {
+        id: TENANT,
+        name: NAME,
+        kind: 'municipality',
+        channelId: CHANNEL,
+        botUserId: BOT,
+        credentials: { channelSecret: SECRET, channelAccessToken: ACCESS, lineApi: 'sandbox' },
+      },
+    ],
+  });
+  const { ch, tenants } = h;
+  const redis = h.redis.client;
 
   const endpoints = () => ({ line: 'http://127.0.0.1:1', sandbox: sandbox?.url });
-  ingest = createIngest({ ch, redis, tenants, endpoints, logger, eventLog: { dir: `${tmp.dir}/event-log` } });
+  ingest = createIngest({ ch, redis, tenants, endpoints, logger, eventLog: { dir: `${h.dir}/event-log` } });
   delivery = createDelivery({
     ch,
-    redisUrl: redisServer.url,
+    redisUrl: h.redis.url,
     tenants,
     endpoints,
     logger,
@@ -76,6 +75,9 @@ beforeAll(async () => {
   const front = new FrontHandlers();
   ingest.mount(front);
   app = createHttpApp(logger, { front });
+  h.defer('stop ingest', () => ingest.stop());
+  h.defer('stop delivery', () => delivery.stop());
+  h.defer('close the app', () => app.close());
   delivery.registerRoutes(app, operatorTokenAuth([TOKEN]));
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -83,7 +85,7 @@ beforeAll(async () => {
   await delivery.start();
 
   // the sandbox at real time, its webhooks to the suite; nobody acts unless the test says so
-  sandbox = await startSandbox({
+  sandbox = await h.startSandbox({
     config: {
       channels: [
         {
@@ -109,16 +111,7 @@ beforeAll(async () => {
   lineBlob = new messagingApi.MessagingApiBlobClient({ channelAccessToken: ACCESS, baseURL: sandbox.url });
 }, 60_000);
 
-afterAll(async () => {
-  await sandbox?.close();
-  await app?.close();
-  await delivery?.stop();
-  await ingest?.stop();
-  await redis?.quit();
-  await redisServer?.stop();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${base}/api/v1/tenants/${TENANT}${path}`, {

@@ -1,0 +1,88 @@
+/**
+ * とこわか健康応援カード (resident): the card in its design with the municipality, card number, issue
+ * date and validity; 「有効期限切れ」 when it has expired; before the goal, how many points are missing.
+ * A clock with seconds and today's date runs under it, so shop staff can tell a live card from a
+ * screenshot.
+ */
+import { residentFetch, setStatus } from '../../core/browser/liff.ts';
+import type { ResidentSummary } from '../schemas.ts';
+import { byId, points, setText, tokyoDay, warekiDay } from './resident-kit.ts';
+import type { CardLook } from './resident-types.ts';
+
+const looks = (() => {
+  const node = document.getElementById('mileage-looks');
+  return node?.textContent
+    ? (JSON.parse(node.textContent) as { looks: CardLook[]; fallback: CardLook })
+    : { looks: [], fallback: null };
+})();
+
+const dateFormat = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
+  timeZone: 'Asia/Tokyo',
+  era: 'long',
+  year: 'numeric',
+  month: 'long',
+  day: 'numeric',
+  weekday: 'short',
+});
+const timeFormat = new Intl.DateTimeFormat('ja-JP', {
+  timeZone: 'Asia/Tokyo',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: false,
+});
+
+function tick(): void {
+  const now = new Date();
+  setText('m-today', dateFormat.format(now));
+  setText('m-now', timeFormat.format(now));
+}
+
+function lookFor(designId: string): CardLook | null {
+  return looks.looks.find((l) => l.designId === designId) ?? looks.looks[0] ?? looks.fallback;
+}
+
+async function main(): Promise<void> {
+  tick();
+  setInterval(tick, 1000);
+  const box = byId('m-card-box');
+  const r = await residentFetch<ResidentSummary>('mileage/summary');
+  box?.removeAttribute('aria-busy');
+  setStatus('');
+  if (!r.ok) return;
+  const s = r.body;
+  const card = s.card;
+  if (!card) {
+    const none = byId('m-no-card');
+    if (!none) return;
+    none.hidden = false;
+    none.textContent = s.programme
+      ? `まだカードはありません (あと ${points(Math.max(0, s.goal - s.balance))})`
+      : 'まだカードはありません (現在、受付中のマイレージ事業はありません)';
+    return;
+  }
+  const look = lookFor(card.designId);
+  const section = byId('m-card');
+  if (!section) return;
+  if (look) {
+    // CSSOM, not a style attribute (the page's CSP allows no inline style)
+    section.style.backgroundColor = look.colour;
+    section.style.color = look.textColour;
+    setText('m-card-title', look.title);
+    setText('m-card-note', look.note);
+    const art = byId<HTMLImageElement>('m-card-art');
+    if (art && look.artworkUrl) {
+      art.src = look.artworkUrl;
+      art.hidden = false;
+    }
+  }
+  setText('m-card-no', card.cardNo);
+  setText('m-card-issued', warekiDay(tokyoDay(card.issuedAt)));
+  setText('m-card-valid', `${warekiDay(card.validUntil)}まで`);
+  const expired = byId('m-card-expired');
+  if (expired) expired.hidden = !card.expired;
+  section.classList.toggle('m-card-is-expired', card.expired);
+  section.hidden = false;
+}
+
+void main();

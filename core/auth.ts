@@ -17,7 +17,13 @@ import { bearerMatches, type FastifyInstance, type FastifyRequest } from './http
 export const ROLES = ['admin', 'prefecture', 'contractor', 'municipality'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const PERMISSIONS = ['deliver', 'export_residents', 'manage_reports', 'manage_channels'] as const;
+export const PERMISSIONS = [
+  'deliver',
+  'export_residents',
+  'manage_reports',
+  'manage_channels',
+  'manage_mileage',
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_LABELS: Record<Role, string> = {
@@ -32,14 +38,18 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   export_residents: '住民データの出力',
   manage_reports: '帳票の管理',
   manage_channels: 'チャネルの管理',
+  manage_mileage: 'マイレージ管理',
 };
 
-/** What each role may be granted at most. The prefecture reads: it never sends or changes channels. */
+/**
+ * What each role may be granted at most. The prefecture reads: it never sends or changes channels;
+ * its manage_mileage covers the benefit card's one design (and programmes), never grants of points.
+ */
 export const ROLE_ALLOWS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
   contractor: PERMISSIONS,
-  municipality: ['deliver', 'export_residents', 'manage_reports'],
-  prefecture: ['export_residents', 'manage_reports'],
+  municipality: ['deliver', 'export_residents', 'manage_reports', 'manage_mileage'],
+  prefecture: ['export_residents', 'manage_reports', 'manage_mileage'],
 };
 
 /** What a new account of a role gets unless told otherwise. */

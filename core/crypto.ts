@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.ts';
@@ -19,6 +19,14 @@ export class SecretBox {
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return `v1:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
+  }
+
+  /**
+   * A 32-byte key for one purpose (`info`, e.g. `mileage-session-code:24201`), derived from the
+   * suite's key with HKDF-SHA256: the same across restarts, a different key for each purpose.
+   */
+  deriveKey(info: string): Uint8Array {
+    return new Uint8Array(hkdfSync('sha256', this.#key, 'tayori', info, 32));
   }
 
   decrypt(sealed: string, context: string): string {

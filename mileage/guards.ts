@@ -1,0 +1,447 @@
+/**
+ * The award guards in Redis: what makes each award happen exactly once per rule, with its caps,
+ * under retries, double taps and concurrency — rebuilt from ClickHouse, which stays the truth.
+ *
+ * Per tenant, everything lives under an epoch (`tayori:mileage:{<tenant>}:<epoch>:…`): one hash per
+ * participant and programme (`e:<entry id>` → points for each entry, `d:<activity>:<day>` and
+ * `p:<activity>` award counts for the caps, `b` the balance, `c` the card issued), a hash of member
+ * serials and the serial counter. The epoch key `tayori:mileage:{<tenant>}:epoch` names the current
+ * epoch; every script first checks it. An epoch is made by reading the tenant's ledger, balances
+ * (the rollup), cards and members from ClickHouse; until it exists no award passes, so guards lost
+ * with Redis (restarted empty, flushed) never let a second award through: the next award finds the
+ * epoch key missing and the guards are rebuilt from the ledger first.
+ *
+ * Before rebuilding, this process waits for its own awards in flight (their rows are then in
+ * ClickHouse, or undone), so the rebuild sees every row it must.
+ *
+ * Crash window: a process that dies after an award's guard is set and before its row is stored leaves
+ * a guard without a row (the resident would be told "already awarded" — a missed award, never a
+ * double one). `start()` drops every mileage key, so the first award after a start rebuilds from the
+ * ledger and the guard is gone. With several processes on one Redis, a process that starts would
+ * drop the epoch under the others' awards in flight: the suite runs one process per data directory.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Redis } from '../core/redis.ts';
+import { z } from '../core/zod.ts';
+
+export const KEY_PREFIX = 'tayori:mileage:';
+const epochKey = (tenantId: string) => `${KEY_PREFIX}{${tenantId}}:epoch`;
+const lockKey = (tenantId: string) => `${KEY_PREFIX}{${tenantId}}:rebuild`;
+const base = (tenantId: string, epoch: string) => `${KEY_PREFIX}{${tenantId}}:${epoch}:`;
+export const userKey = (tenantId: string, epoch: string, programmeId: string, userId: string) =>
+  `${base(tenantId, epoch)}u:${programmeId}:${userId}`;
+const membersKey = (tenantId: string, epoch: string) => `${base(tenantId, epoch)}members`;
+const serialKey = (tenantId: string, epoch: string) => `${base(tenantId, epoch)}serial`;
+
+/** Returned by a step whose epoch is gone: the caller refreshes (or rebuilds) and tries again. */
+export const STALE = Symbol('stale epoch');
+
+const AWARD = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2, 0} end
+local b = tonumber(redis.call('HGET', KEYS[2], 'b') or '0')
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {0, b} end
+local dcap = tonumber(ARGV[5])
+if dcap > 0 and tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0') >= dcap then return {-3, b} end
+local pcap = tonumber(ARGV[7])
+if pcap > 0 and tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0') >= pcap then return {-4, b} end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
+if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[6], 1) end
+return {1, redis.call('HINCRBY', KEYS[2], 'b', ARGV[3])}
+`;
+
+const UNDO = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('HDEL', KEYS[2], ARGV[2]) == 0 then return 0 end
+if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[4], -1) end
+if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[6], -1) end
+redis.call('HINCRBY', KEYS[2], 'b', -tonumber(ARGV[3]))
+return 1
+`;
+
+const FLAG = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -2 end
+if ARGV[3] == '1' then return redis.call('HSETNX', KEYS[2], ARGV[2], '1') end
+return redis.call('HDEL', KEYS[2], ARGV[2])
+`;
+
+const MEMBER = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2, 0} end
+local s = redis.call('HGET', KEYS[2], ARGV[2])
+if s then return {0, tonumber(s)} end
+local n = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[2], ARGV[2], n)
+return {1, n}
+`;
+
+const MEMBER_UNDO = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then return redis.call('HDEL', KEYS[2], ARGV[2]) end
+return 0
+`;
+
+const READ = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+return redis.call('HGET', KEYS[2], ARGV[2]) or ''
+`;
+
+const READ_MANY = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+return redis.call('HMGET', KEYS[2], unpack(ARGV, 2))
+`;
+
+const guardRow = z.object({
+  programme_id: z.string(),
+  user_id: z.string(),
+  entry_id: z.string(),
+  activity_id: z.string(),
+  kind: z.string(),
+  activity_on: z.string(),
+});
+const balanceRow = z.object({ programme_id: z.string(), user_id: z.string(), points: z.coerce.number() });
+const cardRow = z.object({ programme_id: z.string(), user_id: z.string() });
+const memberRow = z.object({ user_id: z.string(), member_no: z.string() });
+
+/** What an award asks the guard for. */
+export interface GuardAward {
+  programmeId: string;
+  userId: string;
+  entryId: string;
+  points: number;
+  /** The activity whose caps count (''/0: none, e.g. a correction). */
+  activityId: string;
+  activityOn: string;
+  dailyCap: number;
+  periodCap: number;
+}
+
+export type GuardOutcome =
+  | { kind: 'awarded'; balance: number }
+  | { kind: 'already'; balance: number }
+  | { kind: 'daily_cap'; balance: number }
+  | { kind: 'period_cap'; balance: number };
+
+/** The hash fields an award touches: its entry, its day's and its period's counters. */
+export function awardFields(a: GuardAward): { entry: string; daily: string; period: string } {
+  const counted = a.activityId !== '';
+  return {
+    entry: `e:${a.entryId}`,
+    daily: counted ? `d:${a.activityId}:${a.activityOn.replaceAll('-', '')}` : '',
+    period: counted ? `p:${a.activityId}` : '',
+  };
+}
+
+/** Runs Lua by its SHA, loading it on first use. */
+class Script {
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (!String((e as Error).message).startsWith('NOSCRIPT')) throw e;
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+const scripts = {
+  award: new Script(AWARD),
+  undo: new Script(UNDO),
+  flag: new Script(FLAG),
+  member: new Script(MEMBER),
+  memberUndo: new Script(MEMBER_UNDO),
+  read: new Script(READ),
+  readMany: new Script(READ_MANY),
+};
+
+export class AwardGuards {
+  readonly #epochs = new Map<string, string>();
+  readonly #rebuilds = new Map<string, Promise<string>>();
+  readonly #inFlight = new Map<string, Set<Promise<unknown>>>();
+  /** Rebuilds done (for tests and figures). */
+  readonly stats = { rebuilds: 0 };
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly redis: Redis,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Start-up repair: drops every mileage key, so each tenant's guards are rebuilt from ClickHouse. */
+  async start(): Promise<void> {
+    this.#epochs.clear();
+    await this.#unlinkMatching(`${KEY_PREFIX}*`, () => true);
+  }
+
+  /** Drops a tenant's guards (e.g. after rows were written to the ledger directly): the next award rebuilds them. */
+  async invalidate(tenantId: string): Promise<void> {
+    this.#epochs.delete(tenantId);
+    await this.redis.del(epochKey(tenantId));
+  }
+
+  /**
+   * Runs `step` with the tenant's current epoch; a step that answers STALE (the epoch changed or is
+   * gone) runs again once the epoch is refreshed or rebuilt. Steps are counted in flight, so a
+   * rebuild waits for them.
+   */
+  async run<T>(tenantId: string, step: (epoch: string) => Promise<T | typeof STALE>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const epoch = await this.#epoch(tenantId);
+      const running = step(epoch);
+      const set = this.#inFlight.get(tenantId) ?? new Set();
+      this.#inFlight.set(tenantId, set);
+      set.add(running);
+      let r: T | typeof STALE;
+      try {
+        r = await running;
+      } finally {
+        set.delete(running);
+      }
+      if (r !== STALE) return r;
+      if (attempt >= 5) throw new Error(`mileage guards for ${tenantId}: the epoch keeps changing`);
+      await this.#refresh(tenantId, epoch);
+    }
+  }
+
+  async award(tenantId: string, epoch: string, a: GuardAward): Promise<GuardOutcome | typeof STALE> {
+    const f = awardFields(a);
+    const [code, balance] = (await scripts.award.run(
+      this.redis,
+      [epochKey(tenantId), userKey(tenantId, epoch, a.programmeId, a.userId)],
+      [epoch, f.entry, a.points, f.daily, a.dailyCap, f.period, a.periodCap],
+    )) as [number, number];
+    switch (code) {
+      case -2:
+        return STALE;
+      case 0:
+        return { kind: 'already', balance };
+      case -3:
+        return { kind: 'daily_cap', balance };
+      case -4:
+        return { kind: 'period_cap', balance };
+      default:
+        return { kind: 'awarded', balance };
+    }
+  }
+
+  /** Takes back an award whose row was not stored (false: the epoch is gone, nothing to undo). */
+  async undo(tenantId: string, epoch: string, a: GuardAward): Promise<boolean> {
+    const f = awardFields(a);
+    const n = await scripts.undo.run(
+      this.redis,
+      [epochKey(tenantId), userKey(tenantId, epoch, a.programmeId, a.userId)],
+      [epoch, f.entry, a.points, f.daily, '', f.period],
+    );
+    return n === 1;
+  }
+
+  /** Sets (once: true when this call set it) or clears a participant's flag, e.g. `c` (card issued). */
+  async flag(
+    tenantId: string,
+    epoch: string,
+    programmeId: string,
+    userId: string,
+    field: string,
+    on: boolean,
+  ): Promise<boolean | typeof STALE> {
+    const n = await scripts.flag.run(
+      this.redis,
+      [epochKey(tenantId), userKey(tenantId, epoch, programmeId, userId)],
+      [epoch, field, on ? '1' : '0'],
+    );
+    return n === -2 ? STALE : n === 1;
+  }
+
+  /** A participant's member serial, allocated on first call (created: true), unique per tenant. */
+  async member(
+    tenantId: string,
+    epoch: string,
+    userId: string,
+  ): Promise<{ serial: number; created: boolean } | typeof STALE> {
+    const [code, serial] = (await scripts.member.run(
+      this.redis,
+      [epochKey(tenantId), membersKey(tenantId, epoch), serialKey(tenantId, epoch)],
+      [epoch, userId],
+    )) as [number, number];
+    return code === -2 ? STALE : { serial, created: code === 1 };
+  }
+
+  async memberUndo(tenantId: string, epoch: string, userId: string, serial: number): Promise<void> {
+    await scripts.memberUndo.run(
+      this.redis,
+      [epochKey(tenantId), membersKey(tenantId, epoch)],
+      [epoch, userId, String(serial)],
+    );
+  }
+
+  /** A participant's member serial if they have one ('' otherwise). */
+  async memberSerial(tenantId: string, epoch: string, userId: string): Promise<string | typeof STALE> {
+    const v = await scripts.read.run(this.redis, [epochKey(tenantId), membersKey(tenantId, epoch)], [epoch, userId]);
+    return v === null ? STALE : String(v);
+  }
+
+  /** Fields of a participant's hash (counters, flags), 0 for those not set. */
+  async counts(
+    tenantId: string,
+    epoch: string,
+    programmeId: string,
+    userId: string,
+    fields: string[],
+  ): Promise<number[] | typeof STALE> {
+    const v = await scripts.readMany.run(
+      this.redis,
+      [epochKey(tenantId), userKey(tenantId, epoch, programmeId, userId)],
+      [epoch, ...fields],
+    );
+    return v === null ? STALE : (v as Array<string | null>).map((x) => Number(x ?? 0));
+  }
+
+  async #epoch(tenantId: string): Promise<string> {
+    const pending = this.#rebuilds.get(tenantId);
+    if (pending) return pending;
+    const cached = this.#epochs.get(tenantId);
+    if (cached) return cached;
+    const stored = await this.redis.get(epochKey(tenantId));
+    if (stored) {
+      this.#epochs.set(tenantId, stored);
+      return stored;
+    }
+    return this.#rebuild(tenantId);
+  }
+
+  async #refresh(tenantId: string, stale: string): Promise<void> {
+    if (this.#rebuilds.has(tenantId)) return;
+    if (this.#epochs.get(tenantId) !== stale) return;
+    this.#epochs.delete(tenantId);
+    const stored = await this.redis.get(epochKey(tenantId));
+    if (stored && stored !== stale) this.#epochs.set(tenantId, stored);
+  }
+
+  #rebuild(tenantId: string): Promise<string> {
+    const existing = this.#rebuilds.get(tenantId);
+    if (existing) return existing;
+    const p = this.#doRebuild(tenantId).finally(() => this.#rebuilds.delete(tenantId));
+    this.#rebuilds.set(tenantId, p);
+    return p;
+  }
+
+  async #doRebuild(tenantId: string): Promise<string> {
+    // this process's awards in flight finish first: their rows are then stored or undone
+    await Promise.allSettled([...(this.#inFlight.get(tenantId) ?? [])]);
+    const lock = randomBytes(8).toString('hex');
+    const deadline = Date.now() + 120_000;
+    while ((await this.redis.set(lockKey(tenantId), lock, 'PX', 60_000, 'NX')) !== 'OK') {
+      // another process rebuilds: wait for its epoch
+      const stored = await this.redis.get(epochKey(tenantId));
+      if (stored) {
+        this.#epochs.set(tenantId, stored);
+        return stored;
+      }
+      if (Date.now() > deadline) throw new Error(`mileage guards for ${tenantId}: rebuild lock held too long`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      const stored = await this.redis.get(epochKey(tenantId));
+      if (stored) {
+        this.#epochs.set(tenantId, stored);
+        return stored;
+      }
+      const epoch = `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+      await this.#load(tenantId, epoch);
+      await this.redis.set(epochKey(tenantId), epoch);
+      this.#epochs.set(tenantId, epoch);
+      this.stats.rebuilds++;
+      // the old epochs' keys go in the background
+      void this.#unlinkMatching(
+        `${KEY_PREFIX}{${tenantId}}:*`,
+        (k) => !k.startsWith(base(tenantId, epoch)) && k !== epochKey(tenantId) && k !== lockKey(tenantId),
+      ).catch((err: unknown) => this.logger?.warn({ err, tenantId }, 'old mileage guard keys not removed'));
+      return epoch;
+    } finally {
+      const script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+      await this.redis.eval(script, 1, lockKey(tenantId), lock).catch(() => {});
+    }
+  }
+
+  /** Writes the tenant's guards for a new epoch from ClickHouse (ledger, balances rollup, cards, members). */
+  async #load(tenantId: string, epoch: string): Promise<void> {
+    const [entries, balances, cards, members] = await Promise.all([
+      query(this.ch, 'mileage.ledger_guards', { tenant: tenantId }, guardRow),
+      query(this.ch, 'mileage.balances_of_tenant', { tenant: tenantId }, balanceRow),
+      query(this.ch, 'mileage.cards_of_tenant', { tenant: tenantId }, cardRow),
+      query(this.ch, 'mileage.members_of_tenant', { tenant: tenantId }, memberRow),
+    ]);
+    const hashes = new Map<string, Map<string, number>>();
+    const hash = (programmeId: string, userId: string) => {
+      const k = userKey(tenantId, epoch, programmeId, userId);
+      let h = hashes.get(k);
+      if (!h) hashes.set(k, (h = new Map()));
+      return h;
+    };
+    for (const e of entries) {
+      const h = hash(e.programme_id, e.user_id);
+      h.set(`e:${e.entry_id}`, 1);
+      if (e.kind !== 'correction' && e.activity_id) {
+        const f = awardFields({
+          programmeId: e.programme_id,
+          userId: e.user_id,
+          entryId: e.entry_id,
+          points: 0,
+          activityId: e.activity_id,
+          activityOn: e.activity_on,
+          dailyCap: 0,
+          periodCap: 0,
+        });
+        h.set(f.daily, (h.get(f.daily) ?? 0) + 1);
+        h.set(f.period, (h.get(f.period) ?? 0) + 1);
+      }
+    }
+    for (const b of balances) hash(b.programme_id, b.user_id).set('b', b.points);
+    for (const c of cards) hash(c.programme_id, c.user_id).set('c', 1);
+
+    let pipe = this.redis.pipeline();
+    let queued = 0;
+    const flush = async () => {
+      if (queued === 0) return;
+      const results = (await pipe.exec()) ?? [];
+      for (const [err] of results) if (err) throw err;
+      pipe = this.redis.pipeline();
+      queued = 0;
+    };
+    for (const [key, fields] of hashes) {
+      pipe.hset(key, Object.fromEntries(fields));
+      if (++queued >= 1000) await flush();
+    }
+    let maxSerial = 0;
+    const serials: Record<string, string> = {};
+    let n = 0;
+    for (const m of members) {
+      const serial = Number(m.member_no.split('-')[1] ?? 0);
+      if (serial > maxSerial) maxSerial = serial;
+      serials[m.user_id] = String(serial);
+      if (++n % 1000 === 0) {
+        pipe.hset(membersKey(tenantId, epoch), serials);
+        for (const k of Object.keys(serials)) delete serials[k];
+        if (++queued >= 1000) await flush();
+      }
+    }
+    if (Object.keys(serials).length) pipe.hset(membersKey(tenantId, epoch), serials);
+    pipe.set(serialKey(tenantId, epoch), String(maxSerial));
+    queued++;
+    await flush();
+  }
+
+  async #unlinkMatching(pattern: string, remove: (key: string) => boolean): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      const gone = keys.filter(remove);
+      if (gone.length) await this.redis.unlink(...gone);
+    } while (cursor !== '0');
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * mileage/: health-mileage programmes per municipality and fiscal year, their activities and event
+ * sessions (signed QR codes), member numbers, the append-only points ledger with exactly-once
+ * awards (scans, self-reports, staff grants and imports, corrections), balances from the rollup, and
+ * the benefit card (とこわか健康応援カード) with its one design.
+ *
+ *   const mileage = createMileage({ ch, redis, tenants, endpoints, logger, box, ingestHandlers, residents });
+ *   await mileage.start();
+ *   mileage.registerRoutes(app, auth);            // staff JSON API (mileage/routes.ts)
+ *   mileage.registerResidentApi(residentShell);   // residents' API in LIFF (mileage/resident-api.ts)
+ *   …
+ *   await mileage.stop();
+ */
+import type { Authenticator } from '../core/auth.ts';
+import { AuditLog } from '../core/audit.ts';
+import type { ClickHouseClient } from '../core/clickhouse.ts';
+import type { SecretBox } from '../core/crypto.ts';
+import { GroupCommitWriter, type GroupCommitOptions } from '../core/group-commit.ts';
+import type { FastifyInstance } from '../core/http.ts';
+import type { LineEndpoints } from '../core/line.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Redis } from '../core/redis.ts';
+import type { ResidentShell } from '../core/resident-shell.ts';
+import type { TenantStore } from '../core/tenants.ts';
+import { Awards, type LedgerRow } from './awards.ts';
+import { CardService } from './cards.ts';
+import { Catalogue } from './catalogue.ts';
+import { registerMileageChat, type PostbackRegistry } from './chat.ts';
+import { Grants } from './grants.ts';
+import { AwardGuards } from './guards.ts';
+import { LedgerReads } from './ledger.ts';
+import { type MemberRow, Members } from './members.ts';
+import { registerMileageResidentApi } from './resident-api.ts';
+import { ResidentMileage } from './resident.ts';
+import { registerMileageRoutes } from './routes.ts';
+import type { CodeKeys } from './session-code.ts';
+import { SessionCodes } from './session-codes.ts';
+
+export * from './schemas.ts';
+export { cardValidUntil } from './cards.ts';
+export { MILEAGE_POSTBACK_PREFIX } from './chat.ts';
+export { checkSessionCode, makeSessionCode } from './session-code.ts';
+export { scanPath } from './session-codes.ts';
+export { participantsCsv } from './routes.ts';
+export type {
+  Awards,
+  Catalogue,
+  CardService,
+  Grants,
+  LedgerReads,
+  Members,
+  ResidentMileage,
+  SessionCodes,
+  AwardGuards,
+};
+
+export interface MileageDeps {
+  ch: ClickHouseClient;
+  /** The suite's Redis connection (award guards, member serials, import previews). */
+  redis: Redis;
+  tenants: TenantStore;
+  endpoints: () => LineEndpoints;
+  logger: Logger;
+  /** The suite's secret box: session codes are signed with per-tenant keys derived from its key. */
+  box?: SecretBox;
+  /** Or the signing keys themselves (tests, benches). */
+  codeKeys?: CodeKeys;
+  audit?: AuditLog;
+  /** ingest.handlers: the rich menu's 「マイレージ」 and 「記録する」 postbacks (prefix mileage:). */
+  ingestHandlers?: PostbackRegistry;
+  /** The residents' LIFF frame (or a getter, for one wired later). */
+  residents?: ResidentShell | (() => ResidentShell | undefined);
+  /** The clock awards, cards and sessions are judged by (tests move it). */
+  now?: () => number;
+  /** Group commit of ledger rows (concurrent awards share INSERTs). */
+  ledgerWriter?: GroupCommitOptions;
+}
+
+export interface Mileage {
+  catalogue: Catalogue;
+  guards: AwardGuards;
+  members: Members;
+  awards: Awards;
+  ledger: LedgerReads;
+  cards: CardService;
+  grants: Grants;
+  resident: ResidentMileage;
+  codes: SessionCodes;
+  ledgerWriter: GroupCommitWriter<LedgerRow>;
+  /** Start-up repair: the award guards are dropped, to be rebuilt from ClickHouse on first use. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  registerRoutes(app: FastifyInstance, auth: Authenticator): void;
+  registerResidentApi(residents: ResidentShell): void;
+  /** After rows were written to the ledger directly (demo history): the tenant's guards are rebuilt. */
+  invalidate(tenantId: string): Promise<void>;
+}
+
+export function createMileage(deps: MileageDeps): Mileage {
+  const now = deps.now ?? Date.now;
+  const audit = deps.audit ?? new AuditLog(deps.ch, deps.logger);
+  const codeKeys: CodeKeys =
+    deps.codeKeys ??
+    (() => {
+      const box = deps.box;
+      if (!box) throw new Error('createMileage: box or codeKeys is required');
+      const cache = new Map<string, Uint8Array>();
+      return (tenantId: string) => {
+        let k = cache.get(tenantId);
+        if (!k) cache.set(tenantId, (k = box.deriveKey(`mileage-session-code:${tenantId}`)));
+        return k;
+      };
+    })();
+  const residents = () => (typeof deps.residents === 'function' ? deps.residents() : deps.residents);
+  const catalogue = new Catalogue(deps.ch, audit);
+  const guards = new AwardGuards(deps.ch, deps.redis, deps.logger);
+  const ledgerWriter = new GroupCommitWriter<LedgerRow>(deps.ch, 'mileage_ledger', {
+    maxDelayMs: 2,
+    concurrency: 2,
+    ...deps.ledgerWriter,
+  });
+  const memberWriter = new GroupCommitWriter<MemberRow>(deps.ch, 'mileage_members', { maxDelayMs: 2 });
+  const members = new Members(deps.ch, guards, memberWriter);
+  const awards = new Awards(deps.ch, guards, members, ledgerWriter, deps.logger);
+  const ledger = new LedgerReads(deps.ch, now);
+  const cards = new CardService({
+    ch: deps.ch,
+    guards,
+    tenants: deps.tenants,
+    endpoints: deps.endpoints,
+    audit,
+    logger: deps.logger,
+    residents,
+    now,
+  });
+  awards.cards = cards;
+  const grants = new Grants({ catalogue, awards, members, guards, ledger, audit, redis: deps.redis, now });
+  const resident = new ResidentMileage({ catalogue, awards, members, ledger, cards, codeKeys, now });
+  const codes = new SessionCodes(codeKeys, residents);
+  if (deps.ingestHandlers) {
+    registerMileageChat(deps.ingestHandlers, {
+      catalogue,
+      resident,
+      tenants: deps.tenants,
+      endpoints: deps.endpoints,
+      redis: deps.redis,
+      logger: deps.logger,
+      residents,
+    });
+  }
+  return {
+    catalogue,
+    guards,
+    members,
+    awards,
+    ledger,
+    cards,
+    grants,
+    resident,
+    codes,
+    ledgerWriter,
+    async start() {
+      await guards.start();
+    },
+    async stop() {
+      await ledgerWriter.close();
+      await memberWriter.close();
+    },
+    registerRoutes(app, auth) {
+      registerMileageRoutes(app, {
+        auth,
+        audit,
+        tenants: deps.tenants,
+        catalogue,
+        grants,
+        ledger,
+        members,
+        cards,
+        codes,
+      });
+    },
+    registerResidentApi(shell) {
+      registerMileageResidentApi(shell, { resident, cards, now });
+    },
+    invalidate: (tenantId) => guards.invalidate(tenantId),
+  };
+}

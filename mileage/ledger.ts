@@ -1,0 +1,137 @@
+/**
+ * Reading the ledger: balances from the mileage_balances rollup (never a scan of the ledger), a
+ * participant's entries page by page, a programme's participants, one entry.
+ */
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import { tokyoToday } from '../core/time.ts';
+import { z } from '../core/zod.ts';
+import { ENTRY_KIND_LABELS, type LedgerEntry, type Participant, type Programme } from './schemas.ts';
+
+const balanceRow = z.object({ points: z.coerce.number(), entries: z.coerce.number(), last_ms: z.coerce.number() });
+const historyRow = z.object({
+  entry_id: z.string(),
+  activity_id: z.string(),
+  kind: z.string(),
+  points: z.coerce.number(),
+  activity_on: z.string(),
+  source_id: z.string(),
+  corrects: z.string(),
+  reason: z.string(),
+  actor: z.string(),
+  recorded_ms: z.coerce.number(),
+});
+const countRow = z.object({ n: z.coerce.number() });
+const entryRow = z.object({
+  user_id: z.string(),
+  entry_id: z.string(),
+  activity_id: z.string(),
+  kind: z.string(),
+  points: z.coerce.number(),
+  activity_on: z.string(),
+  corrects: z.string(),
+});
+export type StoredEntry = z.infer<typeof entryRow>;
+const participantRow = z.object({
+  user_id: z.string(),
+  member_no: z.string(),
+  points: z.coerce.number(),
+  entries: z.coerce.number(),
+  first_ms: z.coerce.number(),
+  last_ms: z.coerce.number(),
+  card_no: z.string(),
+  card_issued_ms: z.coerce.number(),
+  card_valid_until: z.string(),
+});
+
+export class LedgerReads {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async balance(tenantId: string, programmeId: string, userId: string): Promise<number> {
+    const [row] = await query(
+      this.ch,
+      'mileage.balance',
+      { tenant: tenantId, programme: programmeId, user: userId },
+      balanceRow,
+    );
+    return row?.points ?? 0;
+  }
+
+  async history(
+    tenantId: string,
+    programme: Programme,
+    userId: string,
+    page: { limit: number; offset: number },
+  ): Promise<{ entries: LedgerEntry[]; total: number }> {
+    const params = { tenant: tenantId, programme: programme.programmeId, user: userId };
+    const [rows, [count]] = await Promise.all([
+      query(this.ch, 'mileage.history', { ...params, limit: page.limit, offset: page.offset }, historyRow),
+      query(this.ch, 'mileage.history_count', params, countRow),
+    ]);
+    const names = new Map(programme.activities.map((a) => [a.activityId, a.name]));
+    return {
+      total: count?.n ?? 0,
+      entries: rows.map((r) => ({
+        entryId: r.entry_id,
+        activityId: r.activity_id,
+        activityName: names.get(r.activity_id) ?? '',
+        kind: r.kind,
+        kindLabel: ENTRY_KIND_LABELS[r.kind] ?? r.kind,
+        points: r.points,
+        activityOn: r.activity_on,
+        corrects: r.corrects,
+        reason: r.reason,
+        actor: r.actor,
+        recordedAt: new Date(r.recorded_ms).toISOString(),
+      })),
+    };
+  }
+
+  async entry(tenantId: string, programmeId: string, entryId: string): Promise<StoredEntry | undefined> {
+    const [row] = await query(
+      this.ch,
+      'mileage.entry',
+      { tenant: tenantId, programme: programmeId, entry: entryId },
+      entryRow,
+    );
+    return row;
+  }
+
+  async corrections(tenantId: string, programmeId: string, entryId: string): Promise<number> {
+    const [row] = await query(
+      this.ch,
+      'mileage.corrections_of',
+      { tenant: tenantId, programme: programmeId, entry: entryId },
+      countRow,
+    );
+    return row?.n ?? 0;
+  }
+
+  async participants(tenantId: string, programmeId: string): Promise<Participant[]> {
+    const today = tokyoToday(this.now());
+    const rows = await query(
+      this.ch,
+      'mileage.participants',
+      { tenant: tenantId, programme: programmeId },
+      participantRow,
+    );
+    return rows.map((r) => ({
+      memberNo: r.member_no,
+      balance: r.points,
+      entries: r.entries,
+      firstAt: new Date(r.first_ms).toISOString(),
+      lastAt: new Date(r.last_ms).toISOString(),
+      card: r.card_no
+        ? {
+            cardNo: r.card_no,
+            designId: '',
+            issuedAt: new Date(r.card_issued_ms).toISOString(),
+            validUntil: r.card_valid_until,
+            expired: today > r.card_valid_until,
+          }
+        : null,
+    }));
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Member numbers (会員番号): given on a resident's first participation, `<tenant>-<serial>-<Luhn>`
+ * (core/check-digit.ts). Serials come from the guards' per-tenant counter in Redis (INCR, set from
+ * ClickHouse's largest serial whenever the guards are rebuilt), so concurrent first awards get
+ * distinct numbers; the number is stored in ClickHouse (mileage_members) before it is used.
+ */
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import { memberNumber, parseMemberNumber } from '../core/check-digit.ts';
+import { AppError, unavailableError } from '../core/errors.ts';
+import type { GroupCommitWriter } from '../core/group-commit.ts';
+import { chDateTime } from '../core/time.ts';
+import { z } from '../core/zod.ts';
+import { type AwardGuards, STALE } from './guards.ts';
+
+const memberRow = z.object({ user_id: z.string(), member_no: z.string(), joined_ms: z.coerce.number() });
+
+export interface MemberRow extends Record<string, unknown> {
+  tenant_id: string;
+  user_id: string;
+  member_no: string;
+  joined_at: string;
+}
+
+export class Members {
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly guards: AwardGuards,
+    private readonly writer: GroupCommitWriter<MemberRow>,
+  ) {}
+
+  /** The resident's member number, made (and stored) on first call. */
+  async ensure(tenantId: string, userId: string): Promise<{ memberNo: string; created: boolean }> {
+    return this.guards.run(tenantId, async (epoch) => {
+      const got = await this.guards.member(tenantId, epoch, userId);
+      if (got === STALE) return STALE;
+      const memberNo = memberNumber(tenantId, got.serial);
+      if (!got.created) return { memberNo, created: false };
+      try {
+        await this.writer.write([
+          { tenant_id: tenantId, user_id: userId, member_no: memberNo, joined_at: chDateTime(Date.now()) },
+        ]);
+      } catch (err) {
+        await this.guards.memberUndo(tenantId, epoch, userId, got.serial).catch(() => {});
+        throw unavailableError('clickhouse', err);
+      }
+      return { memberNo, created: true };
+    });
+  }
+
+  /** The resident's member number, if they have one (no number is made). */
+  async of(tenantId: string, userId: string): Promise<string | undefined> {
+    const serial = await this.guards.run(tenantId, (epoch) => this.guards.memberSerial(tenantId, epoch, userId));
+    return serial ? memberNumber(tenantId, Number(serial)) : undefined;
+  }
+
+  /**
+   * The resident a member number (as staff typed it) belongs to; 400 for a malformed number or a
+   * wrong check digit, 404 for an unknown one.
+   */
+  async resolve(tenantId: string, typed: string): Promise<{ userId: string; memberNo: string }> {
+    const parsed = parseMemberNumber(typed);
+    if (!parsed) {
+      const digits = typed.normalize('NFKC').replace(/\D/g, '');
+      throw digits.length === 12
+        ? new AppError(
+            'member_no_check_digit',
+            `会員番号 ${typed} はチェック数字が合いません。番号を確かめてください`,
+            400,
+          )
+        : new AppError('member_no_invalid', `会員番号 ${typed} の形式が正しくありません (例: 24201-000123-6)`, 400);
+    }
+    if (parsed.tenantId !== tenantId) {
+      throw new AppError('member_no_foreign', `会員番号 ${typed} はこの市町の番号ではありません`, 400);
+    }
+    const memberNo = memberNumber(parsed.tenantId, parsed.serial);
+    const [row] = await query(this.ch, 'mileage.member_by_no', { tenant: tenantId, member_no: memberNo }, memberRow);
+    if (!row) throw new AppError('member_not_found', `会員番号 ${memberNo} の参加者はいません`, 404);
+    return { userId: row.user_id, memberNo };
+  }
+}

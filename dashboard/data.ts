@@ -1,7 +1,13 @@
 import { requireTenant, visibleTenants, type Principal } from '../core/auth.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Tenant, TenantStore } from '../core/tenants.ts';
-import { type AttributeBreakdown, Metrics, type MunicipalityView, type Overview } from '../metrics/index.ts';
+import {
+  type AttributeBreakdown,
+  Metrics,
+  type MileageOverview,
+  type MunicipalityView,
+  type Overview,
+} from '../metrics/index.ts';
 
 /**
  * The figures a signed-in caller may see: metrics/ scoped to the caller's tenants here, in one place
@@ -23,6 +29,21 @@ export class DashboardData {
       (await this.visible(p)).map((t) => t.id),
       month,
     );
+  }
+
+  /** The month's health-mileage figures of every municipality the caller may see (a municipality: its own). */
+  async mileage(p: Principal, month: string, opts: { today?: string } = {}): Promise<MileageOverview> {
+    return this.metrics.mileage(
+      (await this.visible(p)).map((t) => t.id),
+      month,
+      opts,
+    );
+  }
+
+  /** One municipality's health-mileage figures of a month (403 for another tenant). */
+  async municipalityMileage(p: Principal, tenantId: string, month: string): Promise<MileageOverview> {
+    requireTenant(p, tenantId);
+    return this.metrics.mileage([tenantId], month);
   }
 
   /** One municipality's days and deliveries (403 for another tenant). */

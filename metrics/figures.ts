@@ -15,7 +15,8 @@ export type MissingReason =
   | 'no_deliveries' // nothing was delivered in the period
   | 'no_population' // the tenant's population is not registered
   | 'no_denominator' // the denominator is zero
-  | 'no_source'; // the data this figure needs is not collected by this installation
+  | 'no_source' // the data this figure needs is not collected by this installation
+  | 'no_programme'; // the municipality has no mileage programme for the fiscal year
 
 export const MISSING_REASONS: Record<MissingReason, string> = {
   privacy: 'LINE のプライバシー保護により、20 人未満の値は LINE から提供されません',
@@ -24,6 +25,7 @@ export const MISSING_REASONS: Record<MissingReason, string> = {
   no_population: '人口が登録されていません',
   no_denominator: '分母が 0 のため計算できません',
   no_source: 'この項目の元になるデータはまだ記録されていません',
+  no_programme: 'この年度の健康マイレージ事業が登録されていません',
 };
 
 export interface FigureDefinition {

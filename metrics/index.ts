@@ -11,6 +11,7 @@ import { type AttributeBreakdown, AttributeCounts } from './attributes.ts';
 import { type DeliveryFigures, deliveryFigures } from './deliveries.ts';
 import { type MunicipalityView, municipality } from './municipality.ts';
 import { type Overview, overview } from './overview.ts';
+import { type MileageHistory, type MileageOverview, mileageHistory, mileageOverview } from './mileage.ts';
 import { MetricsReader } from './reader.ts';
 
 export type { AttributeBreakdown } from './attributes.ts';
@@ -43,6 +44,23 @@ export {
   type MissingReason,
 } from './figures.ts';
 export type { MunicipalityDay, MunicipalityView } from './municipality.ts';
+export {
+  MILEAGE_FIGURES,
+  MILEAGE_METHODS,
+  fiscalYearLabel,
+  fiscalYearMonths,
+  fiscalYearOf,
+  mileageValue,
+  type MileageActivity,
+  type MileageFigureName,
+  type MileageHistory,
+  type MileageHistoryRow,
+  type MileageMethod,
+  type MileageMonth,
+  type MileageOverview,
+  type MileageProgramme,
+  type MileageRow,
+} from './mileage.ts';
 export type { Overview, OverviewRow } from './overview.ts';
 
 /** The figures of the tenants asked for (the caller has decided which ones may be seen). */
@@ -82,6 +100,29 @@ export class Metrics {
   /** Each delivery of these tenants sent in [from, to] (Tokyo days). */
   deliveries(tenantIds: string[], from: string, to: string): Promise<DeliveryFigures[]> {
     return deliveryFigures(this.#reader, tenantIds, from, to);
+  }
+
+  /**
+   * The health-mileage figures of a month for these tenants' municipalities: the month, the fiscal
+   * year so far (April to the month) and the prefecture-wide total. `today` (Tokyo) is the day valid
+   * cards are counted for while the month runs.
+   */
+  async mileage(tenantIds: readonly string[], month: string, opts: { today?: string } = {}): Promise<MileageOverview> {
+    return mileageOverview(this.#reader, await this.#listed(tenantIds), month, opts.today);
+  }
+
+  /** The health-mileage figures month by month over a period ('YYYY-MM', inclusive). */
+  async mileageHistory(
+    tenantIds: readonly string[],
+    period: { from: string; to: string },
+    opts: { today?: string } = {},
+  ): Promise<MileageHistory> {
+    return mileageHistory(this.#reader, await this.#listed(tenantIds), period, opts.today);
+  }
+
+  async #listed(tenantIds: readonly string[]): Promise<Tenant[]> {
+    const ids = new Set(tenantIds);
+    return (await this.tenants.list()).filter((t) => ids.has(t.id));
   }
 
   #tenant(id: string): Promise<Tenant> {

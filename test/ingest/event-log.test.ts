@@ -2,37 +2,47 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { registerHealth } from '../../core/health.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import { connectRedis, type Redis } from '../../core/redis.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import { createAuthenticator } from '../../core/auth.ts';
 import { createDelivery } from '../../delivery/index.ts';
 import { createIngest, type Ingest } from '../../ingest/index.ts';
-import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, waitFor, type Harness } from '../helpers/index.ts';
 import { event, postWebhook } from '../helpers/webhooks.ts';
 
 // ClickHouse outages injected at the client boundary: while `down`, every call fails the way an
 // unreachable server does (and, with `lostReply`, an INSERT is stored but its answer never arrives).
-const tmp = tmpDir();
 const logger = createLogger('silent');
 const SECRET = 'e'.repeat(32);
 const BOT = `U${'4'.repeat(32)}`;
 const fault = { down: false, lostReply: 0 };
+let h: Harness;
 let ch: ClickHouseClient;
 let faulty: ClickHouseClient;
-let localRedis: LocalRedis;
-let redis: Redis;
-let tenants: TenantStore;
 const opened: Array<{ ingest: Ingest; app: FastifyInstance }> = [];
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
+  h = await harness({
+    redis: true,
+    tenants: [
+      {
+        id: '24201',
+        name: '津市',
+        kind: 'municipality',
+        botUserId: BOT,
+        credentials: { channelSecret: SECRET, channelAccessToken: 't', lineApi: 'sandbox' },
+      },
+    ],
+  });
+  h.defer('close the ingests', async () => {
+    fault.down = false;
+    for (const o of opened) {
+      await o.app.close();
+      await o.ingest.stop();
+    }
+  });
+  ch = h.ch;
   faulty = new Proxy(ch, {
     get(target, prop) {
       const v = Reflect.get(target, prop, target);
@@ -51,32 +61,17 @@ beforeAll(async () => {
       return v.bind(target);
     },
   });
-  localRedis = await startTestRedis(tmp.dir);
-  redis = connectRedis(localRedis.url);
-  tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
-  await tenants.add({ id: '24201', name: '津市', kind: 'municipality', botUserId: BOT });
-  await tenants.setCredentials('24201', { channelSecret: SECRET, channelAccessToken: 't', lineApi: 'sandbox' });
 });
-afterAll(async () => {
-  fault.down = false;
-  for (const o of opened) {
-    await o.app.close();
-    await o.ingest.stop();
-  }
-  await redis?.quit();
-  await localRedis?.stop();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function open(name: string, maxBytes?: number) {
   const ingest = createIngest({
     ch: faulty,
-    redis,
-    tenants,
+    redis: h.redis.client,
+    tenants: h.tenants,
     endpoints: () => ({ line: 'http://127.0.0.1:1' }),
     logger,
-    eventLog: { dir: path.join(tmp.dir, name), maxBytes },
+    eventLog: { dir: path.join(h.dir, name), maxBytes },
     shipper: { intervalMs: 20, retryMs: 20, maxRetryMs: 100 },
     handlerRunner: { retryMs: 20, maxRetryMs: 50 },
     rollupIntervalMs: 60_000,
@@ -87,7 +82,7 @@ async function open(name: string, maxBytes?: number) {
   const app = createHttpApp(logger, { front });
   registerHealth(app, {
     ch: faulty,
-    redis,
+    redis: h.redis.client,
     eventLog: () => ingest.status(),
     showErrors: async (req) => req.headers.authorization === 'Bearer operator',
   });
@@ -244,8 +239,8 @@ describe('event log in front of ClickHouse', () => {
     const { ingest } = await open('redirect');
     const delivery = createDelivery({
       ch: faulty,
-      redisUrl: localRedis.url,
-      tenants,
+      redisUrl: h.redis.url,
+      tenants: h.tenants,
       endpoints: () => ({ line: 'http://127.0.0.1:1' }),
       logger,
       clicks: ingest.clicks,

@@ -7,12 +7,10 @@ import { registerInsightCommand } from '../../cli/insight-command.ts';
 import { writeSuiteState } from '../../cli/suite-state.ts';
 import { operatorTokenAuth } from '../../core/auth.ts';
 import { openClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { createHttpApp } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
 import { migrate } from '../../core/migrations.ts';
 import { startLocalRedis, type LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import { registerTenantRoutes } from '../../dashboard/index.ts';
 import {
   createInsightPollers,
@@ -20,56 +18,57 @@ import {
   registerInsightRoutes,
   type InsightPollers,
 } from '../../ingest/insight/index.ts';
-import { startSandbox, type RunningSandbox } from '../../sandbox/index.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { addTenants, harness, tenantStore, testConfig, type Harness } from '../helpers/index.ts';
 
 // `tayori insight backfill` as a person runs it: directly when no suite runs (this process opens
 // ClickHouse and the data directory's redis-server), through the suite's API when one does.
-const tmp = tmpDir('tayori-insight-cli-');
 const env = { TAYORI_SECRET_KEY: randomBytes(32).toString('base64'), LINE_API_BASE_URL: 'http://127.0.0.1:9' };
-let sandbox: RunningSandbox;
+let h: Harness;
 const channel = { channelId: '2000000101', secret: 'cli-secret-0101', token: 'cli-token-0101' };
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    config: {
-      channels: [
-        {
-          channelId: channel.channelId,
-          botUserId: 'U' + 'c'.repeat(32),
-          channelSecret: channel.secret,
-          channelAccessToken: channel.token,
-          residents: { count: 300, seed: 5 },
-        },
-      ],
+  h = await harness({
+    prefix: 'tayori-insight-cli-',
+    clickhouse: false,
+    sandbox: {
+      config: {
+        channels: [
+          {
+            channelId: channel.channelId,
+            botUserId: 'U' + 'c'.repeat(32),
+            channelSecret: channel.secret,
+            channelAccessToken: channel.token,
+            residents: { count: 300, seed: 5 },
+          },
+        ],
+      },
     },
   });
-  env.LINE_API_BASE_URL = sandbox.url;
+  env.LINE_API_BASE_URL = h.sandbox.url;
   // Tenants registered beforehand; the engine is closed again so that the CLI can open it.
-  const config = testConfig(tmp.dir, env);
+  const config = testConfig(h.dir, env);
   const ch = await openClickHouse(config.clickhouse);
   await migrate(ch);
-  const tenants = new TenantStore(ch, loadSecretBox(config));
-  // Wired to "LINE" whose base URL is the sandbox here: reachable without a running suite.
-  await tenants.add({ id: '24201', name: '津市', kind: 'municipality', channelId: channel.channelId });
-  await tenants.setCredentials('24201', {
-    channelSecret: channel.secret,
-    channelAccessToken: channel.token,
-    lineApi: 'line',
-  });
-  await tenants.add({ id: '24202', name: '四日市市', kind: 'municipality' });
+  await addTenants(tenantStore(ch, config), [
+    // Wired to "LINE" whose base URL is the sandbox here: reachable without a running suite.
+    {
+      id: '24201',
+      name: '津市',
+      kind: 'municipality',
+      channelId: channel.channelId,
+      credentials: { channelSecret: channel.secret, channelAccessToken: channel.token, lineApi: 'line' },
+    },
+    { id: '24202', name: '四日市市', kind: 'municipality' },
+  ]);
   await ch.close();
 });
 
-afterAll(async () => {
-  await sandbox?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 /** Runs `tayori insight …` in this process; returns what it printed. */
 async function tayori(...args: string[]): Promise<{ out: string; err?: Error }> {
   const program = new Command('tayori').exitOverride();
-  registerInsightCommand(program, () => testConfig(tmp.dir, env));
+  registerInsightCommand(program, () => testConfig(h.dir, env));
   const lines: string[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
   try {
@@ -93,12 +92,12 @@ describe('tayori insight backfill without a running suite', () => {
     );
     expect(r.out).toContain('完了: 保存 4 件、集計中 0 件、失敗 0 件');
 
-    const config = testConfig(tmp.dir, env);
+    const config = testConfig(h.dir, env);
     const ch: ClickHouseClient = await openClickHouse(config.clickhouse);
     try {
       const rows = await new InsightStore(ch).followersRange('24201', '2025-12-30', '2026-01-02');
       expect(rows.map((x) => x.day)).toEqual(['2025-12-30', '2025-12-31', '2026-01-01', '2026-01-02']);
-      const want = sandbox.world.byChannelId(channel.channelId)!.followersInsight('20260101');
+      const want = h.sandbox.world.byChannelId(channel.channelId)!.followersInsight('20260101');
       expect(rows[2]).toMatchObject({
         status: 'ready',
         followers: want.followers,
@@ -141,15 +140,15 @@ describe('tayori insight backfill while the suite runs', () => {
   beforeAll(async () => {
     // The suite's part: its API with the insight routes, in this process; a stand-in process id
     // marks the data directory as held by a running suite.
-    const config = testConfig(tmp.dir, env);
+    const config = testConfig(h.dir, env);
     ch = await openClickHouse(config.clickhouse);
-    const tenants = new TenantStore(ch, loadSecretBox(config));
-    redis = await startLocalRedis({ dir: path.join(tmp.dir, 'suite-redis') });
+    const tenants = tenantStore(ch, config);
+    redis = await startLocalRedis({ dir: path.join(h.dir, 'suite-redis') });
     pollers = createInsightPollers({
       ch,
       redisUrl: redis.url,
       tenants,
-      endpoints: () => ({ line: sandbox.url }),
+      endpoints: () => ({ line: h.sandbox.url }),
       logger: createLogger('silent'),
     });
     app = createHttpApp(createLogger('silent'));
@@ -159,7 +158,7 @@ describe('tayori insight backfill while the suite runs', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     holder = spawn('sleep', ['60'], { stdio: 'ignore' });
     const port = (app.server.address() as { port: number }).port;
-    writeSuiteState(tmp.dir, {
+    writeSuiteState(h.dir, {
       pid: holder.pid!,
       url: `http://127.0.0.1:${port}`,
       token: 'suite-token',

@@ -1,14 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { operatorTokenAuth } from '../../core/auth.ts';
-import { SecretBox } from '../../core/crypto.ts';
 import { createHttpApp } from '../../core/http.ts';
 import { lineClients, type LineEndpoints } from '../../core/line.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import { registerTenantRoutes } from '../../dashboard/index.ts';
 import {
   createInsightPollers,
@@ -19,8 +13,8 @@ import {
   type InsightPollers,
   type InsightPollersOptions,
 } from '../../ingest/insight/index.ts';
-import { startSandbox, type RecordedResponse, type RunningSandbox } from '../../sandbox/index.ts';
-import { freshClickHouse, startTestRedis, tmpDir, waitFor } from '../helpers/index.ts';
+import type { RecordedResponse } from '../../sandbox/index.ts';
+import { harness, waitFor, type Harness } from '../helpers/index.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -43,43 +37,42 @@ const CHANNELS = [
   },
 ] as const;
 
-const tmp = tmpDir('tayori-insight-');
-let ch: ClickHouseClient;
-let redis: LocalRedis;
-let sandbox: RunningSandbox;
-let tenants: TenantStore;
+let h: Harness;
 /** Every answer of the sandbox, with the real time it was sent. */
 const answers: Array<RecordedResponse & { at: number }> = [];
 const running: InsightPollers[] = [];
 let prefixes = 0;
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
-  redis = await startTestRedis(tmp.dir);
-  sandbox = await startSandbox({
-    config: {
-      channels: CHANNELS.map((c, i) => ({
-        channelId: c.channelId,
-        botUserId: 'U' + String(i + 1).repeat(32),
-        channelSecret: c.secret,
-        channelAccessToken: c.token,
-        displayName: c.name,
-        residents: { count: 800, seed: 11 + i, initialFriendRatio: 0.5, openProbability: 0.8, clickProbability: 0.3 },
-      })),
-      clock: { speed: 1 },
+  h = await harness({
+    prefix: 'tayori-insight-',
+    redis: true,
+    sandbox: {
+      config: {
+        channels: CHANNELS.map((c, i) => ({
+          channelId: c.channelId,
+          botUserId: 'U' + String(i + 1).repeat(32),
+          channelSecret: c.secret,
+          channelAccessToken: c.token,
+          displayName: c.name,
+          residents: { count: 800, seed: 11 + i, initialFriendRatio: 0.5, openProbability: 0.8, clickProbability: 0.3 },
+        })),
+        clock: { speed: 1 },
+      },
+      server: { onResponse: (r) => answers.push({ ...r, at: Date.now() }) },
     },
-    server: { onResponse: (r) => answers.push({ ...r, at: Date.now() }) },
+    tenants: CHANNELS.map((c) => ({
+      id: c.tenantId,
+      name: c.name,
+      kind: 'municipality' as const,
+      channelId: c.channelId,
+      credentials: 'sandbox' as const,
+    })),
   });
-  tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
-  for (const c of CHANNELS) {
-    await tenants.add({ id: c.tenantId, name: c.name, kind: 'municipality', channelId: c.channelId });
-    await tenants.setCredentials(c.tenantId, {
-      channelSecret: c.secret,
-      channelAccessToken: c.token,
-      lineApi: 'sandbox',
-    });
-  }
+  // pollers a test left running stop before the parts they use
+  h.defer('stop the pollers', async () => {
+    for (const p of running.splice(0)) await p.stop();
+  });
 });
 
 afterEach(async () => {
@@ -88,16 +81,10 @@ afterEach(async () => {
   await hook('DELETE', '/__sandbox/rate-limits');
 });
 
-afterAll(async () => {
-  for (const p of running.splice(0)) await p.stop();
-  await sandbox?.close();
-  await redis?.stop();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function hook(method: string, p: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(sandbox.url + p, {
+  const res = await fetch(h.sandbox.url + p, {
     method,
     headers: body ? { 'content-type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
@@ -105,14 +92,14 @@ async function hook(method: string, p: string, body?: unknown): Promise<unknown>
   return res.json();
 }
 
-const endpoints = (): LineEndpoints => ({ line: 'https://api.line.me', sandbox: sandbox.url });
+const endpoints = (): LineEndpoints => ({ line: 'https://api.line.me', sandbox: h.sandbox.url });
 
 /** Pollers on their own queue and budget (a fresh Redis prefix), started. */
 async function pollers(over: Partial<InsightPollersOptions> = {}, start = true): Promise<InsightPollers> {
   const p = createInsightPollers({
-    ch,
-    redisUrl: redis.url,
-    tenants,
+    ch: h.ch,
+    redisUrl: h.redis.url,
+    tenants: h.tenants,
     endpoints,
     logger,
     prefix: `t${++prefixes}`,
@@ -129,13 +116,13 @@ async function pollers(over: Partial<InsightPollersOptions> = {}, start = true):
 
 /** What the sandbox's Insight API says about a day, asked directly through the SDK. */
 async function sandboxFollowers(tenantId: string, day: string) {
-  const creds = await tenants.credentials(tenantId);
+  const creds = await h.tenants.credentials(tenantId);
   await hook('DELETE', '/__sandbox/rate-limits');
   return lineClients(creds, endpoints()).insight.getNumberOfFollowers(day.replaceAll('-', ''));
 }
 
 async function rows(tenantId: string, from: string, to: string) {
-  const rs = await ch.query({
+  const rs = await h.ch.query({
     query: `SELECT toString(day) AS d, status, followers, targeted_reaches, blocks, count() OVER (PARTITION BY day) AS versions
             FROM insight_followers_daily WHERE tenant_id = {t:String} AND day BETWEEN {f:Date} AND {to:Date} ORDER BY day, version`,
     query_params: { t: tenantId, f: from, to },
@@ -214,8 +201,8 @@ describe('daily followers', () => {
     expect(s.counts.failed).toBe(0);
 
     // The day ends at LINE (the sandbox's clock moves on); the next try stores it.
-    await sandbox.world.advanceBy(DAY);
-    await sandbox.world.settle();
+    await h.sandbox.world.advanceBy(DAY);
+    await h.sandbox.world.settle();
     const stored = await waitFor(
       async () => (await p.store.followersRange('24201', today, today))[0],
       30_000,
@@ -397,13 +384,13 @@ describe('delivery statistics', () => {
   it('stores snapshots over time per aggregation unit and per request id; NULL where LINE hides small numbers', async () => {
     let clock = Date.now();
     const p = await pollers({ now: () => clock });
-    const creds = await tenants.credentials('24201');
+    const creds = await h.tenants.credentials('24201');
     const line = lineClients(creds, endpoints());
-    const friends = sandbox.world.byChannelId('2000000001')!.followerIds().slice(0, 400);
+    const friends = h.sandbox.world.byChannelId('2000000001')!.followerIds().slice(0, 400);
     expect(friends.length).toBeGreaterThan(100);
 
     // LINE's clock here is the sandbox's (earlier tests moved it on): the pollers' clock follows it.
-    const sentAt = sandbox.world.now();
+    const sentAt = h.sandbox.world.now();
     await line.messaging.multicast({
       to: [...friends],
       messages: [{ type: 'text', text: '健康マイレージのお知らせ https://example.jp/walk' }],
@@ -417,8 +404,8 @@ describe('delivery statistics', () => {
     const bc = await line.messaging.broadcastWithHttpInfo({ messages: [{ type: 'text', text: 'みなさんへ' }] });
     const requestId = bc.httpResponse.headers.get('x-line-request-id')!;
     expect(requestId).toBeTruthy();
-    await sandbox.world.advanceBy(6 * HOUR);
-    await sandbox.world.settle();
+    await h.sandbox.world.advanceBy(6 * HOUR);
+    await h.sandbox.world.settle();
 
     await p.trackDelivery({ tenantId: '24201', kind: 'aggregation_unit', key: 'spring_walk', sentAt });
     await p.trackDelivery({ tenantId: '24201', kind: 'aggregation_unit', key: 'tiny_unit', sentAt: new Date(sentAt) });
@@ -474,8 +461,8 @@ describe('delivery statistics', () => {
 
     // Same clock: nothing due; an hour later: one more snapshot each, the latest wins.
     expect((await p.runDueNow()).messages).toBe(0);
-    await sandbox.world.advanceBy(6 * HOUR);
-    await sandbox.world.settle();
+    await h.sandbox.world.advanceBy(6 * HOUR);
+    await h.sandbox.world.settle();
     clock = sentAt + 2 * HOUR;
     expect((await p.runDueNow()).messages).toBe(3);
     await waitFor(
@@ -524,8 +511,8 @@ describe('POST /api/v1/insight/backfill', () => {
   it('enqueues with the operator token, refuses bad input with a Japanese message; GET /api/v1/insight/followers reads stored days', async () => {
     const p = await pollers({}, false);
     const app = createHttpApp(logger);
-    registerTenantRoutes(app, { tenants, auth: operatorTokenAuth(['op-token']) });
-    registerInsightRoutes(app, { pollers: p, tenants });
+    registerTenantRoutes(app, { tenants: h.tenants, auth: operatorTokenAuth(['op-token']) });
+    registerInsightRoutes(app, { pollers: p, tenants: h.tenants });
     await app.ready();
     const post = (body: unknown, token = 'op-token') =>
       app.inject({

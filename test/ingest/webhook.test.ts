@@ -4,26 +4,22 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import { connectRedis, type Redis } from '../../core/redis.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
+import type { Redis } from '../../core/redis.ts';
+import type { TenantStore } from '../../core/tenants.ts';
 import { createIngest, type Ingest } from '../../ingest/index.ts';
 import { LmdbEventLog } from '../../ingest/lmdb-event-log.ts';
 import { TenantSecretsCache } from '../../ingest/tenant-secrets.ts';
 import { createWebhookReceiver, isWebhookRequest } from '../../ingest/webhook-receiver.ts';
-import { freshClickHouse, startTestRedis, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, waitFor, type Harness } from '../helpers/index.ts';
 import { event, postWebhook } from '../helpers/webhooks.ts';
 
-const tmp = tmpDir();
 const logger = createLogger('silent');
 const SECRET = 'b'.repeat(32);
 const BOT = `U${'1'.repeat(32)}`;
+let h: Harness;
 let ch: ClickHouseClient;
-let localRedis: LocalRedis;
 let redis: Redis;
 let tenants: TenantStore;
 let ingest: Ingest;
@@ -31,45 +27,44 @@ let app: FastifyInstance;
 let base: string;
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
-  localRedis = await startTestRedis(tmp.dir);
-  redis = connectRedis(localRedis.url);
-  tenants = new TenantStore(ch, loadSecretBox(testConfig(tmp.dir), { create: true }));
-  await tenants.add({ id: '24201', name: '津市', kind: 'municipality', channelId: '1000000001', botUserId: BOT });
-  await tenants.setCredentials('24201', {
-    channelSecret: SECRET,
-    channelAccessToken: 'token-24201',
-    lineApi: 'sandbox',
+  h = await harness({
+    redis: true,
+    tenants: [
+      {
+        id: '24201',
+        name: '津市',
+        kind: 'municipality',
+        channelId: '1000000001',
+        botUserId: BOT,
+        credentials: { channelSecret: SECRET, channelAccessToken: 'token-24201', lineApi: 'sandbox' },
+      },
+      { id: '24202', name: '四日市市', kind: 'municipality' }, // no credentials yet
+    ],
   });
-  await tenants.add({ id: '24202', name: '四日市市', kind: 'municipality' }); // no credentials yet
+  ({ ch, tenants } = h);
+  redis = h.redis.client;
   ingest = createIngest({
     ch,
     redis,
     tenants,
     endpoints: () => ({ line: 'http://127.0.0.1:1' }),
     logger,
-    eventLog: { dir: path.join(tmp.dir, 'event-log') },
+    eventLog: { dir: path.join(h.dir, 'event-log') },
     shipper: { intervalMs: 20 },
     handlerRunner: { retryForMs: 300, retryMs: 50 },
     rollupIntervalMs: 60_000,
   });
   await ingest.start();
+  h.defer('stop ingest', () => ingest.stop());
   const front = new FrontHandlers();
   ingest.mount(front);
   app = createHttpApp(logger, { front });
+  h.defer('close the app', () => app.close());
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
 
-afterAll(async () => {
-  await app?.close();
-  await ingest?.stop();
-  await redis?.quit();
-  await localRedis?.stop();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function one<T>(query: string, params: Record<string, unknown> = {}): Promise<T> {
   const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow' });
@@ -214,8 +209,8 @@ describe('POST /webhook/:tenantId', () => {
         else if (e.isFile() && fs.readFileSync(p).includes(Buffer.from(secretText))) files.push(p);
       }
     };
-    walk(path.join(tmp.dir, 'clickhouse'));
-    walk(path.join(tmp.dir, 'event-log'));
+    walk(path.join(h.dir, 'clickhouse'));
+    walk(path.join(h.dir, 'event-log'));
     expect(files).toEqual([]);
   });
 
@@ -246,7 +241,7 @@ describe('POST /webhook/:tenantId', () => {
   });
 
   it('answers 503 (never 200) when the log cannot take the write', async () => {
-    const closed = new LmdbEventLog({ dir: path.join(tmp.dir, 'closed-log'), maxBytes: 1 << 20, consumers: ['ship'] });
+    const closed = new LmdbEventLog({ dir: path.join(h.dir, 'closed-log'), maxBytes: 1 << 20, consumers: ['ship'] });
     await closed.close();
     const receiver = createWebhookReceiver({ secrets: new TenantSecretsCache(tenants, logger), log: closed, logger });
     const front = new FrontHandlers();

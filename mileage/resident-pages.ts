@@ -10,60 +10,18 @@
  *                      still), 「有効期限切れ」 for an expired card, or how many points are still missing
  *
  * The pages are frames: the browser scripts (browser/resident-*.ts) fetch the resident's own data with
- * the LIFF ID token (residentFetch). The card designs in use are public and go into the page.
+ * the LIFF ID token (residentFetch); a published design's artwork comes from printable-routes.ts.
  */
 import { fileURLToPath } from 'node:url';
-import { html, jsonBlock } from '../core/html.ts';
+import { html } from '../core/html.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
-import type { CardLook } from './browser/resident-types.ts';
-import { textColourOn } from './printables/contrast.ts';
-import type { Design } from './schemas.ts';
 
-export interface MileageResidentPageDeps {
-  /** Every card design (the published ones go into the card page). */
-  designs(): Promise<Design[]>;
-}
+/** Nothing yet: the pages read everything through the resident API (mileage/resident-api.ts). */
+export type MileageResidentPageDeps = Record<string, never>;
 
 const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
-/** The look of a card whose design is unknown (none published yet). */
-export const DEFAULT_LOOK: CardLook = {
-  designId: '',
-  title: '三重とこわか健康応援カード',
-  note: '',
-  colour: '#1d6fa5',
-  textColour: textColourOn('#1d6fa5'),
-  artworkUrl: null,
-};
-
-/** The public URL of a published design's artwork (printable-routes.ts serves it). */
-export const artworkUrl = (designId: string) => `/mileage/designs/${encodeURIComponent(designId)}/artwork`;
-
-/** Published designs as the card page draws them, newest first; cached briefly (the card page is hot). */
-function publishedLooks(deps: MileageResidentPageDeps): () => Promise<CardLook[]> {
-  let cached: { at: number; looks: Promise<CardLook[]> } | undefined;
-  return () => {
-    if (cached && Date.now() - cached.at < 10_000) return cached.looks;
-    const looks = deps.designs().then((all) =>
-      all
-        .filter((d) => d.status === 'published')
-        .sort((a, b) => (b.publishedAt ?? '').localeCompare(a.publishedAt ?? ''))
-        .map((d) => ({
-          designId: d.designId,
-          title: d.title,
-          note: d.note,
-          colour: d.colour,
-          textColour: textColourOn(d.colour),
-          artworkUrl: d.hasImage ? artworkUrl(d.designId) : null,
-        })),
-    );
-    looks.catch(() => (cached = undefined));
-    cached = { at: Date.now(), looks };
-    return looks;
-  };
-}
-
-export function registerMileageResidentPages(residents: ResidentShell, deps: MileageResidentPageDeps): void {
+export function registerMileageResidentPages(residents: ResidentShell, _deps: MileageResidentPageDeps = {}): void {
   residents.assets({
     'mileage-resident.css': file('./browser/resident.css'),
     'mileage-home.js': file('./browser/resident-home.ts'),
@@ -71,7 +29,6 @@ export function registerMileageResidentPages(residents: ResidentShell, deps: Mil
     'mileage-history.js': file('./browser/resident-history.ts'),
     'mileage-card.js': file('./browser/resident-card.ts'),
   });
-  const looks = publishedLooks(deps);
   const styles = ['mileage-resident.css'];
 
   residents.page(
@@ -138,8 +95,7 @@ export function registerMileageResidentPages(residents: ResidentShell, deps: Mil
       title: 'とこわか健康応援カード',
       styles,
       scripts: ['mileage-card.js'],
-      body: html`${jsonBlock('mileage-looks', { looks: await looks(), fallback: DEFAULT_LOOK })}
-<div id="m-card-box" aria-busy="true" data-testid="card-box">
+      body: html`<div id="m-card-box" aria-busy="true" data-testid="card-box">
 <p id="m-no-card" class="r-card m-no-card" hidden data-testid="no-card"></p>
 <section id="m-card" class="m-card" aria-labelledby="m-card-title" hidden data-testid="card">
 <div class="m-card-head">

@@ -5,16 +5,10 @@
  * screenshot.
  */
 import { residentFetch, setStatus } from '../../core/browser/liff.ts';
+import { textColourOn } from '../printables/contrast.ts';
 import type { ResidentSummary } from '../schemas.ts';
 import { byId, points, setText, tokyoDay, warekiDay } from './resident-kit.ts';
-import type { CardLook } from './resident-types.ts';
-
-const looks = (() => {
-  const node = document.getElementById('mileage-looks');
-  return node?.textContent
-    ? (JSON.parse(node.textContent) as { looks: CardLook[]; fallback: CardLook })
-    : { looks: [], fallback: null };
-})();
+import { artworkUrl, type CardAnswer, DEFAULT_LOOK } from './resident-types.ts';
 
 const dateFormat = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
   timeZone: 'Asia/Tokyo',
@@ -38,43 +32,44 @@ function tick(): void {
   setText('m-now', timeFormat.format(now));
 }
 
-function lookFor(designId: string): CardLook | null {
-  return looks.looks.find((l) => l.designId === designId) ?? looks.looks[0] ?? looks.fallback;
-}
-
 async function main(): Promise<void> {
   tick();
   setInterval(tick, 1000);
   const box = byId('m-card-box');
-  const r = await residentFetch<ResidentSummary>('mileage/summary');
-  box?.removeAttribute('aria-busy');
-  setStatus('');
-  if (!r.ok) return;
-  const s = r.body;
-  const card = s.card;
+  const r = await residentFetch<CardAnswer>('mileage/card');
+  if (!r.ok) {
+    box?.removeAttribute('aria-busy');
+    setStatus('');
+    return;
+  }
+  const { card, design } = r.body;
   if (!card) {
+    // how far the goal is: the summary has the balance (and makes a first visitor a participant)
+    const s = await residentFetch<ResidentSummary>('mileage/summary');
+    box?.removeAttribute('aria-busy');
+    setStatus('');
     const none = byId('m-no-card');
-    if (!none) return;
+    if (!none || !s.ok) return;
     none.hidden = false;
-    none.textContent = s.programme
-      ? `まだカードはありません (あと ${points(Math.max(0, s.goal - s.balance))})`
+    none.textContent = s.body.programme
+      ? `まだカードはありません (あと ${points(Math.max(0, s.body.goal - s.body.balance))})`
       : 'まだカードはありません (現在、受付中のマイレージ事業はありません)';
     return;
   }
-  const look = lookFor(card.designId);
+  box?.removeAttribute('aria-busy');
+  setStatus('');
   const section = byId('m-card');
   if (!section) return;
-  if (look) {
-    // CSSOM, not a style attribute (the page's CSP allows no inline style)
-    section.style.backgroundColor = look.colour;
-    section.style.color = look.textColour;
-    setText('m-card-title', look.title);
-    setText('m-card-note', look.note);
-    const art = byId<HTMLImageElement>('m-card-art');
-    if (art && look.artworkUrl) {
-      art.src = look.artworkUrl;
-      art.hidden = false;
-    }
+  const look = design ?? DEFAULT_LOOK;
+  // CSSOM, not a style attribute (the page's CSP allows no inline style); text at AA contrast on the colour
+  section.style.backgroundColor = look.colour;
+  section.style.color = textColourOn(look.colour);
+  setText('m-card-title', look.title);
+  setText('m-card-note', look.note);
+  const art = byId<HTMLImageElement>('m-card-art');
+  if (art && design?.hasImage && design.status === 'published') {
+    art.src = artworkUrl(design.designId);
+    art.hidden = false;
   }
   setText('m-card-no', card.cardNo);
   setText('m-card-issued', warekiDay(tokyoDay(card.issuedAt)));

@@ -1,17 +1,19 @@
-/**
- * What the residents' mileage pages get from the server besides the resident API's answers
- * (mileage/schemas.ts): the card designs in use. Plain types only; the server imports this file too.
- */
+/** The resident API's answers the mileage pages read besides mileage/schemas.ts's (mileage/resident-api.ts). */
+import type { Card, Design } from '../schemas.ts';
 
-/** A published card design as the card page draws it. */
-export interface CardLook {
-  designId: string;
-  title: string;
-  note: string;
-  /** '#rrggbb' */
-  colour: string;
-  /** Dark or white, whichever reaches WCAG AA on `colour` (printables/contrast.ts). */
-  textColour: string;
-  /** The artwork's public URL, or null. */
-  artworkUrl: string | null;
+/** GET mileage/card */
+export interface CardAnswer {
+  tenantName: string;
+  programmeName: string | null;
+  memberNo: string | null;
+  card: Card | null;
+  /** The card's design (or the one in use when there is no card yet). */
+  design: Design | null;
+  today: string;
 }
+
+/** Where a published design's artwork is served (mileage/printable-routes.ts). */
+export const artworkUrl = (designId: string) => `/mileage/designs/${encodeURIComponent(designId)}/artwork`;
+
+/** The look of a card without a design (none published yet). */
+export const DEFAULT_LOOK = { title: '三重とこわか健康応援カード', note: '', colour: '#1d6fa5' } as const;

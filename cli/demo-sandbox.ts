@@ -4,6 +4,8 @@ import type { Config } from '../core/config.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { startSandbox, type RunningSandbox, type SandboxConfig } from '../sandbox/index.ts';
 import { TOKYO_OFFSET_MS, tokyoToday } from '../core/time.ts';
+import { setUpLiffApp } from '../core/resident/index.ts';
+import { sandboxLoginIdentity } from './demo-seed.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -45,6 +47,7 @@ export async function sandboxConfigFor(
       webhookUrl: webhookBase ? `${webhookBase}/webhook/${t.id}` : undefined,
       redelivery: true,
       displayName: `${t.name} 公式アカウント`,
+      login: sandboxLoginIdentity(t.id, c.channelSecret),
       residents: {
         count: Math.max(50, Math.round((t.population ?? 10_000) * config.demo.residentRatio)),
         seed: Number(t.id),
@@ -72,6 +75,8 @@ export async function startDemoSandbox(
   config: Config,
   say: (line: string) => void,
   webhookBase?: string,
+  /** Where residents open the tenants' pages (the suite's public URL): each tenant gets its LIFF app. */
+  liffBase?: string,
 ): Promise<RunningSandbox | undefined> {
   const sandboxConfig = await sandboxConfigFor(tenants, config, webhookBase);
   if (!sandboxConfig) return undefined;
@@ -108,6 +113,21 @@ export async function startDemoSandbox(
     tally.clear();
   }, 10_000);
   timer.unref();
+  if (liffBase) {
+    // each tenant's LIFF app, made through the sandbox's LIFF server API as for LINE itself
+    for (const t of await tenants.list()) {
+      const login = sandboxConfig.channels.find((c) => c.channelId === t.channelId)?.login;
+      if (t.lineApi !== 'sandbox' || !login) continue;
+      await setUpLiffApp({
+        tenants,
+        tenantId: t.id,
+        input: { loginChannelId: login.channelId, loginChannelSecret: login.channelSecret },
+        endpoints: { line: config.lineApiBaseUrl, sandbox: sandbox.url },
+        publicUrl: liffBase,
+        reuse: true,
+      });
+    }
+  }
   const close = sandbox.close.bind(sandbox);
   return Object.assign(sandbox, {
     close: async () => {

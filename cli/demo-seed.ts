@@ -55,6 +55,21 @@ export function sandboxIdentity(code: string): { channelId: string; botUserId: s
 }
 
 /**
+ * The sandbox's LINE Login channel of a tenant (for its residents' LIFF pages): a deterministic id,
+ * and a secret derived from the tenant's (random, stored encrypted) Messaging API channel secret, so
+ * the Login channel is the same on every start without storing another secret.
+ */
+export function sandboxLoginIdentity(
+  code: string,
+  channelSecret: string,
+): { channelId: string; channelSecret: string } {
+  return {
+    channelId: `1${code}0000`,
+    channelSecret: createHash('sha256').update(`tayori-sandbox-login:${channelSecret}`).digest('hex').slice(0, 32),
+  };
+}
+
+/**
  * Registers every municipality that is not registered yet, wired to the sandbox with fresh
  * credentials. Existing tenants (and any real credentials set on them) are left alone.
  */

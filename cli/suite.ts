@@ -12,6 +12,7 @@ import { migrate } from '../core/migrations.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
+import { createResidentFrame, type ResidentFrame } from '../core/resident/index.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
 import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
@@ -34,6 +35,8 @@ export interface Suite {
   delivery: Delivery;
   /** Report files and the jobs that make them. */
   reports: Reports;
+  /** The residents' pages inside LINE (LIFF): the frame capabilities register resident pages and APIs in. */
+  residents: ResidentFrame;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -173,6 +176,13 @@ export async function startSuite(
       publicUrl: config.publicUrl,
     });
     const shell = dashboard.register(app);
+    const residents = createResidentFrame({
+      app,
+      tenants,
+      endpoints,
+      publicUrl: () => config.publicUrl ?? suiteUrl,
+      assets: (files) => shell.assets(files),
+    });
     registerInsightRoutes(app, { pollers: insight, tenants });
     delivery.registerRoutes(app, dashboard.auth);
     registerReportRoutes(app, { ch, reports });
@@ -200,6 +210,7 @@ export async function startSuite(
         config,
         opts.say ?? (() => {}),
         `http://${self.includes(':') ? `[${self}]` : self}:${port}`,
+        config.publicUrl ?? url,
       );
       if (sandbox) cleanups.push('sandbox', () => sandbox!.close());
       if (sandbox && opts.demo && config.demo.registrations) {
@@ -225,7 +236,7 @@ export async function startSuite(
 
     writeSuiteState(config.dataDir, { pid: process.pid, state: 'ready', url, token, startedAt });
     started = true;
-    return { url, token, app, ch, redis, tenants, ingest, insight, delivery, reports, sandbox, close };
+    return { url, token, app, ch, redis, tenants, ingest, insight, delivery, reports, residents, sandbox, close };
   } catch (e) {
     await close();
     throw e;

@@ -43,6 +43,8 @@ export interface ResidentShell {
   page<Query = Record<string, string | undefined>>(
     path: string,
     render: (ctx: ResidentPageContext<Query>) => Promise<ResidentPageContent>,
+    /** `menu`: the link's text on the tenant's home page (/liff/<tenantId>/); without it the page is not listed. */
+    opts?: { menu?: string },
   ): void;
   /**
    * A JSON API under /liff-api/<tenantId>/<path> for verified residents: without a valid ID token

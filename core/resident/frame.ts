@@ -150,6 +150,12 @@ export function createResidentFrame(deps: ResidentFrameDeps): ResidentFrame {
         });
         residents.set(req, resident);
       },
+      // JSON only (fastify would also hand over text or form bodies)
+      preValidation: async (req) => {
+        if (req.body !== undefined && !/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+          throw new AppError('unsupported_media_type', '送信内容は JSON (application/json) で送ってください', 415);
+        }
+      },
       handler: async (req, reply) => {
         const resident = residents.get(req);
         if (!resident) throw idTokenErrors.missing();

@@ -18,8 +18,11 @@ let browser: Browser;
 const TENANT = '24201';
 const PASSWORD = 'a11y-check-pass-1';
 
-/** Routes that are not pages a person reads (APIs, files, redirects, machine endpoints). */
-const NOT_PAGES = /^\/(api|assets|r|webhook|healthz|readyz|logout)(\/|$)/;
+/**
+ * Routes that are not pages a person reads (APIs, files, redirects, machine endpoints), and the
+ * residents' pages (LIFF), which test/resident/ checks as a resident on a phone-sized screen.
+ */
+const NOT_PAGES = /^\/(api|assets|r|webhook|healthz|readyz|logout|liff|liff-api)(\/|$)/;
 
 function pageUrls(): string[] {
   const urls = routeTable(suite.app)

@@ -52,12 +52,20 @@ const PUBLIC = new Set([
   'GET /',
 ]);
 
+/**
+ * The residents' pages inside LINE (LIFF): public pages (identity is established in the browser),
+ * APIs for residents with a verified ID token (checked below, not by staff credentials), and the
+ * sandbox tenants' mock helpers.
+ */
+const RESIDENT = /^\/liff(-api)?\/:tenantId(\/|$)/;
+const isResident = (r: RouteEntry) => RESIDENT.test(r.url) || r.url === '/liff/:tenantId';
+
 /** Routes about the caller alone (no tenant to aim at): signing out, who am I. */
 const SELF = new Set(['POST /logout', 'DELETE /api/v1/sessions/current', 'GET /api/v1/me']);
 
 const key = (r: RouteEntry) => `${r.method} ${r.url}`;
 const isApi = (r: RouteEntry) => r.url.startsWith('/api/');
-const guarded = () => s.routes.filter((r) => !PUBLIC.has(key(r)));
+const guarded = () => s.routes.filter((r) => !PUBLIC.has(key(r)) && !isResident(r));
 
 /** The same path with its first letter percent-encoded: /%61pi/v1/…, /%6Dunicipalities/…. */
 const encoded = (path: string) => `/%${path.charCodeAt(1).toString(16).toUpperCase()}${path.slice(2)}`;
@@ -169,6 +177,51 @@ describe("the prefecture's account (reads every tenant)", () => {
       if (a.status !== 403) failures.push(line(r, path, a));
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('resident routes (LIFF)', () => {
+  const residentApis = () => s.routes.filter((r) => r.url.startsWith('/liff-api/'));
+
+  it('are only under /liff/:tenantId and /liff-api/:tenantId', () => {
+    const liff = s.routes.filter((r) => /^\/liff/.test(r.url));
+    expect(liff.filter((r) => !isResident(r)).map(key)).toEqual([]);
+    expect(residentApis().map(key)).toContain('GET /liff-api/:tenantId/me');
+  });
+
+  it('every /liff-api/ route refuses a missing, forged or staff credential with 401, for every tenant', async () => {
+    const failures: string[] = [];
+    const session = await s.tsu();
+    const forgedJwt = `${Buffer.from('{"alg":"ES256","kid":"x"}').toString('base64url')}.${Buffer.from(
+      `{"iss":"https://access.line.me","sub":"U${'0'.repeat(32)}","aud":"1242010000","exp":4102444800,"iat":1}`,
+    ).toString('base64url')}.${'A'.repeat(86)}`;
+    for (const r of residentApis()) {
+      for (const tenant of [OWN, OTHER]) {
+        const path = r.url.replace(':tenantId', tenant).replace(/:(\w+)/g, 'x');
+        for (const p of [path, encoded(path)]) {
+          for (const creds of [
+            {},
+            { authorization: `Bearer ${forgedJwt}` },
+            { authorization: 'Bearer tyr_forgedforgedforged000' },
+            { authorization: `Bearer ${s.suite.token}` },
+            { cookie: session.cookie, csrf: session.csrfToken },
+          ]) {
+            const a = await send(r, p, creds);
+            if (a.status !== 401 || !/^id_token_(missing|invalid)$/.test(codeOf(a.body) ?? '')) {
+              failures.push(line(r, p, a));
+            }
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('the mock helpers never hand out a token for a made-up resident or a malformed user id', async () => {
+    const a = await rawRequest(s.port, { method: 'GET', path: `/liff/${OWN}/__mock/id-token?as=U${'0'.repeat(32)}` });
+    expect(a.status).toBe(404);
+    const b = await rawRequest(s.port, { method: 'GET', path: `/liff/${OWN}/__mock/id-token?as=admin` });
+    expect(b.status).toBe(400);
   });
 });
 

@@ -6,15 +6,15 @@
  */
 import { formatWareki } from '../../core/time.ts';
 import { textColourOn } from './contrast.ts';
-import { type Layout, layoutPng, layoutSvg, type Shape, textBlock } from './layout.ts';
+import { type ImageType, type Layout, layoutPng, layoutSvg, type Shape, textBlock } from './layout.ts';
 
 export interface CardDesignLook {
   title: string;
   note: string;
   /** '#rrggbb' */
   colour: string;
-  /** The artwork (PNG), if any. */
-  imagePng?: Buffer;
+  /** The artwork, if any. */
+  image?: { bytes: Buffer; type: ImageType };
 }
 
 export interface CardFace {
@@ -47,12 +47,20 @@ export function cardLayout(design: CardDesignLook, face: CardFace): Layout {
   const on = textColourOn(design.colour);
   const shapes: Shape[] = [];
   const m = 44;
-  const art = design.imagePng ? 190 : 0;
+  const art = design.image ? 190 : 0;
   const textW = width - 2 * m - (art ? art + 24 : 0);
   shapes.push({ kind: 'rect', x: 0, y: 0, w: width, h: height, fill: design.colour, radius: 32 });
-  if (design.imagePng) {
+  if (design.image) {
     shapes.push({ kind: 'rect', x: width - m - art, y: 36, w: art, h: art, fill: '#ffffff', radius: 16 });
-    shapes.push({ kind: 'image', x: width - m - art + 8, y: 44, w: art - 16, h: art - 16, png: design.imagePng });
+    shapes.push({
+      kind: 'image',
+      x: width - m - art + 8,
+      y: 44,
+      w: art - 16,
+      h: art - 16,
+      image: design.image.bytes,
+      type: design.image.type,
+    });
   }
   let y = textBlock(shapes, {
     text: design.title,

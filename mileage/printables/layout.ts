@@ -34,8 +34,10 @@ export type Shape =
     }
   /** A QR code drawn black on a white square of side `size` (the quiet zone included). */
   | { kind: 'qr'; x: number; y: number; size: number; url: string }
-  /** A PNG fitted (aspect kept, centred) into the box. */
-  | { kind: 'image'; x: number; y: number; w: number; h: number; png: Buffer };
+  /** A PNG or JPEG fitted (aspect kept, centred) into the box. */
+  | { kind: 'image'; x: number; y: number; w: number; h: number; image: Buffer; type: ImageType };
+
+export type ImageType = 'image/png' | 'image/jpeg';
 
 export interface Layout {
   /** Page or image size in points (A4 portrait: 595.28 × 841.89). */
@@ -160,7 +162,7 @@ function svgShape(s: Shape): string {
       );
     }
     case 'image':
-      return `<image x="${n(s.x)}" y="${n(s.y)}" width="${n(s.w)}" height="${n(s.h)}" preserveAspectRatio="xMidYMid meet" href="data:image/png;base64,${s.png.toString('base64')}"/>`;
+      return `<image x="${n(s.x)}" y="${n(s.y)}" width="${n(s.w)}" height="${n(s.h)}" preserveAspectRatio="xMidYMid meet" href="data:${s.type};base64,${s.image.toString('base64')}"/>`;
   }
 }
 
@@ -234,7 +236,7 @@ export function layoutPdf(l: Layout): Promise<Buffer> {
         break;
       }
       case 'image':
-        doc.image(s.png, s.x, s.y, { fit: [s.w, s.h], align: 'center', valign: 'center' });
+        doc.image(s.image, s.x, s.y, { fit: [s.w, s.h], align: 'center', valign: 'center' });
         break;
     }
   }

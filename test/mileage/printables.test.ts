@@ -251,11 +251,13 @@ describe('card image', () => {
 
   it('renders a PNG of the card’s proportions, artwork included', async () => {
     const art = await qrPng('https://example.com/', 120);
-    const png = cardPng({ ...design, imagePng: art }, SAMPLE_FACE, 520);
+    const png = cardPng({ ...design, image: { bytes: art, type: 'image/png' } }, SAMPLE_FACE, 520);
     const { width, height } = pngSize(png);
     expect(width).toBe(520);
     expect(height).toBe(Math.round((520 * CARD_SIZE.height) / CARD_SIZE.width));
-    expect(cardSvg({ ...design, imagePng: art }, SAMPLE_FACE)).toContain('data:image/png;base64,');
+    expect(cardSvg({ ...design, image: { bytes: art, type: 'image/png' } }, SAMPLE_FACE)).toContain(
+      'data:image/png;base64,',
+    );
   });
 });
 

@@ -220,7 +220,16 @@ export async function startSuite(
         void import('./demo-residents.ts')
           .then(({ seedDemoResidentAttributes }) => seedDemoResidentAttributes(ch, tenants, delivery, running))
           .then((seeded) => seeded.residents && logger.info(seeded, "demo residents' registrations seeded"))
-          .catch((err: unknown) => logger.warn({ err }, "demo residents' registrations not seeded"));
+          .catch((err: unknown) => logger.warn({ err }, "demo residents' registrations not seeded"))
+          // then the year's health-mileage history (programmes, points, cards), after them: one engine
+          .then(async () => {
+            const { seedDemoMileage } = await import('./demo-mileage.ts');
+            const t0 = performance.now();
+            const seeded = await seedDemoMileage(ch, tenants, running.world);
+            if (seeded.tenants)
+              logger.info({ ...seeded, ms: Math.round(performance.now() - t0) }, 'demo mileage history seeded');
+          })
+          .catch((err: unknown) => logger.warn({ err }, 'demo mileage history not seeded'));
       }
     }
 

@@ -1,0 +1,23 @@
+-- Named queries of the demo's seeding (cli/demo-*.ts).
+
+-- name: demo.mileage_programmes
+-- The tenants that already have a programme for the fiscal year (the demo's or one staff made).
+SELECT DISTINCT tenant_id
+FROM mileage_programmes FINAL
+WHERE fiscal_year = {fy:UInt16} AND is_deleted = 0;
+
+-- name: demo.mileage_seeded
+-- Which of the demo's programmes already have rows in each table (a seed cut short is finished, never doubled).
+SELECT 'ledger' AS tbl, programme_id FROM mileage_ledger WHERE programme_id IN {programmes:Array(String)} GROUP BY programme_id
+UNION ALL
+SELECT 'cards' AS tbl, programme_id FROM mileage_cards WHERE programme_id IN {programmes:Array(String)} GROUP BY programme_id
+UNION ALL
+SELECT 'activities' AS tbl, programme_id FROM mileage_activities WHERE programme_id IN {programmes:Array(String)} GROUP BY programme_id
+UNION ALL
+SELECT 'sessions' AS tbl, programme_id FROM mileage_sessions WHERE programme_id IN {programmes:Array(String)} GROUP BY programme_id;
+
+-- name: demo.mileage_members
+-- The tenants' member numbers given so far (the next serial follows the highest).
+SELECT tenant_id, user_id, member_no
+FROM mileage_members FINAL
+WHERE tenant_id IN {tenants:Array(String)};

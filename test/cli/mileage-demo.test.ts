@@ -134,7 +134,9 @@ describe('demo mileage history', () => {
     // residents were active in the first months already
     const active = m.totals.series.map((s) => s.active);
     expect(Math.max(...active.slice(0, 4))).toBeGreaterThan(0);
-    console.info(`active per month: ${active.join(", ")}; participants: ${m.totals.series.map((s) => s.participants).join(", ")}`);
+    console.info(
+      `active per month: ${active.join(', ')}; participants: ${m.totals.series.map((s) => s.participants).join(', ')}`,
+    );
   });
 
   it('running the seed again adds nothing', async () => {

@@ -5,25 +5,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { seedDemoTenants } from '../../cli/demo-seed.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { SecretBox } from '../../core/crypto.ts';
-import { migrate } from '../../core/migrations.ts';
-import { TenantStore } from '../../core/tenants.ts';
+import type { TenantStore } from '../../core/tenants.ts';
 import { addMonths, monthBounds } from '../../core/time.ts';
 import { ReportStore } from '../../reports/index.ts';
 import { minutesCreateSchema, tokyoIso } from '../../reports/schemas.ts';
 import type { ReportSources } from '../../reports/documents/index.ts';
-import { freshClickHouse } from './index.ts';
+import type { Harness } from './harness.ts';
 
 /**
- * A fresh ClickHouse with the demo's tenants (the prefecture and its 29 municipalities), for the
- * report document tests: figures are written straight into the tables the dashboard reads.
+ * The harness's fresh ClickHouse with the demo's tenants (the prefecture and its 29 municipalities),
+ * for the report document tests: figures are written straight into the tables the dashboard reads.
  */
-export async function reportSources(dir: string): Promise<ReportSources> {
-  const ch = await freshClickHouse(dir);
-  await migrate(ch);
-  const tenants = new TenantStore(ch, new SecretBox(randomBytes(32)));
-  await seedDemoTenants(tenants);
-  return { ch, tenants, store: new ReportStore(ch) };
+export async function reportSources(h: Pick<Harness, 'ch' | 'tenants'>): Promise<ReportSources> {
+  await seedDemoTenants(h.tenants);
+  return { ch: h.ch, tenants: h.tenants, store: new ReportStore(h.ch) };
 }
 
 /** Tenants the dashboard fixtures (test/dashboard-fixtures.ts) seed by hand. */

@@ -12,22 +12,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authenticator, Principal } from '../../core/auth.ts';
 import { installApiAuth } from '../../core/auth.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { SecretBox } from '../../core/crypto.ts';
 import { loadConfig } from '../../core/config.ts';
 import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { TenantStore } from '../../core/tenants.ts';
 import type { ReportFile } from '../../reports/documents/index.ts';
 import { createReports, registerReportRoutes, type Reports } from '../../reports/index.ts';
-import { freshClickHouse, startTestRedis, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 const logger = createLogger('silent');
-const reportsDir = path.join(tmp.dir, 'reports');
+let reportsDir: string;
 let ch: ClickHouseClient;
-let redisServer: LocalRedis;
 let reports: Reports;
 let app: FastifyInstance;
 let base: string;
@@ -70,24 +65,19 @@ const auth: Authenticator = {
 const get = (p: string, who = 'op') => fetch(base + p, { headers: { authorization: `Bearer ${who}` } });
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
-  redisServer = await startTestRedis(tmp.dir);
-  const tenants = new TenantStore(ch, new SecretBox(Buffer.alloc(32, 7)));
-  reports = createReports({ ch, tenants, redisUrl: redisServer.url, reportsDir, logger, prefix: 'files-test' });
+  h = await harness({ redis: true });
+  ch = h.ch;
+  reportsDir = path.join(h.dir, 'reports');
+  reports = createReports({ ch, tenants: h.tenants, redisUrl: h.redis.url, reportsDir, logger, prefix: 'files-test' });
+  h.defer('stop reports', () => reports.stop());
   app = createHttpApp(logger);
+  h.defer('close the app', () => app.close());
   installApiAuth(app, auth);
   registerReportRoutes(app, { ch, reports });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
-afterAll(async () => {
-  await app?.close();
-  await reports?.stop();
-  await redisServer?.stop();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 describe('where report files are kept', () => {
   it('TAYORI_REPORTS_DIR, by default <dataDir>/reports', () => {

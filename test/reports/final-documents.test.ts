@@ -11,11 +11,11 @@ import {
   seedMunicipalities,
   zipEntries,
 } from '../helpers/report-documents-fixtures.ts';
-import { tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
 // The final report (最終報告書, Word and Excel) over April–June 2025, built from a fresh ClickHouse
 // with the demo's 29 municipalities; the files are opened and read back.
-const tmp = tmpDir();
+let h: Harness;
 let src: ReportSources;
 let data: Metrics;
 let overviews: Overview[];
@@ -28,7 +28,8 @@ const NOW = new Date('2025-07-05T01:00:00Z');
 const file = (kind: string) => files.find((f) => f.kind === kind)!;
 
 beforeAll(async () => {
-  src = await reportSources(tmp.dir);
+  h = await harness();
+  src = await reportSources(h);
   await seedFigures(src.ch); // 津市・四日市市・紀宝町 by hand (June, and May for 津市)
   await seedMunicipalities(src.ch, src.tenants, MONTHS);
   // deliveries whose link clicks were counted by gender, and by where residents live (an area, by its id)
@@ -128,10 +129,7 @@ beforeAll(async () => {
   files = await buildFinalReport(src, PERIOD, { now: NOW, onProgress: (s) => progress.push(s) });
   console.log(`final report for ${MONTHS.length} months: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 });
-afterAll(async () => {
-  await src?.ch.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function sheet(
   name: string,

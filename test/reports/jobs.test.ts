@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installApiAuth, type Authenticator, type Permission, type Principal } from '../../core/auth.ts';
 import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
 import { Metrics } from '../../metrics/index.ts';
 import type { ReportFile, ReportSources } from '../../reports/documents/index.ts';
 import {
@@ -29,12 +28,11 @@ import {
 } from '../../reports/index.ts';
 import { MONTH, seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { addMinutes, docxText, reportSources, seedMunicipalities } from '../helpers/report-documents-fixtures.ts';
-import { startTestRedis, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, waitFor, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
 const logger = createLogger('silent');
 let src: ReportSources;
-let redisServer: LocalRedis;
+let h: Harness;
 let reports: Reports;
 let app: FastifyInstance;
 let base: string;
@@ -90,7 +88,8 @@ const fakeFile = (month: string): ReportFile => ({
 });
 
 beforeAll(async () => {
-  src = await reportSources(tmp.dir);
+  h = await harness({ redis: true });
+  src = await reportSources(h);
   await seedFigures(src.ch);
   await seedMunicipalities(src.ch, src.tenants, ['2025-05', MONTH]);
   await addMinutes(
@@ -104,28 +103,23 @@ beforeAll(async () => {
     },
     true,
   );
-  redisServer = await startTestRedis(tmp.dir);
   reports = createReports({
     ch: src.ch,
     tenants: src.tenants,
-    redisUrl: redisServer.url,
-    reportsDir: path.join(tmp.dir, 'reports'),
+    redisUrl: h.redis.url,
+    reportsDir: path.join(h.dir, 'reports'),
     logger,
   });
   await reports.start();
+  h.defer('stop reports', () => reports.stop());
   app = createHttpApp(logger);
+  h.defer('close the app', () => app.close());
   installApiAuth(app, auth);
   registerReportRoutes(app, { ch: src.ch, reports });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }, 120_000);
-afterAll(async () => {
-  await app?.close();
-  await reports?.stop();
-  await redisServer?.stop();
-  await src?.ch.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 describe('the monthly scheduler', () => {
   it("makes the previous month's package on the 1st at 06:00, Asia/Tokyo (one scheduler, however often the suite starts)", async () => {
@@ -139,7 +133,7 @@ describe('the monthly scheduler', () => {
     const again = new ReportJobs({
       ch: src.ch,
       tenants: src.tenants,
-      redisUrl: redisServer.url,
+      redisUrl: h.redis.url,
       files: reports.files,
       logger,
     });
@@ -302,7 +296,7 @@ describe('an on-demand final report (real documents)', () => {
 });
 
 describe('failures and restarts', () => {
-  const files = () => new ReportFileStore(src.ch, path.join(tmp.dir, 'reports-fake'));
+  const files = () => new ReportFileStore(src.ch, path.join(h.dir, 'reports-fake'));
 
   it('a failed job leaves nothing listed, and says why in Japanese', async () => {
     const failing: ReportBuilders = {
@@ -317,7 +311,7 @@ describe('failures and restarts', () => {
     const jobs = new ReportJobs({
       ch: src.ch,
       tenants: src.tenants,
-      redisUrl: redisServer.url,
+      redisUrl: h.redis.url,
       files: files(),
       logger,
       build: failing,
@@ -337,7 +331,7 @@ describe('failures and restarts', () => {
       expect(j.error).toBe('帳票の作成に失敗しました: グラフのフォントが見つかりません');
       expect(j.fileIds).toBeUndefined();
       expect(await reports.files.list({ period: '2025-04' })).toEqual([]);
-      expect(fs.existsSync(path.join(tmp.dir, 'reports-fake', '2025-04'))).toBe(false);
+      expect(fs.existsSync(path.join(h.dir, 'reports-fake', '2025-04'))).toBe(false);
     } finally {
       await jobs.stop();
     }
@@ -359,7 +353,7 @@ describe('failures and restarts', () => {
     const first = new ReportJobs({
       ch: src.ch,
       tenants: src.tenants,
-      redisUrl: redisServer.url,
+      redisUrl: h.redis.url,
       files: files(),
       logger,
       build: slow,
@@ -385,7 +379,7 @@ describe('failures and restarts', () => {
     const second = new ReportJobs({
       ch: src.ch,
       tenants: src.tenants,
-      redisUrl: redisServer.url,
+      redisUrl: h.redis.url,
       files: files(),
       logger,
       build: fast,
@@ -433,8 +427,8 @@ describe('a final report job', () => {
     const jobs = new ReportJobs({
       ch: src.ch,
       tenants: src.tenants,
-      redisUrl: redisServer.url,
-      files: new ReportFileStore(src.ch, path.join(tmp.dir, 'reports-final')),
+      redisUrl: h.redis.url,
+      files: new ReportFileStore(src.ch, path.join(h.dir, 'reports-final')),
       logger,
       build,
       prefix: 'final',

@@ -18,11 +18,11 @@ import {
   seedMunicipalities,
   zipEntries,
 } from '../helpers/report-documents-fixtures.ts';
-import { tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
 // The monthly package (議事録, 課題管理表, 月次KPI報告書 in Excel, Word and PDF) built from a fresh
 // ClickHouse with the demo's 29 municipalities: the files are opened and read back.
-const tmp = tmpDir();
+let h: Harness;
 let src: ReportSources;
 let overview: Overview;
 let files: ReportFile[];
@@ -37,7 +37,8 @@ const file = (kind: string) => {
 };
 
 beforeAll(async () => {
-  src = await reportSources(tmp.dir);
+  h = await harness();
+  src = await reportSources(h);
   await seedFigures(src.ch);
   await seedMunicipalities(src.ch, src.tenants, ['2025-05', MONTH]);
 
@@ -116,10 +117,7 @@ beforeAll(async () => {
   seconds = (performance.now() - t0) / 1000;
   console.log(`monthly package for ${overview.rows.length} municipalities: ${seconds.toFixed(2)} s`);
 });
-afterAll(async () => {
-  await src?.ch.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const xlsx = async (f: ReportFile) => {
   const wb = new ExcelJS.Workbook();

@@ -262,8 +262,9 @@ export class Catalogue {
 
   async addActivity(tenantId: string, programmeId: string, body: unknown, ctx: AuditContext): Promise<Activity> {
     requireManage(ctx.actor, tenantId);
-    await this.programme(tenantId, programmeId);
+    const programme = await this.programme(tenantId, programmeId);
     const input = parseInput(activityInputSchema, body);
+    const last = Math.max(0, ...programme.activities.map((x) => x.sort));
     const a: Activity = {
       activityId: randomUUID(),
       programmeId,
@@ -273,7 +274,7 @@ export class Catalogue {
       selfReportLabel: input.selfReportLabel,
       dailyCap: input.dailyCap,
       periodCap: input.periodCap,
-      sort: input.sort,
+      sort: input.sort ?? (programme.activities.length ? last + 1 : 0),
       retired: false,
     };
     await this.audit.by(ctx, {
@@ -296,9 +297,9 @@ export class Catalogue {
   ): Promise<Activity> {
     requireManage(ctx.actor, tenantId);
     const old = await this.activity(tenantId, programmeId, activityId);
-    const patch = parseInput(activityPatchSchema, body);
+    const patch = onlyGiven(parseInput(activityPatchSchema, body), body);
     const next = parseInput(activityInputSchema, { ...old, ...patch });
-    const a: Activity = { ...old, ...next };
+    const a: Activity = { ...old, ...next, sort: next.sort ?? old.sort };
     await this.audit.by(ctx, {
       action: 'mileage_activity_changed',
       tenantId,
@@ -417,7 +418,7 @@ export class Catalogue {
   async updateSession(tenantId: string, sessionId: string, body: unknown, ctx: AuditContext): Promise<Session> {
     requireManage(ctx.actor, tenantId);
     const old = await this.requireSession(tenantId, sessionId);
-    const patch = parseInput(sessionPatchSchema, body);
+    const patch = onlyGiven(parseInput(sessionPatchSchema, body), body);
     const merged = parseInput(sessionInputSchema, { ...old, ...patch });
     const s: Session = {
       ...old,
@@ -441,7 +442,7 @@ export class Catalogue {
   async retireSession(tenantId: string, sessionId: string, ctx: AuditContext): Promise<void> {
     requireManage(ctx.actor, tenantId);
     const old = await this.requireSession(tenantId, sessionId);
-    await this.audit.by(ctx, { action: 'mileage_session_retired', tenantId, target: sessionId, detail: old });
+    await this.audit.by(ctx, { action: 'mileage_session_retired', tenantId, target: sessionId, detail: { ...old } });
     await this.#writeSession(old, 1);
   }
 
@@ -504,6 +505,12 @@ function toSession(s: SessionRow): Session {
     createdBy: s.created_by,
     createdAt: new Date(s.created_ms).toISOString(),
   };
+}
+
+/** The fields of a parsed patch that the caller sent (schema defaults must not overwrite stored values). */
+function onlyGiven<T extends object>(parsed: T, body: unknown): Partial<T> {
+  const sent = typeof body === 'object' && body ? Object.keys(body) : [];
+  return Object.fromEntries(Object.entries(parsed).filter(([k]) => sent.includes(k))) as Partial<T>;
 }
 
 function pick(p: Programme) {

@@ -77,7 +77,8 @@ const activityFields = {
   selfReportLabel: z.string().trim().max(20, '自己申告のボタン名は 20 文字以内です').default(''),
   dailyCap: capSchema('1 日の上限回数'),
   periodCap: capSchema('期間中の上限回数'),
-  sort: z.coerce.number().int().min(-1000).max(1000).default(0),
+  /** Order in lists (default: after the programme's last activity). */
+  sort: z.coerce.number().int().min(-1000).max(1000).optional(),
 };
 /** POST /programmes/:id/activities. */
 export const activityInputSchema = z

@@ -12,7 +12,7 @@ import { migrate } from '../core/migrations.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
-import { createResidentFrame, type ResidentFrame } from '../core/resident/index.ts';
+import { createResidentFrame, setUpLiffApp, type LiffSetupInput, type ResidentFrame } from '../core/resident/index.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
 import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
@@ -174,6 +174,14 @@ export async function startSuite(
       operatorTokens: [token],
       logger,
       publicUrl: config.publicUrl,
+      createLiffApp: (tenantId, input) =>
+        setUpLiffApp({
+          tenants,
+          tenantId,
+          input: input as LiffSetupInput,
+          endpoints: endpoints(),
+          publicUrl: config.publicUrl ?? suiteUrl ?? '',
+        }),
     });
     const shell = dashboard.register(app);
     const residents = createResidentFrame({

@@ -4,7 +4,15 @@ import { openClickHouse } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
 import { migrate } from '../core/migrations.ts';
-import { TenantStore, type CredentialsInput, type Tenant, type TenantInput } from '../core/tenants.ts';
+import { AppError } from '../core/errors.ts';
+import { setUpLiffApp, type LiffSetupInput } from '../core/resident/index.ts';
+import {
+  TenantStore,
+  type CredentialsInput,
+  type LiffSettingsInput,
+  type Tenant,
+  type TenantInput,
+} from '../core/tenants.ts';
 import { table } from './output.ts';
 import { readStdin } from './stdin.ts';
 import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
@@ -15,6 +23,9 @@ interface TenantsGateway {
   add(input: TenantInput): Promise<Tenant>;
   setCredentials(id: string, input: CredentialsInput): Promise<Tenant>;
   setAutoReply(id: string, text: string): Promise<Tenant>;
+  setLiff(id: string, input: LiffSettingsInput): Promise<Tenant>;
+  /** Creates the tenant's LIFF app through LINE's LIFF server API (the secret is not stored). */
+  createLiffApp(id: string, input: LiffSetupInput): Promise<Tenant>;
   close(): Promise<void>;
 }
 
@@ -44,6 +55,34 @@ async function directGateway(config: Config): Promise<TenantsGateway> {
       await record('tenant_auto_reply_changed', t.id);
       return t;
     },
+    setLiff: async (id, i) => {
+      const t = await store.setLiff(id, i);
+      await record('tenant_liff_changed', t.id, { liffChannelId: t.liffChannelId, liffId: t.liffId });
+      return t;
+    },
+    createLiffApp: async (id, i) => {
+      if (!config.publicUrl) {
+        throw new AppError(
+          'public_url_missing',
+          'LIFF アプリのエンドポイント URL に使う公開 URL (TAYORI_PUBLIC_URL、https) を設定するか、スイートを起動してから実行してください',
+          400,
+        );
+      }
+      // without a running suite there is no sandbox: only tenants on LINE itself
+      const r = await setUpLiffApp({
+        tenants: store,
+        tenantId: id,
+        input: i,
+        endpoints: { line: config.lineApiBaseUrl },
+        publicUrl: config.publicUrl,
+      });
+      await record('tenant_liff_changed', r.tenant.id, {
+        liffChannelId: r.tenant.liffChannelId,
+        liffId: r.liffId,
+        created: r.created,
+      });
+      return r.tenant;
+    },
     close: () => ch.close(),
   };
 }
@@ -55,6 +94,8 @@ function apiGateway(suite: SuiteState): TenantsGateway {
     add: (i) => call('POST', '/api/v1/tenants', i),
     setCredentials: (id, i) => call('PUT', `/api/v1/tenants/${encodeURIComponent(id)}/credentials`, i),
     setAutoReply: (id, text) => call('PUT', `/api/v1/tenants/${encodeURIComponent(id)}/auto-reply`, { text }),
+    setLiff: (id, i) => call('PUT', `/api/v1/tenants/${encodeURIComponent(id)}/liff`, i),
+    createLiffApp: (id, i) => call('POST', `/api/v1/tenants/${encodeURIComponent(id)}/liff-app`, i),
     close: async () => {},
   };
 }
@@ -69,7 +110,7 @@ const kindLabel = { prefecture: '県', municipality: '市町' } as const;
 export function printTenants(list: Tenant[]): string {
   return (
     table(
-      ['コード', '名称', '種別', '人口', '接続先', 'チャネルID', 'チャネル情報'],
+      ['コード', '名称', '種別', '人口', '接続先', 'チャネルID', 'チャネル情報', 'LIFF ID'],
       list.map((t) => [
         t.id,
         t.name,
@@ -78,6 +119,7 @@ export function printTenants(list: Tenant[]): string {
         t.lineApi === 'sandbox' ? 'サンドボックス' : 'LINE',
         t.channelId || '—',
         t.hasCredentials ? '設定済み' : '未設定',
+        t.liffId || '未設定',
       ]),
       [3],
     ) + `\n${list.length} 件`
@@ -185,4 +227,42 @@ export function registerTenantsCommand(program: Command, config: () => Config): 
         `テナント ${t.id} ${t.name} の自動応答文を${t.autoReplyText ? '設定しました' : '既定の文に戻しました'}`,
       );
     });
+
+  tenants
+    .command('liff <tenantId>')
+    .description(
+      '住民向けページ (LIFF) の設定: LINE ログインチャネルと LIFF アプリ。--liff-id で既存の LIFF アプリを登録するか、' +
+        '--create で LINE の LIFF サーバー API により作成します (エンドポイント: <公開URL>/liff/<コード>/)',
+    )
+    .requiredOption('--login-channel-id <id>', 'LINE ログインチャネルの ID (ID トークンの aud)')
+    .option('--liff-id <id>', '既存の LIFF アプリの ID (例: 1234567890-AbCdEfGh)')
+    .option('--create', 'LIFF アプリを作成します (LINE ログインチャネルのシークレットが必要、保存はしません)')
+    .option(
+      '--login-channel-secret <secret>',
+      'LINE ログインチャネルのチャネルシークレット (--create のとき。省略すると標準入力から読みます)',
+    )
+    .action(
+      async (
+        tenantId: string,
+        o: { loginChannelId: string; liffId?: string; create?: boolean; loginChannelSecret?: string },
+      ) => {
+        if (Boolean(o.liffId) === Boolean(o.create)) {
+          throw new AppError('invalid_options', '--liff-id か --create のどちらか一方を指定してください', 400);
+        }
+        let t: Tenant;
+        if (o.create) {
+          const secret = o.loginChannelSecret ?? (await readStdin()).trim();
+          t = await withGateway(config(), (g) =>
+            g.createLiffApp(tenantId, { loginChannelId: o.loginChannelId, loginChannelSecret: secret }),
+          );
+        } else {
+          t = await withGateway(config(), (g) =>
+            g.setLiff(tenantId, { liffChannelId: o.loginChannelId, liffId: o.liffId ?? '' }),
+          );
+        }
+        console.log(
+          `テナント ${t.id} ${t.name} の LIFF を設定しました (LINE ログインチャネル ${t.liffChannelId}、LIFF ID ${t.liffId})`,
+        );
+      },
+    );
 }

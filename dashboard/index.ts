@@ -31,6 +31,8 @@ export interface DashboardDeps {
   operatorTokens: readonly string[];
   logger: Logger;
   publicUrl?: string;
+  /** Creates a tenant's LIFF app through LINE (POST /api/v1/tenants/:id/liff-app); the suite provides it. */
+  createLiffApp?: Parameters<typeof registerTenantRoutes>[1]['createLiffApp'];
 }
 
 export interface Dashboard {
@@ -90,7 +92,7 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       }
       installApiAuth(app, auth);
       // sends and exports are audited by the calls that make them (delivery's service, each export)
-      registerTenantRoutes(app, { tenants: deps.tenants, auth, audit });
+      registerTenantRoutes(app, { tenants: deps.tenants, auth, audit, createLiffApp: deps.createLiffApp });
       registerSessionRoutes(app, { auth, users, sessions, throttle, audit, publicUrl: deps.publicUrl });
       registerDashboardApi(app, { data, users, sessions, audit });
       return registerPageRoutes(app, { auth, data, users, audit });

@@ -8,9 +8,12 @@ import {
 } from '../core/auth.ts';
 import { AuditLog, auditContext } from '../core/audit.ts';
 import type { FastifyInstance } from '../core/http.ts';
+import { AppError } from '../core/errors.ts';
+import type { Tenant } from '../core/tenants.ts';
 import {
   autoReplyInputSchema,
   credentialsInputSchema,
+  liffSettingsSchema,
   tenantIdSchema,
   tenantInputSchema,
   type TenantStore,
@@ -24,7 +27,13 @@ import {
  */
 export function registerTenantRoutes(
   app: FastifyInstance,
-  deps: { tenants: TenantStore; auth: Authenticator; audit?: AuditLog },
+  deps: {
+    tenants: TenantStore;
+    auth: Authenticator;
+    audit?: AuditLog;
+    /** Creates a tenant's LIFF app through LINE (the suite: core/resident setUpLiffApp). */
+    createLiffApp?: (tenantId: string, input: unknown) => Promise<{ tenant: Tenant; liffId: string; created: boolean }>;
+  },
 ): void {
   const { tenants, auth } = deps;
   const audit = deps.audit ?? new AuditLog(tenants.ch);
@@ -85,5 +94,40 @@ export function registerTenantRoutes(
     const tenant = await tenants.setAutoReply(id, autoReplyInputSchema.parse(req.body ?? {}));
     await audit.by(auditContext(req, p), { action: 'tenant_auto_reply_changed', tenantId: id, target: id });
     return tenant;
+  });
+
+  // the residents' pages inside LINE: the LINE Login channel and LIFF app, set as they are …
+  app.put<{ Params: { id: string } }>('/api/v1/tenants/:id/liff', async (req) => {
+    const p = principalOf(req);
+    const id = tenantIdSchema.parse(req.params.id);
+    requireTenant(p, id);
+    requirePermission(p, 'manage_channels');
+    const tenant = await tenants.setLiff(id, liffSettingsSchema.parse(req.body ?? {}));
+    await audit.by(auditContext(req, p), {
+      action: 'tenant_liff_changed',
+      tenantId: id,
+      target: id,
+      detail: { liffChannelId: tenant.liffChannelId, liffId: tenant.liffId },
+    });
+    return tenant;
+  });
+
+  // … or made through LINE's LIFF server API with the Login channel's secret (used once, not stored)
+  app.post<{ Params: { id: string } }>('/api/v1/tenants/:id/liff-app', async (req, reply) => {
+    const p = principalOf(req);
+    const id = tenantIdSchema.parse(req.params.id);
+    requireTenant(p, id);
+    requirePermission(p, 'manage_channels');
+    if (!deps.createLiffApp) {
+      throw new AppError('liff_setup_unavailable', 'この環境では LIFF アプリを作成できません', 501);
+    }
+    const r = await deps.createLiffApp(id, req.body ?? {});
+    await audit.by(auditContext(req, p), {
+      action: 'tenant_liff_changed',
+      tenantId: id,
+      target: id,
+      detail: { liffChannelId: r.tenant.liffChannelId, liffId: r.liffId, created: r.created },
+    });
+    return reply.status(r.created ? 201 : 200).send(r.tenant);
   });
 }

@@ -2,12 +2,14 @@
  * mileage's staff pages, drawn inside the staff shell (core/page-shell.ts), nav 「マイレージ」:
  *
  *   /mileage                                              municipalities (and the card design)
- *   /mileage/:tenantId                                    a municipality's programmes; a new one
- *   /mileage/:tenantId/programmes/:programmeId            the programme's settings and activities; the flyer
- *   /mileage/:tenantId/programmes/:programmeId/sessions   event and venue QR codes (PNG, A4 poster)
- *   …/participants                                        participants, a member's ledger, corrections, CSV
- *   …/grants                                              grant one by member number; CSV/xlsx import with preview
- *   /mileage/design                                       the とこわか健康応援カード's design (prefecture)
+ *   /mileage/:tenantId                        a municipality's programmes; a new one
+ *   /mileage/:tenantId/settings?programme=    the programme's settings and activities; the flyer
+ *   /mileage/:tenantId/sessions?programme=    event and venue QR codes (PNG, A4 poster)
+ *   /mileage/:tenantId/participants?programme=&member=   participants, a member's ledger, corrections, CSV
+ *   /mileage/:tenantId/grants?programme=      grant one by member number; CSV/xlsx import with preview
+ *   /mileage/design                           the とこわか健康応援カード's design (prefecture)
+ *
+ * Without `programme` a page shows the programme running today (else the newest); a selector switches.
  *
  * Lists are drawn on the server; forms post to the mileage API from browser/staff.ts (one bundle,
  * mileage.js), which checks tenants and permissions again.
@@ -18,7 +20,7 @@ import { AppError } from '../core/errors.ts';
 import { html, type SafeHtml } from '../core/html.ts';
 import { type PageContent, type PageShell, seesEveryTenant } from '../core/page-shell.ts';
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
-import { formatWareki, tokyoMinute } from '../core/time.ts';
+import { formatWareki, tokyoMinute, tokyoToday } from '../core/time.ts';
 import type { CardService } from './cards.ts';
 import type { Catalogue } from './catalogue.ts';
 import type { LedgerReads } from './ledger.ts';
@@ -83,20 +85,39 @@ const page = (title: string, body: SafeHtml): PageContent => ({
   styles: ['records.css', 'mileage.css'],
 });
 
-/** The programme's sub-navigation. */
-function programmeNav(tenant: Tenant, p: Programme, current: string): SafeHtml {
-  const base = `/mileage/${tenant.id}/programmes/${p.programmeId}`;
+/** The programme's sub-navigation and a selector of the tenant's programmes (a plain GET form). */
+function programmeNav(tenant: Tenant, p: Programme, all: Programme[], current: string): SafeHtml {
   const links: Array<[string, string]> = [
-    ['', '事業の設定'],
-    ['/sessions', '会場の QR コード'],
-    ['/participants', '参加者'],
-    ['/grants', 'ポイント付与'],
+    ['settings', '事業の設定'],
+    ['sessions', '会場の QR コード'],
+    ['participants', '参加者'],
+    ['grants', 'ポイント付与'],
   ];
+  const q = `?programme=${encodeURIComponent(p.programmeId)}`;
   return html`<p class="breadcrumbs"><a href="/mileage">マイレージ</a> › <a href="/mileage/${tenant.id}">${tenant.name}</a> › ${p.name}</p>
-<nav class="m-subnav" aria-label="${p.name}のメニュー"><ul>${links.map(
+<nav class="m-subnav" aria-label="事業のメニュー"><ul>${links.map(
     ([path, label]) =>
-      html`<li><a href="${base}${path}"${path === current ? html` aria-current="page"` : ''}>${label}</a></li>`,
-  )}</ul></nav>`;
+      html`<li><a href="/mileage/${tenant.id}/${path}${q}"${path === current ? html` aria-current="page"` : ''}>${label}</a></li>`,
+  )}</ul></nav>
+${
+  all.length > 1
+    ? html`<form class="filters m-switch" method="get" action="/mileage/${tenant.id}/${current}"><label>事業 <select name="programme">${all.map(
+        (x) =>
+          html`<option value="${x.programmeId}"${x.programmeId === p.programmeId ? html` selected` : ''}>${x.name}</option>`,
+      )}</select></label> <button type="submit" class="secondary">切り替え</button></form>`
+    : ''
+}`;
+}
+
+/** The programme asked for, else the one running today, else the newest. */
+function chooseProgramme(all: Programme[], asked: string | undefined, today: string): Programme | undefined {
+  if (asked) {
+    const p = all.find((x) => x.programmeId === asked);
+    if (!p) throw new AppError('programme_not_found', '事業が見つかりません', 404);
+    return p;
+  }
+  const sorted = [...all].sort((a, b) => b.startsOn.localeCompare(a.startsOn));
+  return sorted.find((x) => x.startsOn <= today && today <= x.endsOn) ?? sorted[0];
 }
 
 function programmeFields(prefix: string, p?: Programme): SafeHtml {
@@ -145,12 +166,12 @@ ${seesEveryTenant(principal) ? html`<p><a href="/mileage/design">とこわか健
     const rows = list.map(
       (
         p,
-      ) => html`<tr><td>${p.fiscalYear}年度</td><th scope="row"><a href="/mileage/${tenant.id}/programmes/${p.programmeId}">${p.name}</a></th>
+      ) => html`<tr><td>${p.fiscalYear}年度</td><th scope="row"><a href="/mileage/${tenant.id}/settings?programme=${p.programmeId}">${p.name}</a></th>
 <td>${period(p)}</td><td class="num">${pts(p.goalPoints)}</td><td class="num">${p.activities.filter((a) => !a.retired).length}</td></tr>`,
     );
     const form = may.manage
       ? html`<section class="card" aria-labelledby="new-programme-h"><h2 id="new-programme-h">新しい事業</h2>
-<form id="programme-form" class="m-form" data-method="POST" data-url="${API}/tenants/${tenant.id}/programmes" data-next="/mileage/${tenant.id}/programmes/{programmeId}" novalidate>
+<form id="programme-form" class="m-form" data-method="POST" data-url="${API}/tenants/${tenant.id}/programmes" data-next="/mileage/${tenant.id}/settings?programme={programmeId}" novalidate>
 <div class="form-summary" role="alert" hidden></div>
 ${programmeFields('np')}
 <p class="actions"><button type="submit">事業を登録</button></p>
@@ -167,30 +188,37 @@ ${form}`,
     );
   });
 
-  const programmePage = <Q>(
-    suffix: string,
+  const programmePage = <Q extends { programme?: string }>(
+    name: 'settings' | 'sessions' | 'participants' | 'grants',
+    title: string,
     render: (o: {
       tenant: Tenant;
       programme: Programme;
       principal: Principal;
       may: ReturnType<typeof abilities>;
       query: Q;
-    }) => Promise<{ title: string; body: SafeHtml }>,
+    }) => Promise<SafeHtml>,
   ) =>
-    shell.page<{ tenantId: string; programmeId: string }, Q>(
-      `/mileage/:tenantId/programmes/:programmeId${suffix}`,
-      async ({ req, principal, tenants }) => {
-        const tenant = tenantOf(principal, tenants, req.params.tenantId);
-        const programme = await deps.catalogue.programme(tenant.id, req.params.programmeId);
-        const r = await render({ tenant, programme, principal, may: abilities(principal), query: req.query });
+    shell.page<{ tenantId: string }, Q>(`/mileage/:tenantId/${name}`, async ({ req, principal, tenants }) => {
+      const tenant = tenantOf(principal, tenants, req.params.tenantId);
+      const all = await deps.catalogue.list(principal, tenant.id);
+      const programme = chooseProgramme(all, req.query.programme || undefined, tokyoToday());
+      if (!programme) {
         return page(
-          `${r.title} — ${programme.name}`,
-          html`${programmeNav(tenant, programme, suffix)}<h1>${r.title} <small>${programme.name}</small></h1>${r.body}`,
+          title,
+          html`<p class="breadcrumbs"><a href="/mileage">マイレージ</a> › <a href="/mileage/${tenant.id}">${tenant.name}</a></p>
+<h1>${title}</h1><p>${tenant.name}にはまだマイレージ事業がありません。<a href="/mileage/${tenant.id}">事業の一覧</a>から登録してください。</p>`,
         );
-      },
-    );
+      }
+      const may = abilities(principal);
+      const body = await render({ tenant, programme, principal, may, query: req.query });
+      return page(
+        `${title} — ${programme.name}`,
+        html`${programmeNav(tenant, programme, all, name)}<h1>${title} <small>${programme.name}</small></h1>${body}`,
+      );
+    });
 
-  programmePage('', async ({ tenant, programme: p, may }) => {
+  programmePage('settings', '事業の設定', async ({ tenant, programme: p, may }) => {
     const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
     const activities = [...p.activities].sort((a, b) => a.sort - b.sort);
     const rows = activities.map(
@@ -205,9 +233,7 @@ ${form}`,
       }</td></tr>`,
     );
     const methodOptions = METHODS.map((m) => html`<option value="${m}">${METHOD_LABELS[m]}</option>`);
-    return {
-      title: '事業の設定',
-      body: html`<section class="card" aria-labelledby="settings-h"><h2 id="settings-h">期間・目標・カード</h2>
+    return html`<section class="card" aria-labelledby="settings-h"><h2 id="settings-h">期間・目標・カード</h2>
 ${
   may.manage
     ? html`<form id="programme-edit" class="m-form" data-method="PUT" data-url="${url}" data-reload="1" novalidate>
@@ -242,11 +268,10 @@ ${field({ id: 'a-sort', label: '表示順', control: (a) => html`<input ${a} typ
 }</section>
 <section class="card" aria-labelledby="flyer-h"><h2 id="flyer-h">広報用チラシ</h2>
 <p>友だち追加の QR コードとアカウント ID、活動とポイント、目標、期間を載せた${tenant.name}のチラシです。印刷用 (A4 PDF) と、ホームページ・広報誌用の画像 (PNG) があります。</p>
-<p class="m-downloads"><a href="${url}/flyer.pdf" download>チラシ (PDF, A4)</a> <a href="${url}/flyer.png" download>チラシ (PNG 画像)</a></p></section>`,
-    };
+<p class="m-downloads"><a href="${url}/flyer.pdf" download>チラシ (PDF, A4)</a> <a href="${url}/flyer.png" download>チラシ (PNG 画像)</a></p></section>`;
   });
 
-  programmePage('/sessions', async ({ tenant, programme: p, principal, may }) => {
+  programmePage('sessions', '会場の QR コード', async ({ tenant, programme: p, principal, may }) => {
     const sessions = (await deps.catalogue.sessions(principal, tenant.id, p.programmeId)).sort((a, b) =>
       b.heldOn.localeCompare(a.heldOn),
     );
@@ -262,7 +287,7 @@ ${field({ id: 'a-sort', label: '表示順', control: (a) => html`<input ${a} typ
     const form = !may.manage
       ? ''
       : qrActivities.length === 0
-        ? html`<p class="note">「QR コード読み取り」の活動がまだありません。先に<a href="/mileage/${tenant.id}/programmes/${p.programmeId}">事業の設定</a>で追加してください。</p>`
+        ? html`<p class="note">「QR コード読み取り」の活動がまだありません。先に<a href="/mileage/${tenant.id}/settings?programme=${p.programmeId}">事業の設定</a>で追加してください。</p>`
         : html`<section class="card" aria-labelledby="new-session-h"><h2 id="new-session-h">会場を追加</h2>
 <form id="session-form" class="m-form" data-method="POST" data-url="${base}" data-reload="1" novalidate>
 <div class="form-summary" role="alert" hidden></div>
@@ -277,30 +302,28 @@ ${field({ id: 's-validUntil', label: '受付終了', required: true, hint: '日�
 </div>
 <p class="actions"><button type="submit">会場を追加</button></p>
 <p class="status" role="status" aria-live="polite"></p></form></section>`;
-    return {
-      title: '会場の QR コード',
-      body: html`<p class="note">イベントや会場ごとに QR コードを作ります。住民が LINE のカメラで読み取ると、1 人 1 回ポイントがたまります。受付期間を過ぎた QR コードや、ほかの市町の QR コードでは付与されません。</p>
+    return html`<p class="note">イベントや会場ごとに QR コードを作ります。住民が LINE のカメラで読み取ると、1 人 1 回ポイントがたまります。受付期間を過ぎた QR コードや、ほかの市町の QR コードでは付与されません。</p>
 ${form}
 <div class="scroll"><table class="m-table" id="sessions-table"><caption>会場の一覧 (新しい開催日から)</caption>
 <thead><tr><th scope="col">名称</th><th scope="col">開催日</th><th scope="col">場所</th><th scope="col">活動</th><th scope="col">受付期間</th><th scope="col">ダウンロード</th></tr></thead>
-<tbody>${rows.length ? rows : html`<tr><td colspan="6">まだ会場はありません</td></tr>`}</tbody></table></div>`,
-    };
+<tbody>${rows.length ? rows : html`<tr><td colspan="6">まだ会場はありません</td></tr>`}</tbody></table></div>`;
   });
 
-  programmePage<{ member?: string }>('/participants', async ({ tenant, programme: p, may, query }) => {
-    const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
-    const all = (await deps.ledger.participants(tenant.id, p.programmeId)).sort((a, b) => b.balance - a.balance);
-    const rows = all.slice(0, PARTICIPANTS_SHOWN).map(
-      (
-        x,
-      ) => html`<tr><th scope="row"><a href="?member=${encodeURIComponent(x.memberNo)}">${x.memberNo}</a></th><td class="num">${pts(x.balance)}</td>
+  programmePage<{ programme?: string; member?: string }>(
+    'participants',
+    '参加者',
+    async ({ tenant, programme: p, may, query }) => {
+      const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
+      const all = (await deps.ledger.participants(tenant.id, p.programmeId)).sort((a, b) => b.balance - a.balance);
+      const rows = all.slice(0, PARTICIPANTS_SHOWN).map(
+        (
+          x,
+        ) => html`<tr><th scope="row"><a href="?programme=${p.programmeId}&amp;member=${encodeURIComponent(x.memberNo)}">${x.memberNo}</a></th><td class="num">${pts(x.balance)}</td>
 <td class="num">${x.entries}</td><td>${tokyoMinute(Date.parse(x.lastAt))}</td>
 <td>${x.card ? html`${x.card.cardNo} (${x.card.expired ? '有効期限切れ' : `${formatWareki(x.card.validUntil)}まで`})` : 'なし'}</td></tr>`,
-    );
-    const reached = all.filter((x) => x.balance >= p.goalPoints).length;
-    return {
-      title: '参加者',
-      body: html`<section class="card" aria-labelledby="lookup-h"><h2 id="lookup-h">会員番号で探す</h2>
+      );
+      const reached = all.filter((x) => x.balance >= p.goalPoints).length;
+      return html`<section class="card" aria-labelledby="lookup-h"><h2 id="lookup-h">会員番号で探す</h2>
 <form id="member-lookup" class="m-lookup" role="search" data-url="${url}/members" data-corrections="${may.grant ? `${url}/corrections` : ''}" novalidate>
 <label for="lookup-no">会員番号 (カード番号)</label> <input id="lookup-no" name="memberNo" value="${query.member ?? ''}" autocomplete="off" inputmode="numeric" aria-describedby="lookup-hint">
 <button type="submit">表示</button>
@@ -312,22 +335,17 @@ ${form}
 <a href="${url}/participants.csv" download>CSV でダウンロード</a> (出力は監査記録に残ります)</p>
 <div class="scroll"><table class="m-table"><caption>ポイントの多い順${all.length > PARTICIPANTS_SHOWN ? ` (上位 ${PARTICIPANTS_SHOWN} 人。すべては CSV で)` : ''}</caption>
 <thead><tr><th scope="col">会員番号</th><th scope="col">ポイント</th><th scope="col">記録数</th><th scope="col">最後の記録</th><th scope="col">カード</th></tr></thead>
-<tbody>${rows.length ? rows : html`<tr><td colspan="5">まだ参加者はいません</td></tr>`}</tbody></table></div></section>`,
-    };
-  });
+<tbody>${rows.length ? rows : html`<tr><td colspan="5">まだ参加者はいません</td></tr>`}</tbody></table></div></section>`;
+    },
+  );
 
-  programmePage('/grants', async ({ tenant, programme: p, may }) => {
+  programmePage('grants', 'ポイント付与', async ({ tenant, programme: p, may }) => {
     const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
     if (!may.grant) {
-      return {
-        title: 'ポイント付与',
-        body: html`<p class="note">ポイントの付与と取り込みは、「マイレージ管理」の権限がある市町・受託者のアカウントで行います。</p>`,
-      };
+      return html`<p class="note">ポイントの付与と取り込みは、「マイレージ管理」の権限がある市町・受託者のアカウントで行います。</p>`;
     }
     const activities = p.activities.filter((a) => !a.retired);
-    return {
-      title: 'ポイント付与',
-      body: html`<section class="card" aria-labelledby="grant-h"><h2 id="grant-h">1 件ずつ付与</h2>
+    return html`<section class="card" aria-labelledby="grant-h"><h2 id="grant-h">1 件ずつ付与</h2>
 <p class="note">健診の受診など、市町が確認した活動のポイントを会員番号で付与します。付与は理由とともに記録され、取り消すときは参加者のページから訂正します。</p>
 <form id="grant-form" class="m-form" data-method="POST" data-url="${url}/grants" data-result="grant" novalidate>
 <div class="form-summary" role="alert" hidden></div>
@@ -350,8 +368,7 @@ ${field({ id: 'i-reason', label: '理由 (行に理由がないとき)', wide: t
 </div>
 <p class="actions"><button type="submit">内容を確認</button></p>
 <p class="status" role="status" aria-live="polite"></p></form>
-<div id="import-preview" aria-live="polite"></div></section>`,
-    };
+<div id="import-preview" aria-live="polite"></div></section>`;
   });
 
   shell.page('/mileage/design', async ({ principal }) => {

@@ -9,7 +9,7 @@
  *
  * and, public (the card page inside LINE shows it; a design's artwork is no secret once published):
  *
- *   GET /mileage/designs/:designId/artwork                                  a published design's artwork
+ *   GET /liff/:tenantId/mileage/designs/:designId/artwork                   a published design's artwork
  */
 import { type Authenticator, checkCsrf, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
@@ -223,9 +223,12 @@ export function registerMileagePrintableRoutes(
       .send(cardPng(await lookOf(id(req, 'designId')), previewFace(req))),
   );
 
-  app.get('/mileage/designs/:designId/artwork', async (req, reply) => {
+  app.get('/liff/:tenantId/mileage/designs/:designId/artwork', async (req, reply) => {
     const r = idSchema.safeParse(param(req, 'designId'));
-    const design = r.success ? await deps.cards.design(r.data).catch(() => undefined) : undefined;
+    const design =
+      r.success && tenantIdSchema.safeParse(param(req, 'tenantId')).success
+        ? await deps.cards.design(r.data).catch(() => undefined)
+        : undefined;
     // drafts stay with staff (their preview goes through the API)
     const image =
       design?.status === 'published' && design.hasImage ? await deps.cards.image(design.designId) : undefined;

@@ -4,7 +4,7 @@
  * A clock with seconds and today's date runs under it, so shop staff can tell a live card from a
  * screenshot.
  */
-import { residentFetch, setStatus } from '../../core/browser/liff.ts';
+import { liffConfig, residentFetch, setStatus } from '../../core/browser/liff.ts';
 import { textColourOn } from '../printables/contrast.ts';
 import type { ResidentSummary } from '../schemas.ts';
 import { byId, points, setText, tokyoDay, warekiDay } from './resident-kit.ts';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   setText('m-card-note', look.note);
   const art = byId<HTMLImageElement>('m-card-art');
   if (art && design?.hasImage && design.status === 'published') {
-    art.src = artworkUrl(design.designId);
+    art.src = artworkUrl(liffConfig().tenantId, design.designId);
     art.hidden = false;
   }
   setText('m-card-no', card.cardNo);

@@ -13,7 +13,8 @@ export interface CardAnswer {
 }
 
 /** Where a published design's artwork is served (mileage/printable-routes.ts). */
-export const artworkUrl = (designId: string) => `/mileage/designs/${encodeURIComponent(designId)}/artwork`;
+export const artworkUrl = (tenantId: string, designId: string) =>
+  `/liff/${encodeURIComponent(tenantId)}/mileage/designs/${encodeURIComponent(designId)}/artwork`;
 
 /** The look of a card without a design (none published yet). */
 export const DEFAULT_LOOK = { title: '三重とこわか健康応援カード', note: '', colour: '#1d6fa5' } as const;

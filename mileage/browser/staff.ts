@@ -277,7 +277,9 @@ function bindMemberLookup(): void {
     e.preventDefault();
     const no = (form.elements.namedItem('memberNo') as HTMLInputElement).value.trim();
     if (!no) return;
-    history.replaceState(null, '', `?member=${encodeURIComponent(no)}`);
+    const q = new URLSearchParams(location.search);
+    q.set('member', no);
+    history.replaceState(null, '', `?${q}`);
     void show(no);
   });
   const initial = (form.elements.namedItem('memberNo') as HTMLInputElement).value.trim();

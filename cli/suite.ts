@@ -16,6 +16,7 @@ import { createResidentFrame, setUpLiffApp, type LiffSetupInput, type ResidentFr
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
 import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
+import { createMileage, type Mileage, registerMileageResidentPages } from '../mileage/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
@@ -37,6 +38,8 @@ export interface Suite {
   reports: Reports;
   /** The residents' pages inside LINE (LIFF): the frame capabilities register resident pages and APIs in. */
   residents: ResidentFrame;
+  /** Health mileage: programmes, the points ledger, awards, the benefit card. */
+  mileage: Mileage;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -144,6 +147,20 @@ export async function startSuite(
     });
     await delivery.start();
     cleanups.push('delivery', () => delivery.stop());
+    // its postbacks (mileage:) join ingest's handlers before ingest starts; the residents' frame comes later
+    let residentFrame: ResidentFrame | undefined;
+    const mileage = createMileage({
+      ch,
+      redis,
+      tenants,
+      endpoints,
+      logger,
+      box,
+      ingestHandlers: ingest.handlers,
+      residents: () => residentFrame,
+    });
+    await mileage.start();
+    cleanups.push('mileage', () => mileage.stop());
     // once every handler is registered (they run from the event log); stopped before delivery
     await ingest.start();
     cleanups.push('ingest', () => ingest.stop());
@@ -193,6 +210,10 @@ export async function startSuite(
     });
     registerInsightRoutes(app, { pollers: insight, tenants });
     delivery.registerRoutes(app, dashboard.auth);
+    residentFrame = residents;
+    mileage.registerRoutes(app, dashboard.auth);
+    mileage.registerResidentApi(residents);
+    registerMileageResidentPages(residents);
     registerReportRoutes(app, { ch, reports });
     // each capability's pages, in the dashboard's frame
     registerDeliveryPages(shell);
@@ -234,6 +255,8 @@ export async function startSuite(
             const { seedDemoMileage } = await import('./demo-mileage.ts');
             const t0 = performance.now();
             const seeded = await seedDemoMileage(ch, tenants, running.world);
+            // the history went into the ledger directly: the award guards are rebuilt from it
+            for (const t of await tenants.list()) await mileage.invalidate(t.id);
             if (seeded.tenants)
               logger.info({ ...seeded, ms: Math.round(performance.now() - t0) }, 'demo mileage history seeded');
           })
@@ -253,7 +276,22 @@ export async function startSuite(
 
     writeSuiteState(config.dataDir, { pid: process.pid, state: 'ready', url, token, startedAt });
     started = true;
-    return { url, token, app, ch, redis, tenants, ingest, insight, delivery, reports, residents, sandbox, close };
+    return {
+      url,
+      token,
+      app,
+      ch,
+      redis,
+      tenants,
+      ingest,
+      insight,
+      delivery,
+      reports,
+      residents,
+      mileage,
+      sandbox,
+      close,
+    };
   } catch (e) {
     await close();
     throw e;

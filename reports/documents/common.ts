@@ -5,6 +5,7 @@
 import { AppError } from '../../core/errors.ts';
 import {
   FIGURES,
+  MILEAGE_FIGURES,
   MISSING_REASONS,
   figures,
   formatChange,
@@ -94,15 +95,18 @@ export function monthlyHeader(title: string, month: string, now: Date, prefectur
 }
 
 /** How a figure is shown in a cell, and the Excel number format that shows it the same way. */
-export type FigureKind = 'count' | 'change' | 'percent';
+export type FigureKind = 'count' | 'change' | 'percent' | 'decimal';
 
 export const EXCEL_FORMATS: Record<FigureKind, string> = {
   count: '#,##0',
   change: '"+"#,##0;"−"#,##0;"±"0',
   percent: '0.0%',
+  decimal: '#,##0.0',
 };
 
 export function formatFigure(v: Figure, kind: FigureKind): string {
+  if (kind === 'decimal')
+    return v === null ? DASH : v.toLocaleString('ja-JP', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   return kind === 'count' ? formatCount(v) : kind === 'change' ? formatChange(v) : formatPercent(v);
 }
 
@@ -148,11 +152,20 @@ export class Footnotes {
 export const DASH_NOTE = `「${DASH}」は値が分からないことを示します (0 ではありません)。理由は注記のとおりです。`;
 export const PARTIAL_NOTE = '県全体の合計は、値の分かる市町だけを合計しています (一部の市町の値が分かりません)';
 
-/** The definitions section: every figure the reports show, label and meaning. */
-export function definitionRows(
-  names: ReadonlyArray<keyof typeof FIGURES> = Object.keys(FIGURES) as Array<keyof typeof FIGURES>,
-): Array<[string, string]> {
-  return names.map((n) => [FIGURES[n].label, FIGURES[n].definition]);
+/**
+ * The definitions section: every figure the reports show, label and meaning — LINE's and the
+ * deliveries' figures, then the health-mileage programme's (unless `names` picks some of the former).
+ */
+export function definitionRows(names?: ReadonlyArray<keyof typeof FIGURES>): Array<[string, string]> {
+  const rows = (names ?? (Object.keys(FIGURES) as Array<keyof typeof FIGURES>)).map((n): [string, string] => [
+    FIGURES[n].label,
+    FIGURES[n].definition,
+  ]);
+  if (names) return rows;
+  return [
+    ...rows,
+    ...Object.values(MILEAGE_FIGURES).map((f): [string, string] => [`マイレージ: ${f.label}`, f.definition]),
+  ];
 }
 
 export const MIME = {

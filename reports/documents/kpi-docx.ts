@@ -13,11 +13,42 @@ import {
   kpiSummary,
   kpiTextTable,
 } from './kpi-table.ts';
+import {
+  ACTIVITY_ALIGN,
+  ACTIVITY_HEADER,
+  ACTIVITY_WEIGHTS,
+  activityTextRows,
+  mileageLead,
+  mileageSummary,
+  mileageTextTable,
+} from './kpi-mileage.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 
 /** The KPI table as a docx table. */
 export function kpiDocxTable(s: Pick<MonthlySources, 'overview'>, notes: Footnotes, landscape = true): Block {
   return table({ ...kpiTextTable(s.overview, notes), size: 16, landscape });
+}
+
+/** The health-mileage figures: a few sentences, the per-municipality table, the points by activity. */
+export function mileageDocx(s: Pick<MonthlySources, 'mileage'>, notes: Footnotes, landscape = true): Block[] {
+  const m = s.mileage;
+  return [
+    heading(`健康マイレージ (${m.fiscalYearLabel})`, 2),
+    ...mileageSummary(m, notes).map((t) => para(t)),
+    para(mileageLead(m), { size: 18 }),
+    table({ ...mileageTextTable(m, notes), size: 16, landscape }),
+    para(`県全体の活動別ポイント (${m.monthLabel}・年度累計)`, { bold: true, size: 18 }),
+    m.totals.activities.length
+      ? table({
+          header: [...ACTIVITY_HEADER],
+          rows: activityTextRows(m.totals.activities),
+          weights: [...ACTIVITY_WEIGHTS],
+          align: [...ACTIVITY_ALIGN],
+          size: 16,
+          landscape,
+        })
+      : para('ポイントの記録はありません。'),
+  ];
 }
 
 export async function kpiDocx(
@@ -37,6 +68,7 @@ export async function kpiDocx(
       { size: 18 },
     ),
     kpiDocxTable(s, notes),
+    ...mileageDocx(s, notes),
     heading('3. グラフ', 1),
     ...charts.flatMap((c, i) => figure(c, i + 1, c.height > c.width * 0.6 ? 175 : 230)),
     heading('4. 開封率の高い配信', 1),

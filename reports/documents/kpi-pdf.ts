@@ -14,6 +14,15 @@ import {
   kpiSummary,
   kpiTextTable,
 } from './kpi-table.ts';
+import {
+  ACTIVITY_ALIGN,
+  ACTIVITY_HEADER,
+  ACTIVITY_WEIGHTS,
+  activityTextRows,
+  mileageLead,
+  mileageSummary,
+  mileageTextTable,
+} from './kpi-mileage.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 
 type Align = 'left' | 'right' | 'center';
@@ -186,6 +195,21 @@ export async function kpiPdf(
     { size: 9 },
   );
   f.table(kpiTextTable(s.overview, notes));
+
+  const m = s.mileage;
+  f.heading(`健康マイレージ (${m.fiscalYearLabel})`, 12);
+  for (const t of mileageSummary(m, notes)) f.text(t);
+  f.text(mileageLead(m), { size: 9 });
+  f.table(mileageTextTable(m, notes));
+  f.text(`県全体の活動別ポイント (${m.monthLabel}・年度累計)`, { size: 10 });
+  if (m.totals.activities.length)
+    f.table({
+      header: ACTIVITY_HEADER,
+      rows: activityTextRows(m.totals.activities),
+      weights: ACTIVITY_WEIGHTS,
+      align: ACTIVITY_ALIGN,
+    });
+  else f.text('ポイントの記録はありません。', { size: 9 });
 
   doc.addPage();
   f.heading('3. グラフ');

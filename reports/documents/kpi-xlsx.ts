@@ -6,6 +6,7 @@
 import type { Worksheet } from 'exceljs';
 import type { ChartImage } from './charts.ts';
 import { Footnotes, definitionRows, type DocumentHeader } from './common.ts';
+import { ACTIVITY_HEADER, MILEAGE_COLUMNS, mileageKpiRows, mileageLead, mileageSummary } from './kpi-mileage.ts';
 import { KPI_COLUMNS, kpiRows, kpiSummary } from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import {
@@ -45,6 +46,73 @@ export function kpiTableSheet(
     })),
     notes,
   );
+}
+
+/**
+ * The health-mileage sheet: the per-municipality table (the month and the fiscal year so far, numbers
+ * as numbers; a municipality without a programme has empty cells with the reason), then the
+ * prefecture-wide points by activity and by method.
+ */
+export function mileageSheet(ws: Worksheet, s: Pick<MonthlySources, 'mileage'>, h: DocumentHeader): void {
+  const m = s.mileage;
+  const notes = new Footnotes();
+  const columns = MILEAGE_COLUMNS.length + 1;
+  const start = titleBlock(ws, { ...h, title: `${h.title} 健康マイレージ` }, columns, [
+    mileageLead(m),
+    ...mileageSummary(m, notes),
+  ]);
+  let row = writeTable(
+    ws,
+    start,
+    [{ label: '市町', width: 14 }, ...MILEAGE_COLUMNS.map((c) => ({ label: `${c.label}\n(${c.unit})`, width: 12 }))],
+    mileageKpiRows(m).map((r) => ({
+      strong: r.total,
+      cells: [r.name, ...MILEAGE_COLUMNS.map((c) => fig(r.cells[c.key].value, c.kind, r.cells[c.key].reason))],
+    })),
+    notes,
+  );
+  const put = (text: string) => {
+    row++;
+    ws.mergeCells(row, 1, row, columns);
+    const c = ws.getCell(row, 1);
+    c.value = text;
+    c.font = { bold: true, size: 11 };
+    row++;
+  };
+  const plain = { filter: false, freeze: false };
+  put(`県全体の活動別ポイント (${m.monthLabel}・年度累計)`);
+  row = writeTable(
+    ws,
+    row,
+    ACTIVITY_HEADER.map((label, i) => ({ label, width: i === 0 ? 14 : 12 })),
+    m.totals.activities.map((a) => ({
+      cells: [
+        a.name,
+        a.methodLabel,
+        fig(a.points, 'count'),
+        fig(a.awards, 'count'),
+        fig(a.pointsToDate, 'count'),
+        fig(a.awardsToDate, 'count'),
+      ],
+    })),
+    notes,
+    { ...plain, empty: 'ポイントの記録はありません' },
+  );
+  put(`県全体の獲得方法別ポイント (${m.monthLabel}・年度累計)`);
+  row = writeTable(
+    ws,
+    row,
+    [
+      { label: '獲得方法', width: 14 },
+      { label: '獲得ポイント (月)\n(pt)', width: 12 },
+      { label: '獲得ポイント (年度累計)\n(pt)', width: 12 },
+    ],
+    m.totals.methods.map((x) => ({ cells: [x.label, fig(x.points, 'count'), fig(x.pointsToDate, 'count')] })),
+    notes,
+    { ...plain, empty: 'ポイントの記録はありません' },
+  );
+  const last = notesBlock(ws, row + 1, notes, columns);
+  printable(ws, { landscape: true, headerRow: start, lastColumn: columns, lastRow: last - 1 });
 }
 
 /** The deliveries as a table (numbers as numbers); returns the next free row. */
@@ -129,6 +197,7 @@ export async function kpiXlsx(
   const dLast = notesBlock(dws, dEnd + 1, dNotes, 8);
   printable(dws, { landscape: true, headerRow: dStart, lastColumn: 8, lastRow: dLast - 1 });
 
+  mileageSheet(wb.addWorksheet('マイレージ', { properties: { defaultRowHeight: 18 } }), s, h);
   chartsSheet(wb, 'グラフ', `${h.title}　${h.subtitle} グラフ`, charts);
   definitionsSheet(wb.addWorksheet('定義'), h);
   return xlsxBuffer(wb);

@@ -6,7 +6,7 @@
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Tenant, TenantStore } from '../../core/tenants.ts';
 import { monthBounds } from '../../core/time.ts';
-import { type DeliveryFigures, Metrics, type Overview } from '../../metrics/index.ts';
+import { type DeliveryFigures, Metrics, type MileageOverview, type Overview } from '../../metrics/index.ts';
 import type { HistoryEntry, Issue, Minutes, ReportStore } from '../store.ts';
 
 /** One delivery's figures, as metrics/ reads them for the dashboard too. */
@@ -44,6 +44,8 @@ export interface MonthlySources {
   month: string;
   tenants: TenantIndex;
   overview: Overview;
+  /** The month's health-mileage figures of every municipality (the month and the fiscal year so far). */
+  mileage: MileageOverview;
   /** The month's deliveries of every municipality (as the dashboard counts them). */
   deliveries: DeliveryFigures[];
   minutes: Minutes[];
@@ -56,8 +58,12 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
   const { from, to } = monthBounds(month);
   const list = await src.tenants.list();
   // reports cover every tenant
-  const [overview, minutes, issues] = await Promise.all([
+  const [overview, mileage, minutes, issues] = await Promise.all([
     metrics.overview(
+      list.map((t) => t.id),
+      month,
+    ),
+    metrics.mileage(
       list.map((t) => t.id),
       month,
     ),
@@ -77,6 +83,7 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
     month,
     tenants,
     overview,
+    mileage,
     deliveries,
     minutes,
     issues,

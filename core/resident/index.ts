@@ -12,3 +12,4 @@ export {
   type LiffSetupInput,
   type LiffSetupResult,
 } from './liff-apps.ts';
+export { registerLiffSettingsPages } from './settings-page.ts';

@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, signedInPage } from '../helpers/browser.ts';
 import { testConfig, tmpDir } from '../helpers/index.ts';
 import { openResidentPage, sandboxResidents, type SandboxResident } from '../helpers/resident.ts';
 
@@ -132,5 +132,51 @@ describe('a resident page in Chromium (360×740)', () => {
     await expect.poll(() => alert.textContent()).toContain('LINE からもう一度開いてください');
     expect(await page.textContent('#me')).toBe('確認できませんでした');
     await ctx.close();
+  });
+});
+
+describe('LIFF 設定 in the staff dashboard', () => {
+  it('registers a LIFF app and creates one through the LIFF server API, with errors at their fields', async () => {
+    const password = 'liff-settings-pass-1';
+    const res = await fetch(`${suite.url}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'liff-admin', displayName: '受託者', role: 'contractor', password }),
+    });
+    expect(res.status).toBe(201);
+    const page = await signedInPage(browser, suite.url, 'liff-admin', password, {
+      viewport: { width: 1200, height: 900 },
+    });
+    const tenant = '24203';
+    const login = (await suite.tenants.get(tenant))!.liffChannelId;
+    await page.goto(`${suite.url}/municipalities/${tenant}/liff-settings`);
+    const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    expect(axe.violations.map((v) => v.id)).toEqual([]);
+
+    // an id of another channel: refused next to the field
+    await page.fill('#r-liff', '1999999999-Zz9Yy8Xx');
+    await page.click('#liff-register button[type=submit]');
+    await expect
+      .poll(() => page.textContent('#r-liff-err'))
+      .toContain('この LINE ログインチャネルのものではありません');
+
+    await page.fill('#r-liff', `${login}-Zz9Yy8Xx`);
+    await Promise.all([page.waitForNavigation(), page.click('#liff-register button[type=submit]')]);
+    expect(await page.textContent('#liff-id')).toBe(`${login}-Zz9Yy8Xx`);
+    expect((await suite.tenants.get(tenant))!.liffId).toBe(`${login}-Zz9Yy8Xx`);
+
+    // creating with a wrong secret: the form says so; with the right one: a new app from the sandbox
+    await page.fill('#c-secret', 'wrong');
+    await page.click('#liff-create button[type=submit]');
+    await expect.poll(() => page.textContent('#liff-create .form-summary')).toContain('シークレットが正しくありません');
+    await page.fill('#c-secret', suite.sandbox!.api.login.loginChannel(login)!.channelSecret);
+    await Promise.all([page.waitForNavigation(), page.click('#liff-create button[type=submit]')]);
+    const created = (await suite.tenants.get(tenant))!.liffId;
+    expect(created).not.toBe(`${login}-Zz9Yy8Xx`);
+    expect(await page.textContent('#liff-id')).toBe(created);
+
+    await page.goto(`${suite.url}/liff-settings`);
+    expect(await page.textContent('table.records')).toContain(created);
+    await page.context().close();
   });
 });

@@ -22,7 +22,13 @@ import {
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
 import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
-import { createMileage, type Mileage, registerMileageResidentPages } from '../mileage/index.ts';
+import {
+  createMileage,
+  type Mileage,
+  registerMileagePages,
+  registerMileagePrintableRoutes,
+  registerMileageResidentPages,
+} from '../mileage/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
@@ -220,9 +226,11 @@ export async function startSuite(
     mileage.registerRoutes(app, dashboard.auth);
     mileage.registerResidentApi(residents);
     registerMileageResidentPages(residents);
+    registerMileagePrintableRoutes(app, dashboard.auth, { ...mileage, tenants, endpoints });
     registerReportRoutes(app, { ch, reports });
     // each capability's pages, in the dashboard's frame
     registerDeliveryPages(shell);
+    registerMileagePages(shell, mileage);
     registerLiffSettingsPages(shell, residents);
     registerReportPages(shell);
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));

@@ -42,6 +42,8 @@ export { MILEAGE_POSTBACK_PREFIX } from './chat.ts';
 export { checkSessionCode, makeSessionCode } from './session-code.ts';
 export { scanPath } from './session-codes.ts';
 export { participantsCsv } from './routes.ts';
+export { registerMileagePages } from './pages.ts';
+export { registerMileagePrintableRoutes } from './printable-routes.ts';
 export { registerMileageResidentPages } from './resident-pages.ts';
 export type {
   Awards,

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { isAlive, reapRedis, redisPidOf, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
 import { docxText } from '../helpers/report-documents-fixtures.ts';
 
 // `npm run demo` runs `node bin/tayori.mjs demo` after the bootstrap; this drives that process.
@@ -143,7 +143,7 @@ describe('npm run demo', () => {
       const home = await (await fetch(url)).text();
       expect(home).toContain('三重県');
 
-      const redisPid = Number(fs.readFileSync(path.join(tmp.dir, 'redis', 'redis.pid'), 'utf8'));
+      const redisPid = redisPidOf(tmp.dir);
       expect(isAlive(redisPid)).toBe(true);
       demo.child.kill('SIGINT');
       expect(await exited(demo.child), demo.output().slice(-3000)).toBe(0);

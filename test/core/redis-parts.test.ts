@@ -1,24 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, setFromParts, type Redis } from '../../core/redis.ts';
-import type { LocalRedis } from '../../core/redis-server.ts';
-import { startTestRedis, tmpDir } from '../helpers/index.ts';
+import { setFromParts, type Redis } from '../../core/redis.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
 describe('setFromParts: a value written from its parts, without copies', () => {
-  const tmp = tmpDir('tayori-redis-parts-');
-  let server: LocalRedis;
+  let h: Harness;
   let redis: Redis;
 
   beforeAll(async () => {
-    server = await startTestRedis(tmp.dir);
-    redis = connectRedis(server.url);
+    h = await harness({ prefix: 'tayori-redis-parts-', clickhouse: false, redis: true });
+    redis = h.redis.client;
   });
 
-  afterAll(async () => {
-    await redis?.quit();
-    await server?.stop();
-    tmp.remove();
-  });
+  afterAll(() => h?.close());
 
   it('stores the parts joined, with its expiry, in order with the commands around it', async () => {
     const big = randomBytes(3 * 1024 * 1024);

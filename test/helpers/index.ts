@@ -35,9 +35,14 @@ export function testConfig(dataDir: string, extra: Record<string, string> = {}):
   return loadConfig(testEnv(dataDir, extra));
 }
 
-/** A real redis-server on a free port with its own directory. */
-export async function startTestRedis(dir: string): Promise<LocalRedis> {
-  return startLocalRedis({ dir: path.join(dir, 'redis') });
+/** A real redis-server in `<dir>/redis`, on a free port (or `port`: to start it again where it was). */
+export async function startTestRedis(dir: string, port?: number): Promise<LocalRedis> {
+  return startLocalRedis({ dir: path.join(dir, 'redis'), port });
+}
+
+/** The process id of the redis-server of `dataDir` (a suite's, or startTestRedis's), from its pid file. */
+export function redisPidOf(dataDir: string): number {
+  return Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8').trim());
 }
 
 /**
@@ -111,7 +116,7 @@ export function isAlive(pid: number): boolean {
 /** Stops a redis-server a killed suite left behind in `dataDir` (for afterAll after a SIGKILL). */
 export function reapRedis(dataDir: string): void {
   try {
-    const pid = Number(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8').trim());
+    const pid = redisPidOf(dataDir);
     if (pid > 1 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server'))
       process.kill(pid, 'SIGKILL');
   } catch {

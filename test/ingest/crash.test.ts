@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../../core/clickhouse.ts';
-import { isAlive, reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { isAlive, reapRedis, redisPidOf, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
 import { event, sign } from '../helpers/webhooks.ts';
 
 // Load against the suite in a child process, killed with -9 three times: during load, while
@@ -146,7 +146,7 @@ describe('ingest survives kill -9', () => {
     await Promise.all(duplicates.map((r) => send(last.url, r, true)));
     expect(reqs.every((r) => r.acked)).toBe(true);
 
-    const redisPid = Number(fs.readFileSync(path.join(tmp.dir, 'redis', 'redis.pid'), 'utf8'));
+    const redisPid = redisPidOf(tmp.dir);
     last.child.kill('SIGTERM');
     await waitFor(async () => last.child.exitCode !== null, 30_000, 'a clean stop');
     await waitFor(async () => !isAlive(redisPid), 10_000, 'redis-server to stop');

@@ -8,13 +8,11 @@
  * ClickHouse: the suite's client is pointed, at its boundary, at a port where nothing listens (a
  * real @clickhouse/client, so the errors are the ones a dead server gives), then restored.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guardUnavailable } from '../../core/clickhouse.ts';
-import { freePort, startLocalRedis, type LocalRedis } from '../../core/redis-server.ts';
-import { isAlive, waitFor } from '../helpers/index.ts';
+import { freePort, type LocalRedis } from '../../core/redis-server.ts';
+import { isAlive, redisPidOf, startTestRedis, waitFor } from '../helpers/index.ts';
 import {
   codeOf,
   fillPath,
@@ -101,8 +99,7 @@ describe('Redis stopped', () => {
   it('every /api/ route answers 503 redis_unavailable (a session: always), never 500 or a hang', async () => {
     const session = await s.tsu();
     port = Number(s.suite.redis.options.port);
-    const pidFile = path.join(s.dataDir, 'redis', 'redis.pid');
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    const pid = redisPidOf(s.dataDir);
     process.kill(pid, 'SIGKILL');
     await waitFor(async () => !isAlive(pid), 10_000, 'redis-server gone');
 
@@ -124,7 +121,7 @@ describe('Redis stopped', () => {
   }, 300_000);
 
   it('serves again once redis-server is back', async () => {
-    restarted = await startLocalRedis({ dir: path.join(s.dataDir, 'redis'), port });
+    restarted = await startTestRedis(s.dataDir, port);
     await waitFor(
       async () => (await rawRequest(s.port, { method: 'GET', path: '/readyz' })).status === 200,
       30_000,
@@ -145,7 +142,7 @@ describe('Redis stopped', () => {
 describe('Redis stalled (accepts connections, answers nothing)', () => {
   it('every /api/ route answers 503 (a session: always) once a command times out, never a hang; then recovers', async () => {
     const session = await s.tsu();
-    const pid = restarted?.pid ?? Number(fs.readFileSync(path.join(s.dataDir, 'redis', 'redis.pid'), 'utf8').trim());
+    const pid = restarted?.pid ?? redisPidOf(s.dataDir);
     process.kill(pid, 'SIGSTOP');
     let asSession: string[];
     let asOperator: string[];

@@ -188,7 +188,8 @@ ${form}`,
     );
   });
 
-  const programmePage = <Q extends { programme?: string }>(
+  type ProgrammeQuery = { programme?: string; member?: string };
+  const programmePage = (
     name: 'settings' | 'sessions' | 'participants' | 'grants',
     title: string,
     render: (o: {
@@ -196,27 +197,30 @@ ${form}`,
       programme: Programme;
       principal: Principal;
       may: ReturnType<typeof abilities>;
-      query: Q;
+      query: ProgrammeQuery;
     }) => Promise<SafeHtml>,
   ) =>
-    shell.page<{ tenantId: string }, Q>(`/mileage/:tenantId/${name}`, async ({ req, principal, tenants }) => {
-      const tenant = tenantOf(principal, tenants, req.params.tenantId);
-      const all = await deps.catalogue.list(principal, tenant.id);
-      const programme = chooseProgramme(all, req.query.programme || undefined, tokyoToday());
-      if (!programme) {
-        return page(
-          title,
-          html`<p class="breadcrumbs"><a href="/mileage">マイレージ</a> › <a href="/mileage/${tenant.id}">${tenant.name}</a></p>
+    shell.page<{ tenantId: string }, ProgrammeQuery>(
+      `/mileage/:tenantId/${name}`,
+      async ({ req, principal, tenants }) => {
+        const tenant = tenantOf(principal, tenants, req.params.tenantId);
+        const all = await deps.catalogue.list(principal, tenant.id);
+        const programme = chooseProgramme(all, req.query.programme || undefined, tokyoToday());
+        if (!programme) {
+          return page(
+            title,
+            html`<p class="breadcrumbs"><a href="/mileage">マイレージ</a> › <a href="/mileage/${tenant.id}">${tenant.name}</a></p>
 <h1>${title}</h1><p>${tenant.name}にはまだマイレージ事業がありません。<a href="/mileage/${tenant.id}">事業の一覧</a>から登録してください。</p>`,
+          );
+        }
+        const may = abilities(principal);
+        const body = await render({ tenant, programme, principal, may, query: req.query });
+        return page(
+          `${title} — ${programme.name}`,
+          html`${programmeNav(tenant, programme, all, name)}<h1>${title} <small>${programme.name}</small></h1>${body}`,
         );
-      }
-      const may = abilities(principal);
-      const body = await render({ tenant, programme, principal, may, query: req.query });
-      return page(
-        `${title} — ${programme.name}`,
-        html`${programmeNav(tenant, programme, all, name)}<h1>${title} <small>${programme.name}</small></h1>${body}`,
-      );
-    });
+      },
+    );
 
   programmePage('settings', '事業の設定', async ({ tenant, programme: p, may }) => {
     const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
@@ -309,21 +313,18 @@ ${form}
 <tbody>${rows.length ? rows : html`<tr><td colspan="6">まだ会場はありません</td></tr>`}</tbody></table></div>`;
   });
 
-  programmePage<{ programme?: string; member?: string }>(
-    'participants',
-    '参加者',
-    async ({ tenant, programme: p, may, query }) => {
-      const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
-      const all = (await deps.ledger.participants(tenant.id, p.programmeId)).sort((a, b) => b.balance - a.balance);
-      const rows = all.slice(0, PARTICIPANTS_SHOWN).map(
-        (
-          x,
-        ) => html`<tr><th scope="row"><a href="?programme=${p.programmeId}&amp;member=${encodeURIComponent(x.memberNo)}">${x.memberNo}</a></th><td class="num">${pts(x.balance)}</td>
+  programmePage('participants', '参加者', async ({ tenant, programme: p, may, query }) => {
+    const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
+    const all = (await deps.ledger.participants(tenant.id, p.programmeId)).sort((a, b) => b.balance - a.balance);
+    const rows = all.slice(0, PARTICIPANTS_SHOWN).map(
+      (
+        x,
+      ) => html`<tr><th scope="row"><a href="?programme=${p.programmeId}&amp;member=${encodeURIComponent(x.memberNo)}">${x.memberNo}</a></th><td class="num">${pts(x.balance)}</td>
 <td class="num">${x.entries}</td><td>${tokyoMinute(Date.parse(x.lastAt))}</td>
 <td>${x.card ? html`${x.card.cardNo} (${x.card.expired ? '有効期限切れ' : `${formatWareki(x.card.validUntil)}まで`})` : 'なし'}</td></tr>`,
-      );
-      const reached = all.filter((x) => x.balance >= p.goalPoints).length;
-      return html`<section class="card" aria-labelledby="lookup-h"><h2 id="lookup-h">会員番号で探す</h2>
+    );
+    const reached = all.filter((x) => x.balance >= p.goalPoints).length;
+    return html`<section class="card" aria-labelledby="lookup-h"><h2 id="lookup-h">会員番号で探す</h2>
 <form id="member-lookup" class="m-lookup" role="search" data-url="${url}/members" data-corrections="${may.grant ? `${url}/corrections` : ''}" novalidate>
 <label for="lookup-no">会員番号 (カード番号)</label> <input id="lookup-no" name="memberNo" value="${query.member ?? ''}" autocomplete="off" inputmode="numeric" aria-describedby="lookup-hint">
 <button type="submit">表示</button>
@@ -336,8 +337,7 @@ ${form}
 <div class="scroll"><table class="m-table"><caption>ポイントの多い順${all.length > PARTICIPANTS_SHOWN ? ` (上位 ${PARTICIPANTS_SHOWN} 人。すべては CSV で)` : ''}</caption>
 <thead><tr><th scope="col">会員番号</th><th scope="col">ポイント</th><th scope="col">記録数</th><th scope="col">最後の記録</th><th scope="col">カード</th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="5">まだ参加者はいません</td></tr>`}</tbody></table></div></section>`;
-    },
-  );
+  });
 
   programmePage('grants', 'ポイント付与', async ({ tenant, programme: p, may }) => {
     const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;

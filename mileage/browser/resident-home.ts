@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   setText('m-balance', s.balance.toLocaleString('ja-JP'));
   const progress = byId<HTMLProgressElement>('m-progress');
   if (progress) {
-    progress.value = Math.round(Math.min(1, Math.max(0, s.progress)) * 100);
+    progress.value = Math.floor(Math.min(1, Math.max(0, s.progress)) * 100);
     progress.setAttribute('aria-valuetext', progressText(s.balance, s.goal));
   }
   setText('m-progress-text', progressText(s.balance, s.goal));

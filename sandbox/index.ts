@@ -58,6 +58,8 @@ export function parseSandboxConfig(input: unknown, source = 'sandbox config'): S
     for (const [field, value] of [
       ['channelId', c.channelId],
       ['channelAccessToken', c.channelAccessToken],
+      // a LINE Login channel belongs to one provider: its id is taken once
+      ...(c.login ? ([['login.channelId', c.login.channelId]] as const) : []),
     ] as const) {
       const key = `${field}\u0000${value}`;
       if (seen.has(key))

@@ -7,7 +7,7 @@
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type RecordedResponse, type RunningSandbox } from '../../sandbox/index.ts';
+import { parseSandboxConfig, startSandbox, type RecordedResponse, type RunningSandbox } from '../../sandbox/index.ts';
 import { validateResponse } from '../../sandbox/openapi.ts';
 
 const CHANNEL = '2000000161';
@@ -208,5 +208,20 @@ describe('stateless channel access tokens and the LIFF server API', () => {
         : [`${r.method} ${r.path}: no operation`],
     );
     expect(problems).toEqual([]);
+  });
+});
+
+describe('the sandbox config', () => {
+  it('refuses one LINE Login channel on two channels', () => {
+    const channel = (n: string) => ({
+      channelId: `20000001${n}`,
+      botUserId: `U${n.repeat(16)}`,
+      channelSecret: 's',
+      channelAccessToken: `t-${n}`,
+      login: { channelId: '1000000199', channelSecret: 'x' },
+    });
+    expect(() => parseSandboxConfig({ channels: [channel('01'), channel('02')] })).toThrow(
+      /channels\.1\.login\.channelId: duplicates channels\.0\.login\.channelId/,
+    );
   });
 });

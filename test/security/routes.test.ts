@@ -184,7 +184,7 @@ describe('resident routes (LIFF)', () => {
   const residentApis = () => s.routes.filter((r) => r.url.startsWith('/liff-api/'));
 
   it('are only under /liff/:tenantId and /liff-api/:tenantId', () => {
-    const liff = s.routes.filter((r) => /^\/liff/.test(r.url));
+    const liff = s.routes.filter((r) => /^\/liff(-api)?(\/|$)/.test(r.url));
     expect(liff.filter((r) => !isResident(r)).map(key)).toEqual([]);
     expect(residentApis().map(key)).toContain('GET /liff-api/:tenantId/me');
   });

@@ -33,7 +33,10 @@ export interface ResidentContext<Body = unknown, Query = Record<string, string |
 export interface ResidentPageContent {
   title: string;
   body: SafeHtml;
-  /** Scripts from /assets/ run after the frame's LIFF start-up (which makes the ID token available). */
+  /**
+   * Scripts from /assets/, loaded after the frame's LIFF start-up script: they `await startLiff()`
+   * (core/browser/liff.ts) for the resident and call their APIs with `residentFetch` (ID token added).
+   */
   scripts?: string[];
   styles?: string[];
 }

@@ -204,6 +204,15 @@ export function createResidentFrame(deps: ResidentFrameDeps): ResidentFrame {
     reply.redirect(`/liff/${encodeURIComponent(req.params.tenantId)}/`, 302),
   );
   api('GET', 'me', async ({ userId, displayName }) => ({ userId, displayName: displayName ?? null }));
+  // any other path under a tenant's pages: a page a resident can read, not the API's JSON
+  app.get<{ Params: { tenantId: string } }>('/liff/:tenantId/*', async (req, reply) => {
+    const tenant = await tenantOf(req.params.tenantId).catch(() => undefined);
+    return sendPage(
+      reply,
+      404,
+      residentErrorPage(tenant, 'このページは見つかりません。LINE のメニューからもう一度開いてください'),
+    );
+  });
 
   registerSandboxMock(app, { tenantOf, onSandbox, endpoints: deps.endpoints });
   return frame;

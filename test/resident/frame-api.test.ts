@@ -113,6 +113,9 @@ describe('pages', () => {
     expect(unset.status).toBe(409);
     expect(await unset.text()).toContain('まだ設定されていません');
     expect((await raw('/liff/%E0/test/hello')).status).toBeLessThan(500);
+    const missing = await raw(`/liff/${A}/no/such/page`);
+    expect([missing.status, missing.headers.get('content-type')]).toEqual([404, 'text/html; charset=utf-8']);
+    expect(await missing.text()).toContain('このページは見つかりません');
   });
 
   it('give LIFF URLs: LINE’s for LINE tenants, this site’s for sandbox tenants', async () => {

@@ -15,7 +15,17 @@ import {
 } from '../core/users.ts';
 import { z } from '../core/zod.ts';
 import { tokyoMonth as currentMonth, daySchema, monthSchema } from '../core/time.ts';
-import { FIGURES, MISSING_REASONS, type Figure, type FigureName, type Overview } from '../metrics/index.ts';
+import {
+  FIGURES,
+  MILEAGE_FIGURES,
+  MISSING_REASONS,
+  mileageValue,
+  type Figure,
+  type FigureName,
+  type MileageOverview,
+  type MileageRow,
+  type Overview,
+} from '../metrics/index.ts';
 import type { DashboardData } from './data.ts';
 import { xlsxWorkbook, type XlsxCell } from './xlsx.ts';
 
@@ -30,8 +40,28 @@ const monthQuery = z.object({ month: monthSchema.optional() });
 const rangeQuery = z.object({ from: daySchema.optional(), to: daySchema.optional() });
 const meta = (req: FastifyRequest) => ({ ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') });
 
-/** The overview as table rows with Japanese headers: what CSV and Excel downloads hold. */
-export function overviewTable(o: Overview): XlsxCell[][] {
+/** The mileage columns of the overview's downloads (the month and the fiscal year so far). */
+const MILEAGE_COLUMNS = [
+  'participants',
+  'newParticipants',
+  'active',
+  'points',
+  'pointsToDate',
+  'awards',
+  'reachedGoalNew',
+  'reachedGoal',
+  'cardsIssued',
+  'cardsIssuedToDate',
+  'cardsValid',
+  'participantsPerThousand',
+] as const;
+
+/**
+ * The overview as table rows with Japanese headers: what CSV and Excel downloads hold. With the
+ * month's mileage figures, their columns (マイレージ: …) follow LINE's; the prefecture's own
+ * accounts run no programme and leave them empty.
+ */
+export function overviewTable(o: Overview, mileage?: MileageOverview): XlsxCell[][] {
   const pct = (v: Figure, digits: number) => (v === null ? null : Math.round(v * 100 * 10 ** digits) / 10 ** digits);
   const cols: Array<[string, (r: Overview['rows'][number]) => XlsxCell]> = [
     ['地方公共団体コード', (r) => r.tenantId],
@@ -52,11 +82,40 @@ export function overviewTable(o: Overview): XlsxCell[][] {
     [FIGURES.uniqueImpressions.label, (r) => r.uniqueImpressions],
     [`${FIGURES.openRate.label} (%)`, (r) => pct(r.openRate, 1)],
     [FIGURES.clicks.label, (r) => r.clicks],
-    ['備考 (— の理由)', (r) => notes(r.missing)],
   ];
+  const TOTAL = '';
+  if (mileage) {
+    const byId = new Map<string, Pick<MileageRow, 'figures' | 'participantsPerThousand' | 'missing'>>(
+      mileage.rows.map((r) => [r.tenantId, r]),
+    );
+    byId.set(TOTAL, mileage.totals);
+    for (const k of MILEAGE_COLUMNS) {
+      const f = MILEAGE_FIGURES[k];
+      cols.push([
+        `マイレージ: ${f.label} (${f.unit})`,
+        (r) => {
+          const m = byId.get(r.tenantId);
+          return m ? mileageValue(m, k) : null;
+        },
+      ]);
+    }
+    cols.push([
+      'マイレージ: 事業',
+      (r) => {
+        if (r.tenantId === TOTAL) return `${mileage.fiscalYearLabel} ${mileage.totals.programmes} 事業`;
+        const m = mileage.rows.find((x) => x.tenantId === r.tenantId);
+        return m
+          ? m.programme
+            ? `${m.programme.name} (目標 ${m.programme.goalPoints} pt)`
+            : MISSING_REASONS.no_programme
+          : null;
+      },
+    ]);
+  }
+  cols.push(['備考 (— の理由)', (r) => notes(r.missing)]);
   const totals = {
     ...o.totals,
-    tenantId: '',
+    tenantId: TOTAL,
     name: `県全体 (${o.totals.municipalities} 市町)`,
     friendsAsOf: null,
   } as unknown as Overview['rows'][number];
@@ -80,8 +139,8 @@ function notes(missing: Partial<Record<FigureName, keyof typeof MISSING_REASONS>
 }
 
 /** The overview as CSV through the suite's one writer (core/csv.ts): formulas neutralised, null → "—". */
-export function overviewCsv(o: Overview): string {
-  return toCsv(overviewTable(o), { nullAs: '—' });
+export function overviewCsv(o: Overview, mileage?: MileageOverview): string {
+  return toCsv(overviewTable(o, mileage), { nullAs: '—' });
 }
 
 const tenantOf = (p: Principal) => (p.kind === 'staff' ? p.tenantId : null);
@@ -98,8 +157,10 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
     app.get(`/api/v1/dashboard/overview.${format}`, async (req, reply) => {
       const p = principalOf(req);
       const q = monthQuery.parse(req.query ?? {});
-      const o = await data.overview(p, q.month ?? currentMonth());
-      const body = format === 'csv' ? overviewCsv(o) : await xlsxWorkbook(`県全体 ${o.month}`, overviewTable(o));
+      const month = q.month ?? currentMonth();
+      const [o, mileage] = await Promise.all([data.overview(p, month), data.mileage(p, month)]);
+      const body =
+        format === 'csv' ? overviewCsv(o, mileage) : await xlsxWorkbook(`県全体 ${o.month}`, overviewTable(o, mileage));
       // no audit record, no file
       await audit.by(auditContext(req, p), {
         action: 'export',
@@ -117,6 +178,12 @@ export function registerDashboardApi(app: FastifyInstance, deps: ApiDeps): void 
       return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(body);
     });
   }
+
+  // the health-mileage figures of a month: every municipality the caller may see, and their total
+  app.get('/api/v1/dashboard/mileage', async (req) => {
+    const q = monthQuery.parse(req.query ?? {});
+    return data.mileage(principalOf(req), q.month ?? currentMonth());
+  });
 
   app.get<{ Params: { id: string } }>('/api/v1/dashboard/municipalities/:id', async (req) => {
     const id = tenantIdSchema.parse(req.params.id);

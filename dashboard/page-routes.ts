@@ -127,7 +127,8 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): PageSh
         );
       }
       const month = req.query.month ? monthSchema.parse(req.query.month) : currentMonth();
-      return overviewPage(await data.overview(p, month), { principal: p, tenants });
+      const [overview, mileage] = await Promise.all([data.overview(p, month), data.mileage(p, month)]);
+      return overviewPage(overview, { principal: p, tenants }, mileage);
     });
   });
 
@@ -139,7 +140,9 @@ export function registerPageRoutes(app: FastifyInstance, deps: PageDeps): PageSh
       return page(req, reply, p, async (tenants) => {
         const id = tenantIdSchema.parse(req.params.id);
         const view = await data.municipality(p, id, req.query);
-        return municipalityPage(view, await data.attributes(p, id), { principal: p, tenants });
+        // the mileage figures of the month the range ends in
+        const mileage = await data.municipalityMileage(p, id, view.to.slice(0, 7));
+        return municipalityPage(view, await data.attributes(p, id), { principal: p, tenants }, mileage);
       });
     },
   );

@@ -15,15 +15,19 @@ import {
   formatPercent,
   friendsChartOptions,
   MISSING_REASONS,
+  mileageActivityOptions,
+  mileageGrowthOptions,
   sparklineOptions,
   type AttributeBreakdown,
   type Figure,
   type FigureName,
   type MissingReason,
+  type MileageOverview,
   type MunicipalityView,
   type Overview,
   type OverviewRow,
 } from '../metrics/index.ts';
+import { mileageMunicipalitySection, mileageOverviewSection } from './mileage-section.ts';
 
 /** Navigation entries capabilities add through the page shell (by href: a second suite in one process adds the same). */
 const navEntries = new Map<string, NavEntry>();
@@ -159,7 +163,21 @@ function definitions(keys: FigureName[], marks: Map<MissingReason, number>): Saf
   return html`<h2>指標の定義</h2><dl class="defs" id="definitions">${keys.map((k) => html`<dt>${FIGURES[k].label}</dt><dd>${FIGURES[k].definition}</dd>`)}${notes}</dl>`;
 }
 
-export function overviewPage(o: Overview, ctx: { principal: Principal; tenants: Tenant[] }): SafeHtml {
+/** The mileage charts of a section (growth by month, points by activity), as chart-data entries. */
+function mileageCharts(m: MileageOverview, scope: Pick<MileageOverview['totals'], 'series' | 'activities'>) {
+  return {
+    mileageGrowth: mileageGrowthOptions(scope.series),
+    mileageActivities: mileageActivityOptions(scope.activities, {
+      title: `活動別の獲得ポイント (${m.fiscalYearLabel}、pt)`,
+    }),
+  };
+}
+
+export function overviewPage(
+  o: Overview,
+  ctx: { principal: Principal; tenants: Tenant[] },
+  mileage?: MileageOverview,
+): SafeHtml {
   const marks = new Map<MissingReason, number>();
   const months = Array.from({ length: 24 }, (_, i) => addMonths(currentMonth(), -i));
   if (!months.includes(o.month)) months.unshift(o.month);
@@ -190,7 +208,9 @@ ${o.sources.insightFollowers ? '' : html`<p class="note" role="note">この月�
 <tbody>${o.rows.map((r) => rowHtml(r))}</tbody>
 <tfoot>${totalRow}${o.accounts.map((r) => rowHtml(r, html` <small class="account-note">(県のアカウント・合計に含みません)</small>`))}</tfoot></table></div>
 <p class="note">列見出しを押すと並べ替えます。「直近12か月の純増」は月ごとの 友だち追加 + ブロック解除 − 新規ブロック (LINE からの通知で集計) です。</p>
-${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}`;
+${mileage ? mileageOverviewSection(mileage, marks) : ''}
+${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}
+${mileage ? jsonBlock('chart-data', mileageCharts(mileage, mileage.totals)) : ''}`;
   return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });
 }
 
@@ -208,6 +228,7 @@ export function municipalityPage(
   v: MunicipalityView,
   attributes: AttributeBreakdown,
   ctx: { principal: Principal; tenants: Tenant[] },
+  mileage?: MileageOverview,
 ): SafeHtml {
   const marks = new Map<MissingReason, number>();
   const s = v.summary;
@@ -222,6 +243,7 @@ export function municipalityPage(
     friends: friendsChartOptions(v.days),
     followsBlocks: followsVsBlocksOptions(v.days),
     deliveries: deliveryRatesOptions(v.deliveries),
+    ...(mileage?.rows[0]?.programme ? mileageCharts(mileage, mileage.rows[0]) : {}),
   };
   const hasInsight = v.days.some((d) => d.insight);
   const attrs = new Map<string, { label: string; values: Array<{ value: string; residents: number }> }>();
@@ -276,6 +298,7 @@ ${
       ? html`<p class="note">属性を登録した友だちはまだいません。</p>`
       : html`<p class="note">${tokyoTime(attributes.computedAt)} 時点の集計。友だち (ブロック中を除く) のうち属性を登録した人数です。</p><div class="grid charts">${[...attrs.keys()].map((k) => html`<div class="card"><div class="chart" data-chart="attr-${k}"></div></div>`)}</div>`
 }
+${mileage ? mileageMunicipalitySection(mileage) : ''}
 ${definitions(['friends', 'targetedReaches', 'blocks', 'follows', 'unblocks', 'unfollows', 'delivered', 'uniqueImpressions', 'openRate', 'clicks', 'clickRate'], marks)}
 ${jsonBlock('chart-data', charts)}`;
   return layout({

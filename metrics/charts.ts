@@ -16,6 +16,7 @@ import { withSvgSafeText } from './chart-text.js';
 import type { DeliveryFigures } from './deliveries.ts';
 import type { MunicipalityDay } from './municipality.ts';
 import { FIGURES } from './figures.ts';
+import { MILEAGE_FIGURES, type MileageActivity, type MileageMonth } from './mileage.ts';
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
 export const PALETTE = [
@@ -228,4 +229,53 @@ export async function renderChartSvg(options: ChartOptions, size: { width: numbe
   // Japanese, also for the charts reports build themselves
   const chart = { ...locale, ...(options.chart as Record<string, unknown>), width: size.width, height: size.height };
   return mod.default.renderToString(withSvgSafeText({ ...options, chart }), size);
+}
+
+const monthLabel = (m: string) => `${Number(m.slice(5, 7))}月`;
+
+/** The fiscal year's months so far: participants (cumulative), new and active residents, residents at the goal. */
+export function mileageGrowthOptions(
+  series: ReadonlyArray<Pick<MileageMonth, 'month' | 'participants' | 'newParticipants' | 'active' | 'reachedGoal'>>,
+  opts: { height?: number; title?: string } = {},
+): ChartOptions {
+  const line = (name: string, pick: (m: (typeof series)[number]) => number) => ({
+    name,
+    data: series.map((m) => ({ x: monthLabel(m.month), y: pick(m) })),
+  });
+  return {
+    ...common,
+    chart: base('line', opts.height ?? 300, { id: 'mileage-growth' }),
+    title: { text: opts.title ?? '健康マイレージの月別の推移 (年度の初めから)', style: { fontSize: '15px' } },
+    series: [
+      line(MILEAGE_FIGURES.participants.label, (m) => m.participants),
+      line(MILEAGE_FIGURES.newParticipants.label, (m) => m.newParticipants),
+      line(MILEAGE_FIGURES.active.label, (m) => m.active),
+      line(MILEAGE_FIGURES.reachedGoal.label, (m) => m.reachedGoal),
+    ],
+    stroke: { width: [3, 2, 2, 2], curve: 'straight', dashArray: [0, 6, 2, 10] },
+    markers: { size: 4 },
+    xaxis: { type: 'category' },
+    yaxis: { title: { text: '人' }, min: 0, decimalsInFloat: 0 },
+  };
+}
+
+/** Points by activity, in the month and from April (a correction shows as its own, negative bar). */
+export function mileageActivityOptions(
+  activities: ReadonlyArray<Pick<MileageActivity, 'name' | 'methodLabel' | 'points' | 'pointsToDate'>>,
+  opts: { height?: number; title?: string } = {},
+): ChartOptions {
+  const label = (a: (typeof activities)[number]) => `${a.name} (${a.methodLabel})`;
+  return {
+    ...common,
+    chart: base('bar', opts.height ?? Math.max(200, 90 + 44 * activities.length), { id: 'mileage-activities' }),
+    title: { text: opts.title ?? '活動別の獲得ポイント (pt)', style: { fontSize: '15px' } },
+    colors: [PALETTE[0], PALETTE[1]],
+    series: [
+      { name: '年度累計', data: activities.map((a) => ({ x: label(a), y: a.pointsToDate })) },
+      { name: 'この月', data: activities.map((a) => ({ x: label(a), y: a.points })) },
+    ],
+    plotOptions: { bar: { horizontal: true, barHeight: '70%' } },
+    fill: { type: ['solid', 'pattern'], pattern: { style: ['slantedLines'], width: 6, height: 6, strokeWidth: 2 } },
+    xaxis: { decimalsInFloat: 0 },
+  };
 }

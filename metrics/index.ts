@@ -21,6 +21,8 @@ export {
   deliveryRatesOptions,
   followsVsBlocksOptions,
   friendsChartOptions,
+  mileageActivityOptions,
+  mileageGrowthOptions,
   renderChartSvg,
   sparklineOptions,
   type ChartOptions,

@@ -14,6 +14,7 @@ import {
   ratio,
   type Figure,
   type FigureName,
+  type MileageHistory,
   type MissingReason,
   type Overview,
   type OverviewRow,
@@ -82,6 +83,8 @@ export interface FinalData {
   months: string[];
   tenants: TenantIndex;
   overviews: Overview[];
+  /** The health-mileage figures month by month, per municipality and by activity. */
+  mileage: MileageHistory;
   deliveries: DeliveryFigures[];
   audiences: Map<string, Audience>;
   rows: PeriodRow[];
@@ -153,7 +156,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
   const ids = tenants.municipalityIds;
   const fromDay = monthBounds(from).from;
   const toDay = monthBounds(to).to;
-  const [overviews, deliveries, audienceRows, buckets, minutes, issues] = await Promise.all([
+  const [overviews, mileage, deliveries, audienceRows, buckets, minutes, issues] = await Promise.all([
     // reports cover every tenant
     Promise.all(
       months.map((m) =>
@@ -163,6 +166,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
         ),
       ),
     ),
+    metrics.mileageHistory(ids, { from, to }),
     metrics.deliveries(ids, fromDay, toDay),
     ids.length ? query(src.ch, 'report_documents.delivery_audiences', { tenants: ids }, audienceRow) : [],
     ids.length
@@ -198,6 +202,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
     to,
     months,
     tenants,
+    mileage,
     overviews,
     deliveries,
     audiences,

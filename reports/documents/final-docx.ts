@@ -38,6 +38,14 @@ import {
   type FinalData,
   type PeriodColumn,
 } from './final-data.ts';
+import {
+  MILEAGE_MONTH_KEYS,
+  countText,
+  mileageActivityRows,
+  mileageFinalSummary,
+  mileageMonthRows,
+  monthColumnLabel,
+} from './final-mileage.ts';
 import type { DeliveryFigures } from './sources.ts';
 
 function periodTable(d: FinalData, cols: readonly PeriodColumn[], notes: Footnotes): Block {
@@ -109,6 +117,7 @@ export async function finalDocx(
     ...fig(0),
     ...fig(1),
     para('市町別・月別の友だち数は Excel 版の「月別友だち数」シートにあります。', { size: 18 }),
+    ...mileageSection(d),
 
     heading('4. メッセージの開封とクリック', 1),
     heading('4.1 市町別の配信と開封', 2),
@@ -203,4 +212,34 @@ export async function finalDocx(
     ...footnotes(notes, '9. 注記'),
   ];
   return docxBuffer({ title: `${h.title} ${h.subtitle}`, children });
+}
+
+/** 3.3 health mileage: a sentence, the prefecture-wide months, points by activity (participants by municipality: Excel). */
+function mileageSection(d: FinalData): Block[] {
+  const m = d.mileage;
+  const acts = mileageActivityRows(m);
+  return [
+    heading('3.3 健康マイレージへの参加 (月別・活動別)', 2),
+    para(mileageFinalSummary(m)),
+    table({
+      header: ['月', ...MILEAGE_MONTH_KEYS.map(monthColumnLabel)],
+      rows: mileageMonthRows(m).map((r) => [r.month, ...r.values.map(countText)]),
+      weights: [1.4, ...MILEAGE_MONTH_KEYS.map(() => 1)],
+      align: ['left', ...MILEAGE_MONTH_KEYS.map(() => 'right' as const)],
+      size: 14,
+    }),
+    acts.length
+      ? table({
+          header: ['活動', '獲得方法', '期間の獲得ポイント\n(pt)'],
+          rows: acts.map((a) => [a.name, a.method, countText(a.sum)]),
+          weights: [3, 1.2, 1.4],
+          align: ['left', 'left', 'right'],
+          size: 16,
+        })
+      : para('対象期間のポイントの記録はありません。'),
+    para(
+      '市町別・月別の参加者数は Excel 版の「マイレージ市町別」シート、活動別・月別のポイントは「マイレージ活動別」シートにあります。',
+      { size: 18 },
+    ),
+  ];
 }

@@ -15,6 +15,15 @@ import {
   periodCell,
   type FinalData,
 } from './final-data.ts';
+import {
+  MILEAGE_MONTH_KEYS,
+  mileageActivityRows,
+  mileageFinalSummary,
+  mileageMonthRows,
+  mileageMunicipalityRows,
+  monthColumnLabel,
+  monthHeading,
+} from './final-mileage.ts';
 import { definitionsSheet, deliveriesSheet } from './kpi-xlsx.ts';
 import type { DeliveryFigures } from './sources.ts';
 import {
@@ -279,7 +288,72 @@ export async function finalXlsx(
     },
   );
 
+  mileageSheets(wb, d, h);
   chartsSheet(wb, 'グラフ', `${h.title} グラフ`, charts);
   definitionsSheet(wb.addWorksheet('定義'), h);
   return xlsxBuffer(wb);
+}
+
+/** Health mileage: growth by month (prefecture-wide), participants by municipality and month, points by activity and month. */
+function mileageSheets(wb: ExcelJS.Workbook, d: FinalData, h: DocumentHeader): void {
+  const m = d.mileage;
+  const count = (v: number | null) => fig(v, 'count', v === null ? 'no_programme' : undefined);
+  const months = m.months.map((x) => ({ label: monthHeading(x), width: 10 }));
+  tableSheet(
+    wb,
+    'マイレージ月別',
+    h,
+    '健康マイレージ 月別の推移 (県全体)',
+    [mileageFinalSummary(m)],
+    true,
+    (ws, start, notes) => ({
+      end: writeTable(
+        ws,
+        start,
+        [{ label: '月', width: 14 }, ...MILEAGE_MONTH_KEYS.map((k) => ({ label: monthColumnLabel(k), width: 12 }))],
+        mileageMonthRows(m).map((r) => ({ cells: [r.month, ...r.values.map(count)] })),
+        notes,
+      ),
+      columns: MILEAGE_MONTH_KEYS.length + 1,
+    }),
+  );
+  tableSheet(
+    wb,
+    'マイレージ市町別',
+    h,
+    '健康マイレージ 市町別の参加者数 (各月末、人)',
+    ['参加者数は各月末時点で、その月の属する年度 (4月から) の累計ポイントが 1 ポイント以上の住民の数です。'],
+    true,
+    (ws, start, notes) => ({
+      end: writeTable(
+        ws,
+        start,
+        [{ label: '市町', width: 14 }, ...months],
+        mileageMunicipalityRows(m).map((r) => ({ strong: r.total, cells: [r.name, ...r.values.map(count)] })),
+        notes,
+      ),
+      columns: months.length + 1,
+    }),
+  );
+  tableSheet(
+    wb,
+    'マイレージ活動別',
+    h,
+    '健康マイレージ 活動別の獲得ポイント (県全体、pt)',
+    ['同じ名前・同じ獲得方法の活動は市町をまとめて合計しています。訂正 (活動の指定なし) は差し引いた値です。'],
+    true,
+    (ws, start, notes) => ({
+      end: writeTable(
+        ws,
+        start,
+        [{ label: '活動', width: 22 }, { label: '獲得方法', width: 10 }, ...months, { label: '期間計', width: 11 }],
+        mileageActivityRows(m).map((r) => ({
+          cells: [r.name, r.method, ...r.values.map((v) => fig(v, 'count')), fig(r.sum, 'count')],
+        })),
+        notes,
+        { empty: '対象期間のポイントの記録はありません' },
+      ),
+      columns: months.length + 3,
+    }),
+  );
 }

@@ -7,15 +7,19 @@
  * image. Every mileage page passes axe-core's WCAG 2.1 AA rules.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Design, Programme } from '../../mileage/index.ts';
 import { launchChromium, signedInPage } from '../helpers/browser.ts';
+import { repoRoot } from '../helpers/index.ts';
 import { residentCall, residentIdToken, sandboxResidents } from '../helpers/resident.ts';
 import { type PagesSuite, startPagesSuite } from './pages-suite.ts';
 
 const TSU = '24201';
+/** Screenshots for people to look at (not compared). */
+const shots = path.join(repoRoot, 'test-artifacts', 'mileage');
 const PASSWORD = 'mileage-pages-pass-1';
 const HOUR = 3_600_000;
 let s: PagesSuite;
@@ -26,6 +30,7 @@ const day = (ms: number) => new Date(ms + 9 * HOUR).toISOString().slice(0, 10);
 const local = (ms: number) => new Date(ms + 9 * HOUR).toISOString().slice(0, 16);
 
 beforeAll(async () => {
+  fs.mkdirSync(shots, { recursive: true });
   s = await startPagesSuite('tayori-mileage-pages-');
   for (const u of [
     {
@@ -108,6 +113,7 @@ describe('a municipality’s staff', () => {
     const row = page.locator('#sessions-table tbody tr').filter({ hasText: '健康ウォーキング大会' });
     expect(await row.count()).toBe(1);
     expect(await row.textContent()).toContain('偕楽公園');
+    await page.screenshot({ path: path.join(shots, 'staff-sessions.png'), fullPage: true });
 
     const [poster] = await Promise.all([
       page.waitForEvent('download'),
@@ -173,6 +179,7 @@ describe('a municipality’s staff', () => {
     expect(await rows.nth(0).textContent()).toContain('OK');
     expect(await rows.nth(1).textContent()).toContain('誤り');
     expect(await rows.nth(2).textContent()).toContain('誤り');
+    await page.screenshot({ path: path.join(shots, 'staff-import-preview.png'), fullPage: true });
     await page.getByRole('button', { name: '1 件を取り込む' }).click();
     await page.locator('#import-preview .status', { hasText: '取り込みました' }).waitFor();
     expect(await page.textContent('#import-preview .status')).toContain('付与 1 件');
@@ -196,6 +203,7 @@ describe('a municipality’s staff', () => {
     await page.locator('.m-correction button[type=submit]').click();
     await page.locator('[data-testid=member-balance]', { hasText: '20 ポイント' }).waitFor();
     expect(await page.textContent('#member-ledger')).toContain('受診日の誤り');
+    await page.screenshot({ path: path.join(shots, 'staff-participants.png'), fullPage: true });
     await page.context().close();
   });
 });
@@ -219,10 +227,23 @@ describe('prefecture staff', () => {
     const current = await s.op<{ design: Design | null }>('GET', '/api/v1/mileage/designs/current');
     expect(current.body.design?.name).toBe('令和8年度版');
     expect(await page.locator('.m-design.current').textContent()).toContain('使用中');
+    await page.screenshot({ path: path.join(shots, 'staff-design.png'), fullPage: true });
     await page.context().close();
   });
 
   it('cannot grant points (the page says who can)', async () => {
+    // and a municipality cannot download another municipality's printables
+    const tsu = await signedInPage(browser, s.url, 'm-tsu', PASSWORD);
+    for (const p of [
+      `/api/v1/mileage/tenants/24202/programmes/${programme.programmeId}/flyer.pdf`,
+      '/api/v1/mileage/tenants/24202/sessions/x/poster.pdf',
+      '/api/v1/mileage/tenants/24202/sessions/x/qr.png',
+    ]) {
+      expect((await tsu.request.get(s.url + p)).status(), p).toBe(403);
+    }
+    expect((await tsu.request.get(`${s.url}/api/v1/mileage/designs/no-such-design/card.png`)).status()).toBe(404);
+    await tsu.context().close();
+
     const page = await signedInPage(browser, s.url, 'm-ken', PASSWORD);
     await page.goto(`${s.url}/mileage/${TSU}/grants?programme=${programme.programmeId}`);
     expect(await page.locator('#grant-form').count()).toBe(0);

@@ -5,16 +5,21 @@
  * shows the benefit card with a running clock; an expired code and another municipality's code are
  * refused in Japanese; an expired card says so. Every page passes axe-core's WCAG 2.1 AA rules.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chDateTime } from '../../core/time.ts';
 import type { Programme, Session, SessionCode } from '../../mileage/index.ts';
 import { launchChromium } from '../helpers/browser.ts';
+import { repoRoot } from '../helpers/index.ts';
 import { openResidentPage, type SandboxResident, sandboxResidents } from '../helpers/resident.ts';
 import { type PagesSuite, startPagesSuite } from './pages-suite.ts';
 
 const TSU = '24201';
+/** Screenshots for people to look at (not compared). */
+const shots = path.join(repoRoot, 'test-artifacts', 'mileage');
 const YOKKAICHI = '24202';
 const HOUR = 3_600_000;
 let s: PagesSuite;
@@ -58,6 +63,7 @@ async function sessionCode(tenantId: string, body: Record<string, unknown>): Pro
 }
 
 beforeAll(async () => {
+  fs.mkdirSync(shots, { recursive: true });
   s = await startPagesSuite('tayori-mileage-resident-pages-');
   people = await sandboxResidents(s.url, TSU, 5);
   const tsu = await newProgramme(TSU, 30);
@@ -139,6 +145,7 @@ describe('a resident scans, collects points and receives the card', () => {
     expect(await home.getAttribute('#m-progress', 'value')).toBe('66');
     expect(await home.textContent('#m-member')).toMatch(/^24201-\d+-\d$/);
     expect(await home.textContent('#m-recent')).toContain('健康教室への参加');
+    await home.screenshot({ path: path.join(shots, 'resident-mileage.png'), fullPage: true });
     const memberNo = (await home.textContent('#m-member'))!;
     await home.context().close();
 
@@ -171,6 +178,7 @@ describe('a resident scans, collects points and receives the card', () => {
     expect(await card.textContent('#m-today')).toMatch(/^令和\d+年\d+月\d+日\(.\)$/);
     const t0 = (await card.textContent('#m-now'))!;
     expect(t0).toMatch(/^\d{2}:\d{2}:\d{2}$/);
+    await card.screenshot({ path: path.join(shots, 'resident-card.png'), fullPage: true });
     await card.waitForFunction((before) => document.getElementById('m-now')?.textContent !== before, t0, {
       timeout: 5000,
     });
@@ -188,6 +196,7 @@ describe('a resident scans, collects points and receives the card', () => {
     const expired = await scan(me, codes.expired);
     expect(expired.kind).toBe('session_expired');
     expect(expired.result).toContain('受付期間は終了しました');
+    await expired.page.screenshot({ path: path.join(shots, 'resident-scan-expired.png'), fullPage: true });
     expect(await expired.page.textContent('#resident-alert')).toContain('受付期間は終了しました');
     await expired.page.context().close();
 
@@ -232,6 +241,7 @@ describe('a resident scans, collects points and receives the card', () => {
     expect(await page.isVisible('#m-card-expired')).toBe(true);
     expect(await page.textContent('#m-card-expired')).toBe('有効期限切れ');
     expect(await page.textContent('#m-card-no')).toBe('24201-999999-0');
+    await page.screenshot({ path: path.join(shots, 'resident-card-expired.png'), fullPage: true });
     await page.context().close();
   });
 });

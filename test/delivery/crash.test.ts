@@ -6,15 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../core/migrations.ts';
 import { chDateTime } from '../../core/time.ts';
 import {
   addTenants,
-  freshClickHouse,
   harness,
   repoRoot,
+  seedClickHouse,
   stillResidents,
-  tenantStore,
   testEnv,
   waitFor,
   type Harness,
@@ -80,35 +78,34 @@ describe('delivery survives kill -9 of its worker process', () => {
     expect(friends).toHaveLength(FRIENDS);
 
     // tenant and residents' state, written before the worker process takes the engine's directory
-    const ch = await freshClickHouse(h.dir);
-    await migrate(ch);
-    await addTenants(
-      tenantStore(ch, h.config),
-      [
-        {
-          id: TENANT,
-          name: '三重県',
-          kind: 'prefecture',
-          channelId: CHANNEL,
-          botUserId: `U${'8'.repeat(32)}`,
-          credentials: 'sandbox',
-        },
-      ],
-      sandbox,
-    );
-    const t0 = Date.parse('2026-01-01T00:00:00Z');
-    await ch.insert({
-      table: 'resident_states',
-      format: 'JSONEachRow',
-      values: friends.map((u) => ({
-        tenant_id: TENANT,
-        user_id: u,
-        is_friend: 1,
-        changed_at: chDateTime(t0),
-        version: t0 * 10 + 1,
-      })),
+    await seedClickHouse(h.config, async (ch, tenants) => {
+      await addTenants(
+        tenants,
+        [
+          {
+            id: TENANT,
+            name: '三重県',
+            kind: 'prefecture',
+            channelId: CHANNEL,
+            botUserId: `U${'8'.repeat(32)}`,
+            credentials: 'sandbox',
+          },
+        ],
+        sandbox,
+      );
+      const t0 = Date.parse('2026-01-01T00:00:00Z');
+      await ch.insert({
+        table: 'resident_states',
+        format: 'JSONEachRow',
+        values: friends.map((u) => ({
+          tenant_id: TENANT,
+          user_id: u,
+          is_friend: 1,
+          changed_at: chDateTime(t0),
+          version: t0 * 10 + 1,
+        })),
+      });
     });
-    await ch.close();
 
     const env = testEnv(h.dir, {
       TAYORI_SANDBOX: 'off',

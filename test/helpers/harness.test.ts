@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { harness, isAlive, stillResidents, Teardown } from './index.ts';
+import { openClickHouse } from '../../core/clickhouse.ts';
+import { harness, isAlive, seedClickHouse, stillResidents, Teardown } from './index.ts';
 
 describe('the shared test harness', () => {
   it('starts the parts asked for, wires tenants to the sandbox, and tears down in reverse order', async () => {
@@ -54,6 +55,30 @@ describe('the shared test harness', () => {
       expect(() => h.redis).toThrow(/without redis/);
       expect(() => h.ch).toThrow(/without clickhouse/);
       expect(() => h.sandbox).toThrow(/without a sandbox/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('seeds ClickHouse for a process that opens it afterwards, and makes no key file unless tenants are read', async () => {
+    const h = await harness({ clickhouse: false });
+    try {
+      const keyFile = h.config.secretKey.kind === 'file' ? h.config.secretKey.path : '';
+      expect(keyFile && fs.existsSync(keyFile)).toBe(false);
+      await seedClickHouse(h.config, async (_ch, tenants) => {
+        await tenants.add({ id: '24203', name: '伊勢市', kind: 'municipality' });
+      });
+      // closed again: the directory can be opened anew and holds what was written
+      const ch = await openClickHouse(h.config.clickhouse);
+      try {
+        const rs = await ch.query({
+          query: "SELECT name FROM tenants FINAL WHERE tenant_id = '24203'",
+          format: 'JSONEachRow',
+        });
+        expect(await rs.json()).toEqual([{ name: '伊勢市' }]);
+      } finally {
+        await ch.close();
+      }
     } finally {
       await h.close();
     }

@@ -17,7 +17,7 @@
  * - `redis`: a redis-server in `<dir>/redis` as `h.redis` (`url`, `server`, and one ioredis
  *   `client` made with connectRedis, quit before the server stops). Default off.
  * - `secretBox`: the tenants' SecretBox; default `loadSecretBox(h.config, { create: true })` (a
- *   key file in the directory, as the suite keeps it).
+ *   key file in the directory, as the suite keeps it). `h.tenants` is made when first read.
  * - `sandbox`: StartSandboxOptions; the sandbox is started before the tenants are added, as
  *   `h.sandbox`. A sandbox that must start later (its webhooks go to an app the suite starts
  *   first) is started with `h.startSandbox(options)`, which joins the teardown where it is called.
@@ -27,9 +27,10 @@
  *
  * A part asked for nothing throws when read (`h.redis` without `redis: true`). Suites that kill or
  * restart a part themselves (crash tests) use the parts on their own: `startTestRedis`,
- * `freshClickHouse`, `tenantStore`, `addTenants`, and `Teardown` for an ordered, bounded cleanup.
+ * `freshClickHouse`, `tenantStore`, `addTenants`, `seedClickHouse` (write, then hand the engine's
+ * directory over), and `Teardown` for an ordered, bounded cleanup.
  */
-import type { ClickHouseClient } from '../../core/clickhouse.ts';
+import { openClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Config } from '../../core/config.ts';
 import { loadSecretBox, type SecretBox } from '../../core/crypto.ts';
 import { migrate } from '../../core/migrations.ts';
@@ -146,6 +147,23 @@ export async function addTenants(
   }
 }
 
+/**
+ * Opens `config`'s ClickHouse, migrates it, runs `seed` with it and a TenantStore, and closes it
+ * again: for a suite or a process that opens the engine's directory itself afterwards.
+ */
+export async function seedClickHouse(
+  config: Config,
+  seed: (ch: ClickHouseClient, tenants: TenantStore) => Promise<void>,
+): Promise<void> {
+  const ch = await openClickHouse(config.clickhouse);
+  try {
+    await migrate(ch);
+    await seed(ch, tenantStore(ch, config));
+  } finally {
+    await ch.close();
+  }
+}
+
 /** Residents who do nothing on their own: only what a test makes them do happens. */
 export function stillResidents(
   count: number,
@@ -180,6 +198,8 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
     if (!part) throw new Error(`the harness was started without ${option}`);
     return part;
   };
+  // made when first used: a suite that never reads it gets no key file
+  const tenants = () => (parts.tenants ??= tenantStore(need('ch', 'clickhouse'), config, options.secretBox));
   const startSandboxNow = async (o: StartSandboxOptions) => {
     if (parts.sandbox) throw new Error('the harness has a sandbox already');
     const sandbox = await startSandbox(o);
@@ -195,7 +215,6 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
       const wantMigrate = typeof options.clickhouse !== 'object' || options.clickhouse.migrate !== false;
       if (wantMigrate) await migrate(ch);
       parts.ch = ch;
-      parts.tenants = tenantStore(ch, config, options.secretBox);
     }
     if (options.redis) {
       const server = await startTestRedis(tmp.dir);
@@ -205,7 +224,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
       parts.redis = { url: server.url, server, client };
     }
     if (options.sandbox) await startSandboxNow(options.sandbox);
-    if (options.tenants?.length) await addTenants(need('tenants', 'clickhouse'), options.tenants, parts.sandbox);
+    if (options.tenants?.length) await addTenants(tenants(), options.tenants, parts.sandbox);
   } catch (e) {
     await teardown.run().catch(() => undefined);
     throw e;
@@ -218,7 +237,7 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
       return need('ch', 'clickhouse');
     },
     get tenants() {
-      return need('tenants', 'clickhouse');
+      return tenants();
     },
     get redis() {
       return need('redis', 'redis: true');

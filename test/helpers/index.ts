@@ -127,6 +127,7 @@ export function reapRedis(dataDir: string): void {
 export {
   addTenants,
   harness,
+  seedClickHouse,
   stillResidents,
   Teardown,
   tenantStore,

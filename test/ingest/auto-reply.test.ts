@@ -1,52 +1,45 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
-import { openClickHouse } from '../../core/clickhouse.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
-import { TenantStore } from '../../core/tenants.ts';
-import { testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { addTenants, harness, seedClickHouse, waitFor, type Harness } from '../helpers/index.ts';
 
 // The suite with one tenant wired to the sandbox at real time: a resident sends a message through
 // the sandbox, the webhook reaches the suite, and the auto-reply goes back through the reply API.
-const tmp = tmpDir();
 // The sandbox lays down its year of history fast, then runs at real time: only then are events fresh
 // enough to be answered (reply tokens expire about a minute after the event).
-const config = testConfig(tmp.dir, { TAYORI_DEMO_SPEED: '5000000', TAYORI_DEMO_RESIDENT_RATIO: '0.01' });
 const CHANNEL = '2242010000';
+let h: Harness;
 let suite: Suite;
 
 beforeAll(async () => {
-  const box = loadSecretBox(config, { create: true });
-  const ch = await openClickHouse(config.clickhouse);
-  await migrate(ch);
-  const tenants = new TenantStore(ch, box);
-  await tenants.add({
-    id: '24201',
-    name: '津市',
-    kind: 'municipality',
-    population: 20_000,
-    channelId: CHANNEL,
-    botUserId: `U${'5'.repeat(32)}`,
+  // the suite opens the engine itself: tenants are written first and the engine closed again
+  h = await harness({
+    clickhouse: false,
+    env: { TAYORI_DEMO_SPEED: '5000000', TAYORI_DEMO_RESIDENT_RATIO: '0.01' },
   });
-  await tenants.setCredentials('24201', {
-    channelSecret: 'd'.repeat(32),
-    channelAccessToken: 'tsu-token',
-    lineApi: 'sandbox',
+  await seedClickHouse(h.config, async (_ch, tenants) => {
+    await addTenants(tenants, [
+      {
+        id: '24201',
+        name: '津市',
+        kind: 'municipality',
+        population: 20_000,
+        channelId: CHANNEL,
+        botUserId: `U${'5'.repeat(32)}`,
+        credentials: { channelSecret: 'd'.repeat(32), channelAccessToken: 'tsu-token', lineApi: 'sandbox' },
+      },
+    ]);
+    await tenants.setAutoReply('24201', { text: '津市健康づくり課です。個別のお返事はできません。' });
   });
-  await tenants.setAutoReply('24201', { text: '津市健康づくり課です。個別のお返事はできません。' });
-  await ch.close();
-  suite = await startSuite(config, createLogger('silent'));
+  suite = await startSuite(h.config, createLogger('silent'));
+  h.defer('close the suite', () => suite.close());
   await waitFor(
     async () => suite.sandbox!.world.now() >= Date.now() - 2000,
     60_000,
     'the sandbox to catch up with real time',
   );
 });
-afterAll(async () => {
-  await suite?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const hook = async (path: string, body?: unknown) => {
   const res = await fetch(`${suite.sandbox!.url}/__sandbox${path}`, {

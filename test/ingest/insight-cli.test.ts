@@ -9,7 +9,6 @@ import { operatorTokenAuth } from '../../core/auth.ts';
 import { openClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
 import { createHttpApp } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
 import { startLocalRedis, type LocalRedis } from '../../core/redis-server.ts';
 import { registerTenantRoutes } from '../../dashboard/index.ts';
 import {
@@ -18,7 +17,7 @@ import {
   registerInsightRoutes,
   type InsightPollers,
 } from '../../ingest/insight/index.ts';
-import { addTenants, harness, tenantStore, testConfig, type Harness } from '../helpers/index.ts';
+import { addTenants, harness, seedClickHouse, tenantStore, testConfig, type Harness } from '../helpers/index.ts';
 
 // `tayori insight backfill` as a person runs it: directly when no suite runs (this process opens
 // ClickHouse and the data directory's redis-server), through the suite's API when one does.
@@ -46,21 +45,19 @@ beforeAll(async () => {
   });
   env.LINE_API_BASE_URL = h.sandbox.url;
   // Tenants registered beforehand; the engine is closed again so that the CLI can open it.
-  const config = testConfig(h.dir, env);
-  const ch = await openClickHouse(config.clickhouse);
-  await migrate(ch);
-  await addTenants(tenantStore(ch, config), [
-    // Wired to "LINE" whose base URL is the sandbox here: reachable without a running suite.
-    {
-      id: '24201',
-      name: '津市',
-      kind: 'municipality',
-      channelId: channel.channelId,
-      credentials: { channelSecret: channel.secret, channelAccessToken: channel.token, lineApi: 'line' },
-    },
-    { id: '24202', name: '四日市市', kind: 'municipality' },
-  ]);
-  await ch.close();
+  await seedClickHouse(testConfig(h.dir, env), (_ch, tenants) =>
+    addTenants(tenants, [
+      // Wired to "LINE" whose base URL is the sandbox here: reachable without a running suite.
+      {
+        id: '24201',
+        name: '津市',
+        kind: 'municipality',
+        channelId: channel.channelId,
+        credentials: { channelSecret: channel.secret, channelAccessToken: channel.token, lineApi: 'line' },
+      },
+      { id: '24202', name: '四日市市', kind: 'municipality' },
+    ]),
+  );
 });
 
 afterAll(() => h?.close());

@@ -4,18 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { migrate, migrationsDir, readMigrations } from '../../core/migrations.ts';
 import { splitStatements } from '../../core/sql.ts';
-import { freshClickHouse, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 let ch: ClickHouseClient;
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
+  h = await harness({ clickhouse: { migrate: false } });
+  ch = h.ch;
 });
-afterAll(async () => {
-  await ch.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function count(query: string): Promise<number> {
   const rs = await ch.query({ query, format: 'JSONEachRow' });
@@ -41,7 +39,7 @@ describe('migrations', () => {
   });
 
   it('refuses an applied migration whose file changed, before running anything', async () => {
-    const dir = path.join(tmp.dir, 'migrations');
+    const dir = path.join(h.dir, 'migrations');
     fs.cpSync(migrationsDir, dir, { recursive: true });
     const first = readMigrations(dir)[0]!;
     fs.appendFileSync(path.join(dir, first.file), '\n-- edited after it was applied\n');
@@ -60,7 +58,7 @@ describe('migrations', () => {
   });
 
   it('applies a new migration added later, once', async () => {
-    const dir = path.join(tmp.dir, 'migrations2');
+    const dir = path.join(h.dir, 'migrations2');
     fs.cpSync(migrationsDir, dir, { recursive: true });
     fs.writeFileSync(
       path.join(dir, '9998_extra.sql'),
@@ -74,7 +72,7 @@ describe('migrations', () => {
   });
 
   it('refuses two files with the same number', () => {
-    const dir = path.join(tmp.dir, 'dup');
+    const dir = path.join(h.dir, 'dup');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, '0001_a.sql'), 'SELECT 1;');
     fs.writeFileSync(path.join(dir, '0001_b.sql'), 'SELECT 1;');

@@ -2,25 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { migrate } from '../../core/migrations.ts';
 import { loadQueries, sqlDir } from '../../core/sql.ts';
 import { compileCondition } from '../../delivery/audience.ts';
 import { readBatchLines } from '../../delivery/audience-batches.ts';
-import { freshClickHouse, repoRoot, tmpDir } from '../helpers/index.ts';
+import { harness, repoRoot, type Harness } from '../helpers/index.ts';
 
 // listmonk's rule: a named query that does not parse, or a name the code uses that no file defines,
 // is a failure before start, not a surprise at first use.
 const queries = loadQueries(path.join(sqlDir, 'queries'));
-const tmp = tmpDir();
+let h: Harness;
 let ch: ClickHouseClient;
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
+  h = await harness();
+  ch = h.ch;
 });
-afterAll(async () => {
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 /** A value of each parameter's type, so the statement can be planned against the real schema. */
 function sampleParams(query: string): Record<string, unknown> {

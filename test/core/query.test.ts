@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClickHouseClient, QueryRowError, query } from '../../core/clickhouse.ts';
-import { migrate } from '../../core/migrations.ts';
 import { z } from '../../core/zod.ts';
-import { freshClickHouse, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 let ch: ClickHouseClient;
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
+  h = await harness();
+  ch = h.ch;
   await ch.insert({
     table: 'tenants',
     format: 'JSONEachRow',
@@ -33,10 +32,7 @@ beforeAll(async () => {
     ],
   });
 });
-afterAll(async () => {
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const tenantRow = z.object({
   tenant_id: z.string(),

@@ -6,13 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { migrate } from '../../core/migrations.ts';
 import { chDateTime } from '../../core/time.ts';
 import { compileCondition } from '../../delivery/audience.ts';
 import { BATCH_SIZE, idsOfLines, readBatchLines, summarize } from '../../delivery/audience-batches.ts';
-import { freshClickHouse, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 const TENANT = '24201';
 let ch: ClickHouseClient;
 const odd = [
@@ -32,8 +31,8 @@ const blocked = plain.filter((_, i) => i % 100 === 5);
 const friends = [...plain.filter((u) => !blocked.includes(u)), ...odd].sort();
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
+  h = await harness();
+  ch = h.ch;
   const at = Date.parse('2026-01-01T00:00:00Z');
   await ch.insert({
     table: 'resident_states',
@@ -73,10 +72,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 
-afterAll(async () => {
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 describe('audience batch lines from ClickHouse', () => {
   it('gives every friend once, in order, along the cursor, 500 per batch', async () => {

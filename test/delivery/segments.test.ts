@@ -6,14 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
-import { migrate } from '../../core/migrations.ts';
 import { sql } from '../../core/sql.ts';
 import { chDateTime } from '../../core/time.ts';
 import { compileCondition, type Condition, type Leaf } from '../../delivery/audience.ts';
 import { idsOfLines, readBatchLines } from '../../delivery/audience-batches.ts';
-import { freshClickHouse, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 const TENANT = '24203';
 let ch: ClickHouseClient;
 
@@ -154,18 +153,15 @@ const conditions: Condition[] = [
 ];
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
+  h = await harness();
+  ch = h.ch;
   await ch.insert({ table: 'resident_states', format: 'JSONEachRow', values: states });
   // in several inserts (several parts), as answers arrive
   for (let i = 0; i < rows.length; i += 300)
     await ch.insert({ table: 'resident_attributes', format: 'JSONEachRow', values: rows.slice(i, i + 300) });
 }, 60_000);
 
-afterAll(async () => {
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 describe('segments in ClickHouse', () => {
   it.each(conditions.map((c) => [JSON.stringify(c), c] as const))(

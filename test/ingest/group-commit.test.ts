@@ -2,18 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { BufferFullError, GroupCommitWriter } from '../../core/group-commit.ts';
-import { freshClickHouse, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 let ch: ClickHouseClient;
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
+  h = await harness({ clickhouse: { migrate: false } });
+  ch = h.ch;
   await ch.command({ query: 'CREATE TABLE gc (writer UInt32, n UInt32) ENGINE = MergeTree ORDER BY (writer, n)' });
 });
-afterAll(async () => {
-  await ch.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const rows = (writer: number, k: number) => Array.from({ length: k }, (_, n) => ({ writer, n }));
 const count = async (where = '1') =>

@@ -6,15 +6,14 @@ import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { SecretBox } from '../../core/crypto.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { migrate } from '../../core/migrations.ts';
 import { type TenantCredentials, TenantStore } from '../../core/tenants.ts';
 import { LmdbEventLog } from '../../ingest/lmdb-event-log.ts';
 import { TenantSecretsCache } from '../../ingest/tenant-secrets.ts';
 import { createWebhookReceiver, isWebhookRequest } from '../../ingest/webhook-receiver.ts';
-import { freshClickHouse, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, waitFor, type Harness } from '../helpers/index.ts';
 import { event, postWebhook } from '../helpers/webhooks.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 const logger = createLogger('silent');
 const BOT = `U${'1'.repeat(32)}`;
 let ch: ClickHouseClient;
@@ -33,15 +32,12 @@ class SlowTenants extends TenantStore {
 }
 
 beforeAll(async () => {
-  ch = await freshClickHouse(tmp.dir);
-  await migrate(ch);
-  log = new LmdbEventLog({ dir: path.join(tmp.dir, 'log'), maxBytes: 1 << 24, consumers: ['ship'] });
+  h = await harness();
+  ch = h.ch;
+  log = new LmdbEventLog({ dir: path.join(h.dir, 'log'), maxBytes: 1 << 24, consumers: ['ship'] });
+  h.defer('close the event log', () => log.close());
 });
-afterAll(async () => {
-  await log?.close();
-  await ch?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 async function serve(secrets: TenantSecretsCache): Promise<{ app: FastifyInstance; base: string }> {
   const front = new FrontHandlers();

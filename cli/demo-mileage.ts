@@ -278,6 +278,7 @@ export async function seedDemoMileage(
           tenant_id: t.id,
           programme_id: programmeId,
           user_id: userId,
+          member_no: memberNo,
           entry_id: e.entryId,
           activity_id: activityId(e.key),
           kind: a.method === 'qr' ? 'scan' : a.method,

@@ -96,6 +96,12 @@ describe('demo mileage history', () => {
       expect(k.first >= '2026-04-01').toBe(true);
     }
     expect(await count('SELECT count() - uniqExact(entry_id) n FROM mileage_ledger')).toBe(0);
+    // every entry carries the participant's member number (migration 0042)
+    expect(
+      await count(
+        'SELECT count() n FROM mileage_ledger AS l LEFT JOIN mileage_members AS m FINAL USING (tenant_id, user_id) WHERE l.member_no != m.member_no',
+      ),
+    ).toBe(0);
     // the daily cap of the walk: one a day
     expect(
       await count(

@@ -232,7 +232,7 @@ ${form}`,
 <td>${caps(a.dailyCap, a.periodCap)}</td><td>${a.retired ? '終了' : '受付中'}</td>
 <td>${
         may.manage && !a.retired
-          ? html`<button type="button" class="secondary" data-edit-activity="${JSON.stringify(a)}">変更</button> <button type="button" class="danger" data-retire="${url}/activities/${a.activityId}/retire" data-name="${a.name}">終了</button>`
+          ? html`<button type="button" class="secondary" data-edit-activity="${JSON.stringify(a)}">変更</button> <button type="button" class="danger" data-action="${url}/activities/${a.activityId}/retire" data-confirm="活動「${a.name}」の受付を終了しますか。これまでに付与したポイントは残ります。">終了</button>`
           : ''
       }</td></tr>`,
     );
@@ -285,7 +285,8 @@ ${field({ id: 'a-sort', label: '表示順', control: (a) => html`<input ${a} typ
       const a = activityName.get(s.activityId);
       return html`<tr><th scope="row">${s.title}</th><td>${formatWareki(s.heldOn, { weekday: true })}</td><td>${s.place || '—'}</td>
 <td>${a ? html`${a.name} (${pts(a.points)})` : '—'}</td><td>${validityText(Date.parse(s.validFrom), Date.parse(s.validUntil))}</td>
-<td class="m-downloads"><a href="${base}/${s.sessionId}/qr.png" download aria-label="${s.title}の QR コード (PNG)">QR コード</a> <a href="${base}/${s.sessionId}/poster.pdf" download aria-label="${s.title}のポスター (PDF)">ポスター</a></td></tr>`;
+<td class="m-downloads"><a href="${base}/${s.sessionId}/qr.png" download aria-label="${s.title}の QR コード (PNG)">QR コード</a> <a href="${base}/${s.sessionId}/poster.pdf" download aria-label="${s.title}のポスター (PDF)">ポスター</a>
+${may.manage ? html`<button type="button" class="danger" data-action="${base}/${s.sessionId}" data-method="DELETE" data-confirm="「${s.title}」の QR コードを使えなくしますか。これまでに付与したポイントは残ります。" aria-label="${s.title}の QR コードを使えなくする">使えなくする</button>` : ''}</td></tr>`;
     });
     const qrActivities = p.activities.filter((a) => a.method === 'qr' && !a.retired);
     const form = !may.manage
@@ -388,7 +389,7 @@ ${field({ id: 'i-reason', label: '理由 (行に理由がないとき)', wide: t
 <p>表題: ${d.title} / 色: <span class="m-swatch-text">${d.colour}</span>${d.hasImage ? ' / 画像あり' : ''}</p>
 <p class="actions">${
         may.design && d.status === 'draft'
-          ? html`<button type="button" class="secondary" data-edit-design="${JSON.stringify({ ...d })}">編集</button> <button type="button" data-publish="${API}/designs/${d.designId}/publish" data-name="${d.name}">公開して使用する</button>`
+          ? html`<button type="button" class="secondary" data-edit-design="${JSON.stringify({ ...d })}">編集</button> <button type="button" data-action="${API}/designs/${d.designId}/publish" data-confirm="デザイン「${d.name}」を公開して、これから使用するカードのデザインにしますか。">公開して使用する</button>`
           : ''
       } <a href="${API}/designs/${d.designId}/card.svg" download>SVG</a></p></li>`,
     );

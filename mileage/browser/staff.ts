@@ -127,13 +127,13 @@ function bindActivityEditor(): void {
   }
 }
 
-/** Buttons that post once after a confirmation (終了 an activity, 公開 a design), then reload. */
-function bindConfirmButtons(attr: 'retire' | 'publish', question: (name: string) => string): void {
-  for (const b of document.querySelectorAll<HTMLButtonElement>(`[data-${attr}]`)) {
+/** Buttons that act once after a confirmation (終了 an activity or a session, 公開 a design), then reload. */
+function bindActionButtons(): void {
+  for (const b of document.querySelectorAll<HTMLButtonElement>('button[data-action]')) {
     b.addEventListener('click', async () => {
-      if (!confirm(question(b.dataset.name ?? ''))) return;
+      if (b.dataset.confirm && !confirm(b.dataset.confirm)) return;
       b.disabled = true;
-      const r = await api('POST', b.dataset[attr] ?? '');
+      const r = await api(b.dataset.method ?? 'POST', b.dataset.action ?? '');
       b.disabled = false;
       if (r.ok) location.reload();
       else alert(errorText(r));
@@ -451,8 +451,7 @@ function bindDesignForm(): void {
 
 bindJsonForms();
 bindActivityEditor();
-bindConfirmButtons('retire', (name) => `活動「${name}」の受付を終了しますか。これまでに付与したポイントは残ります。`);
-bindConfirmButtons('publish', (name) => `デザイン「${name}」を公開して、これから使用するカードのデザインにしますか。`);
+bindActionButtons();
 bindMemberLookup();
 bindImport();
 bindDesignForm();

@@ -131,6 +131,11 @@ describe('a municipality’s staff', () => {
     ]);
     const png = await saved(qr);
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+
+    // the session's code put out of use: gone from the list (its points stay)
+    page.once('dialog', (d) => void d.accept());
+    await Promise.all([page.waitForNavigation(), row.getByRole('button', { name: /使えなくする/ }).click()]);
+    expect(await page.locator('#sessions-table tbody tr').filter({ hasText: '健康ウォーキング大会' }).count()).toBe(0);
     await page.context().close();
   });
 

@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   sandbox: async () => (await import('./sandbox.ts')).benchSandbox(),
   dashboard: async () => (await import('./dashboard.ts')).benchDashboard(),
   reports: async () => (await import('./reports.ts')).benchReports(),
+  mileage: async () => (await import('./mileage.ts')).benchMileage(),
 };
 
 const name = process.argv[2];

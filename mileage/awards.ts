@@ -25,6 +25,7 @@ export interface LedgerRow extends Record<string, unknown> {
   programme_id: string;
   user_id: string;
   entry_id: string;
+  member_no: string;
   activity_id: string;
   kind: EntryKind;
   points: number;
@@ -97,7 +98,7 @@ export class Awards {
         throw awardErrors.outsidePeriod(programme);
       if (activity?.retired) throw awardErrors.retired(activity);
     }
-    const { memberNo } = await this.members.ensure(req.tenantId, req.userId);
+    const { memberNo } = await this.members.ensure(req.tenantId, req.userId, { withEntry: true });
     const guard: GuardAward = {
       programmeId: programme.programmeId,
       userId: req.userId,
@@ -111,7 +112,7 @@ export class Awards {
     const outcome = await this.guards.run(req.tenantId, async (epoch): Promise<GuardOutcome | typeof STALE> => {
       const o = await this.guards.award(req.tenantId, epoch, guard);
       if (o === STALE || o.kind !== 'awarded') return o;
-      await this.#store(req, epoch, guard);
+      await this.#store(req, epoch, guard, memberNo);
       return o;
     });
     const base = {
@@ -135,12 +136,13 @@ export class Awards {
     return result;
   }
 
-  async #store(req: AwardRequest, epoch: string, guard: GuardAward): Promise<void> {
+  async #store(req: AwardRequest, epoch: string, guard: GuardAward, memberNo: string): Promise<void> {
     const row: LedgerRow = {
       tenant_id: req.tenantId,
       programme_id: req.programme.programmeId,
       user_id: req.userId,
       entry_id: req.entryId,
+      member_no: memberNo,
       activity_id: req.activity?.activityId ?? '',
       kind: req.kind,
       points: req.points,

@@ -117,13 +117,19 @@ export function createMileage(deps: MileageDeps): Mileage {
   const residents = () => (typeof deps.residents === 'function' ? deps.residents() : deps.residents);
   const catalogue = new Catalogue(deps.ch, audit);
   const guards = new AwardGuards(deps.ch, deps.redis, deps.logger);
+  // one INSERT at a time: the embedded engine runs them one after another anyway, and rows that
+  // arrive meanwhile make the next INSERT bigger instead of queueing as INSERTs of their own
   const ledgerWriter = new GroupCommitWriter<LedgerRow>(deps.ch, 'mileage_ledger', {
-    maxDelayMs: 2,
-    concurrency: 2,
+    maxDelayMs: 0,
+    concurrency: 1,
     ...deps.ledgerWriter,
   });
-  const memberWriter = new GroupCommitWriter<MemberRow>(deps.ch, 'mileage_members', { maxDelayMs: 2 });
-  const members = new Members(deps.ch, guards, memberWriter);
+  // member rows of first awards follow their ledger entries in the background: big, rare INSERTs
+  const memberWriter = new GroupCommitWriter<MemberRow>(deps.ch, 'mileage_members', {
+    maxDelayMs: 250,
+    concurrency: 1,
+  });
+  const members = new Members(deps.ch, guards, memberWriter, deps.logger);
   const awards = new Awards(deps.ch, guards, members, ledgerWriter, deps.logger);
   const ledger = new LedgerReads(deps.ch, now);
   const cards = new CardService({

@@ -10,9 +10,10 @@ import { AppError, unavailableError } from '../core/errors.ts';
 import type { GroupCommitWriter } from '../core/group-commit.ts';
 import { chDateTime } from '../core/time.ts';
 import { z } from '../core/zod.ts';
+import type { Logger } from '../core/logger.ts';
 import { type AwardGuards, STALE } from './guards.ts';
 
-const memberRow = z.object({ user_id: z.string(), member_no: z.string(), joined_ms: z.coerce.number() });
+const memberRow = z.object({ user_id: z.string(), member_no: z.string() });
 
 export interface MemberRow extends Record<string, unknown> {
   tenant_id: string;
@@ -26,25 +27,51 @@ export class Members {
     private readonly ch: ClickHouseClient,
     private readonly guards: AwardGuards,
     private readonly writer: GroupCommitWriter<MemberRow>,
+    private readonly logger?: Logger,
   ) {}
 
-  /** The resident's member number, made (and stored) on first call. */
-  async ensure(tenantId: string, userId: string): Promise<{ memberNo: string; created: boolean }> {
+  /**
+   * The resident's member number, made on first call and stored in mileage_members before this
+   * answers — unless `withEntry`: then the caller stores it with the ledger entry it writes (the
+   * member row follows in the background, in larger batches; the ledger's copy makes the number
+   * durable either way, and the guards' rebuild reads both).
+   */
+  async ensure(
+    tenantId: string,
+    userId: string,
+    opts: { withEntry?: boolean } = {},
+  ): Promise<{ memberNo: string; created: boolean }> {
     return this.guards.run(tenantId, async (epoch) => {
       const got = await this.guards.member(tenantId, epoch, userId);
       if (got === STALE) return STALE;
       const memberNo = memberNumber(tenantId, got.serial);
       if (!got.created) return { memberNo, created: false };
+      const row = { tenant_id: tenantId, user_id: userId, member_no: memberNo, joined_at: chDateTime(Date.now()) };
+      if (opts.withEntry) {
+        void this.#writeLater(row);
+        return { memberNo, created: true };
+      }
       try {
-        await this.writer.write([
-          { tenant_id: tenantId, user_id: userId, member_no: memberNo, joined_at: chDateTime(Date.now()) },
-        ]);
+        await this.writer.write([row]);
       } catch (err) {
         await this.guards.memberUndo(tenantId, epoch, userId, got.serial).catch(() => {});
         throw unavailableError('clickhouse', err);
       }
       return { memberNo, created: true };
     });
+  }
+
+  /** The member row of a first award, retried a few times (its ledger entry carries the number meanwhile). */
+  async #writeLater(row: MemberRow): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await this.writer.write([row]);
+        return;
+      } catch (err) {
+        this.logger?.warn({ err, tenantId: row.tenant_id, attempt }, 'mileage member row not stored yet');
+        await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
+      }
+    }
   }
 
   /** The resident's member number, if they have one (no number is made). */

@@ -35,12 +35,24 @@ SELECT count() AS n FROM mileage_ledger
 WHERE tenant_id = {tenant:String} AND programme_id = {programme:String} AND activity_id = {activity:String};
 
 -- name: mileage.members_of_tenant
--- Every member number of a tenant (the award guards are rebuilt from these).
-SELECT user_id, member_no FROM mileage_members FINAL WHERE tenant_id = {tenant:String};
+-- Every member number of a tenant (the award guards are rebuilt from these): mileage_members, and
+-- the numbers ledger entries carry (a first award's member row is written after its entry).
+SELECT user_id, any(member_no) AS member_no FROM (
+    SELECT user_id, member_no FROM mileage_members FINAL WHERE tenant_id = {tenant:String}
+    UNION ALL
+    SELECT user_id, member_no FROM mileage_ledger WHERE tenant_id = {tenant:String} AND member_no != ''
+)
+GROUP BY user_id;
 
 -- name: mileage.member_by_no
-SELECT user_id, member_no, toUnixTimestamp64Milli(joined_at) AS joined_ms
-FROM mileage_members FINAL WHERE tenant_id = {tenant:String} AND member_no = {member_no:String}
+-- The participant with a member number (from mileage_members, or a ledger entry that carries it).
+SELECT user_id, member_no FROM (
+    SELECT user_id, member_no FROM mileage_members FINAL
+    WHERE tenant_id = {tenant:String} AND member_no = {member_no:String}
+    UNION ALL
+    SELECT user_id, member_no FROM mileage_ledger
+    WHERE tenant_id = {tenant:String} AND member_no = {member_no:String}
+)
 LIMIT 1;
 
 -- name: mileage.ledger_guards

@@ -29,7 +29,7 @@ import {
   type ResidentSummary,
   type Session,
 } from '../../mileage/index.ts';
-import { type Harness, harness } from '../helpers/index.ts';
+import { type Harness, harness, waitFor } from '../helpers/index.ts';
 
 const logger = createLogger(process.env.TEST_LOG ?? 'silent');
 const TSU = '24201';
@@ -869,6 +869,30 @@ describe('when parts fail', () => {
       }),
     ).rejects.toMatchObject({ code: 'cap_reached' });
     expect(await ledgerRows(u)).toBe(1);
+  });
+
+  it('keeps a first award’s member number from its ledger entry when the member row is missing', async () => {
+    const s = await newSession(TSU, eventSession({ title: '会員行なし' }));
+    const c = await codeOf(TSU, s.sessionId);
+    const u = user(55);
+    const first = await scan(tsu, u, c);
+    // the member row follows the ledger entry in the background
+    await waitFor(async () => {
+      const rs = await h.ch.query({
+        query: 'SELECT count() AS n FROM mileage_members WHERE user_id = {u:String}',
+        query_params: { u },
+        format: 'JSONEachRow',
+      });
+      return Number(((await rs.json()) as Array<{ n: number }>)[0]!.n) === 1;
+    });
+    await h.ch.command({
+      query: 'ALTER TABLE mileage_members DELETE WHERE user_id = {u:String}',
+      query_params: { u },
+      clickhouse_settings: { mutations_sync: '2' },
+    });
+    await h.redis.client.flushall();
+    expect(await mileage.members.resolve(TSU, first.memberNo)).toEqual({ userId: u, memberNo: first.memberNo });
+    expect(await mileage.members.of(TSU, u)).toBe(first.memberNo);
   });
 
   it('answers 503 and keeps no guard when the ledger INSERT fails; a retry then awards once', async () => {

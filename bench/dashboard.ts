@@ -121,6 +121,27 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
       await exec(ch, 'dashboard_bench.stats', {});
       await exec(ch, 'dashboard_bench.residents', { count: residents, tenants: ids, weights });
       await exec(ch, 'dashboard_bench.attributes', {});
+      // health mileage: a programme per tenant for the fiscal year of the last day, a tenth of the
+      // residents taking part with up to 20 entries each, cards for those at the goal
+      const fy = Number(end.slice(5, 7)) >= 4 ? Number(end.slice(0, 4)) : Number(end.slice(0, 4)) - 1;
+      const fyStart = `${fy}-04-01`;
+      const fyDays = Math.max(1, Math.round((Date.parse(end) - Date.parse(fyStart)) / 86_400_000) + 1);
+      await exec(ch, 'dashboard_bench.mileage_programmes', { tenants: ids, fy, start: fyStart });
+      await exec(ch, 'dashboard_bench.mileage_activities', { tenants: ids });
+      const ledgerRows = Math.round(residents / 10) * 20;
+      const tMileage = await timed(async () => {
+        for (let offset = 0; offset < ledgerRows; offset += 2_000_000)
+          await exec(ch, 'dashboard_bench.mileage_ledger', {
+            offset,
+            count: Math.min(2_000_000, ledgerRows - offset),
+            tenants: ids,
+            weights,
+            start: fyStart,
+            days: fyDays,
+          });
+        await exec(ch, 'dashboard_bench.mileage_cards', {});
+      });
+      say(`  マイレージ ${r1(tMileage / 1000)} 秒`);
       generateSeconds = r1((performance.now() - g0) / 1000);
       if (keep)
         fs.writeFileSync(path.join(dir, 'generated.json'), JSON.stringify({ events, residents, days, start, end }));
@@ -136,6 +157,9 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
       insight_message_stats: await count('insight_message_stats'),
       resident_states: await count('resident_states'),
       resident_attributes: await count('resident_attributes'),
+      mileage_ledger: await count('mileage_ledger'),
+      mileage_member_months: await count('mileage_member_months'),
+      mileage_cards: await count('mileage_cards'),
     };
     say(`生成完了 ${generateSeconds} 秒: ${JSON.stringify(stored)}`);
 
@@ -158,7 +182,10 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
     }
     const overview: number[] = [];
     const municipality: number[] = [];
+    const mileage: number[] = [];
     for (let i = 0; i < requests; i++) {
+      // the overview and 市町 pages also call the health-mileage figures of the month
+      mileage.push(await timed(() => get(`/api/v1/dashboard/mileage?month=${pick(months, i)}`)));
       overview.push(await timed(() => get(`/api/v1/dashboard/overview?month=${pick(months, i)}`)));
       municipality.push(
         await timed(() => get(`/api/v1/dashboard/municipalities/${pick(ids, i)}?from=${addDays(end, -364)}&to=${end}`)),
@@ -197,11 +224,14 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
       municipality_p95_ms: r1(pct(municipality, 95)),
       attributes_p50_ms: r1(pct(attributes, 50)),
       attributes_p95_ms: r1(pct(attributes, 95)),
+      mileage_p50_ms: r1(pct(mileage, 50)),
+      mileage_p95_ms: r1(pct(mileage, 95)),
       rollup_query_p95_ms: r1(pct(rollupQ, 95)),
       raw_query_p95_ms: r1(pct(rawQ, 95)),
     };
     say(`概要 API p50 ${figures.overview_p50_ms} ms / p95 ${figures.overview_p95_ms} ms (${requests} 回)`);
     say(`市町 API p50 ${figures.municipality_p50_ms} ms / p95 ${figures.municipality_p95_ms} ms (${requests} 回)`);
+    say(`マイレージ API p50 ${figures.mileage_p50_ms} ms / p95 ${figures.mileage_p95_ms} ms (${requests} 回)`);
     say(
       `属性別 API (集計キャッシュなし) p50 ${figures.attributes_p50_ms} ms / p95 ${figures.attributes_p95_ms} ms (${ids.length} 回)`,
     );

@@ -108,3 +108,51 @@ FROM raw_webhook_events FINAL
 WHERE tenant_id = {tenant:String} AND day BETWEEN {from:Date} AND {to:Date}
 GROUP BY day
 ORDER BY day;
+
+-- name: dashboard_bench.mileage_programmes
+-- One health-mileage programme per tenant for fiscal year {fy} (goal 100 pt).
+INSERT INTO mileage_programmes (tenant_id, programme_id, fiscal_year, name, description, starts_on, ends_on,
+                                goal_points, card_valid_months, created_by, created_at, updated_by, updated_at,
+                                version, is_deleted)
+SELECT t, concat('bench-', t), {fy:UInt16}, concat(t, ' 健康マイレージ'), '',
+       toDate({start:String}), addDays(addYears(toDate({start:String}), 1), -1), 100, 12,
+       'bench', now64(3), 'bench', now64(3), 1, 0
+FROM (SELECT arrayJoin({tenants:Array(String)}) AS t);
+
+-- name: dashboard_bench.mileage_activities
+INSERT INTO mileage_activities (tenant_id, programme_id, activity_id, name, points, method, self_report_label,
+                                daily_cap, period_cap, sort, retired, updated_by, updated_at, version, is_deleted)
+SELECT t, concat('bench-', t), a.1, a.2, a.3, a.4, '', 0, 0, a.3, 0, 'bench', now64(3), 1, 0
+FROM (SELECT arrayJoin({tenants:Array(String)}) AS t)
+ARRAY JOIN [('walk', 'ウォーキング 30 分', 5, 'self_report'), ('class', '健康教室への参加', 20, 'qr'),
+            ('check', '健康診断の受診', 50, 'grant')] AS a;
+
+-- name: dashboard_bench.mileage_ledger
+-- Entries {offset} … {offset}+{count}: participant intDiv(number, 20) of a tenant picked like the
+-- residents, 20 entries each on days of the year so far (walks, classes every 5th, a check-up every 10th).
+INSERT INTO mileage_ledger (tenant_id, programme_id, user_id, entry_id, activity_id, kind, points, activity_on,
+                            source_id, corrects, reason, actor, recorded_at)
+SELECT tenant_id, concat('bench-', tenant_id), user_id, concat('bench:', toString(number)),
+       multiIf(e % 10 = 0, 'check', e % 5 = 0, 'class', 'walk') AS activity,
+       multiIf(activity = 'check', 'grant', activity = 'class', 'scan', 'self_report'),
+       multiIf(activity = 'check', 50, activity = 'class', 20, 5),
+       addDays(toDate({start:String}), cityHash64(number, 3) % {days:UInt32}) AS day,
+       '', '', '', 'resident', toDateTime64(day, 3, 'UTC') + toIntervalHour(3)
+FROM
+(
+    SELECT number, intDiv(number, 20) AS p, number % 20 AS e,
+           {tenants:Array(String)}[arrayFirstIndex(w -> cityHash64(p, 8) % 1000000 / 1000000.0 < w, {weights:Array(Float64)})] AS tenant_id,
+           concat('U', lower(hex(cityHash64(tenant_id, p))), '0000000000000000') AS user_id
+    FROM numbers({offset:UInt64}, {count:UInt64})
+    -- fewer entries for most participants: activity falls off
+    WHERE e < 2 + cityHash64(p, 5) % 19
+);
+
+-- name: dashboard_bench.mileage_cards
+-- A card for every participant at the goal.
+INSERT INTO mileage_cards (tenant_id, programme_id, user_id, card_no, design_id, issued_at, valid_until, version)
+SELECT tenant_id, programme_id, user_id, user_id, '', max(last_at), addDays(addMonths(toDate(max(last_at)), 12), -1), 1
+FROM mileage_balances
+WHERE programme_id LIKE 'bench-%'
+GROUP BY tenant_id, programme_id, user_id
+HAVING sum(points) >= 100;

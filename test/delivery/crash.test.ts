@@ -11,6 +11,7 @@ import {
   addTenants,
   harness,
   repoRoot,
+  sandboxHook,
   seedClickHouse,
   stillResidents,
   testEnv,
@@ -47,7 +48,7 @@ async function startChild(env: Record<string, string>): Promise<{ child: ChildPr
   return { child, url };
 }
 
-const hook = async (p: string): Promise<any> => (await fetch(`${h!.sandbox.url}/__sandbox${p}`)).json();
+const hook = (p: string) => sandboxHook(h!.sandbox.url, 'GET', p);
 
 describe('delivery survives kill -9 of its worker process', () => {
   it('delivers to every friend exactly once after a crash and restart', async () => {

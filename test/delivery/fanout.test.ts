@@ -12,7 +12,7 @@ import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
 import { chDateTime } from '../../core/time.ts';
 import { batchRetryKey, createDelivery, type Delivery } from '../../delivery/index.ts';
-import { harness, stillResidents, waitFor, type Harness } from '../helpers/index.ts';
+import { harness, type Harness, sandboxHook, stillResidents, waitFor } from '../helpers/index.ts';
 
 const logger = createLogger('silent');
 const TOKEN = 'operator-token';
@@ -120,14 +120,7 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-async function hook(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${h.sandbox.url}/__sandbox${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return res.json();
-}
+const hook = (method: string, path: string, body?: unknown) => sandboxHook(h.sandbox.url, method, path, body);
 
 async function sendNow(title: string): Promise<string> {
   const r = await api('POST', `/api/v1/tenants/${TENANT}/deliveries`, {

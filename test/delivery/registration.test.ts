@@ -26,7 +26,7 @@ import {
 import { createIngest, type Ingest } from '../../ingest/index.ts';
 import { imageSize } from '../../sandbox/api/rich-menus.ts';
 import type { RunningSandbox } from '../../sandbox/index.ts';
-import { harness, waitFor, type Harness } from '../helpers/index.ts';
+import { harness, type Harness, sandboxHook, waitFor } from '../helpers/index.ts';
 
 const logger = createLogger(process.env.TEST_LOG ?? 'silent');
 const TOKEN = 'operator-token';
@@ -126,14 +126,9 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
 }
 
 async function hook(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${sandbox!.url}/__sandbox${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  expect(res.status, `${method} ${path}: ${JSON.stringify(json)}`).toBe(200);
-  return json;
+  const answer = await sandboxHook(sandbox!.url, method, path, body);
+  expect(answer.httpStatus, `${method} ${path}: ${JSON.stringify(answer)}`).toBe(200);
+  return answer;
 }
 
 type Reply = messagingApi.TextMessage & { quickReply?: messagingApi.QuickReply };

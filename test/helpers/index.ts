@@ -136,3 +136,5 @@ export {
   type HarnessRedis,
   type HarnessTenant,
 } from './harness.ts';
+
+export { lineFailure, sandboxHook } from './sandbox-calls.ts';

@@ -14,7 +14,7 @@ import {
   type InsightPollersOptions,
 } from '../../ingest/insight/index.ts';
 import type { RecordedResponse } from '../../sandbox/index.ts';
-import { harness, waitFor, type Harness } from '../helpers/index.ts';
+import { harness, type Harness, sandboxHook, waitFor } from '../helpers/index.ts';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -77,20 +77,13 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const p of running.splice(0)) await p.stop();
-  await hook('DELETE', '/__sandbox/faults');
-  await hook('DELETE', '/__sandbox/rate-limits');
+  await hook('DELETE', '/faults');
+  await hook('DELETE', '/rate-limits');
 });
 
 afterAll(() => h?.close());
 
-async function hook(method: string, p: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(h.sandbox.url + p, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.json();
-}
+const hook = (method: string, path: string, body?: unknown) => sandboxHook(h.sandbox.url, method, path, body);
 
 const endpoints = (): LineEndpoints => ({ line: 'https://api.line.me', sandbox: h.sandbox.url });
 
@@ -117,7 +110,7 @@ async function pollers(over: Partial<InsightPollersOptions> = {}, start = true):
 /** What the sandbox's Insight API says about a day, asked directly through the SDK. */
 async function sandboxFollowers(tenantId: string, day: string) {
   const creds = await h.tenants.credentials(tenantId);
-  await hook('DELETE', '/__sandbox/rate-limits');
+  await hook('DELETE', '/rate-limits');
   return lineClients(creds, endpoints()).insight.getNumberOfFollowers(day.replaceAll('-', ''));
 }
 
@@ -253,7 +246,7 @@ describe('daily followers', () => {
   it('postpones the job when LINE answers 429 and succeeds later, without a failed attempt', async () => {
     const p = await pollers();
     const since = Date.now();
-    await hook('POST', '/__sandbox/faults', {
+    await hook('POST', '/faults', {
       kind: '429',
       endpoint: 'insight',
       channelId: '2000000002',

@@ -7,9 +7,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTPFetchError, insight, messagingApi, validateSignature } from '@line/bot-sdk';
+import { insight, messagingApi, validateSignature } from '@line/bot-sdk';
 import { startSandbox, type RunningSandbox } from '../../sandbox/index.ts';
 import { DAY_MS, dayToYmd, jstDay, type WebhookEvent } from '../../sandbox/residents/index.ts';
+import { lineFailure, sandboxHook } from '../helpers/index.ts';
 
 const START = '2025-06-02T10:00:00+09:00';
 const START_MS = Date.parse(START);
@@ -29,14 +30,7 @@ const received: Received[] = [];
 let client: messagingApi.MessagingApiClient;
 let insightClient: insight.InsightClient;
 
-async function hook(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${sandbox.url}/__sandbox${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { ...(await res.json()), httpStatus: res.status };
-}
+const hook = (method: string, path: string, body?: unknown) => sandboxHook(sandbox.url, method, path, body);
 
 const act = (userId: string, action: unknown) =>
   hook('POST', `/channels/${CHANNEL}/residents/${userId}/actions`, action);
@@ -52,16 +46,6 @@ async function delivered(webhookEventId: string): Promise<{ event: WebhookEvent;
     if (Date.now() > deadline) throw new Error(`webhook event ${webhookEventId} never arrived`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-async function failure(p: Promise<unknown>): Promise<HTTPFetchError & { json: any }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HTTPFetchError) return Object.assign(e, { json: e.body ? JSON.parse(e.body) : null });
-    throw e;
-  }
-  throw new Error('expected the request to fail');
 }
 
 beforeAll(async () => {
@@ -120,7 +104,7 @@ describe('POST /__sandbox/channels/:channelId/residents', () => {
     const all = [...a.friends, ...a.newcomers, ...b.friends];
     expect(new Set(all).size).toBe(12);
     for (const id of [...a.friends, ...b.friends]) expect((await client.getProfile(id)).userId).toBe(id);
-    for (const id of a.newcomers) expect((await failure(client.getProfile(id))).status).toBe(404);
+    for (const id of a.newcomers) expect((await lineFailure(client.getProfile(id))).status).toBe(404);
     expect((await hook('POST', `/channels/${CHANNEL}/residents?friends=-1`)).httpStatus).toBe(400);
     expect((await hook('POST', `/channels/9999999999/residents?friends=1`)).httpStatus).toBe(404);
   });
@@ -153,7 +137,7 @@ describe('POST /__sandbox/channels/:channelId/residents/:userId/actions', () => 
       messages: [{ type: 'text', text: '現在 120 ポイントです' }],
     });
     expect(reply.sentMessages).toHaveLength(1);
-    const again = await failure(
+    const again = await lineFailure(
       client.replyMessage({ replyToken: event.replyToken!, messages: [{ type: 'text', text: '二度目' }] }),
     );
     expect(again.status).toBe(400);
@@ -199,7 +183,7 @@ describe('POST /__sandbox/channels/:channelId/residents/:userId/actions', () => 
     const blocked = await act(comesBack!, { type: 'unfollow' });
     expect(blocked.status).toBe('blocking');
     expect(blocked.event.replyToken).toBeUndefined();
-    expect((await failure(client.getProfile(comesBack!))).status).toBe(404);
+    expect((await lineFailure(client.getProfile(comesBack!))).status).toBe(404);
     expect((await act(comesBack!, { type: 'message', text: 'こんにちは' })).httpStatus).toBe(409);
     expect((await act(comesBack!, { type: 'unfollow' })).httpStatus).toBe(409);
     const back = await act(comesBack!, { type: 'follow' });

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTPFetchError, insight, messagingApi } from '@line/bot-sdk';
 import { startSandbox, type RecordedResponse, type RunningSandbox } from '../../sandbox/index.ts';
 import { validateResponse } from '../../sandbox/openapi.ts';
+import { lineFailure, sandboxHook } from '../helpers/index.ts';
 
 const BIG = {
   channelId: '2000000001',
@@ -54,26 +55,8 @@ function client(token: string, headers?: Record<string, string>) {
   });
 }
 
-/** The HTTPFetchError a call fails with (fails the test if it succeeds). */
-async function failure(p: Promise<unknown>): Promise<HTTPFetchError & { json: any }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof HTTPFetchError) return Object.assign(e, { json: e.body ? JSON.parse(e.body) : null });
-    throw e;
-  }
-  throw new Error('expected the request to fail');
-}
-
 /** Calls a /__sandbox test hook; the answer's JSON body plus `httpStatus`. */
-async function hook(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${sandbox.url}/__sandbox${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { ...(await res.json()), httpStatus: res.status };
-}
+const hook = (method: string, path: string, body?: unknown) => sandboxHook(sandbox.url, method, path, body);
 
 async function allFollowers(c: messagingApi.MessagingApiClient): Promise<string[]> {
   const ids: string[] = [];
@@ -118,14 +101,14 @@ describe('sandbox Messaging API', () => {
     const second = await big.getFollowers(first.next, 10);
     expect(second.userIds).toEqual(bigFriends.slice(10, 20));
 
-    const tooMany = await failure(big.getFollowers(undefined, 1001));
+    const tooMany = await lineFailure(big.getFollowers(undefined, 1001));
     expect(tooMany.status).toBe(400);
     expect(tooMany.json.details[0].property).toBe('limit');
 
     const profile = await big.getProfile(bigFriends[0]!);
     expect(profile.userId).toBe(bigFriends[0]);
     expect(profile.displayName).toBeTruthy();
-    const stranger = await failure(big.getProfile(`U${'f'.repeat(32)}`));
+    const stranger = await lineFailure(big.getProfile(`U${'f'.repeat(32)}`));
     expect(stranger.status).toBe(404);
     expect(stranger.json).toEqual({ message: 'Not found' });
   });
@@ -157,7 +140,7 @@ describe('sandbox Messaging API', () => {
 
   it('rejects 501 recipients with LINE’s error shape', async () => {
     const to = [...bigFriends.slice(0, 500), `U${'e'.repeat(32)}`];
-    const err = await failure(big.multicast({ to, messages: [text('x')] }));
+    const err = await lineFailure(big.multicast({ to, messages: [text('x')] }));
     expect(err.status).toBe(400);
     expect(err.json).toEqual({
       message: 'The request body has 1 error(s)',
@@ -167,7 +150,7 @@ describe('sandbox Messaging API', () => {
   });
 
   it('names each invalid property of a message', async () => {
-    const err = await failure(
+    const err = await lineFailure(
       big.pushMessage({
         to: bigFriends[0]!,
         messages: [
@@ -188,7 +171,7 @@ describe('sandbox Messaging API', () => {
         'messages[2].type',
       ]),
     );
-    const longText = await failure(big.validatePush({ messages: [text('あ'.repeat(5001))] }));
+    const longText = await lineFailure(big.validatePush({ messages: [text('あ'.repeat(5001))] }));
     expect(longText.json.details).toEqual([
       { message: 'Length must be between 0 and 5000', property: 'messages[0].text' },
     ]);
@@ -200,7 +183,7 @@ describe('sandbox Messaging API', () => {
     const to = bigFriends.slice(500, 520);
     const first = await big.multicastWithHttpInfo({ to, messages: [text('一回だけ')] }, key);
     const firstId = first.httpResponse.headers.get('x-line-request-id');
-    const again = await failure(big.multicast({ to, messages: [text('一回だけ')] }, key.toUpperCase()));
+    const again = await lineFailure(big.multicast({ to, messages: [text('一回だけ')] }, key.toUpperCase()));
     expect(again.status).toBe(409);
     expect(again.json.message).toBe('The retry key is already accepted');
     expect(again.headers.get('x-line-accepted-request-id')).toBe(firstId);
@@ -214,17 +197,17 @@ describe('sandbox Messaging API', () => {
     // A push retried with the same key repeats its sentMessages in the 409.
     const pushKey = randomUUID();
     const pushed = await big.pushMessage({ to: bigFriends[600]!, messages: [text('push')] }, pushKey);
-    const pushAgain = await failure(big.pushMessage({ to: bigFriends[600]!, messages: [text('push')] }, pushKey));
+    const pushAgain = await lineFailure(big.pushMessage({ to: bigFriends[600]!, messages: [text('push')] }, pushKey));
     expect(pushAgain.status).toBe(409);
     expect(pushAgain.json.sentMessages).toEqual(pushed.sentMessages);
   });
 
   it('rejects a retry key that is not a UUID, or on an endpoint without retry keys', async () => {
-    const bad = await failure(big.multicast({ to: [bigFriends[0]!], messages: [text('x')] }, 'not-a-uuid'));
+    const bad = await lineFailure(big.multicast({ to: [bigFriends[0]!], messages: [text('x')] }, 'not-a-uuid'));
     expect(bad.status).toBe(400);
     expect(bad.json.message).toMatch(/X-Line-Retry-Key/);
     const withKey = client(BIG.channelAccessToken, { 'X-Line-Retry-Key': randomUUID() });
-    const unsupported = await failure(withKey.validatePush({ messages: [text('x')] }));
+    const unsupported = await lineFailure(withKey.validatePush({ messages: [text('x')] }));
     expect(unsupported.status).toBe(400);
     expect(unsupported.json.message).toMatch(/X-Line-Retry-Key/);
     expect((await hook('GET', `/channels/${BIG.channelId}/receipts/${bigFriends[0]}`)).count).toBe(1);
@@ -235,7 +218,7 @@ describe('sandbox Messaging API', () => {
     const res = await big.pushMessage({ to: stranger, messages: [text('届かない')] });
     expect(res.sentMessages).toHaveLength(1);
     expect((await hook('GET', `/channels/${BIG.channelId}/receipts/${stranger}`)).count).toBe(0);
-    const invalid = await failure(big.pushMessage({ to: 'someone', messages: [text('x')] }));
+    const invalid = await lineFailure(big.pushMessage({ to: 'someone', messages: [text('x')] }));
     expect(invalid.status).toBe(400);
     expect(invalid.json.message).toBe("The property, 'to', in the request body is invalid (line: -, column: -)");
   });
@@ -285,7 +268,7 @@ describe('sandbox Messaging API', () => {
     expect(progress.targetCount).toBe(100);
     expect(progress.successCount).toBe(100);
     expect(progress.completedTime).toBeTypeOf('string');
-    const unknown = await failure(big.getNarrowcastProgress(randomUUID()));
+    const unknown = await lineFailure(big.getNarrowcastProgress(randomUUID()));
     expect(unknown.status).toBe(404);
   });
 
@@ -293,20 +276,20 @@ describe('sandbox Messaging API', () => {
     const token = 'x'.repeat(32);
     const first = await small.replyMessage({ replyToken: token, messages: [text('返信')] }).catch((e) => e);
     if (!(first instanceof HTTPFetchError)) expect(first.sentMessages).toHaveLength(1);
-    const again = await failure(small.replyMessage({ replyToken: token, messages: [text('返信')] }));
+    const again = await lineFailure(small.replyMessage({ replyToken: token, messages: [text('返信')] }));
     expect(again.status).toBe(400);
     expect(JSON.parse(again.body)).toEqual({ message: 'Invalid reply token' });
   });
 
   it('answers 401 to a missing or wrong access token', async () => {
-    const wrong = await failure(client('no-such-token').getBotInfo());
+    const wrong = await lineFailure(client('no-such-token').getBotInfo());
     expect(wrong.status).toBe(401);
     expect(wrong.json.message).toMatch(/^Authentication failed/);
     expect(wrong.headers.get('x-line-request-id')).toBeTruthy();
   });
 
   it('answers 413 to a body over 2 MB', async () => {
-    const err = await failure(big.pushMessage({ to: bigFriends[0]!, messages: [text('a'.repeat(2_200_000))] }));
+    const err = await lineFailure(big.pushMessage({ to: bigFriends[0]!, messages: [text('a'.repeat(2_200_000))] }));
     expect(err.status).toBe(413);
   });
 });
@@ -325,7 +308,7 @@ describe('sandbox faults', () => {
     const key = randomUUID();
     const to = bigFriends.slice(700, 710);
     await expect(big.multicast({ to, messages: [text('timeout')] }, key)).rejects.toThrow();
-    const retry = await failure(big.multicast({ to, messages: [text('timeout')] }, key));
+    const retry = await lineFailure(big.multicast({ to, messages: [text('timeout')] }, key));
     expect(retry.status).toBe(409);
     // (The narrowcast above may have reached this resident too: look at this key's receipts.)
     const receipts = await hook('GET', `/channels/${BIG.channelId}/receipts/${to[0]}`);
@@ -338,7 +321,7 @@ describe('sandbox faults', () => {
     await hook('POST', '/faults', { endpoint: 'push', kind: '5xx', durationMs: 10_000, count: 1 });
     const key = randomUUID();
     const to = bigFriends[800]!;
-    const err = await failure(big.pushMessage({ to, messages: [text('5xx')] }, key));
+    const err = await lineFailure(big.pushMessage({ to, messages: [text('5xx')] }, key));
     expect(err.status).toBe(500);
     await big.pushMessage({ to, messages: [text('5xx')] }, key);
     const receipts = await hook('GET', `/channels/${BIG.channelId}/receipts/${to}`);
@@ -348,7 +331,7 @@ describe('sandbox faults', () => {
   it('an injected 429 answers with LINE’s rate-limit message; faults can be listed and cleared', async () => {
     await hook('POST', '/faults', { channelId: SMALL.channelId, kind: '429', durationMs: 10_000 });
     expect((await hook('GET', '/faults')).faults).toHaveLength(1);
-    const err = await failure(small.getBotInfo());
+    const err = await lineFailure(small.getBotInfo());
     expect(err.status).toBe(429);
     await hook('DELETE', '/faults');
     expect((await small.getBotInfo()).userId).toBe(SMALL.botUserId);
@@ -370,10 +353,10 @@ describe('sandbox Insight API', () => {
   });
 
   it('rejects a date not in yyyyMMdd', async () => {
-    const err = await failure(bigInsight.getNumberOfFollowers('2025-06-09'));
+    const err = await lineFailure(bigInsight.getNumberOfFollowers('2025-06-09'));
     expect(err.status).toBe(400);
     expect(err.json.details).toEqual([expect.objectContaining({ property: 'date' })]);
-    const impossible = await failure(bigInsight.getNumberOfMessageDeliveries('20250230'));
+    const impossible = await lineFailure(bigInsight.getNumberOfMessageDeliveries('20250230'));
     expect(impossible.status).toBe(400);
   });
 
@@ -387,7 +370,7 @@ describe('sandbox Insight API', () => {
     expect(event.overview?.uniqueImpression).toBeNull();
     expect(event.overview?.uniqueClick).toBeNull();
     for (const m of event.messages ?? []) expect(m.impression).toBeNull();
-    const unknown = await failure(smallInsight.getMessageEvent(randomUUID()));
+    const unknown = await lineFailure(smallInsight.getMessageEvent(randomUUID()));
     expect(unknown.status).toBe(404);
   });
 
@@ -406,7 +389,7 @@ describe('sandbox Insight API', () => {
     const day = tokyoDate(sandbox.world.now());
     const stats = await bigInsight.getStatisticsPerUnit('kenko_2025', day, day);
     expect(stats.overview).toBeDefined();
-    const bad = await failure(bigInsight.getStatisticsPerUnit('bad name!', day, day));
+    const bad = await lineFailure(bigInsight.getStatisticsPerUnit('bad name!', day, day));
     expect(bad.status).toBe(400);
     expect(bad.json.details[0].property).toBe('customAggregationUnit');
   });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RecordedResponse, type RunningSandbox } from '../../sandbox/index.ts';
 import { imageSize } from '../../sandbox/api/rich-menus.ts';
 import { validateResponse } from '../../sandbox/openapi.ts';
+import { sandboxHook } from '../helpers/index.ts';
 
 const CHANNEL = '2000000091';
 let sandbox: RunningSandbox;
@@ -60,14 +61,7 @@ const failure = (p: Promise<unknown>): Promise<{ status: number; json: any }> =>
       e instanceof HTTPFetchError ? { status: e.status, json: e.body ? JSON.parse(e.body) : null } : Promise.reject(e),
   );
 
-async function hook(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${sandbox.url}/__sandbox${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { ...(await res.json()), httpStatus: res.status };
-}
+const hook = (method: string, path: string, body?: unknown) => sandboxHook(sandbox.url, method, path, body);
 
 beforeAll(async () => {
   sandbox = await startSandbox({

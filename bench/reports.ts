@@ -206,6 +206,20 @@ export async function benchReports(): Promise<Record<string, unknown>> {
       });
       await exec(ch, 'dashboard_bench.tracked', { tenants: ids, start, days });
       await exec(ch, 'dashboard_bench.stats', {});
+      // health mileage of the month's fiscal year: 2,000 participants per municipality on average
+      const fy = Number(month.slice(5, 7)) >= 4 ? Number(month.slice(0, 4)) : Number(month.slice(0, 4)) - 1;
+      const fyStart = `${fy}-04-01`;
+      await exec(ch, 'dashboard_bench.mileage_programmes', { tenants: ids, fy, start: fyStart });
+      await exec(ch, 'dashboard_bench.mileage_activities', { tenants: ids });
+      await exec(ch, 'dashboard_bench.mileage_ledger', {
+        offset: 0,
+        count: 2_000 * ids.length * 20,
+        tenants: ids,
+        weights,
+        start: fyStart,
+        days: Math.max(1, Math.round((Date.parse(end) - Date.parse(fyStart)) / 86_400_000) + 1),
+      });
+      await exec(ch, 'dashboard_bench.mileage_cards', {});
       records = await seedRecords(ch, month, ids);
     } finally {
       await ch.close();

@@ -487,9 +487,9 @@ export async function mileageOverview(
       validOnFor(m, today),
     ),
   );
-  const figures = series.at(-1) ?? emptyMonth(month, asOf);
   // valid cards also count where no programme runs this year (cards from the year before)
-  figures.cardsValid = rows.reduce((a, r) => a + r.figures.cardsValid, 0);
+  series.forEach((m, i) => (m.cardsValid = rows.reduce((a, r) => a + (r.series[i]?.cardsValid ?? 0), 0)));
+  const figures = series.at(-1) ?? emptyMonth(month, asOf);
   const withPopulation = running.filter((r) => r.population);
   const population = withPopulation.reduce((a, r) => a + r.population!, 0);
   const totalActivities = new Map<string, MileageActivity>();

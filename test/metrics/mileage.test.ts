@@ -118,6 +118,8 @@ describe('mileage figures', () => {
     expect(t.programmes).toBe(2);
     expect(t.activities.find((a) => a.name === 'スポーツイベント')).toMatchObject({ points: 60, pointsToDate: 90 });
     expect(t.series.map((s) => s.participants)).toEqual([3, 4, 6]);
+    // valid cards count in every municipality, also one without a programme this year
+    expect(t.series.map((s) => s.cardsValid)).toEqual([2, 3, 4]);
   });
 
   it('an earlier month counts only what happened by its end (Tokyo): the April card issued at 00:30 on 1 May is a May card', async () => {

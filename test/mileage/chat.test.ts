@@ -118,7 +118,7 @@ describe('mileage in the chat', () => {
   it('offers the self-report activities, records a tap once within the daily cap, and replies with the balance', async () => {
     const menu = await tap(`${MILEAGE_POSTBACK_PREFIX}record`);
     expect(menu.reply.type).toBe('text');
-    const items = menu.reply.quickReply.items as Array<{ action: { label: string; data: string } }>;
+    const items = menu.reply.quickReply!.items as Array<{ action: { label: string; data: string } }>;
     expect(items.map((i) => i.action.label)).toEqual(['今日30分歩いた']);
     expect(items[0]!.action.data).toBe(`${MILEAGE_POSTBACK_PREFIX}self:${walkId}`);
 

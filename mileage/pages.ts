@@ -403,7 +403,7 @@ ${field({ id: 'd-name', label: 'デザイン名 (管理用)', required: true, co
 ${field({ id: 'd-title', label: 'カードの表題', required: true, control: (a) => html`<input ${a} name="title" data-field="title" maxlength="40" value="三重とこわか健康応援カード" required>` })}
 ${field({ id: 'd-note', label: '注記', wide: true, hint: '例: 協力店で提示すると特典が受けられます', control: (a) => html`<input ${a} name="note" data-field="note" maxlength="200">` })}
 ${field({ id: 'd-colour', label: 'カードの色', required: true, hint: '文字の色は読みやすい方 (黒か白) を自動で選びます', control: (a) => html`<input ${a} type="color" name="colour" data-field="colour" value="#1d6fa5">` })}
-${field({ id: 'd-image', label: 'イラスト (PNG・JPEG、1 MB まで)', hint: '横 600 × 縦 300 ピクセル以上。下書きを保存すると見本に表示されます', control: (a) => html`<input ${a} type="file" name="image" data-field="image" accept="image/png,image/jpeg">` })}
+${field({ id: 'd-image', label: 'イラスト (PNG・JPEG、1 MB まで)', hint: '横長 (横:縦 が 1.3〜2.0)、横 600 × 縦 300 ピクセル以上。下書きを保存すると見本に表示されます', control: (a) => html`<input ${a} type="file" name="image" data-field="image" accept="image/png,image/jpeg">` })}
 </div>
 <p class="actions"><button type="submit" id="design-submit">下書きを保存</button> <button type="button" class="secondary" id="design-cancel" hidden>編集をやめる</button></p>
 <p class="status" role="status" aria-live="polite"></p></form></section>`

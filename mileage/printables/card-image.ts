@@ -47,17 +47,18 @@ export function cardLayout(design: CardDesignLook, face: CardFace): Layout {
   const on = textColourOn(design.colour);
   const shapes: Shape[] = [];
   const m = 44;
-  const art = design.image ? 190 : 0;
-  const textW = width - 2 * m - (art ? art + 24 : 0);
+  // the artwork (landscape, as staff upload it) in a white frame at the top right
+  const art = design.image ? { w: 256, h: 160 } : undefined;
+  const textW = width - 2 * m - (art ? art.w + 24 : 0);
   shapes.push({ kind: 'rect', x: 0, y: 0, w: width, h: height, fill: design.colour, radius: 32 });
-  if (design.image) {
-    shapes.push({ kind: 'rect', x: width - m - art, y: 36, w: art, h: art, fill: '#ffffff', radius: 16 });
+  if (design.image && art) {
+    shapes.push({ kind: 'rect', x: width - m - art.w, y: 36, w: art.w, h: art.h, fill: '#ffffff', radius: 16 });
     shapes.push({
       kind: 'image',
-      x: width - m - art + 8,
+      x: width - m - art.w + 8,
       y: 44,
-      w: art - 16,
-      h: art - 16,
+      w: art.w - 16,
+      h: art.h - 16,
       image: design.image.bytes,
       type: design.image.type,
     });

@@ -12,6 +12,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Download, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Design, Programme } from '../../mileage/index.ts';
+import { cardPng, SAMPLE_FACE } from '../../mileage/printables/card-image.ts';
 import { launchChromium, signedInPage } from '../helpers/browser.ts';
 import { repoRoot } from '../helpers/index.ts';
 import { residentCall, residentIdToken, sandboxResidents } from '../helpers/resident.ts';
@@ -220,6 +221,9 @@ describe('prefecture staff', () => {
     await page.fill('#d-name', '令和8年度版');
     await page.fill('#d-note', '協力店で提示すると特典が受けられます');
     await page.fill('#d-colour', '#f5a623');
+    // a landscape picture, as the card's artwork must be
+    const artwork = cardPng({ title: 'イラスト', note: '', colour: '#4caf50' }, SAMPLE_FACE, 800);
+    await page.setInputFiles('#d-image', { name: 'art.png', mimeType: 'image/png', buffer: artwork });
     await submitAndWait(page, '#design-form');
     const item = page.locator('.m-design').filter({ hasText: '令和8年度版' });
     expect(await item.textContent()).toContain('下書き');
@@ -227,10 +231,20 @@ describe('prefecture staff', () => {
     await page.waitForFunction((el) => (el as HTMLImageElement).complete, await img.elementHandle());
     expect(await img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     expect(await img.evaluate((el) => el.getBoundingClientRect().width)).toBe(360);
+    // the artwork is public only once published (the card page inside LINE shows it)
+    const designs = await s.op<{ designs: Design[] }>('GET', '/api/v1/mileage/designs');
+    const draft = designs.body.designs.find((d) => d.name === '令和8年度版')!;
+    expect(draft.hasImage).toBe(true);
+    const artworkUrl = `${s.url}/liff/${TSU}/mileage/designs/${draft.designId}/artwork`;
+    expect((await fetch(artworkUrl)).status).toBe(404);
     page.on('dialog', (d) => void d.accept());
     await Promise.all([page.waitForNavigation(), item.getByRole('button', { name: '公開して使用する' }).click()]);
     const current = await s.op<{ design: Design | null }>('GET', '/api/v1/mileage/designs/current');
     expect(current.body.design?.name).toBe('令和8年度版');
+    const served = await fetch(artworkUrl);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await served.arrayBuffer()).equals(artwork)).toBe(true);
     expect(await page.locator('.m-design.current').textContent()).toContain('使用中');
     await page.screenshot({ path: path.join(shots, 'staff-design.png'), fullPage: true });
     await page.context().close();

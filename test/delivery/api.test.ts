@@ -85,9 +85,7 @@ beforeAll(async () => {
   h.defer('stop delivery', () => delivery.stop());
   app = createHttpApp(logger);
   delivery.registerRoutes(app, operatorTokenAuth([TOKEN]));
-  h.defer('close the app', () => app.close());
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  base = await h.serve(app);
 
   // residents follow (through ingest's handlers), with attributes registered earlier
   residents = [...h.sandbox.world.byChannelId(CH_PREF)!.followerIds()];

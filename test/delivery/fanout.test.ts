@@ -5,7 +5,6 @@
  * "All friends" goes out as one broadcast unless staff choose multicast: retry key of batch 0, a
  * 5xx after it took effect answered 409 on the retry, its request id kept and tracked for Insight.
  */
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorTokenAuth } from '../../core/auth.ts';
 import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
@@ -100,9 +99,7 @@ beforeAll(async () => {
   h.defer('stop delivery', () => delivery.stop());
   app = createHttpApp(logger);
   delivery.registerRoutes(app, operatorTokenAuth([TOKEN]));
-  h.defer('close the app', () => app.close());
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  base = await h.serve(app);
 }, 60_000);
 
 afterAll(() => h?.close());

@@ -10,7 +10,6 @@
  * them counts the resident, a changed answer moves them between segments, a block takes them out
  * of every audience and an unblock brings them back.
  */
-import type { AddressInfo } from 'node:net';
 import { messagingApi } from '@line/bot-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorTokenAuth } from '../../core/auth.ts';
@@ -77,10 +76,8 @@ beforeAll(async () => {
   app = createHttpApp(logger, { front });
   h.defer('stop ingest', () => ingest.stop());
   h.defer('stop delivery', () => delivery.stop());
-  h.defer('close the app', () => app.close());
   delivery.registerRoutes(app, operatorTokenAuth([TOKEN]));
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  base = await h.serve(app);
   await ingest.start();
   await delivery.start();
 

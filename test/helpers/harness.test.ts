@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openClickHouse } from '../../core/clickhouse.ts';
+import { createHttpApp } from '../../core/http.ts';
+import { createLogger } from '../../core/logger.ts';
 import { harness, isAlive, seedClickHouse, stillResidents, Teardown } from './index.ts';
 
 describe('the shared test harness', () => {
@@ -27,6 +29,10 @@ describe('the shared test harness', () => {
     });
     const order: string[] = [];
     h.defer('first', () => void order.push('first'));
+    const app = createHttpApp(createLogger('silent'));
+    app.get('/ping', async () => ({ ok: true }));
+    app.addHook('onClose', async () => void order.push('app'));
+    const base = await h.serve(app);
     h.defer('second', () => void order.push('second'));
     try {
       const applied = await h.ch.query({ query: 'SELECT count() AS c FROM schema_migrations', format: 'JSONEachRow' });
@@ -39,10 +45,12 @@ describe('the shared test harness', () => {
       });
       expect((await h.tenants.get('24202'))?.hasCredentials).toBe(false);
       expect((await fetch(`${h.sandbox.url}/__sandbox/channels`)).status).toBe(200);
+      expect((await fetch(`${base}/ping`)).status).toBe(200);
     } finally {
       await h.close();
     }
-    expect(order).toEqual(['second', 'first']);
+    expect(order).toEqual(['second', 'app', 'first']);
+    await expect(fetch(`${base}/ping`)).rejects.toThrow();
     expect(isAlive(h.redis.server.pid)).toBe(false);
     await expect(fetch(h.sandbox.url)).rejects.toThrow();
     expect(fs.existsSync(h.dir)).toBe(false);

@@ -3,10 +3,13 @@
  * real redis-server, a TenantStore with a SecretBox, the sandbox with tenants wired to it, and one
  * `close()` that tears all of it down in reverse order, each step bounded so that it never hangs.
  *
- *   const h = await harness({ redis: true, sandbox: { config: { channels: [stillChannel(…)] } },
- *                             tenants: [{ id: '24201', name: '津市', kind: 'municipality',
- *                                         channelId: '2000000001', credentials: 'sandbox' }] });
- *   h.defer(() => app.close());   // the suite's own parts join the same teardown, in order
+ *   const h = await harness({
+ *     redis: true,
+ *     sandbox: { config: { channels: [{ channelId: '2000000001', …, residents: stillResidents(100, 1) }] } },
+ *     tenants: [{ id: '24201', name: '津市', kind: 'municipality', channelId: '2000000001', credentials: 'sandbox' }],
+ *   });
+ *   h.defer('stop delivery', () => delivery.stop());  // the suite's own parts join the teardown
+ *   const base = await h.serve(app);  // listens on loopback; closed in its place in the teardown
  *   afterAll(() => h.close());
  *
  * Options (every part but the directory is optional):
@@ -30,9 +33,11 @@
  * `freshClickHouse`, `tenantStore`, `addTenants`, `seedClickHouse` (write, then hand the engine's
  * directory over), and `Teardown` for an ordered, bounded cleanup.
  */
+import type { AddressInfo } from 'node:net';
 import { openClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Config } from '../../core/config.ts';
 import { loadSecretBox, type SecretBox } from '../../core/crypto.ts';
+import type { FastifyInstance } from '../../core/http.ts';
 import { migrate } from '../../core/migrations.ts';
 import { connectRedis, type Redis } from '../../core/redis.ts';
 import type { LocalRedis } from '../../core/redis-server.ts';
@@ -73,6 +78,8 @@ export interface Harness {
   sandbox: RunningSandbox;
   /** Starts the sandbox now (when it was not asked for up front); it is closed where it stands in the teardown. */
   startSandbox(options: StartSandboxOptions): Promise<RunningSandbox>;
+  /** Listens on a free loopback port and returns the base URL; the app is closed where this stands in the teardown. */
+  serve(app: FastifyInstance): Promise<string>;
   /** Adds a teardown step: close() runs steps last-added first. */
   defer(name: string, step: () => unknown): void;
   /** Tears everything down in reverse order, each step bounded; throws afterwards if a step failed. */
@@ -246,6 +253,11 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
       return need('sandbox', 'a sandbox');
     },
     startSandbox: startSandboxNow,
+    async serve(app) {
+      teardown.add('close the app', () => app.close());
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    },
     defer: (name, step) => teardown.add(name, step),
     close: () => teardown.run(),
   };

@@ -59,9 +59,7 @@ beforeAll(async () => {
   const front = new FrontHandlers();
   ingest.mount(front);
   app = createHttpApp(logger, { front });
-  h.defer('close the app', () => app.close());
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  base = await h.serve(app);
 });
 
 afterAll(() => h?.close());

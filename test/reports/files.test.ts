@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authenticator, Principal } from '../../core/auth.ts';
@@ -71,11 +70,9 @@ beforeAll(async () => {
   reports = createReports({ ch, tenants: h.tenants, redisUrl: h.redis.url, reportsDir, logger, prefix: 'files-test' });
   h.defer('stop reports', () => reports.stop());
   app = createHttpApp(logger);
-  h.defer('close the app', () => app.close());
   installApiAuth(app, auth);
   registerReportRoutes(app, { ch, reports });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  base = await h.serve(app);
 });
 afterAll(() => h?.close());
 

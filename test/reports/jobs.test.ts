@@ -7,7 +7,6 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,11 +112,9 @@ beforeAll(async () => {
   await reports.start();
   h.defer('stop reports', () => reports.stop());
   app = createHttpApp(logger);
-  h.defer('close the app', () => app.close());
   installApiAuth(app, auth);
   registerReportRoutes(app, { ch: src.ch, reports });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  base = await h.serve(app);
 }, 120_000);
 afterAll(() => h?.close());
 

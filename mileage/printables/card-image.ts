@@ -6,7 +6,7 @@
  */
 import { formatWareki } from '../../core/time.ts';
 import { textColourOn } from './contrast.ts';
-import { type ImageType, type Layout, layoutPng, layoutSvg, type Shape, textBlock } from './layout.ts';
+import { fitSize, type ImageType, type Layout, layoutPng, layoutSvg, type Shape, textBlock } from './layout.ts';
 
 export interface CardDesignLook {
   title: string;
@@ -68,7 +68,8 @@ export function cardLayout(design: CardDesignLook, face: CardFace): Layout {
     x: m,
     y: 86,
     width: textW,
-    size: 40,
+    // one line when it fits at 30 or more, else two lines
+    size: fitSize(design.title, 40, 30, textW),
     colour: on,
     maxLines: 2,
     lineHeight: 1.2,

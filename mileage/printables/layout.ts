@@ -66,6 +66,12 @@ export function textWidth(text: string, size: number): number {
   return measurer.font(FONT).fontSize(size).widthOfString(text);
 }
 
+/** The largest size from `max` down to `min` at which the text fits one line of `width` (else `min`). */
+export function fitSize(text: string, max: number, min: number, width: number): number {
+  const size = Math.floor((max * width) / Math.max(1, textWidth(text, max)));
+  return Math.max(min, Math.min(max, size));
+}
+
 // characters a line may not start with (Japanese line-breaking rules, the common ones)
 const NO_LINE_START = new Set([
   ...'、。，．・：；？！ー」』）】〕〉》”’ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ)]},.:;!?%',

@@ -19,6 +19,13 @@
  * double one). `start()` drops every mileage key, so the first award after a start rebuilds from the
  * ledger and the guard is gone. With several processes on one Redis, a process that starts would
  * drop the epoch under the others' awards in flight: the suite runs one process per data directory.
+ *
+ * Member numbers: a first award's number is stored in its ledger row, its mileage_members row
+ * follows in the background; a rebuild waits for this process's pending member rows and reads the
+ * numbers of both tables, so a serial is never given twice. A process that dies between giving a
+ * number to an award that was then refused (no ledger row) and writing its member row loses that
+ * number unused (it was never shown: the refusal carries none); after the restart it may be given
+ * to someone else.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
@@ -164,6 +171,8 @@ export class AwardGuards {
   readonly #inFlight = new Map<string, Set<Promise<unknown>>>();
   /** Rebuilds done (for tests and figures). */
   readonly stats = { rebuilds: 0 };
+  /** Waited for before a rebuild reads ClickHouse: rows this process still has to write (member rows). */
+  beforeRebuild?: () => Promise<void>;
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -330,8 +339,10 @@ export class AwardGuards {
   }
 
   async #doRebuild(tenantId: string): Promise<string> {
-    // this process's awards in flight finish first: their rows are then stored or undone
+    // this process's awards in flight finish first: their rows are then stored or undone; so do
+    // member rows written after their awards (a number must not be given twice)
     await Promise.allSettled([...(this.#inFlight.get(tenantId) ?? [])]);
+    await this.beforeRebuild?.().catch(() => {});
     const lock = randomBytes(8).toString('hex');
     const deadline = Date.now() + 120_000;
     while ((await this.redis.set(lockKey(tenantId), lock, 'PX', 60_000, 'NX')) !== 'OK') {

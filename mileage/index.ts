@@ -130,6 +130,7 @@ export function createMileage(deps: MileageDeps): Mileage {
     concurrency: 1,
   });
   const members = new Members(deps.ch, guards, memberWriter, deps.logger);
+  guards.beforeRebuild = () => memberWriter.drain();
   const awards = new Awards(deps.ch, guards, members, ledgerWriter, deps.logger);
   const ledger = new LedgerReads(deps.ch, now);
   const cards = new CardService({

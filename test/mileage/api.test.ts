@@ -435,6 +435,20 @@ describe('scans', () => {
     expect(await rollup(user(3))).toBe(7);
   });
 
+  it('refuses the code of a retired session; an edited session keeps its code', async () => {
+    const s = await newSession(TSU, eventSession({ title: '中止になった教室' }));
+    const c = await codeOf(TSU, s.sessionId);
+    const edit = await call<Session>(T.tsuManager, 'PUT', `/api/v1/mileage/tenants/${TSU}/sessions/${s.sessionId}`, {
+      place: '津市役所 本庁舎',
+    });
+    expect(edit.body).toMatchObject({ place: '津市役所 本庁舎', title: '中止になった教室' });
+    const gone = await call(T.tsuManager, 'DELETE', `/api/v1/mileage/tenants/${TSU}/sessions/${s.sessionId}`);
+    expect(gone.status).toBe(204);
+    await expect(scan(tsu, user(5), c)).rejects.toMatchObject({ code: 'session_not_found', status: 404 });
+    const listed = await call<{ sessions: Session[] }>(T.tsuReader, 'GET', `/api/v1/mileage/tenants/${TSU}/sessions`);
+    expect(listed.body.sessions.some((x) => x.sessionId === s.sessionId)).toBe(false);
+  });
+
   it('awards once when one resident scans many times at once', async () => {
     const s = await newSession(TSU, eventSession({ title: '同時読み取り' }));
     const c = await codeOf(TSU, s.sessionId);
@@ -856,11 +870,14 @@ describe('when parts fail', () => {
     expect(newcomer.awarded).toBe(true);
     const serial = parseMemberNumber(newcomer.memberNo)!.serial;
     const rs = await h.ch.query({
-      query: 'SELECT count() AS n FROM mileage_members FINAL WHERE tenant_id = {t:String}',
-      query_params: { t: TSU },
+      query: `SELECT max(toUInt32(splitByChar('-', member_no)[2])) AS m FROM (
+                SELECT user_id, member_no FROM mileage_members WHERE tenant_id = {t:String}
+                UNION ALL SELECT user_id, member_no FROM mileage_ledger WHERE tenant_id = {t:String} AND member_no != ''
+              ) WHERE user_id != {u:String}`,
+      query_params: { t: TSU, u: user(51) },
       format: 'JSONEachRow',
     });
-    expect(serial).toBe(Number(((await rs.json()) as Array<{ n: number }>)[0]!.n));
+    expect(serial).toBe(Number(((await rs.json()) as Array<{ m: number }>)[0]!.m) + 1);
     // the daily cap is rebuilt from the ledger as well
     await expect(
       mileage.resident.selfReport(TSU, user(20), acts.walk, {

@@ -289,6 +289,8 @@ ${field({ id: 'a-sort', label: '表示順', control: (a) => html`<input ${a} typ
 ${may.manage ? html`<button type="button" class="danger" data-action="${base}/${s.sessionId}" data-method="DELETE" data-confirm="「${s.title}」の QR コードを使えなくしますか。これまでに付与したポイントは残ります。" aria-label="${s.title}の QR コードを使えなくする">使えなくする</button>` : ''}</td></tr>`;
     });
     const qrActivities = p.activities.filter((a) => a.method === 'qr' && !a.retired);
+    // a day's event by default: today, 9:00 to 17:00 (Tokyo)
+    const today = tokyoToday();
     const form = !may.manage
       ? ''
       : qrActivities.length === 0
@@ -300,10 +302,10 @@ ${may.manage ? html`<button type="button" class="danger" data-action="${base}/${
 <div class="form-grid">
 ${field({ id: 's-title', label: '名称', required: true, wide: true, hint: '例: 健康ウォーキング大会', control: (a) => html`<input ${a} name="title" data-field="title" maxlength="100" required>` })}
 ${field({ id: 's-activityId', label: '活動', required: true, control: (a) => html`<select ${a} name="activityId" data-field="activityId">${qrActivities.map((x) => html`<option value="${x.activityId}">${x.name} (${pts(x.points)})</option>`)}</select>` })}
-${field({ id: 's-heldOn', label: '開催日', required: true, control: (a) => html`<input ${a} type="date" name="heldOn" data-field="heldOn" required>` })}
+${field({ id: 's-heldOn', label: '開催日', required: true, control: (a) => html`<input ${a} type="date" name="heldOn" data-field="heldOn" value="${today}" required>` })}
 ${field({ id: 's-place', label: '場所', control: (a) => html`<input ${a} name="place" data-field="place" maxlength="100">` })}
-${field({ id: 's-validFrom', label: '受付開始', required: true, hint: '日本時間', control: (a) => html`<input ${a} type="datetime-local" name="validFrom" data-field="validFrom" data-type="tokyo" required>` })}
-${field({ id: 's-validUntil', label: '受付終了', required: true, hint: '日本時間。この時刻を過ぎると QR コードは使えません', control: (a) => html`<input ${a} type="datetime-local" name="validUntil" data-field="validUntil" data-type="tokyo" required>` })}
+${field({ id: 's-validFrom', label: '受付開始', required: true, hint: '日本時間', control: (a) => html`<input ${a} type="datetime-local" name="validFrom" data-field="validFrom" data-type="tokyo" value="${today}T09:00" required>` })}
+${field({ id: 's-validUntil', label: '受付終了', required: true, hint: '日本時間。この時刻を過ぎると QR コードは使えません', control: (a) => html`<input ${a} type="datetime-local" name="validUntil" data-field="validUntil" data-type="tokyo" value="${today}T17:00" required>` })}
 </div>
 <p class="actions"><button type="submit">会場を追加</button></p>
 <p class="status" role="status" aria-live="polite"></p></form></section>`;

@@ -11,6 +11,7 @@ import {
   flyerPng,
   friendAddUrl,
 } from '../../mileage/printables/flyer.ts';
+import { flyerInput } from '../../mileage/printable-routes.ts';
 import { wrap, textWidth } from '../../mileage/printables/layout.ts';
 import { QR_QUIET_ZONE, qrMatrix, qrPng } from '../../mileage/printables/qr.ts';
 import {
@@ -268,5 +269,46 @@ describe('wrapping', () => {
     for (const l of lines.slice(1)) expect('、。」').not.toContain(l[0]);
     expect(lines.join('')).toBe('健康づくりの活動をして、ポイントをためましょう。カードがもらえます。');
     expect(wrap('あ'.repeat(100), 14, 100, 2).at(-1)?.endsWith('…')).toBe(true);
+  });
+});
+
+describe('the flyer’s content from a programme', () => {
+  it('lists the activities still offered, in their order, with the design’s title and note', () => {
+    const activity = (name: string, sort: number, retired = false) => ({
+      activityId: name,
+      programmeId: 'p',
+      name,
+      points: 10,
+      method: 'qr' as const,
+      selfReportLabel: '',
+      dailyCap: 0,
+      periodCap: 0,
+      sort,
+      retired,
+    });
+    const input = flyerInput(
+      '津市',
+      {
+        tenantId: '24201',
+        programmeId: 'p',
+        fiscalYear: 2026,
+        name: '津市とこわか健康マイレージ',
+        description: '',
+        startsOn: '2026-04-01',
+        endsOn: '2027-03-31',
+        goalPoints: 100,
+        cardValidMonths: 12,
+        createdBy: 't',
+        createdAt: '',
+        updatedBy: 't',
+        updatedAt: '',
+        activities: [activity('後', 20), activity('終了', 5, true), activity('先', 10)],
+      },
+      '@1a2b3c4x',
+      undefined,
+    );
+    expect(input.programme.activities.map((a) => a.name)).toEqual(['先', '後']);
+    expect(input.card).toEqual({ title: '三重とこわか健康応援カード', note: '' });
+    expect(input.basicId).toBe('@1a2b3c4x');
   });
 });

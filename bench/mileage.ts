@@ -214,6 +214,8 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
         req.end(body);
       });
 
+    const load = os.loadavg()[0] ?? 0;
+    const cpu0 = process.cpuUsage();
     const started = performance.now();
     const calls = tokens.map(
       (idToken, i) =>
@@ -229,6 +231,7 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
     );
     const results = (await Promise.all(calls)).flat();
     const elapsedMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpu0);
     agent.destroy();
 
     const latencies = results.map((r) => r.ms);
@@ -269,6 +272,11 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
       service_p50_ms: r1(pct(serviceMs, 50)),
       service_p95_ms: r1(pct(serviceMs, 95)),
       ledger_inserts: mileage.ledgerWriter.stats.inserts,
+      // this process's CPU (Tayori, the client, chDB's threads) per scan call, and the machine's load
+      cpu_ms_per_call: r1((cpu.user + cpu.system) / 1000 / results.length),
+      cpu_share: r1((cpu.user + cpu.system) / 1000 / elapsedMs),
+      load_avg_1m: r1(load),
+      cores: os.cpus().length,
     };
     console.log(
       `住民 ${figures.residents} 人 × 2 回 = ${figures.calls} 回の読み取り (${figures.elapsed_s} 秒、同時接続 ${connections})`,
@@ -281,6 +289,9 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
       `応答時間 p50 ${figures.p50_ms} ms / p95 ${figures.p95_ms} ms / p99 ${figures.p99_ms} ms (目標 p95 ≤ 200 ms)`,
     );
     console.log(`うち付与処理 (サービス内) p50 ${figures.service_p50_ms} ms / p95 ${figures.service_p95_ms} ms`);
+    console.log(
+      `CPU (このプロセス) 1 回あたり ${figures.cpu_ms_per_call} ms、使用率 ${figures.cpu_share} コア分 (コア数 ${figures.cores}、開始時の負荷平均 ${figures.load_avg_1m})`,
+    );
     console.log(`台帳への INSERT ${figures.ledger_inserts} 回 (グループコミット)`);
     const exact = rows === users.length && figures.double_awards === 0 && points === users.length * POINTS;
     if (!exact) console.log('⚠ 付与件数または残高が期待値と一致しません');

@@ -650,6 +650,21 @@ describe('grants, imports and corrections', () => {
     expect(r.status).toBe(200);
     expect(r.body.rows[0]).toMatchObject({ row: 2, activityOn: '2026-06-05', errors: [] });
     expect(r.body.rows[1]!.errors.join()).toContain('形式が正しくありません');
+    // a CSV saved by Excel in Shift_JIS (CP932)
+    const sjis = (b64: string) => Buffer.from(b64, 'base64');
+    const sjisFile = Buffer.concat([
+      sjis('ie+I9ZTUjYYsioiTriyKiJOuk/osl52XUg0K'), // 会員番号,活動,活動日,理由\r\n
+      Buffer.from(`${memberA},`),
+      sjis('jJKNToNDg3iDk4NnjlGJwQ=='), // 健康イベント参加
+      Buffer.from(',2026-06-05,'),
+      sjis('jXWNwA=='), // 講座
+      Buffer.from('\r\n'),
+    ]).toString('base64');
+    const fromSjis = await call<ImportPreview>(T.tsuManager, 'POST', importPath(), {
+      fileName: 'sjis.csv',
+      data: sjisFile,
+    });
+    expect(fromSjis.body.rows[0]).toMatchObject({ activity: '健康イベント参加', reason: '講座', errors: [] });
     const wrongType = await call<{ error: { code: string } }>(T.tsuManager, 'POST', importPath(), {
       fileName: 'grants.pdf',
       data,

@@ -1,23 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.ts';
 import { sandboxIdentity } from '../../cli/demo-seed.ts';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { lineClients } from '../../core/line.ts';
-import { runCli, testConfig, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, runCli, testEnv, waitFor, type Harness } from '../helpers/index.ts';
 
 // The suite in this process (embedded ClickHouse, its own redis-server), and the CLI beside it.
-const tmp = tmpDir();
+let h: Harness;
 let suite: Suite;
 
 beforeAll(async () => {
-  suite = await startSuite(testConfig(tmp.dir, { TAYORI_DEMO_SPEED: '1000' }), createLogger('silent'), { demo: true });
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true });
 });
-afterAll(async () => {
-  await suite?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const api = (p: string, init: RequestInit = {}) =>
   fetch(suite.url + p, {
@@ -72,7 +69,7 @@ describe('the running suite', () => {
   });
 
   it('backfills Insight followers through the API, equal to what the sandbox reports', async () => {
-    const start = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'sandbox.json'), 'utf8')) as { start: string };
+    const start = JSON.parse(fs.readFileSync(path.join(h.dir, 'sandbox.json'), 'utf8')) as { start: string };
     const iso = (msBack: number) =>
       new Date(Date.parse(start.start) + 9 * 3_600_000 - msBack).toISOString().slice(0, 10);
     const from = iso(10 * 86_400_000);
@@ -176,7 +173,7 @@ describe('the running suite', () => {
   });
 
   it('lets the CLI work through the running suite while it holds the data directory', async () => {
-    const env = testEnv(tmp.dir);
+    const env = testEnv(h.dir);
     let r = await runCli(['tenants', 'list'], { env });
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('30 件');
@@ -189,11 +186,11 @@ describe('the running suite', () => {
   });
 
   it('says plainly that the suite holds the directory when the CLI cannot reach it', async () => {
-    const state = path.join(tmp.dir, 'suite.json');
+    const state = path.join(h.dir, 'suite.json');
     const saved = fs.readFileSync(state);
     fs.rmSync(state);
     try {
-      const r = await runCli(['tenants', 'list'], { env: testEnv(tmp.dir) });
+      const r = await runCli(['tenants', 'list'], { env: testEnv(h.dir) });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/実行中の Tayori \(pid \d+\) が使用しています/);
       expect(r.stderr).not.toContain('DB::Exception');

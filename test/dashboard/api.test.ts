@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { MONTH, seedFigures } from '../helpers/dashboard-fixtures.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
 // The suite in this process with the demo's tenants (sandbox off: the figures are seeded by hand).
-const tmp = tmpDir();
+let h: Harness;
 let suite: Suite;
 const say: string[] = [];
 
 beforeAll(async () => {
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_SANDBOX: 'off' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
+  h = await harness({ clickhouse: false, env: { TAYORI_SANDBOX: 'off' } });
+  suite = await h.startSuite(
     { demo: true, say: (l) => say.push(l) },
+    createLogger(process.env.DBG ? 'error' : 'silent'),
   );
   await seedFigures(suite.ch);
   for (const u of [
@@ -25,10 +25,7 @@ beforeAll(async () => {
     expect(res.status, await res.clone().text()).toBe(201);
   }
 });
-afterAll(async () => {
-  await suite?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const op = (p: string, init: RequestInit = {}) =>
   fetch(suite.url + p, {

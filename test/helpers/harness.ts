@@ -28,22 +28,32 @@
  *   `'sandbox'` the secret and token of the sandbox channel with the tenant's `channelId`
  *   (lineApi 'sandbox').
  *
+ * Methods besides `close()`: `h.defer(name, step)` adds the suite's own teardown step; `h.serve(app)`
+ * listens on loopback and returns the base URL; `h.startSandbox(options)`; `h.startSuite(opts,
+ * logger)` runs the whole suite in this process on `h.config` (with `clickhouse: false`, since the
+ * suite opens its own engine and redis-server under `h.dir`; `env` sets its configuration).
+ *
  * A part asked for nothing throws when read (`h.redis` without `redis: true`). Suites that kill or
  * restart a part themselves (crash tests) use the parts on their own: `startTestRedis`,
  * `freshClickHouse`, `tenantStore`, `addTenants`, `seedClickHouse` (write, then hand the engine's
  * directory over), and `Teardown` for an ordered, bounded cleanup.
  */
 import type { AddressInfo } from 'node:net';
+import type { Suite } from '../../cli/suite.ts';
 import { openClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Config } from '../../core/config.ts';
 import { loadSecretBox, type SecretBox } from '../../core/crypto.ts';
 import type { FastifyInstance } from '../../core/http.ts';
+import { createLogger, type Logger } from '../../core/logger.ts';
 import { migrate } from '../../core/migrations.ts';
 import { connectRedis, type Redis } from '../../core/redis.ts';
 import type { LocalRedis } from '../../core/redis-server.ts';
 import { TenantStore, type CredentialsInput, type TenantInput } from '../../core/tenants.ts';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../sandbox/index.ts';
 import { freshClickHouse, startTestRedis, testConfig, tmpDir } from './index.ts';
+
+/** The suite bounds each of its own shutdown steps (15 s); all of them together get this long. */
+const SUITE_CLOSE_MS = 90_000;
 
 export interface HarnessTenant extends TenantInput {
   /** Stored encrypted; 'sandbox': those of the sandbox channel with this tenant's channelId. */
@@ -78,6 +88,11 @@ export interface Harness {
   sandbox: RunningSandbox;
   /** Starts the sandbox now (when it was not asked for up front); it is closed where it stands in the teardown. */
   startSandbox(options: StartSandboxOptions): Promise<RunningSandbox>;
+  /**
+   * The whole suite in this process on `h.config` (its ClickHouse and redis-server under `h.dir`, so
+   * the harness must be started with `clickhouse: false`); closed in its place in the teardown.
+   */
+  startSuite(opts?: { demo?: boolean; say?: (line: string) => void }, logger?: Logger): Promise<Suite>;
   /** Listens on a free loopback port and returns the base URL; the app is closed where this stands in the teardown. */
   serve(app: FastifyInstance): Promise<string>;
   /** Adds a teardown step: close() runs steps last-added first. */
@@ -91,13 +106,14 @@ export interface Harness {
  * runs out of time does not stop the ones after it. Running it twice runs nothing more.
  */
 export class Teardown {
-  readonly #steps: Array<{ name: string; step: () => unknown }> = [];
+  readonly #steps: Array<{ name: string; step: () => unknown; timeoutMs: number }> = [];
   #closing: Promise<void> | undefined;
 
   constructor(private readonly stepTimeoutMs = 20_000) {}
 
-  add(name: string, step: () => unknown): void {
-    this.#steps.push({ name, step });
+  /** `timeoutMs`: this step's own bound, for a step that is itself several bounded steps. */
+  add(name: string, step: () => unknown, timeoutMs = this.stepTimeoutMs): void {
+    this.#steps.push({ name, step, timeoutMs });
   }
 
   run(): Promise<void> {
@@ -107,13 +123,13 @@ export class Teardown {
 
   async #runAll(): Promise<void> {
     const failures: string[] = [];
-    for (const { name, step } of this.#steps.splice(0).reverse()) {
+    for (const { name, step, timeoutMs } of this.#steps.splice(0).reverse()) {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
           Promise.resolve().then(step),
           new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`no end within ${this.stepTimeoutMs} ms`)), this.stepTimeoutMs);
+            timer = setTimeout(() => reject(new Error(`no end within ${timeoutMs} ms`)), timeoutMs);
           }),
         ]);
       } catch (e) {
@@ -253,6 +269,14 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
       return need('sandbox', 'a sandbox');
     },
     startSandbox: startSandboxNow,
+    async startSuite(opts = {}, logger = createLogger('silent')) {
+      if (parts.ch) throw new Error('the suite opens its own ClickHouse: start the harness with clickhouse: false');
+      // loaded when asked for: most suites that use the harness do not need all of Tayori
+      const { startSuite } = await import('../../cli/suite.ts');
+      const suite = await startSuite(config, logger, opts);
+      teardown.add('close the suite', () => suite.close(), SUITE_CLOSE_MS);
+      return suite;
+    },
     async serve(app) {
       teardown.add('close the app', () => app.close());
       await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
-import { createLogger } from '../../core/logger.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import type { Suite } from '../../cli/suite.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
 // Minutes (議事録) and the issue log (課題管理表) through the running suite's API, stored in the
 // embedded ClickHouse engine.
-const tmp = tmpDir();
+let h: Harness;
 let suite: Suite;
 
 beforeAll(async () => {
-  suite = await startSuite(testConfig(tmp.dir), createLogger('silent'), { demo: true });
+  h = await harness({ clickhouse: false });
+  suite = await h.startSuite({ demo: true });
 });
-afterAll(async () => {
-  await suite?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const call =
   (token: string) =>

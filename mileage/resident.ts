@@ -11,7 +11,7 @@ import type { Catalogue } from './catalogue.ts';
 import type { LedgerReads } from './ledger.ts';
 import type { Members } from './members.ts';
 import type { AwardResult, LedgerEntry, Programme, ResidentSummary } from './schemas.ts';
-import { type CodeKeys, checkSessionCode } from './session-code.ts';
+import { type CodeKeys, checkSessionCode, codeErrors, type SessionClaims } from './session-code.ts';
 
 export interface ResidentDeps {
   catalogue: Catalogue;
@@ -24,12 +24,29 @@ export interface ResidentDeps {
 }
 
 export class ResidentMileage {
+  /** Codes already verified (a crowd scans the same one): tenant + code → its claims. */
+  readonly #verified = new Map<string, SessionClaims>();
+
   constructor(private readonly d: ResidentDeps) {}
+
+  /** The code's claims: verified once per code string, its expiry checked every time. */
+  async #claims(tenantId: string, code: string, now: number): Promise<SessionClaims> {
+    const key = `${tenantId}:${code}`;
+    const hit = this.#verified.get(key);
+    if (hit) {
+      if (now > hit.expiresAt) throw codeErrors.expired();
+      return hit;
+    }
+    const claims = await checkSessionCode(this.d.codeKeys, tenantId, code, now);
+    if (this.#verified.size >= 1000) this.#verified.clear();
+    this.#verified.set(key, claims);
+    return claims;
+  }
 
   /** A scanned session code: points once per resident per session. */
   async scan(tenantId: string, userId: string, code: string): Promise<AwardResult> {
     const now = this.d.now();
-    const claims = await checkSessionCode(this.d.codeKeys, tenantId, code, now);
+    const claims = await this.#claims(tenantId, code, now);
     const session = await this.d.catalogue.session(tenantId, claims.sessionId);
     if (!session) {
       throw new AppError(

@@ -5,10 +5,10 @@
  * exactly the bytes it is given (no URL normalisation, any header) and never waits forever.
  */
 import net from 'node:net';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { routeTable, type RouteEntry } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { harness } from '../helpers/index.ts';
 
 export type { RouteEntry };
 
@@ -53,24 +53,24 @@ export interface SecuritySuite {
 const PASSWORD = 'security-suite-pass-1';
 
 export async function startSecuritySuite(extraEnv: Record<string, string> = {}): Promise<SecuritySuite> {
-  const tmp = tmpDir('tayori-security-');
-  const suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_SANDBOX: 'on', TAYORI_DEMO_SPEED: '1', ...extraEnv }),
-    createLogger(process.env.DBG ? 'warn' : 'silent'),
-    { demo: true },
-  );
-  const port = Number(new URL(suite.url).port);
-  const op = (path: string, init: RequestInit = {}) =>
-    fetch(suite.url + path, {
-      ...init,
-      headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json', ...init.headers },
-    });
-  const created = async (path: string, body: unknown): Promise<{ id: string }> => {
-    const res = await op(path, { method: 'POST', body: JSON.stringify(body) });
-    if (res.status !== 201) throw new Error(`fixture ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as { id: string };
-  };
+  const h = await harness({
+    prefix: 'tayori-security-',
+    clickhouse: false,
+    env: { TAYORI_SANDBOX: 'on', TAYORI_DEMO_SPEED: '1', ...extraEnv },
+  });
   try {
+    const suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'warn' : 'silent'));
+    const port = Number(new URL(suite.url).port);
+    const op = (path: string, init: RequestInit = {}) =>
+      fetch(suite.url + path, {
+        ...init,
+        headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json', ...init.headers },
+      });
+    const created = async (path: string, body: unknown): Promise<{ id: string }> => {
+      const res = await op(path, { method: 'POST', body: JSON.stringify(body) });
+      if (res.status !== 201) throw new Error(`fixture ${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { id: string };
+    };
     await created('/api/v1/users', {
       username: 'tsu-sec',
       role: 'municipality',
@@ -115,7 +115,7 @@ export async function startSecuritySuite(extraEnv: Record<string, string> = {}):
     const tsu = as('tsu-sec');
     return {
       suite,
-      dataDir: tmp.dir,
+      dataDir: h.dir,
       url: suite.url,
       port,
       routes: routeTable(suite.app),
@@ -123,14 +123,10 @@ export async function startSecuritySuite(extraEnv: Record<string, string> = {}):
       tsu,
       ken: as('ken-sec'),
       op,
-      async close() {
-        await suite.close();
-        tmp.remove();
-      },
+      close: () => h.close(),
     };
   } catch (e) {
-    await suite.close();
-    tmp.remove();
+    await h.close();
     throw e;
   }
 }

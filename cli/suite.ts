@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { trustProxyOption, type Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
+import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../core/data-keys.ts';
 import { registerHealth } from '../core/health.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../core/http.ts';
 import type { LineEndpoints } from '../core/line.ts';
@@ -19,6 +20,7 @@ import {
   type LiffSetupInput,
   type ResidentFrame,
 } from '../core/resident/index.ts';
+import { type Cards, cardsStoreDir, createCards, registerCardsResidentPages } from '../cards/index.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
 import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
@@ -52,6 +54,8 @@ export interface Suite {
   residents: ResidentFrame;
   /** Health mileage: programmes, the points ledger, awards, the benefit card. */
   mileage: Mileage;
+  /** Benefit cards with personal data (パパ・ママ応援ショップ優待カード, まいたまパス). */
+  cards: Cards;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -173,6 +177,9 @@ export async function startSuite(
     });
     await mileage.start();
     cleanups.push('mileage', () => mileage.stop());
+    const dataKeys = new DataKeys({ dir: dataKeysDir(config.dataDir), provider: new SuiteKeyProvider(box) });
+    const cards = createCards({ dir: cardsStoreDir(config.dataDir), keys: dataKeys });
+    cleanups.push('cards', () => cards.close());
     // once every handler is registered (they run from the event log); stopped before delivery
     await ingest.start();
     cleanups.push('ingest', () => ingest.stop());
@@ -226,6 +233,8 @@ export async function startSuite(
     mileage.registerRoutes(app, dashboard.auth);
     mileage.registerResidentApi(residents);
     registerMileageResidentPages(residents);
+    cards.registerResidentApi(residents);
+    registerCardsResidentPages(residents);
     registerMileagePrintableRoutes(app, dashboard.auth, { ...mileage, tenants, endpoints });
     registerReportRoutes(app, { ch, reports });
     // each capability's pages, in the dashboard's frame
@@ -304,6 +313,7 @@ export async function startSuite(
       reports,
       residents,
       mileage,
+      cards,
       sandbox,
       close,
     };

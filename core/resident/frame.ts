@@ -72,7 +72,13 @@ export function createResidentFrame(deps: ResidentFrameDeps): ResidentFrame {
     let tenant: Tenant | undefined;
     if (hit && hit.until > Date.now()) tenant = hit.tenant;
     else {
-      tenant = await tenants.get(id.data);
+      try {
+        tenant = await tenants.get(id.data);
+      } catch (e) {
+        // ClickHouse unreachable: the tenant last read still serves (a benefit card must open at a till)
+        if (!hit?.tenant) throw e;
+        return hit.tenant;
+      }
       if (cache.size > 1000) cache.clear();
       cache.set(id.data, { tenant, until: Date.now() + TENANT_CACHE_MS });
     }

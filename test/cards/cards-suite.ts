@@ -1,0 +1,110 @@
+/**
+ * The parts the cards run in, composed as cli/suite.ts composes them (the staff shell, the residents'
+ * LIFF frame, the cards with their resident API and pages, staff routes and pages) on the shared
+ * harness: embedded ClickHouse, a real redis-server, the demo's municipalities wired to the sandbox
+ * (each with a LIFF app), and an operator token.
+ */
+import type { AddressInfo } from 'node:net';
+import { startDemoSandbox } from '../../cli/demo-sandbox.ts';
+import { seedDemoTenants } from '../../cli/demo-seed.ts';
+import { type Cards, cardsStoreDir, createCards, registerCardsResidentPages } from '../../cards/index.ts';
+import { loadSecretBox } from '../../core/crypto.ts';
+import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../../core/data-keys.ts';
+import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
+import type { LineEndpoints } from '../../core/line.ts';
+import { createLogger } from '../../core/logger.ts';
+import { createResidentFrame, type ResidentFrame } from '../../core/resident/index.ts';
+import { createDashboard, type Dashboard } from '../../dashboard/index.ts';
+import type { RunningSandbox } from '../../sandbox/index.ts';
+import { type Harness, harness } from '../helpers/harness.ts';
+
+export interface CardsSuite {
+  h: Harness;
+  url: string;
+  token: string;
+  app: FastifyInstance;
+  cards: Cards;
+  dashboard: Dashboard;
+  residents: ResidentFrame;
+  sandbox: RunningSandbox;
+  /** Moves the cards' clock (eligibility is judged by it). */
+  setNow(ms: number | undefined): void;
+  op<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
+  const h = await harness({
+    prefix,
+    redis: true,
+    env: { TAYORI_SANDBOX: 'on', TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1' },
+  });
+  try {
+    const logger = createLogger(process.env.TEST_LOG ?? 'silent');
+    const token = `op-${Math.random().toString(36).slice(2)}`;
+    await seedDemoTenants(h.tenants);
+    let url = '';
+    let sandbox: RunningSandbox | undefined;
+    const endpoints = (): LineEndpoints => ({ line: h.config.lineApiBaseUrl, sandbox: sandbox?.url });
+    const app = createHttpApp(logger, {});
+    h.defer('http', () => app.close());
+    const dashboard = createDashboard({
+      ch: h.ch,
+      redis: h.redis.client,
+      tenants: h.tenants,
+      operatorTokens: [token],
+      logger,
+    });
+    const shell = dashboard.register(app);
+    const residents = createResidentFrame({
+      app,
+      tenants: h.tenants,
+      endpoints,
+      publicUrl: () => url,
+      assets: (files) => shell.assets(files),
+    });
+    let fixed: number | undefined;
+    const box = loadSecretBox(h.config, { create: true });
+    const keys = new DataKeys({ dir: dataKeysDir(h.config.dataDir), provider: new SuiteKeyProvider(box) });
+    const cards = createCards({ dir: cardsStoreDir(h.config.dataDir), keys, now: () => fixed ?? Date.now() });
+    h.defer('cards', () => cards.close());
+    cards.registerResidentApi(residents);
+    registerCardsResidentPages(residents);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = `http://localhost:${(app.server.address() as AddressInfo).port}`;
+    sandbox = await startDemoSandbox(h.tenants, h.config, () => {}, url.replace('localhost', '127.0.0.1'), url);
+    if (!sandbox) throw new Error('the sandbox did not start');
+    const running = sandbox;
+    h.defer('sandbox', () => running.close());
+    const op = async <T = any>(method: string, path: string, body?: unknown) => {
+      const res = await fetch(url + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+    };
+    return {
+      h,
+      url,
+      token,
+      app,
+      cards,
+      dashboard,
+      residents,
+      sandbox: running,
+      setNow: (ms) => {
+        fixed = ms;
+      },
+      op,
+      close: () => h.close(),
+    };
+  } catch (e) {
+    await h.close();
+    throw e;
+  }
+}

@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { operatorTokenAuth } from '../core/auth.ts';
-import { openClickHouse } from '../core/clickhouse.ts';
+import { openClickHouse, query } from '../core/clickhouse.ts';
 import { SecretBox } from '../core/crypto.ts';
 import { createHttpApp } from '../core/http.ts';
 import { createLogger } from '../core/logger.ts';
@@ -28,6 +28,7 @@ import { startLocalRedis } from '../core/redis-server.ts';
 import { createResidentFrame } from '../core/resident/index.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { addDays, tokyoToday } from '../core/time.ts';
+import { z } from '../core/zod.ts';
 import { createMileage } from '../mileage/index.ts';
 import { startSandbox } from '../sandbox/index.ts';
 
@@ -237,23 +238,21 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
     const latencies = results.map((r) => r.ms);
     const ok = results.filter((r) => r.status === 200);
     const awardedAnswers = results.filter((r) => r.awarded).length;
-    const rs = await ch.query({
-      query: `SELECT count() AS rows, uniqExact(user_id) AS users FROM mileage_ledger
-              WHERE tenant_id = {t:String} AND source_id = {s:String}`,
-      query_params: { t: TENANT, s: session.sessionId },
-      format: 'JSONEachRow',
-    });
-    const [ledger] = (await rs.json()) as Array<{ rows: string | number; users: string | number }>;
-    const bs = await ch.query({
-      query: `SELECT sum(points) AS points FROM mileage_balances
-              WHERE tenant_id = {t:String} AND programme_id = {p:String}`,
-      query_params: { t: TENANT, p: programme.programmeId },
-      format: 'JSONEachRow',
-    });
-    const [balances] = (await bs.json()) as Array<{ points: string | number }>;
-    const rows = Number(ledger?.rows ?? 0);
-    const users_ = Number(ledger?.users ?? 0);
-    const points = Number(balances?.points ?? 0);
+    const [ledger] = await query(
+      ch,
+      'mileage.session_awards',
+      { tenant: TENANT, session: session.sessionId },
+      z.object({ entries: z.coerce.number(), users: z.coerce.number() }),
+    );
+    const [balances] = await query(
+      ch,
+      'mileage.programme_points',
+      { tenant: TENANT, programme: programme.programmeId },
+      z.object({ points: z.coerce.number() }),
+    );
+    const rows = ledger?.entries ?? 0;
+    const users_ = ledger?.users ?? 0;
+    const points = balances?.points ?? 0;
     const figures = {
       residents: users.length,
       calls: results.length,

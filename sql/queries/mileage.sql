@@ -141,3 +141,13 @@ SELECT design_id, name, title, note, colour, if({with_image:UInt8} = 1, image_pn
 FROM mileage_card_designs FINAL
 WHERE ({design:String} = '' OR design_id = {design:String})
 ORDER BY created_at DESC, design_id;
+
+-- name: mileage.session_awards
+-- A session's scan awards: entries, and the residents they went to (the bench: one each).
+SELECT count() AS entries, uniqExact(user_id) AS users FROM mileage_ledger
+WHERE tenant_id = {tenant:String} AND source_id = {session:String} AND kind = 'scan';
+
+-- name: mileage.programme_points
+-- Every participant's points in a programme together, from the rollup.
+SELECT sum(points) AS points FROM mileage_balances
+WHERE tenant_id = {tenant:String} AND programme_id = {programme:String};

@@ -10,12 +10,18 @@
  * and, public (the card page inside LINE shows it; a design's artwork is no secret once published):
  *
  *   GET /liff/:tenantId/mileage/designs/:designId/artwork                   a published design's artwork
+ *   GET /liff/:tenantId/mileage/card.png?k=<token>                          one resident's card as a PNG, for
+ *       the card message (LINE fetches message images without credentials): the token is signed with a
+ *       per-tenant key and names the programme and the resident; cardImagePath() makes it
  */
+import { createHmac } from 'node:crypto';
+import { jwtVerify, SignJWT } from 'jose';
 import { type Authenticator, checkCsrf, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import { type LineEndpoints, lineClients } from '../core/line.ts';
 import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
+import { tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
 import { requireRead } from './access.ts';
 import type { CardService } from './cards.ts';
@@ -26,14 +32,15 @@ import type { ImageType } from './printables/layout.ts';
 import { qrPng } from './printables/qr.ts';
 import { sessionPosterPdf } from './printables/session-poster.ts';
 import type { Design, Programme } from './schemas.ts';
+import type { CodeKeys } from './session-code.ts';
 import type { SessionCodes } from './session-codes.ts';
 
 export interface MileagePrintableDeps {
   tenants: Pick<TenantStore, 'require' | 'credentials'>;
   endpoints: () => LineEndpoints;
   catalogue: Pick<Catalogue, 'programme' | 'requireSession'>;
-  cards: Pick<CardService, 'design' | 'image' | 'published'>;
-  codes: Pick<SessionCodes, 'forSession'>;
+  cards: Pick<CardService, 'design' | 'image' | 'published' | 'card'>;
+  codes: Pick<SessionCodes, 'forSession' | 'keys'>;
   /** The account's basic ID (@…); by default asked of LINE (GET /v2/bot/info) and kept for an hour. */
   basicId?: (tenantId: string) => Promise<string>;
 }
@@ -52,6 +59,22 @@ function download(reply: FastifyReply, type: string, name: string, ascii: string
 
 /** A file name from people's words: no path or control characters, not too long. */
 const fileName = (s: string) => s.replace(/[\\/:*?"<>|\x00-\x1f]+/g, '_').slice(0, 80);
+
+/** The key card-image links are signed with: the tenant's code key, derived apart (never a session code's). */
+const cardLinkKey = (keys: CodeKeys, tenantId: string) =>
+  createHmac('sha256', keys(tenantId)).update('mileage-card-image').digest();
+
+/**
+ * The path of a resident's card image (served by registerMileagePrintableRoutes): what the card
+ * message's image points at, under the suite's public URL.
+ */
+export async function cardImagePath(keys: CodeKeys, tenantId: string, programmeId: string, userId: string) {
+  const token = await new SignJWT({ t: tenantId, p: programmeId, u: userId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(cardLinkKey(keys, tenantId));
+  // in the query: a route parameter is at most 100 characters, the token about 200
+  return `/liff/${tenantId}/mileage/card.png?k=${token}`;
+}
 
 /** The flyer's content for a programme of a tenant. */
 export function flyerInput(
@@ -235,5 +258,38 @@ export function registerMileagePrintableRoutes(
       .header('cache-control', 'public, max-age=3600')
       .header('x-content-type-options', 'nosniff')
       .send(image.bytes);
+  });
+
+  app.get('/liff/:tenantId/mileage/card.png', async (req, reply) => {
+    const notFound = () => new AppError('card_not_found', 'カードが見つかりません', 404);
+    const tenantId = tenantIdSchema.safeParse(param(req, 'tenantId'));
+    if (!tenantId.success) throw notFound();
+    let claims: { p: string; u: string };
+    try {
+      const token = String((req.query as Record<string, unknown> | undefined)?.k ?? '');
+      const { payload } = await jwtVerify(token, cardLinkKey(deps.codes.keys, tenantId.data), {
+        algorithms: ['HS256'],
+      });
+      if (payload.t !== tenantId.data || typeof payload.p !== 'string' || typeof payload.u !== 'string')
+        throw notFound();
+      claims = { p: payload.p, u: payload.u };
+    } catch {
+      throw notFound();
+    }
+    const card = await deps.cards.card(tenantId.data, claims.p, claims.u);
+    if (!card) throw notFound();
+    const [tenant, design] = await Promise.all([
+      deps.tenants.require(tenantId.data),
+      card.designId ? deps.cards.design(card.designId).catch(() => undefined) : deps.cards.published(),
+    ]);
+    const look = design ? await lookOf(design.designId) : DEFAULT_CARD;
+    const png = cardPng(look, {
+      municipality: tenant.name,
+      cardNo: card.cardNo,
+      issuedOn: tokyoToday(Date.parse(card.issuedAt)),
+      validUntil: card.validUntil,
+      expired: card.expired,
+    });
+    return reply.header('content-type', 'image/png').header('cache-control', 'private, max-age=300').send(png);
   });
 }

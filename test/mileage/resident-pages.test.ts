@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chDateTime } from '../../core/time.ts';
 import type { Programme, Session, SessionCode } from '../../mileage/index.ts';
+import { cardImagePath } from '../../mileage/printable-routes.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { repoRoot } from '../helpers/index.ts';
 import { openResidentPage, type SandboxResident, sandboxResidents } from '../helpers/resident.ts';
@@ -183,6 +184,22 @@ describe('a resident scans, collects points and receives the card', () => {
       timeout: 5000,
     });
     await card.context().close();
+
+    // the card as an image for the card message: a signed link, nothing without a valid signature
+    const link = await cardImagePath(s.mileage.codes.keys, TSU, programme.programmeId, me);
+    const image = await fetch(s.url + link);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    expect(
+      Buffer.from(await image.arrayBuffer())
+        .subarray(1, 4)
+        .toString('latin1'),
+    ).toBe('PNG');
+    const forged = `${link.slice(0, -4)}${link.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
+    expect((await fetch(s.url + forged)).status).toBe(404);
+    expect((await fetch(s.url + link.replace(`/liff/${TSU}/`, `/liff/${YOKKAICHI}/`))).status).toBe(404);
+    const noCard = await cardImagePath(s.mileage.codes.keys, TSU, programme.programmeId, people[4]!.userId);
+    expect((await fetch(s.url + noCard)).status).toBe(404);
 
     const history = await openResidentPage(browser, s.url, TSU, 'mileage/history', me);
     await history.waitForSelector('#m-history:not([aria-busy])');

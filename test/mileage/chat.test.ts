@@ -147,4 +147,14 @@ describe('mileage in the chat', () => {
     expect(body).toContain('ウォーキング 30 分 +5');
     expect(reply.contents.footer.contents[0].action.uri).toBe(`https://liff.line.me/1000002110-Chat4201/mileage`);
   });
+
+  it('keeps the points of a resident who blocks and unblocks the account', async () => {
+    for (const type of ['unfollow', 'follow']) {
+      const { event } = await hook('POST', `/channels/${CHANNEL}/residents/${userId}/actions`, { type });
+      await registry.dispatch(TSU, [event as WebhookEvent]);
+    }
+    const { reply } = await tap(`${MILEAGE_POSTBACK_PREFIX}summary`);
+    expect(reply.altText).toBe('マイレージ: 5 ポイント (目標 100 ポイント)');
+    expect((await mileage.resident.summary(TSU, userId)).memberNo).toMatch(/^24201-\d{6}-\d$/);
+  });
 });

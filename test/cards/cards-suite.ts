@@ -5,6 +5,7 @@
  * (each with a LIFF app), and an operator token.
  */
 import type { AddressInfo } from 'node:net';
+import { Resvg } from '@resvg/resvg-js';
 import { startDemoSandbox } from '../../cli/demo-sandbox.ts';
 import { seedDemoTenants } from '../../cli/demo-seed.ts';
 import { type Cards, cardsStoreDir, createCards, registerCardsResidentPages } from '../../cards/index.ts';
@@ -107,4 +108,10 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
     await h.close();
     throw e;
   }
+}
+
+/** A PNG of the given colour and size (an SVG rendered by resvg). */
+export function testPng(width: number, height: number, colour: string): Buffer {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="${colour}"/></svg>`;
+  return Buffer.from(new Resvg(svg).render().asPng());
 }

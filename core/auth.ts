@@ -23,6 +23,7 @@ export const PERMISSIONS = [
   'manage_reports',
   'manage_channels',
   'manage_mileage',
+  'card_holders',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -39,6 +40,7 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   manage_reports: '帳票の管理',
   manage_channels: 'チャネルの管理',
   manage_mileage: 'マイレージ管理',
+  card_holders: 'カード利用者情報',
 };
 
 /**
@@ -49,12 +51,15 @@ export const ROLE_ALLOWS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS,
   contractor: PERMISSIONS,
   municipality: ['deliver', 'export_residents', 'manage_reports', 'manage_mileage'],
-  prefecture: ['export_residents', 'manage_reports', 'manage_mileage'],
+  prefecture: ['export_residents', 'manage_reports', 'manage_mileage', 'card_holders'],
 };
 
-/** What a new account of a role gets unless told otherwise. */
+/**
+ * What a new account of a role gets unless told otherwise. カード利用者情報 (card_holders: the benefit
+ * card's personal data) is never a default: an admin grants it to the few who need it.
+ */
 export const ROLE_DEFAULTS: Record<Role, readonly Permission[]> = {
-  admin: PERMISSIONS,
+  admin: PERMISSIONS.filter((p) => p !== 'card_holders'),
   contractor: ['deliver', 'manage_reports', 'manage_channels'],
   municipality: ['deliver'],
   prefecture: ['manage_reports'],

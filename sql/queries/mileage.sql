@@ -115,7 +115,13 @@ FROM (
     GROUP BY user_id
 ) AS b
 LEFT JOIN (
-    SELECT user_id, member_no FROM mileage_members FINAL WHERE tenant_id = {tenant:String}
+    SELECT user_id, any(member_no) AS member_no FROM (
+        SELECT user_id, member_no FROM mileage_members FINAL WHERE tenant_id = {tenant:String}
+        UNION ALL
+        SELECT user_id, member_no FROM mileage_ledger
+        WHERE tenant_id = {tenant:String} AND programme_id = {programme:String} AND member_no != ''
+    )
+    GROUP BY user_id
 ) AS m ON m.user_id = b.user_id
 LEFT JOIN (
     SELECT user_id, card_no, issued_at, valid_until FROM mileage_cards FINAL

@@ -1,105 +1,52 @@
 /**
- * The parts mileage's pages run in, composed as cli/suite.ts composes them (the staff shell, the
- * residents' LIFF frame, the mileage service with its APIs, pages and printable downloads) on the
- * shared harness: embedded ClickHouse, a real redis-server, the demo's municipalities wired to the
- * sandbox (each with a LIFF app made through the sandbox's LIFF server API), and an operator token.
+ * The suite mileage's page tests run against: the demo suite in this process (cli/suite.ts, so the
+ * pages, APIs and downloads are wired as in production), its municipalities on the sandbox, each
+ * with a LIFF app made through the sandbox's LIFF server API; the operator token for set-up calls.
  */
-import type { AddressInfo } from 'node:net';
-import { startDemoSandbox } from '../../cli/demo-sandbox.ts';
-import { seedDemoTenants } from '../../cli/demo-seed.ts';
-import { loadSecretBox } from '../../core/crypto.ts';
-import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
-import type { LineEndpoints } from '../../core/line.ts';
+import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
-import { createResidentFrame, type ResidentFrame } from '../../core/resident/index.ts';
-import { createDashboard } from '../../dashboard/index.ts';
-import { createMileage, type Mileage } from '../../mileage/index.ts';
-import { registerMileagePages } from '../../mileage/pages.ts';
-import { registerMileagePrintableRoutes } from '../../mileage/printable-routes.ts';
-import { registerMileageResidentPages } from '../../mileage/resident-pages.ts';
-import type { RunningSandbox } from '../../sandbox/index.ts';
-import { type Harness, harness } from '../helpers/harness.ts';
+import { testConfig, tmpDir } from '../helpers/index.ts';
 
 export interface PagesSuite {
-  h: Harness;
+  suite: Suite;
   url: string;
-  token: string;
-  app: FastifyInstance;
-  mileage: Mileage;
-  residents: ResidentFrame;
-  sandbox: RunningSandbox;
   /** The staff API with the operator token. */
   op<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   close(): Promise<void>;
 }
 
 export async function startPagesSuite(prefix: string): Promise<PagesSuite> {
-  const h = await harness({
-    prefix,
-    redis: true,
-    env: { TAYORI_SANDBOX: 'on', TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1' },
-  });
+  const tmp = tmpDir(prefix);
+  let suite: Suite;
   try {
-    const logger = createLogger(process.env.TEST_LOG ?? 'silent');
-    const token = `op-${Math.random().toString(36).slice(2)}`;
-    await seedDemoTenants(h.tenants);
-    let url = '';
-    let sandbox: RunningSandbox | undefined;
-    const endpoints = (): LineEndpoints => ({ line: h.config.lineApiBaseUrl, sandbox: sandbox?.url });
-    const app = createHttpApp(logger, {});
-    h.defer('http', () => app.close());
-    const dashboard = createDashboard({
-      ch: h.ch,
-      redis: h.redis.client,
-      tenants: h.tenants,
-      operatorTokens: [token],
-      logger,
-    });
-    const shell = dashboard.register(app);
-    const residents = createResidentFrame({
-      app,
-      tenants: h.tenants,
-      endpoints,
-      publicUrl: () => url,
-      assets: (files) => shell.assets(files),
-    });
-    const mileage = createMileage({
-      ch: h.ch,
-      redis: h.redis.client,
-      tenants: h.tenants,
-      endpoints,
-      logger,
-      box: loadSecretBox(h.config, { create: true }),
-      residents,
-    });
-    await mileage.start();
-    h.defer('mileage', () => mileage.stop());
-    mileage.registerRoutes(app, dashboard.auth);
-    mileage.registerResidentApi(residents);
-    registerMileagePages(shell, mileage);
-    registerMileageResidentPages(residents);
-    registerMileagePrintableRoutes(app, dashboard.auth, { ...mileage, tenants: h.tenants, endpoints });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = `http://localhost:${(app.server.address() as AddressInfo).port}`;
-    sandbox = await startDemoSandbox(h.tenants, h.config, () => {}, url.replace('localhost', '127.0.0.1'), url);
-    if (!sandbox) throw new Error('the sandbox did not start');
-    const running = sandbox;
-    h.defer('sandbox', () => running.close());
-    const op = async <T = any>(method: string, path: string, body?: unknown) => {
-      const res = await fetch(url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
-    };
-    return { h, url, token, app, mileage, residents, sandbox: running, op, close: () => h.close() };
+    suite = await startSuite(
+      testConfig(tmp.dir, { TAYORI_SANDBOX: 'on', TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1' }),
+      createLogger(process.env.TEST_LOG ?? 'silent'),
+      { demo: true },
+    );
   } catch (e) {
-    await h.close();
+    tmp.remove();
     throw e;
   }
+  const op = async <T = any>(method: string, path: string, body?: unknown) => {
+    const res = await fetch(suite.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${suite.token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
+  };
+  return {
+    suite,
+    url: suite.url,
+    op,
+    close: async () => {
+      await suite.close();
+      tmp.remove();
+    },
+  };
 }

@@ -186,7 +186,7 @@ describe('a resident scans, collects points and receives the card', () => {
     await card.context().close();
 
     // the card as an image for the card message: a signed link, nothing without a valid signature
-    const link = await cardImagePath(s.mileage.codes.keys, TSU, programme.programmeId, me);
+    const link = await cardImagePath(s.suite.mileage.codes.keys, TSU, programme.programmeId, me);
     const image = await fetch(s.url + link);
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/png');
@@ -198,7 +198,7 @@ describe('a resident scans, collects points and receives the card', () => {
     const forged = `${link.slice(0, -4)}${link.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
     expect((await fetch(s.url + forged)).status).toBe(404);
     expect((await fetch(s.url + link.replace(`/liff/${TSU}/`, `/liff/${YOKKAICHI}/`))).status).toBe(404);
-    const noCard = await cardImagePath(s.mileage.codes.keys, TSU, programme.programmeId, people[4]!.userId);
+    const noCard = await cardImagePath(s.suite.mileage.codes.keys, TSU, programme.programmeId, people[4]!.userId);
     expect((await fetch(s.url + noCard)).status).toBe(404);
 
     const history = await openResidentPage(browser, s.url, TSU, 'mileage/history', me);
@@ -237,7 +237,7 @@ describe('a resident scans, collects points and receives the card', () => {
     const me = people[2]!.userId;
     // a card issued two years ago, valid until last year (written as the card service writes it)
     const issued = Date.now() - 730 * 24 * HOUR;
-    await s.h.ch.insert({
+    await s.suite.ch.insert({
       table: 'mileage_cards',
       format: 'JSONEachRow',
       values: [

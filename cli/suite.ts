@@ -174,6 +174,7 @@ export async function startSuite(
       box,
       ingestHandlers: ingest.handlers,
       residents: () => residentFrame,
+      publicUrl: () => config.publicUrl ?? suiteUrl,
     });
     await mileage.start();
     cleanups.push('mileage', () => mileage.stop());

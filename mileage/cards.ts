@@ -87,6 +87,8 @@ export class CardService {
       residents?: () => ResidentShell | undefined;
       /** Issue dates come from here (tests set the clock). */
       now?: () => number;
+      /** The https URL of a resident's card image for the card message, if the suite has one. */
+      imageUrl?: (tenantId: string, programmeId: string, userId: string) => Promise<string | undefined>;
     },
   ) {}
 
@@ -149,7 +151,8 @@ export class CardService {
     const tenant = await this.deps.tenants.require(tenantId);
     const { messaging } = lineClients(await this.deps.tenants.credentials(tenantId), this.deps.endpoints());
     const url = this.deps.residents?.()?.liffUrl(tenant, 'mileage/card');
-    const message = cardMessage({ tenantName: tenant.name, programme, card, design, url });
+    const imageUrl = await this.deps.imageUrl?.(tenantId, programme.programmeId, userId);
+    const message = cardMessage({ tenantName: tenant.name, programme, card, design, url, imageUrl });
     const key = retryKeyOf(`mileage-card:${tenantId}:${programme.programmeId}:${userId}`);
     for (let attempt = 0; ; attempt++) {
       try {

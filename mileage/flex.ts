@@ -33,6 +33,8 @@ export function cardMessage(o: {
   card: Card;
   design?: Design;
   url?: string;
+  /** The resident's card as an image (https, 856×540), shown above the text. */
+  imageUrl?: string;
 }): messagingApi.FlexMessage {
   const colour = o.design?.colour ?? '#1d6fa5';
   const title = o.design?.title ?? '三重とこわか健康応援カード';
@@ -57,6 +59,18 @@ export function cardMessage(o: {
         backgroundColor: colour,
         contents: [textLine(title, { weight: 'bold', color: '#ffffff', size: 'lg' })],
       },
+      ...(o.imageUrl
+        ? {
+            hero: {
+              type: 'image',
+              url: o.imageUrl,
+              size: 'full',
+              aspectRatio: '856:540',
+              aspectMode: 'fit',
+              ...(o.url ? { action: { type: 'uri', label: 'カードを表示する', uri: o.url } } : {}),
+            } as messagingApi.FlexImage,
+          }
+        : {}),
       body: { type: 'box', layout: 'vertical', spacing: 'sm', contents: body },
       ...(o.url
         ? { footer: { type: 'box', layout: 'vertical', contents: [button('カードを表示する', o.url)] } as FlexBox }

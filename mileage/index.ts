@@ -26,6 +26,7 @@ import { Awards, type LedgerRow } from './awards.ts';
 import { CardService } from './cards.ts';
 import { Catalogue } from './catalogue.ts';
 import { registerMileageChat, type PostbackRegistry } from './chat.ts';
+import { cardImagePath } from './printable-routes.ts';
 import { Grants } from './grants.ts';
 import { AwardGuards } from './guards.ts';
 import { LedgerReads } from './ledger.ts';
@@ -73,6 +74,8 @@ export interface MileageDeps {
   ingestHandlers?: PostbackRegistry;
   /** The residents' LIFF frame (or a getter, for one wired later). */
   residents?: ResidentShell | (() => ResidentShell | undefined);
+  /** The suite's public URL (or a getter): an https one puts the card's image in the card message. */
+  publicUrl?: string | (() => string | undefined);
   /** The clock awards, cards and sessions are judged by (tests move it). */
   now?: () => number;
   /** Group commit of ledger rows (concurrent awards share INSERTs). */
@@ -142,6 +145,12 @@ export function createMileage(deps: MileageDeps): Mileage {
     logger: deps.logger,
     residents,
     now,
+    imageUrl: async (tenantId, programmeId, userId) => {
+      const base = typeof deps.publicUrl === 'function' ? deps.publicUrl() : deps.publicUrl;
+      // LINE fetches message images over https only
+      if (!base?.startsWith('https://')) return undefined;
+      return base.replace(/\/+$/, '') + (await cardImagePath(codeKeys, tenantId, programmeId, userId));
+    },
   });
   awards.cards = cards;
   const grants = new Grants({ catalogue, awards, members, guards, ledger, audit, redis: deps.redis, now });

@@ -110,6 +110,7 @@ beforeAll(async () => {
     logger,
     box: loadSecretBox(h.config, { create: true }),
     residents,
+    publicUrl: 'https://tayori.example.jp',
   });
   await mileage.start();
   h.defer('mileage', () => mileage.stop());
@@ -176,6 +177,11 @@ describe('the residents’ mileage API through the LIFF frame', () => {
       'the card message',
     );
     expect(pushed.messages[0]).toMatchObject({ type: 'flex', altText: expect.stringContaining(first.body.memberNo) });
+    // with the card's image (the public, signed link LINE fetches) and a button to the card's LIFF page
+    const bubble = (pushed.messages[0] as unknown as { contents: Record<string, any> }).contents;
+    expect(bubble.hero.url).toMatch(/^https:\/\/tayori\.example\.jp\/liff\/24201\/mileage\/card\.png\?k=/);
+    // (a sandbox tenant's LIFF URL is the suite's own page, as the frame gives it)
+    expect(bubble.footer.contents[0].action.uri).toMatch(/\/liff\/24201\/mileage\/card$/);
   });
 
   it('gives a first visitor a member number', async () => {

@@ -1,18 +1,17 @@
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { routeTable } from '../../core/http.ts';
-import { createLogger } from '../../core/logger.ts';
 import { seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { launchChromium, signedInPage } from '../helpers/browser.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
 // JIS X 8341-3 AA (WCAG 2.1 AA), as Japanese public bodies are held to it: every page of the suite,
 // found from the routes fastify registered (a new page is checked without being listed here), passes
 // axe-core's WCAG 2.0/2.1 A and AA rules, for a staff account that sees every tenant and for a
 // municipality's own account.
-const tmp = tmpDir();
+let h: Harness;
 let suite: Suite;
 let browser: Browser;
 const TENANT = '24201';
@@ -49,11 +48,8 @@ async function violations(page: Page, url: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-    createLogger('silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true });
   await seedFigures(suite.ch);
   for (const u of [
     { username: 'a11y-admin', displayName: '管理者', role: 'admin', password: PASSWORD },
@@ -70,8 +66,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 describe('accessibility (axe-core, WCAG 2.1 AA)', () => {

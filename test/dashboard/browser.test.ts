@@ -2,15 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { formatChange, formatCount, formatPercent } from '../../metrics/index.ts';
 import { MONTH, seedFigures } from '../helpers/dashboard-fixtures.ts';
-import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot } from '../helpers/index.ts';
 
 // Real Chromium against the suite in this process (its sandbox small: the composer validates messages
 // with LINE); screenshots go to test-artifacts/dashboard/.
-const tmp = tmpDir();
+let h: Harness;
 const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 let suite: Suite;
 let browser: Browser;
@@ -23,11 +23,8 @@ const op = (p: string, init: RequestInit = {}) =>
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'error' : 'silent'));
   await seedFigures(suite.ch);
   for (const u of [
     { username: 'ken', displayName: '三重県 健康推進課', role: 'prefecture', password: 'prefecture-pass-1' },
@@ -56,8 +53,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 async function signIn(page: Page, username: string, password: string): Promise<void> {

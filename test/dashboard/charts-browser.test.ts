@@ -2,17 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
-import { createLogger } from '../../core/logger.ts';
+import type { Suite } from '../../cli/suite.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { launchChromium, signedInPage } from '../helpers/browser.ts';
-import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot } from '../helpers/index.ts';
 
 // The 市町 page's charts in real Chromium: apexcharts' Japanese locale (a daily axis reads 6/1, never
 // "01 Jun" or "12:00"), and axis labels that never run into each other. Screenshots go to
 // test-artifacts/dashboard/.
-const tmp = tmpDir();
+let h: Harness;
 const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 let suite: Suite;
 let browser: Browser;
@@ -171,11 +170,8 @@ async function seedDeliveries(ch: ClickHouseClient): Promise<void> {
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-    createLogger('silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true });
   await seedFigures(suite.ch);
   await seedAttributes(suite.ch);
   await seedDeliveries(suite.ch);
@@ -189,8 +185,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 /** The visible texts of a chart's axis labels, with their boxes on the page. */

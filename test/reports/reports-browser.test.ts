@@ -3,15 +3,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { MONTH, seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot } from '../helpers/index.ts';
 
 // 帳票 in real Chromium against the suite in this process: reports' own API and jobs (BullMQ on the
 // suite's redis-server, the real document builders). Screenshots go to test-artifacts/dashboard/.
-const tmp = tmpDir();
+let h: Harness;
 const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 let suite: Suite;
 let browser: Browser;
@@ -32,11 +32,8 @@ interface FileView {
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_SANDBOX: 'off' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_SANDBOX: 'off' } });
+  suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'error' : 'silent'));
   await seedFigures(suite.ch);
   for (const u of [
     { username: 'itaku-staff', displayName: '受託者 運用担当', role: 'contractor', password: 'contractor-pass-1' },
@@ -62,8 +59,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 const signIn = (username: string, password: string) => signedInPage(browser, suite.url, username, password);
@@ -106,7 +102,7 @@ async function downloadChecked(page: Page, pkg: string, f: FileView): Promise<vo
     page.click(`${pkg} tr[data-file="${f.id}"] a.download`),
   ]);
   expect(download.suggestedFilename()).toBe(f.fileName);
-  const saved = path.join(tmp.dir, `dl-${f.id}`);
+  const saved = path.join(h.dir, `dl-${f.id}`);
   await download.saveAs(saved);
   const bytes = fs.readFileSync(saved);
   expect(bytes.length).toBe(f.size);

@@ -2,17 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { chDateTime } from '../../core/time.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { repoRoot, testConfig, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot, waitFor } from '../helpers/index.ts';
 
 // The 配信 composer in real Chromium against the suite in this process (its sandbox small: check,
 // preview and test-send go through LINE's validate endpoint): a segment built in the page counts what
 // a direct ClickHouse count says, errors sit next to their fields, the preview shows the text, and a
 // draft keeps the audience the page built. Screenshots go to test-artifacts/dashboard/composer-*.png.
-const tmp = tmpDir();
+let h: Harness;
 const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 const TENANT = '24201';
 let suite: Suite;
@@ -27,11 +27,8 @@ const uid = (n: number) => `U${'c0ffee'}${String(n).padStart(26, '0')}`;
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'error' : 'silent'));
   expect(
     (
       await op('POST', '/api/v1/users', {
@@ -138,8 +135,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 /** Residents of Tsu who are friends now, female and living (or, `outside`, not living) in `area` — counted straight from ClickHouse. */

@@ -2,18 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
-import { createLogger } from '../../core/logger.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { chDateTime } from '../../core/time.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot } from '../helpers/index.ts';
 
 // 配信設定 in real Chromium against the suite (demo, small sandbox): staff add, rename, retire and
 // restore areas, interest categories, extra items and their options, register and remove test
 // devices and apply the rich menu; the API's Japanese errors show in the section; residents' earlier
 // answers survive every change; an account without the 配信 permission only reads.
 // Screenshot: test-artifacts/dashboard/settings-1.png.
-const tmp = tmpDir();
+let h: Harness;
 const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 const TENANT = '24201';
 const base = `/api/v1/tenants/${TENANT}`;
@@ -24,11 +23,8 @@ const RESIDENT = `U${'5e7'.repeat(10)}ab`;
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-    createLogger('silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true });
   expect(
     (
       await op('POST', '/api/v1/users', {
@@ -57,8 +53,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 const section = (page: Page, id: string) => page.locator(`#${id}`);

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot } from '../helpers/index.ts';
 
 // 議事録 and 課題管理表 in real Chromium against the suite in this process (no sandbox: these pages
 // only need the records API); screenshots go to test-artifacts/dashboard/.
-const tmp = tmpDir();
+let h: Harness;
 const shots = path.join(repoRoot, 'test-artifacts', 'dashboard');
 let suite: Suite;
 let browser: Browser;
@@ -45,11 +45,8 @@ type Issue = {
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_SANDBOX: 'off' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_SANDBOX: 'off' } });
+  suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'error' : 'silent'));
   for (const u of [
     { username: 'itaku-staff', displayName: '受託者 運用担当', role: 'contractor', password: 'contractor-pass-1' },
     {
@@ -88,8 +85,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 const signIn = (username: string, password: string, viewport?: { width: number; height: number }) =>

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { seedFigures } from '../helpers/dashboard-fixtures.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { repoRoot, testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot } from '../helpers/index.ts';
 
 // Stored text with markup — a delivery title, area, category, item and option labels, a tenant's and
 // staff members' names, minutes and issue text — rendered in real Chromium on every page and chart that
@@ -30,7 +30,7 @@ const MINUTES_TITLE = `${LONG}定例会&`;
 const ISSUE_TEXT = `${LONG}課題の内容&`;
 const PASSWORD = 'xss-browser-pass-1';
 
-const tmp = tmpDir();
+let h: Harness;
 const shots = path.join(repoRoot, 'test-artifacts', 'security');
 let suite: Suite;
 let browser: Browser;
@@ -41,11 +41,8 @@ const seen = { dialogs: [] as string[], errors: [] as string[], refused: [] as s
 
 beforeAll(async () => {
   fs.mkdirSync(shots, { recursive: true });
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'error' : 'silent'));
   await seedFigures(suite.ch);
   const ok = async (p: Promise<{ status: number; body: any }>, status = 201) => {
     const r = await p;
@@ -124,8 +121,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 /** A signed-in page that records everything a payload could set off. */

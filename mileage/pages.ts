@@ -272,7 +272,11 @@ ${field({ id: 'a-sort', label: '表示順', control: (a) => html`<input ${a} typ
 }</section>
 <section class="card" aria-labelledby="flyer-h"><h2 id="flyer-h">広報用チラシ</h2>
 <p>友だち追加の QR コードとアカウント ID、活動とポイント、目標、期間を載せた${tenant.name}のチラシです。印刷用 (A4 PDF) と、ホームページ・広報誌用の画像 (PNG) があります。</p>
-<p class="m-downloads"><a href="${url}/flyer.pdf" download>チラシ (PDF, A4)</a> <a href="${url}/flyer.png" download>チラシ (PNG 画像)</a></p></section>`;
+${
+  tenant.hasCredentials
+    ? html`<p class="m-downloads"><a href="${url}/flyer.pdf" download>チラシ (PDF, A4)</a> <a href="${url}/flyer.png" download>チラシ (PNG 画像)</a></p>`
+    : html`<p class="note">チャネル情報 (アクセストークン) が未設定のため、友だち追加の QR コードと ID を LINE から取得できません。チャネルを登録するとチラシを作れます。</p>`
+}</section>`;
   });
 
   programmePage('sessions', '会場の QR コード', async ({ tenant, programme: p, principal, may }) => {
@@ -285,7 +289,11 @@ ${field({ id: 'a-sort', label: '表示順', control: (a) => html`<input ${a} typ
       const a = activityName.get(s.activityId);
       return html`<tr><th scope="row">${s.title}</th><td>${formatWareki(s.heldOn, { weekday: true })}</td><td>${s.place || '—'}</td>
 <td>${a ? html`${a.name} (${pts(a.points)})` : '—'}</td><td>${validityText(Date.parse(s.validFrom), Date.parse(s.validUntil))}</td>
-<td class="m-downloads"><a href="${base}/${s.sessionId}/qr.png" download aria-label="${s.title}の QR コード (PNG)">QR コード</a> <a href="${base}/${s.sessionId}/poster.pdf" download aria-label="${s.title}のポスター (PDF)">ポスター</a>
+<td class="m-downloads">${
+        tenant.liffId
+          ? html`<a href="${base}/${s.sessionId}/qr.png" download aria-label="${s.title}の QR コード (PNG)">QR コード</a> <a href="${base}/${s.sessionId}/poster.pdf" download aria-label="${s.title}のポスター (PDF)">ポスター</a>`
+          : 'LIFF 未設定'
+      }
 ${may.manage ? html`<button type="button" class="danger" data-action="${base}/${s.sessionId}" data-method="DELETE" data-confirm="「${s.title}」の QR コードを使えなくしますか。これまでに付与したポイントは残ります。" aria-label="${s.title}の QR コードを使えなくする">使えなくする</button>` : ''}</td></tr>`;
     });
     const qrActivities = p.activities.filter((a) => a.method === 'qr' && !a.retired);
@@ -309,7 +317,10 @@ ${field({ id: 's-validUntil', label: '受付終了', required: true, hint: '日�
 </div>
 <p class="actions"><button type="submit">会場を追加</button></p>
 <p class="status" role="status" aria-live="polite"></p></form></section>`;
-    return html`<p class="note">イベントや会場ごとに QR コードを作ります。住民が LINE のカメラで読み取ると、1 人 1 回ポイントがたまります。受付期間を過ぎた QR コードや、ほかの市町の QR コードでは付与されません。</p>
+    const noLiff = tenant.liffId
+      ? ''
+      : html`<p class="error" role="note">${tenant.name}には LIFF アプリが設定されていないため、QR コードとポスターを作れません。チャネル設定で LIFF ID を登録してください。</p>`;
+    return html`${noLiff}<p class="note">イベントや会場ごとに QR コードを作ります。住民が LINE のカメラで読み取ると、1 人 1 回ポイントがたまります。受付期間を過ぎた QR コードや、ほかの市町の QR コードでは付与されません。</p>
 ${form}
 <div class="scroll"><table class="m-table" id="sessions-table"><caption>会場の一覧 (新しい開催日から)</caption>
 <thead><tr><th scope="col">名称</th><th scope="col">開催日</th><th scope="col">場所</th><th scope="col">活動</th><th scope="col">受付期間</th><th scope="col">ダウンロード</th></tr></thead>

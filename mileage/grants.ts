@@ -143,6 +143,10 @@ export class Grants {
     const input = parseInput(importInputSchema, body);
     const programme = await this.d.catalogue.programme(tenantId, programmeId);
     const rows = await readGrantFile(input.fileName, Buffer.from(input.data, 'base64'));
+    const known = await this.d.members.lookup(
+      tenantId,
+      rows.map((r) => r.memberNo),
+    );
     const today = tokyoToday(this.d.now());
     const results: ImportRowResult[] = [];
     const toApply: StoredImport['rows'] = [];
@@ -158,7 +162,7 @@ export class Grants {
       if (!r.memberNo) errors.push('会員番号がありません');
       else {
         try {
-          const m = await this.d.members.resolve(tenantId, r.memberNo);
+          const m = await this.d.members.resolve(tenantId, r.memberNo, known);
           memberNo = m.memberNo;
           userId = m.userId;
         } catch (e) {

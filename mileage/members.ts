@@ -82,9 +82,47 @@ export class Members {
 
   /**
    * The resident a member number (as staff typed it) belongs to; 400 for a malformed number or a
-   * wrong check digit, 404 for an unknown one.
+   * wrong check digit, 404 for an unknown one. `known`: numbers already looked up (see lookup()).
    */
-  async resolve(tenantId: string, typed: string): Promise<{ userId: string; memberNo: string }> {
+  async resolve(
+    tenantId: string,
+    typed: string,
+    known?: Map<string, string>,
+  ): Promise<{ userId: string; memberNo: string }> {
+    const memberNo = this.#canonical(tenantId, typed);
+    const userId = known
+      ? known.get(memberNo)
+      : (await query(this.ch, 'mileage.member_by_no', { tenant: tenantId, member_no: memberNo }, memberRow))[0]
+          ?.user_id;
+    if (!userId) throw new AppError('member_not_found', `会員番号 ${memberNo} の参加者はいません`, 404);
+    return { userId, memberNo };
+  }
+
+  /** Member number → user id for many typed numbers at once (malformed ones are left out). */
+  async lookup(tenantId: string, typed: string[]): Promise<Map<string, string>> {
+    const nos = [
+      ...new Set(
+        typed.flatMap((t) => {
+          try {
+            return [this.#canonical(tenantId, t)];
+          } catch {
+            return [];
+          }
+        }),
+      ),
+    ];
+    if (nos.length === 0) return new Map();
+    const rows = await query(
+      this.ch,
+      'mileage.members_by_nos',
+      { tenant: tenantId, member_nos: nos },
+      z.object({ member_no: z.string(), user_id: z.string() }),
+    );
+    return new Map(rows.map((r) => [r.member_no, r.user_id]));
+  }
+
+  /** The number as stored (hyphens, NFKC), or a Japanese 400 for a malformed or foreign one. */
+  #canonical(tenantId: string, typed: string): string {
     const parsed = parseMemberNumber(typed);
     if (!parsed) {
       const digits = typed.normalize('NFKC').replace(/\D/g, '');
@@ -99,9 +137,6 @@ export class Members {
     if (parsed.tenantId !== tenantId) {
       throw new AppError('member_no_foreign', `会員番号 ${typed} はこの市町の番号ではありません`, 400);
     }
-    const memberNo = memberNumber(parsed.tenantId, parsed.serial);
-    const [row] = await query(this.ch, 'mileage.member_by_no', { tenant: tenantId, member_no: memberNo }, memberRow);
-    if (!row) throw new AppError('member_not_found', `会員番号 ${memberNo} の参加者はいません`, 404);
-    return { userId: row.user_id, memberNo };
+    return memberNumber(parsed.tenantId, parsed.serial);
   }
 }

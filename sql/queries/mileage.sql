@@ -55,6 +55,17 @@ SELECT user_id, member_no FROM (
 )
 LIMIT 1;
 
+-- name: mileage.members_by_nos
+-- The participants with these member numbers (an import's rows, in one query).
+SELECT member_no, any(user_id) AS user_id FROM (
+    SELECT user_id, member_no FROM mileage_members FINAL
+    WHERE tenant_id = {tenant:String} AND member_no IN {member_nos:Array(String)}
+    UNION ALL
+    SELECT user_id, member_no FROM mileage_ledger
+    WHERE tenant_id = {tenant:String} AND member_no IN {member_nos:Array(String)}
+)
+GROUP BY member_no;
+
 -- name: mileage.ledger_guards
 -- Every entry of a tenant's ledger, for rebuilding the award guards and cap counters in Redis.
 SELECT programme_id, user_id, entry_id, activity_id, kind, toString(activity_on) AS activity_on

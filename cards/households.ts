@@ -87,6 +87,10 @@ export class Households {
     return { ...v, tenantId, userId, registeredAt: stored.registeredAt, updatedAt: now };
   }
 
+  has(tenantId: string, userId: string): boolean {
+    return this.store.households.doesExist(key(tenantId, userId));
+  }
+
   async remove(tenantId: string, userId: string): Promise<boolean> {
     return this.store.households.remove(key(tenantId, userId));
   }

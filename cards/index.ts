@@ -11,15 +11,24 @@
  *   await cards.close();
  */
 import path from 'node:path';
+import type { Authenticator } from '../core/auth.ts';
+import type { AuditLog } from '../core/audit.ts';
 import type { DataKeys } from '../core/data-keys.ts';
+import type { FastifyInstance } from '../core/http.ts';
+import type { LineEndpoints } from '../core/line.ts';
+import type { TenantStore } from '../core/tenants.ts';
 import { CardStore, Households } from './households.ts';
 import { CardImages } from './images.ts';
 import { registerCardsResidentApi } from './resident-api.ts';
+import { registerCardsRoutes } from './routes.ts';
+import { CardStaff } from './staff.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
 
 export { eligibility, eligibleUntil, reachesAge, type Eligibility, type HouseholdKind } from './eligibility.ts';
 export { CardStore, Households, type Household } from './households.ts';
 export { CardImages } from './images.ts';
+export { CARD_HOLDER_ROUTES } from './routes.ts';
+export type { CardCounts, CardStaff, HolderRow } from './staff.ts';
 export { registerCardsResidentPages } from './resident-pages.ts';
 export { householdInputSchema, KIND_LABELS, type HouseholdInput } from './schemas.ts';
 
@@ -29,6 +38,9 @@ export interface CardsDeps {
   /** The cards' LMDB directory (cardsStoreDir(dataDir)). */
   dir: string;
   keys: DataKeys;
+  audit: AuditLog;
+  tenants: TenantStore;
+  endpoints: () => LineEndpoints;
   /** The clock eligibility is judged by (tests move it). */
   now?: () => number;
 }
@@ -38,7 +50,9 @@ export interface Cards {
   households: Households;
   images: CardImages;
   keys: DataKeys;
+  staff: CardStaff;
   registerResidentApi(residents: ResidentShell): void;
+  registerRoutes(app: FastifyInstance, auth: Authenticator): void;
   close(): Promise<void>;
 }
 
@@ -47,13 +61,25 @@ export function createCards(deps: CardsDeps): Cards {
   const store = new CardStore(deps.dir);
   const households = new Households(store, deps.keys);
   const images = new CardImages(store);
+  const staff = new CardStaff({
+    households,
+    images,
+    audit: deps.audit,
+    tenants: deps.tenants,
+    endpoints: deps.endpoints,
+    now,
+  });
   return {
     store,
     households,
     images,
     keys: deps.keys,
+    staff,
     registerResidentApi(residents) {
       registerCardsResidentApi(residents, { households, images, now });
+    },
+    registerRoutes(app, auth) {
+      registerCardsRoutes(app, { auth, staff, tenants: deps.tenants });
     },
     close: () => store.close(),
   };

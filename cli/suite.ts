@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { AuditLog } from '../core/audit.ts';
 import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
 import { trustProxyOption, type Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
@@ -179,7 +180,13 @@ export async function startSuite(
     await mileage.start();
     cleanups.push('mileage', () => mileage.stop());
     const dataKeys = new DataKeys({ dir: dataKeysDir(config.dataDir), provider: new SuiteKeyProvider(box) });
-    const cards = createCards({ dir: cardsStoreDir(config.dataDir), keys: dataKeys });
+    const cards = createCards({
+      dir: cardsStoreDir(config.dataDir),
+      keys: dataKeys,
+      audit: new AuditLog(ch, logger),
+      tenants,
+      endpoints,
+    });
     cleanups.push('cards', () => cards.close());
     // once every handler is registered (they run from the event log); stopped before delivery
     await ingest.start();
@@ -235,6 +242,7 @@ export async function startSuite(
     mileage.registerResidentApi(residents);
     registerMileageResidentPages(residents);
     cards.registerResidentApi(residents);
+    cards.registerRoutes(app, dashboard.auth);
     registerCardsResidentPages(residents);
     registerMileagePrintableRoutes(app, dashboard.auth, { ...mileage, tenants, endpoints });
     registerReportRoutes(app, { ch, reports });

@@ -9,6 +9,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { startDemoSandbox } from '../../cli/demo-sandbox.ts';
 import { seedDemoTenants } from '../../cli/demo-seed.ts';
 import { type Cards, cardsStoreDir, createCards, registerCardsResidentPages } from '../../cards/index.ts';
+import { AuditLog } from '../../core/audit.ts';
 import { loadSecretBox } from '../../core/crypto.ts';
 import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../../core/data-keys.ts';
 import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
@@ -28,6 +29,8 @@ export interface CardsSuite {
   dashboard: Dashboard;
   residents: ResidentFrame;
   sandbox: RunningSandbox;
+  /** Every route of the app (fastify's table, as registered). */
+  routes: Array<{ method: string; url: string }>;
   /** Moves the cards' clock (eligibility is judged by it). */
   setNow(ms: number | undefined): void;
   op<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -49,6 +52,10 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
     const endpoints = (): LineEndpoints => ({ line: h.config.lineApiBaseUrl, sandbox: sandbox?.url });
     const app = createHttpApp(logger, {});
     h.defer('http', () => app.close());
+    const routes: Array<{ method: string; url: string }> = [];
+    app.addHook('onRoute', (r) => {
+      for (const m of [r.method].flat()) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+    });
     const dashboard = createDashboard({
       ch: h.ch,
       redis: h.redis.client,
@@ -67,9 +74,17 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
     let fixed: number | undefined;
     const box = loadSecretBox(h.config, { create: true });
     const keys = new DataKeys({ dir: dataKeysDir(h.config.dataDir), provider: new SuiteKeyProvider(box) });
-    const cards = createCards({ dir: cardsStoreDir(h.config.dataDir), keys, now: () => fixed ?? Date.now() });
+    const cards = createCards({
+      dir: cardsStoreDir(h.config.dataDir),
+      keys,
+      audit: new AuditLog(h.ch, logger),
+      tenants: h.tenants,
+      endpoints,
+      now: () => fixed ?? Date.now(),
+    });
     h.defer('cards', () => cards.close());
     cards.registerResidentApi(residents);
+    cards.registerRoutes(app, dashboard.auth);
     registerCardsResidentPages(residents);
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://localhost:${(app.server.address() as AddressInfo).port}`;
@@ -98,6 +113,7 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
       dashboard,
       residents,
       sandbox: running,
+      routes,
       setNow: (ms) => {
         fixed = ms;
       },

@@ -34,9 +34,9 @@ async function main(): Promise<void> {
   setStatus('');
   const result = byId('m-scan-result');
   if (!r.ok) {
-    // the API's Japanese reason is in the alert region too; here it stands as the result
+    // the API's Japanese reason is in the alert region (residentFetch put it there); the result says the outcome
     if (result) {
-      result.textContent = r.body.error?.message ?? 'ポイントを付与できませんでした。';
+      result.textContent = 'ポイントは付与されませんでした';
       result.classList.add('m-refused');
       result.dataset.code = r.body.error?.code ?? 'error';
     }

@@ -212,14 +212,15 @@ describe('a resident scans, collects points and receives the card', () => {
     const me = people[1]!.userId;
     const expired = await scan(me, codes.expired);
     expect(expired.kind).toBe('session_expired');
-    expect(expired.result).toContain('受付期間は終了しました');
+    expect(expired.result).toBe('ポイントは付与されませんでした');
     await expired.page.screenshot({ path: path.join(shots, 'resident-scan-expired.png'), fullPage: true });
     expect(await expired.page.textContent('#resident-alert')).toContain('受付期間は終了しました');
     await expired.page.context().close();
 
     const foreign = await scan(me, codes.foreign);
     expect(foreign.kind).toBe('code_foreign');
-    expect(foreign.result).toContain('別の市町');
+    expect(foreign.result).toBe('ポイントは付与されませんでした');
+    expect(await foreign.page.textContent('#resident-alert')).toContain('別の市町');
     await foreign.page.context().close();
 
     const nonsense = await scan(me, 'this-is-not-a-code');

@@ -323,7 +323,7 @@ ${field({ id: 's-validUntil', label: '受付終了', required: true, hint: '日�
     return html`${noLiff}<p class="note">イベントや会場ごとに QR コードを作ります。住民が LINE のカメラで読み取ると、1 人 1 回ポイントがたまります。受付期間を過ぎた QR コードや、ほかの市町の QR コードでは付与されません。</p>
 ${form}
 <div class="scroll"><table class="m-table" id="sessions-table"><caption>会場の一覧 (新しい開催日から)</caption>
-<thead><tr><th scope="col">名称</th><th scope="col">開催日</th><th scope="col">場所</th><th scope="col">活動</th><th scope="col">受付期間</th><th scope="col">ダウンロード</th></tr></thead>
+<thead><tr><th scope="col">名称</th><th scope="col">開催日</th><th scope="col">場所</th><th scope="col">活動</th><th scope="col">受付期間</th><th scope="col">ダウンロード・操作</th></tr></thead>
 <tbody>${rows.length ? rows : html`<tr><td colspan="6">まだ会場はありません</td></tr>`}</tbody></table></div>`;
   });
 

@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { ConfigError, loadConfig, trustProxyOption } from '../../core/config.ts';
 import { createHttpApp } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -19,9 +19,9 @@ import { LoginThrottle } from '../../core/sessions.ts';
 import { chDateTime, nextVersion } from '../../core/time.ts';
 import { HashGate } from '../../core/users.ts';
 import type { DeliveryRecord } from '../../delivery/index.ts';
-import { testConfig, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { harness, type Harness, testEnv, waitFor } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 const OWN = '24201';
 const OTHER = '24202';
 let suite: Suite;
@@ -107,11 +107,11 @@ function delivery(tenantId: string, title: string, at: number): DeliveryRecord {
 }
 
 beforeAll(async () => {
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_SANDBOX: 'off', TAYORI_PUBLIC_URL: 'https://tayori.example.jp' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
-    { demo: true },
-  );
+  h = await harness({
+    clickhouse: false,
+    env: { TAYORI_SANDBOX: 'off', TAYORI_PUBLIC_URL: 'https://tayori.example.jp' },
+  });
+  suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'error' : 'silent'));
   for (const u of [
     { username: 'boss', role: 'admin', password: 'admin-pass-123' },
     { username: 'ken', role: 'prefecture', password: 'prefecture-pass-1' },
@@ -132,8 +132,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 describe('the /api/ gate goes by the matched route', () => {
@@ -391,7 +390,7 @@ describe('the session cookie over https', () => {
 
 describe('TAYORI_TRUST_PROXY', () => {
   it('is off by default; takes a hop count or addresses and CIDRs; refuses anything else', () => {
-    const env = (v?: string) => testEnv(tmp.dir, v === undefined ? {} : { TAYORI_TRUST_PROXY: v });
+    const env = (v?: string) => testEnv(h.dir, v === undefined ? {} : { TAYORI_TRUST_PROXY: v });
     expect(loadConfig(env()).trustProxy).toBe(false);
     expect(loadConfig(env('off')).trustProxy).toBe(false);
     expect(loadConfig(env('2')).trustProxy).toBe(2);

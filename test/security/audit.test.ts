@@ -7,12 +7,12 @@
  * reject), the caller gets 503 `audit_unavailable` and nothing is sent, scheduled or downloaded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { createLogger } from '../../core/logger.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+let h: Harness;
 const TENANT = '24201';
 const DEVICE = `U${'ab'.repeat(16)}`;
 let suite: Suite;
@@ -116,11 +116,8 @@ async function withAuditDown<T>(ch: ClickHouseClient, fn: () => Promise<T>): Pro
 }
 
 beforeAll(async () => {
-  suite = await startSuite(
-    testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-    createLogger(process.env.DBG ? 'error' : 'silent'),
-    { demo: true },
-  );
+  h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+  suite = await h.startSuite({ demo: true }, createLogger(process.env.DBG ? 'error' : 'silent'));
   for (const u of [
     {
       username: 'tsu-ops',
@@ -140,8 +137,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await suite?.close();
-  tmp.remove();
+  await h?.close();
 });
 
 describe('every send path leaves exactly one audit record, by the caller', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
+import type { Suite } from '../../cli/suite.ts';
 import { html } from '../../core/html.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
 import { CONTENT_SECURITY_POLICY } from '../../core/security-headers.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
 // The security headers on every kind of answer of the running suite (pages, API, assets, 404s,
 // errors, the webhook receiver in front of the app), and HSTS only over https.
@@ -46,16 +46,13 @@ describe('the policy itself', () => {
 });
 
 describe('security headers on the running suite', () => {
-  const tmp = tmpDir();
+  let h: Harness;
   let suite: Suite;
   let cookie = '';
 
   beforeAll(async () => {
-    suite = await startSuite(
-      testConfig(tmp.dir, { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' }),
-      createLogger('silent'),
-      { demo: true },
-    );
+    h = await harness({ clickhouse: false, env: { TAYORI_DEMO_RESIDENT_RATIO: '0.0001', TAYORI_DEMO_SPEED: '1000' } });
+    suite = await h.startSuite({ demo: true });
     const op = (p: string, body: unknown) =>
       fetch(suite.url + p, {
         method: 'POST',
@@ -68,10 +65,7 @@ describe('security headers on the running suite', () => {
     expect(signIn.status).toBe(201);
     cookie = signIn.headers.get('set-cookie')!.split(';')[0]!;
   });
-  afterAll(async () => {
-    await suite?.close();
-    tmp.remove();
-  });
+  afterAll(() => h?.close());
 
   const get = (p: string, headers: Record<string, string> = {}) =>
     fetch(suite.url + p, { headers, redirect: 'manual' });

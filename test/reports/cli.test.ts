@@ -7,26 +7,22 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSuite, type Suite } from '../../cli/suite.ts';
-import { createLogger } from '../../core/logger.ts';
-import { runCli, testConfig, testEnv, tmpDir } from '../helpers/index.ts';
+import type { Suite } from '../../cli/suite.ts';
+import { harness, runCli, testEnv, type Harness } from '../helpers/index.ts';
 
-const tmp = tmpDir();
 const key = { TAYORI_SECRET_KEY: randomBytes(32).toString('base64') };
-const env = testEnv(tmp.dir, key);
+let h: Harness;
 let suite: Suite | undefined;
-const cli = (...args: string[]) => runCli(args, { env, timeoutMs: 180_000 });
+const cli = (...args: string[]) => runCli(args, { env: testEnv(h.dir, key), timeoutMs: 180_000 });
 
 beforeAll(async () => {
-  suite = await startSuite(testConfig(tmp.dir, key), createLogger('silent'));
+  h = await harness({ clickhouse: false, env: key });
+  suite = await h.startSuite();
   await suite.tenants.add({ id: '24000', name: '三重県', kind: 'prefecture', population: 1_740_000 });
   await suite.tenants.add({ id: '24201', name: '津市', kind: 'municipality', population: 274_500 });
   await suite.tenants.add({ id: '24202', name: '四日市市', kind: 'municipality', population: 310_000 });
 }, 120_000);
-afterAll(async () => {
-  await suite?.close();
-  tmp.remove();
-});
+afterAll(() => h?.close());
 
 const api = async <T>(p: string): Promise<T> =>
   (await (await fetch(suite!.url + p, { headers: { authorization: `Bearer ${suite!.token}` } })).json()) as T;
@@ -172,7 +168,7 @@ describe('with the suite running (through its API)', () => {
     };
     expect(files).toHaveLength(5);
     const kpi = files.find((f) => f.kind === 'kpi-xlsx')!;
-    const out = path.join(tmp.dir, 'out');
+    const out = path.join(h.dir, 'out');
     fs.mkdirSync(out);
     const dl = await cli('report', 'download', kpi.id, '--out', out);
     expect(dl.code, dl.stderr).toBe(0);

@@ -12,12 +12,13 @@
  */
 import path from 'node:path';
 import type { Authenticator } from '../core/auth.ts';
-import type { AuditLog } from '../core/audit.ts';
+import type { AuditContext, AuditLog } from '../core/audit.ts';
 import type { DataKeys } from '../core/data-keys.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import type { LineEndpoints } from '../core/line.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { CardStore, Households } from './households.ts';
+import { type ErasureResult, erasePersonalData } from './erasure.ts';
 import { CardImages } from './images.ts';
 import { registerCardsResidentApi } from './resident-api.ts';
 import { registerCardsRoutes } from './routes.ts';
@@ -28,6 +29,7 @@ export { eligibility, eligibleUntil, reachesAge, type Eligibility, type Househol
 export { CardStore, Households, type Household } from './households.ts';
 export { CardImages } from './images.ts';
 export { CARD_HOLDER_ROUTES } from './routes.ts';
+export { certificatePdf, erasePersonalData, type ErasureResult } from './erasure.ts';
 export type { CardCounts, CardStaff, HolderRow } from './staff.ts';
 export { registerCardsResidentPages } from './resident-pages.ts';
 export { householdInputSchema, KIND_LABELS, type HouseholdInput } from './schemas.ts';
@@ -53,6 +55,8 @@ export interface Cards {
   staff: CardStaff;
   registerResidentApi(residents: ResidentShell): void;
   registerRoutes(app: FastifyInstance, auth: Authenticator): void;
+  /** Logical erasure of a tenant's personal data (its data key destroyed); `confirm` is the tenant id typed again. */
+  erase(by: AuditContext, tenantId: string, confirm: string): Promise<ErasureResult>;
   close(): Promise<void>;
 }
 
@@ -61,6 +65,18 @@ export function createCards(deps: CardsDeps): Cards {
   const store = new CardStore(deps.dir);
   const households = new Households(store, deps.keys);
   const images = new CardImages(store);
+  const erase = async (by: AuditContext, tenantId: string, confirm: string) => {
+    const tenant = await deps.tenants.require(tenantId);
+    return erasePersonalData({
+      tenantId,
+      tenantName: tenant.name,
+      confirm,
+      keys: deps.keys,
+      store,
+      audit: deps.audit,
+      by,
+    });
+  };
   const staff = new CardStaff({
     households,
     images,
@@ -79,8 +95,9 @@ export function createCards(deps: CardsDeps): Cards {
       registerCardsResidentApi(residents, { households, images, now });
     },
     registerRoutes(app, auth) {
-      registerCardsRoutes(app, { auth, staff, tenants: deps.tenants });
+      registerCardsRoutes(app, { auth, staff, tenants: deps.tenants, erase });
     },
+    erase,
     close: () => store.close(),
   };
 }

@@ -9,12 +9,15 @@
  *   GET  /api/v1/cards/tenants/:tenantId/images/:kind/:state      the draft (preview) or published image
  *   POST /api/v1/cards/tenants/:tenantId/images/:kind/publish
  *   PUT  /api/v1/cards/tenants/:tenantId/shop-code        {shopCode}
+ *   POST /api/v1/cards/tenants/:tenantId/erase-personal-data {confirm: tenantId}   admins and the CLI's
+ *        operator token: logical erasure; answers the certificate (PDF, base64) and the key's fingerprint
  */
 import { checkCsrf, type Authenticator, type Principal, visibleTenants } from '../core/auth.ts';
-import { auditContext } from '../core/audit.ts';
+import { type AuditContext, auditContext } from '../core/audit.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
 import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
+import type { ErasureResult } from './erasure.ts';
 import type { ImageKind } from './households.ts';
 import { MAX_IMAGE_BYTES } from './images.ts';
 import type { CardStaff } from './staff.ts';
@@ -28,7 +31,12 @@ export const CARD_HOLDER_ROUTES = [
 
 export function registerCardsRoutes(
   app: FastifyInstance,
-  deps: { auth: Authenticator; staff: CardStaff; tenants: TenantStore },
+  deps: {
+    auth: Authenticator;
+    staff: CardStaff;
+    tenants: TenantStore;
+    erase: (by: AuditContext, tenantId: string, confirm: string) => Promise<ErasureResult>;
+  },
 ): void {
   const { auth, staff } = deps;
   const principals = new WeakMap<FastifyRequest, Principal>();
@@ -89,6 +97,22 @@ export function registerCardsRoutes(
   app.post(`${base}/images/:kind/publish`, pre, async (req) => {
     await staff.publish(by(req), tid(req), kindOf(req));
     return { published: true };
+  });
+  app.post(`${base}/erase-personal-data`, pre, async (req) => {
+    const p = who(req);
+    if (p.kind === 'staff' && p.role !== 'admin') {
+      throw new AppError('forbidden', '個人情報の消去は管理者だけが行えます', 403);
+    }
+    const confirm = String((req.body as { confirm?: unknown } | undefined)?.confirm ?? '');
+    const r = await deps.erase(by(req), tid(req), confirm);
+    return {
+      tenantId: r.tenantId,
+      tenantName: r.tenantName,
+      records: r.records,
+      erasedAt: r.erasedAt,
+      keyFingerprint: r.key.fingerprint ?? null,
+      certificate: r.certificate.toString('base64'),
+    };
   });
   app.put(`${base}/shop-code`, pre, async (req) => staff.setShopCode(by(req), tid(req), req.body));
 }

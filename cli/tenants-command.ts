@@ -13,6 +13,7 @@ import {
   type Tenant,
   type TenantInput,
 } from '../core/tenants.ts';
+import { registerEraseCommand } from './erase-command.ts';
 import { table } from './output.ts';
 import { readStdin } from './stdin.ts';
 import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
@@ -144,6 +145,7 @@ export function registerTenantsCommand(program: Command, config: () => Config): 
   const tenants = program
     .command('tenants')
     .description('テナント (LINE 公式アカウント) の一覧・登録・チャネル情報の設定');
+  registerEraseCommand(tenants, config);
 
   tenants
     .command('list')

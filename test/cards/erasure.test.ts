@@ -1,0 +1,123 @@
+/**
+ * Logical erasure: after the tenant id is typed again, the tenant's data key is destroyed; every
+ * value sealed with it (copies taken before included) can never be decrypted again, by this process
+ * or a fresh one; another tenant's data is untouched; the データ消去証明書 (PDF, 和暦) names what was
+ * erased, how, when and the key's fingerprint; the erasure is audited.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSecretBox } from '../../core/crypto.ts';
+import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../../core/data-keys.ts';
+import { residentCall, residentIdToken, sandboxResidents } from '../helpers/resident.ts';
+import { type CardsSuite, startCardsSuite } from './cards-suite.ts';
+
+const TSU = '24201';
+const YOK = '24202';
+let s: CardsSuite;
+
+beforeAll(async () => {
+  s = await startCardsSuite('tayori-cards-erase-');
+}, 120_000);
+afterAll(() => s?.close());
+
+describe('erase-personal-data', () => {
+  it('destroys the key: nothing sealed before can be decrypted; the certificate says so', async () => {
+    const [a, b] = await sandboxResidents(s.url, TSU, 2);
+    const [y] = await sandboxResidents(s.url, YOK, 1);
+    const ta = await residentIdToken(s.url, TSU, a!.userId);
+    const ty = await residentIdToken(s.url, YOK, y!.userId);
+    const body = (holderName: string) => ({
+      holderName,
+      relationship: '父',
+      kind: 'children',
+      children: [{ name: '子', birthDate: '2020-02-02' }],
+    });
+    expect((await residentCall(s.url, TSU, ta, 'PUT', 'cards/household', body('消去 太郎'))).status).toBe(200);
+    expect(
+      (
+        await residentCall(
+          s.url,
+          TSU,
+          await residentIdToken(s.url, TSU, b!.userId),
+          'PUT',
+          'cards/household',
+          body('消去 次郎'),
+        )
+      ).status,
+    ).toBe(200);
+    expect((await residentCall(s.url, YOK, ty, 'PUT', 'cards/household', body('残る 花子'))).status).toBe(200);
+    const sealed = [...s.cards.households.stored(TSU)].map((h) => h.sealed);
+    expect(sealed).toHaveLength(2);
+    const fingerprint = s.cards.keys.fingerprint(TSU)!;
+
+    // a wrong confirmation erases nothing
+    const wrong = await s.op('POST', `/api/v1/cards/tenants/${TSU}/erase-personal-data`, { confirm: '24202' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.code).toBe('confirmation_mismatch');
+    expect(s.cards.keys.decrypt(TSU, sealed[0]!)).toContain('太郎');
+
+    const r = await s.op('POST', `/api/v1/cards/tenants/${TSU}/erase-personal-data`, { confirm: TSU });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ tenantId: TSU, records: 2, keyFingerprint: fingerprint });
+
+    // nothing can be decrypted: not here, not by a fresh process with the same KEK
+    for (const v of sealed)
+      expect(() => s.cards.keys.decrypt(TSU, v)).toThrow(expect.objectContaining({ code: 'data_key_destroyed' }));
+    const fresh = new DataKeys({
+      dir: dataKeysDir(s.h.config.dataDir),
+      provider: new SuiteKeyProvider(loadSecretBox(s.h.config)),
+    });
+    for (const v of sealed)
+      expect(() => fresh.decrypt(TSU, v)).toThrow(expect.objectContaining({ code: 'data_key_destroyed' }));
+    expect(fs.readdirSync(dataKeysDir(s.h.config.dataDir))).not.toContain(`${TSU}.json`);
+    expect([...s.cards.households.stored(TSU)]).toHaveLength(0);
+    expect((await residentCall(s.url, TSU, ta, 'GET', 'cards/card')).body.registered).toBe(false);
+    // another tenant keeps its data
+    expect((await residentCall(s.url, YOK, ty, 'GET', 'cards/card')).body.household.holderName).toBe('残る 花子');
+
+    // the certificate (PDF, 和暦)
+    const pdf = Buffer.from(r.body.certificate, 'base64');
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const file = path.join(s.h.dir, 'certificate.pdf');
+    fs.writeFileSync(file, pdf);
+    const text = execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).replace(/\s+/g, '');
+    expect(text).toContain('データ消去証明書');
+    expect(text).toContain('津市(24201)');
+    expect(text).toContain('2件');
+    expect(text).toMatch(/消去日時令和\d+年\d+月\d+日/);
+    expect(text).toContain(fingerprint);
+    expect(text).toContain('論理的消去');
+
+    const audit = await s.op('GET', `/api/v1/audit?tenant=${TSU}&action=personal_data_erased`);
+    const rec = audit.body.records[0];
+    expect(typeof rec.detail === 'string' ? JSON.parse(rec.detail) : rec.detail).toMatchObject({
+      records: 2,
+      keyFingerprint: fingerprint,
+    });
+
+    // the tenant can start again with a new key (the old values stay unreadable)
+    expect((await residentCall(s.url, TSU, ta, 'PUT', 'cards/household', body('新規 太郎'))).status).toBe(200);
+    expect(s.cards.keys.fingerprint(TSU)).not.toBe(fingerprint);
+    for (const v of sealed) expect(() => s.cards.keys.decrypt(TSU, v)).toThrow();
+  }, 60_000);
+
+  it('a staff account other than an admin may not erase', async () => {
+    const u = await s.op('POST', '/api/v1/users', {
+      username: 'pref-eraser',
+      role: 'prefecture',
+      password: 'correct horse battery 42',
+      permissions: ['card_holders'],
+    });
+    expect(u.status).toBe(201);
+    const t = await s.op('POST', '/api/v1/users/pref-eraser/tokens', { label: 't' });
+    const res = await fetch(`${s.url}/api/v1/cards/tenants/${YOK}/erase-personal-data`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.body.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ confirm: YOK }),
+    });
+    expect(res.status).toBe(403);
+    expect(s.cards.keys.fingerprint(YOK)).toBeTruthy();
+  });
+});

@@ -7,6 +7,7 @@
  * ledger does not answer) → the tenant's guards are dropped, to be rebuilt from the ledger, and 503.
  * Nothing half-done is kept either way.
  */
+import { memberNumber } from '../core/check-digit.ts';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError, unavailableError } from '../core/errors.ts';
 import type { GroupCommitWriter } from '../core/group-commit.ts';
@@ -98,7 +99,6 @@ export class Awards {
         throw awardErrors.outsidePeriod(programme);
       if (activity?.retired) throw awardErrors.retired(activity);
     }
-    const { memberNo } = await this.members.ensure(req.tenantId, req.userId, { withEntry: true });
     const guard: GuardAward = {
       programmeId: programme.programmeId,
       userId: req.userId,
@@ -111,10 +111,14 @@ export class Awards {
     };
     const outcome = await this.guards.run(req.tenantId, async (epoch): Promise<GuardOutcome | typeof STALE> => {
       const o = await this.guards.award(req.tenantId, epoch, guard);
-      if (o === STALE || o.kind !== 'awarded') return o;
-      await this.#store(req, epoch, guard, memberNo);
+      if (o === STALE) return o;
+      const memberNo = memberNumber(req.tenantId, o.serial);
+      // a first participation: the number is stored with the entry, its member row follows
+      if (o.memberCreated) this.members.given(req.tenantId, req.userId, memberNo);
+      if (o.kind === 'awarded') await this.#store(req, epoch, guard, memberNo);
       return o;
     });
+    const memberNo = memberNumber(req.tenantId, outcome.serial);
     const base = {
       entryId: req.entryId,
       points: req.points,

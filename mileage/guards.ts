@@ -45,18 +45,27 @@ const serialKey = (tenantId: string, epoch: string) => `${base(tenantId, epoch)}
 /** Returned by a step whose epoch is gone: the caller refreshes (or rebuilds) and tries again. */
 export const STALE = Symbol('stale epoch');
 
+/** An award, with the participant's member serial (given here on a first award): one round trip. */
 const AWARD = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2, 0} end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-2, 0, 0, 0} end
+local s = redis.call('HGET', KEYS[3], ARGV[8])
+local created = 0
+if not s then
+  s = redis.call('INCR', KEYS[4])
+  redis.call('HSET', KEYS[3], ARGV[8], s)
+  created = 1
+end
+s = tonumber(s)
 local b = tonumber(redis.call('HGET', KEYS[2], 'b') or '0')
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {0, b} end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return {0, b, s, created} end
 local dcap = tonumber(ARGV[5])
-if dcap > 0 and tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0') >= dcap then return {-3, b} end
+if dcap > 0 and tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0') >= dcap then return {-3, b, s, created} end
 local pcap = tonumber(ARGV[7])
-if pcap > 0 and tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0') >= pcap then return {-4, b} end
+if pcap > 0 and tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0') >= pcap then return {-4, b, s, created} end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[4], 1) end
 if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[6], 1) end
-return {1, redis.call('HINCRBY', KEYS[2], 'b', ARGV[3])}
+return {1, redis.call('HINCRBY', KEYS[2], 'b', ARGV[3]), s, created}
 `;
 
 const UNDO = `
@@ -124,11 +133,13 @@ export interface GuardAward {
   periodCap: number;
 }
 
-export type GuardOutcome =
-  | { kind: 'awarded'; balance: number }
-  | { kind: 'already'; balance: number }
-  | { kind: 'daily_cap'; balance: number }
-  | { kind: 'period_cap'; balance: number };
+export type GuardOutcome = {
+  kind: 'awarded' | 'already' | 'daily_cap' | 'period_cap';
+  balance: number;
+  /** The participant's member serial; `memberCreated` when this call gave it. */
+  serial: number;
+  memberCreated: boolean;
+};
 
 /** The hash fields an award touches: its entry, its day's and its period's counters. */
 export function awardFields(a: GuardAward): { entry: string; daily: string; period: string } {
@@ -218,23 +229,19 @@ export class AwardGuards {
 
   async award(tenantId: string, epoch: string, a: GuardAward): Promise<GuardOutcome | typeof STALE> {
     const f = awardFields(a);
-    const [code, balance] = (await scripts.award.run(
+    const [code, balance, serial, created] = (await scripts.award.run(
       this.redis,
-      [epochKey(tenantId), userKey(tenantId, epoch, a.programmeId, a.userId)],
-      [epoch, f.entry, a.points, f.daily, a.dailyCap, f.period, a.periodCap],
-    )) as [number, number];
-    switch (code) {
-      case -2:
-        return STALE;
-      case 0:
-        return { kind: 'already', balance };
-      case -3:
-        return { kind: 'daily_cap', balance };
-      case -4:
-        return { kind: 'period_cap', balance };
-      default:
-        return { kind: 'awarded', balance };
-    }
+      [
+        epochKey(tenantId),
+        userKey(tenantId, epoch, a.programmeId, a.userId),
+        membersKey(tenantId, epoch),
+        serialKey(tenantId, epoch),
+      ],
+      [epoch, f.entry, a.points, f.daily, a.dailyCap, f.period, a.periodCap, a.userId],
+    )) as [number, number, number, number];
+    if (code === -2) return STALE;
+    const kind = code === 0 ? 'already' : code === -3 ? 'daily_cap' : code === -4 ? 'period_cap' : 'awarded';
+    return { kind, balance, serial, memberCreated: created === 1 };
   }
 
   /** Takes back an award whose row was not stored (false: the epoch is gone, nothing to undo). */

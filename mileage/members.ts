@@ -30,27 +30,14 @@ export class Members {
     private readonly logger?: Logger,
   ) {}
 
-  /**
-   * The resident's member number, made on first call and stored in mileage_members before this
-   * answers — unless `withEntry`: then the caller stores it with the ledger entry it writes (the
-   * member row follows in the background, in larger batches; the ledger's copy makes the number
-   * durable either way, and the guards' rebuild reads both).
-   */
-  async ensure(
-    tenantId: string,
-    userId: string,
-    opts: { withEntry?: boolean } = {},
-  ): Promise<{ memberNo: string; created: boolean }> {
+  /** The resident's member number, made on first call and stored in mileage_members before this answers. */
+  async ensure(tenantId: string, userId: string): Promise<{ memberNo: string; created: boolean }> {
     return this.guards.run(tenantId, async (epoch) => {
       const got = await this.guards.member(tenantId, epoch, userId);
       if (got === STALE) return STALE;
       const memberNo = memberNumber(tenantId, got.serial);
       if (!got.created) return { memberNo, created: false };
       const row = { tenant_id: tenantId, user_id: userId, member_no: memberNo, joined_at: chDateTime(Date.now()) };
-      if (opts.withEntry) {
-        void this.#writeLater(row);
-        return { memberNo, created: true };
-      }
       try {
         await this.writer.write([row]);
       } catch (err) {
@@ -61,7 +48,20 @@ export class Members {
     });
   }
 
-  /** The member row of a first award, retried a few times (its ledger entry carries the number meanwhile). */
+  /**
+   * The member row of a number given with a first award (by the award's guard script): written in
+   * the background, in larger batches, retried a few times; the award's ledger entry carries the
+   * number meanwhile, and the guards' rebuild reads both.
+   */
+  given(tenantId: string, userId: string, memberNo: string): void {
+    void this.#writeLater({
+      tenant_id: tenantId,
+      user_id: userId,
+      member_no: memberNo,
+      joined_at: chDateTime(Date.now()),
+    });
+  }
+
   async #writeLater(row: MemberRow): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {

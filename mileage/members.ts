@@ -2,7 +2,9 @@
  * Member numbers (会員番号): given on a resident's first participation, `<tenant>-<serial>-<Luhn>`
  * (core/check-digit.ts). Serials come from the guards' per-tenant counter in Redis (INCR, set from
  * ClickHouse's largest serial whenever the guards are rebuilt), so concurrent first awards get
- * distinct numbers; the number is stored in ClickHouse (mileage_members) before it is used.
+ * distinct numbers. A number given on a first LIFF visit is stored in mileage_members before it is
+ * shown; one given with a first award (inside the award's guard script) is stored with the award's
+ * ledger entry, and its mileage_members row follows (given()).
  */
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { memberNumber, parseMemberNumber } from '../core/check-digit.ts';

@@ -3,7 +3,12 @@
  * (`<LINE base URL>/oauth2/v2.1/certs`, fetched once per base URL and cached by jose's remote key
  * set, refetched only for an unknown `kid`), the issuer `https://access.line.me`, the audience (the
  * tenant's LINE Login channel), ES256 only, and the expiry.
+ *
+ * Verified tokens are remembered until they expire (a bounded cache keyed by the SHA-256 of the
+ * token, its audience and LINE's URL): a resident's page calls several APIs with one token, and a
+ * surge at a till (the benefit card) would otherwise verify the same signature again and again.
  */
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { AppError } from '../errors.ts';
 
@@ -31,13 +36,47 @@ export const idTokenErrors = {
     ),
 };
 
+export interface IdTokenVerifierOptions {
+  /** Verified tokens remembered at most (oldest dropped first); 0 turns the cache off. */
+  cacheSize?: number;
+  /** The clock expiry is judged by (tests move it). */
+  now?: () => number;
+}
+
 export class IdTokenVerifier {
   readonly #keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  readonly #verified = new Map<string, { resident: VerifiedResident; expMs: number }>();
+  readonly #cacheSize: number;
+  readonly #now: () => number;
+
+  constructor(opts: IdTokenVerifierOptions = {}) {
+    this.#cacheSize = opts.cacheSize ?? 100_000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** How many verified tokens are remembered now. */
+  get cached(): number {
+    return this.#verified.size;
+  }
 
   /** The resident a token names, or an AppError (401 id_token_*, 503 when LINE's keys cannot be fetched). */
   async verify(token: string, opts: { lineBaseUrl: string; audience: string }): Promise<VerifiedResident> {
     if (!token) throw idTokenErrors.missing();
     if (token.length > MAX_TOKEN_LENGTH) throw idTokenErrors.invalid();
+    const cacheKey = this.#cacheSize
+      ? createHash('sha256')
+          .update(opts.lineBaseUrl)
+          .update('\0')
+          .update(opts.audience)
+          .update('\0')
+          .update(token)
+          .digest('base64')
+      : '';
+    const hit = cacheKey ? this.#verified.get(cacheKey) : undefined;
+    if (hit) {
+      if (hit.expMs > this.#now()) return hit.resident;
+      this.#verified.delete(cacheKey);
+    }
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.#keySet(opts.lineBaseUrl), {
@@ -45,6 +84,7 @@ export class IdTokenVerifier {
         audience: opts.audience,
         algorithms: ['ES256'],
         requiredClaims: ['sub', 'exp', 'iat'],
+        currentDate: new Date(this.#now()),
       }));
     } catch (e) {
       if (e instanceof errors.JWTExpired) throw idTokenErrors.expired();
@@ -60,7 +100,19 @@ export class IdTokenVerifier {
     const userId = payload.sub;
     if (typeof userId !== 'string' || !/^U[0-9a-f]{32}$/.test(userId)) throw idTokenErrors.invalid();
     const name = typeof payload.name === 'string' && payload.name ? payload.name : undefined;
-    return name ? { userId, displayName: name } : { userId };
+    const resident: VerifiedResident = name ? { userId, displayName: name } : { userId };
+    if (cacheKey && typeof payload.exp === 'number') {
+      if (this.#verified.size >= this.#cacheSize) {
+        // drop the oldest tenth at once (Map keeps insertion order), so a full cache costs little per entry
+        let n = Math.max(1, Math.floor(this.#cacheSize / 10));
+        for (const k of this.#verified.keys()) {
+          this.#verified.delete(k);
+          if (--n === 0) break;
+        }
+      }
+      this.#verified.set(cacheKey, { resident, expMs: payload.exp * 1000 });
+    }
+    return resident;
   }
 
   #keySet(baseUrl: string): ReturnType<typeof createRemoteJWKSet> {

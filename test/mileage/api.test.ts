@@ -637,6 +637,13 @@ describe('grants, imports and corrections', () => {
     expect(await rollup(user(31))).toBe(80);
     const other = await call(T.yokkaichi, 'POST', `${importPath()}/${r.body.importId}/confirm`);
     expect(other.status).toBe(403);
+    const unknown = await call<{ error: { code: string } }>(
+      T.tsuManager,
+      'POST',
+      `${importPath()}/00000000-0000-4000-8000-000000000000/confirm`,
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('import_expired');
   });
 
   it('reads an xlsx file the same way', async () => {

@@ -1,0 +1,225 @@
+/**
+ * The staff pages of surveys/, in the staff shell (nav 「アンケート」):
+ *
+ *   /surveys                                   the surveys of every tenant the caller sees
+ *   /surveys/:tenantId/new                     the builder (questions, branching, window, anonymity)
+ *   /surveys/:tenantId/:surveyId/edit          the builder for a survey (after the first answer only
+ *                                              wording and the window; the API refuses the rest)
+ *   /surveys/:tenantId/:surveyId               results: answers over time, counts and shares per option
+ *                                              (charts), cross-tabulation (?by=&question=) with groups
+ *                                              under 5 as 「—」, free texts with search (?text=&q=),
+ *                                              exports, the delivery draft, a preview link
+ *
+ * Tables and charts are drawn on the server (charts by the dashboard's charts.js from chart-data);
+ * the builder and the delivery button are browser/staff.ts, which posts to the surveys API.
+ */
+import { fileURLToPath } from 'node:url';
+import { hasPermission, requireTenant } from '../core/auth.ts';
+import { AppError } from '../core/errors.ts';
+import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
+import type { PageShell } from '../core/page-shell.ts';
+import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
+import { tokyoMinute } from '../core/time.ts';
+import { answersOverTimeOptions, optionCountsOptions } from './charts.ts';
+import type { SurveyResultsReader } from './results.ts';
+import {
+  CROSS_DIMENSION_LABELS,
+  CROSS_DIMENSIONS,
+  type CrossDimension,
+  MIN_GROUP,
+  QUESTION_TYPE_LABELS,
+  type Survey,
+} from './schemas.ts';
+import { phaseOf, type SurveyStore } from './store.ts';
+
+export interface SurveyPageDeps {
+  store: SurveyStore;
+  reader: SurveyResultsReader;
+  formUrl(tenantId: string, surveyId: string): Promise<string | undefined>;
+}
+
+const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const API = '/api/v1/surveys/tenants';
+const PHASE_LABELS = { draft: '下書き', not_open: '受付前', open: '受付中', closed: '受付終了' } as const;
+const when = (iso: string) => tokyoMinute(Date.parse(iso));
+
+function tenantOf(principal: Parameters<typeof requireTenant>[0], tenants: Tenant[], raw: string): Tenant {
+  const r = tenantIdSchema.safeParse(raw);
+  if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
+  requireTenant(principal, r.data);
+  const t = tenants.find((x) => x.id === r.data);
+  if (!t) throw new AppError('tenant_not_found', `テナント ${r.data} は登録されていません`, 404);
+  return t;
+}
+
+const page = (title: string, body: SafeHtml, scripts: string[] = ['surveys.js']) => ({
+  title,
+  body,
+  scripts,
+  styles: ['records.css', 'surveys.css'],
+});
+
+/** The builder form; the survey's data for browser/staff.ts in a JSON block. */
+function builder(tenant: Tenant, s: Survey | undefined): SafeHtml {
+  const locked = (s?.answerRows ?? 0) > 0;
+  return html`<form id="survey-form" class="s-builder" data-method="${s ? 'PUT' : 'POST'}" data-url="${API}/${tenant.id}/surveys${s ? `/${s.surveyId}` : ''}" data-next="/surveys/${tenant.id}/{surveyId}" data-locked="${locked ? '1' : '0'}" novalidate>
+<div class="form-summary" role="alert" hidden></div>
+${locked ? html`<p class="note" data-testid="locked-note">回答が届いているため、変更できるのは受付期間・状態と文言 (タイトル・説明・設問文・補足) だけです。</p>` : ''}
+<div class="form-grid">
+<div class="field wide"><label for="sv-title">タイトル <span class="req">必須</span></label><input id="sv-title" data-field="title" maxlength="100" required aria-required="true" aria-describedby="sv-title-error"><p class="field-error" id="sv-title-error" hidden></p></div>
+<div class="field wide"><label for="sv-introduction">説明</label><textarea id="sv-introduction" data-field="introduction" rows="3" maxlength="2000" aria-describedby="sv-introduction-error"></textarea><p class="field-error" id="sv-introduction-error" hidden></p></div>
+<div class="field"><label for="sv-opensAt">受付開始 <span class="req">必須</span></label><input id="sv-opensAt" type="datetime-local" data-field="opensAt" required aria-required="true" aria-describedby="sv-opensAt-error"><p class="field-error" id="sv-opensAt-error" hidden></p></div>
+<div class="field"><label for="sv-closesAt">受付終了 <span class="req">必須</span></label><input id="sv-closesAt" type="datetime-local" data-field="closesAt" required aria-required="true" aria-describedby="sv-closesAt-error"><p class="field-error" id="sv-closesAt-error" hidden></p></div>
+<div class="field"><label for="sv-status">状態</label><select id="sv-status" data-field="status"><option value="draft">下書き</option><option value="open">公開 (受付期間中は回答できます)</option><option value="closed">締め切り</option></select></div>
+<div class="field"><label><input type="checkbox" id="sv-anonymous" data-field="anonymous"${locked ? html` disabled` : ''}> 匿名で回答を集める (回答者の LINE ユーザー ID を保存しません)</label></div>
+</div>
+<fieldset class="s-questions-set"><legend>設問</legend>
+<p class="hint">種類: ${Object.values(QUESTION_TYPE_LABELS).join('・')}。選択肢は 1 行に 1 つ。分岐は「選択肢=設問番号」(または「選択肢=終了」) を 1 行に 1 つ、単一選択と5段階評価の設問に設定できます (後ろの設問にだけ進めます)。</p>
+<ol id="sv-questions" class="s-questions"></ol>
+<p><button type="button" class="secondary" id="sv-add"${locked ? html` disabled` : ''}>設問を追加</button></p>
+</fieldset>
+<p class="actions"><button type="submit">${s ? '保存' : 'アンケートを作成'}</button></p>
+<p class="status" role="status" aria-live="polite"></p>
+</form>
+${jsonBlock('survey-data', s ?? null)}`;
+}
+
+export function registerSurveyPages(shell: PageShell, deps: SurveyPageDeps): void {
+  shell.assets({ 'surveys.js': file('./browser/staff.ts'), 'surveys.css': file('./browser/staff.css') });
+  shell.nav({ href: '/surveys', label: 'アンケート' });
+
+  shell.page('/surveys', async ({ principal, tenants }) => {
+    const now = Date.now();
+    const towns = tenants.filter((t) => t.kind === 'municipality' || t.kind === 'prefecture');
+    const lists = await Promise.all(towns.map((t) => deps.store.list(t.id).catch(() => [] as Survey[])));
+    const mayBuild = hasPermission(principal, 'deliver');
+    const sections = towns.map((t, i) => {
+      const rows = lists[i]!.map(
+        (s) =>
+          html`<tr><th scope="row"><a href="/surveys/${t.id}/${s.surveyId}">${s.title}</a></th><td>${PHASE_LABELS[phaseOf(s, now)]}</td><td>${when(s.opensAt)} 〜 ${when(s.closesAt)}</td><td>${s.anonymous ? '匿名' : '記名'}</td></tr>`,
+      );
+      return html`<section class="card" aria-labelledby="t-${t.id}"><h2 id="t-${t.id}">${t.name}</h2>
+${rows.length ? html`<div class="scroll"><table><caption class="visually-hidden">${t.name}のアンケート</caption><thead><tr><th scope="col">タイトル</th><th scope="col">状態</th><th scope="col">受付期間</th><th scope="col">回答者</th></tr></thead><tbody>${rows}</tbody></table></div>` : html`<p>まだアンケートはありません。</p>`}
+${mayBuild ? html`<p><a href="/surveys/${t.id}/new">新しいアンケートを作る</a></p>` : ''}</section>`;
+    });
+    return page(
+      'アンケート',
+      html`<h1>アンケート</h1>
+<p class="note">住民が LINE の中で回答するアンケートを作り、回答フォームへのボタンを配信して、結果を集計・出力します。作成・変更・配信には「配信」の権限、記名式の回答の出力には「住民データの出力」の権限が必要です。</p>
+${sections.length ? sections : html`<p>表示できるテナントはありません。</p>`}`,
+    );
+  });
+
+  shell.page<{ tenantId: string }>('/surveys/:tenantId/new', async ({ req, principal, tenants }) => {
+    const tenant = tenantOf(principal, tenants, req.params.tenantId);
+    if (!hasPermission(principal, 'deliver'))
+      throw new AppError('forbidden', 'この操作には「配信」の権限が必要です', 403);
+    return page(
+      '新しいアンケート',
+      html`<p class="breadcrumbs"><a href="/surveys">アンケート</a> › ${tenant.name}</p><h1>新しいアンケート</h1>${builder(tenant, undefined)}`,
+    );
+  });
+
+  shell.page<{ tenantId: string; surveyId: string }>(
+    '/surveys/:tenantId/:surveyId/edit',
+    async ({ req, principal, tenants }) => {
+      const tenant = tenantOf(principal, tenants, req.params.tenantId);
+      if (!hasPermission(principal, 'deliver'))
+        throw new AppError('forbidden', 'この操作には「配信」の権限が必要です', 403);
+      const s = await deps.store.get(tenant.id, req.params.surveyId);
+      return page(
+        `${s.title}の編集`,
+        html`<p class="breadcrumbs"><a href="/surveys">アンケート</a> › ${tenant.name} › <a href="/surveys/${tenant.id}/${s.surveyId}">${s.title}</a></p><h1>アンケートの編集</h1>${builder(tenant, s)}`,
+      );
+    },
+  );
+
+  type ResultQuery = { by?: string; question?: string; text?: string; q?: string };
+  shell.page<{ tenantId: string; surveyId: string }, ResultQuery>(
+    '/surveys/:tenantId/:surveyId',
+    async ({ req, principal, tenants }) => {
+      const tenant = tenantOf(principal, tenants, req.params.tenantId);
+      const s = await deps.store.get(tenant.id, req.params.surveyId);
+      const r = await deps.reader.results(s);
+      const choiceQs = s.questions.filter((q) => q.type === 'single' || q.type === 'multiple' || q.type === 'rating');
+      const textQs = s.questions.filter((q) => q.type === 'text' || q.other);
+      const by: CrossDimension = CROSS_DIMENSIONS.includes(req.query.by as CrossDimension)
+        ? (req.query.by as CrossDimension)
+        : 'gender';
+      const crossQ = choiceQs.find((q) => q.id === req.query.question) ?? choiceQs[0];
+      const cross = crossQ ? await deps.reader.crossTab(s, crossQ.id, by) : undefined;
+      const textQ = textQs.find((q) => q.id === req.query.text) ?? textQs[0];
+      const search = (req.query.q ?? '').slice(0, 100);
+      const texts = textQ ? await deps.reader.texts(s, textQ.id, search) : [];
+      const charts: Record<string, unknown> = { daily: answersOverTimeOptions(r.daily) };
+      const qn = (id: string) => s.questions.findIndex((q) => q.id === id) + 1;
+      for (const q of r.questions)
+        if (q.options.length) charts[`q-${q.questionId}`] = optionCountsOptions(q, qn(q.questionId));
+      const url = await deps.formUrl(tenant.id, s.surveyId);
+      const mayDeliver = hasPermission(principal, 'deliver');
+      const mayExport = s.anonymous || hasPermission(principal, 'export_residents');
+      const dash = (v: number | null) => (v === null ? '—' : v.toLocaleString('ja-JP'));
+
+      const optionTables = r.questions
+        .filter((q) => q.options.length)
+        .map(
+          (
+            q,
+          ) => html`<section class="card" aria-labelledby="h-${q.questionId}"><h3 id="h-${q.questionId}">Q${qn(q.questionId)}. ${q.text} <small>(${QUESTION_TYPE_LABELS[q.type as keyof typeof QUESTION_TYPE_LABELS]})</small></h3>
+<div class="chart" data-chart="q-${q.questionId}" role="img" aria-label="Q${qn(q.questionId)} の選択肢ごとの回答数 (表は下にあります)"></div>
+<div class="scroll"><table data-testid="options-${q.questionId}"><thead><tr><th scope="col">選択肢</th><th scope="col">回答数</th><th scope="col">割合</th></tr></thead>
+<tbody>${q.options.map((o) => html`<tr><th scope="row">${o.label}</th><td class="num">${o.count.toLocaleString('ja-JP')}</td><td class="num">${o.share.toFixed(1)}%</td></tr>`)}</tbody></table></div></section>`,
+        );
+
+      const crossSection = cross
+        ? html`<section class="card" aria-labelledby="cross-h"><h2 id="cross-h">属性別のクロス集計</h2>
+<form class="filters" method="get" action="/surveys/${tenant.id}/${s.surveyId}">
+<label>設問 <select name="question">${choiceQs.map((q) => html`<option value="${q.id}"${q.id === crossQ!.id ? html` selected` : ''}>Q${qn(q.id)}. ${q.text}</option>`)}</select></label>
+<label>属性 <select name="by">${CROSS_DIMENSIONS.map((d) => html`<option value="${d}"${d === by ? html` selected` : ''}>${CROSS_DIMENSION_LABELS[d]}</option>`)}</select></label>
+<button type="submit" class="secondary">集計する</button></form>
+<p class="hint">回答時に登録されていた属性で集計します。回答が ${MIN_GROUP} 件未満の区分は、個人が特定されないよう「—」で表示します。</p>
+<div class="scroll"><table data-testid="crosstab"><caption>Q${qn(crossQ!.id)}. ${crossQ!.text} × ${CROSS_DIMENSION_LABELS[by]}</caption>
+<thead><tr><th scope="col">選択肢</th>${cross.groups.map((g) => html`<th scope="col">${g.label}<br><small>(${dash(g.answers)} 件)</small></th>`)}</tr></thead>
+<tbody>${cross.rows.map((row) => html`<tr><th scope="row">${row.label}</th>${row.counts.map((c) => html`<td class="num">${dash(c)}</td>`)}</tr>`)}</tbody></table></div></section>`
+        : '';
+
+      const textSection = textQ
+        ? html`<section class="card" aria-labelledby="texts-h"><h2 id="texts-h">自由記述の回答</h2>
+<form class="filters" method="get" action="/surveys/${tenant.id}/${s.surveyId}">
+<label>設問 <select name="text">${textQs.map((q) => html`<option value="${q.id}"${q.id === textQ.id ? html` selected` : ''}>Q${qn(q.id)}. ${q.text}</option>`)}</select></label>
+<label>検索 <input type="search" name="q" value="${search}" maxlength="100"></label>
+<button type="submit" class="secondary">検索</button></form>
+<ul class="s-texts" data-testid="texts">${texts.length ? texts.map((t) => html`<li><p>${t.text}</p><small>${when(t.answeredAt)}</small></li>`) : html`<li>該当する回答はありません。</li>`}</ul>
+<p class="hint">新しい順に最大 200 件を表示します。すべての回答は CSV / Excel で出力できます。</p></section>`
+        : '';
+
+      return page(
+        s.title,
+        html`<p class="breadcrumbs"><a href="/surveys">アンケート</a> › ${tenant.name} › ${s.title}</p>
+<h1>${s.title}</h1>
+<section class="card" aria-labelledby="summary-h"><h2 id="summary-h">概要</h2>
+<dl class="s-facts"><div><dt>状態</dt><dd>${PHASE_LABELS[phaseOf(s, Date.now())]}</dd></div>
+<div><dt>受付期間</dt><dd>${when(s.opensAt)} 〜 ${when(s.closesAt)}</dd></div>
+<div><dt>回答者</dt><dd>${s.anonymous ? '匿名' : '記名 (LINE ユーザー ID)'}</dd></div>
+<div><dt>回答済み</dt><dd data-testid="complete">${r.complete.toLocaleString('ja-JP')} 人</dd></div>
+<div><dt>回答途中</dt><dd>${r.partial.toLocaleString('ja-JP')} 人</dd></div></dl>
+<p class="actions">
+${mayDeliver ? html`<a class="button secondary" href="/surveys/${tenant.id}/${s.surveyId}/edit">編集</a>` : ''}
+${url ? html`<a class="button secondary" href="${url}" target="_blank" rel="noopener">住民の画面で確認 (プレビュー)</a>` : ''}
+${mayExport ? html`<a class="button secondary" href="${API}/${tenant.id}/surveys/${s.surveyId}/answers.csv" download>CSV で出力</a> <a class="button secondary" href="${API}/${tenant.id}/surveys/${s.surveyId}/answers.xlsx" download>Excel で出力</a>` : html`<span class="note">記名式の回答の出力には「住民データの出力」の権限が必要です。</span>`}
+</p>
+${mayDeliver && s.status !== 'draft' ? html`<p><button type="button" id="sv-deliver" data-url="${API}/${tenant.id}/surveys/${s.surveyId}/delivery">「回答する」ボタンの配信を下書きで作る (全員あて)</button></p><p class="status" id="sv-deliver-status" role="status" aria-live="polite"></p>` : ''}
+</section>
+<section class="card" aria-labelledby="daily-h"><h2 id="daily-h">回答数の推移</h2>
+<div class="chart" data-chart="daily" role="img" aria-label="日別の回答数と累計"></div>
+<div class="scroll"><table><caption class="visually-hidden">日別の回答数</caption><thead><tr><th scope="col">日付</th><th scope="col">回答数</th></tr></thead><tbody>${r.daily.map((d) => html`<tr><th scope="row">${d.day}</th><td class="num">${d.count}</td></tr>`)}</tbody></table></div></section>
+<h2>選択肢ごとの回答</h2>
+${optionTables}
+${crossSection}
+${textSection}
+${jsonBlock('chart-data', charts)}`,
+        ['apexcharts.js', 'charts.js', 'surveys.js'],
+      );
+    },
+  );
+}

@@ -177,7 +177,9 @@ export class Awards {
       }
       if (landed) return;
       if (landed === false)
-        await this.guards.undo(req.tenantId, epoch, guard).catch(() => this.guards.invalidate(req.tenantId));
+        await this.guards
+          .undo(req.tenantId, epoch, guard)
+          .catch(() => this.guards.invalidate(req.tenantId).catch(() => {}));
       else await this.guards.invalidate(req.tenantId).catch(() => {});
       throw unavailableError('clickhouse', err);
     }

@@ -32,6 +32,7 @@ import {
   registerMileagePrintableRoutes,
   registerMileageResidentPages,
 } from '../mileage/index.ts';
+import { createSurveys, registerSurveyPages, registerSurveysResidentPages, type Surveys } from '../surveys/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
@@ -55,6 +56,8 @@ export interface Suite {
   residents: ResidentFrame;
   /** Health mileage: programmes, the points ledger, awards, the benefit card. */
   mileage: Mileage;
+  /** Surveys residents answer inside LINE, their results and exports. */
+  surveys: Surveys;
   /** Benefit cards with personal data (パパ・ママ応援ショップ優待カード, まいたまパス). */
   cards: Cards;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
@@ -179,6 +182,18 @@ export async function startSuite(
     });
     await mileage.start();
     cleanups.push('mileage', () => mileage.stop());
+    // its postbacks (surveys:) join ingest's handlers before ingest starts too
+    const surveys = createSurveys({
+      ch,
+      redis,
+      tenants,
+      endpoints,
+      logger,
+      box,
+      ingestHandlers: ingest.handlers,
+      residents: () => residentFrame,
+      delivery,
+    });
     const dataKeys = new DataKeys({ dir: dataKeysDir(config.dataDir), provider: new SuiteKeyProvider(box) });
     const cards = createCards({
       dir: cardsStoreDir(config.dataDir),
@@ -241,6 +256,9 @@ export async function startSuite(
     mileage.registerRoutes(app, dashboard.auth);
     mileage.registerResidentApi(residents);
     registerMileageResidentPages(residents);
+    surveys.registerRoutes(app, dashboard.auth);
+    surveys.registerResidentApi(residents);
+    registerSurveysResidentPages(residents);
     cards.registerResidentApi(residents);
     cards.registerRoutes(app, dashboard.auth);
     registerCardsResidentPages(residents);
@@ -249,6 +267,7 @@ export async function startSuite(
     // each capability's pages, in the dashboard's frame
     registerDeliveryPages(shell);
     registerMileagePages(shell, mileage);
+    registerSurveyPages(shell, surveys);
     registerLiffSettingsPages(shell, residents);
     registerReportPages(shell);
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
@@ -322,6 +341,7 @@ export async function startSuite(
       reports,
       residents,
       mileage,
+      surveys,
       cards,
       sandbox,
       close,

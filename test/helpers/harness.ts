@@ -27,6 +27,8 @@
  * - `tenants`: added to `h.tenants` in order; `credentials` are stored as given, or with
  *   `'sandbox'` the secret and token of the sandbox channel with the tenant's `channelId`
  *   (lineApi 'sandbox').
+ * - `stepTimeoutMs`: how long one teardown step may take before close() reports it and goes on
+ *   (20 s; closing a suite started with `h.startSuite` gets 90 s).
  *
  * Methods besides `close()`: `h.defer(name, step)` adds the suite's own teardown step; `h.serve(app)`
  * listens on loopback and returns the base URL; `h.startSandbox(options)`; `h.startSuite(opts,
@@ -36,7 +38,9 @@
  * A part asked for nothing throws when read (`h.redis` without `redis: true`). Suites that kill or
  * restart a part themselves (crash tests) use the parts on their own: `startTestRedis`,
  * `freshClickHouse`, `tenantStore`, `addTenants`, `seedClickHouse` (write, then hand the engine's
- * directory over), and `Teardown` for an ordered, bounded cleanup.
+ * directory over), and `Teardown` for an ordered, bounded cleanup. `stillResidents(count, seed)` is
+ * a sandbox channel's residents who do nothing on their own; `sandboxHook` and `lineFailure`
+ * (./sandbox-calls.ts) call the sandbox's test hooks and catch the LINE SDK's errors.
  */
 import type { AddressInfo } from 'node:net';
 import type { Suite } from '../../cli/suite.ts';

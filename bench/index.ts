@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   dashboard: async () => (await import('./dashboard.ts')).benchDashboard(),
   reports: async () => (await import('./reports.ts')).benchReports(),
   mileage: async () => (await import('./mileage.ts')).benchMileage(),
+  cards: async () => (await import('./cards.ts')).benchCards(),
 };
 
 const name = process.argv[2];

@@ -60,6 +60,10 @@ const settingsKey = (tenantId: string) => `${tenantId}/settings`;
 export class CardImages {
   constructor(private readonly store: CardStore) {}
 
+  has(tenantId: string, kind: ImageKind, state: ImageState = 'published'): boolean {
+    return this.store.images.doesExist(imageKey(tenantId, kind, state));
+  }
+
   get(tenantId: string, kind: ImageKind, state: ImageState = 'published'): CardImage | undefined {
     const v = this.store.images.get(imageKey(tenantId, kind, state));
     return v && { ...v, type: v.type as CardImage['type'] };

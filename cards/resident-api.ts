@@ -47,7 +47,7 @@ export const householdView = (h: Household): HouseholdView => ({
 });
 
 export function cardAnswer(h: Household | undefined, images: CardImages, tenantId: string, today: string): CardAnswer {
-  const hasImage = images.get(tenantId, 'card') !== undefined;
+  const hasImage = images.has(tenantId, 'card');
   const shopCode = images.shopCode(tenantId);
   if (!h) return { registered: false, household: null, eligibility: null, hasImage, shopCode, today };
   const e = eligibility({ kind: h.kind, birthDates: h.children.map((c) => c.birthDate) }, today);

@@ -3,7 +3,7 @@
  * prefecture-wide, for a month and cumulatively over the programme's fiscal year (April–March):
  * participants, new and active residents, points by activity and by method, residents at the goal,
  * cards issued and valid, participants per 1,000 residents, and the months of the year so far.
- * Read from the rollups of migration 0048 and the cards (sql/queries/mileage_metrics.sql).
+ * Read from the rollups of migrations 0048–0049 and the cards (sql/queries/mileage_metrics.sql).
  */
 import { query } from '../core/clickhouse.ts';
 import type { Tenant } from '../core/tenants.ts';
@@ -285,7 +285,13 @@ async function readYear(
       ? query(
           reader.ch,
           'mileage_metrics.members_per_month',
-          { ...scoped, goals: programmes.map((p) => p.goal_points), months: months.map((m) => `${m}-01`) },
+          {
+            ...scoped,
+            fy,
+            n: months.length,
+            goals: programmes.map((p) => p.goal_points),
+            months: months.map((m) => `${m}-01`),
+          },
           membersRow,
         )
       : [],

@@ -1,5 +1,5 @@
 -- Named queries of the mileage figures (metrics/mileage.ts). They read the programmes, the rollups
--- of migration 0048 (mileage_member_months, mileage_points_per_day) and the cards, never the ledger;
+-- of migrations 0048 and 0049 (mileage_points_per_day, mileage_member_years) and the cards, never the ledger;
 -- every one is scoped to the tenants asked for ({tenants}) and to the fiscal year's programmes.
 
 -- name: mileage_metrics.programmes
@@ -18,40 +18,47 @@ WHERE tenant_id IN {tenants:Array(String)} AND programme_id IN {programmes:Array
 ORDER BY tenant_id, programme_id, sort, name;
 
 -- name: mileage_metrics.members_per_month
--- Per tenant and month x of {months} (first days, ascending): participants at x's end (累計 ≥ 1 pt),
--- new participants (first entry in x), active residents (an award in x), residents at or over the
--- goal at x's end and those who reached it in x, points and awards in x. A participant's state holds
--- from a month with entries to the next one (next_month); {goals} is the goal of each of {programmes}.
+-- Per tenant and month x of {months} (the first {n} months of fiscal year {fy}, April first):
+-- participants at x's end (累計 ≥ 1 pt), new participants (first entry in x), active residents (an
+-- award in x), residents at or over the goal at x's end and those who reached it in x, points and
+-- awards in x. Each participant is one row of mileage_member_years (twelve monthly sums, migration
+-- 0049): its cumulative points are a running sum; the tenant sums its participants' arrays
+-- (-ForEach, element by element). {goals} is the goal of each of {programmes}.
 SELECT tenant_id, toString(x) AS month,
-       countIf(cum >= 1) AS participants,
-       countIf(cum >= 1 AND first_month = x) AS new_participants,
-       countIf(m = x AND m_awards > 0) AS active,
-       countIf(goal > 0 AND cum >= goal) AS reached_goal,
-       countIf(m = x AND goal > 0 AND cum >= goal AND cum - m_points < goal) AS reached_goal_new,
-       sumIf(m_points, m = x) AS points,
-       sumIf(m_awards, m = x) AS awards
+       participants, new_participants, active, reached_goal, reached_goal_new, points, awards
 FROM
 (
-    SELECT tenant_id, user_id, m, m_points, m_awards, goal,
-           sum(m_points) OVER (PARTITION BY tenant_id, programme_id, user_id ORDER BY m
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum,
-           leadInFrame(m, 1, toDate('2149-06-01')) OVER (PARTITION BY tenant_id, programme_id, user_id ORDER BY m
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS next_month,
-           min(m) OVER (PARTITION BY tenant_id, programme_id, user_id) AS first_month
+    SELECT tenant_id,
+           sumForEach(arrayMap(c -> toUInt64(c >= 1), cum)) AS a_participants,
+           sumForEach(arrayMap((c, i) -> toUInt64(c >= 1 AND first = i), cum, arrayEnumerate(cum))) AS a_new,
+           sumForEach(arrayMap(w -> toUInt64(w > 0), aw)) AS a_active,
+           sumForEach(arrayMap(c -> toUInt64(goal > 0 AND c >= goal), cum)) AS a_goal,
+           sumForEach(arrayMap((c, p) -> toUInt64(goal > 0 AND c >= goal AND c - p < goal), cum, pt)) AS a_goal_new,
+           sumForEach(pt) AS a_points,
+           sumForEach(aw) AS a_awards
     FROM
     (
-        SELECT tenant_id, programme_id, user_id, month AS m,
-               sum(points) AS m_points, sum(awards) AS m_awards,
-               toInt64({goals:Array(UInt32)}[indexOf({programmes:Array(String)}, programme_id)]) AS goal
-        FROM mileage_member_months
-        WHERE tenant_id IN {tenants:Array(String)} AND programme_id IN {programmes:Array(String)}
-          AND month <= arrayMax({months:Array(Date)})
-        GROUP BY tenant_id, programme_id, user_id, month
+        SELECT tenant_id, goal,
+               arraySlice(pts, 1, {n:UInt8}) AS pt,
+               arraySlice(aws, 1, {n:UInt8}) AS aw,
+               arrayCumSum(pt) AS cum,
+               arrayFirstIndex(e -> e > 0, arraySlice(ents, 1, {n:UInt8})) AS first
+        FROM
+        (
+            SELECT tenant_id, programme_id, user_id,
+                   any(toInt64({goals:Array(UInt32)}[indexOf({programmes:Array(String)}, programme_id)])) AS goal,
+                   sumForEachMerge(points) AS pts, sumForEachMerge(awards) AS aws, sumForEachMerge(entries) AS ents
+            FROM mileage_member_years
+            WHERE tenant_id IN {tenants:Array(String)} AND programme_id IN {programmes:Array(String)}
+              AND fiscal_year = {fy:UInt16}
+            GROUP BY tenant_id, programme_id, user_id
+        )
     )
+    GROUP BY tenant_id
 )
-ARRAY JOIN {months:Array(Date)} AS x
-WHERE m <= x AND x < next_month
-GROUP BY tenant_id, x
+ARRAY JOIN {months:Array(Date)} AS x, a_participants AS participants, a_new AS new_participants,
+           a_active AS active, a_goal AS reached_goal, a_goal_new AS reached_goal_new,
+           a_points AS points, a_awards AS awards
 ORDER BY tenant_id, x;
 
 -- name: mileage_metrics.points_by_month_activity
@@ -74,10 +81,14 @@ ORDER BY tenant_id, month;
 
 -- name: mileage_metrics.cards_valid_on
 -- Per tenant and day d of {days}: cards (of any programme) issued by d (Tokyo) and valid on d.
-SELECT tenant_id, toString(d) AS day,
-       countIf(toDate(issued_at, 'Asia/Tokyo') <= d AND valid_until >= d) AS valid
-FROM mileage_cards FINAL
-ARRAY JOIN {days:Array(Date)} AS d
-WHERE tenant_id IN {tenants:Array(String)}
-GROUP BY tenant_id, d
+SELECT tenant_id, toString(d) AS day, valid
+FROM
+(
+    SELECT tenant_id,
+           sumForEach(arrayMap(d -> toUInt64(toDate(issued_at, 'Asia/Tokyo') <= d AND valid_until >= d), {days:Array(Date)})) AS v
+    FROM mileage_cards FINAL
+    WHERE tenant_id IN {tenants:Array(String)}
+    GROUP BY tenant_id
+)
+ARRAY JOIN {days:Array(Date)} AS d, v AS valid
 ORDER BY tenant_id, d;

@@ -45,30 +45,32 @@ GROUP BY day ORDER BY day;
 -- name: surveys.option_counts
 -- Complete answers per question and option chosen.
 SELECT qid, choice, count() AS n FROM (
-  SELECT resident_key, argMax(partial, version) AS p, argMax(question_ids, version) AS qids,
-         argMax(choices, version) AS chs
-  FROM survey_answers
-  WHERE tenant_id = {tenant:String} AND survey_id = {survey:String}
-  GROUP BY resident_key
+  SELECT qid, arrayJoin(cs) AS choice FROM (
+    SELECT resident_key, argMax(partial, version) AS p, argMax(question_ids, version) AS qids,
+           argMax(choices, version) AS chs
+    FROM survey_answers
+    WHERE tenant_id = {tenant:String} AND survey_id = {survey:String}
+    GROUP BY resident_key
+    HAVING p = 0
+  )
+  ARRAY JOIN qids AS qid, chs AS cs
 )
-ARRAY JOIN qids AS qid, chs AS cs
-ARRAY JOIN cs AS choice
-WHERE p = 0
 GROUP BY qid, choice ORDER BY qid, choice;
 
 -- name: surveys.crosstab
 -- Complete answers per question, option and group of a registered attribute ({{dim}}: gender,
 -- age_group or residence, filled from a fixed list).
 SELECT qid, choice, grp, count() AS n FROM (
-  SELECT resident_key, argMax(partial, version) AS p, argMax(question_ids, version) AS qids,
-         argMax(choices, version) AS chs, argMax({{dim}}, version) AS grp
-  FROM survey_answers
-  WHERE tenant_id = {tenant:String} AND survey_id = {survey:String}
-  GROUP BY resident_key
+  SELECT qid, grp, arrayJoin(cs) AS choice FROM (
+    SELECT resident_key, argMax(partial, version) AS p, argMax(question_ids, version) AS qids,
+           argMax(choices, version) AS chs, argMax({{dim}}, version) AS grp
+    FROM survey_answers
+    WHERE tenant_id = {tenant:String} AND survey_id = {survey:String}
+    GROUP BY resident_key
+    HAVING p = 0
+  )
+  ARRAY JOIN qids AS qid, chs AS cs
 )
-ARRAY JOIN qids AS qid, chs AS cs
-ARRAY JOIN cs AS choice
-WHERE p = 0
 GROUP BY qid, choice, grp ORDER BY qid, choice, grp;
 
 -- name: surveys.group_sizes
@@ -86,14 +88,17 @@ GROUP BY grp ORDER BY grp;
 -- Free texts (and その他's texts) of complete answers to one question, newest first, containing
 -- {search} ('' = all).
 SELECT text, toUnixTimestamp64Milli(at) AS answered_ms FROM (
-  SELECT resident_key, argMax(partial, version) AS p, argMax(question_ids, version) AS qids,
-         argMax(texts, version) AS txs, argMax(answered_at, version) AS at
-  FROM survey_answers
-  WHERE tenant_id = {tenant:String} AND survey_id = {survey:String}
-  GROUP BY resident_key
+  SELECT at, qid, text FROM (
+    SELECT resident_key, argMax(partial, version) AS p, argMax(question_ids, version) AS qids,
+           argMax(texts, version) AS txs, argMax(answered_at, version) AS at
+    FROM survey_answers
+    WHERE tenant_id = {tenant:String} AND survey_id = {survey:String}
+    GROUP BY resident_key
+    HAVING p = 0
+  )
+  ARRAY JOIN qids AS qid, txs AS text
 )
-ARRAY JOIN qids AS qid, txs AS text
-WHERE p = 0 AND qid = {question:String} AND text != ''
+WHERE qid = {question:String} AND text != ''
   AND ({search:String} = '' OR positionCaseInsensitiveUTF8(text, {search:String}) > 0)
 ORDER BY at DESC
 LIMIT {limit:UInt32};

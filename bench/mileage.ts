@@ -8,15 +8,17 @@
  * mileage_ledger). Arrivals are spread evenly over --spread-ms; calls go over a keep-alive pool of
  * --connections sockets. Prints awards/s, p50/p95/p99 latency of the award call (from sending to the
  * answer), and checks the ledger (exactly N rows for the session, no resident twice) and the
- * balances rollup (N × points). Tayori, the sandbox and this client share the process and cores.
+ * balances rollup (N × points). Tayori and the sandbox share this process; the crowd runs in a
+ * process of its own (bench/mileage-crowd.ts); all share the machine's cores.
  * Environment: BENCH_RESIDENTS, BENCH_SPREAD_MS, BENCH_CONNECTIONS.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { operatorTokenAuth } from '../core/auth.ts';
 import { openClickHouse, query } from '../core/clickhouse.ts';
 import { SecretBox } from '../core/crypto.ts';
@@ -49,6 +51,29 @@ const TENANT = '24201';
 const CHANNEL = '2000002010';
 const LOGIN = '1000002010';
 const POINTS = 30;
+
+/** Runs the crowd in its own Node process (bench/mileage-crowd.ts) and reads what it measured. */
+function runCrowd(input: {
+  port: number;
+  tenantId: string;
+  code: string;
+  tokens: string[];
+  spreadMs: number;
+  connections: number;
+}): Promise<{ calls: Array<{ ms: number; status: number; awarded: boolean }>; elapsedMs: number; cpuMs: number }> {
+  const script = fileURLToPath(new URL('./mileage-crowd.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stdin.end(JSON.stringify(input));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`the crowd process exited with ${code}`));
+      else resolve(JSON.parse(out));
+    });
+  });
+}
 
 export async function benchMileage(): Promise<Record<string, unknown>> {
   const residentsN = arg('residents', 'BENCH_RESIDENTS', 2000);
@@ -176,65 +201,13 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
     }
     process.stderr.write(`${users.length} 人分の ID トークンを用意しました。読み取りを始めます\n`);
 
-    const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-    const body = JSON.stringify({ code });
-    const scan = (idToken: string) =>
-      new Promise<{ ms: number; status: number; awarded: boolean }>((resolve, reject) => {
-        const t0 = performance.now();
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port,
-            method: 'POST',
-            path: `/liff-api/${TENANT}/mileage/scan`,
-            agent,
-            headers: {
-              authorization: `Bearer ${idToken}`,
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(body),
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const ms = performance.now() - t0;
-              const text = Buffer.concat(chunks).toString('utf8');
-              let awarded = false;
-              try {
-                awarded = (JSON.parse(text) as { awarded?: boolean }).awarded === true;
-              } catch {
-                /* counted as an error below */
-              }
-              if (res.statusCode !== 200) process.stderr.write(`HTTP ${res.statusCode}: ${text.slice(0, 200)}\n`);
-              resolve({ ms, status: res.statusCode ?? 0, awarded });
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
-
+    // the crowd runs in a process of its own (bench/mileage-crowd.ts), as phones are apart from the server
     const load = os.loadavg()[0] ?? 0;
     const cpu0 = process.cpuUsage();
-    const started = performance.now();
-    const calls = tokens.map(
-      (idToken, i) =>
-        new Promise<Array<{ ms: number; status: number; awarded: boolean }>>((resolve, reject) => {
-          setTimeout(
-            () => {
-              // the double tap: both scans at once
-              Promise.all([scan(idToken), scan(idToken)]).then(resolve, reject);
-            },
-            (i / tokens.length) * spreadMs,
-          );
-        }),
-    );
-    const results = (await Promise.all(calls)).flat();
-    const elapsedMs = performance.now() - started;
+    const crowd = await runCrowd({ port, tenantId: TENANT, code, tokens, spreadMs, connections });
     const cpu = process.cpuUsage(cpu0);
-    agent.destroy();
-
+    const results = crowd.calls;
+    const elapsedMs = crowd.elapsedMs;
     const latencies = results.map((r) => r.ms);
     const ok = results.filter((r) => r.status === 200);
     const awardedAnswers = results.filter((r) => r.awarded).length;
@@ -271,9 +244,10 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
       service_p50_ms: r1(pct(serviceMs, 50)),
       service_p95_ms: r1(pct(serviceMs, 95)),
       ledger_inserts: mileage.ledgerWriter.stats.inserts,
-      // this process's CPU (Tayori, the client, chDB's threads) per scan call, and the machine's load
+      // Tayori's process's CPU (the server, chDB's threads) and the crowd's, per scan call; the machine's load
       cpu_ms_per_call: r1((cpu.user + cpu.system) / 1000 / results.length),
       cpu_share: r1((cpu.user + cpu.system) / 1000 / elapsedMs),
+      crowd_cpu_ms_per_call: r1(crowd.cpuMs / results.length),
       load_avg_1m: r1(load),
       cores: os.cpus().length,
     };
@@ -289,7 +263,7 @@ export async function benchMileage(): Promise<Record<string, unknown>> {
     );
     console.log(`うち付与処理 (サービス内) p50 ${figures.service_p50_ms} ms / p95 ${figures.service_p95_ms} ms`);
     console.log(
-      `CPU (このプロセス) 1 回あたり ${figures.cpu_ms_per_call} ms、使用率 ${figures.cpu_share} コア分 (コア数 ${figures.cores}、開始時の負荷平均 ${figures.load_avg_1m})`,
+      `CPU (Tayori のプロセス) 1 回あたり ${figures.cpu_ms_per_call} ms、使用率 ${figures.cpu_share} コア分、読み取り側 1 回あたり ${figures.crowd_cpu_ms_per_call} ms (コア数 ${figures.cores}、開始時の負荷平均 ${figures.load_avg_1m})`,
     );
     console.log(`台帳への INSERT ${figures.ledger_inserts} 回 (グループコミット)`);
     const exact = rows === users.length && figures.double_awards === 0 && points === users.length * POINTS;

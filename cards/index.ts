@@ -31,6 +31,7 @@ export { CardImages } from './images.ts';
 export { CARD_HOLDER_ROUTES } from './routes.ts';
 export { certificatePdf, erasePersonalData, type ErasureResult } from './erasure.ts';
 export type { CardCounts, CardStaff, HolderRow } from './staff.ts';
+export { registerCardsPages } from './pages.ts';
 export { registerCardsResidentPages } from './resident-pages.ts';
 export { householdInputSchema, KIND_LABELS, type HouseholdInput } from './schemas.ts';
 

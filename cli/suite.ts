@@ -21,7 +21,13 @@ import {
   type LiffSetupInput,
   type ResidentFrame,
 } from '../core/resident/index.ts';
-import { type Cards, cardsStoreDir, createCards, registerCardsResidentPages } from '../cards/index.ts';
+import {
+  type Cards,
+  cardsStoreDir,
+  createCards,
+  registerCardsPages,
+  registerCardsResidentPages,
+} from '../cards/index.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
 import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
@@ -267,6 +273,7 @@ export async function startSuite(
     // each capability's pages, in the dashboard's frame
     registerDeliveryPages(shell);
     registerMileagePages(shell, mileage);
+    registerCardsPages(shell, cards);
     registerSurveyPages(shell, surveys);
     registerLiffSettingsPages(shell, residents);
     registerReportPages(shell);

@@ -8,7 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { Resvg } from '@resvg/resvg-js';
 import { startDemoSandbox } from '../../cli/demo-sandbox.ts';
 import { seedDemoTenants } from '../../cli/demo-seed.ts';
-import { type Cards, cardsStoreDir, createCards, registerCardsResidentPages } from '../../cards/index.ts';
+import {
+  type Cards,
+  cardsStoreDir,
+  createCards,
+  registerCardsPages,
+  registerCardsResidentPages,
+} from '../../cards/index.ts';
 import { AuditLog } from '../../core/audit.ts';
 import { loadSecretBox } from '../../core/crypto.ts';
 import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../../core/data-keys.ts';
@@ -86,6 +92,7 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
     cards.registerResidentApi(residents);
     cards.registerRoutes(app, dashboard.auth);
     registerCardsResidentPages(residents);
+    registerCardsPages(shell, cards);
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://localhost:${(app.server.address() as AddressInfo).port}`;
     sandbox = await startDemoSandbox(h.tenants, h.config, () => {}, url.replace('localhost', '127.0.0.1'), url);

@@ -87,8 +87,11 @@ export function registerSurveysChat(registry: PostbackRegistry, deps: ChatDeps):
   const ask = (s: Survey, q: Question, answers: Answers, url: string | undefined): messagingApi.Message => {
     const n = s.questions.indexOf(q) + 1;
     const head = `【${s.title}】\nQ${n}. ${q.text}${q.required ? '（必須）' : ''}`;
-    if (q.type !== 'single' && q.type !== 'multiple' && q.type !== 'rating')
-      return formButton(`${head}\nこの設問は回答フォームで入力してください。`, url);
+    if (q.type !== 'single' && q.type !== 'multiple' && q.type !== 'rating') {
+      const m = formButton(`${head}\nこの設問は回答フォームで入力してください。`, url);
+      // an optional one may be left out here (the answer is then sent without it)
+      return q.required ? m : { ...m, quickReply: { items: [pb('回答しない', `${P}n:${s.surveyId}:${q.id}`)] } };
+    }
     const chosen = answers[q.id]?.choices ?? [];
     const items = optionsOf(q)
       .filter((o) => o.id !== OTHER && !chosen.includes(o.id))

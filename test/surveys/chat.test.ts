@@ -50,7 +50,7 @@ async function tap(userId: string, data: string) {
 }
 /** The postback data of the quick reply labelled `label`. */
 const quick = (m: Receipt['messages'][number], label: string): string => {
-  const items: Array<{ action: { label: string; data: string } }> = m.quickReply?.items ?? [];
+  const items = (m.quickReply?.items ?? []) as unknown as Array<{ action: { label: string; data: string } }>;
   const item = items.find((i) => i.action.label === label);
   if (!item) throw new Error(`no quick reply ${label} in ${JSON.stringify(m)}`);
   return item.action.data;

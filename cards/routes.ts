@@ -12,7 +12,7 @@
  *   POST /api/v1/cards/tenants/:tenantId/erase-personal-data {confirm: tenantId}   admins and the CLI's
  *        operator token: logical erasure; answers the certificate (PDF, base64) and the key's fingerprint
  */
-import { checkCsrf, type Authenticator, type Principal, visibleTenants } from '../core/auth.ts';
+import { checkCsrf, type Authenticator, type Principal, requireTenant, visibleTenants } from '../core/auth.ts';
 import { type AuditContext, auditContext } from '../core/audit.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
@@ -55,6 +55,12 @@ export function registerCardsRoutes(
     if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
     return r.data;
   };
+  /** The tenant, once the caller may see it (403 before anything about the rest of the path). */
+  const seen = (req: FastifyRequest) => {
+    const id = tid(req);
+    requireTenant(who(req), id);
+    return id;
+  };
   const kindOf = (req: FastifyRequest): ImageKind => {
     const k = param(req, 'kind');
     if (k !== 'card' && k !== 'pass') throw new AppError('not_found', '画像の種類は card か pass です', 404);
@@ -86,16 +92,17 @@ export function registerCardsRoutes(
   });
   app.post(`${base}/push`, pre, async (req) => staff.push(by(req), tid(req), req.body));
   app.put(`${base}/images/:kind`, { ...pre, bodyLimit: Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 4096 }, async (req) =>
-    staff.upload(by(req), tid(req), kindOf(req), req.body),
+    staff.upload(by(req), seen(req), kindOf(req), req.body),
   );
   app.get(`${base}/images/:kind/:state`, pre, async (req, reply) => {
+    const tenantId = seen(req);
     const state = param(req, 'state');
     if (state !== 'draft' && state !== 'published') throw new AppError('not_found', '画像はありません', 404);
-    const img = staff.image(who(req), tid(req), kindOf(req), state);
+    const img = staff.image(who(req), tenantId, kindOf(req), state);
     return reply.header('content-type', img.type).header('cache-control', 'no-store').send(img.data);
   });
   app.post(`${base}/images/:kind/publish`, pre, async (req) => {
-    await staff.publish(by(req), tid(req), kindOf(req));
+    await staff.publish(by(req), seen(req), kindOf(req));
     return { published: true };
   });
   app.post(`${base}/erase-personal-data`, pre, async (req) => {

@@ -1,7 +1,8 @@
 /**
- * The event log in front of ClickHouse: what a webhook or a click is acknowledged against. One small
- * interface, so that a distributed log (Kafka) can stand in for the local one: append (durable on
- * resolve), read in order after a position, and per-consumer positions.
+ * The event log in front of ClickHouse: what a webhook, a click or a registered table's rows (e.g. a
+ * mileage award) are acknowledged against. One small interface, so that a distributed log (Kafka)
+ * can stand in for the local one: append (durable on resolve), read in order after a position, and
+ * per-consumer positions.
  */
 import type { WebhookEvent } from './webhook-body.ts';
 
@@ -15,16 +16,24 @@ export interface ClickRow extends Record<string, unknown> {
   clicked_at: string;
 }
 
+/** Rows for a registered ClickHouse table (ingest/tables.ts), inserted by the shipper in log order. */
+export interface RowsRecord {
+  kind: 'rows';
+  table: string;
+  rows: Record<string, unknown>[];
+}
+
 export type LogRecord =
   | { kind: 'webhook'; tenantId: string; receivedAt: number; events: WebhookEvent[] }
-  | { kind: 'click'; row: ClickRow };
+  | { kind: 'click'; row: ClickRow }
+  | RowsRecord;
 
 export interface LogEntry {
   /** Position in the log: 1, 2, 3 … in append order. */
   seq: number;
   /** Bytes appended up to and including this entry (for backlog sizes). */
   end: number;
-  /** Events (webhook events, clicks) appended up to and including this entry. */
+  /** Events (webhook events, clicks, table rows) appended up to and including this entry. */
   events: number;
   /** When it was appended (epoch ms). */
   at: number;
@@ -39,7 +48,7 @@ export interface LogPosition {
 }
 
 export interface ConsumerBacklog {
-  /** Events (webhook events, clicks) after the consumer's position … */
+  /** Events (webhook events, clicks, table rows) after the consumer's position … */
   events: number;
   /** … in this many entries (one per acknowledged request or click). */
   entries: number;

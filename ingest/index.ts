@@ -14,6 +14,7 @@ import { EventHandlerRegistry } from './event-handlers.ts';
 import { HANDLERS, HandlerRunner, type HandlerRunnerOptions } from './handler-runner.ts';
 import { LmdbEventLog } from './lmdb-event-log.ts';
 import { SHIPPER, Shipper, type ShipperOptions } from './shipper.ts';
+import { LogTables } from './tables.ts';
 import { TenantSecretsCache } from './tenant-secrets.ts';
 import { createWebhookReceiver, isWebhookRequest } from './webhook-receiver.ts';
 
@@ -22,6 +23,7 @@ export { defaultAutoReply } from './auto-reply.ts';
 export { jstDay, replyTokenUsable, type WebhookEvent } from './webhook-body.ts';
 export { BacklogFullError, eventLogMaxBytes, type ClickRow, type EventLog, type EventLogStatus } from './event-log.ts';
 export { ClickSink, type ClickOutcome } from './click-sink.ts';
+export { LogTables, type TableRows } from './tables.ts';
 export { TenantSecretsCache, type WebhookTenant } from './tenant-secrets.ts';
 
 export interface IngestDeps {
@@ -63,6 +65,8 @@ export interface Ingest {
   rollup: DailyRollup;
   /** Where the click redirect records clicks (rate-limited, through the log). */
   clicks: ClickSink;
+  /** Other capabilities' ClickHouse tables written through the log (register, then append rows). */
+  tables: LogTables;
   /** Tenants and decrypted credentials, cached and reloaded on every change (for handlers' replies). */
   tenantCache: TenantSecretsCache;
   /** Puts POST /webhook/:tenantId in front of the API app. */
@@ -116,7 +120,8 @@ export function createIngest(deps: IngestDeps): Ingest {
   const secrets = new TenantSecretsCache(deps.tenants, deps.logger);
   const handlers = new EventHandlerRegistry(deps.logger);
   registerAutoReply(handlers, { ...deps, secrets });
-  const shipper = new Shipper(log, deps.ch, deps.logger, rollup, deps.shipper);
+  const tables = new LogTables(log);
+  const shipper = new Shipper(log, deps.ch, deps.logger, rollup, deps.shipper, tables);
   const runner = new HandlerRunner(log, handlers, deps.logger, deps.handlerRunner);
   const clicks = new ClickSink(log, deps.logger, deps.clickLimits);
   const receiver = createWebhookReceiver({ secrets, log, logger: deps.logger });
@@ -128,6 +133,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     runner,
     rollup,
     clicks,
+    tables,
     tenantCache: secrets,
     mount: (front) => front.add(isWebhookRequest, receiver),
     status() {

@@ -280,7 +280,7 @@ function decode(v: Buffer): { e: number; t: number; n: number; r: LogRecord } {
   };
 }
 
-/** Events a record stands for (a webhook request may carry several). */
+/** Events a record stands for (a webhook request or a table's record may carry several). */
 function countOf(r: LogRecord): number {
-  return r.kind === 'webhook' ? r.events.length : 1;
+  return r.kind === 'webhook' ? r.events.length : r.kind === 'rows' ? r.rows.length : 1;
 }

@@ -3,6 +3,7 @@ import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DailyRollup } from './daily-rollup.ts';
 import type { ClickRow, EventLog, LogEntry } from './event-log.ts';
+import type { LogTables } from './tables.ts';
 import { toRows, type RawEventRow } from './webhook-body.ts';
 
 export const SHIPPER = 'ship';
@@ -50,10 +51,14 @@ async function* eventLines(
   }
 }
 
-async function* rowLines(rows: readonly ClickRow[], count: { rows: number }): AsyncGenerator<unknown[]> {
+async function* rowLines(
+  columns: readonly string[],
+  rows: readonly Record<string, unknown>[],
+  count: { rows: number },
+): AsyncGenerator<unknown[]> {
   for (let i = 0; i < rows.length; i++) {
     count.rows++;
-    yield values(CLICK_COLUMNS, rows[i]!);
+    yield values(columns, rows[i]!);
     if ((i + 1) % CHUNK_ENTRIES === 0) await turn();
   }
 }
@@ -74,9 +79,17 @@ interface InFlight {
   to: number;
 }
 
+interface DrainWaiter {
+  target: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
 /**
  * Moves the log into ClickHouse in log order: batches of up to maxEntries, one about every
- * intervalMs (sooner when a batch is full), raw_webhook_events and delivery_clicks each in one INSERT.
+ * intervalMs (sooner when a batch is full or someone waits in drain()), raw_webhook_events,
+ * delivery_clicks and each registered table's rows (ingest/tables.ts) each in one INSERT.
  * Before an INSERT the batch's range is noted; its INSERTs carry a deduplication token made of the
  * log's id and that range, so a batch re-sent after a crash is stored once, while another node's log
  * (or a log made afresh) never collides with it (and raw_webhook_events collapses
@@ -90,6 +103,7 @@ export class Shipper {
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #retryMs: number;
+  #waiters: DrainWaiter[] = [];
   /** Figures for /readyz and the bench. */
   readonly stats = {
     batches: 0,
@@ -99,6 +113,8 @@ export class Shipper {
     lastShippedAt: 0,
     /** ack → stored, ms, for the newest entries shipped (a bounded sample). */
     lags: [] as number[],
+    /** INSERTs and rows per registered table (ingest/tables.ts). */
+    tables: {} as Record<string, { inserts: number; rows: number }>,
   };
 
   constructor(
@@ -107,6 +123,7 @@ export class Shipper {
     private readonly logger: Logger,
     private readonly rollup?: DailyRollup,
     opts: ShipperOptions = {},
+    private readonly tables?: LogTables,
   ) {
     this.#o = { maxEntries: 20_000, intervalMs: 1000, retryMs: 200, maxRetryMs: 5_000, ...opts };
     this.#retryMs = this.#o.retryMs;
@@ -121,6 +138,39 @@ export class Shipper {
 
   start(): void {
     this.#loop ??= this.#run().catch((err: unknown) => this.logger.error({ err }, 'event log shipper stopped'));
+  }
+
+  /**
+   * Resolves once everything appended before the call is in ClickHouse (its batch goes at once, not
+   * after intervalMs); rejects after `timeoutMs` if it is not (ClickHouse away, shipper not started).
+   */
+  drain(timeoutMs = 30_000): Promise<void> {
+    const target = this.log.head();
+    if (this.log.position(SHIPPER).seq >= target) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const w: DrainWaiter = {
+        target,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters = this.#waiters.filter((x) => x !== w);
+          reject(new Error(`the event log has not reached ClickHouse within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.#waiters.push(w);
+      this.#wake?.();
+    });
+  }
+
+  #settleWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const at = this.log.position(SHIPPER).seq;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (w.target > at) return true;
+      clearTimeout(w.timer);
+      w.resolve();
+      return false;
+    });
   }
 
   /** Ships what is in the log, then stops. */
@@ -153,13 +203,15 @@ export class Shipper {
         continue;
       }
       const age = Date.now() - batch[0]!.at;
-      if (!redo && !this.#stopped && batch.length < this.#o.maxEntries && age < this.#o.intervalMs) {
+      const waited = this.#waiters.length > 0;
+      if (!redo && !this.#stopped && !waited && batch.length < this.#o.maxEntries && age < this.#o.intervalMs) {
         await this.#sleep(this.#o.intervalMs - age);
         continue;
       }
       try {
         await this.#ship(batch, !redo);
         this.#retryMs = this.#o.retryMs;
+        this.#settleWaiters();
       } catch (err) {
         this.stats.failures++;
         this.stats.lastError = (err as Error).message;
@@ -180,17 +232,35 @@ export class Shipper {
     if (note) await this.log.setNote('ship.inflight', { from: first.seq, to: last.seq } satisfies InFlight);
     let webhooks = 0;
     const clicks: ClickRow[] = [];
+    // each table's rows in log order (tables in the order first seen)
+    const tableRows = new Map<string, Record<string, unknown>[]>();
     for (const { record } of batch) {
       if (record.kind === 'webhook') webhooks++;
       else if (record.kind === 'click') clicks.push(record.row);
+      else {
+        const rows = tableRows.get(record.table);
+        if (rows) for (const r of record.rows) rows.push(r);
+        else tableRows.set(record.table, [...record.rows]);
+      }
     }
+    // a table not registered (yet) holds the log back rather than losing its rows: retried
+    for (const table of tableRows.keys())
+      if (!this.tables?.columns(table)) throw new Error(`rows for a table not registered with the event log: ${table}`);
     const token = `log-${this.log.id}-${first.seq}-${last.seq}`;
     const settings = { insert_deduplication_token: token };
     const count = { rows: 0 };
     const dirty: RawEventRow[] = [];
     if (webhooks)
       await this.#insert('raw_webhook_events', RAW_EVENT_COLUMNS, eventLines(batch, count, dirty), settings);
-    if (clicks.length) await this.#insert('delivery_clicks', CLICK_COLUMNS, rowLines(clicks, count), settings);
+    if (clicks.length)
+      await this.#insert('delivery_clicks', CLICK_COLUMNS, rowLines(CLICK_COLUMNS, clicks, count), settings);
+    for (const [table, rows] of tableRows) {
+      const columns = this.tables!.columns(table)!;
+      await this.#insert(table, columns, rowLines(columns, rows, count), settings);
+      const t = (this.stats.tables[table] ??= { inserts: 0, rows: 0 });
+      t.inserts++;
+      t.rows += rows.length;
+    }
     const now = Date.now();
     this.stats.batches++;
     this.stats.rows += count.rows;

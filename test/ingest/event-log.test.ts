@@ -219,6 +219,47 @@ describe('event log in front of ClickHouse', () => {
     expect(ingest.shipper.stats.failures).toBeGreaterThan(0);
   });
 
+  it("appends a registered table's rows while ClickHouse is down, ships them in order, once even when an INSERT's answer is lost", async () => {
+    await ch.command({
+      query:
+        'CREATE TABLE IF NOT EXISTS test_log_rows (k String, n UInt32) ENGINE = MergeTree ORDER BY tuple() ' +
+        'SETTINGS non_replicated_deduplication_window = 100',
+    });
+    const { ingest } = await open('rows');
+    ingest.tables.register('test_log_rows', ['k', 'n']);
+    expect(() => ingest.tables.register('test_log_rows', ['k'])).toThrow(/other columns/);
+    await expect(ingest.tables.append([{ table: 'not_registered', rows: [{ k: 'x' }] }])).rejects.toThrow(
+      /not registered/,
+    );
+    fault.down = true;
+    // acknowledged once durable in the log, with ClickHouse away
+    await ingest.tables.append([{ table: 'test_log_rows', rows: [{ k: 'a', n: 1 }] }]);
+    await Promise.all([
+      ingest.tables.append([
+        {
+          table: 'test_log_rows',
+          rows: [
+            { k: 'b', n: 2 },
+            { k: 'c', n: 3 },
+          ],
+        },
+      ]),
+      ingest.tables.append([{ table: 'test_log_rows', rows: [{ k: 'd', n: 4, ignored: true }] }]),
+    ]);
+    expect(ingest.status().backlog.events).toBe(4);
+    await expect(ingest.shipper.drain(100)).rejects.toThrow(/not reached ClickHouse/);
+
+    fault.lostReply = 1; // the first INSERT is stored but reported failed: the batch is sent again
+    fault.down = false;
+    await ingest.shipper.drain(20_000);
+    expect(ingest.log.position('ship').seq).toBe(ingest.log.head());
+    const rs = await ch.query({ query: 'SELECT k, n FROM test_log_rows ORDER BY k', format: 'JSONEachRow' });
+    expect((await rs.json<{ k: string; n: number }>()).map((r) => `${r.k}${r.n}`)).toEqual(['a1', 'b2', 'c3', 'd4']);
+    expect(ingest.shipper.stats.tables.test_log_rows?.rows).toBe(4);
+    expect(ingest.shipper.stats.failures).toBeGreaterThan(0);
+    expect(ingest.status().backlog.events).toBe(0);
+  });
+
   it('runs handlers from the log after durability and retries a failing one until it succeeds', async () => {
     const { ingest, base } = await open('handlers');
     let attempts = 0;

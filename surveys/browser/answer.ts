@@ -87,8 +87,10 @@ function questionBox(q: Question, a: AnswerValue | undefined): HTMLElement {
   };
   const help = q.help ? el('p', { id: helpId, class: 's-help' }, q.help) : undefined;
   if (q.type === 'single' || q.type === 'multiple' || q.type === 'rating') {
-    const fs = el('fieldset', { 'aria-describedby': described });
-    if (q.required) fs.setAttribute('aria-required', 'true');
+    // single choice and rating: a radio group, which may carry aria-required (a plain group may not)
+    const radio = q.type !== 'multiple';
+    const fs = el('fieldset', { 'aria-describedby': described, ...(radio ? { role: 'radiogroup' } : {}) });
+    if (q.required && radio) fs.setAttribute('aria-required', 'true');
     const legend = el('legend');
     heading(legend);
     fs.append(legend);

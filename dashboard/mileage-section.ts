@@ -34,7 +34,7 @@ const formatOf = (key: MileageFigureName, v: Figure): string =>
   v === null
     ? DASH
     : key === 'participantsPerThousand'
-      ? v.toLocaleString('ja-JP', { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+      ? v.toLocaleString('ja-JP', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
       : formatCount(v);
 
 function cell(

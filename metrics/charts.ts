@@ -277,5 +277,7 @@ export function mileageActivityOptions(
     plotOptions: { bar: { horizontal: true, barHeight: '70%' } },
     fill: { type: ['solid', 'pattern'], pattern: { style: ['slantedLines'], width: 6, height: 6, strokeWidth: 2 } },
     xaxis: { decimalsInFloat: 0 },
+    // activity names with their method in full (apexcharts cuts labels at 160 px by default)
+    yaxis: { labels: { maxWidth: 260 } },
   };
 }

@@ -101,12 +101,12 @@ export const EXCEL_FORMATS: Record<FigureKind, string> = {
   count: '#,##0',
   change: '"+"#,##0;"−"#,##0;"±"0',
   percent: '0.0%',
-  decimal: '#,##0.0',
+  decimal: '#,##0.00',
 };
 
 export function formatFigure(v: Figure, kind: FigureKind): string {
   if (kind === 'decimal')
-    return v === null ? DASH : v.toLocaleString('ja-JP', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+    return v === null ? DASH : v.toLocaleString('ja-JP', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   return kind === 'count' ? formatCount(v) : kind === 'change' ? formatChange(v) : formatPercent(v);
 }
 

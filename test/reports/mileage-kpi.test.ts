@@ -96,7 +96,7 @@ describe('monthly KPI report: health mileage', () => {
       want.cardsValid,
     ]);
     expect(tsu.getCell(2).numFmt).toBe('#,##0');
-    expect(tsu.getCell(12).numFmt).toBe('#,##0.0');
+    expect(tsu.getCell(12).numFmt).toBe('#,##0.00');
     const total = rows.get('県全体')!;
     expect([total.getCell(2).value, total.getCell(5).value, total.getCell(11).value]).toEqual([6, 135, 4]);
     const ise = rows.get('伊勢市')!;

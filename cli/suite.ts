@@ -319,7 +319,14 @@ export async function startSuite(
             if (seeded.tenants)
               logger.info({ ...seeded, ms: Math.round(performance.now() - t0) }, 'demo mileage history seeded');
           })
-          .catch((err: unknown) => logger.warn({ err }, 'demo mileage history not seeded'));
+          .catch((err: unknown) => logger.warn({ err }, 'demo mileage history not seeded'))
+          // and a sample survey with a few hundred answers per municipality (after the registrations it copies)
+          .then(async () => {
+            const { seedDemoSurveys } = await import('./demo-surveys.ts');
+            const seeded = await seedDemoSurveys(ch, tenants, running.world, surveys.store);
+            if (seeded.tenants) logger.info(seeded, 'demo surveys seeded');
+          })
+          .catch((err: unknown) => logger.warn({ err }, 'demo surveys not seeded'));
       }
     }
 

@@ -116,3 +116,13 @@ WHERE tenant_id = {tenant:String} AND survey_id = {survey:String} AND resident_k
 GROUP BY resident_key
 ORDER BY resident_key
 LIMIT {limit:UInt32};
+
+-- name: surveys.demo_attributes
+-- The demo's answers copy what residents registered: gender, birth year and residence of a tenant's residents.
+SELECT user_id,
+       anyIf(values[1], item = 'gender') AS gender,
+       anyIf(values[1], item = 'birth_year') AS birth_year,
+       anyIf(values[1], item = 'residence') AS residence
+FROM resident_attributes FINAL
+WHERE tenant_id = {tenant:String} AND item IN ('gender', 'birth_year', 'residence') AND length(values) > 0
+GROUP BY user_id;

@@ -56,7 +56,12 @@ const page = (title: string, body: SafeHtml, scripts: string[] = ['surveys.js'])
   title,
   body,
   scripts,
-  styles: ['records.css', 'surveys.css'],
+  // apexcharts' own stylesheets (from /assets/: the Content-Security-Policy allows no inline <style>)
+  styles: [
+    ...(scripts.includes('apexcharts.js') ? ['apexcharts.css', 'apexcharts-legend.css'] : []),
+    'records.css',
+    'surveys.css',
+  ],
 });
 
 /** The builder form; the survey's data for browser/staff.ts in a JSON block. */
@@ -166,7 +171,7 @@ ${sections.length ? sections : html`<p>表示できるテナントはありま�
           (
             q,
           ) => html`<section class="card" aria-labelledby="h-${q.questionId}"><h3 id="h-${q.questionId}">Q${qn(q.questionId)}. ${q.text} <small>(${QUESTION_TYPE_LABELS[q.type as keyof typeof QUESTION_TYPE_LABELS]})</small></h3>
-<div class="chart" data-chart="q-${q.questionId}" role="img" aria-label="Q${qn(q.questionId)} の選択肢ごとの回答数 (表は下にあります)"></div>
+<div class="chart" data-chart="q-${q.questionId}" role="figure" aria-label="Q${qn(q.questionId)} の選択肢ごとの回答数 (表は下にあります)"></div>
 <div class="scroll"><table data-testid="options-${q.questionId}"><thead><tr><th scope="col">選択肢</th><th scope="col">回答数</th><th scope="col">割合</th></tr></thead>
 <tbody>${q.options.map((o) => html`<tr><th scope="row">${o.label}</th><td class="num">${o.count.toLocaleString('ja-JP')}</td><td class="num">${o.share.toFixed(1)}%</td></tr>`)}</tbody></table></div></section>`,
         );
@@ -211,7 +216,7 @@ ${mayExport ? html`<a class="button secondary" href="${API}/${tenant.id}/surveys
 ${mayDeliver && s.status !== 'draft' ? html`<p><button type="button" id="sv-deliver" data-url="${API}/${tenant.id}/surveys/${s.surveyId}/delivery">「回答する」ボタンの配信を下書きで作る (全員あて)</button></p><p class="status" id="sv-deliver-status" role="status" aria-live="polite"></p>` : ''}
 </section>
 <section class="card" aria-labelledby="daily-h"><h2 id="daily-h">回答数の推移</h2>
-<div class="chart" data-chart="daily" role="img" aria-label="日別の回答数と累計"></div>
+<div class="chart" data-chart="daily" role="figure" aria-label="日別の回答数と累計"></div>
 <div class="scroll"><table><caption class="visually-hidden">日別の回答数</caption><thead><tr><th scope="col">日付</th><th scope="col">回答数</th></tr></thead><tbody>${r.daily.map((d) => html`<tr><th scope="row">${d.day}</th><td class="num">${d.count}</td></tr>`)}</tbody></table></div></section>
 <h2>選択肢ごとの回答</h2>
 ${optionTables}

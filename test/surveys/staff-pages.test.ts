@@ -103,8 +103,15 @@ describe('surveys staff pages', () => {
     }
     await page.goto(`${suite.url}/surveys/${TSU}/${survey.surveyId}?by=gender`);
     expect(await page.textContent('[data-testid=complete]')).toBe(`${people.length} 人`);
-    await page.waitForFunction(() => Object.keys(window.tayoriCharts ?? {}).length >= 3);
-    expect(await page.evaluate(() => Object.keys(window.tayoriCharts ?? {}).sort())).toEqual(['daily', 'q-q1', 'q-q2']);
+    await page.waitForFunction(
+      () =>
+        Object.keys((window as unknown as { tayoriCharts?: Record<string, unknown> }).tayoriCharts ?? {}).length >= 3,
+    );
+    expect(
+      await page.evaluate(() =>
+        Object.keys((window as unknown as { tayoriCharts?: Record<string, unknown> }).tayoriCharts ?? {}).sort(),
+      ),
+    ).toEqual(['daily', 'q-q1', 'q-q2']);
     const options = await page.locator('[data-testid=options-q1] tbody tr').allTextContents();
     expect(options[0]).toContain(`${people.length}`);
     expect(options[0]).toContain('100.0%');

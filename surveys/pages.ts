@@ -5,6 +5,7 @@
  *   /surveys/:tenantId/new                     the builder (questions, branching, window, anonymity)
  *   /surveys/:tenantId/:surveyId/edit          the builder for a survey (after the first answer only
  *                                              wording and the window; the API refuses the rest)
+ *   /surveys/:tenantId/:surveyId/preview       the questions as residents see them (drafts too; read-only)
  *   /surveys/:tenantId/:surveyId               results: answers over time, counts and shares per option
  *                                              (charts), cross-tabulation (?by=&question=) with groups
  *                                              under 5 as 「—」, free texts with search (?text=&q=),
@@ -23,6 +24,9 @@ import { tokyoMinute } from '../core/time.ts';
 import { answersOverTimeOptions, optionCountsOptions } from './charts.ts';
 import type { SurveyResultsReader } from './results.ts';
 import {
+  END,
+  OTHER,
+  optionsOf,
   CROSS_DIMENSION_LABELS,
   CROSS_DIMENSIONS,
   type CrossDimension,
@@ -139,6 +143,41 @@ ${sections.length ? sections : html`<p>表示できるテナントはありま�
     },
   );
 
+  shell.page<{ tenantId: string; surveyId: string }>(
+    '/surveys/:tenantId/:surveyId/preview',
+    async ({ req, principal, tenants }) => {
+      const tenant = tenantOf(principal, tenants, req.params.tenantId);
+      const s = await deps.store.get(tenant.id, req.params.surveyId);
+      const qs = s.questions.map((q, i) => {
+        const head = html`Q${i + 1}. ${q.text}${q.required ? html` <span class="req">必須</span>` : ''}`;
+        const help = q.help ? html`<p class="hint">${q.help}</p>` : '';
+        const branch = q.branches.length
+          ? html`<p class="hint">分岐: ${q.branches
+              .map((b) => {
+                const o = optionsOf(q).find((x) => x.id === b.option)?.label ?? b.option;
+                const to = b.goTo === END ? '終了' : `Q${s.questions.findIndex((x) => x.id === b.goTo) + 1}`;
+                return `「${o}」→ ${to}`;
+              })
+              .join('、')}</p>`
+          : '';
+        const body =
+          q.type === 'single' || q.type === 'multiple' || q.type === 'rating'
+            ? html`<ul class="s-preview-options">${optionsOf(q).map((o) => html`<li>${q.type === 'multiple' ? '☐' : '○'} ${o.id === OTHER ? 'その他 (自由記述)' : o.label}</li>`)}</ul>`
+            : html`<p class="s-preview-input">${QUESTION_TYPE_LABELS[q.type]}の入力欄</p>`;
+        return html`<li><p class="s-preview-q">${head}</p>${help}${body}${branch}</li>`;
+      });
+      return page(
+        `${s.title}のプレビュー`,
+        html`<p class="breadcrumbs"><a href="/surveys">アンケート</a> › ${tenant.name} › <a href="/surveys/${tenant.id}/${s.surveyId}">${s.title}</a> › プレビュー</p>
+<h1>プレビュー (住民の画面)</h1>
+<p class="note">住民が LINE で開く回答フォームの内容です (操作はできません)。分岐は回答に応じて設問を飛ばします。</p>
+<div class="s-preview" data-testid="preview"><h2>${s.title}</h2>${s.introduction ? html`<p>${s.introduction}</p>` : ''}
+<p class="hint">受付期間: ${when(s.opensAt)} 〜 ${when(s.closesAt)}${s.anonymous ? '（匿名のアンケートです）' : ''}</p>
+<ol class="s-preview-list">${qs}</ol></div>`,
+      );
+    },
+  );
+
   type ResultQuery = { by?: string; question?: string; text?: string; q?: string };
   shell.page<{ tenantId: string; surveyId: string }, ResultQuery>(
     '/surveys/:tenantId/:surveyId',
@@ -210,7 +249,8 @@ ${sections.length ? sections : html`<p>表示できるテナントはありま�
 <div><dt>回答途中</dt><dd>${r.partial.toLocaleString('ja-JP')} 人</dd></div></dl>
 <p class="actions">
 ${mayDeliver ? html`<a class="button secondary" href="/surveys/${tenant.id}/${s.surveyId}/edit">編集</a>` : ''}
-${url ? html`<a class="button secondary" href="${url}" target="_blank" rel="noopener">住民の画面で確認 (プレビュー)</a>` : ''}
+<a class="button secondary" href="/surveys/${tenant.id}/${s.surveyId}/preview">プレビュー</a>
+${url && s.status !== 'draft' ? html`<a class="button secondary" href="${url}" target="_blank" rel="noopener">回答フォームを開く</a>` : ''}
 ${mayExport ? html`<a class="button secondary" href="${API}/${tenant.id}/surveys/${s.surveyId}/answers.csv" download>CSV で出力</a> <a class="button secondary" href="${API}/${tenant.id}/surveys/${s.surveyId}/answers.xlsx" download>Excel で出力</a>` : html`<span class="note">記名式の回答の出力には「住民データの出力」の権限が必要です。</span>`}
 </p>
 ${mayDeliver && s.status !== 'draft' ? html`<p><button type="button" id="sv-deliver" data-url="${API}/${tenant.id}/surveys/${s.surveyId}/delivery">「回答する」ボタンの配信を下書きで作る (全員あて)</button></p><p class="status" id="sv-deliver-status" role="status" aria-live="polite"></p>` : ''}

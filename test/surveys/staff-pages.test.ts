@@ -1,6 +1,6 @@
 /**
  * surveys' staff pages in real Chromium, signed in through the sign-in form as a municipality's
- * 配信 staff: building a survey in the builder (types, options, a branch), the results page with
+ * 配信 staff: building a survey in the builder (types, options, a branch), its preview, the results page with
  * its charts, the cross-tab with groups under 5 as 「—」 and the free texts, the export refused
  * without 住民データの出力 for an identified survey, and a delivery draft made from the page.
  * The builder and the results pass axe-core's WCAG 2.1 AA rules.
@@ -86,6 +86,13 @@ describe('surveys staff pages', () => {
     survey = got.body;
     expect(survey.questions.map((q) => q.type)).toEqual(['single', 'rating', 'text']);
     expect(survey.questions[0]!.branches).toEqual([{ option: 'o2', goTo: '_end' }]);
+    // the preview shows the questions as residents see them
+    await page.goto(`${suite.url}/surveys/${TSU}/${id}/preview`);
+    const preview = (await page.textContent('[data-testid=preview]')) ?? '';
+    expect(preview).toContain('Q1. 今日、窓口を利用しましたか');
+    expect(preview).toContain('「いいえ」→ 終了');
+    expect(preview).toContain('Q2. 対応の満足度');
+    await axe(page, 'preview');
   });
 
   it('shows results with charts, the cross-tab with 「—」 for small groups, and free texts', async () => {

@@ -1,6 +1,7 @@
 /**
  * The 「アンケートに回答する」 message: a Flex bubble with the survey's title, its introduction (cut
  * short) and the answer window, and a button that opens the survey's LIFF form (ResidentShell.liffUrl).
+ * A second button starts the survey in the talk (postback surveys:start:<id>, surveys/chat.ts).
  * A delivery carries it like any message (surveys/routes.ts makes the draft through delivery's service).
  */
 import type { messagingApi } from '@line/bot-sdk';
@@ -15,7 +16,7 @@ const until = new Intl.DateTimeFormat('ja-JP', {
 });
 
 export function surveyMessage(
-  s: Pick<Survey, 'title' | 'introduction' | 'closesAt' | 'anonymous'>,
+  s: Pick<Survey, 'surveyId' | 'title' | 'introduction' | 'closesAt' | 'anonymous'>,
   url: string,
 ): messagingApi.FlexMessage {
   const intro = s.introduction.length > 120 ? `${s.introduction.slice(0, 119)}…` : s.introduction;
@@ -45,12 +46,24 @@ export function surveyMessage(
       footer: {
         type: 'box',
         layout: 'vertical',
+        spacing: 'sm',
         contents: [
           {
             type: 'button',
             style: 'primary',
             color: '#1d6fa5',
             action: { type: 'uri', label: 'アンケートに回答する', uri: url },
+          },
+          // choice questions can be answered in the talk too (surveys/chat.ts)
+          {
+            type: 'button',
+            style: 'secondary',
+            action: {
+              type: 'postback',
+              label: 'トークで回答する',
+              data: `surveys:start:${s.surveyId}`,
+              displayText: 'トークで回答する',
+            },
           },
         ],
       },

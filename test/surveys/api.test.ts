@@ -5,6 +5,7 @@
  * key of anonymous surveys, results and the cross-tab against a direct count (groups under 5 → null),
  * permissions, the audit log and the delivery draft with the 「回答する」 message.
  */
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrossTab, ResidentSurvey, Survey, SurveyResults } from '../../surveys/index.ts';
 import { OP, sampleSurvey, type SurveysWorld, surveysWorld, T, TSU, user, YOKKAICHI } from './fixtures.ts';
@@ -339,9 +340,20 @@ describe('free texts, exports and the delivery', () => {
     expect(lines[0]).toContain('LINE ユーザー ID,状態,回答日時,性別,年代,お住まい,Q1 図書館を利用していますか');
     expect(lines.filter(Boolean)).toHaveLength(3);
     expect(csv.body).toContain(`"'=HYPERLINK(""x"")"`);
-    const xlsx = await w.call(T.tsuExport, 'GET', `${path}/${s.surveyId}/answers.xlsx`);
+    const xlsx = await fetch(`${w.base}${path}/${s.surveyId}/answers.xlsx`, {
+      headers: { authorization: `Bearer ${T.tsuExport}` },
+    });
     expect(xlsx.status).toBe(200);
     expect(xlsx.headers.get('content-type')).toContain('spreadsheetml');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(Buffer.from(await xlsx.arrayBuffer()) as never);
+    expect(wb.worksheets.map((ws) => ws.name)).toEqual(['集計', '回答一覧']);
+    const summary = wb.getWorksheet('集計')!;
+    const q1 = summary.getColumn(1).values.indexOf('Q1 図書館を利用していますか');
+    expect(q1).toBeGreaterThan(0);
+    expect(summary.getRow(q1 + 2).values).toEqual([undefined, 'はい', 2, 100]);
+    expect(wb.getWorksheet('回答一覧')!.rowCount).toBe(3);
+    expect(wb.getWorksheet('回答一覧')!.getRow(1).getCell(7).value).toBe('Q1 図書館を利用していますか');
     const audit = await rows(
       "SELECT target, username FROM audit_log WHERE action = 'export' AND target LIKE {p:String} ORDER BY at",
       { p: `surveys/${s.surveyId}/%` },
@@ -370,6 +382,7 @@ describe('free texts, exports and the delivery', () => {
     expect(JSON.stringify(input.messages[0])).toContain(
       `https://liff.line.me/1234567890-${TSU}abc/surveys/${s.surveyId}`,
     );
+    expect(JSON.stringify(input.messages[0])).toContain(`"data":"surveys:start:${s.surveyId}"`);
     const draft = await create({ status: 'draft' });
     expect((await w.call<Err>(T.tsuDeliver, 'POST', `${path}/${draft.surveyId}/delivery`, {})).body.error.code).toBe(
       'survey_draft',

@@ -177,13 +177,16 @@ export function registerSurveysChat(registry: PostbackRegistry, deps: ChatDeps):
         const prev = answers[q.id]?.choices ?? [];
         const choices = q.type === 'multiple' ? [...new Set([...prev, option])] : [option];
         const value = { choices, text: answers[q.id]?.text ?? '' };
-        await deps.store.answer(
-          ctx.tenantId,
-          s.surveyId,
-          userId,
-          { answers: { [q.id]: value }, partial: true },
-          { merge: true },
-        );
+        const save = (partial: boolean) =>
+          deps.store.answer(ctx.tenantId, s.surveyId, userId, { answers: { [q.id]: value }, partial }, { merge: true });
+        // a sent answer changed here stays sent while it is still complete (else it is on the way again)
+        const sent = view.answeredAt !== null && !view.partial;
+        if (!sent) await save(true);
+        else
+          await save(false).catch((e: unknown) => {
+            if (isAppError(e) && e.code === 'invalid_answer') return save(true);
+            throw e;
+          });
         answers = { ...answers, [q.id]: value };
         if (q.type === 'multiple') {
           const tenant = await deps.tenants.require(ctx.tenantId);

@@ -176,6 +176,19 @@ describe('surveys in the chat', () => {
     expect(r.questions[0]!.options.map((o) => o.count)).toEqual([0, 1]);
   });
 
+  it('changes a sent answer in the talk and keeps it sent', async () => {
+    const u = residents[1]!; // sent in the test before: いいえ, 2
+    const q1 = await tap(u, `${P}start:${survey.surveyId}`);
+    // everything answered: start asks the optional question left out, the answer stays sent
+    expect((await surveys.store.forResident(TSU, survey.surveyId, u)).partial).toBe(false);
+    const again = await tap(u, `${P}a:${survey.surveyId}:score:5`);
+    expect(JSON.stringify(again.reply)).toContain('Q4.');
+    const mine = await surveys.store.forResident(TSU, survey.surveyId, u);
+    expect(mine.partial).toBe(false);
+    expect(mine.answers.score!.choices).toEqual(['5']);
+    expect(q1.reply).toBeDefined();
+  });
+
   it('answers a redelivered event once, and closed surveys in Japanese', async () => {
     const u = residents[2]!;
     const first = await tap(u, `${P}start:${survey.surveyId}`);

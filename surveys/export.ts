@@ -1,8 +1,9 @@
 /**
  * A survey's answers as files: CSV (UTF-8 BOM, CRLF, one row per resident's latest answer, formula
  * text neutralised by core/csv.ts) streamed page by page from ClickHouse, and xlsx (exceljs) with a
- * summary sheet (counts and shares per option) and a raw sheet. Identified surveys carry the LINE
- * user id: the route asks for 住民データの出力 (export_residents) for those.
+ * summary sheet (counts and shares per option, each choice question's chart as a picture) and a
+ * raw sheet. Identified surveys carry the LINE user id: the route asks for 住民データの出力
+ * (export_residents) for those.
  */
 import ExcelJS from 'exceljs';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
@@ -10,6 +11,8 @@ import { CSV_BOM, csvLine } from '../core/csv.ts';
 import { builtinOptionLabel } from '../core/vocabulary.ts';
 import { tokyoMinute } from '../core/time.ts';
 import { z } from '../core/zod.ts';
+import { surveyChartPng } from './chart-png.ts';
+import { optionCountsOptions } from './charts.ts';
 import type { SurveyResultsReader } from './results.ts';
 import { OTHER, optionsOf, type Question, type Survey } from './schemas.ts';
 
@@ -96,7 +99,7 @@ export async function* answersCsv(
   }
 }
 
-/** The xlsx: 集計 (counts and shares per option, answers per day) and 回答一覧 (the raw rows). */
+/** The xlsx: 集計 (counts and shares per option with their charts, answers per day) and 回答一覧 (the raw rows). */
 export async function answersXlsx(
   ch: ClickHouseClient,
   s: Survey,
@@ -112,9 +115,20 @@ export async function answersXlsx(
   sum.addRow([]);
   for (const [i, q] of results.questions.entries()) {
     if (!q.options.length) continue;
-    sum.addRow([`Q${i + 1} ${q.text}`]).font = { bold: true };
+    const top = sum.addRow([`Q${i + 1} ${q.text}`]);
+    top.font = { bold: true };
     sum.addRow(['選択肢', '回答数', '割合 (%)']);
     for (const o of q.options) sum.addRow([o.label, o.count, o.share]);
+    // the question's chart beside its table (column E)
+    const height = Math.max(160, 70 + 36 * q.options.length);
+    const png = await surveyChartPng(optionCountsOptions(q, i + 1), { width: 520, height });
+    if (png) {
+      const id = wb.addImage({ buffer: png as unknown as ExcelJS.Buffer, extension: 'png' });
+      sum.addImage(id, { tl: { col: 4, row: top.number - 1 }, ext: { width: 520, height } });
+      // room for the picture: rows below the table until its height is covered
+      const rows = Math.ceil(height / 20) - q.options.length - 1;
+      for (let k = 0; k < rows; k++) sum.addRow([]);
+    }
     sum.addRow([]);
   }
   sum.addRow(['日別の回答数']).font = { bold: true };

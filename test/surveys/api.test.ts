@@ -352,6 +352,9 @@ describe('free texts, exports and the delivery', () => {
     const q1 = summary.getColumn(1).values.indexOf('Q1 図書館を利用していますか');
     expect(q1).toBeGreaterThan(0);
     expect(summary.getRow(q1 + 2).values).toEqual([undefined, 'はい', 2, 100]);
+    expect(summary.getRow(q1 + 3).values).toEqual([undefined, 'いいえ', 0, 0]);
+    // each choice question's chart as a picture (Q1, Q2, Q4, Q7)
+    expect(summary.getImages()).toHaveLength(4);
     expect(wb.getWorksheet('回答一覧')!.rowCount).toBe(3);
     expect(wb.getWorksheet('回答一覧')!.getRow(1).getCell(7).value).toBe('Q1 図書館を利用していますか');
     const audit = await rows(

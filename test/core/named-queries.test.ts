@@ -106,7 +106,17 @@ const TEMPLATES: Record<string, () => Promise<unknown>> = {
     const query = queries.get('delivery.audience_count_segment')!.replaceAll('{{segment}}', c.sql);
     return (await ch.query({ query, query_params: { tenant: '24201', ...c.params }, format: 'JSONEachRow' })).json();
   },
+  // surveys/results.ts fills {{dim}} from a fixed list of survey_answers' attribute columns
+  'surveys.crosstab': () => byDimension('surveys.crosstab'),
+  'surveys.group_sizes': () => byDimension('surveys.group_sizes'),
 };
+
+async function byDimension(name: string): Promise<void> {
+  for (const dim of ['gender', 'age_group', 'residence']) {
+    const query = queries.get(name)!.replaceAll('{{dim}}', dim);
+    await (await ch.query({ query, query_params: { tenant: '24201', survey: 's' }, format: 'JSONEachRow' })).json();
+  }
+}
 
 describe('named queries (sql/queries)', () => {
   it('has queries to check', () => expect(queries.size).toBeGreaterThan(50));

@@ -178,6 +178,7 @@ export async function startSuite(
     const mileage = createMileage({
       ch,
       redis,
+      ingest,
       tenants,
       endpoints,
       logger,

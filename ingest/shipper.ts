@@ -250,6 +250,35 @@ export class Shipper {
     const settings = { insert_deduplication_token: token };
     const count = { rows: 0 };
     const dirty: RawEventRow[] = [];
+    try {
+      await this.#insertAll(batch, webhooks, clicks, tableRows, count, dirty, settings);
+    } finally {
+      // the embedded engine keeps a query's settings in its session: a later INSERT without a token
+      // (another writer's) would otherwise carry this batch's token and be dropped as a repeat
+      await this.ch
+        .command({ query: 'SELECT 1', clickhouse_settings: { insert_deduplication_token: '' } })
+        .catch(() => {});
+    }
+    const now = Date.now();
+    this.stats.batches++;
+    this.stats.rows += count.rows;
+    this.stats.lastShippedAt = now;
+    this.stats.lastError = undefined;
+    for (const e of batch) this.#lag(now - e.at);
+    this.rollup?.markDirty(dirty);
+    await this.log.commit(SHIPPER, { seq: last.seq, end: last.end, events: last.events });
+    await this.log.setNote('ship.inflight', undefined);
+  }
+
+  async #insertAll(
+    batch: LogEntry[],
+    webhooks: number,
+    clicks: ClickRow[],
+    tableRows: Map<string, Record<string, unknown>[]>,
+    count: { rows: number },
+    dirty: RawEventRow[],
+    settings: { insert_deduplication_token: string },
+  ): Promise<void> {
     if (webhooks)
       await this.#insert('raw_webhook_events', RAW_EVENT_COLUMNS, eventLines(batch, count, dirty), settings);
     if (clicks.length)
@@ -261,15 +290,6 @@ export class Shipper {
       t.inserts++;
       t.rows += rows.length;
     }
-    const now = Date.now();
-    this.stats.batches++;
-    this.stats.rows += count.rows;
-    this.stats.lastShippedAt = now;
-    this.stats.lastError = undefined;
-    for (const e of batch) this.#lag(now - e.at);
-    this.rollup?.markDirty(dirty);
-    await this.log.commit(SHIPPER, { seq: last.seq, end: last.end, events: last.events });
-    await this.log.setNote('ship.inflight', undefined);
   }
 
   /**

@@ -1,23 +1,34 @@
 /**
- * Awards: each rule's points added exactly once. An award passes the guard (one Redis script: the
- * idempotency key NX and the caps), then its row goes into mileage_ledger through the group-commit
- * writer (concurrent awards share INSERTs; the call answers once the row is stored). If the INSERT
- * fails, the ledger is asked whether the row landed anyway (a server may time out after storing):
- * absent → the guard is undone and the caller gets 503; present → the award stands; unknown (the
- * ledger does not answer) → the tenant's guards are dropped, to be rebuilt from the ledger, and 503.
- * Nothing half-done is kept either way.
+ * Awards: each rule's points added exactly once. The order of an award:
+ *
+ * 1. The guard (one Redis script): the idempotency key, the caps, the member serial on a first
+ *    participation, and the participant's balance (HINCRBY with the award: the balance the
+ *    resident is shown, including this award at once).
+ * 2. Its ledger row (and the member row of a first participation) appended to the local event log
+ *    (ingest.tables, one durable write: group-committed fsync). The call answers once the append
+ *    resolves — not once ClickHouse has the row: the shipper inserts the log's rows into
+ *    mileage_ledger in batches (about a second later; a crowd's awards share a few INSERTs),
+ *    replay-safe (deduplication token), after a crash or a ClickHouse outage too.
+ * 3. The card, when the guard's new balance first reaches the goal: its row through the log too.
+ *
+ * If the log refuses the append (backlog full, disk error), the row is not in the log: the guard
+ * (and a serial given by it) is undone and the caller gets 503 — nothing half-done is kept. The
+ * guards are rebuilt from ClickHouse only after the log's acknowledged rows are shipped
+ * (guards.beforeRebuild), so a rebuild never misses an acknowledged award.
  */
 import { memberNumber } from '../core/check-digit.ts';
-import { type ClickHouseClient, query } from '../core/clickhouse.ts';
-import { AppError, unavailableError } from '../core/errors.ts';
-import type { GroupCommitWriter } from '../core/group-commit.ts';
+import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { chDateTime } from '../core/time.ts';
-import { z } from '../core/zod.ts';
+import type { LogTables, TableRows } from '../ingest/index.ts';
 import type { CardService } from './cards.ts';
 import { type AwardGuards, type GuardAward, type GuardOutcome, STALE } from './guards.ts';
+import { logRefused } from './logged.ts';
 import type { Members } from './members.ts';
-import type { Activity, AwardResult, Programme } from './schemas.ts';
+import { type Activity, type AwardResult, ENTRY_KIND_LABELS, type LedgerEntry, type Programme } from './schemas.ts';
+
+/** How long an award made here is kept in memory for the resident's recent entries (shipping lag). */
+const RECENT_MS = 120_000;
 
 export type EntryKind = 'scan' | 'self_report' | 'grant' | 'correction';
 
@@ -38,6 +49,24 @@ export interface LedgerRow extends Record<string, unknown> {
   recorded_at: string;
 }
 
+/** mileage_ledger's columns the event log ships. */
+export const LEDGER_COLUMNS = [
+  'tenant_id',
+  'programme_id',
+  'user_id',
+  'entry_id',
+  'member_no',
+  'activity_id',
+  'kind',
+  'points',
+  'activity_on',
+  'source_id',
+  'corrects',
+  'reason',
+  'actor',
+  'recorded_at',
+] as const satisfies ReadonlyArray<keyof LedgerRow>;
+
 export interface AwardRequest {
   tenantId: string;
   programme: Programme;
@@ -56,8 +85,6 @@ export interface AwardRequest {
   /** 'resident' or the staff account. */
   actor: string;
 }
-
-const entryRow = z.object({ entry_id: z.string() });
 
 export const awardErrors = {
   outsidePeriod: (p: Programme) =>
@@ -82,12 +109,13 @@ export const awardErrors = {
 export class Awards {
   /** Set by createMileage (cards need awards' balance, awards issue cards). */
   cards?: CardService;
+  /** Ledger rows acknowledged here lately, per participant: shown before the ledger has them. */
+  readonly #recent = new Map<string, { at: number; row: LedgerRow }[]>();
 
   constructor(
-    private readonly ch: ClickHouseClient,
     private readonly guards: AwardGuards,
     private readonly members: Members,
-    private readonly writer: GroupCommitWriter<LedgerRow>,
+    private readonly tables: LogTables,
     private readonly logger?: Logger,
   ) {}
 
@@ -113,9 +141,10 @@ export class Awards {
       const o = await this.guards.award(req.tenantId, epoch, guard);
       if (o === STALE) return o;
       const memberNo = memberNumber(req.tenantId, o.serial);
-      // a first participation: the number is stored with the entry, its member row follows
-      if (o.memberCreated) this.members.given(req.tenantId, req.userId, memberNo);
-      if (o.kind === 'awarded') await this.#store(req, epoch, guard, memberNo);
+      // a first participation: its member row goes with the entry (one append)
+      const member = o.memberCreated ? [this.members.row(req.tenantId, req.userId, memberNo)] : [];
+      if (o.kind === 'awarded') await this.#store(req, epoch, guard, o, memberNo, member);
+      else if (member.length) await this.members.store(req.tenantId, epoch, req.userId, o.serial, member);
       return o;
     });
     const memberNo = memberNumber(req.tenantId, outcome.serial);
@@ -140,7 +169,50 @@ export class Awards {
     return result;
   }
 
-  async #store(req: AwardRequest, epoch: string, guard: GuardAward, memberNo: string): Promise<void> {
+  #remember(row: LedgerRow): void {
+    const t = Date.now();
+    if (this.#recent.size >= 10_000) this.#recent.clear();
+    const key = `${row.tenant_id}\u0000${row.programme_id}\u0000${row.user_id}`;
+    const list = (this.#recent.get(key) ?? []).filter((x) => t - x.at < RECENT_MS);
+    list.push({ at: t, row });
+    this.#recent.set(key, list.slice(-10));
+  }
+
+  /**
+   * The participant's entries acknowledged here in the last two minutes, newest first (the ledger
+   * gets them with the event log's shipping, about a second later).
+   */
+  recent(tenantId: string, programme: Programme, userId: string): LedgerEntry[] {
+    const key = `${tenantId}\u0000${programme.programmeId}\u0000${userId}`;
+    const t = Date.now();
+    const names = new Map(programme.activities.map((a) => [a.activityId, a.name]));
+    return (this.#recent.get(key) ?? [])
+      .filter((x) => t - x.at < RECENT_MS)
+      .reverse()
+      .map(({ at, row: r }) => ({
+        entryId: r.entry_id,
+        activityId: r.activity_id,
+        activityName: names.get(r.activity_id) ?? '',
+        kind: r.kind,
+        kindLabel: ENTRY_KIND_LABELS[r.kind] ?? r.kind,
+        points: r.points,
+        activityOn: r.activity_on,
+        corrects: r.corrects,
+        reason: r.reason,
+        actor: r.actor,
+        recordedAt: new Date(at).toISOString(),
+      }));
+  }
+
+  /** Appends the award's ledger row (and its member row) to the event log; on refusal undoes the guard. */
+  async #store(
+    req: AwardRequest,
+    epoch: string,
+    guard: GuardAward,
+    o: GuardOutcome,
+    memberNo: string,
+    member: TableRows['rows'],
+  ): Promise<void> {
     const row: LedgerRow = {
       tenant_id: req.tenantId,
       programme_id: req.programme.programmeId,
@@ -157,31 +229,18 @@ export class Awards {
       actor: req.actor,
       recorded_at: chDateTime(Date.now()),
     };
+    const parts: TableRows[] = [{ table: 'mileage_ledger', rows: [row] }];
+    if (member.length) parts.push({ table: 'mileage_members', rows: member });
     try {
-      await this.writer.write([row]);
+      await this.tables.append(parts);
+      this.#remember(row);
     } catch (err) {
-      this.logger?.warn({ err, tenantId: req.tenantId, entryId: req.entryId }, 'mileage ledger INSERT failed');
-      let landed: boolean | undefined;
-      try {
-        landed =
-          (
-            await query(
-              this.ch,
-              'mileage.entry',
-              { tenant: req.tenantId, programme: req.programme.programmeId, entry: req.entryId },
-              entryRow,
-            )
-          ).length > 0;
-      } catch {
-        landed = undefined;
-      }
-      if (landed) return;
-      if (landed === false)
-        await this.guards
-          .undo(req.tenantId, epoch, guard)
-          .catch(() => this.guards.invalidate(req.tenantId).catch(() => {}));
-      else await this.guards.invalidate(req.tenantId).catch(() => {});
-      throw unavailableError('clickhouse', err);
+      // not in the log (a refused append stores nothing): take the guard back, or drop the guards
+      this.logger?.warn({ err, tenantId: req.tenantId, entryId: req.entryId }, 'mileage award not logged');
+      const undone = await this.guards.undo(req.tenantId, epoch, guard).catch(() => false);
+      if (member.length) await this.guards.memberUndo(req.tenantId, epoch, req.userId, o.serial).catch(() => {});
+      if (!undone) await this.guards.invalidate(req.tenantId).catch(() => {});
+      throw logRefused(err);
     }
   }
 }

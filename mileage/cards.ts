@@ -3,7 +3,9 @@
  * the programme's goal within the period; card number = member number; valid for the programme's
  * card_valid_months from the issue date (Tokyo). The resident gets a push message (Flex) with a
  * retry key, so a retried push is delivered once. Nothing here is keyed on follow state: a resident
- * who blocks and unblocks keeps points and card.
+ * who blocks and unblocks keeps points and card. The card row goes through the event log (durable
+ * there before the card is answered, in mileage_cards about a second later); until it is shipped,
+ * card() answers from the cards this process issued recently.
  *
  * The card's one design (all municipalities) is managed by prefecture staff: draft → preview →
  * published; the newest published design is the one in use.
@@ -19,10 +21,12 @@ import type { ResidentShell } from '../core/resident-shell.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { chDateTime, nextVersion, tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
+import type { LogTables } from '../ingest/index.ts';
 import { actorName, requireDesign } from './access.ts';
 import { cardMessage } from './flex.ts';
 import { type AwardGuards, STALE } from './guards.ts';
 import { checkCardImage } from './images.ts';
+import { logRefused } from './logged.ts';
 import { type Card, type Design, designInputSchema, type Programme } from './schemas.ts';
 import { parseInput } from './validate.ts';
 
@@ -48,6 +52,21 @@ const designRow = z.object({
   version: z.coerce.number(),
 });
 type DesignRow = z.infer<typeof designRow>;
+
+/** mileage_cards' columns the event log ships. */
+export const CARD_COLUMNS = [
+  'tenant_id',
+  'programme_id',
+  'user_id',
+  'card_no',
+  'design_id',
+  'issued_at',
+  'valid_until',
+  'version',
+] as const;
+
+/** How long a card issued here is answered from memory if ClickHouse has not got its row yet. */
+const RECENT_MS = 10 * 60_000;
 
 const daysIn = (y: number, m: number) => new Date(Date.UTC(y, m, 0)).getUTCDate();
 
@@ -75,11 +94,14 @@ export function retryKeyOf(text: string): string {
 
 export class CardService {
   #published: { at: number; design: Promise<Design | undefined> } | undefined;
+  /** Cards issued by this process lately (key tenant, programme, user): their rows may not be shipped yet. */
+  readonly #recent = new Map<string, { at: number; card: Card }>();
 
   constructor(
     private readonly deps: {
       ch: ClickHouseClient;
       guards: AwardGuards;
+      tables: LogTables;
       tenants: TenantStore;
       endpoints: () => LineEndpoints;
       audit: AuditLog;
@@ -119,27 +141,23 @@ export class CardService {
         validUntil: cardValidUntil(tokyoToday(now), programme.cardValidMonths),
         expired: false,
       };
+      const row = {
+        tenant_id: tenantId,
+        programme_id: programme.programmeId,
+        user_id: userId,
+        card_no: card.cardNo,
+        design_id: card.designId,
+        issued_at: chDateTime(now),
+        valid_until: card.validUntil,
+        version: nextVersion(),
+      } satisfies Record<(typeof CARD_COLUMNS)[number], unknown>;
       try {
-        await this.deps.ch.insert({
-          table: 'mileage_cards',
-          values: [
-            {
-              tenant_id: tenantId,
-              programme_id: programme.programmeId,
-              user_id: userId,
-              card_no: card.cardNo,
-              design_id: card.designId,
-              issued_at: chDateTime(now),
-              valid_until: card.validUntil,
-              version: nextVersion(),
-            },
-          ],
-          format: 'JSONEachRow',
-        });
+        await this.deps.tables.append([{ table: 'mileage_cards', rows: [row] }]);
       } catch (err) {
         await guards.flag(tenantId, epoch, programme.programmeId, userId, 'c', false).catch(() => {});
-        throw err;
+        throw logRefused(err);
       }
+      this.#remember(tenantId, programme.programmeId, userId, card);
       void this.#push(tenantId, programme, userId, card, design).catch((err: unknown) =>
         this.deps.logger?.warn({ err, tenantId }, 'mileage card message not pushed'),
       );
@@ -167,6 +185,15 @@ export class CardService {
     }
   }
 
+  #remember(tenantId: string, programmeId: string, userId: string, card: Card): void {
+    const t = Date.now();
+    if (this.#recent.size >= 10_000) {
+      for (const [k, v] of this.#recent) if (t - v.at > RECENT_MS) this.#recent.delete(k);
+      if (this.#recent.size >= 10_000) this.#recent.clear();
+    }
+    this.#recent.set(`${tenantId}\u0000${programmeId}\u0000${userId}`, { at: t, card });
+  }
+
   /** The participant's card, with whether it has expired (Tokyo day). */
   async card(tenantId: string, programmeId: string, userId: string): Promise<Card | null> {
     const [row] = await query(
@@ -175,7 +202,17 @@ export class CardService {
       { tenant: tenantId, programme: programmeId, user: userId },
       cardRow,
     );
-    if (!row) return null;
+    if (!row) {
+      // issued here a moment ago: its row is in the event log, not yet in ClickHouse
+      const key = `${tenantId}\u0000${programmeId}\u0000${userId}`;
+      const recent = this.#recent.get(key);
+      if (!recent) return null;
+      if (Date.now() - recent.at > RECENT_MS) {
+        this.#recent.delete(key);
+        return null;
+      }
+      return { ...recent.card, expired: tokyoToday(this.#now()) > recent.card.validUntil };
+    }
     return {
       cardNo: row.card_no,
       designId: row.design_id,

@@ -90,6 +90,8 @@ export class Catalogue {
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly audit: AuditLog,
+    /** Resolves once the awards acknowledged so far are in ClickHouse (the event log shipped). */
+    private readonly shipped: () => Promise<void> = async () => {},
   ) {}
 
   /** The tenant's programmes and sessions (cached a few seconds; changes made here drop the cache). */
@@ -323,13 +325,18 @@ export class Catalogue {
   ): Promise<{ activity: Activity; deleted: boolean }> {
     requireManage(ctx.actor, tenantId);
     const old = await this.activity(tenantId, programmeId, activityId);
+    // awards acknowledged a moment ago count too; if the log cannot be shipped now, retire only
+    const settled = await this.shipped().then(
+      () => true,
+      () => false,
+    );
     const [awards] = await query(
       this.ch,
       'mileage.activity_awards',
       { tenant: tenantId, programme: programmeId, activity: activityId },
       countRow,
     );
-    const deleted = opts.remove === true && (awards?.n ?? 0) === 0;
+    const deleted = opts.remove === true && settled && (awards?.n ?? 0) === 0;
     const a = { ...old, retired: true };
     await this.audit.by(ctx, {
       action: deleted ? 'mileage_activity_deleted' : 'mileage_activity_retired',

@@ -11,8 +11,13 @@
  * with Redis (restarted empty, flushed) never let a second award through: the next award finds the
  * epoch key missing and the guards are rebuilt from the ledger first.
  *
- * Before rebuilding, this process waits for its own awards in flight (their rows are then in
- * ClickHouse, or undone), so the rebuild sees every row it must.
+ * The balance the resident is shown is the hash's `b`: counted by the award script with the award
+ * itself (HINCRBY), set from the balances rollup on a rebuild.
+ *
+ * Before rebuilding, this process waits for its own awards in flight (their rows are then in the
+ * event log, or undone), then for the event log to be shipped (beforeRebuild: every acknowledged
+ * row is then in ClickHouse), so the rebuild sees every row it must; if the log cannot be shipped
+ * (ClickHouse away), the rebuild fails and awards answer 503 until it can.
  *
  * Crash window: a process that dies after an award's guard is set and before its row is stored leaves
  * a guard without a row (the resident would be told "already awarded" — a missed award, never a
@@ -20,15 +25,14 @@
  * ledger and the guard is gone. With several processes on one Redis, a process that starts would
  * drop the epoch under the others' awards in flight: the suite runs one process per data directory.
  *
- * Member numbers: a first award's number is stored in its ledger row, its mileage_members row
- * follows in the background; a rebuild waits for this process's pending member rows and reads the
- * numbers of both tables, so a serial is never given twice. A process that dies between giving a
- * number to an award that was then refused (no ledger row) and writing its member row loses that
- * number unused (it was never shown: the refusal carries none); after the restart it may be given
- * to someone else.
+ * Member numbers: a first award's number is stored in its ledger row and its member row (one
+ * append to the event log); a rebuild reads the numbers of both tables after the log is shipped, so
+ * a serial is never given twice. A process that dies between giving a number and appending its row
+ * loses that number unused (it was never shown); after the restart it may be given to someone else.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import { unavailableError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import { z } from '../core/zod.ts';
@@ -182,7 +186,7 @@ export class AwardGuards {
   readonly #inFlight = new Map<string, Set<Promise<unknown>>>();
   /** Rebuilds done (for tests and figures). */
   readonly stats = { rebuilds: 0 };
-  /** Waited for before a rebuild reads ClickHouse: rows this process still has to write (member rows). */
+  /** Waited for before a rebuild reads ClickHouse: rows acknowledged but not yet there (the event log's). */
   beforeRebuild?: () => Promise<void>;
 
   constructor(
@@ -300,6 +304,14 @@ export class AwardGuards {
     return v === null ? STALE : String(v);
   }
 
+  /** A participant's balance as the guards count it (every acknowledged award, at once). */
+  balance(tenantId: string, programmeId: string, userId: string): Promise<number> {
+    return this.run(tenantId, async (epoch) => {
+      const v = await this.counts(tenantId, epoch, programmeId, userId, ['b']);
+      return v === STALE ? STALE : v[0]!;
+    });
+  }
+
   /** Fields of a participant's hash (counters, flags), 0 for those not set. */
   async counts(
     tenantId: string,
@@ -349,7 +361,12 @@ export class AwardGuards {
     // this process's awards in flight finish first: their rows are then stored or undone; so do
     // member rows written after their awards (a number must not be given twice)
     await Promise.allSettled([...(this.#inFlight.get(tenantId) ?? [])]);
-    await this.beforeRebuild?.().catch(() => {});
+    try {
+      await this.beforeRebuild?.();
+    } catch (err) {
+      // rebuilding without rows acknowledged to residents could award twice: not now
+      throw unavailableError('clickhouse', err);
+    }
     const lock = randomBytes(8).toString('hex');
     const deadline = Date.now() + 120_000;
     while ((await this.redis.set(lockKey(tenantId), lock, 'PX', 60_000, 'NX')) !== 'OK') {

@@ -4,7 +4,7 @@
  * awards (scans, self-reports, staff grants and imports, corrections), balances from the rollup, and
  * the benefit card (とこわか健康応援カード) with its one design.
  *
- *   const mileage = createMileage({ ch, redis, tenants, endpoints, logger, box, ingestHandlers, residents });
+ *   const mileage = createMileage({ ch, redis, ingest, tenants, endpoints, logger, box, ingestHandlers, residents });
  *   await mileage.start();
  *   mileage.registerRoutes(app, auth);            // staff JSON API (mileage/routes.ts)
  *   mileage.registerResidentApi(residentShell);   // residents' API in LIFF (mileage/resident-api.ts)
@@ -15,22 +15,22 @@ import type { Authenticator } from '../core/auth.ts';
 import { AuditLog } from '../core/audit.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { SecretBox } from '../core/crypto.ts';
-import { GroupCommitWriter, type GroupCommitOptions } from '../core/group-commit.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import type { LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
 import type { TenantStore } from '../core/tenants.ts';
-import { Awards, type LedgerRow } from './awards.ts';
-import { CardService } from './cards.ts';
+import type { Ingest } from '../ingest/index.ts';
+import { Awards, LEDGER_COLUMNS } from './awards.ts';
+import { CARD_COLUMNS, CardService } from './cards.ts';
 import { Catalogue } from './catalogue.ts';
 import { registerMileageChat, type PostbackRegistry } from './chat.ts';
 import { cardImagePath } from './printable-routes.ts';
 import { Grants } from './grants.ts';
 import { AwardGuards } from './guards.ts';
 import { LedgerReads } from './ledger.ts';
-import { type MemberRow, Members } from './members.ts';
+import { MEMBER_COLUMNS, Members } from './members.ts';
 import { registerMileageResidentApi } from './resident-api.ts';
 import { ResidentMileage } from './resident.ts';
 import { registerMileageRoutes } from './routes.ts';
@@ -60,8 +60,13 @@ export type {
 
 export interface MileageDeps {
   ch: ClickHouseClient;
-  /** The suite's Redis connection (award guards, member serials, import previews). */
+  /** The suite's Redis connection (award guards, balances, member serials, import previews). */
   redis: Redis;
+  /**
+   * The event log: ledger, member and card rows are acknowledged once durable there and shipped to
+   * ClickHouse in batches; the guards' rebuild first waits for the log to be shipped.
+   */
+  ingest: Pick<Ingest, 'tables' | 'shipper'>;
   tenants: TenantStore;
   endpoints: () => LineEndpoints;
   logger: Logger;
@@ -78,8 +83,6 @@ export interface MileageDeps {
   publicUrl?: string | (() => string | undefined);
   /** The clock awards, cards and sessions are judged by (tests move it). */
   now?: () => number;
-  /** Group commit of ledger rows (concurrent awards share INSERTs). */
-  ledgerWriter?: GroupCommitOptions;
 }
 
 export interface Mileage {
@@ -92,7 +95,6 @@ export interface Mileage {
   grants: Grants;
   resident: ResidentMileage;
   codes: SessionCodes;
-  ledgerWriter: GroupCommitWriter<LedgerRow>;
   /** Start-up repair: the award guards are dropped, to be rebuilt from ClickHouse on first use. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -118,27 +120,25 @@ export function createMileage(deps: MileageDeps): Mileage {
       };
     })();
   const residents = () => (typeof deps.residents === 'function' ? deps.residents() : deps.residents);
-  const catalogue = new Catalogue(deps.ch, audit);
+  // ledger, member and card rows go through the event log (acknowledged once durable there); the
+  // shipper inserts them in batches, so a crowd's awards share a few INSERTs
+  const { tables, shipper } = deps.ingest;
+  // staff reads that must see what was acknowledged a moment ago ship the log first (bounded)
+  const settle = () => shipper.drain(10_000);
+  const catalogue = new Catalogue(deps.ch, audit, settle);
   const guards = new AwardGuards(deps.ch, deps.redis, deps.logger);
-  // one INSERT at a time: the embedded engine runs them one after another anyway, and rows that
-  // arrive meanwhile make the next INSERT bigger instead of queueing as INSERTs of their own
-  const ledgerWriter = new GroupCommitWriter<LedgerRow>(deps.ch, 'mileage_ledger', {
-    maxDelayMs: 0,
-    concurrency: 1,
-    ...deps.ledgerWriter,
-  });
-  // member rows of first awards follow their ledger entries in the background: big, rare INSERTs
-  const memberWriter = new GroupCommitWriter<MemberRow>(deps.ch, 'mileage_members', {
-    maxDelayMs: 250,
-    concurrency: 1,
-  });
-  const members = new Members(deps.ch, guards, memberWriter, deps.logger);
-  guards.beforeRebuild = () => memberWriter.drain();
-  const awards = new Awards(deps.ch, guards, members, ledgerWriter, deps.logger);
-  const ledger = new LedgerReads(deps.ch, now);
+  tables.register('mileage_ledger', LEDGER_COLUMNS);
+  tables.register('mileage_members', MEMBER_COLUMNS);
+  tables.register('mileage_cards', CARD_COLUMNS);
+  // a rebuild reads ClickHouse: every row this process acknowledged must be there first
+  guards.beforeRebuild = () => shipper.drain();
+  const members = new Members(deps.ch, guards, tables, settle);
+  const awards = new Awards(guards, members, tables, deps.logger);
+  const ledger = new LedgerReads(deps.ch, now, settle);
   const cards = new CardService({
     ch: deps.ch,
     guards,
+    tables,
     tenants: deps.tenants,
     endpoints: deps.endpoints,
     audit,
@@ -154,7 +154,7 @@ export function createMileage(deps: MileageDeps): Mileage {
   });
   awards.cards = cards;
   const grants = new Grants({ catalogue, awards, members, guards, ledger, audit, redis: deps.redis, now });
-  const resident = new ResidentMileage({ catalogue, awards, members, ledger, cards, codeKeys, now });
+  const resident = new ResidentMileage({ catalogue, awards, guards, members, ledger, cards, codeKeys, now });
   const codes = new SessionCodes(codeKeys, residents);
   if (deps.ingestHandlers) {
     registerMileageChat(deps.ingestHandlers, {
@@ -177,13 +177,11 @@ export function createMileage(deps: MileageDeps): Mileage {
     grants,
     resident,
     codes,
-    ledgerWriter,
     async start() {
       await guards.start();
     },
     async stop() {
-      await ledgerWriter.close();
-      await memberWriter.close();
+      // acknowledged rows are in the event log: ingest ships them (now or after a restart)
     },
     registerRoutes(app, auth) {
       registerMileageRoutes(app, {

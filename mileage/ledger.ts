@@ -1,6 +1,9 @@
 /**
  * Reading the ledger: balances from the mileage_balances rollup (never a scan of the ledger), a
- * participant's entries page by page, a programme's participants, one entry.
+ * participant's entries page by page, a programme's participants, one entry. An award reaches
+ * ClickHouse with the event log's shipping (about a second after it is acknowledged): staff reads
+ * that must see it (participants, a member's ledger, an entry to correct) settle() first — the log
+ * is shipped at once — while the residents' pages take the guards' balance and the ledger as it is.
  */
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { tokyoToday } from '../core/time.ts';
@@ -47,7 +50,14 @@ export class LedgerReads {
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly now: () => number = Date.now,
+    /** Resolves once the rows acknowledged so far are in ClickHouse (the event log shipped). */
+    private readonly shipped: () => Promise<void> = async () => {},
   ) {}
+
+  /** Waits (bounded) until every acknowledged row is in ClickHouse; reads go on if it is away. */
+  async settle(): Promise<void> {
+    await this.shipped().catch(() => {});
+  }
 
   async balance(tenantId: string, programmeId: string, userId: string): Promise<number> {
     const [row] = await query(
@@ -89,17 +99,20 @@ export class LedgerReads {
     };
   }
 
+  /** One entry (an entry acknowledged a moment ago is waited for). */
   async entry(tenantId: string, programmeId: string, entryId: string): Promise<StoredEntry | undefined> {
-    const [row] = await query(
-      this.ch,
-      'mileage.entry',
-      { tenant: tenantId, programme: programmeId, entry: entryId },
-      entryRow,
-    );
-    return row;
+    const read = async () =>
+      (
+        await query(this.ch, 'mileage.entry', { tenant: tenantId, programme: programmeId, entry: entryId }, entryRow)
+      )[0];
+    const row = await read();
+    if (row) return row;
+    await this.settle();
+    return read();
   }
 
   async corrections(tenantId: string, programmeId: string, entryId: string): Promise<number> {
+    await this.settle();
     const [row] = await query(
       this.ch,
       'mileage.corrections_of',
@@ -110,6 +123,7 @@ export class LedgerReads {
   }
 
   async participants(tenantId: string, programmeId: string): Promise<Participant[]> {
+    await this.settle();
     const today = tokyoToday(this.now());
     const rows = await query(
       this.ch,

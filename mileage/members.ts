@@ -2,18 +2,19 @@
  * Member numbers (会員番号): given on a resident's first participation, `<tenant>-<serial>-<Luhn>`
  * (core/check-digit.ts). Serials come from the guards' per-tenant counter in Redis (INCR, set from
  * ClickHouse's largest serial whenever the guards are rebuilt), so concurrent first awards get
- * distinct numbers. A number given on a first LIFF visit is stored in mileage_members before it is
- * shown; one given with a first award (inside the award's guard script) is stored with the award's
- * ledger entry, and its mileage_members row follows (given()).
+ * distinct numbers. A member row goes through the event log (ingest.tables) and is durable there
+ * before its number is shown: on a first LIFF visit alone, with a first award in the award's append
+ * (the ledger entry carries the number too). The shipper puts it into mileage_members about a second
+ * later; the guards' rebuild waits for that.
  */
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { memberNumber, parseMemberNumber } from '../core/check-digit.ts';
-import { AppError, unavailableError } from '../core/errors.ts';
-import type { GroupCommitWriter } from '../core/group-commit.ts';
+import { AppError } from '../core/errors.ts';
 import { chDateTime } from '../core/time.ts';
 import { z } from '../core/zod.ts';
-import type { Logger } from '../core/logger.ts';
+import type { LogTables } from '../ingest/index.ts';
 import { type AwardGuards, STALE } from './guards.ts';
+import { logRefused } from './logged.ts';
 
 const memberRow = z.object({ user_id: z.string(), member_no: z.string() });
 
@@ -24,55 +25,43 @@ export interface MemberRow extends Record<string, unknown> {
   joined_at: string;
 }
 
+/** mileage_members' columns the event log ships. */
+export const MEMBER_COLUMNS = ['tenant_id', 'user_id', 'member_no', 'joined_at'] as const satisfies ReadonlyArray<
+  keyof MemberRow
+>;
+
 export class Members {
   constructor(
     private readonly ch: ClickHouseClient,
     private readonly guards: AwardGuards,
-    private readonly writer: GroupCommitWriter<MemberRow>,
-    private readonly logger?: Logger,
+    private readonly tables: LogTables,
+    /** Resolves once the rows acknowledged so far are in ClickHouse (a number given a moment ago). */
+    private readonly shipped: () => Promise<void> = async () => {},
   ) {}
 
-  /** The resident's member number, made on first call and stored in mileage_members before this answers. */
+  /** The resident's member number, made on first call and durable in the event log before this answers. */
   async ensure(tenantId: string, userId: string): Promise<{ memberNo: string; created: boolean }> {
     return this.guards.run(tenantId, async (epoch) => {
       const got = await this.guards.member(tenantId, epoch, userId);
       if (got === STALE) return STALE;
       const memberNo = memberNumber(tenantId, got.serial);
       if (!got.created) return { memberNo, created: false };
-      const row = { tenant_id: tenantId, user_id: userId, member_no: memberNo, joined_at: chDateTime(Date.now()) };
-      try {
-        await this.writer.write([row]);
-      } catch (err) {
-        await this.guards.memberUndo(tenantId, epoch, userId, got.serial).catch(() => {});
-        throw unavailableError('clickhouse', err);
-      }
+      await this.store(tenantId, epoch, userId, got.serial, [this.row(tenantId, userId, memberNo)]);
       return { memberNo, created: true };
     });
   }
 
-  /**
-   * The member row of a number given with a first award (by the award's guard script): written in
-   * the background, in larger batches, retried a few times; the award's ledger entry carries the
-   * number meanwhile, and the guards' rebuild reads both.
-   */
-  given(tenantId: string, userId: string, memberNo: string): void {
-    void this.#writeLater({
-      tenant_id: tenantId,
-      user_id: userId,
-      member_no: memberNo,
-      joined_at: chDateTime(Date.now()),
-    });
+  row(tenantId: string, userId: string, memberNo: string): MemberRow {
+    return { tenant_id: tenantId, user_id: userId, member_no: memberNo, joined_at: chDateTime(Date.now()) };
   }
 
-  async #writeLater(row: MemberRow): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        await this.writer.write([row]);
-        return;
-      } catch (err) {
-        this.logger?.warn({ err, tenantId: row.tenant_id, attempt }, 'mileage member row not stored yet');
-        await new Promise((r) => setTimeout(r, 1000 * 2 ** attempt));
-      }
+  /** Appends a new member's row to the event log; if the log refuses, the serial is taken back (503). */
+  async store(tenantId: string, epoch: string, userId: string, serial: number, rows: MemberRow[]): Promise<void> {
+    try {
+      await this.tables.append([{ table: 'mileage_members', rows }]);
+    } catch (err) {
+      await this.guards.memberUndo(tenantId, epoch, userId, serial).catch(() => {});
+      throw logRefused(err);
     }
   }
 
@@ -92,10 +81,14 @@ export class Members {
     known?: Map<string, string>,
   ): Promise<{ userId: string; memberNo: string }> {
     const memberNo = this.#canonical(tenantId, typed);
-    const userId = known
-      ? known.get(memberNo)
-      : (await query(this.ch, 'mileage.member_by_no', { tenant: tenantId, member_no: memberNo }, memberRow))[0]
-          ?.user_id;
+    const read = async () =>
+      (await query(this.ch, 'mileage.member_by_no', { tenant: tenantId, member_no: memberNo }, memberRow))[0]?.user_id;
+    let userId = known ? known.get(memberNo) : await read();
+    if (!userId && !known) {
+      // a number given a moment ago: its row may still be in the event log
+      await this.shipped().catch(() => {});
+      userId = await read();
+    }
     if (!userId) throw new AppError('member_not_found', `会員番号 ${memberNo} の参加者はいません`, 404);
     return { userId, memberNo };
   }
@@ -114,6 +107,7 @@ export class Members {
       ),
     ];
     if (nos.length === 0) return new Map();
+    await this.shipped().catch(() => {});
     const rows = await query(
       this.ch,
       'mileage.members_by_nos',

@@ -8,6 +8,7 @@ import { tokyoToday } from '../core/time.ts';
 import type { Awards } from './awards.ts';
 import type { CardService } from './cards.ts';
 import type { Catalogue } from './catalogue.ts';
+import type { AwardGuards } from './guards.ts';
 import type { LedgerReads } from './ledger.ts';
 import type { Members } from './members.ts';
 import type { AwardResult, LedgerEntry, Programme, ResidentSummary } from './schemas.ts';
@@ -16,6 +17,7 @@ import { type CodeKeys, checkSessionCode, codeErrors, type SessionClaims } from 
 export interface ResidentDeps {
   catalogue: Catalogue;
   awards: Awards;
+  guards: AwardGuards;
   members: Members;
   ledger: LedgerReads;
   cards: CardService;
@@ -112,7 +114,12 @@ export class ResidentMileage {
     });
   }
 
-  /** The resident's programme, points, progress, recent entries, member number and card. */
+  /**
+   * The resident's programme, points, progress, recent entries, member number and card. The points
+   * are the guards' balance (every acknowledged award at once); the entries come from the ledger,
+   * where an award arrives with the event log's shipping (about a second later), led by the awards
+   * this process acknowledged that the ledger has not got yet.
+   */
   async summary(tenantId: string, userId: string, opts: { join?: boolean } = {}): Promise<ResidentSummary> {
     const day = tokyoToday(this.d.now());
     const programme = await this.d.catalogue.forResident(tenantId, day);
@@ -124,7 +131,7 @@ export class ResidentMileage {
       return { programme: null, memberNo, balance: 0, goal: 0, progress: 0, recent: [], card: null };
     }
     const [balance, history, card] = await Promise.all([
-      this.d.ledger.balance(tenantId, programme.programmeId, userId),
+      this.d.guards.balance(tenantId, programme.programmeId, userId),
       this.d.ledger.history(tenantId, programme, userId, { limit: 5, offset: 0 }),
       this.d.cards.card(tenantId, programme.programmeId, userId),
     ]);
@@ -133,13 +140,16 @@ export class ResidentMileage {
     if (!card && memberNo && balance >= programme.goalPoints && day >= programme.startsOn && day <= programme.endsOn) {
       shown = (await this.d.cards.issueOnGoal(tenantId, programme, userId, memberNo)) ?? null;
     }
+    // awards acknowledged a moment ago that the ledger has not got yet come first
+    const stored = new Set(history.entries.map((e) => e.entryId));
+    const fresh = this.d.awards.recent(tenantId, programme, userId).filter((e) => !stored.has(e.entryId));
     return {
       programme: publicProgramme(programme),
       memberNo,
       balance,
       goal: programme.goalPoints,
       progress: programme.goalPoints > 0 ? Math.min(1, Math.max(0, balance / programme.goalPoints)) : 0,
-      recent: history.entries,
+      recent: [...fresh, ...history.entries].slice(0, 5),
       card: shown,
     };
   }

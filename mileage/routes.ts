@@ -204,6 +204,7 @@ export function registerMileageRoutes(app: FastifyInstance, deps: MileageRouteDe
     const programme = await catalogue.programme(tenantId, param(req, 'programmeId'));
     const member = await members.resolve(tenantId, param(req, 'memberNo'));
     const page = historyQuerySchema.parse(req.query ?? {});
+    await ledger.settle();
     await audit.by(by(req), {
       action: 'resident_lookup',
       tenantId,

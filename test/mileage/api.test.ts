@@ -30,6 +30,8 @@ import {
   type Session,
 } from '../../mileage/index.ts';
 import { type Harness, harness, waitFor } from '../helpers/index.ts';
+import { BacklogFullError, type Ingest } from '../../ingest/index.ts';
+import { mileageIngest, shipped } from './event-log.ts';
 
 const logger = createLogger(process.env.TEST_LOG ?? 'silent');
 const TSU = '24201';
@@ -55,6 +57,8 @@ const T = {
 
 let h: Harness;
 let mileage: Mileage;
+let ingest: Ingest;
+const refuse = { on: false };
 let app: FastifyInstance;
 let base: string;
 let clock = Date.parse('2026-06-15T01:00:00Z'); // 10:00 in Tokyo
@@ -96,6 +100,7 @@ const scan = (tenant: Tenant, userId: string, code: string) =>
   asResident<AwardResult>(tenant, userId, 'POST', 'mileage/scan', { code });
 
 async function ledgerRows(userId: string): Promise<number> {
+  await shipped(ingest);
   const rs = await h.ch.query({
     query: 'SELECT count() AS n FROM mileage_ledger FINAL WHERE user_id = {u:String}',
     query_params: { u: userId },
@@ -104,6 +109,7 @@ async function ledgerRows(userId: string): Promise<number> {
   return Number(((await rs.json()) as Array<{ n: number }>)[0]!.n);
 }
 async function rollup(userId: string): Promise<number> {
+  await shipped(ingest);
   const rs = await h.ch.query({
     query: 'SELECT sum(points) AS p FROM mileage_balances WHERE user_id = {u:String}',
     query_params: { u: userId },
@@ -154,8 +160,20 @@ beforeAll(async () => {
     assets() {},
     liffUrl: (t, path) => `https://liff.line.me/1234567890-${t.id}abc/${path}`,
   };
+  // the shipper's INSERTs fail while refuse.on (ClickHouse refusing writes, at the client boundary)
+  const refusing = new Proxy(h.ch, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (prop === 'insert')
+        return (...args: Parameters<typeof target.insert>) =>
+          refuse.on ? Promise.reject(new Error('ClickHouse refuses writes (test)')) : target.insert(...args);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  ingest = await mileageIngest(h, { ch: refusing });
   mileage = createMileage({
     ch: h.ch,
+    ingest,
     redis: h.redis.client,
     tenants: h.tenants,
     endpoints: () => ({ line: 'http://127.0.0.1:1' }),
@@ -520,6 +538,8 @@ describe('self-report', () => {
       ev('01SELF0000000000000000005', '2026-06-17T01:00:00Z'),
     );
     expect(r).toMatchObject({ awarded: true, points: 8, balance: 18 });
+    // the history is the ledger's: the award is there once the event log is shipped
+    await shipped(ingest);
     const history = await asResident<{ entries: Array<{ points: number }>; total: number }>(
       tsu,
       u,
@@ -795,6 +815,8 @@ describe('the card', () => {
       expect(goal.body.cardIssued).toMatchObject({ cardNo: memberNo, validUntil: '2027-06-30', expired: false });
       const more = await grant('card-0005', acts.event);
       expect(more.body.cardIssued).toBeUndefined();
+      // the card row goes through the event log: in mileage_cards once shipped
+      await shipped(ingest);
       const rs = await h.ch.query({
         query: 'SELECT count() AS n FROM mileage_cards WHERE user_id = {u:String}',
         query_params: { u },
@@ -934,28 +956,49 @@ describe('when parts fail', () => {
     expect(await mileage.members.of(TSU, u)).toBe(first.memberNo);
   });
 
-  it('answers 503 and keeps no guard when the ledger INSERT fails; a retry then awards once', async () => {
-    const s = await newSession(TSU, eventSession({ title: 'INSERT 失敗' }));
+  it('answers 503 and keeps no guard when the event log refuses the award; a retry then awards once', async () => {
+    const s = await newSession(TSU, eventSession({ title: 'ログ拒否' }));
     const c = await codeOf(TSU, s.sessionId);
     const u = user(60);
     await mileage.members.ensure(TSU, u);
-    const insert = h.ch.insert.bind(h.ch);
+    const append = ingest.log.append.bind(ingest.log);
     let fail = true;
-    h.ch.insert = (async (args: Parameters<typeof insert>[0]) => {
-      if (fail && args.table === 'mileage_ledger') {
+    ingest.log.append = async (records) => {
+      if (fail && records.some((r) => r.kind === 'rows' && r.table === 'mileage_ledger')) {
         fail = false;
-        throw new Error('Code: 241. DB::Exception: Memory limit exceeded');
+        throw new BacklogFullError(1024, 1024);
       }
-      return insert(args);
-    }) as typeof h.ch.insert;
+      return append(records);
+    };
     try {
-      await expect(scan(tsu, u, c)).rejects.toMatchObject({ status: 503, code: 'clickhouse_unavailable' });
+      await expect(scan(tsu, u, c)).rejects.toMatchObject({ status: 503, code: 'backlog_full' });
       expect(await ledgerRows(u)).toBe(0);
       const retry = await scan(tsu, u, c);
       expect(retry).toMatchObject({ awarded: true, balance: 30 });
       expect(await ledgerRows(u)).toBe(1);
     } finally {
-      h.ch.insert = insert;
+      ingest.log.append = append;
     }
+  });
+
+  it('acknowledges an award while ClickHouse refuses writes; it is in the ledger once ClickHouse is back', async () => {
+    const s = await newSession(TSU, eventSession({ title: 'ClickHouse 停止中' }));
+    const c = await codeOf(TSU, s.sessionId);
+    const u = user(61);
+    const before = await ledgerRows(u);
+    refuse.on = true;
+    try {
+      const first = await scan(tsu, u, c);
+      expect(first).toMatchObject({ awarded: true, balance: 30 });
+      // the balance shown comes from the guards: the award is in it at once
+      const summary = await asResident<ResidentSummary>(tsu, u, 'GET', 'mileage/summary');
+      expect(summary.balance).toBe(30);
+      expect(await scan(tsu, u, c)).toMatchObject({ awarded: false, reason: 'already' });
+      await waitFor(async () => ingest.shipper.stats.failures > 0, 10_000, 'a refused INSERT');
+    } finally {
+      refuse.on = false;
+    }
+    expect(await ledgerRows(u)).toBe(before + 1);
+    expect(await rollup(u)).toBe(30);
   });
 });

@@ -14,12 +14,15 @@ import { addDays, tokyoToday } from '../../core/time.ts';
 import { EventHandlerRegistry, type WebhookEvent } from '../../ingest/index.ts';
 import { createMileage, MILEAGE_POSTBACK_PREFIX, type Mileage } from '../../mileage/index.ts';
 import { type Harness, harness, stillResidents, waitFor } from '../helpers/index.ts';
+import type { Ingest } from '../../ingest/index.ts';
+import { mileageIngest, shipped } from './event-log.ts';
 
 const TSU = '24201';
 const CHANNEL = '2000002110';
 const op = { actor: { kind: 'operator' as const } };
 let h: Harness;
 let mileage: Mileage;
+let ingest: Ingest;
 let registry: EventHandlerRegistry;
 let userId: string;
 let walkId: string;
@@ -77,8 +80,10 @@ beforeAll(async () => {
     assets() {},
     liffUrl: (t, path) => `https://liff.line.me/1000002110-Chat${t.id.slice(1)}/${path}`,
   };
+  ingest = await mileageIngest(h);
   mileage = createMileage({
     ch: h.ch,
+    ingest,
     redis: h.redis.client,
     tenants: h.tenants,
     endpoints: () => ({ line: 'http://127.0.0.1:9', sandbox: h.sandbox.url }),
@@ -128,6 +133,7 @@ describe('mileage in the chat', () => {
     await registry.dispatch(TSU, [{ ...first.event, deliveryContext: { isRedelivery: true } }]);
     const again = await tap(items[0]!.action.data);
     expect(again.reply.text).toContain('1 日 1 回まで');
+    await shipped(ingest);
     const [row] = (await (
       await h.ch.query({
         query: 'SELECT count() AS n FROM mileage_ledger FINAL WHERE user_id = {u:String}',
@@ -139,6 +145,8 @@ describe('mileage in the chat', () => {
   });
 
   it('replies to 「マイレージ」 with the points, the progress to the goal and a button to the LIFF page', async () => {
+    // the recent activities are the ledger's (the points the guards'): shipped about a second later
+    await shipped(ingest);
     const { reply } = await tap(`${MILEAGE_POSTBACK_PREFIX}summary`);
     expect(reply.type).toBe('flex');
     expect(reply.altText).toBe('マイレージ: 5 ポイント (目標 100 ポイント)');

@@ -15,6 +15,8 @@ import { createResidentFrame } from '../../core/resident/index.ts';
 import { addDays, tokyoToday } from '../../core/time.ts';
 import { type AwardResult, createMileage, type Mileage, type ResidentSummary } from '../../mileage/index.ts';
 import { type Harness, harness, stillResidents, waitFor } from '../helpers/index.ts';
+import type { Ingest } from '../../ingest/index.ts';
+import { mileageIngest, shipped } from './event-log.ts';
 import { residentCall, residentIdToken, sandboxResidents } from '../helpers/resident.ts';
 
 const TSU = '24201';
@@ -24,6 +26,7 @@ const channelOf = (i: number) => `20000019${i}0`;
 let h: Harness;
 let app: FastifyInstance;
 let mileage: Mileage;
+let ingest: Ingest;
 let url: string;
 
 async function op<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -102,8 +105,10 @@ beforeAll(async () => {
   app = createHttpApp(logger);
   const endpoints = () => ({ line: 'http://127.0.0.1:9', sandbox: h.sandbox.url });
   const residents = createResidentFrame({ app, tenants: h.tenants, endpoints, publicUrl: () => url, assets: () => {} });
+  ingest = await mileageIngest(h);
   mileage = createMileage({
     ch: h.ch,
+    ingest,
     redis: h.redis.client,
     tenants: h.tenants,
     endpoints,
@@ -156,6 +161,8 @@ describe('the residents’ mileage API through the LIFF frame', () => {
     const summary = await residentCall<ResidentSummary>(url, TSU, token, 'GET', 'mileage/summary');
     expect(summary.body).toMatchObject({ balance: 60, goal: 60, progress: 1, memberNo: first.body.memberNo });
     expect(summary.body.card?.cardNo).toBe(first.body.memberNo);
+    // the history is the ledger's: the awards are there once the event log is shipped
+    await shipped(ingest);
     const history = await residentCall(url, TSU, token, 'GET', 'mileage/history?limit=1&offset=0');
     expect(history.body).toMatchObject({ total: 2, limit: 1, offset: 0 });
     expect(history.body.entries).toHaveLength(1);

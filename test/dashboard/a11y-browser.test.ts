@@ -16,6 +16,8 @@ let suite: Suite;
 let browser: Browser;
 const TENANT = '24201';
 const PASSWORD = 'a11y-check-pass-1';
+/** A survey of TENANT (made in beforeAll), for the survey pages' :surveyId. */
+let surveyId = '';
 
 /**
  * Routes that are not pages a person reads (APIs, files, redirects, machine endpoints), and the
@@ -26,7 +28,7 @@ const NOT_PAGES = /^\/(api|assets|r|webhook|healthz|readyz|logout|liff|liff-api)
 function pageUrls(): string[] {
   const urls = routeTable(suite.app)
     .filter((r) => r.method === 'GET' && !NOT_PAGES.test(r.url) && r.url !== '/' && r.url !== '/login')
-    .map((r) => r.url.replace(/:(id|tenantId)\b/g, TENANT));
+    .map((r) => r.url.replace(/:(id|tenantId)\b/g, TENANT).replace(/:surveyId\b/g, surveyId));
   expect(
     urls.every((u) => !u.includes(':')),
     `a page route with a parameter this test cannot fill: ${urls}`,
@@ -62,6 +64,23 @@ beforeAll(async () => {
     });
     expect(res.status).toBe(201);
   }
+  const survey = await fetch(`${suite.url}/api/v1/surveys/tenants/${TENANT}/surveys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${suite.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      title: '図書館利用アンケート',
+      introduction: '市の施策の参考にします。',
+      opensAt: '2026-06-01T09:00',
+      closesAt: '2026-06-30T17:00',
+      status: 'open',
+      questions: [
+        { id: 'uses', type: 'single', text: '図書館を利用していますか', required: true, options: ['はい', 'いいえ'] },
+        { id: 'why', type: 'text', text: '理由を教えてください' },
+      ],
+    }),
+  });
+  expect(survey.status).toBe(201);
+  surveyId = ((await survey.json()) as { surveyId: string }).surveyId;
   browser = await launchChromium();
 }, 180_000);
 afterAll(async () => {

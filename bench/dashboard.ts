@@ -158,7 +158,7 @@ export async function benchDashboard(): Promise<Record<string, unknown>> {
       resident_states: await count('resident_states'),
       resident_attributes: await count('resident_attributes'),
       mileage_ledger: await count('mileage_ledger'),
-      mileage_member_months: await count('mileage_member_months'),
+      mileage_member_years: await count('mileage_member_years'),
       mileage_cards: await count('mileage_cards'),
     };
     say(`生成完了 ${generateSeconds} 秒: ${JSON.stringify(stored)}`);

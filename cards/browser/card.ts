@@ -3,34 +3,12 @@
  * code and a running clock; for a household no longer eligible, why the card is not shown.
  */
 import { residentFetch, setStatus } from '../../core/browser/liff.ts';
+import { startLiveClock } from '../../core/browser/live-clock.ts';
 import type { CardAnswer } from '../resident-api.ts';
 import { byId, setText, warekiDay } from './kit.ts';
 
-const dateFormat = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
-  timeZone: 'Asia/Tokyo',
-  era: 'long',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-  weekday: 'short',
-});
-const timeFormat = new Intl.DateTimeFormat('ja-JP', {
-  timeZone: 'Asia/Tokyo',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: false,
-});
-
-function tick(): void {
-  const now = new Date();
-  setText('c-today', dateFormat.format(now));
-  setText('c-now', timeFormat.format(now));
-}
-
 async function main(): Promise<void> {
-  tick();
-  setInterval(tick, 1000);
+  startLiveClock('c-today', 'c-now');
   const box = byId('c-box');
   const r = await residentFetch<CardAnswer>('cards/card');
   box?.removeAttribute('aria-busy');

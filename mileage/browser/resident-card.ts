@@ -5,36 +5,14 @@
  * screenshot.
  */
 import { liffConfig, residentFetch, setStatus } from '../../core/browser/liff.ts';
+import { startLiveClock } from '../../core/browser/live-clock.ts';
 import { textColourOn } from '../printables/contrast.ts';
 import type { ResidentSummary } from '../schemas.ts';
 import { byId, points, setText, tokyoDay, warekiDay } from './resident-kit.ts';
 import { artworkUrl, type CardAnswer, DEFAULT_LOOK } from './resident-types.ts';
 
-const dateFormat = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
-  timeZone: 'Asia/Tokyo',
-  era: 'long',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-  weekday: 'short',
-});
-const timeFormat = new Intl.DateTimeFormat('ja-JP', {
-  timeZone: 'Asia/Tokyo',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hour12: false,
-});
-
-function tick(): void {
-  const now = new Date();
-  setText('m-today', dateFormat.format(now));
-  setText('m-now', timeFormat.format(now));
-}
-
 async function main(): Promise<void> {
-  tick();
-  setInterval(tick, 1000);
+  startLiveClock('m-today', 'm-now');
   const box = byId('m-card-box');
   const r = await residentFetch<CardAnswer>('mileage/card');
   if (!r.ok) {

@@ -12,11 +12,12 @@
  *   POST /api/v1/cards/tenants/:tenantId/erase-personal-data {confirm: tenantId}   admins and the CLI's
  *        operator token: logical erasure; answers the certificate (PDF, base64) and the key's fingerprint
  */
-import { checkCsrf, type Authenticator, type Principal, requireTenant, visibleTenants } from '../core/auth.ts';
-import { type AuditContext, auditContext } from '../core/audit.ts';
+import { type Authenticator, visibleTenants } from '../core/auth.ts';
+import type { AuditContext } from '../core/audit.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
-import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
+import { staffRequests } from '../core/staff-requests.ts';
+import type { TenantStore } from '../core/tenants.ts';
 import type { ErasureResult } from './erasure.ts';
 import type { ImageKind } from './households.ts';
 import { MAX_IMAGE_BYTES } from './images.ts';
@@ -39,28 +40,8 @@ export function registerCardsRoutes(
   },
 ): void {
   const { auth, staff } = deps;
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  const pre = {
-    preHandler: async (req: FastifyRequest) => {
-      const p = await auth.require(req);
-      checkCsrf(req, p);
-      principals.set(req, p);
-    },
-  };
-  const who = (req: FastifyRequest) => principals.get(req)!;
-  const by = (req: FastifyRequest) => auditContext(req, who(req));
-  const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k] ?? '');
-  const tid = (req: FastifyRequest) => {
-    const r = tenantIdSchema.safeParse(param(req, 'tenantId'));
-    if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
-    return r.data;
-  };
-  /** The tenant, once the caller may see it (403 before anything about the rest of the path). */
-  const seen = (req: FastifyRequest) => {
-    const id = tid(req);
-    requireTenant(who(req), id);
-    return id;
-  };
+  /** seen: the tenant, once the caller may see it (403 before anything about the rest of the path). */
+  const { pre, who, by, param, tenantId: tid, seen } = staffRequests(auth);
   const kindOf = (req: FastifyRequest): ImageKind => {
     const k = param(req, 'kind');
     if (k !== 'card' && k !== 'pass') throw new AppError('not_found', '画像の種類は card か pass です', 404);

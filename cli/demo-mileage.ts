@@ -17,6 +17,7 @@ import type { TenantStore } from '../core/tenants.ts';
 import { addDays, chDateTime, nextVersion, TOKYO_OFFSET_MS, tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
 import type { World } from '../sandbox/index.ts';
+import { prng } from './demo-prng.ts';
 
 const ACTOR = 'デモ';
 const GOAL = 100;
@@ -67,18 +68,6 @@ const SESSIONS: ReadonlyArray<{ activity: string; month: number; day: number; ti
 function stableId(key: string): string {
   const h = createHash('sha256').update(`tayori-demo-mileage:${key}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** mulberry32 seeded from a key: a resident's own stream of numbers in [0, 1). */
-function prng(key: string): () => number {
-  let a = createHash('sha256').update(key).digest().readUInt32BE(0);
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const DAY_MS = 86_400_000;

@@ -14,6 +14,7 @@ import { chDateTime, nextVersion } from '../core/time.ts';
 import { z } from '../core/zod.ts';
 import type { World } from '../sandbox/index.ts';
 import { type Answers, ageGroup, checkAnswers, type Question, type SurveyStore } from '../surveys/index.ts';
+import { prng } from './demo-prng.ts';
 
 const DAY = 86_400_000;
 const MAX_ANSWERS = 320;
@@ -100,18 +101,6 @@ const OTHER_SOURCES = ['自治会', '知人から', 'テレビ・ラジオ'];
 function stableId(key: string): string {
   const h = createHash('sha256').update(`tayori-demo-surveys:${key}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** mulberry32 seeded from a key. */
-function prng(key: string): () => number {
-  let a = createHash('sha256').update(key).digest().readUInt32BE(0);
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const attrRow = z.object({ user_id: z.string(), gender: z.string(), birth_year: z.string(), residence: z.string() });

@@ -78,3 +78,17 @@ export function loadSecretBox(config: Config, opts: { create?: boolean } = {}): 
   }
   return new SecretBox(parseSecretKey(fs.readFileSync(sk.path, 'utf8'), sk.path));
 }
+
+/**
+ * Per-tenant keys for one purpose (`${purpose}:${tenantId}`), derived from the suite's key and
+ * cached: what a capability signs or pseudonymises with, the same across restarts.
+ */
+export function tenantKeys(box: SecretBox | undefined, purpose: string, who: string): (tenantId: string) => Uint8Array {
+  if (!box) throw new Error(`${who}: box or keys is required`);
+  const cache = new Map<string, Uint8Array>();
+  return (tenantId) => {
+    let k = cache.get(tenantId);
+    if (!k) cache.set(tenantId, (k = box.deriveKey(`${purpose}:${tenantId}`)));
+    return k;
+  };
+}

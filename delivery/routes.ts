@@ -21,18 +21,10 @@
  * data are audited here, before their body leaves: no audit record, no file (503).
  */
 import { Readable } from 'node:stream';
-import {
-  canSeeEvery,
-  checkCsrf,
-  requirePermission,
-  requireTenant,
-  visibleTenants,
-  type Authenticator,
-  type Principal,
-} from '../core/auth.ts';
-import { auditContext } from '../core/audit.ts';
+import { canSeeEvery, requirePermission, visibleTenants, type Authenticator } from '../core/auth.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
-import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
+import { staffRequests } from '../core/staff-requests.ts';
+import type { TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
 import { toCsv } from '../core/csv.ts';
 import { messagesSchema } from './messages.ts';
@@ -143,26 +135,10 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   const audit = service.audit;
   const base = '/api/v1/tenants/:tenantId';
   // who calls: any signed-in caller who may see the tenant reads; changing needs the 'deliver' permission
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  const pre = {
-    preHandler: async (req: FastifyRequest) => {
-      const p = await auth.require(req);
-      checkCsrf(req, p);
-      principals.set(req, p);
-    },
-  };
-  const who = (req: FastifyRequest) => principals.get(req)!;
-  const tid = (req: FastifyRequest) => {
-    const id = parseOrThrow(tenantIdSchema, (req.params as { tenantId: string }).tenantId, 'invalid_tenant');
-    requireTenant(who(req), id);
-    return id;
-  };
+  const staff = staffRequests(auth);
+  const { pre, who, by, param, seen: tid } = staff;
   /** The tenant id, for a caller allowed to deliver / change delivery settings there. */
-  const tidDeliver = (req: FastifyRequest) => {
-    const id = tid(req);
-    requirePermission(who(req), 'deliver');
-    return id;
-  };
+  const tidDeliver = (req: FastifyRequest) => staff.allowed(req, 'deliver');
   /** The prefecture-wide list, scoped to the caller's tenants in the query (before its LIMIT). */
   const visibleList = async (req: FastifyRequest) => {
     const p = who(req);
@@ -171,8 +147,6 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     const scope = mine.length === all.length && canSeeEvery(p) ? '' : { tenants: mine };
     return store.list(scope, listOpts(req));
   };
-  const by = (req: FastifyRequest) => auditContext(req, who(req));
-  const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k]);
   const listOpts = (req: FastifyRequest) => {
     const q = listQuerySchema.parse(req.query ?? {});
     return { includeTests: q.tests, limit: q.limit };

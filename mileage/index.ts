@@ -14,7 +14,7 @@
 import type { Authenticator } from '../core/auth.ts';
 import { AuditLog } from '../core/audit.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
-import type { SecretBox } from '../core/crypto.ts';
+import { type SecretBox, tenantKeys } from '../core/crypto.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import type { LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
@@ -107,18 +107,7 @@ export interface Mileage {
 export function createMileage(deps: MileageDeps): Mileage {
   const now = deps.now ?? Date.now;
   const audit = deps.audit ?? new AuditLog(deps.ch, deps.logger);
-  const codeKeys: CodeKeys =
-    deps.codeKeys ??
-    (() => {
-      const box = deps.box;
-      if (!box) throw new Error('createMileage: box or codeKeys is required');
-      const cache = new Map<string, Uint8Array>();
-      return (tenantId: string) => {
-        let k = cache.get(tenantId);
-        if (!k) cache.set(tenantId, (k = box.deriveKey(`mileage-session-code:${tenantId}`)));
-        return k;
-      };
-    })();
+  const codeKeys: CodeKeys = deps.codeKeys ?? tenantKeys(deps.box, 'mileage-session-code', 'createMileage');
   const residents = () => (typeof deps.residents === 'function' ? deps.residents() : deps.residents);
   // ledger, member and card rows go through the event log (acknowledged once durable there); the
   // shipper inserts them in batches, so a crowd's awards share a few INSERTs

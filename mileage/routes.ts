@@ -29,11 +29,12 @@
  * (manage): マイレージ管理 or チャネルの管理; (grant): マイレージ管理, not the prefecture; (design):
  * prefecture or admin with マイレージ管理. Reads: anyone who may see the tenant.
  */
-import { checkCsrf, type Authenticator, type Principal, visibleTenants } from '../core/auth.ts';
-import { auditContext, type AuditLog } from '../core/audit.ts';
+import { type Authenticator, visibleTenants } from '../core/auth.ts';
+import type { AuditLog } from '../core/audit.ts';
 import { toCsv } from '../core/csv.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
+import { staffRequests } from '../core/staff-requests.ts';
 import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
 import { tokyoMinute } from '../core/time.ts';
 import { z } from '../core/zod.ts';
@@ -88,22 +89,7 @@ export function participantsCsv(list: Participant[]): string {
 
 export function registerMileageRoutes(app: FastifyInstance, deps: MileageRouteDeps): void {
   const { auth, audit, tenants, catalogue, grants, ledger, members, cards, codes } = deps;
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  const pre = {
-    preHandler: async (req: FastifyRequest) => {
-      const p = await auth.require(req);
-      checkCsrf(req, p);
-      principals.set(req, p);
-    },
-  };
-  const who = (req: FastifyRequest) => principals.get(req)!;
-  const by = (req: FastifyRequest) => auditContext(req, who(req));
-  const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k] ?? '');
-  const tid = (req: FastifyRequest) => {
-    const r = tenantIdSchema.safeParse(param(req, 'tenantId'));
-    if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
-    return r.data;
-  };
+  const { pre, who, by, param, tenantId: tid } = staffRequests(auth);
   /** The tenant for a reader (403 for a tenant the caller may not see). */
   const readable = (req: FastifyRequest) => {
     const id = tid(req);

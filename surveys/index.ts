@@ -13,7 +13,7 @@
 import { AuditLog } from '../core/audit.ts';
 import type { Authenticator } from '../core/auth.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
-import type { SecretBox } from '../core/crypto.ts';
+import { type SecretBox, tenantKeys } from '../core/crypto.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import type { LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
@@ -78,18 +78,7 @@ export interface Surveys {
 export function createSurveys(deps: SurveysDeps): Surveys {
   const now = deps.now ?? Date.now;
   const audit = deps.audit ?? new AuditLog(deps.ch, deps.logger);
-  const keys: SurveyKeys =
-    deps.keys ??
-    (() => {
-      const box = deps.box;
-      if (!box) throw new Error('createSurveys: box or keys is required');
-      const cache = new Map<string, Uint8Array>();
-      return (tenantId: string) => {
-        let k = cache.get(tenantId);
-        if (!k) cache.set(tenantId, (k = box.deriveKey(`surveys-resident-key:${tenantId}`)));
-        return k;
-      };
-    })();
+  const keys: SurveyKeys = deps.keys ?? tenantKeys(deps.box, 'surveys-resident-key', 'createSurveys');
   const residents = () => (typeof deps.residents === 'function' ? deps.residents() : deps.residents);
   const store = new SurveyStore({ ch: deps.ch, audit, keys, residents: deps.delivery?.residents, now });
   const areaNames: AreaNames = async (tenantId) => {

@@ -18,19 +18,13 @@
  *   POST …/:surveyId/delivery   { title?, audience? } → a delivery draft carrying that message (201)
  */
 import { Readable } from 'node:stream';
-import {
-  checkCsrf,
-  type Authenticator,
-  hasPermission,
-  type Principal,
-  requirePermission,
-  requireTenant,
-} from '../core/auth.ts';
-import { auditContext, type AuditLog } from '../core/audit.ts';
+import { type Authenticator, hasPermission } from '../core/auth.ts';
+import type { AuditContext, AuditLog } from '../core/audit.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
-import { tenantIdSchema, type TenantStore } from '../core/tenants.ts';
+import { staffRequests } from '../core/staff-requests.ts';
+import type { TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
 import type { DeliveryRecord } from '../delivery/index.ts';
 import { answersCsv, answersXlsx } from './export.ts';
@@ -41,7 +35,7 @@ import type { SurveyStore } from './store.ts';
 
 /** What surveys need of delivery's service: a draft (delivery.service.create). */
 export interface DeliveryDrafts {
-  create(tenantId: string, input: unknown, by: ReturnType<typeof auditContext>): Promise<DeliveryRecord>;
+  create(tenantId: string, input: unknown, by: AuditContext): Promise<DeliveryRecord>;
 }
 
 export interface SurveyRouteDeps {
@@ -70,34 +64,10 @@ const deliveryBody = z.object({
 
 export function registerSurveyRoutes(app: FastifyInstance, deps: SurveyRouteDeps): void {
   const { auth, audit, tenants, store, reader } = deps;
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  const pre = {
-    preHandler: async (req: FastifyRequest) => {
-      const p = await auth.require(req);
-      checkCsrf(req, p);
-      principals.set(req, p);
-    },
-  };
-  const who = (req: FastifyRequest) => principals.get(req)!;
-  const by = (req: FastifyRequest) => auditContext(req, who(req));
-  const actor = (req: FastifyRequest) => {
-    const p = who(req);
-    return p.kind === 'operator' ? 'operator' : p.username;
-  };
-  const param = (req: FastifyRequest, k: string) => String((req.params as Record<string, string>)[k] ?? '');
-  /** The tenant, for a caller who may see it. */
-  const tid = (req: FastifyRequest) => {
-    const r = tenantIdSchema.safeParse(param(req, 'tenantId'));
-    if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
-    requireTenant(who(req), r.data);
-    return r.data;
-  };
+  const staff = staffRequests(auth);
+  const { pre, who, by, actor, param, seen: tid } = staff;
   /** The tenant, for a caller allowed to deliver there. */
-  const tidDeliver = (req: FastifyRequest) => {
-    const id = tid(req);
-    requirePermission(who(req), 'deliver');
-    return id;
-  };
+  const tidDeliver = (req: FastifyRequest) => staff.allowed(req, 'deliver');
   const survey = async (req: FastifyRequest): Promise<Survey> => store.get(tid(req), param(req, 'surveyId'));
   /** An export: identified answers need 住民データの出力; audited before the file leaves. */
   const exporting = async (req: FastifyRequest, s: Survey, file: string) => {

@@ -5,7 +5,7 @@
 import { residentFetch, setStatus } from '../../core/browser/liff.ts';
 import { startLiveClock } from '../../core/browser/live-clock.ts';
 import type { CardAnswer } from '../resident-api.ts';
-import { byId, setText, warekiDay } from './kit.ts';
+import { byId, setText, warekiDay } from '../../core/browser/resident-kit.ts';
 
 async function main(): Promise<void> {
   startLiveClock('c-today', 'c-now');

@@ -1,6 +1,6 @@
 /** まいたまパス (resident): the pass image, for anyone, no registration. */
 import { residentFetch, setStatus } from '../../core/browser/liff.ts';
-import { byId } from './kit.ts';
+import { byId } from '../../core/browser/resident-kit.ts';
 
 async function main(): Promise<void> {
   const r = await residentFetch<{ type: string; data: string }>('cards/pass');

@@ -4,7 +4,7 @@
  */
 import { clearAlert, liffConfig, residentFetch, setStatus, showAlert } from '../../core/browser/liff.ts';
 import type { HouseholdView } from '../resident-api.ts';
-import { byId } from './kit.ts';
+import { byId } from '../../core/browser/resident-kit.ts';
 
 const MAX_CHILDREN = 5;
 const form = byId<HTMLFormElement>('c-form');

@@ -1,44 +1,8 @@
-/** Small helpers the residents' mileage scripts share: elements, 和暦 dates, points in words. */
+/** What the residents' mileage scripts share beyond core/browser/resident-kit.ts: points in words, ledger entries. */
 import type { LedgerEntry } from '../schemas.ts';
 
-export function byId<T extends HTMLElement = HTMLElement>(id: string): T | null {
-  return document.getElementById(id) as T | null;
-}
-
-/** Sets an element's text, if it is on the page. */
-export function setText(id: string, text: string): void {
-  const node = byId(id);
-  if (node) node.textContent = text;
-}
-
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string,
-  className?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
-
-const wareki = new Intl.DateTimeFormat('ja-JP-u-ca-japanese', {
-  era: 'long',
-  year: 'numeric',
-  month: 'long',
-  day: 'numeric',
-  timeZone: 'UTC',
-});
-
-/** 'YYYY-MM-DD' → 令和8年5月10日 */
-export function warekiDay(day: string): string {
-  return wareki.format(new Date(`${day.slice(0, 10)}T00:00:00Z`));
-}
-
-/** The Tokyo day of an ISO instant, 'YYYY-MM-DD'. */
-export function tokyoDay(iso: string): string {
-  return new Date(Date.parse(iso) + 9 * 3_600_000).toISOString().slice(0, 10);
-}
+export { byId, el, setText, tokyoDay, warekiDay } from '../../core/browser/resident-kit.ts';
+import { el, warekiDay } from '../../core/browser/resident-kit.ts';
 
 export const points = (n: number) => `${n.toLocaleString('ja-JP')} ポイント`;
 const signed = (n: number) => (n > 0 ? `+${points(n)}` : `−${points(-n)}`);

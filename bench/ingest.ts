@@ -35,6 +35,7 @@ import { LmdbEventLog } from '../ingest/lmdb-event-log.ts';
 import { checkWebhookBody, forLog, type WebhookBody } from '../ingest/webhook-body.ts';
 import { validateSignature } from '@line/bot-sdk';
 import { runLoad, type LoadResult } from './load-result.ts';
+import { cpuByThread, threadCpu } from './thread-cpu.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -55,9 +56,10 @@ async function load(
   seconds = SECONDS,
   connections = CONNECTIONS,
   ackFile?: string,
-): Promise<LoadResult & { cpu_us: number; loop_us: number }> {
+): Promise<LoadResult & { cpu_us: number; loop_us: number; threads: Record<string, number> }> {
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
+  const threads0 = threadCpu();
   const r = await runLoad(path.join(here, 'load.ts'), [
     url,
     String(seconds),
@@ -67,11 +69,13 @@ async function load(
   ]);
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
+  const threads = cpuByThread(threads0, threadCpu(), r.total);
   const n = Math.max(1, r.total);
   return {
     ...r,
     cpu_us: Number(((cpu.user + cpu.system) / n).toFixed(1)),
     loop_us: Number(((elu.active * 1000) / n).toFixed(1)),
+    threads,
   };
 }
 
@@ -255,7 +259,7 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function bare(poolFile: string, connections: number): Promise<LoadResult & { cpu_us: number; loop_us: number }> {
+async function bare(poolFile: string, connections: number): ReturnType<typeof load> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -457,6 +461,16 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     console.log(
       `Tayori (50):     ${tayori50.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori50.p50_ms} ms  p99 ${tayori50.p99_ms} ms  non-2xx ${tayori50.non2xx}  errors ${tayori50.errors}  ${tayori50.cpu_us} µs CPU/req (server, log, shipper, chDB), event loop busy ${tayori50.loop_us} µs/req`,
     );
+    const threadsText = (t: Record<string, number>) =>
+      Object.entries(t)
+        .filter(([, us]) => us >= 0.5)
+        .map(([k, us]) => `${k} ${us}`)
+        .join(', ');
+    console.log(
+      `CPU µs per request by thread — bare: ${threadsText(bare50.threads)}; loader ${bare50.loader_cpu_us?.toFixed(1)} | ` +
+        `Tayori: ${threadsText(tayori50.threads)}; loader ${tayori50.loader_cpu_us?.toFixed(1)} ` +
+        `(2 cores: rate ≈ 2e6 / (server + loader µs) when both are busy)`,
+    );
     console.log(
       `shipper: ${batches50} INSERT batches, ${(rows50 / Math.max(1, batches50)).toFixed(0)} rows each; ship lag p99 ${shipLag} ms (ack → in ClickHouse)`,
     );
@@ -497,6 +511,10 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       bare_cpu_us_per_req: bare50.cpu_us,
       loop_us_per_req: tayori50.loop_us,
       bare_loop_us_per_req: bare50.loop_us,
+      threads_us_per_req: tayori50.threads,
+      bare_threads_us_per_req: bare50.threads,
+      loader_cpu_us_per_req: tayori50.loader_cpu_us,
+      bare_loader_cpu_us_per_req: bare50.loader_cpu_us,
       bare_rps: Math.round(bare50.rps),
       non2xx: tayori50.non2xx + tayori256.non2xx,
       exactly_once: exactlyOnce,

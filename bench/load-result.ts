@@ -22,6 +22,8 @@ export interface LoadResult {
   p99_ms: number;
   sent: number;
   statuses?: Record<string, number>;
+  /** The load generator's own CPU per request sent (µs): it shares the machine's cores with the server. */
+  loader_cpu_us?: number;
 }
 
 export function loadFigures(result: AutocannonResult, sent: number, statuses?: Record<string, number>): LoadResult {

@@ -22,6 +22,7 @@ let i = 0;
 const acked = new Set<number>();
 const statuses: Record<string, number> = {};
 
+const cpu0 = process.cpuUsage();
 const result = await autocannon({
   url,
   method: 'POST',
@@ -51,4 +52,7 @@ const result = await autocannon({
 
 if (ackFile) fs.writeFileSync(ackFile, JSON.stringify([...acked]));
 
-console.log(JSON.stringify(loadFigures(result, i, statuses)));
+const cpu = process.cpuUsage(cpu0);
+console.log(
+  JSON.stringify({ ...loadFigures(result, i, statuses), loader_cpu_us: (cpu.user + cpu.system) / Math.max(1, i) }),
+);

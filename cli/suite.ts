@@ -259,6 +259,7 @@ export async function startSuite(
     });
     registerInsightRoutes(app, { pollers: insight, tenants });
     delivery.registerRoutes(app, dashboard.auth);
+    delivery.registerResidentPages(residents);
     residentFrame = residents;
     mileage.registerRoutes(app, dashboard.auth);
     mileage.registerResidentApi(residents);

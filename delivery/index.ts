@@ -15,6 +15,7 @@ import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import type { LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
+import type { ResidentShell } from '../core/resident-shell.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { FanOut, type FanOutOptions } from './fan-out.ts';
 import { registerRegistrationFlow, REGISTRATION_PREFIX, type EventRegistry } from './registration.ts';
@@ -23,6 +24,8 @@ import { RichMenuService } from './rich-menu.ts';
 import { registerDeliveryRoutes } from './routes.ts';
 import { DeliveryService } from './service.ts';
 import { DeliveryStore, type ClickRecorder, type DeliveryRecord } from './store.ts';
+import { TestDevicePairings } from './test-device-pairing.ts';
+import { registerTestDevicePairingRoutes, registerTestDeviceResidentPages } from './test-device-routes.ts';
 
 export { audienceSchema, compileCondition, type Audience, type Condition } from './audience.ts';
 export { batchRetryKey, aggregationUnitOf } from './ids.ts';
@@ -60,6 +63,8 @@ export interface Delivery {
   start(): Promise<void>;
   stop(): Promise<void>;
   registerRoutes(app: FastifyInstance, auth: Authenticator): void;
+  /** Test devices by QR code: the LIFF page the code opens, and its API. */
+  registerResidentPages(residents: ResidentShell): void;
   /** Resolves once the delivery is done / failed (or after timeoutMs with its current record). */
   waitFinished(tenantId: string, id: string, timeoutMs?: number): Promise<DeliveryRecord>;
 }
@@ -88,6 +93,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     publicUrl,
   });
   const richMenus = new RichMenuService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints });
+  const pairings = new TestDevicePairings({ redis: fanOut.redis, store, audit: service.audit });
+  let residentShell: ResidentShell | undefined;
   if (deps.ingestHandlers) {
     const h = deps.ingestHandlers;
     h.on('follow', async ({ tenantId, event }) => {
@@ -123,6 +130,16 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     },
     registerRoutes(app, auth) {
       registerDeliveryRoutes(app, { auth, service, store, residents, tenants: deps.tenants, richMenus });
+      registerTestDevicePairingRoutes(app, {
+        auth,
+        pairings,
+        tenants: deps.tenants,
+        residentShell: () => residentShell,
+      });
+    },
+    registerResidentPages(shell) {
+      residentShell = shell;
+      registerTestDeviceResidentPages(shell, { pairings, residents });
     },
     async waitFinished(tenantId, id, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;

@@ -9,6 +9,7 @@
 import { dateTime, el } from '../../core/browser/kit.ts';
 import { nextId } from './page.ts';
 import { addRow, bySort, change, nameRow, reload, reorder, section } from './settings-parts.ts';
+import { qrPairing } from './test-device-qr.ts';
 import type { AttributeItem, Category, RichMenu, TestDevice } from './types.ts';
 
 const root = document.getElementById('delivery-settings');
@@ -193,7 +194,7 @@ function start(root: HTMLElement): void {
     root,
     'test-devices',
     'テスト端末',
-    'テスト送信の宛先です。担当者の LINE のユーザー ID (U で始まる 33 文字) を登録します。',
+    'テスト送信の宛先です。「QR コードで登録」で表示した QR コードを担当者のスマートフォンの LINE で読み取るか、LINE のユーザー ID (U で始まる 33 文字) を入力して登録します。',
   );
 
   const loadDevices = (): Promise<void> =>
@@ -284,6 +285,7 @@ function start(root: HTMLElement): void {
         );
       });
       devices.box.appendChild(form);
+      devices.box.appendChild(qrPairing(base, devices.status, loadDevices));
     });
 
   // ------------------------------------------------------------------ rich menu

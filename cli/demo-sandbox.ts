@@ -5,6 +5,7 @@ import type { TenantStore } from '../core/tenants.ts';
 import { startSandbox, type RunningSandbox, type SandboxConfig } from '../sandbox/index.ts';
 import { TOKYO_OFFSET_MS, tokyoToday } from '../core/time.ts';
 import { setUpLiffApp } from '../core/resident/index.ts';
+import { demoBlockRatePerDay } from './demo-deliveries.ts';
 import { sandboxLoginIdentity } from './demo-seed.ts';
 
 const DAY_MS = 86_400_000;
@@ -53,7 +54,8 @@ export async function sandboxConfigFor(
         seed: Number(t.id),
         initialFriendRatio: 0.15,
         followRatePerDay: 0.002,
-        blockRatePerDay: 0.0004,
+        // the demo's municipalities that send weekly see fewer blocks (cli/demo-deliveries.ts)
+        blockRatePerDay: t.kind === 'municipality' ? demoBlockRatePerDay(t.id) : 0.0004,
         unblockRatePerDay: 0.002,
         openProbability: 0.6,
         clickProbability: 0.1,

@@ -148,6 +148,8 @@ export async function startSuite(
     }
 
     let sandbox: RunningSandbox | undefined;
+    // the demo's first package, made at start before the sandbox's history is in
+    let firstPackageMade = false;
     const endpoints = (): LineEndpoints => ({ line: config.lineApiBaseUrl, sandbox: sandbox?.url });
     const ingest = createIngest({
       ch,
@@ -328,7 +330,28 @@ export async function startSuite(
             const seeded = await seedDemoSurveys(ch, tenants, running.world, surveys.store);
             if (seeded.tenants) logger.info(seeded, 'demo surveys seeded');
           })
-          .catch((err: unknown) => logger.warn({ err }, 'demo surveys not seeded'));
+          .catch((err: unknown) => logger.warn({ err }, 'demo surveys not seeded'))
+          // once the sandbox's year is in: the year's deliveries, then last month's package made again with them
+          .then(async () => {
+            const { seedDemoHistory } = await import('./demo-deliveries.ts');
+            const r = await seedDemoHistory({
+              ch,
+              tenants,
+              world: running.world,
+              historyStart: running.world.clock.startedAt,
+              backfill: (id, from, to) => insight.backfill(id, from, to),
+              makePackage: async (month) => {
+                if (!config.reportsCatchUp) return;
+                // after the package made at start, if it is still being made
+                while ((await reports.jobs.enqueue({ type: 'monthly', month }, 'デモ')).existing)
+                  await new Promise((res) => setTimeout(res, 3000));
+              },
+              packageStale: () => firstPackageMade,
+              say: opts.say,
+            });
+            if (r.deliveries) logger.info(r, 'demo deliveries history seeded');
+          })
+          .catch((err: unknown) => logger.warn({ err }, 'demo deliveries history not seeded'));
       }
     }
 
@@ -336,6 +359,7 @@ export async function startSuite(
     if (config.reportsCatchUp) {
       // last month's package when the 1st-of-month run was missed (the suite was down) — and the demo's first
       const r = await reports.ensureLastMonthPackage(opts.demo ? 'デモ' : '起動時の補完');
+      firstPackageMade = r.jobId !== undefined;
       if (r.jobId) {
         logger.info({ period: r.period }, "making last month's report package (none was stored)");
         opts.say?.(`${r.label}の月次報告 (議事録・課題管理表・KPI 報告書) を作成しています — 帳票ページに表示されます`);

@@ -21,3 +21,17 @@ SELECT 'sessions' AS tbl, programme_id FROM mileage_sessions WHERE programme_id 
 SELECT tenant_id, user_id, member_no
 FROM mileage_members FINAL
 WHERE tenant_id IN {tenants:Array(String)};
+
+-- name: demo.deliveries_seeded
+-- Which tenants already have the demo's deliveries (ids 'dh…') in each table (a seed cut short is finished, never doubled).
+SELECT 'deliveries' AS tbl, tenant_id FROM deliveries WHERE startsWith(delivery_id, 'dh') GROUP BY tenant_id
+UNION ALL
+SELECT 'stats' AS tbl, tenant_id FROM insight_message_stats WHERE startsWith(key, 'tayori_dh') GROUP BY tenant_id
+UNION ALL
+SELECT 'clicks' AS tbl, toString(tenant_id) AS tenant_id FROM delivery_clicks WHERE startsWith(delivery_id, 'dh') GROUP BY tenant_id;
+
+-- name: demo.followers_month
+-- Tenants with LINE's friend figures stored for a day of the month (the KPI report's friend figures).
+SELECT DISTINCT tenant_id
+FROM insight_followers_daily FINAL
+WHERE day >= {from:Date} AND day <= {to:Date} AND status = 'ready' AND followers IS NOT NULL;

@@ -46,6 +46,8 @@ export interface IdTokenVerifierOptions {
 export class IdTokenVerifier {
   readonly #keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
   readonly #verified = new Map<string, { resident: VerifiedResident; expMs: number }>();
+  /** Verifications under way: the same token arriving again at once (a double tap, a page's parallel calls) waits for the first. */
+  readonly #pending = new Map<string, Promise<VerifiedResident>>();
   readonly #cacheSize: number;
   readonly #now: () => number;
 
@@ -53,6 +55,9 @@ export class IdTokenVerifier {
     this.#cacheSize = opts.cacheSize ?? 100_000;
     this.#now = opts.now ?? Date.now;
   }
+
+  /** How many signatures were checked (not answered from the cache or a verification under way). */
+  checks = 0;
 
   /** How many verified tokens are remembered now. */
   get cached(): number {
@@ -77,6 +82,21 @@ export class IdTokenVerifier {
       if (hit.expMs > this.#now()) return hit.resident;
       this.#verified.delete(cacheKey);
     }
+    if (!cacheKey) return this.#check(token, opts, cacheKey);
+    const pending = this.#pending.get(cacheKey);
+    if (pending) return pending;
+    const p = this.#check(token, opts, cacheKey).finally(() => this.#pending.delete(cacheKey));
+    this.#pending.set(cacheKey, p);
+    return p;
+  }
+
+  /** The signature and claims checked with jose; a good token remembered under `cacheKey` ('' for none). */
+  async #check(
+    token: string,
+    opts: { lineBaseUrl: string; audience: string },
+    cacheKey: string,
+  ): Promise<VerifiedResident> {
+    this.checks++;
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.#keySet(opts.lineBaseUrl), {

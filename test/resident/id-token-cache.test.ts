@@ -53,6 +53,22 @@ describe('the verified-token cache', () => {
     expect(v.cached).toBe(0);
   });
 
+  it('the same token arriving twice at once (a double tap) is checked once; a bad one fails both', async () => {
+    const v = new IdTokenVerifier();
+    const token = await sandboxIdToken(sandbox.url, LOGIN_A, users[1]!);
+    const opts = { lineBaseUrl: sandbox.url, audience: LOGIN_A };
+    const both = await Promise.all([v.verify(token, opts), v.verify(token, opts), v.verify(token, opts)]);
+    expect(both.map((r) => r.userId)).toEqual([users[1], users[1], users[1]]);
+    expect(v.checks).toBe(1);
+    const forged = `${token.slice(0, -4)}AAAA`;
+    const bad = await Promise.all([codeOf(v.verify(forged, opts)), codeOf(v.verify(forged, opts))]);
+    expect(bad).toEqual(['401 id_token_invalid', '401 id_token_invalid']);
+    expect(v.checks).toBe(2);
+    // a failed check is not remembered: the next try checks again
+    expect(await codeOf(v.verify(forged, opts))).toBe('401 id_token_invalid');
+    expect(v.checks).toBe(3);
+  });
+
   it('a remembered token does not pass for another audience', async () => {
     const v = new IdTokenVerifier();
     const token = await sandboxIdToken(sandbox.url, LOGIN_A, users[0]!);

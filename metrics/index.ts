@@ -13,6 +13,8 @@ import { type MunicipalityView, municipality } from './municipality.ts';
 import { type Overview, overview } from './overview.ts';
 import { type MileageHistory, type MileageOverview, mileageHistory, mileageOverview } from './mileage.ts';
 import { MetricsReader } from './reader.ts';
+import { type FindingsRequest, findingsOf, findingsOfMany } from './findings/index.ts';
+import type { FindingsResult } from './findings/compute.ts';
 
 export type { AttributeBreakdown } from './attributes.ts';
 export {
@@ -64,6 +66,7 @@ export {
   type MileageRow,
 } from './mileage.ts';
 export type { Overview, OverviewRow } from './overview.ts';
+export * from './findings/index.ts';
 
 /** The figures of the tenants asked for (the caller has decided which ones may be seen). */
 export class Metrics {
@@ -120,6 +123,18 @@ export class Metrics {
     opts: { today?: string } = {},
   ): Promise<MileageHistory> {
     return mileageHistory(this.#reader, await this.#listed(tenantIds), period, opts.today);
+  }
+
+  /** The findings of a period for one scope (a municipality, or prefecture-wide when focus is null). */
+  findings(req: FindingsRequest): Promise<FindingsResult> {
+    return findingsOf(this.#reader, req);
+  }
+
+  /** The findings of several scopes over one read of the period. */
+  findingsMany(
+    ...args: Parameters<typeof findingsOfMany> extends [unknown, ...infer R] ? R : never
+  ): Promise<FindingsResult[]> {
+    return findingsOfMany(this.#reader, ...args);
   }
 
   async #listed(tenantIds: readonly string[]): Promise<Tenant[]> {

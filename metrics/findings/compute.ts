@@ -229,7 +229,8 @@ class Out {
   findings: Finding[] = [];
   leftOut: LeftOut[] = [];
   add(f: Omit<Finding, 'evidence' | 'evidenceTotal'>, ds: readonly Delivery[]) {
-    this.findings.push({ ...f, ...evidence(ds) });
+    // a ratio against nearly nothing (no blocks at all) does not outrank every other finding
+    this.findings.push({ ...f, strength: Math.min(f.strength, Math.log(5)), ...evidence(ds) });
   }
   skip(topic: Topic, key: string, title: string, reason: string) {
     this.leftOut.push({ topic, key, title, reason });

@@ -21,6 +21,7 @@ import { FanOut, type FanOutOptions } from './fan-out.ts';
 import { registerRegistrationFlow, REGISTRATION_PREFIX, type EventRegistry } from './registration.ts';
 import { ResidentStore } from './residents.ts';
 import { RichMenuService } from './rich-menu.ts';
+import { type LineQueueOptions, registerRichMenuRoutes, RichMenuEditor } from './rich-menus/index.ts';
 import { registerDeliveryRoutes } from './routes.ts';
 import { DeliveryService } from './service.ts';
 import { DeliveryStore, type ClickRecorder, type DeliveryRecord } from './store.ts';
@@ -34,6 +35,7 @@ export { BATCH_SIZE, CHUNK_BATCHES } from './fan-out.ts';
 export { REGISTRATION_PREFIX } from './registration.ts';
 export { RICH_MENU_SIZE, renderRichMenuImage, richMenuObject, type AppliedRichMenu } from './rich-menu.ts';
 export { registerDeliveryPages } from './pages.ts';
+export { RichMenuEditor, registerRichMenuPages, type Menu as RichMenuTab } from './rich-menus/index.ts';
 export { registerDeliveryRoutes, deliveriesCsv } from './routes.ts';
 export type { DeliveryRecord, DeliveryStatus, ListedDelivery, SendMethod } from './store.ts';
 
@@ -51,6 +53,8 @@ export interface DeliveryDeps {
   clicks?: ClickRecorder;
   /** Fan-out tuning (rate limit, concurrency, timeouts …); see FanOutOptions. */
   fanOut?: Partial<Omit<FanOutOptions, 'ch' | 'redisUrl' | 'tenants' | 'endpoints' | 'logger' | 'store'>>;
+  /** The rich menu editor's clock for scheduled switches, its LINE queue's tuning, how often it checks schedules (0: never). */
+  richMenuEditor?: { clock?: () => number; queue?: LineQueueOptions; tickMs?: number };
 }
 
 export interface Delivery {
@@ -60,6 +64,8 @@ export interface Delivery {
   fanOut: FanOut;
   /** Each tenant's default rich menu (the way into the registration flow). */
   richMenus: RichMenuService;
+  /** The rich menu editor (tabs, versions, audiences, schedules). */
+  richMenuEditor: RichMenuEditor;
   start(): Promise<void>;
   stop(): Promise<void>;
   registerRoutes(app: FastifyInstance, auth: Authenticator): void;
@@ -93,6 +99,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     publicUrl,
   });
   const richMenus = new RichMenuService({ ch: deps.ch, tenants: deps.tenants, endpoints: deps.endpoints });
+  const richMenuEditor = new RichMenuEditor({
+    ch: deps.ch,
+    tenants: deps.tenants,
+    endpoints: deps.endpoints,
+    residents,
+    legacy: richMenus,
+    audit: service.audit,
+    logger: deps.logger,
+    liffUrl: (tenant, path) => residentShell?.liffUrl(tenant, path),
+    ...deps.richMenuEditor,
+  });
   const pairings = new TestDevicePairings({ redis: fanOut.redis, store, audit: service.audit });
   let residentShell: ResidentShell | undefined;
   if (deps.ingestHandlers) {
@@ -119,10 +136,13 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     service,
     fanOut,
     richMenus,
+    richMenuEditor,
     async start() {
       await fanOut.start();
+      richMenuEditor.start();
     },
     async stop() {
+      await richMenuEditor.stop();
       await fanOut.stop();
       await residents.close();
       await store.batchWriter.close();
@@ -130,6 +150,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     },
     registerRoutes(app, auth) {
       registerDeliveryRoutes(app, { auth, service, store, residents, tenants: deps.tenants, richMenus });
+      registerRichMenuRoutes(app, { auth, editor: richMenuEditor });
       registerTestDevicePairingRoutes(app, {
         auth,
         pairings,

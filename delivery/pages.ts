@@ -11,6 +11,7 @@ import { html } from '../core/html.ts';
 import type { PageContent, PageShell } from '../core/page-shell.ts';
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { CLICK_DIMENSION_LABELS } from '../core/vocabulary.ts';
+import { registerRichMenuPages } from './rich-menus/index.ts';
 
 /** The tenant a page under /municipalities/:id is about, if this caller may see it. */
 function tenantOf(p: Principal, tenants: Tenant[], raw: string): Tenant {
@@ -45,6 +46,7 @@ export function registerDeliveryPages(shell: PageShell): void {
   shell.page<{ id: string }>('/municipalities/:id/delivery-settings', async ({ req, principal, tenants }) =>
     deliverySettingsPage(tenantOf(principal, tenants, req.params.id), { canEdit: hasPermission(principal, 'deliver') }),
   );
+  registerRichMenuPages(shell);
 }
 
 /**
@@ -135,7 +137,7 @@ export function deliverySettingsPage(tenant: Pick<Tenant, 'id' | 'name'>, ctx: {
     title: `${tenant.name} の配信設定`,
     scripts: ['delivery-settings.js'],
     styles: ['records.css', 'composer.css', 'delivery-settings.css'],
-    body: html`<h1>${tenant.name} の配信設定 <small><a href="/municipalities/${tenant.id}/deliveries">配信に戻る</a></small></h1>
+    body: html`<h1>${tenant.name} の配信設定 <small><a href="/municipalities/${tenant.id}/deliveries">配信に戻る</a> <a id="rich-menus-link" href="/municipalities/${tenant.id}/rich-menus">リッチメニューの編集</a></small></h1>
 <div id="delivery-settings" data-tenant="${tenant.id}"${ctx.canEdit ? html` data-can-edit` : ''}></div>`,
   };
 }

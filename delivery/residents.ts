@@ -137,6 +137,16 @@ export class ResidentStore {
   readonly attributeWriter: GroupCommitWriter<AttributeRow>;
   /** Bumped whenever this process changes a tenant's tree or items (caches compare it). */
   changes = 0;
+  readonly #listeners: Array<(tenantId: string, userId: string) => void> = [];
+
+  /** Called after a resident's attribute or follow state is written (rich menus keep audience links current). */
+  onChange(listener: (tenantId: string, userId: string) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(tenantId: string, userId: string): void {
+    for (const l of this.#listeners) l(tenantId, userId);
+  }
 
   constructor(private readonly ch: ClickHouseClient) {
     this.stateWriter = new GroupCommitWriter<ResidentStateRow>(ch, 'resident_states', { maxRows: 50_000 });
@@ -159,6 +169,7 @@ export class ResidentStore {
         version: at * 10 + (isFriend ? 1 : 0),
       },
     ]);
+    this.#changed(tenantId, userId);
   }
 
   async isFriend(tenantId: string, userId: string): Promise<boolean> {
@@ -179,6 +190,7 @@ export class ResidentStore {
         is_deleted: 0,
       },
     ]);
+    this.#changed(tenantId, userId);
   }
 
   async attributes(tenantId: string, userId: string): Promise<Record<string, string[]>> {

@@ -54,6 +54,8 @@ export const rateLimitsSchema = z.object({
   multicastPerSecond: z.number().int().positive().default(200),
   /** narrowcast, broadcast, and every Insight endpoint. */
   perHourEndpoints: z.number().int().positive().default(60),
+  /** create and delete rich menu, delete alias, batch progress (default 100). */
+  richMenuPerHour: z.number().int().positive().optional(),
 });
 export type RateLimits = z.infer<typeof rateLimitsSchema>;
 

@@ -39,6 +39,7 @@ import { accountRoutes } from './account-routes.ts';
 import { insightRoutes } from './insight-routes.ts';
 import { richMenuRoutes } from './rich-menus.ts';
 import { handleTestHook, TEST_HOOK_PREFIX } from './test-hooks.ts';
+import { handleRichMenuPage, RICH_MENU_PAGE_PREFIX, type RawAnswer } from './rich-menu-page.ts';
 import { parseMulticastFast } from './fast-multicast.ts';
 import { LoginPlatform } from './login.ts';
 
@@ -130,6 +131,32 @@ export function createSandboxServer(
       const url = new URL(req.url ?? '/', 'http://sandbox.invalid');
       pathname = url.pathname;
       const method = req.method ?? 'GET';
+
+      if (pathname.startsWith(RICH_MENU_PAGE_PREFIX)) {
+        const read = await readBody(req);
+        if (!read.ok) {
+          if (read.reason === 'aborted') return;
+          throw payloadTooLarge();
+        }
+        let a: RawAnswer;
+        try {
+          a = await handleRichMenuPage(method, pathname, url.searchParams, {
+            world,
+            state,
+            faults,
+            rateLimiter,
+            login,
+          });
+        } catch (e) {
+          if (e instanceof URIError) throw notFound();
+          throw e;
+        }
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(a.status, { ...headers, ...a.headers, 'content-length': Buffer.byteLength(a.body) });
+          res.end(a.body);
+        }
+        return;
+      }
 
       if (pathname.startsWith(TEST_HOOK_PREFIX)) {
         const read = await readBody(req);

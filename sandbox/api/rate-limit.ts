@@ -15,6 +15,14 @@ const PER_HOUR_OPERATIONS = new Set([
   'getStatisticsPerUnit',
 ]);
 
+/** 100 requests per hour (LINE's table; the Official Account Manager's own are not counted). */
+const RICH_MENU_PER_HOUR_OPERATIONS = new Set([
+  'createRichMenu',
+  'deleteRichMenu',
+  'deleteRichMenuAlias',
+  'getRichMenuBatchProgress',
+]);
+
 export interface WindowRule {
   limit: number;
   windowMs: number;
@@ -23,6 +31,9 @@ export interface WindowRule {
 export function ruleFor(operationId: string, limits: RateLimits): WindowRule {
   if (operationId === 'multicast') return { limit: limits.multicastPerSecond, windowMs: 1000 };
   if (PER_HOUR_OPERATIONS.has(operationId)) return { limit: limits.perHourEndpoints, windowMs: 3_600_000 };
+  if (RICH_MENU_PER_HOUR_OPERATIONS.has(operationId))
+    return { limit: limits.richMenuPerHour ?? 100, windowMs: 3_600_000 };
+  if (operationId === 'richMenuBatch') return { limit: 3, windowMs: 3_600_000 };
   return { limit: limits.defaultPerSecond, windowMs: 1000 };
 }
 

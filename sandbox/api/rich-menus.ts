@@ -12,8 +12,16 @@
  *   size, uploaded once; a menu without its image cannot be the default;
  * - at most 1,000 menus per channel.
  *
- * A resident can tap an area of the default menu (test hook `{"type": "richMenu", "area": n}`):
- * a postback or message area becomes that event, as from the LINE app.
+ * Aliases (create / get / update / delete / list; id `^[a-z0-9_-]{1,32}$`, at most 1,000 per
+ * channel, the menu must exist and have its image), per-user links (link / unlink / get), bulk
+ * link and unlink (1–500 user IDs a call, answered 202). Deleting a menu unlinks its users.
+ *
+ * A resident sees the menu linked to them, else the default; tapping a `richmenuswitch` area shows
+ * the alias's menu to that resident (as the LINE app does, until a link or the default changes)
+ * and sends a postback with `params.newRichMenuAliasId` and `params.status` (SUCCESS or
+ * RICHMENU_ALIAS_ID_NOTFOUND). Test hook `{"type": "richMenu", "area": n}` taps an area; a postback
+ * or message area becomes that event, as from the LINE app; rich-menu-page.ts draws the menu a
+ * resident sees with clickable areas.
  */
 import { randomBytes } from 'node:crypto';
 import type { LineErrorDetail } from '../openapi.ts';
@@ -21,6 +29,8 @@ import type { Handler } from './context.ts';
 import { invalidRequestBody, LineApiError, notFound } from './errors.ts';
 
 export const MAX_RICH_MENUS = 1000;
+export const MAX_ALIASES = 1000;
+export const MAX_BULK_USERS = 500;
 const MAX_IMAGE_BYTES = 1024 * 1024;
 
 export interface RichMenuArea {
@@ -42,10 +52,44 @@ interface Stored {
   image?: { contentType: string; bytes: Buffer };
 }
 
-/** Every channel's rich menus and default menu. */
+/** Every channel's rich menus, default menu, aliases and per-user links. */
 export class RichMenuBook {
   private readonly menus = new Map<string, Map<string, Stored>>();
   private readonly defaults = new Map<string, string>();
+  private readonly aliasMaps = new Map<string, Map<string, string>>();
+  private readonly links = new Map<string, Map<string, string>>();
+  /** What a richmenuswitch tap made the LINE app show a resident (until a link or the default changes). */
+  private readonly switched = new Map<string, Map<string, string>>();
+
+  private map<V>(m: Map<string, Map<string, V>>, channelId: string): Map<string, V> {
+    let x = m.get(channelId);
+    if (!x) m.set(channelId, (x = new Map()));
+    return x;
+  }
+
+  aliases(channelId: string): Map<string, string> {
+    return this.map(this.aliasMaps, channelId);
+  }
+
+  /** The menu linked to a user (per-user link), if any. */
+  linkedTo(channelId: string, userId: string): string | undefined {
+    return this.links.get(channelId)?.get(userId);
+  }
+
+  link(channelId: string, userId: string, richMenuId: string): void {
+    this.map(this.links, channelId).set(userId, richMenuId);
+    this.switched.get(channelId)?.delete(userId);
+  }
+
+  unlink(channelId: string, userId: string): void {
+    this.links.get(channelId)?.delete(userId);
+    this.switched.get(channelId)?.delete(userId);
+  }
+
+  /** A richmenuswitch tap: the app shows this menu to the user. */
+  switchTo(channelId: string, userId: string, richMenuId: string): void {
+    this.map(this.switched, channelId).set(userId, richMenuId);
+  }
 
   private of(channelId: string): Map<string, Stored> {
     let m = this.menus.get(channelId);
@@ -72,24 +116,36 @@ export class RichMenuBook {
 
   delete(channelId: string, richMenuId: string): boolean {
     if (this.defaults.get(channelId) === richMenuId) this.defaults.delete(channelId);
+    for (const m of [this.links.get(channelId), this.switched.get(channelId)])
+      for (const [user, id] of m ?? []) if (id === richMenuId) m!.delete(user);
     return this.of(channelId).delete(richMenuId);
   }
 
   setDefault(channelId: string, richMenuId: string): void {
     this.defaults.set(channelId, richMenuId);
+    this.#forgetSwitchesOfUnlinked(channelId);
   }
 
   cancelDefault(channelId: string): void {
     this.defaults.delete(channelId);
+    this.#forgetSwitchesOfUnlinked(channelId);
+  }
+
+  #forgetSwitchesOfUnlinked(channelId: string): void {
+    const sw = this.switched.get(channelId);
+    for (const user of sw?.keys() ?? []) if (!this.linkedTo(channelId, user)) sw!.delete(user);
   }
 
   defaultId(channelId: string): string | undefined {
     return this.defaults.get(channelId);
   }
 
-  /** The menu a friend of the channel sees (the default; per-user menus are not simulated). */
-  shownTo(channelId: string): Stored | undefined {
-    const id = this.defaults.get(channelId);
+  /** The menu a friend sees: one a switch showed, else the one linked to them, else the default. */
+  shownTo(channelId: string, userId?: string): Stored | undefined {
+    const id =
+      (userId !== undefined
+        ? (this.switched.get(channelId)?.get(userId) ?? this.linkedTo(channelId, userId))
+        : undefined) ?? this.defaults.get(channelId);
     return id === undefined ? undefined : this.get(channelId, id);
   }
 }
@@ -280,7 +336,170 @@ const cancelDefaultRichMenu: Handler = (ctx) => {
   return { status: 200, body: {} };
 };
 
+const USER_ID = /^U[0-9a-f]{32}$/;
+const ALIAS_ID = /^[a-z0-9_-]{1,32}$/;
+
+/** A menu that may be shown to users: it exists (400 otherwise, as LINE answers) and has its image. */
+const linkable = (ctx: Parameters<Handler>[0], richMenuId: string, notFoundStatus = 400): Stored => {
+  const s = ctx.state.richMenus.get(ctx.channel.config.channelId, richMenuId);
+  if (!s) throw new LineApiError(notFoundStatus, { message: 'richmenu not found' });
+  if (!s.image) throw new LineApiError(400, { message: 'must upload richmenu image before applying it to user' });
+  return s;
+};
+
+const checkUserIds = (userIds: unknown): string[] => {
+  const ids = Array.isArray(userIds) ? (userIds as unknown[]) : [];
+  if (ids.length < 1 || ids.length > MAX_BULK_USERS)
+    throw invalidRequestBody([{ message: `Size must be between 1 and ${MAX_BULK_USERS}`, property: 'userIds' }]);
+  const bad = ids.findIndex((u) => typeof u !== 'string' || !USER_ID.test(u));
+  if (bad >= 0) throw invalidRequestBody([{ message: 'invalid user ID', property: `userIds[${bad}]` }]);
+  return ids as string[];
+};
+
+const createRichMenuAlias: Handler = (ctx) => {
+  const channelId = ctx.channel.config.channelId;
+  const { richMenuAliasId, richMenuId } = ctx.body as { richMenuAliasId: string; richMenuId: string };
+  if (!ALIAS_ID.test(richMenuAliasId))
+    throw invalidRequestBody([{ message: 'must match ^[a-z0-9_-]{1,32}$', property: 'richMenuAliasId' }]);
+  linkable(ctx, richMenuId);
+  const aliases = ctx.state.richMenus.aliases(channelId);
+  if (aliases.has(richMenuAliasId)) throw new LineApiError(400, { message: 'conflict richmenu alias id' });
+  if (aliases.size >= MAX_ALIASES)
+    throw new LineApiError(400, { message: `The number of rich menu aliases has reached the limit (${MAX_ALIASES})` });
+  aliases.set(richMenuAliasId, richMenuId);
+  return { status: 200, body: {} };
+};
+
+const aliasOf = (ctx: Parameters<Handler>[0]): string => {
+  const id = ctx.params.richMenuAliasId!;
+  if (!ctx.state.richMenus.aliases(ctx.channel.config.channelId).has(id))
+    throw new LineApiError(404, { message: 'richmenu alias not found' });
+  return id;
+};
+
+const getRichMenuAlias: Handler = (ctx) => {
+  const id = aliasOf(ctx);
+  return {
+    status: 200,
+    body: { richMenuAliasId: id, richMenuId: ctx.state.richMenus.aliases(ctx.channel.config.channelId).get(id) },
+  };
+};
+
+const updateRichMenuAlias: Handler = (ctx) => {
+  const id = aliasOf(ctx);
+  const { richMenuId } = ctx.body as { richMenuId: string };
+  linkable(ctx, richMenuId);
+  ctx.state.richMenus.aliases(ctx.channel.config.channelId).set(id, richMenuId);
+  return { status: 200, body: {} };
+};
+
+const deleteRichMenuAlias: Handler = (ctx) => {
+  const id = aliasOf(ctx);
+  ctx.state.richMenus.aliases(ctx.channel.config.channelId).delete(id);
+  return { status: 200, body: {} };
+};
+
+const getRichMenuAliasList: Handler = (ctx) => ({
+  status: 200,
+  body: {
+    aliases: [...ctx.state.richMenus.aliases(ctx.channel.config.channelId)].map(([richMenuAliasId, richMenuId]) => ({
+      richMenuAliasId,
+      richMenuId,
+    })),
+  },
+});
+
+const userOf = (ctx: Parameters<Handler>[0]): string => {
+  const userId = ctx.params.userId!;
+  if (!USER_ID.test(userId)) throw new LineApiError(400, { message: 'The value for the userId parameter is invalid' });
+  return userId;
+};
+
+const getRichMenuIdOfUser: Handler = (ctx) => {
+  const id = ctx.state.richMenus.linkedTo(ctx.channel.config.channelId, userOf(ctx));
+  if (!id) throw new LineApiError(404, { message: 'the user has no richmenu' });
+  return { status: 200, body: { richMenuId: id } };
+};
+
+const linkRichMenuIdToUser: Handler = (ctx) => {
+  const userId = userOf(ctx);
+  const s = linkable(ctx, ctx.params.richMenuId!);
+  ctx.state.richMenus.link(ctx.channel.config.channelId, userId, s.richMenuId);
+  return { status: 200, body: {} };
+};
+
+const unlinkRichMenuIdFromUser: Handler = (ctx) => {
+  ctx.state.richMenus.unlink(ctx.channel.config.channelId, userOf(ctx));
+  return { status: 200, body: {} };
+};
+
+const linkRichMenuIdToUsers: Handler = (ctx) => {
+  const { richMenuId, userIds } = ctx.body as { richMenuId: string; userIds: unknown };
+  const ids = checkUserIds(userIds);
+  const s = linkable(ctx, richMenuId);
+  for (const u of ids) ctx.state.richMenus.link(ctx.channel.config.channelId, u, s.richMenuId);
+  return { status: 202, body: {} };
+};
+
+const unlinkRichMenuIdFromUsers: Handler = (ctx) => {
+  const ids = checkUserIds((ctx.body as { userIds: unknown }).userIds);
+  for (const u of ids) ctx.state.richMenus.unlink(ctx.channel.config.channelId, u);
+  return { status: 202, body: {} };
+};
+
+/**
+ * A resident's tap on area `area` of the menu they see, as the LINE app turns it into an event:
+ * the postback / message to send, a link opened (`uri`), or for richmenuswitch the switch done and
+ * its postback. Throws LineApiError 409 (no menu) / 400 (no such area) / 501 (other actions).
+ */
+export function tapRichMenuArea(
+  book: RichMenuBook,
+  channelId: string,
+  userId: string,
+  area: number,
+  params?: Record<string, string>,
+):
+  | { kind: 'postback'; data: string; params?: Record<string, string> }
+  | { kind: 'message'; text: string }
+  | { kind: 'uri'; uri: string } {
+  const menu = book.shownTo(channelId, userId);
+  if (!menu) throw new LineApiError(409, { message: 'The resident sees no rich menu (none linked, no default)' });
+  const a = menu.menu.areas[area]?.action as Record<string, unknown> | undefined;
+  if (!a) {
+    throw new LineApiError(400, {
+      message: 'The request body has 1 error(s)',
+      details: [{ message: `The rich menu has ${menu.menu.areas.length} area(s)`, property: 'area' }],
+    });
+  }
+  if (a.type === 'postback' || a.type === 'datetimepicker')
+    return params ? { kind: 'postback', data: String(a.data), params } : { kind: 'postback', data: String(a.data) };
+  if (a.type === 'message') return { kind: 'message', text: String(a.text) };
+  if (a.type === 'uri') return { kind: 'uri', uri: String(a.uri) };
+  if (a.type === 'richmenuswitch') {
+    const aliasId = String(a.richMenuAliasId);
+    const target = book.aliases(channelId).get(aliasId);
+    const shown = target ? book.get(channelId, target) : undefined;
+    if (shown) book.switchTo(channelId, userId, shown.richMenuId);
+    return {
+      kind: 'postback',
+      data: String(a.data ?? ''),
+      params: { newRichMenuAliasId: aliasId, status: shown ? 'SUCCESS' : 'RICHMENU_ALIAS_ID_NOTFOUND' },
+    };
+  }
+  throw new LineApiError(501, { message: `This sandbox world does not implement rich menu ${String(a.type)} actions` });
+}
+
 export const richMenuRoutes: Record<string, Handler> = {
+  createRichMenuAlias,
+  getRichMenuAlias,
+  updateRichMenuAlias,
+  deleteRichMenuAlias,
+  getRichMenuAliasList,
+  getRichMenuIdOfUser,
+  linkRichMenuIdToUser,
+  unlinkRichMenuIdFromUser,
+  linkRichMenuIdToUsers,
+  unlinkRichMenuIdFromUsers,
   createRichMenu,
   validateRichMenuObject,
   getRichMenu,

@@ -29,7 +29,8 @@
  *   {"type": "follow"}      adds the account (or unblocks it: follow.isUnblocked true)
  *   {"type": "unfollow"}    blocks the account
  *   {"type": "richMenu", "area": n, "params": {…}}   a tap on area n (0-based) of the rich menu the
- *                          resident sees (the channel's default): a postback or datetimepicker area
+ *                          resident sees (switched to, linked, or the default): a postback,
+ *                          datetimepicker or richmenuswitch area (the switch done first)
  *                          sends that postback event (params as the picker gives them), a message
  *                          area that message; a uri area opens the link (no webhook; "event" null,
  *                          "uri" given); 409 when no rich menu is shown, 400 for an area it lacks
@@ -59,6 +60,7 @@ import type { FaultBoard } from './faults.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { LineApiError, notFound } from './errors.ts';
 import type { LoginPlatform } from './login.ts';
+import { tapRichMenuArea } from './rich-menus.ts';
 
 export const TEST_HOOK_PREFIX = '/__sandbox/';
 
@@ -232,31 +234,17 @@ export function handleTestHook(
         if (!channel.act) throw notImplementedByWorld('act');
         let action: ResidentActionRequest;
         if (parsed.type === 'richMenu') {
-          const menu = state.richMenus.shownTo(channel.config.channelId);
-          if (!menu)
-            throw new LineApiError(409, {
-              message: 'The resident sees no rich menu (the channel has no default rich menu)',
-            });
-          const area = menu.menu.areas[parsed.area];
-          if (!area) {
-            throw new LineApiError(400, {
-              message: 'The request body has 1 error(s)',
-              details: [{ message: `The rich menu has ${menu.menu.areas.length} area(s)`, property: 'area' }],
-            });
-          }
-          const a = area.action as Record<string, unknown>;
-          if (a.type === 'postback' || a.type === 'datetimepicker') {
-            action = parsed.params
-              ? { type: 'postback', data: String(a.data), params: parsed.params }
-              : { type: 'postback', data: String(a.data) };
-          } else if (a.type === 'message') {
-            action = { type: 'message', text: String(a.text) };
-          } else if (a.type === 'uri') {
+          const tap = tapRichMenuArea(state.richMenus, channel.config.channelId, userId, parsed.area, parsed.params);
+          if (tap.kind === 'uri') {
             if (!channel.isFriend(userId)) throw new LineApiError(409, { message: 'The resident is not a friend' });
-            return [200, { channelId: channel.config.channelId, userId, status: 'friend', event: null, uri: a.uri }];
-          } else {
-            throw notImplementedByWorld(`rich menu ${String(a.type)} actions`);
+            return [200, { channelId: channel.config.channelId, userId, status: 'friend', event: null, uri: tap.uri }];
           }
+          action =
+            tap.kind === 'message'
+              ? { type: 'message', text: tap.text }
+              : tap.params
+                ? { type: 'postback', data: tap.data, params: tap.params }
+                : { type: 'postback', data: tap.data };
         } else {
           action = parsed;
         }

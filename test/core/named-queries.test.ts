@@ -106,6 +106,14 @@ const TEMPLATES: Record<string, () => Promise<unknown>> = {
     const query = queries.get('delivery.audience_count_segment')!.replaceAll('{{segment}}', c.sql);
     return (await ch.query({ query, query_params: { tenant: '24201', ...c.params }, format: 'JSONEachRow' })).json();
   },
+  // delivery/rich-menus/ fills {{segment}} with a compiled segment, as the audience count does
+  'rich_menus.segment_members': async () => {
+    const c = segment(false);
+    const query = queries.get('rich_menus.segment_members')!.replaceAll('{{segment}}', c.sql);
+    return (
+      await ch.query({ query, query_params: { tenant: '24201', user: '', ...c.params }, format: 'JSONEachRow' })
+    ).json();
+  },
   // surveys/results.ts fills {{dim}} from a fixed list of survey_answers' attribute columns
   'surveys.crosstab': () => byDimension('surveys.crosstab'),
   'surveys.group_sizes': () => byDimension('surveys.group_sizes'),

@@ -1,0 +1,264 @@
+/**
+ * Rich menus designed, published, rolled back and switched, against the sandbox:
+ * - a tenant that designed nothing has its existing default menu (the way into registration) as
+ *   基本メニュー, version 1, published and the default;
+ * - a design (a standard layout) saved as a draft and published: created on LINE with its image,
+ *   its alias, the default; the replaced LINE menu is deleted;
+ * - rolled back in one step to the earlier version (a new LINE menu of that design);
+ * - two tabs: a resident taps the tab area and the sandbox shows the other menu (richmenuswitch);
+ * - LIFF areas (mileage, FAQ, card, survey) open the tenant's LIFF URLs; a tab not yet published,
+ *   a design that does not fit its layout: 400 in Japanese, nothing queued.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REGISTRATION_PREFIX } from '../../delivery/index.ts';
+import { sandboxHook } from '../helpers/index.ts';
+import {
+  defaultMenu,
+  operator,
+  pngOf,
+  type RichMenuFixture,
+  richMenuFixture,
+  RM_CHANNEL,
+  RM_TENANT,
+  shownTo,
+  upload,
+} from '../helpers/rich-menu-fixtures.ts';
+
+let f: RichMenuFixture;
+beforeAll(async () => {
+  f = await richMenuFixture({ prefix: 'tayori-rm-publish-' });
+}, 60_000);
+afterAll(() => f?.h.close());
+
+const book = () => f.h.sandbox.api.state.richMenus;
+
+describe('designing and publishing', () => {
+  it('keeps the existing default menu as version 1 of 基本メニュー', async () => {
+    const applied = await f.legacy.apply(RM_TENANT, {
+      newsUrl: 'https://www.example.jp/news',
+      contactUrl: 'https://www.example.jp/contact',
+    });
+    const menus = await f.editor.menus(RM_TENANT);
+    expect(menus).toHaveLength(1);
+    expect(menus[0]).toMatchObject({
+      title: '基本メニュー',
+      isDefault: true,
+      liveVersion: 1,
+      lineRichMenuId: applied.richMenuId,
+    });
+    const [v1] = await f.editor.versions(RM_TENANT, menus[0]!.menuId);
+    expect(v1).toMatchObject({ version: 1, status: 'published' });
+    expect(v1!.design.areas.map((a) => a.action.type)).toEqual(['registration', 'uri', 'uri']);
+    expect(defaultMenu(f)).toBe(applied.richMenuId);
+  });
+
+  it('publishes a design: created with its image and alias, the default; the replaced menu deleted', async () => {
+    const base = (await f.editor.menus(RM_TENANT))[0]!;
+    const before = base.lineRichMenuId;
+    const imageId = await upload(f, pngOf(2500, 1686));
+    const v2 = await f.editor.saveDraft(
+      RM_TENANT,
+      base.menuId,
+      {
+        name: '鳥羽市 メニュー',
+        chatBarText: 'メニューを開く',
+        layout: 'full-6',
+        imageId,
+        areas: [
+          { label: '登録内容', action: { type: 'registration' } },
+          { label: 'マイレージ', action: { type: 'mileage' } },
+          { label: 'よくある質問', action: { type: 'faq' } },
+          { label: '優待カード', action: { type: 'card' } },
+          { label: 'アンケート', action: { type: 'survey', surveyId: '0b7c7d1e-0000-4000-8000-000000000001' } },
+          { label: 'お知らせ', action: { type: 'postback', data: 'news:latest', displayText: 'お知らせ' } },
+        ],
+      },
+      operator,
+    );
+    expect(v2).toMatchObject({ version: 2, status: 'draft' });
+    expect(v2.design.areas[4]!.bounds).toEqual({ x: 833, y: 843, width: 834, height: 843 });
+    // a draft changes nothing on LINE
+    expect(defaultMenu(f)).toBe(before);
+    const { menu: queued, done } = await f.editor.publish(RM_TENANT, base.menuId, 2, operator);
+    expect(queued.job).toMatchObject({ kind: 'publish', version: 2 });
+    const live = await done;
+    expect(live).toMatchObject({ liveVersion: 2, job: null });
+    const onLine = book().get(RM_CHANNEL, live.lineRichMenuId)!;
+    expect(onLine.image?.bytes.length).toBeGreaterThan(0);
+    expect(onLine.menu.size).toEqual({ width: 2500, height: 1686 });
+    expect(onLine.menu.chatBarText).toBe('メニューを開く');
+    const actions = onLine.menu.areas.map((a) => a.action);
+    expect(actions[0]).toMatchObject({ type: 'postback', data: `${REGISTRATION_PREFIX}menu` });
+    expect(actions[1]).toMatchObject({ type: 'uri', uri: `https://liff.line.me/2000000000-${RM_TENANT}/mileage` });
+    expect(actions[2]).toMatchObject({ uri: `https://liff.line.me/2000000000-${RM_TENANT}/faq` });
+    expect(actions[3]).toMatchObject({ uri: `https://liff.line.me/2000000000-${RM_TENANT}/cards/card` });
+    expect(actions[4]).toMatchObject({
+      uri: `https://liff.line.me/2000000000-${RM_TENANT}/surveys/0b7c7d1e-0000-4000-8000-000000000001`,
+    });
+    expect(actions[5]).toMatchObject({ type: 'postback', data: 'news:latest' });
+    expect(defaultMenu(f)).toBe(live.lineRichMenuId);
+    expect(book().aliases(RM_CHANNEL).get(live.aliasId)).toBe(live.lineRichMenuId);
+    // the menu it replaced is gone from LINE
+    expect(book().get(RM_CHANNEL, before)).toBeUndefined();
+    const versions = await f.editor.versions(RM_TENANT, base.menuId);
+    expect(versions.map((v) => [v.version, v.status])).toEqual([
+      [2, 'published'],
+      [1, 'superseded'],
+    ]);
+    // the registration area still starts the registration flow for a resident
+    const tap = await sandboxHook(
+      f.h.sandbox.url,
+      'POST',
+      `/channels/${RM_CHANNEL}/residents/${f.friends[0]}/actions`,
+      {
+        type: 'richMenu',
+        area: 0,
+      },
+    );
+    expect(tap.event).toMatchObject({ type: 'postback', postback: { data: `${REGISTRATION_PREFIX}menu` } });
+  });
+
+  it('rolls back to an earlier version in one step', async () => {
+    const base = (await f.editor.menus(RM_TENANT))[0]!;
+    const replaced = base.lineRichMenuId;
+    const { done } = await f.editor.rollback(RM_TENANT, base.menuId, 1, operator);
+    const live = await done;
+    expect(live.liveVersion).toBe(1);
+    expect(live.lineRichMenuId).not.toBe(replaced);
+    expect(defaultMenu(f)).toBe(live.lineRichMenuId);
+    expect(book().get(RM_CHANNEL, live.lineRichMenuId)!.menu.areas).toHaveLength(3);
+    expect(book().get(RM_CHANNEL, replaced)).toBeUndefined();
+    await expect(f.editor.rollback(RM_TENANT, base.menuId, 1, operator)).rejects.toMatchObject({
+      code: 'rich_menu_already_live',
+      status: 409,
+    });
+    await expect(f.editor.rollback(RM_TENANT, base.menuId, 9, operator)).rejects.toMatchObject({ status: 404 });
+    const audit = await f.editor.audit.recent({ tenantId: RM_TENANT, action: 'rich_menu_rolled_back' });
+    expect(audit[0]).toMatchObject({ target: base.menuId, detail: { version: 1, from: 2 } });
+  });
+
+  it('switches tabs: a resident taps the tab area and sees the other menu', async () => {
+    const base = (await f.editor.menus(RM_TENANT))[0]!;
+    const tab2 = await f.editor.createMenu(RM_TENANT, { title: '防災' }, operator);
+    const imageId = await upload(f, pngOf(2500, 843, '#b71c1c'));
+    // a tab that is not published cannot be switched to
+    const v = await f.editor.saveDraft(
+      RM_TENANT,
+      base.menuId,
+      {
+        name: '基本 (タブ)',
+        chatBarText: 'メニュー',
+        layout: 'compact-2',
+        imageId,
+        areas: [
+          { label: '登録内容', action: { type: 'registration' } },
+          { label: '防災タブ', action: { type: 'switch', menuId: tab2.menuId } },
+        ],
+      },
+      operator,
+    );
+    await expect(f.editor.publish(RM_TENANT, base.menuId, v.version, operator)).rejects.toMatchObject({
+      code: 'rich_menu_not_ready',
+      status: 400,
+      message: expect.stringContaining('切り替え先のメニューを先に公開してください'),
+    });
+    const t2 = await f.editor.saveDraft(
+      RM_TENANT,
+      tab2.menuId,
+      {
+        name: '防災メニュー',
+        chatBarText: '防災',
+        layout: 'compact-2',
+        imageId,
+        areas: [
+          { label: '避難所', action: { type: 'uri', uri: 'https://www.example.jp/hinan' } },
+          { label: '基本に戻る', action: { type: 'switch', menuId: base.menuId } },
+        ],
+      },
+      operator,
+    );
+    await (await f.editor.publish(RM_TENANT, tab2.menuId, t2.version, operator)).done;
+    const live = await (await f.editor.publish(RM_TENANT, base.menuId, v.version, operator)).done;
+    const tab2Live = await f.editor.menu(RM_TENANT, tab2.menuId);
+    // the tab's switch points at the other tab's alias
+    expect(book().get(RM_CHANNEL, live.lineRichMenuId)!.menu.areas[1]!.action).toMatchObject({
+      type: 'richmenuswitch',
+      richMenuAliasId: tab2Live.aliasId,
+    });
+    const resident = f.friends[1]!;
+    expect((await shownTo(f, resident)).id).toBe(live.lineRichMenuId);
+    const tap = await sandboxHook(f.h.sandbox.url, 'POST', `/channels/${RM_CHANNEL}/residents/${resident}/actions`, {
+      type: 'richMenu',
+      area: 1,
+    });
+    expect(tap.event).toMatchObject({
+      type: 'postback',
+      postback: { params: { newRichMenuAliasId: tab2Live.aliasId, status: 'SUCCESS' } },
+    });
+    expect((await shownTo(f, resident)).id).toBe(tab2Live.lineRichMenuId);
+    // another resident still sees the default; back again by the other tab's area
+    expect((await shownTo(f, f.friends[2]!)).id).toBe(live.lineRichMenuId);
+    await sandboxHook(f.h.sandbox.url, 'POST', `/channels/${RM_CHANNEL}/residents/${resident}/actions`, {
+      type: 'richMenu',
+      area: 1,
+    });
+    expect((await shownTo(f, resident)).id).toBe(live.lineRichMenuId);
+  });
+
+  it('refuses in Japanese a design that does not fit its layout, a uri that is not https, a title too long', async () => {
+    const base = (await f.editor.menus(RM_TENANT))[0]!;
+    const imageId = await upload(f, pngOf(2500, 843));
+    await expect(
+      f.editor.saveDraft(
+        RM_TENANT,
+        base.menuId,
+        {
+          name: 'x',
+          chatBarText: 'メニュー',
+          layout: 'compact-3',
+          imageId,
+          areas: [{ label: 'a', action: { type: 'faq' } }],
+        },
+        operator,
+      ),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('エリアは 3 個です') });
+    await expect(
+      f.editor.saveDraft(
+        RM_TENANT,
+        base.menuId,
+        {
+          name: 'x',
+          chatBarText: 'メニュー',
+          layout: 'custom',
+          imageId,
+          areas: [
+            {
+              label: 'a',
+              action: { type: 'uri', uri: 'javascript:alert(1)' },
+              bounds: { x: 0, y: 0, width: 100, height: 100 },
+            },
+          ],
+        },
+        operator,
+      ),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('https://') });
+    await expect(
+      f.editor.saveDraft(
+        RM_TENANT,
+        base.menuId,
+        {
+          name: 'x',
+          chatBarText: 'メニュー',
+          layout: 'custom',
+          imageId,
+          areas: [{ label: 'a', action: { type: 'faq' }, bounds: { x: 2400, y: 0, width: 200, height: 100 } }],
+        },
+        operator,
+      ),
+    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('はみ出しています') });
+    await expect(f.editor.createMenu(RM_TENANT, { title: 'あ'.repeat(41) }, operator)).rejects.toMatchObject({
+      code: 'invalid_rich_menu',
+      status: 400,
+    });
+  });
+});

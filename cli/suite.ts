@@ -215,7 +215,8 @@ export async function startSuite(
     // once every handler is registered (they run from the event log); stopped before delivery
     await ingest.start();
     cleanups.push('ingest', () => ingest.stop());
-    const { createReports, registerReportPages, registerReportRoutes } = await import('../reports/index.ts');
+    const { createReports, registerReportPages, registerReportRoutes, registerRolloutPage, registerRolloutRoutes } =
+      await import('../reports/index.ts');
     const reports = createReports({ ch, tenants, redisUrl, reportsDir: config.reportsDir, logger });
     await reports.start();
     cleanups.push('reports jobs', () => reports.stop());
@@ -281,6 +282,7 @@ export async function startSuite(
     registerSurveyPages(shell, surveys);
     registerLiffSettingsPages(shell, residents);
     registerReportPages(shell);
+    registerRolloutPage(shell, registerRolloutRoutes(app, { ch, tenants, auth: dashboard.auth }));
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     if (opts.demo && config.reportsCatchUp) {
       // last month's minutes and issue log, so the first package has records to show

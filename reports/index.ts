@@ -21,6 +21,9 @@ export {
 } from './due-date.ts';
 export { registerReportPages } from './pages.ts';
 export { actorOf, registerReportRoutes } from './routes.ts';
+export { registerRolloutPage } from './rollout-page.ts';
+export { registerRolloutRoutes } from './rollout-routes.ts';
+export { ROLLOUT_STEPS, RolloutStore, type RolloutBoard } from './rollout.ts';
 export {
   contentDisposition,
   parseReportJobInput,

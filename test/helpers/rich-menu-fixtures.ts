@@ -28,6 +28,8 @@ export interface RichMenuFixture {
   sandboxClock: { now: number };
   /** Some friends of the channel. */
   friends: string[];
+  /** Every answer of the sandbox's Messaging API (operation and status). */
+  calls: Array<{ operationId?: string; status: number; body: unknown }>;
 }
 
 export async function richMenuFixture(
@@ -35,7 +37,11 @@ export async function richMenuFixture(
 ): Promise<RichMenuFixture> {
   const clock = { now: Date.parse('2026-04-01T00:00:00Z') };
   const sandboxClock = { now: Date.now() };
-  const server: SandboxServerOptions = { clock: () => sandboxClock.now };
+  const calls: RichMenuFixture['calls'] = [];
+  const server: SandboxServerOptions = {
+    clock: () => sandboxClock.now,
+    onResponse: (r) => calls.push({ operationId: r.operationId, status: r.status, body: r.body }),
+  };
   const h = await harness({
     prefix: opts.prefix ?? 'tayori-rich-menu-',
     sandbox: {
@@ -74,7 +80,7 @@ export async function richMenuFixture(
   editor.start();
   h.defer('stop the editor', () => editor.stop());
   const picked = await sandboxHook(h.sandbox.url, 'POST', `/channels/${RM_CHANNEL}/residents?friends=20`);
-  return { h, editor, residents, legacy, clock, sandboxClock, friends: picked.friends as string[] };
+  return { h, editor, residents, legacy, clock, sandboxClock, friends: picked.friends as string[], calls };
 }
 
 /** A PNG of this size (one colour per half, so the image is not trivially empty). */

@@ -4,7 +4,8 @@
  * per municipality and prefecture-wide the period's registrations, growth, blocks, opens and clicks.
  */
 import { query } from '../../core/clickhouse.ts';
-import { monthBounds } from '../../core/time.ts';
+import { monthBounds, tokyoToday } from '../../core/time.ts';
+import { type RolloutBoard, RolloutStore } from '../rollout.ts';
 import { builtinOptionLabel, CLICK_DIMENSION_LABELS } from '../../core/vocabulary.ts';
 import { z } from '../../core/zod.ts';
 import {
@@ -92,6 +93,8 @@ export interface FinalData {
   clickBuckets: ClickBucket[];
   meetings: { total: number; byKind: Array<[string, number]> };
   issues: { total: number; byStatus: Array<[string, number]> };
+  /** 業務工程表 as of the period's last day (or today, while the period runs). */
+  rollout?: RolloutBoard;
 }
 
 export const audienceKey = (tenantId: string, key: string) => `${tenantId}\u0000${key}`;
@@ -180,6 +183,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
     src.store.listMinutes({ limit: ALL }),
     src.store.listIssues({ limit: ALL }),
   ]);
+  const rollout = await new RolloutStore(src.ch).board(list, toDay < tokyoToday() ? toDay : tokyoToday());
   const audiences = new Map(
     audienceRows.map((r) => [
       audienceKey(r.tenant_id, r.key),
@@ -217,6 +221,7 @@ export async function readFinal(src: ReportSources, period: { from: string; to: 
     })),
     meetings: { total: inPeriod.length, byKind: count(inPeriod, (m) => m.kind) },
     issues: { total: raised.length, byStatus: count(raised, (i) => i.status) },
+    rollout,
   };
 }
 

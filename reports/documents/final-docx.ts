@@ -4,6 +4,7 @@
  * audience — with charts, and the analysis and proposals the contractor completes. A4 portrait.
  */
 import type { ChartImage } from './charts.ts';
+import { rolloutBlocks } from './rollout-docx.ts';
 import { Footnotes, formatFigure, type DocumentHeader } from './common.ts';
 import {
   definitions,
@@ -205,6 +206,7 @@ export async function finalDocx(
 
     heading('7. 業務の実施状況', 1),
     para(activitySummary(d)),
+    ...rolloutBlocks(d),
     ...fillIn(FILL_IN, '研修・会議・問い合わせ対応など、対象期間に実施した支援の内容を記入してください。'),
 
     heading('8. 用語の定義', 1),

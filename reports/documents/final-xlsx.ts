@@ -4,6 +4,7 @@
  */
 import type { Worksheet } from 'exceljs';
 import type { ChartImage } from './charts.ts';
+import { rolloutSheet } from './rollout-xlsx.ts';
 import { Footnotes, type DocumentHeader } from './common.ts';
 import { FILL_IN, PROPOSALS, activitySummary, audienceOf, municipalityState, observations } from './final-content.ts';
 import {
@@ -289,6 +290,7 @@ export async function finalXlsx(
   );
 
   mileageSheets(wb, d, h);
+  if (d.rollout) rolloutSheet(wb.addWorksheet('業務工程表', { properties: { defaultRowHeight: 18 } }), d.rollout, h);
   chartsSheet(wb, 'グラフ', `${h.title} グラフ`, charts);
   definitionsSheet(wb.addWorksheet('定義'), h);
   return xlsxBuffer(wb);

@@ -9,6 +9,7 @@ import { Footnotes, definitionRows, type DocumentHeader } from './common.ts';
 import { ACTIVITY_HEADER, MILEAGE_COLUMNS, mileageKpiRows, mileageLead, mileageSummary } from './kpi-mileage.ts';
 import { KPI_COLUMNS, kpiRows, kpiSummary } from './kpi-table.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
+import { rolloutSheet } from './rollout-xlsx.ts';
 import {
   bodyCell,
   chartsSheet,
@@ -198,6 +199,7 @@ export async function kpiXlsx(
   printable(dws, { landscape: true, headerRow: dStart, lastColumn: 8, lastRow: dLast - 1 });
 
   mileageSheet(wb.addWorksheet('マイレージ', { properties: { defaultRowHeight: 18 } }), s, h);
+  if (s.rollout) rolloutSheet(wb.addWorksheet('業務工程表', { properties: { defaultRowHeight: 18 } }), s.rollout, h);
   chartsSheet(wb, 'グラフ', `${h.title}　${h.subtitle} グラフ`, charts);
   definitionsSheet(wb.addWorksheet('定義'), h);
   return xlsxBuffer(wb);

@@ -5,9 +5,10 @@
  */
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Tenant, TenantStore } from '../../core/tenants.ts';
-import { monthBounds } from '../../core/time.ts';
+import { monthBounds, tokyoToday } from '../../core/time.ts';
 import { type DeliveryFigures, Metrics, type MileageOverview, type Overview } from '../../metrics/index.ts';
 import type { HistoryEntry, Issue, Minutes, ReportStore } from '../store.ts';
+import { type RolloutBoard, RolloutStore } from '../rollout.ts';
 
 /** One delivery's figures, as metrics/ reads them for the dashboard too. */
 export type { DeliveryFigures };
@@ -51,6 +52,8 @@ export interface MonthlySources {
   minutes: Minutes[];
   issues: Issue[];
   history: Map<string, Array<HistoryEntry<Issue>>>;
+  /** 業務工程表 as of the month's last day (or today, for the month in progress). */
+  rollout?: RolloutBoard;
 }
 
 export async function readMonthly(src: ReportSources, month: string): Promise<MonthlySources> {
@@ -71,13 +74,15 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
     src.store.listIssues({ month, limit: ALL }),
   ]);
   const tenants = indexTenants(list);
-  const [deliveries, histories] = await Promise.all([
+  const today = tokyoToday();
+  const [deliveries, histories, rollout] = await Promise.all([
     metrics.deliveries(
       overview.rows.map((r) => r.tenantId),
       from,
       to,
     ),
     Promise.all(issues.map((i) => src.store.issueHistory(i.id))),
+    new RolloutStore(src.ch).board(list, to < today ? to : today),
   ]);
   return {
     month,
@@ -88,5 +93,6 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
     minutes,
     issues,
     history: new Map(issues.map((i, n) => [i.id, histories[n]!])),
+    rollout,
   };
 }

@@ -24,6 +24,7 @@ const registrars: Record<string, () => Promise<void>> = {
   sandbox: async () => (await import('./sandbox-command.ts')).registerSandboxCommand(program),
   report: async () => (await import('./report-command.ts')).registerReportCommand(program, config),
   ingest: async () => (await import('./ingest-command.ts')).registerIngestCommand(program, config),
+  mail: async () => (await import('./mail-command.ts')).registerMailCommand(program, config),
 };
 // words whose commands another registrar adds
 const aliases: Record<string, string> = { demo: 'serve', minutes: 'report', issues: 'report' };

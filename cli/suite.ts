@@ -172,6 +172,14 @@ export async function startSuite(
       publicUrl: () => config.publicUrl ?? suiteUrl,
       fanOut: { trackDelivery: (i) => insight.trackDelivery(i) },
       clicks: ingest.clicks,
+      mail: {
+        domain: config.mailInbound.domain,
+        limits: {
+          perSenderPerHour: config.mailInbound.perSenderPerHour,
+          perTenantPerHour: config.mailInbound.perTenantPerHour,
+        },
+        listen: config.mailInbound.enabled ? { host: config.mailInbound.host, port: config.mailInbound.port } : undefined,
+      },
     });
     await delivery.start();
     cleanups.push('delivery', () => delivery.stop());
@@ -284,6 +292,11 @@ export async function startSuite(
     registerReportPages(shell);
     registerRolloutPage(shell, registerRolloutRoutes(app, { ch, tenants, auth: dashboard.auth }));
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
+    if (opts.demo) {
+      // 津市's mail address, allowed sender and one rule (deliveries started by e-mail)
+      const { seedDemoMail } = await import('./demo-mail.ts');
+      await seedDemoMail(delivery, { listening: delivery.mail.port > 0, say: opts.say });
+    }
     if (opts.demo && config.reportsCatchUp) {
       // last month's minutes and issue log, so the first package has records to show
       const { seedDemoRecords } = await import('./demo-records.ts');

@@ -103,6 +103,15 @@ const envSchema = z.object({
   TAYORI_DEMO_REGISTRATIONS: z.enum(['on', 'off']).default('on'),
   TAYORI_REPORTS_CATCH_UP: z.enum(['on', 'off']).default('on'),
   TAYORI_TRUST_PROXY: trustProxySchema,
+  TAYORI_MAIL_INBOUND: z.enum(['on', 'off']).default('off'),
+  TAYORI_MAIL_INBOUND_HOST: z.string().min(1).default('127.0.0.1'),
+  TAYORI_MAIL_INBOUND_PORT: port(2525),
+  TAYORI_MAIL_DOMAIN: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'ドメイン名 (例: mail.tayori.example.jp) で指定してください')
+    .default('localhost'),
+  TAYORI_MAIL_SENDER_PER_HOUR: z.coerce.number().int('整数で指定してください').min(1, '1 以上で指定してください').default(20),
+  TAYORI_MAIL_TENANT_PER_HOUR: z.coerce.number().int('整数で指定してください').min(1, '1 以上で指定してください').default(60),
 });
 
 export interface Config {
@@ -126,6 +135,16 @@ export interface Config {
   reportsCatchUp: boolean;
   /** TAYORI_TRUST_PROXY: whose X-Forwarded-For / -Proto count (off by default: the socket's address is the caller). */
   trustProxy: TrustProxy;
+  /** Deliveries started by e-mail: the SMTP listener (off by default) and the recipient addresses' domain. */
+  mailInbound: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    domain: string;
+    /** Mail bombs: mails one sender may send a tenant, and a tenant may receive, in an hour. */
+    perSenderPerHour: number;
+    perTenantPerHour: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -178,5 +197,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     reportsCatchUp: e.TAYORI_REPORTS_CATCH_UP === 'on',
     trustProxy: e.TAYORI_TRUST_PROXY,
+    mailInbound: {
+      enabled: e.TAYORI_MAIL_INBOUND === 'on',
+      host: e.TAYORI_MAIL_INBOUND_HOST,
+      port: e.TAYORI_MAIL_INBOUND_PORT,
+      domain: e.TAYORI_MAIL_DOMAIN,
+      perSenderPerHour: e.TAYORI_MAIL_SENDER_PER_HOUR,
+      perTenantPerHour: e.TAYORI_MAIL_TENANT_PER_HOUR,
+    },
   };
 }

@@ -26,6 +26,7 @@ import { registerDeliveryRoutes } from './routes.ts';
 import { DeliveryService } from './service.ts';
 import { DeliveryStore, type ClickRecorder, type DeliveryRecord } from './store.ts';
 import { TestDevicePairings } from './test-device-pairing.ts';
+import { createMailDeliveries, type MailDeliveries, type MailOptions } from './mail/index.ts';
 import { registerTestDevicePairingRoutes, registerTestDeviceResidentPages } from './test-device-routes.ts';
 
 export { audienceSchema, compileCondition, type Audience, type Condition } from './audience.ts';
@@ -36,6 +37,8 @@ export { REGISTRATION_PREFIX } from './registration.ts';
 export { RICH_MENU_SIZE, renderRichMenuImage, richMenuObject, type AppliedRichMenu } from './rich-menu.ts';
 export { registerDeliveryPages } from './pages.ts';
 export { RichMenuEditor, registerRichMenuPages, type Menu as RichMenuTab } from './rich-menus/index.ts';
+export { cleanBody, newMailSecret, patternProblem, renderTemplate, safeTest, LINE_TEXT_MAX } from './mail/index.ts';
+export type { MailDeliveries, MailLimits, MailOptions, MailRule, MailRuleInput } from './mail/index.ts';
 export { registerDeliveryRoutes, deliveriesCsv } from './routes.ts';
 export type { DeliveryRecord, DeliveryStatus, ListedDelivery, SendMethod } from './store.ts';
 
@@ -53,6 +56,8 @@ export interface DeliveryDeps {
   clicks?: ClickRecorder;
   /** Fan-out tuning (rate limit, concurrency, timeouts …); see FanOutOptions. */
   fanOut?: Partial<Omit<FanOutOptions, 'ch' | 'redisUrl' | 'tenants' | 'endpoints' | 'logger' | 'store'>>;
+  /** Deliveries started by e-mail: the recipient domain, and the SMTP listener when it runs. */
+  mail?: MailOptions;
   /** The rich menu editor's clock for scheduled switches, its LINE queue's tuning, how often it checks schedules (0: never). */
   richMenuEditor?: { clock?: () => number; queue?: LineQueueOptions; tickMs?: number };
 }
@@ -66,6 +71,8 @@ export interface Delivery {
   richMenus: RichMenuService;
   /** The rich menu editor (tabs, versions, audiences, schedules). */
   richMenuEditor: RichMenuEditor;
+  /** Deliveries started by e-mail (delivery/mail/). */
+  mail: MailDeliveries;
   start(): Promise<void>;
   stop(): Promise<void>;
   registerRoutes(app: FastifyInstance, auth: Authenticator): void;
@@ -112,6 +119,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   });
   const pairings = new TestDevicePairings({ redis: fanOut.redis, store, audit: service.audit });
   let residentShell: ResidentShell | undefined;
+  const mail = createMailDeliveries({
+    ch: deps.ch,
+    redis: fanOut.redis,
+    tenants: deps.tenants,
+    residents,
+    service,
+    audit: service.audit,
+    logger: deps.logger,
+    publicUrl,
+    options: deps.mail ?? { domain: 'localhost' },
+  });
   if (deps.ingestHandlers) {
     const h = deps.ingestHandlers;
     h.on('follow', async ({ tenantId, event }) => {
@@ -137,12 +155,15 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     fanOut,
     richMenus,
     richMenuEditor,
+    mail,
     async start() {
       await fanOut.start();
       richMenuEditor.start();
+      await mail.start();
     },
     async stop() {
       await richMenuEditor.stop();
+      await mail.stop();
       await fanOut.stop();
       await residents.close();
       await store.batchWriter.close();
@@ -157,6 +178,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         tenants: deps.tenants,
         residentShell: () => residentShell,
       });
+      mail.registerRoutes(app, auth);
     },
     registerResidentPages(shell) {
       residentShell = shell;

@@ -12,6 +12,7 @@ import type { PageContent, PageShell } from '../core/page-shell.ts';
 import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
 import { CLICK_DIMENSION_LABELS } from '../core/vocabulary.ts';
 import { registerRichMenuPages } from './rich-menus/index.ts';
+import { registerMailPages } from './mail/index.ts';
 
 /** The tenant a page under /municipalities/:id is about, if this caller may see it. */
 function tenantOf(p: Principal, tenants: Tenant[], raw: string): Tenant {
@@ -46,6 +47,7 @@ export function registerDeliveryPages(shell: PageShell): void {
   shell.page<{ id: string }>('/municipalities/:id/delivery-settings', async ({ req, principal, tenants }) =>
     deliverySettingsPage(tenantOf(principal, tenants, req.params.id), { canEdit: hasPermission(principal, 'deliver') }),
   );
+  registerMailPages(shell);
   registerRichMenuPages(shell);
 }
 
@@ -115,7 +117,7 @@ export function deliveriesPage(
     title: `${tenant.name} の配信`,
     scripts: ctx.canDeliver ? ['live-deliveries.js', 'composer.js'] : ['live-deliveries.js'],
     styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
-    body: html`<h1>${tenant.name} の配信 <small><a href="/municipalities/${tenant.id}">状況を見る</a> <a id="settings-link" href="/municipalities/${tenant.id}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a></small></h1>
+    body: html`<h1>${tenant.name} の配信 <small><a href="/municipalities/${tenant.id}">状況を見る</a> <a id="settings-link" href="/municipalities/${tenant.id}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a> <a id="mail-link" href="/municipalities/${tenant.id}/mail">メールからの配信</a></small></h1>
 ${composer}
 <h2>配信一覧と進み具合</h2>
 <div class="toolbar"><a class="button" id="download-deliveries" href="/api/v1/tenants/${tenant.id}/deliveries.csv">配信一覧 (CSV)</a>${

@@ -47,6 +47,8 @@ const PUBLIC = new Set([
   'POST /login',
   'POST /api/v1/sessions',
   'GET /r/:token',
+  // the full text of a mail-started notice, linked from the LINE message: by an unguessable id (24 random bytes)
+  'GET /notices/:noticeId',
   'GET /assets/:name',
   // only redirects: to /login, or to the caller's start page
   'GET /',

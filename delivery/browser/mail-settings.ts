@@ -1,0 +1,298 @@
+/**
+ * メールからの配信 (#mail-settings, drawn by delivery/mail/pages.ts): the recipient address and the
+ * allowed senders, the rules (match → template → audience; urgent or a draft) and the mails
+ * received, over the mail API with the session's CSRF token.
+ */
+import { api, dateTime, el, errorText } from '../../core/browser/kit.ts';
+import { nextId } from './page.ts';
+import { change, section } from './settings-parts.ts';
+
+interface MatchPart {
+  kind: 'text' | 'pattern';
+  value: string;
+}
+interface Rule {
+  ruleId: string;
+  name: string;
+  urgent: boolean;
+  enabled: boolean;
+  match: { from?: MatchPart; subject?: MatchPart; body?: MatchPart };
+  template: string;
+  audience: { type: string; label?: string };
+}
+interface Mail {
+  mailId: string;
+  receivedAt: string;
+  sender: string;
+  subject: string;
+  outcome: string;
+  reason: string;
+  ruleName: string;
+  deliveryId: string;
+  places: string[];
+}
+interface MailState {
+  listening: boolean;
+  address: string | null;
+  enabled: boolean;
+  allowedSenders: string[];
+  rules: Rule[];
+  mails: Mail[];
+}
+
+const OUTCOME: Record<string, string> = {
+  sent: '配信しました',
+  draft: '下書きを作成',
+  parked: '保留 (配信しない)',
+  rejected: '拒否 (差出人が許可されていない)',
+  limited: '拒否 (送信が多すぎる)',
+  failed: '失敗',
+};
+const REASON: Record<string, string> = {
+  no_rule: '合うルールがありません',
+  no_place: 'メールに登録済みの地区名がありません',
+  unknown_sender: '許可されていない差出人です',
+  too_many_mails: '1 時間あたりの上限を超えました',
+};
+const AUDIENCE: Record<string, string> = {
+  all: 'すべての友だち',
+  places: 'メールに書かれた地区の住民',
+  test: 'テスト端末',
+  segment: 'セグメント',
+};
+const FIELD: Record<string, string> = { from: '差出人', subject: '件名', body: '本文' };
+
+const root = document.getElementById('mail-settings');
+if (root) start(root);
+
+function start(root: HTMLElement): void {
+  const base = `/api/v1/tenants/${encodeURIComponent(root.dataset.tenant ?? '')}/mail`;
+  const canEdit = root.hasAttribute('data-can-edit');
+  const address = section(root, 'mail-address', '受信アドレスと差出人', '');
+  const rules = section(
+    root,
+    'mail-rules',
+    'ルール',
+    '上から順に調べ、最初に合ったルールで配信します。ひな形では {{subject}} (件名)・{{body}} (署名や引用を除いた本文)・{{from}}・{{date}} が使えます。長い本文は LINE の上限で切り、全文のページへのリンクを付けます。',
+  );
+  const log = section(root, 'mail-log', '受信したメール', '本文は保存しません (配信した内容だけが残ります)。');
+
+  const load = async (): Promise<void> => {
+    const r = await api<MailState>('GET', base);
+    for (const s of [address, rules, log]) s.box.replaceChildren();
+    if (!r.ok) {
+      address.status.textContent = errorText(r);
+      return;
+    }
+    const st = r.body;
+    drawAddress(st);
+    drawRules(st);
+    drawLog(st);
+  };
+
+  const drawAddress = (st: MailState) => {
+    address.box.append(
+      el('p', {}, [
+        '受信アドレス: ',
+        st.address
+          ? el('code', { id: 'mail-address-value', text: st.address })
+          : '(まだありません。保存すると作られます)',
+      ]),
+      el('p', {
+        class: 'note',
+        text: st.listening
+          ? 'メールの受信 (SMTP) は動いています。'
+          : 'この Tayori ではメールの受信 (SMTP) が止まっています (TAYORI_MAIL_INBOUND=on で起動します)。',
+      }),
+    );
+    if (!canEdit) return;
+    const enabled = el('input', { type: 'checkbox', id: nextId('mail-on'), checked: st.enabled });
+    const senders = el('textarea', {
+      id: nextId('senders'),
+      rows: 3,
+      cols: 50,
+      placeholder: 'bousai@pref.example.jp\n@alert.example.jp',
+      'data-role': 'senders',
+    });
+    senders.value = st.allowedSenders.join('\n');
+    const form = el('form', {}, [
+      el('label', { class: 'check' }, [enabled, ' メールからの配信を使う']),
+      el('div', { class: 'field' }, [
+        el('label', { for: senders.id, text: '許可する差出人 (1 行に 1 つ。@ドメイン でドメイン全体)' }),
+        senders,
+      ]),
+      el('p', {}, [
+        el('button', { type: 'submit', text: '保存' }),
+        ' ',
+        el('button', {
+          type: 'button',
+          class: 'secondary',
+          text: 'アドレスを作り直す',
+          onclick: () => {
+            if (!window.confirm('今のアドレスは使えなくなります。よろしいですか?')) return;
+            void change(address.status, 'POST', `${base}/address`, {}, '新しいアドレスにしました。', load);
+          },
+        }),
+      ]),
+    ]);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const list = senders.value
+        .split('\n')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      void change(
+        address.status,
+        'PUT',
+        `${base}/settings`,
+        { enabled: enabled.checked, allowedSenders: list },
+        '保存しました。',
+        load,
+      );
+    });
+    address.box.append(form);
+  };
+
+  const drawRules = (st: MailState) => {
+    if (!st.rules.length) rules.box.append(el('p', { class: 'note', text: 'ルールはまだありません。' }));
+    for (const r of st.rules) {
+      const cond = (Object.keys(FIELD) as Array<keyof Rule['match']>)
+        .filter((f) => r.match[f])
+        .map(
+          (f) =>
+            `${FIELD[f]}が${r.match[f]!.kind === 'pattern' ? 'パターン' : ''}「${r.match[f]!.value}」${r.match[f]!.kind === 'pattern' ? 'に一致' : 'を含む'}`,
+        )
+        .join('、');
+      rules.box.append(
+        el('div', { class: 'item mail-rule' }, [
+          el('h3', {
+            text: `${r.name}${r.urgent ? ' (緊急: すぐに送信)' : ' (下書きを作成)'}${r.enabled ? '' : ' — 停止中'}`,
+          }),
+          el('p', { text: `条件: ${cond}` }),
+          el('p', { text: `配信対象: ${AUDIENCE[r.audience.type] ?? r.audience.type}` }),
+          el('pre', { class: 'mono', text: r.template }),
+          canEdit
+            ? el('button', {
+                type: 'button',
+                class: 'danger small',
+                text: '削除',
+                'aria-label': `ルール「${r.name}」を削除`,
+                onclick: () => {
+                  if (!window.confirm(`ルール「${r.name}」を削除します。よろしいですか?`)) return;
+                  void change(
+                    rules.status,
+                    'DELETE',
+                    `${base}/rules/${encodeURIComponent(r.ruleId)}`,
+                    undefined,
+                    '削除しました。',
+                    load,
+                  );
+                },
+              })
+            : null,
+        ]),
+      );
+    }
+    if (!canEdit) return;
+    const name = el('input', { id: nextId('rule-name'), maxlength: 50, 'data-role': 'rule-name' });
+    const part = (field: string) => {
+      const kind = el('select', { id: nextId(`${field}-kind`), 'aria-label': `${FIELD[field]}の一致のしかた` }, [
+        el('option', { value: 'text', text: 'を含む' }),
+        el('option', { value: 'pattern', text: 'がパターン (正規表現) に一致' }),
+      ]);
+      const value = el('input', { id: nextId(`${field}-value`), maxlength: 200, 'data-role': `match-${field}` });
+      return {
+        row: el('div', { class: 'field' }, [
+          el('label', { for: value.id, text: `${FIELD[field]} (空欄: 条件にしない)` }),
+          value,
+          ' ',
+          kind,
+        ]),
+        get: (): MatchPart | undefined =>
+          value.value.trim() ? { kind: kind.value as MatchPart['kind'], value: value.value.trim() } : undefined,
+      };
+    };
+    const parts = { from: part('from'), subject: part('subject'), body: part('body') };
+    const template = el('textarea', { id: nextId('template'), rows: 4, cols: 50, 'data-role': 'template' });
+    template.value = '【{{subject}}】\n{{body}}';
+    const audience = el(
+      'select',
+      { id: nextId('audience'), 'data-role': 'audience' },
+      ['places', 'all', 'test'].map((t) => el('option', { value: t, text: AUDIENCE[t] })),
+    );
+    const urgent = el('input', { type: 'checkbox', 'data-role': 'urgent' });
+    const form = el('form', { class: 'new-item' }, [
+      el('h3', { text: 'ルールを追加' }),
+      el('div', { class: 'field' }, [el('label', { for: name.id, text: 'ルール名' }), name]),
+      parts.from.row,
+      parts.subject.row,
+      parts.body.row,
+      el('div', { class: 'field' }, [el('label', { for: template.id, text: 'メッセージのひな形' }), template]),
+      el('div', { class: 'field' }, [el('label', { for: audience.id, text: '配信対象' }), audience]),
+      el('label', { class: 'check' }, [urgent, ' 緊急 (承認を待たずにすぐ送る)']),
+      el('p', {}, [el('button', { type: 'submit', text: 'ルールを追加' })]),
+    ]);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const match = { from: parts.from.get(), subject: parts.subject.get(), body: parts.body.get() };
+      void change(
+        rules.status,
+        'POST',
+        `${base}/rules`,
+        {
+          name: name.value,
+          urgent: urgent.checked,
+          match,
+          template: template.value,
+          audience: { type: audience.value },
+        },
+        `ルール「${name.value.trim()}」を追加しました。`,
+        load,
+      );
+    });
+    rules.box.append(form);
+  };
+
+  const drawLog = (st: MailState) => {
+    if (!st.mails.length) {
+      log.box.append(el('p', { class: 'note', text: 'まだメールを受信していません。' }));
+      return;
+    }
+    log.box.append(
+      el('table', { id: 'mail-log-table' }, [
+        el('thead', {}, [
+          el(
+            'tr',
+            {},
+            ['受信日時', '差出人', '件名', '結果', 'ルール', '配信'].map((t) => el('th', { scope: 'col', text: t })),
+          ),
+        ]),
+        el(
+          'tbody',
+          {},
+          st.mails.map((m) =>
+            el('tr', {}, [
+              el('td', { text: dateTime(m.receivedAt) }),
+              el('td', { text: m.sender }),
+              el('td', { text: m.subject }),
+              el('td', {
+                text: `${OUTCOME[m.outcome] ?? m.outcome}${m.reason ? ` — ${REASON[m.reason] ?? m.reason}` : ''}${m.places.length ? ` (${m.places.join('・')})` : ''}`,
+              }),
+              el('td', { text: m.ruleName }),
+              el('td', {}, [
+                m.deliveryId
+                  ? el('a', {
+                      href: `/municipalities/${encodeURIComponent(root.dataset.tenant ?? '')}/deliveries`,
+                      text: m.deliveryId,
+                    })
+                  : '',
+              ]),
+            ]),
+          ),
+        ),
+      ]),
+    );
+  };
+
+  void load();
+}

@@ -18,7 +18,7 @@ ORDER BY step, version;
 -- name: rollout.records
 -- The Tayori days (Asia/Tokyo) of the steps it records itself, per tenant ('' when none): channel
 -- credentials first stored (the earliest version kept of the tenant with a token), rich menu first
--- applied, a mileage programme first set up, first delivery sent (not a test).
+-- applied or published, a mileage programme first set up, first delivery sent (not a test).
 SELECT t.tenant_id AS tenant_id,
        ifNull(c.first_day, '') AS credentials_day,
        ifNull(r.first_day, '') AS rich_menu_day,
@@ -32,9 +32,17 @@ LEFT JOIN (
     GROUP BY tenant_id
 ) AS c ON c.tenant_id = t.tenant_id
 LEFT JOIN (
-    SELECT tenant_id, toString(toDate(min(applied_at), 'Asia/Tokyo')) AS first_day
-    FROM delivery_rich_menus
-    WHERE tenant_id IN {tenants:Array(String)}
+    -- applied as the one default menu (delivery_rich_menus) or published from the editor
+    SELECT tenant_id, toString(toDate(min(at), 'Asia/Tokyo')) AS first_day
+    FROM (
+        SELECT tenant_id, applied_at AS at
+        FROM delivery_rich_menus
+        WHERE tenant_id IN {tenants:Array(String)}
+        UNION ALL
+        SELECT toString(tenant_id) AS tenant_id, assumeNotNull(published_at) AS at
+        FROM delivery_rich_menu_versions FINAL
+        WHERE tenant_id IN {tenants:Array(String)} AND published_at IS NOT NULL
+    )
     GROUP BY tenant_id
 ) AS r ON r.tenant_id = t.tenant_id
 LEFT JOIN (

@@ -86,6 +86,24 @@ beforeAll(async () => {
       },
     ],
   });
+  // 四日市市's menu published from the rich menu editor (a draft of 津市's is not applied)
+  const version = (tenant: string, status: string, published: string | null) => ({
+    tenant_id: tenant,
+    menu_id: `menu-${tenant}`,
+    version_no: 1,
+    design: '{}',
+    status,
+    line_rich_menu_id: published ? 'richmenu-2' : '',
+    created_by: 'test',
+    created_at: chDateTime(ms(daysAgo(35))),
+    published_at: published ? chDateTime(ms(published)) : null,
+    row_version: nextVersion(),
+  });
+  await ch.insert({
+    table: 'delivery_rich_menu_versions',
+    format: 'JSONEachRow',
+    values: [version('24202', 'published', daysAgo(30)), version('24203', 'draft', null)],
+  });
   await ch.insert({
     table: 'mileage_programmes',
     format: 'JSONEachRow',
@@ -190,6 +208,8 @@ describe('業務工程表', () => {
     expect(stepOf(b, '24202', 'staff_trained').status).toBe('done');
     expect(stepOf(b, '24202', 'mileage').status).toBe('planned');
     expect(stepOf(b, '24203', 'staff_trained').status).toBe('unplanned');
+    expect(stepOf(b, '24202', 'rich_menu')).toMatchObject({ actualOn: daysAgo(30), actualSource: 'record' });
+    expect(stepOf(b, '24203', 'rich_menu')).toMatchObject({ actualOn: null, recorded: false });
     // as of an earlier day the training is not late yet
     const earlier = (await op<Board>('GET', `/api/v1/rollout?asOf=${daysAgo(12)}`)).body;
     expect(stepOf(earlier, '24201', 'staff_trained').status).toBe('planned');

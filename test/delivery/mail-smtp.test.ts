@@ -14,7 +14,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Suite } from '../../cli/suite.ts';
 import { chDateTime } from '../../core/time.ts';
-import { launchChromium, operatorCall } from '../helpers/browser.ts';
+import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
 import { harness, sandboxHook, type Harness } from '../helpers/index.ts';
 
 const T = '24202';
@@ -306,5 +306,57 @@ describe('deliveries started by e-mail', () => {
     const demo = (await op('GET', '/api/v1/tenants/24201/mail')).body;
     expect(demo).toMatchObject({ listening: true, enabled: true, allowedSenders: ['bousai@pref.mie.example'] });
     expect(demo.rules.map((r: { name: string }) => r.name)).toEqual(['避難情報 (メールに書かれた地区へ)']);
+  });
+
+  it('shows the address, rules and received mails on メールからの配信, adds a rule there, and passes axe', async () => {
+    expect(
+      (
+        await op('POST', '/api/v1/users', {
+          username: 'yokkaichi-mail',
+          displayName: '四日市市 広報',
+          role: 'municipality',
+          tenantId: T,
+          password: 'municipal-pass-9',
+          permissions: ['deliver'],
+        })
+      ).status,
+    ).toBe(201);
+    const page = await signedInPage(browser, suite.url, 'yokkaichi-mail', 'municipal-pass-9');
+    await page.goto(`${suite.url}/municipalities/${T}/deliveries`);
+    await page.click('#mail-link');
+    await page.waitForSelector('#mail-address-value');
+    expect(await page.textContent('#mail-address-value')).toBe(address);
+    expect(await page.locator('#mail-rules h3').allTextContents()).toContain('避難情報 (緊急: すぐに送信)');
+    const log = page.locator('#mail-log-table tbody');
+    expect(await log.textContent()).toContain('保留 (配信しない) — 合うルールがありません');
+    expect(await log.textContent()).toContain('拒否 (差出人が許可されていない)');
+    const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`)).toEqual([]);
+
+    // a rule with a refused pattern: the Japanese reason; then a good one
+    const rules = page.locator('#mail-rules');
+    await rules.locator('[data-role=rule-name]').fill('停電');
+    await rules.locator('[data-role=match-subject]').fill('(停電+)+');
+    await rules.locator('select[aria-label="件名の一致のしかた"]').selectOption('pattern');
+    await rules.locator('form.new-item button[type=submit]').click();
+    await page.waitForFunction(() => document.querySelector('#mail-rules .status')?.textContent?.includes('繰り返し'));
+    await rules.locator('[data-role=match-subject]').fill('停電');
+    await rules.locator('select[aria-label="件名の一致のしかた"]').selectOption('text');
+    await rules.locator('[data-role=audience]').selectOption('test');
+    await rules.locator('form.new-item button[type=submit]').click();
+    await page.waitForFunction(() =>
+      document.querySelector('#mail-rules .status')?.textContent?.includes('ルール「停電」を追加しました。'),
+    );
+    const saved = (
+      await op<{ rules: Array<{ name: string; match: unknown; audience: unknown; urgent: boolean }> }>(
+        'GET',
+        `/api/v1/tenants/${T}/mail`,
+      )
+    ).body.rules.find((r) => r.name === '停電');
+    expect(saved).toMatchObject({
+      match: { subject: { kind: 'text', value: '停電' } },
+      audience: { type: 'test' },
+      urgent: false,
+    });
   });
 });

@@ -1,8 +1,10 @@
-import { requireTenant, visibleTenants, type Principal } from '../core/auth.ts';
+import { canSeeEvery, requireTenant, visibleTenants, type Principal } from '../core/auth.ts';
+import { AppError } from '../core/errors.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Tenant, TenantStore } from '../core/tenants.ts';
 import {
   type AttributeBreakdown,
+  type FindingsResult,
   Metrics,
   type MileageOverview,
   type MunicipalityView,
@@ -56,6 +58,20 @@ export class DashboardData {
   attributes(p: Principal, tenantId: string): Promise<AttributeBreakdown> {
     requireTenant(p, tenantId);
     return this.metrics.attributes(tenantId);
+  }
+
+  /**
+   * The findings of a period for a municipality (403 for another tenant) or prefecture-wide (null:
+   * not for a municipality account). Peers compare every municipality; only accounts that see every
+   * tenant get the others' names and figures, a municipality its position in its population band.
+   */
+  async findings(p: Principal, tenantId: string | null, period: { from: string; to: string }): Promise<FindingsResult> {
+    if (tenantId) requireTenant(p, tenantId);
+    else if (!canSeeEvery(p))
+      throw new AppError('forbidden', '県全体の分析は県・受託者・管理者のアカウントで見られます', 403);
+    const municipalities = (await this.tenants.list()).filter((t) => t.kind === 'municipality');
+    const focus = tenantId ? await this.tenants.require(tenantId) : null;
+    return this.metrics.findings({ municipalities, focus, period, namedPeers: canSeeEvery(p) });
   }
 
   /** The tenants a caller may see (for navigation). */

@@ -14,6 +14,7 @@ import { registerDashboardApi } from './api.ts';
 import { DashboardData } from './data.ts';
 import type { PageShell } from '../core/page-shell.ts';
 import { registerPageRoutes } from './page-routes.ts';
+import { registerAnalysisPages } from './analysis-page.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { registerTenantRoutes } from './tenants-api.ts';
 
@@ -95,7 +96,9 @@ export function createDashboard(deps: DashboardDeps): Dashboard {
       registerTenantRoutes(app, { tenants: deps.tenants, auth, audit, createLiffApp: deps.createLiffApp });
       registerSessionRoutes(app, { auth, users, sessions, throttle, audit, publicUrl: deps.publicUrl });
       registerDashboardApi(app, { data, users, sessions, audit });
-      return registerPageRoutes(app, { auth, data, users, audit });
+      const shell = registerPageRoutes(app, { auth, data, users, audit });
+      registerAnalysisPages(shell, data);
+      return shell;
     },
     async seedDemoAccounts(dataDir, say) {
       const file = path.join(dataDir, 'demo-accounts.json');

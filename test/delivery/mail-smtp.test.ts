@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Suite } from '../../cli/suite.ts';
 import { chDateTime } from '../../core/time.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { harness, sandboxHook, type Harness } from '../helpers/index.ts';
+import { harness, runCli, sandboxHook, testEnv, type Harness } from '../helpers/index.ts';
 
 const T = '24202';
 const SENDER = 'bousai@pref.mie.example';
@@ -358,5 +358,38 @@ describe('deliveries started by e-mail', () => {
       audience: { type: 'test' },
       urgent: false,
     });
+  });
+
+  it('takes a mail from `npx tayori mail send`', async () => {
+    const args = ['mail', 'send', '--to', address, '--from', 'cli@alert.mie.example', '--subject', '洪水警報 (CLI)'];
+    const r = await runCli([...args, '--body', '一行目\\n二行目', '--port', String(suite.delivery.mail.port)], {
+      env: testEnv(h.dir),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('送信しました');
+    const row = (await mails()).find((m) => m.subject === '洪水警報 (CLI)')!;
+    expect(row).toMatchObject({ sender: 'cli@alert.mie.example', outcome: 'draft', ruleName: '気象警報' });
+    const d = (await op('GET', `/api/v1/tenants/${T}/deliveries/${row.deliveryId}`)).body;
+    expect(d.messages[0].text).toBe('洪水警報 (CLI)\n一行目\n二行目');
+    // a refused sender: the CLI says so and fails
+    const refused = await runCli(
+      [
+        'mail',
+        'send',
+        '--to',
+        address,
+        '--from',
+        'x@example.com',
+        '--subject',
+        's',
+        '--body',
+        'b',
+        '--port',
+        String(suite.delivery.mail.port),
+      ],
+      { env: testEnv(h.dir) },
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('受け付けられませんでした (550)');
   });
 });

@@ -450,8 +450,8 @@ async function save(form: HTMLFormElement, andPublish: boolean): Promise<void> {
     return say(status, errorText(r), true);
   }
   if (!andPublish) {
-    say(status, `版 ${r.body.version.version} を下書きとして保存しました`);
-    return drawMenu();
+    await drawMenu();
+    return say(status, `版 ${r.body.version.version} を下書きとして保存しました`);
   }
   await publish(menu, r.body.version.version, 'publish');
 }
@@ -461,8 +461,8 @@ async function publish(menu: Menu, version: number, how: 'publish' | 'rollback')
   if (!r.ok) return say(status, errorText(r), true);
   say(status, `版 ${version} を LINE に反映しています…`);
   await waitJob(menu.menuId);
-  say(status, how === 'rollback' ? `版 ${version} に戻しました` : `版 ${version} を公開しました`);
   await load();
+  say(status, how === 'rollback' ? `版 ${version} に戻しました` : `版 ${version} を公開しました`);
 }
 
 async function waitJob(menuId: string): Promise<void> {
@@ -502,8 +502,8 @@ function versionsBlock(menu: Menu, versions: Version[]): HTMLElement {
           text: 'このメニューを既定にする',
           onclick: async () => {
             const r = await api('POST', `${base}/${menu.menuId}/default`);
-            say(status, r.ok ? `「${menu.title}」を既定のメニューにしました` : errorText(r), !r.ok);
             if (r.ok) await load();
+            say(status, r.ok ? `「${menu.title}」を既定のメニューにしました` : errorText(r), !r.ok);
           },
         })
       : false,
@@ -574,8 +574,8 @@ function schedulesBlock(): HTMLElement {
                 text: '取り消す',
                 onclick: async () => {
                   const r = await api('POST', `${base}/schedules/${s.scheduleId}/cancel`);
-                  say(status, r.ok ? '予約を取り消しました' : errorText(r), !r.ok);
                   if (r.ok) await load();
+                  say(status, r.ok ? '予約を取り消しました' : errorText(r), !r.ok);
                 },
               })
             : false,
@@ -602,8 +602,8 @@ function schedulesBlock(): HTMLElement {
                 startsAt: iso(from.value),
                 endsAt: iso(to.value),
               });
-              say(status, r.ok ? '切り替えを予約しました' : errorText(r), !r.ok);
               if (r.ok) await load();
+              say(status, r.ok ? '切り替えを予約しました' : errorText(r), !r.ok);
             },
           }),
         ])

@@ -24,10 +24,11 @@ const registrars: Record<string, () => Promise<void>> = {
   sandbox: async () => (await import('./sandbox-command.ts')).registerSandboxCommand(program),
   report: async () => (await import('./report-command.ts')).registerReportCommand(program, config),
   ingest: async () => (await import('./ingest-command.ts')).registerIngestCommand(program, config),
+  backup: async () => (await import('./ops-command.ts')).registerOpsCommands(program, config),
   mail: async () => (await import('./mail-command.ts')).registerMailCommand(program, config),
 };
 // words whose commands another registrar adds
-const aliases: Record<string, string> = { demo: 'serve', minutes: 'report', issues: 'report' };
+const aliases: Record<string, string> = { demo: 'serve', minutes: 'report', issues: 'report', export: 'backup' };
 
 try {
   const word = process.argv[2] ?? '';

@@ -41,6 +41,7 @@ import {
 import { createSurveys, registerSurveyPages, registerSurveysResidentPages, type Surveys } from '../surveys/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
+import type { Ops } from '../ops/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 import { startDemoSandbox } from './demo-sandbox.ts';
 import { seedDemoTenants } from './demo-seed.ts';
@@ -66,6 +67,8 @@ export interface Suite {
   surveys: Surveys;
   /** Benefit cards with personal data (パパ・ママ応援ショップ優待カード, まいたまパス). */
   cards: Cards;
+  /** Backups, the self-check, availability and the operations records. */
+  ops: Ops;
   /** The local LINE Platform stand-in, when tenants are wired to it. */
   sandbox?: RunningSandbox;
   close(): Promise<void>;
@@ -225,9 +228,38 @@ export async function startSuite(
     cleanups.push('ingest', () => ingest.stop());
     const { createReports, registerReportPages, registerReportRoutes, registerRolloutPage, registerRolloutRoutes } =
       await import('../reports/index.ts');
-    const reports = createReports({ ch, tenants, redisUrl, reportsDir: config.reportsDir, logger });
+    // ops/: self-check, backups, records; its workbook joins reports' monthly package
+    const { wireOps } = await import('./ops-wiring.ts');
+    let reportsRef: Reports | undefined;
+    const { ops, mailer } = wireOps({
+      config,
+      ch,
+      redis,
+      redisUrl,
+      ingest,
+      logger,
+      queues: () => (reportsRef ? [reportsRef.jobs.queue] : []),
+      failedJobs: async () =>
+        (await reportsRef?.jobs.queue.getJobs(['failed'], 0, 100))?.filter(
+          (j) => (j.finishedOn ?? 0) > Date.now() - 3_600_000,
+        ).length ?? 0,
+    });
+    const reports = createReports({
+      ch,
+      tenants,
+      redisUrl,
+      reportsDir: config.reportsDir,
+      logger,
+      contributors: [ops.monthlyContributor],
+    });
+    reportsRef = reports;
     await reports.start();
     cleanups.push('reports jobs', () => reports.stop());
+    await ops.start();
+    cleanups.push('ops', async () => {
+      await ops.stop();
+      mailer.close();
+    });
 
     const token = randomBytes(24).toString('base64url');
     const front = new FrontHandlers();
@@ -283,6 +315,7 @@ export async function startSuite(
     registerCardsResidentPages(residents);
     registerMileagePrintableRoutes(app, dashboard.auth, { ...mileage, tenants, endpoints });
     registerReportRoutes(app, { ch, reports });
+    ops.registerRoutes(app, dashboard.auth, [config.ops.metricsToken ?? token]);
     // each capability's pages, in the dashboard's frame
     registerDeliveryPages(shell);
     registerMileagePages(shell, mileage);
@@ -290,6 +323,8 @@ export async function startSuite(
     registerSurveyPages(shell, surveys);
     registerLiffSettingsPages(shell, residents);
     registerReportPages(shell);
+    const { registerOpsPages } = await import('../ops/index.ts');
+    registerOpsPages(shell, ops);
     registerRolloutPage(shell, registerRolloutRoutes(app, { ch, tenants, auth: dashboard.auth }));
     if (opts.demo) await dashboard.seedDemoAccounts(config.dataDir, opts.say ?? (() => {}));
     if (opts.demo) {
@@ -398,6 +433,7 @@ export async function startSuite(
       mileage,
       surveys,
       cards,
+      ops,
       sandbox,
       close,
     };

@@ -112,6 +112,27 @@ const envSchema = z.object({
     .default('localhost'),
   TAYORI_MAIL_SENDER_PER_HOUR: z.coerce.number().int('整数で指定してください').min(1, '1 以上で指定してください').default(20),
   TAYORI_MAIL_TENANT_PER_HOUR: z.coerce.number().int('整数で指定してください').min(1, '1 以上で指定してください').default(60),
+  TAYORI_SMTP_URL: optionalString.pipe(z.url('URL の形式ではありません (例: smtp://mail.example.jp:587)').optional()),
+  TAYORI_MAIL_FROM: optionalString,
+  TAYORI_ALERT_TO: optionalString,
+  TAYORI_METRICS_TOKEN: optionalString,
+  TAYORI_BACKUP_DIR: optionalString,
+  TAYORI_BACKUP_TIME: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (24 時間制、日本時間) で指定してください')
+    .default('03:00'),
+  TAYORI_BACKUP_KEEP_DAILY: z.coerce
+    .number()
+    .int('整数で指定してください')
+    .min(1, '1 以上で指定してください')
+    .default(7),
+  TAYORI_BACKUP_KEEP_WEEKLY: z.coerce
+    .number()
+    .int('整数で指定してください')
+    .min(0, '0 以上で指定してください')
+    .default(4),
+  TAYORI_CHECK_INTERVAL_S: z.coerce.number().positive('正の数で指定してください').default(60),
+  TAYORI_INCIDENT_AFTER_S: z.coerce.number().min(0, '0 以上で指定してください').default(300),
 });
 
 export interface Config {
@@ -144,6 +165,20 @@ export interface Config {
     /** Mail bombs: mails one sender may send a tenant, and a tenant may receive, in an hour. */
     perSenderPerHour: number;
     perTenantPerHour: number;
+  };
+  /** ops/: mail to the contacts, the /metrics token, backups and the self-check. */
+  ops: {
+    smtpUrl?: string;
+    mailFrom?: string;
+    alertTo: string[];
+    metricsToken?: string;
+    backupDir: string;
+    /** 'HH:MM', Asia/Tokyo. */
+    backupTime: string;
+    keepDaily: number;
+    keepWeekly: number;
+    checkIntervalMs: number;
+    incidentAfterMs: number;
   };
 }
 
@@ -204,6 +239,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       domain: e.TAYORI_MAIL_DOMAIN,
       perSenderPerHour: e.TAYORI_MAIL_SENDER_PER_HOUR,
       perTenantPerHour: e.TAYORI_MAIL_TENANT_PER_HOUR,
+    },
+    ops: {
+      smtpUrl: e.TAYORI_SMTP_URL,
+      mailFrom: e.TAYORI_MAIL_FROM,
+      alertTo: (e.TAYORI_ALERT_TO ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+      metricsToken: e.TAYORI_METRICS_TOKEN,
+      backupDir: path.resolve(cwd, e.TAYORI_BACKUP_DIR ?? path.join(dataDir, 'backups')),
+      backupTime: e.TAYORI_BACKUP_TIME,
+      keepDaily: e.TAYORI_BACKUP_KEEP_DAILY,
+      keepWeekly: e.TAYORI_BACKUP_KEEP_WEEKLY,
+      checkIntervalMs: e.TAYORI_CHECK_INTERVAL_S * 1000,
+      incidentAfterMs: e.TAYORI_INCIDENT_AFTER_S * 1000,
     },
   };
 }

@@ -32,6 +32,7 @@ const KIND_RANK: Record<ReportKind, number> = {
   'kpi-pdf': 4,
   'final-docx': 5,
   'final-xlsx': 6,
+  'ops-xlsx': 7,
 };
 /** The kinds in the order a package lists them. */
 export const REPORT_KIND_ORDER = (Object.keys(KIND_RANK) as ReportKind[]).sort((a, b) => KIND_RANK[a] - KIND_RANK[b]);

@@ -33,6 +33,7 @@ export {
 export { ISSUE_STATUSES, MINUTES_KINDS } from './schemas.ts';
 export { ReportStore, type Issue, type Minutes } from './store.ts';
 export { chartPng, REPORT_FONT } from './chart-png.ts';
+export type { MonthlyContributor } from './documents/index.ts';
 export {
   finalPeriodKey,
   packagesOf,

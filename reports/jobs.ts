@@ -14,7 +14,7 @@ import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
-import type { Progress, ReportFile, ReportSources } from './documents/index.ts';
+import type { MonthlyContributor, Progress, ReportFile, ReportSources } from './documents/index.ts';
 import { finalPeriodKey, periodLabel, ReportFileStore, type ReportScope, type StoredReportFile } from './files.ts';
 import { tokyoIso, tokyoMonth } from './schemas.ts';
 import { ReportStore } from './store.ts';
@@ -156,6 +156,8 @@ export interface ReportJobsOptions {
   monthlyPattern?: string;
   /** The clock handed to the builders (report dates). Default: now. */
   now?: () => Date;
+  /** Files other capabilities add to the monthly package (ops/). */
+  contributors?: readonly MonthlyContributor[];
 }
 
 const VIEW_STATES: JobState[] = ['active', 'waiting', 'prioritized', 'delayed', 'completed', 'failed'];
@@ -182,7 +184,12 @@ export class ReportJobs {
     this.#o = opts;
     this.#log = opts.logger.child({ module: 'reports' });
     this.#build = opts.build;
-    this.#sources = { ch: opts.ch, tenants: opts.tenants, store: new ReportStore(opts.ch) };
+    this.#sources = {
+      ch: opts.ch,
+      tenants: opts.tenants,
+      store: new ReportStore(opts.ch),
+      contributors: opts.contributors,
+    };
     this.queue = new Queue(REPORTS_QUEUE, {
       connection: this.#connect(true),
       prefix: opts.prefix ?? 'tayori',

@@ -149,6 +149,7 @@ const REPORT_KIND_LABELS: Record<ReportKind, string> = {
   'kpi-pdf': '実績報告 (PDF)',
   'final-docx': '最終報告書 (Word)',
   'final-xlsx': '最終報告書 (Excel)',
+  'ops-xlsx': '運用報告 (Excel)',
 };
 
 const JOB_STATE_LABELS: Record<ReportJobState, string> = {

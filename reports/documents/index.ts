@@ -35,7 +35,19 @@ export type ReportKind =
   | 'kpi-docx'
   | 'kpi-pdf'
   | 'final-docx'
-  | 'final-xlsx';
+  | 'final-xlsx'
+  | 'ops-xlsx';
+
+/**
+ * A capability outside reports/ that adds a file to the monthly package (ops/: the availability,
+ * 対応履歴管理表 and 運用課題管理表 as `ops-xlsx`); the suite hands them in through ReportSources.
+ */
+export interface MonthlyContributor {
+  kind: 'ops-xlsx';
+  /** The progress step shown while it is made, e.g. 運用報告 (Excel) を作成しています. */
+  step: string;
+  build(month: string, now: Date): Promise<Buffer>;
+}
 
 export interface ReportFile {
   kind: ReportKind;
@@ -54,6 +66,7 @@ export interface BuildOptions {
 }
 
 const KPI_TITLE = '月次KPI報告書';
+const OPS_TITLE = '運用報告';
 
 export const REPORT_KINDS: Record<ReportKind, { title: string; mime: string; ext: string }> = {
   'minutes-docx': { title: `${MINUTES_TITLE} (Word)`, mime: MIME.docx, ext: 'docx' },
@@ -63,6 +76,7 @@ export const REPORT_KINDS: Record<ReportKind, { title: string; mime: string; ext
   'kpi-pdf': { title: `${KPI_TITLE} (PDF)`, mime: MIME.pdf, ext: 'pdf' },
   'final-docx': { title: `${FINAL_TITLE} (Word)`, mime: MIME.docx, ext: 'docx' },
   'final-xlsx': { title: `${FINAL_TITLE} (Excel)`, mime: MIME.xlsx, ext: 'xlsx' },
+  'ops-xlsx': { title: `${OPS_TITLE} (Excel)`, mime: MIME.xlsx, ext: 'xlsx' },
 };
 
 const BASE_NAMES: Record<ReportKind, string> = {
@@ -73,6 +87,7 @@ const BASE_NAMES: Record<ReportKind, string> = {
   'kpi-pdf': KPI_TITLE,
   'final-docx': FINAL_TITLE,
   'final-xlsx': FINAL_TITLE,
+  'ops-xlsx': OPS_TITLE,
 };
 
 /** The file of a kind: 2026-10_月次KPI報告書.xlsx (the prefix is the month or the period). */
@@ -176,6 +191,7 @@ export async function buildMonthlyPackage(
         ],
         ['KPI 報告書 (Word) を作成しています', async () => add('kpi-docx')(await kpiDocx(s, kpi(), charts, top()))],
         ['KPI 報告書 (PDF) を作成しています', async () => add('kpi-pdf')(await kpiPdf(s, kpi(), charts, top(), now))],
+        ...(src.contributors ?? []).map((c) => [c.step, async () => add(c.kind)(await c.build(m, now))] as const),
       ],
       opts.onProgress,
     );

@@ -3,6 +3,7 @@
  * figures (the same queries the dashboard's pages use, for every tenant), the month's minutes and issue
  * log with each entry's history, and the tenants' names.
  */
+import type { MonthlyContributor } from './index.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Tenant, TenantStore } from '../../core/tenants.ts';
 import { monthBounds, tokyoToday } from '../../core/time.ts';
@@ -17,6 +18,8 @@ export interface ReportSources {
   ch: ClickHouseClient;
   tenants: TenantStore;
   store: ReportStore;
+  /** Files other capabilities add to the monthly package (ops/). */
+  contributors?: readonly MonthlyContributor[];
 }
 
 const ALL = 100_000;

@@ -35,7 +35,7 @@ function startDemo(extraEnv: Record<string, string> = {}): {
   return { child, output: () => out, url };
 }
 
-/** The reports API lists last month's package (5 files), and every file downloads intact and opens. */
+/** The reports API lists last month's package (6 files), and every file downloads intact and opens. */
 async function lastMonthPackageOpens(url: string): Promise<void> {
   const { token } = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'suite.json'), 'utf8')) as { token: string };
   const auth = { authorization: `Bearer ${token}` };
@@ -47,12 +47,19 @@ async function lastMonthPackageOpens(url: string): Promise<void> {
       const r = (await (await fetch(`${url}/api/v1/reports?period=${last}`, { headers: auth })).json()) as {
         files: File[];
       };
-      return r.files.length >= 5 ? r.files : undefined;
+      return r.files.length >= 6 ? r.files : undefined;
     },
     150_000,
     `last month's (${last}) report package`,
   );
-  expect(files.map((f) => f.kind).sort()).toEqual(['issues-xlsx', 'kpi-docx', 'kpi-pdf', 'kpi-xlsx', 'minutes-docx']);
+  expect(files.map((f) => f.kind).sort()).toEqual([
+    'issues-xlsx',
+    'kpi-docx',
+    'kpi-pdf',
+    'kpi-xlsx',
+    'minutes-docx',
+    'ops-xlsx',
+  ]);
   // the demo's records of that month are in the package
   const minutes = (await (await fetch(`${url}/api/v1/minutes?month=${last}`, { headers: auth })).json()) as {
     minutes: Array<{ title: string }>;

@@ -156,7 +156,7 @@ describe('帳票 in Chromium', () => {
     expect(await page.textContent(`${pkg} h3`)).toContain('令和7年6月分 月次帳票');
     expect(await page.textContent(`${pkg} .due`)).toBe('提出期限 令和7年7月10日');
     const api = (await op<{ files: FileView[] }>('GET', `/api/v1/reports?period=${MONTH}`)).body.files;
-    expect(api).toHaveLength(5);
+    expect(api).toHaveLength(6);
     const rows = await page.$$eval(`${pkg} > .scroll > table > tbody > tr[data-file]`, (trs) =>
       trs.map((tr) => ({
         id: tr.getAttribute('data-file'),
@@ -165,17 +165,25 @@ describe('帳票 in Chromium', () => {
         cells: [...tr.querySelectorAll('td')].map((td) => td.textContent),
       })),
     );
-    expect(rows.map((r) => r.kind)).toEqual(['minutes-docx', 'issues-xlsx', 'kpi-xlsx', 'kpi-docx', 'kpi-pdf']);
+    expect(rows.map((r) => r.kind)).toEqual([
+      'minutes-docx',
+      'issues-xlsx',
+      'kpi-xlsx',
+      'kpi-docx',
+      'kpi-pdf',
+      'ops-xlsx',
+    ]);
     expect(rows.map((r) => r.label)).toEqual([
       '議事録 (Word)',
       '課題管理表 (Excel)',
       '実績報告 (Excel)',
       '実績報告 (Word)',
       '実績報告 (PDF)',
+      '運用報告 (Excel)',
     ]);
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(api.map((f) => f.id)));
     for (const r of rows) expect(r.cells[1]).toBe('第1版');
-    expect(await page.$$(`${pkg} tr.highlight`)).toHaveLength(5); // the files this job just made
+    expect(await page.$$(`${pkg} tr.highlight`)).toHaveLength(6); // the files this job just made
     await page.screenshot({ path: path.join(shots, 'reports-02-package.png'), fullPage: true });
 
     // every file downloads with the name and checksum the list gives

@@ -1,0 +1,74 @@
+/**
+ * ops/' page in the staff shell: 運用 (/ops) — the month's availability against the 99% target, the
+ * banner of planned stops within ten days, open incidents (each with its 障害報告書 in Word), the
+ * support history with the two-open-day figure, the operations issue log and recent backups.
+ * Server-rendered, no script; records are made and changed through the JSON API (/api/v1/ops/…).
+ */
+import { canSeeEvery } from '../core/auth.ts';
+import { AppError } from '../core/errors.ts';
+import { html } from '../core/html.ts';
+import type { PageShell } from '../core/page-shell.ts';
+import { formatWarekiMonth, tokyoMinute, tokyoMonth } from '../core/time.ts';
+import { answerDays, incidentDue } from './documents.ts';
+import type { Ops } from './index.ts';
+import { ANSWER_OPEN_DAYS } from './open-days.ts';
+
+const when = (iso: string | null) => (iso ? tokyoMinute(Date.parse(iso)) : '—');
+
+export function registerOpsPages(shell: PageShell, ops: Ops): void {
+  shell.nav({ href: '/ops', label: '運用', visible: canSeeEvery });
+  shell.page('/ops', async ({ principal }) => {
+    if (!canSeeEvery(principal))
+      throw new AppError('forbidden', '運用の記録は県・受託者・管理者のアカウントで見られます', 403);
+    const status = await ops.status();
+    const a = status.availability;
+    const supports = await ops.records.list('support');
+    const issues = (await ops.records.list('issue')).filter((i) => i.status !== '完了');
+    const incidents = (await ops.records.list('incident')).slice(-20).reverse();
+    const answered = supports.filter((s) => s.answeredAt);
+    const within = answered.filter((s) => (answerDays(s, ops.isOpenDay) ?? 99) <= ANSWER_OPEN_DAYS).length;
+    const body = html`
+${status.upcomingStops.map(
+  (s) =>
+    html`<div class="notice" role="status" data-stop="${s.id}"><strong>計画停止のお知らせ:</strong> ${when(s.startsAt)} 〜 ${when(s.endsAt)} — ${s.reason}</div>`,
+)}
+<h1>運用</h1>
+<section aria-labelledby="availability-h"><h2 id="availability-h">稼働率 (${formatWarekiMonth(tokyoMonth())})</h2>
+<p class="stat" id="availability" data-percent="${a.percent ?? ''}">${a.percent === null ? '計測なし' : `${a.percent.toFixed(2)}%`} (目標 ${a.target}% 以上${a.met === null ? '' : a.met ? '、達成' : '、未達'})</p>
+<p class="note">計測 ${a.measuredMinutes} 分のうち停止 ${a.downMinutes} 分。計画停止 ${a.plannedMinutes} 分は計算から除いています。${
+      status.lastCheck
+        ? `最後の自己診断: ${when(status.lastCheck.at)} (${status.lastCheck.up ? '正常' : '異常'}${status.lastCheck.problems.length ? `、${status.lastCheck.problems.map((p) => p.message).join('、')}` : ''})`
+        : ''
+    }</p></section>
+<section aria-labelledby="incidents-h"><h2 id="incidents-h">障害報告書</h2>
+<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">件名</th><th scope="col">検知</th><th scope="col">復旧</th><th scope="col">報告期限</th><th scope="col">状況</th><th scope="col">報告書</th></tr></thead><tbody>
+${incidents.map(
+  (i) =>
+    html`<tr><td>${i.no}</td><td>${i.title}</td><td>${when(i.detectedAt)}</td><td>${when(i.recoveredAt)}</td><td>${incidentDue(i, ops.isOpenDay) ?? '—'}</td><td>${i.status}</td><td><a href="/api/v1/ops/incidents/${i.id}/report.docx">Word (No.${i.no})</a></td></tr>`,
+)}
+</tbody></table></div></section>
+<section aria-labelledby="supports-h"><h2 id="supports-h">対応履歴管理表</h2>
+<p class="note">受付 ${supports.length} 件、回答済み ${answered.length} 件のうち ${ANSWER_OPEN_DAYS} 開庁日以内の回答 ${within} 件</p>
+<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">受付日時</th><th scope="col">問い合わせ者</th><th scope="col">内容</th><th scope="col">回答日時</th><th scope="col">開庁日数</th></tr></thead><tbody>
+${supports
+  .slice(-50)
+  .reverse()
+  .map(
+    (s) =>
+      html`<tr><td>${s.no}</td><td>${when(s.receivedAt)}</td><td>${s.inquirer}</td><td>${s.content}</td><td>${when(s.answeredAt)}</td><td>${answerDays(s, ops.isOpenDay) ?? '未回答'}</td></tr>`,
+  )}
+</tbody></table></div></section>
+<section aria-labelledby="issues-h"><h2 id="issues-h">運用課題管理表 (未完了)</h2>
+<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">起票日</th><th scope="col">課題</th><th scope="col">担当</th><th scope="col">状況</th><th scope="col">期限</th></tr></thead><tbody>
+${issues.map((i) => html`<tr><td>${i.no}</td><td>${i.raisedOn}</td><td>${i.title}</td><td>${i.owner}</td><td>${i.status}</td><td>${i.dueOn ?? '—'}</td></tr>`)}
+</tbody></table></div></section>
+<section aria-labelledby="backups-h"><h2 id="backups-h">バックアップ</h2>
+<div class="scroll"><table><thead><tr><th scope="col">開始</th><th scope="col">結果</th><th scope="col">容量 (バイト)</th><th scope="col">実行者</th></tr></thead><tbody>
+${status.backups.map(
+  (b) =>
+    html`<tr class="${b.ok ? '' : 'error'}"><td>${b.startedAt.slice(0, 16).replace('T', ' ')}</td><td>${b.ok ? '成功' : `失敗: ${b.error}`}</td><td>${b.bytes}</td><td>${b.madeBy}</td></tr>`,
+)}
+</tbody></table></div></section>`;
+    return { title: '運用', body, scripts: false };
+  });
+}

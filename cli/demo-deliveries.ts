@@ -393,6 +393,9 @@ export async function seedDemoDeliveries(
 
 const tenantRow = z.object({ tenant_id: z.string() });
 
+/** A wait that does not keep the process alive (a suite stopped meanwhile exits). */
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
 /** Waits until the sandbox has simulated its history up to yesterday for every channel. */
 export async function sandboxCaughtUp(world: World, opts: { pollMs?: number; timeoutMs?: number } = {}): Promise<void> {
   const until = Date.now() + (opts.timeoutMs ?? 30 * 60_000);
@@ -404,7 +407,7 @@ export async function sandboxCaughtUp(world: World, opts: { pollMs?: number; tim
     )
       return;
     if (Date.now() > until) throw new Error('the sandbox did not catch up with its history in time');
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 2000));
+    await pause(opts.pollMs ?? 2000);
   }
 }
 
@@ -443,7 +446,7 @@ export async function seedDemoHistory(d: DemoHistoryDeps): Promise<{ deliveries:
   // LINE's figures arrive through the pollers' queue; a tenant still without them after a while is reported as such
   const until = Date.now() + 10 * 60_000;
   while (ids.some((id) => !got.has(id)) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, d.pollMs ?? 2000));
+    await pause(d.pollMs ?? 2000);
     got = await have();
   }
   if (!seeded.deliveries && !d.packageStale()) return { deliveries: 0, packageMade: false };

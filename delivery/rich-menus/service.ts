@@ -173,6 +173,7 @@ export class RichMenuEditor {
   readonly #pendingUsers = new Map<string, Set<string>>();
   #flushTimer?: NodeJS.Timeout;
   readonly #basing = new Map<string, Promise<void>>();
+  #stopped = false;
 
   constructor(private readonly d: EditorDeps) {
     this.queue = new LineQueue(d.queue);
@@ -189,9 +190,27 @@ export class RichMenuEditor {
       this.#timer.unref();
     }
     this.d.residents.onChange((tenantId, userId) => this.residentChanged(tenantId, userId));
+    this.resumed = this.#resume().catch((err) => this.d.logger?.warn({ err }, 'queued rich menu work not resumed'));
+  }
+
+  /** Resolves once publications queued before a restart are queued again. */
+  resumed: Promise<void> = Promise.resolve();
+
+  /** Publications that were queued when the process stopped are queued again (each is whole or not at all on LINE). */
+  async #resume(): Promise<void> {
+    for (const tenant of await this.d.tenants.list()) {
+      for (const m of await this.#menus(tenant.id)) {
+        if (m.job?.kind !== 'publish' || !m.job.version) continue;
+        const version = m.job.version;
+        this.queue
+          .run(tenant.id, () => this.#publishNow(tenant, m.menuId, version))
+          .catch((err) => this.d.logger?.error({ err, tenantId: tenant.id }, 'rich menu not published'));
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     clearTimeout(this.#flushTimer);
     this.queue.stop();
@@ -495,7 +514,8 @@ export class RichMenuEditor {
       this.#audienceTenants.delete(tenantId);
       return menu;
     } catch (err) {
-      await setJob(null).catch(() => {});
+      // stopped: the job stays queued and is resumed at the next start
+      if (!this.#stopped) await setJob(null).catch(() => {});
       throw err;
     }
   }

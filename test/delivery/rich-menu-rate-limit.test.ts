@@ -2,7 +2,8 @@
  * LINE's rich menu rate limit (create and delete: 100 an hour per channel; here the sandbox is set
  * to 3 and its clock held still): the sandbox answers 429 with LINE's body once it is exceeded;
  * a publication that meets it is queued and waits (its job says why), never failed, and is done
- * once the hour has passed. The editor's own count keeps it from sending past its hourly budget.
+ * once the hour has passed — also when the process stopped meanwhile (the next start resumes it).
+ * The editor's own count keeps it from sending past its hourly budget.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineQueue } from '../../delivery/rich-menus/index.ts';
@@ -42,7 +43,10 @@ describe('rich menu rate limits', () => {
     const v4 = await f.editor.saveDraft(RM_TENANT, menu.menuId, design(4), operator);
     const { done } = await f.editor.publish(RM_TENANT, menu.menuId, v4.version, operator);
     let settled = false;
-    void done.finally(() => (settled = true));
+    void done.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     const waiting = await waitFor(
       async () => {
         const m = await f.editor.menu(RM_TENANT, menu.menuId);
@@ -57,10 +61,24 @@ describe('rich menu rate limits', () => {
     expect(refused.length).toBeGreaterThan(0);
     expect(refused[0]!.body).toEqual({ message: 'The API rate limit has been exceeded. Try again later.' });
     expect(settled).toBe(false);
+    // the process stops while it waits: the job stays queued and the next start resumes it
+    done.catch(() => {});
+    await f.editor.stop();
+    expect((await f.editor.menu(RM_TENANT, menu.menuId)).job).toMatchObject({ kind: 'publish', version: 4 });
+    const restarted = f.makeEditor();
+    f.h.defer('stop the restarted editor', () => restarted.stop());
+    restarted.start();
+    await restarted.resumed;
     // an hour later (the sandbox's clock) it goes through
     f.sandboxClock.now += 3_600_001;
-    const live = await done;
-    expect(live).toMatchObject({ liveVersion: 4, job: null });
+    const live = await waitFor(
+      async () => {
+        const m = await restarted.menu(RM_TENANT, menu.menuId);
+        return m.liveVersion === 4 && !m.job ? m : undefined;
+      },
+      20_000,
+      'the resumed publication',
+    );
     const book = f.h.sandbox.api.state.richMenus;
     expect(book.get(RM_CHANNEL, live.lineRichMenuId)?.image).toBeDefined();
     expect(book.aliases(RM_CHANNEL).get(live.aliasId)).toBe(live.lineRichMenuId);

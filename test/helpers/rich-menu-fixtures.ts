@@ -28,6 +28,8 @@ export interface RichMenuFixture {
   sandboxClock: { now: number };
   /** Some friends of the channel. */
   friends: string[];
+  /** Another editor on the same parts (as after a restart); not started. */
+  makeEditor(): RichMenuEditor;
   /** Every answer of the sandbox's Messaging API (operation and status). */
   calls: Array<{ operationId?: string; status: number; body: unknown }>;
 }
@@ -65,22 +67,24 @@ export async function richMenuFixture(
   const residents = new ResidentStore(h.ch);
   h.defer('close residents', () => residents.close());
   const legacy = new RichMenuService({ ch: h.ch, tenants: h.tenants, endpoints });
-  const editor = new RichMenuEditor({
-    ch: h.ch,
-    tenants: h.tenants,
-    endpoints,
-    residents,
-    legacy,
-    logger: createLogger(process.env.TEST_LOG ?? 'silent'),
-    clock: () => clock.now,
-    tickMs: 0,
-    queue: { retryMs: 20, maxRetryMs: 200 },
-    liffUrl: opts.liff === false ? undefined : (t, path) => `https://liff.line.me/2000000000-${t.id}/${path}`,
-  });
+  const makeEditor = () =>
+    new RichMenuEditor({
+      ch: h.ch,
+      tenants: h.tenants,
+      endpoints,
+      residents,
+      legacy,
+      logger: createLogger(process.env.TEST_LOG ?? 'silent'),
+      clock: () => clock.now,
+      tickMs: 0,
+      queue: { retryMs: 20, maxRetryMs: 200 },
+      liffUrl: opts.liff === false ? undefined : (t, path) => `https://liff.line.me/2000000000-${t.id}/${path}`,
+    });
+  const editor = makeEditor();
   editor.start();
   h.defer('stop the editor', () => editor.stop());
   const picked = await sandboxHook(h.sandbox.url, 'POST', `/channels/${RM_CHANNEL}/residents?friends=20`);
-  return { h, editor, residents, legacy, clock, sandboxClock, friends: picked.friends as string[], calls };
+  return { h, editor, residents, legacy, clock, sandboxClock, friends: picked.friends as string[], calls, makeEditor };
 }
 
 /** A PNG of this size (one colour per half, so the image is not trivially empty). */

@@ -9,9 +9,11 @@
  * - LIFF areas (mileage, FAQ, card, survey) open the tenant's LIFF URLs; a tab not yet published,
  *   a design that does not fit its layout: 400 in Japanese, nothing queued.
  */
+import { messagingApi } from '@line/bot-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateResponse } from '../../sandbox/openapi.ts';
 import { REGISTRATION_PREFIX } from '../../delivery/index.ts';
-import { sandboxHook } from '../helpers/index.ts';
+import { lineFailure, sandboxHook } from '../helpers/index.ts';
 import {
   defaultMenu,
   operator,
@@ -260,5 +262,58 @@ describe('designing and publishing', () => {
       code: 'invalid_rich_menu',
       status: 400,
     });
+  });
+
+  it('answers aliases, links and bulk links as LINE does (paths, bodies, limits, error bodies)', async () => {
+    const line = new messagingApi.MessagingApiClient({
+      channelAccessToken: 'rich-menu-token',
+      baseURL: f.h.sandbox.url,
+    });
+    const live = (await f.editor.menus(RM_TENANT))[0]!;
+    const bare = (await line.createRichMenu({ ...book().get(RM_CHANNEL, live.lineRichMenuId)!.menu, selected: false }))
+      .richMenuId;
+    const badAlias = await lineFailure(line.createRichMenuAlias({ richMenuAliasId: 'Bad Alias!', richMenuId: bare }));
+    expect(badAlias.status).toBe(400);
+    expect(badAlias.json.details[0]).toMatchObject({ property: 'richMenuAliasId' });
+    const noImage = await lineFailure(line.createRichMenuAlias({ richMenuAliasId: 'no-image', richMenuId: bare }));
+    expect(noImage.json.message).toBe('must upload richmenu image before applying it to user');
+    const taken = await lineFailure(
+      line.createRichMenuAlias({ richMenuAliasId: live.aliasId, richMenuId: live.lineRichMenuId }),
+    );
+    expect(taken.json).toEqual({ message: 'conflict richmenu alias id' });
+    expect((await lineFailure(line.getRichMenuAlias('no-such-alias'))).status).toBe(404);
+    expect((await line.getRichMenuAliasList()).aliases).toContainEqual({
+      richMenuAliasId: live.aliasId,
+      richMenuId: live.lineRichMenuId,
+    });
+    const many = Array.from({ length: 501 }, (_, i) => `U${i.toString(16).padStart(32, '0')}`);
+    const tooMany = await lineFailure(line.linkRichMenuIdToUsers({ richMenuId: live.lineRichMenuId, userIds: many }));
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json.details[0]).toMatchObject({ property: 'userIds' });
+    await line.linkRichMenuIdToUsers({ richMenuId: live.lineRichMenuId, userIds: many.slice(0, 500) });
+    expect((await line.getRichMenuIdOfUser(many[0]!)).richMenuId).toBe(live.lineRichMenuId);
+    await line.unlinkRichMenuIdFromUsers({ userIds: many.slice(0, 500) });
+    expect((await lineFailure(line.getRichMenuIdOfUser(many[0]!))).json).toEqual({
+      message: 'the user has no richmenu',
+    });
+    await line.linkRichMenuIdToUser(many[1]!, live.lineRichMenuId);
+    await line.unlinkRichMenuIdFromUser(many[1]!);
+    expect((await lineFailure(line.linkRichMenuIdToUser(many[1]!, bare))).status).toBe(400);
+    await line.deleteRichMenu(bare);
+    // every answer of the Messaging API in this file, checked against LINE's OpenAPI spec
+    const problems = f.calls
+      .filter((c) => c.operationId && c.body !== undefined)
+      .flatMap((c) =>
+        validateResponse(c.operationId!, c.status, c.body).map((p) => `${c.operationId} ${c.status}: ${p}`),
+      );
+    expect(problems).toEqual([]);
+    const seen = new Set(f.calls.map((c) => c.operationId));
+    for (const op of [
+      'createRichMenuAlias',
+      'updateRichMenuAlias',
+      'linkRichMenuIdToUsers',
+      'unlinkRichMenuIdFromUsers',
+    ])
+      expect(seen.has(op)).toBe(true);
   });
 });

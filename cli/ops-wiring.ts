@@ -7,13 +7,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { open } from 'lmdb';
-import type { ClickHouseClient } from '../core/clickhouse.ts';
+import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { dataKeysDir } from '../core/data-keys.ts';
 import { readiness } from '../core/health.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMailer, type Mailer } from '../core/mailer.ts';
+import { sampledGauge } from '../core/metrics-registry.ts';
 import type { Redis } from '../core/redis.ts';
+import { z } from '../core/zod.ts';
 import { cardsStoreDir } from '../cards/index.ts';
 import type { Ingest } from '../ingest/index.ts';
 import { createOps, type FileStore, type Ops, type QueueLike } from '../ops/index.ts';
@@ -55,8 +57,49 @@ export function wireOps(o: {
   logger: Logger;
   queues: () => QueueLike[];
   failedJobs: () => Promise<number>;
+  /** The Insight pollers' queue (jobs by state). */
+  insight?: { status(): Promise<{ counts: Record<string, number> }> };
 }): { ops: Ops; mailer: Mailer } {
   const mailer = opsMailer(o.config);
+  // /metrics figures read from the parts when scraped
+  sampledGauge(
+    'tayori_event_log_backlog_events',
+    'Events acknowledged and not yet in ClickHouse',
+    () => o.ingest.status().backlog.events,
+  );
+  sampledGauge(
+    'tayori_event_log_backlog_bytes',
+    'Bytes of the event log not yet shipped',
+    () => o.ingest.status().backlog.bytes,
+  );
+  sampledGauge(
+    'tayori_event_log_oldest_seconds',
+    'Age of the oldest event not yet in ClickHouse',
+    () => (o.ingest.status().backlog.oldestAgeMs ?? 0) / 1000,
+  );
+  sampledGauge(
+    'tayori_event_log_ship_failures',
+    'Failed shipper batches since start',
+    () => o.ingest.status().shipper.failures,
+  );
+  sampledGauge(
+    'tayori_insight_lag_seconds',
+    "Seconds since the Insight pollers last stored a day's followers",
+    async () => {
+      const [r] = await query(o.ch, 'ops.insight_lag', {}, z.object({ lag_s: z.coerce.number().nullable() }));
+      return r?.lag_s ?? 0;
+    },
+  );
+  sampledGauge(
+    'tayori_insight_jobs_failed',
+    'Insight poller jobs failed (kept)',
+    async () => (await o.insight?.status())?.counts.failed ?? 0,
+  );
+  sampledGauge(
+    'tayori_insight_jobs_waiting',
+    'Insight poller jobs waiting',
+    async () => (await o.insight?.status())?.counts.waiting ?? 0,
+  );
   const ops = createOps({
     ch: o.ch,
     redis: o.redis,

@@ -238,6 +238,7 @@ export async function startSuite(
       redisUrl,
       ingest,
       logger,
+      insight,
       queues: () => (reportsRef ? [reportsRef.jobs.queue] : []),
       failedJobs: async () =>
         (await reportsRef?.jobs.queue.getJobs(['failed'], 0, 100))?.filter(

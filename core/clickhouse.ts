@@ -3,6 +3,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import type { Config } from './config.ts';
 import { AppError, isConnectionError, unavailableError } from './errors.ts';
+import { counter, histogram } from './metrics-registry.ts';
 import { sql } from './sql.ts';
 import type { z } from './zod.ts';
 
@@ -61,24 +62,34 @@ export async function openClickHouse(cfg: Config['clickhouse']): Promise<ClickHo
  * answered (a bad query) pass unchanged.
  */
 export function guardUnavailable(client: ClickHouseClient): ClickHouseClient {
-  const wrap =
-    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
+  const wrap = <A extends unknown[], R>(op: string, fn: (...a: A) => Promise<R>) => {
+    // /metrics: latency and errors per kind of call (children bound once)
+    const seconds = chSeconds.labels(op);
+    const errors = chErrors.labels(op);
+    return async (...args: A): Promise<R> => {
+      const t0 = performance.now();
       try {
         return await fn(...args);
       } catch (e) {
+        errors.inc();
         if (isConnectionError(e) || (e instanceof Error && e.message === CLOSING))
           throw unavailableError('clickhouse', e);
         throw e;
+      } finally {
+        seconds.observe((performance.now() - t0) / 1000);
       }
     };
+  };
   return Object.assign(client, {
-    query: wrap(client.query.bind(client)),
-    insert: wrap(client.insert.bind(client)),
-    command: wrap(client.command.bind(client)),
-    exec: wrap(client.exec.bind(client)),
+    query: wrap('query', client.query.bind(client)),
+    insert: wrap('insert', client.insert.bind(client)),
+    command: wrap('command', client.command.bind(client)),
+    exec: wrap('exec', client.exec.bind(client)),
   }) as ClickHouseClient;
 }
+
+const chSeconds = histogram('tayori_clickhouse_seconds', 'ClickHouse calls: time to the answer', ['op']);
+const chErrors = counter('tayori_clickhouse_errors_total', 'ClickHouse calls that failed', ['op']);
 
 const CLOSING = 'ClickHouse client is closing';
 

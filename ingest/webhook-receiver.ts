@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateSignature } from '@line/bot-sdk';
 import type { Logger } from '../core/logger.ts';
+import { counter, histogram } from '../core/metrics-registry.ts';
 import { BacklogFullError, type EventLog } from './event-log.ts';
 import type { TenantSecretsCache, WebhookTenant } from './tenant-secrets.ts';
 import { checkWebhookBody, forLog, type WebhookBody } from './webhook-body.ts';
@@ -33,7 +34,22 @@ export function isWebhookRequest(req: IncomingMessage): boolean {
   return req.url !== undefined && req.url.startsWith('/webhook/');
 }
 
+// /metrics: children bound once, so a request costs an increment and an observation
+const answered = counter('tayori_webhook_requests_total', 'Webhook requests answered, by status class', ['status']);
+const ANSWERED = { ok: answered.labels('2xx'), refused: answered.labels('4xx'), failed: answered.labels('5xx') };
+const latency = histogram(
+  'tayori_webhook_ack_seconds',
+  'Time from a webhook request to its answer',
+  [],
+  [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+);
+const STARTED = Symbol('webhookStarted');
+type Timed = ServerResponse & { [STARTED]?: number };
+
 function reply(res: ServerResponse, status: number, code?: string, message?: string): void {
+  (status < 400 ? ANSWERED.ok : status < 500 ? ANSWERED.refused : ANSWERED.failed).inc();
+  const t0 = (res as Timed)[STARTED];
+  if (t0 !== undefined) latency.observe((performance.now() - t0) / 1000);
   const body = code ? JSON.stringify({ error: { code, message } }) : '{}';
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -53,6 +69,7 @@ export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: S
   const { secrets, log, logger } = deps;
 
   return (req, res) => {
+    (res as Timed)[STARTED] = performance.now();
     try {
       receive(req, res);
     } catch (err) {

@@ -146,9 +146,12 @@ export class OpsRecords {
     patch: unknown,
     by: AuditContext | { system: string },
   ): Promise<OpsRecord<K>> {
-    const { note, ...fields } = parse(PATCH_SCHEMAS[kind] as z.ZodType, patch) as Record<string, unknown> & {
+    const { note, ...parsed } = parse(PATCH_SCHEMAS[kind] as z.ZodType, patch) as Record<string, unknown> & {
       note?: string;
     };
+    // defaults of the create schema apply to fields that were given, not to the rest
+    const given = new Set(Object.keys((patch ?? {}) as object));
+    const fields = Object.fromEntries(Object.entries(parsed).filter(([k]) => given.has(k)));
     const current = (await this.require(kind, id)) as unknown as Record<string, unknown>;
     const next: Record<string, unknown> = { ...current, ...fields };
     if (kind === 'stop' && Date.parse(String(next.endsAt)) <= Date.parse(String(next.startsAt)))

@@ -12,6 +12,7 @@ import { DelayedError, Queue, Worker, type Job, type JobState } from 'bullmq';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { counter } from '../core/metrics-registry.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import type { MonthlyContributor, Progress, ReportFile, ReportSources } from './documents/index.ts';
@@ -168,6 +169,8 @@ function stateOf(s: JobState | 'unknown'): ReportJobState {
 }
 
 const KEEP_FINISHED = { age: 90 * 24 * 3600, count: 200 };
+/** /metrics: report jobs finished, by outcome. */
+const reportJobs = counter('tayori_report_jobs_total', 'Report jobs finished, by outcome', ['outcome']);
 
 /** The reports queue, its scheduler and this process's worker. */
 export class ReportJobs {
@@ -233,7 +236,9 @@ export class ReportJobs {
     });
     this.#worker.on('error', (e) => this.#log.warn({ err: e.message }, 'reports worker error'));
     this.#worker.on('failed', (job, e) => {
-      if (!(e instanceof DelayedError)) this.#log.warn({ job: job?.id, err: e.message }, 'report job failed');
+      if (e instanceof DelayedError) return;
+      reportJobs.labels('failed').inc();
+      this.#log.warn({ job: job?.id, err: e.message }, 'report job failed');
     });
     await this.#worker.waitUntilReady();
   }
@@ -354,6 +359,7 @@ export class ReportJobs {
       });
       await updates;
       this.#log.info({ job: job.id, period: periodOf(input).period, files: saved.length }, 'report job done');
+      reportJobs.labels('ok').inc();
       return { fileIds: saved.map((f) => f.id) };
     } catch (e) {
       await updates;

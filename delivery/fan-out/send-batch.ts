@@ -3,6 +3,7 @@
  * retry key; on a failure LINE's answer is judged (line-answer.ts) and acted on — the channel backs
  * off (429), the batch waits its backoff (5xx, timeouts) or is settled (accepted, failed for good).
  */
+import { counter } from '../../core/metrics-registry.ts';
 import type { DeliveryRedis } from '../redis-state.ts';
 import type { BatchOutcome } from '../store.ts';
 import { type AttemptCounts, isRateLimited, isTransient, judgeFailure } from '../line-answer.ts';
@@ -10,6 +11,11 @@ import { MULTICAST_HEAD } from '../multicast-http.ts';
 import type { Channel } from './channels.ts';
 import type { FanOutConfig, RunState } from './options.ts';
 import { blankOutcome, type OutcomeSettler } from './settle-outcomes.ts';
+
+// /metrics: settled batches by outcome (their rate is batches/s) and LINE's 429s
+const batchesSettled = counter('tayori_delivery_batches_total', 'Multicast batches settled, by outcome', ['outcome']);
+const BATCHES = { accepted: batchesSettled.labels('accepted'), failed: batchesSettled.labels('failed') };
+const rateLimited = counter('tayori_delivery_429_total', "LINE's 429 answers to multicast requests");
 
 /** What sending needs of the options. */
 export type SendLimits = Pick<
@@ -83,6 +89,7 @@ export class BatchSender {
     }
     await this.#accepted(outcome, channel.channel);
     await this.#settler.settle(outcome);
+    (outcome.status === 'accepted' ? BATCHES.accepted : BATCHES.failed).inc();
     return 'settled';
   }
 
@@ -98,8 +105,10 @@ export class BatchSender {
     channel: Channel | undefined,
     counts: AttemptCounts,
   ): Promise<'done' | 'retry' | 'retry-later'> {
-    if (isRateLimited(err)) counts.strikes429++;
-    else if (isTransient(err)) counts.transient++;
+    if (isRateLimited(err)) {
+      counts.strikes429++;
+      rateLimited.inc();
+    } else if (isTransient(err)) counts.transient++;
     const v = judgeFailure(err, counts, {
       requestTimeoutMs: this.#o.requestTimeoutMs,
       maxAttempts: this.#o.maxAttempts,

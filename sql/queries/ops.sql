@@ -53,3 +53,7 @@ ORDER BY name;
 SELECT table, name, type, comment FROM system.columns
 WHERE database = currentDatabase() AND table IN {tables:Array(String)}
 ORDER BY table, position;
+
+-- name: ops.insight_lag
+-- Seconds since the Insight pollers last stored a day's followers (any tenant); NULL before the first.
+SELECT if(count() = 0, NULL, dateDiff('second', max(fetched_at), now64(3, 'UTC'))) AS lag_s FROM insight_followers_daily;

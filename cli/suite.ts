@@ -39,6 +39,7 @@ import {
   registerMileageResidentPages,
 } from '../mileage/index.ts';
 import { createSurveys, registerSurveyPages, registerSurveysResidentPages, type Surveys } from '../surveys/index.ts';
+import { createFaq, type Faq, registerFaqPages } from '../faq/index.ts';
 import { createInsightPollers, registerInsightRoutes, type InsightPollers } from '../ingest/insight/index.ts';
 import type { Reports } from '../reports/index.ts';
 import type { Ops } from '../ops/index.ts';
@@ -65,6 +66,8 @@ export interface Suite {
   mileage: Mileage;
   /** Surveys residents answer inside LINE, their results and exports. */
   surveys: Surveys;
+  /** The FAQ chatbot: scenarios, the chat, statistics and the flow view. */
+  faq: Faq;
   /** Benefit cards with personal data (パパ・ママ応援ショップ優待カード, まいたまパス). */
   cards: Cards;
   /** Backups, the self-check, availability and the operations records. */
@@ -214,6 +217,8 @@ export async function startSuite(
       residents: () => residentFrame,
       delivery,
     });
+    // its postbacks (faq:) and typed questions join ingest's handlers before ingest starts too
+    const faq = createFaq({ ch, redis, tenants, endpoints, logger, ingestHandlers: ingest.handlers });
     const dataKeys = new DataKeys({ dir: dataKeysDir(config.dataDir), provider: new SuiteKeyProvider(box) });
     const cards = createCards({
       dir: cardsStoreDir(config.dataDir),
@@ -311,6 +316,8 @@ export async function startSuite(
     surveys.registerRoutes(app, dashboard.auth);
     surveys.registerResidentApi(residents);
     registerSurveysResidentPages(residents);
+    faq.registerRoutes(app, dashboard.auth);
+    faq.registerResidentPages(residents);
     cards.registerResidentApi(residents);
     cards.registerRoutes(app, dashboard.auth);
     registerCardsResidentPages(residents);
@@ -322,6 +329,7 @@ export async function startSuite(
     registerMileagePages(shell, mileage);
     registerCardsPages(shell, cards);
     registerSurveyPages(shell, surveys);
+    registerFaqPages(shell, faq);
     registerLiffSettingsPages(shell, residents);
     registerReportPages(shell);
     const { registerOpsPages } = await import('../ops/index.ts');
@@ -382,6 +390,13 @@ export async function startSuite(
             if (seeded.tenants) logger.info(seeded, 'demo surveys seeded');
           })
           .catch((err: unknown) => logger.warn({ err }, 'demo surveys not seeded'))
+          // and the sample FAQ (100 questions) with 60 days of statistics
+          .then(async () => {
+            const { seedDemoFaq } = await import('./demo-faq.ts');
+            const seeded = await seedDemoFaq(ch, tenants, faq.store);
+            if (seeded.tenants) logger.info(seeded, 'demo FAQ seeded');
+          })
+          .catch((err: unknown) => logger.warn({ err }, 'demo FAQ not seeded'))
           // once the sandbox's year is in: the year's deliveries, then last month's package made again with them
           .then(async () => {
             const { seedDemoHistory } = await import('./demo-deliveries.ts');
@@ -433,6 +448,7 @@ export async function startSuite(
       residents,
       mileage,
       surveys,
+      faq,
       cards,
       ops,
       sandbox,

@@ -27,6 +27,8 @@ export function registerAutoReply(
   registry.on('message', async ({ tenantId, event }) => {
     const userId = event.source?.userId;
     if (event.source?.type !== 'user' || !userId || !replyTokenUsable(event)) return;
+    // a typed question the FAQ answers (the tenant turned that on) gets the FAQ's reply instead
+    if (await registry.messageClaimed({ tenantId, event })) return;
     const key = `tayori:auto-reply:${tenantId}:${userId}:${jstDay(event.timestamp)}`;
     if ((await deps.redis.set(key, '1', 'EX', 2 * 86_400, 'NX')) !== 'OK') return;
     try {

@@ -22,6 +22,7 @@ export interface HandlerRun {
 export class EventHandlerRegistry {
   #byType = new Map<string, EventHandler[]>();
   #postback: Array<{ prefix: string; handler: EventHandler }> = [];
+  #messageClaims: Array<(ctx: EventContext) => Promise<boolean>> = [];
 
   constructor(private readonly logger: Logger) {}
 
@@ -31,6 +32,20 @@ export class EventHandlerRegistry {
 
   onPostback(prefix: string, handler: EventHandler): void {
     this.#postback.push({ prefix, handler });
+  }
+
+  /**
+   * A feature that answers residents' typed messages itself (faq/, where a tenant turned typed
+   * questions on) claims them, so the auto-reply stays silent for them.
+   */
+  claimMessages(claim: (ctx: EventContext) => Promise<boolean>): void {
+    this.#messageClaims.push(claim);
+  }
+
+  /** True when a feature answers this message event itself. */
+  async messageClaimed(ctx: EventContext): Promise<boolean> {
+    for (const claim of this.#messageClaims) if (await claim(ctx)) return true;
+    return false;
   }
 
   /** Runs every handler the events call for; resolves once all are done (failures are logged). */

@@ -4,7 +4,8 @@
  * お知らせ and 問い合わせ (links to the tenant's pages). Applying it creates the menu through LINE's
  * rich menu API, uploads its image (rendered here: SVG → PNG with resvg and IPAex Gothic), makes
  * it the default, records it in ClickHouse, and deletes the menu it replaces. A step that fails
- * deletes the new menu again: nothing half-made is left on the channel.
+ * deletes the new menu again: nothing half-made is left on the channel. Once the rich menu editor
+ * (rich-menus/) has a tenant's menus on LINE, applying this one is refused (409): the editor owns them.
  *
  *   POST /api/v1/tenants/:tenantId/rich-menu {newsUrl?, contactUrl?}   (re)apply (deliver permission)
  *   GET  /api/v1/tenants/:tenantId/rich-menu                          what is applied
@@ -192,6 +193,18 @@ export class RichMenuService {
         details,
       );
     }
+    const managed = await query(
+      this.d.ch,
+      'rich_menus.managed',
+      { tenant: tenant.id },
+      z.object({ n: z.coerce.number() }),
+    );
+    if ((managed[0]?.n ?? 0) > 0)
+      throw new AppError(
+        'rich_menu_managed_by_editor',
+        'このテナントのリッチメニューは「リッチメニュー」のページで管理しています。そちらで編集・公開してください',
+        409,
+      );
     const before = await this.applied(tenant.id);
     const newsUrl = parsed.data.newsUrl ?? before?.newsUrl;
     const contactUrl = parsed.data.contactUrl ?? before?.contactUrl;

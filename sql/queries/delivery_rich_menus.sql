@@ -50,3 +50,8 @@ SELECT tenant_id, schedule_id, menu_id, toUnixTimestamp64Milli(starts_at) AS sta
 FROM delivery_rich_menu_schedules FINAL
 WHERE ({tenant:String} = '' OR tenant_id = {tenant:String})
 ORDER BY starts_at, schedule_id;
+
+-- name: rich_menus.managed
+-- How many of a tenant's menus the editor has on LINE (then the old one-menu apply is refused).
+SELECT count() AS n FROM delivery_rich_menu_menus FINAL
+WHERE tenant_id = {tenant:String} AND line_rich_menu_id != '';

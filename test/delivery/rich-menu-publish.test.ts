@@ -52,6 +52,11 @@ describe('designing and publishing', () => {
     expect(v1).toMatchObject({ version: 1, status: 'published' });
     expect(v1!.design.areas.map((a) => a.action.type)).toEqual(['registration', 'uri', 'uri']);
     expect(defaultMenu(f)).toBe(applied.richMenuId);
+    // from now on the editor owns the tenant's menus: the old one-menu apply is refused
+    await expect(f.legacy.apply(RM_TENANT, {})).rejects.toMatchObject({
+      code: 'rich_menu_managed_by_editor',
+      status: 409,
+    });
   });
 
   it('publishes a design: created with its image and alias, the default; the replaced menu deleted', async () => {

@@ -8,6 +8,8 @@
  * address is refused at RCPT, the same Message-ID is not delivered twice, and a sender past its hourly
  * limit is refused (451). Every mail is in the log and the audit records; the demo's rule is there.
  */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
 import nodemailer from 'nodemailer';
 import type { Browser } from 'playwright-core';
@@ -391,5 +393,41 @@ describe('deliveries started by e-mail', () => {
     );
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('受け付けられませんでした (550)');
+  });
+
+  it('answers garbage and oversized mail with SMTP codes and keeps listening', async () => {
+    /** One SMTP session by hand: commands, then the message once the server says 354; its whole answer. */
+    const session = (from: string, message: Buffer) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(suite.delivery.mail.port, '127.0.0.1');
+        let out = '';
+        let sent = false;
+        let greeted = false;
+        socket.on('data', (d) => {
+          out += d.toString('latin1');
+          if (!greeted && out.startsWith('220 ')) {
+            greeted = true;
+            socket.write(`EHLO fuzz\r\nMAIL FROM:<${from}>\r\nRCPT TO:<${address}>\r\nDATA\r\n`);
+          }
+          if (!sent && out.includes('\r\n354')) {
+            sent = true;
+            socket.write(Buffer.concat([message, Buffer.from('\r\n.\r\nQUIT\r\n')]));
+          }
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(out));
+      });
+    // random bytes (no lone '.' line), then a message past the size limit
+    const noise = Buffer.from(randomBytes(20_000).map((b) => (b === 0x2e || b === 0x0a || b === 0x0d ? 0x41 : b)));
+    const garbage = await session('noise@alert.mie.example', noise);
+    expect(garbage).toMatch(/\r\n(250|451|550) /);
+    const big = Buffer.from(`Subject: big\r\n\r\n${'あ'.repeat(200_000)}`);
+    const oversized = await session('big@alert.mie.example', big);
+    expect(oversized).toMatch(/\r\n552 /);
+    // still here, and still working
+    expect(
+      (await send({ from: 'after@alert.mie.example', subject: '大雨警報 解除', text: '解除されました。' })).ok,
+    ).toBe(true);
+    expect((await mails())[0]).toMatchObject({ subject: '大雨警報 解除', outcome: 'draft' });
   });
 });

@@ -40,7 +40,7 @@ export async function seedDemoMail(
   const address = delivery.mail.address(DEMO_MAIL_TENANT, settings.secret);
   if (opts.listening)
     opts.say?.(
-      `メールからの配信 (津市): npx tayori mail send --to ${address} --from ${DEMO_MAIL_SENDER} --subject "一身田地区に避難指示" --body "一身田地区に避難指示を発令しました。"`,
+      `メールからの配信 (津市): npx tayori mail send --to ${address} --from ${DEMO_MAIL_SENDER} --subject "久居地区に避難指示" --body "久居地区に避難指示を発令しました。"`,
     );
   return { address, seeded: !had };
 }

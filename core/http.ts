@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ZodError } from 'zod';
+import { clientIp, trustTest } from './client-ip.ts';
 import { AppError, isConnectionError, isRedisConnectionError, unavailableError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { applySecurityHeaders, registerSecurityHeaders, securityHeaders } from './security-headers.ts';
@@ -26,6 +27,14 @@ export class FrontHandlers {
   /** The suite's public URL (createHttpApp sets it): HSTS on the front handlers' answers when https. */
   publicUrl?: string;
 
+  /** Who trusts X-Forwarded-For (createHttpApp sets it from TAYORI_TRUST_PROXY), for clientIp(). */
+  trust?: (address: string, hop: number) => boolean;
+
+  /** The client's address, by the app's proxy rule (what fastify's req.ip would be). */
+  clientIp(req: IncomingMessage): string {
+    return clientIp(req, this.trust);
+  }
+
   /** True when a front handler took the request (its answer carries the security headers). */
   take(req: IncomingMessage, res: ServerResponse): boolean {
     for (const h of this.#list) {
@@ -46,6 +55,14 @@ export interface RouteEntry {
 }
 
 const routeTables = new WeakMap<object, RouteEntry[]>();
+const fronts = new WeakMap<object, FrontHandlers>();
+
+/** The front handlers of an app made by createHttpApp: hot paths answered before fastify. */
+export function frontHandlers(app: FastifyInstance): FrontHandlers {
+  const f = fronts.get(app);
+  if (!f) throw new Error('frontHandlers: the app was not made by createHttpApp');
+  return f;
+}
 
 /**
  * Every route registered on an app made by createHttpApp, in registration order (the HEAD twins
@@ -73,12 +90,14 @@ export function createHttpApp(
     publicUrl?: string;
   } = {},
 ): FastifyInstance {
-  const front = opts.front;
-  if (front) front.publicUrl = opts.publicUrl;
+  // every app has front handlers (the webhook receiver, the residents' GET APIs): frontHandlers(app)
+  const front = opts.front ?? new FrontHandlers();
+  front.publicUrl = opts.publicUrl;
+  front.trust = trustTest(opts.trustProxy);
   const app = Fastify({
     serverFactory: (handler) =>
       createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-        if (!front?.take(req, res)) handler(req, res);
+        if (!front.take(req, res)) handler(req, res);
       }),
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -95,6 +114,7 @@ export function createHttpApp(
   }) as unknown as FastifyInstance;
   const table: RouteEntry[] = [];
   routeTables.set(app, table);
+  fronts.set(app, front);
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') table.push({ method, url: r.url });
   });

@@ -9,6 +9,7 @@
  * at `/liff-api/<tenantId>/mileage/balance` and only to a caller whose LIFF ID token verifies
  * (signature by LINE's published keys, issuer, audience = the tenant's LINE Login channel, expiry).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { SafeHtml } from './html.ts';
 import type { FastifyRequest } from './http.ts';
 import type { Tenant } from './tenants.ts';
@@ -19,9 +20,22 @@ export interface ResidentPageContext<Query = Record<string, string | undefined>>
   tenant: Tenant;
 }
 
+/**
+ * What a resident API sees of its request: path parameters (`:surveyId`), the query, headers and the
+ * client's address (by the suite's proxy rule). GET APIs are answered ahead of fastify (a hot path:
+ * the benefit card at a till), so this is all a handler may rely on.
+ */
+export interface ResidentRequest<Query = Record<string, string | undefined>> {
+  params: unknown;
+  query: Query;
+  headers: IncomingHttpHeaders;
+  ip: string;
+}
+
 /** A resident verified by their LIFF ID token. */
-export interface ResidentContext<Body = unknown, Query = Record<string, string | undefined>>
-  extends ResidentPageContext<Query> {
+export interface ResidentContext<Body = unknown, Query = Record<string, string | undefined>> {
+  req: ResidentRequest<Query>;
+  tenant: Tenant;
   /** LINE user id (the token's `sub`), as webhooks and the Messaging API know the resident. */
   userId: string;
   /** The display name in the token, if the resident shared it. */

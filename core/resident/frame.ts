@@ -6,7 +6,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { AppError, isAppError } from '../errors.ts';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from '../http.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  frontHandlers,
+  toErrorResponse,
+} from '../http.ts';
 import { lineBaseUrl, type LineEndpoints } from '../line.ts';
 import type { ResidentContext, ResidentPageContent, ResidentShell } from '../resident-shell.ts';
 import { tenantIdSchema, type Tenant, type TenantStore } from '../tenants.ts';
@@ -138,23 +145,27 @@ export function createResidentFrame(deps: ResidentFrameDeps): ResidentFrame {
     });
   };
 
+  // the resident who called: the token is checked before anything else (the body is not read yet)
+  const residentOf = async (authorization: string | undefined, tenantRaw: string) => {
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!m) throw idTokenErrors.missing();
+    const tenant = await tenantOf(tenantRaw);
+    requireLiff(tenant);
+    const resident = await verifier.verify(m[1]!, { lineBaseUrl: baseUrlOf(tenant), audience: tenant.liffChannelId });
+    return { tenant, resident };
+  };
+  const fast = fastLane(app, residentOf);
+
   const api: ResidentShell['api'] = (method, path, handle) => {
     const clean = path.replace(/^\/+/, '');
+    if (method === 'GET') fast.add(clean, handle as never);
     app.route<{ Params: { tenantId: string } }>({
       method,
       url: `/liff-api/:tenantId/${clean}`,
       bodyLimit: API_BODY_LIMIT,
       // the token is checked before the body is read
       onRequest: async (req) => {
-        const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-        if (!m) throw idTokenErrors.missing();
-        const tenant = await tenantOf(req.params.tenantId);
-        requireLiff(tenant);
-        const resident = await verifier.verify(m[1]!, {
-          lineBaseUrl: baseUrlOf(tenant),
-          audience: tenant.liffChannelId,
-        });
-        residents.set(req, resident);
+        residents.set(req, (await residentOf(req.headers.authorization, req.params.tenantId)).resident);
       },
       // JSON only (fastify would also hand over text or form bodies)
       preValidation: async (req) => {
@@ -283,4 +294,118 @@ function registerSandboxMock(
       return reply.header('cache-control', 'no-store').send({ idToken: body.idToken, expiresAt: body.expiresAt });
     },
   );
+}
+
+type ApiHandle = (ctx: ResidentContext) => Promise<unknown>;
+
+/**
+ * The residents' GET APIs answered ahead of fastify (core/http.ts front handlers): a plain path
+ * (no percent-encoding) that names a registered GET API is served here with the same token check,
+ * answer and errors; anything else (HEAD, an encoded path, a path no API has) goes on to fastify,
+ * where every API is also registered. The benefit card's surge at a till is this path.
+ */
+function fastLane(
+  app: FastifyInstance,
+  residentOf: (
+    authorization: string | undefined,
+    tenantRaw: string,
+  ) => Promise<{ tenant: Tenant; resident: VerifiedResident }>,
+) {
+  const routes: Array<{ pattern: RegExp; names: string[]; handle: ApiHandle }> = [];
+  const exact = new Map<string, ApiHandle>();
+  const matches = new WeakMap<
+    IncomingMessage,
+    { tenant: string; params: Record<string, string>; query: string; handle: ApiHandle }
+  >();
+  const front = frontHandlers(app);
+  const PATH = /^\/liff-api\/(\d{5})\/([^?#%]*)(?:\?([^#]*))?$/;
+
+  front.add(
+    (req) => {
+      if (req.method !== 'GET' || !req.url?.startsWith('/liff-api/')) return false;
+      const m = PATH.exec(req.url);
+      if (!m) return false;
+      const rest = m[2]!;
+      let handle = exact.get(rest);
+      let params: Record<string, string> = {};
+      if (!handle) {
+        for (const r of routes) {
+          const pm = r.pattern.exec(rest);
+          if (!pm) continue;
+          handle = r.handle;
+          params = Object.fromEntries(r.names.map((n, i) => [n, pm[i + 1]!]));
+          break;
+        }
+      }
+      if (!handle) return false;
+      matches.set(req, { tenant: m[1]!, params, query: m[3] ?? '', handle });
+      return true;
+    },
+    (req, res) => {
+      const hit = matches.get(req)!;
+      req.resume(); // a GET's body, if any, is not read
+      serve(req, res, hit).catch((err: unknown) => answerError(res, err));
+    },
+  );
+
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    hit: { tenant: string; params: Record<string, string>; query: string; handle: ApiHandle },
+  ): Promise<void> {
+    const { tenant, resident } = await residentOf(req.headers.authorization, hit.tenant);
+    const ctx: ResidentContext = {
+      req: {
+        params: { tenantId: hit.tenant, ...hit.params },
+        query: hit.query ? Object.fromEntries(new URLSearchParams(hit.query)) : {},
+        headers: req.headers,
+        get ip() {
+          return front.clientIp(req);
+        },
+      },
+      tenant,
+      userId: resident.userId,
+      displayName: resident.displayName,
+      body: undefined,
+    };
+    const body = JSON.stringify((await hit.handle(ctx)) ?? {});
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  }
+
+  function answerError(res: ServerResponse, err: unknown): void {
+    const { status, body } = toErrorResponse(err);
+    if (status >= 500) app.log.error({ err }, 'request failed');
+    if (res.headersSent || res.destroyed) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+
+  return {
+    add(path: string, handle: ApiHandle): void {
+      if (!path.includes(':')) {
+        exact.set(path, handle);
+        return;
+      }
+      const names: string[] = [];
+      const source = path
+        .split('/')
+        .map((seg) => {
+          if (!seg.startsWith(':')) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          names.push(seg.slice(1));
+          return '([^/]+)';
+        })
+        .join('/');
+      routes.push({ pattern: new RegExp(`^${source}$`), names, handle });
+    },
+  };
 }

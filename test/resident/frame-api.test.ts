@@ -71,6 +71,12 @@ beforeAll(async () => {
     seen.push(body);
     return { n: body.n, userId, tenantId: tenant.id };
   });
+  frame.api('GET', 'test/items/:itemId', async ({ req, userId }) => ({
+    itemId: (req.params as { itemId: string }).itemId,
+    q: req.query.q ?? null,
+    userId,
+    ip: req.ip,
+  }));
   frame.api('GET', 'test/boom', async () => {
     throw new Error('capability failed');
   });
@@ -133,6 +139,30 @@ describe('APIs', () => {
     const r = await residentCall(url, A, token, 'POST', 'test/echo', { n: 7 });
     expect(r).toEqual({ status: 200, body: { n: 7, userId: user, tenantId: A } });
     expect((await residentCall(url, A, token, 'GET', 'me')).body).toMatchObject({ userId: user });
+  });
+
+  it('GET: the front lane (a plain path) and fastify (an encoded one) answer alike, params and query included', async () => {
+    const token = await residentIdToken(url, A, user);
+    const get = (path: string) => raw(path, { headers: { authorization: `Bearer ${token}` } });
+    const plain = await get(`/liff-api/${A}/test/items/it-1?q=%E3%81%82`);
+    const encoded = await get(`/liff-api/${A}/test/%69tems/it-1?q=%E3%81%82`);
+    for (const res of [plain, encoded]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(await res.json()).toEqual({ itemId: 'it-1', q: 'あ', userId: user, ip: '127.0.0.1' });
+    }
+    // errors keep their shape on both: a forged token, an unknown tenant, a handler that fails
+    const forged = await raw(`/liff-api/${A}/test/items/x`, { headers: { authorization: 'Bearer abc.def.ghi' } });
+    expect([forged.status, await codeOf(forged)]).toEqual([401, 'id_token_invalid']);
+    const unknown = await raw('/liff-api/99999/test/items/x', { headers: { authorization: `Bearer ${token}` } });
+    expect([unknown.status, await codeOf(unknown)]).toEqual([404, 'tenant_not_found']);
+    const boom = await get(`/liff-api/${A}/test/boom`);
+    expect([boom.status, await codeOf(boom)]).toEqual([500, 'internal_error']);
+    // a path no API has goes on to fastify's 404
+    const none = await get(`/liff-api/${A}/test/nothing`);
+    expect([none.status, await codeOf(none)]).toEqual([404, 'not_found']);
   });
 
   it('refuse before reading the body: no token, a forged one, an expired one, another tenant’s', async () => {

@@ -1,0 +1,77 @@
+/**
+ * Mail bombs against one tenant from many senders: delivery's real mail intake (embedded ClickHouse,
+ * a real redis-server) refuses every mail past the tenant's hourly limit whoever sends it, records
+ * the first refusal once, and leaves another tenant untouched. Unknown senders count too (a bomb
+ * need not come from an allowed address). The listener is not needed for the counting: the
+ * intake is what it calls.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../core/logger.ts';
+import { createDelivery, type Delivery } from '../../delivery/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
+
+let h: Harness;
+let delivery: Delivery;
+
+beforeAll(async () => {
+  h = await harness({
+    prefix: 'tayori-mail-limits-',
+    redis: true,
+    tenants: [
+      { id: '24201', name: '津市', kind: 'municipality' },
+      { id: '24202', name: '四日市市', kind: 'municipality' },
+    ],
+  });
+  delivery = createDelivery({
+    ch: h.ch,
+    redisUrl: h.redis.url,
+    tenants: h.tenants,
+    endpoints: () => ({ line: 'http://127.0.0.1:9' }),
+    logger: createLogger('silent'),
+    mail: { domain: 'mail.tayori.test', limits: { perTenantPerHour: 4, perSenderPerHour: 100 } },
+  });
+  h.defer('stop delivery', () => delivery.stop());
+  for (const t of ['24201', '24202'])
+    await delivery.mail.store.putSettings(
+      { tenantId: t, secret: 'abcdefghijklmnopqrst', allowedSenders: ['@pref.mie.example'], enabled: true },
+      'test',
+    );
+}, 60_000);
+afterAll(() => h?.close());
+
+const mail = (sender: string, subject: string) => ({
+  sender,
+  senderName: '',
+  subject,
+  text: '本文',
+  messageId: '',
+  date: Date.now(),
+  remoteIp: '127.0.0.1',
+});
+
+describe('mail limits per tenant', () => {
+  it('refuses the fifth mail of the hour from any sender, records it once, and spares other tenants', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const sender = i % 2 ? `stranger${i}@example.com` : `staff${i}@pref.mie.example`;
+      outcomes.push((await delivery.mail.intake.receive('24201', mail(sender, `お知らせ ${i}`))).outcome);
+    }
+    // allowed senders without a rule are parked, others rejected; past four: limited
+    expect(outcomes).toEqual(['parked', 'rejected', 'parked', 'rejected', 'limited', 'limited', 'limited']);
+    const log = await delivery.mail.store.log('24201');
+    expect(log.map((m) => m.outcome).sort()).toEqual(['limited', 'parked', 'parked', 'rejected', 'rejected']);
+    expect(log.find((m) => m.outcome === 'limited')).toMatchObject({ subject: 'お知らせ 4', reason: 'too_many_mails' });
+    expect((await delivery.mail.intake.receive('24202', mail('staff@pref.mie.example', '別の団体'))).outcome).toBe(
+      'parked',
+    );
+    // the address names the tenant only with its secret, and only when mail is on
+    expect(await delivery.mail.intake.recipient('24201-abcdefghijklmnopqrst@mail.tayori.test')).toBe('24201');
+    expect(await delivery.mail.intake.recipient('24201-abcdefghijklmnopqrsu@mail.tayori.test')).toBeUndefined();
+    expect(await delivery.mail.intake.recipient('24201-abcdefghijklmnopqrst@other.test')).toBeUndefined();
+    await delivery.mail.store.putSettings(
+      { tenantId: '24202', secret: 'abcdefghijklmnopqrst', allowedSenders: [], enabled: false },
+      'test',
+    );
+    expect(await delivery.mail.intake.recipient('24202-abcdefghijklmnopqrst@mail.tayori.test')).toBeUndefined();
+  });
+});

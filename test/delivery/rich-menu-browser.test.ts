@@ -6,7 +6,8 @@
  * - a contractor with チャネルの管理 opens リッチメニュー from 配信設定, designs 基本メニュー on a
  *   standard layout with an uploaded image (a too-small image refused in Japanese), publishes it,
  *   adds a 防災 tab that switches back, switches 基本メニュー's second area to 防災, sees the
- *   phone-sized preview with the areas outlined, rolls back and forward by the version list;
+ *   phone-sized preview with the areas outlined, rolls back by the version list, and shows the
+ *   防災 tab to a segment built with the composer's builder (as many residents as it counts);
  * - a resident opens the sandbox's page of the menu they see, taps the tab area and sees the 防災
  *   menu, taps its tab area and is back. The editor page passes axe-core (WCAG 2.1 AA).
  * Screenshot: test-artifacts/dashboard/rich-menu-editor.png.
@@ -212,6 +213,24 @@ describe('the editor in Chromium', () => {
     await statusIs(page, '版 2 に戻しました');
     const after = (await as('itaku-rm', 'GET', `${base}/${basic.menuId}`)).body;
     expect(after.menu.liveVersion).toBe(2);
+
+    // the 防災 tab for women only, with the composer's segment builder: as many linked as the segment counts
+    await page.click('.rm-tabs button:has-text("防災")');
+    await page.waitForSelector('#rm-segment select[data-role=attr]');
+    await page.click('#rm-audience-save');
+    await page.waitForFunction(() =>
+      document.querySelector('#rm-status')?.textContent?.includes('属性を選んでください'),
+    );
+    await page.selectOption('#rm-segment select[data-role=attr] >> nth=0', 'gender');
+    await page.check('#rm-segment .seg-cond >> nth=0 >> label:has-text("女性") input');
+    await page.click('#rm-audience-save');
+    await page.waitForFunction(() => document.querySelector('#rm-status')?.textContent?.startsWith('保存しました'));
+    const saved = (await as('itaku-rm', 'GET', `${base}/${bousai.menuId}`)).body.menu;
+    expect(saved.audience).toMatchObject({ attr: 'gender', op: 'in' });
+    const count = await as('itaku-rm', 'POST', `/api/v1/tenants/${TENANT}/deliveries/count`, {
+      audience: { type: 'segment', condition: saved.audience },
+    });
+    expect(await page.textContent('#rm-status')).toBe(`保存しました (${count.body.count} 人に表示、0 人の表示を解除)`);
     await page.close();
   });
 });

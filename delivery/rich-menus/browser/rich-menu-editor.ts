@@ -5,6 +5,8 @@
  * default, per-audience segment, scheduled switches. Everything through the rich menu API.
  */
 import { api, clearErrors, el, errorText, say, showErrors } from '../../../core/browser/kit.ts';
+import { catalogOf, SegmentBuilder, segmentOf } from '../../browser/composer-segment.ts';
+import type { AttributeItem, Category, Condition } from '../../browser/types.ts';
 
 interface Bounds {
   x: number;
@@ -511,40 +513,65 @@ function versionsBlock(menu: Menu, versions: Version[]): HTMLElement {
 }
 
 function audienceBlock(menu: Menu): HTMLElement {
-  const cond = el('textarea', { id: 'rm-audience', rows: 3, disabled: !canEdit });
-  cond.value = menu.audience ? JSON.stringify(menu.audience) : '';
+  const box = el('div', { id: 'rm-segment' });
+  const builder = new SegmentBuilder(box, () => {});
+  void (async () => {
+    const [cats, items] = await Promise.all([
+      api<{ categories?: Category[] }>('GET', `/api/v1/tenants/${tenant}/categories`),
+      api<{ items?: AttributeItem[] }>('GET', `/api/v1/tenants/${tenant}/attribute-items`),
+    ]);
+    builder.catalog = catalogOf(cats.ok ? (cats.body.categories ?? []) : [], items.ok ? (items.body.items ?? []) : []);
+    const saved = menu.audience ? segmentOf(menu.audience as Condition) : null;
+    if (saved) builder.segment = saved;
+    builder.render();
+  })();
+  const save = async (condition: Condition | null) => {
+    const r = await api<{ linked: number; unlinked: number }>('PUT', `${base}/${menu.menuId}/audience`, {
+      condition,
+    });
+    if (r.ok) await load();
+    say(
+      status,
+      r.ok ? `保存しました (${r.body.linked} 人に表示、${r.body.unlinked} 人の表示を解除)` : errorText(r),
+      !r.ok,
+    );
+  };
   return el('section', { class: 'card', 'aria-labelledby': 'rm-aud-h' }, [
     el('h2', { id: 'rm-aud-h', text: '表示する住民 (セグメント)' }),
     el('p', {
       class: 'note',
-      text: '条件に合う住民にはこのメニューが表示されます (登録内容が変わると自動で切り替わります)。空欄: 結び付けない。例: {"attr":"residence","op":"in","values":["…"]}',
+      id: 'rm-aud-now',
+      text: menu.audience
+        ? '条件に合う住民にはこのメニューが表示されます (登録内容が変わると自動で切り替わります)。'
+        : 'いまは住民に結び付けていません (既定のメニューか、切り替えで表示されます)。',
     }),
-    el('label', { for: 'rm-audience', text: 'セグメント条件 (JSON)' }),
-    cond,
-    canEdit
-      ? el('button', {
-          type: 'button',
-          id: 'rm-audience-save',
-          class: 'secondary',
-          text: 'セグメントを保存',
-          onclick: async () => {
-            let condition: unknown = null;
-            try {
-              condition = cond.value.trim() ? JSON.parse(cond.value) : null;
-            } catch {
-              return say(status, 'セグメント条件を JSON で入力してください', true);
-            }
-            const r = await api<{ linked: number; unlinked: number }>('PUT', `${base}/${menu.menuId}/audience`, {
-              condition,
-            });
-            say(
-              status,
-              r.ok ? `保存しました (${r.body.linked} 人に表示、${r.body.unlinked} 人の表示を解除)` : errorText(r),
-              !r.ok,
-            );
-          },
-        })
-      : false,
+    ...(canEdit && !menu.isDefault
+      ? [
+          box,
+          el('p', { class: 'actions' }, [
+            el('button', {
+              type: 'button',
+              id: 'rm-audience-save',
+              class: 'secondary',
+              text: 'このセグメントの住民に表示する',
+              onclick: () => {
+                const missing = builder.incomplete();
+                if (missing) return say(status, missing, true);
+                void save(builder.condition());
+              },
+            }),
+            menu.audience
+              ? el('button', {
+                  type: 'button',
+                  id: 'rm-audience-clear',
+                  class: 'secondary',
+                  text: '結び付けをやめる',
+                  onclick: () => void save(null),
+                })
+              : false,
+          ]),
+        ]
+      : []),
   ]);
 }
 

@@ -10,7 +10,7 @@
  * then the final report (docx + xlsx) over the twelve months up to last month.
  * Goals: ≤ 10 s each (`seconds`: the monthly package, `final_seconds`: the final report).
  * Environment: BENCH_EVENTS (over the thirteen months; the default keeps the monthly density of
- * 1M events a month).
+ * 1M events a month), BENCH_KEEP=1 (keep the data directory).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +42,7 @@ interface ChildResult {
   steps: Array<{ step: string; seconds: number }>;
   files: Array<{ kind: string; size: number }>;
   final_seconds: number;
+  final_steps: Array<{ step: string; seconds: number }>;
   final_files: Array<{ kind: string; size: number }>;
 }
 
@@ -82,11 +83,23 @@ if (process.argv[2] === '--measure-child') {
   await r.produceReport(deps, { type: 'monthly', month }, { createdBy: 'bench' });
   const warm = (performance.now() - t2) / 1000;
   // the final report over the twelve months up to `month`
+  const finalSteps: Array<{ step: string; seconds: number }> = [];
+  current = '';
   const t3 = performance.now();
+  at = t3;
   const finals = await r.produceReport(
     deps,
     { type: 'final', from: addMonths(month, -(HISTORY_MONTHS - 1)), to: month },
-    { createdBy: 'bench' },
+    {
+      createdBy: 'bench',
+      onProgress: (p) => {
+        if (p.step === current) return;
+        const now = performance.now();
+        if (current) finalSteps.push({ step: current, seconds: r2((now - at) / 1000) });
+        current = p.step;
+        at = now;
+      },
+    },
   );
   const finalSeconds = (performance.now() - t3) / 1000;
   await ch.close();
@@ -98,6 +111,7 @@ if (process.argv[2] === '--measure-child') {
     steps,
     files: files.map((f) => ({ kind: f.kind, size: f.size })),
     final_seconds: finalSeconds,
+    final_steps: finalSteps,
     final_files: finals.map((f) => ({ kind: f.kind, size: f.size })),
   };
   console.log(JSON.stringify(out));
@@ -258,6 +272,7 @@ export async function benchReports(): Promise<Record<string, unknown>> {
     say(
       `月次報告 (${m.files.length} ファイル、${(m.files.reduce((a, f) => a + f.size, 0) / 1024).toFixed(0)} KB): ${r2(m.seconds)} 秒、2 回目 ${r2(m.warm_seconds)} 秒、モジュール読み込み ${r2(m.load_seconds)} 秒、最大 RSS ${Math.round(m.peak_rss_mb)} MB`,
     );
+    for (const s of m.final_steps) say(`  ${s.step}: ${s.seconds} 秒`);
     say(`最終報告 (${HISTORY_MONTHS} か月、${m.final_files.length} ファイル): ${r2(m.final_seconds)} 秒`);
     const seconds = r2(m.seconds);
     const finalSeconds = r2(m.final_seconds);
@@ -278,12 +293,15 @@ export async function benchReports(): Promise<Record<string, unknown>> {
       ratio: r2(seconds / LIMIT_SECONDS),
       final_months: HISTORY_MONTHS,
       final_files: Object.fromEntries(m.final_files.map((f) => [f.kind, f.size])),
+      final_steps: Object.fromEntries(m.final_steps.map((s) => [s.step, s.seconds])),
       final_seconds: finalSeconds,
       final_limit_seconds: FINAL_LIMIT_SECONDS,
       cpus: os.cpus().length,
       goal: { seconds: LIMIT_SECONDS, final_seconds: FINAL_LIMIT_SECONDS },
     };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    // BENCH_KEEP=1: the data directory stays, to time the documents again with --measure-child <dir> <month>
+    if (process.env.BENCH_KEEP === '1') say(`データを残しました: ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -270,12 +270,19 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   app.post(`${base}/test-devices`, pre, async (req, reply) => {
     const tenant = await tenants.require(tidDeliver(req));
     const v = parseOrThrow(testDeviceSchema, req.body, 'invalid_test_device');
+    await audit.by(by(req), {
+      action: 'test_device_added',
+      tenantId: tenant.id,
+      target: v.userId,
+      detail: { via: 'id', label: v.label },
+    });
     await store.putTestDevice(tenant.id, v.userId, v.label);
     return reply.status(201).send({ userId: v.userId, label: v.label });
   });
   app.delete(`${base}/test-devices/:userId`, pre, async (req) => {
     const tenant = await tenants.require(tidDeliver(req));
     const userId = parseOrThrow(userIdSchema, param(req, 'userId'), 'invalid_test_device');
+    await audit.by(by(req), { action: 'test_device_removed', tenantId: tenant.id, target: userId });
     await store.putTestDevice(tenant.id, userId, '', true);
     return { ok: true };
   });

@@ -175,5 +175,16 @@ describe('test devices by QR code', () => {
     const typed = await op('POST', `/api/v1/tenants/${TENANT}/test-devices`, { userId: who, label: '手入力' });
     expect(typed.status).toBe(201);
     expect(await devices()).toContainEqual({ userId: who, label: '手入力' });
+    expect((await op('DELETE', `/api/v1/tenants/${TENANT}/test-devices/${who}`)).status).toBe(200);
+    const records = async (action: string) =>
+      (
+        await op<{ records: Array<{ target: string; detail: any }> }>(
+          'GET',
+          `/api/v1/audit?tenant=${TENANT}&action=${action}`,
+        )
+      ).body.records;
+    expect((await records('test_device_added')).find((r) => r.target === who)?.detail).toMatchObject({ via: 'id' });
+    expect((await records('test_device_removed')).map((r) => r.target)).toContain(who);
+    expect((await records('test_device_pairing_created')).map((r) => r.target)).toContain(made.body.pairingId);
   });
 });

@@ -101,15 +101,12 @@ export function planDeliveries(tenantId: string, fromDay: string, toDay: string)
       return w >= 1 && w <= 5;
     });
     const n = h.weekly ? 4 + Math.floor(r() * 3) : 2 + Math.floor(r() * 2);
-    let chosen: string[];
-    if (h.weekly) {
-      const habitual = weekdays.filter((d) => new Date(`${d}T00:00:00Z`).getUTCDay() === habitualWeekday);
-      chosen = habitual.slice(0, n);
-      while (chosen.length < n) chosen.push(weekdays[Math.floor(r() * weekdays.length)]!);
-    } else {
-      chosen = Array.from({ length: n }, () => weekdays[Math.floor(r() * weekdays.length)]!);
-    }
-    for (const day of [...new Set(chosen)].sort()) {
+    // without replacement: weekly senders on their habitual weekday first, then other weekdays
+    const habitual = h.weekly ? weekdays.filter((d) => new Date(`${d}T00:00:00Z`).getUTCDay() === habitualWeekday) : [];
+    const rest = weekdays.filter((d) => !habitual.includes(d));
+    const chosen = habitual.slice(0, n);
+    while (chosen.length < n && rest.length) chosen.push(rest.splice(Math.floor(r() * rest.length), 1)[0]!);
+    for (const day of chosen.sort()) {
       const usual = r() < 0.85;
       const evening = usual ? h.evening : !h.evening;
       const hour = evening ? 19 + Math.floor(r() * 2) : 9 + Math.floor(r() * 4);

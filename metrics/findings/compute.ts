@@ -409,7 +409,7 @@ function frequency(
   }
   const baseline =
     qh >= 72
-      ? ` 配信のない時期のブロックは 72 時間あたり ${(((qe / qh) * 72) / Math.max(1, tenantIds.length)).toFixed(1)} 人 (1 アカウントあたり) です。`
+      ? `配信のない時期のブロックは 72 時間あたり ${((qe / qh) * 72).toFixed(1)} 人 (1 アカウントあたり) です。`
       : '';
   if (known.length < MIN.deliveries) {
     out.skip(
@@ -436,7 +436,7 @@ function frequency(
             topic: 'frequency',
             key: 'frequency.level',
             title,
-            text: `${scope}では、直近 7 日間の配信が ${k} 回以上になると、配信後 72 時間のブロックが配信人数 1,000 人あたり ${per1000(h.rate)} 人 (${ci(h, per1000)} 人、${sampleOf(hi.length, h.n)}) と、${k - 1} 回以下の ${per1000(l.rate)} 人 (${ci(l, per1000)} 人、${sampleOf(lo.length, l.n)}) の ${times(r)}になりました。配信は週 ${k - 1} 回までに抑えるとブロックが少なくなります。${baseline}`,
+            text: `${scope}では、直近 7 日間の配信が ${k} 回以上になると、配信後 72 時間のブロックが配信人数 1,000 人あたり ${per1000(h.rate)} 人 (${ci(h, per1000)} 人、${sampleOf(hi.length, h.n)}) と、${k - 1} 回以下の ${per1000(l.rate)} 人 (${ci(l, per1000)} 人、${sampleOf(lo.length, l.n)}) の ${times(r)}になりました。週 ${k - 1} 回までの配信ではブロックが少ない傾向です。${baseline}`,
             sample: sampleOf(known.length, h.n + l.n),
             strength: Math.log(r),
           },

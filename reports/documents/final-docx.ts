@@ -48,6 +48,14 @@ import {
   monthColumnLabel,
 } from './final-mileage.ts';
 import type { DeliveryFigures } from './sources.ts';
+import {
+  DRAFT,
+  DRAFT_NOTE,
+  findingLine,
+  municipalityDraft,
+  proposalDrafts,
+  type FinalFindings,
+} from './final-findings.ts';
 
 function periodTable(d: FinalData, cols: readonly PeriodColumn[], notes: Footnotes): Block {
   return table({
@@ -78,8 +86,10 @@ export async function finalDocx(
   h: DocumentHeader,
   charts: readonly ChartImage[],
   top: readonly DeliveryFigures[],
+  findings?: FinalFindings,
 ): Promise<Buffer> {
   const notes = new Footnotes();
+  const drafts = proposalDrafts(findings);
   const obs = observations(d);
   const fig = (i: number) => figure(charts[i]!, i + 1, charts[i]!.height > charts[i]!.width * 0.6 ? 150 : 165);
   const total = d.rows.at(-1)!;
@@ -194,12 +204,28 @@ export async function finalDocx(
     ...fillIn(FILL_IN, '開封・クリックの状況について、配信内容・時間帯・配信対象を踏まえた分析を記入してください。'),
 
     heading('6. 提案', 1),
-    para(`以下の${FILL_IN}の箇所は、受託者が分析に基づいて記入します。`, { size: 18 }),
-    ...PROPOSALS.flatMap((p, i) => [heading(`6.${i + 1} ${p.heading}`, 2), ...fillIn(FILL_IN, p.prompt)]),
+    para(
+      `${DRAFT}の箇所は ${DRAFT_NOTE}${FILL_IN}の箇所は所見が見つからなかった項目で、受託者が分析に基づいて記入します。`,
+      { size: 18 },
+    ),
+    ...PROPOSALS.flatMap((p, i) => {
+      const draft = drafts[i]!;
+      if (!draft.findings.length) return [heading(`6.${i + 1} ${p.heading}`, 2), ...fillIn(FILL_IN, p.prompt)];
+      return [
+        heading(`6.${i + 1} ${p.heading}`, 2),
+        ...fillIn(DRAFT, `${DRAFT_NOTE} (${p.prompt})`),
+        ...list(draft.findings.map(findingLine)),
+        ...(draft.chart ? figure(draft.chart, charts.length + 1 + findings!.charts.indexOf(draft.chart), 165) : []),
+      ];
+    }),
     heading(`6.${PROPOSALS.length + 1} 市町ごとの提案`, 2),
     table({
       header: ['市町', '現状 (期間末・期間計)', '提案'],
-      rows: municipalities.map((r) => [r.name, municipalityState(r), FILL_IN]),
+      rows: municipalities.map((r) => [
+        r.name,
+        municipalityState(r),
+        municipalityDraft(findings, r.tenantId!) ?? FILL_IN,
+      ]),
       weights: [1.1, 3.4, 3],
       size: 16,
     }),

@@ -28,6 +28,14 @@ import {
 import { definitionsSheet, deliveriesSheet } from './kpi-xlsx.ts';
 import type { DeliveryFigures } from './sources.ts';
 import {
+  DRAFT,
+  DRAFT_NOTE,
+  findingLine,
+  municipalityDraft,
+  proposalDrafts,
+  type FinalFindings,
+} from './final-findings.ts';
+import {
   FONT,
   bodyCell,
   chartsSheet,
@@ -71,8 +79,10 @@ export async function finalXlsx(
   charts: readonly ChartImage[],
   top: readonly DeliveryFigures[],
   now: Date,
+  findings?: FinalFindings,
 ): Promise<Buffer> {
   const wb = newWorkbook(now);
+  const drafts = proposalDrafts(findings);
   const obs = observations(d);
   const total = d.rows.at(-1)!;
   const periodCols = [...FRIENDS_COLUMNS, ...DELIVERY_COLUMNS];
@@ -253,7 +263,7 @@ export async function finalXlsx(
     '提案',
     h,
     '分析と提案',
-    [`${FILL_IN}の欄は、受託者が分析に基づいて記入します。`],
+    [`${DRAFT}の欄は ${DRAFT_NOTE}${FILL_IN}の欄は所見が見つからなかった項目で、受託者が分析に基づいて記入します。`],
     false,
     (ws, start, notes) => {
       let end = writeTable(
@@ -266,7 +276,15 @@ export async function finalXlsx(
         [
           { cells: ['友だち登録の状況の分析', `${FILL_IN} ${obs.friends.join(' ')}`], height: 90 },
           { cells: ['メッセージの開封とクリックの分析', `${FILL_IN} ${obs.opens.join(' ')}`], height: 90 },
-          ...PROPOSALS.map((p) => ({ cells: [p.heading, `${FILL_IN} ${p.prompt}`], height: 90 })),
+          ...PROPOSALS.map((p, i) => {
+            const fs = drafts[i]!.findings;
+            return fs.length
+              ? {
+                  cells: [p.heading, `${DRAFT} ${DRAFT_NOTE}\n${fs.map((f) => `・${findingLine(f)}`).join('\n')}`],
+                  height: 60 + 45 * fs.length,
+                }
+              : { cells: [p.heading, `${FILL_IN} ${p.prompt}`], height: 90 };
+          }),
         ],
         notes,
         { filter: false },
@@ -281,7 +299,10 @@ export async function finalXlsx(
         ],
         d.rows
           .filter((r) => !r.total)
-          .map((r) => ({ cells: [r.name, `${municipalityState(r)}\n提案: ${FILL_IN}`], height: 36 })),
+          .map((r) => {
+            const draft = municipalityDraft(findings, r.tenantId!);
+            return { cells: [r.name, `${municipalityState(r)}\n提案: ${draft ?? FILL_IN}`], height: draft ? 90 : 36 };
+          }),
         notes,
         { filter: false, freeze: false },
       );
@@ -291,7 +312,7 @@ export async function finalXlsx(
 
   mileageSheets(wb, d, h);
   if (d.rollout) rolloutSheet(wb.addWorksheet('業務工程表', { properties: { defaultRowHeight: 18 } }), d.rollout, h);
-  chartsSheet(wb, 'グラフ', `${h.title} グラフ`, charts);
+  chartsSheet(wb, 'グラフ', `${h.title} グラフ`, [...charts, ...(findings?.charts ?? [])]);
   definitionsSheet(wb.addWorksheet('定義'), h);
   return xlsxBuffer(wb);
 }

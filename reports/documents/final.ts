@@ -16,6 +16,7 @@ import {
 import { generatedLabel, partiesLine, runSteps, type DocumentHeader, type Progress } from './common.ts';
 import { periodLabel } from './final-content.ts';
 import { finalDocx } from './final-docx.ts';
+import { findingsChartImages, readFinalFindings, type FinalFindings } from './final-findings.ts';
 import { readFinal, type FinalData } from './final-data.ts';
 import { finalXlsx } from './final-xlsx.ts';
 import type { DeliveryFigures, ReportSources } from './sources.ts';
@@ -119,23 +120,32 @@ export async function buildFinal(
   let docx!: Buffer;
   let xlsx!: Buffer;
   let top: DeliveryFigures[] = [];
+  let findings!: FinalFindings;
   await runSteps(
     [
       [
         '期間の集計値と記録を読み込んでいます',
         async () => {
-          d = await readFinal(src, period);
+          const [data, f] = await Promise.all([readFinal(src, period), readFinalFindings(src, period)]);
+          d = data;
+          findings = { ...f, charts: [] };
           top = topByOpenRate(d.deliveries, TOP_DELIVERIES);
         },
       ],
-      ['グラフを作成しています', async () => void (charts = await finalCharts(d, top))],
+      [
+        'グラフを作成しています',
+        async () => {
+          charts = await finalCharts(d, top);
+          findings.charts = await findingsChartImages(findings.all, periodLabel(d));
+        },
+      ],
       [
         '最終報告書 (Word) を作成しています',
-        async () => void (docx = await finalDocx(d, finalHeader(d, now, due), charts, top)),
+        async () => void (docx = await finalDocx(d, finalHeader(d, now, due), charts, top, findings)),
       ],
       [
         '最終報告書 (Excel) を作成しています',
-        async () => void (xlsx = await finalXlsx(d, finalHeader(d, now, due), charts, top, now)),
+        async () => void (xlsx = await finalXlsx(d, finalHeader(d, now, due), charts, top, now, findings)),
       ],
     ],
     onProgress,

@@ -23,6 +23,7 @@ import {
   mileageTextTable,
 } from './kpi-mileage.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
+import { notableLines } from './final-findings.ts';
 
 /** The KPI table as a docx table. */
 export function kpiDocxTable(s: Pick<MonthlySources, 'overview'>, notes: Footnotes, landscape = true): Block {
@@ -61,7 +62,7 @@ export async function kpiDocx(
   const children: Block[] = [
     ...header(h),
     heading('1. 概要', 1),
-    ...kpiSummary(s.overview, notes).map((t) => para(t)),
+    ...[...kpiSummary(s.overview, notes), ...notableLines(s.findings)].map((t) => para(t)),
     heading('2. 市町別の実績', 1),
     para(
       `${s.overview.monthLabel}の市町別の実績です。友だち数・ブロック数は月末時点 (その月で最後に LINE の統計を取得できた日) の値です。`,

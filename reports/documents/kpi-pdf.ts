@@ -24,6 +24,7 @@ import {
   mileageTextTable,
 } from './kpi-mileage.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
+import { notableLines } from './final-findings.ts';
 
 type Align = 'left' | 'right' | 'center';
 
@@ -187,7 +188,7 @@ export async function kpiPdf(
     .text(h.parties, { align: 'right' });
 
   f.heading('1. 概要');
-  for (const t of kpiSummary(s.overview, notes)) f.text(t);
+  for (const t of [...kpiSummary(s.overview, notes), ...notableLines(s.findings)]) f.text(t);
 
   f.heading('2. 市町別の実績');
   f.text(

@@ -23,6 +23,7 @@ import {
   xlsxBuffer,
 } from './xlsx-kit.ts';
 import { tokyoWallClock } from '../../core/time.ts';
+import { notableLines } from './final-findings.ts';
 
 /** Writes the KPI table from `start`; returns the next free row. */
 export function kpiTableSheet(
@@ -184,7 +185,7 @@ export async function kpiXlsx(
   const notes = new Footnotes();
   const ws = wb.addWorksheet('KPI', { properties: { defaultRowHeight: 18 } });
   const columns = KPI_COLUMNS.length + 1;
-  const start = titleBlock(ws, h, columns, kpiSummary(s.overview, notes));
+  const start = titleBlock(ws, h, columns, [...kpiSummary(s.overview, notes), ...notableLines(s.findings)]);
   const end = kpiTableSheet(ws, s, start, notes);
   const last = notesBlock(ws, end + 1, notes, columns);
   printable(ws, { landscape: true, headerRow: start, lastColumn: columns, lastRow: last - 1 });

@@ -57,6 +57,8 @@ export interface MonthlySources {
   history: Map<string, Array<HistoryEntry<Issue>>>;
   /** 業務工程表 as of the month's last day (or today, for the month in progress). */
   rollout?: RolloutBoard;
+  /** The month's findings, prefecture-wide (the KPI report shows the three most notable). */
+  findings?: Awaited<ReturnType<Metrics['findings']>>;
 }
 
 export async function readMonthly(src: ReportSources, month: string): Promise<MonthlySources> {
@@ -77,6 +79,12 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
     src.store.listIssues({ month, limit: ALL }),
   ]);
   const tenants = indexTenants(list);
+  const findings = metrics.findings({
+    municipalities: list.filter((t) => t.kind === 'municipality'),
+    focus: null,
+    period: { from, to },
+    namedPeers: true,
+  });
   const today = tokyoToday();
   const [deliveries, histories, rollout] = await Promise.all([
     metrics.deliveries(
@@ -97,5 +105,6 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
     issues,
     history: new Map(issues.map((i, n) => [i.id, histories[n]!])),
     rollout,
+    findings: await findings,
   };
 }

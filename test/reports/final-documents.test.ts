@@ -294,9 +294,11 @@ describe('final report', () => {
     ])
       expect(text).toContain(s);
     expect(text).toMatch(/津市\n274,500\n—※\d\n1,200\n—※\d\n0\.4%\n66\n5\.5%/);
-    expect(text.match(/【記入してください】/g)!.length).toBeGreaterThanOrEqual(10 + 29);
+    // a place is either for the contractor to fill in, or drafted from a finding (test/reports/findings-report.test.ts)
+    const drafted = text.match(/【下書き】/g)?.length ?? 0;
+    expect(text.match(/【記入してください】/g)!.length + drafted).toBeGreaterThanOrEqual(10 + 29);
     const images = zipEntries(f.bytes).filter((e) => e.name.startsWith('word/media/'));
-    expect(images).toHaveLength(5);
+    expect(images.length).toBeGreaterThanOrEqual(5);
     for (const img of images) expect(img.size).toBeGreaterThan(5000);
   });
 

@@ -11,6 +11,7 @@
  *   POST /rich-menus/:menuId/publish {version}    202: queued for LINE (GET shows the job)
  *   POST /rich-menus/:menuId/rollback {version}   202: an earlier version published again
  *   POST /rich-menus/:menuId/default          the channel's default
+ *   DELETE /rich-menus/:menuId                a tab (unlinked, its alias and LINE menu deleted)
  *   PUT  /rich-menus/:menuId/audience {condition, priority}   per-audience menu (null: none)
  *   POST /rich-menus/schedules {menuId, startsAt, endsAt}    POST /rich-menus/schedules/:scheduleId/cancel
  */
@@ -86,6 +87,10 @@ export function registerRichMenuRoutes(app: FastifyInstance, deps: { auth: Authe
   app.post(`${base}/:menuId/default`, pre, async (req) => ({
     menu: await editor.makeDefault(manage(req), menuId(req), by(req)),
   }));
+  app.delete(`${base}/:menuId`, pre, async (req) => {
+    await editor.deleteMenu(manage(req), menuId(req), by(req));
+    return { ok: true };
+  });
   app.put(`${base}/:menuId/audience`, pre, async (req) =>
     editor.setAudience(manage(req), menuId(req), req.body, by(req)),
   );

@@ -520,6 +520,64 @@ export class RichMenuEditor {
     }
   }
 
+  /**
+   * Deletes a tab: its residents unlinked, its alias and LINE menu deleted, its rows marked deleted.
+   * Not the default, not a tab another published tab switches to, not one with a switch ahead (409).
+   */
+  async deleteMenu(tenantId: string, menuId: string, by: AuditContext): Promise<void> {
+    const menu = await this.menu(tenantId, menuId);
+    if (menu.isDefault) throw new AppError('rich_menu_is_default', '既定のメニューは削除できません', 409);
+    const menus = await this.#menus(tenantId);
+    for (const m of menus) {
+      if (m.menuId === menuId || !m.liveVersion) continue;
+      const live = (await this.versions(tenantId, m.menuId, m.liveVersion))[0];
+      if (live?.design.areas.some((a) => a.action.type === 'switch' && a.action.menuId === menuId))
+        throw new AppError(
+          'rich_menu_in_use',
+          `「${m.title}」のエリアがこのタブに切り替えます。先にそのエリアを変えて公開してください`,
+          409,
+        );
+    }
+    if (
+      (await this.schedules(tenantId)).some(
+        (s) => s.menuId === menuId && (s.state === 'pending' || s.state === 'active'),
+      )
+    )
+      throw new AppError(
+        'rich_menu_scheduled',
+        'このタブへの切り替えが予約されています。先に予約を取り消してください',
+        409,
+      );
+    await this.audit.by(by, { action: 'rich_menu_deleted', tenantId, target: menuId, detail: { title: menu.title } });
+    await this.queue.run(tenantId, async () => {
+      const { messaging } = await this.#clients(tenantId);
+      const linked = (await this.links(tenantId, menuId)).map((l) => l.userId);
+      for (let i = 0; i < linked.length; i += BULK_LIMIT) {
+        const userIds = linked.slice(i, i + BULK_LIMIT);
+        await this.queue.call(tenantId, 'unlinkRichMenuIdFromUsers', () =>
+          messaging.unlinkRichMenuIdFromUsers({ userIds }),
+        );
+        await this.#putLinks(
+          tenantId,
+          userIds.map((u) => ({ userId: u, menuId: '' })),
+        );
+      }
+      const gone = (err: unknown) => {
+        if (!(err instanceof HTTPFetchError && err.status === 404)) throw err;
+      };
+      if (menu.liveVersion) {
+        await this.queue
+          .call(tenantId, 'deleteRichMenuAlias', () => messaging.deleteRichMenuAlias(menu.aliasId))
+          .catch(gone);
+        await this.queue
+          .call(tenantId, 'deleteRichMenu', () => messaging.deleteRichMenu(menu.lineRichMenuId))
+          .catch(gone);
+      }
+      await this.#putMenu(tenantId, { ...menu, audience: null, job: null }, true);
+      this.#audienceTenants.delete(tenantId);
+    });
+  }
+
   /** Rolls a menu back to an earlier version in one step (published again on LINE). */
   rollback(tenantId: string, menuId: string, versionNo: number, by: AuditContext) {
     return this.publish(tenantId, menuId, versionNo, by, 'rich_menu_rolled_back');

@@ -269,14 +269,54 @@ describe('designing and publishing', () => {
     });
   });
 
+  it('deletes a tab with its alias and LINE menu; not the default, not a tab another switches to', async () => {
+    const menus = await f.editor.menus(RM_TENANT);
+    const base = menus.find((m) => m.isDefault)!;
+    const bousai = menus.find((m) => m.title === '防災')!;
+    await expect(f.editor.deleteMenu(RM_TENANT, base.menuId, operator)).rejects.toMatchObject({
+      code: 'rich_menu_is_default',
+      status: 409,
+    });
+    await expect(f.editor.deleteMenu(RM_TENANT, bousai.menuId, operator)).rejects.toMatchObject({
+      code: 'rich_menu_in_use',
+      message: expect.stringContaining('基本メニュー'),
+    });
+    const temp = await f.editor.createMenu(RM_TENANT, { title: '一時' }, operator);
+    const imageId = await upload(f, pngOf(2500, 843, '#4a148c'));
+    const v = await f.editor.saveDraft(
+      RM_TENANT,
+      temp.menuId,
+      {
+        name: '一時',
+        chatBarText: '一時',
+        layout: 'compact-1',
+        imageId,
+        areas: [{ label: 'よくある質問', action: { type: 'faq' } }],
+      },
+      operator,
+    );
+    const live = await (await f.editor.publish(RM_TENANT, temp.menuId, v.version, operator)).done;
+    expect(book().get(RM_CHANNEL, live.lineRichMenuId)).toBeDefined();
+    await f.editor.deleteMenu(RM_TENANT, temp.menuId, operator);
+    expect(book().get(RM_CHANNEL, live.lineRichMenuId)).toBeUndefined();
+    expect(book().aliases(RM_CHANNEL).has(live.aliasId)).toBe(false);
+    expect((await f.editor.menus(RM_TENANT)).map((m) => m.title)).not.toContain('一時');
+    const audit = await f.editor.audit.recent({ tenantId: RM_TENANT, action: 'rich_menu_deleted' });
+    expect(audit[0]?.target).toBe(temp.menuId);
+  });
+
   it('answers aliases, links and bulk links as LINE does (paths, bodies, limits, error bodies)', async () => {
     const line = new messagingApi.MessagingApiClient({
       channelAccessToken: 'rich-menu-token',
       baseURL: f.h.sandbox.url,
     });
     const live = (await f.editor.menus(RM_TENANT))[0]!;
-    const bare = (await line.createRichMenu({ ...book().get(RM_CHANNEL, live.lineRichMenuId)!.menu, selected: false }))
-      .richMenuId;
+    const bare = (
+      await line.createRichMenu({
+        ...book().get(RM_CHANNEL, live.lineRichMenuId)!.menu,
+        selected: false,
+      } as unknown as messagingApi.RichMenuRequest)
+    ).richMenuId;
     const badAlias = await lineFailure(line.createRichMenuAlias({ richMenuAliasId: 'Bad Alias!', richMenuId: bare }));
     expect(badAlias.status).toBe(400);
     expect(badAlias.json.details[0]).toMatchObject({ property: 'richMenuAliasId' });

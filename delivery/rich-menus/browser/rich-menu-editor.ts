@@ -509,6 +509,23 @@ function versionsBlock(menu: Menu, versions: Version[]): HTMLElement {
           },
         })
       : false,
+    canEdit && !menu.isDefault
+      ? el('button', {
+          type: 'button',
+          id: 'rm-delete',
+          class: 'secondary',
+          text: 'このタブを削除',
+          onclick: async () => {
+            if (!window.confirm(`タブ「${menu.title}」を削除しますか`)) return;
+            const r = await api('DELETE', `${base}/${menu.menuId}`);
+            if (r.ok) {
+              current = undefined;
+              await load();
+            }
+            say(status, r.ok ? `タブ「${menu.title}」を削除しました` : errorText(r), !r.ok);
+          },
+        })
+      : false,
   ]);
 }
 

@@ -5,8 +5,8 @@
  * pollers would have stored them (recipients from the sandbox's friend count of that day, LINE's
  * privacy rule applied) and the clicks through Tayori's redirect. Each municipality has habits, so
  * the findings have something to find: evening senders get about twice the opens, segmented
- * deliveries are opened a little more, and weekly senders' residents block less (the sandbox's
- * block rate for them is lower, see demoBlockRatePerDay). Deterministic for the tenant and the
+ * deliveries are opened a little more and followed by fewer blocks, and weekly senders' deliveries
+ * are followed by half the blocks (the sandbox's residents block after each delivery: demoBlockBursts). Deterministic for the tenant and the
  * history's start; idempotent (a second run, or a run after one cut short, adds only what is missing).
  */
 import type { ClickHouseClient } from '../core/clickhouse.ts';
@@ -21,7 +21,8 @@ const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** LINE gives no figure below 20 users. */
 const PRIVACY_THRESHOLD = 20;
-const BASE_BLOCK_RATE = 0.0004;
+/** Share of friends who block in the 72 h after a delivery to all of them (before the habits). */
+const BURST_BLOCK_SHARE = 0.006;
 
 export interface DeliveryHabits {
   /** Sends at 19–20 o'clock (most of the time) rather than in the morning. */
@@ -37,9 +38,28 @@ export function deliveryHabits(tenantId: string): DeliveryHabits {
   return { evening: r() < 0.35, weekly: r() < 0.45, segmentShare: Math.round((0.1 + r() * 0.5) * 100) / 100 };
 }
 
-/** The sandbox's daily block rate for a demo municipality: weekly senders' friends block less. */
-export function demoBlockRatePerDay(tenantId: string): number {
-  return deliveryHabits(tenantId).weekly ? BASE_BLOCK_RATE * 0.6 : BASE_BLOCK_RATE * 1.5;
+/**
+ * The blocks that follow each of a municipality's deliveries, for the sandbox's residents (its
+ * `blockBursts`): a share of the friends blocks within 72 hours — half as many after a weekly
+ * sender's delivery, fewer after a segment's (only part of the friends received it, and it suited
+ * them), a little more for two messages at once. The sandbox's follow/block webhooks and its daily
+ * Insight figures then show them, replayed the same on every start.
+ */
+export function demoBlockBursts(
+  tenantId: string,
+  fromDay: string,
+  toDay: string,
+): Array<{ at: number; hours: number; probability: number }> {
+  const h = deliveryHabits(tenantId);
+  return planDeliveries(tenantId, fromDay, toDay).map((d) => ({
+    at: d.sentAt,
+    hours: 72,
+    probability:
+      BURST_BLOCK_SHARE *
+      (h.weekly ? 0.5 : 1) *
+      (d.segment ? d.segment.share * 0.5 : 1) *
+      (d.messages.length > 1 ? 1.3 : 1),
+  }));
 }
 
 type MessageType = 'text' | 'image' | 'flex' | 'video';

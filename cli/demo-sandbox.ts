@@ -5,7 +5,7 @@ import type { TenantStore } from '../core/tenants.ts';
 import { startSandbox, type RunningSandbox, type SandboxConfig } from '../sandbox/index.ts';
 import { TOKYO_OFFSET_MS, tokyoToday } from '../core/time.ts';
 import { setUpLiffApp } from '../core/resident/index.ts';
-import { demoBlockRatePerDay } from './demo-deliveries.ts';
+import { demoBlockBursts } from './demo-deliveries.ts';
 import { sandboxLoginIdentity } from './demo-seed.ts';
 
 const DAY_MS = 86_400_000;
@@ -37,6 +37,7 @@ export async function sandboxConfigFor(
 ): Promise<SandboxConfig | undefined> {
   const list = (await tenants.list()).filter((t) => t.lineApi === 'sandbox' && t.hasCredentials);
   if (list.length === 0) return undefined;
+  const start = historyStart(config.dataDir);
   const channels = [];
   for (const t of list) {
     const c = await tenants.credentials(t.id);
@@ -54,20 +55,23 @@ export async function sandboxConfigFor(
         seed: Number(t.id),
         initialFriendRatio: 0.15,
         followRatePerDay: 0.002,
-        // the demo's municipalities that send weekly see fewer blocks (cli/demo-deliveries.ts)
-        blockRatePerDay: t.kind === 'municipality' ? demoBlockRatePerDay(t.id) : 0.0004,
+        blockRatePerDay: 0.0004,
         unblockRatePerDay: 0.002,
         openProbability: 0.6,
         clickProbability: 0.1,
         fatigueThresholdPerWeek: 3,
         fatigueBlockProbability: 0.01,
+        // the blocks after the demo's history of deliveries (cli/demo-deliveries.ts)
+        ...(t.kind === 'municipality'
+          ? { blockBursts: demoBlockBursts(t.id, tokyoToday(Date.parse(start)), tokyoToday()) }
+          : {}),
       },
     });
   }
   return {
     channels,
     rateLimits: { defaultPerSecond: 2000, multicastPerSecond: 200, perHourEndpoints: 60 },
-    clock: { start: historyStart(config.dataDir), speed: config.demo.speed },
+    clock: { start, speed: config.demo.speed },
   };
 }
 

@@ -28,6 +28,23 @@ export const residentsConfigSchema = z.object({
   fatigueThresholdPerWeek: z.number().int().min(0).default(3),
   /** Extra block probability per delivery received above the threshold. */
   fatigueBlockProbability: z.number().min(0).max(1).default(0.01),
+  /**
+   * Extra blocks after given moments (deliveries made outside the sandbox, such as the demo's history):
+   * each adds `probability` × friends expected blocks, spread evenly over the `hours` after `at` (epoch ms).
+   */
+  blockBursts: z
+    .array(
+      z.object({
+        at: z.number(),
+        hours: z
+          .number()
+          .positive()
+          .max(24 * 30),
+        probability: z.number().min(0).max(1),
+      }),
+    )
+    .max(10_000)
+    .optional(),
 });
 export type ResidentsConfig = z.infer<typeof residentsConfigSchema>;
 

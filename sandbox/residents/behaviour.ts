@@ -42,7 +42,12 @@ export interface ActionCounts {
   videoPlayCompletes: number;
 }
 
+/** The longest a block burst lasts (world.ts allows 30 days). */
+const MAX_BURST_MS = 30 * DAY_MS;
+
 export class ChannelSim {
+  private bursts: Array<{ at: number; hours: number; probability: number }> | undefined;
+  private burstsDone = 0;
   readonly population: Population;
   readonly events: EventFactory;
   readonly startDay: number;
@@ -158,7 +163,7 @@ export class ChannelSim {
     const span = t1 - t0;
     const days = span / DAY_MS;
     const nFollow = rng.poisson(p.neverFriends * cfg.followRatePerDay * days);
-    const nBlock = rng.poisson(p.friends * cfg.blockRatePerDay * days);
+    const nBlock = rng.poisson(p.friends * (cfg.blockRatePerDay * days + this.burstShare(t0, t1)));
     const nUnblock = rng.poisson(p.blocking * cfg.unblockRatePerDay * days);
     const total = nFollow + nBlock + nUnblock;
     // Random actions as (time, kind) pairs sorted by time; kinds: 0 follow, 1 block, 2 unblock.
@@ -190,6 +195,21 @@ export class ChannelSim {
         this.apply(p.randomBlocking(rng.next()), { type: 'follow', isUnblocked: true }, t);
       }
     }
+  }
+
+  /** The share of friends the block bursts (cfg.blockBursts) add to blocks between t0 and t1. */
+  private burstShare(t0: number, t1: number): number {
+    const bursts = (this.bursts ??= [...(this.cfg.blockBursts ?? [])].sort((a, b) => a.at - b.at));
+    // cells only move forward: bursts over before t0 are skipped for good
+    while (this.burstsDone < bursts.length && bursts[this.burstsDone]!.at + MAX_BURST_MS <= t0) this.burstsDone++;
+    let share = 0;
+    for (let i = this.burstsDone; i < bursts.length && bursts[i]!.at < t1; i++) {
+      const b = bursts[i]!;
+      const len = b.hours * 3_600_000;
+      const overlap = Math.min(t1, b.at + len) - Math.max(t0, b.at);
+      if (overlap > 0) share += (b.probability * overlap) / len;
+    }
+    return share;
   }
 
   private applyScheduled(s: Scheduled): void {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryHabits, seedDemoDeliveries } from '../../cli/demo-deliveries.ts';
 import { sandboxConfigFor } from '../../cli/demo-sandbox.ts';
 import { readMunicipalities, seedDemoTenants } from '../../cli/demo-seed.ts';
-import { tokyoToday } from '../../core/time.ts';
+import { addDays, tokyoToday } from '../../core/time.ts';
 import { createWorld, type SandboxWorld } from '../../sandbox/residents/index.ts';
 import { harness, type Harness } from '../helpers/index.ts';
 
@@ -81,6 +81,21 @@ describe('the demo’s year of deliveries', () => {
       expect(Number(r.n), `${r.tenant_id} ${r.m}`).toBeGreaterThanOrEqual(lo);
       expect(Number(r.n), `${r.tenant_id} ${r.m}`).toBeLessThanOrEqual(hi);
     }
+    // the sandbox's residents block after the deliveries: more net blocks in the three days from a sending day
+    const tsu = world.byChannelId(tenants.find((t) => t.id === '24201')!.channelId)!;
+    const sendDays = new Set(sent.filter((d) => d.tenant_id === '24201').map((d) => d.day));
+    const after: number[] = [];
+    const other: number[] = [];
+    const start = tokyoToday(world.clock.startedAt);
+    for (let d = addDays(start, 1); d < addDays(tokyoToday(), -1); d = addDays(d, 1)) {
+      const blocks = (day: string) => tsu.followersInsight(day.replaceAll('-', '')).blocks!;
+      const net = blocks(d) - blocks(addDays(d, -1));
+      ([0, 1, 2].some((k) => sendDays.has(addDays(d, -k))) ? after : other).push(net);
+    }
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+    expect(after.length).toBeGreaterThan(30);
+    expect(other.length).toBeGreaterThan(30);
+    expect(mean(after)).toBeGreaterThan(1.5 * mean(other));
     // evening deliveries opened about twice as often as morning ones (津市 and 四日市市 pooled)
     const byTime = await rows<{ evening: number; rate: number }>(
       `SELECT toUInt8(toHour(d.started_at, 'Asia/Tokyo') >= 19) AS evening, sum(s.ui) / sum(d.accepted) AS rate

@@ -64,7 +64,7 @@ describe('findings in the reports', () => {
     expect(text).toContain('図6 曜日・送信時刻ごとの開封率 (県全体、令和8年4月〜令和8年9月)');
 
     const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(files.find((f) => f.kind === 'final-xlsx')!.bytes);
+    await wb.xlsx.load(files.find((f) => f.kind === 'final-xlsx')!.bytes as unknown as ExcelJS.Buffer);
     const cells: string[] = [];
     wb.getWorksheet('提案')!.eachRow((r) => r.eachCell((c) => void cells.push(String(c.value ?? ''))));
     const row = (heading: string) => cells[cells.indexOf(heading) + 1]!;

@@ -16,6 +16,7 @@ interface Rule {
   name: string;
   urgent: boolean;
   enabled: boolean;
+  sort: number;
   match: { from?: MatchPart; subject?: MatchPart; body?: MatchPart };
   template: string;
   audience: { type: string; label?: string };
@@ -172,23 +173,43 @@ function start(root: HTMLElement): void {
           el('p', { text: `配信対象: ${AUDIENCE[r.audience.type] ?? r.audience.type}` }),
           el('pre', { class: 'mono', text: r.template }),
           canEdit
-            ? el('button', {
-                type: 'button',
-                class: 'danger small',
-                text: '削除',
-                'aria-label': `ルール「${r.name}」を削除`,
-                onclick: () => {
-                  if (!window.confirm(`ルール「${r.name}」を削除します。よろしいですか?`)) return;
-                  void change(
-                    rules.status,
-                    'DELETE',
-                    `${base}/rules/${encodeURIComponent(r.ruleId)}`,
-                    undefined,
-                    '削除しました。',
-                    load,
-                  );
-                },
-              })
+            ? el('p', {}, [
+                el('button', {
+                  type: 'button',
+                  class: 'secondary small',
+                  text: r.enabled ? '停止する' : '使う',
+                  'aria-label': `ルール「${r.name}」を${r.enabled ? '停止する' : '使う'}`,
+                  onclick: () => {
+                    const { ruleId, ...input } = r;
+                    void change(
+                      rules.status,
+                      'PUT',
+                      `${base}/rules/${encodeURIComponent(ruleId)}`,
+                      { ...input, enabled: !r.enabled },
+                      `ルール「${r.name}」を${r.enabled ? '停止しました' : '使うようにしました'}。`,
+                      load,
+                    );
+                  },
+                }),
+                ' ',
+                el('button', {
+                  type: 'button',
+                  class: 'danger small',
+                  text: '削除',
+                  'aria-label': `ルール「${r.name}」を削除`,
+                  onclick: () => {
+                    if (!window.confirm(`ルール「${r.name}」を削除します。よろしいですか?`)) return;
+                    void change(
+                      rules.status,
+                      'DELETE',
+                      `${base}/rules/${encodeURIComponent(r.ruleId)}`,
+                      undefined,
+                      '削除しました。',
+                      load,
+                    );
+                  },
+                }),
+              ])
             : null,
         ]),
       );

@@ -360,6 +360,14 @@ describe('deliveries started by e-mail', () => {
       audience: { type: 'test' },
       urgent: false,
     });
+    await page.click('button[aria-label="ルール「停電」を停止する"]');
+    await page.waitForFunction(() =>
+      document.querySelector('#mail-rules .status')?.textContent?.includes('ルール「停電」を停止しました。'),
+    );
+    const stopped = (await op<{ rules: Array<{ name: string; enabled: boolean }> }>('GET', `/api/v1/tenants/${T}/mail`))
+      .body.rules;
+    expect(stopped.find((r) => r.name === '停電')?.enabled).toBe(false);
+    expect(await page.isVisible('button[aria-label="ルール「停電」を使う"]')).toBe(true);
   });
 
   it('takes a mail from `npx tayori mail send`', async () => {

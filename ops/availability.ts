@@ -51,7 +51,7 @@ export async function monthlyAvailability(
     met: null,
   };
   if (!first?.n || first.first_ms === null) return empty;
-  const from = Math.ceil(Math.max(range.from, first.first_ms) / MINUTE) * MINUTE;
+  const from = Math.floor(Math.max(range.from, first.first_ms) / MINUTE) * MINUTE;
   const to = Math.floor(Math.min(range.to, now) / MINUTE) * MINUTE;
   if (to <= from) return empty;
   const rows = await query(

@@ -167,7 +167,7 @@ describe('the self-check', () => {
     );
     expect(resolved[1]!.subject).toMatch(/^【復旧】Redis/);
     expect(resolved[1]!.text).toContain('障害報告書: No.1');
-    const after = (await api<{ incidents: any[] }>('GET', `/api/v1/ops/incidents/${incidents[0].id}`)).body;
+    const after = (await api(`GET`, `/api/v1/ops/incidents/${incidents[0].id}`)).body;
     expect(after.status).toBe('復旧');
     expect(after.recoveredAt).not.toBeNull();
     const history = (await api<{ history: any[] }>('GET', `/api/v1/ops/incidents/${incidents[0].id}/history`)).body

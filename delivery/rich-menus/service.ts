@@ -632,9 +632,15 @@ export class RichMenuEditor {
     return { menu: await this.menu(tenantId, menuId), ...counts };
   }
 
+  /** Audience menus in force: none while a scheduled switch is active (the switched menu is for everyone). */
+  async #audienceMenus(tenantId: string): Promise<Menu[]> {
+    if ((await this.schedules(tenantId)).some((s) => s.state === 'active')) return [];
+    return (await this.#menus(tenantId)).filter((m) => m.audience && m.liveVersion).sort(byPriority);
+  }
+
   /** Which audience menu each friend should see, against who is linked now: the differences sent in bulk. */
   async #relinkAll(tenantId: string): Promise<{ linked: number; unlinked: number }> {
-    const menus = (await this.#menus(tenantId)).filter((m) => m.audience && m.liveVersion).sort(byPriority);
+    const menus = await this.#audienceMenus(tenantId);
     const want = new Map<string, Menu>();
     for (const m of menus) for (const u of await this.#members(tenantId, m.audience!)) if (!want.has(u)) want.set(u, m);
     const have = new Map((await this.links(tenantId)).map((l) => [l.userId, l.menuId]));
@@ -711,8 +717,9 @@ export class RichMenuEditor {
   }
 
   async #relinkUsers(tenantId: string, userIds: string[]): Promise<void> {
-    const menus = (await this.#menus(tenantId)).filter((m) => m.audience && m.liveVersion).sort(byPriority);
-    this.#audienceTenants.set(tenantId, menus.length > 0);
+    const any = (await this.#menus(tenantId)).some((m) => m.audience && m.liveVersion);
+    this.#audienceTenants.set(tenantId, any);
+    const menus = any ? await this.#audienceMenus(tenantId) : [];
     if (!menus.length) return;
     const { messaging } = await this.#clients(tenantId);
     for (const userId of userIds) {
@@ -785,6 +792,7 @@ export class RichMenuEditor {
     await this.queue.run(tenantId, async () => {
       if (wasActive) await this.#restoreDefault(tenantId);
       await this.#putSchedule(tenantId, next);
+      if (wasActive) await this.#relinkAll(tenantId);
     });
     return next;
   }
@@ -798,6 +806,8 @@ export class RichMenuEditor {
         await this.queue.run(tenantId, async () => {
           if (s.state === 'active') await this.#restoreDefault(tenantId);
           await this.#putSchedule(tenantId, { ...s, state: 'done' });
+          // audience menus again
+          if (s.state === 'active') await this.#relinkAll(tenantId);
         });
       } else if (s.state === 'pending' && s.startsAt <= now) {
         await this.queue.run(tenantId, async () => {
@@ -807,6 +817,8 @@ export class RichMenuEditor {
             messaging.setDefaultRichMenu(menu.lineRichMenuId),
           );
           await this.#putSchedule(tenantId, { ...s, state: 'active' });
+          // the switched menu is for everyone: residents linked to audience menus are unlinked meanwhile
+          await this.#relinkAll(tenantId);
         });
       }
     }

@@ -4,8 +4,9 @@
  *   user IDs, the others keep the default; unlinking the segment unlinks them;
  * - kept current: a resident who registers the matching attribute is linked, one who changes it
  *   away is unlinked (delivery's residents → the editor);
- * - a scheduled switch makes a menu the default at its start and gives way to the tenant's default
- *   at its end, by a clock the test moves; a cancelled one restores the default at once;
+ * - a scheduled switch makes a menu the default at its start, for everyone (audience links are
+ *   lifted meanwhile), and gives way to the tenant's default and the audience menus at its end, by a
+ *   clock the test moves; a cancelled one restores the default at once;
  * - refusals in Japanese: an unpublished menu, the default menu, an end before the start.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ import {
 let f: RichMenuFixture;
 let baseLine = '';
 let eventMenu: { menuId: string; lineRichMenuId: string };
+let disasterMenu: { menuId: string; lineRichMenuId: string };
 const bulkUsers = Array.from({ length: 620 }, (_, i) => `U${'b'.repeat(24)}${i.toString(16).padStart(8, '0')}`);
 const AREA = 'toba-kita';
 
@@ -138,12 +140,36 @@ describe('per-audience menus', () => {
 });
 
 describe('scheduled switches', () => {
-  it('takes effect at its start and reverts at its end, by the clock', async () => {
+  it('takes effect at its start for everyone and reverts at its end, by the clock', async () => {
+    // 北地区 for its residents again, and a disaster menu to switch to
+    await f.editor.setAudience(
+      RM_TENANT,
+      eventMenu.menuId,
+      { condition: { attr: 'residence', op: 'in', values: [AREA] } },
+      operator,
+    );
+    const north = bulkUsers[0]!;
+    expect((await shownTo(f, north)).id).toBe(eventMenu.lineRichMenuId);
+    const disaster = await f.editor.createMenu(RM_TENANT, { title: '災害' }, operator);
+    const imageId = await upload(f, pngOf(2500, 843, '#d50000'));
+    const v = await f.editor.saveDraft(
+      RM_TENANT,
+      disaster.menuId,
+      {
+        name: '災害時メニュー',
+        chatBarText: '災害情報',
+        layout: 'compact-1',
+        imageId,
+        areas: [{ label: '避難所', action: { type: 'uri', uri: 'https://www.example.jp/hinan' } }],
+      },
+      operator,
+    );
+    disasterMenu = await (await f.editor.publish(RM_TENANT, disaster.menuId, v.version, operator)).done;
     const start = f.clock.now + 3_600_000;
     const s = await f.editor.addSchedule(
       RM_TENANT,
       {
-        menuId: eventMenu.menuId,
+        menuId: disaster.menuId,
         startsAt: new Date(start).toISOString(),
         endsAt: new Date(start + 7_200_000).toISOString(),
       },
@@ -154,34 +180,44 @@ describe('scheduled switches', () => {
     expect(defaultMenu(f)).toBe(baseLine);
     f.clock.now = start;
     await f.editor.tick();
-    expect(defaultMenu(f)).toBe(eventMenu.lineRichMenuId);
+    expect(defaultMenu(f)).toBe(disasterMenu.lineRichMenuId);
     expect((await f.editor.schedules(RM_TENANT))[0]!.state).toBe('active');
-    expect((await shownTo(f, f.friends[4]!)).id).toBe(eventMenu.lineRichMenuId);
+    // everyone sees it, those of an audience menu too
+    expect((await shownTo(f, f.friends[4]!)).id).toBe(disasterMenu.lineRichMenuId);
+    expect((await shownTo(f, north)).id).toBe(disasterMenu.lineRichMenuId);
+    // a resident who registers meanwhile is not linked away from it
+    await f.residents.setAttribute(RM_TENANT, f.friends[6]!, 'residence', [AREA]);
+    await f.editor.settled();
+    expect((await shownTo(f, f.friends[6]!)).id).toBe(disasterMenu.lineRichMenuId);
     f.clock.now = start + 7_200_000;
     await f.editor.tick();
     expect(defaultMenu(f)).toBe(baseLine);
     expect((await f.editor.schedules(RM_TENANT))[0]!.state).toBe('done');
+    // audience menus again, the newcomer included
+    expect((await shownTo(f, north)).id).toBe(eventMenu.lineRichMenuId);
+    expect((await shownTo(f, f.friends[6]!)).id).toBe(eventMenu.lineRichMenuId);
+    expect((await shownTo(f, f.friends[4]!)).id).toBe(baseLine);
   });
 
   it('restores the default at once when an active switch is cancelled; refuses bad periods in Japanese', async () => {
     const s = await f.editor.addSchedule(
       RM_TENANT,
       {
-        menuId: eventMenu.menuId,
+        menuId: disasterMenu.menuId,
         startsAt: new Date(f.clock.now - 1000).toISOString(),
         endsAt: new Date(f.clock.now + 3_600_000).toISOString(),
       },
       operator,
     );
     // added while due: active at once
-    await waitFor(async () => defaultMenu(f) === eventMenu.lineRichMenuId, 10_000, 'the switch');
+    await waitFor(async () => defaultMenu(f) === disasterMenu.lineRichMenuId, 10_000, 'the switch');
     await f.editor.cancelSchedule(RM_TENANT, s.scheduleId, operator);
     expect(defaultMenu(f)).toBe(baseLine);
     await expect(
       f.editor.addSchedule(
         RM_TENANT,
         {
-          menuId: eventMenu.menuId,
+          menuId: disasterMenu.menuId,
           startsAt: new Date(f.clock.now + 7_200_000).toISOString(),
           endsAt: new Date(f.clock.now + 3_600_000).toISOString(),
         },

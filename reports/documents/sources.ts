@@ -85,6 +85,7 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
     period: { from, to },
     namedPeers: true,
   });
+  findings.catch(() => {}); // awaited (and its error thrown) below
   const today = tokyoToday();
   const [deliveries, histories, rollout] = await Promise.all([
     metrics.deliveries(

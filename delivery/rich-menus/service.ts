@@ -173,6 +173,7 @@ export class RichMenuEditor {
   readonly #pendingUsers = new Map<string, Set<string>>();
   #flushTimer?: NodeJS.Timeout;
   readonly #basing = new Map<string, Promise<void>>();
+  readonly #saving = new Map<string, Promise<unknown>>();
   #stopped = false;
 
   constructor(private readonly d: EditorDeps) {
@@ -355,8 +356,21 @@ export class RichMenuEditor {
     return { imageId, width: info.width, height: info.height, type: info.type, bytes: bytes.length };
   }
 
-  /** Saves a design as the menu's next version (a draft). */
-  async saveDraft(tenantId: string, menuId: string, input: unknown, by: AuditContext): Promise<MenuVersion> {
+  /** Saves a design as the menu's next version (a draft); saves of one menu run one at a time (version numbers). */
+  saveDraft(tenantId: string, menuId: string, input: unknown, by: AuditContext): Promise<MenuVersion> {
+    const key = `${tenantId}/${menuId}`;
+    const run = (this.#saving.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.#saveDraft(tenantId, menuId, input, by));
+    const tail = run.catch(() => undefined);
+    this.#saving.set(key, tail);
+    void tail.then(() => {
+      if (this.#saving.get(key) === tail) this.#saving.delete(key);
+    });
+    return run;
+  }
+
+  async #saveDraft(tenantId: string, menuId: string, input: unknown, by: AuditContext): Promise<MenuVersion> {
     const menu = await this.menu(tenantId, menuId);
     const v = parse(designSchema, input);
     if (!v.imageId) throw invalidDesign([{ field: 'imageId', message: '画像を登録してください' }]);

@@ -269,6 +269,22 @@ describe('designing and publishing', () => {
     });
   });
 
+  it('numbers drafts saved at once one after another', async () => {
+    const base = (await f.editor.menus(RM_TENANT)).find((m) => m.isDefault)!;
+    const live = (await f.editor.versions(RM_TENANT, base.menuId, base.liveVersion))[0]!.design;
+    const input = {
+      name: live.name,
+      chatBarText: live.chatBarText,
+      layout: live.layout,
+      imageId: live.imageId,
+      areas: live.areas,
+    };
+    const saved = await Promise.all([1, 2, 3].map(() => f.editor.saveDraft(RM_TENANT, base.menuId, input, operator)));
+    const numbers = saved.map((v) => v.version).sort((a, b) => a - b);
+    expect(new Set(numbers).size).toBe(3);
+    expect(numbers[2]! - numbers[0]!).toBe(2);
+  });
+
   it('deletes a tab with its alias and LINE menu; not the default, not a tab another switches to', async () => {
     const menus = await f.editor.menus(RM_TENANT);
     const base = menus.find((m) => m.isDefault)!;

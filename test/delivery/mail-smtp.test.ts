@@ -234,6 +234,35 @@ describe('deliveries started by e-mail', () => {
     expect(axe.violations.map((v) => v.id)).toEqual([]);
   });
 
+  it('reads a mail in ISO-2022-JP, as older Japanese systems send it', async () => {
+    // JIS bytes of 富田地区に避難指示 / 富田地区に避難指示が出ました。 / すぐに避難してください。
+    const jis = (latin1: string) => Buffer.from(latin1, 'latin1');
+    const subject = jis('\u001b$BIYEDCO6h$KHrFq;X<(\u001b(B').toString('base64');
+    const raw = Buffer.concat([
+      Buffer.from(
+        `From: bousai@alert.mie.example\r\nTo: ${address}\r\nSubject: =?ISO-2022-JP?B?${subject}?=\r\n` +
+          'Message-ID: <jis-1@alert.mie.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n' +
+          'Content-Transfer-Encoding: 7bit\r\n\r\n',
+      ),
+      jis('\u001b$BIYEDCO6h$KHrFq;X<($,=P$^$7$?!#\u001b(B\r\n\u001b$B$9$0$KHrFq$7$F$/$@$5$$!#\u001b(B\r\n'),
+    ]);
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: suite.delivery.mail.port,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await transport.sendMail({ envelope: { from: 'bousai@alert.mie.example', to: address }, raw });
+    transport.close();
+    const row = (await mails())[0]!;
+    expect(row).toMatchObject({ subject: '富田地区に避難指示', outcome: 'sent', places: ['富田地区'] });
+    const d = await suite.delivery.waitFinished(T, row.deliveryId, 60_000);
+    expect((d.messages[0] as { text: string }).text).toBe(
+      '【富田地区に避難指示】\n富田地区に避難指示が出ました。\nすぐに避難してください。',
+    );
+    expect(await receipts(residents[0]!)).toContain('すぐに避難してください。');
+  });
+
   it('makes only a draft for a rule that is not urgent', async () => {
     expect(
       (await send({ from: 'kisho@alert.mie.example', subject: '大雨警報 発表', text: '四日市市に大雨警報。' })).ok,

@@ -80,7 +80,8 @@ const MAX_VALUES = 500;
 
 /**
  * The areas named in the mail ("久居地区に避難指示" names 久居地区, and 久居 when the area is called
- * so) and the segment of residents who live there, asked for news of it, or chose it under an interest.
+ * so; a one-character area only with 地区 or 地域 after it) and the segment of residents who live
+ * there, asked for news of it, or chose it under an interest.
  */
 export function placesAudience(
   categories: Category[],
@@ -91,7 +92,9 @@ export function placesAudience(
   const found = areas.filter((a) => {
     const n = norm(a.name);
     const short = n.replace(/(地区|地域)$/u, '');
-    return hay.includes(n) || (short.length >= 2 && hay.includes(short));
+    // a one-character name (津) is found only as 津地区 / 津地域: alone it is in too many words (津市)
+    if ([...short].length < 2) return hay.includes(`${short}地区`) || hay.includes(`${short}地域`);
+    return hay.includes(n) || hay.includes(short);
   });
   if (!found.length) return { places: [] };
   const ids = found.map((a) => a.id);

@@ -114,6 +114,9 @@ describe('places named in a mail', () => {
       },
     });
     expect(placesAudience(cats, '県内全域に大雨警報').audience).toBeUndefined();
+    const tsu = [{ id: 'a9', parentId: '@area', name: '津', sort: 0, retired: false }];
+    expect(placesAudience(tsu, '津市からのお知らせ').places).toEqual([]);
+    expect(placesAudience(tsu, '津地区に避難指示').places).toEqual(['津']);
   });
   it('checks senders by address or @domain', () => {
     expect(senderAllowed(['bousai@pref.example', '@alert.example'], 'Bousai@Pref.Example')).toBe(true);

@@ -278,6 +278,8 @@ export async function seedDemoDeliveries(
       const unit = `tayori_${d.id}`.slice(0, 30);
       const at = (ms: number) => chDateTime(ms);
       const finished = d.sentAt + 2000 + batches * 5;
+      // LINE's figures as last fetched: 14 days on, or now for a recent one (no poll left: fetched at the window's end)
+      const settled = Math.min(d.sentAt + 14 * DAY_MS, now);
       if (!has('deliveries', t.id)) {
         const audience = d.segment
           ? { type: 'segment', condition: d.segment.condition, label: d.segment.label }
@@ -315,7 +317,7 @@ export async function seedDemoDeliveries(
           kind: 'aggregation_unit',
           key: unit,
           sent_at: at(d.sentAt),
-          track_until: at(d.sentAt + 14 * DAY_MS),
+          track_until: at(settled),
           registered_at: at(d.sentAt),
           version: nextVersion(),
           is_deleted: 0,
@@ -348,7 +350,7 @@ export async function seedDemoDeliveries(
           kind: 'aggregation_unit',
           key: unit,
           sent_at: at(d.sentAt),
-          fetched_at: at(d.sentAt + 14 * DAY_MS + HOUR_MS),
+          fetched_at: at(settled),
           status: 'ready',
           delivered: null,
           unique_impression: uniqueImpression,

@@ -191,6 +191,59 @@ describe('findings', () => {
     expect(f!.text).toContain('周知・イベント 3 件の後 14 日間の友だち追加は 1,260 人で、前 14 日間の 420 人の 3.0 倍');
   });
 
+  it('mileage: the activities that bring new participants; too few deliveries for their effect on earning', async () => {
+    const tid = '24210';
+    const act = (activity_id: string, name: string) => ({
+      tenant_id: tid,
+      programme_id: 'p1',
+      activity_id,
+      name,
+      points: 10,
+      method: 'self_report',
+      self_report_label: '',
+      daily_cap: 0,
+      period_cap: 0,
+      sort: 0,
+      retired: 0,
+      updated_by: 't',
+      updated_at: '2026-04-01 00:00:00',
+      version: 1,
+      is_deleted: 0,
+    });
+    await insert(h.ch, 'mileage_activities', [act('walk', 'ウォーキング 30 分'), act('check', '健康診断の受診')]);
+    const entry = (user: number, activity: string, day: string) => ({
+      tenant_id: tid,
+      programme_id: 'p1',
+      user_id: `U${user}`,
+      entry_id: `e${user}:${activity}:${day}`,
+      activity_id: activity,
+      kind: 'self_report',
+      points: 10,
+      activity_on: day,
+      source_id: '',
+      corrects: '',
+      reason: '',
+      actor: 'resident',
+      recorded_at: `${day} 03:00:00.000`,
+    });
+    // 30 residents start with the walk, 10 with the check-up; later entries do not count as a start
+    await insert(h.ch, 'mileage_ledger', [
+      ...Array.from({ length: 30 }, (_, i) => entry(i, 'walk', '2026-05-10')),
+      ...Array.from({ length: 10 }, (_, i) => entry(100 + i, 'check', '2026-06-10')),
+      ...Array.from({ length: 30 }, (_, i) => entry(i, 'check', '2026-07-10')),
+    ]);
+    const r = await find(tid, [tid]);
+    const f = r.findings.find((x) => x.key === 'mileage.activities');
+    expect(f, JSON.stringify(r.leftOut)).toBeDefined();
+    expect(f!.text).toBe(
+      '期間中に初めてポイントを得た 40 人の最初の活動は、「ウォーキング 30 分」30 人 (75.0%)、「健康診断の受診」10 人 (25.0%)の順に多く、これらの活動が新しい参加者の入口になっています。',
+    );
+    expect(f!.sample).toBe('新しい参加者 40 人');
+    expect(skipped(r, 'mileage.deliveries')!.reason).toMatch(
+      /^データが少ないため省略: ポイントの記録がある市町の配信が 10 件/,
+    );
+  });
+
   it('Wilson interval', () => {
     const i = wilson(40, 100);
     expect(i.low).toBeCloseTo(0.3094, 3);

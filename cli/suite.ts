@@ -184,7 +184,9 @@ export async function startSuite(
           perSenderPerHour: config.mailInbound.perSenderPerHour,
           perTenantPerHour: config.mailInbound.perTenantPerHour,
         },
-        listen: config.mailInbound.enabled ? { host: config.mailInbound.host, port: config.mailInbound.port } : undefined,
+        listen: config.mailInbound.enabled
+          ? { host: config.mailInbound.host, port: config.mailInbound.port }
+          : undefined,
       },
     });
     await delivery.start();

@@ -110,8 +110,16 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9.-]+$/, 'ドメイン名 (例: mail.tayori.example.jp) で指定してください')
     .default('localhost'),
-  TAYORI_MAIL_SENDER_PER_HOUR: z.coerce.number().int('整数で指定してください').min(1, '1 以上で指定してください').default(20),
-  TAYORI_MAIL_TENANT_PER_HOUR: z.coerce.number().int('整数で指定してください').min(1, '1 以上で指定してください').default(60),
+  TAYORI_MAIL_SENDER_PER_HOUR: z.coerce
+    .number()
+    .int('整数で指定してください')
+    .min(1, '1 以上で指定してください')
+    .default(20),
+  TAYORI_MAIL_TENANT_PER_HOUR: z.coerce
+    .number()
+    .int('整数で指定してください')
+    .min(1, '1 以上で指定してください')
+    .default(60),
   TAYORI_SMTP_URL: optionalString.pipe(z.url('URL の形式ではありません (例: smtp://mail.example.jp:587)').optional()),
   TAYORI_MAIL_FROM: optionalString,
   TAYORI_ALERT_TO: optionalString,

@@ -18,7 +18,7 @@ import type { Logger } from '../core/logger.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { FanOut, type FanOutOptions } from './fan-out.ts';
-import { registerRegistrationFlow, REGISTRATION_PREFIX, type EventRegistry } from './registration.ts';
+import { type FollowStart, registerRegistrationFlow, REGISTRATION_PREFIX, type EventRegistry } from './registration.ts';
 import { ResidentStore } from './residents.ts';
 import { RichMenuService } from './rich-menu.ts';
 import { type LineQueueOptions, registerRichMenuRoutes, RichMenuEditor } from './rich-menus/index.ts';
@@ -33,7 +33,7 @@ export { audienceSchema, compileCondition, type Audience, type Condition } from 
 export { batchRetryKey, aggregationUnitOf } from './ids.ts';
 export { toCsv, csvCell } from './csv.ts';
 export { BATCH_SIZE, CHUNK_BATCHES } from './fan-out.ts';
-export { REGISTRATION_PREFIX } from './registration.ts';
+export { REGISTRATION_PREFIX, type FollowStart } from './registration.ts';
 export { RICH_MENU_SIZE, renderRichMenuImage, richMenuObject, type AppliedRichMenu } from './rich-menu.ts';
 export { registerDeliveryPages } from './pages.ts';
 export { RichMenuEditor, registerRichMenuPages, type Menu as RichMenuTab } from './rich-menus/index.ts';
@@ -76,6 +76,8 @@ export interface Delivery {
   start(): Promise<void>;
   stop(): Promise<void>;
   registerRoutes(app: FastifyInstance, auth: Authenticator): void;
+  /** The registration flow: a capability adds a message before the welcome menu (surveys' first-use survey). */
+  registration: { onFollowStart(hook: FollowStart): void };
   /** Test devices by QR code: the LIFF page the code opens, and its API. */
   registerResidentPages(residents: ResidentShell): void;
   /** Resolves once the delivery is done / failed (or after timeoutMs with its current record). */
@@ -83,6 +85,7 @@ export interface Delivery {
 }
 
 export function createDelivery(deps: DeliveryDeps): Delivery {
+  const followStarts: FollowStart[] = [];
   const store = new DeliveryStore(deps.ch);
   if (deps.clicks) store.clickRecorder = deps.clicks;
   const residents = new ResidentStore(deps.ch);
@@ -141,6 +144,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         await residents.recordFollow(tenantId, event.source.userId, false, event.timestamp);
     });
     registerRegistrationFlow(h, {
+      followStarts: () => followStarts,
       residents,
       tenants: deps.tenants,
       endpoints: deps.endpoints,
@@ -149,6 +153,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     });
   }
   return {
+    registration: { onFollowStart: (hook) => void followStarts.push(hook) },
     store,
     residents,
     service,

@@ -33,7 +33,15 @@ export interface EventRegistry {
   onPostback(prefix: string, handler: EventHandler): void;
 }
 
+/**
+ * What a capability may put before the registration menu when a resident adds the account as a
+ * friend (surveys: a first-use survey): at most one message per hook, none when it has nothing.
+ */
+export type FollowStart = (tenantId: string, userId: string) => Promise<messagingApi.Message | undefined>;
+
 interface FlowDeps {
+  /** The hooks registered so far (read at each follow). */
+  followStarts?: () => readonly FollowStart[];
   residents: ResidentStore;
   tenants: TenantStore;
   endpoints: () => LineEndpoints;
@@ -357,7 +365,18 @@ export function registerRegistrationFlow(registry: EventRegistry, deps: FlowDeps
     if (ctx.event.source?.type !== 'user' || !ctx.event.replyToken) return;
     if (!(await once(ctx))) return;
     const v = await view(ctx.tenantId);
+    const userId = ctx.event.source.userId ?? '';
+    // a hook that fails leaves the welcome as it was (the menu is what the flow owes the resident)
+    const starts = await Promise.all(
+      (deps.followStarts?.() ?? []).map((f) =>
+        f(ctx.tenantId, userId).catch((err: unknown) => {
+          deps.logger.warn({ err, tenantId: ctx.tenantId }, 'a follow start hook failed');
+          return undefined;
+        }),
+      ),
+    );
     await reply(ctx, [
+      ...starts.filter((m): m is messagingApi.Message => m !== undefined).slice(0, 4),
       menu(
         v,
         '友だち追加ありがとうございます。お知らせを受け取りたい内容を登録できます (すべて任意、いつでも変更できます)。',

@@ -10,6 +10,7 @@
  *   registerSurveysResidentPages(residentShell);
  *   registerSurveyPages(pageShell, surveys);
  */
+import type { messagingApi } from '@line/bot-sdk';
 import { AuditLog } from '../core/audit.ts';
 import type { Authenticator } from '../core/auth.ts';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
@@ -21,6 +22,7 @@ import type { Redis } from '../core/redis.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { type PostbackRegistry, registerSurveysChat } from './chat.ts';
+import { FirstUseSurveys } from './first-use.ts';
 import { registerSurveysResidentApi } from './resident-api.ts';
 import type { SurveyKeys } from './resident-key.ts';
 import { type AreaNames, SurveyResultsReader } from './results.ts';
@@ -35,7 +37,7 @@ export { residentKey } from './resident-key.ts';
 export { registerSurveysResidentPages } from './resident-pages.ts';
 export { registerSurveyPages } from './pages.ts';
 export { ageGroup, phaseOf } from './store.ts';
-export type { SurveyStore, SurveyResultsReader };
+export type { SurveyStore, SurveyResultsReader, FirstUseSurveys };
 
 /** Parent id of a tenant's areas in delivery's categories (delivery/residents.ts AREA_ROOT). */
 const AREA_ROOT = '@area';
@@ -61,6 +63,10 @@ export interface SurveysDeps {
       categories(tenantId: string): Promise<Array<{ id: string; parentId: string; name: string }>>;
     };
     service: DeliveryDrafts;
+    /** The registration flow: the first-use survey's invitation joins the welcome on follow. */
+    registration?: {
+      onFollowStart(hook: (tenantId: string, userId: string) => Promise<messagingApi.Message | undefined>): void;
+    };
   };
   now?: () => number;
 }
@@ -69,6 +75,8 @@ export interface Surveys {
   store: SurveyStore;
   reader: SurveyResultsReader;
   areaNames: AreaNames;
+  /** The tenant's first-use survey (invited to on follow). */
+  firstUse: FirstUseSurveys;
   registerRoutes(app: FastifyInstance, auth: Authenticator): void;
   registerResidentApi(residents: ResidentShell): void;
   /** The LIFF URL of a survey's form, if the tenant has a LIFF app. */
@@ -86,6 +94,10 @@ export function createSurveys(deps: SurveysDeps): Surveys {
     return new Map(cats.filter((c) => c.parentId === AREA_ROOT).map((c) => [c.id, c.name]));
   };
   const reader = new SurveyResultsReader(deps.ch, areaNames);
+  const firstUse = new FirstUseSurveys(deps.ch, store, audit, now);
+  deps.delivery?.registration?.onFollowStart((tenantId, userId) =>
+    firstUse.invitation(deps.tenants, residents(), tenantId, userId),
+  );
   if (deps.ingestHandlers) {
     registerSurveysChat(deps.ingestHandlers, {
       store,
@@ -100,6 +112,7 @@ export function createSurveys(deps: SurveysDeps): Surveys {
     store,
     reader,
     areaNames,
+    firstUse,
     registerRoutes(app, auth) {
       registerSurveyRoutes(app, {
         auth,
@@ -110,6 +123,7 @@ export function createSurveys(deps: SurveysDeps): Surveys {
         areaNames,
         residents,
         deliveries: deps.delivery?.service,
+        firstUse,
       });
     },
     registerResidentApi(shell) {

@@ -40,6 +40,8 @@ export interface SurveyPageDeps {
   store: SurveyStore;
   reader: SurveyResultsReader;
   formUrl(tenantId: string, surveyId: string): Promise<string | undefined>;
+  /** The tenant's first-use survey (invited to on follow). */
+  firstUse?: { get(tenantId: string): Promise<string> };
 }
 
 const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -201,6 +203,7 @@ ${sections.length ? sections : html`<p>表示できるテナントはありま�
         if (q.options.length) charts[`q-${q.questionId}`] = optionCountsOptions(q, qn(q.questionId));
       const url = await deps.formUrl(tenant.id, s.surveyId);
       const mayDeliver = hasPermission(principal, 'deliver');
+      const isFirstUse = (await deps.firstUse?.get(tenant.id)) === s.surveyId;
       const mayExport = s.anonymous || hasPermission(principal, 'export_residents');
       const dash = (v: number | null) => (v === null ? '—' : v.toLocaleString('ja-JP'));
 
@@ -253,6 +256,11 @@ ${mayDeliver ? html`<a class="button secondary" href="/surveys/${tenant.id}/${s.
 ${url && s.status !== 'draft' ? html`<a class="button secondary" href="${url}" target="_blank" rel="noopener">回答フォームを開く</a>` : ''}
 ${mayExport ? html`<a class="button secondary" href="${API}/${tenant.id}/surveys/${s.surveyId}/answers.csv" download>CSV で出力</a> <a class="button secondary" href="${API}/${tenant.id}/surveys/${s.surveyId}/answers.xlsx" download>Excel で出力</a>` : html`<span class="note">記名式の回答の出力には「住民データの出力」の権限が必要です。</span>`}
 </p>
+${
+  mayDeliver && deps.firstUse && (isFirstUse || s.status === 'open')
+    ? html`<p><button type="button" class="secondary" id="sv-first-use" data-url="${API}/${tenant.id}/first-use" data-survey="${isFirstUse ? '' : s.surveyId}">${isFirstUse ? '友だち追加時の案内をやめる' : '友だち追加時にこのアンケートを案内する'}</button></p><p class="status" id="sv-first-use-status" role="status" aria-live="polite">${isFirstUse ? '友だち追加した住民に、登録メニューの前にこのアンケートを案内しています。' : ''}</p>`
+    : ''
+}
 ${mayDeliver && s.status !== 'draft' ? html`<p><button type="button" id="sv-deliver" data-url="${API}/${tenant.id}/surveys/${s.surveyId}/delivery">「回答する」ボタンの配信を下書きで作る (全員あて)</button></p><p class="status" id="sv-deliver-status" role="status" aria-live="polite"></p>` : ''}
 </section>
 <section class="card" aria-labelledby="daily-h"><h2 id="daily-h">回答数の推移</h2>

@@ -16,6 +16,9 @@
  *   GET  …/:surveyId/answers.xlsx   集計 + 回答一覧 sheets (audited export)
  *   GET  …/:surveyId/message                                                → the 「回答する」 Flex message
  *   POST …/:surveyId/delivery   { title?, audience? } → a delivery draft carrying that message (201)
+ *   GET  /api/v1/surveys/tenants/:tenantId/first-use                       → { surveyId } ('' none)
+ *   PUT  /api/v1/surveys/tenants/:tenantId/first-use  { surveyId }         → { surveyId } (配信; '' clears;
+ *          a draft or closed survey 409): new friends are invited to it before the registration menu
  */
 import { Readable } from 'node:stream';
 import { type Authenticator, hasPermission } from '../core/auth.ts';
@@ -28,6 +31,7 @@ import type { TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
 import type { DeliveryRecord } from '../delivery/index.ts';
 import { answersCsv, answersXlsx } from './export.ts';
+import type { FirstUseSurveys } from './first-use.ts';
 import { surveyMessage } from './message.ts';
 import type { AreaNames, SurveyResultsReader } from './results.ts';
 import { CROSS_DIMENSIONS, type Survey } from './schemas.ts';
@@ -47,6 +51,7 @@ export interface SurveyRouteDeps {
   areaNames: AreaNames;
   residents: () => ResidentShell | undefined;
   deliveries?: DeliveryDrafts;
+  firstUse?: FirstUseSurveys;
 }
 
 const crossQuery = z.object({
@@ -93,6 +98,13 @@ export function registerSurveyRoutes(app: FastifyInstance, deps: SurveyRouteDeps
   const one = `${base}/:surveyId`;
 
   app.get(base, pre, async (req) => ({ surveys: await store.list(tid(req)) }));
+  const firstUse = '/api/v1/surveys/tenants/:tenantId/first-use';
+  app.get(firstUse, pre, async (req) => ({ surveyId: (await deps.firstUse?.get(tid(req))) ?? '' }));
+  app.put(firstUse, pre, async (req) => {
+    const tenantId = tidDeliver(req);
+    if (!deps.firstUse) throw new AppError('first_use_unavailable', '友だち追加時のアンケートは設定できません', 503);
+    return deps.firstUse.set(tenantId, req.body ?? {}, by(req), actor(req));
+  });
   app.post(base, pre, async (req, reply) =>
     reply.status(201).send(await store.create(tidDeliver(req), req.body, by(req), actor(req))),
   );

@@ -126,3 +126,7 @@ SELECT user_id,
 FROM resident_attributes FINAL
 WHERE tenant_id = {tenant:String} AND item IN ('gender', 'birth_year', 'residence') AND length(values) > 0
 GROUP BY user_id;
+
+-- name: surveys.first_use
+-- The tenant's first-use survey ('' or no row: none). Table: sql/migrations/0061_survey_first_use.sql.
+SELECT survey_id FROM survey_first_use FINAL WHERE tenant_id = {tenant:String};

@@ -159,3 +159,13 @@ deliver?.addEventListener('click', async () => {
   else
     say(status, '配信の下書きを作りました。「配信」の画面で対象 (全員・セグメント) と日時を確認して送信してください。');
 });
+
+const firstUse = document.getElementById('sv-first-use') as HTMLButtonElement | null;
+firstUse?.addEventListener('click', async () => {
+  const status = document.getElementById('sv-first-use-status')!;
+  firstUse.disabled = true;
+  const r = await api('PUT', firstUse.dataset.url ?? '', { surveyId: firstUse.dataset.survey ?? '' });
+  firstUse.disabled = false;
+  if (!r.ok) return say(status, errorText(r), true);
+  location.reload();
+});

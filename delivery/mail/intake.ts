@@ -81,7 +81,7 @@ export class MailIntake {
     if (at < 0 || address.slice(at + 1).toLowerCase() !== this.d.domain.toLowerCase()) return undefined;
     const m = LOCAL_PART.exec(address.slice(0, at).toLowerCase());
     if (!m) return undefined;
-    const s = await this.d.store.settings(m[1]!);
+    const s = await this.d.store.cachedSettings(m[1]!);
     return s?.enabled && sameSecret(s.secret, m[2]!) ? m[1] : undefined;
   }
 

@@ -71,7 +71,11 @@ export const newSecret = () =>
     .slice(0, 20);
 export const newId = (bytes = 12) => randomBytes(bytes).toString('base64url');
 
+/** How long the listener reuses a tenant's settings for RCPT checks (a change in this process clears it). */
+const SETTINGS_CACHE_MS = 5000;
+
 export class MailStore {
+  readonly #cache = new Map<string, { settings: MailSettings | undefined; until: number }>();
   constructor(private readonly ch: ClickHouseClient) {}
 
   async settings(tenantId: string): Promise<MailSettings | undefined> {
@@ -79,7 +83,18 @@ export class MailStore {
     return r && { tenantId, secret: r.secret, allowedSenders: r.allowed_senders, enabled: r.enabled === 1 };
   }
 
+  /** settings(), reused for a few seconds: what every RCPT from outside asks (bounded, so guessed ids cannot grow it). */
+  async cachedSettings(tenantId: string): Promise<MailSettings | undefined> {
+    const hit = this.#cache.get(tenantId);
+    if (hit && hit.until > Date.now()) return hit.settings;
+    const settings = await this.settings(tenantId);
+    if (this.#cache.size >= 1000) this.#cache.clear();
+    this.#cache.set(tenantId, { settings, until: Date.now() + SETTINGS_CACHE_MS });
+    return settings;
+  }
+
   async putSettings(s: MailSettings, by: string): Promise<void> {
+    this.#cache.delete(s.tenantId);
     await this.ch.insert({
       table: 'delivery_mail_settings',
       format: 'JSONEachRow',
@@ -96,6 +111,7 @@ export class MailStore {
         },
       ],
     });
+    this.#cache.delete(s.tenantId);
   }
 
   async rules(tenantId: string): Promise<MailRule[]> {

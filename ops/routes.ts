@@ -71,10 +71,17 @@ export function registerOpsRoutes(
   const admin = (req: FastifyRequest) => requireAdmin(who(req));
 
   app.get('/metrics', async (req, reply) => {
-    if (!tokenMatches(req.headers.authorization, opts.metricsTokens))
+    if (!tokenMatches(req.headers.authorization, opts.metricsTokens)) {
+      // a signed-in caller is known but not allowed: /metrics takes its own token only
+      const known = (await opts.auth.identify(req).catch(() => undefined)) !== undefined;
+      if (known)
+        return reply
+          .status(403)
+          .send({ error: { code: 'forbidden', message: '/metrics は監視用のトークンでのみ読めます' } });
       return reply.status(401).send({
         error: { code: 'unauthorized', message: '/metrics にはトークン (Authorization: Bearer …) が必要です' },
       });
+    }
     await ops.refreshGauges().catch(() => {});
     return reply.header('content-type', METRICS_CONTENT_TYPE).send(await metricsText());
   });

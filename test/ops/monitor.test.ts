@@ -86,7 +86,7 @@ describe('/metrics', () => {
   it('needs its token', async () => {
     expect((await scrape()).status).toBe(401);
     expect((await scrape('wrong')).status).toBe(401);
-    expect((await scrape(suite.token)).status).toBe(401); // the operator token is not the metrics token
+    expect((await scrape(suite.token)).status).toBe(403); // the operator token is known, but not the metrics token
   });
 
   it('holds the suite figures', async () => {

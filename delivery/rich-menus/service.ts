@@ -602,6 +602,12 @@ export class RichMenuEditor {
     const menu = await this.menu(tenantId, menuId);
     if (!menu.liveVersion)
       throw new AppError('rich_menu_not_published', '公開していないメニューは既定にできません', 409);
+    if (menu.audience)
+      throw new AppError(
+        'rich_menu_has_audience',
+        'セグメントに結び付けたメニューは既定にできません。先に結び付けをやめてください',
+        409,
+      );
     await this.audit.by(by, { action: 'rich_menu_default_changed', tenantId, target: menuId });
     const active = (await this.schedules(tenantId)).some((s) => s.state === 'active');
     await this.queue.run(tenantId, async () => {

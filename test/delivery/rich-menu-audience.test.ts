@@ -128,6 +128,20 @@ describe('per-audience menus', () => {
     await expect(f.editor.setAudience(RM_TENANT, base.menuId, cond, operator)).rejects.toMatchObject({
       code: 'rich_menu_is_default',
     });
+    await f.editor.setAudience(RM_TENANT, eventMenu.menuId, cond, operator);
+    await expect(f.editor.makeDefault(RM_TENANT, eventMenu.menuId, operator)).rejects.toMatchObject({
+      code: 'rich_menu_has_audience',
+      status: 409,
+    });
+    await f.editor.setAudience(RM_TENANT, eventMenu.menuId, { condition: null }, operator);
+    // without one it may become the default, and the old default may again
+    await f.editor.makeDefault(RM_TENANT, eventMenu.menuId, operator);
+    expect(defaultMenu(f)).toBe(eventMenu.lineRichMenuId);
+    expect((await f.editor.menus(RM_TENANT)).filter((m) => m.isDefault).map((m) => m.menuId)).toEqual([
+      eventMenu.menuId,
+    ]);
+    await f.editor.makeDefault(RM_TENANT, base.menuId, operator);
+    expect(defaultMenu(f)).toBe(baseLine);
     await expect(
       f.editor.setAudience(
         RM_TENANT,

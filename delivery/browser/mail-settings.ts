@@ -155,6 +155,8 @@ function start(root: HTMLElement): void {
   };
 
   const drawRules = (st: MailState) => {
+    /** Fills the form below with a rule to change it (set once the form exists). */
+    let edit: (r: Rule) => void = () => {};
     if (!st.rules.length) rules.box.append(el('p', { class: 'note', text: 'ルールはまだありません。' }));
     for (const r of st.rules) {
       const cond = (Object.keys(FIELD) as Array<keyof Rule['match']>)
@@ -174,6 +176,14 @@ function start(root: HTMLElement): void {
           el('pre', { class: 'mono', text: r.template }),
           canEdit
             ? el('p', {}, [
+                el('button', {
+                  type: 'button',
+                  class: 'secondary small',
+                  text: '編集',
+                  'aria-label': `ルール「${r.name}」を編集`,
+                  onclick: () => edit(r),
+                }),
+                ' ',
                 el('button', {
                   type: 'button',
                   class: 'secondary small',
@@ -223,6 +233,10 @@ function start(root: HTMLElement): void {
       ]);
       const value = el('input', { id: nextId(`${field}-value`), maxlength: 200, 'data-role': `match-${field}` });
       return {
+        set: (m: MatchPart | undefined) => {
+          value.value = m?.value ?? '';
+          kind.value = m?.kind ?? 'text';
+        },
         row: el('div', { class: 'field' }, [
           el('label', { for: value.id, text: `${FIELD[field]} (空欄: 条件にしない)` }),
           value,
@@ -242,8 +256,28 @@ function start(root: HTMLElement): void {
       ['places', 'all', 'test'].map((t) => el('option', { value: t, text: AUDIENCE[t] })),
     );
     const urgent = el('input', { type: 'checkbox', 'data-role': 'urgent' });
-    const form = el('form', { class: 'new-item' }, [
-      el('h3', { text: 'ルールを追加' }),
+    const heading = el('h3', { text: 'ルールを追加', id: 'mail-rule-form-h' });
+    const submit = el('button', { type: 'submit', text: 'ルールを追加' });
+    let editing: Rule | undefined;
+    edit = (r) => {
+      editing = r;
+      name.value = r.name;
+      parts.from.set(r.match.from);
+      parts.subject.set(r.match.subject);
+      parts.body.set(r.match.body);
+      template.value = r.template;
+      audience.querySelector('option[value=segment]')?.remove();
+      // a segment made through the API stays as it is
+      if (r.audience.type === 'segment')
+        audience.append(el('option', { value: 'segment', text: 'セグメント (今の条件のまま)' }));
+      audience.value = r.audience.type;
+      urgent.checked = r.urgent;
+      heading.textContent = `ルール「${r.name}」を編集`;
+      submit.textContent = 'ルールを保存';
+      name.focus();
+    };
+    const form = el('form', { class: 'new-item', 'aria-labelledby': heading.id }, [
+      heading,
       el('div', { class: 'field' }, [el('label', { for: name.id, text: 'ルール名' }), name]),
       parts.from.row,
       parts.subject.row,
@@ -251,23 +285,25 @@ function start(root: HTMLElement): void {
       el('div', { class: 'field' }, [el('label', { for: template.id, text: 'メッセージのひな形' }), template]),
       el('div', { class: 'field' }, [el('label', { for: audience.id, text: '配信対象' }), audience]),
       el('label', { class: 'check' }, [urgent, ' 緊急 (承認を待たずにすぐ送る)']),
-      el('p', {}, [el('button', { type: 'submit', text: 'ルールを追加' })]),
+      el('p', {}, [submit]),
     ]);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const match = { from: parts.from.get(), subject: parts.subject.get(), body: parts.body.get() };
+      const body = {
+        name: name.value,
+        urgent: urgent.checked,
+        match,
+        template: template.value,
+        audience: editing && audience.value === 'segment' ? editing.audience : { type: audience.value },
+        ...(editing ? { enabled: editing.enabled, sort: editing.sort } : {}),
+      };
       void change(
         rules.status,
-        'POST',
-        `${base}/rules`,
-        {
-          name: name.value,
-          urgent: urgent.checked,
-          match,
-          template: template.value,
-          audience: { type: audience.value },
-        },
-        `ルール「${name.value.trim()}」を追加しました。`,
+        editing ? 'PUT' : 'POST',
+        editing ? `${base}/rules/${encodeURIComponent(editing.ruleId)}` : `${base}/rules`,
+        body,
+        `ルール「${name.value.trim()}」を${editing ? '保存' : '追加'}しました。`,
         load,
       );
     });

@@ -397,6 +397,22 @@ describe('deliveries started by e-mail', () => {
       .body.rules;
     expect(stopped.find((r) => r.name === '停電')?.enabled).toBe(false);
     expect(await page.isVisible('button[aria-label="ルール「停電」を使う"]')).toBe(true);
+    // changed through the same form: 編集 fills it, 保存 keeps its id and its stopped state
+    await page.click('button[aria-label="ルール「停電」を編集"]');
+    expect(await rules.locator('[data-role=match-subject]').inputValue()).toBe('停電');
+    expect(await page.textContent('#mail-rule-form-h')).toBe('ルール「停電」を編集');
+    await rules.locator('[data-role=template]').fill('停電情報: {{subject}}');
+    await rules.locator('form.new-item button[type=submit]').click();
+    await page.waitForFunction(() =>
+      document.querySelector('#mail-rules .status')?.textContent?.includes('ルール「停電」を保存しました。'),
+    );
+    const edited = (
+      await op<{ rules: Array<{ name: string; enabled: boolean; template: string }> }>(
+        'GET',
+        `/api/v1/tenants/${T}/mail`,
+      )
+    ).body.rules.filter((r) => r.name === '停電');
+    expect(edited).toEqual([expect.objectContaining({ enabled: false, template: '停電情報: {{subject}}' })]);
   });
 
   it('takes a mail from `npx tayori mail send`', async () => {

@@ -214,6 +214,30 @@ describe('the editor in Chromium', () => {
     const after = (await as('itaku-rm', 'GET', `${base}/${basic.menuId}`)).body;
     expect(after.menu.liveVersion).toBe(2);
 
+    // areas drawn on the image: 防災 on the free layout, a third area dragged out on the preview, saved as a draft
+    await page.click('.rm-tabs button:has-text("防災")');
+    await page.waitForSelector('#rm-form-h:has-text("防災")');
+    await page.selectOption('#rm-layout', 'custom');
+    const box = (await page.locator('#rm-stage').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.1);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.5, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForSelector('#rm-area-2-label');
+    expect(await page.locator('#rm-stage .rm-area').count()).toBe(3);
+    await page.fill('#rm-area-2-label', '描いたエリア');
+    await page.fill('#rm-area-2-param', 'https://www.example.jp/drawn');
+    await page.click('#rm-save');
+    await statusIs(page, '版 2 を下書きとして保存しました');
+    const drawn = (await as('itaku-rm', 'GET', `${base}/${bousai.menuId}`)).body.versions[0].design;
+    expect(drawn.layout).toBe('custom');
+    expect(drawn.areas).toHaveLength(3);
+    const b = drawn.areas[2].bounds;
+    expect(b.x).toBeGreaterThan(150);
+    expect(b.x).toBeLessThan(350);
+    expect(b.x + b.width).toBeGreaterThan(650);
+    expect(b.x + b.width).toBeLessThan(850);
+
     // the 防災 tab for women only, with the composer's segment builder: as many linked as the segment counts
     await page.click('.rm-tabs button:has-text("防災")');
     await page.waitForSelector('#rm-segment select[data-role=attr]');

@@ -269,6 +269,40 @@ describe('designing and publishing', () => {
     });
   });
 
+  it('publishes areas drawn on the image (custom layout) with their exact bounds', async () => {
+    const tab = await f.editor.createMenu(RM_TENANT, { title: '自由配置' }, operator);
+    const imageId = await upload(f, pngOf(1200, 405, '#33691e'));
+    const v = await f.editor.saveDraft(
+      RM_TENANT,
+      tab.menuId,
+      {
+        name: '自由配置',
+        chatBarText: '自由',
+        layout: 'custom',
+        imageId,
+        areas: [
+          { label: '大きな枠', action: { type: 'faq' }, bounds: { x: 0, y: 0, width: 800, height: 405 } },
+          {
+            label: '電話',
+            action: { type: 'uri', uri: 'tel:0599-25-1111' },
+            bounds: { x: 810, y: 20, width: 380, height: 180 },
+          },
+        ],
+      },
+      operator,
+    );
+    expect(v.design.size).toEqual({ width: 1200, height: 405 });
+    const live = await (await f.editor.publish(RM_TENANT, tab.menuId, v.version, operator)).done;
+    const onLine = book().get(RM_CHANNEL, live.lineRichMenuId)!.menu;
+    expect(onLine.size).toEqual({ width: 1200, height: 405 });
+    expect(onLine.areas.map((a) => a.bounds)).toEqual([
+      { x: 0, y: 0, width: 800, height: 405 },
+      { x: 810, y: 20, width: 380, height: 180 },
+    ]);
+    expect(onLine.areas[1]!.action).toMatchObject({ type: 'uri', uri: 'tel:0599-25-1111' });
+    await f.editor.deleteMenu(RM_TENANT, tab.menuId, operator);
+  });
+
   it('numbers drafts saved at once one after another', async () => {
     const base = (await f.editor.menus(RM_TENANT)).find((m) => m.isDefault)!;
     const live = (await f.editor.versions(RM_TENANT, base.menuId, base.liveVersion))[0]!.design;

@@ -4,8 +4,10 @@
  * received, over the mail API with the session's CSRF token.
  */
 import { api, dateTime, el, errorText } from '../../core/browser/kit.ts';
+import { catalogOf, SegmentBuilder, segmentOf } from './composer-segment.ts';
 import { nextId } from './page.ts';
 import { change, section } from './settings-parts.ts';
+import type { AttributeItem, Category, Condition } from './types.ts';
 
 interface MatchPart {
   kind: 'text' | 'pattern';
@@ -19,7 +21,7 @@ interface Rule {
   sort: number;
   match: { from?: MatchPart; subject?: MatchPart; body?: MatchPart };
   template: string;
-  audience: { type: string; label?: string };
+  audience: { type: string; label?: string; condition?: Condition };
 }
 interface Mail {
   mailId: string;
@@ -59,7 +61,7 @@ const AUDIENCE: Record<string, string> = {
   all: 'すべての友だち',
   places: 'メールに書かれた地区の住民',
   test: 'テスト端末',
-  segment: 'セグメント',
+  segment: 'セグメント (属性で絞り込む)',
 };
 const FIELD: Record<string, string> = { from: '差出人', subject: '件名', body: '本文' };
 
@@ -172,7 +174,9 @@ function start(root: HTMLElement): void {
             text: `${r.name}${r.urgent ? ' (緊急: すぐに送信)' : ' (下書きを作成)'}${r.enabled ? '' : ' — 停止中'}`,
           }),
           el('p', { text: `条件: ${cond}` }),
-          el('p', { text: `配信対象: ${AUDIENCE[r.audience.type] ?? r.audience.type}` }),
+          el('p', {
+            text: `配信対象: ${AUDIENCE[r.audience.type] ?? r.audience.type}${r.audience.label ? ` (${r.audience.label})` : ''}`,
+          }),
           el('pre', { class: 'mono', text: r.template }),
           canEdit
             ? el('p', {}, [
@@ -253,8 +257,29 @@ function start(root: HTMLElement): void {
     const audience = el(
       'select',
       { id: nextId('audience'), 'data-role': 'audience' },
-      ['places', 'all', 'test'].map((t) => el('option', { value: t, text: AUDIENCE[t] })),
+      ['places', 'all', 'segment', 'test'].map((t) => el('option', { value: t, text: AUDIENCE[t] })),
     );
+    // a segment: delivery's builder (the composer's), over the tenant's areas, tree and items
+    const segmentBox = el('div', { id: 'mail-segment', class: 'sub' });
+    segmentBox.hidden = true;
+    const builder = new SegmentBuilder(segmentBox, () => {});
+    const showSegment = async () => {
+      segmentBox.hidden = audience.value !== 'segment';
+      if (segmentBox.hidden) return;
+      if (!builder.catalog) {
+        const tenantBase = base.replace(/\/mail$/, '');
+        const [cats, items] = await Promise.all([
+          api<{ categories?: Category[] }>('GET', `${tenantBase}/categories`),
+          api<{ items?: AttributeItem[] }>('GET', `${tenantBase}/attribute-items`),
+        ]);
+        builder.catalog = catalogOf(
+          cats.ok ? (cats.body.categories ?? []) : [],
+          items.ok ? (items.body.items ?? []) : [],
+        );
+      }
+      builder.render();
+    };
+    audience.addEventListener('change', () => void showSegment());
     const urgent = el('input', { type: 'checkbox', 'data-role': 'urgent' });
     const heading = el('h3', { text: 'ルールを追加', id: 'mail-rule-form-h' });
     const submit = el('button', { type: 'submit', text: 'ルールを追加' });
@@ -266,11 +291,10 @@ function start(root: HTMLElement): void {
       parts.subject.set(r.match.subject);
       parts.body.set(r.match.body);
       template.value = r.template;
-      audience.querySelector('option[value=segment]')?.remove();
-      // a segment made through the API stays as it is
-      if (r.audience.type === 'segment')
-        audience.append(el('option', { value: 'segment', text: 'セグメント (今の条件のまま)' }));
       audience.value = r.audience.type;
+      const seg = r.audience.condition ? segmentOf(r.audience.condition) : null;
+      if (seg) builder.segment = seg;
+      void showSegment();
       urgent.checked = r.urgent;
       heading.textContent = `ルール「${r.name}」を編集`;
       submit.textContent = 'ルールを保存';
@@ -284,18 +308,29 @@ function start(root: HTMLElement): void {
       parts.body.row,
       el('div', { class: 'field' }, [el('label', { for: template.id, text: 'メッセージのひな形' }), template]),
       el('div', { class: 'field' }, [el('label', { for: audience.id, text: '配信対象' }), audience]),
+      segmentBox,
       el('label', { class: 'check' }, [urgent, ' 緊急 (承認を待たずにすぐ送る)']),
       el('p', {}, [submit]),
     ]);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const match = { from: parts.from.get(), subject: parts.subject.get(), body: parts.body.get() };
+      const missing =
+        audience.value === 'segment' ? builder.incomplete() || (builder.catalog ? '' : '属性を読み込み中です') : '';
+      if (missing) {
+        rules.status.textContent = missing;
+        rules.status.classList.add('error-text');
+        return;
+      }
       const body = {
         name: name.value,
         urgent: urgent.checked,
         match,
         template: template.value,
-        audience: editing && audience.value === 'segment' ? editing.audience : { type: audience.value },
+        audience:
+          audience.value === 'segment'
+            ? { type: 'segment', condition: builder.condition(), label: builder.describe().slice(0, 100) }
+            : { type: audience.value },
         ...(editing ? { enabled: editing.enabled, sort: editing.sort } : {}),
       };
       void change(

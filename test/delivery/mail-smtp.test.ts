@@ -413,6 +413,35 @@ describe('deliveries started by e-mail', () => {
       )
     ).body.rules.filter((r) => r.name === '停電');
     expect(edited).toEqual([expect.objectContaining({ enabled: false, template: '停電情報: {{subject}}' })]);
+
+    // a segment through the composer's builder; a matching mail makes a draft for that segment
+    const form = page.locator('#mail-rules form.new-item');
+    await form.locator('[data-role=rule-name]').fill('子育て');
+    await form.locator('[data-role=match-subject]').fill('子育て');
+    await form.locator('[data-role=audience]').selectOption('segment');
+    await page.waitForSelector('#mail-segment select[data-role=attr]');
+    await page.selectOption('#mail-segment select[data-role=attr] >> nth=0', 'gender');
+    await page.check('#mail-segment .seg-cond >> nth=0 >> label:has-text("女性") input');
+    await form.locator('button[type=submit]').click();
+    await page.waitForFunction(() =>
+      document.querySelector('#mail-rules .status')?.textContent?.includes('ルール「子育て」を追加しました。'),
+    );
+    const kids = (
+      await op<{ rules: Array<{ name: string; audience: any }> }>('GET', `/api/v1/tenants/${T}/mail`)
+    ).body.rules.find((r) => r.name === '子育て');
+    expect(kids?.audience).toMatchObject({
+      type: 'segment',
+      condition: { attr: 'gender', op: 'in', values: ['female'] },
+      label: expect.stringContaining('女性'),
+    });
+    expect(
+      (await send({ from: 'kosodate@alert.mie.example', subject: '子育て相談会のご案内', text: '毎週水曜日です。' }))
+        .ok,
+    ).toBe(true);
+    const row = (await mails())[0]!;
+    expect(row).toMatchObject({ outcome: 'draft', ruleName: '子育て' });
+    const draft = (await op('GET', `/api/v1/tenants/${T}/deliveries/${row.deliveryId}`)).body;
+    expect(draft).toMatchObject({ status: 'draft', audience: { type: 'segment', condition: { attr: 'gender' } } });
   });
 
   it('takes a mail from `npx tayori mail send`', async () => {

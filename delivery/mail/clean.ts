@@ -45,9 +45,17 @@ export function cleanBody(raw: string): string {
     .trim();
 }
 
-/** Characters as LINE counts them (code points). */
-const length = (s: string) => [...s].length;
-const cutTo = (s: string, n: number) => [...s].slice(0, Math.max(0, n)).join('');
+/** Length in UTF-16 units, as delivery's schema counts it (never less than LINE's count). */
+const length = (s: string) => s.length;
+/** The longest start of `s` within `n` UTF-16 units, never splitting a character. */
+const cutTo = (s: string, n: number) => {
+  let out = '';
+  for (const ch of s) {
+    if (out.length + ch.length > n) break;
+    out += ch;
+  }
+  return out;
+};
 
 /**
  * The rule's template filled with the mail's parts. When the message would pass LINE's limit, the

@@ -162,6 +162,7 @@ export function registerMailRoutes(app: FastifyInstance, d: MailRouteDeps): void
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('referrer-policy', 'no-referrer')
+      .header('x-robots-tag', 'noindex')
       .send(page.value);
   });
 }

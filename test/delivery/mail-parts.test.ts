@@ -49,10 +49,14 @@ describe('renderTemplate', () => {
     });
     expect(asked).toBe(1);
     expect(r.trimmed).toBe(true);
-    expect([...r.text].length).toBeLessThanOrEqual(LINE_TEXT_MAX);
-    expect([...r.text].length).toBeGreaterThan(LINE_TEXT_MAX - 60);
+    expect(r.text.length).toBeLessThanOrEqual(LINE_TEXT_MAX);
+    expect(r.text.length).toBeGreaterThan(LINE_TEXT_MAX - 60);
     expect(r.text.startsWith('【避難指示】\n避避')).toBe(true);
     expect(r.text.endsWith('全文はこちら: https://tayori.example/notices/abc')).toBe(true);
+    // characters outside the BMP count twice (as delivery's schema counts) and are never split
+    const emoji = renderTemplate('{{body}}', { ...parts, body: '🌀'.repeat(3000) }, () => 'https://t.example/n/x');
+    expect(emoji.text.length).toBeLessThanOrEqual(LINE_TEXT_MAX);
+    expect(emoji.text).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
   });
 });
 

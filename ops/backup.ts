@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, unavailableError } from '../core/errors.ts';
 import type { Redis } from '../core/redis.ts';
 import { counter, gauge } from '../core/metrics-registry.ts';
 import { chDateTime, tokyoIso, TOKYO_OFFSET_MS } from '../core/time.ts';
@@ -198,7 +198,10 @@ export class Backups {
       }
       phase = 'Redis';
       let redisKeys = 0;
-      if (this.#d.redis) redisKeys = await dumpRedis(this.#d.redis, path.join(work, 'redis', 'keys.jsonl'));
+      if (this.#d.redis)
+        redisKeys = await dumpRedis(this.#d.redis, path.join(work, 'redis', 'keys.jsonl')).catch((e: unknown) => {
+          throw unavailableError('redis', e);
+        });
       for (const s of this.#d.stores) {
         phase = s.name;
         const dest = path.join(work, 'files', s.name);

@@ -22,9 +22,10 @@ let surveyId = '';
 /**
  * Routes that are not pages a person reads (APIs, files, redirects, machine endpoints), and the
  * residents' pages (LIFF), which test/resident/ checks as a resident on a phone-sized screen; the
- * full text of a mail-started notice (/notices/:id) is a residents' page checked by test/delivery/mail-smtp.test.ts.
+ * full text of a mail-started notice (/notices/:id) is a residents' page checked by test/delivery/mail-smtp.test.ts;
+ * /metrics is Prometheus text for the monitoring token.
  */
-const NOT_PAGES = /^\/(api|assets|r|webhook|healthz|readyz|logout|liff|liff-api|notices)(\/|$)/;
+const NOT_PAGES = /^\/(api|assets|r|webhook|healthz|readyz|metrics|logout|liff|liff-api|notices)(\/|$)/;
 
 function pageUrls(): string[] {
   const urls = routeTable(suite.app)

@@ -76,11 +76,11 @@ export function analysisPage(
 <label for="from">開始月<input id="from" name="from" type="month" value="${period.fromMonth}"></label>
 <label for="to">終了月<input id="to" name="to" type="month" value="${period.toMonth}"></label>
 <button type="submit">表示</button></form>
-<p class="note">対象期間: ${label} (配信 ${r.deliveries.toLocaleString('ja-JP')} 件)。率は 95% 信頼区間 (Wilson、配信ごとのばらつきを考慮) とともに示し、区間が重ならず ${FINDINGS_MIN.ratio} 倍以上の差があるときだけ所見としています。配信が ${FINDINGS_MIN.deliveries} 件未満、比べる区分の配信が ${FINDINGS_MIN.group} 件未満のときは省略します。配信後のブロックは配信から 72 時間以内のブロック (次の配信があればそこまで) です。</p>
+<p class="note">対象期間: ${label} (配信 ${r.deliveries.toLocaleString('ja-JP')} 件)。率は 95% 信頼区間 (Wilson、配信ごとのばらつきを考慮) とともに示し、区間が重ならず ${FINDINGS_MIN.ratio} 倍以上の差があるときだけ所見としています。配信が ${FINDINGS_MIN.deliveries} 件未満、比べる区分の配信が ${FINDINGS_MIN.group} 件未満のときは省略します。配信後のブロックは配信日とその後 2 日間 (約 72 時間、次の配信があればその前日まで) のブロックです (LINE の通知の日別集計から)。</p>
 ${r.tenantId ? html`<p><a href="/municipalities/${r.tenantId}">${r.scopeName}のページへ戻る</a></p>` : ''}
 <div class="grid charts">
 <div class="card"><div id="chart-heatmap" class="chart" data-chart="heatmap" role="figure" aria-label="曜日・送信時刻ごとの開封率"></div></div>
-<div class="card"><div id="chart-blocks" class="chart" data-chart="blocks" role="figure" aria-label="配信後72時間のブロック"></div></div>
+<div class="card"><div id="chart-blocks" class="chart" data-chart="blocks" role="figure" aria-label="配信後3日間のブロック"></div></div>
 <div class="card"><div id="chart-peers" class="chart" data-chart="peers" role="figure" aria-label="ほかの市町との比較"></div></div>
 </div>
 ${sections}

@@ -53,13 +53,13 @@ export function timingHeatmapOptions(cells: readonly HeatCell[], opts: { height?
   };
 }
 
-/** Blocks in the 72 h after a delivery per 1,000 recipients, by how often the account sent that week. */
+/** Blocks on the day of a delivery and the two after, per 1,000 recipients, by how often the account sent that week. */
 export function blocksAfterOptions(rows: readonly BandRow[], opts: { height?: number } = {}): ChartOptions {
   const r1 = (v: number) => Math.round(v * 10) / 10;
   return {
     chart: base('bar', opts.height ?? 300, 'blocks-after'),
     title: {
-      text: '配信後 72 時間のブロック (配信人数 1,000 人あたり、直近 7 日間の配信回数別)',
+      text: '配信後 3 日間のブロック (配信人数 1,000 人あたり、直近 7 日間の配信回数別)',
       style: { fontSize: '15px' },
     },
     colors: [PALETTE[3], PALETTE[7]],

@@ -98,7 +98,7 @@ export type PeerFigure = 'openRate' | 'clickRate' | 'blocksPer1000' | 'friendsPe
 export const PEER_FIGURES: Record<PeerFigure, { label: string; unit: '%' | '人'; higherIsBetter: boolean }> = {
   openRate: { label: '開封率', unit: '%', higherIsBetter: true },
   clickRate: { label: 'クリック率', unit: '%', higherIsBetter: true },
-  blocksPer1000: { label: '配信後72時間のブロック (配信人数1,000人あたり)', unit: '人', higherIsBetter: false },
+  blocksPer1000: { label: '配信後3日間のブロック (配信人数1,000人あたり)', unit: '人', higherIsBetter: false },
   friendsPerPopulation: { label: '人口あたり友だち', unit: '%', higherIsBetter: true },
   growthPer1000: { label: '友だち純増 (人口1,000人あたり)', unit: '人', higherIsBetter: true },
 };
@@ -397,7 +397,7 @@ function frequency(
         high: s.high * 1000,
       };
     });
-  // the account's baseline: blocks per 72 h in hours after no delivery
+  // the account's baseline: blocks per 3 days on days after no delivery
   let qe = 0;
   let qh = 0;
   for (const t of tenantIds) {
@@ -408,9 +408,7 @@ function frequency(
     }
   }
   const baseline =
-    qh >= 72
-      ? `配信のない時期のブロックは 72 時間あたり ${((qe / qh) * 72).toFixed(1)} 人 (1 アカウントあたり) です。`
-      : '';
+    qh >= 3 ? `配信のない時期のブロックは 3 日あたり ${((qe / qh) * 3).toFixed(1)} 人 (1 アカウントあたり) です。` : '';
   if (known.length < MIN.deliveries) {
     out.skip(
       'frequency',
@@ -436,7 +434,7 @@ function frequency(
             topic: 'frequency',
             key: 'frequency.level',
             title,
-            text: `${scope}では、直近 7 日間の配信が ${k} 回以上になると、配信後 72 時間のブロックが配信人数 1,000 人あたり ${per1000(h.rate)} 人 (${ci(h, per1000)} 人、${sampleOf(hi.length, h.n)}) と、${k - 1} 回以下の ${per1000(l.rate)} 人 (${ci(l, per1000)} 人、${sampleOf(lo.length, l.n)}) の ${times(r)}になりました。週 ${k - 1} 回までの配信ではブロックが少ない傾向です。${baseline}`,
+            text: `${scope}では、直近 7 日間の配信が ${k} 回以上になると、配信後 3 日間のブロックが配信人数 1,000 人あたり ${per1000(h.rate)} 人 (${ci(h, per1000)} 人、${sampleOf(hi.length, h.n)}) と、${k - 1} 回以下の ${per1000(l.rate)} 人 (${ci(l, per1000)} 人、${sampleOf(lo.length, l.n)}) の ${times(r)}になりました。週 ${k - 1} 回までの配信ではブロックが少ない傾向です。${baseline}`,
             sample: sampleOf(known.length, h.n + l.n),
             strength: Math.log(r),
           },
@@ -468,7 +466,7 @@ function frequency(
         : null,
     blocks,
     {
-      what: '配信後 72 時間のブロック',
+      what: '配信後 3 日間のブロック',
       lower: true,
       scope,
       format: 'per1000',
@@ -535,7 +533,7 @@ function content(out: Out, ds: readonly Delivery[], raw: Raw, scope: string) {
         ? { key: 'a', label: 'すべての友だちへの配信' }
         : null;
   rateFinding(out, 'content', 'content.segment_blocks', 'セグメント配信とブロック', rec, seg, blocks, {
-    what: '配信後 72 時間のブロック',
+    what: '配信後 3 日間のブロック',
     lower: true,
     scope,
     format: 'per1000',
@@ -899,7 +897,7 @@ function mileage(out: Out, raw: Raw, ds: readonly Delivery[], m: MileageInput, s
     qa += raw.quietAwards.get(t)!.events;
     qh += raw.quietAwards.get(t)!.hours;
   }
-  const rr = mds.length >= MIN.group * 2 && qh > 0 ? rateRatio(a, mds.length * 72, qa, qh / tenants.size) : null;
+  const rr = mds.length >= MIN.group * 2 && qh > 0 ? rateRatio(a, mds.length * 72, qa, qh) : null;
   if (!rr || mds.length < MIN.deliveries)
     out.skip(
       'mileage',

@@ -43,7 +43,7 @@ export interface Delivery {
   audience: 'all' | 'segment' | 'none';
   /** Root interest categories a segment targets (ids). */
   interests: string[];
-  /** Blocks in the 72 h after it (each block counted for the latest delivery before it). */
+  /** Blocks on its day and the two after (about 72 h; each counted for the latest delivery before it). */
   blocks72: number;
   /** The tenant's deliveries in the 7 days up to this one (itself included). */
   perWeek: number;
@@ -79,7 +79,24 @@ export function targetedInterests(audienceJson: string): string[] {
 }
 
 const HOUR_MS = 3_600_000;
-const WINDOW_H = 72;
+const DAY_MS = 86_400_000;
+const TOKYO_MS = 9 * HOUR_MS;
+
+/** Buckets of time: hours (mileage awards), or Tokyo days (blocks, from the daily rollup). */
+export interface Buckets {
+  size: number;
+  /** the bucket a time falls in (its start) */
+  floor(ms: number): number;
+  /** buckets a delivery's window spans, its own included */
+  window: number;
+}
+export const HOURS: Buckets = { size: HOUR_MS, floor: (ms) => Math.floor(ms / HOUR_MS) * HOUR_MS, window: 72 };
+/** The day of sending and the two after it: about 72 hours. */
+export const TOKYO_DAYS: Buckets = {
+  size: DAY_MS,
+  floor: (ms) => Math.floor((ms + TOKYO_MS) / DAY_MS) * DAY_MS - TOKYO_MS,
+  window: 3,
+};
 
 export interface Period {
   /** Tokyo days, inclusive. */
@@ -126,6 +143,7 @@ export function attribute(
   events: Map<string, Map<number, number>>,
   periodEndMs: number,
   periodStartMs: number,
+  b: Buckets = HOURS,
 ): { after: Map<Delivery, number>; quiet: Map<string, { events: number; hours: number }> } {
   const after = new Map<Delivery, number>();
   const quiet = new Map<string, { events: number; hours: number }>();
@@ -143,12 +161,12 @@ export function attribute(
     let i = -1;
     let q = 0;
     let qh = 0;
-    const start = Math.floor(periodStartMs / HOUR_MS) * HOUR_MS;
-    for (let h = start; h < periodEndMs; h += HOUR_MS) {
-      while (i + 1 < list.length && Math.floor(list[i + 1]!.sentMs / HOUR_MS) * HOUR_MS <= h) i++;
+    const start = b.floor(periodStartMs);
+    for (let h = start; h < periodEndMs; h += b.size) {
+      while (i + 1 < list.length && b.floor(list[i + 1]!.sentMs) <= h) i++;
       const d = i >= 0 ? list[i]! : undefined;
       const n = ev.get(h) ?? 0;
-      if (d && h < Math.floor(d.sentMs / HOUR_MS) * HOUR_MS + WINDOW_H * HOUR_MS) after.set(d, after.get(d)! + n);
+      if (d && h < b.floor(d.sentMs) + b.window * b.size) after.set(d, after.get(d)! + n);
       else {
         q += n;
         qh++;
@@ -182,9 +200,8 @@ export async function readRaw(reader: MetricsReader, tenants: readonly string[],
   const startMs = tokyoMs(p.from);
   const endMs = tokyoMs(p.to) + 86_400_000;
   const present = await reader.present();
-  const [rows, blocks, follows, friends, promotions, categories, first, awards] = await Promise.all([
+  const [rows, follows, friends, promotions, categories, first, awards] = await Promise.all([
     present.has('deliveries') ? query(reader.ch, 'findings.deliveries', params, deliveryRow) : Promise.resolve([]),
-    hourly(reader, 'findings.blocks_hourly', params, 'blocks'),
     query(
       reader.ch,
       'findings.follows_daily',
@@ -263,7 +280,14 @@ export async function readRaw(reader: MetricsReader, tenants: readonly string[],
       list[i]!.perWeek = i - lo + 1;
     }
   }
-  const b = attribute(deliveries, blocks, endMs, startMs);
+  // blocks per Tokyo day from the webhook rollup (reading each block event would scan every event)
+  const blocks = new Map<string, Map<number, number>>();
+  for (const r of follows) {
+    const m = blocks.get(r.tenant_id) ?? new Map<number, number>();
+    m.set(Date.parse(`${r.day_iso}T00:00:00+09:00`), r.unfollows);
+    blocks.set(r.tenant_id, m);
+  }
+  const b = attribute(deliveries, blocks, endMs, startMs, TOKYO_DAYS);
   for (const [d, n] of b.after) d.blocks72 = n;
   const a = attribute(deliveries, awards, endMs, startMs);
 

@@ -52,7 +52,7 @@ export function findingsChartImages(r: FindingsResult, label: string): Promise<C
   const c = findingsCharts(r);
   return renderCharts([
     { caption: `曜日・送信時刻ごとの開封率 (県全体、${label})`, options: c.heatmap, width: 1200, height: 560 },
-    { caption: `配信後 72 時間のブロック (配信頻度別、県全体、${label})`, options: c.blocks, width: 1200, height: 560 },
+    { caption: `配信後 3 日間のブロック (配信頻度別、県全体、${label})`, options: c.blocks, width: 1200, height: 560 },
     { caption: `市町別の開封率 (人口規模、${label})`, options: c.peers, width: 1200, height: 900 },
   ]);
 }

@@ -49,20 +49,10 @@ ON t.tenant_id = r.tenant_id AND t.kind = r.tracked_kind AND t.key = r.tracked_k
 ORDER BY t.tenant_id, t.sent_at
 SETTINGS join_use_nulls = 0;
 
--- name: findings.blocks_hourly
--- Blocks (unfollow events, each counted once) per tenant and hour, from the period's start to three
--- days after its end (a delivery's 72 hours).
-SELECT tenant_id, toUnixTimestamp(toStartOfHour(ts)) AS hour_s, count() AS blocks
-FROM raw_webhook_events FINAL
-WHERE tenant_id IN {tenants:Array(String)} AND type = 'unfollow'
-  AND day BETWEEN toDate({from:DateTime64(3)}, 'Asia/Tokyo') AND toDate({to:DateTime64(3)}, 'Asia/Tokyo') + 3
-  AND ts >= {from:DateTime64(3)} AND ts < {to:DateTime64(3)} + INTERVAL 3 DAY
-GROUP BY tenant_id, hour_s
-ORDER BY tenant_id, hour_s;
-
 -- name: findings.follows_daily
 -- New friends (follows and unblocks) and blocks per tenant and Tokyo day, two weeks either side of
--- the period (promotion events at its edges are compared before and after).
+-- the period (promotion events at its edges are compared before and after; a delivery's blocks are
+-- those of its day and the two after).
 SELECT tenant_id, toString(day) AS day_iso, follows + unblocks AS follows, unfollows
 FROM webhook_events_per_day FINAL
 WHERE tenant_id IN {tenants:Array(String)}

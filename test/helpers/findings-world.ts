@@ -148,6 +148,15 @@ export async function writeDeliveries(ch: ClickHouseClient, ds: readonly WorldDe
   await insert(ch, 'insight_message_stats', stats);
   await insert(ch, 'deliveries', records);
   await insert(ch, 'raw_webhook_events', events);
+  // and the daily rollup the figures read, as ingest rebuilds it from the events
+  const perDay = new Map<string, { tenantId: string; day: string; follows: number; unfollows: number }>();
+  for (const e of events as Array<{ tenant_id: string; day: string }>) {
+    const k = `${e.tenant_id}|${e.day}`;
+    const row = perDay.get(k) ?? { tenantId: e.tenant_id, day: e.day, follows: 0, unfollows: 0 };
+    row.unfollows++;
+    perDay.set(k, row);
+  }
+  await writeFollowDays(ch, [...perDay.values()]);
   return ids;
 }
 
@@ -186,8 +195,8 @@ export async function writeFollowDays(
       unfollows: x.unfollows ?? 0,
       postbacks: 0,
       messages: 0,
-      events: x.follows,
-      users: x.follows,
+      events: x.follows + (x.unfollows ?? 0),
+      users: x.follows + (x.unfollows ?? 0),
       computed_at: dt(Date.now()),
     })),
   );

@@ -118,7 +118,7 @@ describe('findings', () => {
     const f = r.findings.find((x) => x.key === 'content.segment_blocks');
     expect(f, JSON.stringify(r.leftOut)).toBeDefined();
     expect(f!.text).toMatch(
-      /^桑名市では、セグメント配信の配信後 72 時間のブロックは 配信人数 1,000 人あたり [01]\.\d 人/,
+      /^桑名市では、セグメント配信の配信後 3 日間のブロックは 配信人数 1,000 人あたり [01]\.\d 人/,
     );
     expect(f!.text).toContain('すべての友だちへの配信の 配信人数 1,000 人あたり 6.');
     // open rates are the same: no finding on them

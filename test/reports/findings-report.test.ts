@@ -60,7 +60,7 @@ describe('findings in the reports', () => {
     expect(section('6.5 他の成功事例の紹介', '6.6 ')).toContain('【記入してください】');
     // the findings' heatmap and blocks charts after the report's own five
     expect(zipEntries(docx.bytes).filter((e) => e.name.startsWith('word/media/')).length).toBe(7);
-    expect(text).toContain('図7 配信後 72 時間のブロック (配信頻度別、県全体、令和8年4月〜令和8年9月)');
+    expect(text).toContain('図7 配信後 3 日間のブロック (配信頻度別、県全体、令和8年4月〜令和8年9月)');
     expect(text).toContain('図6 曜日・送信時刻ごとの開封率 (県全体、令和8年4月〜令和8年9月)');
 
     const wb = new ExcelJS.Workbook();

@@ -245,7 +245,11 @@ describe('the editor in Chromium', () => {
     await page.waitForFunction(() =>
       document.querySelector('#rm-status')?.textContent?.includes('属性を選んでください'),
     );
-    await page.selectOption('#rm-segment select[data-role=attr] >> nth=0', 'gender');
+    // (the builder draws itself once the attribute list has loaded: choose again if that came after)
+    for (let i = 0; i < 10 && !(await page.locator('#rm-segment input[value=female]').count()); i++) {
+      await page.selectOption('#rm-segment select[data-role=attr] >> nth=0', 'gender');
+      await page.waitForTimeout(300);
+    }
     await page.check('#rm-segment .seg-cond >> nth=0 >> label:has-text("女性") input');
     await page.click('#rm-audience-save');
     await page.waitForFunction(() => document.querySelector('#rm-status')?.textContent?.startsWith('保存しました'));

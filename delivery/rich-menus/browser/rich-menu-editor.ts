@@ -538,6 +538,7 @@ function audienceBlock(menu: Menu): HTMLElement {
       api<{ items?: AttributeItem[] }>('GET', `/api/v1/tenants/${tenant}/attribute-items`),
     ]);
     builder.catalog = catalogOf(cats.ok ? (cats.body.categories ?? []) : [], items.ok ? (items.body.items ?? []) : []);
+    if (!box.isConnected) return; // the page was drawn again meanwhile
     const saved = menu.audience ? segmentOf(menu.audience as Condition) : null;
     if (saved) builder.segment = saved;
     builder.render();

@@ -14,16 +14,12 @@ import { AppError } from '../core/errors.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import { staffRequests } from '../core/staff-requests.ts';
 import type { TenantStore } from '../core/tenants.ts';
+import { daySchema } from '../core/time.ts';
 import { z } from '../core/zod.ts';
 import { parseInput } from './files-routes.ts';
 import { ROLLOUT_STEP_KEYS, RolloutStore, rolloutEntrySchema } from './rollout.ts';
 
-const boardQuery = z.strictObject({
-  asOf: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, '基準日は YYYY-MM-DD で指定してください')
-    .optional(),
-});
+const boardQuery = z.strictObject({ asOf: daySchema.optional() });
 const stepSchema = z.enum(ROLLOUT_STEP_KEYS, { message: '工程が正しくありません' });
 
 /** Whether the caller enters the schedule: the contractor's staff, an administrator or the operator. */

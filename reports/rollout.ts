@@ -9,7 +9,7 @@ import type { AuditContext, AuditLog } from '../core/audit.ts';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import type { Tenant } from '../core/tenants.ts';
-import { chDateTime, nextVersion, tokyoIso, tokyoToday } from '../core/time.ts';
+import { chDateTime, daySchema, nextVersion, tokyoIso, tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
 
 export const ROLLOUT_STEPS = [
@@ -122,22 +122,8 @@ export function stepStatus(
 }
 
 export const rolloutEntrySchema = z.strictObject({
-  plannedOn: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD で指定してください')
-    .refine(
-      (s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s),
-      '存在しない日付です',
-    )
-    .nullable(),
-  actualOn: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, '日付は YYYY-MM-DD で指定してください')
-    .refine(
-      (s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s),
-      '存在しない日付です',
-    )
-    .nullable(),
+  plannedOn: daySchema.nullable(),
+  actualOn: daySchema.nullable(),
   note: z.string().trim().max(500, 'メモは 500 文字以内です').default(''),
   /** The version the caller saw (0: none yet); a newer one stored means someone else changed it. */
   version: z.number().int().min(0).optional(),

@@ -222,7 +222,16 @@ describe('業務工程表', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_rollout');
-    expect(JSON.stringify(bad.body)).toContain('存在しない日付です');
+    expect(JSON.stringify(bad.body)).toContain('実在する日付');
+    const asOf = await op('GET', '/api/v1/rollout?asOf=2026-13-01');
+    expect(asOf.status).toBe(400);
+    expect(asOf.body.error.code).toBe('invalid_query');
+    const extra = await op('PUT', '/api/v1/rollout/24201/steps/staff_trained', {
+      plannedOn: null,
+      actualOn: null,
+      by: 'x',
+    });
+    expect(extra.status).toBe(400);
     const step = await op('PUT', '/api/v1/rollout/24201/steps/kickoff', { plannedOn: null, actualOn: null });
     expect(step.status).toBe(400);
     expect(step.body.error.code).toBe('invalid_step');

@@ -19,7 +19,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Suite } from '../../cli/suite.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { harness, type Harness, repoRoot, sandboxHook } from '../helpers/index.ts';
+import { harness, type Harness, repoRoot, sandboxHook, waitFor } from '../helpers/index.ts';
 import { pngOf } from '../helpers/rich-menu-fixtures.ts';
 
 const TENANT = '24201';
@@ -101,6 +101,45 @@ describe('who may use the rich menu editor', () => {
     const badVersion = await as('itaku-rm', 'POST', `${base}/${menuId}/publish`, { version: 'x' });
     expect(badVersion.body.error.code).toBe('invalid_version');
     expect((await as('itaku-rm', 'GET', `${base}/not-a-menu`)).status).toBe(404);
+  });
+});
+
+describe('areas that open resident pages', () => {
+  it("point at the tenant's LIFF app (core/resident-shell.ts liffUrl; the sandbox's own LIFF pages here)", async () => {
+    const menu = (await as('itaku-rm', 'POST', base, { title: 'LIFF' })).body.menu;
+    const image = await as('itaku-rm', 'POST', `${base}/images`, {
+      type: 'image/png',
+      data: pngOf(2500, 843, '#0d47a1').toString('base64'),
+    });
+    expect(image.status).toBe(201);
+    const saved = await as('itaku-rm', 'POST', `${base}/${menu.menuId}/versions`, {
+      name: 'LIFF',
+      chatBarText: 'メニュー',
+      layout: 'compact-3',
+      imageId: image.body.imageId,
+      areas: [
+        { label: 'マイレージ', action: { type: 'mileage' } },
+        { label: 'よくある質問', action: { type: 'faq' } },
+        { label: '優待カード', action: { type: 'card' } },
+      ],
+    });
+    expect(saved.status).toBe(201);
+    expect((await as('itaku-rm', 'POST', `${base}/${menu.menuId}/publish`, { version: 1 })).status).toBe(202);
+    const live = await waitFor(
+      async () => {
+        const m = (await as('itaku-rm', 'GET', `${base}/${menu.menuId}`)).body.menu;
+        return m.liveVersion === 1 && !m.job ? m : undefined;
+      },
+      30_000,
+      'the publication',
+    );
+    const tenant = await suite.tenants.require(TENANT);
+    const uris = suite
+      .sandbox!.api.state.richMenus.get(tenant.channelId!, live.lineRichMenuId)!
+      .menu.areas.map((a) => a.action.uri);
+    expect(uris).toEqual(['mileage', 'faq', 'cards/card'].map((p) => suite.residents.liffUrl(tenant, p)));
+    expect(uris[0]).toMatch(/\/mileage$/);
+    expect((await as('itaku-rm', 'DELETE', `${base}/${menu.menuId}`)).status).toBe(200);
   });
 });
 

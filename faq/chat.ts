@@ -10,8 +10,9 @@
  *   faq:n:<node>[~page]    a node (a category's questions; a question's answer and follow-ups)
  *   faq:y:<node> | faq:x:<node>   はい / いいえ on an answer ('_ai' for an AI answer)
  *
- * Handlers run from ingest's event log at least once: each event is handled once (Redis), and its
- * statistics rows carry the event's id and time (a replay lands on the same rows).
+ * Handlers run from ingest's event log at least once: statistics rows carry the event's id and time
+ * (a replay lands on the same rows) and the reply is sent once per event (Redis; cleared when it fails,
+ * so a retry may send it).
  */
 import type { messagingApi } from '@line/bot-sdk';
 import { lineClients, type LineEndpoints } from '../core/line.ts';
@@ -117,18 +118,18 @@ export function answerMessage(n: FaqNode): messagingApi.Message {
 }
 
 export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): void {
-  const once = async (ctx: EventContext) =>
-    (await deps.redis.set(
-      `tayori:faq-chat:${ctx.tenantId}:${ctx.event.webhookEventId}`,
-      '1',
-      'EX',
-      2 * 86_400,
-      'NX',
-    )) === 'OK';
+  /** A reply once per event (a redelivered event is not answered twice; a failed reply may be retried). */
   const reply = async (ctx: EventContext, messages: messagingApi.Message[]) => {
     if (!replyTokenUsable(ctx.event)) return;
-    const { messaging } = lineClients(await deps.tenants.credentials(ctx.tenantId), deps.endpoints());
-    await messaging.replyMessage({ replyToken: ctx.event.replyToken!, messages: messages.slice(0, 5) });
+    const key = `tayori:faq-chat:${ctx.tenantId}:${ctx.event.webhookEventId}`;
+    if ((await deps.redis.set(key, '1', 'EX', 2 * 86_400, 'NX')) !== 'OK') return;
+    try {
+      const { messaging } = lineClients(await deps.tenants.credentials(ctx.tenantId), deps.endpoints());
+      await messaging.replyMessage({ replyToken: ctx.event.replyToken!, messages: messages.slice(0, 5) });
+    } catch (err) {
+      await deps.redis.del(key);
+      throw err;
+    }
   };
   const record = (ctx: EventContext, events: Array<Omit<FaqEvent, 'eventId' | 'at'>>) =>
     deps.store.record(
@@ -187,7 +188,6 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
       deps.logger.debug({ tenantId: ctx.tenantId, data: raw.slice(0, 80) }, 'unknown faq postback');
       return;
     }
-    if (!(await once(ctx))) return;
     const [, cmd, id = '', pageText] = m;
     const page = Number(pageText ?? 0);
     const { nodes } = await deps.store.live(ctx.tenantId);
@@ -227,7 +227,6 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
     const msg = ctx.event.message as { type?: string; text?: unknown } | undefined;
     if (ctx.event.source?.type !== 'user' || msg?.type !== 'text' || typeof msg.text !== 'string') return;
     if (!(await accepts(ctx.tenantId))) return;
-    if (!(await once(ctx))) return;
     const typed = msg.text.slice(0, 500);
     const { nodes } = await deps.store.live(ctx.tenantId);
     const settings = await deps.store.settings(ctx.tenantId);
@@ -249,7 +248,13 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
     }
     await record(ctx, [{ kind: 'unmatched', via: 'typed' }]);
     if (settings.keepUnmatched)
-      await deps.store.keepUnmatched(ctx.tenantId, typed, settings.retentionDays, ctx.event.webhookEventId ?? '');
+      await deps.store.keepUnmatched(
+        ctx.tenantId,
+        typed,
+        settings.retentionDays,
+        ctx.event.webhookEventId ?? '',
+        ctx.event.timestamp,
+      );
     const ai = settings.aiEndpoint
       ? await askAi(settings.aiEndpoint, settings.aiTimeoutMs, ctx.tenantId, typed, deps.logger)
       : undefined;

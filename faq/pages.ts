@@ -202,7 +202,7 @@ ${jsonBlock('faq-data', { nodes: draft.nodes, settings, mayEdit })}`,
 <div class="chart" data-chart="daily" role="figure" aria-label="日別の表示回数 (表は下にあります)"></div>
 <div class="scroll"><table><caption class="visually-hidden">日別の表示回数</caption><thead><tr><th scope="col">日付</th><th scope="col">表示回数</th></tr></thead><tbody>${s.daily.map((d) => html`<tr><th scope="row">${d.day}</th><td class="num">${num(d.count)}</td></tr>`)}</tbody></table></div></section>
 <section class="card" aria-labelledby="faq-flow-h"><h2 id="faq-flow-h">シナリオの流れ</h2>
-<p class="hint">各項目に表示回数と解決率を表示しています。点線は「移動先」です。<a href="${API}/tenants/${tenant.id}/flow.svg?days=${days}" download="faq-flow.svg">SVG で保存</a></p>
+<p class="hint">各項目に表示回数と解決率を表示しています。点線は「移動先」です。<a href="${API}/tenants/${tenant.id}/flow.svg?days=${days}" download="faq-flow.svg">SVG で保存</a> ／ <a href="${API}/tenants/${tenant.id}/flow.png?days=${days}" download>PNG で保存</a> ／ <a href="${API}/tenants/${tenant.id}/flow.pdf?days=${days}" download>PDF で保存</a></p>
 <div class="faq-flow scroll" data-testid="faq-flow">${svg}</div></section>
 <section class="card" aria-labelledby="faq-nodes-h"><h2 id="faq-nodes-h">質問ごとの利用状況</h2>
 <div class="scroll"><table data-testid="faq-node-stats"><caption class="visually-hidden">質問ごとの表示回数と解決率</caption><thead><tr><th scope="col">質問</th><th scope="col">表示</th><th scope="col">はい</th><th scope="col">いいえ</th><th scope="col">解決率</th></tr></thead><tbody>${nodeRows}</tbody></table></div></section>

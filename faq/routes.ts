@@ -15,7 +15,7 @@
  *   GET  /api/v1/faq/tenants/:tenantId/settings                    → FaqSettings
  *   PUT  /api/v1/faq/tenants/:tenantId/settings   FaqSettings      → FaqSettings
  *   GET  /api/v1/faq/tenants/:tenantId/stats?days=30               → statistics of the live scenario
- *   GET  /api/v1/faq/tenants/:tenantId/flow.svg?days=30            the flow view (SVG)
+ *   GET  /api/v1/faq/tenants/:tenantId/flow.svg?days=30            the flow view (SVG; .png and .pdf too)
  *   GET  /api/v1/faq/tenants/:tenantId/unmatched                   → { questions: [{ at, text }] }
  */
 import type { AuditLog } from '../core/audit.ts';
@@ -25,6 +25,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from '../core/http
 import { staffRequests } from '../core/staff-requests.ts';
 import { z } from '../core/zod.ts';
 import { flowSvg } from './flow.ts';
+import { flowPdf, flowPng } from './flow-export.ts';
 import type { FaqStatsReader } from './stats.ts';
 import type { FaqStore } from './store.ts';
 import { importXlsx, scenarioXlsx, templateXlsx } from './xlsx.ts';
@@ -165,16 +166,30 @@ export function registerFaqRoutes(app: FastifyInstance, deps: FaqRouteDeps): voi
       monthlyTop: s.monthlyTop,
     };
   });
-  app.get(`${base}/flow.svg`, pre, async (req, reply) => {
+  const flow = async (req: FastifyRequest) => {
     const tenantId = seen(req);
     const { from, to } = period(req);
     const { nodes } = await store.live(tenantId);
+    if (!nodes.length) throw new AppError('faq_not_published', 'シナリオがまだ公開されていません', 404);
     const s = await stats.stats(tenantId, nodes, from, to);
-    const svg = await flowSvg(nodes, s.nodes);
+    return { tenantId, svg: `<?xml version="1.0" encoding="UTF-8"?>\n${(await flowSvg(nodes, s.nodes)).value}` };
+  };
+  app.get(`${base}/flow.svg`, pre, async (req, reply) => {
+    const { svg } = await flow(req);
     return reply
       .header('content-type', 'image/svg+xml; charset=utf-8')
       .header('content-disposition', `inline; filename="faq-flow.svg"`)
-      .send(`<?xml version="1.0" encoding="UTF-8"?>\n${svg.value}`);
+      .send(svg);
+  });
+  app.get(`${base}/flow.png`, pre, async (req, reply) => {
+    const { tenantId, svg } = await flow(req);
+    return attachment(reply, 'image/png', `FAQシナリオの流れ_${tenantId}.png`, 'faq-flow.png').send(flowPng(svg));
+  });
+  app.get(`${base}/flow.pdf`, pre, async (req, reply) => {
+    const { tenantId, svg } = await flow(req);
+    const { days } = daysQuery.parse(req.query ?? {});
+    const pdf = await flowPdf(flowPng(svg), `FAQ シナリオの流れ (直近 ${days} 日の表示回数・解決率)`);
+    return attachment(reply, 'application/pdf', `FAQシナリオの流れ_${tenantId}.pdf`, 'faq-flow.pdf').send(pdf);
   });
   app.get(`${base}/unmatched`, pre, async (req) => ({ questions: await stats.unmatched(seen(req)) }));
 }

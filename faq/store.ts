@@ -280,8 +280,7 @@ export class FaqStore {
   }
 
   /** Keeps an unmatched typed question for `days` days (only where the tenant turned this on). */
-  async keepUnmatched(tenantId: string, text: string, days: number, eventId: string): Promise<void> {
-    const at = this.now();
+  async keepUnmatched(tenantId: string, text: string, days: number, eventId: string, at = this.now()): Promise<void> {
     await this.ch.insert({
       table: 'faq_unmatched',
       format: 'JSONEachRow',

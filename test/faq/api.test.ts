@@ -272,6 +272,20 @@ describe('statistics and the flow view', () => {
     expect(box).toContain('表示 4 ・ 解決率 75%');
     expect(/<g data-node="hinan">[\s\S]*?<\/g>/.exec(text)![0]).toContain('解決率 —');
     expect(text).not.toContain('style=');
+    // PNG (twice the SVG's size) and PDF for the manual
+    const [, width, height] = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(text)!.map(Number);
+    const png = await w.call(T.tsuReader, 'GET', `${base}/flow.png`);
+    expect(png.headers.get('content-type')).toBe('image/png');
+    expect(png.bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect([png.bytes.readUInt32BE(16), png.bytes.readUInt32BE(20)]).toEqual([width! * 2, height! * 2]);
+    const pdf = await w.call(T.tsuReader, 'GET', `${base}/flow.pdf`);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect(pdf.bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(pdf.bytes.toString('latin1')).toContain('/Subtype /Image');
+    expect((await w.call(T.yokkaichi, 'GET', `${base}/flow.pdf`)).status).toBe(403);
+    const none = await w.call<Err>(T.yokkaichi, 'GET', `/api/v1/faq/tenants/${YOKKAICHI}/flow.png`);
+    expect(none.status).toBe(404);
+    expect(none.body.error.message).toBe('シナリオがまだ公開されていません');
     const stats = await w.call(T.tsuReader, 'GET', `${base}/stats?days=7`);
     expect(stats.body.nodes.find((n: { nodeId: string }) => n.nodeId === 'gomi-days')).toMatchObject({
       views: 4,

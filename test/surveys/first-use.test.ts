@@ -210,8 +210,9 @@ describe('the first-use survey in the registration flow', () => {
     expect(welcome[1]!.text).toContain('友だち追加ありがとうございます');
     const q1 = await act(u, { type: 'postback', data: start.data });
     expect(q1[0]!.text).toContain('Q1. この LINE を何で知りましたか');
-    const item = q1[0]!.quickReply.items.find((i: any) => i.action.label === '知人');
-    const done = await act(u, { type: 'postback', data: item.action.data });
+    const items = (q1[0] as { quickReply?: { items: Array<{ action: { label: string; data: string } }> } }).quickReply!
+      .items;
+    const done = await act(u, { type: 'postback', data: items.find((i) => i.action.label === '知人')!.action.data });
     expect(JSON.stringify(done)).toContain('ご回答ありがとうございました');
     expect((await surveys.store.forResident(TSU, survey.surveyId, u)).answers.how!.choices).toEqual(['o2']);
     // answered: no invitation on a later follow

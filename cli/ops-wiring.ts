@@ -18,7 +18,7 @@ import type { Redis } from '../core/redis.ts';
 import { z } from '../core/zod.ts';
 import { cardsStoreDir } from '../cards/index.ts';
 import type { Ingest } from '../ingest/index.ts';
-import { createOps, type FileStore, type Ops, type QueueLike } from '../ops/index.ts';
+import { createOps, type ExportExtra, type FileStore, type Ops, type QueueLike } from '../ops/index.ts';
 import { isOpenDay } from '../reports/due-date.ts';
 
 /** The directories a backup copies and a restore fills, by name. */
@@ -44,6 +44,32 @@ export function opsStores(config: Config): FileStore[] {
   ];
 }
 
+/** The benefit cards' households for the export: encrypted as stored (the tenant's data key opens them). */
+function householdsExtra(db: NonNullable<Parameters<typeof wireOps>[0]['households']>): ExportExtra {
+  return {
+    name: 'cards_households',
+    columns: [
+      { name: 'tenant_id', type: 'String' },
+      { name: 'user_id', type: 'String' },
+      { name: 'sealed', type: 'String' },
+      { name: 'registered_ms', type: 'Int64' },
+      { name: 'updated_ms', type: 'Int64' },
+    ],
+    async *rows(tenant) {
+      const range = tenant === 'all' ? {} : { start: `${tenant}/`, end: `${tenant}/\uffff` };
+      for (const { key, value } of db.getRange(range)) {
+        yield {
+          tenant_id: String(key).split('/')[0] ?? '',
+          user_id: value.userId,
+          sealed: value.sealed,
+          registered_ms: value.registeredAt,
+          updated_ms: value.updatedAt,
+        };
+      }
+    },
+  };
+}
+
 export function opsMailer(config: Config): Mailer {
   return createMailer({ smtpUrl: config.ops.smtpUrl, from: config.ops.mailFrom, to: config.ops.alertTo });
 }
@@ -59,6 +85,13 @@ export function wireOps(o: {
   failedJobs: () => Promise<number>;
   /** The Insight pollers' queue (jobs by state). */
   insight?: { status(): Promise<{ counts: Record<string, number> }> };
+  /** The card store's households (sealed with each tenant's data key): exported as they are stored. */
+  households?: {
+    getRange(o?: { start?: string; end?: string }): Iterable<{
+      key: unknown;
+      value: { userId: string; sealed: string; registeredAt: number; updatedAt: number };
+    }>;
+  };
 }): { ops: Ops; mailer: Mailer } {
   const mailer = opsMailer(o.config);
   // /metrics figures read from the parts when scraped
@@ -125,6 +158,7 @@ export function wireOps(o: {
     },
     stores: opsStores(o.config),
     isOpenDay,
+    extras: o.households ? [householdsExtra(o.households)] : [],
     queues: o.queues,
     async quiesce() {
       // what was acknowledged reaches ClickHouse before it is dumped (bounded: a backlog that does not drain is dumped as it is)

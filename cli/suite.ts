@@ -246,6 +246,7 @@ export async function startSuite(
       ingest,
       logger,
       insight,
+      households: cards.store.households,
       queues: () => (reportsRef ? [reportsRef.jobs.queue] : []),
       failedJobs: async () =>
         (await reportsRef?.jobs.queue.getJobs(['failed'], 0, 100))?.filter(

@@ -146,6 +146,8 @@ export const COLUMN_LABELS: Record<string, string> = {
   disabled: '無効なら 1',
   household_key: '世帯のキー (団体コード/LINE ユーザー ID)',
   sealed: '暗号化された世帯情報 (団体ごとのデータ鍵、AES-256-GCM、Base64)',
+  registered_ms: '登録日時 (1970-01-01 UTC からのミリ秒)',
+  updated_ms: '更新日時 (1970-01-01 UTC からのミリ秒)',
 };
 
 /** A ClickHouse type in words. */

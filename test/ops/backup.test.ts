@@ -181,6 +181,25 @@ describe('backup → restore → compare', () => {
     const key = fs.readFileSync(path.join(h.dir, 'secret.key'));
     for (const f of manifest.files) expect(fs.readFileSync(path.join(dir, f.path)).includes(key)).toBe(false);
     expect(manifest.files.some((f) => f.path.endsWith('secret.key'))).toBe(false);
+    // the export through the running suite (the CLI goes through its API): the card store's households too
+    const exported = path.join(target.dir, '..', `${path.basename(target.dir)}-export`);
+    const ex = await runCli(['export', '--tenant', '24999', '--out', exported], {
+      env: testEnv(h.dir, { TAYORI_SANDBOX: 'off', LINE_API_BASE_URL: sandbox.url }),
+      timeoutMs: 120_000,
+    });
+    try {
+      expect(ex.stderr).toBe('');
+      expect(ex.code).toBe(0);
+      const m = JSON.parse(fs.readFileSync(path.join(exported, 'manifest.json'), 'utf8')) as {
+        tenant: string;
+        tables: Array<{ name: string; rows: number }>;
+      };
+      expect(m.tenant).toBe('24999');
+      expect(m.tables.find((t) => t.name === 'deliveries')?.rows).toBe(1);
+      expect(m.tables.find((t) => t.name === 'cards_households')?.rows).toBe(0);
+    } finally {
+      fs.rmSync(exported, { recursive: true, force: true });
+    }
     // listed by the CLI (it reads the directory; the suite need not be asked)
     const listed = await runCli(['backup', 'list', '--from', h.config.ops.backupDir], { env: envB });
     expect(listed.stdout).toContain(backupId);

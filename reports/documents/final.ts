@@ -126,19 +126,20 @@ export async function buildFinal(
       [
         '期間の集計値と記録を読み込んでいます',
         async () => {
-          const [data, f] = await Promise.all([readFinal(src, period), readFinalFindings(src, period)]);
+          // the findings' charts are drawn while the period's figures are read
+          const [data, f] = await Promise.all([
+            readFinal(src, period),
+            readFinalFindings(src, period).then(async (f) => ({
+              ...f,
+              charts: await findingsChartImages(f.all, periodLabel(period)),
+            })),
+          ]);
           d = data;
-          findings = { ...f, charts: [] };
+          findings = f;
           top = topByOpenRate(d.deliveries, TOP_DELIVERIES);
         },
       ],
-      [
-        'グラフを作成しています',
-        async () => {
-          charts = await finalCharts(d, top);
-          findings.charts = await findingsChartImages(findings.all, periodLabel(d));
-        },
-      ],
+      ['グラフを作成しています', async () => void (charts = await finalCharts(d, top))],
       [
         '最終報告書 (Word) を作成しています',
         async () => void (docx = await finalDocx(d, finalHeader(d, now, due), charts, top, findings)),

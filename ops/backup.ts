@@ -298,19 +298,23 @@ export class Backups {
   }
 }
 
+/** The instant a backup id names. */
+function idMs(id: string): number {
+  return Date.parse(
+    `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.slice(9, 11)}:${id.slice(11, 13)}:${id.slice(13, 15)}Z`,
+  );
+}
+
 /** The Tokyo week (starting Sunday) a backup falls in. */
 function weekOf(id: string): string {
-  const t = Date.parse(
-    `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T${id.slice(9, 11)}:${id.slice(11, 13)}:00Z`,
-  );
-  const tokyo = new Date(t + TOKYO_OFFSET_MS);
+  const tokyo = new Date(idMs(id) + TOKYO_OFFSET_MS);
   tokyo.setUTCDate(tokyo.getUTCDate() - tokyo.getUTCDay());
   return tokyo.toISOString().slice(0, 10);
 }
 
+/** Made on a Sunday (Tokyo). */
 function isWeekly(id: string): boolean {
-  const t = Date.parse(`${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)}T00:00:00Z`);
-  return new Date(t + TOKYO_OFFSET_MS).getUTCDay() === 0;
+  return new Date(idMs(id) + TOKYO_OFFSET_MS).getUTCDay() === 0;
 }
 
 export function listBackups(

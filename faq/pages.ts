@@ -130,7 +130,7 @@ export function registerFaqPages(shell: PageShell, deps: FaqPageDeps): void {
       `${tenant.name}のよくある質問`,
       html`<p class="breadcrumbs"><a href="/faq">よくある質問</a> › ${tenant.name}</p>
 <h1>${tenant.name}のよくある質問</h1>
-<p class="actions"><a class="button secondary" href="/faq/${tenant.id}/stats">統計とシナリオの流れ</a> <a class="button secondary" href="${base}/scenario.xlsx" download>Excel で出力</a> <a class="button secondary" href="${API}/template.xlsx" download>取り込み用テンプレート</a></p>
+<p class="actions"><a class="button secondary" href="/faq/${tenant.id}/stats">統計とシナリオの流れ</a> <a class="button secondary" href="${base}/scenario.xlsx" download>Excel で出力</a> <a class="button secondary" href="${base}/scenario.csv" download>CSV で出力</a> <a class="button secondary" href="${API}/template.xlsx" download>取り込み用テンプレート</a></p>
 <section class="card" aria-labelledby="faq-pub-h"><h2 id="faq-pub-h">公開</h2>
 <p data-testid="faq-live">${draft.live ? `住民に公開中: 第 ${draft.live} 版` : 'まだ公開していません。'}${draft.updatedAt ? ` ／ 下書きの最終保存: ${tokyoMinute(Date.parse(draft.updatedAt))} (${draft.updatedBy})` : ''}</p>
 ${mayEdit ? html`<form id="faq-publish" class="filters" data-url="${base}/publish" novalidate><label for="faq-note">メモ (任意)</label> <input id="faq-note" maxlength="200"> <button type="submit">下書きを公開する</button></form><p class="status" id="faq-publish-status" role="status" aria-live="polite"></p>` : ''}
@@ -141,10 +141,10 @@ ${versions.length ? html`<div class="scroll"><table data-testid="faq-versions" d
 ${editor}</section>
 ${
   mayEdit
-    ? html`<section class="card" aria-labelledby="faq-import-h"><h2 id="faq-import-h">Excel から取り込む</h2>
+    ? html`<section class="card" aria-labelledby="faq-import-h"><h2 id="faq-import-h">Excel・CSV から取り込む</h2>
 <form id="faq-import" data-url="${base}/import" novalidate>
 <p class="hint">テンプレートと同じ列の xlsx を選ぶと、まず内容を確認します。誤りがあれば行番号と内容を表示し、取り込みません。取り込むと下書きが置き換わります。</p>
-<div class="field"><label for="faq-file">ファイル (xlsx)</label><input type="file" id="faq-file" accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"></div>
+<div class="field"><label for="faq-file">ファイル (xlsx または CSV UTF-8)</label><input type="file" id="faq-file" accept=".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"></div>
 <p class="actions"><button type="submit" class="secondary">内容を確認する</button> <button type="button" id="faq-import-confirm" disabled>下書きに取り込む</button></p>
 <p class="status" id="faq-import-status" role="status" aria-live="polite"></p>
 <div id="faq-import-errors" hidden><table data-testid="faq-import-errors"><caption>取り込めない行</caption><thead><tr><th scope="col">行</th><th scope="col">内容</th></tr></thead><tbody></tbody></table></div>

@@ -7,7 +7,8 @@
  *   GET  /api/v1/faq/tenants/:tenantId/scenario                    → Draft { nodes, live, updatedAt }
  *   PUT  /api/v1/faq/tenants/:tenantId/scenario   { nodes }        → Draft (400 invalid_scenario)
  *   GET  /api/v1/faq/tenants/:tenantId/scenario.xlsx               the draft as a sheet (imports again)
- *   POST /api/v1/faq/tenants/:tenantId/import     { file: base64 xlsx, confirm? }
+ *   GET  /api/v1/faq/tenants/:tenantId/scenario.csv                the same as CSV (UTF-8 BOM)
+ *   POST /api/v1/faq/tenants/:tenantId/import     { file: base64 xlsx or CSV, confirm? }
  *          → { nodes, errors: [{ row, message }] }; confirm: the draft replaced (400 import_errors if any)
  *   POST /api/v1/faq/tenants/:tenantId/publish    { note? }        → ScenarioVersion (201)
  *   GET  /api/v1/faq/tenants/:tenantId/versions                    → { live, versions }
@@ -28,7 +29,7 @@ import { flowSvg } from './flow.ts';
 import { flowPdf, flowPng } from './flow-export.ts';
 import type { FaqStatsReader } from './stats.ts';
 import type { FaqStore } from './store.ts';
-import { importXlsx, scenarioXlsx, templateXlsx } from './xlsx.ts';
+import { importFile, scenarioCsv, scenarioXlsx, templateXlsx } from './xlsx.ts';
 
 export interface FaqRouteDeps {
   auth: Authenticator;
@@ -42,8 +43,8 @@ const MAX_XLSX = 5 * 1024 * 1024;
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 const importBody = z.object({
   file: z
-    .string({ error: 'file に xlsx ファイルを base64 で入れてください' })
-    .min(1, 'file に xlsx ファイルを base64 で入れてください')
+    .string({ error: 'file に xlsx か CSV のファイルを base64 で入れてください' })
+    .min(1, 'file に xlsx か CSV のファイルを base64 で入れてください')
     .max(Math.ceil((MAX_XLSX * 4) / 3) + 4, 'ファイルは 5 MB までです'),
   confirm: z.boolean().default(false),
 });
@@ -95,12 +96,25 @@ export function registerFaqRoutes(app: FastifyInstance, deps: FaqRouteDeps): voi
     });
     return attachment(reply, XLSX, `FAQシナリオ_${tenantId}.xlsx`, 'faq-scenario.xlsx').send(file);
   });
+  app.get(`${base}/scenario.csv`, pre, async (req, reply) => {
+    const tenantId = seen(req);
+    const draft = await store.draft(tenantId);
+    await audit.by(by(req), {
+      action: 'export',
+      tenantId,
+      target: 'faq/scenario.csv',
+      detail: { nodes: draft.nodes.length },
+    });
+    return attachment(reply, 'text/csv; charset=utf-8', `FAQシナリオ_${tenantId}.csv`, 'faq-scenario.csv').send(
+      scenarioCsv(draft.nodes),
+    );
+  });
   app.post(`${base}/import`, { ...pre, bodyLimit: Math.ceil((MAX_XLSX * 4) / 3) + 4096 }, async (req) => {
     const tenantId = editing(req);
     const body = importBody.parse(req.body ?? {});
     const data = Buffer.from(body.file, 'base64');
     if (!data.length) throw new AppError('invalid_xlsx', 'ファイルが空です', 400);
-    const r = await importXlsx(data);
+    const r = await importFile(data);
     if (body.confirm) {
       if (r.errors.length)
         throw new AppError(

@@ -4,9 +4,12 @@
  * checked, errors by row number in Japanese, nothing saved until the sheet is clean) and the export
  * (the same columns, so an exported sheet imports again).
  *
+ * CSV (UTF-8 with a BOM) works the same way, for the sheet saved as 「CSV UTF-8」.
+ *
  * Columns: ID | 親ID | 種類 | タイトル・質問文 | キーワード | 回答 | 画像URL | リンク | 移動先ID
  */
 import ExcelJS from 'exceljs';
+import { toCsv } from '../core/csv.ts';
 import { AppError } from '../core/errors.ts';
 import { type FaqNode, MAX_NODES, nodeSchema, NODE_KIND_LABELS, treeProblems } from './schemas.ts';
 
@@ -40,22 +43,36 @@ export interface ImportResult {
   errors: RowError[];
 }
 
+/** The nodes as the sheet's rows (the template's columns). */
+export function scenarioRows(nodes: FaqNode[]): string[][] {
+  return nodes.map((n) => [
+    n.id,
+    n.parentId,
+    NODE_KIND_LABELS[n.kind],
+    n.title,
+    n.keywords.join('、'),
+    n.answer,
+    n.imageUrl,
+    n.links.map((l) => `${l.label}|${l.url}`).join('\n'),
+    n.goTo,
+  ]);
+}
+
+/** The scenario as CSV (UTF-8 BOM, for Excel), the same columns as the sheet. */
+export function scenarioCsv(nodes: FaqNode[]): string {
+  return toCsv([HEADERS, ...scenarioRows(nodes)]);
+}
+
+/** A sheet (xlsx, a zip: starts with PK) or else CSV. */
+export function importFile(data: Buffer): Promise<ImportResult> | ImportResult {
+  return data.subarray(0, 2).toString('latin1') === 'PK' ? importXlsx(data) : importCsv(data);
+}
+
 function sheetOf(wb: ExcelJS.Workbook, nodes: FaqNode[]): void {
   const ws = wb.addWorksheet(SHEET, { views: [{ state: 'frozen', ySplit: 1 }] });
   ws.columns = HEADERS.map((h, i) => ({ header: h, key: `c${i}`, width: WIDTHS[i] }));
   ws.getRow(1).font = { bold: true };
-  for (const n of nodes)
-    ws.addRow([
-      n.id,
-      n.parentId,
-      NODE_KIND_LABELS[n.kind],
-      n.title,
-      n.keywords.join('、'),
-      n.answer,
-      n.imageUrl,
-      n.links.map((l) => `${l.label}|${l.url}`).join('\n'),
-      n.goTo,
-    ]);
+  for (const r of scenarioRows(nodes)) ws.addRow(r);
   for (const c of [6, 8]) ws.getColumn(c).alignment = { wrapText: true, vertical: 'top' };
 }
 
@@ -142,12 +159,74 @@ export async function importXlsx(data: Buffer): Promise<ImportResult> {
       `1 行目は見出し (${HEADERS.join('・')}) にしてください。テンプレートをダウンロードして使えます`,
       400,
     );
+  const rows: Array<{ row: number; cells: string[] }> = [];
+  const last = Math.min(ws.actualRowCount + 50, ws.rowCount);
+  for (let r = 2; r <= last; r++)
+    rows.push({ row: r, cells: HEADERS.map((_, i) => cellText(ws.getRow(r).getCell(i + 1).value).trim()) });
+  return checkRows(rows);
+}
+
+/** Reads a scenario CSV (UTF-8, BOM optional, the template's columns); rows numbered as Excel shows them. */
+export function importCsv(data: Buffer): ImportResult {
+  const text = data.toString('utf8').replace(/^\uFEFF/, '');
+  if (text.includes('\uFFFD'))
+    throw new AppError(
+      'invalid_csv',
+      'CSV を UTF-8 として読み込めません (Excel では「CSV UTF-8」で保存してください)',
+      400,
+    );
+  const records = parseCsv(text);
+  const head = (records[0] ?? []).map((c) => c.trim());
+  if (head[0] !== 'ID' || head[3] !== 'タイトル・質問文')
+    throw new AppError(
+      'invalid_csv',
+      `1 行目は見出し (${HEADERS.join('・')}) にしてください。テンプレートをダウンロードして使えます`,
+      400,
+    );
+  // the CSV writer neutralises formula-leading text with an apostrophe: taken off again here
+  const cell = (c: string | undefined) => (c ?? '').trim().replace(/^'(?=[=+\-@])/, '');
+  return checkRows(records.slice(1).map((r, i) => ({ row: i + 2, cells: HEADERS.map((_, k) => cell(r[k])) })));
+}
+
+/** RFC 4180 records (quoted fields may hold commas, quotes and line breaks). */
+export function parseCsv(text: string): string[][] {
+  const out: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"' && field === '') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      out.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) {
+    row.push(field);
+    out.push(row);
+  }
+  return out;
+}
+
+/** Every row checked; nodes only from a clean row; the tree's problems at the rows they name. */
+function checkRows(rows: Array<{ row: number; cells: string[] }>): ImportResult {
   const nodes: FaqNode[] = [];
   const errors: RowError[] = [];
   const rowOf = new Map<string, number>();
-  const last = Math.min(ws.actualRowCount + 50, ws.rowCount);
-  for (let r = 2; r <= last; r++) {
-    const cells = HEADERS.map((_, i) => cellText(ws.getRow(r).getCell(i + 1).value).trim());
+  for (const { row: r, cells } of rows) {
     if (cells.every((c) => c === '')) continue;
     if (nodes.length + errors.length >= MAX_NODES) {
       errors.push({ row: r, message: `行が多すぎます (${MAX_NODES} 行まで)` });

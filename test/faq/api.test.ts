@@ -183,6 +183,27 @@ describe('xlsx import', () => {
     expect(Number(((await rs.json()) as Array<{ n: number }>)[0]!.n)).toBe(1);
   });
 
+  it('CSV too: exported with a BOM and the columns, imported again; rows numbered as Excel shows them', async () => {
+    const csv = await w.call(T.tsuReader, 'GET', `${base}/scenario.csv`);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect([...csv.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(csv.bytes.toString('utf8').slice(1).split('\r\n')[0]).toBe(FAQ_XLSX_HEADERS.join(','));
+    const again = await w.call(T.tsuDeliver, 'POST', `${base}/import`, { file: csv.bytes.toString('base64') });
+    expect(again.body).toMatchObject({ questions: 100, errors: [] });
+    // a quoted answer over two lines is one row: the broken row after it is row 4
+    const text = `${FAQ_XLSX_HEADERS.join(',')}\r\ngomi,,カテゴリ,ごみ,,,,,\r\nq1,gomi,質問,収集日,,"1 行目\r\n2 行目, ""引用""",,,\r\nq2,gomi,質問,,,回答,,,\r\n`;
+    const broken = await w.call(T.tsuDeliver, 'POST', `${base}/import`, { file: Buffer.from(text).toString('base64') });
+    expect(broken.body.errors).toEqual([{ row: 4, message: 'タイトル・質問文: タイトル (質問文) を入力してください' }]);
+    const fixed = text.replace('q2,gomi,質問,,', 'q2,gomi,質問,料金,');
+    const ok = await w.call(T.tsuDeliver, 'POST', `${base}/import`, { file: Buffer.from(fixed).toString('base64') });
+    expect(ok.body).toMatchObject({ nodes: 3, errors: [] });
+    const sjis = await w.call<Err>(T.tsuDeliver, 'POST', `${base}/import`, {
+      file: Buffer.from([0x49, 0x44, 0x2c, 0x82, 0xa0, 0x0d, 0x0a]).toString('base64'),
+    });
+    expect(sjis.status).toBe(400);
+    expect(sjis.body.error.message).toContain('UTF-8');
+  });
+
   it('reports every broken row by number in Japanese and saves nothing', async () => {
     const before = (await w.call(T.tsuDeliver, 'GET', `${base}/scenario`)).body.nodes;
     const good = SCENARIO.map(rowOf);
@@ -217,10 +238,15 @@ describe('xlsx import', () => {
       { row: SCENARIO.length + 2, message: '「親がない質問」の親 (nowhere) がありません' },
     ]);
     const notXlsx = await w.call<Err>(T.tsuDeliver, 'POST', `${base}/import`, {
-      file: Buffer.from('hello').toString('base64'),
+      file: Buffer.from('PK broken zip').toString('base64'),
     });
     expect(notXlsx.status).toBe(400);
     expect(notXlsx.body.error.message).toBe('Excel (xlsx) ファイルとして読み込めません');
+    const noHeader = await w.call<Err>(T.tsuDeliver, 'POST', `${base}/import`, {
+      file: Buffer.from('hello').toString('base64'),
+    });
+    expect(noHeader.status).toBe(400);
+    expect(noHeader.body.error.message).toContain('1 行目は見出し');
     const noFile = await w.call<Err>(T.tsuDeliver, 'POST', `${base}/import`, {});
     expect(noFile.status).toBe(400);
     expect(noFile.body.error.message).toContain('base64');

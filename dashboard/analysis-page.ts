@@ -24,8 +24,10 @@ type Query = { from?: string; to?: string };
 
 /** The months asked for (default: the twelve months up to this one). */
 export function analysisPeriod(q: Query): { fromMonth: string; toMonth: string; from: string; to: string } {
-  const toMonth = q.to ? monthSchema.parse(q.to) : tokyoMonth();
-  const fromMonth = q.from ? monthSchema.parse(q.from) : addMonths(toMonth, -11);
+  // a month, or a day (its month): the dashboard's other pages take days
+  const month = (v: string) => monthSchema.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? v.slice(0, 7) : v);
+  const toMonth = q.to ? month(q.to) : tokyoMonth();
+  const fromMonth = q.from ? month(q.from) : addMonths(toMonth, -11);
   if (fromMonth > toMonth) throw new AppError('invalid_range', '開始月が終了月より後になっています', 400);
   if (fromMonth < addMonths(toMonth, -35))
     throw new AppError('invalid_range', '期間は 3 年以内で指定してください', 400);

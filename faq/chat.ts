@@ -34,6 +34,8 @@ export interface FaqEventRegistry {
   onPostback(prefix: string, handler: EventHandler): void;
   /** Typed messages answered here, so the auto-reply stays silent (ingest's registry). */
   claimMessages?(claim: (ctx: EventContext) => Promise<boolean>): void;
+  /** The typed text the receiver held in memory (the event log keeps no message text). */
+  takeText?(ctx: EventContext): string | undefined;
 }
 
 interface ChatDeps {
@@ -225,9 +227,17 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
 
   registry.on('message', async (ctx) => {
     const msg = ctx.event.message as { type?: string; text?: unknown } | undefined;
-    if (ctx.event.source?.type !== 'user' || msg?.type !== 'text' || typeof msg.text !== 'string') return;
+    if (ctx.event.source?.type !== 'user' || msg?.type !== 'text') return;
+    // from the event itself, or (events from the log carry no text) as the receiver held it in memory
+    const raw = typeof msg.text === 'string' ? msg.text : registry.takeText?.(ctx);
     if (!(await accepts(ctx.tenantId))) return;
-    const typed = msg.text.slice(0, 500);
+    if (raw === undefined) {
+      // the text is gone (a restart between receipt and handling): the menu instead of silence
+      const { nodes } = await deps.store.live(ctx.tenantId);
+      await reply(ctx, [menu(nodes, 'ご質問を読み取れませんでした。お手数ですが、メニューから選んでください。')]);
+      return;
+    }
+    const typed = raw.slice(0, 500);
     const { nodes } = await deps.store.live(ctx.tenantId);
     const settings = await deps.store.settings(ctx.tenantId);
     if (!typed.trim()) return;

@@ -23,6 +23,8 @@ export class EventHandlerRegistry {
   #byType = new Map<string, EventHandler[]>();
   #postback: Array<{ prefix: string; handler: EventHandler }> = [];
   #messageClaims: Array<(ctx: EventContext) => Promise<boolean>> = [];
+  /** Typed text of message events, in memory only (the event log keeps none), for a claiming feature. */
+  #texts = new Map<string, { text: string; until: number }>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -40,6 +42,30 @@ export class EventHandlerRegistry {
    */
   claimMessages(claim: (ctx: EventContext) => Promise<boolean>): void {
     this.#messageClaims.push(claim);
+  }
+
+  /** Whether a feature wants typed text (the receiver then holds it in memory for it). */
+  get wantsText(): boolean {
+    return this.#messageClaims.length > 0;
+  }
+
+  /**
+   * The receiver hands over a message's text before the event is logged without it; kept in memory for
+   * a minute at most (a reply token's life), never written anywhere, bounded in number.
+   */
+  holdText(tenantId: string, webhookEventId: string, text: string, now = Date.now()): void {
+    if (this.#texts.size >= 10_000) {
+      for (const [k, v] of this.#texts) if (v.until < now || this.#texts.size >= 10_000) this.#texts.delete(k);
+    }
+    this.#texts.set(`${tenantId}\n${webhookEventId}`, { text: text.slice(0, 1000), until: now + 60_000 });
+  }
+
+  /** The held text of a message event, taken (once), or undefined (never held, expired, or after a restart). */
+  takeText(ctx: EventContext, now = Date.now()): string | undefined {
+    const key = `${ctx.tenantId}\n${ctx.event.webhookEventId}`;
+    const held = this.#texts.get(key);
+    this.#texts.delete(key);
+    return held && held.until >= now ? held.text : undefined;
   }
 
   /** True when a feature answers this message event itself. */

@@ -124,7 +124,7 @@ export function createIngest(deps: IngestDeps): Ingest {
   const shipper = new Shipper(log, deps.ch, deps.logger, rollup, deps.shipper, tables);
   const runner = new HandlerRunner(log, handlers, deps.logger, deps.handlerRunner);
   const clicks = new ClickSink(log, deps.logger, deps.clickLimits);
-  const receiver = createWebhookReceiver({ secrets, log, logger: deps.logger });
+  const receiver = createWebhookReceiver({ secrets, log, logger: deps.logger, texts: handlers });
   let stopped = false;
   return {
     handlers,

@@ -12,6 +12,8 @@ interface Deps {
   secrets: TenantSecretsCache;
   log: EventLog;
   logger: Logger;
+  /** Typed text held in memory for a feature that answers it (the FAQ); the log keeps none. */
+  texts?: { wantsText: boolean; holdText(tenantId: string, webhookEventId: string, text: string): void };
 }
 
 const PATH = /^\/webhook\/([^/?#]*)\/?(?:\?.*)?$/;
@@ -155,6 +157,12 @@ export function createWebhookReceiver(deps: Deps): (req: IncomingMessage, res: S
       return reply(res, 400, 'destination_mismatch', 'destination がこのテナントのボットのユーザー ID と一致しません');
     if (body.events.length === 0) return reply(res, 200);
 
+    if (deps.texts?.wantsText)
+      for (const e of body.events) {
+        const m = e.message as { type?: unknown; text?: unknown } | undefined;
+        if (e.type === 'message' && m?.type === 'text' && typeof m.text === 'string' && e.webhookEventId)
+          deps.texts.holdText(tenant.id, e.webhookEventId, m.text);
+      }
     log
       .append([{ kind: 'webhook', tenantId: tenant.id, receivedAt: Date.now(), events: body.events.map(forLog) }])
       .then(() => reply(res, 200))

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhookEvent } from '../../ingest/index.ts';
+import { waitFor } from '../helpers/index.ts';
 import { type FaqWorld, faqWorld, labels, op, quick, SCENARIO, TSU } from './fixtures.ts';
 
 let w: FaqWorld;
@@ -196,6 +197,32 @@ describe('typed questions', () => {
     expect(kept).toEqual(
       expect.arrayContaining(['図書館は何時まで開いていますか', '成人式の会場はどこ', 'プールの営業時間']),
     );
+  });
+
+  it('events from the log carry no text: the text the receiver held in memory is used, once; without it, the menu', async () => {
+    const u = w.residents[2]!;
+    expect(w.registry.wantsText).toBe(true);
+    const logged = async (text: string, hold: boolean) => {
+      const ev = await w.event(u, { type: 'message', text });
+      if (hold) w.registry.holdText(TSU, ev.webhookEventId, text);
+      const { text: _gone, ...message } = ev.message as Record<string, unknown>;
+      return { ...ev, message } as WebhookEvent;
+    };
+    const before = (await w.replies(u)).length;
+    const held = await logged('避難所はどこ', true);
+    await w.registry.dispatch(TSU, [held]);
+    const r1 = await waitFor(async () => (await w.replies(u))[before], 10_000, 'a reply');
+    expect(r1.messages[0]!.text).toContain('【避難所の場所】');
+    expect(w.registry.takeText({ tenantId: TSU, event: held })).toBeUndefined();
+    const lost = await logged('避難所はどこ', false);
+    await w.registry.dispatch(TSU, [lost]);
+    const r2 = await waitFor(async () => (await w.replies(u))[before + 1], 10_000, 'a reply');
+    expect(r2.messages[0]!.text).toContain('メニューから選んでください');
+    // held text expires with the reply token
+    w.registry.holdText(TSU, 'old-event', '古い質問', Date.now() - 61_000);
+    expect(
+      w.registry.takeText({ tenantId: TSU, event: { webhookEventId: 'old-event' } as WebhookEvent }),
+    ).toBeUndefined();
   });
 
   it('keeps no typed text unless the tenant turned that on', async () => {

@@ -42,6 +42,10 @@ async function xlsx(rows: string[][]): Promise<Buffer> {
 
 /** The resident taps in the talk (a signed webhook from the sandbox to the suite); the reply it causes. */
 async function tap(userId: string, data: string): Promise<Receipt['messages']> {
+  return act(userId, { type: 'postback', data });
+}
+
+async function act(userId: string, action: Record<string, unknown>): Promise<Receipt['messages']> {
   const channel = (await suite.tenants.require(TSU)).channelId;
   const sb = `${suite.sandbox!.url}/__sandbox/channels/${channel}`;
   const replies = async () =>
@@ -52,10 +56,11 @@ async function tap(userId: string, data: string): Promise<Receipt['messages']> {
   const res = await fetch(`${sb}/residents/${userId}/actions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'postback', data }),
+    body: JSON.stringify(action),
   });
   expect(res.status, await res.clone().text()).toBe(200);
-  return (await waitFor(async () => (await replies())[before], 20_000, `a reply to ${data}`)).messages;
+  const got = await waitFor(async () => (await replies())[before], 20_000, `a reply to ${JSON.stringify(action)}`);
+  return got.messages;
 }
 
 beforeAll(async () => {
@@ -182,9 +187,20 @@ describe('FAQ staff pages', () => {
     expect(ans[0]!.text).toContain('避難所マップ');
     const no = await tap(r!.userId, quick(ans[1], 'いいえ'));
     expect(no[0]!.text).toContain('津市役所 059-229-3111');
+    // typed questions are on: the FAQ answers, and the auto-reply stays silent (one reply only)
+    const typed = await act(r!.userId, { type: 'message', text: '粗大ゴミの出し方を教えて' });
+    expect(typed[0]!.text).toContain('【粗大ごみの出し方】');
+    await new Promise((ok) => setTimeout(ok, 1500));
+    const channel = (await suite.tenants.require(TSU)).channelId;
+    const all = (await (
+      await fetch(`${suite.sandbox!.url}/__sandbox/channels/${channel}/receipts/${r!.userId}`)
+    ).json()) as {
+      receipts: Receipt[];
+    };
+    expect(JSON.stringify(all.receipts)).not.toContain('個別のメッセージにはお返事できません');
     await page.goto(`${suite.url}/faq/${TSU}/stats`);
     expect(Number(await page.textContent('[data-testid=faq-no]'))).toBe(no0 + 1);
-    expect(Number((await page.textContent('[data-testid=faq-views]'))!.replace(/,/g, ''))).toBe(views0 + 2);
+    expect(Number((await page.textContent('[data-testid=faq-views]'))!.replace(/,/g, ''))).toBe(views0 + 3);
     expect(await page.textContent('[data-testid=faq-unresolved]')).toContain('防災 › 避難所の場所 (1 件)');
     expect(await page.textContent('[data-testid=faq-node-stats] tr[data-node="hinan"]')).toContain('0.0%');
     // the flow view: ELK's boxes with the figures

@@ -16,6 +16,8 @@ import { SURVEYS_POSTBACK_PREFIX } from './chat.ts';
 import { phaseOf, type SurveyStore } from './store.ts';
 
 const row = z.object({ survey_id: z.string() });
+/** How long a tenant's first-use survey read is reused (a change in this process clears it at once). */
+const FIRST_USE_CACHE_MS = 5000;
 export const firstUseBody = z.object({
   surveyId: z
     .string({ error: 'surveyId にアンケートの ID (解除は空文字) を指定してください' })
@@ -30,9 +32,17 @@ export class FirstUseSurveys {
     private readonly now: () => number,
   ) {}
 
+  /** Each tenant's choice, read at most every few seconds: every new friend's welcome asks for it. */
+  readonly #cache = new Map<string, { surveyId: Promise<string>; until: number }>();
+
   async get(tenantId: string): Promise<string> {
-    const [r] = await query(this.ch, 'surveys.first_use', { tenant: tenantId }, row);
-    return r?.survey_id ?? '';
+    const hit = this.#cache.get(tenantId);
+    if (hit && hit.until > Date.now()) return hit.surveyId;
+    const surveyId = query(this.ch, 'surveys.first_use', { tenant: tenantId }, row).then(([r]) => r?.survey_id ?? '');
+    if (this.#cache.size > 1000) this.#cache.clear();
+    this.#cache.set(tenantId, { surveyId, until: Date.now() + FIRST_USE_CACHE_MS });
+    surveyId.catch(() => this.#cache.delete(tenantId));
+    return surveyId;
   }
 
   /** Sets (or with '' clears) the tenant's first-use survey; a draft or closed survey is refused. */
@@ -67,6 +77,7 @@ export class FirstUseSurveys {
         },
       ],
     });
+    this.#cache.delete(tenantId);
     return { surveyId };
   }
 

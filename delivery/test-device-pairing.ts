@@ -99,11 +99,21 @@ export class TestDevicePairings {
       detail: { expiresAt: new Date(expiresAt).toISOString() },
     });
     const creator = by.actor.kind === 'staff' ? by.actor.username : 'operator';
-    await this.d.redis
-      .multi()
-      .hset(key(id), { tenantId, createdBy: creator, createdAt: String(this.#now()), expiresAt: String(expiresAt) })
-      .expire(key(id), PAIRING_MINUTES * 60 + KEEP_AFTER_EXPIRY_S)
-      .exec();
+    // one script, not MULTI: a queued transaction would wait for a Redis that is down instead of failing (503)
+    await this.d.redis.eval(
+      "redis.call('HSET', KEYS[1], unpack(ARGV, 2)); return redis.call('EXPIRE', KEYS[1], ARGV[1])",
+      1,
+      key(id),
+      String(PAIRING_MINUTES * 60 + KEEP_AFTER_EXPIRY_S),
+      'tenantId',
+      tenantId,
+      'createdBy',
+      creator,
+      'createdAt',
+      String(this.#now()),
+      'expiresAt',
+      String(expiresAt),
+    );
     const qr = await QRCode.toDataURL(url, { errorCorrectionLevel: 'M', margin: 4, width: 320 });
     return { pairingId: id, status: 'waiting', expiresAt: new Date(expiresAt).toISOString(), url, qr };
   }

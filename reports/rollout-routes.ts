@@ -19,7 +19,7 @@ import { z } from '../core/zod.ts';
 import { parseInput } from './files-routes.ts';
 import { ROLLOUT_STEP_KEYS, RolloutStore, rolloutEntrySchema } from './rollout.ts';
 
-const boardQuery = z.strictObject({ asOf: daySchema.optional() });
+const boardQuery = z.object({ asOf: daySchema.optional() });
 const stepSchema = z.enum(ROLLOUT_STEP_KEYS, { message: '工程が正しくありません' });
 
 /** Whether the caller enters the schedule: the contractor's staff, an administrator or the operator. */

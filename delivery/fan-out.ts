@@ -114,6 +114,11 @@ export class FanOut {
     return this.#redis;
   }
 
+  /** The connection requests use: no offline queue, so a stopped Redis answers 503 at once. */
+  get requestRedis(): Redis {
+    return this.#connections.requests;
+  }
+
   /** Starts the control worker and picks up deliveries left in flight or scheduled. */
   async start(): Promise<void> {
     this.#controlWorker = new Worker(CONTROL_QUEUE, (job) => this.#runStart(job), {

@@ -120,7 +120,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     liffUrl: (tenant, path) => residentShell?.liffUrl(tenant, path),
     ...deps.richMenuEditor,
   });
-  const pairings = new TestDevicePairings({ redis: fanOut.redis, store, audit: service.audit });
+  const pairings = new TestDevicePairings({ redis: fanOut.requestRedis, store, audit: service.audit });
   let residentShell: ResidentShell | undefined;
   const mail = createMailDeliveries({
     ch: deps.ch,

@@ -148,13 +148,14 @@ describe('with the suite running (through its API)', () => {
     expect(r.stderr).toContain('令和7年6月分の月次報告を作成しています…');
     // the steps seen while polling the job (how many depends on the machine's load)
     expect(r.stderr).toMatch(/\[\d+\/\d+\] .+を作成しています/);
-    expect(r.stdout).toContain('令和7年6月分の月次報告を作成しました (5 ファイル、提出期限 令和7年7月10日)');
+    expect(r.stdout).toContain('令和7年6月分の月次報告を作成しました (6 ファイル、提出期限 令和7年7月10日)');
     for (const name of [
       '2025-06_議事録.docx',
       '2025-06_課題管理表.xlsx',
       '2025-06_月次KPI報告書.xlsx',
       '2025-06_月次KPI報告書.docx',
       '2025-06_月次KPI報告書.pdf',
+      '2025-06_運用報告.xlsx',
     ]) {
       expect(r.stdout).toContain(name);
     }
@@ -166,7 +167,7 @@ describe('with the suite running (through its API)', () => {
     const { files } = JSON.parse(list.stdout) as {
       files: Array<{ id: string; kind: string; fileName: string; sha256: string }>;
     };
-    expect(files).toHaveLength(5);
+    expect(files).toHaveLength(6);
     const kpi = files.find((f) => f.kind === 'kpi-xlsx')!;
     const out = path.join(h.dir, 'out');
     fs.mkdirSync(out);
@@ -184,7 +185,7 @@ describe('with the suite stopped (directly on the data directory)', () => {
     suite = undefined;
     const list = await cli('report', 'list');
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toContain('5 件');
+    expect(list.stdout).toContain('6 件');
     const queued = await cli('report', 'generate', '--month', '2025-06', '--no-wait');
     expect(queued.code).toBe(1);
     expect(queued.stderr).toContain('--no-wait はスイートの稼働中だけ使えます');

@@ -35,6 +35,19 @@ export interface NavEntry {
   visible?: (p: Principal) => boolean;
 }
 
+/**
+ * A line the shell shows at the top of pages (a planned stop from ten days before, the month's
+ * availability): `every` page or only the `overview` (県全体); `warning` lines are announced
+ * (role="alert"-like emphasis in words, not colour alone).
+ */
+export interface Notice {
+  text: string;
+  level: 'info' | 'warning';
+  where: 'every' | 'overview';
+  /** A link to read more (e.g. /ops). */
+  href?: string;
+}
+
 export interface PageShell {
   /**
    * A GET page for signed-in staff: a caller who is not signed in goes to the sign-in page and back;
@@ -46,6 +59,11 @@ export interface PageShell {
   ): void;
   /** A link in the navigation, after the shell's own (in the order capabilities add them). */
   nav(entry: NavEntry): void;
+  /**
+   * Lines at the top of pages, asked for each page drawn (synchronously: a capability keeps them
+   * current in memory), shown to the callers the source returns them for.
+   */
+  notices(source: (p: Principal) => Notice[]): void;
   /** Browser files of a capability, served as /assets/<name> (name → absolute path). */
   assets(files: Record<string, string>): void;
 }

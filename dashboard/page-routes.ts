@@ -21,7 +21,7 @@ import { tokyoMonth as currentMonth, monthSchema } from '../core/time.ts';
 import type { DashboardData } from './data.ts';
 import { browserBundle } from '../core/browser-bundle.ts';
 import type { PageShell } from '../core/page-shell.ts';
-import { addNav, errorPage, layout, municipalityPage, overviewPage } from './pages.ts';
+import { addNav, addNoticeSource, errorPage, layout, municipalityPage, overviewPage } from './pages.ts';
 import { registerTokenPages, tokensSection } from './token-pages.ts';
 
 export interface PageDeps {
@@ -220,6 +220,7 @@ ${tokens}`,
       });
     },
     nav: addNav,
+    notices: addNoticeSource,
     assets(list) {
       for (const [name, file] of Object.entries(list)) {
         if (files.has(name)) throw new Error(`/assets/${name} is served twice`);

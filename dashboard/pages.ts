@@ -1,6 +1,6 @@
 import { ROLE_LABELS, type Principal } from '../core/auth.ts';
 import { html, jsonBlock, type HtmlValue, type SafeHtml } from '../core/html.ts';
-import type { NavEntry } from '../core/page-shell.ts';
+import type { NavEntry, Notice } from '../core/page-shell.ts';
 import { VOCABULARY } from '../core/vocabulary.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { addMonths, tokyoMonth as currentMonth } from '../core/time.ts';
@@ -30,6 +30,31 @@ import {
 import { mileageMunicipalitySection, mileageOverviewSection } from './mileage-section.ts';
 
 /** Navigation entries capabilities add through the page shell (by href: a second suite in one process adds the same). */
+const noticeSources: Array<(p: Principal) => Notice[]> = [];
+export function addNoticeSource(source: (p: Principal) => Notice[]): void {
+  noticeSources.push(source);
+}
+
+/** The notices for this caller on this page: every page's, and the overview's on 県全体. */
+function noticesHtml(p: Principal, overview: boolean): SafeHtml | '' {
+  const list = noticeSources
+    .flatMap((source) => {
+      try {
+        return source(p);
+      } catch {
+        return [];
+      }
+    })
+    .filter((n) => n.where === 'every' || overview);
+  if (!list.length) return '';
+  return html`<section class="notices" aria-label="お知らせ">${list.map(
+    (n) =>
+      html`<p class="notice notice-${n.level}">${n.level === 'warning' ? html`<strong>お知らせ:</strong> ` : ''}${n.text}${
+        n.href ? html` <a href="${n.href}">詳しく見る</a>` : ''
+      }</p>`,
+  )}</section>`;
+}
+
 const navEntries = new Map<string, NavEntry>();
 export function addNav(entry: NavEntry): void {
   navEntries.set(entry.href, entry);
@@ -48,6 +73,8 @@ export function layout(opts: {
   tenants?: Tenant[];
   scripts?: boolean | string[];
   styles?: string[];
+  /** The 県全体 page: it also shows the overview's notices (availability). */
+  overview?: boolean;
 }): SafeHtml {
   const p = opts.principal;
   const who = p?.kind === 'staff' ? `${p.displayName} (${ROLE_LABELS[p.role]})` : p ? '運用トークン' : '';
@@ -88,7 +115,7 @@ ${p.kind === 'operator' || p.role === 'admin' ? html`<a href="/admin/users">ユ�
 ${csrf ? html`<meta name="csrf-token" content="${csrf}">` : ''}
 ${styles.map((f) => html`<link rel="stylesheet" href="/assets/${f}">`)}</head><body>
 <header><a class="brand" href="/">Tayori 便り</a>${nav}</header>
-<main>${opts.body}</main>
+<main>${p ? noticesHtml(p, opts.overview === true) : ''}${opts.body}</main>
 ${opts.scripts === false ? '' : jsonBlock('vocabulary', VOCABULARY)}
 ${scripts}
 </body></html>`;
@@ -211,7 +238,7 @@ ${o.sources.insightFollowers ? '' : html`<p class="note" role="note">この月�
 ${mileage ? mileageOverviewSection(mileage, marks) : ''}
 ${definitions([...COLUMNS.map((c) => c.key), 'unblocks'], marks)}
 ${mileage ? jsonBlock('chart-data', mileageCharts(mileage, mileage.totals)) : ''}`;
-  return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body });
+  return layout({ title: '県全体', principal: ctx.principal, tenants: ctx.tenants, body, overview: true });
 }
 
 const tokyoTime = (iso: string) =>

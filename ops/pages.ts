@@ -7,7 +7,7 @@
 import { canSeeEvery } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import { html } from '../core/html.ts';
-import type { PageShell } from '../core/page-shell.ts';
+import type { Notice, PageShell } from '../core/page-shell.ts';
 import { formatWarekiMonth, tokyoMinute, tokyoMonth } from '../core/time.ts';
 import { answerDays, incidentDue } from './documents.ts';
 import type { Ops } from './index.ts';
@@ -15,7 +15,57 @@ import { ANSWER_OPEN_DAYS } from './open-days.ts';
 
 const when = (iso: string | null) => (iso ? tokyoMinute(Date.parse(iso)) : '—');
 
+/** How long the dashboard's notices (planned stops, availability) are reused before they are read again. */
+const NOTICES_MS = 5000;
+
+/**
+ * The lines every staff page shows from ops/: a planned stop from ten days before it starts (to
+ * everyone signed in), and on 県全体 the month's availability against the target.
+ */
+function registerOpsNotices(shell: PageShell, ops: Ops): void {
+  let notices: { stops: Notice[]; availability: Notice[] } = { stops: [], availability: [] };
+  let readAt = 0;
+  let reading: Promise<void> | undefined;
+  const refresh = () =>
+    (reading ??= ops
+      .status()
+      .then((s) => {
+        const a = s.availability;
+        notices = {
+          stops: s.upcomingStops.map((stop) => ({
+            level: 'warning',
+            where: 'every',
+            text: `計画停止: ${when(stop.startsAt)} 〜 ${when(stop.endsAt)} — ${stop.reason}`,
+          })),
+          availability:
+            a.percent === null
+              ? []
+              : [
+                  {
+                    level: a.met === false ? 'warning' : 'info',
+                    where: 'overview',
+                    href: '/ops',
+                    text: `今月 (${formatWarekiMonth(a.month)}) の稼働率 ${a.percent.toFixed(2)}% (目標 ${a.target}% 以上${a.met ? '、達成' : '、未達'}。計画停止 ${a.plannedMinutes} 分は除く)`,
+                  },
+                ],
+        };
+      })
+      .catch(() => {
+        // ClickHouse unreachable: the last notices stay; the page itself says what is wrong
+      })
+      .finally(() => {
+        readAt = Date.now();
+        reading = undefined;
+      }));
+  void refresh();
+  shell.notices((p) => {
+    if (Date.now() - readAt > NOTICES_MS) void refresh();
+    return [...notices.stops, ...(canSeeEvery(p) ? notices.availability : [])];
+  });
+}
+
 export function registerOpsPages(shell: PageShell, ops: Ops): void {
+  registerOpsNotices(shell, ops);
   shell.nav({ href: '/ops', label: '運用', visible: canSeeEvery });
   shell.page('/ops', async ({ principal }) => {
     if (!canSeeEvery(principal))

@@ -132,6 +132,35 @@ describe('/metrics', () => {
   }, 180_000);
 });
 
+describe('the dashboard’s notices', () => {
+  it('every page shows a planned stop from ten days before; 県全体 also shows the month’s availability', async () => {
+    const at = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+    const made = await api('POST', '/api/v1/ops/stops', {
+      startsAt: at(4),
+      endsAt: at(4.1),
+      reason: '通知テストの保守',
+    });
+    expect(made.status).toBe(201);
+    await api('POST', '/api/v1/ops/stops', { startsAt: at(30), endsAt: at(30.1), reason: 'ずっと先の保守' });
+    const page = async (p: string) =>
+      (await fetch(`${suite.url}${p}`, { headers: { authorization: `Bearer ${suite.token}` } })).text();
+    const overview = await waitFor(
+      async () => {
+        const text = await page('/overview');
+        return text.includes('通知テストの保守') && text.includes('稼働率') ? text : undefined;
+      },
+      30_000,
+      'the notices on 県全体',
+    );
+    expect(overview).toContain('お知らせ:');
+    expect(overview).toContain('href="/ops"');
+    expect(overview).not.toContain('ずっと先の保守'); // more than ten days ahead
+    const municipality = await page('/municipalities/24201');
+    expect(municipality).toContain('通知テストの保守');
+    expect(municipality).not.toContain('今月 ('); // the availability is the overview's
+  });
+});
+
 describe('the self-check', () => {
   it('a stopped redis-server opens one incident and mails once; Redis back: recovered and a second mail', async () => {
     expect(mails).toEqual([]);

@@ -1,6 +1,6 @@
 /**
  * ops/' page in the staff shell: 運用 (/ops) — the month's availability against the 99% target, the
- * banner of planned stops within ten days, open incidents (each with its 障害報告書 in Word), the
+ * planned stops (the shell's notice on every page from ten days before), open incidents (each with its 障害報告書 in Word), the
  * support history with the two-open-day figure, the operations issue log and recent backups.
  * Server-rendered, no script; records are made and changed through the JSON API (/api/v1/ops/…).
  */
@@ -78,10 +78,6 @@ export function registerOpsPages(shell: PageShell, ops: Ops): void {
     const answered = supports.filter((s) => s.answeredAt);
     const within = answered.filter((s) => (answerDays(s, ops.isOpenDay) ?? 99) <= ANSWER_OPEN_DAYS).length;
     const body = html`
-${status.upcomingStops.map(
-  (s) =>
-    html`<div class="notice" role="status" data-stop="${s.id}"><strong>計画停止のお知らせ:</strong> ${when(s.startsAt)} 〜 ${when(s.endsAt)} — ${s.reason}</div>`,
-)}
 <h1>運用</h1>
 <section aria-labelledby="availability-h"><h2 id="availability-h">稼働率 (${formatWarekiMonth(tokyoMonth())})</h2>
 <p class="stat" id="availability" data-percent="${a.percent ?? ''}">${a.percent === null ? '計測なし' : `${a.percent.toFixed(2)}%`} (目標 ${a.target}% 以上${a.met === null ? '' : a.met ? '、達成' : '、未達'})</p>

@@ -83,6 +83,8 @@ export function wireOps(o: {
   logger: Logger;
   queues: () => QueueLike[];
   failedJobs: () => Promise<number>;
+  /** Deliveries that failed in the last hour (delivery's store). */
+  failedDeliveries?: () => Promise<number>;
   /** The Insight pollers' queue (jobs by state). */
   insight?: { status(): Promise<{ counts: Record<string, number> }> };
   /** The card store's households (sealed with each tenant's data key): exported as they are stored. */
@@ -154,6 +156,7 @@ export function wireOps(o: {
       },
       backlog: () => o.ingest.status().backlog.events,
       failedJobs: o.failedJobs,
+      failedDeliveries: o.failedDeliveries,
       publicUrl: o.config.publicUrl,
     },
     stores: opsStores(o.config),

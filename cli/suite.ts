@@ -252,6 +252,7 @@ export async function startSuite(
         (await reportsRef?.jobs.queue.getJobs(['failed'], 0, 100))?.filter(
           (j) => (j.finishedOn ?? 0) > Date.now() - 3_600_000,
         ).length ?? 0,
+      failedDeliveries: () => delivery.store.failedSince(Date.now() - 3_600_000),
     });
     const reports = createReports({
       ch,

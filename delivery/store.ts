@@ -313,6 +313,12 @@ export class DeliveryStore {
     return (await query(this.ch, 'delivery.batch_totals', { tenant: tenantId, id }, totals))[0]!;
   }
 
+  /** Deliveries (not test sends) that ended failed, or with batches LINE refused, since `sinceMs`: the self-check's figure. */
+  async failedSince(sinceMs: number): Promise<number> {
+    const row = z.object({ n: int64 });
+    return (await query(this.ch, 'delivery.failed_since', { since: chDateTime(sinceMs) }, row))[0]?.n ?? 0;
+  }
+
   async link(token: string): Promise<z.infer<typeof linkRow> | undefined> {
     return (await query(this.ch, 'delivery.link', { token }, linkRow))[0];
   }

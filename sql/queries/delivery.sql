@@ -180,3 +180,9 @@ WHERE tenant_id = {tenant:String} AND item = {item:String} AND user_id > {after:
 SELECT rich_menu_id, news_url, contact_url, toUnixTimestamp64Milli(applied_at) AS applied_ms
 FROM delivery_rich_menus FINAL
 WHERE tenant_id = {tenant:String};
+
+-- name: delivery.failed_since
+-- Deliveries (not test sends) that ended failed, or done with batches LINE refused, changed since {since}.
+SELECT count() AS n
+FROM deliveries FINAL
+WHERE kind = 'normal' AND updated_at >= {since:DateTime64(3)} AND (status = 'failed' OR (status = 'done' AND failed > 0));

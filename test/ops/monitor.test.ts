@@ -12,6 +12,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Suite } from '../../cli/suite.ts';
 import type { LocalRedis } from '../../core/redis-server.ts';
+import { chDateTime } from '../../core/time.ts';
 import { harness, isAlive, redisPidOf, startTestRedis, waitFor, type Harness } from '../helpers/index.ts';
 
 interface Mail {
@@ -142,6 +143,17 @@ describe('the dashboard’s notices', () => {
     });
     expect(made.status).toBe(201);
     await api('POST', '/api/v1/ops/stops', { startsAt: at(30), endsAt: at(30.1), reason: 'ずっと先の保守' });
+    // self-check results of this month (the last ten minutes, all up), so there is an availability figure
+    const now = Date.now();
+    await suite.ch.insert({
+      table: 'ops_checks',
+      format: 'JSONEachRow',
+      values: Array.from({ length: 10 }, (_, i) => ({
+        checked_at: chDateTime(now - i * 60_000),
+        up: 1,
+        problems: '[]',
+      })),
+    });
     const page = async (p: string) =>
       (await fetch(`${suite.url}${p}`, { headers: { authorization: `Bearer ${suite.token}` } })).text();
     const overview = await waitFor(

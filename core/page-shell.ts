@@ -4,10 +4,11 @@
  * capability, which registers its own pages, navigation entries and browser files through it. So a
  * capability owns its pages without importing dashboard/, and the shell never imports a capability.
  */
-import type { Principal } from './auth.ts';
+import { type Principal, requireTenant } from './auth.ts';
+import { AppError } from './errors.ts';
 import type { SafeHtml } from './html.ts';
 import type { FastifyRequest } from './http.ts';
-import type { Tenant } from './tenants.ts';
+import { type Tenant, tenantIdSchema } from './tenants.ts';
 
 /** Whom a page is drawn for: the signed-in caller and the tenants it may see. */
 export interface PageContext<Params = Record<string, string>, Query = Record<string, string | undefined>> {
@@ -66,6 +67,16 @@ export interface PageShell {
   notices(source: (p: Principal) => Notice[]): void;
   /** Browser files of a capability, served as /assets/<name> (name → absolute path). */
   assets(files: Record<string, string>): void;
+}
+
+/** The tenant in a page's path, for a caller who may see it (400 malformed, 403 not theirs, 404 unknown). */
+export function pageTenant(principal: Principal, tenants: Tenant[], raw: string): Tenant {
+  const r = tenantIdSchema.safeParse(raw);
+  if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
+  requireTenant(principal, r.data);
+  const t = tenants.find((x) => x.id === r.data);
+  if (!t) throw new AppError('tenant_not_found', `テナント ${r.data} は登録されていません`, 404);
+  return t;
 }
 
 /** True for accounts that see every tenant (prefecture, contractor, admin, the operator token). */

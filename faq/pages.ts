@@ -13,11 +13,9 @@
  * Reads for whoever sees the tenant; the editing parts only for 配信 (the API refuses the rest anyway).
  */
 import { fileURLToPath } from 'node:url';
-import { hasPermission, requireTenant } from '../core/auth.ts';
-import { AppError } from '../core/errors.ts';
+import { hasPermission } from '../core/auth.ts';
 import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
-import type { PageShell } from '../core/page-shell.ts';
-import { type Tenant, tenantIdSchema } from '../core/tenants.ts';
+import { type PageShell, pageTenant as tenantOf } from '../core/page-shell.ts';
 import { tokyoMinute } from '../core/time.ts';
 import { dailyViewsOptions } from './charts.ts';
 import { flowSvg } from './flow.ts';
@@ -36,15 +34,6 @@ const API = '/api/v1/faq';
 const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
 const num = (n: number) => n.toLocaleString('ja-JP');
 const DAY = 86_400_000;
-
-function tenantOf(principal: Parameters<typeof requireTenant>[0], tenants: Tenant[], raw: string): Tenant {
-  const r = tenantIdSchema.safeParse(raw);
-  if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
-  requireTenant(principal, r.data);
-  const t = tenants.find((x) => x.id === r.data);
-  if (!t) throw new AppError('tenant_not_found', `テナント ${r.data} は登録されていません`, 404);
-  return t;
-}
 
 const page = (title: string, body: SafeHtml, scripts: string[] = ['faq.js']) => ({
   title,

@@ -15,11 +15,11 @@
  * the builder and the delivery button are browser/staff.ts, which posts to the surveys API.
  */
 import { fileURLToPath } from 'node:url';
-import { hasPermission, requireTenant } from '../core/auth.ts';
+import { hasPermission } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
-import type { PageShell } from '../core/page-shell.ts';
-import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
+import { type PageShell, pageTenant as tenantOf } from '../core/page-shell.ts';
+import type { Tenant } from '../core/tenants.ts';
 import { tokyoMinute } from '../core/time.ts';
 import { answersOverTimeOptions, optionCountsOptions } from './charts.ts';
 import type { SurveyResultsReader } from './results.ts';
@@ -48,15 +48,6 @@ const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const API = '/api/v1/surveys/tenants';
 const PHASE_LABELS = { draft: '下書き', not_open: '受付前', open: '受付中', closed: '受付終了' } as const;
 const when = (iso: string) => tokyoMinute(Date.parse(iso));
-
-function tenantOf(principal: Parameters<typeof requireTenant>[0], tenants: Tenant[], raw: string): Tenant {
-  const r = tenantIdSchema.safeParse(raw);
-  if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
-  requireTenant(principal, r.data);
-  const t = tenants.find((x) => x.id === r.data);
-  if (!t) throw new AppError('tenant_not_found', `テナント ${r.data} は登録されていません`, 404);
-  return t;
-}
 
 const page = (title: string, body: SafeHtml, scripts: string[] = ['surveys.js']) => ({
   title,

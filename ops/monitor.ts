@@ -6,6 +6,7 @@
  * incident record (障害報告書, 自動検知) and mails the contacts once; when it clears the record gets
  * its recovery time and a second mail says so.
  */
+import { isIP } from 'node:net';
 import tls from 'node:tls';
 import type { ClickHouseClient } from '../core/clickhouse.ts';
 import type { Logger } from '../core/logger.ts';
@@ -128,12 +129,21 @@ export class Monitor {
     if (deliveries)
       problems.push({ key: 'failed_deliveries', message: `この1時間に失敗した配信が ${deliveries} 件あります` });
     if (s.publicUrl?.startsWith('https:')) {
-      const days = await certificateDaysLeft(s.publicUrl).catch(() => undefined);
+      const host = new URL(s.publicUrl).host;
       const limitDays = this.#o.certificateDays ?? 14;
-      if (days !== undefined && days < limitDays)
+      const days = await certificateDaysLeft(s.publicUrl, { now: this.#now() }).catch((e: unknown) => e as Error);
+      if (days instanceof Error)
         problems.push({
           key: 'certificate',
-          message: `${new URL(s.publicUrl).host} のサーバー証明書の有効期限まで ${Math.max(0, Math.floor(days))} 日です`,
+          message: `${host} のサーバー証明書を確認できません (${connectionReason(days)})`,
+        });
+      else if (days < limitDays)
+        problems.push({
+          key: 'certificate',
+          message:
+            days <= 0
+              ? `${host} のサーバー証明書の有効期限が切れています`
+              : `${host} のサーバー証明書の有効期限まで ${Math.floor(days)} 日です (${limitDays} 日未満)`,
         });
     }
     // deduplicated by key (several errors of one part are one problem)
@@ -262,20 +272,39 @@ export class Monitor {
   }
 }
 
-/** Days until the certificate served at `url` expires. */
-export function certificateDaysLeft(url: string, timeoutMs = 5000): Promise<number> {
+/**
+ * Days until the certificate served at `url` expires, counted from `now` (fractional; negative when
+ * it has expired). Rejects when the host cannot be reached or serves no certificate.
+ */
+export function certificateDaysLeft(url: string, o: { timeoutMs?: number; now?: number } = {}): Promise<number> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = tls.connect(
-      { host: u.hostname, port: Number(u.port || 443), servername: u.hostname, rejectUnauthorized: false },
+      {
+        host: u.hostname,
+        port: Number(u.port || 443),
+        // SNI carries host names only (RFC 6066)
+        ...(isIP(u.hostname) ? {} : { servername: u.hostname }),
+        rejectUnauthorized: false,
+      },
       () => {
         const cert = socket.getPeerCertificate();
         socket.end();
         if (!cert?.valid_to) return reject(new Error('no certificate'));
-        resolve((Date.parse(cert.valid_to) - Date.now()) / 86_400_000);
+        resolve((Date.parse(cert.valid_to) - (o.now ?? Date.now())) / 86_400_000);
       },
     );
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error('timeout')));
+    socket.setTimeout(o.timeoutMs ?? 5000, () => socket.destroy(new Error('timeout')));
     socket.on('error', reject);
   });
+}
+
+/** Why a host could not be checked, in Japanese. */
+function connectionReason(e: Error): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ECONNREFUSED') return '接続を拒否されました';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'ホスト名を解決できません';
+  if (e.message === 'timeout' || code === 'ETIMEDOUT') return '応答がありません';
+  if (e.message === 'no certificate') return '証明書が提示されませんでした';
+  return `接続できません: ${code ?? e.message}`;
 }

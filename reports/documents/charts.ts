@@ -16,6 +16,8 @@ export interface ChartImage {
   png: Buffer;
   width: number;
   height: number;
+  /** Drawn in a section of its own (the KPI report's health mileage) rather than with the other charts. */
+  section?: 'mileage';
 }
 
 /*
@@ -76,7 +78,7 @@ export function municipalityBarsOptions(o: {
   title: string;
   names: string[];
   series: Series[];
-  unit: '人' | '%' | '件';
+  unit: '人' | '%' | '件' | '人・枚';
   colors?: string[];
 }): ChartOptions {
   const percent = o.unit === '%';
@@ -237,7 +239,7 @@ async function rgbPng(rgba: Buffer, width: number, height: number): Promise<Buff
  * decode each image in JavaScript to split off its alpha channel).
  */
 export async function renderCharts(
-  list: Array<{ caption: string; options: ChartOptions; width: number; height: number }>,
+  list: Array<{ caption: string; options: ChartOptions; width: number; height: number; section?: 'mileage' }>,
 ): Promise<ChartImage[]> {
   const out: ChartImage[] = [];
   for (const c of list) {
@@ -246,6 +248,7 @@ export async function renderCharts(
     const img = await renderAsync(svg, { background: 'white', font: RESVG_FONT });
     out.push({
       caption: c.caption,
+      ...(c.section ? { section: c.section } : {}),
       width: img.width,
       height: img.height,
       png: await rgbPng(img.pixels, img.width, img.height),

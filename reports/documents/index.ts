@@ -22,6 +22,7 @@ import { issuesXlsx, ISSUES_TITLE } from './issues-xlsx.ts';
 import { kpiDocx } from './kpi-docx.ts';
 import { kpiPdf } from './kpi-pdf.ts';
 import { kpiXlsx } from './kpi-xlsx.ts';
+import { mileageChartRequests } from './mileage-charts.ts';
 import { minutesDocx, MINUTES_TITLE } from './minutes-docx.ts';
 import { readMonthly, type MonthlySources, type ReportSources } from './sources.ts';
 
@@ -96,7 +97,7 @@ export function reportFile(kind: ReportKind, prefix: string, bytes: Buffer): Rep
   return { kind, title: k.title, fileName: `${prefix}_${BASE_NAMES[kind]}.${k.ext}`, mime: k.mime, bytes };
 }
 
-/** The monthly package's charts, rendered once for the Word and PDF versions (and the Excel sheet). */
+/** The monthly package's charts (the health mileage's too), rendered once for the Word, PDF and Excel versions. */
 export async function monthlyCharts(s: MonthlySources): Promise<ChartImage[]> {
   const rows = s.overview.rows;
   const names = rows.map((r) => r.name);
@@ -147,6 +148,7 @@ export async function monthlyCharts(s: MonthlySources): Promise<ChartImage[]> {
       height: 650,
       options: topDeliveryRatesOptions(top, s.tenants.name),
     },
+    ...mileageChartRequests(s.mileage),
   ]);
 }
 

@@ -24,14 +24,20 @@ import {
 } from './kpi-mileage.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import { notableLines } from './final-findings.ts';
+import { splitCharts } from './mileage-charts.ts';
 
 /** The KPI table as a docx table. */
 export function kpiDocxTable(s: Pick<MonthlySources, 'overview'>, notes: Footnotes, landscape = true): Block {
   return table({ ...kpiTextTable(s.overview, notes), size: 16, landscape });
 }
 
-/** The health-mileage figures: a few sentences, the per-municipality table, the points by activity. */
-export function mileageDocx(s: Pick<MonthlySources, 'mileage'>, notes: Footnotes, landscape = true): Block[] {
+/** The health-mileage figures: a few sentences, the per-municipality table, the points by activity, its charts. */
+export function mileageDocx(
+  s: Pick<MonthlySources, 'mileage'>,
+  notes: Footnotes,
+  landscape = true,
+  charts: readonly ChartImage[] = [],
+): Block[] {
   const m = s.mileage;
   return [
     heading(`健康マイレージ (${m.fiscalYearLabel})`, 2),
@@ -49,6 +55,7 @@ export function mileageDocx(s: Pick<MonthlySources, 'mileage'>, notes: Footnotes
           landscape,
         })
       : para('ポイントの記録はありません。'),
+    ...charts.flatMap((c, i) => figure(c, i + 1, c.height > c.width * 0.6 ? 175 : 230)),
   ];
 }
 
@@ -59,6 +66,7 @@ export async function kpiDocx(
   top: readonly DeliveryFigures[],
 ): Promise<Buffer> {
   const notes = new Footnotes();
+  const { mileage, other } = splitCharts(charts);
   const children: Block[] = [
     ...header(h),
     heading('1. 概要', 1),
@@ -69,9 +77,9 @@ export async function kpiDocx(
       { size: 18 },
     ),
     kpiDocxTable(s, notes),
-    ...mileageDocx(s, notes),
+    ...mileageDocx(s, notes, true, mileage),
     heading('3. グラフ', 1),
-    ...charts.flatMap((c, i) => figure(c, i + 1, c.height > c.width * 0.6 ? 175 : 230)),
+    ...other.flatMap((c, i) => figure(c, mileage.length + i + 1, c.height > c.width * 0.6 ? 175 : 230)),
     heading('4. 開封率の高い配信', 1),
     top.length
       ? table({

@@ -25,6 +25,7 @@ import {
 } from './kpi-mileage.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import { notableLines } from './final-findings.ts';
+import { splitCharts } from './mileage-charts.ts';
 
 type Align = 'left' | 'right' | 'center';
 
@@ -211,10 +212,12 @@ export async function kpiPdf(
       align: ACTIVITY_ALIGN,
     });
   else f.text('ポイントの記録はありません。', { size: 9 });
+  const { mileage, other } = splitCharts(charts);
+  mileage.forEach((c, i) => f.figure(c, i + 1));
 
   doc.addPage();
   f.heading('3. グラフ');
-  charts.forEach((c, i) => f.figure(c, i + 1));
+  other.forEach((c, i) => f.figure(c, mileage.length + i + 1));
 
   f.heading('4. 開封率の高い配信');
   if (top.length) {

@@ -24,6 +24,7 @@ import {
 } from './xlsx-kit.ts';
 import { tokyoWallClock } from '../../core/time.ts';
 import { notableLines } from './final-findings.ts';
+import { splitCharts } from './mileage-charts.ts';
 
 /** Writes the KPI table from `start`; returns the next free row. */
 export function kpiTableSheet(
@@ -200,8 +201,11 @@ export async function kpiXlsx(
   printable(dws, { landscape: true, headerRow: dStart, lastColumn: 8, lastRow: dLast - 1 });
 
   mileageSheet(wb.addWorksheet('マイレージ', { properties: { defaultRowHeight: 18 } }), s, h);
+  const { mileage, other } = splitCharts(charts);
+  if (mileage.length)
+    chartsSheet(wb, 'マイレージのグラフ', `${h.title}　${h.subtitle} 健康マイレージのグラフ`, mileage);
   if (s.rollout) rolloutSheet(wb.addWorksheet('業務工程表', { properties: { defaultRowHeight: 18 } }), s.rollout, h);
-  chartsSheet(wb, 'グラフ', `${h.title}　${h.subtitle} グラフ`, charts);
+  chartsSheet(wb, 'グラフ', `${h.title}　${h.subtitle} グラフ`, other);
   definitionsSheet(wb.addWorksheet('定義'), h);
   return xlsxBuffer(wb);
 }

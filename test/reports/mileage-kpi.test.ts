@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +12,7 @@ import {
 import { buildMonthlyPackage, type ReportFile, type ReportSources } from '../../reports/documents/index.ts';
 import { harness, type Harness } from '../helpers/index.ts';
 import { MILEAGE_EXPECTED, MILEAGE_MONTH, seedMileageLedger } from '../helpers/mileage-fixtures.ts';
-import { docxText, pdfText, reportSources } from '../helpers/report-documents-fixtures.ts';
+import { docxText, pdfText, reportSources, zipEntries } from '../helpers/report-documents-fixtures.ts';
 
 // The monthly KPI report's health-mileage figures (Excel sheet マイレージ, Word and PDF section) for
 // the hand-made ledger of test/helpers/mileage-fixtures.ts: every cell equals what metrics/ answers
@@ -129,5 +130,43 @@ describe('monthly KPI report: health mileage', () => {
       expect(text).toContain(MISSING_REASONS.no_programme);
       expect(text).toContain(MILEAGE_FIGURES.participants.definition.slice(0, 20));
     }
+  });
+
+  it('charts: participants (per 1,000 residents), points by activity, goal and cards — Word, PDF and Excel', async () => {
+    const captions = [
+      '市町別の健康マイレージ参加者',
+      '県全体の活動別の獲得ポイント',
+      '市町別の目標達成者ととこわか健康応援カードの発行',
+    ];
+    // Word: the mileage section's three figures first (図1–3), the report's four other charts after them
+    const docx = file('kpi-docx').bytes;
+    const media = zipEntries(docx).filter((e) => e.name.startsWith('word/media/'));
+    expect(media).toHaveLength(7);
+    for (const img of media) expect(img.size).toBeGreaterThan(5000);
+    const word = docxText(docx);
+    captions.forEach((c, i) => expect(word).toContain(`図${i + 1} ${c}`));
+    expect(word.indexOf('図1 市町別の健康マイレージ参加者')).toBeLessThan(word.indexOf('3. グラフ'));
+    expect(word).toContain('図4 市町別の友だち数');
+    // PDF: seven images, the captions read back
+    const pdf = file('kpi-pdf').bytes;
+    const images = execFileSync('pdfimages', ['-list', '-'], { input: pdf })
+      .toString('utf8')
+      .split('\n')
+      .slice(2)
+      .filter((l) => l.trim());
+    expect(images).toHaveLength(7);
+    const text = pdfText(pdf).replace(/\s+/g, '');
+    for (const c of captions) expect(text).toContain(c.replace(/\s+/g, ''));
+    // Excel: a sheet of its own right after マイレージ; the グラフ sheet keeps the other four
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(file('kpi-xlsx').bytes as unknown as ExcelJS.Buffer);
+    const names = wb.worksheets.map((w) => w.name);
+    expect(names[names.indexOf('マイレージ') + 1]).toBe('マイレージのグラフ');
+    const sheet = wb.getWorksheet('マイレージのグラフ')!;
+    expect(sheet.getImages()).toHaveLength(3);
+    const labels: string[] = [];
+    sheet.eachRow((r) => labels.push(String(r.getCell(1).value)));
+    captions.forEach((c, i) => expect(labels.some((l) => l.startsWith(`図${i + 1} ${c}`))).toBe(true));
+    expect(wb.getWorksheet('グラフ')!.getImages()).toHaveLength(4);
   });
 });

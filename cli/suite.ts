@@ -220,7 +220,15 @@ export async function startSuite(
       delivery,
     });
     // its postbacks (faq:) and typed questions join ingest's handlers before ingest starts too
-    const faq = createFaq({ ch, redis, tenants, endpoints, logger, ingestHandlers: ingest.handlers });
+    const faq = createFaq({
+      ch,
+      redis,
+      tenants,
+      endpoints,
+      logger,
+      ingestHandlers: ingest.handlers,
+      aiAllow: config.faqAiAllow,
+    });
     const dataKeys = new DataKeys({ dir: dataKeysDir(config.dataDir), provider: new SuiteKeyProvider(box) });
     const cards = createCards({
       dir: cardsStoreDir(config.dataDir),

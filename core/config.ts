@@ -139,6 +139,7 @@ const envSchema = z.object({
     .int('整数で指定してください')
     .min(0, '0 以上で指定してください')
     .default(4),
+  TAYORI_FAQ_AI_ALLOW: optionalString,
   TAYORI_CHECK_INTERVAL_S: z.coerce.number().positive('正の数で指定してください').default(60),
   TAYORI_INCIDENT_AFTER_S: z.coerce.number().min(0, '0 以上で指定してください').default(300),
 });
@@ -174,6 +175,11 @@ export interface Config {
     perSenderPerHour: number;
     perTenantPerHour: number;
   };
+  /**
+   * TAYORI_FAQ_AI_ALLOW: hosts (names or addresses, comma-separated) a tenant's FAQ AI endpoint may
+   * reach although internal or over http; every other endpoint must be https on a public address.
+   */
+  faqAiAllow: string[];
   /** ops/: mail to the contacts, the /metrics token, backups and the self-check. */
   ops: {
     smtpUrl?: string;
@@ -248,6 +254,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       perSenderPerHour: e.TAYORI_MAIL_SENDER_PER_HOUR,
       perTenantPerHour: e.TAYORI_MAIL_TENANT_PER_HOUR,
     },
+    faqAiAllow: (e.TAYORI_FAQ_AI_ALLOW ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, ''))
+      .filter(Boolean),
     ops: {
       smtpUrl: e.TAYORI_SMTP_URL,
       mailFrom: e.TAYORI_MAIL_FROM,

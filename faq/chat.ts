@@ -10,17 +10,24 @@
  *   faq:n:<node>[~page]    a node (a category's questions; a question's answer and follow-ups)
  *   faq:y:<node> | faq:x:<node>   はい / いいえ on an answer ('_ai' for an AI answer)
  *
+ * A typed question that matches nothing is recorded with its context — the node the resident viewed
+ * last in the chat (kept 30 minutes in Redis under a hash of the user id), or '_top' — so the
+ * statistics show the paths that end in the fallback; the text itself is kept only as above.
+ *
  * Handlers run from ingest's event log at least once: statistics rows carry the event's id and time
  * (a replay lands on the same rows) and the reply is sent once per event (Redis; cleared when it fails,
  * so a retry may send it).
  */
+import { createHash } from 'node:crypto';
 import type { messagingApi } from '@line/bot-sdk';
 import { lineClients, type LineEndpoints } from '../core/line.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { type EventContext, type EventHandler, replyTokenUsable } from '../ingest/index.ts';
+import { FAQ_TOP_NODE } from '../metrics/index.ts';
 import { askAi } from './ai.ts';
+import type { AiGuard } from './ai-guard.ts';
 import { bestMatch } from './match.ts';
 import { AI_NODE, childrenOf, type FaqNode, resolveNode } from './schemas.ts';
 import type { FaqEvent, FaqStore } from './store.ts';
@@ -44,7 +51,11 @@ interface ChatDeps {
   endpoints: () => LineEndpoints;
   redis: Redis;
   logger: Logger;
+  aiGuard: AiGuard;
 }
+
+/** How long the last node a resident viewed stays the context of a typed question. */
+const CONTEXT_TTL_S = 30 * 60;
 
 type QuickItem = messagingApi.QuickReplyItem;
 const pb = (label: string, data: string, displayText = label): QuickItem => ({
@@ -139,6 +150,23 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
       events.map((e) => ({ ...e, eventId: ctx.event.webhookEventId ?? '', at: ctx.event.timestamp })),
     );
 
+  /** The last node the resident viewed (or the top), kept under a hash of the user id. */
+  const lastKey = (ctx: EventContext) =>
+    `tayori:faq-last:${ctx.tenantId}:${createHash('sha256')
+      .update(`${ctx.tenantId}:${ctx.event.source?.userId ?? ''}`)
+      .digest('base64url')
+      .slice(0, 22)}`;
+  const remember = async (ctx: EventContext, nodeId: string) => {
+    if (ctx.event.source?.userId) await deps.redis.set(lastKey(ctx), nodeId, 'EX', CONTEXT_TTL_S);
+  };
+  /** A typed question's context, fixed when its event is first handled (a replay records the same). */
+  const contextOf = async (ctx: EventContext): Promise<string> => {
+    const key = `tayori:faq-context:${ctx.tenantId}:${ctx.event.webhookEventId}`;
+    const last = (await deps.redis.get(lastKey(ctx))) ?? FAQ_TOP_NODE;
+    await deps.redis.set(key, last, 'EX', 2 * 86_400, 'NX');
+    return (await deps.redis.get(key)) ?? last;
+  };
+
   const menu = (nodes: FaqNode[], lead: string, page = 0): messagingApi.Message => {
     const top = childrenOf(nodes, '').map((n) => pb(n.title, `${P}n:${n.id}`));
     if (!top.length) return text('よくある質問はまだ準備中です。');
@@ -160,6 +188,7 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
     const n = resolveNode(nodes, id);
     if (!n) return [menu(nodes, 'その項目は見つかりませんでした。メニューから選んでください。')];
     await record(ctx, [{ kind: 'view', nodeId: n.id, via }]);
+    await remember(ctx, n.id);
     const kids = childrenOf(nodes, n.id).map((c) => pb(c.title, `${P}n:${c.id}`));
     if (n.kind === 'category') {
       const back = n.parentId ? [pb('戻る', `${P}n:${n.parentId}`), MENU] : [MENU];
@@ -195,6 +224,7 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
     const { nodes } = await deps.store.live(ctx.tenantId);
     const settings = await deps.store.settings(ctx.tenantId);
     if (cmd === 'menu') {
+      await remember(ctx, FAQ_TOP_NODE);
       await reply(ctx, [menu(nodes, 'よくある質問です。知りたい項目を選んでください。', page)]);
       return;
     }
@@ -256,7 +286,8 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
       ]);
       return;
     }
-    await record(ctx, [{ kind: 'unmatched', via: 'typed' }]);
+    const at = await contextOf(ctx);
+    await record(ctx, [{ kind: 'unmatched', nodeId: at, via: 'typed' }]);
     if (settings.keepUnmatched)
       await deps.store.keepUnmatched(
         ctx.tenantId,
@@ -266,11 +297,11 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
         ctx.event.timestamp,
       );
     const ai = settings.aiEndpoint
-      ? await askAi(settings.aiEndpoint, settings.aiTimeoutMs, ctx.tenantId, typed, deps.logger)
+      ? await askAi(settings.aiEndpoint, settings.aiTimeoutMs, ctx.tenantId, typed, deps.logger, deps.aiGuard)
       : undefined;
     if (ai) {
       await record(ctx, [
-        { kind: 'ai', via: 'typed' },
+        { kind: 'ai', nodeId: at, via: 'typed' },
         { kind: 'view', nodeId: AI_NODE, via: 'typed' },
       ]);
       await reply(ctx, [
@@ -283,7 +314,7 @@ export function registerFaqChat(registry: FaqEventRegistry, deps: ChatDeps): voi
       ]);
       return;
     }
-    await record(ctx, [{ kind: 'fallback', via: 'typed' }]);
+    await record(ctx, [{ kind: 'fallback', nodeId: at, via: 'typed' }]);
     await reply(ctx, [
       menu(
         nodes,

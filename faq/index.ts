@@ -21,6 +21,7 @@ import type { Redis } from '../core/redis.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { type FaqEventRegistry, registerFaqChat } from './chat.ts';
+import { createAiGuard, type Resolve } from './ai-guard.ts';
 import { registerFaqResidentPages } from './resident-pages.ts';
 import { registerFaqRoutes } from './routes.ts';
 import { FaqStatsReader } from './stats.ts';
@@ -32,6 +33,7 @@ export { bestMatch, candidates, normalise } from './match.ts';
 export { flowSvg, layoutFlow } from './flow.ts';
 export { importXlsx, scenarioXlsx, templateXlsx, HEADERS as FAQ_XLSX_HEADERS } from './xlsx.ts';
 export { registerFaqPages } from './pages.ts';
+export { createAiGuard, internalAddress } from './ai-guard.ts';
 export { parseScenario } from './store.ts';
 export type { FaqStore, FaqStatsReader };
 export type { FaqEvent, FaqEventKind } from './store.ts';
@@ -46,6 +48,13 @@ export interface FaqDeps {
   /** ingest.handlers: the chat's postbacks (faq:) and typed messages. */
   ingestHandlers?: FaqEventRegistry;
   now?: () => number;
+  /**
+   * Hosts the AI endpoint may reach although internal or without https (the operator's
+   * TAYORI_FAQ_AI_ALLOW, config.faqAiAllow); default: none.
+   */
+  aiAllow?: readonly string[];
+  /** Host name resolution for the AI endpoint's checks (tests stand in for DNS). */
+  aiResolve?: Resolve;
 }
 
 export interface Faq {
@@ -58,8 +67,12 @@ export interface Faq {
 export function createFaq(deps: FaqDeps): Faq {
   const now = deps.now ?? Date.now;
   const audit = deps.audit ?? new AuditLog(deps.ch, deps.logger);
-  const store = new FaqStore(deps.ch, audit, now);
-  const stats = new FaqStatsReader(deps.ch);
+  const aiGuard = createAiGuard({
+    allow: deps.aiAllow ?? [],
+    resolve: deps.aiResolve,
+  });
+  const store = new FaqStore(deps.ch, audit, now, aiGuard);
+  const stats = new FaqStatsReader(deps.ch, deps.tenants);
   if (deps.ingestHandlers)
     registerFaqChat(deps.ingestHandlers, {
       store,
@@ -67,6 +80,7 @@ export function createFaq(deps: FaqDeps): Faq {
       endpoints: deps.endpoints,
       redis: deps.redis,
       logger: deps.logger,
+      aiGuard,
     });
   return {
     store,

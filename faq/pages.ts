@@ -6,9 +6,10 @@
  *   /faq/:tenantId           the scenario: tree editor (browser/staff.ts), xlsx import with row errors
  *                            before confirming, template and export, publish and rollback, settings
  *                            (typed questions, the AI endpoint, keeping unmatched questions)
- *   /faq/:tenantId/stats     statistics (?days=): views per day (chart), per node with resolution rate,
- *                            answers ending in いいえ with their path, top questions per month, unmatched
- *                            questions, and the flow view (ELK layout as SVG) with each node's figures
+ *   /faq/:tenantId/stats     statistics (?days=): views per day and per node per day (charts with their
+ *                            tables), per node with resolution rate, the paths ending in いいえ or in the
+ *                            fallback, top questions per month, unmatched questions, and the flow view
+ *                            (ELK layout as SVG) with each node's figures
  *
  * Reads for whoever sees the tenant; the editing parts only for 配信 (the API refuses the rest anyway).
  */
@@ -17,7 +18,7 @@ import { hasPermission } from '../core/auth.ts';
 import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
 import { type PageShell, pageTenant as tenantOf } from '../core/page-shell.ts';
 import { tokyoMinute } from '../core/time.ts';
-import { dailyViewsOptions } from './charts.ts';
+import { dailyViewsOptions, nodeDailyOptions } from './charts.ts';
 import { flowSvg } from './flow.ts';
 import { daysQuery } from './routes.ts';
 import { NODE_KIND_LABELS } from './schemas.ts';
@@ -52,7 +53,11 @@ export function registerFaqPages(shell: PageShell, deps: FaqPageDeps): void {
 
   shell.page('/faq', async ({ tenants }) => {
     const to = Date.now();
-    const totals = new Map((await deps.stats.tenantTotals(to - 30 * DAY, to)).map((t) => [t.tenantId, t]));
+    const totals = await deps.stats.tenantTotals(
+      tenants.map((t) => t.id),
+      to - 30 * DAY,
+      to,
+    );
     const rows = await Promise.all(
       tenants.map(async (t) => {
         const live = await deps.store.liveNumber(t.id).catch(() => 0);
@@ -60,7 +65,7 @@ export function registerFaqPages(shell: PageShell, deps: FaqPageDeps): void {
         return html`<tr><th scope="row"><a href="/faq/${t.id}">${t.name}</a></th><td>${live ? `第 ${live} 版` : '未公開'}</td><td class="num">${num(s?.views ?? 0)}</td><td class="num">${pct(s?.rate ?? null)}</td><td class="num">${num(s?.unmatched ?? 0)}</td><td><a href="/faq/${t.id}/stats">統計</a></td></tr>`;
       }),
     );
-    const all = [...totals.values()].filter((t) => tenants.some((x) => x.id === t.tenantId));
+    const all = [...totals.values()];
     const yes = all.reduce((a, t) => a + t.yes, 0);
     const no = all.reduce((a, t) => a + t.no, 0);
     return page(
@@ -171,7 +176,7 @@ ${jsonBlock('faq-data', { nodes: draft.nodes, settings, mayEdit })}`,
       .sort((a, b) => (b.x?.views ?? 0) - (a.x?.views ?? 0))
       .map(
         ({ n, x }) =>
-          html`<tr data-node="${n.id}"><th scope="row">${n.title}</th><td class="num">${num(x?.views ?? 0)}</td><td class="num">${num(x?.yes ?? 0)}</td><td class="num">${num(x?.no ?? 0)}</td><td class="num">${pct(x?.rate ?? null)}</td></tr>`,
+          html`<tr data-node="${n.id}"><th scope="row">${n.title}</th><td class="num">${num(x?.views ?? 0)}</td><td class="num">${num(x?.yes ?? 0)}</td><td class="num">${num(x?.no ?? 0)}</td><td class="num">${pct(x?.rate ?? null)}</td><td class="num">${num(x?.fallback ?? 0)}</td></tr>`,
       );
     return page(
       `${tenant.name}の FAQ 統計`,
@@ -190,19 +195,37 @@ ${jsonBlock('faq-data', { nodes: draft.nodes, settings, mayEdit })}`,
 <section class="card" aria-labelledby="faq-daily-h"><h2 id="faq-daily-h">表示回数の推移</h2>
 <div class="chart" data-chart="daily" role="figure" aria-label="日別の表示回数 (表は下にあります)"></div>
 <div class="scroll"><table><caption class="visually-hidden">日別の表示回数</caption><thead><tr><th scope="col">日付</th><th scope="col">表示回数</th></tr></thead><tbody>${s.daily.map((d) => html`<tr><th scope="row">${d.day}</th><td class="num">${num(d.count)}</td></tr>`)}</tbody></table></div></section>
+<section class="card" aria-labelledby="faq-node-daily-h"><h2 id="faq-node-daily-h">項目別・日別の表示回数</h2>
+<p class="hint">期間中によく表示された上位 ${s.nodeDaily.series.length} 項目の、日ごとの表示回数です。</p>
+${
+  s.nodeDaily.series.length
+    ? html`<div class="faq-chart-table"><div class="chart" data-chart="nodeDaily" role="figure" aria-label="項目別・日別の表示回数 (同じ値を右の表に示しています)"></div>
+<div class="scroll faq-side-table" tabindex="0" role="region" aria-label="項目別・日別の表示回数の表"><table data-testid="faq-node-daily"><caption class="visually-hidden">項目別・日別の表示回数</caption><thead><tr><th scope="col">日付</th>${s.nodeDaily.series.map((x) => html`<th scope="col" data-node="${x.nodeId}">${x.title}</th>`)}</tr></thead><tbody>${s.nodeDaily.days.map((d, i) => html`<tr><th scope="row">${d}</th>${s.nodeDaily.series.map((x) => html`<td class="num">${num(x.counts[i] ?? 0)}</td>`)}</tr>`)}</tbody></table></div></div>`
+    : html`<p>この期間に表示された項目はありません。</p>`
+}</section>
 <section class="card" aria-labelledby="faq-flow-h"><h2 id="faq-flow-h">シナリオの流れ</h2>
-<p class="hint">各項目に表示回数と解決率を表示しています。点線は「移動先」です。<a href="${API}/tenants/${tenant.id}/flow.svg?days=${days}" download="faq-flow.svg">SVG で保存</a> ／ <a href="${API}/tenants/${tenant.id}/flow.png?days=${days}" download>PNG で保存</a> ／ <a href="${API}/tenants/${tenant.id}/flow.pdf?days=${days}" download>PDF で保存</a></p>
+<p class="hint">各項目に表示回数と解決率、「いいえ」の数と、その項目を見たあとの入力が案内で終わった数を表示しています。メニューの「案内」は何も選ばずに入力した質問です。点線は「移動先」です。<a href="${API}/tenants/${tenant.id}/flow.svg?days=${days}" download="faq-flow.svg">SVG で保存</a> ／ <a href="${API}/tenants/${tenant.id}/flow.png?days=${days}" download>PNG で保存</a> ／ <a href="${API}/tenants/${tenant.id}/flow.pdf?days=${days}" download>PDF で保存</a></p>
 <div class="faq-flow scroll" data-testid="faq-flow">${svg}</div></section>
 <section class="card" aria-labelledby="faq-nodes-h"><h2 id="faq-nodes-h">質問ごとの利用状況</h2>
-<div class="scroll"><table data-testid="faq-node-stats"><caption class="visually-hidden">質問ごとの表示回数と解決率</caption><thead><tr><th scope="col">質問</th><th scope="col">表示</th><th scope="col">はい</th><th scope="col">いいえ</th><th scope="col">解決率</th></tr></thead><tbody>${nodeRows}</tbody></table></div></section>
-<section class="card" aria-labelledby="faq-no-h"><h2 id="faq-no-h">「いいえ」で終わった経路</h2>
-${s.unresolved.length ? html`<ol class="faq-paths" data-testid="faq-unresolved">${s.unresolved.map((u) => html`<li>${u.path} <strong>(${num(u.no)} 件)</strong></li>`)}</ol>` : html`<p>ありません。</p>`}</section>
+<div class="scroll"><table data-testid="faq-node-stats"><caption class="visually-hidden">質問ごとの表示回数と解決率</caption><thead><tr><th scope="col">質問</th><th scope="col">表示</th><th scope="col">はい</th><th scope="col">いいえ</th><th scope="col">解決率</th><th scope="col">その後の入力が案内で終了</th></tr></thead><tbody>${nodeRows}</tbody></table></div></section>
+<section class="card" aria-labelledby="faq-no-h"><h2 id="faq-no-h">「いいえ」または案内で終わった経路</h2>
+<p class="hint">「いいえ」: 回答に「解決しなかった」と答えた項目。案内: その項目を見たあと (または何も選ばずに) 入力した質問に当てはまる回答がなく、AI の回答もないままお詫びとメニューの案内で終わったもの。入力した文面は保存していません。</p>
+${
+  s.endings.length
+    ? html`<div class="scroll"><table data-testid="faq-endings"><caption class="visually-hidden">「いいえ」または案内で終わった経路</caption><thead><tr><th scope="col">経路</th><th scope="col">終わり方</th><th scope="col">件数</th></tr></thead><tbody>${s.endings.map((e) => html`<tr data-node="${e.nodeId}" data-ending="${e.ending}"><th scope="row">${e.path}</th><td>${e.ending === 'no' ? '「いいえ」' : '案内 (該当なし)'}</td><td class="num">${num(e.count)}</td></tr>`)}</tbody></table></div>`
+    : html`<p>ありません。</p>`
+}
+${
+  s.fallbacks.length
+    ? html`<h3>当てはまらなかった質問が入力された場所</h3><div class="scroll"><table data-testid="faq-fallbacks"><caption class="visually-hidden">当てはまらなかった質問が入力された場所</caption><thead><tr><th scope="col">直前に見ていた項目</th><th scope="col">未一致</th><th scope="col">AI が回答</th><th scope="col">案内で終了</th></tr></thead><tbody>${s.fallbacks.map((f) => html`<tr data-node="${f.nodeId}"><th scope="row">${f.path}</th><td class="num">${num(f.unmatched)}</td><td class="num">${num(f.ai)}</td><td class="num">${num(f.fallback)}</td></tr>`)}</tbody></table></div>`
+    : ''
+}</section>
 <section class="card" aria-labelledby="faq-top-h"><h2 id="faq-top-h">月別のよく見られた質問</h2>
 ${s.monthlyTop.length ? s.monthlyTop.map((m) => html`<h3>${m.month}</h3><ol>${m.top.map((t) => html`<li>${t.title} (${num(t.views)} 回)</li>`)}</ol>`) : html`<p>まだありません。</p>`}</section>
 <section class="card" aria-labelledby="faq-um-h"><h2 id="faq-um-h">当てはまらなかった質問</h2>
 <p class="hint">設定で保存を有効にしたテナントだけ、保存期間のあいだ文面を表示します (件数は常に数えます: ${k('unmatched')} 件)。</p>
 ${unmatched.length ? html`<ul class="s-texts" data-testid="faq-unmatched-list">${unmatched.map((u) => html`<li><p>${u.text}</p><small>${tokyoMinute(Date.parse(u.at))}</small></li>`)}</ul>` : html`<p>保存された質問はありません。</p>`}</section>
-${jsonBlock('chart-data', { daily: dailyViewsOptions(s.daily) })}`,
+${jsonBlock('chart-data', { daily: dailyViewsOptions(s.daily), nodeDaily: nodeDailyOptions(s.nodeDaily) })}`,
       ['apexcharts.js', 'charts.js'],
     );
   });

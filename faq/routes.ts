@@ -16,6 +16,7 @@
  *   GET  /api/v1/faq/tenants/:tenantId/settings                    → FaqSettings
  *   PUT  /api/v1/faq/tenants/:tenantId/settings   FaqSettings      → FaqSettings
  *   GET  /api/v1/faq/tenants/:tenantId/stats?days=30               → statistics of the live scenario
+ *          (totals, per node, per day, per node per day, paths ending in いいえ or the fallback, top per month)
  *   GET  /api/v1/faq/tenants/:tenantId/flow.svg?days=30            the flow view (SVG; .png and .pdf too)
  *   GET  /api/v1/faq/tenants/:tenantId/unmatched                   → { questions: [{ at, text }] }
  */
@@ -173,10 +174,16 @@ export function registerFaqRoutes(app: FastifyInstance, deps: FaqRouteDeps): voi
           yes: x?.yes ?? 0,
           no: x?.no ?? 0,
           rate: x?.rate ?? null,
+          unmatched: x?.unmatched ?? 0,
+          fallback: x?.fallback ?? 0,
+          ai: x?.ai ?? 0,
         };
       }),
+      nodeDaily: s.nodeDaily,
       ai: s.ai,
       unresolved: s.unresolved,
+      fallbacks: s.fallbacks,
+      endings: s.endings,
       monthlyTop: s.monthlyTop,
     };
   });

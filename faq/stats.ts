@@ -1,29 +1,18 @@
 /**
- * The FAQ's statistics from faq_events: views per node and per day, resolution rate (はい ÷ answered),
- * nodes whose answers end in いいえ (with their path), fallbacks, AI answers, candidates offered,
- * unmatched questions, the top questions per month, and every tenant's totals (prefecture-wide).
+ * The FAQ's statistics of one tenant's live scenario, from metrics/' counts (metrics/faq.ts; the
+ * monthly KPI report reads the same): views per node and per day (and per node per day), resolution
+ * rate (はい ÷ answered), the paths that end in いいえ or in the fallback (the node the resident viewed
+ * last before typing a question nothing matched, or the top), AI answers, candidates offered, unmatched
+ * questions, the top questions per month, and every tenant's totals (prefecture-wide). The unmatched
+ * questions' text (kept only where the tenant turned that on) is faq/'s own.
  */
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
-import { chDateTime } from '../core/time.ts';
+import type { TenantStore } from '../core/tenants.ts';
+import { addDays, tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
+import { FAQ_TOP_NODE, type FaqTotals, faqRate, Metrics } from '../metrics/index.ts';
 import { AI_NODE, type FaqNode, pathOf } from './schemas.ts';
 
-const nodeRow = z.object({
-  node_id: z.string(),
-  views: z.coerce.number(),
-  yes: z.coerce.number(),
-  no: z.coerce.number(),
-});
-const kindRow = z.object({ kind: z.string(), n: z.coerce.number() });
-const dayRow = z.object({ day: z.string(), n: z.coerce.number() });
-const monthRow = z.object({ month: z.string(), node_id: z.string(), n: z.coerce.number() });
-const tenantRow = z.object({
-  tenant_id: z.string(),
-  views: z.coerce.number(),
-  yes: z.coerce.number(),
-  no: z.coerce.number(),
-  unmatched: z.coerce.number(),
-});
 const unmatchedRow = z.object({ at_ms: z.coerce.number(), text: z.string() });
 
 export interface NodeStat {
@@ -33,6 +22,18 @@ export interface NodeStat {
   no: number;
   /** はい ÷ (はい + いいえ), null when nobody answered. */
   rate: number | null;
+  /** Typed questions after this node (or '_top') that matched nothing, ended in the fallback, got an AI answer. */
+  unmatched: number;
+  fallback: number;
+  ai: number;
+}
+
+/** A path that ended badly: いいえ on its last node, or a typed question after it that ended in the fallback. */
+export interface Ending {
+  nodeId: string;
+  path: string;
+  ending: 'no' | 'fallback';
+  count: number;
 }
 
 export interface FaqStats {
@@ -42,74 +43,125 @@ export interface FaqStats {
   totals: { views: number; yes: number; no: number; rate: number | null };
   kinds: Record<string, number>;
   daily: Array<{ day: string; count: number }>;
+  /** Views per day of the most viewed nodes (every Tokyo day of the period), for the chart and its table. */
+  nodeDaily: { days: string[]; series: Array<{ nodeId: string; title: string; counts: number[] }> };
   /** Nodes answered いいえ, most first, with their path in the tree. */
   unresolved: Array<{ nodeId: string; path: string; no: number }>;
+  /** Where typed questions that matched nothing were asked (the last node viewed, or the top), most first. */
+  fallbacks: Array<{ nodeId: string; path: string; unmatched: number; fallback: number; ai: number }>;
+  /** Paths that end in いいえ or in the fallback, most first. */
+  endings: Ending[];
   monthlyTop: Array<{ month: string; top: Array<{ nodeId: string; title: string; views: number }> }>;
   ai: NodeStat;
 }
 
-export const rate = (yes: number, no: number): number | null => (yes + no ? yes / (yes + no) : null);
-const range = (from: number, to: number) => ({ from: chDateTime(from), to: chDateTime(to) });
+export const rate = faqRate;
+/** The nodes drawn as series in the views-per-node-per-day chart. */
+export const NODE_DAILY_SERIES = 5;
+export const TOP_PATH = 'メニュー (何も選ばずに入力)';
+const UNKNOWN_PATH = '(経路の記録なし)';
+
+const emptyStat = (nodeId: string): NodeStat => ({
+  nodeId,
+  views: 0,
+  yes: 0,
+  no: 0,
+  rate: null,
+  unmatched: 0,
+  fallback: 0,
+  ai: 0,
+});
+
+/** Every Tokyo day of [from, to). */
+function daysOf(from: number, to: number): string[] {
+  const out: string[] = [];
+  const last = tokyoToday(to - 1);
+  for (let d = tokyoToday(from); d <= last && out.length <= 400; d = addDays(d, 1)) out.push(d);
+  return out;
+}
 
 export class FaqStatsReader {
-  constructor(private readonly ch: ClickHouseClient) {}
+  readonly #metrics: Metrics;
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    tenants: TenantStore,
+  ) {
+    this.#metrics = new Metrics(ch, tenants);
+  }
 
   async stats(tenantId: string, nodes: FaqNode[], from: number, to: number): Promise<FaqStats> {
-    const p = { tenant: tenantId, ...range(from, to) };
-    const [rows, kinds, daily, months] = await Promise.all([
-      query(this.ch, 'faq.node_stats', p, nodeRow),
-      query(this.ch, 'faq.kind_totals', p, kindRow),
-      query(this.ch, 'faq.daily_views', p, dayRow),
-      query(this.ch, 'faq.monthly_top', p, monthRow),
-    ]);
+    const c = await this.#metrics.faqCounts(tenantId, from, to);
     const map = new Map<string, NodeStat>();
-    for (const r of rows)
-      map.set(r.node_id, { nodeId: r.node_id, views: r.views, yes: r.yes, no: r.no, rate: rate(r.yes, r.no) });
+    for (const r of c.nodes) map.set(r.nodeId, { ...r, rate: rate(r.yes, r.no) });
     const all = [...map.values()].filter((s) => s.nodeId !== AI_NODE);
     const views = all.reduce((a, s) => a + s.views, 0);
     const yes = all.reduce((a, s) => a + s.yes, 0);
     const no = all.reduce((a, s) => a + s.no, 0);
     const title = (id: string) => nodes.find((n) => n.id === id)?.title ?? `(削除された項目 ${id})`;
+    const path = (id: string) =>
+      id === FAQ_TOP_NODE
+        ? TOP_PATH
+        : id === ''
+          ? UNKNOWN_PATH
+          : pathOf(nodes, id)
+              .map((n) => n.title)
+              .join(' › ') || title(id);
     const byMonth = new Map<string, FaqStats['monthlyTop'][number]['top']>();
-    for (const m of months) {
+    for (const m of c.monthly) {
       const list = byMonth.get(m.month) ?? [];
-      if (list.length < 5) list.push({ nodeId: m.node_id, title: title(m.node_id), views: m.n });
+      if (list.length < 5) list.push({ nodeId: m.nodeId, title: title(m.nodeId), views: m.views });
       byMonth.set(m.month, list);
+    }
+    const unresolved = all
+      .filter((s) => s.no > 0)
+      .sort((a, b) => b.no - a.no || a.nodeId.localeCompare(b.nodeId))
+      .slice(0, 20)
+      .map((s) => ({ nodeId: s.nodeId, path: path(s.nodeId), no: s.no }));
+    const fallbacks = all
+      .filter((s) => s.unmatched > 0)
+      .sort((a, b) => b.fallback - a.fallback || b.unmatched - a.unmatched || a.nodeId.localeCompare(b.nodeId))
+      .slice(0, 20)
+      .map((s) => ({ nodeId: s.nodeId, path: path(s.nodeId), unmatched: s.unmatched, fallback: s.fallback, ai: s.ai }));
+    const endings: Ending[] = [
+      ...unresolved.map((u) => ({ nodeId: u.nodeId, path: u.path, ending: 'no' as const, count: u.no })),
+      ...fallbacks
+        .filter((f) => f.fallback > 0)
+        .map((f) => ({ nodeId: f.nodeId, path: f.path, ending: 'fallback' as const, count: f.fallback })),
+    ]
+      .sort((a, b) => b.count - a.count || a.path.localeCompare(b.path) || a.ending.localeCompare(b.ending))
+      .slice(0, 20);
+    const days = daysOf(from, to);
+    const top = all
+      .filter((s) => s.views > 0 && nodes.some((n) => n.id === s.nodeId))
+      .sort((a, b) => b.views - a.views || a.nodeId.localeCompare(b.nodeId))
+      .slice(0, NODE_DAILY_SERIES);
+    const at = new Map(days.map((d, i) => [d, i]));
+    const series = top.map((s) => ({ nodeId: s.nodeId, title: title(s.nodeId), counts: days.map(() => 0) }));
+    for (const d of c.nodeDaily) {
+      const i = at.get(d.day);
+      const s = series.find((x) => x.nodeId === d.nodeId);
+      if (s && i !== undefined) s.counts[i] = d.count;
     }
     return {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       nodes: map,
       totals: { views, yes, no, rate: rate(yes, no) },
-      kinds: Object.fromEntries(kinds.map((k) => [k.kind, k.n])),
-      daily: daily.map((d) => ({ day: d.day, count: d.n })),
-      unresolved: all
-        .filter((s) => s.no > 0)
-        .sort((a, b) => b.no - a.no || a.nodeId.localeCompare(b.nodeId))
-        .slice(0, 20)
-        .map((s) => ({
-          nodeId: s.nodeId,
-          path:
-            pathOf(nodes, s.nodeId)
-              .map((n) => n.title)
-              .join(' › ') || title(s.nodeId),
-          no: s.no,
-        })),
-      monthlyTop: [...byMonth].map(([month, top]) => ({ month: month.slice(0, 7), top })),
-      ai: map.get(AI_NODE) ?? { nodeId: AI_NODE, views: 0, yes: 0, no: 0, rate: null },
+      kinds: c.kinds,
+      daily: c.daily,
+      nodeDaily: { days, series },
+      unresolved,
+      fallbacks,
+      endings,
+      monthlyTop: [...byMonth].map(([month, list]) => ({ month, top: list })),
+      ai: map.get(AI_NODE) ?? emptyStat(AI_NODE),
     };
   }
 
-  async tenantTotals(from: number, to: number) {
-    const rows = await query(this.ch, 'faq.tenant_totals', range(from, to), tenantRow);
-    return rows.map((r) => ({
-      tenantId: r.tenant_id,
-      views: r.views,
-      yes: r.yes,
-      no: r.no,
-      unmatched: r.unmatched,
-      rate: rate(r.yes, r.no),
-    }));
+  /** Each tenant's totals in [from, to) (the prefecture-wide table). */
+  async tenantTotals(tenantIds: readonly string[], from: number, to: number): Promise<Map<string, FaqTotals>> {
+    return this.#metrics.faqTotals(tenantIds, from, to);
   }
 
   async unmatched(tenantId: string, limit = 200): Promise<Array<{ at: string; text: string }>> {

@@ -8,6 +8,7 @@ import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { AppError } from '../core/errors.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
 import { z } from '../core/zod.ts';
+import type { AiGuard } from './ai-guard.ts';
 import {
   DEFAULT_SETTINGS,
   type FaqNode,
@@ -77,6 +78,7 @@ export class FaqStore {
     readonly ch: ClickHouseClient,
     private readonly audit: AuditLog,
     private readonly now: () => number = Date.now,
+    private readonly aiGuard?: Pick<AiGuard, 'check'>,
   ) {}
 
   async draft(tenantId: string): Promise<Draft> {
@@ -234,6 +236,7 @@ export class FaqStore {
 
   async saveSettings(tenantId: string, input: unknown, by: AuditContext, actor: string): Promise<FaqSettings> {
     const s = settingsSchema.parse(input);
+    if (s.aiEndpoint) await this.aiGuard?.check(s.aiEndpoint);
     await this.audit.by(by, {
       action: 'faq_settings_changed',
       tenantId,

@@ -13,6 +13,7 @@ import { type MunicipalityView, municipality } from './municipality.ts';
 import { type Overview, overview } from './overview.ts';
 import { type MileageHistory, type MileageOverview, mileageHistory, mileageOverview } from './mileage.ts';
 import { MetricsReader } from './reader.ts';
+import { type FaqCounts, type FaqMonth, type FaqTotals, faqCounts, faqMonth, faqTenantTotals } from './faq.ts';
 import { type FindingsRequest, findingsOf, findingsOfMany } from './findings/index.ts';
 import type { FindingsResult } from './findings/compute.ts';
 
@@ -66,6 +67,20 @@ export {
   type MileageRow,
 } from './mileage.ts';
 export type { Overview, OverviewRow } from './overview.ts';
+export {
+  FAQ_AI_NODE,
+  FAQ_FIGURES,
+  FAQ_TOP_NODE,
+  faqRate,
+  sumFaqTotals,
+  type FaqCounts,
+  type FaqFigureName,
+  type FaqMonth,
+  type FaqMonthRow,
+  type FaqNodeCounts,
+  type FaqTopQuestion,
+  type FaqTotals,
+} from './faq.ts';
 export * from './findings/index.ts';
 
 /** The figures of the tenants asked for (the caller has decided which ones may be seen). */
@@ -123,6 +138,21 @@ export class Metrics {
     opts: { today?: string } = {},
   ): Promise<MileageHistory> {
     return mileageHistory(this.#reader, await this.#listed(tenantIds), period, opts.today);
+  }
+
+  /** The FAQ chatbot's figures of a month ('YYYY-MM') for these tenants, with the prefecture-wide total. */
+  async faq(tenantIds: readonly string[], month: string): Promise<FaqMonth> {
+    return faqMonth(this.#reader, await this.#listed(tenantIds), month);
+  }
+
+  /** One tenant's FAQ counts in [from, to) (epoch ms): per node, kind, day, day and node, month and node. */
+  faqCounts(tenantId: string, from: number, to: number): Promise<FaqCounts> {
+    return faqCounts(this.#reader, tenantId, from, to);
+  }
+
+  /** Each tenant's FAQ totals in [from, to) (epoch ms). */
+  faqTotals(tenantIds: readonly string[], from: number, to: number): Promise<Map<string, FaqTotals>> {
+    return faqTenantTotals(this.#reader, tenantIds, from, to);
   }
 
   /** The findings of a period for one scope (a municipality, or prefecture-wide when focus is null). */

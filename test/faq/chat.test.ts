@@ -20,7 +20,8 @@ let aiUrl: string;
 const aiMode = { mode: 'answer' as 'answer' | 'slow' | 'broken', asked: [] as string[] };
 
 beforeAll(async () => {
-  w = await faqWorld('tayori-faq-chat-');
+  // the local AI server is on 127.0.0.1 over http: allowed as an operator would (TAYORI_FAQ_AI_ALLOW)
+  w = await faqWorld('tayori-faq-chat-', { aiAllow: ['127.0.0.1'] });
   await w.faq.store.saveDraft(TSU, { nodes: SCENARIO }, op, 'operator');
   await w.faq.store.publish(TSU, 'テスト', op, 'operator');
   ai = http.createServer((req, res) => {

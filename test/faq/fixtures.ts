@@ -104,7 +104,14 @@ export interface FaqWorld {
   ): Promise<{ event: WebhookEvent; messages: Receipt['messages'] }>;
 }
 
-export async function faqWorld(prefix: string): Promise<FaqWorld> {
+/**
+ * `opts.aiAllow`: hosts the AI endpoint may reach although internal or over http (the operator's
+ * TAYORI_FAQ_AI_ALLOW; a test's local AI server needs 127.0.0.1); `opts.aiResolve` stands in for DNS.
+ */
+export async function faqWorld(
+  prefix: string,
+  opts: Pick<Parameters<typeof createFaq>[0], 'aiAllow' | 'aiResolve'> = {},
+): Promise<FaqWorld> {
   const logger = createLogger(process.env.TEST_LOG ?? 'silent');
   const h = await harness({
     prefix,
@@ -135,6 +142,7 @@ export async function faqWorld(prefix: string): Promise<FaqWorld> {
     endpoints: () => ({ line: 'http://127.0.0.1:9', sandbox: h.sandbox.url }),
     logger,
     ingestHandlers: registry,
+    ...opts,
   });
   const app = createHttpApp(logger);
   const auth = createAuthenticator({

@@ -107,7 +107,7 @@ export async function benchCards(): Promise<Record<string, unknown>> {
 
     const keys = new DataKeys({ dir: dataKeysDir(dir), provider: new SuiteKeyProvider(box) });
     const endpoints = () => ({ line: 'http://127.0.0.1:9', sandbox: sandbox.url });
-    const cards = createCards({ dir: cardsStoreDir(dir), keys, audit: new AuditLog(ch, logger), tenants, endpoints });
+    const cards = createCards({ dir: cardsStoreDir(dir), keys, audit: new AuditLog(ch, logger), tenants });
     closers.push(() => cards.close());
 
     // 500k households: the sandbox's residents first (they get tokens), then made-up user ids

@@ -15,14 +15,13 @@ import type { Authenticator } from '../core/auth.ts';
 import type { AuditContext, AuditLog } from '../core/audit.ts';
 import type { DataKeys } from '../core/data-keys.ts';
 import type { FastifyInstance } from '../core/http.ts';
-import type { LineEndpoints } from '../core/line.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { CardStore, Households } from './households.ts';
 import { type ErasureResult, erasePersonalData } from './erasure.ts';
 import { CardImages } from './images.ts';
 import { registerCardsResidentApi } from './resident-api.ts';
 import { registerCardsRoutes } from './routes.ts';
-import { CardStaff } from './staff.ts';
+import { type CardDeliveries, CardStaff } from './staff.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
 
 export { eligibility, eligibleUntil, reachesAge, type Eligibility, type HouseholdKind } from './eligibility.ts';
@@ -30,7 +29,7 @@ export { CardStore, Households, type Household } from './households.ts';
 export { CardImages } from './images.ts';
 export { CARD_HOLDER_ROUTES } from './routes.ts';
 export { certificatePdf, erasePersonalData, type ErasureResult } from './erasure.ts';
-export type { CardCounts, CardStaff, HolderRow } from './staff.ts';
+export type { CardCounts, CardDeliveries, CardStaff, HolderRow } from './staff.ts';
 export { registerCardsPages } from './pages.ts';
 export { registerCardsResidentPages } from './resident-pages.ts';
 export { householdInputSchema, KIND_LABELS, type HouseholdInput } from './schemas.ts';
@@ -43,7 +42,8 @@ export interface CardsDeps {
   keys: DataKeys;
   audit: AuditLog;
   tenants: TenantStore;
-  endpoints: () => LineEndpoints;
+  /** delivery's service (delivery.service): pushes to chosen holders go out as deliveries. */
+  deliveries?: CardDeliveries;
   /** The clock eligibility is judged by (tests move it). */
   now?: () => number;
 }
@@ -83,7 +83,7 @@ export function createCards(deps: CardsDeps): Cards {
     images,
     audit: deps.audit,
     tenants: deps.tenants,
-    endpoints: deps.endpoints,
+    deliveries: deps.deliveries,
     now,
   });
   return {

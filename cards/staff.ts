@@ -9,15 +9,14 @@
  * Audit records carry counts and ids, never a name or a birth date.
  */
 import { Readable } from 'node:stream';
-import type { messagingApi } from '@line/bot-sdk';
 import { type Principal, requirePermission, requireTenant } from '../core/auth.ts';
 import type { AuditContext, AuditLog } from '../core/audit.ts';
 import { CSV_BOM, csvLine } from '../core/csv.ts';
 import { AppError } from '../core/errors.ts';
-import { type LineEndpoints, lineClients } from '../core/line.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { tokyoMonth, tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
+import { type DeliveryRecord, MAX_LISTED_USERS } from '../delivery/index.ts';
 import { eligibility } from './eligibility.ts';
 import type { Household, Households, ImageKind } from './households.ts';
 import type { CardImages } from './images.ts';
@@ -55,11 +54,23 @@ export const pushSchema = z.object({
   userIds: z
     .array(z.string().regex(/^U[0-9a-f]{32}$/, '送信先の LINE ユーザー ID が不正です'))
     .min(1, '送信先を選んでください')
-    .max(500, '一度に送れるのは 500 人までです'),
+    .max(MAX_LISTED_USERS, `一度に送れるのは ${MAX_LISTED_USERS} 人までです`),
   text: z.string().trim().min(1, 'メッセージを入力してください').max(5000, 'メッセージは 5000 文字以内です'),
 });
 
 const COUNTS_TTL_MS = 60_000;
+/** The push's title in delivery's list (staff read it there; residents see only the text). */
+const PUSH_TITLE = '優待カード利用者へのお知らせ';
+
+/** What the cards need of delivery's service: a delivery created (and sent now), audited there. */
+export interface CardDeliveries {
+  create(
+    tenantId: string,
+    input: unknown,
+    by: AuditContext,
+    opts?: { audit?: Record<string, unknown> },
+  ): Promise<DeliveryRecord>;
+}
 
 export class CardStaff {
   readonly #counts = new Map<string, { at: number; value: CardCounts }>();
@@ -70,7 +81,8 @@ export class CardStaff {
       images: CardImages;
       audit: AuditLog;
       tenants: TenantStore;
-      endpoints: () => LineEndpoints;
+      /** delivery's service: the push goes out as a delivery (absent: the push answers 503). */
+      deliveries?: CardDeliveries;
       now: () => number;
     },
   ) {}
@@ -166,24 +178,35 @@ export class CardStaff {
     return { stream: Readable.from(lines()), rows };
   }
 
-  /** A text message pushed to chosen registered holders (multicast), audited before it goes. */
-  async push(by: AuditContext, tenantId: string, input: unknown): Promise<{ sent: number }> {
+  /**
+   * A text message to chosen registered holders, as a delivery (delivery's audience of named users:
+   * in its list and statistics, retry keys per batch, blocked residents skipped). Delivery's service
+   * audits it (the caller, the delivery, how many, and that it is this push) before it is queued.
+   */
+  async push(
+    by: AuditContext,
+    tenantId: string,
+    input: unknown,
+  ): Promise<{ deliveryId: string; status: string; recipients: number; audienceLabel: string }> {
     this.#requireHolders(by.actor, tenantId);
     const v = pushSchema.parse(input ?? {});
     const ids = [...new Set(v.userIds)];
     const unknown = ids.filter((id) => !this.d.households.has(tenantId, id));
     if (unknown.length)
       throw new AppError('not_card_holder', `登録されていない送信先が ${unknown.length} 件あります`, 400);
-    await this.d.audit.by(by, {
-      action: 'send',
+    if (!this.d.deliveries) throw new AppError('delivery_unavailable', '配信機能が使えません', 503);
+    const d = await this.d.deliveries.create(
       tenantId,
-      target: 'card_holders',
-      detail: { what: 'card_holders_push', recipients: ids.length },
-    });
-    const { messaging } = lineClients(await this.d.tenants.credentials(tenantId), this.d.endpoints());
-    const messages: messagingApi.Message[] = [{ type: 'text', text: v.text }];
-    await messaging.multicast({ to: ids, messages });
-    return { sent: ids.length };
+      {
+        title: PUSH_TITLE,
+        messages: [{ type: 'text', text: v.text }],
+        audience: { type: 'users', userIds: ids, label: 'カード利用者' },
+        send: 'now',
+      },
+      by,
+      { audit: { what: 'card_holders_push' } },
+    );
+    return { deliveryId: d.id, status: d.status, recipients: ids.length, audienceLabel: d.audienceLabel };
   }
 
   async upload(by: AuditContext, tenantId: string, kind: ImageKind, input: unknown) {

@@ -235,7 +235,7 @@ export async function startSuite(
       keys: dataKeys,
       audit: new AuditLog(ch, logger),
       tenants,
-      endpoints,
+      deliveries: delivery.service,
     });
     cleanups.push('cards', () => cards.close());
     // once every handler is registered (they run from the event log); stopped before delivery

@@ -1,6 +1,8 @@
 /**
- * Audiences: all friends, a segment (nested AND / OR / NOT over residents' attributes), or the
- * tenant's test devices. A segment compiles to one SQL condition over `user_id` (compileCondition).
+ * Audiences: all friends, a segment (nested AND / OR / NOT over residents' attributes), the tenant's
+ * test devices, or a list of residents named by LINE user id (at most MAX_LISTED_USERS, deduplicated;
+ * those who blocked the account or are not friends are skipped at send time and counted). A segment
+ * compiles to one SQL condition over `user_id` (compileCondition).
  */
 import { z } from '../core/zod.ts';
 import { AppError } from '../core/errors.ts';
@@ -64,6 +66,29 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   ),
 ) as z.ZodType<Condition>;
 
+/** Residents one delivery may name (one multicast request's worth). */
+export const MAX_LISTED_USERS = 500;
+const LINE_USER_ID = /^U[0-9a-f]{32}$/;
+
+/** A list of LINE user ids: each checked, duplicates dropped (first occurrence kept), at most MAX_LISTED_USERS. */
+const userIdsSchema = z
+  .array(z.string({ error: '送信先は LINE ユーザー ID (U + 32 桁の英数字) です' }), {
+    error: '送信先 (userIds) は LINE ユーザー ID の配列です',
+  })
+  .min(1, '送信先を 1 人以上指定してください')
+  .max(MAX_LISTED_USERS * 10, `送信先は ${MAX_LISTED_USERS} 人までです`)
+  .superRefine((ids, ctx) => {
+    const bad = ids.findIndex((u) => !LINE_USER_ID.test(u));
+    if (bad >= 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [bad],
+        message: `送信先の LINE ユーザー ID が正しくありません (${bad + 1} 番目: U + 32 桁の英数字)`,
+      });
+  })
+  .transform((ids) => [...new Set(ids)])
+  .refine((ids) => ids.length <= MAX_LISTED_USERS, `送信先は重複を除いて ${MAX_LISTED_USERS} 人までです`);
+
 export const audienceSchema = z.discriminatedUnion(
   'type',
   [
@@ -74,15 +99,29 @@ export const audienceSchema = z.discriminatedUnion(
       label: z.string().trim().max(100, 'セグメント名は 100 文字以内です').optional(),
     }),
     z.object({ type: z.literal('test') }),
+    z.object({
+      type: z.literal('users'),
+      userIds: userIdsSchema,
+      label: z.string().trim().max(100, '送信先の名前は 100 文字以内です').optional(),
+    }),
   ],
-  { error: '配信対象は all (すべての友だち)・segment (セグメント)・test (テスト端末) のいずれかです' },
+  {
+    error:
+      '配信対象は all (すべての友だち)・segment (セグメント)・test (テスト端末)・users (指定した住民) のいずれかです',
+  },
 );
 export type Audience = z.infer<typeof audienceSchema>;
 
 export function audienceLabel(a: Audience): string {
   if (a.type === 'all') return 'すべての友だち';
   if (a.type === 'test') return 'テスト端末';
+  if (a.type === 'users') return `指定した住民${a.label ? `: ${a.label}` : ''} (${a.userIds.length}人)`;
   return a.label ? `セグメント: ${a.label}` : 'セグメント';
+}
+
+/** Named residents left out at send time (blocked, or not friends): only a list of users skips anyone by name. */
+export function skippedOf(a: Audience, targets: number): number {
+  return a.type === 'users' ? Math.max(0, a.userIds.length - targets) : 0;
 }
 
 export interface CompiledCondition {

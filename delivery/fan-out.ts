@@ -31,6 +31,7 @@
  */
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from '../core/redis.ts';
+import { skippedOf } from './audience.ts';
 import { BATCH_SIZE, CHUNK_BATCHES, parseChunk, parseLines } from './audience-batches.ts';
 import { runBroadcast } from './fan-out/broadcast.ts';
 import { type Channel, Channels } from './fan-out/channels.ts';
@@ -246,6 +247,7 @@ export class FanOut {
         status: 'sending',
         startedAt,
         targets: prog.targets,
+        skipped: skippedOf(d.audience, prog.targets),
         batches: prog.batches,
         updatedAt: Date.now(),
       });

@@ -29,7 +29,7 @@ import { TestDevicePairings } from './test-device-pairing.ts';
 import { createMailDeliveries, type MailDeliveries, type MailOptions } from './mail/index.ts';
 import { registerTestDevicePairingRoutes, registerTestDeviceResidentPages } from './test-device-routes.ts';
 
-export { audienceSchema, compileCondition, type Audience, type Condition } from './audience.ts';
+export { audienceSchema, compileCondition, MAX_LISTED_USERS, type Audience, type Condition } from './audience.ts';
 export { batchRetryKey, aggregationUnitOf } from './ids.ts';
 export { toCsv, csvCell } from './csv.ts';
 export { BATCH_SIZE, CHUNK_BATCHES } from './fan-out.ts';

@@ -6,7 +6,7 @@ import { AppError } from '../core/errors.ts';
 import { lineClients, type LineEndpoints } from '../core/line.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { z } from '../core/zod.ts';
-import { audienceLabel, audienceSchema, compileCondition, type Audience } from './audience.ts';
+import { audienceLabel, audienceSchema, compileCondition, skippedOf, type Audience } from './audience.ts';
 import type { FanOut } from './fan-out.ts';
 import { aggregationUnitOf, newDeliveryId } from './ids.ts';
 import {
@@ -141,6 +141,7 @@ export class DeliveryService {
       detail: {
         title: r.title.slice(0, 100),
         audience: r.audience.type,
+        ...(r.audience.type === 'users' ? { recipients: r.audience.userIds.length } : {}),
         sendMethod: r.sendMethod,
         ...(r.scheduledAt ? { scheduledAt: new Date(r.scheduledAt).toISOString() } : {}),
         ...extra,
@@ -215,12 +216,21 @@ export class DeliveryService {
     return { ...parsed, sendMethod, at };
   }
 
-  async create(tenantId: string, input: unknown, by: AuditContext): Promise<DeliveryRecord> {
+  /**
+   * A new delivery (a draft, sent now or scheduled). `opts.audit`: what the calling feature adds to
+   * the audit record (cards: which push it was), beside the delivery's own details.
+   */
+  async create(
+    tenantId: string,
+    input: unknown,
+    by: AuditContext,
+    opts: { audit?: Record<string, unknown> } = {},
+  ): Promise<DeliveryRecord> {
     const v = await this.validate(tenantId, input);
     const now = Date.now();
     const id = newDeliveryId(now);
     const record = this.#record(tenantId, id, v, now, now);
-    await this.#audit(by, sendAction(record.status) ?? 'delivery_saved', record);
+    await this.#audit(by, sendAction(record.status) ?? 'delivery_saved', record, opts.audit);
     await this.d.store.put(record);
     await this.d.fanOut.state.setState(id, record.status);
     await this.#start(record, now);
@@ -280,6 +290,7 @@ export class DeliveryService {
       startedAt: null,
       finishedAt: null,
       targets: 0,
+      skipped: 0,
       batches: 0,
       accepted: 0,
       failed: 0,
@@ -387,6 +398,7 @@ export class DeliveryService {
       startedAt: null,
       finishedAt: null,
       targets: 0,
+      skipped: 0,
       batches: 0,
       accepted: 0,
       failed: 0,
@@ -401,22 +413,34 @@ export class DeliveryService {
     return record;
   }
 
-  /** How many residents the audience reaches now (friends only; blocked residents never count). */
-  async count(tenantId: string, input: unknown): Promise<{ count: number; audienceLabel: string }> {
+  /**
+   * How many residents the audience reaches now (friends only; blocked residents never count), and
+   * for a list of users how many of those named it would skip.
+   */
+  async count(tenantId: string, input: unknown): Promise<{ count: number; skipped: number; audienceLabel: string }> {
     await this.d.tenants.require(tenantId);
     const audience = parseOrThrow(z.object({ audience: audienceSchema }), input, 'invalid_audience').audience;
+    const label = audienceLabel(audience);
     if (audience.type === 'test')
-      return { count: (await this.d.store.testDevices(tenantId)).length, audienceLabel: audienceLabel(audience) };
+      return { count: (await this.d.store.testDevices(tenantId)).length, skipped: 0, audienceLabel: label };
     let rows: Array<{ n: number }>;
     if (audience.type === 'all')
       rows = await query(this.d.ch, 'delivery.audience_count_all', { tenant: tenantId }, countRow);
+    else if (audience.type === 'users')
+      rows = await query(
+        this.d.ch,
+        'delivery.audience_count_users',
+        { tenant: tenantId, ids: audience.userIds },
+        countRow,
+      );
     else {
       const c = compileCondition(audience.condition);
       rows = await query(this.d.ch, 'delivery.audience_count_segment', { tenant: tenantId, ...c.params }, countRow, {
         segment: c.sql,
       });
     }
-    return { count: rows[0]?.n ?? 0, audienceLabel: audienceLabel(audience) };
+    const count = rows[0]?.n ?? 0;
+    return { count, skipped: skippedOf(audience, count), audienceLabel: label };
   }
 
   /** The record, with live counts from Redis while it runs. */
@@ -427,6 +451,7 @@ export class DeliveryService {
       return {
         ...d,
         targets: p.targets,
+        skipped: p.enumerated ? skippedOf(d.audience, p.targets) : d.skipped,
         batches: p.enumerated ? p.batches : p.enqueued,
         accepted: p.accepted,
         failed: p.failed,

@@ -36,6 +36,8 @@ export interface DeliveryRecord {
   startedAt: number | null;
   finishedAt: number | null;
   targets: number;
+  /** Named residents left out when it was sent (audience 'users': blocked, or not friends); 0 otherwise. */
+  skipped: number;
   batches: number;
   accepted: number;
   failed: number;
@@ -102,6 +104,7 @@ const recordRow = z.object({
   started_ms: ms,
   finished_ms: ms,
   targets: z.number(),
+  skipped: z.number(),
   batches: z.number(),
   accepted: z.number(),
   failed: z.number(),
@@ -231,6 +234,7 @@ export class DeliveryStore {
           started_at: d.startedAt === null ? null : chDateTime(d.startedAt),
           finished_at: d.finishedAt === null ? null : chDateTime(d.finishedAt),
           targets: d.targets,
+          skipped: d.skipped,
           batches: d.batches,
           accepted: d.accepted,
           failed: d.failed,
@@ -394,6 +398,7 @@ function toRecord(r: z.infer<typeof recordRow>): DeliveryRecord {
     startedAt: r.started_ms,
     finishedAt: r.finished_ms,
     targets: r.targets,
+    skipped: r.skipped,
     batches: r.batches,
     accepted: r.accepted,
     failed: r.failed,

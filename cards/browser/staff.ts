@@ -46,6 +46,11 @@ push?.addEventListener('submit', async (ev) => {
   const text = (push.elements.namedItem('text') as HTMLTextAreaElement).value;
   if (!userIds.length) return status(push, '送信先を選んでください');
   if (!confirm(`${userIds.length} 人にメッセージを送信しますか。`)) return;
-  const r = await api<{ sent: number }>('POST', push.dataset.url!, { userIds, text });
-  status(push, r.ok ? `${r.body.sent} 人に送信しました` : errorText(r));
+  const r = await api<{ recipients: number; audienceLabel: string }>('POST', push.dataset.url!, { userIds, text });
+  status(
+    push,
+    r.ok
+      ? `${r.body.recipients} 人への配信を受け付けました (配信一覧に「${r.body.audienceLabel}」として載ります。ブロック中の方には届きません)`
+      : errorText(r),
+  );
 });

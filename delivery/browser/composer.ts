@@ -338,6 +338,10 @@ function start(form: HTMLFormElement): void {
       say(result, 'この下書きのセグメントは画面の条件組み立てでは表せません。API で変更してください。', true);
       return;
     }
+    if (a.type === 'users') {
+      say(result, 'この下書きの配信対象 (指定した住民) は画面では選べません。API で変更してください。', true);
+      return;
+    }
     if (seg) builder.segment = seg;
     const links = d.links ?? [];
     title.value = d.title;

@@ -72,7 +72,10 @@ export type Condition =
   | { and: Condition[] }
   | { or: Condition[] };
 
-export type Audience = { type: 'all' | 'test' } | { type: 'segment'; condition: Condition; label?: string };
+export type Audience =
+  | { type: 'all' | 'test' }
+  | { type: 'segment'; condition: Condition; label?: string }
+  | { type: 'users'; userIds: string[]; label?: string };
 
 /** A message as delivery stores it (text with {{link:N}} placeholders for tracked links). */
 export type StoredMessage =

@@ -1,10 +1,11 @@
 /**
  * Reading the audience: the next page of a delivery's recipients after a cursor, as batch lines in
- * user_id order (test devices; all friends; a segment, by windows of friends).
+ * user_id order (test devices; a list of users who are friends; all friends; a segment, by windows
+ * of friends).
  */
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import { z } from '../../core/zod.ts';
-import { type Audience, compileCondition } from '../audience.ts';
+import { type Audience, compileCondition, MAX_LISTED_USERS } from '../audience.ts';
 import { batchLines, type Page, readBatchLines, summarize } from '../audience-batches.ts';
 import type { DeliveryRecord, DeliveryStore } from '../store.ts';
 
@@ -30,6 +31,17 @@ export async function readAudiencePage(
       .filter((u) => u > after)
       .sort();
     return { lines: batchLines(ids), count: ids.length, upto: ids.at(-1) ?? after, done: true };
+  }
+  if (a.type === 'users') {
+    // the named residents who are friends now; the rest are skipped (skippedOf) — one page, ≤ 500
+    const lines = await readBatchLines(src.ch, 'delivery.audience_users_page', {
+      tenant: d.tenantId,
+      after,
+      limit: MAX_LISTED_USERS,
+      ids: a.userIds,
+    });
+    const { count, last } = summarize(lines);
+    return { lines, count, upto: last ?? after, done: true };
   }
   if (a.type === 'all') {
     const lines = await readBatchLines(src.ch, 'delivery.audience_page', { tenant: d.tenantId, after, limit });

@@ -3,6 +3,7 @@
  * Redis, the final record, the work in Redis set to expire, and the delivery registered for Insight.
  */
 import type { Redis } from '../../core/redis.ts';
+import { skippedOf } from '../audience.ts';
 import { type DeliveryRedis, keys } from '../redis-state.ts';
 import type { BatchOutcome, DeliveryRecord } from '../store.ts';
 import type { CutChunkCache } from './chunk-cache.ts';
@@ -54,6 +55,7 @@ export class Finalizer {
       ...d,
       status,
       targets: prog.targets,
+      skipped: skippedOf(d.audience, prog.targets),
       batches: prog.batches,
       accepted: prog.accepted,
       failed: prog.failed,

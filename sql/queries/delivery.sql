@@ -43,6 +43,14 @@ SELECT user_id FROM resident_states FINAL
 WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id <= {upto:String}
   AND ({{segment}});
 
+-- name: delivery.audience_users_page
+-- Residents named by a list of users (at most 500) who are friends now, after a cursor, in user_id
+-- order; the others (blocked, or never friends) are left out and counted as skipped.
+SELECT user_id FROM resident_states FINAL
+WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id > {after:String} AND user_id IN {ids:Array(String)}
+ORDER BY user_id
+LIMIT {limit:UInt32};
+
 -- name: delivery.segment_leaf
 -- One condition of a segment (delivery/audience.ts): the residents whose latest answer to the item
 -- passes {{match}}, a test over its values; {{range}} narrows it to a range query's (after, upto].
@@ -65,10 +73,14 @@ SELECT count() AS n FROM resident_states FINAL
 WHERE tenant_id = {tenant:String} AND is_friend = 1 AND ({{segment}})
 SETTINGS use_index_for_in_with_subqueries = 0;
 
+-- name: delivery.audience_count_users
+SELECT count() AS n FROM resident_states FINAL
+WHERE tenant_id = {tenant:String} AND is_friend = 1 AND user_id IN {ids:Array(String)};
+
 -- name: delivery.get
 SELECT tenant_id, delivery_id, kind, title, messages, links, click_bucket, audience, audience_label, send_method, notification_disabled, aggregation_unit, request_id, status,
        toUnixTimestamp64Milli(scheduled_at) AS scheduled_ms, toUnixTimestamp64Milli(started_at) AS started_ms,
-       toUnixTimestamp64Milli(finished_at) AS finished_ms, targets, batches, accepted, failed, error,
+       toUnixTimestamp64Milli(finished_at) AS finished_ms, targets, skipped, batches, accepted, failed, error,
        toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(updated_at) AS updated_ms
 FROM deliveries FINAL
 WHERE tenant_id = {tenant:String} AND delivery_id = {id:String};

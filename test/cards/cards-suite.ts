@@ -1,8 +1,9 @@
 /**
  * The parts the cards run in, composed as cli/suite.ts composes them (the staff shell, the residents'
- * LIFF frame, the cards with their resident API and pages, staff routes and pages) on the shared
- * harness: embedded ClickHouse, a real redis-server, the demo's municipalities wired to the sandbox
- * (each with a LIFF app), and an operator token.
+ * LIFF frame, the cards with their resident API and pages, staff routes and pages, delivery — the
+ * cards' pushes go out through its service) on the shared harness: embedded ClickHouse, a real
+ * redis-server, the demo's municipalities wired to the sandbox (each with a LIFF app), and an
+ * operator token. No ingest: `follow` records residents as friends, as ingest's follow events would.
  */
 import type { AddressInfo } from 'node:net';
 import { Resvg } from '@resvg/resvg-js';
@@ -23,6 +24,7 @@ import type { LineEndpoints } from '../../core/line.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createResidentFrame, type ResidentFrame } from '../../core/resident/index.ts';
 import { createDashboard, type Dashboard } from '../../dashboard/index.ts';
+import { createDelivery, type Delivery } from '../../delivery/index.ts';
 import type { RunningSandbox } from '../../sandbox/index.ts';
 import { type Harness, harness } from '../helpers/harness.ts';
 
@@ -32,11 +34,14 @@ export interface CardsSuite {
   token: string;
   app: FastifyInstance;
   cards: Cards;
+  delivery: Delivery;
   dashboard: Dashboard;
   residents: ResidentFrame;
   sandbox: RunningSandbox;
   /** Every route of the app (fastify's table, as registered). */
   routes: Array<{ method: string; url: string }>;
+  /** Records residents as friends of the tenant (delivery's follow state, as ingest records a follow). */
+  follow(tenantId: string, userIds: string[]): Promise<void>;
   /** Moves the cards' clock (eligibility is judged by it). */
   setNow(ms: number | undefined): void;
   op<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -77,6 +82,9 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
       publicUrl: () => url,
       assets: (files) => shell.assets(files),
     });
+    const delivery = createDelivery({ ch: h.ch, redisUrl: h.redis.url, tenants: h.tenants, endpoints, logger });
+    h.defer('delivery', () => delivery.stop());
+    delivery.registerRoutes(app, dashboard.auth);
     let fixed: number | undefined;
     const box = loadSecretBox(h.config, { create: true });
     const keys = new DataKeys({ dir: dataKeysDir(h.config.dataDir), provider: new SuiteKeyProvider(box) });
@@ -85,7 +93,7 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
       keys,
       audit: new AuditLog(h.ch, logger),
       tenants: h.tenants,
-      endpoints,
+      deliveries: delivery.service,
       now: () => fixed ?? Date.now(),
     });
     h.defer('cards', () => cards.close());
@@ -99,6 +107,8 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
     if (!sandbox) throw new Error('the sandbox did not start');
     const running = sandbox;
     h.defer('sandbox', () => running.close());
+    // its workers reach the sandbox once it is up
+    await delivery.start();
     const op = async <T = any>(method: string, path: string, body?: unknown) => {
       const res = await fetch(url + path, {
         method,
@@ -117,10 +127,14 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
       token,
       app,
       cards,
+      delivery,
       dashboard,
       residents,
       sandbox: running,
       routes,
+      follow: async (tenantId, userIds) => {
+        for (const u of userIds) await delivery.residents.recordFollow(tenantId, u, true, Date.now());
+      },
       setNow: (ms) => {
         fixed = ms;
       },

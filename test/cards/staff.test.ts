@@ -1,12 +1,12 @@
 /**
  * Staff and the cards' personal data: without カード利用者情報 every personal-data route (enumerated
  * from the app's routes) is 403 and no other answer — JSON, CSV, pages — carries a planted name;
- * with it, search, a streamed CSV (BOM, formula neutralised) and a push to a chosen holder, each
- * audited with who and how many, never with a name. The name is in no ClickHouse table either.
+ * with it, search, a streamed CSV (BOM, formula neutralised) and a push to chosen holders — a delivery
+ * through delivery's service, in its list, one message to the friend and none to the holder who is not
+ * one — each audited with who and how many, never with a name. The name is in no ClickHouse table either.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARD_HOLDER_ROUTES } from '../../cards/index.ts';
-import { waitFor } from '../helpers/index.ts';
 import { residentCall, residentIdToken, type SandboxResident, sandboxResidents } from '../helpers/resident.ts';
 import { type CardsSuite, startCardsSuite } from './cards-suite.ts';
 
@@ -65,6 +65,7 @@ beforeAll(async () => {
     const t = await residentIdToken(s.url, TSU, people[i]!.userId);
     expect((await residentCall(s.url, TSU, t, 'PUT', 'cards/household', household(name))).status).toBe(200);
   }
+  await s.follow(TSU, [people[0]!.userId, people[1]!.userId]);
   tokens.pref = await staffToken('pref-reader', 'prefecture');
   tokens.admin = await staffToken('admin-plain', 'admin');
   tokens.muni = await staffToken('tsu-staff', 'municipality', undefined, TSU);
@@ -142,21 +143,41 @@ describe('with カード利用者情報', () => {
     expect(csv.text).toContain(`"'=HYPERLINK(""http://x"")"`);
     expect(csv.text.trim().split('\r\n')).toHaveLength(4);
 
+    // people[0] is a friend; people[2] registered a card but is not a friend (blocked): skipped and counted
     const push = await call(tokens.holders, 'POST', `/api/v1/cards/tenants/${TSU}/push`, {
-      userIds: [people[0]!.userId],
+      userIds: [people[0]!.userId, people[2]!.userId, people[0]!.userId],
       text: '優待カードのお知らせ',
     });
     expect(push.status, push.text).toBe(200);
+    const sent = JSON.parse(push.text);
+    expect(sent).toMatchObject({ recipients: 2, audienceLabel: '指定した住民: カード利用者 (2人)' });
+    // a delivery like any other: in delivery's list, with its outcome
+    const d = await s.delivery.waitFinished(TSU, sent.deliveryId, 30_000);
+    expect(d).toMatchObject({
+      status: 'done',
+      targets: 1,
+      skipped: 1,
+      accepted: 1,
+      failed: 0,
+      sendMethod: 'multicast',
+    });
+    const listed = JSON.parse((await call(s.token, 'GET', `/api/v1/tenants/${TSU}/deliveries`)).text).deliveries;
+    expect(listed.find((x: any) => x.id === sent.deliveryId)).toMatchObject({
+      title: '優待カード利用者へのお知らせ',
+      audienceLabel: '指定した住民: カード利用者 (2人)',
+      status: 'done',
+      targets: 1,
+      accepted: 1,
+    });
+    // exactly one message for the friend, none for the one skipped
     const channelId = (await s.h.tenants.get(TSU))!.channelId;
-    await waitFor(
-      async () => {
-        const res = await fetch(`${s.sandbox.url}/__sandbox/channels/${channelId}/receipts/${people[0]!.userId}`);
-        const { receipts } = (await res.json()) as { receipts: Array<{ messages: Array<{ text?: string }> }> };
-        return receipts.some((x) => x.messages.some((m) => m.text === '優待カードのお知らせ'));
-      },
-      10_000,
-      'the push',
-    );
+    const pushed = async (userId: string) => {
+      const res = await fetch(`${s.sandbox.url}/__sandbox/channels/${channelId}/receipts/${userId}`);
+      const { receipts } = (await res.json()) as { receipts: Array<{ messages: Array<{ text?: string }> }> };
+      return receipts.filter((x) => x.messages.some((m) => m.text === '優待カードのお知らせ')).length;
+    };
+    expect(await pushed(people[0]!.userId)).toBe(1);
+    expect(await pushed(people[2]!.userId)).toBe(0);
     const notHolder = await call(tokens.holders, 'POST', `/api/v1/cards/tenants/${TSU}/push`, {
       userIds: [`U${'0'.repeat(32)}`],
       text: 'x',
@@ -169,7 +190,10 @@ describe('with カード利用者情報', () => {
     const detail = (a: any) => (typeof a.detail === 'string' ? JSON.parse(a.detail) : a.detail);
     expect(mine.find((a) => a.action === 'card_holders_viewed')).toBeTruthy();
     expect(detail(mine.find((a) => a.action === 'export'))).toMatchObject({ what: 'card_holders', rows: 3 });
-    expect(detail(mine.find((a) => a.action === 'send'))).toMatchObject({ what: 'card_holders_push', recipients: 1 });
+    const send = mine.filter((a) => a.action === 'send');
+    expect(send).toHaveLength(1);
+    expect(send[0].target).toBe(sent.deliveryId);
+    expect(detail(send[0])).toMatchObject({ what: 'card_holders_push', audience: 'users', recipients: 2 });
   });
 
   it('the planted name is in no ClickHouse table', async () => {

@@ -2,7 +2,9 @@
  * The delivery API against the sandbox: per-field validation errors (ours and LINE's validate
  * endpoint's, in Japanese), segment counts equal to a direct count and to who actually receives,
  * blocked residents (from ingest's follow / unfollow events) out of every audience, scheduling,
- * rescheduling and cancel, test-send to test devices only, the registration flow by postback,
+ * rescheduling and cancel, test-send to test devices only, a list of named users (validated,
+ * deduplicated, blocked residents and strangers skipped and counted, one receipt each through a lost
+ * answer and its retry), the registration flow by postback,
  * category tree edits that keep answers, delivery lists and CSV export.
  */
 import type { AddressInfo } from 'node:net';
@@ -13,7 +15,7 @@ import { createLogger } from '../../core/logger.ts';
 import { chDateTime } from '../../core/time.ts';
 import { batchRetryKey, createDelivery, REGISTRATION_PREFIX, type Delivery } from '../../delivery/index.ts';
 import { EventHandlerRegistry, type WebhookEvent } from '../../ingest/index.ts';
-import { harness, stillResidents, waitFor, type Harness } from '../helpers/index.ts';
+import { harness, sandboxHook, stillResidents, waitFor, type Harness } from '../helpers/index.ts';
 
 const logger = createLogger(process.env.TEST_LOG ?? 'silent');
 const TOKEN = 'operator-token';
@@ -343,6 +345,112 @@ describe('audiences', () => {
     });
     const got = await recipientsOf(d.id, d.batches);
     expect([...got].sort()).toEqual([...expected].sort());
+  });
+});
+
+describe('a list of users', () => {
+  it('refuses a bad list field by field, in Japanese, and saves nothing', async () => {
+    const bad = async (audience: unknown) => {
+      const r = await api('POST', `${T}/deliveries`, { title: '指定', messages: [text('x')], audience, send: 'now' });
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe('invalid_delivery');
+      return Object.fromEntries(
+        (r.json.error.details as Array<{ field: string; message: string }>).map((d) => [d.field, d.message]),
+      );
+    };
+    const before = (await api('GET', `${T}/deliveries?tests=1`)).json.deliveries.length;
+    expect((await bad({ type: 'users', userIds: [] }))['audience.userIds']).toBe('送信先を 1 人以上指定してください');
+    expect((await bad({ type: 'users' }))['audience.userIds']).toBe('送信先 (userIds) は LINE ユーザー ID の配列です');
+    expect((await bad({ type: 'users', userIds: [residents[0], 'U123'] }))['audience.userIds.1']).toBe(
+      '送信先の LINE ユーザー ID が正しくありません (2 番目: U + 32 桁の英数字)',
+    );
+    const many = Array.from({ length: 501 }, (_, i) => `U${i.toString(16).padStart(32, '0')}`);
+    expect((await bad({ type: 'users', userIds: many }))['audience.userIds']).toBe(
+      '送信先は重複を除いて 500 人までです',
+    );
+    expect((await bad({ type: 'users', userIds: [residents[0]], label: 'x'.repeat(101) }))['audience.label']).toBe(
+      '送信先の名前は 100 文字以内です',
+    );
+    expect((await bad({ type: 'people' }))['audience.type']).toMatch(/users \(指定した住民\)/);
+    // 500 distinct ids, each given twice, are 500 residents: allowed
+    const twice = await api('POST', `${T}/deliveries/count`, {
+      audience: { type: 'users', userIds: [...many.slice(0, 500), ...many.slice(0, 500)] },
+    });
+    expect(twice.status).toBe(200);
+    expect(twice.json).toEqual({ count: 0, skipped: 500, audienceLabel: '指定した住民 (500人)' });
+    expect((await api('GET', `${T}/deliveries?tests=1`)).json.deliveries.length).toBe(before);
+  });
+
+  it('sends once to each named friend (duplicates dropped), skips and counts the blocked and strangers, retries with its key', async () => {
+    const named = residents.slice(1000, 1040);
+    const blocked = named[3]!;
+    const stranger = `U${'e'.repeat(32)}`; // never a friend of this account
+    await registry.dispatch(PREF, [ev('unfollow', blocked, { replyToken: undefined })]);
+    const audience = { type: 'users', userIds: [...named, stranger, named[0], named[5]] };
+    const count = await api('POST', `${T}/deliveries/count`, { audience });
+    expect(count.json).toEqual({ count: 39, skipped: 2, audienceLabel: '指定した住民 (41人)' });
+
+    // LINE takes the first request but its answer is lost (a 500): the retry carries the same key, 409
+    await sandboxHook(h.sandbox.url, 'POST', '/faults', {
+      channelId: CH_PREF,
+      endpoint: 'multicast',
+      kind: '5xx',
+      durationMs: 60_000,
+      count: 1,
+      delivered: true,
+    });
+    const created = await api('POST', `${T}/deliveries`, {
+      title: '指定した方へのお知らせ',
+      messages: [text('ご案内です')],
+      audience,
+      send: 'now',
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ sendMethod: 'multicast', audienceLabel: '指定した住民 (41人)' });
+    expect(created.json.audience.userIds).toHaveLength(41);
+    const d = await finished(PREF, created.json.id);
+    await sandboxHook(h.sandbox.url, 'DELETE', '/faults');
+    expect(d).toMatchObject({ status: 'done', targets: 39, skipped: 2, accepted: 39, failed: 0, batches: 1 });
+    const batch = (await api('GET', `${T}/deliveries/${d.id}/batches`)).json.batches[0];
+    expect(batch).toMatchObject({ status: 'accepted', http_status: 409, retry_key: batchRetryKey(d.id, 0) });
+    expect(Number(batch.attempts)).toBe(2);
+    // each named friend has exactly one receipt of it; the blocked resident none
+    const key = batchRetryKey(d.id, 0);
+    for (const u of named) {
+      const n = (await receiptsFor(CH_PREF, u)).filter((r) => r.retryKey === key).length;
+      expect(n, u).toBe(u === blocked ? 0 : 1);
+    }
+
+    // in the list, the CSV and the audit log like any other delivery
+    const listed = (await api('GET', `${T}/deliveries`)).json.deliveries.find((x: any) => x.id === d.id);
+    expect(listed).toMatchObject({ audienceLabel: '指定した住民 (41人)', targets: 39, accepted: 39, status: 'done' });
+    expect((await api('GET', `${T}/deliveries.csv`)).text).toMatch(
+      /指定した方へのお知らせ,通常,テキスト,指定した住民 \(41人\),送信済み,39,39,0,/,
+    );
+    const audit = await (
+      await h.ch.query({
+        query: 'SELECT action, detail FROM audit_log WHERE target = {id:String}',
+        query_params: { id: d.id },
+        format: 'JSONEachRow',
+      })
+    ).json<{ action: string; detail: string }>();
+    expect(audit.map((a) => a.action)).toEqual(['send']);
+    expect(JSON.parse(audit[0]!.detail)).toMatchObject({ audience: 'users', recipients: 41, sendMethod: 'multicast' });
+    expect(audit[0]!.detail).not.toContain(named[0]!);
+    await registry.dispatch(PREF, [ev('follow', blocked, { follow: { isUnblocked: true }, replyToken: undefined })]);
+  });
+
+  it('refuses broadcast for a list of users', async () => {
+    const r = await api('POST', `${T}/deliveries`, {
+      title: 'x',
+      messages: [text('x')],
+      audience: { type: 'users', userIds: [residents[0]] },
+      sendMethod: 'broadcast',
+    });
+    expect(r.status).toBe(400);
+    expect(r.json.error.details).toEqual([
+      { field: 'sendMethod', message: '一斉配信 (broadcast) は配信対象が「すべての友だち」のときだけ使えます' },
+    ]);
   });
 });
 

@@ -97,6 +97,7 @@ function delivery(tenantId: string, title: string, at: number): DeliveryRecord {
     startedAt: null,
     finishedAt: null,
     targets: 0,
+    skipped: 0,
     batches: 0,
     accepted: 0,
     failed: 0,

@@ -44,7 +44,8 @@ function start(form: HTMLFormElement): void {
   const clickBucket = named<HTMLSelectElement>('select[name=clickBucket]');
   const scheduledAt = named('input[name=scheduledAt]');
   const checked = (name: string) => named(`input[name=${name}]:checked`).value;
-  const audienceType = () => checked('audienceType') as Audience['type'];
+  /** The composer offers all friends, a segment or the test devices (a list of users is the API's). */
+  const audienceType = () => checked('audienceType') as 'all' | 'segment' | 'test';
   const sendValue = () => checked('send') as Send;
 
   const result = byId('composer-result');

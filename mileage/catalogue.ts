@@ -84,8 +84,15 @@ export interface TenantCatalogue {
 
 const CACHE_MS = 5_000;
 
+interface CacheEntry {
+  at: number;
+  data: Promise<TenantCatalogue>;
+  /** The last answer read (kept while a fresh one is read). */
+  ready?: TenantCatalogue;
+}
+
 export class Catalogue {
-  readonly #cache = new Map<string, { at: number; data: Promise<TenantCatalogue> }>();
+  readonly #cache = new Map<string, CacheEntry>();
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -94,18 +101,35 @@ export class Catalogue {
     private readonly shipped: () => Promise<void> = async () => {},
   ) {}
 
-  /** The tenant's programmes and sessions (cached a few seconds; changes made here drop the cache). */
+  /**
+   * The tenant's programmes and sessions (cached a few seconds; changes made here drop the cache).
+   * Past the few seconds, the last answer is still given while a fresh one is read (a crowd of
+   * awards never waits on that read); changes made here drop it at once.
+   */
   tenant(tenantId: string): Promise<TenantCatalogue> {
     const hit = this.#cache.get(tenantId);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.data;
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.ready ? Promise.resolve(hit.ready) : hit.data;
     const data = this.#load(tenantId);
-    data.catch(() => this.#cache.delete(tenantId));
-    this.#cache.set(tenantId, { at: Date.now(), data });
-    return data;
+    // stale but read before: that answer until the fresh one is in
+    const entry: CacheEntry = { at: Date.now(), data, ready: hit?.ready };
+    data.then(
+      (v) => {
+        entry.ready = v;
+      },
+      () => {
+        if (this.#cache.get(tenantId) === entry) this.#cache.delete(tenantId);
+      },
+    );
+    this.#cache.set(tenantId, entry);
+    return entry.ready ? Promise.resolve(entry.ready) : data;
   }
+
+  /** Called after a change drops a tenant's cache (the suite prepares the award path again). */
+  onChange?: (tenantId: string) => void;
 
   invalidate(tenantId: string): void {
     this.#cache.delete(tenantId);
+    this.onChange?.(tenantId);
   }
 
   async #load(tenantId: string): Promise<TenantCatalogue> {

@@ -145,6 +145,17 @@ export function createMileage(deps: MileageDeps): Mileage {
   const grants = new Grants({ catalogue, awards, members, guards, ledger, audit, redis: deps.redis, now });
   const resident = new ResidentMileage({ catalogue, awards, guards, members, ledger, cards, codeKeys, now });
   const codes = new SessionCodes(codeKeys, residents);
+  /** Reads the catalogue and, where the tenant has a programme, its guards (in the background). */
+  const prepare = (tenantId: string) => {
+    catalogue
+      .tenant(tenantId)
+      .then((c) => (c.programmes.length > 0 ? guards.run(tenantId, async (epoch) => epoch) : undefined))
+      .catch((err: unknown) =>
+        deps.logger.warn({ err, tenantId }, 'mileage: the award path could not be prepared ahead'),
+      );
+  };
+  // a programme or session changed (an event's QR code printed before the crowd comes): ready again
+  catalogue.onChange = prepare;
   if (deps.ingestHandlers) {
     registerMileageChat(deps.ingestHandlers, {
       catalogue,
@@ -168,6 +179,9 @@ export function createMileage(deps: MileageDeps): Mileage {
     codes,
     async start() {
       await guards.start();
+      // the award path made ready ahead of the first award: each tenant's guards rebuilt from the
+      // ledger now, not while an event's crowd waits behind the first scan
+      for (const t of await deps.tenants.list()) prepare(t.id);
     },
     async stop() {
       // acknowledged rows are in the event log: ingest ships them (now or after a restart)

@@ -320,6 +320,26 @@ describe('statistics and the flow view', () => {
       rate: 0.75,
     });
     expect(stats.body.totals).toMatchObject({ yes: 3, no: 1, rate: 0.75 });
+    // views per node per day: every Tokyo day of the period, the most viewed nodes as series
+    const { days, series } = stats.body.nodeDaily as {
+      days: string[];
+      series: Array<{ nodeId: string; title: string; counts: number[] }>;
+    };
+    const day = (ms: number) => new Date(ms + 9 * 3_600_000).toISOString().slice(0, 10);
+    expect(days[0]).toBe(day(Date.parse(stats.body.from)));
+    expect(days.at(-1)).toBe(day(Date.parse(stats.body.to) - 1));
+    expect(new Set(days).size).toBe(days.length);
+    const gomi = series.find((x) => x.nodeId === 'gomi-days')!;
+    expect(gomi.title).toBe('ごみの収集日を知りたい');
+    const byDay = new Map(days.map((d, i) => [d, gomi.counts[i]]));
+    for (const i of [1, 2, 3, 4]) expect(byDay.has(day(now - i * 1000))).toBe(true);
+    expect(gomi.counts.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(stats.body.endings).toContainEqual({
+      nodeId: 'gomi-days',
+      path: 'ごみ・リサイクル › ごみの収集日を知りたい',
+      ending: 'no',
+      count: 1,
+    });
     const bad = await w.call<Err>(T.tsuReader, 'GET', `${base}/stats?days=abc`);
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('期間 (日数) は数値です');

@@ -226,6 +226,49 @@ describe('typed questions', () => {
     ).toBeUndefined();
   });
 
+  it('a question that matches nothing is counted on the node viewed before it (or the top), once per event', async () => {
+    await w.faq.store.saveSettings(TSU, { acceptTyped: true }, op, 'operator');
+    const before = await stats();
+    const fallback = (s: typeof before, id: string) => s.nodes.get(id)?.fallback ?? 0;
+    // residents[0] last viewed ごみの収集日を知りたい (and answered いいえ); residents[3] only the menu
+    const after0 = await w.act(w.residents[0]!, { type: 'message', text: '成人式の会場はどこ' });
+    expect(after0.messages[0]!.text).toContain('当てはまる回答が見つかりませんでした');
+    const fresh = await w.act(w.residents[3]!, { type: 'message', text: 'プールの営業時間' });
+    expect(fresh.messages[0]!.text).toContain('当てはまる回答が見つかりませんでした');
+    // residents[0] moves on; the same event handled again lands on the same context, once
+    await w.act(w.residents[0]!, { type: 'postback', data: 'faq:n:hinan' });
+    await w.registry.dispatch(TSU, [after0.event]);
+    const s = await stats();
+    expect(fallback(s, 'gomi-days') - fallback(before, 'gomi-days')).toBe(1);
+    expect(fallback(s, '_top') - fallback(before, '_top')).toBe(1);
+    expect(fallback(s, 'hinan')).toBe(fallback(before, 'hinan'));
+    expect((s.kinds.fallback ?? 0) - (before.kinds.fallback ?? 0)).toBe(2);
+    expect(s.fallbacks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ nodeId: 'gomi-days', path: 'ごみ・リサイクル › ごみの収集日を知りたい' }),
+        expect.objectContaining({ nodeId: '_top', path: 'メニュー (何も選ばずに入力)' }),
+      ]),
+    );
+    expect(s.endings).toEqual(
+      expect.arrayContaining([
+        { nodeId: 'gomi-days', path: 'ごみ・リサイクル › ごみの収集日を知りたい', ending: 'no', count: 1 },
+        {
+          nodeId: 'gomi-days',
+          path: 'ごみ・リサイクル › ごみの収集日を知りたい',
+          ending: 'fallback',
+          count: fallback(s, 'gomi-days'),
+        },
+      ]),
+    );
+    // no typed text in the events: only the node
+    const rs = await w.h.ch.query({
+      query: "SELECT DISTINCT node_id FROM faq_events WHERE kind = 'fallback' ORDER BY node_id",
+      format: 'JSONEachRow',
+    });
+    for (const r of (await rs.json()) as Array<{ node_id: string }>)
+      expect(['', '_top', ...SCENARIO.map((n) => n.id)]).toContain(r.node_id);
+  });
+
   it('keeps no typed text unless the tenant turned that on', async () => {
     await w.faq.store.saveSettings(TSU, { acceptTyped: true }, op, 'operator');
     const before = (await w.faq.stats.unmatched(TSU)).length;

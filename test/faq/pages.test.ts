@@ -198,17 +198,41 @@ describe('FAQ staff pages', () => {
       receipts: Receipt[];
     };
     expect(JSON.stringify(all.receipts)).not.toContain('個別のメッセージにはお返事できません');
+    // a question nothing matches, typed after 粗大ごみの出し方: the fallback, counted on that node
+    const lost = await act(r!.userId, { type: 'message', text: '成人式の会場はどこ' });
+    expect(lost[0]!.text).toContain('当てはまる回答が見つかりませんでした');
     await page.goto(`${suite.url}/faq/${TSU}/stats`);
     expect(Number(await page.textContent('[data-testid=faq-no]'))).toBe(no0 + 1);
     expect(Number((await page.textContent('[data-testid=faq-views]'))!.replace(/,/g, ''))).toBe(views0 + 3);
-    expect(await page.textContent('[data-testid=faq-unresolved]')).toContain('防災 › 避難所の場所 (1 件)');
+    const ending = (node: string, kind: string) =>
+      page.textContent(`[data-testid=faq-endings] tr[data-node="${node}"][data-ending="${kind}"]`);
+    expect(await ending('hinan', 'no')).toMatch(/^防災 › 避難所の場所「いいえ」\d+$/);
+    expect(await ending('gomi-sodai', 'fallback')).toMatch(/^ごみ・リサイクル › 粗大ごみの出し方案内 \(該当なし\)\d+$/);
+    expect(await page.textContent('[data-testid=faq-fallbacks] tr[data-node="gomi-sodai"]')).toContain(
+      '粗大ごみの出し方',
+    );
+    // views per node per day: the chart's table beside it, today's column of 避難所の場所 counted
+    const today = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
+    const heads = await page.locator('[data-testid=faq-node-daily] thead th').allTextContents();
+    const col = heads.indexOf('避難所の場所');
+    expect(col).toBeGreaterThan(0);
+    const row = page.locator(`[data-testid=faq-node-daily] tbody tr:has(th:text-is("${today}"))`);
+    expect(
+      Number(
+        await row
+          .locator('td')
+          .nth(col - 1)
+          .textContent(),
+      ),
+    ).toBeGreaterThanOrEqual(1);
     expect(await page.textContent('[data-testid=faq-node-stats] tr[data-node="hinan"]')).toContain('0.0%');
     // the flow view: ELK's boxes with the figures
     expect(await page.locator('[data-testid=faq-flow] svg g[data-node]').count()).toBe(SCENARIO.length + 1);
     expect(await page.textContent('[data-testid=faq-flow] g[data-node="hinan"]')).toContain('表示 1 ・ 解決率 0%');
+    expect(await page.textContent('[data-testid=faq-flow] g[data-node="gomi-sodai"]')).toMatch(/案内 [1-9]/);
     await page.waitForFunction(
       () =>
-        Object.keys((window as unknown as { tayoriCharts?: Record<string, unknown> }).tayoriCharts ?? {}).length >= 1,
+        Object.keys((window as unknown as { tayoriCharts?: Record<string, unknown> }).tayoriCharts ?? {}).length >= 2,
     );
     await axe(page, 'stats');
   });

@@ -31,11 +31,12 @@
  * loses that number unused (it was never shown); after the restart it may be given to someone else.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import type { ClickHouseClient } from '../core/clickhouse.ts';
 import { unavailableError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import { z } from '../core/zod.ts';
+import { keysetBatches } from './guard-rows.ts';
 
 export const KEY_PREFIX = 'tayori:mileage:';
 const epochKey = (tenantId: string) => `${KEY_PREFIX}{${tenantId}}:epoch`;
@@ -180,6 +181,36 @@ const scripts = {
   readMany: new Script(READ_MANY),
 };
 
+/** Commands queued on one Redis pipeline, sent (and awaited) every PIPELINE commands: bounded memory. */
+class PipelineWriter {
+  static readonly PIPELINE = 1_000;
+  #pipe: ReturnType<Redis['pipeline']>;
+  #queued = 0;
+
+  constructor(private readonly redis: Redis) {
+    this.#pipe = redis.pipeline();
+  }
+
+  async hset(key: string, fields: Record<string, string | number>): Promise<void> {
+    if (Object.keys(fields).length === 0) return;
+    this.#pipe.hset(key, fields);
+    if (++this.#queued >= PipelineWriter.PIPELINE) await this.flush();
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    this.#pipe.set(key, value);
+    if (++this.#queued >= PipelineWriter.PIPELINE) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#queued === 0) return;
+    const pipe = this.#pipe;
+    this.#pipe = this.redis.pipeline();
+    this.#queued = 0;
+    for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
+  }
+}
+
 export class AwardGuards {
   readonly #epochs = new Map<string, string>();
   readonly #rebuilds = new Map<string, Promise<string>>();
@@ -188,6 +219,8 @@ export class AwardGuards {
   readonly stats = { rebuilds: 0 };
   /** Waited for before a rebuild reads ClickHouse: rows acknowledged but not yet there (the event log's). */
   beforeRebuild?: () => Promise<void>;
+  /** Rows a rebuild reads from ClickHouse per query (what bounds its memory on the embedded engine). */
+  rebuildPageRows = 50_000;
 
   constructor(
     private readonly ch: ClickHouseClient,
@@ -402,72 +435,93 @@ export class AwardGuards {
     }
   }
 
-  /** Writes the tenant's guards for a new epoch from ClickHouse (ledger, balances rollup, cards, members). */
+  /**
+   * Writes the tenant's guards for a new epoch from ClickHouse (ledger, balances rollup, cards,
+   * members), in bounded memory: each table is read in pages of `rebuildPageRows` rows, streamed,
+   * and written to Redis in pipelines of at most PIPELINE commands, awaited before reading on. The
+   * ledger comes in its table's order, so a participant's fields are gathered and written at once.
+   */
   async #load(tenantId: string, epoch: string): Promise<void> {
-    const [entries, balances, cards, members] = await Promise.all([
-      query(this.ch, 'mileage.ledger_guards', { tenant: tenantId }, guardRow),
-      query(this.ch, 'mileage.balances_of_tenant', { tenant: tenantId }, balanceRow),
-      query(this.ch, 'mileage.cards_of_tenant', { tenant: tenantId }, cardRow),
-      query(this.ch, 'mileage.members_of_tenant', { tenant: tenantId }, memberRow),
-    ]);
-    const hashes = new Map<string, Map<string, number>>();
-    const hash = (programmeId: string, userId: string) => {
-      const k = userKey(tenantId, epoch, programmeId, userId);
-      let h = hashes.get(k);
-      if (!h) hashes.set(k, (h = new Map()));
-      return h;
-    };
-    for (const e of entries) {
-      const h = hash(e.programme_id, e.user_id);
-      h.set(`e:${e.entry_id}`, 1);
-      if (e.kind !== 'correction' && e.activity_id) {
-        const f = awardFields({
-          programmeId: e.programme_id,
-          userId: e.user_id,
-          entryId: e.entry_id,
-          points: 0,
-          activityId: e.activity_id,
-          activityOn: e.activity_on,
-          dailyCap: 0,
-          periodCap: 0,
-        });
-        h.set(f.daily, (h.get(f.daily) ?? 0) + 1);
-        h.set(f.period, (h.get(f.period) ?? 0) + 1);
-      }
-    }
-    for (const b of balances) hash(b.programme_id, b.user_id).set('b', b.points);
-    for (const c of cards) hash(c.programme_id, c.user_id).set('c', 1);
+    const pipe = new PipelineWriter(this.redis);
+    const params = { tenant: tenantId };
+    const pageRows = this.rebuildPageRows;
+    const byParticipant = { after_programme: '', after_user: '' };
+    const participantAfter = (r: { programme_id: string; user_id: string }) => ({
+      after_programme: r.programme_id,
+      after_user: r.user_id,
+    });
 
-    let pipe = this.redis.pipeline();
-    let queued = 0;
-    const flush = async () => {
-      if (queued === 0) return;
-      const results = (await pipe.exec()) ?? [];
-      for (const [err] of results) if (err) throw err;
-      pipe = this.redis.pipeline();
-      queued = 0;
-    };
-    for (const [key, fields] of hashes) {
-      pipe.hset(key, Object.fromEntries(fields));
-      if (++queued >= 1000) await flush();
-    }
-    let maxSerial = 0;
-    const serials: Record<string, string> = {};
-    let n = 0;
-    for (const m of members) {
-      const serial = Number(m.member_no.split('-')[1] ?? 0);
-      if (serial > maxSerial) maxSerial = serial;
-      serials[m.user_id] = String(serial);
-      if (++n % 1000 === 0) {
-        pipe.hset(membersKey(tenantId, epoch), serials);
-        for (const k of Object.keys(serials)) delete serials[k];
-        if (++queued >= 1000) await flush();
+    let key = '';
+    let fields: Record<string, number> = {};
+    for await (const batch of keysetBatches(this.ch, {
+      name: 'mileage.ledger_guards',
+      params,
+      row: guardRow,
+      first: { ...byParticipant, after_entry: '' },
+      after: (r) => ({ ...participantAfter(r), after_entry: r.entry_id }),
+      pageRows,
+    })) {
+      for (const e of batch) {
+        const k = userKey(tenantId, epoch, e.programme_id, e.user_id);
+        if (k !== key) {
+          if (key) await pipe.hset(key, fields);
+          key = k;
+          fields = {};
+        }
+        fields[`e:${e.entry_id}`] = 1;
+        if (e.kind !== 'correction' && e.activity_id) {
+          const f = awardFields({
+            programmeId: e.programme_id,
+            userId: e.user_id,
+            entryId: e.entry_id,
+            points: 0,
+            activityId: e.activity_id,
+            activityOn: e.activity_on,
+            dailyCap: 0,
+            periodCap: 0,
+          });
+          fields[f.daily] = (fields[f.daily] ?? 0) + 1;
+          fields[f.period] = (fields[f.period] ?? 0) + 1;
+        }
       }
     }
-    if (Object.keys(serials).length) pipe.hset(membersKey(tenantId, epoch), serials);
-    pipe.set(serialKey(tenantId, epoch), String(maxSerial));
-    queued++;
-    await flush();
+    if (key) await pipe.hset(key, fields);
+
+    const perParticipant = { params, first: byParticipant, after: participantAfter, pageRows };
+    for await (const batch of keysetBatches(this.ch, {
+      name: 'mileage.balances_of_tenant',
+      row: balanceRow,
+      ...perParticipant,
+    })) {
+      for (const b of batch) await pipe.hset(userKey(tenantId, epoch, b.programme_id, b.user_id), { b: b.points });
+    }
+    for await (const batch of keysetBatches(this.ch, {
+      name: 'mileage.cards_of_tenant',
+      row: cardRow,
+      ...perParticipant,
+    })) {
+      for (const c of batch) await pipe.hset(userKey(tenantId, epoch, c.programme_id, c.user_id), { c: 1 });
+    }
+
+    let maxSerial = 0;
+    for await (const batch of keysetBatches(this.ch, {
+      name: 'mileage.members_of_tenant',
+      params,
+      row: memberRow,
+      first: { after_user: '' },
+      after: (r) => ({ after_user: r.user_id }),
+      pageRows,
+    })) {
+      const serials: Record<string, string> = {};
+      for (const m of batch) {
+        const serial = Number(m.member_no.split('-')[1] ?? 0);
+        if (serial > maxSerial) maxSerial = serial;
+        serials[m.user_id] = String(serial);
+      }
+      await pipe.hset(membersKey(tenantId, epoch), serials);
+    }
+    await pipe.set(serialKey(tenantId, epoch), String(maxSerial));
+    await pipe.flush();
   }
 
   async #unlinkMatching(pattern: string, remove: (key: string) => boolean): Promise<void> {

@@ -35,14 +35,19 @@ SELECT count() AS n FROM mileage_ledger
 WHERE tenant_id = {tenant:String} AND programme_id = {programme:String} AND activity_id = {activity:String};
 
 -- name: mileage.members_of_tenant
--- Every member number of a tenant (the award guards are rebuilt from these): mileage_members, and
--- the numbers ledger entries carry (a first award's member row is written after its entry).
+-- A tenant's member numbers (the award guards are rebuilt from these), a page at a time after the
+-- user id {after_user} ('' first): mileage_members, and the numbers ledger entries carry (a first
+-- award's member row is written after its entry).
 SELECT user_id, any(member_no) AS member_no FROM (
-    SELECT user_id, member_no FROM mileage_members FINAL WHERE tenant_id = {tenant:String}
+    SELECT user_id, member_no FROM mileage_members FINAL
+    WHERE tenant_id = {tenant:String} AND user_id > {after_user:String}
     UNION ALL
-    SELECT user_id, member_no FROM mileage_ledger WHERE tenant_id = {tenant:String} AND member_no != ''
+    SELECT user_id, member_no FROM mileage_ledger
+    WHERE tenant_id = {tenant:String} AND member_no != '' AND user_id > {after_user:String}
 )
-GROUP BY user_id;
+GROUP BY user_id
+ORDER BY user_id
+LIMIT {limit:UInt32};
 
 -- name: mileage.member_by_no
 -- The participant with a member number (from mileage_members, or a ledger entry that carries it).
@@ -67,17 +72,26 @@ SELECT member_no, any(user_id) AS user_id FROM (
 GROUP BY member_no;
 
 -- name: mileage.ledger_guards
--- Every entry of a tenant's ledger, for rebuilding the award guards and cap counters in Redis.
+-- A tenant's ledger entries for rebuilding the award guards and cap counters in Redis, in the
+-- table's order (each participant's entries together), a page at a time after the entry
+-- ({after_programme}, {after_user}, {after_entry}) ('', '', '' first).
 SELECT programme_id, user_id, entry_id, activity_id, kind, toString(activity_on) AS activity_on
 FROM mileage_ledger FINAL
-WHERE tenant_id = {tenant:String};
+WHERE tenant_id = {tenant:String} AND programme_id >= {after_programme:String}
+  AND (programme_id, user_id, entry_id) > ({after_programme:String}, {after_user:String}, {after_entry:String})
+ORDER BY programme_id, user_id, entry_id
+LIMIT {limit:UInt32};
 
 -- name: mileage.balances_of_tenant
--- Each participant's balance per programme, from the rollup (not the ledger).
+-- Each participant's balance per programme, from the rollup (not the ledger), a page at a time
+-- after ({after_programme}, {after_user}) ('', '' first).
 SELECT programme_id, user_id, sum(points) AS points
 FROM mileage_balances
-WHERE tenant_id = {tenant:String}
-GROUP BY programme_id, user_id;
+WHERE tenant_id = {tenant:String} AND programme_id >= {after_programme:String}
+  AND (programme_id, user_id) > ({after_programme:String}, {after_user:String})
+GROUP BY programme_id, user_id
+ORDER BY programme_id, user_id
+LIMIT {limit:UInt32};
 
 -- name: mileage.balance
 -- One participant's balance in one programme, from the rollup.
@@ -141,8 +155,13 @@ LEFT JOIN (
 ORDER BY member_no, user_id;
 
 -- name: mileage.cards_of_tenant
--- Who holds a card, per programme (the guards remember it so a card is issued once).
-SELECT programme_id, user_id FROM mileage_cards FINAL WHERE tenant_id = {tenant:String};
+-- Who holds a card, per programme (the guards remember it so a card is issued once), a page at a
+-- time after ({after_programme}, {after_user}) ('', '' first).
+SELECT programme_id, user_id FROM mileage_cards FINAL
+WHERE tenant_id = {tenant:String} AND programme_id >= {after_programme:String}
+  AND (programme_id, user_id) > ({after_programme:String}, {after_user:String})
+ORDER BY programme_id, user_id
+LIMIT {limit:UInt32};
 
 -- name: mileage.card
 SELECT card_no, design_id, toUnixTimestamp64Milli(issued_at) AS issued_ms, toString(valid_until) AS valid_until

@@ -5,7 +5,8 @@
  *   backup list [--from DIR]            backups on disk, newest first
  *   backup verify <id> [--from DIR]     re-reads every file against the manifest's SHA-256
  *   backup restore <id> --from DIR      into this (empty) data directory; the suite must be stopped
- *   export --tenant <id>|all --out DIR [--format csv|parquet]
+ *   export --tenant <id>|all --out DIR [--format csv|parquet] [--plain --operator <login>]
+ *                                       (--plain: the cards' personal data opened; the account's password on stdin)
  *
  * The key file (TAYORI_SECRET_KEY_FILE, default <data>/secret.key) is never in a backup: keep a copy
  * apart (a safe, another site); a restore without it cannot read the channels' secrets or the cards.
@@ -16,10 +17,14 @@ import type { Command } from 'commander';
 import { openClickHouse } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { AuditLog } from '../core/audit.ts';
+import type { StaffIdentity } from '../core/auth.ts';
+import { loadSecretBox } from '../core/crypto.ts';
+import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../core/data-keys.ts';
 import { AppError } from '../core/errors.ts';
 import { migrate } from '../core/migrations.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
+import type { HouseholdRows } from './ops-wiring.ts';
 import { table } from './output.ts';
 import { awaitSuite, callSuite } from './suite-state.ts';
 
@@ -193,35 +198,102 @@ export function registerOpsCommands(program: Command, config: () => Config): voi
     .requiredOption('--tenant <id>', '団体コード、またはすべての団体なら all')
     .requiredOption('--out <dir>', '出力先ディレクトリ (空か、まだないもの)')
     .option('--format <format>', 'csv または parquet', 'csv')
-    .action(async (o: { tenant: string; out: string; format: string }) => {
+    .option(
+      '--plain',
+      '優待カードの個人情報を復号して平文で書き出します (--operator の職員に「住民データの出力」と「カード利用者情報」の権限が必要。パスワードは標準入力から)',
+    )
+    .option('--operator <login>', '平文で書き出す職員のユーザー名 (監査記録に残ります)')
+    .action(async (o: { tenant: string; out: string; format: string; plain?: boolean; operator?: string }) => {
       if (o.format !== 'csv' && o.format !== 'parquet')
         throw new AppError('invalid_format', '--format は csv か parquet です', 400);
       if (!/^(all|\d{5,6})$/.test(o.tenant))
         throw new AppError('invalid_tenant', '--tenant は団体コードか all です', 400);
+      if (o.operator && !o.plain) throw new AppError('invalid_option', '--operator は --plain と一緒に指定します', 400);
+      if (o.plain && !o.operator)
+        throw new AppError(
+          'operator_required',
+          '個人情報を平文で書き出すには、権限のある職員のユーザー名を --operator で指定してください (パスワードは標準入力から)',
+          400,
+        );
+      const operator = o.plain ? { username: o.operator!, password: await readOperatorPassword() } : undefined;
       const c = config();
       const out = path.resolve(o.out);
       const suite = await awaitSuite(c.dataDir);
-      let m: { tables: Array<{ name: string; rows: number }> };
-      if (suite) m = await callSuite(suite, 'POST', '/api/v1/ops/exports', { tenant: o.tenant, out, format: o.format });
-      else {
-        const ch = await openClickHouse(c.clickhouse);
-        try {
-          await migrate(ch);
-          const { exportData } = await import('../ops/index.ts');
-          m = await exportData({
-            ch,
-            audit: new AuditLog(ch),
-            by: { cli: 'CLI' },
-            tenant: o.tenant,
-            out,
-            format: o.format,
-          });
-        } finally {
-          await ch.close();
-        }
-      }
+      let m: { tables: Array<{ name: string; rows: number; plain?: boolean; file: string }> };
+      if (suite)
+        m = await callSuite(suite, 'POST', '/api/v1/ops/exports', {
+          tenant: o.tenant,
+          out,
+          format: o.format,
+          ...(operator ? { plain: true, operator } : {}),
+        });
+      else m = await directExport(c, { tenant: o.tenant, out, format: o.format, operator });
       console.log(
         `書き出しました: ${out} (${m.tables.length} 表、${m.tables.reduce((a, t) => a + t.rows, 0).toLocaleString('ja-JP')} 行)`,
       );
+      const plain = m.tables.filter((t) => t.plain);
+      if (plain.length)
+        console.log(
+          `平文の個人情報を含むファイル: ${plain.map((t) => t.file).join('、')} — 取り扱いに注意し、移行が済んだら消去してください`,
+        );
     });
+}
+
+/** The operator's password: the first line of standard input (never argv, never echoed). */
+async function readOperatorPassword(): Promise<string> {
+  if (process.stdin.isTTY)
+    process.stderr.write('--operator のパスワードを入力して Enter、続けて Ctrl-D を押してください:\n');
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  if (!line)
+    throw new AppError(
+      'password_missing',
+      '--operator のパスワードを標準入力から渡してください (例: npx tayori export … --plain --operator <ユーザー名> < パスワードのファイル)',
+      400,
+    );
+  return line;
+}
+
+/** The export with the suite stopped: ClickHouse and the card store opened here. */
+async function directExport(
+  c: Config,
+  o: { tenant: string; out: string; format: 'csv' | 'parquet'; operator?: { username: string; password: string } },
+) {
+  const ch = await openClickHouse(c.clickhouse);
+  let cards: { households: HouseholdRows; close(): Promise<void> } | undefined;
+  try {
+    await migrate(ch);
+    const { exportData } = await import('../ops/index.ts');
+    const { householdsExtra, staffVerifier } = await import('./ops-wiring.ts');
+    const { CardStore, cardsStoreDir } = await import('../cards/index.ts');
+    const dir = cardsStoreDir(c.dataDir);
+    // a data directory without cards gets no card store made by an export
+    if (fs.existsSync(path.join(dir, 'data.mdb'))) cards = new CardStore(dir);
+    let plain: { staff: StaffIdentity; keys: DataKeys } | undefined;
+    if (o.operator) {
+      const staff = await staffVerifier(ch).verify(o.operator.username, o.operator.password);
+      if (!staff)
+        throw new AppError(
+          'operator_unauthorized',
+          `ユーザー ${o.operator.username} を確認できません (ユーザー名かパスワードが違うか、停止中のアカウントです)`,
+          401,
+        );
+      const keys = new DataKeys({ dir: dataKeysDir(c.dataDir), provider: new SuiteKeyProvider(loadSecretBox(c)) });
+      plain = { staff, keys };
+    }
+    return await exportData({
+      ch,
+      audit: new AuditLog(ch),
+      by: { cli: 'CLI' },
+      tenant: o.tenant,
+      out: o.out,
+      format: o.format,
+      extras: cards ? [householdsExtra(cards.households)] : [],
+      plain,
+    });
+  } finally {
+    await cards?.close();
+    await ch.close();
+  }
 }

@@ -15,10 +15,11 @@ import type { Logger } from '../core/logger.ts';
 import { createMailer, type Mailer } from '../core/mailer.ts';
 import { sampledGauge } from '../core/metrics-registry.ts';
 import type { Redis } from '../core/redis.ts';
+import { StaffStore, type StaffUser } from '../core/users.ts';
 import { z } from '../core/zod.ts';
 import { cardsStoreDir } from '../cards/index.ts';
 import type { Ingest } from '../ingest/index.ts';
-import { createOps, type ExportExtra, type FileStore, type Ops, type QueueLike } from '../ops/index.ts';
+import { createOps, type ExportExtra, type FileStore, type Opener, type Ops, type QueueLike } from '../ops/index.ts';
 import { isOpenDay } from '../reports/due-date.ts';
 
 /** The directories a backup copies and a restore fills, by name. */
@@ -44,10 +45,25 @@ export function opsStores(config: Config): FileStore[] {
   ];
 }
 
-/** The benefit cards' households for the export: encrypted as stored (the tenant's data key opens them). */
-function householdsExtra(db: NonNullable<Parameters<typeof wireOps>[0]['households']>): ExportExtra {
+/** The card store's households as the export reads them. */
+export type HouseholdRows = NonNullable<Parameters<typeof wireOps>[0]['households']>;
+
+/**
+ * The benefit cards' households for the export: sealed as stored (the tenant's data key opens
+ * them); a plain export opens the sealed fields into these columns.
+ */
+export function householdsExtra(db: HouseholdRows): ExportExtra {
   return {
     name: 'cards_households',
+    sealed: {
+      column: 'sealed',
+      fields: [
+        { name: 'holder_name', key: 'holderName' },
+        { name: 'relationship', key: 'relationship' },
+        { name: 'household_kind', key: 'kind' },
+        { name: 'children', key: 'children' },
+      ],
+    },
     columns: [
       { name: 'tenant_id', type: 'String' },
       { name: 'user_id', type: 'String' },
@@ -70,6 +86,15 @@ function householdsExtra(db: NonNullable<Parameters<typeof wireOps>[0]['househol
   };
 }
 
+/** Staff accounts' passwords checked for a plain export the CLI asks for in an account's name. */
+export function staffVerifier(ch: ClickHouseClient): {
+  verify(username: string, password: string): Promise<StaffUser | undefined>;
+} {
+  // only verify() is used: no tenant is ever added through this store
+  const store = new StaffStore(ch, async () => undefined);
+  return { verify: (u, p) => store.verify(u, p) };
+}
+
 export function opsMailer(config: Config): Mailer {
   return createMailer({ smtpUrl: config.ops.smtpUrl, from: config.ops.mailFrom, to: config.ops.alertTo });
 }
@@ -87,6 +112,8 @@ export function wireOps(o: {
   failedDeliveries?: () => Promise<number>;
   /** The Insight pollers' queue (jobs by state). */
   insight?: { status(): Promise<{ counts: Record<string, number> }> };
+  /** The tenants' data keys (a plain export opens the households with them). */
+  keys?: Opener;
   /** The card store's households (sealed with each tenant's data key): exported as they are stored. */
   households?: {
     getRange(o?: { start?: string; end?: string }): Iterable<{
@@ -162,6 +189,8 @@ export function wireOps(o: {
     stores: opsStores(o.config),
     isOpenDay,
     extras: o.households ? [householdsExtra(o.households)] : [],
+    keys: o.keys,
+    staff: staffVerifier(o.ch),
     queues: o.queues,
     async quiesce() {
       // what was acknowledged reaches ClickHouse before it is dumped (bounded: a backlog that does not drain is dumped as it is)

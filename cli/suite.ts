@@ -255,6 +255,7 @@ export async function startSuite(
       logger,
       insight,
       households: cards.store.households,
+      keys: cards.keys,
       queues: () => (reportsRef ? [reportsRef.jobs.queue] : []),
       failedJobs: async () =>
         (await reportsRef?.jobs.queue.getJobs(['failed'], 0, 100))?.filter(

@@ -49,7 +49,7 @@ export const TABLE_LABELS: Record<string, string> = {
   ops_records: '障害報告書・対応履歴・運用課題・計画停止',
   ops_records_history: '障害報告書・対応履歴・運用課題・計画停止の変更履歴',
   staff_users: '職員アカウント (パスワードは含みません)',
-  cards_households: '優待カードの世帯情報 (暗号化されたまま)',
+  cards_households: '優待カードの世帯情報',
 };
 
 export const COLUMN_LABELS: Record<string, string> = {
@@ -146,6 +146,11 @@ export const COLUMN_LABELS: Record<string, string> = {
   disabled: '無効なら 1',
   household_key: '世帯のキー (団体コード/LINE ユーザー ID)',
   sealed: '暗号化された世帯情報 (団体ごとのデータ鍵、AES-256-GCM、Base64)',
+  holder_name: 'カード対象者の氏名 (平文)',
+  relationship: '続柄 (平文)',
+  household_kind:
+    '世帯の区分 (children: 18歳到達後の3月31日までの子がいる世帯 / pregnant: 妊娠中 / grandparent: 子育てを応援する祖父母)',
+  children: '子の氏名と生年月日 (平文、JSON の配列。例: [{"name":"山田 花子","birthDate":"2020-04-01"}])',
   registered_ms: '登録日時 (1970-01-01 UTC からのミリ秒)',
   updated_ms: '更新日時 (1970-01-01 UTC からのミリ秒)',
 };

@@ -14,19 +14,20 @@
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { AuditLog, type AuditContext } from '../core/audit.ts';
-import type { Authenticator } from '../core/auth.ts';
+import type { Authenticator, StaffIdentity } from '../core/auth.ts';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Mailer } from '../core/mailer.ts';
 import { collectProcessMetrics, counter, gauge } from '../core/metrics-registry.ts';
+import { AppError } from '../core/errors.ts';
 import { connectRedis, type Redis } from '../core/redis.ts';
 import { tokyoIso, tokyoMonthRange } from '../core/time.ts';
 import { z } from '../core/zod.ts';
 import { type Availability, monthlyAvailability } from './availability.ts';
 import { type BackupSummary, Backups, type FileStore } from './backup.ts';
 import { opsWorkbook } from './documents.ts';
-import { type ExportExtra, type ExportManifest, exportData, type FileFormat } from './export.ts';
+import { type ExportExtra, type ExportManifest, exportData, type FileFormat, type Opener } from './export.ts';
 import { Monitor, type MonitorSources } from './monitor.ts';
 import type { IsOpenDay } from './open-days.ts';
 import { type HistoryEntry, OpsRecords, type OpsRecord } from './records.ts';
@@ -43,7 +44,14 @@ export {
   restoreBackup,
   verifyBackup,
 } from './backup.ts';
-export { exportData, type ExportExtra, type ExportManifest } from './export.ts';
+export {
+  exportData,
+  type ExportExtra,
+  type ExportManifest,
+  type Opener,
+  PLAIN_EXPORT_PERMISSIONS,
+  requirePlainExport,
+} from './export.ts';
 export { incidentDocx, opsWorkbook, OPS_WORKBOOK_TITLE } from './documents.ts';
 export { Monitor, type MonitorSources, type Problem } from './monitor.ts';
 export { OpsRecords, type OpsRecord } from './records.ts';
@@ -86,6 +94,10 @@ export interface OpsDeps {
   quiesce?(): Promise<void>;
   /** Tables kept outside ClickHouse, for the export (the card store). */
   extras?: ExportExtra[];
+  /** The tenants' data keys: a plain export opens sealed personal data with them. */
+  keys?: Opener;
+  /** Staff accounts, for a plain export the CLI asks for in an account's name (its password checked). */
+  staff?: { verify(username: string, password: string): Promise<StaffIdentity | undefined> };
   /** Queues whose depths /metrics shows. */
   queues?: () => QueueLike[];
   audit?: AuditLog;
@@ -112,7 +124,11 @@ export interface Ops {
     out: string;
     format?: FileFormat;
     by: AuditContext | { cli: string };
+    /** Open sealed personal data for this account (it must hold the permissions; checked and audited). */
+    plainFor?: StaffIdentity;
   }): Promise<ExportManifest>;
+  /** The staff account a CLI names for a plain export, when its password matches (401 otherwise). */
+  operatorAccount(username: string, password: string): Promise<StaffIdentity>;
   /** reports' monthly package: the 運用報告 workbook (availability, 対応履歴管理表, 運用課題管理表). */
   monthlyContributor: { kind: 'ops-xlsx'; step: string; build(month: string, now: Date): Promise<Buffer> };
   refreshGauges(): Promise<void>;
@@ -188,6 +204,16 @@ export function createOps(deps: OpsDeps): Ops {
         .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'backup failure mail not sent'));
       throw e;
     }
+  };
+
+  const plainKeys = (staff: StaffIdentity) => {
+    if (!deps.keys)
+      throw new AppError(
+        'plain_export_unavailable',
+        'このスイートでは個人情報を復号できません (データ鍵がありません)',
+        503,
+      );
+    return { staff, keys: deps.keys };
   };
 
   const monthRecords = async (month: string) => {
@@ -285,8 +311,19 @@ export function createOps(deps: OpsDeps): Ops {
         out: path.resolve(o.out),
         format: o.format,
         extras: deps.extras,
+        plain: o.plainFor && plainKeys(o.plainFor),
         now,
       }),
+    async operatorAccount(username, password) {
+      const user = await deps.staff?.verify(username, password);
+      if (!user)
+        throw new AppError(
+          'operator_unauthorized',
+          `ユーザー ${username} を確認できません (ユーザー名かパスワードが違うか、停止中のアカウントです)`,
+          401,
+        );
+      return user;
+    },
     monthlyContributor: {
       kind: 'ops-xlsx',
       step: '運用報告 (Excel) を作成しています',

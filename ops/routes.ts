@@ -11,11 +11,12 @@
  *   GET|PATCH|DELETE /api/v1/ops/{kind}/:id ;  GET …/:id/history
  *   GET  /api/v1/ops/incidents/:id/report.docx      障害報告書 (Word)
  *   GET|POST /api/v1/ops/backups ;  POST /api/v1/ops/backups/:id/verify
- *   POST /api/v1/ops/exports  { tenant, out, format }   (the CLI through a running suite)
+ *   POST /api/v1/ops/exports  { tenant, out, format, plain?, operator? }   (the CLI through a running suite;
+ *        plain: sealed personal data opened, for the calling account or the CLI's named account)
  */
 import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
-import { type Authenticator, canSeeEvery, requireAdmin, requirePermission } from '../core/auth.ts';
+import { type Authenticator, canSeeEvery, requireAdmin, requirePermission, type StaffIdentity } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
 import { METRICS_CONTENT_TYPE, metricsText } from '../core/metrics-registry.ts';
@@ -51,6 +52,10 @@ const exportBody = z.strictObject({
     .min(1, '出力先を指定してください')
     .refine((p) => path.isAbsolute(p), '出力先は絶対パスで指定してください'),
   format: z.enum(['csv', 'parquet']).default('csv'),
+  /** Personal data opened into plain text (an account with 住民データの出力 and カード利用者情報). */
+  plain: z.boolean().default(false),
+  /** The CLI's named account (with the operator token only): who takes plain personal data out. */
+  operator: z.strictObject({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).optional(),
 });
 
 export function registerOpsRoutes(
@@ -156,7 +161,22 @@ export function registerOpsRoutes(
     admin(req);
     const b = exportBody.safeParse(req.body ?? {});
     if (!b.success) throw new AppError('invalid_export', b.error.issues[0]!.message, 400);
-    const manifest = await ops.exportData({ ...b.data, by: by(req) });
+    const { plain, operator, ...o } = b.data;
+    const caller = who(req);
+    if (operator && (caller.kind !== 'operator' || !plain))
+      throw new AppError('invalid_export', 'operator は CLI から平文で書き出すときだけ指定します', 400);
+    let plainFor: StaffIdentity | undefined;
+    if (plain) {
+      if (caller.kind === 'staff') plainFor = caller;
+      else if (operator) plainFor = await ops.operatorAccount(operator.username, operator.password);
+      else
+        throw new AppError(
+          'operator_required',
+          '個人情報を平文で書き出すには、権限のある職員アカウントを指定してください (--operator <ユーザー名>)',
+          400,
+        );
+    }
+    const manifest = await ops.exportData({ ...o, by: by(req), plainFor });
     return reply.status(201).send(manifest);
   });
 }

@@ -200,6 +200,58 @@ describe('backup → restore → compare', () => {
     } finally {
       fs.rmSync(exported, { recursive: true, force: true });
     }
+    // plain through the running suite: the named account's password checked by the suite, its permissions too
+    await suite.cards.households.save(
+      '24201',
+      `U${'8'.repeat(32)}`,
+      { holderName: '津 花子', relationship: '母', kind: 'pregnant' },
+      '2026-12-06',
+    );
+    for (const [username, permissions] of [
+      ['export-plain', ['export_residents', 'card_holders']],
+      ['export-only', ['export_residents']],
+    ] as const)
+      expect(
+        (
+          await api('POST', '/api/v1/users', {
+            username,
+            displayName: username,
+            role: 'contractor',
+            permissions,
+            password: 'export-plain-pass-1',
+          })
+        ).status,
+      ).toBe(201);
+    const refused = await api('POST', '/api/v1/ops/exports', {
+      tenant: '24201',
+      out: `${exported}-refused`,
+      plain: true,
+      operator: { username: 'export-only', password: 'export-plain-pass-1' },
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain('「カード利用者情報」の権限が必要です');
+    const plain = await runCli(
+      ['export', '--tenant', '24201', '--out', exported, '--plain', '--operator', 'export-plain'],
+      {
+        env: testEnv(h.dir, { TAYORI_SANDBOX: 'off', LINE_API_BASE_URL: sandbox.url }),
+        input: 'export-plain-pass-1\n',
+        timeoutMs: 120_000,
+      },
+    );
+    try {
+      expect(plain.stderr).toBe('');
+      expect(plain.code).toBe(0);
+      const m = JSON.parse(fs.readFileSync(path.join(exported, 'manifest.json'), 'utf8'));
+      expect(m).toMatchObject({ plain: true, plainBy: 'export-plain' });
+      expect(m.tables.find((t: { name: string }) => t.name === 'cards_households')).toMatchObject({
+        plain: true,
+        rows: 1,
+      });
+      const csv = fs.readFileSync(path.join(exported, 'cards_households.csv'), 'utf8');
+      expect(csv).toContain('"津 花子","母","pregnant","[]"');
+    } finally {
+      fs.rmSync(exported, { recursive: true, force: true });
+    }
     // listed by the CLI (it reads the directory; the suite need not be asked)
     const listed = await runCli(['backup', 'list', '--from', h.config.ops.backupDir], { env: envB });
     expect(listed.stdout).toContain(backupId);

@@ -7,7 +7,8 @@
  *   const cards = createCards({ dataDir, keys, audit, … });
  *   cards.registerResidentApi(residentShell);   // /liff-api/<tenant>/cards/…
  *   registerCardsResidentPages(residentShell);  // /liff/<tenant>/cards/…
- *   cards.registerRoutes(app, auth);            // staff API (card_holders permission for personal data)
+ *   cards.registerRoutes(app, auth);            // staff API (card_holders permission for personal data),
+ *                                               // and the public shop-code barcode (/liff/<tenant>/cards/shop-code.svg)
  *   await cards.close();
  */
 import path from 'node:path';
@@ -17,6 +18,7 @@ import type { DataKeys } from '../core/data-keys.ts';
 import type { FastifyInstance } from '../core/http.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { CardStore, Households } from './households.ts';
+import { registerShopCodeBarcode } from './barcode.ts';
 import { type ErasureResult, erasePersonalData } from './erasure.ts';
 import { CardImages } from './images.ts';
 import { registerCardsResidentApi } from './resident-api.ts';
@@ -28,6 +30,7 @@ export { eligibility, eligibleUntil, reachesAge, type Eligibility, type Househol
 export { CardStore, Households, type Household } from './households.ts';
 export { CardImages } from './images.ts';
 export { CARD_HOLDER_ROUTES } from './routes.ts';
+export { shopCodeBarcodeOptions, shopCodeBarcodeUrl, shopCodeSvg } from './barcode.ts';
 export { certificatePdf, erasePersonalData, type ErasureResult } from './erasure.ts';
 export type { CardCounts, CardDeliveries, CardStaff, HolderRow } from './staff.ts';
 export { registerCardsPages } from './pages.ts';
@@ -97,6 +100,7 @@ export function createCards(deps: CardsDeps): Cards {
     },
     registerRoutes(app, auth) {
       registerCardsRoutes(app, { auth, staff, tenants: deps.tenants, erase });
+      registerShopCodeBarcode(app, images);
     },
     erase,
     close: () => store.close(),

@@ -4,7 +4,7 @@
  *  - with カード利用者情報 only: the holder search (audited as it is drawn), the CSV export and a push
  *    to the holders ticked in the results;
  *  - for prefecture, contractor and admin accounts: the card and pass images (upload a draft, see it
- *    at 360 px, publish) and the shop code.
+ *    at 360 px, publish) and the shop code, with the barcode residents' cards show.
  */
 import { fileURLToPath } from 'node:url';
 import { hasPermission } from '../core/auth.ts';
@@ -12,6 +12,7 @@ import { auditContext } from '../core/audit.ts';
 import { html, type SafeHtml } from '../core/html.ts';
 import { seesEveryTenant, type PageShell } from '../core/page-shell.ts';
 import { formatWarekiMonth } from '../core/time.ts';
+import { shopCodeBarcodeUrl } from './barcode.ts';
 import type { CardImages } from './images.ts';
 import type { CardStaff, HolderRow } from './staff.ts';
 
@@ -83,6 +84,7 @@ export function registerCardsPages(shell: PageShell, deps: { staff: CardStaff; i
     // the tenant picked in the search, else the prefecture's account (Saitama runs one), else the first
     const imageTenant =
       tenants.find((t) => t.id === req.query.tenant) ?? tenants.find((t) => t.kind === 'prefecture') ?? tenants[0];
+    const shopCode = imageTenant ? deps.images.shopCode(imageTenant.id) : '';
     const images =
       canImages && imageTenant
         ? html`<section aria-labelledby="images-h"><h2 id="images-h">カードとパスの画像 (${imageTenant.name})</h2>
@@ -90,8 +92,9 @@ ${imageSection('card', 'パパ・ママ応援ショップ優待カードの画�
 ${imageSection('pass', 'まいたまパスの画像', imageTenant.id)}
 <form id="shop-code-form" data-url="/api/v1/cards/tenants/${imageTenant.id}/shop-code" novalidate>
 <label for="shop-code">カードに表示するショップコード (全利用者共通)</label>
-<input id="shop-code" name="shopCode" value="${deps.images.shopCode(imageTenant.id)}" maxlength="32">
-<p class="actions"><button type="submit">保存</button></p><p class="status" role="status" aria-live="polite"></p></form></section>`
+<input id="shop-code" name="shopCode" value="${shopCode}" maxlength="32">
+<p class="actions"><button type="submit">保存</button></p><p class="status" role="status" aria-live="polite"></p></form>
+${shopCode ? html`<figure><figcaption>利用者のカードに表示されるバーコード (Code 128)</figcaption><img src="${shopCodeBarcodeUrl(imageTenant.id, shopCode)}" alt="ショップコード ${shopCode} のバーコード" width="320" data-testid="shop-barcode-preview"></figure>` : ''}</section>`
         : html``;
     return {
       title: 'パパ・ママ応援ショップ優待カード',

@@ -2,7 +2,8 @@
  * The residents' card pages inside LINE (LIFF), drawn in the resident frame (core/resident-shell.ts):
  *
  *   cards/card       パパ・ママ応援ショップ優待カード: the prefecture's card image, the holder's registered
- *                    data (no extra tap), the shop code, a live clock with seconds and the date; for a
+ *                    data (no extra tap), the shop code as a Code 128 barcode (cards/barcode.ts) and as
+ *                    text, a live clock with seconds and the date; for a
  *                    household no longer eligible, the card image hidden and why
  *   cards/register   registration and change: holder, relationship, up to five children, or a
  *                    pregnant household, or supporting grandparents
@@ -46,7 +47,10 @@ export function registerCardsResidentPages(residents: ResidentShell): void {
 <section id="c-card" class="c-card" hidden aria-labelledby="c-card-h" data-testid="card">
 <h2 id="c-card-h" class="c-card-h">パパ・ママ応援ショップ優待カード</h2>
 <img id="c-image" class="c-image" alt="パパ・ママ応援ショップ優待カード (埼玉県)" hidden data-testid="card-image">
-<p id="c-shop" class="c-shop" hidden><span class="c-shop-label">ショップコード</span> <span id="c-shop-code" class="c-shop-code" data-testid="shop-code"></span></p>
+<div id="c-shop" class="c-shop" hidden>
+<img id="c-barcode" class="c-barcode" alt="" data-src="/liff/${tenant.id}/cards/shop-code.svg" data-testid="shop-barcode">
+<p><span class="c-shop-label">ショップコード</span> <span id="c-shop-code" class="c-shop-code" data-testid="shop-code"></span></p>
+</div>
 </section>
 <section id="c-holder" class="r-card" hidden aria-labelledby="c-holder-h" data-testid="holder">
 <h2 id="c-holder-h">登録情報</h2>

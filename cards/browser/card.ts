@@ -1,6 +1,6 @@
 /**
  * パパ・ママ応援ショップ優待カード (resident): the card image, the holder's registered data, the shop
- * code and a running clock; for a household no longer eligible, why the card is not shown.
+ * code (its barcode and as text) and a running clock; for a household no longer eligible, why the card is not shown.
  */
 import { residentFetch, setStatus } from '../../core/browser/liff.ts';
 import { startLiveClock } from '../../core/browser/live-clock.ts';
@@ -46,6 +46,12 @@ async function main(): Promise<void> {
   if (card) card.hidden = false;
   if (a.shopCode) {
     setText('c-shop-code', a.shopCode);
+    // the barcode (an SVG the suite draws): a changed code is a new URL, not a cached old bar pattern
+    const bars = byId<HTMLImageElement>('c-barcode');
+    if (bars) {
+      bars.alt = `ショップコード ${a.shopCode} のバーコード`;
+      bars.src = `${bars.dataset.src}?v=${encodeURIComponent(a.shopCode)}`;
+    }
     const s = byId('c-shop');
     if (s) s.hidden = false;
   }

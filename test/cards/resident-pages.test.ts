@@ -1,7 +1,7 @@
 /**
  * The card pages in real Chromium on a 360×740 phone as simulated residents (LIFF mock, real ID
  * tokens): register through the form (errors shown under their fields first), see the card with the
- * registered data and a running clock, change a child's birth date past the eligibility boundary and
+ * registered data, the shop code's barcode (read back from the pixels the page shows) and a running clock, change a child's birth date past the eligibility boundary and
  * see the card image hidden with the reason; the まいたまパス page. axe-core WCAG 2.1 AA on each.
  */
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import { launchChromium } from '../helpers/browser.ts';
 import { repoRoot } from '../helpers/index.ts';
 import { openResidentPage, type SandboxResident, sandboxResidents } from '../helpers/resident.ts';
 import { type CardsSuite, startCardsSuite, testPng } from './cards-suite.ts';
+import { readCode128, rowOf } from './code128.ts';
 
 const TSU = '24201';
 const shots = path.join(repoRoot, 'test-artifacts', 'cards');
@@ -74,6 +75,22 @@ describe('the card as a resident', () => {
     expect(await card.textContent('[data-testid=holder-name]')).toBe('埼玉 花子');
     expect(await card.textContent('[data-testid=children]')).toContain('埼玉 次郎');
     expect(await card.textContent('[data-testid=shop-code]')).toBe('1100-2233');
+    // the barcode as the phone shows it (its displayed size on a 360-px screen), read by a scan line
+    const bars = card.getByTestId('shop-barcode');
+    expect(await bars.getAttribute('alt')).toBe('ショップコード 1100-2233 のバーコード');
+    await expect
+      .poll(() => bars.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth))
+      .toBeGreaterThan(0);
+    const shown = await bars.evaluate((img: HTMLImageElement) => {
+      const c = document.createElement('canvas');
+      c.width = Math.round(img.getBoundingClientRect().width);
+      c.height = Math.round(img.getBoundingClientRect().height);
+      const g = c.getContext('2d')!;
+      g.drawImage(img, 0, 0, c.width, c.height);
+      return { width: c.width, pixels: [...g.getImageData(0, Math.round(c.height * 0.4), c.width, 1).data] };
+    });
+    expect(shown.width).toBeGreaterThanOrEqual(280);
+    expect(readCode128(rowOf(Uint8Array.from(shown.pixels), shown.width, 0)).text).toBe('1100-2233');
     await card.getByTestId('card-image').waitFor();
     const first = await card.textContent('[data-testid=clock]');
     await expect.poll(() => card.textContent('[data-testid=clock]'), { timeout: 5000 }).not.toBe(first);

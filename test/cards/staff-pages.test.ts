@@ -85,6 +85,15 @@ describe('/cards', () => {
     await page.setInputFiles('#file-pass', { name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('not a png') });
     await page.click('#img-pass-h ~ form button[type=submit]');
     await expect.poll(() => page.textContent('#img-pass-h ~ form .status')).toContain('画像を読み取れません');
+    // the shop code, with the barcode residents' cards show
+    await page.fill('#shop-code', 'SHOP-0042');
+    await page.click('#shop-code-form button[type=submit]');
+    await expect.poll(() => page.textContent('#shop-code-form .status')).toBe('保存しました');
+    await page.reload();
+    const preview = page.getByTestId('shop-barcode-preview');
+    expect(await preview.getAttribute('alt')).toBe('ショップコード SHOP-0042 のバーコード');
+    await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await axe(page, '/cards (shop code)');
     await page.context().close();
 
     const pass = await openResidentPage(browser, s.url, TSU, 'cards/pass', resident);

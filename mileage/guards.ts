@@ -36,7 +36,7 @@ import { unavailableError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redis } from '../core/redis.ts';
 import { z } from '../core/zod.ts';
-import { keysetBatches } from './guard-rows.ts';
+import { keysetBatches } from './keyset-rows.ts';
 
 export const KEY_PREFIX = 'tayori:mileage:';
 const epochKey = (tenantId: string) => `${KEY_PREFIX}{${tenantId}}:epoch`;

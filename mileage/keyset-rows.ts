@@ -1,5 +1,5 @@
 /**
- * Reading a tenant's rows for the guards' rebuild in bounded memory: a named query with keyset
+ * Reading many rows in bounded memory (the guards' rebuild, the participants' CSV): a named query with keyset
  * parameters (`after_…`, `limit`) read a page at a time, each page taken from the ClickHouse
  * client's streaming result (JSONEachRow) row by row and handed on in small batches. A server
  * streams the page; the embedded engine answers a page at once, so the page size bounds memory there.

@@ -8,7 +8,16 @@
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
-import { ENTRY_KIND_LABELS, type LedgerEntry, type Participant, type Programme } from './schemas.ts';
+import { keysetBatches } from './keyset-rows.ts';
+import {
+  ENTRY_KIND_LABELS,
+  type LedgerEntry,
+  type Participant,
+  type ParticipantsPage,
+  type ParticipantsQuery,
+  type Programme,
+  searchDigits,
+} from './schemas.ts';
 
 const balanceRow = z.object({ points: z.coerce.number(), entries: z.coerce.number(), last_ms: z.coerce.number() });
 const historyRow = z.object({
@@ -24,6 +33,13 @@ const historyRow = z.object({
   recorded_ms: z.coerce.number(),
 });
 const countRow = z.object({ n: z.coerce.number() });
+const participantCountRow = z.object({
+  participants: z.coerce.number(),
+  reached: z.coerce.number(),
+  matching: z.coerce.number(),
+});
+/** Participants per page of the CSV's read (each page one query). */
+const CSV_PAGE_ROWS = 20_000;
 const entryRow = z.object({
   user_id: z.string(),
   entry_id: z.string(),
@@ -122,30 +138,94 @@ export class LedgerReads {
     return row?.n ?? 0;
   }
 
-  async participants(tenantId: string, programmeId: string): Promise<Participant[]> {
+  /** A page of a programme's participants (search by member number, order), with the counts. */
+  async participants(
+    tenantId: string,
+    programme: Pick<Programme, 'programmeId' | 'goalPoints'>,
+    page: ParticipantsQuery,
+  ): Promise<ParticipantsPage> {
+    await this.settle();
+    const digits = searchDigits(page.q);
+    const [rows, counts] = await Promise.all([
+      query(
+        this.ch,
+        'mileage.participants',
+        {
+          tenant: tenantId,
+          programme: programme.programmeId,
+          digits,
+          order: page.order,
+          after_member: '',
+          after_user: '',
+          limit: page.limit,
+          offset: page.offset,
+        },
+        participantRow,
+      ),
+      this.#counts(tenantId, programme, digits),
+    ]);
+    const today = tokyoToday(this.now());
+    return { ...page, participants: rows.map((r) => toParticipant(r, today)), ...counts };
+  }
+
+  /** How many participants a programme has (and at or over its goal). */
+  async participantCounts(
+    tenantId: string,
+    programme: Pick<Programme, 'programmeId' | 'goalPoints'>,
+  ): Promise<ParticipantsPage['summary']> {
+    await this.settle();
+    return (await this.#counts(tenantId, programme, '')).summary;
+  }
+
+  async #counts(
+    tenantId: string,
+    programme: Pick<Programme, 'programmeId' | 'goalPoints'>,
+    digits: string,
+  ): Promise<Pick<ParticipantsPage, 'total' | 'summary'>> {
+    const [count] = await query(
+      this.ch,
+      'mileage.participants_count',
+      { tenant: tenantId, programme: programme.programmeId, digits, goal: programme.goalPoints },
+      participantCountRow,
+    );
+    return {
+      total: count?.matching ?? 0,
+      summary: { participants: count?.participants ?? 0, reachedGoal: count?.reached ?? 0 },
+    };
+  }
+
+  /** Every participant of a programme in member-number order, a batch at a time (bounded memory). */
+  async *allParticipants(tenantId: string, programmeId: string): AsyncGenerator<Participant[]> {
     await this.settle();
     const today = tokyoToday(this.now());
-    const rows = await query(
-      this.ch,
-      'mileage.participants',
-      { tenant: tenantId, programme: programmeId },
-      participantRow,
-    );
-    return rows.map((r) => ({
-      memberNo: r.member_no,
-      balance: r.points,
-      entries: r.entries,
-      firstAt: new Date(r.first_ms).toISOString(),
-      lastAt: new Date(r.last_ms).toISOString(),
-      card: r.card_no
-        ? {
-            cardNo: r.card_no,
-            designId: '',
-            issuedAt: new Date(r.card_issued_ms).toISOString(),
-            validUntil: r.card_valid_until,
-            expired: today > r.card_valid_until,
-          }
-        : null,
-    }));
+    for await (const batch of keysetBatches(this.ch, {
+      name: 'mileage.participants',
+      params: { tenant: tenantId, programme: programmeId, digits: '', order: 'member', offset: 0 },
+      row: participantRow,
+      first: { after_member: '', after_user: '' },
+      after: (r) => ({ after_member: r.member_no, after_user: r.user_id }),
+      pageRows: CSV_PAGE_ROWS,
+    })) {
+      yield batch.map((r) => toParticipant(r, today));
+    }
   }
+}
+
+function toParticipant(r: z.output<typeof participantRow>, today: string): Participant {
+  return {
+    memberNo: r.member_no,
+    balance: r.points,
+    entries: r.entries,
+    firstAt: new Date(r.first_ms).toISOString(),
+    lastAt: new Date(r.last_ms).toISOString(),
+    card: r.card_no
+      ? {
+          cardNo: r.card_no,
+          designId: '',
+          issuedAt: new Date(r.card_issued_ms).toISOString(),
+          validUntil: r.card_valid_until,
+          expired: today > r.card_valid_until,
+        }
+      : null,
+  };
 }

@@ -5,7 +5,9 @@
  *   /mileage/:tenantId                        a municipality's programmes; a new one
  *   /mileage/:tenantId/settings?programme=    the programme's settings and activities; the flyer
  *   /mileage/:tenantId/sessions?programme=    event and venue QR codes (PNG, A4 poster)
- *   /mileage/:tenantId/participants?programme=&member=   participants, a member's ledger, corrections, CSV
+ *   /mileage/:tenantId/participants?programme=&member=&q=&order=&offset=&limit=
+ *                                             participants a page at a time (search by member number), a
+ *                                             member's ledger, corrections, the CSV of all
  *   /mileage/:tenantId/grants?programme=      grant one by member number; CSV/xlsx import with preview
  *   /mileage/design                           the とこわか健康応援カード's design (prefecture)
  *
@@ -25,7 +27,15 @@ import type { CardService } from './cards.ts';
 import type { Catalogue } from './catalogue.ts';
 import type { LedgerReads } from './ledger.ts';
 import { validityText } from './printables/session-poster.ts';
-import { METHOD_LABELS, METHODS, type Programme } from './schemas.ts';
+import {
+  METHOD_LABELS,
+  METHODS,
+  PARTICIPANT_ORDERS,
+  PARTICIPANTS_PER_PAGE,
+  type ParticipantsPage,
+  type Programme,
+  participantsQuerySchema,
+} from './schemas.ts';
 
 export interface MileagePageDeps {
   catalogue: Pick<Catalogue, 'list' | 'programme' | 'sessions'>;
@@ -35,8 +45,6 @@ export interface MileagePageDeps {
 
 const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const API = '/api/v1/mileage';
-/** Participants drawn on the page; the CSV has all. */
-const PARTICIPANTS_SHOWN = 200;
 
 /** What the caller may do (the API decides again; mileage/access.ts). */
 function abilities(p: Principal) {
@@ -133,6 +141,32 @@ ${field({ id: `${prefix}-description`, label: '説明', wide: true, control: (a)
 </div>`;
 }
 
+/**
+ * 「N 件中 a–b 件」 with 前へ / 次へ links (plain links: they work without JavaScript), keeping the
+ * search, the order and the page size; `id` names the line the table is described by.
+ */
+function participantsPager(tenant: Tenant, p: Programme, list: ParticipantsPage, id?: string): SafeHtml {
+  const href = (offset: number) => {
+    const q = new URLSearchParams({ programme: p.programmeId });
+    if (list.q) q.set('q', list.q);
+    q.set('order', list.order);
+    if (list.limit !== PARTICIPANTS_PER_PAGE) q.set('limit', String(list.limit));
+    if (offset > 0) q.set('offset', String(offset));
+    return `/mileage/${tenant.id}/participants?${q}`;
+  };
+  const n = (v: number) => v.toLocaleString('ja-JP');
+  const shown = list.participants.length;
+  const range =
+    shown > 0
+      ? `${n(list.total)} 件中 ${n(list.offset + 1)}–${n(list.offset + shown)} 件`
+      : `${n(list.total)} 件${list.total ? ' (このページには該当がありません)' : ''}`;
+  const prev = list.offset > 0 ? Math.max(0, Math.min(list.offset, list.total) - list.limit) : -1;
+  const next = list.offset + list.limit < list.total ? list.offset + list.limit : -1;
+  return html`<nav class="m-pager" aria-label="参加者の一覧のページ${id ? '' : ' (下)'}"><p${id ? html` id="${id}"` : ''}>${range}</p>
+<ul><li>${prev >= 0 ? html`<a href="${href(prev)}" rel="prev">前へ</a>` : html`<span class="m-pager-off">前へ</span>`}</li>
+<li>${next >= 0 ? html`<a href="${href(next)}" rel="next">次へ</a>` : html`<span class="m-pager-off">次へ</span>`}</li></ul></nav>`;
+}
+
 // ---------------------------------------------------------------- pages
 
 export function registerMileagePages(shell: PageShell, deps: MileagePageDeps): void {
@@ -188,7 +222,14 @@ ${form}`,
     );
   });
 
-  type ProgrammeQuery = { programme?: string; member?: string };
+  type ProgrammeQuery = {
+    programme?: string;
+    member?: string;
+    q?: string;
+    order?: string;
+    offset?: string;
+    limit?: string;
+  };
   const programmePage = (
     name: 'settings' | 'sessions' | 'participants' | 'grants',
     title: string,
@@ -329,15 +370,24 @@ ${form}
 
   programmePage('participants', '参加者', async ({ tenant, programme: p, may, query }) => {
     const url = `${API}/tenants/${tenant.id}/programmes/${p.programmeId}`;
-    const all = (await deps.ledger.participants(tenant.id, p.programmeId)).sort((a, b) => b.balance - a.balance);
-    const rows = all.slice(0, PARTICIPANTS_SHOWN).map(
+    const asked = participantsQuerySchema.safeParse({
+      q: query.q,
+      order: query.order || undefined,
+      offset: query.offset || undefined,
+      limit: query.limit || undefined,
+    });
+    if (!asked.success) throw new AppError('invalid_query', asked.error.issues[0]!.message, 400);
+    const list = await deps.ledger.participants(tenant.id, p, asked.data);
+    const rows = list.participants.map(
       (
         x,
       ) => html`<tr><th scope="row"><a href="?programme=${p.programmeId}&amp;member=${encodeURIComponent(x.memberNo)}">${x.memberNo}</a></th><td class="num">${pts(x.balance)}</td>
 <td class="num">${x.entries}</td><td>${tokyoMinute(Date.parse(x.lastAt))}</td>
 <td>${x.card ? html`${x.card.cardNo} (${x.card.expired ? '有効期限切れ' : `${formatWareki(x.card.validUntil)}まで`})` : 'なし'}</td></tr>`,
     );
-    const reached = all.filter((x) => x.balance >= p.goalPoints).length;
+    const orders = Object.entries(PARTICIPANT_ORDERS).map(
+      ([k, label]) => html`<option value="${k}"${k === list.order ? html` selected` : ''}>${label}</option>`,
+    );
     return html`<section class="card" aria-labelledby="lookup-h"><h2 id="lookup-h">会員番号で探す</h2>
 <form id="member-lookup" class="m-lookup" role="search" data-url="${url}/members" data-corrections="${may.grant ? `${url}/corrections` : ''}" novalidate>
 <label for="lookup-no">会員番号 (カード番号)</label> <input id="lookup-no" name="memberNo" value="${query.member ?? ''}" autocomplete="off" inputmode="numeric" aria-describedby="lookup-hint">
@@ -346,11 +396,19 @@ ${form}
 </form>
 <div id="member-ledger" aria-live="polite"></div></section>
 <section class="card" aria-labelledby="participants-h"><h2 id="participants-h">参加者の一覧</h2>
-<p>参加者 ${all.length.toLocaleString('ja-JP')} 人、目標 (${pts(p.goalPoints)}) に到達 ${reached.toLocaleString('ja-JP')} 人。
-<a href="${url}/participants.csv" download>CSV でダウンロード</a> (出力は監査記録に残ります)</p>
-<div class="scroll"><table class="m-table"><caption>ポイントの多い順${all.length > PARTICIPANTS_SHOWN ? ` (上位 ${PARTICIPANTS_SHOWN} 人。すべては CSV で)` : ''}</caption>
+<p>参加者 ${list.summary.participants.toLocaleString('ja-JP')} 人、目標 (${pts(p.goalPoints)}) に到達 ${list.summary.reachedGoal.toLocaleString('ja-JP')} 人。
+<a href="${url}/participants.csv" download>すべての参加者を CSV でダウンロード</a> (出力は監査記録に残ります)</p>
+<form class="filters m-lookup" method="get" action="/mileage/${tenant.id}/participants" role="search" aria-label="参加者の絞り込み">
+<input type="hidden" name="programme" value="${p.programmeId}">
+<label for="participants-q">会員番号 (カード番号) の一部</label> <input id="participants-q" name="q" value="${list.q}" maxlength="40" autocomplete="off" inputmode="numeric">
+<label for="participants-order">並び順</label> <select id="participants-order" name="order">${orders}</select>
+<button type="submit" class="secondary">絞り込む</button>${list.q ? html` <a href="?programme=${p.programmeId}&amp;order=${list.order}">絞り込みを解除</a>` : ''}
+</form>
+${participantsPager(tenant, p, list, 'participants-range')}
+<div class="scroll"><table class="m-table" aria-describedby="participants-range"><caption>${PARTICIPANT_ORDERS[list.order]}${list.q ? `、会員番号に「${list.q}」を含む参加者` : ''}</caption>
 <thead><tr><th scope="col">会員番号</th><th scope="col">ポイント</th><th scope="col">記録数</th><th scope="col">最後の記録</th><th scope="col">カード</th></tr></thead>
-<tbody>${rows.length ? rows : html`<tr><td colspan="5">まだ参加者はいません</td></tr>`}</tbody></table></div></section>`;
+<tbody>${rows.length ? rows : html`<tr><td colspan="5">${list.q ? '該当する参加者はいません' : list.total ? 'このページには参加者がいません' : 'まだ参加者はいません'}</td></tr>`}</tbody></table></div>
+${participantsPager(tenant, p, list)}</section>`;
   });
 
   programmePage('grants', 'ポイント付与', async ({ tenant, programme: p, may }) => {

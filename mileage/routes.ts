@@ -20,8 +20,8 @@
  *   POST   …/programmes/:programmeId/corrections                       {CorrectionInput} → AwardResult (grant)
  *   POST   …/programmes/:programmeId/imports                           {fileName, data, reason} → ImportPreview (grant)
  *   POST   …/programmes/:programmeId/imports/:importId/confirm         → ImportConfirmation        (grant)
- *   GET    …/programmes/:programmeId/participants                      → { participants: Participant[] }
- *   GET    …/programmes/:programmeId/participants.csv                  UTF-8 BOM CSV (audited export)
+ *   GET    …/programmes/:programmeId/participants[?limit&offset&q&order] → ParticipantsPage (50 a page, at most 500)
+ *   GET    …/programmes/:programmeId/participants.csv                  UTF-8 BOM CSV of all, streamed (audited export)
  *   GET    …/programmes/:programmeId/members/:memberNo/ledger[?limit&offset] (audited lookup)
  *   GET    /api/v1/mileage/designs   GET /designs/current   GET /designs/:designId   GET /designs/:designId/image
  *   POST   /api/v1/mileage/designs   PUT /designs/:designId   POST /designs/:designId/publish   (prefecture: design)
@@ -31,7 +31,8 @@
  */
 import { type Authenticator, visibleTenants } from '../core/auth.ts';
 import type { AuditLog } from '../core/audit.ts';
-import { toCsv } from '../core/csv.ts';
+import { Readable } from 'node:stream';
+import { CSV_BOM, csvLine } from '../core/csv.ts';
 import { AppError } from '../core/errors.ts';
 import type { FastifyInstance, FastifyRequest } from '../core/http.ts';
 import { staffRequests } from '../core/staff-requests.ts';
@@ -44,7 +45,7 @@ import type { Catalogue } from './catalogue.ts';
 import type { Grants } from './grants.ts';
 import type { LedgerReads } from './ledger.ts';
 import type { Members } from './members.ts';
-import { historyQuerySchema, type Participant } from './schemas.ts';
+import { historyQuerySchema, type Participant, participantsQuerySchema } from './schemas.ts';
 import type { SessionCodes } from './session-codes.ts';
 
 export interface MileageRouteDeps {
@@ -59,32 +60,46 @@ export interface MileageRouteDeps {
   codes: SessionCodes;
 }
 
-export function participantsCsv(list: Participant[]): string {
-  const header = [
-    '会員番号',
-    '残高 (ポイント)',
-    '記録数',
-    '初回参加',
-    '最終記録',
-    'カード番号',
-    'カード発行日',
-    'カード有効期限',
-    'カードの状態',
-  ];
-  return toCsv([
-    header,
-    ...list.map((p) => [
-      p.memberNo,
-      p.balance,
-      p.entries,
-      tokyoMinute(Date.parse(p.firstAt)),
-      tokyoMinute(Date.parse(p.lastAt)),
-      p.card?.cardNo ?? '',
-      p.card ? tokyoMinute(Date.parse(p.card.issuedAt)).slice(0, 10) : '',
-      p.card?.validUntil ?? '',
-      p.card ? (p.card.expired ? '期限切れ' : '有効') : '',
-    ]),
-  ]);
+const PARTICIPANTS_CSV_HEADER = [
+  '会員番号',
+  '残高 (ポイント)',
+  '記録数',
+  '初回参加',
+  '最終記録',
+  'カード番号',
+  'カード発行日',
+  'カード有効期限',
+  'カードの状態',
+];
+
+/** Participants as CSV lines (each ending in CRLF). */
+function participantsCsvLines(list: readonly Participant[]): string {
+  return list
+    .map((p) =>
+      csvLine([
+        p.memberNo,
+        p.balance,
+        p.entries,
+        tokyoMinute(Date.parse(p.firstAt)),
+        tokyoMinute(Date.parse(p.lastAt)),
+        p.card?.cardNo ?? '',
+        p.card ? tokyoMinute(Date.parse(p.card.issuedAt)).slice(0, 10) : '',
+        p.card?.validUntil ?? '',
+        p.card ? (p.card.expired ? '期限切れ' : '有効') : '',
+      ]),
+    )
+    .join('');
+}
+
+/** The whole CSV of a list: the BOM, the header, the rows. */
+export function participantsCsv(list: readonly Participant[]): string {
+  return CSV_BOM + csvLine(PARTICIPANTS_CSV_HEADER) + participantsCsvLines(list);
+}
+
+/** The CSV as text pieces, the BOM and header first, then a piece per batch of participants. */
+async function* participantsCsvStream(batches: AsyncIterable<Participant[]>): AsyncGenerator<string> {
+  yield CSV_BOM + csvLine(PARTICIPANTS_CSV_HEADER);
+  for await (const batch of batches) yield participantsCsvLines(batch);
 }
 
 export function registerMileageRoutes(app: FastifyInstance, deps: MileageRouteDeps): void {
@@ -163,19 +178,29 @@ export function registerMileageRoutes(app: FastifyInstance, deps: MileageRouteDe
 
   app.get(`${prog}/participants`, pre, async (req) => {
     const tenantId = readable(req);
+    const page = participantsQuerySchema.parse(req.query ?? {});
     const programme = await catalogue.programme(tenantId, param(req, 'programmeId'));
-    return { participants: await ledger.participants(tenantId, programme.programmeId) };
+    return ledger.participants(tenantId, programme, page);
   });
   app.get(`${prog}/participants.csv`, pre, async (req, reply) => {
     const tenantId = readable(req);
     const programme = await catalogue.programme(tenantId, param(req, 'programmeId'));
-    const list = await ledger.participants(tenantId, programme.programmeId);
+    const summary = await ledger.participantCounts(tenantId, programme);
+    const pieces = participantsCsvStream(ledger.allParticipants(tenantId, programme.programmeId));
+    // the header and the first rows first: a failure to read is still an error status, not a cut-off file
+    const [head, first] = [await pieces.next(), await pieces.next()];
     await audit.by(by(req), {
       action: 'export',
       tenantId,
       target: `mileage-participants:${programme.programmeId}`,
-      detail: { rows: list.length },
+      detail: { rows: summary.participants },
     });
+    const body = Readable.from(
+      (async function* () {
+        for (const r of [head, first]) if (!r.done) yield r.value;
+        yield* pieces;
+      })(),
+    );
     const name = `${programme.name}_参加者.csv`;
     return reply
       .header('content-type', 'text/csv; charset=utf-8')
@@ -183,7 +208,7 @@ export function registerMileageRoutes(app: FastifyInstance, deps: MileageRouteDe
         'content-disposition',
         `attachment; filename="mileage-participants.csv"; filename*=UTF-8''${encodeURIComponent(name)}`,
       )
-      .send(participantsCsv(list));
+      .send(body);
   });
   app.get(`${prog}/members/:memberNo/ledger`, pre, async (req) => {
     const tenantId = readable(req);

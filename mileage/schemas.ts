@@ -176,6 +176,44 @@ export const historyQuerySchema = z.object({
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
 });
 
+/** Participants listed a page at a time (GET …/participants and the staff page). */
+export const PARTICIPANTS_PER_PAGE = 50;
+export const PARTICIPANTS_MAX_PER_PAGE = 500;
+export const PARTICIPANT_ORDERS = { points: 'ポイントの多い順', member: '会員番号順' } as const;
+export type ParticipantOrder = keyof typeof PARTICIPANT_ORDERS;
+const LIMIT_MESSAGE = `1 ページの件数は 1〜${PARTICIPANTS_MAX_PER_PAGE} の整数で指定してください`;
+const OFFSET_MESSAGE = '開始位置は 0 以上の整数で指定してください';
+export const participantsQuerySchema = z.object({
+  limit: z.coerce
+    .number({ message: LIMIT_MESSAGE })
+    .int(LIMIT_MESSAGE)
+    .min(1, LIMIT_MESSAGE)
+    .max(PARTICIPANTS_MAX_PER_PAGE, LIMIT_MESSAGE)
+    .default(PARTICIPANTS_PER_PAGE),
+  offset: z.coerce
+    .number({ message: OFFSET_MESSAGE })
+    .int(OFFSET_MESSAGE)
+    .min(0, OFFSET_MESSAGE)
+    .max(10_000_000, OFFSET_MESSAGE)
+    .default(0),
+  /** Part of a member (card) number; hyphens, spaces and full-width digits allowed. */
+  q: z
+    .string({ message: '会員番号 (カード番号) は 1 つだけ指定してください' })
+    .max(40, '会員番号 (カード番号) は 40 文字以内で入力してください')
+    .default('')
+    .transform((v) => v.normalize('NFKC').trim())
+    .refine((v) => /^[\d\s-]*$/.test(v), '会員番号 (カード番号) は数字とハイフンで入力してください'),
+  order: z
+    .enum(Object.keys(PARTICIPANT_ORDERS) as [ParticipantOrder, ...ParticipantOrder[]], {
+      message: '並び順は points (ポイントの多い順) か member (会員番号順) で指定してください',
+    })
+    .default('points'),
+});
+export type ParticipantsQuery = z.output<typeof participantsQuerySchema>;
+
+/** The digits a participants search matches member numbers by. */
+export const searchDigits = (q: string) => q.replace(/\D/g, '');
+
 // ---------------------------------------------------------------- resident input
 
 /** POST mileage/scan (resident API). */
@@ -299,6 +337,15 @@ export interface Participant {
   firstAt: string;
   lastAt: string;
   card: Card | null;
+}
+
+/** A page of a programme's participants, with how many there are. */
+export interface ParticipantsPage extends ParticipantsQuery {
+  participants: Participant[];
+  /** Participants that match the search (all of them without one). */
+  total: number;
+  /** The whole programme: participants and those at or over the goal. */
+  summary: { participants: number; reachedGoal: number };
 }
 
 export interface ImportRowResult {

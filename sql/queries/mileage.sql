@@ -127,7 +127,11 @@ SELECT count() AS n FROM mileage_ledger FINAL
 WHERE tenant_id = {tenant:String} AND programme_id = {programme:String} AND corrects = {entry:String};
 
 -- name: mileage.participants
--- A programme's participants: member number, balance (rollup), last activity and card.
+-- A programme's participants, a page at a time: member number, balance (rollup), last activity and
+-- card. {digits}: only those whose member number (without hyphens) contains these digits ('' = all).
+-- Order: {order} 'points' (most points first) or 'member' (member number), then member number and
+-- user id, so every participant has one place; pages by {limit}/{offset}, or after the
+-- participant ({after_member}, {after_user}) in member order (the CSV's pages; '', '' first).
 -- (LEFT JOIN without a match gives '' / the epoch: a card is there when card_no is not '')
 SELECT b.user_id AS user_id, m.member_no AS member_no, b.points AS points, b.entries AS entries,
        toUnixTimestamp64Milli(b.first_at) AS first_ms, toUnixTimestamp64Milli(b.last_at) AS last_ms,
@@ -152,7 +156,31 @@ LEFT JOIN (
     SELECT user_id, card_no, issued_at, valid_until FROM mileage_cards FINAL
     WHERE tenant_id = {tenant:String} AND programme_id = {programme:String}
 ) AS c ON c.user_id = b.user_id
-ORDER BY member_no, user_id;
+WHERE ({digits:String} = '' OR position(replaceAll(m.member_no, '-', ''), {digits:String}) > 0)
+  AND (m.member_no, b.user_id) > ({after_member:String}, {after_user:String})
+ORDER BY if({order:String} = 'points', -b.points, 0), member_no, user_id
+LIMIT {limit:UInt32} OFFSET {offset:UInt32};
+
+-- name: mileage.participants_count
+-- How many participants a programme has, how many of them are at or over {goal} points, and how
+-- many match {digits} (as mileage.participants filters them; '' = all).
+SELECT count() AS participants, countIf(b.points >= {goal:Int64}) AS reached,
+       countIf({digits:String} = '' OR position(replaceAll(m.member_no, '-', ''), {digits:String}) > 0) AS matching
+FROM (
+    SELECT user_id, sum(points) AS points
+    FROM mileage_balances
+    WHERE tenant_id = {tenant:String} AND programme_id = {programme:String}
+    GROUP BY user_id
+) AS b
+LEFT JOIN (
+    SELECT user_id, any(member_no) AS member_no FROM (
+        SELECT user_id, member_no FROM mileage_members FINAL WHERE tenant_id = {tenant:String}
+        UNION ALL
+        SELECT user_id, member_no FROM mileage_ledger
+        WHERE tenant_id = {tenant:String} AND programme_id = {programme:String} AND member_no != ''
+    )
+    GROUP BY user_id
+) AS m ON m.user_id = b.user_id;
 
 -- name: mileage.cards_of_tenant
 -- Who holds a card, per programme (the guards remember it so a card is issued once), a page at a

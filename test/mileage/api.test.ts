@@ -1002,3 +1002,152 @@ describe('when parts fail', () => {
     expect(await rollup(u)).toBe(30);
   });
 });
+
+describe('participants, a page at a time', () => {
+  const N = 137;
+  const SERIAL = 600_000; // far above the numbers the guards give in these tests
+  let pid: string;
+  let path: string;
+  /** The seeded participants: member number and balance (ties on purpose: the order must still be one). */
+  const seeded = Array.from({ length: N }, (_, i) => ({
+    memberNo: memberNumber(TSU, SERIAL + i),
+    balance: (i % 10) * 20,
+  }));
+  const byPoints = [...seeded]
+    .sort((a, b) => b.balance - a.balance || a.memberNo.localeCompare(b.memberNo))
+    .map((p) => p.memberNo);
+  const byMember = seeded.map((p) => p.memberNo).sort();
+  type Page = {
+    participants: Array<{ memberNo: string; balance: number }>;
+    total: number;
+    limit: number;
+    offset: number;
+    summary: { participants: number; reachedGoal: number };
+  };
+
+  beforeAll(async () => {
+    const created = await call<Programme>(T.tsuManager, 'POST', `/api/v1/mileage/tenants/${TSU}/programmes`, {
+      fiscalYear: 2027,
+      name: '津市とこわか健康マイレージ (令和9年度)',
+      startsOn: '2027-04-01',
+      endsOn: '2028-03-31',
+      goalPoints: 100,
+      cardValidMonths: 12,
+    });
+    expect(created.status).toBe(201);
+    pid = created.body.programmeId;
+    path = `/api/v1/mileage/tenants/${TSU}/programmes/${pid}/participants`;
+    const uid = (i: number) => `Upage${String(i).padStart(28, '0')}`;
+    await h.ch.insert({
+      table: 'mileage_members',
+      format: 'JSONEachRow',
+      values: seeded.map((p, i) => ({
+        tenant_id: TSU,
+        user_id: uid(i),
+        member_no: p.memberNo,
+        joined_at: '2027-04-02 01:00:00.000',
+      })),
+    });
+    await h.ch.insert({
+      table: 'mileage_ledger',
+      format: 'JSONEachRow',
+      values: seeded.map((p, i) => ({
+        tenant_id: TSU,
+        programme_id: pid,
+        user_id: uid(i),
+        entry_id: `grant:page-${i}`,
+        activity_id: '',
+        kind: 'grant',
+        points: p.balance,
+        activity_on: '2027-04-02',
+        source_id: '',
+        corrects: '',
+        reason: '一覧のページ送りの確認',
+        actor: 'test',
+        recorded_at: '2027-04-02 01:00:00.000',
+        member_no: '',
+      })),
+    });
+  });
+
+  const pageThrough = async (query: string, limit: number) => {
+    const seen: string[] = [];
+    for (let offset = 0; ; offset += limit) {
+      const r = await call<Page>(T.tsuReader, 'GET', `${path}?limit=${limit}&offset=${offset}&${query}`);
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ limit, offset });
+      seen.push(...r.body.participants.map((p) => p.memberNo));
+      if (r.body.participants.length < limit) return { seen, total: r.body.total, summary: r.body.summary };
+    }
+  };
+
+  it('gives every participant exactly once, in order, across pages (50 a page by default), with the total', async () => {
+    const first = await call<Page>(T.tsuReader, 'GET', path);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ limit: 50, offset: 0, total: N });
+    expect(first.body.participants.map((p) => p.memberNo)).toEqual(byPoints.slice(0, 50));
+    expect(first.body.summary).toEqual({
+      participants: N,
+      reachedGoal: seeded.filter((p) => p.balance >= 100).length,
+    });
+    const points = await pageThrough('order=points', 50);
+    expect(points.seen).toEqual(byPoints);
+    expect(points.total).toBe(N);
+    const member = await pageThrough('order=member', 40);
+    expect(member.seen).toEqual(byMember);
+    const all = await call<Page>(T.tsuReader, 'GET', `${path}?limit=500&order=member`);
+    expect(all.body.participants.map((p) => p.memberNo)).toEqual(byMember);
+    const beyond = await call<Page>(T.tsuReader, 'GET', `${path}?offset=1000`);
+    expect(beyond.body).toMatchObject({ participants: [], total: N });
+  });
+
+  it('searches by (part of) the member number, hyphens and full-width digits allowed', async () => {
+    const wanted = seeded[12]!.memberNo;
+    const one = await call<Page>(T.tsuReader, 'GET', `${path}?q=${encodeURIComponent(wanted)}`);
+    expect(one.body.participants.map((p) => p.memberNo)).toEqual([wanted]);
+    expect(one.body.total).toBe(1);
+    const part = '６０００３'; // 60003 typed in full width
+    const matching = byMember.filter((n) => n.replaceAll('-', '').includes('60003'));
+    expect(matching.length).toBeGreaterThan(1);
+    const found = await pageThrough(`order=member&q=${encodeURIComponent(part)}`, 3);
+    expect(found.seen).toEqual(matching);
+    expect(found.total).toBe(matching.length);
+    expect(found.summary.participants).toBe(N);
+    const none = await call<Page>(T.tsuReader, 'GET', `${path}?q=999999999`);
+    expect(none.body).toMatchObject({ participants: [], total: 0 });
+  });
+
+  it('refuses bad bounds and searches with a Japanese 400; ignores parameters it does not know', async () => {
+    for (const [query, words] of [
+      ['limit=501', '1〜500'],
+      ['limit=0', '1〜500'],
+      ['limit=abc', '1〜500'],
+      ['offset=-1', '0 以上'],
+      ['offset=1.5', '0 以上'],
+      ['q=abc', '数字とハイフン'],
+      ['order=newest', '並び順'],
+    ] as const) {
+      const r = await call<{ error: { code: string; message: string } }>(T.tsuReader, 'GET', `${path}?${query}`);
+      expect(r.status, query).toBe(400);
+      expect(r.body.error.code).toBe('invalid_input');
+      expect(r.body.error.message, query).toContain(words);
+    }
+    const ok = await call<Page>(T.tsuReader, 'GET', `${path}?limit=500&unknown=1`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.participants).toHaveLength(N);
+    const other = await call(T.yokkaichi, 'GET', `${path}?limit=501`);
+    expect(other.status).toBe(403);
+  });
+
+  it('exports every participant in the CSV, streamed in member-number order', async () => {
+    const res = await fetch(`${base}${path}.csv`, { headers: { authorization: `Bearer ${T.tsuReader}` } });
+    expect(res.status).toBe(200);
+    const lines = Buffer.from(await res.arrayBuffer()).toString('utf8').split('\r\n').filter(Boolean);
+    expect(lines[0]).toBe(
+      '\uFEFF会員番号,残高 (ポイント),記録数,初回参加,最終記録,カード番号,カード発行日,カード有効期限,カードの状態',
+    );
+    expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual(byMember);
+    const twelve = seeded[12]!;
+    expect(lines).toContain(`${twelve.memberNo},${twelve.balance},1,2027-04-02 10:00,2027-04-02 10:00,,,,`);
+  });
+});

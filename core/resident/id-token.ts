@@ -8,7 +8,13 @@
  * token, its audience and LINE's URL): a resident's page calls several APIs with one token, and a
  * surge at a till (the benefit card) would otherwise verify the same signature again and again.
  */
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+
+/** The cache key of a token: one-shot crypto.hash where Node has it (20.12+), a Hash object before. */
+const sha256: (text: string) => string =
+  typeof nodeCrypto.hash === 'function'
+    ? (text) => nodeCrypto.hash('sha256', text, 'base64')
+    : (text) => nodeCrypto.createHash('sha256').update(text).digest('base64');
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { AppError } from '../errors.ts';
 
@@ -68,15 +74,7 @@ export class IdTokenVerifier {
   async verify(token: string, opts: { lineBaseUrl: string; audience: string }): Promise<VerifiedResident> {
     if (!token) throw idTokenErrors.missing();
     if (token.length > MAX_TOKEN_LENGTH) throw idTokenErrors.invalid();
-    const cacheKey = this.#cacheSize
-      ? createHash('sha256')
-          .update(opts.lineBaseUrl)
-          .update('\0')
-          .update(opts.audience)
-          .update('\0')
-          .update(token)
-          .digest('base64')
-      : '';
+    const cacheKey = this.#cacheSize ? sha256(`${opts.lineBaseUrl}\0${opts.audience}\0${token}`) : '';
     const hit = cacheKey ? this.#verified.get(cacheKey) : undefined;
     if (hit) {
       if (hit.expMs > this.#now()) return hit.resident;

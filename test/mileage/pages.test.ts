@@ -212,6 +212,33 @@ describe('a municipality’s staff', () => {
     await page.screenshot({ path: path.join(shots, 'staff-participants.png'), fullPage: true });
     await page.context().close();
   });
+
+  it('page through the participants and search by member number with plain links, JavaScript off', async () => {
+    const signedIn = await signedInPage(browser, s.url, 'm-tsu', PASSWORD);
+    const ctx = await browser.newContext({ javaScriptEnabled: false, locale: 'ja-JP', timezoneId: 'Asia/Tokyo' });
+    await ctx.addCookies(await signedIn.context().cookies());
+    await signedIn.context().close();
+    const page = await ctx.newPage();
+    const sorted = [...members].sort();
+    const listed = async () => (await page.locator('table.m-table tbody th').allTextContents()).map((t) => t.trim());
+    await page.goto(`${s.url}/mileage/${TSU}/participants?programme=${programme.programmeId}&order=member&limit=1`);
+    expect(await page.textContent('#participants-range')).toBe('2 件中 1–1 件');
+    expect(await listed()).toEqual([sorted[0]]);
+    expect(await page.getByRole('link', { name: '前へ' }).count()).toBe(0);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: '次へ' }).first().click()]);
+    expect(await page.textContent('#participants-range')).toBe('2 件中 2–2 件');
+    expect(await listed()).toEqual([sorted[1]]);
+    expect(await page.getByRole('link', { name: '次へ' }).count()).toBe(0);
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: '前へ' }).first().click()]);
+    expect(await listed()).toEqual([sorted[0]]);
+    // the search form is a plain GET form: part of the number, typed with its hyphen
+    await page.fill('#participants-q', members[1]!.slice(4, 12));
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: '絞り込む' }).click()]);
+    expect(await listed()).toEqual([members[1]]);
+    expect(await page.textContent('#participants-range')).toBe('1 件中 1–1 件');
+    await page.screenshot({ path: path.join(shots, 'staff-participants-pages.png'), fullPage: true });
+    await ctx.close();
+  });
 });
 
 describe('prefecture staff', () => {
@@ -280,6 +307,7 @@ describe('accessibility (axe-core, WCAG 2.1 AA)', () => {
       `/mileage/${TSU}/settings`,
       `/mileage/${TSU}/sessions`,
       `/mileage/${TSU}/participants?member=${encodeURIComponent(members[0]!)}`,
+      `/mileage/${TSU}/participants?order=member&limit=1&offset=1`,
       `/mileage/${TSU}/grants`,
       '/mileage/24202/settings',
       ...(username === 'm-ken' ? ['/mileage/design'] : []),

@@ -35,7 +35,8 @@ export { importXlsx, scenarioXlsx, templateXlsx, HEADERS as FAQ_XLSX_HEADERS } f
 export { registerFaqPages } from './pages.ts';
 export { createAiGuard, internalAddress } from './ai-guard.ts';
 export { parseScenario } from './store.ts';
-export type { FaqStore, FaqStatsReader };
+export type { FaqStore };
+export { FaqStatsReader };
 export type { FaqEvent, FaqEventKind } from './store.ts';
 
 export interface FaqDeps {

@@ -16,8 +16,8 @@ export interface ChartImage {
   png: Buffer;
   width: number;
   height: number;
-  /** Drawn in a section of its own (the KPI report's health mileage) rather than with the other charts. */
-  section?: 'mileage';
+  /** Drawn in a section of its own (the KPI report's health mileage, FAQ) rather than with the other charts. */
+  section?: 'mileage' | 'faq';
 }
 
 /*
@@ -239,7 +239,13 @@ async function rgbPng(rgba: Buffer, width: number, height: number): Promise<Buff
  * decode each image in JavaScript to split off its alpha channel).
  */
 export async function renderCharts(
-  list: Array<{ caption: string; options: ChartOptions; width: number; height: number; section?: 'mileage' }>,
+  list: Array<{
+    caption: string;
+    options: ChartOptions;
+    width: number;
+    height: number;
+    section?: ChartImage['section'];
+  }>,
 ): Promise<ChartImage[]> {
   const out: ChartImage[] = [];
   for (const c of list) {

@@ -4,6 +4,7 @@
  */
 import { AppError } from '../../core/errors.ts';
 import {
+  FAQ_FIGURES,
   FIGURES,
   MILEAGE_FIGURES,
   MISSING_REASONS,
@@ -165,6 +166,7 @@ export function definitionRows(names?: ReadonlyArray<keyof typeof FIGURES>): Arr
   return [
     ...rows,
     ...Object.values(MILEAGE_FIGURES).map((f): [string, string] => [`マイレージ: ${f.label}`, f.definition]),
+    ...Object.values(FAQ_FIGURES).map((f): [string, string] => [`FAQ: ${f.label}`, f.definition]),
   ];
 }
 

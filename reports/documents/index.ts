@@ -20,6 +20,7 @@ import { MIME, checkMonth, monthlyHeader, runSteps, type Progress } from './comm
 import { buildFinal, FINAL_TITLE } from './final.ts';
 import { issuesXlsx, ISSUES_TITLE } from './issues-xlsx.ts';
 import { kpiDocx } from './kpi-docx.ts';
+import { faqChartRequests } from './kpi-faq.ts';
 import { kpiPdf } from './kpi-pdf.ts';
 import { kpiXlsx } from './kpi-xlsx.ts';
 import { mileageChartRequests } from './mileage-charts.ts';
@@ -149,6 +150,7 @@ export async function monthlyCharts(s: MonthlySources): Promise<ChartImage[]> {
       options: topDeliveryRatesOptions(top, s.tenants.name),
     },
     ...mileageChartRequests(s.mileage),
+    ...faqChartRequests(s),
   ]);
 }
 

@@ -25,6 +25,7 @@ import {
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import { notableLines } from './final-findings.ts';
 import { splitCharts } from './mileage-charts.ts';
+import { faqChart, faqDocx } from './kpi-faq.ts';
 
 /** The KPI table as a docx table. */
 export function kpiDocxTable(s: Pick<MonthlySources, 'overview'>, notes: Footnotes, landscape = true): Block {
@@ -67,6 +68,7 @@ export async function kpiDocx(
 ): Promise<Buffer> {
   const notes = new Footnotes();
   const { mileage, other } = splitCharts(charts);
+  const faq = faqChart(charts);
   const children: Block[] = [
     ...header(h),
     heading('1. 概要', 1),
@@ -78,8 +80,9 @@ export async function kpiDocx(
     ),
     kpiDocxTable(s, notes),
     ...mileageDocx(s, notes, true, mileage),
+    ...faqDocx(s, notes, faq && { image: faq, no: mileage.length + 1 }),
     heading('3. グラフ', 1),
-    ...other.flatMap((c, i) => figure(c, mileage.length + i + 1, c.height > c.width * 0.6 ? 175 : 230)),
+    ...other.flatMap((c, i) => figure(c, mileage.length + (faq ? 1 : 0) + i + 1, c.height > c.width * 0.6 ? 175 : 230)),
     heading('4. 開封率の高い配信', 1),
     top.length
       ? table({

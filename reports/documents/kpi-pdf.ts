@@ -26,6 +26,17 @@ import {
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import { notableLines } from './final-findings.ts';
 import { splitCharts } from './mileage-charts.ts';
+import {
+  FAQ_HEADING,
+  faqChart,
+  faqLead,
+  faqSummary,
+  faqTextTable,
+  TOP_ALIGN,
+  TOP_HEADER,
+  TOP_WEIGHTS,
+  topTextRows,
+} from './kpi-faq.ts';
 
 type Align = 'left' | 'right' | 'center';
 
@@ -215,9 +226,22 @@ export async function kpiPdf(
   const { mileage, other } = splitCharts(charts);
   mileage.forEach((c, i) => f.figure(c, i + 1));
 
+  const faq = faqChart(charts);
+  if (s.faq) {
+    f.heading(FAQ_HEADING, 12);
+    for (const t of faqSummary(s.faq, notes)) f.text(t);
+    f.text(faqLead(s.faq), { size: 9 });
+    f.table(faqTextTable(s.faq, s.tenants, notes));
+    f.text(`よく見られた項目 (${s.faq.monthLabel}・全市町)`, { size: 10 });
+    if (s.faq.top.length)
+      f.table({ header: TOP_HEADER, rows: topTextRows(s.faq, notes), weights: TOP_WEIGHTS, align: TOP_ALIGN });
+    else f.text('この月に表示された項目はありません。', { size: 9 });
+    if (faq) f.figure(faq, mileage.length + 1);
+  }
+
   doc.addPage();
   f.heading('3. グラフ');
-  other.forEach((c, i) => f.figure(c, mileage.length + i + 1));
+  other.forEach((c, i) => f.figure(c, mileage.length + (faq ? 1 : 0) + i + 1));
 
   f.heading('4. 開封率の高い配信');
   if (top.length) {

@@ -8,6 +8,7 @@ import type { ChartImage } from './charts.ts';
 import { Footnotes, definitionRows, type DocumentHeader } from './common.ts';
 import { ACTIVITY_HEADER, MILEAGE_COLUMNS, mileageKpiRows, mileageLead, mileageSummary } from './kpi-mileage.ts';
 import { KPI_COLUMNS, kpiRows, kpiSummary } from './kpi-table.ts';
+import { faqChart, faqSheet } from './kpi-faq.ts';
 import type { DeliveryFigures, MonthlySources } from './sources.ts';
 import { rolloutSheet } from './rollout-xlsx.ts';
 import {
@@ -204,6 +205,7 @@ export async function kpiXlsx(
   const { mileage, other } = splitCharts(charts);
   if (mileage.length)
     chartsSheet(wb, 'マイレージのグラフ', `${h.title}　${h.subtitle} 健康マイレージのグラフ`, mileage);
+  faqSheet(wb, s, h, faqChart(charts));
   if (s.rollout) rolloutSheet(wb.addWorksheet('業務工程表', { properties: { defaultRowHeight: 18 } }), s.rollout, h);
   chartsSheet(wb, 'グラフ', `${h.title}　${h.subtitle} グラフ`, other);
   definitionsSheet(wb.addWorksheet('定義'), h);

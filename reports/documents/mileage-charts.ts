@@ -115,6 +115,6 @@ export function mileageChartRequests(m: MileageOverview): ChartRequest[] {
 export function splitCharts(charts: readonly ChartImage[]): { mileage: ChartImage[]; other: ChartImage[] } {
   return {
     mileage: charts.filter((c) => c.section === 'mileage'),
-    other: charts.filter((c) => c.section !== 'mileage'),
+    other: charts.filter((c) => !c.section),
   };
 }

@@ -7,7 +7,13 @@ import type { MonthlyContributor } from './index.ts';
 import type { ClickHouseClient } from '../../core/clickhouse.ts';
 import type { Tenant, TenantStore } from '../../core/tenants.ts';
 import { monthBounds, tokyoToday } from '../../core/time.ts';
-import { type DeliveryFigures, Metrics, type MileageOverview, type Overview } from '../../metrics/index.ts';
+import {
+  type DeliveryFigures,
+  type FaqMonth,
+  Metrics,
+  type MileageOverview,
+  type Overview,
+} from '../../metrics/index.ts';
 import type { HistoryEntry, Issue, Minutes, ReportStore } from '../store.ts';
 import { type RolloutBoard, RolloutStore } from '../rollout.ts';
 
@@ -57,6 +63,8 @@ export interface MonthlySources {
   history: Map<string, Array<HistoryEntry<Issue>>>;
   /** 業務工程表 as of the month's last day (or today, for the month in progress). */
   rollout?: RolloutBoard;
+  /** The month's FAQ chatbot figures of every tenant, with the prefecture-wide total and top questions. */
+  faq?: FaqMonth;
   /** The month's findings, prefecture-wide (the KPI report shows the three most notable). */
   findings?: Awaited<ReturnType<Metrics['findings']>>;
 }
@@ -66,12 +74,16 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
   const { from, to } = monthBounds(month);
   const list = await src.tenants.list();
   // reports cover every tenant
-  const [overview, mileage, minutes, issues] = await Promise.all([
+  const [overview, mileage, faq, minutes, issues] = await Promise.all([
     metrics.overview(
       list.map((t) => t.id),
       month,
     ),
     metrics.mileage(
+      list.map((t) => t.id),
+      month,
+    ),
+    metrics.faq(
       list.map((t) => t.id),
       month,
     ),
@@ -101,6 +113,7 @@ export async function readMonthly(src: ReportSources, month: string): Promise<Mo
     tenants,
     overview,
     mileage,
+    faq,
     deliveries,
     minutes,
     issues,

@@ -2,7 +2,8 @@
  * ops/' page in the staff shell: 運用 (/ops) — the month's availability against the 99% target, the
  * planned stops (the shell's notice on every page from ten days before), open incidents (each with its 障害報告書 in Word), the
  * support history with the two-open-day figure, the operations issue log and recent backups.
- * Server-rendered, no script; records are made and changed through the JSON API (/api/v1/ops/…).
+ * Server-rendered, no script. Records are made and changed on their own pages (record-pages.ts:
+ * /ops/incidents, /ops/supports, /ops/issues, /ops/stops — forms and history) or the JSON API.
  */
 import { canSeeEvery } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
@@ -12,6 +13,8 @@ import { formatWarekiMonth, tokyoMinute, tokyoMonth } from '../core/time.ts';
 import { answerDays, incidentDue } from './documents.ts';
 import type { Ops } from './index.ts';
 import { ANSWER_OPEN_DAYS } from './open-days.ts';
+import { RECORD_PAGES, registerOpsRecordPages } from './record-pages.ts';
+import { KIND_LABELS } from './schemas.ts';
 
 const when = (iso: string | null) => (iso ? tokyoMinute(Date.parse(iso)) : '—');
 
@@ -67,6 +70,7 @@ function registerOpsNotices(shell: PageShell, ops: Ops): void {
 export function registerOpsPages(shell: PageShell, ops: Ops): void {
   registerOpsNotices(shell, ops);
   shell.nav({ href: '/ops', label: '運用', visible: canSeeEvery });
+  registerOpsRecordPages(shell);
   shell.page('/ops', async ({ principal }) => {
     if (!canSeeEvery(principal))
       throw new AppError('forbidden', '運用の記録は県・受託者・管理者のアカウントで見られます', 403);
@@ -79,6 +83,7 @@ export function registerOpsPages(shell: PageShell, ops: Ops): void {
     const within = answered.filter((s) => (answerDays(s, ops.isOpenDay) ?? 99) <= ANSWER_OPEN_DAYS).length;
     const body = html`
 <h1>運用</h1>
+<nav aria-label="運用の記録"><ul class="links">${RECORD_PAGES.map((r) => html`<li><a href="${r.path}">${KIND_LABELS[r.kind]} (登録・変更・履歴)</a></li>`)}</ul></nav>
 <section aria-labelledby="availability-h"><h2 id="availability-h">稼働率 (${formatWarekiMonth(tokyoMonth())})</h2>
 <p class="stat" id="availability" data-percent="${a.percent ?? ''}">${a.percent === null ? '計測なし' : `${a.percent.toFixed(2)}%`} (目標 ${a.target}% 以上${a.met === null ? '' : a.met ? '、達成' : '、未達'})</p>
 <p class="note">計測 ${a.measuredMinutes} 分のうち停止 ${a.downMinutes} 分。計画停止 ${a.plannedMinutes} 分は計算から除いています。${

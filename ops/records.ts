@@ -155,7 +155,9 @@ export class OpsRecords {
     const current = (await this.require(kind, id)) as unknown as Record<string, unknown>;
     const next: Record<string, unknown> = { ...current, ...fields };
     if (kind === 'stop' && Date.parse(String(next.endsAt)) <= Date.parse(String(next.startsAt)))
-      throw new AppError('invalid_ops_record', '終了日時は開始日時より後にしてください', 400, { field: 'endsAt' });
+      throw new AppError('invalid_ops_record', '終了日時は開始日時より後にしてください', 400, [
+        { field: 'endsAt', message: '終了日時は開始日時より後にしてください' },
+      ]);
     const changes: FieldChange[] = [];
     for (const [f, label] of Object.entries(FIELD_LABELS[kind])) {
       if (!(f in fields)) continue;
@@ -231,11 +233,13 @@ function actorOf(by: AuditContext | { system: string }): string {
 function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
-  const i = r.error.issues[0]!;
-  const field = i.path.map(String).join('.');
-  throw new AppError('invalid_ops_record', `入力内容に誤りがあります: ${field || '(全体)'} — ${i.message}`, 400, {
-    field,
-  });
+  const details = r.error.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message }));
+  throw new AppError(
+    'invalid_ops_record',
+    `入力内容に誤りがあります: ${details.map((d) => `${d.field || '(全体)'} — ${d.message}`).join(' / ')}`,
+    400,
+    details,
+  );
 }
 
 /** Meta fields excluded: what a person filled in. */

@@ -4,8 +4,15 @@ import { z } from '../core/zod.ts';
 const text = (max: number) => z.string().trim().max(max, `${max} 文字以内で入力してください`);
 const required = (max: number) => text(max).min(1, '入力してください');
 /** An instant with its offset, e.g. 2026-12-06T10:00:00+09:00. */
-const instant = z.iso.datetime({ offset: true, message: '日時の形式ではありません (例: 2026-12-06T10:00:00+09:00)' });
-const day = z.iso.date({ message: '日付の形式ではありません (例: 2026-12-06)' });
+const missing = (input: unknown) => input === undefined || input === null || input === '';
+const instant = z.iso.datetime({
+  offset: true,
+  error: (i) =>
+    missing(i.input) ? '日時を入力してください' : '日時の形式ではありません (例: 2026-12-06T10:00:00+09:00)',
+});
+const day = z.iso.date({
+  error: (i) => (missing(i.input) ? '日付を入力してください' : '日付の形式ではありません (例: 2026-12-06)'),
+});
 
 export const RECORD_KINDS = ['incident', 'support', 'issue', 'stop'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];

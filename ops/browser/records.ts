@@ -1,0 +1,266 @@
+// The ops record pages: the list (newest first), registering and changing a record through its form
+// (with the reason, for the history), and the history field by field. Times are Tokyo's.
+import {
+  api,
+  clearErrors,
+  data,
+  dateTime,
+  el,
+  errorText,
+  loader,
+  markCurrentNav,
+  say,
+  showErrors,
+  tenantName,
+  todayTokyo,
+  wareki,
+} from '../../core/browser/kit.ts';
+import type { FormField, HistoryEntry, OpsRecord, OpsRecordsWords } from './types.ts';
+
+type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
+
+const words = data as typeof data & OpsRecordsWords;
+const API = `/api/v1/ops/${words.plural}`;
+const byName = new Map(words.fields.map((f) => [f.name, f]));
+
+markCurrentNav();
+const recordsTable = document.getElementById('records') as HTMLTableElement | null;
+if (recordsTable) recordsPage(recordsTable);
+
+/** An instant → the value of a datetime-local input, in Tokyo time. */
+function tokyoInput(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? '' : new Date(ms + 9 * 3_600_000).toISOString().slice(0, 16);
+}
+
+/** A stored value → what its control holds. */
+function toControl(f: FormField, v: unknown): string {
+  if (v === null || v === undefined) return '';
+  return f.type === 'datetime' ? tokyoInput(String(v)) : String(v);
+}
+
+/** A control's value → what the API takes (Tokyo time with its offset; empty: null or ''). */
+function fromControl(f: FormField, raw: string): string | null {
+  const v = raw.trim();
+  if (!v) return f.nullable ? null : '';
+  return f.type === 'datetime' ? `${v}:00+09:00` : v;
+}
+
+/** A value as the list and the history show it. */
+function shown(field: string, v: unknown): string {
+  if (v === null || v === undefined || v === '') return '—';
+  const f = byName.get(field);
+  if (f?.type === 'datetime') return dateTime(String(v));
+  if (f?.type === 'date') return String(v).replace(/-/g, '/');
+  if (f?.type === 'tenant') return tenantName(String(v));
+  return String(v);
+}
+
+function recordsPage(table: HTMLTableElement): void {
+  const tbody = table.tBodies[0]!;
+  const columns = String(words.columns.length + 2);
+  const status = document.getElementById('record-status')!;
+  const historyBox = document.getElementById('record-history')!;
+  let openHistory: string | null = null;
+
+  const editor = recordEditor({
+    async saved(r, wasEditing) {
+      say(status, wasEditing ? `No.${r.no} の変更を保存しました。` : `No.${r.no} を登録しました。`);
+      await load();
+      tbody.querySelector(`tr[data-id="${r.id}"]`)?.classList.add('highlight');
+      if (openHistory === r.id) void history(r, false);
+    },
+  });
+
+  const fetchList = loader<Record<string, OpsRecord[]>>(tbody, words.noun, (text) =>
+    el('tr', {}, [el('td', { colspan: columns, class: 'error', role: 'alert', text })]),
+  );
+
+  async function load(): Promise<void> {
+    const body = await fetchList(API);
+    if (!body) return;
+    const list = (body[words.plural] ?? []).slice().sort((a, b) => b.no - a.no);
+    if (!list.length)
+      tbody.appendChild(el('tr', {}, [el('td', { colspan: columns, class: 'note', text: 'まだ記録はありません。' })]));
+    for (const r of list) tbody.appendChild(row(r));
+  }
+
+  function row(r: OpsRecord): HTMLTableRowElement {
+    const actions = el('td', {}, [
+      editor
+        ? el('button', {
+            type: 'button',
+            class: 'secondary',
+            'aria-label': `No.${r.no} を編集`,
+            text: '編集',
+            onclick: () => void editor.edit(r),
+          })
+        : null,
+      ' ',
+      el('button', {
+        type: 'button',
+        class: 'secondary',
+        'aria-label': `No.${r.no} の変更履歴`,
+        text: '履歴',
+        onclick: () => void history(r, true),
+      }),
+      words.docx ? ' ' : null,
+      words.docx
+        ? el('a', { href: `${API}/${r.id}/report.docx`, 'aria-label': `No.${r.no} の報告書 (Word)`, text: 'Word' })
+        : null,
+    ]);
+    return el('tr', { 'data-id': r.id, 'data-no': String(r.no) }, [
+      el('td', { class: 'num', text: String(r.no) }),
+      ...words.columns.map((c) => {
+        const f = byName.get(c);
+        return el('td', {
+          class: f?.type === 'textarea' || f?.wide ? 'wrap' : null,
+          title: f?.type === 'date' && r[c] ? wareki(String(r[c])) : null,
+          text: shown(c, r[c]),
+        });
+      }),
+      actions,
+    ]);
+  }
+
+  async function history(r: OpsRecord, focus: boolean): Promise<void> {
+    openHistory = r.id;
+    historyBox.textContent = '';
+    historyBox.appendChild(
+      el('div', { class: 'detail-head' }, [
+        el('h2', { id: 'record-history-title', text: `No.${r.no} の変更履歴` }),
+        el('div', { class: 'actions' }, [
+          el('button', {
+            type: 'button',
+            class: 'secondary',
+            text: '閉じる',
+            onclick: () => {
+              historyBox.hidden = true;
+              openHistory = null;
+            },
+          }),
+        ]),
+      ]),
+    );
+    const box = el('div', { class: 'history', text: '読み込み中…' });
+    historyBox.appendChild(box);
+    historyBox.hidden = false;
+    if (focus) historyBox.focus();
+    const res = await api<{ history: HistoryEntry[] }>('GET', `${API}/${r.id}/history`);
+    box.textContent = '';
+    if (!res.ok) {
+      box.appendChild(el('p', { class: 'error', role: 'alert', text: errorText(res) }));
+      return;
+    }
+    const tb = el('tbody');
+    for (const h of res.body.history.slice().sort((a, b) => b.version - a.version)) {
+      const changes = h.changes ?? [];
+      const n = String(Math.max(1, changes.length));
+      const head = [
+        el('td', { rowspan: n, text: dateTime(h.changedAt) }),
+        el('td', { rowspan: n, text: h.changedBy }),
+        el('td', { rowspan: n, text: words.actionLabels[h.action] ?? h.action }),
+      ];
+      const tail = el('td', { rowspan: n, class: 'wrap', text: h.note ?? '' });
+      if (!changes.length) {
+        tb.appendChild(el('tr', {}, [...head, el('td', { colspan: '3', text: '—' }), tail]));
+        continue;
+      }
+      changes.forEach((c, k) => {
+        const cells = [
+          el('th', { scope: 'row', text: byName.get(c.field)?.label ?? c.label }),
+          el('td', { class: 'wrap', text: h.action === 'created' ? '' : shown(c.field, c.from) }),
+          el('td', { class: 'wrap', text: shown(c.field, c.to) }),
+        ];
+        tb.appendChild(el('tr', {}, k === 0 ? [...head, ...cells, tail] : cells));
+      });
+    }
+    box.appendChild(
+      el('table', { 'aria-labelledby': 'record-history-title' }, [
+        el('thead', {}, [
+          el(
+            'tr',
+            {},
+            ['日時', '変更者', '操作', '項目', '変更前', '変更後', '変更の理由'].map((t) =>
+              el('th', { scope: 'col', text: t }),
+            ),
+          ),
+        ]),
+        tb,
+      ]),
+    );
+  }
+
+  void load();
+}
+
+/** Registering and changing a record (accounts with 帳票の管理), or null. */
+function recordEditor(on: {
+  saved(r: OpsRecord, wasEditing: boolean): Promise<void>;
+}): { edit(r: OpsRecord | null): Promise<void> } | null {
+  const form = document.getElementById('record-form') as HTMLFormElement | null;
+  const section = document.getElementById('record-editor');
+  if (!form || !section) return null;
+  const status = document.getElementById('record-status')!;
+  const save = document.getElementById('record-save') as HTMLButtonElement;
+  const note = document.getElementById('f-note')!.closest<HTMLElement>('.field')!;
+  const ctl = (name: string) => form.elements.namedItem(name) as Control;
+  let editing: OpsRecord | null = null;
+
+  const fill = (r: OpsRecord | null) => {
+    editing = r;
+    clearErrors(form);
+    form.reset();
+    document.getElementById('record-editor-title')!.textContent = r ? `No.${r.no} を編集` : `${words.noun}を登録する`;
+    save.textContent = r ? '変更を保存' : '登録する';
+    note.hidden = !r;
+    for (const f of words.fields) {
+      if (r) ctl(f.name).value = toControl(f, r[f.name]);
+      else if (f.initial === 'now') ctl(f.name).value = tokyoInput(new Date().toISOString());
+      else if (f.initial === 'today') ctl(f.name).value = todayTokyo();
+      else if (f.initial) ctl(f.name).value = f.initial;
+    }
+    section.hidden = false;
+    ctl(words.fields[0]!.name).focus();
+  };
+
+  /** An edit starts from the record as stored now (the list may be older). */
+  const edit = async (r: OpsRecord | null) => {
+    if (!r) return fill(null);
+    const res = await api<OpsRecord>('GET', `${API}/${r.id}`);
+    if (!res.ok) return say(status, errorText(res), true);
+    fill(res.body);
+  };
+
+  document.getElementById('record-new')?.addEventListener('click', () => void edit(null));
+  document.getElementById('record-cancel')?.addEventListener('click', () => {
+    section.hidden = true;
+    editing = null;
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    say(status, '');
+    clearErrors(form);
+    const was = editing;
+    const body: Record<string, unknown> = {};
+    for (const f of words.fields) {
+      const v = fromControl(f, ctl(f.name).value);
+      // a change sends what changed; a new record what was filled in (required fields always)
+      if (was ? toControl(f, was[f.name]) !== ctl(f.name).value.trim() : v !== null && (v !== '' || f.required))
+        body[f.name] = v;
+    }
+    if (was) {
+      const reason = ctl('note').value.trim();
+      if (reason) body.note = reason;
+    }
+    save.disabled = true;
+    const res = was ? await api<OpsRecord>('PATCH', `${API}/${was.id}`, body) : await api<OpsRecord>('POST', API, body);
+    save.disabled = false;
+    if (!res.ok) return showErrors(form, res);
+    section.hidden = true;
+    editing = null;
+    await on.saved(res.body, !!was);
+  });
+
+  return { edit };
+}

@@ -10,23 +10,13 @@ import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { addDays, tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
-import { FAQ_TOP_NODE, type FaqTotals, faqRate, Metrics } from '../metrics/index.ts';
+import { FAQ_TOP_NODE, type FaqNodeCounts, type FaqTotals, faqRate, Metrics } from '../metrics/index.ts';
 import { AI_NODE, type FaqNode, pathOf } from './schemas.ts';
 
 const unmatchedRow = z.object({ at_ms: z.coerce.number(), text: z.string() });
 
-export interface NodeStat {
-  nodeId: string;
-  views: number;
-  yes: number;
-  no: number;
-  /** はい ÷ (はい + いいえ), null when nobody answered. */
-  rate: number | null;
-  /** Typed questions after this node (or '_top') that matched nothing, ended in the fallback, got an AI answer. */
-  unmatched: number;
-  fallback: number;
-  ai: number;
-}
+/** A node's counts (typed questions after it, or after '_top': unmatched, fallback, ai) and はい ÷ (はい + いいえ). */
+export type NodeStat = FaqNodeCounts & { rate: number | null };
 
 /** A path that ended badly: いいえ on its last node, or a typed question after it that ended in the fallback. */
 export interface Ending {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import ExcelJS from 'exceljs';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,27 @@ import { ReportStore } from '../../reports/index.ts';
 import { minutesCreateSchema, tokyoIso } from '../../reports/schemas.ts';
 import type { ReportSources } from '../../reports/documents/index.ts';
 import type { Harness } from './harness.ts';
+
+/**
+ * A sheet's first table (the row whose first cell is 市町 and the rows under it up to the first empty
+ * first cell): its column labels and its rows by their first cell, and every row as text (a|b|c).
+ */
+export async function sheetTable(xlsx: Buffer, sheet: string) {
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(xlsx as unknown as ExcelJS.Buffer);
+  const ws = wb.getWorksheet(sheet)!;
+  let header = 0;
+  ws.eachRow((r, n) => {
+    if (!header && r.getCell(1).value === '市町') header = n;
+  });
+  const labels = (ws.getRow(header).values as unknown[]).slice(1).map(String);
+  const rows = new Map<string, ExcelJS.Row>();
+  for (let n = header + 1; ws.getRow(n).getCell(1).value; n++)
+    rows.set(String(ws.getRow(n).getCell(1).value), ws.getRow(n));
+  const texts: string[] = [];
+  ws.eachRow((r) => texts.push((r.values as unknown[]).slice(1).map(String).join('|')));
+  return { wb, ws, labels, rows, texts };
+}
 
 /**
  * The harness's fresh ClickHouse with the demo's tenants (the prefecture and its 29 municipalities),

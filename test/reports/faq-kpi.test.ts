@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chDateTime, tokyoMonthRange } from '../../core/time.ts';
 import { FaqStatsReader } from '../../faq/index.ts';
 import { FAQ_FIGURES, MISSING_REASONS, Metrics, type FaqMonth } from '../../metrics/index.ts';
 import { buildMonthlyPackage, type ReportFile, type ReportSources } from '../../reports/documents/index.ts';
 import { harness, type Harness } from '../helpers/index.ts';
-import { docxText, pdfText, reportSources, zipEntries } from '../helpers/report-documents-fixtures.ts';
+import { docxText, pdfText, reportSources, sheetTable, zipEntries } from '../helpers/report-documents-fixtures.ts';
 
 // The monthly KPI report's FAQ figures (Excel sheet FAQ, Word and PDF section with its chart) for
 // hand-made FAQ events of June 2025: every Excel cell equals a direct count of faq_events for the Tokyo
@@ -119,22 +118,7 @@ beforeAll(async () => {
 
 afterAll(() => h?.close());
 
-async function faqSheet() {
-  const wb = new ExcelJS.Workbook();
-  await wb.xlsx.load(file('kpi-xlsx').bytes as unknown as ExcelJS.Buffer);
-  const ws = wb.getWorksheet('FAQ')!;
-  let header = 0;
-  ws.eachRow((r, n) => {
-    if (!header && r.getCell(1).value === '市町') header = n;
-  });
-  const labels = (ws.getRow(header).values as unknown[]).slice(1).map(String);
-  const rows = new Map<string, ExcelJS.Row>();
-  for (let n = header + 1; ws.getRow(n).getCell(1).value; n++)
-    rows.set(String(ws.getRow(n).getCell(1).value), ws.getRow(n));
-  const texts: string[] = [];
-  ws.eachRow((r) => texts.push((r.values as unknown[]).slice(1).map(String).join('|')));
-  return { wb, ws, labels, rows, texts };
-}
+const faqSheet = () => sheetTable(file('kpi-xlsx').bytes, 'FAQ');
 
 /** A direct count over faq_events for each tenant and the Tokyo month (not the metrics' query). */
 async function directCounts(): Promise<Map<string, Record<string, number>>> {
@@ -199,14 +183,12 @@ describe('monthly KPI report: the FAQ', () => {
   });
 
   it('Excel: the month’s top questions with their titles, and the chart on the sheet', async () => {
-    const { ws, texts } = await faqSheet();
+    const { wb, ws, texts } = await faqSheet();
     expect(texts).toContain('1|津市|ごみの収集日を知りたい|6|3|1|0.75');
     expect(texts).toContain('2|津市|避難所の場所|2|0|1|0');
     expect(texts).toContain('3|四日市市|(削除された項目 x1)|2|0|1|0');
     expect(texts.some((t) => t.startsWith('1|津市|ごみ・リサイクル'))).toBe(false);
     expect(ws.getImages()).toHaveLength(1);
-    const wb = new ExcelJS.Workbook();
-    await wb.xlsx.load(file('kpi-xlsx').bytes as unknown as ExcelJS.Buffer);
     const defs: string[] = [];
     wb.getWorksheet('定義')!.eachRow((r) => defs.push(String(r.getCell(2).value)));
     expect(defs).toContain(FAQ_FIGURES.fallback.definition);

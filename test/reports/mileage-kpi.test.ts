@@ -12,7 +12,7 @@ import {
 import { buildMonthlyPackage, type ReportFile, type ReportSources } from '../../reports/documents/index.ts';
 import { harness, type Harness } from '../helpers/index.ts';
 import { MILEAGE_EXPECTED, MILEAGE_MONTH, seedMileageLedger } from '../helpers/mileage-fixtures.ts';
-import { docxText, pdfText, reportSources, zipEntries } from '../helpers/report-documents-fixtures.ts';
+import { docxText, pdfText, reportSources, sheetTable, zipEntries } from '../helpers/report-documents-fixtures.ts';
 
 // The monthly KPI report's health-mileage figures (Excel sheet マイレージ, Word and PDF section) for
 // the hand-made ledger of test/helpers/mileage-fixtures.ts: every cell equals what metrics/ answers
@@ -51,20 +51,7 @@ beforeAll(async () => {
 
 afterAll(() => h?.close());
 
-async function mileageSheet() {
-  const wb = new ExcelJS.Workbook();
-  await wb.xlsx.load(file('kpi-xlsx').bytes as unknown as ExcelJS.Buffer);
-  const ws = wb.getWorksheet('マイレージ')!;
-  let header = 0;
-  ws.eachRow((r, n) => {
-    if (!header && r.getCell(1).value === '市町') header = n;
-  });
-  const labels = (ws.getRow(header).values as unknown[]).slice(1).map(String);
-  const rows = new Map<string, ExcelJS.Row>();
-  for (let n = header + 1; ws.getRow(n).getCell(1).value; n++)
-    rows.set(String(ws.getRow(n).getCell(1).value), ws.getRow(n));
-  return { ws, labels, rows };
-}
+const mileageSheet = () => sheetTable(file('kpi-xlsx').bytes, 'マイレージ');
 
 describe('monthly KPI report: health mileage', () => {
   it('Excel: a row per municipality and the prefecture-wide total, every cell equal to the metrics', async () => {

@@ -251,6 +251,9 @@ export class FanOut {
         batches: prog.batches,
         updatedAt: Date.now(),
       });
+      // the last batch may have settled (and the record been finalized) while this one was written
+      // over it: read again, so that a finished delivery is finalized after it (finalize is idempotent)
+      prog = (await this.#work.progress(id))!;
     }
     if (prog.settled >= prog.batches) await this.finalize(tenantId, id);
   }

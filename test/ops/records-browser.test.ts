@@ -5,6 +5,7 @@
  * it starts); an edit with its reason shows in the history field by field, and the stop's notice
  * appears at the top of the pages. An account without 帳票の管理 reads the list but gets no form.
  */
+import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Suite } from '../../cli/suite.ts';
@@ -62,6 +63,9 @@ describe('運用 record pages', () => {
     expect(await page.textContent('#f-inquirer-error')).toBe('入力してください');
     expect(await page.textContent('#f-content-error')).toBe('入力してください');
     expect(await page.textContent('#record-form .form-summary')).toContain('入力内容に誤りがあります (3 件)');
+    // the open form with its errors passes axe too (the page-wide a11y test sees it closed)
+    const axe = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`)).toEqual([]);
 
     await page.fill('#f-receivedAt', '2026-04-13T10:00');
     await page.selectOption('#f-tenantId', '24201');

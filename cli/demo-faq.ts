@@ -143,8 +143,10 @@ function simulate(tenantId: string, nodes: FaqNode[], r: () => number, today: nu
     // typed questions that found no single answer
     if (r() < 0.6) push('candidates', '', 'typed', day + 3_600_000);
     if (r() < 0.3) {
-      push('unmatched', '', 'typed', day + 4_000_000);
-      push('fallback', '', 'typed', day + 4_000_001);
+      // asked from the top, or after reading a question that did not help
+      const after = r() < 0.5 ? '_top' : questions[Math.floor(r() * Math.min(questions.length, 12))]!.id;
+      push('unmatched', after, 'typed', day + 4_000_000);
+      push('fallback', after, 'typed', day + 4_000_001);
     }
   }
   return rows;

@@ -1,7 +1,7 @@
 /**
  * The parts the cards run in, composed as cli/suite.ts composes them (the staff shell, the residents'
- * LIFF frame, the cards with their resident API and pages, staff routes and pages, delivery — the
- * cards' pushes go out through its service) on the shared harness: embedded ClickHouse, a real
+ * LIFF frame, the cards with their resident API and pages, staff routes and pages, and on request
+ * delivery — the cards' pushes go out through its service) on the shared harness: embedded ClickHouse, a real
  * redis-server, the demo's municipalities wired to the sandbox (each with a LIFF app), and an
  * operator token. No ingest: `follow` records residents as friends, as ingest's follow events would.
  */
@@ -34,7 +34,8 @@ export interface CardsSuite {
   token: string;
   app: FastifyInstance;
   cards: Cards;
-  delivery: Delivery;
+  /** With { delivery: true } only. */
+  delivery: Delivery | undefined;
   dashboard: Dashboard;
   residents: ResidentFrame;
   sandbox: RunningSandbox;
@@ -48,7 +49,8 @@ export interface CardsSuite {
   close(): Promise<void>;
 }
 
-export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
+/** `delivery`: run delivery too (the push goes through it); off, a push answers 503 — for suites that stop Redis. */
+export async function startCardsSuite(prefix: string, opts: { delivery?: boolean } = {}): Promise<CardsSuite> {
   const h = await harness({
     prefix,
     redis: true,
@@ -82,9 +84,13 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
       publicUrl: () => url,
       assets: (files) => shell.assets(files),
     });
-    const delivery = createDelivery({ ch: h.ch, redisUrl: h.redis.url, tenants: h.tenants, endpoints, logger });
-    h.defer('delivery', () => delivery.stop());
-    delivery.registerRoutes(app, dashboard.auth);
+    const delivery = opts.delivery
+      ? createDelivery({ ch: h.ch, redisUrl: h.redis.url, tenants: h.tenants, endpoints, logger })
+      : undefined;
+    if (delivery) {
+      h.defer('delivery', () => delivery.stop());
+      delivery.registerRoutes(app, dashboard.auth);
+    }
     let fixed: number | undefined;
     const box = loadSecretBox(h.config, { create: true });
     const keys = new DataKeys({ dir: dataKeysDir(h.config.dataDir), provider: new SuiteKeyProvider(box) });
@@ -93,7 +99,7 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
       keys,
       audit: new AuditLog(h.ch, logger),
       tenants: h.tenants,
-      deliveries: delivery.service,
+      deliveries: delivery?.service,
       now: () => fixed ?? Date.now(),
     });
     h.defer('cards', () => cards.close());
@@ -108,7 +114,7 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
     const running = sandbox;
     h.defer('sandbox', () => running.close());
     // its workers reach the sandbox once it is up
-    await delivery.start();
+    await delivery?.start();
     const op = async <T = any>(method: string, path: string, body?: unknown) => {
       const res = await fetch(url + path, {
         method,
@@ -133,6 +139,8 @@ export async function startCardsSuite(prefix: string): Promise<CardsSuite> {
       sandbox: running,
       routes,
       follow: async (tenantId, userIds) => {
+        if (!delivery)
+          throw new Error('the cards suite runs without delivery (startCardsSuite(…, { delivery: true }))');
         for (const u of userIds) await delivery.residents.recordFollow(tenantId, u, true, Date.now());
       },
       setNow: (ms) => {

@@ -53,7 +53,7 @@ const fill = (url: string) =>
     .replace('*', 'x');
 
 beforeAll(async () => {
-  s = await startCardsSuite('tayori-cards-staff-');
+  s = await startCardsSuite('tayori-cards-staff-', { delivery: true });
   people = await sandboxResidents(s.url, TSU, 3);
   const household = (holderName: string) => ({
     holderName,
@@ -152,7 +152,7 @@ describe('with カード利用者情報', () => {
     const sent = JSON.parse(push.text);
     expect(sent).toMatchObject({ recipients: 2, audienceLabel: '指定した住民: カード利用者 (2人)' });
     // a delivery like any other: in delivery's list, with its outcome
-    const d = await s.delivery.waitFinished(TSU, sent.deliveryId, 30_000);
+    const d = await s.delivery!.waitFinished(TSU, sent.deliveryId, 30_000);
     expect(d).toMatchObject({
       status: 'done',
       targets: 1,

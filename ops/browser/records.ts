@@ -15,7 +15,8 @@ import {
   todayTokyo,
   wareki,
 } from '../../core/browser/kit.ts';
-import type { FormField, HistoryEntry, OpsRecord, OpsRecordsWords } from './types.ts';
+import { showHistory } from '../../core/browser/record-history.ts';
+import type { FormField, OpsRecord, OpsRecordsWords } from './types.ts';
 
 type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
@@ -123,72 +124,20 @@ function recordsPage(table: HTMLTableElement): void {
     ]);
   }
 
-  async function history(r: OpsRecord, focus: boolean): Promise<void> {
+  function history(r: OpsRecord, focus: boolean): Promise<void> {
     openHistory = r.id;
-    historyBox.textContent = '';
-    historyBox.appendChild(
-      el('div', { class: 'detail-head' }, [
-        el('h2', { id: 'record-history-title', text: `No.${r.no} の変更履歴` }),
-        el('div', { class: 'actions' }, [
-          el('button', {
-            type: 'button',
-            class: 'secondary',
-            text: '閉じる',
-            onclick: () => {
-              historyBox.hidden = true;
-              openHistory = null;
-            },
-          }),
-        ]),
-      ]),
-    );
-    const box = el('div', { class: 'history', text: '読み込み中…' });
-    historyBox.appendChild(box);
-    historyBox.hidden = false;
-    if (focus) historyBox.focus();
-    const res = await api<{ history: HistoryEntry[] }>('GET', `${API}/${r.id}/history`);
-    box.textContent = '';
-    if (!res.ok) {
-      box.appendChild(el('p', { class: 'error', role: 'alert', text: errorText(res) }));
-      return;
-    }
-    const tb = el('tbody');
-    for (const h of res.body.history.slice().sort((a, b) => b.version - a.version)) {
-      const changes = h.changes ?? [];
-      const n = String(Math.max(1, changes.length));
-      const head = [
-        el('td', { rowspan: n, text: dateTime(h.changedAt) }),
-        el('td', { rowspan: n, text: h.changedBy }),
-        el('td', { rowspan: n, text: words.actionLabels[h.action] ?? h.action }),
-      ];
-      const tail = el('td', { rowspan: n, class: 'wrap', text: h.note ?? '' });
-      if (!changes.length) {
-        tb.appendChild(el('tr', {}, [...head, el('td', { colspan: '3', text: '—' }), tail]));
-        continue;
-      }
-      changes.forEach((c, k) => {
-        const cells = [
-          el('th', { scope: 'row', text: byName.get(c.field)?.label ?? c.label }),
-          el('td', { class: 'wrap', text: h.action === 'created' ? '' : shown(c.field, c.from) }),
-          el('td', { class: 'wrap', text: shown(c.field, c.to) }),
-        ];
-        tb.appendChild(el('tr', {}, k === 0 ? [...head, ...cells, tail] : cells));
-      });
-    }
-    box.appendChild(
-      el('table', { 'aria-labelledby': 'record-history-title' }, [
-        el('thead', {}, [
-          el(
-            'tr',
-            {},
-            ['日時', '変更者', '操作', '項目', '変更前', '変更後', '変更の理由'].map((t) =>
-              el('th', { scope: 'col', text: t }),
-            ),
-          ),
-        ]),
-        tb,
-      ]),
-    );
+    return showHistory(historyBox, {
+      title: `No.${r.no} の変更履歴`,
+      titleId: 'record-history-title',
+      url: `${API}/${r.id}/history`,
+      focus,
+      actionLabels: words.actionLabels,
+      fieldLabel: (field, label) => byName.get(field)?.label ?? label,
+      shown,
+      onClose: () => {
+        openHistory = null;
+      },
+    });
   }
 
   void load();

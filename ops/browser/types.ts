@@ -41,12 +41,3 @@ export interface OpsRecord {
   version: number;
   [field: string]: unknown;
 }
-
-export interface HistoryEntry {
-  version: number;
-  action: string;
-  changedBy: string;
-  changedAt: string;
-  changes: Array<{ field: string; label: string; from: unknown; to: unknown }>;
-  note: string;
-}

@@ -4,7 +4,6 @@ import {
   bindFilters,
   clearErrors,
   data,
-  dateTime,
   el,
   errorText,
   loader,
@@ -15,7 +14,8 @@ import {
   todayTokyo,
   wareki,
 } from '../../core/browser/kit.ts';
-import { type HistoryEntry, ISSUE_FIELDS, type Issue, type IssueField, type IssuesWords } from './types.ts';
+import { showHistory } from '../../core/browser/record-history.ts';
+import { ISSUE_FIELDS, type Issue, type IssueField, type IssuesWords } from './types.ts';
 
 type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 type IssueValues = Record<IssueField, string | null>;
@@ -105,76 +105,20 @@ function issuesPage(table: HTMLTableElement): void {
     ]);
   }
 
-  async function history(i: Issue, focus: boolean): Promise<void> {
+  function history(i: Issue, focus: boolean): Promise<void> {
     openHistory = i.id;
-    historyBox.textContent = '';
-    historyBox.appendChild(
-      el('div', { class: 'detail-head' }, [
-        el('h2', { id: 'issue-history-title', text: `No.${i.no} (${tenantName(i.tenantId)}) の変更履歴` }),
-        el('div', { class: 'actions' }, [
-          el('button', {
-            type: 'button',
-            class: 'secondary',
-            text: '閉じる',
-            onclick: () => {
-              historyBox.hidden = true;
-              openHistory = null;
-            },
-          }),
-        ]),
-      ]),
-    );
-    const box = el('div', { class: 'history', text: '読み込み中…' });
-    historyBox.appendChild(box);
-    historyBox.hidden = false;
-    if (focus) historyBox.focus();
-    const r = await api<{ history: Array<HistoryEntry<Issue>> }>('GET', `/api/v1/issues/${i.id}/history`);
-    box.textContent = '';
-    if (!r.ok) {
-      box.appendChild(el('p', { class: 'error', role: 'alert', text: errorText(r) }));
-      return;
-    }
-    const entries = r.body.history.slice().sort((a, b) => b.version - a.version);
-    const tb = el('tbody');
-    for (const h of entries) {
-      const changes = (h.changes ?? []).filter((c) => h.action !== 'created' || (c.to !== null && c.to !== ''));
-      const n = String(Math.max(1, changes.length));
-      const head = [
-        el('td', { rowspan: n, text: dateTime(h.changedAt) }),
-        el('td', { rowspan: n, text: h.changedBy }),
-        el('td', { rowspan: n, text: words.actionLabels[h.action] ?? h.action }),
-      ];
-      const tail = el('td', { rowspan: n, class: 'wrap', text: h.note ?? '' });
-      if (!changes.length) {
-        tb.appendChild(el('tr', {}, [...head, el('td', { colspan: '3', text: '—' }), tail]));
-        continue;
-      }
-      changes.forEach((c, k) => {
-        const cells = [
-          el('th', { scope: 'row', text: words.fieldLabels[c.field as IssueField] ?? c.label }),
-          el('td', {
-            class: `wrap${c.from === null || c.from === '' ? '' : ' from'}`,
-            text: h.action === 'created' ? '' : shown(c.field, c.from),
-          }),
-          el('td', { class: 'wrap', text: shown(c.field, c.to) }),
-        ];
-        tb.appendChild(el('tr', {}, k === 0 ? [...head, ...cells, tail] : cells));
-      });
-    }
-    box.appendChild(
-      el('table', { 'aria-labelledby': 'issue-history-title' }, [
-        el('thead', {}, [
-          el(
-            'tr',
-            {},
-            ['日時', '変更者', '操作', '項目', '変更前', '変更後', '変更の理由'].map((t) =>
-              el('th', { scope: 'col', text: t }),
-            ),
-          ),
-        ]),
-        tb,
-      ]),
-    );
+    return showHistory(historyBox, {
+      title: `No.${i.no} (${tenantName(i.tenantId)}) の変更履歴`,
+      titleId: 'issue-history-title',
+      url: `/api/v1/issues/${i.id}/history`,
+      focus,
+      actionLabels: words.actionLabels,
+      fieldLabel: (field, label) => words.fieldLabels[field as IssueField] ?? label,
+      shown,
+      onClose: () => {
+        openHistory = null;
+      },
+    });
   }
 
   void load();

@@ -256,7 +256,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     },
     faqAiAllow: (e.TAYORI_FAQ_AI_ALLOW ?? '')
       .split(',')
-      .map((h) => h.trim().toLowerCase().replace(/^\[|\]$/g, ''))
+      .map((h) =>
+        h
+          .trim()
+          .toLowerCase()
+          .replace(/^\[|\]$/g, ''),
+      )
       .filter(Boolean),
     ops: {
       smtpUrl: e.TAYORI_SMTP_URL,

@@ -1142,7 +1142,10 @@ describe('participants, a page at a time', () => {
   it('exports every participant in the CSV, streamed in member-number order', async () => {
     const res = await fetch(`${base}${path}.csv`, { headers: { authorization: `Bearer ${T.tsuReader}` } });
     expect(res.status).toBe(200);
-    const lines = Buffer.from(await res.arrayBuffer()).toString('utf8').split('\r\n').filter(Boolean);
+    const lines = Buffer.from(await res.arrayBuffer())
+      .toString('utf8')
+      .split('\r\n')
+      .filter(Boolean);
     expect(lines[0]).toBe(
       '\uFEFF会員番号,残高 (ポイント),記録数,初回参加,最終記録,カード番号,カード発行日,カード有効期限,カードの状態',
     );

@@ -26,6 +26,7 @@ import { connectRedis, type Redis } from '../core/redis.ts';
 import { startLocalRedis, type LocalRedis } from '../core/redis-server.ts';
 import type { HouseholdRows } from './ops-wiring.ts';
 import { table } from './output.ts';
+import { readSecretLine } from './stdin.ts';
 import { awaitSuite, callSuite } from './suite-state.ts';
 
 const size = (n: number) =>
@@ -240,20 +241,11 @@ export function registerOpsCommands(program: Command, config: () => Config): voi
 }
 
 /** The operator's password: the first line of standard input (never argv, never echoed). */
-async function readOperatorPassword(): Promise<string> {
-  if (process.stdin.isTTY)
-    process.stderr.write('--operator のパスワードを入力して Enter、続けて Ctrl-D を押してください:\n');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
-  if (!line)
-    throw new AppError(
-      'password_missing',
-      '--operator のパスワードを標準入力から渡してください (例: npx tayori export … --plain --operator <ユーザー名> < パスワードのファイル)',
-      400,
-    );
-  return line;
-}
+const readOperatorPassword = () =>
+  readSecretLine(
+    '--operator のパスワードを入力して Enter、続けて Ctrl-D を押してください:',
+    '--operator のパスワードを標準入力から渡してください (例: npx tayori export … --plain --operator <ユーザー名> < パスワードのファイル)',
+  );
 
 /** The export with the suite stopped: ClickHouse and the card store opened here. */
 async function directExport(

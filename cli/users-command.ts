@@ -7,6 +7,7 @@ import { AppError } from '../core/errors.ts';
 import { migrate } from '../core/migrations.ts';
 import { StaffStore, TOKEN_DEFAULT_DAYS, type ApiTokenInfo, type StaffInput, type StaffUser } from '../core/users.ts';
 import { table } from './output.ts';
+import { readSecretLine } from './stdin.ts';
 import { callSuite, withGateway as withSuiteGateway, type SuiteState } from './suite-state.ts';
 import { tokyoMinute } from '../core/time.ts';
 import { z } from '../core/zod.ts';
@@ -110,20 +111,11 @@ function withGateway<T>(config: Config, fn: (g: UsersGateway) => Promise<T>): Pr
 }
 
 /** The password: the first line of standard input (never argv, never echoed). */
-async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY)
-    process.stderr.write('パスワード (10 文字以上) を入力して Enter、続けて Ctrl-D を押してください:\n');
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
-  if (!line)
-    throw new AppError(
-      'password_missing',
-      'パスワードを標準入力から渡してください (例: echo "…" | npx tayori users add …)',
-      400,
-    );
-  return line;
-}
+const readPassword = () =>
+  readSecretLine(
+    'パスワード (10 文字以上) を入力して Enter、続けて Ctrl-D を押してください:',
+    'パスワードを標準入力から渡してください (例: echo "…" | npx tayori users add …)',
+  );
 
 function parsePermissions(text: string | undefined): Permission[] | undefined {
   if (text === undefined) return undefined;

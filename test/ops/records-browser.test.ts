@@ -3,7 +3,8 @@
  * registers a support-history record (対応履歴管理表) and a planned stop through the forms and sees
  * them listed; errors show next to their fields in Japanese (an empty form, a stop that ends before
  * it starts); an edit with its reason shows in the history field by field, and the stop's notice
- * appears at the top of the pages. An account without 帳票の管理 reads the list but gets no form.
+ * appears at the top of the pages. An account without 帳票の管理 reads the list (stored markup shown
+ * as text) but gets no form.
  */
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
@@ -155,9 +156,25 @@ describe('運用 record pages', () => {
   });
 
   it('an account without 帳票の管理 reads the list but gets no form', async () => {
+    // stored text with markup is shown as the text it is
+    const markup = '<img src=x onerror=X9=1>回線工事&';
+    expect(
+      (
+        await operatorCall(suite, 'POST', '/api/v1/ops/stops', {
+          startsAt: '2026-01-10T22:00:00+09:00',
+          endsAt: '2026-01-11T02:00:00+09:00',
+          reason: markup,
+        })
+      ).status,
+    ).toBe(201);
     const reader = await signedInPage(browser, suite.url, 'ken-read', PASSWORD);
     await reader.goto(`${suite.url}/ops/stops`);
     await reader.locator('#records tbody tr', { hasText: 'サーバーの定期保守' }).waitFor();
+    expect(await reader.locator('#records tbody tr', { hasText: '回線工事' }).locator('td').nth(3).textContent()).toBe(
+      markup,
+    );
+    expect(await reader.locator('#records img').count()).toBe(0);
+    expect(await reader.evaluate(() => (window as unknown as { X9?: number }).X9)).toBeUndefined();
     expect(await reader.locator('#record-form').count()).toBe(0);
     expect(await reader.locator('#record-new').count()).toBe(0);
     expect(await reader.textContent('main')).toContain('登録・変更には「帳票の管理」の権限が必要です');

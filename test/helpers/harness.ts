@@ -16,7 +16,8 @@
  * - `prefix`: of the temporary directory (`h.dir`), removed last.
  * - `env`: extra environment for `h.config` (testConfig of `h.dir`).
  * - `clickhouse`: the embedded engine in `<dir>/clickhouse` as `h.ch`, migrated. Default on;
- *   `{ migrate: false }` leaves it empty, `false` opens none (then there is no `h.tenants` either).
+ *   `{ migrate: false }` leaves it empty, `false` opens none (then there is no `h.tenants` either;
+ *   the directory is still the run's migrated template, for the suite or CLI that opens it).
  * - `redis`: a redis-server in `<dir>/redis` as `h.redis` (`url`, `server`, and one ioredis
  *   `client` made with connectRedis, quit before the server stops). Default off.
  * - `secretBox`: the tenants' SecretBox; default `loadSecretBox(h.config, { create: true })` (a
@@ -54,6 +55,7 @@ import { connectRedis, type Redis } from '../../core/redis.ts';
 import type { LocalRedis } from '../../core/redis-server.ts';
 import { TenantStore, type CredentialsInput, type TenantInput } from '../../core/tenants.ts';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../sandbox/index.ts';
+import { copyClickHouseTemplate } from './clickhouse-template.ts';
 import { freshClickHouse, startTestRedis, testConfig, tmpDir } from './index.ts';
 
 /** The suite bounds each of its own shutdown steps (15 s); all of them together get this long. */
@@ -237,11 +239,14 @@ export async function harness(options: HarnessOptions = {}): Promise<Harness> {
 
   try {
     if (options.clickhouse !== false) {
-      const ch = await freshClickHouse(tmp.dir);
-      teardown.add('close ClickHouse', () => ch.close());
       const wantMigrate = typeof options.clickhouse !== 'object' || options.clickhouse.migrate !== false;
+      const ch = await freshClickHouse(tmp.dir, { template: wantMigrate });
+      teardown.add('close ClickHouse', () => ch.close());
       if (wantMigrate) await migrate(ch);
       parts.ch = ch;
+    } else if (config.clickhouse.kind === 'embedded') {
+      // the suite or CLI that opens this directory finds it migrated already
+      copyClickHouseTemplate(config.clickhouse.path);
     }
     if (options.redis) {
       const server = await startTestRedis(tmp.dir);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { openClickHouse, type ClickHouseClient } from '../../core/clickhouse.ts';
 import { loadConfig, type Config } from '../../core/config.ts';
 import { startLocalRedis, type LocalRedis } from '../../core/redis-server.ts';
+import { copyClickHouseTemplate } from './clickhouse-template.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -47,10 +48,14 @@ export function redisPidOf(dataDir: string): number {
 
 /**
  * The embedded ClickHouse engine in a fresh directory. chDB binds one directory per process;
- * vitest runs every test file in its own process, so each file gets its own engine.
+ * vitest runs every test file in its own process, so each file gets its own engine. It starts as a
+ * copy of the run's migrated template (`template: false`: empty).
  */
-export async function freshClickHouse(dir: string): Promise<ClickHouseClient> {
-  return openClickHouse({ kind: 'embedded', path: path.join(dir, 'clickhouse') });
+export async function freshClickHouse(dir: string, opts: { template?: boolean } = {}): Promise<ClickHouseClient> {
+  const at = path.join(dir, 'clickhouse');
+  // migrated already (the run's template), unless the suite wants an empty engine
+  if (opts.template !== false) copyClickHouseTemplate(at);
+  return openClickHouse({ kind: 'embedded', path: at });
 }
 
 export interface CliResult {

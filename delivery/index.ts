@@ -124,7 +124,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   let residentShell: ResidentShell | undefined;
   const mail = createMailDeliveries({
     ch: deps.ch,
-    redis: fanOut.redis,
+    redis: fanOut.requestRedis,
     tenants: deps.tenants,
     residents,
     service,

@@ -13,7 +13,8 @@ import type { Redis } from '../../core/redis.ts';
 import type { TenantStore } from '../../core/tenants.ts';
 import type { ResidentStore } from '../residents.ts';
 import type { DeliveryService } from '../service.ts';
-import { MailIntake, type MailLimits } from './intake.ts';
+import { MailIntake } from './intake.ts';
+import type { MailLimits } from './limits.ts';
 import { MailListener } from './listener.ts';
 import { registerMailRoutes } from './routes.ts';
 import { MailStore } from './store.ts';
@@ -23,7 +24,7 @@ export { cleanBody, renderTemplate, LINE_TEXT_MAX } from './clean.ts';
 export { patternProblem, safeTest } from './safe-pattern.ts';
 export { newSecret as newMailSecret } from './store.ts';
 export type { MailRule, MailRuleInput } from './rules.ts';
-export type { MailLimits } from './intake.ts';
+export type { MailLimits } from './limits.ts';
 
 export interface MailOptions {
   /** Listen for SMTP (TAYORI_MAIL_INBOUND=on); otherwise rules can be edited but no mail arrives. */
@@ -31,6 +32,8 @@ export interface MailOptions {
   /** The domain of the recipient addresses (<tenant>-<secret>@<domain>). */
   domain: string;
   limits?: Partial<MailLimits>;
+  /** The clock of the hourly limits (tests move it); Date.now by default. */
+  clock?: () => number;
 }
 
 export interface MailDeliveries {
@@ -47,6 +50,7 @@ export interface MailDeliveries {
 
 export function createMailDeliveries(d: {
   ch: ClickHouseClient;
+  /** Delivery's fail-fast request connection (a mail is answered 451 at once while Redis is down). */
   redis: Redis;
   tenants: TenantStore;
   residents: ResidentStore;
@@ -57,7 +61,13 @@ export function createMailDeliveries(d: {
   options: MailOptions;
 }): MailDeliveries {
   const store = new MailStore(d.ch);
-  const intake = new MailIntake({ ...d, store, domain: d.options.domain, limits: d.options.limits });
+  const intake = new MailIntake({
+    ...d,
+    store,
+    domain: d.options.domain,
+    limits: d.options.limits,
+    clock: d.options.clock,
+  });
   let listener: MailListener | undefined;
   const address = (tenantId: string, secret: string) => `${tenantId}-${secret}@${d.options.domain}`;
   return {

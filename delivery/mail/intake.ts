@@ -1,7 +1,7 @@
 /**
  * What happens to a mail once the SMTP listener has it: the recipient address names the tenant (and
- * its secret), the sender must be on the tenant's list, counters in Redis stop mail bombs (per
- * sender and per tenant, an hour each), the first matching rule makes the message and picks the
+ * its secret), the sender must be on the tenant's list, limits in Redis stop mail bombs (per
+ * sender and per tenant, in any hour: ./limits.ts), the first matching rule makes the message and picks the
  * audience, and delivery's service creates the delivery — a draft for staff to approve, or sent at
  * once for an urgent rule — so retry keys, rate limits and the send's audit record apply. Every mail
  * is recorded (never its body) and audited; a mail without an allowed sender is refused, one without a
@@ -17,16 +17,10 @@ import { tokyoDateTime } from '../../core/time.ts';
 import type { ResidentStore } from '../residents.ts';
 import type { DeliveryService } from '../service.ts';
 import { cleanBody, renderTemplate } from './clean.ts';
+import { DEFAULT_MAIL_LIMITS, type MailLimits, MailWindows } from './limits.ts';
 import { placesAudience, ruleMatches } from './rules.ts';
 import { type MailLogEntry, type MailOutcome, type MailStore, newId } from './store.ts';
 
-export interface MailLimits {
-  /** Mails one sender may send one tenant in an hour. */
-  perSenderPerHour: number;
-  /** Mails one tenant may receive in an hour. */
-  perTenantPerHour: number;
-}
-export const DEFAULT_MAIL_LIMITS: MailLimits = { perSenderPerHour: 20, perTenantPerHour: 60 };
 
 export interface ReceivedMail {
   sender: string;
@@ -56,11 +50,14 @@ export function senderAllowed(list: readonly string[], sender: string): boolean 
 const sameSecret = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 export class MailIntake {
+  readonly #windows: MailWindows;
+
   constructor(
     private readonly d: {
       store: MailStore;
       service: DeliveryService;
       residents: ResidentStore;
+      /** Delivery's fail-fast request connection: while Redis is down a mail is refused for now (451), never held. */
       redis: Redis;
       audit: AuditLog;
       logger: Logger;
@@ -68,8 +65,12 @@ export class MailIntake {
       publicUrl: () => string | undefined;
       domain: string;
       limits?: Partial<MailLimits>;
+      /** The clock of the hourly limits (tests move it). */
+      clock?: () => number;
     },
-  ) {}
+  ) {
+    this.#windows = new MailWindows(d.redis, () => this.limits, d.clock);
+  }
 
   get limits(): MailLimits {
     return { ...DEFAULT_MAIL_LIMITS, ...this.d.limits };
@@ -83,22 +84,6 @@ export class MailIntake {
     if (!m) return undefined;
     const s = await this.d.store.cachedSettings(m[1]!);
     return s?.enabled && sameSecret(s.secret, m[2]!) ? m[1] : undefined;
-  }
-
-  /** Counts the mail against the sender's and the tenant's hour; false when either is spent. */
-  async #admit(tenantId: string, sender: string): Promise<{ ok: boolean; first: boolean }> {
-    const hour = Math.floor(Date.now() / 3_600_000);
-    const who = createHash('sha256').update(sender.toLowerCase()).digest('hex').slice(0, 24);
-    const k1 = `tayori:delivery:mail:count:${tenantId}:${hour}`;
-    const k2 = `tayori:delivery:mail:count:${tenantId}:${who}:${hour}`;
-    const r = await this.d.redis.multi().incr(k1).expire(k1, 3600).incr(k2).expire(k2, 3600).exec();
-    const tenantCount = Number(r?.[0]?.[1] ?? 0);
-    const senderCount = Number(r?.[2]?.[1] ?? 0);
-    const { perTenantPerHour, perSenderPerHour } = this.limits;
-    const ok = tenantCount <= perTenantPerHour && senderCount <= perSenderPerHour;
-    // only the first refusal of a window is recorded: a bomb does not fill the log
-    const first = tenantCount === perTenantPerHour + 1 || senderCount === perSenderPerHour + 1;
-    return { ok, first };
   }
 
   async receive(tenantId: string, mail: ReceivedMail): Promise<IntakeResult> {
@@ -138,7 +123,7 @@ export class MailIntake {
       return { outcome, mailId, deliveryId: entry.deliveryId || undefined };
     };
 
-    const admitted = await this.#admit(tenantId, mail.sender);
+    const admitted = await this.#windows.admit(tenantId, mail.sender, mailId);
     if (!admitted.ok) {
       if (admitted.first) await finish('limited', 'too_many_mails');
       return { outcome: 'limited', mailId };

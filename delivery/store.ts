@@ -72,6 +72,8 @@ export interface ListedDelivery {
   at: number;
   scheduledAt: number | null;
   targets: number;
+  /** Residents named in a 'users' audience who were not friends at send time (not sent to). */
+  skipped: number;
   accepted: number;
   failed: number;
   delivered: number | null;
@@ -125,6 +127,7 @@ const listRow = z.object({
   at_ms: int64,
   scheduled_ms: ms,
   targets: z.number(),
+  skipped: z.number(),
   accepted: z.number(),
   failed: z.number(),
   // Insight's latest figures (NULL until ingest fetched them)
@@ -298,6 +301,7 @@ export class DeliveryStore {
       at: r.at_ms,
       scheduledAt: r.scheduled_ms,
       targets: r.targets,
+      skipped: r.skipped,
       accepted: r.accepted,
       failed: r.failed,
       delivered: r.delivered,

@@ -136,7 +136,7 @@ function start(live: HTMLElement): void {
       el('td', { class: 'wrap', text: d.title }),
       el('td', { class: 'wrap', text: d.audienceLabel }),
       el('td', { text: STATUS[d.status] ?? d.status }),
-      el('td', { class: 'num' }, [bar, ` ${count(d.accepted)} / ${count(d.targets)}`]),
+      el('td', { class: 'num' }, [bar, ` ${count(d.accepted)} / ${count(d.targets)}`, ...skippedNote(d)]),
       el('td', { class: 'num', text: count(d.failed) }),
       open,
       clicks,
@@ -144,6 +144,19 @@ function start(live: HTMLElement): void {
     if (canDeliver) tr.appendChild(actions(d));
     return tr;
   };
+
+  /** 対象外 N人: residents the delivery named who were not friends when it was sent (only when there were some). */
+  const skippedNote = (d: ListedDelivery): HTMLElement[] =>
+    d.skipped > 0
+      ? [
+          el('br'),
+          el('span', {
+            class: 'note skipped',
+            text: `対象外 ${count(d.skipped)}人`,
+            title: '指定した住民のうち、送信時に友だちでなかった (ブロック中を含む) ため送らなかった人数',
+          }),
+        ]
+      : [];
 
   const actions = (d: ListedDelivery): HTMLTableCellElement => {
     const cell = el('td', { class: 'row-actions' });

@@ -51,6 +51,8 @@ export interface ListedDelivery {
   at: number;
   scheduledAt: number | null;
   targets: number;
+  /** Named residents (a 'users' audience) who were not friends at send time. */
+  skipped: number;
   accepted: number;
   failed: number;
   delivered: number | null;

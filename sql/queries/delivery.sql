@@ -100,7 +100,7 @@ SELECT d.tenant_id AS tenant_id, d.delivery_id AS delivery_id, d.kind AS kind, d
        d.send_method AS send_method, d.status AS status, d.messages AS messages,
        toUnixTimestamp64Milli(coalesce(d.started_at, d.scheduled_at, d.created_at)) AS at_ms,
        toUnixTimestamp64Milli(d.scheduled_at) AS scheduled_ms,
-       d.targets AS targets, d.accepted AS accepted, d.failed AS failed,
+       d.targets AS targets, d.skipped AS skipped, d.accepted AS accepted, d.failed AS failed,
        s.delivered AS delivered, s.unique_impression AS unique_impression, s.click AS clicks, s.unique_click AS unique_click
 FROM (
     SELECT *,

@@ -423,9 +423,15 @@ describe('a list of users', () => {
 
     // in the list, the CSV and the audit log like any other delivery
     const listed = (await api('GET', `${T}/deliveries`)).json.deliveries.find((x: any) => x.id === d.id);
-    expect(listed).toMatchObject({ audienceLabel: '指定した住民 (41人)', targets: 39, accepted: 39, status: 'done' });
+    expect(listed).toMatchObject({
+      audienceLabel: '指定した住民 (41人)',
+      targets: 39,
+      skipped: 2,
+      accepted: 39,
+      status: 'done',
+    });
     expect((await api('GET', `${T}/deliveries.csv`)).text).toMatch(
-      /指定した方へのお知らせ,通常,テキスト,指定した住民 \(41人\),送信済み,39,39,0,/,
+      /指定した方へのお知らせ,通常,テキスト,指定した住民 \(41人\),送信済み,39,2,39,0,/,
     );
     const audit = await (
       await h.ch.query({
@@ -677,12 +683,12 @@ describe('records', () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]); // UTF-8 BOM: Excel reads it as UTF-8
     const lines = bytes.subarray(3).toString('utf8').split('\r\n');
     expect(lines[0]).toBe(
-      '団体コード,団体名,配信日,配信時刻,件名,種別,メッセージ,配信対象,状態,対象数,受付数,失敗数,配信数,開封者数,開封率,クリック数',
+      '団体コード,団体名,配信日,配信時刻,件名,種別,メッセージ,配信対象,状態,対象数,対象外(人),受付数,失敗数,配信数,開封者数,開封率,クリック数',
     );
     expect(lines.some((l) => l.includes(`"'=HYPERLINK(""http://evil"")"`))).toBe(true);
     const seg = lines.find((l) => l.includes('健康講座'))!;
     expect(seg).toMatch(
-      /^24000,三重県,\d{4}-\d{2}-\d{2},\d{2}:\d{2},健康講座,通常,テキスト,セグメント: 女性か健康,送信済み,\d+,\d+,0,/,
+      /^24000,三重県,\d{4}-\d{2}-\d{2},\d{2}:\d{2},健康講座,通常,テキスト,セグメント: 女性か健康,送信済み,\d+,0,\d+,0,/,
     );
     const wide = await api('GET', '/api/v1/deliveries.csv');
     expect(wide.text).toContain('津市');

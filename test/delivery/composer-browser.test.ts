@@ -524,6 +524,21 @@ describe('配信 composer in Chromium', () => {
       scheduledAt: `${day(1)}T10:00`,
     });
     expect(planned.status).toBe(201);
+    // residents named one by one, one of whom has blocked: sent to one, the other counted 対象外
+    const named = await op<{ id: string }>('POST', `/api/v1/tenants/${TENANT}/deliveries`, {
+      title: '対象外の確認',
+      messages: [{ type: 'text', text: '個別のご案内' }],
+      audience: { type: 'users', userIds: [uid(5), uid(4)] },
+      send: 'now',
+    });
+    expect(named.status).toBe(201);
+    await waitFor(
+      async () =>
+        (await op<{ status: string }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${named.body.id}`)).body.status ===
+        'done',
+      30_000,
+      'the delivery to named residents sent',
+    );
 
     // a delivery with a tracked link, its clicks counted by where residents live; two taps from 久居 by
     // the same resident (same address, within a minute) count once
@@ -583,6 +598,8 @@ describe('配信 composer in Chromium', () => {
       expect.arrayContaining(['送信済み', '100.0%', '3 内訳']),
     );
     expect(await row('予約のテスト').locator('td >> nth=3').textContent()).toBe('予約済み');
+    expect(await row('対象外の確認').locator('td >> nth=4').textContent()).toBe(' 1 / 1対象外 1人');
+    expect(await row('開封率の確認').textContent()).not.toContain('対象外');
 
     await page.click('button[aria-label="「予約のテスト」の予約日時を変更"]');
     const when = row('予約のテスト').locator('input[type=datetime-local]');

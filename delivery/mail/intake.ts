@@ -21,7 +21,6 @@ import { DEFAULT_MAIL_LIMITS, type MailLimits, MailWindows } from './limits.ts';
 import { placesAudience, ruleMatches } from './rules.ts';
 import { type MailLogEntry, type MailOutcome, type MailStore, newId } from './store.ts';
 
-
 export interface ReceivedMail {
   sender: string;
   senderName: string;

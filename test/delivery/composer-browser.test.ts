@@ -164,6 +164,15 @@ async function interestCount(path: string): Promise<number> {
   return Number((await rs.json<{ n: string }>())[0]!.n);
 }
 
+/** Waits until the delivery is done (`what`: what it is, for the timeout's message). */
+const untilDone = (id: string, what: string) =>
+  waitFor(
+    async () =>
+      (await op<{ status: string }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${id}`)).body.status === 'done',
+    30_000,
+    what,
+  );
+
 const countIs = (page: Page, n: number) =>
   page.waitForFunction(
     (want) => document.getElementById('audience-count')!.getAttribute('data-count') === String(want),
@@ -492,13 +501,7 @@ describe('配信 composer in Chromium', () => {
       send: 'now',
     });
     expect(sent.status).toBe(201);
-    await waitFor(
-      async () =>
-        (await op<{ status: string }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${sent.body.id}`)).body.status ===
-        'done',
-      30_000,
-      'the test delivery sent',
-    );
+    await untilDone(sent.body.id, 'the test delivery sent');
     const now = chDateTime(Date.now());
     await suite.ch.insert({
       table: 'insight_message_stats',
@@ -532,13 +535,7 @@ describe('配信 composer in Chromium', () => {
       send: 'now',
     });
     expect(named.status).toBe(201);
-    await waitFor(
-      async () =>
-        (await op<{ status: string }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${named.body.id}`)).body.status ===
-        'done',
-      30_000,
-      'the delivery to named residents sent',
-    );
+    await untilDone(named.body.id, 'the delivery to named residents sent');
 
     // a delivery with a tracked link, its clicks counted by where residents live; two taps from 久居 by
     // the same resident (same address, within a minute) count once
@@ -552,13 +549,7 @@ describe('配信 composer in Chromium', () => {
       send: 'now',
     });
     expect(tracked.status).toBe(201);
-    await waitFor(
-      async () =>
-        (await op<{ status: string }>('GET', `/api/v1/tenants/${TENANT}/deliveries/${tracked.body.id}`)).body.status ===
-        'done',
-      30_000,
-      'the tracked delivery sent',
-    );
+    await untilDone(tracked.body.id, 'the tracked delivery sent');
     const tokens = await (
       await suite.ch.query({
         query: 'SELECT token, bucket FROM delivery_links FINAL WHERE delivery_id = {id:String}',

@@ -7,9 +7,9 @@
  * listener is not needed for the counting: the intake is what it calls.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.ts';
-import { createDelivery, type Delivery } from '../../delivery/index.ts';
+import type { Delivery } from '../../delivery/index.ts';
 import { harness, type Harness } from '../helpers/index.ts';
+import { mailDelivery } from './mail-delivery.ts';
 
 let h: Harness;
 let delivery: Delivery;
@@ -26,15 +26,11 @@ beforeAll(async () => {
       { id: '24203', name: '伊勢市', kind: 'municipality' },
     ],
   });
-  delivery = createDelivery({
-    ch: h.ch,
-    redisUrl: h.redis.url,
-    tenants: h.tenants,
-    endpoints: () => ({ line: 'http://127.0.0.1:9' }),
-    logger: createLogger('silent'),
-    mail: { domain: 'mail.tayori.test', limits: { perTenantPerHour: 4, perSenderPerHour: 2 }, clock: () => now },
+  delivery = mailDelivery(h, {
+    domain: 'mail.tayori.test',
+    limits: { perTenantPerHour: 4, perSenderPerHour: 2 },
+    clock: () => now,
   });
-  h.defer('stop delivery', () => delivery.stop());
   for (const t of ['24201', '24202', '24203'])
     await delivery.mail.store.putSettings(
       { tenantId: t, secret: 'abcdefghijklmnopqrst', allowedSenders: ['@pref.mie.example'], enabled: true },

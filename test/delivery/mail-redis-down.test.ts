@@ -11,9 +11,9 @@
  */
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../core/logger.ts';
-import { createDelivery, type Delivery } from '../../delivery/index.ts';
+import type { Delivery } from '../../delivery/index.ts';
 import { harness, isAlive, redisPidOf, startTestRedis, waitFor, type Harness } from '../helpers/index.ts';
+import { mailDelivery } from './mail-delivery.ts';
 
 const T = '24201';
 const SECRET = 'abcdefghijklmnopqrst';
@@ -27,15 +27,7 @@ beforeAll(async () => {
     redis: true,
     tenants: [{ id: T, name: '津市', kind: 'municipality' }],
   });
-  delivery = createDelivery({
-    ch: h.ch,
-    redisUrl: h.redis.url,
-    tenants: h.tenants,
-    endpoints: () => ({ line: 'http://127.0.0.1:9' }),
-    logger: createLogger('silent'),
-    mail: { domain: 'mail.tayori.test', listen: { host: '127.0.0.1', port: 0 } },
-  });
-  h.defer('stop delivery', () => delivery.stop());
+  delivery = mailDelivery(h, { domain: 'mail.tayori.test', listen: { host: '127.0.0.1', port: 0 } });
   // the harness's own client reconnects while the server is down: expected, not worth printing
   h.redis.client.on('error', () => undefined);
   await delivery.mail.start();

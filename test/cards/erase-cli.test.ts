@@ -9,9 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CardStore, cardsStoreDir, Households } from '../../cards/index.ts';
 import { SecretBox } from '../../core/crypto.ts';
 import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../../core/data-keys.ts';
-import { runCli, testEnv, tmpDir } from '../helpers/index.ts';
+import { runCli, testEnv, migratedTmpDir } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 const env = testEnv(tmp.dir);
 afterAll(() => tmp.remove());
 const KEY = Buffer.alloc(32, 9);

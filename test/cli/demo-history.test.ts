@@ -5,12 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../../core/clickhouse.ts';
 import { tokyoToday, addDays, addMonths } from '../../core/time.ts';
 import { planDeliveries, deliveryHabits } from '../../cli/demo-deliveries.ts';
-import { reapRedis, repoRoot, testConfig, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { reapRedis, repoRoot, testConfig, testEnv, migratedTmpDir, waitFor } from '../helpers/index.ts';
 import { docxText } from '../helpers/report-documents-fixtures.ts';
 
 // `npm run demo` on a fresh machine: the sandbox's year of history (sped up here), the year's deliveries
 // with LINE's figures, and last month's report package made again once that history is in.
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 const env = testEnv(tmp.dir, {
   LOG_LEVEL: 'error',
   TAYORI_REPORTS_CATCH_UP: 'on',

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reapRedis, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { reapRedis, repoRoot, runCli, testEnv, migratedTmpDir, tmpDir, waitFor } from '../helpers/index.ts';
 
 // "Ready means ready": /readyz turns 200 only once start-up is complete (suite.json says ready),
 // and a CLI command run while the suite starts waits for its API instead of failing on the lock.
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

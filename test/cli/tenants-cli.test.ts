@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, testEnv, tmpDir } from '../helpers/index.ts';
+import { runCli, testEnv, migratedTmpDir } from '../helpers/index.ts';
 
 // The CLI opens the embedded ClickHouse directly when no suite is running on the data directory.
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 const env = testEnv(tmp.dir);
 afterAll(() => tmp.remove());
 

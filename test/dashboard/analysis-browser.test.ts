@@ -5,12 +5,12 @@ import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
 import { daily, days, writeDeliveries } from '../helpers/findings-world.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { testConfig, migratedTmpDir } from '../helpers/index.ts';
 
 // The 分析 page in Chromium: 津市's evening deliveries are opened twice as often (四日市市's are
 // not); the prefecture sees the pooled findings with their charts and evidence links, a
 // municipality account its own findings only, and every page passes axe-core's WCAG 2.1 AA rules.
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 let suite: Suite;
 let browser: Browser;
 const PASSWORD = 'analysis-pass-123';

@@ -5,13 +5,13 @@ import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { Metrics, type MileageOverview } from '../../metrics/index.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { testConfig, migratedTmpDir } from '../helpers/index.ts';
 import { MILEAGE_MONTH, seedMileageLedger } from '../helpers/mileage-fixtures.ts';
 
 // The dashboard's health-mileage figures for the hand-made ledger of test/helpers/mileage-fixtures.ts:
 // the API (scoped to the caller), the overview's CSV columns, and the overview and 市町 pages in
 // Chromium (table, charts, definitions, axe-core's WCAG 2.1 AA rules).
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 let suite: Suite;
 let browser: Browser;
 let expected: MileageOverview;

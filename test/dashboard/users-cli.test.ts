@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
-import { runCli, testConfig, testEnv, tmpDir } from '../helpers/index.ts';
+import { runCli, testConfig, testEnv, migratedTmpDir } from '../helpers/index.ts';
 
 // `npx tayori users …`: directly on a data directory, and through a running suite's API.
-const direct = tmpDir();
-const running = tmpDir();
+const direct = migratedTmpDir();
+const running = migratedTmpDir();
 let suite: Suite | undefined;
 
 afterAll(async () => {

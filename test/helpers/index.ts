@@ -16,6 +16,16 @@ export function tmpDir(prefix = 'tayori-test-'): { dir: string; remove(): void }
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * A fresh temporary directory whose ClickHouse is the run's migrated template: for a suite or CLI
+ * started on it in another process (which would otherwise apply every migration first).
+ */
+export function migratedTmpDir(prefix?: string): { dir: string; remove(): void } {
+  const tmp = tmpDir(prefix);
+  copyClickHouseTemplate(path.join(tmp.dir, 'clickhouse'));
+  return tmp;
+}
+
 /** Environment for a suite or CLI run on its own data directory and free ports. */
 export function testEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {

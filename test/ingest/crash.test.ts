@@ -3,14 +3,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../../core/clickhouse.ts';
-import { isAlive, reapRedis, redisPidOf, repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import {
+  isAlive,
+  reapRedis,
+  redisPidOf,
+  repoRoot,
+  runCli,
+  testEnv,
+  migratedTmpDir,
+  waitFor,
+} from '../helpers/index.ts';
 import { event, sign } from '../helpers/webhooks.ts';
 
 // Load against the suite in a child process, killed with -9 three times: during load, while
 // ClickHouse refuses writes (the acknowledged events wait in the event log), and as it starts again
 // shipping that backlog. After a last restart LINE redelivers what was not acknowledged: every event
 // that got a 200 is stored once, and every handler ran (residents' follow state for each of them).
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 const FAULT = path.join(tmp.dir, 'clickhouse-refuses-writes');
 const env = testEnv(tmp.dir, { TAYORI_SANDBOX: 'off', LOG_LEVEL: 'error', TAYORI_FAULT_CLICKHOUSE_WRITES: FAULT });
 const SECRET = 'c'.repeat(32);

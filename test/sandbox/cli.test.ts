@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { messagingApi } from '@line/bot-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, testEnv, tmpDir, waitFor } from '../helpers/index.ts';
+import { repoRoot, runCli, testEnv, migratedTmpDir, waitFor } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 afterAll(() => tmp.remove());
 
 describe('npx tayori sandbox --port P --config FILE', () => {

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../../core/clickhouse.ts';
-import { runCli, testConfig, testEnv, tmpDir } from '../helpers/index.ts';
+import { runCli, testConfig, testEnv, migratedTmpDir } from '../helpers/index.ts';
 
-const tmp = tmpDir();
+const tmp = migratedTmpDir();
 const env = testEnv(tmp.dir);
 
 afterAll(() => tmp.remove());

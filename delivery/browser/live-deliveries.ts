@@ -19,6 +19,8 @@ const STATUS: Record<DeliveryStatus, string> = {
 };
 const HIDDEN = 'LINE の統計がまだ届いていないか、20 人未満のため公開されていません';
 const count = (n: number) => n.toLocaleString('ja-JP');
+/** How far back the list reads to show a linked delivery (#delivery-<id>). */
+const LINKED_MAX = 2500;
 
 const live = document.getElementById('live-deliveries');
 if (live) start(live);
@@ -74,6 +76,7 @@ function start(live: HTMLElement): void {
       if (d.status === 'queued' || d.status === 'sending') active = true;
     }
     live.appendChild(el('div', { class: 'scroll' }, [table]));
+    if (showLinked(list.length >= limit)) return;
     if (list.length >= limit) {
       // older deliveries, 20 more at a time (all of them: 配信一覧 (CSV))
       const more = el('button', {
@@ -100,8 +103,31 @@ function start(live: HTMLElement): void {
     }
   };
 
+  /**
+   * A link to one delivery (#delivery-<id>, e.g. from 分析) shows its row once the list is drawn,
+   * reading older deliveries until it is there (up to LINKED_MAX); true while a longer list is read.
+   */
+  let linkedShown = false;
+  const showLinked = (more: boolean): boolean => {
+    if (linkedShown || !location.hash.startsWith('#delivery-')) return false;
+    const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target) {
+      linkedShown = true;
+      target.classList.add('linked');
+      target.scrollIntoView({ block: 'center' });
+      return false;
+    }
+    if (!more || limit >= LINKED_MAX) {
+      linkedShown = true;
+      return false;
+    }
+    limit = Math.min(LINKED_MAX, limit * 5);
+    void load();
+    return true;
+  };
+
   const row = (d: ListedDelivery): HTMLTableRowElement => {
-    const tr = el('tr');
+    const tr = el('tr', { id: `delivery-${d.id}` });
     const bar = el('progress');
     bar.max = Math.max(1, d.targets);
     bar.value = d.accepted;

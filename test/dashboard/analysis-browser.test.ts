@@ -68,6 +68,14 @@ describe('分析 page', () => {
     await f.locator('summary').click();
     const href = await f.locator('a').first().getAttribute('href');
     expect(href).toMatch(/^\/municipalities\/2420[12]\/deliveries#delivery-[0-9a-f-]{36}$/);
+    // the link opens the municipality's deliveries with that delivery's row shown (older ones read as needed)
+    const linked = await page.context().newPage();
+    await linked.goto(suite.url + href!);
+    const row = linked.locator(`[id="${href!.split('#')[1]}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('class')).toContain('linked');
+    expect(await row.isVisible()).toBe(true);
+    await linked.close();
     // the heatmap has a row per weekday; 19時 is darker than 10時 on the prefecture's pooled rates
     const series = await page.evaluate(() => {
       type Charts = Record<string, { w: { config: { series: Array<{ name: string }> } } }>;

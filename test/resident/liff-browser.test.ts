@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
 import { launchChromium, signedInPage } from '../helpers/browser.ts';
-import { testConfig, tmpDir } from '../helpers/index.ts';
+import { migratedTmpDir, testConfig } from '../helpers/index.ts';
 import { openResidentPage, sandboxResidents, type SandboxResident } from '../helpers/resident.ts';
 
 const TENANT = '24201';
-const tmp = tmpDir('tayori-liff-browser-');
+const tmp = migratedTmpDir('tayori-liff-browser-');
 let suite: Suite;
 let browser: Browser;
 let residents: SandboxResident[];

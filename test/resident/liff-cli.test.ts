@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSuite, type Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
-import { runCli, testConfig, testEnv, tmpDir } from '../helpers/index.ts';
+import { migratedTmpDir, runCli, testConfig, testEnv } from '../helpers/index.ts';
 
 const TENANT = '24202';
-const tmp = tmpDir('tayori-liff-cli-');
+const tmp = migratedTmpDir('tayori-liff-cli-');
 const env = testEnv(tmp.dir);
 let suite: Suite;
 let login: { channelId: string; channelSecret: string };

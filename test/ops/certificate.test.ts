@@ -1,14 +1,11 @@
 /**
- * The self-check's certificate check against a real TLS server (node's https) serving a committed
- * self-signed certificate whose notAfter is fixed (2036-01-01T00:00:00Z), so no openssl is needed to
- * run the test and no figure depends on today's date: the clock is injected.
- *
- * The fixture was made once with OpenSSL 3.0 (CN=localhost, SAN DNS:localhost, IP:127.0.0.1):
- *   openssl req -new -newkey rsa:2048 -nodes -keyout localhost-2036.key -out req.csr -config ca.cnf
- *   openssl ca -batch -selfsign -config ca.cnf -keyfile localhost-2036.key -in req.csr \
- *     -out localhost-2036.crt -startdate 20260101000000Z -enddate 20360101000000Z -notext
- * Its key is a test key for 127.0.0.1 only.
+ * The self-check's certificate check against a real TLS server (node's https) serving a self-signed
+ * certificate made for the run with openssl (the bootstrap installs it; CN=localhost, IP 127.0.0.1,
+ * valid 30 days). No figure depends on today's date: the clock is injected relative to the
+ * certificate's own notAfter, read back with node's X509Certificate. No key is kept in the repository.
  */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
@@ -19,10 +16,10 @@ import { createLogger } from '../../core/logger.ts';
 import { createMailer } from '../../core/mailer.ts';
 import { certificateDaysLeft } from '../../ops/monitor.ts';
 import { Monitor, OpsRecords } from '../../ops/index.ts';
-import { harness, repoRoot, type Harness } from '../helpers/index.ts';
+import { harness, type Harness } from '../helpers/index.ts';
 
-const fixture = (name: string) => fs.readFileSync(path.join(repoRoot, 'test/ops/fixtures', name));
-const NOT_AFTER = Date.parse('2036-01-01T00:00:00Z');
+/** The certificate's notAfter (ms), set once it is made. */
+let NOT_AFTER = 0;
 const DAY = 86_400_000;
 
 let h: Harness;
@@ -40,9 +37,33 @@ const listen = (s: net.Server) =>
 
 beforeAll(async () => {
   h = await harness({});
-  server = https.createServer({ cert: fixture('localhost-2036.crt'), key: fixture('localhost-2036.key') }, (_q, res) =>
-    res.end('ok'),
+  const made = (name: string) => path.join(h.dir, name);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      made('tls.key'),
+      '-out',
+      made('tls.crt'),
+      '-days',
+      '30',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'pipe' },
   );
+  const cert = fs.readFileSync(made('tls.crt'));
+  NOT_AFTER = Date.parse(new X509Certificate(cert).validTo);
+  server = https.createServer({ cert, key: fs.readFileSync(made('tls.key')) }, (_q, res) => res.end('ok'));
   url = `https://127.0.0.1:${await listen(server)}/`;
   const spare = net.createServer();
   closedPort = await listen(spare);

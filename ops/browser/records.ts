@@ -1,24 +1,19 @@
 // The ops record pages: the list (newest first), registering and changing a record through its form
 // (with the reason, for the history), and the history field by field. Times are Tokyo's.
 import {
-  api,
-  clearErrors,
   data,
   dateTime,
   el,
-  errorText,
   loader,
   markCurrentNav,
   say,
-  showErrors,
   tenantName,
   todayTokyo,
   wareki,
 } from '../../core/browser/kit.ts';
+import { type RecordEditor, recordEditor, recordRowButtons } from '../../core/browser/record-editor.ts';
 import { showHistory } from '../../core/browser/record-history.ts';
 import type { FormField, OpsRecord, OpsRecordsWords } from './types.ts';
-
-type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
 const words = data as typeof data & OpsRecordsWords;
 const API = `/api/v1/ops/${words.plural}`;
@@ -64,7 +59,7 @@ function recordsPage(table: HTMLTableElement): void {
   const historyBox = document.getElementById('record-history')!;
   let openHistory: string | null = null;
 
-  const editor = recordEditor({
+  const editor = opsRecordEditor({
     async saved(r, wasEditing) {
       say(status, wasEditing ? `No.${r.no} の変更を保存しました。` : `No.${r.no} を登録しました。`);
       await load();
@@ -88,23 +83,7 @@ function recordsPage(table: HTMLTableElement): void {
 
   function row(r: OpsRecord): HTMLTableRowElement {
     const actions = el('td', {}, [
-      editor
-        ? el('button', {
-            type: 'button',
-            class: 'secondary',
-            'aria-label': `No.${r.no} を編集`,
-            text: '編集',
-            onclick: () => void editor.edit(r),
-          })
-        : null,
-      ' ',
-      el('button', {
-        type: 'button',
-        class: 'secondary',
-        'aria-label': `No.${r.no} の変更履歴`,
-        text: '履歴',
-        onclick: () => void history(r, true),
-      }),
+      ...recordRowButtons(r.no, editor ? () => void editor.edit(r) : null, () => void history(r, true)),
       words.docx ? ' ' : null,
       words.docx
         ? el('a', { href: `${API}/${r.id}/report.docx`, 'aria-label': `No.${r.no} の報告書 (Word)`, text: 'Word' })
@@ -144,72 +123,38 @@ function recordsPage(table: HTMLTableElement): void {
 }
 
 /** Registering and changing a record (accounts with 帳票の管理), or null. */
-function recordEditor(on: {
+function opsRecordEditor(on: {
   saved(r: OpsRecord, wasEditing: boolean): Promise<void>;
-}): { edit(r: OpsRecord | null): Promise<void> } | null {
-  const form = document.getElementById('record-form') as HTMLFormElement | null;
-  const section = document.getElementById('record-editor');
-  if (!form || !section) return null;
-  const status = document.getElementById('record-status')!;
-  const save = document.getElementById('record-save') as HTMLButtonElement;
-  const note = document.getElementById('f-note')!.closest<HTMLElement>('.field')!;
-  const ctl = (name: string) => form.elements.namedItem(name) as Control;
-  let editing: OpsRecord | null = null;
-
-  const fill = (r: OpsRecord | null) => {
-    editing = r;
-    clearErrors(form);
-    form.reset();
-    document.getElementById('record-editor-title')!.textContent = r ? `No.${r.no} を編集` : `${words.noun}を登録する`;
-    save.textContent = r ? '変更を保存' : '登録する';
-    note.hidden = !r;
-    for (const f of words.fields) {
-      if (r) ctl(f.name).value = toControl(f, r[f.name]);
-      else if (f.initial === 'now') ctl(f.name).value = tokyoInput(new Date().toISOString());
-      else if (f.initial === 'today') ctl(f.name).value = todayTokyo();
-      else if (f.initial) ctl(f.name).value = f.initial;
-    }
-    section.hidden = false;
-    ctl(words.fields[0]!.name).focus();
-  };
-
-  /** An edit starts from the record as stored now (the list may be older). */
-  const edit = async (r: OpsRecord | null) => {
-    if (!r) return fill(null);
-    const res = await api<OpsRecord>('GET', `${API}/${r.id}`);
-    if (!res.ok) return say(status, errorText(res), true);
-    fill(res.body);
-  };
-
-  document.getElementById('record-new')?.addEventListener('click', () => void edit(null));
-  document.getElementById('record-cancel')?.addEventListener('click', () => {
-    section.hidden = true;
-    editing = null;
+}): RecordEditor<OpsRecord> | null {
+  return recordEditor<OpsRecord>({
+    prefix: 'record',
+    url: API,
+    noteId: 'f-note',
+    title: (r) => (r ? `No.${r.no} を編集` : `${words.noun}を登録する`),
+    saveLabel: (r) => (r ? '変更を保存' : '登録する'),
+    fill(r, ctl) {
+      for (const f of words.fields) {
+        if (r) ctl(f.name).value = toControl(f, r[f.name]);
+        else if (f.initial === 'now') ctl(f.name).value = tokyoInput(new Date().toISOString());
+        else if (f.initial === 'today') ctl(f.name).value = todayTokyo();
+        else if (f.initial) ctl(f.name).value = f.initial;
+      }
+      return words.fields[0]!.name;
+    },
+    body(was, ctl) {
+      const body: Record<string, unknown> = {};
+      for (const f of words.fields) {
+        const v = fromControl(f, ctl(f.name).value);
+        // a change sends what changed; a new record what was filled in (required fields always)
+        if (was ? toControl(f, was[f.name]) !== ctl(f.name).value.trim() : v !== null && (v !== '' || f.required))
+          body[f.name] = v;
+      }
+      if (was) {
+        const reason = ctl('note').value.trim();
+        if (reason) body.note = reason;
+      }
+      return body;
+    },
+    saved: on.saved,
   });
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    say(status, '');
-    clearErrors(form);
-    const was = editing;
-    const body: Record<string, unknown> = {};
-    for (const f of words.fields) {
-      const v = fromControl(f, ctl(f.name).value);
-      // a change sends what changed; a new record what was filled in (required fields always)
-      if (was ? toControl(f, was[f.name]) !== ctl(f.name).value.trim() : v !== null && (v !== '' || f.required))
-        body[f.name] = v;
-    }
-    if (was) {
-      const reason = ctl('note').value.trim();
-      if (reason) body.note = reason;
-    }
-    save.disabled = true;
-    const res = was ? await api<OpsRecord>('PATCH', `${API}/${was.id}`, body) : await api<OpsRecord>('POST', API, body);
-    save.disabled = false;
-    if (!res.ok) return showErrors(form, res);
-    section.hidden = true;
-    editing = null;
-    await on.saved(res.body, !!was);
-  });
-
-  return { edit };
 }

@@ -1,23 +1,19 @@
 // 課題管理表: the log with filters, raising and editing an entry (with a note), and its history field by field.
 import {
-  api,
   bindFilters,
-  clearErrors,
   data,
   el,
-  errorText,
   loader,
   markCurrentNav,
   say,
-  showErrors,
   tenantName,
   todayTokyo,
   wareki,
 } from '../../core/browser/kit.ts';
+import { type RecordEditor, recordEditor, recordRowButtons } from '../../core/browser/record-editor.ts';
 import { showHistory } from '../../core/browser/record-history.ts';
 import { ISSUE_FIELDS, type Issue, type IssueField, type IssuesWords } from './types.ts';
 
-type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 type IssueValues = Record<IssueField, string | null>;
 
 const words = data as typeof data & IssuesWords;
@@ -69,25 +65,11 @@ function issuesPage(table: HTMLTableElement): void {
 
   function issueRow(i: Issue, today: string): HTMLTableRowElement {
     const overdue = i.status !== words.closedStatus && !!i.dueOn && i.dueOn < today;
-    const actions = el('td', {}, [
-      canManage && editor
-        ? el('button', {
-            type: 'button',
-            class: 'secondary',
-            'aria-label': `No.${i.no} を編集`,
-            text: '編集',
-            onclick: () => void editor.edit(i),
-          })
-        : null,
-      ' ',
-      el('button', {
-        type: 'button',
-        class: 'secondary',
-        'aria-label': `No.${i.no} の変更履歴`,
-        text: '履歴',
-        onclick: () => void history(i, true),
-      }),
-    ]);
+    const actions = el(
+      'td',
+      {},
+      recordRowButtons(i.no, canManage && editor ? () => void editor.edit(i) : null, () => void history(i, true)),
+    );
     const due = dateCell(i.dueOn, 'due');
     if (overdue) due.appendChild(el('span', { text: ' (期限切れ)' }));
     return el('tr', { 'data-id': i.id, 'data-no': String(i.no), class: overdue ? 'overdue' : null }, [
@@ -127,76 +109,38 @@ function issuesPage(table: HTMLTableElement): void {
 // ---- the editor ------------------------------------------------------------------------------------
 
 /** Raising and editing an entry (only for accounts that may manage reports), or null. */
-function issueEditor(on: {
-  saved(i: Issue, wasEditing: boolean): Promise<void>;
-}): { edit(i: Issue | null): Promise<void> } | null {
-  const form = document.getElementById('issue-form') as HTMLFormElement | null;
-  const section = document.getElementById('issue-editor');
-  if (!form || !section) return null;
-  const status = document.getElementById('issue-status')!;
-  const save = document.getElementById('issue-save') as HTMLButtonElement;
-  const note = document.getElementById('i-note')!.closest<HTMLElement>('.field')!;
-  const ctl = (name: string) => form.elements.namedItem(name) as Control;
-  let editing: Issue | null = null;
-
-  const fill = (i: Issue | null) => {
-    editing = i;
-    clearErrors(form);
-    form.reset();
-    document.getElementById('issue-editor-title')!.textContent = i ? `No.${i.no} を編集` : '課題を起票する';
-    save.textContent = i ? '変更を保存' : '起票する';
-    note.hidden = !i;
-    if (i) for (const k of ISSUE_FIELDS) ctl(k).value = i[k] ?? '';
-    else {
-      ctl('raisedOn').value = todayTokyo();
-      if (data.ownTenant) ctl('tenantId').value = data.ownTenant;
-    }
-    section.hidden = false;
-    ctl(i ? 'response' : 'tenantId').focus();
-  };
-
-  /** An edit starts from the entry as stored now (the list may be older), so its version is current. */
-  const edit = async (i: Issue | null) => {
-    if (!i) return fill(null);
-    const r = await api<Issue>('GET', `/api/v1/issues/${i.id}`);
-    if (!r.ok) return say(status, errorText(r), true);
-    fill(r.body);
-  };
-
-  document.getElementById('issue-new')?.addEventListener('click', () => void edit(null));
-  document.getElementById('issue-cancel')?.addEventListener('click', () => {
-    section.hidden = true;
-    editing = null;
-  });
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    say(status, '');
-    clearErrors(form);
-    const v = {} as IssueValues;
-    for (const k of ISSUE_FIELDS) v[k] = ctl(k).value.trim();
-    v.dueOn = v.dueOn || null;
-    v.resolvedOn = v.resolvedOn || null;
-    const was = editing;
-    let body: Record<string, unknown>;
-    if (was) {
-      body = { version: was.version, note: ctl('note').value.trim() };
+function issueEditor(on: { saved(i: Issue, wasEditing: boolean): Promise<void> }): RecordEditor<Issue> | null {
+  return recordEditor<Issue>({
+    prefix: 'issue',
+    url: '/api/v1/issues',
+    noteId: 'i-note',
+    title: (i) => (i ? `No.${i.no} を編集` : '課題を起票する'),
+    saveLabel: (i) => (i ? '変更を保存' : '起票する'),
+    fill(i, ctl) {
+      if (i) for (const k of ISSUE_FIELDS) ctl(k).value = i[k] ?? '';
+      else {
+        ctl('raisedOn').value = todayTokyo();
+        if (data.ownTenant) ctl('tenantId').value = data.ownTenant;
+      }
+      return i ? 'response' : 'tenantId';
+    },
+    /** A change is made on the version it was read at (edit reads the entry as stored now). */
+    body(was, ctl) {
+      const v = {} as IssueValues;
+      for (const k of ISSUE_FIELDS) v[k] = ctl(k).value.trim();
+      v.dueOn = v.dueOn || null;
+      v.resolvedOn = v.resolvedOn || null;
+      if (!was) {
+        const body: Record<string, unknown> = { ...v };
+        if (!v.raisedOn) delete body.raisedOn;
+        return body;
+      }
+      const body: Record<string, unknown> = { version: was.version, note: ctl('note').value.trim() };
       for (const k of ISSUE_FIELDS) if ((was[k] === null ? null : String(was[k])) !== v[k]) body[k] = v[k];
-    } else {
-      body = { ...v };
-      if (!v.raisedOn) delete body.raisedOn;
-    }
-    save.disabled = true;
-    const r = was
-      ? await api<Issue>('PATCH', `/api/v1/issues/${was.id}`, body)
-      : await api<Issue>('POST', '/api/v1/issues', body);
-    save.disabled = false;
-    if (!r.ok) return showErrors(form, r);
-    section.hidden = true;
-    editing = null;
-    await on.saved(r.body, !!was);
+      return body;
+    },
+    saved: on.saved,
   });
-
-  return { edit };
 }
 
 // ---- cells -------------------------------------------------------------------------------------------

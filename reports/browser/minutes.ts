@@ -2,7 +2,6 @@
 import {
   api,
   bindFilters,
-  clearErrors,
   data,
   dateTime,
   el,
@@ -12,11 +11,11 @@ import {
   markCurrentNav,
   say,
   seireki,
-  showErrors,
   tenantName,
   wareki,
   warekiMonth,
 } from '../../core/browser/kit.ts';
+import { type FormControl, type RecordEditor, recordEditor } from '../../core/browser/record-editor.ts';
 import {
   type ActionItem,
   type Attendee,
@@ -42,7 +41,6 @@ type MinutesBody = Pick<
   | 'actionItems'
 >;
 type RowKind = 'attendee' | 'action';
-type Control = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
 const words = data as typeof data & MinutesWords;
 
@@ -295,19 +293,15 @@ function minutesPage(list: HTMLElement): void {
 // ---- the editor ------------------------------------------------------------------------------------
 
 /** The draft editor (only for accounts that may manage reports): → open(record or null for a new one), or null. */
-function minutesEditor(on: { saved(m: Minutes): void }): { open(m: Minutes | null): void } | null {
+function minutesEditor(on: { saved(m: Minutes): void }): RecordEditor<Minutes> | null {
   const form = document.getElementById('minutes-form') as HTMLFormElement | null;
-  const section = document.getElementById('minutes-editor');
-  if (!form || !section) return null;
-  const status = document.getElementById('minutes-status')!;
-  const save = document.getElementById('minutes-save') as HTMLButtonElement;
-  const ctl = (name: string) => form.elements.namedItem(name) as Control;
+  if (!form) return null;
+  const ctl = (name: string) => form.elements.namedItem(name) as FormControl;
   const sets: Record<RowKind, HTMLFieldSetElement> = {
     attendee: document.getElementById('m-attendees') as HTMLFieldSetElement,
     action: document.getElementById('m-actionItems') as HTMLFieldSetElement,
   };
   const NOUN: Record<RowKind, string> = { attendee: '出席者', action: '対応事項' };
-  let editing: Minutes | null = null;
 
   const input = (field: string, name: string, v: string | null | undefined, attrs: Record<string, string> = {}) =>
     el('input', { 'data-field': field, name, value: v ?? '', ...attrs });
@@ -387,54 +381,32 @@ function minutesEditor(on: { saved(m: Minutes): void }): { open(m: Minutes | nul
     actionItems: rowValues(sets.action).map((a) => ({ task: a.task ?? '', owner: a.owner ?? '', due: a.due || null })),
   });
 
-  const open = (m: Minutes | null) => {
-    editing = m;
-    clearErrors(form);
-    form.reset();
-    for (const set of Object.values(sets)) set.querySelector('.row-list')!.textContent = '';
-    document.getElementById('minutes-editor-title')!.textContent = m ? '議事録を編集 (下書き)' : '新しい議事録';
-    for (const c of tenantBoxes()) c.checked = m ? m.tenantIds.includes(c.value) : c.value === data.ownTenant;
-    if (m) {
-      ctl('title').value = m.title;
-      ctl('kind').value = m.kind;
-      ctl('heldAt').value = localInput(m.heldAt);
-      ctl('endedAt').value = localInput(m.endedAt);
-      ctl('place').value = m.place;
-      ctl('agenda').value = m.agenda.join('\n');
-      ctl('discussion').value = m.discussion;
-      ctl('decisions').value = m.decisions.join('\n');
-      for (const a of m.attendees) addRow(sets.attendee, a);
-      for (const a of m.actionItems) addRow(sets.action, a);
-    }
-    if (!m?.attendees.length) addRow(sets.attendee, {});
-    if (!m?.actionItems.length) addRow(sets.action, {});
-    section.hidden = false;
-    ctl('title').focus();
-  };
-
-  document.getElementById('minutes-new')?.addEventListener('click', () => open(null));
-  document.getElementById('minutes-cancel')?.addEventListener('click', () => {
-    section.hidden = true;
-    editing = null;
+  return recordEditor<Minutes>({
+    prefix: 'minutes',
+    url: '/api/v1/minutes',
+    title: (m) => (m ? '議事録を編集 (下書き)' : '新しい議事録'),
+    fill(m) {
+      for (const set of Object.values(sets)) set.querySelector('.row-list')!.textContent = '';
+      for (const c of tenantBoxes()) c.checked = m ? m.tenantIds.includes(c.value) : c.value === data.ownTenant;
+      if (m) {
+        ctl('title').value = m.title;
+        ctl('kind').value = m.kind;
+        ctl('heldAt').value = localInput(m.heldAt);
+        ctl('endedAt').value = localInput(m.endedAt);
+        ctl('place').value = m.place;
+        ctl('agenda').value = m.agenda.join('\n');
+        ctl('discussion').value = m.discussion;
+        ctl('decisions').value = m.decisions.join('\n');
+        for (const a of m.attendees) addRow(sets.attendee, a);
+        for (const a of m.actionItems) addRow(sets.action, a);
+      }
+      if (!m?.attendees.length) addRow(sets.attendee, {});
+      if (!m?.actionItems.length) addRow(sets.action, {});
+      return 'title';
+    },
+    body: (was) => (was ? changes(was, values()) : values()),
+    saved: (m) => on.saved(m),
   });
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    say(status, '');
-    clearErrors(form);
-    const body = values();
-    const was = editing;
-    save.disabled = true;
-    const r = was
-      ? await api<Minutes>('PATCH', `/api/v1/minutes/${was.id}`, changes(was, body))
-      : await api<Minutes>('POST', '/api/v1/minutes', body);
-    save.disabled = false;
-    if (!r.ok) return showErrors(form, r);
-    section.hidden = true;
-    editing = null;
-    on.saved(r.body);
-  });
-
-  return { open };
 }
 
 /** Only what changed, on the version it was made on: a municipality account never drops tenants it cannot see. */

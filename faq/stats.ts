@@ -10,7 +10,14 @@ import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import type { TenantStore } from '../core/tenants.ts';
 import { addDays, tokyoToday } from '../core/time.ts';
 import { z } from '../core/zod.ts';
-import { FAQ_TOP_NODE, type FaqNodeCounts, type FaqTotals, faqRate, Metrics } from '../metrics/index.ts';
+import {
+  emptyFaqNodeCounts,
+  FAQ_TOP_NODE,
+  type FaqNodeCounts,
+  type FaqTotals,
+  faqRate,
+  Metrics,
+} from '../metrics/index.ts';
 import { AI_NODE, type FaqNode, pathOf } from './schemas.ts';
 
 const unmatchedRow = z.object({ at_ms: z.coerce.number(), text: z.string() });
@@ -50,17 +57,6 @@ export const rate = faqRate;
 export const NODE_DAILY_SERIES = 5;
 export const TOP_PATH = 'メニュー (何も選ばずに入力)';
 const UNKNOWN_PATH = '(経路の記録なし)';
-
-const emptyStat = (nodeId: string): NodeStat => ({
-  nodeId,
-  views: 0,
-  yes: 0,
-  no: 0,
-  rate: null,
-  unmatched: 0,
-  fallback: 0,
-  ai: 0,
-});
 
 /** Every Tokyo day of [from, to). */
 function daysOf(from: number, to: number): string[] {
@@ -145,7 +141,7 @@ export class FaqStatsReader {
       fallbacks,
       endings,
       monthlyTop: [...byMonth].map(([month, list]) => ({ month, top: list })),
-      ai: map.get(AI_NODE) ?? emptyStat(AI_NODE),
+      ai: map.get(AI_NODE) ?? { ...emptyFaqNodeCounts(AI_NODE), rate: null },
     };
   }
 

@@ -152,6 +152,17 @@ export async function faqCounts(reader: MetricsReader, tenantId: string, from: n
   };
 }
 
+/** A node's counts when nobody viewed it. */
+export const emptyFaqNodeCounts = (nodeId: string): FaqNodeCounts => ({
+  nodeId,
+  views: 0,
+  yes: 0,
+  no: 0,
+  unmatched: 0,
+  fallback: 0,
+  ai: 0,
+});
+
 const emptyTotals = (): FaqTotals => ({
   views: 0,
   yes: 0,

@@ -71,6 +71,7 @@ export {
   FAQ_AI_NODE,
   FAQ_FIGURES,
   FAQ_TOP_NODE,
+  emptyFaqNodeCounts,
   faqRate,
   sumFaqTotals,
   type FaqCounts,

@@ -9,26 +9,11 @@ SELECT t.tenant_id AS tenant_id, t.key AS key,
        toUnixTimestamp64Milli(t.sent_at) AS sent_ms,
        toHour(t.sent_at, 'Asia/Tokyo') AS hour,
        toDayOfWeek(t.sent_at, 0, 'Asia/Tokyo') AS weekday,
-       tupleElement(s.f, 1) AS delivered, tupleElement(s.f, 2) AS unique_impression, tupleElement(s.f, 3) AS unique_click,
+       t.delivered AS delivered, t.unique_impression AS unique_impression, t.unique_click AS unique_click,
        if(r.n = 0, NULL, r.accepted) AS accepted,
        r.delivery_id AS delivery_id, r.title AS title, r.types AS types, r.text_length AS text_length,
        r.links AS links, r.audience AS audience
-FROM
-(
-    SELECT tenant_id, kind, key, sent_at
-    FROM insight_tracked_deliveries FINAL
-    WHERE tenant_id IN {tenants:Array(String)} AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
-) AS t
-LEFT JOIN
-(
-    SELECT tenant_id, kind, key,
-           argMax(tuple(delivered, unique_impression, unique_click), fetched_at) AS f
-    FROM insight_message_stats
-    WHERE tenant_id IN {tenants:Array(String)} AND status = 'ready'
-      AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
-    GROUP BY tenant_id, kind, key
-) AS s
-ON t.tenant_id = s.tenant_id AND t.kind = s.kind AND t.key = s.key
+FROM insight_tracked_stats(tenants = {tenants:Array(String)}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}) AS t
 LEFT JOIN
 (
     SELECT tenant_id,

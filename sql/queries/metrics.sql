@@ -47,25 +47,10 @@ ORDER BY day;
 -- Deliveries sent in a period with the latest ready statistics LINE gave for each.
 SELECT t.tenant_id AS tenant_id, t.kind AS kind, t.key AS key,
        toUnixTimestamp64Milli(t.sent_at) AS sent_ms,
-       s.has_stats AS has_stats,
-       tupleElement(s.f, 1) AS delivered, tupleElement(s.f, 2) AS unique_impression, tupleElement(s.f, 3) AS unique_click,
+       t.has_stats AS has_stats,
+       t.delivered AS delivered, t.unique_impression AS unique_impression, t.unique_click AS unique_click,
        '' AS title, CAST(NULL AS Nullable(UInt64)) AS accepted
-FROM
-(
-    SELECT tenant_id, kind, key, sent_at
-    FROM insight_tracked_deliveries FINAL
-    WHERE tenant_id IN {tenants:Array(String)} AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
-) AS t
-LEFT JOIN
-(
-    SELECT tenant_id, kind, key, toUInt8(1) AS has_stats,
-           argMax(tuple(delivered, unique_impression, unique_click), fetched_at) AS f
-    FROM insight_message_stats
-    WHERE tenant_id IN {tenants:Array(String)} AND status = 'ready'
-      AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
-    GROUP BY tenant_id, kind, key
-) AS s
-ON t.tenant_id = s.tenant_id AND t.kind = s.kind AND t.key = s.key
+FROM insight_tracked_stats(tenants = {tenants:Array(String)}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}) AS t
 ORDER BY t.sent_at
 SETTINGS join_use_nulls = 0;
 
@@ -75,25 +60,10 @@ SETTINGS join_use_nulls = 0;
 -- (LINE's own manager) have no record.
 SELECT t.tenant_id AS tenant_id, t.kind AS kind, t.key AS key,
        toUnixTimestamp64Milli(t.sent_at) AS sent_ms,
-       s.has_stats AS has_stats,
-       tupleElement(s.f, 1) AS delivered, tupleElement(s.f, 2) AS unique_impression, tupleElement(s.f, 3) AS unique_click,
+       t.has_stats AS has_stats,
+       t.delivered AS delivered, t.unique_impression AS unique_impression, t.unique_click AS unique_click,
        r.title AS title, if(r.n = 0, NULL, r.accepted) AS accepted
-FROM
-(
-    SELECT tenant_id, kind, key, sent_at
-    FROM insight_tracked_deliveries FINAL
-    WHERE tenant_id IN {tenants:Array(String)} AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
-) AS t
-LEFT JOIN
-(
-    SELECT tenant_id, kind, key, toUInt8(1) AS has_stats,
-           argMax(tuple(delivered, unique_impression, unique_click), fetched_at) AS f
-    FROM insight_message_stats
-    WHERE tenant_id IN {tenants:Array(String)} AND status = 'ready'
-      AND sent_at >= {from:DateTime64(3)} AND sent_at < {to:DateTime64(3)}
-    GROUP BY tenant_id, kind, key
-) AS s
-ON t.tenant_id = s.tenant_id AND t.kind = s.kind AND t.key = s.key
+FROM insight_tracked_stats(tenants = {tenants:Array(String)}, from = {from:DateTime64(3)}, to = {to:DateTime64(3)}) AS t
 LEFT JOIN
 (
     -- a multicast is tracked by its aggregation unit, a broadcast by LINE's request id

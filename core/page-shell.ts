@@ -4,6 +4,7 @@
  * capability, which registers its own pages, navigation entries and browser files through it. So a
  * capability owns its pages without importing dashboard/, and the shell never imports a capability.
  */
+import { fileURLToPath } from 'node:url';
 import { type Principal, requireTenant } from './auth.ts';
 import { AppError } from './errors.ts';
 import type { SafeHtml } from './html.ts';
@@ -67,6 +68,32 @@ export interface PageShell {
   notices(source: (p: Principal) => Notice[]): void;
   /** Browser files of a capability, served as /assets/<name> (name → absolute path). */
   assets(files: Record<string, string>): void;
+}
+
+/**
+ * A capability's staff browser files, `<name>.js` and `<name>.css` (browser/staff.ts and
+ * browser/staff.css beside the module at `moduleUrl`), registered with the shell; returns the
+ * maker of its pages' content: its own script unless others are given, apexcharts' stylesheets
+ * when apexcharts.js is among them (from /assets/: the Content-Security-Policy allows no inline
+ * <style>), then the records' stylesheet and its own.
+ */
+export function staffPages(
+  shell: PageShell,
+  name: string,
+  moduleUrl: string,
+): (title: string, body: SafeHtml, scripts?: string[]) => PageContent {
+  const file = (p: string) => fileURLToPath(new URL(p, moduleUrl));
+  shell.assets({ [`${name}.js`]: file('./browser/staff.ts'), [`${name}.css`]: file('./browser/staff.css') });
+  return (title, body, scripts = [`${name}.js`]) => ({
+    title,
+    body,
+    scripts,
+    styles: [
+      ...(scripts.includes('apexcharts.js') ? ['apexcharts.css', 'apexcharts-legend.css'] : []),
+      'records.css',
+      `${name}.css`,
+    ],
+  });
 }
 
 /** The tenant in a page's path, for a caller who may see it (400 malformed, 403 not theirs, 404 unknown). */

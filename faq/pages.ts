@@ -13,10 +13,9 @@
  *
  * Reads for whoever sees the tenant; the editing parts only for 配信 (the API refuses the rest anyway).
  */
-import { fileURLToPath } from 'node:url';
 import { hasPermission } from '../core/auth.ts';
-import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
-import { type PageShell, pageTenant as tenantOf } from '../core/page-shell.ts';
+import { html, jsonBlock } from '../core/html.ts';
+import { type PageShell, staffPages, pageTenant as tenantOf } from '../core/page-shell.ts';
 import { tokyoMinute } from '../core/time.ts';
 import { dailyViewsOptions, nodeDailyOptions } from './charts.ts';
 import { flowSvg } from './flow.ts';
@@ -30,25 +29,13 @@ export interface FaqPageDeps {
   stats: FaqStatsReader;
 }
 
-const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const API = '/api/v1/faq';
 const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
 const num = (n: number) => n.toLocaleString('ja-JP');
 const DAY = 86_400_000;
 
-const page = (title: string, body: SafeHtml, scripts: string[] = ['faq.js']) => ({
-  title,
-  body,
-  scripts,
-  styles: [
-    ...(scripts.includes('apexcharts.js') ? ['apexcharts.css', 'apexcharts-legend.css'] : []),
-    'records.css',
-    'faq.css',
-  ],
-});
-
 export function registerFaqPages(shell: PageShell, deps: FaqPageDeps): void {
-  shell.assets({ 'faq.js': file('./browser/staff.ts'), 'faq.css': file('./browser/staff.css') });
+  const page = staffPages(shell, 'faq', import.meta.url);
   shell.nav({ href: '/faq', label: 'よくある質問' });
 
   shell.page('/faq', async ({ tenants }) => {

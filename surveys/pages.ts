@@ -14,11 +14,10 @@
  * Tables and charts are drawn on the server (charts by the dashboard's charts.js from chart-data);
  * the builder and the delivery button are browser/staff.ts, which posts to the surveys API.
  */
-import { fileURLToPath } from 'node:url';
 import { hasPermission } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import { html, jsonBlock, type SafeHtml } from '../core/html.ts';
-import { type PageShell, pageTenant as tenantOf } from '../core/page-shell.ts';
+import { type PageShell, staffPages, pageTenant as tenantOf } from '../core/page-shell.ts';
 import type { Tenant } from '../core/tenants.ts';
 import { tokyoMinute } from '../core/time.ts';
 import { answersOverTimeOptions, optionCountsOptions } from './charts.ts';
@@ -44,22 +43,9 @@ export interface SurveyPageDeps {
   firstUse?: { get(tenantId: string): Promise<string> };
 }
 
-const file = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const API = '/api/v1/surveys/tenants';
 const PHASE_LABELS = { draft: '下書き', not_open: '受付前', open: '受付中', closed: '受付終了' } as const;
 const when = (iso: string) => tokyoMinute(Date.parse(iso));
-
-const page = (title: string, body: SafeHtml, scripts: string[] = ['surveys.js']) => ({
-  title,
-  body,
-  scripts,
-  // apexcharts' own stylesheets (from /assets/: the Content-Security-Policy allows no inline <style>)
-  styles: [
-    ...(scripts.includes('apexcharts.js') ? ['apexcharts.css', 'apexcharts-legend.css'] : []),
-    'records.css',
-    'surveys.css',
-  ],
-});
 
 /** The builder form; the survey's data for browser/staff.ts in a JSON block. */
 function builder(tenant: Tenant, s: Survey | undefined): SafeHtml {
@@ -87,7 +73,7 @@ ${jsonBlock('survey-data', s ?? null)}`;
 }
 
 export function registerSurveyPages(shell: PageShell, deps: SurveyPageDeps): void {
-  shell.assets({ 'surveys.js': file('./browser/staff.ts'), 'surveys.css': file('./browser/staff.css') });
+  const page = staffPages(shell, 'surveys', import.meta.url);
   shell.nav({ href: '/surveys', label: 'アンケート' });
 
   shell.page('/surveys', async ({ principal, tenants }) => {

@@ -188,7 +188,8 @@ describe('POST /webhook/:tenantId', () => {
     expect(Number(control.c)).toBe(1);
     const tables = await (
       await ch.query({
-        query: 'SELECT name FROM system.tables WHERE database = currentDatabase()',
+        // a (parameterized) view stores nothing of its own and cannot be read without its parameters
+        query: "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine != 'View'",
         format: 'JSONEachRow',
       })
     ).json<{ name: string }>();

@@ -10,23 +10,26 @@
  * - refusals in Japanese: an unpublished menu, the default menu, an end before the start.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Menu } from '../../delivery/rich-menus/index.ts';
 import { waitFor } from '../helpers/index.ts';
 import {
   defaultMenu,
   operator,
   pngOf,
+  publishMenu,
+  publishVersion,
   type RichMenuFixture,
   richMenuFixture,
   RM_CHANNEL,
   RM_TENANT,
+  saveDesign,
   shownTo,
-  upload,
 } from '../helpers/rich-menu-fixtures.ts';
 
 let f: RichMenuFixture;
 let baseLine = '';
-let eventMenu: { menuId: string; lineRichMenuId: string };
-let disasterMenu: { menuId: string; lineRichMenuId: string };
+let eventMenu: Menu;
+let disasterMenu: Menu;
 const bulkUsers = Array.from({ length: 620 }, (_, i) => `U${'b'.repeat(24)}${i.toString(16).padStart(8, '0')}`);
 const AREA = 'toba-kita';
 
@@ -34,21 +37,12 @@ beforeAll(async () => {
   f = await richMenuFixture({ prefix: 'tayori-rm-audience-' });
   await f.legacy.apply(RM_TENANT, { newsUrl: 'https://www.example.jp/n', contactUrl: 'https://www.example.jp/c' });
   baseLine = (await f.editor.menus(RM_TENANT))[0]!.lineRichMenuId;
-  const tab = await f.editor.createMenu(RM_TENANT, { title: '北地区' }, operator);
-  const imageId = await upload(f, pngOf(2500, 843, '#004d40'));
-  const v = await f.editor.saveDraft(
-    RM_TENANT,
-    tab.menuId,
-    {
-      name: '北地区メニュー',
-      chatBarText: '北地区',
-      layout: 'compact-1',
-      imageId,
-      areas: [{ label: '地区のお知らせ', action: { type: 'uri', uri: 'https://www.example.jp/kita' } }],
-    },
-    operator,
-  );
-  eventMenu = await (await f.editor.publish(RM_TENANT, tab.menuId, v.version, operator)).done;
+  eventMenu = await publishMenu(f, '北地区', {
+    name: '北地区メニュー',
+    chatBarText: '北地区',
+    image: pngOf(2500, 843, '#004d40'),
+    areas: [{ label: '地区のお知らせ', action: { type: 'uri', uri: 'https://www.example.jp/kita' } }],
+  });
   const at = Date.now() - 60_000;
   for (const u of [...bulkUsers, ...f.friends]) await f.residents.recordFollow(RM_TENANT, u, true, at);
   for (const u of bulkUsers) await f.residents.setAttribute(RM_TENANT, u, 'residence', [AREA]);
@@ -93,19 +87,13 @@ describe('per-audience menus', () => {
 
   it('republishing an audience menu moves its residents to the new LINE menu', async () => {
     const v = (await f.editor.versions(RM_TENANT, eventMenu.menuId))[0]!;
-    const again = await f.editor.saveDraft(
-      RM_TENANT,
-      eventMenu.menuId,
-      {
-        name: v.design.name,
-        chatBarText: '北地区 2',
-        layout: 'compact-1',
-        imageId: v.design.imageId,
-        areas: v.design.areas,
-      },
-      operator,
-    );
-    eventMenu = await (await f.editor.publish(RM_TENANT, eventMenu.menuId, again.version, operator)).done;
+    const again = await saveDesign(f, eventMenu.menuId, {
+      name: v.design.name,
+      chatBarText: '北地区 2',
+      image: v.design.imageId,
+      areas: v.design.areas,
+    });
+    eventMenu = await publishVersion(f, eventMenu.menuId, again.version);
     expect(linked().linkedTo(RM_CHANNEL, bulkUsers[0]!)).toBe(eventMenu.lineRichMenuId);
     expect(linked().linkedTo(RM_CHANNEL, f.friends[1]!)).toBe(eventMenu.lineRichMenuId);
   });
@@ -164,26 +152,17 @@ describe('scheduled switches', () => {
     );
     const north = bulkUsers[0]!;
     expect((await shownTo(f, north)).id).toBe(eventMenu.lineRichMenuId);
-    const disaster = await f.editor.createMenu(RM_TENANT, { title: '災害' }, operator);
-    const imageId = await upload(f, pngOf(2500, 843, '#d50000'));
-    const v = await f.editor.saveDraft(
-      RM_TENANT,
-      disaster.menuId,
-      {
-        name: '災害時メニュー',
-        chatBarText: '災害情報',
-        layout: 'compact-1',
-        imageId,
-        areas: [{ label: '避難所', action: { type: 'uri', uri: 'https://www.example.jp/hinan' } }],
-      },
-      operator,
-    );
-    disasterMenu = await (await f.editor.publish(RM_TENANT, disaster.menuId, v.version, operator)).done;
+    disasterMenu = await publishMenu(f, '災害', {
+      name: '災害時メニュー',
+      chatBarText: '災害情報',
+      image: pngOf(2500, 843, '#d50000'),
+      areas: [{ label: '避難所', action: { type: 'uri', uri: 'https://www.example.jp/hinan' } }],
+    });
     const start = f.clock.now + 3_600_000;
     const s = await f.editor.addSchedule(
       RM_TENANT,
       {
-        menuId: disaster.menuId,
+        menuId: disasterMenu.menuId,
         startsAt: new Date(start).toISOString(),
         endsAt: new Date(start + 7_200_000).toISOString(),
       },

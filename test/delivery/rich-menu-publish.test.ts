@@ -16,12 +16,16 @@ import { REGISTRATION_PREFIX } from '../../delivery/index.ts';
 import { lineFailure, sandboxHook } from '../helpers/index.ts';
 import {
   defaultMenu,
+  draftMenu,
   operator,
   pngOf,
+  publishMenu,
+  publishVersion,
   type RichMenuFixture,
   richMenuFixture,
   RM_CHANNEL,
   RM_TENANT,
+  saveDesign,
   shownTo,
   upload,
 } from '../helpers/rich-menu-fixtures.ts';
@@ -62,26 +66,20 @@ describe('designing and publishing', () => {
   it('publishes a design: created with its image and alias, the default; the replaced menu deleted', async () => {
     const base = (await f.editor.menus(RM_TENANT))[0]!;
     const before = base.lineRichMenuId;
-    const imageId = await upload(f, pngOf(2500, 1686));
-    const v2 = await f.editor.saveDraft(
-      RM_TENANT,
-      base.menuId,
-      {
-        name: '鳥羽市 メニュー',
-        chatBarText: 'メニューを開く',
-        layout: 'full-6',
-        imageId,
-        areas: [
-          { label: '登録内容', action: { type: 'registration' } },
-          { label: 'マイレージ', action: { type: 'mileage' } },
-          { label: 'よくある質問', action: { type: 'faq' } },
-          { label: '優待カード', action: { type: 'card' } },
-          { label: 'アンケート', action: { type: 'survey', surveyId: '0b7c7d1e-0000-4000-8000-000000000001' } },
-          { label: 'お知らせ', action: { type: 'postback', data: 'news:latest', displayText: 'お知らせ' } },
-        ],
-      },
-      operator,
-    );
+    const v2 = await saveDesign(f, base.menuId, {
+      name: '鳥羽市 メニュー',
+      chatBarText: 'メニューを開く',
+      layout: 'full-6',
+      image: pngOf(2500, 1686),
+      areas: [
+        { label: '登録内容', action: { type: 'registration' } },
+        { label: 'マイレージ', action: { type: 'mileage' } },
+        { label: 'よくある質問', action: { type: 'faq' } },
+        { label: '優待カード', action: { type: 'card' } },
+        { label: 'アンケート', action: { type: 'survey', surveyId: '0b7c7d1e-0000-4000-8000-000000000001' } },
+        { label: 'お知らせ', action: { type: 'postback', data: 'news:latest', displayText: 'お知らせ' } },
+      ],
+    });
     expect(v2).toMatchObject({ version: 2, status: 'draft' });
     expect(v2.design.areas[4]!.bounds).toEqual({ x: 833, y: 843, width: 834, height: 843 });
     // a draft changes nothing on LINE
@@ -149,43 +147,33 @@ describe('designing and publishing', () => {
     const tab2 = await f.editor.createMenu(RM_TENANT, { title: '防災' }, operator);
     const imageId = await upload(f, pngOf(2500, 843, '#b71c1c'));
     // a tab that is not published cannot be switched to
-    const v = await f.editor.saveDraft(
-      RM_TENANT,
-      base.menuId,
-      {
-        name: '基本 (タブ)',
-        chatBarText: 'メニュー',
-        layout: 'compact-2',
-        imageId,
-        areas: [
-          { label: '登録内容', action: { type: 'registration' } },
-          { label: '防災タブ', action: { type: 'switch', menuId: tab2.menuId } },
-        ],
-      },
-      operator,
-    );
+    const v = await saveDesign(f, base.menuId, {
+      name: '基本 (タブ)',
+      chatBarText: 'メニュー',
+      layout: 'compact-2',
+      image: imageId,
+      areas: [
+        { label: '登録内容', action: { type: 'registration' } },
+        { label: '防災タブ', action: { type: 'switch', menuId: tab2.menuId } },
+      ],
+    });
     await expect(f.editor.publish(RM_TENANT, base.menuId, v.version, operator)).rejects.toMatchObject({
       code: 'rich_menu_not_ready',
       status: 400,
       message: expect.stringContaining('切り替え先のメニューを先に公開してください'),
     });
-    const t2 = await f.editor.saveDraft(
-      RM_TENANT,
-      tab2.menuId,
-      {
-        name: '防災メニュー',
-        chatBarText: '防災',
-        layout: 'compact-2',
-        imageId,
-        areas: [
-          { label: '避難所', action: { type: 'uri', uri: 'https://www.example.jp/hinan' } },
-          { label: '基本に戻る', action: { type: 'switch', menuId: base.menuId } },
-        ],
-      },
-      operator,
-    );
-    await (await f.editor.publish(RM_TENANT, tab2.menuId, t2.version, operator)).done;
-    const live = await (await f.editor.publish(RM_TENANT, base.menuId, v.version, operator)).done;
+    const t2 = await saveDesign(f, tab2.menuId, {
+      name: '防災メニュー',
+      chatBarText: '防災',
+      layout: 'compact-2',
+      image: imageId,
+      areas: [
+        { label: '避難所', action: { type: 'uri', uri: 'https://www.example.jp/hinan' } },
+        { label: '基本に戻る', action: { type: 'switch', menuId: base.menuId } },
+      ],
+    });
+    await publishVersion(f, tab2.menuId, t2.version);
+    const live = await publishVersion(f, base.menuId, v.version);
     const tab2Live = await f.editor.menu(RM_TENANT, tab2.menuId);
     // the tab's switch points at the other tab's alias
     expect(book().get(RM_CHANNEL, live.lineRichMenuId)!.menu.areas[1]!.action).toMatchObject({
@@ -215,54 +203,23 @@ describe('designing and publishing', () => {
   it('refuses in Japanese a design that does not fit its layout, a uri that is not https, a title too long', async () => {
     const base = (await f.editor.menus(RM_TENANT))[0]!;
     const imageId = await upload(f, pngOf(2500, 843));
-    await expect(
-      f.editor.saveDraft(
-        RM_TENANT,
-        base.menuId,
-        {
-          name: 'x',
-          chatBarText: 'メニュー',
-          layout: 'compact-3',
-          imageId,
-          areas: [{ label: 'a', action: { type: 'faq' } }],
-        },
-        operator,
-      ),
-    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('エリアは 3 個です') });
-    await expect(
-      f.editor.saveDraft(
-        RM_TENANT,
-        base.menuId,
-        {
-          name: 'x',
-          chatBarText: 'メニュー',
-          layout: 'custom',
-          imageId,
-          areas: [
-            {
-              label: 'a',
-              action: { type: 'uri', uri: 'javascript:alert(1)' },
-              bounds: { x: 0, y: 0, width: 100, height: 100 },
-            },
-          ],
-        },
-        operator,
-      ),
-    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('https://') });
-    await expect(
-      f.editor.saveDraft(
-        RM_TENANT,
-        base.menuId,
-        {
-          name: 'x',
-          chatBarText: 'メニュー',
-          layout: 'custom',
-          imageId,
-          areas: [{ label: 'a', action: { type: 'faq' }, bounds: { x: 2400, y: 0, width: 200, height: 100 } }],
-        },
-        operator,
-      ),
-    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('はみ出しています') });
+    const refused = (layout: string, area: unknown) =>
+      expect(saveDesign(f, base.menuId, { name: 'x', chatBarText: 'メニュー', layout, image: imageId, areas: [area] }))
+        .rejects;
+    await refused('compact-3', { label: 'a', action: { type: 'faq' } }).toMatchObject({
+      status: 400,
+      message: expect.stringContaining('エリアは 3 個です'),
+    });
+    await refused('custom', {
+      label: 'a',
+      action: { type: 'uri', uri: 'javascript:alert(1)' },
+      bounds: { x: 0, y: 0, width: 100, height: 100 },
+    }).toMatchObject({ status: 400, message: expect.stringContaining('https://') });
+    await refused('custom', {
+      label: 'a',
+      action: { type: 'faq' },
+      bounds: { x: 2400, y: 0, width: 200, height: 100 },
+    }).toMatchObject({ status: 400, message: expect.stringContaining('はみ出しています') });
     await expect(f.editor.createMenu(RM_TENANT, { title: 'あ'.repeat(41) }, operator)).rejects.toMatchObject({
       code: 'invalid_rich_menu',
       status: 400,
@@ -270,29 +227,22 @@ describe('designing and publishing', () => {
   });
 
   it('publishes areas drawn on the image (custom layout) with their exact bounds', async () => {
-    const tab = await f.editor.createMenu(RM_TENANT, { title: '自由配置' }, operator);
-    const imageId = await upload(f, pngOf(1200, 405, '#33691e'));
-    const v = await f.editor.saveDraft(
-      RM_TENANT,
-      tab.menuId,
-      {
-        name: '自由配置',
-        chatBarText: '自由',
-        layout: 'custom',
-        imageId,
-        areas: [
-          { label: '大きな枠', action: { type: 'faq' }, bounds: { x: 0, y: 0, width: 800, height: 405 } },
-          {
-            label: '電話',
-            action: { type: 'uri', uri: 'tel:0599-25-1111' },
-            bounds: { x: 810, y: 20, width: 380, height: 180 },
-          },
-        ],
-      },
-      operator,
-    );
-    expect(v.design.size).toEqual({ width: 1200, height: 405 });
-    const live = await (await f.editor.publish(RM_TENANT, tab.menuId, v.version, operator)).done;
+    const { menuId, draft } = await draftMenu(f, '自由配置', {
+      name: '自由配置',
+      chatBarText: '自由',
+      layout: 'custom',
+      image: pngOf(1200, 405, '#33691e'),
+      areas: [
+        { label: '大きな枠', action: { type: 'faq' }, bounds: { x: 0, y: 0, width: 800, height: 405 } },
+        {
+          label: '電話',
+          action: { type: 'uri', uri: 'tel:0599-25-1111' },
+          bounds: { x: 810, y: 20, width: 380, height: 180 },
+        },
+      ],
+    });
+    expect(draft.design.size).toEqual({ width: 1200, height: 405 });
+    const live = await publishVersion(f, menuId, draft.version);
     const onLine = book().get(RM_CHANNEL, live.lineRichMenuId)!.menu;
     expect(onLine.size).toEqual({ width: 1200, height: 405 });
     expect(onLine.areas.map((a) => a.bounds)).toEqual([
@@ -300,7 +250,7 @@ describe('designing and publishing', () => {
       { x: 810, y: 20, width: 380, height: 180 },
     ]);
     expect(onLine.areas[1]!.action).toMatchObject({ type: 'uri', uri: 'tel:0599-25-1111' });
-    await f.editor.deleteMenu(RM_TENANT, tab.menuId, operator);
+    await f.editor.deleteMenu(RM_TENANT, menuId, operator);
   });
 
   it('numbers drafts saved at once one after another', async () => {
@@ -331,28 +281,18 @@ describe('designing and publishing', () => {
       code: 'rich_menu_in_use',
       message: expect.stringContaining('基本メニュー'),
     });
-    const temp = await f.editor.createMenu(RM_TENANT, { title: '一時' }, operator);
-    const imageId = await upload(f, pngOf(2500, 843, '#4a148c'));
-    const v = await f.editor.saveDraft(
-      RM_TENANT,
-      temp.menuId,
-      {
-        name: '一時',
-        chatBarText: '一時',
-        layout: 'compact-1',
-        imageId,
-        areas: [{ label: 'よくある質問', action: { type: 'faq' } }],
-      },
-      operator,
-    );
-    const live = await (await f.editor.publish(RM_TENANT, temp.menuId, v.version, operator)).done;
+    const live = await publishMenu(f, '一時', {
+      chatBarText: '一時',
+      image: pngOf(2500, 843, '#4a148c'),
+      areas: [{ label: 'よくある質問', action: { type: 'faq' } }],
+    });
     expect(book().get(RM_CHANNEL, live.lineRichMenuId)).toBeDefined();
-    await f.editor.deleteMenu(RM_TENANT, temp.menuId, operator);
+    await f.editor.deleteMenu(RM_TENANT, live.menuId, operator);
     expect(book().get(RM_CHANNEL, live.lineRichMenuId)).toBeUndefined();
     expect(book().aliases(RM_CHANNEL).has(live.aliasId)).toBe(false);
     expect((await f.editor.menus(RM_TENANT)).map((m) => m.title)).not.toContain('一時');
     const audit = await f.editor.audit.recent({ tenantId: RM_TENANT, action: 'rich_menu_deleted' });
-    expect(audit[0]?.target).toBe(temp.menuId);
+    expect(audit[0]?.target).toBe(live.menuId);
   });
 
   it('answers aliases, links and bulk links as LINE does (paths, bodies, limits, error bodies)', async () => {

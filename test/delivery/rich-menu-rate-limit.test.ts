@@ -11,10 +11,12 @@ import { waitFor } from '../helpers/index.ts';
 import {
   operator,
   pngOf,
+  publishVersion,
   type RichMenuFixture,
   richMenuFixture,
   RM_CHANNEL,
   RM_TENANT,
+  saveDesign,
   upload,
 } from '../helpers/rich-menu-fixtures.ts';
 
@@ -28,19 +30,16 @@ describe('rich menu rate limits', () => {
   it('queues a publication past the limit and finishes it after the hour, never failing', async () => {
     const menu = await f.editor.createMenu(RM_TENANT, { title: 'お知らせ' }, operator);
     const imageId = await upload(f, pngOf(2500, 843));
-    const design = (n: number) => ({
-      name: `版${n}`,
-      chatBarText: 'メニュー',
-      layout: 'compact-1',
-      imageId,
-      areas: [{ label: 'お知らせ', action: { type: 'uri', uri: `https://www.example.jp/${n}` } }],
-    });
+    const draft = (n: number) =>
+      saveDesign(f, menu.menuId, {
+        name: `版${n}`,
+        chatBarText: 'メニュー',
+        image: imageId,
+        areas: [{ label: 'お知らせ', action: { type: 'uri', uri: `https://www.example.jp/${n}` } }],
+      });
     // three creations fill the hour
-    for (let n = 1; n <= 3; n++) {
-      const v = await f.editor.saveDraft(RM_TENANT, menu.menuId, design(n), operator);
-      await (await f.editor.publish(RM_TENANT, menu.menuId, v.version, operator)).done;
-    }
-    const v4 = await f.editor.saveDraft(RM_TENANT, menu.menuId, design(4), operator);
+    for (let n = 1; n <= 3; n++) await publishVersion(f, menu.menuId, (await draft(n)).version);
+    const v4 = await draft(4);
     const { done } = await f.editor.publish(RM_TENANT, menu.menuId, v4.version, operator);
     let settled = false;
     void done.then(

@@ -2,14 +2,15 @@
  * The rich menu editor on its own against the sandbox, for test/delivery/rich-menu-*.test.ts: a
  * harness (embedded ClickHouse, a sandbox channel with still residents, one tenant wired to it),
  * the editor with a movable clock (schedules) and a short retry pause, and helpers: PNG/JPEG
- * images of a given size, an operator's audit context, what a resident sees in the sandbox.
+ * images of a given size, an operator's audit context, what a resident sees in the sandbox, a
+ * design saved as a draft and a menu (tab) drafted or published in one call.
  */
 import { Resvg } from '@resvg/resvg-js';
 import type { AuditContext } from '../../core/audit.ts';
 import { createLogger } from '../../core/logger.ts';
 import { ResidentStore } from '../../delivery/residents.ts';
 import { RichMenuService } from '../../delivery/rich-menu.ts';
-import { RichMenuEditor } from '../../delivery/rich-menus/index.ts';
+import { type Menu, type MenuVersion, RichMenuEditor } from '../../delivery/rich-menus/index.ts';
 import type { SandboxServerOptions } from '../../sandbox/index.ts';
 import { type Harness, harness, sandboxHook, stillResidents } from './index.ts';
 
@@ -138,4 +139,42 @@ export async function shownTo(f: RichMenuFixture, userId: string): Promise<{ id:
 /** The channel's default rich menu id in the sandbox ('' when none). */
 export function defaultMenu(f: RichMenuFixture): string {
   return f.h.sandbox.api.state.richMenus.defaultId(RM_CHANNEL) ?? '';
+}
+
+/** A design as staff send it; name and layout default to the chat bar text and compact-1. */
+export interface TestDesign {
+  chatBarText: string;
+  name?: string;
+  layout?: string;
+  /** An uploaded image's id, or bytes to upload (default: a 2500×843 PNG). */
+  image?: string | Buffer;
+  areas: unknown[];
+}
+
+/** Saves this design as the menu's draft (its image uploaded first when given as bytes). */
+export async function saveDesign(f: RichMenuFixture, menuId: string, d: TestDesign): Promise<MenuVersion> {
+  const imageId = typeof d.image === 'string' ? d.image : await upload(f, d.image ?? pngOf(2500, 843));
+  const design = { name: d.name ?? d.chatBarText, chatBarText: d.chatBarText, layout: d.layout ?? 'compact-1' };
+  return f.editor.saveDraft(RM_TENANT, menuId, { ...design, imageId, areas: d.areas }, operator);
+}
+
+/** Publishes a saved version and waits until it is live on LINE → the menu. */
+export async function publishVersion(f: RichMenuFixture, menuId: string, version: number): Promise<Menu> {
+  return (await f.editor.publish(RM_TENANT, menuId, version, operator)).done;
+}
+
+/** A new menu (tab) titled so, with this design as its draft → its id and the draft. */
+export async function draftMenu(
+  f: RichMenuFixture,
+  title: string,
+  d: TestDesign,
+): Promise<{ menuId: string; draft: MenuVersion }> {
+  const { menuId } = await f.editor.createMenu(RM_TENANT, { title }, operator);
+  return { menuId, draft: await saveDesign(f, menuId, d) };
+}
+
+/** A new menu (tab) titled so, with this design published → the live menu. */
+export async function publishMenu(f: RichMenuFixture, title: string, d: TestDesign): Promise<Menu> {
+  const { menuId, draft } = await draftMenu(f, title, d);
+  return publishVersion(f, menuId, draft.version);
 }

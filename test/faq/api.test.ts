@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFaqNodes } from '../../cli/demo-faq-content.ts';
 import { FAQ_XLSX_HEADERS, type FaqNode, layoutFlow } from '../../faq/index.ts';
 import { type FaqWorld, faqWorld, SCENARIO, T, TSU, YOKKAICHI } from './fixtures.ts';
+import { sheetRow, sheetXlsx } from './sheets.ts';
 
 let w: FaqWorld;
 beforeAll(async () => {
@@ -20,25 +21,8 @@ afterAll(() => w?.h.close());
 const base = `/api/v1/faq/tenants/${TSU}`;
 type Err = { error: { code: string; message: string; details?: any } };
 
-/** A sheet with the template's columns and these rows (each row: the 9 cells). */
-async function sheet(rows: string[][]): Promise<string> {
-  const wb = new ExcelJS.Workbook();
-  const ws = wb.addWorksheet('シナリオ');
-  ws.addRow(FAQ_XLSX_HEADERS);
-  for (const r of rows) ws.addRow(r);
-  return Buffer.from(await wb.xlsx.writeBuffer()).toString('base64');
-}
-const rowOf = (n: FaqNode) => [
-  n.id,
-  n.parentId,
-  n.kind === 'category' ? 'カテゴリ' : '質問',
-  n.title,
-  n.keywords.join('、'),
-  n.answer,
-  n.imageUrl,
-  n.links.map((l) => `${l.label}|${l.url}`).join('\n'),
-  n.goTo,
-];
+/** A sheet with the template's columns and these rows (each row: the 9 cells), as the API takes it. */
+const sheet = async (rows: string[][]): Promise<string> => (await sheetXlsx(rows)).toString('base64');
 
 describe('the scenario', () => {
   it('saves a draft, refuses a broken tree in Japanese and keeps the draft as it was', async () => {
@@ -165,7 +149,7 @@ describe('xlsx import', () => {
 
   it('a sheet of 100 Q&A imports in one step into the draft', async () => {
     const nodes = demoFaqNodes('津市');
-    const file = await sheet(nodes.map(rowOf));
+    const file = await sheet(nodes.map(sheetRow));
     const check = await w.call(T.tsuDeliver, 'POST', `${base}/import`, { file });
     expect(check.status, JSON.stringify(check.body)).toBe(200);
     expect(check.body).toMatchObject({ saved: false, questions: 100, errors: [] });
@@ -206,7 +190,7 @@ describe('xlsx import', () => {
 
   it('reports every broken row by number in Japanese and saves nothing', async () => {
     const before = (await w.call(T.tsuDeliver, 'GET', `${base}/scenario`)).body.nodes;
-    const good = SCENARIO.map(rowOf);
+    const good = SCENARIO.map(sheetRow);
     const file = await sheet([
       ...good.slice(0, 3), // rows 2–4
       ['bad id!', '', 'カテゴリ', 'ID が不正', '', '', '', '', ''], // row 5

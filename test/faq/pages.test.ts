@@ -7,16 +7,15 @@
  * another municipality's staff get 403. Every page passes axe-core's WCAG 2.1 AA rules.
  */
 import { AxeBuilder } from '@axe-core/playwright';
-import ExcelJS from 'exceljs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Suite } from '../../cli/suite.ts';
 import { createLogger } from '../../core/logger.ts';
-import { FAQ_XLSX_HEADERS } from '../../faq/index.ts';
 import { launchChromium, operatorCall, signedInPage } from '../helpers/browser.ts';
 import { type Harness, harness, waitFor } from '../helpers/index.ts';
 import { openResidentPage, sandboxResidents } from '../helpers/resident.ts';
 import { labels, quick, type Receipt, SCENARIO } from './fixtures.ts';
+import { sheetRow, sheetXlsx } from './sheets.ts';
 
 const TSU = '24201';
 const PASSWORD = 'faq-pages-pass-1';
@@ -30,14 +29,6 @@ async function axe(p: Page, what: string): Promise<void> {
   expect(
     r.violations.map((v) => `${what}: ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`),
   ).toEqual([]);
-}
-
-async function xlsx(rows: string[][]): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
-  const ws = wb.addWorksheet('シナリオ');
-  ws.addRow(FAQ_XLSX_HEADERS);
-  for (const r of rows) ws.addRow(r);
-  return Buffer.from(await wb.xlsx.writeBuffer());
 }
 
 /** The resident taps in the talk (a signed webhook from the sandbox to the suite); the reply it causes. */
@@ -130,27 +121,17 @@ describe('FAQ staff pages', () => {
   });
 
   it('imports a sheet: errors by row first, nothing taken; then a clean sheet confirmed', async () => {
-    const rows = SCENARIO.map((n) => [
-      n.id,
-      n.parentId,
-      n.kind === 'category' ? 'カテゴリ' : '質問',
-      n.title,
-      n.keywords.join('、'),
-      n.answer,
-      n.imageUrl,
-      n.links.map((l) => `${l.label}|${l.url}`).join('\n'),
-      n.goTo,
-    ]);
+    const rows = SCENARIO.map(sheetRow);
     const mime = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
     const broken = [...rows.slice(0, 2), ['gomi-x', 'gomi', 'しつもん', '種類が違う', '', '回答', '', '', '']];
-    await page.setInputFiles('#faq-file', { name: 'broken.xlsx', mimeType: mime, buffer: await xlsx(broken) });
+    await page.setInputFiles('#faq-file', { name: 'broken.xlsx', mimeType: mime, buffer: await sheetXlsx(broken) });
     await page.click('#faq-import button[type=submit]');
     await page.waitForSelector('#faq-import-errors:not([hidden])');
     expect(await page.textContent('[data-testid=faq-import-errors] tbody')).toContain(
       '4 行目種類「しつもん」は「カテゴリ」か「質問」にしてください',
     );
     expect(await page.isDisabled('#faq-import-confirm')).toBe(true);
-    await page.setInputFiles('#faq-file', { name: 'faq.xlsx', mimeType: mime, buffer: await xlsx(rows) });
+    await page.setInputFiles('#faq-file', { name: 'faq.xlsx', mimeType: mime, buffer: await sheetXlsx(rows) });
     await page.click('#faq-import button[type=submit]');
     await page.waitForFunction(() => !(document.querySelector('#faq-import-confirm') as HTMLButtonElement).disabled);
     expect(await page.textContent('#faq-import-status')).toContain('質問 5 件');

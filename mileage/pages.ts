@@ -17,11 +17,11 @@
  * mileage.js), which checks tenants and permissions again.
  */
 import { fileURLToPath } from 'node:url';
-import { hasPermission, type Principal, requireTenant } from '../core/auth.ts';
+import { hasPermission, type Principal } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
 import { html, type SafeHtml } from '../core/html.ts';
-import { type PageContent, type PageShell, seesEveryTenant } from '../core/page-shell.ts';
-import { tenantIdSchema, type Tenant } from '../core/tenants.ts';
+import { type PageContent, type PageShell, pageTenant, seesEveryTenant } from '../core/page-shell.ts';
+import type { Tenant } from '../core/tenants.ts';
 import { formatWareki, tokyoMinute, tokyoToday } from '../core/time.ts';
 import type { CardService } from './cards.ts';
 import type { Catalogue } from './catalogue.ts';
@@ -54,15 +54,6 @@ function abilities(p: Principal) {
     grant: hasPermission(p, 'manage_mileage') && (!staff || staff.role !== 'prefecture'),
     design: hasPermission(p, 'manage_mileage') && (!staff || staff.role === 'admin' || staff.role === 'prefecture'),
   };
-}
-
-function tenantOf(p: Principal, tenants: Tenant[], raw: string): Tenant {
-  const r = tenantIdSchema.safeParse(raw);
-  if (!r.success) throw new AppError('invalid_tenant', 'テナント ID が正しくありません', 400);
-  requireTenant(p, r.data);
-  const tenant = tenants.find((t) => t.id === r.data);
-  if (!tenant) throw new AppError('tenant_not_found', `テナント ${r.data} は登録されていません`, 404);
-  return tenant;
 }
 
 const pts = (n: number) => `${n.toLocaleString('ja-JP')} ポイント`;
@@ -194,7 +185,7 @@ ${seesEveryTenant(principal) ? html`<p><a href="/mileage/design">とこわか健
   });
 
   shell.page<{ tenantId: string }>('/mileage/:tenantId', async ({ req, principal, tenants }) => {
-    const tenant = tenantOf(principal, tenants, req.params.tenantId);
+    const tenant = pageTenant(principal, tenants, req.params.tenantId);
     const may = abilities(principal);
     const list = [...(await deps.catalogue.list(principal, tenant.id))].sort((a, b) => b.fiscalYear - a.fiscalYear);
     const rows = list.map(
@@ -244,7 +235,7 @@ ${form}`,
     shell.page<{ tenantId: string }, ProgrammeQuery>(
       `/mileage/:tenantId/${name}`,
       async ({ req, principal, tenants }) => {
-        const tenant = tenantOf(principal, tenants, req.params.tenantId);
+        const tenant = pageTenant(principal, tenants, req.params.tenantId);
         const all = await deps.catalogue.list(principal, tenant.id);
         const programme = chooseProgramme(all, req.query.programme || undefined, tokyoToday());
         if (!programme) {

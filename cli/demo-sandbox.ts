@@ -120,19 +120,24 @@ export async function startDemoSandbox(
   }, 10_000);
   timer.unref();
   if (liffBase) {
-    // each tenant's LIFF app, made through the sandbox's LIFF server API as for LINE itself
-    for (const t of await tenants.list()) {
-      const login = sandboxConfig.channels.find((c) => c.channelId === t.channelId)?.login;
-      if (t.lineApi !== 'sandbox' || !login) continue;
-      await setUpLiffApp({
-        tenants,
-        tenantId: t.id,
-        input: { loginChannelId: login.channelId, loginChannelSecret: login.channelSecret },
-        endpoints: { line: config.lineApiBaseUrl, sandbox: sandbox.url },
-        publicUrl: liffBase,
-        reuse: true,
-      });
-    }
+    // each tenant's LIFF app, made through the sandbox's LIFF server API as for LINE itself; a few
+    // tenants at a time (their calls to the sandbox overlap)
+    const queue = (await tenants.list()).filter((t) => t.lineApi === 'sandbox');
+    const setUp = async (): Promise<void> => {
+      for (let t = queue.shift(); t; t = queue.shift()) {
+        const login = sandboxConfig.channels.find((c) => c.channelId === t!.channelId)?.login;
+        if (!login) continue;
+        await setUpLiffApp({
+          tenants,
+          tenantId: t.id,
+          input: { loginChannelId: login.channelId, loginChannelSecret: login.channelSecret },
+          endpoints: { line: config.lineApiBaseUrl, sandbox: sandbox.url },
+          publicUrl: liffBase,
+          reuse: true,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, setUp));
   }
   const close = sandbox.close.bind(sandbox);
   return Object.assign(sandbox, {

@@ -8,9 +8,8 @@ export default defineConfig({
     // a migrated ClickHouse directory each suite copies instead of migrating from empty
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
-    // three files at a time on two cores: a quarter of a run's time is spent waiting (browsers going
-    // idle, Redis timeouts, child processes), not computing; TAYORI_TEST_WORKERS overrides
-    maxWorkers: Number(process.env.TAYORI_TEST_WORKERS ?? 3),
+    // two files at a time (a third gained 3% on two cores and slows each test); TAYORI_TEST_WORKERS overrides
+    maxWorkers: Number(process.env.TAYORI_TEST_WORKERS ?? 2),
     isolate: true,
     testTimeout: 60_000,
     hookTimeout: 120_000,

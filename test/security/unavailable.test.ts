@@ -39,7 +39,7 @@ afterAll(async () => {
 const JAPANESE = /[\u3040-\u30ff\u4e00-\u9fff]/;
 /** Generous: a hang is what it is about, not speed. */
 const HANG_MS = 20_000;
-const PARALLEL = 48;
+const PARALLEL = 128;
 
 type Caller = { cookie?: string; csrf?: string; authorization?: string };
 

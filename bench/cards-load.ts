@@ -1,7 +1,7 @@
 /**
  * Load generator of the cards bench, in its own process: autocannon GETs a URL, each request with
  * the next ID token of a pool (argv: <url> <seconds> <connections> <tokens.json>); prints one JSON
- * line of figures (LoadResult).
+ * line of figures (LoadResult, with its own CPU per request).
  */
 import fs from 'node:fs';
 import autocannonModule from 'autocannon';
@@ -14,6 +14,7 @@ const tokens = JSON.parse(fs.readFileSync(file!, 'utf8')) as string[];
 let i = 0;
 const statuses: Record<string, number> = {};
 
+const cpu0 = process.cpuUsage();
 const result = await autocannon({
   url,
   method: 'GET',
@@ -26,11 +27,12 @@ const result = await autocannon({
         const token = tokens[i++ % tokens.length]!;
         return { ...req, method: 'GET', headers: { authorization: `Bearer ${token}` } };
       },
-      onResponse(status: number) {
-        statuses[status] = (statuses[status] ?? 0) + 1;
-      },
     },
   ],
 });
 
-console.log(JSON.stringify(loadFigures(result, i, statuses)));
+const cpu = process.cpuUsage(cpu0);
+for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = count;
+console.log(
+  JSON.stringify({ ...loadFigures(result, i, statuses), loader_cpu_us: (cpu.user + cpu.system) / Math.max(1, i) }),
+);

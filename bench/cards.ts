@@ -29,6 +29,7 @@ import { createResidentFrame } from '../core/resident/index.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { startSandbox } from '../sandbox/index.ts';
 import { type LoadResult, runLoad } from './load-result.ts';
+import { cpuByThread, threadCpu } from './thread-cpu.ts';
 
 function arg(name: string, env: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,6 +59,8 @@ function householdOf(i: number): HouseholdInput {
   });
   return { holderName: `${s} ${GIVEN[i % 10]}`, relationship: i % 2 ? '父' : '母', kind: 'children', children };
 }
+
+const fmt = (us: number | undefined) => (us ?? Number.NaN).toFixed(1);
 
 export async function benchCards(): Promise<Record<string, unknown>> {
   const householdsN = arg('households', 'BENCH_HOUSEHOLDS', 500_000);
@@ -164,7 +167,12 @@ export async function benchCards(): Promise<Record<string, unknown>> {
       String(connections),
       tokensFile,
     ]);
+    const cpu0 = process.cpuUsage();
+    const threads0 = threadCpu();
     const tayori: LoadResult = await run(`http://127.0.0.1:${port}/liff-api/${TENANT}/cards/card`);
+    const cpu = process.cpuUsage(cpu0);
+    const threads = cpuByThread(threads0, threadCpu(), tayori.total);
+    const cpuUs = (cpu.user + cpu.system) / Math.max(1, tayori.total);
 
     const bare = createServer((req, res) => {
       req.resume();
@@ -175,7 +183,10 @@ export async function benchCards(): Promise<Record<string, unknown>> {
       res.end(sampleBody);
     });
     await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+    const bareCpu0 = process.cpuUsage();
     const bareResult = await run(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/card`);
+    const bareCpu = process.cpuUsage(bareCpu0);
+    const bareCpuUs = (bareCpu.user + bareCpu.system) / Math.max(1, bareResult.total);
     await new Promise((r) => bare.close(r));
 
     const ratio = tayori.rps / bareResult.rps;
@@ -184,6 +195,13 @@ export async function benchCards(): Promise<Record<string, unknown>> {
     );
     console.log(
       `bare http:                                  ${bareResult.rps.toFixed(0)} req/s  p50 ${bareResult.p50_ms} ms  p99 ${bareResult.p99_ms} ms`,
+    );
+    console.log(
+      `CPU µs per request — Tayori: ${cpuUs.toFixed(1)} (${Object.entries(threads)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ', ',
+        )}), loader ${fmt(tayori.loader_cpu_us)} | bare: ${bareCpuUs.toFixed(1)}, loader ${fmt(bareResult.loader_cpu_us)} (2 cores: rate ≈ 2e6 / (server + loader µs) when both are busy)`,
     );
     console.log(
       `ratio ${ratio.toFixed(3)}; goal ≥ ${GOAL.rps} req/s with p99 ≤ ${GOAL.p99_ms} ms: ${tayori.rps >= GOAL.rps && tayori.p99_ms <= GOAL.p99_ms ? '達成' : '未達'} (load average at start ${load1}; the machine may be shared)`,
@@ -201,6 +219,11 @@ export async function benchCards(): Promise<Record<string, unknown>> {
       connections,
       seconds,
       bulk_households_per_s: Math.round(householdsN / bulkS),
+      cpu_us_per_req: Number(cpuUs.toFixed(1)),
+      threads_us_per_req: threads,
+      loader_cpu_us_per_req: Number(fmt(tayori.loader_cpu_us)),
+      bare_cpu_us_per_req: Number(bareCpuUs.toFixed(1)),
+      bare_loader_cpu_us_per_req: Number(fmt(bareResult.loader_cpu_us)),
       load_average_at_start: Number(load1),
       goal: GOAL,
     };

@@ -9,6 +9,7 @@ export interface AutocannonResult {
   errors: number;
   timeouts: number;
   '2xx': number;
+  statusCodeStats?: Record<string, { count: number }>;
 }
 
 export interface LoadResult {

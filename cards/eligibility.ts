@@ -28,10 +28,18 @@ export function reachesAge(birth: string, age: number): string {
 
 /** The last day a child born on `birth` keeps the household eligible: the first 31 March on or after reaching 18. */
 export function eligibleUntil(birth: string): string {
-  const reached = reachesAge(birth, 18);
-  const year = Number(reached.slice(0, 4));
-  return reached.slice(5) <= '03-31' ? `${year}-03-31` : `${year + 1}-03-31`;
+  let until = untilByBirth.get(birth);
+  if (until === undefined) {
+    const reached = reachesAge(birth, 18);
+    const year = Number(reached.slice(0, 4));
+    until = reached.slice(5) <= '03-31' ? `${year}-03-31` : `${year + 1}-03-31`;
+    // a card opening at a till asks for the same few thousand birth dates again and again
+    if (untilByBirth.size >= 50_000) untilByBirth.clear();
+    untilByBirth.set(birth, until);
+  }
+  return until;
 }
+const untilByBirth = new Map<string, string>();
 
 export function eligibility(
   household: { kind: HouseholdKind; birthDates: readonly string[] },
@@ -39,7 +47,9 @@ export function eligibility(
 ): Eligibility {
   if (household.kind !== 'children') return { eligible: true, until: null };
   if (!household.birthDates.length) return { eligible: true, until: null };
-  const youngest = [...household.birthDates].sort().at(-1)!;
+  // the youngest child: the latest birth date (YYYY-MM-DD compares as text)
+  let youngest = household.birthDates[0]!;
+  for (const b of household.birthDates) if (b > youngest) youngest = b;
   const until = eligibleUntil(youngest);
   if (today <= until) return { eligible: true, until };
   return {

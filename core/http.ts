@@ -16,12 +16,19 @@ export type { FastifyInstance, FastifyReply, FastifyRequest };
  */
 export class FrontHandlers {
   readonly #list: Array<{
-    match: (req: IncomingMessage) => boolean;
-    handle: (req: IncomingMessage, res: ServerResponse) => void;
+    match: (req: IncomingMessage) => unknown;
+    handle: (req: IncomingMessage, res: ServerResponse, hit: unknown) => void;
   }> = [];
 
-  add(match: (req: IncomingMessage) => boolean, handle: (req: IncomingMessage, res: ServerResponse) => void): void {
-    this.#list.push({ match, handle });
+  /**
+   * `match` says whether the handler takes the request: true, or what it found (handed to `handle`,
+   * so the request is not matched twice); false or undefined passes it on.
+   */
+  add<T>(
+    match: (req: IncomingMessage) => T | false | undefined,
+    handle: (req: IncomingMessage, res: ServerResponse, hit: T) => void,
+  ): void {
+    this.#list.push({ match, handle: handle as (req: IncomingMessage, res: ServerResponse, hit: unknown) => void });
   }
 
   /** The suite's public URL (createHttpApp sets it): HSTS on the front handlers' answers when https. */
@@ -38,9 +45,10 @@ export class FrontHandlers {
   /** True when a front handler took the request (its answer carries the security headers). */
   take(req: IncomingMessage, res: ServerResponse): boolean {
     for (const h of this.#list) {
-      if (h.match(req)) {
+      const hit = h.match(req);
+      if (hit !== false && hit !== undefined) {
         applySecurityHeaders(req, res, this.publicUrl);
-        h.handle(req, res);
+        h.handle(req, res, hit);
         return true;
       }
     }

@@ -49,10 +49,13 @@ export function isHttps(req: IncomingMessage, publicUrl?: string): boolean {
 
 /** For a handler answering on the raw response: sets the headers it has not set itself. */
 export function applySecurityHeaders(req: IncomingMessage, res: ServerResponse, publicUrl?: string): void {
-  for (const [name, value] of Object.entries(securityHeaders({ https: isHttps(req, publicUrl) }))) {
+  for (const [name, value] of isHttps(req, publicUrl) ? HTTPS_ENTRIES : HTTP_ENTRIES) {
     if (!res.hasHeader(name)) res.setHeader(name, value);
   }
 }
+// made once: the front handlers (the card at a till, webhooks) set them on every answer
+const HTTP_ENTRIES = Object.entries(securityHeaders());
+const HTTPS_ENTRIES = Object.entries(securityHeaders({ https: true }));
 
 /**
  * On the app: every answer (routes, assets, redirects, 404s, errors) gets the headers a route has

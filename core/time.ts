@@ -21,8 +21,15 @@ const DAY_MS = 86_400_000;
 
 /** Today in Asia/Tokyo, 'YYYY-MM-DD'. */
 export function tokyoToday(now = Date.now()): string {
-  return new Date(now + TOKYO_OFFSET_MS).toISOString().slice(0, 10);
+  const day = Math.floor((now + TOKYO_OFFSET_MS) / DAY_MS);
+  if (day !== todayCache.day) {
+    todayCache.day = day;
+    todayCache.text = new Date(now + TOKYO_OFFSET_MS).toISOString().slice(0, 10);
+  }
+  return todayCache.text;
 }
+/** The last day asked for (a card opening at a till asks for it on every request). */
+const todayCache = { day: Number.NaN, text: '' };
 
 /** The Tokyo month 'YYYY-MM' an instant falls in (now by default). */
 export function tokyoMonth(ms = Date.now()): string {

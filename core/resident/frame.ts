@@ -73,6 +73,9 @@ export function createResidentFrame(deps: ResidentFrameDeps): ResidentFrame {
   const cache = new Map<string, { tenant: Tenant | undefined; until: number }>();
   tenants.onChange((id) => cache.delete(id));
   const tenantOf = async (raw: string): Promise<Tenant> => {
+    // only valid ids are cached: a fresh hit needs no parsing (the card at a till asks every time)
+    const fresh = cache.get(raw);
+    if (fresh?.tenant && fresh.until > Date.now()) return fresh.tenant;
     const id = tenantIdSchema.safeParse(raw);
     if (!id.success) throw new AppError('tenant_not_found', `テナント ${raw.slice(0, 20)} は登録されていません`, 404);
     const hit = cache.get(id.data);
@@ -313,10 +316,6 @@ function fastLane(
 ) {
   const routes: Array<{ pattern: RegExp; names: string[]; handle: ApiHandle }> = [];
   const exact = new Map<string, ApiHandle>();
-  const matches = new WeakMap<
-    IncomingMessage,
-    { tenant: string; params: Record<string, string>; query: string; handle: ApiHandle }
-  >();
   const front = frontHandlers(app);
   const PATH = /^\/liff-api\/(\d{5})\/([^?#%]*)(?:\?([^#]*))?$/;
 
@@ -338,11 +337,9 @@ function fastLane(
         }
       }
       if (!handle) return false;
-      matches.set(req, { tenant: m[1]!, params, query: m[3] ?? '', handle });
-      return true;
+      return { tenant: m[1]!, params, query: m[3] ?? '', handle };
     },
-    (req, res) => {
-      const hit = matches.get(req)!;
+    (req, res, hit) => {
       req.resume(); // a GET's body, if any, is not read
       serve(req, res, hit).catch((err: unknown) => answerError(res, err));
     },

@@ -24,6 +24,8 @@ import { FRAME_ASSETS, homeBody, residentErrorPage, residentPage, type LiffConfi
 const API_BODY_LIMIT = 16 * 1024;
 /** How long a tenant read for a resident request is reused (changes in this process clear it at once). */
 const TENANT_CACHE_MS = 5000;
+/** After a failed reading, how long the tenant read before serves until the next try. */
+const TENANT_RETRY_MS = 1000;
 
 /**
  * LIFF pages run LINE's SDK, which talks to LINE (api.line.me, access.line.me); otherwise the
@@ -70,28 +72,51 @@ export function createResidentFrame(deps: ResidentFrameDeps): ResidentFrame {
   const menu: MenuEntry[] = [];
   const residents = new WeakMap<FastifyRequest, VerifiedResident>();
 
+  // Tenants read for resident requests: one reading at a time per tenant, and a tenant read before
+  // keeps serving while the next reading is under way or fails (ClickHouse busy or down): a surge at
+  // the tills never waits on ClickHouse, nor sends it a query per waiting request.
   const cache = new Map<string, { tenant: Tenant | undefined; until: number }>();
-  tenants.onChange((id) => cache.delete(id));
+  const reading = new Map<string, Promise<Tenant | undefined>>();
+  const changes = new Map<string, number>();
+  tenants.onChange((id) => {
+    cache.delete(id);
+    changes.set(id, (changes.get(id) ?? 0) + 1);
+  });
+  const read = (id: string): Promise<Tenant | undefined> => {
+    let p = reading.get(id);
+    if (!p) {
+      const change = changes.get(id);
+      p = tenants
+        .get(id)
+        .then(
+          (tenant) => {
+            // a change made while reading may not be in what was read: the next request reads again
+            if (changes.get(id) !== change) return tenant;
+            if (cache.size > 1000) cache.clear();
+            cache.set(id, { tenant, until: Date.now() + TENANT_CACHE_MS });
+            return tenant;
+          },
+          (e: unknown) => {
+            const last = cache.get(id);
+            if (last) last.until = Date.now() + TENANT_RETRY_MS;
+            throw e;
+          },
+        )
+        .finally(() => reading.delete(id));
+      reading.set(id, p);
+    }
+    return p;
+  };
   const tenantOf = async (raw: string): Promise<Tenant> => {
-    // only valid ids are cached: a fresh hit needs no parsing (the card at a till asks every time)
-    const fresh = cache.get(raw);
-    if (fresh?.tenant && fresh.until > Date.now()) return fresh.tenant;
+    // only valid ids are cached, so a hit needs no parsing (the card at a till asks every time)
+    const hit = cache.get(raw);
+    if (hit?.tenant) {
+      if (hit.until <= Date.now()) read(raw).catch(() => undefined);
+      return hit.tenant;
+    }
     const id = tenantIdSchema.safeParse(raw);
     if (!id.success) throw new AppError('tenant_not_found', `テナント ${raw.slice(0, 20)} は登録されていません`, 404);
-    const hit = cache.get(id.data);
-    let tenant: Tenant | undefined;
-    if (hit && hit.until > Date.now()) tenant = hit.tenant;
-    else {
-      try {
-        tenant = await tenants.get(id.data);
-      } catch (e) {
-        // ClickHouse unreachable: the tenant last read still serves (a benefit card must open at a till)
-        if (!hit?.tenant) throw e;
-        return hit.tenant;
-      }
-      if (cache.size > 1000) cache.clear();
-      cache.set(id.data, { tenant, until: Date.now() + TENANT_CACHE_MS });
-    }
+    const tenant = hit && hit.until > Date.now() ? undefined : await read(id.data);
     if (!tenant) throw new AppError('tenant_not_found', `テナント ${id.data} は登録されていません`, 404);
     return tenant;
   };

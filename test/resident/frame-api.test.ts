@@ -5,7 +5,7 @@
  * tenants' mock helpers refused with codes; no input makes the app answer 5xx.
  */
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { html } from '../../core/html.ts';
 import { createHttpApp, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -210,6 +210,44 @@ describe('APIs', () => {
     const token = await residentIdToken(url, A, user);
     expect((await residentCall(url, UNSET, token, 'GET', 'me')).body.error.code).toBe('liff_not_configured');
     expect((await residentCall(url, '99999', token, 'GET', 'me')).body.error.code).toBe('tenant_not_found');
+  });
+});
+
+describe('the tenant behind a surge of residents', () => {
+  it('is read once at a time, and the tenant read before serves while ClickHouse is slow or failing', async () => {
+    const token = await residentIdToken(url, A, user);
+    expect((await residentCall(url, A, token, 'GET', 'me')).status).toBe(200); // read and remembered
+    const realNow = Date.now;
+    let ahead = 6_000; // past the 5 s a reading is used for
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow.call(Date) + ahead);
+    const real = h.tenants.get.bind(h.tenants);
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    const get = vi.spyOn(h.tenants, 'get').mockImplementation(async (id) => {
+      await slow;
+      return real(id);
+    });
+    try {
+      // ClickHouse slow: nobody waits for it, and it is asked once
+      const surge = await Promise.all(Array.from({ length: 30 }, () => residentCall(url, A, token, 'GET', 'me')));
+      expect(surge.map((r) => r.status)).toEqual(Array(30).fill(200));
+      expect(get).toHaveBeenCalledTimes(1);
+      release();
+      await new Promise((r) => setTimeout(r, 50));
+      // ClickHouse failing: the tenant still serves, and is asked again only after a pause
+      get.mockRejectedValue(new Error('ClickHouse unreachable'));
+      ahead = 12_000;
+      const first = await residentCall(url, A, token, 'GET', 'me');
+      const during = await Promise.all(Array.from({ length: 20 }, () => residentCall(url, A, token, 'GET', 'me')));
+      expect([first, ...during].map((r) => r.status)).toEqual(Array(21).fill(200));
+      expect(get).toHaveBeenCalledTimes(2);
+      // an unknown tenant is not served from anything
+      expect((await residentCall(url, '99998', token, 'GET', 'me')).status).toBeGreaterThanOrEqual(500);
+    } finally {
+      release();
+      get.mockRestore();
+      clock.mockRestore();
+    }
   });
 });
 

@@ -3,7 +3,7 @@
  * hot path, and turned into raw_webhook_events rows that keep no message content.
  */
 
-import { TOKYO_OFFSET_MS } from '../core/time.ts';
+import { tokyoToday } from '../core/time.ts';
 
 export interface WebhookEvent {
   type: string;
@@ -85,7 +85,7 @@ const MAX_FUTURE_MS = 86_400_000;
 
 /** The Asia/Tokyo calendar day of an epoch-ms instant, as yyyy-MM-dd. */
 export function jstDay(ms: number): string {
-  return new Date(ms + TOKYO_OFFSET_MS).toISOString().slice(0, 10);
+  return tokyoToday(ms);
 }
 
 /** One row per event; message events keep only message.type. */

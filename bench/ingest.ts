@@ -32,6 +32,9 @@ import { startLocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createIngest, replyTokenUsable, type Ingest } from '../ingest/index.ts';
 import { LmdbEventLog } from '../ingest/lmdb-event-log.ts';
+import { TenantSecretsCache } from '../ingest/tenant-secrets.ts';
+import { createWebhookReceiver, isWebhookRequest } from '../ingest/webhook-receiver.ts';
+import type { EventLog } from '../ingest/event-log.ts';
 import { checkWebhookBody, forLog, type WebhookBody } from '../ingest/webhook-body.ts';
 import { validateSignature } from '@line/bot-sdk';
 import { runLoad, type LoadResult } from './load-result.ts';
@@ -259,6 +262,29 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/**
+ * A reference beside the bare server: a bare node:http server that does only what LINE asks of any
+ * receiver — the body read whole, its signature checked, its JSON parsed — and answers 200.
+ */
+async function bareVerifying(poolFile: string): ReturnType<typeof load> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const ok =
+        validateSignature(raw, SECRET, String(req.headers['x-line-signature'])) &&
+        Array.isArray((JSON.parse(raw.toString('utf8')) as WebhookBody).events);
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json', 'content-length': 2 });
+      res.end('{}');
+    });
+  });
+  const url = await listen(server);
+  const r = await load(`${url}/webhook/24201`, poolFile, SECONDS, CONNECTIONS);
+  await new Promise((r) => server.close(r));
+  return r;
+}
+
 async function bare(poolFile: string, connections: number): ReturnType<typeof load> {
   const server = createServer((req, res) => {
     req.resume();
@@ -271,6 +297,24 @@ async function bare(poolFile: string, connections: number): ReturnType<typeof lo
   const r = await load(`${url}/webhook/24201`, poolFile, SECONDS, connections);
   await new Promise((r) => server.close(r));
   return r;
+}
+
+/** An event log that keeps nothing (for the ceiling run only): appends resolve at once. */
+function nullLog(): EventLog {
+  const at = { seq: 0, end: 0, events: 0 };
+  return {
+    id: 'keeps-nothing',
+    append: async () => undefined,
+    head: () => 0,
+    read: () => [],
+    position: () => at,
+    commit: async () => undefined,
+    note: () => undefined,
+    setNote: async () => undefined,
+    onAppend: () => undefined,
+    status: () => ({ healthy: true, bytes: 0, maxBytes: 0, consumers: {} }),
+    close: async () => undefined,
+  };
 }
 
 export async function benchIngest(): Promise<Record<string, unknown>> {
@@ -296,6 +340,7 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       `receiver steps, CPU per request: signature (HMAC-SHA256) ${steps.hmac_us} µs, JSON parse + check ${steps.parse_us} µs; log append ${stores.lmdb.cpu_us} µs (above)`,
     );
     const bare50 = await bare(poolFile, CONNECTIONS);
+    const verifying50 = await bareVerifying(poolFile);
 
     // Tayori's receiver, as the suite mounts it; LINE's reply API stood in for by a server that answers 200
     const replies = { n: 0 };
@@ -361,6 +406,23 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
 
     // warm-up (JIT, the store's first pages, ClickHouse's first parts), not measured
     await load(`${base}/webhook/24203`, warmPoolFile, 3);
+
+    // A ceiling, not a mode: the same receiver (signature, parse, checks, answer) with a log that
+    // keeps nothing, so that the log's share of the gap to the bare server is measured
+    const secrets = new TenantSecretsCache(tenants, logger);
+    await secrets.reload();
+    const keepsNothing = new FrontHandlers();
+    keepsNothing.add(isWebhookRequest, createWebhookReceiver({ secrets, log: nullLog(), logger }), {
+      forMachines: true,
+    });
+    const ceilingApp = createHttpApp(logger, { front: keepsNothing });
+    await ceilingApp.listen({ port: 0, host: '127.0.0.1' });
+    const noLog50 = await load(
+      `http://127.0.0.1:${(ceilingApp.server.address() as AddressInfo).port}/webhook/24201`,
+      poolFile,
+    );
+    await ceilingApp.close();
+
     await settle();
     ingest.shipper.stats.lags.length = 0;
     const batches0 = ingest.shipper.stats.batches;
@@ -461,6 +523,12 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     console.log(
       `Tayori (50):     ${tayori50.rps.toFixed(0)} req/s (= events/s)  p50 ${tayori50.p50_ms} ms  p99 ${tayori50.p99_ms} ms  non-2xx ${tayori50.non2xx}  errors ${tayori50.errors}  ${tayori50.cpu_us} µs CPU/req (server, log, shipper, chDB), event loop busy ${tayori50.loop_us} µs/req`,
     );
+    console.log(
+      `bare http that checks the signature and parses the JSON (what LINE asks of any receiver): ${verifying50.rps.toFixed(0)} req/s  p50 ${verifying50.p50_ms} ms  ${verifying50.cpu_us} µs CPU/req, ratio ${(verifying50.rps / bare50.rps).toFixed(3)}`,
+    );
+    console.log(
+      `receiver with a log that keeps nothing (a ceiling: the signature, parse, checks and answer alone): ${noLog50.rps.toFixed(0)} req/s  p50 ${noLog50.p50_ms} ms  ${noLog50.cpu_us} µs CPU/req, ratio ${(noLog50.rps / bare50.rps).toFixed(3)}`,
+    );
     const threadsText = (t: Record<string, number>) =>
       Object.entries(t)
         .filter(([, us]) => us >= 0.5)
@@ -502,6 +570,8 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       handler_lag_p99_ms: handlerLag,
       outage_lost: outageLost,
       ratio_256: Number(ratio256.toFixed(3)),
+      ratio_without_log: Number((noLog50.rps / bare50.rps).toFixed(3)),
+      ratio_bare_verifying: Number((verifying50.rps / bare50.rps).toFixed(3)),
       ratio_with_replies: Number((mixed.rps / bareMixed.rps).toFixed(3)),
       p99_ms_256: tayori256.p99_ms,
       tayori_rps: Math.round(tayori50.rps),

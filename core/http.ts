@@ -18,17 +18,25 @@ export class FrontHandlers {
   readonly #list: Array<{
     match: (req: IncomingMessage) => unknown;
     handle: (req: IncomingMessage, res: ServerResponse, hit: unknown) => void;
+    browserHeaders: boolean;
   }> = [];
 
   /**
    * `match` says whether the handler takes the request: true, or what it found (handed to `handle`,
-   * so the request is not matched twice); false or undefined passes it on.
+   * so the request is not matched twice); false or undefined passes it on. Answers get the security
+   * headers, unless `forMachines`: a handler whose only callers are servers (LINE's webhooks), whose
+   * answers carry no content a browser could render, sets its own (`MACHINE_HEADERS`).
    */
   add<T>(
     match: (req: IncomingMessage) => T | false | undefined,
     handle: (req: IncomingMessage, res: ServerResponse, hit: T) => void,
+    opts: { forMachines?: boolean } = {},
   ): void {
-    this.#list.push({ match, handle: handle as (req: IncomingMessage, res: ServerResponse, hit: unknown) => void });
+    this.#list.push({
+      match,
+      handle: handle as (req: IncomingMessage, res: ServerResponse, hit: unknown) => void,
+      browserHeaders: !opts.forMachines,
+    });
   }
 
   /** The suite's public URL (createHttpApp sets it): HSTS on the front handlers' answers when https. */
@@ -42,12 +50,12 @@ export class FrontHandlers {
     return clientIp(req, this.trust);
   }
 
-  /** True when a front handler took the request (its answer carries the security headers). */
+  /** True when a front handler took the request (its answer carries the security headers, see add). */
   take(req: IncomingMessage, res: ServerResponse): boolean {
     for (const h of this.#list) {
       const hit = h.match(req);
       if (hit !== false && hit !== undefined) {
-        applySecurityHeaders(req, res, this.publicUrl);
+        if (h.browserHeaders) applySecurityHeaders(req, res, this.publicUrl);
         h.handle(req, res, hit);
         return true;
       }

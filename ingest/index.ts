@@ -135,7 +135,7 @@ export function createIngest(deps: IngestDeps): Ingest {
     clicks,
     tables,
     tenantCache: secrets,
-    mount: (front) => front.add(isWebhookRequest, receiver),
+    mount: (front) => front.add(isWebhookRequest, receiver, { forMachines: true }),
     status() {
       const s: EventLogStatus = log.status();
       const ship = s.consumers[SHIPPER]!;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { validateSignature } from '@line/bot-sdk';
 import type { Logger } from '../core/logger.ts';
+import { MACHINE_HEADERS } from '../core/security-headers.ts';
 import { counter, histogram } from '../core/metrics-registry.ts';
 import { BacklogFullError, type EventLog } from './event-log.ts';
 import type { TenantSecretsCache, WebhookTenant } from './tenant-secrets.ts';
@@ -31,7 +32,10 @@ export function webhookTenantId(segment: string): string | undefined {
   return TENANT_ID.test(id) ? id : undefined;
 }
 
-/** Whether a request is for the webhook receiver (it runs ahead of the API app, on the same port). */
+/**
+ * Whether a request is for the webhook receiver (it runs ahead of the API app, on the same port,
+ * mounted `forMachines`: its answers carry MACHINE_HEADERS, not the browser policies).
+ */
 export function isWebhookRequest(req: IncomingMessage): boolean {
   return req.url !== undefined && req.url.startsWith('/webhook/');
 }
@@ -54,6 +58,7 @@ function reply(res: ServerResponse, status: number, code?: string, message?: str
   if (t0 !== undefined) latency.observe((performance.now() - t0) / 1000);
   const body = code ? JSON.stringify({ error: { code, message } }) : '{}';
   res.writeHead(status, {
+    ...MACHINE_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });

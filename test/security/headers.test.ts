@@ -7,7 +7,8 @@ import { CONTENT_SECURITY_POLICY } from '../../core/security-headers.ts';
 import { harness, type Harness } from '../helpers/index.ts';
 
 // The security headers on every kind of answer of the running suite (pages, API, assets, 404s,
-// errors, the webhook receiver in front of the app), and HSTS only over https.
+// errors, the front handlers), and HSTS only over https; the webhook receiver, answering LINE's
+// servers only, carries nosniff alone.
 
 const EXPECTED = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
@@ -138,7 +139,12 @@ describe('security headers on the running suite', () => {
       body: '{"destination":"x","events":[]}',
     });
     expect(webhook.status).toBe(401);
-    expectSecurityHeaders(webhook, 'webhook');
+    // LINE's servers are its only callers and its answers are fixed JSON: no browser policies, no sniffing
+    expect(webhook.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(webhook.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(webhook.headers.get('content-security-policy')).toBeNull();
+    const body = JSON.stringify(await webhook.json());
+    expect(body).not.toContain('<');
     const link = await get('/r/unknown-token-123');
     expect(link.status).toBe(404);
     expectSecurityHeaders(link, '/r/ unknown');

@@ -299,33 +299,40 @@ describe('prefecture staff', () => {
 });
 
 describe('accessibility (axe-core, WCAG 2.1 AA)', () => {
-  it.each(['m-tsu', 'm-ken'])('every mileage page, signed in as %s', { timeout: 180_000 }, async (username) => {
-    const page = await signedInPage(browser, s.url, username, PASSWORD);
-    const urls = [
-      '/mileage',
-      `/mileage/${TSU}`,
-      `/mileage/${TSU}/settings`,
-      `/mileage/${TSU}/sessions`,
-      `/mileage/${TSU}/participants?member=${encodeURIComponent(members[0]!)}`,
-      `/mileage/${TSU}/participants?order=member&limit=1&offset=1`,
-      `/mileage/${TSU}/grants`,
-      '/mileage/24202/settings',
-      ...(username === 'm-ken' ? ['/mileage/design'] : []),
-    ];
-    const found: string[] = [];
-    for (const url of urls) {
-      const res = await page.goto(s.url + url, { waitUntil: 'networkidle' });
-      if (username === 'm-tsu' && url.startsWith('/mileage/24202')) {
-        expect(res?.status()).toBe(403);
-        continue;
+  // the two accounts at once: most of a page's time is waiting for the network to go idle
+  it.concurrent.each(['m-tsu', 'm-ken'])(
+    'every mileage page, signed in as %s',
+    { timeout: 180_000 },
+    async (username) => {
+      const page = await signedInPage(browser, s.url, username, PASSWORD);
+      const urls = [
+        '/mileage',
+        `/mileage/${TSU}`,
+        `/mileage/${TSU}/settings`,
+        `/mileage/${TSU}/sessions`,
+        `/mileage/${TSU}/participants?member=${encodeURIComponent(members[0]!)}`,
+        `/mileage/${TSU}/participants?order=member&limit=1&offset=1`,
+        `/mileage/${TSU}/grants`,
+        '/mileage/24202/settings',
+        ...(username === 'm-ken' ? ['/mileage/design'] : []),
+      ];
+      const found: string[] = [];
+      for (const url of urls) {
+        const res = await page.goto(s.url + url, { waitUntil: 'networkidle' });
+        if (username === 'm-tsu' && url.startsWith('/mileage/24202')) {
+          expect(res?.status()).toBe(403);
+          continue;
+        }
+        expect(res?.status(), url).toBe(200);
+        const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+        found.push(
+          ...r.violations.map(
+            (v) => `${url}: ${v.id} ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`,
+          ),
+        );
       }
-      expect(res?.status(), url).toBe(200);
-      const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-      found.push(
-        ...r.violations.map((v) => `${url}: ${v.id} ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`),
-      );
-    }
-    expect(found).toEqual([]);
-    await page.context().close();
-  });
+      expect(found).toEqual([]);
+      await page.context().close();
+    },
+  );
 });

@@ -90,7 +90,7 @@ beforeAll(async () => {
     fanOut: {
       requestTimeoutMs: 1500,
       retryBaseMs: 100,
-      backoff429Ms: 50,
+      backoff429Ms: 10,
       pageSize: 1000,
       trackDelivery: async (i) => tracked.push(i),
     },
@@ -203,6 +203,15 @@ describe('delivery fan-out', () => {
   });
 
   it('completes through a 429 storm without failing or duplicating', async () => {
+    // the storm's first four answers are 429 for certain, then half of them for a while
+    const certain = (await hook('POST', '/faults', {
+      channelId: CHANNEL,
+      endpoint: 'multicast',
+      kind: '429',
+      durationMs: 60_000,
+      probability: 1,
+      count: 4,
+    })) as { id: string };
     await hook('POST', '/faults', {
       channelId: CHANNEL,
       endpoint: 'multicast',
@@ -213,6 +222,8 @@ describe('delivery fan-out', () => {
     });
     const id = await sendNow('429 の嵐');
     const d = await finished(id);
+    const left = (await hook('GET', '/faults')) as { faults: Array<{ id: string }> };
+    expect(left.faults.map((f) => f.id)).not.toContain(certain.id); // all four were met
     await hook('DELETE', '/faults');
     expect(d).toMatchObject({ status: 'done', accepted: friends.length, failed: 0 });
     expectExactlyOnce(await receiptsOf(id, d.batches));

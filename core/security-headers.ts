@@ -62,7 +62,7 @@ export function applySecurityHeaders(req: IncomingMessage, res: ServerResponse, 
     if (!res.hasHeader(name)) res.setHeader(name, value);
   }
 }
-// made once: the front handlers (the card at a till, webhooks) set them on every answer
+// made once: the front handlers (the card at a till) set them on every answer
 const HTTP_ENTRIES = Object.entries(securityHeaders());
 const HTTPS_ENTRIES = Object.entries(securityHeaders({ https: true }));
 

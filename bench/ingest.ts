@@ -1,7 +1,8 @@
 /**
  * npm run bench -- ingest
- * 1. The event log's store, chosen on evidence: LMDB (lmdb-js, what ingest uses) against a plain
- *    segment file with length + CRC-32 framing and group-committed fdatasync, 50 concurrent appenders.
+ * 1. The event log's store, chosen on evidence: the receiver at 50 connections on LMDB (lmdb-js: commit
+ *    and sync on its own threads) against our segment files (length + CRC-32 frames, one O_DSYNC group
+ *    write per event turn, on the main thread or on libuv's pool), beside a log that keeps nothing.
  * 2. Signed webhooks at 50 connections for a fixed time against a bare node:http server that only
  *    answers 200 and against Tayori's receiver (event log → shipper → embedded ClickHouse, handlers
  *    run from the log); the ratio, acknowledgement latency, ship lag (ack → in ClickHouse), handler
@@ -19,7 +20,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHmac, randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { lineClients } from '../core/line.ts';
 import { openClickHouse, type ClickHouseClient } from '../core/clickhouse.ts';
@@ -32,6 +32,7 @@ import { startLocalRedis } from '../core/redis-server.ts';
 import { TenantStore } from '../core/tenants.ts';
 import { createIngest, replyTokenUsable, type Ingest } from '../ingest/index.ts';
 import { LmdbEventLog } from '../ingest/lmdb-event-log.ts';
+import { SegmentEventLog } from '../ingest/segment-event-log.ts';
 import { TenantSecretsCache } from '../ingest/tenant-secrets.ts';
 import { createWebhookReceiver, isWebhookRequest } from '../ingest/webhook-receiver.ts';
 import type { EventLog } from '../ingest/event-log.ts';
@@ -120,99 +121,6 @@ function makePool(file: string, prefix: string, mixed = false): string[] {
   });
   fs.writeFileSync(file, JSON.stringify(pool));
   return ids;
-}
-
-// ------------------------------------------------------------------ 1. the log's store
-
-/** The alternative to LMDB: one append-only segment file, frames [length u32][crc32 u32][bytes], one fdatasync per group. */
-class SegmentFile {
-  #queue: Array<{ buf: Buffer; done: (e?: unknown) => void }> = [];
-  #writing = false;
-  private constructor(private readonly fh: fs.promises.FileHandle) {}
-  static async open(file: string) {
-    return new SegmentFile(await fs.promises.open(file, 'a'));
-  }
-  append(payload: Buffer): Promise<void> {
-    const frame = Buffer.allocUnsafe(8 + payload.length);
-    frame.writeUInt32LE(payload.length, 0);
-    frame.writeUInt32LE(crc32(payload), 4);
-    payload.copy(frame, 8);
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ buf: frame, done: (e) => (e ? reject(e) : resolve()) });
-      if (!this.#writing) void this.#flush();
-    });
-  }
-  async #flush() {
-    this.#writing = true;
-    while (this.#queue.length) {
-      const group = this.#queue.splice(0);
-      try {
-        await this.fh.write(Buffer.concat(group.map((g) => g.buf)));
-        await this.fh.datasync();
-        for (const g of group) g.done();
-      } catch (e) {
-        for (const g of group) g.done(e);
-      }
-    }
-    this.#writing = false;
-  }
-  close() {
-    return this.fh.close();
-  }
-}
-
-async function appendLoad(append: () => Promise<void>, seconds: number, concurrency: number) {
-  const lat: number[] = [];
-  const until = Date.now() + seconds * 1000;
-  let n = 0;
-  const cpu0 = process.cpuUsage();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < until) {
-        const t = performance.now();
-        await append();
-        lat.push(performance.now() - t);
-        n++;
-      }
-    }),
-  );
-  const cpu = process.cpuUsage(cpu0);
-  return {
-    per_s: Math.round(n / seconds),
-    p99_ms: Number(pct(lat, 99).toFixed(2)),
-    cpu_us: Number(((cpu.user + cpu.system) / Math.max(1, n)).toFixed(1)),
-  };
-}
-
-async function compareStores(dir: string) {
-  const record = {
-    kind: 'webhook' as const,
-    tenantId: '24201',
-    receivedAt: Date.now(),
-    events: [JSON.parse(JSON.parse(fs.readFileSync(path.join(dir, 'pool.json'), 'utf8'))[0].body).events[0]],
-  };
-  // alternating rounds (the machine is shared): each store's best round
-  const seconds = Math.max(2, Math.round(SECONDS / 4));
-  type Figures = Awaited<ReturnType<typeof appendLoad>>;
-  let lmdb: Figures | undefined;
-  let segment: Figures | undefined;
-  const better = (a: Figures | undefined, b: Figures) => (!a || b.per_s > a.per_s ? b : a);
-  for (let round = 0; round < 2; round++) {
-    const lmdbLog = new LmdbEventLog({
-      dir: path.join(dir, `cmp-lmdb-${round}`),
-      maxBytes: 1024 ** 3,
-      consumers: ['x'],
-    });
-    lmdb = better(lmdb, await appendLoad(() => lmdbLog.append([record]), seconds, CONNECTIONS));
-    await lmdbLog.close();
-    const seg = await SegmentFile.open(path.join(dir, `cmp-segment-${round}.log`));
-    segment = better(
-      segment,
-      await appendLoad(() => seg.append(Buffer.from(JSON.stringify(record))), seconds, CONNECTIONS),
-    );
-    await seg.close();
-  }
-  return { lmdb: lmdb!, segment: segment! };
 }
 
 // ------------------------------------------------------------------ 2–4. the receiver
@@ -328,16 +236,9 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     const warmPoolFile = path.join(dir, 'pool-warm.json');
     makePool(warmPoolFile, 'W');
 
-    const stores = await compareStores(dir);
-    console.log(
-      `event log store, ${CONNECTIONS} appenders (best of 2 alternating rounds): ` +
-        `lmdb ${stores.lmdb.per_s}/s p99 ${stores.lmdb.p99_ms} ms ${stores.lmdb.cpu_us} µs CPU/append; ` +
-        `segment file (length+CRC32, fdatasync per group) ${stores.segment.per_s}/s p99 ${stores.segment.p99_ms} ms ${stores.segment.cpu_us} µs CPU/append`,
-    );
-
     const steps = receiveSteps(poolFile);
     console.log(
-      `receiver steps, CPU per request: signature (HMAC-SHA256) ${steps.hmac_us} µs, JSON parse + check ${steps.parse_us} µs; log append ${stores.lmdb.cpu_us} µs (above)`,
+      `receiver steps, CPU per request: signature (HMAC-SHA256) ${steps.hmac_us} µs, JSON parse + check ${steps.parse_us} µs`,
     );
     const bare50 = await bare(poolFile, CONNECTIONS);
     const verifying50 = await bareVerifying(poolFile);
@@ -407,21 +308,37 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     // warm-up (JIT, the store's first pages, ClickHouse's first parts), not measured
     await load(`${base}/webhook/24203`, warmPoolFile, 3);
 
-    // A ceiling, not a mode: the same receiver (signature, parse, checks, answer) with a log that
-    // keeps nothing, so that the log's share of the gap to the bare server is measured
+    // The receiver alone (signature, parse, checks, answer) on each event log, nothing shipped: a
+    // log that keeps nothing (a ceiling, not a mode: the log's share of the gap to the bare server),
+    // then the stores compared where it matters, at the receiver's own rate (the evidence for ours)
     const secrets = new TenantSecretsCache(tenants, logger);
     await secrets.reload();
-    const keepsNothing = new FrontHandlers();
-    keepsNothing.add(isWebhookRequest, createWebhookReceiver({ secrets, log: nullLog(), logger }), {
-      forMachines: true,
-    });
-    const ceilingApp = createHttpApp(logger, { front: keepsNothing });
-    await ceilingApp.listen({ port: 0, host: '127.0.0.1' });
-    const noLog50 = await load(
-      `http://127.0.0.1:${(ceilingApp.server.address() as AddressInfo).port}/webhook/24201`,
-      poolFile,
+    const receiverOn = async (log: EventLog, seconds: number) => {
+      const front = new FrontHandlers();
+      front.add(isWebhookRequest, createWebhookReceiver({ secrets, log, logger }), { forMachines: true });
+      const app = createHttpApp(logger, { front });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const r = await load(
+        `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/webhook/24201`,
+        poolFile,
+        seconds,
+      );
+      await app.close();
+      await log.close();
+      return r;
+    };
+    const noLog50 = await receiverOn(nullLog(), SECONDS);
+    const storeSeconds = Math.max(3, Math.round(SECONDS / 2));
+    const storeOpts = (name: string) => ({ dir: path.join(dir, `store-${name}`), maxBytes: 1024 ** 3, consumers: [] });
+    const onLmdb = await receiverOn(new LmdbEventLog(storeOpts('lmdb')), storeSeconds);
+    const onSegmentMain = await receiverOn(
+      new SegmentEventLog({ ...storeOpts('main'), syncOnMain: true }),
+      storeSeconds,
     );
-    await ceilingApp.close();
+    const onSegmentPool = await receiverOn(
+      new SegmentEventLog({ ...storeOpts('pool'), syncOnMain: false }),
+      storeSeconds,
+    );
 
     await settle();
     ingest.shipper.stats.lags.length = 0;
@@ -529,6 +446,12 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     console.log(
       `receiver with a log that keeps nothing (a ceiling: the signature, parse, checks and answer alone): ${noLog50.rps.toFixed(0)} req/s  p50 ${noLog50.p50_ms} ms  ${noLog50.cpu_us} µs CPU/req, ratio ${(noLog50.rps / bare50.rps).toFixed(3)}`,
     );
+    const storeText = (r: typeof noLog50) =>
+      `${r.rps.toFixed(0)} req/s p99 ${r.p99_ms} ms ${r.cpu_us} µs CPU/req (loop ${r.loop_us})`;
+    console.log(
+      `the receiver on each event log store (nothing shipped, ${storeSeconds} s each): LMDB (lmdb-js, commit and sync on its threads) ${storeText(onLmdb)}; ` +
+        `segment files, O_DSYNC group write on the main thread (ours) ${storeText(onSegmentMain)}; the same on libuv's pool (TAYORI_EVENT_LOG_SYNC=pool) ${storeText(onSegmentPool)}`,
+    );
     const threadsText = (t: Record<string, number>) =>
       Object.entries(t)
         .filter(([, us]) => us >= 0.5)
@@ -588,12 +511,12 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       bare_rps: Math.round(bare50.rps),
       non2xx: tayori50.non2xx + tayori256.non2xx,
       exactly_once: exactlyOnce,
-      log_lmdb_appends_per_s: stores.lmdb.per_s,
-      log_lmdb_p99_ms: stores.lmdb.p99_ms,
-      log_segment_appends_per_s: stores.segment.per_s,
-      log_segment_p99_ms: stores.segment.p99_ms,
-      log_lmdb_cpu_us: stores.lmdb.cpu_us,
-      log_segment_cpu_us: stores.segment.cpu_us,
+      receiver_on_lmdb_rps: Math.round(onLmdb.rps),
+      receiver_on_lmdb_cpu_us: onLmdb.cpu_us,
+      receiver_on_segments_rps: Math.round(onSegmentMain.rps),
+      receiver_on_segments_cpu_us: onSegmentMain.cpu_us,
+      receiver_on_segments_pool_rps: Math.round(onSegmentPool.rps),
+      receiver_on_segments_pool_cpu_us: onSegmentPool.cpu_us,
       load_avg_1m: [Number(load1), Number(load2)],
       connections: CONNECTIONS,
       seconds: SECONDS,

@@ -1,9 +1,13 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { eventLogDir, eventLogMaxBytes } from '../ingest/index.ts';
 import { HANDLERS } from '../ingest/handler-runner.ts';
+import type { EventLog } from '../ingest/event-log.ts';
 import { LmdbEventLog } from '../ingest/lmdb-event-log.ts';
+import { SegmentEventLog } from '../ingest/segment-event-log.ts';
 import { SHIPPER } from '../ingest/shipper.ts';
 import { awaitSuite } from './suite-state.ts';
 
@@ -103,12 +107,13 @@ export function registerIngestCommand(program: Command, config: () => Config): v
         where = `稼働中の Tayori (${suite.url}, pid ${suite.pid})`;
         if (res.status !== 200) process.exitCode = 1;
       } else {
-        // no suite: the log on disk (what will ship at the next start)
-        const log = new LmdbEventLog({
-          dir: eventLogDir(cfg.dataDir),
-          maxBytes: eventLogMaxBytes(),
-          consumers: [SHIPPER, HANDLERS],
-        });
+        // no suite: the log on disk (what will ship at the next start; an older LMDB log as it is,
+        // taken over at the next start)
+        const dir = eventLogDir(cfg.dataDir);
+        const opts = { dir, maxBytes: eventLogMaxBytes(), consumers: [SHIPPER, HANDLERS] };
+        const log: EventLog = fs.existsSync(path.join(dir, 'data.mdb'))
+          ? new LmdbEventLog(opts)
+          : new SegmentEventLog({ ...opts, readOnly: true });
         try {
           const s = log.status();
           body = {

@@ -30,7 +30,7 @@ import {
 } from '../cards/index.ts';
 import { createDashboard } from '../dashboard/index.ts';
 import { createDelivery, type Delivery, registerDeliveryPages } from '../delivery/index.ts';
-import { createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
+import { adoptOlderEventLog, createIngest, eventLogDir, refusingWrites, type Ingest } from '../ingest/index.ts';
 import {
   createMileage,
   type Mileage,
@@ -157,6 +157,8 @@ export async function startSuite(
     // the demo's first package, made at start before the sandbox's history is in
     let firstPackageMade = false;
     const endpoints = (): LineEndpoints => ({ line: config.lineApiBaseUrl, sandbox: sandbox?.url });
+    if (await adoptOlderEventLog(eventLogDir(config.dataDir)))
+      logger.info('the event log kept by LMDB was taken over by segment files');
     const ingest = createIngest({
       ch,
       redis,

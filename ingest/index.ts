@@ -9,10 +9,17 @@ import type { TenantStore } from '../core/tenants.ts';
 import { registerAutoReply } from './auto-reply.ts';
 import { ClickSink, type ClickLimits } from './click-sink.ts';
 import { DailyRollup } from './daily-rollup.ts';
-import { eventLogMaxBytes, type EventLog, type EventLogStatus } from './event-log.ts';
+import {
+  DEFAULT_EVENT_LOG_MAX_BYTES,
+  eventLogMaxBytes,
+  eventLogSyncOnMain,
+  type EventLog,
+  type EventLogStatus,
+} from './event-log.ts';
 import { EventHandlerRegistry } from './event-handlers.ts';
 import { HANDLERS, HandlerRunner, type HandlerRunnerOptions } from './handler-runner.ts';
 import { LmdbEventLog } from './lmdb-event-log.ts';
+import { SegmentEventLog } from './segment-event-log.ts';
 import { SHIPPER, Shipper, type ShipperOptions } from './shipper.ts';
 import { LogTables } from './tables.ts';
 import { TenantSecretsCache } from './tenant-secrets.ts';
@@ -99,6 +106,39 @@ export function refusingWrites(
   });
 }
 
+/**
+ * An event log left in `dir` by an older Tayori (LMDB's data.mdb) is taken over by the segment files
+ * before the suite starts: its id, positions, the shipper's note and every entry a consumer still needs.
+ * Resolves true if there was one.
+ */
+export async function adoptOlderEventLog(dir: string): Promise<boolean> {
+  if (!fs.existsSync(path.join(dir, 'data.mdb'))) return false;
+  const old = new LmdbEventLog({ dir, maxBytes: DEFAULT_EVENT_LOG_MAX_BYTES, consumers: [SHIPPER, HANDLERS] });
+  try {
+    const positions = { [SHIPPER]: old.position(SHIPPER), [HANDLERS]: old.position(HANDLERS) };
+    const inflight = old.note('ship.inflight');
+    function* chunks() {
+      let after = Math.min(positions[SHIPPER].seq, positions[HANDLERS].seq);
+      for (;;) {
+        const chunk = old.read(after, 10_000);
+        if (chunk.length === 0) return;
+        yield chunk;
+        after = chunk[chunk.length - 1]!.seq;
+      }
+    }
+    SegmentEventLog.adopt(dir, {
+      id: old.id,
+      positions,
+      notes: inflight === undefined ? {} : { 'ship.inflight': inflight },
+      chunks: chunks(),
+    });
+  } finally {
+    await old.close();
+  }
+  for (const f of ['data.mdb', 'lock.mdb']) fs.rmSync(path.join(dir, f), { force: true });
+  return true;
+}
+
 /** The default place of the event log in a data directory. */
 export const eventLogDir = (dataDir: string) => path.join(dataDir, 'event-log');
 
@@ -112,10 +152,11 @@ export function createIngest(deps: IngestDeps): Ingest {
   const log =
     'log' in deps.eventLog
       ? deps.eventLog.log
-      : new LmdbEventLog({
+      : new SegmentEventLog({
           dir: deps.eventLog.dir,
           maxBytes: deps.eventLog.maxBytes ?? eventLogMaxBytes(),
           consumers: [SHIPPER, HANDLERS],
+          syncOnMain: eventLogSyncOnMain(),
         });
   const secrets = new TenantSecretsCache(deps.tenants, deps.logger);
   const handlers = new EventHandlerRegistry(deps.logger);

@@ -5,6 +5,8 @@ import {
   BacklogFullError,
   type EventLog,
   type EventLogStatus,
+  eventsIn,
+  logStatus,
   type LogEntry,
   type LogPosition,
   type LogRecord,
@@ -96,7 +98,7 @@ export class LmdbEventLog implements EventLog {
   #before(seq: number | undefined): { end: number; events: number } {
     if (seq === undefined) return { end: this.#lastEnd, events: this.#lastEvents };
     const d = decode(this.#events.get(seq)!);
-    return { end: d.e - (this.#events.get(seq)?.length ?? 0), events: d.n - countOf(d.r) };
+    return { end: d.e - (this.#events.get(seq)?.length ?? 0), events: d.n - eventsIn(d.r) };
   }
 
   #minPosition(): LogPosition {
@@ -124,7 +126,7 @@ export class LmdbEventLog implements EventLog {
       const seq = ++this.#lastSeq;
       const v = values[i]!;
       this.#lastEnd += v.length;
-      this.#lastEvents += countOf(records[i]!);
+      this.#lastEvents += eventsIn(records[i]!);
       v.writeDoubleLE(this.#lastEnd, 0);
       v.writeDoubleLE(t, 8);
       v.writeDoubleLE(this.#lastEvents, 16);
@@ -242,24 +244,14 @@ export class LmdbEventLog implements EventLog {
   }
 
   status(): EventLogStatus {
-    const consumers: EventLogStatus['consumers'] = {};
-    for (const [name, p] of this.#positions) {
-      consumers[name] = {
-        entries: this.#durable - p.seq,
-        events: this.#durableEvents - (p.events ?? 0),
-        bytes: this.#durableEnd - p.end,
-        oldestAgeMs: this.#ageOf(p.seq + 1),
-      };
-    }
-    // a failed sync marks the log unhealthy for a while even if nothing else is appended
-    const failing = this.#error !== undefined && Date.now() - this.#error.at < 60_000;
-    return {
-      healthy: !failing,
-      ...(failing ? { error: this.#error!.message } : {}),
+    return logStatus({
+      positions: this.#positions,
+      durable: { seq: this.#durable, end: this.#durableEnd, events: this.#durableEvents },
+      ageOf: (seq) => this.#ageOf(seq),
+      error: this.#error,
       bytes: this.#lastEnd - this.#minPosition().end,
       maxBytes: this.#o.maxBytes,
-      consumers,
-    };
+    });
   }
 
   async close(): Promise<void> {
@@ -278,9 +270,4 @@ function decode(v: Buffer): { e: number; t: number; n: number; r: LogRecord } {
     n: v.readDoubleLE(16),
     r: JSON.parse(v.toString('utf8', HEADER)) as LogRecord,
   };
-}
-
-/** Events a record stands for (a webhook request or a table's record may carry several). */
-function countOf(r: LogRecord): number {
-  return r.kind === 'webhook' ? r.events.length : r.kind === 'rows' ? r.rows.length : 1;
 }

@@ -7,7 +7,7 @@ import { SecretBox } from '../../core/crypto.ts';
 import { createHttpApp, FrontHandlers, type FastifyInstance } from '../../core/http.ts';
 import { createLogger } from '../../core/logger.ts';
 import { type TenantCredentials, TenantStore } from '../../core/tenants.ts';
-import { LmdbEventLog } from '../../ingest/lmdb-event-log.ts';
+import { SegmentEventLog } from '../../ingest/segment-event-log.ts';
 import { TenantSecretsCache } from '../../ingest/tenant-secrets.ts';
 import { createWebhookReceiver, isWebhookRequest } from '../../ingest/webhook-receiver.ts';
 import { harness, waitFor, type Harness } from '../helpers/index.ts';
@@ -17,7 +17,7 @@ let h: Harness;
 const logger = createLogger('silent');
 const BOT = `U${'1'.repeat(32)}`;
 let ch: ClickHouseClient;
-let log: LmdbEventLog;
+let log: SegmentEventLog;
 
 /** A store whose credentials() can be held after it has read the row: a slow reload. */
 class SlowTenants extends TenantStore {
@@ -34,7 +34,7 @@ class SlowTenants extends TenantStore {
 beforeAll(async () => {
   h = await harness();
   ch = h.ch;
-  log = new LmdbEventLog({ dir: path.join(h.dir, 'log'), maxBytes: 1 << 24, consumers: ['ship'] });
+  log = new SegmentEventLog({ dir: path.join(h.dir, 'log'), maxBytes: 1 << 24, consumers: ['ship'] });
   h.defer('close the event log', () => log.close());
 });
 afterAll(() => h?.close());

@@ -9,7 +9,7 @@ import { createLogger } from '../../core/logger.ts';
 import type { Redis } from '../../core/redis.ts';
 import type { TenantStore } from '../../core/tenants.ts';
 import { createIngest, type Ingest } from '../../ingest/index.ts';
-import { LmdbEventLog } from '../../ingest/lmdb-event-log.ts';
+import { SegmentEventLog } from '../../ingest/segment-event-log.ts';
 import { TenantSecretsCache } from '../../ingest/tenant-secrets.ts';
 import { createWebhookReceiver, isWebhookRequest } from '../../ingest/webhook-receiver.ts';
 import { harness, waitFor, type Harness } from '../helpers/index.ts';
@@ -240,7 +240,7 @@ describe('POST /webhook/:tenantId', () => {
   });
 
   it('answers 503 (never 200) when the log cannot take the write', async () => {
-    const closed = new LmdbEventLog({ dir: path.join(h.dir, 'closed-log'), maxBytes: 1 << 20, consumers: ['ship'] });
+    const closed = new SegmentEventLog({ dir: path.join(h.dir, 'closed-log'), maxBytes: 1 << 20, consumers: ['ship'] });
     await closed.close();
     const receiver = createWebhookReceiver({ secrets: new TenantSecretsCache(tenants, logger), log: closed, logger });
     const front = new FrontHandlers();

@@ -455,6 +455,7 @@ export class SegmentEventLog implements EventLog {
   }
 
   async commit(consumer: string, to: LogPosition): Promise<void> {
+    if (this.#o.readOnly) throw new Error('event log is read-only');
     if (to.seq <= this.position(consumer).seq) return;
     const before = this.#minPosition().seq;
     this.#state.positions[consumer] = { seq: to.seq, end: to.end, events: to.events };

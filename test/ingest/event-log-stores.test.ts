@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { BacklogFullError, type EventLog, eventLogSyncOnMain, type LogRecord } from '../../ingest/event-log.ts';
 import { adoptOlderEventLog } from '../../ingest/index.ts';
 import { LmdbEventLog } from '../../ingest/lmdb-event-log.ts';
@@ -110,6 +110,38 @@ describe.each([
     fs.writeFileSync(file, flipped);
     log = new SegmentEventLog({ syncOnMain, dir, maxBytes: 1 << 20, consumers: ['ship'] });
     expect(ids(log.read(0, 100))).toEqual([0, 1, 2, 3, 5]);
+    await log.close();
+  });
+
+  it('gives a failed write back whole: its appends reject, nothing of it is read or kept, the next append takes its place', async () => {
+    const dir = path.join(tmp.dir, `e${syncOnMain}`);
+    const open = () => new SegmentEventLog({ syncOnMain, dir, maxBytes: 1 << 20, consumers: ['ship'] });
+    let log = open();
+    for (let i = 0; i < 3; i++) await log.append([click(i)]);
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const spy = syncOnMain
+      ? vi.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
+          throw full;
+        })
+      : vi.spyOn(fs, 'write').mockImplementationOnce(((...args: unknown[]) => {
+          (args[args.length - 1] as (e: Error) => void)(full);
+        }) as typeof fs.write);
+    const failed = await Promise.allSettled([log.append([click(90)]), log.append([click(91)])]);
+    spy.mockRestore();
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(log.head()).toBe(3);
+    expect(log.status()).toMatchObject({ healthy: false, error: expect.stringContaining('ENOSPC') });
+    await log.append([click(3)]);
+    expect(log.read(0, 100).map((e) => [e.seq, ids([e])[0]])).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 2],
+      [4, 3],
+    ]);
+    expect(log.status().healthy).toBe(true);
+    await log.close();
+    log = open();
+    expect(ids(log.read(0, 100))).toEqual([0, 1, 2, 3]);
     await log.close();
   });
 

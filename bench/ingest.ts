@@ -233,8 +233,6 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
     makePool(poolFile, 'A');
     const outagePoolFile = path.join(dir, 'pool-outage.json');
     const outageIds = makePool(outagePoolFile, 'B');
-    const warmPoolFile = path.join(dir, 'pool-warm.json');
-    makePool(warmPoolFile, 'W');
 
     const steps = receiveSteps(poolFile);
     console.log(
@@ -305,8 +303,11 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       await ingest.runner.drained();
     };
 
-    // warm-up (JIT, the store's first pages, ClickHouse's first parts), not measured
-    await load(`${base}/webhook/24203`, warmPoolFile, 3);
+    // warm-up, not measured: JIT, the log's first segment, ClickHouse's first parts, and the reply
+    // path (the account's client, its connections to the reply API) with the mixed run's account
+    const warmPoolFile = path.join(dir, 'pool-warm.json');
+    makePool(warmPoolFile, 'W', true);
+    await load(`${base}/webhook/24204`, warmPoolFile, 3);
 
     // The receiver alone (signature, parse, checks, answer) on each event log, nothing shipped: a
     // log that keeps nothing (a ceiling, not a mode: the log's share of the gap to the bare server),

@@ -140,6 +140,12 @@ describe('ingest survives kill -9', () => {
     expect(status.errors?.['event_log.shipper']).toMatch(/refused/);
     await loadAndKill(second.url, second.child, reqs.slice(205, 400), 120);
     expect(acked(200, 400)).toBeGreaterThanOrEqual(120);
+    // stopped: `ingest status` reads the backlog on disk without touching it (it ships at the next start)
+    const stopped = await runCli(['ingest', 'status', '--json'], { env });
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const onDisk = JSON.parse(stopped.stdout) as { status: string; event_log: { backlog: { entries: number } } };
+    expect(onDisk.status).toBe('stopped');
+    expect(onDisk.event_log.backlog.entries).toBeGreaterThanOrEqual(120);
 
     // 3. ClickHouse takes writes again: killed while the backlog ships (and more load arrives)
     fs.rmSync(FAULT);

@@ -36,6 +36,8 @@ const FRAME = 8;
 /** Payload: seq, cumulative bytes, appended-at ms, cumulative events (float64 LE each), then the record as JSON. */
 const HEAD = 32;
 const STATE = 'state.json';
+/** A segment every consumer is past, kept to be written over as the next one (see #free). */
+const SPARE = 'spare.seg.tmp';
 const SEGMENT = /^(\d{16})\.seg$/;
 
 interface Segment {
@@ -90,9 +92,11 @@ export class SegmentEventLog implements EventLog {
   #error: { message: string; at: number } | undefined;
   #closed = false;
   #writing: Promise<void> | undefined;
+  /** SPARE is in the directory. */
+  #hasSpare = false;
 
   constructor(opts: SegmentEventLogOptions) {
-    this.#o = { cacheEntries: 50_000, segmentBytes: 64 * 1024 ** 2, readOnly: false, syncOnMain: true, ...opts };
+    this.#o = { cacheEntries: 50_000, segmentBytes: 8 * 1024 ** 2, readOnly: false, syncOnMain: true, ...opts };
     if (!this.#o.readOnly) fs.mkdirSync(opts.dir, { recursive: true });
     const saved = this.#readState();
     this.#state = saved ?? { id: randomUUID(), positions: {}, notes: {} };
@@ -208,6 +212,7 @@ export class SegmentEventLog implements EventLog {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     names.sort();
+    this.#hasSpare = !this.#o.readOnly && fs.existsSync(path.join(this.#o.dir, SPARE));
     for (const name of names) {
       const file = path.join(this.#o.dir, name);
       const buf = fs.readFileSync(file);
@@ -326,7 +331,7 @@ export class SegmentEventLog implements EventLog {
         seg = this.#beginSegment(first.seq);
       if (this.#o.syncOnMain) {
         let wrote = 0;
-        while (wrote < buf.length) wrote += fs.writeSync(this.#fd!, buf, wrote, buf.length - wrote);
+        while (wrote < buf.length) wrote += fs.writeSync(this.#fd!, buf, wrote, buf.length - wrote, seg.size + wrote);
       }
     } catch (e) {
       this.#takeBack(group, seg, e);
@@ -337,10 +342,11 @@ export class SegmentEventLog implements EventLog {
       return;
     }
     const fd = this.#fd!;
+    const at = seg!.size;
     this.#writing = (async () => {
       try {
         let wrote = 0;
-        while (wrote < buf.length) wrote += await writeAt(fd, buf, wrote, buf.length - wrote);
+        while (wrote < buf.length) wrote += await writeAt(fd, buf, wrote, buf.length - wrote, at + wrote);
       } catch (e) {
         this.#takeBack(group, seg, e);
         return;
@@ -373,7 +379,22 @@ export class SegmentEventLog implements EventLog {
     this.#fd = undefined;
     const file = path.join(this.#o.dir, `${String(first).padStart(16, '0')}.seg`);
     const c = fs.constants;
-    this.#fd = fs.openSync(file, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_DSYNC);
+    const spare = path.join(this.#o.dir, SPARE);
+    let reused = false;
+    if (this.#hasSpare) {
+      // written over in place: a write into blocks the file already has needs no metadata synced
+      // with it (about a third less time and CPU a group than appending); what is left of its old
+      // entries after the new ones fails the seq check at start and is cut
+      this.#hasSpare = false;
+      try {
+        fs.renameSync(spare, file);
+        this.#fd = fs.openSync(file, c.O_WRONLY | c.O_DSYNC);
+        reused = true;
+      } catch {
+        fs.rmSync(spare, { force: true });
+      }
+    }
+    if (!reused) this.#fd = fs.openSync(file, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_DSYNC);
     this.#syncDir();
     const seg: Segment = { file, first, offsets: [], size: 0 };
     this.#segments.push(seg);
@@ -471,13 +492,20 @@ export class SegmentEventLog implements EventLog {
     this.#free(after);
   }
 
-  /** Deletes the segments every consumer is past (never the one being written). */
+  /**
+   * Deletes the segments every consumer is past (never the one being written), keeping one as the
+   * spare the next segment is written over.
+   */
   #free(upTo: number): void {
     while (this.#segments.length > 1) {
       const seg = this.#segments[0]!;
       if (seg.first + seg.offsets.length - 1 > upTo) break;
       try {
-        fs.rmSync(seg.file, { force: true });
+        if (this.#hasSpare) fs.rmSync(seg.file, { force: true });
+        else {
+          fs.renameSync(seg.file, path.join(this.#o.dir, SPARE));
+          this.#hasSpare = true;
+        }
       } catch (e) {
         // kept for now: a later commit frees it
         this.#error = { message: `freeing the log failed: ${(e as Error).message}`, at: Date.now() };
@@ -549,9 +577,9 @@ function frameOf(seq: number, end: number, at: number, events: number, json: Buf
   return frame;
 }
 
-function writeAt(fd: number, buf: Buffer, offset: number, length: number): Promise<number> {
+function writeAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) =>
-    fs.write(fd, buf, offset, length, null, (e, n) => (e ? reject(e) : resolve(n))),
+    fs.write(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))),
   );
 }
 

@@ -168,7 +168,18 @@ describe.each([
     expect(files()).toBeLessThan(many);
     expect(ids(log.read(40, 1000))).toEqual(Array.from({ length: 20 }, (_, i) => 40 + i));
     expect(log.status().consumers.ship).toMatchObject({ entries: 20, events: 20 });
+    // a freed segment is kept as the spare the next one is written over: its old entries never show
+    expect(fs.existsSync(path.join(dir, 'spare.seg.tmp'))).toBe(true);
+    for (let i = 60; i < 90; i++) await log.append([click(i)]);
+    expect(fs.existsSync(path.join(dir, 'spare.seg.tmp'))).toBe(false);
+    expect(ids(log.read(40, 1000))).toEqual(Array.from({ length: 50 }, (_, i) => 40 + i));
     await log.close();
+    const again = new SegmentEventLog({ syncOnMain, dir, maxBytes: 1 << 20, consumers: ['ship', 'handle'] });
+    expect(ids(again.read(40, 1000))).toEqual(Array.from({ length: 50 }, (_, i) => 40 + i));
+    expect(again.head()).toBe(90);
+    await again.append([click(90)]);
+    expect(again.read(90, 1)[0]).toMatchObject({ seq: 91 });
+    await again.close();
   });
 });
 

@@ -122,7 +122,7 @@ export function eventLogMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
 /**
  * TAYORI_EVENT_LOG_SYNC: where the log's group write (O_DSYNC) waits for the disk — `main` (default:
  * the least CPU per webhook) or `pool` (libuv's threads: the event loop stays free while a slow disk
- * syncs, at about a fifth more CPU per webhook).
+ * syncs, at 6–30 % more CPU per webhook).
  */
 export function eventLogSyncOnMain(env: NodeJS.ProcessEnv = process.env): boolean {
   const raw = env.TAYORI_EVENT_LOG_SYNC?.trim() || 'main';

@@ -20,7 +20,7 @@ import { EventHandlerRegistry } from './event-handlers.ts';
 import { HANDLERS, HandlerRunner, type HandlerRunnerOptions } from './handler-runner.ts';
 import { LmdbEventLog } from './lmdb-event-log.ts';
 import { SegmentEventLog } from './segment-event-log.ts';
-import { SHIPPER, Shipper, type ShipperOptions } from './shipper.ts';
+import { SHIP_INFLIGHT, SHIPPER, Shipper, type ShipperOptions } from './shipper.ts';
 import { LogTables } from './tables.ts';
 import { TenantSecretsCache } from './tenant-secrets.ts';
 import { createWebhookReceiver, isWebhookRequest } from './webhook-receiver.ts';
@@ -116,7 +116,7 @@ export async function adoptOlderEventLog(dir: string): Promise<boolean> {
   const old = new LmdbEventLog({ dir, maxBytes: DEFAULT_EVENT_LOG_MAX_BYTES, consumers: [SHIPPER, HANDLERS] });
   try {
     const positions = { [SHIPPER]: old.position(SHIPPER), [HANDLERS]: old.position(HANDLERS) };
-    const inflight = old.note('ship.inflight');
+    const inflight = old.note(SHIP_INFLIGHT);
     function* chunks() {
       let after = Math.min(positions[SHIPPER].seq, positions[HANDLERS].seq);
       for (;;) {
@@ -129,7 +129,7 @@ export async function adoptOlderEventLog(dir: string): Promise<boolean> {
     SegmentEventLog.adopt(dir, {
       id: old.id,
       positions,
-      notes: inflight === undefined ? {} : { 'ship.inflight': inflight },
+      notes: inflight === undefined ? {} : { [SHIP_INFLIGHT]: inflight },
       chunks: chunks(),
     });
   } finally {

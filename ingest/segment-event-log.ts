@@ -153,21 +153,7 @@ export class SegmentEventLog implements EventLog {
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
     }
-    const tmp = path.join(dir, `${STATE}.tmp`);
-    fs.writeFileSync(tmp, JSON.stringify({ id: old.id, positions: old.positions, notes: old.notes } satisfies State));
-    const written = fs.openSync(tmp, 'r');
-    try {
-      fs.fdatasyncSync(written);
-    } finally {
-      fs.closeSync(written);
-    }
-    fs.renameSync(tmp, path.join(dir, STATE));
-    const d = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(d);
-    } finally {
-      fs.closeSync(d);
-    }
+    writeState(dir, { id: old.id, positions: old.positions, notes: old.notes }, true);
   }
 
   #readState(): State | undefined {
@@ -179,28 +165,8 @@ export class SegmentEventLog implements EventLog {
     }
   }
 
-  /** Replaces state.json whole; `durable`: synced (file and directory) before returning. */
   #saveState(durable: boolean): void {
-    const file = path.join(this.#o.dir, STATE);
-    const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify(this.#state));
-      if (durable) fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    if (durable) this.#syncDir();
-  }
-
-  #syncDir(): void {
-    const fd = fs.openSync(this.#o.dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeState(this.#o.dir, this.#state, durable);
   }
 
   /** Reads every segment, indexes its entries and cuts a torn tail off. */
@@ -395,7 +361,7 @@ export class SegmentEventLog implements EventLog {
       }
     }
     if (!reused) this.#fd = fs.openSync(file, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_DSYNC);
-    this.#syncDir();
+    syncDir(this.#o.dir);
     const seg: Segment = { file, first, offsets: [], size: 0 };
     this.#segments.push(seg);
     this.#sealed = false;
@@ -562,6 +528,31 @@ export class SegmentEventLog implements EventLog {
     this.#closed = true;
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
+  }
+}
+
+/** Replaces state.json whole; `durable`: synced (file and directory) before returning. */
+function writeState(dir: string, state: State, durable: boolean): void {
+  const file = path.join(dir, STATE);
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify(state));
+    if (durable) fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  if (durable) syncDir(dir);
+}
+
+/** Makes a directory's entries (a file made, renamed or deleted) durable. */
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -7,6 +7,8 @@ import type { LogTables } from './tables.ts';
 import { toRows, type RawEventRow } from './webhook-body.ts';
 
 export const SHIPPER = 'ship';
+/** The log's note of the batch being inserted (see InFlight). */
+export const SHIP_INFLIGHT = 'ship.inflight';
 
 /** raw_webhook_events' columns, in the order toRows builds them. */
 const RAW_EVENT_COLUMNS = [
@@ -194,7 +196,7 @@ export class Shipper {
   async #run(): Promise<void> {
     for (;;) {
       const pos = this.log.position(SHIPPER);
-      const noted = this.log.note('ship.inflight') as InFlight | undefined;
+      const noted = this.log.note(SHIP_INFLIGHT) as InFlight | undefined;
       const redo = noted && noted.from === pos.seq + 1 ? noted : undefined;
       const batch = this.log.read(pos.seq, redo ? redo.to - pos.seq : this.#o.maxEntries);
       if (batch.length === 0) {
@@ -229,7 +231,7 @@ export class Shipper {
   async #ship(batch: LogEntry[], note: boolean): Promise<void> {
     const first = batch[0]!;
     const last = batch[batch.length - 1]!;
-    if (note) await this.log.setNote('ship.inflight', { from: first.seq, to: last.seq } satisfies InFlight);
+    if (note) await this.log.setNote(SHIP_INFLIGHT, { from: first.seq, to: last.seq } satisfies InFlight);
     let webhooks = 0;
     const clicks: ClickRow[] = [];
     // each table's rows in log order (tables in the order first seen)
@@ -267,7 +269,7 @@ export class Shipper {
     for (const e of batch) this.#lag(now - e.at);
     this.rollup?.markDirty(dirty);
     await this.log.commit(SHIPPER, { seq: last.seq, end: last.end, events: last.events });
-    await this.log.setNote('ship.inflight', undefined);
+    await this.log.setNote(SHIP_INFLIGHT, undefined);
   }
 
   async #insertAll(

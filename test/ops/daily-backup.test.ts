@@ -111,8 +111,10 @@ it('the scheduled job makes a backup and prunes to the retention', async () => {
   await job.promote();
   const done = await waitFor(
     async () => {
+      // the snapshot itself must be finished: a job read just before it completes has no return value
+      // yet, even if isCompleted() (a second read) says it is done by now
       const j = await queue.getJob(job.id!);
-      return j && (await j.isCompleted()) ? j : undefined;
+      return j?.finishedOn && !j.failedReason && (await j.isCompleted()) ? j : undefined;
     },
     60_000,
     'the daily backup job done',

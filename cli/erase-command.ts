@@ -8,12 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { cardsStoreDir, CardStore, erasePersonalData } from '../cards/index.ts';
 import { AuditLog } from '../core/audit.ts';
 import { openClickHouse } from '../core/clickhouse.ts';
 import type { Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
-import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../core/data-keys.ts';
 import { AppError } from '../core/errors.ts';
 import { migrate } from '../core/migrations.ts';
 import { TenantStore } from '../core/tenants.ts';
@@ -34,6 +32,9 @@ interface EraseGateway {
 }
 
 async function directGateway(config: Config): Promise<EraseGateway> {
+  // loaded here, not at start: `tayori tenants …` would otherwise load the cards folder for every command
+  const [{ cardsStoreDir, CardStore, erasePersonalData }, { DataKeys, dataKeysDir, SuiteKeyProvider }] =
+    await Promise.all([import('../cards/index.ts'), import('../core/data-keys.ts')]);
   const box = loadSecretBox(config);
   const ch = await openClickHouse(config.clickhouse);
   await migrate(ch);

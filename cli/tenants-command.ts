@@ -5,7 +5,7 @@ import type { Config } from '../core/config.ts';
 import { loadSecretBox } from '../core/crypto.ts';
 import { migrate } from '../core/migrations.ts';
 import { AppError } from '../core/errors.ts';
-import { setUpLiffApp, type LiffSetupInput } from '../core/resident/index.ts';
+import type { LiffSetupInput } from '../core/resident/index.ts';
 import {
   TenantStore,
   type CredentialsInput,
@@ -69,7 +69,9 @@ async function directGateway(config: Config): Promise<TenantsGateway> {
           400,
         );
       }
-      // without a running suite there is no sandbox: only tenants on LINE itself
+      // without a running suite there is no sandbox: only tenants on LINE itself (the resident
+      // frame's module loaded only here: every other tenants command starts without it)
+      const { setUpLiffApp } = await import('../core/resident/index.ts');
       const r = await setUpLiffApp({
         tenants: store,
         tenantId: id,

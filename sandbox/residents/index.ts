@@ -39,7 +39,7 @@
 import { performance } from 'node:perf_hooks';
 import { sandboxConfigSchema, type ChannelWorld, type SandboxConfig, type World } from '../world.ts';
 import { SimChannelWorld } from './channel-world.ts';
-import { jstDay, SimClock } from './clock.ts';
+import { HOUR_MS, jstDay, SimClock } from './clock.ts';
 import type { WebhookEvent } from './events.ts';
 import { Semaphore, WebhookSender, type WebhookSenderOptions, type WebhookStats } from './webhook-sender.ts';
 
@@ -80,6 +80,8 @@ export class SandboxWorld implements World {
   private readonly byToken = new Map<string, SimChannelWorld>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Whether the run in flight goes to simulated now exactly (not only to its last whole hour). */
+  private runningExact = false;
   private halted = false;
   private readonly sliceMs: number;
   private readonly tickMs: number;
@@ -138,7 +140,7 @@ export class SandboxWorld implements World {
   start(): void {
     if (this.timer) return;
     this.halted = false;
-    this.timer = setInterval(() => void this.catchUp(), this.tickMs);
+    this.timer = setInterval(() => void this.run(false), this.tickMs);
     this.timer.unref?.();
     for (const w of this.list) void w.warmFollowerIds();
   }
@@ -148,21 +150,35 @@ export class SandboxWorld implements World {
    * Concurrent calls share one run.
    */
   catchUp(): Promise<void> {
-    if (this.running) return this.running;
-    const run = this.runUntilNow().finally(() => {
+    return this.run(true);
+  }
+
+  /**
+   * One run up to simulated now. The ticker's runs (`exact` false) stop at the last whole hour while
+   * the clock fast-forwards through history: its target moves `speed` × 50 ms a tick (100 minutes by
+   * default), and simulating the part hour one-second cell by one-second cell (the grid near real
+   * time) took a core in the demo, for behaviour an hour cell gives the same way a moment later.
+   * Callers that need behaviour up to now (advanceBy, settle) wait for such a run, then run exactly.
+   */
+  private run(exact: boolean): Promise<void> {
+    if (this.running && (this.runningExact || !exact)) return this.running;
+    if (this.running) return this.running.then(() => this.run(true));
+    const run = this.runUntilNow(exact).finally(() => {
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
+    this.runningExact = exact;
     return run;
   }
 
-  private async runUntilNow(): Promise<void> {
+  private async runUntilNow(exact: boolean): Promise<void> {
     for (;;) {
       // While catching up at high speed, simulated now can run ahead of the simulation for long:
       // stop() must not wait for it.
       if (this.halted) return;
-      const target = this.clock.now();
+      const now = this.clock.now();
       const history = this.realNow();
+      const target = exact || now + HOUR_MS > history ? now : Math.floor(now / HOUR_MS) * HOUR_MS;
       let done = true;
       let held = false;
       const until = performance.now() + this.sliceMs;

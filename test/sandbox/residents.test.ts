@@ -719,6 +719,27 @@ describe('behaviour over time', () => {
     const first = ch.followersInsight(dayToYmd(jstDay(Date.parse(start)) - 1));
     expect(ch.followersInsight(yesterday).followers! - first.followers!).toBe(follows);
   });
+
+  it('fast-forwarding, the ticker lays down whole hours only; settle() goes to simulated now exactly', async () => {
+    // the real clock moves only when the test says: 37 ms of it is 74 simulated minutes at 120,000×
+    let real = START_MS + 30 * DAY_MS;
+    const w = createWorld(
+      { ...config(channel()), clock: { start: START, speed: 120_000 } },
+      { now: () => real, tickMs: 5 },
+    );
+    worlds.push(w);
+    const sim = w.channels()[0]!.sim;
+    w.start();
+    real += 37;
+    const now = w.now();
+    expect(now).toBe(START_MS + 74 * 60_000);
+    // the ticker stops at the last whole hour (behind the clock by a part hour, not simulated second by second)
+    await vi.waitFor(() => expect(sim.processedUpTo).toBe(START_MS + 3_600_000), { timeout: 5_000, interval: 10 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sim.processedUpTo).toBe(START_MS + 3_600_000);
+    await w.settle();
+    expect(sim.processedUpTo).toBe(now);
+  });
 });
 
 describe('webhook delivery limits', () => {

@@ -335,6 +335,6 @@ ${jsonBlock('chart-data', charts)}`;
     body,
     // the charts (as the default loads them) and delivery's live list of this tenant's deliveries
     scripts: ['apexcharts.js', 'charts.js', 'live-deliveries.js'],
-    styles: ['apexcharts.css', 'apexcharts-legend.css'],
+    styles: ['apexcharts.css', 'apexcharts-legend.css', 'line-preview.css'],
   });
 }

@@ -36,6 +36,7 @@ export function registerDeliveryPages(shell: PageShell): void {
     'delivery-settings.js': file('./browser/delivery-settings.ts'),
     'live-deliveries.js': file('./browser/live-deliveries.ts'),
     'composer.css': file('./public/composer.css'),
+    'line-preview.css': file('./public/line-preview.css'),
     'delivery-settings.css': file('./public/delivery-settings.css'),
   });
   shell.page<{ id: string }>('/municipalities/:id/deliveries', async ({ req, principal, tenants }) =>
@@ -116,7 +117,7 @@ export function deliveriesPage(
   return {
     title: `${tenant.name} の配信`,
     scripts: ctx.canDeliver ? ['live-deliveries.js', 'composer.js'] : ['live-deliveries.js'],
-    styles: ctx.canDeliver ? ['records.css', 'composer.css'] : [],
+    styles: ctx.canDeliver ? ['records.css', 'composer.css', 'line-preview.css'] : ['line-preview.css'],
     body: html`<h1>${tenant.name} の配信 <small><a href="/municipalities/${tenant.id}">状況を見る</a> <a id="settings-link" href="/municipalities/${tenant.id}/delivery-settings">配信設定 (地域・分野・登録項目・テスト端末・リッチメニュー)</a> <a id="mail-link" href="/municipalities/${tenant.id}/mail">メールからの配信</a></small></h1>
 ${composer}
 <h2>配信一覧と進み具合</h2>

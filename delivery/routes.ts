@@ -32,7 +32,7 @@ import { renderPreview } from './preview.ts';
 import type { ResidentStore } from './residents.ts';
 import { residentsCsv } from './residents-export.ts';
 import type { RichMenuService } from './rich-menu.ts';
-import { parseOrThrow, type DeliveryService } from './service.ts';
+import { parseOrThrow, restoreLinks, type DeliveryService } from './service.ts';
 import type { DeliveryStore, ListedDelivery } from './store.ts';
 import { tokyoDateTime } from '../core/time.ts';
 
@@ -192,6 +192,12 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     return sendCsv(reply, `配信一覧_${tenant.name}.csv`, body);
   });
   app.get(`${base}/deliveries/:deliveryId`, pre, async (req) => service.get(tid(req), param(req, 'deliveryId')));
+  // what a delivery said, as the residents' talk screen shows it (anyone who may see the tenant)
+  app.get(`${base}/deliveries/:deliveryId/preview`, pre, async (req) => {
+    const tenant = await tenants.require(tid(req));
+    const d = await store.require(tenant.id, param(req, 'deliveryId'));
+    return renderPreview(tenant.name, restoreLinks(d.messages, d.links));
+  });
   app.get(`${base}/deliveries/:deliveryId/batches`, pre, async (req) => ({
     batches: await store.batches(tid(req), param(req, 'deliveryId')),
   }));

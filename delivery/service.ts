@@ -76,6 +76,14 @@ export function extractLinks(messages: DeliveryMessage[]): { messages: DeliveryM
   });
   return { messages: out, links };
 }
+/** The messages as staff wrote them: each {{link:N}} placeholder back to links[N]. */
+export function restoreLinks(messages: DeliveryMessage[], links: readonly string[]): DeliveryMessage[] {
+  return messages.map((m) =>
+    m.type !== 'text'
+      ? m
+      : { ...m, text: m.text.replace(/\{\{link:(\d+)\}\}/g, (_, n: string) => links[Number(n)] ?? '') },
+  );
+}
 export type DeliveryInput = z.input<typeof deliveryInputSchema>;
 
 export const testSendSchema = z.object({

@@ -17,13 +17,13 @@ import {
 } from '../../core/browser/kit.ts';
 import { draftOf, MessageEditor } from './composer-messages.ts';
 import { catalogOf, SegmentBuilder, segmentOf } from './composer-segment.ts';
-import { busy, deliveriesChanged, EDIT_DELIVERY, nf } from './page.ts';
+import { busy, COPY_DELIVERY, deliveriesChanged, EDIT_DELIVERY, nf } from './page.ts';
 import type { Audience, AttributeItem, Category, DeliveryRecord, TestDevice } from './types.ts';
 
 declare global {
   interface Window {
     /** The audience the page would send, and opening a draft (for tests and the console). */
-    tayoriComposer?: { audience: () => Audience; load: (id: string) => Promise<void> };
+    tayoriComposer?: { audience: () => Audience; load: (id: string, copy?: boolean) => Promise<void> };
   }
 }
 
@@ -320,32 +320,37 @@ function start(form: HTMLFormElement): void {
     );
   };
 
-  /** Opens a draft in the composer: its contents, audience and options, saved back to it. */
-  const load = async (id: string): Promise<void> => {
-    say(result, '下書きを読み込んでいます…');
+  /**
+   * Opens a draft in the composer: its contents, audience and options, saved back to it. With `copy`,
+   * any delivery (sent, scheduled, cancelled …) becomes a new one: the same contents, audience and
+   * options under 「(複製)」, saved as a new delivery; the original stays as it is.
+   */
+  const load = async (id: string, copy = false): Promise<void> => {
+    const what = copy ? '配信' : '下書き';
+    say(result, `${what}を読み込んでいます…`);
     const r = await api<DeliveryRecord>('GET', `${base}/deliveries/${encodeURIComponent(id)}`);
     if (!r.ok) {
-      say(result, `下書きを開けませんでした: ${errorText(r)}`, true);
+      say(result, `${what}を開けませんでした: ${errorText(r)}`, true);
       return;
     }
     const d = r.body;
-    if (d.status !== 'draft') {
+    if (!copy && d.status !== 'draft') {
       say(result, 'この配信は下書きではないため編集できません。', true);
       return;
     }
     const a: Audience = d.audience ?? { type: 'all' };
     const seg = a.type === 'segment' ? segmentOf(a.condition) : null;
     if (a.type === 'segment' && !seg) {
-      say(result, 'この下書きのセグメントは画面の条件組み立てでは表せません。API で変更してください。', true);
+      say(result, `この${what}のセグメントは画面の条件組み立てでは表せません。API で変更してください。`, true);
       return;
     }
     if (a.type === 'users') {
-      say(result, 'この下書きの配信対象 (指定した住民) は画面では選べません。API で変更してください。', true);
+      say(result, `この${what}の配信対象 (指定した住民) は画面では選べません。API で変更してください。`, true);
       return;
     }
     if (seg) builder.segment = seg;
     const links = d.links ?? [];
-    title.value = d.title;
+    title.value = copy ? `${d.title} (複製)`.slice(0, 100) : d.title;
     notificationDisabled.checked = !!d.notificationDisabled;
     trackClicks.checked = links.length > 0;
     clickBucket.value = d.clickBucket || '';
@@ -356,11 +361,17 @@ function start(form: HTMLFormElement): void {
     messages.set((d.messages ?? []).map((m) => draftOf(m, links)));
     syncOptions();
     audienceChanged();
-    setEditing({ id: d.id, title: d.title });
-    say(result, `下書き「${d.title}」を開きました。`);
+    setEditing(copy ? null : { id: d.id, title: d.title });
+    say(
+      result,
+      copy
+        ? `「${d.title}」を複製しました。内容を確かめて保存するか送ってください (元の配信はそのままです)。`
+        : `下書き「${d.title}」を開きました。`,
+    );
     title.focus();
   };
   document.addEventListener(EDIT_DELIVERY, (e) => void load((e as CustomEvent<{ id: string }>).detail.id));
+  document.addEventListener(COPY_DELIVERY, (e) => void load((e as CustomEvent<{ id: string }>).detail.id, true));
 
   messages.render();
   syncOptions();

@@ -1,12 +1,13 @@
 /**
  * A municipality's deliveries with live progress (#live-deliveries, on 配信 and on the 市町 page):
- * progress, LINE's open rate and clicks, クリック内訳, and with the deliver permission 編集 (a draft, in
- * the composer), 送信, 日時を変更 and 予約取り消し; さらに表示 for older ones; refreshed while any is
- * sending, and when the composer saves one (DELIVERIES_CHANGED).
+ * progress, LINE's open rate and clicks, クリック内訳, 内容 (what it said, as the talk screen shows it,
+ * and how it was sent), and with the deliver permission 編集 (a draft, in the composer), 複製 (any
+ * delivery, as a new one in the composer), 送信, 日時を変更 and 予約取り消し; さらに表示 for older ones;
+ * refreshed while any is sending, and when the composer saves one (DELIVERIES_CHANGED).
  */
 import { api, dateTime, el, errorText, vocabulary } from '../../core/browser/kit.ts';
-import type { Category, DeliveryClicks, DeliveryStatus, ListedDelivery } from './types.ts';
-import { DELIVERIES_CHANGED, editDelivery } from './page.ts';
+import type { Category, DeliveryClicks, DeliveryRecord, DeliveryStatus, ListedDelivery } from './types.ts';
+import { copyDelivery, DELIVERIES_CHANGED, editDelivery } from './page.ts';
 
 const STATUS: Record<DeliveryStatus, string> = {
   draft: '下書き',
@@ -157,9 +158,17 @@ function start(live: HTMLElement): void {
       });
       clicks.append(' ', more);
     }
+    const contentButton: HTMLButtonElement = el('button', {
+      type: 'button',
+      class: 'link-button',
+      text: '内容',
+      'aria-label': `「${d.title}」の内容`,
+      'aria-expanded': 'false',
+      onclick: () => void content(d, tr, contentButton),
+    });
     tr.append(
       el('td', { text: dateTime(new Date(d.scheduledAt ?? d.at).toISOString()) }),
-      el('td', { class: 'wrap', text: d.title }),
+      el('td', { class: 'wrap' }, [d.title, ' ', contentButton]),
       el('td', { class: 'wrap', text: d.audienceLabel }),
       el('td', { text: STATUS[d.status] ?? d.status }),
       el('td', { class: 'num' }, [bar, ` ${count(d.accepted)} / ${count(d.targets)}`, ...skippedNote(d)]),
@@ -213,6 +222,20 @@ function start(live: HTMLElement): void {
           },
         }),
       );
+    // 複製 opens any delivery in the composer as a new one (the original stays as it is)
+    if (composer)
+      cell.appendChild(
+        el('button', {
+          type: 'button',
+          class: 'secondary',
+          text: '複製',
+          'aria-label': `「${d.title}」を複製して新しい配信を作る`,
+          onclick: () => {
+            copyDelivery(d.id);
+            composer.scrollIntoView({ block: 'start' });
+          },
+        }),
+      );
     if (d.status === 'draft')
       act('送信', 'send', `「${d.title}」を ${d.audienceLabel} に今すぐ送ります。よろしいですか?`);
     if (d.status === 'scheduled') {
@@ -234,15 +257,15 @@ function start(live: HTMLElement): void {
 
   /** クリック内訳: clicks per tracked link and attribute group, in a row under the delivery's (toggles). */
   const clickBreakdown = async (d: ListedDelivery, tr: HTMLTableRowElement, button: HTMLButtonElement) => {
-    const next = tr.nextElementSibling;
-    if (next?.classList.contains('breakdown')) {
-      next.remove();
+    const shown = document.getElementById(`clicks-${d.id}`);
+    if (shown) {
+      shown.remove();
       button.setAttribute('aria-expanded', 'false');
       return;
     }
     const cell = el('td', { text: '読み込み中…' });
     cell.colSpan = tr.children.length;
-    tr.after(el('tr', { class: 'breakdown' }, [cell]));
+    tr.after(el('tr', { class: 'breakdown', id: `clicks-${d.id}` }, [cell]));
     button.setAttribute('aria-expanded', 'true');
     const [clicks, cats] = await Promise.all([
       api<DeliveryClicks>('GET', `${base}/deliveries/${encodeURIComponent(d.id)}/clicks`),
@@ -289,6 +312,49 @@ function start(live: HTMLElement): void {
           ),
         ),
       ]),
+    );
+  };
+
+  /** 内容: the delivery's messages as the residents' talk screen shows them, and how it was sent (toggles). */
+  const content = async (d: ListedDelivery, tr: HTMLTableRowElement, button: HTMLButtonElement) => {
+    const shown = document.getElementById(`content-${d.id}`);
+    if (shown) {
+      shown.remove();
+      button.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    const cell = el('td', { text: '読み込み中…' });
+    cell.colSpan = tr.children.length;
+    tr.after(el('tr', { class: 'breakdown delivery-content', id: `content-${d.id}` }, [cell]));
+    button.setAttribute('aria-expanded', 'true');
+    const path = `${base}/deliveries/${encodeURIComponent(d.id)}`;
+    const [preview, record] = await Promise.all([
+      api<{ html?: string }>('GET', `${path}/preview`),
+      api<DeliveryRecord>('GET', path),
+    ]);
+    cell.textContent = '';
+    if (!preview.ok || typeof preview.body.html !== 'string' || !record.ok) {
+      cell.textContent = `配信の内容を読み込めませんでした (${errorText(preview.ok ? record : preview)})。`;
+      return;
+    }
+    const r = record.body;
+    const phone = el('div', { class: 'phone', role: 'group', 'aria-label': `「${d.title}」の住民の LINE での見え方` });
+    phone.innerHTML = preview.body.html; // server-built through core/html.ts: the server escaped every text in it
+    for (const a of phone.querySelectorAll('a')) a.setAttribute('target', '_blank');
+    const links = r.links ?? [];
+    const facts: Array<[string, string]> = [
+      ['配信対象', d.audienceLabel],
+      ['送り方', r.sendMethod === 'multicast' ? 'マルチキャスト (500 人ずつ)' : '一斉配信 (broadcast)'],
+      ['通知', r.notificationDisabled ? '通知なしで送る' : '通知あり'],
+      ['クリック計測', links.length ? `本文の URL ${links.length} 件を計測` : 'なし'],
+    ];
+    cell.append(
+      el(
+        'dl',
+        {},
+        facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: v })]),
+      ),
+      phone,
     );
   };
 

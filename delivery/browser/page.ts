@@ -22,7 +22,11 @@ export function busy(button: HTMLButtonElement, on: boolean): void {
 export const DELIVERIES_CHANGED = 'tayori:deliveries-changed';
 /** Fired on document by the list's 編集 with `detail: { id }`: the composer opens that draft. */
 export const EDIT_DELIVERY = 'tayori:edit-delivery';
+/** Fired on document by the list's 複製 with `detail: { id }`: the composer starts a new delivery from it. */
+export const COPY_DELIVERY = 'tayori:copy-delivery';
 
 export const deliveriesChanged = (): void => void document.dispatchEvent(new CustomEvent(DELIVERIES_CHANGED));
 export const editDelivery = (id: string): void =>
   void document.dispatchEvent(new CustomEvent<{ id: string }>(EDIT_DELIVERY, { detail: { id } }));
+export const copyDelivery = (id: string): void =>
+  void document.dispatchEvent(new CustomEvent<{ id: string }>(COPY_DELIVERY, { detail: { id } }));

@@ -271,6 +271,26 @@ describe('validation', () => {
     expect(r.json.html).toContain('&lt;b&gt;');
     expect(r.json.notificationText).toBe('健診のご案内 https://example.jp/kenshin <b>');
   });
+
+  it('previews a saved delivery as it was written (its tracked link back in), within its tenant only', async () => {
+    const d = await api('POST', `${T}/deliveries`, {
+      title: '保存した配信のプレビュー',
+      messages: [text('健診のご案内 https://example.jp/kenshin <b>')],
+      trackClicks: true,
+    });
+    expect(d.status).toBe(201);
+    const stored = await api('GET', `${T}/deliveries/${d.json.id}`);
+    expect(stored.json.links).toEqual(['https://example.jp/kenshin']);
+    const r = await api('GET', `${T}/deliveries/${d.json.id}/preview`);
+    expect(r.status).toBe(200);
+    expect(r.json.html).toContain('<a href="https://example.jp/kenshin"');
+    expect(r.json.html).not.toContain('{{link');
+    expect(r.json.html).toContain('&lt;b&gt;');
+    const elsewhere = await api('GET', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}/preview`);
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.json.error.code).toBe('delivery_not_found');
+    expect((await fetch(`${base}${T}/deliveries/${d.json.id}/preview`)).status).toBe(401);
+  });
 });
 
 describe('audiences', () => {

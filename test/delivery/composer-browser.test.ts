@@ -585,6 +585,49 @@ describe('配信 composer in Chromium', () => {
     await page.locator('#live-deliveries').screenshot({ path: path.join(shots, 'composer-7-clicks.png') });
     await page.click('button[aria-label="「クリック内訳の確認」のクリック内訳"]');
     expect(await page.$('#live-deliveries tr.breakdown')).toBeNull();
+    // 内容: what the delivery said as the talk screen shows it (its link as written, not /r/…), and how it went out
+    await page.click('button[aria-label="「クリック内訳の確認」の内容"]');
+    const content = page.locator(`#content-${tracked.body.id}`);
+    await content.locator('.line-preview .bubble.text').waitFor();
+    expect(await content.locator('.bubble.text').textContent()).toBe('教室の案内 https://example.jp/kyoshitsu');
+    const facts = await content.locator('dl').textContent();
+    expect(facts).toContain('マルチキャスト (500 人ずつ)');
+    expect(facts).toContain('本文の URL 1 件を計測');
+    expect(facts).toContain('通知あり');
+    await page.locator('#live-deliveries').screenshot({ path: path.join(shots, 'composer-8-content.png') });
+    await page.click('button[aria-label="「クリック内訳の確認」の内容"]');
+    expect(await content.count()).toBe(0);
+    // 複製: the sent delivery as a new one in the composer, saved as a new draft; the original is unchanged
+    await page.click('button[aria-label="「クリック内訳の確認」を複製して新しい配信を作る"]');
+    await page.waitForFunction(() => document.getElementById('composer-result')!.textContent!.includes('複製しました'));
+    expect(await page.isVisible('#composer-editing')).toBe(false);
+    expect(await page.inputValue('input[name=title]')).toBe('クリック内訳の確認 (複製)');
+    expect(await page.inputValue('[data-field="messages.0.text"]')).toBe('教室の案内 https://example.jp/kyoshitsu');
+    expect(await page.evaluate(() => (window as any).tayoriComposer.audience())).toMatchObject({
+      type: 'segment',
+      condition: { attr: 'residence', op: 'in', values: [area, otherArea] },
+    });
+    expect(await page.isChecked('input[name=trackClicks]')).toBe(true);
+    const [post] = await Promise.all([
+      page.waitForRequest(
+        (r) => r.method() === 'POST' && new URL(r.url()).pathname === `/api/v1/tenants/${TENANT}/deliveries`,
+      ),
+      page.click('#composer button[type=submit]'),
+    ]);
+    expect((post.postDataJSON() as { send: string; sendMethod: string }).send).toBe('draft');
+    await row('クリック内訳の確認 (複製)').waitFor();
+    const copies = (
+      await op<{ deliveries: Array<{ id: string; title: string; status: string }> }>(
+        'GET',
+        `/api/v1/tenants/${TENANT}/deliveries`,
+      )
+    ).body.deliveries.filter((d) => d.title.startsWith('クリック内訳の確認'));
+    expect(copies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: tracked.body.id, status: 'done', title: 'クリック内訳の確認' }),
+        expect.objectContaining({ status: 'draft', title: 'クリック内訳の確認 (複製)' }),
+      ]),
+    );
     expect(await row('開封率の確認').locator('td').allTextContents()).toEqual(
       expect.arrayContaining(['送信済み', '100.0%', '3 内訳']),
     );

@@ -255,18 +255,32 @@ function start(live: HTMLElement): void {
     return bucket;
   };
 
-  /** クリック内訳: clicks per tracked link and attribute group, in a row under the delivery's (toggles). */
-  const clickBreakdown = async (d: ListedDelivery, tr: HTMLTableRowElement, button: HTMLButtonElement) => {
-    const shown = document.getElementById(`clicks-${d.id}`);
+  /**
+   * A row under a delivery's, opened or closed by its button: closed (undefined) when it was open, else
+   * its one cell, 読み込み中… until the caller fills it.
+   */
+  const toggleRow = (
+    tr: HTMLTableRowElement,
+    button: HTMLButtonElement,
+    id: string,
+    className: string,
+  ): HTMLTableCellElement | undefined => {
+    const shown = document.getElementById(id);
+    button.setAttribute('aria-expanded', shown ? 'false' : 'true');
     if (shown) {
       shown.remove();
-      button.setAttribute('aria-expanded', 'false');
-      return;
+      return undefined;
     }
     const cell = el('td', { text: '読み込み中…' });
     cell.colSpan = tr.children.length;
-    tr.after(el('tr', { class: 'breakdown', id: `clicks-${d.id}` }, [cell]));
-    button.setAttribute('aria-expanded', 'true');
+    tr.after(el('tr', { class: className, id }, [cell]));
+    return cell;
+  };
+
+  /** クリック内訳: clicks per tracked link and attribute group, in a row under the delivery's (toggles). */
+  const clickBreakdown = async (d: ListedDelivery, tr: HTMLTableRowElement, button: HTMLButtonElement) => {
+    const cell = toggleRow(tr, button, `clicks-${d.id}`, 'breakdown');
+    if (!cell) return;
     const [clicks, cats] = await Promise.all([
       api<DeliveryClicks>('GET', `${base}/deliveries/${encodeURIComponent(d.id)}/clicks`),
       areaNames ? null : api<{ categories?: Category[] }>('GET', `${base}/categories`),
@@ -317,16 +331,8 @@ function start(live: HTMLElement): void {
 
   /** 内容: the delivery's messages as the residents' talk screen shows them, and how it was sent (toggles). */
   const content = async (d: ListedDelivery, tr: HTMLTableRowElement, button: HTMLButtonElement) => {
-    const shown = document.getElementById(`content-${d.id}`);
-    if (shown) {
-      shown.remove();
-      button.setAttribute('aria-expanded', 'false');
-      return;
-    }
-    const cell = el('td', { text: '読み込み中…' });
-    cell.colSpan = tr.children.length;
-    tr.after(el('tr', { class: 'breakdown delivery-content', id: `content-${d.id}` }, [cell]));
-    button.setAttribute('aria-expanded', 'true');
+    const cell = toggleRow(tr, button, `content-${d.id}`, 'breakdown delivery-content');
+    if (!cell) return;
     const path = `${base}/deliveries/${encodeURIComponent(d.id)}`;
     const [preview, record] = await Promise.all([
       api<{ html?: string }>('GET', `${path}/preview`),

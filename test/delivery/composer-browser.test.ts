@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { AxeBuilder } from '@axe-core/playwright';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -594,6 +595,11 @@ describe('配信 composer in Chromium', () => {
     expect(facts).toContain('マルチキャスト (500 人ずつ)');
     expect(facts).toContain('本文の URL 1 件を計測');
     expect(facts).toContain('通知あり');
+    const axe = await new AxeBuilder({ page })
+      .include('#live-deliveries')
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+      .analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`)).toEqual([]);
     await page.locator('#live-deliveries').screenshot({ path: path.join(shots, 'composer-8-content.png') });
     await page.click('button[aria-label="「クリック内訳の確認」の内容"]');
     expect(await content.count()).toBe(0);

@@ -1,7 +1,9 @@
 /**
  * Logical erasure at the end of the service (Saitama's specification 2.3 (4), ISMAP's 論理的消去):
  * the tenant's data key is destroyed, so every personal field sealed with it can never be decrypted
- * again; the sealed records are then removed as well. A データ消去証明書 (PDF, 和暦) says what was
+ * again; the sealed records are then removed as well. The pushes to chosen holders (delivery's
+ * records of who was a holder, by LINE user id) lose their recipients first, so an erasure that
+ * cannot reach ClickHouse stops before the key goes. A データ消去証明書 (PDF, 和暦) says what was
  * erased, how, when and the destroyed key's fingerprint; the erasure is audited (counts and the
  * fingerprint only).
  */
@@ -19,6 +21,8 @@ export interface ErasureResult {
   tenantId: string;
   tenantName: string;
   records: number;
+  /** Pushes to holders whose recipients were removed from delivery's records (null: no delivery here). */
+  pushes: number | null;
   key: DestroyedKey;
   erasedAt: string;
   /** The certificate (PDF). */
@@ -34,6 +38,8 @@ export async function erasePersonalData(d: {
   store: CardStore;
   audit: AuditLog;
   by: AuditContext;
+  /** Removes the recipients (LINE user ids) of the tenant's pushes to holders; how many pushes. */
+  forgetPushRecipients?: () => Promise<number>;
 }): Promise<ErasureResult> {
   if (d.confirm !== d.tenantId) {
     throw new AppError(
@@ -52,6 +58,7 @@ export async function erasePersonalData(d: {
     tenantId: d.tenantId,
     detail: { records: keys.length, keyFingerprint: d.keys.fingerprint(d.tenantId) ?? null },
   });
+  const pushes = d.forgetPushRecipients ? await d.forgetPushRecipients() : null;
   const key = d.keys.destroy(d.tenantId);
   await d.store.households.transaction(() => {
     for (const k of keys) d.store.households.remove(k);
@@ -59,17 +66,18 @@ export async function erasePersonalData(d: {
   await d.audit.by(d.by, {
     action: 'personal_data_erased',
     tenantId: d.tenantId,
-    detail: { records: keys.length, keyFingerprint: key.fingerprint ?? null, destroyedAt: key.destroyedAt },
+    detail: { records: keys.length, pushes, keyFingerprint: key.fingerprint ?? null, destroyedAt: key.destroyedAt },
   });
   const erasedAt = key.destroyedAt;
   const certificate = await certificatePdf({
     tenantId: d.tenantId,
     tenantName: d.tenantName,
     records: keys.length,
+    pushes,
     key: { ...key, kekFingerprint: key.kekFingerprint ?? kekFingerprint },
     erasedAt,
   });
-  return { tenantId: d.tenantId, tenantName: d.tenantName, records: keys.length, key, erasedAt, certificate };
+  return { tenantId: d.tenantId, tenantName: d.tenantName, records: keys.length, pushes, key, erasedAt, certificate };
 }
 
 const warekiDateTime = (iso: string) => {
@@ -111,6 +119,14 @@ export async function certificatePdf(c: Omit<ErasureResult, 'certificate'>): Pro
       '消去の方法',
       '論理的消去 (暗号化消去): 上記の情報はテナントごとのデータ鍵 (256 ビット、AES-256-GCM) で暗号化して保存していました。このデータ鍵を破棄し (鍵ファイルをゼロで上書き・同期したうえで削除し、メモリ上の鍵も消去)、暗号化されたデータも削除しました。データ鍵は鍵暗号化鍵でのみ保護されていたため、以後これらの情報を復号する手段はありません。',
     ],
+    ...(c.pushes === null
+      ? []
+      : ([
+          [
+            '配信記録から削除した宛先',
+            `カード利用者へのお知らせ ${c.pushes.toLocaleString('ja-JP')} 件の宛先 (LINE ユーザー ID)。件名・本文・件数などの配信結果は残しています。`,
+          ],
+        ] as Array<[string, string]>)),
     ['消去日時', warekiDateTime(c.erasedAt)],
     ['破棄したデータ鍵のフィンガープリント', c.key.fingerprint ?? '(データ鍵はありませんでした)'],
     ['データ鍵の作成日時', c.key.createdAt ? warekiDateTime(c.key.createdAt) : '—'],

@@ -23,7 +23,7 @@ import { type ErasureResult, erasePersonalData } from './erasure.ts';
 import { CardImages } from './images.ts';
 import { registerCardsResidentApi } from './resident-api.ts';
 import { registerCardsRoutes } from './routes.ts';
-import { type CardDeliveries, CardStaff } from './staff.ts';
+import { type CardDeliveries, CardStaff, PUSH_AUDIENCE_LABEL } from './staff.ts';
 import type { ResidentShell } from '../core/resident-shell.ts';
 
 export { eligibility, eligibleUntil, reachesAge, type Eligibility, type HouseholdKind } from './eligibility.ts';
@@ -33,6 +33,7 @@ export { CARD_HOLDER_ROUTES } from './routes.ts';
 export { shopCodeBarcodeOptions, shopCodeBarcodeUrl, shopCodeSvg } from './barcode.ts';
 export { certificatePdf, erasePersonalData, type ErasureResult } from './erasure.ts';
 export type { CardCounts, CardDeliveries, CardStaff, HolderRow } from './staff.ts';
+export { PUSH_AUDIENCE_LABEL } from './staff.ts';
 export { registerCardsPages } from './pages.ts';
 export { registerCardsResidentPages } from './resident-pages.ts';
 export { householdInputSchema, KIND_LABELS, type HouseholdInput } from './schemas.ts';
@@ -79,6 +80,9 @@ export function createCards(deps: CardsDeps): Cards {
       store,
       audit: deps.audit,
       by,
+      forgetPushRecipients: deps.deliveries
+        ? () => deps.deliveries!.forgetNamedAudiences(tenantId, PUSH_AUDIENCE_LABEL)
+        : undefined,
     });
   };
   const staff = new CardStaff({

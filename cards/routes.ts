@@ -97,6 +97,7 @@ export function registerCardsRoutes(
       tenantId: r.tenantId,
       tenantName: r.tenantName,
       records: r.records,
+      pushes: r.pushes,
       erasedAt: r.erasedAt,
       keyFingerprint: r.key.fingerprint ?? null,
       certificate: r.certificate.toString('base64'),

@@ -61,6 +61,8 @@ export const pushSchema = z.object({
 const COUNTS_TTL_MS = 60_000;
 /** The push's title in delivery's list (staff read it there; residents see only the text). */
 const PUSH_TITLE = '優待カード利用者へのお知らせ';
+/** The push's audience label: how the erasure finds the pushes whose recipients it removes. */
+export const PUSH_AUDIENCE_LABEL = 'カード利用者';
 
 /** What the cards need of delivery's service: a delivery created (and sent now), audited there. */
 export interface CardDeliveries {
@@ -70,6 +72,8 @@ export interface CardDeliveries {
     by: AuditContext,
     opts?: { audit?: Record<string, unknown> },
   ): Promise<DeliveryRecord>;
+  /** Erasure: the tenant's deliveries to named residents under `label` lose their user ids; how many. */
+  forgetNamedAudiences(tenantId: string, label: string): Promise<number>;
 }
 
 export class CardStaff {
@@ -200,7 +204,7 @@ export class CardStaff {
       {
         title: PUSH_TITLE,
         messages: [{ type: 'text', text: v.text }],
-        audience: { type: 'users', userIds: ids, label: 'カード利用者' },
+        audience: { type: 'users', userIds: ids, label: PUSH_AUDIENCE_LABEL },
         send: 'now',
       },
       by,

@@ -21,6 +21,7 @@ interface Erased {
   tenantId: string;
   tenantName: string;
   records: number;
+  pushes: number | null;
   erasedAt: string;
   keyFingerprint: string | null;
   certificate: Buffer;
@@ -33,8 +34,11 @@ interface EraseGateway {
 
 async function directGateway(config: Config): Promise<EraseGateway> {
   // loaded here, not at start: `tayori tenants …` would otherwise load the cards folder for every command
-  const [{ cardsStoreDir, CardStore, erasePersonalData }, { DataKeys, dataKeysDir, SuiteKeyProvider }] =
-    await Promise.all([import('../cards/index.ts'), import('../core/data-keys.ts')]);
+  const [
+    { cardsStoreDir, CardStore, erasePersonalData, PUSH_AUDIENCE_LABEL },
+    { DataKeys, dataKeysDir, SuiteKeyProvider },
+    { DeliveryStore },
+  ] = await Promise.all([import('../cards/index.ts'), import('../core/data-keys.ts'), import('../delivery/store.ts')]);
   const box = loadSecretBox(config);
   const ch = await openClickHouse(config.clickhouse);
   await migrate(ch);
@@ -52,6 +56,7 @@ async function directGateway(config: Config): Promise<EraseGateway> {
         store,
         audit: new AuditLog(ch),
         by: { actor: { kind: 'operator' }, userAgent: 'tayori-cli' },
+        forgetPushRecipients: () => new DeliveryStore(ch).forgetNamedAudiences(tenantId, PUSH_AUDIENCE_LABEL),
       });
       return { ...r, keyFingerprint: r.key.fingerprint ?? null };
     },
@@ -116,6 +121,8 @@ export function registerEraseCommand(tenants: Command, config: () => Config): vo
       console.log(
         `テナント ${r.tenantId} ${r.tenantName} の個人情報 ${r.records} 件を消去しました (データ鍵 ${r.keyFingerprint ?? 'なし'} を破棄)`,
       );
+      if (r.pushes !== null && r.pushes !== undefined)
+        console.log(`カード利用者へのお知らせ ${r.pushes} 件の宛先 (LINE ユーザー ID) を配信記録から削除しました`);
       console.log(`データ消去証明書: ${out}`);
     });
 }

@@ -425,6 +425,11 @@ export class DeliveryService {
    * How many residents the audience reaches now (friends only; blocked residents never count), and
    * for a list of users how many of those named it would skip.
    */
+  /** Erasure: the deliveries to named residents under `label` lose their user ids (DeliveryStore.forgetNamedAudiences). */
+  forgetNamedAudiences(tenantId: string, label: string): Promise<number> {
+    return this.d.store.forgetNamedAudiences(tenantId, label);
+  }
+
   async count(tenantId: string, input: unknown): Promise<{ count: number; skipped: number; audienceLabel: string }> {
     await this.d.tenants.require(tenantId);
     const audience = parseOrThrow(z.object({ audience: audienceSchema }), input, 'invalid_audience').audience;

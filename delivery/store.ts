@@ -1,5 +1,6 @@
 /** ClickHouse records of delivery/: deliveries, batch outcomes, test devices. */
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import { sql } from '../core/sql.ts';
 import { AppError } from '../core/errors.ts';
 import { GroupCommitWriter } from '../core/group-commit.ts';
 import { chDateTime, nextVersion } from '../core/time.ts';
@@ -211,6 +212,28 @@ export class DeliveryStore {
     const d = await this.get(tenantId, id);
     if (!d) throw new AppError('delivery_not_found', `配信 ${id} は見つかりません`, 404);
     return d;
+  }
+
+  /**
+   * Erasure (the cards' personal data): the tenant's deliveries to named residents under `label` lose
+   * their lists of user ids, in every stored version, before this returns. The number of deliveries.
+   */
+  async forgetNamedAudiences(tenantId: string, label: string): Promise<number> {
+    const ids = (
+      await query(
+        this.ch,
+        'delivery.named_audiences',
+        { tenant: tenantId, label },
+        z.object({ delivery_id: z.string() }),
+      )
+    ).map((r) => r.delivery_id);
+    if (ids.length)
+      await this.ch.command({
+        query: sql('delivery.forget_named_audiences'),
+        query_params: { tenant: tenantId, ids },
+        clickhouse_settings: { mutations_sync: '2' },
+      });
+    return ids.length;
   }
 
   async put(d: DeliveryRecord): Promise<void> {

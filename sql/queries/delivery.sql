@@ -198,3 +198,18 @@ WHERE tenant_id = {tenant:String};
 SELECT count() AS n
 FROM deliveries FINAL
 WHERE kind = 'normal' AND updated_at >= {since:DateTime64(3)} AND (status = 'failed' OR (status = 'done' AND failed > 0));
+
+-- name: delivery.named_audiences
+-- A tenant's deliveries to named residents under one audience label (the cards' push to holders).
+SELECT delivery_id FROM deliveries FINAL
+WHERE tenant_id = {tenant:String}
+  AND JSONExtractString(audience, 'type') = 'users'
+  AND JSONExtractString(audience, 'label') = {label:String};
+
+-- name: delivery.forget_named_audiences
+-- Erasure: those deliveries' lists of user ids emptied in every stored version (a mutation rewrites
+-- the old parts too); the label, the count in audience_label and the outcome stay. LINE's user ids
+-- are U + 32 hex: the array holds no ']'.
+ALTER TABLE deliveries
+UPDATE audience = replaceRegexpOne(audience, '"userIds":\\[[^\\]]*\\]', '"userIds":[]')
+WHERE tenant_id = {tenant:String} AND delivery_id IN {ids:Array(String)};

@@ -18,7 +18,7 @@ const YOK = '24202';
 let s: CardsSuite;
 
 beforeAll(async () => {
-  s = await startCardsSuite('tayori-cards-erase-');
+  s = await startCardsSuite('tayori-cards-erase-', { delivery: true });
 }, 120_000);
 afterAll(() => s?.close());
 
@@ -48,6 +48,28 @@ describe('erase-personal-data', () => {
       ).status,
     ).toBe(200);
     expect((await residentCall(s.url, YOK, ty, 'PUT', 'cards/household', body('残る 花子'))).status).toBe(200);
+    // a push to the holders: delivery's record names them by LINE user id (until the erasure)
+    await s.follow(TSU, [a!.userId, b!.userId]);
+    const push = await s.op('POST', `/api/v1/cards/tenants/${TSU}/push`, {
+      userIds: [a!.userId, b!.userId],
+      text: '優待カードのお知らせ',
+    });
+    expect(push.status, JSON.stringify(push.body)).toBe(200);
+    await s.delivery!.waitFinished(TSU, push.body.deliveryId, 30_000);
+    const audienceOf = async (id: string) => {
+      // every stored version, not only the latest (FINAL): the erasure must reach old parts too
+      const rows = await (
+        await s.h.ch.query({
+          query: 'SELECT audience FROM deliveries WHERE delivery_id = {id:String}',
+          query_params: { id },
+          format: 'JSONEachRow',
+        })
+      ).json<{ audience: string }>();
+      return rows.map((r) => r.audience);
+    };
+    const before = await audienceOf(push.body.deliveryId);
+    expect(before.length).toBeGreaterThan(1);
+    expect(before.every((x) => x.includes(a!.userId))).toBe(true);
     const sealed = [...s.cards.households.stored(TSU)].map((h) => h.sealed);
     expect(sealed).toHaveLength(2);
     const fingerprint = s.cards.keys.fingerprint(TSU)!;
@@ -60,7 +82,13 @@ describe('erase-personal-data', () => {
 
     const r = await s.op('POST', `/api/v1/cards/tenants/${TSU}/erase-personal-data`, { confirm: TSU });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toMatchObject({ tenantId: TSU, records: 2, keyFingerprint: fingerprint });
+    expect(r.body).toMatchObject({ tenantId: TSU, records: 2, pushes: 1, keyFingerprint: fingerprint });
+    // the push stays in delivery's list with its outcome, without its recipients
+    const after = await audienceOf(push.body.deliveryId);
+    expect(after).toHaveLength(before.length);
+    for (const x of after) expect(JSON.parse(x)).toEqual({ type: 'users', userIds: [], label: 'カード利用者' });
+    const listed = await s.op('GET', `/api/v1/tenants/${TSU}/deliveries/${push.body.deliveryId}`);
+    expect(listed.body).toMatchObject({ status: 'done', audienceLabel: '指定した住民: カード利用者 (2人)' });
 
     // nothing can be decrypted: not here, not by a fresh process with the same KEK
     for (const v of sealed)
@@ -89,11 +117,13 @@ describe('erase-personal-data', () => {
     expect(text).toMatch(/消去日時令和\d+年\d+月\d+日/);
     expect(text).toContain(fingerprint);
     expect(text).toContain('論理的消去');
+    expect(text).toContain('カード利用者へのお知らせ1件の宛先(LINEユーザーID)');
 
     const audit = await s.op('GET', `/api/v1/audit?tenant=${TSU}&action=personal_data_erased`);
     const rec = audit.body.records[0];
     expect(typeof rec.detail === 'string' ? JSON.parse(rec.detail) : rec.detail).toMatchObject({
       records: 2,
+      pushes: 1,
       keyFingerprint: fingerprint,
     });
 

@@ -23,6 +23,8 @@ export interface ErasureResult {
   records: number;
   /** Pushes to holders whose recipients were removed from delivery's records (null: no delivery here). */
   pushes: number | null;
+  /** Backups on this server the tenant's data key was taken out of (null: not reached). */
+  backups: number | null;
   key: DestroyedKey;
   erasedAt: string;
   /** The certificate (PDF). */
@@ -40,6 +42,8 @@ export async function erasePersonalData(d: {
   by: AuditContext;
   /** Removes the recipients (LINE user ids) of the tenant's pushes to holders; how many pushes. */
   forgetPushRecipients?: () => Promise<number>;
+  /** Takes the tenant's wrapped data key out of the backups on this server; how many held it. */
+  forgetKeyInBackups?: () => Promise<number>;
 }): Promise<ErasureResult> {
   if (d.confirm !== d.tenantId) {
     throw new AppError(
@@ -58,7 +62,10 @@ export async function erasePersonalData(d: {
     tenantId: d.tenantId,
     detail: { records: keys.length, keyFingerprint: d.keys.fingerprint(d.tenantId) ?? null },
   });
+  // what could bring the data back or name its holders goes first: a failure here stops the erasure
+  // before the key is destroyed
   const pushes = d.forgetPushRecipients ? await d.forgetPushRecipients() : null;
+  const backups = d.forgetKeyInBackups ? await d.forgetKeyInBackups() : null;
   const key = d.keys.destroy(d.tenantId);
   await d.store.households.transaction(() => {
     for (const k of keys) d.store.households.remove(k);
@@ -66,7 +73,13 @@ export async function erasePersonalData(d: {
   await d.audit.by(d.by, {
     action: 'personal_data_erased',
     tenantId: d.tenantId,
-    detail: { records: keys.length, pushes, keyFingerprint: key.fingerprint ?? null, destroyedAt: key.destroyedAt },
+    detail: {
+      records: keys.length,
+      pushes,
+      backups,
+      keyFingerprint: key.fingerprint ?? null,
+      destroyedAt: key.destroyedAt,
+    },
   });
   const erasedAt = key.destroyedAt;
   const certificate = await certificatePdf({
@@ -74,10 +87,20 @@ export async function erasePersonalData(d: {
     tenantName: d.tenantName,
     records: keys.length,
     pushes,
+    backups,
     key: { ...key, kekFingerprint: key.kekFingerprint ?? kekFingerprint },
     erasedAt,
   });
-  return { tenantId: d.tenantId, tenantName: d.tenantName, records: keys.length, pushes, key, erasedAt, certificate };
+  return {
+    tenantId: d.tenantId,
+    tenantName: d.tenantName,
+    records: keys.length,
+    pushes,
+    backups,
+    key,
+    erasedAt,
+    certificate,
+  };
 }
 
 const warekiDateTime = (iso: string) => {
@@ -125,6 +148,14 @@ export async function certificatePdf(c: Omit<ErasureResult, 'certificate'>): Pro
           [
             '配信記録から削除した宛先',
             `カード利用者へのお知らせ ${c.pushes.toLocaleString('ja-JP')} 件の宛先 (LINE ユーザー ID)。件名・本文・件数などの配信結果は残しています。`,
+          ],
+        ] as Array<[string, string]>)),
+    ...(c.backups === null
+      ? []
+      : ([
+          [
+            'バックアップからの削除',
+            `このサーバーのバックアップ ${c.backups.toLocaleString('ja-JP')} 件から、このテナントのデータ鍵 (暗号化済み) を削除しました。これらのバックアップを復元しても、上記の情報は復号できません。別の場所に複製したバックアップは、それぞれの保管者が削除してください。`,
           ],
         ] as Array<[string, string]>)),
     ['消去日時', warekiDateTime(c.erasedAt)],

@@ -48,6 +48,8 @@ export interface CardsDeps {
   tenants: TenantStore;
   /** delivery's service (delivery.service): pushes to chosen holders go out as deliveries. */
   deliveries?: CardDeliveries;
+  /** An erasure takes the tenant's wrapped data key out of the backups on this server (ops); the ids touched. */
+  forgetKeyInBackups?: (tenantId: string, erasedAt: string) => Promise<string[]>;
   /** The clock eligibility is judged by (tests move it). */
   now?: () => number;
 }
@@ -82,6 +84,9 @@ export function createCards(deps: CardsDeps): Cards {
       by,
       forgetPushRecipients: deps.deliveries
         ? () => deps.deliveries!.forgetNamedAudiences(tenantId, PUSH_AUDIENCE_LABEL)
+        : undefined,
+      forgetKeyInBackups: deps.forgetKeyInBackups
+        ? async () => (await deps.forgetKeyInBackups!(tenantId, new Date(now()).toISOString())).length
         : undefined,
     });
   };

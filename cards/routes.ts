@@ -98,6 +98,7 @@ export function registerCardsRoutes(
       tenantName: r.tenantName,
       records: r.records,
       pushes: r.pushes,
+      backups: r.backups,
       erasedAt: r.erasedAt,
       keyFingerprint: r.key.fingerprint ?? null,
       certificate: r.certificate.toString('base64'),

@@ -22,6 +22,7 @@ interface Erased {
   tenantName: string;
   records: number;
   pushes: number | null;
+  backups: number | null;
   erasedAt: string;
   keyFingerprint: string | null;
   certificate: Buffer;
@@ -57,6 +58,12 @@ async function directGateway(config: Config): Promise<EraseGateway> {
         audit: new AuditLog(ch),
         by: { actor: { kind: 'operator' }, userAgent: 'tayori-cli' },
         forgetPushRecipients: () => new DeliveryStore(ch).forgetNamedAudiences(tenantId, PUSH_AUDIENCE_LABEL),
+        forgetKeyInBackups: async () =>
+          (await import('../ops/index.ts')).forgetTenantKeyInBackups(
+            config.ops.backupDir,
+            tenantId,
+            new Date().toISOString(),
+          ).length,
       });
       return { ...r, keyFingerprint: r.key.fingerprint ?? null };
     },
@@ -123,6 +130,10 @@ export function registerEraseCommand(tenants: Command, config: () => Config): vo
       );
       if (r.pushes !== null && r.pushes !== undefined)
         console.log(`カード利用者へのお知らせ ${r.pushes} 件の宛先 (LINE ユーザー ID) を配信記録から削除しました`);
+      if (r.backups !== null && r.backups !== undefined)
+        console.log(
+          `このサーバーのバックアップ ${r.backups} 件からデータ鍵を削除しました (別の場所のバックアップは各保管者が削除してください)`,
+        );
       console.log(`データ消去証明書: ${out}`);
     });
 }

@@ -238,6 +238,8 @@ export async function startSuite(
       audit: new AuditLog(ch, logger),
       tenants,
       deliveries: delivery.service,
+      forgetKeyInBackups: async (tenantId, erasedAt) =>
+        (await import('../ops/index.ts')).forgetTenantKeyInBackups(config.ops.backupDir, tenantId, erasedAt),
     });
     cleanups.push('cards', () => cards.close());
     // once every handler is registered (they run from the event log); stopped before delivery

@@ -43,6 +43,8 @@ export interface Manifest {
   redisKeys: number;
   stores: string[];
   files: ManifestFile[];
+  /** Tenants' data keys taken out of this backup by a logical erasure made after it. */
+  erasures?: Array<{ tenantId: string; erasedAt: string; removed: string[] }>;
 }
 
 /** A directory store copied as it is (reports), or by its own consistent copy (the card store's LMDB). */
@@ -353,6 +355,44 @@ export function readManifest(dir: string): Manifest {
   if (m.format !== BACKUP_FORMAT)
     throw new AppError('backup_format', `Tayori のバックアップではないか、形式が異なります (${String(m.format)})`, 400);
   return m;
+}
+
+/** Where a backup keeps the tenants' wrapped data keys (the store named 'data-keys'). */
+const DATA_KEYS_STORE = 'data-keys';
+
+/**
+ * A logical erasure's reach into the backups on this server: the tenant's wrapped data key is taken
+ * out of every backup under `backupDir` (overwritten with zeros, synced, removed; the manifest
+ * rewritten without it and noting the erasure, so `verify` still passes), so that restoring a backup
+ * made before the erasure cannot make the erased data readable again. The ids of the backups that held it.
+ */
+export function forgetTenantKeyInBackups(backupDir: string, tenantId: string, erasedAt: string): string[] {
+  const touched: string[] = [];
+  for (const b of listBackups(backupDir)) {
+    const dir = path.join(backupDir, b.id);
+    const rel = `files/${DATA_KEYS_STORE}/${tenantId}.json`;
+    const file = path.join(dir, rel);
+    if (!fs.existsSync(file)) continue;
+    const fd = fs.openSync(file, 'r+');
+    try {
+      fs.writeSync(fd, Buffer.alloc(fs.fstatSync(fd).size));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.unlinkSync(file);
+    const m = readManifest(dir);
+    m.files = m.files.filter((f) => f.path !== rel);
+    m.erasures = [...(m.erasures ?? []), { tenantId, erasedAt, removed: [rel] }];
+    const tmp = path.join(dir, `${MANIFEST}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(m, null, 2));
+    const tfd = fs.openSync(tmp, 'r');
+    fs.fsyncSync(tfd);
+    fs.closeSync(tfd);
+    fs.renameSync(tmp, path.join(dir, MANIFEST));
+    touched.push(b.id);
+  }
+  return touched;
 }
 
 export interface VerifyResult {

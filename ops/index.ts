@@ -38,6 +38,7 @@ export {
   backupId,
   Backups,
   type FileStore,
+  forgetTenantKeyInBackups,
   listBackups,
   type Manifest,
   readManifest,

@@ -1,7 +1,8 @@
 /**
  * `npx tayori tenants erase-personal-data` as an operator runs it with no suite on the data
  * directory: a wrong typed confirmation erases nothing; the right one destroys the data key, writes
- * the certificate and prints the key's fingerprint; nothing sealed before decrypts afterwards.
+ * the certificate and prints the key's fingerprint; nothing sealed before decrypts afterwards — not
+ * even from a backup made before the erasure: the key is taken out of the backups on this server.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,6 +43,16 @@ describe('npx tayori tenants erase-personal-data', () => {
     const fingerprint = keys.fingerprint('11000')!;
     await store.close();
 
+    // a backup made before the erasure holds the tenant's wrapped data key
+    const made = await runCli(['backup', 'create'], { env, timeoutMs: 120_000 });
+    expect(made.code, made.stderr).toBe(0);
+    const backupDir = path.join(tmp.dir, 'backups');
+    const [backup] = fs.readdirSync(backupDir).filter((n) => /^\d{8}T\d{6}Z$/.test(n));
+    const keyInBackup = path.join(backupDir, backup!, 'files', 'data-keys', '11000.json');
+    expect(fs.existsSync(keyInBackup)).toBe(true);
+    const fromBackup = (dir: string) => new DataKeys({ dir, provider: new SuiteKeyProvider(new SecretBox(KEY)) });
+    expect(fromBackup(path.dirname(keyInBackup)).decrypt('11000', sealed[0]!)).toContain('消去 花子');
+
     const wrong = await runCli(['tenants', 'erase-personal-data', '--id', '11000'], { env, input: '11001\n' });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toContain('一致しない');
@@ -61,5 +72,21 @@ describe('npx tayori tenants erase-personal-data', () => {
 
     const after = new DataKeys({ dir: dataKeysDir(tmp.dir), provider: new SuiteKeyProvider(new SecretBox(KEY)) });
     expect(() => after.decrypt('11000', sealed[0]!)).toThrow(expect.objectContaining({ code: 'data_key_destroyed' }));
+
+    // the backup lost the key (its manifest says so and still verifies): restored, nothing decrypts
+    expect(r.stdout).toContain('バックアップ 1 件からデータ鍵を削除しました');
+    expect(fs.existsSync(keyInBackup)).toBe(false);
+    const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, backup!, 'manifest.json'), 'utf8'));
+    expect(manifest.erasures).toEqual([
+      { tenantId: '11000', erasedAt: expect.any(String), removed: ['files/data-keys/11000.json'] },
+    ]);
+    expect(manifest.files.some((f: { path: string }) => f.path.includes('data-keys/11000'))).toBe(false);
+    const verified = await runCli(['backup', 'verify', backup!], { env });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    const restoredDir = path.join(tmp.dir, 'restored-keys');
+    fs.cpSync(path.join(backupDir, backup!, 'files', 'data-keys'), restoredDir, { recursive: true });
+    expect(() => fromBackup(restoredDir).decrypt('11000', sealed[0]!)).toThrow(
+      expect.objectContaining({ code: 'data_key_destroyed' }),
+    );
   }, 240_000);
 });

@@ -17,7 +17,7 @@ import {
 } from '../../core/browser/kit.ts';
 import { draftOf, MessageEditor } from './composer-messages.ts';
 import { catalogOf, SegmentBuilder, segmentOf } from './composer-segment.ts';
-import { busy, COPY_DELIVERY, deliveriesChanged, EDIT_DELIVERY, nf } from './page.ts';
+import { busy, COPY_DELIVERY, deliveriesChanged, EDIT_DELIVERY, nf, showPreview } from './page.ts';
 import type { Audience, AttributeItem, Category, DeliveryRecord, TestDevice } from './types.ts';
 
 declare global {
@@ -208,12 +208,7 @@ function start(form: HTMLFormElement): void {
       return;
     }
     clearErrors(form);
-    preview.innerHTML = r.body.html; // server-built through core/html.ts: the server escaped every text in it
-    for (const a of preview.querySelectorAll('a')) a.setAttribute('target', '_blank');
-    for (const img of preview.querySelectorAll('img'))
-      img.addEventListener('error', () =>
-        img.replaceWith(el('span', { class: 'img-missing', text: `[${img.alt || '画像'}を表示できません]` })),
-      );
+    showPreview(preview, r.body.html);
     preview.prepend(el('div', { class: 'phone-bar', text: form.dataset.tenantName ?? '' }));
     preview.appendChild(
       el('p', { class: 'note notification' }, ['通知に表示される文: ', el('q', { text: r.body.notificationText })]),

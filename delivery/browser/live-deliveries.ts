@@ -7,7 +7,7 @@
  */
 import { api, dateTime, el, errorText, vocabulary } from '../../core/browser/kit.ts';
 import type { Category, DeliveryClicks, DeliveryRecord, DeliveryStatus, ListedDelivery } from './types.ts';
-import { copyDelivery, DELIVERIES_CHANGED, editDelivery } from './page.ts';
+import { copyDelivery, DELIVERIES_CHANGED, editDelivery, showPreview } from './page.ts';
 
 const STATUS: Record<DeliveryStatus, string> = {
   draft: '下書き',
@@ -345,8 +345,7 @@ function start(live: HTMLElement): void {
     }
     const r = record.body;
     const phone = el('div', { class: 'phone', role: 'group', 'aria-label': `「${d.title}」の住民の LINE での見え方` });
-    phone.innerHTML = preview.body.html; // server-built through core/html.ts: the server escaped every text in it
-    for (const a of phone.querySelectorAll('a')) a.setAttribute('target', '_blank');
+    showPreview(phone, preview.body.html);
     const links = r.links ?? [];
     const facts: Array<[string, string]> = [
       ['配信対象', d.audienceLabel],

@@ -4,6 +4,8 @@
  * loads the list without the composer).
  */
 
+import { el } from '../../core/browser/kit.ts';
+
 let uid = 0;
 /** A fresh element id: 'f-1', 'attr-2', … */
 export const nextId = (prefix: string): string => `${prefix}-${++uid}`;
@@ -30,3 +32,16 @@ export const editDelivery = (id: string): void =>
   void document.dispatchEvent(new CustomEvent<{ id: string }>(EDIT_DELIVERY, { detail: { id } }));
 export const copyDelivery = (id: string): void =>
   void document.dispatchEvent(new CustomEvent<{ id: string }>(COPY_DELIVERY, { detail: { id } }));
+
+/**
+ * Shows a talk-screen preview the server rendered (delivery/preview.ts, through core/html.ts: every
+ * text in it escaped there): links open in a new tab, an image that cannot load says so.
+ */
+export function showPreview(box: HTMLElement, serverHtml: string): void {
+  box.innerHTML = serverHtml;
+  for (const a of box.querySelectorAll('a')) a.setAttribute('target', '_blank');
+  for (const img of box.querySelectorAll('img'))
+    img.addEventListener('error', () =>
+      img.replaceWith(el('span', { class: 'img-missing', text: `[${img.alt || '画像'}を表示できません]` })),
+    );
+}

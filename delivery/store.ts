@@ -67,6 +67,8 @@ export interface ListedDelivery {
   kind: DeliveryKind;
   title: string;
   audienceLabel: string;
+  /** all | segment | test | users (what 複製 can open in the composer). */
+  audienceType: string;
   sendMethod: SendMethod;
   status: DeliveryStatus;
   messageTypes: string[];
@@ -122,6 +124,7 @@ const listRow = z.object({
   kind: deliveryKind,
   title: z.string(),
   audience_label: z.string(),
+  audience_type: z.string(),
   send_method: z.string(),
   status: deliveryStatus,
   messages: z.string(),
@@ -318,6 +321,7 @@ export class DeliveryStore {
       kind: r.kind,
       title: r.title,
       audienceLabel: r.audience_label,
+      audienceType: r.audience_type,
       sendMethod: r.send_method === 'broadcast' ? 'broadcast' : 'multicast',
       status: r.status,
       messageTypes: (JSON.parse(r.messages) as DeliveryMessage[]).map((m) => m.type),

@@ -222,8 +222,9 @@ function start(live: HTMLElement): void {
           },
         }),
       );
-    // 複製 opens any delivery in the composer as a new one (the original stays as it is)
-    if (composer)
+    // 複製 opens a delivery in the composer as a new one (the original stays as it is); residents named
+    // one by one (the API's and the cards' pushes) are not an audience the composer offers
+    if (composer && d.audienceType !== 'users')
       cell.appendChild(
         el('button', {
           type: 'button',

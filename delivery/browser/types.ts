@@ -47,6 +47,8 @@ export interface ListedDelivery {
   id: string;
   title: string;
   audienceLabel: string;
+  /** all | segment | test | users */
+  audienceType: string;
   status: DeliveryStatus;
   at: number;
   scheduledAt: number | null;

@@ -97,6 +97,7 @@ SELECT tenant_id, delivery_id, toUnixTimestamp64Milli(scheduled_at) AS scheduled
 -- scope, applied before the LIMIT), newest first, with the latest Insight figures of
 -- their aggregation unit, or of their request id for a broadcast (NULL until ingest fetched them).
 SELECT d.tenant_id AS tenant_id, d.delivery_id AS delivery_id, d.kind AS kind, d.title AS title, d.audience_label AS audience_label,
+       JSONExtractString(d.audience, 'type') AS audience_type,
        d.send_method AS send_method, d.status AS status, d.messages AS messages,
        toUnixTimestamp64Milli(coalesce(d.started_at, d.scheduled_at, d.created_at)) AS at_ms,
        toUnixTimestamp64Milli(d.scheduled_at) AS scheduled_ms,

@@ -603,6 +603,9 @@ describe('配信 composer in Chromium', () => {
     await page.locator('#live-deliveries').screenshot({ path: path.join(shots, 'composer-8-content.png') });
     await page.click('button[aria-label="「クリック内訳の確認」の内容"]');
     expect(await content.count()).toBe(0);
+    // 複製 where the composer can show the audience: not for residents named one by one
+    expect(await row('対象外の確認').locator('button:has-text("複製")').count()).toBe(0);
+    expect(await row('予約のテスト').locator('button:has-text("複製")').count()).toBe(1);
     // 複製: the sent delivery as a new one in the composer, saved as a new draft; the original is unchanged
     await page.click('button[aria-label="「クリック内訳の確認」を複製して新しい配信を作る"]');
     await page.waitForFunction(() => document.getElementById('composer-result')!.textContent!.includes('複製しました'));

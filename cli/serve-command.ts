@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Config } from '../core/config.ts';
 import { HEAP_FLAG, heapSizeConfigured } from '../core/heap.ts';
 import type { Logger } from '../core/logger.ts';
-import { type Suite, startSuite } from './suite.ts';
+import type { Suite } from './suite.ts';
 
 /** `tayori demo` and `tayori serve`: run the suite in this process until Ctrl-C or SIGTERM. */
 export function registerServeCommands(program: Command, config: () => Config, logger: (level: string) => Logger): void {
@@ -52,6 +52,8 @@ async function run(config: Config, makeLogger: (level: string) => Logger, demo: 
   process.on('SIGINT', () => void stop('SIGINT', 0));
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
 
+  // the suite's modules load here, not when the CLI starts: `tayori --help` stays quick
+  const { startSuite } = await import('./suite.ts');
   suite = await startSuite(config, log, { demo, say: (line) => console.log(line) });
   if (stopping) return;
   const where =

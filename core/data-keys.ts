@@ -104,10 +104,34 @@ export interface DestroyedKey {
 
 export const dataKeysDir = (dataDir: string) => path.join(dataDir, 'data-keys');
 
-const tenantFileName = (tenantId: string) => {
+/** The file a tenant's wrapped data key is kept in (in dataKeysDir, and in a backup's copy of it). */
+export const dataKeyFileName = (tenantId: string) => {
   if (!/^[0-9A-Za-z_-]{1,64}$/.test(tenantId)) throw new AppError('tenant_invalid', 'テナント ID が不正です', 400);
   return `${tenantId}.json`;
 };
+
+/** A file overwritten with zeros and synced, then removed, its directory synced: what a destroyed key leaves. */
+export function shredFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const size = fs.fstatSync(fd).size;
+    fs.writeSync(fd, Buffer.alloc(size, 0), 0, size, 0);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.unlinkSync(file);
+  syncDir(path.dirname(file));
+}
+
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 export class DataKeys {
   readonly #dir: string;
@@ -167,22 +191,13 @@ export class DataKeys {
    * before can be opened again.
    */
   destroy(tenantId: string): DestroyedKey {
-    const file = path.join(this.#dir, tenantFileName(tenantId));
+    const file = path.join(this.#dir, dataKeyFileName(tenantId));
     const kf = this.#readFile(tenantId);
     const cached = this.#keys.get(tenantId);
     cached?.key.fill(0);
     this.#keys.delete(tenantId);
     if (kf) {
-      const size = fs.statSync(file).size;
-      const fd = fs.openSync(file, 'r+');
-      try {
-        fs.writeSync(fd, Buffer.alloc(size, 0), 0, size, 0);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.unlinkSync(file);
-      this.#syncDir();
+      shredFile(file);
       // the next key's generation follows this one, so an old value never meets a new key
       fs.writeFileSync(path.join(this.#dir, `${tenantId}.generation`), String(kf.generation));
     }
@@ -241,7 +256,7 @@ export class DataKeys {
       wrapped,
       createdAt: new Date().toISOString(),
     };
-    const file = path.join(this.#dir, tenantFileName(tenantId));
+    const file = path.join(this.#dir, dataKeyFileName(tenantId));
     const tmp = `${file}.${process.pid}.tmp`;
     const fd = fs.openSync(tmp, 'w', 0o600);
     try {
@@ -258,28 +273,20 @@ export class DataKeys {
     } finally {
       fs.unlinkSync(tmp);
     }
-    this.#syncDir();
+    syncDir(this.#dir);
     key.fill(0);
     return this.#readFile(tenantId)!;
   }
 
   #readFile(tenantId: string): KeyFile | undefined {
     try {
-      return JSON.parse(fs.readFileSync(path.join(this.#dir, tenantFileName(tenantId)), 'utf8')) as KeyFile;
+      return JSON.parse(fs.readFileSync(path.join(this.#dir, dataKeyFileName(tenantId)), 'utf8')) as KeyFile;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
   }
 
-  #syncDir(): void {
-    const fd = fs.openSync(this.#dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
 }
 
 const destroyedError = () =>

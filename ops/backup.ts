@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
+import { dataKeyFileName, shredFile } from '../core/data-keys.ts';
 import { AppError, unavailableError } from '../core/errors.ts';
 import type { Redis } from '../core/redis.ts';
 import { counter, gauge } from '../core/metrics-registry.ts';
@@ -370,17 +371,10 @@ export function forgetTenantKeyInBackups(backupDir: string, tenantId: string, er
   const touched: string[] = [];
   for (const b of listBackups(backupDir)) {
     const dir = path.join(backupDir, b.id);
-    const rel = `files/${DATA_KEYS_STORE}/${tenantId}.json`;
+    const rel = `files/${DATA_KEYS_STORE}/${dataKeyFileName(tenantId)}`;
     const file = path.join(dir, rel);
     if (!fs.existsSync(file)) continue;
-    const fd = fs.openSync(file, 'r+');
-    try {
-      fs.writeSync(fd, Buffer.alloc(fs.fstatSync(fd).size));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.unlinkSync(file);
+    shredFile(file);
     const m = readManifest(dir);
     m.files = m.files.filter((f) => f.path !== rel);
     m.erasures = [...(m.erasures ?? []), { tenantId, erasedAt, removed: [rel] }];

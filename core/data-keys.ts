@@ -23,6 +23,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SecretBox } from './crypto.ts';
+import { shredFile, syncDir } from './durable-files.ts';
 import { AppError } from './errors.ts';
 
 /** Holds the key-encryption key. Implementations must be safe to call concurrently. */
@@ -109,29 +110,6 @@ export const dataKeyFileName = (tenantId: string) => {
   if (!/^[0-9A-Za-z_-]{1,64}$/.test(tenantId)) throw new AppError('tenant_invalid', 'テナント ID が不正です', 400);
   return `${tenantId}.json`;
 };
-
-/** A file overwritten with zeros and synced, then removed, its directory synced: what a destroyed key leaves. */
-export function shredFile(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    const size = fs.fstatSync(fd).size;
-    fs.writeSync(fd, Buffer.alloc(size, 0), 0, size, 0);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.unlinkSync(file);
-  syncDir(path.dirname(file));
-}
-
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 export class DataKeys {
   readonly #dir: string;
@@ -286,7 +264,6 @@ export class DataKeys {
       throw e;
     }
   }
-
 }
 
 const destroyedError = () =>

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { syncDir } from '../core/durable-files.ts';
 import {
   BacklogFullError,
   type EventLog,
@@ -544,16 +545,6 @@ function writeState(dir: string, state: State, durable: boolean): void {
   }
   fs.renameSync(tmp, file);
   if (durable) syncDir(dir);
-}
-
-/** Makes a directory's entries (a file made, renamed or deleted) durable. */
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function frameOf(seq: number, end: number, at: number, events: number, json: Buffer): Buffer {

@@ -4,8 +4,8 @@
  * again; the sealed records are then removed as well. The pushes to chosen holders (delivery's
  * records of who was a holder, by LINE user id) lose their recipients first, so an erasure that
  * cannot reach ClickHouse stops before the key goes. A データ消去証明書 (PDF, 和暦) says what was
- * erased, how, when and the destroyed key's fingerprint; the erasure is audited (counts and the
- * fingerprint only).
+ * erased, how, when and the destroyed key's fingerprint; the erasure is audited (counts, the ids of
+ * the backups reached and the fingerprint only).
  */
 import PDFDocument from 'pdfkit';
 import type { AuditContext, AuditLog } from '../core/audit.ts';
@@ -42,8 +42,8 @@ export async function erasePersonalData(d: {
   by: AuditContext;
   /** Removes the recipients (LINE user ids) of the tenant's pushes to holders; how many pushes. */
   forgetPushRecipients?: () => Promise<number>;
-  /** Takes the tenant's wrapped data key out of the backups on this server; how many held it. */
-  forgetKeyInBackups?: () => Promise<number>;
+  /** Takes the tenant's wrapped data key out of the backups on this server; the ids of those that held it. */
+  forgetKeyInBackups?: () => Promise<string[]>;
 }): Promise<ErasureResult> {
   if (d.confirm !== d.tenantId) {
     throw new AppError(
@@ -65,7 +65,8 @@ export async function erasePersonalData(d: {
   // what could bring the data back or name its holders goes first: a failure here stops the erasure
   // before the key is destroyed
   const pushes = d.forgetPushRecipients ? await d.forgetPushRecipients() : null;
-  const backups = d.forgetKeyInBackups ? await d.forgetKeyInBackups() : null;
+  const backupIds = d.forgetKeyInBackups ? await d.forgetKeyInBackups() : null;
+  const backups = backupIds ? backupIds.length : null;
   const key = d.keys.destroy(d.tenantId);
   await d.store.households.transaction(() => {
     for (const k of keys) d.store.households.remove(k);
@@ -77,6 +78,8 @@ export async function erasePersonalData(d: {
       records: keys.length,
       pushes,
       backups,
+      // which backups: whoever restores one later can check it against this record
+      backupIds,
       keyFingerprint: key.fingerprint ?? null,
       destroyedAt: key.destroyedAt,
     },

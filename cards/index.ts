@@ -86,7 +86,7 @@ export function createCards(deps: CardsDeps): Cards {
         ? () => deps.deliveries!.forgetNamedAudiences(tenantId, PUSH_AUDIENCE_LABEL)
         : undefined,
       forgetKeyInBackups: deps.forgetKeyInBackups
-        ? async () => (await deps.forgetKeyInBackups!(tenantId, new Date(now()).toISOString())).length
+        ? () => deps.forgetKeyInBackups!(tenantId, new Date(now()).toISOString())
         : undefined,
     });
   };

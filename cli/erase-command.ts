@@ -63,7 +63,7 @@ async function directGateway(config: Config): Promise<EraseGateway> {
             config.ops.backupDir,
             tenantId,
             new Date().toISOString(),
-          ).length,
+          ),
       });
       return { ...r, keyFingerprint: r.key.fingerprint ?? null };
     },

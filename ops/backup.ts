@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type ClickHouseClient, query } from '../core/clickhouse.ts';
 import { dataKeyFileName } from '../core/data-keys.ts';
-import { shredFile } from '../core/durable-files.ts';
+import { shredFile, syncDir } from '../core/durable-files.ts';
 import { AppError, unavailableError } from '../core/errors.ts';
 import type { Redis } from '../core/redis.ts';
 import { counter, gauge } from '../core/metrics-registry.ts';
@@ -385,6 +385,7 @@ export function forgetTenantKeyInBackups(backupDir: string, tenantId: string, er
     fs.fsyncSync(tfd);
     fs.closeSync(tfd);
     fs.renameSync(tmp, path.join(dir, MANIFEST));
+    syncDir(dir);
     touched.push(b.id);
   }
   return touched;

@@ -25,6 +25,7 @@ import { createLogger } from '../../core/logger.ts';
 import { createResidentFrame, type ResidentFrame } from '../../core/resident/index.ts';
 import { createDashboard, type Dashboard } from '../../dashboard/index.ts';
 import { createDelivery, type Delivery } from '../../delivery/index.ts';
+import { forgetTenantKeyInBackups } from '../../ops/index.ts';
 import type { RunningSandbox } from '../../sandbox/index.ts';
 import { type Harness, harness } from '../helpers/harness.ts';
 
@@ -100,6 +101,9 @@ export async function startCardsSuite(prefix: string, opts: { delivery?: boolean
       audit: new AuditLog(h.ch, logger),
       tenants: h.tenants,
       deliveries: delivery?.service,
+      // as cli/suite.ts wires it: the erasure reaches the backups in TAYORI_BACKUP_DIR
+      forgetKeyInBackups: async (tenantId, erasedAt) =>
+        forgetTenantKeyInBackups(h.config.ops.backupDir, tenantId, erasedAt),
       now: () => fixed ?? Date.now(),
     });
     h.defer('cards', () => cards.close());

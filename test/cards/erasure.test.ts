@@ -2,7 +2,8 @@
  * Logical erasure: after the tenant id is typed again, the tenant's data key is destroyed; every
  * value sealed with it (copies taken before included) can never be decrypted again, by this process
  * or a fresh one; another tenant's data is untouched; the データ消去証明書 (PDF, 和暦) names what was
- * erased, how, when and the key's fingerprint; the erasure is audited.
+ * erased, how, when and the key's fingerprint; a backup made before loses the key too; the erasure
+ * is audited (with the ids of the backups it reached).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSecretBox } from '../../core/crypto.ts';
 import { DataKeys, dataKeysDir, SuiteKeyProvider } from '../../core/data-keys.ts';
+import { Backups, readManifest } from '../../ops/backup.ts';
 import { residentCall, residentIdToken, sandboxResidents } from '../helpers/resident.ts';
 import { type CardsSuite, startCardsSuite } from './cards-suite.ts';
 
@@ -73,6 +75,15 @@ describe('erase-personal-data', () => {
     const sealed = [...s.cards.households.stored(TSU)].map((h) => h.sealed);
     expect(sealed).toHaveLength(2);
     const fingerprint = s.cards.keys.fingerprint(TSU)!;
+    // a backup made before the erasure holds both tenants' wrapped data keys
+    const backupDir = s.h.config.ops.backupDir;
+    const made = await new Backups({
+      ch: s.h.ch,
+      stores: [{ name: 'data-keys', dir: dataKeysDir(s.h.config.dataDir) }],
+      backupDir,
+    }).create('test');
+    const keyIn = (tenant: string) => path.join(backupDir, made.id, 'files', 'data-keys', `${tenant}.json`);
+    expect(fs.existsSync(keyIn(TSU)) && fs.existsSync(keyIn(YOK))).toBe(true);
 
     // a wrong confirmation erases nothing
     const wrong = await s.op('POST', `/api/v1/cards/tenants/${TSU}/erase-personal-data`, { confirm: '24202' });
@@ -82,7 +93,13 @@ describe('erase-personal-data', () => {
 
     const r = await s.op('POST', `/api/v1/cards/tenants/${TSU}/erase-personal-data`, { confirm: TSU });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    expect(r.body).toMatchObject({ tenantId: TSU, records: 2, pushes: 1, keyFingerprint: fingerprint });
+    expect(r.body).toMatchObject({ tenantId: TSU, records: 2, pushes: 1, backups: 1, keyFingerprint: fingerprint });
+    // the backup lost this tenant's key only, and its manifest says when
+    expect(fs.existsSync(keyIn(TSU))).toBe(false);
+    expect(fs.existsSync(keyIn(YOK))).toBe(true);
+    expect(readManifest(path.join(backupDir, made.id)).erasures).toEqual([
+      { tenantId: TSU, erasedAt: expect.any(String), removed: [`files/data-keys/${TSU}.json`] },
+    ]);
     // the push stays in delivery's list with its outcome, without its recipients
     const after = await audienceOf(push.body.deliveryId);
     expect(after).toHaveLength(before.length);
@@ -118,12 +135,15 @@ describe('erase-personal-data', () => {
     expect(text).toContain(fingerprint);
     expect(text).toContain('論理的消去');
     expect(text).toContain('カード利用者へのお知らせ1件の宛先(LINEユーザーID)');
+    expect(text).toContain('このサーバーのバックアップ1件から');
 
     const audit = await s.op('GET', `/api/v1/audit?tenant=${TSU}&action=personal_data_erased`);
     const rec = audit.body.records[0];
     expect(typeof rec.detail === 'string' ? JSON.parse(rec.detail) : rec.detail).toMatchObject({
       records: 2,
       pushes: 1,
+      backups: 1,
+      backupIds: [made.id],
       keyFingerprint: fingerprint,
     });
 

@@ -192,11 +192,17 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
     return sendCsv(reply, `配信一覧_${tenant.name}.csv`, body);
   });
   app.get(`${base}/deliveries/:deliveryId`, pre, async (req) => service.get(tid(req), param(req, 'deliveryId')));
-  // what a delivery said, as the residents' talk screen shows it (anyone who may see the tenant)
+  // what a delivery said, as the residents' talk screen shows it, and how it went out (anyone who
+  // may see the tenant): the delivery list's 内容 in one request
   app.get(`${base}/deliveries/:deliveryId/preview`, pre, async (req) => {
     const tenant = await tenants.require(tid(req));
     const d = await store.require(tenant.id, param(req, 'deliveryId'));
-    return renderPreview(tenant.name, restoreLinks(d.messages, d.links));
+    return {
+      ...renderPreview(tenant.name, restoreLinks(d.messages, d.links)),
+      sendMethod: d.sendMethod,
+      notificationDisabled: d.notificationDisabled,
+      trackedLinks: d.links.length,
+    };
   });
   app.get(`${base}/deliveries/:deliveryId/batches`, pre, async (req) => ({
     batches: await store.batches(tid(req), param(req, 'deliveryId')),

@@ -6,7 +6,7 @@
  * refreshed while any is sending, and when the composer saves one (DELIVERIES_CHANGED).
  */
 import { api, dateTime, el, errorText, vocabulary } from '../../core/browser/kit.ts';
-import type { Category, DeliveryClicks, DeliveryRecord, DeliveryStatus, ListedDelivery } from './types.ts';
+import type { Category, DeliveryClicks, DeliveryPreview, DeliveryStatus, ListedDelivery } from './types.ts';
 import { copyDelivery, DELIVERIES_CHANGED, editDelivery, showPreview } from './page.ts';
 
 const STATUS: Record<DeliveryStatus, string> = {
@@ -334,25 +334,20 @@ function start(live: HTMLElement): void {
   const content = async (d: ListedDelivery, tr: HTMLTableRowElement, button: HTMLButtonElement) => {
     const cell = toggleRow(tr, button, `content-${d.id}`, 'breakdown delivery-content');
     if (!cell) return;
-    const path = `${base}/deliveries/${encodeURIComponent(d.id)}`;
-    const [preview, record] = await Promise.all([
-      api<{ html?: string }>('GET', `${path}/preview`),
-      api<DeliveryRecord>('GET', path),
-    ]);
+    const preview = await api<DeliveryPreview>('GET', `${base}/deliveries/${encodeURIComponent(d.id)}/preview`);
     cell.textContent = '';
-    if (!preview.ok || typeof preview.body.html !== 'string' || !record.ok) {
-      cell.textContent = `配信の内容を読み込めませんでした (${errorText(preview.ok ? record : preview)})。`;
+    if (!preview.ok || typeof preview.body.html !== 'string') {
+      cell.textContent = `配信の内容を読み込めませんでした (${errorText(preview)})。`;
       return;
     }
-    const r = record.body;
+    const r = preview.body;
     const phone = el('div', { class: 'phone', role: 'group', 'aria-label': `「${d.title}」の住民の LINE での見え方` });
-    showPreview(phone, preview.body.html);
-    const links = r.links ?? [];
+    showPreview(phone, r.html);
     const facts: Array<[string, string]> = [
       ['配信対象', d.audienceLabel],
       ['送り方', r.sendMethod === 'multicast' ? 'マルチキャスト (500 人ずつ)' : '一斉配信 (broadcast)'],
       ['通知', r.notificationDisabled ? '通知なしで送る' : '通知あり'],
-      ['クリック計測', links.length ? `本文の URL ${links.length} 件を計測` : 'なし'],
+      ['クリック計測', r.trackedLinks ? `本文の URL ${r.trackedLinks} 件を計測` : 'なし'],
     ];
     cell.append(
       el(

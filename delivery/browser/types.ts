@@ -89,6 +89,15 @@ export type StoredMessage =
   | { type: 'video'; originalContentUrl: string; previewImageUrl: string; trackingId?: string }
   | { type: 'flex'; altText: string; contents: unknown };
 
+/** GET /deliveries/:id/preview: the talk screen's HTML and how the delivery went out (the list's 内容). */
+export interface DeliveryPreview {
+  html: string;
+  sendMethod: 'broadcast' | 'multicast';
+  notificationDisabled: boolean;
+  /** URLs in the text whose clicks are counted. */
+  trackedLinks: number;
+}
+
 /** GET /deliveries/:id, the parts the composer reopens. */
 export interface DeliveryRecord {
   id: string;

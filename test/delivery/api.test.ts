@@ -286,6 +286,8 @@ describe('validation', () => {
     expect(r.json.html).toContain('<a href="https://example.jp/kenshin"');
     expect(r.json.html).not.toContain('{{link');
     expect(r.json.html).toContain('&lt;b&gt;');
+    // how it goes out, for the delivery list's 内容
+    expect(r.json).toMatchObject({ sendMethod: 'broadcast', notificationDisabled: false, trackedLinks: 1 });
     const elsewhere = await api('GET', `/api/v1/tenants/${CITY}/deliveries/${d.json.id}/preview`);
     expect(elsewhere.status).toBe(404);
     expect(elsewhere.json.error.code).toBe('delivery_not_found');

@@ -96,6 +96,29 @@ describe('accessibility (axe-core, WCAG 2.1 AA)', () => {
     expect(await violations(page, '/login')).toEqual([]);
   });
 
+  // an admin sees every page in the header; on an office monitor the labels stay whole (no 県全 / 体):
+  // the links wrap to a second row instead
+  it('the header keeps each label on one line, at 1280 and 1024 px', async () => {
+    for (const width of [1280, 1024]) {
+      const page = await signedInPage(browser, suite.url, 'a11y-admin', PASSWORD, { viewport: { width, height: 800 } });
+      const lines = await page.$$eval('header nav > a, header nav > label, header > span', (els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return {
+            text: e.textContent?.trim() ?? '',
+            lines: Math.round(r.height / parseFloat(getComputedStyle(e).lineHeight)),
+          };
+        }),
+      );
+      expect(lines.length).toBeGreaterThanOrEqual(10);
+      expect(
+        lines.filter((l) => l.lines > 1),
+        `${width} px`,
+      ).toEqual([]);
+      await page.context().close();
+    }
+  });
+
   // the two accounts at once: most of a page's time is waiting for the network to go idle
   it.concurrent.each(['a11y-admin', 'a11y-tsu'])(
     'every page, signed in as %s',

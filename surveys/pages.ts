@@ -76,25 +76,52 @@ export function registerSurveyPages(shell: PageShell, deps: SurveyPageDeps): voi
   const page = staffPages(shell, 'surveys', import.meta.url);
   shell.nav({ href: '/surveys', label: 'アンケート' });
 
+  // one table of every survey the caller may see (the 市町 column when that is more than one tenant),
+  // with how many residents answered, so that a prefecture or its contractor sees every town at once
   shell.page('/surveys', async ({ principal, tenants }) => {
     const now = Date.now();
     const towns = tenants.filter((t) => t.kind === 'municipality' || t.kind === 'prefecture');
-    const lists = await Promise.all(towns.map((t) => deps.store.list(t.id).catch(() => [] as Survey[])));
+    const [lists, counts] = await Promise.all([
+      Promise.all(towns.map((t) => deps.store.list(t.id).catch(() => [] as Survey[]))),
+      deps.store.respondents(towns.map((t) => t.id)).catch(() => undefined),
+    ]);
     const mayBuild = hasPermission(principal, 'deliver');
-    const sections = towns.map((t, i) => {
-      const rows = lists[i]!.map(
+    const many = towns.length > 1;
+    const answered = (t: Tenant, s: Survey) => {
+      const c = counts?.get(`${t.id}/${s.surveyId}`) ?? (counts ? { complete: 0, partial: 0 } : undefined);
+      if (!c) return '—';
+      return `${c.complete.toLocaleString('ja-JP')} 人${c.partial ? ` (回答途中 ${c.partial.toLocaleString('ja-JP')} 人)` : ''}`;
+    };
+    const rows = towns.flatMap((t, i) =>
+      lists[i]!.map(
         (s) =>
-          html`<tr><th scope="row"><a href="/surveys/${t.id}/${s.surveyId}">${s.title}</a></th><td>${PHASE_LABELS[phaseOf(s, now)]}</td><td>${when(s.opensAt)} 〜 ${when(s.closesAt)}</td><td>${s.anonymous ? '匿名' : '記名'}</td></tr>`,
-      );
-      return html`<section class="card" aria-labelledby="t-${t.id}"><h2 id="t-${t.id}">${t.name}</h2>
-${rows.length ? html`<div class="scroll"><table><caption class="visually-hidden">${t.name}のアンケート</caption><thead><tr><th scope="col">タイトル</th><th scope="col">状態</th><th scope="col">受付期間</th><th scope="col">回答者</th></tr></thead><tbody>${rows}</tbody></table></div>` : html`<p>まだアンケートはありません。</p>`}
-${mayBuild ? html`<p><a href="/surveys/${t.id}/new">新しいアンケートを作る</a></p>` : ''}</section>`;
-    });
+          html`<tr>${many ? html`<td>${t.name}</td>` : ''}<th scope="row"><a href="/surveys/${t.id}/${s.surveyId}">${s.title}</a></th><td>${PHASE_LABELS[phaseOf(s, now)]}</td><td>${when(s.opensAt)} 〜 ${when(s.closesAt)}</td><td class="num">${answered(t, s)}</td><td>${s.anonymous ? '匿名' : '記名'}</td></tr>`,
+      ),
+    );
+    const without = towns.filter((_, i) => lists[i]!.length === 0);
+    const table = rows.length
+      ? html`<div class="scroll"><table data-testid="survey-list"><caption class="visually-hidden">アンケートの一覧</caption><thead><tr>${many ? html`<th scope="col">市町</th>` : ''}<th scope="col">タイトル</th><th scope="col">状態</th><th scope="col">受付期間</th><th scope="col">回答 (送信済み)</th><th scope="col">回答者</th></tr></thead><tbody>${rows}</tbody></table></div>`
+      : html`<p>まだアンケートはありません。</p>`;
+    const build = !mayBuild
+      ? ''
+      : many
+        ? html`<details class="s-new"><summary>新しいアンケートを作る</summary><p>どのアカウントのアンケートを作りますか。</p><ul>${towns.map(
+            (t) => html`<li><a href="/surveys/${t.id}/new">${t.name}</a></li>`,
+          )}</ul></details>`
+        : html`<p><a href="/surveys/${towns[0]!.id}/new">新しいアンケートを作る</a></p>`;
     return page(
       'アンケート',
       html`<h1>アンケート</h1>
 <p class="note">住民が LINE の中で回答するアンケートを作り、回答フォームへのボタンを配信して、結果を集計・出力します。作成・変更・配信には「配信」の権限、記名式の回答の出力には「住民データの出力」の権限が必要です。</p>
-${sections.length ? sections : html`<p>表示できるテナントはありません。</p>`}`,
+${
+  towns.length
+    ? html`<section class="card">${table}${
+        many && rows.length && without.length
+          ? html`<p class="note" data-testid="without-surveys">アンケートがまだないアカウント: ${without.map((t) => t.name).join('、')}</p>`
+          : ''
+      }${build}</section>`
+    : html`<p>表示できるテナントはありません。</p>`
+}`,
     );
   });
 

@@ -48,6 +48,12 @@ const surveyRow = z.object({
   version: z.coerce.number(),
 });
 const countRow = z.object({ n: z.coerce.number() });
+const respondentsRow = z.object({
+  tenant_id: z.string(),
+  survey_id: z.string(),
+  complete: z.coerce.number(),
+  partial: z.coerce.number(),
+});
 const answerRow = z.object({
   question_ids: z.array(z.string()),
   choices: z.array(z.array(z.string())),
@@ -158,6 +164,12 @@ export class SurveyStore {
     const s = await this.find(tenantId, surveyId);
     if (!s) throw new AppError('survey_not_found', 'アンケートが見つかりません', 404);
     return { ...s, answerRows: await this.answerRows(tenantId, surveyId) };
+  }
+
+  /** Residents who sent each survey of these tenants, and who saved it only partly (key `tenant/survey`). */
+  async respondents(tenantIds: readonly string[]): Promise<Map<string, { complete: number; partial: number }>> {
+    const rows = await query(this.d.ch, 'surveys.respondents', { tenants: [...tenantIds] }, respondentsRow);
+    return new Map(rows.map((r) => [`${r.tenant_id}/${r.survey_id}`, { complete: r.complete, partial: r.partial }]));
   }
 
   async answerRows(tenantId: string, surveyId: string): Promise<number> {

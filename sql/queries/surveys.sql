@@ -16,6 +16,16 @@ ORDER BY created_at DESC, survey_id;
 SELECT count() AS n FROM survey_answers
 WHERE tenant_id = {tenant:String} AND survey_id = {survey:String};
 
+-- name: surveys.respondents
+-- Per survey of the given tenants: residents who sent it (complete) and who saved it only partly,
+-- counted as surveys.totals counts them (the staff list's 回答).
+SELECT tenant_id, survey_id, countIf(p = 0) AS complete, countIf(p = 1) AS partial FROM (
+  SELECT tenant_id, survey_id, resident_key, argMax(partial, version) AS p FROM survey_answers
+  WHERE has({tenants:Array(String)}, tenant_id)
+  GROUP BY tenant_id, survey_id, resident_key
+)
+GROUP BY tenant_id, survey_id;
+
 -- name: surveys.latest_answer
 -- One resident's latest answer (none: no row).
 SELECT question_ids, choices, texts, partial, toUnixTimestamp64Milli(answered_at) AS answered_ms, version

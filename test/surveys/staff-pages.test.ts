@@ -136,6 +136,36 @@ describe('surveys staff pages', () => {
     await axe(page, 'results');
   });
 
+  it('lists the surveys with how many residents answered; a prefecture account sees every town in one table', async () => {
+    const resultsUrl = page.url();
+    await page.goto(`${suite.url}/surveys`);
+    const row = page.locator('[data-testid=survey-list] tbody tr', { hasText: survey.title });
+    // the results test's six residents sent it
+    expect(await row.locator('td.num').textContent()).toBe('6 人');
+    // one account: no 市町 column, and its own 新しいアンケートを作る
+    expect(await page.locator('[data-testid=survey-list] thead th').allTextContents()).not.toContain('市町');
+    expect(await page.getAttribute('a:text("新しいアンケートを作る")', 'href')).toBe(`/surveys/${TSU}/new`);
+    await axe(page, 'list');
+
+    const made = await operatorCall(suite, 'POST', '/api/v1/users', {
+      username: 's-pref',
+      displayName: '三重県 健康推進課',
+      role: 'prefecture',
+      password: PASSWORD,
+    });
+    expect(made.status).toBe(201);
+    const pref = await signedInPage(browser, suite.url, 's-pref', PASSWORD);
+    await pref.goto(`${suite.url}/surveys`);
+    const prefRow = pref.locator('[data-testid=survey-list] tbody tr', { hasText: survey.title });
+    expect(await prefRow.locator('td').first().textContent()).toBe('津市');
+    expect(await prefRow.locator('td.num').textContent()).toBe('6 人');
+    // without 配信 nothing is offered to build
+    expect(await pref.locator('text=新しいアンケートを作る').count()).toBe(0);
+    await axe(pref, 'list (prefecture)');
+    await pref.context().close();
+    await page.goto(resultsUrl);
+  });
+
   it('makes a delivery draft carrying the answer button', async () => {
     await page.click('#sv-deliver');
     await page.waitForFunction(() =>

@@ -38,8 +38,12 @@ export function registerCardsPages(shell: PageShell, deps: { staff: CardStaff; i
         html`<tr><th scope="row">${t.name}</th><td class="num">${c.registered.toLocaleString('ja-JP')}</td><td class="num">${c.eligible.toLocaleString('ja-JP')}</td><td class="num">${c.ineligible.toLocaleString('ja-JP')}</td><td class="num">${c.byKind.children}</td><td class="num">${c.byKind.pregnant}</td><td class="num">${c.byKind.grandparent}</td></tr>`,
     )}</tbody>
 <tfoot><tr><th scope="row">合計</th><td class="num" data-testid="total-registered">${total.registered.toLocaleString('ja-JP')}</td><td class="num">${total.eligible.toLocaleString('ja-JP')}</td><td colspan="4"></td></tr></tfoot></table>
-<table><caption>月別の新規登録世帯数</caption><thead><tr><th scope="col">月</th><th scope="col">新規登録</th></tr></thead>
-<tbody>${[...months].sort(([a], [b]) => a.localeCompare(b)).map(([m, n]) => html`<tr><th scope="row">${formatWarekiMonth(m)}</th><td class="num">${n}</td></tr>`)}</tbody></table></section>`;
+${
+  months.size
+    ? html`<table><caption>月別の新規登録世帯数</caption><thead><tr><th scope="col">月</th><th scope="col">新規登録</th></tr></thead>
+<tbody>${[...months].sort(([a], [b]) => a.localeCompare(b)).map(([m, n]) => html`<tr><th scope="row">${formatWarekiMonth(m)}</th><td class="num">${n}</td></tr>`)}</tbody></table>`
+    : html`<p data-testid="no-registrations">月別の新規登録: まだ登録はありません。</p>`
+}</section>`;
 
     let holders: SafeHtml = html`<p class="note" data-testid="no-permission">利用者の氏名などの個人情報は、「カード利用者情報」の権限があるアカウントだけが表示・出力できます (権限は管理者が付与します)。</p>`;
     if (hasPermission(principal, 'card_holders')) {
@@ -99,6 +103,8 @@ ${shopCode ? html`<figure><figcaption>利用者のカードに表示されるバ
     return {
       title: 'パパ・ママ応援ショップ優待カード',
       scripts: ['cards-staff.js'],
+      // the staff pages' forms and buttons, as every other staff page has them
+      styles: ['records.css'],
       body: html`<h1>パパ・ママ応援ショップ優待カード</h1>${counts}${holders}${images}`,
     };
   });

@@ -143,6 +143,8 @@ export interface OpsStatus {
   upcomingStops: Array<OpsRecord<'stop'>>;
   openIncidents: Array<OpsRecord<'incident'>>;
   backups: Array<{ id: string; startedAt: string; ok: boolean; bytes: number; error: string; madeBy: string }>;
+  /** The daily backup: its Tokyo time (HH:MM), whether it is scheduled here, and the generations kept. */
+  backupSchedule: { time: string; scheduled: boolean; keepDaily: number; keepWeekly: number };
 }
 
 const backupRow = z.object({
@@ -301,6 +303,12 @@ export function createOps(deps: OpsDeps): Ops {
           error: r.error,
           madeBy: r.made_by,
         })),
+        backupSchedule: {
+          time: deps.settings.backupTime,
+          scheduled: Boolean(deps.redisUrl),
+          keepDaily: deps.settings.keepDaily,
+          keepWeekly: deps.settings.keepWeekly,
+        },
       };
     },
     exportData: (o) =>

@@ -7,7 +7,7 @@
  */
 import { canSeeEvery } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
-import { html } from '../core/html.ts';
+import { html, type SafeHtml } from '../core/html.ts';
 import type { Notice, PageShell } from '../core/page-shell.ts';
 import { formatWarekiMonth, tokyoMinute, tokyoMonth } from '../core/time.ts';
 import { answerDays, incidentDue } from './documents.ts';
@@ -67,6 +67,21 @@ function registerOpsNotices(shell: PageShell, ops: Ops): void {
   });
 }
 
+/** A table, or one sentence saying there is nothing to list. */
+const orEmpty = (n: number, none: string, table: SafeHtml): SafeHtml => (n ? table : html`<p>${none}</p>`);
+
+/** Bytes as staff read sizes (1,024 steps; KB, MB, GB). */
+function sizeText(bytes: number): string {
+  const units = ['バイト', 'KB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v.toLocaleString('ja-JP')} バイト` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
 export function registerOpsPages(shell: PageShell, ops: Ops): void {
   registerOpsNotices(shell, ops);
   shell.nav({ href: '/ops', label: '運用', visible: canSeeEvery });
@@ -92,15 +107,22 @@ export function registerOpsPages(shell: PageShell, ops: Ops): void {
         : ''
     }</p></section>
 <section aria-labelledby="incidents-h"><h2 id="incidents-h">障害報告書</h2>
-<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">件名</th><th scope="col">検知</th><th scope="col">復旧</th><th scope="col">報告期限</th><th scope="col">状況</th><th scope="col">報告書</th></tr></thead><tbody>
+${orEmpty(
+  incidents.length,
+  '障害の記録はありません。',
+  html`<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">件名</th><th scope="col">検知</th><th scope="col">復旧</th><th scope="col">報告期限</th><th scope="col">状況</th><th scope="col">報告書</th></tr></thead><tbody>
 ${incidents.map(
   (i) =>
     html`<tr><td>${i.no}</td><td>${i.title}</td><td>${when(i.detectedAt)}</td><td>${when(i.recoveredAt)}</td><td>${incidentDue(i, ops.isOpenDay) ?? '—'}</td><td>${i.status}</td><td><a href="/api/v1/ops/incidents/${i.id}/report.docx">Word (No.${i.no})</a></td></tr>`,
 )}
-</tbody></table></div></section>
+</tbody></table></div>`,
+)}</section>
 <section aria-labelledby="supports-h"><h2 id="supports-h">対応履歴管理表</h2>
 <p class="note">受付 ${supports.length} 件、回答済み ${answered.length} 件のうち ${ANSWER_OPEN_DAYS} 開庁日以内の回答 ${within} 件</p>
-<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">受付日時</th><th scope="col">問い合わせ者</th><th scope="col">内容</th><th scope="col">回答日時</th><th scope="col">開庁日数</th></tr></thead><tbody>
+${orEmpty(
+  supports.length,
+  '問い合わせの記録はありません。',
+  html`<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">受付日時</th><th scope="col">問い合わせ者</th><th scope="col">内容</th><th scope="col">回答日時</th><th scope="col">開庁日数</th></tr></thead><tbody>
 ${supports
   .slice(-50)
   .reverse()
@@ -108,18 +130,32 @@ ${supports
     (s) =>
       html`<tr><td>${s.no}</td><td>${when(s.receivedAt)}</td><td>${s.inquirer}</td><td>${s.content}</td><td>${when(s.answeredAt)}</td><td>${answerDays(s, ops.isOpenDay) ?? '未回答'}</td></tr>`,
   )}
-</tbody></table></div></section>
+</tbody></table></div>`,
+)}</section>
 <section aria-labelledby="issues-h"><h2 id="issues-h">運用課題管理表 (未完了)</h2>
-<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">起票日</th><th scope="col">課題</th><th scope="col">担当</th><th scope="col">状況</th><th scope="col">期限</th></tr></thead><tbody>
+${orEmpty(
+  issues.length,
+  '未完了の課題はありません。',
+  html`<div class="scroll"><table><thead><tr><th scope="col">No.</th><th scope="col">起票日</th><th scope="col">課題</th><th scope="col">担当</th><th scope="col">状況</th><th scope="col">期限</th></tr></thead><tbody>
 ${issues.map((i) => html`<tr><td>${i.no}</td><td>${i.raisedOn}</td><td>${i.title}</td><td>${i.owner}</td><td>${i.status}</td><td>${i.dueOn ?? '—'}</td></tr>`)}
-</tbody></table></div></section>
+</tbody></table></div>`,
+)}</section>
 <section aria-labelledby="backups-h"><h2 id="backups-h">バックアップ</h2>
-<div class="scroll"><table><thead><tr><th scope="col">開始</th><th scope="col">結果</th><th scope="col">容量 (バイト)</th><th scope="col">実行者</th></tr></thead><tbody>
+<p class="note" data-testid="backup-schedule">${
+      status.backupSchedule.scheduled
+        ? `毎日 ${status.backupSchedule.time} (日本時間) に自動で作成し、`
+        : '自動の作成はこのプロセスでは動いていません (Redis なし)。'
+    }日次 ${status.backupSchedule.keepDaily} 世代・週次 ${status.backupSchedule.keepWeekly} 世代を保持します。管理者は <code>npx tayori backup create</code> (または <code>POST /api/v1/ops/backups</code>) で今すぐ作れます。</p>
+${orEmpty(
+  status.backups.length,
+  'まだバックアップはありません。',
+  html`<div class="scroll"><table><caption class="visually-hidden">最近のバックアップ (新しい順)</caption><thead><tr><th scope="col">開始</th><th scope="col">結果</th><th scope="col">容量</th><th scope="col">実行者</th></tr></thead><tbody>
 ${status.backups.map(
   (b) =>
-    html`<tr class="${b.ok ? '' : 'error'}"><td>${b.startedAt.slice(0, 16).replace('T', ' ')}</td><td>${b.ok ? '成功' : `失敗: ${b.error}`}</td><td>${b.bytes}</td><td>${b.madeBy}</td></tr>`,
+    html`<tr class="${b.ok ? '' : 'error'}"><td>${b.startedAt.slice(0, 16).replace('T', ' ')}</td><td>${b.ok ? '成功' : `失敗: ${b.error}`}</td><td class="num">${b.ok ? sizeText(b.bytes) : '—'}</td><td>${b.madeBy}</td></tr>`,
 )}
-</tbody></table></div></section>`;
+</tbody></table></div>`,
+)}</section>`;
     return { title: '運用', body, scripts: false };
   });
 }

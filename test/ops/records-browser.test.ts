@@ -45,6 +45,22 @@ afterAll(async () => {
 });
 
 describe('運用 record pages', () => {
+  it('the 運用 page says when backups are made and lists them, sizes as people read them', async () => {
+    await page.goto(`${suite.url}/ops`);
+    const schedule = (await page.textContent('[data-testid=backup-schedule]')) ?? '';
+    expect(schedule).toContain('毎日 03:00 (日本時間) に自動で作成し');
+    expect(schedule).toContain('日次 7 世代・週次 4 世代');
+    const section = page.locator('section[aria-labelledby=backups-h]');
+    if ((await section.locator('tbody tr').count()) === 0)
+      expect(await section.textContent()).toContain('まだバックアップはありません');
+    const made = await operatorCall(suite, 'POST', '/api/v1/ops/backups');
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    await page.reload();
+    const row = section.locator('tbody tr').first();
+    expect(await row.textContent()).toContain('成功');
+    expect(await row.locator('td.num').textContent()).toMatch(/^\d+(\.\d)? (KB|MB|GB)$/);
+  });
+
   it('the 運用 page links to each record page', async () => {
     await page.goto(`${suite.url}/ops`);
     await page.click('a[href="/ops/supports"]');

@@ -113,7 +113,7 @@ export function registerAnalysisPages(shell: PageShell, data: DashboardData): vo
       title: `分析 — ${r.scopeName}`,
       body: analysisPage(r, period, new Map(tenants.map((t) => [t.id, t.name]))),
       scripts: ['apexcharts.js', 'charts.js'],
-      styles: ['apexcharts.css', 'apexcharts-legend.css', 'analysis.css'],
+      styles: ['apexcharts.css', 'apexcharts-legend.css', 'records.css', 'analysis.css'],
     };
   };
   shell.page<Record<string, string>, Query>('/analysis', async ({ req, principal, tenants }) => {

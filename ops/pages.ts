@@ -7,6 +7,7 @@
  */
 import { canSeeEvery } from '../core/auth.ts';
 import { AppError } from '../core/errors.ts';
+import { fileSizeText } from '../core/file-size.ts';
 import { html, type SafeHtml } from '../core/html.ts';
 import type { Notice, PageShell } from '../core/page-shell.ts';
 import { formatWarekiMonth, tokyoMinute, tokyoMonth } from '../core/time.ts';
@@ -69,18 +70,6 @@ function registerOpsNotices(shell: PageShell, ops: Ops): void {
 
 /** A table, or one sentence saying there is nothing to list. */
 const orEmpty = (n: number, none: string, table: SafeHtml): SafeHtml => (n ? table : html`<p>${none}</p>`);
-
-/** Bytes as staff read sizes (1,024 steps; KB, MB, GB). */
-function sizeText(bytes: number): string {
-  const units = ['バイト', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v.toLocaleString('ja-JP')} バイト` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
 
 export function registerOpsPages(shell: PageShell, ops: Ops): void {
   registerOpsNotices(shell, ops);
@@ -152,7 +141,7 @@ ${orEmpty(
   html`<div class="scroll"><table><caption class="visually-hidden">最近のバックアップ (新しい順)</caption><thead><tr><th scope="col">開始</th><th scope="col">結果</th><th scope="col">容量</th><th scope="col">実行者</th></tr></thead><tbody>
 ${status.backups.map(
   (b) =>
-    html`<tr class="${b.ok ? '' : 'error'}"><td>${b.startedAt.slice(0, 16).replace('T', ' ')}</td><td>${b.ok ? '成功' : `失敗: ${b.error}`}</td><td class="num">${b.ok ? sizeText(b.bytes) : '—'}</td><td>${b.madeBy}</td></tr>`,
+    html`<tr class="${b.ok ? '' : 'error'}"><td>${b.startedAt.slice(0, 16).replace('T', ' ')}</td><td>${b.ok ? '成功' : `失敗: ${b.error}`}</td><td class="num">${b.ok ? fileSizeText(b.bytes) : '—'}</td><td>${b.madeBy}</td></tr>`,
 )}
 </tbody></table></div>`,
 )}</section>`;

@@ -15,6 +15,7 @@ import {
   warekiMonth,
 } from '../../core/browser/kit.ts';
 import type { ReportFileView, ReportJob, ReportsWords } from './types.ts';
+import { fileSizeText } from '../../core/file-size.ts';
 
 type JobRequest = { type: 'monthly'; month: string } | { type: 'final'; from: string; to: string; due?: string };
 
@@ -172,11 +173,6 @@ function jobLabel(j: ReportJob): string {
   return (j.type === 'final' ? '最終報告書 ' : '月次帳票 ') + (j.periodLabel || periodLabel(j.period));
 }
 
-function size(n: number): string {
-  if (n >= 1048576) return `${(n / 1048576).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(n / 1024)).toLocaleString('ja-JP')} KB`;
-}
-
 function kindLabel(f: ReportFileView): string {
   return KIND_LABELS.get(f.kind) || f.title || f.kind;
 }
@@ -232,7 +228,7 @@ function packageCard(files: ReportFileView[], fresh: ReadonlySet<string>): HTMLE
         el('th', { scope: 'row', text: kindLabel(latest) }),
         el('td', { class: 'wrap', title: `SHA-256: ${latest.sha256}`, text: latest.fileName }),
         el('td', { class: 'num', text: `第${latest.version}版` }),
-        el('td', { class: 'num', text: size(latest.size) }),
+        el('td', { class: 'num', text: fileSizeText(latest.size) }),
         el('td', { text: created(latest) }),
         el('td', {}, [download(latest)]),
       ]),
@@ -253,7 +249,7 @@ function packageCard(files: ReportFileView[], fresh: ReadonlySet<string>): HTMLE
                     el('tr', { 'data-file': f.id }, [
                       el('td', { class: 'num', text: `第${f.version}版` }),
                       el('td', { text: f.fileName }),
-                      el('td', { class: 'num', text: size(f.size) }),
+                      el('td', { class: 'num', text: fileSizeText(f.size) }),
                       el('td', { text: created(f) }),
                       el('td', { title: f.sha256, text: `${String(f.sha256 ?? '').slice(0, 12)}…` }),
                       el('td', {}, [download(f)]),

@@ -58,7 +58,7 @@ describe('運用 record pages', () => {
     await page.reload();
     const row = section.locator('tbody tr').first();
     expect(await row.textContent()).toContain('成功');
-    expect(await row.locator('td.num').textContent()).toMatch(/^\d+(\.\d)? (KB|MB|GB)$/);
+    expect(await row.locator('td.num').textContent()).toMatch(/^[\d,]+(\.\d)? (KB|MB|GB)$/);
   });
 
   it('the 運用 page links to each record page', async () => {

@@ -16,6 +16,7 @@ import {
   type SurveyResults,
 } from './schemas.ts';
 
+/** One survey's respondents (surveys.respondents, the staff list's query, filtered to it). */
 const totalsRow = z.object({ complete: z.coerce.number(), partial: z.coerce.number() });
 const dailyRow = z.object({ day: z.string(), n: z.coerce.number() });
 const optionRow = z.object({ qid: z.string(), choice: z.string(), n: z.coerce.number() });
@@ -38,7 +39,7 @@ export class SurveyResultsReader {
   async results(s: Survey): Promise<SurveyResults> {
     const p = { tenant: s.tenantId, survey: s.surveyId };
     const [totals, daily, options] = await Promise.all([
-      query(this.ch, 'surveys.totals', p, totalsRow),
+      query(this.ch, 'surveys.respondents', { tenants: [s.tenantId], survey: s.surveyId }, totalsRow),
       query(this.ch, 'surveys.daily', p, dailyRow),
       query(this.ch, 'surveys.option_counts', p, optionRow),
     ]);

@@ -168,7 +168,7 @@ export class SurveyStore {
 
   /** Residents who sent each survey of these tenants, and who saved it only partly (key `tenant/survey`). */
   async respondents(tenantIds: readonly string[]): Promise<Map<string, { complete: number; partial: number }>> {
-    const rows = await query(this.d.ch, 'surveys.respondents', { tenants: [...tenantIds] }, respondentsRow);
+    const rows = await query(this.d.ch, 'surveys.respondents', { tenants: [...tenantIds], survey: '' }, respondentsRow);
     return new Map(rows.map((r) => [`${r.tenant_id}/${r.survey_id}`, { complete: r.complete, partial: r.partial }]));
   }
 

@@ -17,11 +17,11 @@ SELECT count() AS n FROM survey_answers
 WHERE tenant_id = {tenant:String} AND survey_id = {survey:String};
 
 -- name: surveys.respondents
--- Per survey of the given tenants: residents who sent it (complete) and who saved it only partly,
--- counted as surveys.totals counts them (the staff list's 回答).
+-- Per survey of the given tenants (one survey, or '' for all): residents who sent it (complete) and
+-- who saved it only partly, by each resident's latest answer (the results page and the staff list).
 SELECT tenant_id, survey_id, countIf(p = 0) AS complete, countIf(p = 1) AS partial FROM (
   SELECT tenant_id, survey_id, resident_key, argMax(partial, version) AS p FROM survey_answers
-  WHERE has({tenants:Array(String)}, tenant_id)
+  WHERE has({tenants:Array(String)}, tenant_id) AND ({survey:String} = '' OR survey_id = {survey:String})
   GROUP BY tenant_id, survey_id, resident_key
 )
 GROUP BY tenant_id, survey_id;
@@ -33,14 +33,6 @@ FROM survey_answers
 WHERE tenant_id = {tenant:String} AND survey_id = {survey:String} AND resident_key = {key:String}
 ORDER BY version DESC
 LIMIT 1;
-
--- name: surveys.totals
--- Residents who sent the survey (complete) and who saved it only partly.
-SELECT countIf(p = 0) AS complete, countIf(p = 1) AS partial FROM (
-  SELECT resident_key, argMax(partial, version) AS p FROM survey_answers
-  WHERE tenant_id = {tenant:String} AND survey_id = {survey:String}
-  GROUP BY resident_key
-);
 
 -- name: surveys.daily
 -- Complete answers per Tokyo day of their latest sending.
